@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Transpiles core/, sdk/ and plugins-builtin/ TypeScript to dist/ (one file per source file),
+// and copies each built-in plugin's plugin.yaml and the JSON Schemas beside the output.
+// Type checking is a separate step (`npm run typecheck`), so a build takes well under a second.
+import { build } from 'esbuild';
+import { readdir, mkdir, copyFile, rm } from 'node:fs/promises';
+import { join, dirname, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const out = join(root, 'dist');
+const SOURCE_DIRS = ['core', 'sdk', 'plugins-builtin'];
+const COPY_EXT = ['.yaml', '.json'];
+
+async function walk(dir) {
+  const found = [];
+  let entries;
+  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return found; }
+  for (const e of entries) {
+    if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) found.push(...(await walk(p)));
+    else found.push(p);
+  }
+  return found;
+}
+
+const files = (await Promise.all(SOURCE_DIRS.map((d) => walk(join(root, d))))).flat();
+const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'));
+const copies = files.filter((f) => COPY_EXT.some((x) => f.endsWith(x)) || f.includes(`${'/'}templates${'/'}`));
+await rm(out, { recursive: true, force: true });
+await build({
+  entryPoints: ts,
+  outdir: out,
+  outbase: root,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: false,
+  logLevel: 'warning',
+});
+await Promise.all(copies.filter((f) => !f.endsWith('.ts')).map(async (f) => {
+  const dest = join(out, relative(root, f));
+  await mkdir(dirname(dest), { recursive: true });
+  await copyFile(f, dest);
+}));
+for (const s of await walk(join(root, 'schemas'))) {
+  const dest = join(out, relative(root, s));
+  await mkdir(dirname(dest), { recursive: true });
+  await copyFile(s, dest);
+}

@@ -1,0 +1,103 @@
+/**
+ * cx-ops SDK: the one import for plugin authors.
+ *
+ *   import { definePlugin, defineCheck, pass, fail } from 'cx-ops/sdk';
+ *
+ * Built-in plugins use exactly this module; nothing under core/ is importable by plugins.
+ * This file must stay free of Node APIs: it is bundled into sandboxed plugins.
+ */
+import type {
+  CheckDefinition, CheckOutcome, CommandDefinition, Contribution, FixDefinition, FixInput,
+  FixOutcome, Json, PluginDefinition, TapDefinition, CheckResult, CommandInput,
+} from './types.js';
+
+export * from './types.js';
+
+/** Kebab-case names: plugins, commands. */
+export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Contribution ids: snake_case or kebab-case (the seed's check ids are snake_case). */
+export const CONTRIBUTION_ID_PATTERN = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
+
+/** Declares a plugin. Returns the definition unchanged (the loader validates it). */
+export function definePlugin<Config = Record<string, unknown>>(def: PluginDefinition<Config>): PluginDefinition<Config> {
+  return def;
+}
+
+/** Declares a contribution of any kind, including kinds other plugins add. */
+export function defineContribution<Input = Json, Output = Json>(
+  kind: string,
+  id: string,
+  meta: Record<string, Json>,
+  run: Contribution<Input, Output>['run'],
+): Contribution<Input, Output> {
+  return { kind, id, meta, run };
+}
+
+/** Declares a health check (contribution kind `check`). */
+export function defineCheck(def: CheckDefinition): Contribution<Record<string, never>, CheckOutcome> {
+  const meta: Record<string, Json> = {
+    name: def.name,
+    description: def.description,
+    category: def.category,
+    severity: def.severity,
+    fix_id: def.fix_id ?? null,
+    depends_on: def.depends_on ?? [],
+  };
+  return { kind: 'check', id: def.id, meta, run: (ctx) => def.run(ctx) };
+}
+
+/** Declares a fix (contribution kind `fix`), offered to `doctor --fix` by a check's fix_id. */
+export function defineFix(def: FixDefinition): Contribution<FixInput, FixOutcome> {
+  return {
+    kind: 'fix',
+    id: def.id,
+    meta: { name: def.name, description: def.description, safe: def.safe },
+    run: (ctx, input) => def.run(ctx, input),
+  };
+}
+
+/** Declares a command (contribution kind `command`) mounted on the cx-ops command line. */
+export function defineCommand(def: CommandDefinition): Contribution<CommandInput, number> {
+  return {
+    kind: 'command',
+    id: def.name,
+    meta: {
+      name: def.name,
+      description: def.description,
+      arguments: (def.arguments ?? []) as unknown as Json,
+      options: (def.options ?? []) as unknown as Json,
+      help: def.help ?? null,
+    },
+    run: (ctx, input) => def.run(ctx, input),
+  };
+}
+
+/** Declares a tap on a kernel hook or a hook another plugin declared. */
+export function defineTap(hook: string, run: TapDefinition['run'], options: { priority?: number } = {}): TapDefinition {
+  return { hook, run, priority: options.priority };
+}
+
+// ---------------------------------------------------------------------------
+// Result helpers
+// ---------------------------------------------------------------------------
+
+export const pass = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'PASS', message, details });
+export const warn = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'WARN', message, details });
+export const fail = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'FAIL', message, details });
+export const skip = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'SKIP', message, details });
+export const error = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'ERROR', message, details });
+
+/** Grades a value against warn/fail thresholds (higher is worse). */
+export function grade(value: number, thresholds: { warn: number; fail: number }): 'PASS' | 'WARN' | 'FAIL' {
+  if (value >= thresholds.fail) return 'FAIL';
+  if (value >= thresholds.warn) return 'WARN';
+  return 'PASS';
+}
+
+/** The worst status of several (ERROR > FAIL > WARN > PASS > SKIP). */
+export function worstStatus(statuses: Iterable<CheckResult['status']>): CheckResult['status'] {
+  const rank = { SKIP: 0, PASS: 1, WARN: 2, FAIL: 3, ERROR: 4 } as const;
+  let worst: CheckResult['status'] = 'SKIP';
+  for (const s of statuses) if (rank[s] > rank[worst]) worst = s;
+  return worst;
+}

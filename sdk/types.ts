@@ -1,0 +1,353 @@
+/**
+ * Public types of the cx-ops SDK: the only surface plugin authors see.
+ * Everything here is plain data or async functions, so the same plugin code
+ * runs trusted (in-process) or sandboxed (isolated-vm) unchanged.
+ */
+
+/** The seed's check statuses. */
+export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';
+export const CHECK_STATUSES: readonly CheckStatus[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
+
+/** How bad a failing check is. */
+export type CheckSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+export const CHECK_SEVERITIES: readonly CheckSeverity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** The seed's check categories (lower-case on the command line). */
+export type CheckCategory =
+  | 'disk'
+  | 'memory'
+  | 'performance'
+  | 'packages'
+  | 'services'
+  | 'network'
+  | 'system'
+  | 'security';
+export const CHECK_CATEGORIES: readonly CheckCategory[] = [
+  'disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security',
+];
+
+/** Exactly the seed's CheckResult. */
+export interface CheckResult {
+  check_id: string;
+  name: string;
+  status: CheckStatus;
+  message: string;
+  details: Record<string, unknown>;
+  fix_id: string | null;
+  duration_ms: number;
+}
+
+/** What a check's `run` returns; the runner fills in check_id, name, fix_id and duration_ms. */
+export interface CheckOutcome {
+  status: CheckStatus;
+  message: string;
+  details?: Record<string, unknown>;
+  /** Overrides the check's declared fix_id (null: nothing to fix for this outcome). */
+  fix_id?: string | null;
+}
+
+/** Plain JSON data: the only thing that crosses a sandbox boundary. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+// ---------------------------------------------------------------------------
+// Capabilities: the only way a plugin reaches the system.
+// ---------------------------------------------------------------------------
+
+export interface ExecOptions {
+  /** Working directory (must be inside a read grant when sandboxed). */
+  cwd?: string;
+  /** Milliseconds before the whole process group is killed (default 30 000). */
+  timeoutMs?: number;
+  /** Text written to the process's stdin. */
+  input?: string;
+  /** Extra environment variables (the environment is otherwise fixed and scrubbed). */
+  env?: Record<string, string>;
+}
+
+export interface ExecResult {
+  command: string;
+  args: string[];
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** True when output was cut at the capture cap. */
+  truncated: boolean;
+  /** True when the call was recorded but not performed (dry run). */
+  dryRun: boolean;
+  durationMs: number;
+}
+
+export interface ExecCapability {
+  /** Run a program without a shell. Never throws for a non-zero exit; throws for a denied call. */
+  run(command: string, args?: string[], options?: ExecOptions): Promise<ExecResult>;
+}
+
+export interface FileStat {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+}
+
+export interface DirEntry {
+  name: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+}
+
+export interface WriteOptions {
+  /** File mode for a new file (default 0o644). */
+  mode?: number;
+  /** Append instead of replacing (otherwise the write is atomic: temp file + rename + fsync). */
+  append?: boolean;
+}
+
+export interface FsCapability {
+  readFile(path: string): Promise<string>;
+  readDir(path: string): Promise<DirEntry[]>;
+  stat(path: string): Promise<FileStat | null>;
+  /** statfs: sizes in bytes. */
+  statfs(path: string): Promise<{ total: number; free: number; available: number; files: number; filesFree: number }>;
+  readlink(path: string): Promise<string>;
+  writeFile(path: string, data: string, options?: WriteOptions): Promise<void>;
+  mkdir(path: string, options?: { mode?: number }): Promise<void>;
+  remove(path: string, options?: { recursive?: boolean }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+}
+
+export interface HttpRequest {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  truncated: boolean;
+}
+
+export interface NetCapability {
+  /** Open and close a TCP connection; resolves with the connect time. */
+  tcpConnect(host: string, port: number, options?: { timeoutMs?: number }): Promise<{ ok: boolean; ms: number; error?: string }>;
+  /** Resolve a name (A/AAAA) through the given or system resolver. */
+  resolve(name: string, options?: { server?: string; timeoutMs?: number; type?: 'A' | 'AAAA' }): Promise<{ ok: boolean; addresses: string[]; ms: number; error?: string }>;
+  /** An HTTP(S) request; body capped. */
+  http(request: HttpRequest): Promise<HttpResponse>;
+}
+
+export interface Logger {
+  debug(message: string, data?: Json): void;
+  info(message: string, data?: Json): void;
+  warn(message: string, data?: Json): void;
+  error(message: string, data?: Json): void;
+}
+
+/** Terminal input/output of a command contribution. */
+export interface IoCapability {
+  /** Writes text to standard output (a newline is not added). */
+  out(text: string): void;
+  /** Writes text to standard error. */
+  err(text: string): void;
+  /** Asks a yes/no question; resolves false when not interactive and `assumeYes` is off. */
+  confirm(question: string): Promise<boolean>;
+  /** Whether standard output is a terminal that takes colour. */
+  readonly color: boolean;
+  readonly interactive: boolean;
+}
+
+/** A contribution of another plugin as the registry lists it (plain data). */
+export interface ContributionInfo {
+  kind: string;
+  id: string;
+  plugin: string;
+  tier: Tier;
+  meta: Record<string, Json>;
+}
+
+/** Access to what other plugins contribute. Invoking needs the trusted tier. */
+export interface RegistryCapability {
+  list(kind: string): Promise<ContributionInfo[]>;
+  invoke(kind: string, id: string, input?: Json): Promise<Json>;
+  /** Calls a kernel hook or a plugin-declared hook; resolves with the hook's outcome. */
+  callHook(hook: string, payload: Json): Promise<HookOutcome>;
+}
+
+export interface HookOutcome {
+  /** false when a pre_* tap vetoed. */
+  proceed: boolean;
+  /** The plugin whose tap vetoed, if any. */
+  vetoedBy?: string;
+  /** The payload after waterfall taps. */
+  payload: Json;
+  /** Taps that threw or timed out (reported, never fatal). */
+  errors: Array<{ plugin: string; message: string; code: string }>;
+}
+
+/** Where things live; every path can be moved by flags or environment. */
+export interface RuntimeEnv {
+  /** Root of the host being inspected/repaired ("/" on a real host, a temp dir in tests). */
+  root: string;
+  /** This plugin's own state directory (created on demand). */
+  stateDir: string;
+  /** This plugin's own cache directory. */
+  cacheDir: string;
+  /** cx-ops' configuration directory (/etc/cx). */
+  configDir: string;
+  /** cx-ops' state directory (/var/lib/cx). */
+  dataDir: string;
+  /** Dry run: side-effecting calls are recorded, not performed. */
+  dryRun: boolean;
+  verbose: boolean;
+  /** Answer yes to every confirmation. */
+  assumeYes: boolean;
+  kernelVersion: string;
+}
+
+export type Tier = 'trusted' | 'sandboxed';
+
+/** What every plugin function receives. */
+export interface PluginContext<Config = Record<string, unknown>> {
+  /** This plugin's name (from plugin.yaml). */
+  readonly plugin: string;
+  readonly tier: Tier;
+  /** This plugin's section of config.yaml, validated and with defaults applied. */
+  readonly config: Config;
+  readonly env: RuntimeEnv;
+  readonly log: Logger;
+  readonly io: IoCapability;
+  readonly exec: ExecCapability;
+  readonly fs: FsCapability;
+  readonly net: NetCapability;
+  readonly registry: RegistryCapability;
+}
+
+// ---------------------------------------------------------------------------
+// Contributions
+// ---------------------------------------------------------------------------
+
+/** A contribution: a kind, an id, plain metadata and the function that does the work. */
+export interface Contribution<Input = any, Output = any> {
+  kind: string;
+  id: string;
+  meta: Record<string, Json>;
+  run(ctx: PluginContext<any>, input: Input): Promise<Output>;
+}
+
+export interface CheckDefinition {
+  id: string;
+  name: string;
+  description: string;
+  category: CheckCategory;
+  severity: CheckSeverity;
+  /** The fix offered when this check does not pass. */
+  fix_id?: string;
+  /** Checks that must pass first; when one fails this check is SKIPped. */
+  depends_on?: string[];
+  run(ctx: PluginContext<any>): Promise<CheckOutcome>;
+}
+
+/** What a fix receives: the failing result. */
+export interface FixInput {
+  result: CheckResult;
+}
+
+export interface FixOutcome {
+  /** Whether the fix did (or, in dry run, would do) its job. */
+  ok: boolean;
+  message: string;
+  /** The actions taken (or planned in dry run): commands, files. */
+  actions: string[];
+}
+
+export interface FixDefinition {
+  id: string;
+  name: string;
+  description: string;
+  /** Safe fixes may run without asking when doctor.auto_fix_safe is set. */
+  safe: boolean;
+  run(ctx: PluginContext<any>, input: FixInput): Promise<FixOutcome>;
+}
+
+export interface CommandArgument {
+  name: string;
+  description?: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+export interface CommandOption {
+  /** Commander flags, e.g. "-f, --force" or "--check <id...>". */
+  flags: string;
+  description: string;
+  default?: Json;
+}
+
+export interface CommandInput {
+  args: Record<string, Json>;
+  options: Record<string, Json>;
+}
+
+export interface CommandDefinition {
+  /** Space-separated path, e.g. "hello" or "repair apt". */
+  name: string;
+  description: string;
+  arguments?: CommandArgument[];
+  options?: CommandOption[];
+  /** Extra help text shown after the options. */
+  help?: string;
+  /** Resolves with the process exit code (0 = success). */
+  run(ctx: PluginContext<any>, input: CommandInput): Promise<number>;
+}
+
+/** The seed's hooks plus any hook a plugin declares. */
+export type KernelHookName = 'startup' | 'shutdown' | 'plugin_loaded' | 'pre_check' | 'post_check' | 'pre_fix' | 'post_fix';
+
+/** The seed's HookPriority: lower runs first. */
+export const HookPriority = Object.freeze({ HIGHEST: 0, HIGH: 25, NORMAL: 50, LOW: 75, LOWEST: 100 });
+
+export interface TapDefinition {
+  hook: string;
+  priority?: number;
+  /**
+   * For pre_* hooks, resolving `false` vetoes the action. For other hooks the return
+   * value is ignored unless the hook is a waterfall, where it replaces the payload.
+   */
+  run(ctx: PluginContext<any>, payload: any): Promise<unknown>;
+}
+
+/** A new contribution kind a plugin offers for others to fill. */
+export interface ContributionKindDefinition {
+  kind: string;
+  description: string;
+  /** JSON Schema the contribution's `meta` must satisfy. */
+  metaSchema?: Record<string, Json>;
+}
+
+/** A hook a plugin declares as an extension point for others. */
+export interface HookDeclaration {
+  name: string;
+  description: string;
+  /** 'series' notifies every tap; 'bail' (veto) stops at the first tap resolving false; 'waterfall' passes the payload along. */
+  type: 'series' | 'bail' | 'waterfall';
+}
+
+export interface PluginDefinition<Config = Record<string, unknown>> {
+  /** Must equal plugin.yaml's name. */
+  name: string;
+  activate?(ctx: PluginContext<Config>): Promise<void>;
+  deactivate?(ctx: PluginContext<Config>): Promise<void>;
+  contributes?: Contribution[];
+  taps?: TapDefinition[];
+  kinds?: ContributionKindDefinition[];
+  hooks?: HookDeclaration[];
+}

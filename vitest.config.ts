@@ -1,0 +1,22 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const sdk = (p: string) => fileURLToPath(new URL(`./sdk/${p}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^cx-ops\/sdk$/, replacement: sdk('index.ts') },
+      { find: /^cx-ops\/sdk\/testing$/, replacement: sdk('testing.ts') },
+      { find: /^cx-ops\/sdk\/bundle$/, replacement: sdk('bundle.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', 'test/bench/**'],
+    pool: 'forks',
+    execArgv: ['--no-node-snapshot'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
