@@ -177,9 +177,16 @@ export interface ContributionInfo {
 /** Access to what other plugins contribute. Invoking needs the trusted tier. */
 export interface RegistryCapability {
   list(kind: string): Promise<ContributionInfo[]>;
-  invoke(kind: string, id: string, input?: Json): Promise<Json>;
+  invoke(kind: string, id: string, input?: Json, options?: InvokeOptions): Promise<Json>;
   /** Calls a kernel hook or a plugin-declared hook; resolves with the hook's outcome. */
   callHook(hook: string, payload: Json): Promise<HookOutcome>;
+}
+
+export interface InvokeOptions {
+  /** Run the contribution in dry-run mode: side effects are recorded, not performed. */
+  dryRun?: boolean;
+  /** Wall-clock limit for this call in milliseconds. */
+  timeoutMs?: number;
 }
 
 export interface HookOutcome {

@@ -1,0 +1,248 @@
+/**
+ * The one catalogue of cx-ops errors. Every code is stable and never reused for another
+ * meaning; every message says what is wrong, where, and the exact next step.
+ * docs/errors.md is generated from this table (`node core/bin/gen-error-docs.js`) and a test
+ * keeps the two in sync.
+ *
+ * Exit codes: 2 bad input (usage, files, manifests), 3 permission denied, 4 plugin failure,
+ * 5 system state (locks, missing tools), 1 anything else.
+ */
+
+export interface ErrorSpec {
+  /** Process exit code when this error ends a command. */
+  exit: number;
+  /** What it means, for the docs table. */
+  summary: string;
+  /** Builds the message from the error's parameters. */
+  message: (p: Record<string, any>) => string;
+}
+
+const list = (xs: unknown): string => (Array.isArray(xs) && xs.length ? xs.map(String).join(', ') : '(none)');
+const did = (xs: unknown): string => (Array.isArray(xs) && xs.length ? ` Did you mean: ${xs.join(', ')}?` : '');
+
+export const ERRORS = {
+  CX_ERR_USAGE: {
+    exit: 2,
+    summary: 'The command line is wrong.',
+    message: (p) => `${p.detail}${p.hint ? `\nTry: ${p.hint}` : ''}`,
+  },
+  CX_ERR_YAML_SYNTAX: {
+    exit: 2,
+    summary: 'A YAML file does not parse.',
+    message: (p) => `${p.file}:${p.line}:${p.column}: ${p.detail}\nFix the YAML syntax at that position and run the command again.`,
+  },
+  CX_ERR_MANIFEST_INVALID: {
+    exit: 2,
+    summary: 'A plugin.yaml does not match the manifest schema.',
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nSee schemas/plugin.schema.json for the manifest format.`,
+  },
+  CX_ERR_MANIFEST_MISSING: {
+    exit: 2,
+    summary: 'A plugin directory has no plugin.yaml.',
+    message: (p) => `${p.dir}: no plugin.yaml found.\nEvery plugin directory needs a plugin.yaml; create one with: cx-ops plugins create <name>`,
+  },
+  CX_ERR_MAIN_MISSING: {
+    exit: 2,
+    summary: "A plugin's main file does not exist.",
+    message: (p) => `plugin '${p.plugin}': main file '${p.main}' does not exist (looked at ${p.path}).\nBuild the plugin (npm run build in its directory) or fix 'main' in ${p.manifest}.`,
+  },
+  CX_ERR_MAIN_INVALID: {
+    exit: 4,
+    summary: "A plugin's main file does not export a plugin definition.",
+    message: (p) => `plugin '${p.plugin}': ${p.main} ${p.detail}\nIts default export must be definePlugin({ name: '${p.plugin}', ... }) from 'cx-ops/sdk'.`,
+  },
+  CX_ERR_CX_VERSION: {
+    exit: 2,
+    summary: "The kernel version does not satisfy a plugin's cx_version range.",
+    message: (p) => `plugin '${p.plugin}' needs cx-ops ${p.range}, but this is cx-ops ${p.version}.\nUpgrade cx-ops, or install a version of '${p.plugin}' made for ${p.version}.`,
+  },
+  CX_ERR_REQUIRES_MISSING: {
+    exit: 2,
+    summary: 'A plugin requires another plugin that is not installed or not enabled.',
+    message: (p) => `plugin '${p.plugin}' requires '${p.requirement}' ${p.range}, ${p.found ? `but ${p.found} is installed` : 'which is not installed or not enabled'}.\nInstall or enable '${p.requirement}' (cx-ops plugins enable ${p.requirement}), or disable '${p.plugin}'.`,
+  },
+  CX_ERR_REQUIRES_CYCLE: {
+    exit: 2,
+    summary: "Plugins' requires form a cycle.",
+    message: (p) => `plugins require each other in a cycle: ${p.chain.join(' -> ')}.\nRemove one of these requires entries.`,
+  },
+  CX_ERR_PLUGIN_DUPLICATE: {
+    exit: 2,
+    summary: 'Two plugin directories declare the same plugin name.',
+    message: (p) => `plugin '${p.plugin}' is found twice: ${p.first} and ${p.second}; the first one is used.\nRemove or rename one of them.`,
+  },
+  CX_ERR_PLUGIN_UNKNOWN: {
+    exit: 2,
+    summary: 'No plugin has the given name.',
+    message: (p) => `no plugin named '${p.plugin}'.${did(p.suggestions)}\nList plugins with: cx-ops plugins list --available`,
+  },
+  CX_ERR_PLUGIN_NAME_MISMATCH: {
+    exit: 4,
+    summary: "definePlugin's name differs from plugin.yaml's name.",
+    message: (p) => `plugin '${p.plugin}': its code declares the name '${p.declared}'.\nMake definePlugin({ name }) and plugin.yaml's name the same.`,
+  },
+  CX_ERR_ACTIVATE_FAILED: {
+    exit: 4,
+    summary: "A plugin's activate() threw.",
+    message: (p) => `plugin '${p.plugin}' failed to activate: ${p.detail}\nThe plugin was skipped; the others loaded. Disable it with: cx-ops plugins disable ${p.plugin}`,
+  },
+  CX_ERR_PLUGIN_THREW: {
+    exit: 4,
+    summary: 'Plugin code threw during a hook or contribution call.',
+    message: (p) => `plugin '${p.plugin}' failed in ${p.where}: ${p.detail}`,
+  },
+  CX_ERR_TAP_TIMEOUT: {
+    exit: 4,
+    summary: 'A hook tap did not finish in time.',
+    message: (p) => `plugin '${p.plugin}' did not finish its '${p.hook}' tap within ${p.ms} ms; it was skipped and the run went on.`,
+  },
+  CX_ERR_CONTRIBUTION_DUPLICATE: {
+    exit: 2,
+    summary: 'Two plugins contribute the same id of the same kind.',
+    message: (p) => `${p.kind} '${p.id}' is contributed by both '${p.first}' and '${p.second}'; the one from '${p.second}' was not registered.\nDisable one of the two plugins.`,
+  },
+  CX_ERR_CONTRIBUTION_UNKNOWN: {
+    exit: 2,
+    summary: 'No plugin contributes the asked-for id.',
+    message: (p) => `no ${p.kind} '${p.id}' is registered.${did(p.suggestions)}`,
+  },
+  CX_ERR_KIND_UNKNOWN: {
+    exit: 4,
+    summary: 'A plugin contributes to a kind nobody declared.',
+    message: (p) => `plugin '${p.plugin}' contributes to kind '${p.kind}', which no loaded plugin declares (known kinds: ${list(p.known)}).\nEnable the plugin that declares '${p.kind}', or add it to this plugin's requires.`,
+  },
+  CX_ERR_HOOK_UNKNOWN: {
+    exit: 4,
+    summary: 'A plugin taps a hook that does not exist.',
+    message: (p) => `plugin '${p.plugin}' taps hook '${p.hook}', which does not exist (known hooks: ${list(p.known)}).`,
+  },
+  CX_ERR_CONFIG_INVALID: {
+    exit: 2,
+    summary: "A config.yaml section fails its plugin's schema.",
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix that value in ${p.file}; the schema is in plugin '${p.plugin}''s plugin.yaml (config_schema).`,
+  },
+  CX_ERR_PERMISSION_DENIED: {
+    exit: 3,
+    summary: 'A plugin called a capability it was not granted.',
+    message: (p) => `plugin '${p.plugin}' may not ${p.action}: ${p.granted ? `its grant allows ${p.granted}` : `it has no ${p.capability} grant`}.\n${p.fix ? `Grant it with: ${p.fix}` : 'This cannot be granted.'}`,
+  },
+  CX_ERR_GRANT_WIDER: {
+    exit: 2,
+    summary: 'A grant asks for more than the plugin manifest requests.',
+    message: (p) => `grant '${p.grant}' for plugin '${p.plugin}' is not within what its manifest requests (${list(p.requested)}).\nA grant can narrow a plugin's request, never widen it.`,
+  },
+  CX_ERR_GRANT_SYNTAX: {
+    exit: 2,
+    summary: 'A grant string does not parse.',
+    message: (p) => `grant '${p.grant}' is not valid: ${p.detail}\nGrants look like exec:'systemctl is-active *', read:/proc, write:/var/lib/x, net:127.0.0.1:8080.`,
+  },
+  CX_ERR_SANDBOX_TIMEOUT: {
+    exit: 4,
+    summary: 'A sandboxed call went over its time limit.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} went over its time limit of ${p.ms} ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`,
+  },
+  CX_ERR_SANDBOX_MEMORY: {
+    exit: 4,
+    summary: 'A sandboxed call went over its memory limit.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} went over its memory limit of ${p.mb} MB and was stopped.`,
+  },
+  CX_ERR_SANDBOX_CRASHED: {
+    exit: 4,
+    summary: 'The sandbox process died; it was restarted.',
+    message: (p) => `plugin '${p.plugin}': the sandbox stopped unexpectedly during ${p.where} (${p.detail}); it was restarted.`,
+  },
+  CX_ERR_SANDBOX_LIMIT: {
+    exit: 4,
+    summary: 'A value crossing the sandbox boundary is too large, too deep, or not plain data.',
+    message: (p) => `plugin '${p.plugin}': ${p.detail}`,
+  },
+  CX_ERR_TOO_MANY_CALLS: {
+    exit: 4,
+    summary: 'A plugin has too many capability calls in flight.',
+    message: (p) => `plugin '${p.plugin}' has more than ${p.max} capability calls waiting; the call to ${p.action} was refused.`,
+  },
+  CX_ERR_STATE_LOCKED: {
+    exit: 5,
+    summary: 'Another cx-ops run holds the lock.',
+    message: (p) => `${p.what} is locked by another cx-ops run (pid ${p.pid}${p.command ? `, ${p.command}` : ''}).\nWait for it to finish, then run the command again.`,
+  },
+  CX_ERR_IO: {
+    exit: 1,
+    summary: 'A file could not be read or written.',
+    message: (p) => `${p.path}: ${p.detail}`,
+  },
+} satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error from the catalogue, attributed to a plugin/hook/contribution where it applies. */
+export class CxError extends Error {
+  readonly code: ErrorCode;
+  readonly params: Record<string, any>;
+  readonly plugin?: string;
+  readonly hook?: string;
+  readonly contribution?: string;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, params: Record<string, any> = {}, options: { cause?: unknown } = {}) {
+    super(ERRORS[code].message(params), options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'CxError';
+    this.code = code;
+    this.params = params;
+    this.plugin = params.plugin;
+    this.hook = params.hook;
+    this.contribution = params.contribution;
+    this.exitCode = ERRORS[code].exit;
+  }
+
+  /** Plain data for --json output and audit records. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.plugin ? { plugin: this.plugin } : {}),
+      ...(this.hook ? { hook: this.hook } : {}),
+      ...(this.contribution ? { contribution: this.contribution } : {}),
+    };
+  }
+}
+
+export function isCxError(e: unknown): e is CxError {
+  return e instanceof CxError;
+}
+
+/** Message of any thrown value, without a stack. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/** Names closest to `name` (Levenshtein distance ≤ max(2, len/3)), best first. */
+export function closest(name: string, candidates: Iterable<string>, max = 3): string[] {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  const scored: Array<[string, number]> = [];
+  for (const c of candidates) {
+    const d = distance(name, c);
+    if (d <= limit || c.includes(name) || name.includes(c)) scored.push([c, d]);
+  }
+  return scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).slice(0, max).map(([c]) => c);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
