@@ -200,6 +200,17 @@ export interface HookOutcome {
   errors: Array<{ plugin: string; message: string; code: string }>;
 }
 
+/** Plugin management, for trusted plugins (e.g. the registry plugin that installs others). */
+export interface PluginsCapability {
+  /** Every discovered plugin: name, version, enabled, tier, grants, directory. */
+  list(): Promise<Array<{ name: string; version: string; enabled: boolean; tier: Tier; grants: string[]; dir: string; builtin: boolean }>>;
+  /** Enables a plugin with the given grant strings (each must be within its manifest's request). */
+  enable(name: string, options?: { grants?: string[]; tier?: Tier }): Promise<void>;
+  disable(name: string): Promise<void>;
+  /** The directory into which installed plugins are unpacked (one sub-directory each). */
+  readonly installDir: string;
+}
+
 /** Where things live; every path can be moved by flags or environment. */
 export interface RuntimeEnv {
   /** Root of the host being inspected/repaired ("/" on a real host, a temp dir in tests). */
@@ -236,6 +247,8 @@ export interface PluginContext<Config = Record<string, unknown>> {
   readonly fs: FsCapability;
   readonly net: NetCapability;
   readonly registry: RegistryCapability;
+  /** Trusted tier only; sandboxed plugins get a capability whose every call is denied. */
+  readonly plugins: PluginsCapability;
 }
 
 // ---------------------------------------------------------------------------
