@@ -1,0 +1,93 @@
+/**
+ * Finds plugin directories: built-in plugins, /etc/cx/plugins (the seed's directory), installed
+ * plugins, the per-user directory, and explicit directories. A broken manifest is reported and
+ * skipped; the first plugin of a name wins and a second one is reported.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CxError, messageOf } from '../errors.js';
+import type { Paths } from '../paths.js';
+import { readManifest, type PluginManifest, MANIFEST_FILE } from './manifest.js';
+
+export type PluginSource = 'builtin' | 'system' | 'installed' | 'user' | 'explicit';
+
+export interface DiscoveredPlugin {
+  name: string;
+  dir: string;
+  source: PluginSource;
+  manifest: PluginManifest;
+  manifestFile: string;
+}
+
+export interface Discovery {
+  plugins: Map<string, DiscoveredPlugin>;
+  errors: CxError[];
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Plugin directories under `root`: root itself if it has a plugin.yaml, else its sub-directories. */
+async function pluginDirsIn(root: string): Promise<string[]> {
+  if (await exists(join(root, MANIFEST_FILE))) return [root];
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
+    .map((e) => join(root, e.name))
+    .sort();
+}
+
+/** The directories searched, in priority order. */
+export function pluginRoots(paths: Paths, systemDir?: string): Array<{ dir: string; source: PluginSource }> {
+  return [
+    { dir: paths.builtinDir, source: 'builtin' },
+    { dir: systemDir ?? join(paths.configDir, 'plugins'), source: 'system' },
+    { dir: paths.installDir, source: 'installed' },
+    { dir: paths.userPluginDir, source: 'user' },
+    ...paths.extraPluginDirs.map((dir) => ({ dir, source: 'explicit' as const })),
+  ];
+}
+
+export async function discoverPlugins(paths: Paths, systemDir?: string): Promise<Discovery> {
+  const plugins = new Map<string, DiscoveredPlugin>();
+  const errors: CxError[] = [];
+  for (const { dir: root, source } of pluginRoots(paths, systemDir)) {
+    for (const dir of await pluginDirsIn(root)) {
+      if (!(await isDir(dir))) continue;
+      try {
+        const { manifest, file } = await readManifest(dir);
+        const prev = plugins.get(manifest.name);
+        if (prev) {
+          errors.push(new CxError('CX_ERR_PLUGIN_DUPLICATE', { plugin: manifest.name, first: prev.dir, second: dir }));
+          continue;
+        }
+        plugins.set(manifest.name, { name: manifest.name, dir, source, manifest, manifestFile: file });
+      } catch (e) {
+        if (e instanceof CxError) {
+          if (e.code === 'CX_ERR_MANIFEST_MISSING' && source !== 'explicit') continue;
+          errors.push(e);
+        } else errors.push(new CxError('CX_ERR_IO', { path: dir, detail: messageOf(e) }));
+      }
+    }
+  }
+  return { plugins, errors };
+}

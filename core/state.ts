@@ -1,0 +1,62 @@
+/**
+ * Which plugins are enabled, in which tier, with which grants: ${dataDir}/state.json, written
+ * atomically under a lock so concurrent `plugins enable` runs cannot lose each other's change.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Tier } from '../sdk/types.js';
+import { acquireLock, writeFileAtomic } from './atomic.js';
+import { CxError } from './errors.js';
+
+export interface PluginState {
+  enabled: boolean;
+  tier?: Tier;
+  /** Grant strings (see core/permissions): what the user allowed, within the manifest's request. */
+  grants: string[];
+  /** Read-only tier: no side-effecting capability at all. */
+  readOnly?: boolean;
+  /** ISO time of the last change. */
+  changedAt?: string;
+}
+
+export interface KernelState {
+  version: 1;
+  plugins: Record<string, PluginState>;
+}
+
+export const emptyState = (): KernelState => ({ version: 1, plugins: {} });
+
+export function stateFile(dataDir: string): string {
+  return join(dataDir, 'state.json');
+}
+
+export async function readState(dataDir: string): Promise<KernelState> {
+  const file = stateFile(dataDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e: any) {
+    if (e?.code === 'ENOENT') return emptyState();
+    throw new CxError('CX_ERR_IO', { path: file, detail: e.message });
+  }
+  try {
+    const data = JSON.parse(text);
+    if (data?.version !== 1 || typeof data.plugins !== 'object') throw new Error('not a cx-ops state file (version 1)');
+    return data as KernelState;
+  } catch (e: any) {
+    throw new CxError('CX_ERR_IO', { path: file, detail: `${e.message}. Move the file aside to start from a clean state.` });
+  }
+}
+
+/** Reads, changes and writes the state under its lock. */
+export async function updateState(dataDir: string, change: (s: KernelState) => void): Promise<KernelState> {
+  const release = await acquireLock(join(dataDir, 'state.lock'), 'the plugin state');
+  try {
+    const s = await readState(dataDir);
+    change(s);
+    await writeFileAtomic(stateFile(dataDir), `${JSON.stringify(s, null, 2)}\n`);
+    return s;
+  } finally {
+    await release();
+  }
+}
