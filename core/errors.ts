@@ -96,6 +96,11 @@ export const ERRORS = {
     summary: 'A hook tap did not finish in time.',
     message: (p) => `plugin '${p.plugin}' did not finish its '${p.hook}' tap within ${p.ms} ms; it was skipped and the run went on.`,
   },
+  CX_ERR_CALL_TIMEOUT: {
+    exit: 4,
+    summary: 'A contribution did not finish within the time its caller allowed.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} did not finish within ${p.ms} ms.`,
+  },
   CX_ERR_CONTRIBUTION_DUPLICATE: {
     exit: 2,
     summary: 'Two plugins contribute the same id of the same kind.',

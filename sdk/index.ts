@@ -101,3 +101,31 @@ export function worstStatus(statuses: Iterable<CheckResult['status']>): CheckRes
   for (const s of statuses) if (rank[s] > rank[worst]) worst = s;
   return worst;
 }
+
+/**
+ * Turns whatever a check returned into a CheckResult. Anything malformed (third-party checks
+ * can return garbage) becomes an ERROR naming the plugin.
+ */
+export function checkResultFrom(
+  check: { id: string; plugin: string; meta: Record<string, Json> },
+  outcome: unknown,
+  durationMs: number,
+): CheckResult {
+  const name = typeof check.meta.name === 'string' ? check.meta.name : check.id;
+  const declaredFix = typeof check.meta.fix_id === 'string' ? check.meta.fix_id : null;
+  const base = { check_id: check.id, name, duration_ms: Math.round(durationMs * 100) / 100 };
+  const o = outcome as Partial<CheckOutcome> | null;
+  const statuses: readonly string[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
+  if (!o || typeof o !== 'object' || Array.isArray(o) || !statuses.includes(o.status as string) || typeof o.message !== 'string') {
+    return {
+      ...base,
+      status: 'ERROR',
+      message: `plugin '${check.plugin}' returned a malformed result for check '${check.id}': expected { status: PASS|WARN|FAIL|SKIP|ERROR, message: string }`,
+      details: { plugin: check.plugin },
+      fix_id: null,
+    };
+  }
+  const details = o.details && typeof o.details === 'object' && !Array.isArray(o.details) ? o.details : {};
+  const fix_id = o.fix_id !== undefined ? o.fix_id : o.status === 'PASS' || o.status === 'SKIP' ? null : declaredFix;
+  return { ...base, status: o.status!, message: o.message!, details, fix_id: fix_id ?? null };
+}

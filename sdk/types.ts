@@ -62,6 +62,11 @@ export interface ExecOptions {
   input?: string;
   /** Extra environment variables (the environment is otherwise fixed and scrubbed). */
   env?: Record<string, string>;
+  /**
+   * Declares that the command has no side effects, so a dry run may still perform it (to
+   * diagnose). Honoured for trusted plugins only; a sandboxed plugin's call is recorded.
+   */
+  readOnly?: boolean;
 }
 
 export interface ExecResult {

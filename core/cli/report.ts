@@ -1,0 +1,9 @@
+/** Reports every plugin that failed to load, together, after the command's own output. */
+import type { Terminal } from '../context.js';
+import type { Kernel } from '../kernel.js';
+
+export function reportBootErrors(kernel: Kernel, terminal: Terminal): void {
+  const errs = kernel.bootErrors;
+  terminal.err(`\n${errs.length} plugin problem${errs.length === 1 ? '' : 's'} (the other plugins loaded and ran):\n`);
+  for (const e of errs) terminal.err(`  error[${e.code}]: ${e.message.replace(/\n/g, '\n    ')}\n`);
+}

@@ -1,0 +1,189 @@
+/**
+ * Builds the PluginContext a plugin function receives. For a sandboxed plugin this is the
+ * host side: the isolate's ctx methods are proxied here, so grants, audit and dry-run are
+ * enforced in one place for both tiers.
+ */
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type {
+  ExecCapability, FsCapability, IoCapability, Json, Logger, NetCapability, PluginContext, PluginsCapability,
+  RegistryCapability, RuntimeEnv, Tier,
+} from '../sdk/types.js';
+import { createHostCapabilities, type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
+import type { AuditLog } from './capabilities/audit.js';
+import type { Grants } from './permissions/grants.js';
+import { CxError } from './errors.js';
+import type { Paths } from './paths.js';
+
+/** The terminal the kernel talks to (process stdio, or buffers in tests). */
+export interface Terminal {
+  out(text: string): void;
+  err(text: string): void;
+  readonly color: boolean;
+  readonly interactive: boolean;
+  /** Reads one line of an answer; undefined when there is no input. */
+  ask?(question: string): Promise<string | undefined>;
+}
+
+export function processTerminal(): Terminal {
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  const interactive = Boolean(process.stdin.isTTY);
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    color,
+    interactive,
+    ask: async (q) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(q);
+      } finally {
+        rl.close();
+      }
+    },
+  };
+}
+
+/** What the context builder needs from the kernel (kept narrow on purpose). */
+export interface ContextHost {
+  paths: Paths;
+  version: string;
+  verbose: boolean;
+  assumeYes: boolean;
+  terminal: Terminal;
+  audit: AuditLog;
+  registry: RegistryCapability;
+  plugins: PluginsCapability;
+  fakes?: CapabilityFakes;
+}
+
+export interface ContextPlugin {
+  name: string;
+  tier: Tier;
+  grants: Grants | 'all';
+  config: Record<string, unknown>;
+}
+
+const MAX_LOG = 8192;
+
+function logger(host: ContextHost, plugin: string): Logger {
+  const line = (level: string, message: string, data?: Json) => {
+    const text = String(message).slice(0, MAX_LOG);
+    const extra = data === undefined ? '' : ` ${JSON.stringify(data).slice(0, MAX_LOG)}`;
+    host.terminal.err(`[${plugin}] ${level}: ${text}${extra}\n`);
+  };
+  return {
+    debug: (m, d) => host.verbose && line('debug', m, d),
+    info: (m, d) => host.verbose && line('info', m, d),
+    warn: (m, d) => line('warn', m, d),
+    error: (m, d) => line('error', m, d),
+  };
+}
+
+function io(host: ContextHost): IoCapability {
+  return {
+    out: (t) => host.terminal.out(String(t)),
+    err: (t) => host.terminal.err(String(t)),
+    confirm: async (q) => {
+      if (host.assumeYes) return true;
+      if (!host.terminal.interactive || !host.terminal.ask) return false;
+      const a = await host.terminal.ask(`${q} [y/N] `);
+      return /^y(es)?$/i.test((a ?? '').trim());
+    },
+    color: host.terminal.color,
+    interactive: host.terminal.interactive,
+  };
+}
+
+function denied(plugin: string, action: string): CxError {
+  return new CxError('CX_ERR_PERMISSION_DENIED', { plugin, action, capability: 'kernel', granted: undefined, fix: undefined });
+}
+
+/** Registry access: listing needs the `registry` permission when sandboxed; invoking needs trust. */
+function registryFor(host: ContextHost, p: ContextPlugin): RegistryCapability {
+  if (p.tier === 'trusted') return host.registry;
+  const mayList = p.grants !== 'all' && p.grants.registry;
+  return {
+    list: async (kind) => {
+      if (!mayList) throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin: p.name, action: `list '${kind}' contributions`, capability: 'registry', fix: `cx-ops plugins grant ${p.name} registry` });
+      return host.registry.list(kind);
+    },
+    invoke: async (kind, id) => {
+      throw denied(p.name, `invoke ${kind} '${id}' (only trusted plugins invoke other plugins)`);
+    },
+    callHook: async (hook) => {
+      throw denied(p.name, `call hook '${hook}' (only trusted plugins call hooks)`);
+    },
+  };
+}
+
+function pluginsFor(host: ContextHost, p: ContextPlugin): PluginsCapability {
+  if (p.tier === 'trusted') return host.plugins;
+  const no = async (): Promise<never> => {
+    throw denied(p.name, 'manage plugins');
+  };
+  return { list: no, enable: no, disable: no, installDir: '' };
+}
+
+export interface ContextOptions {
+  dryRun: boolean;
+  recorder?: DryRunRecorder;
+}
+
+/**
+ * Capability sets are made once per plugin (their concurrency cap is per plugin); a dry run gets
+ * its own set with its own recorder.
+ */
+export class ContextFactory {
+  private readonly caps = new Map<string, { exec: ExecCapability; fs: FsCapability; net: NetCapability }>();
+
+  constructor(private readonly host: ContextHost) {}
+
+  private capabilities(p: ContextPlugin, dryRun: boolean, recorder?: DryRunRecorder) {
+    const make = (dry: boolean, rec?: DryRunRecorder) =>
+      createHostCapabilities({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes });
+    if (dryRun) return make(true, recorder);
+    let c = this.caps.get(p.name);
+    if (!c) this.caps.set(p.name, (c = make(false)));
+    return c;
+  }
+
+  env(p: ContextPlugin, dryRun: boolean): RuntimeEnv {
+    const { paths } = this.host;
+    return {
+      root: paths.root,
+      stateDir: join(paths.dataDir, 'plugin-state', p.name),
+      cacheDir: join(paths.cacheDir, 'plugins', p.name),
+      configDir: paths.configDir,
+      dataDir: paths.dataDir,
+      dryRun,
+      verbose: this.host.verbose,
+      assumeYes: this.host.assumeYes,
+      kernelVersion: this.host.version,
+    };
+  }
+
+  create(p: ContextPlugin, options: ContextOptions): PluginContext {
+    const caps = this.capabilities(p, options.dryRun, options.recorder);
+    let exec = caps.exec;
+    if (options.dryRun && p.tier === 'trusted') {
+      // A trusted plugin may declare a command free of side effects (readOnly) so that a dry run
+      // can still diagnose; sandboxed plugins get no such exemption.
+      const real = this.capabilities(p, false);
+      exec = { run: (c, a, o) => ((o as { readOnly?: boolean } | undefined)?.readOnly ? real.exec.run(c, a, o) : caps.exec.run(c, a, o)) };
+    }
+    return Object.freeze({
+      plugin: p.name,
+      tier: p.tier,
+      config: p.config,
+      env: Object.freeze(this.env(p, options.dryRun)),
+      log: logger(this.host, p.name),
+      io: io(this.host),
+      exec,
+      fs: caps.fs,
+      net: caps.net,
+      registry: registryFor(this.host, p),
+      plugins: pluginsFor(this.host, p),
+    });
+  }
+}

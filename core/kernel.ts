@@ -1,0 +1,420 @@
+/**
+ * The kernel: discover -> validate -> choose enabled -> order by requires -> load code
+ * (trusted in-process, sandboxed in isolated-vm) -> activate -> declare kinds and hooks ->
+ * register contributions and taps -> plugin_loaded / startup.
+ *
+ * It knows nothing of checks, repairs, updates or tasks. One broken plugin is reported and
+ * skipped; every failure is collected in `bootErrors` and reported together.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import semver from 'semver';
+import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
+import { AuditLog } from './capabilities/audit.js';
+import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
+import { loadConfig, pluginConfig, type LoadedConfig } from './config.js';
+import { ContextFactory, processTerminal, type ContextPlugin, type Terminal } from './context.js';
+import { CxError, closest, messageOf } from './errors.js';
+import { HookBus, withTimeout } from './hooks.js';
+import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
+import { orderPlugins } from './loader/order.js';
+import type { Paths } from './paths.js';
+import { formatGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
+import { Registry, type InvokeRequest } from './registry.js';
+import type { SandboxHost, SandboxedPlugin } from './sandbox/host.js';
+import { readState, updateState, type KernelState } from './state.js';
+import { KERNEL_VERSION } from './version.js';
+
+export type PluginStatus = 'active' | 'disabled' | 'failed' | 'not-loaded';
+
+/** A discovered plugin and what became of it. */
+export interface PluginRecord extends DiscoveredPlugin, ContextPlugin {
+  enabled: boolean;
+  status: PluginStatus;
+  builtin: boolean;
+  grantStrings: string[];
+  readOnly: boolean;
+  error?: CxError;
+  definition?: PluginDefinition<any>;
+  sandboxed?: SandboxedPlugin;
+}
+
+export interface KernelOptions {
+  paths: Paths;
+  verbose?: boolean;
+  assumeYes?: boolean;
+  terminal?: Terminal;
+  /** false: read manifests and state only (fast `plugins list`). */
+  loadCode?: boolean;
+  /** Builds the sandbox host lazily (tests may pass their own). */
+  sandboxFactory?: () => Promise<SandboxHost>;
+  /** Fake capability implementations (the SDK test harness); grants, audit and dry-run still apply. */
+  capabilityFakes?: CapabilityFakes;
+}
+
+export class Kernel {
+  readonly version = KERNEL_VERSION;
+  readonly hooks = new HookBus();
+  readonly registry = new Registry();
+  readonly plugins = new Map<string, PluginRecord>();
+  readonly bootErrors: CxError[] = [];
+  readonly terminal: Terminal;
+  readonly audit: AuditLog;
+  config!: LoadedConfig;
+  state!: KernelState;
+  private sandboxHost?: Promise<SandboxHost>;
+  private readonly contexts: ContextFactory;
+
+  private constructor(readonly options: Required<Pick<KernelOptions, 'paths'>> & KernelOptions) {
+    this.terminal = options.terminal ?? processTerminal();
+    this.audit = new AuditLog(join(options.paths.logDir, 'audit.jsonl'));
+    this.contexts = new ContextFactory({
+      paths: options.paths,
+      version: this.version,
+      verbose: Boolean(options.verbose),
+      assumeYes: Boolean(options.assumeYes),
+      terminal: this.terminal,
+      audit: this.audit,
+      registry: this.registryCapability(),
+      plugins: this.pluginsCapability(),
+      fakes: options.capabilityFakes,
+    });
+  }
+
+  get paths(): Paths {
+    return this.options.paths;
+  }
+
+  /** Boots a kernel. Only configuration errors of the kernel itself throw; plugin errors are collected. */
+  static async boot(options: KernelOptions): Promise<Kernel> {
+    const k = new Kernel(options);
+    k.config = await loadConfig(options.paths.configDir);
+    k.state = await readState(options.paths.dataDir);
+    await k.discover();
+    if (options.loadCode !== false) await k.load();
+    return k;
+  }
+
+  private async discover(): Promise<void> {
+    const { plugins, errors } = await discoverPlugins(this.paths, this.config.plugins.directory);
+    this.bootErrors.push(...errors);
+    for (const d of plugins.values()) {
+      const builtin = d.source === 'builtin';
+      const st = this.state.plugins[d.name];
+      const thirdPartyAllowed = this.config.plugins.enabled;
+      const enabled = builtin ? st?.enabled !== false : thirdPartyAllowed && st?.enabled === true;
+      const tier: Tier = builtin || (st?.tier === 'trusted' && d.manifest.tier === 'trusted') ? 'trusted' : 'sandboxed';
+      this.plugins.set(d.name, {
+        ...d,
+        builtin,
+        enabled,
+        tier,
+        status: enabled ? 'not-loaded' : 'disabled',
+        grantStrings: st?.grants ?? [],
+        readOnly: Boolean(st?.readOnly),
+        grants: 'all',
+        config: {},
+      });
+    }
+  }
+
+  private fail(p: PluginRecord, e: unknown): void {
+    const err = e instanceof CxError ? e : new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where: 'loading', detail: messageOf(e) }, { cause: e });
+    p.status = 'failed';
+    p.error = err;
+    this.registry.removePlugin(p.name);
+    this.bootErrors.push(err);
+  }
+
+  /** Validates, orders, loads and activates every enabled plugin. */
+  private async load(): Promise<void> {
+    const candidates = new Map<string, PluginRecord>();
+    for (const p of this.plugins.values()) {
+      if (!p.enabled) continue;
+      try {
+        if (!semver.satisfies(this.version, p.manifest.cx_version, { includePrerelease: true })) {
+          throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: this.version });
+        }
+        p.grants = p.tier === 'trusted' ? 'all' : this.grantsOf(p);
+        p.config = pluginConfig(this.config, p.manifest);
+        candidates.set(p.name, p);
+      } catch (e) {
+        this.fail(p, e);
+      }
+    }
+    const { order, errors } = orderPlugins(new Map([...candidates].map(([n, p]) => [n, p.manifest])));
+    for (const e of errors) {
+      const p = e.plugin ? this.plugins.get(e.plugin) : undefined;
+      if (p) {
+        p.status = 'failed';
+        p.error ??= e;
+      }
+      this.bootErrors.push(e);
+    }
+    for (const name of order) {
+      const p = this.plugins.get(name)!;
+      try {
+        await this.loadCode(p);
+        await this.activate(p);
+        this.declare(p);
+        p.status = 'active';
+      } catch (e) {
+        this.fail(p, e);
+      }
+    }
+    for (const name of order) {
+      const p = this.plugins.get(name)!;
+      if (p.status === 'active') this.register(p);
+    }
+    for (const name of order) {
+      const p = this.plugins.get(name)!;
+      if (p.status !== 'active') continue;
+      await this.callHook('plugin_loaded', { plugin: p.name, version: p.manifest.version, tier: p.tier });
+    }
+    await this.callHook('startup', { version: this.version, plugins: order.filter((n) => this.plugins.get(n)!.status === 'active') });
+  }
+
+  /** The plugin's effective grants: manifest request ∩ user grants (∩ read-only). */
+  private grantsOf(p: PluginRecord): Grants {
+    const requested = requestedGrants(p.manifest.permissions ?? {});
+    const granted = p.grantStrings.map((g) => parseGrant(g));
+    let g = narrowGrants(requested, mergeGrants(granted), p.name);
+    if (p.readOnly) g = readOnlyGrants(g);
+    return g;
+  }
+
+  private async loadCode(p: PluginRecord): Promise<void> {
+    const main = join(p.dir, p.manifest.main);
+    try {
+      await stat(main);
+    } catch {
+      throw new CxError('CX_ERR_MAIN_MISSING', { plugin: p.name, main: p.manifest.main, path: main, manifest: p.manifestFile });
+    }
+    if (p.tier === 'trusted') {
+      let mod: { default?: unknown };
+      try {
+        mod = await import(pathToFileURL(main).href);
+      } catch (e) {
+        throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: `failed to load: ${messageOf(e)}` }, { cause: e });
+      }
+      const def = mod.default as PluginDefinition | undefined;
+      if (!def || typeof def !== 'object') {
+        throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: 'has no default export' });
+      }
+      if (def.name !== p.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: p.name, declared: def.name });
+      p.definition = def;
+      return;
+    }
+    const host = await this.sandbox();
+    const code = await readFile(main, 'utf8');
+    const limits = {
+      memoryMb: p.manifest.limits?.memory_mb ?? this.config.plugins.sandbox.memory_mb,
+      callTimeoutMs: p.manifest.limits?.call_timeout_ms ?? this.config.plugins.sandbox.call_timeout_ms,
+    };
+    p.sandboxed = await host.load({ name: p.name, code, filename: main, limits });
+    if (p.sandboxed.shape.name !== p.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: p.name, declared: p.sandboxed.shape.name });
+  }
+
+  /** The sandbox host, started on first use. */
+  sandbox(): Promise<SandboxHost> {
+    this.sandboxHost ??= this.options.sandboxFactory
+      ? this.options.sandboxFactory()
+      : import('./sandbox/host.js').then((m) => new m.SandboxHost());
+    return this.sandboxHost;
+  }
+
+  private async activate(p: PluginRecord): Promise<void> {
+    const ctx = this.contexts.create(p, { dryRun: false });
+    try {
+      if (p.definition?.activate) await p.definition.activate(ctx);
+      else if (p.sandboxed?.shape.hasActivate) await p.sandboxed.call({ type: 'activate' }, null, ctx);
+    } catch (e) {
+      throw new CxError('CX_ERR_ACTIVATE_FAILED', { plugin: p.name, detail: messageOf(e) }, { cause: e });
+    }
+  }
+
+  /** Kinds and hooks the plugin offers to others. */
+  private declare(p: PluginRecord): void {
+    const shape = this.shapeOf(p);
+    for (const k of shape.kinds) this.registry.declareKind({ kind: k.kind, description: k.description, owner: p.name, metaSchema: k.metaSchema });
+    for (const h of shape.hooks) this.hooks.declare(h.name, h.type, h.description, p.name);
+  }
+
+  private shapeOf(p: PluginRecord) {
+    if (p.sandboxed) return p.sandboxed.shape;
+    const d = p.definition!;
+    return {
+      name: d.name,
+      contributes: (d.contributes ?? []).map((c) => ({ kind: c.kind, id: c.id, meta: c.meta })),
+      taps: (d.taps ?? []).map((t, index) => ({ hook: t.hook, priority: t.priority, index })),
+      kinds: d.kinds ?? [],
+      hooks: d.hooks ?? [],
+      hasActivate: Boolean(d.activate),
+      hasDeactivate: Boolean(d.deactivate),
+    };
+  }
+
+  /** Registers contributions and taps; a bad one is reported and skipped, the rest stay. */
+  private register(p: PluginRecord): void {
+    const shape = this.shapeOf(p);
+    for (const c of shape.contributes) {
+      try {
+        this.registry.add({
+          kind: c.kind,
+          id: c.id,
+          plugin: p.name,
+          tier: p.tier,
+          meta: c.meta as Record<string, Json>,
+          invoke: (input, req) => this.run(p, { type: 'contribution', kind: c.kind, id: c.id }, input, req, `${c.kind} '${c.id}'`),
+        });
+      } catch (e) {
+        this.bootErrors.push(e as CxError);
+      }
+    }
+    for (const t of shape.taps) {
+      try {
+        this.hooks.tap(t.hook, { plugin: p.name, priority: t.priority }, (payload) =>
+          this.run(p, { type: 'tap', index: t.index }, payload as Json, { dryRun: false }, `its '${t.hook}' tap`),
+        );
+      } catch (e) {
+        this.bootErrors.push(e as CxError);
+      }
+    }
+  }
+
+  /** Runs plugin code (either tier) with attribution: any throw becomes a CxError naming the plugin. */
+  private async run(
+    p: PluginRecord,
+    target: { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number },
+    input: Json,
+    req: InvokeRequest,
+    where: string,
+  ): Promise<Json> {
+    const recorder: DryRunRecorder | undefined = req.dryRun ? { actions: [] } : undefined;
+    const ctx = this.contexts.create(p, { dryRun: req.dryRun, recorder });
+    const work = async (): Promise<Json> => {
+      if (p.sandboxed) return p.sandboxed.call(target, input, ctx);
+      const d = p.definition!;
+      if (target.type === 'tap') return (await d.taps![target.index]!.run(ctx, input)) as Json;
+      const c = d.contributes!.find((x) => x.kind === target.kind && x.id === target.id)!;
+      return (await c.run(ctx, input)) as Json;
+    };
+    let out: Json;
+    try {
+      out = req.timeoutMs
+        ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
+        : await work();
+    } catch (e) {
+      if (e instanceof CxError && e.plugin) throw e;
+      throw new CxError(
+        'CX_ERR_PLUGIN_THREW',
+        { plugin: p.name, where, detail: messageOf(e), contribution: target.type === 'contribution' ? target.id : undefined },
+        { cause: e },
+      );
+    }
+    if (recorder && out && typeof out === 'object' && !Array.isArray(out)) {
+      return { ...out, dry_run_actions: recorder.actions };
+    }
+    return out;
+  }
+
+  /** Invokes a contribution by kind and id. */
+  invoke(kind: string, id: string, input: Json = null, req: InvokeRequest = { dryRun: false }): Promise<Json> {
+    return this.registry.require(kind, id).invoke(input, req);
+  }
+
+  async callHook(name: string, payload: unknown) {
+    const out = await this.hooks.call(name, payload);
+    return out;
+  }
+
+  private registryCapability(): RegistryCapability {
+    return {
+      list: async (kind) => this.registry.list(kind),
+      invoke: (kind, id, input, options) => this.invoke(kind, id, input ?? null, { dryRun: Boolean(options?.dryRun), timeoutMs: options?.timeoutMs }),
+      callHook: async (hook, payload) => {
+        const r = await this.callHook(hook, payload);
+        return { proceed: r.proceed, vetoedBy: r.vetoedBy, payload: r.payload as Json, errors: r.errors.map((e) => ({ plugin: e.plugin ?? 'unknown', message: e.message, code: e.code })) };
+      },
+    };
+  }
+
+  private pluginsCapability(): PluginsCapability {
+    return {
+      list: async () =>
+        [...this.plugins.values()].map((p) => ({
+          name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin,
+        })),
+      enable: (name, o) => this.enable(name, { grants: o?.grants, tier: o?.tier }),
+      disable: (name) => this.disable(name),
+      installDir: this.paths.installDir,
+    };
+  }
+
+  /** Looks a plugin up by name; unknown names get the closest suggestions. */
+  requirePlugin(name: string): PluginRecord {
+    const p = this.plugins.get(name);
+    if (!p) throw new CxError('CX_ERR_PLUGIN_UNKNOWN', { plugin: name, suggestions: closest(name, this.plugins.keys()) });
+    return p;
+  }
+
+  /** Enables a plugin with grants (validated against its manifest's request) and persists it. */
+  async enable(name: string, o: { grants?: string[]; tier?: Tier; readOnly?: boolean } = {}): Promise<PluginRecord> {
+    const p = this.requirePlugin(name);
+    const grants = o.grants ?? [];
+    const parsed = grants.map((g) => parseGrant(g));
+    narrowGrants(requestedGrants(p.manifest.permissions ?? {}), mergeGrants(parsed), p.name);
+    const normalized = parsed.flatMap((g) => formatGrants(g));
+    await updateState(this.paths.dataDir, (s) => {
+      s.plugins[name] = {
+        enabled: true,
+        tier: o.tier ?? (p.builtin ? 'trusted' : 'sandboxed'),
+        grants: [...new Set(normalized)],
+        readOnly: o.readOnly || undefined,
+        changedAt: new Date().toISOString(),
+      };
+    });
+    p.enabled = true;
+    p.grantStrings = normalized;
+    return p;
+  }
+
+  async disable(name: string): Promise<PluginRecord> {
+    const p = this.requirePlugin(name);
+    await updateState(this.paths.dataDir, (s) => {
+      const prev = s.plugins[name];
+      s.plugins[name] = { enabled: false, tier: prev?.tier, grants: prev?.grants ?? [], changedAt: new Date().toISOString() };
+    });
+    p.enabled = false;
+    return p;
+  }
+
+  /** Fires shutdown, deactivates plugins (reverse order), closes the sandbox and the audit log. */
+  async shutdown(): Promise<void> {
+    const active = [...this.plugins.values()].filter((p) => p.status === 'active');
+    if (active.length) await this.callHook('shutdown', { version: this.version });
+    for (const p of active.reverse()) {
+      try {
+        const ctx = this.contexts.create(p, { dryRun: false });
+        if (p.definition?.deactivate) await p.definition.deactivate(ctx);
+        else if (p.sandboxed?.shape.hasDeactivate) await p.sandboxed.call({ type: 'deactivate' }, null, ctx);
+      } catch (e) {
+        this.terminal.err(`warning: plugin '${p.name}' failed to deactivate: ${messageOf(e)}\n`);
+      }
+    }
+    if (this.sandboxHost) await (await this.sandboxHost).close();
+    await this.audit.close();
+  }
+}
+
+/** Union of several grant sets. */
+export function mergeGrants(list: Grants[]): Grants {
+  return {
+    exec: list.flatMap((g) => g.exec),
+    read: list.flatMap((g) => g.read),
+    write: list.flatMap((g) => g.write),
+    net: list.flatMap((g) => g.net),
+    registry: list.some((g) => g.registry),
+  };
+}
