@@ -14,6 +14,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', 'test/bench/**'],
+    globalSetup: ['test/setup/build.ts'],
     pool: 'forks',
     execArgv: ['--no-node-snapshot'],
     testTimeout: 60_000,
