@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+// `npm run bench`: medians of the kernel's hot paths, each beside a baseline measured in the
+// same run. Plain Node (no test runner): performance is measured here, never in timed tests.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const dist = (p) => new URL(`../../dist/${p}`, import.meta.url).href;
+const rows = [];
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function time(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn(i);
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out;
+}
+
+function row(name, ms, unit = 'ms', baseline, target) {
+  rows.push({ name, median: ms, unit, baseline, target });
+}
+
+async function coldStart() {
+  const root = await mkdtemp(join(tmpdir(), 'cx-bench-'));
+  const launcher = join(repo, 'core/bin/cx-ops.js');
+  const run = (args) => execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, HOME: root } });
+  run(['-e', '0']);
+  run(['--no-node-snapshot', launcher, '--root', root, 'plugins', 'list']);
+  const node = median(await time(15, () => run(['-e', '0'])));
+  const list = median(await time(15, () => run(['--no-node-snapshot', launcher, '--root', root, 'plugins', 'list'])));
+  row('node -e 0 (baseline)', node);
+  row('cx-ops plugins list, cold start', list, 'ms', { name: 'node -e 0', value: node }, '≤ 3×');
+  await rm(root, { recursive: true, force: true });
+}
+
+async function hooks() {
+  const { HookBus } = await import(dist('core/hooks.js'));
+  const bus = new HookBus();
+  const TAPS = 100;
+  for (let i = 0; i < TAPS; i++) bus.tap('post_check', { plugin: `p${i}` }, async () => undefined);
+  const empty = new HookBus();
+  await time(200, () => bus.call('post_check', {}));
+  const withTaps = median(await time(500, () => bus.call('post_check', {})));
+  const none = median(await time(500, () => empty.call('post_check', {})));
+  row('hook dispatch, per tap (100 taps)', ((withTaps - none) / TAPS) * 1000, 'µs');
+}
+
+async function sandbox() {
+  if (!existsSync(fileURLToPath(dist('core/sandbox/host.js')))) {
+    row('sandbox: not built', NaN);
+    return;
+  }
+  const { SandboxHost } = await import(dist('core/sandbox/host.js'));
+  const { Kernel } = await import(dist('core/kernel.js'));
+  const { resolvePaths } = await import(dist('core/paths.js'));
+  const code = `export default { name: 'bench', contributes: [{ kind: 'command', id: 'noop', meta: {}, async run() { return 0; } }] };`;
+  const host = new SandboxHost();
+  await host.load({ name: 'warm', code, filename: 'warm.js' });
+  const starts = await time(40, (i) => host.load({ name: `bench-${i}`, code, filename: `bench-${i}.js` }));
+  row('isolate start (load of a plugin in the sandbox)', median(starts), 'ms', undefined, '≤ 5 ms');
+  await host.close();
+
+  // Round trip through the kernel: the same no-op contribution, sandboxed vs trusted.
+  const home = await mkdtemp(join(tmpdir(), 'cx-bench-k-'));
+  for (const [name, tier] of [['noop-sandboxed', 'sandboxed'], ['noop-trusted', 'trusted']]) {
+    const dir = join(home, 'plugins', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'plugin.yaml'), `name: ${name}\nversion: 1.0.0\ndescription: bench\nplugin_type: command\nmain: index.js\ncx_version: "*"\ntier: ${tier}\n`);
+    await writeFile(join(dir, 'index.js'), `export default { name: '${name}', contributes: [{ kind: 'noop', id: '${tier}', meta: {}, async run(ctx, input) { return input; } }], kinds: ${tier === 'trusted' ? "[{ kind: 'noop', description: 'bench' }]" : '[]'} };`);
+  }
+  await mkdir(join(home, 'data'), { recursive: true });
+  await writeFile(join(home, 'data/state.json'), JSON.stringify({ version: 1, plugins: { 'noop-sandboxed': { enabled: true, tier: 'sandboxed', grants: [] }, 'noop-trusted': { enabled: true, tier: 'trusted', grants: [] } } }));
+  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  const terminal = { out() {}, err() {}, color: false, interactive: false };
+  const kernel = await Kernel.boot({ paths, terminal });
+  const sb = kernel.registry.get('noop', 'sandboxed');
+  const tr = kernel.registry.get('noop', 'trusted');
+  if (sb && tr) {
+    await time(200, () => sb.invoke({ n: 1 }, { dryRun: false }));
+    const s = median(await time(2000, () => sb.invoke({ n: 1 }, { dryRun: false })));
+    const t = median(await time(2000, () => tr.invoke({ n: 1 }, { dryRun: false })));
+    row('call round trip, trusted (baseline)', t * 1000, 'µs');
+    row('call round trip, sandboxed', s * 1000, 'µs', { name: 'trusted', value: t * 1000 }, '≤ +50 µs');
+  } else {
+    row(`kernel bench plugins failed: ${kernel.bootErrors.map((e) => e.message).join('; ')}`, NaN);
+  }
+  await kernel.shutdown();
+  await rm(home, { recursive: true, force: true });
+}
+
+async function extra() {
+  const doctorBench = new URL('./doctor.bench.js', import.meta.url);
+  if (existsSync(fileURLToPath(doctorBench))) {
+    const m = await import(doctorBench.href);
+    for (const r of await m.benchDoctor()) rows.push(r);
+  }
+}
+
+function fmt(n) {
+  return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
+}
+
+export function printTable(list) {
+  const lines = [['benchmark', 'median', 'baseline', 'ratio / added', 'target']];
+  for (const r of list) {
+    const unit = r.unit ?? 'ms';
+    const value = r.median ?? r.median_ms;
+    const base = r.baseline?.value ?? r.baseline;
+    const ratio = typeof base === 'number' ? (unit === 'µs' ? `+${fmt(value - base)} µs` : `${(value / base).toFixed(2)}×`) : r.ratio ? `${Number(r.ratio).toFixed(2)}×` : '';
+    lines.push([r.name, `${fmt(value)} ${unit}`, typeof base === 'number' ? `${fmt(base)} ${unit} (${r.baseline?.name ?? 'baseline'})` : '', ratio, r.target ?? '']);
+  }
+  const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
+  for (const l of lines) process.stdout.write(`${l.map((c, i) => String(c).padEnd(w[i])).join('  ')}\n`);
+}
+
+const only = process.argv[2];
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra })) {
+  if (only && only !== name) continue;
+  try {
+    await fn();
+  } catch (e) {
+    row(`${name}: failed (${e.message})`, NaN);
+  }
+}
+printTable(rows);
+process.exit(0);
