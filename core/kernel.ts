@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import semver from 'semver';
+import satisfies from 'semver/functions/satisfies.js';
 import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
@@ -133,7 +133,7 @@ export class Kernel {
     for (const p of this.plugins.values()) {
       if (!p.enabled) continue;
       try {
-        if (!semver.satisfies(this.version, p.manifest.cx_version, { includePrerelease: true })) {
+        if (!satisfies(this.version, p.manifest.cx_version, { includePrerelease: true })) {
           throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: this.version });
         }
         p.grants = p.tier === 'trusted' ? 'all' : this.grantsOf(p);

@@ -3,16 +3,31 @@
  * "field, expected, found" triples that point at a line of the source file.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { pointerToPath } from './loader/yaml.js';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 
+const require = createRequire(import.meta.url);
 let ajv: Ajv | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
+/** ajv itself is loaded only when a schema must be compiled at run time (plugin config schemas). */
 function instance(): Ajv {
-  ajv ??= new Ajv({ allErrors: false, strict: false, useDefaults: true });
+  if (!ajv) {
+    const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+    ajv = new AjvClass({ allErrors: false, strict: false, useDefaults: true });
+  }
   return ajv;
+}
+
+/** The build precompiles the kernel's schemas (dist/core/validators/*.cjs); from sources, compile. */
+function precompiled(name: string): ValidateFunction | undefined {
+  try {
+    const mod = require(`./validators/${name.replace(/\.json$/, '.cjs')}`);
+    return (mod.default ?? mod) as ValidateFunction;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loads a schema shipped in schemas/ (next to the compiled kernel in dist/schemas). */
@@ -32,7 +47,7 @@ export function shippedSchema(name: string): Record<string, unknown> {
 export function shippedValidator(name: string): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
-    v = instance().compile(shippedSchema(name));
+    v = precompiled(name) ?? instance().compile(shippedSchema(name));
     compiled.set(name, v);
   }
   return v;
@@ -98,4 +113,14 @@ function valueAt(data: unknown, path: Array<string | number>): unknown {
 export function formatPath(path: Array<string | number>): string {
   if (path.length === 0) return '(root)';
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** Splits an ajv instancePath ("/permissions/exec/0") into path segments. */
+export function pointerToPath(pointer: string): Array<string | number> {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }

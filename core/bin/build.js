@@ -49,3 +49,16 @@ for (const s of await walk(join(root, 'schemas'))) {
   await mkdir(dirname(dest), { recursive: true });
   await copyFile(s, dest);
 }
+
+// Precompiled validators for the kernel's own schemas: `cx-ops` need not load ajv at start.
+const { createRequire } = await import('node:module');
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv').default;
+const standalone = require('ajv/dist/standalone').default;
+const { readFile, writeFile } = await import('node:fs/promises');
+await mkdir(join(out, 'core', 'validators'), { recursive: true });
+for (const name of ['plugin.schema.json', 'config.schema.json']) {
+  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, code: { source: true } });
+  const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', name), 'utf8')));
+  await writeFile(join(out, 'core', 'validators', name.replace(/\.json$/, '.cjs')), standalone(ajv, validate));
+}

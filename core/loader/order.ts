@@ -3,7 +3,7 @@
  * A missing or unsatisfied requirement, or a cycle, excludes the plugins involved (and those
  * that require them) with an error naming the chain.
  */
-import semver from 'semver';
+import satisfies from 'semver/functions/satisfies.js';
 import { CxError } from '../errors.js';
 import type { PluginManifest } from './manifest.js';
 
@@ -22,7 +22,7 @@ export function orderPlugins(manifests: Map<string, PluginManifest>): OrderResul
     const m = manifests.get(name)!;
     for (const [req, range] of Object.entries(m.requires ?? {})) {
       const dep = manifests.get(req);
-      if (!dep || !semver.satisfies(dep.version, range, { includePrerelease: true })) {
+      if (!dep || !satisfies(dep.version, range, { includePrerelease: true })) {
         errors.push(new CxError('CX_ERR_REQUIRES_MISSING', { plugin: name, requirement: req, range, found: dep ? `${req} ${dep.version}` : undefined }));
         excluded.add(name);
       }

@@ -60,13 +60,3 @@ export async function readYamlFile(file: string): Promise<YamlFile | undefined> 
   }
   return parseYaml(text, file);
 }
-
-/** Splits an ajv instancePath ("/permissions/exec/0") into path segments. */
-export function pointerToPath(pointer: string): Array<string | number> {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
