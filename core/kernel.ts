@@ -49,6 +49,11 @@ export interface KernelOptions {
   loadCode?: boolean;
   /** Builds the sandbox host lazily (tests may pass their own). */
   sandboxFactory?: () => Promise<SandboxHost>;
+  /**
+   * Development mode (the seeds'): every invocation is a dry run; side-effecting calls are
+   * recorded in `devRecorder` and reported, never performed.
+   */
+  devMode?: boolean;
   /** Fake capability implementations (the SDK test harness); grants, audit and dry-run still apply. */
   capabilityFakes?: CapabilityFakes;
 }
@@ -61,6 +66,8 @@ export class Kernel {
   readonly bootErrors: CxError[] = [];
   readonly terminal: Terminal;
   readonly audit: AuditLog;
+  /** What development mode recorded instead of doing. */
+  readonly devRecorder: DryRunRecorder = { actions: [] };
   config!: LoadedConfig;
   state!: KernelState;
   private sandboxHost?: Promise<SandboxHost>;
@@ -291,8 +298,9 @@ export class Kernel {
     req: InvokeRequest,
     where: string,
   ): Promise<Json> {
-    const recorder: DryRunRecorder | undefined = req.dryRun ? { actions: [] } : undefined;
-    const ctx = this.contexts.create(p, { dryRun: req.dryRun, recorder });
+    const dryRun = req.dryRun || Boolean(this.options.devMode);
+    const recorder: DryRunRecorder | undefined = this.options.devMode ? this.devRecorder : dryRun ? { actions: [] } : undefined;
+    const ctx = this.contexts.create(p, { dryRun, recorder });
     const work = async (): Promise<Json> => {
       if (p.sandboxed) return p.sandboxed.call(target, input, ctx);
       const d = p.definition!;
@@ -313,7 +321,7 @@ export class Kernel {
         { cause: e },
       );
     }
-    if (recorder && out && typeof out === 'object' && !Array.isArray(out)) {
+    if (recorder && !this.options.devMode && out && typeof out === 'object' && !Array.isArray(out)) {
       return { ...out, dry_run_actions: recorder.actions };
     }
     return out;

@@ -9,6 +9,7 @@ export interface GlobalOptions {
   verbose: boolean;
   assumeYes: boolean;
   noColor: boolean;
+  devMode: boolean;
 }
 
 const PATH_FLAGS: Record<string, keyof Omit<PathOverrides, 'pluginDirs'>> = {
@@ -28,12 +29,13 @@ export const GLOBAL_OPTION_HELP: Array<[string, string]> = [
   ['--cache-dir <dir>', 'cache directory (env CX_CACHE_DIR, default <root>/var/cache/cx)'],
   ['--plugin-dir <dir>', 'also look for plugins here; repeatable (env CX_PLUGIN_PATH, colon-separated)'],
   ['--verbose', 'more output, and stack traces on errors'],
+  ['--dev', 'development mode: side-effecting calls are recorded and listed, never performed'],
   ['--no-color', 'no colours (also when NO_COLOR is set or output is not a terminal)'],
 ];
 
 /** Reads global options from anywhere in argv; returns them and argv without the path flags. */
 export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest: string[] } {
-  const g: GlobalOptions = { paths: { pluginDirs: [] }, verbose: false, assumeYes: false, noColor: false };
+  const g: GlobalOptions = { paths: { pluginDirs: [] }, verbose: false, assumeYes: false, noColor: false, devMode: false };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -53,6 +55,10 @@ export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest
     if (a === '--verbose') g.verbose = true;
     if (a === '-y' || a === '--yes') g.assumeYes = true;
     if (a === '--no-color') g.noColor = true;
+    if (a === '--dev') {
+      g.devMode = true;
+      continue;
+    }
     rest.push(a);
   }
   return { global: g, rest };

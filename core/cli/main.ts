@@ -58,7 +58,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   try {
     const paths = resolvePaths(global.paths, options.env ?? process.env);
     const fast = kernelOnly(rest) || rest.length === 0 || rest[0] === '--version';
-    kernel = await Kernel.boot({ paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast });
+    kernel = await Kernel.boot({ paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode });
     const program = buildProgram(kernel, terminal, (c) => (code = c));
     await program.parseAsync(rest, { from: 'user' });
   } catch (e) {
@@ -70,6 +70,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   } finally {
     if (kernel) {
       if (kernel.bootErrors.length) reportBootErrors(kernel, terminal);
+      if (global.devMode) {
+        const acts = kernel.devRecorder.actions;
+        terminal.err(`\ndevelopment mode: ${acts.length} side-effecting call${acts.length === 1 ? '' : 's'} recorded, none performed${acts.length ? ':' : '.'}\n${acts.map((a) => `  ${a}\n`).join('')}`);
+      }
       try {
         await kernel.shutdown();
       } catch (e) {
