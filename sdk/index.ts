@@ -12,6 +12,7 @@ import type {
 } from './types.js';
 
 export * from './types.js';
+export * from './system-contracts.js';
 
 /** Kebab-case names: plugins, commands. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

@@ -1,0 +1,189 @@
+/**
+ * `repair apt`: finds and repairs lock conflicts, interrupted dpkg runs, broken dependencies,
+ * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
+ * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
+ */
+import type { PluginContext } from 'cx-ops/sdk';
+import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
+import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
+
+export type AptProblemId = 'lock-held' | 'lock-stale' | 'interrupted' | 'broken-dependencies' | 'lists-corrupt' | 'cache';
+
+export interface AptProblem {
+  id: AptProblemId;
+  description: string;
+  /** What the repair does (or would do) about it. */
+  fix: string[];
+}
+
+export interface AptRepairReport {
+  /** ok: nothing wrong; repaired; failed: still wrong after repair; blocked: a live lock holder; skipped: no dpkg/apt. */
+  status: 'ok' | 'repaired' | 'failed' | 'blocked' | 'skipped' | 'planned';
+  dryRun: boolean;
+  message: string;
+  problems: AptProblem[];
+  /** Actions taken, in order (in dry run: none). */
+  actions: string[];
+  holders: LockHolder[];
+  /** Copy of the dpkg status file made before changing anything. */
+  statusBackup: string | null;
+  /** `dpkg --audit` output after the repair (empty when clean). */
+  audit: string;
+}
+
+export interface AptRepairOptions {
+  /** Only deal with locks (`repair apt --locks`). */
+  locksOnly?: boolean;
+  /** How long to wait for a live lock holder before giving up. */
+  lockWaitMs?: number;
+}
+
+const LISTS_CORRUPT = /Unable to parse package file|could not be parsed or opened|Encountered a section with no Package|Problem parsing|lists .*corrupt|Malformed (line|entry)/i;
+const CACHE_CORRUPT = /package cache file is corrupted|pkgcache\.bin|srcpkgcache\.bin/i;
+const UNMET = /unmet dependencies|--fix-broken/i;
+
+function stamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+/** Packages whose dpkg status is not a settled one (unpacked, half-configured, ...). */
+async function unsettledPackages(t: AptTools): Promise<string[]> {
+  const r = await t.dpkgQuery(['-W', '-f', '${Package}\t${Status}\n'], { readOnly: true });
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t') as [string, string])
+    .filter(([, st]) => !/ (installed|not-installed|config-files)$/.test(st ?? '') || /^(reinst-required|hold reinst)/.test(st ?? ''))
+    .map(([name, st]) => `${name} (${st.split(' ').pop()})`);
+}
+
+async function listFiles(ctx: PluginContext<any>, dir: string, keep: string[]): Promise<string[]> {
+  if (!(await ctx.fs.stat(dir))) return [];
+  return (await ctx.fs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
+}
+
+/** Diagnoses what is wrong with dpkg/apt (everything it runs is read-only). */
+export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise<AptProblem[]> {
+  const problems: AptProblem[] = [];
+  const audit = await t.dpkg(['--audit'], { readOnly: true });
+  const unsettled = await unsettledPackages(t);
+  if (audit.stdout.trim() || unsettled.length) {
+    problems.push({
+      id: 'interrupted',
+      description: `interrupted dpkg run: ${unsettled.join(', ') || audit.stdout.trim().split('\n')[0]}`,
+      fix: [t.show('dpkg', ['--configure', '-a'])],
+    });
+  }
+  const check = await t.aptGet(['check', '-q'], { readOnly: true });
+  const said = `${check.stdout}\n${check.stderr}`;
+  if (LISTS_CORRUPT.test(said)) {
+    problems.push({
+      id: 'lists-corrupt',
+      description: `corrupted package lists: ${failureLine(check)}`,
+      fix: [`remove the files in ${t.paths.lists}`, t.show('apt-get', ['update'])],
+    });
+  } else if (check.exitCode !== 0 && UNMET.test(said)) {
+    const lines = said.split('\n').filter((l) => /Depends:|PreDepends:|Breaks:|Conflicts:/.test(l)).map((l) => l.trim());
+    problems.push({
+      id: 'broken-dependencies',
+      description: `broken dependencies: ${lines.join('; ') || failureLine(check)}`,
+      fix: [t.show('apt-get', ['-f', 'install', '-y'])],
+    });
+  }
+  const partial = await listFiles(ctx, `${t.paths.archives}/partial`, []);
+  if (partial.length || CACHE_CORRUPT.test(said)) {
+    problems.push({
+      id: 'cache',
+      description: partial.length ? `${partial.length} partial download(s) in ${t.paths.archives}/partial` : `package cache: ${failureLine(check)}`,
+      fix: [t.show('apt-get', ['clean'])],
+    });
+  }
+  return problems;
+}
+
+/** Runs the repair (or, with ctx.env.dryRun, only plans it). */
+export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptions = {}): Promise<AptRepairReport> {
+  const dryRun = ctx.env.dryRun;
+  const report: AptRepairReport = { status: 'ok', dryRun, message: '', problems: [], actions: [], holders: [], statusBackup: null, audit: '' };
+  const why = await aptUnavailable(ctx);
+  if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
+  const t = aptTools(ctx);
+
+  // 1. Locks: a live holder is waited for, then reported; never removed.
+  const locks = await waitForLocks(ctx, t.paths.locks, options.lockWaitMs ?? 30_000, (h) =>
+    ctx.io.err(`waiting up to ${Math.round((options.lockWaitMs ?? 30_000) / 1000)} s for: ${h.map(describeHolder).join('; ')}\n`),
+  );
+  if (locks.held.length) {
+    report.holders = locks.held;
+    report.problems.push({
+      id: 'lock-held',
+      description: `lock held by a live process: ${locks.held.map(describeHolder).join('; ')}`,
+      fix: ['none: the lock is left alone; wait for that process to finish, then run the repair again'],
+    });
+    return { ...report, status: 'blocked', message: `dpkg/apt is busy: ${locks.held.map(describeHolder).join('; ')}. Not touching it; run again when it has finished.` };
+  }
+  if (!options.locksOnly) report.problems.push(...(await diagnoseApt(ctx, t)));
+  const real = [...report.problems];
+  // Every dpkg run leaves its lock files behind and a lock nobody holds blocks nothing, so
+  // stale lock files are cleared with --locks, or as the first step of a real repair.
+  const staleLocks = options.locksOnly || real.length ? locks.stale : [];
+  for (const f of staleLocks) report.problems.unshift({ id: 'lock-stale', description: `stale lock file ${f} (no process holds it)`, fix: [`remove ${f}`] });
+  if (!report.problems.length) return { ...report, message: 'apt and dpkg are healthy: nothing to repair' };
+  if (dryRun) {
+    return { ...report, status: 'planned', message: `dry run: ${report.problems.length} problem(s) found, nothing changed` };
+  }
+
+  // 2. Keep a copy of the dpkg status file before any change.
+  if (real.length) {
+    const backupDir = `${ctx.env.stateDir}/dpkg-status`;
+    await ctx.fs.mkdir(backupDir, { mode: 0o700 });
+    report.statusBackup = `${backupDir}/status-${stamp()}`;
+    await ctx.fs.writeFile(report.statusBackup, await ctx.fs.readFile(t.paths.status), { mode: 0o644 });
+    report.actions.push(`copied ${t.paths.status} to ${report.statusBackup}`);
+  }
+
+  // 3. Repairs, in an order where each makes the next one possible.
+  const step = async (label: string, run: () => Promise<{ exitCode: number | null; stdout: string; stderr: string; command?: string }>) => {
+    const r = await run();
+    report.actions.push(`${label}${r.exitCode === 0 ? '' : ` (failed: ${failureLine(r as never)})`}`);
+    return r.exitCode === 0;
+  };
+  for (const f of staleLocks) {
+    await ctx.fs.remove(f);
+    report.actions.push(`removed stale lock ${f}`);
+  }
+  const has = (id: AptProblemId) => report.problems.some((p) => p.id === id);
+  if (has('lists-corrupt')) {
+    for (const f of await listFiles(ctx, t.paths.lists, ['lock'])) await ctx.fs.remove(f);
+    report.actions.push(`removed the package lists in ${t.paths.lists}`);
+    await step(t.show('apt-get', ['update']), () => t.aptGet(['update', '-q']));
+    // Lists were unreadable, so dependencies could not be checked before: check now.
+    if (!has('broken-dependencies')) {
+      const check = await t.aptGet(['check', '-q'], { readOnly: true });
+      if (check.exitCode !== 0 && UNMET.test(`${check.stdout}\n${check.stderr}`)) {
+        report.problems.push({ id: 'broken-dependencies', description: `broken dependencies: ${failureLine(check)}`, fix: [t.show('apt-get', ['-f', 'install', '-y'])] });
+      }
+    }
+  }
+  if (has('cache')) await step(t.show('apt-get', ['clean']), () => t.aptGet(['clean']));
+  if (has('interrupted')) await step(t.show('dpkg', ['--configure', '-a']), () => t.dpkg(['--configure', '-a']));
+  if (has('broken-dependencies') || has('interrupted')) {
+    const check = await t.aptGet(['check', '-q'], { readOnly: true });
+    if (check.exitCode !== 0) await step(t.show('apt-get', ['-f', 'install', '-y']), () => t.aptGet(['-f', 'install', '-y', '-q']));
+  }
+
+  // 4. Confirm.
+  if (options.locksOnly) return { ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` };
+  const audit = await t.dpkg(['--audit'], { readOnly: true });
+  const check = await t.aptGet(['check', '-q'], { readOnly: true });
+  report.audit = audit.stdout.trim();
+  const clean = !report.audit && check.exitCode === 0;
+  return {
+    ...report,
+    status: clean ? 'repaired' : 'failed',
+    message: clean
+      ? `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing`
+      : `still broken after repair: ${report.audit.split('\n').slice(-2).join(' ').trim() || failureLine(check)}; the dpkg status before the repair is in ${report.statusBackup}`,
+  };
+}

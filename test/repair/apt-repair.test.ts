@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import aptPlugin from '../../plugins-builtin/apt/index.js';
+import type { AptRepairReport } from '../../plugins-builtin/apt/apt-repair.js';
+import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
+import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+
+const cleanup: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ }
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+function hostFor(world: AptWorld): PluginHost {
+  const cx = join(world.base, 'cx');
+  return createPluginHost({ plugins: [aptPlugin], root: world.root, configDir: join(cx, 'etc'), dataDir: join(cx, 'data'), config: { apt: { lock_wait_seconds: 1 } } });
+}
+
+async function repair(host: PluginHost, options: Record<string, unknown> = {}): Promise<{ code: number; report: AptRepairReport }> {
+  const code = await host.command('repair apt', { json: true, ...options } as never);
+  const { stdout } = host.take();
+  return { code, report: JSON.parse(stdout) as AptRepairReport };
+}
+
+let world: AptWorld;
+beforeEach(() => {
+  world = createAptWorld();
+  cleanup.push(world.base);
+});
+
+describe('repair apt against a real dpkg database in a temp root', () => {
+  it('reports a healthy system as ok and changes nothing', async () => {
+    world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
+    const { code, report } = await repair(hostFor(world));
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ status: 'ok', problems: [], actions: [], statusBackup: null });
+  });
+
+  it('finishes an interrupted configure (dpkg --unpack without configure); dry run first changes nothing', async () => {
+    world.dpkg(['--unpack', world.debs.demo1!]);
+    expect(world.statuses()['cx-demo']).toBe('install ok unpacked');
+    const before = readFileSync(join(world.root, 'var/lib/dpkg/status'), 'utf8');
+    const host = hostFor(world);
+
+    const dry = await repair(host, { dryRun: true });
+    expect(dry.code).toBe(0);
+    expect(dry.report.status).toBe('planned');
+    expect(dry.report.problems.filter((p) => p.id !== 'lock-stale').map((p) => p.id)).toEqual(['interrupted']);
+    expect(dry.report.problems.find((p) => p.id === 'interrupted')!.description).toContain('cx-demo (unpacked)');
+    
+    expect(dry.report.problems.find((p) => p.id === 'interrupted')!.fix[0]).toMatch(/^dpkg --configure -a/);
+    expect(readFileSync(join(world.root, 'var/lib/dpkg/status'), 'utf8')).toBe(before);
+
+    const { code, report } = await repair(host);
+    expect(code).toBe(0);
+    expect(report.status).toBe('repaired');
+    expect(report.audit).toBe('');
+    expect(world.statuses()['cx-demo']).toBe('install ok installed');
+    expect(readFileSync(report.statusBackup!, 'utf8')).toBe(before);
+    expect(readFileSync(join(world.root, 'var/log/cx-postinst.log'), 'utf8')).toContain('cx-demo 1.0 configure');
+  });
+
+  it('fixes a broken dependency with apt-get -f install from the local archive', async () => {
+    world.dpkg(['--force-depends', '-i', world.debs.app1!]);
+    expect(world.aptGet(['check'], { allowFail: true }).status).not.toBe(0);
+    const { code, report } = await repair(hostFor(world));
+    expect(report.problems.filter((p) => p.id !== 'lock-stale').map((p) => p.id)).toEqual(['broken-dependencies']);
+    expect(report.problems.find((p) => p.id === 'broken-dependencies')!.description).toContain('cx-lib');
+    expect(code).toBe(0);
+    expect(report.status).toBe('repaired');
+    expect(world.installed()).toMatchObject({ 'cx-app': '1.0', 'cx-lib': '1.0' });
+  });
+
+  it('clears corrupted package lists and fetches them again', async () => {
+    const lists = join(world.root, 'var/lib/apt/lists');
+    const packagesFile = readFileSync(join(world.repoMain, 'Packages'), 'utf8');
+    const listed = readdirSync(lists).find((f) => f.includes('repo_main') && f.includes('_Packages'))!;
+    expect(listed).toBeTruthy();
+    rmSync(join(lists, listed));
+    writeFileSync(join(lists, listed.replace(/\.(lz4|gz|xz)$/, '')), `${packagesFile.slice(0, 40)}\ngarbage without a colon\n`);
+    const { code, report } = await repair(hostFor(world));
+    expect(report.problems.map((p) => p.id)).toContain('lists-corrupt');
+    expect(report.status).toBe('repaired');
+    expect(code).toBe(0);
+    expect(world.aptGet(['check']).status).toBe(0);
+  });
+
+  it('never removes a lock held by a live dpkg: reports its pid and command after waiting; a stale lock file is cleared', async () => {
+    writeFileSync(join(world.root, 'tmp/cx-hold'), '');
+    const dpkg = spawn('dpkg', [`--root=${world.root}`, '--force-script-chrootless', '-i', world.debs.slow1!], { detached: true, stdio: 'ignore' });
+    children.push(dpkg);
+    // Wait until the real dpkg holds its lock (its postinst waits on the marker).
+    for (let i = 0; i < 100 && !existsSync(join(world.root, 'var/lib/dpkg/info/cx-slow.postinst')); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const host = hostFor(world);
+    const started = Date.now();
+    const { code, report } = await repair(host, { lockWait: '0.5' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    expect(code).toBe(5);
+    expect(report.status).toBe('blocked');
+    expect(report.holders.map((h) => h.pid)).toContain(dpkg.pid);
+    expect(report.holders.find((h) => h.path.endsWith('/var/lib/dpkg/lock'))).toMatchObject({ pid: dpkg.pid, command: expect.stringContaining('dpkg') });
+    expect(report.message).toContain(`pid ${dpkg.pid}`);
+    expect(existsSync(join(world.root, 'var/lib/dpkg/lock'))).toBe(true);
+    expect(dpkg.exitCode).toBeNull();
+
+    // Released while we wait: the repair goes on once dpkg has finished.
+    setTimeout(() => rmSync(join(world.root, 'tmp/cx-hold')), 300);
+    const after = await repair(host, { lockWait: '20', locks: true });
+    expect(after.report.holders).toEqual([]);
+    expect(after.code).toBe(0);
+    // dpkg left its lock files behind: nobody holds them, so they are stale and cleared.
+    expect(after.report.problems.map((p) => p.id)).toEqual(expect.arrayContaining(['lock-stale']));
+    expect(existsSync(join(world.root, 'var/lib/dpkg/lock'))).toBe(false);
+    expect(world.statuses()['cx-slow']).toBe('install ok installed');
+  });
+
+  it('SKIPs with the reason when there is no dpkg database', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'cx-nodpkg-'));
+    cleanup.push(empty);
+    mkdirSync(join(empty, 'etc'), { recursive: true });
+    const host = createPluginHost({ plugins: [aptPlugin], root: empty, configDir: join(empty, 'etc/cx'), dataDir: join(empty, 'var/lib/cx') });
+    const code = await host.command('repair apt', {});
+    expect(code).toBe(0);
+    expect(host.take().stdout).toContain(`SKIPPED: SKIP: no dpkg database at ${empty}/var/lib/dpkg/status`);
+  });
+});
