@@ -27,6 +27,9 @@ export const DEMO_PACKAGES: Record<string, DebSpec> = {
   tool1: { name: 'cx-tool', version: '1.0' },
   tool11: { name: 'cx-tool', version: '1.1' },
   // Its postinst waits while $DPKG_ROOT/tmp/cx-hold exists: real dpkg then holds its locks.
+  // cx-local 0.9 is only ever a local .deb: once replaced, no archive has it any more.
+  local09: { name: 'cx-local', version: '0.9' },
+  local10: { name: 'cx-local', version: '1.0' },
   slow1: { name: 'cx-slow', version: '1.0', postinst: 'while [ -e "$DPKG_ROOT/tmp/cx-hold" ]; do sleep 0.1; done' },
 };
 
@@ -94,7 +97,7 @@ export function aptOptions(root: string): string[] {
 }
 
 /**
- * Creates a world: debs, repos (main: cx-demo 1.0, cx-lib, cx-app, cx-tool 1.0/1.1, cx-slow;
+ * Creates a world: debs, repos (main: cx-demo 1.0, cx-lib, cx-app, cx-tool 1.0/1.1, cx-local 1.0, cx-slow;
  * security: cx-demo 2.0) and a root with an empty dpkg database and `apt-get update` done.
  */
 export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
@@ -109,7 +112,7 @@ export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
   }
   const repoMain = join(base, 'repo', 'main');
   const repoSecurity = join(base, 'repo', 'security');
-  writeRepo(repoMain, [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.slow1!], {
+  writeRepo(repoMain, [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.local10!, debs.slow1!], {
     Origin: 'cx-test', Label: 'cx-test', Suite: 'stable', Codename: 'bookworm',
   });
   writeRepo(repoSecurity, [debs.demo2!], {

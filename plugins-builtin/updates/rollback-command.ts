@@ -1,0 +1,85 @@
+/**
+ * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
+ * newest by default) under the update lock, finishing an interrupted rollback first.
+ */
+import type { CommandInput, Json, PluginContext, RestoreResult } from 'cx-ops/sdk';
+import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
+import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
+import type { UpdatesConfig } from './update-check.js';
+import { takeUpdateLock, UpdateLockedError } from './update-lock.js';
+
+function formatList(list: SnapshotSummary[]): string {
+  if (!list.length) return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
+  const rows = list.map((s) => [s.id, s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'), String(s.files), String(s.packages), s.reason]);
+  const head = ['ID', 'CREATED', 'FILES', 'PACKAGES', 'REASON'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return `${[head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+function formatReport(r: RollbackReport): string {
+  const lines = [`Rollback to ${r.id}${r.dryRun ? ' (dry run: nothing is changed)' : ''}${r.resumed ? ' (finishing an interrupted rollback)' : ''}`];
+  for (const a of r.areas) {
+    lines.push(`  ${a.dir}: ${r.dryRun ? 'would restore' : 'restored'} ${a.restored} entr${a.restored === 1 ? 'y' : 'ies'}${a.removed.length ? `, ${r.dryRun ? 'would remove' : 'removed'} ${a.removed.length} made since (${a.removed.slice(0, 5).join(', ')}${a.removed.length > 5 ? ', ...' : ''})` : ''}`);
+    for (const m of a.mismatches) lines.push(`    still differs: ${m}`);
+  }
+  const p = r.packages;
+  if (p?.skipped) lines.push(`  packages: ${p.skipped}`);
+  else if (p) {
+    lines.push(`  packages: ${r.dryRun ? 'would put back' : 'put back'} ${p.restored.length}: ${p.restored.map((x) => `${x.name} ${x.version}`).join(', ') || '(none differed)'}`);
+    for (const u of p.unavailable) lines.push(`    could not restore ${u.name} ${u.version}: ${u.reason}`);
+  }
+  lines.push(r.ok ? 'OK: rollback complete' : 'FAILED: the rollback did not put everything back (see above)');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The `update rollback` command. */
+export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
+  const o = input.options;
+  const list = await listSnapshots(ctx);
+  if (o.list) {
+    ctx.io.out(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatList(list));
+    return 0;
+  }
+  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update rollback', input as unknown as Json, { dryRun: true })) as number;
+  const journal = await readJournal(ctx);
+  const asked = input.args.id ? String(input.args.id) : null;
+  if (journal && asked && asked !== journal.id) {
+    ctx.io.err(`a rollback to ${journal.id} was interrupted; finish it first with: cx-ops update rollback ${journal.id}\n`);
+    return 2;
+  }
+  if (!list.length && !journal) {
+    ctx.io.err('no snapshots to roll back to. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n');
+    return 2;
+  }
+  const id = asked ?? journal?.id ?? list[0]!.id;
+  const m = await readSnapshot(ctx, id);
+  if (!m) {
+    ctx.io.err(`unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}\nList them with: cx-ops update rollback --list\n`);
+    return 2;
+  }
+  if (!ctx.env.dryRun && !(await ctx.io.confirm(`Roll back ${m.areas.map((a) => a.dir).join(', ')} and ${m.packages.list.length} package version(s) to snapshot ${id}?`))) {
+    ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
+    return 1;
+  }
+  let lock: Awaited<ReturnType<typeof takeUpdateLock>> | null = null;
+  try {
+    lock = ctx.env.dryRun ? null : await takeUpdateLock(ctx, `update rollback ${id}`);
+  } catch (e) {
+    if (e instanceof UpdateLockedError) {
+      ctx.io.err(`${e.message}\n`);
+      return 5;
+    }
+    throw e;
+  }
+  try {
+    const report = await rollbackTo(ctx, m, {
+      restorePackages: m.packages.updater
+        ? async (snap) => (await ctx.registry.invoke('updater', snap.packages.updater!, { op: 'restore', packages: snap.packages.list } as unknown as Json)) as unknown as RestoreResult
+        : null,
+    });
+    ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return report.ok ? 0 : 1;
+  } finally {
+    await lock?.release();
+  }
+}

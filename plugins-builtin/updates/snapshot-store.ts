@@ -1,0 +1,168 @@
+/**
+ * Snapshots: cx-ops' configuration directory, its data directory (without the snapshot store)
+ * and the installed package list with versions. A snapshot is written into a partial directory
+ * and renamed into place only when complete, so a snapshot that failed halfway is never listed.
+ *
+ * Layout: `${stateDir}/snapshots/<id>/{manifest.json, config.tar, data.tar}`; files are kept in
+ * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
+ * schemas/snapshot-manifest.schema.json.
+ */
+import type { InstalledPackage, PluginContext } from 'cx-ops/sdk';
+import { isWithin, walkTree, type TreeEntry } from './file-tree.js';
+
+/** `20240115-120000`, optionally `-2` when two are taken within a second. */
+export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
+
+export type AreaName = 'config' | 'data';
+
+export interface SnapshotArea {
+  name: AreaName;
+  /** The directory as it was when the snapshot was taken. */
+  dir: string;
+  present: boolean;
+  /** Archive file name inside the snapshot directory. */
+  archive: string | null;
+  /** Paths left out (the snapshot store itself). */
+  exclude: string[];
+  entries: TreeEntry[];
+}
+
+export interface SnapshotManifest {
+  version: 1;
+  id: string;
+  /** ISO 8601 time the snapshot was taken. */
+  created: string;
+  reason: string;
+  root: string;
+  complete: true;
+  areas: SnapshotArea[];
+  packages: { updater: string | null; available: boolean; reason?: string; list: InstalledPackage[] };
+}
+
+export interface SnapshotSummary {
+  id: string;
+  created: string;
+  reason: string;
+  files: number;
+  packages: number;
+  dir: string;
+}
+
+export function snapshotStore(ctx: PluginContext<any>): string {
+  return `${ctx.env.stateDir}/snapshots`;
+}
+
+/** The id for a time, UTC: YYYYMMDD-HHMMSS. */
+export function snapshotId(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+async function exists(ctx: PluginContext<any>, p: string): Promise<boolean> {
+  return (await ctx.fs.stat(p)) !== null;
+}
+
+async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promise<void> {
+  const r = await ctx.exec.run(cmd, args, { timeoutMs: 600_000 });
+  if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+}
+
+function areasOf(ctx: PluginContext<any>): Array<{ name: AreaName; dir: string; exclude: string[] }> {
+  const store = ctx.env.stateDir;
+  return [
+    { name: 'config', dir: ctx.env.configDir, exclude: isWithin(store, ctx.env.configDir) ? [store] : [] },
+    { name: 'data', dir: ctx.env.dataDir, exclude: isWithin(store, ctx.env.dataDir) ? [store] : [] },
+  ];
+}
+
+/** Takes a snapshot; resolves with its manifest once it is complete and listed. */
+export async function createSnapshot(
+  ctx: PluginContext<any>,
+  options: { reason: string; packages: SnapshotManifest['packages']; now?: Date },
+): Promise<SnapshotManifest> {
+  const store = snapshotStore(ctx);
+  await ctx.fs.mkdir(store, { mode: 0o700 });
+  const base = snapshotId(options.now ?? new Date());
+  let id = base;
+  for (let n = 2; await exists(ctx, `${store}/${id}`); n++) id = `${base}-${n}`;
+  const partial = `${store}/.partial-${id}-${process.pid}`;
+  await ctx.fs.remove(partial, { recursive: true });
+  await ctx.fs.mkdir(partial, { mode: 0o700 });
+  const areas: SnapshotArea[] = [];
+  for (const a of areasOf(ctx)) {
+    const present = await exists(ctx, a.dir);
+    const archive = present ? `${a.name}.tar` : null;
+    if (present) {
+      const excludes = a.exclude.map((x) => `--exclude=./${x.slice(a.dir.replace(/\/+$/, '').length + 1)}`);
+      await run(ctx, 'tar', ['--numeric-owner', ...excludes, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);
+    }
+    areas.push({ name: a.name, dir: a.dir, present, archive, exclude: a.exclude, entries: present ? await walkTree(ctx, a.dir, a.exclude) : [] });
+  }
+  const manifest: SnapshotManifest = {
+    version: 1,
+    id,
+    created: (options.now ?? new Date()).toISOString(),
+    reason: options.reason,
+    root: ctx.env.root,
+    complete: true,
+    areas,
+    packages: options.packages,
+  };
+  await ctx.fs.writeFile(`${partial}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  await ctx.fs.rename(partial, `${store}/${id}`);
+  return manifest;
+}
+
+/** Reads one snapshot's manifest; null when it is missing or incomplete. */
+export async function readSnapshot(ctx: PluginContext<any>, id: string): Promise<SnapshotManifest | null> {
+  if (!SNAPSHOT_ID_PATTERN.test(id)) return null;
+  try {
+    const m = JSON.parse(await ctx.fs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
+    return m.complete === true && m.id === id ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Complete snapshots, newest first. Partial directories are never listed. */
+export async function listSnapshots(ctx: PluginContext<any>): Promise<SnapshotSummary[]> {
+  const store = snapshotStore(ctx);
+  if (!(await exists(ctx, store))) return [];
+  const out: SnapshotSummary[] = [];
+  for (const e of await ctx.fs.readDir(store)) {
+    if (e.type !== 'directory' || !SNAPSHOT_ID_PATTERN.test(e.name)) continue;
+    const m = await readSnapshot(ctx, e.name);
+    if (!m) continue;
+    out.push({
+      id: m.id,
+      created: m.created,
+      reason: m.reason,
+      files: m.areas.reduce((n, a) => n + a.entries.filter((x) => x.type !== 'directory').length, 0),
+      packages: m.packages.list.length,
+      dir: `${store}/${m.id}`,
+    });
+  }
+  return out.sort((a, b) => b.created.localeCompare(a.created) || b.id.localeCompare(a.id, undefined, { numeric: true }));
+}
+
+/**
+ * Deletes snapshots older than `retentionDays` (the newest one is always kept) and partial
+ * directories left by runs that died. Resolves with the ids deleted.
+ */
+export async function pruneSnapshots(ctx: PluginContext<any>, retentionDays: number, now = new Date()): Promise<string[]> {
+  const store = snapshotStore(ctx);
+  if (!(await exists(ctx, store))) return [];
+  const cutoff = now.getTime() - retentionDays * 86_400_000;
+  const [, ...older] = await listSnapshots(ctx);
+  const gone: string[] = [];
+  for (const s of older) {
+    if (Date.parse(s.created) >= cutoff) continue;
+    await ctx.fs.remove(s.dir, { recursive: true });
+    gone.push(s.id);
+  }
+  for (const e of await ctx.fs.readDir(store)) {
+    const m = /^\.partial-.*-(\d+)$/.exec(e.name);
+    if (m && !(await exists(ctx, `/proc/${m[1]}`))) await ctx.fs.remove(`${store}/${e.name}`, { recursive: true });
+  }
+  return gone;
+}

@@ -1,0 +1,115 @@
+/**
+ * `update apply --packages|--system [--security]`: check, confirm, `pre_update` (a tap may veto),
+ * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
+ * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
+ */
+import type { CommandInput, InstalledPackage, Json, PluginContext, UpdateApplyResult } from 'cx-ops/sdk';
+import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
+import { checkUpdates, type UpdatesConfig } from './update-check.js';
+import { takeUpdateLock, UpdateLockedError } from './update-lock.js';
+
+export interface ApplyReport {
+  dryRun: boolean;
+  status: 'applied' | 'nothing' | 'planned' | 'declined' | 'vetoed' | 'failed' | 'skipped';
+  message: string;
+  snapshot: string | null;
+  results: Array<{ updater: string } & UpdateApplyResult>;
+  pruned: string[];
+}
+
+/** The package list for a snapshot, from the first updater that can give one. */
+export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<SnapshotManifest['packages']> {
+  let reason = 'no updater is loaded';
+  for (const u of await ctx.registry.list('updater')) {
+    const r = (await ctx.registry.invoke('updater', u.id, { op: 'installed' })) as unknown as { available: boolean; reason?: string; packages: InstalledPackage[] };
+    if (r.available) return { updater: u.id, available: true, list: r.packages };
+    reason = r.reason ?? reason;
+  }
+  return { updater: null, available: false, reason, list: [] };
+}
+
+export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { security: boolean; system: boolean; packages: string[]; say?: (text: string) => void }): Promise<ApplyReport> {
+  const say = o.say ?? ((t: string) => ctx.io.out(t));
+  const dryRun = ctx.env.dryRun;
+  const report: ApplyReport = { dryRun, status: 'nothing', message: '', snapshot: null, results: [], pruned: [] };
+  const lock = dryRun ? null : await takeUpdateLock(ctx, `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
+  try {
+    const summary = await checkUpdates(ctx, { force: true });
+    const usable = summary.updaters.filter((u) => u.check.available);
+    if (!usable.length) {
+      const why = summary.updaters.map((u) => `${u.updater}: ${u.check.reason}`).join('; ') || 'no updater is loaded';
+      return { ...report, status: 'skipped', message: `SKIP: ${why}` };
+    }
+    const todo = usable.flatMap((u) =>
+      u.check.updates.filter((p) => (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name))).map((p) => ({ ...p, updater: u.updater })),
+    );
+    if (!todo.length && !o.system) return { ...report, message: o.security ? 'no security updates pending' : 'no updates pending' };
+    say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n`);
+    if (dryRun) {
+      for (const u of usable) {
+        const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: true })) as unknown as UpdateApplyResult;
+        report.results.push({ updater: u.updater, ...r });
+      }
+      const snap = ctx.config.backup_before_update ?? true ? `take a snapshot of ${ctx.env.configDir}, ${ctx.env.dataDir} and the package list; ` : '';
+      return { ...report, status: 'planned', message: `dry run: would ${snap}apply ${todo.length} update(s); nothing was changed` };
+    }
+    if (!(await ctx.io.confirm(`Apply ${todo.length} update(s)?`))) {
+      return { ...report, status: 'declined', message: 'not applied: not confirmed (answer yes, or pass -y)' };
+    }
+    const payload = { packages: todo.map((p) => ({ name: p.name, from: p.current, to: p.candidate, security: p.security })), security: o.security, system: o.system } as unknown as Json;
+    const pre = await ctx.registry.callHook('pre_update', payload);
+    if (!pre.proceed) return { ...report, status: 'vetoed', message: `not applied: the pre_update hook of plugin '${pre.vetoedBy}' vetoed it` };
+    if (ctx.config.backup_before_update ?? true) {
+      const m = await createSnapshot(ctx, { reason: `before update apply${o.security ? ' --security' : ''}`, packages: await packagesForSnapshot(ctx) });
+      report.snapshot = m.id;
+      say(`snapshot ${m.id} taken (roll back with: cx-ops update rollback ${m.id})\n`);
+    }
+    for (const u of usable) {
+      const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages })) as unknown as UpdateApplyResult;
+      report.results.push({ updater: u.updater, ...r });
+    }
+    const ok = report.results.every((r) => r.ok);
+    await ctx.registry.callHook('post_update', { ok, snapshot: report.snapshot, results: report.results } as unknown as Json);
+    report.pruned = await pruneSnapshots(ctx, ctx.config.rollback_retention_days ?? 7);
+    const n = report.results.reduce((k, r) => k + r.applied.length, 0);
+    return {
+      ...report,
+      status: ok ? 'applied' : 'failed',
+      message: ok
+        ? `applied ${n} update(s)`
+        : `update failed: ${report.results.filter((r) => !r.ok).map((r) => `${r.updater}: ${r.message}`).join('; ')}${report.snapshot ? `\nRoll back with: cx-ops update rollback ${report.snapshot}` : ''}`,
+    };
+  } finally {
+    await lock?.release();
+  }
+}
+
+const EXIT: Record<ApplyReport['status'], number> = { applied: 0, nothing: 0, planned: 0, skipped: 0, declined: 1, vetoed: 1, failed: 1 };
+
+/** The `update apply` command. */
+export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
+  const o = input.options;
+  if (!o.packages && !o.system) {
+    ctx.io.err('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run\n');
+    return 2;
+  }
+  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update apply', input as unknown as Json, { dryRun: true })) as number;
+  const only = Array.isArray(o.only) ? o.only.map(String) : [];
+  let report: ApplyReport;
+  try {
+    report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
+  } catch (e) {
+    if (e instanceof UpdateLockedError) {
+      ctx.io.err(`${e.message}\n`);
+      return 5;
+    }
+    throw e;
+  }
+  if (o.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    for (const r of report.results) for (const a of r.actions) ctx.io.out(`  ${report.dryRun ? 'would run' : 'ran'}: ${a}\n`);
+    if (report.pruned.length) ctx.io.out(`pruned old snapshot(s): ${report.pruned.join(', ')}\n`);
+    ctx.io.out(`${report.status.toUpperCase()}: ${report.message}\n`);
+  }
+  return EXIT[report.status];
+}

@@ -1,0 +1,235 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { definePlugin, defineTap, type PluginDefinition } from 'cx-ops/sdk';
+import aptPlugin from '../../plugins-builtin/apt/index.js';
+import updatesPlugin from '../../plugins-builtin/updates/index.js';
+import { rollbackTo } from '../../plugins-builtin/updates/rollback.js';
+import { createSnapshot, listSnapshots, pruneSnapshots, readSnapshot } from '../../plugins-builtin/updates/snapshot-store.js';
+import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
+import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+
+const cleanup: string[] = [];
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
+  for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+});
+
+let world: AptWorld;
+let configDir: string;
+let dataDir: string;
+const seen: Array<{ hook: string; payload: any }> = [];
+let veto = false;
+
+/** A third plugin tapping the updates plugin's hooks, as any plugin would. */
+const watcher: PluginDefinition = definePlugin({
+  name: 'update-watcher',
+  taps: [
+    defineTap('pre_update', async (_ctx, payload) => { seen.push({ hook: 'pre_update', payload }); return !veto; }),
+    defineTap('post_update', async (_ctx, payload) => { seen.push({ hook: 'post_update', payload }); }),
+  ],
+});
+
+function host(config: Record<string, unknown> = {}): PluginHost {
+  return createPluginHost({
+    plugins: [updatesPlugin, aptPlugin, watcher], root: world.root, configDir, dataDir,
+    config: { updates: { check_interval_hours: 24, backup_before_update: true, rollback_retention_days: 7, ...config } },
+  });
+}
+
+async function json(h: PluginHost, name: string, options: Record<string, unknown> = {}, args: Record<string, unknown> = {}) {
+  const code = await h.command(name, { json: true, ...options } as never, args as never);
+  const { stdout, stderr } = h.take();
+  return { code, out: stdout ? JSON.parse(stdout) : null, stderr };
+}
+
+beforeEach(() => {
+  world = createAptWorld();
+  cleanup.push(world.base);
+  configDir = join(world.root, 'etc/cx');
+  dataDir = join(world.root, 'var/lib/cx');
+  mkdirSync(join(configDir, 'conf.d'), { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(configDir, 'config.yaml'), 'updates:\n  backup_before_update: true\n');
+  writeFileSync(join(configDir, 'conf.d', 'secret.yaml'), 'token: abc\n', { mode: 0o600 });
+  chownSync(join(configDir, 'conf.d', 'secret.yaml'), 1234, 4321);
+  symlinkSync('config.yaml', join(configDir, 'current.yaml'));
+  writeFileSync(join(dataDir, 'blob.bin'), Buffer.from([0, 255, 1, 254, 10, 13, 0]));
+  world.aptGet(['install', '-y', '-q', 'cx-demo=1.0', 'cx-tool=1.1']);
+  world.dpkg(['-i', world.debs.local09!]);
+  seen.length = 0;
+  veto = false;
+});
+
+describe('update check', () => {
+  it('counts pending and security updates from the archive label/suite, caches, and --force asks again', async () => {
+    const h = host();
+    const first = await json(h, 'update check');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatchObject({ cached: false, total: 2, security: 1, reboot_required: false });
+    expect(first.out.updaters[0].check.updates).toEqual([
+      { name: 'cx-demo', current: '1.0', candidate: '2.0', origin: 'Debian-Security:stable-security', security: true },
+      { name: 'cx-local', current: '0.9', candidate: '1.0', origin: 'cx-test:stable', security: false },
+    ]);
+    writeFileSync(join(world.root, 'var/run/reboot-required'), '*** System restart required ***\n');
+    expect((await json(h, 'update check')).out).toMatchObject({ cached: true, reboot_required: false });
+    expect((await json(h, 'update check', { force: true })).out).toMatchObject({ cached: false, reboot_required: true });
+    await h.command('update check', { force: true });
+    const text = h.take().stdout;
+    expect(text).toMatch(/^╭─+╮\n│ +System Update +│\n├─+┤\n/);
+    expect(text).toContain('Reboot required: Yes');
+    expect(text).toContain('2 package update(s) available\n1 security update(s)');
+  });
+
+  it('SKIPs with the reason when there is no dpkg database', async () => {
+    rmSync(join(world.root, 'var/lib/dpkg/status'));
+    const h = host();
+    await h.command('update check', {});
+    expect(h.take().stdout).toContain(`SKIP apt: no dpkg database at ${world.root}/var/lib/dpkg/status`);
+  });
+});
+
+describe('update apply', () => {
+  it('--dry-run plans and changes nothing; no snapshot is taken', async () => {
+    const h = host();
+    const r = await json(h, 'update apply', { packages: true, security: true, dryRun: true });
+    expect(r.code).toBe(0);
+    expect(r.out.status).toBe('planned');
+    expect(r.out.results[0].applied).toEqual([{ name: 'cx-demo', from: '1.0', to: '2.0' }]);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+    expect(await listSnapshots(h.ctx('updates'))).toEqual([]);
+    expect(seen).toEqual([]);
+  });
+
+  it('--security upgrades only the security update, after a snapshot and the hooks', async () => {
+    const h = host();
+    const r = await json(h, 'update apply', { packages: true, security: true });
+    expect(r.code).toBe(0);
+    expect(r.out.status).toBe('applied');
+    expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '0.9' });
+    expect(r.out.snapshot).toMatch(/^\d{8}-\d{6}(-\d+)?$/);
+    const m = (await readSnapshot(h.ctx('updates'), r.out.snapshot))!;
+    expect(m.packages.list).toEqual(expect.arrayContaining([{ name: 'cx-demo', version: '1.0' }, { name: 'cx-local', version: '0.9' }]));
+    expect(seen.map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
+    expect(seen[0]!.payload).toMatchObject({ security: true, packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }] });
+    expect(seen[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
+  });
+
+  it('a pre_update tap can veto: nothing is applied', async () => {
+    veto = true;
+    const r = await json(host(), 'update apply', { packages: true });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatchObject({ status: 'vetoed', message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it" });
+    expect(world.installed()['cx-demo']).toBe('1.0');
+  });
+
+  it('refuses while another live run holds the lock, naming its pid; a lock of a dead run is taken over', async () => {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(sleeper);
+    const state = join(dataDir, 'plugin-state', 'updates');
+    mkdirSync(state, { recursive: true });
+    symlinkSync(`pid ${sleeper.pid}: cx-ops update rollback`, join(state, 'update.lock'));
+    const h = host();
+    const r = await json(h, 'update apply', { packages: true });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`(pid ${sleeper.pid}, cx-ops update rollback)`);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+    sleeper.kill('SIGKILL');
+    await new Promise((res) => sleeper.once('exit', res));
+    const again = await json(h, 'update apply', { packages: true });
+    expect(again.code).toBe(0);
+    expect(existsSync(join(state, 'update.lock'))).toBe(false);
+  });
+
+  it('usage error without --packages or --system', async () => {
+    const h = host();
+    expect(await h.command('update apply', {})).toBe(2);
+    expect(h.take().stderr).toContain('--packages (installed packages) or --system');
+  });
+});
+
+describe('update rollback', () => {
+  it('restores files byte-identically (content, mode, owner, symlinks), removes files made since, and puts package versions back', async () => {
+    const h = host();
+    const applied = await json(h, 'update apply', { packages: true });
+    expect(applied.code).toBe(0);
+    expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '1.0' });
+    const id = applied.out.snapshot as string;
+    // Change everything the snapshot covers.
+    writeFileSync(join(configDir, 'config.yaml'), 'changed: true\n');
+    chmodSync(join(configDir, 'conf.d', 'secret.yaml'), 0o644);
+    chownSync(join(configDir, 'conf.d', 'secret.yaml'), 0, 0);
+    rmSync(join(configDir, 'current.yaml'));
+    symlinkSync('/etc/passwd', join(configDir, 'current.yaml'));
+    writeFileSync(join(configDir, 'new-since.yaml'), 'x\n');
+    writeFileSync(join(dataDir, 'blob.bin'), 'text now');
+
+    const listed = await json(h, 'update rollback', { list: true });
+    expect(listed.out.map((s: { id: string }) => s.id)).toEqual([id]);
+    const r = await json(h, 'update rollback', {}, { id });
+    expect(r.out.areas.find((a: { name: string }) => a.name === 'config')).toMatchObject({ removed: ['new-since.yaml'], mismatches: [] });
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('updates:\n  backup_before_update: true\n');
+    const secret = lstatSync(join(configDir, 'conf.d', 'secret.yaml'));
+    expect([secret.mode & 0o777, secret.uid, secret.gid]).toEqual([0o600, 1234, 4321]);
+    expect(readlinkSync(join(configDir, 'current.yaml'))).toBe('config.yaml');
+    expect(existsSync(join(configDir, 'new-since.yaml'))).toBe(false);
+    expect([...readFileSync(join(dataDir, 'blob.bin'))]).toEqual([0, 255, 1, 254, 10, 13, 0]);
+    // The snapshot store itself survived the data directory's restore.
+    expect(await listSnapshots(h.ctx('updates'))).toHaveLength(1);
+    // cx-demo 1.0 is still in the archive; cx-local 0.9 never was.
+    expect(world.installed()).toMatchObject({ 'cx-demo': '1.0', 'cx-local': '1.0' });
+    expect(r.out.packages.restored).toEqual([{ name: 'cx-demo', version: '1.0' }]);
+    expect(r.out.packages.unavailable).toEqual([{ name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' }]);
+    expect(r.code).toBe(1);
+  });
+
+  it('a rollback killed midway is finished by running it again', async () => {
+    const h = host();
+    const ctx = h.ctx('updates');
+    const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, reason: 'not needed here', list: [] } });
+    writeFileSync(join(configDir, 'config.yaml'), 'changed\n');
+    writeFileSync(join(dataDir, 'blob.bin'), 'changed');
+    await expect(rollbackTo(ctx, m, { restorePackages: null, onStep: (s) => { if (s === 'config') throw new Error('killed'); } })).rejects.toThrow('killed');
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toContain('updates:');
+    expect(readFileSync(join(dataDir, 'blob.bin'), 'utf8')).toBe('changed');
+    // Another snapshot id cannot be started before the interrupted one is finished.
+    const r = await json(h, 'update rollback', {}, {});
+    expect(r.code).toBe(0);
+    expect(r.out).toMatchObject({ id: m.id, resumed: true, ok: true });
+    expect(r.out.areas.map((a: { name: string }) => a.name)).toEqual(['data']);
+    expect([...readFileSync(join(dataDir, 'blob.bin'))]).toEqual([0, 255, 1, 254, 10, 13, 0]);
+    expect(existsSync(join(dataDir, 'plugin-state/updates/rollback-journal.json'))).toBe(false);
+  });
+
+  it('lists only complete snapshots; unknown id lists the valid ones; no snapshots is said plainly', async () => {
+    const h = host();
+    const none = await json(h, 'update rollback', {});
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('no snapshots to roll back to');
+    const ctx = h.ctx('updates');
+    const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, list: [] } });
+    const store = join(dataDir, 'plugin-state/updates/snapshots');
+    mkdirSync(join(store, '.partial-20240101-000000-999999'), { recursive: true });
+    mkdirSync(join(store, '20240101-000000'), { recursive: true }); // no manifest: half-written
+    expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual([m.id]);
+    const bad = await json(h, 'update rollback', {}, { id: '20240101-000000' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}`);
+  });
+
+  it('prunes snapshots older than rollback_retention_days but keeps the newest', async () => {
+    const ctx = host().ctx('updates');
+    const pk = { updater: null, available: false, list: [] };
+    const old1 = await createSnapshot(ctx, { reason: 'old', packages: pk, now: new Date('2024-01-01T00:00:00Z') });
+    const old2 = await createSnapshot(ctx, { reason: 'old', packages: pk, now: new Date('2024-01-05T00:00:00Z') });
+    const recent = await createSnapshot(ctx, { reason: 'recent', packages: pk, now: new Date('2024-01-10T00:00:00Z') });
+    expect([old1.id, old2.id, recent.id]).toEqual(['20240101-000000', '20240105-000000', '20240110-000000']);
+    expect(await pruneSnapshots(ctx, 7, new Date('2024-01-11T00:00:00Z'))).toEqual(['20240101-000000']);
+    expect(await pruneSnapshots(ctx, 0, new Date('2030-01-01T00:00:00Z'))).toEqual(['20240105-000000']);
+    expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual(['20240110-000000']);
+  });
+});
