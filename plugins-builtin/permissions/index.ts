@@ -1,0 +1,130 @@
+/**
+ * The permissions plugin: `cx-ops repair permissions [--cx] [--user NAME] [--dry-run] [--undo]`
+ * and the `repair_permissions` fix for doctor. The policy is YAML
+ * (schemas/permissions-policy.schema.json): --policy FILE, else <config_dir>/permissions-policy.yaml,
+ * else the default one shipped beside this file.
+ */
+import { fileURLToPath } from 'node:url';
+import { defineCommand, defineFix, definePlugin, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
+import {
+  applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
+} from './permissions-repair.js';
+
+/** Thrown for bad input the user can fix (exit 2). */
+class UsageError extends Error {}
+
+async function loadPolicy(ctx: PluginContext<any>, file: string | undefined): Promise<Policy> {
+  const candidates = file ? [file] : [`${ctx.env.configDir}/permissions-policy.yaml`, fileURLToPath(new URL('./default-policy.yaml', import.meta.url))];
+  for (const f of candidates) {
+    if (!(await ctx.fs.stat(f))) {
+      if (file) throw new UsageError(`policy file ${file} does not exist`);
+      continue;
+    }
+    return parsePolicy(await ctx.fs.readFile(f), f);
+  }
+  throw new UsageError('no permissions policy found (the default one is missing from the installation)');
+}
+
+async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boolean; user: string | null }): Promise<Scope[]> {
+  const { users } = await readAccounts(ctx);
+  const people = users.filter((u) => u.uid >= 1000 && u.uid < 65534);
+  const scopes: Scope[] = [];
+  if (o.cx || !o.user) scopes.push({ name: 'cx', rules: policy.cx });
+  if (o.user) {
+    const u = users.find((x) => x.name === o.user);
+    if (!u) {
+      throw new UsageError(`no user '${o.user}' in ${ctx.env.root === '/' ? '' : ctx.env.root}/etc/passwd. Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`);
+    }
+    scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
+  } else if (!o.cx) {
+    for (const u of people) {
+      if (await ctx.fs.stat(`${ctx.env.root === '/' ? '' : ctx.env.root}${u.home}`)) scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
+    }
+  }
+  return scopes;
+}
+
+/** Checks (dry run) or repairs permissions for the scopes. */
+export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolean; user: string | null; policy?: string }): Promise<PermissionsReport> {
+  const policy = await loadPolicy(ctx, o.policy);
+  const scopes = await scopesFor(ctx, policy, o);
+  const { checked, changes } = await planPermissions(ctx, policy, scopes);
+  const base = { dryRun: ctx.env.dryRun, scopes: scopes.map((s) => s.name), checked, changes, journal: null };
+  if (!changes.length) return { ...base, status: 'ok' };
+  if (ctx.env.dryRun) return { ...base, status: 'planned' };
+  return { ...base, status: 'repaired', journal: await applyPermissionChanges(ctx, changes) };
+}
+
+function format(r: PermissionsReport): string {
+  const lines = [`Permissions (${r.scopes.join(', ')}): ${r.checked} path(s) checked${r.dryRun ? ', dry run: nothing is changed' : ''}`];
+  for (const c of r.changes) lines.push(`  ${r.dryRun ? 'would fix' : 'fixed'} ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]`);
+  if (r.status === 'ok') lines.push('OK: everything matches the policy');
+  else if (r.status === 'planned') lines.push(`PLANNED: ${r.changes.length} change(s)`);
+  else lines.push(`REPAIRED: ${r.changes.length} change(s); undo with: cx-ops repair permissions --undo ${r.journal}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function command(ctx: PluginContext<any>, input: CommandInput): Promise<number> {
+  const o = input.options;
+  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'repair permissions', input as unknown as Json, { dryRun: true })) as number;
+  try {
+    if (o.undo !== undefined && o.undo !== false) {
+      const ids = await undoableJournals(ctx);
+      const id = typeof o.undo === 'string' ? o.undo : ids[0];
+      if (!id || !ids.includes(id)) {
+        throw new UsageError(ids.length ? `no undoable permissions change '${id}'. Undoable: ${ids.join(', ')}` : 'nothing to undo: repair permissions has made no changes (or they were undone)');
+      }
+      const u = await undoPermissions(ctx, id);
+      if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
+      else {
+        for (const x of u.restored) ctx.io.out(`  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`);
+        for (const x of u.skipped) ctx.io.out(`  left ${x.path}: ${x.reason}\n`);
+        ctx.io.out(`UNDONE: ${u.restored.length} change(s) of ${id}${u.skipped.length ? `, ${u.skipped.length} left alone` : ''}\n`);
+      }
+      return u.skipped.length ? 1 : 0;
+    }
+    const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined });
+    ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof PolicyError) {
+      ctx.io.err(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+export default definePlugin({
+  name: 'permissions',
+  contributes: [
+    defineCommand({
+      name: 'repair permissions',
+      description: "Fix ownership, modes and world-writable files of cx-ops' directories and users' homes (policy-driven, undoable)",
+      options: [
+        { flags: '--dry-run', description: 'show what differs from the policy; change nothing' },
+        { flags: '--cx', description: "only cx-ops' own directories" },
+        { flags: '--user <name>', description: "only this user's home (~/.ssh 700, private keys 600, ...)" },
+        { flags: '--policy <file>', description: 'policy file (default: <config_dir>/permissions-policy.yaml, else the built-in one)' },
+        { flags: '--undo [id]', description: 'put back what a repair changed (the last one by default)' },
+        { flags: '--json', description: 'print the report as JSON' },
+      ],
+      run: command,
+    }),
+    defineFix({
+      id: 'repair_permissions',
+      name: 'Repair permissions',
+      description: "Fixes ownership and modes of cx-ops' directories and users' homes from the permissions policy",
+      safe: true,
+      async run(ctx) {
+        const r = await repairPermissions(ctx, { cx: false, user: null });
+        return {
+          ok: true,
+          message: r.status === 'ok' ? 'permissions match the policy' : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,
+          actions: r.changes.map((c) => `${c.path}: ${c.reasons.join(', ')}`),
+        };
+      },
+    }),
+  ],
+});

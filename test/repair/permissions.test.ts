@@ -1,0 +1,119 @@
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import permissionsPlugin from '../../plugins-builtin/permissions/index.js';
+import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+
+const cleanup: string[] = [];
+afterAll(() => { for (const d of cleanup) rmSync(d, { recursive: true, force: true }); });
+
+let root: string;
+let host: PluginHost;
+const modeOf = (p: string) => statSync(join(root, p)).mode & 0o7777;
+const ownerOf = (p: string) => { const s = statSync(join(root, p)); return `${s.uid}:${s.gid}`; };
+
+function file(p: string, mode: number, uid = 1000, gid = 1000): void {
+  writeFileSync(join(root, p), `${p}\n`);
+  chmodSync(join(root, p), mode);
+  chownSync(join(root, p), uid, gid);
+}
+function dir(p: string, mode: number, uid = 1000, gid = 1000): void {
+  mkdirSync(join(root, p), { recursive: true });
+  chmodSync(join(root, p), mode);
+  chownSync(join(root, p), uid, gid);
+}
+
+async function run(options: Record<string, unknown>) {
+  const code = await host.command('repair permissions', { json: true, ...options } as never);
+  const { stdout, stderr } = host.take();
+  return { code, out: stdout ? JSON.parse(stdout) : null, stderr };
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'cx-perm-'));
+  cleanup.push(root);
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000:Dev:/home/dev:/bin/bash\nops:x:1001:1001::/home/ops:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n');
+  writeFileSync(join(root, 'etc/group'), 'root:x:0:\ndev:x:1000:\nops:x:1001:\n');
+  dir('home/dev', 0o755);
+  dir('home/dev/.ssh', 0o777, 0, 0);
+  file('home/dev/.ssh/id_ed25519', 0o644);
+  file('home/dev/.ssh/id_ed25519.pub', 0o644);
+  file('home/dev/.ssh/authorized_keys', 0o666);
+  file('home/dev/.ssh/known_hosts', 0o646);
+  dir('etc/cx', 0o777, 1234, 1234);
+  file('etc/cx/config.yaml', 0o666, 0, 0);
+  dir('var/lib/cx', 0o755, 0, 0);
+  host = createPluginHost({ plugins: [permissionsPlugin], root, configDir: join(root, 'etc/cx'), dataDir: join(root, 'var/lib/cx') });
+});
+
+describe('repair permissions', () => {
+  it('--user: dry run lists every change and makes none; the repair makes them; --undo puts them back', async () => {
+    const dry = await run({ user: 'dev', dryRun: true });
+    expect(dry.code).toBe(0);
+    expect(dry.out.status).toBe('planned');
+    const byPath = Object.fromEntries(dry.out.changes.map((c: { path: string; reasons: string[] }) => [c.path.slice(root.length), c.reasons]));
+    expect(byPath).toEqual({
+      '/home/dev/.ssh': ['owner 0 (root) -> 1000 (dev)', 'group 0 -> 1000', 'mode 0777 -> 0700'],
+      '/home/dev/.ssh/authorized_keys': ['mode 0666 -> 0600'],
+      '/home/dev/.ssh/id_ed25519': ['mode 0644 -> 0600'],
+      '/home/dev/.ssh/known_hosts': ['world-writable (0646) -> 0644'],
+    });
+    expect(modeOf('home/dev/.ssh')).toBe(0o777);
+
+    const fixed = await run({ user: 'dev' });
+    expect(fixed.out.status).toBe('repaired');
+    expect([modeOf('home/dev/.ssh'), ownerOf('home/dev/.ssh')]).toEqual([0o700, '1000:1000']);
+    expect(modeOf('home/dev/.ssh/id_ed25519')).toBe(0o600);
+    expect(modeOf('home/dev/.ssh/id_ed25519.pub')).toBe(0o644);
+    expect(modeOf('home/dev/.ssh/authorized_keys')).toBe(0o600);
+    expect(modeOf('home/dev/.ssh/known_hosts')).toBe(0o644);
+    expect((await run({ user: 'dev' })).out.status).toBe('ok');
+
+    const undone = await run({ undo: true });
+    expect(undone.code).toBe(0);
+    expect(undone.out).toMatchObject({ journal: fixed.out.journal, skipped: [] });
+    expect([modeOf('home/dev/.ssh'), ownerOf('home/dev/.ssh')]).toEqual([0o777, '0:0']);
+    expect(modeOf('home/dev/.ssh/authorized_keys')).toBe(0o666);
+    expect(modeOf('home/dev/.ssh/known_hosts')).toBe(0o646);
+    const again = await run({ undo: true });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('nothing to undo');
+  });
+
+  it("--cx: cx-ops' own directories get their owner and mode, world-writable files lose o+w", async () => {
+    const r = await run({ cx: true });
+    expect(r.out.scopes).toEqual(['cx']);
+    expect([modeOf('etc/cx'), ownerOf('etc/cx')]).toEqual([0o755, '0:0']);
+    expect(modeOf('etc/cx/config.yaml')).toBe(0o664);
+    expect(modeOf('home/dev/.ssh')).toBe(0o777);
+  });
+
+  it('--user naming no such user lists the users there are', async () => {
+    const r = await run({ user: 'bob' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`no user 'bob' in ${root}/etc/passwd. Users with a home: dev, ops\n`);
+  });
+
+  it('a bad policy is reported with file, line and field', async () => {
+    const bad = join(__dirname, 'fixtures/policy-bad-mode/permissions-policy.yaml');
+    const r = await run({ policy: bad });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${bad}:8: field 'user[0].mode' must be an octal mode in quotes, like "0700" (found: "0999")\nFix it in ${bad}; the format is schemas/permissions-policy.schema.json.\n`);
+    const unknown = join(__dirname, 'fixtures/policy-unknown-owner/permissions-policy.yaml');
+    const u = await run({ policy: unknown });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain(`${unknown}:3: field 'owner' names no user in /etc/passwd of the host (found: "nosuchuser")`);
+  });
+
+  it('the shipped default policy matches the schema', () => {
+    const schema = JSON.parse(readFileSync(join(__dirname, '../../schemas/permissions-policy.schema.json'), 'utf8'));
+    const policy = parse(readFileSync(join(__dirname, '../../plugins-builtin/permissions/default-policy.yaml'), 'utf8'));
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    expect(validate(policy), JSON.stringify(validate.errors)).toBe(true);
+  });
+});
