@@ -1,0 +1,159 @@
+/**
+ * The exec capability: a program run without a shell, in a fixed, scrubbed environment, in its
+ * own process group (the whole group is killed on timeout and after the program exits, so no
+ * background child outlives the call), with capped output. Never throws for a non-zero exit.
+ *
+ * node:child_process is used directly rather than execa: output is captured up to a byte cap
+ * while the program keeps running (execa's maxBuffer would kill it), and the process group is
+ * managed here.
+ */
+import { spawn } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
+import type { ExecCapability, ExecOptions, ExecResult } from '../../sdk/types.js';
+import { FIXED_PATH } from '../permissions/command-path.js';
+import { checkExec, pathGranted } from '../permissions/match.js';
+import type { Guard } from './guard.js';
+
+/** Capture cap per stream. */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Cap on stdin text. */
+export const MAX_INPUT_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const MAX_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** Environment names a caller may not set: loader, interpreter and shell hooks. */
+const DENIED_ENV = /^(LD_|DYLD_|NODE_|NPM_|PYTHON|PERL|RUBY|GIT_|BASH_FUNC_|MALLOC_|GCONV_|LUA_|JAVA_|_JAVA|GLIBC_)|^(BASH_ENV|ENV|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4|CDPATH|LOCPATH|NLSPATH|HOSTALIASES|RESOLV_HOST_CONF|RES_OPTIONS|LOCALDOMAIN|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|PROMPT_COMMAND|EDITOR|VISUAL|PAGER|SYSTEMD_PAGER|LESSOPEN|LESSCLOSE|MANPAGER|BROWSER|XDG_CONFIG_HOME|XDG_CONFIG_DIRS|GPG_AGENT_INFO|SSH_ASKPASS|SUDO_ASKPASS)$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Fake exec for tests: gets the call after grants allow it; missing result fields are filled in. */
+export type ExecFake = (command: string, args: string[], options: ExecOptions) => Promise<Partial<ExecResult>>;
+
+/** Why an extra environment variable is refused, or null. */
+export function refusedEnv(name: string, value: unknown): string | null {
+  if (!ENV_NAME.test(name)) return `'${name}' is not a valid environment variable name`;
+  if (DENIED_ENV.test(name)) return `the environment variable ${name} can change what the program loads or runs`;
+  if (typeof value !== 'string' || value.includes('\0')) return `the value of ${name} is not a string without NUL`;
+  return null;
+}
+
+/** The environment a program runs with. */
+export function execEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...extra, PATH: FIXED_PATH, HOME: home, LANG: 'C.UTF-8' };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+class Capture {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  add(b: Buffer): void {
+    if (this.size >= MAX_OUTPUT_BYTES) {
+      this.truncated = true;
+      return;
+    }
+    const room = MAX_OUTPUT_BYTES - this.size;
+    if (b.length > room) {
+      this.truncated = true;
+      b = b.subarray(0, room);
+    }
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+  text(): string {
+    return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(this.chunks));
+  }
+}
+
+/** Runs a program (absolute path) and collects its result; kills its process group at the deadline. */
+export function runProgram(
+  path: string,
+  command: string,
+  args: string[],
+  o: { cwd?: string; env: Record<string, string>; timeoutMs: number; input?: string },
+): Promise<ExecResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const out = new Capture();
+    const err = new Capture();
+    let timedOut = false;
+    let settled = false;
+    const child = spawn(path, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: command.includes('/') ? undefined : command, windowsHide: true });
+    const finish = (exitCode: number | null, signal: string | null, extraErr?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (extraErr) err.add(Buffer.from(extraErr));
+      resolve({
+        command, args, exitCode, signal, stdout: out.text(), stderr: err.text(), timedOut,
+        truncated: out.truncated || err.truncated, dryRun: false, durationMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, o.timeoutMs);
+    child.stdout!.on('data', (b: Buffer) => out.add(b));
+    child.stderr!.on('data', (b: Buffer) => err.add(b));
+    child.stdin!.on('error', () => undefined);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      const code = e.code === 'ENOENT' ? 127 : 126;
+      finish(code, null, `${command}: ${e.code === 'ENOENT' ? 'command not found' : e.message}\n`);
+    });
+    child.on('exit', () => {
+      // Whatever the program left running in its group goes with it (closing our pipes too).
+      killGroup(child.pid);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+    if (o.input !== undefined) child.stdin!.end(o.input);
+    else child.stdin!.end();
+  });
+}
+
+const result = (command: string, args: string[], r: Partial<ExecResult>, dryRun: boolean): ExecResult => ({
+  command, args, exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, truncated: false, durationMs: 0, ...r, dryRun,
+});
+
+/** The exec capability over a guard. */
+export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }): ExecCapability {
+  return {
+    run(command: string, args: string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+      const list = Array.isArray(args) ? args : [];
+      return guard.call({ capability: 'exec', op: 'run', target: String(command), args: list }, async (allow) => {
+        const decision = checkExec(guard.grants, String(command), list);
+        if (!decision.allowed) guard.deny({ capability: 'exec', target: String(command), args: list, reason: decision.reason === 'the command has no exec grant' || decision.reason === 'its arguments match no exec grant' ? undefined : decision.reason, grantable: decision.grantable });
+        const extra: Record<string, string> = {};
+        for (const [k, v] of Object.entries(options.env ?? {})) {
+          const why = refusedEnv(k, v);
+          if (why) guard.deny({ capability: 'exec', target: String(command), args: list, reason: why, grantable: false });
+          extra[k] = v;
+        }
+        if (options.input !== undefined && (typeof options.input !== 'string' || Buffer.byteLength(options.input) > MAX_INPUT_BYTES)) {
+          guard.deny({ capability: 'exec', target: String(command), args: list, reason: `stdin input must be a string of at most ${MAX_INPUT_BYTES} bytes`, grantable: false });
+        }
+        let cwd: string | undefined;
+        if (options.cwd !== undefined) {
+          if (typeof options.cwd !== 'string' || !options.cwd.startsWith('/')) guard.deny({ capability: 'exec', target: String(command), args: list, reason: 'cwd must be an absolute path', grantable: false });
+          cwd = opts.fake ? options.cwd : await realpath(options.cwd).catch(() => options.cwd);
+          if (guard.checked && !pathGranted(guard.effective.read, cwd!)) guard.deny({ capability: 'read', target: cwd!, reason: `working directory of '${command}'` });
+        }
+        allow();
+        const timeoutMs = Math.min(Math.max(1, Number(options.timeoutMs) || DEFAULT_TIMEOUT_MS), MAX_TIMEOUT_MS);
+        if (guard.dryRun) {
+          guard.record(`exec: ${[command, ...list].join(' ')}`);
+          return result(String(command), list, {}, true);
+        }
+        if (opts.fake) return result(String(command), list, await opts.fake(String(command), list, { ...options, timeoutMs }), false);
+        if (!decision.path) return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
+        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(opts.home, extra), timeoutMs, input: options.input });
+      });
+    },
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The net capability: TCP connect, DNS resolution and HTTP(S), each checked against the
+ * host:port allow-list. Hosts are matched literally (a grant of 127.0.0.1 does not allow
+ * `localhost`). Redirects are not followed (they could lead to a host that is not granted).
+ *
+ * Grants for DNS: resolving through an explicit `server` needs `net:<server>:53` (or its port);
+ * through the system resolver it needs a grant for the name itself (`net:<name>:*` or any port).
+ */
+import { promises as dns } from 'node:dns';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import type { HttpRequest, HttpResponse, NetCapability } from '../../sdk/types.js';
+import { CxError } from '../errors.js';
+import { parseNetRule } from '../permissions/grants.js';
+import { netGranted } from '../permissions/match.js';
+import type { Guard } from './guard.js';
+
+export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
+export const MAX_HTTP_REQUEST_BYTES = 1024 * 1024;
+export const DEFAULT_NET_TIMEOUT_MS = 10_000;
+
+/** Fake net methods for tests: called after grants allow the call. */
+export type NetFake = Partial<NetCapability>;
+
+const timeoutOf = (ms: unknown) => Math.min(Math.max(1, Number(ms) || DEFAULT_NET_TIMEOUT_MS), 120_000);
+const since = (t: number) => Math.round((performance.now() - t) * 100) / 100;
+const bare = (h: string) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+const hostPort = (h: string, p: number | string) => `${h.includes(':') ? `[${h}]` : h}:${p}`;
+
+export function createNet(guard: Guard, fake?: NetFake): NetCapability {
+  const need = (host: string, port: number) => {
+    if (guard.checked && !netGranted(guard.effective.net, host, port)) guard.deny({ capability: 'net', target: hostPort(bare(host), port) });
+  };
+  const validPort = (port: unknown, target: string): number => {
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) guard.deny({ capability: 'net', target, reason: 'the port must be an integer in 1-65535', grantable: false });
+    return port as number;
+  };
+  const validHost = (host: unknown): string => {
+    if (typeof host !== 'string' || !host || /[\s\0/]/.test(host)) guard.deny({ capability: 'net', target: String(host), reason: 'not a host name or address', grantable: false });
+    return bare(host);
+  };
+
+  return {
+    tcpConnect: (host, port, options = {}) =>
+      guard.call({ capability: 'net', op: 'tcpConnect', target: `${host}:${port}` }, async (allow) => {
+        const h = validHost(host);
+        need(h, validPort(port, `${host}:${port}`));
+        allow();
+        if (fake?.tcpConnect) return fake.tcpConnect(h, port, options);
+        const t = performance.now();
+        return new Promise((resolve) => {
+          const sock = connect({ host: h, port, timeout: timeoutOf(options.timeoutMs) });
+          const done = (ok: boolean, error?: string) => {
+            sock.destroy();
+            resolve(ok ? { ok, ms: since(t) } : { ok, ms: since(t), error });
+          };
+          sock.once('connect', () => done(true));
+          sock.once('timeout', () => done(false, 'timed out'));
+          sock.once('error', (e: NodeJS.ErrnoException) => done(false, e.code ?? e.message));
+        });
+      }),
+
+    resolve: (name, options = {}) =>
+      guard.call({ capability: 'net', op: 'resolve', target: String(name), args: { server: options.server, type: options.type } }, async (allow) => {
+        const n = validHost(name);
+        if (options.server !== undefined) {
+          const s = /:\d+$/.test(options.server) && !/^[^[].*:.*:/.test(options.server) ? parseNetRule(options.server, `net:${options.server}`) : { host: bare(String(options.server)), port: 53 };
+          need(validHost(s.host), s.port === '*' ? 53 : s.port);
+        } else if (guard.checked && !guard.effective.net.some((r) => r.host === n)) {
+          guard.deny({ capability: 'net', target: `${n}:*`, reason: 'resolving through the system resolver needs a grant for the name' });
+        }
+        allow();
+        if (fake?.resolve) return fake.resolve(n, options);
+        const t = performance.now();
+        const resolver = new dns.Resolver({ timeout: timeoutOf(options.timeoutMs), tries: 1 });
+        if (options.server) resolver.setServers([options.server]);
+        try {
+          const addresses = options.type === 'AAAA' ? await resolver.resolve6(n) : await resolver.resolve4(n);
+          return { ok: true, addresses, ms: since(t) };
+        } catch (e) {
+          return { ok: false, addresses: [], ms: since(t), error: (e as NodeJS.ErrnoException).code ?? String(e) };
+        }
+      }),
+
+    http: (req: HttpRequest) =>
+      guard.call({ capability: 'net', op: 'http', target: String(req?.url), args: { method: req?.method ?? 'GET' } }, async (allow) => {
+        let url: URL;
+        try {
+          url = new URL(String(req.url));
+        } catch {
+          return guard.deny({ capability: 'net', target: String(req?.url), reason: 'not a valid URL', grantable: false });
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') guard.deny({ capability: 'net', target: url.href, reason: 'only http: and https: URLs', grantable: false });
+        const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+        need(bare(url.hostname), port);
+        const method = String(req.method ?? 'GET').toUpperCase();
+        if (req.body !== undefined && (typeof req.body !== 'string' || Buffer.byteLength(req.body) > MAX_HTTP_REQUEST_BYTES)) {
+          throw new CxError('CX_ERR_IO', { path: url.href, detail: `the request body must be a string of at most ${MAX_HTTP_REQUEST_BYTES} bytes` });
+        }
+        allow();
+        if (guard.dryRun && method !== 'GET' && method !== 'HEAD') {
+          guard.record(`http: ${method} ${url.href}`);
+          return { status: 0, headers: {}, body: '', truncated: false };
+        }
+        if (fake?.http) return fake.http({ ...req, method });
+        return doHttp(url, method, req.headers ?? {}, req.body, timeoutOf(req.timeoutMs));
+      }),
+  };
+}
+
+function doHttp(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const clean: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') clean[k] = v;
+    const r = send(url, { method, headers: clean, timeout: timeoutMs }, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let truncated = false;
+      res.on('data', (b: Buffer) => {
+        if (size >= MAX_HTTP_BODY_BYTES) {
+          truncated = true;
+          res.destroy();
+          finish();
+          return;
+        }
+        const room = MAX_HTTP_BODY_BYTES - size;
+        if (b.length > room) truncated = true;
+        chunks.push(b.subarray(0, room));
+        size += Math.min(b.length, room);
+      });
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        const h: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        resolve({ status: res.statusCode ?? 0, headers: h, body: new TextDecoder().decode(Buffer.concat(chunks)), truncated });
+      };
+      res.on('end', finish);
+      res.on('close', finish);
+      res.on('error', () => finish());
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', (e: NodeJS.ErrnoException) => reject(new CxError('CX_ERR_IO', { path: url.href, detail: `HTTP request failed: ${e.code ?? e.message}` })));
+    r.end(body);
+  });
+}
