@@ -13,6 +13,8 @@ import type {
 
 export * from './types.js';
 export * from './system-contracts.js';
+export * from './closest.js';
+export * from './host-path.js';
 
 /** Kebab-case names: plugins, commands. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

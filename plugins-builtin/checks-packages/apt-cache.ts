@@ -1,0 +1,47 @@
+/**
+ * The apt-based checks' answer cache: apt and dpkg answers are kept in the plugin's cache
+ * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/* and
+ * /var/lib/dpkg/status (+ updates/), so a warm doctor run does not start apt at all.
+ */
+import { hostPath, type PluginContext } from 'cx-ops/sdk';
+
+/** What apt's answers depend on, as one string; null when the host has no dpkg status file. */
+export async function aptFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
+  const status = await ctx.fs.stat(hostPath(ctx.env, '/var/lib/dpkg/status'));
+  if (!status) return null;
+  const parts: string[] = [`root=${ctx.env.root}`, `status:${status.size}:${status.mtimeMs}`];
+  for (const dir of ['/var/lib/apt/lists', '/var/lib/dpkg/updates']) {
+    const path = hostPath(ctx.env, dir);
+    const st = await ctx.fs.stat(path);
+    if (!st) continue;
+    parts.push(`${dir}:${st.mtimeMs}`);
+    const entries = (await ctx.fs.readDir(path)).filter((e) => e.type === 'file' && e.name !== 'lock').sort((a, b) => a.name.localeCompare(b.name));
+    const stats = await Promise.all(entries.map((e) => ctx.fs.stat(`${path}/${e.name}`)));
+    entries.forEach((e, i) => parts.push(`${e.name}:${stats[i]?.size ?? -1}:${stats[i]?.mtimeMs ?? -1}`));
+  }
+  return parts.join('\n');
+}
+
+/**
+ * The cached value for `name` when its fingerprint matches, else computes, stores and returns
+ * it. A cache that cannot be read or written is simply not used.
+ */
+export async function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<{ value: T; cached: boolean }> {
+  const file = `${ctx.env.cacheDir}/${name}.json`;
+  try {
+    if (await ctx.fs.stat(file)) {
+      const stored = JSON.parse(await ctx.fs.readFile(file)) as { fingerprint?: string; value?: T };
+      if (stored.fingerprint === fingerprint && stored.value !== undefined) return { value: stored.value, cached: true };
+    }
+  } catch {
+    /* unreadable cache: recompute */
+  }
+  const value = await compute();
+  try {
+    if (!(await ctx.fs.stat(ctx.env.cacheDir))) await ctx.fs.mkdir(ctx.env.cacheDir);
+    await ctx.fs.writeFile(file, JSON.stringify({ fingerprint, value, created: new Date().toISOString() }));
+  } catch (e) {
+    ctx.log.debug(`could not write the apt answer cache ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { value, cached: false };
+}

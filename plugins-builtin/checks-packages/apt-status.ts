@@ -1,0 +1,78 @@
+/**
+ * apt_status: dpkg not interrupted, no package left half-installed or unconfigured (dpkg --audit
+ * and the status file), package lists present and not stale. SKIP when the host has no dpkg.
+ * The fix `apt_configure_pending` runs `dpkg --configure -a`; deeper repairs are the apt repair's.
+ */
+import { defineCheck, defineFix, pass, skip, warn, fail, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { aptFingerprint, cachedAnswer } from './apt-cache.js';
+import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
+import type { PackagesConfig } from './config.js';
+
+/** What dpkg and the lists directory say, cached while they do not change. */
+export interface AptHealth {
+  interrupted: string[];
+  unfinished: Array<{ name: string; state: string; flag: string }>;
+  audit: string;
+  lists: number;
+  newest_list_ms: number | null;
+}
+
+const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${hostPath(ctx.env, '/var/lib/dpkg')}`]);
+
+async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
+  const updates = hostPath(ctx.env, '/var/lib/dpkg/updates');
+  const interrupted = (await ctx.fs.stat(updates)) ? (await ctx.fs.readDir(updates)).map((e) => e.name).filter((n) => /^\d+$/.test(n)) : [];
+  const unfinished = unfinishedPackages(parseDpkgStatus(await ctx.fs.readFile(hostPath(ctx.env, '/var/lib/dpkg/status'))));
+  const audit = await ctx.exec.run('dpkg', [...dpkgArgs(ctx), '--audit'], { timeoutMs: 20_000, readOnly: true, env: { LC_ALL: 'C' } });
+  const listsDir = hostPath(ctx.env, '/var/lib/apt/lists');
+  let lists = 0;
+  let newest: number | null = null;
+  if (await ctx.fs.stat(listsDir)) {
+    for (const e of await ctx.fs.readDir(listsDir)) {
+      if (e.type !== 'file' || !/(Packages|Sources|Release)(\.\w+)?$/.test(e.name)) continue;
+      lists++;
+      const st = await ctx.fs.stat(`${listsDir}/${e.name}`);
+      if (st && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
+    }
+  }
+  return { interrupted, unfinished, audit: (audit.stdout + audit.stderr).trim().slice(0, 4000), lists, newest_list_ms: newest };
+}
+
+export const aptStatusCheck = defineCheck({
+  id: 'apt_status',
+  name: 'APT Status',
+  description: 'dpkg finished its last run, no package is half-installed, package lists are fresh',
+  category: 'packages',
+  severity: 'high',
+  fix_id: 'apt_configure_pending',
+  async run(ctx: PluginContext<PackagesConfig>) {
+    const fingerprint = await aptFingerprint(ctx);
+    if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');
+    const { value: h, cached } = await cachedAnswer(ctx, 'apt_status', fingerprint, () => aptHealth(ctx));
+    const details = { ...h, cached };
+    if (h.interrupted.length) return fail(`dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`, details);
+    if (h.unfinished.length || h.audit) {
+      const names = h.unfinished.map((p) => `${p.name} (${p.state}${p.flag === 'reinstreq' ? ', reinstall required' : ''})`);
+      return fail(names.length ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}` : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`, details);
+    }
+    if (!h.lists) return { ...warn('no package lists: run apt-get update', details), fix_id: null };
+    const ageDays = h.newest_list_ms === null ? 0 : Math.floor((Date.now() - h.newest_list_ms) / 86_400_000);
+    const max = ctx.config.apt_status.lists_max_age_days;
+    if (ageDays > max) return { ...warn(`package lists are ${ageDays} days old (more than ${max}): run apt-get update`, { ...details, lists_age_days: ageDays }), fix_id: null };
+    return pass(`dpkg is consistent; ${h.lists} package list file(s), updated ${ageDays === 0 ? 'today' : `${ageDays} day(s) ago`}`, { ...details, lists_age_days: ageDays });
+  },
+});
+
+export const aptConfigureFix = defineFix({
+  id: 'apt_configure_pending',
+  name: 'Finish interrupted dpkg work',
+  description: 'dpkg --configure -a (for broken dependencies and locks use: cx-ops repair apt)',
+  safe: false,
+  async run(ctx) {
+    const args = [...(ctx.env.root === '/' ? [] : [`--root=${ctx.env.root}`]), '--configure', '-a'];
+    const action = `dpkg ${args.join(' ')}`;
+    const r = await ctx.exec.run('dpkg', args, { timeoutMs: 600_000, env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
+    if (r.dryRun || r.exitCode === 0) return { ok: true, message: 'dpkg --configure -a finished', actions: [action] };
+    return { ok: false, message: `dpkg --configure -a failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}; try: cx-ops repair apt`, actions: [action] };
+  },
+});

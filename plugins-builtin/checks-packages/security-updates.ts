@@ -1,0 +1,45 @@
+/**
+ * security_updates: pending upgrades from a security archive, from `apt list --upgradable` run
+ * against the host's own lists and dpkg status (cached while those do not change).
+ */
+import { defineCheck, grade, skip, error, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { aptFingerprint, cachedAnswer } from './apt-cache.js';
+import { parseAptUpgradable, type UpgradableLine } from './apt-parse.js';
+import type { PackagesConfig } from './config.js';
+
+async function upgradable(ctx: PluginContext<unknown>): Promise<{ ok: true; lines: UpgradableLine[] } | { ok: false; error: string }> {
+  const args = ['list', '--upgradable', ...(ctx.env.root === '/' ? [] : ['-o', `Dir=${ctx.env.root}`])];
+  const r = await ctx.exec.run('apt', args, { timeoutMs: 60_000, readOnly: true, env: { LC_ALL: 'C' } });
+  if (r.exitCode !== 0) return { ok: false, error: `apt ${args.join(' ')} failed: ${r.stderr.replace(/WARNING: apt does not have a stable CLI.*\n?/, '').trim() || `exit ${r.exitCode}`}` };
+  return { ok: true, lines: parseAptUpgradable(r.stdout) };
+}
+
+export const securityUpdatesCheck = defineCheck({
+  id: 'security_updates',
+  name: 'Security Updates',
+  description: 'Pending package updates from security archives',
+  category: 'security',
+  severity: 'high',
+  async run(ctx: PluginContext<PackagesConfig>) {
+    const cfg = ctx.config.security_updates;
+    if (cfg.warn_count >= cfg.fail_count) {
+      return { status: 'ERROR', message: `config checks.security_updates: warn_count (${cfg.warn_count}) must be below fail_count (${cfg.fail_count}); fix it in /etc/cx/config.yaml`, fix_id: null };
+    }
+    const fingerprint = await aptFingerprint(ctx);
+    if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');
+    if (!(await ctx.fs.stat(hostPath(ctx.env, '/var/lib/apt/lists')))) return skip('no apt package lists on this host (no /var/lib/apt/lists)');
+    if (!(await ctx.fs.stat('/usr/bin/apt'))) return skip('apt is not installed');
+    const { value, cached } = await cachedAnswer(ctx, 'security_updates', fingerprint, () => upgradable(ctx));
+    if (!value.ok) return error(value.error, { cached });
+    const security = value.lines.filter((l) => l.security);
+    const status = grade(security.length, { warn: cfg.warn_count, fail: cfg.fail_count });
+    const message = security.length
+      ? `${security.length} security update(s) pending (${value.lines.length} update(s) in all): ${security.slice(0, 5).map((l) => l.name).join(', ')}${security.length > 5 ? ', …' : ''}; apply with: cx-ops update apply --packages --security`
+      : `no security updates pending (${value.lines.length} other update(s))`;
+    return {
+      status,
+      message,
+      details: { security: security.length, total: value.lines.length, packages: security.slice(0, 100) as unknown as Record<string, unknown>[], cached, warn_count: cfg.warn_count, fail_count: cfg.fail_count },
+    };
+  },
+});

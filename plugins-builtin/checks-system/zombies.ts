@@ -1,0 +1,84 @@
+/**
+ * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
+ * that asks each parent to reap them by sending it SIGCHLD.
+ */
+import { defineCheck, defineFix, error, grade, skip, type PluginContext, hostPath } from 'cx-ops/sdk';
+import type { ChecksConfig } from './config.js';
+import { parseProcStat } from './procfs.js';
+import { thresholdProblem } from './thresholds.js';
+
+export interface Zombie {
+  pid: number;
+  ppid: number;
+  comm: string;
+}
+
+/** Scans /proc/<pid>/stat under the root for processes in state Z; null when there is no /proc. */
+export async function findZombies(ctx: PluginContext<unknown>): Promise<Zombie[] | null> {
+  const proc = hostPath(ctx.env, '/proc');
+  if (!(await ctx.fs.stat(proc))) return null;
+  const entries = await ctx.fs.readDir(proc);
+  const zombies: Zombie[] = [];
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e.name))
+      .map(async (e) => {
+        let text: string;
+        try {
+          text = await ctx.fs.readFile(`${proc}/${e.name}/stat`);
+        } catch {
+          return; // the process ended while we looked
+        }
+        const s = parseProcStat(text);
+        if (s && s.state === 'Z') zombies.push({ pid: s.pid, ppid: s.ppid, comm: s.comm });
+      }),
+  );
+  return zombies.sort((a, b) => a.pid - b.pid);
+}
+
+export const zombieCheck = defineCheck({
+  id: 'zombie_processes',
+  name: 'Zombie Processes',
+  description: 'Exited processes their parent has not reaped',
+  category: 'performance',
+  severity: 'low',
+  fix_id: 'zombie_reap',
+  async run(ctx: PluginContext<ChecksConfig>) {
+    const cfg = ctx.config.zombie_processes;
+    const problem = thresholdProblem('zombie_processes', 'warn_count', cfg.warn_count, 'fail_count', cfg.fail_count);
+    if (problem) return { ...error(problem), fix_id: null };
+    const zombies = await findZombies(ctx);
+    if (zombies === null) return skip('/proc not found on this host');
+    const parents = [...new Set(zombies.map((z) => z.ppid))];
+    const status = grade(zombies.length, { warn: cfg.warn_count, fail: cfg.fail_count });
+    const message =
+      zombies.length === 0
+        ? 'no zombie processes'
+        : `${zombies.length} zombie process${zombies.length === 1 ? '' : 'es'} (parent${parents.length === 1 ? '' : 's'}: ${parents.slice(0, 5).join(', ')}${parents.length > 5 ? ', …' : ''})`;
+    return { status, message, details: { count: zombies.length, zombies: zombies.slice(0, 50) as unknown as Record<string, unknown>[], parents, ...cfg } };
+  },
+});
+
+export const zombieFix = defineFix({
+  id: 'zombie_reap',
+  name: 'Signal zombie parents',
+  description: "Sends SIGCHLD to each zombie's parent so it reaps its exited children",
+  safe: true,
+  async run(ctx) {
+    const zombies = (await findZombies(ctx)) ?? [];
+    const parents = [...new Set(zombies.map((z) => z.ppid))].filter((p) => p > 0);
+    if (!parents.length) return { ok: true, message: 'no zombie processes left', actions: [] };
+    const actions: string[] = [];
+    const failed: string[] = [];
+    for (const ppid of parents) {
+      actions.push(`kill -s CHLD ${ppid}`);
+      const r = await ctx.exec.run('kill', ['-s', 'CHLD', String(ppid)], { timeoutMs: 5000 });
+      if (!r.dryRun && r.exitCode !== 0) failed.push(`${ppid}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    }
+    return {
+      ok: failed.length === 0,
+      message: failed.length ? `could not signal ${failed.join('; ')}` : `sent SIGCHLD to ${parents.length} parent process${parents.length === 1 ? '' : 'es'}`,
+      actions,
+    };
+  },
+});
