@@ -354,8 +354,12 @@ export class Kernel {
         [...this.plugins.values()].map((p) => ({
           name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin,
         })),
-      enable: (name, o) => this.enable(name, { grants: o?.grants, tier: o?.tier }),
-      disable: (name) => this.disable(name),
+      enable: async (name, o) => {
+        await this.enable(name, { grants: o?.grants, tier: o?.tier });
+      },
+      disable: async (name) => {
+        await this.disable(name);
+      },
       installDir: this.paths.installDir,
     };
   }

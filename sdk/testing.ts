@@ -163,7 +163,7 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
       return { proceed: r.proceed, vetoedBy: r.vetoedBy, errors: r.errors.map((e) => `${e.code}: ${e.message}`) };
     },
     async audit() {
-      await kernel.audit.flush?.();
+      await kernel.audit.flush();
       const text = await readFile(join(home, 'log', 'audit.jsonl'), 'utf8').catch(() => '');
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     },
