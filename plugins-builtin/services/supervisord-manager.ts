@@ -1,0 +1,75 @@
+/**
+ * The supervisord service manager: programs of a running supervisord, reached with the real
+ * `supervisorctl -c <config>`. It works without systemd (containers, CI), which is why it is
+ * the second backend.
+ */
+import { defineServiceManager, type PluginContext, type ServiceState, type ServiceStatus } from 'cx-ops/sdk';
+
+export interface SupervisorConfig {
+  /** supervisord.conf; default <root>/etc/supervisor/supervisord.conf. */
+  supervisor_config?: string;
+}
+
+function configPath(ctx: PluginContext<SupervisorConfig>): string {
+  return ctx.config.supervisor_config ?? `${ctx.env.root === '/' ? '' : ctx.env.root}/etc/supervisor/supervisord.conf`;
+}
+
+const STATES: Record<string, ServiceState> = {
+  RUNNING: 'running',
+  STARTING: 'starting',
+  BACKOFF: 'failed',
+  FATAL: 'failed',
+  EXITED: 'failed',
+  STOPPED: 'stopped',
+  STOPPING: 'stopped',
+  UNKNOWN: 'unknown',
+};
+
+/** Parses `supervisorctl status` lines: "name   STATE   detail". */
+export function parseSupervisorStatus(text: string): ServiceStatus[] {
+  const out: ServiceStatus[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\S+)\s+([A-Z]+)\s*(.*)$/.exec(line.trim());
+    if (!m || !(m[2]! in STATES)) continue;
+    const pid = /pid (\d+)/.exec(m[3]!);
+    out.push({ name: m[1]!, state: STATES[m[2]!]!, detail: `${m[2]} ${m[3]!.trim()}`.trim(), ...(pid ? { pid: Number(pid[1]) } : {}) });
+  }
+  return out;
+}
+
+async function ctl(ctx: PluginContext<SupervisorConfig>, args: string[], readOnly: boolean) {
+  return ctx.exec.run('supervisorctl', ['-c', configPath(ctx), ...args], { readOnly, timeoutMs: 60_000 });
+}
+
+export const supervisordManager = defineServiceManager({
+  id: 'supervisord',
+  name: 'supervisord',
+  description: 'Programs of a running supervisord (supervisorctl)',
+  async detect(ctx) {
+    const conf = configPath(ctx);
+    if (!(await ctx.fs.stat(conf))) return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
+    const r = await ctl(ctx, ['pid'], true);
+    if (r.exitCode === 127) return { available: false, reason: 'supervisorctl is not installed (Debian package: supervisor)' };
+    if (r.exitCode !== 0 || !/^\d+$/.test(r.stdout.trim())) return { available: false, reason: `supervisord is not running for ${conf}: ${(r.stdout + r.stderr).trim().split('\n')[0]}` };
+    return { available: true };
+  },
+  async list(ctx) {
+    const r = await ctl(ctx, ['status'], true);
+    // Exit 3 means "some program is not running": the listing is still complete.
+    if (r.exitCode !== 0 && r.exitCode !== 3) throw new Error(`supervisorctl status failed (exit ${r.exitCode}): ${(r.stdout + r.stderr).trim()}`);
+    return parseSupervisorStatus(r.stdout);
+  },
+  async status(ctx, name) {
+    const r = await ctl(ctx, ['status', name], true);
+    const found = parseSupervisorStatus(r.stdout).find((s) => s.name === name);
+    return found ?? { name, state: 'unknown', detail: (r.stdout + r.stderr).trim() || 'no such program' };
+  },
+  async restart(ctx, name) {
+    const r = await ctl(ctx, ['restart', name], false);
+    const said = (r.stdout + r.stderr).trim();
+    // A program that is not running answers "ERROR (not running)" to the stop half of a
+    // restart; what counts is the start half, the last line.
+    const last = said.split('\n').pop() ?? '';
+    return { ok: r.exitCode === 0 && /: started$/.test(last), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+  },
+});
