@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { CxError } from './errors.js';
 import { compileSchema, describeSchemaError, shippedValidator } from './schema.js';
-import { readYamlFile, type YamlFile } from './loader/yaml.js';
+import type { YamlFile } from './loader/yaml.js';
+import { stat } from 'node:fs/promises';
 import type { PluginManifest } from './loader/manifest.js';
 
 export interface KernelPluginSettings {
@@ -25,7 +26,9 @@ export interface LoadedConfig {
 
 export async function loadConfig(configDir: string): Promise<LoadedConfig> {
   const file = join(configDir, 'config.yaml');
-  const yaml = await readYamlFile(file);
+  // yaml is loaded only when there is a config file to parse.
+  const exists = await stat(file).then(() => true, () => false);
+  const yaml = exists ? await (await import('./loader/yaml.js')).readYamlFile(file) : undefined;
   const raw = yaml?.data ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new CxError('CX_ERR_CONFIG_INVALID', { file, field: '(root)', detail: 'must be a mapping of sections', found: raw, plugin: 'kernel' });

@@ -9,7 +9,7 @@ import type {
   ExecCapability, FsCapability, IoCapability, Json, Logger, NetCapability, PluginContext, PluginsCapability,
   RegistryCapability, RuntimeEnv, Tier,
 } from '../sdk/types.js';
-import { createHostCapabilities, type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
+import type { CapabilityFakes, DryRunRecorder, createHostCapabilities } from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
 import type { Grants } from './permissions/grants.js';
 import { CxError } from './errors.js';
@@ -136,12 +136,20 @@ export interface ContextOptions {
  */
 export class ContextFactory {
   private readonly caps = new Map<string, { exec: ExecCapability; fs: FsCapability; net: NetCapability }>();
+  private createCapabilities?: typeof createHostCapabilities;
 
   constructor(private readonly host: ContextHost) {}
 
+  /** The capability implementation (loaded by the kernel only when plugin code runs). */
+  useCapabilities(factory: typeof createHostCapabilities): void {
+    this.createCapabilities = factory;
+  }
+
   private capabilities(p: ContextPlugin, dryRun: boolean, recorder?: DryRunRecorder) {
+    const factory = this.createCapabilities;
+    if (!factory) throw new Error('capabilities are not loaded: plugin code runs only after Kernel.boot with loadCode');
     const make = (dry: boolean, rec?: DryRunRecorder) =>
-      createHostCapabilities({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes });
+      factory({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes });
     if (dryRun) return make(true, recorder);
     let c = this.caps.get(p.name);
     if (!c) this.caps.set(p.name, (c = make(false)));

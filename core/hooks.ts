@@ -6,10 +6,16 @@
  * recorded with its plugin's name and the run goes on. Priorities (HookPriority: lower first)
  * map to tapable stages, so the order is deterministic: priority, then plugin load order.
  */
-import tapable from 'tapable';
+import { createRequire } from 'node:module';
+import type { AsyncSeriesHook, AsyncSeriesBailHook, AsyncSeriesWaterfallHook } from 'tapable';
 import { CxError, messageOf } from './errors.js';
 
-const { AsyncSeriesHook, AsyncSeriesBailHook, AsyncSeriesWaterfallHook } = tapable;
+/** tapable is loaded on first use, so commands that never call a hook start faster. */
+let tapableModule: typeof import('tapable') | undefined;
+function tapable(): typeof import('tapable') {
+  tapableModule ??= createRequire(import.meta.url)('tapable') as typeof import('tapable');
+  return tapableModule;
+}
 
 /** What one call of a hook collects: errors of taps and the veto, if any. */
 export interface HookCall {
@@ -17,9 +23,9 @@ export interface HookCall {
   vetoedBy?: string;
 }
 
-type Series = InstanceType<typeof AsyncSeriesHook<[unknown, HookCall]>>;
-type Bail = InstanceType<typeof AsyncSeriesBailHook<[unknown, HookCall], unknown>>;
-type Waterfall = InstanceType<typeof AsyncSeriesWaterfallHook<[unknown, HookCall]>>;
+type Series = AsyncSeriesHook<[unknown, HookCall]>;
+type Bail = AsyncSeriesBailHook<[unknown, HookCall], unknown>;
+type Waterfall = AsyncSeriesWaterfallHook<[unknown, HookCall]>;
 export type HookType = 'series' | 'bail' | 'waterfall';
 
 export interface HookEntry {
@@ -31,18 +37,21 @@ export interface HookEntry {
   hook: Series | Bail | Waterfall;
 }
 
-const entry = (name: string, type: HookType, description: string, owner?: string): HookEntry => ({
-  name,
-  type,
-  description,
-  owner,
-  hook:
-    type === 'bail'
-      ? new AsyncSeriesBailHook<[unknown, HookCall], unknown>(['payload', 'call'])
-      : type === 'waterfall'
-        ? new AsyncSeriesWaterfallHook<[unknown, HookCall]>(['payload', 'call'])
-        : new AsyncSeriesHook<[unknown, HookCall]>(['payload', 'call']),
-});
+const entry = (name: string, type: HookType, description: string, owner?: string): HookEntry => {
+  const t = tapable();
+  return {
+    name,
+    type,
+    description,
+    owner,
+    hook:
+      type === 'bail'
+        ? new t.AsyncSeriesBailHook<[unknown, HookCall], unknown>(['payload', 'call'])
+        : type === 'waterfall'
+          ? new t.AsyncSeriesWaterfallHook<[unknown, HookCall]>(['payload', 'call'])
+          : new t.AsyncSeriesHook<[unknown, HookCall]>(['payload', 'call']),
+  };
+};
 
 /** Creates the kernel's hook table (one per kernel instance; no global singleton). */
 export function createKernelHooks() {
@@ -78,8 +87,14 @@ export const DEFAULT_TAP_TIMEOUT_MS = 10_000;
 
 /** The bus: the kernel table plus plugin-declared hooks. */
 export class HookBus {
-  readonly kernel: KernelHooks = createKernelHooks();
+  private kernelHooks?: KernelHooks;
   private readonly extensions = new Map<string, HookEntry>();
+
+  /** The kernel's frozen hook table (built on first use). */
+  get kernel(): KernelHooks {
+    this.kernelHooks ??= createKernelHooks();
+    return this.kernelHooks;
+  }
 
   /** Declares a plugin's own hook; a name already taken is an error naming both owners. */
   declare(name: string, type: HookType, description: string, owner: string): void {

@@ -9,7 +9,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import satisfies from 'semver/functions/satisfies.js';
 import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
@@ -18,7 +17,6 @@ import { ContextFactory, processTerminal, type ContextPlugin, type Terminal } fr
 import { CxError, closest, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
-import { orderPlugins } from './loader/order.js';
 import type { Paths } from './paths.js';
 import { formatGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
 import { Registry, type InvokeRequest } from './registry.js';
@@ -136,6 +134,13 @@ export class Kernel {
 
   /** Validates, orders, loads and activates every enabled plugin. */
   private async load(): Promise<void> {
+    // Loaded here, not at start: `plugins list` and friends never need them.
+    const [{ default: satisfies }, { orderPlugins }, { createHostCapabilities }] = await Promise.all([
+      import('semver/functions/satisfies.js'),
+      import('./loader/order.js'),
+      import('./capabilities/index.js'),
+    ]);
+    this.contexts.useCapabilities(createHostCapabilities);
     const candidates = new Map<string, PluginRecord>();
     for (const p of this.plugins.values()) {
       if (!p.enabled) continue;

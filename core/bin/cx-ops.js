@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-node-snapshot
+#!/usr/bin/env node
 // The cx-ops launcher: runs the compiled kernel (dist/), never compiles TypeScript at start.
 import { existsSync } from 'node:fs';
 

@@ -3,8 +3,9 @@
  * plugins, the per-user directory, and explicit directories. A broken manifest is reported and
  * skipped; the first plugin of a name wins and a second one is reported.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import { CxError, messageOf } from '../errors.js';
 import type { Paths } from '../paths.js';
 import { readManifest, type PluginManifest, MANIFEST_FILE } from './manifest.js';
@@ -67,14 +68,42 @@ export function pluginRoots(paths: Paths, systemDir?: string): Array<{ dir: stri
   ];
 }
 
+type ManifestCache = Record<string, { mtimeMs: number; size: number; manifest: PluginManifest }>;
+
+/** Valid manifests by file, keyed on mtime and size: `plugins list` need not parse YAML. */
+async function readManifestCache(file: string): Promise<ManifestCache> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8'));
+    return data && typeof data === 'object' && data.version === 1 ? (data.entries as ManifestCache) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function cachedManifest(dir: string, cache: ManifestCache, next: ManifestCache): Promise<{ manifest: PluginManifest; file: string }> {
+  const file = join(dir, MANIFEST_FILE);
+  const st = await stat(file).catch(() => undefined);
+  const hit = st && cache[file];
+  if (st && hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) {
+    next[file] = hit;
+    return { manifest: structuredClone(hit.manifest), file };
+  }
+  const read = await readManifest(dir);
+  if (st) next[file] = { mtimeMs: st.mtimeMs, size: st.size, manifest: structuredClone(read.manifest) };
+  return read;
+}
+
 export async function discoverPlugins(paths: Paths, systemDir?: string): Promise<Discovery> {
   const plugins = new Map<string, DiscoveredPlugin>();
   const errors: CxError[] = [];
+  const cacheFile = join(paths.cacheDir, 'manifests.json');
+  const cache = await readManifestCache(cacheFile);
+  const next: ManifestCache = {};
   for (const { dir: root, source } of pluginRoots(paths, systemDir)) {
     for (const dir of await pluginDirsIn(root)) {
       if (!(await isDir(dir))) continue;
       try {
-        const { manifest, file } = await readManifest(dir);
+        const { manifest, file } = await cachedManifest(dir, cache, next);
         const prev = plugins.get(manifest.name);
         if (prev) {
           errors.push(new CxError('CX_ERR_PLUGIN_DUPLICATE', { plugin: manifest.name, first: prev.dir, second: dir }));

@@ -4,7 +4,6 @@
 import { join } from 'node:path';
 import { CxError } from '../errors.js';
 import { describeSchemaError, shippedValidator } from '../schema.js';
-import { readYamlFile } from './yaml.js';
 
 /** A validated plugin.yaml. */
 export interface PluginManifest {
@@ -37,6 +36,7 @@ export const MANIFEST_FILE = 'plugin.yaml';
 /** Reads and validates dir/plugin.yaml. Throws CxError with file, line and field. */
 export async function readManifest(dir: string): Promise<{ manifest: PluginManifest; file: string }> {
   const file = join(dir, MANIFEST_FILE);
+  const { readYamlFile } = await import('./yaml.js');
   const yaml = await readYamlFile(file);
   if (!yaml) throw new CxError('CX_ERR_MANIFEST_MISSING', { dir });
   return { manifest: validateManifest(yaml.data, file, yaml.lineOf), file };

@@ -37,9 +37,9 @@ async function coldStart() {
   const launcher = join(repo, 'core/bin/cx-ops.js');
   const run = (args) => execFileSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, HOME: root } });
   run(['-e', '0']);
-  run(['--no-node-snapshot', launcher, '--root', root, 'plugins', 'list']);
+  run([launcher, '--root', root, 'plugins', 'list']);
   const node = median(await time(15, () => run(['-e', '0'])));
-  const list = median(await time(15, () => run(['--no-node-snapshot', launcher, '--root', root, 'plugins', 'list'])));
+  const list = median(await time(15, () => run([launcher, '--root', root, 'plugins', 'list'])));
   row('node -e 0 (baseline)', node);
   row('cx-ops plugins list, cold start', list, 'ms', { name: 'node -e 0', value: node }, '≤ 3×');
   await rm(root, { recursive: true, force: true });
