@@ -128,7 +128,7 @@ export class HookBus {
         result = await withTimeout(fn(payload), timeoutMs, () => new CxError('CX_ERR_TAP_TIMEOUT', { plugin: options.plugin, hook: name, ms: timeoutMs }));
       } catch (e) {
         call.errors.push(
-          e instanceof CxError && e.code === 'CX_ERR_TAP_TIMEOUT'
+          e instanceof CxError && (e.code === 'CX_ERR_TAP_TIMEOUT' || e.plugin === options.plugin)
             ? e
             : new CxError('CX_ERR_PLUGIN_THREW', { plugin: options.plugin, hook: name, where: `its '${name}' tap`, detail: messageOf(e) }, { cause: e }),
         );

@@ -287,7 +287,7 @@ export class Kernel {
     for (const t of shape.taps) {
       try {
         this.hooks.tap(t.hook, { plugin: p.name, priority: t.priority }, (payload) =>
-          this.run(p, { type: 'tap', index: t.index }, payload as Json, { dryRun: false }, `its '${t.hook}' tap`),
+          this.run(p, { type: 'tap', index: t.index, hook: t.hook }, payload as Json, { dryRun: false }, `its '${t.hook}' tap`),
         );
       } catch (e) {
         this.bootErrors.push(e as CxError);
@@ -298,7 +298,7 @@ export class Kernel {
   /** Runs plugin code (either tier) with attribution: any throw becomes a CxError naming the plugin. */
   private async run(
     p: PluginRecord,
-    target: { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number },
+    target: { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number; hook: string },
     input: Json,
     req: InvokeRequest,
     where: string,
@@ -307,7 +307,10 @@ export class Kernel {
     const recorder: DryRunRecorder | undefined = this.options.devMode ? this.devRecorder : dryRun ? { actions: [] } : undefined;
     const ctx = this.contexts.create(p, { dryRun, recorder });
     const work = async (): Promise<Json> => {
-      if (p.sandboxed) return p.sandboxed.call(target, input, ctx);
+      if (p.sandboxed) {
+        const where = target.type === 'tap' ? { type: 'tap' as const, index: target.index } : target;
+        return p.sandboxed.call(where, input, ctx);
+      }
       const d = p.definition!;
       if (target.type === 'tap') return (await d.taps![target.index]!.run(ctx, input)) as Json;
       const c = d.contributes!.find((x) => x.kind === target.kind && x.id === target.id)!;
@@ -322,7 +325,13 @@ export class Kernel {
       if (e instanceof CxError && e.plugin) throw e;
       throw new CxError(
         'CX_ERR_PLUGIN_THREW',
-        { plugin: p.name, where, detail: messageOf(e), contribution: target.type === 'contribution' ? target.id : undefined },
+        {
+          plugin: p.name,
+          where,
+          detail: messageOf(e),
+          contribution: target.type === 'contribution' ? target.id : undefined,
+          hook: target.type === 'tap' ? target.hook : undefined,
+        },
         { cause: e },
       );
     }

@@ -1,0 +1,184 @@
+/**
+ * The script that runs first in every plugin isolate. It removes WebAssembly, SharedArrayBuffer
+ * and Atomics, keeps the host channel (`__cx_send`, an ivm.Callback that only copies strings and
+ * numbers out) in a closure, and leaves three functions for the sandbox process to reference:
+ *   __cx_register(definition) -> shape JSON text
+ *   __cx_dispatch(callId, targetText, inputText, ctxText) -> Promise<'R'+json | 'E'+json>
+ *   __cx_reply(hid, ok, text)   (answers of host calls)
+ * The sandbox process takes references to them and deletes them from the global object before
+ * plugin code runs. No ivm Reference ever reaches plugin code: its ctx holds plain functions
+ * that send JSON text.
+ */
+export const BOOTSTRAP = String.raw`(function () {
+'use strict';
+const g = globalThis;
+const send = g.__cx_send;
+const LIMITS = JSON.parse(g.__cx_limits);
+delete g.__cx_send;
+delete g.__cx_limits;
+delete g.WebAssembly;
+delete g.SharedArrayBuffer;
+delete g.Atomics;
+const stringify = JSON.stringify;
+const parse = JSON.parse;
+const Err = Error;
+const P = Promise;
+const M = Map;
+const freeze = Object.freeze;
+const isArray = Array.isArray;
+const S = String;
+const waits = new M();
+let nextHid = 0;
+let fns = null;
+
+function limitError(message) {
+  const e = new Err(message);
+  e.code = 'CX_ERR_SANDBOX_LIMIT';
+  return e;
+}
+function encode(v, what, max) {
+  let s;
+  try {
+    s = stringify(v === undefined ? null : v);
+  } catch (e) {
+    throw limitError(what + ' is not plain JSON data (' + S(e && e.message) + ')');
+  }
+  if (s === undefined) s = 'null';
+  if (s.length > max) throw limitError(what + ' is ' + s.length + ' characters, over the limit of ' + max);
+  return s;
+}
+function hostCall(callId, method, args) {
+  let text;
+  try {
+    text = encode(args, 'the arguments of ctx.' + method, LIMITS.maxHostCallBytes);
+  } catch (e) {
+    return P.reject(e);
+  }
+  const hid = ++nextHid;
+  return new P(function (resolve, reject) {
+    waits.set(hid, { resolve: resolve, reject: reject });
+    send(callId, hid, method, text);
+  });
+}
+function fire(callId, method, args) {
+  try {
+    send(callId, 0, method, encode(args, 'the arguments of ctx.' + method, LIMITS.maxOutputBytes));
+  } catch (e) {
+    // Logging must never throw into the plugin.
+  }
+}
+g.__cx_reply = function (hid, ok, text) {
+  const w = waits.get(hid);
+  if (!w) return;
+  waits.delete(hid);
+  if (ok) {
+    w.resolve(text === undefined ? undefined : parse(text));
+    return;
+  }
+  const info = parse(text);
+  const e = new Err(S(info.message));
+  if (info.code) e.code = S(info.code);
+  w.reject(e);
+};
+function makeCtx(callId, data) {
+  const call = function (method) {
+    return function () {
+      const args = [];
+      for (let i = 0; i < arguments.length; i++) args.push(arguments[i]);
+      return hostCall(callId, method, args);
+    };
+  };
+  const log = function (level) {
+    return function (message, extra) {
+      fire(callId, 'log.' + level, [S(message), extra === undefined ? null : extra]);
+    };
+  };
+  return freeze({
+    plugin: data.plugin,
+    tier: data.tier,
+    config: data.config,
+    env: freeze(data.env),
+    log: freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
+    io: freeze({
+      out: function (t) { fire(callId, 'io.out', [S(t)]); },
+      err: function (t) { fire(callId, 'io.err', [S(t)]); },
+      confirm: call('io.confirm'),
+      color: data.color,
+      interactive: data.interactive,
+    }),
+    exec: freeze({ run: call('exec.run') }),
+    fs: freeze({
+      readFile: call('fs.readFile'), readDir: call('fs.readDir'), stat: call('fs.stat'), statfs: call('fs.statfs'),
+      readlink: call('fs.readlink'), writeFile: call('fs.writeFile'), mkdir: call('fs.mkdir'), remove: call('fs.remove'),
+      rename: call('fs.rename'), chmod: call('fs.chmod'), chown: call('fs.chown'),
+    }),
+    net: freeze({ tcpConnect: call('net.tcpConnect'), resolve: call('net.resolve'), http: call('net.http') }),
+    registry: freeze({ list: call('registry.list'), invoke: call('registry.invoke'), callHook: call('registry.callHook') }),
+    plugins: freeze({ list: call('plugins.list'), enable: call('plugins.enable'), disable: call('plugins.disable'), installDir: data.installDir }),
+  });
+}
+g.__cx_register = function (def) {
+  if (!def || typeof def !== 'object') throw new Err('its default export is not an object; export default definePlugin({ ... })');
+  const contributes = isArray(def.contributes) ? def.contributes : [];
+  const taps = isArray(def.taps) ? def.taps : [];
+  const f = { def: def, contributions: new M(), taps: [] };
+  const shape = {
+    name: def.name,
+    contributes: [],
+    taps: [],
+    kinds: isArray(def.kinds) ? def.kinds : [],
+    hooks: isArray(def.hooks) ? def.hooks : [],
+    hasActivate: typeof def.activate === 'function',
+    hasDeactivate: typeof def.deactivate === 'function',
+  };
+  for (let i = 0; i < contributes.length; i++) {
+    const c = contributes[i];
+    if (!c || typeof c.run !== 'function') throw new Err('contribution #' + i + ' has no run function');
+    f.contributions.set(S(c.kind) + '\u0000' + S(c.id), c);
+    shape.contributes.push({ kind: c.kind, id: c.id, meta: c.meta === undefined ? {} : c.meta });
+  }
+  for (let i = 0; i < taps.length; i++) {
+    const t = taps[i];
+    if (!t || typeof t.run !== 'function') throw new Err('tap #' + i + ' has no run function');
+    f.taps.push(t);
+    shape.taps.push({ hook: t.hook, priority: t.priority === undefined ? null : t.priority, index: i });
+  }
+  fns = f;
+  return encode(shape, 'the plugin definition', LIMITS.maxOutputBytes);
+};
+function errorText(e) {
+  let message = 'non-Error value thrown';
+  let code = null;
+  try {
+    if (e && typeof e === 'object') {
+      message = S(e.message);
+      if (typeof e.code === 'string') code = e.code;
+    } else message = S(e);
+  } catch (x) {
+    message = 'an error whose message cannot be read';
+  }
+  return stringify({ message: message.slice(0, 4096), code: code && code.slice(0, 100) });
+}
+g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
+  try {
+    const target = parse(targetText);
+    const ctx = makeCtx(callId, parse(ctxText));
+    const input = parse(inputText);
+    let out;
+    if (target.type === 'activate') out = fns.def.activate ? await fns.def.activate(ctx) : null;
+    else if (target.type === 'deactivate') out = fns.def.deactivate ? await fns.def.deactivate(ctx) : null;
+    else if (target.type === 'tap') {
+      const t = fns.taps[target.index];
+      if (!t) throw new Err('no tap #' + target.index);
+      out = await t.run(ctx, input);
+    } else {
+      const c = fns.contributions.get(S(target.kind) + '\u0000' + S(target.id));
+      if (!c) throw new Err('no ' + target.kind + " '" + target.id + "' in this plugin");
+      out = await c.run(ctx, input);
+    }
+    return 'R' + encode(out, 'the result', LIMITS.maxOutputBytes);
+  } catch (e) {
+    return 'E' + errorText(e);
+  }
+};
+})();`;

@@ -1,0 +1,28 @@
+/**
+ * Messages between the kernel (parent) and the sandbox process (child). Plugin values travel
+ * only as JSON text; the parent parses them after the child checked their size and depth.
+ */
+import type { SandboxLimits } from './limits.js';
+
+/** What the sandbox process reports about a failure. */
+export interface FailureInfo {
+  /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; limit: a value broke a cap; internal: anything else. */
+  kind: 'plugin' | 'memory' | 'limit' | 'internal' | 'not-loaded';
+  message: string;
+  code?: string | null;
+}
+
+export type ToChild =
+  | { t: 'load'; id: number; name: string; code: string; filename: string; limits: SandboxLimits }
+  | { t: 'call'; id: number; name: string; target: string; input: string; ctx: string }
+  | { t: 'hostreply'; name: string; hid: number; ok: boolean; value: string }
+  | { t: 'abort'; id: number; name: string }
+  | { t: 'unload'; name: string };
+
+export type FromChild =
+  | { t: 'loaded'; id: number; ok: true; shape: string }
+  | { t: 'loaded'; id: number; ok: false; error: FailureInfo }
+  | { t: 'result'; id: number; ok: true; value: string }
+  | { t: 'result'; id: number; ok: false; error: FailureInfo }
+  | { t: 'hostcall'; id: number; hid: number; method: string; args: string }
+  | { t: 'aborted'; id: number };

@@ -1,0 +1,165 @@
+/**
+ * The sandbox process: holds one isolated-vm isolate per sandboxed plugin and talks to the
+ * kernel over IPC. It never runs plugin code on its own thread (all isolate calls are async), so
+ * it always stays able to stop an isolate when the kernel's deadline passes; if it does not
+ * answer in time anyway, the kernel kills it and starts a new one.
+ *
+ * Started by SandboxHost with `--no-node-snapshot --no-expose-wasm`; exits when the IPC channel
+ * closes (the kernel went away).
+ */
+import ivm from 'isolated-vm';
+import { BOOTSTRAP } from './bootstrap.js';
+import { MAX_HOST_CALL_BYTES, textProblem, type SandboxLimits } from './limits.js';
+import type { FailureInfo, FromChild, ToChild } from './protocol.js';
+
+interface Loaded {
+  isolate: ivm.Isolate;
+  context: ivm.Context;
+  dispatch: ivm.Reference;
+  reply: ivm.Reference;
+  limits: SandboxLimits;
+  /** Calls whose deadline passed: their isolate is being disposed, the kernel already answered. */
+  aborted: Set<number>;
+}
+
+const plugins = new Map<string, Loaded>();
+/** Which plugin each running call belongs to. */
+const calls = new Map<number, string>();
+
+function send(m: FromChild): void {
+  if (process.connected) process.send!(m);
+}
+
+function dispose(name: string): void {
+  const p = plugins.get(name);
+  plugins.delete(name);
+  if (p && !p.isolate.isDisposed) {
+    try {
+      p.isolate.dispose();
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Classifies an error thrown by isolated-vm itself (not by plugin code). */
+function failure(e: unknown, isolate: ivm.Isolate): FailureInfo {
+  const message = e instanceof Error ? e.message : String(e);
+  if (/memory limit/i.test(message)) return { kind: 'memory', message };
+  if (isolate.isDisposed) return { kind: 'internal', message: `the isolate was stopped (${message})` };
+  return { kind: 'plugin', message };
+}
+
+async function load(m: Extract<ToChild, { t: 'load' }>): Promise<void> {
+  dispose(m.name);
+  const isolate = new ivm.Isolate({ memoryLimit: m.limits.memoryMb, onCatastrophicError: () => process.abort() });
+  try {
+    const context = await isolate.createContext();
+    const global = context.global;
+    await global.set('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES }));
+    await global.set('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(m.name, callId, hid, method, args), { ignored: true }));
+    const script = await isolate.compileScript(BOOTSTRAP, { filename: 'cx-sandbox-bootstrap.js' });
+    await script.run(context);
+    script.release();
+    const register = await global.get('__cx_register', { reference: true });
+    const dispatch = await global.get('__cx_dispatch', { reference: true });
+    const reply = await global.get('__cx_reply', { reference: true });
+    await context.eval('delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply;');
+    const loaded: Loaded = { isolate, context, dispatch, reply, limits: m.limits, aborted: new Set() };
+    plugins.set(m.name, loaded);
+    calls.set(m.id, m.name);
+    const mod = await isolate.compileModule(m.code, { filename: m.filename });
+    await mod.instantiate(context, (specifier) => {
+      throw new Error(`cannot import '${specifier}': a sandboxed plugin is one self-contained bundle (build it with cx-ops plugins build)`);
+    });
+    await mod.evaluate({ timeout: m.limits.callTimeoutMs });
+    const def = await mod.namespace.get('default', { reference: true });
+    const shape = (await register.apply(undefined, [def.derefInto()], { timeout: m.limits.callTimeoutMs })) as string;
+    register.release();
+    def.release();
+    const problem = textProblem(shape, 'the plugin definition', m.limits.maxOutputBytes, m.limits.maxDepth);
+    if (problem) throw Object.assign(new Error(problem), { limit: true });
+    if (!loaded.aborted.has(m.id)) send({ t: 'loaded', id: m.id, ok: true, shape });
+  } catch (e) {
+    const l = plugins.get(m.name);
+    if (l?.aborted.has(m.id)) return;
+    const f = (e as { limit?: boolean }).limit ? { kind: 'limit' as const, message: (e as Error).message } : failure(e, isolate);
+    dispose(m.name);
+    send({ t: 'loaded', id: m.id, ok: false, error: f });
+  } finally {
+    calls.delete(m.id);
+  }
+}
+
+async function call(m: Extract<ToChild, { t: 'call' }>): Promise<void> {
+  const p = plugins.get(m.name);
+  if (!p || p.isolate.isDisposed) {
+    send({ t: 'result', id: m.id, ok: false, error: { kind: 'not-loaded', message: 'not loaded' } });
+    return;
+  }
+  calls.set(m.id, m.name);
+  try {
+    const out = (await p.dispatch.apply(undefined, [m.id, m.target, m.input, m.ctx], { arguments: { copy: true }, result: { promise: true, copy: true } })) as string;
+    if (p.aborted.has(m.id)) return;
+    if (typeof out !== 'string') throw new Error('the sandbox bootstrap returned no text');
+    const body = out.slice(1);
+    if (out[0] === 'R') {
+      const problem = textProblem(body, 'the result', p.limits.maxOutputBytes, p.limits.maxDepth);
+      if (problem) send({ t: 'result', id: m.id, ok: false, error: { kind: 'limit', message: problem } });
+      else send({ t: 'result', id: m.id, ok: true, value: body });
+    } else {
+      const info = JSON.parse(body) as { message: string; code: string | null };
+      const kind = info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin';
+      send({ t: 'result', id: m.id, ok: false, error: { kind, message: info.message, code: info.code } });
+    }
+  } catch (e) {
+    if (p.aborted.has(m.id)) return;
+    const f = failure(e, p.isolate);
+    if (p.isolate.isDisposed) dispose(m.name);
+    send({ t: 'result', id: m.id, ok: false, error: f });
+  } finally {
+    calls.delete(m.id);
+  }
+}
+
+/** A ctx method called inside an isolate: forwarded to the kernel as text (checked first). */
+function hostCall(name: string, callId: number, hid: number, method: string, args: string): void {
+  const p = plugins.get(name);
+  if (!p || calls.get(callId) !== name) return;
+  const problem = typeof method !== 'string' || method.length > 64 ? 'bad method' : textProblem(args, `the arguments of ctx.${method}`, MAX_HOST_CALL_BYTES, p.limits.maxDepth);
+  if (problem) {
+    if (hid) answer(name, hid, false, JSON.stringify({ message: problem, code: 'CX_ERR_SANDBOX_LIMIT' }));
+    return;
+  }
+  send({ t: 'hostcall', id: callId, hid, method, args });
+}
+
+function answer(name: string, hid: number, ok: boolean, value: string): void {
+  const p = plugins.get(name);
+  if (!p || p.isolate.isDisposed) return;
+  p.reply.apply(undefined, [hid, ok, value], { arguments: { copy: true } }).catch(() => undefined);
+}
+
+process.on('message', (m: ToChild) => {
+  switch (m.t) {
+    case 'load':
+      void load(m);
+      break;
+    case 'call':
+      void call(m);
+      break;
+    case 'hostreply':
+      answer(m.name, m.hid, m.ok, m.value);
+      break;
+    case 'abort': {
+      plugins.get(m.name)?.aborted.add(m.id);
+      dispose(m.name);
+      send({ t: 'aborted', id: m.id });
+      break;
+    }
+    case 'unload':
+      dispose(m.name);
+      break;
+  }
+});
+process.on('disconnect', () => process.exit(0));
