@@ -86,7 +86,7 @@ export async function createSnapshot(
   let id = base;
   for (let n = 2; await exists(ctx, `${store}/${id}`); n++) id = `${base}-${n}`;
   const partial = `${store}/.partial-${id}-${process.pid}`;
-  await ctx.fs.remove(partial, { recursive: true });
+  if (await exists(ctx, partial)) await ctx.fs.remove(partial, { recursive: true });
   await ctx.fs.mkdir(partial, { mode: 0o700 });
   const areas: SnapshotArea[] = [];
   for (const a of areasOf(ctx)) {

@@ -49,7 +49,7 @@ export async function takeUpdateLock(ctx: PluginContext<any>, what: string): Pro
     if (!h) continue;
     const alive = h.pid > 0 && (await ctx.fs.stat(`/proc/${h.pid}`)) !== null;
     if (alive) throw new UpdateLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
-    await ctx.fs.remove(path); // holder is gone: a stale lock
+    await ctx.fs.remove(path).catch(() => undefined); // holder is gone: a stale lock (another run may clear it first)
   }
   throw new Error(`could not take the lock ${path}; remove it if no cx-ops update run is going on`);
 }

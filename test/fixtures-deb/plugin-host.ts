@@ -93,7 +93,7 @@ function fsCap(host: PluginHost, dry: boolean): FsCapability {
       await fsp.rename(tmp, p);
     },
     mkdir: async (p, o = {}) => { if (dry) return record(`mkdir ${p}`); await fsp.mkdir(p, { recursive: true, mode: o.mode }); },
-    remove: async (p, o = {}) => { if (dry) return record(`remove ${p}`); await fsp.rm(p, { recursive: Boolean(o.recursive), force: true }); },
+    remove: async (p, o = {}) => { if (dry) return record(`remove ${p}`); await fsp.rm(p, { recursive: Boolean(o.recursive) }); /* like the kernel: a missing path is an error */ },
     rename: async (a, b) => { if (dry) return record(`rename ${a} ${b}`); await fsp.rename(a, b); },
     chmod: async (p, m) => { if (dry) return record(`chmod ${m.toString(8)} ${p}`); await fsp.chmod(p, m); },
     chown: async (p, u, g) => { if (dry) return record(`chown ${u}:${g} ${p}`); await fsp.lchown(p, u, g); },

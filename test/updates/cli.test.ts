@@ -1,0 +1,76 @@
+// The repair and update commands end to end: the real cx-ops launcher, the real kernel, the
+// built-in plugins, real dpkg/apt in a throwaway root.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
+
+const LAUNCHER = fileURLToPath(new URL('../../core/bin/cx-ops.js', import.meta.url));
+let world: AptWorld;
+
+async function cx(args: string[]) {
+  const r = await execa(process.execPath, [
+    '--no-node-snapshot', LAUNCHER, '--root', world.root, '--config-dir', join(world.root, 'etc/cx'), '--data-dir', join(world.root, 'var/lib/cx'),
+    '--log-dir', join(world.root, 'var/log/cx'), '--cache-dir', join(world.root, 'var/cache/cx'), ...args,
+  ], { reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000 });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  world = createAptWorld();
+  mkdirSync(join(world.root, 'etc/cx'), { recursive: true });
+  writeFileSync(join(world.root, 'etc/cx/config.yaml'), 'updates:\n  check_interval_hours: 1\n  backup_before_update: true\n');
+  world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
+  world.dpkg(['--unpack', world.debs.tool1!]);
+});
+afterAll(() => rmSync(world.base, { recursive: true, force: true }));
+
+describe('cx-ops repair/update commands on a temp root', () => {
+  it('repair apt --dry-run plans, repair apt repairs the interrupted dpkg run', async () => {
+    const dry = await cx(['repair', 'apt', '--dry-run']);
+    expect(dry.stdout).toContain('interrupted dpkg run: cx-tool (unpacked)');
+    expect(dry.stdout).toContain('PLANNED: dry run');
+    expect(dry.code).toBe(0);
+    expect(world.statuses()['cx-tool']).toBe('install ok unpacked');
+    const real = await cx(['repair', 'apt', '--json']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(JSON.parse(real.stdout)).toMatchObject({ status: 'repaired', audit: '' });
+    expect(world.statuses()['cx-tool']).toBe('install ok installed');
+  });
+
+  it('update check, apply --security -y with a snapshot, rollback to it', async () => {
+    const check = await cx(['update', 'check', '--json']);
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ total: 2, security: 1, cached: false });
+    const box = await cx(['update', 'check']);
+    expect(box.stdout).toContain('(cached; --force to check again)');
+    expect(box.stdout).toContain('2 package update(s) available\n1 security update(s)');
+
+    const apply = await cx(['update', 'apply', '--packages', '--security', '-y', '--json']);
+    expect(apply.code, apply.stderr).toBe(0);
+    const report = JSON.parse(apply.stdout);
+    expect(report).toMatchObject({ status: 'applied', results: [{ updater: 'apt', applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }] });
+    expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-tool': '1.0' });
+
+    writeFileSync(join(world.root, 'etc/cx/config.yaml'), 'updates:\n  check_interval_hours: 99\n');
+    const list = await cx(['update', 'rollback', '--list']);
+    expect(list.stdout).toMatch(new RegExp(`^ID +CREATED +FILES +PACKAGES +REASON\\n${report.snapshot} `));
+    const back = await cx(['update', 'rollback', report.snapshot, '-y']);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('put back 1: cx-demo 1.0');
+    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe('updates:\n  check_interval_hours: 1\n  backup_before_update: true\n');
+    expect(world.installed()['cx-demo']).toBe('1.0');
+  });
+
+  it('bad input: unknown snapshot id, unknown user — a clear message, exit 2, no stack trace', async () => {
+    const id = await cx(['update', 'rollback', '20990101-000000', '-y']);
+    expect(id.code).toBe(2);
+    expect(id.stderr).toMatch(/^unknown snapshot '20990101-000000'\. Valid snapshots: \d{8}-\d{6}/);
+    const user = await cx(['repair', 'permissions', '--user', 'nosuch']);
+    expect(user.code).toBe(2);
+    expect(user.stderr).toContain("no user 'nosuch' in");
+    expect(`${id.stderr}${user.stderr}`).not.toMatch(/\n\s+at /);
+  });
+});
