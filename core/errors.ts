@@ -283,6 +283,16 @@ export class CxError extends Error {
     this.exitCode = ERRORS[code].exit;
   }
 
+  /**
+   * An error of a known code whose message was already written (e.g. a permission denial that
+   * crossed the sandbox boundary inside the plugin and came back out of it).
+   */
+  static withMessage(code: ErrorCode, message: string, params: Record<string, any> = {}): CxError {
+    const e = new CxError(code, { ...params, detail: message });
+    Object.defineProperty(e, 'message', { value: message, enumerable: false, writable: true, configurable: true });
+    return e;
+  }
+
   /** Plain data for --json output and audit records. */
   toJSON(): Record<string, unknown> {
     return {
@@ -293,6 +303,11 @@ export class CxError extends Error {
       ...(this.contribution ? { contribution: this.contribution } : {}),
     };
   }
+}
+
+/** Whether `code` is a code of the catalogue. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
 }
 
 export function isCxError(e: unknown): e is CxError {

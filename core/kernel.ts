@@ -14,7 +14,7 @@ import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
 import { loadConfig, pluginConfig, type LoadedConfig } from './config.js';
 import { ContextFactory, processTerminal, type ContextPlugin, type Terminal } from './context.js';
-import { CxError, closest, messageOf } from './errors.js';
+import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
 import type { Paths } from './paths.js';
@@ -323,6 +323,15 @@ export class Kernel {
         : await work();
     } catch (e) {
       if (e instanceof CxError && e.plugin) throw e;
+      const code = (e as { code?: unknown } | null)?.code;
+      if (!(e instanceof CxError) && isErrorCode(code)) {
+        // A kernel error (a denial, a limit) that passed through the plugin's code unhandled.
+        throw CxError.withMessage(code, messageOf(e), {
+          plugin: p.name,
+          contribution: target.type === 'contribution' ? target.id : undefined,
+          hook: target.type === 'tap' ? target.hook : undefined,
+        });
+      }
       throw new CxError(
         'CX_ERR_PLUGIN_THREW',
         {

@@ -3,7 +3,7 @@
 // and copies each built-in plugin's plugin.yaml and the JSON Schemas beside the output.
 // Type checking is a separate step (`npm run typecheck`), so a build takes well under a second.
 import { build } from 'esbuild';
-import { readdir, mkdir, copyFile, rm } from 'node:fs/promises';
+import { readdir, mkdir, copyFile } from 'node:fs/promises';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +28,8 @@ async function walk(dir) {
 const files = (await Promise.all(SOURCE_DIRS.map((d) => walk(join(root, d))))).flat();
 const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'));
 const copies = files.filter((f) => COPY_EXT.some((x) => f.endsWith(x)) || f.includes(`${'/'}templates${'/'}`));
-await rm(out, { recursive: true, force: true });
+// Files are overwritten in place (never a wipe first), so a build running while tests or
+// other builds run does not pull dist/ from under them.
 await build({
   entryPoints: ts,
   outdir: out,

@@ -146,7 +146,11 @@ export class SandboxHost {
     this.closed = true;
     const child = this.child;
     if (!child) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // An unref'd child does not keep the loop alive: without this, a process whose last work
+    // is closing the sandbox ends before 'exit' arrives (Node exit code 13).
+    child.ref();
     this.kill();
     await exited;
   }

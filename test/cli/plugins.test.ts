@@ -33,7 +33,7 @@ describe('plugins list / enable / info / disable', () => {
 
     const ok = await t.run([...dir, 'plugins', 'enable', 'greeter', '-y']);
     expect(ok.exitCode).toBe(0);
-    expect(ok.stdout).toBe('enabled greeter (sandboxed) with grants: read:/etc/hostname\n');
+    expect(ok.stdout).toBe('enabled greeter (sandboxed) with grants: read:/etc/hostname');
     const state = JSON.parse(await readFile(join(t.root, 'var/lib/cx/state.json'), 'utf8'));
     expect(state.plugins.greeter).toMatchObject({ enabled: true, tier: 'sandboxed', grants: ['read:/etc/hostname'] });
 
