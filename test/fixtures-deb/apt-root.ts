@@ -31,6 +31,7 @@ export const DEMO_PACKAGES: Record<string, DebSpec> = {
   local09: { name: 'cx-local', version: '0.9' },
   local10: { name: 'cx-local', version: '1.0' },
   slow1: { name: 'cx-slow', version: '1.0', postinst: 'while [ -e "$DPKG_ROOT/tmp/cx-hold" ]; do sleep 0.1; done' },
+  slow11: { name: 'cx-slow', version: '1.1', postinst: 'while [ -e "$DPKG_ROOT/tmp/cx-hold" ]; do sleep 0.1; done' },
 };
 
 export interface AptWorld {
@@ -112,7 +113,7 @@ export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
   }
   const repoMain = join(base, 'repo', 'main');
   const repoSecurity = join(base, 'repo', 'security');
-  writeRepo(repoMain, [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.local10!, debs.slow1!], {
+  writeRepo(repoMain, [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.local10!, debs.slow1!, debs.slow11!], {
     Origin: 'cx-test', Label: 'cx-test', Suite: 'stable', Codename: 'bookworm',
   });
   writeRepo(repoSecurity, [debs.demo2!], {

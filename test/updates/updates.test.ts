@@ -3,6 +3,7 @@ import {
   chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { definePlugin, defineTap, type PluginDefinition } from 'cx-ops/sdk';
 import aptPlugin from '../../plugins-builtin/apt/index.js';
@@ -113,6 +114,8 @@ describe('update apply', () => {
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '0.9' });
     expect(r.out.snapshot).toMatch(/^\d{8}-\d{6}(-\d+)?$/);
     const m = (await readSnapshot(h.ctx('updates'), r.out.snapshot))!;
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../schemas/snapshot-manifest.schema.json'), 'utf8')));
+    expect(validate(m), JSON.stringify(validate.errors)).toBe(true);
     expect(m.packages.list).toEqual(expect.arrayContaining([{ name: 'cx-demo', version: '1.0' }, { name: 'cx-local', version: '0.9' }]));
     expect(seen.map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
     expect(seen[0]!.payload).toMatchObject({ security: true, packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }] });
