@@ -57,7 +57,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let code = 0;
   try {
     const paths = resolvePaths(global.paths, options.env ?? process.env);
-    const fast = kernelOnly(rest) || rest.length === 0 || rest[0] === '--version';
+    const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({ paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode });
     const program = buildProgram(kernel, terminal, (c) => (code = c));
     await program.parseAsync(rest, { from: 'user' });
@@ -92,9 +92,6 @@ function buildProgram(kernel: Kernel, terminal: Terminal, setCode: (c: number) =
     .exitOverride()
     .configureOutput({ writeOut: (s) => terminal.out(s), writeErr: (s) => terminal.err(s) })
     .addHelpText('after', `\nGlobal options (accepted by every command):\n${GLOBAL_OPTION_HELP.map(([f, d]) => `  ${f.padEnd(22)}${d}`).join('\n')}\n\nExit codes: 0 ok, 1 warning or error, 2 bad input, 3 permission denied, 4 plugin failure, 5 locked/system state.\nDocs: docs/architecture.md, docs/errors.md`);
-  program.action(() => {
-    program.outputHelp();
-  });
   addPluginCommands(program, kernel, terminal, setCode);
   mountContributedCommands(program, kernel, setCode);
   // Every command accepts --verbose and --no-color (consumed by the pre-parse).

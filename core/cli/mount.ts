@@ -11,9 +11,7 @@ import type { Kernel } from '../kernel.js';
 function group(parent: Command, name: string): Command {
   const existing = parent.commands.find((c) => c.name() === name);
   if (existing) return existing;
-  const g = parent.command(name).description(`${name} commands`);
-  g.action(() => g.outputHelp());
-  return g;
+  return parent.command(name).description(`${name} commands`);
 }
 
 export function mountContributedCommands(program: Command, kernel: Kernel, setCode: (c: number) => void): void {

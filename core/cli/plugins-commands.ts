@@ -40,7 +40,6 @@ function table(rows: string[][]): string {
 
 export function addPluginCommands(program: Command, kernel: Kernel, terminal: Terminal, setCode: (c: number) => void): void {
   const plugins = program.command('plugins').description('list, enable, disable, inspect and create plugins');
-  plugins.action(() => plugins.outputHelp());
 
   plugins
     .command('list')

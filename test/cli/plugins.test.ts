@@ -75,7 +75,7 @@ describe('broken plugins are reported together and skipped; the others run', () 
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('Hello, Ada!');
     const err = r.stderr;
-    expect(err).toMatch(/yaml-syntax\/plugin\.yaml:3:\d+: /);
+    expect(err).toMatch(/error\[CX_ERR_YAML_SYNTAX\]: .*yaml-syntax\/plugin\.yaml:\d+:\d+: /);
     expect(err).toContain("error[CX_ERR_ACTIVATE_FAILED]: plugin 'activate-throws' failed to activate: database unreachable");
     expect(err).toContain("error[CX_ERR_CX_VERSION]: plugin 'wrong-cx' needs cx-ops >=99.0.0, but this is cx-ops 0.1.0.");
     expect(err).toContain('error[CX_ERR_REQUIRES_CYCLE]: plugins require each other in a cycle: cycle-a -> cycle-b -> cycle-a.');
