@@ -1,0 +1,62 @@
+import { mkdir, readdir, symlink, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { tempRoot, type TempRoot } from './run-cli.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+let t: TempRoot;
+beforeEach(async () => {
+  t = await tempRoot('cx-scaffold-');
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+/** What `npm install` gives a plugin project: cx-ops (this repo) and vitest in node_modules. */
+async function linkDependencies(dir: string): Promise<void> {
+  const nm = join(dir, 'node_modules');
+  await mkdir(nm, { recursive: true });
+  for (const entry of await readdir(join(repo, 'node_modules'))) {
+    if (entry === '.bin') continue;
+    await symlink(join(repo, 'node_modules', entry), join(nm, entry));
+  }
+  await symlink(repo, join(nm, 'cx-ops'));
+}
+
+describe('plugins create', () => {
+  for (const type of ['check', 'command', 'fix', 'task']) {
+    test(`a ${type} scaffold passes its own test under the real sandbox`, async () => {
+      const made = await t.run(['plugins', 'create', `demo-${type}`, '--type', type, '--dir', t.root]);
+      expect(made.exitCode).toBe(0);
+      const dir = join(t.root, `demo-${type}`);
+      expect(made.stdout).toContain(`created ${dir}`);
+      await linkDependencies(dir);
+      const r = await execa(process.execPath, [join(repo, 'node_modules/vitest/vitest.mjs'), 'run'], { cwd: dir, reject: false, env: { CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' } });
+      // eslint-disable-next-line no-control-regex
+      expect((r.stdout + r.stderr).replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+1 passed \(1\)/);
+      expect(r.exitCode).toBe(0);
+    });
+  }
+
+  test('build, enable and run a created command plugin from the command line', async () => {
+    expect((await t.run(['plugins', 'create', 'greet-me', '--type', 'command', '--dir', t.root])).exitCode).toBe(0);
+    const dir = join(t.root, 'greet-me');
+    await linkDependencies(dir);
+    const built = await t.run(['plugins', 'build', dir]);
+    expect(built).toMatchObject({ exitCode: 0, stdout: `built ${join(dir, 'dist/index.js')}` });
+    expect(await readFile(join(dir, 'dist/index.js'), 'utf8')).not.toMatch(/^import /m);
+    expect((await t.run(['--plugin-dir', dir, 'plugins', 'enable', 'greet-me'])).exitCode).toBe(0);
+    expect(await t.run(['--plugin-dir', dir, 'greet-me', 'Grace'])).toMatchObject({ exitCode: 0, stdout: 'Hello, Grace!' });
+  });
+
+  test('bad names and types are refused and nothing is written', async () => {
+    const bad = await t.run(['plugins', 'create', 'Bad_Name', '--dir', t.root]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain("error[CX_ERR_USAGE]: 'Bad_Name' is not a valid plugin name");
+    const type = await t.run(['plugins', 'create', 'ok-name', '--type', 'gizmo', '--dir', t.root]);
+    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix, task.");
+    expect((await readdir(t.root)).sort()).toEqual([]);
+  });
+});
