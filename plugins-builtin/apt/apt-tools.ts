@@ -3,7 +3,7 @@
  * they are the plain commands; for another root every tool is pointed at that root's dpkg
  * database and apt directories (no chroot needed; maintainer scripts get $DPKG_ROOT).
  */
-import type { ExecOptions, ExecResult, PluginContext } from 'cx-ops/sdk';
+import { hostPath, type ExecOptions, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 
 /** Where dpkg and apt keep their state under a root. */
 export interface AptPaths {
@@ -18,7 +18,7 @@ export interface AptPaths {
 
 /** Joins a root and an absolute path ("/" + "/var/lib" = "/var/lib"). */
 export function underRoot(root: string, path: string): string {
-  return root === '/' ? path : `${root.replace(/\/+$/, '')}${path}`;
+  return hostPath({ root }, path);
 }
 
 export function aptPaths(root: string): AptPaths {

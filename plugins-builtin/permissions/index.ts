@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { defineCommand, defineFix, definePlugin, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineCommand, defineFix, definePlugin, hostPath, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
@@ -34,12 +34,12 @@ async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boole
   if (o.user) {
     const u = users.find((x) => x.name === o.user);
     if (!u) {
-      throw new UsageError(`no user '${o.user}' in ${ctx.env.root === '/' ? '' : ctx.env.root}/etc/passwd. Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`);
+      throw new UsageError(`no user '${o.user}' in ${hostPath(ctx.env, '/etc/passwd')}. Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`);
     }
     scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
   } else if (!o.cx) {
     for (const u of people) {
-      if (await ctx.fs.stat(`${ctx.env.root === '/' ? '' : ctx.env.root}${u.home}`)) scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
+      if (await ctx.fs.stat(hostPath(ctx.env, u.home))) scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
     }
   }
   return scopes;

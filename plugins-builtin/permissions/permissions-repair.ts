@@ -3,7 +3,7 @@
  * compares owner, group and mode of every matching entry, and changes what differs. Every change
  * is written to a journal before it is made, so `--undo` can put the old values back.
  */
-import type { PluginContext } from 'cx-ops/sdk';
+import { hostPath, type PluginContext } from 'cx-ops/sdk';
 import { PolicyError, parseGroups, parsePasswd, type PasswdUser, type Policy, type PolicyRule } from './permissions-policy.js';
 
 export interface Ownership {
@@ -47,9 +47,7 @@ interface Want {
   rule: string;
 }
 
-function underRoot(root: string, p: string): string {
-  return root === '/' ? p : `${root.replace(/\/+$/, '')}${p}`;
-}
+const underRoot = (root: string, p: string) => hostPath({ root }, p);
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 const globRe = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
@@ -110,7 +108,7 @@ function resolveId(kind: 'owner' | 'group', value: string, rule: PolicyRule, sco
   const id = kind === 'owner' ? accounts.users.find((u) => u.name === value)?.uid : accounts.groups.get(value);
   if (id === undefined) {
     const where = kind === 'owner' ? '/etc/passwd' : '/etc/group';
-    throw new PolicyError(file, Number(rule.at.split(':').pop()) || undefined, kind, `names no ${kind === 'owner' ? 'user' : 'group'} in ${underRoot('/', where)} of the host`, value);
+    throw new PolicyError(file, Number(rule.at.split(':').pop()) || undefined, kind, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where} of the host`, value);
   }
   return id;
 }

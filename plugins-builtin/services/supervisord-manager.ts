@@ -3,7 +3,7 @@
  * `supervisorctl -c <config>`. It works without systemd (containers, CI), which is why it is
  * the second backend.
  */
-import { defineServiceManager, type PluginContext, type ServiceState, type ServiceStatus } from 'cx-ops/sdk';
+import { defineServiceManager, hostPath, type PluginContext, type ServiceState, type ServiceStatus } from 'cx-ops/sdk';
 
 export interface SupervisorConfig {
   /** supervisord.conf; default <root>/etc/supervisor/supervisord.conf. */
@@ -11,7 +11,7 @@ export interface SupervisorConfig {
 }
 
 function configPath(ctx: PluginContext<SupervisorConfig>): string {
-  return ctx.config.supervisor_config ?? `${ctx.env.root === '/' ? '' : ctx.env.root}/etc/supervisor/supervisord.conf`;
+  return ctx.config.supervisor_config ?? hostPath(ctx.env, '/etc/supervisor/supervisord.conf');
 }
 
 const STATES: Record<string, ServiceState> = {

@@ -1,0 +1,63 @@
+/**
+ * What the registry plugin adds to the kernel's own commands:
+ * - `plugin-catalog` (for `cx-ops plugins list --available`): every plugin the registries offer;
+ * - `plugin-info` (for `cx-ops plugins info NAME`): where an installed plugin came from and its
+ *   signature status: trusted / signed by an unknown key / unsigned / modified.
+ */
+import { join } from 'node:path';
+import { defineContribution, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { loadIndexes } from './index-cache.js';
+import { lockPath, modifiedFiles, readLock } from './lock-file.js';
+import { readRegistries } from './registry-sources.js';
+import { offersOf, worksWith } from './select-version.js';
+import { describeStatus } from './signing.js';
+
+/** The kinds this plugin declares (the kernel's `plugins list --available` and `plugins info` read them). */
+export const catalogKinds = [
+  { kind: 'plugin-catalog', description: 'Lists plugins available for install: [{ name, version, registry, description }]' },
+  { kind: 'plugin-info', description: 'Adds fields to `plugins info NAME`: input { name }, output an object' },
+];
+
+async function available(ctx: PluginContext): Promise<Json> {
+  const registries = await readRegistries(ctx.env.configDir);
+  const indexes = await loadIndexes(registries, { cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m), dryRun: ctx.env.dryRun });
+  const out: Json[] = [];
+  const seen = new Set<string>();
+  for (const l of indexes) {
+    for (const name of Object.keys(l.index.plugins).sort()) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const offers = offersOf([l], name);
+      const best = offers.find((o) => worksWith(o.entry, ctx.env.kernelVersion)) ?? offers[0]!;
+      out.push({ name, version: best.entry.version, registry: l.registry.name, description: best.entry.description, plugin_type: best.entry.plugin_type, signed: Boolean(best.entry.signature) });
+    }
+  }
+  return out;
+}
+
+/** Signature status and origin of an installed plugin; {} for plugins not installed from a registry. */
+export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins'>, name: string): Promise<Record<string, Json>> {
+  const file = lockPath(ctx.env.dataDir);
+  const locked = (await readLock(file)).plugins[name];
+  if (!locked) return {};
+  const changed = await modifiedFiles(join(ctx.plugins.installDir, name), locked.files);
+  const status = changed.length ? 'modified' : locked.signature.status;
+  return {
+    signature: changed.length ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(locked.signature)})` : describeStatus(locked.signature),
+    signature_status: status,
+    ...(locked.signature.status !== 'unsigned' ? { signing_key: locked.signature.key_id } : {}),
+    modified_files: changed,
+    installed_from: locked.registry,
+    installed_version: locked.version,
+    archive_url: locked.url,
+    archive_sha256: locked.sha256,
+    installed_at: locked.installed_at,
+  };
+}
+
+export const catalogContributions: Contribution[] = [
+  defineContribution('plugin-catalog', 'registries', { description: 'plugins offered by the configured registries' }, (ctx) => available(ctx)),
+  defineContribution('plugin-info', 'registry', { description: 'origin and signature status of installed plugins' }, (ctx, input: Json) =>
+    installInfo(ctx, String((input as { name?: unknown } | null)?.name ?? '')),
+  ),
+];

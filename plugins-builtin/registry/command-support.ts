@@ -1,0 +1,51 @@
+/**
+ * What every command of the registry plugin shares: coded errors printed as
+ * `error[CODE]: message` with the catalogue's exit code, option parsing, and the context
+ * pieces the work functions take.
+ */
+import type { CommandInput, Json, PluginContext } from 'cx-ops/sdk';
+import { LockedError } from './files.js';
+import type { LoadOptions } from './index-cache.js';
+import type { InstallContext } from './install.js';
+import { RegistryError } from './registry-errors.js';
+
+/** Runs a command body; a RegistryError becomes its message and exit code, no stack. */
+export async function guarded(ctx: PluginContext, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    const err = e instanceof LockedError ? new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid }) : e;
+    if (err instanceof RegistryError) {
+      ctx.io.err(`error[${err.code}]: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw e;
+  }
+}
+
+export const str = (v: Json | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+export const strings = (v: Json | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
+
+/** Whether this run changes nothing (global --dev or the command's --dry-run). */
+export const isDryRun = (ctx: PluginContext, input: CommandInput) => ctx.env.dryRun || input.options.dryRun === true;
+
+/** The InstallContext of a command run. */
+export function installContext(ctx: PluginContext, input: CommandInput): InstallContext {
+  return { env: { ...ctx.env, dryRun: isDryRun(ctx, input), assumeYes: ctx.env.assumeYes || input.options.yes === true }, io: ctx.io, plugins: ctx.plugins };
+}
+
+/** Index loading options of a command run. */
+export function loadOptions(ctx: PluginContext, dryRun = ctx.env.dryRun): LoadOptions {
+  return { cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m), dryRun };
+}
+
+/** Prints JSON or text. */
+export function print(ctx: PluginContext, json: boolean, data: unknown, text: string): void {
+  ctx.io.out(json ? `${JSON.stringify(data, null, 2)}\n` : text.endsWith('\n') || text === '' ? text : `${text}\n`);
+}
+
+/** A plain text table. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

@@ -1,0 +1,94 @@
+/**
+ * Local file primitives of the registry plugin: atomic writes (temp + fsync + rename + directory
+ * fsync), an exclusive lock file naming its holder, and sha256. The archive work (bytes, tar,
+ * directory swaps) needs node:fs directly; a trusted built-in may use it, and every write here is
+ * atomic so a killed run never leaves half a file.
+ */
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Hex sha256 of bytes. */
+export function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes `data` so that readers see the old or the new content, never half. */
+export async function writeAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await syncDir(dir);
+}
+
+/** fsyncs a directory so a rename in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r').catch(() => undefined);
+  if (d) {
+    await d.sync().catch(() => {});
+    await d.close();
+  }
+}
+
+/** Reads a file; undefined when it does not exist. */
+export async function readIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (e: any) {
+    if (e?.code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: any) {
+    return e?.code === 'EPERM';
+  }
+}
+
+/** Thrown when another live process holds a lock. */
+export class LockedError extends Error {
+  constructor(readonly what: string, readonly pid: number) {
+    super(`${what} is locked by another cx-ops run (pid ${pid}). Wait for it to finish, then run the command again.`);
+    this.name = 'LockedError';
+  }
+}
+
+/**
+ * Takes an exclusive lock file holding our pid; a lock left by a dead process is taken over.
+ * Resolves with the function that releases it.
+ */
+export async function lockFile(file: string, what: string): Promise<() => Promise<void>> {
+  await mkdir(dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return () => unlink(file).catch(() => {});
+    } catch (e: any) {
+      if (e?.code !== 'EEXIST') throw e;
+      const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+      if (pid && pid !== process.pid && alive(pid)) throw new LockedError(what, pid);
+      await unlink(file).catch(() => {});
+    }
+  }
+  throw new LockedError(what, 0);
+}

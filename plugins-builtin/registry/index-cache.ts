@@ -1,0 +1,97 @@
+/**
+ * Fetching a registry's index, with a cache in the plugin's cache directory. An unreachable
+ * registry falls back to the cached index and says how old it is; with no cache it is an error.
+ */
+import { join } from 'node:path';
+import { readIfExists, writeAtomic } from './files.js';
+import { RegistryError } from './registry-errors.js';
+import { parseIndex, type RegistryIndex } from './registry-index.js';
+import type { RegistrySource } from './registry-sources.js';
+import { fetchBytes, indexLocation } from './transport.js';
+
+export interface LoadedIndex {
+  registry: RegistrySource;
+  index: RegistryIndex;
+  /** Where the index was read from (archive references resolve against it). */
+  indexAt: string;
+  /** ISO time the index was fetched. */
+  fetchedAt: string;
+  fromCache: boolean;
+}
+
+interface CacheMeta {
+  url: string;
+  fetched_at: string;
+}
+
+const cachePaths = (cacheDir: string, name: string) => ({
+  text: join(cacheDir, 'indexes', `${name}.yaml`),
+  meta: join(cacheDir, 'indexes', `${name}.json`),
+});
+
+/** "42 seconds", "3 minutes", "5 hours", "2 days". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const unit = (n: number, u: string) => `${n} ${u}${n === 1 ? '' : 's'}`;
+  if (s < 120) return unit(s, 'second');
+  if (s < 7200) return unit(Math.round(s / 60), 'minute');
+  if (s < 172800) return unit(Math.round(s / 3600), 'hour');
+  return unit(Math.round(s / 86400), 'day');
+}
+
+/** The cached index of a registry, if any (no network). */
+export async function cachedIndex(cacheDir: string, registry: RegistrySource): Promise<LoadedIndex | undefined> {
+  const p = cachePaths(cacheDir, registry.name);
+  const [text, metaText] = await Promise.all([readIfExists(p.text), readIfExists(p.meta)]);
+  if (!text || !metaText) return undefined;
+  const meta = JSON.parse(metaText.toString('utf8')) as CacheMeta;
+  if (meta.url !== indexLocation(registry.url)) return undefined;
+  return { registry, index: parseIndex(text.toString('utf8'), `${p.text} (cached copy of ${meta.url})`), indexAt: meta.url, fetchedAt: meta.fetched_at, fromCache: true };
+}
+
+export interface LoadOptions {
+  cacheDir: string;
+  /** Called with a warning when the cached index is used instead. */
+  warn(message: string): void;
+  /** Do not write the cache (dry run). */
+  dryRun?: boolean;
+  now?: () => number;
+}
+
+/** Fetches a registry's index (validating it) and caches it; unreachable -> the cached copy with a warning. */
+export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promise<LoadedIndex> {
+  const at = indexLocation(registry.url);
+  let bytes: Buffer;
+  try {
+    bytes = await fetchBytes(at);
+  } catch (e: any) {
+    const cached = await cachedIndex(o.cacheDir, registry);
+    if (!cached) throw new RegistryError('CX_ERR_REGISTRY_UNREACHABLE', { name: registry.name, url: at, detail: e?.message ?? String(e) });
+    const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
+    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${e?.message ?? e}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
+    return cached;
+  }
+  const text = bytes.toString('utf8');
+  const index = parseIndex(text, at);
+  const fetchedAt = new Date(o.now?.() ?? Date.now()).toISOString();
+  if (!o.dryRun) {
+    const p = cachePaths(o.cacheDir, registry.name);
+    await writeAtomic(p.text, text);
+    await writeAtomic(p.meta, `${JSON.stringify({ url: at, fetched_at: fetchedAt } satisfies CacheMeta)}\n`);
+  }
+  return { registry, index, indexAt: at, fetchedAt, fromCache: false };
+}
+
+/** Loads the indexes of several registries; each failure is reported through `warn` and skipped unless `strict`. */
+export async function loadIndexes(registries: RegistrySource[], o: LoadOptions & { strict?: boolean }): Promise<LoadedIndex[]> {
+  const out: LoadedIndex[] = [];
+  for (const r of registries) {
+    try {
+      out.push(await loadIndex(r, o));
+    } catch (e) {
+      if (o.strict || registries.length === 1) throw e;
+      o.warn(`warning: skipping registry '${r.name}': ${e instanceof Error ? e.message.split('\n')[0] : e}\n`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,237 @@
+/**
+ * `cx-ops plugins search|install|update|remove|pack|sign|keygen` (mounted under the kernel's own
+ * `plugins` group).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
+import { guarded, installContext, isDryRun, loadOptions, print, str, strings, table } from './command-support.js';
+import { writeAtomic } from './files.js';
+import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
+import { installVersion, removePlugin, targetFromIndex, targetFromLock, type InstallResult } from './install.js';
+import { lockPath, readLock } from './lock-file.js';
+import { packPlugin } from './pack.js';
+import { RegistryError } from './registry-errors.js';
+import { readRegistries, requireRegistry } from './registry-sources.js';
+import { offersOf, parseSpec, selectVersion, worksWith } from './select-version.js';
+import { describeStatus, generateKeys, signArchive } from './signing.js';
+
+const json = { flags: '--json', description: 'print JSON' };
+const dryRun = { flags: '--dry-run', description: 'check and show what would be installed; change nothing' };
+
+/** The configured registries' indexes (only --from's when given). */
+async function indexesFor(ctx: PluginContext, from: string | undefined, dryRun: boolean): Promise<LoadedIndex[]> {
+  const all = await readRegistries(ctx.env.configDir);
+  if (!all.length) throw new RegistryError('CX_ERR_USAGE', { detail: 'no plugin registries are configured.', hint: 'cx-ops registry add NAME URL' });
+  const list = from ? [requireRegistry(all, from)] : all;
+  return loadIndexes(list, loadOptions(ctx, dryRun));
+}
+
+function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): number {
+  const declined = results.some((r) => !r.installed);
+  const lines = results.map((r) =>
+    !r.installed
+      ? `not installed: ${r.name} ${r.version} (permissions not granted)`
+      : `${r.dryRun ? 'dry run: would install' : 'installed'} ${r.name} ${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous})` : ''} from ${r.registry}: ${r.tier}, signature ${describeStatus(r.signature)}${r.grants.length ? `, grants: ${r.grants.join(', ')}` : ''}`,
+  );
+  print(ctx, input.options.json === true, results, lines.join('\n'));
+  return declined ? 1 : 0;
+}
+
+async function install(ctx: PluginContext, input: CommandInput): Promise<number> {
+  const ictx = installContext(ctx, input);
+  const grants = strings(input.options.grant);
+  const trusted = input.options.trusted === true;
+  const spec = str(input.args.plugin);
+  if (!spec) {
+    // No NAME: repeat every install of a lock file (default: this host's own).
+    const file = resolve(str(input.options.lock) ?? lockPath(ctx.env.dataDir));
+    const lock = await readLock(file);
+    const names = Object.keys(lock.plugins);
+    if (!names.length) throw new RegistryError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
+    const results: InstallResult[] = [];
+    for (const name of names) {
+      const locked = lock.plugins[name]!;
+      results.push(await installVersion(ictx, targetFromLock(name, locked, file), { grants: grants ?? locked.grants ?? [], trusted: trusted || locked.tier === 'trusted' }));
+    }
+    return report(ctx, input, results);
+  }
+  const s = parseSpec(spec);
+  const from = str(input.options.from);
+  const indexes = await indexesFor(ctx, from, ictx.env.dryRun);
+  const offer = selectVersion(indexes, s, ctx.env.kernelVersion, from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`);
+  const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), { grants, trusted });
+  return report(ctx, input, [result]);
+}
+
+async function update(ctx: PluginContext, input: CommandInput): Promise<number> {
+  const ictx = installContext(ctx, input);
+  const lock = await readLock(lockPath(ctx.env.dataDir));
+  const only = str(input.args.plugin);
+  if (only && !lock.plugins[only]) throw new RegistryError('CX_ERR_NOT_INSTALLED', { plugin: only, lock: lockPath(ctx.env.dataDir) });
+  const names = only ? [only] : Object.keys(lock.plugins);
+  const registries = await readRegistries(ctx.env.configDir);
+  const results: InstallResult[] = [];
+  const current: string[] = [];
+  for (const name of names) {
+    const locked = lock.plugins[name]!;
+    const source = registries.find((r) => r.name === locked.registry);
+    if (!source) {
+      ctx.io.err(`warning: ${name} came from registry '${locked.registry}', which is no longer configured; skipped.\n`);
+      continue;
+    }
+    const loaded = await loadIndex(source, loadOptions(ctx, ictx.env.dryRun));
+    const range = locked.range ?? '*';
+    let offer;
+    try {
+      offer = selectVersion([loaded], { name, range }, ctx.env.kernelVersion, `registry '${source.name}'`);
+    } catch (e) {
+      if (!(e instanceof RegistryError) || e.code !== 'CX_ERR_VERSION_UNSATISFIED') throw e;
+      current.push(`${name} ${locked.version} (nothing newer satisfies ${range})`);
+      continue;
+    }
+    if (offer.entry.version === locked.version) {
+      current.push(`${name} ${locked.version} is up to date`);
+      continue;
+    }
+    results.push(await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), { previousGrants: locked.grants ?? [], trusted: locked.tier === 'trusted' }));
+  }
+  if (input.options.json === true) return print(ctx, true, { updated: results, current }, ''), 0;
+  if (current.length) ctx.io.out(`${current.join('\n')}\n`);
+  return results.length ? report(ctx, input, results) : 0;
+}
+
+export const pluginCommands: Contribution[] = [
+  defineCommand({
+    name: 'plugins search',
+    description: 'search the configured registries by name, description and keywords',
+    arguments: [{ name: 'text', description: 'words to look for (none: list everything)' }],
+    options: [{ flags: '--from <registry>', description: 'search only this registry' }, json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const words = (str(input.args.text) ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+        const indexes = await indexesFor(ctx, str(input.options.from), ctx.env.dryRun);
+        const rows = [];
+        const seen = new Set<string>();
+        for (const l of indexes) {
+          for (const name of Object.keys(l.index.plugins).sort()) {
+            if (seen.has(name)) continue;
+            const offers = offersOf([l], name);
+            const latest = offers.find((o) => worksWith(o.entry, ctx.env.kernelVersion)) ?? offers[0]!;
+            const hay = [name, latest.entry.description, ...(latest.entry.keywords ?? [])].join(' ').toLowerCase();
+            if (!words.every((w) => hay.includes(w))) continue;
+            seen.add(name);
+            rows.push({
+              name,
+              version: latest.entry.version,
+              registry: l.registry.name,
+              description: latest.entry.description,
+              plugin_type: latest.entry.plugin_type,
+              versions: offers.map((o) => o.entry.version),
+              works_with_this_kernel: worksWith(latest.entry, ctx.env.kernelVersion),
+              signed: Boolean(latest.entry.signature),
+              permissions: latest.entry.permissions,
+            });
+          }
+        }
+        if (input.options.json === true) return print(ctx, true, rows, ''), 0;
+        if (!rows.length) return ctx.io.out(`No plugins match '${words.join(' ')}'.\n`), 1;
+        ctx.io.out(table([['NAME', 'VERSION', 'REGISTRY', 'TYPE', 'DESCRIPTION'], ...rows.map((r) => [r.name, `${r.version}${r.works_with_this_kernel ? '' : ' (needs newer cx-ops)'}`, r.registry, r.plugin_type, r.description])]));
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'plugins install',
+    description: 'install a plugin from a registry (sandboxed; the permissions it requests are shown and must be granted)',
+    arguments: [{ name: 'plugin', description: "NAME or NAME@RANGE (e.g. disk-guard@'^1.2'); none: install what the lock file lists" }],
+    options: [
+      { flags: '--from <registry>', description: 'install from this registry only' },
+      { flags: '--grant <grant...>', description: "grant exactly these (e.g. read:/proc/loadavg 'exec:df -h'), for scripts; -y grants all requested" },
+      { flags: '--trusted', description: 'install in the trusted tier (only for archives signed by a key in plugins.trusted_sources)' },
+      { flags: '--lock <file>', description: 'with no NAME: install exactly what this lock file lists (default: this host\'s plugins.lock.json)' },
+      json,
+      dryRun,
+    ],
+    help: "The highest version satisfying both RANGE and this cx-ops version is installed. sha256 is always checked;\nsignatures are checked against plugins.trusted_sources in config.yaml. To repeat an install on another host,\ncopy ${dataDir}/plugins.lock.json there and run: cx-ops plugins install --lock plugins.lock.json",
+    run: (ctx, input) => guarded(ctx, () => install(ctx, input)),
+  }),
+  defineCommand({
+    name: 'plugins update',
+    description: 'update installed plugins (or one) to the newest version within the range they were installed with',
+    arguments: [{ name: 'plugin', description: 'only this plugin' }],
+    options: [json, dryRun],
+    run: (ctx, input) => guarded(ctx, () => update(ctx, input)),
+  }),
+  defineCommand({
+    name: 'plugins remove',
+    description: 'disable and delete a plugin installed from a registry',
+    arguments: [{ name: 'plugin', required: true }],
+    options: [json, dryRun],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const name = String(input.args.plugin);
+        const removed = await removePlugin(installContext(ctx, input), name);
+        print(ctx, input.options.json === true, { name, version: removed.version, removed: !isDryRun(ctx, input) }, isDryRun(ctx, input) ? '' : `removed ${name} ${removed.version}`);
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'plugins pack',
+    description: 'bundle a plugin directory into one archive: NAME-VERSION.tgz (plugin.yaml + bundled main + README)',
+    arguments: [{ name: 'dir', description: 'the plugin directory (default: .)' }],
+    options: [{ flags: '--out <file>', description: 'archive path (default: ./NAME-VERSION.tgz)' }, json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const p = await packPlugin(str(input.args.dir) ?? '.', { out: str(input.options.out), dryRun: ctx.env.dryRun });
+        print(ctx, input.options.json === true, p, `packed ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'plugins sign',
+    description: 'sign a plugin archive with an ed25519 private key; writes ARCHIVE.sig',
+    arguments: [{ name: 'archive', required: true }],
+    options: [{ flags: '--key <file>', description: 'the PEM private key (from cx-ops plugins keygen)' }, json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const key = str(input.options.key);
+        if (!key) throw new RegistryError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
+        const archive = resolve(String(input.args.archive));
+        const bytes = await readFile(archive).catch((e) => {
+          throw new RegistryError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
+        });
+        const sig = await signArchive(bytes, resolve(key));
+        if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
+        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `signed ${archive} with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'plugins keygen',
+    description: 'make an ed25519 key pair for signing plugins: PREFIX.key (private, mode 0600) and PREFIX.pub',
+    options: [{ flags: '--out <prefix>', description: 'path prefix of the two files (e.g. ~/.cx/acme)' }, { flags: '--force', description: 'replace existing key files' }, json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const prefix = str(input.options.out);
+        if (!prefix) throw new RegistryError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
+        const base = resolve(prefix);
+        const keys = generateKeys();
+        if (!ctx.env.dryRun) {
+          if (input.options.force !== true) {
+            for (const f of [`${base}.key`, `${base}.pub`]) {
+              if (await readFile(f).then(() => true, () => false)) throw new RegistryError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
+            }
+          }
+          await writeAtomic(`${base}.key`, keys.privatePem, 0o600);
+          await writeAtomic(`${base}.pub`, keys.publicPem, 0o644);
+        }
+        print(
+          ctx,
+          input.options.json === true,
+          { private_key: `${base}.key`, public_key: `${base}.pub`, key_id: keys.keyId, public_key_base64: keys.publicRaw },
+          `wrote ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
+        );
+        return 0;
+      }),
+  }),
+];

@@ -1,0 +1,74 @@
+/**
+ * plugin.yaml as the registry plugin reads it: from a directory (pack) or from an archive
+ * (publish, install), validated against schemas/plugin.schema.json with file, line and field.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RegistryError } from './registry-errors.js';
+import { schemaValidator } from './registry-index.js';
+import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
+
+/** The manifest fields the registry uses. */
+export interface Manifest {
+  name: string;
+  version: string;
+  description: string;
+  author?: string;
+  license?: string;
+  homepage?: string;
+  plugin_type: string;
+  main: string;
+  cx_version: string;
+  tier?: 'trusted' | 'sandboxed';
+  permissions?: {
+    exec?: Array<string | { command: string; args?: string[] }>;
+    read?: string[];
+    write?: string[];
+    net?: string[];
+    registry?: boolean;
+  };
+  keywords?: string[];
+}
+
+export const MANIFEST_FILE = 'plugin.yaml';
+
+/** Parses and validates manifest text; `file` names it in errors (a path, or `archive!plugin.yaml`). */
+export function parseManifest(text: string, file: string): Manifest {
+  let doc;
+  try {
+    doc = parseYamlSource(text);
+  } catch (e) {
+    if (e instanceof YamlSyntaxError) throw new RegistryError('CX_ERR_MANIFEST_INVALID', { file, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
+    throw e;
+  }
+  const validate = schemaValidator('plugin.schema.json');
+  if (!validate(doc.data)) {
+    const p = describeSchemaError(validate.errors, doc.data);
+    throw new RegistryError('CX_ERR_MANIFEST_INVALID', { file, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+  }
+  return doc.data as Manifest;
+}
+
+/** Reads dir/plugin.yaml. */
+export async function readManifestFile(dir: string): Promise<{ manifest: Manifest; text: string; file: string }> {
+  const file = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e: any) {
+    throw new RegistryError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${e?.code === 'ENOENT' ? 'it has no plugin.yaml' : e?.message}.`, hint: 'cx-ops plugins create NAME --type check' });
+  }
+  return { manifest: parseManifest(text, file), text, file };
+}
+
+/** The permissions a manifest requests, as grant strings (the form `plugins enable --grant` takes). */
+export function requestedPermissions(m: Manifest): string[] {
+  const p = m.permissions ?? {};
+  const out: string[] = [];
+  for (const e of p.exec ?? []) out.push(typeof e === 'string' ? `exec:${e}` : `exec:${[e.command, ...(e.args ?? [])].join(' ')}`);
+  for (const r of p.read ?? []) out.push(`read:${r}`);
+  for (const w of p.write ?? []) out.push(`write:${w}`);
+  for (const n of p.net ?? []) out.push(`net:${n}`);
+  if (p.registry) out.push('registry');
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * `cx-ops registry publish DIR ARCHIVE`: copies the archive into DIR/archives/ and adds the
+ * version to DIR/index.yaml, atomically and under a lock against concurrent publishes.
+ * Publishing a version that already exists is refused: published versions never change.
+ */
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import rcompare from 'semver/functions/rcompare.js';
+import { LockedError, lockFile, readIfExists, sha256, writeAtomic } from './files.js';
+import { archiveFile, readPluginArchive } from './plugin-archive.js';
+import { MANIFEST_FILE, parseManifest, requestedPermissions, type Manifest } from './plugin-manifest.js';
+import { RegistryError } from './registry-errors.js';
+import { emptyIndex, INDEX_FILE, parseIndex, serializeIndex, type IndexVersion } from './registry-index.js';
+import { readSignatureFile, signatureValid } from './signing.js';
+
+/** Reads and checks an archive: safe entries, a valid manifest, its main file present. */
+export async function inspectArchive(bytes: Uint8Array, label: string): Promise<{ manifest: Manifest; files: Awaited<ReturnType<typeof readPluginArchive>> }> {
+  const files = await readPluginArchive(bytes, label);
+  const m = archiveFile(files, MANIFEST_FILE);
+  if (!m) throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
+  const manifest = parseManifest(m.data.toString('utf8'), `${label}!${MANIFEST_FILE}`);
+  if (!archiveFile(files, manifest.main.replace(/^\.\//, ''))) {
+    throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
+  }
+  return { manifest, files };
+}
+
+export interface Published {
+  registry: string;
+  name: string;
+  version: string;
+  entry: IndexVersion;
+}
+
+/** Publishes an archive (and ARCHIVE.sig when present) into a registry directory. */
+export async function publishArchive(
+  registryArg: string,
+  archiveArg: string,
+  o: { signatureFile?: string; cwd?: string; dryRun?: boolean; now?: Date } = {},
+): Promise<Published> {
+  const cwd = o.cwd ?? process.cwd();
+  const registry = registryArg.startsWith('file://') ? fileURLToPath(registryArg) : resolve(cwd, registryArg);
+  if (/^[a-z]+:\/\//i.test(registryArg) && !registryArg.startsWith('file://')) {
+    throw new RegistryError('CX_ERR_USAGE', { detail: `publish writes files, so DIR must be a local directory (found: ${registryArg}).`, hint: 'publish into a checkout or mount of the registry, then upload it' });
+  }
+  if (!(await stat(registry).then((s) => s.isDirectory(), () => false))) {
+    throw new RegistryError('CX_ERR_USAGE', { detail: `${registry} is not a directory.`, hint: `mkdir -p ${registry}   (an empty directory is a new registry)` });
+  }
+  const archivePath = resolve(cwd, archiveArg);
+  const bytes = await readIfExists(archivePath);
+  if (!bytes) throw new RegistryError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
+  const { manifest } = await inspectArchive(bytes, archivePath);
+  const signature = await readSignatureFile(o.signatureFile ? resolve(cwd, o.signatureFile) : `${archivePath}.sig`);
+  if (signature && !signatureValid(bytes, signature)) {
+    throw new RegistryError('CX_ERR_SIGNATURE_INVALID', { plugin: manifest.name, version: manifest.version, keyId: signature.key_id, kept: 'nothing was published' });
+  }
+  let release: () => Promise<void>;
+  try {
+    release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`);
+  } catch (e) {
+    if (e instanceof LockedError) throw new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
+    throw e;
+  }
+  try {
+    const indexFile = join(registry, INDEX_FILE);
+    const text = await readIfExists(indexFile);
+    const index = text ? parseIndex(text.toString('utf8'), indexFile) : emptyIndex();
+    const versions = index.plugins[manifest.name] ?? [];
+    if (versions.some((v) => v.version === manifest.version)) {
+      throw new RegistryError('CX_ERR_VERSION_EXISTS', { plugin: manifest.name, version: manifest.version, registry: indexFile });
+    }
+    const archive = `archives/${manifest.name}-${manifest.version}.tgz`;
+    const entry: IndexVersion = {
+      version: manifest.version,
+      description: manifest.description,
+      ...(manifest.author ? { author: manifest.author } : {}),
+      ...(manifest.license ? { license: manifest.license } : {}),
+      ...(manifest.homepage ? { homepage: manifest.homepage } : {}),
+      ...(manifest.keywords ? { keywords: manifest.keywords } : {}),
+      plugin_type: manifest.plugin_type,
+      cx_version: manifest.cx_version,
+      tier: manifest.tier ?? 'sandboxed',
+      permissions: requestedPermissions(manifest),
+      archive,
+      sha256: sha256(bytes),
+      size: bytes.length,
+      ...(signature ? { signature } : {}),
+      published: (o.now ?? new Date()).toISOString(),
+    };
+    index.plugins[manifest.name] = [...versions, entry].sort((a, b) => rcompare(a.version, b.version));
+    index.generated = entry.published;
+    if (!o.dryRun) {
+      // The archive first, then the index: a reader never sees an index entry without its archive.
+      await writeAtomic(join(registry, archive), bytes);
+      await writeAtomic(indexFile, serializeIndex(index));
+    }
+    return { registry: indexFile, name: manifest.name, version: manifest.version, entry };
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * `cx-ops registry add|list|remove|refresh|publish`.
+ */
+import { defineCommand, type Contribution } from 'cx-ops/sdk';
+import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
+import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
+import { publishArchive } from './publish.js';
+import { RegistryError } from './registry-errors.js';
+import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
+import { canonicalLocation, indexLocation } from './transport.js';
+
+const json = { flags: '--json', description: 'print JSON' };
+const dryRun = { flags: '--dry-run', description: 'show what would change; change nothing' };
+
+export const registryCommands: Contribution[] = [
+  defineCommand({
+    name: 'registry add',
+    description: 'add a plugin registry: a directory, a file:// URL or an http(s):// URL serving index.yaml',
+    arguments: [
+      { name: 'name', description: 'a short name for the registry', required: true },
+      { name: 'url', description: 'where its index.yaml is: a directory, file:// or http(s):// URL', required: true },
+    ],
+    options: [json, dryRun],
+    help: 'Example:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const name = String(input.args.name);
+        let url: string;
+        try {
+          url = canonicalLocation(String(input.args.url));
+        } catch (e: any) {
+          throw new RegistryError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+        }
+        const source = { name, url, added: new Date().toISOString() };
+        if (!isDryRun(ctx, input)) await addRegistry(ctx.env.configDir, source);
+        else if ((await readRegistries(ctx.env.configDir)).some((r) => r.name === name)) {
+          throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: (await readRegistries(ctx.env.configDir)).find((r) => r.name === name)!.url });
+        }
+        print(ctx, input.options.json === true, { ...source, index: indexLocation(url), dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})\nNext: cx-ops registry refresh ${name}   then   cx-ops plugins search TEXT`);
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'registry list',
+    description: 'list the configured plugin registries and how old their cached indexes are',
+    options: [json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const list = await readRegistries(ctx.env.configDir);
+        const rows = [];
+        for (const r of list) {
+          const cached = await cachedIndex(ctx.env.cacheDir, r).catch(() => undefined);
+          rows.push({
+            name: r.name,
+            url: r.url,
+            index: indexLocation(r.url),
+            cached_at: cached?.fetchedAt ?? null,
+            plugins: cached ? Object.keys(cached.index.plugins).length : null,
+          });
+        }
+        if (input.options.json === true) return print(ctx, true, rows, ''), 0;
+        if (!rows.length) {
+          ctx.io.out(`No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`);
+          return 0;
+        }
+        ctx.io.out(table([['NAME', 'PLUGINS', 'INDEX FETCHED', 'URL'], ...rows.map((r) => [r.name, r.plugins === null ? '-' : String(r.plugins), r.cached_at ? `${formatAge(Date.now() - Date.parse(r.cached_at))} ago` : 'never', r.url])]));
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'registry remove',
+    description: 'remove a configured plugin registry (installed plugins stay)',
+    arguments: [{ name: 'name', required: true }],
+    options: [json, dryRun],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const name = String(input.args.name);
+        const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
+        print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+        return 0;
+      }),
+  }),
+  defineCommand({
+    name: 'registry refresh',
+    description: 'fetch the indexes of all (or one) registries into the cache',
+    arguments: [{ name: 'name', description: 'only this registry' }],
+    options: [json],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const all = await readRegistries(ctx.env.configDir);
+        const name = str(input.args.name);
+        const list = name ? [requireRegistry(all, name)] : all;
+        if (!list.length) throw new RegistryError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
+        const rows = [];
+        let code = 0;
+        for (const r of list) {
+          try {
+            const l = await loadIndex(r, loadOptions(ctx));
+            rows.push({ name: r.name, ok: !l.fromCache, from_cache: l.fromCache, fetched_at: l.fetchedAt, plugins: Object.keys(l.index.plugins).length, versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0) });
+            if (l.fromCache) code = 1;
+          } catch (e) {
+            if (!(e instanceof RegistryError) || list.length === 1) throw e;
+            ctx.io.err(`error[${e.code}]: ${e.message}\n`);
+            rows.push({ name: r.name, ok: false, error: e.code });
+            code = 1;
+          }
+        }
+        print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugins, ${r.versions} versions` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+        return code;
+      }),
+  }),
+  defineCommand({
+    name: 'registry publish',
+    description: 'add a packed (and signed) plugin archive to a registry directory; existing versions are never replaced',
+    arguments: [
+      { name: 'dir', description: 'the registry directory (holds index.yaml and archives/)', required: true },
+      { name: 'archive', description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)', required: true },
+    ],
+    options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
+    run: (ctx, input) =>
+      guarded(ctx, async () => {
+        const out = await publishArchive(String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature), dryRun: isDryRun(ctx, input) });
+        const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
+        print(ctx, input.options.json === true, { ...out, dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+        return 0;
+      }),
+  }),
+];

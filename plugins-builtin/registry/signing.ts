@@ -1,0 +1,178 @@
+/**
+ * ed25519 signatures over plugin archives (node:crypto). `plugins keygen` writes a PEM key pair,
+ * `plugins sign` writes ARCHIVE.sig (JSON: algorithm, key_id, public_key, signature), and an
+ * install checks the signature against the publishers' keys in config.yaml's
+ * `plugins.trusted_sources`:
+ *
+ *   plugins:
+ *     trusted_sources:
+ *       - name: acme
+ *         public_key: MCowBQYDK2VwAyEA...   # base64 raw key, base64 SPKI DER, PEM text, or a path to a .pub file
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readIfExists, sha256 } from './files.js';
+import { RegistryError } from './registry-errors.js';
+import type { IndexSignature } from './registry-index.js';
+
+/** A publisher key the user trusts. */
+export interface TrustedKey {
+  name: string;
+  keyId: string;
+  raw: Buffer;
+}
+
+/** What an install found out about a signature (stored in the lock, shown by `plugins info`). */
+export type SignatureStatus =
+  | { status: 'trusted'; key_id: string; source: string }
+  | { status: 'unknown-key'; key_id: string }
+  | { status: 'unsigned' };
+
+/** First 16 hex digits of the sha256 of the raw 32-byte public key. */
+export const keyIdOf = (raw: Uint8Array) => sha256(raw).slice(0, 16);
+
+function rawOf(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' }) as { crv?: string; x?: string };
+  if (jwk.crv !== 'Ed25519' || !jwk.x) throw new Error(`is a ${key.asymmetricKeyType} key, not ed25519`);
+  return Buffer.from(jwk.x, 'base64url');
+}
+
+function publicFromRaw(raw: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' });
+}
+
+/** A new key pair as PEM text (private PKCS#8, public SPKI) and its key id. */
+export function generateKeys(): { privatePem: string; publicPem: string; keyId: string; publicRaw: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = rawOf(publicKey);
+  return {
+    privatePem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+    keyId: keyIdOf(raw),
+    publicRaw: raw.toString('base64'),
+  };
+}
+
+/** Signs archive bytes with a PEM private key file. */
+export async function signArchive(bytes: Uint8Array, keyFile: string): Promise<IndexSignature> {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(await readFile(keyFile));
+  } catch (e: any) {
+    throw new RegistryError('CX_ERR_KEY_INVALID', { where: keyFile, detail: e?.code === 'ENOENT' ? 'no such key file' : `not a PEM private key (${e?.message ?? e})` });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new RegistryError('CX_ERR_KEY_INVALID', { where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
+  const raw = rawOf(createPublicKey(key));
+  return { algorithm: 'ed25519', key_id: keyIdOf(raw), public_key: raw.toString('base64'), signature: sign(null, bytes, key).toString('base64') };
+}
+
+/** Whether `sig` is a valid signature of `bytes` by the public key it names. */
+export function signatureValid(bytes: Uint8Array, sig: IndexSignature): boolean {
+  try {
+    const raw = Buffer.from(sig.public_key, 'base64');
+    if (raw.length !== 32 || keyIdOf(raw) !== sig.key_id) return false;
+    return verify(null, bytes, publicFromRaw(raw), Buffer.from(sig.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a detached ARCHIVE.sig written by `plugins sign`; undefined when there is none. */
+export async function readSignatureFile(file: string): Promise<IndexSignature | undefined> {
+  const text = await readIfExists(file);
+  if (!text) return undefined;
+  try {
+    const s = JSON.parse(text.toString('utf8'));
+    if (s?.algorithm !== 'ed25519' || typeof s.key_id !== 'string' || typeof s.public_key !== 'string' || typeof s.signature !== 'string') throw new Error('missing fields');
+    return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
+  } catch (e: any) {
+    throw new RegistryError('CX_ERR_KEY_INVALID', { where: file, detail: `is not a signature file written by cx-ops plugins sign (${e?.message ?? e})` });
+  }
+}
+
+/** A public key given as PEM text, base64 raw key, base64 SPKI DER, or a path to a PEM file. */
+async function parsePublicKey(text: string, where: string): Promise<Buffer> {
+  let t = text.trim();
+  if (t.startsWith('/')) {
+    try {
+      t = (await readFile(t, 'utf8')).trim();
+    } catch (e: any) {
+      throw new RegistryError('CX_ERR_KEY_INVALID', { where, detail: `cannot read the key file ${t} (${e?.code ?? e?.message})` });
+    }
+  }
+  try {
+    if (t.startsWith('-----BEGIN')) return rawOf(createPublicKey(t));
+    const der = Buffer.from(t, 'base64');
+    if (der.length === 32) return der;
+    return rawOf(createPublicKey({ key: der, format: 'der', type: 'spki' }));
+  } catch (e: any) {
+    throw new RegistryError('CX_ERR_KEY_INVALID', { where, detail: `is not an ed25519 public key (${e?.message ?? e})` });
+  }
+}
+
+/**
+ * The trusted publisher keys of config.yaml's plugins.trusted_sources. A bare name with no key
+ * (the seed's `- cortexlinux`) cannot verify anything: it is reported through `warn` and skipped.
+ */
+export async function readTrustedKeys(configDir: string, warn: (m: string) => void = () => {}): Promise<TrustedKey[]> {
+  const file = join(configDir, 'config.yaml');
+  const text = await readIfExists(file);
+  if (!text) return [];
+  const data = parse(text.toString('utf8')) as { plugins?: { trusted_sources?: unknown } } | null;
+  const list = data?.plugins?.trusted_sources;
+  if (!Array.isArray(list)) return [];
+  const keys: TrustedKey[] = [];
+  for (const [i, entry] of list.entries()) {
+    const where = `${file}: plugins.trusted_sources[${i}]`;
+    let name: string;
+    let keyText: string;
+    if (typeof entry === 'string') {
+      if (/^[a-z0-9][a-z0-9._-]*$/i.test(entry) && entry.length < 40) {
+        warn(`warning: ${where} ('${entry}') names a publisher without a public key, so it verifies nothing; write { name: ${entry}, public_key: ... }.\n`);
+        continue;
+      }
+      keyText = entry;
+      name = '';
+    } else if (entry && typeof entry === 'object' && typeof entry.public_key === 'string') {
+      keyText = entry.public_key;
+      name = String(entry.name ?? '');
+    } else continue;
+    const raw = await parsePublicKey(keyText, where);
+    keys.push({ name: name || `key ${keyIdOf(raw)}`, keyId: keyIdOf(raw), raw });
+  }
+  return keys;
+}
+
+/**
+ * The signature status of archive bytes: trusted (valid, by a trusted key), unknown-key (valid,
+ * by a key not trusted), unsigned. A signature that does not match the bytes throws
+ * CX_ERR_SIGNATURE_INVALID.
+ */
+export function checkSignature(
+  bytes: Uint8Array,
+  sig: IndexSignature | undefined,
+  trusted: TrustedKey[],
+  what: { plugin: string; version: string; kept?: string },
+): SignatureStatus {
+  if (!sig) return { status: 'unsigned' };
+  if (!signatureValid(bytes, sig)) throw new RegistryError('CX_ERR_SIGNATURE_INVALID', { ...what, keyId: sig.key_id });
+  const raw = Buffer.from(sig.public_key, 'base64');
+  const source = trusted.find((k) => k.raw.equals(raw));
+  return source ? { status: 'trusted', key_id: sig.key_id, source: source.name } : { status: 'unknown-key', key_id: sig.key_id };
+}
+
+/** How `plugins info` words a status. */
+export function describeStatus(s: SignatureStatus | { status: 'modified' }): string {
+  switch (s.status) {
+    case 'trusted':
+      return `trusted (signed by '${s.source}', key ${s.key_id})`;
+    case 'unknown-key':
+      return `signed by an unknown key (${s.key_id})`;
+    case 'unsigned':
+      return 'unsigned';
+    case 'modified':
+      return 'modified (files changed since install)';
+  }
+}
