@@ -8,7 +8,8 @@ import { CxError } from '../errors.js';
 import { readManifest } from '../loader/manifest.js';
 import { PLUGIN_NAME_PATTERN } from '../../sdk/index.js';
 
-export const SCAFFOLD_TYPES = ['check', 'command', 'fix', 'task'] as const;
+/** Types whose contribution kind exists without other plugins (a `task` kind arrives with a scheduler plugin). */
+export const SCAFFOLD_TYPES = ['check', 'command', 'fix'] as const;
 
 const snake = (name: string) => name.replace(/-/g, '_');
 
@@ -101,17 +102,14 @@ test('passes on a quiet host and warns on a busy one', async () => {
 `,
     };
   }
-  const kind = type === 'fix' ? 'fix' : 'task';
   return {
     permissions: '',
-    index: `import { definePlugin, ${type === 'fix' ? 'defineFix' : 'defineContribution'} } from 'cx-ops/sdk';
+    index: `import { definePlugin, defineFix } from 'cx-ops/sdk';
 
 export default definePlugin({
   name: '${name}',
   contributes: [
-${
-  type === 'fix'
-    ? `    defineFix({
+    defineFix({
       id: '${id}',
       name: '${name}',
       description: 'Describe what this fix changes',
@@ -119,9 +117,7 @@ ${
       async run(ctx, { result }) {
         return { ok: true, message: \`nothing to do for \${result.check_id}\`, actions: [] };
       },
-    }),`
-    : `    defineContribution('task', '${id}', { name: '${name}', description: 'Describe this task' }, async () => ({ status: 'Success', output: 'done' })),`
-}
+    }),
   ],
 });
 `,
@@ -131,8 +127,8 @@ import { startPlugin } from 'cx-ops/sdk/testing';
 test('runs under the sandbox', async () => {
   const plugin = await startPlugin(new URL('..', import.meta.url));
   try {
-    const out = await plugin.invoke('${kind}', '${id}', ${type === 'fix' ? `{ result: { check_id: 'x', name: 'x', status: 'FAIL', message: '', details: {}, fix_id: '${id}', duration_ms: 0 } }` : 'null'});
-    expect(out).toMatchObject(${type === 'fix' ? '{ ok: true }' : "{ status: 'Success' }"});
+    const result = { check_id: 'x', name: 'x', status: 'FAIL', message: '', details: {}, fix_id: '${id}', duration_ms: 0 };
+    expect(await plugin.invoke('fix', '${id}', { result })).toMatchObject({ ok: true, message: 'nothing to do for x' });
   } finally {
     await plugin.close();
   }

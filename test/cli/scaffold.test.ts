@@ -26,7 +26,7 @@ async function linkDependencies(dir: string): Promise<void> {
 }
 
 describe('plugins create', () => {
-  for (const type of ['check', 'command', 'fix', 'task']) {
+  for (const type of ['check', 'command', 'fix']) {
     test(`a ${type} scaffold passes its own test under the real sandbox`, async () => {
       const made = await t.run(['plugins', 'create', `demo-${type}`, '--type', type, '--dir', t.root]);
       expect(made.exitCode).toBe(0);
@@ -56,7 +56,7 @@ describe('plugins create', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("error[CX_ERR_USAGE]: 'Bad_Name' is not a valid plugin name");
     const type = await t.run(['plugins', 'create', 'ok-name', '--type', 'gizmo', '--dir', t.root]);
-    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix, task.");
+    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix.");
     expect((await readdir(t.root)).sort()).toEqual([]);
   });
 });
