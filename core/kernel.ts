@@ -378,6 +378,7 @@ export class Kernel {
           name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin,
         })),
       enable: async (name, o) => {
+        await this.rediscover(name);
         await this.enable(name, { grants: o?.grants, tier: o?.tier });
       },
       disable: async (name) => {
@@ -385,6 +386,30 @@ export class Kernel {
       },
       installDir: this.paths.installDir,
     };
+  }
+
+  /**
+   * Reads one installed plugin's manifest again (`plugins install` put a new or updated plugin
+   * in place after boot), so it can be enabled in the same run. Built-in plugins never change.
+   */
+  async rediscover(name: string): Promise<void> {
+    const prev = this.plugins.get(name);
+    if (prev?.builtin) return;
+    const { plugins } = await discoverPlugins(this.paths, this.config.plugins.directory);
+    const d = plugins.get(name);
+    if (!d) return;
+    const st = this.state.plugins[name];
+    this.plugins.set(name, {
+      ...d,
+      builtin: false,
+      enabled: prev?.enabled ?? false,
+      tier: prev?.tier ?? (st?.tier === 'trusted' && d.manifest.tier === 'trusted' ? 'trusted' : 'sandboxed'),
+      status: prev?.status ?? 'disabled',
+      grantStrings: prev?.grantStrings ?? st?.grants ?? [],
+      readOnly: prev?.readOnly ?? Boolean(st?.readOnly),
+      grants: 'all',
+      config: {},
+    });
   }
 
   /** Looks a plugin up by name; unknown names get the closest suggestions. */

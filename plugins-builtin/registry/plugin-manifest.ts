@@ -5,8 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryError } from './registry-errors.js';
-import { schemaValidator } from './registry-index.js';
-import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
+import { parseValidated } from './registry-index.js';
 
 /** The manifest fields the registry uses. */
 export interface Manifest {
@@ -34,19 +33,7 @@ export const MANIFEST_FILE = 'plugin.yaml';
 
 /** Parses and validates manifest text; `file` names it in errors (a path, or `archive!plugin.yaml`). */
 export function parseManifest(text: string, file: string): Manifest {
-  let doc;
-  try {
-    doc = parseYamlSource(text);
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new RegistryError('CX_ERR_MANIFEST_INVALID', { file, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
-    throw e;
-  }
-  const validate = schemaValidator('plugin.schema.json');
-  if (!validate(doc.data)) {
-    const p = describeSchemaError(validate.errors, doc.data);
-    throw new RegistryError('CX_ERR_MANIFEST_INVALID', { file, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
-  }
-  return doc.data as Manifest;
+  return parseValidated(text, file, 'plugin.schema.json', 'CX_ERR_MANIFEST_INVALID') as Manifest;
 }
 
 /** Reads dir/plugin.yaml. */

@@ -65,23 +65,29 @@ export function emptyIndex(): RegistryIndex {
   return { api_version: 1, plugins: {} };
 }
 
-/** Parses and validates index text; `source` names where it came from (URL or path). */
-export function parseIndex(text: string, source: string): RegistryIndex {
+/**
+ * Parses YAML text and validates it against a shipped schema; any problem is `code` with the
+ * source, line, field, detail and found value.
+ */
+export function parseValidated(text: string, source: string, schema: string, code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID'): unknown {
   let doc;
   try {
     doc = parseYamlSource(text);
   } catch (e) {
-    if (e instanceof YamlSyntaxError) {
-      throw new RegistryError('CX_ERR_REGISTRY_INDEX_INVALID', { source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
-    }
+    if (e instanceof YamlSyntaxError) throw new RegistryError(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
     throw e;
   }
-  const validate = schemaValidator('registry-index.schema.json');
+  const validate = schemaValidator(schema);
   if (!validate(doc.data)) {
     const p = describeSchemaError(validate.errors, doc.data);
-    throw new RegistryError('CX_ERR_REGISTRY_INDEX_INVALID', { source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+    throw new RegistryError(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
   }
-  return doc.data as RegistryIndex;
+  return doc.data;
+}
+
+/** Parses and validates index text; `source` names where it came from (URL or path). */
+export function parseIndex(text: string, source: string): RegistryIndex {
+  return parseValidated(text, source, 'registry-index.schema.json', 'CX_ERR_REGISTRY_INDEX_INVALID') as RegistryIndex;
 }
 
 /** The index as YAML, plugins and versions sorted. */
