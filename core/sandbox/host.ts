@@ -21,7 +21,7 @@ import type { Json, PluginContext } from '../../sdk/types.js';
 import { CxError, messageOf } from '../errors.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
 import { ABORT_GRACE_MS, MAX_HOST_CALL_BYTES, resolveLimits, type SandboxLimits } from './limits.js';
-import type { FailureInfo, FromChild, ToChild } from './protocol.js';
+import { FATAL_MARK, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 import { parseShape, type PluginShape } from './shape.js';
 
 export type { SandboxLimits } from './limits.js';
@@ -83,6 +83,18 @@ function whereOf(t: CallTarget): string {
       return `tap #${t.index}`;
     default:
       return `${t.kind} '${t.id}'`;
+  }
+}
+
+/** The plugin and message of a fatal isolate error the sandbox process reported before dying. */
+function fatalOf(stderr: string): { plugin: string; message: string } | null {
+  const at = stderr.lastIndexOf(FATAL_MARK);
+  if (at < 0) return null;
+  try {
+    const v = JSON.parse(stderr.slice(at + FATAL_MARK.length).split('\n')[0]!) as { plugin?: unknown; message?: unknown };
+    return { plugin: String(v.plugin), message: String(v.message) };
+  } catch {
+    return null;
   }
 }
 
@@ -317,12 +329,15 @@ export class SandboxHost {
     this.loadedIn.clear();
     for (const t of this.aborting.values()) clearTimeout(t);
     this.aborting.clear();
-    const memory = /heap out of memory|Allocation failed|memory limit/i.test(this.stderrTail);
-    const detail = `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}`;
+    const fatal = fatalOf(this.stderrTail);
+    const memory = fatal ? /memory|allocation/i.test(fatal.message) : /heap out of memory|Allocation failed/i.test(this.stderrTail);
+    const cause = fatal ? `; plugin '${fatal.plugin}' ${memory ? 'exhausted its memory' : `hit a fatal error: ${fatal.message}`}` : '';
+    const detail = `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
     for (const [id, p] of [...this.pending]) {
       this.settle(id);
+      const culprit = memory && (!fatal || fatal.plugin === p.plugin);
       p.reject(
-        memory
+        culprit
           ? new CxError('CX_ERR_SANDBOX_MEMORY', { plugin: p.plugin, where: p.where, mb: p.limits.memoryMb })
           : new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: p.plugin, where: p.where, detail }),
       );

@@ -4,6 +4,9 @@
  */
 import type { SandboxLimits } from './limits.js';
 
+/** Prefix of the line the sandbox process writes to stderr before it aborts on a fatal isolate error. */
+export const FATAL_MARK = 'cx-sandbox-fatal ';
+
 /** What the sandbox process reports about a failure. */
 export interface FailureInfo {
   /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; limit: a value broke a cap; internal: anything else. */

@@ -10,7 +10,7 @@
 import ivm from 'isolated-vm';
 import { BOOTSTRAP } from './bootstrap.js';
 import { MAX_HOST_CALL_BYTES, textProblem, type SandboxLimits } from './limits.js';
-import type { FailureInfo, FromChild, ToChild } from './protocol.js';
+import { FATAL_MARK, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 
 interface Loaded {
   isolate: ivm.Isolate;
@@ -52,7 +52,15 @@ function failure(e: unknown, isolate: ivm.Isolate): FailureInfo {
 
 async function load(m: Extract<ToChild, { t: 'load' }>): Promise<void> {
   dispose(m.name);
-  const isolate = new ivm.Isolate({ memoryLimit: m.limits.memoryMb, onCatastrophicError: () => process.abort() });
+  const isolate = new ivm.Isolate({
+    memoryLimit: m.limits.memoryMb,
+    // V8 lost control of this isolate (e.g. a fatal out-of-memory): say whose it was, then die;
+    // the kernel fails the calls in flight and starts a new sandbox process.
+    onCatastrophicError: (message) => {
+      process.stderr.write(`\n${FATAL_MARK}${JSON.stringify({ plugin: m.name, message })}\n`);
+      process.abort();
+    },
+  });
   try {
     const context = await isolate.createContext();
     const global = context.global;

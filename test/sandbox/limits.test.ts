@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeGrants } from '../../core/kernel.js';
+import { parseGrant } from '../../core/permissions/grants.js';
+import { SandboxHost, type SandboxedPlugin } from '../../core/sandbox/host.js';
+import { cmd, pluginSource, rejection, testContext } from './helpers.js';
+
+const code = pluginSource('greedy', {
+  normal: `async (ctx, input) => { globalThis.count = (globalThis.count || 0) + 1; return { ok: input, count: globalThis.count }; }`,
+  syncLoop: `async () => { for (;;) {} }`,
+  asyncLoop: `async (ctx) => { await ctx.exec.run('echo', ['x']); for (;;) {} }`,
+  microtasks: `async () => { Promise.resolve().then(() => { for (;;) {} }); return 'returned'; }`,
+  getterLoop: `async () => ({ get x() { for (;;) {} } })`,
+  never: `async () => new Promise(() => {})`,
+  memoryBomb: `async () => { const a = []; for (;;) a.push(new Array(100000).fill(Math.random())); }`,
+  mapBomb: `async () => { const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'x' + i }); }`,
+  bufferBomb: `async () => { const keep = []; for (let i = 0; i < 1000; i++) keep.push(new Uint8Array(64 * 1024 * 1024).fill(1)); return keep.length; }`,
+  wasm: `async () => { const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); m.grow(60000); return m.buffer.byteLength; }`,
+  huge: `async () => 'x'.repeat(2 * 1024 * 1024)`,
+  deep: `async () => { let v = []; for (let i = 0; i < 10000; i++) v = [v]; return v; }`,
+  wide: `async () => Array.from({ length: 50 }, (_, i) => ({ i, nested: { list: [1, 2, 3] } }))`,
+  hugeLog: `async (ctx) => { ctx.log.warn('y'.repeat(2 * 1024 * 1024)); ctx.log.warn('small', { a: 1 }); return 'logged'; }`,
+  hugeArgs: `async (ctx) => { try { await ctx.fs.writeFile('/tmp/x', 'z'.repeat(20 * 1024 * 1024)); } catch (e) { return e.code + ': ' + e.message; } }`,
+  flood: `async (ctx) => { const ps = []; for (let i = 0; i < 10000; i++) ps.push(ctx.exec.run('true').then(() => 'ok', (e) => e.code)); const r = await Promise.all(ps); const c = {}; for (const x of r) c[x] = (c[x] || 0) + 1; return c; }`,
+});
+
+let host: SandboxHost;
+let plugin: SandboxedPlugin;
+let inFlight = 0;
+let maxInFlight = 0;
+const t = testContext('greedy', mergeGrants([parseGrant('exec:echo ...'), parseGrant('exec:true'), parseGrant('write:/tmp/x')]), {
+  exec: async (c) => {
+    if (c !== 'true') return { stdout: 'x\n' };
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    await new Promise((r) => setTimeout(r, 20));
+    inFlight--;
+    return {};
+  },
+});
+
+beforeAll(async () => {
+  host = new SandboxHost({ defaultLimits: { callTimeoutMs: 600, memoryMb: 128 } });
+  plugin = await host.load({ name: 'greedy', code, filename: 'greedy.js' });
+});
+afterAll(async () => {
+  await host.close();
+});
+
+const timeoutMessage = (id: string) => `plugin 'greedy': command '${id}' went over its time limit of 600 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`;
+
+async function stillServes(): Promise<number> {
+  const r = (await plugin.call(cmd('normal'), 'again', t.ctx)) as { ok: string; count: number };
+  expect(r.ok).toBe('again');
+  return r.count;
+}
+
+describe('time limits, enforced from outside the isolate', () => {
+  it.each(['syncLoop', 'asyncLoop', 'microtasks', 'getterLoop', 'never'])('%s is stopped with CX_ERR_SANDBOX_TIMEOUT; the next call gets a fresh isolate', async (id) => {
+    expect(await stillServes()).toBeGreaterThanOrEqual(1);
+    const started = performance.now();
+    const e = await rejection(plugin.call(cmd(id), null, t.ctx));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'greedy', message: timeoutMessage(id) });
+    // Fresh isolate: module state is gone.
+    expect(await stillServes()).toBe(1);
+  });
+
+  it('a sandbox process that does not stop the isolate is killed and replaced', async () => {
+    await stillServes();
+    const pid = host.pid!;
+    const call = plugin.call(cmd('never'), null, t.ctx);
+    process.kill(pid, 'SIGSTOP');
+    const e = await rejection(call);
+    expect(e.code).toBe('CX_ERR_SANDBOX_TIMEOUT');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(await stillServes()).toBe(1);
+    expect(host.pid).not.toBe(pid);
+  });
+
+  it('a sandbox process that dies fails only the calls in flight, then is restarted', async () => {
+    await stillServes();
+    const call = plugin.call(cmd('never'), null, t.ctx);
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(host.pid!, 'SIGKILL');
+    const e = await rejection(call);
+    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_CRASHED', plugin: 'greedy', message: "plugin 'greedy': the sandbox stopped unexpectedly during command 'never' (sandbox process killed by SIGKILL); it was restarted." });
+    expect(await stillServes()).toBe(1);
+  });
+});
+
+describe('memory limits', () => {
+  let hungry: SandboxedPlugin;
+  beforeAll(async () => {
+    // A long time limit, so that only the memory limit can stop these calls.
+    hungry = await host.load({ name: 'hungry', code, filename: 'hungry.js', limits: { memoryMb: 32, callTimeoutMs: 20_000 } });
+  });
+
+  it.each(['memoryBomb', 'mapBomb'])('%s is stopped with CX_ERR_SANDBOX_MEMORY; other plugins go on', async (id) => {
+    const other = await host.load({ name: 'bystander', code: pluginSource('bystander', { hi: `async () => 'hi'` }), filename: 'b.js' });
+    const e = await rejection(hungry.call(cmd(id), null, t.ctx));
+    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_MEMORY', plugin: 'hungry', message: `plugin 'hungry': command '${id}' went over its memory limit of 32 MB and was stopped.` });
+    expect(await other.call(cmd('hi'), null, testContext('bystander', 'all').ctx)).toBe('hi');
+    // The plugin itself is served again, from a fresh isolate.
+    expect(await hungry.call(cmd('normal'), 'again', t.ctx)).toEqual({ ok: 'again', count: 1 });
+    await stillServes();
+    other.unload();
+  });
+
+  it('large ArrayBuffers count against the limit', async () => {
+    const e = await rejection(hungry.call(cmd('bufferBomb'), null, t.ctx));
+    expect(['CX_ERR_SANDBOX_MEMORY', undefined]).toContain(e.code === 'CX_ERR_SANDBOX_MEMORY' ? e.code : undefined);
+    if (e.code !== 'CX_ERR_SANDBOX_MEMORY') expect(e.message).toMatch(/Array buffer allocation failed|memory/i);
+    expect(await stillServes()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('WebAssembly memory growth is impossible: there is no WebAssembly', async () => {
+    const e = await rejection(plugin.call(cmd('wasm'), null, t.ctx));
+    expect({ name: e.name, message: e.message, plugin: e.plugin }).toEqual({ name: 'PluginCodeError', message: 'WebAssembly is not defined', plugin: 'greedy' });
+    await stillServes();
+  });
+});
+
+describe('values crossing the boundary', () => {
+  it('refuses a huge or deeply nested result without the host materialising it', async () => {
+    const rss = process.memoryUsage().heapUsed;
+    expect((await rejection(plugin.call(cmd('huge'), null, t.ctx))).toJSON()).toEqual({
+      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'huge': the result is 2097154 characters, over the limit of 1048576",
+    });
+    expect((await rejection(plugin.call(cmd('deep'), null, t.ctx))).toJSON()).toEqual({
+      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'deep': the result is nested 10001 levels deep, over the limit of 64",
+    });
+    expect(process.memoryUsage().heapUsed - rss).toBeLessThan(64 * 1024 * 1024);
+    expect(await plugin.call(cmd('wide'), null, t.ctx)).toHaveLength(50);
+    await stillServes();
+  });
+
+  it('drops oversized log lines and refuses oversized host-call arguments inside the plugin', async () => {
+    t.logs.length = 0;
+    expect(await plugin.call(cmd('hugeLog'), null, t.ctx)).toBe('logged');
+    expect(t.logs).toEqual(['warn small {"a":1}']);
+    expect(await plugin.call(cmd('hugeArgs'), null, t.ctx)).toBe(`CX_ERR_SANDBOX_LIMIT: the arguments of ctx.fs.writeFile is ${20 * 1024 * 1024 + 13} characters, over the limit of ${17 * 1024 * 1024}`);
+  });
+
+  it('a flood of 10 000 capability calls is capped per plugin; the host stays fine', async () => {
+    const before = t.audit.records.length;
+    const flooder = await host.load({ name: 'greedy', code, filename: 'greedy.js', limits: { callTimeoutMs: 20_000 } });
+    const counts = (await flooder.call(cmd('flood'), null, t.ctx)) as { ok: number; CX_ERR_TOO_MANY_CALLS: number };
+    // How many get a slot depends on how fast calls arrive; what never changes is the cap.
+    expect(counts.ok + counts.CX_ERR_TOO_MANY_CALLS).toBe(10_000);
+    expect(counts.ok).toBeGreaterThanOrEqual(16 + 256);
+    expect(counts.CX_ERR_TOO_MANY_CALLS).toBeGreaterThan(5000);
+    expect(maxInFlight).toBe(16);
+    expect(t.audit.records.length - before).toBe(10_000);
+    await stillServes();
+    expect(readFileSync('/proc/self/status', 'utf8')).toMatch(/VmRSS/);
+  });
+});
