@@ -119,6 +119,16 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(world.statuses()['cx-slow']).toBe('install ok installed');
   });
 
+  it('cleans the package cache when partial downloads are left behind', async () => {
+    const partial = join(world.root, 'var/cache/apt/archives/partial/cx-demo_2.0_all.deb');
+    writeFileSync(partial, 'half a download');
+    const { code, report } = await repair(hostFor(world));
+    expect(report.problems.find((p) => p.id === 'cache')).toMatchObject({ description: `1 partial download(s) in ${world.root}/var/cache/apt/archives/partial` });
+    expect(report.actions).toContain(`apt-get clean (root ${world.root})`);
+    expect(code).toBe(0);
+    expect(existsSync(partial)).toBe(false);
+  });
+
   it('SKIPs with the reason when there is no dpkg database', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cx-nodpkg-'));
     cleanup.push(empty);

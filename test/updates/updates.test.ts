@@ -122,6 +122,13 @@ describe('update apply', () => {
     expect(seen[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
   });
 
+  it('--system plans a full dist-upgrade', async () => {
+    const r = await json(host(), 'update apply', { system: true, dryRun: true });
+    expect(r.code).toBe(0);
+    expect(r.out.results[0].actions).toEqual([`apt-get dist-upgrade -y -q (root ${world.root})`]);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+  });
+
   it('a pre_update tap can veto: nothing is applied', async () => {
     veto = true;
     const r = await json(host(), 'update apply', { packages: true });
