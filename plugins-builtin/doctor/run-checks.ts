@@ -92,8 +92,10 @@ export async function runChecks(ctx: PluginContext<unknown>, checks: Contributio
   let done = 0;
   const progress = () => options.onProgress?.({ done, total: checks.length, running: [...running] });
 
+  const position = new Map(ordered.map((c, i) => [c.id, i]));
   const runWithDeps = async (c: ContributionInfo): Promise<CheckResult> => {
-    const deps = depsOf(c).filter((d) => selected.has(d) && d !== c.id);
+    // Only dependencies ordered before the check count: that is where a cycle is broken.
+    const deps = depsOf(c).filter((d) => selected.has(d) && position.get(d)! < position.get(c.id)!);
     for (const d of deps) {
       const dr = await pending.get(d)!;
       if (dr.status === 'FAIL' || dr.status === 'ERROR') return own(c, 'SKIP', `skipped: ${d} failed`, { depends_on: deps, failed_dependency: d });
