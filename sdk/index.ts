@@ -15,6 +15,7 @@ export * from './types.js';
 export * from './system-contracts.js';
 export * from './closest.js';
 export * from './host-path.js';
+export * from './map-limit.js';
 
 /** Kebab-case names: plugins, commands. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

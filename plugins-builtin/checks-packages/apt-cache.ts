@@ -3,7 +3,7 @@
  * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/* and
  * /var/lib/dpkg/status (+ updates/), so a warm doctor run does not start apt at all.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { hostPath, mapLimit, type PluginContext } from 'cx-ops/sdk';
 
 /** What apt's answers depend on, as one string; null when the host has no dpkg status file. */
 export async function aptFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
@@ -16,7 +16,7 @@ export async function aptFingerprint(ctx: PluginContext<unknown>): Promise<strin
     if (!st) continue;
     parts.push(`${dir}:${st.mtimeMs}`);
     const entries = (await ctx.fs.readDir(path)).filter((e) => e.type === 'file' && e.name !== 'lock').sort((a, b) => a.name.localeCompare(b.name));
-    const stats = await Promise.all(entries.map((e) => ctx.fs.stat(`${path}/${e.name}`)));
+    const stats = await mapLimit(entries, 8, (e) => ctx.fs.stat(`${path}/${e.name}`));
     entries.forEach((e, i) => parts.push(`${e.name}:${stats[i]?.size ?? -1}:${stats[i]?.mtimeMs ?? -1}`));
   }
   return parts.join('\n');

@@ -3,7 +3,7 @@
  * and the status file), package lists present and not stale. SKIP when the host has no dpkg.
  * The fix `apt_configure_pending` runs `dpkg --configure -a`; deeper repairs are the apt repair's.
  */
-import { defineCheck, defineFix, pass, skip, warn, fail, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, skip, warn, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';

@@ -2,7 +2,7 @@
  * security_updates: pending upgrades from a security archive, from `apt list --upgradable` run
  * against the host's own lists and dpkg status (cached while those do not change).
  */
-import { defineCheck, grade, skip, error, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineCheck, error, grade, hostPath, skip, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseAptUpgradable, type UpgradableLine } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';

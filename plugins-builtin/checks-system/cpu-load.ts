@@ -1,5 +1,5 @@
 /** cpu_load: the load average per logical CPU, over the configured window (1, 5 or 15 minutes). */
-import { defineCheck, error, grade, skip, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { countCpuinfoProcessors, parseCpuList, parseLoadavg } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';

@@ -3,7 +3,7 @@
  * systemd journal to a size, and removes rotated logs (*.1, *.gz, …) older than a number of days
  * under /var/log. In dry run it lists exactly the commands and files.
  */
-import { defineFix, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineFix, hostPath, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 
 /** Names logrotate leaves behind: syslog.1, syslog.2.gz, kern.log.1.xz, app-20240101.gz. */

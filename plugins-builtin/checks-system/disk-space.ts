@@ -2,7 +2,7 @@
  * disk_space: block and inode usage of every real file system (or the configured mounts), each
  * graded against its own thresholds (`checks.disk_space.per_mount`).
  */
-import { defineCheck, grade, worstStatus, type CheckStatus, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, grade, hostPath, readIfExists, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
 import { DISK_FS_TYPES, parseMounts } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';
 import type { ChecksConfig } from './config.js';

@@ -1,5 +1,5 @@
 /** file_descriptors: allocated file handles against the system maximum (/proc/sys/fs/file-nr). */
-import { defineCheck, error, grade, skip, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseFileNr } from './procfs.js';
 import { thresholdProblem } from './thresholds.js';

@@ -2,7 +2,7 @@
  * memory and swap_usage, both from /proc/meminfo. A host without swap has no swap problem:
  * swap_usage then passes and says so.
  */
-import { defineCheck, error, grade, pass, skip, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, error, grade, hostPath, pass, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig, PercentThresholds } from './config.js';
 import { parseMeminfo } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';

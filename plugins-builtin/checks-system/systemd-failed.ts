@@ -2,7 +2,7 @@
  * systemd_failed: units systemd reports as failed. SKIPs when systemd is not running (no
  * /run/systemd/system), the test systemd itself uses (sd_booted).
  */
-import { defineCheck, defineFix, fail, pass, skip, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 
 /** Whether systemd is the running init of the inspected host. */

@@ -3,7 +3,7 @@
  * (systemd's timedatectl, chrony, ntpd). No client at all: SKIP with the reason. The fix
  * restarts the time service the check found.
  */
-import { defineCheck, defineFix, fail, grade, pass, skip, type CheckOutcome, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, grade, hostPath, pass, skip, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { systemdRunning } from './systemd-failed.js';
 import { thresholdProblem } from './thresholds.js';

@@ -2,7 +2,7 @@
  * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
  * that asks each parent to reap them by sending it SIGCHLD.
  */
-import { defineCheck, defineFix, error, grade, skip, type PluginContext, hostPath } from 'cx-ops/sdk';
+import { defineCheck, defineFix, error, grade, hostPath, mapLimit, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseProcStat } from './procfs.js';
 import { thresholdProblem } from './thresholds.js';
@@ -19,19 +19,19 @@ export async function findZombies(ctx: PluginContext<unknown>): Promise<Zombie[]
   if (!(await ctx.fs.stat(proc))) return null;
   const entries = await ctx.fs.readDir(proc);
   const zombies: Zombie[] = [];
-  await Promise.all(
-    entries
-      .filter((e) => /^\d+$/.test(e.name))
-      .map(async (e) => {
-        let text: string;
-        try {
-          text = await ctx.fs.readFile(`${proc}/${e.name}/stat`);
-        } catch {
-          return; // the process ended while we looked
-        }
-        const s = parseProcStat(text);
-        if (s && s.state === 'Z') zombies.push({ pid: s.pid, ppid: s.ppid, comm: s.comm });
-      }),
+  await mapLimit(
+    entries.filter((e) => /^\d+$/.test(e.name)),
+    8,
+    async (e) => {
+      let text: string;
+      try {
+        text = await ctx.fs.readFile(`${proc}/${e.name}/stat`);
+      } catch {
+        return; // the process ended while we looked
+      }
+      const s = parseProcStat(text);
+      if (s && s.state === 'Z') zombies.push({ pid: s.pid, ppid: s.ppid, comm: s.comm });
+    },
   );
   return zombies.sort((a, b) => a.pid - b.pid);
 }

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { doctorHost, fixture, parseReport, statuses, type DoctorHost } from './doctor-host.js';
 
@@ -52,6 +54,16 @@ describe('doctor on fixture hosts', () => {
     expect(text.stdout).toContain('  [FAIL]  Memory                 98% of 7.6 GB in use (0.2 GB available)\n');
     expect(text.stdout).toMatch(/\nFAIL: 12 checks — 1 passed, 1 warning, 4 failed, 6 skipped, 0 errors \(\d+\.\d\d s\)\n/);
     expect(text.stdout).toContain('1 fix available (zombie_reap): run cx-ops doctor --fix (preview with --fix --dry-run)');
+  });
+
+  test('a host with 1,500 processes: the /proc walk stays within the per-plugin call limits', async () => {
+    h = await doctorHost('healthy');
+    for (let pid = 1000; pid < 2500; pid++) {
+      await mkdir(join(h.root, `proc/${pid}`), { recursive: true });
+      await writeFile(join(h.root, `proc/${pid}/stat`), `${pid} (w ${pid}) ${pid % 100 === 0 ? 'Z' : 'S'} 7 ${pid} ${pid} 0 -1 0 0 0`);
+    }
+    const { report } = await h.json(['--check', 'zombie_processes']);
+    expect(report.results[0]).toMatchObject({ status: 'WARN', message: '15 zombie processes (parent: 7)', details: { count: 15 } });
   });
 
   test('--verbose adds details, timings and the plugin', async () => {
