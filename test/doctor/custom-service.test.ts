@@ -1,0 +1,36 @@
+// The seed's custom_service example, a sandboxed third-party plugin, inside doctor like any built-in.
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, test } from 'vitest';
+import { bundlePluginFile } from 'cx-ops/sdk/bundle';
+import { doctorHost, parseReport, type DoctorHost } from './doctor-host.js';
+
+let h: DoctorHost | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  h = dir = undefined;
+});
+
+test('custom_service runs sandboxed within its grants; its fix in dry run is recorded, not performed', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cx-custom-service-'));
+  const src = fileURLToPath(new URL('../../examples/custom-service', import.meta.url));
+  await cp(join(src, 'plugin.yaml'), join(dir, 'plugin.yaml'));
+  await cp(join(src, 'src'), join(dir, 'src'), { recursive: true });
+  await bundlePluginFile(join(dir, 'src/index.ts'), join(dir, 'dist/index.js'));
+  h = await doctorHost('healthy');
+  const pd = ['--plugin-dir', dir];
+  expect((await h.run([...pd, 'plugins', 'enable', 'custom-service', '-y'])).exitCode).toBe(0);
+  const run = await h.run([...pd, 'doctor', '--json', '--category', 'services', '--fix', '--dry-run']);
+  const report = parseReport(run);
+  expect(report.checks.custom_service).toEqual({ category: 'services', severity: 'high', plugin: 'custom-service', tier: 'sandboxed' });
+  // No systemd on the test machine: systemctl is-active cannot say "active".
+  expect(report.results.find((r) => r.check_id === 'custom_service')).toMatchObject({ status: 'FAIL', message: 'Service is not running', fix_id: 'restart_custom_service' });
+  expect(report.fixes).toEqual([
+    expect.objectContaining({ check_id: 'custom_service', fix_id: 'restart_custom_service', outcome: 'dry_run', safe: true, actions: ['systemctl restart my-service'], recorded_actions: [expect.stringContaining('systemctl restart my-service')] }),
+  ]);
+  expect(run.exitCode).toBe(2);
+});
