@@ -16,6 +16,7 @@ export * from './system-contracts.js';
 export * from './closest.js';
 export * from './host-path.js';
 export * from './map-limit.js';
+export * from './preferred-fix.js';
 
 /** Kebab-case names: plugins, commands. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

@@ -1,9 +1,10 @@
 /**
  * apt_status: dpkg not interrupted, no package left half-installed or unconfigured (dpkg --audit
  * and the status file), package lists present and not stale. SKIP when the host has no dpkg.
- * The fix `apt_configure_pending` runs `dpkg --configure -a`; deeper repairs are the apt repair's.
+ * The fix is the apt repair's `repair_apt` when that plugin is loaded, else this plugin's own
+ * `apt_configure_pending` (`dpkg --configure -a`).
  */
-import { defineCheck, defineFix, fail, hostPath, pass, skip, warn, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, warn, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';
@@ -44,16 +45,17 @@ export const aptStatusCheck = defineCheck({
   description: 'dpkg finished its last run, no package is half-installed, package lists are fresh',
   category: 'packages',
   severity: 'high',
-  fix_id: 'apt_configure_pending',
+  fix_id: 'repair_apt',
   async run(ctx: PluginContext<PackagesConfig>) {
     const fingerprint = await aptFingerprint(ctx);
     if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');
     const { value: h, cached } = await cachedAnswer(ctx, 'apt_status', fingerprint, () => aptHealth(ctx));
     const details = { ...h, cached };
-    if (h.interrupted.length) return fail(`dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`, details);
-    if (h.unfinished.length || h.audit) {
+    if (h.interrupted.length || h.unfinished.length || h.audit) {
+      const fix_id = await preferredFix(ctx, ['repair_apt', 'apt_configure_pending']);
+      if (h.interrupted.length) return { ...fail(`dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`, details), fix_id };
       const names = h.unfinished.map((p) => `${p.name} (${p.state}${p.flag === 'reinstreq' ? ', reinstall required' : ''})`);
-      return fail(names.length ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}` : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`, details);
+      return { ...fail(names.length ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}` : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`, details), fix_id };
     }
     if (!h.lists) return { ...warn('no package lists: run apt-get update', details), fix_id: null };
     const ageDays = h.newest_list_ms === null ? 0 : Math.floor((Date.now() - h.newest_list_ms) / 86_400_000);

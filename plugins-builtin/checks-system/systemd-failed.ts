@@ -2,7 +2,7 @@
  * systemd_failed: units systemd reports as failed. SKIPs when systemd is not running (no
  * /run/systemd/system), the test systemd itself uses (sd_booted).
  */
-import { defineCheck, defineFix, fail, hostPath, pass, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 
 /** Whether systemd is the running init of the inspected host. */
@@ -33,7 +33,7 @@ export const systemdFailedCheck = defineCheck({
   description: 'systemd units in the failed state',
   category: 'services',
   severity: 'high',
-  fix_id: 'restart_failed_units',
+  fix_id: 'restart_failed_services',
   async run(ctx: PluginContext<ChecksConfig>) {
     if (!(await systemdRunning(ctx))) return skip('systemd is not running on this host (no /run/systemd/system)');
     const r = await ctx.exec.run('systemctl', ['list-units', '--state=failed', '--no-legend', '--plain', '--no-pager'], { timeoutMs: 10_000, readOnly: true });
@@ -41,7 +41,9 @@ export const systemdFailedCheck = defineCheck({
     const ignore = ctx.config.systemd_failed.ignore_units.map(globRe);
     const units = parseFailedUnits(r.stdout).filter((u) => !ignore.some((re) => re.test(u.unit)));
     if (!units.length) return pass('no failed units', { failed: [] });
-    return fail(`${units.length} failed unit${units.length === 1 ? '' : 's'}: ${units.map((u) => u.unit).slice(0, 10).join(', ')}`, { failed: units as unknown as Record<string, unknown>[] });
+    // The services repair (restart with backoff, verify) when loaded, else this plugin's plain restart.
+    const fix_id = await preferredFix(ctx, ['restart_failed_services', 'restart_failed_units']);
+    return { ...fail(`${units.length} failed unit${units.length === 1 ? '' : 's'}: ${units.map((u) => u.unit).slice(0, 10).join(', ')}`, { failed: units as unknown as Record<string, unknown>[] }), fix_id };
   },
 });
 

@@ -42,7 +42,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     expect(changed.report.results.find((r) => r.check_id === 'apt_status')).toMatchObject({
       status: 'FAIL',
       message: '1 package(s) not fully installed: baz (unpacked)',
-      fix_id: 'apt_configure_pending',
+      fix_id: 'repair_apt',
       details: { cached: false, unfinished: [{ name: 'baz', state: 'unpacked', flag: 'ok' }], audit: expect.stringContaining('baz') },
     });
     expect(await aptCalls(h.root)).toHaveLength(4);
@@ -52,7 +52,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     h = await doctorHost('apt');
     await writeFile(join(h.root, 'var/lib/dpkg/updates/0001'), 'Package: foo\nStatus: install ok half-configured\n');
     const interrupted = await h.json(['--check', 'apt_status']);
-    expect(interrupted.report.results[0]).toMatchObject({ status: 'FAIL', message: 'dpkg was interrupted (1 pending update file(s)); run: dpkg --configure -a', fix_id: 'apt_configure_pending' });
+    expect(interrupted.report.results[0]).toMatchObject({ status: 'FAIL', message: 'dpkg was interrupted (1 pending update file(s)); run: dpkg --configure -a', fix_id: 'repair_apt' });
 
     await h.cleanup();
     h = await doctorHost('apt');

@@ -67,14 +67,14 @@ describe('doctor --fix', () => {
     expect(existsSync(logs.current)).toBe(true);
   });
 
-  test('auto_fix_safe applies safe fixes unasked and still asks for the others (apt_configure_pending is not safe)', async () => {
+  test('auto_fix_safe applies safe fixes unasked and still asks for the others (the apt repair, repair_apt, is not safe)', async () => {
     h = await doctorHost('apt');
     await logsAndFullDisk(h, { doctor: { auto_fix_safe: true } });
     await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nDescription: baz\n');
     const { report } = await h.json(['--fix', '--check', 'disk_space', '--check', 'apt_status']);
     const fixes = Object.fromEntries(report.fixes!.map((f) => [f.fix_id, f]));
     expect(fixes.disk_cleanup).toMatchObject({ outcome: 'applied', safe: true, actions: expect.arrayContaining([`apt-get clean -o Dir=${h.root}`]) });
-    expect(fixes.apt_configure_pending).toMatchObject({ outcome: 'declined', safe: false });
+    expect(fixes.repair_apt).toMatchObject({ outcome: 'declined', safe: false });
   });
 });
 
