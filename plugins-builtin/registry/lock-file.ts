@@ -61,7 +61,7 @@ export async function writeLock(file: string, lock: LockFile): Promise<void> {
 /** sha256 of every file under `dir`, keyed by '/'-separated relative path. */
 export async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const e of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) Object.assign(out, await hashTree(dir, rel));
     else out[rel] = e.isFile() ? sha256(await readFile(join(dir, rel))) : 'not-a-regular-file';

@@ -48,11 +48,11 @@ export async function makeHome(root: string, name: string): Promise<Home> {
     ...h,
     installDir: join(h.dataDir, 'plugins'),
     async run(args, o = {}) {
-      const r = await execa(process.execPath, argv(args), { reject: false, input: o.input ?? '', cwd: o.cwd ?? dir, env, extendEnv: false, timeout: 60_000 });
+      const r = await execa(process.execPath, argv(args), { reject: false, input: o.input ?? '', cwd: o.cwd ?? dir, env, extendEnv: false, timeout: 60_000, stripFinalNewline: false });
       return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
     },
     spawn(args) {
-      return execa(process.execPath, argv(args), { reject: false, input: '', cwd: dir, env, extendEnv: false, timeout: 60_000 });
+      return execa(process.execPath, argv(args), { reject: false, input: '', cwd: dir, env, extendEnv: false, timeout: 60_000, stripFinalNewline: false });
     },
   };
 }
