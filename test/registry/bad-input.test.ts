@@ -1,0 +1,180 @@
+/**
+ * Bad input, each with a clear message and a non-zero exit: an unreachable registry (cached
+ * index used, its age said), a malformed index (path, line, field), a duplicate registry name,
+ * a range nothing satisfies (available versions listed), an archive with escaping entries
+ * (refused before anything is written), and an install killed mid-way (old version intact).
+ */
+import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { sha256 } from '../../plugins-builtin/registry/files.js';
+import { makeHome, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
+
+const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
+
+let tmp: { dir: string; cleanup(): Promise<void> };
+let author: Home;
+let registryDir: string;
+let server: StaticServer;
+
+/** Packs and publishes hello VERSION (needing cx-ops CX) into the registry. */
+async function publishHello(version: string, cx = '>=0.1.0'): Promise<void> {
+  const dir = join(author.dir, `hello-${version}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'plugin.yaml'), (await readFile(fixture('hello/plugin.yaml'), 'utf8')).replace('1.0.0', version).replace('">=0.1.0"', `"${cx}"`));
+  await writeFile(join(dir, 'index.js'), (await readFile(fixture('hello/index.js'), 'utf8')).replace('VERSION', version));
+  const pack = await author.run(['plugins', 'pack', dir, '--out', join(author.dir, `hello-${version}.tgz`)]);
+  expect(pack.exitCode, pack.stderr).toBe(0);
+  const pub = await author.run(['registry', 'publish', registryDir, join(author.dir, `hello-${version}.tgz`)]);
+  expect(pub.exitCode, pub.stderr).toBe(0);
+}
+
+beforeAll(async () => {
+  tmp = await tempDir('cx-bad-input-');
+  author = await makeHome(tmp.dir, 'author');
+  registryDir = join(tmp.dir, 'registry');
+  await mkdir(registryDir);
+  await publishHello('1.0.0');
+  await publishHello('1.1.0');
+  await publishHello('2.0.0');
+  await publishHello('3.0.0', '>=99.0.0');
+  server = await serveDirectory(registryDir);
+});
+afterAll(async () => {
+  await server?.close();
+  await tmp?.cleanup();
+});
+
+async function userWithRegistry(name: string, url = server.url): Promise<Home> {
+  const u = await makeHome(tmp.dir, name);
+  expect((await u.run(['registry', 'add', 'team', url])).exitCode).toBe(0);
+  return u;
+}
+
+describe('registries', () => {
+  test('a duplicate registry name is refused and registries.yaml is unchanged', async () => {
+    const u = await userWithRegistry('dup');
+    const before = await readFile(join(u.configDir, 'registries.yaml'), 'utf8');
+    const r = await u.run(['registry', 'add', 'team', 'https://elsewhere.example/']);
+    expect(r).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(r.stderr).toBe(`error[CX_ERR_REGISTRY_DUPLICATE]: a registry named 'team' already exists (${server.url}); nothing was changed.\nRemove it first (cx-ops registry remove team) or choose another name.\n`);
+    expect(await readFile(join(u.configDir, 'registries.yaml'), 'utf8')).toBe(before);
+  });
+
+  test('unreachable with no cache: a clear error; with a cache: the cached index, and how old it is', async () => {
+    const down = await serveDirectory(registryDir);
+    const u = await userWithRegistry('unreachable', down.url);
+    await down.close();
+    const none = await u.run(['plugins', 'search', 'hello']);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toMatch(new RegExp(`^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`));
+
+    const v = await userWithRegistry('cached');
+    expect((await v.run(['registry', 'refresh'])).stdout).toBe('team: 1 plugins, 4 versions\n');
+    // The registry moves away: point the cache's registry at a dead port by re-adding it.
+    const meta = join(v.cacheDir, 'plugins', 'registry', 'indexes', 'team.json');
+    const m = JSON.parse(await readFile(meta, 'utf8'));
+    m.fetched_at = new Date(Date.now() - 3 * 3600_000).toISOString();
+    await writeFile(meta, JSON.stringify(m));
+    const saved = server;
+    await saved.close();
+    try {
+      const r = await v.run(['plugins', 'search', 'hello', '--json']);
+      expect(r.exitCode).toBe(0);
+      expect(JSON.parse(r.stdout).map((p: { name: string; version: string }) => `${p.name} ${p.version}`)).toEqual(['hello 2.0.0']);
+      expect(r.stderr).toBe(`warning: registry 'team' (${server.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); using its cached index from ${m.fetched_at} (3 hours old).\n`);
+      const list = await v.run(['registry', 'list']);
+      expect(list.stdout).toMatch(/^NAME\s+PLUGINS\s+INDEX FETCHED\s+URL\nteam\s+1\s+3 hours ago\s+http:\/\/127\.0\.0\.1:\d+\/\n$/);
+    } finally {
+      server = await serveDirectory(registryDir);
+      // Later tests use the new port.
+    }
+  });
+
+  test('a malformed index names the source, line and field', async () => {
+    const u = await userWithRegistry('malformed', fixture('malformed-index'));
+    const r = await u.run(['plugins', 'install', 'disk-guard']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      `error[CX_ERR_REGISTRY_INDEX_INVALID]: ${fixture('malformed-index')}/index.yaml:10: field 'plugins.disk-guard[0].sha256' must match the pattern ^[0-9a-f]{64}$ (found: "not-a-hash")\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: cx-ops registry publish DIR ARCHIVE\n`,
+    );
+  });
+});
+
+describe('choosing a version', () => {
+  test('a range nothing satisfies lists the available versions and what works here', async () => {
+    const u = await userWithRegistry('range');
+    const r = await u.run(['plugins', 'install', 'hello@^5']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      "error[CX_ERR_VERSION_UNSATISFIED]: no version of 'hello' satisfies '^5' and works with cx-ops 0.1.0. Available: 3.0.0 (needs cx-ops >=99.0.0), 2.0.0, 1.1.0, 1.0.0.\nInstall the newest one that works here with: cx-ops plugins install hello@2.0.0\n",
+    );
+    const pick = await u.run(['plugins', 'install', 'hello@^1', '-y', '--dry-run']);
+    expect(pick).toMatchObject({ exitCode: 0, stdout: `dry run: would install hello 1.1.0 from team: sandboxed, signature unsigned\n` });
+    await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  test('an unknown plugin name suggests close names', async () => {
+    const u = await userWithRegistry('unknown');
+    const r = await u.run(['plugins', 'install', 'helo']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("error[CX_ERR_REGISTRY_PLUGIN_UNKNOWN]: no plugin named 'helo' in the configured registries (team). Did you mean: hello?\nSearch with: cx-ops plugins search TEXT\n");
+  });
+});
+
+describe('hostile archives and interrupted installs', () => {
+  test('an archive with entries escaping its directory is refused before anything is written', async () => {
+    const evilDir = join(tmp.dir, 'evil-registry');
+    await mkdir(join(evilDir, 'archives'), { recursive: true });
+    const victim = join(tmp.dir, 'victim');
+    const bytes = rawTarGz([
+      { path: 'plugin.yaml', type: '0', data: 'name: evil\nversion: 1.0.0\ndescription: x\nplugin_type: command\nmain: index.js\ncx_version: "*"\n' },
+      { path: 'index.js', type: '0', data: 'export default { name: "evil" };\n' },
+      { path: `../../../../../../../../..${victim}/passwd`, type: '0', data: 'owned\n' },
+    ]);
+    await writeFile(join(evilDir, 'archives', 'evil-1.0.0.tgz'), bytes);
+    await writeFile(
+      join(evilDir, 'index.yaml'),
+      `api_version: 1\nplugins:\n  evil:\n    - version: 1.0.0\n      description: x\n      plugin_type: command\n      cx_version: "*"\n      permissions: []\n      archive: archives/evil-1.0.0.tgz\n      sha256: ${sha256(bytes)}\n`,
+    );
+    const u = await userWithRegistry('evil', evilDir);
+    const r = await u.run(['plugins', 'install', 'evil', '-y']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      `error[CX_ERR_ARCHIVE_UNSAFE]: ${evilDir}/archives/evil-1.0.0.tgz: entry '../../../../../../../../..${victim}/passwd' climbs out of the archive with '..'; the archive was refused and nothing was written.\nA plugin archive holds only plain files and directories inside it; rebuild it with: cx-ops plugins pack DIR\n`,
+    );
+    await expect(readdir(victim)).rejects.toThrow(/ENOENT/);
+    await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  test('an install killed mid-download leaves the old version working; leftovers of a killed install are swept', async () => {
+    const u = await userWithRegistry('killed');
+    expect((await u.run(['plugins', 'install', 'hello@1.0.0'])).exitCode).toBe(0);
+    expect((await u.run(['hello'])).stdout).toBe('hello from 1.0.0\n');
+    const link = await readlink(join(u.installDir, 'hello'));
+
+    server.slow = 16;
+    const child = u.spawn(['plugins', 'install', 'hello@2.0.0', '-y']);
+    const deadline = Date.now() + 20_000;
+    while (!server.requests.includes('/archives/hello-2.0.0.tgz') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    const killed = await child;
+    server.slow = undefined;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await readlink(join(u.installDir, 'hello'))).toBe(link);
+    expect((await u.run(['hello'])).stdout).toBe('hello from 1.0.0\n');
+
+    // What a kill between the writes would leave: a half-written store directory and a link not yet renamed.
+    await mkdir(join(u.installDir, '.store', '.tmp-hello-999999-1'), { recursive: true });
+    await writeFile(join(u.installDir, '.store', '.tmp-hello-999999-1', 'plugin.yaml'), 'name: hel');
+    await symlink('.store/.tmp-hello-999999-1', join(u.installDir, '.hello.link-999999-1'));
+    expect((await u.run(['hello'])).stdout).toBe('hello from 1.0.0\n');
+    const r = await u.run(['plugins', 'install', 'hello@2.0.0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await u.run(['hello'])).stdout).toBe('hello from 2.0.0\n');
+    expect((await readdir(u.installDir)).sort()).toEqual(['.install.lock', '.store', 'hello'].filter((n) => n !== '.install.lock'));
+    expect(await readdir(join(u.installDir, '.store'))).toEqual([(await readlink(join(u.installDir, 'hello'))).replace('.store/', '')]);
+  });
+});
