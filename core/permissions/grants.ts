@@ -46,6 +46,9 @@ export interface Grants {
 export const ALL_GRANTS = 'all' as const;
 export type AllGrants = typeof ALL_GRANTS;
 
+/** The read-only tier's narrowing (alias of readOnlyGrants). */
+export const READ_ONLY = (g: Grants): Grants => readOnlyGrants(g);
+
 /** No grants at all. */
 export function noGrants(): Grants {
   return { exec: [], read: [], write: [], net: [], registry: false };

@@ -82,6 +82,21 @@ describe('exec capability', () => {
     expect(audit.records.every((r) => r.plugin === 'repo-check' && r.capability === 'exec')).toBe(true);
   });
 
+  it('trusted tier: no grant checks, but every call is audited and dry-run still applies', async () => {
+    const audit = AuditLog.memory();
+    const recorder = { actions: [] as string[] };
+    const caps = createHostCapabilities({ plugin: 'builtin', tier: 'trusted', grants: 'all', dryRun: true, audit, recorder });
+    expect(await caps.exec.run('rm', ['-rf', join(dir, 'x')])).toMatchObject({ dryRun: true, exitCode: 0 });
+    expect(await caps.fs.readFile('/proc/loadavg')).toMatch(/^\d/);
+    expect(recorder.actions).toEqual([`exec: rm -rf ${join(dir, 'x')}`]);
+    expect(audit.records.map((r) => [r.tier, r.capability, r.op, r.allowed, r.dryRun])).toEqual([
+      ['trusted', 'exec', 'run', true, true],
+      ['trusted', 'fs', 'readFile', true, true],
+    ]);
+    // Still no way to smuggle loader variables in, even when trusted.
+    expect((await rejection(caps.exec.run('true', [], { env: { NODE_OPTIONS: '--require /tmp/x.js' } }))).code).toBe('CX_ERR_PERMISSION_DENIED');
+  });
+
   it('kills the whole process group on timeout: no orphan survives', async () => {
     const caps = createHostCapabilities({ plugin: 'p', tier: 'trusted', grants: 'all', dryRun: false, audit: AuditLog.memory() });
     const pidFile = join(dir, 'pids');
