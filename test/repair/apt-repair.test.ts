@@ -2,12 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import aptPlugin from '../../plugins-builtin/apt/index.js';
 import type { AptRepairReport } from '../../plugins-builtin/apt/apt-repair.js';
 import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
 import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
 
+const validateReport = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(__dirname, '../../schemas/repair-apt-report.schema.json'), 'utf8')));
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -23,7 +25,9 @@ function hostFor(world: AptWorld): PluginHost {
 async function repair(host: PluginHost, options: Record<string, unknown> = {}): Promise<{ code: number; report: AptRepairReport }> {
   const code = await host.command('repair apt', { json: true, ...options } as never);
   const { stdout } = host.take();
-  return { code, report: JSON.parse(stdout) as AptRepairReport };
+  const report = JSON.parse(stdout) as AptRepairReport;
+  expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
+  return { code, report };
 }
 
 let world: AptWorld;

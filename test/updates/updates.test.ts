@@ -72,6 +72,8 @@ describe('update check', () => {
     const first = await json(h, 'update check');
     expect(first.code).toBe(0);
     expect(first.out).toMatchObject({ cached: false, total: 2, security: 1, reboot_required: false });
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../schemas/update-check.schema.json'), 'utf8')));
+    expect(validate(first.out), JSON.stringify(validate.errors)).toBe(true);
     expect(first.out.updaters[0].check.updates).toEqual([
       { name: 'cx-demo', current: '1.0', candidate: '2.0', origin: 'Debian-Security:stable-security', security: true },
       { name: 'cx-local', current: '0.9', candidate: '1.0', origin: 'cx-test:stable', security: false },
