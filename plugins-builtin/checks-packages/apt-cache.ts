@@ -1,7 +1,7 @@
 /**
  * The apt-based checks' answer cache: apt and dpkg answers are kept in the plugin's cache
- * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/* and
- * /var/lib/dpkg/status (+ updates/), so a warm doctor run does not start apt at all.
+ * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/*, /var/lib/dpkg/status
+ * (+ updates/) and the sources and pinning files, so a warm doctor run does not start apt at all.
  */
 import { hostPath, mapLimit, type PluginContext } from 'cx-ops/sdk';
 
@@ -10,7 +10,12 @@ export async function aptFingerprint(ctx: PluginContext<unknown>): Promise<strin
   const status = await ctx.fs.stat(hostPath(ctx.env, '/var/lib/dpkg/status'));
   if (!status) return null;
   const parts: string[] = [`root=${ctx.env.root}`, `status:${status.size}:${status.mtimeMs}`];
-  for (const dir of ['/var/lib/apt/lists', '/var/lib/dpkg/updates']) {
+  // Sources and pinning decide which lists apt reads and which candidate wins.
+  for (const file of ['/etc/apt/sources.list', '/etc/apt/preferences']) {
+    const st = await ctx.fs.stat(hostPath(ctx.env, file));
+    if (st) parts.push(`${file}:${st.size}:${st.mtimeMs}`);
+  }
+  for (const dir of ['/var/lib/apt/lists', '/var/lib/dpkg/updates', '/etc/apt/sources.list.d', '/etc/apt/preferences.d']) {
     const path = hostPath(ctx.env, dir);
     const st = await ctx.fs.stat(path);
     if (!st) continue;

@@ -115,9 +115,9 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   if (o.format === 'text') ctx.io.out(renderChecks(report, text));
   let final: CheckResult[] = results;
   if (o.fix) {
-    if (o.format === 'text') ctx.io.out(`\nFixes${o.dryRun ? ' (dry run: nothing is changed)' : ''}\n`);
+    if (o.format === 'text') ctx.io.out(`\nFixes${o.dryRun || ctx.env.dryRun ? ' (dry run: nothing is changed)' : ''}\n`);
     const applied = await applyFixes(ctx, results, byId, {
-      dryRun: o.dryRun,
+      dryRun: o.dryRun || ctx.env.dryRun,
       autoFixSafe: cfg.auto_fix_safe,
       assumeYes: ctx.env.assumeYes,
       timeoutSeconds: cfg.timeout_seconds,

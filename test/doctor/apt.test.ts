@@ -46,6 +46,11 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       details: { cached: false, unfinished: [{ name: 'baz', state: 'unpacked', flag: 'ok' }], audit: expect.stringContaining('baz') },
     });
     expect(await aptCalls(h.root)).toHaveLength(4);
+
+    // Dropping the security source changes apt's answer without touching the lists.
+    await writeFile(join(h.root, 'etc/apt/sources.list'), 'deb [trusted=yes] http://deb.example.invalid/debian bookworm main\n');
+    const noSecurity = await h.json(['--check', 'security_updates']);
+    expect(noSecurity.report.results[0]).toMatchObject({ status: 'PASS', message: 'no security updates pending (1 other update(s))', details: { cached: false } });
   });
 
   test('an interrupted dpkg run is FAIL; stale package lists are WARN with the command to run', async () => {
