@@ -277,7 +277,14 @@ export class SandboxHost {
     const p = this.pending.get(m.id);
     const name = p?.plugin ?? '';
     const reply = (ok: boolean, value: unknown) => {
-      if (m.hid) this.send({ t: 'hostreply', name, hid: m.hid, ok, value: JSON.stringify(value ?? null) });
+      if (!m.hid) return;
+      let text: string;
+      try {
+        text = JSON.stringify(value ?? null);
+      } catch (e) {
+        [ok, text] = [false, JSON.stringify({ message: `the result of ctx.${m.method} is not plain data (${messageOf(e)})`, code: 'CX_ERR_SANDBOX_LIMIT' })];
+      }
+      this.send({ t: 'hostreply', name, hid: m.hid, ok, value: text });
     };
     if (!p || p.kind !== 'call' || !p.ctx) return;
     const method = Object.hasOwn(HOST_METHODS, m.method) ? HOST_METHODS[m.method] : undefined;

@@ -171,3 +171,7 @@ process.on('message', (m: ToChild) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// Nothing a plugin does may take the sandbox process down through a stray rejection.
+process.on('unhandledRejection', (e) => {
+  process.stderr.write(`cx-sandbox: unhandled rejection: ${e instanceof Error ? e.message : String(e)}\n`);
+});
