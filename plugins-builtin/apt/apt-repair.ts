@@ -141,6 +141,9 @@ export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptio
     report.statusBackup = `${backupDir}/status-${stamp()}`;
     await ctx.fs.writeFile(report.statusBackup, await ctx.fs.readFile(t.paths.status), { mode: 0o644 });
     report.actions.push(`copied ${t.paths.status} to ${report.statusBackup}`);
+    // Keep the last ten copies.
+    const copies = (await ctx.fs.readDir(backupDir)).map((e) => e.name).filter((n) => n.startsWith('status-')).sort();
+    for (const old of copies.slice(0, Math.max(0, copies.length - 10))) await ctx.fs.remove(`${backupDir}/${old}`);
   }
 
   // 3. Repairs, in an order where each makes the next one possible.
