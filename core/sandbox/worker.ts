@@ -62,26 +62,28 @@ async function load(m: Extract<ToChild, { t: 'load' }>): Promise<void> {
     },
   });
   try {
-    const context = await isolate.createContext();
+    // Setting up our own bootstrap runs on this thread (no thread hops: isolate start stays in
+    // the low milliseconds); plugin code only ever runs through the async calls below.
+    const context = isolate.createContextSync();
     const global = context.global;
-    await global.set('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES }));
-    await global.set('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(m.name, callId, hid, method, args), { ignored: true }));
-    const script = await isolate.compileScript(BOOTSTRAP, { filename: 'cx-sandbox-bootstrap.js' });
-    await script.run(context);
+    global.setSync('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES }));
+    global.setSync('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(m.name, callId, hid, method, args), { ignored: true }));
+    const script = isolate.compileScriptSync(BOOTSTRAP, { filename: 'cx-sandbox-bootstrap.js' });
+    script.runSync(context);
     script.release();
-    const register = await global.get('__cx_register', { reference: true });
-    const dispatch = await global.get('__cx_dispatch', { reference: true });
-    const reply = await global.get('__cx_reply', { reference: true });
-    await context.eval('delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply;');
+    const register = global.getSync('__cx_register', { reference: true }) as ivm.Reference;
+    const dispatch = global.getSync('__cx_dispatch', { reference: true }) as ivm.Reference;
+    const reply = global.getSync('__cx_reply', { reference: true }) as ivm.Reference;
+    context.evalSync('delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply;');
     const loaded: Loaded = { isolate, context, dispatch, reply, limits: m.limits, aborted: new Set() };
     plugins.set(m.name, loaded);
     calls.set(m.id, m.name);
     const mod = await isolate.compileModule(m.code, { filename: m.filename });
-    await mod.instantiate(context, (specifier) => {
+    mod.instantiateSync(context, (specifier) => {
       throw new Error(`cannot import '${specifier}': a sandboxed plugin is one self-contained bundle (build it with cx-ops plugins build)`);
     });
     await mod.evaluate({ timeout: m.limits.callTimeoutMs });
-    const def = await mod.namespace.get('default', { reference: true });
+    const def = mod.namespace.getSync('default', { reference: true }) as ivm.Reference;
     const shape = (await register.apply(undefined, [def.derefInto()], { timeout: m.limits.callTimeoutMs })) as string;
     register.release();
     def.release();
@@ -116,6 +118,8 @@ async function call(m: Extract<ToChild, { t: 'call' }>): Promise<void> {
       if (problem) send({ t: 'result', id: m.id, ok: false, error: { kind: 'limit', message: problem } });
       else send({ t: 'result', id: m.id, ok: true, value: body });
     } else {
+      const problem = textProblem(body, 'the error', 8 * 1024, 2);
+      if (problem) throw new Error(`the plugin threw, and ${problem}`);
       const info = JSON.parse(body) as { message: string; code: string | null };
       const kind = info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin';
       send({ t: 'result', id: m.id, ok: false, error: { kind, message: info.message, code: info.code } });
@@ -134,7 +138,9 @@ async function call(m: Extract<ToChild, { t: 'call' }>): Promise<void> {
 function hostCall(name: string, callId: number, hid: number, method: string, args: string): void {
   const p = plugins.get(name);
   if (!p || calls.get(callId) !== name) return;
-  const problem = typeof method !== 'string' || method.length > 64 ? 'bad method' : textProblem(args, `the arguments of ctx.${method}`, MAX_HOST_CALL_BYTES, p.limits.maxDepth);
+  // Log lines and terminal output are capped like results; only file contents may be larger.
+  const cap = /^(log\.|io\.(out|err)$)/.test(method) ? p.limits.maxOutputBytes : MAX_HOST_CALL_BYTES;
+  const problem = typeof method !== 'string' || method.length > 64 ? 'bad method' : textProblem(args, `the arguments of ctx.${method}`, cap, p.limits.maxDepth);
   if (problem) {
     if (hid) answer(name, hid, false, JSON.stringify({ message: problem, code: 'CX_ERR_SANDBOX_LIMIT' }));
     return;
