@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import permissionsPlugin from '../../plugins-builtin/permissions/index.js';
 import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 
 const cleanup: string[] = [];
 afterAll(() => { for (const d of cleanup) rmSync(d, { recursive: true, force: true }); });
@@ -30,7 +31,9 @@ function dir(p: string, mode: number, uid = 1000, gid = 1000): void {
 async function run(options: Record<string, unknown>) {
   const code = await host.command('repair permissions', { json: true, ...options } as never);
   const { stdout, stderr } = host.take();
-  return { code, out: stdout ? JSON.parse(stdout) : null, stderr };
+  const out = stdout ? JSON.parse(stdout) : null;
+  if (out) assertMatchesSchema('repair-permissions-report', out);
+  return { code, out, stderr };
 }
 
 beforeEach(() => {

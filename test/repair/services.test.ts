@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import servicesPlugin from '../../plugins-builtin/services/index.js';
 import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 
 // A real supervisord with its own config and unix socket in a temp dir; two programs:
 // `steady` runs, `flaky` crashes at once while its marker file exists.
@@ -54,7 +55,9 @@ function host(config: Record<string, unknown> = {}): PluginHost {
 async function run(h: PluginHost, options: Record<string, unknown> = {}) {
   const code = await h.command('repair services', { json: true, ...options } as never);
   const { stdout, stderr } = h.take();
-  return { code, out: stdout ? JSON.parse(stdout) : null, stderr };
+  const out = stdout ? JSON.parse(stdout) : null;
+  if (out) assertMatchesSchema('repair-services-report', out);
+  return { code, out, stderr };
 }
 
 describe('repair services against a real supervisord', () => {

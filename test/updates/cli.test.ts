@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
+import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../core/bin/cx-ops.js', import.meta.url));
 let world: AptWorld;
@@ -37,6 +38,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const real = await cx(['repair', 'apt', '--json']);
     expect(real.code, real.stderr).toBe(0);
     expect(JSON.parse(real.stdout)).toMatchObject({ status: 'repaired', audit: '' });
+    assertMatchesSchema('repair-apt-report', JSON.parse(real.stdout));
     expect(world.statuses()['cx-tool']).toBe('install ok installed');
   });
 
@@ -44,6 +46,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const check = await cx(['update', 'check', '--json']);
     expect(check.code, check.stderr).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ total: 2, security: 1, cached: false });
+    assertMatchesSchema('update-check', JSON.parse(check.stdout));
     const box = await cx(['update', 'check']);
     expect(box.stdout).toContain('(cached; --force to check again)');
     expect(box.stdout).toContain('2 package update(s) available\n1 security update(s)');
@@ -51,6 +54,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const apply = await cx(['update', 'apply', '--packages', '--security', '-y', '--json']);
     expect(apply.code, apply.stderr).toBe(0);
     const report = JSON.parse(apply.stdout);
+    assertMatchesSchema('update-apply-report', report);
     expect(report).toMatchObject({ status: 'applied', results: [{ updater: 'apt', applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }] });
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-tool': '1.0' });
 

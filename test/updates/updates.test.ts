@@ -12,6 +12,7 @@ import { rollbackTo } from '../../plugins-builtin/updates/rollback.js';
 import { createSnapshot, listSnapshots, pruneSnapshots, readSnapshot } from '../../plugins-builtin/updates/snapshot-store.js';
 import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
 import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
@@ -45,7 +46,10 @@ function host(config: Record<string, unknown> = {}): PluginHost {
 async function json(h: PluginHost, name: string, options: Record<string, unknown> = {}, args: Record<string, unknown> = {}) {
   const code = await h.command(name, { json: true, ...options } as never, args as never);
   const { stdout, stderr } = h.take();
-  return { code, out: stdout ? JSON.parse(stdout) : null, stderr };
+  const out = stdout ? JSON.parse(stdout) : null;
+  const schema = { 'update check': 'update-check', 'update apply': 'update-apply-report', 'update rollback': 'update-rollback-report' }[name];
+  if (out && schema) assertMatchesSchema(schema, out);
+  return { code, out, stderr };
 }
 
 beforeEach(() => {
