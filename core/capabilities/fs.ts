@@ -193,7 +193,7 @@ export function createFs(guard: Guard, fake?: FsFake): FsCapability {
       op('mkdir', 'write', path, { mode: options.mode }, async (lexical, allow) => {
         const target = fake?.mkdir ? lexical : await plannedDir(lexical);
         need('write', target, path);
-        return effect(allow, `mkdir: ${lexical}`, fake?.mkdir && (() => fake.mkdir!(lexical, options)), () => makeDirs(lexical, options.mode ?? 0o755));
+        return effect(allow, `mkdir: ${lexical}`, fake?.mkdir && (() => fake.mkdir!(lexical, options)), () => makeDirs(lexical, target, options.mode ?? 0o755));
       }),
 
     remove: (path, options = {}) =>
@@ -257,8 +257,11 @@ async function plannedDir(lexical: string): Promise<string> {
   }
 }
 
-/** mkdir -p, one verified component at a time. */
-async function makeDirs(lexical: string, mode: number): Promise<void> {
+/**
+ * mkdir -p, one verified component at a time: every directory walked through must lie on the way
+ * to `planned` (the checked real target), so an ancestor swapped for a symlink meanwhile is refused.
+ */
+async function makeDirs(lexical: string, planned: string, mode: number): Promise<void> {
   const parts = lexical.split('/').filter(Boolean);
   let dir = await openVerified('/', O_RDONLY | O_DIRECTORY, '/');
   try {
@@ -273,16 +276,22 @@ async function makeDirs(lexical: string, mode: number): Promise<void> {
       const real = (await realOrNull(anchored(dir, part))) ?? next;
       const child = await openVerified(anchored(dir, part), O_RDONLY | O_DIRECTORY, real).catch(async (e) => {
         // An existing symlink to a directory: follow it as mkdir -p would, verified against its real path.
-        if ((e as NodeJS.ErrnoException).code === 'ELOOP') return openVerified(real, O_RDONLY | O_DIRECTORY, real);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || code === 'ENOTDIR') return openVerified(real, O_RDONLY | O_DIRECTORY, real);
         throw e;
       });
       await dir.close();
       dir = child;
+      const at = await fdPath(dir);
+      if (at !== planned && !planned.startsWith(`${at === '/' ? '' : at}/`)) throw new MovedError(planned, at);
     }
   } finally {
     await dir.close().catch(() => undefined);
   }
 }
+
+/** makeDirs, exported for the race test. */
+export const makeDirsForTest = (lexical: string, planned: string, mode: number) => makeDirs(lexical, planned, mode);
 
 async function removeAt(entry: string, recursive: boolean): Promise<void> {
   const dir = await openParent(entry);

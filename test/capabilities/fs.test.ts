@@ -89,6 +89,23 @@ describe('fs capability: reads', () => {
     expect((err as MovedError).actual).toBe(join(secret, 'shadow'));
   });
 
+  it('mkdir refuses to walk through an ancestor that is not on the checked way', async () => {
+    const { makeDirsForTest } = await import('../../core/capabilities/fs.js');
+    await mkdir(join(granted, 'a'));
+    // Checked as granted/a/b/c; by now granted/a leads to secret.
+    await rm(join(granted, 'a'), { recursive: true });
+    await symlink(secret, join(granted, 'a'));
+    const err = await makeDirsForTest(join(granted, 'a', 'b', 'c'), join(granted, 'a', 'b', 'c'), 0o755).then(() => null, (e) => e);
+    expect(err).toBeInstanceOf(MovedError);
+    expect(existsSync(join(secret, 'b'))).toBe(false);
+    // A symlink that stays inside the grant is followed as mkdir -p would.
+    await mkdir(join(granted, 'real'));
+    await symlink(join(granted, 'real'), join(granted, 'inside'));
+    await caps([`write:${granted}`]).fs.mkdir(join(granted, 'inside', 'x', 'y'));
+    expect(statSync(join(granted, 'real', 'x', 'y')).isDirectory()).toBe(true);
+    expect((await rejection(caps([`write:${granted}`]).fs.mkdir(join(granted, 'a', 'z')))).code).toBe('CX_ERR_PERMISSION_DENIED');
+  });
+
   it('never returns outside content while a symlink is swapped in and out (race)', async () => {
     const { fs } = caps([`read:${granted}`]);
     const target = join(granted, 'race');
