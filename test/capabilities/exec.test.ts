@@ -97,6 +97,13 @@ describe('exec capability', () => {
     expect((await rejection(caps.exec.run('true', [], { env: { NODE_OPTIONS: '--require /tmp/x.js' } }))).code).toBe('CX_ERR_PERMISSION_DENIED');
   });
 
+  it('runs in a working directory only inside a read grant', async () => {
+    const caps = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: grants('exec:pwd', `read:${dir}`), dryRun: false, audit: AuditLog.memory() });
+    expect((await caps.exec.run('pwd', [], { cwd: dir })).stdout).toBe(`${dir}\n`);
+    const e = await rejection(caps.exec.run('pwd', [], { cwd: '/etc' }));
+    expect(e.message).toBe(`plugin 'p' may not read '/etc' (working directory of 'pwd'): its grant allows '${dir}'.\nGrant it with: cx-ops plugins grant p read:/etc`);
+  });
+
   it('kills the whole process group on timeout: no orphan survives', async () => {
     const caps = createHostCapabilities({ plugin: 'p', tier: 'trusted', grants: 'all', dryRun: false, audit: AuditLog.memory() });
     const pidFile = join(dir, 'pids');
