@@ -424,8 +424,9 @@ export class Kernel {
     const p = this.requirePlugin(name);
     const grants = o.grants ?? [];
     const parsed = grants.map((g) => parseGrant(g));
-    narrowGrants(requestedGrants(p.manifest.permissions ?? {}), mergeGrants(parsed), p.name);
-    const normalized = parsed.flatMap((g) => formatGrants(g));
+    const narrowed = narrowGrants(requestedGrants(p.manifest.permissions ?? {}), mergeGrants(parsed), p.name);
+    // The read-only tier keeps no side-effecting grant at all, so none is stored or shown.
+    const normalized = o.readOnly ? formatGrants(readOnlyGrants(narrowed)) : parsed.flatMap((g) => formatGrants(g));
     await updateState(this.paths.dataDir, (s) => {
       s.plugins[name] = {
         enabled: true,
