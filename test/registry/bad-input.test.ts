@@ -102,6 +102,35 @@ describe('registries', () => {
   });
 });
 
+describe('publishing and registry locations', () => {
+  test('a publish while another holds the registry lock is refused, the index untouched', async () => {
+    const index = await readFile(join(registryDir, 'index.yaml'), 'utf8');
+    await writeFile(join(registryDir, '.publish.lock'), `${process.pid}\n`);
+    try {
+      const dir = join(author.dir, 'hello-4.0.0');
+      await cp(join(author.dir, 'hello-2.0.0'), dir, { recursive: true });
+      await writeFile(join(dir, 'plugin.yaml'), (await readFile(join(dir, 'plugin.yaml'), 'utf8')).replace('2.0.0', '4.0.0'));
+      expect((await author.run(['plugins', 'pack', dir, '--out', join(author.dir, 'hello-4.0.0.tgz')])).exitCode).toBe(0);
+      const r = await author.run(['registry', 'publish', registryDir, join(author.dir, 'hello-4.0.0.tgz')]);
+      expect(r).toMatchObject({ exitCode: 5, stdout: '' });
+      expect(r.stderr).toBe(`error[CX_ERR_STATE_LOCKED]: registry ${registryDir} is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.\n`);
+      expect(await readFile(join(registryDir, 'index.yaml'), 'utf8')).toBe(index);
+    } finally {
+      await (await import('node:fs/promises')).rm(join(registryDir, '.publish.lock'), { force: true });
+    }
+  });
+
+  test('a file:// registry resolves archives next to its index; removing an unknown registry lists the known ones', async () => {
+    const u = await userWithRegistry('file-url', `file://${registryDir}/`);
+    const r = await u.run(['plugins', 'install', 'hello@~1.0']);
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'installed hello 1.0.0 from team: sandboxed, signature unsigned\n' });
+    const lock = JSON.parse(await readFile(join(u.dataDir, 'plugins.lock.json'), 'utf8'));
+    expect(lock.plugins.hello).toMatchObject({ version: '1.0.0', range: '~1.0', registry: 'team', url: `file://${registryDir}/archives/hello-1.0.0.tgz`, signature: { status: 'unsigned' }, tier: 'sandboxed', grants: [] });
+    const rm = await u.run(['registry', 'remove', 'teem']);
+    expect(rm).toMatchObject({ exitCode: 2, stderr: "error[CX_ERR_REGISTRY_UNKNOWN]: no registry named 'teem' (configured: team).\nAdd it with: cx-ops registry add teem URL\n" });
+  });
+});
+
 describe('choosing a version', () => {
   test('a range nothing satisfies lists the available versions and what works here', async () => {
     const u = await userWithRegistry('range');
