@@ -116,7 +116,8 @@ export default definePlugin({
       id: 'repair_permissions',
       name: 'Repair permissions',
       description: "Fixes ownership and modes of cx-ops' directories and users' homes from the permissions policy",
-      safe: true,
+      // Undoable, but it changes who may read what: never applied without asking.
+      safe: false,
       async run(ctx) {
         const r = await repairPermissions(ctx, { cx: false, user: null });
         return {

@@ -1,47 +1,21 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import servicesPlugin from '../../plugins-builtin/services/index.js';
 import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
 import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
+import { startSupervisor, type Supervisor } from '../fixtures-deb/supervisor.js';
 
-// A real supervisord with its own config and unix socket in a temp dir; two programs:
-// `steady` runs, `flaky` crashes at once while its marker file exists.
+let sup: Supervisor;
 let base: string;
-let supervisord: ChildProcess;
-const conf = () => join(base, 'supervisord.conf');
-const ctl = (...args: string[]) => spawnSync('supervisorctl', ['-c', conf(), ...args], { encoding: 'utf8' });
+const conf = () => sup.conf;
+const ctl = (...args: string[]) => sup.ctl(...args);
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'cx-supervisor-'));
-  writeFileSync(join(base, 'flaky.sh'), `#!/bin/sh\nif [ -e ${base}/crash ]; then echo crashing >&2; exit 1; fi\nexec sleep 600\n`, { mode: 0o755 });
-  writeFileSync(join(base, 'crash'), '');
-  writeFileSync(conf(), [
-    '[unix_http_server]', `file=${base}/supervisor.sock`, '',
-    '[supervisord]', `logfile=${base}/supervisord.log`, `pidfile=${base}/supervisord.pid`, `childlogdir=${base}`, 'nodaemon=true', 'user=root', '',
-    '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface', '',
-    '[supervisorctl]', `serverurl=unix://${base}/supervisor.sock`, '',
-    '[program:steady]', 'command=sleep 600', 'startsecs=0', 'autorestart=false', '',
-    '[program:flaky]', `command=${base}/flaky.sh`, 'startsecs=1', 'startretries=0', 'autorestart=false', '',
-  ].join('\n'));
-  supervisord = spawn('supervisord', ['-c', conf()], { stdio: 'ignore', detached: true });
-  for (let i = 0; i < 100; i++) {
-    const s = ctl('status');
-    if (/flaky\s+FATAL/.test(s.stdout) && /steady\s+RUNNING/.test(s.stdout)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`supervisord did not come up: ${ctl('status').stdout}`);
+  sup = await startSupervisor();
+  base = sup.base;
 });
-
-afterAll(async () => {
-  if (supervisord?.pid && supervisord.exitCode === null) {
-    process.kill(-supervisord.pid, 'SIGTERM');
-    await new Promise((r) => supervisord.once('exit', r));
-  }
-  rmSync(base, { recursive: true, force: true });
-});
+afterAll(() => sup?.stop());
 
 function host(config: Record<string, unknown> = {}): PluginHost {
   const root = join(base, 'root');
@@ -95,7 +69,7 @@ describe('repair services against a real supervisord', () => {
   });
 
   it('--service retries a program given up on; once it can start it is restarted and verified', async () => {
-    rmSync(join(base, 'crash'));
+    sup.crash(false);
     const r = await run(host(), { service: 'flaky' });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('repaired');
