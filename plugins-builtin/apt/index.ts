@@ -27,10 +27,10 @@ export function formatAptReport(r: AptRepairReport): string {
 
 const EXIT: Record<AptRepairReport['status'], number> = { ok: 0, repaired: 0, planned: 0, skipped: 0, failed: 1, blocked: 5 };
 
-function lockWaitMs(ctx: PluginContext<AptConfig>, option: Json | undefined): number {
+/** Milliseconds to wait for a lock holder, or null when --lock-wait is not a number. */
+function lockWaitMs(ctx: PluginContext<AptConfig>, option: Json | undefined): number | null {
   const s = option !== undefined && option !== null ? Number(option) : ctx.config.lock_wait_seconds ?? 30;
-  if (!Number.isFinite(s) || s < 0) throw new Error(`--lock-wait must be a number of seconds >= 0 (found: ${JSON.stringify(option)})`);
-  return s * 1000;
+  return Number.isFinite(s) && s >= 0 ? s * 1000 : null;
 }
 
 export default definePlugin<AptConfig>({
@@ -48,7 +48,12 @@ export default definePlugin<AptConfig>({
       async run(ctx, input: CommandInput) {
         const o = input.options;
         if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'repair apt', input as unknown as Json, { dryRun: true })) as number;
-        const report = await repairApt(ctx, { locksOnly: Boolean(o.locks), lockWaitMs: lockWaitMs(ctx, o.lockWait) });
+        const wait = lockWaitMs(ctx, o.lockWait);
+        if (wait === null) {
+          ctx.io.err(`repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).\nTry: cx-ops repair apt --lock-wait 60\n`);
+          return 2;
+        }
+        const report = await repairApt(ctx, { locksOnly: Boolean(o.locks), lockWaitMs: wait });
         ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatAptReport(report));
         return EXIT[report.status];
       },
@@ -59,7 +64,7 @@ export default definePlugin<AptConfig>({
       description: 'Clears stale locks, finishes interrupted dpkg runs, fixes broken dependencies, refetches corrupted lists, cleans the cache',
       safe: false,
       async run(ctx) {
-        const r = await repairApt(ctx, { lockWaitMs: lockWaitMs(ctx, undefined) });
+        const r = await repairApt(ctx, { lockWaitMs: lockWaitMs(ctx, undefined) ?? 30_000 });
         return {
           ok: ['ok', 'repaired', 'planned'].includes(r.status),
           message: r.message,

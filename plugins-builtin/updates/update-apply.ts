@@ -43,7 +43,10 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
     const todo = usable.flatMap((u) =>
       u.check.updates.filter((p) => (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name))).map((p) => ({ ...p, updater: u.updater })),
     );
-    if (!todo.length && !o.system) return { ...report, message: o.security ? 'no security updates pending' : 'no updates pending' };
+    const pendingNames = new Set(usable.flatMap((u) => u.check.updates.map((p) => p.name)));
+    const notPending = o.packages.filter((n) => !pendingNames.has(n));
+    const without = notPending.length ? ` (no pending update for: ${notPending.join(', ')})` : '';
+    if (!todo.length && !o.system) return { ...report, message: `${o.security ? 'no security updates pending' : 'no updates pending'}${without}` };
     say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n`);
     if (dryRun) {
       for (const u of usable) {

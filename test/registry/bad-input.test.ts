@@ -71,7 +71,7 @@ describe('registries', () => {
     expect(none.stderr).toMatch(new RegExp(`^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`));
 
     const v = await userWithRegistry('cached');
-    expect((await v.run(['registry', 'refresh'])).stdout).toBe('team: 1 plugins, 4 versions\n');
+    expect((await v.run(['registry', 'refresh'])).stdout).toBe('team: 1 plugin, 4 versions\n');
     // The registry moves away: point the cache's registry at a dead port by re-adding it.
     const meta = join(v.cacheDir, 'plugins', 'registry', 'indexes', 'team.json');
     const m = JSON.parse(await readFile(meta, 'utf8'));
@@ -175,6 +175,28 @@ describe('hostile archives and interrupted installs', () => {
     );
     await expect(readdir(victim)).rejects.toThrow(/ENOENT/);
     await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  test('a remote index naming a local file as its archive is refused without reading it', async () => {
+    const dir = join(tmp.dir, 'sneaky-registry');
+    await mkdir(dir, { recursive: true });
+    const secret = join(tmp.dir, 'secret.tgz');
+    await writeFile(secret, 'top secret');
+    await writeFile(
+      join(dir, 'index.yaml'),
+      `api_version: 1\nplugins:\n  sneaky:\n    - version: 1.0.0\n      description: x\n      plugin_type: command\n      cx_version: "*"\n      permissions: []\n      archive: file://${secret}\n      sha256: ${sha256('top secret')}\n`,
+    );
+    const sneaky = await serveDirectory(dir);
+    try {
+      const u = await userWithRegistry('sneaky', sneaky.url);
+      const r = await u.run(['plugins', 'install', 'sneaky', '-y']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toBe(
+        `error[CX_ERR_IO]: file://${secret}: cannot download the archive of 'sneaky' 1.0.0: the index at ${sneaky.url}index.yaml points at a local archive (file://${secret}); a remote registry may only name http(s) archives\n`,
+      );
+    } finally {
+      await sneaky.close();
+    }
   });
 
   test('an install killed mid-download leaves the old version working; leftovers of a killed install are swept', async () => {

@@ -133,6 +133,12 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(existsSync(partial)).toBe(false);
   });
 
+  it('a --lock-wait that is not a number is a usage error', async () => {
+    const host = hostFor(world);
+    expect(await host.command('repair apt', { lockWait: 'soon' })).toBe(2);
+    expect(host.take().stderr).toBe('repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60\n');
+  });
+
   it('SKIPs with the reason when there is no dpkg database', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cx-nodpkg-'));
     cleanup.push(empty);

@@ -161,6 +161,12 @@ describe('update apply', () => {
     expect(existsSync(join(state, 'update.lock'))).toBe(false);
   });
 
+  it('--only names a package without a pending update: nothing to do, and it says which', async () => {
+    const r = await json(host(), 'update apply', { packages: true, only: ['cx-tool', 'cx-nope'] });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending (no pending update for: cx-tool, cx-nope)', snapshot: null });
+  });
+
   it('usage error without --packages or --system', async () => {
     const h = host();
     expect(await h.command('update apply', {})).toBe(2);
