@@ -8,7 +8,7 @@
  * Nothing is written before every check passed. Until the one rename, installDir/NAME still
  * points at the previous version, so an install killed at any moment leaves that version usable.
  */
-import { chmod, lstat, mkdir, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
 import type { IoCapability, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
@@ -95,7 +95,7 @@ async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: st
   return (await ctx.io.confirm('Install and grant these permissions?')) ? requested : undefined;
 }
 
-/** Writes the archive's files into a fresh directory (mode 0755 dirs, 0644/0755 files), then fsyncs it. */
+/** Writes the archive's files into a fresh directory (mode 0755 dirs, 0644/0755 files), each fsynced. */
 async function writeTree(dir: string, files: Array<{ path: string; type: 'file' | 'directory'; mode: number; data: Buffer }>): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   for (const f of files) {
@@ -105,7 +105,13 @@ async function writeTree(dir: string, files: Array<{ path: string; type: 'file' 
       continue;
     }
     await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-    await writeFile(target, f.data, { flag: 'wx', mode: f.mode & 0o111 ? 0o755 : 0o644 });
+    const fh = await open(target, 'wx', f.mode & 0o111 ? 0o755 : 0o644);
+    try {
+      await fh.writeFile(f.data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   }
   await syncDir(dir);
 }
@@ -135,9 +141,10 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const { env } = ctx;
   const previous = await installedVersion(ctx, t.name);
   const kept = previous ? `${t.name} ${previous.version} stays installed and working` : undefined;
-  const url = resolveReference(t.indexAt, t.entry.archive);
+  let url = t.entry.archive;
   let bytes: Buffer;
   try {
+    url = resolveReference(t.indexAt, t.entry.archive);
     bytes = await fetchBytes(url);
   } catch (e: any) {
     throw new RegistryError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${e?.message ?? e}` });

@@ -105,7 +105,7 @@ export const registryCommands: Contribution[] = [
             code = 1;
           }
         }
-        print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugins, ${r.versions} versions` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+        print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
         return code;
       }),
   }),

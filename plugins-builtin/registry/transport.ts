@@ -30,9 +30,16 @@ export function indexLocation(location: string): string {
   return new URL(INDEX_FILE, location.endsWith('/') ? location : `${location}/`).href;
 }
 
-/** An archive reference of the index, made absolute against the index's location. */
+/**
+ * An archive reference of the index, made absolute against the index's location. A remote index
+ * may only point at http(s) archives: it never makes cx-ops read a local file.
+ */
 export function resolveReference(indexAt: string, ref: string): string {
-  if (SCHEME.test(ref)) return ref;
+  const remote = /^https?:\/\//i.test(indexAt);
+  if (SCHEME.test(ref)) {
+    if (remote && !/^https?:\/\//i.test(ref)) throw new Error(`the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`);
+    return ref;
+  }
   if (!SCHEME.test(indexAt)) return isAbsolute(ref) ? ref : resolve(dirname(indexAt), ref);
   return new URL(ref, indexAt).href;
 }
