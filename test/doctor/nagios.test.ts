@@ -52,7 +52,7 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     expect(by.nagios_weird).toMatchObject({ message: `UNKNOWN: ${weird} exited with 9, outside the plugin API (0-3): WEIRD - exit 9`, details: { perfdata: [{ label: 'a b', value: 1, warn: '2', crit: '3' }] } });
   });
 
-  test('a timeout is UNKNOWN with the limit; a bad declaration is a config error with the line', async () => {
+  test('a timeout is UNKNOWN with the limit; a duplicate id fails the plugin, not the run; a bad declaration is a config error with the line', async () => {
     h = await doctorHost('healthy');
     const slow = join(h.root, 'check_slow');
     await writeFile(slow, '#!/bin/sh\nsleep 5\necho OK\n');
@@ -60,6 +60,11 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     await h.config({ nagios: { checks: [{ id: 'nagios_slow', command: [slow], timeout_seconds: 0.3 }] } });
     const { report } = await h.json(['--check', 'nagios_slow']);
     expect(report.results[0]).toMatchObject({ status: 'ERROR', message: `UNKNOWN: ${slow} timed out after 0.3s` });
+
+    await h.config({ nagios: { checks: [{ id: 'nagios_twice', command: ['/bin/true'] }, { id: 'nagios_twice', command: ['/bin/false'] }] } });
+    const twice = await h.run(['doctor', '--check', 'memory']);
+    expect(twice.exitCode).toBe(0); // the other plugins still run
+    expect(twice.stderr).toContain("error[CX_ERR_ACTIVATE_FAILED]: plugin 'nagios' failed to activate: config.yaml nagios.checks[1].id: 'nagios_twice' is used twice; give each check its own id");
 
     await h.config({ nagios: { checks: [{ id: 'Bad Id', command: [] }] } });
     const bad = await h.run(['doctor', '--list']);
