@@ -98,7 +98,13 @@ export async function runChecks(ctx: PluginContext<unknown>, checks: Contributio
     const deps = depsOf(c).filter((d) => selected.has(d) && position.get(d)! < position.get(c.id)!);
     for (const d of deps) {
       const dr = await pending.get(d)!;
-      if (dr.status === 'FAIL' || dr.status === 'ERROR') return own(c, 'SKIP', `skipped: ${d} failed`, { depends_on: deps, failed_dependency: d });
+      if (dr.status === 'FAIL' || dr.status === 'ERROR') {
+        // It did not run, so no pre_check; post_check still sees every result.
+        const skipped = own(c, 'SKIP', `skipped: ${d} failed`, { depends_on: deps, failed_dependency: d });
+        const post = await ctx.registry.callHook('post_check', skipped as unknown as Json);
+        reportHookErrors(ctx, 'post_check', post.errors);
+        return skipped;
+      }
     }
     return runOneCheck(ctx, c, options.timeoutSeconds);
   };

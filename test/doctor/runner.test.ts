@@ -58,7 +58,8 @@ describe('runChecks', () => {
   test('dependencies run first; a FAILed or ERRORed dependency skips its dependents; a cycle does not hang', async () => {
     const checks = [info('conn', ['dns']), info('dns'), info('other', ['conn'])];
     expect(orderByDependencies(checks).map((c) => c.id)).toEqual(['dns', 'conn', 'other']);
-    const r = registryCtx({ dns: async () => ({ status: 'FAIL', message: 'no' }), conn: passAfter(1), other: passAfter(1) });
+    const hooks: string[] = [];
+    const r = registryCtx({ dns: async () => ({ status: 'FAIL', message: 'no' }), conn: passAfter(1), other: passAfter(1) }, hooks);
     const results = await runChecks(r.ctx, checks, { maxParallel: 4, timeoutSeconds: 5 });
     expect(results.map((x) => [x.check_id, x.status, x.message])).toEqual([
       ['conn', 'SKIP', 'skipped: dns failed'],
@@ -66,6 +67,7 @@ describe('runChecks', () => {
       ['other', 'PASS', 'ok'],
     ]);
     expect(r.started).not.toContain('conn');
+    expect(hooks.filter((x) => x.endsWith(':conn'))).toEqual(['post_check:conn']);
     const cyc = registryCtx({ a: passAfter(1), b: passAfter(1) });
     const out = await runChecks(cyc.ctx, [info('a', ['b']), info('b', ['a'])], { maxParallel: 2, timeoutSeconds: 5 });
     expect(out.map((x) => x.status)).toEqual(['PASS', 'PASS']);
