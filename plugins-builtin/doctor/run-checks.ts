@@ -55,8 +55,12 @@ export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionIn
     } catch (e) {
       const ms = performance.now() - start;
       const code = (e as { code?: string }).code;
-      if (code === 'CX_ERR_CALL_TIMEOUT' || code === 'CX_ERR_SANDBOX_TIMEOUT') {
+      if (code === 'CX_ERR_CALL_TIMEOUT') {
         result = own(c, 'ERROR', `timed out after ${timeoutSeconds}s (plugin '${c.plugin}')`, { plugin: c.plugin, timeout_seconds: timeoutSeconds }, ms);
+      } else if (code === 'CX_ERR_SANDBOX_TIMEOUT') {
+        // The plugin's own sandbox limit (limits.call_timeout_ms) was shorter than doctor's.
+        const limit = Number((e as { params?: { ms?: number } }).params?.ms) / 1000 || timeoutSeconds;
+        result = own(c, 'ERROR', `timed out after ${limit}s (the sandbox limit of plugin '${c.plugin}'; raise limits.call_timeout_ms in its plugin.yaml)`, { plugin: c.plugin, timeout_seconds: limit }, ms);
       } else {
         const msg = e instanceof Error ? e.message : String(e);
         result = own(c, 'ERROR', msg.includes(`'${c.plugin}'`) ? msg : `plugin '${c.plugin}' failed in check '${c.id}': ${msg}`, { plugin: c.plugin, ...(code ? { code } : {}) }, ms);

@@ -170,6 +170,15 @@ describe('third-party checks run like built-ins, under their sandbox', () => {
     expect(by.systemd_failed).toMatchObject({ status: 'SKIP' });
   });
 
+  test("a plugin's own sandbox limit, shorter than doctor's timeout, is named in the ERROR", async () => {
+    h = await doctorHost('healthy');
+    const dir = ['--plugin-dir', fixture('plugins/short-limit')];
+    expect((await h.run([...dir, 'plugins', 'enable', 'short-limit', '-y'])).exitCode).toBe(0);
+    const { run, report } = await h.json([...dir, '--check', 'short_limit_hangs']);
+    expect(run.exitCode).toBe(3);
+    expect(report.results[0]).toMatchObject({ status: 'ERROR', message: "timed out after 0.3s (the sandbox limit of plugin 'short-limit'; raise limits.call_timeout_ms in its plugin.yaml)" });
+  });
+
   test('a pre_check tap can veto a check (SKIP naming the plugin)', async () => {
     h = await doctorHost('healthy');
     const dir = ['--plugin-dir', fixture('plugins/vetoer')];
