@@ -3,7 +3,7 @@
  * targets, all at once with a short timeout. Default targets are the hosts of the host's own
  * package sources; the default route (/proc/net/route) must exist.
  */
-import { defineCheck, type CheckOutcome, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, hostPath, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
 import { defaultGateway, sourceHosts } from './host-config.js';
 import { packageSourceUris } from './host-sources.js';

@@ -3,7 +3,7 @@
  * answers for every name (default: the host names of the package sources), all at once with
  * a short timeout.
  */
-import { defineCheck, type PluginContext, hostPath, readIfExists } from 'cx-ops/sdk';
+import { defineCheck, hostPath, readIfExists, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
 import { gradeProbes, type Probe } from './connectivity.js';
 import { isIpLiteral, parseResolvConf, sourceHosts } from './host-config.js';

@@ -60,7 +60,8 @@ async function writeGaveUp(ctx: PluginContext<any>, g: GaveUp): Promise<void> {
 }
 
 async function call<T>(ctx: PluginContext<any>, manager: string, req: Record<string, Json>): Promise<T> {
-  return (await ctx.registry.invoke('service-manager', manager, req)) as unknown as T;
+  // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
+  return (await ctx.registry.invoke('service-manager', manager, req, { dryRun: ctx.env.dryRun })) as unknown as T;
 }
 
 /** Restarts one service until it stays up or the attempts run out. */

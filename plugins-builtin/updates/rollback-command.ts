@@ -28,7 +28,8 @@ function formatReport(r: RollbackReport): string {
     lines.push(`  packages: ${r.dryRun ? 'would put back' : 'put back'} ${p.restored.length}: ${p.restored.map((x) => `${x.name} ${x.version}`).join(', ') || '(none differed)'}`);
     for (const u of p.unavailable) lines.push(`    could not restore ${u.name} ${u.version}: ${u.reason}`);
   }
-  lines.push(r.ok ? 'OK: rollback complete' : 'FAILED: the rollback did not put everything back (see above)');
+  if (r.dryRun) lines.push('PLANNED: dry run: nothing was changed');
+  else lines.push(r.ok ? 'OK: rollback complete' : 'FAILED: the rollback did not put everything back (see above)');
   return `${lines.join('\n')}\n`;
 }
 
@@ -74,7 +75,7 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   try {
     const report = await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater
-        ? async (snap) => (await ctx.registry.invoke('updater', snap.packages.updater!, { op: 'restore', packages: snap.packages.list } as unknown as Json)) as unknown as RestoreResult
+        ? async (snap) => (await ctx.registry.invoke('updater', snap.packages.updater!, { op: 'restore', packages: snap.packages.list } as unknown as Json, { dryRun: ctx.env.dryRun })) as unknown as RestoreResult
         : null,
     });
     ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

@@ -21,7 +21,7 @@ export interface ApplyReport {
 export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<SnapshotManifest['packages']> {
   let reason = 'no updater is loaded';
   for (const u of await ctx.registry.list('updater')) {
-    const r = (await ctx.registry.invoke('updater', u.id, { op: 'installed' })) as unknown as { available: boolean; reason?: string; packages: InstalledPackage[] };
+    const r = (await ctx.registry.invoke('updater', u.id, { op: 'installed' }, { dryRun: ctx.env.dryRun })) as unknown as { available: boolean; reason?: string; packages: InstalledPackage[] };
     if (r.available) return { updater: u.id, available: true, list: r.packages };
     reason = r.reason ?? reason;
   }
@@ -68,7 +68,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
       say(`snapshot ${m.id} taken (roll back with: cx-ops update rollback ${m.id})\n`);
     }
     for (const u of usable) {
-      const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages })) as unknown as UpdateApplyResult;
+      const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: ctx.env.dryRun })) as unknown as UpdateApplyResult;
       report.results.push({ updater: u.updater, ...r });
     }
     const ok = report.results.every((r) => r.ok);

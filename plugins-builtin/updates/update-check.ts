@@ -54,7 +54,7 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   }
   const updaters: UpdaterCheck[] = [];
   for (const u of await ctx.registry.list('updater')) {
-    const check = (await ctx.registry.invoke('updater', u.id, { op: 'check' })) as unknown as UpdateCheck;
+    const check = (await ctx.registry.invoke('updater', u.id, { op: 'check' }, { dryRun: ctx.env.dryRun })) as unknown as UpdateCheck;
     updaters.push({ updater: u.id, name: String(u.meta.name ?? u.id), check });
   }
   const summary = summarize(updaters, now.toISOString(), false);

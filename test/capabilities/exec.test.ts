@@ -6,19 +6,12 @@ import { join } from 'node:path';
 import { AuditLog } from '../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
+import { rejection } from './helpers.js';
 import { parseGrant, type Grants } from '../../core/permissions/grants.js';
 import { mergeGrants } from '../../core/kernel.js';
 
 const grants = (...g: string[]): Grants => mergeGrants(g.map(parseGrant));
 
-async function rejection(p: Promise<unknown>): Promise<CxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CxError;
-  }
-  throw new Error('did not reject');
-}
 
 function alive(pid: number): boolean {
   try {

@@ -8,6 +8,7 @@ import { AuditLog } from '../../core/capabilities/audit.js';
 import { openVerified, O_RDONLY, MovedError } from '../../core/capabilities/fs-open.js';
 import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
+import { rejection } from './helpers.js';
 import { mergeGrants } from '../../core/kernel.js';
 import { parseGrant } from '../../core/permissions/grants.js';
 
@@ -15,14 +16,6 @@ let dir: string;
 let granted: string;
 let secret: string;
 
-async function rejection(p: Promise<unknown>): Promise<CxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CxError;
-  }
-  throw new Error('did not reject');
-}
 
 function caps(grants: string[], o: { dryRun?: boolean; recorder?: { actions: string[] }; audit?: AuditLog } = {}) {
   return createHostCapabilities({ plugin: 'fs-test', tier: 'sandboxed', grants: mergeGrants(grants.map(parseGrant)), dryRun: Boolean(o.dryRun), recorder: o.recorder, audit: o.audit ?? AuditLog.memory() });

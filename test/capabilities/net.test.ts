@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
+import { rejection } from './helpers.js';
 import { mergeGrants } from '../../core/kernel.js';
 import { parseGrant } from '../../core/permissions/grants.js';
 
@@ -28,14 +29,6 @@ function dnsAnswer(q: Buffer): Buffer {
   return Buffer.concat([header, question, answer]);
 }
 
-async function rejection(p: Promise<unknown>): Promise<CxError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as CxError;
-  }
-  throw new Error('did not reject');
-}
 
 beforeAll(async () => {
   server = createServer((req, res) => {

@@ -112,7 +112,8 @@ export function createPluginHost(o: HostOptions): PluginHost {
     ctx(plugin, dryRun = false) {
       const registry: RegistryCapability = {
         list: async (kind) => [...contributions.values()].filter((x) => x.c.kind === kind).map((x) => ({ kind, id: x.c.id, plugin: x.plugin, tier: 'trusted' as const, meta: x.c.meta })),
-        invoke: (kind, id, input, opt) => host.invoke(kind, id, input ?? null, Boolean(opt?.dryRun) || dryRun),
+        // Like the kernel: a nested invoke is dry only when asked (the caller must pass its own dryRun on).
+        invoke: (kind, id, input, opt) => host.invoke(kind, id, input ?? null, Boolean(opt?.dryRun)),
         callHook: async (hook, payload): Promise<HookOutcome> => {
           const taps = o.plugins.flatMap((p) => (p.taps ?? []).filter((t) => t.hook === hook).map((t) => ({ p: p.name, t })));
           taps.sort((a, b) => (a.t.priority ?? 50) - (b.t.priority ?? 50));

@@ -48,14 +48,6 @@ export function pluginSource(name: string, commands: Record<string, string>, ext
   return `export default { name: ${JSON.stringify(name)}, contributes: [${list.join(',\n')}]${extra} };`;
 }
 
-/** The rejection of a promise (fails the test if it resolves). */
-export async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../capabilities/helpers.js';
 
 export const cmd = (id: string) => ({ type: 'contribution' as const, kind: 'command', id });

@@ -61,6 +61,13 @@ describe('cx-ops repair/update commands on a temp root', () => {
     writeFileSync(join(world.root, 'etc/cx/config.yaml'), 'updates:\n  check_interval_hours: 99\n');
     const list = await cx(['update', 'rollback', '--list']);
     expect(list.stdout).toMatch(new RegExp(`^ID +CREATED +FILES +PACKAGES +REASON\\n${report.snapshot} `));
+    // A dry run changes neither files nor packages (the package step is another plugin's contribution).
+    const dry = await cx(['update', 'rollback', report.snapshot, '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('would put back 1: cx-demo 1.0');
+    expect(dry.stdout).toContain('PLANNED: dry run: nothing was changed');
+    expect(world.installed()['cx-demo']).toBe('2.0');
+    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe('updates:\n  check_interval_hours: 99\n');
     const back = await cx(['update', 'rollback', report.snapshot, '-y']);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain('put back 1: cx-demo 1.0');

@@ -190,6 +190,10 @@ describe('update rollback', () => {
     writeFileSync(join(configDir, 'new-since.yaml'), 'x\n');
     writeFileSync(join(dataDir, 'blob.bin'), 'text now');
 
+    const dry = await json(h, 'update rollback', { dryRun: true }, { id });
+    expect(dry.out).toMatchObject({ dryRun: true, packages: { restored: [{ name: 'cx-demo', version: '1.0' }] } });
+    expect(world.installed()['cx-demo']).toBe('2.0');
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('changed: true\n');
     const listed = await json(h, 'update rollback', { list: true });
     expect(listed.out.map((s: { id: string }) => s.id)).toEqual([id]);
     const r = await json(h, 'update rollback', {}, { id });
