@@ -13,8 +13,26 @@ export interface Zombie {
   comm: string;
 }
 
-/** Scans /proc/<pid>/stat under the root for processes in state Z; null when there is no /proc. */
+/** `ps -e -o pid=,ppid=,stat=,comm=` output: the processes in state Z. */
+export function parsePsZombies(stdout: string): Zombie[] {
+  const out: Zombie[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line);
+    if (m && m[3]!.startsWith('Z')) out.push({ pid: Number(m[1]), ppid: Number(m[2]), comm: m[4]!.trim() });
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * Processes in state Z; null when there is no /proc. On the live host (root "/") one `ps` call
+ * answers (one audited call instead of one read per process); under another root, or without
+ * ps, /proc/<pid>/stat is read file by file.
+ */
 export async function findZombies(ctx: PluginContext<unknown>): Promise<Zombie[] | null> {
+  if (ctx.env.root === '/' && (await ctx.fs.stat('/usr/bin/ps'))) {
+    const r = await ctx.exec.run('ps', ['-e', '-o', 'pid=,ppid=,stat=,comm='], { timeoutMs: 10_000, readOnly: true, env: { LC_ALL: 'C' } });
+    if (r.exitCode === 0) return parsePsZombies(r.stdout);
+  }
   const proc = hostPath(ctx.env, '/proc');
   if (!(await ctx.fs.stat(proc))) return null;
   const entries = await ctx.fs.readDir(proc);

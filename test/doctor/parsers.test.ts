@@ -5,6 +5,7 @@ import { gradeMount, usageFromStatfs } from '../../plugins-builtin/checks-system
 import { parseChronyTracking, parseKeyValues, parseNtpqPeers } from '../../plugins-builtin/checks-system/time-sync.js';
 import { parseFailedUnits } from '../../plugins-builtin/checks-system/systemd-failed.js';
 import { ROTATED_LOG } from '../../plugins-builtin/checks-system/disk-cleanup.js';
+import { parsePsZombies } from '../../plugins-builtin/checks-system/zombies.js';
 import { parseAptUpgradable, parseDpkgStatus, unfinishedPackages } from '../../plugins-builtin/checks-packages/apt-parse.js';
 import { defaultGateway, parseDeb822Sources, parseOneLineSources, parseResolvConf, sourceHosts } from '../../plugins-builtin/checks-network/host-config.js';
 import { parseTarget } from '../../plugins-builtin/checks-network/connectivity.js';
@@ -42,6 +43,14 @@ describe('/proc parsers', () => {
   test('proc stat: command names with spaces and parentheses', () => {
     expect(parseProcStat('4242 (my (odd) proc) Z 17 4242 4242 0 -1 4194564 0 0')).toEqual({ pid: 4242, comm: 'my (odd) proc', state: 'Z', ppid: 17 });
     expect(parseProcStat('not a stat line')).toBeNull();
+  });
+
+  test('ps output: zombies (state Z, any flags), command names with spaces', () => {
+    const ps = '    1     0 Ss   init\n  812   400 Z    sleep\n  813   400 Z+   my worker\n  900     1 S<Ll process_api\n';
+    expect(parsePsZombies(ps)).toEqual([
+      { pid: 812, ppid: 400, comm: 'sleep' },
+      { pid: 813, ppid: 400, comm: 'my worker' },
+    ]);
   });
 
   test('mounts: octal escapes decoded', () => {
