@@ -14,8 +14,12 @@ export interface PolicyRule {
   mode?: number;
   recursive?: boolean;
   no_world_writable?: boolean;
-  /** Where the rule was written, for messages. */
+  /** Where the rule was written, for messages: "file:line". */
   at: string;
+  /** The rule's field path in the policy, e.g. "user[2]". */
+  ref: string;
+  /** Lines of its owner and group fields (checked later, against the host's accounts). */
+  lines: { owner?: number; group?: number };
 }
 
 export interface Policy {
@@ -97,6 +101,8 @@ export function parsePolicy(text: string, file: string): Policy {
         recursive: r.recursive as boolean | undefined,
         no_world_writable: r.no_world_writable as boolean | undefined,
         at: `${file}:${lineOf(at) ?? '?'}`,
+        ref: `${section}[${i}]`,
+        lines: { owner: lineOf([...at, 'owner']), group: lineOf([...at, 'group']) },
       };
     });
   };

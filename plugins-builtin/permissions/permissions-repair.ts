@@ -99,18 +99,21 @@ async function expand(ctx: PluginContext<any>, rule: PolicyRule, scope: Scope): 
   return out;
 }
 
-function resolveId(kind: 'owner' | 'group', value: string, rule: PolicyRule, scope: Scope, accounts: { users: PasswdUser[]; groups: Map<string, number> }, file: string): number {
+function resolveId(
+  ctx: PluginContext<any>, kind: 'owner' | 'group', value: string, rule: PolicyRule, scope: Scope,
+  accounts: { users: PasswdUser[]; groups: Map<string, number> }, file: string,
+): number {
+  const field = `${rule.ref}.${kind}`;
   if (value === '{user}' || value === '{group}') {
-    if (!scope.user) throw new PolicyError(file, Number(rule.at.split(':').pop()) || undefined, kind, `uses ${value}, which only the user section may`, value);
+    if (!scope.user) throw new PolicyError(file, rule.lines[kind], field, `uses ${value}, which only rules in the user section may`, value);
     return value === '{user}' ? scope.user.uid : scope.user.gid;
   }
   if (/^\d+$/.test(value)) return Number(value);
   const id = kind === 'owner' ? accounts.users.find((u) => u.name === value)?.uid : accounts.groups.get(value);
-  if (id === undefined) {
-    const where = kind === 'owner' ? '/etc/passwd' : '/etc/group';
-    throw new PolicyError(file, Number(rule.at.split(':').pop()) || undefined, kind, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where} of the host`, value);
-  }
-  return id;
+  if (id !== undefined) return id;
+  if (value === 'root') return 0; // uid/gid 0 is root even where the account files are missing
+  const where = hostPath(ctx.env, kind === 'owner' ? '/etc/passwd' : '/etc/group');
+  throw new PolicyError(file, rule.lines[kind], field, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`, value);
 }
 
 /** Works out every change the policy asks for (reads only). */
@@ -119,8 +122,8 @@ export async function planPermissions(ctx: PluginContext<any>, policy: Policy, s
   const wants = new Map<string, Want>();
   for (const scope of scopes) {
     for (const rule of scope.rules) {
-      const uid = rule.owner === undefined ? undefined : resolveId('owner', rule.owner, rule, scope, accounts, policy.file);
-      const gid = rule.group === undefined ? undefined : resolveId('group', rule.group, rule, scope, accounts, policy.file);
+      const uid = rule.owner === undefined ? undefined : resolveId(ctx, 'owner', rule.owner, rule, scope, accounts, policy.file);
+      const gid = rule.group === undefined ? undefined : resolveId(ctx, 'group', rule.group, rule, scope, accounts, policy.file);
       for (const { path, top } of await expand(ctx, rule, scope)) {
         const s = await ctx.fs.stat(path);
         if (!s || s.type === 'symlink') continue; // symlinks are never followed nor changed

@@ -110,7 +110,7 @@ describe('repair permissions', () => {
     const unknown = join(__dirname, 'fixtures/policy-unknown-owner/permissions-policy.yaml');
     const u = await run({ policy: unknown });
     expect(u.code).toBe(2);
-    expect(u.stderr).toContain(`${unknown}:3: field 'owner' names no user in /etc/passwd of the host (found: "nosuchuser")`);
+    expect(u.stderr).toContain(`${unknown}:4: field 'cx[0].owner' names no user in ${root}/etc/passwd; use a name from there or a number (found: "nosuchuser")`);
   });
 
   it('the shipped default policy matches the schema', () => {
