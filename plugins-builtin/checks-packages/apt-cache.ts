@@ -5,8 +5,23 @@
  */
 import { hostPath, mapLimit, type PluginContext } from 'cx-ops/sdk';
 
+/**
+ * Both apt checks start together in a doctor run: one fingerprint in flight per root is shared.
+ * A finished one is never reused (a fix may have changed the files before the check runs again).
+ */
+const inFlight = new Map<string, Promise<string | null>>();
+
 /** What apt's answers depend on, as one string; null when the host has no dpkg status file. */
-export async function aptFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
+export function aptFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
+  let p = inFlight.get(ctx.env.root);
+  if (!p) {
+    p = takeFingerprint(ctx).finally(() => inFlight.delete(ctx.env.root));
+    inFlight.set(ctx.env.root, p);
+  }
+  return p;
+}
+
+async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
   const status = await ctx.fs.stat(hostPath(ctx.env, '/var/lib/dpkg/status'));
   if (!status) return null;
   const parts: string[] = [`root=${ctx.env.root}`, `status:${status.size}:${status.mtimeMs}`];
