@@ -78,6 +78,19 @@ describe('doctor --fix', () => {
   });
 });
 
+describe('hand-over to the apt repair', () => {
+  test('apt_status names repair_apt; --fix -y runs it with real dpkg in the temp root and the re-run check passes', async () => {
+    h = await doctorHost('apt');
+    await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nMaintainer: X <x@example.invalid>\nDescription: baz\n');
+    await writeFile(join(h.root, 'var/lib/dpkg/info/baz.list'), '');
+    await writeFile(join(h.root, 'var/lib/dpkg/info/baz.md5sums'), '');
+    const { run, report } = await h.json(['--fix', '-y', '--check', 'apt_status']);
+    expect(report.fixes).toEqual([expect.objectContaining({ check_id: 'apt_status', fix_id: 'repair_apt', outcome: 'applied', verified: 'fixed', result_after: expect.objectContaining({ status: 'PASS' }) })]);
+    expect(report.results[0]).toMatchObject({ check_id: 'apt_status', status: 'PASS' });
+    expect(run.exitCode).toBe(0);
+  });
+});
+
 describe('the zombie check and its fix on the real host (read-only: --root / with every cx-ops directory in a temp dir)', () => {
   test('a real zombie is found with its parent; the fix would signal that parent', async () => {
     // sh forks `sleep 0`, then execs `sleep 30`, which never reaps the child: a real zombie.
