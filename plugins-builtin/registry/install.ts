@@ -3,12 +3,13 @@
  *
  *   download -> sha256 (always) -> signature -> every archive entry checked -> manifest checked
  *   -> permissions shown and granted -> files written into installDir/.store/NAME@VERSION-HASH
- *   -> the symlink installDir/NAME switched to it with one rename -> lock file -> enable.
+ *   -> the symlink installDir/NAME switched to it with one rename -> enable (the kernel checks
+ *   the grants; a refusal switches the link back) -> lock file -> the old version's files removed.
  *
  * Nothing is written before every check passed. Until the one rename, installDir/NAME still
  * points at the previous version, so an install killed at any moment leaves that version usable.
  */
-import { chmod, lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
 import type { IoCapability, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
@@ -187,13 +188,25 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     const storeName = `${t.name}@${manifest.version}-${actual.slice(0, 12)}`;
     const final = join(store, storeName);
     const oldTarget = await readlink(join(installDir, t.name)).catch(() => undefined);
-    if (oldTarget !== `${STORE}/${storeName}`) {
+    const newTarget = `${STORE}/${storeName}`;
+    if (oldTarget !== newTarget) {
       const tmp = join(store, `.tmp-${t.name}-${process.pid}-${Date.now()}`);
       await writeTree(tmp, files);
       await rm(final, { recursive: true, force: true });
       await rename(tmp, final);
       await syncDir(store);
-      await switchLink(installDir, t.name, `${STORE}/${storeName}`);
+      await switchLink(installDir, t.name, newTarget);
+    }
+    try {
+      // The kernel checks the grants against the new manifest; a refusal puts the old version back.
+      await ctx.plugins.enable(t.name, { grants, tier });
+    } catch (e) {
+      if (oldTarget !== newTarget) {
+        if (oldTarget) await switchLink(installDir, t.name, oldTarget);
+        else await rm(join(installDir, t.name), { force: true });
+        await rm(final, { recursive: true, force: true });
+      }
+      throw e;
     }
     const fileHashes = await hashTree(final);
     const lockFileName = lockPath(env.dataDir);
@@ -218,14 +231,12 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     } finally {
       await releaseLock();
     }
-    if (oldTarget && oldTarget !== `${STORE}/${storeName}` && oldTarget.startsWith(`${STORE}/`)) {
+    if (oldTarget && oldTarget !== newTarget && oldTarget.startsWith(`${STORE}/`)) {
       await rm(join(installDir, oldTarget), { recursive: true, force: true });
     }
-    await chmod(final, 0o755).catch(() => {});
   } finally {
     await release();
   }
-  await ctx.plugins.enable(t.name, { grants, tier });
   return { ...result, installed: true };
 }
 

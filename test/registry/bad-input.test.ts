@@ -199,6 +199,36 @@ describe('hostile archives and interrupted installs', () => {
     }
   });
 
+  test('grants wider than the request: the kernel refuses them and the previous version is put back', async () => {
+    const dir = join(tmp.dir, 'perm-registry');
+    await mkdir(dir, { recursive: true });
+    for (const version of ['1.0.0', '2.0.0']) {
+      const src = join(author.dir, `reader-${version}`);
+      await mkdir(src, { recursive: true });
+      await writeFile(join(src, 'plugin.yaml'), `name: reader\nversion: ${version}\ndescription: Reads the host name\nplugin_type: command\nmain: index.js\ncx_version: "*"\npermissions:\n  read: [/etc/hostname]\n`);
+      await writeFile(join(src, 'index.js'), `export default { name: 'reader', contributes: [] };\n`);
+      expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, `reader-${version}.tgz`)])).exitCode).toBe(0);
+      expect((await author.run(['registry', 'publish', dir, join(author.dir, `reader-${version}.tgz`)])).exitCode).toBe(0);
+    }
+    const fresh = await userWithRegistry('wider-fresh', dir);
+    const refused = await fresh.run(['plugins', 'install', 'reader', '--grant', 'read:/etc']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain("error[CX_ERR_GRANT_WIDER]: grant 'read:/etc' for plugin 'reader' is not within what its manifest requests (read:/etc/hostname).");
+    expect(await readdir(fresh.installDir)).toEqual(['.store']);
+    expect(await readdir(join(fresh.installDir, '.store'))).toEqual([]);
+    await expect(readFile(join(fresh.dataDir, 'plugins.lock.json'))).rejects.toThrow(/ENOENT/);
+
+    const u = await userWithRegistry('wider-update', dir);
+    expect((await u.run(['plugins', 'install', 'reader@1.0.0', '--grant', 'read:/etc/hostname'])).exitCode).toBe(0);
+    const link = await readlink(join(u.installDir, 'reader'));
+    const r = await u.run(['plugins', 'install', 'reader@2.0.0', '--grant', 'read:/etc']);
+    expect(r.exitCode).toBe(2);
+    expect(await readlink(join(u.installDir, 'reader'))).toBe(link);
+    expect(await readdir(join(u.installDir, '.store'))).toEqual([link.replace('.store/', '')]);
+    const info = JSON.parse((await u.run(['plugins', 'info', 'reader', '--json'])).stdout);
+    expect(info).toMatchObject({ version: '1.0.0', installed_version: '1.0.0', grants: ['read:/etc/hostname'], signature_status: 'unsigned', modified_files: [] });
+  });
+
   test('an install killed mid-download leaves the old version working; leftovers of a killed install are swept', async () => {
     const u = await userWithRegistry('killed');
     expect((await u.run(['plugins', 'install', 'hello@1.0.0'])).exitCode).toBe(0);
