@@ -3,11 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import aptPlugin from '../../plugins-builtin/apt/index.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startPlugin, type StartedPlugin } from 'cx-ops/sdk/testing';
 import type { AptRepairReport } from '../../plugins-builtin/apt/apt-repair.js';
 import { createAptWorld, type AptWorld } from '../fixtures-deb/apt-root.js';
-import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
 
 const validateReport = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(__dirname, '../../schemas/repair-apt-report.schema.json'), 'utf8')));
 const cleanup: string[] = [];
@@ -17,14 +16,21 @@ afterAll(() => {
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
-function hostFor(world: AptWorld): PluginHost {
-  const cx = join(world.base, 'cx');
-  return createPluginHost({ plugins: [aptPlugin], root: world.root, configDir: join(cx, 'etc'), dataDir: join(cx, 'data'), config: { apt: { lock_wait_seconds: 1 } } });
+// The built plugin under the real kernel (the SDK's harness), trusted like every built-in.
+const APT_PLUGIN = new URL('../../dist/plugins-builtin/apt/', import.meta.url);
+const running: StartedPlugin[] = [];
+afterEach(async () => {
+  for (const p of running.splice(0)) await p.close();
+});
+
+async function hostFor(world: AptWorld, root = world.root): Promise<StartedPlugin> {
+  const p = await startPlugin(APT_PLUGIN, { tier: 'trusted', root, config: { lock_wait_seconds: 1 } });
+  running.push(p);
+  return p;
 }
 
-async function repair(host: PluginHost, options: Record<string, unknown> = {}): Promise<{ code: number; report: AptRepairReport }> {
-  const code = await host.command('repair apt', { json: true, ...options } as never);
-  const { stdout } = host.take();
+async function repair(host: StartedPlugin, options: Record<string, unknown> = {}): Promise<{ code: number; report: AptRepairReport }> {
+  const { exitCode: code, stdout } = await host.command('repair apt', { options: { json: true, ...options } as never });
   const report = JSON.parse(stdout) as AptRepairReport;
   expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
   return { code, report };
@@ -39,7 +45,7 @@ beforeEach(() => {
 describe('repair apt against a real dpkg database in a temp root', () => {
   it('reports a healthy system as ok and changes nothing', async () => {
     world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
-    const { code, report } = await repair(hostFor(world));
+    const { code, report } = await repair(await hostFor(world));
     expect(code).toBe(0);
     expect(report).toMatchObject({ status: 'ok', problems: [], actions: [], statusBackup: null });
   });
@@ -48,7 +54,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     world.dpkg(['--unpack', world.debs.demo1!]);
     expect(world.statuses()['cx-demo']).toBe('install ok unpacked');
     const before = readFileSync(join(world.root, 'var/lib/dpkg/status'), 'utf8');
-    const host = hostFor(world);
+    const host = await hostFor(world);
 
     const dry = await repair(host, { dryRun: true });
     expect(dry.code).toBe(0);
@@ -58,6 +64,10 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     
     expect(dry.report.problems.find((p) => p.id === 'interrupted')!.fix[0]).toMatch(/^dpkg --configure -a/);
     expect(readFileSync(join(world.root, 'var/lib/dpkg/status'), 'utf8')).toBe(before);
+    // The kernel's audit log: diagnostics ran for real, nothing with side effects did.
+    const audit = (await host.audit()).filter((a) => a.capability === 'exec');
+    expect(audit.some((a) => a.target === 'dpkg' && JSON.stringify(a.args).includes('--audit') && !a.dryRun)).toBe(true);
+    expect(audit.filter((a) => !a.dryRun && /--configure|"install"|"clean"|"update"/.test(JSON.stringify(a.args)))).toEqual([]);
 
     const { code, report } = await repair(host);
     expect(code).toBe(0);
@@ -71,7 +81,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
   it('fixes a broken dependency with apt-get -f install from the local archive', async () => {
     world.dpkg(['--force-depends', '-i', world.debs.app1!]);
     expect(world.aptGet(['check'], { allowFail: true }).status).not.toBe(0);
-    const { code, report } = await repair(hostFor(world));
+    const { code, report } = await repair(await hostFor(world));
     expect(report.problems.filter((p) => p.id !== 'lock-stale').map((p) => p.id)).toEqual(['broken-dependencies']);
     expect(report.problems.find((p) => p.id === 'broken-dependencies')!.description).toContain('cx-lib');
     expect(code).toBe(0);
@@ -86,7 +96,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(listed).toBeTruthy();
     rmSync(join(lists, listed));
     writeFileSync(join(lists, listed.replace(/\.(lz4|gz|xz)$/, '')), `${packagesFile.slice(0, 40)}\ngarbage without a colon\n`);
-    const { code, report } = await repair(hostFor(world));
+    const { code, report } = await repair(await hostFor(world));
     expect(report.problems.map((p) => p.id)).toContain('lists-corrupt');
     expect(report.status).toBe('repaired');
     expect(code).toBe(0);
@@ -100,7 +110,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     // Wait until the real dpkg holds its lock (its postinst waits on the marker).
     for (let i = 0; i < 100 && !existsSync(join(world.root, 'var/lib/dpkg/info/cx-slow.postinst')); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
-    const host = hostFor(world);
+    const host = await hostFor(world);
     const started = Date.now();
     const { code, report } = await repair(host, { lockWait: '0.5' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(500);
@@ -126,7 +136,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
   it('cleans the package cache when partial downloads are left behind', async () => {
     const partial = join(world.root, 'var/cache/apt/archives/partial/cx-demo_2.0_all.deb');
     writeFileSync(partial, 'half a download');
-    const { code, report } = await repair(hostFor(world));
+    const { code, report } = await repair(await hostFor(world));
     expect(report.problems.find((p) => p.id === 'cache')).toMatchObject({ description: `1 partial download(s) in ${world.root}/var/cache/apt/archives/partial` });
     expect(report.actions).toContain(`apt-get clean (root ${world.root})`);
     expect(code).toBe(0);
@@ -134,18 +144,19 @@ describe('repair apt against a real dpkg database in a temp root', () => {
   });
 
   it('a --lock-wait that is not a number is a usage error', async () => {
-    const host = hostFor(world);
-    expect(await host.command('repair apt', { lockWait: 'soon' })).toBe(2);
-    expect(host.take().stderr).toBe('repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60\n');
+    const host = await hostFor(world);
+    const r = await host.command('repair apt', { options: { lockWait: 'soon' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60\n');
   });
 
   it('SKIPs with the reason when there is no dpkg database', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cx-nodpkg-'));
     cleanup.push(empty);
     mkdirSync(join(empty, 'etc'), { recursive: true });
-    const host = createPluginHost({ plugins: [aptPlugin], root: empty, configDir: join(empty, 'etc/cx'), dataDir: join(empty, 'var/lib/cx') });
-    const code = await host.command('repair apt', {});
-    expect(code).toBe(0);
-    expect(host.take().stdout).toContain(`SKIPPED: SKIP: no dpkg database at ${empty}/var/lib/dpkg/status`);
+    const host = await hostFor(world, empty);
+    const r = await host.command('repair apt');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`SKIPPED: SKIP: no dpkg database at ${empty}/var/lib/dpkg/status`);
   });
 });
