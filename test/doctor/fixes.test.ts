@@ -15,6 +15,7 @@ afterEach(async () => {
 async function logsAndFullDisk(host: DoctorHost, extraConfig: Record<string, unknown> = {}) {
   const log = join(host.root, 'var/log');
   await mkdir(join(log, 'app'), { recursive: true });
+  await mkdir(join(log, 'journal'), { recursive: true });
   const old = new Date(Date.now() - 30 * 86_400_000);
   for (const [f, body] of [['syslog.2.gz', 'x'.repeat(100)], ['app/old.log.1', 'y'.repeat(50)]] as const) {
     await writeFile(join(log, f), body);
@@ -35,16 +36,16 @@ describe('doctor --fix', () => {
     expect(Object.keys(fixes).sort()).toEqual(['disk_cleanup', 'zombie_reap']);
     expect(fixes.disk_cleanup).toMatchObject({
       check_id: 'disk_space', outcome: 'dry_run', safe: true, verified: null,
-      actions: [`remove ${logs.old[0]} (50 bytes)`, `remove ${logs.old[1]} (100 bytes)`],
+      actions: [`journalctl --vacuum-size=200M --root=${h.root}`, `remove ${logs.old[0]} (50 bytes)`, `remove ${logs.old[1]} (100 bytes)`],
     });
-    expect(fixes.disk_cleanup!.recorded_actions).toHaveLength(2);
+    expect(fixes.disk_cleanup!.recorded_actions).toHaveLength(3);
     expect(fixes.disk_cleanup!.recorded_actions.join('\n')).toContain(logs.old[0]);
     expect(fixes.zombie_reap).toMatchObject({ check_id: 'zombie_processes', outcome: 'dry_run', actions: ['kill -s CHLD 42'] });
     expect(fixes.zombie_reap!.recorded_actions).toEqual([expect.stringContaining('kill -s CHLD 42')]);
     for (const f of [...logs.old, logs.current]) expect(existsSync(f)).toBe(true);
 
     const text = await h.run(['doctor', '--fix', '--dry-run', '--check', 'disk_space']);
-    expect(text.stdout).toContain(`\nFixes (dry run: nothing is changed)\n  [DRY RUN] disk_cleanup for disk_space would:\n      remove ${logs.old[0]} (50 bytes)\n      remove ${logs.old[1]} (100 bytes)\n`);
+    expect(text.stdout).toContain(`\nFixes (dry run: nothing is changed)\n  [DRY RUN] disk_cleanup for disk_space would:\n      journalctl --vacuum-size=200M --root=${h.root}\n      remove ${logs.old[0]} (50 bytes)\n      remove ${logs.old[1]} (100 bytes)\n`);
   });
 
   test('without a terminal and without -y nothing is applied, and it says how', async () => {
