@@ -20,7 +20,16 @@ interface Loaded {
   limits: SandboxLimits;
   /** Calls whose deadline passed: their isolate is being disposed, the kernel already answered. */
   aborted: Set<number>;
+  /** Host calls sent and not yet answered. */
+  outstanding: number;
+  /** Log lines / terminal writes per call, to cap floods. */
+  fires: Map<number, number>;
 }
+
+/** Host calls one plugin may have waiting; more are refused inside the plugin. */
+export const MAX_OUTSTANDING_HOST_CALLS = 1024;
+/** Log lines and terminal writes one call may send; the rest are dropped (with one warning). */
+export const MAX_FIRES_PER_CALL = 10_000;
 
 const plugins = new Map<string, Loaded>();
 /** Which plugin each running call belongs to. */
@@ -67,7 +76,9 @@ async function load(m: Extract<ToChild, { t: 'load' }>): Promise<void> {
     const context = isolate.createContextSync();
     const global = context.global;
     global.setSync('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES }));
-    global.setSync('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(m.name, callId, hid, method, args), { ignored: true }));
+    // A synchronous callback: the isolate waits while the message is queued, so a plugin that
+    // loops over ctx.log cannot outpace this process and pile up memory.
+    global.setSync('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(m.name, callId, hid, method, args)));
     const script = isolate.compileScriptSync(BOOTSTRAP, { filename: 'cx-sandbox-bootstrap.js' });
     script.runSync(context);
     script.release();
@@ -75,7 +86,7 @@ async function load(m: Extract<ToChild, { t: 'load' }>): Promise<void> {
     const dispatch = global.getSync('__cx_dispatch', { reference: true }) as ivm.Reference;
     const reply = global.getSync('__cx_reply', { reference: true }) as ivm.Reference;
     context.evalSync('delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply;');
-    const loaded: Loaded = { isolate, context, dispatch, reply, limits: m.limits, aborted: new Set() };
+    const loaded: Loaded = { isolate, context, dispatch, reply, limits: m.limits, aborted: new Set(), outstanding: 0, fires: new Map() };
     plugins.set(m.name, loaded);
     calls.set(m.id, m.name);
     const mod = await isolate.compileModule(m.code, { filename: m.filename });
@@ -131,6 +142,7 @@ async function call(m: Extract<ToChild, { t: 'call' }>): Promise<void> {
     send({ t: 'result', id: m.id, ok: false, error: f });
   } finally {
     calls.delete(m.id);
+    p.fires.delete(m.id);
   }
 }
 
@@ -142,15 +154,27 @@ function hostCall(name: string, callId: number, hid: number, method: string, arg
   const cap = /^(log\.|io\.(out|err)$)/.test(method) ? p.limits.maxOutputBytes : MAX_HOST_CALL_BYTES;
   const problem = typeof method !== 'string' || method.length > 64 ? 'bad method' : textProblem(args, `the arguments of ctx.${method}`, cap, p.limits.maxDepth);
   if (problem) {
-    if (hid) answer(name, hid, false, JSON.stringify({ message: problem, code: 'CX_ERR_SANDBOX_LIMIT' }));
+    if (hid) answer(name, hid, false, JSON.stringify({ message: problem, code: 'CX_ERR_SANDBOX_LIMIT' }), false);
     return;
   }
+  if (!hid) {
+    const n = (p.fires.get(callId) ?? 0) + 1;
+    p.fires.set(callId, n);
+    if (n === MAX_FIRES_PER_CALL + 1) {
+      send({ t: 'hostcall', id: callId, hid: 0, method: 'log.warn', args: JSON.stringify([`more than ${MAX_FIRES_PER_CALL} log lines or terminal writes in one call; the rest are dropped`, null]) });
+    }
+    if (n > MAX_FIRES_PER_CALL) return;
+  } else if (p.outstanding >= MAX_OUTSTANDING_HOST_CALLS) {
+    answer(name, hid, false, JSON.stringify({ message: `plugin '${name}' has more than ${MAX_OUTSTANDING_HOST_CALLS} ctx calls waiting; the call to ctx.${method} was refused.`, code: 'CX_ERR_TOO_MANY_CALLS' }), false);
+    return;
+  } else p.outstanding++;
   send({ t: 'hostcall', id: callId, hid, method, args });
 }
 
-function answer(name: string, hid: number, ok: boolean, value: string): void {
+function answer(name: string, hid: number, ok: boolean, value: string, counted = true): void {
   const p = plugins.get(name);
   if (!p || p.isolate.isDisposed) return;
+  if (counted) p.outstanding = Math.max(0, p.outstanding - 1);
   p.reply.apply(undefined, [hid, ok, value], { arguments: { copy: true } }).catch(() => undefined);
 }
 
