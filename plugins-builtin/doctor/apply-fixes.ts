@@ -37,7 +37,7 @@ export async function applyFixes(
     const name = typeof fix?.meta.name === 'string' ? fix.meta.name : r.fix_id;
     let report: FixReport;
     if (!fix) {
-      report = { ...base(r, r.fix_id, false), outcome: 'unavailable', message: `no plugin contributes fix '${r.fix_id}'; list fixes with: cx-ops plugins list` };
+      report = { ...base(r, r.fix_id, false), outcome: 'unavailable', message: `no plugin contributes fix '${r.fix_id}'; install or enable the plugin that provides it (see: cx-ops plugins list --available)` };
     } else if (options.dryRun) {
       report = await invokeFix(ctx, r, fix, true, options);
     } else {

@@ -52,6 +52,14 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     expect(by.nagios_weird).toMatchObject({ message: `UNKNOWN: ${weird} exited with 9, outside the plugin API (0-3): WEIRD - exit 9`, details: { perfdata: [{ label: 'a b', value: 1, warn: '2', crit: '3' }] } });
   });
 
+  test('a declared fix_id nobody contributes is reported as unavailable by --fix', async () => {
+    h = await doctorHost('healthy');
+    await h.config({ nagios: { checks: [{ id: 'nagios_disk_full', command: [`${PLUGINS}/check_disk`, '-w', '100%', '-c', '100%', '-p', '/'], category: 'disk', fix_id: 'no_such_fix' }] } });
+    const { report } = await h.json(['--check', 'nagios_disk_full', '--fix', '-y']);
+    expect(report.results[0]).toMatchObject({ status: 'FAIL', fix_id: 'no_such_fix' });
+    expect(report.fixes).toEqual([expect.objectContaining({ fix_id: 'no_such_fix', outcome: 'unavailable', message: "no plugin contributes fix 'no_such_fix'; install or enable the plugin that provides it (see: cx-ops plugins list --available)" })]);
+  });
+
   test('a timeout is UNKNOWN with the limit; a duplicate id fails the plugin, not the run; a bad declaration is a config error with the line', async () => {
     h = await doctorHost('healthy');
     const slow = join(h.root, 'check_slow');
