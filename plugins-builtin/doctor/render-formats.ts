@@ -5,9 +5,11 @@
 import type { CheckStatus } from 'cx-ops/sdk';
 import { byCategory, summaryText, type DoctorReport } from './report-model.js';
 
+/** Every rendering of the report (`--format`); `--json` is short for json. */
 export const FORMATS = ['text', 'json', 'markdown', 'junit', 'nagios', 'prometheus'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/** The report as JSON (schemas/doctor-result.schema.json). */
 export function renderJson(report: DoctorReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
 }
@@ -15,6 +17,7 @@ export function renderJson(report: DoctorReport): string {
 const mdCell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 const MD_ICON: Record<CheckStatus, string> = { PASS: '✅', WARN: '⚠️', FAIL: '❌', SKIP: '⏭️', ERROR: '🛑' };
 
+/** A Markdown report: a table per category, then the fixes. */
 export function renderMarkdown(report: DoctorReport): string {
   let out = `# cx-ops doctor report\n\n**${report.status}** (exit ${report.exit_code}) — ${report.summary.total} checks: ${summaryText(report.summary)}, ${report.started_at}, root \`${report.root}\`\n`;
   for (const [category, results] of byCategory(report)) {
@@ -88,6 +91,7 @@ export function renderPrometheus(report: DoctorReport): string {
   return out;
 }
 
+/** Renders the report in a machine format. */
 export function render(format: Exclude<Format, 'text'>, report: DoctorReport): string {
   switch (format) {
     case 'json':

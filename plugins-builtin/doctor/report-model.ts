@@ -30,6 +30,7 @@ export interface FixReport {
   vetoed_by?: string;
 }
 
+/** One doctor run: results, what the registry said about each check, and fixes (with --fix). */
 export interface DoctorReport {
   version: string;
   root: string;
@@ -58,6 +59,7 @@ export function overallStatus(results: CheckResult[]): CheckStatus {
   return worst;
 }
 
+/** Counts per status. */
 export function summarize(results: CheckResult[]): DoctorReport['summary'] {
   const s = { total: results.length, PASS: 0, WARN: 0, FAIL: 0, SKIP: 0, ERROR: 0 };
   for (const r of results) s[r.status]++;
