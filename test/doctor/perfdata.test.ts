@@ -103,9 +103,12 @@ describe("Debian's monitoring-plugins, for real", () => {
     expect(bad.status).toBe('ERROR');
   });
 
-  test('check_swap: on a host without swap the plugin says CRITICAL — cx-ops passes it through as the plugin said', async () => {
-    const r = await real([`${PLUGINS}/check_swap`, '-w', '50%', '-c', '10%']);
-    expect(['PASS', 'WARN', 'FAIL']).toContain(r.status);
-    expect(r.message).toMatch(/^SWAP/);
+  test("check_swap: its exit code decides the status (as a Nagios check cx-ops reports what the plugin says; cx-ops' own swap_usage passes a host without swap)", async () => {
+    const argv = [`${PLUGINS}/check_swap`, '-w', '50%', '-c', '10%'];
+    const raw = await execa(argv[0]!, argv.slice(1), { reject: false, env: { LC_ALL: 'C' } });
+    const r = await real(argv);
+    expect(r.status).toBe(['PASS', 'WARN', 'FAIL', 'ERROR'][raw.exitCode!]);
+    expect(r.message).toMatch(/^SWAP (OK|WARNING|CRITICAL)/);
+    expect(r.details!.perfdata).toEqual([expect.objectContaining({ label: 'swap', uom: expect.stringMatching(/^(B|MB)$/) })]);
   });
 });
