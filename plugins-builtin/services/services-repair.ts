@@ -85,7 +85,8 @@ export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { se
   const dryRun = ctx.env.dryRun;
   const report: ServicesReport = { dryRun, status: 'ok', managers: [], services: [], message: '' };
   for (const m of await ctx.registry.list('service-manager')) {
-    report.managers.push({ id: m.id, ...(await call<Availability>(ctx, m.id, { op: 'detect' })) });
+    const a = await call<Availability>(ctx, m.id, { op: 'detect' });
+    report.managers.push({ id: m.id, available: a.available, ...(a.reason ? { reason: a.reason } : {}) });
   }
   const usable = report.managers.filter((m) => m.available);
   if (!usable.length) {

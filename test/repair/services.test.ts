@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import servicesPlugin from '../../plugins-builtin/services/index.js';
-import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+import { startPlugin, type StartedPlugin } from 'cx-ops/sdk/testing';
 import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 import { startSupervisor, type Supervisor } from '../fixtures-deb/supervisor.js';
 
@@ -17,18 +16,30 @@ beforeAll(async () => {
 });
 afterAll(() => sup?.stop());
 
-function host(config: Record<string, unknown> = {}): PluginHost {
+// The built plugin under the real kernel (the SDK's harness). One started plugin keeps its state
+// directory (and so what it gave up on) across runs, like one host.
+const SERVICES_PLUGIN = new URL('../../dist/plugins-builtin/services/', import.meta.url);
+const running: StartedPlugin[] = [];
+afterAll(async () => {
+  for (const p of running) await p.close();
+});
+
+/** The host whose run gave up on `flaky` (shared by the tests that follow it). */
+let gaveUpOn: StartedPlugin;
+
+async function host(config: Record<string, unknown> = {}): Promise<StartedPlugin> {
   const root = join(base, 'root');
   mkdirSync(root, { recursive: true });
-  return createPluginHost({
-    plugins: [servicesPlugin], root, configDir: join(base, 'etc'), dataDir: join(base, 'data'),
-    config: { services: { supervisor_config: conf(), max_attempts: 3, backoff_seconds: 0.2, verify_seconds: 0.3, give_up_hours: 24, ...config } },
+  const p = await startPlugin(SERVICES_PLUGIN, {
+    tier: 'trusted', root,
+    config: { supervisor_config: conf(), max_attempts: 3, backoff_seconds: 0.2, verify_seconds: 0.3, give_up_hours: 24, ...config },
   });
+  running.push(p);
+  return p;
 }
 
-async function run(h: PluginHost, options: Record<string, unknown> = {}) {
-  const code = await h.command('repair services', { json: true, ...options } as never);
-  const { stdout, stderr } = h.take();
+async function run(h: StartedPlugin, options: Record<string, unknown> = {}) {
+  const { exitCode: code, stdout, stderr } = await h.command('repair services', { options: { json: true, ...options } as never });
   const out = stdout ? JSON.parse(stdout) : null;
   if (out) assertMatchesSchema('repair-services-report', out);
   return { code, out, stderr };
@@ -36,13 +47,13 @@ async function run(h: PluginHost, options: Record<string, unknown> = {}) {
 
 describe('repair services against a real supervisord', () => {
   it('systemd is not running here: it says so and does nothing', async () => {
-    const r = await run(host(), { dryRun: true });
+    const r = await run(await host(), { dryRun: true });
     expect(r.out.managers[0]).toEqual({ id: 'systemd', available: false, reason: `systemd is not running here (${join(base, 'root')}/run/systemd/system does not exist: a container or CI?); nothing to do` });
     expect(r.out.managers[1]).toEqual({ id: 'supervisord', available: true });
   });
 
   it('dry run names the failed program and restarts nothing', async () => {
-    const r = await run(host(), { dryRun: true });
+    const r = await run(await host(), { dryRun: true });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('planned');
     expect(r.out.services.map((s: { name: string; outcome: string }) => [s.name, s.outcome])).toEqual([['flaky', 'would-restart']]);
@@ -50,7 +61,7 @@ describe('repair services against a real supervisord', () => {
   });
 
   it('a program that keeps crashing is restarted with backoff, then left alone and reported; later runs leave it alone', async () => {
-    const h = host();
+    const h = (gaveUpOn = await host());
     const started = Date.now();
     const r = await run(h);
     expect(r.code).toBe(1);
@@ -70,23 +81,26 @@ describe('repair services against a real supervisord', () => {
 
   it('--service retries a program given up on; once it can start it is restarted and verified', async () => {
     sup.crash(false);
-    const r = await run(host(), { service: 'flaky' });
+    // Without --service the program stays given up on, even though it could start now.
+    expect((await run(gaveUpOn)).out.services[0]).toMatchObject({ name: 'flaky', outcome: 'left-alone' });
+    const r = await run(gaveUpOn, { service: 'flaky' });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('repaired');
     expect(r.out.services[0]).toMatchObject({ name: 'flaky', outcome: 'restarted', attempts: [{ ok: true, state: 'running' }] });
     expect(ctl('status', 'flaky').stdout).toMatch(/RUNNING/);
-    const healthy = await run(host());
+    const healthy = await run(gaveUpOn);
     expect(healthy.out).toMatchObject({ status: 'ok', message: 'no failed services' });
   });
 
   it('--service naming an unknown program lists the known ones', async () => {
-    const h = host();
-    expect(await h.command('repair services', { service: 'nginx' })).toBe(2);
-    expect(h.take().stderr).toBe("no service 'nginx' in supervisord. Known: flaky, steady\n");
+    const h = await host();
+    const r = await h.command('repair services', { options: { service: 'nginx' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe("no service 'nginx' in supervisord. Known: flaky, steady\n");
   });
 
   it('SKIPs with the reasons when no service manager runs', async () => {
-    const r = await run(host({ supervisor_config: join(base, 'missing.conf') }));
+    const r = await run(await host({ supervisor_config: join(base, 'missing.conf') }));
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('skipped');
     expect(r.out.message).toContain(`supervisord: no supervisord configuration at ${join(base, 'missing.conf')}`);
