@@ -14,6 +14,8 @@ export interface ChecksConfig {
     /** Mount points to check; empty: every real file system in /proc/mounts. */
     mounts: string[];
     exclude_mounts: string[];
+    /** Also check NFS/CIFS/… mounts (off: a hung server would hang the check). */
+    include_remote: boolean;
     per_mount: Record<string, Partial<PercentThresholds>>;
     cleanup: { log_max_age_days: number; journal_max_size: string; apt_clean: boolean };
   };

@@ -3,7 +3,7 @@
  * graded against its own thresholds (`checks.disk_space.per_mount`).
  */
 import { defineCheck, grade, hostPath, readIfExists, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
-import { DISK_FS_TYPES, parseMounts } from './procfs.js';
+import { DISK_FS_TYPES, parseMounts, REMOTE_FS_TYPES } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';
 import type { ChecksConfig } from './config.js';
 
@@ -53,7 +53,7 @@ export async function mountsToCheck(ctx: PluginContext<ChecksConfig>): Promise<s
   if (text === null) return ['/'];
   const seen = new Map<string, string>();
   for (const m of parseMounts(text)) {
-    if (!DISK_FS_TYPES.includes(m.fstype)) continue;
+    if (!DISK_FS_TYPES.includes(m.fstype) && !(cfg.include_remote && REMOTE_FS_TYPES.includes(m.fstype))) continue;
     if (cfg.exclude_mounts.includes(m.mountpoint) || /^\/(proc|sys|dev|run)(\/|$)/.test(m.mountpoint)) continue;
     const prev = seen.get(m.device);
     if (prev === undefined || m.mountpoint.length < prev.length) seen.set(m.device, m.mountpoint);

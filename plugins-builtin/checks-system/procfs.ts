@@ -79,5 +79,8 @@ export function parseMounts(text: string): MountEntry[] {
 /** File system types that hold data worth watching (pseudo and memory file systems are left out). */
 export const DISK_FS_TYPES: readonly string[] = [
   'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3',
-  'overlay', 'fuseblk', 'nfs', 'nfs4', 'cifs', 'bcachefs',
+  'overlay', 'fuseblk', 'bcachefs',
 ];
+
+/** Network file systems: left out unless checks.disk_space.include_remote (a hung server would hang statfs). */
+export const REMOTE_FS_TYPES: readonly string[] = ['nfs', 'nfs4', 'cifs', 'smb3', 'fuse.sshfs', 'glusterfs', 'ceph'];

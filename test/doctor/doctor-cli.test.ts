@@ -125,6 +125,23 @@ describe('thresholds from config', () => {
   });
 });
 
+describe('disk_space mounts', () => {
+  test('real file systems from /proc/mounts, one per device; network file systems only with include_remote; missing mount points reported', async () => {
+    h = await doctorHost('healthy');
+    await writeFile(join(h.root, 'proc/mounts'), [
+      '/dev/vda1 / ext4 rw 0 0', '/dev/vdb1 /data xfs rw 0 0', '/dev/vdb1 /srv/bind xfs rw 0 0', 'server:/export /mnt/nfs nfs4 rw 0 0',
+      'proc /proc proc rw 0 0', 'tmpfs /run tmpfs rw 0 0', '/dev/vdc1 /gone ext4 rw 0 0',
+    ].join('\n'));
+    for (const d of ['data', 'srv/bind', 'mnt/nfs']) await mkdir(join(h.root, d), { recursive: true });
+    const local = await h.json(['--check', 'disk_space']);
+    expect((local.report.results[0]!.details.mounts as Array<{ mount: string }>).map((m) => m.mount)).toEqual(['/', '/data']);
+    expect(local.report.results[0]!.details.not_found).toEqual(['/gone']);
+    await h.config({ checks: { disk_space: { include_remote: true, exclude_mounts: ['/data'] } } });
+    const remote = await h.json(['--check', 'disk_space']);
+    expect((remote.report.results[0]!.details.mounts as Array<{ mount: string }>).map((m) => m.mount)).toEqual(['/', '/mnt/nfs', '/srv/bind']);
+  });
+});
+
 describe('output formats', () => {
   test('markdown, junit, nagios and prometheus render the same result', async () => {
     h = await doctorHost('stressed');

@@ -62,7 +62,7 @@ describe('/proc parsers', () => {
 });
 
 describe('disk grading', () => {
-  const cfg = { warn_percent: 80, fail_percent: 90, inode_warn_percent: 80, inode_fail_percent: 95, mounts: [], exclude_mounts: [], per_mount: { '/var': { fail_percent: 99 } }, cleanup: { log_max_age_days: 14, journal_max_size: '200M', apt_clean: true } };
+  const cfg = { warn_percent: 80, fail_percent: 90, inode_warn_percent: 80, inode_fail_percent: 95, mounts: [], exclude_mounts: [], include_remote: false, per_mount: { '/var': { fail_percent: 99 } }, cleanup: { log_max_age_days: 14, journal_max_size: '200M', apt_clean: true } };
   test('used percent like df (reserved blocks are not used space); per-mount thresholds; inodes count', () => {
     const u = usageFromStatfs('/', { total: 1000, free: 150, available: 100, files: 100, filesFree: 50 });
     expect(u).toEqual({ mount: '/', used_percent: 89.5, inode_used_percent: 50, total_bytes: 1000, available_bytes: 100 });
