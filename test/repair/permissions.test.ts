@@ -4,16 +4,19 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import permissionsPlugin from '../../plugins-builtin/permissions/index.js';
-import { createPluginHost, type PluginHost } from '../fixtures-deb/plugin-host.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startPlugin, type StartedPlugin } from 'cx-ops/sdk/testing';
 import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 
 const cleanup: string[] = [];
 afterAll(() => { for (const d of cleanup) rmSync(d, { recursive: true, force: true }); });
 
 let root: string;
-let host: PluginHost;
+// The built plugin under the real kernel (the SDK's harness); its config and data directories are
+// the harness's own (host.home/etc, host.home/data).
+const PERMISSIONS_PLUGIN = new URL('../../dist/plugins-builtin/permissions/', import.meta.url);
+let host: StartedPlugin;
+afterEach(() => host?.close());
 const modeOf = (p: string) => statSync(join(root, p)).mode & 0o7777;
 const ownerOf = (p: string) => { const s = statSync(join(root, p)); return `${s.uid}:${s.gid}`; };
 
@@ -29,14 +32,13 @@ function dir(p: string, mode: number, uid = 1000, gid = 1000): void {
 }
 
 async function run(options: Record<string, unknown>) {
-  const code = await host.command('repair permissions', { json: true, ...options } as never);
-  const { stdout, stderr } = host.take();
+  const { exitCode: code, stdout, stderr } = await host.command('repair permissions', { options: { json: true, ...options } as never });
   const out = stdout ? JSON.parse(stdout) : null;
   if (out) assertMatchesSchema('repair-permissions-report', out);
   return { code, out, stderr };
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), 'cx-perm-'));
   cleanup.push(root);
   mkdirSync(join(root, 'etc'), { recursive: true });
@@ -48,10 +50,7 @@ beforeEach(() => {
   file('home/dev/.ssh/id_ed25519.pub', 0o644);
   file('home/dev/.ssh/authorized_keys', 0o666);
   file('home/dev/.ssh/known_hosts', 0o646);
-  dir('etc/cx', 0o777, 1234, 1234);
-  file('etc/cx/config.yaml', 0o666, 0, 0);
-  dir('var/lib/cx', 0o755, 0, 0);
-  host = createPluginHost({ plugins: [permissionsPlugin], root, configDir: join(root, 'etc/cx'), dataDir: join(root, 'var/lib/cx') });
+  host = await startPlugin(PERMISSIONS_PLUGIN, { tier: 'trusted', root });
 });
 
 describe('repair permissions', () => {
@@ -89,10 +88,16 @@ describe('repair permissions', () => {
   });
 
   it("--cx: cx-ops' own directories get their owner and mode, world-writable files lose o+w", async () => {
+    const etc = join(host.home, 'etc');
+    chmodSync(etc, 0o777);
+    chownSync(etc, 1234, 1234);
+    chmodSync(join(etc, 'config.yaml'), 0o666);
     const r = await run({ cx: true });
     expect(r.out.scopes).toEqual(['cx']);
-    expect([modeOf('etc/cx'), ownerOf('etc/cx')]).toEqual([0o755, '0:0']);
-    expect(modeOf('etc/cx/config.yaml')).toBe(0o664);
+    const st = statSync(etc);
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o755, 0, 0]);
+    expect(statSync(join(etc, 'config.yaml')).mode & 0o7777).toBe(0o664);
+    expect(statSync(join(host.home, 'data')).mode & 0o7777).toBe(0o700);
     expect(modeOf('home/dev/.ssh')).toBe(0o777);
   });
 
