@@ -21,6 +21,7 @@ const code = pluginSource('evil', {
   bigint: `async () => 10n`,
   fn: `async () => ({ f() {} , n: 1 })`,
   denied: `async (ctx) => { try { await ctx.exec.run('rm', ['-rf', '/']); return 'ran'; } catch (e) { return { isError: e instanceof Error, code: e.code, message: e.message }; } }`,
+  readPath: `async (ctx, input) => { try { return await ctx.fs.readFile(input); } catch (e) { return { code: e.code, message: e.message }; } }`,
   tamper: `async (ctx) => { try { ctx.exec.run = null; } catch (e) { return 'frozen: ' + e.constructor.name; } return 'mutable'; }`,
 });
 
@@ -92,6 +93,32 @@ describe('sandbox escapes fail safely and the host goes on', () => {
     });
     expect(t.audit.records.some((r) => r.plugin === 'evil' && r.target === 'rm' && r.allowed === false)).toBe(true);
     await stillServes();
+  });
+});
+
+describe('fs from inside the sandbox', () => {
+  it('traversal and a planted symlink out of a read grant are denied inside the plugin', async () => {
+    const { mkdtemp, mkdir, rm, symlink, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'cx-sb-fs-'));
+    try {
+      await mkdir(join(dir, 'granted'));
+      await writeFile(join(dir, 'granted', 'ok'), 'fine');
+      await writeFile(join(dir, 'shadow'), 'SECRET');
+      await symlink(join(dir, 'shadow'), join(dir, 'granted', 'link'));
+      const fsCtx = testContext('evil', mergeGrants([parseGrant(`read:${dir}/granted`)]));
+      expect(await plugin.call(cmd('readPath'), `${dir}/granted/ok`, fsCtx.ctx)).toBe('fine');
+      expect(await plugin.call(cmd('readPath'), `${dir}/granted/../shadow`, fsCtx.ctx)).toEqual({
+        code: 'CX_ERR_PERMISSION_DENIED',
+        message: `plugin 'evil' may not read '${dir}/shadow' ('${dir}/granted/../shadow' resolves to it): its grant allows '${dir}/granted'.\nGrant it with: cx-ops plugins grant evil read:${dir}/shadow`,
+      });
+      expect(await plugin.call(cmd('readPath'), `${dir}/granted/link`, fsCtx.ctx)).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+      expect(fsCtx.audit.records.map((r) => [r.target, r.allowed])).toEqual([[`${dir}/granted/ok`, true], [`${dir}/granted/../shadow`, false], [`${dir}/granted/link`, false]]);
+      await stillServes();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
