@@ -97,7 +97,8 @@ export async function aptUnavailable(ctx: PluginContext<any>): Promise<string | 
     } catch (e) {
       return `${tool} could not be run: ${e instanceof Error ? e.message : String(e)}`;
     }
-    if (r.exitCode !== 0) return `${tool} is not installed or does not run (exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''})`;
+    if (r.exitCode === 127) return `${tool} is not installed (not found on the PATH)`;
+    if (r.exitCode !== 0) return `${tool} does not run (exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''})`;
   }
   return null;
 }

@@ -19,6 +19,8 @@ export interface HostOptions {
   /** Config section per plugin name. */
   config?: Record<string, Record<string, unknown>>;
   assumeYes?: boolean;
+  /** PATH for the programs run (default: the test's own). */
+  path?: string;
 }
 
 export interface PluginHost {
@@ -32,7 +34,7 @@ export interface PluginHost {
   take(): { stdout: string; stderr: string };
 }
 
-function execRun(host: PluginHost, dry: boolean) {
+function execRun(host: PluginHost, dry: boolean, path: string) {
   return async (command: string, args: string[] = [], o: { cwd?: string; timeoutMs?: number; input?: string; env?: Record<string, string>; readOnly?: boolean } = {}): Promise<ExecResult> => {
     const started = performance.now();
     if (dry && !o.readOnly) {
@@ -42,7 +44,7 @@ function execRun(host: PluginHost, dry: boolean) {
     return new Promise((resolve) => {
       const child = spawn(command, args, {
         cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...o.env },
+        env: { PATH: path, LANG: 'C', LC_ALL: 'C', DEBIAN_FRONTEND: 'noninteractive', ...o.env },
       });
       let stdout = '';
       let stderr = '';
@@ -134,7 +136,7 @@ export function createPluginHost(o: HostOptions): PluginHost {
         },
         log: { debug() {}, info() {}, warn: (m: string) => void (host.stderr += `warn: ${m}\n`), error: (m: string) => void (host.stderr += `error: ${m}\n`) },
         io: { out: (t: string) => void (host.stdout += t), err: (t: string) => void (host.stderr += t), confirm: async () => o.assumeYes ?? true, color: false, interactive: false },
-        exec: { run: execRun(host, dryRun) },
+        exec: { run: execRun(host, dryRun, o.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin') },
         fs: fsCap(host, dryRun),
         net: {} as never,
         registry,

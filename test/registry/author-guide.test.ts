@@ -7,12 +7,10 @@
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { LAUNCHER, tempDir } from './harness.js';
+import { builtSnapshot, REPO, tempDir, type BuiltSnapshot } from './harness.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const GUIDE = join(REPO, 'docs', 'plugin-authors.md');
 
 interface Block {
@@ -35,10 +33,15 @@ function words(line: string): string[] {
 }
 
 let tmp: { dir: string; cleanup(): Promise<void> };
+let build: BuiltSnapshot;
 beforeAll(async () => {
+  build = await builtSnapshot();
   tmp = await tempDir('cx-guide-');
 });
-afterAll(() => tmp?.cleanup());
+afterAll(async () => {
+  await tmp?.cleanup();
+  await build?.cleanup();
+});
 
 test('every command of the plugin author guide works, in order', async () => {
   const md = await readFile(GUIDE, 'utf8');
@@ -73,14 +76,14 @@ test('every command of the plugin author guide works, in order', async () => {
         await mkdir(resolve(cwd, args[1]!), { recursive: true });
       } else if (line === 'npm install') {
         await mkdir(join(cwd, 'node_modules'), { recursive: true });
-        await symlink(REPO, join(cwd, 'node_modules', 'cx-ops'));
+        await symlink(build.root, join(cwd, 'node_modules', 'cx-ops'));
         await symlink(join(REPO, 'node_modules', 'vitest'), join(cwd, 'node_modules', 'vitest'));
       } else if (line === 'npm test') {
         const r = await execa(process.execPath, [join(cwd, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], { cwd, env, extendEnv: false, reject: false, timeout: 120_000 });
         expect(r.exitCode, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(/Tests\s+.*2 passed/);
       } else if (cmd === 'cx-ops') {
-        const r = await execa(process.execPath, [LAUNCHER, ...args], { cwd, env, extendEnv: false, reject: false, timeout: 60_000 });
+        const r = await execa(process.execPath, [build.launcher, ...args], { cwd, env, extendEnv: false, reject: false, timeout: 60_000 });
         expect(r.exitCode, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
         if (args[0] === 'doctor') expect(r.stdout).toContain('kernel is Linux');
         if (args[1] === 'info') expect(r.stdout).toMatch(/^signature_status\s+unknown-key$/m);

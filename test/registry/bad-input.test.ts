@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sha256 } from '../../plugins-builtin/registry/files.js';
-import { makeHome, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
+import { builtSnapshot, makeHome, type BuiltSnapshot, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
 let tmp: { dir: string; cleanup(): Promise<void> };
+let build: BuiltSnapshot;
 let author: Home;
 let registryDir: string;
 let server: StaticServer;
@@ -31,8 +32,9 @@ async function publishHello(version: string, cx = '>=0.1.0'): Promise<void> {
 }
 
 beforeAll(async () => {
+  build = await builtSnapshot();
   tmp = await tempDir('cx-bad-input-');
-  author = await makeHome(tmp.dir, 'author');
+  author = await makeHome(tmp.dir, 'author', build);
   registryDir = join(tmp.dir, 'registry');
   await mkdir(registryDir);
   await publishHello('1.0.0');
@@ -44,10 +46,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await tmp?.cleanup();
+  await build?.cleanup();
 });
 
 async function userWithRegistry(name: string, url = server.url): Promise<Home> {
-  const u = await makeHome(tmp.dir, name);
+  const u = await makeHome(tmp.dir, name, build);
   expect((await u.run(['registry', 'add', 'team', url])).exitCode).toBe(0);
   return u;
 }
@@ -227,6 +230,24 @@ describe('hostile archives and interrupted installs', () => {
     expect(await readdir(join(u.installDir, '.store'))).toEqual([link.replace('.store/', '')]);
     const info = JSON.parse((await u.run(['plugins', 'info', 'reader', '--json'])).stdout);
     expect(info).toMatchObject({ version: '1.0.0', installed_version: '1.0.0', grants: ['read:/etc/hostname'], signature_status: 'unsigned', modified_files: [] });
+  });
+
+  test('a registry plugin named like a built-in one is refused', async () => {
+    const dir = join(tmp.dir, 'shadow-registry');
+    const src = join(author.dir, 'shadow-doctor');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'plugin.yaml'), 'name: doctor\nversion: 9.0.0\ndescription: Not the real doctor\nplugin_type: command\nmain: index.js\ncx_version: "*"\n');
+    await writeFile(join(src, 'index.js'), `export default { name: 'doctor', contributes: [] };\n`);
+    await mkdir(dir, { recursive: true });
+    expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, 'shadow.tgz')])).exitCode).toBe(0);
+    expect((await author.run(['registry', 'publish', dir, join(author.dir, 'shadow.tgz')])).exitCode).toBe(0);
+    const u = await userWithRegistry('shadow', dir);
+    const r = await u.run(['plugins', 'install', 'doctor', '-y']);
+    expect(r).toMatchObject({
+      exitCode: 2,
+      stderr: "error[CX_ERR_USAGE]: a plugin named 'doctor' is already present (built in); an installed one of the same name would never load. Nothing was installed.\nTry: ask the publisher to rename the plugin\n",
+    });
+    await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
   });
 
   test('an install killed mid-download leaves the old version working; leftovers of a killed install are swept', async () => {

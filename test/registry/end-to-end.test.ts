@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPlugin } from 'cx-ops/sdk/testing';
 import { createOsTypePlugin, release, writeVersion } from './author.js';
-import { makeHome, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
+import { builtSnapshot, makeHome, type BuiltSnapshot, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
+let build: BuiltSnapshot;
 let author: Home;
 let user: Home;
 let server: StaticServer;
@@ -20,9 +21,10 @@ let pluginDir: string;
 let publicKey: string;
 
 beforeAll(async () => {
+  build = await builtSnapshot();
   tmp = await tempDir('cx-e2e-');
-  author = await makeHome(tmp.dir, 'author');
-  user = await makeHome(tmp.dir, 'user');
+  author = await makeHome(tmp.dir, 'author', build);
+  user = await makeHome(tmp.dir, 'user', build);
   registryDir = join(tmp.dir, 'registry');
   await (await import('node:fs/promises')).mkdir(registryDir);
   server = await serveDirectory(registryDir);
@@ -30,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await tmp?.cleanup();
+  await build?.cleanup();
 });
 
 async function doctor(home: Home) {
@@ -189,7 +192,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
   });
 
   test('the lock file repeats the install on another host; remove takes it away', async () => {
-    const other = await makeHome(tmp.dir, 'other-host');
+    const other = await makeHome(tmp.dir, 'other-host', build);
     const lock = join(other.dir, 'plugins.lock.json');
     await cp(join(user.dataDir, 'plugins.lock.json'), lock);
     const r = await other.run(['plugins', 'install', '--lock', lock]);

@@ -4,14 +4,56 @@
  * HTTP server on 127.0.0.1 over a registry directory, and a raw tar writer for hostile archives.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 
-export const LAUNCHER = fileURLToPath(new URL('../../core/bin/cx-ops.js', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A private copy of the built cx-ops (dist/, package.json, the launcher; node_modules linked).
+ * Other suites rebuild dist/ in place while these tests run; a copy checked file by file and
+ * then booted once keeps a half-written file from ever being loaded here.
+ */
+export interface BuiltSnapshot {
+  root: string;
+  launcher: string;
+  cleanup(): Promise<void>;
+}
+
+async function sameTree(a: string, b: string): Promise<boolean> {
+  for (const e of await readdir(a, { withFileTypes: true })) {
+    const pa = join(a, e.name);
+    const pb = join(b, e.name);
+    if (e.isDirectory()) {
+      if (!(await sameTree(pa, pb))) return false;
+    } else if (!(await readFile(pa)).equals(await readFile(pb).catch(() => Buffer.alloc(0)))) return false;
+  }
+  return true;
+}
+
+export async function builtSnapshot(): Promise<BuiltSnapshot> {
+  const root = await mkdtemp(join(tmpdir(), 'cx-registry-build-'));
+  const launcher = join(root, 'core', 'bin', 'cx-ops.js');
+  await mkdir(dirname(launcher), { recursive: true });
+  await cp(join(REPO, 'core', 'bin', 'cx-ops.js'), launcher);
+  await cp(join(REPO, 'package.json'), join(root, 'package.json'));
+  await symlink(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  for (let attempt = 0; ; attempt++) {
+    await rm(join(root, 'dist'), { recursive: true, force: true });
+    await cp(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
+    if (await sameTree(join(REPO, 'dist'), join(root, 'dist'))) {
+      const probe = await execa(process.execPath, [launcher, '--root', root, 'registry', 'list', '--json'], { reject: false, env: { HOME: root, PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+      if (probe.exitCode === 0 && probe.stderr === '') break;
+    }
+    if (attempt >= 10) throw new Error('could not take a consistent copy of dist/ (is a build failing?)');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return { root, launcher, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
 
 export interface CliRun {
   exitCode: number;
@@ -31,8 +73,9 @@ export interface Home {
   spawn(args: string[]): ReturnType<typeof execa>;
 }
 
-/** A temp home for one cx-ops "host". */
-export async function makeHome(root: string, name: string): Promise<Home> {
+/** A temp home for one cx-ops "host", running the cx-ops of `build`. */
+export async function makeHome(root: string, name: string, build: BuiltSnapshot): Promise<Home> {
+  const LAUNCHER = build.launcher;
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
   const h = {

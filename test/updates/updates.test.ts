@@ -92,6 +92,17 @@ describe('update check', () => {
     expect(text).toContain('2 package update(s) available\n1 security update(s)');
   });
 
+  it('SKIPs with the reason when apt is not installed', async () => {
+    const bin = join(world.base, 'bin-without-apt');
+    mkdirSync(bin);
+    for (const tool of ['dpkg', 'dpkg-query', 'tar', 'find', 'ln']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+    const h = createPluginHost({ plugins: [updatesPlugin, aptPlugin], root: world.root, configDir, dataDir, path: bin });
+    const r = await json(h, 'update check');
+    expect(r.out.updaters[0].check).toEqual({ available: false, reason: 'apt-get is not installed (not found on the PATH)', updates: [], rebootRequired: false });
+    await h.command('update check', { force: true });
+    expect(h.take().stdout).toContain('SKIP apt: apt-get is not installed');
+  });
+
   it('SKIPs with the reason when there is no dpkg database', async () => {
     rmSync(join(world.root, 'var/lib/dpkg/status'));
     const h = host();
