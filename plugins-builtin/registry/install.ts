@@ -140,6 +140,13 @@ async function sweep(installDir: string, name: string): Promise<void> {
 /** Installs one version. Every check runs before anything is written. */
 export async function installVersion(ctx: InstallContext, t: InstallTarget, c: InstallChoices = {}): Promise<InstallResult> {
   const { env } = ctx;
+  const present = (await ctx.plugins.list()).find((p) => p.name === t.name);
+  if (present && present.dir !== join(ctx.plugins.installDir, t.name)) {
+    throw new RegistryError('CX_ERR_USAGE', {
+      detail: `a plugin named '${t.name}' is already present (${present.builtin ? 'built in' : present.dir}); an installed one of the same name would never load. Nothing was installed.`,
+      hint: present.builtin ? `ask the publisher to rename the plugin` : `remove ${present.dir} first`,
+    });
+  }
   const previous = await installedVersion(ctx, t.name);
   const kept = previous ? `${t.name} ${previous.version} stays installed and working` : undefined;
   let url = t.entry.archive;

@@ -183,7 +183,7 @@ export const pluginCommands: Contribution[] = [
     run: (ctx, input) =>
       guarded(ctx, async () => {
         const p = await packPlugin(str(input.args.dir) ?? '.', { out: str(input.options.out), dryRun: ctx.env.dryRun });
-        print(ctx, input.options.json === true, p, `packed ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
+        print(ctx, input.options.json === true, p, `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
         return 0;
       }),
   }),
@@ -202,7 +202,7 @@ export const pluginCommands: Contribution[] = [
         });
         const sig = await signArchive(bytes, resolve(key));
         if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
-        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `signed ${archive} with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
+        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${archive} with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
         return 0;
       }),
   }),
@@ -229,7 +229,7 @@ export const pluginCommands: Contribution[] = [
           ctx,
           input.options.json === true,
           { private_key: `${base}.key`, public_key: `${base}.pub`, key_id: keys.keyId, public_key_base64: keys.publicRaw },
-          `wrote ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
+          `${ctx.env.dryRun ? 'dry run: would write' : 'wrote'} ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
         );
         return 0;
       }),
