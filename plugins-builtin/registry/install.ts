@@ -15,6 +15,7 @@ import satisfies from 'semver/functions/satisfies.js';
 import type { IoCapability, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
 import { LockedError, lockFile, sha256, syncDir } from './files.js';
 import type { LoadedIndex } from './index-cache.js';
+import { appendJournal } from './journal.js';
 import { hashTree, lockPath, readLock, writeLock, type LockedPlugin } from './lock-file.js';
 import { requestedPermissions } from './plugin-manifest.js';
 import { inspectArchive } from './publish.js';
@@ -25,7 +26,7 @@ import { fetchBytes, resolveReference } from './transport.js';
 
 /** The parts of the plugin context an install uses. */
 export interface InstallContext {
-  env: Pick<RuntimeEnv, 'configDir' | 'dataDir' | 'cacheDir' | 'kernelVersion' | 'dryRun' | 'assumeYes'>;
+  env: Pick<RuntimeEnv, 'configDir' | 'dataDir' | 'cacheDir' | 'stateDir' | 'kernelVersion' | 'dryRun' | 'assumeYes'>;
   io: Pick<IoCapability, 'out' | 'err' | 'confirm' | 'interactive'>;
   plugins: Pick<PluginsCapability, 'enable' | 'disable' | 'list' | 'installDir'>;
 }
@@ -241,6 +242,10 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     if (oldTarget && oldTarget !== newTarget && oldTarget.startsWith(`${STORE}/`)) {
       await rm(join(installDir, oldTarget), { recursive: true, force: true });
     }
+    await appendJournal(env.stateDir, {
+      action: 'install', plugin: t.name, version: manifest.version, previous: previous?.version, registry: t.registry, url, sha256: actual,
+      signature: signature.status, tier, grants,
+    });
   } finally {
     await release();
   }
@@ -273,6 +278,7 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<L
     } finally {
       await releaseLock();
     }
+    await appendJournal(ctx.env.stateDir, { action: 'remove', plugin: name, version: locked.version, registry: locked.registry });
   } finally {
     await release();
   }

@@ -4,6 +4,7 @@
 import { defineCommand, type Contribution } from 'cx-ops/sdk';
 import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
+import { appendJournal } from './journal.js';
 import { publishArchive } from './publish.js';
 import { RegistryError } from './registry-errors.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
@@ -32,7 +33,10 @@ export const registryCommands: Contribution[] = [
           throw new RegistryError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
         }
         const source = { name, url, added: new Date().toISOString() };
-        if (!isDryRun(ctx, input)) await addRegistry(ctx.env.configDir, source);
+        if (!isDryRun(ctx, input)) {
+          await addRegistry(ctx.env.configDir, source);
+          await appendJournal(ctx.env.stateDir, { action: 'registry-add', registry: name, url });
+        }
         else if ((await readRegistries(ctx.env.configDir)).some((r) => r.name === name)) {
           throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: (await readRegistries(ctx.env.configDir)).find((r) => r.name === name)!.url });
         }
@@ -76,6 +80,7 @@ export const registryCommands: Contribution[] = [
       guarded(ctx, async () => {
         const name = String(input.args.name);
         const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
+        if (!isDryRun(ctx, input)) await appendJournal(ctx.env.stateDir, { action: 'registry-remove', registry: name, url: removed.url });
         print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
         return 0;
       }),

@@ -205,5 +205,15 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     const d = await doctor(user);
     expect(d.exitCode).toBe(2);
     expect(d.stderr).toContain('os_type');
+    const journal = (await readFile(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal.map((j) => [j.action, j.plugin ?? j.registry, j.version ?? null, j.previous ?? null, j.signature ?? null])).toEqual([
+      ['registry-add', 'team', null, null, null],
+      ['install', 'os-type', '0.1.0', null, 'unknown-key'],
+      ['install', 'os-type', '0.1.0', '0.1.0', 'trusted'],
+      ['install', 'os-type', '0.2.0', '0.1.0', 'trusted'],
+      ['install', 'os-type', '0.4.0', '0.2.0', 'unknown-key'],
+      ['remove', 'os-type', '0.4.0', null, null],
+    ]);
+    expect(journal[1]).toMatchObject({ registry: 'team', url: `${server.url}archives/os-type-0.1.0.tgz`, tier: 'sandboxed', grants: ['read:/proc/sys/kernel/ostype'], sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 });
