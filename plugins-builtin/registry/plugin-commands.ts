@@ -27,6 +27,11 @@ async function indexesFor(ctx: PluginContext, from: string | undefined, dryRun: 
   return loadIndexes(list, loadOptions(ctx, dryRun));
 }
 
+/** An install result as `--json` prints it (schemas/plugins-install-result.schema.json). */
+function asJson(r: InstallResult) {
+  return { name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, dir: r.dir, installed: r.installed, dry_run: r.dryRun };
+}
+
 function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): number {
   const declined = results.some((r) => !r.installed);
   const lines = results.map((r) =>
@@ -34,7 +39,7 @@ function report(ctx: PluginContext, input: CommandInput, results: InstallResult[
       ? `not installed: ${r.name} ${r.version} (permissions not granted)`
       : `${r.dryRun ? 'dry run: would install' : 'installed'} ${r.name} ${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous})` : ''} from ${r.registry}: ${r.tier}, signature ${describeStatus(r.signature)}${r.grants.length ? `, grants: ${r.grants.join(', ')}` : ''}`,
   );
-  print(ctx, input.options.json === true, results, lines.join('\n'));
+  print(ctx, input.options.json === true, results.map(asJson), lines.join('\n'));
   return declined ? 1 : 0;
 }
 
@@ -96,7 +101,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
     }
     results.push(await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), { previousGrants: locked.grants ?? [], trusted: locked.tier === 'trusted' }));
   }
-  if (input.options.json === true) return print(ctx, true, { updated: results, current }, ''), 0;
+  if (input.options.json === true) return print(ctx, true, { updated: results.map(asJson), current }, ''), 0;
   if (current.length) ctx.io.out(`${current.join('\n')}\n`);
   return results.length ? report(ctx, input, results) : 0;
 }

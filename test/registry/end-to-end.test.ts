@@ -8,6 +8,8 @@ import { cp, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPlugin } from 'cx-ops/sdk/testing';
+import { parse } from 'yaml';
+import { assertMatchesSchema } from '../fixtures-deb/report-schemas.js';
 import { createOsTypePlugin, release, writeVersion } from './author.js';
 import { builtSnapshot, makeHome, type BuiltSnapshot, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 
@@ -70,6 +72,8 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect((await user.run(['registry', 'add', 'team', server.url])).stdout).toBe(`added registry team (${server.url}index.yaml)\nNext: cx-ops registry refresh team   then   cx-ops plugins search TEXT\n`);
     const search = await user.run(['plugins', 'search', 'linux', '--json']);
     expect(search.exitCode, search.stderr).toBe(0);
+    assertMatchesSchema('plugins-search-result', JSON.parse(search.stdout));
+    assertMatchesSchema('registry-index', parse(await readFile(join(registryDir, 'index.yaml'), 'utf8')));
     expect(JSON.parse(search.stdout)).toEqual([
       { name: 'os-type', version: '0.1.0', registry: 'team', description: 'Reports the operating system type (passes on Linux)', plugin_type: 'check', versions: ['0.1.0'], works_with_this_kernel: true, signed: true, permissions: ['read:/proc/sys/kernel/ostype'] },
     ]);
@@ -101,9 +105,17 @@ describe.sequential('author -> registry over HTTP -> user', () => {
 
   test('with the publisher key in trusted_sources the status is trusted; --trusted needs a manifest asking for it', async () => {
     await writeFile(join(user.configDir, 'config.yaml'), `plugins:\n  trusted_sources:\n    - name: acme\n      public_key: ${publicKey}\n`);
-    const again = await user.run(['plugins', 'install', 'os-type', '--grant', 'read:/proc/sys/kernel/ostype']);
+    const again = await user.run(['plugins', 'install', 'os-type', '--grant', 'read:/proc/sys/kernel/ostype', '--json']);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(again.stdout).toMatch(/signature trusted \(signed by 'acme', key [0-9a-f]{16}\)/);
+    const result = JSON.parse(again.stdout);
+    assertMatchesSchema('plugins-install-result', result);
+    expect(result).toEqual([
+      {
+        name: 'os-type', version: '0.1.0', previous: '0.1.0', registry: 'team', tier: 'sandboxed', signature: { status: 'trusted', key_id: expect.stringMatching(/^[0-9a-f]{16}$/), source: 'acme' },
+        grants: ['read:/proc/sys/kernel/ostype'], dir: join(user.installDir, 'os-type'), installed: true, dry_run: false,
+      },
+    ]);
+    assertMatchesSchema('plugins-lock', JSON.parse(await readFile(join(user.dataDir, 'plugins.lock.json'), 'utf8')));
     expect(JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout)).toMatchObject({ signature_status: 'trusted' });
     const trusted = await user.run(['plugins', 'install', 'os-type', '--trusted']);
     expect(trusted.exitCode).toBe(2);
