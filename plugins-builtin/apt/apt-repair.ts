@@ -3,7 +3,7 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import type { PluginContext } from 'cx-ops/sdk';
+import { appendJournal, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
@@ -177,16 +177,20 @@ export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptio
   }
 
   // 4. Confirm.
-  if (options.locksOnly) return { ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` };
+  const journal = async (r: AptRepairReport) => {
+    await appendJournal(ctx, { run: 'repair apt', status: r.status, problems: r.problems.map((p) => p.id), actions: r.actions, statusBackup: r.statusBackup });
+    return r;
+  };
+  if (options.locksOnly) return journal({ ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` });
   const audit = await t.dpkg(['--audit'], { readOnly: true });
   const check = await t.aptGet(['check', '-q'], { readOnly: true });
   report.audit = audit.stdout.trim();
   const clean = !report.audit && check.exitCode === 0;
-  return {
+  return journal({
     ...report,
     status: clean ? 'repaired' : 'failed',
     message: clean
       ? `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing`
       : `still broken after repair: ${report.audit.split('\n').slice(-2).join(' ').trim() || failureLine(check)}; the dpkg status before the repair is in ${report.statusBackup}`,
-  };
+  });
 }

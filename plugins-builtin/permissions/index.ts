@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { defineCommand, defineFix, definePlugin, hostPath, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
@@ -53,7 +53,9 @@ export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolea
   const base = { dryRun: ctx.env.dryRun, scopes: scopes.map((s) => s.name), checked, changes, journal: null };
   if (!changes.length) return { ...base, status: 'ok' };
   if (ctx.env.dryRun) return { ...base, status: 'planned' };
-  return { ...base, status: 'repaired', journal: await applyPermissionChanges(ctx, changes) };
+  const journal = await applyPermissionChanges(ctx, changes);
+  await appendJournal(ctx, { run: 'repair permissions', scopes: base.scopes, changes: changes.length, undo: `cx-ops repair permissions --undo ${journal}` });
+  return { ...base, status: 'repaired', journal };
 }
 
 function format(r: PermissionsReport): string {
@@ -76,6 +78,7 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
         throw new UsageError(ids.length ? `no undoable permissions change '${id}'. Undoable: ${ids.join(', ')}` : 'nothing to undo: repair permissions has made no changes (or they were undone)');
       }
       const u = await undoPermissions(ctx, id);
+      await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
       if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
       else {
         for (const x of u.restored) ctx.io.out(`  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`);

@@ -4,7 +4,7 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import type { Availability, Json, PluginContext, ServiceStatus } from 'cx-ops/sdk';
+import { appendJournal, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
 export interface ServicesConfig extends SupervisorConfig {
@@ -132,6 +132,10 @@ export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { se
     });
   }
   await writeGaveUp(ctx, gaveUp);
+  const acted = report.services.filter((x) => x.attempts.length);
+  if (acted.length) {
+    await appendJournal(ctx, { run: 'repair services', restarts: acted.map((x) => ({ service: `${x.manager}/${x.name}`, outcome: x.outcome, attempts: x.attempts.length })) });
+  }
   const failing = report.services.filter((x) => x.outcome === 'still-failing' || x.outcome === 'left-alone');
   const restarted = report.services.filter((x) => x.outcome === 'restarted');
   const planned = report.services.filter((x) => x.outcome === 'would-restart');

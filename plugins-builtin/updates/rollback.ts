@@ -4,7 +4,7 @@
  * package versions. Every step is written to a journal first, so a rollback that was killed
  * midway is finished by running it again.
  */
-import type { PluginContext, RestoreResult } from 'cx-ops/sdk';
+import { appendJournal, type PluginContext, type RestoreResult } from 'cx-ops/sdk';
 import { walkTree, type TreeEntry } from './file-tree.js';
 import { snapshotStore, type AreaName, type SnapshotManifest } from './snapshot-store.js';
 
@@ -114,5 +114,10 @@ export async function rollbackTo(ctx: PluginContext<any>, m: SnapshotManifest, o
     await options.onStep?.(step);
   }
   if (!dryRun) await ctx.fs.remove(journalPath(ctx));
+  await appendJournal(ctx, {
+    run: 'update rollback', snapshot: m.id, ok: report.ok, resumed,
+    packages: (report.packages?.restored ?? []).map((p) => `${p.name} ${p.version}`),
+    not_restored: (report.packages?.unavailable ?? []).map((p) => `${p.name} ${p.version}`),
+  });
   return report;
 }

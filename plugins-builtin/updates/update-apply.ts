@@ -3,7 +3,7 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import type { CommandInput, InstalledPackage, Json, PluginContext, UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
 import { takeUpdateLock, UpdateLockedError } from './update-lock.js';
@@ -72,6 +72,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
       report.results.push({ updater: u.updater, ...r });
     }
     const ok = report.results.every((r) => r.ok);
+    await appendJournal(ctx, { run: 'update apply', ok, snapshot: report.snapshot, applied: report.results.flatMap((r) => r.applied.map((a) => `${a.name} ${a.from} -> ${a.to}`)) });
     await ctx.registry.callHook('post_update', { ok, snapshot: report.snapshot, results: report.results } as unknown as Json);
     report.pruned = await pruneSnapshots(ctx, ctx.config.rollback_retention_days ?? 7);
     const n = report.results.reduce((k, r) => k + r.applied.length, 0);

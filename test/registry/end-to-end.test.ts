@@ -122,14 +122,16 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(trusted.stderr).toContain("error[CX_ERR_USAGE]: 'os-type' 0.1.0 asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.");
   });
 
-  test('a file changed on disk makes plugins info say modified', async () => {
+  test('a file changed on disk makes plugins info say modified; installing again restores it', async () => {
     const file = join(user.installDir, 'os-type', 'README.md');
     const before = await readFile(file, 'utf8');
     await writeFile(file, `${before}edited\n`);
     const info = JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout);
     expect(info).toMatchObject({ signature_status: 'modified', modified_files: ['README.md'] });
     expect(info.signature).toMatch(/^modified \(README\.md changed since install; was trusted/);
-    await writeFile(file, before);
+    expect((await user.run(['plugins', 'install', 'os-type@0.1.0', '--grant', 'read:/proc/sys/kernel/ostype'])).exitCode).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(before);
+    expect(JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout)).toMatchObject({ signature_status: 'trusted', modified_files: [] });
   });
 
   test('the author publishes 0.2.0; plugins update installs it keeping the grants', async () => {
@@ -221,6 +223,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(journal.map((j) => [j.action, j.plugin ?? j.registry, j.version ?? null, j.previous ?? null, j.signature ?? null])).toEqual([
       ['registry-add', 'team', null, null, null],
       ['install', 'os-type', '0.1.0', null, 'unknown-key'],
+      ['install', 'os-type', '0.1.0', '0.1.0', 'trusted'],
       ['install', 'os-type', '0.1.0', '0.1.0', 'trusted'],
       ['install', 'os-type', '0.2.0', '0.1.0', 'trusted'],
       ['install', 'os-type', '0.4.0', '0.2.0', 'unknown-key'],

@@ -75,6 +75,9 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(report.audit).toBe('');
     expect(world.statuses()['cx-demo']).toBe('install ok installed');
     expect(readFileSync(report.statusBackup!, 'utf8')).toBe(before);
+    // The run journal says what was done (the dry run left no line).
+    const journal = readFileSync(join(host.home, 'data/plugin-state/apt/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal).toEqual([expect.objectContaining({ plugin: 'apt', run: 'repair apt', status: 'repaired', statusBackup: report.statusBackup, actions: report.actions })]);
     expect(readFileSync(join(world.root, 'var/log/cx-postinst.log'), 'utf8')).toContain('cx-demo 1.0 configure');
   });
 

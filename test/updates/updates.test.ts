@@ -135,6 +135,8 @@ describe('update apply', () => {
     expect(validate(m), JSON.stringify(validate.errors)).toBe(true);
     expect(m.packages.list).toEqual(expect.arrayContaining([{ name: 'cx-demo', version: '1.0' }, { name: 'cx-local', version: '0.9' }]));
     expect(seen.map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
+    const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(journal).toEqual([expect.objectContaining({ plugin: 'updates', run: 'update apply', ok: true, snapshot: r.out.snapshot, applied: ['cx-demo 1.0 -> 2.0'] })]);
     expect(seen[0]!.payload).toMatchObject({ security: true, packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }] });
     expect(seen[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
   });
