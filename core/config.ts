@@ -2,7 +2,9 @@
  * /etc/cx/config.yaml: the kernel's `plugins:` section and one section per plugin, each
  * validated against its plugin's config_schema with defaults applied.
  */
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { ValidateFunction } from 'ajv';
 import { CxError } from './errors.js';
 import { compileSchema, describeSchemaError, shippedValidator } from './schema.js';
 import type { YamlFile } from './loader/yaml.js';
@@ -55,12 +57,27 @@ export async function loadConfig(configDir: string): Promise<LoadedConfig> {
   };
 }
 
-/** The plugin's section, validated against its config_schema, with defaults applied. */
-export function pluginConfig(config: LoadedConfig, manifest: PluginManifest): Record<string, unknown> {
+const require = createRequire(import.meta.url);
+
+/** The build's precompiled validator of a built-in plugin's config_schema, if there is one. */
+function precompiledBuiltinValidator(dir: string): ValidateFunction | undefined {
+  try {
+    const mod = require(join(dir, 'config-schema.validator.cjs'));
+    return (mod.default ?? mod) as ValidateFunction;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The plugin's section, validated against its config_schema, with defaults applied.
+ * `builtinDir` is given only for built-in plugins, whose precompiled validator may be used.
+ */
+export function pluginConfig(config: LoadedConfig, manifest: PluginManifest, builtinDir?: string): Record<string, unknown> {
   const key = manifest.config_key ?? manifest.name;
   const section = structuredClone(config.data[key] ?? {});
   if (!manifest.config_schema) return section as Record<string, unknown>;
-  const validate = compileSchema(manifest.config_schema);
+  const validate = (builtinDir && precompiledBuiltinValidator(builtinDir)) || compileSchema(manifest.config_schema);
   if (!validate(section)) {
     const p = describeSchemaError(validate.errors, section);
     throw new CxError('CX_ERR_CONFIG_INVALID', {

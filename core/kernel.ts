@@ -149,7 +149,7 @@ export class Kernel {
           throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: this.version });
         }
         p.grants = p.tier === 'trusted' ? 'all' : this.grantsOf(p);
-        p.config = pluginConfig(this.config, p.manifest);
+        p.config = pluginConfig(this.config, p.manifest, p.builtin ? p.dir : undefined);
         candidates.set(p.name, p);
       } catch (e) {
         this.fail(p, e);

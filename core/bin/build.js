@@ -63,3 +63,20 @@ for (const name of ['plugin.schema.json', 'config.schema.json']) {
   const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', name), 'utf8')));
   await writeFile(join(out, 'core', 'validators', name.replace(/\.json$/, '.cjs')), standalone(ajv, validate));
 }
+
+// Built-in plugins' config_schema, precompiled the same way (the kernel uses these only for
+// built-in plugins: a third-party directory's code is never loaded into the host).
+const { parse: parseYaml } = await import('yaml');
+for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: true })) {
+  if (!dir.isDirectory()) continue;
+  let manifest;
+  try {
+    manifest = parseYaml(await readFile(join(root, 'plugins-builtin', dir.name, 'plugin.yaml'), 'utf8'));
+  } catch {
+    continue;
+  }
+  if (!manifest?.config_schema) continue;
+  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, code: { source: true } });
+  const validate = ajv.compile(manifest.config_schema);
+  await writeFile(join(out, 'plugins-builtin', dir.name, 'config-schema.validator.cjs'), standalone(ajv, validate));
+}

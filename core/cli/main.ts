@@ -64,6 +64,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   } catch (e) {
     if (e instanceof CommanderError) {
       code = e.exitCode === 0 ? 0 : 2;
+      if (e.code === 'commander.unknownCommand' && kernel?.bootErrors.length) {
+        terminal.err('note: some plugins failed to load (listed below); the command may come from one of them.\n');
+      }
     } else {
       code = printError(terminal, e, global.verbose);
     }
