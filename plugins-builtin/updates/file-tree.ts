@@ -16,6 +16,12 @@ export interface TreeEntry {
   target?: string;
 }
 
+/**
+ * Lock files (`*.lock`, e.g. the kernel's state.lock) belong to the run that holds them: never
+ * snapshotted, never restored, never removed by a rollback.
+ */
+export const LOCK_FILE_PATTERN = '*.lock';
+
 /** True when `path` is `dir` or inside it. */
 export function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(`${dir.replace(/\/+$/, '')}/`);
@@ -30,7 +36,8 @@ const TYPES: Record<string, TreeEntry['type']> = { f: 'file', d: 'directory', l:
 export async function walkTree(ctx: PluginContext<any>, top: string, exclude: string[] = []): Promise<TreeEntry[]> {
   if (!(await ctx.fs.stat(top))) return [];
   const prune = exclude.filter((x) => isWithin(x, top) && x !== top).flatMap((x) => ['-path', x, '-prune', '-o']);
-  const r = await ctx.exec.run('find', [top, '-mindepth', '1', ...prune, '-printf', '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%l\\0'], { readOnly: true, timeoutMs: 300_000 });
+  const locks = ['-name', LOCK_FILE_PATTERN, '-prune', '-o'];
+  const r = await ctx.exec.run('find', [top, '-mindepth', '1', ...prune, ...locks, '-printf', '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%l\\0'], { readOnly: true, timeoutMs: 300_000 });
   if (r.exitCode !== 0) throw new Error(`listing ${top} failed (find exit ${r.exitCode}): ${r.stderr.trim()}`);
   // A cut listing would make a snapshot that silently misses files: refuse instead.
   if (r.truncated) throw new Error(`${top} holds too many entries to list in one snapshot (listing over the output cap); move bulky data out of it`);

@@ -8,7 +8,7 @@
  * schemas/snapshot-manifest.schema.json.
  */
 import type { InstalledPackage, PluginContext } from 'cx-ops/sdk';
-import { isWithin, walkTree, type TreeEntry } from './file-tree.js';
+import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
 export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
@@ -94,7 +94,7 @@ export async function createSnapshot(
     const archive = present ? `${a.name}.tar` : null;
     if (present) {
       const excludes = a.exclude.map((x) => `--exclude=./${x.slice(a.dir.replace(/\/+$/, '').length + 1)}`);
-      await run(ctx, 'tar', ['--numeric-owner', ...excludes, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);
+      await run(ctx, 'tar', ['--numeric-owner', ...excludes, `--exclude=${LOCK_FILE_PATTERN}`, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);
     }
     areas.push({ name: a.name, dir: a.dir, present, archive, exclude: a.exclude, entries: present ? await walkTree(ctx, a.dir, a.exclude) : [] });
   }

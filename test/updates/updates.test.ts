@@ -201,6 +201,7 @@ describe('update rollback', () => {
     rmSync(join(configDir, 'current.yaml'));
     symlinkSync('/etc/passwd', join(configDir, 'current.yaml'));
     writeFileSync(join(configDir, 'new-since.yaml'), 'x\n');
+    writeFileSync(join(dataDir, 'state.lock'), 'held by a run\n'); // lock files are never touched
     writeFileSync(join(dataDir, 'blob.bin'), 'text now');
 
     const dry = await json(h, 'update rollback', { dryRun: true }, { id });
@@ -216,6 +217,7 @@ describe('update rollback', () => {
     expect([secret.mode & 0o777, secret.uid, secret.gid]).toEqual([0o600, 1234, 4321]);
     expect(readlinkSync(join(configDir, 'current.yaml'))).toBe('config.yaml');
     expect(existsSync(join(configDir, 'new-since.yaml'))).toBe(false);
+    expect(readFileSync(join(dataDir, 'state.lock'), 'utf8')).toBe('held by a run\n');
     expect([...readFileSync(join(dataDir, 'blob.bin'))]).toEqual([0, 255, 1, 254, 10, 13, 0]);
     // The snapshot store itself survived the data directory's restore.
     expect(await listSnapshots(h.ctx('updates'))).toHaveLength(1);
