@@ -149,7 +149,7 @@ export class ContextFactory {
     const factory = this.createCapabilities;
     if (!factory) throw new Error('capabilities are not loaded: plugin code runs only after Kernel.boot with loadCode');
     const make = (dry: boolean, rec?: DryRunRecorder) =>
-      factory({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes });
+      factory({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes, home: this.env(p, dry).stateDir });
     if (dryRun) return make(true, recorder);
     let c = this.caps.get(p.name);
     if (!c) this.caps.set(p.name, (c = make(false)));
