@@ -2,7 +2,7 @@
  * Installing a plugin version from a registry, atomically:
  *
  *   download -> sha256 (always) -> signature -> every archive entry checked -> manifest checked
- *   -> permissions shown and granted -> files written into installDir/.store/NAME@VERSION-HASH
+ *   -> permissions shown and granted -> files written into installDir/.store/NAME@VERSION-HASH-TIME
  *   -> the symlink installDir/NAME switched to it with one rename -> enable (the kernel checks
  *   the grants; a refusal switches the link back) -> lock file -> the old version's files removed.
  *
@@ -193,27 +193,23 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const release = await takeInstallLock(installDir);
   try {
     await sweep(installDir, t.name);
-    const storeName = `${t.name}@${manifest.version}-${actual.slice(0, 12)}`;
+    // A fresh directory every time: reinstalling the same version also restores modified files.
+    const storeName = `${t.name}@${manifest.version}-${actual.slice(0, 12)}-${Date.now().toString(36)}`;
     const final = join(store, storeName);
     const oldTarget = await readlink(join(installDir, t.name)).catch(() => undefined);
     const newTarget = `${STORE}/${storeName}`;
-    if (oldTarget !== newTarget) {
-      const tmp = join(store, `.tmp-${t.name}-${process.pid}-${Date.now()}`);
-      await writeTree(tmp, files);
-      await rm(final, { recursive: true, force: true });
-      await rename(tmp, final);
-      await syncDir(store);
-      await switchLink(installDir, t.name, newTarget);
-    }
+    const tmp = join(store, `.tmp-${t.name}-${process.pid}-${Date.now()}`);
+    await writeTree(tmp, files);
+    await rename(tmp, final);
+    await syncDir(store);
+    await switchLink(installDir, t.name, newTarget);
     try {
       // The kernel checks the grants against the new manifest; a refusal puts the old version back.
       await ctx.plugins.enable(t.name, { grants, tier });
     } catch (e) {
-      if (oldTarget !== newTarget) {
-        if (oldTarget) await switchLink(installDir, t.name, oldTarget);
-        else await rm(join(installDir, t.name), { force: true });
-        await rm(final, { recursive: true, force: true });
-      }
+      if (oldTarget) await switchLink(installDir, t.name, oldTarget);
+      else await rm(join(installDir, t.name), { force: true });
+      await rm(final, { recursive: true, force: true });
       throw e;
     }
     const fileHashes = await hashTree(final);
@@ -239,7 +235,7 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     } finally {
       await releaseLock();
     }
-    if (oldTarget && oldTarget !== newTarget && oldTarget.startsWith(`${STORE}/`)) {
+    if (oldTarget?.startsWith(`${STORE}/`)) {
       await rm(join(installDir, oldTarget), { recursive: true, force: true });
     }
     await appendJournal(env.stateDir, {
