@@ -60,6 +60,8 @@ export interface RestoreResult {
   restored: InstalledPackage[];
   /** Recorded versions the archive no longer has (or that failed to install), with why. */
   unavailable: Array<InstalledPackage & { reason: string }>;
+  /** Installed now but not recorded (installed since): left as they are, listed for the user. */
+  added?: InstalledPackage[];
   actions: string[];
 }
 

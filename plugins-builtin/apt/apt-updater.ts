@@ -87,6 +87,8 @@ export const aptUpdater = defineUpdater({
     if (why) return { ok: false, restored: [], unavailable: packages.map((p) => ({ ...p, reason: why })), actions: [] };
     const t = aptTools(ctx);
     const now = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));
+    const recorded = new Set(packages.map((p) => p.name));
+    const added = [...now].filter(([name]) => !recorded.has(name)).map(([name, version]) => ({ name, version }));
     const wanted = packages.filter((p) => now.get(p.name) !== p.version);
     const unavailable: Array<InstalledPackage & { reason: string }> = [];
     const installable: InstalledPackage[] = [];
@@ -101,7 +103,7 @@ export const aptUpdater = defineUpdater({
     if (installable.length) {
       const args = ['install', '-y', '-q', '--allow-downgrades', ...installable.map((p) => `${p.name}=${p.version}`)];
       actions.push(t.show('apt-get', args));
-      if (ctx.env.dryRun) return { ok: true, restored: installable, unavailable, actions };
+      if (ctx.env.dryRun) return { ok: true, restored: installable, unavailable, actions, added };
       const r = await t.aptGet(args);
       const after = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));
       for (const p of installable) {
@@ -109,6 +111,6 @@ export const aptUpdater = defineUpdater({
         else unavailable.push({ ...p, reason: `apt-get could not install it: ${r.exitCode === 0 ? 'version unchanged' : failureLine(r)}` });
       }
     }
-    return { ok: unavailable.length === 0, restored, unavailable, actions };
+    return { ok: unavailable.length === 0, restored, unavailable, actions, added };
   },
 });

@@ -27,6 +27,7 @@ function formatReport(r: RollbackReport): string {
   else if (p) {
     lines.push(`  packages: ${r.dryRun ? 'would put back' : 'put back'} ${p.restored.length}: ${p.restored.map((x) => `${x.name} ${x.version}`).join(', ') || '(none differed)'}`);
     for (const u of p.unavailable) lines.push(`    could not restore ${u.name} ${u.version}: ${u.reason}`);
+    if (p.added?.length) lines.push(`    installed since the snapshot, left as they are: ${p.added.map((x) => `${x.name} ${x.version}`).join(', ')}`);
   }
   if (r.dryRun) lines.push('PLANNED: dry run: nothing was changed');
   else lines.push(r.ok ? 'OK: rollback complete' : 'FAILED: the rollback did not put everything back (see above)');

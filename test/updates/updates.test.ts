@@ -191,6 +191,7 @@ describe('update rollback', () => {
   it('restores files byte-identically (content, mode, owner, symlinks), removes files made since, and puts package versions back', async () => {
     const h = host();
     const applied = await json(h, 'update apply', { packages: true });
+    world.aptGet(['install', '-y', '-q', 'cx-lib']); // installed after the snapshot
     expect(applied.code).toBe(0);
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '1.0' });
     const id = applied.out.snapshot as string;
@@ -224,6 +225,8 @@ describe('update rollback', () => {
     // cx-demo 1.0 is still in the archive; cx-local 0.9 never was.
     expect(world.installed()).toMatchObject({ 'cx-demo': '1.0', 'cx-local': '1.0' });
     expect(r.out.packages.restored).toEqual([{ name: 'cx-demo', version: '1.0' }]);
+    expect(r.out.packages.added).toEqual([{ name: 'cx-lib', version: '1.0' }]);
+    expect(world.installed()['cx-lib']).toBe('1.0');
     expect(r.out.packages.unavailable).toEqual([{ name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' }]);
     expect(r.code).toBe(1);
   });
