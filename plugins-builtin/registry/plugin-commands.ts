@@ -11,6 +11,7 @@ import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
 import { installVersion, removePlugin, targetFromIndex, targetFromLock, type InstallResult } from './install.js';
 import { lockPath, readLock } from './lock-file.js';
 import { packPlugin } from './pack.js';
+import { inspectArchive } from './publish.js';
 import { RegistryError } from './registry-errors.js';
 import { readRegistries, requireRegistry } from './registry-sources.js';
 import { offersOf, parseSpec, selectVersion, worksWith } from './select-version.js';
@@ -205,9 +206,10 @@ export const pluginCommands: Contribution[] = [
         const bytes = await readFile(archive).catch((e) => {
           throw new RegistryError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
         });
+        const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
         const sig = await signArchive(bytes, resolve(key));
         if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
-        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${archive} with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
+        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
         return 0;
       }),
   }),

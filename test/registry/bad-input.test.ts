@@ -123,6 +123,23 @@ describe('publishing and registry locations', () => {
     }
   });
 
+  test('signing: only plugin archives are signed, and only with a key', async () => {
+    const junk = join(author.dir, 'junk.tgz');
+    await writeFile(junk, 'not an archive');
+    expect((await author.run(['plugins', 'keygen', '--out', join(author.dir, 'k')])).exitCode).toBe(0);
+    const r = await author.run(['plugins', 'sign', junk, '--key', join(author.dir, 'k.key')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^error\\[CX_ERR_ARCHIVE_INVALID\\]: ${junk}: is not a gzip-compressed tar archive`));
+    await expect(readFile(`${junk}.sig`)).rejects.toThrow(/ENOENT/);
+    const nokey = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz')]);
+    expect(nokey).toMatchObject({ exitCode: 2, stderr: 'error[CX_ERR_USAGE]: plugins sign needs --key FILE.\nTry: cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key\n' });
+    const again = await author.run(['plugins', 'keygen', '--out', join(author.dir, 'k')]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain(`error[CX_ERR_USAGE]: ${join(author.dir, 'k')}.key already exists; nothing was written.`);
+    const ok = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz'), '--key', join(author.dir, 'k.key')]);
+    expect(ok.stdout).toMatch(/^signed hello 1\.0\.0 \(.*hello-1\.0\.0\.tgz\) with key [0-9a-f]{16}: .*hello-1\.0\.0\.tgz\.sig\n/);
+  });
+
   test('a file:// registry resolves archives next to its index; removing an unknown registry lists the known ones', async () => {
     const u = await userWithRegistry('file-url', `file://${registryDir}/`);
     const r = await u.run(['plugins', 'install', 'hello@~1.0']);
