@@ -17,6 +17,7 @@ import { ContextFactory, processTerminal, type ContextPlugin, type Terminal } fr
 import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
+import { readShapeCache, treeStamp, writeShapeCache, type PluginShape, type ShapeCache } from './loader/shape-cache.js';
 import type { Paths } from './paths.js';
 import { formatGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
 import { Registry, type InvokeRequest } from './registry.js';
@@ -36,6 +37,12 @@ export interface PluginRecord extends DiscoveredPlugin, ContextPlugin {
   error?: CxError;
   definition?: PluginDefinition<any>;
   sandboxed?: SandboxedPlugin;
+  /** What it contributes (from its code, or from the shape cache before its code is loaded). */
+  shape?: PluginShape;
+  /** Loads and activates the code of a plugin registered from the shape cache (once). */
+  ready?: Promise<void>;
+  /** Stamp of its directory tree (trusted plugins): a changed plugin is imported afresh. */
+  stamp?: string;
 }
 
 export interface KernelOptions {
@@ -164,17 +171,32 @@ export class Kernel {
       }
       this.bootErrors.push(e);
     }
+    const cacheFile = join(this.paths.cacheDir, 'shapes.json');
+    const cache = await readShapeCache(cacheFile);
+    const fresh: ShapeCache = {};
     for (const name of order) {
       const p = this.plugins.get(name)!;
       try {
-        await this.loadCode(p);
-        await this.activate(p);
+        const stamp = p.tier === 'trusted' ? await treeStamp(p.dir) : undefined;
+        p.stamp = stamp;
+        const hit = stamp !== undefined ? cache[name] : undefined;
+        if (hit && hit.stamp === stamp && hit.version === p.manifest.version && hit.main === p.manifest.main) {
+          p.shape = hit.shape;
+          fresh[name] = hit;
+        } else {
+          await this.loadCode(p);
+          await this.activate(p);
+          p.shape = this.shapeOf(p);
+          p.ready = Promise.resolve();
+          if (stamp !== undefined) fresh[name] = { stamp, version: p.manifest.version, main: p.manifest.main, shape: p.shape };
+        }
         this.declare(p);
         p.status = 'active';
       } catch (e) {
         this.fail(p, e);
       }
     }
+    if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
     for (const name of order) {
       const p = this.plugins.get(name)!;
       if (p.status === 'active') this.register(p);
@@ -206,7 +228,10 @@ export class Kernel {
     if (p.tier === 'trusted') {
       let mod: { default?: unknown };
       try {
-        mod = await import(pathToFileURL(main).href);
+        // The stamp in the URL makes a long-lived process import a changed plugin afresh.
+        const url = pathToFileURL(main);
+        if (p.stamp) url.searchParams.set('v', p.stamp);
+        mod = await import(url.href);
       } catch (e) {
         throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: `failed to load: ${messageOf(e)}` }, { cause: e });
       }
@@ -248,12 +273,12 @@ export class Kernel {
 
   /** Kinds and hooks the plugin offers to others. */
   private declare(p: PluginRecord): void {
-    const shape = this.shapeOf(p);
+    const shape = p.shape!;
     for (const k of shape.kinds) this.registry.declareKind({ kind: k.kind, description: k.description, owner: p.name, metaSchema: k.metaSchema });
     for (const h of shape.hooks) this.hooks.declare(h.name, h.type, h.description, p.name);
   }
 
-  private shapeOf(p: PluginRecord) {
+  private shapeOf(p: PluginRecord): PluginShape {
     if (p.sandboxed) return p.sandboxed.shape;
     const d = p.definition!;
     return {
@@ -269,7 +294,7 @@ export class Kernel {
 
   /** Registers contributions and taps; a bad one is reported and skipped, the rest stay. */
   private register(p: PluginRecord): void {
-    const shape = this.shapeOf(p);
+    const shape = p.shape!;
     for (const c of shape.contributes) {
       try {
         this.registry.add({
@@ -307,6 +332,7 @@ export class Kernel {
     const recorder: DryRunRecorder | undefined = this.options.devMode ? this.devRecorder : dryRun ? { actions: [] } : undefined;
     const ctx = this.contexts.create(p, { dryRun, recorder });
     const work = async (): Promise<Json> => {
+      await this.ensureReady(p);
       if (p.sandboxed) {
         const where = target.type === 'tap' ? { type: 'tap' as const, index: target.index } : target;
         return p.sandboxed.call(where, input, ctx);
@@ -348,6 +374,23 @@ export class Kernel {
       return { ...out, dry_run_actions: recorder.actions };
     }
     return out;
+  }
+
+  /**
+   * Imports and activates a plugin registered from the shape cache, on its first use. A failure
+   * is that call's error (and every later call's): the plugin stays registered but unusable.
+   */
+  private ensureReady(p: PluginRecord): Promise<void> {
+    p.ready ??= (async () => {
+      await this.loadCode(p);
+      await this.activate(p);
+      const actual = this.shapeOf(p);
+      if (JSON.stringify(actual) !== JSON.stringify(p.shape)) {
+        // The cache was stale in a way its stamp missed; forget it so the next run reloads.
+        await writeShapeCache(join(this.paths.cacheDir, 'shapes.json'), {});
+      }
+    })();
+    return p.ready;
   }
 
   /** Invokes a contribution by kind and id. */
@@ -456,6 +499,7 @@ export class Kernel {
     const active = [...this.plugins.values()].filter((p) => p.status === 'active');
     if (active.length) await this.callHook('shutdown', { version: this.version });
     for (const p of active.reverse()) {
+      if (!p.definition && !p.sandboxed) continue; // never loaded: nothing to deactivate
       try {
         const ctx = this.contexts.create(p, { dryRun: false });
         if (p.definition?.deactivate) await p.definition.deactivate(ctx);

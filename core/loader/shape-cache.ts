@@ -1,0 +1,59 @@
+/**
+ * What a trusted plugin contributes (its shape), remembered between runs so a command can
+ * register every plugin's contributions without importing their code: a plugin is imported and
+ * activated on its first use. The key is the newest mtime, file count and total size of the
+ * plugin's directory tree, so any change to any of its files loads it afresh.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PluginShape } from '../sandbox/shape.js';
+import { writeFileAtomic } from '../atomic.js';
+
+export type { PluginShape };
+
+export interface ShapeEntry {
+  stamp: string;
+  version: string;
+  main: string;
+  shape: PluginShape;
+}
+
+export type ShapeCache = Record<string, ShapeEntry>;
+
+/** A stamp of a directory tree: newest mtime, file count and total size (node_modules skipped). */
+export async function treeStamp(dir: string): Promise<string> {
+  let newest = 0;
+  let files = 0;
+  let bytes = 0;
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    await Promise.all(
+      entries.map(async (e) => {
+        if (e.name === 'node_modules') return;
+        const p = join(d, e.name);
+        if (e.isDirectory()) return walk(p);
+        const st = await stat(p).catch(() => undefined);
+        if (!st) return;
+        files++;
+        bytes += st.size;
+        if (st.mtimeMs > newest) newest = st.mtimeMs;
+      }),
+    );
+  };
+  await walk(dir);
+  return `${newest}:${files}:${bytes}`;
+}
+
+export async function readShapeCache(file: string): Promise<ShapeCache> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8'));
+    return data && data.version === 1 && typeof data.entries === 'object' ? (data.entries as ShapeCache) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Best effort: a cache that cannot be written only costs start-up time. */
+export async function writeShapeCache(file: string, entries: ShapeCache): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ version: 1, entries })).catch(() => {});
+}

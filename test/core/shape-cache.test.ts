@@ -1,0 +1,66 @@
+import { cp, mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { Kernel } from '../../core/kernel.js';
+import { resolvePaths } from '../../core/paths.js';
+
+let home: string;
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'cx-shapes-'));
+  await cp(fileURLToPath(new URL('./fixtures/kernel/task-runner', import.meta.url)), join(home, 'plugins/task-runner'), { recursive: true });
+  await cp(fileURLToPath(new URL('./fixtures/kernel/cleanup-tasks', import.meta.url)), join(home, 'plugins/cleanup-tasks'), { recursive: true });
+  // cleanup-tasks counts its activations in a file, so laziness is visible from outside.
+  await writeFile(
+    join(home, 'plugins/cleanup-tasks/index.js'),
+    `export default {
+      name: 'cleanup-tasks',
+      async activate(ctx) { await ctx.fs.writeFile(ctx.env.dataDir + '/activated', 'yes'); },
+      contributes: [{ kind: 'task', id: 'tmp-clean', meta: { name: 'clean /tmp' }, async run() { return { status: 'Success' }; } }],
+    };`,
+  );
+  await mkdir(join(home, 'data'), { recursive: true });
+  const on = { enabled: true, tier: 'trusted', grants: [] };
+  await writeFile(join(home, 'data/state.json'), JSON.stringify({ version: 1, plugins: { 'task-runner': on, 'cleanup-tasks': on } }));
+});
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+async function boot(): Promise<Kernel> {
+  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), cacheDir: join(home, 'cache'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  return Kernel.boot({ paths, terminal: { out() {}, err() {}, color: false, interactive: false } });
+}
+const activated = () => readFile(join(home, 'data/activated'), 'utf8').catch(() => 'no');
+
+test('a warm run registers trusted plugins from the shape cache and loads one only when it is used', async () => {
+  const cold = await boot();
+  expect(cold.plugins.get('cleanup-tasks')!.definition).toBeDefined();
+  expect(await activated()).toBe('yes');
+  await cold.shutdown();
+  await rm(join(home, 'data/activated'));
+
+  const warm = await boot();
+  const p = warm.plugins.get('cleanup-tasks')!;
+  expect(p.status).toBe('active');
+  expect(p.definition).toBeUndefined();
+  expect(warm.registry.list('task').map((c) => c.id)).toEqual(['tmp-clean']);
+  expect(await activated()).toBe('no');
+  expect(await warm.invoke('task', 'tmp-clean')).toEqual({ status: 'Success' });
+  expect(p.definition).toBeDefined();
+  expect(await activated()).toBe('yes');
+  await warm.shutdown();
+});
+
+test('any change in the plugin directory makes the next run load it afresh', async () => {
+  await (await boot()).shutdown();
+  await writeFile(
+    join(home, 'plugins/cleanup-tasks/index.js'),
+    `export default { name: 'cleanup-tasks', contributes: [{ kind: 'task', id: 'log-rotate', meta: {}, async run() { return 1; } }] };`,
+  );
+  const k = await boot();
+  expect(k.plugins.get('cleanup-tasks')!.definition).toBeDefined();
+  expect(k.registry.list('task').map((c) => c.id)).toEqual(['log-rotate']);
+  await k.shutdown();
+});
