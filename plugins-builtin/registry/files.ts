@@ -73,9 +73,22 @@ export class LockedError extends Error {
 
 /**
  * Takes an exclusive lock file holding our pid; a lock left by a dead process is taken over.
- * Resolves with the function that releases it.
+ * While a live process holds it, waits up to `waitMs` before giving up. Resolves with the
+ * function that releases it.
  */
-export async function lockFile(file: string, what: string): Promise<() => Promise<void>> {
+export async function lockFile(file: string, what: string, waitMs = 0): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await tryLock(file, what);
+    } catch (e) {
+      if (!(e instanceof LockedError) || Date.now() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
+    }
+  }
+}
+
+async function tryLock(file: string, what: string): Promise<() => Promise<void>> {
   await mkdir(dirname(file), { recursive: true });
   for (let attempt = 0; attempt < 3; attempt++) {
     try {

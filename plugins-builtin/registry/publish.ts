@@ -26,6 +26,9 @@ export async function inspectArchive(bytes: Uint8Array, label: string): Promise<
   return { manifest, files };
 }
 
+/** How long a publish waits for another publish into the same registry to finish. */
+export const PUBLISH_LOCK_WAIT_MS = 5_000;
+
 export interface Published {
   registry: string;
   name: string;
@@ -57,7 +60,7 @@ export async function publishArchive(
   }
   let release: () => Promise<void>;
   try {
-    release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`);
+    release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`, PUBLISH_LOCK_WAIT_MS);
   } catch (e) {
     if (e instanceof LockedError) throw new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
     throw e;

@@ -140,6 +140,23 @@ describe('publishing and registry locations', () => {
     expect(ok.stdout).toMatch(/^signed hello 1\.0\.0 \(.*hello-1\.0\.0\.tgz\) with key [0-9a-f]{16}: .*hello-1\.0\.0\.tgz\.sig\n/);
   });
 
+  test('concurrent publishes into one registry wait for each other; every version lands in the index', async () => {
+    const dir = join(tmp.dir, 'busy-registry');
+    await mkdir(dir, { recursive: true });
+    const versions = ['5.0.0', '5.1.0', '5.2.0', '5.3.0'];
+    for (const v of versions) {
+      const src = join(author.dir, `busy-${v}`);
+      await cp(join(author.dir, 'hello-2.0.0'), src, { recursive: true });
+      await writeFile(join(src, 'plugin.yaml'), (await readFile(join(src, 'plugin.yaml'), 'utf8')).replace('2.0.0', v));
+      expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, `busy-${v}.tgz`)])).exitCode).toBe(0);
+    }
+    const runs = await Promise.all(versions.map((v) => author.spawn(['registry', 'publish', dir, join(author.dir, `busy-${v}.tgz`)])));
+    expect(runs.map((r) => [r.exitCode, r.stderr])).toEqual(versions.map(() => [0, '']));
+    const index = await readFile(join(dir, 'index.yaml'), 'utf8');
+    expect([...index.matchAll(/- version: (\S+)/g)].map((m) => m[1])).toEqual(['5.3.0', '5.2.0', '5.1.0', '5.0.0']);
+    expect((await readdir(join(dir, 'archives'))).sort()).toEqual(versions.map((v) => `hello-${v}.tgz`));
+  });
+
   test('a file:// registry resolves archives next to its index; removing an unknown registry lists the known ones', async () => {
     const u = await userWithRegistry('file-url', `file://${registryDir}/`);
     const r = await u.run(['plugins', 'install', 'hello@~1.0']);
