@@ -75,7 +75,7 @@ async function installedVersion(ctx: InstallContext, name: string): Promise<Lock
 
 async function takeInstallLock(installDir: string): Promise<() => Promise<void>> {
   try {
-    return await lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`);
+    return await lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`, 30_000);
   } catch (e) {
     if (e instanceof LockedError) throw new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
     throw e;
@@ -214,7 +214,7 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     }
     const fileHashes = await hashTree(final);
     const lockFileName = lockPath(env.dataDir);
-    const releaseLock = await lockFile(`${lockFileName}.lock`, 'the plugin lock file');
+    const releaseLock = await lockFile(`${lockFileName}.lock`, 'the plugin lock file', 10_000);
     try {
       const lock = await readLock(lockFileName);
       const sigRecord: LockedPlugin['signature'] =
@@ -266,7 +266,7 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<L
     await rm(link, { force: true });
     await syncDir(installDir);
     if (target?.startsWith(`${STORE}/`)) await rm(join(installDir, target), { recursive: true, force: true });
-    const releaseLock = await lockFile(`${file}.lock`, 'the plugin lock file');
+    const releaseLock = await lockFile(`${file}.lock`, 'the plugin lock file', 10_000);
     try {
       const lock = await readLock(file);
       delete lock.plugins[name];

@@ -57,7 +57,7 @@ export async function addRegistry(configDir: string, source: RegistrySource): Pr
   if (!NAME.test(source.name)) {
     throw new RegistryError('CX_ERR_USAGE', { detail: `'${source.name}' is not a valid registry name: use lower-case letters, digits, '.', '_' and '-'.`, hint: 'cx-ops registry add team https://plugins.example.com/cx/' });
   }
-  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list');
+  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list', 5_000);
   try {
     const list = await readRegistries(configDir);
     const same = list.find((r) => r.name === source.name);
@@ -70,7 +70,7 @@ export async function addRegistry(configDir: string, source: RegistrySource): Pr
 
 /** Removes a registry by name; an unknown name is CX_ERR_REGISTRY_UNKNOWN. */
 export async function removeRegistry(configDir: string, name: string): Promise<RegistrySource> {
-  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list');
+  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list', 5_000);
   try {
     const list = await readRegistries(configDir);
     const found = list.find((r) => r.name === name);
