@@ -177,7 +177,9 @@ export class Kernel {
     for (const name of order) {
       const p = this.plugins.get(name)!;
       try {
-        const stamp = p.tier === 'trusted' ? await treeStamp(p.dir) : undefined;
+        // A shape may depend on the plugin's code and its config section (nagios contributes
+        // the checks its config declares), so both make the key.
+        const stamp = p.tier === 'trusted' ? `${await treeStamp(p.dir)}|${JSON.stringify(p.config)}` : undefined;
         p.stamp = stamp;
         const hit = stamp !== undefined ? cache[name] : undefined;
         if (hit && hit.stamp === stamp && hit.version === p.manifest.version && hit.main === p.manifest.main) {
@@ -230,7 +232,7 @@ export class Kernel {
       try {
         // The stamp in the URL makes a long-lived process import a changed plugin afresh.
         const url = pathToFileURL(main);
-        if (p.stamp) url.searchParams.set('v', p.stamp);
+        if (p.stamp) url.searchParams.set('v', p.stamp.split('|')[0]!);
         mod = await import(url.href);
       } catch (e) {
         throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: `failed to load: ${messageOf(e)}` }, { cause: e });

@@ -2,7 +2,8 @@
  * What a trusted plugin contributes (its shape), remembered between runs so a command can
  * register every plugin's contributions without importing their code: a plugin is imported and
  * activated on its first use. The key is the newest mtime, file count and total size of the
- * plugin's directory tree, so any change to any of its files loads it afresh.
+ * plugin's directory tree plus its config section, so a change to either loads it afresh. A
+ * plugin's contributions must depend on nothing else (not on files it reads in activate).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
