@@ -11,6 +11,7 @@ import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
 import { installVersion, removePlugin, targetFromIndex, targetFromLock, type InstallResult } from './install.js';
 import { lockPath, readLock } from './lock-file.js';
 import { packPlugin } from './pack.js';
+import { readPluginsSection } from './plugins-config.js';
 import { inspectArchive } from './publish.js';
 import { RegistryError } from './registry-errors.js';
 import { readRegistries, requireRegistry } from './registry-sources.js';
@@ -33,7 +34,11 @@ function asJson(r: InstallResult) {
   return { name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, dir: r.dir, installed: r.installed, dry_run: r.dryRun };
 }
 
-function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): number {
+async function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): Promise<number> {
+  if (results.some((r) => r.installed && !r.dryRun)) {
+    const section = await readPluginsSection(ctx.env.configDir);
+    if (!section.enabled) ctx.io.err(`warning: plugins.enabled is false in ${section.file}: third-party plugins, this one included, do not load until it is true.\n`);
+  }
   const declined = results.some((r) => !r.installed);
   const lines = results.map((r) =>
     !r.installed

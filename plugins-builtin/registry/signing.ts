@@ -11,9 +11,8 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse } from 'yaml';
 import { readIfExists, sha256 } from './files.js';
+import { readPluginsSection } from './plugins-config.js';
 import { RegistryError } from './registry-errors.js';
 import type { IndexSignature } from './registry-index.js';
 
@@ -117,14 +116,10 @@ async function parsePublicKey(text: string, where: string): Promise<Buffer> {
  * (the seed's `- cortexlinux`) cannot verify anything: it is reported through `warn` and skipped.
  */
 export async function readTrustedKeys(configDir: string, warn: (m: string) => void = () => {}): Promise<TrustedKey[]> {
-  const file = join(configDir, 'config.yaml');
-  const text = await readIfExists(file);
-  if (!text) return [];
-  const data = parse(text.toString('utf8')) as { plugins?: { trusted_sources?: unknown } } | null;
-  const list = data?.plugins?.trusted_sources;
-  if (!Array.isArray(list)) return [];
+  const { file, trusted_sources: list } = await readPluginsSection(configDir);
   const keys: TrustedKey[] = [];
-  for (const [i, entry] of list.entries()) {
+  for (const [i, item] of list.entries()) {
+    const entry = item as string | { name?: unknown; public_key?: unknown } | null;
     const where = `${file}: plugins.trusted_sources[${i}]`;
     let name: string;
     let keyText: string;

@@ -157,10 +157,15 @@ describe('publishing and registry locations', () => {
     expect((await readdir(join(dir, 'archives'))).sort()).toEqual(versions.map((v) => `hello-${v}.tgz`));
   });
 
-  test('a file:// registry resolves archives next to its index; removing an unknown registry lists the known ones', async () => {
+  test('a file:// registry resolves archives next to its index (plugins.enabled false is warned about); removing an unknown registry lists the known ones', async () => {
     const u = await userWithRegistry('file-url', `file://${registryDir}/`);
+    await writeFile(join(u.configDir, 'config.yaml'), 'plugins:\n  enabled: false\n');
     const r = await u.run(['plugins', 'install', 'hello@~1.0']);
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'installed hello 1.0.0 from team: sandboxed, signature unsigned\n' });
+    expect(r).toMatchObject({
+      exitCode: 0,
+      stdout: 'installed hello 1.0.0 from team: sandboxed, signature unsigned\n',
+      stderr: `warning: plugins.enabled is false in ${u.configDir}/config.yaml: third-party plugins, this one included, do not load until it is true.\n`,
+    });
     const lock = JSON.parse(await readFile(join(u.dataDir, 'plugins.lock.json'), 'utf8'));
     expect(lock.plugins.hello).toMatchObject({ version: '1.0.0', range: '~1.0', registry: 'team', url: `file://${registryDir}/archives/hello-1.0.0.tgz`, signature: { status: 'unsigned' }, tier: 'sandboxed', grants: [] });
     const rm = await u.run(['registry', 'remove', 'teem']);

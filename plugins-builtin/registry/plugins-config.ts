@@ -1,0 +1,25 @@
+/**
+ * The kernel's `plugins:` section of config.yaml, as far as the registry plugin needs it:
+ * `trusted_sources` (publisher keys) and `enabled` (whether third-party plugins load at all).
+ * The kernel validated the file at start, so only the shape is assumed here.
+ */
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readIfExists } from './files.js';
+
+export interface PluginsSection {
+  file: string;
+  enabled: boolean;
+  trusted_sources: unknown[];
+}
+
+export async function readPluginsSection(configDir: string): Promise<PluginsSection> {
+  const file = join(configDir, 'config.yaml');
+  const text = await readIfExists(file);
+  const section = (text ? (parse(text.toString('utf8')) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
+  return {
+    file,
+    enabled: section.enabled !== false,
+    trusted_sources: Array.isArray(section.trusted_sources) ? section.trusted_sources : [],
+  };
+}
