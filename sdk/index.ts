@@ -14,6 +14,7 @@ import type {
 export * from './types.js';
 export * from './system-contracts.js';
 export * from './journal.js';
+export * from './run-lock.js';
 export * from './closest.js';
 export * from './host-path.js';
 export * from './map-limit.js';

@@ -3,7 +3,7 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
@@ -102,12 +102,27 @@ export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise
   return problems;
 }
 
-/** Runs the repair (or, with ctx.env.dryRun, only plans it). */
+/** Runs the repair (or, with ctx.env.dryRun, only plans it); one repair apt run at a time. */
 export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptions = {}): Promise<AptRepairReport> {
-  const dryRun = ctx.env.dryRun;
-  const report: AptRepairReport = { status: 'ok', dryRun, message: '', problems: [], actions: [], holders: [], statusBackup: null, audit: '' };
+  const report: AptRepairReport = { status: 'ok', dryRun: ctx.env.dryRun, message: '', problems: [], actions: [], holders: [], statusBackup: null, audit: '' };
   const why = await aptUnavailable(ctx);
   if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
+  let lock;
+  try {
+    lock = await takeRunLock(ctx, 'repair.lock', `repair apt${options.locksOnly ? ' --locks' : ''}`);
+  } catch (e) {
+    if (!(e instanceof RunLockedError)) throw e;
+    return { ...report, status: 'blocked', holders: [{ path: e.path, pid: e.pid, command: e.holder }], message: e.message };
+  }
+  try {
+    return await repairWith(ctx, report, options);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, options: AptRepairOptions): Promise<AptRepairReport> {
+  const dryRun = ctx.env.dryRun;
   const t = aptTools(ctx);
 
   // 1. Locks: a live holder is waited for, then reported; never removed.

@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
@@ -53,7 +53,13 @@ export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolea
   const base = { dryRun: ctx.env.dryRun, scopes: scopes.map((s) => s.name), checked, changes, journal: null };
   if (!changes.length) return { ...base, status: 'ok' };
   if (ctx.env.dryRun) return { ...base, status: 'planned' };
-  const journal = await applyPermissionChanges(ctx, changes);
+  const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions');
+  let journal: string;
+  try {
+    journal = await applyPermissionChanges(ctx, changes);
+  } finally {
+    await lock.release();
+  }
   await appendJournal(ctx, { run: 'repair permissions', scopes: base.scopes, changes: changes.length, undo: `cx-ops repair permissions --undo ${journal}` });
   return { ...base, status: 'repaired', journal };
 }
@@ -77,7 +83,8 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
       if (!id || !ids.includes(id)) {
         throw new UsageError(ids.length ? `no undoable permissions change '${id}'. Undoable: ${ids.join(', ')}` : 'nothing to undo: repair permissions has made no changes (or they were undone)');
       }
-      const u = await undoPermissions(ctx, id);
+      const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
+      const u = await undoPermissions(ctx, id).finally(() => lock.release());
       await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
       if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
       else {
@@ -94,6 +101,10 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
     if (e instanceof UsageError || e instanceof PolicyError) {
       ctx.io.err(`${e.message}\n`);
       return 2;
+    }
+    if (e instanceof RunLockedError) {
+      ctx.io.err(`${e.message}\n`);
+      return 5;
     }
     throw e;
   }
@@ -122,7 +133,13 @@ export default definePlugin({
       // Undoable, but it changes who may read what: never applied without asking.
       safe: false,
       async run(ctx) {
-        const r = await repairPermissions(ctx, { cx: false, user: null });
+        let r: PermissionsReport;
+        try {
+          r = await repairPermissions(ctx, { cx: false, user: null });
+        } catch (e) {
+          if (e instanceof RunLockedError) return { ok: false, message: e.message, actions: [] };
+          throw e;
+        }
         return {
           ok: true,
           message: r.status === 'ok' ? 'permissions match the policy' : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,

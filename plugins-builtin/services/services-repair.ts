@@ -4,7 +4,7 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { appendJournal, takeRunLock, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
 export interface ServicesConfig extends SupervisorConfig {
@@ -81,7 +81,17 @@ async function restartWithBackoff(ctx: PluginContext<ServicesConfig>, manager: s
   return attempts;
 }
 
+/** Repairs (or, in a dry run, plans); one run at a time (throws RunLockedError). */
 export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { service: string | null }): Promise<ServicesReport> {
+  const lock = await takeRunLock(ctx, 'repair.lock', `repair services${o.service ? ` --service ${o.service}` : ''}`);
+  try {
+    return await repairWith(ctx, o);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: string | null }): Promise<ServicesReport> {
   const dryRun = ctx.env.dryRun;
   const report: ServicesReport = { dryRun, status: 'ok', managers: [], services: [], message: '' };
   for (const m of await ctx.registry.list('service-manager')) {

@@ -2,11 +2,10 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import type { CommandInput, Json, PluginContext, RestoreResult } from 'cx-ops/sdk';
+import { RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult, type RunLock } from 'cx-ops/sdk';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
-import { takeUpdateLock, UpdateLockedError } from './update-lock.js';
 
 function formatList(list: SnapshotSummary[]): string {
   if (!list.length) return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
@@ -63,11 +62,11 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
     return 1;
   }
-  let lock: Awaited<ReturnType<typeof takeUpdateLock>> | null = null;
+  let lock: RunLock;
   try {
-    lock = ctx.env.dryRun ? null : await takeUpdateLock(ctx, `update rollback ${id}`);
+    lock = await takeRunLock(ctx, 'update.lock', `update rollback ${id}`);
   } catch (e) {
-    if (e instanceof UpdateLockedError) {
+    if (e instanceof RunLockedError) {
       ctx.io.err(`${e.message}\n`);
       return 5;
     }
@@ -82,6 +81,6 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return report.ok ? 0 : 1;
   } finally {
-    await lock?.release();
+    await lock.release();
   }
 }

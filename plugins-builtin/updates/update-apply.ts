@@ -3,10 +3,9 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
-import { takeUpdateLock, UpdateLockedError } from './update-lock.js';
 
 export interface ApplyReport {
   dryRun: boolean;
@@ -32,7 +31,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
   const say = o.say ?? ((t: string) => ctx.io.out(t));
   const dryRun = ctx.env.dryRun;
   const report: ApplyReport = { dryRun, status: 'nothing', message: '', snapshot: null, results: [], pruned: [] };
-  const lock = dryRun ? null : await takeUpdateLock(ctx, `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
+  const lock = await takeRunLock(ctx, 'update.lock', `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
   try {
     const summary = await checkUpdates(ctx, { force: true });
     const usable = summary.updaters.filter((u) => u.check.available);
@@ -84,7 +83,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
         : `update failed: ${report.results.filter((r) => !r.ok).map((r) => `${r.updater}: ${r.message}`).join('; ')}${report.snapshot ? `\nRoll back with: cx-ops update rollback ${report.snapshot}` : ''}`,
     };
   } finally {
-    await lock?.release();
+    await lock.release();
   }
 }
 
@@ -103,7 +102,7 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
   try {
     report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
   } catch (e) {
-    if (e instanceof UpdateLockedError) {
+    if (e instanceof RunLockedError) {
       ctx.io.err(`${e.message}\n`);
       return 5;
     }

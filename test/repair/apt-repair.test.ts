@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -134,6 +134,22 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(after.report.problems.map((p) => p.id)).toEqual(expect.arrayContaining(['lock-stale']));
     expect(existsSync(join(world.root, 'var/lib/dpkg/lock'))).toBe(false);
     expect(world.statuses()['cx-slow']).toBe('install ok installed');
+  });
+
+  it('a second repair apt while one runs refuses, naming the running one', async () => {
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(other);
+    const host = await hostFor(world);
+    const state = join(host.home, 'data/plugin-state/apt');
+    mkdirSync(state, { recursive: true });
+    symlinkSync(`pid ${other.pid}: cx-ops repair apt`, join(state, 'repair.lock'));
+    world.dpkg(['--unpack', world.debs.demo1!]);
+    const { code, report } = await repair(host);
+    expect(code).toBe(5);
+    expect(report).toMatchObject({ status: 'blocked', holders: [{ path: join(state, 'repair.lock'), pid: other.pid, command: 'cx-ops repair apt' }] });
+    expect(report.message).toContain(`(pid ${other.pid}, cx-ops repair apt)`);
+    expect(world.statuses()['cx-demo']).toBe('install ok unpacked');
+    other.kill('SIGKILL');
   });
 
   it('cleans the package cache when partial downloads are left behind', async () => {

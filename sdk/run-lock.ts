@@ -1,0 +1,64 @@
+/**
+ * A lock that keeps two runs of a command that changes the system apart (`update apply`,
+ * `repair apt`, ...). It is a symlink whose target names the holder ("pid 1234: cx-ops update
+ * apply"): creating a symlink is atomic and fails when one exists, and the holder can be read
+ * back without opening anything. A lock whose holder process is gone is taken over.
+ *
+ * For trusted plugins (it runs `ln -s` and names the cx-ops process); nothing is taken in a dry
+ * run, which changes nothing.
+ */
+import type { PluginContext } from './types.js';
+
+export interface RunLock {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** Thrown when another live run holds the lock. */
+export class RunLockedError extends Error {
+  constructor(readonly path: string, readonly pid: number, readonly holder: string) {
+    super(`another cx-ops run holds the lock ${path} (pid ${pid}, ${holder}).\nWait for it to finish, then run the command again.`);
+    this.name = 'RunLockedError';
+  }
+}
+
+async function holderOf(ctx: PluginContext<any>, path: string): Promise<{ pid: number; text: string } | null> {
+  try {
+    const text = await ctx.fs.readlink(path);
+    const m = /^pid (\d+)/.exec(text);
+    return { pid: m ? Number(m[1]) : 0, text };
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of this cx-ops process (0 where there is none, e.g. in a sandbox). */
+function ownPid(): number {
+  return (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+}
+
+/** Takes the lock `${ctx.env.stateDir}/${name}` for `what` (e.g. "update apply"); throws RunLockedError. */
+export async function takeRunLock(ctx: PluginContext<any>, name: string, what: string): Promise<RunLock> {
+  const path = `${ctx.env.stateDir}/${name}`;
+  if (ctx.env.dryRun) return { path, release: async () => undefined };
+  await ctx.fs.mkdir(ctx.env.stateDir, { mode: 0o700 });
+  const me = `pid ${ownPid()}: cx-ops ${what}`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await ctx.exec.run('ln', ['-s', me, path], { timeoutMs: 10_000 });
+    if (r.exitCode === 0) {
+      return {
+        path,
+        release: async () => {
+          const h = await holderOf(ctx, path);
+          if (h?.text === me) await ctx.fs.remove(path);
+        },
+      };
+    }
+    const h = await holderOf(ctx, path);
+    if (!h) continue;
+    const alive = h.pid > 0 && (await ctx.fs.stat(`/proc/${h.pid}`)) !== null;
+    if (alive) throw new RunLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
+    await ctx.fs.remove(path).catch(() => undefined); // holder is gone: a stale lock (another run may clear it first)
+  }
+  throw new Error(`could not take the lock ${path}; remove it if no such cx-ops run is going on`);
+}
