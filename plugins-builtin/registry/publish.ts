@@ -54,9 +54,13 @@ export async function publishArchive(
   const bytes = await readIfExists(archivePath);
   if (!bytes) throw new RegistryError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
   const { manifest } = await inspectArchive(bytes, archivePath);
-  const signature = await readSignatureFile(o.signatureFile ? resolve(cwd, o.signatureFile) : `${archivePath}.sig`);
+  const sigFile = o.signatureFile ? resolve(cwd, o.signatureFile) : `${archivePath}.sig`;
+  const signature = await readSignatureFile(sigFile);
   if (signature && !signatureValid(bytes, signature)) {
-    throw new RegistryError('CX_ERR_SIGNATURE_INVALID', { plugin: manifest.name, version: manifest.version, keyId: signature.key_id, kept: 'nothing was published' });
+    throw new RegistryError('CX_ERR_USAGE', {
+      detail: `${sigFile} is not a signature of ${archivePath} (was the archive packed again after signing?); nothing was published.`,
+      hint: `cx-ops plugins sign ${archiveArg} --key KEY   then publish again`,
+    });
   }
   let release: () => Promise<void>;
   try {

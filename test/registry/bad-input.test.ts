@@ -138,6 +138,15 @@ describe('publishing and registry locations', () => {
     expect(again.stderr).toContain(`error[CX_ERR_USAGE]: ${join(author.dir, 'k')}.key already exists; nothing was written.`);
     const ok = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz'), '--key', join(author.dir, 'k.key')]);
     expect(ok.stdout).toMatch(/^signed hello 1\.0\.0 \(.*hello-1\.0\.0\.tgz\) with key [0-9a-f]{16}: .*hello-1\.0\.0\.tgz\.sig\n/);
+    // A signature of other bytes beside an archive (re-packed after signing) is not published.
+    const stale = join(author.dir, 'stale.tgz');
+    await cp(join(author.dir, 'hello-1.1.0.tgz'), stale);
+    await cp(join(author.dir, 'hello-1.0.0.tgz.sig'), `${stale}.sig`);
+    const fresh = join(tmp.dir, 'fresh-registry');
+    await mkdir(fresh);
+    const pub = await author.run(['registry', 'publish', fresh, stale]);
+    expect(pub).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_USAGE]: ${stale}.sig is not a signature of ${stale} (was the archive packed again after signing?); nothing was published.\nTry: cx-ops plugins sign ${stale} --key KEY   then publish again\n` });
+    expect(await readdir(fresh)).toEqual([]);
   });
 
   test('concurrent publishes into one registry wait for each other; every version lands in the index', async () => {
