@@ -96,8 +96,12 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
     ctx.io.err('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run\n');
     return 2;
   }
-  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update apply', input as unknown as Json, { dryRun: true })) as number;
   const only = Array.isArray(o.only) ? o.only.map(String) : [];
+  if (o.system && (o.security || only.length)) {
+    ctx.io.err('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security\n');
+    return 2;
+  }
+  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update apply', input as unknown as Json, { dryRun: true })) as number;
   let report: ApplyReport;
   try {
     report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });

@@ -180,10 +180,12 @@ describe('update apply', () => {
     expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending (no pending update for: cx-tool, cx-nope)', snapshot: null });
   });
 
-  it('usage error without --packages or --system', async () => {
+  it('usage errors: neither --packages nor --system; --system limited by --security', async () => {
     const h = host();
     expect(await h.command('update apply', {})).toBe(2);
     expect(h.take().stderr).toContain('--packages (installed packages) or --system');
+    expect(await h.command('update apply', { system: true, security: true })).toBe(2);
+    expect(h.take().stderr).toContain('--system is a full distribution upgrade of everything; it cannot be limited with --security or --only');
   });
 });
 
