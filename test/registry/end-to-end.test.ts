@@ -231,4 +231,15 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     ]);
     expect(journal[1]).toMatchObject({ registry: 'team', url: `${server.url}archives/os-type-0.1.0.tgz`, tier: 'sandboxed', grants: ['read:/proc/sys/kernel/ostype'], sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
+  test('a trusted-tier plugin signed by a trusted source installs --trusted and runs in-process', async () => {
+    await writeVersion(pluginDir, '0.5.0', 'trusted says');
+    await writeFile(join(pluginDir, 'plugin.yaml'), (await readFile(join(pluginDir, 'plugin.yaml'), 'utf8')).replace('tier: sandboxed', 'tier: trusted'));
+    await release(author, pluginDir, registryDir, join(author.dir, 'acme.key'), '0.5.0');
+    const r = await user.run(['plugins', 'install', 'os-type@0.5.0', '--trusted', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0]).toMatchObject({ version: '0.5.0', tier: 'trusted', grants: [], signature: { status: 'trusted', source: 'acme' } });
+    const d = await doctor(user);
+    expect(d.report.results[0]).toMatchObject({ status: 'PASS', message: 'trusted says Linux' });
+    expect(d.report.checks.os_type).toMatchObject({ plugin: 'os-type', tier: 'trusted' });
+  });
 });
