@@ -62,6 +62,8 @@ export const aptUpdater = defineUpdater({
     if (why) return { ok: false, applied: [], actions: [], message: `SKIP: ${why}` };
     const t = aptTools(ctx);
     let todo = await pending(ctx);
+    // --packages upgrades what is installed; packages a dist-upgrade would add come with --system.
+    if (!req.system) todo = todo.filter((u) => u.current);
     if (req.security) todo = todo.filter((u) => u.security);
     if (req.packages?.length) todo = todo.filter((u) => req.packages!.includes(u.name));
     const applied = todo.map((u) => ({ name: u.name, from: u.current, to: u.candidate }));

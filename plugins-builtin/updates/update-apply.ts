@@ -40,7 +40,9 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
       return { ...report, status: 'skipped', message: `SKIP: ${why}` };
     }
     const todo = usable.flatMap((u) =>
-      u.check.updates.filter((p) => (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name))).map((p) => ({ ...p, updater: u.updater })),
+      u.check.updates
+        .filter((p) => (o.system || p.current) && (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name)))
+        .map((p) => ({ ...p, updater: u.updater })),
     );
     const pendingNames = new Set(usable.flatMap((u) => u.check.updates.map((p) => p.name)));
     const notPending = o.packages.filter((n) => !pendingNames.has(n));
