@@ -148,6 +148,14 @@ describe('update apply', () => {
     expect(world.installed()['cx-demo']).toBe('1.0');
   });
 
+  it('with backup_before_update off no snapshot is taken', async () => {
+    const h = host({ backup_before_update: false });
+    const r = await json(h, 'update apply', { packages: true, security: true });
+    expect(r.out).toMatchObject({ status: 'applied', snapshot: null });
+    expect(world.installed()['cx-demo']).toBe('2.0');
+    expect(await listSnapshots(h.ctx('updates'))).toEqual([]);
+  });
+
   it('a pre_update tap can veto: nothing is applied', async () => {
     veto = true;
     const r = await json(host(), 'update apply', { packages: true });
