@@ -154,7 +154,9 @@ async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, opti
     const backupDir = `${ctx.env.stateDir}/dpkg-status`;
     await ctx.fs.mkdir(backupDir, { mode: 0o700 });
     report.statusBackup = `${backupDir}/status-${stamp()}`;
-    await ctx.fs.writeFile(report.statusBackup, await ctx.fs.readFile(t.paths.status), { mode: 0o644 });
+    // cp, not read+write: byte for byte whatever the encoding, and no size cap.
+    const cp = await ctx.exec.run('cp', ['-p', t.paths.status, report.statusBackup], { timeoutMs: 60_000 });
+    if (cp.exitCode !== 0) throw new Error(`could not copy ${t.paths.status} to ${report.statusBackup} (${cp.stderr.trim()}); nothing was changed`);
     report.actions.push(`copied ${t.paths.status} to ${report.statusBackup}`);
     // Keep the last ten copies.
     const copies = (await ctx.fs.readDir(backupDir)).map((e) => e.name).filter((n) => n.startsWith('status-')).sort();
