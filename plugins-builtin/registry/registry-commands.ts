@@ -33,14 +33,32 @@ export const registryCommands: Contribution[] = [
           throw new RegistryError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
         }
         const source = { name, url, added: new Date().toISOString() };
-        if (!isDryRun(ctx, input)) {
+        const dry = isDryRun(ctx, input);
+        if (dry) {
+          const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
+          if (same) throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });
+        } else {
           await addRegistry(ctx.env.configDir, source);
           await appendJournal(ctx.env.stateDir, { action: 'registry-add', registry: name, url });
         }
-        else if ((await readRegistries(ctx.env.configDir)).some((r) => r.name === name)) {
-          throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: (await readRegistries(ctx.env.configDir)).find((r) => r.name === name)!.url });
+        // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
+        let plugins: number | null = null;
+        let problem: string | null = null;
+        try {
+          const loaded = await loadIndex(source, loadOptions(ctx, dry));
+          plugins = Object.keys(loaded.index.plugins).length;
+        } catch (e) {
+          if (!(e instanceof RegistryError)) throw e;
+          problem = e.message.split('\n')[0]!;
+          ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
         }
-        print(ctx, input.options.json === true, { ...source, index: indexLocation(url), dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})\nNext: cx-ops registry refresh ${name}   then   cx-ops plugins search TEXT`);
+        const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
+        print(
+          ctx,
+          input.options.json === true,
+          { ...source, index: indexLocation(url), plugins, problem, dry_run: dry },
+          `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
+        );
         return 0;
       }),
   }),

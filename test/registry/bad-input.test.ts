@@ -67,8 +67,11 @@ describe('registries', () => {
 
   test('unreachable with no cache: a clear error; with a cache: the cached index, and how old it is', async () => {
     const down = await serveDirectory(registryDir);
-    const u = await userWithRegistry('unreachable', down.url);
     await down.close();
+    const u = await makeHome(tmp.dir, 'unreachable', build);
+    const add = await u.run(['registry', 'add', 'team', down.url]);
+    expect(add).toMatchObject({ exitCode: 0, stdout: `added registry team (${down.url}index.yaml)\nNext: cx-ops plugins search TEXT\n` });
+    expect(add.stderr).toBe(`warning: the registry was added, but its index cannot be used now: registry 'team' (${down.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); there is no cached copy of its index.\n`);
     const none = await u.run(['plugins', 'search', 'hello']);
     expect(none.exitCode).toBe(1);
     expect(none.stderr).toMatch(new RegExp(`^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`));

@@ -69,7 +69,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
   });
 
   test('the user adds the registry, searches, and sees it in plugins list --available', async () => {
-    expect((await user.run(['registry', 'add', 'team', server.url])).stdout).toBe(`added registry team (${server.url}index.yaml)\nNext: cx-ops registry refresh team   then   cx-ops plugins search TEXT\n`);
+    expect(await user.run(['registry', 'add', 'team', server.url])).toEqual({ exitCode: 0, stdout: `added registry team (${server.url}index.yaml): 1 plugin\nNext: cx-ops plugins search TEXT\n`, stderr: '' });
     const search = await user.run(['plugins', 'search', 'linux', '--json']);
     expect(search.exitCode, search.stderr).toBe(0);
     assertMatchesSchema('plugins-search-result', JSON.parse(search.stdout));
