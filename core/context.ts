@@ -52,7 +52,8 @@ export interface ContextHost {
   assumeYes: boolean;
   terminal: Terminal;
   audit: AuditLog;
-  registry: RegistryCapability;
+  /** The registry for a caller in (or not in) a dry run: a dry run's nested calls are dry runs. */
+  registry: (dryRun: boolean) => RegistryCapability;
   plugins: PluginsCapability;
   fakes?: CapabilityFakes;
 }
@@ -100,13 +101,13 @@ function denied(plugin: string, action: string): CxError {
 }
 
 /** Registry access: listing needs the `registry` permission when sandboxed; invoking needs trust. */
-function registryFor(host: ContextHost, p: ContextPlugin): RegistryCapability {
-  if (p.tier === 'trusted') return host.registry;
+function registryFor(host: ContextHost, p: ContextPlugin, dryRun: boolean): RegistryCapability {
+  if (p.tier === 'trusted') return host.registry(dryRun);
   const mayList = p.grants !== 'all' && p.grants.registry;
   return {
     list: async (kind) => {
       if (!mayList) throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin: p.name, action: `list '${kind}' contributions`, capability: 'registry', fix: `cx-ops plugins grant ${p.name} registry` });
-      return host.registry.list(kind);
+      return host.registry(dryRun).list(kind);
     },
     invoke: async (kind, id) => {
       throw denied(p.name, `invoke ${kind} '${id}' (only trusted plugins invoke other plugins)`);
@@ -190,7 +191,7 @@ export class ContextFactory {
       exec,
       fs: caps.fs,
       net: caps.net,
-      registry: registryFor(this.host, p),
+      registry: registryFor(this.host, p, options.dryRun),
       plugins: pluginsFor(this.host, p),
     });
   }

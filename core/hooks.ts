@@ -21,6 +21,8 @@ function tapable(): typeof import('tapable') {
 export interface HookCall {
   errors: CxError[];
   vetoedBy?: string;
+  /** The hook was called from a dry run: taps run as dry runs too. */
+  dryRun: boolean;
 }
 
 type Series = AsyncSeriesHook<[unknown, HookCall]>;
@@ -118,14 +120,14 @@ export class HookBus {
   }
 
   /** Taps a hook; `fn` may return false on a bail hook to veto, or a new payload on a waterfall. */
-  tap(name: string, options: TapOptions, fn: (payload: unknown) => Promise<unknown>): void {
+  tap(name: string, options: TapOptions, fn: (payload: unknown, call: HookCall) => Promise<unknown>): void {
     const h = this.get(name);
     if (!h) throw new CxError('CX_ERR_HOOK_UNKNOWN', { plugin: options.plugin, hook: name, known: this.names() });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TAP_TIMEOUT_MS;
     const guarded = async (payload: unknown, call: HookCall): Promise<unknown> => {
       let result: unknown;
       try {
-        result = await withTimeout(fn(payload), timeoutMs, () => new CxError('CX_ERR_TAP_TIMEOUT', { plugin: options.plugin, hook: name, ms: timeoutMs }));
+        result = await withTimeout(fn(payload, call), timeoutMs, () => new CxError('CX_ERR_TAP_TIMEOUT', { plugin: options.plugin, hook: name, ms: timeoutMs }));
       } catch (e) {
         call.errors.push(
           e instanceof CxError && (e.code === 'CX_ERR_TAP_TIMEOUT' || e.plugin === options.plugin)
@@ -148,10 +150,10 @@ export class HookBus {
   }
 
   /** Calls a hook: never throws for a tap's failure; returns whether to proceed and the payload. */
-  async call(name: string, payload: unknown): Promise<{ proceed: boolean; vetoedBy?: string; payload: unknown; errors: CxError[] }> {
+  async call(name: string, payload: unknown, options: { dryRun?: boolean } = {}): Promise<{ proceed: boolean; vetoedBy?: string; payload: unknown; errors: CxError[] }> {
     const h = this.get(name);
     if (!h) throw new CxError('CX_ERR_HOOK_UNKNOWN', { plugin: 'kernel', hook: name, known: this.names() });
-    const call: HookCall = { errors: [] };
+    const call: HookCall = { errors: [], dryRun: Boolean(options.dryRun) };
     const out = await (h.hook as Waterfall).promise(payload, call);
     return {
       proceed: call.vetoedBy === undefined,

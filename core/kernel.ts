@@ -88,7 +88,7 @@ export class Kernel {
       assumeYes: Boolean(options.assumeYes),
       terminal: this.terminal,
       audit: this.audit,
-      registry: this.registryCapability(),
+      registry: (dryRun) => this.registryCapability(dryRun),
       plugins: this.pluginsCapability(),
       fakes: options.capabilityFakes,
     });
@@ -313,8 +313,8 @@ export class Kernel {
     }
     for (const t of shape.taps) {
       try {
-        this.hooks.tap(t.hook, { plugin: p.name, priority: t.priority }, (payload) =>
-          this.run(p, { type: 'tap', index: t.index, hook: t.hook }, payload as Json, { dryRun: false }, `its '${t.hook}' tap`),
+        this.hooks.tap(t.hook, { plugin: p.name, priority: t.priority }, (payload, call) =>
+          this.run(p, { type: 'tap', index: t.index, hook: t.hook }, payload as Json, { dryRun: call.dryRun }, `its '${t.hook}' tap`),
         );
       } catch (e) {
         this.bootErrors.push(e as CxError);
@@ -400,17 +400,21 @@ export class Kernel {
     return this.registry.require(kind, id).invoke(input, req);
   }
 
-  async callHook(name: string, payload: unknown) {
-    const out = await this.hooks.call(name, payload);
-    return out;
+  callHook(name: string, payload: unknown, options: { dryRun?: boolean } = {}) {
+    return this.hooks.call(name, payload, options);
   }
 
-  private registryCapability(): RegistryCapability {
+  /**
+   * The registry as plugins see it. `inDryRun` is the caller's own dry-run state: what a dry run
+   * invokes or fires is a dry run too, whatever the caller asks for.
+   */
+  registryCapability(inDryRun = false): RegistryCapability {
     return {
       list: async (kind) => this.registry.list(kind),
-      invoke: (kind, id, input, options) => this.invoke(kind, id, input ?? null, { dryRun: Boolean(options?.dryRun), timeoutMs: options?.timeoutMs }),
+      invoke: (kind, id, input, options) =>
+        this.invoke(kind, id, input ?? null, { dryRun: inDryRun || Boolean(options?.dryRun), timeoutMs: options?.timeoutMs }),
       callHook: async (hook, payload) => {
-        const r = await this.callHook(hook, payload);
+        const r = await this.callHook(hook, payload, { dryRun: inDryRun });
         return { proceed: r.proceed, vetoedBy: r.vetoedBy, payload: r.payload as Json, errors: r.errors.map((e) => ({ plugin: e.plugin ?? 'unknown', message: e.message, code: e.code })) };
       },
     };

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,5 +76,17 @@ describe('kernel with plugins', () => {
     const { kernel } = await boot(['cleanup-tasks']);
     expect(kernel.plugins.get('cleanup-tasks')!.status).toBe('failed');
     expect(kernel.bootErrors[0]!.message).toContain("plugin 'cleanup-tasks' requires 'task-runner' ^1.0.0, which is not installed or not enabled");
+  });
+
+  test('what a dry run invokes or fires is a dry run too, whatever the caller asks', async () => {
+    const { kernel, output } = await boot(['task-runner', 'stamp-writer']);
+    expect(kernel.bootErrors).toEqual([]);
+    expect(await kernel.invoke('command', 'run-task', { args: { id: 'write-stamp' }, options: {} }, { dryRun: true })).toBe(0);
+    const reported = JSON.parse(output());
+    expect(reported).toEqual({ dry: true, dry_run_actions: [expect.stringContaining('task-stamp')] });
+    const dataDir = kernel.paths.dataDir;
+    expect((await readdir(dataDir)).filter((f) => f.endsWith('stamp'))).toEqual([]);
+    expect(await kernel.invoke('command', 'run-task', { args: { id: 'write-stamp' }, options: {} })).toBe(0);
+    expect((await readdir(dataDir)).filter((f) => f.endsWith('stamp')).sort()).toEqual(['tap-stamp', 'task-stamp']);
   });
 });
