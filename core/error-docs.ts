@@ -6,7 +6,7 @@ export function renderErrorDocs(): string {
   return [
     '# cx-ops error codes',
     '',
-    'Generated from `core/errors.ts` by `node core/bin/gen-error-docs.js`; do not edit by hand.',
+    'Generated from `sdk/errors.ts` by `node core/bin/gen-error-docs.js`; do not edit by hand.',
     'Every error prints as `error[CODE]: message`, where the message says what is wrong, where, and what to do next.',
     '',
     '| code | exit | meaning |',

@@ -12,6 +12,7 @@ import type {
 } from './types.js';
 
 export * from './types.js';
+export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, type ErrorSpec } from './errors.js';
 export * from './system-contracts.js';
 export * from './journal.js';
 export * from './run-lock.js';

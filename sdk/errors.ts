@@ -1,0 +1,330 @@
+/**
+ * The one catalogue of cx-ops errors, shared by the kernel and plugins (`cx-ops/sdk` exports
+ * CxError, so a plugin raises the same coded errors as the kernel). Every code is stable and never reused for another
+ * meaning; every message says what is wrong, where, and the exact next step.
+* docs/errors.md is generated from this table (`node core/bin/gen-error-docs.js`) and a test
+ * keeps the two in sync.
+ *
+ * Exit codes: 2 bad input (usage, files, manifests), 3 permission denied, 4 plugin failure,
+ * 5 system state (locks, missing tools), 1 anything else.
+ */
+
+export interface ErrorSpec {
+  /** Process exit code when this error ends a command. */
+  exit: number;
+  /** What it means, for the docs table. */
+  summary: string;
+  /** Builds the message from the error's parameters. */
+  message: (p: Record<string, any>) => string;
+}
+
+const list = (xs: unknown): string => (Array.isArray(xs) && xs.length ? xs.map(String).join(', ') : '(none)');
+const did = (xs: unknown): string => (Array.isArray(xs) && xs.length ? ` Did you mean: ${xs.join(', ')}?` : '');
+
+export const ERRORS = {
+  CX_ERR_USAGE: {
+    exit: 2,
+    summary: 'The command line is wrong.',
+    message: (p) => `${p.detail}${p.hint ? `\nTry: ${p.hint}` : ''}`,
+  },
+  CX_ERR_YAML_SYNTAX: {
+    exit: 2,
+    summary: 'A YAML file does not parse.',
+    message: (p) => `${p.file}:${p.line}:${p.column}: ${p.detail}\nFix the YAML syntax at that position and run the command again.`,
+  },
+  CX_ERR_MANIFEST_INVALID: {
+    exit: 2,
+    summary: 'A plugin.yaml does not match the manifest schema.',
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nSee schemas/plugin.schema.json for the manifest format.`,
+  },
+  CX_ERR_MANIFEST_MISSING: {
+    exit: 2,
+    summary: 'A plugin directory has no plugin.yaml.',
+    message: (p) => `${p.dir}: no plugin.yaml found.\nEvery plugin directory needs a plugin.yaml; create one with: cx-ops plugins create <name>`,
+  },
+  CX_ERR_MAIN_MISSING: {
+    exit: 2,
+    summary: "A plugin's main file does not exist.",
+    message: (p) => `plugin '${p.plugin}': main file '${p.main}' does not exist (looked at ${p.path}).\nBuild the plugin (npm run build in its directory) or fix 'main' in ${p.manifest}.`,
+  },
+  CX_ERR_MAIN_INVALID: {
+    exit: 4,
+    summary: "A plugin's main file does not export a plugin definition.",
+    message: (p) => `plugin '${p.plugin}': ${p.main} ${p.detail}\nIts default export must be definePlugin({ name: '${p.plugin}', ... }) from 'cx-ops/sdk'.`,
+  },
+  CX_ERR_CX_VERSION: {
+    exit: 2,
+    summary: "The kernel version does not satisfy a plugin's cx_version range.",
+    message: (p) => `plugin '${p.plugin}' needs cx-ops ${p.range}, but this is cx-ops ${p.version}.\nUpgrade cx-ops, or install a version of '${p.plugin}' made for ${p.version}.`,
+  },
+  CX_ERR_REQUIRES_MISSING: {
+    exit: 2,
+    summary: 'A plugin requires another plugin that is not installed or not enabled.',
+    message: (p) => `plugin '${p.plugin}' requires '${p.requirement}' ${p.range}, ${p.found ? `but ${p.found} is installed` : 'which is not installed or not enabled'}.\nInstall or enable '${p.requirement}' (cx-ops plugins enable ${p.requirement}), or disable '${p.plugin}'.`,
+  },
+  CX_ERR_REQUIRES_CYCLE: {
+    exit: 2,
+    summary: "Plugins' requires form a cycle.",
+    message: (p) => `plugins require each other in a cycle: ${p.chain.join(' -> ')}.\nRemove one of these requires entries.`,
+  },
+  CX_ERR_PLUGIN_DUPLICATE: {
+    exit: 2,
+    summary: 'Two plugin directories declare the same plugin name.',
+    message: (p) => `plugin '${p.plugin}' is found twice: ${p.first} and ${p.second}; the first one is used.\nRemove or rename one of them.`,
+  },
+  CX_ERR_PLUGIN_UNKNOWN: {
+    exit: 2,
+    summary: 'No plugin has the given name.',
+    message: (p) => `no plugin named '${p.plugin}'.${did(p.suggestions)}\nList plugins with: cx-ops plugins list --available`,
+  },
+  CX_ERR_PLUGIN_NAME_MISMATCH: {
+    exit: 4,
+    summary: "definePlugin's name differs from plugin.yaml's name.",
+    message: (p) => `plugin '${p.plugin}': its code declares the name '${p.declared}'.\nMake definePlugin({ name }) and plugin.yaml's name the same.`,
+  },
+  CX_ERR_ACTIVATE_FAILED: {
+    exit: 4,
+    summary: "A plugin's activate() threw.",
+    message: (p) => `plugin '${p.plugin}' failed to activate: ${p.detail}\nThe plugin was skipped; the others loaded. Disable it with: cx-ops plugins disable ${p.plugin}`,
+  },
+  CX_ERR_PLUGIN_THREW: {
+    exit: 4,
+    summary: 'Plugin code threw during a hook or contribution call.',
+    message: (p) => `plugin '${p.plugin}' failed in ${p.where}: ${p.detail}`,
+  },
+  CX_ERR_TAP_TIMEOUT: {
+    exit: 4,
+    summary: 'A hook tap did not finish in time.',
+    message: (p) => `plugin '${p.plugin}' did not finish its '${p.hook}' tap within ${p.ms} ms; it was skipped and the run went on.`,
+  },
+  CX_ERR_CALL_TIMEOUT: {
+    exit: 4,
+    summary: 'A contribution did not finish within the time its caller allowed.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} did not finish within ${p.ms} ms.`,
+  },
+  CX_ERR_CONTRIBUTION_DUPLICATE: {
+    exit: 2,
+    summary: 'Two plugins contribute the same id of the same kind.',
+    message: (p) => `${p.kind} '${p.id}' is contributed by both '${p.first}' and '${p.second}'; the one from '${p.second}' was not registered.\nDisable one of the two plugins.`,
+  },
+  CX_ERR_CONTRIBUTION_UNKNOWN: {
+    exit: 2,
+    summary: 'No plugin contributes the asked-for id.',
+    message: (p) => `no ${p.kind} '${p.id}' is registered.${did(p.suggestions)}`,
+  },
+  CX_ERR_KIND_UNKNOWN: {
+    exit: 4,
+    summary: 'A plugin contributes to a kind nobody declared.',
+    message: (p) => `plugin '${p.plugin}' contributes to kind '${p.kind}', which no loaded plugin declares (known kinds: ${list(p.known)}).\nEnable the plugin that declares '${p.kind}', or add it to this plugin's requires.`,
+  },
+  CX_ERR_HOOK_UNKNOWN: {
+    exit: 4,
+    summary: 'A plugin taps a hook that does not exist.',
+    message: (p) => `plugin '${p.plugin}' taps hook '${p.hook}', which does not exist (known hooks: ${list(p.known)}).`,
+  },
+  CX_ERR_CONFIG_INVALID: {
+    exit: 2,
+    summary: "A config.yaml section fails its plugin's schema.",
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix that value in ${p.file}; the schema is in plugin '${p.plugin}''s plugin.yaml (config_schema).`,
+  },
+  CX_ERR_PERMISSION_DENIED: {
+    exit: 3,
+    summary: 'A plugin called a capability it was not granted.',
+    message: (p) => `plugin '${p.plugin}' may not ${p.action}: ${p.granted ? `its grant allows ${p.granted}` : `it has no ${p.capability} grant`}.\n${p.fix ? `Grant it with: ${p.fix}` : 'This cannot be granted.'}`,
+  },
+  CX_ERR_GRANT_WIDER: {
+    exit: 2,
+    summary: 'A grant asks for more than the plugin manifest requests.',
+    message: (p) => `grant '${p.grant}' for plugin '${p.plugin}' is not within what its manifest requests (${list(p.requested)}).\nA grant can narrow a plugin's request, never widen it.`,
+  },
+  CX_ERR_GRANT_SYNTAX: {
+    exit: 2,
+    summary: 'A grant string does not parse.',
+    message: (p) => `grant '${p.grant}' is not valid: ${p.detail}\nGrants look like exec:'systemctl is-active *', read:/proc, write:/var/lib/x, net:127.0.0.1:8080.`,
+  },
+  CX_ERR_SANDBOX_TIMEOUT: {
+    exit: 4,
+    summary: 'A sandboxed call went over its time limit.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} went over its time limit of ${p.ms} ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`,
+  },
+  CX_ERR_SANDBOX_MEMORY: {
+    exit: 4,
+    summary: 'A sandboxed call went over its memory limit.',
+    message: (p) => `plugin '${p.plugin}': ${p.where} went over its memory limit of ${p.mb} MB and was stopped.`,
+  },
+  CX_ERR_SANDBOX_CRASHED: {
+    exit: 4,
+    summary: 'The sandbox process died; it was restarted.',
+    message: (p) => `plugin '${p.plugin}': the sandbox stopped unexpectedly during ${p.where} (${p.detail}); it was restarted.`,
+  },
+  CX_ERR_SANDBOX_LIMIT: {
+    exit: 4,
+    summary: 'A value crossing the sandbox boundary is too large, too deep, or not plain data.',
+    message: (p) => `plugin '${p.plugin}': ${p.detail}`,
+  },
+  CX_ERR_TOO_MANY_CALLS: {
+    exit: 4,
+    summary: 'A plugin has too many capability calls in flight.',
+    message: (p) => `plugin '${p.plugin}' has more than ${p.max} capability calls waiting; the call to ${p.action} was refused.`,
+  },
+  CX_ERR_STATE_LOCKED: {
+    exit: 5,
+    summary: 'Another cx-ops run holds the lock.',
+    message: (p) => `${p.what} is locked by another cx-ops run (pid ${p.pid}${p.command ? `, ${p.command}` : ''}).\nWait for it to finish, then run the command again.`,
+  },
+  // Plugin registries (plugins-builtin/registry; its registry-errors.ts holds the same templates).
+  CX_ERR_REGISTRY_DUPLICATE: {
+    summary: 'A registry of that name is already configured.',
+    exit: 2,
+    message: (p) =>
+      `a registry named '${p.name}' already exists (${p.url}); nothing was changed.\nRemove it first (cx-ops registry remove ${p.name}) or choose another name.`,
+  },
+  CX_ERR_REGISTRY_UNKNOWN: {
+    summary: 'No registry of that name is configured.',
+    exit: 2,
+    message: (p) =>
+      `no registry named '${p.name}' (configured: ${p.known?.length ? p.known.join(', ') : '(none)'}).\nAdd it with: cx-ops registry add ${p.name} URL`,
+  },
+  CX_ERR_REGISTRY_UNREACHABLE: {
+    summary: 'A plugin registry cannot be reached and no cached index exists.',
+    exit: 1,
+    message: (p) =>
+      `registry '${p.name}' (${p.url}) is unreachable: ${p.detail}; there is no cached copy of its index.\nCheck the URL and the network, then run: cx-ops registry refresh ${p.name}`,
+  },
+  CX_ERR_REGISTRY_INDEX_INVALID: {
+    summary: 'A registry index does not match the registry index schema.',
+    exit: 2,
+    message: (p) =>
+      `${p.source}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: cx-ops registry publish DIR ARCHIVE`,
+  },
+  CX_ERR_REGISTRY_PLUGIN_UNKNOWN: {
+    summary: 'No configured registry offers a plugin of that name.',
+    exit: 2,
+    message: (p) =>
+      `no plugin named '${p.plugin}' in ${p.where}.${p.suggestions?.length ? ` Did you mean: ${p.suggestions.join(', ')}?` : ''}\nSearch with: cx-ops plugins search TEXT`,
+  },
+  CX_ERR_VERSION_UNSATISFIED: {
+    summary: 'No published version satisfies the asked-for range and the running kernel.',
+    exit: 2,
+    message: (p) =>
+      `no version of '${p.plugin}' satisfies '${p.range}' and works with cx-ops ${p.kernel}. Available: ${p.available?.length ? p.available.join(', ') : '(none)'}.\n${p.hint}`,
+  },
+  CX_ERR_CHECKSUM_MISMATCH: {
+    summary: "A plugin archive's sha256 differs from the index or lock file.",
+    exit: 2,
+    message: (p) =>
+      `the archive of '${p.plugin}' ${p.version} (${p.url}) has sha256 ${p.actual}, but ${p.expectedFrom} says ${p.expected}. Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive or the index changed after publishing: tell the registry's maintainer, and do not install it.`,
+  },
+  CX_ERR_SIGNATURE_INVALID: {
+    summary: 'A plugin archive does not match its ed25519 signature.',
+    exit: 2,
+    message: (p) =>
+      `the signature of '${p.plugin}' ${p.version} does not match its archive (key ${p.keyId}). Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive was changed after signing: tell the registry's maintainer, and do not install it.`,
+  },
+  CX_ERR_NOT_TRUSTED: {
+    summary: 'A plugin not signed by a trusted source was asked to install trusted.',
+    exit: 3,
+    message: (p) =>
+      `'${p.plugin}' ${p.version} cannot be installed in the trusted tier: it is ${p.status}. Nothing was installed.\nInstall it sandboxed (without --trusted), or add its publisher's public key to plugins.trusted_sources in ${p.config}.`,
+  },
+  CX_ERR_ARCHIVE_UNSAFE: {
+    summary: 'A plugin archive has an entry that escapes its directory, a link or a device.',
+    exit: 2,
+    message: (p) =>
+      `${p.archive}: entry '${p.entry}' ${p.detail}; the archive was refused and nothing was written.\nA plugin archive holds only plain files and directories inside it; rebuild it with: cx-ops plugins pack DIR`,
+  },
+  CX_ERR_ARCHIVE_INVALID: {
+    summary: 'A plugin archive is not a readable plugin tar.gz.',
+    exit: 2,
+    message: (p) => `${p.archive}: ${p.detail}\nRebuild it with: cx-ops plugins pack DIR`,
+  },
+  CX_ERR_VERSION_EXISTS: {
+    summary: 'Publishing a plugin version that the registry already holds.',
+    exit: 2,
+    message: (p) =>
+      `${p.plugin} ${p.version} is already published in ${p.registry}; nothing was changed.\nA published version never changes: raise 'version' in plugin.yaml, then pack, sign and publish again.`,
+  },
+  CX_ERR_KEY_INVALID: {
+    summary: 'A signing or trusted key cannot be read as an ed25519 key.',
+    exit: 2,
+    message: (p) => `${p.where}: ${p.detail}\nMake an ed25519 key pair with: cx-ops plugins keygen --out NAME`,
+  },
+  CX_ERR_NOT_INSTALLED: {
+    summary: 'The plugin is not installed from a registry.',
+    exit: 2,
+    message: (p) =>
+      `'${p.plugin}' is not installed from a registry (it is not in ${p.lock}).\nSee installed plugins with: cx-ops plugins list`,
+  },
+  CX_ERR_IO: {
+    exit: 1,
+    summary: 'A file could not be read or written.',
+    message: (p) => `${p.path}: ${p.detail}`,
+  },
+} satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error from the catalogue, attributed to a plugin/hook/contribution where it applies. */
+export class CxError extends Error {
+  readonly code: ErrorCode;
+  readonly params: Record<string, any>;
+  readonly plugin?: string;
+  readonly hook?: string;
+  readonly contribution?: string;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, params: Record<string, any> = {}, options: { cause?: unknown } = {}) {
+    super(ERRORS[code].message(params), options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'CxError';
+    this.code = code;
+    this.params = params;
+    this.plugin = params.plugin;
+    this.hook = params.hook;
+    this.contribution = params.contribution;
+    this.exitCode = ERRORS[code].exit;
+  }
+
+  /**
+   * An error of a known code whose message was already written (e.g. a permission denial that
+   * crossed the sandbox boundary inside the plugin and came back out of it).
+   */
+  static withMessage(code: ErrorCode, message: string, params: Record<string, any> = {}): CxError {
+    const e = new CxError(code, { ...params, detail: message });
+    Object.defineProperty(e, 'message', { value: message, enumerable: false, writable: true, configurable: true });
+    return e;
+  }
+
+  /** Plain data for --json output and audit records. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.plugin ? { plugin: this.plugin } : {}),
+      ...(this.hook ? { hook: this.hook } : {}),
+      ...(this.contribution ? { contribution: this.contribution } : {}),
+    };
+  }
+}
+
+/** Whether `code` is a code of the catalogue. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERRORS, code);
+}
+
+export function isCxError(e: unknown): e is CxError {
+  return e instanceof CxError;
+}
+
+/** Message of any thrown value, without a stack. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}
+
+/** "Did you mean" suggestions: the SDK's rule, shared by the kernel's own unknown-name errors. */
+export { closest } from './closest.js';
