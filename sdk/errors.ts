@@ -1,9 +1,9 @@
 /**
- * The one catalogue of cx-ops errors, shared by the kernel and plugins (`cx-ops/sdk` exports
- * CxError, so a plugin raises the same coded errors as the kernel). Every code is stable and never reused for another
- * meaning; every message says what is wrong, where, and the exact next step.
-* docs/errors.md is generated from this table (`node core/bin/gen-error-docs.js`) and a test
- * keeps the two in sync.
+ * The one catalogue of cx-ops errors, shared by the kernel and plugins: `cx-ops/sdk` exports
+ * CxError, so a plugin raises the same coded errors as the kernel. Every code is stable and
+ * never reused for another meaning; every message says what is wrong, where, and the exact next
+ * step. docs/errors.md is generated from this table (`node core/bin/gen-error-docs.js`) and a
+ * test keeps the two in sync.
  *
  * Exit codes: 2 bad input (usage, files, manifests), 3 permission denied, 4 plugin failure,
  * 5 system state (locks, missing tools), 1 anything else.
