@@ -3,7 +3,7 @@
  * `error[CODE]: message` with the catalogue's exit code, option parsing, and the context
  * pieces the work functions take.
  */
-import type { CommandInput, Json, PluginContext } from 'cx-ops/sdk';
+import { appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { LockedError } from './files.js';
 import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';
@@ -31,7 +31,12 @@ export const isDryRun = (ctx: PluginContext, input: CommandInput) => ctx.env.dry
 
 /** The InstallContext of a command run. */
 export function installContext(ctx: PluginContext, input: CommandInput): InstallContext {
-  return { env: { ...ctx.env, dryRun: isDryRun(ctx, input), assumeYes: ctx.env.assumeYes || input.options.yes === true }, io: ctx.io, plugins: ctx.plugins };
+  return {
+    env: { ...ctx.env, dryRun: isDryRun(ctx, input), assumeYes: ctx.env.assumeYes || input.options.yes === true },
+    io: ctx.io,
+    plugins: ctx.plugins,
+    journal: (entry) => appendJournal(ctx, entry),
+  };
 }
 
 /** Index loading options of a command run. */

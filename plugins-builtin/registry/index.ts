@@ -6,8 +6,9 @@
  *   plugins pack|sign|keygen                          (the author's path)
  *
  * It is a trusted built-in: archives are binary and are checked, hashed and unpacked here, so it
- * uses node:fs/node:crypto and `fetch` directly (every write atomic, every install behind a lock),
- * and reaches the kernel through ctx.plugins (enable/disable) like any trusted plugin would.
+ * uses node:fs/node:crypto and `fetch` directly for them (every write atomic, every install behind
+ * a lock; the SDK's capabilities carry text only), journals every change with the SDK's
+ * appendJournal (through ctx.fs, so it is audited), and reaches the kernel through ctx.plugins.
  * docs/plugin-authors.md walks an author through it.
  */
 import { definePlugin } from 'cx-ops/sdk';

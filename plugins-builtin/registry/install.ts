@@ -12,10 +12,9 @@
 import { lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
-import type { IoCapability, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
+import type { IoCapability, Json, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
 import { LockedError, lockFile, sha256, syncDir } from './files.js';
 import type { LoadedIndex } from './index-cache.js';
-import { appendJournal } from './journal.js';
 import { hashTree, lockPath, readLock, writeLock, type LockedPlugin } from './lock-file.js';
 import { requestedPermissions } from './plugin-manifest.js';
 import { inspectArchive } from './publish.js';
@@ -29,6 +28,8 @@ export interface InstallContext {
   env: Pick<RuntimeEnv, 'configDir' | 'dataDir' | 'cacheDir' | 'stateDir' | 'kernelVersion' | 'dryRun' | 'assumeYes'>;
   io: Pick<IoCapability, 'out' | 'err' | 'confirm' | 'interactive'>;
   plugins: Pick<PluginsCapability, 'enable' | 'disable' | 'list' | 'installDir'>;
+  /** Appends a record to the plugin's run journal (the SDK's appendJournal). */
+  journal(entry: Record<string, Json>): Promise<void>;
 }
 
 export interface InstallTarget {
@@ -238,8 +239,8 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     if (oldTarget?.startsWith(`${STORE}/`)) {
       await rm(join(installDir, oldTarget), { recursive: true, force: true });
     }
-    await appendJournal(env.stateDir, {
-      action: 'install', plugin: t.name, version: manifest.version, previous: previous?.version, registry: t.registry, url, sha256: actual,
+    await ctx.journal({
+      action: 'install', name: t.name, version: manifest.version, previous: previous?.version ?? null, registry: t.registry, url, sha256: actual,
       signature: signature.status, tier, grants,
     });
   } finally {
@@ -274,7 +275,7 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<L
     } finally {
       await releaseLock();
     }
-    await appendJournal(ctx.env.stateDir, { action: 'remove', plugin: name, version: locked.version, registry: locked.registry });
+    await ctx.journal({ action: 'remove', name, version: locked.version, registry: locked.registry });
   } finally {
     await release();
   }

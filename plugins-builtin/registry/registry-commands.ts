@@ -1,10 +1,9 @@
 /**
  * `cx-ops registry add|list|remove|refresh|publish`.
  */
-import { defineCommand, type Contribution } from 'cx-ops/sdk';
+import { appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
 import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
-import { appendJournal } from './journal.js';
 import { publishArchive } from './publish.js';
 import { RegistryError } from './registry-errors.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
@@ -39,7 +38,7 @@ export const registryCommands: Contribution[] = [
           if (same) throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });
         } else {
           await addRegistry(ctx.env.configDir, source);
-          await appendJournal(ctx.env.stateDir, { action: 'registry-add', registry: name, url });
+          await appendJournal(ctx, { action: 'registry-add', registry: name, url });
         }
         // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
         let plugins: number | null = null;
@@ -98,7 +97,7 @@ export const registryCommands: Contribution[] = [
       guarded(ctx, async () => {
         const name = String(input.args.name);
         const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
-        if (!isDryRun(ctx, input)) await appendJournal(ctx.env.stateDir, { action: 'registry-remove', registry: name, url: removed.url });
+        if (!isDryRun(ctx, input)) await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
         print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
         return 0;
       }),

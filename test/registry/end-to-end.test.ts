@@ -220,7 +220,8 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(d.exitCode).toBe(2);
     expect(d.stderr).toContain('os_type');
     const journal = (await readFile(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(journal.map((j) => [j.action, j.plugin ?? j.registry, j.version ?? null, j.previous ?? null, j.signature ?? null])).toEqual([
+    expect(journal.every((j) => j.plugin === 'registry' && typeof j.ts === 'string')).toBe(true);
+    expect(journal.map((j) => [j.action, j.name ?? j.registry, j.version ?? null, j.previous ?? null, j.signature ?? null])).toEqual([
       ['registry-add', 'team', null, null, null],
       ['install', 'os-type', '0.1.0', null, 'unknown-key'],
       ['install', 'os-type', '0.1.0', '0.1.0', 'trusted'],
