@@ -118,5 +118,8 @@ export async function discoverPlugins(paths: Paths, systemDir?: string): Promise
       }
     }
   }
+  const changed = Object.keys(next).length !== Object.keys(cache).length || Object.keys(next).some((k) => next[k] !== cache[k]);
+  // Best effort: a cache that cannot be written (read-only /var/cache) only costs speed.
+  if (changed) await writeFileAtomic(cacheFile, JSON.stringify({ version: 1, entries: next })).catch(() => {});
   return { plugins, errors };
 }

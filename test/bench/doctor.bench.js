@@ -59,7 +59,7 @@ function pluginSequence() {
 async function doctorVsPlugins(rows, n) {
   const h = await home();
   const args = [launcher, ...dirs(h), 'doctor', '--json', ...CHECKS.flatMap((c) => ['--check', c])];
-  const doctor = () => run(process.execPath, ['--no-node-snapshot', ...args], { ...process.env, HOME: h, NO_COLOR: '1' });
+  const doctor = () => run(process.execPath, [...args], { ...process.env, HOME: h, NO_COLOR: '1' });
   doctor(); // warm the apt answer cache and the OS caches
   const warm = median(wall(doctor, n));
   const cold = median(wall(() => {

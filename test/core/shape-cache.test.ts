@@ -64,3 +64,16 @@ test('any change in the plugin directory makes the next run load it afresh', asy
   expect(k.registry.list('task').map((c) => c.id)).toEqual(['log-rotate']);
   await k.shutdown();
 });
+
+test('discovery remembers valid manifests by mtime and size, and rereads a changed one', async () => {
+  const { discoverPlugins } = await import('../../core/loader/discover.js');
+  const paths = resolvePaths({ root: home, cacheDir: join(home, 'cache'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  const first = await discoverPlugins(paths);
+  expect([...first.plugins.keys()].sort()).toEqual(['cleanup-tasks', 'task-runner']);
+  const cached = JSON.parse(await readFile(join(home, 'cache/manifests.json'), 'utf8'));
+  expect(Object.keys(cached.entries).sort()).toEqual([join(home, 'plugins/cleanup-tasks/plugin.yaml'), join(home, 'plugins/task-runner/plugin.yaml')]);
+  const manifestFile = join(home, 'plugins/task-runner/plugin.yaml');
+  await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace('version: 1.0.0', 'version: 1.0.1'));
+  const second = await discoverPlugins(paths);
+  expect(second.plugins.get('task-runner')!.manifest.version).toBe('1.0.1');
+});
