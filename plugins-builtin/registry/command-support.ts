@@ -3,19 +3,18 @@
  * `error[CODE]: message` with the catalogue's exit code, option parsing, and the context
  * pieces the work functions take.
  */
-import { appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { LockedError } from './files.js';
 import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';
-import { RegistryError } from './registry-errors.js';
 
-/** Runs a command body; a RegistryError becomes its message and exit code, no stack. */
+/** Runs a command body; a CxError becomes its message and exit code, no stack. */
 export async function guarded(ctx: PluginContext, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    const err = e instanceof LockedError ? new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid }) : e;
-    if (err instanceof RegistryError) {
+    const err = e instanceof LockedError ? new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid }) : e;
+    if (err instanceof CxError) {
       ctx.io.err(`error[${err.code}]: ${err.message}\n`);
       return err.exitCode;
     }

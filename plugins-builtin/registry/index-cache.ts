@@ -2,9 +2,9 @@
  * Fetching a registry's index, with a cache in the plugin's cache directory. An unreachable
  * registry falls back to the cached index and says how old it is; with no cache it is an error.
  */
+import { CxError } from 'cx-ops/sdk';
 import { join } from 'node:path';
 import { readIfExists, writeAtomic } from './files.js';
-import { RegistryError } from './registry-errors.js';
 import { parseIndex, type RegistryIndex } from './registry-index.js';
 import type { RegistrySource } from './registry-sources.js';
 import { fetchBytes, indexLocation } from './transport.js';
@@ -66,7 +66,7 @@ export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promi
     bytes = await fetchBytes(at);
   } catch (e: any) {
     const cached = await cachedIndex(o.cacheDir, registry);
-    if (!cached) throw new RegistryError('CX_ERR_REGISTRY_UNREACHABLE', { name: registry.name, url: at, detail: e?.message ?? String(e) });
+    if (!cached) throw new CxError('CX_ERR_REGISTRY_UNREACHABLE', { name: registry.name, url: at, detail: e?.message ?? String(e) });
     const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
     o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${e?.message ?? e}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
     return cached;

@@ -12,13 +12,12 @@
 import { lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
-import type { IoCapability, Json, PluginsCapability, RuntimeEnv, Tier } from 'cx-ops/sdk';
+import { CxError, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
 import { LockedError, lockFile, sha256, syncDir } from './files.js';
 import type { LoadedIndex } from './index-cache.js';
 import { hashTree, lockPath, readLock, writeLock, type LockedPlugin } from './lock-file.js';
 import { requestedPermissions } from './plugin-manifest.js';
 import { inspectArchive } from './publish.js';
-import { RegistryError } from './registry-errors.js';
 import type { IndexSignature, IndexVersion } from './registry-index.js';
 import { checkSignature, describeStatus, readTrustedKeys, type SignatureStatus } from './signing.js';
 import { fetchBytes, resolveReference } from './transport.js';
@@ -78,7 +77,7 @@ async function takeInstallLock(installDir: string): Promise<() => Promise<void>>
   try {
     return await lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`, 30_000);
   } catch (e) {
-    if (e instanceof LockedError) throw new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
+    if (e instanceof LockedError) throw new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
     throw e;
   }
 }
@@ -90,7 +89,7 @@ async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: st
   if (c.previousGrants && requested.every((r) => c.previousGrants!.includes(r))) return requested;
   ctx.io.err(`${header}\nIt requests these permissions:\n${requested.map((g) => `  - ${g}`).join('\n')}\n`);
   if (!ctx.env.assumeYes && !ctx.io.interactive) {
-    throw new RegistryError('CX_ERR_USAGE', {
+    throw new CxError('CX_ERR_USAGE', {
       detail: `plugin '${t.name}' requests permissions and there is no terminal to ask; nothing was installed.`,
       hint: `cx-ops plugins install ${t.name}@${t.entry.version} ${requested.map((g) => `--grant '${g}'`).join(' ')}   (or -y to grant all requested)`,
     });
@@ -124,7 +123,7 @@ async function switchLink(installDir: string, name: string, storeRel: string): P
   const link = join(installDir, name);
   const st = await lstat(link).catch(() => undefined);
   if (st && !st.isSymbolicLink()) {
-    throw new RegistryError('CX_ERR_USAGE', { detail: `${link} exists and was not installed by cx-ops plugins install; nothing was changed.`, hint: `move ${link} away, then install again` });
+    throw new CxError('CX_ERR_USAGE', { detail: `${link} exists and was not installed by cx-ops plugins install; nothing was changed.`, hint: `move ${link} away, then install again` });
   }
   const tmp = join(installDir, `.${name}.link-${process.pid}-${Date.now()}`);
   await symlink(storeRel, tmp);
@@ -144,7 +143,7 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const { env } = ctx;
   const present = (await ctx.plugins.list()).find((p) => p.name === t.name);
   if (present && present.dir !== join(ctx.plugins.installDir, t.name)) {
-    throw new RegistryError('CX_ERR_USAGE', {
+    throw new CxError('CX_ERR_USAGE', {
       detail: `a plugin named '${t.name}' is already present (${present.builtin ? 'built in' : present.dir}); an installed one of the same name would never load. Nothing was installed.`,
       hint: present.builtin ? `ask the publisher to rename the plugin` : `remove ${present.dir} first`,
     });
@@ -157,26 +156,26 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     url = resolveReference(t.indexAt, t.entry.archive);
     bytes = await fetchBytes(url);
   } catch (e: any) {
-    throw new RegistryError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${e?.message ?? e}` });
+    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${e?.message ?? e}` });
   }
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
-    throw new RegistryError('CX_ERR_CHECKSUM_MISMATCH', { plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
+    throw new CxError('CX_ERR_CHECKSUM_MISMATCH', { plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
   }
   const trustedKeys = await readTrustedKeys(env.configDir, (m) => ctx.io.err(m));
   const signature = checkSignature(bytes, t.entry.signature, trustedKeys, { plugin: t.name, version: t.entry.version, kept });
   if (c.trusted && signature.status !== 'trusted') {
-    throw new RegistryError('CX_ERR_NOT_TRUSTED', { plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
+    throw new CxError('CX_ERR_NOT_TRUSTED', { plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
   }
   const { manifest, files } = await inspectArchive(bytes, url);
   if (manifest.name !== t.name || manifest.version !== t.entry.version) {
-    throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.` });
+    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.` });
   }
   if (!satisfies(env.kernelVersion, manifest.cx_version, { includePrerelease: true })) {
-    throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.` });
+    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.` });
   }
   if (c.trusted && manifest.tier !== 'trusted') {
-    throw new RegistryError('CX_ERR_USAGE', { detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`, hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)` });
+    throw new CxError('CX_ERR_USAGE', { detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`, hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)` });
   }
   const tier: Tier = c.trusted ? 'trusted' : 'sandboxed';
   const requested = requestedPermissions(manifest);
@@ -253,7 +252,7 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
 export async function removePlugin(ctx: InstallContext, name: string): Promise<LockedPlugin> {
   const file = lockPath(ctx.env.dataDir);
   const locked = (await readLock(file)).plugins[name];
-  if (!locked) throw new RegistryError('CX_ERR_NOT_INSTALLED', { plugin: name, lock: file });
+  if (!locked) throw new CxError('CX_ERR_NOT_INSTALLED', { plugin: name, lock: file });
   if (ctx.env.dryRun) {
     ctx.io.err(`dry run: would disable ${name} and remove ${join(ctx.plugins.installDir, name)}; nothing was changed.\n`);
     return locked;

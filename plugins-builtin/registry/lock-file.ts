@@ -7,10 +7,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readIfExists, sha256, writeAtomic } from './files.js';
-import { RegistryError } from './registry-errors.js';
 import { schemaValidator } from './registry-index.js';
 import type { SignatureStatus } from './signing.js';
-import type { Tier } from 'cx-ops/sdk';
+import { CxError, type Tier } from 'cx-ops/sdk';
 import { describeSchemaError } from './yaml-source.js';
 
 export interface LockedPlugin {
@@ -42,12 +41,12 @@ export async function readLock(file: string): Promise<LockFile> {
   try {
     data = JSON.parse(bytes.toString('utf8'));
   } catch (e: any) {
-    throw new RegistryError('CX_ERR_IO', { path: file, detail: `is not valid JSON (${e.message}). Restore it from a backup or move it aside.` });
+    throw new CxError('CX_ERR_IO', { path: file, detail: `is not valid JSON (${e.message}). Restore it from a backup or move it aside.` });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {
     const p = describeSchemaError(validate.errors, data);
-    throw new RegistryError('CX_ERR_IO', { path: file, detail: `field '${p.field}' ${p.detail} (schemas/plugins-lock.schema.json).` });
+    throw new CxError('CX_ERR_IO', { path: file, detail: `field '${p.field}' ${p.detail} (schemas/plugins-lock.schema.json).` });
   }
   return data as LockFile;
 }

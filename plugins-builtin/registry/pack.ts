@@ -3,6 +3,7 @@
  * manifest's `main` names, and writes NAME-VERSION.tgz holding plugin.yaml, that file and the
  * README/LICENSE if present. Entries carry a fixed mtime, so the same sources give the same bytes.
  */
+import { CxError } from 'cx-ops/sdk';
 import { cp, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +11,6 @@ import { create } from 'tar';
 import { readIfExists, sha256 } from './files.js';
 import { readPluginArchive } from './plugin-archive.js';
 import { MANIFEST_FILE, readManifestFile, type Manifest } from './plugin-manifest.js';
-import { RegistryError } from './registry-errors.js';
 
 export interface Packed {
   file: string;
@@ -49,13 +49,13 @@ export async function packPlugin(dirArg: string, options: { out?: string; cwd?: 
       try {
         code = await bundlePlugin(entry);
       } catch (e: any) {
-        throw new RegistryError('CX_ERR_USAGE', { detail: e?.message ?? String(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` });
+        throw new CxError('CX_ERR_USAGE', { detail: e?.message ?? String(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` });
       }
       await writeFile(join(stage, manifest.main), code);
     } else {
       const main = await readIfExists(join(dir, manifest.main));
       if (!main) {
-        throw new RegistryError('CX_ERR_USAGE', { detail: `${dir}: main file '${manifest.main}' does not exist and there is no src/index.ts to bundle.`, hint: `write src/index.ts, then run: cx-ops plugins pack ${dirArg}` });
+        throw new CxError('CX_ERR_USAGE', { detail: `${dir}: main file '${manifest.main}' does not exist and there is no src/index.ts to bundle.`, hint: `write src/index.ts, then run: cx-ops plugins pack ${dirArg}` });
       }
       await writeFile(join(stage, manifest.main), main);
     }

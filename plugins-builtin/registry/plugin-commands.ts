@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
+import { CxError, defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
 import { guarded, installContext, isDryRun, loadOptions, print, str, strings, table } from './command-support.js';
 import { writeAtomic } from './files.js';
 import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
@@ -13,7 +13,6 @@ import { lockPath, readLock } from './lock-file.js';
 import { packPlugin } from './pack.js';
 import { readPluginsSection } from './plugins-config.js';
 import { inspectArchive } from './publish.js';
-import { RegistryError } from './registry-errors.js';
 import { readRegistries, requireRegistry } from './registry-sources.js';
 import { offersOf, parseSpec, selectVersion, worksWith } from './select-version.js';
 import { describeStatus, generateKeys, signArchive } from './signing.js';
@@ -24,7 +23,7 @@ const dryRun = { flags: '--dry-run', description: 'check and show what would be 
 /** The configured registries' indexes (only --from's when given). */
 async function indexesFor(ctx: PluginContext, from: string | undefined, dryRun: boolean): Promise<LoadedIndex[]> {
   const all = await readRegistries(ctx.env.configDir);
-  if (!all.length) throw new RegistryError('CX_ERR_USAGE', { detail: 'no plugin registries are configured.', hint: 'cx-ops registry add NAME URL' });
+  if (!all.length) throw new CxError('CX_ERR_USAGE', { detail: 'no plugin registries are configured.', hint: 'cx-ops registry add NAME URL' });
   const list = from ? [requireRegistry(all, from)] : all;
   return loadIndexes(list, loadOptions(ctx, dryRun));
 }
@@ -59,7 +58,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     const file = resolve(str(input.options.lock) ?? lockPath(ctx.env.dataDir));
     const lock = await readLock(file);
     const names = Object.keys(lock.plugins);
-    if (!names.length) throw new RegistryError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
+    if (!names.length) throw new CxError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
     const results: InstallResult[] = [];
     for (const name of names) {
       const locked = lock.plugins[name]!;
@@ -79,7 +78,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   const ictx = installContext(ctx, input);
   const lock = await readLock(lockPath(ctx.env.dataDir));
   const only = str(input.args.plugin);
-  if (only && !lock.plugins[only]) throw new RegistryError('CX_ERR_NOT_INSTALLED', { plugin: only, lock: lockPath(ctx.env.dataDir) });
+  if (only && !lock.plugins[only]) throw new CxError('CX_ERR_NOT_INSTALLED', { plugin: only, lock: lockPath(ctx.env.dataDir) });
   const names = only ? [only] : Object.keys(lock.plugins);
   const registries = await readRegistries(ctx.env.configDir);
   const results: InstallResult[] = [];
@@ -97,7 +96,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
     try {
       offer = selectVersion([loaded], { name, range }, ctx.env.kernelVersion, `registry '${source.name}'`);
     } catch (e) {
-      if (!(e instanceof RegistryError) || e.code !== 'CX_ERR_VERSION_UNSATISFIED') throw e;
+      if (!(e instanceof CxError) || e.code !== 'CX_ERR_VERSION_UNSATISFIED') throw e;
       current.push(`${name} ${locked.version} (nothing newer satisfies ${range})`);
       continue;
     }
@@ -206,10 +205,10 @@ export const pluginCommands: Contribution[] = [
     run: (ctx, input) =>
       guarded(ctx, async () => {
         const key = str(input.options.key);
-        if (!key) throw new RegistryError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
+        if (!key) throw new CxError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
         const archive = resolve(String(input.args.archive));
         const bytes = await readFile(archive).catch((e) => {
-          throw new RegistryError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
+          throw new CxError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
         });
         const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
         const sig = await signArchive(bytes, resolve(key));
@@ -225,13 +224,13 @@ export const pluginCommands: Contribution[] = [
     run: (ctx, input) =>
       guarded(ctx, async () => {
         const prefix = str(input.options.out);
-        if (!prefix) throw new RegistryError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
+        if (!prefix) throw new CxError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
         const base = resolve(prefix);
         const keys = generateKeys();
         if (!ctx.env.dryRun) {
           if (input.options.force !== true) {
             for (const f of [`${base}.key`, `${base}.pub`]) {
-              if (await readFile(f).then(() => true, () => false)) throw new RegistryError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
+              if (await readFile(f).then(() => true, () => false)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
             }
           }
           await writeAtomic(`${base}.key`, keys.privatePem, 0o600);

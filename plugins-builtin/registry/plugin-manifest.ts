@@ -2,9 +2,9 @@
  * plugin.yaml as the registry plugin reads it: from a directory (pack) or from an archive
  * (publish, install), validated against schemas/plugin.schema.json with file, line and field.
  */
+import { CxError } from 'cx-ops/sdk';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RegistryError } from './registry-errors.js';
 import { parseValidated } from './registry-index.js';
 
 /** The manifest fields the registry uses. */
@@ -43,7 +43,7 @@ export async function readManifestFile(dir: string): Promise<{ manifest: Manifes
   try {
     text = await readFile(file, 'utf8');
   } catch (e: any) {
-    throw new RegistryError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${e?.code === 'ENOENT' ? 'it has no plugin.yaml' : e?.message}.`, hint: 'cx-ops plugins create NAME --type check' });
+    throw new CxError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${e?.code === 'ENOENT' ? 'it has no plugin.yaml' : e?.message}.`, hint: 'cx-ops plugins create NAME --type check' });
   }
   return { manifest: parseManifest(text, file), text, file };
 }

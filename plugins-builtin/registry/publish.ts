@@ -3,6 +3,7 @@
  * version to DIR/index.yaml, atomically and under a lock against concurrent publishes.
  * Publishing a version that already exists is refused: published versions never change.
  */
+import { CxError } from 'cx-ops/sdk';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,6 @@ import rcompare from 'semver/functions/rcompare.js';
 import { LockedError, lockFile, readIfExists, sha256, writeAtomic } from './files.js';
 import { archiveFile, readPluginArchive } from './plugin-archive.js';
 import { MANIFEST_FILE, parseManifest, requestedPermissions, type Manifest } from './plugin-manifest.js';
-import { RegistryError } from './registry-errors.js';
 import { emptyIndex, INDEX_FILE, parseIndex, serializeIndex, type IndexVersion } from './registry-index.js';
 import { readSignatureFile, signatureValid } from './signing.js';
 
@@ -18,10 +18,10 @@ import { readSignatureFile, signatureValid } from './signing.js';
 export async function inspectArchive(bytes: Uint8Array, label: string): Promise<{ manifest: Manifest; files: Awaited<ReturnType<typeof readPluginArchive>> }> {
   const files = await readPluginArchive(bytes, label);
   const m = archiveFile(files, MANIFEST_FILE);
-  if (!m) throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
+  if (!m) throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
   const manifest = parseManifest(m.data.toString('utf8'), `${label}!${MANIFEST_FILE}`);
   if (!archiveFile(files, manifest.main.replace(/^\.\//, ''))) {
-    throw new RegistryError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
+    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
   }
   return { manifest, files };
 }
@@ -45,19 +45,19 @@ export async function publishArchive(
   const cwd = o.cwd ?? process.cwd();
   const registry = registryArg.startsWith('file://') ? fileURLToPath(registryArg) : resolve(cwd, registryArg);
   if (/^[a-z]+:\/\//i.test(registryArg) && !registryArg.startsWith('file://')) {
-    throw new RegistryError('CX_ERR_USAGE', { detail: `publish writes files, so DIR must be a local directory (found: ${registryArg}).`, hint: 'publish into a checkout or mount of the registry, then upload it' });
+    throw new CxError('CX_ERR_USAGE', { detail: `publish writes files, so DIR must be a local directory (found: ${registryArg}).`, hint: 'publish into a checkout or mount of the registry, then upload it' });
   }
   if (!(await stat(registry).then((s) => s.isDirectory(), () => false))) {
-    throw new RegistryError('CX_ERR_USAGE', { detail: `${registry} is not a directory.`, hint: `mkdir -p ${registry}   (an empty directory is a new registry)` });
+    throw new CxError('CX_ERR_USAGE', { detail: `${registry} is not a directory.`, hint: `mkdir -p ${registry}   (an empty directory is a new registry)` });
   }
   const archivePath = resolve(cwd, archiveArg);
   const bytes = await readIfExists(archivePath);
-  if (!bytes) throw new RegistryError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
+  if (!bytes) throw new CxError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
   const { manifest } = await inspectArchive(bytes, archivePath);
   const sigFile = o.signatureFile ? resolve(cwd, o.signatureFile) : `${archivePath}.sig`;
   const signature = await readSignatureFile(sigFile);
   if (signature && !signatureValid(bytes, signature)) {
-    throw new RegistryError('CX_ERR_USAGE', {
+    throw new CxError('CX_ERR_USAGE', {
       detail: `${sigFile} is not a signature of ${archivePath} (was the archive packed again after signing?); nothing was published.`,
       hint: `cx-ops plugins sign ${archiveArg} --key KEY   then publish again`,
     });
@@ -66,7 +66,7 @@ export async function publishArchive(
   try {
     release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`, PUBLISH_LOCK_WAIT_MS);
   } catch (e) {
-    if (e instanceof LockedError) throw new RegistryError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
+    if (e instanceof LockedError) throw new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
     throw e;
   }
   try {
@@ -75,7 +75,7 @@ export async function publishArchive(
     const index = text ? parseIndex(text.toString('utf8'), indexFile) : emptyIndex();
     const versions = index.plugins[manifest.name] ?? [];
     if (versions.some((v) => v.version === manifest.version)) {
-      throw new RegistryError('CX_ERR_VERSION_EXISTS', { plugin: manifest.name, version: manifest.version, registry: indexFile });
+      throw new CxError('CX_ERR_VERSION_EXISTS', { plugin: manifest.name, version: manifest.version, registry: indexFile });
     }
     const archive = `archives/${manifest.name}-${manifest.version}.tgz`;
     const entry: IndexVersion = {

@@ -1,11 +1,10 @@
 /**
  * `cx-ops registry add|list|remove|refresh|publish`.
  */
-import { appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
+import { CxError, appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
 import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
-import { RegistryError } from './registry-errors.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
 import { canonicalLocation, indexLocation } from './transport.js';
 
@@ -29,13 +28,13 @@ export const registryCommands: Contribution[] = [
         try {
           url = canonicalLocation(String(input.args.url));
         } catch (e: any) {
-          throw new RegistryError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+          throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
         }
         const source = { name, url, added: new Date().toISOString() };
         const dry = isDryRun(ctx, input);
         if (dry) {
           const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
-          if (same) throw new RegistryError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });
+          if (same) throw new CxError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });
         } else {
           await addRegistry(ctx.env.configDir, source);
           await appendJournal(ctx, { action: 'registry-add', registry: name, url });
@@ -47,7 +46,7 @@ export const registryCommands: Contribution[] = [
           const loaded = await loadIndex(source, loadOptions(ctx, dry));
           plugins = Object.keys(loaded.index.plugins).length;
         } catch (e) {
-          if (!(e instanceof RegistryError)) throw e;
+          if (!(e instanceof CxError)) throw e;
           problem = e.message.split('\n')[0]!;
           ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
         }
@@ -112,7 +111,7 @@ export const registryCommands: Contribution[] = [
         const all = await readRegistries(ctx.env.configDir);
         const name = str(input.args.name);
         const list = name ? [requireRegistry(all, name)] : all;
-        if (!list.length) throw new RegistryError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
+        if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
         const rows = [];
         let code = 0;
         for (const r of list) {
@@ -121,7 +120,7 @@ export const registryCommands: Contribution[] = [
             rows.push({ name: r.name, ok: !l.fromCache, from_cache: l.fromCache, fetched_at: l.fetchedAt, plugins: Object.keys(l.index.plugins).length, versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0) });
             if (l.fromCache) code = 1;
           } catch (e) {
-            if (!(e instanceof RegistryError) || list.length === 1) throw e;
+            if (!(e instanceof CxError) || list.length === 1) throw e;
             ctx.io.err(`error[${e.code}]: ${e.message}\n`);
             rows.push({ name: r.name, ok: false, error: e.code });
             code = 1;

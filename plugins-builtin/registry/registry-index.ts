@@ -3,12 +3,12 @@
  * version of every plugin with its cx_version range, requested permissions, archive URL,
  * sha256 and signature. Parsing reports a malformed index as `source:line: field '...'`.
  */
+import { CxError } from 'cx-ops/sdk';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
-import { RegistryError } from './registry-errors.js';
 import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 
 /** An ed25519 signature as the index stores it. */
@@ -74,13 +74,13 @@ export function parseValidated(text: string, source: string, schema: string, cod
   try {
     doc = parseYamlSource(text);
   } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new RegistryError(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
+    if (e instanceof YamlSyntaxError) throw new CxError(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
     throw e;
   }
   const validate = schemaValidator(schema);
   if (!validate(doc.data)) {
     const p = describeSchemaError(validate.errors, doc.data);
-    throw new RegistryError(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+    throw new CxError(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
   }
   return doc.data;
 }

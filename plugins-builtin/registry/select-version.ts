@@ -6,9 +6,8 @@ import maxSatisfying from 'semver/ranges/max-satisfying.js';
 import satisfies from 'semver/functions/satisfies.js';
 import validRange from 'semver/ranges/valid.js';
 import rcompare from 'semver/functions/rcompare.js';
-import { closest } from 'cx-ops/sdk';
+import { CxError, closest } from 'cx-ops/sdk';
 import type { LoadedIndex } from './index-cache.js';
-import { RegistryError } from './registry-errors.js';
 import type { IndexVersion } from './registry-index.js';
 
 export interface PluginSpec {
@@ -23,8 +22,8 @@ export function parseSpec(spec: string): PluginSpec {
   const at = spec.indexOf('@');
   const name = at < 0 ? spec : spec.slice(0, at);
   const range = at < 0 ? '*' : spec.slice(at + 1).trim() || '*';
-  if (!NAME.test(name)) throw new RegistryError('CX_ERR_USAGE', { detail: `'${name}' is not a plugin name (lower-case words joined by '-').`, hint: "cx-ops plugins install disk-guard@'^1.2'" });
-  if (!validRange(range)) throw new RegistryError('CX_ERR_USAGE', { detail: `'${range}' is not a semver range.`, hint: `cx-ops plugins install ${name}@'^1.2'   or ${name}@1.2.3` });
+  if (!NAME.test(name)) throw new CxError('CX_ERR_USAGE', { detail: `'${name}' is not a plugin name (lower-case words joined by '-').`, hint: "cx-ops plugins install disk-guard@'^1.2'" });
+  if (!validRange(range)) throw new CxError('CX_ERR_USAGE', { detail: `'${range}' is not a semver range.`, hint: `cx-ops plugins install ${name}@'^1.2'   or ${name}@1.2.3` });
   return { name, range };
 }
 
@@ -49,14 +48,14 @@ export function selectVersion(indexes: LoadedIndex[], spec: PluginSpec, kernel: 
   const offers = offersOf(indexes, spec.name);
   if (!offers.length) {
     const names = new Set(indexes.flatMap((l) => Object.keys(l.index.plugins)));
-    throw new RegistryError('CX_ERR_REGISTRY_PLUGIN_UNKNOWN', { plugin: spec.name, where, suggestions: closest(spec.name, names) });
+    throw new CxError('CX_ERR_REGISTRY_PLUGIN_UNKNOWN', { plugin: spec.name, where, suggestions: closest(spec.name, names) });
   }
   const fits = offers.filter((o) => worksWith(o.entry, kernel));
   const best = maxSatisfying(fits.map((o) => o.entry.version), spec.range);
   if (best) return fits.find((o) => o.entry.version === best)!;
   const available = offers.map((o) => `${o.entry.version}${worksWith(o.entry, kernel) ? '' : ` (needs cx-ops ${o.entry.cx_version})`}`);
   const usable = fits[0]?.entry.version;
-  throw new RegistryError('CX_ERR_VERSION_UNSATISFIED', {
+  throw new CxError('CX_ERR_VERSION_UNSATISFIED', {
     plugin: spec.name,
     range: spec.range,
     kernel,

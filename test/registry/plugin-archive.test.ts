@@ -1,15 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import { readPluginArchive, unsafePath } from '../../plugins-builtin/registry/plugin-archive.js';
-import { RegistryError } from '../../plugins-builtin/registry/registry-errors.js';
+import { CxError } from 'cx-ops/sdk';
 import { rawTarGz, type RawEntry } from './harness.js';
 
 const manifest: RawEntry = { path: 'plugin.yaml', type: '0', data: 'name: x\n' };
 
-async function refusal(entries: RawEntry[]): Promise<RegistryError> {
+async function refusal(entries: RawEntry[]): Promise<CxError> {
   try {
     await readPluginArchive(rawTarGz(entries), 'evil.tgz');
   } catch (e) {
-    if (e instanceof RegistryError) return e;
+    if (e instanceof CxError) return e;
     throw e;
   }
   throw new Error('the archive was accepted');
