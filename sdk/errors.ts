@@ -172,7 +172,7 @@ export const ERRORS = {
     summary: 'Another cx-ops run holds the lock.',
     message: (p) => `${p.what} is locked by another cx-ops run (pid ${p.pid}${p.command ? `, ${p.command}` : ''}).\nWait for it to finish, then run the command again.`,
   },
-  // Plugin registries (plugins-builtin/registry; its registry-errors.ts holds the same templates).
+  // Plugin registries (raised by plugins-builtin/registry).
   CX_ERR_REGISTRY_DUPLICATE: {
     summary: 'A registry of that name is already configured.',
     exit: 2,
