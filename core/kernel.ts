@@ -305,7 +305,8 @@ export class Kernel {
           plugin: p.name,
           tier: p.tier,
           meta: c.meta as Record<string, Json>,
-          invoke: (input, req) => this.run(p, { type: 'contribution', kind: c.kind, id: c.id }, input, req, `${c.kind} '${c.id}'`),
+          invoke: (input, req) =>
+            this.run(p, { type: 'contribution', kind: c.kind, id: c.id }, input, { ...req, dryRun: req.dryRun || wantsDryRun(c, input) }, `${c.kind} '${c.id}'`),
         });
       } catch (e) {
         this.bootErrors.push(e as CxError);
@@ -528,4 +529,11 @@ export function mergeGrants(list: Grants[]): Grants {
     net: list.flatMap((g) => g.net),
     registry: list.some((g) => g.registry),
   };
+}
+
+/** A command that declares `dryRun: true` runs as a dry run when its input has `--dry-run`. */
+function wantsDryRun(c: { kind: string; meta: Record<string, unknown> }, input: Json): boolean {
+  if (c.kind !== 'command' || c.meta.dry_run !== true) return false;
+  const options = input && typeof input === 'object' && !Array.isArray(input) ? (input as { options?: Record<string, unknown> }).options : undefined;
+  return options?.dryRun === true;
 }

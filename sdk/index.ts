@@ -75,6 +75,7 @@ export function defineCommand(def: CommandDefinition): Contribution<CommandInput
       arguments: (def.arguments ?? []) as unknown as Json,
       options: (def.options ?? []) as unknown as Json,
       help: def.help ?? null,
+      dry_run: def.dryRun ?? false,
     },
     run: (ctx, input) => def.run(ctx, input),
   };

@@ -330,6 +330,12 @@ export interface CommandDefinition {
   options?: CommandOption[];
   /** Extra help text shown after the options. */
   help?: string;
+  /**
+   * The command offers `--dry-run`, and the kernel runs it as a whole dry run when it is given:
+   * side effects are recorded, not performed (trusted `readOnly` execs still run, to diagnose).
+   * The kernel adds the option if the command does not declare it.
+   */
+  dryRun?: boolean;
   /** Resolves with the process exit code (0 = success). */
   run(ctx: PluginContext<any>, input: CommandInput): Promise<number>;
 }

@@ -27,7 +27,7 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
       );
       continue;
     }
-    const meta = info.meta as { description?: string; arguments?: CommandArgument[]; options?: CommandOption[]; help?: string | null };
+    const meta = info.meta as { description?: string; arguments?: CommandArgument[]; options?: CommandOption[]; help?: string | null; dry_run?: boolean };
     const cmd = parent.command(leaf).description(`${meta.description ?? ''}${info.tier === 'sandboxed' ? ' (sandboxed plugin)' : ''}`);
     const args = meta.arguments ?? [];
     for (const a of args) {
@@ -38,6 +38,9 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
       const opt = new Option(o.flags, o.description);
       if (o.default !== undefined) opt.default(o.default);
       cmd.addOption(opt);
+    }
+    if (meta.dry_run && !(meta.options ?? []).some((o) => /--dry-run\b/.test(o.flags))) {
+      cmd.addOption(new Option('--dry-run', 'show what would be done; change nothing'));
     }
     if (meta.help) cmd.addHelpText('after', `\n${meta.help}`);
     cmd.addHelpText('after', `\n(from plugin '${info.plugin}')`);

@@ -38,6 +38,7 @@ export default definePlugin<AptConfig>({
   contributes: [
     defineCommand({
       name: 'repair apt',
+      dryRun: true,
       description: 'Diagnose and repair dpkg/apt: locks, interrupted runs, broken dependencies, package lists, cache',
       options: [
         { flags: '--dry-run', description: 'show what is wrong and what would be done; change nothing' },
@@ -47,7 +48,6 @@ export default definePlugin<AptConfig>({
       ],
       async run(ctx, input: CommandInput) {
         const o = input.options;
-        if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'repair apt', input as unknown as Json, { dryRun: true })) as number;
         const wait = lockWaitMs(ctx, o.lockWait);
         if (wait === null) {
           ctx.io.err(`repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).\nTry: cx-ops repair apt --lock-wait 60\n`);

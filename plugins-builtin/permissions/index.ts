@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
@@ -75,7 +75,6 @@ function format(r: PermissionsReport): string {
 
 async function command(ctx: PluginContext<any>, input: CommandInput): Promise<number> {
   const o = input.options;
-  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'repair permissions', input as unknown as Json, { dryRun: true })) as number;
   try {
     if (o.undo !== undefined && o.undo !== false) {
       const ids = await undoableJournals(ctx);
@@ -115,6 +114,7 @@ export default definePlugin({
   contributes: [
     defineCommand({
       name: 'repair permissions',
+      dryRun: true,
       description: "Fix ownership, modes and world-writable files of cx-ops' directories and users' homes (policy-driven, undoable)",
       options: [
         { flags: '--dry-run', description: 'show what differs from the policy; change nothing' },

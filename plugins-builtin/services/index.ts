@@ -3,7 +3,7 @@
  * systemd and supervisord managers, `cx-ops repair services` and the `restart_failed_services`
  * fix for doctor.
  */
-import { defineCommand, defineFix, definePlugin, RunLockedError, type Json } from 'cx-ops/sdk';
+import { defineCommand, defineFix, definePlugin, RunLockedError } from 'cx-ops/sdk';
 import { repairServices, UnknownServiceError, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';
@@ -29,6 +29,7 @@ export default definePlugin<ServicesConfig>({
     supervisordManager,
     defineCommand({
       name: 'repair services',
+      dryRun: true,
       description: 'Restart failed services with backoff and verify them; a service that keeps failing is left alone and reported',
       options: [
         { flags: '--restart-failed', description: 'restart failed services (what the command does by default)' },
@@ -38,7 +39,6 @@ export default definePlugin<ServicesConfig>({
       ],
       async run(ctx, input) {
         const o = input.options;
-        if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'repair services', input as unknown as Json, { dryRun: true })) as number;
         let r: ServicesReport;
         try {
           r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null });

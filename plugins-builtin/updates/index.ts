@@ -31,6 +31,7 @@ export default definePlugin<UpdatesConfig>({
     }),
     defineCommand({
       name: 'update apply',
+      dryRun: true,
       description: 'Apply updates (a snapshot is taken first when updates.backup_before_update is on)',
       options: [
         { flags: '--packages', description: 'upgrade installed packages' },
@@ -45,6 +46,7 @@ export default definePlugin<UpdatesConfig>({
     }),
     defineCommand({
       name: 'update rollback',
+      dryRun: true,
       description: 'Roll back files and package versions to a snapshot (the newest by default)',
       arguments: [{ name: 'id', description: 'snapshot id, e.g. 20240115-120000 (see --list)' }],
       options: [

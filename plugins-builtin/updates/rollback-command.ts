@@ -41,7 +41,6 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.out(o.json ? `${JSON.stringify(list, null, 2)}\n` : formatList(list));
     return 0;
   }
-  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update rollback', input as unknown as Json, { dryRun: true })) as number;
   const journal = await readJournal(ctx);
   const asked = input.args.id ? String(input.args.id) : null;
   if (journal && asked && asked !== journal.id) {

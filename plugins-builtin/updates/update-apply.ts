@@ -103,7 +103,6 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
     ctx.io.err('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security\n');
     return 2;
   }
-  if (o.dryRun && !ctx.env.dryRun) return (await ctx.registry.invoke('command', 'update apply', input as unknown as Json, { dryRun: true })) as number;
   let report: ApplyReport;
   try {
     report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });

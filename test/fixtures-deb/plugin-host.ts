@@ -150,7 +150,10 @@ export function createPluginHost(o: HostOptions): PluginHost {
       return (await entry.c.run(host.ctx(entry.plugin, dryRun), input)) as Json;
     },
     async command(name, options = {}, args = {}) {
-      return (await host.invoke('command', name, { args, options } as unknown as Json)) as number;
+      // As the kernel does: a command declaring dryRun runs as a dry run when given --dry-run.
+      const entry = contributions.get(`command\0${name}`);
+      const dry = entry?.c.meta.dry_run === true && options.dryRun === true;
+      return (await host.invoke('command', name, { args, options } as unknown as Json, dry)) as number;
     },
   };
   return host;
