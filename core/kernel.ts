@@ -9,7 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
+import type { Json, PluginContext, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
 import { loadConfig, pluginConfig, type LoadedConfig } from './config.js';
@@ -333,7 +333,11 @@ export class Kernel {
   ): Promise<Json> {
     const dryRun = req.dryRun || Boolean(this.options.devMode);
     const recorder: DryRunRecorder | undefined = this.options.devMode ? this.devRecorder : dryRun ? { actions: [] } : undefined;
-    const ctx = this.contexts.create(p, { dryRun, recorder });
+    // Errors the host raised to a sandboxed plugin during this call: only those may come back
+    // out of it under their catalogue code (a plugin cannot forge a kernel error).
+    const raised: CxError[] = [];
+    const made = this.contexts.create(p, { dryRun, recorder });
+    const ctx = p.tier === 'sandboxed' ? recordingHostErrors(made, raised) : made;
     const work = async (): Promise<Json> => {
       await this.ensureReady(p);
       if (p.sandboxed) {
@@ -353,7 +357,8 @@ export class Kernel {
     } catch (e) {
       if (e instanceof CxError && e.plugin) throw e;
       const code = (e as { code?: unknown } | null)?.code;
-      if (!(e instanceof CxError) && isErrorCode(code)) {
+      const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
+      if (!(e instanceof CxError) && isErrorCode(code) && genuine) {
         // A kernel error (a denial, a limit) that passed through the plugin's code unhandled.
         throw CxError.withMessage(code, messageOf(e), {
           plugin: p.name,
@@ -536,4 +541,40 @@ function wantsDryRun(c: { kind: string; meta: Record<string, unknown> }, input: 
   if (c.kind !== 'command' || c.meta.dry_run !== true) return false;
   const options = input && typeof input === 'object' && !Array.isArray(input) ? (input as { options?: Record<string, unknown> }).options : undefined;
   return options?.dryRun === true;
+}
+
+/** The context with every capability method wrapped to remember the CxErrors it raised. */
+function recordingHostErrors(ctx: PluginContext, raised: CxError[]): PluginContext {
+  const note = (e: unknown): never => {
+    if (e instanceof CxError) raised.push(e);
+    throw e;
+  };
+  const wrap = <T extends object>(group: T): T => {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(group) as Array<keyof T & string>) {
+      const v = group[key];
+      out[key] =
+        typeof v === 'function'
+          ? (...args: unknown[]) => {
+              try {
+                const r = (v as (...a: unknown[]) => unknown).apply(group, args);
+                return r instanceof Promise ? r.catch(note) : r;
+              } catch (e) {
+                return note(e);
+              }
+            }
+          : v;
+    }
+    return Object.freeze(out) as T;
+  };
+  return Object.freeze({
+    ...ctx,
+    exec: wrap(ctx.exec),
+    fs: wrap(ctx.fs),
+    net: wrap(ctx.net),
+    registry: wrap(ctx.registry),
+    plugins: wrap(ctx.plugins),
+    io: wrap(ctx.io),
+    log: wrap(ctx.log),
+  });
 }

