@@ -196,3 +196,39 @@ export class ContextFactory {
     });
   }
 }
+
+/** The context with every capability method wrapped to remember the CxErrors it raised. */
+export function recordingHostErrors(ctx: PluginContext, raised: CxError[]): PluginContext {
+  const note = (e: unknown): never => {
+    if (e instanceof CxError) raised.push(e);
+    throw e;
+  };
+  const wrap = <T extends object>(group: T): T => {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(group) as Array<keyof T & string>) {
+      const v = group[key];
+      out[key] =
+        typeof v === 'function'
+          ? (...args: unknown[]) => {
+              try {
+                const r = (v as (...a: unknown[]) => unknown).apply(group, args);
+                return r instanceof Promise ? r.catch(note) : r;
+              } catch (e) {
+                return note(e);
+              }
+            }
+          : v;
+    }
+    return Object.freeze(out) as T;
+  };
+  return Object.freeze({
+    ...ctx,
+    exec: wrap(ctx.exec),
+    fs: wrap(ctx.fs),
+    net: wrap(ctx.net),
+    registry: wrap(ctx.registry),
+    plugins: wrap(ctx.plugins),
+    io: wrap(ctx.io),
+    log: wrap(ctx.log),
+  });
+}

@@ -9,17 +9,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Json, PluginContext, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
+import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
 import { loadConfig, pluginConfig, type LoadedConfig } from './config.js';
-import { ContextFactory, processTerminal, type ContextPlugin, type Terminal } from './context.js';
+import { ContextFactory, processTerminal, recordingHostErrors, type ContextPlugin, type Terminal } from './context.js';
 import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
 import { readShapeCache, treeStamp, writeShapeCache, type PluginShape, type ShapeCache } from './loader/shape-cache.js';
 import type { Paths } from './paths.js';
-import { formatGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
+import { formatGrants, mergeGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
 import { Registry, type InvokeRequest } from './registry.js';
 import type { SandboxHost, SandboxedPlugin } from './sandbox/host.js';
 import { readState, updateState, type KernelState } from './state.js';
@@ -525,56 +525,10 @@ export class Kernel {
   }
 }
 
-/** Union of several grant sets. */
-export function mergeGrants(list: Grants[]): Grants {
-  return {
-    exec: list.flatMap((g) => g.exec),
-    read: list.flatMap((g) => g.read),
-    write: list.flatMap((g) => g.write),
-    net: list.flatMap((g) => g.net),
-    registry: list.some((g) => g.registry),
-  };
-}
 
 /** A command that declares `dryRun: true` runs as a dry run when its input has `--dry-run`. */
 function wantsDryRun(c: { kind: string; meta: Record<string, unknown> }, input: Json): boolean {
   if (c.kind !== 'command' || c.meta.dry_run !== true) return false;
   const options = input && typeof input === 'object' && !Array.isArray(input) ? (input as { options?: Record<string, unknown> }).options : undefined;
   return options?.dryRun === true;
-}
-
-/** The context with every capability method wrapped to remember the CxErrors it raised. */
-function recordingHostErrors(ctx: PluginContext, raised: CxError[]): PluginContext {
-  const note = (e: unknown): never => {
-    if (e instanceof CxError) raised.push(e);
-    throw e;
-  };
-  const wrap = <T extends object>(group: T): T => {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(group) as Array<keyof T & string>) {
-      const v = group[key];
-      out[key] =
-        typeof v === 'function'
-          ? (...args: unknown[]) => {
-              try {
-                const r = (v as (...a: unknown[]) => unknown).apply(group, args);
-                return r instanceof Promise ? r.catch(note) : r;
-              } catch (e) {
-                return note(e);
-              }
-            }
-          : v;
-    }
-    return Object.freeze(out) as T;
-  };
-  return Object.freeze({
-    ...ctx,
-    exec: wrap(ctx.exec),
-    fs: wrap(ctx.fs),
-    net: wrap(ctx.net),
-    registry: wrap(ctx.registry),
-    plugins: wrap(ctx.plugins),
-    io: wrap(ctx.io),
-    log: wrap(ctx.log),
-  });
 }

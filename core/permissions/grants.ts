@@ -238,3 +238,14 @@ export function narrowGrants(requested: Grants, granted: Grants, plugin: string)
 export function execRuleWithin(g: ExecRule, r: ExecRule): boolean {
   return sameCommand(g.command, r.command) && patternsWithin(g.args, r.args);
 }
+
+/** Union of several grant sets. */
+export function mergeGrants(list: Grants[]): Grants {
+  return {
+    exec: list.flatMap((g) => g.exec),
+    read: list.flatMap((g) => g.read),
+    write: list.flatMap((g) => g.write),
+    net: list.flatMap((g) => g.net),
+    registry: list.some((g) => g.registry),
+  };
+}

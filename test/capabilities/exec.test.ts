@@ -8,7 +8,7 @@ import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
 import { rejection } from './helpers.js';
 import { parseGrant, type Grants } from '../../core/permissions/grants.js';
-import { mergeGrants } from '../../core/kernel.js';
+import { mergeGrants } from '../../core/permissions/grants.js';
 
 const grants = (...g: string[]): Grants => mergeGrants(g.map(parseGrant));
 

@@ -9,7 +9,7 @@ import { openVerified, O_RDONLY, MovedError } from '../../core/capabilities/fs-o
 import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
 import { rejection } from './helpers.js';
-import { mergeGrants } from '../../core/kernel.js';
+import { mergeGrants } from '../../core/permissions/grants.js';
 import { parseGrant } from '../../core/permissions/grants.js';
 
 let dir: string;

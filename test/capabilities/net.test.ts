@@ -6,7 +6,7 @@ import { AuditLog } from '../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../core/capabilities/index.js';
 import { CxError } from '../../core/errors.js';
 import { rejection } from './helpers.js';
-import { mergeGrants } from '../../core/kernel.js';
+import { mergeGrants } from '../../core/permissions/grants.js';
 import { parseGrant } from '../../core/permissions/grants.js';
 
 let server: Server;

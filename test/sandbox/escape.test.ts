@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mergeGrants } from '../../core/kernel.js';
+import { mergeGrants } from '../../core/permissions/grants.js';
 import { parseGrant } from '../../core/permissions/grants.js';
 import { PluginCodeError, SandboxHost, type SandboxedPlugin } from '../../core/sandbox/host.js';
 import { cmd, pluginSource, rejection, testContext } from './helpers.js';
