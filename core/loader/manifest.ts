@@ -4,32 +4,9 @@
 import { join } from 'node:path';
 import { CxError } from '../errors.js';
 import { describeSchemaError, shippedValidator } from '../schema.js';
+import type { PluginManifest } from '../../sdk/types.js';
 
-/** A validated plugin.yaml. */
-export interface PluginManifest {
-  name: string;
-  version: string;
-  description: string;
-  author?: string;
-  license?: string;
-  homepage?: string;
-  plugin_type: string;
-  main: string;
-  cx_version: string;
-  tier?: 'trusted' | 'sandboxed';
-  permissions?: {
-    exec?: Array<string | { command: string; args?: string[] }>;
-    read?: string[];
-    write?: string[];
-    net?: string[];
-    registry?: boolean;
-  };
-  requires?: Record<string, string>;
-  config_key?: string;
-  config_schema?: Record<string, unknown>;
-  limits?: { memory_mb?: number; call_timeout_ms?: number };
-  keywords?: string[];
-}
+export type { PluginManifest };
 
 export const MANIFEST_FILE = 'plugin.yaml';
 

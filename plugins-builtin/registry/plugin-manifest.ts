@@ -2,32 +2,13 @@
  * plugin.yaml as the registry plugin reads it: from a directory (pack) or from an archive
  * (publish, install), validated against schemas/plugin.schema.json with file, line and field.
  */
-import { CxError } from 'cx-ops/sdk';
+import { CxError, type PluginManifest } from 'cx-ops/sdk';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseValidated } from './registry-index.js';
 
-/** The manifest fields the registry uses. */
-export interface Manifest {
-  name: string;
-  version: string;
-  description: string;
-  author?: string;
-  license?: string;
-  homepage?: string;
-  plugin_type: string;
-  main: string;
-  cx_version: string;
-  tier?: 'trusted' | 'sandboxed';
-  permissions?: {
-    exec?: Array<string | { command: string; args?: string[] }>;
-    read?: string[];
-    write?: string[];
-    net?: string[];
-    registry?: boolean;
-  };
-  keywords?: string[];
-}
+/** plugin.yaml: the SDK's type, shared with the kernel. */
+export type Manifest = PluginManifest;
 
 export const MANIFEST_FILE = 'plugin.yaml';
 
