@@ -56,9 +56,32 @@ export async function takeRunLock(ctx: PluginContext<any>, name: string, what: s
     }
     const h = await holderOf(ctx, path);
     if (!h) continue;
-    const alive = h.pid > 0 && (await ctx.fs.stat(`/proc/${h.pid}`)) !== null;
-    if (alive) throw new RunLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
-    await ctx.fs.remove(path).catch(() => undefined); // holder is gone: a stale lock (another run may clear it first)
+    if (await alive(ctx, h.pid)) throw new RunLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
+    await removeStale(ctx, path, h.text, me);
   }
   throw new Error(`could not take the lock ${path}; remove it if no such cx-ops run is going on`);
+}
+
+async function alive(ctx: PluginContext<any>, pid: number): Promise<boolean> {
+  return pid > 0 && (await ctx.fs.stat(`/proc/${pid}`)) !== null;
+}
+
+/**
+ * The holder is gone: removes its lock, but only that one. Two runs that both found it stale
+ * must not both remove it (the second would remove the lock the first has just taken), so the
+ * removal happens under a guard symlink; a guard whose holder died is cleared.
+ */
+async function removeStale(ctx: PluginContext<any>, path: string, staleText: string, me: string): Promise<void> {
+  const guard = `${path}.takeover`;
+  const r = await ctx.exec.run('ln', ['-s', me, guard], { timeoutMs: 10_000 });
+  if (r.exitCode !== 0) {
+    const g = await holderOf(ctx, guard);
+    if (g && !(await alive(ctx, g.pid))) await ctx.fs.remove(guard).catch(() => undefined);
+    return;
+  }
+  try {
+    if ((await holderOf(ctx, path))?.text === staleText) await ctx.fs.remove(path).catch(() => undefined);
+  } finally {
+    await ctx.fs.remove(guard).catch(() => undefined);
+  }
 }

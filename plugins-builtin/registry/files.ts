@@ -4,9 +4,9 @@
  * directory swaps) needs node:fs directly; a trusted built-in may use it, and every write here is
  * atomic so a killed run never leaves half a file.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Hex sha256 of bytes. */
@@ -90,18 +90,52 @@ export async function lockFile(file: string, what: string, waitMs = 0): Promise<
 
 async function tryLock(file: string, what: string): Promise<() => Promise<void>> {
   await mkdir(dirname(file), { recursive: true });
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return () => unlink(file).catch(() => {});
-    } catch (e: any) {
-      if (e?.code !== 'EEXIST') throw e;
-      const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+  // The lock appears with its content in one step: our pid goes into a private file first, which
+  // link() then puts in place (failing if a lock exists). A reader never sees an empty lock.
+  const mine = `${process.pid}\n${randomBytes(8).toString('hex')}\n`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, mine, { mode: 0o644 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await link(tmp, file);
+        return async () => {
+          if ((await readFile(file, 'utf8').catch(() => '')) === mine) await unlink(file).catch(() => {});
+        };
+      } catch (e: any) {
+        if (e?.code !== 'EEXIST') throw e;
+      }
+      const holder = await readFile(file, 'utf8').catch(() => undefined);
+      if (holder === undefined) continue; // released meanwhile
+      const pid = Number(holder.split('\n')[0]);
       if (pid && pid !== process.pid && alive(pid)) throw new LockedError(what, pid);
-      await unlink(file).catch(() => {});
+      await removeStale(file, holder, tmp);
     }
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
   throw new LockedError(what, 0);
+}
+
+/**
+ * Removes a lock left by a dead process, but only the one that was read: two runs that both
+ * found it stale must not both remove it (the second would remove the first's new lock). The
+ * removal happens under a short-lived guard file; a guard older than 10 s was left by a killed
+ * run and is cleared.
+ */
+async function removeStale(file: string, holder: string, tmp: string): Promise<void> {
+  const guard = `${file}.takeover`;
+  try {
+    await link(tmp, guard);
+  } catch (e: any) {
+    if (e?.code !== 'EEXIST') throw e;
+    const st = await stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 10_000) await unlink(guard).catch(() => {});
+    return;
+  }
+  try {
+    if ((await readFile(file, 'utf8').catch(() => undefined)) === holder) await unlink(file).catch(() => {});
+  } finally {
+    await unlink(guard).catch(() => {});
+  }
 }
