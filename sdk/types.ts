@@ -67,6 +67,12 @@ export interface ExecOptions {
    * diagnose). Honoured for trusted plugins only; a sandboxed plugin's call is recorded.
    */
   readOnly?: boolean;
+  /**
+   * Bytes of stdout to capture (default 1 MiB; stderr stays at 1 MiB). A trusted plugin may raise
+   * it up to 256 MiB, e.g. to read a decompressed package list; for a sandboxed plugin it can only
+   * lower the cap. Beyond the cap the output is cut and `truncated` is set.
+   */
+  maxOutputBytes?: number;
 }
 
 export interface ExecResult {

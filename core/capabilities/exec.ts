@@ -14,8 +14,10 @@ import { FIXED_PATH } from '../permissions/command-path.js';
 import { checkExec, pathGranted } from '../permissions/match.js';
 import type { Guard } from './guard.js';
 
-/** Capture cap per stream. */
+/** Capture cap per stream (the default, and the most a sandboxed plugin gets). */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** The most stdout a trusted plugin may ask for with `maxOutputBytes` (e.g. a decompressed package list). */
+export const MAX_TRUSTED_OUTPUT_BYTES = 256 * 1024 * 1024;
 /** Cap on stdin text. */
 export const MAX_INPUT_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -54,12 +56,13 @@ class Capture {
   private readonly chunks: Buffer[] = [];
   private size = 0;
   truncated = false;
+  constructor(private readonly cap = MAX_OUTPUT_BYTES) {}
   add(b: Buffer): void {
-    if (this.size >= MAX_OUTPUT_BYTES) {
+    if (this.size >= this.cap) {
       this.truncated = true;
       return;
     }
-    const room = MAX_OUTPUT_BYTES - this.size;
+    const room = this.cap - this.size;
     if (b.length > room) {
       this.truncated = true;
       b = b.subarray(0, room);
@@ -77,11 +80,11 @@ export function runProgram(
   path: string,
   command: string,
   args: string[],
-  o: { cwd?: string; env: Record<string, string>; timeoutMs: number; input?: string },
+  o: { cwd?: string; env: Record<string, string>; timeoutMs: number; input?: string; maxOutputBytes?: number },
 ): Promise<ExecResult> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const out = new Capture();
+    const out = new Capture(o.maxOutputBytes);
     const err = new Capture();
     let timedOut = false;
     let settled = false;
@@ -121,6 +124,12 @@ const result = (command: string, args: string[], r: Partial<ExecResult>, dryRun:
   command, args, exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, truncated: false, durationMs: 0, ...r, dryRun,
 });
 
+/** The stdout cap for a call: a trusted plugin may raise it (bounded), a sandboxed one only lower it. */
+export function outputCap(tier: 'trusted' | 'sandboxed', requested: unknown): number {
+  const n = typeof requested === 'number' && Number.isFinite(requested) && requested > 0 ? Math.floor(requested) : MAX_OUTPUT_BYTES;
+  return Math.min(n, tier === 'trusted' ? MAX_TRUSTED_OUTPUT_BYTES : MAX_OUTPUT_BYTES);
+}
+
 /** The exec capability over a guard. */
 export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }): ExecCapability {
   return {
@@ -146,13 +155,14 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
         }
         allow();
         const timeoutMs = Math.min(Math.max(1, Number(options.timeoutMs) || DEFAULT_TIMEOUT_MS), MAX_TIMEOUT_MS);
+        const maxOutputBytes = outputCap(guard.tier, options.maxOutputBytes);
         if (guard.dryRun) {
           guard.record(`exec: ${[command, ...list].join(' ')}`);
           return result(String(command), list, {}, true);
         }
         if (opts.fake) return result(String(command), list, await opts.fake(String(command), list, { ...options, timeoutMs }), false);
         if (!decision.path) return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
-        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(opts.home, extra), timeoutMs, input: options.input });
+        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(opts.home, extra), timeoutMs, input: options.input, maxOutputBytes });
       });
     },
   };

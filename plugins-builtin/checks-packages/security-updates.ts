@@ -1,17 +1,29 @@
 /**
- * security_updates: pending upgrades from a security archive, from `apt list --upgradable` run
- * against the host's own lists and dpkg status (cached while those do not change).
+ * security_updates: pending upgrades from a security archive, computed from the host's own
+ * package lists and dpkg status (apt-upgradable.ts), or from `apt list --upgradable` where the
+ * host's apt policy needs apt itself; cached while those files do not change.
  */
 import { defineCheck, error, grade, hostPath, skip, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseAptUpgradable, type UpgradableLine } from './apt-parse.js';
+import { upgradableFromLists } from './apt-upgradable.js';
 import type { PackagesConfig } from './config.js';
 
-async function upgradable(ctx: PluginContext<unknown>): Promise<{ ok: true; lines: UpgradableLine[] } | { ok: false; error: string }> {
+type Answer = { ok: true; lines: UpgradableLine[]; source: string; why_apt?: string } | { ok: false; error: string };
+
+/** `apt list --upgradable` against the root. */
+export async function aptListUpgradable(ctx: PluginContext<unknown>): Promise<{ ok: true; lines: UpgradableLine[] } | { ok: false; error: string }> {
   const args = ['list', '--upgradable', ...(ctx.env.root === '/' ? [] : ['-o', `Dir=${ctx.env.root}`])];
   const r = await ctx.exec.run('apt', args, { timeoutMs: 60_000, readOnly: true, env: { LC_ALL: 'C' } });
   if (r.exitCode !== 0) return { ok: false, error: `apt ${args.join(' ')} failed: ${r.stderr.replace(/WARNING: apt does not have a stable CLI.*\n?/, '').trim() || `exit ${r.exitCode}`}` };
   return { ok: true, lines: parseAptUpgradable(r.stdout) };
+}
+
+async function upgradable(ctx: PluginContext<unknown>): Promise<Answer> {
+  const fast = await upgradableFromLists(ctx);
+  if (fast.ok) return { ok: true, lines: fast.lines, source: 'package lists' };
+  const slow = await aptListUpgradable(ctx);
+  return slow.ok ? { ...slow, source: 'apt list --upgradable', why_apt: fast.fallback } : slow;
 }
 
 export const securityUpdatesCheck = defineCheck({
@@ -39,7 +51,7 @@ export const securityUpdatesCheck = defineCheck({
     return {
       status,
       message,
-      details: { security: security.length, total: value.lines.length, packages: security.slice(0, 100) as unknown as Record<string, unknown>[], cached, warn_count: cfg.warn_count, fail_count: cfg.fail_count },
+      details: { security: security.length, total: value.lines.length, packages: security.slice(0, 100) as unknown as Record<string, unknown>[], cached, source: value.source, ...(value.why_apt ? { why_apt: value.why_apt } : {}), warn_count: cfg.warn_count, fail_count: cfg.fail_count },
     };
   },
 });

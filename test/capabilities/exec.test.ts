@@ -121,6 +121,15 @@ describe('exec capability', () => {
     const r = await caps.exec.run('head', ['-c', String(3 * 1024 * 1024), '/dev/zero']);
     expect(r).toMatchObject({ exitCode: 0, truncated: true });
     expect(r.stdout.length).toBe(1024 * 1024);
+    expect(r.stdout.length).toBe(1024 * 1024);
+    // A trusted plugin may raise the stdout cap (bounded at 256 MiB); a sandboxed one only lower it.
+    const big = await caps.exec.run('head', ['-c', String(3 * 1024 * 1024), '/dev/zero'], { maxOutputBytes: 4 * 1024 * 1024 });
+    expect([big.truncated, big.stdout.length]).toEqual([false, 3 * 1024 * 1024]);
+    const boxed = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: grants('exec:head -c * /dev/zero'), dryRun: false, audit: AuditLog.memory() });
+    const asked = await boxed.exec.run('head', ['-c', String(3 * 1024 * 1024), '/dev/zero'], { maxOutputBytes: 1024 * 1024 * 1024 });
+    expect([asked.truncated, asked.stdout.length]).toEqual([true, 1024 * 1024]);
+    const lowered = await boxed.exec.run('head', ['-c', '100', '/dev/zero'], { maxOutputBytes: 10 });
+    expect([lowered.truncated, lowered.stdout.length]).toEqual([true, 10]);
     expect(await caps.exec.run('no-such-program-cx', [])).toMatchObject({ exitCode: 127, stderr: 'no-such-program-cx: command not found\n' });
     expect(await caps.exec.run('sh', ['-c', 'exit 3'])).toMatchObject({ exitCode: 3 });
     expect((await caps.exec.run('cat', [], { input: 'piped' })).stdout).toBe('piped');

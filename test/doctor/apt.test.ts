@@ -12,7 +12,7 @@ afterEach(async () => {
 /** exec calls of apt/dpkg recorded in the audit log so far. */
 async function aptCalls(root: string): Promise<string[]> {
   const text = await readFile(join(root, 'var/log/cx/audit.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.capability === 'exec' && ['apt', 'dpkg'].includes(r.target)).map((r) => `${r.target} ${r.args.join(' ')}`);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.capability === 'exec' && ['apt', 'dpkg', '/usr/lib/apt/apt-helper'].includes(r.target)).map((r) => `${r.target} ${r.args.join(' ')}`);
 }
 
 const pkgChecks = ['--check', 'apt_status', '--check', 'security_updates'];
@@ -20,6 +20,9 @@ const pkgChecks = ['--check', 'apt_status', '--check', 'security_updates'];
 describe('apt_status and security_updates with real apt and dpkg in a temp root', () => {
   test('a pending security update is WARN; the answers are cached until the lists or the dpkg status change', async () => {
     h = await doctorHost('apt');
+    // The sources were written before the lists were fetched (the copy gives both fresh times).
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(h.root, 'etc/apt/sources.list'), hourAgo, hourAgo);
     const cold = await h.json(pkgChecks);
     expect(cold.run.exitCode).toBe(1);
     const by = Object.fromEntries(cold.report.results.map((r) => [r.check_id, r]));
@@ -29,11 +32,19 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       details: { security: 1, total: 2, cached: false, packages: [{ name: 'bar', suites: ['stable-security'], candidate: '2.0-1+deb12u1', current: '2.0-1', security: true }] },
     });
     expect(by.apt_status).toMatchObject({ status: 'PASS', message: 'dpkg is consistent; 4 package list file(s), updated today', details: { cached: false } });
-    expect((await aptCalls(h.root)).sort()).toEqual([`apt list --upgradable -o Dir=${h.root}`, `dpkg --admindir=${h.root}/var/lib/dpkg --audit`]);
+    // The upgradable packages come from the lists themselves (apt is not started), read with apt's own helper.
+    expect(by.security_updates.details.source).toBe('package lists');
+    const lists = `${h.root}/var/lib/apt/lists`;
+    expect((await aptCalls(h.root)).sort()).toEqual([
+      `/usr/lib/apt/apt-helper cat-file ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`,
+      `/usr/lib/apt/apt-helper cat-file ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
+      `dpkg --admindir=${h.root}/var/lib/dpkg --audit`,
+      'dpkg --print-architecture',
+    ]);
 
     const warm = await h.json(pkgChecks);
     expect(warm.report.results.map((r) => r.details.cached)).toEqual([true, true]);
-    expect(await aptCalls(h.root)).toHaveLength(2); // apt and dpkg were not started again
+    expect(await aptCalls(h.root)).toHaveLength(4); // apt's helper and dpkg were not started again
 
     // A package left unpacked: the status file changed, so both answers are recomputed.
     await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nPriority: optional\nSection: misc\nMaintainer: X <x@example.invalid>\nArchitecture: all\nVersion: 1.0\nDescription: baz\n');
@@ -45,12 +56,18 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       fix_id: 'repair_apt',
       details: { cached: false, unfinished: [{ name: 'baz', state: 'unpacked', flag: 'ok' }], audit: expect.stringContaining('baz') },
     });
-    expect(await aptCalls(h.root)).toHaveLength(4);
+    expect(await aptCalls(h.root)).toHaveLength(8);
 
     // Dropping the security source changes apt's answer without touching the lists.
     await writeFile(join(h.root, 'etc/apt/sources.list'), 'deb [trusted=yes] http://deb.example.invalid/debian bookworm main\n');
     const noSecurity = await h.json(['--check', 'security_updates']);
-    expect(noSecurity.report.results[0]).toMatchObject({ status: 'PASS', message: 'no security updates pending (1 other update(s))', details: { cached: false } });
+    // The lists still hold the dropped archive until apt update runs: apt itself tells which it reads.
+    expect(noSecurity.report.results[0]).toMatchObject({
+      status: 'PASS',
+      message: 'no security updates pending (1 other update(s))',
+      details: { cached: false, source: 'apt list --upgradable', why_apt: `${h.root}/etc/apt/sources.list changed after the last apt update` },
+    });
+    expect((await aptCalls(h.root)).at(-1)).toBe(`apt list --upgradable -o Dir=${h.root}`);
   });
 
   test('an interrupted dpkg run is FAIL; stale package lists are WARN with the command to run', async () => {
