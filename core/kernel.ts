@@ -332,7 +332,8 @@ export class Kernel {
     where: string,
   ): Promise<Json> {
     const dryRun = req.dryRun || Boolean(this.options.devMode);
-    const recorder: DryRunRecorder | undefined = this.options.devMode ? this.devRecorder : dryRun ? { actions: [] } : undefined;
+    // Each call records into its own list (in development mode also kept for the final report).
+    const recorder: DryRunRecorder | undefined = dryRun ? { actions: [] } : undefined;
     // Errors the host raised to a sandboxed plugin during this call: only those may come back
     // out of it under their catalogue code (a plugin cannot forge a kernel error).
     const raised: CxError[] = [];
@@ -351,34 +352,40 @@ export class Kernel {
     };
     let out: Json;
     try {
-      out = req.timeoutMs
-        ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
-        : await work();
-    } catch (e) {
-      if (e instanceof CxError && e.plugin) throw e;
-      const code = (e as { code?: unknown } | null)?.code;
-      const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
-      if (!(e instanceof CxError) && isErrorCode(code) && genuine) {
-        // A kernel error (a denial, a limit) that passed through the plugin's code unhandled.
-        throw CxError.withMessage(code, messageOf(e), {
-          plugin: p.name,
-          contribution: target.type === 'contribution' ? target.id : undefined,
-          hook: target.type === 'tap' ? target.hook : undefined,
-        });
+      try {
+        out = req.timeoutMs
+          ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
+          : await work();
+      } catch (e) {
+        if (e instanceof CxError && e.plugin) throw e;
+        const code = (e as { code?: unknown } | null)?.code;
+        const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
+        if (!(e instanceof CxError) && isErrorCode(code) && genuine) {
+          // A kernel error (a denial, a limit) that passed through the plugin's code unhandled.
+          throw CxError.withMessage(code, messageOf(e), {
+            plugin: p.name,
+            contribution: target.type === 'contribution' ? target.id : undefined,
+            hook: target.type === 'tap' ? target.hook : undefined,
+          });
+        }
+        throw new CxError(
+          'CX_ERR_PLUGIN_THREW',
+          {
+            plugin: p.name,
+            where,
+            detail: messageOf(e),
+            contribution: target.type === 'contribution' ? target.id : undefined,
+            hook: target.type === 'tap' ? target.hook : undefined,
+          },
+          { cause: e },
+        );
       }
-      throw new CxError(
-        'CX_ERR_PLUGIN_THREW',
-        {
-          plugin: p.name,
-          where,
-          detail: messageOf(e),
-          contribution: target.type === 'contribution' ? target.id : undefined,
-          hook: target.type === 'tap' ? target.hook : undefined,
-        },
-        { cause: e },
-      );
+    } finally {
+      if (this.options.devMode && recorder) this.devRecorder.actions.push(...recorder.actions);
     }
-    if (recorder && !this.options.devMode && out && typeof out === 'object' && !Array.isArray(out)) {
+    // The caller learns what was recorded instead of performed (in development mode only when
+    // something was: a result built on calls that did not really run is not a real result).
+    if (recorder && (!this.options.devMode || recorder.actions.length) && out && typeof out === 'object' && !Array.isArray(out)) {
       return { ...out, dry_run_actions: recorder.actions };
     }
     return out;

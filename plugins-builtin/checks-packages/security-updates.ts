@@ -35,7 +35,7 @@ export const securityUpdatesCheck = defineCheck({
   async run(ctx: PluginContext<PackagesConfig>) {
     const cfg = ctx.config.security_updates;
     if (cfg.warn_count >= cfg.fail_count) {
-      return { status: 'ERROR', message: `config checks.security_updates: warn_count (${cfg.warn_count}) must be below fail_count (${cfg.fail_count}); fix it in /etc/cx/config.yaml`, fix_id: null };
+      return { status: 'ERROR', message: `config checks.security_updates: warn_count (${cfg.warn_count}) must be below fail_count (${cfg.fail_count}); fix it in ${ctx.env.configDir}/config.yaml`, fix_id: null };
     }
     const fingerprint = await aptFingerprint(ctx);
     if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');

@@ -84,7 +84,13 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     return 2;
   }
   if (o.list) {
-    ctx.io.out(listText(all));
+    if (o.format === 'json') {
+      const rows = [...all].sort((a, b) => a.id.localeCompare(b.id)).map((c) => ({
+        check_id: c.id, name: c.meta.name ?? c.id, category: c.meta.category ?? null, severity: c.meta.severity ?? null,
+        plugin: c.plugin, tier: c.tier, fix_id: c.meta.fix_id ?? null,
+      }));
+      ctx.io.out(`${JSON.stringify({ checks: rows }, null, 2)}\n`);
+    } else ctx.io.out(listText(all));
     return 0;
   }
   const cfg = ctx.config;
@@ -146,7 +152,7 @@ export const doctorCommand = defineCommand({
     { flags: '--json', description: 'JSON output (same as --format json)' },
     { flags: '--format <format>', description: `output format: ${FORMATS.join(', ')}` },
     { flags: '--dry-run', description: 'with --fix: show exactly what each fix would do, change nothing' },
-    { flags: '--list', description: 'list the registered checks and exit' },
+    { flags: '--list', description: 'list the registered checks and exit (with --json: as JSON)' },
   ],
   help: 'Exit codes: 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL (or bad usage), 3 an ERROR.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',
   run: (ctx, input) => runDoctor(ctx as PluginContext<DoctorConfig>, input),

@@ -50,8 +50,15 @@ export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionIn
     const start = performance.now();
     try {
       const outcome = await ctx.registry.invoke('check', c.id, {}, { timeoutMs: Math.round(timeoutSeconds * 1000) });
-      result = checkResultFrom(c, outcome, performance.now() - start);
-      result = plainData(c, result);
+      const unreal = notPerformed(outcome);
+      if (unreal.length) {
+        // Development mode (--dev) recorded these calls instead of running them: whatever the
+        // check concluded from their empty answers is not a diagnosis.
+        result = own(c, 'SKIP', `not diagnosed: development mode recorded its call(s) instead of running them (${unreal.slice(0, 3).join('; ')}${unreal.length > 3 ? '; …' : ''})`, { plugin: c.plugin, recorded: unreal }, performance.now() - start);
+      } else {
+        result = checkResultFrom(c, outcome, performance.now() - start);
+        result = plainData(c, result);
+      }
     } catch (e) {
       const ms = performance.now() - start;
       const code = (e as { code?: string }).code;
@@ -70,6 +77,12 @@ export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionIn
   const post = await ctx.registry.callHook('post_check', result as unknown as Json);
   reportHookErrors(ctx, 'post_check', post.errors);
   return result;
+}
+
+/** The recorded program runs and HTTP requests a check's answer relied on (empty outside dry runs). */
+function notPerformed(outcome: Json): string[] {
+  const actions = outcome && typeof outcome === 'object' && !Array.isArray(outcome) ? (outcome as Record<string, unknown>).dry_run_actions : undefined;
+  return Array.isArray(actions) ? actions.filter((a): a is string => typeof a === 'string' && /^(exec|http): /.test(a)) : [];
 }
 
 /** A trusted check can return values that are not plain data (BigInt, cycles): that is a malformed result too. */

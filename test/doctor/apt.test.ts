@@ -90,7 +90,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     h = await doctorHost('apt');
     await h.config({ checks: { security_updates: { warn_count: 1, fail_count: 1 } } });
     const bad = await h.json(['--check', 'security_updates']);
-    expect(bad.report.results[0]).toMatchObject({ status: 'ERROR', message: 'config checks.security_updates: warn_count (1) must be below fail_count (1); fix it in /etc/cx/config.yaml' });
+    expect(bad.report.results[0]).toMatchObject({ status: 'ERROR', message: `config checks.security_updates: warn_count (1) must be below fail_count (1); fix it in ${h.root}/etc/cx/config.yaml` });
     await h.config({ checks: { security_updates: { warn_count: 1, fail_count: 2 } } });
     expect(statuses((await h.json(['--check', 'security_updates'])).report)).toEqual({ security_updates: 'WARN' });
   });

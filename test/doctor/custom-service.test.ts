@@ -34,3 +34,25 @@ test('custom_service runs sandboxed within its grants; its fix in dry run is rec
   ]);
   expect(run.exitCode).toBe(2);
 });
+
+test('in development mode (--dev) the check is SKIP "not diagnosed", never a PASS built on a call that did not run', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cx-custom-service-'));
+  const src = fileURLToPath(new URL('../../examples/custom-service', import.meta.url));
+  await cp(join(src, 'plugin.yaml'), join(dir, 'plugin.yaml'));
+  await cp(join(src, 'src'), join(dir, 'src'), { recursive: true });
+  await bundlePluginFile(join(dir, 'src/index.ts'), join(dir, 'dist/index.js'));
+  h = await doctorHost('healthy');
+  const pd = ['--plugin-dir', dir];
+  expect((await h.run([...pd, 'plugins', 'enable', 'custom-service', '-y'])).exitCode).toBe(0);
+  const run = await h.run([...pd, '--dev', 'doctor', '--json', '--check', 'custom_service']);
+  expect(parseReport(run).results).toEqual([
+    expect.objectContaining({
+      check_id: 'custom_service',
+      status: 'SKIP',
+      message: 'not diagnosed: development mode recorded its call(s) instead of running them (exec: systemctl is-active my-service)',
+      details: { plugin: 'custom-service', recorded: ['exec: systemctl is-active my-service'] },
+    }),
+  ]);
+  expect(run.exitCode).toBe(0);
+  expect(run.stderr).toContain('development mode: 1 side-effecting call recorded, none performed:\n  exec: systemctl is-active my-service');
+});

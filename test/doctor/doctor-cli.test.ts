@@ -101,6 +101,11 @@ describe('doctor on fixture hosts', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^disk_space\s+disk\s+high\s+checks-system\s+fix: disk_cleanup$/m);
     expect(r.stdout.trim().split('\n')).toHaveLength(12);
+    const j = await h.run(['doctor', '--list', '--json']);
+    expect(j.exitCode).toBe(0);
+    const { checks } = JSON.parse(j.stdout) as { checks: Array<Record<string, unknown>> };
+    expect(checks).toHaveLength(12);
+    expect(checks.find((c) => c.check_id === 'disk_space')).toEqual({ check_id: 'disk_space', name: 'Disk Space', category: 'disk', severity: 'high', plugin: 'checks-system', tier: 'trusted', fix_id: 'disk_cleanup' });
   });
 });
 
