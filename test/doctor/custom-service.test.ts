@@ -15,7 +15,8 @@ afterEach(async () => {
   h = dir = undefined;
 });
 
-test('custom_service runs sandboxed within its grants; its fix in dry run is recorded, not performed', async () => {
+/** A built copy of the example in a temp plugin directory, enabled on a healthy fixture host; its --plugin-dir flag. */
+async function enabledCustomService(): Promise<string[]> {
   dir = await mkdtemp(join(tmpdir(), 'cx-custom-service-'));
   const src = fileURLToPath(new URL('../../examples/custom-service', import.meta.url));
   await cp(join(src, 'plugin.yaml'), join(dir, 'plugin.yaml'));
@@ -24,7 +25,12 @@ test('custom_service runs sandboxed within its grants; its fix in dry run is rec
   h = await doctorHost('healthy');
   const pd = ['--plugin-dir', dir];
   expect((await h.run([...pd, 'plugins', 'enable', 'custom-service', '-y'])).exitCode).toBe(0);
-  const run = await h.run([...pd, 'doctor', '--json', '--category', 'services', '--fix', '--dry-run']);
+  return pd;
+}
+
+test('custom_service runs sandboxed within its grants; its fix in dry run is recorded, not performed', async () => {
+  const pd = await enabledCustomService();
+  const run = await h!.run([...pd, 'doctor', '--json', '--category', 'services', '--fix', '--dry-run']);
   const report = parseReport(run);
   expect(report.checks.custom_service).toEqual({ category: 'services', severity: 'high', plugin: 'custom-service', tier: 'sandboxed' });
   // No systemd on the test machine: systemctl is-active cannot say "active".
@@ -36,15 +42,8 @@ test('custom_service runs sandboxed within its grants; its fix in dry run is rec
 });
 
 test('in development mode (--dev) the check is SKIP "not diagnosed", never a PASS built on a call that did not run', async () => {
-  dir = await mkdtemp(join(tmpdir(), 'cx-custom-service-'));
-  const src = fileURLToPath(new URL('../../examples/custom-service', import.meta.url));
-  await cp(join(src, 'plugin.yaml'), join(dir, 'plugin.yaml'));
-  await cp(join(src, 'src'), join(dir, 'src'), { recursive: true });
-  await bundlePluginFile(join(dir, 'src/index.ts'), join(dir, 'dist/index.js'));
-  h = await doctorHost('healthy');
-  const pd = ['--plugin-dir', dir];
-  expect((await h.run([...pd, 'plugins', 'enable', 'custom-service', '-y'])).exitCode).toBe(0);
-  const run = await h.run([...pd, '--dev', 'doctor', '--json', '--check', 'custom_service']);
+  const pd = await enabledCustomService();
+  const run = await h!.run([...pd, '--dev', 'doctor', '--json', '--check', 'custom_service']);
   expect(parseReport(run).results).toEqual([
     expect.objectContaining({
       check_id: 'custom_service',
