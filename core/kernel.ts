@@ -17,6 +17,7 @@ import { ContextFactory, processTerminal, recordingHostErrors, type ContextPlugi
 import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
+import { treeHash } from './loader/tree-hash.js';
 import { readShapeCache, treeStamp, writeShapeCache, type PluginShape, type ShapeCache } from './loader/shape-cache.js';
 import type { Paths } from './paths.js';
 import { formatGrants, mergeGrants, narrowGrants, parseGrant, requestedGrants, readOnlyGrants, type Grants } from './permissions/grants.js';
@@ -228,6 +229,8 @@ export class Kernel {
       throw new CxError('CX_ERR_MAIN_MISSING', { plugin: p.name, main: p.manifest.main, path: main, manifest: p.manifestFile });
     }
     if (p.tier === 'trusted') {
+      const recorded = p.builtin ? undefined : this.state.plugins[p.name]?.trustedTree;
+      if (recorded !== undefined && recorded !== (await treeHash(p.dir))) throw new CxError('CX_ERR_PLUGIN_CHANGED', { plugin: p.name, dir: p.dir });
       let mod: { default?: unknown };
       try {
         // The stamp in the URL makes a long-lived process import a changed plugin afresh.
@@ -489,15 +492,20 @@ export class Kernel {
     const narrowed = narrowGrants(requestedGrants(p.manifest.permissions ?? {}), mergeGrants(parsed), p.name);
     // The read-only tier keeps no side-effecting grant at all, so none is stored or shown.
     const normalized = o.readOnly ? formatGrants(readOnlyGrants(narrowed)) : parsed.flatMap((g) => formatGrants(g));
-    await updateState(this.paths.dataDir, (s) => {
+    const tier = o.tier ?? (p.builtin ? 'trusted' : 'sandboxed');
+    // A third-party plugin trusted now is trusted as its files are now (checked before each load).
+    const trustedTree = tier === 'trusted' && !p.builtin ? await treeHash(p.dir) : undefined;
+    const saved = await updateState(this.paths.dataDir, (s) => {
       s.plugins[name] = {
         enabled: true,
-        tier: o.tier ?? (p.builtin ? 'trusted' : 'sandboxed'),
+        tier,
+        trustedTree,
         grants: [...new Set(normalized)],
         readOnly: o.readOnly || undefined,
         changedAt: new Date().toISOString(),
       };
     });
+    this.state.plugins[name] = saved.plugins[name]!;
     p.enabled = true;
     p.grantStrings = normalized;
     return p;
@@ -505,10 +513,11 @@ export class Kernel {
 
   async disable(name: string): Promise<PluginRecord> {
     const p = this.requirePlugin(name);
-    await updateState(this.paths.dataDir, (s) => {
+    const saved = await updateState(this.paths.dataDir, (s) => {
       const prev = s.plugins[name];
-      s.plugins[name] = { enabled: false, tier: prev?.tier, grants: prev?.grants ?? [], changedAt: new Date().toISOString() };
+      s.plugins[name] = { enabled: false, tier: prev?.tier, grants: prev?.grants ?? [], trustedTree: prev?.trustedTree, changedAt: new Date().toISOString() };
     });
+    this.state.plugins[name] = saved.plugins[name]!;
     p.enabled = false;
     return p;
   }

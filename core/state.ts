@@ -15,6 +15,8 @@ export interface PluginState {
   grants: string[];
   /** Read-only tier: no side-effecting capability at all. */
   readOnly?: boolean;
+  /** Third-party plugins enabled trusted: the content hash of their files then (core/loader/tree-hash.ts). */
+  trustedTree?: string;
   /** ISO time of the last change. */
   changedAt?: string;
 }

@@ -82,6 +82,11 @@ export const ERRORS = {
     summary: "definePlugin's name differs from plugin.yaml's name.",
     message: (p) => `plugin '${p.plugin}': its code declares the name '${p.declared}'.\nMake definePlugin({ name }) and plugin.yaml's name the same.`,
   },
+  CX_ERR_PLUGIN_CHANGED: {
+    exit: 3,
+    summary: 'A plugin enabled trusted has changed files since; it is not run in-process.',
+    message: (p) => `plugin '${p.plugin}' was enabled trusted, but its files in ${p.dir} changed since; it was not loaded, so changed code never runs with the host's rights.\nReinstall it from its registry (cx-ops plugins install ${p.plugin} --trusted), or run it sandboxed: cx-ops plugins enable ${p.plugin}`,
+  },
   CX_ERR_ACTIVATE_FAILED: {
     exit: 4,
     summary: "A plugin's activate() threw.",
