@@ -9,7 +9,7 @@
  * the policy (pin preferences, a default release, NotAutomatic archives, phased updates) or the
  * lists cannot be read this way, it says so and the caller runs apt itself.
  */
-import { hostPath, mapLimit, type PluginContext } from 'cx-ops/sdk';
+import { hostPath, type PluginContext } from 'cx-ops/sdk';
 import type { UpgradableLine } from './apt-parse.js';
 import { compareDebVersions } from './deb-version.js';
 
@@ -194,15 +194,12 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
     releaseOf.set(list, { suite: info.suite, notAutomatic: info.notAutomatic });
   }
 
+  // One list at a time: only one decompressed list (tens of MB) is held at once.
   const best = new Map<string, Candidate>();
-  const texts = await mapLimit(lists, 4, async (list) => {
+  for (const list of lists) {
     const r = await ctx.exec.run(APT_HELPER, ['cat-file', `${listsDir}/${list}`], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 256 * 1024 * 1024 });
-    return r.exitCode === 0 && !r.truncated ? r.stdout : null;
-  });
-  for (const [i, list] of lists.entries()) {
-    const text = texts[i];
-    if (text === null || text === undefined) return { ok: false, fallback: `apt-helper could not read ${listsDir}/${list}` };
-    const { phased } = scanPackages(text, releaseOf.get(list)!.suite, native, installed, best);
+    if (r.exitCode !== 0 || r.truncated) return { ok: false, fallback: `apt-helper could not read ${listsDir}/${list}` };
+    const { phased } = scanPackages(r.stdout, releaseOf.get(list)!.suite, native, installed, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }
 
