@@ -3,7 +3,7 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, RunLockedError, takeRunLock, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
@@ -63,15 +63,35 @@ async function listFiles(ctx: PluginContext<any>, dir: string, keep: string[]): 
   return (await ctx.fs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
 }
 
+/**
+ * What `dpkg --audit` found, in one line that names the problem: dpkg's own error when the audit
+ * itself failed (e.g. an unreadable journal file in updates/), else the audit's first heading and
+ * the packages it lists. Empty when the audit is clean.
+ */
+export function auditSummary(audit: ExecResult): string {
+  if (audit.exitCode !== 0) {
+    const said = `${audit.stderr}\n${audit.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    return `dpkg --audit failed (exit ${audit.exitCode}): ${said || 'no message'}`;
+  }
+  const lines = audit.stdout.split('\n');
+  const packages = lines.filter((l) => /^ \S/.test(l)).map((l) => l.trim().split(/\s+/)[0]!);
+  const heading = lines.find((l) => /^\S/.test(l))?.trim().replace(/[,:.]$/, '') ?? '';
+  if (!heading && !packages.length) return '';
+  return `${heading || 'dpkg --audit lists'}${packages.length ? `: ${packages.join(', ')}` : ''}`;
+}
+
 /** Diagnoses what is wrong with dpkg/apt (everything it runs is read-only). */
 export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise<AptProblem[]> {
   const problems: AptProblem[] = [];
   const audit = await t.dpkg(['--audit'], { readOnly: true });
   const unsettled = await unsettledPackages(t);
-  if (audit.stdout.trim() || unsettled.length) {
+  // A failing audit (dpkg cannot read its database or its journal) is a problem too: dpkg says
+  // what on stderr, with exit 2 and nothing on stdout.
+  const found = auditSummary(audit);
+  if (found || unsettled.length) {
     problems.push({
       id: 'interrupted',
-      description: `interrupted dpkg run: ${unsettled.join(', ') || audit.stdout.trim().split('\n')[0]}`,
+      description: `interrupted dpkg run: ${audit.exitCode !== 0 ? found : unsettled.join(', ') || found}`,
       fix: [t.show('dpkg', ['--configure', '-a'])],
     });
   }
@@ -201,13 +221,17 @@ async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, opti
   if (options.locksOnly) return journal({ ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` });
   const audit = await t.dpkg(['--audit'], { readOnly: true });
   const check = await t.aptGet(['check', '-q'], { readOnly: true });
-  report.audit = audit.stdout.trim();
+  report.audit = audit.exitCode === 0 ? audit.stdout.trim() : `${audit.stderr}\n${audit.stdout}`.trim() || `exit ${audit.exitCode}`;
   const clean = !report.audit && check.exitCode === 0;
+  if (clean) return journal({ ...report, status: 'repaired', message: `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing` });
+  const unsettled = audit.exitCode === 0 ? await unsettledPackages(t) : [];
+  const what = audit.exitCode !== 0 ? auditSummary(audit) : unsettled.length ? `packages not configured: ${unsettled.join(', ')}` : auditSummary(audit) || `apt-get check: ${failureLine(check)}`;
+  // A journal file dpkg cannot parse stops every dpkg run, --configure -a included.
+  const journalFile = /parsing file '([^']*\/updates\/[^']*)'/.exec(`${audit.stderr}`)?.[1];
+  const next = journalFile ? `\n${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${journalFile.replace(/\/[^/]*$/, '')} (keep the copy), then run: cx-ops repair apt` : '';
   return journal({
     ...report,
-    status: clean ? 'repaired' : 'failed',
-    message: clean
-      ? `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing`
-      : `still broken after repair: ${report.audit.split('\n').slice(-2).join(' ').trim() || failureLine(check)}; the dpkg status before the repair is in ${report.statusBackup}`,
+    status: 'failed',
+    message: `still broken after repair: ${what}; the dpkg status before the repair is in ${report.statusBackup}${next}`,
   });
 }

@@ -2,7 +2,7 @@
  * The apt plugin: `cx-ops repair apt`, the `repair_apt` fix for doctor, and the `apt` updater
  * behind `cx-ops update`.
  */
-import { defineCommand, defineFix, definePlugin, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, defineCommand, defineFix, definePlugin, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import { repairApt, type AptRepairReport } from './apt-repair.js';
 import { aptUpdater } from './apt-updater.js';
 
@@ -50,8 +50,7 @@ export default definePlugin<AptConfig>({
         const o = input.options;
         const wait = lockWaitMs(ctx, o.lockWait);
         if (wait === null) {
-          ctx.io.err(`repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).\nTry: cx-ops repair apt --lock-wait 60\n`);
-          return 2;
+          throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`, hint: 'cx-ops repair apt --lock-wait 60' });
         }
         const report = await repairApt(ctx, { locksOnly: Boolean(o.locks), lockWaitMs: wait });
         ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatAptReport(report));

@@ -162,11 +162,46 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(existsSync(partial)).toBe(false);
   });
 
+  it('a dpkg journal file dpkg cannot parse is a problem (dpkg --audit exits 2, its message on stderr), and the failed repair says which file', async () => {
+    const journalFile = join(world.root, 'var/lib/dpkg/updates/0001');
+    mkdirSync(join(world.root, 'var/lib/dpkg/updates'), { recursive: true });
+    writeFileSync(journalFile, 'garbage\n');
+    const host = await hostFor(world);
+    const dry = await repair(host, { dryRun: true });
+    expect(dry.code).toBe(0);
+    expect(dry.report.status).toBe('planned');
+    const interrupted = dry.report.problems.find((p) => p.id === 'interrupted')!;
+    expect(interrupted.description).toBe(`interrupted dpkg run: dpkg --audit failed (exit 2): dpkg: error: parsing file '${journalFile}' near line 0: end of file after field name 'garbage'`);
+
+    const { code, report } = await repair(host);
+    expect(code).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.audit).toContain(`parsing file '${journalFile}'`);
+    expect(report.message).toBe(
+      `still broken after repair: ${interrupted.description.replace('interrupted dpkg run: ', '')}; the dpkg status before the repair is in ${report.statusBackup}\n` +
+        `${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${join(world.root, 'var/lib/dpkg/updates')} (keep the copy), then run: cx-ops repair apt`,
+    );
+  });
+
+  it('a repair that cannot configure a package names that package, not the tail of the audit text', async () => {
+    world.dpkg(['--unpack', world.debs.demo1!]);
+    // The postinst appends to this file: as a directory it makes every configure attempt fail.
+    mkdirSync(join(world.root, 'var/log/cx-postinst.log'), { recursive: true });
+    const { code, report } = await repair(await hostFor(world));
+    expect(code).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.message).toMatch(/^still broken after repair: packages not configured: cx-demo \((half-configured|unpacked)\); the dpkg status before the repair is in \S+$/);
+  });
+
   it('a --lock-wait that is not a number is a usage error', async () => {
     const host = await hostFor(world);
-    const r = await host.command('repair apt', { options: { lockWait: 'soon' } });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe('repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60\n');
+    // A catalogue error the kernel prints as `error[CX_ERR_USAGE]: ...` with exit 2.
+    await expect(host.command('repair apt', { options: { lockWait: 'soon' } })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      plugin: 'apt',
+      message: 'repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60',
+    });
   });
 
   it('SKIPs with the reason when there is no dpkg database', async () => {
