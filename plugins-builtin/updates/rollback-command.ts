@@ -2,7 +2,7 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult, type RunLock } from 'cx-ops/sdk';
+import { CxError, RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult, type RunLock } from 'cx-ops/sdk';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
@@ -43,19 +43,17 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   }
   const journal = await readJournal(ctx);
   const asked = input.args.id ? String(input.args.id) : null;
+  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail, hint });
   if (journal && asked && asked !== journal.id) {
-    ctx.io.err(`a rollback to ${journal.id} was interrupted; finish it first with: cx-ops update rollback ${journal.id}\n`);
-    return 2;
+    throw usage(`update rollback: a rollback to ${journal.id} was interrupted; it must be finished before rolling back to ${asked}.`, `cx-ops update rollback ${journal.id}`);
   }
   if (!list.length && !journal) {
-    ctx.io.err('no snapshots to roll back to. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n');
-    return 2;
+    throw usage('update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.', 'cx-ops update apply --packages   (takes a snapshot, then updates)');
   }
   const id = asked ?? journal?.id ?? list[0]!.id;
   const m = await readSnapshot(ctx, id);
   if (!m) {
-    ctx.io.err(`unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}\nList them with: cx-ops update rollback --list\n`);
-    return 2;
+    throw usage(`update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`, 'cx-ops update rollback --list');
   }
   if (!ctx.env.dryRun && !(await ctx.io.confirm(`Roll back ${m.areas.map((a) => a.dir).join(', ')} and ${m.packages.list.length} package version(s) to snapshot ${id}?`))) {
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');

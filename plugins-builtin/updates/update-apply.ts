@@ -3,7 +3,7 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
 
@@ -27,6 +27,31 @@ export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<Snap
   return { updater: null, available: false, reason, list: [] };
 }
 
+/**
+ * What to say about `--only` names that have nothing to apply. A name that is not an installed
+ * package is a usage error (CX_ERR_USAGE, with close names); an installed one without a pending
+ * update is named with its version. Empty when every name has an update to apply.
+ */
+async function onlyWithoutUpdate(ctx: PluginContext<any>, only: string[], applying: string[], security: boolean): Promise<string> {
+  const idle = only.filter((n) => !applying.includes(n));
+  if (!idle.length) return '';
+  const installed = await packagesForSnapshot(ctx);
+  if (!installed.available) return `no pending ${security ? 'security ' : ''}update for: ${idle.join(', ')}`;
+  const versions = new Map(installed.list.map((p) => [p.name, p.version]));
+  const missing = idle.filter((n) => !versions.has(n));
+  if (missing.length) {
+    const hints = missing.map((n) => [n, closest(n, versions.keys())] as const).filter(([, c]) => c.length);
+    throw new CxError('CX_ERR_USAGE', {
+      plugin: ctx.plugin,
+      detail:
+        `update apply --only: ${missing.map((n) => `'${n}'`).join(', ')} ${missing.length === 1 ? 'is not an installed package' : 'are not installed packages'}; nothing was changed.` +
+        hints.map(([n, c]) => ` For '${n}', did you mean: ${c.join(', ')}?`).join(''),
+      hint: 'cx-ops update check   (lists the packages with pending updates)',
+    });
+  }
+  return `no pending ${security ? 'security ' : ''}update for: ${idle.map((n) => `${n} (installed: ${versions.get(n)})`).join(', ')}`;
+}
+
 export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { security: boolean; system: boolean; packages: string[]; say?: (text: string) => void }): Promise<ApplyReport> {
   const say = o.say ?? ((t: string) => ctx.io.out(t));
   const dryRun = ctx.env.dryRun;
@@ -44,11 +69,9 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
         .filter((p) => (o.system || p.current) && (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name)))
         .map((p) => ({ ...p, updater: u.updater })),
     );
-    const pendingNames = new Set(usable.flatMap((u) => u.check.updates.map((p) => p.name)));
-    const notPending = o.packages.filter((n) => !pendingNames.has(n));
-    const without = notPending.length ? ` (no pending update for: ${notPending.join(', ')})` : '';
-    if (!todo.length && !o.system) return { ...report, message: `${o.security ? 'no security updates pending' : 'no updates pending'}${without}` };
-    say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n`);
+    const without = await onlyWithoutUpdate(ctx, o.packages, todo.map((p) => p.name), o.security);
+    if (!todo.length && !o.system) return { ...report, message: `${o.security ? 'no security updates pending' : 'no updates pending'}${without ? `: ${without}` : ''}` };
+    say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n${without ? `(${without})\n` : ''}`);
     if (dryRun) {
       for (const u of usable) {
         const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: true })) as unknown as UpdateApplyResult;
@@ -94,14 +117,16 @@ const EXIT: Record<ApplyReport['status'], number> = { applied: 0, nothing: 0, pl
 /** The `update apply` command. */
 export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
+  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail, hint });
   if (!o.packages && !o.system) {
-    ctx.io.err('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run\n');
-    return 2;
+    throw usage('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).', 'cx-ops update apply --packages --dry-run');
   }
-  const only = Array.isArray(o.only) ? o.only.map(String) : [];
+  if (o.packages && o.system) {
+    throw usage('update apply: --packages and --system contradict each other: --packages upgrades the installed packages, --system is a full distribution upgrade (it may add and remove packages). Pick one.', 'cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run');
+  }
+  const only = Array.isArray(o.only) ? o.only.map(String) : typeof o.only === 'string' ? [o.only] : [];
   if (o.system && (o.security || only.length)) {
-    ctx.io.err('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security\n');
-    return 2;
+    throw usage('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.', 'cx-ops update apply --packages --security');
   }
   let report: ApplyReport;
   try {

@@ -78,7 +78,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
   it('bad input: unknown snapshot id, unknown user — a clear message, exit 2, no stack trace', async () => {
     const id = await cx(['update', 'rollback', '20990101-000000', '-y']);
     expect(id.code).toBe(2);
-    expect(id.stderr).toMatch(/^unknown snapshot '20990101-000000'\. Valid snapshots: \d{8}-\d{6}/);
+    expect(id.stderr).toMatch(/^error\[CX_ERR_USAGE\]: update rollback: unknown snapshot '20990101-000000'\. Valid snapshots: \d{8}-\d{6}/);
     const user = await cx(['repair', 'permissions', '--user', 'nosuch']);
     expect(user.code).toBe(2);
     expect(user.stderr).toContain("no user 'nosuch' in");

@@ -182,18 +182,44 @@ describe('update apply', () => {
     expect(existsSync(join(state, 'update.lock'))).toBe(false);
   });
 
-  it('--only names a package without a pending update: nothing to do, and it says which', async () => {
-    const r = await json(host(), 'update apply', { packages: true, only: ['cx-tool', 'cx-nope'] });
+  it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
+    const r = await json(host(), 'update apply', { packages: true, only: ['cx-tool'] });
     expect(r.code).toBe(0);
-    expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending (no pending update for: cx-tool, cx-nope)', snapshot: null });
+    expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending: no pending update for: cx-tool (installed: 1.1)', snapshot: null });
   });
 
-  it('usage errors: neither --packages nor --system; --system limited by --security', async () => {
+  it('--only names a package that is not installed: a usage error with close names; nothing is applied', async () => {
     const h = host();
-    expect(await h.command('update apply', {})).toBe(2);
-    expect(h.take().stderr).toContain('--packages (installed packages) or --system');
-    expect(await h.command('update apply', { system: true, security: true })).toBe(2);
-    expect(h.take().stderr).toContain('--system is a full distribution upgrade of everything; it cannot be limited with --security or --only');
+    const usage = {
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      plugin: 'updates',
+      message:
+        "update apply --only: 'cx-demoo', 'nosuchpkg' are not installed packages; nothing was changed. For 'cx-demoo', did you mean: cx-demo?\n" +
+        'Try: cx-ops update check   (lists the packages with pending updates)',
+    };
+    await expect(h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] })).rejects.toMatchObject(usage);
+    await expect(h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true })).rejects.toMatchObject(usage);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+    expect(existsSync(join(dataDir, 'plugin-state/updates/update.lock'))).toBe(false);
+  });
+
+  it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {
+    const h = host();
+    await expect(h.command('update apply', {})).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: 'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run',
+    });
+    await expect(h.command('update apply', { packages: true, system: true })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: expect.stringMatching(/^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run$/),
+    });
+    await expect(h.command('update apply', { system: true, security: true })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: 'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security',
+    });
+    expect(h.take()).toEqual({ stdout: '', stderr: '' });
+    expect(world.installed()['cx-demo']).toBe('1.0');
   });
 });
 
@@ -261,18 +287,20 @@ describe('update rollback', () => {
 
   it('lists only complete snapshots; unknown id lists the valid ones; no snapshots is said plainly', async () => {
     const h = host();
-    const none = await json(h, 'update rollback', {});
-    expect(none.code).toBe(2);
-    expect(none.stderr).toContain('no snapshots to roll back to');
+    await expect(json(h, 'update rollback', {})).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: 'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.\nTry: cx-ops update apply --packages   (takes a snapshot, then updates)',
+    });
     const ctx = h.ctx('updates');
     const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, list: [] } });
     const store = join(dataDir, 'plugin-state/updates/snapshots');
     mkdirSync(join(store, '.partial-20240101-000000-999999'), { recursive: true });
     mkdirSync(join(store, '20240101-000000'), { recursive: true }); // no manifest: half-written
     expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual([m.id]);
-    const bad = await json(h, 'update rollback', {}, { id: '20240101-000000' });
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain(`unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}`);
+    await expect(json(h, 'update rollback', {}, { id: '20240101-000000' })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: `update rollback: unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}.\nTry: cx-ops update rollback --list`,
+    });
   });
 
   it('prunes snapshots older than rollback_retention_days but keeps the newest', async () => {
