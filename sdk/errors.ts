@@ -265,6 +265,13 @@ export const ERRORS = {
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+  // Raised by plugins-builtin/permissions.
+  CX_ERR_POLICY_INVALID: {
+    exit: 2,
+    summary: 'A permissions policy file does not match the policy format or names an unknown user or group.',
+    message: (p) =>
+      `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/permissions-policy.schema.json.`,
+  },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

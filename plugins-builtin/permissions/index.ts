@@ -5,25 +5,25 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
-import { PolicyError, parsePolicy, type Policy } from './permissions-policy.js';
+import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
 } from './permissions-repair.js';
 
-/** Thrown for bad input the user can fix (exit 2). */
-class UsageError extends Error {}
+/** Bad input the user can fix: error[CX_ERR_USAGE], exit 2. */
+const usage = (detail: string, hint?: string) => new CxError('CX_ERR_USAGE', { detail, hint });
 
 async function loadPolicy(ctx: PluginContext<any>, file: string | undefined): Promise<Policy> {
   const candidates = file ? [file] : [`${ctx.env.configDir}/permissions-policy.yaml`, fileURLToPath(new URL('./default-policy.yaml', import.meta.url))];
   for (const f of candidates) {
     if (!(await ctx.fs.stat(f))) {
-      if (file) throw new UsageError(`policy file ${file} does not exist`);
+      if (file) throw usage(`repair permissions: policy file ${file} does not exist.`, `cx-ops repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`);
       continue;
     }
     return parsePolicy(await ctx.fs.readFile(f), f);
   }
-  throw new UsageError('no permissions policy found (the default one is missing from the installation)');
+  throw usage('repair permissions: no permissions policy found: the built-in default-policy.yaml is missing from the installation.', `write one to ${ctx.env.configDir}/permissions-policy.yaml (format: schemas/permissions-policy.schema.json), or reinstall cx-ops`);
 }
 
 async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boolean; user: string | null }): Promise<Scope[]> {
@@ -34,7 +34,11 @@ async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boole
   if (o.user) {
     const u = users.find((x) => x.name === o.user);
     if (!u) {
-      throw new UsageError(`no user '${o.user}' in ${hostPath(ctx.env, '/etc/passwd')}. Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`);
+      const near = closest(o.user, users.map((x) => x.name));
+      throw usage(
+        `repair permissions: no user '${o.user}' in ${hostPath(ctx.env, '/etc/passwd')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`,
+        people.length ? `cx-ops repair permissions --user ${people[0]!.name}` : 'cx-ops repair permissions --cx',
+      );
     }
     scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
   } else if (!o.cx) {
@@ -78,9 +82,14 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
   try {
     if (o.undo !== undefined && o.undo !== false) {
       const ids = await undoableJournals(ctx);
-      const id = typeof o.undo === 'string' ? o.undo : ids[0];
-      if (!id || !ids.includes(id)) {
-        throw new UsageError(ids.length ? `no undoable permissions change '${id}'. Undoable: ${ids.join(', ')}` : 'nothing to undo: repair permissions has made no changes (or they were undone)');
+      const asked = typeof o.undo === 'string' ? o.undo : null;
+      const id = asked ?? ids[0];
+      if (!id) throw usage('repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).', 'cx-ops repair permissions --dry-run   (shows what a repair would change)');
+      if (!ids.includes(id)) {
+        throw usage(
+          `repair permissions --undo: '${id}' is not the id of an undoable permissions change. ${ids.length ? `Undoable changes, newest first: ${ids.join(', ')}` : 'There are none: repair permissions has made no changes (or they were all undone)'}.`,
+          ids.length ? `cx-ops repair permissions --undo ${ids[0]}` : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+        );
       }
       const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
       const u = await undoPermissions(ctx, id).finally(() => lock.release());
@@ -97,10 +106,8 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
     ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof PolicyError) {
-      ctx.io.err(`${e.message}\n`);
-      return 2;
-    }
+    // The kernel prints a catalogue error attributed to its plugin as `error[CODE]: message`.
+    if (e instanceof CxError && !e.plugin) throw new CxError(e.code, { ...e.params, plugin: ctx.plugin }, { cause: e });
     if (e instanceof RunLockedError) {
       ctx.io.err(`${e.message}\n`);
       return 5;

@@ -2,6 +2,7 @@
  * The permissions policy: YAML (schemas/permissions-policy.schema.json), read with positions so
  * that every mistake is reported as file:line, field, what is wrong and what was found.
  */
+import { CxError } from 'cx-ops/sdk';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 
 export interface PolicyRule {
@@ -28,10 +29,10 @@ export interface Policy {
   user: PolicyRule[];
 }
 
-/** A policy mistake: file, line, field. */
-export class PolicyError extends Error {
+/** A policy mistake: file, line, field (the catalogue's CX_ERR_POLICY_INVALID, exit 2). */
+export class PolicyError extends CxError {
   constructor(readonly file: string, readonly line: number | undefined, readonly field: string, detail: string, found?: unknown) {
-    super(`${file}${line ? `:${line}` : ''}: field '${field}' ${detail}${found !== undefined ? ` (found: ${JSON.stringify(found)})` : ''}\nFix it in ${file}; the format is schemas/permissions-policy.schema.json.`);
+    super('CX_ERR_POLICY_INVALID', { file, line, field, detail, found });
     this.name = 'PolicyError';
   }
 }
@@ -45,7 +46,8 @@ export function parsePolicy(text: string, file: string): Policy {
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    throw new PolicyError(file, lc.linePos(e.pos[0]).line, '(syntax)', e.message.split('\n')[0]!);
+    const at = lc.linePos(e.pos[0]);
+    throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
   }
   const lineOf = (path: Array<string | number>): number | undefined => {
     let node = doc.contents as Node | null;

@@ -82,9 +82,29 @@ describe('repair permissions', () => {
     expect([modeOf('home/dev/.ssh'), ownerOf('home/dev/.ssh')]).toEqual([0o777, '0:0']);
     expect(modeOf('home/dev/.ssh/authorized_keys')).toBe(0o666);
     expect(modeOf('home/dev/.ssh/known_hosts')).toBe(0o646);
-    const again = await run({ undo: true });
-    expect(again.code).toBe(2);
-    expect(again.stderr).toContain('nothing to undo');
+    await expect(run({ undo: true })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'permissions',
+      message: 'repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).\nTry: cx-ops repair permissions --dry-run   (shows what a repair would change)',
+    });
+    // An id that was undone already is not undoable: it is named, with what is (nothing).
+    await expect(run({ undo: fixed.out.journal })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: `repair permissions --undo: '${fixed.out.journal}' is not the id of an undoable permissions change. There are none: repair permissions has made no changes (or they were all undone).\nTry: cx-ops repair permissions --dry-run   (shows what a repair would change)`,
+    });
+  });
+
+  it('--undo with an unknown id is a usage error listing the undoable ids; nothing is undone', async () => {
+    await expect(run({ undo: 'nosuchid', yes: true })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: "repair permissions --undo: 'nosuchid' is not the id of an undoable permissions change. There are none: repair permissions has made no changes (or they were all undone).\nTry: cx-ops repair permissions --dry-run   (shows what a repair would change)",
+    });
+    const fixed = await run({ user: 'dev' });
+    expect(fixed.out.status).toBe('repaired');
+    await expect(run({ undo: 'nosuchid', yes: true })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: `repair permissions --undo: 'nosuchid' is not the id of an undoable permissions change. Undoable changes, newest first: ${fixed.out.journal}.\nTry: cx-ops repair permissions --undo ${fixed.out.journal}`,
+    });
+    expect(modeOf('home/dev/.ssh')).toBe(0o700);
   });
 
   it("--cx: cx-ops' own directories get their owner and mode, world-writable files lose o+w", async () => {
@@ -102,20 +122,34 @@ describe('repair permissions', () => {
   });
 
   it('--user naming no such user lists the users there are', async () => {
-    const r = await run({ user: 'bob' });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`no user 'bob' in ${root}/etc/passwd. Users with a home: dev, ops\n`);
+    await expect(run({ user: 'opz' })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'permissions',
+      message: `repair permissions: no user 'opz' in ${root}/etc/passwd. Did you mean: ops? Users with a home: dev, ops\nTry: cx-ops repair permissions --user dev`,
+    });
   });
 
-  it('a bad policy is reported with file, line and field', async () => {
+  it('a bad policy is a catalogue error with file, line and field', async () => {
     const bad = join(__dirname, 'fixtures/policy-bad-mode/permissions-policy.yaml');
-    const r = await run({ policy: bad });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${bad}:8: field 'user[0].mode' must be an octal mode in quotes, like "0700" (found: "0999")\nFix it in ${bad}; the format is schemas/permissions-policy.schema.json.\n`);
+    await expect(run({ policy: bad })).rejects.toMatchObject({
+      code: 'CX_ERR_POLICY_INVALID', exitCode: 2, plugin: 'permissions',
+      message: `${bad}:8: field 'user[0].mode' must be an octal mode in quotes, like "0700" (found: "0999")\nFix it in ${bad}; the format is schemas/permissions-policy.schema.json.`,
+    });
     const unknown = join(__dirname, 'fixtures/policy-unknown-owner/permissions-policy.yaml');
-    const u = await run({ policy: unknown });
-    expect(u.code).toBe(2);
-    expect(u.stderr).toContain(`${unknown}:4: field 'cx[0].owner' names no user in ${root}/etc/passwd; use a name from there or a number (found: "nosuchuser")`);
+    await expect(run({ policy: unknown })).rejects.toMatchObject({
+      code: 'CX_ERR_POLICY_INVALID', exitCode: 2,
+      message: expect.stringContaining(`${unknown}:4: field 'cx[0].owner' names no user in ${root}/etc/passwd; use a name from there or a number (found: "nosuchuser")`),
+    });
+    const syntax = join(root, 'broken-policy.yaml');
+    writeFileSync(syntax, 'version: 1\ncx: [\n');
+    await expect(run({ policy: syntax })).rejects.toMatchObject({
+      code: 'CX_ERR_YAML_SYNTAX', exitCode: 2, plugin: 'permissions',
+      message: expect.stringMatching(new RegExp(`^${syntax}:3:1: .*\nFix the YAML syntax at that position and run the command again\\.$`)),
+    });
+    const missing = join(root, 'no-such-policy.yaml');
+    await expect(run({ policy: missing })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2,
+      message: `repair permissions: policy file ${missing} does not exist.\nTry: cx-ops repair permissions --policy ${host.home}/etc/permissions-policy.yaml   (or leave --policy out for the built-in policy)`,
+    });
   });
 
   it('the shipped default policy matches the schema', () => {
