@@ -1,5 +1,5 @@
 /**
- * The `checks:` section of /etc/cx/config.yaml as this plugin sees it (validated against the
+ * The `checks:` section of config.yaml (<config_dir>/config.yaml) as this plugin sees it (validated against the
  * config_schema in plugin.yaml, defaults applied by the kernel).
  */
 export interface PercentThresholds {

@@ -21,7 +21,7 @@ export const cpuLoadCheck = defineCheck({
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.cpu_load;
-    const problem = thresholdProblem('cpu_load', 'warn_per_core', cfg.warn_per_core, 'fail_per_core', cfg.fail_per_core);
+    const problem = thresholdProblem(ctx.env, 'cpu_load', 'warn_per_core', cfg.warn_per_core, 'fail_per_core', cfg.fail_per_core);
     if (problem) return { ...error(problem), fix_id: null };
     const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/loadavg'));
     if (text === null) return skip('/proc/loadavg not found on this host');

@@ -83,10 +83,10 @@ export const diskSpaceCheck = defineCheck({
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.disk_space;
     const problem =
-      thresholdProblem('disk_space', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent) ??
-      thresholdProblem('disk_space', 'inode_warn_percent', cfg.inode_warn_percent, 'inode_fail_percent', cfg.inode_fail_percent) ??
+      thresholdProblem(ctx.env, 'disk_space', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent) ??
+      thresholdProblem(ctx.env, 'disk_space', 'inode_warn_percent', cfg.inode_warn_percent, 'inode_fail_percent', cfg.inode_fail_percent) ??
       Object.entries(cfg.per_mount)
-        .map(([m, t]) => thresholdProblem(`disk_space.per_mount["${m}"]`, 'warn_percent', t.warn_percent ?? cfg.warn_percent, 'fail_percent', t.fail_percent ?? cfg.fail_percent))
+        .map(([m, t]) => thresholdProblem(ctx.env, `disk_space.per_mount["${m}"]`, 'warn_percent', t.warn_percent ?? cfg.warn_percent, 'fail_percent', t.fail_percent ?? cfg.fail_percent))
         .find((p) => p !== null) ??
       null;
     if (problem) return { status: 'ERROR', message: problem, fix_id: null };

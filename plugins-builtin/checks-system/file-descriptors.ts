@@ -18,7 +18,7 @@ export const fileDescriptorsCheck = defineCheck({
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.file_descriptors;
-    const problem = thresholdProblem('file_descriptors', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent);
+    const problem = thresholdProblem(ctx.env, 'file_descriptors', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent);
     if (problem) return { ...error(problem), fix_id: null };
     const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/sys/fs/file-nr'));
     if (text === null) return skip('/proc/sys/fs/file-nr not found on this host');

@@ -30,8 +30,8 @@ async function meminfo(ctx: PluginContext<unknown>): Promise<Record<string, numb
   return text === null ? null : parseMeminfo(text);
 }
 
-function graded(section: string, t: PercentThresholds, value: number) {
-  const problem = thresholdProblem(section, 'warn_percent', t.warn_percent, 'fail_percent', t.fail_percent);
+function graded(env: { configDir: string }, section: string, t: PercentThresholds, value: number) {
+  const problem = thresholdProblem(env, section, 'warn_percent', t.warn_percent, 'fail_percent', t.fail_percent);
   if (problem) return { problem } as const;
   return { status: grade(value, { warn: t.warn_percent, fail: t.fail_percent }) } as const;
 }
@@ -47,7 +47,7 @@ export const memoryCheck = defineCheck({
     if (!info) return skip('/proc/meminfo not found on this host');
     const u = memoryUsage(info);
     if (!u) return error('/proc/meminfo has no MemTotal line');
-    const g = graded('memory', ctx.config.memory, u.used_percent);
+    const g = graded(ctx.env, 'memory', ctx.config.memory, u.used_percent);
     if ('problem' in g) return { ...error(g.problem!), fix_id: null };
     return { status: g.status, message: `${u.used_percent}% of ${round1(u.total_mb / 1024)} GB in use (${round1(u.available_mb / 1024)} GB available)`, details: { ...u, ...ctx.config.memory } };
   },
@@ -64,7 +64,7 @@ export const swapCheck = defineCheck({
     if (!info) return skip('/proc/meminfo not found on this host');
     const u = swapUsage(info);
     if (!u) return pass('no swap configured', { total_mb: 0 });
-    const g = graded('swap_usage', ctx.config.swap_usage, u.used_percent);
+    const g = graded(ctx.env, 'swap_usage', ctx.config.swap_usage, u.used_percent);
     if ('problem' in g) return { ...error(g.problem!), fix_id: null };
     return { status: g.status, message: `${u.used_percent}% of ${u.total_mb} MB swap in use`, details: { ...u, ...ctx.config.swap_usage } };
   },

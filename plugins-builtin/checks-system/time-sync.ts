@@ -67,7 +67,7 @@ export const timeSyncCheck = defineCheck({
   fix_id: 'time_sync_restart',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.time_sync;
-    const problem = thresholdProblem('time_sync', 'warn_offset_ms', cfg.warn_offset_ms, 'fail_offset_ms', cfg.fail_offset_ms);
+    const problem = thresholdProblem(ctx.env, 'time_sync', 'warn_offset_ms', cfg.warn_offset_ms, 'fail_offset_ms', cfg.fail_offset_ms);
     if (problem) return { status: 'ERROR', message: problem, fix_id: null };
     const service = await timeService(ctx);
     if (await exists(ctx, '/usr/bin/chronyc')) {

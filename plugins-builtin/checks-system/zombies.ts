@@ -63,7 +63,7 @@ export const zombieCheck = defineCheck({
   fix_id: 'zombie_reap',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.zombie_processes;
-    const problem = thresholdProblem('zombie_processes', 'warn_count', cfg.warn_count, 'fail_count', cfg.fail_count);
+    const problem = thresholdProblem(ctx.env, 'zombie_processes', 'warn_count', cfg.warn_count, 'fail_count', cfg.fail_count);
     if (problem) return { ...error(problem), fix_id: null };
     const zombies = await findZombies(ctx);
     if (zombies === null) return skip('/proc not found on this host');

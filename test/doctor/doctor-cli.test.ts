@@ -120,7 +120,7 @@ describe('thresholds from config', () => {
     await h.config({ checks: { memory: { warn_percent: 95, fail_percent: 90 } } });
     const inverted = await h.json(['--check', 'memory']);
     expect(inverted.run.exitCode).toBe(3);
-    expect(inverted.report.results[0]).toMatchObject({ status: 'ERROR', message: 'config checks.memory: warn_percent (95) must be below fail_percent (90); fix it in /etc/cx/config.yaml', fix_id: null });
+    expect(inverted.report.results[0]).toMatchObject({ status: 'ERROR', message: `config checks.memory: warn_percent (95) must be below fail_percent (90); fix it in ${h.root}/etc/cx/config.yaml`, fix_id: null });
 
     await h.config({ checks: { cpu_load: { warn_per_core: 'high' } } });
     const typed = await h.run(['doctor', '--check', 'cpu_load']);

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { startPlugin } from 'cx-ops/sdk/testing';
 import { countCpuinfoProcessors, parseCpuList, parseFileNr, parseLoadavg, parseMeminfo, parseMounts, parseProcStat } from '../../plugins-builtin/checks-system/procfs.js';
 import { memoryUsage, swapUsage } from '../../plugins-builtin/checks-system/memory.js';
 import { gradeMount, usageFromStatfs } from '../../plugins-builtin/checks-system/disk-space.js';
@@ -69,6 +73,24 @@ describe('disk grading', () => {
     expect(gradeMount(u, cfg).status).toBe('WARN');
     expect(gradeMount({ ...u, mount: '/var', used_percent: 95 }, cfg)).toMatchObject({ status: 'WARN', fail_percent: 99 });
     expect(gradeMount({ ...u, used_percent: 10, inode_used_percent: 96 }, cfg).status).toBe('FAIL');
+  });
+});
+
+describe('threshold errors', () => {
+  test('warn beyond fail names the config file this run reads (its config directory), not /etc/cx', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cx-thresholds-'));
+    const host = await startPlugin(new URL('../../dist/plugins-builtin/checks-system/', import.meta.url), {
+      tier: 'trusted', root, config: { cpu_load: { warn_per_core: 3, fail_per_core: 2 }, zombie_processes: { warn_count: 9, fail_count: 9 } },
+    });
+    try {
+      // The harness's config directory is its own (not under the root, as with --config-dir).
+      const file = join(host.home, 'etc/config.yaml');
+      expect(await host.check('cpu_load')).toMatchObject({ status: 'ERROR', fix_id: null, message: `config checks.cpu_load: warn_per_core (3) must be below fail_per_core (2); fix it in ${file}` });
+      expect(await host.check('zombie_processes')).toMatchObject({ status: 'ERROR', message: `config checks.zombie_processes: warn_count (9) must be below fail_count (9); fix it in ${file}` });
+    } finally {
+      await host.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
