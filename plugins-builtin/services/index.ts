@@ -4,7 +4,7 @@
  * fix for doctor.
  */
 import { defineCommand, defineFix, definePlugin, RunLockedError } from 'cx-ops/sdk';
-import { repairServices, UnknownServiceError, type ServicesConfig, type ServicesReport } from './services-repair.js';
+import { repairServices, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';
 
@@ -43,9 +43,9 @@ export default definePlugin<ServicesConfig>({
         try {
           r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null });
         } catch (e) {
-          if (!(e instanceof UnknownServiceError) && !(e instanceof RunLockedError)) throw e;
+          if (!(e instanceof RunLockedError)) throw e;
           ctx.io.err(`${e.message}\n`);
-          return e instanceof RunLockedError ? 5 : 2;
+          return 5;
         }
         ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
         return EXIT[r.status];

@@ -4,7 +4,7 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, takeRunLock, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, takeRunLock, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
 export interface ServicesConfig extends SupervisorConfig {
@@ -39,8 +39,6 @@ export interface ServicesReport {
 }
 
 /** Thrown for a --service that no manager knows. */
-export class UnknownServiceError extends Error {}
-
 type GaveUp = Record<string, { at: string; attempts: number; detail: string }>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,7 +105,14 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: stri
   let targets = all;
   if (o.service) {
     targets = all.filter((x) => x.s.name === o.service);
-    if (!targets.length) throw new UnknownServiceError(`no service '${o.service}' in ${usable.map((m) => m.id).join(', ')}. Known: ${all.map((x) => x.s.name).join(', ') || '(none)'}`);
+    if (!targets.length) {
+      const near = closest(o.service, all.map((x) => x.s.name));
+      throw new CxError('CX_ERR_USAGE', {
+        plugin: ctx.plugin,
+        detail: `repair services: no service '${o.service}' in ${usable.map((m) => m.id).join(', ')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Known: ${all.map((x) => x.s.name).join(', ') || '(none)'}`,
+        hint: 'cx-ops repair services --dry-run   (every failed service)',
+      });
+    }
   }
   const gaveUp = await readGaveUp(ctx);
   const windowMs = (ctx.config.give_up_hours ?? 24) * 3_600_000;

@@ -92,11 +92,16 @@ describe('repair services against a real supervisord', () => {
     expect(healthy.out).toMatchObject({ status: 'ok', message: 'no failed services' });
   });
 
-  it('--service naming an unknown program lists the known ones', async () => {
+  it('--service naming an unknown program is error[CX_ERR_USAGE] listing the known ones', async () => {
     const h = await host();
-    const r = await h.command('repair services', { options: { service: 'nginx' } });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe("no service 'nginx' in supervisord. Known: flaky, steady\n");
+    await expect(h.command('repair services', { options: { service: 'nginx' } })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'services',
+      message: "repair services: no service 'nginx' in supervisord. Known: flaky, steady\nTry: cx-ops repair services --dry-run   (every failed service)",
+    });
+    await expect(h.command('repair services', { options: { service: 'flakey' } })).rejects.toMatchObject({
+      code: 'CX_ERR_USAGE',
+      message: expect.stringMatching(/^repair services: no service 'flakey' in supervisord\. Did you mean: flaky\? Known: flaky, steady\n/),
+    });
   });
 
   it('SKIPs with the reasons when no service manager runs', async () => {
