@@ -60,7 +60,7 @@ export function nagiosCheck(cfg: NagiosCheckConfig): Contribution {
       const [cmd, ...args] = cfg.command as [string, ...string[]];
       if (cmd.includes('/')) {
         const st = await ctx.fs.stat(cmd);
-        if (!st) return { status: 'ERROR', message: `UNKNOWN: ${cmd} does not exist; install it or fix nagios.checks (id ${cfg.id}) in config.yaml`, details: { command: cfg.command }, fix_id: null };
+        if (!st) return { status: 'ERROR', message: `UNKNOWN: ${cmd} does not exist; install it or fix nagios.checks (id ${cfg.id}) in ${ctx.env.configDir}/config.yaml`, details: { command: cfg.command }, fix_id: null };
         if (st.type !== 'file' && st.type !== 'symlink') return { status: 'ERROR', message: `UNKNOWN: ${cmd} is not a file`, details: { command: cfg.command }, fix_id: null };
         if ((st.mode & 0o111) === 0) {
           return { status: 'ERROR', message: `UNKNOWN: ${cmd} is not executable (mode ${(st.mode & 0o777).toString(8)}); make it executable with: chmod +x ${cmd}`, details: { command: cfg.command }, fix_id: null };

@@ -46,7 +46,7 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     expect(report.checks.nagios_load).toEqual({ category: 'performance', severity: 'medium', plugin: 'nagios', tier: 'trusted' });
     expect(report.checks.nagios_procs).toMatchObject({ category: 'system', severity: 'medium' });
     expect(by.nagios_disk!.message).toMatch(/^DISK CRITICAL/);
-    expect(by.nagios_missing!.message).toBe(`UNKNOWN: ${PLUGINS}/check_does_not_exist does not exist; install it or fix nagios.checks (id nagios_missing) in config.yaml`);
+    expect(by.nagios_missing!.message).toBe(`UNKNOWN: ${PLUGINS}/check_does_not_exist does not exist; install it or fix nagios.checks (id nagios_missing) in ${h.root}/etc/cx/config.yaml`);
     expect(by.nagios_not_exec!.message).toBe(`UNKNOWN: ${notExec} is not executable (mode 644); make it executable with: chmod +x ${notExec}`);
     expect(by.nagios_garbage!.message).toBe(`UNKNOWN: ${garbage} printed no readable status line (exit 0)`);
     expect(by.nagios_weird).toMatchObject({ message: `UNKNOWN: ${weird} exited with 9, outside the plugin API (0-3): WEIRD - exit 9`, details: { perfdata: [{ label: 'a b', value: 1, warn: '2', crit: '3' }] } });
@@ -72,7 +72,7 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     await h.config({ nagios: { checks: [{ id: 'nagios_twice', command: ['/bin/true'] }, { id: 'nagios_twice', command: ['/bin/false'] }] } });
     const twice = await h.run(['doctor', '--check', 'memory']);
     expect(twice.exitCode).toBe(0); // the other plugins still run
-    expect(twice.stderr).toContain("error[CX_ERR_ACTIVATE_FAILED]: plugin 'nagios' failed to activate: config.yaml nagios.checks[1].id: 'nagios_twice' is used twice; give each check its own id");
+    expect(twice.stderr).toContain(`error[CX_ERR_ACTIVATE_FAILED]: plugin 'nagios' failed to activate: ${h.root}/etc/cx/config.yaml nagios.checks[1].id: 'nagios_twice' is used twice; give each check its own id`);
 
     await h.config({ nagios: { checks: [{ id: 'Bad Id', command: [] }] } });
     const bad = await h.run(['doctor', '--list']);
