@@ -312,7 +312,10 @@ export class Kernel {
             this.run(p, { type: 'contribution', kind: c.kind, id: c.id }, input, { ...req, dryRun: req.dryRun || wantsDryRun(c, input) }, `${c.kind} '${c.id}'`),
         });
       } catch (e) {
-        this.bootErrors.push(e as CxError);
+        // An id the operator chose in config.yaml (nagios checks): the fix is to rename it there.
+        const field = c.meta?.config_field ?? this.registry.get(c.kind, c.id)?.meta?.config_field;
+        const named = e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE' && typeof field === 'string';
+        this.bootErrors.push(named ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { ...e.params, fix: `Rename it: change ${field} in ${join(this.paths.configDir, 'config.yaml')}.` }) : (e as CxError));
       }
     }
     for (const t of shape.taps) {

@@ -110,7 +110,7 @@ export const ERRORS = {
   CX_ERR_CONTRIBUTION_DUPLICATE: {
     exit: 2,
     summary: 'Two plugins contribute the same id of the same kind.',
-    message: (p) => `${p.kind} '${p.id}' is contributed by both '${p.first}' and '${p.second}'; the one from '${p.second}' was not registered.\nDisable one of the two plugins.`,
+    message: (p) => `${p.kind} '${p.id}' is contributed by both '${p.first}' and '${p.second}'; the one from '${p.second}' was not registered.\n${p.fix ?? 'Disable one of the two plugins.'}`,
   },
   CX_ERR_CONTRIBUTION_UNKNOWN: {
     exit: 2,
@@ -130,7 +130,20 @@ export const ERRORS = {
   CX_ERR_CONFIG_INVALID: {
     exit: 2,
     summary: "A config.yaml section fails its plugin's schema.",
-    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix that value in ${p.file}; the schema is in plugin '${p.plugin}''s plugin.yaml (config_schema).`,
+    message: (p) => {
+      // `problems` lists every schema error of the section; without it, the one in p itself.
+      const problems: Array<Record<string, any>> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
+      const lines = problems.map((q) => `${p.file}${q.line ? `:${q.line}` : ''}: '${q.field}' ${q.detail}${q.found !== undefined ? ` (found: ${JSON.stringify(q.found)})` : ''}`);
+      const schema = p.plugin === 'kernel'
+        ? "its top level is a mapping of sections: 'plugins' (schemas/config.schema.json) and one per plugin, named by its config_key"
+        : `the schema is in plugin '${p.plugin}''s plugin.yaml (config_schema)`;
+      return `${lines.join('\n')}\nFix ${p.field === '(root)' ? p.file : `${problems.length > 1 ? 'these values' : 'that value'} in ${p.file}`}; ${schema}.`;
+    },
+  },
+  CX_ERR_PLUGIN_DISABLED: {
+    exit: 2,
+    summary: 'A command comes from a plugin that is disabled.',
+    message: (p) => `'${p.command}' is not available: plugin '${p.plugin}' is disabled.\n${p.fix ?? `Enable it with: cx-ops plugins enable ${p.plugin}`}`,
   },
   CX_ERR_PERMISSION_DENIED: {
     exit: 3,
@@ -201,6 +214,18 @@ export const ERRORS = {
     exit: 2,
     message: (p) =>
       `${p.source}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: cx-ops registry publish DIR ARCHIVE`,
+  },
+  CX_ERR_REGISTRIES_INVALID: {
+    summary: "The operator's registries.yaml does not match its schema.",
+    exit: 2,
+    message: (p) =>
+      `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix that in ${p.file} (format: schemas/registries.schema.json, e.g. "registries: [{ name: team, url: https://plugins.example.com/cx/ }]"); cx-ops registry add|remove change the file only once it is valid.`,
+  },
+  CX_ERR_LOCK_INVALID: {
+    summary: 'A plugin lock file does not parse or does not match its schema.',
+    exit: 2,
+    message: (p) =>
+      `${p.file}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}: ${p.detail}\nA plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.`,
   },
   CX_ERR_REGISTRY_PLUGIN_UNKNOWN: {
     summary: 'No configured registry offers a plugin of that name.',

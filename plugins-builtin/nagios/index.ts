@@ -26,7 +26,7 @@ export default definePlugin<NagiosConfig>({
     ctx.config.checks.forEach((c, i) => {
       if (seen.has(c.id)) throw new Error(`${ctx.env.configDir}/config.yaml nagios.checks[${i}].id: '${c.id}' is used twice; give each check its own id`);
       seen.add(c.id);
-      contributes.push(nagiosCheck(c));
+      contributes.push(nagiosCheck(c, i));
     });
   },
 });

@@ -47,9 +47,9 @@ export function outcomeFromRun(cfg: Pick<NagiosCheckConfig, 'command' | 'timeout
   return { status, message: out.text, details, ...(status === 'ERROR' ? { fix_id: null } : {}) };
 }
 
-/** The check contribution for one configured plugin. */
-export function nagiosCheck(cfg: NagiosCheckConfig): Contribution {
-  return defineCheck({
+/** The check contribution for the configured plugin at nagios.checks[index]. */
+export function nagiosCheck(cfg: NagiosCheckConfig, index: number): Contribution {
+  const check = defineCheck({
     id: cfg.id,
     name: cfg.name ?? cfg.id,
     description: cfg.description ?? `Nagios plugin: ${cfg.command.join(' ')}`,
@@ -77,4 +77,6 @@ export function nagiosCheck(cfg: NagiosCheckConfig): Contribution {
       return outcomeFromRun(cfg, r);
     },
   });
+  // Where the id comes from: a clash with another plugin's check is fixed by renaming it there.
+  return { ...check, meta: { ...check.meta, config_field: `nagios.checks[${index}].id` } };
 }

@@ -74,6 +74,12 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
     expect(twice.exitCode).toBe(0); // the other plugins still run
     expect(twice.stderr).toContain(`error[CX_ERR_ACTIVATE_FAILED]: plugin 'nagios' failed to activate: ${h.root}/etc/cx/config.yaml nagios.checks[1].id: 'nagios_twice' is used twice; give each check its own id`);
 
+    // An id that a built-in check already has: the fix is renaming it in config.yaml, not disabling a plugin.
+    await h.config({ nagios: { checks: [{ id: 'memory', command: ['/bin/true'] }] } });
+    const clash = await h.run(['doctor', '--list']);
+    expect(clash.stderr).toContain(`check 'memory' is contributed by both `);
+    expect(clash.stderr).toContain(`Rename it: change nagios.checks[0].id in ${h.root}/etc/cx/config.yaml.`);
+
     await h.config({ nagios: { checks: [{ id: 'Bad Id', command: [] }] } });
     const bad = await h.run(['doctor', '--list']);
     expect(bad.stderr).toMatch(/config\.yaml:\d+: 'nagios\.checks\[0\]\.id' must match the pattern/);
