@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
-import { loadConfig, pluginConfig, type LoadedConfig } from './config.js';
+import { defaultConfig, loadConfig, pluginConfig, type LoadedConfig } from './config.js';
 import { ContextFactory, processTerminal, recordingHostErrors, type ContextPlugin, type Terminal } from './context.js';
 import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
@@ -62,6 +62,11 @@ export interface KernelOptions {
   devMode?: boolean;
   /** Fake capability implementations (the SDK test harness); grants, audit and dry-run still apply. */
   capabilityFakes?: CapabilityFakes;
+  /**
+   * An invalid config.yaml does not stop the boot (for --help and --version): it is kept in
+   * `configError` and every setting takes its default.
+   */
+  tolerateConfigError?: boolean;
 }
 
 export class Kernel {
@@ -75,6 +80,8 @@ export class Kernel {
   /** What development mode recorded instead of doing. */
   readonly devRecorder: DryRunRecorder = { actions: [] };
   config!: LoadedConfig;
+  /** Why config.yaml was ignored (only with `tolerateConfigError`). */
+  configError?: CxError;
   state!: KernelState;
   private sandboxHost?: Promise<SandboxHost>;
   private readonly contexts: ContextFactory;
@@ -102,7 +109,11 @@ export class Kernel {
   /** Boots a kernel. Only configuration errors of the kernel itself throw; plugin errors are collected. */
   static async boot(options: KernelOptions): Promise<Kernel> {
     const k = new Kernel(options);
-    k.config = await loadConfig(options.paths.configDir);
+    k.config = await loadConfig(options.paths.configDir).catch((e: unknown) => {
+      if (!options.tolerateConfigError || !(e instanceof CxError)) throw e;
+      k.configError = e;
+      return defaultConfig(options.paths.configDir);
+    });
     k.state = await readState(options.paths.dataDir);
     await k.discover();
     if (options.loadCode !== false) await k.load();
@@ -199,6 +210,8 @@ export class Kernel {
         this.fail(p, e);
       }
     }
+    // Shapes of plugins not loaded this run stay: they tell which plugin a missing command comes from.
+    for (const [n, e] of Object.entries(cache)) if (!(n in fresh) && this.plugins.get(n)?.status !== 'active') fresh[n] = e;
     if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
     for (const name of order) {
       const p = this.plugins.get(name)!;

@@ -7,7 +7,16 @@ if (!existsSync(entry)) {
   process.stderr.write('error: cx-ops is not built yet. Run: npm run build\n');
   process.exit(2);
 }
+// A reader that stops early (`cx-ops doctor | head -1`) closes the pipe: further output is
+// dropped, the command finishes what it was doing (a repair is never cut short half-way) and
+// exits with its own code, without a trace. Any other output error is still an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
 const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 // Let stdout drain before exiting (a plugin's stray timer must not keep the process alive).
+if (process.stdout.destroyed || process.stdout.writableEnded) process.exit(code);
 process.stdout.write('', () => process.exit(code));

@@ -33,7 +33,11 @@ export const GLOBAL_OPTION_HELP: Array<[string, string]> = [
   ['--no-color', 'no colours (also when NO_COLOR is set or output is not a terminal)'],
 ];
 
-/** Reads global options from anywhere in argv; returns them and argv without the path flags. */
+/**
+ * Reads global options from anywhere in argv (before a `--`); returns them and argv without
+ * them, so commander never sees a global flag in a position it does not expect. `-y`/`--yes`
+ * is removed only before the command word: after it, it is the command's own option.
+ */
 export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest: string[] } {
   const g: GlobalOptions = { paths: { pluginDirs: [] }, verbose: false, assumeYes: false, noColor: false, devMode: false };
   const rest: string[] = [];
@@ -47,19 +51,18 @@ export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest
     const key = PATH_FLAGS[flag];
     if (key || flag === '--plugin-dir') {
       const value = inline ?? argv[++i];
-      if (value === undefined) throw new Error(`option '${flag} <dir>' argument missing`);
+      if (value === undefined || value === '') throw new Error(`option '${flag} <dir>' argument missing`);
       if (key) g.paths[key] = value;
       else g.paths.pluginDirs!.push(value);
       continue;
     }
     if (a === '--verbose') g.verbose = true;
-    if (a === '-y' || a === '--yes') g.assumeYes = true;
-    if (a === '--no-color') g.noColor = true;
-    if (a === '--dev') {
-      g.devMode = true;
-      continue;
-    }
-    rest.push(a);
+    else if (a === '--no-color') g.noColor = true;
+    else if (a === '--dev') g.devMode = true;
+    else if (a === '-y' || a === '--yes') {
+      g.assumeYes = true;
+      if (rest.some((r) => !r.startsWith('-'))) rest.push(a);
+    } else rest.push(a);
   }
   return { global: g, rest };
 }

@@ -4,13 +4,17 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
-import { CxError, messageOf } from '../errors.js';
+import { closest, CxError, messageOf } from '../errors.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
+import { explainUnknownCommand } from './unavailable-command.js';
+import { usageErrorOf, type FailingCommand } from './usage-errors.js';
 
 export interface MainOptions {
   terminal?: Terminal;
@@ -43,36 +47,64 @@ export function printError(terminal: Terminal, e: unknown, verbose: boolean): nu
   return 1;
 }
 
+/** Whether argv asks only for help or the version (these work even with a broken config.yaml). */
+function asksForHelp(rest: string[]): boolean {
+  const end = rest.indexOf('--');
+  const args = end === -1 ? rest : rest.slice(0, end);
+  const words = args.filter((a) => !a.startsWith('-'));
+  return args.length === 0 || words[0] === 'help' || args.some((a) => a === '--help' || a === '-h' || a === '--version');
+}
+
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const base = options.terminal ?? processTerminal();
+  const env = options.env ?? process.env;
   let global: GlobalOptions;
   let rest: string[];
   try {
     ({ global, rest } = readGlobalOptions(argv));
   } catch (e) {
-    return printError(base, usageError(messageOf(e)), false);
+    return printError(base, usageError(messageOf(e), 'cx-ops --help'), false);
   }
   const terminal: Terminal = global.noColor ? { ...base, color: false } : base;
   let kernel: Kernel | undefined;
   let code = 0;
+  // The boot error the headline already shows, so it is not listed twice.
+  let shown: CxError | undefined;
+  const failing: FailingCommand = {};
+  let program: Command | undefined;
   try {
-    const paths = resolvePaths(global.paths, options.env ?? process.env);
+    const paths = resolvePaths(global.paths, env);
+    await checkPluginDirs(global.paths.pluginDirs ?? [], env);
     const fast = kernelOnly(rest) || rest[0] === '--version';
-    kernel = await Kernel.boot({ paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode });
-    const program = buildProgram(kernel, terminal, (c) => (code = c));
-    await program.parseAsync(rest, { from: 'user' });
+    kernel = await Kernel.boot({
+      paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode, tolerateConfigError: asksForHelp(rest),
+    });
+    if (kernel.configError) {
+      terminal.err(`warning: ${kernel.config.file} is ignored here (every setting at its default): error[${kernel.configError.code}]: ${kernel.configError.message}\n\n`);
+    }
+    program = buildProgram(kernel, terminal, (c) => (code = c), failing);
+    const help = helpAsFlag(program, rest);
+    if ('unknown' in help) {
+      const report = await explainUnknownCommand(kernel, help.unknown, help.suggestion);
+      shown = report.shown;
+      code = printError(terminal, report.error, global.verbose);
+    } else {
+      await program.parseAsync(help.argv, { from: 'user' });
+    }
   } catch (e) {
     if (e instanceof CommanderError) {
-      code = e.exitCode === 0 ? 0 : 2;
-      if (e.code === 'commander.unknownCommand' && kernel?.bootErrors.length) {
-        terminal.err('note: some plugins failed to load (listed below); the command may come from one of them.\n');
+      if (e.exitCode === 0) code = 0;
+      else {
+        const report = await usageErrorOf(e, failing, rest, program, kernel);
+        shown = report.shown;
+        code = printError(terminal, report.error, global.verbose);
       }
     } else {
       code = printError(terminal, e, global.verbose);
     }
   } finally {
     if (kernel) {
-      if (kernel.bootErrors.length) reportBootErrors(kernel, terminal);
+      if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
         terminal.err(`\ndevelopment mode: ${acts.length} side-effecting call${acts.length === 1 ? '' : 's'} recorded, none performed${acts.length ? ':' : '.'}\n${acts.map((a) => `  ${a}\n`).join('')}`);
@@ -87,26 +119,79 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   return code;
 }
 
-function buildProgram(kernel: Kernel, terminal: Terminal, setCode: (c: number) => void): Command {
+/** --plugin-dir and CX_PLUGIN_PATH must name directories: a typo is an error, not silence. */
+async function checkPluginDirs(flagged: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const given = [
+    ...flagged.map((dir) => ({ dir, from: '--plugin-dir' })),
+    ...(env.CX_PLUGIN_PATH ?? '').split(':').filter(Boolean).map((dir) => ({ dir, from: 'CX_PLUGIN_PATH' })),
+  ];
+  for (const { dir, from } of given) {
+    const st = await stat(dir).catch(() => undefined);
+    if (st?.isDirectory()) continue;
+    const what = st ? 'is not a directory' : 'does not exist';
+    throw usageError(
+      `${from} '${dir}' ${what} (resolved: ${resolve(dir)}).`,
+      from === '--plugin-dir' ? 'give --plugin-dir a directory that holds a plugin (its plugin.yaml) or plugin directories' : 'fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)',
+    );
+  }
+}
+
+/**
+ * `help [words...]` becomes `words... --help`, so `cx-ops help plugins list` shows that
+ * command's help; a word that names no command is reported as an unknown command.
+ */
+function helpAsFlag(program: Command, rest: string[]): { argv: string[] } | { unknown: string[]; suggestion: string } {
+  const i = rest.indexOf('help');
+  const end = rest.indexOf('--');
+  if (i === -1 || (end !== -1 && end < i)) return { argv: rest };
+  // Only when 'help' is in a command position: after the words naming a command group.
+  let c = program;
+  const before = rest.slice(0, i).filter((w) => !w.startsWith('-'));
+  for (const w of before) {
+    const sub = c.commands.find((s) => s.name() === w);
+    if (!sub) return { argv: rest };
+    c = sub;
+  }
+  if (c.commands.length === 0 || c.commands.some((s) => s.name() === 'help')) return { argv: rest };
+  const path = [...before];
+  for (const w of rest.slice(i + 1).filter((x) => !x.startsWith('-'))) {
+    const sub = c.commands.find((s) => s.name() === w);
+    path.push(w);
+    if (!sub) {
+      const near = closest(w, c.commands.map((s) => s.name()));
+      return { unknown: path, suggestion: near.length ? `\n(Did you mean ${near.join(', ')}?)` : '' };
+    }
+    c = sub;
+    if (c.commands.length === 0) break;
+  }
+  return { argv: [...path, '--help'] };
+}
+
+function buildProgram(kernel: Kernel, terminal: Terminal, setCode: (c: number) => void, failing: FailingCommand): Command {
   const program = new Command('cx-ops')
     .description('Keep Linux hosts healthy: diagnose, repair, update — everything a plugin.')
     .version(kernel.version, '--version', 'print the cx-ops version')
     .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => terminal.out(s), writeErr: (s) => terminal.err(s) })
-    .addHelpText('after', `\nGlobal options (accepted by every command):\n${GLOBAL_OPTION_HELP.map(([f, d]) => `  ${f.padEnd(22)}${d}`).join('\n')}\n\nExit codes: 0 ok, 1 warning or error, 2 bad input, 3 permission denied, 4 plugin failure, 5 locked/system state.\nDocs: docs/architecture.md, docs/errors.md`);
+    .addHelpText('after', `\nGlobal options (accepted by every command, before or after it):\n${GLOBAL_OPTION_HELP.map(([f, d]) => `  ${f.padEnd(22)}${d}`).join('\n')}\n\nExit codes: 0 ok, 1 warning or error, 2 bad input, 3 permission denied, 4 plugin failure, 5 locked/system state.\nDocs: docs/architecture.md, docs/errors.md`);
   addPluginCommands(program, kernel, terminal, setCode);
   mountContributedCommands(program, kernel, setCode);
-  // Every command accepts --verbose and --no-color (consumed by the pre-parse).
-  const addGlobals = (c: Command) => {
+  // Commander's errors are not printed by commander: main prints them from the catalogue,
+  // naming the command whose --help to try. The global flags never reach commander
+  // (readGlobalOptions takes them out); -y after the command word is the command's own.
+  const configure = (c: Command) => {
     c.exitOverride();
-    c.configureOutput({ writeOut: (s) => terminal.out(s), writeErr: (s) => terminal.err(s) });
-    if (!c.options.some((o) => o.long === '--verbose')) c.addOption(new Option('--verbose', 'more output, and stack traces on errors').hideHelp());
-    if (!c.options.some((o) => o.long === '--no-color')) c.addOption(new Option('--no-color', 'no colours').hideHelp());
-    if (!c.options.some((o) => o.long === '--yes' || o.short === '-y')) c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(c.commands.length > 0));
-    c.commands.forEach(addGlobals);
+    c.configureOutput({
+      writeOut: (s) => terminal.out(s),
+      writeErr: (s) => terminal.err(s),
+      outputError: () => {
+        failing.command = c;
+      },
+    });
+    if (c !== program && !c.options.some((o) => o.long === '--yes' || o.short === '-y')) {
+      c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(c.commands.length > 0));
+    }
+    c.commands.forEach(configure);
   };
-  program.commands.forEach(addGlobals);
+  configure(program);
   return program;
 }
-

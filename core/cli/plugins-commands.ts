@@ -16,6 +16,23 @@ function requested(p: PluginRecord): string[] {
   return formatGrants(requestedGrants(p.manifest.permissions ?? {}));
 }
 
+/**
+ * The one status vocabulary of every plugin listing (text, --json, --available, info):
+ * enabled, disabled or failed. Whether an enabled plugin's code is loaded yet is not shown.
+ */
+export function statusOf(p: PluginRecord): 'enabled' | 'disabled' | 'failed' {
+  if (!p.enabled) return 'disabled';
+  return p.status === 'failed' ? 'failed' : 'enabled';
+}
+
+const STATUS_HELP = `
+STATUS is one of:
+  enabled   runs when a command needs it (its code loads on first use)
+  disabled  installed but off; turn it on with: cx-ops plugins enable NAME
+  failed    enabled but could not load; the reason is printed below the list and by: cx-ops plugins info NAME
+Plain \`plugins list\` reads manifests and state only (it is fast), so it cannot see a load failure;
+\`plugins list --available\` and \`plugins info NAME\` load the plugins and show it.`;
+
 function summary(p: PluginRecord) {
   return {
     name: p.name,
@@ -26,7 +43,7 @@ function summary(p: PluginRecord) {
     dir: p.dir,
     enabled: p.enabled,
     tier: p.tier,
-    status: p.status,
+    status: statusOf(p),
     requested_permissions: requested(p),
     grants: p.tier === 'trusted' ? ['(all: trusted)'] : p.grantStrings,
     ...(p.error ? { error: p.error.toJSON() } : {}),
@@ -46,6 +63,7 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
     .description('list installed plugins (enabled and disabled)')
     .option('--available', 'also list plugins available from plugin registries')
     .option('--json', 'print JSON')
+    .addHelpText('after', STATUS_HELP)
     .action(async (o: { available?: boolean; json?: boolean }) => {
       const rows = [...kernel.plugins.values()].sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name)).map(summary);
       let available: Json[] = [];
@@ -66,7 +84,7 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
         return;
       }
       const head = ['NAME', 'VERSION', 'TIER', 'STATUS', 'SOURCE', 'DESCRIPTION'];
-      terminal.out(table([head, ...rows.map((r) => [r.name, r.version, r.tier, r.enabled ? r.status === 'not-loaded' ? 'enabled' : r.status : 'disabled', r.source, r.description])]));
+      terminal.out(table([head, ...rows.map((r) => [r.name, r.version, r.tier, r.status, r.source, r.description])]));
       if (o.available) {
         terminal.out(available.length ? `\nAvailable from registries:\n${table([['NAME', 'VERSION', 'REGISTRY', 'DESCRIPTION'], ...available.map((a: any) => [String(a.name), String(a.version), String(a.registry ?? ''), String(a.description ?? '')])])}` : '\nNo other plugins available from the configured registries.\n');
       }
@@ -101,7 +119,12 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
         terminal.out(`${JSON.stringify(info, null, 2)}\n`);
         return;
       }
-      const lines = Object.entries(info).map(([k, v]) => `${k.padEnd(22)}${Array.isArray(v) ? v.join(', ') || '(none)' : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+      const text = (k: string, v: unknown): string => {
+        if (k === 'error' && p.error) return `error[${p.error.code}]: ${p.error.message.replace(/\n/g, `\n${' '.repeat(22)}`)}`;
+        if (Array.isArray(v)) return v.join(', ') || '(none)';
+        return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+      };
+      const lines = Object.entries(info).map(([k, v]) => `${k.padEnd(22)}${text(k, v)}`);
       terminal.out(`${lines.join('\n')}\n`);
     });
 

@@ -2,8 +2,9 @@
 import type { Terminal } from '../context.js';
 import type { Kernel } from '../kernel.js';
 
-export function reportBootErrors(kernel: Kernel, terminal: Terminal): void {
-  const errs = kernel.bootErrors;
+export function reportBootErrors(kernel: Kernel, terminal: Terminal, shown?: unknown): void {
+  // `shown`: the error the headline already printed.
+  const errs = kernel.bootErrors.filter((e) => e !== shown);
   terminal.err(`\n${errs.length} plugin problem${errs.length === 1 ? '' : 's'} (the other plugins loaded and ran):\n`);
   for (const e of errs) terminal.err(`  error[${e.code}]: ${e.message.replace(/\n/g, '\n    ')}\n`);
 }

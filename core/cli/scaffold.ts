@@ -2,7 +2,9 @@
  * `cx-ops plugins create`: a plugin directory that builds, and passes its own test under the
  * real sandbox, out of the box. `cx-ops plugins build`: bundles src/index.ts into `main`.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { CxError } from '../errors.js';
 import { readManifest } from '../loader/manifest.js';
@@ -137,6 +139,25 @@ test('runs under the sandbox', async () => {
   };
 }
 
+/**
+ * The root of this cx-ops installation (the directory of its package.json), found from this
+ * file's own location, whether it runs from dist/ or from the sources. No cx-ops package is
+ * published on npm, so a scaffold depends on the installation that created it (`file:`).
+ */
+export function cxOpsPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === 'cx-ops') return dir;
+    } catch {
+      /* not here: look one level up */
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new CxError('CX_ERR_IO', { path: fileURLToPath(import.meta.url), detail: 'no package.json of cx-ops above this file; reinstall cx-ops' });
+    dir = up;
+  }
+}
+
 /** Writes a new plugin directory `parent/name`; refuses to overwrite an existing one. */
 export async function createPluginScaffold(name: string, type: string, parent: string, kernelVersion: string): Promise<string> {
   if (!PLUGIN_NAME_PATTERN.test(name)) {
@@ -170,7 +191,7 @@ ${s.permissions}`,
         private: true,
         type: 'module',
         scripts: { build: 'cx-ops plugins build .', test: 'vitest run' },
-        devDependencies: { 'cx-ops': `^${kernelVersion}`, vitest: '^4.0.0' },
+        devDependencies: { 'cx-ops': `file:${cxOpsPackageRoot()}`, vitest: '^4.0.0' },
       },
       null,
       2,

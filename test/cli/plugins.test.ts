@@ -38,7 +38,7 @@ describe('plugins list / enable / info / disable', () => {
     expect(state.plugins.greeter).toMatchObject({ enabled: true, tier: 'sandboxed', grants: ['read:/etc/hostname'] });
 
     const info = JSON.parse((await t.run([...dir, 'plugins', 'info', 'greeter', '--json'])).stdout);
-    expect(info).toMatchObject({ name: 'greeter', tier: 'sandboxed', status: 'active', grants: ['read:/etc/hostname'], contributions: ['command:greet'] });
+    expect(info).toMatchObject({ name: 'greeter', tier: 'sandboxed', status: 'enabled', grants: ['read:/etc/hostname'], contributions: ['command:greet'] });
 
     const greet = await t.run([...dir, 'greet', 'Ada', '--shout']);
     expect(greet).toMatchObject({ exitCode: 0, stdout: 'HELLO, ADA!' });

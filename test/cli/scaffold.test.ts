@@ -14,15 +14,22 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-/** What `npm install` gives a plugin project: cx-ops (this repo) and vitest in node_modules. */
+/**
+ * What `npm install` gives a plugin project: cx-ops linked from the scaffold's `file:` spec
+ * (cx-ops is not on npm; the spec names the installation that created the scaffold) and, linked
+ * from this repo, vitest and the rest (a real install would fetch them from the npm registry,
+ * and tests make no network traffic beyond 127.0.0.1).
+ */
 async function linkDependencies(dir: string): Promise<void> {
+  const spec: string = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')).devDependencies['cx-ops'];
+  expect(spec).toBe(`file:${repo.replace(/\/$/, '')}`);
   const nm = join(dir, 'node_modules');
   await mkdir(nm, { recursive: true });
   for (const entry of await readdir(join(repo, 'node_modules'))) {
     if (entry === '.bin') continue;
     await symlink(join(repo, 'node_modules', entry), join(nm, entry));
   }
-  await symlink(repo, join(nm, 'cx-ops'));
+  await symlink(spec.slice('file:'.length), join(nm, 'cx-ops'));
 }
 
 describe('plugins create', () => {

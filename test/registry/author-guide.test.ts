@@ -2,7 +2,8 @@
  * Runs docs/plugin-authors.md: every `cx-ops` line of its sh blocks, in order, in a temp
  * directory (cx-ops' own directories there too, through CX_CONFIG_DIR & co.), and writes every
  * file block that starts with a `// path` or `# path` line. `npm install` is what npm would do
- * for the scaffold's devDependencies (cx-ops and vitest linked into node_modules); `npm test`
+ * for the scaffold's devDependencies (cx-ops linked from its file: spec, vitest linked from this
+ * repo, as the network is off limits); `npm test`
  * runs the plugin's own vitest suite, which uses the SDK harness.
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -75,8 +76,14 @@ test('every command of the plugin author guide works, in order', async () => {
       } else if (cmd === 'mkdir' && args[0] === '-p') {
         await mkdir(resolve(cwd, args[1]!), { recursive: true });
       } else if (line === 'npm install') {
+        // The scaffold names the cx-ops that created it by a file: spec (cx-ops is not on npm);
+        // npm links exactly that directory, and so does this test. vitest is linked from this
+        // repo instead of installed: a real `npm install` would fetch it from the npm registry,
+        // and tests make no network traffic beyond 127.0.0.1.
+        const spec = JSON.parse(await readFile(join(cwd, 'package.json'), 'utf8')).devDependencies['cx-ops'];
+        expect(spec).toBe(`file:${build.root}`);
         await mkdir(join(cwd, 'node_modules'), { recursive: true });
-        await symlink(build.root, join(cwd, 'node_modules', 'cx-ops'));
+        await symlink(spec.slice('file:'.length), join(cwd, 'node_modules', 'cx-ops'));
         await symlink(join(REPO, 'node_modules', 'vitest'), join(cwd, 'node_modules', 'vitest'));
       } else if (line === 'npm test') {
         const r = await execa(process.execPath, [join(cwd, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], { cwd, env, extendEnv: false, reject: false, timeout: 120_000 });

@@ -1,0 +1,69 @@
+/**
+ * Why a command is unknown: often it is not unknown at all, its plugin is disabled or failed to
+ * load. The kernel knows which plugins did not load (state, boot errors) and, from the shape
+ * cache, what each of them contributed when it last loaded; a plugin named like the command is
+ * the next best guess. The headline then says which plugin it is and how to make it available.
+ */
+import { join } from 'node:path';
+import { CxError } from '../errors.js';
+import type { Kernel, PluginRecord } from '../kernel.js';
+import { readShapeCache } from '../loader/shape-cache.js';
+
+/** The error for an unknown command, plus the boot error it already shows (not to list twice). */
+export interface UnknownCommandReport {
+  error: CxError;
+  shown?: CxError;
+}
+
+function notLoaded(kernel: Kernel): PluginRecord[] {
+  return [...kernel.plugins.values()].filter((p) => p.status === 'disabled' || p.status === 'failed').sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The not-loaded plugin that provides the command `words` (e.g. ['repair', 'apt']), if known. */
+async function providerOf(kernel: Kernel, words: string[], candidates: PluginRecord[]): Promise<PluginRecord | undefined> {
+  const wanted = words.join(' ');
+  const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
+  for (const p of candidates) {
+    const ids = cache[p.name]?.shape.contributes.filter((c) => c.kind === 'command').map((c) => c.id) ?? [];
+    if (ids.some((id) => id === wanted || id.startsWith(`${wanted} `))) return p;
+  }
+  const last = words[words.length - 1]!;
+  return candidates.find((p) => p.name === last || p.name === words.join('-'));
+}
+
+/**
+ * Explains `cx-ops <words>` where the last word is the unknown one. `suggestion` is commander's
+ * "(Did you mean …?)" line, kept when no plugin is known to provide the command.
+ */
+export async function explainUnknownCommand(kernel: Kernel, words: string[], suggestion: string): Promise<UnknownCommandReport> {
+  const command = words.join(' ');
+  const candidates = notLoaded(kernel);
+  const p = await providerOf(kernel, words, candidates);
+  if (p?.status === 'disabled') {
+    const switchedOff = !p.builtin && !kernel.config.plugins.enabled;
+    return {
+      error: new CxError('CX_ERR_PLUGIN_DISABLED', {
+        command,
+        plugin: p.name,
+        fix: switchedOff
+          ? `Third-party plugins are switched off in ${kernel.config.file} (plugins.enabled: false). Set it to true, then: cx-ops plugins enable ${p.name}`
+          : undefined,
+      }),
+    };
+  }
+  if (p?.status === 'failed' && p.error) {
+    const message = `'${command}' is not available: plugin '${p.name}' failed to load:\n${p.error.message}`;
+    return { error: CxError.withMessage(p.error.code, message, { plugin: p.name }), shown: p.error };
+  }
+  const unknown = `unknown command '${words[words.length - 1]}'${suggestion}`;
+  if (candidates.length === 0) {
+    return { error: new CxError('CX_ERR_USAGE', { detail: unknown, hint: `cx-ops ${words.slice(0, -1).concat('').join(' ')}--help` }) };
+  }
+  const listed = candidates.map((c) => `${c.name} (${c.status === 'failed' ? `failed to load: ${c.error?.code ?? 'see below'}` : 'disabled'})`);
+  return {
+    error: new CxError('CX_ERR_USAGE', {
+      detail: `${unknown}\nIt may come from a plugin that is not loaded: ${listed.join(', ')}.`,
+      hint: `cx-ops plugins list   (then: cx-ops plugins enable NAME${candidates.some((c) => c.status === 'failed') ? ', or fix what the failure below says' : ''})`,
+    }),
+  };
+}
