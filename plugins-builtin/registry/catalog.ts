@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { defineContribution, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { loadIndexes } from './index-cache.js';
-import { lockPath, modifiedFiles, readLock } from './lock-file.js';
+import { lockPath, modifiedFiles, readLock, type LockedPlugin } from './lock-file.js';
 import { readRegistries } from './registry-sources.js';
 import { offersOf, worksWith } from './select-version.js';
-import { describeStatus } from './signing.js';
+import { describeStatus, readTrustedKeys, type SignatureStatus } from './signing.js';
 
 /** The kinds this plugin declares (the kernel's `plugins list --available` and `plugins info` read them). */
 export const catalogKinds = [
@@ -35,17 +35,45 @@ async function available(ctx: PluginContext): Promise<Json> {
   return out;
 }
 
+/**
+ * The signature status of a locked plugin against the keys trusted now: the signature was checked
+ * against the archive at install time, but whether its key is trusted follows
+ * plugins.trusted_sources as it is today. `note` says what changed since install.
+ */
+async function currentStatus(configDir: string, locked: LockedPlugin): Promise<{ status: SignatureStatus; note: string }> {
+  const s = locked.signature;
+  if (s.status === 'unsigned' || !s.public_key) return { status: s, note: '' };
+  let keys;
+  try {
+    keys = await readTrustedKeys(configDir);
+  } catch (e) {
+    return { status: s, note: ` (as recorded at install; the trusted keys cannot be read now: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+  }
+  const raw = Buffer.from(s.public_key, 'base64');
+  const source = keys.find((k) => k.raw.equals(raw));
+  const now: SignatureStatus = source ? { status: 'trusted', key_id: s.key_id, source: source.name } : { status: 'unknown-key', key_id: s.key_id };
+  const note =
+    s.status === 'trusted' && now.status !== 'trusted'
+      ? ` (trusted at install as '${s.source}'; that key is no longer in plugins.trusted_sources)`
+      : s.status !== 'trusted' && now.status === 'trusted'
+        ? ' (its key was added to plugins.trusted_sources after install)'
+        : '';
+  return { status: now, note };
+}
+
 /** Signature status and origin of an installed plugin; {} for plugins not installed from a registry. */
 export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins'>, name: string): Promise<Record<string, Json>> {
   const file = lockPath(ctx.env.dataDir);
   const locked = (await readLock(file)).plugins[name];
   if (!locked) return {};
   const changed = await modifiedFiles(join(ctx.plugins.installDir, name), locked.files);
-  const status = changed.length ? 'modified' : locked.signature.status;
+  const { status: signature, note } = await currentStatus(ctx.env.configDir, locked);
+  const status = changed.length ? 'modified' : signature.status;
   return {
-    signature: changed.length ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(locked.signature)})` : describeStatus(locked.signature),
+    signature: changed.length ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(signature)}${note})` : `${describeStatus(signature)}${note}`,
     signature_status: status,
     ...(locked.signature.status !== 'unsigned' ? { signing_key: locked.signature.key_id } : {}),
+    ...(locked.signature.status !== signature.status ? { status_at_install: locked.signature.status } : {}),
     modified_files: changed,
     installed_from: locked.registry,
     installed_version: locked.version,

@@ -50,6 +50,8 @@ export interface InstallChoices {
   trusted?: boolean;
   /** Grants already held (update): kept without asking when they cover the new request. */
   previousGrants?: string[];
+  /** The command that repeats this install or update, for the "give --grant" hint (default: install NAME@VERSION). */
+  retry?: string;
 }
 
 export interface InstallResult {
@@ -59,6 +61,10 @@ export interface InstallResult {
   tier: Tier;
   signature: SignatureStatus;
   grants: string[];
+  /** What the plugin's manifest requests (sandboxed tier; empty when trusted). */
+  requested: string[];
+  /** Dry run only: the request was not granted yet (no --grant or -y); a real run asks for it. */
+  grantsPending: boolean;
   dir: string;
   previous?: string;
   dryRun: boolean;
@@ -82,19 +88,28 @@ async function takeInstallLock(installDir: string): Promise<() => Promise<void>>
   }
 }
 
-/** Asks for the requested permissions unless grants were given; undefined when declined. */
-async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: string[], c: InstallChoices, header: string): Promise<string[] | undefined> {
-  if (c.grants) return c.grants;
-  if (!requested.length) return [];
-  if (c.previousGrants && requested.every((r) => c.previousGrants!.includes(r))) return requested;
+/** What chooseGrants decided: the grants, or declined; `pending` when a dry run left the question open. */
+type GrantChoice = { grants: string[]; pending: boolean } | undefined;
+
+/**
+ * Asks for the requested permissions unless grants were given; undefined when declined. A dry
+ * run never asks: it reports the request as pending, so it needs no terminal and no grants.
+ */
+async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: string[], c: InstallChoices, header: string): Promise<GrantChoice> {
+  if (c.grants) return { grants: c.grants, pending: false };
+  if (!requested.length) return { grants: [], pending: false };
+  if (c.previousGrants && requested.every((r) => c.previousGrants!.includes(r))) return { grants: requested, pending: false };
+  if (ctx.env.dryRun && !ctx.env.assumeYes) return { grants: [], pending: true };
   ctx.io.err(`${header}\nIt requests these permissions:\n${requested.map((g) => `  - ${g}`).join('\n')}\n`);
-  if (!ctx.env.assumeYes && !ctx.io.interactive) {
+  if (ctx.env.assumeYes) return { grants: requested, pending: false };
+  if (!ctx.io.interactive) {
+    const retry = c.retry ?? `cx-ops plugins install ${t.name}@${t.entry.version}`;
     throw new CxError('CX_ERR_USAGE', {
       detail: `plugin '${t.name}' requests permissions and there is no terminal to ask; nothing was installed.`,
-      hint: `cx-ops plugins install ${t.name}@${t.entry.version} ${requested.map((g) => `--grant '${g}'`).join(' ')}   (or -y to grant all requested)`,
+      hint: `${retry} ${requested.map((g) => `--grant '${g}'`).join(' ')}   (or -y to grant all requested)`,
     });
   }
-  return (await ctx.io.confirm('Install and grant these permissions?')) ? requested : undefined;
+  return (await ctx.io.confirm('Install and grant these permissions?')) ? { grants: requested, pending: false } : undefined;
 }
 
 /** Writes the archive's files into a fresh directory (mode 0755 dirs, 0644/0755 files), each fsynced. */
@@ -180,11 +195,16 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const tier: Tier = c.trusted ? 'trusted' : 'sandboxed';
   const requested = requestedPermissions(manifest);
   const header = `plugin '${t.name}' ${manifest.version} from registry '${t.registry}' (${tier}; signature: ${describeStatus(signature)})`;
-  const grants = tier === 'trusted' ? [] : await chooseGrants(ctx, t, requested, c, header);
-  const result: InstallResult = { name: t.name, version: manifest.version, registry: t.registry, tier, signature, grants: grants ?? [], dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun, installed: false };
-  if (!grants) return result;
+  const choice: GrantChoice = tier === 'trusted' ? { grants: [], pending: false } : await chooseGrants(ctx, t, requested, c, header);
+  const result: InstallResult = {
+    name: t.name, version: manifest.version, registry: t.registry, tier, signature, grants: choice?.grants ?? [], requested: tier === 'trusted' ? [] : requested,
+    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun, installed: false,
+  };
+  if (!choice) return result;
+  const { grants } = choice;
   if (env.dryRun) {
-    ctx.io.err(`dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${grants.length ? ` with grants: ${grants.join(', ')}` : ''}; nothing was changed.\n`);
+    const granting = choice.pending ? ` once its requested permissions are granted (${requested.join(', ')})` : grants.length ? ` with grants: ${grants.join(', ')}` : '';
+    ctx.io.err(`dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${granting}; nothing was changed.\n`);
     return { ...result, installed: true };
   }
   const installDir = ctx.plugins.installDir;

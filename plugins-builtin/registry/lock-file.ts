@@ -10,7 +10,7 @@ import { readIfExists, sha256, writeAtomic } from './files.js';
 import { schemaValidator } from './registry-index.js';
 import type { SignatureStatus } from './signing.js';
 import { CxError, type Tier } from 'cx-ops/sdk';
-import { describeSchemaError } from './yaml-source.js';
+import { describeSchemaError, parseYamlSource } from './yaml-source.js';
 
 export interface LockedPlugin {
   version: string;
@@ -34,19 +34,72 @@ export interface LockFile {
 export const LOCK_FILE = 'plugins.lock.json';
 export const lockPath = (dataDir: string) => join(dataDir, LOCK_FILE);
 
-export async function readLock(file: string): Promise<LockFile> {
-  const bytes = await readIfExists(file);
-  if (!bytes) return { lock_version: 1, plugins: {} };
+/** 1-based line and column of a character offset in text. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1]!.length + 1 };
+}
+
+/**
+ * Where JSON.parse gave up: the position it names, else the longest prefix that is still the
+ * start of some valid JSON text (found by bisection; V8 names no position for some errors).
+ */
+function jsonErrorOffset(text: string, message: string): number {
+  const at = /at position (\d+)/.exec(message);
+  if (at) return Number(at[1]);
+  const validStart = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return true;
+    } catch (e: any) {
+      const m = String(e.message);
+      const pos = /at position (\d+)/.exec(m);
+      return /end of JSON input/.test(m) || (pos !== null && Number(pos[1]) >= n);
+    }
+  };
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (validStart(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Reads a lock file. A missing file is an empty lock, unless `mustExist` (a file the user named
+ * with --lock): then it is CX_ERR_USAGE. A file that is not JSON or does not match the schema is
+ * CX_ERR_LOCK_INVALID with the line (and column) of the problem.
+ */
+export async function readLock(file: string, options: { mustExist?: boolean } = {}): Promise<LockFile> {
+  const bytes = await readIfExists(file).catch((e: NodeJS.ErrnoException) => {
+    throw new CxError('CX_ERR_LOCK_INVALID', { file, detail: `cannot be read (${e.code ?? e.message}).` });
+  });
+  if (!bytes) {
+    if (options.mustExist) {
+      throw new CxError('CX_ERR_USAGE', { detail: `lock file ${file} does not exist; nothing was installed.`, hint: 'cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host\'s ${dataDir}/plugins.lock.json)' });
+    }
+    return { lock_version: 1, plugins: {} };
+  }
+  const text = bytes.toString('utf8');
   let data: unknown;
   try {
-    data = JSON.parse(bytes.toString('utf8'));
+    data = JSON.parse(text);
   } catch (e: any) {
-    throw new CxError('CX_ERR_IO', { path: file, detail: `is not valid JSON (${e.message}). Restore it from a backup or move it aside.` });
+    const message = String(e.message).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
+    throw new CxError('CX_ERR_LOCK_INVALID', { file, ...lineColumn(text, jsonErrorOffset(text, String(e.message))), detail: `is not valid JSON: ${message}.` });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {
     const p = describeSchemaError(validate.errors, data);
-    throw new CxError('CX_ERR_IO', { path: file, detail: `field '${p.field}' ${p.detail} (schemas/plugins-lock.schema.json).` });
+    let line: number | undefined;
+    try {
+      line = parseYamlSource(text).lineOf(p.path); // JSON is YAML: its parser knows each field's line
+    } catch {
+      line = undefined;
+    }
+    throw new CxError('CX_ERR_LOCK_INVALID', { file, line, detail: `field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}.` });
   }
   return data as LockFile;
 }

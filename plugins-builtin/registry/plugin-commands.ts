@@ -30,7 +30,22 @@ async function indexesFor(ctx: PluginContext, from: string | undefined, dryRun: 
 
 /** An install result as `--json` prints it (schemas/plugins-install-result.schema.json). */
 function asJson(r: InstallResult) {
-  return { name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, dir: r.dir, installed: r.installed, dry_run: r.dryRun };
+  return {
+    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, requested: r.requested,
+    grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun,
+  };
+}
+
+/** How a result's permissions read in the text report. */
+function grantsText(r: InstallResult): string {
+  if (r.grantsPending) return `, requests: ${r.requested.join(', ')} (not granted by this dry run: a real run asks, or give --grant or -y)`;
+  return r.grants.length ? `, grants: ${r.grants.join(', ')}` : '';
+}
+
+/** A plugin spec as the user can paste it into a shell (a range with ^, ~, spaces or '<>' quoted). */
+function shellSpec(name: string, range?: string): string {
+  if (!range || range === '*') return name;
+  return /^[A-Za-z0-9._-]+$/.test(range) ? `${name}@${range}` : `${name}@'${range.replace(/'/g, `'\\''`)}'`;
 }
 
 async function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): Promise<number> {
@@ -42,7 +57,7 @@ async function report(ctx: PluginContext, input: CommandInput, results: InstallR
   const lines = results.map((r) =>
     !r.installed
       ? `not installed: ${r.name} ${r.version} (permissions not granted)`
-      : `${r.dryRun ? 'dry run: would install' : 'installed'} ${r.name} ${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous})` : ''} from ${r.registry}: ${r.tier}, signature ${describeStatus(r.signature)}${r.grants.length ? `, grants: ${r.grants.join(', ')}` : ''}`,
+      : `${r.dryRun ? 'dry run: would install' : 'installed'} ${r.name} ${r.version}${r.previous && r.previous !== r.version ? ` (was ${r.previous})` : ''} from ${r.registry}: ${r.tier}, signature ${describeStatus(r.signature)}${grantsText(r)}`,
   );
   print(ctx, input.options.json === true, results.map(asJson), lines.join('\n'));
   return declined ? 1 : 0;
@@ -55,8 +70,9 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
   const spec = str(input.args.plugin);
   if (!spec) {
     // No NAME: repeat every install of a lock file (default: this host's own).
-    const file = resolve(str(input.options.lock) ?? lockPath(ctx.env.dataDir));
-    const lock = await readLock(file);
+    const given = str(input.options.lock);
+    const file = resolve(given ?? lockPath(ctx.env.dataDir));
+    const lock = await readLock(file, { mustExist: given !== undefined });
     const names = Object.keys(lock.plugins);
     if (!names.length) throw new CxError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
     const results: InstallResult[] = [];
@@ -70,7 +86,8 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
   const from = str(input.options.from);
   const indexes = await indexesFor(ctx, from, ictx.env.dryRun);
   const offer = selectVersion(indexes, s, ctx.env.kernelVersion, from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`);
-  const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), { grants, trusted });
+  const retry = `cx-ops plugins install ${shellSpec(s.name, s.range)}${from ? ` --from ${from}` : ''}`;
+  const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), { grants, trusted, retry });
   return report(ctx, input, [result]);
 }
 
@@ -80,6 +97,10 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   const only = str(input.args.plugin);
   if (only && !lock.plugins[only]) throw new CxError('CX_ERR_NOT_INSTALLED', { plugin: only, lock: lockPath(ctx.env.dataDir) });
   const names = only ? [only] : Object.keys(lock.plugins);
+  const grants = strings(input.options.grant);
+  if (grants && !only) {
+    throw new CxError('CX_ERR_USAGE', { detail: 'plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.', hint: `cx-ops plugins update NAME --grant GRANT...` });
+  }
   const registries = await readRegistries(ctx.env.configDir);
   const results: InstallResult[] = [];
   const current: string[] = [];
@@ -104,7 +125,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
       current.push(`${name} ${locked.version} is up to date`);
       continue;
     }
-    results.push(await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), { previousGrants: locked.grants ?? [], trusted: locked.tier === 'trusted' }));
+    results.push(await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), { grants, previousGrants: locked.grants ?? [], trusted: locked.tier === 'trusted', retry: `cx-ops plugins update ${name}` }));
   }
   if (input.options.json === true) return print(ctx, true, { updated: results.map(asJson), current }, ''), 0;
   if (current.length) ctx.io.out(`${current.join('\n')}\n`);
@@ -169,14 +190,19 @@ export const pluginCommands: Contribution[] = [
     name: 'plugins update',
     description: 'update installed plugins (or one) to the newest version within the range they were installed with',
     arguments: [{ name: 'plugin', description: 'only this plugin' }],
-    options: [json, dryRun],
+    options: [
+      { flags: '--grant <grant...>', description: "with NAME: grant exactly these to the new version (e.g. read:/proc/loadavg), for scripts; -y grants all requested" },
+      json,
+      dryRun,
+    ],
+    help: 'Grants are kept without asking when the new version requests nothing more; otherwise the new request is\nshown and must be granted (prompt, --grant, or -y). Example: cx-ops plugins update disk-guard --grant read:/proc/loadavg',
     run: (ctx, input) => guarded(ctx, () => update(ctx, input)),
   }),
   defineCommand({
     name: 'plugins remove',
     description: 'disable and delete a plugin installed from a registry',
     arguments: [{ name: 'plugin', required: true }],
-    options: [json, dryRun],
+    options: [json, { flags: '--dry-run', description: 'show what would be disabled and removed; change nothing' }],
     run: (ctx, input) =>
       guarded(ctx, async () => {
         const name = String(input.args.plugin);

@@ -1,6 +1,9 @@
 /**
  * `cx-ops registry add|list|remove|refresh|publish`.
  */
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CxError, appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
 import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
@@ -9,6 +12,21 @@ import { addRegistry, readRegistries, registriesFile, removeRegistry, requireReg
 import { canonicalLocation, indexLocation } from './transport.js';
 
 const json = { flags: '--json', description: 'print JSON' };
+
+/** For a local registry location: why its index is not there (no directory, no index.yaml) and the directory; undefined when it is there, or for http(s). */
+async function missingLocalIndex(location: string): Promise<{ problem: string; dir: string } | undefined> {
+  if (/^https?:\/\//i.test(location)) return undefined;
+  const index = indexLocation(location);
+  const path = index.startsWith('file:') ? fileURLToPath(index) : index;
+  const dir = dirname(path);
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isFile()) return undefined;
+  if (st) return { problem: `${path} is not a file`, dir };
+  const dirSt = await stat(dir).catch(() => undefined);
+  if (!dirSt) return { problem: `the directory ${dir} does not exist`, dir };
+  if (!dirSt.isDirectory()) return { problem: `${dir} is not a directory`, dir };
+  return { problem: `${dir} holds no ${basename(path)}`, dir };
+}
 const dryRun = { flags: '--dry-run', description: 'show what would change; change nothing' };
 
 export const registryCommands: Contribution[] = [
@@ -19,8 +37,9 @@ export const registryCommands: Contribution[] = [
       { name: 'name', description: 'a short name for the registry', required: true },
       { name: 'url', description: 'where its index.yaml is: a directory, file:// or http(s):// URL', required: true },
     ],
-    options: [json, dryRun],
-    help: 'Example:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
+    options: [{ flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' }, json, dryRun],
+    help:
+      'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
     run: (ctx, input) =>
       guarded(ctx, async () => {
         const name = String(input.args.name);
@@ -32,6 +51,13 @@ export const registryCommands: Contribution[] = [
         }
         const source = { name, url, added: new Date().toISOString() };
         const dry = isDryRun(ctx, input);
+        const missing = input.options.force === true ? undefined : await missingLocalIndex(url);
+        if (missing) {
+          throw new CxError('CX_ERR_USAGE', {
+            detail: `registry '${name}': ${missing.problem}; nothing was added.`,
+            hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
+          });
+        }
         if (dry) {
           const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
           if (same) throw new CxError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });

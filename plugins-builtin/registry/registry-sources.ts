@@ -6,11 +6,12 @@
  *     - name: team
  *       url: https://plugins.example.com/cx/
  */
-import { CxError } from 'cx-ops/sdk';
+import { CxError, closest } from 'cx-ops/sdk';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { lockFile, readIfExists, writeAtomic } from './files.js';
-import { formatPath, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
+import { schemaValidator } from './registry-index.js';
+import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 
 export interface RegistrySource {
   name: string;
@@ -24,7 +25,15 @@ export const registriesFile = (configDir: string) => join(configDir, REGISTRIES_
 
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
-/** Reads registries.yaml; a missing file is an empty list, a malformed one a clear error. */
+const ROOT_KEYS = ['registries'];
+const ENTRY_KEYS = ['name', 'url', 'added'];
+
+/**
+ * Reads registries.yaml (schemas/registries.schema.json); a missing file is an empty list. A file
+ * that does not parse is CX_ERR_YAML_SYNTAX (file, line, column); one with unknown keys or wrong
+ * values is CX_ERR_REGISTRIES_INVALID naming the line, the field and the valid keys, so nothing
+ * the operator wrote is ever silently ignored or dropped by a rewrite.
+ */
 export async function readRegistries(configDir: string): Promise<RegistrySource[]> {
   const file = registriesFile(configDir);
   const bytes = await readIfExists(file);
@@ -33,18 +42,24 @@ export async function readRegistries(configDir: string): Promise<RegistrySource[
   try {
     doc = parseYamlSource(bytes.toString('utf8'));
   } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new CxError('CX_ERR_REGISTRY_INDEX_INVALID', { source: file, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
+    if (e instanceof YamlSyntaxError) throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: e.line, column: e.column, detail: e.message });
     throw e;
   }
-  const data = (doc.data ?? {}) as { registries?: unknown };
-  const list = data.registries ?? [];
-  const bad = (path: Array<string | number>, detail: string, found?: unknown) =>
-    new CxError('CX_ERR_REGISTRY_INDEX_INVALID', { source: file, line: doc.lineOf(path), field: formatPath(path), detail, found });
-  if (!Array.isArray(list)) throw bad(['registries'], 'must be a list of { name, url }', list);
-  return list.map((r, i) => {
-    if (!r || typeof r !== 'object' || typeof r.name !== 'string' || typeof r.url !== 'string') throw bad(['registries', i], 'must be a mapping with name and url', r);
-    return { name: r.name, url: r.url, ...(typeof r.added === 'string' ? { added: r.added } : {}) };
-  });
+  const data = doc.data ?? {};
+  const validate = schemaValidator('registries.schema.json');
+  if (!validate(data)) {
+    const p = describeSchemaError(validate.errors, data);
+    let detail = p.detail;
+    const unknownKey = validate.errors?.[0]?.keyword === 'additionalProperties';
+    if (unknownKey) {
+      const valid = p.path.length === 1 ? ROOT_KEYS : ENTRY_KEYS;
+      const near = closest(String(p.path[p.path.length - 1]), valid);
+      detail += `; valid keys here: ${valid.join(', ')}${near.length ? ` (did you mean '${near[0]}'?)` : ''}`;
+    }
+    throw new CxError('CX_ERR_REGISTRIES_INVALID', { file, line: doc.lineOf(p.path, unknownKey), field: p.field, detail, found: p.found });
+  }
+  const list = (data as { registries?: RegistrySource[] | null }).registries ?? [];
+  return list.map((r) => ({ name: r.name, url: r.url, ...(r.added !== undefined ? { added: r.added } : {}) }));
 }
 
 async function write(configDir: string, list: RegistrySource[]): Promise<void> {

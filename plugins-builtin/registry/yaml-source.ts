@@ -7,8 +7,11 @@ import type { ErrorObject } from 'ajv';
 
 export interface YamlSource {
   data: unknown;
-  /** 1-based line of the node at a path; the closest parent's line when absent. */
-  lineOf(path: Array<string | number>): number | undefined;
+  /**
+   * 1-based line of the node at a path; the closest parent's line when absent. With `atKey`, the
+   * line of the last key itself (for an unknown field whose value starts on a later line).
+   */
+  lineOf(path: Array<string | number>, atKey?: boolean): number | undefined;
 }
 
 /** A YAML syntax problem: line and message. */
@@ -26,15 +29,16 @@ export function parseYamlSource(text: string): YamlSource {
     const pos = first.linePos?.[0] ?? lines.linePos(first.pos[0]);
     throw new YamlSyntaxError(pos.line, pos.col, first.message.split('\n')[0]!);
   }
-  const lineOf = (path: Array<string | number>): number | undefined => {
+  const lineOf = (path: Array<string | number>, atKey = false): number | undefined => {
     let node = doc.contents as Node | null | undefined;
     let last: number | undefined;
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (node?.range) last = lines.linePos(node.range[0]).line;
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
         if (!pair) return last;
         if (isScalar(pair.key) && pair.key.range) last = lines.linePos(pair.key.range[0]).line;
+        if (atKey && i === path.length - 1) return last;
         node = pair.value as Node | null;
       } else if (isSeq(node) && typeof key === 'number') {
         node = node.items[key] as Node | null;

@@ -108,6 +108,92 @@ describe('registries', () => {
   });
 });
 
+describe("the operator's registries.yaml and lock files", () => {
+  const schemaHint = (file: string) =>
+    `Fix that in ${file} (format: schemas/registries.schema.json, e.g. "registries: [{ name: team, url: https://plugins.example.com/cx/ }]"); cx-ops registry add|remove change the file only once it is valid.\n`;
+
+  test('a YAML syntax error is a config-file error with line and column; registry add leaves the file alone', async () => {
+    const u = await makeHome(tmp.dir, 'registries-syntax', build);
+    const file = join(u.configDir, 'registries.yaml');
+    await mkdir(u.configDir, { recursive: true });
+    const text = 'registries:\n  - name: team\n    url: [oops\n';
+    await writeFile(file, text);
+    const r = await u.run(['registry', 'list']);
+    expect(r).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_YAML_SYNTAX]: ${file}:4:1: Flow sequence in block collection must be sufficiently indented and end with a ]\nFix the YAML syntax at that position and run the command again.\n`,
+    });
+    expect((await u.run(['registry', 'add', 'other', registryDir])).exitCode).toBe(2);
+    expect(await readFile(file, 'utf8')).toBe(text);
+  });
+
+  test('unknown keys are refused with line, field and the valid keys; registry add never drops them', async () => {
+    const u = await makeHome(tmp.dir, 'registries-typo', build);
+    const file = join(u.configDir, 'registries.yaml');
+    await mkdir(u.configDir, { recursive: true });
+    const typo = `# mine\nregistry:\n  - name: team\n    url: ${registryDir}\n`;
+    await writeFile(file, typo);
+    const list = await u.run(['registry', 'list']);
+    expect(list).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:2: field 'registry' is not allowed here (unknown field); valid keys here: registries (found: [{"name":"team","url":"${registryDir}"}])\n${schemaHint(file)}`,
+    });
+    const add = await u.run(['registry', 'add', 'other', registryDir]);
+    expect(add).toMatchObject({ exitCode: 2, stderr: list.stderr });
+    expect(await readFile(file, 'utf8')).toBe(typo);
+
+    const extra = `registries:\n  - name: team\n    url: ${registryDir}\n    token: s3cret\n`;
+    await writeFile(file, extra);
+    const r = await u.run(['registry', 'add', 'other', registryDir]);
+    expect(r).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file)}` });
+    expect(await readFile(file, 'utf8')).toBe(extra);
+    await writeFile(file, `registries:\n  - name: team\n    url: ${registryDir}\nfoo: 1\n`);
+    expect((await u.run(['plugins', 'search'])).stderr).toBe(`error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'foo' is not allowed here (unknown field); valid keys here: registries (found: 1)\n${schemaHint(file)}`);
+  });
+
+  test('plugins install --lock: a missing file is "does not exist", a malformed one names the line (exit 2)', async () => {
+    const u = await makeHome(tmp.dir, 'bad-lock', build);
+    const missing = join(u.dir, 'nonexistent.json');
+    expect(await u.run(['plugins', 'install', '--lock', missing])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_USAGE]: lock file ${missing} does not exist; nothing was installed.\nTry: cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host's \${dataDir}/plugins.lock.json)\n`,
+    });
+    const tail = 'A plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.\n';
+    const syntax = join(u.dir, 'syntax.json');
+    await writeFile(syntax, '{\n  "lock_version": 1,\n  "plugins": { "x": }\n}\n');
+    expect(await u.run(['plugins', 'install', '--lock', syntax])).toEqual({ exitCode: 2, stdout: '', stderr: `error[CX_ERR_LOCK_INVALID]: ${syntax}:3:21: is not valid JSON: Unexpected token '}'.\n${tail}` });
+    const cut = join(u.dir, 'cut.json');
+    await writeFile(cut, '{"lock_version": 1,\n');
+    expect((await u.run(['plugins', 'install', '--lock', cut])).stderr).toBe(`error[CX_ERR_LOCK_INVALID]: ${cut}:2:1: is not valid JSON: Expected double-quoted property name.\n${tail}`);
+    const field = join(u.dir, 'field.json');
+    await writeFile(field, '{\n  "lock_version": 1,\n  "plugins": {\n    "hello": {}\n  }\n}\n');
+    expect(await u.run(['plugins', 'install', '--lock', field])).toEqual({ exitCode: 2, stdout: '', stderr: `error[CX_ERR_LOCK_INVALID]: ${field}:4: field 'plugins.hello.version' is required but missing.\n${tail}` });
+    await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  test('registry add of a local directory that does not exist or holds no index.yaml is refused unless --force', async () => {
+    const u = await makeHome(tmp.dir, 'add-local', build);
+    const gone = join(tmp.dir, 'no-such-dir');
+    expect(await u.run(['registry', 'add', 'bad', gone])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_USAGE]: registry 'bad': the directory ${gone} does not exist; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${gone} ARCHIVE   (or add it anyway: cx-ops registry add bad ${gone} --force)\n`,
+    });
+    const empty = join(tmp.dir, 'empty-dir');
+    await mkdir(empty, { recursive: true });
+    const r = await u.run(['registry', 'add', 'empty', `file://${empty}/`]);
+    expect(r).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_USAGE]: registry 'empty': ${empty} holds no index.yaml; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${empty} ARCHIVE   (or add it anyway: cx-ops registry add empty file://${empty}/ --force)\n` });
+    await expect(readFile(join(u.configDir, 'registries.yaml'))).rejects.toThrow(/ENOENT/);
+    const forced = await u.run(['registry', 'add', 'bad', gone, '--force']);
+    expect(forced).toMatchObject({ exitCode: 0, stdout: `added registry bad (${gone}/index.yaml)\nNext: cx-ops plugins search TEXT\n` });
+    expect(forced.stderr).toBe(`warning: the registry was added, but its index cannot be used now: registry 'bad' (${gone}/index.yaml) is unreachable: ${gone}/index.yaml does not exist; there is no cached copy of its index.\n`);
+    expect((await u.run(['registry', 'list', '--json'])).stdout).toContain(`"url": "${gone}"`);
+  });
+});
+
 describe('publishing and registry locations', () => {
   test('a publish while another holds the registry lock is refused, the index untouched', async () => {
     const index = await readFile(join(registryDir, 'index.yaml'), 'utf8');

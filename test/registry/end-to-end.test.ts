@@ -85,7 +85,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     const r = await user.run(['plugins', 'install', 'os-type@^0.1']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain("It requests these permissions:\n  - read:/proc/sys/kernel/ostype\n");
-    expect(r.stderr).toContain("error[CX_ERR_USAGE]: plugin 'os-type' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins install os-type@0.1.0 --grant 'read:/proc/sys/kernel/ostype'");
+    expect(r.stderr).toContain("error[CX_ERR_USAGE]: plugin 'os-type' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins install os-type@'^0.1' --grant 'read:/proc/sys/kernel/ostype'");
     await expect(readlink(join(user.installDir, 'os-type'))).rejects.toThrow(/ENOENT/);
   });
 
@@ -112,11 +112,19 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(result).toEqual([
       {
         name: 'os-type', version: '0.1.0', previous: '0.1.0', registry: 'team', tier: 'sandboxed', signature: { status: 'trusted', key_id: expect.stringMatching(/^[0-9a-f]{16}$/), source: 'acme' },
-        grants: ['read:/proc/sys/kernel/ostype'], dir: join(user.installDir, 'os-type'), installed: true, dry_run: false,
+        grants: ['read:/proc/sys/kernel/ostype'], requested: ['read:/proc/sys/kernel/ostype'], grants_pending: false, dir: join(user.installDir, 'os-type'), installed: true, dry_run: false,
       },
     ]);
     assertMatchesSchema('plugins-lock', JSON.parse(await readFile(join(user.dataDir, 'plugins.lock.json'), 'utf8')));
     expect(JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout)).toMatchObject({ signature_status: 'trusted' });
+    // The status follows trusted_sources as it is now, not as it was at install.
+    const config = await readFile(join(user.configDir, 'config.yaml'), 'utf8');
+    await writeFile(join(user.configDir, 'config.yaml'), 'plugins:\n  trusted_sources: []\n');
+    const untrusted = JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout);
+    expect(untrusted).toMatchObject({ signature_status: 'unknown-key', status_at_install: 'trusted' });
+    expect(untrusted.signature).toBe(`signed by an unknown key (${result[0].signature.key_id}) (trusted at install as 'acme'; that key is no longer in plugins.trusted_sources)`);
+    await writeFile(join(user.configDir, 'config.yaml'), config);
+    expect(JSON.parse((await user.run(['plugins', 'info', 'os-type', '--json'])).stdout)).toMatchObject({ signature_status: 'trusted', signature: `trusted (signed by 'acme', key ${result[0].signature.key_id})` });
     const trusted = await user.run(['plugins', 'install', 'os-type', '--trusted']);
     expect(trusted.exitCode).toBe(2);
     expect(trusted.stderr).toContain("error[CX_ERR_USAGE]: 'os-type' 0.1.0 asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.");
