@@ -2,13 +2,13 @@
  * The cx-ops command: kernel commands (plugins ...) plus every command plugins contribute.
  * Errors print as `error[CX_ERR_…]: message` with no stack unless --verbose, and exit non-zero.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
