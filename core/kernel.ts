@@ -79,6 +79,8 @@ export class Kernel {
   readonly audit: AuditLog;
   /** What development mode recorded instead of doing. */
   readonly devRecorder: DryRunRecorder = { actions: [] };
+  /** Kinds only disabled or failed plugins declare (from their cached shapes). */
+  private readonly dormantKinds = new Set<string>();
   config!: LoadedConfig;
   /** Why config.yaml was ignored (only with `tolerateConfigError`). */
   configError?: CxError;
@@ -213,6 +215,11 @@ export class Kernel {
     // Shapes of plugins not loaded this run stay: they tell which plugin a missing command comes from.
     for (const [n, e] of Object.entries(cache)) if (!(n in fresh) && this.plugins.get(n)?.status !== 'active') fresh[n] = e;
     if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
+    // Kinds declared by plugins that are disabled or failed: contributions to them wait quietly
+    // (disabling `updates` does not make `apt`'s updater an error on every command).
+    for (const [n, e] of Object.entries(fresh)) {
+      if (this.plugins.get(n)?.status !== 'active') for (const k of e.shape.kinds) this.dormantKinds.add(k.kind);
+    }
     for (const name of order) {
       const p = this.plugins.get(name)!;
       if (p.status === 'active') this.register(p);
@@ -327,6 +334,7 @@ export class Kernel {
       } catch (e) {
         // An id the operator chose in config.yaml (nagios checks): the fix is to rename it there.
         const field = c.meta?.config_field ?? this.registry.get(c.kind, c.id)?.meta?.config_field;
+        if (e instanceof CxError && e.code === 'CX_ERR_KIND_UNKNOWN' && this.dormantKinds.has(c.kind)) continue;
         const named = e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE' && typeof field === 'string';
         this.bootErrors.push(named ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { ...e.params, fix: `Rename it: change ${field} in ${join(this.paths.configDir, 'config.yaml')}.` }) : (e as CxError));
       }

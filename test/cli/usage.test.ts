@@ -112,7 +112,9 @@ describe('why a command is not available', () => {
     });
     expect((await t.run(['plugins', 'disable', 'updates'])).exitCode).toBe(0);
     // 'update' is not a plugin's name: the shape cache of the last run that loaded it knows.
-    expect((await t.run(['update', 'check'])).stderr).toMatch(/^error\[CX_ERR_PLUGIN_DISABLED\]: 'update' is not available: plugin 'updates' is disabled\.\nEnable it with: cx-ops plugins enable updates\n/);
+    expect((await t.run(['update', 'check'])).stderr).toBe("error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: cx-ops plugins enable updates");
+    // apt's updater waits quietly for the kind the disabled 'updates' plugin declares.
+    expect(await t.run(['repair', 'apt', '--help'])).toMatchObject({ exitCode: 0, stderr: '' });
   });
 
   test('an unknown command names the plugins that are not loaded as candidates', async () => {
