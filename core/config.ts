@@ -28,13 +28,20 @@ export interface LoadedConfig {
   plugins: KernelPluginSettings;
 }
 
+/** The kernel's `plugins:` settings, each at its default where the section leaves it out. */
+function kernelSettings(plugins: Partial<KernelPluginSettings>): KernelPluginSettings {
+  return {
+    enabled: plugins.enabled ?? true,
+    directory: plugins.directory,
+    auto_load: plugins.auto_load ?? true,
+    trusted_sources: plugins.trusted_sources ?? [],
+    sandbox: { memory_mb: plugins.sandbox?.memory_mb ?? 64, call_timeout_ms: plugins.sandbox?.call_timeout_ms ?? 5000 },
+  };
+}
+
 /** What a config file that is absent means: every setting at its default. */
 export function defaultConfig(configDir: string): LoadedConfig {
-  return {
-    file: join(configDir, 'config.yaml'),
-    data: { plugins: {} },
-    plugins: { enabled: true, auto_load: true, trusted_sources: [], sandbox: { memory_mb: 64, call_timeout_ms: 5000 } },
-  };
+  return { file: join(configDir, 'config.yaml'), data: { plugins: {} }, plugins: kernelSettings({}) };
 }
 
 /** Says what a top level that is not a mapping is, without echoing binary junk. */
@@ -90,19 +97,7 @@ export async function loadConfig(configDir: string): Promise<LoadedConfig> {
     const problems = allProblems(shippedSchema('config.schema.json'), data, validate.errors).map((p) => ({ line: yaml?.lineOf(p.path), field: p.field, detail: p.detail, found: p.found }));
     throw new CxError('CX_ERR_CONFIG_INVALID', { file, ...problems[0], problems, plugin: 'kernel' });
   }
-  const plugins = data.plugins as Partial<KernelPluginSettings>;
-  return {
-    file,
-    data,
-    yaml,
-    plugins: {
-      enabled: plugins.enabled ?? true,
-      directory: plugins.directory,
-      auto_load: plugins.auto_load ?? true,
-      trusted_sources: plugins.trusted_sources ?? [],
-      sandbox: { memory_mb: plugins.sandbox?.memory_mb ?? 64, call_timeout_ms: plugins.sandbox?.call_timeout_ms ?? 5000 },
-    },
-  };
+  return { file, data, yaml, plugins: kernelSettings(data.plugins as Partial<KernelPluginSettings>) };
 }
 
 /** The build's precompiled validator of a built-in plugin's config_schema, if there is one. */

@@ -332,11 +332,10 @@ export class Kernel {
             this.run(p, { type: 'contribution', kind: c.kind, id: c.id }, input, { ...req, dryRun: req.dryRun || wantsDryRun(c, input) }, `${c.kind} '${c.id}'`),
         });
       } catch (e) {
-        // An id the operator chose in config.yaml (nagios checks): the fix is to rename it there.
-        const field = c.meta?.config_field ?? this.registry.get(c.kind, c.id)?.meta?.config_field;
         if (e instanceof CxError && e.code === 'CX_ERR_KIND_UNKNOWN' && this.dormantKinds.has(c.kind)) continue;
-        const named = e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE' && typeof field === 'string';
-        this.bootErrors.push(named ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { ...e.params, fix: `Rename it: change ${field} in ${join(this.paths.configDir, 'config.yaml')}.` }) : (e as CxError));
+        // An id the operator chose in config.yaml (nagios checks): the fix is to rename it there.
+        const field = e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE' ? (c.meta?.config_field ?? this.registry.get(c.kind, c.id)?.meta?.config_field) : undefined;
+        this.bootErrors.push(typeof field === 'string' ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { ...(e as CxError).params, fix: `Rename it: change ${field} in ${join(this.paths.configDir, 'config.yaml')}.` }) : (e as CxError));
       }
     }
     for (const t of shape.taps) {
@@ -379,34 +378,11 @@ export class Kernel {
     };
     let out: Json;
     try {
-      try {
-        out = req.timeoutMs
-          ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
-          : await work();
-      } catch (e) {
-        if (e instanceof CxError && e.plugin) throw e;
-        const code = (e as { code?: unknown } | null)?.code;
-        const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
-        if (!(e instanceof CxError) && isErrorCode(code) && genuine) {
-          // A kernel error (a denial, a limit) that passed through the plugin's code unhandled.
-          throw CxError.withMessage(code, messageOf(e), {
-            plugin: p.name,
-            contribution: target.type === 'contribution' ? target.id : undefined,
-            hook: target.type === 'tap' ? target.hook : undefined,
-          });
-        }
-        throw new CxError(
-          'CX_ERR_PLUGIN_THREW',
-          {
-            plugin: p.name,
-            where,
-            detail: messageOf(e),
-            contribution: target.type === 'contribution' ? target.id : undefined,
-            hook: target.type === 'tap' ? target.hook : undefined,
-          },
-          { cause: e },
-        );
-      }
+      out = req.timeoutMs
+        ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
+        : await work();
+    } catch (e) {
+      throw attributed(e, p, target, where, raised);
     } finally {
       if (this.options.devMode && recorder) this.devRecorder.actions.push(...recorder.actions);
     }
@@ -565,6 +541,28 @@ export class Kernel {
   }
 }
 
+
+/**
+ * What a throw out of plugin code becomes: an attributed error stays; a kernel error (a denial,
+ * a limit) that passed through the plugin unhandled keeps its code, when it is genuine (trusted
+ * code, or raised by the host to the sandboxed plugin in this call); anything else is
+ * CX_ERR_PLUGIN_THREW naming the plugin.
+ */
+function attributed(
+  e: unknown,
+  p: PluginRecord,
+  target: { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number; hook: string },
+  where: string,
+  raised: CxError[],
+): CxError {
+  if (e instanceof CxError && e.plugin) return e;
+  const contribution = target.type === 'contribution' ? target.id : undefined;
+  const hook = target.type === 'tap' ? target.hook : undefined;
+  const code = (e as { code?: unknown } | null)?.code;
+  const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
+  if (!(e instanceof CxError) && isErrorCode(code) && genuine) return CxError.withMessage(code, messageOf(e), { plugin: p.name, contribution, hook });
+  return new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where, detail: messageOf(e), contribution, hook }, { cause: e });
+}
 
 /** A command that declares `dryRun: true` runs as a dry run when its input has `--dry-run`. */
 function wantsDryRun(c: { kind: string; meta: Record<string, unknown> }, input: Json): boolean {

@@ -120,11 +120,18 @@ function field(stanza: string, name: string): string | undefined {
 
 /**
  * Scans one Packages file for versions of installed packages newer than installed, keeping the
- * newest per `name:arch` in `best` (with every suite that carries it).
+ * newest per `name:arch` in `best` (with every suite that carries it). `names`: the installed
+ * packages' names, to skip the other stanzas cheaply.
  */
-export function scanPackages(text: string, suite: string, native: string, installed: Map<string, Installed>, best: Map<string, Candidate>): { phased: string | null } {
+export function scanPackages(
+  text: string,
+  suite: string,
+  native: string,
+  installed: Map<string, Installed>,
+  names: Set<string>,
+  best: Map<string, Candidate>,
+): { phased: string | null } {
   let phased: string | null = null;
-  const names = new Set([...installed.values()].map((p) => p.name));
   let at = text.startsWith('Package: ') ? 0 : text.indexOf('\nPackage: ');
   while (at >= 0) {
     const start = text[at] === '\n' ? at + 1 : at;
@@ -175,23 +182,26 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   const releases = names.filter((n) => n.endsWith('_InRelease') || n.endsWith('_Release'));
   const lists = names.filter((n) => PACKAGES_FILE.test(n)).sort();
   const installed = installedPackages(await ctx.fs.readFile(hostPath(ctx.env, '/var/lib/dpkg/status')), native);
-  const policy = await policyChange(ctx, new Set([...installed.values()].map((p) => p.name)), lists);
+  const installedNames = new Set([...installed.values()].map((p) => p.name));
+  const policy = await policyChange(ctx, installedNames, lists);
   if (policy) return { ok: false, fallback: policy };
 
   // Each Packages file belongs to the Release file with the longest common prefix
   // ("host_dists_bookworm_" + "main_binary-amd64_Packages"; flat repositories: "host_._").
-  const releaseOf = new Map<string, { suite: string; notAutomatic: boolean }>();
+  const prefixes = [...new Set(releases.map((r) => r.replace(/(In)?Release$/, '')))].sort((a, b) => b.length - a.length);
+  const suiteOfRelease = new Map<string, string>();
+  const suiteOf = new Map<string, string>();
   for (const list of lists) {
-    const owner = releases
-      .map((r) => r.replace(/(In)?Release$/, ''))
-      .filter((prefix) => list.startsWith(prefix))
-      .sort((a, b) => b.length - a.length)[0];
+    const owner = prefixes.find((prefix) => list.startsWith(prefix));
     if (owner === undefined) return { ok: false, fallback: `no Release file for ${listsDir}/${list}` };
-    const file = releases.find((r) => r === `${owner}InRelease`) ?? `${owner}Release`;
-    const info = releaseInfo(await ctx.fs.readFile(`${listsDir}/${file}`));
-    if (!info.suite) return { ok: false, fallback: `${listsDir}/${file} names no Suite` };
-    if (info.notAutomatic) return { ok: false, fallback: `${listsDir}/${file} is a NotAutomatic archive (pinned below the others)` };
-    releaseOf.set(list, { suite: info.suite, notAutomatic: info.notAutomatic });
+    const file = releases.includes(`${owner}InRelease`) ? `${owner}InRelease` : `${owner}Release`;
+    if (!suiteOfRelease.has(file)) {
+      const info = releaseInfo(await ctx.fs.readFile(`${listsDir}/${file}`));
+      if (!info.suite) return { ok: false, fallback: `${listsDir}/${file} names no Suite` };
+      if (info.notAutomatic) return { ok: false, fallback: `${listsDir}/${file} is a NotAutomatic archive (pinned below the others)` };
+      suiteOfRelease.set(file, info.suite);
+    }
+    suiteOf.set(list, suiteOfRelease.get(file)!);
   }
 
   // One list at a time: only one decompressed list (tens of MB) is held at once.
@@ -199,7 +209,7 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   for (const list of lists) {
     const r = await ctx.exec.run(APT_HELPER, ['cat-file', `${listsDir}/${list}`], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 256 * 1024 * 1024 });
     if (r.exitCode !== 0 || r.truncated) return { ok: false, fallback: `apt-helper could not read ${listsDir}/${list}` };
-    const { phased } = scanPackages(r.stdout, releaseOf.get(list)!.suite, native, installed, best);
+    const { phased } = scanPackages(r.stdout, suiteOf.get(list)!, native, installed, installedNames, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }
 
