@@ -7,7 +7,7 @@
  *   fakes: {
  *     exec: { run: async (command, args) => ({ exitCode: 0, stdout: 'active\n' }) },
  *     fs: { readFile: async (path) => '0.50 0.40 0.30 1/100 42\n' },
- *     net: { request: async (req) => ({ status: 200, headers: {}, body: 'ok' }) },
+ *     net: { http: async (req) => ({ status: 200, headers: {}, body: 'ok', truncated: false }) },
  *   }
  */
 import type { ExecOptions, ExecResult, FsCapability, NetCapability } from '../sdk/types.js';

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { CxError } from '../errors.js';
+import { writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../loader/manifest.js';
 import { PLUGIN_NAME_PATTERN } from '../../sdk/index.js';
 
@@ -82,16 +83,34 @@ export async function createPluginScaffold(name: string, type: string, parent: s
   return dir;
 }
 
-/** Bundles dir/src/index.ts (or index.ts / index.js) into the manifest's main file. */
+/**
+ * Bundles dir/src/index.ts (or src/index.js / index.ts) into the manifest's main file. The
+ * bundle is evaluated in a sandbox isolate first: a plugin whose code names itself differently
+ * from plugin.yaml is refused (CX_ERR_PLUGIN_NAME_MISMATCH) and main is left as it was.
+ */
 export async function buildPluginDir(dirArg: string): Promise<string> {
   const dir = resolve(dirArg);
   const { manifest } = await readManifest(dir);
   const candidates = ['src/index.ts', 'src/index.js', 'index.ts'];
   let entry: string | undefined;
-  for (const c of candidates) if (await stat(join(dir, c)).then(() => true, () => false)) entry = join(dir, c);
+  for (const c of candidates) if (!entry && (await stat(join(dir, c)).then(() => true, () => false))) entry = join(dir, c);
   if (!entry) throw new CxError('CX_ERR_USAGE', { detail: `${dir}: no src/index.ts to bundle.`, hint: 'put the plugin source in src/index.ts' });
-  const { bundlePluginFile } = await import('../../sdk/bundle.js');
+  const { bundlePlugin } = await import('../../sdk/bundle.js');
+  const code = await bundlePlugin(entry);
   const out = join(dir, manifest.main);
-  await bundlePluginFile(entry, out);
+  const declared = await declaredName(manifest.name, code, out);
+  if (declared !== manifest.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: manifest.name, declared, file: entry });
+  await writeFileAtomic(out, code);
   return out;
+}
+
+/** The name a bundle's definePlugin({ name }) declares, read by loading it in a sandbox isolate. */
+async function declaredName(plugin: string, code: string, filename: string): Promise<string> {
+  const { SandboxHost } = await import('../sandbox/host.js');
+  const host = new SandboxHost();
+  try {
+    return (await host.load({ name: plugin, code, filename })).shape.name;
+  } finally {
+    await host.close();
+  }
 }

@@ -89,6 +89,29 @@ describe('plugins create', () => {
     expect(await t.run(['--plugin-dir', dir, 'greet-me', 'Grace'])).toMatchObject({ exitCode: 0, stdout: 'Hello, Grace!' });
   });
 
+  test('plugins build refuses, with coded errors, a plugin whose code names another plugin and a source that does not bundle', async () => {
+    expect((await t.run(['plugins', 'create', 'named-right', '--type', 'command', '--dir', t.root])).exitCode).toBe(0);
+    const dir = join(t.root, 'named-right');
+    await linkDependencies(dir);
+    const index = join(dir, 'src', 'index.ts');
+    const good = await readFile(index, 'utf8');
+    await writeFile(index, good.replace("name: 'named-right',\n  contributes", "name: 'named-wrong',\n  contributes"));
+    const wrong = await t.run(['plugins', 'build', dir]);
+    expect(wrong).toMatchObject({
+      exitCode: 4,
+      stderr: "error[CX_ERR_PLUGIN_NAME_MISMATCH]: plugin 'named-right': its code declares the name 'named-wrong'.\nMake definePlugin({ name }) and plugin.yaml's name the same.",
+    });
+    await expect(readFile(join(dir, 'dist', 'index.js'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await writeFile(index, `${good}\nconst broken = ;\n`);
+    const broken = await t.run(['plugins', 'build', dir]);
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toBe(`error[CX_ERR_PLUGIN_BUILD]: ${index}: the plugin does not build:\n${index}:${good.split('\n').length + 1}:15: Unexpected ";"\nFix the source, then build again (cx-ops plugins build DIR).`);
+    const json = await t.run(['plugins', 'build', dir, '--json']);
+    expect(json.exitCode).toBe(2);
+    await writeFile(index, good);
+    expect(await t.run(['plugins', 'build', dir])).toMatchObject({ exitCode: 0 });
+  });
+
   test('bad names and types are refused and nothing is written', async () => {
     const bad = await t.run(['plugins', 'create', 'Bad_Name', '--dir', t.root]);
     expect(bad.exitCode).toBe(2);
