@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { Json, PluginDefinition, PluginsCapability, RegistryCapability, Tier } from '../sdk/types.js';
 import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
-import { defaultConfig, loadConfig, pluginConfig, type LoadedConfig } from './config.js';
+import { defaultConfig, loadConfig, pluginConfig, sectionOwners, type LoadedConfig } from './config.js';
 import { ContextFactory, processTerminal, recordingHostErrors, type ContextPlugin, type Terminal } from './context.js';
 import { CxError, closest, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
@@ -163,6 +163,7 @@ export class Kernel {
     ]);
     this.contexts.useCapabilities(createHostCapabilities);
     const candidates = new Map<string, PluginRecord>();
+    const owners = sectionOwners([...this.plugins.values()].map((p) => p.manifest));
     for (const p of this.plugins.values()) {
       if (!p.enabled) continue;
       try {
@@ -170,7 +171,7 @@ export class Kernel {
           throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: this.version });
         }
         p.grants = p.tier === 'trusted' ? 'all' : this.grantsOf(p);
-        p.config = pluginConfig(this.config, p.manifest, p.builtin ? p.dir : undefined);
+        p.config = pluginConfig(this.config, p.manifest, p.builtin ? p.dir : undefined, owners);
         candidates.set(p.name, p);
       } catch (e) {
         this.fail(p, e);

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export interface Paths {
   /** Root of the host inspected and repaired. */
   root: string;
-  /** /etc/cx: config.yaml, plugins/ (the seed's plugin directory). */
+  /** /etc/cx: config.yaml, plugins/ (the system plugin directory). */
   configDir: string;
   /** /var/lib/cx: state.json, installed plugins, plugin state. */
   dataDir: string;

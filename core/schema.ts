@@ -15,7 +15,7 @@ const compiled = new Map<string, ValidateFunction>();
 function instance(): Ajv {
   if (!ajv) {
     const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
-    ajv = new AjvClass({ allErrors: false, strict: false, useDefaults: true });
+    ajv = new AjvClass({ allErrors: false, strict: true, useDefaults: true });
   }
   return ajv;
 }

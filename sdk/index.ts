@@ -18,12 +18,13 @@ export * from './journal.js';
 export * from './run-lock.js';
 export * from './closest.js';
 export * from './host-path.js';
+export * from './check-preamble.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 
 /** Kebab-case names: plugins, commands. */
 export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-/** Contribution ids: snake_case or kebab-case (the seed's check ids are snake_case). */
+/** Contribution ids: snake_case or kebab-case (check ids are snake_case). */
 export const CONTRIBUTION_ID_PATTERN = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 
 /** Declares a plugin. Returns the definition unchanged (the loader validates it). */

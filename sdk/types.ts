@@ -4,7 +4,7 @@
  * runs trusted (in-process) or sandboxed (isolated-vm) unchanged.
  */
 
-/** The seed's check statuses. */
+/** The statuses a check can report. */
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';
 export const CHECK_STATUSES: readonly CheckStatus[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
 
@@ -12,7 +12,7 @@ export const CHECK_STATUSES: readonly CheckStatus[] = ['PASS', 'WARN', 'FAIL', '
 export type CheckSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 export const CHECK_SEVERITIES: readonly CheckSeverity[] = ['critical', 'high', 'medium', 'low', 'info'];
 
-/** The seed's check categories (lower-case on the command line). */
+/** The categories of the built-in checks (lower-case on the command line). */
 export type CheckCategory =
   | 'disk'
   | 'memory'
@@ -26,7 +26,7 @@ export const CHECK_CATEGORIES: readonly CheckCategory[] = [
   'disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security',
 ];
 
-/** Exactly the seed's CheckResult. */
+/** One check's result, as doctor reports it. */
 export interface CheckResult {
   check_id: string;
   name: string;

@@ -61,7 +61,7 @@ const standalone = require('ajv/dist/standalone').default;
 const { readFile, writeFile } = await import('node:fs/promises');
 await mkdir(join(out, 'core', 'validators'), { recursive: true });
 for (const name of ['plugin.schema.json', 'config.schema.json']) {
-  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, code: { source: true } });
+  const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', name), 'utf8')));
   await writeFile(join(out, 'core', 'validators', name.replace(/\.json$/, '.cjs')), standalone(ajv, validate));
 }
@@ -78,7 +78,7 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
     continue;
   }
   if (!manifest?.config_schema) continue;
-  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, code: { source: true } });
+  const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, code: { source: true } });
   const validate = ajv.compile(manifest.config_schema);
   await writeFile(join(out, 'plugins-builtin', dir.name, 'config-schema.validator.cjs'), standalone(ajv, validate));
 }

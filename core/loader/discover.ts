@@ -1,5 +1,5 @@
 /**
- * Finds plugin directories: built-in plugins, /etc/cx/plugins (the seed's directory), installed
+ * Finds plugin directories: built-in plugins, /etc/cx/plugins (the system plugin directory), installed
  * plugins, the per-user directory, and explicit directories. A broken manifest is reported and
  * skipped; the first plugin of a name wins and a second one is reported.
  */

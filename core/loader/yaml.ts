@@ -9,8 +9,8 @@ import { CxError } from '../errors.js';
 export interface YamlFile {
   file: string;
   data: unknown;
-  /** 1-based line of the node at a path like ['permissions', 'exec', 0]; undefined if absent. */
-  lineOf(path: Array<string | number>): number | undefined;
+  /** 1-based line of the node at a path like ['permissions', 'exec', 0] (at 'key': of its key); undefined if absent. */
+  lineOf(path: Array<string | number>, at?: 'value' | 'key'): number | undefined;
 }
 
 /** Parses YAML text; a syntax error becomes CX_ERR_YAML_SYNTAX with line and column. */
@@ -27,7 +27,7 @@ export function parseYaml(text: string, file: string): YamlFile {
       detail: first.message.split('\n')[0],
     });
   }
-  const lineOf = (path: Array<string | number>): number | undefined => {
+  const lineOf = (path: Array<string | number>, at: 'value' | 'key' = 'value'): number | undefined => {
     let node: Node | null | undefined = doc.contents as Node | null;
     let lastLine: number | undefined;
     for (const key of path) {
@@ -43,7 +43,7 @@ export function parseYaml(text: string, file: string): YamlFile {
         return lastLine;
       }
     }
-    if (node && node.range) return lineCounter.linePos(node.range[0]).line;
+    if (at === 'value' && node && node.range) return lineCounter.linePos(node.range[0]).line;
     return lastLine;
   };
   return { file, data: doc.toJS({ maxAliasCount: 100 }), lineOf };

@@ -3,7 +3,7 @@
  * package lists and dpkg status (apt-upgradable.ts), or from `apt list --upgradable` where the
  * host's apt policy needs apt itself; cached while those files do not change.
  */
-import { defineCheck, error, grade, hostPath, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, error, grade, hostPath, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseAptUpgradable, type UpgradableLine } from './apt-parse.js';
 import { upgradableFromLists } from './apt-upgradable.js';
@@ -34,9 +34,8 @@ export const securityUpdatesCheck = defineCheck({
   severity: 'high',
   async run(ctx: PluginContext<PackagesConfig>) {
     const cfg = ctx.config.security_updates;
-    if (cfg.warn_count >= cfg.fail_count) {
-      return { status: 'ERROR', message: `config checks.security_updates: warn_count (${cfg.warn_count}) must be below fail_count (${cfg.fail_count}); fix it in ${ctx.env.configDir}/config.yaml`, fix_id: null };
-    }
+    const invalid = thresholdError(ctx.env, [{ section: 'checks.security_updates', warn: ['warn_count', cfg.warn_count], fail: ['fail_count', cfg.fail_count] }]);
+    if (invalid) return invalid;
     const fingerprint = await aptFingerprint(ctx);
     if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');
     if (!(await ctx.fs.stat(hostPath(ctx.env, '/var/lib/apt/lists')))) return skip('no apt package lists on this host (no /var/lib/apt/lists)');

@@ -1,8 +1,8 @@
 /** cpu_load: the load average per logical CPU, over the configured window (1, 5 or 15 minutes). */
-import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { checkPreamble, defineCheck, error, grade, hostPath, readIfExists, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { countCpuinfoProcessors, parseCpuList, parseLoadavg } from './procfs.js';
-import { round1, thresholdProblem } from './thresholds.js';
+import { round1 } from './round1.js';
 
 /** Logical CPUs of the host: /sys/devices/system/cpu/online, else /proc/cpuinfo. */
 export async function cpuCount(ctx: PluginContext<unknown>): Promise<number | null> {
@@ -21,11 +21,9 @@ export const cpuLoadCheck = defineCheck({
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.cpu_load;
-    const problem = thresholdProblem(ctx.env, 'cpu_load', 'warn_per_core', cfg.warn_per_core, 'fail_per_core', cfg.fail_per_core);
-    if (problem) return { ...error(problem), fix_id: null };
-    const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/loadavg'));
-    if (text === null) return skip('/proc/loadavg not found on this host');
-    const load = parseLoadavg(text);
+    const pre = await checkPreamble(ctx, { thresholds: [{ section: 'checks.cpu_load', warn: ['warn_per_core', cfg.warn_per_core], fail: ['fail_per_core', cfg.fail_per_core] }], source: '/proc/loadavg' });
+    if (pre.outcome) return pre.outcome;
+    const load = parseLoadavg(pre.text);
     const cores = await cpuCount(ctx);
     if (!cores) return error('cannot tell the number of CPUs: neither /sys/devices/system/cpu/online nor /proc/cpuinfo says');
     const value = cfg.window === 1 ? load.load1 : cfg.window === 15 ? load.load15 : load.load5;

@@ -2,9 +2,9 @@
  * disk_space: block and inode usage of every real file system (or the configured mounts), each
  * graded against its own thresholds (`checks.disk_space.per_mount`).
  */
-import { defineCheck, grade, hostPath, readIfExists, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, grade, hostPath, readIfExists, thresholdError, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
 import { DISK_FS_TYPES, parseMounts, REMOTE_FS_TYPES } from './procfs.js';
-import { round1, thresholdProblem } from './thresholds.js';
+import { round1 } from './round1.js';
 import type { ChecksConfig } from './config.js';
 
 /** Usage of one mount, as df computes it (used / (used + available)). */
@@ -82,14 +82,16 @@ export const diskSpaceCheck = defineCheck({
   fix_id: 'disk_cleanup',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.disk_space;
-    const problem =
-      thresholdProblem(ctx.env, 'disk_space', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent) ??
-      thresholdProblem(ctx.env, 'disk_space', 'inode_warn_percent', cfg.inode_warn_percent, 'inode_fail_percent', cfg.inode_fail_percent) ??
-      Object.entries(cfg.per_mount)
-        .map(([m, t]) => thresholdProblem(ctx.env, `disk_space.per_mount["${m}"]`, 'warn_percent', t.warn_percent ?? cfg.warn_percent, 'fail_percent', t.fail_percent ?? cfg.fail_percent))
-        .find((p) => p !== null) ??
-      null;
-    if (problem) return { status: 'ERROR', message: problem, fix_id: null };
+    const invalid = thresholdError(ctx.env, [
+      { section: 'checks.disk_space', warn: ['warn_percent', cfg.warn_percent], fail: ['fail_percent', cfg.fail_percent] },
+      { section: 'checks.disk_space', warn: ['inode_warn_percent', cfg.inode_warn_percent], fail: ['inode_fail_percent', cfg.inode_fail_percent] },
+      ...Object.entries(cfg.per_mount).map(([m, t]) => ({
+        section: `checks.disk_space.per_mount["${m}"]`,
+        warn: ['warn_percent', t.warn_percent ?? cfg.warn_percent] as const,
+        fail: ['fail_percent', t.fail_percent ?? cfg.fail_percent] as const,
+      })),
+    ]);
+    if (invalid) return invalid;
     const graded: MountGrade[] = [];
     const missing: string[] = [];
     for (const mount of await mountsToCheck(ctx)) {

@@ -1,8 +1,7 @@
 /** file_descriptors: allocated file handles against the system maximum (/proc/sys/fs/file-nr). */
-import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { checkPreamble, defineCheck, grade, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseFileNr } from './procfs.js';
-import { thresholdProblem } from './thresholds.js';
 
 /** Percent of the maximum in use (allocated minus allocated-but-unused). */
 export function fdUsedPercent(n: { allocated: number; unused: number; max: number }): number {
@@ -18,11 +17,9 @@ export const fileDescriptorsCheck = defineCheck({
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.file_descriptors;
-    const problem = thresholdProblem(ctx.env, 'file_descriptors', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent);
-    if (problem) return { ...error(problem), fix_id: null };
-    const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/sys/fs/file-nr'));
-    if (text === null) return skip('/proc/sys/fs/file-nr not found on this host');
-    const n = parseFileNr(text);
+    const pre = await checkPreamble(ctx, { thresholds: [{ section: 'checks.file_descriptors', warn: ['warn_percent', cfg.warn_percent], fail: ['fail_percent', cfg.fail_percent] }], source: '/proc/sys/fs/file-nr' });
+    if (pre.outcome) return pre.outcome;
+    const n = parseFileNr(pre.text);
     const used = n.allocated - n.unused;
     const pct = fdUsedPercent(n);
     return {

@@ -1,7 +1,7 @@
 /**
- * checks-system: the seed's host checks that read /proc, /sys and statfs (disk_space, memory,
+ * checks-system: the host checks that read /proc, /sys and statfs (disk_space, memory,
  * swap_usage, cpu_load, zombie_processes, file_descriptors), plus time_sync and systemd_failed,
- * and their fixes. Thresholds come from the `checks:` section of config.yaml.
+ * and their fixes. Thresholds come from their sub-sections of `checks:` in config.yaml (checks.disk_space, …).
  */
 import { definePlugin } from 'cx-ops/sdk';
 import { cpuLoadCheck } from './cpu-load.js';

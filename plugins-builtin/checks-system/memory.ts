@@ -2,10 +2,10 @@
  * memory and swap_usage, both from /proc/meminfo. A host without swap has no swap problem:
  * swap_usage then passes and says so.
  */
-import { defineCheck, error, grade, hostPath, pass, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { checkPreamble, defineCheck, error, grade, pass, type PluginContext, type ThresholdPair } from 'cx-ops/sdk';
 import type { ChecksConfig, PercentThresholds } from './config.js';
 import { parseMeminfo } from './procfs.js';
-import { round1, thresholdProblem } from './thresholds.js';
+import { round1 } from './round1.js';
 
 const MB = 1024;
 
@@ -25,16 +25,8 @@ export function swapUsage(info: Record<string, number>): { total_mb: number; use
   return { total_mb: round1(total / MB), used_mb: round1(used / MB), used_percent: round1((used / total) * 100) };
 }
 
-async function meminfo(ctx: PluginContext<unknown>): Promise<Record<string, number> | null> {
-  const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/meminfo'));
-  return text === null ? null : parseMeminfo(text);
-}
-
-function graded(env: { configDir: string }, section: string, t: PercentThresholds, value: number) {
-  const problem = thresholdProblem(env, section, 'warn_percent', t.warn_percent, 'fail_percent', t.fail_percent);
-  if (problem) return { problem } as const;
-  return { status: grade(value, { warn: t.warn_percent, fail: t.fail_percent }) } as const;
-}
+const percentPair = (section: string, t: PercentThresholds): ThresholdPair => ({ section: `checks.${section}`, warn: ['warn_percent', t.warn_percent], fail: ['fail_percent', t.fail_percent] });
+const graded = (t: PercentThresholds, value: number) => grade(value, { warn: t.warn_percent, fail: t.fail_percent });
 
 export const memoryCheck = defineCheck({
   id: 'memory',
@@ -43,13 +35,11 @@ export const memoryCheck = defineCheck({
   category: 'memory',
   severity: 'high',
   async run(ctx: PluginContext<ChecksConfig>) {
-    const info = await meminfo(ctx);
-    if (!info) return skip('/proc/meminfo not found on this host');
-    const u = memoryUsage(info);
+    const pre = await checkPreamble(ctx, { thresholds: [percentPair('memory', ctx.config.memory)], source: '/proc/meminfo' });
+    if (pre.outcome) return pre.outcome;
+    const u = memoryUsage(parseMeminfo(pre.text));
     if (!u) return error('/proc/meminfo has no MemTotal line');
-    const g = graded(ctx.env, 'memory', ctx.config.memory, u.used_percent);
-    if ('problem' in g) return { ...error(g.problem!), fix_id: null };
-    return { status: g.status, message: `${u.used_percent}% of ${round1(u.total_mb / 1024)} GB in use (${round1(u.available_mb / 1024)} GB available)`, details: { ...u, ...ctx.config.memory } };
+    return { status: graded(ctx.config.memory, u.used_percent), message: `${u.used_percent}% of ${round1(u.total_mb / 1024)} GB in use (${round1(u.available_mb / 1024)} GB available)`, details: { ...u, ...ctx.config.memory } };
   },
 });
 
@@ -60,12 +50,10 @@ export const swapCheck = defineCheck({
   category: 'memory',
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
-    const info = await meminfo(ctx);
-    if (!info) return skip('/proc/meminfo not found on this host');
-    const u = swapUsage(info);
+    const pre = await checkPreamble(ctx, { thresholds: [percentPair('swap_usage', ctx.config.swap_usage)], source: '/proc/meminfo' });
+    if (pre.outcome) return pre.outcome;
+    const u = swapUsage(parseMeminfo(pre.text));
     if (!u) return pass('no swap configured', { total_mb: 0 });
-    const g = graded(ctx.env, 'swap_usage', ctx.config.swap_usage, u.used_percent);
-    if ('problem' in g) return { ...error(g.problem!), fix_id: null };
-    return { status: g.status, message: `${u.used_percent}% of ${u.total_mb} MB swap in use`, details: { ...u, ...ctx.config.swap_usage } };
+    return { status: graded(ctx.config.swap_usage, u.used_percent), message: `${u.used_percent}% of ${u.total_mb} MB swap in use`, details: { ...u, ...ctx.config.swap_usage } };
   },
 });

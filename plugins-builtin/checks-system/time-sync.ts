@@ -3,10 +3,9 @@
  * (systemd's timedatectl, chrony, ntpd). No client at all: SKIP with the reason. The fix
  * restarts the time service the check found.
  */
-import { defineCheck, defineFix, fail, grade, hostPath, pass, skip, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, grade, hostPath, pass, skip, thresholdError, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { systemdRunning } from './systemd-failed.js';
-import { thresholdProblem } from './thresholds.js';
 
 /** `timedatectl show` key=value output. */
 export function parseKeyValues(stdout: string): Record<string, string> {
@@ -67,8 +66,8 @@ export const timeSyncCheck = defineCheck({
   fix_id: 'time_sync_restart',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.time_sync;
-    const problem = thresholdProblem(ctx.env, 'time_sync', 'warn_offset_ms', cfg.warn_offset_ms, 'fail_offset_ms', cfg.fail_offset_ms);
-    if (problem) return { status: 'ERROR', message: problem, fix_id: null };
+    const invalid = thresholdError(ctx.env, [{ section: 'checks.time_sync', warn: ['warn_offset_ms', cfg.warn_offset_ms], fail: ['fail_offset_ms', cfg.fail_offset_ms] }]);
+    if (invalid) return invalid;
     const service = await timeService(ctx);
     if (await exists(ctx, '/usr/bin/chronyc')) {
       const r = await ctx.exec.run('chronyc', ['-n', 'tracking'], { timeoutMs: 5000, readOnly: true });

@@ -2,10 +2,9 @@
  * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
  * that asks each parent to reap them by sending it SIGCHLD.
  */
-import { defineCheck, defineFix, error, grade, hostPath, mapLimit, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, error, grade, hostPath, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseProcStat } from './procfs.js';
-import { thresholdProblem } from './thresholds.js';
 
 export interface Zombie {
   pid: number;
@@ -63,8 +62,8 @@ export const zombieCheck = defineCheck({
   fix_id: 'zombie_reap',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.zombie_processes;
-    const problem = thresholdProblem(ctx.env, 'zombie_processes', 'warn_count', cfg.warn_count, 'fail_count', cfg.fail_count);
-    if (problem) return { ...error(problem), fix_id: null };
+    const invalid = thresholdError(ctx.env, [{ section: 'checks.zombie_processes', warn: ['warn_count', cfg.warn_count], fail: ['fail_count', cfg.fail_count] }]);
+    if (invalid) return invalid;
     const zombies = await findZombies(ctx);
     if (zombies === null) return skip('/proc not found on this host');
     const parents = [...new Set(zombies.map((z) => z.ppid))];

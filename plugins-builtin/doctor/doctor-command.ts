@@ -11,7 +11,7 @@ import { renderChecks, renderFix, renderSummary, type TextOptions } from './rend
 import { CATEGORY_ORDER, exitCodeFor, overallStatus, summarize, type DoctorReport } from './report-model.js';
 import { runChecks } from './run-checks.js';
 
-/** The `doctor:` section of config.yaml (the seed's settings). */
+/** The `doctor:` section of config.yaml. */
 export interface DoctorConfig {
   timeout_seconds: number;
   parallel_checks: boolean;

@@ -66,7 +66,7 @@ export function summarize(results: CheckResult[]): DoctorReport['summary'] {
   return s;
 }
 
-/** Category display order: the seed's categories first, others alphabetically. */
+/** Category display order: these categories first, others alphabetically. */
 export const CATEGORY_ORDER = ['disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security'];
 
 /** Results grouped by category, in display order. */

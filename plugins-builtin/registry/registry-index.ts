@@ -55,7 +55,7 @@ export function schemaValidator(name: string): ValidateFunction {
   if (!v) {
     const schema = JSON.parse(readFileSync(fileURLToPath(new URL(`../../schemas/${name}`, import.meta.url)), 'utf8'));
     const { Ajv } = require('ajv') as typeof import('ajv');
-    v = new Ajv({ allErrors: false, strict: false }).compile(schema);
+    v = new Ajv({ allErrors: false, strict: true }).compile(schema);
     validators.set(name, v);
   }
   return v;

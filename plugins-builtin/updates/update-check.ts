@@ -1,6 +1,6 @@
 /**
  * `update check`: asks every updater for pending updates, caches the answer for
- * `check_interval_hours` (`--force` asks again) and prints the seed's summary box.
+ * `check_interval_hours` (`--force` asks again) and prints a summary box.
  */
 import type { PluginContext, UpdateCheck } from 'cx-ops/sdk';
 
@@ -65,7 +65,7 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   return summary;
 }
 
-/** A box of the given lines, as in the seed. */
+/** A box drawn around the given lines. */
 export function box(title: string, lines: string[]): string {
   const width = Math.max(45, title.length + 4, ...lines.map((l) => l.length + 2));
   const pad = (s: string) => `│ ${s}${' '.repeat(width - s.length - 1)}│`;
@@ -79,7 +79,7 @@ export function box(title: string, lines: string[]): string {
   ].join('\n');
 }
 
-/** The check as the seed prints it: a summary box, then the counts and the packages. */
+/** The check as text: a summary box, then the counts and the packages. */
 export function formatCheck(s: CheckSummary, kernelVersion: string): string {
   const usable = s.updaters.filter((u) => u.check.available);
   const lines = [
