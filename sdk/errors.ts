@@ -297,6 +297,13 @@ export const ERRORS = {
     message: (p) =>
       `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/permissions-policy.schema.json.`,
   },
+  // Raised by plugins-builtin/daemon.
+  CX_ERR_PORT_IN_USE: {
+    exit: 5,
+    summary: 'The address the daemon should listen on is already taken by another process.',
+    message: (p) =>
+      `cannot listen on ${p.address}: it is already in use${p.holder ? ` by ${p.holder}` : ' (by a process this user cannot see)'}.\nStop that process, or set another port in daemon.listen in ${p.file}.`,
+  },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
