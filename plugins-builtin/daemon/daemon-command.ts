@@ -142,6 +142,11 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       metrics.observeResults(results);
       if (history) writeHistory(() => history!.addResults(ended, cycle, job.id, results), results.length);
     }
+    // Retention (daemon.history): by age, then by size, every tenth run of a health job.
+    if (history && job.health && cycle % 10 === 1) {
+      const h = gen.settings.config.history;
+      writeHistory(() => void history!.prune(ended, h.retention_days * 86_400_000, h.max_mb * 1024 * 1024), 0);
+    }
     for (const ev of out && Array.isArray(out.events) ? out.events.slice(0, 10_000) : []) {
       if (!ev || typeof ev.message !== 'string') continue;
       const level = ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info';

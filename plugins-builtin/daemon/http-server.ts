@@ -121,15 +121,16 @@ export class DaemonHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // URL and headers over daemon.max_request_bytes never get here: node:http answers 431 (maxHeaderSize).
     const rawUrl = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       req.resume();
       return this.send(res, 'other', 405, { error: `method ${req.method} is not allowed: this API is read-only (GET, HEAD)` }, undefined, { allow: 'GET, HEAD' });
     }
-    if (rawUrl.length > Math.max(256, this.limits.maxRequestBytes)) return this.send(res, 'other', 414, { error: `the URL is longer than ${this.limits.maxRequestBytes} bytes (daemon.max_request_bytes)` });
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > 0 || req.headers['transfer-encoding']) {
-      req.destroy();
+      req.resume();
+      res.once('finish', () => req.socket.destroySoon());
       return this.send(res, 'other', 413, { error: 'a request body is not accepted' }, undefined, { connection: 'close' });
     }
     const wait = this.limiter.admit(req.socket.remoteAddress ?? 'unknown');
