@@ -59,7 +59,7 @@ function resultsOf(out: JobOutput | null): CheckResult[] {
 export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
   const logFormat = (o.logFormat ?? 'text') as string;
-  if (logFormat !== 'text' && logFormat !== 'json') throw new CxError('CX_ERR_USAGE', { detail: `--log-format must be text or json, not '${logFormat}'`, hint: 'cx-ops daemon --help' });
+  if (logFormat !== 'text' && logFormat !== 'json') throw new CxError('CX_ERR_USAGE', { detail: `--log-format must be text or json, not '${logFormat}'`, hint: 'cx-ops daemon --help', plugin: 'daemon' });
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
@@ -81,7 +81,8 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const writeHistory = (fn: () => void, records: number) => {
     try {
       fn();
-      if (historyFailing) {
+      // Only a cycle's results getting through again counts as recovered (a lone event may fit where they did not).
+      if (historyFailing && records > 1) {
         historyFailing = false;
         log.info('history_write_ok', 'the history store accepts writes again');
       }
@@ -100,6 +101,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     await ctx.fs.mkdir(ctx.env.dataDir);
     const opened = await HistoryStore.open(dbFile, ctx.fs);
     history = opened.store;
+    if (settings.config.history.max_file_mb) history.limitBytes(settings.config.history.max_file_mb * 1024 * 1024);
     setActiveHistory(history);
     if (opened.movedAside) log.warn('history_corrupt', `the history database was corrupt (${opened.movedAside.reason}); it was moved to ${opened.movedAside.to} and a fresh one started`, { moved_to: opened.movedAside.to });
   } catch (e) {

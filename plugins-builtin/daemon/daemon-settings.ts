@@ -18,7 +18,7 @@ export interface DaemonConfig {
   rate_limit_per_minute: number;
   max_request_bytes: number;
   log_lines_per_minute: number;
-  history: { retention_days: number; max_mb: number };
+  history: { retention_days: number; max_mb: number; max_file_mb?: number };
 }
 
 export interface DaemonSettings {

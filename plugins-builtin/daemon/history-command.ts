@@ -9,9 +9,9 @@ import type { StoredResult } from './history-store.js';
 export async function runHistory(ctx: PluginContext<unknown>, input: CommandInput): Promise<number> {
   const o = input.options;
   const since = typeof o.since === 'string' ? parseDuration(o.since) : undefined;
-  if (typeof o.since === 'string' && since === undefined) throw new CxError('CX_ERR_USAGE', { detail: `--since ${o.since} is not a duration`, hint: 'give e.g. --since 30m, --since 1h or --since 7d' });
+  if (typeof o.since === 'string' && since === undefined) throw new CxError('CX_ERR_USAGE', { detail: `--since ${o.since} is not a duration`, hint: 'give e.g. --since 30m, --since 1h or --since 7d', plugin: 'daemon' });
   const limit = o.limit === undefined ? 100 : Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new CxError('CX_ERR_USAGE', { detail: `--limit ${String(o.limit)} is not a positive whole number`, hint: 'cx-ops history --limit 50' });
+  if (!Number.isInteger(limit) || limit < 1) throw new CxError('CX_ERR_USAGE', { detail: `--limit ${String(o.limit)} is not a positive whole number`, hint: 'cx-ops history --limit 50', plugin: 'daemon' });
   const check = typeof o.check === 'string' ? o.check : undefined;
   const file = join(ctx.env.dataDir, 'history.db');
   const got = await withHistory(ctx, (h) => ({ results: h.results({ check, since: since === undefined ? undefined : Date.now() - since, limit }), counts: h.counts() }));

@@ -199,9 +199,10 @@ export class HistoryStore {
     return String(this.db.pragma('integrity_check', { simple: true }));
   }
 
-  /** Caps the file at `pages` pages (a full disk, for fault tests and operators who want a hard cap). */
-  limitPages(pages: number): void {
-    this.db.pragma(`max_page_count = ${Math.floor(pages)}`);
+  /** A hard cap on the file (PRAGMA max_page_count): beyond it a write fails with SQLITE_FULL, as on a full disk. */
+  limitBytes(bytes: number): void {
+    const pages = Math.max(1, Math.floor(bytes / Number(this.db.pragma('page_size', { simple: true }))));
+    this.db.pragma(`max_page_count = ${pages}`);
   }
 
   close(): void {
