@@ -11,6 +11,7 @@ const INDEX = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cx-ops</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/dashboard.css">
 <script src="/dashboard.js" defer></script>
 </head>
@@ -108,7 +109,7 @@ function renderChecks(data) {
 
 function renderEvents(events) {
   const ol = $('events');
-  ol.replaceChildren(...events.slice(0, 30).map((e) => el('li', { textContent: new Date(e.ts).toLocaleTimeString() + ' ' + e.level.toUpperCase() + ' ' + e.type + (e.plugin ? ' [' + e.plugin + ']' : '') + ': ' + e.message })));
+  ol.replaceChildren(...events.filter((e) => e.type !== 'cycle_end').slice(0, 30).map((e) => el('li', { textContent: new Date(e.ts).toLocaleTimeString() + ' ' + e.level.toUpperCase() + ' ' + e.type + (e.plugin ? ' [' + e.plugin + ']' : '') + ': ' + e.message })));
 }
 
 function renderPanels(panels) {
@@ -128,7 +129,7 @@ function addToHistory(results) {
 
 async function start() {
   try {
-    const [checks, hist, ev, panels] = await Promise.all([get('/api/v1/checks'), get('/api/v1/history?limit=2000'), get('/api/v1/events?limit=30'), get('/api/v1/panels')]);
+    const [checks, hist, ev, panels] = await Promise.all([get('/api/v1/checks'), get('/api/v1/history?limit=2000'), get('/api/v1/events?limit=200'), get('/api/v1/panels')]);
     for (const r of [...hist.results].reverse()) { const h = history.get(r.check_id) || []; h.push(r.status.toLowerCase()); history.set(r.check_id, h); }
     current = checks; events = ev.events; renderChecks(checks); renderEvents(events); renderPanels(panels.panels);
   } catch (e) { $('summary').textContent = 'could not load: ' + e.message; }
@@ -136,7 +137,7 @@ async function start() {
   src.onopen = () => { $('conn').textContent = 'connected'; };
   src.onerror = () => { $('conn').textContent = 'reconnecting'; };
   src.addEventListener('cycle', (m) => { const d = JSON.parse(m.data); addToHistory(d.results); current = d; renderChecks(d); });
-  src.addEventListener('event', (m) => { events.unshift(JSON.parse(m.data)); events = events.slice(0, 30); renderEvents(events); });
+  src.addEventListener('event', (m) => { const e = JSON.parse(m.data); if (e.type === 'cycle_end') return; events.unshift(e); events = events.slice(0, 200); renderEvents(events); });
   src.addEventListener('panels', (m) => renderPanels(JSON.parse(m.data).panels));
 }
 start();

@@ -21,7 +21,7 @@ const cyclesDone = (lines: Array<{ type: string; data?: Record<string, any> }>) 
 describe('the history store', () => {
   test('cx-ops history reads the results the daemon stored; kill -9 at any moment never corrupts the database', async () => {
     host = await daemonRoot('healthy');
-    await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space]\n');
+    await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space]\n');
     let stored = 0;
     for (let round = 0; round < 3; round++) {
       const d = await host.start();
