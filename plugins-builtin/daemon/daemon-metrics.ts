@@ -3,7 +3,8 @@
  * and the Node process metrics. One registry per daemon process (never prom-client's global one),
  * so later plugins' metrics join the same exposition.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckResult } from 'cx-ops/sdk';
 
 export const STATUS_VALUE: Record<CheckResult['status'], number> = { PASS: 0, WARN: 1, FAIL: 2, ERROR: 3, SKIP: -1 };
@@ -32,8 +33,19 @@ export class DaemonMetrics {
   readonly historyErrors = new Counter({ name: 'cx_ops_daemon_history_write_errors_total', help: 'Records the history store could not write (e.g. disk full)', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'cx_ops_daemon_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'code'], registers: [this.registry] });
 
+  /**
+   * Process metrics, read at scrape time. (prom-client's collectDefaultMetrics is not used: three
+   * of its gauges end in _total, which `promtool check metrics` rejects.)
+   */
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    const r = [this.registry];
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    new Gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes', registers: r, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({ name: 'process_heap_bytes', help: 'V8 heap in use, in bytes', registers: r, collect() { this.set(process.memoryUsage().heapUsed); } });
+    new Counter({ name: 'process_cpu_seconds_total', help: 'User and system CPU time spent, in seconds', registers: r, collect() { const u = process.cpuUsage(); this.reset(); this.inc((u.user + u.system) / 1e6); } });
+    new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds', registers: r, collect() { this.set(Math.round(Date.now() / 1000 - process.uptime())); } });
+    new Gauge({ name: 'nodejs_eventloop_lag_p99_seconds', help: 'Event loop delay, 99th percentile since the last scrape, in seconds', registers: r, collect() { this.set(loop.percentile(99) / 1e9); loop.reset(); } });
   }
 
   /** Counts one cycle's check results. */
