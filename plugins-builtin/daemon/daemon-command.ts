@@ -7,7 +7,7 @@
  * state is flushed and the command exits 0.
  */
 import { join } from 'node:path';
-import { CxError, messageOf, type CheckResult, type CommandInput, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
+import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
 import { DaemonMetrics } from './daemon-metrics.js';
 import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-settings.js';
 import { DaemonState } from './daemon-state.js';
@@ -28,6 +28,7 @@ interface Generation {
   settings: DaemonSettings;
   scheduler: Scheduler;
   shutdown?: () => Promise<void>;
+  services: ContributionInfo[];
 }
 
 const STATUS_WORD: Record<string, string> = { healthy: 'healthy', unhealthy: 'unhealthy', stale: 'stale', starting: 'starting' };
@@ -207,7 +208,22 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
         },
       });
     }
-    return { registry, settings: s, scheduler, shutdown };
+    return { registry, settings: s, scheduler, shutdown, services: await registry.list('daemon-service') };
+  };
+
+  /** Starts (or stops) the generation's daemon-service contributions; what they return as events is logged. */
+  const signalServices = async (g: Generation, input: { start: true; interval_ms: number } | { stop: true }) => {
+    for (const svc of g.services) {
+      try {
+        const out = jobOutputOf(await g.registry.invoke('daemon-service', svc.id, input, { timeoutMs: 10_000 }));
+        for (const ev of out && Array.isArray(out.events) ? out.events.slice(0, 100) : []) {
+          if (ev && typeof ev.message === 'string') log.emit(ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info', 'plugin_event', ev.message, undefined, svc.plugin);
+        }
+      } catch (e) {
+        metrics.pluginFailures.inc({ plugin: svc.plugin });
+        log.error('service_failed', `service '${svc.id}' of plugin '${svc.plugin}' failed to ${'stop' in input ? 'stop' : 'start'}: ${messageOf(e)}`, undefined, svc.plugin);
+      }
+    }
   };
 
   const api = apiRoutes({
@@ -243,6 +259,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     throw e;
   }
   log.info('listening', `serving http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}/ (health, metrics, API, dashboard)${token ? '; a bearer token is required' : ''}`, { host: listening.host, port: listening.port, token: Boolean(token) });
+  await signalServices(gen, { start: true, interval_ms: settings.intervalMs });
   gen.scheduler.start();
 
   // Watchdog: pinged at half systemd's period while the checks job keeps its schedule.
@@ -281,6 +298,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       for (const e of next.errors) log.warn('plugin_boot_failed', e.message, { code: e.code }, e.plugin ?? null);
       const old = gen;
       await old.scheduler.stop(old.settings.config.grace_seconds * 1000);
+      await signalServices(old, { stop: true });
       gen = await makeGeneration(next.registry, s, next.shutdown);
       settings = s;
       token = t;
@@ -288,6 +306,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       log.setRate(s.config.log_lines_per_minute);
       server!.update(httpLimits(s, t));
       if (s.config.listen !== old.settings.config.listen) log.warn('listen_unchanged', `daemon.listen changed to ${s.config.listen}: the listener stays on ${listening!.host}:${listening!.port} until the daemon restarts`);
+      await signalServices(gen, { start: true, interval_ms: s.intervalMs });
       gen.scheduler.start();
       armWatchdog();
       reloads++;
@@ -321,6 +340,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   if (watchdog) clearInterval(watchdog);
   const finished = await gen.scheduler.stop(gen.settings.config.grace_seconds * 1000);
   if (!finished) log.warn('cancelled', `in-flight work did not finish within ${gen.settings.config.grace_seconds}s and was cancelled`);
+  await signalServices(gen, { stop: true });
   await server.close();
   log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
   history?.close();
