@@ -121,6 +121,7 @@ function renderPanels(panels) {
 
 let events = [];
 let current = null;
+// Runs in the browser (the page's own API), not in cx-ops.
 async function get(path) { const r = await fetch(path, { headers: { accept: 'application/json' } }); if (!r.ok) throw new Error(path + ': ' + r.status); return r.json(); }
 
 function addToHistory(results) {
