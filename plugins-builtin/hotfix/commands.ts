@@ -14,7 +14,7 @@ import { EXECUTE_PREVIEW_NOTE } from './ops/execute.js';
 import { planModule, type HotfixSettings, type ModulePlan } from './plan-module.js';
 import { planLines, previewText } from './plan-text.js';
 import { readRun, type RunSummary } from './run-journal.js';
-import { allRuns, forgetApplied, pendingRuns, readApplied, writeOperationLog } from './run-store.js';
+import { allRuns, forgetApplied, pendingRuns, readApplied, writeOperationLog, type AppliedVersion } from './run-store.js';
 import { rollbackRun, type RollbackOutcome } from './undo.js';
 
 type Ctx = PluginContext<HotfixSettings>;
@@ -39,6 +39,11 @@ async function lock(ctx: Ctx, what: string): Promise<RunLock> {
   }
 }
 
+/** The applied version, unless its run was rolled back since (by cx-ops-rollback, which keeps no cx-ops state). */
+function liveApplied(a: AppliedVersion | undefined, runs: RunSummary[]): AppliedVersion | undefined {
+  return a && runs.find((r) => r.run === a.run)?.state !== 'rolled-back' ? a : undefined;
+}
+
 /** `hotfix apply DIR [--dry-run] [--force] [--resume] [-y] [--json]`. */
 export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   const o = input.options;
@@ -60,7 +65,7 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
     const r = pending[0]!;
     throw new CxError('CX_ERR_HOTFIX_PENDING', { plugin: 'hotfix', run: r.run, module: r.module_dir, detail: r.state === 'rollback-incomplete' ? 'its rollback was incomplete' : `${r.to_undo.length} step(s) to undo` });
   }
-  const applied = (await readApplied(ctx))[m.dir];
+  const applied = liveApplied((await readApplied(ctx))[m.dir], runs);
   if (!resume && applied && !o.force && !semverGt(m.metadata.schema_version, applied.version)) {
     if (m.metadata.schema_version === applied.version) {
       const report: ApplyReport = { run: null, module: m.dir, schema_version: m.metadata.schema_version, status: 'nothing', dry_run: ctx.env.dryRun, resumed: false, steps: [], checks: [], rollback: null, message: `${m.dir} ${applied.version} is already applied (run ${applied.run}); nothing to do. Re-apply with --force.` };
@@ -123,7 +128,7 @@ export async function checkCommand(ctx: Ctx, input: CommandInput): Promise<numbe
   const dir = moduleDir(input.args.dir);
   const plan = await planModule(ctx, dir);
   const m = plan.module;
-  const applied = (await readApplied(ctx))[m.dir] ?? null;
+  const applied = liveApplied((await readApplied(ctx))[m.dir], await allRuns(ctx, [plan.backupDir])) ?? null;
   const files = new HostFiles(ctx);
   const targets = [];
   for (const s of plan.steps) {
