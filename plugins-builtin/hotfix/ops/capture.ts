@@ -1,9 +1,9 @@
 /**
  * `capture`: the seed's StateCapture as an operation, so a one-way step (a migration) can be
  * undone. It changes nothing itself; its undo puts the captured state back.
- * - `database: { type: sqlite, path }`: the online backup API (`sqlite3 .backup`, safe while the
+ * - `database: { type: sqlite, path }`: `VACUUM INTO` (one consistent snapshot while the
  *   database is written to, WAL or not; never a file copy), then `PRAGMA integrity_check` of the
- *   copy; undone with `.restore` (the backup API again) into the live database.
+ *   copy; undone with `.restore` (the online backup API) into the live database.
  * - `database: { type: postgresql, host, port, database, user }`: `pg_dump -Fc`; undone with
  *   `pg_restore --clean --if-exists --exit-on-error --single-transaction`.
  * - `services: [names]`: each one's state through the service managers (services plugin);
@@ -37,7 +37,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
     const real = hostPath({ root: req.root }, db.path);
     if ((await ctx.fs.stat(real))?.type !== 'file') problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
     undo.push({ do: 'sqlite_restore', backup: `captures/${o.id}.sqlite`, path: real });
-    parts.push(`back up SQLite ${db.path} (online backup API, then PRAGMA integrity_check)`);
+    parts.push(`back up SQLite ${db.path} (VACUUM INTO, then PRAGMA integrity_check)`);
   } else if (db?.type === 'postgresql') {
     const conn = { ...(db.host ? { host: db.host } : {}), ...(db.port ? { port: db.port } : {}), ...(db.user ? { user: db.user } : {}), database: db.database };
     undo.push({ do: 'pg_restore', dump: `captures/${o.id}.dump`, conn });
@@ -95,7 +95,9 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
     const real = hostPath({ root: req.root }, db.path);
     const part = `${dir}/.${o.id}.sqlite.partial`;
     if (await ctx.fs.stat(part)) await ctx.fs.remove(part);
-    await run(ctx, 'sqlite3', [real, `.backup ${sqlQuoted(part)}`]);
+    // VACUUM INTO reads one consistent snapshot in a single read transaction: a live writer (WAL)
+    // goes on, where the backup API's step loop would restart after every write and never end.
+    await run(ctx, 'sqlite3', [real, `VACUUM INTO ${sqlQuoted(part)};`]);
     const check = (await run(ctx, 'sqlite3', [part, 'PRAGMA integrity_check;'])).trim();
     if (check !== 'ok') throw new Error(`the backup of ${real} fails PRAGMA integrity_check: ${check}`);
     await ctx.fs.rename(part, `${dir}/${o.id}.sqlite`);
