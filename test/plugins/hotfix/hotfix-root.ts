@@ -61,3 +61,18 @@ export async function picture(root: string, dirs: string[]): Promise<Record<stri
   for (const d of dirs) await walk(join(root, d));
   return out;
 }
+
+/** Every record of a run journal that does not match schemas/hotfix-journal.schema.json (empty: all match). */
+export async function journalProblems(file: string): Promise<string[]> {
+  const { Ajv } = await import('ajv');
+  const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../schemas/hotfix-journal.schema.json', import.meta.url)), 'utf8'));
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const validate = ajv.compile(schema);
+  const out: string[] = [];
+  for (const [i, line] of (await readFile(file, 'utf8')).split('\n').entries()) {
+    if (!line) continue;
+    const rec = JSON.parse(line);
+    if (!validate(rec)) out.push(`line ${i + 1} (${rec.t}): ${ajv.errorsText(validate.errors)}`);
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hotfixRoot, ROLLBACK_TOOL, type HotfixRoot } from './hotfix-root.js';
+import { hotfixRoot, journalProblems, ROLLBACK_TOOL, type HotfixRoot } from './hotfix-root.js';
 import { startPostgres, type PgServer } from './postgres-server.js';
 
 let pg: PgServer;
@@ -75,5 +75,9 @@ describe('the seed\'s database migration on a real PostgreSQL', () => {
       await rm(lone, { recursive: true, force: true });
     }
     expect(await state()).toEqual(before);
+    // The records cx-ops-rollback appended match the same journal schema.
+    const journal = h.real(`var/backups/hotfix/runs/${run}/journal.jsonl`);
+    expect(await readFile(journal, 'utf8')).toContain('"by":"cx-ops-rollback"');
+    expect(await journalProblems(journal)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { hotfixRoot, picture, type HotfixRoot } from './hotfix-root.js';
+import { hotfixRoot, journalProblems, picture, type HotfixRoot } from './hotfix-root.js';
 
 const DIRS = ['etc/nginx', 'var/www'];
 let h: HotfixRoot;
@@ -82,6 +82,8 @@ describe('the seed\'s security patch', () => {
     expect(JSON.parse(rb.stdout)).toMatchObject({ run: report.run, complete: true, remaining: [] });
     expect(await picture(h.root, DIRS)).toEqual(before);
     expect(await readFile(h.real('var/backups/hotfix/rollback.log'), 'utf8')).toContain(`run ${report.run}: rollback COMPLETE`);
+    // Every record the plugin wrote matches the journal schema cx-ops-rollback reads.
+    expect(await journalProblems(h.real(`var/backups/hotfix/runs/${report.run}/journal.jsonl`))).toEqual([]);
     // Rolled back: the module counts as not applied, so the older version applies again.
     expect((await h.run(['hotfix', 'apply', mod, '-y'])).exitCode).toBe(0);
   });
