@@ -10,6 +10,7 @@
 //   cx-ops-rollback [--root R] [--backup-dir DIR] --restore-snapshot ID [-y] [--json]
 //   cx-ops-rollback --rollback-log FILE [-y] [--json]     (a run's journal.jsonl or its directory)
 //
+// It takes cx-ops' hotfix lock (<data_dir>/locks/hotfix.lock) while it works.
 // Exit codes: 0 rolled back completely (or nothing to do), 1 not confirmed, 2 bad usage,
 // 5 the rollback was incomplete (the journal keeps what remains; run it again) or a run is live.
 import { createHash } from 'node:crypto';
@@ -33,6 +34,7 @@ const HELP = `cx-ops-rollback: undo hotfix runs from their journal, without cx-o
 
   --root R            the host's root (default /); --backup-dir is placed under it
   --backup-dir DIR    the modules' backup_dir (default /var/backups/hotfix)
+  --data-dir DIR      cx-ops' data directory, for its lock (default <root>/var/lib/cx)
   --list-snapshots    list runs (snapshots) with their state
   --restore-snapshot  roll back run ID: every touched path back byte for byte
   --rollback-log FILE roll back the run whose journal.jsonl (or run directory) this is
@@ -52,6 +54,7 @@ function parseArgs(argv) {
       process.exit(0);
     } else if (a === '--root') o.root = val();
     else if (a === '--backup-dir') o.backupDir = val();
+    else if (a === '--data-dir') o.dataDir = val();
     else if (a === '--list-snapshots') o.list = true;
     else if (a === '--restore-snapshot') o.restore = val();
     else if (a === '--rollback-log') o.log = val();
@@ -318,17 +321,75 @@ function rollback(r, reason) {
   return { run: r.run, complete, steps, remaining };
 }
 
-/** A live cx-ops hotfix run holds its lock (a symlink naming "pid N: ..."): refuse to race it. */
-function liveHolder(root) {
-  for (const p of [hostPath(root, '/var/lib/cx/plugin-state/hotfix/hotfix.lock'), hostPath(root, '/var/lib/cx/hotfix.lock')]) {
-    try {
-      const m = /^pid (\d+)/.exec(fs.readlinkSync(p));
-      if (m && Number(m[1]) !== process.pid && fs.existsSync(`/proc/${m[1]}`)) return `${p} (pid ${m[1]})`;
-    } catch {
-      /* no lock there */
-    }
+/** The start time of a process (clock ticks since boot), 0 when unknown: a reused pid is not the holder. */
+function processStart(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) || 0;
+  } catch {
+    return 0;
   }
-  return null;
+}
+
+/** Whether the holder recorded in a lock file is a live process. */
+function holderAlive(text) {
+  try {
+    const h = JSON.parse(text);
+    const start = processStart(h.pid);
+    return h.pid > 0 && start > 0 && (!h.start || h.start === start) ? h : null;
+  } catch {
+    const m = /^(?:pid )?(\d+)/.exec(text);
+    return m && processStart(Number(m[1])) ? { pid: Number(m[1]), command: text.trim() } : null;
+  }
+}
+
+/**
+ * Takes cx-ops' hotfix lock (<data_dir>/locks/hotfix.lock, the kernel's format: JSON naming pid,
+ * start time, command and token, put in place with link() so it appears whole), so that no
+ * `cx-ops hotfix apply` starts while this runs. A live holder is refused; a dead one's lock is
+ * taken over. Resolves with a release function.
+ */
+function takeLock(dataDir) {
+  const dir = join(dataDir, 'locks');
+  const path = join(dir, 'hotfix.lock');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const token = createHash('sha256').update(`${process.pid}${Date.now()}${Math.random()}`).digest('hex').slice(0, 16);
+  const mine = `${JSON.stringify({ pid: process.pid, start: processStart(process.pid), command: 'cx-ops-rollback', token })}\n`;
+  const tmp = join(dir, `.hotfix.lock.${process.pid}.${token}`);
+  fs.writeFileSync(tmp, mine, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        fs.linkSync(tmp, path);
+        return () => {
+          try {
+            if (fs.readFileSync(path, 'utf8') === mine) fs.unlinkSync(path);
+          } catch {
+            /* gone */
+          }
+        };
+      } catch (e) {
+        if (e.code !== 'EEXIST') throw e;
+        let text = '';
+        try {
+          text = fs.readFileSync(path, 'utf8');
+        } catch {
+          continue;
+        }
+        const h = holderAlive(text);
+        if (h) throw Object.assign(new Error(`a cx-ops hotfix run holds ${path} (pid ${h.pid}, ${h.command ?? '?'}); wait for it to end, then run this again`), { locked: true });
+        // A dead holder: take its lock over (only the one we read).
+        try {
+          if (fs.readFileSync(path, 'utf8') === text) fs.unlinkSync(path);
+        } catch {
+          /* someone else took it over */
+        }
+      }
+    }
+    throw Object.assign(new Error(`could not take ${path}`), { locked: true });
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 async function confirm(q, yes) {
@@ -359,11 +420,6 @@ async function main() {
     dir = fs.existsSync(p) && fs.statSync(p).isDirectory() ? p : dirname(p);
     if (!fs.existsSync(join(dir, 'journal.jsonl'))) usage(`${o.log} is not a hotfix run journal (journal.jsonl) or run directory`);
   }
-  const live = liveHolder(o.root);
-  if (live) {
-    process.stderr.write(`error[CX_ERR_STATE_LOCKED]: a cx-ops hotfix run is live (${live}); wait for it to end, then run this again.\n`);
-    return 5;
-  }
   const r = summarize(dir);
   if (r.state === 'rolled-back') {
     out({ run: r.run, complete: true, steps: [], remaining: [], already: true }, `run ${r.run} is rolled back already; nothing to do\n`);
@@ -373,7 +429,22 @@ async function main() {
     process.stderr.write('not rolled back: not confirmed (answer yes on a terminal, or pass -y)\n');
     return 1;
   }
-  const res = rollback(r, 'cx-ops-rollback');
+  let release;
+  try {
+    // Without --root, the root the run was applied under (its begin record) holds cx-ops' data dir.
+    const root = o.rootGiven ? o.root : r.records.find((x) => x.t === 'begin')?.root ?? o.root;
+    release = takeLock(o.dataDir ? resolve(o.dataDir) : hostPath(root, '/var/lib/cx'));
+  } catch (e) {
+    if (!e.locked) throw e;
+    process.stderr.write(`error[CX_ERR_STATE_LOCKED]: ${e.message}\n`);
+    return 5;
+  }
+  let res;
+  try {
+    res = rollback(summarize(dir), 'cx-ops-rollback');
+  } finally {
+    release();
+  }
   out(res, `${res.steps.map((s) => `  ${s.ok ? 'undone' : 'FAILED'} step ${s.step} ${s.op}: ${s.detail}\n`).join('')}${res.complete ? 'OK: rollback complete\n' : `INCOMPLETE: step(s) ${res.remaining.join(', ')} could not be undone; the journal keeps them: fix the cause and run this again\n`}`);
   return res.complete ? 0 : 5;
 }
