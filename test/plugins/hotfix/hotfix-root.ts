@@ -62,7 +62,7 @@ export async function picture(root: string, dirs: string[]): Promise<Record<stri
   return out;
 }
 
-/** Every record of a run journal that does not match schemas/hotfix-journal.schema.json (empty: all match). */
+/** Every (untorn) record of a run journal that does not match schemas/hotfix-journal.schema.json (empty: all match). */
 export async function journalProblems(file: string): Promise<string[]> {
   const { Ajv } = await import('ajv');
   const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../schemas/hotfix-journal.schema.json', import.meta.url)), 'utf8'));
@@ -71,7 +71,12 @@ export async function journalProblems(file: string): Promise<string[]> {
   const out: string[] = [];
   for (const [i, line] of (await readFile(file, 'utf8')).split('\n').entries()) {
     if (!line) continue;
-    const rec = JSON.parse(line);
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      continue; // a record torn by a crash: skipped by every reader
+    }
     if (!validate(rec)) out.push(`line ${i + 1} (${rec.t}): ${ajv.errorsText(validate.errors)}`);
   }
   return out;
