@@ -130,7 +130,7 @@ export async function benchDaemon({ cycles = 100 } = {}) {
     const wanted = new Set([10, cycles]);
     let reached;
     const reachedAll = new Promise((r) => (reached = r));
-    const d = await startDaemon(dir, `daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [${CHECKS.join(', ')}]\n  rate_limit_per_minute: 100000000\n  log_lines_per_minute: 100000\n`, {
+    const d = await startDaemon(dir, `daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [${CHECKS.join(', ')}]\n  rate_limit_per_minute: 1000000\n  log_lines_per_minute: 100000\n`, {
       onLine: (l) => {
         if (l.type !== 'cycle_end' || l.data?.job !== 'checks') return;
         done++;
