@@ -7,7 +7,7 @@ import { closest, CxError, isCxError, RunLockedError, takeRunLock, type CommandI
 import { applyPlan, revertChanges, type ApplyReport } from './deploy-apply.js';
 import type { DeployConfig } from './deploy-config.js';
 import { DEPLOY_DRIVER_KIND, type DriverStatus } from './deploy-driver-kind.js';
-import { isFinished, journal, journalPath, lastRun, pendingChanges } from './deploy-journal.js';
+import { isFinished, journal, journalPath, pendingChanges, readRuns, type JournalEvent } from './deploy-journal.js';
 import { getDeploymentOrder, getServiceDependencies, getServiceDependents } from './deployment-order.js';
 import { formatPlanDot, formatPlanText, generateDeploymentPlan } from './deployment-plan.js';
 import { healthSpecOf, timingOf } from './health-check-form.js';
@@ -150,12 +150,18 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
       return 0;
     }
     const path = journalPath(ctx, file);
-    const events = await lastRun(ctx, path);
-    let changes = pendingChanges(events);
-    if (service) {
-      const wanted = new Set([service, ...getServiceDependents(source.manifest, service)]);
-      changes = changes.filter((c) => wanted.has(c.service));
+    const wanted = service ? new Set([service, ...getServiceDependents(source.manifest, service)]) : null;
+    const pendingOf = (evs: JournalEvent[]) => pendingChanges(evs).filter((c) => !wanted || wanted.has(c.service));
+    // The newest run that still has changes to revert: rolling back again goes one run further back.
+    const runs = await readRuns(ctx, path);
+    let events = runs[runs.length - 1] ?? [];
+    for (let i = runs.length - 1; i >= 0; i--) {
+      if (pendingOf(runs[i]!).length) {
+        events = runs[i]!;
+        break;
+      }
     }
+    const changes = pendingOf(events);
     const run = (events[0] as { run?: string } | undefined)?.run ?? '';
     if (!changes.length) {
       const message = events.length ? `nothing to roll back: run ${run} left no unreverted change${service ? ` to ${service} or what depends on it` : ''}` : `nothing to roll back: no deploy run of ${file} is recorded (in ${path})`;
@@ -176,7 +182,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
         reverted = changes.map((c) => ({ name: c.service, ok: true, detail: 'dry run', actions: [] }));
       } else {
         reverted = await revertChanges(ctx, { file, manifest: source.manifest, path, run, changes, log });
-        if (!pendingChanges(await lastRun(ctx, path)).length) await journal(ctx, path, { ev: 'end', run, outcome: 'rolled-back', at: new Date().toISOString() });
+        if (!isFinished(events)) await journal(ctx, path, { ev: 'end', run, outcome: 'rolled-back', at: new Date().toISOString() });
       }
     } finally {
       await lock.release();

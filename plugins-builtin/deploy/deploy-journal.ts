@@ -26,26 +26,38 @@ export async function journal(ctx: PluginContext<any>, path: string, e: JournalE
   await ctx.fs.writeFile(path, `${JSON.stringify(e)}\n`, { append: true, mode: 0o600 });
 }
 
-/** The events of the newest run (empty when there is none); a torn last line is ignored. */
-export async function lastRun(ctx: PluginContext<any>, path: string): Promise<JournalEvent[]> {
+/** Every run's events (grouped by run id: a rollback appends to an older run), oldest first; a torn last line is ignored. */
+export async function readRuns(ctx: PluginContext<any>, path: string): Promise<JournalEvent[][]> {
   if (!(await ctx.fs.stat(path))) return [];
-  const events: JournalEvent[] = [];
+  const runs = new Map<string, JournalEvent[]>();
   for (const line of (await ctx.fs.readFile(path)).split('\n')) {
     if (!line.trim()) continue;
+    let e: JournalEvent;
     try {
-      const e = JSON.parse(line) as JournalEvent;
-      if (e.ev === 'begin') events.length = 0;
-      events.push(e);
+      e = JSON.parse(line) as JournalEvent;
     } catch {
       // A line cut short by a kill: what it would have said did not happen yet.
+      continue;
     }
+    const run = runs.get(e.run);
+    if (run) run.push(e);
+    else runs.set(e.run, [e]);
   }
-  return events;
+  return [...runs.values()];
 }
 
-/** What the run changed and has not reverted yet, in the order it changed them. */
+/** The events of the newest run (empty when there is none). */
+export async function lastRun(ctx: PluginContext<any>, path: string): Promise<JournalEvent[]> {
+  return (await readRuns(ctx, path)).pop() ?? [];
+}
+
+/**
+ * What the run changed and has not reverted yet, in the order it changed them. A deploy that
+ * reported no change is left out; one without a `deployed` line (killed midway) counts as a change.
+ */
 export function pendingChanges(events: JournalEvent[]): Array<Extract<JournalEvent, { ev: 'deploying' }>> {
   const reverted = new Set(events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service));
+  for (const e of events) if (e.ev === 'deployed' && !e.changed && e.ok) reverted.add(e.service);
   const seen = new Set<string>();
   const out: Array<Extract<JournalEvent, { ev: 'deploying' }>> = [];
   for (const e of events) {

@@ -3,7 +3,7 @@
  * all of its dependencies — the fewest waves possible), transitive dependencies, and cycles.
  * Linear in services + edges; the 10,000-service benchmark runs through here.
  */
-import { dependenciesOf, type ServiceManifest } from './manifest-types.js';
+import type { ServiceManifest } from './manifest-types.js';
 
 /** Services by index, each with the indexes of the services it depends on. */
 export interface ServiceGraph {
@@ -12,19 +12,32 @@ export interface ServiceGraph {
   deps: number[][];
 }
 
+// Validation and planning of one manifest share its graphs (the manifest is not changed after
+// reading; a caller that changes one gets a new graph by passing a new object).
+const graphs = new WeakMap<ServiceManifest, { all?: ServiceGraph; enabled?: ServiceGraph }>();
+
 /** The graph of the enabled services (or all of them); edges to unknown services are left out. */
 export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?: boolean } = {}): ServiceGraph {
-  const names = Object.keys(manifest.services).filter((n) => !options.enabledOnly || manifest.services[n]!.enable);
-  const index = new Map(names.map((n, i) => [n, i]));
+  const key = options.enabledOnly ? 'enabled' : 'all';
+  const cached = graphs.get(manifest)?.[key];
+  if (cached) return cached;
+  const services = manifest.services;
+  const names = Object.keys(services).filter((n) => !options.enabledOnly || services[n]!.enable);
+  const index = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
   const deps = names.map((n) => {
     const out: number[] = [];
-    for (const d of dependenciesOf(manifest.services[n]!)) {
-      const j = index.get(d.service);
+    const d = services[n]!.depends_on;
+    const targets = !d ? [] : Array.isArray(d) ? d : Object.keys(d);
+    for (const t of targets) {
+      const j = index.get(t);
       if (j !== undefined) out.push(j);
     }
     return out;
   });
-  return { names, index, deps };
+  const g = { names, index, deps };
+  graphs.set(manifest, { ...graphs.get(manifest), [key]: g });
+  return g;
 }
 
 /**

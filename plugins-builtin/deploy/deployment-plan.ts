@@ -38,7 +38,8 @@ export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPla
         const name = g.names[s]!;
         const spec = manifest.services[name]!;
         const deps = dependenciesOf(spec);
-        const latest = g.deps[s]!.filter((d) => waveOf[d] === i - 1).map((d) => g.names[d]!);
+        const latest: string[] = [];
+        for (const d of g.deps[s]!) if (waveOf[d] === i - 1) latest.push(g.names[d]!);
         return {
           name,
           ip: spec.ip,

@@ -26,7 +26,7 @@ export interface ManifestSource {
   file: string;
   manifest: ServiceManifest;
   /** 1-based line and column of the node at a path (the closest existing parent's when absent). */
-  position(path: ReadonlyArray<string | number>): { line: number; column: number };
+  position(path: ReadonlyArray<string | number>, options?: { key?: boolean }): { line: number; column: number };
 }
 
 export type ReadResult = { ok: true; source: ManifestSource } | { ok: false; problems: ManifestProblem[] };
@@ -37,20 +37,21 @@ const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.sch
 
 let validator: ValidateFunction | undefined;
 function validate(): ValidateFunction {
-  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(schema);
+  validator ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(schema);
   return validator;
 }
 
 /** Positions from a YAML document (JSON is YAML, so a JSON manifest is re-read here on error). */
 function positions(doc: Document, lines: LineCounter): ManifestSource['position'] {
-  return (path) => {
+  return (path, options = {}) => {
     let node = doc.contents as Node | null | undefined;
     let at = node?.range ? node.range[0] : 0;
-    for (const key of path) {
+    for (const [i, key] of path.entries()) {
       if (isMap(node)) {
         const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
         if (!pair) break;
         if (isScalar(pair.key) && pair.key.range) at = pair.key.range[0];
+        if (options.key && i === path.length - 1) break;
         node = pair.value as Node | null;
         // A value on the key's line points at the value; a block value keeps the key.
         if (node?.range && (isScalar(node) || (!isMap(node) && !isSeq(node)))) at = node.range[0];
@@ -73,7 +74,7 @@ function yamlDocument(text: string): { doc: Document; lines: LineCounter } {
 const IP_FIELDS = new Set(['ip', 'dns_server', 'gateway']);
 
 /** An ajv error as the field, its path and a sentence saying what was expected and found. */
-function describe(e: ErrorObject, data: unknown): { path: Array<string | number>; detail: string } {
+function describe(e: ErrorObject, data: unknown): { path: Array<string | number>; detail: string; atKey?: boolean } {
   const path: Array<string | number> = e.instancePath
     ? e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s))
     : [];
@@ -85,15 +86,15 @@ function describe(e: ErrorObject, data: unknown): { path: Array<string | number>
   switch (e.keyword) {
     case 'additionalProperties': {
       path.push(params.additionalProperty);
-      const known = Object.keys(schemaAt(e.schemaPath)?.properties ?? {});
-      return { path, detail: `is not a known field${known.length ? `; expected one of: ${known.join(', ')}` : ''}` };
+      const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      return { path, atKey: true, detail: `is not a known field${known.length ? `; expected one of: ${known.join(', ')}` : ''}` };
     }
     case 'required':
       path.push(params.missingProperty);
       return { path, detail: 'is required but missing' };
     case 'propertyNames':
       path.push(params.propertyName);
-      return { path, detail: 'is not a valid service name (letters, digits, ".", "_", "-"; starting with a letter or digit)' };
+      return { path, atKey: true, detail: 'is not a valid service name (letters, digits, ".", "_", "-"; starting with a letter or digit)' };
     case 'enum':
       return { path, detail: `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${was}` };
     case 'type':
@@ -105,13 +106,6 @@ function describe(e: ErrorObject, data: unknown): { path: Array<string | number>
     default:
       return { path, detail: `${e.message ?? 'is invalid'}${was}` };
   }
-}
-
-function schemaAt(schemaPath: string): Record<string, any> | undefined {
-  // "#/definitions/service/additionalProperties" -> the object holding `properties`.
-  let s: any = schema;
-  for (const part of schemaPath.replace(/^#\//, '').split('/').slice(0, -1)) s = s?.[part];
-  return s;
 }
 
 /** A oneOf failure repeats its branches' errors; keep the most specific one per field. */
@@ -170,7 +164,7 @@ export function readManifest(text: string, file: string): ReadResult {
     const problems = pick(v.errors ?? []).map((e) => {
       const d = describe(e, data);
       const field = d.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(root)';
-      return { file, ...at(d.path), field, message: `Error: Invalid field ${field}: ${d.detail}`, detail: 'The format is schemas/deploy-manifest.schema.json.' };
+      return { file, ...at(d.path, { key: d.atKey }), field, message: `Error: Invalid field ${field}: ${d.detail}`, detail: 'The format is schemas/deploy-manifest.schema.json.' };
     });
     return { ok: false, problems: sortProblems(problems) };
   }

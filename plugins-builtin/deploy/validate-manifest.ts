@@ -51,6 +51,7 @@ export function validateServiceManifest(source: ManifestSource, options: Validat
   const disabled = new Map<string, string[]>();
   for (const name of names) {
     const s = m.services[name]!;
+    if (!s.depends_on) continue;
     const list = Array.isArray(s.depends_on);
     dependenciesOf(s).forEach((d, i) => {
       const path = ['services', name, 'depends_on', list ? i : d.service];
@@ -70,10 +71,16 @@ export function validateServiceManifest(source: ManifestSource, options: Validat
   }
 
   // Addresses and names.
-  const byValue = (get: (name: string) => string) => {
-    const seen = new Map<string, string[]>();
-    for (const n of names) seen.set(get(n), [...(seen.get(get(n)) ?? []), n]);
-    return [...seen].filter(([, ns]) => ns.length > 1);
+  const byValue = (get: (name: string) => string): Array<[string, string[]]> => {
+    const first = new Map<string, string>();
+    const dups = new Map<string, string[]>();
+    for (const n of names) {
+      const v = get(n);
+      const f = first.get(v);
+      if (f === undefined) first.set(v, n);
+      else dups.set(v, [...(dups.get(v) ?? [f]), n]);
+    }
+    return [...dups];
   };
   for (const [ip, ns] of byValue((n) => m.services[n]!.ip)) at(['services', ns[1]!, 'ip'], `Error: Duplicate IP addresses: ${ip}`, `used by ${list(ns)}; give each service its own IP.`);
   for (const [h, ns] of byValue((n) => m.services[n]!.hostname.toLowerCase())) at(['services', ns[1]!, 'hostname'], `Error: Duplicate hostnames: ${h}`, `used by ${list(ns)}; give each service its own hostname.`);
@@ -83,19 +90,28 @@ export function validateServiceManifest(source: ManifestSource, options: Validat
     if (!HOSTNAME.test(s.hostname)) at(['services', n, 'hostname'], `Error: Invalid hostname: ${s.hostname}`, 'A hostname is dot-separated labels of letters, digits and inner hyphens (RFC 1123), each at most 63 characters.');
     if (cidr && !inCidr(s.ip, cidr)) at(['services', n, 'ip'], `Error: IP address outside network_cidr ${cidr}: ${s.ip}`, `services.${n}.ip must be inside network.network_cidr.`);
   }
-  const ports = new Map<string, { names: string[]; path: Array<string | number> }>();
+  // First claimant of each ip:port/proto; a second one makes it a conflict (kept in order).
+  const ports = new Map<string, string>();
+  const clashes = new Map<string, { names: string[]; path: Array<string | number> }>();
   for (const n of names) {
-    (m.services[n]!.ports ?? []).forEach((p, i) => {
-      const [num, proto = 'tcp'] = String(p).split('/');
-      const key = `${m.services[n]!.ip}:${Number(num)}/${proto}`;
-      const e = ports.get(key) ?? { names: [], path: ['services', n, 'ports', i] };
-      if (!e.names.includes(n)) e.names.push(n);
-      if (e.names.length === 2) e.path = ['services', n, 'ports', i];
-      ports.set(key, e);
-      if (Number(num) < 1 || Number(num) > 65535) at(['services', n, 'ports', i], `Error: Invalid port: ${p}`, 'A port is 1-65535, optionally with /tcp or /udp.');
+    const ps = m.services[n]!.ports;
+    if (!ps) continue;
+    ps.forEach((p, i) => {
+      const text = String(p);
+      const slash = text.indexOf('/');
+      const num = Number(slash < 0 ? text : text.slice(0, slash));
+      const key = `${m.services[n]!.ip}:${num}/${slash < 0 ? 'tcp' : text.slice(slash + 1)}`;
+      if (num < 1 || num > 65535) at(['services', n, 'ports', i], `Error: Invalid port: ${p}`, 'A port is 1-65535, optionally with /tcp or /udp.');
+      const owner = ports.get(key);
+      if (owner === undefined) ports.set(key, n);
+      else if (owner !== n) {
+        const c = clashes.get(key) ?? { names: [owner], path: ['services', n, 'ports', i] };
+        if (!c.names.includes(n)) c.names.push(n);
+        clashes.set(key, c);
+      }
     });
   }
-  for (const [key, e] of ports) if (e.names.length > 1) at(e.path, `Error: Duplicate ports: ${key}`, `claimed by ${list(e.names)}; two services cannot listen on one IP and port.`);
+  for (const [key, e] of clashes) at(e.path, `Error: Duplicate ports: ${key}`, `claimed by ${list(e.names)}; two services cannot listen on one IP and port.`);
 
   // Drivers and health checks.
   for (const n of names) {
