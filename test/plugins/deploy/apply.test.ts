@@ -184,9 +184,7 @@ describe('deploy apply through a real supervisord', () => {
     expect(programs()).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
     const rb2 = await cx(['deploy', 'rollback', f, '-y']);
     expect(rb2.code, rb2.stderr).toBe(0);
-    expect(rb2.stdout).toMatch(/^revert web: ok.*
- {2}revert api: ok.*
- {2}revert store: ok/m);
+    expect(rb2.stdout).toMatch(/ {2}revert web: ok.*\n {2}revert api: ok.*\n {2}revert store: ok/);
     expect(programs()).toEqual([]);
   });
 
