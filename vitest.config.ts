@@ -9,6 +9,7 @@ export default defineConfig({
       { find: /^cx-ops\/sdk$/, replacement: sdk('index.ts') },
       { find: /^cx-ops\/sdk\/testing$/, replacement: sdk('testing.ts') },
       { find: /^cx-ops\/sdk\/bundle$/, replacement: sdk('bundle.ts') },
+      { find: /^cx-ops\/sdk\/deploy$/, replacement: fileURLToPath(new URL('./plugins-builtin/deploy/deploy-library.ts', import.meta.url)) },
     ],
   },
   test: {

@@ -22,7 +22,13 @@ export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?:
   const cached = graphs.get(manifest)?.[key];
   if (cached) return cached;
   const services = manifest.services;
-  const names = Object.keys(services).filter((n) => !options.enabledOnly || services[n]!.enable);
+  const all = Object.keys(services);
+  const names = options.enabledOnly ? all.filter((n) => services[n]!.enable) : all;
+  if (names.length === all.length) {
+    // Every service is enabled: the two graphs are one.
+    const other = graphs.get(manifest)?.[options.enabledOnly ? 'all' : 'enabled'];
+    if (other) return other;
+  }
   const index = new Map<string, number>();
   for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
   const deps = names.map((n) => {

@@ -8,7 +8,7 @@
  */
 import { findCycles, serviceGraph } from './deployment-order.js';
 import { HEALTH_CHECK_FORMS, healthSpecOf, parseHealthCheck } from './health-check-form.js';
-import { dependenciesOf, type ServiceManifest } from './manifest-types.js';
+import type { ServiceManifest } from './manifest-types.js';
 import { sortProblems, type ManifestProblem, type ManifestSource } from './read-manifest.js';
 
 export interface ValidateOptions {
@@ -37,8 +37,12 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 const list = (xs: readonly string[]) => xs.join(', ');
 
-/** Every problem of the manifest, in file order (empty: valid). */
-export function validateServiceManifest(source: ManifestSource, options: ValidateOptions = {}): ManifestProblem[] {
+/**
+ * Every problem of the manifest, in file order (empty: valid). Given a plain manifest object
+ * instead of a read source, problems carry line 0 (there is no file to point into).
+ */
+export function validateServiceManifest(input: ManifestSource | ServiceManifest, options: ValidateOptions = {}): ManifestProblem[] {
+  const source: ManifestSource = 'position' in input ? input : { file: '(manifest)', manifest: input, position: () => ({ line: 0, column: 0 }) };
   const m: ServiceManifest = source.manifest;
   const problems: ManifestProblem[] = [];
   const at = (path: Array<string | number>, message: string, detail?: string) =>
@@ -53,15 +57,18 @@ export function validateServiceManifest(source: ManifestSource, options: Validat
     const s = m.services[name]!;
     if (!s.depends_on) continue;
     const list = Array.isArray(s.depends_on);
-    dependenciesOf(s).forEach((d, i) => {
-      const path = ['services', name, 'depends_on', list ? i : d.service];
-      const target = m.services[d.service];
-      if (!target) missing.set(d.service, [...(missing.get(d.service) ?? []), { by: name, path }]);
-      else if (s.enable && !target.enable) {
-        if (!disabled.has(d.service)) at(path, `Error: Enabled service depends on a disabled service: ${d.service}`, `needed by ${name}. Enable ${d.service}, or disable ${name}, or remove ${d.service} from its depends_on.`);
-        disabled.set(d.service, [...(disabled.get(d.service) ?? []), name]);
+    const targets = list ? (s.depends_on as string[]) : Object.keys(s.depends_on);
+    for (let i = 0; i < targets.length; i++) {
+      const dep = targets[i]!;
+      const target = m.services[dep];
+      if (target && (!s.enable || target.enable)) continue;
+      const path = ['services', name, 'depends_on', list ? i : dep];
+      if (!target) missing.set(dep, [...(missing.get(dep) ?? []), { by: name, path }]);
+      else {
+        if (!disabled.has(dep)) at(path, `Error: Enabled service depends on a disabled service: ${dep}`, `needed by ${name}. Enable ${dep}, or disable ${name}, or remove ${dep} from its depends_on.`);
+        disabled.set(dep, [...(disabled.get(dep) ?? []), name]);
       }
-    });
+    }
   }
   for (const [svc, uses] of missing) {
     at(uses[0]!.path, `Error: Missing service dependencies: ${svc}`, `needed by ${list(uses.map((u) => u.by))}. Define services.${svc}, or remove it from depends_on.`);
