@@ -83,6 +83,17 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
     expect(r.stderr).toMatch(new RegExp(`^error\\[CX_ERR_USAGE\\]: ${FULL} has no service 'postgres'\\. Did you mean: postgresql\\? Services: dns, postgresql, caddy`));
   });
 
+  it('apply --only picks services (unknown ones are refused with close names); --dry-run changes nothing', async () => {
+    const r = await cx(['deploy', 'apply', FULL, '--only', 'authentik', 'caddy', '--dry-run', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ status: 'planned', dry_run: true, message: 'dry run: would deploy 2 services in 2 wave(s); nothing was changed' });
+    expect(report.services.map((s: { name: string; wave: number }) => [s.name, s.wave])).toEqual([['caddy', 2], ['authentik', 3]]);
+    const bad = await cx(['deploy', 'apply', FULL, '--only', 'authentic', '-y']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error\[CX_ERR_USAGE\]: .* has no service 'authentic'\. Did you mean: authentik\?/);
+  });
+
   it('rollback --script and status --script print the seed\'s generated scripts', async () => {
     const rb = await cx(['deploy', 'rollback', FULL, 'authentik', '--script']);
     expect(rb.code).toBe(0);
