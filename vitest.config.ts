@@ -7,9 +7,8 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^cx-ops\/sdk$/, replacement: sdk('index.ts') },
-      { find: /^cx-ops\/sdk\/testing$/, replacement: sdk('testing.ts') },
+      { find: /^cx-ops\/sdk\/testing$/, replacement: fileURLToPath(new URL('./harness/index.ts', import.meta.url)) },
       { find: /^cx-ops\/sdk\/bundle$/, replacement: sdk('bundle.ts') },
-      { find: /^cx-ops\/sdk\/deploy$/, replacement: fileURLToPath(new URL('./plugins-builtin/deploy/deploy-library.ts', import.meta.url)) },
     ],
   },
   test: {

@@ -1,5 +1,5 @@
 /**
- * The seed's library functions for other plugins and scripts (`cx-ops/sdk/deploy`): validate,
+ * The seed's library functions for other plugins and scripts: validate,
  * order and plan a service manifest, and generate its rollback, health-check and monitor
  * scripts. Pure functions of a manifest (no capabilities); the contribution kinds
  * (`health-check`, `deploy-driver`) and their request types come with them.
