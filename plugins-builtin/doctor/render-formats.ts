@@ -61,14 +61,22 @@ export function renderJunit(report: DoctorReport): string {
 
 const NAGIOS_WORD = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
 
-/** A Nagios plugin answer: status line with perfdata, then one line per check that is not PASS. */
+/** '1 passed, 11 skipped': only the statuses that occurred (ERROR counts as unknown). */
+function nagiosCounts(s: DoctorReport['summary']): string {
+  const parts: Array<[number, string]> = [[s.PASS, 'passed'], [s.WARN, s.WARN === 1 ? 'warning' : 'warnings'], [s.FAIL, 'critical'], [s.ERROR, 'unknown'], [s.SKIP, 'skipped']];
+  return parts.filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).join(', ') || 'none ran';
+}
+
+/** A Nagios plugin answer: status line with perfdata, then one line per check. */
 export function renderNagios(report: DoctorReport): string {
   const s = report.summary;
   const bad = report.results.filter((r) => r.status !== 'PASS' && r.status !== 'SKIP');
-  const head = bad.length ? bad.map((r) => `${r.check_id}: ${r.message}`).slice(0, 3).join('; ') : `${s.total} checks passed`;
+  // The line counts what happened: '12 checks: 1 passed, 11 skipped' is not 'OK - 12 checks passed'.
+  const counts = `${s.total} check${s.total === 1 ? '' : 's'}: ${nagiosCounts(s)}`;
+  const head = bad.length ? `${bad.map((r) => `${r.check_id}: ${r.message.split('\n')[0]}`).slice(0, 3).join('; ')}${bad.length > 3 ? `; … (${bad.length - 3} more)` : ''} (${counts})` : counts;
   const perf = [`pass=${s.PASS};;;0;${s.total}`, `warn=${s.WARN};;;0;${s.total}`, `fail=${s.FAIL};;;0;${s.total}`, `error=${s.ERROR};;;0;${s.total}`, `skip=${s.SKIP};;;0;${s.total}`, `duration=${(report.duration_ms / 1000).toFixed(3)}s`].join(' ');
   let out = `CX-OPS ${NAGIOS_WORD[report.exit_code] ?? 'UNKNOWN'} - ${head.replace(/\|/g, '/')} | ${perf}\n`;
-  for (const r of report.results) out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/')}\n`;
+  for (const r of report.results) out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/').replace(/\s*\n\s*/g, ' ')}\n`;
   return out;
 }
 
@@ -105,4 +113,9 @@ export function render(format: Exclude<Format, 'text'>, report: DoctorReport): s
     case 'prometheus':
       return renderPrometheus(report);
   }
+}
+
+/** Doctor could not judge anything (bad usage): the line a Nagios agent reads, UNKNOWN. */
+export function renderNagiosUnknown(code: string, message: string): string {
+  return `CX-OPS UNKNOWN - error[${code}]: ${message.split('\n')[0]!.replace(/\|/g, '/')}\n`;
 }
