@@ -3,6 +3,7 @@
  * Markdown, JUnit XML, a Nagios plugin line and the Prometheus text exposition format.
  */
 import type { CheckStatus } from 'cx-ops/sdk';
+import { renderGauges } from './measured-values.js';
 import { byCategory, summaryText, type DoctorReport } from './report-model.js';
 
 /** Every rendering of the report (`--format`); `--json` is short for json. */
@@ -82,7 +83,7 @@ export function renderNagios(report: DoctorReport): string {
 
 const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-/** Prometheus text format (for node_exporter's textfile collector or a scrape endpoint). */
+/** Prometheus text format (for node_exporter's textfile collector or a scrape endpoint): statuses, then the measured values. */
 export function renderPrometheus(report: DoctorReport): string {
   const statuses: CheckStatus[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
   let out = '# HELP cx_ops_check_status Status of a cx-ops check in the last doctor run (1 for its status, 0 otherwise).\n# TYPE cx_ops_check_status gauge\n';
@@ -95,6 +96,7 @@ export function renderPrometheus(report: DoctorReport): string {
   out += '# HELP cx_ops_checks Number of checks per status in the last doctor run.\n# TYPE cx_ops_checks gauge\n';
   for (const s of statuses) out += `cx_ops_checks{status="${s.toLowerCase()}"} ${report.summary[s]}\n`;
   out += `# HELP cx_ops_doctor_exit_code Exit code of the last doctor run (Nagios convention).\n# TYPE cx_ops_doctor_exit_code gauge\ncx_ops_doctor_exit_code ${report.exit_code}\n`;
+  out += renderGauges(report.results);
   out += `# HELP cx_ops_doctor_last_run_timestamp_seconds When the last doctor run started.\n# TYPE cx_ops_doctor_last_run_timestamp_seconds gauge\ncx_ops_doctor_last_run_timestamp_seconds ${Math.floor(Date.parse(report.started_at) / 1000)}\n`;
   return out;
 }
