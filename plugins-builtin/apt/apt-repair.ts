@@ -132,7 +132,8 @@ export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise
       ],
     });
   }
-  const partial = await listFiles(ctx, `${t.paths.archives}/partial`, []);
+  // Dot files (a packaging .keep) are not downloads.
+  const partial = (await listFiles(ctx, `${t.paths.archives}/partial`, [])).filter((f) => !/\/\.[^/]*$/.test(f));
   if (partial.length || CACHE_CORRUPT.test(said)) {
     problems.push({
       id: 'cache',
