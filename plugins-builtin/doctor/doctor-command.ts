@@ -11,6 +11,8 @@ import { FORMATS, render, renderNagiosUnknown, type Format } from './render-form
 import { renderChecks, renderFix, renderSummary, type TextOptions } from './render-text.js';
 import { CATEGORY_ORDER, exitCodeFor, overallStatus, summarize, type DoctorReport } from './report-model.js';
 import { runChecks } from './run-checks.js';
+import { checkSetChecks } from './check-sets.js';
+import { UsageProblem } from './usage-problem.js';
 import { infoOf, selectUnavailable, unavailableChecks, type UnavailableCheck } from './unavailable-checks.js';
 
 /** The `doctor:` section of config.yaml (the seed's settings). */
@@ -28,14 +30,11 @@ export interface DoctorOptions {
   format: Format;
   dryRun: boolean;
   list: boolean;
+  /** --checks-file: declarative checks files for this run. */
+  checksFiles: string[];
 }
 
-/** A usage problem, printed as `error[CODE]: message` with exit code 3 (UNKNOWN: nothing was judged). */
-export class UsageProblem extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export { UsageProblem };
 
 const listOf = (v: unknown): string[] =>
   (Array.isArray(v) ? v : v === undefined || v === null || v === false ? [] : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
@@ -49,7 +48,7 @@ export function readOptions(o: Record<string, unknown>): DoctorOptions {
   if (o.json && typeof o.format === 'string' && o.format !== 'json') throw new UsageProblem('CX_ERR_USAGE', `--json and --format ${o.format} contradict each other; use one of them`);
   const dryRun = Boolean(o.dryRun);
   if (dryRun && !o.fix) throw new UsageProblem('CX_ERR_USAGE', '--dry-run previews fixes and needs --fix: run cx-ops doctor --fix --dry-run (doctor without --fix never changes anything)');
-  return { fix: Boolean(o.fix), check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list) };
+  return { fix: Boolean(o.fix), check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list), checksFiles: listOf(o.checksFile) };
 }
 
 /**
@@ -92,10 +91,15 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   let o: DoctorOptions;
   let selected: ContributionInfo[];
   let unavailable: UnavailableCheck[];
-  const all = await ctx.registry.list('check');
+  const registered = await ctx.registry.list('check');
   const missing = await unavailableChecks(ctx);
+  let all = registered;
+  let setErrors: CheckResult[] = [];
   try {
     o = readOptions(input.options);
+    const sets = await checkSetChecks(ctx, o.checksFiles);
+    all = [...registered, ...sets.checks];
+    setErrors = sets.errors;
     ({ selected, unavailable } = o.list ? { selected: all, unavailable: missing } : selectChecks(all, o, missing));
   } catch (e) {
     if (!(e instanceof UsageProblem)) throw e;
@@ -127,7 +131,7 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
       : undefined,
   });
   if (showProgress) ctx.io.err('\r\x1b[K');
-  const results = [...ran, ...unavailable.map((u) => u.result)];
+  const results = [...ran, ...unavailable.map((u) => u.result), ...setErrors];
   const byId = new Map(selected.map((c) => [c.id, c]));
   const report: DoctorReport = {
     version: ctx.env.kernelVersion,
@@ -141,6 +145,7 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     checks: Object.fromEntries([
       ...selected.map((c) => [c.id, { category: String(c.meta.category ?? 'other'), severity: String(c.meta.severity ?? 'medium'), plugin: c.plugin, tier: c.tier }] as const),
       ...unavailable.map((u) => [u.id, infoOf(u)] as const),
+      ...setErrors.map((r) => [r.check_id, { category: 'other', severity: 'high', plugin: String(r.details.plugin ?? 'unknown'), tier: 'trusted' }] as const),
     ]),
   };
   if (o.format === 'text') ctx.io.out(renderChecks(report, text));
@@ -178,6 +183,7 @@ export const doctorCommand = defineCommand({
     { flags: '--format <format>', description: `output format: ${FORMATS.join(', ')}` },
     { flags: '--dry-run', description: 'with --fix: show exactly what each fix would do, change nothing' },
     { flags: '--list', description: 'list the registered checks and exit (with --json: as JSON)' },
+    { flags: '--checks-file <file...>', description: 'also run the declarative checks of this YAML file (schemas/declarative-checks.schema.json; write one with cx-ops checks init)' },
   ],
   help: 'Exit codes (Nagios): 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL, 3 an ERROR or UNKNOWN: a check that could not run (its plugin failed to load), bad usage, or a selection with no checks.\nDoctor only reads: it never refreshes package lists (that is cx-ops update check --refresh) and changes nothing without --fix.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',
   run: (ctx, input) => runDoctor(ctx as PluginContext<DoctorConfig>, input),
