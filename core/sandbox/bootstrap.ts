@@ -7,8 +7,11 @@
  *   __cx_reply(hid, ok, text)   (answers of host calls)
  * The sandbox process takes references to them and deletes them from the global object before
  * plugin code runs. No ivm Reference ever reaches plugin code: its ctx holds plain functions
- * that send JSON text.
+ * that send JSON text. Every value leaving the isolate is encoded by boundedStringify
+ * (bounded-json.ts): stopped at the size or depth cap while it is written.
  */
+import { BOUNDED_JSON } from './bounded-json.js';
+
 export const BOOTSTRAP = String.raw`(function () {
 'use strict';
 const g = globalThis;
@@ -27,6 +30,7 @@ const M = Map;
 const freeze = Object.freeze;
 const isArray = Array.isArray;
 const S = String;
+${BOUNDED_JSON}
 const waits = new M();
 let nextHid = 0;
 let fns = null;
@@ -39,13 +43,12 @@ function limitError(message) {
 function encode(v, what, max) {
   let s;
   try {
-    s = stringify(v === undefined ? null : v);
+    s = boundedStringify(v === undefined ? null : v, max, LIMITS.maxDepth, what, limitError);
   } catch (e) {
+    if (e && e.code === 'CX_ERR_SANDBOX_LIMIT') throw e;
     throw limitError(what + ' is not plain JSON data (' + S(e && e.message) + ')');
   }
-  if (s === undefined) s = 'null';
-  if (s.length > max) throw limitError(what + ' is ' + s.length + ' characters, over the limit of ' + max);
-  return s;
+  return s === undefined ? 'null' : s;
 }
 function hostCall(callId, method, args) {
   let text;
