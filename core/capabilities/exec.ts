@@ -36,6 +36,12 @@ export const ALLOWED_ENV: ReadonlySet<string> = new Set([
   'TZ', 'DEBIAN_FRONTEND', 'DEBCONF_NONINTERACTIVE_SEEN', 'NO_COLOR', 'COLUMNS',
 ]);
 const ENV_VALUE_MAX = 4096;
+/**
+ * HOME of a sandboxed plugin's programs: a directory that does not exist and that no grant is
+ * meant to cover, so no program finds a ~/.gitconfig, ~/.npmrc, ~/.ssh/config, ~/.wgetrc … that
+ * the plugin could have written into its own state directory.
+ */
+export const SANDBOXED_HOME = '/nonexistent';
 
 /** Fake exec for tests: gets the call after grants allow it; missing result fields are filled in. */
 export type ExecFake = (command: string, args: string[], options: ExecOptions) => Promise<Partial<ExecResult>>;
@@ -204,7 +210,7 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
         if (opts.fake) return result(String(command), list, await opts.fake(String(command), list, { ...options, timeoutMs }), false);
         if (!decision.path) return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
         const signal = options.signal instanceof AbortSignal ? options.signal : undefined;
-        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(opts.home, extra), timeoutMs, input: options.input, maxOutputBytes, signal });
+        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(guard.tier === 'sandboxed' ? SANDBOXED_HOME : opts.home, extra), timeoutMs, input: options.input, maxOutputBytes, signal });
       });
     },
   };
