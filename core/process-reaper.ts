@@ -107,6 +107,14 @@ export class ProcessReaper {
     }
   }
 
+  /**
+   * Starts the reaper if it is not running. Call it BEFORE spawning what `hold` will register:
+   * a program runs as soon as it is spawned, and cx-ops may die before a reaper started after it.
+   */
+  ready(): void {
+    this.start();
+  }
+
   /** Forgets a tree that has been killed or has ended. */
   release(pid: number | undefined): void {
     if (!pid || !this.held.delete(pid)) return;

@@ -125,9 +125,10 @@ export function runProgram(
       resolve({ command, args, exitCode: null, signal: 'SIGKILL', stdout: '', stderr: `${command}: not started: the call that asked for it has ended\n`, timedOut: false, truncated: false, dryRun: false, durationMs: 0 });
       return;
     }
+    const reaper = processReaper();
+    reaper.ready();
     // detached: the program leads a new session (setsid), so its tree can be found and killed.
     const child = spawn(path, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: command.includes('/') ? undefined : command, windowsHide: true });
-    const reaper = processReaper();
     reaper.hold(child.pid);
     const kill = () => killProcessTree(child.pid);
     const onAbort = () => kill();
