@@ -33,6 +33,7 @@ const S = String;
 ${BOUNDED_JSON}
 const waits = new M();
 let nextHid = 0;
+let waitingBytes = 0;
 let fns = null;
 
 function limitError(message) {
@@ -57,9 +58,16 @@ function hostCall(callId, method, args) {
   } catch (e) {
     return P.reject(e);
   }
+  // Arguments waiting for an answer are capped in bytes here, before they are copied out.
+  if (waitingBytes + text.length > LIMITS.maxWaitingBytes) {
+    const e = new Err('more than ' + (LIMITS.maxWaitingBytes / 1048576) + ' MiB of ctx call arguments are waiting; the call to ctx.' + method + ' was refused.');
+    e.code = 'CX_ERR_TOO_MANY_CALLS';
+    return P.reject(e);
+  }
+  waitingBytes += text.length;
   const hid = ++nextHid;
   return new P(function (resolve, reject) {
-    waits.set(hid, { resolve: resolve, reject: reject });
+    waits.set(hid, { resolve: resolve, reject: reject, bytes: text.length });
     send(callId, hid, method, text);
   });
 }
@@ -74,6 +82,7 @@ g.__cx_reply = function (hid, ok, text) {
   const w = waits.get(hid);
   if (!w) return;
   waits.delete(hid);
+  waitingBytes -= w.bytes;
   if (ok) {
     w.resolve(text === undefined ? undefined : parse(text));
     return;

@@ -238,9 +238,10 @@ export class SandboxProcess {
         return Object.assign(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }), { notLoaded: true });
       default:
         if (p.kind === 'load') return new CxError('CX_ERR_MAIN_INVALID', { plugin, main: this.spec.filename, detail: escapeControl(f.message) });
-        // A thrown message is the plugin's text: escaped here, so no terminal, log or --json
+        // A thrown message is the plugin's text: escaped here (newlines too: it is one message,
+        // not output lines), so no terminal, log or --json
         // output downstream ever carries its control characters.
-        return new PluginCodeError(escapeControl(f.message, { keepLines: true }), plugin, f.code ? escapeControl(f.code) : undefined);
+        return new PluginCodeError(escapeControl(f.message), plugin, f.code ? escapeControl(f.code) : undefined);
     }
   }
 

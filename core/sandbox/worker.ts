@@ -148,7 +148,7 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
   try {
     const context = isolate.createContextSync();
     const global = context.global;
-    global.setSync('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES, maxDepth: m.limits.maxDepth }));
+    global.setSync('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES, maxDepth: m.limits.maxDepth, maxWaitingBytes: MAX_OUTSTANDING_HOST_BYTES }));
     // Synchronous callbacks: the plugin's code waits while its message is queued, so a plugin
     // that loops over ctx.log cannot outpace this process and pile up memory.
     global.setSync('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(callId, hid, method, args)));
