@@ -262,6 +262,8 @@ process.on('message', (m: ToChild) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the terminal's whole process group: the kernel decides, this process follows it.
+process.on('SIGINT', () => undefined);
 send({ t: 'ready' });
 // Nothing a plugin does may take the sandbox process down through a stray rejection.
 process.on('unhandledRejection', (e) => {
