@@ -46,12 +46,21 @@ export const SANDBOXED_HOME = '/nonexistent';
 /** Fake exec for tests: gets the call after grants allow it; missing result fields are filled in. */
 export type ExecFake = (command: string, args: string[], options: ExecOptions) => Promise<Partial<ExecResult>>;
 
-/** Why an extra environment variable is refused, or null. */
-export function refusedEnv(name: string, value: unknown): string | null {
-  if (!ALLOWED_ENV.has(name)) return `the environment variable ${name} is not one a program may be given (allowed: ${[...ALLOWED_ENV].join(', ')})`;
+/**
+ * For the trusted tier (in-process code the operator trusts), names that are still refused:
+ * loader, interpreter and shell hooks, in any case (a trusted plugin may pass e.g. NOTIFY_SOCKET).
+ */
+const DENIED_TRUSTED_ENV = /^(LD_|DYLD_|NODE_|NPM_|PYTHON|PERL|RUBY|GIT_|BASH_FUNC_|MALLOC_|GCONV_|LUA_|JAVA_|_JAVA|GLIBC_|TAR_|MAKE|XDG_)|^(BASH_ENV|ENV|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4|CDPATH|LOCPATH|NLSPATH|HOSTALIASES|RESOLV_HOST_CONF|RES_OPTIONS|LOCALDOMAIN|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|PROMPT_COMMAND|EDITOR|VISUAL|PAGER|SYSTEMD_PAGER|LESSOPEN|LESSCLOSE|MANPAGER|BROWSER|GPG_AGENT_INFO|SSH_ASKPASS|SUDO_ASKPASS|MFLAGS|GNUMAKEFLAGS)$/i;
+
+/** Why an extra environment variable is refused, or null (sandboxed: the allow-list; trusted: the deny-list). */
+export function refusedEnv(name: string, value: unknown, tier: 'trusted' | 'sandboxed' = 'sandboxed'): string | null {
+  if (tier === 'trusted') {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `'${name}' is not a valid environment variable name`;
+    if (DENIED_TRUSTED_ENV.test(name)) return `the environment variable ${name} can change what the program loads or runs`;
+  } else if (!ALLOWED_ENV.has(name)) return `the environment variable ${name} is not one a program may be given (allowed: ${[...ALLOWED_ENV].join(', ')})`;
   if (typeof value !== 'string' || value.includes('\0') || value.length > ENV_VALUE_MAX) return `the value of ${name} is not a string without NUL of at most ${ENV_VALUE_MAX} characters`;
   // A locale or zone value that names a path makes the C library load files from there.
-  if (/[/\\]/.test(value) && !(name === 'TZ' && /^:?[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(value))) return `the value of ${name} may not name a path`;
+  if (tier === 'sandboxed' && /[/\\]/.test(value) && !(name === 'TZ' && /^:?[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(value))) return `the value of ${name} may not name a path`;
   return null;
 }
 
@@ -78,9 +87,9 @@ export const NEUTRAL_ENV: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** The environment a program runs with: the kernel's fixed set, plus allowed extras. */
-export function execEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+export function execEnv(home: string, extra: Record<string, string> = {}, tier: 'trusted' | 'sandboxed' = 'sandboxed'): Record<string, string> {
   const env: Record<string, string> = { PATH: FIXED_PATH, HOME: home, LANG: 'C.UTF-8', ...NEUTRAL_ENV };
-  for (const [k, v] of Object.entries(extra)) if (refusedEnv(k, v) === null) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (refusedEnv(k, v, tier) === null) env[k] = v;
   return env;
 }
 
@@ -188,7 +197,7 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
         if (!decision.allowed) guard.deny({ capability: 'exec', target: String(command), args: list, reason: decision.reason === 'the command has no exec grant' || decision.reason === 'its arguments match no exec grant' ? undefined : decision.reason, grantable: decision.grantable });
         const extra: Record<string, string> = {};
         for (const [k, v] of Object.entries(options.env ?? {})) {
-          const why = refusedEnv(k, v);
+          const why = refusedEnv(k, v, guard.tier);
           if (why) guard.deny({ capability: 'exec', target: String(command), args: list, reason: why, grantable: false });
           extra[k] = v;
         }
@@ -211,7 +220,7 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
         if (opts.fake) return result(String(command), list, await opts.fake(String(command), list, { ...options, timeoutMs }), false);
         if (!decision.path) return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
         const signal = options.signal instanceof AbortSignal ? options.signal : undefined;
-        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(guard.tier === 'sandboxed' ? SANDBOXED_HOME : opts.home, extra), timeoutMs, input: options.input, maxOutputBytes, signal });
+        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(guard.tier === 'sandboxed' ? SANDBOXED_HOME : opts.home, extra, guard.tier), timeoutMs, input: options.input, maxOutputBytes, signal });
       });
     },
   };
