@@ -13,7 +13,9 @@
  * which is told the id of every tree cx-ops starts and finishes. Its stdin is a pipe from
  * cx-ops; when that pipe closes — which the OS does however cx-ops ends — it kills every tree
  * still registered (group, then session) and exits. It is one per process because it guards
- * this process's children; it is started on first use and never keeps the event loop alive.
+ * this process's children; it is started before the first program and never keeps the event
+ * loop alive. One window remains: cx-ops killed between spawning a program and registering it
+ * (two synchronous steps) leaves that one tree to its parent-death fate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -119,6 +121,11 @@ export class ProcessReaper {
   release(pid: number | undefined): void {
     if (!pid || !this.held.delete(pid)) return;
     this.write(`-${pid}\n`);
+  }
+
+  /** How many trees are held (tests). */
+  get holding(): number {
+    return this.held.size;
   }
 
   /** Pid of the reaper process (tests). */

@@ -192,21 +192,16 @@ export class SandboxProcess {
     p.timer ??= setTimeout(() => this.deadline(id), this.limits.callTimeoutMs);
   }
 
-  /** The call's time is up: answer now, then make sure the isolate really stops. */
+  /**
+   * The call's time is up: answer now and end the plugin's process (it serves only this plugin,
+   * and a stretch of plugin code may hold its thread); the next call starts a fresh one. Other
+   * calls of this plugin in flight fail with CX_ERR_SANDBOX_CRASHED.
+   */
   private deadline(id: number): void {
     const p = this.settle(id);
     if (!p) return;
     p.reject(new CxError('CX_ERR_SANDBOX_TIMEOUT', { plugin: this.name, where: p.where, ms: this.limits.callTimeoutMs }));
-    this.loaded = false;
-    this.send({ t: 'abort', id, name: this.name });
-    const child = this.child;
-    this.aborting.set(
-      id,
-      setTimeout(() => {
-        this.aborting.delete(id);
-        if (this.child === child) this.kill();
-      }, ABORT_GRACE_MS),
-    );
+    this.kill(`another call of this plugin (${p.where}) went over its time limit`);
   }
 
   private settle(id: number): Pending | undefined {
@@ -331,7 +326,7 @@ export class SandboxProcess {
     this.updateRef();
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, why?: string): void {
     if (this.child !== child) return;
     this.child = undefined;
     this.loaded = false;
@@ -341,20 +336,24 @@ export class SandboxProcess {
     this.aborting.clear();
     const memory = /out of memory|is_heap_oom = 1|Allocation failed|Cannot allocate|allocation failure|invalid array length Allocation/i.test(this.stderrTail);
     const cause = memory ? '; it exhausted its memory' : '';
-    const detail = `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
+    const detail = why ?? `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
     for (const [id, p] of [...this.pending]) {
       this.settle(id);
       p.reject(memory ? new CxError('CX_ERR_SANDBOX_MEMORY', { plugin: this.name, where: p.where, mb: this.limits.memoryMb }) : new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail }));
     }
   }
 
-  /** Kills the sandbox process. */
-  private kill(): void {
+  /** Kills the sandbox process and lets go of it at once: the next request starts a new one. */
+  private kill(why?: string): void {
+    const child = this.child;
+    if (!child) return;
     try {
-      this.child?.kill('SIGKILL');
+      child.kill('SIGKILL');
     } catch {
       // Already gone.
     }
+    // Not waiting for 'exit': a request made meanwhile must not go to the dying process.
+    this.onExit(child, null, 'SIGKILL', why);
   }
 
   private send(m: ToChild): void {
