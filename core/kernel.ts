@@ -439,10 +439,16 @@ export class Kernel {
 
   private pluginsCapability(): PluginsCapability {
     return {
-      list: async () =>
-        [...this.plugins.values()].map((p) => ({
-          name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin,
-        })),
+      list: async () => {
+        // A failed plugin's contributions as its last successful load cached them (doctor reports its checks as ERROR).
+        const failed = [...this.plugins.values()].some((p) => p.status === 'failed');
+        const cache = failed ? await readShapeCache(join(this.paths.cacheDir, 'shapes.json')) : {};
+        return [...this.plugins.values()].map((p) => ({
+          name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin, status: p.status,
+          ...(p.error ? { error: { code: p.error.code, message: p.error.message } } : {}),
+          ...(p.status === 'failed' && cache[p.name] ? { last_contributes: cache[p.name]!.shape.contributes } : {}),
+        }));
+      },
       enable: async (name, o) => {
         await this.rediscover(name);
         await this.enable(name, { grants: o?.grants, tier: o?.tier });

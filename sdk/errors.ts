@@ -300,6 +300,13 @@ export const ERRORS = {
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+  // Raised by plugins-builtin/checks-declarative.
+  CX_ERR_CHECKS_FILE_INVALID: {
+    exit: 2,
+    summary: 'A declarative checks file does not match its format.',
+    message: (p) =>
+      `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/declarative-checks.schema.json.`,
+  },
   // Raised by plugins-builtin/permissions.
   CX_ERR_POLICY_INVALID: {
     exit: 2,

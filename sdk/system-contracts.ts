@@ -34,6 +34,15 @@ export interface InstalledPackage {
 export interface UpdateCheck extends Availability {
   updates: PackageUpdate[];
   rebootRequired: boolean;
+  /** With refresh: the sources that could not be fetched (the others' lists were used). */
+  sourcesFailed?: Array<{ source: string; error: string }>;
+  /** Commands the check ran or (dry run) would run to refresh, e.g. `apt-get update`. */
+  actions?: string[];
+}
+
+/** How an updater is asked to check: read-only by default; `refresh` fetches the package lists first. */
+export interface UpdateCheckRequest {
+  refresh?: boolean;
 }
 
 export interface UpdateApplyRequest {
@@ -70,7 +79,8 @@ export interface UpdaterDefinition {
   id: string;
   name: string;
   description: string;
-  check(ctx: PluginContext<any>): Promise<UpdateCheck>;
+  /** Read-only unless `request.refresh` (then with the update lock held by the caller). */
+  check(ctx: PluginContext<any>, request: UpdateCheckRequest): Promise<UpdateCheck>;
   apply(ctx: PluginContext<any>, request: UpdateApplyRequest): Promise<UpdateApplyResult>;
   /** The installed packages with their versions (recorded in snapshots). */
   installed(ctx: PluginContext<any>): Promise<Availability & { packages: InstalledPackage[] }>;
@@ -79,7 +89,7 @@ export interface UpdaterDefinition {
 }
 
 export type UpdaterRequest =
-  | { op: 'check' }
+  | ({ op: 'check' } & UpdateCheckRequest)
   | ({ op: 'apply' } & UpdateApplyRequest)
   | { op: 'installed' }
   | { op: 'restore'; packages: InstalledPackage[] };
@@ -92,7 +102,7 @@ export function defineUpdater(def: UpdaterDefinition): Contribution<UpdaterReque
     meta: { name: def.name, description: def.description },
     run: async (ctx, req) => {
       switch (req?.op) {
-        case 'check': return (await def.check(ctx)) as unknown as Json;
+        case 'check': return (await def.check(ctx, { refresh: req.refresh === true })) as unknown as Json;
         case 'apply': return (await def.apply(ctx, req)) as unknown as Json;
         case 'installed': return (await def.installed(ctx)) as unknown as Json;
         case 'restore': return (await def.restore(ctx, req.packages)) as unknown as Json;

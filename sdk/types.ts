@@ -213,10 +213,26 @@ export interface HookOutcome {
   errors: Array<{ plugin: string; message: string; code: string }>;
 }
 
+/** One discovered plugin, as `ctx.plugins.list()` gives it. */
+export interface PluginListing {
+  name: string;
+  version: string;
+  enabled: boolean;
+  tier: Tier;
+  grants: string[];
+  dir: string;
+  builtin: boolean;
+  /** 'failed': enabled but not loaded (invalid config, refused, threw); `error` says why. */
+  status: 'active' | 'disabled' | 'failed' | 'not-loaded';
+  error?: { code: string; message: string };
+  /** For a failed plugin: what its last successful load contributed (from the shape cache), if known. */
+  last_contributes?: Array<{ kind: string; id: string; meta: Record<string, Json> }>;
+}
+
 /** Plugin management, for trusted plugins (e.g. the registry plugin that installs others). */
 export interface PluginsCapability {
   /** Every discovered plugin: name, version, enabled, tier, grants, directory. */
-  list(): Promise<Array<{ name: string; version: string; enabled: boolean; tier: Tier; grants: string[]; dir: string; builtin: boolean }>>;
+  list(): Promise<PluginListing[]>;
   /** Enables a plugin with the given grant strings (each must be within its manifest's request). */
   enable(name: string, options?: { grants?: string[]; tier?: Tier }): Promise<void>;
   disable(name: string): Promise<void>;

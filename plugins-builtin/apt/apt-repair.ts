@@ -17,8 +17,8 @@ export interface AptProblem {
 }
 
 export interface AptRepairReport {
-  /** ok: nothing wrong; repaired; failed: still wrong after repair; blocked: a live lock holder; skipped: no dpkg/apt. */
-  status: 'ok' | 'repaired' | 'failed' | 'blocked' | 'skipped' | 'planned';
+  /** ok: nothing wrong; repaired; failed: still wrong after repair; blocked: a live lock holder; skipped: no dpkg/apt; declined: the plan was not confirmed. */
+  status: 'ok' | 'repaired' | 'failed' | 'blocked' | 'skipped' | 'planned' | 'declined';
   dryRun: boolean;
   message: string;
   problems: AptProblem[];
@@ -36,6 +36,21 @@ export interface AptRepairOptions {
   locksOnly?: boolean;
   /** How long to wait for a live lock holder before giving up. */
   lockWaitMs?: number;
+  /** Asked with the plan (the problems and their fixes) before anything changes; false stops. */
+  confirm?: (plan: AptRepairReport) => Promise<boolean>;
+}
+
+/** `apt-get -s -f install` lines: what the dependency repair would remove and install. */
+export function parseFixSimulation(text: string): { remove: string[]; install: string[] } {
+  const remove: string[] = [];
+  const install: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(Remv|Inst) (\S+)(?: \[([^\]]+)\])?(?: \((\S+))?/.exec(line.trim());
+    if (!m) continue;
+    if (m[1] === 'Remv') remove.push(`${m[2]}${m[3] ? ` ${m[3]}` : ''}`);
+    else install.push(`${m[2]}${m[4] ? ` ${m[4]}` : ''}`);
+  }
+  return { remove, install };
 }
 
 const LISTS_CORRUPT = /Unable to parse package file|could not be parsed or opened|Encountered a section with no Package|Problem parsing|lists .*corrupt|Malformed (line|entry)/i;
@@ -105,13 +120,20 @@ export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise
     });
   } else if (check.exitCode !== 0 && UNMET.test(said)) {
     const lines = said.split('\n').filter((l) => /Depends:|PreDepends:|Breaks:|Conflicts:/.test(l)).map((l) => l.trim());
+    // What apt would do, from its own simulation: the plan names every package removed or installed.
+    const sim = parseFixSimulation((await t.aptGet(['-s', '-q', '-f', 'install'], { readOnly: true })).stdout);
     problems.push({
       id: 'broken-dependencies',
       description: `broken dependencies: ${lines.join('; ') || failureLine(check)}`,
-      fix: [t.show('apt-get', ['-f', 'install', '-y'])],
+      fix: [
+        t.show('apt-get', ['-f', 'install', '-y']),
+        `  installs: ${sim.install.join(', ') || 'nothing'}`,
+        `  removes: ${sim.remove.join(', ') || 'nothing'}`,
+      ],
     });
   }
-  const partial = await listFiles(ctx, `${t.paths.archives}/partial`, []);
+  // Dot files (a packaging .keep) are not downloads.
+  const partial = (await listFiles(ctx, `${t.paths.archives}/partial`, [])).filter((f) => !/\/\.[^/]*$/.test(f));
   if (partial.length || CACHE_CORRUPT.test(said)) {
     problems.push({
       id: 'cache',
@@ -160,13 +182,16 @@ async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, opti
   }
   if (!options.locksOnly) report.problems.push(...(await diagnoseApt(ctx, t)));
   const real = [...report.problems];
-  // Every dpkg run leaves its lock files behind and a lock nobody holds blocks nothing, so
-  // stale lock files are cleared with --locks, or as the first step of a real repair.
-  const staleLocks = options.locksOnly || real.length ? locks.stale : [];
+  // Every dpkg run leaves its lock files behind and a lock nobody holds blocks nothing: they are
+  // not problems. Only --locks (asked for by name) clears them.
+  const staleLocks = options.locksOnly ? locks.stale : [];
   for (const f of staleLocks) report.problems.unshift({ id: 'lock-stale', description: `stale lock file ${f} (no process holds it)`, fix: [`remove ${f}`] });
   if (!report.problems.length) return { ...report, message: 'apt and dpkg are healthy: nothing to repair' };
   if (dryRun) {
     return { ...report, status: 'planned', message: `dry run: ${report.problems.length} problem(s) found, nothing changed` };
+  }
+  if (options.confirm && !(await options.confirm(report))) {
+    return { ...report, status: 'declined', message: `not repaired: ${report.problems.length} problem(s) found and the plan was not confirmed; nothing changed` };
   }
 
   // 2. Keep a copy of the dpkg status file before any change.

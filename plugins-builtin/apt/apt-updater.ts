@@ -1,6 +1,8 @@
 /**
- * The apt updater: pending updates from a simulated dist-upgrade (security ones recognised by
- * their archive's label/suite), applying them, the installed package list for snapshots and
+ * The apt updater: pending updates from a simulated dist-upgrade over the lists apt already has
+ * (read-only, like `apt list --upgradable`; `refresh` runs `apt-get update` first and reports
+ * each source it could not fetch instead of failing as a whole), security ones recognised by
+ * their archive's label/suite, applying them, the installed package list for snapshots and
  * putting recorded versions back.
  */
 import { defineUpdater, type InstalledPackage, type PackageUpdate, type PluginContext } from 'cx-ops/sdk';
@@ -37,6 +39,26 @@ async function rebootRequired(ctx: PluginContext<any>): Promise<boolean> {
   return false;
 }
 
+/**
+ * The sources `apt-get update` could not fetch, from its `Err:N URI …` lines (the reason on the
+ * next line) and its `W:/E: Failed to fetch URI  reason` lines.
+ */
+export function failedSources(stdout: string, stderr: string): Array<{ source: string; error: string }> {
+  const out = new Map<string, string>();
+  const lines = stdout.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const m = /^Err:\d+ (\S+)(?: (.*))?$/.exec(line.trim());
+    if (m) out.set(m[1]!, (lines[i + 1] ?? '').trim() || 'could not be fetched');
+  }
+  for (const line of stderr.split('\n')) {
+    const m = /^[WE]: Failed to fetch (\S+)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const known = [...out.keys()].find((k) => m[1]!.startsWith(k.replace(/\/?$/, '')));
+    if (!known) out.set(m[1]!, m[2]!.trim());
+  }
+  return [...out].map(([source, error]) => ({ source, error }));
+}
+
 async function pending(ctx: PluginContext<any>): Promise<PackageUpdate[]> {
   const r = await aptTools(ctx).aptGet(['-s', '-q', 'dist-upgrade'], { readOnly: true });
   if (r.exitCode !== 0) throw new Error(`apt-get -s dist-upgrade failed: ${failureLine(r)}. Try: cx-ops repair apt`);
@@ -47,15 +69,23 @@ export const aptUpdater = defineUpdater({
   id: 'apt',
   name: 'APT packages',
   description: 'Debian/Ubuntu packages through apt-get and dpkg',
-  async check(ctx) {
+  async check(ctx, request) {
     const why = await aptUnavailable(ctx);
     if (why) return { available: false, reason: why, updates: [], rebootRequired: false };
     const t = aptTools(ctx);
-    if (!ctx.env.dryRun) {
-      const u = await t.aptGet(['update', '-q']);
-      if (u.exitCode !== 0) throw new Error(`apt-get update failed: ${failureLine(u)}. Try: cx-ops repair apt`);
+    const actions: string[] = [];
+    let sourcesFailed: Array<{ source: string; error: string }> = [];
+    if (request.refresh) {
+      actions.push(t.show('apt-get', ['update', '-q']));
+      if (!ctx.env.dryRun) {
+        const u = await t.aptGet(['update', '-q']);
+        sourcesFailed = failedSources(u.stdout, u.stderr);
+        // One unreachable source: the others' lists are fresh and used; the failure is reported.
+        if (u.exitCode !== 0 && !sourcesFailed.length) throw new Error(`apt-get update failed: ${failureLine(u)}. Try: cx-ops repair apt`);
+      }
     }
-    return { available: true, updates: await pending(ctx), rebootRequired: await rebootRequired(ctx) };
+    const out = { available: true, updates: await pending(ctx), rebootRequired: await rebootRequired(ctx) };
+    return { ...out, ...(request.refresh ? { actions } : {}), ...(sourcesFailed.length ? { sourcesFailed } : {}) };
   },
   async apply(ctx, req) {
     const why = await aptUnavailable(ctx);

@@ -1,7 +1,9 @@
 /**
  * network_connectivity: TCP connects (or HTTP requests for URL targets) to the configured
  * targets, all at once with a short timeout. Default targets are the hosts of the host's own
- * package sources; the default route (/proc/net/route) must exist.
+ * package sources; the default route (/proc/net/route) must exist. It does not depend on
+ * dns_resolution as a whole: an IP target needs no DNS and is probed whatever DNS does; a
+ * name target that does not resolve is reported as such (see dns_resolution).
  */
 import { defineCheck, hostPath, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
@@ -24,9 +26,31 @@ export interface Probe {
   ms: number;
   error?: string;
   status?: number;
+  /** The target is a name that did not resolve: its failure is DNS's. */
+  unresolved?: boolean;
 }
 
+/** IPv4 or IPv6 literal (no DNS needed). */
+export function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || (host.includes(':') && /^[0-9a-f:.]+$/i.test(host));
+}
+
+/** The host a target connects to. */
+export function targetHost(t: Target): string {
+  if (t.kind === 'tcp') return t.host;
+  return new URL(t.url).hostname.replace(/^\[|\]$/g, '');
+}
+
+/** Resolver failures as the socket and HTTP layers report them. */
+const UNRESOLVED = /\b(ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|EAI_NODATA)\b/;
+
 async function probe(ctx: PluginContext<unknown>, t: Target, timeoutMs: number): Promise<Probe> {
+  const p = await probeOnce(ctx, t, timeoutMs);
+  if (!p.ok && p.error && UNRESOLVED.test(p.error) && !isIpLiteral(targetHost(t))) return { ...p, unresolved: true, error: `name not resolved: ${p.error}; see dns_resolution` };
+  return p;
+}
+
+async function probeOnce(ctx: PluginContext<unknown>, t: Target, timeoutMs: number): Promise<Probe> {
   const start = Date.now();
   try {
     if (t.kind === 'tcp') {
@@ -55,7 +79,6 @@ export const connectivityCheck = defineCheck({
   description: "Reaches the host's package sources (or the configured targets) over TCP",
   category: 'network',
   severity: 'high',
-  depends_on: ['dns_resolution'],
   async run(ctx: PluginContext<NetworkConfig>) {
     const cfg = ctx.config.network_connectivity;
     const routeText = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/net/route'));

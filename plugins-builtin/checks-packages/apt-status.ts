@@ -1,10 +1,12 @@
 /**
  * apt_status: dpkg not interrupted, no package left half-installed or unconfigured (dpkg --audit
  * and the status file), package lists present and not stale. SKIP when the host has no dpkg.
- * The fix is the apt repair's `repair_apt` when that plugin is loaded, else this plugin's own
- * `apt_configure_pending` (`dpkg --configure -a`).
+ * When the apt plugin is loaded its `diagnosis` (the very one `repair apt` acts on: broken
+ * dependencies, corrupt lists, cache) is part of the answer, so doctor sees all that the repair
+ * would fix. The fix is the apt repair's `repair_apt` when that plugin is loaded, else this
+ * plugin's own `apt_configure_pending` (`dpkg --configure -a`).
  */
-import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, warn, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';
@@ -16,6 +18,21 @@ export interface AptHealth {
   audit: string;
   lists: number;
   newest_list_ms: number | null;
+  /** The apt plugin's diagnosis (what repair apt would fix); null when that plugin is not loaded. */
+  diagnosis: Array<{ id: string; description: string; fix: string[] }> | null;
+}
+
+/** The shared diagnosis of the apt plugin, if it is loaded. */
+async function aptDiagnosis(ctx: PluginContext<unknown>): Promise<AptHealth['diagnosis']> {
+  let ids: string[];
+  try {
+    ids = (await ctx.registry.list('diagnosis')).map((d) => d.id);
+  } catch {
+    return null; // nobody declares the kind: the apt plugin is disabled
+  }
+  if (!ids.includes('apt')) return null;
+  const d = (await ctx.registry.invoke('diagnosis', 'apt', null)) as { available?: boolean; problems?: Json } | null;
+  return d?.available && Array.isArray(d.problems) ? (d.problems as unknown as NonNullable<AptHealth['diagnosis']>) : null;
 }
 
 const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${hostPath(ctx.env, '/var/lib/dpkg')}`]);
@@ -36,7 +53,7 @@ async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
       if (st && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
     }
   }
-  return { interrupted, unfinished, audit: (audit.stdout + audit.stderr).trim().slice(0, 4000), lists, newest_list_ms: newest };
+  return { interrupted, unfinished, audit: (audit.stdout + audit.stderr).trim().slice(0, 4000), lists, newest_list_ms: newest, diagnosis: await aptDiagnosis(ctx) };
 }
 
 export const aptStatusCheck = defineCheck({
@@ -56,6 +73,14 @@ export const aptStatusCheck = defineCheck({
       if (h.interrupted.length) return { ...fail(`dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`, details), fix_id };
       const names = h.unfinished.map((p) => `${p.name} (${p.state}${p.flag === 'reinstreq' ? ', reinstall required' : ''})`);
       return { ...fail(names.length ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}` : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`, details), fix_id };
+    }
+    // What repair apt would fix beyond dpkg's own state (the interrupted run is judged above).
+    const more = (h.diagnosis ?? []).filter((p) => p.id !== 'interrupted');
+    if (more.length) {
+      const fix_id = await preferredFix(ctx, ['repair_apt']);
+      const text = more.map((p) => p.description).join('; ');
+      const bad = more.some((p) => p.id !== 'cache');
+      return { ...(bad ? fail(text, details) : warn(text, details)), fix_id };
     }
     if (!h.lists) return { ...warn('no package lists: run apt-get update', details), fix_id: null };
     const ageDays = h.newest_list_ms === null ? 0 : Math.floor((Date.now() - h.newest_list_ms) / 86_400_000);

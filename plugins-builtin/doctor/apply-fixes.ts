@@ -42,6 +42,8 @@ export async function applyFixes(
       report = await invokeFix(ctx, r, fix, true, options);
     } else {
       const unasked = options.assumeYes || (options.autoFixSafe && safe);
+      // The question shows the fix's exact plan (its dry run: commands, packages, files) first.
+      if (!unasked) ctx.io.err(planText(await invokeFix(ctx, r, fix, true, options), name));
       const yes = unasked || (await ctx.io.confirm(`Apply fix '${name}' (${r.fix_id}) for ${r.check_id}: ${r.message}?`));
       if (!yes) {
         report = { ...base(r, r.fix_id, safe), outcome: 'declined', message: ctx.io.interactive ? 'declined' : 'not applied: no terminal to ask; use -y (or doctor.auto_fix_safe for safe fixes)' };
@@ -68,6 +70,13 @@ export async function applyFixes(
     options.onFix?.(report);
   }
   return { fixes: reports, results: after };
+}
+
+/** What a fix would do, from its dry run, printed before its question. */
+export function planText(plan: FixReport, name: string): string {
+  const lines = plan.actions.length ? plan.actions : plan.recorded_actions;
+  if (plan.outcome === 'failed') return `Fix '${name}' (${plan.fix_id}) could not show its plan: ${plan.message}\n`;
+  return `Fix '${name}' (${plan.fix_id}) would:\n${lines.length ? lines.map((a) => `  ${a}\n`).join('') : `  (nothing listed: ${plan.message})\n`}`;
 }
 
 async function invokeFix(ctx: PluginContext<unknown>, r: CheckResult, fix: ContributionInfo, dryRun: boolean, options: FixOptions): Promise<FixReport> {

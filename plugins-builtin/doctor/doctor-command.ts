@@ -1,15 +1,19 @@
 /**
  * `cx-ops doctor`: selects checks (--check, --category), runs them, renders one report in the
  * chosen format, optionally applies fixes, and exits the Nagios way (0 ok, 1 warn, 2 fail,
- * 3 error; 2 also for bad usage, printed as a coded error).
+ * 3 error or unknown — bad usage too, printed as a coded error). Checks of plugins that failed
+ * to load are in the report as ERROR (see unavailable-checks.ts).
  */
 import { defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
 import { applyFixes } from './apply-fixes.js';
 import { closest } from 'cx-ops/sdk';
-import { FORMATS, render, type Format } from './render-formats.js';
+import { FORMATS, render, renderNagiosUnknown, type Format } from './render-formats.js';
 import { renderChecks, renderFix, renderSummary, type TextOptions } from './render-text.js';
 import { CATEGORY_ORDER, exitCodeFor, overallStatus, summarize, type DoctorReport } from './report-model.js';
 import { runChecks } from './run-checks.js';
+import { checkSetChecks } from './check-sets.js';
+import { UsageProblem } from './usage-problem.js';
+import { infoOf, selectUnavailable, unavailableChecks, type UnavailableCheck } from './unavailable-checks.js';
 
 /** The `doctor:` section of config.yaml (the seed's settings). */
 export interface DoctorConfig {
@@ -26,14 +30,11 @@ export interface DoctorOptions {
   format: Format;
   dryRun: boolean;
   list: boolean;
+  /** --checks-file: declarative checks files for this run. */
+  checksFiles: string[];
 }
 
-/** A usage problem, printed as `error[CODE]: message` with exit code 2. */
-export class UsageProblem extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export { UsageProblem };
 
 const listOf = (v: unknown): string[] =>
   (Array.isArray(v) ? v : v === undefined || v === null || v === false ? [] : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
@@ -46,42 +47,65 @@ export function readOptions(o: Record<string, unknown>): DoctorOptions {
   }
   if (o.json && typeof o.format === 'string' && o.format !== 'json') throw new UsageProblem('CX_ERR_USAGE', `--json and --format ${o.format} contradict each other; use one of them`);
   const dryRun = Boolean(o.dryRun);
-  return { fix: Boolean(o.fix) || dryRun, check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list) };
+  if (dryRun && !o.fix) throw new UsageProblem('CX_ERR_USAGE', '--dry-run previews fixes and needs --fix: run cx-ops doctor --fix --dry-run (doctor without --fix never changes anything)');
+  return { fix: Boolean(o.fix), check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list), checksFiles: listOf(o.checksFile) };
 }
 
-/** The checks to run: all, or those named by --check and/or in a --category. */
-export function selectChecks(all: ContributionInfo[], o: Pick<DoctorOptions, 'check' | 'category'>): ContributionInfo[] {
-  const ids = new Set(all.map((c) => c.id));
+/**
+ * The checks to run: all, or those named by --check and/or in a --category, and the checks of
+ * failed plugins the selection takes. A selection that takes nothing is a usage problem.
+ */
+export function selectChecks(all: ContributionInfo[], o: Pick<DoctorOptions, 'check' | 'category'>, missing: UnavailableCheck[] = []): { selected: ContributionInfo[]; unavailable: UnavailableCheck[] } {
+  const ids = new Set([...all.map((c) => c.id), ...missing.filter((m) => m.known).map((m) => m.id)]);
+  const unknownIds = missing.some((m) => !m.known);
   for (const id of o.check) {
-    if (!ids.has(id)) {
+    if (!ids.has(id) && !unknownIds) {
       const near = closest(id, ids);
       throw new UsageProblem('CX_ERR_CONTRIBUTION_UNKNOWN', `no check '${id}' is registered.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''}\nList the checks with: cx-ops doctor --list`);
     }
   }
-  const categories = [...new Set([...CATEGORY_ORDER, ...all.map((c) => String(c.meta.category ?? 'other'))])];
+  const categories = [...new Set([...CATEGORY_ORDER, ...all.map((c) => String(c.meta.category ?? 'other')), ...missing.map((m) => m.category ?? 'other')])];
   for (const cat of o.category) {
     if (!categories.includes(cat)) throw new UsageProblem('CX_ERR_USAGE', `unknown category '${cat}'; valid categories: ${categories.join(', ')}`);
   }
-  return all.filter((c) => (!o.check.length || o.check.includes(c.id)) && (!o.category.length || o.category.includes(String(c.meta.category ?? 'other'))));
+  const selected = all.filter((c) => (!o.check.length || o.check.includes(c.id)) && (!o.category.length || o.category.includes(String(c.meta.category ?? 'other'))));
+  const unavailable = selectUnavailable(missing, o, all);
+  if (!selected.length && !unavailable.length) {
+    const what = [...o.check.map((c) => `--check ${c}`), ...o.category.map((c) => `--category ${c}`)].join(' ');
+    throw new UsageProblem('CX_ERR_USAGE', `${what ? `${what} selects` : 'there are'} no checks to run: nothing was looked at, so there is no health to report.\nList the checks with: cx-ops doctor --list`);
+  }
+  return { selected, unavailable };
 }
 
-function listText(all: ContributionInfo[]): string {
+function listText(all: ContributionInfo[], missing: UnavailableCheck[]): string {
   const rows = [...all].sort((a, b) => String(a.meta.category).localeCompare(String(b.meta.category)) || a.id.localeCompare(b.id));
-  return rows.map((c) => `${c.id.padEnd(24)} ${String(c.meta.category ?? '').padEnd(12)} ${String(c.meta.severity ?? '').padEnd(9)} ${c.plugin}${c.tier === 'sandboxed' ? ' (sandboxed)' : ''}${c.meta.fix_id ? `  fix: ${c.meta.fix_id}` : ''}\n`).join('');
+  const line = (id: string, category: string, severity: string, rest: string) => `${id.padEnd(24)} ${category.padEnd(12)} ${severity.padEnd(9)} ${rest}\n`;
+  let out = line('CHECK', 'CATEGORY', 'SEVERITY', 'PLUGIN');
+  for (const c of rows) out += line(c.id, String(c.meta.category ?? ''), String(c.meta.severity ?? ''), `${c.plugin}${c.tier === 'sandboxed' ? ' (sandboxed)' : ''}${c.meta.fix_id ? `  fix: ${c.meta.fix_id}` : ''}`);
+  for (const m of missing) out += line(m.id, m.category ?? '?', m.severity, `${m.plugin}  UNAVAILABLE: the plugin failed to load (cx-ops doctor shows why)`);
+  return out;
 }
 
 /** Runs the doctor; resolves with the exit code. */
 export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: CommandInput): Promise<number> {
   let o: DoctorOptions;
   let selected: ContributionInfo[];
-  const all = await ctx.registry.list('check');
+  let unavailable: UnavailableCheck[];
+  const registered = await ctx.registry.list('check');
+  const missing = await unavailableChecks(ctx);
+  let all = registered;
+  let setErrors: CheckResult[] = [];
   try {
     o = readOptions(input.options);
-    selected = selectChecks(all, o);
+    const sets = await checkSetChecks(ctx, o.checksFiles);
+    all = [...registered, ...sets.checks];
+    setErrors = sets.errors;
+    ({ selected, unavailable } = o.list ? { selected: all, unavailable: missing } : selectChecks(all, o, missing));
   } catch (e) {
     if (!(e instanceof UsageProblem)) throw e;
     ctx.io.err(`error[${e.code}]: ${e.message}\n`);
-    return 2;
+    if (input.options.format === 'nagios') ctx.io.out(renderNagiosUnknown(e.code, e.message));
+    return 3;
   }
   if (o.list) {
     if (o.format === 'json') {
@@ -89,16 +113,17 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
         check_id: c.id, name: c.meta.name ?? c.id, category: c.meta.category ?? null, severity: c.meta.severity ?? null,
         plugin: c.plugin, tier: c.tier, fix_id: c.meta.fix_id ?? null,
       }));
-      ctx.io.out(`${JSON.stringify({ checks: rows }, null, 2)}\n`);
-    } else ctx.io.out(listText(all));
-    return 0;
+      const gone = missing.map((m) => ({ check_id: m.id, plugin: m.plugin, category: m.category, known: m.known, error: m.result.details }));
+      ctx.io.out(`${JSON.stringify({ checks: rows, unavailable: gone }, null, 2)}\n`);
+    } else ctx.io.out(listText(all, missing));
+    return missing.length ? 3 : 0;
   }
   const cfg = ctx.config;
   const text: TextOptions = { color: ctx.io.color, verbose: ctx.env.verbose };
   const started = new Date();
   const t0 = performance.now();
   const showProgress = o.format === 'text' && ctx.io.interactive;
-  const results = await runChecks(ctx, selected, {
+  const ran = await runChecks(ctx, selected, {
     maxParallel: cfg.parallel_checks ? cfg.max_parallel : 1,
     timeoutSeconds: cfg.timeout_seconds,
     onProgress: showProgress
@@ -106,6 +131,7 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
       : undefined,
   });
   if (showProgress) ctx.io.err('\r\x1b[K');
+  const results = [...ran, ...unavailable.map((u) => u.result), ...setErrors];
   const byId = new Map(selected.map((c) => [c.id, c]));
   const report: DoctorReport = {
     version: ctx.env.kernelVersion,
@@ -116,7 +142,11 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     exit_code: 0,
     summary: summarize([]),
     results,
-    checks: Object.fromEntries(selected.map((c) => [c.id, { category: String(c.meta.category ?? 'other'), severity: String(c.meta.severity ?? 'medium'), plugin: c.plugin, tier: c.tier }])),
+    checks: Object.fromEntries([
+      ...selected.map((c) => [c.id, { category: String(c.meta.category ?? 'other'), severity: String(c.meta.severity ?? 'medium'), plugin: c.plugin, tier: c.tier }] as const),
+      ...unavailable.map((u) => [u.id, infoOf(u)] as const),
+      ...setErrors.map((r) => [r.check_id, { category: 'other', severity: 'high', plugin: String(r.details.plugin ?? 'unknown'), tier: 'trusted' }] as const),
+    ]),
   };
   if (o.format === 'text') ctx.io.out(renderChecks(report, text));
   let final: CheckResult[] = results;
@@ -153,7 +183,8 @@ export const doctorCommand = defineCommand({
     { flags: '--format <format>', description: `output format: ${FORMATS.join(', ')}` },
     { flags: '--dry-run', description: 'with --fix: show exactly what each fix would do, change nothing' },
     { flags: '--list', description: 'list the registered checks and exit (with --json: as JSON)' },
+    { flags: '--checks-file <file...>', description: 'also run the declarative checks of this YAML file (schemas/declarative-checks.schema.json; write one with cx-ops checks init)' },
   ],
-  help: 'Exit codes: 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL (or bad usage), 3 an ERROR.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',
+  help: 'Exit codes (Nagios): 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL, 3 an ERROR or UNKNOWN: a check that could not run (its plugin failed to load), bad usage, or a selection with no checks.\nDoctor only reads: it never refreshes package lists (that is cx-ops update check --refresh) and changes nothing without --fix.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',
   run: (ctx, input) => runDoctor(ctx as PluginContext<DoctorConfig>, input),
 });

@@ -3,6 +3,7 @@
  * Markdown, JUnit XML, a Nagios plugin line and the Prometheus text exposition format.
  */
 import type { CheckStatus } from 'cx-ops/sdk';
+import { renderGauges } from './measured-values.js';
 import { byCategory, summaryText, type DoctorReport } from './report-model.js';
 
 /** Every rendering of the report (`--format`); `--json` is short for json. */
@@ -61,20 +62,28 @@ export function renderJunit(report: DoctorReport): string {
 
 const NAGIOS_WORD = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
 
-/** A Nagios plugin answer: status line with perfdata, then one line per check that is not PASS. */
+/** '1 passed, 11 skipped': only the statuses that occurred (ERROR counts as unknown). */
+function nagiosCounts(s: DoctorReport['summary']): string {
+  const parts: Array<[number, string]> = [[s.PASS, 'passed'], [s.WARN, s.WARN === 1 ? 'warning' : 'warnings'], [s.FAIL, 'critical'], [s.ERROR, 'unknown'], [s.SKIP, 'skipped']];
+  return parts.filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).join(', ') || 'none ran';
+}
+
+/** A Nagios plugin answer: status line with perfdata, then one line per check. */
 export function renderNagios(report: DoctorReport): string {
   const s = report.summary;
   const bad = report.results.filter((r) => r.status !== 'PASS' && r.status !== 'SKIP');
-  const head = bad.length ? bad.map((r) => `${r.check_id}: ${r.message}`).slice(0, 3).join('; ') : `${s.total} checks passed`;
+  // The line counts what happened: '12 checks: 1 passed, 11 skipped' is not 'OK - 12 checks passed'.
+  const counts = `${s.total} check${s.total === 1 ? '' : 's'}: ${nagiosCounts(s)}`;
+  const head = bad.length ? `${bad.map((r) => `${r.check_id}: ${r.message.split('\n')[0]}`).slice(0, 3).join('; ')}${bad.length > 3 ? `; … (${bad.length - 3} more)` : ''} (${counts})` : counts;
   const perf = [`pass=${s.PASS};;;0;${s.total}`, `warn=${s.WARN};;;0;${s.total}`, `fail=${s.FAIL};;;0;${s.total}`, `error=${s.ERROR};;;0;${s.total}`, `skip=${s.SKIP};;;0;${s.total}`, `duration=${(report.duration_ms / 1000).toFixed(3)}s`].join(' ');
   let out = `CX-OPS ${NAGIOS_WORD[report.exit_code] ?? 'UNKNOWN'} - ${head.replace(/\|/g, '/')} | ${perf}\n`;
-  for (const r of report.results) out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/')}\n`;
+  for (const r of report.results) out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/').replace(/\s*\n\s*/g, ' ')}\n`;
   return out;
 }
 
 const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-/** Prometheus text format (for node_exporter's textfile collector or a scrape endpoint). */
+/** Prometheus text format (for node_exporter's textfile collector or a scrape endpoint): statuses, then the measured values. */
 export function renderPrometheus(report: DoctorReport): string {
   const statuses: CheckStatus[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
   let out = '# HELP cx_ops_check_status Status of a cx-ops check in the last doctor run (1 for its status, 0 otherwise).\n# TYPE cx_ops_check_status gauge\n';
@@ -87,6 +96,7 @@ export function renderPrometheus(report: DoctorReport): string {
   out += '# HELP cx_ops_checks Number of checks per status in the last doctor run.\n# TYPE cx_ops_checks gauge\n';
   for (const s of statuses) out += `cx_ops_checks{status="${s.toLowerCase()}"} ${report.summary[s]}\n`;
   out += `# HELP cx_ops_doctor_exit_code Exit code of the last doctor run (Nagios convention).\n# TYPE cx_ops_doctor_exit_code gauge\ncx_ops_doctor_exit_code ${report.exit_code}\n`;
+  out += renderGauges(report.results);
   out += `# HELP cx_ops_doctor_last_run_timestamp_seconds When the last doctor run started.\n# TYPE cx_ops_doctor_last_run_timestamp_seconds gauge\ncx_ops_doctor_last_run_timestamp_seconds ${Math.floor(Date.parse(report.started_at) / 1000)}\n`;
   return out;
 }
@@ -105,4 +115,9 @@ export function render(format: Exclude<Format, 'text'>, report: DoctorReport): s
     case 'prometheus':
       return renderPrometheus(report);
   }
+}
+
+/** Doctor could not judge anything (bad usage): the line a Nagios agent reads, UNKNOWN. */
+export function renderNagiosUnknown(code: string, message: string): string {
+  return `CX-OPS UNKNOWN - error[${code}]: ${message.split('\n')[0]!.replace(/\|/g, '/')}\n`;
 }

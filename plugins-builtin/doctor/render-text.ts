@@ -22,7 +22,7 @@ function value(v: unknown): string {
 
 /** One check line (and in verbose mode its details). */
 export function renderResultLine(r: CheckResult, report: Pick<DoctorReport, 'checks'>, o: TextOptions): string {
-  let out = `  ${badge(o, r.status)} ${r.name.padEnd(22)} ${r.message}\n`;
+  let out = `  ${badge(o, r.status)} ${r.name.padEnd(22)} ${r.message.replace(/\n/g, `\n${' '.repeat(33)}`)}\n`;
   if (o.verbose) {
     const info = report.checks[r.check_id];
     out += paint(o, '2', `          ${r.check_id} · ${r.duration_ms} ms${info ? ` · plugin ${info.plugin}${info.tier === 'sandboxed' ? ' (sandboxed)' : ''} · severity ${info.severity}` : ''}${r.fix_id ? ` · fix ${r.fix_id}` : ''}\n`);

@@ -5,6 +5,7 @@
  * a CheckResult naming its plugin; the run always goes on.
  */
 import { checkResultFrom, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
+import { invocationOf } from './check-sets.js';
 
 export interface RunOptions {
   maxParallel: number;
@@ -49,7 +50,8 @@ export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionIn
   } else {
     const start = performance.now();
     try {
-      const outcome = await ctx.registry.invoke('check', c.id, {}, { timeoutMs: Math.round(timeoutSeconds * 1000) });
+      const how = invocationOf(c);
+      const outcome = await ctx.registry.invoke(how.kind, how.id, how.input, { timeoutMs: Math.round(timeoutSeconds * 1000) });
       const unreal = notPerformed(outcome);
       if (unreal.length) {
         // Development mode (--dev) recorded these calls instead of running them: whatever the

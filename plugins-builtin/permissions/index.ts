@@ -50,13 +50,14 @@ async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boole
 }
 
 /** Checks (dry run) or repairs permissions for the scopes. */
-export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolean; user: string | null; policy?: string }): Promise<PermissionsReport> {
+export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolean; user: string | null; policy?: string; confirm?: (r: PermissionsReport) => Promise<boolean> }): Promise<PermissionsReport> {
   const policy = await loadPolicy(ctx, o.policy);
   const scopes = await scopesFor(ctx, policy, o);
   const { checked, changes } = await planPermissions(ctx, policy, scopes);
   const base = { dryRun: ctx.env.dryRun, scopes: scopes.map((s) => s.name), checked, changes, journal: null };
   if (!changes.length) return { ...base, status: 'ok' };
   if (ctx.env.dryRun) return { ...base, status: 'planned' };
+  if (o.confirm && !(await o.confirm({ ...base, status: 'planned' }))) return { ...base, status: 'declined' };
   const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions');
   let journal: string;
   try {
@@ -73,8 +74,22 @@ function format(r: PermissionsReport): string {
   for (const c of r.changes) lines.push(`  ${r.dryRun ? 'would fix' : 'fixed'} ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]`);
   if (r.status === 'ok') lines.push('OK: everything matches the policy');
   else if (r.status === 'planned') lines.push(`PLANNED: ${r.changes.length} change(s)`);
+  else if (r.status === 'declined') lines.push(`DECLINED: not repaired: ${r.changes.length} change(s) planned and not confirmed; nothing changed`);
   else lines.push(`REPAIRED: ${r.changes.length} change(s); undo with: cx-ops repair permissions --undo ${r.journal}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Shows the plan (each path, what changes, its rule) and asks on a terminal; without one it needs -y. */
+function confirmPlan(ctx: PluginContext<any>): (r: PermissionsReport) => Promise<boolean> {
+  return async (r) => {
+    ctx.io.err(`repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: cx-ops repair permissions --undo)\n`);
+    if (ctx.env.assumeYes) return true;
+    if (!ctx.io.interactive) {
+      ctx.io.err('not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n');
+      return false;
+    }
+    return ctx.io.confirm('Apply these changes?');
+  };
 }
 
 async function command(ctx: PluginContext<any>, input: CommandInput): Promise<number> {
@@ -102,9 +117,10 @@ async function command(ctx: PluginContext<any>, input: CommandInput): Promise<nu
       }
       return u.skipped.length ? 1 : 0;
     }
-    const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined });
+    const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined, confirm: confirmPlan(ctx) });
     ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
-    return 0;
+    // A dry run that found differences exits 1 (like apt-get check); so does a plan not confirmed.
+    return r.status === 'planned' || r.status === 'declined' ? 1 : 0;
   } catch (e) {
     // The kernel prints a catalogue error attributed to its plugin as `error[CODE]: message`.
     if (e instanceof CxError && !e.plugin) throw new CxError(e.code, { ...e.params, plugin: ctx.plugin }, { cause: e });
@@ -131,6 +147,7 @@ export default definePlugin({
         { flags: '--undo [id]', description: 'put back what a repair changed (the last one by default)' },
         { flags: '--json', description: 'print the report as JSON' },
       ],
+      help: 'Shows its plan (each path and what changes) and asks on a terminal; without a terminal it needs -y.\nExit codes: 0 matches the policy or repaired, 1 differences remain (a --dry-run that found some, or a plan not confirmed), 5 another run holds the lock.',
       run: command,
     }),
     defineFix({

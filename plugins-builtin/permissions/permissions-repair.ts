@@ -24,7 +24,7 @@ export interface PermissionChange {
 
 export interface PermissionsReport {
   dryRun: boolean;
-  status: 'ok' | 'repaired' | 'planned';
+  status: 'ok' | 'repaired' | 'planned' | 'declined';
   scopes: string[];
   checked: number;
   changes: PermissionChange[];

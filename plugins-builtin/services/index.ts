@@ -3,7 +3,7 @@
  * systemd and supervisord managers, `cx-ops repair services` and the `restart_failed_services`
  * fix for doctor.
  */
-import { defineCommand, defineFix, definePlugin, RunLockedError } from 'cx-ops/sdk';
+import { defineCommand, defineFix, definePlugin, RunLockedError, type PluginContext } from 'cx-ops/sdk';
 import { repairServices, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';
@@ -19,7 +19,21 @@ function format(r: ServicesReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-const EXIT: Record<ServicesReport['status'], number> = { ok: 0, repaired: 0, planned: 0, skipped: 0, failing: 1 };
+// A dry run that found failed services exits 1; so does a plan that was not confirmed.
+const EXIT: Record<ServicesReport['status'], number> = { ok: 0, repaired: 0, planned: 1, skipped: 0, failing: 1, declined: 1 };
+
+/** Shows the plan and asks on a terminal; without one it needs -y. */
+function confirmPlan(ctx: PluginContext<ServicesConfig>): (plan: string[]) => Promise<boolean> {
+  return async (plan) => {
+    ctx.io.err(`repair services will:\n${plan.map((l) => `  - ${l}\n`).join('')}`);
+    if (ctx.env.assumeYes) return true;
+    if (!ctx.io.interactive) {
+      ctx.io.err('not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n');
+      return false;
+    }
+    return ctx.io.confirm('Restart these services?');
+  };
+}
 
 export default definePlugin<ServicesConfig>({
   name: 'services',
@@ -37,11 +51,12 @@ export default definePlugin<ServicesConfig>({
         { flags: '--dry-run', description: 'show what would be restarted; change nothing' },
         { flags: '--json', description: 'print the report as JSON' },
       ],
+      help: 'Shows its plan (each service and its manager) and asks on a terminal; without a terminal it needs -y.\nExit codes: 0 nothing failed or all restarted, 1 a service still fails (also a --dry-run that found failed ones, or a plan not confirmed), 5 another run holds the lock.',
       async run(ctx, input) {
         const o = input.options;
         let r: ServicesReport;
         try {
-          r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null });
+          r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null, confirm: confirmPlan(ctx) });
         } catch (e) {
           if (!(e instanceof RunLockedError)) throw e;
           ctx.io.err(`${e.message}\n`);

@@ -32,7 +32,7 @@ export interface ServiceOutcome {
 
 export interface ServicesReport {
   dryRun: boolean;
-  status: 'ok' | 'repaired' | 'failing' | 'planned' | 'skipped';
+  status: 'ok' | 'repaired' | 'failing' | 'planned' | 'skipped' | 'declined';
   managers: Array<{ id: string } & Availability>;
   services: ServiceOutcome[];
   message: string;
@@ -80,7 +80,13 @@ async function restartWithBackoff(ctx: PluginContext<ServicesConfig>, manager: s
 }
 
 /** Repairs (or, in a dry run, plans); one run at a time (throws RunLockedError). */
-export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { service: string | null }): Promise<ServicesReport> {
+export interface RepairServicesOptions {
+  service: string | null;
+  /** Asked with the plan (each service to restart, through which manager) before any restart; false stops. */
+  confirm?: (plan: string[]) => Promise<boolean>;
+}
+
+export async function repairServices(ctx: PluginContext<ServicesConfig>, o: RepairServicesOptions): Promise<ServicesReport> {
   const lock = await takeRunLock(ctx, 'repair.lock', `repair services${o.service ? ` --service ${o.service}` : ''}`);
   try {
     return await repairWith(ctx, o);
@@ -89,7 +95,7 @@ export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { se
   }
 }
 
-async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: string | null }): Promise<ServicesReport> {
+async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesOptions): Promise<ServicesReport> {
   const dryRun = ctx.env.dryRun;
   const report: ServicesReport = { dryRun, status: 'ok', managers: [], services: [], message: '' };
   for (const m of await ctx.registry.list('service-manager')) {
@@ -116,6 +122,7 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: stri
   }
   const gaveUp = await readGaveUp(ctx);
   const windowMs = (ctx.config.give_up_hours ?? 24) * 3_600_000;
+  const todo: Array<{ manager: string; s: ServiceStatus; base: Omit<ServiceOutcome, 'outcome' | 'message'> }> = [];
   for (const { manager, s } of targets) {
     const key = `${manager}/${s.name}`;
     const base = { manager, name: s.name, before: s, attempts: [] as RestartAttempt[] };
@@ -133,6 +140,15 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: stri
       report.services.push({ ...base, outcome: 'would-restart', message: `${s.name} is failed (${s.detail}): would restart it (up to ${ctx.config.max_attempts ?? 3} attempts) and verify` });
       continue;
     }
+    todo.push({ manager, s, base });
+  }
+  const max = ctx.config.max_attempts ?? 3;
+  const plan = todo.map(({ manager, s }) => `restart ${manager}/${s.name} (now ${s.detail}) through ${manager}, up to ${max} attempt(s) with backoff, then verify it runs`);
+  if (todo.length && o.confirm && !(await o.confirm(plan))) {
+    return { ...report, status: 'declined', message: `not repaired: ${todo.length} failed service(s) (${todo.map((x) => x.s.name).join(', ')}) and the plan was not confirmed; nothing was restarted` };
+  }
+  for (const { manager, s, base } of todo) {
+    const key = `${manager}/${s.name}`;
     const attempts = await restartWithBackoff(ctx, manager, s.name);
     const ok = attempts[attempts.length - 1]?.ok ?? false;
     if (ok) delete gaveUp[key];

@@ -6,7 +6,7 @@
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
 import { rollbackCommand } from './rollback-command.js';
 import { applyCommand } from './update-apply.js';
-import { checkUpdates, formatCheck, type UpdatesConfig } from './update-check.js';
+import { checkUpdates, formatCheck, RunLockedError, sourcesHint, type UpdatesConfig } from './update-check.js';
 
 export default definePlugin<UpdatesConfig>({
   name: 'updates',
@@ -18,15 +18,27 @@ export default definePlugin<UpdatesConfig>({
   contributes: [
     defineCommand({
       name: 'update check',
-      description: 'Show pending package updates, how many are security updates, and whether a reboot is required',
+      dryRun: true,
+      description: 'Show pending package updates, how many are security updates, and whether a reboot is required (read-only)',
       options: [
-        { flags: '--force', description: 'ask the updaters again instead of using the cached answer (updates.check_interval_hours)' },
+        { flags: '--refresh', description: 'first refresh the package lists (apt-get update: network, writes /var/lib/apt/lists, takes the update lock)' },
+        { flags: '--force', description: "the seed's name for --refresh" },
+        { flags: '--dry-run', description: 'with --refresh: say what would be refreshed, fetch nothing' },
         { flags: '--json', description: 'print the result as JSON' },
       ],
+      help: 'Without --refresh this only reads: it answers from the package lists apt already has (like apt list --upgradable) and writes nothing.\nExit codes: 0 answered, 1 a source could not be fetched (the others were used), 5 another run holds the update lock.',
       async run(ctx, input) {
-        const s = await checkUpdates(ctx, { force: Boolean(input.options.force) });
+        let s;
+        try {
+          s = await checkUpdates(ctx, { refresh: Boolean(input.options.refresh || input.options.force) });
+        } catch (e) {
+          if (!(e instanceof RunLockedError)) throw e;
+          ctx.io.err(`${e.message}\n`);
+          return 5;
+        }
         ctx.io.out(input.options.json ? `${JSON.stringify(s, null, 2)}\n` : formatCheck(s, ctx.env.kernelVersion));
-        return 0;
+        if (input.options.json && s.sources_failed.length) ctx.io.err(`${sourcesHint(s)}\n`);
+        return s.sources_failed.length ? 1 : 0;
       },
     }),
     defineCommand({

@@ -9,7 +9,11 @@ import { walkTree, type TreeEntry } from './file-tree.js';
 import { snapshotStore, type AreaName, type SnapshotManifest } from './snapshot-store.js';
 
 export type RollbackStep = AreaName | 'packages';
-export const ROLLBACK_STEPS: readonly RollbackStep[] = ['config', 'data', 'packages'];
+
+/** The snapshot's areas in the order they were taken, then the packages. */
+export function rollbackSteps(m: SnapshotManifest): RollbackStep[] {
+  return [...m.areas.map((a) => a.name), 'packages'];
+}
 
 export interface RollbackJournal {
   id: string;
@@ -97,7 +101,7 @@ export async function rollbackTo(ctx: PluginContext<any>, m: SnapshotManifest, o
     if (!dryRun) await ctx.fs.writeFile(journalPath(ctx), `${JSON.stringify(journal)}\n`, { mode: 0o600 });
   };
   await save();
-  for (const step of ROLLBACK_STEPS) {
+  for (const step of rollbackSteps(m)) {
     if (journal.done.includes(step)) continue;
     if (step === 'packages') {
       if (!m.packages.available) report.packages = { ok: true, restored: [], unavailable: [], actions: [], skipped: `no package list in the snapshot: ${m.packages.reason ?? 'no updater'}` };

@@ -1,5 +1,6 @@
 /**
- * Snapshots: cx-ops' configuration directory, its data directory (without the snapshot store)
+ * Snapshots: cx-ops' configuration directory, its data directory (without the snapshot store),
+ * the host paths listed in `updates.snapshot_paths` (e.g. /etc, less `updates.snapshot_exclude`)
  * and the installed package list with versions. A snapshot is written into a partial directory
  * and renamed into place only when complete, so a snapshot that failed halfway is never listed.
  *
@@ -7,13 +8,14 @@
  * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
  * schemas/snapshot-manifest.schema.json.
  */
-import type { InstalledPackage, PluginContext } from 'cx-ops/sdk';
+import { hostPath, type InstalledPackage, type PluginContext } from 'cx-ops/sdk';
 import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
 export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
 
-export type AreaName = 'config' | 'data';
+/** 'config', 'data', or `path:<host path>` for an entry of updates.snapshot_paths. */
+export type AreaName = 'config' | 'data' | `path:${string}`;
 
 export interface SnapshotArea {
   name: AreaName;
@@ -67,12 +69,26 @@ async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promis
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
 }
 
-function areasOf(ctx: PluginContext<any>): Array<{ name: AreaName; dir: string; exclude: string[] }> {
+/** What the updates plugin's config says to snapshot besides cx-ops' own directories. */
+export interface SnapshotPathsConfig {
+  snapshot_paths?: string[];
+  snapshot_exclude?: string[];
+}
+
+function areasOf(ctx: PluginContext<SnapshotPathsConfig>): Array<{ name: AreaName; dir: string; exclude: string[] }> {
   const store = ctx.env.stateDir;
-  return [
-    { name: 'config', dir: ctx.env.configDir, exclude: isWithin(store, ctx.env.configDir) ? [store] : [] },
-    { name: 'data', dir: ctx.env.dataDir, exclude: isWithin(store, ctx.env.dataDir) ? [store] : [] },
+  const own = [
+    { name: 'config' as const, dir: ctx.env.configDir, exclude: isWithin(store, ctx.env.configDir) ? [store] : [] },
+    { name: 'data' as const, dir: ctx.env.dataDir, exclude: isWithin(store, ctx.env.dataDir) ? [store] : [] },
   ];
+  const excludes = (ctx.config?.snapshot_exclude ?? []).map((p) => hostPath(ctx.env, p));
+  const extra = (ctx.config?.snapshot_paths ?? []).map((p) => {
+    const dir = hostPath(ctx.env, p);
+    // The store and cx-ops' own areas are never taken twice; the operator's excludes apply.
+    const exclude = [store, ...own.map((a) => a.dir), ...excludes].filter((x) => x !== dir && isWithin(x, dir));
+    return { name: `path:${p}` as const, dir, exclude: [...new Set(exclude)] };
+  });
+  return [...own, ...extra];
 }
 
 /** Takes a snapshot; resolves with its manifest once it is complete and listed. */
@@ -91,7 +107,7 @@ export async function createSnapshot(
   const areas: SnapshotArea[] = [];
   for (const a of areasOf(ctx)) {
     const present = await exists(ctx, a.dir);
-    const archive = present ? `${a.name}.tar` : null;
+    const archive = present ? `${a.name.startsWith('path:') ? `path-${areas.length - 2}` : a.name}.tar` : null;
     if (present) {
       const excludes = a.exclude.map((x) => `--exclude=./${x.slice(a.dir.replace(/\/+$/, '').length + 1)}`);
       await run(ctx, 'tar', ['--numeric-owner', ...excludes, `--exclude=${LOCK_FILE_PATTERN}`, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);

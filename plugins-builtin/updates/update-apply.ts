@@ -58,7 +58,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
   const report: ApplyReport = { dryRun, status: 'nothing', message: '', snapshot: null, results: [], pruned: [] };
   const lock = await takeRunLock(ctx, 'update.lock', `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
   try {
-    const summary = await checkUpdates(ctx, { force: true });
+    const summary = await checkUpdates(ctx, { refresh: true, lockHeld: true });
     const usable = summary.updaters.filter((u) => u.check.available);
     if (!usable.length) {
       const why = summary.updaters.map((u) => `${u.updater}: ${u.check.reason}`).join('; ') || 'no updater is loaded';

@@ -1,8 +1,10 @@
 /**
- * `update check`: asks every updater for pending updates, caches the answer for
- * `check_interval_hours` (`--force` asks again) and prints the seed's summary box.
+ * `update check`: asks every updater for pending updates and prints the seed's summary box.
+ * Read-only: the updaters answer from what the package manager already knows (like
+ * `apt list --upgradable`); nothing is fetched or written. `--refresh` (the seed's `--force`)
+ * first refreshes the package lists, holding the update lock, and in a dry run only says so.
  */
-import type { PluginContext, UpdateCheck } from 'cx-ops/sdk';
+import { RunLockedError, takeRunLock, type PluginContext, type UpdateCheck } from 'cx-ops/sdk';
 
 export interface UpdaterCheck {
   updater: string;
@@ -12,7 +14,12 @@ export interface UpdaterCheck {
 
 export interface CheckSummary {
   checked_at: string;
+  /** Always false: the answer is read afresh (kept for the seed's JSON shape). */
   cached: boolean;
+  /** The package lists were refreshed first (--refresh). */
+  refreshed: boolean;
+  /** Sources a refresh could not fetch, per updater (the others were used). */
+  sources_failed: Array<{ updater: string; source: string; error: string }>;
   updaters: UpdaterCheck[];
   total: number;
   security: number;
@@ -27,11 +34,13 @@ export interface UpdatesConfig {
   channel?: string;
 }
 
-function summarize(updaters: UpdaterCheck[], checkedAt: string, cached: boolean): CheckSummary {
+function summarize(updaters: UpdaterCheck[], checkedAt: string, refreshed: boolean): CheckSummary {
   const all = updaters.flatMap((u) => u.check.updates);
   return {
     checked_at: checkedAt,
-    cached,
+    cached: false,
+    refreshed,
+    sources_failed: updaters.flatMap((u) => (u.check.sourcesFailed ?? []).map((f) => ({ updater: u.updater, ...f }))),
     updaters,
     total: all.length,
     security: all.filter((u) => u.security).length,
@@ -39,31 +48,24 @@ function summarize(updaters: UpdaterCheck[], checkedAt: string, cached: boolean)
   };
 }
 
-/** Runs every updater's check (or returns the cached answer while it is fresh). */
-export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: { force?: boolean; now?: Date } = {}): Promise<CheckSummary> {
+/** Runs every updater's check; with `refresh` the package lists are fetched first, under the update lock. */
+export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: { refresh?: boolean; now?: Date; lockHeld?: boolean } = {}): Promise<CheckSummary> {
   const now = options.now ?? new Date();
-  const cacheFile = `${ctx.env.cacheDir}/last-check.json`;
-  const hours = ctx.config.check_interval_hours ?? 24;
-  if (!options.force) {
-    try {
-      const cached = JSON.parse(await ctx.fs.readFile(cacheFile)) as CheckSummary;
-      if (now.getTime() - Date.parse(cached.checked_at) < hours * 3_600_000) return { ...cached, cached: true };
-    } catch {
-      /* no usable cache */
+  const refresh = Boolean(options.refresh);
+  const lock = refresh && !options.lockHeld ? await takeRunLock(ctx, 'update.lock', 'update check --refresh') : null;
+  try {
+    const updaters: UpdaterCheck[] = [];
+    for (const u of await ctx.registry.list('updater')) {
+      const check = (await ctx.registry.invoke('updater', u.id, { op: 'check', refresh }, { dryRun: ctx.env.dryRun })) as unknown as UpdateCheck;
+      updaters.push({ updater: u.id, name: String(u.meta.name ?? u.id), check });
     }
+    return summarize(updaters, now.toISOString(), refresh && !ctx.env.dryRun);
+  } finally {
+    await lock?.release();
   }
-  const updaters: UpdaterCheck[] = [];
-  for (const u of await ctx.registry.list('updater')) {
-    const check = (await ctx.registry.invoke('updater', u.id, { op: 'check' }, { dryRun: ctx.env.dryRun })) as unknown as UpdateCheck;
-    updaters.push({ updater: u.id, name: String(u.meta.name ?? u.id), check });
-  }
-  const summary = summarize(updaters, now.toISOString(), false);
-  if (!ctx.env.dryRun && updaters.some((u) => u.check.available)) {
-    await ctx.fs.mkdir(ctx.env.cacheDir);
-    await ctx.fs.writeFile(cacheFile, `${JSON.stringify(summary)}\n`, { mode: 0o644 });
-  }
-  return summary;
 }
+
+export { RunLockedError };
 
 /** A box of the given lines, as in the seed. */
 export function box(title: string, lines: string[]): string {
@@ -84,7 +86,8 @@ export function formatCheck(s: CheckSummary, kernelVersion: string): string {
   const usable = s.updaters.filter((u) => u.check.available);
   const lines = [
     `cx-ops ${kernelVersion}`,
-    `Checked: ${s.checked_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}${s.cached ? ' (cached; --force to check again)' : ''}`,
+    `Checked: ${s.checked_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    s.refreshed ? 'Package lists: refreshed now' : 'Package lists: as apt has them',
     `Security: ${s.security ? 'Yes' : 'No'}`,
     `Reboot required: ${s.reboot_required ? 'Yes' : 'No'}`,
   ];
@@ -95,5 +98,14 @@ export function formatCheck(s: CheckSummary, kernelVersion: string): string {
     out.push(`${s.total} package update(s) available`, `${s.security} security update(s)`);
     for (const u of usable) for (const p of u.check.updates) out.push(`  ${p.name} ${p.current || '(new)'} -> ${p.candidate}  [${p.origin}]${p.security ? ' security' : ''}`);
   }
+  for (const u of usable) for (const a of u.check.actions ?? []) out.push(`${s.refreshed ? 'ran' : 'would run'}: ${a}`);
+  for (const f of s.sources_failed) out.push(`WARN ${f.updater}: source ${f.source} could not be fetched (${f.error}); the other sources were used`);
+  if (s.sources_failed.length) out.push(sourcesHint(s));
+  else if (!s.refreshed && usable.length) out.push('From the package lists apt already has; refresh them first with: cx-ops update check --refresh');
   return `${out.join('\n')}\n`;
+}
+
+/** The next step when sources failed: fix the network path or the source entry, then refresh. */
+export function sourcesHint(s: CheckSummary): string {
+  return `Next step: check that ${s.sources_failed.map((f) => f.source).join(', ')} can be reached from this host (network, proxy) or correct/disable its entry in /etc/apt/sources.list or /etc/apt/sources.list.d/, then run: cx-ops update check --refresh`;
 }

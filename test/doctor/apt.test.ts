@@ -40,11 +40,14 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       `/usr/lib/apt/apt-helper cat-file ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
       `dpkg --admindir=${h.root}/var/lib/dpkg --audit`,
       'dpkg --print-architecture',
+      // The apt plugin's diagnosis (shared with repair apt): dpkg usable, its audit (apt-get check too, not listed here).
+      `dpkg --root=${h.root} --admindir=${h.root}/var/lib/dpkg --force-script-chrootless --audit`,
+      'dpkg --version',
     ]);
 
     const warm = await h.json(pkgChecks);
     expect(warm.report.results.map((r) => r.details.cached)).toEqual([true, true]);
-    expect(await aptCalls(h.root)).toHaveLength(4); // apt's helper and dpkg were not started again
+    expect(await aptCalls(h.root)).toHaveLength(6); // apt's helper and dpkg were not started again
 
     // A package left unpacked: the status file changed, so both answers are recomputed.
     await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nPriority: optional\nSection: misc\nMaintainer: X <x@example.invalid>\nArchitecture: all\nVersion: 1.0\nDescription: baz\n');
@@ -56,7 +59,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       fix_id: 'repair_apt',
       details: { cached: false, unfinished: [{ name: 'baz', state: 'unpacked', flag: 'ok' }], audit: expect.stringContaining('baz') },
     });
-    expect(await aptCalls(h.root)).toHaveLength(8);
+    expect(await aptCalls(h.root)).toHaveLength(12);
 
     // Dropping the security source changes apt's answer without touching the lists.
     await writeFile(join(h.root, 'etc/apt/sources.list'), 'deb [trusted=yes] http://deb.example.invalid/debian bookworm main\n');

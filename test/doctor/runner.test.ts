@@ -84,13 +84,14 @@ describe('runChecks', () => {
 });
 
 describe('options, selection, report', () => {
-  test('--json is --format json; contradicting flags and unknown ids are usage problems; --dry-run implies --fix', () => {
+  test('--json is --format json; contradicting flags and unknown ids are usage problems; --dry-run needs --fix', () => {
     expect(readOptions({ json: true })).toMatchObject({ format: 'json', fix: false });
-    expect(readOptions({ dryRun: true })).toMatchObject({ fix: true, dryRun: true });
+    expect(readOptions({ dryRun: true, fix: true })).toMatchObject({ fix: true, dryRun: true });
+    expect(() => readOptions({ dryRun: true })).toThrow('--dry-run previews fixes and needs --fix');
     expect(() => readOptions({ json: true, format: 'junit' })).toThrow('--json and --format junit contradict each other');
     expect(() => readOptions({ format: 'jsn' })).toThrow("unknown format 'jsn'; valid formats: text, json, markdown, junit, nagios, prometheus. Did you mean: json?");
     const all = [info('disk_space', [], 'disk'), info('memory', [], 'memory')];
-    expect(selectChecks(all, { check: [], category: ['memory'] }).map((c) => c.id)).toEqual(['memory']);
+    expect(selectChecks(all, { check: [], category: ['memory'] }).selected.map((c) => c.id)).toEqual(['memory']);
     expect(() => selectChecks(all, { check: ['memroy'], category: [] })).toThrow("no check 'memroy' is registered. Did you mean: memory?");
   });
 

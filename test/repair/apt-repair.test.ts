@@ -57,7 +57,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const host = await hostFor(world);
 
     const dry = await repair(host, { dryRun: true });
-    expect(dry.code).toBe(0);
+    expect(dry.code).toBe(1); // problems found, like apt-get check
     expect(dry.report.status).toBe('planned');
     expect(dry.report.problems.filter((p) => p.id !== 'lock-stale').map((p) => p.id)).toEqual(['interrupted']);
     expect(dry.report.problems.find((p) => p.id === 'interrupted')!.description).toContain('cx-demo (unpacked)');
@@ -168,7 +168,7 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     writeFileSync(journalFile, 'garbage\n');
     const host = await hostFor(world);
     const dry = await repair(host, { dryRun: true });
-    expect(dry.code).toBe(0);
+    expect(dry.code).toBe(1); // problems found, like apt-get check
     expect(dry.report.status).toBe('planned');
     const interrupted = dry.report.problems.find((p) => p.id === 'interrupted')!;
     expect(interrupted.description).toBe(`interrupted dpkg run: dpkg --audit failed (exit 2): dpkg: error: parsing file '${journalFile}' near line 0: end of file after field name 'garbage'`);

@@ -56,7 +56,7 @@ beforeEach(async () => {
 describe('repair permissions', () => {
   it('--user: dry run lists every change and makes none; the repair makes them; --undo puts them back', async () => {
     const dry = await run({ user: 'dev', dryRun: true });
-    expect(dry.code).toBe(0);
+    expect(dry.code).toBe(1); // differences found, like apt-get check
     expect(dry.out.status).toBe('planned');
     const byPath = Object.fromEntries(dry.out.changes.map((c: { path: string; reasons: string[] }) => [c.path.slice(root.length), c.reasons]));
     expect(byPath).toEqual({

@@ -29,7 +29,12 @@ afterAll(() => sup?.stop());
 
 describe('cx-ops repair services with supervisord', () => {
   it('reports systemd as not running, gives up on a crashing program, restarts it once it can run', async () => {
-    const failing = await cx(['repair', 'services', '--restart-failed', '--json']);
+    const refused = await cx(['repair', 'services']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^repair services will:\n  - restart supervisord\/flaky \(now (FATAL|BACKOFF|EXITED)/);
+    expect(refused.stderr).toContain('not changing anything: no terminal to ask. Run again with -y');
+    expect(refused.stdout).toContain('DECLINED: not repaired');
+    const failing = await cx(['-y', 'repair', 'services', '--restart-failed', '--json']);
     expect(failing.code, failing.stderr).toBe(1);
     const report = JSON.parse(failing.stdout);
     assertMatchesSchema('repair-services-report', report);
@@ -39,7 +44,7 @@ describe('cx-ops repair services with supervisord', () => {
     expect(report.services[0].attempts).toHaveLength(2);
 
     sup.crash(false);
-    const text = await cx(['repair', 'services', '--service', 'flaky']);
+    const text = await cx(['repair', 'services', '--service', 'flaky', '-y']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain('supervisord/flaky: restarted - flaky restarted and verified running (attempt 1)');
     expect(sup.ctl('status', 'flaky').stdout).toMatch(/RUNNING/);

@@ -71,11 +71,11 @@ beforeEach(() => {
 });
 
 describe('update check', () => {
-  it('counts pending and security updates from the archive label/suite, caches, and --force asks again', async () => {
+  it('counts pending and security updates from the archive label/suite; --force refreshes first', async () => {
     const h = host();
     const first = await json(h, 'update check');
     expect(first.code).toBe(0);
-    expect(first.out).toMatchObject({ cached: false, total: 2, security: 1, reboot_required: false });
+    expect(first.out).toMatchObject({ cached: false, refreshed: false, total: 2, security: 1, reboot_required: false });
     const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../schemas/update-check.schema.json'), 'utf8')));
     expect(validate(first.out), JSON.stringify(validate.errors)).toBe(true);
     expect(first.out.updaters[0].check.updates).toEqual([
@@ -83,8 +83,8 @@ describe('update check', () => {
       { name: 'cx-local', current: '0.9', candidate: '1.0', origin: 'cx-test:stable', security: false },
     ]);
     writeFileSync(join(world.root, 'var/run/reboot-required'), '*** System restart required ***\n');
-    expect((await json(h, 'update check')).out).toMatchObject({ cached: true, reboot_required: false });
-    expect((await json(h, 'update check', { force: true })).out).toMatchObject({ cached: false, reboot_required: true });
+    expect((await json(h, 'update check')).out).toMatchObject({ cached: false, refreshed: false, reboot_required: true });
+    expect((await json(h, 'update check', { force: true })).out).toMatchObject({ cached: false, refreshed: true, reboot_required: true });
     await h.command('update check', { force: true });
     const text = h.take().stdout;
     expect(text).toMatch(/^╭─+╮\n│ +System Update +│\n├─+┤\n/);

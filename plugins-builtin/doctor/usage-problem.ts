@@ -1,0 +1,6 @@
+/** A usage problem of doctor, printed as `error[CODE]: message` with exit code 3 (UNKNOWN: nothing was judged). */
+export class UsageProblem extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
