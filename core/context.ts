@@ -13,6 +13,7 @@ import type { CapabilityFakes, DryRunRecorder, createHostCapabilities } from './
 import type { AuditLog } from './capabilities/audit.js';
 import type { Grants } from './permissions/grants.js';
 import { CxError } from './errors.js';
+import { escapeControl } from './terminal-text.js';
 import type { Paths } from './paths.js';
 
 /** The terminal the kernel talks to (process stdio, or buffers in tests). */
@@ -69,8 +70,9 @@ const MAX_LOG = 8192;
 
 function logger(host: ContextHost, plugin: string): Logger {
   const line = (level: string, message: string, data?: Json) => {
-    const text = String(message).slice(0, MAX_LOG);
-    const extra = data === undefined ? '' : ` ${JSON.stringify(data).slice(0, MAX_LOG)}`;
+    // Plugin text: control characters escaped, so a line cannot forge another prefix (core/terminal-text.ts).
+    const text = escapeControl(String(message).slice(0, MAX_LOG));
+    const extra = data === undefined ? '' : ` ${escapeControl(JSON.stringify(data).slice(0, MAX_LOG))}`;
     host.terminal.err(`[${plugin}] ${level}: ${text}${extra}\n`);
   };
   return {

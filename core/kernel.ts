@@ -25,6 +25,7 @@ import { Registry, type InvokeRequest } from './registry.js';
 import type { SandboxHost, SandboxedPlugin } from './sandbox/host.js';
 import { readState, updateState, type KernelState } from './state.js';
 import { KERNEL_VERSION } from './version.js';
+import { escapeControl } from './terminal-text.js';
 
 export type PluginStatus = 'active' | 'disabled' | 'failed' | 'not-loaded';
 
@@ -576,8 +577,10 @@ function attributed(
   const contribution = target.type === 'contribution' ? target.id : undefined;
   const hook = target.type === 'tap' ? target.hook : undefined;
   const code = (e as { code?: unknown } | null)?.code;
-  const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
-  if (!(e instanceof CxError) && isErrorCode(code) && genuine) return CxError.withMessage(code, messageOf(e), { plugin: p.name, contribution, hook });
+  // A sandboxed plugin's message arrives with control characters escaped (core/terminal-text.ts).
+  const host = raised.find((r) => r.code === code && (r.message === messageOf(e) || escapeControl(r.message) === messageOf(e)));
+  const genuine = p.tier === 'trusted' || host !== undefined;
+  if (!(e instanceof CxError) && isErrorCode(code) && genuine) return CxError.withMessage(code, host?.message ?? messageOf(e), { plugin: p.name, contribution, hook });
   return new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where, detail: messageOf(e), contribution, hook }, { cause: e });
 }
 

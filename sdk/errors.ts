@@ -165,6 +165,11 @@ export const ERRORS = {
     summary: 'A grant string does not parse.',
     message: (p) => `grant '${p.grant}' is not valid: ${p.detail}\nGrants look like exec:'systemctl is-active *', read:/proc, write:/var/lib/x, net:127.0.0.1:8080.`,
   },
+  CX_ERR_GRANT_UNSAFE: {
+    exit: 2,
+    summary: 'A grant would let the plugin run code of its choosing through a granted program.',
+    message: (p) => `grant '${p.grant}'${p.plugin ? ` for plugin '${p.plugin}'` : ''} is refused: ${p.detail}.${p.fix ? `\n${p.fix}` : ''}`,
+  },
   CX_ERR_SANDBOX_TIMEOUT: {
     exit: 4,
     summary: 'A sandboxed call went over its time limit.',

@@ -73,6 +73,8 @@ export interface ExecOptions {
    * lower the cap. Beyond the cap the output is cut and `truncated` is set.
    */
   maxOutputBytes?: number;
+  /** When it aborts, the program's whole tree is killed (the kernel passes a sandboxed call's end here). */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {

@@ -15,6 +15,7 @@ import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
 import { explainUnknownCommand } from './unavailable-command.js';
 import { usageErrorOf, type FailingCommand } from './usage-errors.js';
+import { escapeControl } from '../terminal-text.js';
 
 export interface MainOptions {
   terminal?: Terminal;
@@ -36,12 +37,14 @@ function usageError(detail: string, hint?: string): CxError {
 /** Prints an error the way users should see it; returns the exit code. */
 export function printError(terminal: Terminal, e: unknown, verbose: boolean): number {
   if (e instanceof CxError) {
-    terminal.err(`error[${e.code}]: ${e.message}\n`);
+    // Messages may carry plugin text: control characters escaped (core/terminal-text.ts); a
+    // catalogue message keeps its own line breaks.
+    terminal.err(`error[${e.code}]: ${escapeControl(e.message, { keepLines: true })}\n`);
     if (verbose && e.cause instanceof Error && e.cause.stack) terminal.err(`caused by: ${e.cause.stack}\n`);
     if (verbose && e.stack) terminal.err(`${e.stack}\n`);
     return e.exitCode;
   }
-  terminal.err(`error: ${messageOf(e)}\n`);
+  terminal.err(`error: ${escapeControl(messageOf(e))}\n`);
   if (verbose && e instanceof Error && e.stack) terminal.err(`${e.stack}\n`);
   else terminal.err('(run with --verbose for the stack trace)\n');
   return 1;

@@ -11,11 +11,16 @@
  *   write:/var/lib/x
  *   net:127.0.0.1:8080              host (literal) and port or '*'; IPv6 as [::1]:53
  *   registry                        may list other plugins' contributions
+ *   trust-config:git                the operator accepts that a granted program reads its
+ *                                   configuration from a directory the plugin may write
+ *                                   (config-hazards.ts); never requested, only granted
  */
 import { posix } from 'node:path';
 import { CxError } from '../errors.js';
 import { sameCommand } from './command-path.js';
+import { configHazards } from './config-hazards.js';
 import { ELLIPSIS, patternsWithin } from './patterns.js';
+import { unsafeExecArgs } from './program-rules.js';
 
 /**
  * One exec rule: a command (bare name, resolved on the fixed PATH at match time, or an absolute
@@ -40,6 +45,8 @@ export interface Grants {
   write: string[];
   net: NetRule[];
   registry: boolean;
+  /** Programs the operator accepts may read configuration from a writable directory (see config-hazards.ts). */
+  trustConfig?: string[];
 }
 
 /** The trusted tier's grants: everything (no grant checks; audit and dry-run still apply). */
@@ -113,6 +120,10 @@ function checkExecRule(rule: ExecRule, grant: string): ExecRule {
       if (a === ELLIPSIS && i !== rule.args!.length - 1) throw syntax(grant, `'...' may only be the last argument pattern`);
     });
   }
+  const unsafe = unsafeExecArgs(command, rule.args);
+  if (unsafe) {
+    throw new CxError('CX_ERR_GRANT_UNSAFE', { grant, detail: unsafe, fix: 'Ask for (or grant) the exact arguments instead; a wildcard may only stand where the program reads data.' });
+  }
   return { command: posix.isAbsolute(command) ? posix.normalize(command) : command, args: rule.args ? [...rule.args] : null };
 }
 
@@ -149,6 +160,11 @@ export function parseGrant(text: string): Grants {
     g.registry = true;
     return g;
   }
+  const trust = /^trust-config:([a-z][a-z0-9+._-]*)$/.exec(t);
+  if (trust) {
+    g.trustConfig = [trust[1]!];
+    return g;
+  }
   const m = /^(exec|read|write|net):(.*)$/s.exec(t);
   if (!m) throw syntax(text, "it must start with exec:, read:, write: or net: (or be 'registry')");
   const [, kind, rest] = m as unknown as [string, 'exec' | 'read' | 'write' | 'net', string];
@@ -166,6 +182,7 @@ export function formatGrants(g: Grants): string[] {
   for (const p of g.write) out.push(`write:${p}`);
   for (const n of g.net) out.push(`net:${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`);
   if (g.registry) out.push('registry');
+  for (const p of g.trustConfig ?? []) out.push(`trust-config:${p}`);
   return out;
 }
 
@@ -225,13 +242,24 @@ export function narrowGrants(requested: Grants, granted: Grants, plugin: string)
     if (!requested.net.some((r) => netWithin(n, r))) throw wider({ ...noGrants(), net: [n] });
   }
   if (granted.registry && !requested.registry) throw wider({ ...noGrants(), registry: true });
-  return {
+  const narrowed: Grants = {
     exec: granted.exec.map((r) => ({ command: r.command, args: r.args ? [...r.args] : null })),
     read: [...granted.read],
     write: [...granted.write],
     net: granted.net.map((n) => ({ ...n })),
     registry: granted.registry,
+    ...(granted.trustConfig?.length ? { trustConfig: [...granted.trustConfig] } : {}),
   };
+  const [hazard] = configHazards(narrowed);
+  if (hazard) {
+    throw new CxError('CX_ERR_GRANT_UNSAFE', {
+      plugin,
+      grant: formatGrants({ ...noGrants(), exec: narrowed.exec.filter((r) => posix.basename(r.command).startsWith(hazard.program)).slice(0, 1) })[0] ?? `exec:${hazard.program}`,
+      detail: `the plugin may also write ${hazard.writable.join(', ')}, and ${hazard.program} reads ${hazard.reads} from the directory it runs in; a planted configuration there runs any code`,
+      fix: `If you accept that, grant also: cx-ops plugins grant ${plugin} trust-config:${hazard.program}`,
+    });
+  }
+  return narrowed;
 }
 
 /** Whether exec rule `g` allows nothing that rule `r` does not (same program, narrower arguments). */
@@ -247,5 +275,6 @@ export function mergeGrants(list: Grants[]): Grants {
     write: list.flatMap((g) => g.write),
     net: list.flatMap((g) => g.net),
     registry: list.some((g) => g.registry),
+    ...(list.some((g) => g.trustConfig?.length) ? { trustConfig: [...new Set(list.flatMap((g) => g.trustConfig ?? []))] } : {}),
   };
 }

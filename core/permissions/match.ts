@@ -4,7 +4,8 @@
  */
 import { canonicalCommand, resolveCommand } from './command-path.js';
 import { type Grants, type NetRule, pathWithin } from './grants.js';
-import { matchArgs } from './patterns.js';
+import { anchorOf, staysInside } from './path-anchor.js';
+import { ELLIPSIS, matchArgs } from './patterns.js';
 
 /** The outcome of an exec check: the program to run, or why not. */
 export type ExecDecision =
@@ -24,11 +25,18 @@ export function checkExec(grants: Grants | 'all', command: string, args: string[
   if (bad >= 0) return { allowed: false, path, reason: `argument ${bad + 1} is not a string without NUL`, grantable: false };
   if (grants === 'all') return { allowed: true, path };
   const canonical = path ? canonicalCommand(path) : null;
+  let outside: string | null = null;
   for (const rule of grants.exec) {
     const rulePath = rule.command.includes('/') ? rule.command : resolveCommand(rule.command);
     const same = rule.command === command || (canonical !== null && rulePath !== null && canonicalCommand(rulePath) === canonical);
-    if (same && matchArgs(rule.args, args)) return { allowed: true, path };
+    if (same && matchArgs(rule.args, args)) {
+      // A path-like glob anchored in a directory must stay inside it once resolved.
+      const escaped = (rule.args ?? []).findIndex((pat, i) => i < args.length && pat !== ELLIPSIS && !staysInside(pat, args[i]!));
+      if (escaped < 0) return { allowed: true, path };
+      outside = `argument ${escaped + 1} ('${args[escaped]}') resolves outside ${anchorOf(rule.args![escaped]!)!.dir}`;
+    }
   }
+  if (outside) return { allowed: false, path, reason: outside, grantable: false };
   const named = grants.exec.some((r) => r.command === command || (path && r.command === path));
   return { allowed: false, path, reason: named ? 'its arguments match no exec grant' : 'the command has no exec grant', grantable: true };
 }

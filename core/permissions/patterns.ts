@@ -3,19 +3,25 @@
  *
  * Each pattern matches ONE argument:
  *   - a literal (`is-active`, `-c`) matches exactly that argument;
- *   - a glob, where `*` matches any characters (`\*` is a literal star, `\\` a backslash). A glob
+ *   - a glob, where `*` matches any characters but `/` (it never crosses a path separator), `**`
+ *     matches any characters including `/` (`\*` is a literal star, `\\` a backslash). A glob
  *     that does not itself start with `-` never matches an argument starting with `-`: `git log *`
  *     does not allow `git log --output=/etc/x`, `find /var *` does not allow `find /var -exec …`.
  *     Options must be spelled out in the grant (`--output=/tmp/*`).
  *   - a final `...` allows any number of further NON-option arguments.
- * Otherwise the arity is exact. Arguments containing NUL never match.
+ * Otherwise the arity is exact. Arguments containing NUL never match. An argument with a `..`
+ * path segment never matches a glob that does not spell `..` itself; a glob anchored in an
+ * absolute directory (`/var/log/*`, `--output=/tmp/*`) must also stay inside that directory
+ * after symlinks are resolved (path-anchor.ts, checked where a program is about to run).
  */
 
 /** The trailing pattern that allows any number of further non-option arguments. */
 export const ELLIPSIS = '...';
 
-type Item = string | typeof STAR;
+type Item = string | typeof STAR | typeof DSTAR;
 const STAR = Symbol('star');
+const DSTAR = Symbol('double-star');
+const isWild = (x: Item): boolean => x === STAR || x === DSTAR;
 
 const parsed = new Map<string, Item[]>();
 
@@ -27,7 +33,10 @@ function items(pattern: string): Item[] {
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
     if (ch === '\\' && i + 1 < pattern.length) out.push(pattern[++i]!);
-    else if (ch === '*') out.push(STAR);
+    else if (ch === '*' && pattern[i + 1] === '*') {
+      out.push(DSTAR);
+      while (pattern[i + 1] === '*') i++;
+    } else if (ch === '*') out.push(STAR);
     else out.push(ch);
   }
   if (parsed.size > 4096) parsed.clear();
@@ -37,35 +46,51 @@ function items(pattern: string): Item[] {
 
 /** Whether a pattern contains a wildcard. */
 export function isGlob(pattern: string): boolean {
-  return items(pattern).includes(STAR);
+  return items(pattern).some(isWild);
+}
+
+/** The literal text of a pattern before its first wildcard (the whole pattern when there is none). */
+export function literalPrefix(pattern: string): string {
+  let out = '';
+  for (const x of items(pattern)) {
+    if (isWild(x)) break;
+    out += x as string;
+  }
+  return out;
 }
 
 /** Whether the pattern is a glob that may only match non-option arguments. */
 function nonOptionGlob(p: Item[]): boolean {
-  return p.includes(STAR) && p[0] !== '-';
+  return p.some(isWild) && p[0] !== '-';
 }
 
-/** Generic wildcard match: `pat` items against `subject` items, where only a pattern STAR may consume a subject STAR. */
+/**
+ * Wildcard match of `pat` items against `subject` items (dynamic programming: linear in each,
+ * no regex blow-up). `*` consumes any item but '/' and a subject `**`; `**` consumes anything;
+ * so a pattern `*` also covers a subject `*` (pattern-within-pattern checks).
+ */
 function globMatch(pat: Item[], subject: Item[]): boolean {
-  // Iterative matcher with backtracking to the last star (linear-ish, no regex blow-up).
-  let p = 0;
-  let s = 0;
-  let starP = -1;
-  let starS = 0;
-  while (s < subject.length) {
-    if (p < pat.length && pat[p] !== STAR && pat[p] === subject[s]) {
-      p++;
-      s++;
-    } else if (p < pat.length && pat[p] === STAR) {
-      starP = p++;
-      starS = s;
-    } else if (starP >= 0) {
-      p = starP + 1;
-      s = ++starS;
-    } else return false;
+  const n = subject.length;
+  let next = new Array<boolean>(n + 1).fill(false);
+  next[n] = true;
+  for (let i = pat.length - 1; i >= 0; i--) {
+    const cur = new Array<boolean>(n + 1).fill(false);
+    const p = pat[i]!;
+    for (let j = n; j >= 0; j--) {
+      if (p === DSTAR) cur[j] = next[j]! || (j < n && cur[j + 1]!);
+      else if (p === STAR) cur[j] = next[j]! || (j < n && subject[j] !== '/' && subject[j] !== DSTAR && cur[j + 1]!);
+      else cur[j] = j < n && subject[j] === p && next[j + 1]!;
+    }
+    next = cur;
   }
-  while (p < pat.length && pat[p] === STAR) p++;
-  return p === pat.length;
+  return next[0]!;
+}
+
+/** Whether `arg` has a `..` path segment that the pattern does not spell out. */
+function climbs(p: Item[], arg: string): boolean {
+  if (!arg.includes('..')) return false;
+  if (!/(^|[/=])\.\.($|\/)/.test(arg)) return false;
+  return !p.filter((x): x is string => typeof x === 'string').join('').includes('..');
 }
 
 /** Whether one argument matches one pattern. */
@@ -73,6 +98,7 @@ export function matchArg(pattern: string, arg: string): boolean {
   if (arg.includes('\0')) return false;
   const p = items(pattern);
   if (nonOptionGlob(p) && arg.startsWith('-')) return false;
+  if (p.some(isWild) && climbs(p, arg)) return false;
   return globMatch(p, [...arg]);
 }
 

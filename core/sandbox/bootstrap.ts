@@ -7,8 +7,11 @@
  *   __cx_reply(hid, ok, text)   (answers of host calls)
  * The sandbox process takes references to them and deletes them from the global object before
  * plugin code runs. No ivm Reference ever reaches plugin code: its ctx holds plain functions
- * that send JSON text.
+ * that send JSON text. Every value leaving the isolate is encoded by boundedStringify
+ * (bounded-json.ts): stopped at the size or depth cap while it is written.
  */
+import { BOUNDED_JSON } from './bounded-json.js';
+
 export const BOOTSTRAP = String.raw`(function () {
 'use strict';
 const g = globalThis;
@@ -27,8 +30,10 @@ const M = Map;
 const freeze = Object.freeze;
 const isArray = Array.isArray;
 const S = String;
+${BOUNDED_JSON}
 const waits = new M();
 let nextHid = 0;
+let waitingBytes = 0;
 let fns = null;
 
 function limitError(message) {
@@ -39,13 +44,12 @@ function limitError(message) {
 function encode(v, what, max) {
   let s;
   try {
-    s = stringify(v === undefined ? null : v);
+    s = boundedStringify(v === undefined ? null : v, max, LIMITS.maxDepth, what, limitError);
   } catch (e) {
+    if (e && e.code === 'CX_ERR_SANDBOX_LIMIT') throw e;
     throw limitError(what + ' is not plain JSON data (' + S(e && e.message) + ')');
   }
-  if (s === undefined) s = 'null';
-  if (s.length > max) throw limitError(what + ' is ' + s.length + ' characters, over the limit of ' + max);
-  return s;
+  return s === undefined ? 'null' : s;
 }
 function hostCall(callId, method, args) {
   let text;
@@ -54,9 +58,16 @@ function hostCall(callId, method, args) {
   } catch (e) {
     return P.reject(e);
   }
+  // Arguments waiting for an answer are capped in bytes here, before they are copied out.
+  if (waitingBytes + text.length > LIMITS.maxWaitingBytes) {
+    const e = new Err('more than ' + (LIMITS.maxWaitingBytes / 1048576) + ' MiB of ctx call arguments are waiting; the call to ctx.' + method + ' was refused.');
+    e.code = 'CX_ERR_TOO_MANY_CALLS';
+    return P.reject(e);
+  }
+  waitingBytes += text.length;
   const hid = ++nextHid;
   return new P(function (resolve, reject) {
-    waits.set(hid, { resolve: resolve, reject: reject });
+    waits.set(hid, { resolve: resolve, reject: reject, bytes: text.length });
     send(callId, hid, method, text);
   });
 }
@@ -71,6 +82,7 @@ g.__cx_reply = function (hid, ok, text) {
   const w = waits.get(hid);
   if (!w) return;
   waits.delete(hid);
+  waitingBytes -= w.bytes;
   if (ok) {
     w.resolve(text === undefined ? undefined : parse(text));
     return;

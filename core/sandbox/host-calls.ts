@@ -4,12 +4,30 @@
  * this call, so grants, audit and dry-run are enforced exactly as for the trusted tier.
  */
 import type { Json, PluginContext } from '../../sdk/types.js';
+import { escapeControl } from '../terminal-text.js';
 
-type HostMethod = (ctx: PluginContext, a: any[]) => unknown;
+/** What the kernel knows about the call a host call belongs to. */
+export interface HostCallInfo {
+  /** Aborted when the plugin's call ends (result, error, deadline, crash): programs it started die. */
+  ended: AbortSignal;
+}
+
+type HostMethod = (ctx: PluginContext, a: any[], call: HostCallInfo) => unknown;
+
+/**
+ * A sandboxed plugin's terminal text: control characters escaped (newline and tab kept), and a
+ * line that starts like another's prefix (`[name]`, `error[`, `warning`) is marked as this
+ * plugin's, so it cannot pass for the kernel's or another plugin's line.
+ */
+export function pluginTerminalText(plugin: string, text: unknown): string {
+  return escapeControl(String(text), { keepLines: true }).replace(/^(?=[ \t]*(\[|error\b|error\[|warning\b|warn\b|hint\b|cx-ops\b))/gim, `[${plugin}] `);
+}
+
+const execOptions = (o: unknown, call: HostCallInfo) => ({ ...(o && typeof o === 'object' && !Array.isArray(o) ? o : {}), signal: call.ended });
 
 /** Method name -> how the kernel runs it. Fire-and-forget methods (log, io.out/err) return nothing. */
 export const HOST_METHODS: Readonly<Record<string, HostMethod>> = Object.freeze({
-  'exec.run': (c, a) => c.exec.run(a[0], a[1] ?? [], a[2] ?? {}),
+  'exec.run': (c, a, call) => c.exec.run(a[0], a[1] ?? [], execOptions(a[2], call)),
   'fs.readFile': (c, a) => c.fs.readFile(a[0]),
   'fs.readDir': (c, a) => c.fs.readDir(a[0]),
   'fs.stat': (c, a) => c.fs.stat(a[0]),
@@ -34,9 +52,9 @@ export const HOST_METHODS: Readonly<Record<string, HostMethod>> = Object.freeze(
   'log.info': (c, a) => c.log.info(String(a[0]), a[1] ?? undefined),
   'log.warn': (c, a) => c.log.warn(String(a[0]), a[1] ?? undefined),
   'log.error': (c, a) => c.log.error(String(a[0]), a[1] ?? undefined),
-  'io.out': (c, a) => c.io.out(String(a[0])),
-  'io.err': (c, a) => c.io.err(String(a[0])),
-  'io.confirm': (c, a) => c.io.confirm(String(a[0])),
+  'io.out': (c, a) => c.io.out(pluginTerminalText(c.plugin, a[0])),
+  'io.err': (c, a) => c.io.err(pluginTerminalText(c.plugin, a[0])),
+  'io.confirm': (c, a) => c.io.confirm(escapeControl(String(a[0]))),
 });
 
 /** The data part of a context, copied into the isolate for each call. */

@@ -19,6 +19,16 @@ export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({ memoryMb: 64, callT
 
 /** Host-call arguments may carry file contents (writeFile allows 16 MiB). */
 export const MAX_HOST_CALL_BYTES = 17 * 1024 * 1024;
+/**
+ * The OS memory cap of a plugin's sandbox process (RLIMIT_DATA: its writable private memory, the
+ * measure closest to what it can make resident): Node and isolated-vm's own needs (~110 MB
+ * measured, threads' stacks included), room for host-call texts in flight, and twice the
+ * isolate's heap limit (V8 may overshoot it before it reacts).
+ */
+export function processMemoryCapMb(limits: SandboxLimits): number {
+  return 224 + 2 * limits.memoryMb;
+}
+
 /** How long the sandbox process has to confirm it stopped an isolate before it is killed. */
 export const ABORT_GRACE_MS = 1000;
 

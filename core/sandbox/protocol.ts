@@ -4,13 +4,10 @@
  */
 import type { SandboxLimits } from './limits.js';
 
-/** Prefix of the line the sandbox process writes to stderr before it aborts on a fatal isolate error. */
-export const FATAL_MARK = 'cx-sandbox-fatal ';
-
 /** What the sandbox process reports about a failure. */
 export interface FailureInfo {
-  /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; limit: a value broke a cap; internal: anything else. */
-  kind: 'plugin' | 'memory' | 'limit' | 'internal' | 'not-loaded';
+  /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; timeout: a stretch of its code ran past the call's time; limit: a value broke a cap; internal: anything else. */
+  kind: 'plugin' | 'memory' | 'timeout' | 'limit' | 'internal' | 'not-loaded';
   message: string;
   code?: string | null;
 }
@@ -23,6 +20,7 @@ export type ToChild =
   | { t: 'unload'; name: string };
 
 export type FromChild =
+  | { t: 'ready' }
   | { t: 'loaded'; id: number; ok: true; shape: string }
   | { t: 'loaded'; id: number; ok: false; error: FailureInfo }
   | { t: 'result'; id: number; ok: true; value: string }

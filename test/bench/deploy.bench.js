@@ -77,6 +77,6 @@ export async function benchDeploy() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { printTable } = await import('./run.js').catch(() => ({ printTable: (rs) => console.table(rs) }));
-  printTable(await benchDeploy());
+  // Not run.js's printTable: importing run.js runs every benchmark.
+  for (const r of await benchDeploy()) console.log(`${r.name}: ${r.median.toFixed(1)} ${r.unit}${r.baseline ? ` (${r.baseline.name} ${r.baseline.value.toFixed(1)} ${r.unit}, ${(r.median / r.baseline.value).toFixed(2)}×)` : ''}`);
 }

@@ -118,11 +118,41 @@ export default { name: 'bulk-checks', contributes };
   await rm(h, { recursive: true, force: true });
 }
 
+/** A cold `doctor` (fresh data dir: no manifest or shape cache) with 10 sandboxed plugins enabled, beside the same run with none. */
+async function tenSandboxed(rows, n) {
+  if (!existsSync(join(repo, 'dist/core/sandbox/host.js'))) return;
+  const h = await home();
+  const names = Array.from({ length: 10 }, (_, i) => `ten-${i}`);
+  for (const name of names) {
+    const dir = join(h, 'plugins', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'plugin.yaml'), `name: ${name}\nversion: 1.0.0\ndescription: one check\nplugin_type: check\nmain: index.js\ncx_version: ">=0.1.0"\n`);
+    const id = name.replace('-', '_');
+    await writeFile(join(dir, 'index.js'), `export default { name: '${name}', contributes: [{ kind: 'check', id: '${id}', meta: { name: '${id}', description: '${id}', category: 'ten', severity: 'low', fix_id: null, depends_on: [] }, run: async () => ({ status: 'PASS', message: 'ok' }) }] };\n`);
+  }
+  const state = (enabled) => JSON.stringify({ version: 1, plugins: Object.fromEntries(names.map((p) => [p, { enabled, tier: 'sandboxed', grants: [] }])) });
+  const checks = ['memory', ...(names.map((p) => p.replace('-', '_')))];
+  const cold = (enabled) => () => {
+    execFileSync('rm', ['-rf', join(h, 'cache'), join(h, 'data')]);
+    execFileSync('mkdir', ['-p', join(h, 'cache'), join(h, 'data')]);
+    execFileSync('sh', ['-c', `cat > ${join(h, 'data/state.json')}`], { input: state(enabled) });
+    const only = enabled ? checks : ['memory'];
+    run(process.execPath, ['--no-node-snapshot', launcher, ...dirs(h), '--plugin-dir', join(h, 'plugins'), 'doctor', '--json', ...only.flatMap((c) => ['--check', c])], { ...process.env, HOME: h });
+  };
+  cold(false)();
+  const none = median(wall(cold(false), n));
+  const ten = median(wall(cold(true), n));
+  rows.push({ name: 'cx-ops doctor --json, cold, no sandboxed plugin (1 check)', median: none, unit: 'ms' });
+  rows.push({ name: 'cx-ops doctor --json, cold, 10 sandboxed plugins (11 checks)', median: ten, unit: 'ms', baseline: { name: 'none', value: none } });
+  await rm(h, { recursive: true, force: true });
+}
+
 /** The doctor rows for test/bench/run.js. */
 export async function benchDoctor({ runs = 7 } = {}) {
   const rows = [];
   await doctorVsPlugins(rows, runs);
   await thousandSandboxed(rows);
+  await tenSandboxed(rows, Math.max(3, runs >> 1));
   return rows;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: medians of the kernel's hot paths, each beside a baseline measured in the
 // same run. Plain Node (no test runner): performance is measured here, never in timed tests.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,11 +66,32 @@ async function sandbox() {
   const { Kernel } = await import(dist('core/kernel.js'));
   const { resolvePaths } = await import(dist('core/paths.js'));
   const code = `export default { name: 'bench', contributes: [{ kind: 'command', id: 'noop', meta: {}, async run() { return 0; } }] };`;
+  // Sandbox start per plugin: each plugin is a process of its own (spawn + isolate + code).
   const host = new SandboxHost();
   await host.load({ name: 'warm', code, filename: 'warm.js' });
-  const starts = await time(40, (i) => host.load({ name: `bench-${i}`, code, filename: `bench-${i}.js` }));
-  row('isolate start (load of a plugin in the sandbox)', median(starts), 'ms', undefined, '≤ 5 ms');
+  const starts = await time(15, (i) => host.load({ name: `bench-${i}`, code, filename: `bench-${i}.js` }));
+  const reloads = await time(40, () => host.load({ name: 'warm', code, filename: 'warm.js' }));
+  const nodeStart = median(await time(15, () => new Promise((r) => fork(fileURLToPath(new URL('./echo-child.js', import.meta.url)), ['exit']).once('exit', r))));
+  row('node child process start + exit (baseline)', nodeStart);
+  row('sandbox start per plugin (process + isolate + code)', median(starts), 'ms', { name: 'node child start', value: nodeStart });
+  row('isolate reload in a running sandbox process', median(reloads), 'ms', undefined, '≤ 5 ms');
   await host.close();
+
+  // The floor: a bare JSON IPC round trip to a child process, measured in this same run.
+  const echo = fork(fileURLToPath(new URL('./echo-child.js', import.meta.url)), [], { serialization: 'json' });
+  const ask = (m) => new Promise((r) => { echo.once('message', r); echo.send(m); });
+  await time(500, () => ask({ n: 1 }));
+  const floor = median(await time(3000, () => ask({ n: 1 }))) * 1000;
+  echo.kill();
+  row('JSON IPC round trip to a child_process.fork child (floor)', floor, 'µs');
+  const direct = new SandboxHost();
+  const plugin = await direct.load({ name: 'rt', code: `export default { name: 'rt', contributes: [{ kind: 'noop', id: 'x', meta: {}, async run(ctx, input) { return input; } }] };`, filename: 'rt.js' });
+  const ctx = { plugin: 'rt', tier: 'sandboxed', config: {}, env: {}, io: { color: false, interactive: false }, plugins: { installDir: '' } };
+  const target = { type: 'contribution', kind: 'noop', id: 'x' };
+  await time(500, () => plugin.call(target, { n: 1 }, ctx));
+  const sandboxRt = median(await time(3000, () => plugin.call(target, { n: 1 }, ctx))) * 1000;
+  await direct.close();
+  rows.push({ name: 'sandboxed call round trip (SandboxHost, no kernel)', median: sandboxRt, unit: 'µs', ratio: sandboxRt / floor, baseline: { name: 'fork floor', value: floor }, target: '≤ 1.5× floor' });
 
   // Round trip through the kernel: the same no-op contribution, sandboxed vs trusted.
   const home = await mkdtemp(join(tmpdir(), 'cx-bench-k-'));
@@ -93,6 +114,7 @@ async function sandbox() {
     const t = median(await time(2000, () => tr.invoke({ n: 1 }, { dryRun: false })));
     row('call round trip, trusted (baseline)', t * 1000, 'µs');
     row('call round trip, sandboxed', s * 1000, 'µs', { name: 'trusted', value: t * 1000 }, '≤ +50 µs');
+    rows.push({ name: 'call round trip through the kernel, sandboxed, vs fork floor', median: s * 1000, unit: 'µs', ratio: (s * 1000) / floor });
   } else {
     row(`kernel bench plugins failed: ${kernel.bootErrors.map((e) => e.message).join('; ')}`, NaN);
   }
@@ -133,7 +155,7 @@ export function printTable(list) {
     const unit = r.unit ?? 'ms';
     const value = r.median ?? r.median_ms;
     const base = r.baseline?.value ?? r.baseline;
-    const ratio = typeof base === 'number' ? (unit === 'µs' ? `+${fmt(value - base)} µs` : `${(value / base).toFixed(2)}×`) : r.ratio ? `${Number(r.ratio).toFixed(2)}×` : '';
+    const ratio = r.ratio ? `${Number(r.ratio).toFixed(2)}×` : typeof base === 'number' ? (unit === 'µs' ? `+${fmt(value - base)} µs` : `${(value / base).toFixed(2)}×`) : '';
     lines.push([r.name, `${fmt(value)} ${unit}`, typeof base === 'number' ? `${fmt(base)} ${unit} (${r.baseline?.name ?? 'baseline'})` : '', ratio, r.target ?? '']);
   }
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../core/capabilities/index.js';
+import { ALLOWED_ENV, NEUTRAL_ENV } from '../../core/capabilities/exec.js';
 import { CxError } from '../../core/errors.js';
 import { rejection } from './helpers.js';
 import { parseGrant, type Grants } from '../../core/permissions/grants.js';
@@ -41,7 +42,9 @@ describe('exec capability', () => {
     const caps = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: grants('exec:env', 'exec:echo ...'), dryRun: false, audit });
     const r = await caps.exec.run('env', [], {});
     expect(r).toMatchObject({ command: 'env', exitCode: 0, signal: null, timedOut: false, truncated: false, dryRun: false, stderr: '' });
-    expect(r.stdout.trim().split('\n').sort()).toEqual(['HOME=/nonexistent', 'LANG=C.UTF-8', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(
+      ['HOME=/nonexistent', 'LANG=C.UTF-8', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...Object.entries(NEUTRAL_ENV).map(([k, v]) => `${k}=${v}`)].sort(),
+    );
     expect((await caps.exec.run('echo', ['$HOME', '`id`;', 'x'])).stdout).toBe('$HOME `id`; x\n');
     expect(audit.records.map(({ ts, ...r }) => r)).toEqual([
       { plugin: 'p', tier: 'sandboxed', capability: 'exec', op: 'run', target: 'env', args: [], allowed: true, reason: undefined, dryRun: false },
@@ -70,7 +73,9 @@ describe('exec capability', () => {
       expect(d.message).toContain(`may not run '${[cmd, ...args].join(' ')}'`);
     }
     const env = await rejection(caps.exec.run('echo', ['x'], { env: { LD_PRELOAD: '/tmp/evil.so' } }));
-    expect(env.message).toBe("plugin 'repo-check' may not run 'echo x' (the environment variable LD_PRELOAD can change what the program loads or runs): its grant allows 'git log *', 'find /var ...', 'tar -czf /tmp/*.tgz ...', 'echo ...'.\nThis cannot be granted.");
+    expect(env.message).toBe(
+      `plugin 'repo-check' may not run 'echo x' (the environment variable LD_PRELOAD is not one a program may be given (allowed: ${[...ALLOWED_ENV].join(', ')})): its grant allows 'git log *', 'find /var ...', 'tar -czf /tmp/*.tgz ...', 'echo ...'.\nThis cannot be granted.`,
+    );
     expect(audit.records.filter((r) => !r.allowed)).toHaveLength(7);
     expect(audit.records.every((r) => r.plugin === 'repo-check' && r.capability === 'exec')).toBe(true);
   });
@@ -138,7 +143,7 @@ describe('exec capability', () => {
   it('dry run records instead of running, after the grant check; fakes see only allowed calls', async () => {
     const recorder = { actions: [] as string[] };
     const marker = join(dir, 'must-not-exist');
-    const caps = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: grants('exec:touch *'), dryRun: true, audit: AuditLog.memory(), recorder });
+    const caps = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: grants(`exec:touch ${dir}/*`), dryRun: true, audit: AuditLog.memory(), recorder });
     expect(await caps.exec.run('touch', [marker])).toEqual({ command: 'touch', args: [marker], exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, truncated: false, dryRun: true, durationMs: 0 });
     expect(recorder.actions).toEqual([`exec: touch ${marker}`]);
     expect(() => readFileSync(marker)).toThrow();

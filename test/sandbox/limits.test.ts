@@ -47,6 +47,15 @@ afterAll(async () => {
   await host.close();
 });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 const timeoutMessage = (id: string) => `plugin 'greedy': command '${id}' went over its time limit of 600 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`;
 
 async function stillServes(): Promise<number> {
@@ -58,9 +67,7 @@ async function stillServes(): Promise<number> {
 describe('time limits, enforced from outside the isolate', () => {
   it.each(['syncLoop', 'asyncLoop', 'microtasks', 'getterLoop', 'never'])('%s is stopped with CX_ERR_SANDBOX_TIMEOUT; the next call gets a fresh isolate', async (id) => {
     expect(await stillServes()).toBeGreaterThanOrEqual(1);
-    const started = performance.now();
     const e = await rejection(plugin.call(cmd(id), null, t.ctx));
-    expect(performance.now() - started).toBeLessThan(1500);
     expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'greedy', message: timeoutMessage(id) });
     // Fresh isolate: module state is gone.
     expect(await stillServes()).toBe(1);
@@ -68,22 +75,22 @@ describe('time limits, enforced from outside the isolate', () => {
 
   it('a sandbox process that does not stop the isolate is killed and replaced', async () => {
     await stillServes();
-    const pid = host.pid!;
+    const pid = host.pidOf('greedy')!;
     const call = plugin.call(cmd('never'), null, t.ctx);
     process.kill(pid, 'SIGSTOP');
     const e = await rejection(call);
     expect(e.code).toBe('CX_ERR_SANDBOX_TIMEOUT');
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(() => process.kill(pid, 0)).toThrow();
+    // Killed one grace period after the deadline: wait for it rather than guess a time.
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 50));
     expect(await stillServes()).toBe(1);
-    expect(host.pid).not.toBe(pid);
+    expect(host.pidOf('greedy')).not.toBe(pid);
   });
 
   it('a sandbox process that dies fails only the calls in flight, then is restarted', async () => {
     await stillServes();
     const call = plugin.call(cmd('never'), null, t.ctx);
     await new Promise((r) => setTimeout(r, 50));
-    process.kill(host.pid!, 'SIGKILL');
+    process.kill(host.pidOf('greedy')!, 'SIGKILL');
     const e = await rejection(call);
     expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_CRASHED', plugin: 'greedy', message: "plugin 'greedy': the sandbox stopped unexpectedly during command 'never' (sandbox process killed by SIGKILL); it was restarted." });
     expect(await stillServes()).toBe(1);
@@ -97,11 +104,20 @@ describe('memory limits', () => {
     hungry = await host.load({ name: 'hungry', code, filename: 'hungry.js', limits: { memoryMb: 32, callTimeoutMs: 20_000 } });
   });
 
-  it.each(['memoryBomb', 'mapBomb'])('%s is stopped with CX_ERR_SANDBOX_MEMORY; other plugins go on', async (id) => {
-    const other = await host.load({ name: 'bystander', code: pluginSource('bystander', { hi: `async () => 'hi'` }), filename: 'b.js' });
+  it.each(['memoryBomb', 'mapBomb'])('%s is stopped with CX_ERR_SANDBOX_MEMORY; another plugin\'s call in flight goes on', async (id) => {
+    // mapBomb is a V8 fatal out-of-memory: it aborts the whole process that holds the isolate.
+    // The bystander's call is in flight throughout (its ctx.exec waits until we release it).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const bt = testContext('bystander', mergeGrants([parseGrant('exec:echo ...')]), { exec: async () => (await gate, { stdout: 'late\n' }) });
+    const other = await host.load({ name: 'bystander', code: pluginSource('bystander', { hi: `async (ctx) => (await ctx.exec.run('echo', ['x'])).stdout` }), filename: 'b.js', limits: { callTimeoutMs: 60_000 } });
+    const inFlight = other.call(cmd('hi'), null, bt.ctx);
+    const hungryPid = host.pidOf('hungry');
     const e = await rejection(hungry.call(cmd(id), null, t.ctx));
     expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_MEMORY', plugin: 'hungry', message: `plugin 'hungry': command '${id}' went over its memory limit of 32 MB and was stopped.` });
-    expect(await other.call(cmd('hi'), null, testContext('bystander', 'all').ctx)).toBe('hi');
+    expect(host.pidOf('bystander')).not.toBe(hungryPid);
+    release();
+    expect(await inFlight).toBe('late\n');
     // The plugin itself is served again, from a fresh isolate.
     expect(await hungry.call(cmd('normal'), 'again', t.ctx)).toEqual({ ok: 'again', count: 1 });
     await stillServes();
@@ -126,10 +142,10 @@ describe('values crossing the boundary', () => {
   it('refuses a huge or deeply nested result without the host materialising it', async () => {
     const rss = process.memoryUsage().heapUsed;
     expect((await rejection(plugin.call(cmd('huge'), null, t.ctx))).toJSON()).toEqual({
-      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'huge': the result is 2097154 characters, over the limit of 1048576",
+      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'huge': the result is longer than the limit of 1048576 characters",
     });
     expect((await rejection(plugin.call(cmd('deep'), null, t.ctx))).toJSON()).toEqual({
-      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'deep': the result is nested 10001 levels deep, over the limit of 64",
+      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'deep': the result is nested deeper than the limit of 64 levels",
     });
     expect(process.memoryUsage().heapUsed - rss).toBeLessThan(64 * 1024 * 1024);
     expect(await plugin.call(cmd('wide'), null, t.ctx)).toHaveLength(50);
@@ -140,7 +156,7 @@ describe('values crossing the boundary', () => {
     t.logs.length = 0;
     expect(await plugin.call(cmd('hugeLog'), null, t.ctx)).toBe('logged');
     expect(t.logs).toEqual(['warn small {"a":1}']);
-    expect(await plugin.call(cmd('hugeArgs'), null, t.ctx)).toBe(`CX_ERR_SANDBOX_LIMIT: the arguments of ctx.fs.writeFile is ${20 * 1024 * 1024 + 13} characters, over the limit of ${17 * 1024 * 1024}`);
+    expect(await plugin.call(cmd('hugeArgs'), null, t.ctx)).toBe(`CX_ERR_SANDBOX_LIMIT: the arguments of ctx.fs.writeFile is longer than the limit of ${17 * 1024 * 1024} characters`);
   });
 
   it('a flood of log lines is cut at 10 000 per call with one warning; the host stays fine', async () => {

@@ -1,0 +1,381 @@
+/**
+ * The kernel's handle on ONE plugin's sandbox process (worker.ts). Deadlines are kept here,
+ * outside the child: when a call's time is up it is rejected at once, the child is told to drop
+ * the isolate, and if it does not confirm within a grace period its process tree is killed and a
+ * new child is started on the next call. A child that dies (a V8 fatal error, its OS memory cap)
+ * fails only this plugin's calls in flight; the plugin is reloaded into a new child on its next
+ * call. Programs a call started through ctx.exec are killed when that call ends, whatever ended it.
+ *
+ * The child runs under `setpriv --pdeathsig KILL` (it dies with the kernel, however the kernel
+ * ends) and `prlimit --data` (its OS memory cap), where util-linux provides them; without
+ * setpriv it still exits when its IPC channel closes (worker.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Json, PluginContext } from '../../sdk/types.js';
+import { CxError, messageOf } from '../errors.js';
+import { escapeControl } from '../terminal-text.js';
+import { contextData, HOST_METHODS } from './host-calls.js';
+import { ABORT_GRACE_MS, MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
+import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
+
+/** What to run in a sandboxed plugin. */
+export type CallTarget = { type: 'activate' } | { type: 'deactivate' } | { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number };
+
+export interface LoadSpec {
+  name: string;
+  /** One self-contained ES module (no imports) whose default export is definePlugin({...}). */
+  code: string;
+  filename: string;
+  limits?: Partial<SandboxLimits>;
+}
+
+/** An error thrown by the plugin's own code (or passed through it from a host call). */
+export class PluginCodeError extends Error {
+  constructor(
+    message: string,
+    readonly plugin: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'PluginCodeError';
+  }
+}
+
+interface Pending {
+  kind: 'load' | 'call';
+  where: string;
+  ctx?: PluginContext;
+  /** Aborted when the call ends, however: kills the programs it started. */
+  ended: AbortController;
+  resolve(text: string): void;
+  reject(e: Error): void;
+  /** The deadline; armed once the sandbox process is up (its start-up is not the plugin's time). */
+  timer?: NodeJS.Timeout;
+}
+
+/** How long a new sandbox process may take to start before it is killed. */
+export const START_TIMEOUT_MS = 20_000;
+
+export function whereOf(t: CallTarget): string {
+  switch (t.type) {
+    case 'activate':
+      return 'activate()';
+    case 'deactivate':
+      return 'deactivate()';
+    case 'tap':
+      return `tap #${t.index}`;
+    default:
+      return `${t.kind} '${t.id}'`;
+  }
+}
+
+/** The compiled worker file (see host.ts). */
+export function workerFile(): string {
+  const beside = new URL('./worker.js', import.meta.url);
+  if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(beside))) return fileURLToPath(beside);
+  const built = fileURLToPath(new URL('../../dist/core/sandbox/worker.js', import.meta.url));
+  if (existsSync(built)) return built;
+  throw new Error(`the sandbox worker is not built (looked for ${built}); run: npm run build`);
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+const PRLIMIT = '/usr/bin/prlimit';
+let tools: { setpriv: boolean; prlimit: boolean } | undefined;
+
+/** The command line that starts a sandbox process with its memory cap and parent-death signal. */
+export function workerCommand(limits: SandboxLimits): { file: string; args: string[]; pdeathsig: boolean } {
+  tools ??= { setpriv: existsSync(SETPRIV), prlimit: existsSync(PRLIMIT) };
+  const cap = processMemoryCapMb(limits) * 1024 * 1024;
+  let argv = [process.execPath, '--no-node-snapshot', '--no-expose-wasm', workerFile()];
+  if (tools.prlimit) argv = [PRLIMIT, `--data=${cap}:${cap}`, '--', ...argv];
+  else argv = ['/bin/sh', '-c', `ulimit -d ${cap >> 10} && exec "$@"`, 'cx-sandbox', ...argv];
+  if (tools.setpriv) argv = [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv];
+  return { file: argv[0]!, args: argv.slice(1), pdeathsig: tools.setpriv };
+}
+
+export class SandboxProcess {
+  private child?: ChildProcess;
+  private seq = 0;
+  private readonly pending = new Map<number, Pending>();
+  private readonly aborting = new Map<number, NodeJS.Timeout>();
+  /** Whether the current child holds the plugin's isolate. */
+  private loaded = false;
+  private stderrTail = '';
+  private closed = false;
+  /** Whether the current child said it is ready (deadlines run from then). */
+  private ready = false;
+  private startTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly name: string,
+    private spec: LoadSpec,
+    private limits: SandboxLimits,
+  ) {}
+
+  /** Process id of the sandbox process (undefined until started). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The OS memory cap of this process in MB. */
+  get memoryCapMb(): number {
+    return processMemoryCapMb(this.limits);
+  }
+
+  /** Loads (again) the plugin's code into a fresh isolate; resolves to its shape text. */
+  async load(spec = this.spec, limits = this.limits): Promise<string> {
+    const capChanged = processMemoryCapMb(limits) !== processMemoryCapMb(this.limits);
+    this.spec = spec;
+    this.limits = limits;
+    if (capChanged && this.child) this.kill();
+    this.loaded = false;
+    const text = await this.request({ kind: 'load', where: 'loading its code' }, (id) => ({ t: 'load', id, name: this.name, code: this.spec.code, filename: this.spec.filename, limits: this.limits }));
+    this.loaded = true;
+    return text;
+  }
+
+  /** Drops the plugin's isolate; the process exits (nothing else lives in it). */
+  unload(): void {
+    void this.close();
+  }
+
+  async call(target: CallTarget, input: Json, ctx: PluginContext): Promise<Json> {
+    const ctxText = JSON.stringify(contextData(ctx));
+    const inputText = JSON.stringify(input ?? null);
+    const where = whereOf(target);
+    for (let attempt = 0; ; attempt++) {
+      if (!this.loaded || !this.child) await this.load();
+      try {
+        const text = await this.request({ kind: 'call', where, ctx }, (id) => ({ t: 'call', id, name: this.name, target: JSON.stringify(target), input: inputText, ctx: ctxText }));
+        return JSON.parse(text) as Json;
+      } catch (e) {
+        // The isolate went away between load and call (another call's limit): load again once.
+        if ((e as { notLoaded?: boolean }).notLoaded && attempt === 0) {
+          this.loaded = false;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Kills the sandbox process; calls in flight fail with CX_ERR_SANDBOX_CRASHED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const child = this.child;
+    if (!child) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    // An unref'd child does not keep the loop alive: without this, a process whose last work
+    // is closing the sandbox ends before 'exit' arrives (Node exit code 13).
+    child.ref();
+    this.kill();
+    await exited;
+  }
+
+  private request(p: Omit<Pending, 'resolve' | 'reject' | 'timer' | 'ended'>, message: (id: number) => ToChild): Promise<string> {
+    if (this.closed) return Promise.reject(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail: 'the sandbox is closed' }));
+    this.start();
+    const id = ++this.seq;
+    return new Promise<string>((resolve, reject) => {
+      const pending: Pending = { ...p, ended: new AbortController(), resolve, reject };
+      this.pending.set(id, pending);
+      if (this.ready) this.arm(id, pending);
+      this.updateRef();
+      this.send(message(id));
+    });
+  }
+
+  private arm(id: number, p: Pending): void {
+    p.timer ??= setTimeout(() => this.deadline(id), this.limits.callTimeoutMs);
+  }
+
+  /**
+   * The call's time is up: answer now and end the plugin's process (it serves only this plugin,
+   * and a stretch of plugin code may hold its thread); the next call starts a fresh one. Other
+   * calls of this plugin in flight fail with CX_ERR_SANDBOX_CRASHED.
+   */
+  private deadline(id: number): void {
+    const p = this.settle(id);
+    if (!p) return;
+    p.reject(new CxError('CX_ERR_SANDBOX_TIMEOUT', { plugin: this.name, where: p.where, ms: this.limits.callTimeoutMs }));
+    this.kill(`another call of this plugin (${p.where}) went over its time limit`);
+  }
+
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    p.ended.abort();
+    this.updateRef();
+    return p;
+  }
+
+  private fail(p: Pending, f: FailureInfo): Error {
+    const plugin = this.name;
+    switch (f.kind) {
+      case 'memory':
+        this.loaded = false;
+        return new CxError('CX_ERR_SANDBOX_MEMORY', { plugin, where: p.where, mb: this.limits.memoryMb });
+      case 'timeout':
+        this.loaded = false;
+        return new CxError('CX_ERR_SANDBOX_TIMEOUT', { plugin, where: p.where, ms: this.limits.callTimeoutMs });
+      case 'limit':
+        return new CxError('CX_ERR_SANDBOX_LIMIT', { plugin, detail: `${p.where}: ${escapeControl(f.message)}` });
+      case 'internal':
+        this.loaded = false;
+        return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: escapeControl(f.message) });
+      case 'not-loaded':
+        return Object.assign(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }), { notLoaded: true });
+      default:
+        if (p.kind === 'load') return new CxError('CX_ERR_MAIN_INVALID', { plugin, main: this.spec.filename, detail: escapeControl(f.message) });
+        // A thrown message is the plugin's text: escaped here (newlines too: it is one message,
+        // not output lines), so no terminal, log or --json
+        // output downstream ever carries its control characters.
+        return new PluginCodeError(escapeControl(f.message), plugin, f.code ? escapeControl(f.code) : undefined);
+    }
+  }
+
+  private onMessage(m: FromChild): void {
+    switch (m.t) {
+      case 'ready': {
+        this.ready = true;
+        clearTimeout(this.startTimer);
+        for (const [id, p] of this.pending) this.arm(id, p);
+        return;
+      }
+      case 'loaded':
+      case 'result': {
+        const p = this.settle(m.id);
+        if (!p) return;
+        if (m.ok) p.resolve(m.t === 'loaded' ? m.shape : m.value);
+        else p.reject(this.fail(p, m.error));
+        return;
+      }
+      case 'aborted': {
+        clearTimeout(this.aborting.get(m.id));
+        this.aborting.delete(m.id);
+        return;
+      }
+      case 'hostcall':
+        void this.hostCall(m);
+    }
+  }
+
+  /** Serves a ctx method for a running call by calling the same method on the kernel's context. */
+  private async hostCall(m: Extract<FromChild, { t: 'hostcall' }>): Promise<void> {
+    const p = this.pending.get(m.id);
+    const reply = (ok: boolean, value: unknown) => {
+      if (!m.hid) return;
+      let text: string;
+      try {
+        text = JSON.stringify(value ?? null);
+      } catch (e) {
+        [ok, text] = [false, JSON.stringify({ message: `the result of ctx.${m.method} is not plain data (${messageOf(e)})`, code: 'CX_ERR_SANDBOX_LIMIT' })];
+      }
+      this.send({ t: 'hostreply', name: this.name, hid: m.hid, ok, value: text });
+    };
+    if (!p || p.kind !== 'call' || !p.ctx) return;
+    const method = Object.hasOwn(HOST_METHODS, m.method) ? HOST_METHODS[m.method] : undefined;
+    if (!method) return reply(false, { message: `ctx.${m.method} does not exist`, code: 'CX_ERR_SANDBOX_LIMIT' });
+    let args: unknown;
+    try {
+      if (typeof m.args !== 'string' || m.args.length > MAX_HOST_CALL_BYTES) throw new Error('too large');
+      args = JSON.parse(m.args);
+      if (!Array.isArray(args)) throw new Error('not a list');
+    } catch (e) {
+      return reply(false, { message: `the arguments of ctx.${m.method} are not valid (${messageOf(e)})`, code: 'CX_ERR_SANDBOX_LIMIT' });
+    }
+    try {
+      reply(true, await method(p.ctx, args as unknown[], { ended: p.ended.signal }));
+    } catch (e) {
+      const code = (e as { code?: unknown })?.code;
+      reply(false, { message: messageOf(e), code: typeof code === 'string' ? code : null });
+    }
+  }
+
+  private start(): void {
+    if (this.child) return;
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const cmd = workerCommand(this.limits);
+    // Not detached: in its own session the child would be its own scheduling autogroup, and
+    // under load every round trip would wait for the scheduler (measured: 0.2 ms -> 1-4 ms). It
+    // starts no programs, so there is no tree to kill; it ignores the terminal's SIGINT and dies
+    // with the kernel through its parent-death signal or the closed IPC channel.
+    const child = spawn(cmd.file, cmd.args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json' });
+    this.child = child;
+    this.loaded = false;
+    this.ready = false;
+    this.stderrTail = '';
+    this.startTimer = setTimeout(() => {
+      if (this.child === child && !this.ready) this.kill();
+    }, START_TIMEOUT_MS);
+    this.startTimer.unref();
+    child.stderr?.on('data', (b: Buffer) => {
+      this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-4096);
+    });
+    child.on('message', (m: FromChild) => {
+      if (this.child === child) this.onMessage(m);
+    });
+    child.on('error', () => undefined);
+    child.once('exit', (code, signal) => this.onExit(child, code, signal));
+    this.updateRef();
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, why?: string): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    this.loaded = false;
+    this.ready = false;
+    clearTimeout(this.startTimer);
+    for (const t of this.aborting.values()) clearTimeout(t);
+    this.aborting.clear();
+    const memory = /out of memory|is_heap_oom = 1|Allocation failed|Cannot allocate|allocation failure|invalid array length Allocation/i.test(this.stderrTail);
+    const cause = memory ? '; it exhausted its memory' : '';
+    const detail = why ?? `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
+    for (const [id, p] of [...this.pending]) {
+      this.settle(id);
+      p.reject(memory ? new CxError('CX_ERR_SANDBOX_MEMORY', { plugin: this.name, where: p.where, mb: this.limits.memoryMb }) : new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail }));
+    }
+  }
+
+  /** Kills the sandbox process and lets go of it at once: the next request starts a new one. */
+  private kill(why?: string): void {
+    const child = this.child;
+    if (!child) return;
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    // Not waiting for 'exit': a request made meanwhile must not go to the dying process.
+    this.onExit(child, null, 'SIGKILL', why);
+  }
+
+  private send(m: ToChild): void {
+    const child = this.child;
+    if (!child?.connected) return;
+    try {
+      child.send(m);
+    } catch {
+      // The child is going away; its exit handler fails what is pending.
+    }
+  }
+
+  /** Keeps the kernel's event loop alive only while calls are in flight. */
+  private updateRef(): void {
+    const child = this.child as (ChildProcess & { channel?: { ref(): void; unref(): void } }) | undefined;
+    if (!child) return;
+    if (this.pending.size > 0) {
+      child.ref();
+      child.channel?.ref();
+    } else {
+      child.unref();
+      child.channel?.unref();
+    }
+  }
+}
