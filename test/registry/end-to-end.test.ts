@@ -225,7 +225,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(rm).toMatchObject({ exitCode: 0, stdout: 'removed os-type 0.4.0\n' });
     await expect(readlink(join(user.installDir, 'os-type'))).rejects.toThrow(/ENOENT/);
     const d = await doctor(user);
-    expect(d.exitCode).toBe(2);
+    expect(d.exitCode).toBe(3); // a --check naming no check is UNKNOWN in Nagios terms
     expect(d.stderr).toContain('os_type');
     const journal = (await readFile(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(journal.every((j) => j.plugin === 'registry' && typeof j.ts === 'string')).toBe(true);
