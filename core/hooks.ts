@@ -102,11 +102,7 @@ export class HookBus {
   declare(name: string, type: HookType, description: string, owner: string): void {
     const existing = this.get(name);
     if (existing) {
-      throw new CxError('CX_ERR_PLUGIN_THREW', {
-        plugin: owner,
-        where: `declaring hook '${name}'`,
-        detail: `hook '${name}' is already declared by ${existing.owner ? `plugin '${existing.owner}'` : 'the kernel'}`,
-      });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: owner, what: 'hook', name, owner: existing.owner });
     }
     this.extensions.set(name, entry(name, type, description, owner));
   }

@@ -14,7 +14,7 @@ import { AuditLog } from './capabilities/audit.js';
 import { type CapabilityFakes, type DryRunRecorder } from './capabilities/index.js';
 import { defaultConfig, loadConfig, pluginConfig, type LoadedConfig } from './config.js';
 import { ContextFactory, processTerminal, recordingHostErrors, type ContextPlugin, type Terminal } from './context.js';
-import { CxError, closest, isErrorCode, messageOf } from './errors.js';
+import { CxError, closest, errorSpecsOf, isErrorCode, messageOf } from './errors.js';
 import { HookBus, withTimeout } from './hooks.js';
 import { discoverPlugins, type DiscoveredPlugin } from './loader/discover.js';
 import { treeHash } from './loader/tree-hash.js';
@@ -81,6 +81,8 @@ export class Kernel {
   readonly devRecorder: DryRunRecorder = { actions: [] };
   /** Kinds only disabled or failed plugins declare (from their cached shapes). */
   private readonly dormantKinds = new Set<string>();
+  /** Which plugin declared each plugin error code (a code means one thing). */
+  private readonly errorOwners = new Map<string, string>();
   config!: LoadedConfig;
   /** Why config.yaml was ignored (only with `tolerateConfigError`). */
   configError?: CxError;
@@ -292,6 +294,8 @@ export class Kernel {
       if (p.definition?.activate) await p.definition.activate(ctx);
       else if (p.sandboxed?.shape.hasActivate) await p.sandboxed.call({ type: 'activate' }, null, ctx);
     } catch (e) {
+      // A trusted plugin's own coded error keeps its code; anything else is an activation failure.
+      if (e instanceof CxError && p.tier === 'trusted') throw e.attribute({ plugin: p.name });
       throw new CxError('CX_ERR_ACTIVATE_FAILED', { plugin: p.name, detail: messageOf(e) }, { cause: e });
     }
   }
@@ -301,6 +305,13 @@ export class Kernel {
     const shape = p.shape!;
     for (const k of shape.kinds) this.registry.declareKind({ kind: k.kind, description: k.description, owner: p.name, metaSchema: k.metaSchema });
     for (const h of shape.hooks) this.hooks.declare(h.name, h.type, h.description, p.name);
+    for (const e of shape.errors ?? []) {
+      const owner = isErrorCode(e.code) ? 'the kernel' : this.errorOwners.get(e.code);
+      if (owner !== undefined && owner !== p.name) {
+        throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: p.name, what: 'error code', name: e.code, owner: owner === 'the kernel' ? undefined : owner });
+      }
+      this.errorOwners.set(e.code, p.name);
+    }
   }
 
   private shapeOf(p: PluginRecord): PluginShape {
@@ -314,6 +325,7 @@ export class Kernel {
       hooks: d.hooks ?? [],
       hasActivate: Boolean(d.activate),
       hasDeactivate: Boolean(d.deactivate),
+      errors: Object.entries(errorSpecsOf(d.errors)).map(([code, spec]) => ({ code, exit: spec.exit, summary: spec.summary })),
     };
   }
 
@@ -543,10 +555,11 @@ export class Kernel {
 
 
 /**
- * What a throw out of plugin code becomes: an attributed error stays; a kernel error (a denial,
- * a limit) that passed through the plugin unhandled keeps its code, when it is genuine (trusted
- * code, or raised by the host to the sandboxed plugin in this call); anything else is
- * CX_ERR_PLUGIN_THREW naming the plugin.
+ * What a throw out of plugin code becomes (the one place plugin failures are attributed): a
+ * CxError keeps its code and exit code and gets the plugin and contribution/hook stamped on it;
+ * a sandboxed plugin's error keeps its code when the code is one of the plugin's own
+ * (defineErrors), or a kernel error the host raised to it in this call (a plugin cannot forge
+ * a kernel error); anything else is CX_ERR_PLUGIN_THREW naming the plugin.
  */
 function attributed(
   e: unknown,
@@ -555,13 +568,18 @@ function attributed(
   where: string,
   raised: CxError[],
 ): CxError {
-  if (e instanceof CxError && e.plugin) return e;
-  const contribution = target.type === 'contribution' ? target.id : undefined;
-  const hook = target.type === 'tap' ? target.hook : undefined;
+  const at = { plugin: p.name, contribution: target.type === 'contribution' ? target.id : undefined, hook: target.type === 'tap' ? target.hook : undefined };
+  if (e instanceof CxError) return e.attribute(at);
   const code = (e as { code?: unknown } | null)?.code;
-  const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === messageOf(e));
-  if (!(e instanceof CxError) && isErrorCode(code) && genuine) return CxError.withMessage(code, messageOf(e), { plugin: p.name, contribution, hook });
-  return new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where, detail: messageOf(e), contribution, hook }, { cause: e });
+  const message = messageOf(e);
+  const own = p.shape?.errors?.find((x) => x.code === code);
+  if (own) {
+    const { hint, suggestions } = e as { hint?: string; suggestions?: string[] };
+    return CxError.fromData({ code: own.code, message, exit: own.exit, hint, suggestions }, at);
+  }
+  const genuine = p.tier === 'trusted' || raised.some((r) => r.code === code && r.message === message);
+  if (isErrorCode(code) && genuine) return CxError.withMessage(code, message, at);
+  return new CxError('CX_ERR_PLUGIN_THREW', { ...at, where, detail: message }, { cause: e });
 }
 
 /** A command that declares `dryRun: true` runs as a dry run when its input has `--dry-run`. */

@@ -37,11 +37,7 @@ export class Registry {
   declareKind(entry: KindEntry): void {
     const existing = this.kinds.get(entry.kind);
     if (existing) {
-      throw new CxError('CX_ERR_PLUGIN_THREW', {
-        plugin: entry.owner,
-        where: `declaring contribution kind '${entry.kind}'`,
-        detail: `kind '${entry.kind}' is already declared by ${existing.owner ? `plugin '${existing.owner}'` : 'the kernel'}`,
-      });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: entry.owner, what: 'contribution kind', name: entry.kind, owner: existing.owner });
     }
     this.kinds.set(entry.kind, entry);
   }

@@ -12,7 +12,10 @@ import type {
 } from './types.js';
 
 export * from './types.js';
-export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, type ErrorSpec } from './errors.js';
+export {
+  CxError, ERRORS, ERROR_CODE_PATTERN, defineErrors, errorSpecsOf, errorText, isCxError, isErrorCode, messageOf, renderMessage,
+  type ErrorCatalogue, type ErrorCode, type ErrorData, type ErrorFix, type ErrorSpec, type ErrorSpecs,
+} from './errors.js';
 export * from './system-contracts.js';
 export * from './journal.js';
 export * from './run-lock.js';

@@ -3,6 +3,7 @@
  * Everything here is plain data or async functions, so the same plugin code
  * runs trusted (in-process) or sandboxed (isolated-vm) unchanged.
  */
+import type { ErrorSpecs } from './errors.js';
 
 /** The seed's check statuses. */
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';
@@ -387,6 +388,8 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   taps?: TapDefinition[];
   kinds?: ContributionKindDefinition[];
   hooks?: HookDeclaration[];
+  /** The plugin's own error codes (defineErrors): the kernel keeps their codes and exit codes. */
+  errors?: ErrorSpecs;
 }
 
 /** A validated plugin.yaml (schema: schemas/plugin.schema.json). */

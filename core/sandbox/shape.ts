@@ -12,6 +12,8 @@ export interface PluginShape {
   hooks: HookDeclaration[];
   hasActivate: boolean;
   hasDeactivate: boolean;
+  /** The plugin's own error codes (defineErrors), with their exit codes. */
+  errors?: Array<{ code: string; exit: number; summary: string }>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -41,6 +43,12 @@ export function parseShape(text: string): PluginShape | string {
     if (!isObject(k) || !isString(k.kind) || typeof k.description !== 'string') return 'a declared kind needs a kind and a description';
     if (k.metaSchema !== undefined && !isObject(k.metaSchema)) return `kind '${k.kind}' has a metaSchema that is not an object`;
     out.kinds.push({ kind: k.kind, description: k.description, ...(k.metaSchema ? { metaSchema: k.metaSchema as Record<string, Json> } : {}) });
+  }
+  for (const e of (Array.isArray(v.errors) ? v.errors : []) as unknown[]) {
+    if (!isObject(e) || !isString(e.code) || !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(e.code) || !Number.isInteger(e.exit) || (e.exit as number) < 1 || (e.exit as number) > 125 || typeof e.summary !== 'string') {
+      return 'a declared error code needs a code, an exit code from 1 to 125 and a summary (defineErrors)';
+    }
+    (out.errors ??= []).push({ code: e.code, exit: e.exit as number, summary: e.summary });
   }
   for (const h of v.hooks as unknown[]) {
     if (!isObject(h) || !isString(h.name) || typeof h.description !== 'string' || !['series', 'bail', 'waterfall'].includes(h.type as string)) {

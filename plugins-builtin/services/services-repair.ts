@@ -79,7 +79,7 @@ async function restartWithBackoff(ctx: PluginContext<ServicesConfig>, manager: s
   return attempts;
 }
 
-/** Repairs (or, in a dry run, plans); one run at a time (throws RunLockedError). */
+/** Repairs (or, in a dry run, plans); one run at a time (throws CX_ERR_STATE_LOCKED). */
 export async function repairServices(ctx: PluginContext<ServicesConfig>, o: { service: string | null }): Promise<ServicesReport> {
   const lock = await takeRunLock(ctx, 'repair.lock', `repair services${o.service ? ` --service ${o.service}` : ''}`);
   try {
@@ -108,7 +108,6 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: { service: stri
     if (!targets.length) {
       const near = closest(o.service, all.map((x) => x.s.name));
       throw new CxError('CX_ERR_USAGE', {
-        plugin: ctx.plugin,
         detail: `repair services: no service '${o.service}' in ${usable.map((m) => m.id).join(', ')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Known: ${all.map((x) => x.s.name).join(', ') || '(none)'}`,
         hint: 'cx-ops repair services --dry-run   (every failed service)',
       });

@@ -3,7 +3,7 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, closest, CxError, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
 
@@ -42,7 +42,6 @@ async function onlyWithoutUpdate(ctx: PluginContext<any>, only: string[], applyi
   if (missing.length) {
     const hints = missing.map((n) => [n, closest(n, versions.keys())] as const).filter(([, c]) => c.length);
     throw new CxError('CX_ERR_USAGE', {
-      plugin: ctx.plugin,
       detail:
         `update apply --only: ${missing.map((n) => `'${n}'`).join(', ')} ${missing.length === 1 ? 'is not an installed package' : 'are not installed packages'}; nothing was changed.` +
         hints.map(([n, c]) => ` For '${n}', did you mean: ${c.join(', ')}?`).join(''),
@@ -117,7 +116,7 @@ const EXIT: Record<ApplyReport['status'], number> = { applied: 0, nothing: 0, pl
 /** The `update apply` command. */
 export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
-  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail, hint });
+  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { detail, hint });
   if (!o.packages && !o.system) {
     throw usage('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).', 'cx-ops update apply --packages --dry-run');
   }
@@ -128,16 +127,7 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
   if (o.system && (o.security || only.length)) {
     throw usage('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.', 'cx-ops update apply --packages --security');
   }
-  let report: ApplyReport;
-  try {
-    report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
-  } catch (e) {
-    if (e instanceof RunLockedError) {
-      ctx.io.err(`${e.message}\n`);
-      return 5;
-    }
-    throw e;
-  }
+  const report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
   if (o.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
   else {
     for (const r of report.results) for (const a of r.actions) ctx.io.out(`  ${report.dryRun ? 'would run' : 'ran'}: ${a}\n`);
