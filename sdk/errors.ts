@@ -107,7 +107,7 @@ export const ERRORS = {
   CX_ERR_HOOK_NOT_OWNER: {
     exit: 4,
     summary: 'A plugin fired a hook that another plugin (or the kernel) owns.',
-    message: (p) => `plugin '${p.plugin}' may not fire hook '${p.hook}': only ${p.owner ? `plugin '${p.owner}'` : 'the kernel'}, which declares it, fires it.\nTap it instead (defineTap), or declare a hook of your own with defineHook.`,
+    message: (p) => `plugin '${p.plugin}' may not fire hook '${p.name}': only ${p.owner ? `plugin '${p.owner}'` : 'the kernel'}, which declares it, fires it.\nTap it instead (defineTap), or declare a hook of your own with defineHook.`,
   },
   CX_ERR_META_INVALID: {
     exit: 4,

@@ -34,6 +34,13 @@ export function defineKind<Input, Output>(kind: string, o: { description: string
   return Object.freeze({ kind, description: o.description, ...(o.metaSchema ? { metaSchema: o.metaSchema } : {}) });
 }
 
+/** Kebab-case names: plugins, commands. */
+export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+/** Contribution ids: snake_case or kebab-case (the seed's check ids are snake_case); enforced at registration. */
+export const CONTRIBUTION_ID_PATTERN = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
+/** Command ids: words of kebab-case separated by single spaces ("repair apt"). */
+export const COMMAND_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*( [a-z][a-z0-9]*(-[a-z0-9]+)*)*$/;
+
 /** The name of a hook given as a token or a string. */
 export const hookName = (h: string | HookDeclaration): string => (typeof h === 'string' ? h : h.name);
 /** The name of a kind given as a token or a string. */

@@ -144,7 +144,7 @@ g.__cx_register = function (def) {
     const c = contributes[i];
     if (!c || typeof c.run !== 'function') throw new Err('contribution #' + i + ' has no run function');
     f.contributions.set(S(c.kind) + '\u0000' + S(c.id), c);
-    shape.contributes.push({ kind: c.kind, id: c.id, meta: c.meta === undefined ? {} : c.meta });
+    shape.contributes.push({ kind: c.kind, id: c.id, meta: c.meta === undefined ? {} : c.meta, configField: typeof c.configField === 'string' ? c.configField : undefined });
   }
   for (let i = 0; i < taps.length; i++) {
     const t = taps[i];

@@ -6,7 +6,7 @@ import type { ContributionKindDefinition, HookDeclaration, Json } from '../../sd
 
 export interface PluginShape {
   name: string;
-  contributes: Array<{ kind: string; id: string; meta: Record<string, Json> }>;
+  contributes: Array<{ kind: string; id: string; meta: Record<string, Json>; configField?: string }>;
   taps: Array<{ hook: string; priority?: number; index: number }>;
   kinds: ContributionKindDefinition[];
   hooks: HookDeclaration[];
@@ -32,7 +32,7 @@ export function parseShape(text: string): PluginShape | string {
   const out: PluginShape = { name: v.name, contributes: [], taps: [], kinds: [], hooks: [], hasActivate: v.hasActivate === true, hasDeactivate: v.hasDeactivate === true };
   for (const [i, c] of (v.contributes as unknown[]).entries()) {
     if (!isObject(c) || !isString(c.kind) || !isString(c.id) || !isObject(c.meta)) return `contribution #${i} needs a kind, an id and a meta object`;
-    out.contributes.push({ kind: c.kind, id: c.id, meta: c.meta as Record<string, Json> });
+    out.contributes.push({ kind: c.kind, id: c.id, meta: c.meta as Record<string, Json>, ...(isString(c.configField) ? { configField: c.configField } : {}) });
   }
   for (const t of v.taps as unknown[]) {
     if (!isObject(t) || !isString(t.hook) || !Number.isInteger(t.index)) return 'a tap needs a hook name';

@@ -4,6 +4,7 @@
  * fix for doctor.
  */
 import { defineCommand, defineFix, definePlugin } from 'cx-ops/sdk';
+import { serviceManagerKind } from './service-manager-contract.js';
 import { repairServices, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';
@@ -23,7 +24,7 @@ const EXIT: Record<ServicesReport['status'], number> = { ok: 0, repaired: 0, pla
 
 export default definePlugin<ServicesConfig>({
   name: 'services',
-  kinds: [{ kind: 'service-manager', description: 'A service manager: detect, list, status, restart (see defineServiceManager in cx-ops/sdk)' }],
+  kinds: [serviceManagerKind],
   contributes: [
     systemdManager,
     supervisordManager,

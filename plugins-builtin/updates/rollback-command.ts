@@ -2,7 +2,8 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult } from 'cx-ops/sdk';
+import { CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { askUpdater } from './updater-contract.js';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
@@ -63,7 +64,7 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   try {
     const report = await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater
-        ? async (snap) => (await ctx.registry.invoke('updater', snap.packages.updater!, { op: 'restore', packages: snap.packages.list } as unknown as Json, { dryRun: ctx.env.dryRun })) as unknown as RestoreResult
+        ? (snap) => askUpdater(ctx, snap.packages.updater!, { op: 'restore', packages: snap.packages.list }, { dryRun: ctx.env.dryRun })
         : null,
     });
     ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
