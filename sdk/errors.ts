@@ -89,6 +89,11 @@ export const ERRORS = {
     summary: "definePlugin's name differs from plugin.yaml's name.",
     message: (p) => `plugin '${p.plugin}': its code declares the name '${p.declared}'.\nMake definePlugin({ name }) and plugin.yaml's name the same.`,
   },
+  CX_ERR_PLUGIN_BUILD: {
+    exit: 2,
+    summary: "A plugin's source does not bundle into one module.",
+    message: (p) => `${p.entry}: the plugin does not build:\n${p.detail}\nFix the source, then build again (cx-ops plugins build DIR).`,
+  },
   CX_ERR_PLUGIN_CHANGED: {
     exit: 3,
     summary: 'A plugin enabled trusted has changed files since; it is not run in-process.',
