@@ -227,6 +227,43 @@ export const ERRORS = {
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+  // Raised by plugins-builtin/hotfix.
+  CX_ERR_HOTFIX_INVALID: {
+    exit: 2,
+    summary: 'A hotfix module (index.json/index.yaml) does not match its format, or its operations cannot be ordered or run.',
+    message: (p) => {
+      const problems: Array<Record<string, any>> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
+      const lines = problems.map((q) => `${p.file}${q.line ? `:${q.line}` : ''}: ${q.operation ? `operation '${q.operation}' ` : ''}field '${q.field}' ${q.detail}${q.found !== undefined ? ` (found: ${JSON.stringify(q.found)})` : ''}`);
+      return `${lines.join('\n')}\nFix ${problems.length > 1 ? 'these' : 'it'} in ${p.file} (format: schemas/hotfix-index.schema.json); nothing was changed.`;
+    },
+  },
+  CX_ERR_HOTFIX_MARKER: {
+    exit: 2,
+    summary: "A hotfix append operation's marker block is missing, doubled, orphaned or unsafe in its target file.",
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: operation '${p.operation}': ${p.detail}; nothing was changed.\n${p.fix}`,
+  },
+  CX_ERR_HOTFIX_CHECK_FAILED: {
+    exit: 1,
+    summary: "A hotfix module's pre_check or post_check printed something other than expected.",
+    message: (p) => `${p.phase} check '${p.description ?? p.command}' failed: ${p.command}${p.shell ? ' (through sh -c: it uses shell syntax)' : ''}\n  expected: ${JSON.stringify(p.expected)}\n  actual:   ${JSON.stringify(p.actual)}${p.exit_code !== undefined && p.exit_code !== 0 ? ` (exit ${p.exit_code}${p.stderr ? `: ${p.stderr}` : ''})` : ''}\n${p.next}`,
+  },
+  CX_ERR_HOTFIX_PENDING: {
+    exit: 5,
+    summary: 'An interrupted hotfix run is neither rolled back nor resumed.',
+    message: (p) => `hotfix run ${p.run} (${p.module}) was interrupted${p.detail ? ` (${p.detail})` : ''}; nothing new is applied until it is finished.\nRoll it back: cx-ops hotfix rollback --run ${p.run}   or continue it: cx-ops hotfix apply ${p.module} --resume`,
+  },
+  CX_ERR_HOTFIX_NOT_NEWER: {
+    exit: 2,
+    summary: "A hotfix module's schema_version is not newer than the one applied last from it.",
+    message: (p) => `${p.file}: schema_version ${p.version} is not newer than ${p.applied}, applied from this module by run ${p.run}; nothing was changed.\nRaise metadata.schema_version, or re-apply it with: cx-ops hotfix apply ${p.dir} --force`,
+  },
+  // Raised by plugins-builtin/daemon.
+  CX_ERR_PORT_IN_USE: {
+    exit: 5,
+    summary: 'The address the daemon should listen on is already taken by another process.',
+    message: (p) =>
+      `cannot listen on ${p.address}: it is already in use${p.holder ? ` by ${p.holder}` : ' (by a process this user cannot see)'}.\nStop that process, or set another port in daemon.listen in ${p.file}.`,
+  },
 } satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -36,6 +36,16 @@ export function pluginsCapability(k: Kernel): PluginsCapability {
       await k.disable(name);
     },
     installDir: k.paths.installDir,
+    // A long-lived process (the daemon) swaps in a fresh kernel on reload instead of mutating this one.
+    reload: async () => {
+      const fresh = await (k.constructor as typeof Kernel).boot({ ...k.options, tolerateConfigError: false, loadCode: true });
+      return {
+        registry: fresh.registryCapability(),
+        config: (name: string) => fresh.plugins.get(name)?.config,
+        errors: fresh.bootErrors.map((e) => ({ code: e.code, message: e.message, plugin: e.plugin })),
+        shutdown: () => fresh.shutdown(),
+      };
+    },
   };
 }
 

@@ -106,6 +106,16 @@ async function extra() {
     const m = await import(doctorBench.href);
     for (const r of await m.benchDoctor()) rows.push(r);
   }
+  const daemonBench = new URL('./daemon.bench.js', import.meta.url);
+  if (existsSync(fileURLToPath(daemonBench))) {
+    const m = await import(daemonBench.href);
+    for (const r of await m.benchDaemon()) rows.push(r);
+  }
+}
+
+async function hotfix() {
+  const m = await import(new URL('./hotfix.bench.js', import.meta.url).href);
+  for (const r of await m.benchHotfix()) rows.push(r);
 }
 
 function fmt(n) {
@@ -126,7 +136,7 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra })) {
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra, hotfix })) {
   if (only && only !== name) continue;
   try {
     await fn();
