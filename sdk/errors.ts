@@ -227,6 +227,20 @@ export const ERRORS = {
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+
+  // Raised by plugins-builtin/deploy.
+  CX_ERR_DEPLOY_MANIFEST_INVALID: {
+    exit: 2,
+    summary: 'A deploy service manifest does not parse, does not match its schema, or fails validation (every problem is listed).',
+    message: (p) =>
+      `${p.file}: ${p.problems.length} problem${p.problems.length === 1 ? '' : 's'}:\n${p.text}Fix ${p.problems.length === 1 ? 'it' : 'them'} in ${p.file} and run: cx-ops deploy validate ${p.file}\nThe format is schemas/deploy-manifest.schema.json.`,
+  },
+  CX_ERR_DEPLOY_DRIVER_UNAVAILABLE: {
+    exit: 5,
+    summary: "A service's deploy driver cannot work on this host; nothing was started.",
+    message: (p) =>
+      `${p.services.join(', ')} ${p.services.length === 1 ? 'uses' : 'use'} driver '${p.driver}', which is not available here: ${p.reason}.\nNothing was started. Use another driver for ${p.services.length === 1 ? 'it' : 'them'} in ${p.file}, or run on a host where ${p.driver} runs.`,
+  },
   // Raised by plugins-builtin/hotfix.
   CX_ERR_HOTFIX_INVALID: {
     exit: 2,

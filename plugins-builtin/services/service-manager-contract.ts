@@ -29,13 +29,21 @@ export interface ServiceManagerDefinition {
   status(ctx: PluginContext<any>, name: string): Promise<ServiceStatus>;
   /** Restarts one service; resolves once the manager accepted the request. */
   restart(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
+  /** Starts / stops one service (used by `deploy`); optional for a manager. */
+  start?(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
+  stop?(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
+  /** Re-reads service definitions written to disk (supervisorctl reread+update, systemctl daemon-reload). */
+  reload?(ctx: PluginContext<any>): Promise<RestartResult>;
 }
 
 export type ServiceManagerRequest =
   | { op: 'detect' }
   | { op: 'list' }
   | { op: 'status'; name: string }
-  | { op: 'restart'; name: string };
+  | { op: 'restart'; name: string }
+  | { op: 'start'; name: string }
+  | { op: 'stop'; name: string }
+  | { op: 'reload' };
 
 /** What a service manager answers to each request. */
 export type ServiceManagerReply<R extends ServiceManagerRequest> = R extends { op: 'detect' }
@@ -65,7 +73,17 @@ export function defineServiceManager(def: ServiceManagerDefinition) {
       case 'list': return def.list(ctx);
       case 'status': return def.status(ctx, req.name);
       case 'restart': return def.restart(ctx, req.name);
-      default: throw new Error(`service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status or restart`);
+      case 'start':
+      case 'stop': {
+        const fn = def[req.op];
+        if (!fn) throw new Error(`service manager '${def.id}' does not support ${req.op}`);
+        return fn(ctx, req.name);
+      }
+      case 'reload': {
+        if (!def.reload) throw new Error(`service manager '${def.id}' does not support reload`);
+        return def.reload(ctx);
+      }
+      default: throw new Error(`service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop or reload`);
     }
   });
 }
