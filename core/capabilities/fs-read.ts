@@ -97,7 +97,7 @@ export function stat(s: FsScope, path: string): Promise<FileStat | null> {
     }
     return closing(fh, async (h): Promise<FileStat> => {
       const st = await h.stat();
-      return { path: t.asked, type: typeOf(st), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs };
+      return { path: t.path, type: typeOf(st), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs };
     });
   });
 }
@@ -109,11 +109,11 @@ export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
     if (entry === null) return null;
-    if (entry === '/') return linkStat(t.asked, await lstatOrNull('/'), undefined);
+    if (entry === '/') return linkStat(t.path, await lstatOrNull('/'), undefined);
     return closing(await openParent(entry), async (dir) => {
       const p = anchored(dir, posix.basename(entry));
       const st = await lstatOrNull(p);
-      return linkStat(t.asked, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
+      return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
     });
   });
 }

@@ -84,16 +84,18 @@ export function missing(s: FsScope, kind: Kind, disk: string, asked: string): ne
 
 /** One resolved argument of an fs call: the path as named, and where it lies on disk. */
 export interface Target {
-  /** The normalized path of the view (a host path for ctx.fs). */
+  /** The path as the plugin wrote it (for messages). */
   asked: string;
+  /** The normalized path of the view (a host path for ctx.fs). */
+  path: string;
   /** The same path on this machine (root applied), before symlinks are resolved. */
   disk: string;
 }
 
 /** Resolves a path argument of the view. */
 export function target(s: FsScope, kind: Kind, p: unknown): Target {
-  const asked = viewPath(s, kind, p);
-  return { asked, disk: toDisk(s, asked) };
+  const path = viewPath(s, kind, p);
+  return { asked: String(p), path, disk: toDisk(s, path) };
 }
 
 /**
