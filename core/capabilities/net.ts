@@ -146,22 +146,22 @@ function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint
     const r = send(url, { method: 'GET', timeout: timeoutMs }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
-        res.destroy();
         const where = status >= 300 && status < 400 && res.headers.location ? ` (redirects to ${res.headers.location}; redirects are not followed)` : '';
-        return fail(`download failed: HTTP ${status}${where}`);
+        fail(`download failed: HTTP ${status}${where}`);
+        return void res.destroy();
       }
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
-        res.destroy();
-        return reject(tooLarge(url, maxBytes));
+        reject(tooLarge(url, maxBytes));
+        return void res.destroy();
       }
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (b: Buffer) => {
         size += b.length;
         if (size > maxBytes) {
-          res.destroy();
           reject(tooLarge(url, maxBytes));
+          res.destroy();
           return;
         }
         chunks.push(b);
