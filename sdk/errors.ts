@@ -291,7 +291,7 @@ export const ERRORS = {
       `'${p.plugin}' is not installed from a registry (it is not in ${p.lock}).\nSee installed plugins with: cx-ops plugins list`,
   },
   CX_ERR_IO: {
-    exit: 1,
+    exit: 2,
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },

@@ -14,8 +14,6 @@ import type {
 export * from './types.js';
 export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, type ErrorSpec } from './errors.js';
 export * from './system-contracts.js';
-export * from './journal.js';
-export * from './run-lock.js';
 export * from './closest.js';
 export * from './read-if-exists.js';
 export * from './map-limit.js';

@@ -139,6 +139,7 @@ export function ioError(e: unknown, name: string, path: string): unknown {
 export async function effect(s: FsScope, allow: () => void, action: string, fakeCall: (() => Promise<void>) | undefined, real: () => Promise<void>): Promise<void> {
   allow();
   if (s.guard.dryRun) return void s.guard.record(action);
+  await s.guard.audited();
   if (fakeCall) return fakeCall();
   return real();
 }

@@ -3,7 +3,8 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, RunLockedError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock } from 'cx-ops/sdk/host';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 

@@ -5,7 +5,8 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, defineCommand, defineFix, definePlugin, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock } from 'cx-ops/sdk/host';
 import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,

@@ -4,7 +4,8 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, closest, CxError, takeRunLock, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { closest, CxError, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { appendJournal, takeRunLock } from 'cx-ops/sdk/host';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
 export interface ServicesConfig extends SupervisorConfig {
