@@ -6,9 +6,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message } from 'esbuild';
+import { CxError } from './errors.js';
 
 function sdkEntry(): string {
   const js = fileURLToPath(new URL('./index.js', import.meta.url));
@@ -18,14 +19,17 @@ function sdkEntry(): string {
 const NODE_MODULES = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 function describe(m: Message): string {
-  const where = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : '';
+  const where = m.location ? `${resolve(m.location.file)}:${m.location.line}:${m.location.column}: ` : '';
   const text = m.text.replace(/^Could not resolve "([^"]+)"/, (all, spec: string) =>
     NODE_MODULES.has(spec) || spec.startsWith('node:') ? `cannot import "${spec}": sandboxed plugins have no Node API; use ctx.fs / ctx.exec / ctx.net` : all,
   );
   return `${where}${text}`;
 }
 
-/** Bundles `entry` and returns the code of one ES module with no imports left. */
+/**
+ * Bundles `entry` and returns the code of one ES module with no imports left. A source that
+ * does not bundle is a CxError CX_ERR_PLUGIN_BUILD listing each problem as file:line:column.
+ */
 export async function bundlePlugin(entry: string): Promise<string> {
   try {
     const result = await build({
@@ -43,7 +47,7 @@ export async function bundlePlugin(entry: string): Promise<string> {
     return result.outputFiles[0]!.text;
   } catch (e: any) {
     const errors: Message[] = e?.errors ?? [];
-    throw new Error(`could not bundle ${entry}:\n${errors.map(describe).join('\n') || e?.message}`);
+    throw new CxError('CX_ERR_PLUGIN_BUILD', { entry, detail: errors.map(describe).join('\n') || e?.message });
   }
 }
 

@@ -82,6 +82,11 @@ export const ERRORS = {
     summary: "definePlugin's name differs from plugin.yaml's name.",
     message: (p) => `plugin '${p.plugin}': its code declares the name '${p.declared}'.\nMake definePlugin({ name }) and plugin.yaml's name the same.`,
   },
+  CX_ERR_PLUGIN_BUILD: {
+    exit: 2,
+    summary: "A plugin's source does not bundle into one module.",
+    message: (p) => `${p.entry}: the plugin does not build:\n${p.detail}\nFix the source, then build again (cx-ops plugins build DIR).`,
+  },
   CX_ERR_PLUGIN_CHANGED: {
     exit: 3,
     summary: 'A plugin enabled trusted has changed files since; it is not run in-process.',
@@ -301,6 +306,36 @@ export const ERRORS = {
     summary: 'A permissions policy file does not match the policy format or names an unknown user or group.',
     message: (p) =>
       `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/permissions-policy.schema.json.`,
+  },
+  // Raised by plugins-builtin/hotfix.
+  CX_ERR_HOTFIX_INVALID: {
+    exit: 2,
+    summary: 'A hotfix module (index.json/index.yaml) does not match its format, or its operations cannot be ordered or run.',
+    message: (p) => {
+      const problems: Array<Record<string, any>> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
+      const lines = problems.map((q) => `${p.file}${q.line ? `:${q.line}` : ''}: ${q.operation ? `operation '${q.operation}' ` : ''}field '${q.field}' ${q.detail}${q.found !== undefined ? ` (found: ${JSON.stringify(q.found)})` : ''}`);
+      return `${lines.join('\n')}\nFix ${problems.length > 1 ? 'these' : 'it'} in ${p.file} (format: schemas/hotfix-index.schema.json); nothing was changed.`;
+    },
+  },
+  CX_ERR_HOTFIX_MARKER: {
+    exit: 2,
+    summary: "A hotfix append operation's marker block is missing, doubled, orphaned or unsafe in its target file.",
+    message: (p) => `${p.file}${p.line ? `:${p.line}` : ''}: operation '${p.operation}': ${p.detail}; nothing was changed.\n${p.fix}`,
+  },
+  CX_ERR_HOTFIX_CHECK_FAILED: {
+    exit: 1,
+    summary: "A hotfix module's pre_check or post_check printed something other than expected.",
+    message: (p) => `${p.phase} check '${p.description ?? p.command}' failed: ${p.command}${p.shell ? ' (through sh -c: it uses shell syntax)' : ''}\n  expected: ${JSON.stringify(p.expected)}\n  actual:   ${JSON.stringify(p.actual)}${p.exit_code !== undefined && p.exit_code !== 0 ? ` (exit ${p.exit_code}${p.stderr ? `: ${p.stderr}` : ''})` : ''}\n${p.next}`,
+  },
+  CX_ERR_HOTFIX_PENDING: {
+    exit: 5,
+    summary: 'An interrupted hotfix run is neither rolled back nor resumed.',
+    message: (p) => `hotfix run ${p.run} (${p.module}) was interrupted${p.detail ? ` (${p.detail})` : ''}; nothing new is applied until it is finished.\nRoll it back: cx-ops hotfix rollback --run ${p.run}   or continue it: cx-ops hotfix apply ${p.module} --resume`,
+  },
+  CX_ERR_HOTFIX_NOT_NEWER: {
+    exit: 2,
+    summary: "A hotfix module's schema_version is not newer than the one applied last from it.",
+    message: (p) => `${p.file}: schema_version ${p.version} is not newer than ${p.applied}, applied from this module by run ${p.run}; nothing was changed.\nRaise metadata.schema_version, or re-apply it with: cx-ops hotfix apply ${p.dir} --force`,
   },
 } satisfies Record<string, ErrorSpec>;
 

@@ -16,6 +16,10 @@ export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, typ
 export * from './system-contracts.js';
 export * from './closest.js';
 export * from './read-if-exists.js';
+export * from './host-path.js';
+// Also in cx-ops/sdk/host, where they belong; kept here for plugins that import them from cx-ops/sdk.
+export * from './journal.js';
+export * from './run-lock.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'dist');
-const SOURCE_DIRS = ['core', 'sdk', 'plugins-builtin'];
+const SOURCE_DIRS = ['core', 'sdk', 'harness', 'plugins-builtin'];
 const COPY_EXT = ['.yaml', '.json'];
 
 async function walk(dir) {
@@ -26,8 +26,10 @@ async function walk(dir) {
 }
 
 const files = (await Promise.all(SOURCE_DIRS.map((d) => walk(join(root, d))))).flat();
-const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts'));
-const copies = files.filter((f) => COPY_EXT.some((x) => f.endsWith(x)) || f.includes(`${'/'}templates${'/'}`));
+// Scaffold templates (core/cli/templates/) are copied as they are: they are sources for new plugins.
+const isTemplate = (f) => f.includes(`${'/'}templates${'/'}`);
+const ts = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.test.ts') && !isTemplate(f));
+const copies = files.filter((f) => COPY_EXT.some((x) => f.endsWith(x)) || isTemplate(f));
 // Files are overwritten in place (never a wipe first), so a build running while tests or
 // other builds run does not pull dist/ from under them.
 await build({
@@ -40,7 +42,7 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
 });
-await Promise.all(copies.filter((f) => !f.endsWith('.ts')).map(async (f) => {
+await Promise.all(copies.filter((f) => isTemplate(f) || !f.endsWith('.ts')).map(async (f) => {
   const dest = join(out, relative(root, f));
   await mkdir(dirname(dest), { recursive: true });
   await copyFile(f, dest);
@@ -79,4 +81,55 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
   const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, code: { source: true } });
   const validate = ajv.compile(manifest.config_schema);
   await writeFile(join(out, 'plugins-builtin', dir.name, 'config-schema.validator.cjs'), standalone(ajv, validate));
+}
+
+// Type declarations for every entry point in package.json's `exports` (their `types` files),
+// so a plugin author's strict `tsc` sees the SDK's types. Emitted incrementally: a build with
+// no change to core/, sdk/, harness/ or package.json skips this step. (Type checking stays
+// `npm run typecheck`.)
+await emitDeclarations();
+
+async function emitDeclarations() {
+  let typescript;
+  try {
+    typescript = require('typescript');
+  } catch {
+    console.warn('build: typescript is not installed, so no .d.ts files were written (npm install --include=dev)');
+    return;
+  }
+  const { existsSync, statSync } = await import('node:fs');
+  const inputs = [join(root, 'package.json'), join(root, 'tsconfig.json'), ...declarationSources()];
+  const stamp = inputs.map((f) => `${relative(root, f)}:${statSync(f).mtimeMs}`).join('\n');
+  const stampFile = join(out, '.declarations.stamp');
+  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) return;
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+  const entries = Object.values(pkg.exports)
+    .map((e) => join(root, e.types.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts')))
+    .filter((f) => existsSync(f));
+  const config = typescript.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...typescript.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const options = {
+    ...config.options,
+    noEmit: false,
+    declaration: true,
+    emitDeclarationOnly: true,
+    outDir: out,
+    rootDir: root,
+    incremental: true,
+    tsBuildInfoFile: join(out, '.declarations.tsbuildinfo'),
+  };
+  const program = typescript.createIncrementalProgram({ rootNames: entries, options });
+  const result = program.emit();
+  const problems = result.diagnostics.filter((d) => d.category === typescript.DiagnosticCategory.Error);
+  if (problems.length) {
+    const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+    console.error(typescript.formatDiagnostics(problems, host));
+    process.exitCode = 1;
+    return;
+  }
+  await writeFile(stampFile, stamp);
+}
+
+/** The TypeScript files the declarations can depend on (plugins-builtin/ and tests cannot). */
+function declarationSources() {
+  return ts.filter((f) => ['core', 'sdk', 'harness'].includes(relative(root, f).split('/')[0]));
 }

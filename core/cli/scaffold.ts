@@ -3,10 +3,11 @@
  * real sandbox, out of the box. `cx-ops plugins build`: bundles src/index.ts into `main`.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { CxError } from '../errors.js';
+import { writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../loader/manifest.js';
 import { PLUGIN_NAME_PATTERN } from '../../sdk/index.js';
 
@@ -15,128 +16,18 @@ export const SCAFFOLD_TYPES = ['check', 'command', 'fix'] as const;
 
 const snake = (name: string) => name.replace(/-/g, '_');
 
-function sources(name: string, type: string): { index: string; test: string; permissions: string } {
-  const id = snake(name);
-  if (type === 'command') {
-    return {
-      permissions: '',
-      index: `import { definePlugin, defineCommand } from 'cx-ops/sdk';
+/** The scaffold templates: shared/ plus one directory per type (see templates/README.md). */
+const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
 
-export default definePlugin({
-  name: '${name}',
-  contributes: [
-    defineCommand({
-      name: '${name}',
-      description: 'Say hello',
-      arguments: [{ name: 'name', description: 'who to greet' }],
-      async run(ctx, { args }) {
-        ctx.io.out(\`Hello, \${args.name ?? 'World'}!\\n\`);
-        return 0;
-      },
-    }),
-  ],
-});
-`,
-      test: `import { test, expect } from 'vitest';
-import { startPlugin } from 'cx-ops/sdk/testing';
-
-test('greets by name under the sandbox', async () => {
-  const plugin = await startPlugin(new URL('..', import.meta.url));
-  try {
-    const out = await plugin.command('${name}', { args: { name: 'Ada' } });
-    expect(out).toEqual({ exitCode: 0, stdout: 'Hello, Ada!\\n', stderr: '' });
-  } finally {
-    await plugin.close();
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await filesUnder(dir, rel)));
+    else out.push(rel);
   }
-});
-`,
-    };
-  }
-  if (type === 'check') {
-    return {
-      permissions: `permissions:
-  read:
-    - /proc/loadavg
-`,
-      index: `import { definePlugin, defineCheck, pass, warn } from 'cx-ops/sdk';
-
-export default definePlugin({
-  name: '${name}',
-  contributes: [
-    defineCheck({
-      id: '${id}',
-      name: '${name}',
-      description: 'Warns when the 1-minute load average is above 4',
-      category: 'performance',
-      severity: 'medium',
-      async run(ctx) {
-        const text = await ctx.fs.readFile(\`\${ctx.env.root === '/' ? '' : ctx.env.root}/proc/loadavg\`);
-        const load = Number(text.split(' ')[0]);
-        return load > 4 ? warn(\`load is \${load}\`, { load }) : pass(\`load is \${load}\`, { load });
-      },
-    }),
-  ],
-});
-`,
-      test: `import { test, expect } from 'vitest';
-import { startPlugin } from 'cx-ops/sdk/testing';
-
-test('passes on a quiet host and warns on a busy one', async () => {
-  const quiet = await startPlugin(new URL('..', import.meta.url), {
-    grants: ['read:/proc/loadavg'],
-    fakes: { fs: { readFile: async () => '0.50 0.40 0.30 1/100 42\\n' } },
-  });
-  try {
-    expect(await quiet.check('${id}')).toMatchObject({ check_id: '${id}', status: 'PASS', message: 'load is 0.5' });
-  } finally {
-    await quiet.close();
-  }
-  const busy = await startPlugin(new URL('..', import.meta.url), {
-    grants: ['read:/proc/loadavg'],
-    fakes: { fs: { readFile: async () => '9.00 8.00 7.00 1/100 42\\n' } },
-  });
-  try {
-    expect(await busy.check('${id}')).toMatchObject({ status: 'WARN', details: { load: 9 } });
-  } finally {
-    await busy.close();
-  }
-});
-`,
-    };
-  }
-  return {
-    permissions: '',
-    index: `import { definePlugin, defineFix } from 'cx-ops/sdk';
-
-export default definePlugin({
-  name: '${name}',
-  contributes: [
-    defineFix({
-      id: '${id}',
-      name: '${name}',
-      description: 'Describe what this fix changes',
-      safe: false,
-      async run(ctx, { result }) {
-        return { ok: true, message: \`nothing to do for \${result.check_id}\`, actions: [] };
-      },
-    }),
-  ],
-});
-`,
-    test: `import { test, expect } from 'vitest';
-import { startPlugin } from 'cx-ops/sdk/testing';
-
-test('runs under the sandbox', async () => {
-  const plugin = await startPlugin(new URL('..', import.meta.url));
-  try {
-    const result = { check_id: 'x', name: 'x', status: 'FAIL', message: '', details: {}, fix_id: '${id}', duration_ms: 0 };
-    expect(await plugin.invoke('fix', '${id}', { result })).toMatchObject({ ok: true, message: 'nothing to do for x' });
-  } finally {
-    await plugin.close();
-  }
-});
-`,
-  };
+  return out;
 }
 
 /**
@@ -170,36 +61,21 @@ export async function createPluginScaffold(name: string, type: string, parent: s
   if (await stat(dir).then(() => true, () => false)) {
     throw new CxError('CX_ERR_USAGE', { detail: `${dir} already exists; nothing was written.`, hint: 'choose another name or --dir' });
   }
-  const s = sources(name, type);
-  const major = kernelVersion.split('.')[0];
-  const files: Record<string, string> = {
-    'plugin.yaml': `name: ${name}
-version: 0.1.0
-description: A ${type} plugin for cx-ops
-author: You
-plugin_type: ${type}
-main: dist/index.js
-cx_version: ">=${kernelVersion} <${Number(major) + 1}.0.0"
-tier: sandboxed
-${s.permissions}`,
-    'src/index.ts': s.index,
-    'test/plugin.test.ts': s.test,
-    'package.json': `${JSON.stringify(
-      {
-        name: `cx-plugin-${name}`,
-        version: '0.1.0',
-        private: true,
-        type: 'module',
-        scripts: { build: 'cx-ops plugins build .', test: 'vitest run' },
-        devDependencies: { 'cx-ops': `file:${cxOpsPackageRoot()}`, vitest: '^4.0.0' },
-      },
-      null,
-      2,
-    )}\n`,
-    'vitest.config.js': `export default { test: { pool: 'forks', execArgv: ['--no-node-snapshot'], testTimeout: 60000 } };\n`,
-    'README.md': `# ${name}\n\nA cx-ops ${type} plugin.\n\n    npm install\n    npm test\n    npm run build     # bundles src/index.ts into dist/index.js\n\nSee the cx-ops plugin author guide (docs/plugin-authors.md).\n`,
-  };
-  for (const [rel, text] of Object.entries(files)) {
+  const major = Number(kernelVersion.split('.')[0]);
+  const words: Array<[RegExp, string]> = [
+    [/template-plugin/g, name],
+    [/template_plugin/g, snake(name)],
+    [/KERNEL_VERSION/g, kernelVersion],
+    [/NEXT_MAJOR/g, `${major + 1}.0.0`],
+    [/CX_OPS_ROOT/g, cxOpsPackageRoot()],
+    [/PLUGIN_TYPE/g, type],
+  ];
+  const files = new Map<string, string>();
+  for (const from of ['shared', type]) {
+    for (const rel of await filesUnder(join(TEMPLATES, from))) files.set(rel, join(TEMPLATES, from, rel));
+  }
+  for (const [rel, source] of files) {
+    const text = words.reduce((t, [word, value]) => t.replace(word, value), await readFile(source, 'utf8'));
     const f = join(dir, rel);
     await mkdir(dirname(f), { recursive: true });
     await writeFile(f, text, { flag: 'wx' });
@@ -207,16 +83,34 @@ ${s.permissions}`,
   return dir;
 }
 
-/** Bundles dir/src/index.ts (or index.ts / index.js) into the manifest's main file. */
+/**
+ * Bundles dir/src/index.ts (or src/index.js / index.ts) into the manifest's main file. The
+ * bundle is evaluated in a sandbox isolate first: a plugin whose code names itself differently
+ * from plugin.yaml is refused (CX_ERR_PLUGIN_NAME_MISMATCH) and main is left as it was.
+ */
 export async function buildPluginDir(dirArg: string): Promise<string> {
   const dir = resolve(dirArg);
   const { manifest } = await readManifest(dir);
   const candidates = ['src/index.ts', 'src/index.js', 'index.ts'];
   let entry: string | undefined;
-  for (const c of candidates) if (await stat(join(dir, c)).then(() => true, () => false)) entry = join(dir, c);
+  for (const c of candidates) if (!entry && (await stat(join(dir, c)).then(() => true, () => false))) entry = join(dir, c);
   if (!entry) throw new CxError('CX_ERR_USAGE', { detail: `${dir}: no src/index.ts to bundle.`, hint: 'put the plugin source in src/index.ts' });
-  const { bundlePluginFile } = await import('../../sdk/bundle.js');
+  const { bundlePlugin } = await import('../../sdk/bundle.js');
+  const code = await bundlePlugin(entry);
   const out = join(dir, manifest.main);
-  await bundlePluginFile(entry, out);
+  const declared = await declaredName(manifest.name, code, out);
+  if (declared !== manifest.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: manifest.name, declared, file: entry });
+  await writeFileAtomic(out, code);
   return out;
+}
+
+/** The name a bundle's definePlugin({ name }) declares, read by loading it in a sandbox isolate. */
+async function declaredName(plugin: string, code: string, filename: string): Promise<string> {
+  const { SandboxHost } = await import('../sandbox/host.js');
+  const host = new SandboxHost();
+  try {
+    return (await host.load({ name: plugin, code, filename })).shape.name;
+  } finally {
+    await host.close();
+  }
 }

@@ -208,7 +208,27 @@ export async function undoableJournals(ctx: PluginContext<any>): Promise<string[
   return ids.sort().reverse();
 }
 
-/** Puts back what a journal changed (entries changed again since are left alone and reported). */
+/** chown clears the set-id bits of a file: a mode seen after a chown may lack them. */
+const SET_ID = 0o6000;
+
+/**
+ * Whether `now` is a state that applying or undoing `c` can leave behind, whatever the point it
+ * was killed at: each of owner and group is its before or after value, and the mode is its
+ * before or after value, either possibly without the set-id bits a chown cleared.
+ */
+function reachable(c: PermissionChange, now: Ownership): boolean {
+  const modes = [c.before.mode, c.after.mode].flatMap((m) => [m, m & ~SET_ID]);
+  return [c.before.uid, c.after.uid].includes(now.uid) && [c.before.gid, c.after.gid].includes(now.gid) && modes.includes(now.mode);
+}
+
+const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+
+/**
+ * Puts back what a journal changed. A path found in any state that the repair (or an earlier
+ * undo) could have left when it was killed between its steps is restored; one changed by
+ * something else since is left alone and reported. The journal is marked undone only when every
+ * path is back, so an interrupted or partial undo can be run again.
+ */
 export async function undoPermissions(ctx: PluginContext<any>, id: string): Promise<UndoReport> {
   const file = `${ctx.env.stateDir}/journal/${id}.json`;
   const j = JSON.parse(await ctx.localFs.readFile(file)) as { id: string; undone: boolean; changes: PermissionChange[] };
@@ -220,18 +240,18 @@ export async function undoPermissions(ctx: PluginContext<any>, id: string): Prom
       continue;
     }
     const now = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
-    const isAfter = now.mode === c.after.mode && now.uid === c.after.uid && now.gid === c.after.gid;
-    const isBefore = now.mode === c.before.mode && now.uid === c.before.uid && now.gid === c.before.gid;
-    if (!isAfter && !isBefore) {
+    if (!reachable(c, now)) {
       report.skipped.push({ path: c.path, reason: `changed again since (now ${octal(now.mode)} ${now.uid}:${now.gid})` });
       continue;
     }
-    if (!isBefore && !ctx.env.dryRun) {
-      await ctx.localFs.chown(c.path, c.before.uid, c.before.gid);
+    if (!same(now, c.before) && !ctx.env.dryRun) {
+      if (now.uid !== c.before.uid || now.gid !== c.before.gid) await ctx.localFs.chown(c.path, c.before.uid, c.before.gid);
       await ctx.localFs.chmod(c.path, c.before.mode);
     }
     report.restored.push({ path: c.path, to: c.before });
   }
-  if (!ctx.env.dryRun) await ctx.localFs.writeFile(file, `${JSON.stringify({ ...j, undone: true }, null, 2)}\n`, { mode: 0o600 });
+  if (!ctx.env.dryRun && report.skipped.length === 0) {
+    await ctx.localFs.writeFile(file, `${JSON.stringify({ ...j, undone: true }, null, 2)}\n`, { mode: 0o600 });
+  }
   return report;
 }

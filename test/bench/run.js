@@ -108,6 +108,11 @@ async function extra() {
   }
 }
 
+async function hotfix() {
+  const m = await import(new URL('./hotfix.bench.js', import.meta.url).href);
+  for (const r of await m.benchHotfix()) rows.push(r);
+}
+
 function fmt(n) {
   return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 }
@@ -126,7 +131,7 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra })) {
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra, hotfix })) {
   if (only && only !== name) continue;
   try {
     await fn();

@@ -30,11 +30,13 @@ async function host(files: string[]): Promise<string> {
 
 type Answers = Record<string, { exitCode?: number; stdout?: string; stderr?: string }>;
 const execFake = (answers: Answers, calls: string[] = []) => ({
-  exec: async (command: string, args: string[]) => {
-    const line = [command, ...args].join(' ');
-    calls.push(line);
-    const a = answers[line] ?? Object.entries(answers).find(([k]) => line.startsWith(k))?.[1];
-    return { exitCode: a?.exitCode ?? 127, stdout: a?.stdout ?? '', stderr: a?.stderr ?? (a ? '' : `${command}: not faked`) };
+  exec: {
+    run: async (command: string, args: string[]) => {
+      const line = [command, ...args].join(' ');
+      calls.push(line);
+      const a = answers[line] ?? Object.entries(answers).find(([k]) => line.startsWith(k))?.[1];
+      return { exitCode: a?.exitCode ?? 127, stdout: a?.stdout ?? '', stderr: a?.stderr ?? (a ? '' : `${command}: not faked`) };
+    },
   },
 });
 

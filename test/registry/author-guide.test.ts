@@ -2,9 +2,10 @@
  * Runs docs/plugin-authors.md: every `cx-ops` line of its sh blocks, in order, in a temp
  * directory (cx-ops' own directories there too, through CX_CONFIG_DIR & co.), and writes every
  * file block that starts with a `// path` or `# path` line. `npm install` is what npm would do
- * for the scaffold's devDependencies (cx-ops linked from its file: spec, vitest linked from this
- * repo, as the network is off limits); `npm test`
- * runs the plugin's own vitest suite, which uses the SDK harness.
+ * for the scaffold's devDependencies (cx-ops linked from its file: spec, typescript, @types/node
+ * and vitest linked from this repo, as the network is off limits); `npm test` is the scaffold's
+ * own script: a strict type check against the SDK's shipped declarations, then the plugin's
+ * vitest suite, which uses the SDK harness.
  */
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -84,9 +85,14 @@ test('every command of the plugin author guide works, in order', async () => {
         expect(spec).toBe(`file:${build.root}`);
         await mkdir(join(cwd, 'node_modules'), { recursive: true });
         await symlink(spec.slice('file:'.length), join(cwd, 'node_modules', 'cx-ops'));
-        await symlink(join(REPO, 'node_modules', 'vitest'), join(cwd, 'node_modules', 'vitest'));
+        for (const dep of ['vitest', 'typescript', '@types']) await symlink(join(REPO, 'node_modules', dep), join(cwd, 'node_modules', dep));
+        await mkdir(join(cwd, 'node_modules', '.bin'));
+        for (const [bin, target] of [['tsc', '../typescript/bin/tsc'], ['vitest', '../vitest/vitest.mjs'], ['cx-ops', '../cx-ops/core/bin/cx-ops.js']]) {
+          await symlink(target!, join(cwd, 'node_modules', '.bin', bin!));
+        }
       } else if (line === 'npm test') {
-        const r = await execa(process.execPath, [join(cwd, 'node_modules', 'vitest', 'vitest.mjs'), 'run'], { cwd, env, extendEnv: false, reject: false, timeout: 120_000 });
+        // The scaffold's own script: type-check src/ and test/ (strict), then vitest.
+        const r = await execa('npm', ['test'], { cwd, env, extendEnv: false, reject: false, timeout: 120_000 });
         expect(r.exitCode, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(/Tests\s+.*2 passed/);
       } else if (cmd === 'cx-ops') {

@@ -2,8 +2,8 @@ import { expect, test } from 'vitest';
 import { startPlugin } from 'cx-ops/sdk/testing';
 
 const dir = new URL('..', import.meta.url);
-const active = { exec: async () => ({ exitCode: 0, stdout: 'active\n', stderr: '' }) };
-const inactive = { exec: async () => ({ exitCode: 3, stdout: 'inactive\n', stderr: '' }) };
+const active = { exec: { run: async () => ({ exitCode: 0, stdout: 'active\n', stderr: '' }) } };
+const inactive = { exec: { run: async () => ({ exitCode: 3, stdout: 'inactive\n', stderr: '' }) } };
 
 test('PASS when systemctl says active', async () => {
   const p = await startPlugin(dir, { fakes: active });

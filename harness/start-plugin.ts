@@ -1,11 +1,11 @@
 /**
- * The plugin author's test harness (`cx-ops/sdk/testing`): runs a plugin under the real
- * kernel and the real sandbox, in a throwaway set of directories, with faked capabilities
+ * startPlugin, the plugin author's test harness (`cx-ops/sdk/testing`): runs a plugin under the
+ * real kernel and the real sandbox, in a throwaway set of directories, with faked capabilities
  * where the test wants them. Grants, audit and dry-run apply exactly as in production.
  *
  *   const plugin = await startPlugin(new URL('..', import.meta.url), {
  *     grants: ['exec:systemctl is-active my-service'],
- *     fakes: { exec: async () => ({ exitCode: 0, stdout: 'active\n' }) },
+ *     fakes: { exec: { run: async () => ({ exitCode: 0, stdout: 'active\n' }) } },
  *   });
  *   expect(await plugin.check('custom_service')).toMatchObject({ status: 'PASS' });
  *   await plugin.close();
@@ -15,24 +15,23 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CapabilityFakes } from '../core/capabilities/index.js';
+import type { CapabilityFakes as KernelFakes } from '../core/capabilities/index.js';
 import type { Terminal } from '../core/context.js';
 import { Kernel } from '../core/kernel.js';
 import { readManifest } from '../core/loader/manifest.js';
 import { formatGrants, requestedGrants } from '../core/permissions/grants.js';
 import { resolvePaths } from '../core/paths.js';
-import { bundlePluginFile } from './bundle.js';
-import { checkResultFrom } from './index.js';
-import type { CheckResult, Json, Tier } from './types.js';
-
-export type { CapabilityFakes };
+import { bundlePluginFile } from '../sdk/bundle.js';
+import { checkResultFrom } from '../sdk/index.js';
+import type { CheckResult, ExecOptions, Json, Tier } from '../sdk/types.js';
+import type { CapabilityFakes } from './capability-fakes.js';
 
 export interface StartOptions {
   /** Run trusted (in-process) instead of sandboxed (default sandboxed); the manifest must say `tier: trusted`. */
   tier?: Tier;
   /** Grant strings; default: everything the manifest requests. */
   grants?: string[];
-  /** Fake exec / fs / net implementations; called only after grants allow the call. */
+  /** Fakes for ctx.exec / ctx.fs / ctx.net (see CapabilityFakes); called only after grants allow the call. */
   fakes?: CapabilityFakes;
   /** The plugin's config section. */
   config?: Record<string, unknown>;
@@ -69,6 +68,17 @@ export interface StartedPlugin {
   close(): Promise<void>;
 }
 
+/** The kernel's form of the harness fakes (its exec fake is the bare run function). */
+function kernelFakes(fakes: CapabilityFakes | undefined): KernelFakes | undefined {
+  if (!fakes) return undefined;
+  const exec = fakes.exec;
+  return {
+    ...(exec?.run ? { exec: (command: string, args: string[], options: ExecOptions) => exec.run!(command, args, options) } : {}),
+    ...(fakes.fs ? { fs: fakes.fs } : {}),
+    ...(fakes.net ? { net: fakes.net } : {}),
+  };
+}
+
 function captureTerminal(): Terminal & { take(): { stdout: string; stderr: string } } {
   let stdout = '';
   let stderr = '';
@@ -86,6 +96,7 @@ function captureTerminal(): Terminal & { take(): { stdout: string; stderr: strin
   };
 }
 
+/** Boots the kernel with the plugin in `dirOrUrl` (alone, unless told otherwise) and returns a handle to drive it. */
 export async function startPlugin(dirOrUrl: string | URL, options: StartOptions = {}): Promise<StartedPlugin> {
   const dir = resolve(typeof dirOrUrl === 'string' ? dirOrUrl : fileURLToPath(dirOrUrl));
   const { manifest } = await readManifest(dir);
@@ -128,7 +139,7 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
     },
     {},
   );
-  const kernel = await Kernel.boot({ paths, terminal, capabilityFakes: options.fakes, assumeYes: true });
+  const kernel = await Kernel.boot({ paths, terminal, capabilityFakes: kernelFakes(options.fakes), assumeYes: true });
   const record = kernel.plugins.get(manifest.name);
   if (!record || record.status !== 'active') {
     const errors = kernel.bootErrors.map((e) => `${e.code}: ${e.message}`).join('\n');

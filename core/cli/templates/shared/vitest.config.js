@@ -1,0 +1,1 @@
+export default { test: { pool: 'forks', execArgv: ['--no-node-snapshot'], testTimeout: 60000 } };

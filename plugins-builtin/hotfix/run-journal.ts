@@ -1,0 +1,187 @@
+/**
+ * The write-ahead journal of a hotfix run: `<backup_dir>/runs/<run>/journal.jsonl`, one JSON
+ * record per line, each appended and fsynced before the step it announces is taken (format:
+ * schemas/hotfix-journal.schema.json, read by cx-ops-rollback too). A record torn by a crash
+ * (the last line, without its newline) is ignored: the step it would have announced had not begun.
+ *
+ * Per step: the prior state of every path it touches (with a backup copy) and its undo actions
+ * go in an `intent` record; `done` follows once the step finished. Rolling back undoes every
+ * step with an intent and no `undone`, newest first, so a kill at any point can be undone.
+ */
+import type { PluginContext } from 'cx-ops/sdk';
+import type { HostFiles } from './host-files.js';
+
+export const JOURNAL_VERSION = 1;
+
+/** A path as it was before a step: enough to put it back byte for byte. */
+export interface PathState {
+  /** The real path (under --root). */
+  path: string;
+  kind: 'absent' | 'file' | 'symlink';
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  sha256?: string;
+  /** Symlink target. */
+  target?: string;
+  /** Backup copy of the file, relative to the run directory. */
+  backup?: string;
+  /** Directories the step creates above the path (real paths, outermost first): removed again when empty. */
+  created_dirs?: string[];
+}
+
+/** What undoing a step does, as data (cx-ops-rollback performs the same actions). */
+export type UndoAction =
+  | { do: 'restore' }
+  | { do: 'remove_block'; path: string; begin: string; end: string; written_sha256: string }
+  | { do: 'run'; argv: string[]; cwd: string; timeout_ms: number; env: Record<string, string> }
+  | { do: 'pg_restore'; dump: string; conn: { host?: string; port?: number; user?: string; database: string } }
+  | { do: 'sqlite_restore'; backup: string; path: string }
+  | { do: 'services'; file: string };
+
+export type JournalRecord =
+  | { t: 'begin'; run: string; module_dir: string; module_file: string; schema_version: string; description?: string; root: string; backup_dir: string; steps: Array<{ step: number; op: string; type: string }>; resumable: boolean }
+  | { t: 'intent'; step: number; op: string; type: string; prior: PathState[]; undo: UndoAction[]; summary: string }
+  | { t: 'done'; step: number; op: string; detail?: string }
+  | { t: 'failed'; step: number; op: string; error: string }
+  | { t: 'checks'; phase: 'pre' | 'post'; ok: boolean }
+  | { t: 'commit'; schema_version: string }
+  | { t: 'rollback_begin'; reason: string }
+  | { t: 'undone'; step: number; op: string; detail: string }
+  | { t: 'undo_failed'; step: number; op: string; error: string }
+  | { t: 'rollback_end'; complete: boolean; remaining: number[]; kept?: boolean }
+  | { t: 'resume' };
+
+export type Stamped = JournalRecord & { v: number; ts: string };
+
+/** Where a run is, read from its journal. */
+export type RunState = 'applied' | 'interrupted' | 'rolled-back' | 'rollback-incomplete' | 'failed';
+
+export interface RunSummary {
+  run: string;
+  dir: string;
+  journal: string;
+  state: RunState;
+  module_dir: string;
+  schema_version: string;
+  started: string;
+  /** Steps with an intent and no undone record, newest first. */
+  to_undo: number[];
+  records: Stamped[];
+}
+
+/** Test hook: CX_HOTFIX_CRASH_AT=N kills this process (SIGKILL) at the Nth crash point. */
+const proc = (globalThis as { process?: { env: Record<string, string | undefined>; pid: number; kill(pid: number, sig: string): void } }).process;
+let points = 0;
+
+/** Counts a crash point; at the one CX_HOTFIX_CRASH_AT names, the process dies at once (tests only). */
+export function crashPoint(): boolean {
+  points++;
+  return proc?.env.CX_HOTFIX_CRASH_AT !== undefined && Number(proc.env.CX_HOTFIX_CRASH_AT) === points;
+}
+
+function die(): never {
+  proc!.kill(proc!.pid, 'SIGKILL');
+  throw new Error('unreachable: killed');
+}
+
+/** An open run journal. */
+export class RunJournal {
+  /** True when the journal ends in a torn record that the next append must first end with a newline. */
+  private torn = false;
+  constructor(private readonly files: HostFiles, readonly dir: string) {}
+
+  /** Opens an existing journal to append to it (after a crash: notes a torn tail). */
+  async reopen(ctx: PluginContext<any>): Promise<void> {
+    const text = (await ctx.localFs.stat(this.file)) ? await ctx.localFs.readFile(this.file) : '';
+    this.torn = text !== '' && !text.endsWith('\n');
+  }
+
+  get file(): string {
+    return `${this.dir}/journal.jsonl`;
+  }
+
+  /** Appends one record, fsynced before it resolves. Crash points: before it, torn inside it, after it. */
+  async append(rec: JournalRecord): Promise<void> {
+    const line = `${this.torn ? '\n' : ''}${JSON.stringify({ v: JOURNAL_VERSION, ts: new Date().toISOString(), ...rec })}\n`;
+    this.torn = false;
+    if (crashPoint()) die();
+    if (crashPoint()) {
+      await this.files.appendDurable(this.file, line.slice(0, Math.floor(line.length / 2)));
+      die();
+    }
+    await this.files.appendDurable(this.file, line);
+  }
+}
+
+/**
+ * Parses a journal's text. A line that is not JSON is a record torn by a crash mid-write (every
+ * append is one whole line otherwise; a writer that finds a torn tail ends it with a newline
+ * first): it announced nothing that had begun, so it is skipped.
+ */
+export function parseJournal(text: string): Stamped[] {
+  const out: Stamped[] = [];
+  for (const l of text.split('\n')) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l) as Stamped);
+    } catch {
+      /* torn record */
+    }
+  }
+  return out;
+}
+
+/** The state of a run from its records. */
+export function summarize(dir: string, records: Stamped[]): RunSummary {
+  const begin = records.find((r) => r.t === 'begin') as Extract<Stamped, { t: 'begin' }> | undefined;
+  // A step needs undoing when its last intent comes after its last undone record (a resumed
+  // run undoes an interrupted step and journals its intent again before redoing it).
+  const last = new Map<number, 'intent' | 'undone'>();
+  for (const r of records) if (r.t === 'intent' || r.t === 'undone') last.set(r.step, r.t);
+  const to_undo = [...last].filter(([, t]) => t === 'intent').map(([step]) => step).sort((a, b) => b - a);
+  let state: RunState = 'interrupted';
+  const end = [...records].reverse().find((r) => r.t === 'commit' || r.t === 'rollback_end' || r.t === 'rollback_begin' || r.t === 'resume');
+  if (end?.t === 'commit') state = 'applied';
+  else if (end?.t === 'rollback_end') state = end.complete ? 'rolled-back' : end.kept ? 'failed' : 'rollback-incomplete';
+  return {
+    run: begin?.run ?? dir.split('/').pop()!,
+    dir,
+    journal: `${dir}/journal.jsonl`,
+    state,
+    module_dir: begin?.module_dir ?? '',
+    schema_version: begin?.schema_version ?? '',
+    started: begin?.ts ?? '',
+    to_undo,
+    records,
+  };
+}
+
+/** Reads the run in `dir` (a directory holding journal.jsonl); null when it has none. */
+export async function readRun(ctx: PluginContext<any>, dir: string): Promise<RunSummary | null> {
+  const file = `${dir}/journal.jsonl`;
+  if (!(await ctx.localFs.stat(file))) return null;
+  return summarize(dir, parseJournal(await ctx.localFs.readFile(file)));
+}
+
+/** Every run under `<backup_dir>/runs` (real path), newest first. */
+export async function listRuns(ctx: PluginContext<any>, backupDir: string): Promise<RunSummary[]> {
+  const runs = `${backupDir}/runs`;
+  if (!(await ctx.localFs.stat(runs))) return [];
+  const out: RunSummary[] = [];
+  for (const e of await ctx.localFs.readDir(runs)) {
+    if (e.type !== 'directory' || !RUN_ID_PATTERN.test(e.name)) continue;
+    const r = await readRun(ctx, `${runs}/${e.name}`);
+    if (r) out.push(r);
+  }
+  return out.sort((a, b) => b.run.localeCompare(a.run));
+}
+
+/** `20261201-204512-3fa9`: UTC time and 4 random hex digits. */
+export const RUN_ID_PATTERN = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
+
+export function newRunId(now: Date, random: string): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}-${random}`;
+}

@@ -1,0 +1,111 @@
+// Hotfix benchmark (imported by test/bench/run.js; runnable alone: node test/bench/hotfix.bench.js).
+// A module of 1,000 copy operations (files of 1 KiB to 1 MiB, log-uniform, fixed seed) over
+// existing targets in a temp root: `cx-ops hotfix apply -y` + `cx-ops hotfix rollback -y`, beside
+// the baseline `cp -a` of the same files onto the targets plus `rsync -a` of the originals back,
+// in the same run. The fsyncs (fsync + fdatasync, all processes) of apply + rollback are counted
+// with strace in a separate run, so tracing does not slow the timed runs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const launcher = join(repo, 'core/bin/cx-ops.js');
+const N = 1000;
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function ms(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** Deterministic sizes, log-uniform in [1 KiB, 1 MiB]. */
+function sizes() {
+  let x = 12345;
+  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return Array.from({ length: N }, () => Math.round(1024 * 1024 ** rnd()));
+}
+
+async function setUp() {
+  const base = await mkdtemp(join(tmpdir(), 'cx-bench-hotfix-'));
+  const root = join(base, 'root');
+  const mod = join(base, 'module');
+  const originals = join(base, 'originals');
+  await mkdir(join(root, 'srv/data'), { recursive: true });
+  await mkdir(join(mod, 'src'), { recursive: true });
+  await mkdir(originals, { recursive: true });
+  const ops = [];
+  let bytes = 0;
+  for (const [i, size] of sizes().entries()) {
+    const name = `f${String(i).padStart(4, '0')}.bin`;
+    const fresh = Buffer.alloc(size, i % 251);
+    const old = Buffer.alloc(size, (i + 7) % 251);
+    await writeFile(join(mod, 'src', name), fresh);
+    await writeFile(join(root, 'srv/data', name), old);
+    await writeFile(join(originals, name), old);
+    bytes += size;
+    ops.push({ id: `copy_${i}`, type: 'copy', source: name, target: `/srv/data/${name}` });
+  }
+  await writeFile(join(mod, 'index.json'), JSON.stringify({ metadata: { schema_version: '1.0.0' }, config: { backup_dir: '/var/backups/hotfix' }, operations: ops }));
+  return { base, root, mod, originals, bytes };
+}
+
+function cx(root, args, wrap = []) {
+  const argv = [...wrap, process.execPath, '--no-node-snapshot', launcher, '--root', root, ...args];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, HOME: join(root, 'home'), NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`cx-ops ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-400)}`);
+  return r;
+}
+
+export async function benchHotfix(runs = 3) {
+  const s = await setUp();
+  try {
+    const apply = [];
+    const back = [];
+    const base = [];
+    for (let i = 0; i < runs; i++) {
+      apply.push(ms(() => cx(s.root, ['hotfix', 'apply', s.mod, '-y', '--force'])));
+      back.push(ms(() => cx(s.root, ['hotfix', 'rollback', '-y'])));
+      base.push(
+        ms(() => execFileSync('cp', ['-a', `${s.mod}/src/.`, join(s.root, 'srv/data')])) +
+        ms(() => execFileSync('rsync', ['-a', `${s.originals}/`, `${join(s.root, 'srv/data')}/`])),
+      );
+    }
+    // The tree is back as it was (the benchmark is also a check).
+    const one = await readFile(join(s.root, 'srv/data/f0000.bin'));
+    if (!one.equals(await readFile(join(s.originals, 'f0000.bin')))) throw new Error('rollback did not restore f0000.bin');
+    let fsyncs = NaN;
+    const trace = join(s.base, 'strace.txt');
+    const count = (args) => {
+      cx(s.root, args, ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync', '-o', trace]);
+      return execFileSync('grep', ['-c', '-E', 'fsync|fdatasync', trace], { encoding: 'utf8' }).trim();
+    };
+    try {
+      fsyncs = Number(count(['hotfix', 'apply', s.mod, '-y', '--force'])) + Number(count(['hotfix', 'rollback', '-y']));
+    } catch {
+      /* strace missing */
+    }
+    const total = median(apply.map((a, i) => a + back[i]));
+    const mib = (s.bytes / 1048576).toFixed(0);
+    return [
+      { name: `cp -a + rsync -a back, 1,000 files (${mib} MiB) (baseline)`, median: median(base), unit: 'ms' },
+      { name: `hotfix apply + rollback, 1,000 copy ops (${mib} MiB)`, median: total, unit: 'ms', baseline: { name: 'cp -a + rsync -a', value: median(base) }, target: '≤ 3×' },
+      { name: '  of which apply (capture, journal, copy)', median: median(apply), unit: 'ms' },
+      { name: '  of which rollback (restore, verify)', median: median(back), unit: 'ms' },
+      { name: '  fsyncs, apply + rollback', median: fsyncs, unit: '' },
+    ];
+  } finally {
+    await rm(s.base, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const r of await benchHotfix(Number(process.argv[2] ?? 1))) process.stdout.write(`${r.name}: ${Number.isFinite(r.median) ? r.median.toFixed(0) : '-'} ${r.unit}\n`);
+}

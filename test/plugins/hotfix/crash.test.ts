@@ -1,0 +1,122 @@
+/**
+ * Crash injection: the real cx-ops process is killed (SIGKILL, through the CX_HOTFIX_CRASH_AT
+ * test hook) at every crash point of an apply in turn: before and inside (a torn record) every
+ * journal write, and after each operation's intent. After each kill, `cx-ops hotfix rollback`
+ * and, in a second root killed at the same point, the standalone cx-ops-rollback (a lone copy in
+ * a temp dir) must give back a tree whose content hashes, modes, owners and link targets equal
+ * the original; `apply` must refuse while the interrupted run is pending.
+ */
+import { chown, copyFile, lchown, mkdir, mkdtemp, readdir, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hotfixRoot, picture, ROLLBACK_TOOL, type HotfixRoot } from './hotfix-root.js';
+
+const DIRS = ['etc/app', 'usr/local/bin', 'opt'];
+
+async function seed(h: HotfixRoot): Promise<string> {
+  const r = h.real.bind(h);
+  await mkdir(r('etc/app'), { recursive: true });
+  await mkdir(r('usr/local/bin'), { recursive: true });
+  for (const v of ['tool-1', 'tool-2']) {
+    await mkdir(r(`opt/${v}/bin`), { recursive: true });
+    await writeFile(r(`opt/${v}/bin/tool`), `#!/bin/sh\necho ${v}\n`, { mode: 0o755 });
+  }
+  await writeFile(r('etc/app/app.conf'), 'listen = 8080\n');
+  await chmod(r('etc/app/app.conf'), 0o600);
+  await chown(r('etc/app/app.conf'), 33, 33);
+  await writeFile(r('etc/app/main.conf'), 'main = 1'); // no final newline: the block must not change that after a rollback
+  await writeFile(r('etc/app/counter'), '1\n');
+  await chown(r('etc/app/counter'), 33, 34);
+  await symlink('/opt/tool-1/bin/tool', r('usr/local/bin/tool'));
+  await lchown(r('usr/local/bin/tool'), 33, 33);
+  return h.module('crash-module');
+}
+
+async function runDir(h: HotfixRoot): Promise<string | null> {
+  const runs = h.real('var/backups/hotfix/runs');
+  const names = await readdir(runs).catch(() => [] as string[]);
+  const last = names.length ? join(runs, names.sort().pop()!) : null;
+  // Killed before the run's first record: a run directory without a journal.
+  return last && (await readdir(last)).includes('journal.jsonl') ? last : null;
+}
+
+let lone: string;
+beforeAll(async () => {
+  // cx-ops-rollback alone in an empty directory: nothing of the tree beside it.
+  lone = await mkdtemp(join(tmpdir(), 'cx-lone-rollback-'));
+  await copyFile(ROLLBACK_TOOL, join(lone, 'cx-ops-rollback.mjs'));
+});
+afterAll(() => rm(lone, { recursive: true, force: true }));
+
+describe('hotfix apply killed at every crash point', () => {
+  it('is rolled back exactly by cx-ops hotfix rollback and by cx-ops-rollback, and blocks apply meanwhile', { timeout: 1_500_000 }, async () => {
+    let points = 0;
+    for (let n = 1; n < 80; n++) {
+      const [a, b] = [await hotfixRoot(), await hotfixRoot()];
+      try {
+        const [modA, modB] = [await seed(a), await seed(b)];
+        const before = await picture(a.root, DIRS);
+        expect(await picture(b.root, DIRS)).toEqual(before);
+        const crash = { env: { CX_HOTFIX_CRASH_AT: String(n) } };
+        const [ka, kb] = await Promise.all([a.run(['hotfix', 'apply', modA, '-y'], crash), b.run(['hotfix', 'apply', modB, '-y'], crash)]);
+        if (ka.exitCode === 0) {
+          // Past the last crash point: the apply ran to its end.
+          expect(kb.exitCode).toBe(0);
+          points = n - 1;
+          break;
+        }
+        expect(ka.exitCode, `crash point ${n}: ${ka.stderr}`).toBe(-1); // killed by SIGKILL
+        expect(kb.exitCode).toBe(-1);
+        const journal = await runDir(a);
+        if (n === 6 || n === 14) {
+          const again = await a.run(['hotfix', 'apply', modA, '-y']);
+          expect(again.exitCode, again.stderr).toBe(5);
+          expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
+          expect(again.stderr).toContain('cx-ops hotfix rollback --run');
+        }
+        const [ra, rb] = await Promise.all([
+          a.run(['hotfix', 'rollback', '-y']),
+          (async () => {
+            const d = await runDir(b);
+            if (!d) return { exitCode: 0, stdout: 'no run', stderr: '' };
+            const r = await execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), '--rollback-log', d, '-y'], { cwd: lone, reject: false, env: { PATH: process.env.PATH! }, extendEnv: false });
+            return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+          })(),
+        ]);
+        // Killed before the run's first record: there is no run yet, and nothing was changed.
+        if (journal && !(ra.stderr.includes('no run to roll back'))) expect(ra.exitCode, `point ${n}: ${ra.stdout}${ra.stderr}`).toBe(0);
+        expect(rb.exitCode, `point ${n}: ${rb.stdout}${rb.stderr}`).toBe(0);
+        expect(await picture(a.root, DIRS), `cx-ops hotfix rollback after crash point ${n}`).toEqual(before);
+        expect(await picture(b.root, DIRS), `cx-ops-rollback after crash point ${n}`).toEqual(before);
+      } finally {
+        await a.cleanup();
+        await b.cleanup();
+      }
+    }
+    // begin + 5 operations + post-check + commit records, each with a point before and inside it, and one after each intent.
+    expect(points).toBeGreaterThanOrEqual(2 * 13 + 5);
+  });
+
+  it('--resume continues an interrupted run to the same tree as an uninterrupted apply', { timeout: 300_000 }, async () => {
+    const clean = await hotfixRoot();
+    const cut = await hotfixRoot();
+    try {
+      const [m1, m2] = [await seed(clean), await seed(cut)];
+      expect((await clean.run(['hotfix', 'apply', m1, '-y'])).exitCode).toBe(0);
+      const applied = await picture(clean.root, DIRS);
+      // Killed inside the fourth operation's intent record (a torn line).
+      const k = await cut.run(['hotfix', 'apply', m2, '-y'], { env: { CX_HOTFIX_CRASH_AT: '17' } });
+      expect(k.exitCode).toBe(-1);
+      const r = await cut.run(['hotfix', 'apply', m2, '--resume', '-y']);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(await picture(cut.root, DIRS)).toEqual(applied);
+      const list = JSON.parse((await cut.run(['hotfix', 'list', '--json'])).stdout);
+      expect(list.runs.map((x: { state: string }) => x.state)).toEqual(['applied']);
+    } finally {
+      await clean.cleanup();
+      await cut.cleanup();
+    }
+  });
+});
