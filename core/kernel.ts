@@ -450,6 +450,16 @@ export class Kernel {
         await this.disable(name);
       },
       installDir: this.paths.installDir,
+      // A long-lived process (the daemon) swaps in a fresh kernel on reload instead of mutating this one.
+      reload: async () => {
+        const k = await Kernel.boot({ ...this.options, tolerateConfigError: false, loadCode: true });
+        return {
+          registry: k.registryCapability(),
+          config: (name: string) => k.plugins.get(name)?.config,
+          errors: k.bootErrors.map((e) => ({ code: e.code, message: e.message, plugin: e.plugin })),
+          shutdown: () => k.shutdown(),
+        };
+      },
     };
   }
 

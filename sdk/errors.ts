@@ -307,6 +307,19 @@ export const ERRORS = {
     message: (p) =>
       `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/permissions-policy.schema.json.`,
   },
+  // Raised by plugins-builtin/deploy.
+  CX_ERR_DEPLOY_MANIFEST_INVALID: {
+    exit: 2,
+    summary: 'A deploy service manifest does not parse, does not match its schema, or fails validation (every problem is listed).',
+    message: (p) =>
+      `${p.file}: ${p.problems.length} problem${p.problems.length === 1 ? '' : 's'}:\n${p.text}Fix ${p.problems.length === 1 ? 'it' : 'them'} in ${p.file} and run: cx-ops deploy validate ${p.file}\nThe format is schemas/deploy-manifest.schema.json.`,
+  },
+  CX_ERR_DEPLOY_DRIVER_UNAVAILABLE: {
+    exit: 5,
+    summary: "A service's deploy driver cannot work on this host; nothing was started.",
+    message: (p) =>
+      `${p.services.join(', ')} ${p.services.length === 1 ? 'uses' : 'use'} driver '${p.driver}', which is not available here: ${p.reason}.\nNothing was started. Use another driver for ${p.services.length === 1 ? 'it' : 'them'} in ${p.file}, or run on a host where ${p.driver} runs.`,
+  },
   // Raised by plugins-builtin/hotfix.
   CX_ERR_HOTFIX_INVALID: {
     exit: 2,
@@ -336,6 +349,13 @@ export const ERRORS = {
     exit: 2,
     summary: "A hotfix module's schema_version is not newer than the one applied last from it.",
     message: (p) => `${p.file}: schema_version ${p.version} is not newer than ${p.applied}, applied from this module by run ${p.run}; nothing was changed.\nRaise metadata.schema_version, or re-apply it with: cx-ops hotfix apply ${p.dir} --force`,
+  },
+  // Raised by plugins-builtin/daemon.
+  CX_ERR_PORT_IN_USE: {
+    exit: 5,
+    summary: 'The address the daemon should listen on is already taken by another process.',
+    message: (p) =>
+      `cannot listen on ${p.address}: it is already in use${p.holder ? ` by ${p.holder}` : ' (by a process this user cannot see)'}.\nStop that process, or set another port in daemon.listen in ${p.file}.`,
   },
 } satisfies Record<string, ErrorSpec>;
 

@@ -125,13 +125,21 @@ export interface ServiceManagerDefinition {
   status(ctx: PluginContext<any>, name: string): Promise<ServiceStatus>;
   /** Restarts one service; resolves once the manager accepted the request. */
   restart(ctx: PluginContext<any>, name: string): Promise<{ ok: boolean; detail: string }>;
+  /** Starts / stops one service (used by `deploy`); optional for a manager. */
+  start?(ctx: PluginContext<any>, name: string): Promise<{ ok: boolean; detail: string }>;
+  stop?(ctx: PluginContext<any>, name: string): Promise<{ ok: boolean; detail: string }>;
+  /** Re-reads service definitions written to disk (supervisorctl reread+update, systemctl daemon-reload). */
+  reload?(ctx: PluginContext<any>): Promise<{ ok: boolean; detail: string }>;
 }
 
 export type ServiceManagerRequest =
   | { op: 'detect' }
   | { op: 'list' }
   | { op: 'status'; name: string }
-  | { op: 'restart'; name: string };
+  | { op: 'restart'; name: string }
+  | { op: 'start'; name: string }
+  | { op: 'stop'; name: string }
+  | { op: 'reload' };
 
 /** Declares a service manager (contribution kind `service-manager`). */
 export function defineServiceManager(def: ServiceManagerDefinition): Contribution<ServiceManagerRequest, Json> {
@@ -145,7 +153,14 @@ export function defineServiceManager(def: ServiceManagerDefinition): Contributio
         case 'list': return (await def.list(ctx)) as unknown as Json;
         case 'status': return (await def.status(ctx, req.name)) as unknown as Json;
         case 'restart': return (await def.restart(ctx, req.name)) as unknown as Json;
-        default: throw new Error(`service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status or restart`);
+        case 'start':
+        case 'stop':
+        case 'reload': {
+          const fn = def[req.op];
+          if (!fn) throw new Error(`service manager '${def.id}' does not support ${req.op}`);
+          return (await fn(ctx, req.op === 'reload' ? '' : req.name)) as unknown as Json;
+        }
+        default: throw new Error(`service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop or reload`);
       }
     },
   };

@@ -317,6 +317,24 @@ export interface PluginsCapability {
   disable(name: string): Promise<void>;
   /** The directory into which installed plugins are unpacked (one sub-directory each). */
   readonly installDir: string;
+  /**
+   * Boots a fresh kernel with this one's options — config.yaml and plugin state read again — for
+   * a long-lived process that reloads (the daemon on SIGHUP). Throws when the new config.yaml
+   * does not load; a plugin that fails to boot is in `errors`. Trusted tier only.
+   */
+  reload?(): Promise<KernelReload>;
+}
+
+/** A freshly booted kernel, handed to the plugin that asked for it (PluginsCapability.reload). */
+export interface KernelReload {
+  /** The new kernel's registry (contributions and hooks as they are now). */
+  registry: RegistryCapability;
+  /** A plugin's config section in the new kernel (validated, defaults applied); undefined when it did not load. */
+  config(plugin: string): unknown;
+  /** Boot failures of the new kernel (plugins that did not load). */
+  errors: Array<{ code: string; message: string; plugin?: string }>;
+  /** Shuts the new kernel down (shutdown hook, deactivate, sandbox closed). */
+  shutdown(): Promise<void>;
 }
 
 /** Where things live; every path can be moved by flags or environment. */

@@ -72,4 +72,21 @@ export const supervisordManager = defineServiceManager({
     const last = said.split('\n').pop() ?? '';
     return { ok: r.exitCode === 0 && /: started$/.test(last), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
   },
+  async start(ctx, name) {
+    const r = await ctl(ctx, ['start', name], false);
+    const said = (r.stdout + r.stderr).trim();
+    return { ok: r.exitCode === 0 && /: started$|already started/.test(said), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+  },
+  async stop(ctx, name) {
+    const r = await ctl(ctx, ['stop', name], false);
+    const said = (r.stdout + r.stderr).trim();
+    return { ok: r.exitCode === 0 || /not running/.test(said), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+  },
+  /** Reads changed program files and applies them: adds, restarts changed and removes gone programs. */
+  async reload(ctx) {
+    const reread = await ctl(ctx, ['reread'], false);
+    const update = await ctl(ctx, ['update'], false);
+    const said = `${reread.stdout}${reread.stderr}${update.stdout}${update.stderr}`.trim();
+    return { ok: reread.exitCode === 0 && update.exitCode === 0, detail: said.replace(/\n/g, '; ') || 'no changes' };
+  },
 });

@@ -43,4 +43,16 @@ export const systemdManager = defineServiceManager({
     const r = await ctx.exec.run('systemctl', ['restart', `${name}.service`], { timeoutMs: 120_000 });
     return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` };
   },
+  async start(ctx, name) {
+    const r = await ctx.exec.run('systemctl', ['start', `${name}.service`], { timeoutMs: 120_000 });
+    return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` };
+  },
+  async stop(ctx, name) {
+    const r = await ctx.exec.run('systemctl', ['stop', `${name}.service`], { timeoutMs: 120_000 });
+    return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` };
+  },
+  async reload(ctx) {
+    const r = await ctx.exec.run('systemctl', ['daemon-reload'], { timeoutMs: 120_000 });
+    return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || 'daemon reloaded' };
+  },
 });

@@ -106,6 +106,16 @@ async function extra() {
     const m = await import(doctorBench.href);
     for (const r of await m.benchDoctor()) rows.push(r);
   }
+  const deployBench = new URL('./deploy.bench.js', import.meta.url);
+  if (existsSync(fileURLToPath(deployBench))) {
+    const m = await import(deployBench.href);
+    for (const r of await m.benchDeploy()) rows.push(r);
+  }
+  const daemonBench = new URL('./daemon.bench.js', import.meta.url);
+  if (existsSync(fileURLToPath(daemonBench))) {
+    const m = await import(daemonBench.href);
+    for (const r of await m.benchDaemon()) rows.push(r);
+  }
 }
 
 async function hotfix() {

@@ -1,0 +1,75 @@
+/**
+ * The contribution kinds the daemon declares, for other plugins to fill:
+ *
+ * - `daemon-job`: periodic work. meta: { description, interval?: "5m" | seconds | null (null:
+ *   daemon.interval), deadline_seconds?: number, health?: boolean }. Input: JobInput. Output
+ *   (optional): JobOutput — its `results` go to the history store and the metrics, its `events`
+ *   to the event log (rate-limited per plugin) and the history store. A job may be trusted or
+ *   sandboxed; a sandboxed plugin reaches the history store only this way.
+ * - `daemon-service`: event-driven work, started once when the daemon starts (input
+ *   { interval_ms }) and called again with { stop: true } when it stops or reloads.
+ * - `dashboard-panel`: a panel of the dashboard. meta: { title }. Called after each checks cycle
+ *   (input null) and returns PanelOutput.
+ * - `history-query`: the daemon contributes `results` and `events` of this kind, so trusted
+ *   plugins read the one history store through ctx.registry.invoke('history-query', …).
+ */
+import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
+
+export interface JobInput {
+  /** This job's run count, from 1. */
+  cycle: number;
+  interval_ms: number;
+  deadline_ms: number;
+}
+
+export interface JobEvent {
+  level?: 'info' | 'warn' | 'error';
+  message: string;
+  data?: Record<string, Json>;
+}
+
+export interface JobOutput {
+  results?: CheckResult[];
+  checks?: Record<string, { category: string; severity: string; plugin: string }>;
+  events?: JobEvent[];
+}
+
+export interface PanelOutput {
+  title?: string;
+  items: Array<{ label: string; value: string | number; status?: string }>;
+}
+
+export const DAEMON_KINDS: ContributionKindDefinition[] = [
+  {
+    kind: 'daemon-job',
+    description: 'A periodic job of cx-ops daemon: meta { interval (e.g. "5m"; null = daemon.interval), deadline_seconds, health }; returns { results?, events? }',
+    metaSchema: {
+      type: 'object',
+      properties: {
+        description: { type: 'string' },
+        interval: { oneOf: [{ type: 'null' }, { type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }] },
+        deadline_seconds: { type: 'number', exclusiveMinimum: 0 },
+        health: { type: 'boolean' },
+      },
+    },
+  },
+  { kind: 'daemon-service', description: 'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops' },
+  { kind: 'dashboard-panel', description: 'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle' },
+  { kind: 'history-query', description: 'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })' },
+];
+
+const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+
+/** A job's answer as the daemon reads it (plugin data: each field is checked where it is used). */
+export function jobOutputOf(v: Json): JobOutput | null {
+  const o: unknown = v;
+  return isObject(o) ? (o as JobOutput) : null;
+}
+
+/** A panel's answer, or null when it is not { items: [...] }. */
+export function panelOutputOf(v: Json): PanelOutput | null {
+  const o: unknown = v;
+  if (!isObject(o) || !Array.isArray(o.items)) return null;
+  const items = o.items.filter(isObject).map((i) => ({ label: String(i.label ?? ''), value: typeof i.value === 'number' ? i.value : String(i.value ?? ''), ...(i.status !== undefined ? { status: String(i.status) } : {}) }));
+  return { title: typeof o.title === 'string' ? o.title : undefined, items };
+}

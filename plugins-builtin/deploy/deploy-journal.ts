@@ -1,0 +1,72 @@
+/**
+ * The write-ahead journal of `deploy apply`, one per manifest file: a JSON line is appended
+ * before each change (with what was there, from the driver's capture) and after it, so a run
+ * killed midway can be resumed (`deploy apply` again) or reverted (`deploy rollback`).
+ */
+import type { Json, PluginContext } from 'cx-ops/sdk';
+
+export type JournalEvent =
+  | { ev: 'begin'; run: string; file: string; at: string; only: string[] | null }
+  | { ev: 'deploying'; run: string; service: string; wave: number; driver: string; before: Json }
+  | { ev: 'deployed'; run: string; service: string; ok: boolean; changed: boolean; detail: string }
+  | { ev: 'healthy'; run: string; service: string; reason: string }
+  | { ev: 'unhealthy'; run: string; service: string; reason: string }
+  | { ev: 'reverted'; run: string; service: string; ok: boolean; detail: string }
+  | { ev: 'end'; run: string; outcome: 'deployed' | 'reverted' | 'failed' | 'rolled-back'; at: string };
+
+/** The journal file of a manifest (its path as given, made a file name). */
+export function journalPath(ctx: PluginContext<any>, file: string): string {
+  return `${ctx.env.stateDir}/runs/${file.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+/, '')}.jsonl`;
+}
+
+/** Appends one event; nothing in a dry run. */
+export async function journal(ctx: PluginContext<any>, path: string, e: JournalEvent): Promise<void> {
+  if (ctx.env.dryRun) return;
+  await ctx.fs.mkdir(`${ctx.env.stateDir}/runs`, { mode: 0o700 });
+  await ctx.fs.writeFile(path, `${JSON.stringify(e)}\n`, { append: true, mode: 0o600 });
+}
+
+/** Every run's events (grouped by run id: a rollback appends to an older run), oldest first; a torn last line is ignored. */
+export async function readRuns(ctx: PluginContext<any>, path: string): Promise<JournalEvent[][]> {
+  if (!(await ctx.fs.stat(path))) return [];
+  const runs = new Map<string, JournalEvent[]>();
+  for (const line of (await ctx.fs.readFile(path)).split('\n')) {
+    if (!line.trim()) continue;
+    let e: JournalEvent;
+    try {
+      e = JSON.parse(line) as JournalEvent;
+    } catch {
+      // A line cut short by a kill: what it would have said did not happen yet.
+      continue;
+    }
+    const run = runs.get(e.run);
+    if (run) run.push(e);
+    else runs.set(e.run, [e]);
+  }
+  return [...runs.values()];
+}
+
+/** The events of the newest run (empty when there is none). */
+export async function lastRun(ctx: PluginContext<any>, path: string): Promise<JournalEvent[]> {
+  return (await readRuns(ctx, path)).pop() ?? [];
+}
+
+/**
+ * What the run changed and has not reverted yet, in the order it changed them. A deploy that
+ * reported no change is left out; one without a `deployed` line (killed midway) counts as a change.
+ */
+export function pendingChanges(events: JournalEvent[]): Array<Extract<JournalEvent, { ev: 'deploying' }>> {
+  const reverted = new Set(events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service));
+  for (const e of events) if (e.ev === 'deployed' && !e.changed && e.ok) reverted.add(e.service);
+  const seen = new Set<string>();
+  const out: Array<Extract<JournalEvent, { ev: 'deploying' }>> = [];
+  for (const e of events) {
+    if (e.ev !== 'deploying' || reverted.has(e.service) || seen.has(e.service)) continue;
+    // The first capture of a run is what was there before it (a resumed run deploys again).
+    seen.add(e.service);
+    out.push(e);
+  }
+  return out;
+}
+
+export const isFinished = (events: JournalEvent[]) => events.some((e) => e.ev === 'end');

@@ -1,0 +1,77 @@
+/**
+ * The systemd driver: writes the unit generated from the manifest (checked with
+ * `systemd-analyze verify` first), then daemon-reload and start through the services plugin's
+ * systemd manager. Where systemd does not run, detect says so and nothing starts.
+ */
+import { hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import type { DeployConfig } from './deploy-config.js';
+import { defineDeployDriver, serviceManager } from './deploy-driver-kind.js';
+import { generateSystemdUnit, unitName } from './systemd-unit.js';
+
+const unitDir = (ctx: PluginContext<DeployConfig>) => ctx.config.systemd_unit_dir ?? hostPath(ctx.env, '/etc/systemd/system');
+
+/** systemd's major version (0 when systemctl cannot say). */
+export async function systemdVersion(ctx: PluginContext<any>): Promise<number> {
+  const r = await ctx.exec.run('systemctl', ['--version'], { readOnly: true, timeoutMs: 10_000 });
+  return Number(/systemd (\d+)/.exec(r.stdout)?.[1] ?? 0);
+}
+
+/** Runs `systemd-analyze verify` on a unit file; null when it passes or the tool is missing. */
+export async function verifyUnit(ctx: PluginContext<any>, path: string): Promise<string | null> {
+  const r = await ctx.exec.run('systemd-analyze', ['verify', path], { readOnly: true, timeoutMs: 30_000 });
+  if (r.exitCode === 127 || r.dryRun) return null;
+  const said = `${r.stdout}${r.stderr}`.trim();
+  return r.exitCode === 0 && !/Unknown (key|section)|Failed to|Invalid/i.test(said) ? null : said || `exit ${r.exitCode}`;
+}
+
+export const systemdDriver = defineDeployDriver({
+  id: 'systemd',
+  description: 'A systemd unit generated from the manifest (verified with systemd-analyze), started through the services plugin',
+  async detect(ctx) {
+    const a = await serviceManager(ctx, 'systemd', { op: 'detect' });
+    return a.available ? { available: true } : { available: false, reason: a.reason ?? 'systemd is not available' };
+  },
+  async capture(ctx, t) {
+    const path = `${unitDir(ctx)}/${unitName(t)}`;
+    return (await ctx.fs.stat(path)) ? ctx.fs.readFile(path) : null;
+  },
+  async deploy(ctx, t) {
+    const name = unitName(t);
+    const path = `${unitDir(ctx)}/${name}`;
+    const want = generateSystemdUnit(t, null, await systemdVersion(ctx));
+    const before = (await ctx.fs.stat(path)) ? await ctx.fs.readFile(path) : null;
+    const actions: string[] = [];
+    // Verify a copy first: a unit that systemd would reject is never installed.
+    const check = `${ctx.env.stateDir}/verify/${name}`;
+    await ctx.fs.mkdir(`${ctx.env.stateDir}/verify`, { mode: 0o700 });
+    await ctx.fs.writeFile(check, want);
+    const bad = await verifyUnit(ctx, check);
+    if (bad) return { ok: false, changed: false, detail: `systemd-analyze verify rejects the unit: ${bad}`, actions };
+    if (before !== want) {
+      await ctx.fs.writeFile(path, want, { mode: 0o644 });
+      actions.push(`write ${path}`);
+      const r = await serviceManager(ctx, 'systemd', { op: 'reload' });
+      actions.push(`systemctl daemon-reload: ${r.detail}`);
+    }
+    const r = await serviceManager(ctx, 'systemd', { op: before === want ? 'start' : 'restart', name: name.replace(/\.service$/, '') });
+    actions.push(`systemctl ${before === want ? 'start' : 'restart'} ${name}: ${r.detail}`);
+    return { ok: r.ok || ctx.env.dryRun, changed: before !== want, detail: r.ok ? `${name} started` : `${name} did not start: ${r.detail}`, actions };
+  },
+  async revert(ctx, t, before: Json) {
+    const name = unitName(t);
+    const path = `${unitDir(ctx)}/${name}`;
+    const actions: string[] = [];
+    const stop = await serviceManager(ctx, 'systemd', { op: 'stop', name: name.replace(/\.service$/, '') });
+    actions.push(`systemctl stop ${name}: ${stop.detail}`);
+    if (typeof before === 'string') await ctx.fs.writeFile(path, before, { mode: 0o644 });
+    else if (await ctx.fs.stat(path)) await ctx.fs.remove(path);
+    actions.push(`${typeof before === 'string' ? 'restore' : 'remove'} ${path}`);
+    await serviceManager(ctx, 'systemd', { op: 'reload' });
+    if (typeof before === 'string') await serviceManager(ctx, 'systemd', { op: 'start', name: name.replace(/\.service$/, '') });
+    return { ok: true, detail: typeof before === 'string' ? `${name} restored and started` : `${name} stopped and removed`, actions };
+  },
+  async status(ctx, t) {
+    const s = await serviceManager(ctx, 'systemd', { op: 'status', name: unitName(t).replace(/\.service$/, '') });
+    return { state: (s.state ?? 'unknown') as 'running', detail: s.detail };
+  },
+});
