@@ -17,7 +17,7 @@ export * from './system-contracts.js';
 export * from './journal.js';
 export * from './run-lock.js';
 export * from './closest.js';
-export * from './host-path.js';
+export * from './read-if-exists.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 
