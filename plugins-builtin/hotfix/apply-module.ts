@@ -6,7 +6,7 @@
  * interrupted run from its journal.
  */
 import { randomBytes } from 'node:crypto';
-import { CxError, hostPath, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
 import { OPERATION_KIND, type ApplyResult, type OperationPlan } from './operation-kind.js';
@@ -52,7 +52,7 @@ export function checkEnv(ctx: PluginContext<any>, p: ModulePlan, runDir: string)
 async function capture(ctx: PluginContext<any>, files: HostFiles, s: PlannedStep, plan: OperationPlan, runDir: string): Promise<PathState[]> {
   const prior: PathState[] = [];
   if (plan.touches.length || plan.stash?.length) await files.mkdir(`${runDir}/files`, 0o700);
-  for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, hostPath(ctx.env, t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
+  for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, ctx.fs.diskPath(t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
   for (const st of plan.stash ?? []) {
     const to = `${runDir}/${st.to}`;
     await files.mkdir(to.slice(0, to.lastIndexOf('/')), 0o700);
@@ -212,7 +212,7 @@ async function readRunAt(ctx: PluginContext<any>, journal: RunJournal): Promise<
 /** Appends a rollback's outcome to `<backup_dir>/rollback.log`. */
 export async function logRollback(ctx: PluginContext<any>, backupDir: string, run: string, r: RollbackOutcome): Promise<void> {
   const lines = [`${new Date().toISOString()} run ${run}: rollback ${r.complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${r.remaining.join(', ')})`}`, ...r.steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`)];
-  await ctx.fs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
+  await ctx.localFs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
 }
 
 /** A failed check as a catalogue error (expected and actual both shown). */

@@ -3,7 +3,7 @@
  * directory as given on the command line; what the module names (targets, backup_dir,
  * log_file) is placed under --root.
  */
-import { CxError, hostPath, isCxError, RunLockedError, takeRunLock, type CommandInput, type PluginContext, type RunLock } from 'cx-ops/sdk';
+import { CxError, isCxError, type CommandInput, type HeldLock, type PluginContext } from 'cx-ops/sdk';
 import semverGt from 'semver/functions/gt.js';
 import { applyPlan, checkFailed, checkEnv, logRollback, type ApplyReport } from './apply-module.js';
 import { runChecks } from './checks.js';
@@ -30,13 +30,9 @@ function moduleDir(arg: unknown): string {
   return (d.startsWith('/') ? d : `${cwd}/${d}`).replace(/\/(\.\/)+/g, '/').replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
 }
 
-async function lock(ctx: Ctx, what: string): Promise<RunLock> {
-  try {
-    return await takeRunLock(ctx, 'hotfix.lock', what);
-  } catch (e) {
-    if (e instanceof RunLockedError) throw new CxError('CX_ERR_STATE_LOCKED', { plugin: 'hotfix', what: 'hotfix', pid: e.pid, command: e.holder });
-    throw e;
-  }
+/** The one lock (<data_dir>/locks/hotfix.lock, which cx-ops-rollback takes too); a live holder is CX_ERR_STATE_LOCKED. */
+function lock(ctx: Ctx, what: string): Promise<HeldLock> {
+  return ctx.lock('hotfix', { what });
 }
 
 /** The applied version, unless its run was rolled back since (by cx-ops-rollback, which keeps no cx-ops state). */
@@ -137,11 +133,11 @@ export async function checkCommand(ctx: Ctx, input: CommandInput): Promise<numbe
       targets.push({ id: s.op.id, type: s.op.type, target: null, state: s.plan.summary });
       continue;
     }
-    const real = hostPath(ctx.env, t);
+    const real = ctx.fs.diskPath(t);
     const info = await files.lstat(real);
     let state = !info ? 'absent' : info.type === 'symlink' ? `symlink -> ${await files.readlink(real)}` : `${info.type}, mode ${info.mode.toString(8)}, owner ${info.uid}:${info.gid}, ${info.size} bytes${info.type === 'file' ? `, sha256 ${(await files.sha256(real)).slice(0, 16)}…` : ''}`;
     if (s.op.type === 'append' && info?.type === 'file') {
-      const b = findBlock(await ctx.fs.readFile(real), markerLines(typeof s.op.marker === 'string' ? s.op.marker : DEFAULT_MARKER, typeof s.op.identifier === 'string' ? s.op.identifier : s.op.id));
+      const b = findBlock(await ctx.localFs.readFile(real), markerLines(typeof s.op.marker === 'string' ? s.op.marker : DEFAULT_MARKER, typeof s.op.identifier === 'string' ? s.op.identifier : s.op.id));
       state += b.position ? '; block present' : '; block absent';
     }
     targets.push({ id: s.op.id, type: s.op.type, target: t, state });
@@ -173,7 +169,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
   let moduleFilter: string | null = null;
   if (input.args.dir) {
     const m = await readModule(ctx, moduleDir(input.args.dir));
-    backupDirs = [hostPath(ctx.env, m.config.backup_dir)];
+    backupDirs = [ctx.fs.diskPath(m.config.backup_dir)];
     moduleFilter = m.dir;
   }
   const runs = (await allRuns(ctx, backupDirs)).filter((r) => !moduleFilter || r.module_dir === moduleFilter);
