@@ -54,7 +54,7 @@ describe('repair services against a real supervisord', () => {
 
   it('dry run names the failed program and restarts nothing', async () => {
     const r = await run(await host(), { dryRun: true });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // a dry run that found problems exits 1 (like apt-get check)
     expect(r.out.status).toBe('planned');
     expect(r.out.services.map((s: { name: string; outcome: string }) => [s.name, s.outcome])).toEqual([['flaky', 'would-restart']]);
     expect(ctl('status', 'flaky').stdout).toMatch(/FATAL/);
