@@ -63,7 +63,7 @@ function stamp(d = new Date()): string {
 }
 
 /** Packages whose dpkg status is not a settled one (unpacked, half-configured, ...). */
-async function unsettledPackages(t: AptTools): Promise<string[]> {
+export async function unsettledPackages(t: AptTools): Promise<string[]> {
   const r = await t.dpkgQuery(['-W', '-f', '${Package}\t${Status}\n'], { readOnly: true });
   return r.stdout
     .split('\n')

@@ -6,6 +6,7 @@
  * putting recorded versions back.
  */
 import { defineUpdater, type InstalledPackage, type PackageUpdate, type PluginContext } from 'cx-ops/sdk';
+import { unsettledPackages } from './apt-repair.js';
 import { aptTools, aptUnavailable, failureLine, underRoot } from './apt-tools.js';
 
 /** `Inst cx-demo [1.0] (2.0 Debian-Security:stable-security [all])` */
@@ -118,6 +119,13 @@ export const aptUpdater = defineUpdater({
     const why = await aptUnavailable(ctx);
     if (why) return { ok: false, restored: [], unavailable: packages.map((p) => ({ ...p, reason: why })), actions: [] };
     const t = aptTools(ctx);
+    const actions: string[] = [];
+    // A dpkg run that was killed (with the rollback that started it) leaves packages half
+    // configured, and apt refuses to go on until they are: finish it first, under the same root.
+    if ((await unsettledPackages(t)).length) {
+      actions.push(t.show('dpkg', ['--configure', '-a']));
+      if (!ctx.env.dryRun) await t.dpkg(['--configure', '-a']);
+    }
     const now = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));
     const recorded = new Set(packages.map((p) => p.name));
     const added = [...now].filter(([name]) => !recorded.has(name)).map(([name, version]) => ({ name, version }));
@@ -130,7 +138,6 @@ export const aptUpdater = defineUpdater({
       if (versions.includes(p.version)) installable.push(p);
       else unavailable.push({ ...p, reason: `the archive no longer has ${p.name} ${p.version} (it has: ${versions.join(', ') || 'none'})` });
     }
-    const actions: string[] = [];
     const restored: InstalledPackage[] = [];
     if (installable.length) {
       const args = ['install', '-y', '-q', '--allow-downgrades', ...installable.map((p) => `${p.name}=${p.version}`)];

@@ -78,7 +78,8 @@ describe('one update run at a time; an interrupted rollback is finished by the n
     expect((await killed).signal).toBe('SIGKILL');
     const journal = JSON.parse(readFileSync(join(world.root, 'var/lib/cx/plugin-state/updates/rollback-journal.json'), 'utf8'));
     expect(journal).toMatchObject({ id: snapshot, done: ['config', 'data'] });
-    // apt and dpkg, children of the killed run, finish on their own once released.
+    // apt and dpkg, children of the killed run, are killed with it (no orphans), leaving dpkg
+    // interrupted: the next rollback finishes it (dpkg --configure -a) before it goes on.
     rmSync(hold());
     await until('dpkg to finish', () => !dpkgBusy());
 
