@@ -56,6 +56,8 @@ export class PluginCodeError extends Error {
     message: string,
     readonly plugin: string,
     readonly code?: string,
+    readonly hint?: string,
+    readonly suggestions?: string[],
   ) {
     super(message);
     this.name = 'PluginCodeError';
@@ -248,7 +250,7 @@ export class SandboxHost {
         return Object.assign(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: p.plugin, where: p.where, detail: 'its isolate was gone' }), { notLoaded: true });
       default:
         if (p.kind === 'load') return new CxError('CX_ERR_MAIN_INVALID', { plugin: p.plugin, main: this.specs.get(p.plugin)?.spec.filename, detail: f.message });
-        return new PluginCodeError(f.message, p.plugin, f.code ?? undefined);
+        return new PluginCodeError(f.message, p.plugin, f.code ?? undefined, f.hint ?? undefined, f.suggestions ?? undefined);
     }
   }
 

@@ -188,9 +188,9 @@ async function call(m: Extract<ToChild, { t: 'call' }>): Promise<void> {
     } else {
       const problem = textProblem(body, 'the error', 8 * 1024, 2);
       if (problem) throw new Error(`the plugin threw, and ${problem}`);
-      const info = JSON.parse(body) as { message: string; code: string | null };
+      const info = JSON.parse(body) as { message: string; code: string | null; hint?: string | null; suggestions?: string[] | null };
       const kind = info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin';
-      send({ t: 'result', id: m.id, ok: false, error: { kind, message: info.message, code: info.code } });
+      send({ t: 'result', id: m.id, ok: false, error: { kind, message: info.message, code: info.code, hint: info.hint, suggestions: info.suggestions } });
     }
   } catch (e) {
     if (p.aborted.has(m.id)) return;

@@ -3,7 +3,8 @@
  * their archive's label/suite), applying them, the installed package list for snapshots and
  * putting recorded versions back.
  */
-import { defineUpdater, type InstalledPackage, type PackageUpdate, type PluginContext } from 'cx-ops/sdk';
+import type { PluginContext } from 'cx-ops/sdk';
+import { defineUpdater, type InstalledPackage, type PackageUpdate } from '../updates/updater-contract.js';
 import { aptTools, aptUnavailable, failureLine, underRoot } from './apt-tools.js';
 
 /** `Inst cx-demo [1.0] (2.0 Debian-Security:stable-security [all])` */

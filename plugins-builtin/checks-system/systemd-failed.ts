@@ -43,7 +43,7 @@ export const systemdFailedCheck = defineCheck({
     if (!units.length) return pass('no failed units', { failed: [] });
     // The services repair (restart with backoff, verify) when loaded, else this plugin's plain restart.
     const fix_id = await preferredFix(ctx, ['restart_failed_services', 'restart_failed_units']);
-    return { ...fail(`${units.length} failed unit${units.length === 1 ? '' : 's'}: ${units.map((u) => u.unit).slice(0, 10).join(', ')}`, { failed: units as unknown as Record<string, unknown>[] }), fix_id };
+    return { ...fail(`${units.length} failed unit${units.length === 1 ? '' : 's'}: ${units.map((u) => u.unit).slice(0, 10).join(', ')}`, { failed: units }), fix_id };
   },
 });
 

@@ -1,9 +1,9 @@
 /**
  * `cx-ops doctor`: selects checks (--check, --category), runs them, renders one report in the
  * chosen format, optionally applies fixes, and exits the Nagios way (0 ok, 1 warn, 2 fail,
- * 3 error; 2 also for bad usage, printed as a coded error).
+ * 3 error; 2 also for bad usage: a coded error the kernel prints).
  */
-import { defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import { CxError, defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
 import { applyFixes } from './apply-fixes.js';
 import { closest } from 'cx-ops/sdk';
 import { FORMATS, render, type Format } from './render-formats.js';
@@ -28,13 +28,6 @@ export interface DoctorOptions {
   list: boolean;
 }
 
-/** A usage problem, printed as `error[CODE]: message` with exit code 2. */
-export class UsageProblem extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
-
 const listOf = (v: unknown): string[] =>
   (Array.isArray(v) ? v : v === undefined || v === null || v === false ? [] : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
 
@@ -42,9 +35,9 @@ const listOf = (v: unknown): string[] =>
 export function readOptions(o: Record<string, unknown>): DoctorOptions {
   const format = (o.json ? 'json' : typeof o.format === 'string' ? o.format : 'text') as Format;
   if (!FORMATS.includes(format)) {
-    throw new UsageProblem('CX_ERR_USAGE', `unknown format '${String(o.format)}'; valid formats: ${FORMATS.join(', ')}.${closest(String(o.format), FORMATS).length ? ` Did you mean: ${closest(String(o.format), FORMATS).join(', ')}?` : ''}`);
+    throw new CxError('CX_ERR_USAGE', { detail: `unknown format '${String(o.format)}'; valid formats: ${FORMATS.join(', ')}.`, suggestions: closest(String(o.format), FORMATS) });
   }
-  if (o.json && typeof o.format === 'string' && o.format !== 'json') throw new UsageProblem('CX_ERR_USAGE', `--json and --format ${o.format} contradict each other; use one of them`);
+  if (o.json && typeof o.format === 'string' && o.format !== 'json') throw new CxError('CX_ERR_USAGE', { detail: `--json and --format ${o.format} contradict each other; use one of them` });
   const dryRun = Boolean(o.dryRun);
   return { fix: Boolean(o.fix) || dryRun, check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list) };
 }
@@ -54,13 +47,12 @@ export function selectChecks(all: ContributionInfo[], o: Pick<DoctorOptions, 'ch
   const ids = new Set(all.map((c) => c.id));
   for (const id of o.check) {
     if (!ids.has(id)) {
-      const near = closest(id, ids);
-      throw new UsageProblem('CX_ERR_CONTRIBUTION_UNKNOWN', `no check '${id}' is registered.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''}\nList the checks with: cx-ops doctor --list`);
+      throw new CxError('CX_ERR_CONTRIBUTION_UNKNOWN', { kind: 'check', id, suggestions: closest(id, ids), hint: 'cx-ops doctor --list' });
     }
   }
   const categories = [...new Set([...CATEGORY_ORDER, ...all.map((c) => String(c.meta.category ?? 'other'))])];
   for (const cat of o.category) {
-    if (!categories.includes(cat)) throw new UsageProblem('CX_ERR_USAGE', `unknown category '${cat}'; valid categories: ${categories.join(', ')}`);
+    if (!categories.includes(cat)) throw new CxError('CX_ERR_USAGE', { detail: `unknown category '${cat}'; valid categories: ${categories.join(', ')}` });
   }
   return all.filter((c) => (!o.check.length || o.check.includes(c.id)) && (!o.category.length || o.category.includes(String(c.meta.category ?? 'other'))));
 }
@@ -72,17 +64,9 @@ function listText(all: ContributionInfo[]): string {
 
 /** Runs the doctor; resolves with the exit code. */
 export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: CommandInput): Promise<number> {
-  let o: DoctorOptions;
-  let selected: ContributionInfo[];
   const all = await ctx.registry.list('check');
-  try {
-    o = readOptions(input.options);
-    selected = selectChecks(all, o);
-  } catch (e) {
-    if (!(e instanceof UsageProblem)) throw e;
-    ctx.io.err(`error[${e.code}]: ${e.message}\n`);
-    return 2;
-  }
+  const o = readOptions(input.options);
+  const selected = selectChecks(all, o);
   if (o.list) {
     if (o.format === 'json') {
       const rows = [...all].sort((a, b) => a.id.localeCompare(b.id)).map((c) => ({

@@ -6,7 +6,8 @@
  * retries what remains (every action is idempotent). cx-ops-rollback implements the same.
  */
 import { createHash } from 'node:crypto';
-import { messageOf, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { messageOf, type PluginContext } from 'cx-ops/sdk';
+import type { ServiceStatus } from '../services/service-manager-contract.js';
 import { findBlock, withoutBlock } from './markers.js';
 import { HostFiles } from './host-files.js';
 import { pgArgs } from './ops/capture.js';

@@ -4,17 +4,16 @@
  * vetoes the update) and `post_update`.
  */
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
+import { postUpdate, preUpdate } from './hooks.js';
 import { rollbackCommand } from './rollback-command.js';
 import { applyCommand } from './update-apply.js';
 import { checkUpdates, formatCheck, type UpdatesConfig } from './update-check.js';
+import { updaterKind } from './updater-contract.js';
 
 export default definePlugin<UpdatesConfig>({
   name: 'updates',
-  kinds: [{ kind: 'updater', description: 'A package updater: check, apply, installed, restore (see defineUpdater in cx-ops/sdk)' }],
-  hooks: [
-    { name: 'pre_update', type: 'bail', description: 'Before updates are applied; payload { packages, security, system }; resolve false to veto' },
-    { name: 'post_update', type: 'series', description: 'After updates were applied; payload { ok, snapshot, results }' },
-  ],
+  kinds: [updaterKind],
+  hooks: [preUpdate, postUpdate],
   contributes: [
     defineCommand({
       name: 'update check',

@@ -2,7 +2,8 @@
  * `update check`: asks every updater for pending updates, caches the answer for
  * `check_interval_hours` (`--force` asks again) and prints the seed's summary box.
  */
-import type { PluginContext, UpdateCheck } from 'cx-ops/sdk';
+import type { PluginContext } from 'cx-ops/sdk';
+import { askUpdater, updaterKind, type UpdateCheck } from './updater-contract.js';
 
 export interface UpdaterCheck {
   updater: string;
@@ -53,8 +54,8 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
     }
   }
   const updaters: UpdaterCheck[] = [];
-  for (const u of await ctx.registry.list('updater')) {
-    const check = (await ctx.registry.invoke('updater', u.id, { op: 'check' }, { dryRun: ctx.env.dryRun })) as unknown as UpdateCheck;
+  for (const u of await ctx.registry.list(updaterKind)) {
+    const check = await askUpdater(ctx, u.id, { op: 'check' }, { dryRun: ctx.env.dryRun });
     updaters.push({ updater: u.id, name: String(u.meta.name ?? u.id), check });
   }
   const summary = summarize(updaters, now.toISOString(), false);

@@ -86,7 +86,7 @@ describe('doctor on fixture hosts', () => {
     h = await doctorHost('healthy');
     const r = await h.run(['doctor', '--check', 'disk_spce']);
     expect(r).toMatchObject({ exitCode: 2, stdout: '' });
-    expect(r.stderr).toBe("error[CX_ERR_CONTRIBUTION_UNKNOWN]: no check 'disk_spce' is registered. Did you mean: disk_space?\nList the checks with: cx-ops doctor --list");
+    expect(r.stderr).toBe("error[CX_ERR_CONTRIBUTION_UNKNOWN]: no check 'disk_spce' is registered. Did you mean: disk_space?\nTry: cx-ops doctor --list");
     const c = await h.run(['doctor', '--category', 'netwrk']);
     expect(c.exitCode).toBe(2);
     expect(c.stderr).toBe("error[CX_ERR_USAGE]: unknown category 'netwrk'; valid categories: disk, memory, performance, packages, services, network, system, security");

@@ -11,7 +11,8 @@
  *   stopped and runs afterwards is reported, not stopped).
  * - `files: [paths]`: captured like any touched path and restored byte for byte.
  */
-import { defineContribution, hostPath, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import type { ServiceStatus } from '../../services/service-manager-contract.js';
 import { OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
