@@ -8,7 +8,7 @@ import type { ValidateFunction } from 'ajv';
 import { CxError } from './errors.js';
 import { compileSchema, describeSchemaError, shippedSchema, shippedValidator, type SchemaProblem } from './schema.js';
 import type { YamlFile } from './loader/yaml.js';
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import type { PluginManifest } from './loader/manifest.js';
 
 const require = createRequire(import.meta.url);
@@ -84,7 +84,8 @@ function allProblems(schema: Record<string, unknown>, data: unknown, first: Vali
 export async function loadConfig(configDir: string): Promise<LoadedConfig> {
   const file = join(configDir, 'config.yaml');
   // yaml is loaded only when there is a config file to parse.
-  const exists = await stat(file).then(() => true, () => false);
+  // lstat: a dangling symlink or a --config-dir that is a file is read (and reported), not taken as absent.
+  const exists = await lstat(file).then(() => true, (e: NodeJS.ErrnoException) => e?.code !== 'ENOENT');
   const yaml = exists ? await (await import('./loader/yaml.js')).readYamlFile(file) : undefined;
   const raw = yaml?.data ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {

@@ -250,6 +250,11 @@ export const ERRORS = {
     message: (p) =>
       `the archive of '${p.plugin}' ${p.version} (${p.url}) has sha256 ${p.actual}, but ${p.expectedFrom} says ${p.expected}. Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive or the index changed after publishing: tell the registry's maintainer, and do not install it.`,
   },
+  CX_ERR_DOWNLOAD_CHECKSUM: {
+    summary: 'Downloaded bytes differ from the sha256 they were expected to have.',
+    exit: 2,
+    message: (p) => `${p.url}: the download has sha256 ${p.actual}, expected ${p.expected}. Nothing was kept.\nThe file changed at its source or on the way: check where the expected sum comes from before trying again.`,
+  },
   CX_ERR_SIGNATURE_INVALID: {
     summary: 'A plugin archive does not match its ed25519 signature.',
     exit: 2,
@@ -291,7 +296,7 @@ export const ERRORS = {
       `'${p.plugin}' is not installed from a registry (it is not in ${p.lock}).\nSee installed plugins with: cx-ops plugins list`,
   },
   CX_ERR_IO: {
-    exit: 1,
+    exit: 2,
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },

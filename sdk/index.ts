@@ -14,10 +14,12 @@ import type {
 export * from './types.js';
 export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, type ErrorSpec } from './errors.js';
 export * from './system-contracts.js';
+export * from './closest.js';
+export * from './read-if-exists.js';
+export * from './host-path.js';
+// Also in cx-ops/sdk/host, where they belong; kept here for plugins that import them from cx-ops/sdk.
 export * from './journal.js';
 export * from './run-lock.js';
-export * from './closest.js';
-export * from './host-path.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 

@@ -3,7 +3,7 @@
  * targets, all at once with a short timeout. Default targets are the hosts of the host's own
  * package sources; the default route (/proc/net/route) must exist.
  */
-import { defineCheck, hostPath, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
 import { defaultGateway, sourceHosts } from './host-config.js';
 import { packageSourceUris } from './host-sources.js';
@@ -58,7 +58,7 @@ export const connectivityCheck = defineCheck({
   depends_on: ['dns_resolution'],
   async run(ctx: PluginContext<NetworkConfig>) {
     const cfg = ctx.config.network_connectivity;
-    const routeText = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/net/route'));
+    const routeText = await readIfExists(ctx.fs, '/proc/net/route');
     const gateway = routeText === null ? null : defaultGateway(routeText);
     const details: Record<string, unknown> = { gateway: gateway?.gateway ?? null, interface: gateway?.iface ?? null };
     if (cfg.require_default_route && routeText !== null && !gateway) {

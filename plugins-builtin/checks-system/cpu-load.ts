@@ -1,14 +1,14 @@
 /** cpu_load: the load average per logical CPU, over the configured window (1, 5 or 15 minutes). */
-import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, error, grade, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { countCpuinfoProcessors, parseCpuList, parseLoadavg } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';
 
 /** Logical CPUs of the host: /sys/devices/system/cpu/online, else /proc/cpuinfo. */
 export async function cpuCount(ctx: PluginContext<unknown>): Promise<number | null> {
-  const online = await readIfExists(ctx.fs, hostPath(ctx.env, '/sys/devices/system/cpu/online'));
+  const online = await readIfExists(ctx.fs, '/sys/devices/system/cpu/online');
   if (online !== null && online.trim()) return parseCpuList(online);
-  const cpuinfo = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/cpuinfo'));
+  const cpuinfo = await readIfExists(ctx.fs, '/proc/cpuinfo');
   const n = cpuinfo === null ? 0 : countCpuinfoProcessors(cpuinfo);
   return n > 0 ? n : null;
 }
@@ -23,7 +23,7 @@ export const cpuLoadCheck = defineCheck({
     const cfg = ctx.config.cpu_load;
     const problem = thresholdProblem(ctx.env, 'cpu_load', 'warn_per_core', cfg.warn_per_core, 'fail_per_core', cfg.fail_per_core);
     if (problem) return { ...error(problem), fix_id: null };
-    const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/loadavg'));
+    const text = await readIfExists(ctx.fs, '/proc/loadavg');
     if (text === null) return skip('/proc/loadavg not found on this host');
     const load = parseLoadavg(text);
     const cores = await cpuCount(ctx);

@@ -1,5 +1,5 @@
 /** file_descriptors: allocated file handles against the system maximum (/proc/sys/fs/file-nr). */
-import { defineCheck, error, grade, hostPath, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, error, grade, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseFileNr } from './procfs.js';
 import { thresholdProblem } from './thresholds.js';
@@ -20,7 +20,7 @@ export const fileDescriptorsCheck = defineCheck({
     const cfg = ctx.config.file_descriptors;
     const problem = thresholdProblem(ctx.env, 'file_descriptors', 'warn_percent', cfg.warn_percent, 'fail_percent', cfg.fail_percent);
     if (problem) return { ...error(problem), fix_id: null };
-    const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/sys/fs/file-nr'));
+    const text = await readIfExists(ctx.fs, '/proc/sys/fs/file-nr');
     if (text === null) return skip('/proc/sys/fs/file-nr not found on this host');
     const n = parseFileNr(text);
     const used = n.allocated - n.unused;

@@ -2,7 +2,7 @@
  * memory and swap_usage, both from /proc/meminfo. A host without swap has no swap problem:
  * swap_usage then passes and says so.
  */
-import { defineCheck, error, grade, hostPath, pass, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, error, grade, pass, readIfExists, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig, PercentThresholds } from './config.js';
 import { parseMeminfo } from './procfs.js';
 import { round1, thresholdProblem } from './thresholds.js';
@@ -26,7 +26,7 @@ export function swapUsage(info: Record<string, number>): { total_mb: number; use
 }
 
 async function meminfo(ctx: PluginContext<unknown>): Promise<Record<string, number> | null> {
-  const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/meminfo'));
+  const text = await readIfExists(ctx.fs, '/proc/meminfo');
   return text === null ? null : parseMeminfo(text);
 }
 

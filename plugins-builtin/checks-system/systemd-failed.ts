@@ -2,12 +2,12 @@
  * systemd_failed: units systemd reports as failed. SKIPs when systemd is not running (no
  * /run/systemd/system), the test systemd itself uses (sd_booted).
  */
-import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, pass, preferredFix, skip, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 
 /** Whether systemd is the running init of the inspected host. */
 export async function systemdRunning(ctx: PluginContext<unknown>): Promise<boolean> {
-  const st = await ctx.fs.stat(hostPath(ctx.env, '/run/systemd/system'));
+  const st = await ctx.fs.stat('/run/systemd/system');
   return st?.type === 'directory';
 }
 

@@ -3,7 +3,8 @@
  * `error[CODE]: message` with the catalogue's exit code, option parsing, and the context
  * pieces the work functions take.
  */
-import { CxError, appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal } from 'cx-ops/sdk/host';
 import { LockedError } from './files.js';
 import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';

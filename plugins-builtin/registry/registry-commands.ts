@@ -4,7 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
+import { CxError, defineCommand, type Contribution } from 'cx-ops/sdk';
+import { appendJournal } from 'cx-ops/sdk/host';
 import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';

@@ -3,7 +3,8 @@
  * systemd and supervisord managers, `cx-ops repair services` and the `restart_failed_services`
  * fix for doctor.
  */
-import { defineCommand, defineFix, definePlugin, RunLockedError } from 'cx-ops/sdk';
+import { defineCommand, defineFix, definePlugin } from 'cx-ops/sdk';
+import { RunLockedError } from 'cx-ops/sdk/host';
 import { repairServices, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';

@@ -2,7 +2,8 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult, type RunLock } from 'cx-ops/sdk';
+import { CxError, type CommandInput, type Json, type PluginContext, type RestoreResult } from 'cx-ops/sdk';
+import { RunLockedError, takeRunLock, type RunLock } from 'cx-ops/sdk/host';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';

@@ -59,7 +59,7 @@ export function snapshotId(d: Date): string {
 }
 
 async function exists(ctx: PluginContext<any>, p: string): Promise<boolean> {
-  return (await ctx.fs.stat(p)) !== null;
+  return (await ctx.localFs.stat(p)) !== null;
 }
 
 async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promise<void> {
@@ -81,13 +81,13 @@ export async function createSnapshot(
   options: { reason: string; packages: SnapshotManifest['packages']; now?: Date },
 ): Promise<SnapshotManifest> {
   const store = snapshotStore(ctx);
-  await ctx.fs.mkdir(store, { mode: 0o700 });
+  await ctx.localFs.mkdir(store, { mode: 0o700 });
   const base = snapshotId(options.now ?? new Date());
   let id = base;
   for (let n = 2; await exists(ctx, `${store}/${id}`); n++) id = `${base}-${n}`;
   const partial = `${store}/.partial-${id}-${process.pid}`;
-  if (await exists(ctx, partial)) await ctx.fs.remove(partial, { recursive: true });
-  await ctx.fs.mkdir(partial, { mode: 0o700 });
+  if (await exists(ctx, partial)) await ctx.localFs.remove(partial, { recursive: true });
+  await ctx.localFs.mkdir(partial, { mode: 0o700 });
   const areas: SnapshotArea[] = [];
   for (const a of areasOf(ctx)) {
     const present = await exists(ctx, a.dir);
@@ -108,8 +108,8 @@ export async function createSnapshot(
     areas,
     packages: options.packages,
   };
-  await ctx.fs.writeFile(`${partial}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  await ctx.fs.rename(partial, `${store}/${id}`);
+  await ctx.localFs.writeFile(`${partial}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.rename(partial, `${store}/${id}`);
   return manifest;
 }
 
@@ -117,7 +117,7 @@ export async function createSnapshot(
 export async function readSnapshot(ctx: PluginContext<any>, id: string): Promise<SnapshotManifest | null> {
   if (!SNAPSHOT_ID_PATTERN.test(id)) return null;
   try {
-    const m = JSON.parse(await ctx.fs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
+    const m = JSON.parse(await ctx.localFs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
     return m.complete === true && m.id === id ? m : null;
   } catch {
     return null;
@@ -129,7 +129,7 @@ export async function listSnapshots(ctx: PluginContext<any>): Promise<SnapshotSu
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const out: SnapshotSummary[] = [];
-  for (const e of await ctx.fs.readDir(store)) {
+  for (const e of await ctx.localFs.readDir(store)) {
     if (e.type !== 'directory' || !SNAPSHOT_ID_PATTERN.test(e.name)) continue;
     const m = await readSnapshot(ctx, e.name);
     if (!m) continue;
@@ -157,12 +157,12 @@ export async function pruneSnapshots(ctx: PluginContext<any>, retentionDays: num
   const gone: string[] = [];
   for (const s of older) {
     if (Date.parse(s.created) >= cutoff) continue;
-    await ctx.fs.remove(s.dir, { recursive: true });
+    await ctx.localFs.remove(s.dir, { recursive: true });
     gone.push(s.id);
   }
-  for (const e of await ctx.fs.readDir(store)) {
+  for (const e of await ctx.localFs.readDir(store)) {
     const m = /^\.partial-.*-(\d+)$/.exec(e.name);
-    if (m && !(await exists(ctx, `/proc/${m[1]}`))) await ctx.fs.remove(`${store}/${e.name}`, { recursive: true });
+    if (m && !(await exists(ctx, `/proc/${m[1]}`))) await ctx.localFs.remove(`${store}/${e.name}`, { recursive: true });
   }
   return gone;
 }

@@ -3,7 +3,8 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, closest, CxError, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { closest, CxError, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, RunLockedError, takeRunLock } from 'cx-ops/sdk/host';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
 

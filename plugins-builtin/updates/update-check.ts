@@ -46,7 +46,7 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   const hours = ctx.config.check_interval_hours ?? 24;
   if (!options.force) {
     try {
-      const cached = JSON.parse(await ctx.fs.readFile(cacheFile)) as CheckSummary;
+      const cached = JSON.parse(await ctx.localFs.readFile(cacheFile)) as CheckSummary;
       if (now.getTime() - Date.parse(cached.checked_at) < hours * 3_600_000) return { ...cached, cached: true };
     } catch {
       /* no usable cache */
@@ -59,8 +59,8 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   }
   const summary = summarize(updaters, now.toISOString(), false);
   if (!ctx.env.dryRun && updaters.some((u) => u.check.available)) {
-    await ctx.fs.mkdir(ctx.env.cacheDir);
-    await ctx.fs.writeFile(cacheFile, `${JSON.stringify(summary)}\n`, { mode: 0o644 });
+    await ctx.localFs.mkdir(ctx.env.cacheDir);
+    await ctx.localFs.writeFile(cacheFile, `${JSON.stringify(summary)}\n`, { mode: 0o644 });
   }
   return summary;
 }

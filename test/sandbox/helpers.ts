@@ -35,7 +35,10 @@ export function testContext(plugin: string, grants: Grants | 'all', fakes?: Capa
     io: { out: (t) => void out.push(t), err: (t) => void out.push(`ERR ${t}`), confirm: async () => false, color: false, interactive: false },
     exec: caps.exec,
     fs: caps.fs,
+    localFs: caps.localFs,
     net: caps.net,
+    lock: caps.lock,
+    assets: caps.assets,
     registry: { list: async () => [], invoke: denied, callHook: denied },
     plugins: { list: denied, enable: denied, disable: denied, installDir: '' },
   };

@@ -167,9 +167,9 @@ describe('update apply', () => {
   it('refuses while another live run holds the lock, naming its pid; a lock of a dead run is taken over', async () => {
     const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(sleeper);
-    const state = join(dataDir, 'plugin-state', 'updates');
-    mkdirSync(state, { recursive: true });
-    symlinkSync(`pid ${sleeper.pid}: cx-ops update rollback`, join(state, 'update.lock'));
+    const locks = join(dataDir, 'locks');
+    mkdirSync(locks, { recursive: true });
+    writeFileSync(join(locks, 'updates-update.lock'), JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }));
     const h = host();
     const r = await json(h, 'update apply', { packages: true });
     expect(r.code).toBe(5);
@@ -179,7 +179,7 @@ describe('update apply', () => {
     await new Promise((res) => sleeper.once('exit', res));
     const again = await json(h, 'update apply', { packages: true });
     expect(again.code).toBe(0);
-    expect(existsSync(join(state, 'update.lock'))).toBe(false);
+    expect(existsSync(join(locks, 'updates-update.lock'))).toBe(false);
   });
 
   it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
@@ -201,7 +201,7 @@ describe('update apply', () => {
     await expect(h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] })).rejects.toMatchObject(usage);
     await expect(h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true })).rejects.toMatchObject(usage);
     expect(world.installed()['cx-demo']).toBe('1.0');
-    expect(existsSync(join(dataDir, 'plugin-state/updates/update.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'locks/updates-update.lock'))).toBe(false);
   });
 
   it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {
