@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^cx-ops\/sdk$/, replacement: sdk('index.ts') },
+      { find: /^cx-ops\/sdk\/host$/, replacement: sdk('host.ts') },
       { find: /^cx-ops\/sdk\/testing$/, replacement: fileURLToPath(new URL('./harness/index.ts', import.meta.url)) },
       { find: /^cx-ops\/sdk\/bundle$/, replacement: sdk('bundle.ts') },
     ],

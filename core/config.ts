@@ -9,7 +9,7 @@ import { closest } from '../sdk/closest.js';
 import { CxError } from './errors.js';
 import { compileSchema, describeSchemaError, shippedSchema, shippedValidator, type SchemaProblem } from './schema.js';
 import type { YamlFile } from './loader/yaml.js';
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import type { PluginManifest } from './loader/manifest.js';
 
 const require = createRequire(import.meta.url);
@@ -95,7 +95,8 @@ function removedSettings(data: Record<string, unknown>): Array<{ path: string[];
 export async function loadConfig(configDir: string): Promise<LoadedConfig> {
   const file = join(configDir, 'config.yaml');
   // yaml is loaded only when there is a config file to parse.
-  const exists = await stat(file).then(() => true, () => false);
+  // lstat: a dangling symlink or a --config-dir that is a file is read (and reported), not taken as absent.
+  const exists = await lstat(file).then(() => true, (e: NodeJS.ErrnoException) => e?.code !== 'ENOENT');
   const yaml = exists ? await (await import('./loader/yaml.js')).readYamlFile(file) : undefined;
   const raw = yaml?.data ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -175,7 +176,7 @@ function unownedSettings(config: LoadedConfig, key: string, owned: Map<string, s
       const near = closest(setting, [...owned.keys()]);
       const known = [...owned.keys()].sort().join(', ');
       return {
-        line: config.yaml?.lineOf([key, setting], 'key'),
+        line: config.yaml?.lineOf([key, setting], true),
         field: `${key}.${setting}`,
         detail: `is not a setting of any installed plugin${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; the settings of '${key}' are: ${known}`,
       };

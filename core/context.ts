@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type {
-  ExecCapability, FsCapability, IoCapability, Json, Logger, NetCapability, PluginContext, PluginsCapability,
+  IoCapability, Json, Logger, PluginContext, PluginsCapability,
   RegistryCapability, RuntimeEnv, Tier, ContributionKindDefinition, HookDeclaration,
 } from '../sdk/types.js';
-import type { CapabilityFakes, DryRunRecorder, createHostCapabilities } from './capabilities/index.js';
+import type { CapabilityFakes, DryRunRecorder, HostCapabilities, createHostCapabilities } from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
 import type { Grants } from './permissions/grants.js';
 import { CxError } from './errors.js';
@@ -58,10 +58,14 @@ export interface ContextHost {
   registry: (dryRun: boolean, caller: string) => RegistryCapability;
   plugins: PluginsCapability;
   fakes?: CapabilityFakes;
+  /** Permission bits sandboxed plugins may set (default 0o777). */
+  modeMask?: number;
 }
 
 export interface ContextPlugin {
   name: string;
+  /** The plugin's directory (ctx.assets). */
+  dir: string;
   tier: Tier;
   grants: Grants | 'all';
   config: Record<string, unknown>;
@@ -139,7 +143,7 @@ export interface ContextOptions {
  * its own set with its own recorder.
  */
 export class ContextFactory {
-  private readonly caps = new Map<string, { exec: ExecCapability; fs: FsCapability; net: NetCapability }>();
+  private readonly caps = new Map<string, HostCapabilities>();
   private createCapabilities?: typeof createHostCapabilities;
 
   constructor(private readonly host: ContextHost) {}
@@ -152,8 +156,13 @@ export class ContextFactory {
   private capabilities(p: ContextPlugin, dryRun: boolean, recorder?: DryRunRecorder) {
     const factory = this.createCapabilities;
     if (!factory) throw new Error('capabilities are not loaded: plugin code runs only after Kernel.boot with loadCode');
-    const make = (dry: boolean, rec?: DryRunRecorder) =>
-      factory({ plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes, home: this.env(p, dry).stateDir });
+    const make = (dry: boolean, rec?: DryRunRecorder) => {
+      const env = this.env(p, dry);
+      return factory({
+        plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes, home: env.stateDir,
+        root: env.root, ownDirs: [env.stateDir, env.cacheDir], lockDir: join(this.host.paths.dataDir, 'locks'), pluginDir: p.dir, modeMask: this.host.modeMask,
+      });
+    };
     if (dryRun) return make(true, recorder);
     let c = this.caps.get(p.name);
     if (!c) this.caps.set(p.name, (c = make(false)));
@@ -193,7 +202,10 @@ export class ContextFactory {
       io: io(this.host),
       exec,
       fs: caps.fs,
+      localFs: caps.localFs,
       net: caps.net,
+      lock: caps.lock,
+      assets: caps.assets,
       registry: registryFor(this.host, p, options.dryRun),
       plugins: pluginsFor(this.host, p),
     });
@@ -228,7 +240,10 @@ export function recordingHostErrors(ctx: PluginContext, raised: CxError[]): Plug
     ...ctx,
     exec: wrap(ctx.exec),
     fs: wrap(ctx.fs),
+    localFs: wrap(ctx.localFs),
     net: wrap(ctx.net),
+    lock: wrap({ lock: ctx.lock }).lock,
+    assets: wrap(ctx.assets),
     registry: wrap(ctx.registry),
     plugins: wrap(ctx.plugins),
     io: wrap(ctx.io),

@@ -1,11 +1,11 @@
 /**
- * JSON Schema validation (ajv) for every file format, with errors turned into
- * "field, expected, found" triples that point at a line of the source file.
+ * JSON Schema validation (ajv) for every file format. Errors become "field, expected, found"
+ * problems through the SDK's one formatter (sdk/schema-check.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 
 const require = createRequire(import.meta.url);
 let ajv: Ajv | undefined;
@@ -58,69 +58,4 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   return instance().compile(schema);
 }
 
-export interface SchemaProblem {
-  /** Dotted field path, e.g. "permissions.exec[0]". */
-  field: string;
-  path: Array<string | number>;
-  /** What was expected. */
-  detail: string;
-  found: unknown;
-}
-
-/** The first ajv error as a readable problem. */
-export function describeSchemaError(errors: ErrorObject[] | null | undefined, data: unknown): SchemaProblem {
-  const e = errors?.[0];
-  if (!e) return { field: '(root)', path: [], detail: 'is invalid', found: undefined };
-  const path = pointerToPath(e.instancePath);
-  let detail: string;
-  switch (e.keyword) {
-    case 'additionalProperties': {
-      const extra = (e.params as { additionalProperty: string }).additionalProperty;
-      path.push(extra);
-      detail = 'is not allowed here (unknown field)';
-      break;
-    }
-    case 'required':
-      path.push((e.params as { missingProperty: string }).missingProperty);
-      detail = 'is required but missing';
-      break;
-    case 'enum':
-      detail = `must be one of: ${((e.params as { allowedValues: unknown[] }).allowedValues).map((v) => JSON.stringify(v)).join(', ')}`;
-      break;
-    case 'type':
-      detail = `must be of type ${(e.params as { type: string }).type}`;
-      break;
-    case 'pattern':
-      detail = `must match the pattern ${(e.params as { pattern: string }).pattern}`;
-      break;
-    default:
-      detail = e.message ?? 'is invalid';
-  }
-  const found = e.keyword === 'required' ? undefined : valueAt(data, path);
-  return { field: formatPath(path), path, detail, found };
-}
-
-function valueAt(data: unknown, path: Array<string | number>): unknown {
-  let cur: any = data;
-  for (const k of path) {
-    if (cur == null || typeof cur !== 'object') return undefined;
-    cur = cur[k as any];
-  }
-  return cur;
-}
-
-/** ['a', 0, 'b'] -> "a[0].b" */
-export function formatPath(path: Array<string | number>): string {
-  if (path.length === 0) return '(root)';
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** Splits an ajv instancePath ("/permissions/exec/0") into path segments. */
-export function pointerToPath(pointer: string): Array<string | number> {
-  if (!pointer) return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
+export { describeSchemaError, formatPath, pointerToPath, type SchemaProblem } from '../sdk/schema-check.js';

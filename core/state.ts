@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Tier } from '../sdk/types.js';
-import { acquireLock, writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from './atomic.js';
+import { takeLock } from './lock.js';
 import { CxError } from './errors.js';
 
 export interface PluginState {
@@ -52,13 +53,13 @@ export async function readState(dataDir: string): Promise<KernelState> {
 
 /** Reads, changes and writes the state under its lock. */
 export async function updateState(dataDir: string, change: (s: KernelState) => void): Promise<KernelState> {
-  const release = await acquireLock(join(dataDir, 'state.lock'), 'the plugin state');
+  const lock = await takeLock(join(dataDir, 'state.lock'), { what: 'the plugin state', command: `cx-ops ${process.argv.slice(2).join(' ')}`.trim(), waitMs: 5_000 });
   try {
     const s = await readState(dataDir);
     change(s);
     await writeFileAtomic(stateFile(dataDir), `${JSON.stringify(s, null, 2)}\n`);
     return s;
   } finally {
-    await release();
+    await lock.release();
   }
 }

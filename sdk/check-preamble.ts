@@ -4,7 +4,7 @@
  * fix); a source file the host does not have is a SKIP saying which. Pure: bundled into
  * sandboxed plugins too.
  */
-import { hostPath, readIfExists } from './host-path.js';
+import { readIfExists } from './read-if-exists.js';
 import type { CheckOutcome, PluginContext } from './types.js';
 
 /** A warn/fail pair of a check's config (higher is worse, so warn must be below fail). */
@@ -35,7 +35,7 @@ export async function checkPreamble(ctx: PluginContext<unknown>, rules: { thresh
   const invalid = thresholdError(ctx.env, rules.thresholds ?? []);
   if (invalid) return { outcome: invalid, text: null };
   if (rules.source === undefined) return { outcome: null, text: '' };
-  const text = await readIfExists(ctx.fs, hostPath(ctx.env, rules.source));
+  const text = await readIfExists(ctx.fs, rules.source);
   if (text === null) return { outcome: { status: 'SKIP', message: `${rules.source} not found on this host` }, text: null };
   return { outcome: null, text };
 }

@@ -222,6 +222,11 @@ export const ERRORS = {
     summary: 'Another cx-ops run holds the lock.',
     message: (p) => `${p.what} is locked by another cx-ops run (pid ${p.pid}${p.command ? `, ${p.command}` : ''}).\nWait for it to finish, then run the command again.`,
   },
+  CX_ERR_DOWNLOAD_CHECKSUM: {
+    summary: 'Downloaded bytes differ from the sha256 they were expected to have.',
+    exit: 2,
+    message: (p) => `${p.url}: the download has sha256 ${p.actual}, expected ${p.expected}. Nothing was kept.\nThe file changed at its source or on the way: check where the expected sum comes from before trying again.`,
+  },
   CX_ERR_INTERNAL: {
     exit: 1,
     summary: 'cx-ops failed in a way it has no code for (a bug: please report it with the --verbose output).',

@@ -1,17 +1,12 @@
 /**
- * Paths on the inspected host. Checks and fixes read `${root}/proc/meminfo`, not
- * `/proc/meminfo`, so tests feed fixture trees and the real host ("/") alike.
+ * `hostPath(env, p)`: `p` under ctx.env.root, as a path on disk. Kept for plugins written before
+ * the rooted host view: new code names host paths with ctx.fs (the capability applies --root),
+ * uses ctx.fs.diskPath(p) for program arguments, and reads disk paths with ctx.localFs.
  */
-import type { FsCapability, RuntimeEnv } from './types.js';
+import type { RuntimeEnv } from './types.js';
 
-/** The path of `p` (absolute on the inspected host) under ctx.env.root. */
+/** The path of `p` (absolute on the inspected host) under ctx.env.root, for ctx.localFs and program arguments. */
 export function hostPath(env: Pick<RuntimeEnv, 'root'>, p: string): string {
   const root = env.root.replace(/\/+$/, '');
   return root === '' ? p : `${root}${p.startsWith('/') ? p : `/${p}`}`;
-}
-
-/** Reads a file, or resolves null when it does not exist. */
-export async function readIfExists(fs: FsCapability, path: string): Promise<string | null> {
-  if (!(await fs.stat(path))) return null;
-  return fs.readFile(path);
 }

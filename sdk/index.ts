@@ -21,6 +21,7 @@ export * from './tokens.js';
 export * from './journal.js';
 export * from './run-lock.js';
 export * from './closest.js';
+export * from './read-if-exists.js';
 export * from './host-path.js';
 export * from './check-preamble.js';
 export * from './map-limit.js';

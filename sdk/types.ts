@@ -121,25 +121,80 @@ export interface DirEntry {
 }
 
 export interface WriteOptions {
-  /** File mode for a new file (default 0o644). */
+  /**
+   * File mode (default 0o644 for a new file, the old mode for a replaced one). For a sandboxed
+   * plugin only the permission bits count: setuid, setgid and sticky are never set.
+   */
   mode?: number;
   /** Append instead of replacing (otherwise the write is atomic: temp file + rename + fsync). */
   append?: boolean;
 }
 
+/** What lstat reports about a directory entry itself (a symlink is not followed). */
+export interface LinkStat {
+  /** The host path asked for. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** Permission bits plus setuid/setgid/sticky (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeMs: number;
+  atimeMs: number;
+  /** A symlink's target as stored in the link (not resolved). */
+  target?: string;
+}
+
+/** Options of readBytes / readFile. */
+export interface ReadOptions {
+  /** Refuse files larger than this many bytes (CX_ERR_IO); at most the capability's cap (8 MiB). */
+  maxBytes?: number;
+}
+
+/** Options of copy. */
+export interface CopyOptions {
+  /** Keep mode, owner and times of the source (default true). */
+  preserve?: boolean;
+}
+
+/**
+ * File access. Paths are absolute. `ctx.fs` names paths on the host being inspected: under
+ * `--root R` the capability reads `R/proc/meminfo` when a plugin names `/proc/meminfo`.
+ * `ctx.localFs` has the same methods and takes paths exactly as given: cx-ops' own directories
+ * (ctx.env.stateDir, cacheDir, configDir, dataDir) and paths the user typed on the command line.
+ */
 export interface FsCapability {
-  readFile(path: string): Promise<string>;
+  readFile(path: string, options?: ReadOptions): Promise<string>;
+  /** The file's bytes (a regular file; at most `maxBytes`, and never more than 8 MiB). */
+  readBytes(path: string, options?: ReadOptions): Promise<Uint8Array>;
   readDir(path: string): Promise<DirEntry[]>;
+  /** stat (a final symlink is followed); null when nothing is there. */
   stat(path: string): Promise<FileStat | null>;
+  /** lstat (a final symlink is reported as the link); null when nothing is there. */
+  lstat(path: string): Promise<LinkStat | null>;
   /** statfs: sizes in bytes. */
   statfs(path: string): Promise<{ total: number; free: number; available: number; files: number; filesFree: number }>;
   readlink(path: string): Promise<string>;
   writeFile(path: string, data: string, options?: WriteOptions): Promise<void>;
+  /** Writes bytes atomically (temp file + fsync + rename + directory fsync). */
+  writeBytes(path: string, data: Uint8Array, options?: { mode?: number }): Promise<void>;
+  /** Appends text or bytes and fsyncs before it resolves (for write-ahead journals). */
+  appendFile(path: string, data: string | Uint8Array, options?: { mode?: number }): Promise<void>;
+  /** Creates a symlink at `path` pointing to `target` (stored as given; `path` must not exist). */
+  symlink(target: string, path: string): Promise<void>;
+  /** Copies a regular file or a symlink atomically; keeps mode, owner and times unless `preserve: false`. */
+  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   mkdir(path: string, options?: { mode?: number }): Promise<void>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
+  /**
+   * Where a path of this view lies on the machine cx-ops runs on (`R/etc/x` for `/etc/x` under
+   * `--root R`; the path itself in ctx.localFs): for program arguments and messages. No I/O.
+   */
+  diskPath(path: string): string;
 }
 
 export interface HttpRequest {
@@ -164,6 +219,48 @@ export interface NetCapability {
   resolve(name: string, options?: { server?: string; timeoutMs?: number; type?: 'A' | 'AAAA' }): Promise<{ ok: boolean; addresses: string[]; ms: number; error?: string }>;
   /** An HTTP(S) request; body capped. */
   http(request: HttpRequest): Promise<HttpResponse>;
+  /**
+   * Downloads bytes with GET (redirects are not followed). Refused beyond `maxBytes`
+   * (CX_ERR_IO); with `sha256` the bytes must have that hex digest (CX_ERR_DOWNLOAD_CHECKSUM).
+   */
+  download(url: string, options: DownloadOptions): Promise<Download>;
+}
+
+export interface DownloadOptions {
+  /** Largest body accepted, in bytes (at most 256 MiB; 8 MiB for a sandboxed plugin). */
+  maxBytes: number;
+  /** Expected hex sha256 of the body. */
+  sha256?: string;
+  timeoutMs?: number;
+}
+
+export interface Download {
+  bytes: Uint8Array;
+  /** Hex sha256 of `bytes`. */
+  sha256: string;
+  size: number;
+}
+
+/** A lock held by this run; release it when done (a dead holder's lock is taken over). */
+export interface HeldLock {
+  /** The lock's name. */
+  name: string;
+  release(): Promise<void>;
+}
+
+export interface LockOptions {
+  /** How long to wait for a live holder before CX_ERR_STATE_LOCKED (default 0: fail at once). */
+  waitMs?: number;
+  /** What the holder is doing, shown to a run that finds the lock taken (default: the command line). */
+  what?: string;
+}
+
+/** The plugin's own files (its directory), read by a path relative to it. */
+export interface AssetsCapability {
+  readText(relative: string): Promise<string>;
+  readBytes(relative: string): Promise<Uint8Array>;
+  /** The plugin's directory (absolute). */
+  readonly dir: string;
 }
 
 export interface Logger {
@@ -307,8 +404,20 @@ export interface PluginContext<Config = Record<string, unknown>> {
   readonly log: Logger;
   readonly io: IoCapability;
   readonly exec: ExecCapability;
+  /** The inspected host's files: plugins name host paths, the capability applies --root. */
   readonly fs: FsCapability;
+  /** Files addressed exactly as given (never rooted): cx-ops' own directories, paths the user typed. */
+  readonly localFs: FsCapability;
   readonly net: NetCapability;
+  /**
+   * Takes the lock `name` (one per host and data directory, shared by all plugins; a sandboxed
+   * plugin's names are prefixed with its own name). A live holder makes it throw
+   * CX_ERR_STATE_LOCKED (exit 5) naming that holder; a dead holder's lock is taken over.
+   * Nothing is taken in a dry run.
+   */
+  lock(name: string, options?: LockOptions): Promise<HeldLock>;
+  /** This plugin's own files. */
+  readonly assets: AssetsCapability;
   readonly registry: RegistryCapability;
   /** Trusted tier only; sandboxed plugins get a capability whose every call is denied. */
   readonly plugins: PluginsCapability;

@@ -1,10 +1,12 @@
 /**
  * The audit log: one JSON line per capability call, allowed or denied, for both tiers.
- * Writing never throws into the caller (a full disk must not break a check); records are
- * appended in order by one writer chain; `close()` waits for them.
+ * Appending never throws into the caller (a full disk must not break a check); records are
+ * appended in order by one writer chain; `close()` waits for them. A side effect waits for its
+ * record first (`ensureWritten`): a change that cannot be audited is not made.
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { CxError } from '../errors.js';
 
 /** One audit record. */
 export interface AuditRecord {
@@ -92,6 +94,22 @@ export class AuditLog {
     })();
     return this.handle;
   }
+
+  /**
+   * Resolves when every record appended so far is written; throws CX_ERR_IO naming the audit
+   * file when one of them could not be (each failure is reported once).
+   */
+  async ensureWritten(): Promise<void> {
+    if (this.path === null) return;
+    await this.chain;
+    if (this.failures.length > this.reported) {
+      const why = this.failures[this.failures.length - 1];
+      this.reported = this.failures.length;
+      throw new CxError('CX_ERR_IO', { path: this.path, detail: `the audit record could not be written (${why}); the change was not made. Free space or fix the log directory (--log-dir), then run again` });
+    }
+  }
+
+  private reported = 0;
 
   /** Resolves when every record appended so far is written. */
   async flush(): Promise<void> {

@@ -52,6 +52,11 @@ export class Guard {
     throw new DenySignal(denial);
   }
 
+  /** Waits until the audit record of this call is written; throws (the change is not made) when it cannot be. */
+  audited(): Promise<void> {
+    return this.audit.ensureWritten();
+  }
+
   /** Records a side effect a dry run skips. */
   record(action: string): void {
     this.recorder?.actions.push(action);

@@ -1,13 +1,16 @@
 /**
- * The host side of exec / fs / net, shared by both tiers. Every call goes through one Guard:
+ * The host side of exec / fs / localFs / net / lock / assets, shared by both tiers. Every call goes through one Guard:
  * per-plugin concurrency cap, grant check (sandboxed tier), audit record (allowed or denied),
  * and dry-run (side effects recorded, not performed; reads still happen).
  */
-import type { ExecCapability, FsCapability, NetCapability } from '../../sdk/types.js';
+import { realpathSync } from 'node:fs';
+import type { AssetsCapability, ExecCapability, FsCapability, HeldLock, LockOptions, NetCapability } from '../../sdk/types.js';
 import type { Grants } from '../permissions/grants.js';
 import type { AuditLog } from './audit.js';
 import { createExec, type ExecFake } from './exec.js';
+import { createAssets } from './assets.js';
 import { createFs, type FsFake } from './fs.js';
+import { createLock } from './lock.js';
 import { Guard, type DryRunRecorder } from './guard.js';
 import { CallLimiter } from './limiter.js';
 import { createNet, type NetFake } from './net.js';
@@ -37,22 +40,55 @@ export interface HostCapabilityOptions {
   maxQueued?: number;
   /** HOME for programs run by exec (the plugin's state directory; default /nonexistent). */
   home?: string;
+  /** --root: ctx.fs resolves host paths under it (default '/'). */
+  root?: string;
+  /** The plugin's own directories (state, cache): a sandboxed plugin may always read and write them. */
+  ownDirs?: string[];
+  /** Where ctx.lock keeps its lock files (<dataDir>/locks). */
+  lockDir?: string;
+  /** The plugin's directory (ctx.assets). */
+  pluginDir?: string;
+  /** Permission bits a sandboxed plugin may set (default 0o777: never setuid, setgid or sticky). */
+  modeMask?: number;
   fakes?: CapabilityFakes;
 }
 
 export interface HostCapabilities {
   exec: ExecCapability;
   fs: FsCapability;
+  localFs: FsCapability;
   net: NetCapability;
+  lock: (name: string, options?: LockOptions) => Promise<HeldLock>;
+  assets: AssetsCapability;
+}
+
+/** The real path of `p`, or of its deepest existing ancestor plus the rest (grants compare real paths). */
+function realish(p: string): string {
+  const rest: string[] = [];
+  let at = p.replace(/\/+$/, '') || '/';
+  for (;;) {
+    try {
+      const real = realpathSync(at);
+      return [real === '/' ? '' : real, ...rest].join('/') || '/';
+    } catch {
+      if (at === '/' || at === '') return p;
+      rest.unshift(at.slice(at.lastIndexOf('/') + 1));
+      at = at.slice(0, at.lastIndexOf('/')) || '/';
+    }
+  }
 }
 
 /** Creates the exec / fs / net capabilities of one plugin. */
 export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabilities {
   const limiter = new CallLimiter(opts.plugin, opts.maxConcurrent ?? 16, opts.maxQueued ?? 256);
   const guard = new Guard(opts.plugin, opts.tier, opts.grants, opts.dryRun, opts.audit, limiter, opts.recorder);
+  const scope = { guard, root: opts.root && opts.root !== '/' ? realish(opts.root) : '/', ownDirs: (opts.ownDirs ?? []).map(realish), modeMask: (opts.modeMask ?? 0o777) & 0o777, fake: opts.fakes?.fs };
   return {
     exec: createExec(guard, { home: opts.home ?? '/nonexistent', fake: opts.fakes?.exec }),
-    fs: createFs(guard, opts.fakes?.fs),
+    fs: createFs({ ...scope, view: 'host' }),
+    localFs: createFs({ ...scope, view: 'local' }),
     net: createNet(guard, opts.fakes?.net),
+    lock: createLock(guard, opts.lockDir ?? '/nonexistent/locks'),
+    assets: createAssets(guard, opts.pluginDir ?? ''),
   };
 }

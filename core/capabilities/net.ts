@@ -10,7 +10,8 @@ import { promises as dns } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import type { HttpRequest, HttpResponse, NetCapability } from '../../sdk/types.js';
+import { createHash } from 'node:crypto';
+import type { Download, DownloadOptions, HttpRequest, HttpResponse, NetCapability } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { parseNetRule } from '../permissions/grants.js';
 import { netGranted } from '../permissions/match.js';
@@ -19,6 +20,9 @@ import type { Guard } from './guard.js';
 export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
 export const MAX_HTTP_REQUEST_BYTES = 1024 * 1024;
 export const DEFAULT_NET_TIMEOUT_MS = 10_000;
+/** Largest download of a trusted plugin; a sandboxed plugin's is MAX_SANDBOXED_DOWNLOAD_BYTES. */
+export const MAX_DOWNLOAD_BYTES = 256 * 1024 * 1024;
+export const MAX_SANDBOXED_DOWNLOAD_BYTES = 8 * 1024 * 1024;
 
 /** Fake net methods for tests: called after grants allow the call. */
 export type NetFake = Partial<NetCapability>;
@@ -39,6 +43,19 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
   const validHost = (host: unknown): string => {
     if (typeof host !== 'string' || !host || /[\s\0/]/.test(host)) guard.deny({ capability: 'net', target: String(host), reason: 'not a host name or address', grantable: false });
     return bare(host);
+  };
+
+  /** A valid, granted http(s) URL, or a denial. */
+  const grantedUrl = (raw: unknown): URL => {
+    let url: URL;
+    try {
+      url = new URL(String(raw));
+    } catch {
+      return guard.deny({ capability: 'net', target: String(raw), reason: 'not a valid URL', grantable: false });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') guard.deny({ capability: 'net', target: url.href, reason: 'only http: and https: URLs', grantable: false });
+    need(bare(url.hostname), url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+    return url;
   };
 
   return {
@@ -85,15 +102,7 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
 
     http: (req: HttpRequest) =>
       guard.call({ capability: 'net', op: 'http', target: String(req?.url), args: { method: req?.method ?? 'GET' } }, async (allow) => {
-        let url: URL;
-        try {
-          url = new URL(String(req.url));
-        } catch {
-          return guard.deny({ capability: 'net', target: String(req?.url), reason: 'not a valid URL', grantable: false });
-        }
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') guard.deny({ capability: 'net', target: url.href, reason: 'only http: and https: URLs', grantable: false });
-        const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-        need(bare(url.hostname), port);
+        const url = grantedUrl(req?.url);
         const method = String(req.method ?? 'GET').toUpperCase();
         if (req.body !== undefined && (typeof req.body !== 'string' || Buffer.byteLength(req.body) > MAX_HTTP_REQUEST_BYTES)) {
           throw new CxError('CX_ERR_IO', { path: url.href, detail: `the request body must be a string of at most ${MAX_HTTP_REQUEST_BYTES} bytes` });
@@ -106,7 +115,68 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
         if (fake?.http) return fake.http({ ...req, method });
         return doHttp(url, method, req.headers ?? {}, req.body, timeoutOf(req.timeoutMs));
       }),
+
+    download: (rawUrl: string, options: DownloadOptions) =>
+      guard.call({ capability: 'net', op: 'download', target: String(rawUrl), args: { maxBytes: options?.maxBytes, sha256: options?.sha256 } }, async (allow) => {
+        const url = grantedUrl(rawUrl);
+        const cap = guard.checked ? MAX_SANDBOXED_DOWNLOAD_BYTES : MAX_DOWNLOAD_BYTES;
+        const maxBytes = Number(options?.maxBytes);
+        if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > cap) {
+          throw new CxError('CX_ERR_IO', { path: url.href, detail: `download needs maxBytes, an integer from 0 to ${cap}` });
+        }
+        const expected = options.sha256 === undefined ? undefined : String(options.sha256).toLowerCase();
+        if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new CxError('CX_ERR_IO', { path: url.href, detail: 'sha256 must be 64 hex digits' });
+        allow();
+        const bytes = fake?.download ? (await fake.download(url.href, options)).bytes : await doDownload(url, maxBytes, timeoutOf(options.timeoutMs));
+        if (bytes.byteLength > maxBytes) throw tooLarge(url, maxBytes);
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (expected !== undefined && actual !== expected) throw new CxError('CX_ERR_DOWNLOAD_CHECKSUM', { url: url.href, actual, expected });
+        return { bytes, sha256: actual, size: bytes.byteLength } satisfies Download;
+      }),
   };
+}
+
+const tooLarge = (url: URL, maxBytes: number) => new CxError('CX_ERR_IO', { path: url.href, detail: `the download is larger than its limit of ${maxBytes} bytes; nothing was kept` });
+
+/** GETs `url` into memory, stopping (and failing) as soon as more than `maxBytes` arrive. */
+function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const fail = (detail: string) => reject(new CxError('CX_ERR_IO', { path: url.href, detail }));
+    const r = send(url, { method: 'GET', timeout: timeoutMs }, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        const where = status >= 300 && status < 400 && res.headers.location ? ` (redirects to ${res.headers.location}; redirects are not followed)` : '';
+        fail(`download failed: HTTP ${status}${where}`);
+        return void res.destroy();
+      }
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        reject(tooLarge(url, maxBytes));
+        return void res.destroy();
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size > maxBytes) {
+          reject(tooLarge(url, maxBytes));
+          res.destroy();
+          return;
+        }
+        chunks.push(b);
+      });
+      res.on('end', () => {
+        const all = Buffer.concat(chunks);
+        resolve(new Uint8Array(all.buffer, all.byteOffset, all.byteLength));
+      });
+      res.on('error', (e) => fail(`download failed: ${e.message}`));
+      res.on('aborted', () => fail('download failed: the connection closed early'));
+    });
+    r.on('timeout', () => r.destroy(new Error('timed out')));
+    r.on('error', (e: NodeJS.ErrnoException) => fail(`download failed: ${e.code ?? e.message}`));
+    r.end();
+  });
 }
 
 function doHttp(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<HttpResponse> {

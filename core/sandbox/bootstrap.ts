@@ -9,6 +9,8 @@
  * plugin code runs. No ivm Reference ever reaches plugin code: its ctx holds plain functions
  * that send JSON text. Every value leaving the isolate is encoded by boundedStringify
  * (bounded-json.ts): stopped at the size or depth cap while it is written.
+ * Bytes (readBytes, writeBytes, downloads, assets) cross as base64 text,
+ * at most 8 MiB per call.
  */
 import { BOUNDED_JSON } from './bounded-json.js';
 
@@ -27,6 +29,7 @@ const parse = JSON.parse;
 const Err = Error;
 const P = Promise;
 const M = Map;
+const St = Set;
 const freeze = Object.freeze;
 const isArray = Array.isArray;
 const S = String;
@@ -92,7 +95,93 @@ g.__cx_reply = function (hid, ok, text) {
   if (info.code) e.code = S(info.code);
   w.reject(e);
 };
-function makeCtx(callId, data) {
+const U8 = Uint8Array;
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new U8(128);
+for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+// Bytes cross the boundary as base64 text ({ b64 }), capped like file reads (8 MiB).
+const MAX_BYTES = 8 * 1024 * 1024;
+function toB64(bytes, what) {
+  if (!(bytes instanceof U8)) throw limitError(what + ' must be a Uint8Array');
+  if (bytes.length > MAX_BYTES) throw limitError(what + ' is ' + bytes.length + ' bytes, over the limit of ' + MAX_BYTES);
+  const parts = [];
+  for (let i = 0; i < bytes.length; i += 3 * 4096) {
+    let chunk = '';
+    const end = Math.min(i + 3 * 4096, bytes.length);
+    for (let j = i; j < end; j += 3) {
+      const n = (bytes[j] << 16) | ((j + 1 < end ? bytes[j + 1] : 0) << 8) | (j + 2 < end ? bytes[j + 2] : 0);
+      chunk += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (j + 1 < end ? B64[(n >> 6) & 63] : '=') + (j + 2 < end ? B64[n & 63] : '=');
+    }
+    parts.push(chunk);
+  }
+  return { b64: parts.join('') };
+}
+function fromB64(v) {
+  const t = v && typeof v.b64 === 'string' ? v.b64 : '';
+  let len = t.length;
+  while (len > 0 && t.charCodeAt(len - 1) === 61) len--;
+  const out = new U8(Math.floor((len * 3) / 4));
+  let o = 0;
+  for (let i = 0; i < len; i += 4) {
+    const a = B64_INDEX[t.charCodeAt(i)], b = B64_INDEX[t.charCodeAt(i + 1)];
+    const c = i + 2 < len ? B64_INDEX[t.charCodeAt(i + 2)] : 0, d = i + 3 < len ? B64_INDEX[t.charCodeAt(i + 3)] : 0;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    if (o < out.length) out[o++] = (n >> 16) & 255;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}
+// The same lexical normalisation as the host's (posix.normalize of an absolute path).
+function normalize(p) {
+  if (typeof p !== 'string' || p.charAt(0) !== '/') return S(p);
+  const out = [];
+  const parts = p.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const x = parts[i];
+    if (x === '' || x === '.') continue;
+    if (x === '..') out.pop();
+    else out.push(x);
+  }
+  return '/' + out.join('/');
+}
+function makeFs(callId, view, root) {
+  const call = function (method) {
+    return function () {
+      const args = [];
+      for (let i = 0; i < arguments.length; i++) args.push(arguments[i]);
+      return hostCall(callId, view + '.' + method, args);
+    };
+  };
+  const bytesOut = function (method) {
+    const f = call(method);
+    return function (path, options) {
+      return f(path, options === undefined ? {} : options).then(fromB64);
+    };
+  };
+  const r = view === 'fs' && root !== '/' ? root.replace(/[/]+$/, '') : '';
+  return freeze({
+    readFile: call('readFile'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
+    statfs: call('statfs'), readlink: call('readlink'), writeFile: call('writeFile'),
+    writeBytes: function (path, data, options) {
+      let b;
+      try { b = toB64(data, 'the data of ' + view + '.writeBytes'); } catch (e) { return P.reject(e); }
+      return hostCall(callId, view + '.writeBytes', [path, b, options === undefined ? {} : options]);
+    },
+    appendFile: function (path, data, options) {
+      let d = data;
+      try { if (typeof data !== 'string') d = toB64(data, 'the data of ' + view + '.appendFile'); } catch (e) { return P.reject(e); }
+      return hostCall(callId, view + '.appendFile', [path, d, options === undefined ? {} : options]);
+    },
+    symlink: call('symlink'), copy: call('copy'), mkdir: call('mkdir'), remove: call('remove'), rename: call('rename'),
+    chmod: call('chmod'), chown: call('chown'),
+    diskPath: function (p) {
+      const n = normalize(p);
+      return r && n.charAt(0) === '/' ? (n === '/' ? r : r + n) : n;
+    },
+  });
+}
+function makeCtx(callId, data, open) {
   const call = function (method) {
     return function () {
       const args = [];
@@ -119,12 +208,34 @@ function makeCtx(callId, data) {
       interactive: data.interactive,
     }),
     exec: freeze({ run: call('exec.run') }),
-    fs: freeze({
-      readFile: call('fs.readFile'), readDir: call('fs.readDir'), stat: call('fs.stat'), statfs: call('fs.statfs'),
-      readlink: call('fs.readlink'), writeFile: call('fs.writeFile'), mkdir: call('fs.mkdir'), remove: call('fs.remove'),
-      rename: call('fs.rename'), chmod: call('fs.chmod'), chown: call('fs.chown'),
+    fs: makeFs(callId, 'fs', S(data.env && data.env.root || '/')),
+    localFs: makeFs(callId, 'localFs', '/'),
+    net: freeze({
+      tcpConnect: call('net.tcpConnect'), resolve: call('net.resolve'), http: call('net.http'),
+      download: function (url, options) {
+        return hostCall(callId, 'net.download', [url, options === undefined ? {} : options]).then(function (d) {
+          return freeze({ bytes: fromB64(d), sha256: d.sha256, size: d.size });
+        });
+      },
     }),
-    net: freeze({ tcpConnect: call('net.tcpConnect'), resolve: call('net.resolve'), http: call('net.http') }),
+    lock: function (name, options) {
+      return hostCall(callId, 'lock', [name, options === undefined ? {} : options]).then(function (h) {
+        let released = false;
+        const release = function () {
+          if (released) return P.resolve();
+          released = true;
+          open.delete(release);
+          return hostCall(callId, 'lock.release', [h.handle]);
+        };
+        open.add(release);
+        return freeze({ name: h.name, release: release });
+      });
+    },
+    assets: freeze({
+      readText: call('assets.readText'),
+      readBytes: function (rel) { return hostCall(callId, 'assets.readBytes', [rel]).then(fromB64); },
+      dir: S(data.assetsDir || ''),
+    }),
     registry: freeze({ list: call('registry.list'), invoke: call('registry.invoke'), callHook: call('registry.callHook') }),
     plugins: freeze({ list: call('plugins.list'), enable: call('plugins.enable'), disable: call('plugins.disable'), installDir: data.installDir }),
   });
@@ -185,10 +296,19 @@ function errorText(e) {
   }
   return stringify({ message: message.slice(0, 4096), code: code && code.slice(0, 100), hint: hint, suggestions: suggestions });
 }
+// A lock a call did not release is released when the call ends: a later call has no channel to release it.
+async function releaseAll(open) {
+  const all = [];
+  open.forEach(function (r) { all.push(r); });
+  for (let i = 0; i < all.length; i++) {
+    try { await all[i](); } catch (e) { /* the host released it already */ }
+  }
+}
 g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
+  const open = new St();
   try {
     const target = parse(targetText);
-    const ctx = makeCtx(callId, parse(ctxText));
+    const ctx = makeCtx(callId, parse(ctxText), open);
     const input = parse(inputText);
     let out;
     if (target.type === 'activate') out = fns.def.activate ? await fns.def.activate(ctx) : null;
@@ -202,8 +322,10 @@ g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
       if (!c) throw new Err('no ' + target.kind + " '" + target.id + "' in this plugin");
       out = await c.run(ctx, input);
     }
+    await releaseAll(open);
     return 'R' + encode(out, 'the result', LIMITS.maxOutputBytes);
   } catch (e) {
+    await releaseAll(open);
     return 'E' + errorText(e);
   }
 };

@@ -3,7 +3,8 @@
  * arguments the isolate sent and calls the SAME method on the PluginContext the kernel built for
  * this call, so grants, audit and dry-run are enforced exactly as for the trusted tier.
  */
-import type { Json, PluginContext } from '../../sdk/types.js';
+import { randomBytes } from 'node:crypto';
+import type { FsCapability, HeldLock, Json, PluginContext } from '../../sdk/types.js';
 import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 
 /** What the kernel knows about the call a host call belongs to. */
@@ -17,23 +18,68 @@ type HostMethod = (ctx: PluginContext, a: any[], call: HostCallInfo) => unknown;
 
 const execOptions = (o: unknown, call: HostCallInfo) => ({ ...(o && typeof o === 'object' && !Array.isArray(o) ? o : {}), signal: call.ended });
 
+/** Bytes cross the boundary as `{ b64: '…' }` (JSON has no bytes). */
+const toB64 = (b: Uint8Array) => ({ b64: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') });
+function fromB64(v: unknown): Uint8Array {
+  if (!v || typeof v !== 'object' || typeof (v as { b64?: unknown }).b64 !== 'string') throw Object.assign(new Error('bytes must be a Uint8Array'), { code: 'CX_ERR_SANDBOX_LIMIT' });
+  const b = Buffer.from((v as { b64: string }).b64, 'base64');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+const textOrBytes = (v: unknown) => (typeof v === 'string' ? v : fromB64(v));
+
+/** The fs methods of one view (`fs` or `localFs`), as host methods. */
+function fsMethods(view: 'fs' | 'localFs'): Record<string, HostMethod> {
+  const f = (c: PluginContext): FsCapability => c[view];
+  return {
+    [`${view}.readFile`]: (c, a) => f(c).readFile(a[0], a[1] ?? {}),
+    [`${view}.readBytes`]: async (c, a) => toB64(await f(c).readBytes(a[0], a[1] ?? {})),
+    [`${view}.readDir`]: (c, a) => f(c).readDir(a[0]),
+    [`${view}.stat`]: (c, a) => f(c).stat(a[0]),
+    [`${view}.lstat`]: (c, a) => f(c).lstat(a[0]),
+    [`${view}.statfs`]: (c, a) => f(c).statfs(a[0]),
+    [`${view}.readlink`]: (c, a) => f(c).readlink(a[0]),
+    [`${view}.writeFile`]: (c, a) => f(c).writeFile(a[0], a[1], a[2] ?? {}),
+    [`${view}.writeBytes`]: (c, a) => f(c).writeBytes(a[0], fromB64(a[1]), a[2] ?? {}),
+    [`${view}.appendFile`]: (c, a) => f(c).appendFile(a[0], textOrBytes(a[1]), a[2] ?? {}),
+    [`${view}.symlink`]: (c, a) => f(c).symlink(a[0], a[1]),
+    [`${view}.copy`]: (c, a) => f(c).copy(a[0], a[1], a[2] ?? {}),
+    [`${view}.mkdir`]: (c, a) => f(c).mkdir(a[0], a[1] ?? {}),
+    [`${view}.remove`]: (c, a) => f(c).remove(a[0], a[1] ?? {}),
+    [`${view}.rename`]: (c, a) => f(c).rename(a[0], a[1]),
+    [`${view}.chmod`]: (c, a) => f(c).chmod(a[0], a[1]),
+    [`${view}.chown`]: (c, a) => f(c).chown(a[0], a[1], a[2]),
+  };
+}
+
+/** Locks a sandboxed plugin holds, by plugin and handle (the isolate only ever sees the handle). */
+const heldLocks = new Map<string, HeldLock>();
+
 /** Method name -> how the kernel runs it. Fire-and-forget methods (log, io.out/err) return nothing. */
 export const HOST_METHODS: Readonly<Record<string, HostMethod>> = Object.freeze({
   'exec.run': (c, a, call) => c.exec.run(a[0], a[1] ?? [], execOptions(a[2], call)),
-  'fs.readFile': (c, a) => c.fs.readFile(a[0]),
-  'fs.readDir': (c, a) => c.fs.readDir(a[0]),
-  'fs.stat': (c, a) => c.fs.stat(a[0]),
-  'fs.statfs': (c, a) => c.fs.statfs(a[0]),
-  'fs.readlink': (c, a) => c.fs.readlink(a[0]),
-  'fs.writeFile': (c, a) => c.fs.writeFile(a[0], a[1], a[2] ?? {}),
-  'fs.mkdir': (c, a) => c.fs.mkdir(a[0], a[1] ?? {}),
-  'fs.remove': (c, a) => c.fs.remove(a[0], a[1] ?? {}),
-  'fs.rename': (c, a) => c.fs.rename(a[0], a[1]),
-  'fs.chmod': (c, a) => c.fs.chmod(a[0], a[1]),
-  'fs.chown': (c, a) => c.fs.chown(a[0], a[1], a[2]),
+  ...fsMethods('fs'),
+  ...fsMethods('localFs'),
   'net.tcpConnect': (c, a) => c.net.tcpConnect(a[0], a[1], a[2] ?? {}),
   'net.resolve': (c, a) => c.net.resolve(a[0], a[1] ?? {}),
   'net.http': (c, a) => c.net.http(a[0] ?? {}),
+  'net.download': async (c, a) => {
+    const d = await c.net.download(a[0], a[1] ?? {});
+    return { ...toB64(d.bytes), sha256: d.sha256, size: d.size };
+  },
+  lock: async (c, a) => {
+    const lock = await c.lock(a[0], a[1] ?? {});
+    const handle = randomBytes(8).toString('hex');
+    heldLocks.set(`${c.plugin}\u0000${handle}`, lock);
+    return { name: lock.name, handle };
+  },
+  'lock.release': async (c, a) => {
+    const key = `${c.plugin}\u0000${String(a[0])}`;
+    const lock = heldLocks.get(key);
+    heldLocks.delete(key);
+    await lock?.release();
+  },
+  'assets.readText': (c, a) => c.assets.readText(a[0]),
+  'assets.readBytes': async (c, a) => toB64(await c.assets.readBytes(a[0])),
   'registry.list': (c, a) => c.registry.list(a[0]),
   'registry.invoke': (c, a) => c.registry.invoke(a[0], a[1], a[2] ?? null, a[3] ?? {}),
   'registry.callHook': (c, a) => c.registry.callHook(a[0], a[1] ?? null),
@@ -59,5 +105,6 @@ export function contextData(ctx: PluginContext): Json {
     color: Boolean(ctx.io?.color),
     interactive: Boolean(ctx.io?.interactive),
     installDir: ctx.plugins?.installDir ?? '',
+    assetsDir: ctx.assets?.dir ?? '',
   };
 }

@@ -74,8 +74,8 @@ export async function unsettledPackages(t: AptTools): Promise<string[]> {
 }
 
 async function listFiles(ctx: PluginContext<any>, dir: string, keep: string[]): Promise<string[]> {
-  if (!(await ctx.fs.stat(dir))) return [];
-  return (await ctx.fs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
+  if (!(await ctx.localFs.stat(dir))) return [];
+  return (await ctx.localFs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
 }
 
 /**
@@ -197,15 +197,15 @@ async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, opti
   // 2. Keep a copy of the dpkg status file before any change.
   if (real.length) {
     const backupDir = `${ctx.env.stateDir}/dpkg-status`;
-    await ctx.fs.mkdir(backupDir, { mode: 0o700 });
+    await ctx.localFs.mkdir(backupDir, { mode: 0o700 });
     report.statusBackup = `${backupDir}/status-${stamp()}`;
     // cp, not read+write: byte for byte whatever the encoding, and no size cap.
     const cp = await ctx.exec.run('cp', ['-p', t.paths.status, report.statusBackup], { timeoutMs: 60_000 });
     if (cp.exitCode !== 0) throw new Error(`could not copy ${t.paths.status} to ${report.statusBackup} (${cp.stderr.trim()}); nothing was changed`);
     report.actions.push(`copied ${t.paths.status} to ${report.statusBackup}`);
     // Keep the last ten copies.
-    const copies = (await ctx.fs.readDir(backupDir)).map((e) => e.name).filter((n) => n.startsWith('status-')).sort();
-    for (const old of copies.slice(0, Math.max(0, copies.length - 10))) await ctx.fs.remove(`${backupDir}/${old}`);
+    const copies = (await ctx.localFs.readDir(backupDir)).map((e) => e.name).filter((n) => n.startsWith('status-')).sort();
+    for (const old of copies.slice(0, Math.max(0, copies.length - 10))) await ctx.localFs.remove(`${backupDir}/${old}`);
   }
 
   // 3. Repairs, in an order where each makes the next one possible.
@@ -215,12 +215,12 @@ async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, opti
     return r.exitCode === 0;
   };
   for (const f of staleLocks) {
-    await ctx.fs.remove(f);
+    await ctx.localFs.remove(f);
     report.actions.push(`removed stale lock ${f}`);
   }
   const has = (id: AptProblemId) => report.problems.some((p) => p.id === id);
   if (has('lists-corrupt')) {
-    for (const f of await listFiles(ctx, t.paths.lists, ['lock'])) await ctx.fs.remove(f);
+    for (const f of await listFiles(ctx, t.paths.lists, ['lock'])) await ctx.localFs.remove(f);
     report.actions.push(`removed the package lists in ${t.paths.lists}`);
     await step(t.show('apt-get', ['update']), () => t.aptGet(['update', '-q']));
     // Lists were unreadable, so dependencies could not be checked before: check now.

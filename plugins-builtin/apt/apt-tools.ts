@@ -3,7 +3,7 @@
  * they are the plain commands; for another root every tool is pointed at that root's dpkg
  * database and apt directories (no chroot needed; maintainer scripts get $DPKG_ROOT).
  */
-import { hostPath, type ExecOptions, type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { type ExecOptions, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 
 /** Where dpkg and apt keep their state under a root. */
 export interface AptPaths {
@@ -16,9 +16,13 @@ export interface AptPaths {
   locks: string[];
 }
 
-/** Joins a root and an absolute path ("/" + "/var/lib" = "/var/lib"). */
+/**
+ * Joins a root and an absolute path ("/" + "/var/lib" = "/var/lib"): where dpkg and apt are told
+ * to look (program arguments). These disk paths are read with ctx.localFs (as given).
+ */
 export function underRoot(root: string, path: string): string {
-  return hostPath({ root }, path);
+  const r = root.replace(/\/+$/, '');
+  return r === '' ? path : `${r}${path}`;
 }
 
 export function aptPaths(root: string): AptPaths {
@@ -89,7 +93,7 @@ export function aptTools(ctx: PluginContext<any>, timeoutMs = 600_000): AptTools
 /** Why apt/dpkg cannot be used under this root, or null when they can. */
 export async function aptUnavailable(ctx: PluginContext<any>): Promise<string | null> {
   const p = aptPaths(ctx.env.root);
-  if (!(await ctx.fs.stat(p.status))) return `no dpkg database at ${p.status} (not a Debian-based system?)`;
+  if (!(await ctx.localFs.stat(p.status))) return `no dpkg database at ${p.status} (not a Debian-based system?)`;
   for (const tool of ['dpkg', 'apt-get']) {
     let r: ExecResult;
     try {

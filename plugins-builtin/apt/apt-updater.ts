@@ -37,7 +37,7 @@ async function installedPackages(ctx: PluginContext<any>): Promise<InstalledPack
 }
 
 async function rebootRequired(ctx: PluginContext<any>): Promise<boolean> {
-  for (const p of ['/var/run/reboot-required', '/run/reboot-required']) if (await ctx.fs.stat(underRoot(ctx.env.root, p))) return true;
+  for (const p of ['/var/run/reboot-required', '/run/reboot-required']) if (await ctx.fs.stat(p)) return true;
   return false;
 }
 

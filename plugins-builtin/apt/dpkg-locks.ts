@@ -20,7 +20,7 @@ export interface LockState {
 
 async function commandLine(ctx: PluginContext<any>, pid: number, fallback: string): Promise<string> {
   try {
-    const raw = await ctx.fs.readFile(`/proc/${pid}/cmdline`);
+    const raw = await ctx.localFs.readFile(`/proc/${pid}/cmdline`);
     const text = raw.split('\0').filter(Boolean).join(' ');
     return text || fallback;
   } catch {
@@ -44,7 +44,7 @@ export async function readLocks(ctx: PluginContext<any>, lockFiles: string[]): P
   const stale: string[] = [];
   for (const f of lockFiles) {
     if (held.some((h) => h.path === f)) continue;
-    if (await ctx.fs.stat(f)) stale.push(f);
+    if (await ctx.localFs.stat(f)) stale.push(f);
   }
   return { held, stale };
 }

@@ -3,7 +3,7 @@
  * view: /proc, /etc/passwd, the dpkg status file of --root). Each assertion that does not hold is
  * one line of the FAIL message; every measured value is in the details.
  */
-import { hostPath, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 // dpkg's version order, from the packages checks (one implementation of the algorithm).
 import { compareDebVersions } from '../checks-packages/deb-version.js';
@@ -15,7 +15,7 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []
 
 /** name -> id from a passwd or group file. */
 async function idsOf(ctx: Ctx, file: string): Promise<Map<string, number>> {
-  const text = (await read(ctx, hostPath(ctx.env, file))) ?? '';
+  const text = (await read(ctx, file)) ?? '';
   return new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':')).filter((f) => f.length > 2).map((f) => [f[0]!, Number(f[2])]));
 }
 
@@ -34,7 +34,7 @@ export function listeningPorts(text: string): Array<{ address: string; port: num
 
 /** Names of running processes (the comm field of /proc/<pid>/stat). */
 async function processNames(ctx: Ctx): Promise<string[]> {
-  const proc = hostPath(ctx.env, '/proc');
+  const proc = '/proc';
   const names: string[] = [];
   for (const e of await ctx.fs.readDir(proc).catch(() => [])) {
     if (!/^\d+$/.test(e.name)) continue;
@@ -73,7 +73,7 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
   };
   switch (c.type) {
     case 'file': {
-      const path = hostPath(ctx.env, String(c.subject));
+      const path = String(c.subject);
       const st = await ctx.fs.stat(path);
       const exists = e.exists !== false;
       details.exists = st !== null;
@@ -99,7 +99,7 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       break;
     }
     case 'port': {
-      const text = `${(await read(ctx, hostPath(ctx.env, '/proc/net/tcp'))) ?? ''}\n${((await read(ctx, hostPath(ctx.env, '/proc/net/tcp6'))) ?? '').split('\n').slice(1).join('\n')}`;
+      const text = `${(await read(ctx, '/proc/net/tcp')) ?? ''}\n${((await read(ctx, '/proc/net/tcp6')) ?? '').split('\n').slice(1).join('\n')}`;
       const socks = listeningPorts(text).filter((s) => s.port === c.subject && (typeof e.address !== 'string' || s.address === e.address));
       details.listening_on = socks.map((s) => `${s.address}:${s.port}`);
       const listening = e.listening !== false;
@@ -115,7 +115,7 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       break;
     }
     case 'package': {
-      const status = await read(ctx, hostPath(ctx.env, '/var/lib/dpkg/status'));
+      const status = await read(ctx, '/var/lib/dpkg/status');
       if (status === null) return { status: 'SKIP', message: 'no dpkg on this host (no /var/lib/dpkg/status)', details };
       const version = installedVersion(status, String(c.subject));
       details.version = version;
@@ -161,7 +161,7 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       break;
     }
     case 'kernel_param': {
-      const path = hostPath(ctx.env, `/proc/sys/${String(c.subject).replace(/\./g, '/')}`);
+      const path = `/proc/sys/${String(c.subject).replace(/\./g, '/')}`;
       const value = await read(ctx, path);
       details.value = value?.trim() ?? null;
       if (value === null) wrong.push(`no kernel parameter ${c.subject} (${path})`);
@@ -169,7 +169,7 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       break;
     }
     case 'mount': {
-      const text = (await read(ctx, hostPath(ctx.env, '/proc/mounts'))) ?? '';
+      const text = (await read(ctx, '/proc/mounts')) ?? '';
       const m = text.split('\n').map((l) => l.split(/\s+/)).find((f) => f[1]?.replace(/\\040/g, ' ') === c.subject);
       details.filesystem = m?.[2] ?? null;
       const exists = e.exists !== false;

@@ -3,7 +3,7 @@
  * `declarative.files` and doctor's --checks-file) and runs each one through it. A file that
  * cannot be read or does not validate throws a positioned CxError; doctor reports it as ERROR.
  */
-import { CxError, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, type Json, type PluginContext } from 'cx-ops/sdk';
 import { evaluate } from './assertions.js';
 import { parseChecksFile, type DeclaredCheck } from './checks-file.js';
 
@@ -14,14 +14,14 @@ export interface DeclarativeConfig {
 /** A request from doctor: list the checks, or run one. */
 export type CheckSetRequest = { op: 'list'; files?: string[] } | { op: 'run'; id: string; files?: string[] };
 
-/** Reads one checks file (a path given on the command line is used as given; config paths are host paths). */
+/** Reads one checks file: a path on this machine (config paths are host paths, put under --root by the caller). */
 export async function readChecksFile(ctx: PluginContext<unknown>, file: string): Promise<DeclaredCheck[]> {
-  if (!(await ctx.fs.stat(file))) throw new CxError('CX_ERR_CHECKS_FILE_INVALID', { file, field: 'file', detail: 'does not exist' });
-  return parseChecksFile(await ctx.fs.readFile(file), file);
+  if (!(await ctx.localFs.stat(file))) throw new CxError('CX_ERR_CHECKS_FILE_INVALID', { file, field: 'file', detail: 'does not exist' });
+  return parseChecksFile(await ctx.localFs.readFile(file), file);
 }
 
 async function allChecks(ctx: PluginContext<DeclarativeConfig>, given: string[]): Promise<DeclaredCheck[]> {
-  const files = [...(ctx.config.files ?? []).map((f) => hostPath(ctx.env, f)), ...given];
+  const files = [...(ctx.config.files ?? []).map((f) => ctx.fs.diskPath(f)), ...given];
   const out: DeclaredCheck[] = [];
   const where = new Map<string, string>();
   for (const f of [...new Set(files)]) {

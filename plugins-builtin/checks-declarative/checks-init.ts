@@ -4,7 +4,7 @@
  * parameters, and for each `--add NAME`: the package (installed, at least this version), the
  * process (running) or the path (exists, mode, owner) of that name.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import { stringify } from 'yaml';
 import { installedVersion, listeningPorts } from './assertions.js';
 
@@ -17,15 +17,15 @@ const read = async (ctx: PluginContext<unknown>, p: string) => ((await ctx.fs.st
 /** The checks describing the host now, as plain data for the YAML file. */
 export async function describeHost(ctx: PluginContext<unknown>, add: string[]): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
-  const mounts = ((await read(ctx, hostPath(ctx.env, '/proc/mounts'))) ?? '').split('\n').map((l) => l.split(/\s+/)).filter((f) => f.length >= 4 && REAL_FS.has(f[2]!));
+  const mounts = ((await read(ctx, '/proc/mounts')) ?? '').split('\n').map((l) => l.split(/\s+/)).filter((f) => f.length >= 4 && REAL_FS.has(f[2]!));
   for (const f of mounts) out.push({ id: `mount_${id(f[1]!)}`, mount: f[1], filesystem: f[2], options: [f[3]!.split(',').includes('ro') ? 'ro' : 'rw'] });
-  const tcp = `${(await read(ctx, hostPath(ctx.env, '/proc/net/tcp'))) ?? ''}\n${((await read(ctx, hostPath(ctx.env, '/proc/net/tcp6'))) ?? '').split('\n').slice(1).join('\n')}`;
+  const tcp = `${(await read(ctx, '/proc/net/tcp')) ?? ''}\n${((await read(ctx, '/proc/net/tcp6')) ?? '').split('\n').slice(1).join('\n')}`;
   for (const port of [...new Set(listeningPorts(tcp).map((s) => s.port))].sort((a, b) => a - b)) out.push({ id: `port_${port}`, port, listening: true });
   for (const p of PARAMS) {
-    const v = await read(ctx, hostPath(ctx.env, `/proc/sys/${p.replace(/\./g, '/')}`));
+    const v = await read(ctx, `/proc/sys/${p.replace(/\./g, '/')}`);
     if (v !== null) out.push({ id: `sysctl_${id(p)}`, kernel_param: p, value: v.trim() });
   }
-  const status = (await read(ctx, hostPath(ctx.env, '/var/lib/dpkg/status'))) ?? '';
+  const status = (await read(ctx, '/var/lib/dpkg/status')) ?? '';
   for (const name of add) {
     let found = false;
     const version = status ? installedVersion(status, name) : null;
@@ -34,15 +34,15 @@ export async function describeHost(ctx: PluginContext<unknown>, add: string[]): 
       found = true;
     }
     if (name.startsWith('/')) {
-      const st = await ctx.fs.stat(hostPath(ctx.env, name));
+      const st = await ctx.fs.stat(name);
       if (st) {
         out.push({ id: `file_${id(name)}`, file: name, exists: true, mode: (st.mode & 0o7777).toString(8).padStart(4, '0') });
         found = true;
       }
     }
-    for (const e of await ctx.fs.readDir(hostPath(ctx.env, '/proc')).catch(() => [])) {
+    for (const e of await ctx.fs.readDir('/proc').catch(() => [])) {
       if (!/^\d+$/.test(e.name)) continue;
-      const stat = await read(ctx, hostPath(ctx.env, `/proc/${e.name}/stat`)).catch(() => null);
+      const stat = await read(ctx, `/proc/${e.name}/stat`).catch(() => null);
       if (stat && /^\d+ \((.*)\) /.exec(stat)?.[1] === name) {
         out.push({ id: `process_${id(name)}`, process: name, running: true });
         found = true;

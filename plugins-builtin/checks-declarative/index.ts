@@ -41,11 +41,11 @@ export default definePlugin<DeclarativeConfig>({
           ctx.io.out(text);
           return 0;
         }
-        if ((await ctx.fs.stat(file)) && !o.force) {
+        if ((await ctx.localFs.stat(file)) && !o.force) {
           throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `checks init: ${file} exists; nothing was written.`, hint: `cx-ops checks init --output ${file} --force   (or --dry-run to see it)` });
         }
-        await ctx.fs.mkdir(file.replace(/\/[^/]*$/, '') || '/');
-        await ctx.fs.writeFile(file, text, { mode: 0o644 });
+        await ctx.localFs.mkdir(file.replace(/\/[^/]*$/, '') || '/');
+        await ctx.localFs.writeFile(file, text, { mode: 0o644 });
         ctx.io.out(`wrote ${checks.length} check(s) to ${file}\nRun them with: cx-ops doctor --checks-file ${file}\n`);
         return 0;
       },

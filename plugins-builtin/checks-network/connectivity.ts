@@ -5,7 +5,7 @@
  * dns_resolution as a whole: an IP target needs no DNS and is probed whatever DNS does; a
  * name target that does not resolve is reported as such (see dns_resolution).
  */
-import { defineCheck, hostPath, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, readIfExists, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
 import { defaultGateway, sourceHosts } from './host-config.js';
 import { packageSourceUris } from './host-sources.js';
@@ -81,7 +81,7 @@ export const connectivityCheck = defineCheck({
   severity: 'high',
   async run(ctx: PluginContext<NetworkConfig>) {
     const cfg = ctx.config.network_connectivity;
-    const routeText = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/net/route'));
+    const routeText = await readIfExists(ctx.fs, '/proc/net/route');
     const gateway = routeText === null ? null : defaultGateway(routeText);
     const details: Record<string, unknown> = { gateway: gateway?.gateway ?? null, interface: gateway?.iface ?? null };
     if (cfg.require_default_route && routeText !== null && !gateway) {

@@ -3,7 +3,7 @@
  * answers for every name (default: the host names of the package sources), all at once with
  * a short timeout.
  */
-import { defineCheck, hostPath, readIfExists, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, readIfExists, type PluginContext } from 'cx-ops/sdk';
 import type { NetworkConfig } from './config.js';
 import { gradeProbes, type Probe } from './connectivity.js';
 import { isIpLiteral, parseResolvConf, sourceHosts } from './host-config.js';
@@ -22,7 +22,7 @@ export const dnsCheck = defineCheck({
     let servers: Array<string | undefined> = cfg.servers;
     let source = 'config';
     if (!servers.length) {
-      const resolv = await readIfExists(ctx.fs, hostPath(ctx.env, '/etc/resolv.conf'));
+      const resolv = await readIfExists(ctx.fs, '/etc/resolv.conf');
       if (resolv === null) return { status: 'FAIL', message: 'no /etc/resolv.conf: the host has no resolver configured' };
       servers = parseResolvConf(resolv);
       source = '/etc/resolv.conf';

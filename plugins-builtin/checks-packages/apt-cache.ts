@@ -3,7 +3,7 @@
  * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/*, /var/lib/dpkg/status
  * (+ updates/) and the sources and pinning files, so a warm doctor run does not start apt at all.
  */
-import { hostPath, mapLimit, type PluginContext } from 'cx-ops/sdk';
+import { mapLimit, type PluginContext } from 'cx-ops/sdk';
 
 /**
  * Both apt checks start together in a doctor run: one fingerprint in flight per root is shared.
@@ -22,16 +22,16 @@ export function aptFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
 }
 
 async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | null> {
-  const status = await ctx.fs.stat(hostPath(ctx.env, '/var/lib/dpkg/status'));
+  const status = await ctx.fs.stat('/var/lib/dpkg/status');
   if (!status) return null;
   const parts: string[] = [`root=${ctx.env.root}`, `status:${status.size}:${status.mtimeMs}`];
   // Sources and pinning decide which lists apt reads and which candidate wins.
   for (const file of ['/etc/apt/sources.list', '/etc/apt/preferences']) {
-    const st = await ctx.fs.stat(hostPath(ctx.env, file));
+    const st = await ctx.fs.stat(file);
     if (st) parts.push(`${file}:${st.size}:${st.mtimeMs}`);
   }
   for (const dir of ['/var/lib/apt/lists', '/var/lib/dpkg/updates', '/etc/apt/sources.list.d', '/etc/apt/preferences.d']) {
-    const path = hostPath(ctx.env, dir);
+    const path = dir;
     const st = await ctx.fs.stat(path);
     if (!st) continue;
     parts.push(`${dir}:${st.mtimeMs}`);
@@ -49,8 +49,8 @@ async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
 export async function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<{ value: T; cached: boolean }> {
   const file = `${ctx.env.cacheDir}/${name}.json`;
   try {
-    if (await ctx.fs.stat(file)) {
-      const stored = JSON.parse(await ctx.fs.readFile(file)) as { fingerprint?: string; value?: T };
+    if (await ctx.localFs.stat(file)) {
+      const stored = JSON.parse(await ctx.localFs.readFile(file)) as { fingerprint?: string; value?: T };
       if (stored.fingerprint === fingerprint && stored.value !== undefined) return { value: stored.value, cached: true };
     }
   } catch {
@@ -58,8 +58,8 @@ export async function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string,
   }
   const value = await compute();
   try {
-    if (!(await ctx.fs.stat(ctx.env.cacheDir))) await ctx.fs.mkdir(ctx.env.cacheDir);
-    await ctx.fs.writeFile(file, JSON.stringify({ fingerprint, value, created: new Date().toISOString() }));
+    if (!(await ctx.localFs.stat(ctx.env.cacheDir))) await ctx.localFs.mkdir(ctx.env.cacheDir);
+    await ctx.localFs.writeFile(file, JSON.stringify({ fingerprint, value, created: new Date().toISOString() }));
   } catch (e) {
     ctx.log.debug(`could not write the apt answer cache ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }

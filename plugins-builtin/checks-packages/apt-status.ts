@@ -6,7 +6,7 @@
  * would fix. The fix is the apt repair's `repair_apt` when that plugin is loaded, else this
  * plugin's own `apt_configure_pending` (`dpkg --configure -a`).
  */
-import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';
@@ -35,14 +35,14 @@ async function aptDiagnosis(ctx: PluginContext<unknown>): Promise<AptHealth['dia
   return d?.available && Array.isArray(d.problems) ? (d.problems as unknown as NonNullable<AptHealth['diagnosis']>) : null;
 }
 
-const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${hostPath(ctx.env, '/var/lib/dpkg')}`]);
+const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${ctx.fs.diskPath('/var/lib/dpkg')}`]);
 
 async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
-  const updates = hostPath(ctx.env, '/var/lib/dpkg/updates');
+  const updates = '/var/lib/dpkg/updates';
   const interrupted = (await ctx.fs.stat(updates)) ? (await ctx.fs.readDir(updates)).map((e) => e.name).filter((n) => /^\d+$/.test(n)) : [];
-  const unfinished = unfinishedPackages(parseDpkgStatus(await ctx.fs.readFile(hostPath(ctx.env, '/var/lib/dpkg/status'))));
+  const unfinished = unfinishedPackages(parseDpkgStatus(await ctx.fs.readFile('/var/lib/dpkg/status')));
   const audit = await ctx.exec.run('dpkg', [...dpkgArgs(ctx), '--audit'], { timeoutMs: 20_000, readOnly: true, env: { LC_ALL: 'C' } });
-  const listsDir = hostPath(ctx.env, '/var/lib/apt/lists');
+  const listsDir = '/var/lib/apt/lists';
   let lists = 0;
   let newest: number | null = null;
   if (await ctx.fs.stat(listsDir)) {

@@ -9,7 +9,7 @@
  * the policy (pin preferences, a default release, NotAutomatic archives, phased updates) or the
  * lists cannot be read this way, it says so and the caller runs apt itself.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import type { UpgradableLine } from './apt-parse.js';
 import { compareDebVersions } from './deb-version.js';
 
@@ -54,7 +54,7 @@ export function pinMatters(stanza: string, installedNames: Set<string>, listName
 
 /** Why apt's default policy may not hold on this host, or null. */
 async function policyChange(ctx: PluginContext<unknown>, installedNames: Set<string>, listNames: string[]): Promise<string | null> {
-  const etc = hostPath(ctx.env, '/etc/apt');
+  const etc = '/etc/apt';
   const prefFiles = [`${etc}/preferences`];
   for (const [dir, ext] of [['preferences.d', '.pref'], ['apt.conf.d', '']] as const) {
     const entries = (await ctx.fs.stat(`${etc}/${dir}`)) ? await ctx.fs.readDir(`${etc}/${dir}`) : [];
@@ -65,16 +65,16 @@ async function policyChange(ctx: PluginContext<unknown>, installedNames: Set<str
         continue;
       }
       const text = await ctx.fs.readFile(`${etc}/${dir}/${e.name}`);
-      if (/Default-Release|Dir::State|Phased/i.test(text)) return `${etc}/${dir}/${e.name} changes apt's policy or paths`;
+      if (/Default-Release|Dir::State|Phased/i.test(text)) return `${ctx.fs.diskPath(`${etc}/${dir}/${e.name}`)} changes apt's policy or paths`;
     }
   }
   const conf = await readIfPresent(ctx, `${etc}/apt.conf`);
-  if (conf && /Default-Release|Dir::State|Phased/i.test(conf)) return `${etc}/apt.conf changes apt's policy or paths`;
+  if (conf && /Default-Release|Dir::State|Phased/i.test(conf)) return `${ctx.fs.diskPath(`${etc}/apt.conf`)} changes apt's policy or paths`;
   for (const file of prefFiles) {
     const text = await readIfPresent(ctx, file);
     if (!text) continue;
     const stanzas = text.replace(/^\s*#.*$/gm, '').split(/\n\s*\n/).filter((st) => st.trim());
-    if (stanzas.some((st) => pinMatters(st, installedNames, listNames))) return `${file} pins packages apt could upgrade`;
+    if (stanzas.some((st) => pinMatters(st, installedNames, listNames))) return `${ctx.fs.diskPath(file)} pins packages apt could upgrade`;
   }
   return null;
 }
@@ -85,8 +85,8 @@ async function policyChange(ctx: PluginContext<unknown>, installedNames: Set<str
  * `apt update` removes); apt itself tells which.
  */
 async function sourcesEditedSince(ctx: PluginContext<unknown>, listsMtimeMs: number): Promise<string | null> {
-  const file = hostPath(ctx.env, '/etc/apt/sources.list');
-  const dir = hostPath(ctx.env, '/etc/apt/sources.list.d');
+  const file = '/etc/apt/sources.list';
+  const dir = '/etc/apt/sources.list.d';
   const paths = [file, dir];
   if (await ctx.fs.stat(dir)) paths.push(...(await ctx.fs.readDir(dir)).filter((e) => e.type === 'file').map((e) => `${dir}/${e.name}`));
   for (const path of paths) {
@@ -170,18 +170,18 @@ const PACKAGES_FILE = /_Packages(\.(?:lz4|gz|xz|zst|bz2|lzma))?$/;
 
 /** Computes what `apt list --upgradable` would print, or why it cannot here. */
 export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<ListsAnswer> {
-  if (!(await ctx.fs.stat(APT_HELPER))) return { ok: false, fallback: `${APT_HELPER} is not installed` };
+  if (!(await ctx.localFs.stat(APT_HELPER))) return { ok: false, fallback: `${APT_HELPER} is not installed` };
   const arch = await ctx.exec.run('dpkg', ['--print-architecture'], { timeoutMs: 10_000, readOnly: true });
   const native = arch.stdout.trim();
   if (arch.exitCode !== 0 || !native) return { ok: false, fallback: 'dpkg --print-architecture failed' };
 
-  const listsDir = hostPath(ctx.env, '/var/lib/apt/lists');
+  const listsDir = '/var/lib/apt/lists';
   const edited = await sourcesEditedSince(ctx, (await ctx.fs.stat(listsDir))?.mtimeMs ?? 0);
-  if (edited) return { ok: false, fallback: `${edited} changed after the last apt update` };
+  if (edited) return { ok: false, fallback: `${ctx.fs.diskPath(edited)} changed after the last apt update` };
   const names = (await ctx.fs.readDir(listsDir)).filter((e) => e.type === 'file').map((e) => e.name);
   const releases = names.filter((n) => n.endsWith('_InRelease') || n.endsWith('_Release'));
   const lists = names.filter((n) => PACKAGES_FILE.test(n)).sort();
-  const installed = installedPackages(await ctx.fs.readFile(hostPath(ctx.env, '/var/lib/dpkg/status')), native);
+  const installed = installedPackages(await ctx.fs.readFile('/var/lib/dpkg/status'), native);
   const installedNames = new Set([...installed.values()].map((p) => p.name));
   const policy = await policyChange(ctx, installedNames, lists);
   if (policy) return { ok: false, fallback: policy };
@@ -193,12 +193,12 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   const suiteOf = new Map<string, string>();
   for (const list of lists) {
     const owner = prefixes.find((prefix) => list.startsWith(prefix));
-    if (owner === undefined) return { ok: false, fallback: `no Release file for ${listsDir}/${list}` };
+    if (owner === undefined) return { ok: false, fallback: `no Release file for ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
     const file = releases.includes(`${owner}InRelease`) ? `${owner}InRelease` : `${owner}Release`;
     if (!suiteOfRelease.has(file)) {
       const info = releaseInfo(await ctx.fs.readFile(`${listsDir}/${file}`));
-      if (!info.suite) return { ok: false, fallback: `${listsDir}/${file} names no Suite` };
-      if (info.notAutomatic) return { ok: false, fallback: `${listsDir}/${file} is a NotAutomatic archive (pinned below the others)` };
+      if (!info.suite) return { ok: false, fallback: `${ctx.fs.diskPath(`${listsDir}/${file}`)} names no Suite` };
+      if (info.notAutomatic) return { ok: false, fallback: `${ctx.fs.diskPath(`${listsDir}/${file}`)} is a NotAutomatic archive (pinned below the others)` };
       suiteOfRelease.set(file, info.suite);
     }
     suiteOf.set(list, suiteOfRelease.get(file)!);
@@ -207,8 +207,8 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   // One list at a time: only one decompressed list (tens of MB) is held at once.
   const best = new Map<string, Candidate>();
   for (const list of lists) {
-    const r = await ctx.exec.run(APT_HELPER, ['cat-file', `${listsDir}/${list}`], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 256 * 1024 * 1024 });
-    if (r.exitCode !== 0 || r.truncated) return { ok: false, fallback: `apt-helper could not read ${listsDir}/${list}` };
+    const r = await ctx.exec.run(APT_HELPER, ['cat-file', ctx.fs.diskPath(`${listsDir}/${list}`)], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 256 * 1024 * 1024 });
+    if (r.exitCode !== 0 || r.truncated) return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
     const { phased } = scanPackages(r.stdout, suiteOf.get(list)!, native, installed, installedNames, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }

@@ -3,7 +3,7 @@
  * package lists and dpkg status (apt-upgradable.ts), or from `apt list --upgradable` where the
  * host's apt policy needs apt itself; cached while those files do not change.
  */
-import { defineCheck, error, grade, hostPath, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, error, grade, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseAptUpgradable, type UpgradableLine } from './apt-parse.js';
 import { upgradableFromLists } from './apt-upgradable.js';
@@ -38,8 +38,8 @@ export const securityUpdatesCheck = defineCheck({
     if (invalid) return invalid;
     const fingerprint = await aptFingerprint(ctx);
     if (fingerprint === null) return skip('no dpkg on this host (no /var/lib/dpkg/status)');
-    if (!(await ctx.fs.stat(hostPath(ctx.env, '/var/lib/apt/lists')))) return skip('no apt package lists on this host (no /var/lib/apt/lists)');
-    if (!(await ctx.fs.stat('/usr/bin/apt'))) return skip('apt is not installed');
+    if (!(await ctx.fs.stat('/var/lib/apt/lists'))) return skip('no apt package lists on this host (no /var/lib/apt/lists)');
+    if (!(await ctx.localFs.stat('/usr/bin/apt'))) return skip('apt is not installed');
     const { value, cached } = await cachedAnswer(ctx, 'security_updates', fingerprint, () => upgradable(ctx));
     if (!value.ok) return error(value.error, { cached });
     const security = value.lines.filter((l) => l.security);

@@ -1,14 +1,14 @@
 /** cpu_load: the load average per logical CPU, over the configured window (1, 5 or 15 minutes). */
-import { checkPreamble, defineCheck, error, grade, hostPath, readIfExists, type PluginContext } from 'cx-ops/sdk';
+import { checkPreamble, defineCheck, error, grade, readIfExists, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { countCpuinfoProcessors, parseCpuList, parseLoadavg } from './procfs.js';
 import { round1 } from './round1.js';
 
 /** Logical CPUs of the host: /sys/devices/system/cpu/online, else /proc/cpuinfo. */
 export async function cpuCount(ctx: PluginContext<unknown>): Promise<number | null> {
-  const online = await readIfExists(ctx.fs, hostPath(ctx.env, '/sys/devices/system/cpu/online'));
+  const online = await readIfExists(ctx.fs, '/sys/devices/system/cpu/online');
   if (online !== null && online.trim()) return parseCpuList(online);
-  const cpuinfo = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/cpuinfo'));
+  const cpuinfo = await readIfExists(ctx.fs, '/proc/cpuinfo');
   const n = cpuinfo === null ? 0 : countCpuinfoProcessors(cpuinfo);
   return n > 0 ? n : null;
 }

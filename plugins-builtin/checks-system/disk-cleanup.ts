@@ -3,7 +3,7 @@
  * systemd journal to a size, and removes rotated logs (*.1, *.gz, …) older than a number of days
  * under /var/log. In dry run it lists exactly the commands and files.
  */
-import { defineFix, hostPath, type PluginContext } from 'cx-ops/sdk';
+import { defineFix, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 
 /** Names logrotate leaves behind: syslog.1, syslog.2.gz, kern.log.1.xz, app-20240101.gz. */
@@ -49,20 +49,20 @@ export const diskCleanupFix = defineFix({
       const r = await ctx.exec.run(cmd, args, { timeoutMs: 120_000 });
       if (!r.dryRun && r.exitCode !== 0) problems.push(`${cmd} ${args[0]}: ${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`}`);
     };
-    if (cfg.apt_clean && (await ctx.fs.stat(hostPath(ctx.env, '/var/cache/apt/archives')))) {
+    if (cfg.apt_clean && (await ctx.fs.stat('/var/cache/apt/archives'))) {
       await run('apt-get', ['clean', ...(root === '/' ? [] : ['-o', `Dir=${root}`])]);
     }
-    if (await ctx.fs.stat(hostPath(ctx.env, '/var/log/journal'))) {
+    if (await ctx.fs.stat('/var/log/journal')) {
       await run('journalctl', [`--vacuum-size=${cfg.journal_max_size}`, ...(root === '/' ? [] : [`--root=${root}`])]);
     }
     let freed = 0;
-    for (const f of await oldRotatedLogs(ctx, hostPath(ctx.env, '/var/log'), cfg.log_max_age_days)) {
-      actions.push(`remove ${f.path} (${f.size} bytes)`);
+    for (const f of await oldRotatedLogs(ctx, '/var/log', cfg.log_max_age_days)) {
+      actions.push(`remove ${ctx.fs.diskPath(f.path)} (${f.size} bytes)`);
       try {
         await ctx.fs.remove(f.path);
         freed += f.size;
       } catch (e) {
-        problems.push(`${f.path}: ${e instanceof Error ? e.message : String(e)}`);
+        problems.push(`${ctx.fs.diskPath(f.path)}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     if (!actions.length) return { ok: true, message: 'nothing to clean', actions };

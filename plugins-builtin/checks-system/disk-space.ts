@@ -2,7 +2,7 @@
  * disk_space: block and inode usage of every real file system (or the configured mounts), each
  * graded against its own thresholds (`checks.disk_space.per_mount`).
  */
-import { defineCheck, grade, hostPath, readIfExists, thresholdError, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, grade, readIfExists, thresholdError, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
 import { DISK_FS_TYPES, parseMounts, REMOTE_FS_TYPES } from './procfs.js';
 import { round1 } from './round1.js';
 import type { ChecksConfig } from './config.js';
@@ -49,7 +49,7 @@ export function gradeMount(u: MountUsage, cfg: ChecksConfig['disk_space']): Moun
 export async function mountsToCheck(ctx: PluginContext<ChecksConfig>): Promise<string[]> {
   const cfg = ctx.config.disk_space;
   if (cfg.mounts.length) return cfg.mounts;
-  const text = await readIfExists(ctx.fs, hostPath(ctx.env, '/proc/mounts'));
+  const text = await readIfExists(ctx.fs, '/proc/mounts');
   if (text === null) return ['/'];
   const seen = new Map<string, string>();
   for (const m of parseMounts(text)) {
@@ -95,7 +95,7 @@ export const diskSpaceCheck = defineCheck({
     const graded: MountGrade[] = [];
     const missing: string[] = [];
     for (const mount of await mountsToCheck(ctx)) {
-      const path = hostPath(ctx.env, mount);
+      const path = mount;
       const st = await ctx.fs.stat(path);
       if (!st || st.type !== 'directory') {
         missing.push(mount);

@@ -4,13 +4,13 @@
  * plus the failed programs of every other `service-manager` contribution (supervisord's FATAL,
  * BACKOFF, EXITED). SKIPs only when no manager runs here, saying why for each.
  */
-import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, pass, preferredFix, skip, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 import type { ChecksConfig } from './config.js';
 
 /** Whether systemd is the running init of the inspected host. */
 export async function systemdRunning(ctx: PluginContext<unknown>): Promise<boolean> {
-  const st = await ctx.fs.stat(hostPath(ctx.env, '/run/systemd/system'));
+  const st = await ctx.fs.stat('/run/systemd/system');
   return st?.type === 'directory';
 }
 

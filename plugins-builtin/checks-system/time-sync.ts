@@ -3,7 +3,7 @@
  * (systemd's timedatectl, chrony, ntpd). No client at all: SKIP with the reason. The fix
  * restarts the time service the check found.
  */
-import { defineCheck, defineFix, fail, grade, hostPath, pass, skip, thresholdError, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, grade, pass, skip, thresholdError, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { systemdRunning } from './systemd-failed.js';
 
@@ -37,7 +37,7 @@ export function parseNtpqPeers(stdout: string): { peer: string | null; offset_ms
 }
 
 async function exists(ctx: PluginContext<unknown>, ...paths: string[]): Promise<boolean> {
-  for (const p of paths) if (await ctx.fs.stat(hostPath(ctx.env, p))) return true;
+  for (const p of paths) if (await ctx.fs.stat(p)) return true;
   return false;
 }
 

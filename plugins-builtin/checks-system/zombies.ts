@@ -2,7 +2,7 @@
  * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
  * that asks each parent to reap them by sending it SIGCHLD.
  */
-import { defineCheck, defineFix, error, grade, hostPath, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, error, grade, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseProcStat } from './procfs.js';
 
@@ -32,7 +32,7 @@ export async function findZombies(ctx: PluginContext<unknown>): Promise<Zombie[]
     const r = await ctx.exec.run('ps', ['-e', '-o', 'pid=,ppid=,stat=,comm='], { timeoutMs: 10_000, readOnly: true, env: { LC_ALL: 'C' } });
     if (r.exitCode === 0) return parsePsZombies(r.stdout);
   }
-  const proc = hostPath(ctx.env, '/proc');
+  const proc = '/proc';
   if (!(await ctx.fs.stat(proc))) return null;
   const entries = await ctx.fs.readDir(proc);
   const zombies: Zombie[] = [];

@@ -37,11 +37,11 @@ async function readToken(ctx: PluginContext<DaemonConfig>, settings: DaemonSetti
   const file = settings.config.token_file;
   if (!file) return undefined;
   const bad = (detail: string) => new CxError('CX_ERR_CONFIG_INVALID', { file: settings.configFile, field: 'daemon.token_file', detail, found: file, plugin: 'daemon' });
-  const st = await ctx.fs.stat(file);
+  const st = await ctx.localFs.stat(file);
   if (!st) throw bad(`names ${file}, which does not exist. Create it: (umask 077; head -c 32 /dev/urandom | base64 > ${file})`);
   if (st.type !== 'file') throw bad(`names ${file}, which is not a regular file`);
   if ((st.mode & 0o077) !== 0) throw bad(`names ${file}, whose mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}: others can read the token. Fix it with: chmod 0600 ${file}`);
-  const token = (await ctx.fs.readFile(file)).trim();
+  const token = (await ctx.localFs.readFile(file)).trim();
   if (token.length < 16 || /\s/.test(token)) throw bad(`names ${file}, which must hold one token of at least 16 characters without spaces`);
   return token;
 }
@@ -99,8 +99,8 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   // The history store.
   const dbFile = join(ctx.env.dataDir, 'history.db');
   try {
-    await ctx.fs.mkdir(ctx.env.dataDir);
-    const opened = await HistoryStore.open(dbFile, ctx.fs);
+    await ctx.localFs.mkdir(ctx.env.dataDir);
+    const opened = await HistoryStore.open(dbFile, ctx.localFs);
     history = opened.store;
     if (settings.config.history.max_file_mb) history.limitBytes(settings.config.history.max_file_mb * 1024 * 1024);
     setActiveHistory(history);

@@ -19,8 +19,8 @@ export function setActiveHistory(store: HistoryStore | undefined): void {
 export async function withHistory<T>(ctx: PluginContext<unknown>, fn: (h: HistoryStore) => T): Promise<T | undefined> {
   if (active) return fn(active);
   const file = join(ctx.env.dataDir, 'history.db');
-  if (!(await ctx.fs.stat(file))) return undefined;
-  const { store } = await HistoryStore.open(file, ctx.fs);
+  if (!(await ctx.localFs.stat(file))) return undefined;
+  const { store } = await HistoryStore.open(file, ctx.localFs);
   try {
     return fn(store);
   } finally {

@@ -5,9 +5,9 @@
  * most the transaction in flight; a database that fails its integrity check is moved aside and a
  * fresh one started, with a message saying where the old one went.
  *
- * SQLite does its own file I/O: the database file cannot go through ctx.fs (it needs
+ * SQLite does its own file I/O: the database file cannot go through ctx.localFs (it needs
  * byte-range locks and a shared-memory WAL index), so better-sqlite3 opens it directly — the one
- * path this plugin touches without a capability. Moving a corrupt file aside goes through ctx.fs.
+ * path this plugin touches without a capability. Moving a corrupt file aside goes through ctx.localFs.
  */
 import Database from 'better-sqlite3';
 import type { CheckResult, FsCapability } from 'cx-ops/sdk';

@@ -50,7 +50,7 @@ export async function validateCommand(ctx: Ctx, input: CommandInput): Promise<nu
     const file = str(input.args.file);
     let text: string;
     try {
-      text = await ctx.fs.readFile(file);
+      text = await ctx.localFs.readFile(file);
     } catch (e) {
       throw new CxError('CX_ERR_IO', { plugin: ctx.plugin, path: file, detail: `cannot read the manifest: ${(e as Error).message}` });
     }

@@ -22,15 +22,15 @@ export function journalPath(ctx: PluginContext<any>, file: string): string {
 /** Appends one event; nothing in a dry run. */
 export async function journal(ctx: PluginContext<any>, path: string, e: JournalEvent): Promise<void> {
   if (ctx.env.dryRun) return;
-  await ctx.fs.mkdir(`${ctx.env.stateDir}/runs`, { mode: 0o700 });
-  await ctx.fs.writeFile(path, `${JSON.stringify(e)}\n`, { append: true, mode: 0o600 });
+  await ctx.localFs.mkdir(`${ctx.env.stateDir}/runs`, { mode: 0o700 });
+  await ctx.localFs.writeFile(path, `${JSON.stringify(e)}\n`, { append: true, mode: 0o600 });
 }
 
 /** Every run's events (grouped by run id: a rollback appends to an older run), oldest first; a torn last line is ignored. */
 export async function readRuns(ctx: PluginContext<any>, path: string): Promise<JournalEvent[][]> {
-  if (!(await ctx.fs.stat(path))) return [];
+  if (!(await ctx.localFs.stat(path))) return [];
   const runs = new Map<string, JournalEvent[]>();
-  for (const line of (await ctx.fs.readFile(path)).split('\n')) {
+  for (const line of (await ctx.localFs.readFile(path)).split('\n')) {
     if (!line.trim()) continue;
     let e: JournalEvent;
     try {

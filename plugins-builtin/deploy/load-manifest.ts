@@ -15,7 +15,7 @@ export function manifestError(plugin: string, file: string, problems: ManifestPr
 export async function loadManifest(ctx: PluginContext<any>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
   let text: string;
   try {
-    text = await ctx.fs.readFile(file);
+    text = await ctx.localFs.readFile(file);
   } catch (e) {
     throw new CxError('CX_ERR_IO', { plugin: ctx.plugin, path: file, detail: `cannot read the manifest: ${(e as Error).message}` });
   }

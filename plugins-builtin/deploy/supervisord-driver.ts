@@ -4,12 +4,12 @@
  * (supervisorctl reread/update/start/stop). restart_policy always/unless-stopped runs the
  * program under the backoff loop of restart-policy.ts; never runs it bare.
  */
-import { hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import type { Json, PluginContext } from 'cx-ops/sdk';
 import { defineDeployDriver, serviceEnvironment, serviceManager, type DriverTarget } from './deploy-driver-kind.js';
 import type { DeployConfig } from './deploy-config.js';
 import { restartLoopScript, restartSettings } from './restart-policy.js';
 
-const confDir = (ctx: PluginContext<DeployConfig>) => ctx.config.supervisor_conf_dir ?? hostPath(ctx.env, '/etc/supervisor/conf.d');
+const confDir = (ctx: PluginContext<DeployConfig>) => ctx.config.supervisor_conf_dir ?? ctx.fs.diskPath('/etc/supervisor/conf.d');
 const confPath = (ctx: PluginContext<DeployConfig>, name: string) => `${confDir(ctx)}/cx-deploy-${name}.conf`;
 const loopPath = (ctx: PluginContext<DeployConfig>, name: string) => `${ctx.env.stateDir}/programs/${name}.sh`;
 
@@ -42,7 +42,7 @@ export function supervisorProgram(t: DriverTarget, loopFile: string): { conf: st
 }
 
 async function readOrNull(ctx: PluginContext<any>, path: string): Promise<string | null> {
-  return (await ctx.fs.stat(path)) ? ctx.fs.readFile(path) : null;
+  return (await ctx.localFs.stat(path)) ? ctx.localFs.readFile(path) : null;
 }
 
 type Before = { conf: string | null; loop: string | null };
@@ -53,7 +53,7 @@ export const supervisordDriver = defineDeployDriver({
   async detect(ctx) {
     const a = await serviceManager(ctx, 'supervisord', { op: 'detect' });
     if (!a.available) return { available: false, reason: a.reason ?? 'supervisord is not available' };
-    if (!(await ctx.fs.stat(confDir(ctx)))) return { available: false, reason: `its include directory ${confDir(ctx)} does not exist (set deploy.supervisor_conf_dir to a directory supervisord.conf's [include] reads)` };
+    if (!(await ctx.localFs.stat(confDir(ctx)))) return { available: false, reason: `its include directory ${confDir(ctx)} does not exist (set deploy.supervisor_conf_dir to a directory supervisord.conf's [include] reads)` };
     return { available: true };
   },
   async capture(ctx, t) {
@@ -68,11 +68,11 @@ export const supervisordDriver = defineDeployDriver({
     const changed = before.conf !== want.conf || before.loop !== want.loop;
     if (changed) {
       if (want.loop) {
-        await ctx.fs.mkdir(`${ctx.env.stateDir}/programs`, { mode: 0o755 });
-        await ctx.fs.writeFile(loopFile, want.loop, { mode: 0o755 });
+        await ctx.localFs.mkdir(`${ctx.env.stateDir}/programs`, { mode: 0o755 });
+        await ctx.localFs.writeFile(loopFile, want.loop, { mode: 0o755 });
         actions.push(`write ${loopFile}`);
       }
-      await ctx.fs.writeFile(conf, want.conf, { mode: 0o644 });
+      await ctx.localFs.writeFile(conf, want.conf, { mode: 0o644 });
       actions.push(`write ${conf}`);
       const r = await serviceManager(ctx, 'supervisord', { op: 'reload' });
       actions.push(`supervisorctl reread && update: ${r.detail}`);
@@ -94,21 +94,21 @@ export const supervisordDriver = defineDeployDriver({
     if (b.conf === null) {
       const r = await serviceManager(ctx, 'supervisord', { op: 'stop', name: t.service });
       actions.push(`supervisorctl stop ${t.service}: ${r.detail}`);
-      if (await ctx.fs.stat(conf)) await ctx.fs.remove(conf);
+      if (await ctx.localFs.stat(conf)) await ctx.localFs.remove(conf);
       actions.push(`remove ${conf}`);
     } else {
-      await ctx.fs.writeFile(conf, b.conf, { mode: 0o644 });
+      await ctx.localFs.writeFile(conf, b.conf, { mode: 0o644 });
       actions.push(`restore ${conf}`);
     }
     if (b.loop === null) {
-      if (await ctx.fs.stat(loopFile)) await ctx.fs.remove(loopFile);
-    } else await ctx.fs.writeFile(loopFile, b.loop, { mode: 0o755 });
+      if (await ctx.localFs.stat(loopFile)) await ctx.localFs.remove(loopFile);
+    } else await ctx.localFs.writeFile(loopFile, b.loop, { mode: 0o755 });
     const r = await serviceManager(ctx, 'supervisord', { op: 'reload' });
     actions.push(`supervisorctl reread && update: ${r.detail}`);
     return { ok: r.ok, detail: b.conf === null ? `program ${t.service} stopped and removed` : `program ${t.service} restored to its previous definition`, actions };
   },
   async status(ctx, t) {
-    if (!(await ctx.fs.stat(confPath(ctx, t.service)))) return { state: 'absent', detail: `no program file ${confPath(ctx, t.service)}` };
+    if (!(await ctx.localFs.stat(confPath(ctx, t.service)))) return { state: 'absent', detail: `no program file ${confPath(ctx, t.service)}` };
     const s = await serviceManager(ctx, 'supervisord', { op: 'status', name: t.service });
     return { state: (s.state ?? 'unknown') as 'running', detail: s.detail };
   },

@@ -3,12 +3,12 @@
  * `systemd-analyze verify` first), then daemon-reload and start through the services plugin's
  * systemd manager. Where systemd does not run, detect says so and nothing starts.
  */
-import { hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import type { Json, PluginContext } from 'cx-ops/sdk';
 import type { DeployConfig } from './deploy-config.js';
 import { defineDeployDriver, serviceManager } from './deploy-driver-kind.js';
 import { generateSystemdUnit, unitName } from './systemd-unit.js';
 
-const unitDir = (ctx: PluginContext<DeployConfig>) => ctx.config.systemd_unit_dir ?? hostPath(ctx.env, '/etc/systemd/system');
+const unitDir = (ctx: PluginContext<DeployConfig>) => ctx.config.systemd_unit_dir ?? ctx.fs.diskPath('/etc/systemd/system');
 
 /** systemd's major version (0 when systemctl cannot say). */
 export async function systemdVersion(ctx: PluginContext<any>): Promise<number> {
@@ -33,22 +33,22 @@ export const systemdDriver = defineDeployDriver({
   },
   async capture(ctx, t) {
     const path = `${unitDir(ctx)}/${unitName(t)}`;
-    return (await ctx.fs.stat(path)) ? ctx.fs.readFile(path) : null;
+    return (await ctx.localFs.stat(path)) ? ctx.localFs.readFile(path) : null;
   },
   async deploy(ctx, t) {
     const name = unitName(t);
     const path = `${unitDir(ctx)}/${name}`;
     const want = generateSystemdUnit(t, null, await systemdVersion(ctx));
-    const before = (await ctx.fs.stat(path)) ? await ctx.fs.readFile(path) : null;
+    const before = (await ctx.localFs.stat(path)) ? await ctx.localFs.readFile(path) : null;
     const actions: string[] = [];
     // Verify a copy first: a unit that systemd would reject is never installed.
     const check = `${ctx.env.stateDir}/verify/${name}`;
-    await ctx.fs.mkdir(`${ctx.env.stateDir}/verify`, { mode: 0o700 });
-    await ctx.fs.writeFile(check, want);
+    await ctx.localFs.mkdir(`${ctx.env.stateDir}/verify`, { mode: 0o700 });
+    await ctx.localFs.writeFile(check, want);
     const bad = await verifyUnit(ctx, check);
     if (bad) return { ok: false, changed: false, detail: `systemd-analyze verify rejects the unit: ${bad}`, actions };
     if (before !== want) {
-      await ctx.fs.writeFile(path, want, { mode: 0o644 });
+      await ctx.localFs.writeFile(path, want, { mode: 0o644 });
       actions.push(`write ${path}`);
       const r = await serviceManager(ctx, 'systemd', { op: 'reload' });
       actions.push(`systemctl daemon-reload: ${r.detail}`);
@@ -63,8 +63,8 @@ export const systemdDriver = defineDeployDriver({
     const actions: string[] = [];
     const stop = await serviceManager(ctx, 'systemd', { op: 'stop', name: name.replace(/\.service$/, '') });
     actions.push(`systemctl stop ${name}: ${stop.detail}`);
-    if (typeof before === 'string') await ctx.fs.writeFile(path, before, { mode: 0o644 });
-    else if (await ctx.fs.stat(path)) await ctx.fs.remove(path);
+    if (typeof before === 'string') await ctx.localFs.writeFile(path, before, { mode: 0o644 });
+    else if (await ctx.localFs.stat(path)) await ctx.localFs.remove(path);
     actions.push(`${typeof before === 'string' ? 'restore' : 'remove'} ${path}`);
     await serviceManager(ctx, 'systemd', { op: 'reload' });
     if (typeof before === 'string') await serviceManager(ctx, 'systemd', { op: 'start', name: name.replace(/\.service$/, '') });

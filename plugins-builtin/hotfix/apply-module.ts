@@ -212,7 +212,7 @@ async function readRunAt(ctx: PluginContext<any>, journal: RunJournal): Promise<
 /** Appends a rollback's outcome to `<backup_dir>/rollback.log`. */
 export async function logRollback(ctx: PluginContext<any>, backupDir: string, run: string, r: RollbackOutcome): Promise<void> {
   const lines = [`${new Date().toISOString()} run ${run}: rollback ${r.complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${r.remaining.join(', ')})`}`, ...r.steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`)];
-  await ctx.fs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
+  await ctx.localFs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
 }
 
 /** A failed check as a catalogue error (expected and actual both shown). */

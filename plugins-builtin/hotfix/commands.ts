@@ -141,7 +141,7 @@ export async function checkCommand(ctx: Ctx, input: CommandInput): Promise<numbe
     const info = await files.lstat(real);
     let state = !info ? 'absent' : info.type === 'symlink' ? `symlink -> ${await files.readlink(real)}` : `${info.type}, mode ${info.mode.toString(8)}, owner ${info.uid}:${info.gid}, ${info.size} bytes${info.type === 'file' ? `, sha256 ${(await files.sha256(real)).slice(0, 16)}…` : ''}`;
     if (s.op.type === 'append' && info?.type === 'file') {
-      const b = findBlock(await ctx.fs.readFile(real), markerLines(typeof s.op.marker === 'string' ? s.op.marker : DEFAULT_MARKER, typeof s.op.identifier === 'string' ? s.op.identifier : s.op.id));
+      const b = findBlock(await ctx.localFs.readFile(real), markerLines(typeof s.op.marker === 'string' ? s.op.marker : DEFAULT_MARKER, typeof s.op.identifier === 'string' ? s.op.identifier : s.op.id));
       state += b.position ? '; block present' : '; block absent';
     }
     targets.push({ id: s.op.id, type: s.op.type, target: t, state });

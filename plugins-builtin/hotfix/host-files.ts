@@ -39,7 +39,7 @@ async function run(ctx: PluginContext<any>, cmd: string, args: string[], readOnl
 export class HostFiles {
   private readonly fs: Fs;
   constructor(private readonly ctx: PluginContext<any>) {
-    this.fs = ctx.fs;
+    this.fs = ctx.localFs;
   }
 
   /** lstat: the entry itself, a symlink is not followed. */
@@ -60,7 +60,7 @@ export class HostFiles {
   }
 
   readlink(path: string): Promise<string> {
-    return this.ctx.fs.readlink(path);
+    return this.ctx.localFs.readlink(path);
   }
 
   /** sha256 of a file's bytes, hex. */
@@ -80,7 +80,7 @@ export class HostFiles {
   async copyBytes(from: string, to: string): Promise<void> {
     if (this.fs.copy) {
       await this.fs.copy(from, to);
-      return this.ctx.fs.chmod(to, 0o600);
+      return this.ctx.localFs.chmod(to, 0o600);
     }
     await run(this.ctx, 'cp', ['--no-preserve=all', '--no-target-directory', '--', from, to]);
     await run(this.ctx, 'sync', ['--', to]);
@@ -99,39 +99,39 @@ export class HostFiles {
 
   /** Removes a file, a symlink or an empty directory. */
   remove(path: string): Promise<void> {
-    return this.ctx.fs.remove(path);
+    return this.ctx.localFs.remove(path);
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.ctx.fs.rename(from, to);
+    return this.ctx.localFs.rename(from, to);
   }
 
   chmod(path: string, mode: number): Promise<void> {
-    return this.ctx.fs.chmod(path, mode);
+    return this.ctx.localFs.chmod(path, mode);
   }
 
   /** mkdir -p. */
   mkdir(path: string, mode = 0o755): Promise<void> {
-    return this.ctx.fs.mkdir(path, { mode });
+    return this.ctx.localFs.mkdir(path, { mode });
   }
 
   /** Writes text to a new file `to` durably (mode 0600 until the caller sets the final one). */
   async writeNew(to: string, text: string): Promise<void> {
-    await this.ctx.fs.writeFile(to, text, { mode: 0o600 });
+    await this.ctx.localFs.writeFile(to, text, { mode: 0o600 });
   }
 
   /** Appends text and fsyncs before resolving (write-ahead journal records). */
   async appendDurable(path: string, text: string): Promise<void> {
     if (this.fs.appendFile) return this.fs.appendFile(path, text);
     // writeFile with append fsyncs the file before it resolves.
-    await this.ctx.fs.writeFile(path, text, { append: true, mode: 0o600 });
+    await this.ctx.localFs.writeFile(path, text, { append: true, mode: 0o600 });
   }
 }
 
 /** Resolves a user or group name (or a number) to its id through <root>/etc/passwd or group. */
 export async function accountId(ctx: PluginContext<any>, file: string, name: string): Promise<number | null> {
   if (/^\d+$/.test(name)) return Number(name);
-  const text = (await ctx.fs.stat(file)) ? await ctx.fs.readFile(file) : '';
+  const text = (await ctx.localFs.stat(file)) ? await ctx.localFs.readFile(file) : '';
   for (const line of text.split('\n')) {
     const f = line.split(':');
     if (f[0] === name && f[2] !== undefined && /^\d+$/.test(f[2])) return Number(f[2]);

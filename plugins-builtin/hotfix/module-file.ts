@@ -35,7 +35,7 @@ async function schemaValidator(ctx: PluginContext<any>): Promise<ValidateFunctio
     // The schema ships in schemas/ (dist/schemas beside the compiled plugins).
     const file = fileURLToPath(new URL('../../schemas/hotfix-index.schema.json', import.meta.url));
     const { Ajv } = require('ajv') as typeof import('ajv');
-    validator = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(JSON.parse(await ctx.fs.readFile(file)));
+    validator = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(JSON.parse(await ctx.localFs.readFile(file)));
   }
   return validator;
 }
@@ -122,11 +122,11 @@ function schemaProblems(errors: ErrorObject[], data: any, lineOf: (p: Array<stri
 
 /** Finds the index file of a module directory. */
 export async function findIndex(ctx: PluginContext<any>, dir: string): Promise<string> {
-  const st = await ctx.fs.stat(dir);
+  const st = await ctx.localFs.stat(dir);
   if (!st || st.type !== 'directory') {
     throw new CxError('CX_ERR_USAGE', { plugin: 'hotfix', detail: `hotfix: ${dir} is not a directory; a hotfix module is a directory with index.json (or index.yaml) and src/.`, hint: 'cx-ops hotfix check DIR' });
   }
-  for (const n of INDEX_NAMES) if ((await ctx.fs.stat(`${dir}/${n}`))?.type === 'file') return `${dir}/${n}`;
+  for (const n of INDEX_NAMES) if ((await ctx.localFs.stat(`${dir}/${n}`))?.type === 'file') return `${dir}/${n}`;
   throw new CxError('CX_ERR_USAGE', { plugin: 'hotfix', detail: `hotfix: ${dir} has no index.json, index.yaml or index.yml; a hotfix module is a directory with one of them and src/ (format: schemas/hotfix-index.schema.json).`, hint: `cx-ops hotfix check ${dir}` });
 }
 
@@ -137,7 +137,7 @@ export async function findIndex(ctx: PluginContext<any>, dir: string): Promise<s
 export async function readModule(ctx: PluginContext<any>, dir: string): Promise<HotfixModule> {
   const abs = dir.replace(/\/+$/, '') || '/';
   const file = await findIndex(ctx, abs);
-  const text = await ctx.fs.readFile(file);
+  const text = await ctx.localFs.readFile(file);
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {

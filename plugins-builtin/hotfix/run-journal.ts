@@ -94,7 +94,7 @@ export class RunJournal {
 
   /** Opens an existing journal to append to it (after a crash: notes a torn tail). */
   async reopen(ctx: PluginContext<any>): Promise<void> {
-    const text = (await ctx.fs.stat(this.file)) ? await ctx.fs.readFile(this.file) : '';
+    const text = (await ctx.localFs.stat(this.file)) ? await ctx.localFs.readFile(this.file) : '';
     this.torn = text !== '' && !text.endsWith('\n');
   }
 
@@ -161,16 +161,16 @@ export function summarize(dir: string, records: Stamped[]): RunSummary {
 /** Reads the run in `dir` (a directory holding journal.jsonl); null when it has none. */
 export async function readRun(ctx: PluginContext<any>, dir: string): Promise<RunSummary | null> {
   const file = `${dir}/journal.jsonl`;
-  if (!(await ctx.fs.stat(file))) return null;
-  return summarize(dir, parseJournal(await ctx.fs.readFile(file)));
+  if (!(await ctx.localFs.stat(file))) return null;
+  return summarize(dir, parseJournal(await ctx.localFs.readFile(file)));
 }
 
 /** Every run under `<backup_dir>/runs` (real path), newest first. */
 export async function listRuns(ctx: PluginContext<any>, backupDir: string): Promise<RunSummary[]> {
   const runs = `${backupDir}/runs`;
-  if (!(await ctx.fs.stat(runs))) return [];
+  if (!(await ctx.localFs.stat(runs))) return [];
   const out: RunSummary[] = [];
-  for (const e of await ctx.fs.readDir(runs)) {
+  for (const e of await ctx.localFs.readDir(runs)) {
     if (e.type !== 'directory' || !RUN_ID_PATTERN.test(e.name)) continue;
     const r = await readRun(ctx, `${runs}/${e.name}`);
     if (r) out.push(r);

@@ -18,15 +18,15 @@ const appliedFile = (ctx: PluginContext<any>) => `${ctx.env.stateDir}/applied.js
 const indexFile = (ctx: PluginContext<any>) => `${ctx.env.stateDir}/runs.jsonl`;
 
 export async function readApplied(ctx: PluginContext<any>): Promise<Record<string, AppliedVersion>> {
-  if (!(await ctx.fs.stat(appliedFile(ctx)))) return {};
-  return (JSON.parse(await ctx.fs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ?? {};
+  if (!(await ctx.localFs.stat(appliedFile(ctx)))) return {};
+  return (JSON.parse(await ctx.localFs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ?? {};
 }
 
 export async function recordApplied(ctx: PluginContext<any>, moduleDir: string, v: AppliedVersion): Promise<void> {
   const all = await readApplied(ctx);
   all[moduleDir] = v;
-  await ctx.fs.mkdir(ctx.env.stateDir, { mode: 0o700 });
-  await ctx.fs.writeFile(appliedFile(ctx), `${JSON.stringify({ modules: all }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
+  await ctx.localFs.writeFile(appliedFile(ctx), `${JSON.stringify({ modules: all }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /**
@@ -39,20 +39,20 @@ export async function forgetApplied(ctx: PluginContext<any>, moduleDir: string, 
   const still = (await allRuns(ctx)).find((r) => r.module_dir === moduleDir && r.state === 'applied' && r.run !== run);
   if (still) all[moduleDir] = { version: still.schema_version, run: still.run, at: still.started };
   else delete all[moduleDir];
-  await ctx.fs.writeFile(appliedFile(ctx), `${JSON.stringify({ modules: all }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.writeFile(appliedFile(ctx), `${JSON.stringify({ modules: all }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Adds a run to the index (before its journal's first record, so a crash leaves it findable). */
 export async function indexRun(ctx: PluginContext<any>, entry: { run: string; dir: string; module_dir: string }): Promise<void> {
-  await ctx.fs.mkdir(ctx.env.stateDir, { mode: 0o700 });
+  await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
   await new HostFiles(ctx).appendDurable(indexFile(ctx), `${JSON.stringify(entry)}\n`);
 }
 
 /** Every indexed run (and any other run in the given backup dirs), newest first. */
 export async function allRuns(ctx: PluginContext<any>, backupDirs: string[] = []): Promise<RunSummary[]> {
   const dirs = new Set<string>();
-  if (await ctx.fs.stat(indexFile(ctx))) {
-    for (const l of (await ctx.fs.readFile(indexFile(ctx))).split('\n')) {
+  if (await ctx.localFs.stat(indexFile(ctx))) {
+    for (const l of (await ctx.localFs.readFile(indexFile(ctx))).split('\n')) {
       try {
         if (l) dirs.add((JSON.parse(l) as { dir: string }).dir);
       } catch {
@@ -77,8 +77,8 @@ export function pendingRuns(runs: RunSummary[]): RunSummary[] {
 /** Appends a line to the run log (`log_file`), creating its directory. */
 export async function logLine(ctx: PluginContext<any>, file: string, level: string, text: string): Promise<void> {
   if (ctx.env.dryRun) return;
-  await ctx.fs.mkdir(file.slice(0, file.lastIndexOf('/')) || '/');
-  await ctx.fs.writeFile(file, `${new Date().toISOString()} ${level} ${text}\n`, { append: true, mode: 0o640 });
+  await ctx.localFs.mkdir(file.slice(0, file.lastIndexOf('/')) || '/');
+  await ctx.localFs.writeFile(file, `${new Date().toISOString()} ${level} ${text}\n`, { append: true, mode: 0o640 });
 }
 
 /** Rewrites `<backup_dir>/operations.json` (the seed's operation log): the last 50 runs there. */
@@ -92,5 +92,5 @@ export async function writeOperationLog(ctx: PluginContext<any>, backupDir: stri
     journal: r.journal,
     operations: r.records.filter((x) => x.t === 'done' || x.t === 'failed' || x.t === 'undone' || x.t === 'undo_failed').map((x) => ({ ...x })),
   }));
-  await ctx.fs.writeFile(`${backupDir}/operations.json`, `${JSON.stringify({ runs }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.writeFile(`${backupDir}/operations.json`, `${JSON.stringify({ runs }, null, 2)}\n`, { mode: 0o600 });
 }

@@ -55,7 +55,7 @@ async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction,
     case 'remove_block': {
       const info = await files.lstat(a.path);
       if (!info) return `${a.path} is gone; nothing to remove`;
-      const text = await ctx.fs.readFile(a.path);
+      const text = await ctx.localFs.readFile(a.path);
       if (createHash('sha256').update(text).digest('hex') === a.written_sha256) {
         const left = await restoreAll(files, intent, runDir);
         if (left.length) throw new Error(`still differs: ${left.join('; ')}`);
@@ -64,7 +64,7 @@ async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction,
       const found = findBlock(text, { begin: a.begin, end: a.end });
       if (found.problem) throw new Error(`${a.path}:${found.problem.line}: ${found.problem.detail}; the block was not removed`);
       if (!found.position) return `${a.path}: the block is not there (already removed)`;
-      await ctx.fs.writeFile(a.path, withoutBlock(text, found.position));
+      await ctx.localFs.writeFile(a.path, withoutBlock(text, found.position));
       return `${a.path} changed since the hotfix: only its block '${a.begin}' was removed`;
     }
     case 'run': {
@@ -91,7 +91,7 @@ async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction,
     case 'services': {
       const file = `${runDir}/${a.file}`;
       if (!(await files.lstat(file))) return 'the service states had not been captured; nothing to restore';
-      const states = JSON.parse(await ctx.fs.readFile(file)) as Array<{ name: string; manager: string; state: string }>;
+      const states = JSON.parse(await ctx.localFs.readFile(file)) as Array<{ name: string; manager: string; state: string }>;
       const problems: string[] = [];
       const did: string[] = [];
       for (const s of states) {

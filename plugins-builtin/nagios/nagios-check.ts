@@ -59,7 +59,7 @@ export function nagiosCheck(cfg: NagiosCheckConfig, index: number): Contribution
     async run(ctx: PluginContext<unknown>) {
       const [cmd, ...args] = cfg.command as [string, ...string[]];
       if (cmd.includes('/')) {
-        const st = await ctx.fs.stat(cmd);
+        const st = await ctx.localFs.stat(cmd);
         if (!st) return { status: 'ERROR', message: `UNKNOWN: ${cmd} does not exist; install it or fix nagios.checks (id ${cfg.id}) in ${ctx.env.configDir}/config.yaml`, details: { command: cfg.command }, fix_id: null };
         if (st.type !== 'file' && st.type !== 'symlink') return { status: 'ERROR', message: `UNKNOWN: ${cmd} is not a file`, details: { command: cfg.command }, fix_id: null };
         if ((st.mode & 0o111) === 0) {

@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, hostPath, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { permissionsErrors } from './errors.js';
 import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
@@ -18,11 +18,11 @@ const usage = (detail: string, hint?: string) => new CxError('CX_ERR_USAGE', { d
 async function loadPolicy(ctx: PluginContext<any>, file: string | undefined): Promise<Policy> {
   const candidates = file ? [file] : [`${ctx.env.configDir}/permissions-policy.yaml`, fileURLToPath(new URL('./default-policy.yaml', import.meta.url))];
   for (const f of candidates) {
-    if (!(await ctx.fs.stat(f))) {
+    if (!(await ctx.localFs.stat(f))) {
       if (file) throw usage(`repair permissions: policy file ${file} does not exist.`, `cx-ops repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`);
       continue;
     }
-    return parsePolicy(await ctx.fs.readFile(f), f);
+    return parsePolicy(await ctx.localFs.readFile(f), f);
   }
   throw usage('repair permissions: no permissions policy found: the built-in default-policy.yaml is missing from the installation.', `write one to ${ctx.env.configDir}/permissions-policy.yaml (format: schemas/permissions-policy.schema.json), or reinstall cx-ops`);
 }
@@ -37,14 +37,14 @@ async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boole
     if (!u) {
       const near = closest(o.user, users.map((x) => x.name));
       throw usage(
-        `repair permissions: no user '${o.user}' in ${hostPath(ctx.env, '/etc/passwd')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`,
+        `repair permissions: no user '${o.user}' in ${ctx.fs.diskPath('/etc/passwd')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`,
         people.length ? `cx-ops repair permissions --user ${people[0]!.name}` : 'cx-ops repair permissions --cx',
       );
     }
     scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
   } else if (!o.cx) {
     for (const u of people) {
-      if (await ctx.fs.stat(hostPath(ctx.env, u.home))) scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
+      if (await ctx.fs.stat(u.home)) scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
     }
   }
   return scopes;

@@ -4,7 +4,7 @@
  */
 import { CxError } from 'cx-ops/sdk';
 import { permissionsErrors } from './errors.js';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { parseYaml } from 'cx-ops/sdk/host';
 
 export interface PolicyRule {
   path: string;
@@ -40,33 +40,13 @@ const PATH_START = /^(\/|\{config_dir\}|\{data_dir\}|\{home\})/;
 
 /** Parses and validates a policy file's text. */
 export function parsePolicy(text: string, file: string): Policy {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const at = lc.linePos(e.pos[0]);
-    throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
-  }
-  const lineOf = (path: Array<string | number>): number | undefined => {
-    let node = doc.contents as Node | null;
-    let line: number | undefined;
-    for (const key of path) {
-      if (node?.range) line = lc.linePos(node.range[0]).line;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
-        if (!pair) return line;
-        node = pair.value as Node | null;
-        if (isScalar(pair.key) && pair.key.range) line = lc.linePos(pair.key.range[0]).line;
-      } else if (isSeq(node) && typeof key === 'number') node = node.items[key] as Node | null;
-      else return line;
-    }
-    return node?.range ? lc.linePos(node.range[0]).line : line;
-  };
+  const doc = parseYaml(text, file);
+  const lineOf = (path: Array<string | number>) => doc.lineOf(path);
   const fail = (path: Array<string | number>, detail: string, found?: unknown): never => {
     const field = path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
     throw policyError(file, lineOf(path), field || '(top)', detail, found);
   };
-  const data = doc.toJS() as Record<string, unknown> | null;
+  const data = doc.data as Record<string, unknown> | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) fail([], 'must be a mapping with version, cx and user', data);
   for (const k of Object.keys(data!)) if (!['version', 'cx', 'user'].includes(k)) fail([k], 'is not a policy field; expected version, cx or user');
   if (data!.version !== 1) fail(['version'], 'must be 1', data!.version);

@@ -3,7 +3,7 @@
  * compares owner, group and mode of every matching entry, and changes what differs. Every change
  * is written to a journal before it is made, so `--undo` can put the old values back.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import { policyError, parseGroups, parsePasswd, type PasswdUser, type Policy, type PolicyRule } from './permissions-policy.js';
 
 export interface Ownership {
@@ -47,7 +47,8 @@ interface Want {
   rule: string;
 }
 
-const underRoot = (root: string, p: string) => hostPath({ root }, p);
+/** A host path under the root, as a path on disk: this plugin works in disk paths (ctx.localFs), as its policy's {config_dir} and {data_dir} are. */
+const underRoot = (root: string, p: string) => (root.replace(/\/+$/, '') === '' ? p : `${root.replace(/\/+$/, '')}${p}`);
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 const globRe = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
@@ -56,7 +57,7 @@ const globRe = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) =>
 export async function readAccounts(ctx: PluginContext<any>): Promise<{ users: PasswdUser[]; groups: Map<string, number> }> {
   const read = async (p: string) => {
     try {
-      return await ctx.fs.readFile(underRoot(ctx.env.root, p));
+      return await ctx.localFs.readFile(underRoot(ctx.env.root, p));
     } catch {
       return '';
     }
@@ -65,7 +66,7 @@ export async function readAccounts(ctx: PluginContext<any>): Promise<{ users: Pa
 }
 
 async function walk(ctx: PluginContext<any>, dir: string, out: string[]): Promise<void> {
-  for (const e of await ctx.fs.readDir(dir)) {
+  for (const e of await ctx.localFs.readDir(dir)) {
     const p = `${dir}/${e.name}`;
     out.push(p);
     if (e.type === 'directory') await walk(ctx, p, out);
@@ -82,15 +83,15 @@ async function expand(ctx: PluginContext<any>, rule: PolicyRule, scope: Scope): 
   const [dir, last] = [p.slice(0, slash), p.slice(slash + 1)];
   let tops: string[] = [];
   if (last.includes('*')) {
-    if (!(await ctx.fs.stat(dir))) return [];
+    if (!(await ctx.localFs.stat(dir))) return [];
     const re = globRe(last);
     const ex = (rule.exclude ?? []).map(globRe);
-    tops = (await ctx.fs.readDir(dir)).filter((e) => re.test(e.name) && !ex.some((x) => x.test(e.name))).map((e) => `${dir}/${e.name}`);
-  } else if (await ctx.fs.stat(p)) tops = [p];
+    tops = (await ctx.localFs.readDir(dir)).filter((e) => re.test(e.name) && !ex.some((x) => x.test(e.name))).map((e) => `${dir}/${e.name}`);
+  } else if (await ctx.localFs.stat(p)) tops = [p];
   const out = tops.map((path) => ({ path, top: true }));
   if (rule.recursive) {
     for (const t of tops) {
-      if ((await ctx.fs.stat(t))?.type !== 'directory') continue;
+      if ((await ctx.localFs.stat(t))?.type !== 'directory') continue;
       const below: string[] = [];
       await walk(ctx, t, below);
       out.push(...below.map((path) => ({ path, top: false })));
@@ -112,7 +113,7 @@ function resolveId(
   const id = kind === 'owner' ? accounts.users.find((u) => u.name === value)?.uid : accounts.groups.get(value);
   if (id !== undefined) return id;
   if (value === 'root') return 0; // uid/gid 0 is root even where the account files are missing
-  const where = hostPath(ctx.env, kind === 'owner' ? '/etc/passwd' : '/etc/group');
+  const where = underRoot(ctx.env.root, kind === 'owner' ? '/etc/passwd' : '/etc/group');
   throw policyError(file, rule.lines[kind], field, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`, value);
 }
 
@@ -125,7 +126,7 @@ export async function planPermissions(ctx: PluginContext<any>, policy: Policy, s
       const uid = rule.owner === undefined ? undefined : resolveId(ctx, 'owner', rule.owner, rule, scope, accounts, policy.file);
       const gid = rule.group === undefined ? undefined : resolveId(ctx, 'group', rule.group, rule, scope, accounts, policy.file);
       for (const { path, top } of await expand(ctx, rule, scope)) {
-        const s = await ctx.fs.stat(path);
+        const s = await ctx.localFs.stat(path);
         if (!s || s.type === 'symlink') continue; // symlinks are never followed nor changed
         const typeOk = !rule.type || rule.type === s.type;
         // A rule's type filters the entries it names; entries below a recursive rule all get its
@@ -146,7 +147,7 @@ export async function planPermissions(ctx: PluginContext<any>, policy: Policy, s
   const changes: PermissionChange[] = [];
   const name = (uid: number) => accounts.users.find((u) => u.uid === uid)?.name;
   for (const [path, w] of [...wants].sort(([a], [b]) => a.localeCompare(b))) {
-    const s = (await ctx.fs.stat(path))!;
+    const s = (await ctx.localFs.stat(path))!;
     const before = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
     const after = { ...before };
     const reasons: string[] = [];
@@ -176,13 +177,13 @@ function stamp(d = new Date()): string {
 /** Applies the changes (chown first: it may clear set-id bits), journaled before each step. */
 export async function applyPermissionChanges(ctx: PluginContext<any>, changes: PermissionChange[]): Promise<string> {
   const dir = `${ctx.env.stateDir}/journal`;
-  await ctx.fs.mkdir(dir, { mode: 0o700 });
+  await ctx.localFs.mkdir(dir, { mode: 0o700 });
   const id = stamp();
   const file = `${dir}/${id}.json`;
-  await ctx.fs.writeFile(file, `${JSON.stringify({ id, created: new Date().toISOString(), undone: false, changes }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.writeFile(file, `${JSON.stringify({ id, created: new Date().toISOString(), undone: false, changes }, null, 2)}\n`, { mode: 0o600 });
   for (const c of changes) {
-    if (c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.fs.chown(c.path, c.after.uid, c.after.gid);
-    if (c.after.mode !== c.before.mode || c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.fs.chmod(c.path, c.after.mode);
+    if (c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.localFs.chown(c.path, c.after.uid, c.after.gid);
+    if (c.after.mode !== c.before.mode || c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.localFs.chmod(c.path, c.after.mode);
   }
   return id;
 }
@@ -197,11 +198,11 @@ export interface UndoReport {
 /** Journals that can still be undone, newest first. */
 export async function undoableJournals(ctx: PluginContext<any>): Promise<string[]> {
   const dir = `${ctx.env.stateDir}/journal`;
-  if (!(await ctx.fs.stat(dir))) return [];
+  if (!(await ctx.localFs.stat(dir))) return [];
   const ids: string[] = [];
-  for (const e of await ctx.fs.readDir(dir)) {
+  for (const e of await ctx.localFs.readDir(dir)) {
     if (!e.name.endsWith('.json')) continue;
-    const j = JSON.parse(await ctx.fs.readFile(`${dir}/${e.name}`)) as { id: string; undone: boolean };
+    const j = JSON.parse(await ctx.localFs.readFile(`${dir}/${e.name}`)) as { id: string; undone: boolean };
     if (!j.undone) ids.push(j.id);
   }
   return ids.sort().reverse();
@@ -230,10 +231,10 @@ const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.ui
  */
 export async function undoPermissions(ctx: PluginContext<any>, id: string): Promise<UndoReport> {
   const file = `${ctx.env.stateDir}/journal/${id}.json`;
-  const j = JSON.parse(await ctx.fs.readFile(file)) as { id: string; undone: boolean; changes: PermissionChange[] };
+  const j = JSON.parse(await ctx.localFs.readFile(file)) as { id: string; undone: boolean; changes: PermissionChange[] };
   const report: UndoReport = { journal: id, restored: [], skipped: [] };
   for (const c of [...j.changes].reverse()) {
-    const s = await ctx.fs.stat(c.path);
+    const s = await ctx.localFs.stat(c.path);
     if (!s) {
       report.skipped.push({ path: c.path, reason: 'no longer exists' });
       continue;
@@ -244,13 +245,13 @@ export async function undoPermissions(ctx: PluginContext<any>, id: string): Prom
       continue;
     }
     if (!same(now, c.before) && !ctx.env.dryRun) {
-      if (now.uid !== c.before.uid || now.gid !== c.before.gid) await ctx.fs.chown(c.path, c.before.uid, c.before.gid);
-      await ctx.fs.chmod(c.path, c.before.mode);
+      if (now.uid !== c.before.uid || now.gid !== c.before.gid) await ctx.localFs.chown(c.path, c.before.uid, c.before.gid);
+      await ctx.localFs.chmod(c.path, c.before.mode);
     }
     report.restored.push({ path: c.path, to: c.before });
   }
   if (!ctx.env.dryRun && report.skipped.length === 0) {
-    await ctx.fs.writeFile(file, `${JSON.stringify({ ...j, undone: true }, null, 2)}\n`, { mode: 0o600 });
+    await ctx.localFs.writeFile(file, `${JSON.stringify({ ...j, undone: true }, null, 2)}\n`, { mode: 0o600 });
   }
   return report;
 }

@@ -46,7 +46,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readGaveUp(ctx: PluginContext<any>): Promise<GaveUp> {
   try {
-    return JSON.parse(await ctx.fs.readFile(`${ctx.env.stateDir}/gave-up.json`)) as GaveUp;
+    return JSON.parse(await ctx.localFs.readFile(`${ctx.env.stateDir}/gave-up.json`)) as GaveUp;
   } catch {
     return {};
   }
@@ -54,8 +54,8 @@ async function readGaveUp(ctx: PluginContext<any>): Promise<GaveUp> {
 
 async function writeGaveUp(ctx: PluginContext<any>, g: GaveUp): Promise<void> {
   if (ctx.env.dryRun) return;
-  await ctx.fs.mkdir(ctx.env.stateDir, { mode: 0o700 });
-  await ctx.fs.writeFile(`${ctx.env.stateDir}/gave-up.json`, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
+  await ctx.localFs.writeFile(`${ctx.env.stateDir}/gave-up.json`, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
 }
 
 function call<R extends ServiceManagerRequest>(ctx: PluginContext<any>, manager: string, req: R): Promise<ServiceManagerReply<R>> {

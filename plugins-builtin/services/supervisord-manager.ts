@@ -3,7 +3,7 @@
  * `supervisorctl -c <config>`. It works without systemd (containers, CI), which is why it is
  * the second backend.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import { defineServiceManager, type ServiceState, type ServiceStatus } from './service-manager-contract.js';
 
 export interface SupervisorConfig {
@@ -12,7 +12,7 @@ export interface SupervisorConfig {
 }
 
 function configPath(ctx: PluginContext<SupervisorConfig>): string {
-  return ctx.config.supervisor_config ?? hostPath(ctx.env, '/etc/supervisor/supervisord.conf');
+  return ctx.config.supervisor_config ?? ctx.fs.diskPath('/etc/supervisor/supervisord.conf');
 }
 
 const STATES: Record<string, ServiceState> = {
@@ -48,7 +48,7 @@ export const supervisordManager = defineServiceManager({
   description: 'Programs of a running supervisord (supervisorctl)',
   async detect(ctx) {
     const conf = configPath(ctx);
-    if (!(await ctx.fs.stat(conf))) return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
+    if (!(await ctx.localFs.stat(conf))) return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
     const r = await ctl(ctx, ['pid'], true);
     if (r.exitCode === 127) return { available: false, reason: 'supervisorctl is not installed (Debian package: supervisor)' };
     if (r.exitCode !== 0 || !/^\d+$/.test(r.stdout.trim())) return { available: false, reason: `supervisord is not running for ${conf}: ${(r.stdout + r.stderr).trim().split('\n')[0]}` };

@@ -2,7 +2,6 @@
  * The systemd service manager. Where systemd is not running (no `${root}/run/systemd/system`:
  * containers, CI) it says so and does nothing. It only manages the live host (root "/").
  */
-import { hostPath } from 'cx-ops/sdk';
 import { defineServiceManager, type ServiceState, type ServiceStatus } from './service-manager-contract.js';
 
 const ACTIVE: Record<string, ServiceState> = { active: 'running', failed: 'failed', inactive: 'stopped', activating: 'starting', deactivating: 'stopped', reloading: 'running' };
@@ -23,8 +22,8 @@ export const systemdManager = defineServiceManager({
   name: 'systemd',
   description: 'systemd services (systemctl)',
   async detect(ctx) {
-    const marker = hostPath(ctx.env, '/run/systemd/system');
-    if (!(await ctx.fs.stat(marker))) return { available: false, reason: `systemd is not running here (${marker} does not exist: a container or CI?); nothing to do` };
+    const marker = ctx.fs.diskPath('/run/systemd/system');
+    if (!(await ctx.fs.stat('/run/systemd/system'))) return { available: false, reason: `systemd is not running here (${marker} does not exist: a container or CI?); nothing to do` };
     if (ctx.env.root !== '/') return { available: false, reason: `systemd services are managed on the live host only (--root is ${ctx.env.root})` };
     return { available: true };
   },

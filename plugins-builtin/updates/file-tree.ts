@@ -34,7 +34,7 @@ const TYPES: Record<string, TreeEntry['type']> = { f: 'file', d: 'directory', l:
  * NUL-separated fields (any file name is safe) instead of a stat per entry.
  */
 export async function walkTree(ctx: PluginContext<any>, top: string, exclude: string[] = []): Promise<TreeEntry[]> {
-  if (!(await ctx.fs.stat(top))) return [];
+  if (!(await ctx.localFs.stat(top))) return [];
   const prune = exclude.filter((x) => isWithin(x, top) && x !== top).flatMap((x) => ['-path', x, '-prune', '-o']);
   const locks = ['-name', LOCK_FILE_PATTERN, '-prune', '-o'];
   const r = await ctx.exec.run('find', [top, '-mindepth', '1', ...prune, ...locks, '-printf', '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%l\\0'], { readOnly: true, timeoutMs: 300_000 });

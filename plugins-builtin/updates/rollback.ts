@@ -48,7 +48,7 @@ export function journalPath(ctx: PluginContext<any>): string {
 
 export async function readJournal(ctx: PluginContext<any>): Promise<RollbackJournal | null> {
   try {
-    return JSON.parse(await ctx.fs.readFile(journalPath(ctx))) as RollbackJournal;
+    return JSON.parse(await ctx.localFs.readFile(journalPath(ctx))) as RollbackJournal;
   } catch {
     return null;
   }
@@ -68,10 +68,10 @@ async function restoreArea(ctx: PluginContext<any>, m: SnapshotManifest, name: A
   for (const p of extras.sort((a, b) => b.length - a.length)) {
     if (extras.some((q) => q !== p && p.startsWith(`${q}/`))) continue;
     result.removed.push(p);
-    if (!ctx.env.dryRun) await ctx.fs.remove(`${area.dir}/${p}`, { recursive: true });
+    if (!ctx.env.dryRun) await ctx.localFs.remove(`${area.dir}/${p}`, { recursive: true });
   }
   if (ctx.env.dryRun) return result;
-  await ctx.fs.mkdir(area.dir);
+  await ctx.localFs.mkdir(area.dir);
   const archive = `${snapshotStore(ctx)}/${m.id}/${area.archive}`;
   const r = await ctx.exec.run('tar', ['--numeric-owner', '--same-owner', '-xpf', archive, '-C', area.dir], { timeoutMs: 600_000 });
   if (r.exitCode !== 0) throw new Error(`restoring ${area.dir} from ${archive} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
@@ -99,7 +99,7 @@ export async function rollbackTo(ctx: PluginContext<any>, m: SnapshotManifest, o
   const journal: RollbackJournal = resumed ? prior! : { id: m.id, started: new Date().toISOString(), done: [] };
   const report: RollbackReport = { id: m.id, resumed, dryRun, areas: [], packages: null, ok: true };
   const save = async () => {
-    if (!dryRun) await ctx.fs.writeFile(journalPath(ctx), `${JSON.stringify(journal)}\n`, { mode: 0o600 });
+    if (!dryRun) await ctx.localFs.writeFile(journalPath(ctx), `${JSON.stringify(journal)}\n`, { mode: 0o600 });
   };
   await save();
   for (const step of rollbackSteps(m)) {
@@ -118,7 +118,7 @@ export async function rollbackTo(ctx: PluginContext<any>, m: SnapshotManifest, o
     await save();
     await options.onStep?.(step);
   }
-  if (!dryRun) await ctx.fs.remove(journalPath(ctx));
+  if (!dryRun) await ctx.localFs.remove(journalPath(ctx));
   await appendJournal(ctx, {
     run: 'update rollback', snapshot: m.id, ok: report.ok, resumed,
     packages: (report.packages?.restored ?? []).map((p) => `${p.name} ${p.version}`),

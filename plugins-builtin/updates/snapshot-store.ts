@@ -8,7 +8,7 @@
  * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
  * schemas/snapshot-manifest.schema.json.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import type { PluginContext } from 'cx-ops/sdk';
 import type { InstalledPackage } from './updater-contract.js';
 import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
 
@@ -62,7 +62,7 @@ export function snapshotId(d: Date): string {
 }
 
 async function exists(ctx: PluginContext<any>, p: string): Promise<boolean> {
-  return (await ctx.fs.stat(p)) !== null;
+  return (await ctx.localFs.stat(p)) !== null;
 }
 
 async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promise<void> {
@@ -82,9 +82,9 @@ function areasOf(ctx: PluginContext<SnapshotPathsConfig>): Array<{ name: AreaNam
     { name: 'config' as const, dir: ctx.env.configDir, exclude: isWithin(store, ctx.env.configDir) ? [store] : [] },
     { name: 'data' as const, dir: ctx.env.dataDir, exclude: isWithin(store, ctx.env.dataDir) ? [store] : [] },
   ];
-  const excludes = (ctx.config?.snapshot_exclude ?? []).map((p) => hostPath(ctx.env, p));
+  const excludes = (ctx.config?.snapshot_exclude ?? []).map((p) => ctx.fs.diskPath(p));
   const extra = (ctx.config?.snapshot_paths ?? []).map((p) => {
-    const dir = hostPath(ctx.env, p);
+    const dir = ctx.fs.diskPath(p);
     // The store and cx-ops' own areas are never taken twice; the operator's excludes apply.
     const exclude = [store, ...own.map((a) => a.dir), ...excludes].filter((x) => x !== dir && isWithin(x, dir));
     return { name: `path:${p}` as const, dir, exclude: [...new Set(exclude)] };
@@ -98,13 +98,13 @@ export async function createSnapshot(
   options: { reason: string; packages: SnapshotManifest['packages']; now?: Date },
 ): Promise<SnapshotManifest> {
   const store = snapshotStore(ctx);
-  await ctx.fs.mkdir(store, { mode: 0o700 });
+  await ctx.localFs.mkdir(store, { mode: 0o700 });
   const base = snapshotId(options.now ?? new Date());
   let id = base;
   for (let n = 2; await exists(ctx, `${store}/${id}`); n++) id = `${base}-${n}`;
   const partial = `${store}/.partial-${id}-${process.pid}`;
-  if (await exists(ctx, partial)) await ctx.fs.remove(partial, { recursive: true });
-  await ctx.fs.mkdir(partial, { mode: 0o700 });
+  if (await exists(ctx, partial)) await ctx.localFs.remove(partial, { recursive: true });
+  await ctx.localFs.mkdir(partial, { mode: 0o700 });
   const areas: SnapshotArea[] = [];
   for (const a of areasOf(ctx)) {
     const present = await exists(ctx, a.dir);
@@ -125,8 +125,8 @@ export async function createSnapshot(
     areas,
     packages: options.packages,
   };
-  await ctx.fs.writeFile(`${partial}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
-  await ctx.fs.rename(partial, `${store}/${id}`);
+  await ctx.localFs.writeFile(`${partial}/manifest.json`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.rename(partial, `${store}/${id}`);
   return manifest;
 }
 
@@ -134,7 +134,7 @@ export async function createSnapshot(
 export async function readSnapshot(ctx: PluginContext<any>, id: string): Promise<SnapshotManifest | null> {
   if (!SNAPSHOT_ID_PATTERN.test(id)) return null;
   try {
-    const m = JSON.parse(await ctx.fs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
+    const m = JSON.parse(await ctx.localFs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
     return m.complete === true && m.id === id ? m : null;
   } catch {
     return null;
@@ -146,7 +146,7 @@ export async function listSnapshots(ctx: PluginContext<any>): Promise<SnapshotSu
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const out: SnapshotSummary[] = [];
-  for (const e of await ctx.fs.readDir(store)) {
+  for (const e of await ctx.localFs.readDir(store)) {
     if (e.type !== 'directory' || !SNAPSHOT_ID_PATTERN.test(e.name)) continue;
     const m = await readSnapshot(ctx, e.name);
     if (!m) continue;
@@ -174,12 +174,12 @@ export async function pruneSnapshots(ctx: PluginContext<any>, retentionDays: num
   const gone: string[] = [];
   for (const s of older) {
     if (Date.parse(s.created) >= cutoff) continue;
-    await ctx.fs.remove(s.dir, { recursive: true });
+    await ctx.localFs.remove(s.dir, { recursive: true });
     gone.push(s.id);
   }
-  for (const e of await ctx.fs.readDir(store)) {
+  for (const e of await ctx.localFs.readDir(store)) {
     const m = /^\.partial-.*-(\d+)$/.exec(e.name);
-    if (m && !(await exists(ctx, `/proc/${m[1]}`))) await ctx.fs.remove(`${store}/${e.name}`, { recursive: true });
+    if (m && !(await exists(ctx, `/proc/${m[1]}`))) await ctx.localFs.remove(`${store}/${e.name}`, { recursive: true });
   }
   return gone;
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -8,6 +8,9 @@ const dirs = ['--plugin-dir', fileURLToPath(new URL('./fixtures/hostile', import
 let t: TempRoot;
 beforeAll(async () => {
   t = await tempRoot('cx-hostile-');
+  // The host the plugins look at is the temp root: spin-later reads its /etc/hostname first.
+  await mkdir(join(t.root, 'etc'), { recursive: true });
+  await writeFile(join(t.root, 'etc/hostname'), 'testhost\n');
   for (const p of ['spinner', 'greeter']) expect((await t.run([...dirs, 'plugins', 'enable', p, '-y'])).exitCode).toBe(0);
 });
 afterAll(async () => {
@@ -39,7 +42,8 @@ describe('a hostile sandboxed plugin, from the command line', () => {
       "error[CX_ERR_PERMISSION_DENIED]: plugin 'spinner' may not read '/etc/shadow': its grant allows '/etc/hostname'.\nGrant it with: cx-ops plugins grant spinner read:/etc/shadow",
     );
     const audit = (await readFile(join(t.root, 'var/log/cx/audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(audit).toContainEqual(expect.objectContaining({ plugin: 'spinner', tier: 'sandboxed', capability: 'fs', allowed: false, target: '/etc/shadow' }));
+    // The denial names the host path (as grants do); the audit names the file on disk it resolved to.
+    expect(audit).toContainEqual(expect.objectContaining({ plugin: 'spinner', tier: 'sandboxed', capability: 'fs', allowed: false, target: join(t.root, 'etc/shadow') }));
   });
 
   test("a kernel error code forged by the plugin is not passed off as the kernel's", async () => {

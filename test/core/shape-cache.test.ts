@@ -16,7 +16,7 @@ beforeEach(async () => {
     join(home, 'plugins/cleanup-tasks/index.js'),
     `export default {
       name: 'cleanup-tasks',
-      async activate(ctx) { await ctx.fs.writeFile(ctx.env.dataDir + '/activated', 'yes'); },
+      async activate(ctx) { await ctx.localFs.writeFile(ctx.env.dataDir + '/activated', 'yes'); },
       contributes: [{ kind: 'task', id: 'tmp-clean', meta: { name: 'clean /tmp' }, async run() { return { status: 'Success' }; } }],
     };`,
   );

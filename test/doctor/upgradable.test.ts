@@ -31,8 +31,8 @@ function fromApt(): UpgradableLine[] {
 }
 
 async function fromLists() {
-  const { ctx } = testContext('checks-packages', 'all');
-  return upgradableFromLists({ ...ctx, env: { ...ctx.env, root: world.root } });
+  const { ctx } = testContext('checks-packages', 'all', undefined, { root: world.root });
+  return upgradableFromLists(ctx);
 }
 
 const key = (l: UpgradableLine) => ({ ...l, suites: [...l.suites].sort() });

@@ -1,15 +1,16 @@
 /**
- * A small in-process host for the repair/update plugins' tests: real exec (no shell) and real
- * fs on the temp directories the test gives, dry-run recording like the kernel's, a registry of
+ * A small in-process host for the repair/update plugins' tests: real exec (no shell) and the
+ * kernel's fs capability (rooted at the test's root) on the temp directories the test gives, dry-run recording like the kernel's, a registry of
  * the given plugins' contributions and hooks. It stands in for the kernel's wiring only; the
  * things under test (dpkg, apt, supervisord, files) are real.
  */
 import { spawn } from 'node:child_process';
-import * as fsp from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type {
-  Contribution, ExecResult, FsCapability, HookOutcome, Json, PluginContext, PluginDefinition, RegistryCapability,
+  Contribution, ExecResult, HookOutcome, Json, PluginContext, PluginDefinition, RegistryCapability,
 } from 'cx-ops/sdk';
+import { AuditLog } from '../../core/capabilities/audit.js';
+import { createHostCapabilities } from '../../core/capabilities/index.js';
 
 export interface HostOptions {
   plugins: PluginDefinition<any>[];
@@ -67,39 +68,12 @@ function execRun(host: PluginHost, dry: boolean, path: string) {
   };
 }
 
-function fsCap(host: PluginHost, dry: boolean): FsCapability {
-  const record = (what: string) => { host.recorded.push(what); };
-  const typeOf = (s: import('node:fs').Stats) => (s.isSymbolicLink() ? 'symlink' : s.isDirectory() ? 'directory' : s.isFile() ? 'file' : 'other') as 'file';
-  return {
-    readFile: (p) => fsp.readFile(p, 'utf8'),
-    readDir: async (p) => (await fsp.readdir(p, { withFileTypes: true })).map((e) => ({ name: e.name, type: e.isSymbolicLink() ? 'symlink' : e.isDirectory() ? 'directory' : e.isFile() ? 'file' : 'other' })),
-    stat: async (p) => {
-      try {
-        const s = await fsp.lstat(p);
-        return { path: p, type: typeOf(s), size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, mtimeMs: s.mtimeMs };
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw e;
-      }
-    },
-    statfs: async (p) => { const s = await fsp.statfs(p); return { total: s.blocks * s.bsize, free: s.bfree * s.bsize, available: s.bavail * s.bsize, files: s.files, filesFree: s.ffree }; },
-    readlink: (p) => fsp.readlink(p),
-    writeFile: async (p, data, o = {}) => {
-      if (dry) return record(`write ${p}`);
-      if (o.append) return fsp.appendFile(p, data, { mode: o.mode });
-      const tmp = join(dirname(p), `.${Date.now()}-${process.pid}.tmp`);
-      const fh = await fsp.open(tmp, 'w', o.mode ?? 0o644);
-      await fh.writeFile(data);
-      await fh.sync();
-      await fh.close();
-      await fsp.rename(tmp, p);
-    },
-    mkdir: async (p, o = {}) => { if (dry) return record(`mkdir ${p}`); await fsp.mkdir(p, { recursive: true, mode: o.mode }); },
-    remove: async (p, o = {}) => { if (dry) return record(`remove ${p}`); await fsp.rm(p, { recursive: Boolean(o.recursive) }); /* like the kernel: a missing path is an error */ },
-    rename: async (a, b) => { if (dry) return record(`rename ${a} ${b}`); await fsp.rename(a, b); },
-    chmod: async (p, m) => { if (dry) return record(`chmod ${m.toString(8)} ${p}`); await fsp.chmod(p, m); },
-    chown: async (p, u, g) => { if (dry) return record(`chown ${u}:${g} ${p}`); await fsp.lchown(p, u, g); },
-  };
+/** The kernel's own fs / localFs / lock / assets capabilities (trusted tier), dry-run recording into the host. */
+function capabilities(host: PluginHost, plugin: string, dry: boolean, o: HostOptions) {
+  return createHostCapabilities({
+    plugin, tier: 'trusted', grants: 'all', dryRun: dry, audit: AuditLog.memory(), recorder: dry ? { actions: host.recorded } : undefined,
+    root: o.root, lockDir: join(o.dataDir, 'locks'),
+  });
 }
 
 /** Creates the host and activates nothing: the plugins are plain definitions. */
@@ -138,7 +112,7 @@ export function createPluginHost(o: HostOptions): PluginHost {
         log: { debug() {}, info() {}, warn: (m: string) => void (host.stderr += `warn: ${m}\n`), error: (m: string) => void (host.stderr += `error: ${m}\n`) },
         io: { out: (t: string) => void (host.stdout += t), err: (t: string) => void (host.stderr += t), confirm: async () => o.assumeYes ?? true, color: false, interactive: false },
         exec: { run: execRun(host, dryRun, o.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin') },
-        fs: fsCap(host, dryRun),
+        ...(({ fs, localFs, lock, assets }) => ({ fs, localFs, lock, assets }))(capabilities(host, plugin, dryRun, o)),
         net: {} as never,
         registry,
         plugins: {} as never,

@@ -140,13 +140,13 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const other = spawn('sleep', ['30'], { stdio: 'ignore' });
     children.push(other);
     const host = await hostFor(world);
-    const state = join(host.home, 'data/plugin-state/apt');
-    mkdirSync(state, { recursive: true });
-    symlinkSync(`pid ${other.pid}: cx-ops repair apt`, join(state, 'repair.lock'));
+    const locks = join(host.home, 'data/locks');
+    mkdirSync(locks, { recursive: true });
+    writeFileSync(join(locks, 'apt-repair.lock'), JSON.stringify({ pid: other.pid, start: 0, command: 'cx-ops repair apt', token: 'held-by-the-other-run' }));
     world.dpkg(['--unpack', world.debs.demo1!]);
     const { code, report } = await repair(host);
     expect(code).toBe(5);
-    expect(report).toMatchObject({ status: 'blocked', holders: [{ path: join(state, 'repair.lock'), pid: other.pid, command: 'cx-ops repair apt' }] });
+    expect(report).toMatchObject({ status: 'blocked', holders: [{ path: join(locks, 'apt-repair.lock'), pid: other.pid, command: 'cx-ops repair apt' }] });
     expect(report.message).toContain(`(pid ${other.pid}, cx-ops repair apt)`);
     expect(world.statuses()['cx-demo']).toBe('install ok unpacked');
     other.kill('SIGKILL');

@@ -114,7 +114,8 @@ describe('fs from inside the sandbox', () => {
         message: `plugin 'evil' may not read '${dir}/shadow' ('${dir}/granted/../shadow' resolves to it): its grant allows '${dir}/granted'.\nGrant it with: cx-ops plugins grant evil read:${dir}/shadow`,
       });
       expect(await plugin.call(cmd('readPath'), `${dir}/granted/link`, fsCtx.ctx)).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
-      expect(fsCtx.audit.records.map((r) => [r.target, r.allowed])).toEqual([[`${dir}/granted/ok`, true], [`${dir}/granted/../shadow`, false], [`${dir}/granted/link`, false]]);
+      // The audit names the path as resolved ('..' taken as a host path first).
+      expect(fsCtx.audit.records.map((r) => [r.target, r.allowed])).toEqual([[`${dir}/granted/ok`, true], [`${dir}/shadow`, false], [`${dir}/granted/link`, false]]);
       await stillServes();
     } finally {
       await rm(dir, { recursive: true, force: true });

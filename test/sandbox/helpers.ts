@@ -13,11 +13,12 @@ export interface TestContext {
   out: string[];
 }
 
-export function testContext(plugin: string, grants: Grants | 'all', fakes?: CapabilityFakes): TestContext {
+export function testContext(plugin: string, grants: Grants | 'all', fakes?: CapabilityFakes, options: { root?: string } = {}): TestContext {
+  const root = options.root ?? '/';
   const audit = AuditLog.memory();
   const logs: string[] = [];
   const out: string[] = [];
-  const caps = createHostCapabilities({ plugin, tier: 'sandboxed', grants, dryRun: false, audit, fakes });
+  const caps = createHostCapabilities({ plugin, tier: 'sandboxed', grants, dryRun: false, audit, fakes, root });
   const denied = async (): Promise<never> => {
     throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin, action: 'manage plugins', capability: 'kernel' });
   };
@@ -25,7 +26,7 @@ export function testContext(plugin: string, grants: Grants | 'all', fakes?: Capa
     plugin,
     tier: 'sandboxed',
     config: { greeting: 'hi' },
-    env: { root: '/', stateDir: '/tmp/none', cacheDir: '/tmp/none', configDir: '/etc/cx', dataDir: '/var/lib/cx', dryRun: false, verbose: false, assumeYes: false, kernelVersion: '0.1.0' },
+    env: { root, stateDir: '/tmp/none', cacheDir: '/tmp/none', configDir: '/etc/cx', dataDir: '/var/lib/cx', dryRun: false, verbose: false, assumeYes: false, kernelVersion: '0.1.0' },
     log: {
       debug: (m, d) => void logs.push(`debug ${m} ${JSON.stringify(d)}`),
       info: (m, d) => void logs.push(`info ${m} ${JSON.stringify(d)}`),
@@ -35,7 +36,10 @@ export function testContext(plugin: string, grants: Grants | 'all', fakes?: Capa
     io: { out: (t) => void out.push(t), err: (t) => void out.push(`ERR ${t}`), confirm: async () => false, color: false, interactive: false },
     exec: caps.exec,
     fs: caps.fs,
+    localFs: caps.localFs,
     net: caps.net,
+    lock: caps.lock,
+    assets: caps.assets,
     registry: { list: async () => [], invoke: denied, callHook: denied },
     plugins: { list: denied, enable: denied, disable: denied, installDir: '' },
   };

@@ -26,17 +26,17 @@ async function compute(ctx: PluginContext<any>, req: OperationRequest): Promise<
   const lines = markerLines(marker, field(o, 'identifier') ?? o.id);
   const problems: OperationPlan['problems'] = [];
   const source = `${req.src_dir}/${field(o, 'source')}`;
-  const st = await ctx.fs.stat(source);
+  const st = await ctx.localFs.stat(source);
   if (!st || st.type !== 'file') {
     problems.push({ field: 'source', detail: `names ${source}, which ${st ? 'is not a regular file' : 'does not exist'}`, found: field(o, 'source')! });
     return { target, real, before: '', after: '', problems, lines, exists: false };
   }
-  const body = await ctx.fs.readFile(source);
+  const body = await ctx.localFs.readFile(source);
   const bp = bodyProblem(body, marker, lines);
   if (bp) problems.push({ field: 'source', detail: bp.detail, file: source, line: bp.line, fix: bp.fix });
-  const tst = await ctx.fs.stat(real);
+  const tst = await ctx.localFs.stat(real);
   if (tst && tst.type !== 'file') problems.push({ field: 'target', detail: `${real} is a ${tst.type}; append needs a regular file`, found: target });
-  const before = tst?.type === 'file' ? await ctx.fs.readFile(real) : '';
+  const before = tst?.type === 'file' ? await ctx.localFs.readFile(real) : '';
   const found = findBlock(before, lines);
   if (found.problem) problems.push({ field: 'target-file', detail: found.problem.detail, file: real, line: found.problem.line, fix: found.problem.fix });
   const after = problems.length ? before : withBlock(before, body, lines, found.position);
@@ -59,9 +59,9 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   const c = await compute(ctx, req);
   if (c.problems.length) return { ok: false, detail: c.problems.map((p) => p.detail).join('; ') };
   if (c.after === c.before) return { ok: true, detail: `${c.real}: block already there` };
-  await ctx.fs.mkdir(c.real.slice(0, c.real.lastIndexOf('/')) || '/');
+  await ctx.localFs.mkdir(c.real.slice(0, c.real.lastIndexOf('/')) || '/');
   // An atomic rewrite keeping the file's mode and owner (a new file gets 0644).
-  await ctx.fs.writeFile(c.real, c.after, c.exists ? {} : { mode: 0o644 });
+  await ctx.localFs.writeFile(c.real, c.after, c.exists ? {} : { mode: 0o644 });
   return { ok: true, detail: `${c.real}: block written` };
 }
 

@@ -36,7 +36,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
     const real = hostPath({ root: req.root }, db.path);
-    if ((await ctx.fs.stat(real))?.type !== 'file') problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
+    if ((await ctx.localFs.stat(real))?.type !== 'file') problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
     undo.push({ do: 'sqlite_restore', backup: `captures/${o.id}.sqlite`, path: real });
     parts.push(`back up SQLite ${db.path} (VACUUM INTO, then PRAGMA integrity_check)`);
   } else if (db?.type === 'postgresql') {
@@ -89,30 +89,30 @@ export async function serviceStates(ctx: PluginContext<any>, names: string[]): P
 async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   const o = req.operation;
   const dir = `${req.run_dir}/captures`;
-  await ctx.fs.mkdir(dir, { mode: 0o700 });
+  await ctx.localFs.mkdir(dir, { mode: 0o700 });
   const done: string[] = [];
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
     const real = hostPath({ root: req.root }, db.path);
     const part = `${dir}/.${o.id}.sqlite.partial`;
-    if (await ctx.fs.stat(part)) await ctx.fs.remove(part);
+    if (await ctx.localFs.stat(part)) await ctx.localFs.remove(part);
     // VACUUM INTO reads one consistent snapshot in a single read transaction: a live writer (WAL)
     // goes on, where the backup API's step loop would restart after every write and never end.
     await run(ctx, 'sqlite3', [real, `VACUUM INTO ${sqlQuoted(part)};`]);
     const check = (await run(ctx, 'sqlite3', [part, 'PRAGMA integrity_check;'])).trim();
     if (check !== 'ok') throw new Error(`the backup of ${real} fails PRAGMA integrity_check: ${check}`);
-    await ctx.fs.rename(part, `${dir}/${o.id}.sqlite`);
+    await ctx.localFs.rename(part, `${dir}/${o.id}.sqlite`);
     done.push(`SQLite ${real} backed up (integrity_check ok)`);
   } else if (db?.type === 'postgresql') {
     const part = `${dir}/.${o.id}.dump.partial`;
     await run(ctx, 'pg_dump', ['-Fc', ...pgArgs(db), '-f', part, db.database]);
-    await ctx.fs.rename(part, `${dir}/${o.id}.dump`);
+    await ctx.localFs.rename(part, `${dir}/${o.id}.dump`);
     done.push(`PostgreSQL ${db.database} dumped (pg_dump -Fc)`);
   }
   const services = (o.services as string[] | undefined) ?? [];
   if (services.length) {
     const states = await serviceStates(ctx, services);
-    await ctx.fs.writeFile(`${dir}/${o.id}.services.json`, `${JSON.stringify(states)}\n`, { mode: 0o600 });
+    await ctx.localFs.writeFile(`${dir}/${o.id}.services.json`, `${JSON.stringify(states)}\n`, { mode: 0o600 });
     done.push(`services: ${states.map((s) => `${s.name} ${s.state}`).join(', ')}`);
   }
   return { ok: true, detail: done.join('; ') || 'files captured' };

@@ -13,9 +13,9 @@ export const EXECUTE_PREVIEW_NOTE = 'an execute operation cannot be previewed be
 
 /** The argv that runs `script`: its #! line's interpreter (and one argument), then the script. */
 export async function scriptArgv(ctx: PluginContext<any>, source: string, runAs: string): Promise<string[] | string> {
-  const st = await ctx.fs.stat(source);
+  const st = await ctx.localFs.stat(source);
   if (!st || st.type !== 'file') return `names ${source}, which ${st ? 'is not a regular file' : 'does not exist'}`;
-  const head = (await ctx.fs.readFile(source)).slice(0, 256).split('\n')[0]!;
+  const head = (await ctx.localFs.readFile(source)).slice(0, 256).split('\n')[0]!;
   if (!head.startsWith('#!')) return `${source} has no #! line naming its interpreter (e.g. #!/bin/sh)`;
   const words = head.slice(2).trim().split(/\s+/).filter(Boolean);
   if (!words.length || !words[0]!.startsWith('/')) return `${source}'s #! line does not name an absolute interpreter`;
@@ -39,7 +39,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   const timeoutMs = Math.round(Number(o.timeout ?? 300) * 1000);
   const argv = await scriptArgv(ctx, `${req.src_dir}/${source}`, `${req.run_dir}/${kept}`);
   if (typeof argv === 'string') problems.push({ field: 'source', detail: argv, found: source });
-  if (wd && (await ctx.fs.stat(cwd))?.type !== 'directory') problems.push({ field: 'working_dir', detail: `${cwd} is not a directory`, found: wd });
+  if (wd && (await ctx.localFs.stat(cwd))?.type !== 'directory') problems.push({ field: 'working_dir', detail: `${cwd} is not a directory`, found: wd });
   const stash = [{ from: `${req.src_dir}/${source}`, to: kept }];
   const undo: UndoAction[] = [];
   const rb = field(o, 'rollback_script');
@@ -71,7 +71,7 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   const cwd = wd ? hostPath({ root: req.root }, wd) : `${req.run_dir}/scripts/${o.id}`;
   const timeoutMs = Math.round(Number(o.timeout ?? 300) * 1000);
   const r = await ctx.exec.run(argv[0]!, argv.slice(1), { cwd, timeoutMs, env: scriptEnv(req) });
-  if (o.cleanup_after === true) await ctx.fs.remove(kept).catch(() => undefined);
+  if (o.cleanup_after === true) await ctx.localFs.remove(kept).catch(() => undefined);
   const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join(' | ');
   if (r.timedOut) return { ok: false, detail: `${source} did not finish within ${timeoutMs / 1000} s and was killed` };
   if (r.exitCode !== 0) return { ok: false, detail: `${source} failed (exit ${r.exitCode ?? r.signal})${tail ? `: ${tail}` : ''}` };

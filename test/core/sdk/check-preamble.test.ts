@@ -1,6 +1,6 @@
 /**
  * checkPreamble / thresholdError: the shared start of the checks that grade a host value,
- * against a real file tree standing in for the host (ctx.fs reads it under ctx.env.root).
+ * against a real file tree standing in for the host (ctx.fs names host paths and reads them under the root).
  */
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,9 +22,10 @@ afterEach(async () => {
 const ctx = () =>
   ({
     env: { root, configDir: '/etc/cx' },
+    // The rooted host view: host paths resolved under the root, as ctx.fs does.
     fs: {
-      stat: async (p: string) => ((await stat(p).catch(() => null)) ? { path: p } : null),
-      readFile: (p: string) => readFile(p, 'utf8'),
+      stat: async (p: string) => ((await stat(join(root, p)).catch(() => null)) ? { path: p } : null),
+      readFile: (p: string) => readFile(join(root, p), 'utf8'),
     },
   }) as unknown as PluginContext<unknown>;
 

@@ -1,0 +1,150 @@
+/**
+ * The reading fs operations, one function each. Every read opens the resolved path with
+ * O_NOFOLLOW and checks the descriptor (fs-open.ts); a file read is a regular file under a size
+ * cap checked on the opened descriptor, so a FIFO or /dev/zero in place of a file is an error,
+ * never a hang.
+ */
+import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandle } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
+import { CxError } from '../errors.js';
+import { anchored, entryOrNull, lstatOrNull, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, openParent, openVerified, typeOf } from './fs-open.js';
+import { closing, exactlyGranted, existingEntry, existingReal, MAX_DIR_ENTRIES, MAX_READ_BYTES, need, op, toView, type FsScope } from './fs-scope.js';
+
+/** The cap of one read: the caller's `maxBytes`, never above MAX_READ_BYTES. */
+export function readCap(options: ReadOptions | undefined): number {
+  const m = Number(options?.maxBytes);
+  return Number.isFinite(m) && m >= 0 ? Math.min(Math.floor(m), MAX_READ_BYTES) : MAX_READ_BYTES;
+}
+
+/**
+ * Reads an open file whole, refusing more than `cap` bytes. Not a regular file: refused unless
+ * `special` (an exact grant); files that report size 0 (procfs) are read up to the cap.
+ */
+export async function readCapped(fh: FileHandle, path: string, cap: number, special: boolean): Promise<Buffer> {
+  const st = await fh.stat();
+  if (!st.isFile() && !special) {
+    throw new CxError('CX_ERR_IO', { path, detail: `is not a regular file (${st.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}); cx-ops reads only regular files here` });
+  }
+  const tooBig = () => new CxError('CX_ERR_IO', { path, detail: `is larger than the read cap of ${cap} bytes; read a smaller file or use exec with a granted tool` });
+  if (st.isFile() && st.size > cap) throw tooBig();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const buf = Buffer.alloc(Math.min(64 * 1024, cap - size + 1));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) break;
+    size += bytesRead;
+    if (size > cap) throw tooBig();
+    chunks.push(buf.subarray(0, bytesRead));
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readWhole(s: FsScope, name: string, path: string, options: ReadOptions | undefined): Promise<Buffer | Uint8Array> {
+  return op(s, name, 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.readBytes && name === 'readBytes') return need(s, 'read', t.disk, t.asked), allow(), s.fake.readBytes(t.disk, options);
+    const real = await existingReal(s, 'read', t);
+    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+      const special = s.guard.checked && exactlyGranted(s, 'read', real);
+      const st = await fh.stat();
+      if (!st.isFile() && s.guard.checked && !special) {
+        s.guard.deny({ capability: 'read', target: toView(s, real), reason: 'it is a device, FIFO or socket; only an exact grant of that path allows reading it' });
+      }
+      allow();
+      return readCapped(fh, real, readCap(options), special);
+    });
+  });
+}
+
+export function readFile(s: FsScope, path: string, options?: ReadOptions): Promise<string> {
+  if (s.fake?.readFile) {
+    const fake = s.fake.readFile;
+    return op(s, 'readFile', 'read', path, undefined, async (t, allow) => (need(s, 'read', t.disk, t.asked), allow(), fake(t.disk, options)));
+  }
+  return readWhole(s, 'readFile', path, options).then((b) => new TextDecoder().decode(b));
+}
+
+export function readBytes(s: FsScope, path: string, options?: ReadOptions): Promise<Uint8Array> {
+  return readWhole(s, 'readBytes', path, options).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+}
+
+export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
+  return op(s, 'readDir', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.readDir) return need(s, 'read', t.disk, t.asked), allow(), s.fake.readDir(t.disk);
+    const real = await existingReal(s, 'read', t);
+    return closing(await openVerified(real, O_RDONLY | O_DIRECTORY, real), async (fh) => {
+      allow();
+      const entries = await readdir(`/proc/self/fd/${fh.fd}`, { withFileTypes: true });
+      return entries.slice(0, MAX_DIR_ENTRIES).map((e): DirEntry => ({ name: e.name, type: typeOf(e) }));
+    });
+  });
+}
+
+export function stat(s: FsScope, path: string): Promise<FileStat | null> {
+  return op(s, 'stat', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.stat) return need(s, 'read', t.disk, t.asked), allow(), s.fake.stat(t.disk);
+    const entry = await entryOrNull(t.disk);
+    need(s, 'read', entry ?? t.disk, t.asked);
+    allow();
+    if (entry === null) return null;
+    let fh: FileHandle;
+    try {
+      fh = await openVerified(entry, O_PATH, entry);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    return closing(fh, async (h): Promise<FileStat> => {
+      const st = await h.stat();
+      return { path: t.path, type: typeOf(st), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs };
+    });
+  });
+}
+
+export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
+  return op(s, 'lstat', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.lstat) return need(s, 'read', t.disk, t.asked), allow(), s.fake.lstat(t.disk);
+    const entry = await entryOrNull(t.disk);
+    need(s, 'read', entry ?? t.disk, t.asked);
+    allow();
+    if (entry === null) return null;
+    if (entry === '/') return linkStat(t.path, await lstatOrNull('/'), undefined);
+    return closing(await openParent(entry), async (dir) => {
+      const p = anchored(dir, posix.basename(entry));
+      const st = await lstatOrNull(p);
+      return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
+    });
+  });
+}
+
+function linkStat(path: string, st: Awaited<ReturnType<typeof lstatOrNull>>, target: string | undefined): LinkStat | null {
+  if (!st) return null;
+  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+  const out: LinkStat = { path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs };
+  if (target !== undefined) out.target = target;
+  return out;
+}
+
+export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statfs']> {
+  return op(s, 'statfs', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.statfs) return need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk);
+    const real = await existingReal(s, 'read', t);
+    return closing(await openVerified(real, O_PATH, real), async (fh) => {
+      allow();
+      const st = await statfsPath(`/proc/self/fd/${fh.fd}`);
+      return { total: st.blocks * st.bsize, free: st.bfree * st.bsize, available: st.bavail * st.bsize, files: st.files, filesFree: st.ffree };
+    });
+  });
+}
+
+export function readlink(s: FsScope, path: string): Promise<string> {
+  return op(s, 'readlink', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.readlink) return need(s, 'read', t.disk, t.asked), allow(), s.fake.readlink(t.disk);
+    const entry = await existingEntry(s, 'read', t);
+    return closing(await openParent(entry), async (dir) => {
+      allow();
+      return readlinkPath(anchored(dir, posix.basename(entry)));
+    });
+  });
+}
