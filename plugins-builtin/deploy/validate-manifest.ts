@@ -3,12 +3,12 @@
  * seed's messages ("Error: Circular dependency detected: service-a", "Error: Missing service
  * dependencies: service-b", "Error: Duplicate IP addresses: …", "Error: Duplicate hostnames:
  * …") and the checks deployment needs beyond them: an IP outside network_cidr, two services on
- * one IP:port, an invalid hostname, an enabled service needing a disabled one, an unknown
- * driver or health-check form.
+ * one IP:port, an invalid hostname, an enabled service needing a disabled one, a depends_on
+ * condition its dependency cannot meet, an unknown driver or health-check form.
  */
 import { findCycles, serviceGraph, waveIndexes } from './deployment-order.js';
 import { HEALTH_CHECK_FORMS, healthSpecOf, parseHealthCheck } from './health-check-form.js';
-import type { ServiceManifest } from './manifest-types.js';
+import type { ServiceManifest, ServiceSpec } from './manifest-types.js';
 import { sortProblems, type ManifestProblem, type ManifestSource } from './read-manifest.js';
 
 export interface ValidateOptions {
@@ -123,6 +123,16 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     return `${specs[portService[c]!]!.ip}:${Number(slash < 0 ? p : p.slice(0, slash))}/${slash < 0 ? 'tcp' : p.slice(slash + 1)}`;
   };
   const g = serviceGraph(m);
+  // compose refuses a condition its dependency cannot meet; so does this, before anything starts.
+  const conditionProblems = (name: string, dep: string, condition: string | undefined, target: ServiceSpec) => {
+    const path = ['services', name, 'depends_on', dep, 'condition'];
+    if (condition === 'service_healthy' && target.health_check === undefined) {
+      at(found.disabled, path, `Error: Dependency condition service_healthy needs a health check: ${dep}`, `${name} waits for ${dep} to be healthy, but ${dep} has no health_check. Give services.${dep} a health_check, or use condition: service_started.`);
+    }
+    if (condition === 'service_completed_successfully' && target.driver && target.driver.type !== 'command' && (target.restart_policy ?? 'always') !== 'never') {
+      at(found.disabled, path, `Error: Dependency condition service_completed_successfully needs restart_policy never: ${dep}`, `${name} waits for ${dep} to run to its end, but restart_policy ${target.restart_policy ?? 'always'}${target.restart_policy ? '' : ' (the default)'} restarts it. Set services.${dep}.restart_policy: never.`);
+    }
+  };
 
   for (let si = 0; si < names.length; si++) {
     const name = names[si]!;
@@ -136,6 +146,7 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
       for (let i = 0; i < targets.length; i++) {
         const dep = targets[i]!;
         const j = g.index.get(dep);
+        if (!isList && j !== undefined) conditionProblems(name, dep, (d as Record<string, { condition?: string }>)[dep]?.condition, specs[j]!);
         if (j !== undefined && (!s.enable || specs[j]!.enable)) continue;
         const path = ['services', name, 'depends_on', isList ? i : dep];
         if (j === undefined) {

@@ -120,7 +120,7 @@ describe('deploy apply through a real supervisord', () => {
     const r = await cx(['deploy', 'apply', good, '-y']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('DEPLOYED: deployed 3 services, all healthy');
-    expect(programs()).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
+    expect(programs(), `${r.stdout}\n${host.ctl('tail', 'store', 'stderr')}`).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
     // Each server listens on its own manifest IP.
     const body = await (await fetch('http://127.0.0.12:8080/health')).text();
     expect(body).toBe('ok api');
@@ -138,6 +138,7 @@ describe('deploy apply through a real supervisord', () => {
 
     // Applying again changes nothing and is still healthy.
     const again = await cx(['deploy', 'apply', good, '-y', '--json']);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(JSON.parse(again.stdout).services.map((x: { deploy: { changed: boolean } }) => x.deploy.changed)).toEqual([false, false, false]);
 
     const rb = await cx(['deploy', 'rollback', good, 'api', '-y']);
