@@ -18,6 +18,7 @@ import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
 import { jobOutputOf, panelOutputOf, type JobOutput, type PanelOutput } from './job-kind.js';
+import { setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -64,7 +65,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
-  const metrics = new DaemonMetrics();
+  const metrics = new DaemonMetrics((plugin, why) => log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin));
   const state = new DaemonState(settings.intervalMs);
   let history: HistoryStore | undefined;
   let historyFailing = false;
@@ -141,6 +142,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const absorb = async (registry: RegistryCapability, job: { id: string; plugin: string; health: boolean }, cycle: number, started: number, out: JobOutput | null) => {
     const results = resultsOf(out);
     const ended = Date.now();
+    if (out && out.metrics !== undefined) metrics.plugins.record(job.plugin, out.metrics);
     if (results.length) {
       metrics.observeResults(results);
       if (history) writeHistory(() => history!.addResults(ended, cycle, job.id, results), results.length);
@@ -191,6 +193,9 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   /** A scheduler over the registry's jobs. */
   const makeGeneration = async (registry: RegistryCapability, s: DaemonSettings, shutdown?: () => Promise<void>): Promise<Generation> => {
     const scheduler = new Scheduler(onSchedulerEvent);
+    for (const p of metrics.plugins.sync(await registry.list('daemon-metric'))) {
+      log.warn('metric_invalid', `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`, undefined, p.plugin);
+    }
     for (const j of await registry.list('daemon-job')) {
       const intervalMs = j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
       if (!intervalMs || intervalMs < 1000) {
@@ -234,12 +239,14 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   let lastHealthTick = Date.now();
 
   gen = await makeGeneration(ctx.registry, settings);
+  setActiveMetrics(metrics.plugins);
 
   if (once) {
     // One run of every job, in order, then the answer.
     await gen.scheduler.runAllOnce();
     history?.close();
     setActiveHistory(undefined);
+    setActiveMetrics(undefined);
     const h = state.health();
     if (o.json) ctx.io.out(`${JSON.stringify({ health: h, ...api.checksBody() }, null, 2)}\n`);
     else ctx.io.out(`${h.status}: ${Object.entries(h.checks).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
@@ -253,6 +260,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   } catch (e) {
     history?.close();
     setActiveHistory(undefined);
+    setActiveMetrics(undefined);
     const code = (e as { code?: string }).code;
     if (code === 'EADDRINUSE') throw new CxError('CX_ERR_PORT_IN_USE', { address: `${settings.listen.host}:${settings.listen.port}`, holder: await portHolder(ctx.exec, settings.listen.port), file: settings.configFile, plugin: 'daemon' });
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new CxError('CX_ERR_CONFIG_INVALID', { file: settings.configFile, field: 'daemon.listen', detail: `cannot be listened on: ${messageOf(e)}`, found: settings.config.listen, plugin: 'daemon' });
@@ -345,6 +353,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
   history?.close();
   setActiveHistory(undefined);
+  setActiveMetrics(undefined);
   await gen.shutdown?.().catch(() => undefined);
   return 0;
 }

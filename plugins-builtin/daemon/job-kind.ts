@@ -12,8 +12,11 @@
  *   (input null) and returns PanelOutput.
  * - `history-query`: the daemon contributes `results` and `events` of this kind, so trusted
  *   plugins read the one history store through ctx.registry.invoke('history-query', …).
+ * - `daemon-metric`: a metric family a plugin adds to /metrics; `daemon-metrics`: the daemon's
+ *   `record` sink for samples sent outside a job (metric-kind.ts).
  */
 import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
+import { METRIC_META_SCHEMA, type MetricSample } from './metric-kind.js';
 
 export interface JobInput {
   /** This job's run count, from 1. */
@@ -32,6 +35,8 @@ export interface JobOutput {
   results?: CheckResult[];
   checks?: Record<string, { category: string; severity: string; plugin: string }>;
   events?: JobEvent[];
+  /** Samples of this plugin's own `daemon-metric` families. */
+  metrics?: MetricSample[];
 }
 
 export interface PanelOutput {
@@ -56,6 +61,8 @@ export const DAEMON_KINDS: ContributionKindDefinition[] = [
   { kind: 'daemon-service', description: 'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops' },
   { kind: 'dashboard-panel', description: 'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle' },
   { kind: 'history-query', description: 'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })' },
+  { kind: 'daemon-metric', description: 'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }', metaSchema: METRIC_META_SCHEMA },
+  { kind: 'daemon-metrics', description: "The daemon's sink for metric samples sent outside a job: id record, input { plugin, samples }" },
 ];
 
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
