@@ -165,7 +165,8 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
         if (prev && was !== r.status) log.emit(r.status === 'FAIL' || r.status === 'ERROR' ? 'warn' : 'info', 'check_changed', `${r.check_id}: ${was ?? 'new'} -> ${r.status}: ${r.message}`, { check: r.check_id, from: was ?? null, to: r.status });
       }
       state.publish('cycle', api.checksBody());
-      await refreshPanels(registry);
+      // Not awaited: a panel that hangs must not hold the checks job past its deadline.
+      void refreshPanels(registry);
       if (!readySent && (listening || once)) {
         readySent = true;
         void notifier.notify({ READY: '1', STATUS: `cycle ${cycle}: ${STATUS_WORD[state.health().status]}` });
@@ -174,20 +175,34 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     }
   };
 
+  /**
+   * Asks every panel at once, each under min(5 s, the interval); one refresh at a time (a tick
+   * that finds the previous refresh still waiting on a hung panel leaves it be).
+   */
+  let refreshing = false;
   const refreshPanels = async (registry: RegistryCapability) => {
-    const list = await registry.list('dashboard-panel');
-    const next: typeof panels = [];
-    for (const p of list) {
-      try {
-        const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs: 5000 }));
-        if (out && Array.isArray(out.items)) next.push({ id: p.id, plugin: p.plugin, title: typeof p.meta.title === 'string' ? p.meta.title : out.title ?? p.id, items: out.items.slice(0, 100) });
-      } catch (e) {
-        metrics.pluginFailures.inc({ plugin: p.plugin });
-        log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
-      }
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const list = await registry.list('dashboard-panel');
+      const timeoutMs = Math.min(5000, state.intervalMs);
+      const got = await Promise.all(list.map(async (p) => {
+        try {
+          const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs }));
+          return out && Array.isArray(out.items) ? { id: p.id, plugin: p.plugin, title: typeof p.meta.title === 'string' ? p.meta.title : out.title ?? p.id, items: out.items.slice(0, 100) } : undefined;
+        } catch (e) {
+          metrics.pluginFailures.inc({ plugin: p.plugin });
+          log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
+          return undefined;
+        }
+      }));
+      panels = got.filter((p): p is NonNullable<typeof p> => Boolean(p));
+      if (list.length) state.publish('panels', { panels });
+    } catch (e) {
+      log.warn('panel_failed', `the dashboard panels could not be listed: ${messageOf(e)}`);
+    } finally {
+      refreshing = false;
     }
-    panels = next;
-    if (list.length) state.publish('panels', { panels });
   };
 
   /** A scheduler over the registry's jobs. */
