@@ -156,6 +156,24 @@ describe('cx-ops daemon security settings', () => {
     }
   });
 
+  test('protect_metrics: with it /health and /metrics need the token too', async () => {
+    const host = await daemonRoot('healthy');
+    try {
+      const tokenFile = join(host.root, 'etc/cx/daemon.token');
+      await writeFile(tokenFile, 'secret-token-1234567890\n', { mode: 0o600 });
+      await host.config(`daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n  protect_metrics: true\n`);
+      const d = await host.start();
+      const bearer = { authorization: 'Bearer secret-token-1234567890' };
+      for (const path of ['/health', '/metrics']) {
+        expect((await d.get(path)).status).toBe(401);
+        expect((await d.get(path, bearer)).status).not.toBe(401);
+      }
+      expect((await d.stop()).exitCode).toBe(0);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
   test('listening beyond loopback without a token is refused, naming the line', async () => {
     const host = await daemonRoot();
     try {

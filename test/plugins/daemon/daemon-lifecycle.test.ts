@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { daemonFixture, daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, doctorFixture, eventually, type DaemonRoot } from './daemon-process.js';
 
 let host: DaemonRoot | undefined;
 afterEach(async () => {
@@ -105,6 +105,21 @@ describe('cx-ops daemon with a hung trusted job', () => {
     const metrics = (await d.get('/metrics')).text;
     expect(Number(/cx_ops_daemon_cycles_total\{job="stuck",outcome="timeout"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
     expect(Number(/cx_ops_daemon_plugin_failures_total\{plugin="hung-trusted"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect((await d.stop()).exitCode).toBe(0);
+  });
+});
+
+describe('cx-ops daemon runs the checks as doctor does', () => {
+  test("a plugin's pre_check tap vetoes a check in the daemon's cycles too", async () => {
+    host = await daemonRoot('healthy');
+    const dir = doctorFixture('plugins/vetoer');
+    expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'vetoer'])).exitCode).toBe(0);
+    await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, file_descriptors]\n');
+    const d = await host.start({ args: ['--plugin-dir', dir] });
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a checks cycle');
+    const by = Object.fromEntries((await d.get('/api/v1/checks')).json.results.map((r: { check_id: string }) => [r.check_id, r]));
+    expect(by.file_descriptors).toMatchObject({ status: 'SKIP', message: "skipped: vetoed by plugin 'vetoer' (pre_check)" });
+    expect(by.memory.status).toBe('PASS');
     expect((await d.stop()).exitCode).toBe(0);
   });
 });
