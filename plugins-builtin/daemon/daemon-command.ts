@@ -7,7 +7,7 @@
  * state is flushed and the command exits 0.
  */
 import { join } from 'node:path';
-import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
+import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type Json, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
 import { DaemonMetrics } from './daemon-metrics.js';
 import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-settings.js';
 import { DaemonState } from './daemon-state.js';
@@ -17,7 +17,7 @@ import { HistoryStore } from './history-store.js';
 import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
-import { jobOutputOf, panelOutputOf, type JobOutput, type PanelOutput } from './job-kind.js';
+import { jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
 import { setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
@@ -219,16 +219,34 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       }
       const deadlineMs = typeof j.meta.deadline_seconds === 'number' ? j.meta.deadline_seconds * 1000 : Math.round(intervalMs * 0.9);
       const job = { id: j.id, plugin: j.plugin, health: j.meta.health === true && j.plugin === ctx.plugin };
+      const wants = historyWanted(j.meta.history);
       scheduler.add({
         id: j.id, plugin: j.plugin, intervalMs, deadlineMs,
         run: async (cycle) => {
           const started = Date.now();
-          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs }, { timeoutMs: deadlineMs }));
+          const input: JobInput = { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs };
+          if (wants) input.history = { results: readHistory(wants) };
+          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, input as unknown as Json, { timeoutMs: deadlineMs }));
           await absorb(registry, job, cycle, started, out);
         },
       });
     }
     return { registry, settings: s, scheduler, shutdown, services: await registry.list('daemon-service') };
+  };
+
+  /** A job's meta `history` ({ since, check?, limit? }), or undefined. */
+  const historyWanted = (m: Json | undefined): { sinceMs: number; check?: string; limit: number } | undefined => {
+    if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.since !== 'string') return undefined;
+    const sinceMs = parseDuration(m.since);
+    if (sinceMs === undefined) return undefined;
+    return { sinceMs, ...(typeof m.check === 'string' ? { check: m.check } : {}), limit: typeof m.limit === 'number' ? Math.min(m.limit, 1000) : 100 };
+  };
+  const readHistory = (w: { sinceMs: number; check?: string; limit: number }) => {
+    try {
+      return history ? history.results({ check: w.check, since: Date.now() - w.sinceMs, limit: w.limit }) : [];
+    } catch {
+      return []; // an unreadable store is said where it fails to write; a job just sees no history
+    }
   };
 
   /** Starts (or stops) the generation's daemon-service contributions; what they return as events is logged. */

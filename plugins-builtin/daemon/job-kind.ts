@@ -2,7 +2,9 @@
  * The contribution kinds the daemon declares, for other plugins to fill:
  *
  * - `daemon-job`: periodic work. meta: { description, interval?: "5m" | seconds | null (null:
- *   daemon.interval), deadline_seconds?: number, health?: boolean }. Input: JobInput. Output
+ *   daemon.interval), deadline_seconds?: number, health?: boolean, history?: { since, check?,
+ *   limit? } }. Input: JobInput (with `history`: the stored results the meta asked for — how a
+ *   sandboxed job, which cannot invoke `history-query`, reads the store). Output
  *   (optional): JobOutput — its `results` go to the history store and the metrics, its `events`
  *   to the event log (rate-limited per plugin) and the history store. A job may be trusted or
  *   sandboxed; a sandboxed plugin reaches the history store only this way.
@@ -16,6 +18,7 @@
  *   `record` sink for samples sent outside a job (metric-kind.ts).
  */
 import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
+import type { StoredResult } from './history-store.js';
 import { METRIC_META_SCHEMA, type MetricSample } from './metric-kind.js';
 
 export interface JobInput {
@@ -23,6 +26,8 @@ export interface JobInput {
   cycle: number;
   interval_ms: number;
   deadline_ms: number;
+  /** The stored check results the job's meta `history` asked for, newest first (absent when it asked for none). */
+  history?: { results: StoredResult[] };
 }
 
 export interface JobEvent {
@@ -55,6 +60,12 @@ export const DAEMON_KINDS: ContributionKindDefinition[] = [
         interval: { oneOf: [{ type: 'null' }, { type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }] },
         deadline_seconds: { type: 'number', exclusiveMinimum: 0 },
         health: { type: 'boolean' },
+        history: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['since'],
+          properties: { since: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' }, check: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
       },
     },
   },

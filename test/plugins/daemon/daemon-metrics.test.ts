@@ -3,6 +3,7 @@
  * declares three families and moves them from its job; what does not fit a declaration (the
  * daemon's own series, a wrong label, a value of the wrong type, a counter not ending in _total)
  * is refused and counted; promtool accepts the result; a reload without the plugin drops them.
+ * The job also gets the stored results its meta asks for (`history`), the sandboxed way to read the store.
  */
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
@@ -38,6 +39,8 @@ describe('plugin metrics in the daemon registry', () => {
     expect(value(text, 'cx_ops_demo_wait_seconds_bucket{le="1"}')).toBeGreaterThanOrEqual(2);
     expect(value(text, 'cx_ops_demo_wait_seconds_bucket{le="0.1"}')).toBe(0);
     expect(text).not.toContain('cx_ops_demo_bad');
+    // The job's meta asked for the stored results of memory: a sandboxed job reads the store so.
+    await eventually(async () => (value((await d.get('/metrics')).text, 'cx_ops_demo_history_rows') ?? 0) >= 1, 'history handed to the job');
     expect(text).not.toContain('check="x"');
     expect(value(text, 'cx_ops_daemon_metric_samples_rejected_total{plugin="metrics-demo"}')).toBeGreaterThanOrEqual(6);
     const rejected = d.lines.filter((l) => l.type === 'metric_rejected').map((l) => l.message);
