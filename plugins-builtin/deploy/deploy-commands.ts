@@ -175,7 +175,9 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
       return 0;
     }
     if (!ctx.env.dryRun && !(await ctx.io.confirm(`Revert ${changes.map((c) => c.service).reverse().join(', ')} (run ${run}${isFinished(events) ? '' : ', which did not finish'})?`))) {
-      ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
+      const message = 'not rolled back: not confirmed (answer yes, or pass -y)';
+      if (input.options.json) json(ctx, { file, run, status: 'declined', reverted: [], message });
+      else ctx.io.err(`${message}\n`);
       return 1;
     }
     const lock = await takeRunLock(ctx, 'deploy.lock', `deploy rollback ${file}`);
