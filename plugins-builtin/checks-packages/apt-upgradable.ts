@@ -2,7 +2,7 @@
  * The upgradable packages, computed from the package lists and the dpkg status directly, without
  * apt building its package cache (on a host whose pkgcache is disabled, apt rebuilds it on every
  * run: about 0.6 s). The lists are decompressed by apt's own `apt-helper cat-file` (any format
- * apt stores), scanned for the installed packages only, and versions are compared as dpkg does.
+ * apt stores), cut by grep to the fields read, scanned for the installed packages only, and versions are compared as dpkg does.
  *
  * The answer matches `apt list --upgradable` for apt's default policy: every source at priority
  * 500, installed versions never downgraded. Where the host configures something that changes
@@ -166,6 +166,13 @@ export function releaseInfo(text: string): { suite?: string; notAutomatic: boole
   };
 }
 
+/**
+ * `sh -c LIST_FIELDS_SCRIPT <apt-helper> <list>`: the list decompressed by apt's helper, cut to the
+ * lines scanPackages reads; a failure of the helper is its last line (`cx-ops-exit: N`), since sh
+ * has no pipefail.
+ */
+export const LIST_FIELDS_SCRIPT = '{ "$0" cat-file "$1" || echo "cx-ops-exit: $?"; } | grep -E \'^(Package|Version|Architecture|Phased-Update-Percentage): |^cx-ops-exit: \'';
+
 const PACKAGES_FILE = /_Packages(\.(?:lz4|gz|xz|zst|bz2|lzma))?$/;
 
 /** Computes what `apt list --upgradable` would print, or why it cannot here. */
@@ -204,11 +211,13 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
     suiteOf.set(list, suiteOfRelease.get(file)!);
   }
 
-  // One list at a time: only one decompressed list (tens of MB) is held at once.
+  // One list at a time, and only the four fields the scan reads: a decompressed list is tens of
+  // MB (Debian's main: 50 MB, held twice while captured and decoded), its fields a tenth of that.
   const best = new Map<string, Candidate>();
   for (const list of lists) {
-    const r = await ctx.exec.run(APT_HELPER, ['cat-file', ctx.fs.diskPath(`${listsDir}/${list}`)], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 256 * 1024 * 1024 });
-    if (r.exitCode !== 0 || r.truncated) return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
+    const r = await ctx.exec.run('sh', ['-c', LIST_FIELDS_SCRIPT, APT_HELPER, ctx.fs.diskPath(`${listsDir}/${list}`)], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 64 * 1024 * 1024 });
+    const failed = r.exitCode !== 0 && r.exitCode !== 1; // grep: 1 = no line matched (an empty list)
+    if (failed || r.truncated || r.stdout.includes('\ncx-ops-exit: ') || r.stdout.startsWith('cx-ops-exit: ')) return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
     const { phased } = scanPackages(r.stdout, suiteOf.get(list)!, native, installed, installedNames, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }

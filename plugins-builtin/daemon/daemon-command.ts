@@ -7,7 +7,7 @@
  * state is flushed and the command exits 0.
  */
 import { join } from 'node:path';
-import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
+import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type Json, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
 import { DaemonMetrics } from './daemon-metrics.js';
 import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-settings.js';
 import { DaemonState } from './daemon-state.js';
@@ -17,7 +17,8 @@ import { HistoryStore } from './history-store.js';
 import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
-import { jobOutputOf, panelOutputOf, type JobOutput, type PanelOutput } from './job-kind.js';
+import { jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
+import { setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -64,7 +65,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
-  const metrics = new DaemonMetrics();
+  const metrics = new DaemonMetrics((plugin, why) => log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin));
   const state = new DaemonState(settings.intervalMs);
   let history: HistoryStore | undefined;
   let historyFailing = false;
@@ -141,6 +142,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const absorb = async (registry: RegistryCapability, job: { id: string; plugin: string; health: boolean }, cycle: number, started: number, out: JobOutput | null) => {
     const results = resultsOf(out);
     const ended = Date.now();
+    if (out && out.metrics !== undefined) metrics.plugins.record(job.plugin, out.metrics);
     if (results.length) {
       metrics.observeResults(results);
       if (history) writeHistory(() => history!.addResults(ended, cycle, job.id, results), results.length);
@@ -163,7 +165,8 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
         if (prev && was !== r.status) log.emit(r.status === 'FAIL' || r.status === 'ERROR' ? 'warn' : 'info', 'check_changed', `${r.check_id}: ${was ?? 'new'} -> ${r.status}: ${r.message}`, { check: r.check_id, from: was ?? null, to: r.status });
       }
       state.publish('cycle', api.checksBody());
-      await refreshPanels(registry);
+      // Not awaited: a panel that hangs must not hold the checks job past its deadline.
+      void refreshPanels(registry);
       if (!readySent && (listening || once)) {
         readySent = true;
         void notifier.notify({ READY: '1', STATUS: `cycle ${cycle}: ${STATUS_WORD[state.health().status]}` });
@@ -172,25 +175,42 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     }
   };
 
+  /**
+   * Asks every panel at once, each under min(5 s, the interval); one refresh at a time (a tick
+   * that finds the previous refresh still waiting on a hung panel leaves it be).
+   */
+  let refreshing = false;
   const refreshPanels = async (registry: RegistryCapability) => {
-    const list = await registry.list('dashboard-panel');
-    const next: typeof panels = [];
-    for (const p of list) {
-      try {
-        const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs: 5000 }));
-        if (out && Array.isArray(out.items)) next.push({ id: p.id, plugin: p.plugin, title: typeof p.meta.title === 'string' ? p.meta.title : out.title ?? p.id, items: out.items.slice(0, 100) });
-      } catch (e) {
-        metrics.pluginFailures.inc({ plugin: p.plugin });
-        log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
-      }
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const list = await registry.list('dashboard-panel');
+      const timeoutMs = Math.min(5000, state.intervalMs);
+      const got = await Promise.all(list.map(async (p) => {
+        try {
+          const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs }));
+          return out && Array.isArray(out.items) ? { id: p.id, plugin: p.plugin, title: typeof p.meta.title === 'string' ? p.meta.title : out.title ?? p.id, items: out.items.slice(0, 100) } : undefined;
+        } catch (e) {
+          metrics.pluginFailures.inc({ plugin: p.plugin });
+          log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
+          return undefined;
+        }
+      }));
+      panels = got.filter((p): p is NonNullable<typeof p> => Boolean(p));
+      if (list.length) state.publish('panels', { panels });
+    } catch (e) {
+      log.warn('panel_failed', `the dashboard panels could not be listed: ${messageOf(e)}`);
+    } finally {
+      refreshing = false;
     }
-    panels = next;
-    if (list.length) state.publish('panels', { panels });
   };
 
   /** A scheduler over the registry's jobs. */
   const makeGeneration = async (registry: RegistryCapability, s: DaemonSettings, shutdown?: () => Promise<void>): Promise<Generation> => {
     const scheduler = new Scheduler(onSchedulerEvent);
+    for (const p of metrics.plugins.sync(await registry.list('daemon-metric'))) {
+      log.warn('metric_invalid', `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`, undefined, p.plugin);
+    }
     for (const j of await registry.list('daemon-job')) {
       const intervalMs = j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
       if (!intervalMs || intervalMs < 1000) {
@@ -199,16 +219,34 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       }
       const deadlineMs = typeof j.meta.deadline_seconds === 'number' ? j.meta.deadline_seconds * 1000 : Math.round(intervalMs * 0.9);
       const job = { id: j.id, plugin: j.plugin, health: j.meta.health === true && j.plugin === ctx.plugin };
+      const wants = historyWanted(j.meta.history);
       scheduler.add({
         id: j.id, plugin: j.plugin, intervalMs, deadlineMs,
         run: async (cycle) => {
           const started = Date.now();
-          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs }, { timeoutMs: deadlineMs }));
+          const input: JobInput = { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs };
+          if (wants) input.history = { results: readHistory(wants) };
+          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, input as unknown as Json, { timeoutMs: deadlineMs }));
           await absorb(registry, job, cycle, started, out);
         },
       });
     }
     return { registry, settings: s, scheduler, shutdown, services: await registry.list('daemon-service') };
+  };
+
+  /** A job's meta `history` ({ since, check?, limit? }), or undefined. */
+  const historyWanted = (m: Json | undefined): { sinceMs: number; check?: string; limit: number } | undefined => {
+    if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.since !== 'string') return undefined;
+    const sinceMs = parseDuration(m.since);
+    if (sinceMs === undefined) return undefined;
+    return { sinceMs, ...(typeof m.check === 'string' ? { check: m.check } : {}), limit: typeof m.limit === 'number' ? Math.min(m.limit, 1000) : 100 };
+  };
+  const readHistory = (w: { sinceMs: number; check?: string; limit: number }) => {
+    try {
+      return history ? history.results({ check: w.check, since: Date.now() - w.sinceMs, limit: w.limit }) : [];
+    } catch {
+      return []; // an unreadable store is said where it fails to write; a job just sees no history
+    }
   };
 
   /** Starts (or stops) the generation's daemon-service contributions; what they return as events is logged. */
@@ -234,12 +272,14 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   let lastHealthTick = Date.now();
 
   gen = await makeGeneration(ctx.registry, settings);
+  setActiveMetrics(metrics.plugins);
 
   if (once) {
     // One run of every job, in order, then the answer.
     await gen.scheduler.runAllOnce();
     history?.close();
     setActiveHistory(undefined);
+    setActiveMetrics(undefined);
     const h = state.health();
     if (o.json) ctx.io.out(`${JSON.stringify({ health: h, ...api.checksBody() }, null, 2)}\n`);
     else ctx.io.out(`${h.status}: ${Object.entries(h.checks).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
@@ -253,6 +293,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   } catch (e) {
     history?.close();
     setActiveHistory(undefined);
+    setActiveMetrics(undefined);
     const code = (e as { code?: string }).code;
     if (code === 'EADDRINUSE') throw new CxError('CX_ERR_PORT_IN_USE', { address: `${settings.listen.host}:${settings.listen.port}`, holder: await portHolder(ctx.exec, settings.listen.port), file: settings.configFile, plugin: 'daemon' });
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new CxError('CX_ERR_CONFIG_INVALID', { file: settings.configFile, field: 'daemon.listen', detail: `cannot be listened on: ${messageOf(e)}`, found: settings.config.listen, plugin: 'daemon' });
@@ -345,6 +386,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
   history?.close();
   setActiveHistory(undefined);
+  setActiveMetrics(undefined);
   await gen.shutdown?.().catch(() => undefined);
   return 0;
 }

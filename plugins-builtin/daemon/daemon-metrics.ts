@@ -1,11 +1,12 @@
 /**
  * The daemon's Prometheus registry (prom-client): the seed's cx_ops_* series, the daemon's own,
- * and the Node process metrics. One registry per daemon process (never prom-client's global one),
- * so later plugins' metrics join the same exposition.
+ * and the Node process metrics. One registry per daemon process (never prom-client's global one);
+ * plugins' own families (kind `daemon-metric`, metric-kind.ts) join it through `plugins`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckResult } from 'cx-ops/sdk';
+import { PluginMetrics } from './plugin-metrics.js';
 
 export const STATUS_VALUE: Record<CheckResult['status'], number> = { PASS: 0, WARN: 1, FAIL: 2, ERROR: 3, SKIP: -1 };
 
@@ -32,12 +33,16 @@ export class DaemonMetrics {
   readonly logSuppressed = new Counter({ name: 'cx_ops_daemon_log_lines_suppressed_total', help: 'Log lines dropped by the per-plugin rate limit', labelNames: ['plugin'], registers: [this.registry] });
   readonly historyErrors = new Counter({ name: 'cx_ops_daemon_history_write_errors_total', help: 'Records the history store could not write (e.g. disk full)', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'cx_ops_daemon_http_requests_total', help: 'HTTP requests by route and status code', labelNames: ['route', 'code'], registers: [this.registry] });
+  readonly samplesRejected = new Counter({ name: 'cx_ops_daemon_metric_samples_rejected_total', help: "Plugin metric samples dropped (undeclared family, another plugin's, wrong labels or value)", labelNames: ['plugin'], registers: [this.registry] });
+  private readonly own: Set<string>;
+  /** The plugins' families; `onReject` hears of each dropped sample (the daemon logs it, rate-limited). */
+  readonly plugins: PluginMetrics;
 
   /**
    * Process metrics, read at scrape time. (prom-client's collectDefaultMetrics is not used: three
    * of its gauges end in _total, which `promtool check metrics` rejects.)
    */
-  constructor() {
+  constructor(onReject: (plugin: string, why: string) => void = () => undefined) {
     const r = [this.registry];
     const loop = monitorEventLoopDelay({ resolution: 20 });
     loop.enable();
@@ -46,6 +51,11 @@ export class DaemonMetrics {
     new Counter({ name: 'process_cpu_seconds_total', help: 'User and system CPU time spent, in seconds', registers: r, collect() { const u = process.cpuUsage(); this.reset(); this.inc((u.user + u.system) / 1e6); } });
     new Gauge({ name: 'process_start_time_seconds', help: 'Start time of the process since the Unix epoch, in seconds', registers: r, collect() { this.set(Math.round(Date.now() / 1000 - process.uptime())); } });
     new Gauge({ name: 'nodejs_eventloop_lag_p99_seconds', help: 'Event loop delay, 99th percentile since the last scrape, in seconds', registers: r, collect() { this.set(loop.percentile(99) / 1e9); loop.reset(); } });
+    this.own = new Set(this.registry.getMetricsAsArray().map((m) => m.name));
+    this.plugins = new PluginMetrics(this.registry, () => this.own, (plugin, why) => {
+      this.samplesRejected.inc({ plugin });
+      onReject(plugin, why);
+    });
   }
 
   /** Counts one cycle's check results. */

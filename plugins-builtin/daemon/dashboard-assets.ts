@@ -1,8 +1,14 @@
 /**
  * The live dashboard: one HTML page, its stylesheet and script, all served by the daemon (no
  * asset from the internet; the CSP forbids any). It reads /api/v1/checks, /api/v1/history,
- * /api/v1/events and /api/v1/panels, then follows /api/v1/stream (Server-Sent Events). Every
- * status is a word as well as a colour; the layout is one column on a phone.
+ * /api/v1/events and /api/v1/panels, then follows /api/v1/stream (Server-Sent Events, read with
+ * fetch so that it can carry the bearer token). Every status is a word as well as a colour; the
+ * layout is one column on a phone.
+ *
+ * With daemon.token_file these three files are still served to anyone (they hold no host data);
+ * every request for data carries `Authorization: Bearer`. The page takes the token from its URL
+ * fragment (`/#token=…`, never sent to the server, removed from the address bar at once) or
+ * asks for it, and keeps it in the tab's sessionStorage only.
  */
 
 const INDEX = `<!doctype html>
@@ -20,6 +26,11 @@ const INDEX = `<!doctype html>
   <h1>cx-ops</h1>
   <p id="summary" role="status" aria-live="polite">connecting…</p>
 </header>
+<form id="login" hidden>
+  <label for="token">This daemon needs its bearer token (the contents of daemon.token_file):</label>
+  <input id="token" type="password" autocomplete="off" required>
+  <button type="submit">Show the dashboard</button>
+</form>
 <main>
   <section aria-labelledby="checks-h"><h2 id="checks-h">Checks</h2><div id="checks"><p>waiting for the first cycle…</p></div></section>
   <section aria-labelledby="panels-h" id="panels-section" hidden><h2 id="panels-h">Panels</h2><div id="panels"></div></section>
@@ -48,6 +59,10 @@ svg.spark { width: 6rem; height: 1.2rem; vertical-align: middle; }
 ol#events { padding-left: 1.5rem; font-size: 0.9rem; }
 ol#events li { margin: 0.15rem 0; overflow-wrap: anywhere; }
 footer { font-size: 0.85rem; margin-top: 1rem; }
+[hidden] { display: none !important; }
+form#login { margin: 1rem 0; display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
+form#login label { flex-basis: 100%; }
+form#login input { flex: 1 1 12rem; font: inherit; padding: 0.3rem; }
 @media (max-width: 40rem) {
   table, tbody, tr, td { display: block; width: 100%; }
   thead { display: none; }
@@ -121,26 +136,90 @@ function renderPanels(panels) {
 
 let events = [];
 let current = null;
+const TOKEN_KEY = 'cx-ops-token';
+class NeedToken extends Error {}
+function tokenFromFragment() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return;
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
+  window.history.replaceState(null, '', location.pathname + location.search);
+}
+const auth = () => { const t = sessionStorage.getItem(TOKEN_KEY); return t ? { authorization: 'Bearer ' + t } : {}; };
+function askToken() {
+  $('summary').textContent = 'a bearer token is needed';
+  $('conn').textContent = 'not connected';
+  $('login').hidden = false;
+  $('token').focus();
+}
+$('login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+  $('token').value = '';
+  $('login').hidden = true;
+  start();
+});
 // Runs in the browser (the page's own API), not in cx-ops.
-async function get(path) { const r = await fetch(path, { headers: { accept: 'application/json' } }); if (!r.ok) throw new Error(path + ': ' + r.status); return r.json(); }
+async function get(path) {
+  const r = await fetch(path, { headers: { accept: 'application/json', ...auth() } });
+  if (r.status === 401) throw new NeedToken(path);
+  if (!r.ok) throw new Error(path + ': ' + r.status);
+  return r.json();
+}
 
 function addToHistory(results) {
   for (const r of results) { const h = history.get(r.check_id) || []; h.push(r.status.toLowerCase()); if (h.length > 60) h.shift(); history.set(r.check_id, h); }
 }
 
+const ON = {
+  cycle: (d) => { addToHistory(d.results); current = d; renderChecks(d); },
+  event: (e) => { if (e.type === 'cycle_end') return; events.unshift(e); events = events.slice(0, 200); renderEvents(events); },
+  panels: (d) => renderPanels(d.panels),
+};
+function dispatch(block) {
+  let event = 'message';
+  const data = [];
+  for (const line of block.split('\\n')) {
+    if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  if (data.length && ON[event]) ON[event](JSON.parse(data.join('\\n')));
+}
+// Server-Sent Events read with fetch (EventSource cannot send the token); reconnects after 2 s.
+async function follow() {
+  for (;;) {
+    try {
+      const r = await fetch('/api/v1/stream', { headers: { accept: 'text/event-stream', ...auth() } });
+      if (r.status === 401) { askToken(); return; }
+      if (!r.ok || !r.body) throw new Error('stream: ' + r.status);
+      $('conn').textContent = 'connected';
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\\n\\n')) >= 0) { dispatch(buf.slice(0, i)); buf = buf.slice(i + 2); }
+      }
+    } catch (e) { /* the daemon restarted or the network dropped: retry */ }
+    $('conn').textContent = 'reconnecting';
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 async function start() {
   try {
     const [checks, hist, ev, panels] = await Promise.all([get('/api/v1/checks'), get('/api/v1/history?limit=2000'), get('/api/v1/events?limit=200'), get('/api/v1/panels')]);
+    history.clear();
     for (const r of [...hist.results].reverse()) { const h = history.get(r.check_id) || []; h.push(r.status.toLowerCase()); history.set(r.check_id, h); }
     current = checks; events = ev.events; renderChecks(checks); renderEvents(events); renderPanels(panels.panels);
-  } catch (e) { $('summary').textContent = 'could not load: ' + e.message; }
-  const src = new EventSource('/api/v1/stream');
-  src.onopen = () => { $('conn').textContent = 'connected'; };
-  src.onerror = () => { $('conn').textContent = 'reconnecting'; };
-  src.addEventListener('cycle', (m) => { const d = JSON.parse(m.data); addToHistory(d.results); current = d; renderChecks(d); });
-  src.addEventListener('event', (m) => { const e = JSON.parse(m.data); if (e.type === 'cycle_end') return; events.unshift(e); events = events.slice(0, 200); renderEvents(events); });
-  src.addEventListener('panels', (m) => renderPanels(JSON.parse(m.data).panels));
+  } catch (e) {
+    if (e instanceof NeedToken) { askToken(); return; }
+    $('summary').textContent = 'could not load: ' + e.message;
+  }
+  follow();
 }
+tokenFromFragment();
 start();
 `;
 

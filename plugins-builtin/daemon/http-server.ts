@@ -143,7 +143,11 @@ export class DaemonHttpServer {
       return this.send(res, 'other', 400, { error: 'malformed URL' });
     }
     const path = url.pathname;
-    const open = !this.limits.protectAll && (path === '/health' || path === '/metrics');
+    // Static files: only the fixed set, looked up by exact name (no file system path is ever
+    // built from the URL, so '..' cannot reach anything). They hold no host data, so a browser
+    // may load the page without the token; the data it shows comes from /api/v1 with it.
+    const asset = DASHBOARD_ASSETS[path === '/' ? '/index.html' : path];
+    const open = Boolean(asset) || (!this.limits.protectAll && (path === '/health' || path === '/metrics'));
     if (this.limits.token && !open) {
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
@@ -169,9 +173,6 @@ export class DaemonHttpServer {
       }
       return this.send(res, 'api', 200, body);
     }
-    // Static files: only the fixed set below, looked up by exact name (no file system path is
-    // ever built from the URL, so '..' cannot reach anything).
-    const asset = DASHBOARD_ASSETS[path === '/' ? '/index.html' : path];
     if (asset) return this.send(res, 'static', 200, asset.body, asset.type);
     return this.send(res, 'other', 404, { error: `not found: ${path}` });
   }

@@ -1,8 +1,8 @@
 /**
  * daemon: cx-ops as a long-running agent (`cx-ops daemon`) and the history reader
  * (`cx-ops history`). It declares the kinds other plugins fill to run inside it (`daemon-job`,
- * `daemon-service`, `dashboard-panel`) and `history-query`, through which they read the one
- * history store; its own first job runs the checks with doctor's runner.
+ * `daemon-service`, `dashboard-panel`, `daemon-metric`) and `history-query` / `daemon-metrics`,
+ * through which they read the one history store and move their own metrics; its own first job runs the checks with doctor's runner.
  */
 import { defineCommand, definePlugin, type PluginContext } from 'cx-ops/sdk';
 import { checksJob } from './checks-job.js';
@@ -11,6 +11,7 @@ import type { DaemonConfig } from './daemon-settings.js';
 import { historyCommand } from './history-command.js';
 import { historyEvents, historyResults } from './history-query.js';
 import { DAEMON_KINDS } from './job-kind.js';
+import { metricsRecord } from './metric-kind.js';
 
 export default definePlugin<DaemonConfig>({
   name: 'daemon',
@@ -31,5 +32,6 @@ export default definePlugin<DaemonConfig>({
     checksJob,
     historyResults,
     historyEvents,
+    metricsRecord,
   ],
 });

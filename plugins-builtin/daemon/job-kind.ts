@@ -2,7 +2,9 @@
  * The contribution kinds the daemon declares, for other plugins to fill:
  *
  * - `daemon-job`: periodic work. meta: { description, interval?: "5m" | seconds | null (null:
- *   daemon.interval), deadline_seconds?: number, health?: boolean }. Input: JobInput. Output
+ *   daemon.interval), deadline_seconds?: number, health?: boolean, history?: { since, check?,
+ *   limit? } }. Input: JobInput (with `history`: the stored results the meta asked for — how a
+ *   sandboxed job, which cannot invoke `history-query`, reads the store). Output
  *   (optional): JobOutput — its `results` go to the history store and the metrics, its `events`
  *   to the event log (rate-limited per plugin) and the history store. A job may be trusted or
  *   sandboxed; a sandboxed plugin reaches the history store only this way.
@@ -12,14 +14,20 @@
  *   (input null) and returns PanelOutput.
  * - `history-query`: the daemon contributes `results` and `events` of this kind, so trusted
  *   plugins read the one history store through ctx.registry.invoke('history-query', …).
+ * - `daemon-metric`: a metric family a plugin adds to /metrics; `daemon-metrics`: the daemon's
+ *   `record` sink for samples sent outside a job (metric-kind.ts).
  */
 import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
+import type { StoredResult } from './history-store.js';
+import { METRIC_META_SCHEMA, type MetricSample } from './metric-kind.js';
 
 export interface JobInput {
   /** This job's run count, from 1. */
   cycle: number;
   interval_ms: number;
   deadline_ms: number;
+  /** The stored check results the job's meta `history` asked for, newest first (absent when it asked for none). */
+  history?: { results: StoredResult[] };
 }
 
 export interface JobEvent {
@@ -32,6 +40,8 @@ export interface JobOutput {
   results?: CheckResult[];
   checks?: Record<string, { category: string; severity: string; plugin: string }>;
   events?: JobEvent[];
+  /** Samples of this plugin's own `daemon-metric` families. */
+  metrics?: MetricSample[];
 }
 
 export interface PanelOutput {
@@ -50,12 +60,20 @@ export const DAEMON_KINDS: ContributionKindDefinition[] = [
         interval: { oneOf: [{ type: 'null' }, { type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }] },
         deadline_seconds: { type: 'number', exclusiveMinimum: 0 },
         health: { type: 'boolean' },
+        history: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['since'],
+          properties: { since: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' }, check: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        },
       },
     },
   },
   { kind: 'daemon-service', description: 'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops' },
   { kind: 'dashboard-panel', description: 'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle' },
   { kind: 'history-query', description: 'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })' },
+  { kind: 'daemon-metric', description: 'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }', metaSchema: METRIC_META_SCHEMA },
+  { kind: 'daemon-metrics', description: "The daemon's sink for metric samples sent outside a job: id record, input { plugin, samples }" },
 ];
 
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);

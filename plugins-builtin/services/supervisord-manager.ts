@@ -38,6 +38,22 @@ export function parseSupervisorStatus(text: string): ServiceStatus[] {
   return out;
 }
 
+/**
+ * The unix socket supervisorctl talks to: `[supervisorctl] serverurl=unix://PATH`; undefined for
+ * any other server URL (or none: supervisorctl's default is http://localhost:9001).
+ */
+export function unixSocketOf(conf: string): string | undefined {
+  let section = '';
+  for (const raw of conf.split('\n')) {
+    const line = raw.replace(/(^|\s);.*$/, '').trim();
+    const head = /^\[([^\]]+)\]$/.exec(line);
+    if (head) section = head[1]!.trim();
+    const url = section === 'supervisorctl' ? /^serverurl\s*=\s*unix:\/\/(\/\S*)$/.exec(line) : null;
+    if (url) return url[1];
+  }
+  return undefined;
+}
+
 async function ctl(ctx: PluginContext<SupervisorConfig>, args: string[], readOnly: boolean) {
   return ctx.exec.run('supervisorctl', ['-c', configPath(ctx), ...args], { readOnly, timeoutMs: 60_000 });
 }
@@ -49,6 +65,10 @@ export const supervisordManager = defineServiceManager({
   async detect(ctx) {
     const conf = configPath(ctx);
     if (!(await ctx.localFs.stat(conf))) return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
+    // No socket, no supervisord: said without starting supervisorctl (a Python program, ~0.3 s
+    // of CPU), which the daemon's checks would otherwise pay every cycle.
+    const socket = unixSocketOf(await ctx.localFs.readFile(conf));
+    if (socket && !(await ctx.localFs.stat(socket))) return { available: false, reason: `supervisord is not running for ${conf}: its socket ${socket} does not exist` };
     const r = await ctl(ctx, ['pid'], true);
     if (r.exitCode === 127) return { available: false, reason: 'supervisorctl is not installed (Debian package: supervisor)' };
     if (r.exitCode !== 0 || !/^\d+$/.test(r.stdout.trim())) return { available: false, reason: `supervisord is not running for ${conf}: ${(r.stdout + r.stderr).trim().split('\n')[0]}` };

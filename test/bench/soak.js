@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { rssMb, startDaemon } from './daemon.bench.js';
+import { rssMb, startDaemon, treeRssMb, unitEnvironment } from './daemon.bench.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, dflt) => {
@@ -28,6 +28,7 @@ const starts = [];
 const ends = [];
 const d = await startDaemon(dir, `daemon:\n  interval: ${intervalS}s\n  listen: 127.0.0.1:0\n  max_parallel: 1\n  checks: [${CHECKS.join(', ')}]\n`, {
   extraArgs: ['--plugin-dir', faulty],
+  env: unitEnvironment(), // as the shipped unit starts it
   onLine: (l) => {
     if (l.type === 'cycle_end' && l.data?.job === 'checks') {
       ends.push(l.data.cycle);
@@ -40,7 +41,7 @@ const rss = [];
 const t0 = Date.now();
 while (Date.now() - t0 < minutes * 60_000) {
   await new Promise((r) => setTimeout(r, 5000));
-  rss.push({ t: Date.now() - t0, mb: rssMb(d.child.pid) });
+  rss.push({ t: Date.now() - t0, mb: rssMb(d.child.pid), tree: treeRssMb(d.child.pid) });
 }
 const status = await (await fetch(`http://127.0.0.1:${d.port}/api/v1/status`)).json();
 await d.stop();
@@ -59,6 +60,7 @@ const report = {
   minutes, interval_seconds: intervalS, cycles_completed: ends.length, ticks_skipped: job.skipped, job_timeouts: job.timeouts,
   max_start_lateness_ms: Math.round(Math.max(...lateness)), median_start_lateness_ms: Math.round(lateness.sort((a, b) => a - b)[lateness.length >> 1]),
   rss_after_warmup_mb: Number(warm.mb.toFixed(1)), rss_end_mb: Number(last.mb.toFixed(1)), rss_growth_pct: Number((((last.mb - warm.mb) / warm.mb) * 100).toFixed(2)),
+  tree_rss_after_warmup_mb: Number(warm.tree.toFixed(1)), tree_rss_end_mb: Number(last.tree.toFixed(1)), rss_max_mb: Number(Math.max(...rss.map((r) => r.mb)).toFixed(1)),
   history_rows: rows, expected_rows: ends.length * CHECKS.length, integrity,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

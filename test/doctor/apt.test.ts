@@ -1,6 +1,7 @@
 import { appendFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { LIST_FIELDS_SCRIPT } from '../../plugins-builtin/checks-packages/apt-upgradable.js';
 import { doctorHost, statuses, type DoctorHost } from './doctor-host.js';
 
 let h: DoctorHost | undefined;
@@ -12,7 +13,9 @@ afterEach(async () => {
 /** exec calls of apt/dpkg recorded in the audit log so far. */
 async function aptCalls(root: string): Promise<string[]> {
   const text = await readFile(join(root, 'var/log/cx/audit.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.capability === 'exec' && ['apt', 'dpkg', '/usr/lib/apt/apt-helper'].includes(r.target)).map((r) => `${r.target} ${r.args.join(' ')}`);
+  // The lists are read as `sh -c LIST_FIELDS_SCRIPT apt-helper <list>` (apt's helper, cut by grep).
+  const shown = (r: { target: string; args: string[] }) => (r.target === 'sh' && r.args[1] === LIST_FIELDS_SCRIPT ? `sh -c <list fields> ${r.args.slice(2).join(' ')}` : `${r.target} ${r.args.join(' ')}`);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.capability === 'exec' && ['apt', 'dpkg', 'sh'].includes(r.target)).map(shown);
 }
 
 const pkgChecks = ['--check', 'apt_status', '--check', 'security_updates'];
@@ -36,13 +39,13 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     expect(by.security_updates.details.source).toBe('package lists');
     const lists = `${h.root}/var/lib/apt/lists`;
     expect((await aptCalls(h.root)).sort()).toEqual([
-      `/usr/lib/apt/apt-helper cat-file ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`,
-      `/usr/lib/apt/apt-helper cat-file ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
       `dpkg --admindir=${h.root}/var/lib/dpkg --audit`,
       'dpkg --print-architecture',
       // The apt plugin's diagnosis (shared with repair apt): dpkg usable, its audit (apt-get check too, not listed here).
       `dpkg --root=${h.root} --admindir=${h.root}/var/lib/dpkg --force-script-chrootless --audit`,
       'dpkg --version',
+      `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`,
+      `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
     ]);
 
     const warm = await h.json(pkgChecks);

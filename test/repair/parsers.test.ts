@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aptRootOptions, dpkgRootOptions } from '../../plugins-builtin/apt/apt-tools.js';
 import { parseSimulation } from '../../plugins-builtin/apt/apt-updater.js';
-import { parseSupervisorStatus } from '../../plugins-builtin/services/supervisord-manager.js';
+import { parseSupervisorStatus, unixSocketOf } from '../../plugins-builtin/services/supervisord-manager.js';
 import { parseSystemctlUnits } from '../../plugins-builtin/services/systemd-manager.js';
 
 describe('dpkg/apt command lines', () => {
@@ -57,5 +57,13 @@ describe('service manager output', () => {
       { name: 'idle', state: 'stopped', detail: 'STOPPED Not started' },
       { name: 'retrying', state: 'failed', detail: 'BACKOFF Exited too quickly (process log may have details)' },
     ]);
+  });
+
+  it('unixSocketOf: the socket of [supervisorctl] serverurl=unix://, none for an HTTP server or no serverurl', () => {
+    const conf = (ctl: string) => `[unix_http_server]\nfile=/run/a.sock ; comment\n\n[supervisorctl]\n${ctl}\n[include]\nfiles = /etc/supervisor/conf.d/*.conf\n`;
+    expect(unixSocketOf(conf('serverurl=unix:///var/run/supervisor.sock ; use a unix:// URL'))).toBe('/var/run/supervisor.sock');
+    expect(unixSocketOf(conf('serverurl=http://127.0.0.1:9001'))).toBeUndefined();
+    expect(unixSocketOf(conf(''))).toBeUndefined();
+    expect(unixSocketOf('[program:x]\nserverurl=unix:///nope.sock\n')).toBeUndefined();
   });
 });

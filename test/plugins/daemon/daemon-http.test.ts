@@ -124,7 +124,7 @@ describe('cx-ops daemon over HTTP', () => {
 });
 
 describe('cx-ops daemon security settings', () => {
-  test('a token file: everything but /health and /metrics needs the bearer token; a readable-by-others token file is refused', async () => {
+  test('a token file: everything but /health, /metrics and the page itself needs the bearer token; a readable-by-others token file is refused', async () => {
     const host = await daemonRoot('healthy');
     try {
       const tokenFile = join(host.root, 'etc/cx/daemon.token');
@@ -144,8 +144,30 @@ describe('cx-ops daemon security settings', () => {
       expect(denied.status).toBe(401);
       expect(denied.headers.get('www-authenticate')).toMatch(/^Bearer/);
       expect((await d.get('/api/v1/checks', { authorization: 'Bearer wrong-token-000000000' })).status).toBe(401);
-      expect((await d.get('/', { authorization: 'Bearer secret-token-1234567890' })).status).toBe(200);
+      expect((await d.get('/api/v1/stream')).status).toBe(401);
+      // The page itself (three fixed files, no host data) loads without it; its data needs it.
+      for (const path of ['/', '/dashboard.js', '/dashboard.css']) expect((await d.get(path)).status).toBe(200);
+      expect((await d.get('/index.html?x=1')).status).toBe(200);
+      expect((await d.get('/api/v1/', { authorization: 'Bearer secret-token-1234567890' })).status).toBe(200);
       expect((await d.get('/api/v1/checks', { authorization: 'Bearer secret-token-1234567890' })).status).toBe(200);
+      expect((await d.stop()).exitCode).toBe(0);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('protect_metrics: with it /health and /metrics need the token too', async () => {
+    const host = await daemonRoot('healthy');
+    try {
+      const tokenFile = join(host.root, 'etc/cx/daemon.token');
+      await writeFile(tokenFile, 'secret-token-1234567890\n', { mode: 0o600 });
+      await host.config(`daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n  protect_metrics: true\n`);
+      const d = await host.start();
+      const bearer = { authorization: 'Bearer secret-token-1234567890' };
+      for (const path of ['/health', '/metrics']) {
+        expect((await d.get(path)).status).toBe(401);
+        expect((await d.get(path, bearer)).status).not.toBe(401);
+      }
       expect((await d.stop()).exitCode).toBe(0);
     } finally {
       await host.cleanup();

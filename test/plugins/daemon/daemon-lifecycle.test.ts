@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { daemonFixture, daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, doctorFixture, eventually, type DaemonRoot } from './daemon-process.js';
 
 let host: DaemonRoot | undefined;
 afterEach(async () => {
@@ -73,6 +73,57 @@ describe('cx-ops daemon under faults', () => {
   });
 });
 
+describe('cx-ops daemon with a hung trusted job', () => {
+  test('a trusted in-process job that never resolves is cut at its deadline and reported each time; its next run and the checks start on time', async () => {
+    host = await daemonRoot('healthy');
+    const dir = daemonFixture('hung-trusted');
+    expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'hung-trusted'])).exitCode).toBe(0);
+    // Trusted as an operator would trust it (the CLI enables third-party plugins sandboxed).
+    const stateFile = join(host.root, 'var/lib/cx/state.json');
+    const st = JSON.parse(await readFile(stateFile, 'utf8'));
+    st.plugins['hung-trusted'].tier = 'trusted';
+    await writeFile(stateFile, JSON.stringify(st));
+    await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
+    const d = await host.start({ args: ['--plugin-dir', dir] });
+    const timeouts = () => d.lines.filter((l) => l.type === 'cycle_timeout' && l.data?.job === 'stuck');
+    await d.waitFor(() => timeouts().length >= 3, 'three deadlines of the stuck job');
+    expect(timeouts()[0]).toMatchObject({ level: 'error', message: "job 'stuck' of plugin 'hung-trusted' passed its deadline of 1s in cycle 1; the next cycle starts on time", data: { job: 'stuck', cycle: 1 } });
+    expect(timeouts().slice(0, 3).map((l) => l.data!.cycle)).toEqual([1, 2, 3]);
+    const status = (await d.get('/api/v1/status')).json;
+    const stuck = status.jobs.find((j: { id: string }) => j.id === 'stuck');
+    expect(stuck).toMatchObject({ plugin: 'hung-trusted', skipped: 0, failures: 0, last_error: 'passed its deadline of 1s' });
+    expect(stuck.timeouts).toBe(stuck.runs - (stuck.running ? 1 : 0));
+    // It really ran in this process, once per tick: its own counter (on a panel beside one that hangs) says so.
+    await eventually(async () => (await d.get('/api/v1/panels')).json.panels.find((p: { id: string }) => p.id === 'stuck-count')?.items[0].value >= 3, 'the counter panel');
+    expect(d.lines.find((l) => l.type === 'panel_failed')).toMatchObject({ plugin: 'hung-trusted', message: expect.stringMatching(/^dashboard panel 'stuck-panel' failed: .*timed out|^dashboard panel 'stuck-panel' failed: .*2000/) });
+    // The checks kept their schedule, none skipped or cut, and /health is theirs alone.
+    const checks = status.jobs.find((j: { id: string }) => j.id === 'checks');
+    expect(checks).toMatchObject({ skipped: 0, timeouts: 0, failures: 0 });
+    const done = cycles(d.lines);
+    expect(done).toEqual(done.map((_, i) => i + 1));
+    expect((await d.get('/health')).status).toBe(200);
+    const metrics = (await d.get('/metrics')).text;
+    expect(Number(/cx_ops_daemon_cycles_total\{job="stuck",outcome="timeout"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(Number(/cx_ops_daemon_plugin_failures_total\{plugin="hung-trusted"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect((await d.stop()).exitCode).toBe(0);
+  });
+});
+
+describe('cx-ops daemon runs the checks as doctor does', () => {
+  test("a plugin's pre_check tap vetoes a check in the daemon's cycles too", async () => {
+    host = await daemonRoot('healthy');
+    const dir = doctorFixture('plugins/vetoer');
+    expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'vetoer'])).exitCode).toBe(0);
+    await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, file_descriptors]\n');
+    const d = await host.start({ args: ['--plugin-dir', dir] });
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a checks cycle');
+    const by = Object.fromEntries((await d.get('/api/v1/checks')).json.results.map((r: { check_id: string }) => [r.check_id, r]));
+    expect(by.file_descriptors).toMatchObject({ status: 'SKIP', message: "skipped: vetoed by plugin 'vetoer' (pre_check)" });
+    expect(by.memory.status).toBe('PASS');
+    expect((await d.stop()).exitCode).toBe(0);
+  });
+});
+
 describe('cx-ops daemon signals', () => {
   test('SIGHUP reloads config.yaml and plugin state on the same listener, refuses a bad config and keeps the old one; SIGTERM exits 0', async () => {
     host = await daemonRoot('healthy');
@@ -123,7 +174,8 @@ describe('cx-ops daemon bad settings', () => {
     await host.config('daemon:\n  interval: 30s\n  listen: 127.0.0.1:99999\n');
     r = await host.cli(['daemon', '--json']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`${file}:3: 'daemon.listen'`);
+    // Under --json the error is one JSON object on stdout.
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'CX_ERR_CONFIG_INVALID', exit: 2, message: expect.stringContaining(`${file}:3: 'daemon.listen'`) });
     await host.config('daemon:\n  interval: 0s\n');
     expect((await host.cli(['daemon'])).stderr).toContain(`${file}:2: 'daemon.interval'`);
   });

@@ -1,10 +1,11 @@
 /**
  * The dashboard in a real browser: Debian's headless Chromium driven by playwright-core. A check's
  * status changes on the host and the open page shows it within two cycles, without a reload;
- * every request stays on the daemon; the page fits a phone and says each status in words.
+ * every request stays on the daemon; the page fits a phone and says each status in words; with a
+ * token file the page asks for the token (or takes it from its #token= fragment) and goes live.
  * Screenshots go to test-output/ (look at them).
  */
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,5 +86,47 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
     expect(widths.scroll).toBeLessThanOrEqual(widths.client);
     await page.screenshot({ path: join(OUTPUT, 'daemon-dashboard-phone.png'), fullPage: true });
     await page.close();
+  });
+
+  test('with a token file: the page asks for the token, or takes it from #token=, and then shows the checks live', async () => {
+    const secured = await daemonRoot('healthy');
+    try {
+      const tokenFile = join(secured.root, 'etc/cx/daemon.token');
+      const token = 'dashboard-token-0123456789';
+      await writeFile(tokenFile, `${token}\n`);
+      await chmod(tokenFile, 0o600);
+      await secured.config(`daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space]\n  token_file: ${tokenFile}\n`);
+      const sd = await secured.start();
+      await sd.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+      const errors: string[] = [];
+
+      const asked = await browser.newPage();
+      asked.on('pageerror', (e) => errors.push(e.message));
+      await asked.goto(`${sd.url}/`);
+      await asked.waitForSelector('#login:not([hidden])', { timeout: 30_000 });
+      expect(await asked.textContent('#summary')).toBe('a bearer token is needed');
+      await asked.fill('#token', token);
+      await asked.click('#login button');
+      await asked.waitForSelector('#check-memory[data-status="PASS"]', { timeout: 30_000 });
+      await asked.waitForFunction(() => document.getElementById('conn')?.textContent === 'connected', undefined, { timeout: 30_000 });
+      await asked.screenshot({ path: join(OUTPUT, 'daemon-dashboard-token.png'), fullPage: true });
+      await asked.close();
+
+      // A fresh tab opened with the token in its fragment: no form, the fragment leaves the address bar.
+      const linked = await browser.newPage();
+      linked.on('pageerror', (e) => errors.push(e.message));
+      await linked.goto(`${sd.url}/#token=${token}`);
+      await linked.waitForSelector('#check-disk_space[data-status]', { timeout: 30_000 });
+      expect(await linked.isHidden('#login')).toBe(true);
+      expect(new URL(linked.url()).hash).toBe('');
+      // Live without a reload: the next cycle arrives over the stream.
+      const first = Number(/cycle (\d+)/.exec((await linked.textContent('#summary')) ?? '')?.[1]);
+      await linked.waitForFunction((n) => Number(/cycle (\d+)/.exec(document.getElementById('summary')?.textContent ?? '')?.[1]) > n, first, { timeout: 30_000 });
+      await linked.close();
+      expect(errors).toEqual([]);
+      expect((await sd.stop()).exitCode).toBe(0);
+    } finally {
+      await secured.cleanup();
+    }
   });
 });

@@ -27,7 +27,9 @@ createServer((req, res) => {
 }).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
 `;
 const TCP = `import { createServer } from 'node:net';
-createServer((s) => s.end('hello\\n')).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
+// A probe that connects and hangs up at once resets the socket: without a handler that error
+// would crash the server (and, three crashes in a minute, make its restart loop give up).
+createServer((s) => { s.on('error', () => {}); s.end('hello\\n'); }).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
 `;
 
 export async function startSupervisorHost(): Promise<SupervisorHost> {
