@@ -21,7 +21,9 @@ export const BUILTIN_DRIVERS = ['command', 'supervisord', 'systemd'] as const;
 /** Settings each built-in driver needs. */
 const DRIVER_NEEDS: Record<string, string[]> = { supervisord: ['command'], systemd: ['command'], command: ['start'] };
 
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+// Non-capturing: nothing is kept of a match.
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const UPPER = /[A-Z]/;
 
 /** An IPv4 address as a number (the schema has checked its shape). */
 function ipNumber(ip: string): number {
@@ -163,7 +165,7 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     // Addresses and names.
     const ip = ipNumber(s.ip);
     ipNumbers[si] = ip;
-    hostnames.claim(s.hostname.toLowerCase(), si);
+    hostnames.claim(UPPER.test(s.hostname) ? s.hostname.toLowerCase() : s.hostname, si);
     if (!HOSTNAME.test(s.hostname)) at(found.addresses, ['services', name, 'hostname'], `Error: Invalid hostname: ${s.hostname}`, 'A hostname is dot-separated labels of letters, digits and inner hyphens (RFC 1123), each at most 63 characters.');
     if (inNetwork && !inNetwork(s.ip)) at(found.addresses, ['services', name, 'ip'], `Error: IP address outside network_cidr ${cidr}: ${s.ip}`, `services.${name}.ip must be inside network.network_cidr.`);
     const ps = s.ports;

@@ -134,6 +134,28 @@ describe('depends_on conditions a dependency cannot meet', () => {
   });
 });
 
+describe('the schema', () => {
+  it('every oneOf chooses between disjoint types (so the lean validator may read it as anyOf)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../../schemas/deploy-manifest.schema.json', import.meta.url), 'utf8'));
+    const found: string[][] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o.oneOf)) {
+        const types = (o.oneOf as Array<{ type?: string }>).map((b) => b.type ?? '?');
+        found.push(types);
+        // integer is a kind of number: the two together would overlap.
+        expect(new Set(types.map((t) => (t === 'integer' ? 'number' : t))).size, JSON.stringify(o.oneOf)).toBe(types.length);
+        expect(types).not.toContain('?');
+      }
+      Object.values(o).forEach(walk);
+    };
+    walk(schema);
+    expect(found.length).toBeGreaterThan(3);
+  });
+});
+
 describe('input that is not a manifest', () => {
   it('YAML that does not parse: line and column', () => {
     const r = readManifest('services:\n  a:\n    enable: true\n    ip: [127.0.0.1\n', 'broken.yaml');
