@@ -4,7 +4,7 @@
  * goes under --root), and prints text
  * or, with --json, one JSON document (errors included).
  */
-import { closest, CxError, isCxError, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, isCxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { resolve } from 'node:path';
 import { applyPlan, revertChanges, type ApplyReport } from './deploy-apply.js';
 import type { DeployConfig } from './deploy-config.js';
@@ -32,7 +32,7 @@ async function reporting(ctx: Ctx, input: CommandInput, body: () => Promise<numb
   try {
     return await body();
   } catch (e) {
-    if (e instanceof RunLockedError) {
+    if (isCxError(e) && e.code === 'CX_ERR_STATE_LOCKED') {
       if (input.options.json) json(ctx, { error: { code: 'CX_ERR_STATE_LOCKED', message: e.message } });
       else ctx.io.err(`${e.message}\n`);
       return 5;

@@ -7,6 +7,7 @@
  */
 import { defineContribution, type Availability, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { ServiceSpec } from './manifest-types.js';
+import { askServiceManager, type ServiceManagerReply, type ServiceManagerRequest } from '../services/service-manager-contract.js';
 
 export const DEPLOY_DRIVER_KIND = 'deploy-driver';
 
@@ -63,9 +64,9 @@ export function defineDeployDriver(def: DriverDefinition): Contribution<DriverRe
 }
 
 /** Asks a service manager of the services plugin (the one way deploy reaches systemd and supervisord). */
-export async function serviceManager(ctx: PluginContext<any>, id: string, request: Json): Promise<{ ok: boolean; detail: string; state?: string; available?: boolean; reason?: string }> {
+export function serviceManager<R extends ServiceManagerRequest>(ctx: PluginContext<any>, id: string, request: R): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
-  return (await ctx.registry.invoke('service-manager', id, request, { dryRun: ctx.env.dryRun })) as { ok: boolean; detail: string };
+  return askServiceManager(ctx, id, request, { dryRun: ctx.env.dryRun });
 }
 
 /** The environment a service gets: the manifest's, plus where it lives. */
