@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSupervisorHost, type SupervisorHost } from './supervisor-host.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
@@ -73,6 +73,8 @@ beforeAll(async () => {
   writeFileSync(bad, manifest(true));
 });
 afterAll(() => host?.stop());
+// Each test starts with no program; a failed one leaves none to the next.
+afterEach(() => host?.reset());
 
 const programs = () => host.ctl('status').split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(' ')).sort();
 

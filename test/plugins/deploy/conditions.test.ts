@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSupervisorHost, type SupervisorHost } from './supervisor-host.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
@@ -57,6 +57,8 @@ beforeAll(async () => {
   host = await startSupervisorHost();
 });
 afterAll(() => host?.stop());
+// Each test starts with no program; a failed one leaves none to the next.
+afterEach(() => host?.reset());
 
 describe('depends_on conditions in deploy apply', { timeout: 300_000 }, () => {
   it('service_completed_successfully: the dependent starts only after the run-once dependency exited 0', async () => {
