@@ -1,7 +1,8 @@
 // depends_on conditions enforced by deploy apply, through the real launcher and a real
 // supervisord: a dependent waits for service_completed_successfully (a run-once migration that
-// must exit 0 first; exit 1 stops the rollout) and only for service_started (the dependency's
-// health check passes only once the dependent runs, so waiting for its health would never end).
+// must exit 0 first; exit 1 stops the rollout; the command driver's start that runs to its end)
+// and only for service_started (the dependency's health check passes only once the dependent
+// runs, so waiting for its health would never end).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +90,34 @@ describe('depends_on conditions in deploy apply', { timeout: 300_000 }, () => {
     expect(journalOf(f)).toEqual(['begin', 'deploying migrate', 'deployed migrate', 'unhealthy migrate', 'reverted migrate', 'end']);
     expect(existsSync(join(host.root, 'etc/supervisor/conf.d/cx-deploy-api.conf'))).toBe(false);
     expect(programs()).toEqual([]);
+  });
+
+  it('the command driver: start runs to its end (service_completed_successfully), status and stop are the manifest\'s', async () => {
+    const mark = (n: string) => join(host.root, `cmd-${n}`);
+    const step = (n: string) => `{ type: command, start: "touch ${mark(n)}", stop: "rm -f ${mark(n)}", status: "test -f ${mark(n)}" }`;
+    const f = join(host.root, 'command.yaml');
+    writeFileSync(f, `network: { network_cidr: 127.0.0.0/24 }
+services:
+  setup: { enable: true, ip: 127.0.0.61, hostname: setup.test, driver: ${step('setup')} }
+  app:
+    enable: true
+    ip: 127.0.0.62
+    hostname: app.test
+    depends_on: { setup: { condition: service_completed_successfully } }
+    health_check: "test -f ${mark('app')} || exit 2"
+    driver: ${step('app')}
+`);
+    const r = await cx(['deploy', 'apply', f, '-y', '--json']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.services.map((s: { name: string; deploy: { detail: string }; gate: { ok: boolean; reason: string } }) => [s.name, s.deploy.detail, s.gate.ok])).toEqual([['setup', 'start: exit 0', true], ['app', 'start: exit 0', true]]);
+    expect(report.services[0].gate.reason).toBe('completed successfully (start ran to its end with exit 0)');
+    expect([existsSync(mark('setup')), existsSync(mark('app'))]).toEqual([true, true]);
+    const status = JSON.parse((await cx(['deploy', 'status', f, '--json'])).stdout);
+    expect(status.services.map((s: { name: string; driver_state: { state: string } }) => [s.name, s.driver_state.state])).toEqual([['setup', 'running'], ['app', 'running']]);
+    const rb = await cx(['deploy', 'rollback', f, '-y', '--json']);
+    expect(JSON.parse(rb.stdout)).toMatchObject({ status: 'rolled-back', reverted: [{ name: 'app', ok: true, detail: 'stop: exit 0' }, { name: 'setup', ok: true, detail: 'stop: exit 0' }] });
+    expect([existsSync(mark('setup')), existsSync(mark('app'))]).toEqual([false, false]);
   });
 
   it('service_started: the dependent starts once its dependency is deployed, before that one is healthy', async () => {
