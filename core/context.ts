@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type {
   ExecCapability, FsCapability, IoCapability, Json, Logger, NetCapability, PluginContext, PluginsCapability,
-  RegistryCapability, RuntimeEnv, Tier,
+  RegistryCapability, RuntimeEnv, Tier, ContributionKindDefinition, HookDeclaration,
 } from '../sdk/types.js';
 import type { CapabilityFakes, DryRunRecorder, createHostCapabilities } from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
 import type { Grants } from './permissions/grants.js';
 import { CxError } from './errors.js';
 import { escapeControl } from './terminal-text.js';
+import { hookName, kindName } from '../sdk/tokens.js';
 import type { Paths } from './paths.js';
 
 /** The terminal the kernel talks to (process stdio, or buffers in tests). */
@@ -54,7 +55,7 @@ export interface ContextHost {
   terminal: Terminal;
   audit: AuditLog;
   /** The registry for a caller in (or not in) a dry run: a dry run's nested calls are dry runs. */
-  registry: (dryRun: boolean) => RegistryCapability;
+  registry: (dryRun: boolean, caller: string) => RegistryCapability;
   plugins: PluginsCapability;
   fakes?: CapabilityFakes;
 }
@@ -104,18 +105,18 @@ function denied(plugin: string, action: string): CxError {
 
 /** Registry access: listing needs the `registry` permission when sandboxed; invoking needs trust. */
 function registryFor(host: ContextHost, p: ContextPlugin, dryRun: boolean): RegistryCapability {
-  if (p.tier === 'trusted') return host.registry(dryRun);
+  if (p.tier === 'trusted') return host.registry(dryRun, p.name);
   const mayList = p.grants !== 'all' && p.grants.registry;
   return {
-    list: async (kind) => {
-      if (!mayList) throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin: p.name, action: `list '${kind}' contributions`, capability: 'registry', fix: `cx-ops plugins grant ${p.name} registry` });
-      return host.registry(dryRun).list(kind);
+    list: async (kind: string | ContributionKindDefinition) => {
+      if (!mayList) throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin: p.name, action: `list '${kindName(kind)}' contributions`, capability: 'registry', fix: `cx-ops plugins grant ${p.name} registry` });
+      return host.registry(dryRun, p.name).list(kind);
     },
-    invoke: async (kind, id) => {
-      throw denied(p.name, `invoke ${kind} '${id}' (only trusted plugins invoke other plugins)`);
+    invoke: async (kind: string | ContributionKindDefinition, id: string): Promise<never> => {
+      throw denied(p.name, `invoke ${kindName(kind)} '${id}' (only trusted plugins invoke other plugins)`);
     },
-    callHook: async (hook) => {
-      throw denied(p.name, `call hook '${hook}' (only trusted plugins call hooks)`);
+    callHook: async (hook: string | HookDeclaration): Promise<never> => {
+      throw denied(p.name, `call hook '${hookName(hook)}' (only trusted plugins call hooks)`);
     },
   };
 }

@@ -34,18 +34,21 @@ export interface HookEntry {
   name: string;
   type: HookType;
   description: string;
-  /** The plugin that declared it; undefined for kernel hooks. */
+  /** The plugin that declared it (and alone fires it); undefined for kernel hooks. */
   owner?: string;
+  /** Kernel hooks: fired by the kernel only, or by the plugin that runs checks and fixes. */
+  firedBy?: 'kernel' | 'check runner';
   hook: Series | Bail | Waterfall;
 }
 
-const entry = (name: string, type: HookType, description: string, owner?: string): HookEntry => {
+const entry = (name: string, type: HookType, description: string, owner?: string, firedBy?: HookEntry['firedBy']): HookEntry => {
   const t = tapable();
   return {
     name,
     type,
     description,
     owner,
+    firedBy,
     hook:
       type === 'bail'
         ? new t.AsyncSeriesBailHook<[unknown, HookCall], unknown>(['payload', 'call'])
@@ -59,19 +62,19 @@ const entry = (name: string, type: HookType, description: string, owner?: string
 export function createKernelHooks() {
   return Object.freeze({
     /** When cx-ops starts, after every plugin is activated. */
-    startup: entry('startup', 'series', 'When cx-ops starts, after all plugins are activated'),
+    startup: entry('startup', 'series', 'When cx-ops starts, after all plugins are activated', undefined, 'kernel'),
     /** When cx-ops exits, before plugins are deactivated. */
-    shutdown: entry('shutdown', 'series', 'When cx-ops exits, before plugins are deactivated'),
+    shutdown: entry('shutdown', 'series', 'When cx-ops exits, before plugins are deactivated', undefined, 'kernel'),
     /** After a plugin loads and activates; payload { plugin, version, tier }. */
-    plugin_loaded: entry('plugin_loaded', 'series', 'After a plugin loads'),
+    plugin_loaded: entry('plugin_loaded', 'series', 'After a plugin loads', undefined, 'kernel'),
     /** Before a check runs; a tap resolving false skips the check. */
-    pre_check: entry('pre_check', 'bail', 'Before running a check (false vetoes)'),
+    pre_check: entry('pre_check', 'bail', 'Before running a check (false vetoes)', undefined, 'check runner'),
     /** After a check ran; payload is the CheckResult. */
-    post_check: entry('post_check', 'series', 'After running a check'),
+    post_check: entry('post_check', 'series', 'After running a check', undefined, 'check runner'),
     /** Before a fix is applied; a tap resolving false vetoes the fix. */
-    pre_fix: entry('pre_fix', 'bail', 'Before applying a fix (false vetoes)'),
+    pre_fix: entry('pre_fix', 'bail', 'Before applying a fix (false vetoes)', undefined, 'check runner'),
     /** After a fix was applied; payload { fix_id, outcome }. */
-    post_fix: entry('post_fix', 'series', 'After applying a fix'),
+    post_fix: entry('post_fix', 'series', 'After applying a fix', undefined, 'check runner'),
   } satisfies Record<string, HookEntry>);
 }
 
@@ -102,13 +105,20 @@ export class HookBus {
   declare(name: string, type: HookType, description: string, owner: string): void {
     const existing = this.get(name);
     if (existing) {
-      throw new CxError('CX_ERR_PLUGIN_THREW', {
-        plugin: owner,
-        where: `declaring hook '${name}'`,
-        detail: `hook '${name}' is already declared by ${existing.owner ? `plugin '${existing.owner}'` : 'the kernel'}`,
-      });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: owner, what: 'hook', name, owner: existing.owner });
     }
     this.extensions.set(name, entry(name, type, description, owner));
+  }
+
+  /**
+   * Refuses a plugin firing a hook it does not own: another plugin's hook, or a kernel
+   * lifecycle hook (startup, shutdown, plugin_loaded). The check hooks are the check runner's.
+   */
+  assertMayFire(name: string, plugin: string): void {
+    const h = this.get(name);
+    if (!h) throw new CxError('CX_ERR_HOOK_UNKNOWN', { plugin, hook: name, known: this.names() });
+    if (h.owner ? h.owner === plugin : h.firedBy === 'check runner') return;
+    throw new CxError('CX_ERR_HOOK_NOT_OWNER', { plugin, name, owner: h.owner });
   }
 
   get(name: string): HookEntry | undefined {

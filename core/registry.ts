@@ -3,8 +3,11 @@
  * `command`, `check` and `fix`; a plugin can declare further kinds for others to fill.
  * A duplicate id of one kind is an error naming both plugins.
  */
+import type { ValidateFunction } from 'ajv';
+import { COMMAND_ID_PATTERN, CONTRIBUTION_ID_PATTERN } from '../sdk/tokens.js';
 import type { ContributionInfo, Json, Tier } from '../sdk/types.js';
 import { CxError, closest } from './errors.js';
+import { compileSchema, describeSchemaError } from './schema.js';
 
 export interface KindEntry {
   kind: string;
@@ -20,6 +23,8 @@ export interface InvokeRequest {
 }
 
 export interface RegisteredContribution extends ContributionInfo {
+  /** The config.yaml field the id was chosen in, if the operator chose it (for the duplicate-id error). */
+  configField?: string;
   /** Runs the contribution (trusted or sandboxed: the kernel built this closure). */
   invoke(input: Json, request: InvokeRequest): Promise<Json>;
 }
@@ -33,15 +38,12 @@ export const KERNEL_KINDS: readonly KindEntry[] = Object.freeze([
 export class Registry {
   private readonly kinds = new Map<string, KindEntry>(KERNEL_KINDS.map((k) => [k.kind, k]));
   private readonly byKind = new Map<string, Map<string, RegisteredContribution>>();
+  private readonly metaValidators = new Map<string, ValidateFunction>();
 
   declareKind(entry: KindEntry): void {
     const existing = this.kinds.get(entry.kind);
     if (existing) {
-      throw new CxError('CX_ERR_PLUGIN_THREW', {
-        plugin: entry.owner,
-        where: `declaring contribution kind '${entry.kind}'`,
-        detail: `kind '${entry.kind}' is already declared by ${existing.owner ? `plugin '${existing.owner}'` : 'the kernel'}`,
-      });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: entry.owner, what: 'contribution kind', name: entry.kind, owner: existing.owner });
     }
     this.kinds.set(entry.kind, entry);
   }
@@ -59,6 +61,7 @@ export class Registry {
     if (!this.kinds.has(c.kind)) {
       throw new CxError('CX_ERR_KIND_UNKNOWN', { plugin: c.plugin, kind: c.kind, known: this.kindNames() });
     }
+    this.check(c);
     let m = this.byKind.get(c.kind);
     if (!m) this.byKind.set(c.kind, (m = new Map()));
     const prev = m.get(c.id);
@@ -66,6 +69,30 @@ export class Registry {
       throw new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { kind: c.kind, id: c.id, first: prev.plugin, second: c.plugin, plugin: c.plugin });
     }
     m.set(c.id, c);
+  }
+
+  /** The id pattern and the kind's metaSchema, enforced: CX_ERR_META_INVALID naming what is wrong. */
+  private check(c: RegisteredContribution): void {
+    const command = c.kind === 'command';
+    if (!(command ? COMMAND_ID_PATTERN : CONTRIBUTION_ID_PATTERN).test(c.id)) {
+      throw new CxError('CX_ERR_META_INVALID', {
+        plugin: c.plugin, kind: c.kind, id: c.id,
+        detail: command ? 'has an id that is not kebab-case words separated by single spaces' : 'has an id that is not snake_case or kebab-case (lower-case letters and digits, _ or - between them)',
+        fix: `Rename it in plugin '${c.plugin}', e.g. '${c.id.toLowerCase().replace(/[^a-z0-9]+/g, command ? '-' : '_').replace(/^[^a-z]+|[_-]+$/g, '') || 'my_id'}'.`,
+      });
+    }
+    const kind = this.kinds.get(c.kind)!;
+    if (!kind.metaSchema) return;
+    let validate = this.metaValidators.get(c.kind);
+    if (!validate) this.metaValidators.set(c.kind, (validate = compileSchema(kind.metaSchema)));
+    if (!validate(c.meta)) {
+      const p = describeSchemaError(validate.errors, c.meta);
+      throw new CxError('CX_ERR_META_INVALID', {
+        plugin: c.plugin, kind: c.kind, id: c.id,
+        detail: `has meta field '${p.field}' that ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}`,
+        fix: `Kind '${c.kind}' (declared by ${kind.owner ? `plugin '${kind.owner}'` : 'the kernel'}) requires its meta to match its metaSchema; fix the contribution in plugin '${c.plugin}'.`,
+      });
+    }
   }
 
   /** Removes everything a plugin contributed (on disable or failure). */

@@ -31,3 +31,12 @@ export function escapeControl(text: string, opts: { keepLines?: boolean } = {}):
   re.lastIndex = 0;
   return s.replace(re, visible);
 }
+
+/**
+ * A sandboxed plugin's terminal text: control characters escaped (newline and tab kept), and a
+ * line that starts like another's prefix (`[name]`, `error[`, `warning`) is marked as this
+ * plugin's, so it cannot pass for the kernel's or another plugin's line.
+ */
+export function pluginTerminalText(plugin: string, text: unknown): string {
+  return escapeControl(String(text), { keepLines: true }).replace(/^(?=[ \t]*(\[|error\b|error\[|warning\b|warn\b|hint\b|cx-ops\b))/gim, `[${plugin}] `);
+}

@@ -1,31 +1,38 @@
 /**
- * The one catalogue of cx-ops errors, shared by the kernel and plugins: `cx-ops/sdk` exports
- * CxError, so a plugin raises the same coded errors as the kernel. Every code is stable and
- * never reused for another meaning; every message says what is wrong, where, and the exact next
- * step. docs/errors.md is generated from this table (`node core/bin/gen-error-docs.js`) and a
- * test keeps the two in sync.
+ * The error catalogue of the kernel and the one way plugins add theirs. `cx-ops/sdk` exports
+ * CxError and defineErrors, so a plugin raises coded errors exactly like the kernel. Every code
+ * is stable and never reused for another meaning; every message says what is wrong, where, and
+ * the exact next step. docs/errors.md is generated from every catalogue (the kernel's and the
+ * built-in plugins') by `node core/bin/gen-error-docs.js`, and a test keeps the two in sync.
+ *
+ * An error carries its fix as data: `hint` (the command to try), `suggestions` ("did you
+ * mean"), `docs`. Its message is rendered once, here (renderMessage), and printed by the CLI's
+ * one printer (text, or a JSON object under --json).
  *
  * Exit codes: 2 bad input (usage, files, manifests), 3 permission denied, 4 plugin failure,
  * 5 system state (locks, missing tools), 1 anything else.
  */
 
-export interface ErrorSpec {
+/** One code of a catalogue. */
+export interface ErrorSpec<P = Record<string, any>> {
   /** Process exit code when this error ends a command. */
   exit: number;
   /** What it means, for the docs table. */
   summary: string;
-  /** Builds the message from the error's parameters. */
-  message: (p: Record<string, any>) => string;
+  /** Builds the message (what is wrong, where) from the error's parameters. */
+  message: (p: P) => string;
 }
 
+/** The form every error code takes: upper snake case, e.g. CX_ERR_USAGE or ACME_ERR_QUOTA. */
+export const ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
+
 const list = (xs: unknown): string => (Array.isArray(xs) && xs.length ? xs.map(String).join(', ') : '(none)');
-const did = (xs: unknown): string => (Array.isArray(xs) && xs.length ? ` Did you mean: ${xs.join(', ')}?` : '');
 
 export const ERRORS = {
   CX_ERR_USAGE: {
     exit: 2,
     summary: 'The command line is wrong.',
-    message: (p) => `${p.detail}${p.hint ? `\nTry: ${p.hint}` : ''}`,
+    message: (p) => String(p.detail),
   },
   CX_ERR_YAML_SYNTAX: {
     exit: 2,
@@ -75,7 +82,7 @@ export const ERRORS = {
   CX_ERR_PLUGIN_UNKNOWN: {
     exit: 2,
     summary: 'No plugin has the given name.',
-    message: (p) => `no plugin named '${p.plugin}'.${did(p.suggestions)}\nList plugins with: cx-ops plugins list --available`,
+    message: (p) => `no plugin named '${p.plugin}'.\nList plugins with: cx-ops plugins list --available`,
   },
   CX_ERR_PLUGIN_NAME_MISMATCH: {
     exit: 4,
@@ -96,6 +103,21 @@ export const ERRORS = {
     exit: 4,
     summary: "A plugin's activate() threw.",
     message: (p) => `plugin '${p.plugin}' failed to activate: ${p.detail}\nThe plugin was skipped; the others loaded. Disable it with: cx-ops plugins disable ${p.plugin}`,
+  },
+  CX_ERR_DECLARATION_DUPLICATE: {
+    exit: 4,
+    summary: 'A plugin declares a hook, kind or error code that another plugin or the kernel already declares.',
+    message: (p) => `plugin '${p.plugin}' declares ${p.what} '${p.name}', which ${p.owner ? `plugin '${p.owner}'` : 'the kernel'} already declares; this declaration was ignored.\nRename it in plugin '${p.plugin}' (a name means one thing).`,
+  },
+  CX_ERR_HOOK_NOT_OWNER: {
+    exit: 4,
+    summary: 'A plugin fired a hook that another plugin (or the kernel) owns.',
+    message: (p) => `plugin '${p.plugin}' may not fire hook '${p.name}': only ${p.owner ? `plugin '${p.owner}'` : 'the kernel'}, which declares it, fires it.\nTap it instead (defineTap), or declare a hook of your own with defineHook.`,
+  },
+  CX_ERR_META_INVALID: {
+    exit: 4,
+    summary: "A contribution's id or meta does not match what its kind requires.",
+    message: (p) => `plugin '${p.plugin}': ${p.kind} '${p.id}' ${p.detail}; it was not registered.\n${p.fix ?? `Fix the contribution in plugin '${p.plugin}'.`}`,
   },
   CX_ERR_PLUGIN_THREW: {
     exit: 4,
@@ -120,7 +142,7 @@ export const ERRORS = {
   CX_ERR_CONTRIBUTION_UNKNOWN: {
     exit: 2,
     summary: 'No plugin contributes the asked-for id.',
-    message: (p) => `no ${p.kind} '${p.id}' is registered.${did(p.suggestions)}`,
+    message: (p) => `no ${p.kind} '${p.id}' is registered.`,
   },
   CX_ERR_KIND_UNKNOWN: {
     exit: 4,
@@ -200,106 +222,17 @@ export const ERRORS = {
     summary: 'Another cx-ops run holds the lock.',
     message: (p) => `${p.what} is locked by another cx-ops run (pid ${p.pid}${p.command ? `, ${p.command}` : ''}).\nWait for it to finish, then run the command again.`,
   },
-  // Plugin registries (raised by plugins-builtin/registry).
-  CX_ERR_REGISTRY_DUPLICATE: {
-    summary: 'A registry of that name is already configured.',
-    exit: 2,
-    message: (p) =>
-      `a registry named '${p.name}' already exists (${p.url}); nothing was changed.\nRemove it first (cx-ops registry remove ${p.name}) or choose another name.`,
-  },
-  CX_ERR_REGISTRY_UNKNOWN: {
-    summary: 'No registry of that name is configured.',
-    exit: 2,
-    message: (p) =>
-      `no registry named '${p.name}' (configured: ${p.known?.length ? p.known.join(', ') : '(none)'}).\nAdd it with: cx-ops registry add ${p.name} URL`,
-  },
-  CX_ERR_REGISTRY_UNREACHABLE: {
-    summary: 'A plugin registry cannot be reached and no cached index exists.',
+  CX_ERR_INTERNAL: {
     exit: 1,
-    message: (p) =>
-      `registry '${p.name}' (${p.url}) is unreachable: ${p.detail}; there is no cached copy of its index.\nCheck the URL and the network, then run: cx-ops registry refresh ${p.name}`,
-  },
-  CX_ERR_REGISTRY_INDEX_INVALID: {
-    summary: 'A registry index does not match the registry index schema.',
-    exit: 2,
-    message: (p) =>
-      `${p.source}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: cx-ops registry publish DIR ARCHIVE`,
-  },
-  CX_ERR_REGISTRIES_INVALID: {
-    summary: "The operator's registries.yaml does not match its schema.",
-    exit: 2,
-    message: (p) =>
-      `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix that in ${p.file} (format: schemas/registries.schema.json, e.g. "registries: [{ name: team, url: https://plugins.example.com/cx/ }]"); cx-ops registry add|remove change the file only once it is valid.`,
-  },
-  CX_ERR_LOCK_INVALID: {
-    summary: 'A plugin lock file does not parse or does not match its schema.',
-    exit: 2,
-    message: (p) =>
-      `${p.file}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}: ${p.detail}\nA plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.`,
-  },
-  CX_ERR_REGISTRY_PLUGIN_UNKNOWN: {
-    summary: 'No configured registry offers a plugin of that name.',
-    exit: 2,
-    message: (p) =>
-      `no plugin named '${p.plugin}' in ${p.where}.${p.suggestions?.length ? ` Did you mean: ${p.suggestions.join(', ')}?` : ''}\nSearch with: cx-ops plugins search TEXT`,
-  },
-  CX_ERR_VERSION_UNSATISFIED: {
-    summary: 'No published version satisfies the asked-for range and the running kernel.',
-    exit: 2,
-    message: (p) =>
-      `no version of '${p.plugin}' satisfies '${p.range}' and works with cx-ops ${p.kernel}. Available: ${p.available?.length ? p.available.join(', ') : '(none)'}.\n${p.hint}`,
-  },
-  CX_ERR_CHECKSUM_MISMATCH: {
-    summary: "A plugin archive's sha256 differs from the index or lock file.",
-    exit: 2,
-    message: (p) =>
-      `the archive of '${p.plugin}' ${p.version} (${p.url}) has sha256 ${p.actual}, but ${p.expectedFrom} says ${p.expected}. Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive or the index changed after publishing: tell the registry's maintainer, and do not install it.`,
-  },
-  CX_ERR_SIGNATURE_INVALID: {
-    summary: 'A plugin archive does not match its ed25519 signature.',
-    exit: 2,
-    message: (p) =>
-      `the signature of '${p.plugin}' ${p.version} does not match its archive (key ${p.keyId}). Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive was changed after signing: tell the registry's maintainer, and do not install it.`,
-  },
-  CX_ERR_NOT_TRUSTED: {
-    summary: 'A plugin not signed by a trusted source was asked to install trusted.',
-    exit: 3,
-    message: (p) =>
-      `'${p.plugin}' ${p.version} cannot be installed in the trusted tier: it is ${p.status}. Nothing was installed.\nInstall it sandboxed (without --trusted), or add its publisher's public key to plugins.trusted_sources in ${p.config}.`,
-  },
-  CX_ERR_ARCHIVE_UNSAFE: {
-    summary: 'A plugin archive has an entry that escapes its directory, a link or a device.',
-    exit: 2,
-    message: (p) =>
-      `${p.archive}: entry '${p.entry}' ${p.detail}; the archive was refused and nothing was written.\nA plugin archive holds only plain files and directories inside it; rebuild it with: cx-ops plugins pack DIR`,
-  },
-  CX_ERR_ARCHIVE_INVALID: {
-    summary: 'A plugin archive is not a readable plugin tar.gz.',
-    exit: 2,
-    message: (p) => `${p.archive}: ${p.detail}\nRebuild it with: cx-ops plugins pack DIR`,
-  },
-  CX_ERR_VERSION_EXISTS: {
-    summary: 'Publishing a plugin version that the registry already holds.',
-    exit: 2,
-    message: (p) =>
-      `${p.plugin} ${p.version} is already published in ${p.registry}; nothing was changed.\nA published version never changes: raise 'version' in plugin.yaml, then pack, sign and publish again.`,
-  },
-  CX_ERR_KEY_INVALID: {
-    summary: 'A signing or trusted key cannot be read as an ed25519 key.',
-    exit: 2,
-    message: (p) => `${p.where}: ${p.detail}\nMake an ed25519 key pair with: cx-ops plugins keygen --out NAME`,
-  },
-  CX_ERR_NOT_INSTALLED: {
-    summary: 'The plugin is not installed from a registry.',
-    exit: 2,
-    message: (p) =>
-      `'${p.plugin}' is not installed from a registry (it is not in ${p.lock}).\nSee installed plugins with: cx-ops plugins list`,
+    summary: 'cx-ops failed in a way it has no code for (a bug: please report it with the --verbose output).',
+    message: (p) => String(p.detail),
   },
   CX_ERR_IO: {
     exit: 1,
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+
   // Raised by plugins-builtin/checks-declarative.
   CX_ERR_CHECKS_FILE_INVALID: {
     exit: 2,
@@ -307,13 +240,7 @@ export const ERRORS = {
     message: (p) =>
       `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/declarative-checks.schema.json.`,
   },
-  // Raised by plugins-builtin/permissions.
-  CX_ERR_POLICY_INVALID: {
-    exit: 2,
-    summary: 'A permissions policy file does not match the policy format or names an unknown user or group.',
-    message: (p) =>
-      `${p.file}${p.line ? `:${p.line}` : ''}: field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}\nFix it in ${p.file}; the format is schemas/permissions-policy.schema.json.`,
-  },
+
   // Raised by plugins-builtin/deploy.
   CX_ERR_DEPLOY_MANIFEST_INVALID: {
     exit: 2,
@@ -368,34 +295,94 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
-/** An error from the catalogue, attributed to a plugin/hook/contribution where it applies. */
-export class CxError extends Error {
-  readonly code: ErrorCode;
-  readonly params: Record<string, any>;
-  readonly plugin?: string;
-  readonly hook?: string;
-  readonly contribution?: string;
-  readonly exitCode: number;
+/** What every error says about itself, as plain data (--json output, audit records, the sandbox boundary). */
+export interface ErrorData {
+  code: string;
+  message: string;
+  exit: number;
+  plugin?: string;
+  hook?: string;
+  contribution?: string;
+  hint?: string;
+  suggestions?: string[];
+  docs?: string;
+}
 
-  constructor(code: ErrorCode, params: Record<string, any> = {}, options: { cause?: unknown } = {}) {
-    super(ERRORS[code].message(params), options.cause !== undefined ? { cause: options.cause } : undefined);
+/** The page that explains a code. */
+export const docsFor = (code: string): string => `docs/errors.md#${code.toLowerCase()}`;
+
+/**
+ * The one rendering of an error's text: the catalogue message, " Did you mean: …?" after its
+ * first line, and "Try: <hint>" as its last line.
+ */
+export function renderMessage(what: string, suggestions?: readonly string[], hint?: string): string {
+  const [first = '', ...rest] = what.split('\n');
+  const did = suggestions?.length ? ` Did you mean: ${suggestions.join(', ')}?` : '';
+  return [first + did, ...rest].join('\n') + (hint ? `\nTry: ${hint}` : '');
+}
+
+const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.length ? v.map(String) : undefined);
+
+/** A coded error, attributed to a plugin and hook/contribution where it applies. */
+export class CxError extends Error {
+  readonly code: ErrorCode | (string & {});
+  readonly params: Record<string, any>;
+  readonly exitCode: number;
+  /** The command to try next. */
+  readonly hint?: string;
+  /** Near names for a name that was not found. */
+  readonly suggestions?: string[];
+  /** Where the code is explained. */
+  readonly docs: string;
+  /** The plugin whose code raised it (stamped by the kernel when the plugin did not say). */
+  plugin?: string;
+  hook?: string;
+  contribution?: string;
+
+  constructor(code: ErrorCode, params?: Record<string, any>, options?: { cause?: unknown });
+  constructor(code: string, params: Record<string, any>, options: { cause?: unknown; spec: ErrorSpec<any> });
+  constructor(code: string, params: Record<string, any> = {}, options: { cause?: unknown; spec?: ErrorSpec<any> } = {}) {
+    const spec = options.spec ?? (ERRORS as Record<string, ErrorSpec>)[code];
+    if (!spec) throw new TypeError(`'${code}' is not a code of the kernel's error catalogue; declare it with defineErrors`);
+    const suggestions = strings(params.suggestions);
+    const hint = typeof params.hint === 'string' && params.hint ? params.hint : undefined;
+    super(renderMessage(spec.message(params), suggestions, hint), options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'CxError';
     this.code = code;
     this.params = params;
+    this.exitCode = spec.exit;
+    this.hint = hint;
+    this.suggestions = suggestions;
+    this.docs = docsFor(code);
     this.plugin = params.plugin;
     this.hook = params.hook;
     this.contribution = params.contribution;
-    this.exitCode = ERRORS[code].exit;
+  }
+
+  /** An error whose text was already rendered elsewhere (it crossed the sandbox boundary, or is a kernel error relayed). */
+  static fromData(d: ErrorData, params: Record<string, any> = {}): CxError {
+    const spec: ErrorSpec = { exit: d.exit, summary: '', message: () => d.message };
+    const e = new CxError(d.code, { ...params, detail: d.message, hint: undefined, suggestions: undefined }, { spec });
+    Object.assign(e, { hint: d.hint, suggestions: d.suggestions, plugin: d.plugin ?? params.plugin, hook: d.hook ?? params.hook, contribution: d.contribution ?? params.contribution });
+    return e;
   }
 
   /**
-   * An error of a known code whose message was already written (e.g. a permission denial that
+   * An error of a kernel code whose message was already written (e.g. a permission denial that
    * crossed the sandbox boundary inside the plugin and came back out of it).
    */
   static withMessage(code: ErrorCode, message: string, params: Record<string, any> = {}): CxError {
-    const e = new CxError(code, { ...params, detail: message });
-    Object.defineProperty(e, 'message', { value: message, enumerable: false, writable: true, configurable: true });
-    return e;
+    return CxError.fromData({ code, message, exit: ERRORS[code].exit }, params);
+  }
+
+  /** Fills in who raised it, where the error does not say yet; returns the error. */
+  attribute(where: { plugin: string; hook?: string; contribution?: string }): this {
+    this.plugin ??= where.plugin;
+    if (!this.hook && !this.contribution) {
+      this.hook = where.hook;
+      this.contribution = where.contribution;
+    }
+    return this;
   }
 
   /** Plain data for --json output and audit records. */
@@ -408,9 +395,69 @@ export class CxError extends Error {
       ...(this.contribution ? { contribution: this.contribution } : {}),
     };
   }
+
+  /** Everything the error says, for the --json error object. */
+  toData(): ErrorData {
+    return {
+      code: this.code,
+      message: this.message,
+      exit: this.exitCode,
+      ...(this.plugin ? { plugin: this.plugin } : {}),
+      ...(this.hook ? { hook: this.hook } : {}),
+      ...(this.contribution ? { contribution: this.contribution } : {}),
+      ...(this.hint ? { hint: this.hint } : {}),
+      ...(this.suggestions ? { suggestions: this.suggestions } : {}),
+      docs: this.docs,
+    };
+  }
 }
 
-/** Whether `code` is a code of the catalogue. */
+/** An error as one line of text and its continuation: `error[CODE]: message` (the CLI prints every error so). */
+export function errorText(e: CxError): string {
+  return `error[${e.code}]: ${e.message}`;
+}
+
+/** Symbol under which a defineErrors catalogue keeps its specs (Symbol.for: the sandbox reads it too). */
+export const ERROR_SPECS: unique symbol = Symbol.for('cx-ops.error-specs') as never;
+
+/** The fix any error may carry besides its own parameters: the command to try, near names. */
+export interface ErrorFix {
+  hint?: string;
+  suggestions?: string[];
+}
+
+/** What definePlugin's `errors` takes: any catalogue made by defineErrors. */
+export interface ErrorSpecs {
+  readonly [ERROR_SPECS]: Record<string, ErrorSpec<any>>;
+}
+
+/** A plugin's own error codes: one factory per code, typed by its message's parameters. */
+export type ErrorCatalogue<S extends Record<string, ErrorSpec<any>>> = {
+  readonly [K in keyof S]: (params: Parameters<S[K]['message']>[0] & ErrorFix, options?: { cause?: unknown }) => CxError;
+} & { readonly [ERROR_SPECS]: S };
+
+/**
+ * Declares a plugin's own error codes (each with its exit code, summary and message function).
+ * Raise one with `throw errors.ACME_ERR_QUOTA({ ... })`; give the catalogue to definePlugin's
+ * `errors` so the kernel knows its exit codes (also across the sandbox boundary) and the docs list it.
+ */
+export function defineErrors<S extends Record<string, ErrorSpec<any>>>(specs: S): ErrorCatalogue<S> {
+  const out: Record<string | symbol, unknown> = { [ERROR_SPECS]: specs };
+  for (const [code, spec] of Object.entries(specs)) {
+    if (!ERROR_CODE_PATTERN.test(code)) throw new TypeError(`error code '${code}' is not upper snake case (e.g. ACME_ERR_QUOTA)`);
+    if (Object.hasOwn(ERRORS, code)) throw new TypeError(`error code '${code}' is the kernel's; choose a code of your own`);
+    out[code] = (params: Record<string, any>, options: { cause?: unknown } = {}) => new CxError(code, params ?? {}, { ...options, spec });
+  }
+  return Object.freeze(out) as ErrorCatalogue<S>;
+}
+
+/** The specs of a catalogue made by defineErrors ({} for anything else). */
+export function errorSpecsOf(catalogue: unknown): Record<string, ErrorSpec<any>> {
+  const specs = catalogue && typeof catalogue === 'object' ? (catalogue as Record<symbol, unknown>)[ERROR_SPECS] : undefined;
+  return specs && typeof specs === 'object' ? (specs as Record<string, ErrorSpec<any>>) : {};
+}
+
+/** Whether `code` is a code of the kernel's catalogue. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);
 }

@@ -6,14 +6,18 @@
  * Built-in plugins use exactly this module; nothing under core/ is importable by plugins.
  * This file must stay free of Node APIs: it is bundled into sandboxed plugins.
  */
+import { defineHook, defineKind, hookName, kindName, type HookToken, type KindToken } from './tokens.js';
 import type {
   CheckDefinition, CheckOutcome, CommandDefinition, Contribution, FixDefinition, FixInput,
-  FixOutcome, Json, PluginDefinition, TapDefinition, CheckResult, CommandInput,
+  FixOutcome, Json, KernelHookPayloads, PluginContext, PluginDefinition, TapDefinition, CheckResult, CommandInput,
 } from './types.js';
 
 export * from './types.js';
-export { CxError, ERRORS, isCxError, isErrorCode, messageOf, type ErrorCode, type ErrorSpec } from './errors.js';
-export * from './system-contracts.js';
+export {
+  CxError, ERRORS, ERROR_CODE_PATTERN, defineErrors, errorSpecsOf, errorText, isCxError, isErrorCode, messageOf, renderMessage,
+  type ErrorCatalogue, type ErrorCode, type ErrorData, type ErrorFix, type ErrorSpec, type ErrorSpecs,
+} from './errors.js';
+export * from './tokens.js';
 export * from './journal.js';
 export * from './run-lock.js';
 export * from './closest.js';
@@ -22,24 +26,38 @@ export * from './check-preamble.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 
-/** Kebab-case names: plugins, commands. */
-export const PLUGIN_NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-/** Contribution ids: snake_case or kebab-case (check ids are snake_case). */
-export const CONTRIBUTION_ID_PATTERN = /^[a-z][a-z0-9]*([_-][a-z0-9]+)*$/;
 
 /** Declares a plugin. Returns the definition unchanged (the loader validates it). */
 export function definePlugin<Config = Record<string, unknown>>(def: PluginDefinition<Config>): PluginDefinition<Config> {
   return def;
 }
 
-/** Declares a contribution of any kind, including kinds other plugins add. */
-export function defineContribution<Input = Json, Output = Json>(
-  kind: string,
+/** The kernel's contribution kinds as tokens: `ctx.registry.invoke(fixKind, id, { result })` is typed. */
+export const commandKind = defineKind<CommandInput, number>('command', { description: 'A command mounted on the cx-ops command line' });
+export const checkKind = defineKind<Record<string, never>, CheckOutcome>('check', { description: 'A health check run by doctor' });
+export const fixKind = defineKind<FixInput, FixOutcome>('fix', { description: 'A fix offered for a failing check' });
+
+/** The kernel's hooks as tokens (their payloads from KernelHookPayloads). */
+export const kernelHooks = Object.freeze({
+  pre_check: defineHook<KernelHookPayloads['pre_check']>('pre_check', { type: 'bail', description: 'Before running a check (false vetoes)' }),
+  post_check: defineHook<KernelHookPayloads['post_check']>('post_check', { type: 'series', description: 'After running a check' }),
+  pre_fix: defineHook<KernelHookPayloads['pre_fix']>('pre_fix', { type: 'bail', description: 'Before applying a fix (false vetoes)' }),
+  post_fix: defineHook<KernelHookPayloads['post_fix']>('post_fix', { type: 'series', description: 'After applying a fix' }),
+});
+
+/**
+ * Declares a contribution of any kind. Given the kind's token (from the plugin that declares
+ * it), the run function's input and answer are typed by it.
+ */
+export function defineContribution<Input, Output>(
+  kind: KindToken<Input, Output>,
   id: string,
   meta: Record<string, Json>,
-  run: Contribution<Input, Output>['run'],
-): Contribution<Input, Output> {
-  return { kind, id, meta, run };
+  run: (ctx: PluginContext<any>, input: Input) => Promise<Output>,
+): Contribution<Input, Output>;
+export function defineContribution<Input = Json, Output = Json>(kind: string, id: string, meta: Record<string, Json>, run: Contribution<Input, Output>['run']): Contribution<Input, Output>;
+export function defineContribution(kind: string | KindToken<unknown, unknown>, id: string, meta: Record<string, Json>, run: Contribution['run']): Contribution {
+  return { kind: kindName(kind), id, meta, run };
 }
 
 /** Declares a health check (contribution kind `check`). */
@@ -82,9 +100,15 @@ export function defineCommand(def: CommandDefinition): Contribution<CommandInput
   };
 }
 
-/** Declares a tap on a kernel hook or a hook another plugin declared. */
-export function defineTap(hook: string, run: TapDefinition['run'], options: { priority?: number } = {}): TapDefinition {
-  return { hook, run, priority: options.priority };
+/**
+ * Declares a tap: on a kernel hook by name (the payload typed by KernelHookPayloads), or on a
+ * hook another plugin declared, by its token (the payload typed by it) or by name (plain JSON).
+ */
+export function defineTap<K extends keyof KernelHookPayloads>(hook: K, run: (ctx: PluginContext<any>, payload: KernelHookPayloads[K]) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap<Payload>(hook: HookToken<Payload>, run: (ctx: PluginContext<any>, payload: Payload) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap(hook: string, run: (ctx: PluginContext<any>, payload: Json) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap(hook: string | HookToken<any>, run: TapDefinition['run'], options: { priority?: number } = {}): TapDefinition {
+  return { hook: hookName(hook), run, priority: options.priority };
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  * For trusted plugins (it runs `ln -s` and names the cx-ops process); nothing is taken in a dry
  * run, which changes nothing.
  */
+import { CxError } from './errors.js';
 import type { PluginContext } from './types.js';
 
 export interface RunLock {
@@ -14,12 +15,9 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/** Thrown when another live run holds the lock. */
-export class RunLockedError extends Error {
-  constructor(readonly path: string, readonly pid: number, readonly holder: string) {
-    super(`another cx-ops run holds the lock ${path} (pid ${pid}, ${holder}).\nWait for it to finish, then run the command again.`);
-    this.name = 'RunLockedError';
-  }
+/** The error of a lock another live run holds: CX_ERR_STATE_LOCKED (exit 5) naming the holder. */
+export function runLockedError(path: string, pid: number, holder: string): CxError {
+  return new CxError('CX_ERR_STATE_LOCKED', { what: `the lock ${path}`, path, pid, command: holder });
 }
 
 async function holderOf(ctx: PluginContext<any>, path: string): Promise<{ pid: number; text: string } | null> {
@@ -37,7 +35,7 @@ function ownPid(): number {
   return (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
 }
 
-/** Takes the lock `${ctx.env.stateDir}/${name}` for `what` (e.g. "update apply"); throws RunLockedError. */
+/** Takes the lock `${ctx.env.stateDir}/${name}` for `what` (e.g. "update apply"); throws CX_ERR_STATE_LOCKED. */
 export async function takeRunLock(ctx: PluginContext<any>, name: string, what: string): Promise<RunLock> {
   const path = `${ctx.env.stateDir}/${name}`;
   if (ctx.env.dryRun) return { path, release: async () => undefined };
@@ -56,7 +54,7 @@ export async function takeRunLock(ctx: PluginContext<any>, name: string, what: s
     }
     const h = await holderOf(ctx, path);
     if (!h) continue;
-    if (await alive(ctx, h.pid)) throw new RunLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
+    if (await alive(ctx, h.pid)) throw runLockedError(path, h.pid, h.text.replace(/^pid \d+: /, ''));
     await removeStale(ctx, path, h.text, me);
   }
   throw new Error(`could not take the lock ${path}; remove it if no such cx-ops run is going on`);

@@ -3,6 +3,8 @@
  * Everything here is plain data or async functions, so the same plugin code
  * runs trusted (in-process) or sandboxed (isolated-vm) unchanged.
  */
+import type { ErrorSpecs } from './errors.js';
+import type { HookToken, KindToken } from './tokens.js';
 
 /** The statuses a check can report. */
 export type CheckStatus = 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';
@@ -44,6 +46,12 @@ export interface CheckOutcome {
   details?: Record<string, unknown>;
   /** Overrides the check's declared fix_id (null: nothing to fix for this outcome). */
   fix_id?: string | null;
+}
+
+/** Whether a backend can work on this host; when not, `reason` says why (the caller SKIPs). */
+export interface Availability {
+  available: boolean;
+  reason?: string;
 }
 
 /** Plain JSON data: the only thing that crosses a sandbox boundary. */
@@ -189,10 +197,18 @@ export interface ContributionInfo {
 
 /** Access to what other plugins contribute. Invoking needs the trusted tier. */
 export interface RegistryCapability {
-  list(kind: string): Promise<ContributionInfo[]>;
-  invoke(kind: string, id: string, input?: Json, options?: InvokeOptions): Promise<Json>;
-  /** Calls a kernel hook or a plugin-declared hook; resolves with the hook's outcome. */
-  callHook(hook: string, payload: Json): Promise<HookOutcome>;
+  list(kind: string | ContributionKindDefinition): Promise<ContributionInfo[]>;
+  /** Invokes a contribution of a kind given by its token: input and answer are typed. */
+  invoke<Input, Output>(kind: KindToken<Input, Output>, id: string, input: Input, options?: InvokeOptions): Promise<Output>;
+  invoke(kind: string, id: string, input?: unknown, options?: InvokeOptions): Promise<Json>;
+  /**
+   * Fires a hook this plugin declared (its token), or a kernel hook that plugins fire (pre_check,
+   * post_check, pre_fix, post_fix); resolves with the hook's outcome. Firing another plugin's
+   * hook, or startup/shutdown/plugin_loaded, is refused (CX_ERR_HOOK_NOT_OWNER).
+   */
+  callHook<Payload>(hook: HookToken<Payload>, payload: Payload): Promise<HookOutcome<Payload>>;
+  callHook<K extends keyof KernelHookPayloads>(hook: K, payload: KernelHookPayloads[K]): Promise<HookOutcome<KernelHookPayloads[K]>>;
+  callHook(hook: string, payload: unknown): Promise<HookOutcome>;
 }
 
 export interface InvokeOptions {
@@ -202,13 +218,13 @@ export interface InvokeOptions {
   timeoutMs?: number;
 }
 
-export interface HookOutcome {
+export interface HookOutcome<Payload = Json> {
   /** false when a pre_* tap vetoed. */
   proceed: boolean;
   /** The plugin whose tap vetoed, if any. */
   vetoedBy?: string;
   /** The payload after waterfall taps. */
-  payload: Json;
+  payload: Payload;
   /** Taps that threw or timed out (reported, never fatal). */
   errors: Array<{ plugin: string; message: string; code: string }>;
 }
@@ -307,6 +323,11 @@ export interface Contribution<Input = any, Output = any> {
   kind: string;
   id: string;
   meta: Record<string, Json>;
+  /**
+   * Where the id was chosen when the operator chose it, as a config.yaml field (e.g.
+   * `nagios.checks[2].id`): a duplicate id then says to rename it there.
+   */
+  configField?: string;
   run(ctx: PluginContext<any>, input: Input): Promise<Output>;
 }
 
@@ -382,8 +403,26 @@ export interface CommandDefinition {
   run(ctx: PluginContext<any>, input: CommandInput): Promise<number>;
 }
 
-/** The seed's hooks plus any hook a plugin declares. */
-export type KernelHookName = 'startup' | 'shutdown' | 'plugin_loaded' | 'pre_check' | 'post_check' | 'pre_fix' | 'post_fix';
+/** The kernel's hooks and their payloads: one typed table (defineTap and callHook are typed by it). */
+export interface KernelHookPayloads {
+  /** When cx-ops starts, after every plugin is activated (fired by the kernel). */
+  startup: { version: string; plugins: string[] };
+  /** When cx-ops exits, before plugins are deactivated (fired by the kernel). */
+  shutdown: { version: string };
+  /** After a plugin loads and activates (fired by the kernel). */
+  plugin_loaded: { plugin: string; version: string; tier: Tier };
+  /** Before a check runs; a tap resolving false skips it (fired by the check runner). */
+  pre_check: { check_id: string; name: string; category: string | null; plugin: string };
+  /** After a check ran (fired by the check runner). */
+  post_check: CheckResult;
+  /** Before a fix is applied; a tap resolving false vetoes it (fired by the check runner). */
+  pre_fix: { fix_id: string; check_id: string; name: string; safe: boolean; result: CheckResult };
+  /** After a fix was applied (fired by the check runner). */
+  post_fix: { fix_id: string; check_id: string; outcome: string; message: string; actions: string[] };
+}
+
+/** The seed's hooks (the kernel's); plugins declare more with defineHook. */
+export type KernelHookName = keyof KernelHookPayloads;
 
 /** The seed's HookPriority: lower runs first. */
 export const HookPriority = Object.freeze({ HIGHEST: 0, HIGH: 25, NORMAL: 50, LOW: 75, LOWEST: 100 });
@@ -423,6 +462,8 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   taps?: TapDefinition[];
   kinds?: ContributionKindDefinition[];
   hooks?: HookDeclaration[];
+  /** The plugin's own error codes (defineErrors): the kernel keeps their codes and exit codes. */
+  errors?: ErrorSpecs;
 }
 
 /** A validated plugin.yaml (schema: schemas/plugin.schema.json). */

@@ -1,12 +1,13 @@
 /**
  * The cx-ops command: kernel commands (plugins ...) plus every command plugins contribute.
- * Errors print as `error[CX_ERR_…]: message` with no stack unless --verbose, and exit non-zero.
+ * Every error is printed by print-error.ts (text, or JSON under --json) and exits non-zero.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
+import { errorText, printError, wantsJson } from './print-error.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
 import { GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
@@ -15,7 +16,6 @@ import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
 import { explainUnknownCommand } from './unavailable-command.js';
 import { usageErrorOf, type FailingCommand } from './usage-errors.js';
-import { escapeControl } from '../terminal-text.js';
 
 export interface MainOptions {
   terminal?: Terminal;
@@ -34,22 +34,6 @@ function usageError(detail: string, hint?: string): CxError {
   return new CxError('CX_ERR_USAGE', { detail, hint });
 }
 
-/** Prints an error the way users should see it; returns the exit code. */
-export function printError(terminal: Terminal, e: unknown, verbose: boolean): number {
-  if (e instanceof CxError) {
-    // Messages may carry plugin text: control characters escaped (core/terminal-text.ts); a
-    // catalogue message keeps its own line breaks.
-    terminal.err(`error[${e.code}]: ${escapeControl(e.message, { keepLines: true })}\n`);
-    if (verbose && e.cause instanceof Error && e.cause.stack) terminal.err(`caused by: ${e.cause.stack}\n`);
-    if (verbose && e.stack) terminal.err(`${e.stack}\n`);
-    return e.exitCode;
-  }
-  terminal.err(`error: ${escapeControl(messageOf(e))}\n`);
-  if (verbose && e instanceof Error && e.stack) terminal.err(`${e.stack}\n`);
-  else terminal.err('(run with --verbose for the stack trace)\n');
-  return 1;
-}
-
 /** Whether argv asks only for help or the version (these work even with a broken config.yaml). */
 function asksForHelp(rest: string[]): boolean {
   const end = rest.indexOf('--');
@@ -66,9 +50,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   try {
     ({ global, rest } = readGlobalOptions(argv));
   } catch (e) {
-    return printError(base, usageError(messageOf(e), 'cx-ops --help'), false);
+    return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
   const terminal: Terminal = global.noColor ? { ...base, color: false } : base;
+  const printing = { verbose: global.verbose, json: wantsJson(rest) };
   let kernel: Kernel | undefined;
   let code = 0;
   // The boot error the headline already shows, so it is not listed twice.
@@ -83,14 +68,14 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode, tolerateConfigError: asksForHelp(rest),
     });
     if (kernel.configError) {
-      terminal.err(`warning: ${kernel.config.file} is ignored here (every setting at its default): error[${kernel.configError.code}]: ${kernel.configError.message}\n\n`);
+      terminal.err(`warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`);
     }
     program = buildProgram(kernel, terminal, (c) => (code = c), failing);
     const help = helpAsFlag(program, rest);
     if ('unknown' in help) {
       const report = await explainUnknownCommand(kernel, help.unknown, help.suggestion);
       shown = report.shown;
-      code = printError(terminal, report.error, global.verbose);
+      code = printError(terminal, report.error, printing);
     } else {
       await program.parseAsync(help.argv, { from: 'user' });
     }
@@ -100,10 +85,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       else {
         const report = await usageErrorOf(e, failing, rest, program, kernel);
         shown = report.shown;
-        code = printError(terminal, report.error, global.verbose);
+        code = printError(terminal, report.error, printing);
       }
     } else {
-      code = printError(terminal, e, global.verbose);
+      code = printError(terminal, e, printing);
     }
   } finally {
     if (kernel) {
@@ -115,7 +100,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       try {
         await kernel.shutdown();
       } catch (e) {
-        printError(terminal, e, global.verbose);
+        printError(terminal, e, printing);
       }
     }
   }

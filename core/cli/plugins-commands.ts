@@ -7,6 +7,7 @@ import type { Terminal } from '../context.js';
 import { CxError, messageOf } from '../errors.js';
 import type { Kernel, PluginRecord } from '../kernel.js';
 import { formatGrants, requestedGrants } from '../permissions/grants.js';
+import { errorText } from './print-error.js';
 import { buildPluginDir, createPluginScaffold, SCAFFOLD_TYPES } from './scaffold.js';
 
 /** Sub-commands that need only manifests and state, not plugin code. */
@@ -120,7 +121,7 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
         return;
       }
       const text = (k: string, v: unknown): string => {
-        if (k === 'error' && p.error) return `error[${p.error.code}]: ${p.error.message.replace(/\n/g, `\n${' '.repeat(22)}`)}`;
+        if (k === 'error' && p.error) return errorText(p.error).replace(/\n/g, `\n${' '.repeat(22)}`);
         if (Array.isArray(v)) return v.join(', ') || '(none)';
         return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
       };

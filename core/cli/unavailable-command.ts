@@ -53,7 +53,7 @@ export async function explainUnknownCommand(kernel: Kernel, words: string[], sug
   }
   if (p?.status === 'failed' && p.error) {
     const message = `'${command}' is not available: plugin '${p.name}' failed to load:\n${p.error.message}`;
-    return { error: CxError.withMessage(p.error.code, message, { plugin: p.name }), shown: p.error };
+    return { error: CxError.fromData({ ...p.error.toData(), message, plugin: p.name }), shown: p.error };
   }
   const unknown = `unknown command '${words[words.length - 1]}'${suggestion}`;
   if (candidates.length === 0) {

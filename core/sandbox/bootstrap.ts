@@ -142,12 +142,21 @@ g.__cx_register = function (def) {
     hooks: isArray(def.hooks) ? def.hooks : [],
     hasActivate: typeof def.activate === 'function',
     hasDeactivate: typeof def.deactivate === 'function',
+    errors: [],
   };
+  // The plugin's own error codes (defineErrors): their exit codes and summaries cross as data.
+  const specs = def.errors && typeof def.errors === 'object' ? def.errors[Symbol.for('cx-ops.error-specs')] : undefined;
+  if (specs && typeof specs === 'object') {
+    for (const code of Object.keys(specs)) {
+      const spec = specs[code];
+      shape.errors.push({ code: code, exit: spec && spec.exit, summary: spec && spec.summary });
+    }
+  }
   for (let i = 0; i < contributes.length; i++) {
     const c = contributes[i];
     if (!c || typeof c.run !== 'function') throw new Err('contribution #' + i + ' has no run function');
     f.contributions.set(S(c.kind) + '\u0000' + S(c.id), c);
-    shape.contributes.push({ kind: c.kind, id: c.id, meta: c.meta === undefined ? {} : c.meta });
+    shape.contributes.push({ kind: c.kind, id: c.id, meta: c.meta === undefined ? {} : c.meta, configField: typeof c.configField === 'string' ? c.configField : undefined });
   }
   for (let i = 0; i < taps.length; i++) {
     const t = taps[i];
@@ -161,15 +170,20 @@ g.__cx_register = function (def) {
 function errorText(e) {
   let message = 'non-Error value thrown';
   let code = null;
+  let hint = null;
+  let suggestions = null;
   try {
     if (e && typeof e === 'object') {
       message = S(e.message);
       if (typeof e.code === 'string') code = e.code;
+      // A CxError's fix, as data (defineErrors codes keep theirs across the boundary).
+      if (typeof e.hint === 'string') hint = e.hint.slice(0, 1000);
+      if (isArray(e.suggestions)) suggestions = e.suggestions.slice(0, 10).map(function (x) { return S(x).slice(0, 100); });
     } else message = S(e);
   } catch (x) {
     message = 'an error whose message cannot be read';
   }
-  return stringify({ message: message.slice(0, 4096), code: code && code.slice(0, 100) });
+  return stringify({ message: message.slice(0, 4096), code: code && code.slice(0, 100), hint: hint, suggestions: suggestions });
 }
 g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
   try {

@@ -4,7 +4,7 @@
  * this call, so grants, audit and dry-run are enforced exactly as for the trusted tier.
  */
 import type { Json, PluginContext } from '../../sdk/types.js';
-import { escapeControl } from '../terminal-text.js';
+import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 
 /** What the kernel knows about the call a host call belongs to. */
 export interface HostCallInfo {
@@ -14,14 +14,6 @@ export interface HostCallInfo {
 
 type HostMethod = (ctx: PluginContext, a: any[], call: HostCallInfo) => unknown;
 
-/**
- * A sandboxed plugin's terminal text: control characters escaped (newline and tab kept), and a
- * line that starts like another's prefix (`[name]`, `error[`, `warning`) is marked as this
- * plugin's, so it cannot pass for the kernel's or another plugin's line.
- */
-export function pluginTerminalText(plugin: string, text: unknown): string {
-  return escapeControl(String(text), { keepLines: true }).replace(/^(?=[ \t]*(\[|error\b|error\[|warning\b|warn\b|hint\b|cx-ops\b))/gim, `[${plugin}] `);
-}
 
 const execOptions = (o: unknown, call: HostCallInfo) => ({ ...(o && typeof o === 'object' && !Array.isArray(o) ? o : {}), signal: call.ended });
 

@@ -10,6 +10,9 @@ export interface FailureInfo {
   kind: 'plugin' | 'memory' | 'timeout' | 'limit' | 'internal' | 'not-loaded';
   message: string;
   code?: string | null;
+  /** A CxError's fix, as data (plugin errors only). */
+  hint?: string | null;
+  suggestions?: string[] | null;
 }
 
 export type ToChild =

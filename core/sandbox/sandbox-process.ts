@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Json, PluginContext } from '../../sdk/types.js';
 import { CxError, messageOf } from '../errors.js';
-import { escapeControl } from '../terminal-text.js';
+import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
 import { ABORT_GRACE_MS, MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
 import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
@@ -37,6 +37,8 @@ export class PluginCodeError extends Error {
     message: string,
     readonly plugin: string,
     readonly code?: string,
+    readonly hint?: string,
+    readonly suggestions?: string[],
   ) {
     super(message);
     this.name = 'PluginCodeError';
@@ -232,10 +234,16 @@ export class SandboxProcess {
         return Object.assign(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }), { notLoaded: true });
       default:
         if (p.kind === 'load') return new CxError('CX_ERR_MAIN_INVALID', { plugin, main: this.spec.filename, detail: escapeControl(f.message) });
-        // A thrown message is the plugin's text: escaped here (newlines too: it is one message,
-        // not output lines), so no terminal, log or --json
-        // output downstream ever carries its control characters.
-        return new PluginCodeError(escapeControl(f.message), plugin, f.code ? escapeControl(f.code) : undefined);
+        // A thrown message is the plugin's text: escaped here (its lines kept, a line that
+        // starts like another's prefix marked as the plugin's), so no terminal, log or --json
+        // output downstream ever carries its control characters or a forged line.
+        return new PluginCodeError(
+          pluginTerminalText(plugin, f.message),
+          plugin,
+          f.code ? escapeControl(f.code) : undefined,
+          typeof f.hint === 'string' ? escapeControl(f.hint.slice(0, 1000)) : undefined,
+          Array.isArray(f.suggestions) ? f.suggestions.filter((x): x is string => typeof x === 'string').slice(0, 10).map((x) => escapeControl(x.slice(0, 100))) : undefined,
+        );
     }
   }
 

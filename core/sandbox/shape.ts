@@ -6,12 +6,14 @@ import type { ContributionKindDefinition, HookDeclaration, Json } from '../../sd
 
 export interface PluginShape {
   name: string;
-  contributes: Array<{ kind: string; id: string; meta: Record<string, Json> }>;
+  contributes: Array<{ kind: string; id: string; meta: Record<string, Json>; configField?: string }>;
   taps: Array<{ hook: string; priority?: number; index: number }>;
   kinds: ContributionKindDefinition[];
   hooks: HookDeclaration[];
   hasActivate: boolean;
   hasDeactivate: boolean;
+  /** The plugin's own error codes (defineErrors), with their exit codes. */
+  errors?: Array<{ code: string; exit: number; summary: string }>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -30,7 +32,7 @@ export function parseShape(text: string): PluginShape | string {
   const out: PluginShape = { name: v.name, contributes: [], taps: [], kinds: [], hooks: [], hasActivate: v.hasActivate === true, hasDeactivate: v.hasDeactivate === true };
   for (const [i, c] of (v.contributes as unknown[]).entries()) {
     if (!isObject(c) || !isString(c.kind) || !isString(c.id) || !isObject(c.meta)) return `contribution #${i} needs a kind, an id and a meta object`;
-    out.contributes.push({ kind: c.kind, id: c.id, meta: c.meta as Record<string, Json> });
+    out.contributes.push({ kind: c.kind, id: c.id, meta: c.meta as Record<string, Json>, ...(isString(c.configField) ? { configField: c.configField } : {}) });
   }
   for (const t of v.taps as unknown[]) {
     if (!isObject(t) || !isString(t.hook) || !Number.isInteger(t.index)) return 'a tap needs a hook name';
@@ -41,6 +43,12 @@ export function parseShape(text: string): PluginShape | string {
     if (!isObject(k) || !isString(k.kind) || typeof k.description !== 'string') return 'a declared kind needs a kind and a description';
     if (k.metaSchema !== undefined && !isObject(k.metaSchema)) return `kind '${k.kind}' has a metaSchema that is not an object`;
     out.kinds.push({ kind: k.kind, description: k.description, ...(k.metaSchema ? { metaSchema: k.metaSchema as Record<string, Json> } : {}) });
+  }
+  for (const e of (Array.isArray(v.errors) ? v.errors : []) as unknown[]) {
+    if (!isObject(e) || !isString(e.code) || !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(e.code) || !Number.isInteger(e.exit) || (e.exit as number) < 1 || (e.exit as number) > 125 || typeof e.summary !== 'string') {
+      return 'a declared error code needs a code, an exit code from 1 to 125 and a summary (defineErrors)';
+    }
+    (out.errors ??= []).push({ code: e.code, exit: e.exit as number, summary: e.summary });
   }
   for (const h of v.hooks as unknown[]) {
     if (!isObject(h) || !isString(h.name) || typeof h.description !== 'string' || !['series', 'bail', 'waterfall'].includes(h.type as string)) {

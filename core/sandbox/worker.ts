@@ -128,8 +128,9 @@ function finished(p: Loaded, id: number, out: unknown): void {
     send({ t: 'result', id, ok: false, error: { kind: 'plugin', message: `the plugin threw, and ${problem}` } });
     return;
   }
-  const info = JSON.parse(body) as { message: string; code: string | null };
-  send({ t: 'result', id, ok: false, error: { kind: info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin', message: info.message, code: info.code } });
+  const info = JSON.parse(body) as { message: string; code: string | null; hint?: string | null; suggestions?: string[] | null };
+  const kind = info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin';
+  send({ t: 'result', id, ok: false, error: { kind, message: info.message, code: info.code, hint: info.hint, suggestions: info.suggestions } });
 }
 
 function load(m: Extract<ToChild, { t: 'load' }>): void {

@@ -3,7 +3,7 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, RunLockedError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, CxError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
@@ -153,8 +153,8 @@ export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptio
   try {
     lock = await takeRunLock(ctx, 'repair.lock', `repair apt${options.locksOnly ? ' --locks' : ''}`);
   } catch (e) {
-    if (!(e instanceof RunLockedError)) throw e;
-    return { ...report, status: 'blocked', holders: [{ path: e.path, pid: e.pid, command: e.holder }], message: e.message };
+    if (!(e instanceof CxError) || e.code !== 'CX_ERR_STATE_LOCKED') throw e;
+    return { ...report, status: 'blocked', holders: [{ path: e.params.path, pid: e.params.pid, command: e.params.command }], message: e.message };
   }
   try {
     return await repairWith(ctx, report, options);

@@ -5,7 +5,8 @@
  * their archive's label/suite, applying them, the installed package list for snapshots and
  * putting recorded versions back.
  */
-import { defineUpdater, type InstalledPackage, type PackageUpdate, type PluginContext } from 'cx-ops/sdk';
+import type { PluginContext } from 'cx-ops/sdk';
+import { defineUpdater, type InstalledPackage, type PackageUpdate } from '../updates/updater-contract.js';
 import { unsettledPackages } from './apt-repair.js';
 import { aptTools, aptUnavailable, failureLine, underRoot } from './apt-tools.js';
 

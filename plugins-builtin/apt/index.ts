@@ -85,7 +85,7 @@ export default definePlugin<AptConfig>({
         const o = input.options;
         const wait = lockWaitMs(ctx, o.lockWait);
         if (wait === null) {
-          throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`, hint: 'cx-ops repair apt --lock-wait 60' });
+          throw new CxError('CX_ERR_USAGE', { detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`, hint: 'cx-ops repair apt --lock-wait 60' });
         }
         const report = await repairApt(ctx, { locksOnly: Boolean(o.locks), lockWaitMs: wait, confirm: confirmPlan(ctx) });
         ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatAptReport(report));

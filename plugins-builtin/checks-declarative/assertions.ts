@@ -3,7 +3,8 @@
  * view: /proc, /etc/passwd, the dpkg status file of --root). Each assertion that does not hold is
  * one line of the FAIL message; every measured value is in the details.
  */
-import { hostPath, type CheckOutcome, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { hostPath, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
+import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 // dpkg's version order, from the packages checks (one implementation of the algorithm).
 import { compareDebVersions } from '../checks-packages/deb-version.js';
 import { parseVersionRange, type DeclaredCheck } from './checks-file.js';
@@ -195,18 +196,18 @@ function passText(c: DeclaredCheck): string {
 async function serviceState(ctx: Ctx, name: string): Promise<{ manager: string; status: ServiceStatus } | { reason: string }> {
   let managers: string[];
   try {
-    managers = (await ctx.registry.list('service-manager')).map((m) => m.id);
+    managers = (await ctx.registry.list(serviceManagerKind)).map((m) => m.id);
   } catch {
     return { reason: 'no service manager is loaded (the services plugin provides them)' };
   }
   const why: string[] = [];
   for (const id of managers) {
-    const d = (await ctx.registry.invoke('service-manager', id, { op: 'detect' })) as { available?: boolean; reason?: string };
+    const d = await askServiceManager(ctx, id, { op: 'detect' });
     if (!d?.available) {
       why.push(`${id}: ${d?.reason ?? 'not available'}`);
       continue;
     }
-    const s = (await ctx.registry.invoke('service-manager', id, { op: 'status', name })) as unknown as ServiceStatus;
+    const s = await askServiceManager(ctx, id, { op: 'status', name });
     if (s.state !== 'unknown') return { manager: id, status: s };
     why.push(`${id}: no service '${name}'`);
   }

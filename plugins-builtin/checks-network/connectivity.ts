@@ -105,6 +105,6 @@ export const connectivityCheck = defineCheck({
     }
     const probes = await Promise.all(targets.map((t) => probe(ctx, t, cfg.timeout_ms)));
     const g = gradeProbes(probes, probes.length === 1 ? 'target' : 'targets');
-    return { ...g, details: { ...details, source, probes: probes as unknown as Record<string, unknown>[] } };
+    return { ...g, details: { ...details, source, probes: probes } };
   },
 });

@@ -47,6 +47,6 @@ export const dnsCheck = defineCheck({
         : g.status === 'FAIL'
           ? `no lookup answered: ${probes.slice(0, 4).map((p) => `${p.target} (${p.error ?? 'no address'})`).join(', ')}`
           : g.message.replace('lookups answered unreachable', 'lookups failed');
-    return { status: g.status, message, details: { servers: servers.map((s) => s ?? 'system'), source, names, queries: probes as unknown as Record<string, unknown>[] } };
+    return { status: g.status, message, details: { servers: servers.map((s) => s ?? 'system'), source, names, queries: probes } };
   },
 });

@@ -50,7 +50,7 @@ export const securityUpdatesCheck = defineCheck({
     return {
       status,
       message,
-      details: { security: security.length, total: value.lines.length, packages: security.slice(0, 100) as unknown as Record<string, unknown>[], cached, source: value.source, ...(value.why_apt ? { why_apt: value.why_apt } : {}), warn_count: cfg.warn_count, fail_count: cfg.fail_count },
+      details: { security: security.length, total: value.lines.length, packages: security.slice(0, 100), cached, source: value.source, ...(value.why_apt ? { why_apt: value.why_apt } : {}), warn_count: cfg.warn_count, fail_count: cfg.fail_count },
     };
   },
 });

@@ -114,6 +114,6 @@ export const diskSpaceCheck = defineCheck({
           ? describe(graded[0]!)
           : `${graded.length} file systems below ${cfg.warn_percent}%; fullest ${describe([...graded].sort((a, b) => b.used_percent - a.used_percent)[0]!)}`
         : bad.map(describe).join('; ');
-    return { status, message, details: { mounts: graded as unknown as Record<string, unknown>[], ...(missing.length ? { not_found: missing } : {}) } };
+    return { status, message, details: { mounts: graded, ...(missing.length ? { not_found: missing } : {}) } };
   },
 });

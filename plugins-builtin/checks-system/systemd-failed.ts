@@ -4,7 +4,8 @@
  * plus the failed programs of every other `service-manager` contribution (supervisord's FATAL,
  * BACKOFF, EXITED). SKIPs only when no manager runs here, saying why for each.
  */
-import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, type ContributionInfo, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, hostPath, pass, preferredFix, skip, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 import type { ChecksConfig } from './config.js';
 
 /** Whether systemd is the running init of the inspected host. */
@@ -71,7 +72,7 @@ export const systemdFailedCheck = defineCheck({
 /** Service managers other than systemd (whose failed units the check reads itself). */
 async function otherManagers(ctx: PluginContext<unknown>): Promise<ContributionInfo[]> {
   try {
-    return (await ctx.registry.list('service-manager')).filter((m) => m.id !== 'systemd');
+    return (await ctx.registry.list(serviceManagerKind)).filter((m) => m.id !== 'systemd');
   } catch {
     return []; // no plugin declares the kind (the services plugin is disabled)
   }
@@ -80,9 +81,9 @@ async function otherManagers(ctx: PluginContext<unknown>): Promise<ContributionI
 /** A manager's failed services, or why it does not run here. */
 async function failedThrough(ctx: PluginContext<unknown>, m: ContributionInfo): Promise<{ failed: ServiceStatus[] } | { reason: string }> {
   try {
-    const d = (await ctx.registry.invoke('service-manager', m.id, { op: 'detect' })) as { available?: boolean; reason?: string };
+    const d = await askServiceManager(ctx, m.id, { op: 'detect' });
     if (!d?.available) return { reason: d?.reason ?? 'not available' };
-    const all = (await ctx.registry.invoke('service-manager', m.id, { op: 'list' })) as unknown as ServiceStatus[];
+    const all = await askServiceManager(ctx, m.id, { op: 'list' });
     return { failed: all.filter((s) => s.state === 'failed') };
   } catch (e) {
     return { reason: `could not be asked: ${e instanceof Error ? e.message : String(e)}` };

@@ -72,7 +72,7 @@ export const zombieCheck = defineCheck({
       zombies.length === 0
         ? 'no zombie processes'
         : `${zombies.length} zombie process${zombies.length === 1 ? '' : 'es'} (parent${parents.length === 1 ? '' : 's'}: ${parents.slice(0, 5).join(', ')}${parents.length > 5 ? ', …' : ''})`;
-    return { status, message, details: { count: zombies.length, zombies: zombies.slice(0, 50) as unknown as Record<string, unknown>[], parents, ...cfg } };
+    return { status, message, details: { count: zombies.length, zombies: zombies.slice(0, 50), parents, ...cfg } };
   },
 });
 

@@ -30,6 +30,10 @@ export const commandDriver = defineDeployDriver({
     const r = await sh(ctx, t, stop);
     return { ok: r.exitCode === 0 || r.dryRun, detail: `stop: ${said(r)}`, actions: [`sh -c ${JSON.stringify(stop)}`] };
   },
+  async completion() {
+    // deploy runs `start` to its end and succeeds only on exit 0: after it, the service is done.
+    return { done: true, exit_code: 0, detail: 'start ran to its end with exit 0' };
+  },
   async status(ctx, t) {
     const status = t.spec.driver!.status;
     if (!status) return { state: 'unknown', detail: 'no driver.status command' };

@@ -1,9 +1,11 @@
 /**
  * The `cx-ops deploy` commands: validate, plan, deps, apply, rollback, status. Each reads the
- * manifest FILE as given (not under --root; what it deploys goes under --root) and prints text
+ * manifest FILE as given, relative to the working directory (not under --root; what it deploys
+ * goes under --root), and prints text
  * or, with --json, one JSON document (errors included).
  */
-import { closest, CxError, isCxError, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, isCxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { resolve } from 'node:path';
 import { applyPlan, revertChanges, type ApplyReport } from './deploy-apply.js';
 import type { DeployConfig } from './deploy-config.js';
 import { DEPLOY_DRIVER_KIND, type DriverStatus } from './deploy-driver-kind.js';
@@ -12,8 +14,8 @@ import { getDeploymentOrder, getServiceDependencies, getServiceDependents } from
 import { formatPlanDot, formatPlanText, generateDeploymentPlan } from './deployment-plan.js';
 import { healthSpecOf, timingOf } from './health-check-form.js';
 import { probeHealth, type HealthProbe } from './health-check-kind.js';
-import { generateHealthMonitor } from './health-scripts.js';
-import { knownDrivers, loadManifest } from './load-manifest.js';
+import { generateHealthCheck, generateHealthMonitor } from './health-scripts.js';
+import { knownDrivers, loadManifest, unreadable } from './load-manifest.js';
 import { readManifest, type ManifestProblem } from './read-manifest.js';
 import { generateRollbackScript } from './rollback-script.js';
 import { validateServiceManifest } from './validate-manifest.js';
@@ -22,12 +24,15 @@ type Ctx = PluginContext<DeployConfig>;
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 const json = (ctx: Ctx, v: unknown) => ctx.io.out(`${JSON.stringify(v, null, 2)}\n`);
 
+/** FILE as the user gave it, made absolute against the working directory (never under --root). */
+const manifestPath = (input: CommandInput) => (str(input.args.file) ? resolve(str(input.args.file)) : '');
+
 /** Runs a command body; with --json a CxError is printed as { error } (and still sets the exit code). */
 async function reporting(ctx: Ctx, input: CommandInput, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    if (e instanceof RunLockedError) {
+    if (isCxError(e) && e.code === 'CX_ERR_STATE_LOCKED') {
       if (input.options.json) json(ctx, { error: { code: 'CX_ERR_STATE_LOCKED', message: e.message } });
       else ctx.io.err(`${e.message}\n`);
       return 5;
@@ -47,12 +52,12 @@ function unknownService(ctx: Ctx, file: string, name: string, known: string[]): 
 
 export async function validateCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
     let text: string;
     try {
       text = await ctx.fs.readFile(file);
     } catch (e) {
-      throw new CxError('CX_ERR_IO', { plugin: ctx.plugin, path: file, detail: `cannot read the manifest: ${(e as Error).message}` });
+      throw unreadable(ctx.plugin, file, e);
     }
     const r = readManifest(text, file);
     const problems: ManifestProblem[] = r.ok ? validateServiceManifest(r.source, { drivers: await knownDrivers(ctx) }) : r.problems;
@@ -69,7 +74,7 @@ export async function validateCommand(ctx: Ctx, input: CommandInput): Promise<nu
 
 export async function planCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
     const format = input.options.json ? 'json' : str(input.options.format) || 'text';
     if (!['text', 'json', 'dot'].includes(format)) throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `deploy plan: --format must be text, json or dot (got '${format}')`, hint: `cx-ops deploy plan ${file} --format dot | dot -Tsvg > plan.svg` });
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
@@ -81,7 +86,7 @@ export async function planCommand(ctx: Ctx, input: CommandInput): Promise<number
 
 export async function depsCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
     const service = str(input.args.service);
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     const names = Object.keys(source.manifest.services);
@@ -109,7 +114,7 @@ function formatApply(r: ApplyReport): string {
 
 export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
     const only = Array.isArray(input.options.only) ? input.options.only.map(String) : null;
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     const plan = generateDeploymentPlan(source.manifest);
@@ -141,7 +146,7 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
 
 export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
     const service = str(input.args.service) || null;
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     if (service && !source.manifest.services[service]) throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
@@ -170,7 +175,9 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
       return 0;
     }
     if (!ctx.env.dryRun && !(await ctx.io.confirm(`Revert ${changes.map((c) => c.service).reverse().join(', ')} (run ${run}${isFinished(events) ? '' : ', which did not finish'})?`))) {
-      ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
+      const message = 'not rolled back: not confirmed (answer yes, or pass -y)';
+      if (input.options.json) json(ctx, { file, run, status: 'declined', reverted: [], message });
+      else ctx.io.err(`${message}\n`);
       return 1;
     }
     const lock = await takeRunLock(ctx, 'deploy.lock', `deploy rollback ${file}`);
@@ -197,8 +204,8 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
 
 type ServiceHealth = { name: string; driver: string | null; driver_state: DriverStatus | null; health: HealthProbe | null };
 
-async function healthNow(ctx: Ctx, file: string, source: Awaited<ReturnType<typeof loadManifest>>): Promise<ServiceHealth[]> {
-  const order = (getDeploymentOrder(source.manifest) ?? []).flat();
+async function healthNow(ctx: Ctx, file: string, source: Awaited<ReturnType<typeof loadManifest>>, only: string | null): Promise<ServiceHealth[]> {
+  const order = only ? [only] : (getDeploymentOrder(source.manifest) ?? []).flat();
   return Promise.all(order.map(async (name) => {
     const spec = source.manifest.services[name]!;
     const driver = spec.driver?.type ?? null;
@@ -215,25 +222,82 @@ async function healthNow(ctx: Ctx, file: string, source: Awaited<ReturnType<type
   }));
 }
 
+/** A positive number of seconds or rounds from an option, or a usage error that says so. */
+function positive(ctx: Ctx, file: string, flag: string, value: unknown, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n))) return n;
+  throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `deploy status: ${flag} must be a positive ${integer ? 'whole number' : 'number of seconds'} (got '${String(value)}')`, hint: `cx-ops deploy status ${file} --watch --interval 5 --count 10` });
+}
+
+/**
+ * Waits `ms`, or less when SIGINT or SIGTERM arrives; `stopped()` says whether one did. While
+ * watching, the signals end the watch after the round in progress instead of killing it.
+ */
+function interruptible(): { sleep(ms: number): Promise<void>; stopped(): boolean; close(): void } {
+  let stop = false;
+  let wake: (() => void) | undefined;
+  const onSignal = () => {
+    stop = true;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    sleep: (ms) => new Promise<void>((resolve) => {
+      if (stop) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    }),
+    stopped: () => stop,
+    close: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
 export async function statusCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   return reporting(ctx, input, async () => {
-    const file = str(input.args.file);
+    const file = manifestPath(input);
+    const every = positive(ctx, file, '--interval', input.options.interval, false) ?? 5;
+    const count = positive(ctx, file, '--count', input.options.count, true);
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
+    const service = str(input.args.service) || null;
+    if (service && !source.manifest.services[service]) throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
     if (input.options.script) {
-      ctx.io.out(generateHealthMonitor(source.manifest));
+      ctx.io.out(service ? generateHealthCheck(service, source.manifest.services[service]!) : generateHealthMonitor(source.manifest));
       return 0;
     }
-    const every = Number(input.options.interval ?? 5);
-    for (;;) {
-      const services = await healthNow(ctx, file, source);
-      const worst = services.some((s) => s.health?.state === 'unhealthy') ? 2 : services.some((s) => s.health?.state === 'degraded') ? 1 : 0;
-      if (input.options.json) json(ctx, { file, at: new Date().toISOString(), status: ['healthy', 'degraded', 'unhealthy'][worst], services });
-      else {
-        ctx.io.out(services.map((s) => `${s.name}: ${s.health ? `${s.health.state} (${s.health.detail})` : 'no health_check'}${s.driver_state ? `; ${s.driver} ${s.driver_state.state} (${s.driver_state.detail})` : ''}`).join('\n') + '\n');
+    const watch = Boolean(input.options.watch) || count !== undefined;
+    const rounds = watch ? (count ?? Infinity) : 1;
+    const signals = watch ? interruptible() : null;
+    try {
+      let code = 0;
+      for (let round = 1; round <= rounds; round++) {
+        const services = await healthNow(ctx, file, source, service);
+        const worst = services.some((s) => s.health?.state === 'unhealthy') ? 2 : services.some((s) => s.health?.state === 'degraded') ? 1 : 0;
+        const at = new Date().toISOString();
+        const status = (['healthy', 'degraded', 'unhealthy'] as const)[worst];
+        code = worst === 0 ? 0 : 1;
+        // Watching: one JSON document per line and round (NDJSON), or a header per round.
+        if (input.options.json) ctx.io.out(watch ? `${JSON.stringify({ file, round, at, status, services })}\n` : `${JSON.stringify({ file, at, status, services }, null, 2)}\n`);
+        else {
+          if (watch) ctx.io.out(`${round > 1 ? '\n' : ''}${at} round ${round}: ${status}\n`);
+          ctx.io.out(services.map((s) => `${s.name}: ${s.health ? `${s.health.state} (${s.health.detail})` : 'no health_check'}${s.driver_state ? `; ${s.driver} ${s.driver_state.state} (${s.driver_state.detail})` : ''}`).join('\n') + '\n');
+        }
+        if (round >= rounds || signals?.stopped()) break;
+        await signals!.sleep(every * 1000);
+        if (signals?.stopped()) break;
       }
-      if (!input.options.watch) return worst === 0 ? 0 : 1;
-      await new Promise((r) => setTimeout(r, Math.max(0.2, every) * 1000));
-      if (!input.options.json) ctx.io.out('\n');
+      return code;
+    } finally {
+      signals?.close();
     }
   });
 }

@@ -1,11 +1,13 @@
 /**
  * The `deploy-driver` contribution kind: what "deploy this service" means. A driver detects
  * whether it can work here, deploys one service from its manifest entry (saying what was there
- * before, so the change can be reverted), reverts it, and reports its state. Built in:
+ * before, so the change can be reverted), reverts it, reports its state, and says whether a
+ * run-once service has completed (and how). Built in:
  * supervisord (a program), systemd (a generated unit) and command (start/stop/status commands).
  */
 import { defineContribution, type Availability, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { ServiceSpec } from './manifest-types.js';
+import { askServiceManager, type ServiceManagerReply, type ServiceManagerRequest } from '../services/service-manager-contract.js';
 
 export const DEPLOY_DRIVER_KIND = 'deploy-driver';
 
@@ -19,12 +21,16 @@ export type RevertOutcome = { ok: boolean; detail: string; actions: string[] };
 
 export type DriverStatus = { state: 'running' | 'stopped' | 'failed' | 'starting' | 'unknown' | 'absent'; detail: string };
 
+/** Whether a run-once service has run to its end (what `service_completed_successfully` waits for). */
+export type Completion = { done: boolean; exit_code: number | null; detail: string };
+
 export type DriverRequest =
   | { op: 'detect' }
   | ({ op: 'capture' } & DriverTarget)
   | ({ op: 'deploy' } & DriverTarget)
   | ({ op: 'revert'; before: Json } & DriverTarget)
-  | ({ op: 'status' } & DriverTarget);
+  | ({ op: 'status' } & DriverTarget)
+  | ({ op: 'completion' } & DriverTarget);
 
 export type DriverDefinition = {
   id: string;
@@ -35,6 +41,8 @@ export type DriverDefinition = {
   deploy(ctx: PluginContext<any>, t: DriverTarget): Promise<DeployOutcome>;
   revert(ctx: PluginContext<any>, t: DriverTarget, before: Json): Promise<RevertOutcome>;
   status(ctx: PluginContext<any>, t: DriverTarget): Promise<DriverStatus>;
+  /** After a deploy: whether the service ran to its end, and its exit code (null: unknown). */
+  completion(ctx: PluginContext<any>, t: DriverTarget): Promise<Completion>;
 };
 
 /** Declares a deploy driver. */
@@ -49,15 +57,16 @@ export function defineDeployDriver(def: DriverDefinition): Contribution<DriverRe
       case 'deploy': return await def.deploy(ctx, req);
       case 'revert': return await def.revert(ctx, req, req.before);
       case 'status': return await def.status(ctx, req);
-      default: throw new Error(`deploy driver '${def.id}': unknown op; expected detect, capture, deploy, revert or status`);
+      case 'completion': return await def.completion(ctx, req);
+      default: throw new Error(`deploy driver '${def.id}': unknown op; expected detect, capture, deploy, revert, status or completion`);
     }
   });
 }
 
 /** Asks a service manager of the services plugin (the one way deploy reaches systemd and supervisord). */
-export async function serviceManager(ctx: PluginContext<any>, id: string, request: Json): Promise<{ ok: boolean; detail: string; state?: string; available?: boolean; reason?: string }> {
+export function serviceManager<R extends ServiceManagerRequest>(ctx: PluginContext<any>, id: string, request: R): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
-  return (await ctx.registry.invoke('service-manager', id, request, { dryRun: ctx.env.dryRun })) as { ok: boolean; detail: string };
+  return askServiceManager(ctx, id, request, { dryRun: ctx.env.dryRun });
 }
 
 /** The environment a service gets: the manifest's, plus where it lives. */

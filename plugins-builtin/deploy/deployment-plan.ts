@@ -24,35 +24,49 @@ export interface DeploymentPlan {
   disabled: string[];
 }
 
-/** The plan of the enabled services; throws on a cycle (validate first). */
+/** The plan of the enabled services; throws on a cycle (validate first). Linear in services + edges. */
 export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPlan {
   const g = serviceGraph(manifest, { enabledOnly: true });
   const waves = waveIndexes(g);
   if (!waves) throw new Error('the manifest has a dependency cycle; run deploy validate');
   const waveOf = new Int32Array(g.names.length);
-  waves.forEach((w, i) => w.forEach((s) => (waveOf[s] = i)));
-  return {
-    waves: waves.map((w, i) => ({
-      wave: i + 1,
-      services: w.map((s) => {
-        const name = g.names[s]!;
-        const spec = manifest.services[name]!;
-        const deps = dependenciesOf(spec);
-        const latest: string[] = [];
-        for (const d of g.deps[s]!) if (waveOf[d] === i - 1) latest.push(g.names[d]!);
-        return {
-          name,
-          ip: spec.ip,
-          hostname: spec.hostname,
-          driver: spec.driver?.type ?? null,
-          health_check: healthSpecOf(spec)?.test ?? null,
-          depends_on: deps,
-          reason: deps.length ? `after ${latest.join(', ')} (wave ${i})${deps.length > latest.length ? `; also needs ${deps.map((d) => d.service).filter((d) => !latest.includes(d)).join(', ')}` : ''}` : 'no dependencies',
-        };
-      }),
-    })),
-    disabled: Object.keys(manifest.services).filter((n) => !manifest.services[n]!.enable),
-  };
+  for (let i = 0; i < waves.length; i++) for (const s of waves[i]!) waveOf[s] = i;
+  const planned: DeploymentPlan['waves'] = new Array(waves.length);
+  for (let i = 0; i < waves.length; i++) {
+    const w = waves[i]!;
+    const services: PlannedService[] = new Array(w.length);
+    for (let k = 0; k < w.length; k++) {
+      const s = w[k]!;
+      const name = g.names[s]!;
+      const spec = manifest.services[name]!;
+      const deps = dependenciesOf(spec);
+      let reason = 'no dependencies';
+      if (deps.length) {
+        // The dependencies in the wave before are why it is in this wave; the others are older.
+        let latest = '';
+        let older = '';
+        for (const d of deps) {
+          const j = g.index.get(d.service);
+          if (j !== undefined && waveOf[j] === i - 1) latest = latest ? `${latest}, ${d.service}` : d.service;
+          else older = older ? `${older}, ${d.service}` : d.service;
+        }
+        reason = `after ${latest} (wave ${i})${older ? `; also needs ${older}` : ''}`;
+      }
+      services[k] = {
+        name,
+        ip: spec.ip,
+        hostname: spec.hostname,
+        driver: spec.driver?.type ?? null,
+        health_check: healthSpecOf(spec)?.test ?? null,
+        depends_on: deps,
+        reason,
+      };
+    }
+    planned[i] = { wave: i + 1, services };
+  }
+  const disabled: string[] = [];
+  if (g.names.length !== Object.keys(manifest.services).length) for (const n of Object.keys(manifest.services)) if (!manifest.services[n]!.enable) disabled.push(n);
+  return { waves: planned, disabled };
 }
 
 /** The plan as lines: "Wave 1" then one line per service with its reason. */

@@ -6,6 +6,7 @@
 import { defineContribution, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { parseHealthCheck, type HealthCheckForm } from './health-check-form.js';
 import type { HealthCheckSpec } from './manifest-types.js';
+import { askServiceManager } from '../services/service-manager-contract.js';
 
 export const HEALTH_CHECK_KIND = 'health-check';
 
@@ -79,9 +80,9 @@ export const systemdHealthCheck = defineHealthCheck({
   description: 'systemctl is-active --quiet NAME, asked through the services plugin\'s systemd service manager',
   async probe(ctx, req) {
     if (req.form !== 'systemd') throw new Error(`health-check 'systemd' got a ${req.form} request`);
-    const a = (await ctx.registry.invoke('service-manager', 'systemd', { op: 'detect' })) as { available: boolean; reason?: string };
+    const a = await askServiceManager(ctx, 'systemd', { op: 'detect' });
     if (!a.available) return { state: 'unhealthy', detail: `cannot ask systemd: ${a.reason}` };
-    const s = (await ctx.registry.invoke('service-manager', 'systemd', { op: 'status', name: req.unit })) as { state: string; detail: string };
+    const s = await askServiceManager(ctx, 'systemd', { op: 'status', name: req.unit });
     return { state: s.state === 'running' ? 'healthy' : 'unhealthy', detail: `${req.unit}: ${s.detail}` };
   },
 });

@@ -46,3 +46,25 @@ export async function healthGate(probe: () => Promise<HealthProbe>, s: GateSetti
     await clock.sleep(wait);
   }
 }
+
+/** What a completion probe saw: still running, or done with an exit code (null: unknown). */
+export type CompletionProbe = { done: boolean; exit_code: number | null; detail: string };
+
+/**
+ * The gate of a run-once service that a dependent needs `service_completed_successfully` of
+ * (compose): polled at once and then every `intervalMs` until it has run to its end; exit 0
+ * passes, anything else fails, and still running at `deadlineMs` fails.
+ */
+export async function completionGate(probe: () => Promise<CompletionProbe>, s: { intervalMs: number; deadlineMs: number }, clock: Clock): Promise<GateResult> {
+  const start = clock.now();
+  const probes: GateProbe[] = [];
+  for (;;) {
+    const p = await probe();
+    const elapsed = clock.now() - start;
+    const state = !p.done ? 'degraded' : p.exit_code === 0 ? 'healthy' : 'unhealthy';
+    probes.push({ atMs: elapsed, state, detail: p.detail, counted: p.done });
+    if (p.done) return p.exit_code === 0 ? { ok: true, reason: `completed successfully (${p.detail})`, probes } : { ok: false, reason: `did not complete successfully: ${p.exit_code === null ? 'its exit status is unknown' : `exit ${p.exit_code}`} (${p.detail})`, probes };
+    if (elapsed >= s.deadlineMs) return { ok: false, reason: `still running at healthy_deadline ${s.deadlineMs / 1000}s; service_completed_successfully needs it to run to its end (${p.detail})`, probes };
+    await clock.sleep(Math.max(0, Math.min(s.intervalMs, s.deadlineMs - elapsed)));
+  }
+}

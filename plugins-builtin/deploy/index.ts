@@ -75,13 +75,15 @@ export default definePlugin<DeployConfig>({
     defineCommand({
       name: 'deploy status',
       description: 'Each service\'s health now (its health check) and its driver\'s state',
-      arguments: [FILE],
+      arguments: [FILE, { name: 'service', description: 'only this service' }],
       options: [
-        { flags: '--watch', description: 'repeat until interrupted' },
+        { flags: '--watch', description: 'repeat until interrupted (Ctrl-C or SIGTERM ends it after the round in progress)' },
         { flags: '--interval <seconds>', description: 'seconds between --watch rounds (default 5)' },
-        { flags: '--script', description: 'print the seed\'s health monitor script instead' },
+        { flags: '--count <rounds>', description: 'stop after this many rounds (implies --watch)' },
+        { flags: '--script', description: 'print the seed\'s health monitor script instead (with SERVICE: its health check script)' },
         JSON_OPT,
       ],
+      help: 'Exit 0 when every health check passes, 1 otherwise (watching: as the last round). With --watch --json, each round is one JSON document on one line.',
       run: statusCommand,
     }),
   ],

@@ -11,13 +11,19 @@ export function manifestError(plugin: string, file: string, problems: ManifestPr
   return new CxError('CX_ERR_DEPLOY_MANIFEST_INVALID', { plugin, file, problems, text: formatProblems(problems) });
 }
 
+/** FILE could not be read: the reason without the path again (the message starts with it). */
+export function unreadable(plugin: string, file: string, e: unknown): CxError {
+  const reason = (e as Error).message.replace(`${file}: `, '');
+  return new CxError('CX_ERR_IO', { plugin, path: file, detail: `cannot read the manifest: ${reason}. Check the path (it is read relative to the working directory, not under --root).` });
+}
+
 /** Reads and validates FILE; `drivers` are the driver ids the registry knows. */
 export async function loadManifest(ctx: PluginContext<any>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
   let text: string;
   try {
     text = await ctx.fs.readFile(file);
   } catch (e) {
-    throw new CxError('CX_ERR_IO', { plugin: ctx.plugin, path: file, detail: `cannot read the manifest: ${(e as Error).message}` });
+    throw unreadable(ctx.plugin, file, e);
   }
   const r = readManifest(text, file);
   if (!r.ok) throw manifestError(ctx.plugin, file, r.problems);

@@ -70,6 +70,13 @@ export const systemdDriver = defineDeployDriver({
     if (typeof before === 'string') await serviceManager(ctx, 'systemd', { op: 'start', name: name.replace(/\.service$/, '') });
     return { ok: true, detail: typeof before === 'string' ? `${name} restored and started` : `${name} stopped and removed`, actions };
   },
+  async completion(ctx, t) {
+    // A unit that ran to its end is inactive (exit 0) or failed (anything else).
+    const s = await serviceManager(ctx, 'systemd', { op: 'status', name: unitName(t).replace(/\.service$/, '') });
+    if (s.state === 'stopped') return { done: true, exit_code: 0, detail: s.detail };
+    if (s.state === 'failed') return { done: true, exit_code: null, detail: s.detail };
+    return { done: false, exit_code: null, detail: s.detail };
+  },
   async status(ctx, t) {
     const s = await serviceManager(ctx, 'systemd', { op: 'status', name: unitName(t).replace(/\.service$/, '') });
     return { state: (s.state ?? 'unknown') as 'running', detail: s.detail };

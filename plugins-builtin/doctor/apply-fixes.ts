@@ -4,7 +4,7 @@
  * the registry, fire post_fix, run the check again and report fixed / not fixed. With --dry-run
  * nothing is asked or applied: the fix runs in dry-run mode and lists what it would do.
  */
-import type { CheckResult, ContributionInfo, Json, PluginContext } from 'cx-ops/sdk';
+import { kernelHooks, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { FixReport } from './report-model.js';
 import { runOneCheck } from './run-checks.js';
 
@@ -48,13 +48,13 @@ export async function applyFixes(
       if (!yes) {
         report = { ...base(r, r.fix_id, safe), outcome: 'declined', message: ctx.io.interactive ? 'declined' : 'not applied: no terminal to ask; use -y (or doctor.auto_fix_safe for safe fixes)' };
       } else {
-        const pre = await ctx.registry.callHook('pre_fix', { fix_id: r.fix_id, check_id: r.check_id, name, safe, result: r as unknown as Json });
+        const pre = await ctx.registry.callHook(kernelHooks.pre_fix, { fix_id: fix.id, check_id: r.check_id, name, safe, result: r });
         for (const e of pre.errors) ctx.io.err(`warning: pre_fix tap of plugin '${e.plugin}' failed: ${e.message}\n`);
         if (!pre.proceed) {
           report = { ...base(r, r.fix_id, safe), outcome: 'vetoed', message: `vetoed by plugin '${pre.vetoedBy ?? 'unknown'}' (pre_fix)`, vetoed_by: pre.vetoedBy };
         } else {
           report = await invokeFix(ctx, r, fix, false, options);
-          const post = await ctx.registry.callHook('post_fix', { fix_id: r.fix_id, check_id: r.check_id, outcome: report.outcome, message: report.message, actions: report.actions });
+          const post = await ctx.registry.callHook(kernelHooks.post_fix, { fix_id: fix.id, check_id: r.check_id, outcome: report.outcome, message: report.message, actions: report.actions });
           for (const e of post.errors) ctx.io.err(`warning: post_fix tap of plugin '${e.plugin}' failed: ${e.message}\n`);
           const check = checks.get(r.check_id);
           if (check && report.outcome === 'applied') {
@@ -83,7 +83,7 @@ async function invokeFix(ctx: PluginContext<unknown>, r: CheckResult, fix: Contr
   const safe = fix.meta.safe === true;
   const common = { check_id: r.check_id, fix_id: fix.id, safe, verified: null, result_after: null };
   try {
-    const out = (await ctx.registry.invoke('fix', fix.id, { result: r as unknown as Json }, { dryRun, timeoutMs: Math.max(300, options.timeoutSeconds * 10) * 1000 })) as Record<string, unknown> | null;
+    const out = (await ctx.registry.invoke('fix', fix.id, { result: r }, { dryRun, timeoutMs: Math.max(300, options.timeoutSeconds * 10) * 1000 })) as Record<string, unknown> | null;
     if (!out || typeof out !== 'object' || typeof out.ok !== 'boolean' || typeof out.message !== 'string') {
       return { ...common, outcome: 'failed', message: `plugin '${fix.plugin}' returned a malformed result for fix '${fix.id}': expected { ok: boolean, message: string, actions: string[] }`, actions: [], recorded_actions: [] };
     }

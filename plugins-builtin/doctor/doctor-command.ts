@@ -1,10 +1,10 @@
 /**
  * `cx-ops doctor`: selects checks (--check, --category), runs them, renders one report in the
  * chosen format, optionally applies fixes, and exits the Nagios way (0 ok, 1 warn, 2 fail,
- * 3 error or unknown — bad usage too, printed as a coded error). Checks of plugins that failed
+ * 3 error or unknown — bad usage too: a coded error the kernel prints). Checks of plugins that failed
  * to load are in the report as ERROR (see unavailable-checks.ts).
  */
-import { defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import { CxError, defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
 import { applyFixes } from './apply-fixes.js';
 import { closest } from 'cx-ops/sdk';
 import { FORMATS, render, renderNagiosUnknown, type Format } from './render-formats.js';
@@ -103,9 +103,9 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     ({ selected, unavailable } = o.list ? { selected: all, unavailable: missing } : selectChecks(all, o, missing));
   } catch (e) {
     if (!(e instanceof UsageProblem)) throw e;
-    ctx.io.err(`error[${e.code}]: ${e.message}\n`);
     if (input.options.format === 'nagios') ctx.io.out(renderNagiosUnknown(e.code, e.message));
-    return 3;
+    // Exit 3 (UNKNOWN: nothing was judged); the kernel prints it.
+    throw CxError.fromData({ code: e.code, message: e.message, exit: 3 });
   }
   if (o.list) {
     if (o.format === 'json') {

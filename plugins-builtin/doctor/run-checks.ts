@@ -4,7 +4,7 @@
  * each, a time limit per check. Whatever a check does — throw, hang, return garbage — becomes
  * a CheckResult naming its plugin; the run always goes on.
  */
-import { checkResultFrom, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
+import { checkResultFrom, kernelHooks, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
 import { invocationOf } from './check-sets.js';
 
 export interface RunOptions {
@@ -42,7 +42,7 @@ function own(c: ContributionInfo, status: CheckResult['status'], message: string
 
 /** Runs one check with hooks and its time limit. */
 export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionInfo, timeoutSeconds: number): Promise<CheckResult> {
-  const pre = await ctx.registry.callHook('pre_check', { check_id: c.id, name: (c.meta.name ?? c.id) as Json, category: (c.meta.category ?? null) as Json, plugin: c.plugin });
+  const pre = await ctx.registry.callHook(kernelHooks.pre_check, { check_id: c.id, name: String(c.meta.name ?? c.id), category: typeof c.meta.category === 'string' ? c.meta.category : null, plugin: c.plugin });
   reportHookErrors(ctx, 'pre_check', pre.errors);
   let result: CheckResult;
   if (!pre.proceed) {
@@ -76,7 +76,7 @@ export async function runOneCheck(ctx: PluginContext<unknown>, c: ContributionIn
       }
     }
   }
-  const post = await ctx.registry.callHook('post_check', result as unknown as Json);
+  const post = await ctx.registry.callHook(kernelHooks.post_check, result);
   reportHookErrors(ctx, 'post_check', post.errors);
   return result;
 }
@@ -120,7 +120,7 @@ export async function runChecks(ctx: PluginContext<unknown>, checks: Contributio
       if (dr.status === 'FAIL' || dr.status === 'ERROR') {
         // It did not run, so no pre_check; post_check still sees every result.
         const skipped = own(c, 'SKIP', `skipped: ${d} failed`, { depends_on: deps, failed_dependency: d });
-        const post = await ctx.registry.callHook('post_check', skipped as unknown as Json);
+        const post = await ctx.registry.callHook(kernelHooks.post_check, skipped);
         reportHookErrors(ctx, 'post_check', post.errors);
         return skipped;
       }

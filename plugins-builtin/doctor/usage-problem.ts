@@ -1,4 +1,4 @@
-/** A usage problem of doctor, printed as `error[CODE]: message` with exit code 3 (UNKNOWN: nothing was judged). */
+/** A usage problem of doctor: raised as a coded error with exit code 3 (UNKNOWN: nothing was judged). */
 export class UsageProblem extends Error {
   constructor(readonly code: string, message: string) {
     super(message);

@@ -3,7 +3,7 @@
  * directory as given on the command line; what the module names (targets, backup_dir,
  * log_file) is placed under --root.
  */
-import { CxError, hostPath, isCxError, RunLockedError, takeRunLock, type CommandInput, type PluginContext, type RunLock } from 'cx-ops/sdk';
+import { CxError, hostPath, isCxError, takeRunLock, type CommandInput, type PluginContext, type RunLock } from 'cx-ops/sdk';
 import semverGt from 'semver/functions/gt.js';
 import { applyPlan, checkFailed, checkEnv, logRollback, type ApplyReport } from './apply-module.js';
 import { runChecks } from './checks.js';
@@ -34,7 +34,7 @@ async function lock(ctx: Ctx, what: string): Promise<RunLock> {
   try {
     return await takeRunLock(ctx, 'hotfix.lock', what);
   } catch (e) {
-    if (e instanceof RunLockedError) throw new CxError('CX_ERR_STATE_LOCKED', { plugin: 'hotfix', what: 'hotfix', pid: e.pid, command: e.holder });
+    if (e instanceof CxError && e.code === 'CX_ERR_STATE_LOCKED') throw new CxError('CX_ERR_STATE_LOCKED', { what: 'hotfix', pid: e.params.pid, command: e.params.command });
     throw e;
   }
 }

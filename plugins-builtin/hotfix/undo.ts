@@ -6,7 +6,8 @@
  * retries what remains (every action is idempotent). cx-ops-rollback implements the same.
  */
 import { createHash } from 'node:crypto';
-import { messageOf, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { messageOf, type PluginContext } from 'cx-ops/sdk';
+import { askServiceManager } from '../services/service-manager-contract.js';
 import { findBlock, withoutBlock } from './markers.js';
 import { HostFiles } from './host-files.js';
 import { pgArgs } from './ops/capture.js';
@@ -95,10 +96,10 @@ async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction,
       const did: string[] = [];
       for (const s of states) {
         if (!s.manager) continue;
-        const now = (await ctx.registry.invoke('service-manager', s.manager, { op: 'status', name: s.name })) as unknown as ServiceStatus;
+        const now = await askServiceManager(ctx, s.manager, { op: 'status', name: s.name });
         if (now.state === s.state || (s.state !== 'running' && now.state !== 'running')) continue;
         if (s.state === 'running') {
-          const r = (await ctx.registry.invoke('service-manager', s.manager, { op: 'restart', name: s.name })) as { ok: boolean; detail: string };
+          const r = await askServiceManager(ctx, s.manager, { op: 'restart', name: s.name });
           if (r.ok) did.push(`started ${s.name}`);
           else problems.push(`${s.name}: ${r.detail}`);
         } else problems.push(`${s.name} runs now but was ${s.state}; the service-manager contract cannot stop it (${s.manager})`);

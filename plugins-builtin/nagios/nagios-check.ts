@@ -39,7 +39,7 @@ export function outcomeFromRun(cfg: Pick<NagiosCheckConfig, 'command' | 'timeout
       fix_id: null,
     };
   }
-  const details = { ...base, text: out.text, long_text: out.long_text, perfdata: out.perfdata as unknown as Record<string, unknown>[], ...(out.perfdata_errors.length ? { perfdata_errors: out.perfdata_errors } : {}) };
+  const details = { ...base, text: out.text, long_text: out.long_text, perfdata: out.perfdata, ...(out.perfdata_errors.length ? { perfdata_errors: out.perfdata_errors } : {}) };
   if (r.exitCode < 0 || r.exitCode > 3) {
     return { status: 'ERROR', message: `UNKNOWN: ${cfg.command[0]} exited with ${r.exitCode}, outside the plugin API (0-3): ${out.text}`, details, fix_id: null };
   }
@@ -78,5 +78,5 @@ export function nagiosCheck(cfg: NagiosCheckConfig, index: number): Contribution
     },
   });
   // Where the id comes from: a clash with another plugin's check is fixed by renaming it there.
-  return { ...check, meta: { ...check.meta, config_field: `nagios.checks[${index}].id` } };
+  return { ...check, configField: `nagios.checks[${index}].id` };
 }

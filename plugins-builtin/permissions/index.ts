@@ -5,7 +5,8 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, hostPath, RunLockedError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, hostPath, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { permissionsErrors } from './errors.js';
 import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
   applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
@@ -94,46 +95,37 @@ function confirmPlan(ctx: PluginContext<any>): (r: PermissionsReport) => Promise
 
 async function command(ctx: PluginContext<any>, input: CommandInput): Promise<number> {
   const o = input.options;
-  try {
-    if (o.undo !== undefined && o.undo !== false) {
-      const ids = await undoableJournals(ctx);
-      const asked = typeof o.undo === 'string' ? o.undo : null;
-      const id = asked ?? ids[0];
-      if (!id) throw usage('repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).', 'cx-ops repair permissions --dry-run   (shows what a repair would change)');
-      if (!ids.includes(id)) {
-        throw usage(
-          `repair permissions --undo: '${id}' is not the id of an undoable permissions change. ${ids.length ? `Undoable changes, newest first: ${ids.join(', ')}` : 'There are none: repair permissions has made no changes (or they were all undone)'}.`,
-          ids.length ? `cx-ops repair permissions --undo ${ids[0]}` : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
-        );
-      }
-      const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
-      const u = await undoPermissions(ctx, id).finally(() => lock.release());
-      await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
-      if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
-      else {
-        for (const x of u.restored) ctx.io.out(`  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`);
-        for (const x of u.skipped) ctx.io.out(`  left ${x.path}: ${x.reason}\n`);
-        ctx.io.out(`UNDONE: ${u.restored.length} change(s) of ${id}${u.skipped.length ? `, ${u.skipped.length} left alone` : ''}\n`);
-      }
-      return u.skipped.length ? 1 : 0;
+  if (o.undo !== undefined && o.undo !== false) {
+    const ids = await undoableJournals(ctx);
+    const asked = typeof o.undo === 'string' ? o.undo : null;
+    const id = asked ?? ids[0];
+    if (!id) throw usage('repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).', 'cx-ops repair permissions --dry-run   (shows what a repair would change)');
+    if (!ids.includes(id)) {
+      throw usage(
+        `repair permissions --undo: '${id}' is not the id of an undoable permissions change. ${ids.length ? `Undoable changes, newest first: ${ids.join(', ')}` : 'There are none: repair permissions has made no changes (or they were all undone)'}.`,
+        ids.length ? `cx-ops repair permissions --undo ${ids[0]}` : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+      );
     }
-    const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined, confirm: confirmPlan(ctx) });
-    ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
-    // A dry run that found differences exits 1 (like apt-get check); so does a plan not confirmed.
-    return r.status === 'planned' || r.status === 'declined' ? 1 : 0;
-  } catch (e) {
-    // The kernel prints a catalogue error attributed to its plugin as `error[CODE]: message`.
-    if (e instanceof CxError && !e.plugin) throw new CxError(e.code, { ...e.params, plugin: ctx.plugin }, { cause: e });
-    if (e instanceof RunLockedError) {
-      ctx.io.err(`${e.message}\n`);
-      return 5;
+    const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
+    const u = await undoPermissions(ctx, id).finally(() => lock.release());
+    await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
+    if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
+    else {
+      for (const x of u.restored) ctx.io.out(`  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`);
+      for (const x of u.skipped) ctx.io.out(`  left ${x.path}: ${x.reason}\n`);
+      ctx.io.out(`UNDONE: ${u.restored.length} change(s) of ${id}${u.skipped.length ? `, ${u.skipped.length} left alone` : ''}\n`);
     }
-    throw e;
+    return u.skipped.length ? 1 : 0;
   }
+  const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined, confirm: confirmPlan(ctx) });
+  ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
+  // A dry run that found differences exits 1 (like apt-get check); so does a plan not confirmed.
+  return r.status === 'planned' || r.status === 'declined' ? 1 : 0;
 }
 
 export default definePlugin({
   name: 'permissions',
+  errors: permissionsErrors,
   contributes: [
     defineCommand({
       name: 'repair permissions',
@@ -157,13 +149,7 @@ export default definePlugin({
       // Undoable, but it changes who may read what: never applied without asking.
       safe: false,
       async run(ctx) {
-        let r: PermissionsReport;
-        try {
-          r = await repairPermissions(ctx, { cx: false, user: null });
-        } catch (e) {
-          if (e instanceof RunLockedError) return { ok: false, message: e.message, actions: [] };
-          throw e;
-        }
+        const r = await repairPermissions(ctx, { cx: false, user: null });
         return {
           ok: true,
           message: r.status === 'ok' ? 'permissions match the policy' : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,

@@ -3,6 +3,7 @@
  * that every mistake is reported as file:line, field, what is wrong and what was found.
  */
 import { CxError } from 'cx-ops/sdk';
+import { permissionsErrors } from './errors.js';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 
 export interface PolicyRule {
@@ -29,12 +30,9 @@ export interface Policy {
   user: PolicyRule[];
 }
 
-/** A policy mistake: file, line, field (the catalogue's CX_ERR_POLICY_INVALID, exit 2). */
-export class PolicyError extends CxError {
-  constructor(readonly file: string, readonly line: number | undefined, readonly field: string, detail: string, found?: unknown) {
-    super('CX_ERR_POLICY_INVALID', { file, line, field, detail, found });
-    this.name = 'PolicyError';
-  }
+/** A policy mistake: file, line, field (the plugin's catalogue's CX_ERR_POLICY_INVALID, exit 2). */
+export function policyError(file: string, line: number | undefined, field: string, detail: string, found?: unknown): CxError {
+  return permissionsErrors.CX_ERR_POLICY_INVALID({ file, line, field, detail, found });
 }
 
 const RULE_KEYS = ['path', 'exclude', 'type', 'owner', 'group', 'mode', 'recursive', 'no_world_writable'];
@@ -66,7 +64,7 @@ export function parsePolicy(text: string, file: string): Policy {
   };
   const fail = (path: Array<string | number>, detail: string, found?: unknown): never => {
     const field = path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
-    throw new PolicyError(file, lineOf(path), field || '(top)', detail, found);
+    throw policyError(file, lineOf(path), field || '(top)', detail, found);
   };
   const data = doc.toJS() as Record<string, unknown> | null;
   if (!data || typeof data !== 'object' || Array.isArray(data)) fail([], 'must be a mapping with version, cx and user', data);

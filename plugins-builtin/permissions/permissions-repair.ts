@@ -4,7 +4,7 @@
  * is written to a journal before it is made, so `--undo` can put the old values back.
  */
 import { hostPath, type PluginContext } from 'cx-ops/sdk';
-import { PolicyError, parseGroups, parsePasswd, type PasswdUser, type Policy, type PolicyRule } from './permissions-policy.js';
+import { policyError, parseGroups, parsePasswd, type PasswdUser, type Policy, type PolicyRule } from './permissions-policy.js';
 
 export interface Ownership {
   mode: number;
@@ -105,7 +105,7 @@ function resolveId(
 ): number {
   const field = `${rule.ref}.${kind}`;
   if (value === '{user}' || value === '{group}') {
-    if (!scope.user) throw new PolicyError(file, rule.lines[kind], field, `uses ${value}, which only rules in the user section may`, value);
+    if (!scope.user) throw policyError(file, rule.lines[kind], field, `uses ${value}, which only rules in the user section may`, value);
     return value === '{user}' ? scope.user.uid : scope.user.gid;
   }
   if (/^\d+$/.test(value)) return Number(value);
@@ -113,7 +113,7 @@ function resolveId(
   if (id !== undefined) return id;
   if (value === 'root') return 0; // uid/gid 0 is root even where the account files are missing
   const where = hostPath(ctx.env, kind === 'owner' ? '/etc/passwd' : '/etc/group');
-  throw new PolicyError(file, rule.lines[kind], field, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`, value);
+  throw policyError(file, rule.lines[kind], field, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`, value);
 }
 
 /** Works out every change the policy asks for (reads only). */

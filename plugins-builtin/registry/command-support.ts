@@ -1,26 +1,10 @@
 /**
- * What every command of the registry plugin shares: coded errors printed as
- * `error[CODE]: message` with the catalogue's exit code, option parsing, and the context
- * pieces the work functions take.
+ * What every command of the registry plugin shares: option parsing, and the context pieces the
+ * work functions take. (Its errors are thrown: the kernel attributes and prints them.)
  */
-import { CxError, appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
-import { LockedError } from './files.js';
+import { appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';
-
-/** Runs a command body; a CxError becomes its message and exit code, no stack. */
-export async function guarded(ctx: PluginContext, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (e) {
-    const err = e instanceof LockedError ? new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid }) : e;
-    if (err instanceof CxError) {
-      ctx.io.err(`error[${err.code}]: ${err.message}\n`);
-      return err.exitCode;
-    }
-    throw e;
-  }
-}
 
 export const str = (v: Json | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 export const strings = (v: Json | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { CxError } from 'cx-ops/sdk';
 
 /** Hex sha256 of bytes. */
 export function sha256(data: Uint8Array | string): string {
@@ -63,10 +64,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Thrown when another live process holds a lock. */
-export class LockedError extends Error {
+/** Thrown when another live process holds a lock: the one lock error, CX_ERR_STATE_LOCKED (exit 5). */
+export class LockedError extends CxError {
   constructor(readonly what: string, readonly pid: number) {
-    super(`${what} is locked by another cx-ops run (pid ${pid}). Wait for it to finish, then run the command again.`);
+    super('CX_ERR_STATE_LOCKED', { what, pid });
     this.name = 'LockedError';
   }
 }

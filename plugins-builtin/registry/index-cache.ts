@@ -8,6 +8,7 @@ import { readIfExists, writeAtomic } from './files.js';
 import { parseIndex, type RegistryIndex } from './registry-index.js';
 import type { RegistrySource } from './registry-sources.js';
 import { fetchBytes, indexLocation } from './transport.js';
+import { registryErrors } from './errors.js';
 
 export interface LoadedIndex {
   registry: RegistrySource;
@@ -66,7 +67,7 @@ export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promi
     bytes = await fetchBytes(at);
   } catch (e: any) {
     const cached = await cachedIndex(o.cacheDir, registry);
-    if (!cached) throw new CxError('CX_ERR_REGISTRY_UNREACHABLE', { name: registry.name, url: at, detail: e?.message ?? String(e) });
+    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: e?.message ?? String(e) });
     const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
     o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${e?.message ?? e}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
     return cached;

@@ -13,11 +13,13 @@
  */
 import { definePlugin } from 'cx-ops/sdk';
 import { catalogContributions, catalogKinds } from './catalog.js';
+import { registryErrors } from './errors.js';
 import { pluginCommands } from './plugin-commands.js';
 import { registryCommands } from './registry-commands.js';
 
 export default definePlugin({
   name: 'registry',
+  errors: registryErrors,
   kinds: catalogKinds,
   contributes: [...registryCommands, ...pluginCommands, ...catalogContributions],
 });

@@ -21,6 +21,7 @@ import { inspectArchive } from './publish.js';
 import type { IndexSignature, IndexVersion } from './registry-index.js';
 import { checkSignature, describeStatus, readTrustedKeys, type SignatureStatus } from './signing.js';
 import { fetchBytes, resolveReference } from './transport.js';
+import { registryErrors } from './errors.js';
 
 /** The parts of the plugin context an install uses. */
 export interface InstallContext {
@@ -80,12 +81,7 @@ async function installedVersion(ctx: InstallContext, name: string): Promise<Lock
 }
 
 async function takeInstallLock(installDir: string): Promise<() => Promise<void>> {
-  try {
-    return await lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`, 30_000);
-  } catch (e) {
-    if (e instanceof LockedError) throw new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
-    throw e;
-  }
+  return lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`, 30_000);
 }
 
 /** What chooseGrants decided: the grants, or declined; `pending` when a dry run left the question open. */
@@ -175,19 +171,19 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   }
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
-    throw new CxError('CX_ERR_CHECKSUM_MISMATCH', { plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
+    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
   }
   const trustedKeys = await readTrustedKeys(env.configDir, (m) => ctx.io.err(m));
   const signature = checkSignature(bytes, t.entry.signature, trustedKeys, { plugin: t.name, version: t.entry.version, kept });
   if (c.trusted && signature.status !== 'trusted') {
-    throw new CxError('CX_ERR_NOT_TRUSTED', { plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
+    throw registryErrors.CX_ERR_NOT_TRUSTED({ plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
   }
   const { manifest, files } = await inspectArchive(bytes, url);
   if (manifest.name !== t.name || manifest.version !== t.entry.version) {
-    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: url, detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.` });
   }
   if (!satisfies(env.kernelVersion, manifest.cx_version, { includePrerelease: true })) {
-    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: url, detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: url, detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.` });
   }
   if (c.trusted && manifest.tier !== 'trusted') {
     throw new CxError('CX_ERR_USAGE', { detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`, hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)` });
@@ -272,7 +268,7 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
 export async function removePlugin(ctx: InstallContext, name: string): Promise<LockedPlugin> {
   const file = lockPath(ctx.env.dataDir);
   const locked = (await readLock(file)).plugins[name];
-  if (!locked) throw new CxError('CX_ERR_NOT_INSTALLED', { plugin: name, lock: file });
+  if (!locked) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: name, lock: file });
   if (ctx.env.dryRun) {
     ctx.io.err(`dry run: would disable ${name} and remove ${join(ctx.plugins.installDir, name)}; nothing was changed.\n`);
     return locked;

@@ -11,6 +11,7 @@ import { schemaValidator } from './registry-index.js';
 import type { SignatureStatus } from './signing.js';
 import { CxError, type Tier } from 'cx-ops/sdk';
 import { describeSchemaError, parseYamlSource } from './yaml-source.js';
+import { registryErrors } from './errors.js';
 
 export interface LockedPlugin {
   version: string;
@@ -74,7 +75,7 @@ function jsonErrorOffset(text: string, message: string): number {
  */
 export async function readLock(file: string, options: { mustExist?: boolean } = {}): Promise<LockFile> {
   const bytes = await readIfExists(file).catch((e: NodeJS.ErrnoException) => {
-    throw new CxError('CX_ERR_LOCK_INVALID', { file, detail: `cannot be read (${e.code ?? e.message}).` });
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, detail: `cannot be read (${e.code ?? e.message}).` });
   });
   if (!bytes) {
     if (options.mustExist) {
@@ -88,7 +89,7 @@ export async function readLock(file: string, options: { mustExist?: boolean } = 
     data = JSON.parse(text);
   } catch (e: any) {
     const message = String(e.message).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
-    throw new CxError('CX_ERR_LOCK_INVALID', { file, ...lineColumn(text, jsonErrorOffset(text, String(e.message))), detail: `is not valid JSON: ${message}.` });
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, String(e.message))), detail: `is not valid JSON: ${message}.` });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {
@@ -99,7 +100,7 @@ export async function readLock(file: string, options: { mustExist?: boolean } = 
     } catch {
       line = undefined;
     }
-    throw new CxError('CX_ERR_LOCK_INVALID', { file, line, detail: `field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}.` });
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, line, detail: `field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}.` });
   }
   return data as LockFile;
 }

@@ -6,6 +6,7 @@
 import { CxError } from 'cx-ops/sdk';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
+import { registryErrors } from './errors.js';
 
 /** Largest unpacked archive accepted, and most entries. */
 export const MAX_UNPACKED_BYTES = 128 * 1024 * 1024;
@@ -33,7 +34,7 @@ function normalize(path: string): string {
 }
 
 function refuse(archive: string, entry: string, detail: string): never {
-  throw new CxError('CX_ERR_ARCHIVE_UNSAFE', { archive, entry, detail });
+  throw registryErrors.CX_ERR_ARCHIVE_UNSAFE({ archive, entry, detail });
 }
 
 /**
@@ -45,9 +46,9 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   try {
     tarBytes = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
   } catch (e: any) {
-    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive, detail: `is not a gzip-compressed tar archive (${e?.code === 'ERR_BUFFER_TOO_LARGE' ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes` : e?.message ?? e}).` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a gzip-compressed tar archive (${e?.code === 'ERR_BUFFER_TOO_LARGE' ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes` : e?.message ?? e}).` });
   }
-  if (!tarBytes.some((b) => b !== 0)) throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive, detail: 'is empty.' });
+  if (!tarBytes.some((b) => b !== 0)) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: 'is empty.' });
   const files: ArchiveFile[] = [];
   const pending: Promise<void>[] = [];
   let problem: unknown;
@@ -56,7 +57,7 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
     onReadEntry: (entry: ReadEntry) => {
       try {
         if (problem) throw problem;
-        if (files.length >= MAX_ENTRIES) throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive, detail: `has more than ${MAX_ENTRIES} entries.` });
+        if (files.length >= MAX_ENTRIES) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `has more than ${MAX_ENTRIES} entries.` });
         const raw = entry.path;
         const why = unsafePath(raw);
         if (why) refuse(archive, raw, why);
@@ -97,7 +98,7 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   });
   await new Promise<void>((resolve, reject) => {
     parser.on('error', (e: Error) => {
-      problem ??= new CxError('CX_ERR_ARCHIVE_INVALID', { archive, detail: `is not a valid tar archive (${e.message}).` });
+      problem ??= registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a valid tar archive (${e.message}).` });
     });
     parser.on('end', resolve);
     parser.on('close', resolve);
@@ -109,7 +110,7 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   });
   await Promise.all(pending);
   if (problem) throw problem;
-  if (!files.length) throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive, detail: 'is empty.' });
+  if (!files.length) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: 'is empty.' });
   return files;
 }
 

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CxError, defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
-import { guarded, installContext, isDryRun, loadOptions, print, str, strings, table } from './command-support.js';
+import { installContext, isDryRun, loadOptions, print, str, strings, table } from './command-support.js';
 import { writeAtomic } from './files.js';
 import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
 import { installVersion, removePlugin, targetFromIndex, targetFromLock, type InstallResult } from './install.js';
@@ -16,6 +16,7 @@ import { inspectArchive } from './publish.js';
 import { readRegistries, requireRegistry } from './registry-sources.js';
 import { offersOf, parseSpec, selectVersion, worksWith } from './select-version.js';
 import { describeStatus, generateKeys, signArchive } from './signing.js';
+import { registryErrors } from './errors.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 const dryRun = { flags: '--dry-run', description: 'check and show what would be installed; change nothing' };
@@ -95,7 +96,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   const ictx = installContext(ctx, input);
   const lock = await readLock(lockPath(ctx.env.dataDir));
   const only = str(input.args.plugin);
-  if (only && !lock.plugins[only]) throw new CxError('CX_ERR_NOT_INSTALLED', { plugin: only, lock: lockPath(ctx.env.dataDir) });
+  if (only && !lock.plugins[only]) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: only, lock: lockPath(ctx.env.dataDir) });
   const names = only ? [only] : Object.keys(lock.plugins);
   const grants = strings(input.options.grant);
   if (grants && !only) {
@@ -138,38 +139,37 @@ export const pluginCommands: Contribution[] = [
     description: 'search the configured registries by name, description and keywords',
     arguments: [{ name: 'text', description: 'words to look for (none: list everything)' }],
     options: [{ flags: '--from <registry>', description: 'search only this registry' }, json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const words = (str(input.args.text) ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-        const indexes = await indexesFor(ctx, str(input.options.from), ctx.env.dryRun);
-        const rows = [];
-        const seen = new Set<string>();
-        for (const l of indexes) {
-          for (const name of Object.keys(l.index.plugins).sort()) {
-            if (seen.has(name)) continue;
-            const offers = offersOf([l], name);
-            const latest = offers.find((o) => worksWith(o.entry, ctx.env.kernelVersion)) ?? offers[0]!;
-            const hay = [name, latest.entry.description, ...(latest.entry.keywords ?? [])].join(' ').toLowerCase();
-            if (!words.every((w) => hay.includes(w))) continue;
-            seen.add(name);
-            rows.push({
-              name,
-              version: latest.entry.version,
-              registry: l.registry.name,
-              description: latest.entry.description,
-              plugin_type: latest.entry.plugin_type,
-              versions: offers.map((o) => o.entry.version),
-              works_with_this_kernel: worksWith(latest.entry, ctx.env.kernelVersion),
-              signed: Boolean(latest.entry.signature),
-              permissions: latest.entry.permissions,
-            });
-          }
+    async run(ctx, input) {
+      const words = (str(input.args.text) ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+      const indexes = await indexesFor(ctx, str(input.options.from), ctx.env.dryRun);
+      const rows = [];
+      const seen = new Set<string>();
+      for (const l of indexes) {
+        for (const name of Object.keys(l.index.plugins).sort()) {
+          if (seen.has(name)) continue;
+          const offers = offersOf([l], name);
+          const latest = offers.find((o) => worksWith(o.entry, ctx.env.kernelVersion)) ?? offers[0]!;
+          const hay = [name, latest.entry.description, ...(latest.entry.keywords ?? [])].join(' ').toLowerCase();
+          if (!words.every((w) => hay.includes(w))) continue;
+          seen.add(name);
+          rows.push({
+            name,
+            version: latest.entry.version,
+            registry: l.registry.name,
+            description: latest.entry.description,
+            plugin_type: latest.entry.plugin_type,
+            versions: offers.map((o) => o.entry.version),
+            works_with_this_kernel: worksWith(latest.entry, ctx.env.kernelVersion),
+            signed: Boolean(latest.entry.signature),
+            permissions: latest.entry.permissions,
+          });
         }
-        if (input.options.json === true) return print(ctx, true, rows, ''), 0;
-        if (!rows.length) return ctx.io.out(`No plugins match '${words.join(' ')}'.\n`), 1;
-        ctx.io.out(table([['NAME', 'VERSION', 'REGISTRY', 'TYPE', 'DESCRIPTION'], ...rows.map((r) => [r.name, `${r.version}${r.works_with_this_kernel ? '' : ' (needs newer cx-ops)'}`, r.registry, r.plugin_type, r.description])]));
-        return 0;
-      }),
+      }
+      if (input.options.json === true) return print(ctx, true, rows, ''), 0;
+      if (!rows.length) return ctx.io.out(`No plugins match '${words.join(' ')}'.\n`), 1;
+      ctx.io.out(table([['NAME', 'VERSION', 'REGISTRY', 'TYPE', 'DESCRIPTION'], ...rows.map((r) => [r.name, `${r.version}${r.works_with_this_kernel ? '' : ' (needs newer cx-ops)'}`, r.registry, r.plugin_type, r.description])]));
+      return 0;
+    },
   }),
   defineCommand({
     name: 'plugins install',
@@ -184,7 +184,7 @@ export const pluginCommands: Contribution[] = [
       dryRun,
     ],
     help: "The highest version satisfying both RANGE and this cx-ops version is installed. sha256 is always checked;\nsignatures are checked against plugins.trusted_sources in config.yaml. To repeat an install on another host,\ncopy ${dataDir}/plugins.lock.json there and run: cx-ops plugins install --lock plugins.lock.json",
-    run: (ctx, input) => guarded(ctx, () => install(ctx, input)),
+    run: (ctx, input) => install(ctx, input),
   }),
   defineCommand({
     name: 'plugins update',
@@ -196,79 +196,75 @@ export const pluginCommands: Contribution[] = [
       dryRun,
     ],
     help: 'Grants are kept without asking when the new version requests nothing more; otherwise the new request is\nshown and must be granted (prompt, --grant, or -y). Example: cx-ops plugins update disk-guard --grant read:/proc/loadavg',
-    run: (ctx, input) => guarded(ctx, () => update(ctx, input)),
+    run: (ctx, input) => update(ctx, input),
   }),
   defineCommand({
     name: 'plugins remove',
     description: 'disable and delete a plugin installed from a registry',
     arguments: [{ name: 'plugin', required: true }],
     options: [json, { flags: '--dry-run', description: 'show what would be disabled and removed; change nothing' }],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const name = String(input.args.plugin);
-        const removed = await removePlugin(installContext(ctx, input), name);
-        print(ctx, input.options.json === true, { name, version: removed.version, removed: !isDryRun(ctx, input) }, isDryRun(ctx, input) ? '' : `removed ${name} ${removed.version}`);
-        return 0;
-      }),
+    async run(ctx, input) {
+      const name = String(input.args.plugin);
+      const removed = await removePlugin(installContext(ctx, input), name);
+      print(ctx, input.options.json === true, { name, version: removed.version, removed: !isDryRun(ctx, input) }, isDryRun(ctx, input) ? '' : `removed ${name} ${removed.version}`);
+      return 0;
+    },
   }),
   defineCommand({
     name: 'plugins pack',
     description: 'bundle a plugin directory into one archive: NAME-VERSION.tgz (plugin.yaml + bundled main + README)',
     arguments: [{ name: 'dir', description: 'the plugin directory (default: .)' }],
     options: [{ flags: '--out <file>', description: 'archive path (default: ./NAME-VERSION.tgz)' }, json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const p = await packPlugin(str(input.args.dir) ?? '.', { out: str(input.options.out), dryRun: ctx.env.dryRun });
-        print(ctx, input.options.json === true, p, `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
-        return 0;
-      }),
+    async run(ctx, input) {
+      const p = await packPlugin(str(input.args.dir) ?? '.', { out: str(input.options.out), dryRun: ctx.env.dryRun });
+      print(ctx, input.options.json === true, p, `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
+      return 0;
+    },
   }),
   defineCommand({
     name: 'plugins sign',
     description: 'sign a plugin archive with an ed25519 private key; writes ARCHIVE.sig',
     arguments: [{ name: 'archive', required: true }],
     options: [{ flags: '--key <file>', description: 'the PEM private key (from cx-ops plugins keygen)' }, json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const key = str(input.options.key);
-        if (!key) throw new CxError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
-        const archive = resolve(String(input.args.archive));
-        const bytes = await readFile(archive).catch((e) => {
-          throw new CxError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
-        });
-        const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
-        const sig = await signArchive(bytes, resolve(key));
-        if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
-        print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
-        return 0;
-      }),
+    async run(ctx, input) {
+      const key = str(input.options.key);
+      if (!key) throw new CxError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
+      const archive = resolve(String(input.args.archive));
+      const bytes = await readFile(archive).catch((e) => {
+        throw new CxError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
+      });
+      const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
+      const sig = await signArchive(bytes, resolve(key));
+      if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
+      print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
+      return 0;
+    },
   }),
   defineCommand({
     name: 'plugins keygen',
     description: 'make an ed25519 key pair for signing plugins: PREFIX.key (private, mode 0600) and PREFIX.pub',
     options: [{ flags: '--out <prefix>', description: 'path prefix of the two files (e.g. ~/.cx/acme)' }, { flags: '--force', description: 'replace existing key files' }, json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const prefix = str(input.options.out);
-        if (!prefix) throw new CxError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
-        const base = resolve(prefix);
-        const keys = generateKeys();
-        if (!ctx.env.dryRun) {
-          if (input.options.force !== true) {
-            for (const f of [`${base}.key`, `${base}.pub`]) {
-              if (await readFile(f).then(() => true, () => false)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
-            }
+    async run(ctx, input) {
+      const prefix = str(input.options.out);
+      if (!prefix) throw new CxError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
+      const base = resolve(prefix);
+      const keys = generateKeys();
+      if (!ctx.env.dryRun) {
+        if (input.options.force !== true) {
+          for (const f of [`${base}.key`, `${base}.pub`]) {
+            if (await readFile(f).then(() => true, () => false)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
           }
-          await writeAtomic(`${base}.key`, keys.privatePem, 0o600);
-          await writeAtomic(`${base}.pub`, keys.publicPem, 0o644);
         }
-        print(
-          ctx,
-          input.options.json === true,
-          { private_key: `${base}.key`, public_key: `${base}.pub`, key_id: keys.keyId, public_key_base64: keys.publicRaw },
-          `${ctx.env.dryRun ? 'dry run: would write' : 'wrote'} ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
-        );
-        return 0;
-      }),
+        await writeAtomic(`${base}.key`, keys.privatePem, 0o600);
+        await writeAtomic(`${base}.pub`, keys.publicPem, 0o644);
+      }
+      print(
+        ctx,
+        input.options.json === true,
+        { private_key: `${base}.key`, public_key: `${base}.pub`, key_id: keys.keyId, public_key_base64: keys.publicRaw },
+        `${ctx.env.dryRun ? 'dry run: would write' : 'wrote'} ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
+      );
+      return 0;
+    },
   }),
 ];

@@ -13,15 +13,16 @@ import { archiveFile, readPluginArchive } from './plugin-archive.js';
 import { MANIFEST_FILE, parseManifest, requestedPermissions, type Manifest } from './plugin-manifest.js';
 import { emptyIndex, INDEX_FILE, parseIndex, serializeIndex, type IndexVersion } from './registry-index.js';
 import { readSignatureFile, signatureValid } from './signing.js';
+import { registryErrors } from './errors.js';
 
 /** Reads and checks an archive: safe entries, a valid manifest, its main file present. */
 export async function inspectArchive(bytes: Uint8Array, label: string): Promise<{ manifest: Manifest; files: Awaited<ReturnType<typeof readPluginArchive>> }> {
   const files = await readPluginArchive(bytes, label);
   const m = archiveFile(files, MANIFEST_FILE);
-  if (!m) throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
+  if (!m) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
   const manifest = parseManifest(m.data.toString('utf8'), `${label}!${MANIFEST_FILE}`);
   if (!archiveFile(files, manifest.main.replace(/^\.\//, ''))) {
-    throw new CxError('CX_ERR_ARCHIVE_INVALID', { archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
   }
   return { manifest, files };
 }
@@ -62,20 +63,14 @@ export async function publishArchive(
       hint: `cx-ops plugins sign ${archiveArg} --key KEY   then publish again`,
     });
   }
-  let release: () => Promise<void>;
-  try {
-    release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`, PUBLISH_LOCK_WAIT_MS);
-  } catch (e) {
-    if (e instanceof LockedError) throw new CxError('CX_ERR_STATE_LOCKED', { what: e.what, pid: e.pid });
-    throw e;
-  }
+  const release = await lockFile(join(registry, '.publish.lock'), `registry ${registry}`, PUBLISH_LOCK_WAIT_MS);
   try {
     const indexFile = join(registry, INDEX_FILE);
     const text = await readIfExists(indexFile);
     const index = text ? parseIndex(text.toString('utf8'), indexFile) : emptyIndex();
     const versions = index.plugins[manifest.name] ?? [];
     if (versions.some((v) => v.version === manifest.version)) {
-      throw new CxError('CX_ERR_VERSION_EXISTS', { plugin: manifest.name, version: manifest.version, registry: indexFile });
+      throw registryErrors.CX_ERR_VERSION_EXISTS({ plugin: manifest.name, version: manifest.version, registry: indexFile });
     }
     const archive = `archives/${manifest.name}-${manifest.version}.tgz`;
     const entry: IndexVersion = {

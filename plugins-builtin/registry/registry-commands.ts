@@ -4,12 +4,13 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, type Contribution } from 'cx-ops/sdk';
-import { guarded, isDryRun, loadOptions, print, str, table } from './command-support.js';
+import { CxError, appendJournal, defineCommand, errorText, type Contribution } from 'cx-ops/sdk';
+import { isDryRun, loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
 import { canonicalLocation, indexLocation } from './transport.js';
+import { registryErrors } from './errors.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 
@@ -40,121 +41,117 @@ export const registryCommands: Contribution[] = [
     options: [{ flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' }, json, dryRun],
     help:
       'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const name = String(input.args.name);
-        let url: string;
-        try {
-          url = canonicalLocation(String(input.args.url));
-        } catch (e: any) {
-          throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
-        }
-        const source = { name, url, added: new Date().toISOString() };
-        const dry = isDryRun(ctx, input);
-        const missing = input.options.force === true ? undefined : await missingLocalIndex(url);
-        if (missing) {
-          throw new CxError('CX_ERR_USAGE', {
-            detail: `registry '${name}': ${missing.problem}; nothing was added.`,
-            hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
-          });
-        }
-        if (dry) {
-          const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
-          if (same) throw new CxError('CX_ERR_REGISTRY_DUPLICATE', { name, url: same.url });
-        } else {
-          await addRegistry(ctx.env.configDir, source);
-          await appendJournal(ctx, { action: 'registry-add', registry: name, url });
-        }
-        // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
-        let plugins: number | null = null;
-        let problem: string | null = null;
-        try {
-          const loaded = await loadIndex(source, loadOptions(ctx, dry));
-          plugins = Object.keys(loaded.index.plugins).length;
-        } catch (e) {
-          if (!(e instanceof CxError)) throw e;
-          problem = e.message.split('\n')[0]!;
-          ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
-        }
-        const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
-        print(
-          ctx,
-          input.options.json === true,
-          { ...source, index: indexLocation(url), plugins, problem, dry_run: dry },
-          `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
-        );
-        return 0;
-      }),
+    async run(ctx, input) {
+      const name = String(input.args.name);
+      let url: string;
+      try {
+        url = canonicalLocation(String(input.args.url));
+      } catch (e: any) {
+        throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+      }
+      const source = { name, url, added: new Date().toISOString() };
+      const dry = isDryRun(ctx, input);
+      const missing = input.options.force === true ? undefined : await missingLocalIndex(url);
+      if (missing) {
+        throw new CxError('CX_ERR_USAGE', {
+          detail: `registry '${name}': ${missing.problem}; nothing was added.`,
+          hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
+        });
+      }
+      if (dry) {
+        const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
+        if (same) throw registryErrors.CX_ERR_REGISTRY_DUPLICATE({ name, url: same.url });
+      } else {
+        await addRegistry(ctx.env.configDir, source);
+        await appendJournal(ctx, { action: 'registry-add', registry: name, url });
+      }
+      // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
+      let plugins: number | null = null;
+      let problem: string | null = null;
+      try {
+        const loaded = await loadIndex(source, loadOptions(ctx, dry));
+        plugins = Object.keys(loaded.index.plugins).length;
+      } catch (e) {
+        if (!(e instanceof CxError)) throw e;
+        problem = e.message.split('\n')[0]!;
+        ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
+      }
+      const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
+      print(
+        ctx,
+        input.options.json === true,
+        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry },
+        `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
+      );
+      return 0;
+    },
   }),
   defineCommand({
     name: 'registry list',
     description: 'list the configured plugin registries and how old their cached indexes are',
     options: [json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const list = await readRegistries(ctx.env.configDir);
-        const rows = [];
-        for (const r of list) {
-          const cached = await cachedIndex(ctx.env.cacheDir, r).catch(() => undefined);
-          rows.push({
-            name: r.name,
-            url: r.url,
-            index: indexLocation(r.url),
-            cached_at: cached?.fetchedAt ?? null,
-            plugins: cached ? Object.keys(cached.index.plugins).length : null,
-          });
-        }
-        if (input.options.json === true) return print(ctx, true, rows, ''), 0;
-        if (!rows.length) {
-          ctx.io.out(`No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`);
-          return 0;
-        }
-        ctx.io.out(table([['NAME', 'PLUGINS', 'INDEX FETCHED', 'URL'], ...rows.map((r) => [r.name, r.plugins === null ? '-' : String(r.plugins), r.cached_at ? `${formatAge(Date.now() - Date.parse(r.cached_at))} ago` : 'never', r.url])]));
+    async run(ctx, input) {
+      const list = await readRegistries(ctx.env.configDir);
+      const rows = [];
+      for (const r of list) {
+        const cached = await cachedIndex(ctx.env.cacheDir, r).catch(() => undefined);
+        rows.push({
+          name: r.name,
+          url: r.url,
+          index: indexLocation(r.url),
+          cached_at: cached?.fetchedAt ?? null,
+          plugins: cached ? Object.keys(cached.index.plugins).length : null,
+        });
+      }
+      if (input.options.json === true) return print(ctx, true, rows, ''), 0;
+      if (!rows.length) {
+        ctx.io.out(`No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`);
         return 0;
-      }),
+      }
+      ctx.io.out(table([['NAME', 'PLUGINS', 'INDEX FETCHED', 'URL'], ...rows.map((r) => [r.name, r.plugins === null ? '-' : String(r.plugins), r.cached_at ? `${formatAge(Date.now() - Date.parse(r.cached_at))} ago` : 'never', r.url])]));
+      return 0;
+    },
   }),
   defineCommand({
     name: 'registry remove',
     description: 'remove a configured plugin registry (installed plugins stay)',
     arguments: [{ name: 'name', required: true }],
     options: [json, dryRun],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const name = String(input.args.name);
-        const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
-        if (!isDryRun(ctx, input)) await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
-        print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
-        return 0;
-      }),
+    async run(ctx, input) {
+      const name = String(input.args.name);
+      const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
+      if (!isDryRun(ctx, input)) await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
+      print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+      return 0;
+    },
   }),
   defineCommand({
     name: 'registry refresh',
     description: 'fetch the indexes of all (or one) registries into the cache',
     arguments: [{ name: 'name', description: 'only this registry' }],
     options: [json],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const all = await readRegistries(ctx.env.configDir);
-        const name = str(input.args.name);
-        const list = name ? [requireRegistry(all, name)] : all;
-        if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
-        const rows = [];
-        let code = 0;
-        for (const r of list) {
-          try {
-            const l = await loadIndex(r, loadOptions(ctx));
-            rows.push({ name: r.name, ok: !l.fromCache, from_cache: l.fromCache, fetched_at: l.fetchedAt, plugins: Object.keys(l.index.plugins).length, versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0) });
-            if (l.fromCache) code = 1;
-          } catch (e) {
-            if (!(e instanceof CxError) || list.length === 1) throw e;
-            ctx.io.err(`error[${e.code}]: ${e.message}\n`);
-            rows.push({ name: r.name, ok: false, error: e.code });
-            code = 1;
-          }
+    async run(ctx, input) {
+      const all = await readRegistries(ctx.env.configDir);
+      const name = str(input.args.name);
+      const list = name ? [requireRegistry(all, name)] : all;
+      if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
+      const rows = [];
+      let code = 0;
+      for (const r of list) {
+        try {
+          const l = await loadIndex(r, loadOptions(ctx));
+          rows.push({ name: r.name, ok: !l.fromCache, from_cache: l.fromCache, fetched_at: l.fetchedAt, plugins: Object.keys(l.index.plugins).length, versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0) });
+          if (l.fromCache) code = 1;
+        } catch (e) {
+          if (!(e instanceof CxError) || list.length === 1) throw e;
+          ctx.io.err(`${errorText(e)}\n`);
+          rows.push({ name: r.name, ok: false, error: e.code });
+          code = 1;
         }
-        print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
-        return code;
-      }),
+      }
+      print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+      return code;
+    },
   }),
   defineCommand({
     name: 'registry publish',
@@ -164,12 +161,11 @@ export const registryCommands: Contribution[] = [
       { name: 'archive', description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)', required: true },
     ],
     options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
-    run: (ctx, input) =>
-      guarded(ctx, async () => {
-        const out = await publishArchive(String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature), dryRun: isDryRun(ctx, input) });
-        const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
-        print(ctx, input.options.json === true, { ...out, dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
-        return 0;
-      }),
+    async run(ctx, input) {
+      const out = await publishArchive(String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature), dryRun: isDryRun(ctx, input) });
+      const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
+      print(ctx, input.options.json === true, { ...out, dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+      return 0;
+    },
   }),
 ];

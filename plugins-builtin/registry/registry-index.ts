@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { stringify } from 'yaml';
 import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
+import { registryErrors } from './errors.js';
 
 /** An ed25519 signature as the index stores it. */
 export interface IndexSignature {
@@ -65,6 +66,11 @@ export function emptyIndex(): RegistryIndex {
   return { api_version: 1, plugins: {} };
 }
 
+/** The error of a document that does not match its schema (a registry index, or a plugin.yaml inside an archive). */
+function invalid(code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID', p: { source: string; file: string; line?: number; field: string; detail: string; found?: unknown }): CxError {
+  return code === 'CX_ERR_MANIFEST_INVALID' ? new CxError(code, p) : registryErrors.CX_ERR_REGISTRY_INDEX_INVALID(p);
+}
+
 /**
  * Parses YAML text and validates it against a shipped schema; any problem is `code` with the
  * source, line, field, detail and found value.
@@ -74,13 +80,13 @@ export function parseValidated(text: string, source: string, schema: string, cod
   try {
     doc = parseYamlSource(text);
   } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new CxError(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
+    if (e instanceof YamlSyntaxError) throw invalid(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
     throw e;
   }
   const validate = schemaValidator(schema);
   if (!validate(doc.data)) {
     const p = describeSchemaError(validate.errors, doc.data);
-    throw new CxError(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+    throw invalid(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
   }
   return doc.data;
 }

@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { lockFile, readIfExists, writeAtomic } from './files.js';
 import { schemaValidator } from './registry-index.js';
 import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
+import { registryErrors } from './errors.js';
 
 export interface RegistrySource {
   name: string;
@@ -56,7 +57,7 @@ export async function readRegistries(configDir: string): Promise<RegistrySource[
       const near = closest(String(p.path[p.path.length - 1]), valid);
       detail += `; valid keys here: ${valid.join(', ')}${near.length ? ` (did you mean '${near[0]}'?)` : ''}`;
     }
-    throw new CxError('CX_ERR_REGISTRIES_INVALID', { file, line: doc.lineOf(p.path, unknownKey), field: p.field, detail, found: p.found });
+    throw registryErrors.CX_ERR_REGISTRIES_INVALID({ file, line: doc.lineOf(p.path, unknownKey), field: p.field, detail, found: p.found });
   }
   const list = (data as { registries?: RegistrySource[] | null }).registries ?? [];
   return list.map((r) => ({ name: r.name, url: r.url, ...(r.added !== undefined ? { added: r.added } : {}) }));
@@ -76,7 +77,7 @@ export async function addRegistry(configDir: string, source: RegistrySource): Pr
   try {
     const list = await readRegistries(configDir);
     const same = list.find((r) => r.name === source.name);
-    if (same) throw new CxError('CX_ERR_REGISTRY_DUPLICATE', { name: source.name, url: same.url });
+    if (same) throw registryErrors.CX_ERR_REGISTRY_DUPLICATE({ name: source.name, url: same.url });
     await write(configDir, [...list, source]);
   } finally {
     await release();
@@ -89,7 +90,7 @@ export async function removeRegistry(configDir: string, name: string): Promise<R
   try {
     const list = await readRegistries(configDir);
     const found = list.find((r) => r.name === name);
-    if (!found) throw new CxError('CX_ERR_REGISTRY_UNKNOWN', { name, known: list.map((r) => r.name) });
+    if (!found) throw registryErrors.CX_ERR_REGISTRY_UNKNOWN({ name, known: list.map((r) => r.name) });
     await write(configDir, list.filter((r) => r !== found));
     return found;
   } finally {
@@ -100,6 +101,6 @@ export async function removeRegistry(configDir: string, name: string): Promise<R
 /** The registry of that name, or CX_ERR_REGISTRY_UNKNOWN listing the configured ones. */
 export function requireRegistry(list: RegistrySource[], name: string): RegistrySource {
   const found = list.find((r) => r.name === name);
-  if (!found) throw new CxError('CX_ERR_REGISTRY_UNKNOWN', { name, known: list.map((r) => r.name) });
+  if (!found) throw registryErrors.CX_ERR_REGISTRY_UNKNOWN({ name, known: list.map((r) => r.name) });
   return found;
 }

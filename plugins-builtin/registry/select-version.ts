@@ -9,6 +9,7 @@ import rcompare from 'semver/functions/rcompare.js';
 import { CxError, closest } from 'cx-ops/sdk';
 import type { LoadedIndex } from './index-cache.js';
 import type { IndexVersion } from './registry-index.js';
+import { registryErrors } from './errors.js';
 
 export interface PluginSpec {
   name: string;
@@ -48,18 +49,18 @@ export function selectVersion(indexes: LoadedIndex[], spec: PluginSpec, kernel: 
   const offers = offersOf(indexes, spec.name);
   if (!offers.length) {
     const names = new Set(indexes.flatMap((l) => Object.keys(l.index.plugins)));
-    throw new CxError('CX_ERR_REGISTRY_PLUGIN_UNKNOWN', { plugin: spec.name, where, suggestions: closest(spec.name, names) });
+    throw registryErrors.CX_ERR_REGISTRY_PLUGIN_UNKNOWN({ plugin: spec.name, where, suggestions: closest(spec.name, names) });
   }
   const fits = offers.filter((o) => worksWith(o.entry, kernel));
   const best = maxSatisfying(fits.map((o) => o.entry.version), spec.range);
   if (best) return fits.find((o) => o.entry.version === best)!;
   const available = offers.map((o) => `${o.entry.version}${worksWith(o.entry, kernel) ? '' : ` (needs cx-ops ${o.entry.cx_version})`}`);
   const usable = fits[0]?.entry.version;
-  throw new CxError('CX_ERR_VERSION_UNSATISFIED', {
+  throw registryErrors.CX_ERR_VERSION_UNSATISFIED({
     plugin: spec.name,
     range: spec.range,
     kernel,
     available,
-    hint: usable ? `Install the newest one that works here with: cx-ops plugins install ${spec.name}@${usable}` : `No published version works with cx-ops ${kernel}; upgrade cx-ops.`,
+    next: usable ? `Install the newest one that works here with: cx-ops plugins install ${spec.name}@${usable}` : `No published version works with cx-ops ${kernel}; upgrade cx-ops.`,
   });
 }

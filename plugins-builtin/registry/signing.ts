@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { readIfExists, sha256 } from './files.js';
 import { readPluginsSection } from './plugins-config.js';
 import type { IndexSignature } from './registry-index.js';
+import { registryErrors } from './errors.js';
 
 /** A publisher key the user trusts. */
 export interface TrustedKey {
@@ -60,9 +61,9 @@ export async function signArchive(bytes: Uint8Array, keyFile: string): Promise<I
   try {
     key = createPrivateKey(await readFile(keyFile));
   } catch (e: any) {
-    throw new CxError('CX_ERR_KEY_INVALID', { where: keyFile, detail: e?.code === 'ENOENT' ? 'no such key file' : `not a PEM private key (${e?.message ?? e})` });
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: e?.code === 'ENOENT' ? 'no such key file' : `not a PEM private key (${e?.message ?? e})` });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new CxError('CX_ERR_KEY_INVALID', { where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
+  if (key.asymmetricKeyType !== 'ed25519') throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
   const raw = rawOf(createPublicKey(key));
   return { algorithm: 'ed25519', key_id: keyIdOf(raw), public_key: raw.toString('base64'), signature: sign(null, bytes, key).toString('base64') };
 }
@@ -87,7 +88,7 @@ export async function readSignatureFile(file: string): Promise<IndexSignature | 
     if (s?.algorithm !== 'ed25519' || typeof s.key_id !== 'string' || typeof s.public_key !== 'string' || typeof s.signature !== 'string') throw new Error('missing fields');
     return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
   } catch (e: any) {
-    throw new CxError('CX_ERR_KEY_INVALID', { where: file, detail: `is not a signature file written by cx-ops plugins sign (${e?.message ?? e})` });
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${e?.message ?? e})` });
   }
 }
 
@@ -98,7 +99,7 @@ async function parsePublicKey(text: string, where: string): Promise<Buffer> {
     try {
       t = (await readFile(t, 'utf8')).trim();
     } catch (e: any) {
-      throw new CxError('CX_ERR_KEY_INVALID', { where, detail: `cannot read the key file ${t} (${e?.code ?? e?.message})` });
+      throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `cannot read the key file ${t} (${e?.code ?? e?.message})` });
     }
   }
   try {
@@ -107,7 +108,7 @@ async function parsePublicKey(text: string, where: string): Promise<Buffer> {
     if (der.length === 32) return der;
     return rawOf(createPublicKey({ key: der, format: 'der', type: 'spki' }));
   } catch (e: any) {
-    throw new CxError('CX_ERR_KEY_INVALID', { where, detail: `is not an ed25519 public key (${e?.message ?? e})` });
+    throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `is not an ed25519 public key (${e?.message ?? e})` });
   }
 }
 
@@ -152,7 +153,7 @@ export function checkSignature(
   what: { plugin: string; version: string; kept?: string },
 ): SignatureStatus {
   if (!sig) return { status: 'unsigned' };
-  if (!signatureValid(bytes, sig)) throw new CxError('CX_ERR_SIGNATURE_INVALID', { ...what, keyId: sig.key_id });
+  if (!signatureValid(bytes, sig)) throw registryErrors.CX_ERR_SIGNATURE_INVALID({ ...what, keyId: sig.key_id });
   const raw = Buffer.from(sig.public_key, 'base64');
   const source = trusted.find((k) => k.raw.equals(raw));
   return source ? { status: 'trusted', key_id: sig.key_id, source: source.name } : { status: 'unknown-key', key_id: sig.key_id };

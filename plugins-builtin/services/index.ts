@@ -3,7 +3,8 @@
  * systemd and supervisord managers, `cx-ops repair services` and the `restart_failed_services`
  * fix for doctor.
  */
-import { defineCommand, defineFix, definePlugin, RunLockedError, type PluginContext } from 'cx-ops/sdk';
+import { defineCommand, defineFix, definePlugin, type PluginContext } from 'cx-ops/sdk';
+import { serviceManagerKind } from './service-manager-contract.js';
 import { repairServices, type ServicesConfig, type ServicesReport } from './services-repair.js';
 import { supervisordManager } from './supervisord-manager.js';
 import { systemdManager } from './systemd-manager.js';
@@ -37,7 +38,7 @@ function confirmPlan(ctx: PluginContext<ServicesConfig>): (plan: string[]) => Pr
 
 export default definePlugin<ServicesConfig>({
   name: 'services',
-  kinds: [{ kind: 'service-manager', description: 'A service manager: detect, list, status, restart (see defineServiceManager in cx-ops/sdk)' }],
+  kinds: [serviceManagerKind],
   contributes: [
     systemdManager,
     supervisordManager,
@@ -54,14 +55,7 @@ export default definePlugin<ServicesConfig>({
       help: 'Shows its plan (each service and its manager) and asks on a terminal; without a terminal it needs -y.\nExit codes: 0 nothing failed or all restarted, 1 a service still fails (also a --dry-run that found failed ones, or a plan not confirmed), 5 another run holds the lock.',
       async run(ctx, input) {
         const o = input.options;
-        let r: ServicesReport;
-        try {
-          r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null, confirm: confirmPlan(ctx) });
-        } catch (e) {
-          if (!(e instanceof RunLockedError)) throw e;
-          ctx.io.err(`${e.message}\n`);
-          return 5;
-        }
+        const r = await repairServices(ctx, { service: typeof o.service === 'string' ? o.service : null, confirm: confirmPlan(ctx) });
         ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
         return EXIT[r.status];
       },
@@ -72,13 +66,7 @@ export default definePlugin<ServicesConfig>({
       description: 'Restarts failed services with backoff and verifies them; gives up on one that keeps failing',
       safe: false,
       async run(ctx) {
-        let r: ServicesReport;
-        try {
-          r = await repairServices(ctx, { service: null });
-        } catch (e) {
-          if (e instanceof RunLockedError) return { ok: false, message: e.message, actions: [] };
-          throw e;
-        }
+        const r = await repairServices(ctx, { service: null });
         return { ok: r.status !== 'failing', message: r.message, actions: r.services.map((s) => `${s.manager}/${s.name}: ${s.outcome}`) };
       },
     }),

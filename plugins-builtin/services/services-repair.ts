@@ -4,7 +4,8 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, closest, CxError, takeRunLock, type Availability, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, takeRunLock, type Availability, type Json, type PluginContext } from 'cx-ops/sdk';
+import { askServiceManager, serviceManagerKind, type ServiceManagerReply, type ServiceManagerRequest, type ServiceStatus } from './service-manager-contract.js';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
 export interface ServicesConfig extends SupervisorConfig {
@@ -57,9 +58,9 @@ async function writeGaveUp(ctx: PluginContext<any>, g: GaveUp): Promise<void> {
   await ctx.fs.writeFile(`${ctx.env.stateDir}/gave-up.json`, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
 }
 
-async function call<T>(ctx: PluginContext<any>, manager: string, req: Record<string, Json>): Promise<T> {
+function call<R extends ServiceManagerRequest>(ctx: PluginContext<any>, manager: string, req: R): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
-  return (await ctx.registry.invoke('service-manager', manager, req, { dryRun: ctx.env.dryRun })) as unknown as T;
+  return askServiceManager(ctx, manager, req, { dryRun: ctx.env.dryRun });
 }
 
 /** Restarts one service until it stays up or the attempts run out. */
@@ -69,9 +70,9 @@ async function restartWithBackoff(ctx: PluginContext<ServicesConfig>, manager: s
   const verify = (ctx.config.verify_seconds ?? 3) * 1000;
   const attempts: RestartAttempt[] = [];
   for (let i = 1; i <= max; i++) {
-    const r = await call<{ ok: boolean; detail: string }>(ctx, manager, { op: 'restart', name });
+    const r = await call(ctx, manager, { op: 'restart', name });
     await sleep(verify);
-    const s = await call<ServiceStatus>(ctx, manager, { op: 'status', name });
+    const s = await call(ctx, manager, { op: 'status', name });
     attempts.push({ ok: r.ok && s.state === 'running', detail: r.detail, state: s.state });
     if (r.ok && s.state === 'running') break;
     if (i < max) await sleep(backoff * 2 ** (i - 1));
@@ -79,7 +80,7 @@ async function restartWithBackoff(ctx: PluginContext<ServicesConfig>, manager: s
   return attempts;
 }
 
-/** Repairs (or, in a dry run, plans); one run at a time (throws RunLockedError). */
+/** Repairs (or, in a dry run, plans); one run at a time (throws CX_ERR_STATE_LOCKED). */
 export interface RepairServicesOptions {
   service: string | null;
   /** Asked with the plan (each service to restart, through which manager) before any restart; false stops. */
@@ -98,8 +99,8 @@ export async function repairServices(ctx: PluginContext<ServicesConfig>, o: Repa
 async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesOptions): Promise<ServicesReport> {
   const dryRun = ctx.env.dryRun;
   const report: ServicesReport = { dryRun, status: 'ok', managers: [], services: [], message: '' };
-  for (const m of await ctx.registry.list('service-manager')) {
-    const a = await call<Availability>(ctx, m.id, { op: 'detect' });
+  for (const m of await ctx.registry.list(serviceManagerKind)) {
+    const a = await call(ctx, m.id, { op: 'detect' });
     report.managers.push({ id: m.id, available: a.available, ...(a.reason ? { reason: a.reason } : {}) });
   }
   const usable = report.managers.filter((m) => m.available);
@@ -107,14 +108,13 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesO
     return { ...report, status: 'skipped', message: `SKIP: no service manager runs here: ${report.managers.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'none is loaded'}` };
   }
   const all: Array<{ manager: string; s: ServiceStatus }> = [];
-  for (const m of usable) for (const s of await call<ServiceStatus[]>(ctx, m.id, { op: 'list' })) all.push({ manager: m.id, s });
+  for (const m of usable) for (const s of await call(ctx, m.id, { op: 'list' })) all.push({ manager: m.id, s });
   let targets = all;
   if (o.service) {
     targets = all.filter((x) => x.s.name === o.service);
     if (!targets.length) {
       const near = closest(o.service, all.map((x) => x.s.name));
       throw new CxError('CX_ERR_USAGE', {
-        plugin: ctx.plugin,
         detail: `repair services: no service '${o.service}' in ${usable.map((m) => m.id).join(', ')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Known: ${all.map((x) => x.s.name).join(', ') || '(none)'}`,
         hint: 'cx-ops repair services --dry-run   (every failed service)',
       });

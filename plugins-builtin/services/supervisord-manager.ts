@@ -3,7 +3,8 @@
  * `supervisorctl -c <config>`. It works without systemd (containers, CI), which is why it is
  * the second backend.
  */
-import { defineServiceManager, hostPath, type PluginContext, type ServiceState, type ServiceStatus } from 'cx-ops/sdk';
+import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { defineServiceManager, type ServiceState, type ServiceStatus } from './service-manager-contract.js';
 
 export interface SupervisorConfig {
   /** supervisord.conf; default <root>/etc/supervisor/supervisord.conf. */

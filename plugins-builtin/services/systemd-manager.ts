@@ -2,7 +2,8 @@
  * The systemd service manager. Where systemd is not running (no `${root}/run/systemd/system`:
  * containers, CI) it says so and does nothing. It only manages the live host (root "/").
  */
-import { defineServiceManager, hostPath, type ServiceState, type ServiceStatus } from 'cx-ops/sdk';
+import { hostPath } from 'cx-ops/sdk';
+import { defineServiceManager, type ServiceState, type ServiceStatus } from './service-manager-contract.js';
 
 const ACTIVE: Record<string, ServiceState> = { active: 'running', failed: 'failed', inactive: 'stopped', activating: 'starting', deactivating: 'stopped', reloading: 'running' };
 

@@ -6,15 +6,14 @@
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
 import { rollbackCommand } from './rollback-command.js';
 import { applyCommand } from './update-apply.js';
-import { checkUpdates, formatCheck, RunLockedError, sourcesHint, type UpdatesConfig } from './update-check.js';
+import { postUpdate, preUpdate } from './hooks.js';
+import { checkUpdates, formatCheck, sourcesHint, type UpdatesConfig } from './update-check.js';
+import { updaterKind } from './updater-contract.js';
 
 export default definePlugin<UpdatesConfig>({
   name: 'updates',
-  kinds: [{ kind: 'updater', description: 'A package updater: check, apply, installed, restore (see defineUpdater in cx-ops/sdk)' }],
-  hooks: [
-    { name: 'pre_update', type: 'bail', description: 'Before updates are applied; payload { packages, security, system }; resolve false to veto' },
-    { name: 'post_update', type: 'series', description: 'After updates were applied; payload { ok, snapshot, results }' },
-  ],
+  kinds: [updaterKind],
+  hooks: [preUpdate, postUpdate],
   contributes: [
     defineCommand({
       name: 'update check',
@@ -28,14 +27,7 @@ export default definePlugin<UpdatesConfig>({
       ],
       help: 'Without --refresh this only reads: it answers from the package lists apt already has (like apt list --upgradable) and writes nothing.\nExit codes: 0 answered, 1 a source could not be fetched (the others were used), 5 another run holds the update lock.',
       async run(ctx, input) {
-        let s;
-        try {
-          s = await checkUpdates(ctx, { refresh: Boolean(input.options.refresh || input.options.force) });
-        } catch (e) {
-          if (!(e instanceof RunLockedError)) throw e;
-          ctx.io.err(`${e.message}\n`);
-          return 5;
-        }
+        const s = await checkUpdates(ctx, { refresh: Boolean(input.options.refresh || input.options.force) });
         ctx.io.out(input.options.json ? `${JSON.stringify(s, null, 2)}\n` : formatCheck(s, ctx.env.kernelVersion));
         if (input.options.json && s.sources_failed.length) ctx.io.err(`${sourcesHint(s)}\n`);
         return s.sources_failed.length ? 1 : 0;

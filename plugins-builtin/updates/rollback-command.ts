@@ -2,7 +2,8 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, RunLockedError, takeRunLock, type CommandInput, type Json, type PluginContext, type RestoreResult, type RunLock } from 'cx-ops/sdk';
+import { CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { askUpdater } from './updater-contract.js';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
@@ -43,7 +44,7 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   }
   const journal = await readJournal(ctx);
   const asked = input.args.id ? String(input.args.id) : null;
-  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail, hint });
+  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { detail, hint });
   if (journal && asked && asked !== journal.id) {
     throw usage(`update rollback: a rollback to ${journal.id} was interrupted; it must be finished before rolling back to ${asked}.`, `cx-ops update rollback ${journal.id}`);
   }
@@ -59,20 +60,11 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
     return 1;
   }
-  let lock: RunLock;
-  try {
-    lock = await takeRunLock(ctx, 'update.lock', `update rollback ${id}`);
-  } catch (e) {
-    if (e instanceof RunLockedError) {
-      ctx.io.err(`${e.message}\n`);
-      return 5;
-    }
-    throw e;
-  }
+  const lock = await takeRunLock(ctx, 'update.lock', `update rollback ${id}`);
   try {
     const report = await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater
-        ? async (snap) => (await ctx.registry.invoke('updater', snap.packages.updater!, { op: 'restore', packages: snap.packages.list } as unknown as Json, { dryRun: ctx.env.dryRun })) as unknown as RestoreResult
+        ? (snap) => askUpdater(ctx, snap.packages.updater!, { op: 'restore', packages: snap.packages.list }, { dryRun: ctx.env.dryRun })
         : null,
     });
     ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

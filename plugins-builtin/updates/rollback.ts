@@ -4,7 +4,8 @@
  * package versions. Every step is written to a journal first, so a rollback that was killed
  * midway is finished by running it again.
  */
-import { appendJournal, type PluginContext, type RestoreResult } from 'cx-ops/sdk';
+import { appendJournal, type PluginContext } from 'cx-ops/sdk';
+import type { RestoreResult } from './updater-contract.js';
 import { walkTree, type TreeEntry } from './file-tree.js';
 import { snapshotStore, type AreaName, type SnapshotManifest } from './snapshot-store.js';
 

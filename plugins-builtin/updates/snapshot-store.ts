@@ -8,7 +8,8 @@
  * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
  * schemas/snapshot-manifest.schema.json.
  */
-import { hostPath, type InstalledPackage, type PluginContext } from 'cx-ops/sdk';
+import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import type { InstalledPackage } from './updater-contract.js';
 import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */

@@ -3,7 +3,9 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, closest, CxError, RunLockedError, takeRunLock, type CommandInput, type InstalledPackage, type Json, type PluginContext, type UpdateApplyResult } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { postUpdate, preUpdate } from './hooks.js';
+import { askUpdater, updaterKind, type UpdateApplyResult } from './updater-contract.js';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
 import { checkUpdates, type UpdatesConfig } from './update-check.js';
 
@@ -19,8 +21,8 @@ export interface ApplyReport {
 /** The package list for a snapshot, from the first updater that can give one. */
 export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<SnapshotManifest['packages']> {
   let reason = 'no updater is loaded';
-  for (const u of await ctx.registry.list('updater')) {
-    const r = (await ctx.registry.invoke('updater', u.id, { op: 'installed' }, { dryRun: ctx.env.dryRun })) as unknown as { available: boolean; reason?: string; packages: InstalledPackage[] };
+  for (const u of await ctx.registry.list(updaterKind)) {
+    const r = await askUpdater(ctx, u.id, { op: 'installed' }, { dryRun: ctx.env.dryRun });
     if (r.available) return { updater: u.id, available: true, list: r.packages };
     reason = r.reason ?? reason;
   }
@@ -42,7 +44,6 @@ async function onlyWithoutUpdate(ctx: PluginContext<any>, only: string[], applyi
   if (missing.length) {
     const hints = missing.map((n) => [n, closest(n, versions.keys())] as const).filter(([, c]) => c.length);
     throw new CxError('CX_ERR_USAGE', {
-      plugin: ctx.plugin,
       detail:
         `update apply --only: ${missing.map((n) => `'${n}'`).join(', ')} ${missing.length === 1 ? 'is not an installed package' : 'are not installed packages'}; nothing was changed.` +
         hints.map(([n, c]) => ` For '${n}', did you mean: ${c.join(', ')}?`).join(''),
@@ -74,7 +75,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
     say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n${without ? `(${without})\n` : ''}`);
     if (dryRun) {
       for (const u of usable) {
-        const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: true })) as unknown as UpdateApplyResult;
+        const r = await askUpdater(ctx, u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: true });
         report.results.push({ updater: u.updater, ...r });
       }
       const snap = ctx.config.backup_before_update ?? true ? `take a snapshot of ${ctx.env.configDir}, ${ctx.env.dataDir} and the package list; ` : '';
@@ -83,8 +84,8 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
     if (!(await ctx.io.confirm(`Apply ${todo.length} update(s)?`))) {
       return { ...report, status: 'declined', message: 'not applied: not confirmed (answer yes, or pass -y)' };
     }
-    const payload = { packages: todo.map((p) => ({ name: p.name, from: p.current, to: p.candidate, security: p.security })), security: o.security, system: o.system } as unknown as Json;
-    const pre = await ctx.registry.callHook('pre_update', payload);
+    const payload = { packages: todo.map((p) => ({ name: p.name, from: p.current, to: p.candidate, security: p.security })), security: o.security, system: o.system };
+    const pre = await ctx.registry.callHook(preUpdate, payload);
     if (!pre.proceed) return { ...report, status: 'vetoed', message: `not applied: the pre_update hook of plugin '${pre.vetoedBy}' vetoed it` };
     if (ctx.config.backup_before_update ?? true) {
       const m = await createSnapshot(ctx, { reason: `before update apply${o.security ? ' --security' : ''}`, packages: await packagesForSnapshot(ctx) });
@@ -92,12 +93,12 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
       say(`snapshot ${m.id} taken (roll back with: cx-ops update rollback ${m.id})\n`);
     }
     for (const u of usable) {
-      const r = (await ctx.registry.invoke('updater', u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: ctx.env.dryRun })) as unknown as UpdateApplyResult;
+      const r = await askUpdater(ctx, u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: ctx.env.dryRun });
       report.results.push({ updater: u.updater, ...r });
     }
     const ok = report.results.every((r) => r.ok);
     await appendJournal(ctx, { run: 'update apply', ok, snapshot: report.snapshot, applied: report.results.flatMap((r) => r.applied.map((a) => `${a.name} ${a.from} -> ${a.to}`)) });
-    await ctx.registry.callHook('post_update', { ok, snapshot: report.snapshot, results: report.results } as unknown as Json);
+    await ctx.registry.callHook(postUpdate, { ok, snapshot: report.snapshot, results: report.results });
     report.pruned = await pruneSnapshots(ctx, ctx.config.rollback_retention_days ?? 7);
     const n = report.results.reduce((k, r) => k + r.applied.length, 0);
     return {
@@ -117,7 +118,7 @@ const EXIT: Record<ApplyReport['status'], number> = { applied: 0, nothing: 0, pl
 /** The `update apply` command. */
 export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
-  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail, hint });
+  const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { detail, hint });
   if (!o.packages && !o.system) {
     throw usage('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).', 'cx-ops update apply --packages --dry-run');
   }
@@ -128,16 +129,7 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
   if (o.system && (o.security || only.length)) {
     throw usage('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.', 'cx-ops update apply --packages --security');
   }
-  let report: ApplyReport;
-  try {
-    report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
-  } catch (e) {
-    if (e instanceof RunLockedError) {
-      ctx.io.err(`${e.message}\n`);
-      return 5;
-    }
-    throw e;
-  }
+  const report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
   if (o.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
   else {
     for (const r of report.results) for (const a of r.actions) ctx.io.out(`  ${report.dryRun ? 'would run' : 'ran'}: ${a}\n`);

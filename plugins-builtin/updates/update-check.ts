@@ -4,7 +4,8 @@
  * `apt list --upgradable`); nothing is fetched or written. `--refresh` (the seed's `--force`)
  * first refreshes the package lists, holding the update lock, and in a dry run only says so.
  */
-import { RunLockedError, takeRunLock, type PluginContext, type UpdateCheck } from 'cx-ops/sdk';
+import { takeRunLock, type PluginContext } from 'cx-ops/sdk';
+import { askUpdater, updaterKind, type UpdateCheck } from './updater-contract.js';
 
 export interface UpdaterCheck {
   updater: string;
@@ -55,8 +56,8 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   const lock = refresh && !options.lockHeld ? await takeRunLock(ctx, 'update.lock', 'update check --refresh') : null;
   try {
     const updaters: UpdaterCheck[] = [];
-    for (const u of await ctx.registry.list('updater')) {
-      const check = (await ctx.registry.invoke('updater', u.id, { op: 'check', refresh }, { dryRun: ctx.env.dryRun })) as unknown as UpdateCheck;
+    for (const u of await ctx.registry.list(updaterKind)) {
+      const check = await askUpdater(ctx, u.id, { op: 'check', refresh }, { dryRun: ctx.env.dryRun });
       updaters.push({ updater: u.id, name: String(u.meta.name ?? u.id), check });
     }
     return summarize(updaters, now.toISOString(), refresh && !ctx.env.dryRun);
@@ -65,7 +66,6 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
   }
 }
 
-export { RunLockedError };
 
 /** A box of the given lines, as in the seed. */
 export function box(title: string, lines: string[]): string {

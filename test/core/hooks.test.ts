@@ -53,8 +53,8 @@ describe('hook bus', () => {
     bus.tap('pre_update', { plugin: 'a' }, async (p) => ({ ...(p as object), a: 1 }));
     bus.tap('pre_update', { plugin: 'b' }, async (p) => ({ ...(p as object), b: 2 }));
     expect((await bus.call('pre_update', { n: 0 })).payload).toEqual({ n: 0, a: 1, b: 2 });
-    expect(() => bus.declare('pre_update', 'series', 'again', 'other')).toThrow(/already declared by plugin 'updates'/);
-    expect(() => bus.declare('pre_fix', 'series', 'again', 'other')).toThrow(/already declared by the kernel/);
+    expect(() => bus.declare('pre_update', 'series', 'again', 'other')).toThrow(expect.objectContaining({ code: 'CX_ERR_DECLARATION_DUPLICATE', message: expect.stringContaining("which plugin 'updates' already declares") }));
+    expect(() => bus.declare('pre_fix', 'series', 'again', 'other')).toThrow(expect.objectContaining({ code: 'CX_ERR_DECLARATION_DUPLICATE', message: expect.stringContaining('which the kernel already declares') }));
   });
 
   test('tapping an unknown hook names the known hooks', () => {

@@ -2,7 +2,7 @@
 // in-memory one (the kernel's is exercised end to end in doctor-cli.test.ts); what is under test
 // is the runner's own logic: concurrency cap, dependency order and skips, hook handling.
 import { describe, expect, test } from 'vitest';
-import type { ContributionInfo, HookOutcome, Json, PluginContext } from 'cx-ops/sdk';
+import { hookName, type ContributionInfo, type HookDeclaration, type HookOutcome, type Json, type PluginContext } from 'cx-ops/sdk';
 import { orderByDependencies, runChecks } from '../../plugins-builtin/doctor/run-checks.js';
 import { renderText } from '../../plugins-builtin/doctor/render-text.js';
 import { exitCodeFor, overallStatus, summarize, type DoctorReport } from '../../plugins-builtin/doctor/report-model.js';
@@ -18,8 +18,8 @@ function registryCtx(behaviour: Record<string, () => Promise<unknown>>, hooks: s
     io: { err: () => undefined },
     registry: {
       list: async () => [],
-      callHook: async (hook: string, payload: Json): Promise<HookOutcome> => {
-        hooks.push(`${hook}:${(payload as { check_id: string }).check_id}`);
+      callHook: async (hook: string | HookDeclaration, payload: Json): Promise<HookOutcome> => {
+        hooks.push(`${hookName(hook)}:${(payload as { check_id: string }).check_id}`);
         return { proceed: true, payload, errors: [] };
       },
       invoke: async (_kind: string, id: string) => {

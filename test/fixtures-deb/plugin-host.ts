@@ -113,10 +113,11 @@ export function createPluginHost(o: HostOptions): PluginHost {
     take() { const r = { stdout: host.stdout, stderr: host.stderr }; host.stdout = ''; host.stderr = ''; return r; },
     ctx(plugin, dryRun = false) {
       const registry: RegistryCapability = {
-        list: async (kind) => [...contributions.values()].filter((x) => x.c.kind === kind).map((x) => ({ kind, id: x.c.id, plugin: x.plugin, tier: 'trusted' as const, meta: x.c.meta })),
+        list: async (k: string | { kind: string }) => { const kind = typeof k === 'string' ? k : k.kind; return [...contributions.values()].filter((x) => x.c.kind === kind).map((x) => ({ kind, id: x.c.id, plugin: x.plugin, tier: 'trusted' as const, meta: x.c.meta })); },
         // Like the kernel: a nested invoke is dry only when asked (the caller must pass its own dryRun on).
-        invoke: (kind, id, input, opt) => host.invoke(kind, id, input ?? null, Boolean(opt?.dryRun)),
-        callHook: async (hook, payload): Promise<HookOutcome> => {
+        invoke: (k: string | { kind: string }, id: string, input?: unknown, opt?: { dryRun?: boolean }): Promise<any> => host.invoke(typeof k === 'string' ? k : k.kind, id, (input ?? null) as Json, Boolean(opt?.dryRun)),
+        callHook: async (h: string | { name: string }, payload: unknown): Promise<any> => {
+          const hook = typeof h === 'string' ? h : h.name;
           const taps = o.plugins.flatMap((p) => (p.taps ?? []).filter((t) => t.hook === hook).map((t) => ({ p: p.name, t })));
           taps.sort((a, b) => (a.t.priority ?? 50) - (b.t.priority ?? 50));
           for (const { p, t } of taps) {

@@ -226,7 +226,8 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     await expect(readlink(join(user.installDir, 'os-type'))).rejects.toThrow(/ENOENT/);
     const d = await doctor(user);
     expect(d.exitCode).toBe(3); // a --check naming no check is UNKNOWN in Nagios terms
-    expect(d.stderr).toContain('os_type');
+    // Under --json the error is the JSON object on stdout.
+    expect(d.report.error).toMatchObject({ code: 'CX_ERR_CONTRIBUTION_UNKNOWN', exit: 3, message: expect.stringContaining("no check 'os_type'") });
     const journal = (await readFile(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(journal.every((j) => j.plugin === 'registry' && typeof j.ts === 'string')).toBe(true);
     expect(journal.map((j) => [j.action, j.name ?? j.registry, j.version ?? null, j.previous ?? null, j.signature ?? null])).toEqual([

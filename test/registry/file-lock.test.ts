@@ -60,6 +60,6 @@ test('a live holder makes a waiter without patience fail, naming the holder', as
     try { await lockFile(${JSON.stringify(lock)}, 'the thing'); console.log('taken'); }
     catch (e) { console.log(e.name + ': ' + e.message); }
   `]);
-  expect(r.stdout.trim()).toBe(`LockedError: the thing is locked by another cx-ops run (pid ${process.pid}). Wait for it to finish, then run the command again.`);
+  expect(r.stdout.trim()).toBe(`LockedError: the thing is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.`);
   expect(await readFile(lock, 'utf8')).toBe(`${process.pid}\n`);
 });

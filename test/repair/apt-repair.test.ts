@@ -199,7 +199,6 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     await expect(host.command('repair apt', { options: { lockWait: 'soon' } })).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
       exitCode: 2,
-      plugin: 'apt',
       message: 'repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60',
     });
   });

@@ -83,7 +83,7 @@ describe('repair permissions', () => {
     expect(modeOf('home/dev/.ssh/authorized_keys')).toBe(0o666);
     expect(modeOf('home/dev/.ssh/known_hosts')).toBe(0o646);
     await expect(run({ undo: true })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'permissions',
+      code: 'CX_ERR_USAGE', exitCode: 2,
       message: 'repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).\nTry: cx-ops repair permissions --dry-run   (shows what a repair would change)',
     });
     // An id that was undone already is not undoable: it is named, with what is (nothing).
@@ -123,7 +123,7 @@ describe('repair permissions', () => {
 
   it('--user naming no such user lists the users there are', async () => {
     await expect(run({ user: 'opz' })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'permissions',
+      code: 'CX_ERR_USAGE', exitCode: 2,
       message: `repair permissions: no user 'opz' in ${root}/etc/passwd. Did you mean: ops? Users with a home: dev, ops\nTry: cx-ops repair permissions --user dev`,
     });
   });
@@ -131,7 +131,7 @@ describe('repair permissions', () => {
   it('a bad policy is a catalogue error with file, line and field', async () => {
     const bad = join(__dirname, 'fixtures/policy-bad-mode/permissions-policy.yaml');
     await expect(run({ policy: bad })).rejects.toMatchObject({
-      code: 'CX_ERR_POLICY_INVALID', exitCode: 2, plugin: 'permissions',
+      code: 'CX_ERR_POLICY_INVALID', exitCode: 2,
       message: `${bad}:8: field 'user[0].mode' must be an octal mode in quotes, like "0700" (found: "0999")\nFix it in ${bad}; the format is schemas/permissions-policy.schema.json.`,
     });
     const unknown = join(__dirname, 'fixtures/policy-unknown-owner/permissions-policy.yaml');
@@ -142,7 +142,7 @@ describe('repair permissions', () => {
     const syntax = join(root, 'broken-policy.yaml');
     writeFileSync(syntax, 'version: 1\ncx: [\n');
     await expect(run({ policy: syntax })).rejects.toMatchObject({
-      code: 'CX_ERR_YAML_SYNTAX', exitCode: 2, plugin: 'permissions',
+      code: 'CX_ERR_YAML_SYNTAX', exitCode: 2,
       message: expect.stringMatching(new RegExp(`^${syntax}:3:1: .*\nFix the YAML syntax at that position and run the command again\\.$`)),
     });
     const missing = join(root, 'no-such-policy.yaml');

@@ -95,7 +95,7 @@ describe('repair services against a real supervisord', () => {
   it('--service naming an unknown program is error[CX_ERR_USAGE] listing the known ones', async () => {
     const h = await host();
     await expect(h.command('repair services', { options: { service: 'nginx' } })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2, plugin: 'services',
+      code: 'CX_ERR_USAGE', exitCode: 2,
       message: "repair services: no service 'nginx' in supervisord. Known: flaky, steady\nTry: cx-ops repair services --dry-run   (every failed service)",
     });
     await expect(h.command('repair services', { options: { service: 'flakey' } })).rejects.toMatchObject({

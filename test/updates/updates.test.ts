@@ -171,9 +171,12 @@ describe('update apply', () => {
     mkdirSync(state, { recursive: true });
     symlinkSync(`pid ${sleeper.pid}: cx-ops update rollback`, join(state, 'update.lock'));
     const h = host();
-    const r = await json(h, 'update apply', { packages: true });
-    expect(r.code).toBe(5);
-    expect(r.stderr).toContain(`(pid ${sleeper.pid}, cx-ops update rollback)`);
+    // The one lock error: the kernel prints it and exits 5.
+    await expect(json(h, 'update apply', { packages: true })).rejects.toMatchObject({
+      code: 'CX_ERR_STATE_LOCKED',
+      exitCode: 5,
+      message: `the lock ${join(state, 'update.lock')} is locked by another cx-ops run (pid ${sleeper.pid}, cx-ops update rollback).\nWait for it to finish, then run the command again.`,
+    });
     expect(world.installed()['cx-demo']).toBe('1.0');
     sleeper.kill('SIGKILL');
     await new Promise((res) => sleeper.once('exit', res));
@@ -193,7 +196,6 @@ describe('update apply', () => {
     const usage = {
       code: 'CX_ERR_USAGE',
       exitCode: 2,
-      plugin: 'updates',
       message:
         "update apply --only: 'cx-demoo', 'nosuchpkg' are not installed packages; nothing was changed. For 'cx-demoo', did you mean: cx-demo?\n" +
         'Try: cx-ops update check   (lists the packages with pending updates)',

@@ -11,7 +11,8 @@
  *   stopped and runs afterwards is reported, not stopped).
  * - `files: [paths]`: captured like any touched path and restored byte for byte.
  */
-import { defineContribution, hostPath, type Json, type PluginContext, type ServiceStatus } from 'cx-ops/sdk';
+import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { askServiceManager, serviceManagerKind } from '../../services/service-manager-contract.js';
 import { OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
@@ -66,15 +67,15 @@ async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promis
 /** Every service's state through the first service manager that is available and knows it. */
 export async function serviceStates(ctx: PluginContext<any>, names: string[]): Promise<Array<{ name: string; manager: string; state: string }>> {
   const managers: string[] = [];
-  for (const m of await ctx.registry.list('service-manager')) {
-    const d = (await ctx.registry.invoke('service-manager', m.id, { op: 'detect' })) as { available?: boolean };
+  for (const m of await ctx.registry.list(serviceManagerKind)) {
+    const d = await askServiceManager(ctx, m.id, { op: 'detect' });
     if (d?.available) managers.push(m.id);
   }
   const out = [];
   for (const name of names) {
     let found: { name: string; manager: string; state: string } | null = null;
     for (const m of managers) {
-      const s = (await ctx.registry.invoke('service-manager', m, { op: 'status', name })) as unknown as ServiceStatus;
+      const s = await askServiceManager(ctx, m, { op: 'status', name });
       if (s.state !== 'unknown') {
         found = { name, manager: m, state: s.state };
         break;

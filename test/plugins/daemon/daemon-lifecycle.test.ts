@@ -174,7 +174,8 @@ describe('cx-ops daemon bad settings', () => {
     await host.config('daemon:\n  interval: 30s\n  listen: 127.0.0.1:99999\n');
     r = await host.cli(['daemon', '--json']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`${file}:3: 'daemon.listen'`);
+    // Under --json the error is one JSON object on stdout.
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'CX_ERR_CONFIG_INVALID', exit: 2, message: expect.stringContaining(`${file}:3: 'daemon.listen'`) });
     await host.config('daemon:\n  interval: 0s\n');
     expect((await host.cli(['daemon'])).stderr).toContain(`${file}:2: 'daemon.interval'`);
   });

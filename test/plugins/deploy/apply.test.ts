@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSupervisorHost, type SupervisorHost } from './supervisor-host.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
@@ -73,6 +73,8 @@ beforeAll(async () => {
   writeFileSync(bad, manifest(true));
 });
 afterAll(() => host?.stop());
+// Each test starts with no program; a failed one leaves none to the next.
+afterEach(() => host?.reset());
 
 const programs = () => host.ctl('status').split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(' ')).sort();
 
@@ -120,7 +122,7 @@ describe('deploy apply through a real supervisord', () => {
     const r = await cx(['deploy', 'apply', good, '-y']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('DEPLOYED: deployed 3 services, all healthy');
-    expect(programs()).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
+    expect(programs(), `${r.stdout}\n${host.ctl('tail', 'store', 'stderr')}`).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
     // Each server listens on its own manifest IP.
     const body = await (await fetch('http://127.0.0.12:8080/health')).text();
     expect(body).toBe('ok api');
@@ -138,7 +140,14 @@ describe('deploy apply through a real supervisord', () => {
 
     // Applying again changes nothing and is still healthy.
     const again = await cx(['deploy', 'apply', good, '-y', '--json']);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(JSON.parse(again.stdout).services.map((x: { deploy: { changed: boolean } }) => x.deploy.changed)).toEqual([false, false, false]);
+
+    // Not confirmed (no terminal, no -y): nothing is reverted; --json says so as JSON.
+    const asked = await cx(['deploy', 'rollback', good, 'api', '--json']);
+    expect(asked.code).toBe(1);
+    expect(JSON.parse(asked.stdout)).toMatchObject({ file: good, status: 'declined', reverted: [], message: 'not rolled back: not confirmed (answer yes, or pass -y)' });
+    expect(programs()).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
 
     const rb = await cx(['deploy', 'rollback', good, 'api', '-y']);
     expect(rb.code, rb.stderr).toBe(0);
@@ -197,6 +206,10 @@ describe('deploy apply through a real supervisord', () => {
     const r = await cx(['deploy', 'apply', f, '-y']);
     expect(r.code).toBe(5);
     expect(r.stderr).toBe(`error[CX_ERR_DEPLOY_DRIVER_UNAVAILABLE]: a uses driver 'systemd', which is not available here: systemd is not running here (${host.root}/run/systemd/system does not exist: a container or CI?); nothing to do.\nNothing was started. Use another driver for it in ${f}, or run on a host where systemd runs.`);
+    expect(programs()).toEqual([]);
+    const j = await cx(['deploy', 'apply', f, '-y', '--json']);
+    expect(j.code).toBe(5);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'CX_ERR_DEPLOY_DRIVER_UNAVAILABLE', plugin: 'deploy', message: expect.stringContaining("a uses driver 'systemd', which is not available here") });
     expect(programs()).toEqual([]);
   });
 });

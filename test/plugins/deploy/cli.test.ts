@@ -2,7 +2,7 @@
 // (errors included), the seed's messages, and bad input (not YAML, unknown service, --format).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +11,9 @@ const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.met
 const FULL = fileURLToPath(new URL('fixtures/full-stack.yaml', import.meta.url));
 let root: string;
 
-async function cx(args: string[]) {
+async function cx(args: string[], cwd?: string) {
   const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, ...args], {
-    reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000,
+    ...(cwd ? { cwd } : {}), reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000,
   });
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -92,6 +92,24 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
     const bad = await cx(['deploy', 'apply', FULL, '--only', 'authentic', '-y']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error\[CX_ERR_USAGE\]: .* has no service 'authentic'\. Did you mean: authentik\?/);
+  });
+
+  it('FILE is read relative to the working directory (not under --root)', async () => {
+    const r = await cx(['deploy', 'validate', 'fixtures/full-stack.yaml'], dirname(dirname(FULL)));
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, `${FULL}: valid (9 services)`, '']);
+    const missing = await cx(['deploy', 'plan', 'no-such.yaml', '--json'], root);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'CX_ERR_IO', plugin: 'deploy', message: `${join(root, 'no-such.yaml')}: cannot read the manifest: no such file or directory. Check the path (it is read relative to the working directory, not under --root).` } });
+  });
+
+  it('status SERVICE --script prints that service\'s health check script (the seed\'s generateHealthCheck)', async () => {
+    const r = await cx(['deploy', 'status', FULL, 'dns', '--script']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^#!\/bin\/sh\n# Health check of dns \(/);
+    expect(r.stdout).toContain('systemctl is-active --quiet unbound || return 2');
+    const bad = await cx(['deploy', 'status', FULL, 'dnss', '--script']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error\[CX_ERR_USAGE\]: .* has no service 'dnss'\. Did you mean: dns\?/);
   });
 
   it('rollback --script and status --script print the seed\'s generated scripts', async () => {

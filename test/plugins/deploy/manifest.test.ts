@@ -113,6 +113,49 @@ describe('every validation error at once', () => {
   });
 });
 
+describe('depends_on conditions a dependency cannot meet', () => {
+  it('service_healthy of a service without a health check; service_completed_successfully of one that restarts', () => {
+    const s = source([
+      'services:',
+      '  db: { enable: true, ip: 10.0.0.1, hostname: db, driver: { type: supervisord, command: /bin/db } }',
+      '  migrate: { enable: true, ip: 10.0.0.2, hostname: migrate, driver: { type: supervisord, command: /bin/migrate } }',
+      '  seed: { enable: true, ip: 10.0.0.3, hostname: seed, restart_policy: never, driver: { type: supervisord, command: /bin/seed } }',
+      '  app:',
+      '    enable: true',
+      '    ip: 10.0.0.4',
+      '    hostname: app',
+      '    depends_on: { db: { condition: service_healthy }, migrate: { condition: service_completed_successfully }, seed: { condition: service_completed_successfully } }',
+      '',
+    ].join('\n'));
+    expect(validateServiceManifest(s)).toEqual([
+      { file: 'm.yaml', line: 9, column: 36, field: 'services.app.depends_on.db.condition', message: 'Error: Dependency condition service_healthy needs a health check: db', detail: 'app waits for db to be healthy, but db has no health_check. Give services.db a health_check, or use condition: service_started.' },
+      { file: 'm.yaml', line: 9, column: 77, field: 'services.app.depends_on.migrate.condition', message: 'Error: Dependency condition service_completed_successfully needs restart_policy never: migrate', detail: 'app waits for migrate to run to its end, but restart_policy always (the default) restarts it. Set services.migrate.restart_policy: never.' },
+    ]);
+  });
+});
+
+describe('the schema', () => {
+  it('every oneOf chooses between disjoint types (so the lean validator may read it as anyOf)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../../schemas/deploy-manifest.schema.json', import.meta.url), 'utf8'));
+    const found: string[][] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o.oneOf)) {
+        const types = (o.oneOf as Array<{ type?: string }>).map((b) => b.type ?? '?');
+        found.push(types);
+        // integer is a kind of number: the two together would overlap.
+        expect(new Set(types.map((t) => (t === 'integer' ? 'number' : t))).size, JSON.stringify(o.oneOf)).toBe(types.length);
+        expect(types).not.toContain('?');
+      }
+      Object.values(o).forEach(walk);
+    };
+    walk(schema);
+    expect(found.length).toBeGreaterThan(3);
+  });
+});
+
 describe('input that is not a manifest', () => {
   it('YAML that does not parse: line and column', () => {
     const r = readManifest('services:\n  a:\n    enable: true\n    ip: [127.0.0.1\n', 'broken.yaml');

@@ -4,7 +4,7 @@
  * stopped by pid), and small HTTP and TCP servers the manifests run as services.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +16,8 @@ export interface SupervisorHost {
   http: string;
   /** `node <server>` for the TCP server (accepts and closes). */
   tcp: string;
+  /** Removes every program a test left behind (so one failed test does not fail the next ones). */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -27,7 +29,9 @@ createServer((req, res) => {
 }).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
 `;
 const TCP = `import { createServer } from 'node:net';
-createServer((s) => s.end('hello\\n')).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
+// A probe that connects and hangs up at once resets the socket: without a handler that error
+// would crash the server (and, three crashes in a minute, make its restart loop give up).
+createServer((s) => { s.on('error', () => {}); s.end('hello\\n'); }).listen(Number(process.env.PORT), process.env.CX_DEPLOY_IP);
 `;
 
 export async function startSupervisorHost(): Promise<SupervisorHost> {
@@ -57,9 +61,13 @@ export async function startSupervisorHost(): Promise<SupervisorHost> {
     }
     rmSync(root, { recursive: true, force: true });
   };
+  const reset = () => {
+    for (const f of readdirSync(join(etc, 'conf.d'))) rmSync(join(etc, 'conf.d', f), { force: true });
+    ctl('update');
+  };
   for (let i = 0; i < 100; i++) {
     if (/^\d+$/.test(ctl('pid').trim())) {
-      return { root, conf, ctl, stop, http: `${process.execPath} ${join(root, 'http-server.mjs')}`, tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}` };
+      return { root, conf, ctl, reset, stop, http: `${process.execPath} ${join(root, 'http-server.mjs')}`, tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}` };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

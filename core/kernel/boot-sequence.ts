@@ -1,0 +1,115 @@
+/**
+ * Loading every enabled plugin: check its cx_version, compute its grants and config, order by
+ * requires, take each shape from the cache or from its freshly loaded and activated code,
+ * declare what it offers, register what it contributes, then fire plugin_loaded and startup.
+ * A plugin that fails is reported (all failures together) and skipped.
+ */
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config.js';
+import { pluginConfig, sectionOwners } from '../config.js';
+import { CxError } from '../errors.js';
+import { readShapeCache, treeStamp, writeShapeCache, type ShapeCache } from '../loader/shape-cache.js';
+import { activate, loadCode, shapeOf, type LoadingHost } from './code-loading.js';
+import { declare, register, type DeclarationHost } from './declarations.js';
+import { effectiveGrants } from './effective-grants.js';
+import type { PluginRecord } from './plugin-record.js';
+
+/** What the boot sequence needs from the kernel. */
+export interface BootHost extends LoadingHost, DeclarationHost {
+  version: string;
+  config: LoadedConfig;
+  plugins: Map<string, PluginRecord>;
+  cacheDir: string;
+  fail(p: PluginRecord, e: unknown): void;
+  callHook(name: string, payload: unknown): Promise<unknown>;
+}
+
+/** The shape cache file. */
+export const shapeCacheFile = (cacheDir: string): string => join(cacheDir, 'shapes.json');
+
+export async function loadPlugins(k: BootHost): Promise<void> {
+  // Loaded here, not at start: `plugins list` and friends never need them.
+  const [{ default: satisfies }, { orderPlugins }] = await Promise.all([import('semver/functions/satisfies.js'), import('../loader/order.js')]);
+  const candidates = new Map<string, PluginRecord>();
+  const owners = sectionOwners([...k.plugins.values()].map((p) => p.manifest));
+  for (const p of k.plugins.values()) {
+    if (!p.enabled) continue;
+    try {
+      if (!satisfies(k.version, p.manifest.cx_version, { includePrerelease: true })) {
+        throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: k.version });
+      }
+      p.grants = p.tier === 'trusted' ? 'all' : effectiveGrants(p.name, p.manifest, p.grantStrings, p.readOnly);
+      p.config = pluginConfig(k.config, p.manifest, p.builtin ? p.dir : undefined, owners);
+      candidates.set(p.name, p);
+    } catch (e) {
+      k.fail(p, e);
+    }
+  }
+  const { order, errors } = orderPlugins(new Map([...candidates].map(([n, p]) => [n, p.manifest])));
+  for (const e of errors) {
+    const p = e.plugin ? k.plugins.get(e.plugin) : undefined;
+    if (p) {
+      p.status = 'failed';
+      p.error ??= e;
+    }
+    k.bootErrors.push(e);
+  }
+  const cacheFile = shapeCacheFile(k.cacheDir);
+  const cache = await readShapeCache(cacheFile);
+  const fresh: ShapeCache = {};
+  for (const name of order) {
+    const p = k.plugins.get(name)!;
+    try {
+      // A shape may depend on the plugin's code and its config section (nagios contributes
+      // the checks its config declares), so both make the key.
+      const stamp = p.tier === 'trusted' ? `${await treeStamp(p.dir)}|${JSON.stringify(p.config)}` : undefined;
+      p.stamp = stamp;
+      const hit = stamp !== undefined ? cache[name] : undefined;
+      if (hit && hit.stamp === stamp && hit.version === p.manifest.version && hit.main === p.manifest.main) {
+        p.shape = hit.shape;
+        fresh[name] = hit;
+      } else {
+        await loadCode(k, p);
+        await activate(k, p);
+        p.shape = shapeOf(p);
+        p.ready = Promise.resolve();
+        if (stamp !== undefined) fresh[name] = { stamp, version: p.manifest.version, main: p.manifest.main, shape: p.shape };
+      }
+      declare(k, p);
+      p.status = 'active';
+    } catch (e) {
+      k.fail(p, e);
+    }
+  }
+  // Shapes of plugins not loaded this run stay: they tell which plugin a missing command comes from.
+  for (const [n, e] of Object.entries(cache)) if (!(n in fresh) && k.plugins.get(n)?.status !== 'active') fresh[n] = e;
+  if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
+  // Kinds declared by plugins that are disabled or failed: contributions to them wait quietly
+  // (disabling `updates` does not make `apt`'s updater an error on every command).
+  for (const [n, e] of Object.entries(fresh)) {
+    if (k.plugins.get(n)?.status !== 'active') for (const kind of e.shape.kinds) k.dormantKinds.add(kind.kind);
+  }
+  const active = order.filter((n) => k.plugins.get(n)!.status === 'active');
+  for (const name of active) register(k, k.plugins.get(name)!);
+  for (const name of active) {
+    const p = k.plugins.get(name)!;
+    if (p.status === 'active') await k.callHook('plugin_loaded', { plugin: p.name, version: p.manifest.version, tier: p.tier });
+  }
+  await k.callHook('startup', { version: k.version, plugins: order.filter((n) => k.plugins.get(n)!.status === 'active') });
+}
+
+/**
+ * Imports and activates a plugin registered from the shape cache, on its first use. A failure
+ * is that call's error (and every later call's): the plugin stays registered but unusable.
+ */
+export function ensureReady(k: LoadingHost & { cacheDir: string }, p: PluginRecord): Promise<void> {
+  p.ready ??= (async () => {
+    await loadCode(k, p);
+    await activate(k, p);
+    if (JSON.stringify(shapeOf(p)) !== JSON.stringify(p.shape)) {
+      // The cache was stale in a way its stamp missed; forget it so the next run reloads.
+      await writeShapeCache(shapeCacheFile(k.cacheDir), {});
+    }
+  })();
+  return p.ready;
+}
