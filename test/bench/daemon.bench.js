@@ -38,10 +38,10 @@ export function treePids(pid) {
   const out = [];
   const walk = (p) => {
     out.push(p);
-    let tasks = [];
+    let tasks;
     try { tasks = readdirSync(`/proc/${p}/task`); } catch { return; }
     for (const t of tasks) {
-      let kids = '';
+      let kids;
       try { kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8'); } catch { continue; }
       for (const k of kids.trim().split(/\s+/).filter(Boolean)) walk(Number(k));
     }
@@ -91,7 +91,8 @@ export const freePort = () => new Promise((resolve, reject) => {
 });
 
 /** Starts `cx-ops daemon` (JSON logs); resolves once it listens. `onLine` sees every log line. */
-export async function startDaemon(dir, configYaml, { onLine = () => undefined, onStart = () => undefined, extraArgs = [], nodeArgs = [], env = {} } = {}) {
+export async function startDaemon(dir, configYaml, options = {}) {
+  const { onLine = () => undefined, onStart = () => undefined, extraArgs = [], nodeArgs = [], env = {} } = options;
   await mkdir(join(dir, 'etc'), { recursive: true });
   await writeFile(join(dir, 'etc/config.yaml'), configYaml);
   const child = spawn(process.execPath, [...nodeArgs, launcher, '--root', '/', '--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'data'), '--log-dir', join(dir, 'log'), '--cache-dir', join(dir, 'cache'), ...extraArgs, 'daemon', '--log-format', 'json'], {
