@@ -79,7 +79,7 @@ export async function benchDeploy() {
   try {
     for (const n of [1000, 10000, 100000]) {
       const m = manifest(n);
-      const runs = n >= 100000 ? 5 : 15;
+      const runs = n >= 100000 ? 7 : 31;
       plan(m.text, 'bench.json');
       const ours = measure(runs, () => plan(m.text, 'bench.json'));
       const file = join(dir, `edges-${n}.txt`);
