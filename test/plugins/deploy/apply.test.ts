@@ -19,7 +19,7 @@ async function cx(args: string[]) {
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function manifest(webFails: boolean): string {
+function manifest(webFails: boolean, autoRevert = true): string {
   // Generous start periods: under load a server may take long to listen, and failures before it
   // does do not count. web's is short, so its failing check fails the rollout soon.
   const timing = (start: string) => `{ interval: 0.2s, timeout: 2s, retries: 3, start_period: ${start}, start_interval: 0.2s }`;
@@ -29,7 +29,7 @@ update:
   max_parallel: 2
   min_healthy_time: 0.3s
   healthy_deadline: 120s
-services:
+${autoRevert ? '' : '  auto_revert: false\n'}services:
   store:
     enable: true
     ip: ${host.net}.11
@@ -116,6 +116,20 @@ describe('deploy apply through a real supervisord', () => {
       'begin', 'deploying store', 'deployed store', 'healthy store', 'deploying api', 'deployed api', 'healthy api',
       'deploying web', 'deployed web', 'unhealthy web', 'reverted web', 'reverted api', 'reverted store', 'end',
     ]);
+  });
+
+  it('auto_revert off: a failed gate reverts its wave (and later ones); earlier waves stay until deploy rollback', { timeout: 300_000 }, async () => {
+    const f = join(host.root, 'no-revert.yaml');
+    writeFileSync(f, manifest(true, false));
+    const r = await cx(['deploy', 'apply', f, '-y', '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ status: 'failed', reverted: [{ name: 'web', ok: true }] });
+    expect(report.message).toMatch(/^web: unhealthy: .*; wave 3 and later were reverted; earlier waves stay \(auto_revert is off; deploy rollback reverts them\)$/);
+    expect(programs()).toEqual(['api RUNNING', 'store RUNNING']);
+    const rb = await cx(['deploy', 'rollback', f, '-y', '--json']);
+    expect(JSON.parse(rb.stdout)).toMatchObject({ status: 'rolled-back', reverted: [{ name: 'api', ok: true }, { name: 'store', ok: true }] });
+    expect(programs()).toEqual([]);
   });
 
   it('a healthy manifest rolls out wave by wave; status reports each service; rollback reverts in reverse order', { timeout: 300_000 }, async () => {
