@@ -32,23 +32,23 @@ const timing = '{ interval: 0.2s, timeout: 2s, retries: 3, start_period: 60s, st
 /** migrate runs once (after a pause, so a dependent that did not wait would start first) and exits `code`; api refuses to start without its mark. */
 function migration(code: number): string {
   const mark = join(host.root, `migrated-${code}`);
-  return `network: { network_cidr: 127.0.0.0/24 }
+  return `network: { network_cidr: 127.0.0.0/8 }
 update: { max_parallel: 2, healthy_deadline: 120s }
 services:
   migrate:
     enable: true
-    ip: 127.0.0.31
+    ip: ${host.net}.31
     hostname: migrate.test
     restart_policy: never
     driver: { type: supervisord, command: "/bin/sh -c 'sleep 1; touch ${mark}; exit ${code}'" }
   api:
     enable: true
-    ip: 127.0.0.32
+    ip: ${host.net}.32
     hostname: api.test
     depends_on: { migrate: { condition: service_completed_successfully } }
     ports: [8080]
     environment: { PORT: 8080 }
-    health_check: { test: "http://127.0.0.32:8080/health", ${timing.slice(2)}
+    health_check: { test: "http://${host.net}.32:8080/health", ${timing.slice(2)}
     restart_policy: never
     driver: { type: supervisord, command: "/bin/sh -c 'test -f ${mark} || exit 3; exec ${host.http}'" }
 `;
@@ -96,12 +96,12 @@ describe('depends_on conditions in deploy apply', { timeout: 300_000 }, () => {
     const mark = (n: string) => join(host.root, `cmd-${n}`);
     const step = (n: string) => `{ type: command, start: "touch ${mark(n)}", stop: "rm -f ${mark(n)}", status: "test -f ${mark(n)}" }`;
     const f = join(host.root, 'command.yaml');
-    writeFileSync(f, `network: { network_cidr: 127.0.0.0/24 }
+    writeFileSync(f, `network: { network_cidr: 127.0.0.0/8 }
 services:
-  setup: { enable: true, ip: 127.0.0.61, hostname: setup.test, driver: ${step('setup')} }
+  setup: { enable: true, ip: ${host.net}.61, hostname: setup.test, driver: ${step('setup')} }
   app:
     enable: true
-    ip: 127.0.0.62
+    ip: ${host.net}.62
     hostname: app.test
     depends_on: { setup: { condition: service_completed_successfully } }
     health_check: "test -f ${mark('app')} || exit 2"
@@ -125,12 +125,12 @@ services:
     // which counts as up): waiting for db's health before starting app would never end.
     const ready = join(host.root, 'db-ready');
     const f = join(host.root, 'started.yaml');
-    writeFileSync(f, `network: { network_cidr: 127.0.0.0/24 }
+    writeFileSync(f, `network: { network_cidr: 127.0.0.0/8 }
 update: { max_parallel: 2, healthy_deadline: 120s }
 services:
   db:
     enable: true
-    ip: 127.0.0.41
+    ip: ${host.net}.41
     hostname: db.test
     ports: [7001]
     environment: { PORT: 7001 }
@@ -139,7 +139,7 @@ services:
     driver: { type: supervisord, command: "${host.tcp}" }
   app:
     enable: true
-    ip: 127.0.0.42
+    ip: ${host.net}.42
     hostname: app.test
     depends_on: { db: { condition: service_started } }
     ports: [7001]

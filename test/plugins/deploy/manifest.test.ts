@@ -113,6 +113,24 @@ describe('every validation error at once', () => {
   });
 });
 
+describe('clashes found by number', () => {
+  it('hostnames ignore case; one service listing a port twice is no clash; 8080 and "8080/tcp" are one port, "8080/udp" another', () => {
+    const s = source([
+      'services:',
+      '  a: { enable: true, ip: 10.0.0.1, hostname: App.Example.com, ports: [8080, 8080, "53/udp"] }',
+      '  b: { enable: true, ip: 10.0.0.2, hostname: app.example.COM, ports: [8080] }',
+      '  c: { enable: true, ip: 10.0.0.1, hostname: c.example.com, ports: ["8080/tcp", "53/tcp"] }',
+      '  d: { enable: true, ip: 10.0.0.1, hostname: d.example.com, ports: ["8080/udp"] }',
+      '',
+    ].join('\n'));
+    expect(validateServiceManifest(s).map((p) => [p.line, p.field, p.message, p.detail])).toEqual([
+      [3, 'services.b.hostname', 'Error: Duplicate hostnames: app.example.com', 'used by a, b; give each service its own hostname.'],
+      [4, 'services.c.ip', 'Error: Duplicate IP addresses: 10.0.0.1', 'used by a, c, d; give each service its own IP.'],
+      [4, 'services.c.ports.0', 'Error: Duplicate ports: 10.0.0.1:8080/tcp', 'claimed by a, c; two services cannot listen on one IP and port.'],
+    ]);
+  });
+});
+
 describe('depends_on conditions a dependency cannot meet', () => {
   it('service_healthy of a service without a health check; service_completed_successfully of one that restarts', () => {
     const s = source([
