@@ -10,8 +10,7 @@
  */
 import type { PluginContext } from 'cx-ops/sdk';
 import type { SnapshotManifest as GeneratedManifest } from '../../schemas/types/snapshot-manifest.js';
-import type { InstalledPackage } from './updater-contract.js';
-import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
+import { isWithin, LOCK_FILE_PATTERN, walkTree } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
 export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
