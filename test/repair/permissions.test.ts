@@ -155,7 +155,7 @@ describe('repair permissions', () => {
   it('the shipped default policy matches the schema', () => {
     const schema = JSON.parse(readFileSync(join(__dirname, '../../schemas/permissions-policy.schema.json'), 'utf8'));
     const policy = parse(readFileSync(join(__dirname, '../../plugins-builtin/permissions/default-policy.yaml'), 'utf8'));
-    const validate = new Ajv({ allErrors: true }).compile(schema);
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
     expect(validate(policy), JSON.stringify(validate.errors)).toBe(true);
   });
 });
