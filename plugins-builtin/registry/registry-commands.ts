@@ -1,11 +1,10 @@
 /**
  * `cx-ops registry add|list|remove|refresh|publish`.
  */
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, errorText, type Contribution } from 'cx-ops/sdk';
-import { isDryRun, loadOptions, print, str, table } from './command-support.js';
+import { CxError, appendJournal, defineCommand, errorText, type Contribution, type FsCapability } from 'cx-ops/sdk';
+import { loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
@@ -15,17 +14,17 @@ import { registryErrors } from './errors.js';
 const json = { flags: '--json', description: 'print JSON' };
 
 /** For a local registry location: why its index is not there (no directory, no index.yaml) and the directory; undefined when it is there, or for http(s). */
-async function missingLocalIndex(location: string): Promise<{ problem: string; dir: string } | undefined> {
+async function missingLocalIndex(fs: FsCapability, location: string): Promise<{ problem: string; dir: string } | undefined> {
   if (/^https?:\/\//i.test(location)) return undefined;
   const index = indexLocation(location);
   const path = index.startsWith('file:') ? fileURLToPath(index) : index;
   const dir = dirname(path);
-  const st = await stat(path).catch(() => undefined);
-  if (st?.isFile()) return undefined;
+  const st = await fs.stat(path).catch(() => null);
+  if (st?.type === 'file') return undefined;
   if (st) return { problem: `${path} is not a file`, dir };
-  const dirSt = await stat(dir).catch(() => undefined);
+  const dirSt = await fs.stat(dir).catch(() => null);
   if (!dirSt) return { problem: `the directory ${dir} does not exist`, dir };
-  if (!dirSt.isDirectory()) return { problem: `${dir} is not a directory`, dir };
+  if (dirSt.type !== 'directory') return { problem: `${dir} is not a directory`, dir };
   return { problem: `${dir} holds no ${basename(path)}`, dir };
 }
 const dryRun = { flags: '--dry-run', description: 'show what would change; change nothing' };
@@ -39,6 +38,7 @@ export const registryCommands: Contribution[] = [
       { name: 'url', description: 'where its index.yaml is: a directory, file:// or http(s):// URL', required: true },
     ],
     options: [{ flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' }, json, dryRun],
+    dryRun: true,
     help:
       'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
     async run(ctx, input) {
@@ -50,26 +50,21 @@ export const registryCommands: Contribution[] = [
         throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
       }
       const source = { name, url, added: new Date().toISOString() };
-      const dry = isDryRun(ctx, input);
-      const missing = input.options.force === true ? undefined : await missingLocalIndex(url);
+      const dry = ctx.env.dryRun;
+      const missing = input.options.force === true ? undefined : await missingLocalIndex(ctx.localFs, url);
       if (missing) {
         throw new CxError('CX_ERR_USAGE', {
           detail: `registry '${name}': ${missing.problem}; nothing was added.`,
           hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
         });
       }
-      if (dry) {
-        const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
-        if (same) throw registryErrors.CX_ERR_REGISTRY_DUPLICATE({ name, url: same.url });
-      } else {
-        await addRegistry(ctx.env.configDir, source);
-        await appendJournal(ctx, { action: 'registry-add', registry: name, url });
-      }
+      await addRegistry(ctx, ctx.env.configDir, source); // a dry run records the write instead
+      await appendJournal(ctx, { action: 'registry-add', registry: name, url });
       // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
       let plugins: number | null = null;
       let problem: string | null = null;
       try {
-        const loaded = await loadIndex(source, loadOptions(ctx, dry));
+        const loaded = await loadIndex(source, loadOptions(ctx));
         plugins = Object.keys(loaded.index.plugins).length;
       } catch (e) {
         if (!(e instanceof CxError)) throw e;
@@ -91,10 +86,10 @@ export const registryCommands: Contribution[] = [
     description: 'list the configured plugin registries and how old their cached indexes are',
     options: [json],
     async run(ctx, input) {
-      const list = await readRegistries(ctx.env.configDir);
+      const list = await readRegistries(ctx.localFs, ctx.env.configDir);
       const rows = [];
       for (const r of list) {
-        const cached = await cachedIndex(ctx.env.cacheDir, r).catch(() => undefined);
+        const cached = await cachedIndex(ctx.localFs, ctx.env.cacheDir, r).catch(() => undefined);
         rows.push({
           name: r.name,
           url: r.url,
@@ -117,11 +112,13 @@ export const registryCommands: Contribution[] = [
     description: 'remove a configured plugin registry (installed plugins stay)',
     arguments: [{ name: 'name', required: true }],
     options: [json, dryRun],
+    dryRun: true,
     async run(ctx, input) {
       const name = String(input.args.name);
-      const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
-      if (!isDryRun(ctx, input)) await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
-      print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+      const dry = ctx.env.dryRun;
+      const removed = await removeRegistry(ctx, ctx.env.configDir, name); // a dry run records the write instead
+      await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
+      print(ctx, input.options.json === true, { ...removed, removed: !dry }, `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
       return 0;
     },
   }),
@@ -131,7 +128,7 @@ export const registryCommands: Contribution[] = [
     arguments: [{ name: 'name', description: 'only this registry' }],
     options: [json],
     async run(ctx, input) {
-      const all = await readRegistries(ctx.env.configDir);
+      const all = await readRegistries(ctx.localFs, ctx.env.configDir);
       const name = str(input.args.name);
       const list = name ? [requireRegistry(all, name)] : all;
       if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
@@ -161,10 +158,11 @@ export const registryCommands: Contribution[] = [
       { name: 'archive', description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)', required: true },
     ],
     options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
+    dryRun: true,
     async run(ctx, input) {
-      const out = await publishArchive(String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature), dryRun: isDryRun(ctx, input) });
+      const out = await publishArchive(ctx, String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature) });
       const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
-      print(ctx, input.options.json === true, { ...out, dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+      print(ctx, input.options.json === true, { ...out, dry_run: ctx.env.dryRun }, `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
       return 0;
     },
   }),
