@@ -8,7 +8,8 @@ import { CxError } from '../errors.js';
 import { copyAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
 import { entryOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
-  allowedMode, closing, effect, exactlyGranted, existingEntry, existingReal, MAX_WRITE_BYTES, missing, need, op, target, writeTarget, type FsScope, type Kind, type Target,
+  allowedMode, closing, effect, exactlyGranted, existingEntry, existingReal, MAX_WRITE_BYTES, missing, need, op, target, writeTarget,
+  type FsScope, type Kind, type Target,
 } from './fs-scope.js';
 
 const sizeOf = (data: string | Uint8Array) => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);

@@ -3,7 +3,7 @@
  * ctx.localFs: a dry run lists the cache writes instead of making them). An unreachable registry
  * falls back to the cached index and says how old it is; with no cache it is an error.
  */
-import type { FsCapability } from 'cx-ops/sdk';
+import { messageOf, type FsCapability } from 'cx-ops/sdk';
 import { join } from 'node:path';
 import { readBytesIfExists, utf8, writeFileAtomic, type RegistryCaps } from './local-files.js';
 import { parseIndex, type RegistryIndex } from './registry-index.js';
@@ -66,11 +66,11 @@ export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promi
   let bytes: Uint8Array;
   try {
     bytes = await fetchBytes(o.caps, at);
-  } catch (e: any) {
+  } catch (e) {
     const cached = await cachedIndex(o.caps.localFs, o.cacheDir, registry);
-    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: e?.message ?? String(e) });
+    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: messageOf(e) });
     const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
-    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${e?.message ?? e}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
+    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${messageOf(e)}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
     return cached;
   }
   const index = parseIndex(bytes, at);

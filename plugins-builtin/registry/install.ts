@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
-import { CxError, type FsCapability, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
+import { CxError, messageOf, type FsCapability, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
 import { changesText } from './change-list.js';
 import { registryErrors } from './errors.js';
 import type { LoadedIndex } from './index-cache.js';
@@ -182,12 +182,13 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   try {
     url = resolveReference(t.indexAt, t.entry.archive);
     bytes = await fetchBytes(ctx, url);
-  } catch (e: any) {
-    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${e?.message ?? e}` });
+  } catch (e) {
+    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${messageOf(e)}` }, { cause: e });
   }
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
-    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
+    const { version } = t.entry;
+    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
   }
   const trustedKeys = await readTrustedKeys(ctx.localFs, env.configDir, (m) => ctx.io.err(m));
   const signature = checkSignature(bytes, t.entry.signature, trustedKeys, { plugin: t.name, version: t.entry.version, kept });
@@ -210,7 +211,8 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const choice: GrantChoice = tier === 'trusted' ? { grants: [], pending: false } : await chooseGrants(ctx, t, requested, c, header);
   const result: InstallResult = {
     name: t.name, version: manifest.version, registry: t.registry, tier, signature, grants: choice?.grants ?? [], requested: tier === 'trusted' ? [] : requested,
-    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun, installed: false, changes: [],
+    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun,
+    installed: false, changes: [],
   };
   if (!choice) return result;
   const { grants } = choice;

@@ -5,7 +5,7 @@
  * another host; `plugins info` compares the files to tell a modified install.
  */
 import { join } from 'node:path';
-import { CxError, isCxError, type FsCapability, type Tier } from 'cx-ops/sdk';
+import { CxError, isCxError, messageOf, type FsCapability, type Tier } from 'cx-ops/sdk';
 import { describeSchemaError, parseYaml } from 'cx-ops/sdk/host';
 import { registryErrors } from './errors.js';
 import { readBytesIfExists, utf8, writeFileAtomic } from './local-files.js';
@@ -52,8 +52,8 @@ function jsonErrorOffset(text: string, message: string): number {
     try {
       JSON.parse(text.slice(0, n));
       return true;
-    } catch (e: any) {
-      const m = String(e.message);
+    } catch (e) {
+      const m = messageOf(e);
       const pos = /at position (\d+)/.exec(m);
       return /end of JSON input/.test(m) || (pos !== null && Number(pos[1]) >= n);
     }
@@ -87,9 +87,9 @@ export async function readLock(fs: FsCapability, file: string, options: { mustEx
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (e: any) {
-    const message = String(e.message).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, String(e.message))), detail: `is not valid JSON: ${message}.` });
+  } catch (e) {
+    const message = messageOf(e).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, messageOf(e))), detail: `is not valid JSON: ${message}.` });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {

@@ -4,7 +4,7 @@
  * README/LICENSE if present. The archive is built in memory (tar-writer.ts) and written through
  * ctx.localFs; entries carry a fixed mtime, so the same sources give the same bytes.
  */
-import { CxError, type FsCapability } from 'cx-ops/sdk';
+import { CxError, messageOf, type FsCapability } from 'cx-ops/sdk';
 import { join, resolve } from 'node:path';
 import { readBytesIfExists, writeFileAtomic } from './local-files.js';
 import { readPluginArchive } from './plugin-archive.js';
@@ -32,13 +32,13 @@ async function sourceEntry(fs: FsCapability, dir: string, m: Manifest): Promise<
 }
 
 /** The bytes of main: the bundled source, or the main file as it is. */
-async function mainBytes(fs: FsCapability, dir: string, dirArg: string, manifest: Manifest, entry: string | undefined): Promise<Uint8Array> {
+async function mainBytes(fs: FsCapability, dir: string, dirArg: string, manifest: Manifest, entry?: string): Promise<Uint8Array> {
   if (entry) {
     const { bundlePlugin } = await import('cx-ops/sdk/bundle');
     try {
       return new TextEncoder().encode(await bundlePlugin(entry));
-    } catch (e: any) {
-      throw new CxError('CX_ERR_USAGE', { detail: e?.message ?? String(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` });
+    } catch (e) {
+      throw new CxError('CX_ERR_USAGE', { detail: messageOf(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` }, { cause: e });
     }
   }
   const main = await readBytesIfExists(fs, join(dir, manifest.main));
@@ -66,5 +66,6 @@ export async function packPlugin(fs: FsCapability, dirArg: string, options: { ou
   const bytes = tarGz(files);
   await readPluginArchive(bytes, out); // what we publish must pass the installer's own checks
   await writeFileAtomic(fs, out, bytes);
-  return { file: out, name: manifest.name, version: manifest.version, sha256: sha256(bytes), size: bytes.byteLength, entries: files.map((f) => f.path).sort(), bundledFrom: entry };
+  const entries = files.map((f) => f.path).sort();
+  return { file: out, name: manifest.name, version: manifest.version, sha256: sha256(bytes), size: bytes.byteLength, entries, bundledFrom: entry };
 }

@@ -31,8 +31,9 @@ async function indexesFor(ctx: PluginContext, from: string | undefined, caps: Lo
 /** An install result as `--json` prints it (schemas/plugins-install-result.schema.json). */
 function asJson(r: InstallResult) {
   return {
-    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, requested: r.requested,
-    grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun, ...(r.dryRun ? { would_change: r.changes } : {}),
+    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants,
+    requested: r.requested, grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun,
+    ...(r.dryRun ? { would_change: r.changes } : {}),
   };
 }
 

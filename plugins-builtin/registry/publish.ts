@@ -49,7 +49,12 @@ export function publishLockName(dir: string): string {
 }
 
 /** Publishes an archive (and ARCHIVE.sig when present) into a registry directory. */
-export async function publishArchive(caps: RegistryCaps, registryArg: string, archiveArg: string, o: { signatureFile?: string; cwd?: string; now?: Date } = {}): Promise<Published> {
+export async function publishArchive(
+  caps: RegistryCaps,
+  registryArg: string,
+  archiveArg: string,
+  o: { signatureFile?: string; cwd?: string; now?: Date } = {},
+): Promise<Published> {
   const fs = caps.localFs;
   const cwd = o.cwd ?? process.cwd();
   const registry = registryArg.startsWith('file://') ? fileURLToPath(registryArg) : resolve(cwd, registryArg);

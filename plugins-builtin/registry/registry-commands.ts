@@ -3,13 +3,12 @@
  */
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, errorText, type Contribution, type FsCapability } from 'cx-ops/sdk';
+import { CxError, appendJournal, defineCommand, errorText, messageOf, type Contribution, type FsCapability } from 'cx-ops/sdk';
 import { loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
 import { canonicalLocation, indexLocation } from './transport.js';
-import { registryErrors } from './errors.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 
@@ -46,8 +45,8 @@ export const registryCommands: Contribution[] = [
       let url: string;
       try {
         url = canonicalLocation(String(input.args.url));
-      } catch (e: any) {
-        throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+      } catch (e) {
+        throw new CxError('CX_ERR_USAGE', { detail: messageOf(e), hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
       }
       const source = { name, url, added: new Date().toISOString() };
       const dry = ctx.env.dryRun;
@@ -132,7 +131,7 @@ export const registryCommands: Contribution[] = [
       const name = str(input.args.name);
       const list = name ? [requireRegistry(all, name)] : all;
       if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
-      const rows = [];
+      const rows: Array<{ name: string; ok: boolean; from_cache?: boolean; fetched_at?: string; plugins?: number; versions?: number; error?: string }> = [];
       let code = 0;
       for (const r of list) {
         try {
@@ -146,7 +145,7 @@ export const registryCommands: Contribution[] = [
           code = 1;
         }
       }
-      print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+      print(ctx, input.options.json === true, rows, rows.map((r) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
       return code;
     },
   }),

@@ -10,7 +10,7 @@
  *       - name: acme
  *         public_key: MCowBQYDK2VwAyEA...   # base64 raw key, base64 SPKI DER, PEM text, or a path to a .pub file
  */
-import { isCxError, type FsCapability } from 'cx-ops/sdk';
+import { isCxError, messageOf, type FsCapability } from 'cx-ops/sdk';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { registryErrors } from './errors.js';
 import { readBytesIfExists, utf8 } from './local-files.js';
@@ -68,8 +68,8 @@ export async function signArchive(fs: FsCapability, bytes: Uint8Array, keyFile: 
   let key: KeyObject;
   try {
     key = createPrivateKey(Buffer.from(pem));
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `not a PEM private key (${e?.message ?? e})` });
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `not a PEM private key (${messageOf(e)})` });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
   const raw = rawOf(createPublicKey(key));
@@ -95,8 +95,8 @@ export async function readSignatureFile(fs: FsCapability, file: string): Promise
     const s = JSON.parse(utf8(text));
     if (s?.algorithm !== 'ed25519' || typeof s.key_id !== 'string' || typeof s.public_key !== 'string' || typeof s.signature !== 'string') throw new Error('missing fields');
     return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${e?.message ?? e})` });
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${messageOf(e)})` });
   }
 }
 
@@ -116,8 +116,8 @@ async function parsePublicKey(fs: FsCapability, text: string, where: string): Pr
     const der = Buffer.from(t, 'base64');
     if (der.length === 32) return der;
     return rawOf(createPublicKey({ key: der, format: 'der', type: 'spki' }));
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `is not an ed25519 public key (${e?.message ?? e})` });
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `is not an ed25519 public key (${messageOf(e)})` });
   }
 }
 

@@ -67,13 +67,13 @@ export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, lo
     try {
       return await caps.localFs.readBytes(path, { maxBytes: MAX_DOWNLOAD_BYTES });
     } catch (e) {
-      throw new Error(`${path}: ${reason(e, timeoutMs)}`);
+      throw new Error(`${path}: ${reason(e, timeoutMs)}`, { cause: e });
     }
   }
   try {
     return (await caps.net.download(location, { maxBytes: MAX_DOWNLOAD_BYTES, timeoutMs })).bytes;
   } catch (e) {
-    throw new Error(reason(e, timeoutMs));
+    throw new Error(reason(e, timeoutMs), { cause: e });
   }
 }
 
