@@ -4,6 +4,7 @@
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CxError, appendJournal, defineCommand, errorText, messageOf, type Contribution, type FsCapability } from 'cx-ops/sdk';
+import { changesText, listingChanges } from './change-list.js';
 import { loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
@@ -57,13 +58,14 @@ export const registryCommands: Contribution[] = [
           hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
         });
       }
-      await addRegistry(ctx, ctx.env.configDir, source); // a dry run records the write instead
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      await addRegistry(caps, ctx.env.configDir, source);
       await appendJournal(ctx, { action: 'registry-add', registry: name, url });
       // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
       let plugins: number | null = null;
       let problem: string | null = null;
       try {
-        const loaded = await loadIndex(source, loadOptions(ctx));
+        const loaded = await loadIndex(source, loadOptions(ctx, caps));
         plugins = Object.keys(loaded.index.plugins).length;
       } catch (e) {
         if (!(e instanceof CxError)) throw e;
@@ -71,10 +73,11 @@ export const registryCommands: Contribution[] = [
         ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
       }
       const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
+      if (dry) ctx.io.err(changesText(changes));
       print(
         ctx,
         input.options.json === true,
-        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry },
+        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry, ...(dry ? { would_change: changes } : {}) },
         `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
       );
       return 0;
@@ -115,9 +118,11 @@ export const registryCommands: Contribution[] = [
     async run(ctx, input) {
       const name = String(input.args.name);
       const dry = ctx.env.dryRun;
-      const removed = await removeRegistry(ctx, ctx.env.configDir, name); // a dry run records the write instead
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      const removed = await removeRegistry(caps, ctx.env.configDir, name);
       await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
-      print(ctx, input.options.json === true, { ...removed, removed: !dry }, `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+      if (dry) ctx.io.err(changesText(changes));
+      print(ctx, input.options.json === true, { ...removed, removed: !dry, ...(dry ? { would_change: changes } : {}) }, `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
       return 0;
     },
   }),
@@ -159,9 +164,12 @@ export const registryCommands: Contribution[] = [
     options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
     dryRun: true,
     async run(ctx, input) {
-      const out = await publishArchive(ctx, String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature) });
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      const out = await publishArchive(caps, String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature) });
       const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
-      print(ctx, input.options.json === true, { ...out, dry_run: ctx.env.dryRun }, `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+      const dry = ctx.env.dryRun;
+      if (dry) ctx.io.err(changesText(changes));
+      print(ctx, input.options.json === true, { ...out, dry_run: dry, ...(dry ? { would_change: changes } : {}) }, `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
       return 0;
     },
   }),

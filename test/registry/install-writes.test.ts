@@ -8,12 +8,14 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { publishLockName } from '../../plugins-builtin/registry/publish.js';
 import { builtSnapshot, makeHome, serveDirectory, tempDir, type BuiltSnapshot, type Home, type StaticServer } from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
 let tmp: { dir: string; cleanup(): Promise<void> };
 let build: BuiltSnapshot;
+let author: Home;
 let user: Home;
 let server: StaticServer;
 
@@ -36,7 +38,7 @@ const snapshot = (h: Home) => tree(h.dir, logDir(h));
 beforeAll(async () => {
   build = await builtSnapshot();
   tmp = await tempDir('cx-install-writes-');
-  const author = await makeHome(tmp.dir, 'author', build);
+  author = await makeHome(tmp.dir, 'author', build);
   const registryDir = join(tmp.dir, 'registry');
   await mkdir(registryDir);
   const src = join(author.dir, 'hello');
@@ -112,5 +114,29 @@ describe.sequential('plugins install writes only through ctx.localFs', () => {
     expect(ops('download')).toContain(`${server.url}archives/hello-1.0.0.tgz`);
     expect(ops('writeFile').concat(ops('appendFile'))).toContain(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'));
     expect((await lstat(join(user.installDir, 'hello'))).isSymbolicLink()).toBe(true);
+  });
+
+  test('registry publish --dry-run and registry remove --dry-run list their writes and change nothing', async () => {
+    const fresh = join(tmp.dir, 'fresh-registry');
+    await mkdir(fresh);
+    const pub = await author.run(['registry', 'publish', fresh, join(author.dir, 'hello.tgz'), '--dry-run']);
+    expect(pub.exitCode, pub.stderr).toBe(0);
+    expect(pub.stdout).toMatch(/^dry run: would publish hello 1\.0\.0 \(unsigned, sha256 [0-9a-f]{64}\) in /);
+    expect(pub.stderr.split('\n').map((l) => l.replace(/\(\d+ bytes\)/, '(N bytes)'))).toEqual([
+      'A real run would make these changes:',
+      `  lock: ${publishLockName(fresh)}`,
+      `  mkdir: ${fresh}/archives`,
+      `  write: ${fresh}/archives/hello-1.0.0.tgz (N bytes)`,
+      `  write: ${fresh}/index.yaml (N bytes)`,
+      '',
+    ]);
+    expect(await readdir(fresh)).toEqual([]);
+    const before = await snapshot(user);
+    const rm = await user.run(['registry', 'remove', 'team', '--dry-run', '--json']);
+    expect(rm.exitCode, rm.stderr).toBe(0);
+    expect(JSON.parse(rm.stdout)).toMatchObject({
+      name: 'team', removed: false, would_change: ['lock: registry-list', expect.stringMatching(new RegExp(`^write: ${user.configDir}/registries\\.yaml \\(\\d+ bytes\\)$`))],
+    });
+    expect(await snapshot(user)).toEqual(before);
   });
 });
