@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Message } from 'esbuild';
-import { CxError } from './errors.js';
+import { CxError, messageOf } from './errors.js';
 
 function sdkEntry(): string {
   const js = fileURLToPath(new URL('./index.js', import.meta.url));
@@ -45,9 +45,10 @@ export async function bundlePlugin(entry: string): Promise<string> {
       legalComments: 'none',
     });
     return result.outputFiles[0]!.text;
-  } catch (e: any) {
-    const errors: Message[] = e?.errors ?? [];
-    throw new CxError('CX_ERR_PLUGIN_BUILD', { entry, detail: errors.map(describe).join('\n') || e?.message });
+  } catch (e) {
+    // esbuild's failure carries its messages in `errors`.
+    const errors: Message[] = (e as { errors?: Message[] } | null)?.errors ?? [];
+    throw new CxError('CX_ERR_PLUGIN_BUILD', { entry, detail: errors.map(describe).join('\n') || messageOf(e) });
   }
 }
 

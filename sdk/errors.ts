@@ -13,14 +13,21 @@
  * 5 system state (locks, missing tools), 1 anything else.
  */
 
+/**
+ * An error's parameters: whatever its message reads (file, line, plugin, ...). Each code's
+ * message function types its own; the catalogue as a whole cannot, hence the one `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ErrorParams = Record<string, any>;
+
 /** One code of a catalogue. */
-export interface ErrorSpec<P = Record<string, any>> {
+export interface ErrorSpec<P = ErrorParams> {
   /** Process exit code when this error ends a command. */
   exit: number;
   /** What it means, for the docs table. */
   summary: string;
   /** Builds the message (what is wrong, where) from the error's parameters. */
-  message: (p: P) => string;
+  message(p: P): string;
 }
 
 /** The form every error code takes: upper snake case, e.g. CX_ERR_USAGE or ACME_ERR_QUOTA. */
@@ -159,7 +166,7 @@ export const ERRORS = {
     summary: "A config.yaml section fails its plugin's schema.",
     message: (p) => {
       // `problems` lists every schema error of the section; without it, the one in p itself.
-      const problems: Array<Record<string, any>> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
+      const problems: Array<ErrorParams> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
       const lines = problems.map((q) => `${p.file}${q.line ? `:${q.line}` : ''}: '${q.field}' ${q.detail}${q.found !== undefined ? ` (found: ${JSON.stringify(q.found)})` : ''}`);
       const schema = p.plugin === 'kernel'
         ? "its top level is a mapping of sections: 'plugins' (schemas/config.schema.json) and one per plugin, named by its config_key"
@@ -264,7 +271,7 @@ export const ERRORS = {
     exit: 2,
     summary: 'A hotfix module (index.json/index.yaml) does not match its format, or its operations cannot be ordered or run.',
     message: (p) => {
-      const problems: Array<Record<string, any>> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
+      const problems: Array<ErrorParams> = Array.isArray(p.problems) && p.problems.length ? p.problems : [p];
       const lines = problems.map((q) => `${p.file}${q.line ? `:${q.line}` : ''}: ${q.operation ? `operation '${q.operation}' ` : ''}field '${q.field}' ${q.detail}${q.found !== undefined ? ` (found: ${JSON.stringify(q.found)})` : ''}`);
       return `${lines.join('\n')}\nFix ${problems.length > 1 ? 'these' : 'it'} in ${p.file} (format: schemas/hotfix-index.schema.json); nothing was changed.`;
     },
@@ -331,7 +338,7 @@ const strings = (v: unknown): string[] | undefined => (Array.isArray(v) && v.len
 /** A coded error, attributed to a plugin and hook/contribution where it applies. */
 export class CxError extends Error {
   readonly code: ErrorCode | (string & {});
-  readonly params: Record<string, any>;
+  readonly params: ErrorParams;
   readonly exitCode: number;
   /** The command to try next. */
   readonly hint?: string;
@@ -344,9 +351,9 @@ export class CxError extends Error {
   hook?: string;
   contribution?: string;
 
-  constructor(code: ErrorCode, params?: Record<string, any>, options?: { cause?: unknown });
-  constructor(code: string, params: Record<string, any>, options: { cause?: unknown; spec: ErrorSpec<any> });
-  constructor(code: string, params: Record<string, any> = {}, options: { cause?: unknown; spec?: ErrorSpec<any> } = {}) {
+  constructor(code: ErrorCode, params?: ErrorParams, options?: { cause?: unknown });
+  constructor(code: string, params: ErrorParams, options: { cause?: unknown; spec: ErrorSpec });
+  constructor(code: string, params: ErrorParams = {}, options: { cause?: unknown; spec?: ErrorSpec } = {}) {
     const spec = options.spec ?? (ERRORS as Record<string, ErrorSpec>)[code];
     if (!spec) throw new TypeError(`'${code}' is not a code of the kernel's error catalogue; declare it with defineErrors`);
     const suggestions = strings(params.suggestions);
@@ -365,7 +372,7 @@ export class CxError extends Error {
   }
 
   /** An error whose text was already rendered elsewhere (it crossed the sandbox boundary, or is a kernel error relayed). */
-  static fromData(d: ErrorData, params: Record<string, any> = {}): CxError {
+  static fromData(d: ErrorData, params: ErrorParams = {}): CxError {
     const spec: ErrorSpec = { exit: d.exit, summary: '', message: () => d.message };
     const e = new CxError(d.code, { ...params, detail: d.message, hint: undefined, suggestions: undefined }, { spec });
     Object.assign(e, { hint: d.hint, suggestions: d.suggestions, plugin: d.plugin ?? params.plugin, hook: d.hook ?? params.hook, contribution: d.contribution ?? params.contribution });
@@ -376,7 +383,7 @@ export class CxError extends Error {
    * An error of a kernel code whose message was already written (e.g. a permission denial that
    * crossed the sandbox boundary inside the plugin and came back out of it).
    */
-  static withMessage(code: ErrorCode, message: string, params: Record<string, any> = {}): CxError {
+  static withMessage(code: ErrorCode, message: string, params: ErrorParams = {}): CxError {
     return CxError.fromData({ code, message, exit: ERRORS[code].exit }, params);
   }
 
@@ -433,11 +440,11 @@ export interface ErrorFix {
 
 /** What definePlugin's `errors` takes: any catalogue made by defineErrors. */
 export interface ErrorSpecs {
-  readonly [ERROR_SPECS]: Record<string, ErrorSpec<any>>;
+  readonly [ERROR_SPECS]: Record<string, ErrorSpec>;
 }
 
 /** A plugin's own error codes: one factory per code, typed by its message's parameters. */
-export type ErrorCatalogue<S extends Record<string, ErrorSpec<any>>> = {
+export type ErrorCatalogue<S extends Record<string, ErrorSpec>> = {
   readonly [K in keyof S]: (params: Parameters<S[K]['message']>[0] & ErrorFix, options?: { cause?: unknown }) => CxError;
 } & { readonly [ERROR_SPECS]: S };
 
@@ -446,20 +453,20 @@ export type ErrorCatalogue<S extends Record<string, ErrorSpec<any>>> = {
  * Raise one with `throw errors.ACME_ERR_QUOTA({ ... })`; give the catalogue to definePlugin's
  * `errors` so the kernel knows its exit codes (also across the sandbox boundary) and the docs list it.
  */
-export function defineErrors<S extends Record<string, ErrorSpec<any>>>(specs: S): ErrorCatalogue<S> {
+export function defineErrors<S extends Record<string, ErrorSpec>>(specs: S): ErrorCatalogue<S> {
   const out: Record<string | symbol, unknown> = { [ERROR_SPECS]: specs };
   for (const [code, spec] of Object.entries(specs)) {
     if (!ERROR_CODE_PATTERN.test(code)) throw new TypeError(`error code '${code}' is not upper snake case (e.g. ACME_ERR_QUOTA)`);
     if (Object.hasOwn(ERRORS, code)) throw new TypeError(`error code '${code}' is the kernel's; choose a code of your own`);
-    out[code] = (params: Record<string, any>, options: { cause?: unknown } = {}) => new CxError(code, params ?? {}, { ...options, spec });
+    out[code] = (params: ErrorParams, options: { cause?: unknown } = {}) => new CxError(code, params ?? {}, { ...options, spec });
   }
   return Object.freeze(out) as ErrorCatalogue<S>;
 }
 
 /** The specs of a catalogue made by defineErrors ({} for anything else). */
-export function errorSpecsOf(catalogue: unknown): Record<string, ErrorSpec<any>> {
+export function errorSpecsOf(catalogue: unknown): Record<string, ErrorSpec> {
   const specs = catalogue && typeof catalogue === 'object' ? (catalogue as Record<symbol, unknown>)[ERROR_SPECS] : undefined;
-  return specs && typeof specs === 'object' ? (specs as Record<string, ErrorSpec<any>>) : {};
+  return specs && typeof specs === 'object' ? (specs as Record<string, ErrorSpec>) : {};
 }
 
 /** Whether `code` is a code of the kernel's catalogue. */

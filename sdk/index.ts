@@ -54,7 +54,7 @@ export function defineContribution<Input, Output>(
   kind: KindToken<Input, Output>,
   id: string,
   meta: Record<string, Json>,
-  run: (ctx: PluginContext<any>, input: Input) => Promise<Output>,
+  run: (ctx: PluginContext<unknown>, input: Input) => Promise<Output>,
 ): Contribution<Input, Output>;
 export function defineContribution<Input = Json, Output = Json>(kind: string, id: string, meta: Record<string, Json>, run: Contribution<Input, Output>['run']): Contribution<Input, Output>;
 export function defineContribution(kind: string | KindToken<unknown, unknown>, id: string, meta: Record<string, Json>, run: Contribution['run']): Contribution {
@@ -62,7 +62,7 @@ export function defineContribution(kind: string | KindToken<unknown, unknown>, i
 }
 
 /** Declares a health check (contribution kind `check`). */
-export function defineCheck(def: CheckDefinition): Contribution<Record<string, never>, CheckOutcome> {
+export function defineCheck<Config = unknown>(def: CheckDefinition<Config>): Contribution<Record<string, never>, CheckOutcome> {
   const meta: Record<string, Json> = {
     name: def.name,
     description: def.description,
@@ -71,21 +71,22 @@ export function defineCheck(def: CheckDefinition): Contribution<Record<string, n
     fix_id: def.fix_id ?? null,
     depends_on: def.depends_on ?? [],
   };
-  return { kind: 'check', id: def.id, meta, run: (ctx) => def.run(ctx) };
+  // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+  return { kind: 'check', id: def.id, meta, run: (ctx) => def.run(ctx as PluginContext<Config>) };
 }
 
 /** Declares a fix (contribution kind `fix`), offered to `doctor --fix` by a check's fix_id. */
-export function defineFix(def: FixDefinition): Contribution<FixInput, FixOutcome> {
+export function defineFix<Config = unknown>(def: FixDefinition<Config>): Contribution<FixInput, FixOutcome> {
   return {
     kind: 'fix',
     id: def.id,
     meta: { name: def.name, description: def.description, safe: def.safe },
-    run: (ctx, input) => def.run(ctx, input),
+    run: (ctx, input) => def.run(ctx as PluginContext<Config>, input),
   };
 }
 
 /** Declares a command (contribution kind `command`) mounted on the cx-ops command line. */
-export function defineCommand(def: CommandDefinition): Contribution<CommandInput, number> {
+export function defineCommand<Config = unknown>(def: CommandDefinition<Config>): Contribution<CommandInput, number> {
   return {
     kind: 'command',
     id: def.name,
@@ -97,7 +98,7 @@ export function defineCommand(def: CommandDefinition): Contribution<CommandInput
       help: def.help ?? null,
       dry_run: def.dryRun ?? false,
     },
-    run: (ctx, input) => def.run(ctx, input),
+    run: (ctx, input) => def.run(ctx as PluginContext<Config>, input),
   };
 }
 
@@ -105,11 +106,12 @@ export function defineCommand(def: CommandDefinition): Contribution<CommandInput
  * Declares a tap: on a kernel hook by name (the payload typed by KernelHookPayloads), or on a
  * hook another plugin declared, by its token (the payload typed by it) or by name (plain JSON).
  */
-export function defineTap<K extends keyof KernelHookPayloads>(hook: K, run: (ctx: PluginContext<any>, payload: KernelHookPayloads[K]) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap<Payload>(hook: HookToken<Payload>, run: (ctx: PluginContext<any>, payload: Payload) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap(hook: string, run: (ctx: PluginContext<any>, payload: Json) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap(hook: string | HookToken<any>, run: TapDefinition['run'], options: { priority?: number } = {}): TapDefinition {
-  return { hook: hookName(hook), run, priority: options.priority };
+export function defineTap<K extends keyof KernelHookPayloads>(hook: K, run: (ctx: PluginContext<unknown>, payload: KernelHookPayloads[K]) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap<Payload>(hook: HookToken<Payload>, run: (ctx: PluginContext<unknown>, payload: Payload) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap(hook: string, run: (ctx: PluginContext<unknown>, payload: Json) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
+export function defineTap(hook: string | HookToken<unknown>, run: (ctx: PluginContext<unknown>, payload: never) => Promise<unknown>, options: { priority?: number } = {}): TapDefinition {
+  // The kernel calls a tap with its hook's payload (the overloads above type it).
+  return { hook: hookName(hook), run: run as TapDefinition['run'], priority: options.priority };
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import type { Json, PluginContext } from './types.js';
 
 /** Appends `entry` (with the time and the plugin's name) to the plugin's run journal. */
-export async function appendJournal(ctx: PluginContext<any>, entry: Record<string, Json>): Promise<void> {
+export async function appendJournal(ctx: PluginContext<unknown>, entry: Record<string, Json>): Promise<void> {
   if (ctx.env.dryRun) return;
   await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
   const line = JSON.stringify({ ts: new Date().toISOString(), plugin: ctx.plugin, ...entry });

@@ -12,7 +12,7 @@ export interface RunLock {
 }
 
 /** Takes the run lock `name` (e.g. 'update.lock') for `what` (e.g. "update apply"); throws CX_ERR_STATE_LOCKED. */
-export async function takeRunLock(ctx: PluginContext<any>, name: string, what: string): Promise<RunLock> {
+export async function takeRunLock(ctx: PluginContext<unknown>, name: string, what: string): Promise<RunLock> {
   const lockName = `${ctx.plugin}-${name.replace(/\.lock$/, '')}`;
   const path = `${ctx.env.dataDir}/locks/${lockName}.lock`;
   const lock = await ctx.lock(lockName, { what });

@@ -54,16 +54,16 @@ export function describeSchemaError(errors: ErrorObject[] | null | undefined, da
   const e = errors?.[0];
   if (!e) return { field: '(root)', path: [], detail: 'is invalid', found: undefined };
   const path = pointerToPath(e.instancePath);
-  const params = e.params as Record<string, any>;
+  const params = e.params as Record<string, unknown>;
   let detail: string;
   let noValue = false;
   switch (e.keyword) {
     case 'additionalProperties':
-      path.push(params.additionalProperty);
+      path.push(String(params.additionalProperty));
       detail = 'is not allowed here (unknown field)';
       break;
     case 'required':
-      path.push(params.missingProperty);
+      path.push(String(params.missingProperty));
       detail = 'is required but missing';
       noValue = true;
       break;
@@ -80,7 +80,7 @@ export function describeSchemaError(errors: ErrorObject[] | null | undefined, da
       detail = `must match the pattern ${params.pattern}`;
       break;
     case 'propertyNames':
-      path.push(params.propertyName);
+      path.push(String(params.propertyName));
       detail = 'is not a valid name here';
       noValue = true;
       break;

@@ -394,7 +394,7 @@ export interface RuntimeEnv {
 export type Tier = 'trusted' | 'sandboxed';
 
 /** What every plugin function receives. */
-export interface PluginContext<Config = Record<string, unknown>> {
+export interface PluginContext<Config = unknown> {
   /** This plugin's name (from plugin.yaml). */
   readonly plugin: string;
   readonly tier: Tier;
@@ -428,7 +428,7 @@ export interface PluginContext<Config = Record<string, unknown>> {
 // ---------------------------------------------------------------------------
 
 /** A contribution: a kind, an id, plain metadata and the function that does the work. */
-export interface Contribution<Input = any, Output = any> {
+export interface Contribution<Input = unknown, Output = unknown> {
   kind: string;
   id: string;
   meta: Record<string, Json>;
@@ -437,10 +437,11 @@ export interface Contribution<Input = any, Output = any> {
    * `nagios.checks[2].id`): a duplicate id then says to rename it there.
    */
   configField?: string;
-  run(ctx: PluginContext<any>, input: Input): Promise<Output>;
+  run(ctx: PluginContext<unknown>, input: Input): Promise<Output>;
 }
 
-export interface CheckDefinition {
+/** A check; `Config` is its plugin's config (the kernel hands each contribution its plugin's validated section). */
+export interface CheckDefinition<Config = unknown> {
   id: string;
   name: string;
   description: string;
@@ -450,7 +451,7 @@ export interface CheckDefinition {
   fix_id?: string;
   /** Checks that must pass first; when one fails this check is SKIPped. */
   depends_on?: string[];
-  run(ctx: PluginContext<any>): Promise<CheckOutcome>;
+  run(ctx: PluginContext<Config>): Promise<CheckOutcome>;
 }
 
 /** What a fix receives: the failing result. */
@@ -466,13 +467,13 @@ export interface FixOutcome {
   actions: string[];
 }
 
-export interface FixDefinition {
+export interface FixDefinition<Config = unknown> {
   id: string;
   name: string;
   description: string;
   /** Safe fixes may run without asking when doctor.auto_fix_safe is set. */
   safe: boolean;
-  run(ctx: PluginContext<any>, input: FixInput): Promise<FixOutcome>;
+  run(ctx: PluginContext<Config>, input: FixInput): Promise<FixOutcome>;
 }
 
 export interface CommandArgument {
@@ -494,7 +495,7 @@ export interface CommandInput {
   options: Record<string, Json>;
 }
 
-export interface CommandDefinition {
+export interface CommandDefinition<Config = unknown> {
   /** Space-separated path, e.g. "hello" or "repair apt". */
   name: string;
   description: string;
@@ -509,7 +510,7 @@ export interface CommandDefinition {
    */
   dryRun?: boolean;
   /** Resolves with the process exit code (0 = success). */
-  run(ctx: PluginContext<any>, input: CommandInput): Promise<number>;
+  run(ctx: PluginContext<Config>, input: CommandInput): Promise<number>;
 }
 
 /** The kernel's hooks and their payloads: one typed table (defineTap and callHook are typed by it). */
@@ -543,7 +544,7 @@ export interface TapDefinition {
    * For pre_* hooks, resolving `false` vetoes the action. For other hooks the return
    * value is ignored unless the hook is a waterfall, where it replaces the payload.
    */
-  run(ctx: PluginContext<any>, payload: any): Promise<unknown>;
+  run(ctx: PluginContext<unknown>, payload: unknown): Promise<unknown>;
 }
 
 /** A new contribution kind a plugin offers for others to fill. */

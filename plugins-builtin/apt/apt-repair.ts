@@ -73,7 +73,7 @@ export async function unsettledPackages(t: AptTools): Promise<string[]> {
     .map(([name, st]) => `${name} (${st.split(' ').pop()})`);
 }
 
-async function listFiles(ctx: PluginContext<any>, dir: string, keep: string[]): Promise<string[]> {
+async function listFiles(ctx: PluginContext<unknown>, dir: string, keep: string[]): Promise<string[]> {
   if (!(await ctx.localFs.stat(dir))) return [];
   return (await ctx.localFs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
 }
@@ -96,7 +96,7 @@ export function auditSummary(audit: ExecResult): string {
 }
 
 /** Diagnoses what is wrong with dpkg/apt (everything it runs is read-only). */
-export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise<AptProblem[]> {
+export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Promise<AptProblem[]> {
   const problems: AptProblem[] = [];
   const audit = await t.dpkg(['--audit'], { readOnly: true });
   const unsettled = await unsettledPackages(t);
@@ -145,7 +145,7 @@ export async function diagnoseApt(ctx: PluginContext<any>, t: AptTools): Promise
 }
 
 /** Runs the repair (or, with ctx.env.dryRun, only plans it); one repair apt run at a time. */
-export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptions = {}): Promise<AptRepairReport> {
+export async function repairApt(ctx: PluginContext<unknown>, options: AptRepairOptions = {}): Promise<AptRepairReport> {
   const report: AptRepairReport = { status: 'ok', dryRun: ctx.env.dryRun, message: '', problems: [], actions: [], holders: [], statusBackup: null, audit: '' };
   const why = await aptUnavailable(ctx);
   if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
@@ -163,7 +163,7 @@ export async function repairApt(ctx: PluginContext<any>, options: AptRepairOptio
   }
 }
 
-async function repairWith(ctx: PluginContext<any>, report: AptRepairReport, options: AptRepairOptions): Promise<AptRepairReport> {
+async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, options: AptRepairOptions): Promise<AptRepairReport> {
   const dryRun = ctx.env.dryRun;
   const t = aptTools(ctx);
 

@@ -76,7 +76,7 @@ export interface AptTools {
 
 const ENV = { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C', LANG: 'C' };
 
-export function aptTools(ctx: PluginContext<any>, timeoutMs = 600_000): AptTools {
+export function aptTools(ctx: PluginContext<unknown>, timeoutMs = 600_000): AptTools {
   const root = ctx.env.root;
   const run = (cmd: string, pre: string[], args: string[], o: ExecOptions = {}) =>
     ctx.exec.run(cmd, [...pre, ...args], { timeoutMs, ...o, env: { ...ENV, ...o.env } });
@@ -91,7 +91,7 @@ export function aptTools(ctx: PluginContext<any>, timeoutMs = 600_000): AptTools
 }
 
 /** Why apt/dpkg cannot be used under this root, or null when they can. */
-export async function aptUnavailable(ctx: PluginContext<any>): Promise<string | null> {
+export async function aptUnavailable(ctx: PluginContext<unknown>): Promise<string | null> {
   const p = aptPaths(ctx.env.root);
   if (!(await ctx.localFs.stat(p.status))) return `no dpkg database at ${p.status} (not a Debian-based system?)`;
   for (const tool of ['dpkg', 'apt-get']) {

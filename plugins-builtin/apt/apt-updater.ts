@@ -25,7 +25,7 @@ export function parseSimulation(text: string): PackageUpdate[] {
   return out;
 }
 
-async function installedPackages(ctx: PluginContext<any>): Promise<InstalledPackage[]> {
+async function installedPackages(ctx: PluginContext<unknown>): Promise<InstalledPackage[]> {
   const r = await aptTools(ctx).dpkgQuery(['-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n'], { readOnly: true });
   if (r.exitCode !== 0) throw new Error(`dpkg-query failed: ${failureLine(r)}`);
   return r.stdout
@@ -36,7 +36,7 @@ async function installedPackages(ctx: PluginContext<any>): Promise<InstalledPack
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function rebootRequired(ctx: PluginContext<any>): Promise<boolean> {
+async function rebootRequired(ctx: PluginContext<unknown>): Promise<boolean> {
   for (const p of ['/var/run/reboot-required', '/run/reboot-required']) if (await ctx.fs.stat(p)) return true;
   return false;
 }
@@ -61,7 +61,7 @@ export function failedSources(stdout: string, stderr: string): Array<{ source: s
   return [...out].map(([source, error]) => ({ source, error }));
 }
 
-async function pending(ctx: PluginContext<any>): Promise<PackageUpdate[]> {
+async function pending(ctx: PluginContext<unknown>): Promise<PackageUpdate[]> {
   const r = await aptTools(ctx).aptGet(['-s', '-q', 'dist-upgrade'], { readOnly: true });
   if (r.exitCode !== 0) throw new Error(`apt-get -s dist-upgrade failed: ${failureLine(r)}. Try: cx-ops repair apt`);
   return parseSimulation(r.stdout);

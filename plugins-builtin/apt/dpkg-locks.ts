@@ -18,7 +18,7 @@ export interface LockState {
   stale: string[];
 }
 
-async function commandLine(ctx: PluginContext<any>, pid: number, fallback: string): Promise<string> {
+async function commandLine(ctx: PluginContext<unknown>, pid: number, fallback: string): Promise<string> {
   try {
     const raw = await ctx.localFs.readFile(`/proc/${pid}/cmdline`);
     const text = raw.split('\0').filter(Boolean).join(' ');
@@ -29,7 +29,7 @@ async function commandLine(ctx: PluginContext<any>, pid: number, fallback: strin
 }
 
 /** Reads which of the given lock files are held, and by whom. */
-export async function readLocks(ctx: PluginContext<any>, lockFiles: string[]): Promise<LockState> {
+export async function readLocks(ctx: PluginContext<unknown>, lockFiles: string[]): Promise<LockState> {
   const r = await ctx.exec.run('lslocks', ['--json', '--notruncate', '-o', 'PID,COMMAND,PATH'], { readOnly: true, timeoutMs: 10_000 });
   if (r.exitCode !== 0) throw new Error(`lslocks failed (exit ${r.exitCode}): ${r.stderr.trim()}; install util-linux to read lock holders`);
   const rows = (JSON.parse(r.stdout || '{"locks":[]}') as { locks: Array<{ pid: number | string; command: string; path: string | null }> }).locks;
@@ -54,7 +54,7 @@ export async function readLocks(ctx: PluginContext<any>, lockFiles: string[]): P
  * (held is empty when everything was released in time).
  */
 export async function waitForLocks(
-  ctx: PluginContext<any>,
+  ctx: PluginContext<unknown>,
   lockFiles: string[],
   timeoutMs: number,
   onWait?: (holders: LockHolder[]) => void,

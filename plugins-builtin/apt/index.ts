@@ -8,6 +8,7 @@ import { CxError, defineCommand, defineContribution, defineFix, definePlugin, ty
 import { diagnoseApt, repairApt, type AptRepairReport } from './apt-repair.js';
 import { aptTools, aptUnavailable } from './apt-tools.js';
 import { aptUpdater } from './apt-updater.js';
+import { diagnosisKind } from './diagnosis-kind.js';
 
 interface AptConfig {
   lock_wait_seconds?: number;
@@ -63,14 +64,14 @@ function lockWaitMs(ctx: PluginContext<AptConfig>, option: Json | undefined): nu
 
 export default definePlugin<AptConfig>({
   name: 'apt',
-  kinds: [{ kind: 'diagnosis', description: 'A read-only diagnosis shared by a check and the repair it offers: resolves { available, reason?, problems: [{ id, description, fix[] }] }' }],
+  kinds: [diagnosisKind],
   contributes: [
-    defineContribution('diagnosis', 'apt', { name: 'dpkg/apt', description: 'interrupted dpkg runs, broken dependencies, corrupt package lists, cache problems (what repair apt fixes)' }, async (ctx: PluginContext<AptConfig>) => {
+    defineContribution(diagnosisKind, 'apt', { name: 'dpkg/apt', description: 'interrupted dpkg runs, broken dependencies, corrupt package lists, cache problems (what repair apt fixes)' }, async (ctx) => {
       const why = await aptUnavailable(ctx);
       if (why) return { available: false, reason: why, problems: [] };
-      return { available: true, problems: (await diagnoseApt(ctx, aptTools(ctx))) as unknown as Json };
+      return { available: true, problems: await diagnoseApt(ctx, aptTools(ctx)) };
     }),
-    defineCommand({
+    defineCommand<AptConfig>({
       name: 'repair apt',
       dryRun: true,
       description: 'Diagnose and repair dpkg/apt: locks, interrupted runs, broken dependencies, package lists, cache',
@@ -92,7 +93,7 @@ export default definePlugin<AptConfig>({
         return EXIT[report.status];
       },
     }),
-    defineFix({
+    defineFix<AptConfig>({
       id: 'repair_apt',
       name: 'Repair apt/dpkg',
       description: 'Clears stale locks, finishes interrupted dpkg runs, fixes broken dependencies, refetches corrupted lists, cleans the cache',

@@ -3,16 +3,16 @@
  * `declarative.files` and doctor's --checks-file) and runs each one through it. A file that
  * cannot be read or does not validate throws a positioned CxError; doctor reports it as ERROR.
  */
-import { CxError, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, type CheckOutcome, type PluginContext } from 'cx-ops/sdk';
 import { evaluate } from './assertions.js';
+import type { CheckSetEntry, CheckSetRequest } from './check-set-kind.js';
 import { parseChecksFile, type DeclaredCheck } from './checks-file.js';
 
 export interface DeclarativeConfig {
   files: string[];
 }
 
-/** A request from doctor: list the checks, or run one. */
-export type CheckSetRequest = { op: 'list'; files?: string[] } | { op: 'run'; id: string; files?: string[] };
+export type { CheckSetRequest } from './check-set-kind.js';
 
 /** Reads one checks file: a path on this machine (config paths are host paths, put under --root by the caller). */
 export async function readChecksFile(ctx: PluginContext<unknown>, file: string): Promise<DeclaredCheck[]> {
@@ -35,12 +35,12 @@ async function allChecks(ctx: PluginContext<DeclarativeConfig>, given: string[])
 }
 
 /** The check set's entry point. */
-export async function runCheckSet(ctx: PluginContext<DeclarativeConfig>, req: CheckSetRequest): Promise<Json> {
+export async function runCheckSet(ctx: PluginContext<DeclarativeConfig>, req: CheckSetRequest): Promise<CheckSetEntry[] | CheckOutcome> {
   const checks = await allChecks(ctx, (req.files ?? []).map(String));
   if (req.op === 'list') {
     return checks.map((c) => ({ id: c.id, name: c.name, description: c.description, category: c.category, severity: c.severity, fix_id: null, depends_on: [], declared_at: c.at }));
   }
   const c = checks.find((x) => x.id === req.id);
   if (!c) throw new Error(`no declared check '${req.id}' in ${[...(ctx.config.files ?? []), ...(req.files ?? [])].join(', ') || 'any checks file'}`);
-  return (await evaluate(ctx, c)) as unknown as Json;
+  return evaluate(ctx, c);
 }

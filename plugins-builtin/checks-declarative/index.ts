@@ -7,15 +7,19 @@
  */
 import { CxError, defineCommand, defineContribution, definePlugin, type Json, type PluginContext } from 'cx-ops/sdk';
 import { runCheckSet, type CheckSetRequest, type DeclarativeConfig } from './check-set.js';
+import { checkSetKind } from './check-set-kind.js';
 import { checksFileText, describeHost } from './checks-init.js';
 
 const names = (v: Json | undefined): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
 export default definePlugin<DeclarativeConfig>({
   name: 'checks-declarative',
-  kinds: [{ kind: 'check-set', description: "A set of checks known only at run time (e.g. read from a file): { op: 'list', files } resolves with check definitions, { op: 'run', id, files } with a check outcome" }],
+  kinds: [checkSetKind],
   contributes: [
-    defineContribution('check-set', 'declarative', { name: 'Declarative checks', description: 'checks from YAML files (schemas/declarative-checks.schema.json)' }, (ctx: PluginContext<DeclarativeConfig>, input: CheckSetRequest) => runCheckSet(ctx, input)),
+    defineContribution(checkSetKind, 'declarative', { name: 'Declarative checks', description: 'checks from YAML files (schemas/declarative-checks.schema.json)' }, (ctx, input) =>
+      // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+      runCheckSet(ctx as PluginContext<DeclarativeConfig>, input),
+    ),
     defineCommand({
       name: 'checks init',
       dryRun: true,

@@ -46,13 +46,13 @@ async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
  * The cached value for `name` when its fingerprint matches, else computes, stores and returns
  * it. A cache that cannot be read or written is simply not used.
  */
-export function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<{ value: T; cached: boolean }> {
+export function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, fp: string, compute: () => Promise<T>): Promise<Answer<T>> {
   // A check cut off by its time limit leaves its computation running; the next run with the same
   // fingerprint (the daemon's next cycle) waits for that one instead of starting a second.
-  const key = `${name}\n${fingerprint}`;
-  let p = computing.get(key) as Promise<{ value: T; cached: boolean }> | undefined;
+  const key = `${name}\n${fp}`;
+  let p = computing.get(key) as Promise<Answer<T>> | undefined;
   if (!p) {
-    p = answer(ctx, name, fingerprint, compute).finally(() => computing.delete(key));
+    p = answer(ctx, name, fp, compute).finally(() => computing.delete(key));
     computing.set(key, p);
   }
   return p;
@@ -60,7 +60,9 @@ export function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, finge
 
 const computing = new Map<string, Promise<unknown>>();
 
-async function answer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<{ value: T; cached: boolean }> {
+type Answer<T> = { value: T; cached: boolean };
+
+async function answer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<Answer<T>> {
   const file = `${ctx.env.cacheDir}/${name}.json`;
   try {
     if (await ctx.localFs.stat(file)) {

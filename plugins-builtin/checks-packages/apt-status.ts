@@ -7,6 +7,7 @@
  * plugin's own `apt_configure_pending` (`dpkg --configure -a`).
  */
 import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
+import { askDiagnosis } from '../apt/diagnosis-kind.js';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
 import type { PackagesConfig } from './config.js';
@@ -24,15 +25,8 @@ export interface AptHealth {
 
 /** The shared diagnosis of the apt plugin, if it is loaded. */
 async function aptDiagnosis(ctx: PluginContext<unknown>): Promise<AptHealth['diagnosis']> {
-  let ids: string[];
-  try {
-    ids = (await ctx.registry.list('diagnosis')).map((d) => d.id);
-  } catch {
-    return null; // nobody declares the kind: the apt plugin is disabled
-  }
-  if (!ids.includes('apt')) return null;
-  const d = (await ctx.registry.invoke('diagnosis', 'apt', null)) as { available?: boolean; problems?: Json } | null;
-  return d?.available && Array.isArray(d.problems) ? (d.problems as unknown as NonNullable<AptHealth['diagnosis']>) : null;
+  const d = await askDiagnosis(ctx, 'apt');
+  return d?.available ? d.problems : null;
 }
 
 const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${ctx.fs.diskPath('/var/lib/dpkg')}`]);

@@ -32,7 +32,25 @@ export const API_ENDPOINTS = [
   { path: '/api/v1/stream', description: 'Server-Sent Events: cycle, event, panels', schema: null },
 ];
 
+/**
+ * How long one rendering of /metrics is served again. Prometheus scrapes every 15-60 s; a flood
+ * of scrapers (or 50 at once) then costs one rendering a second instead of one each.
+ */
+export const METRICS_REUSE_MS = 1000;
+
 export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): Record<string, unknown> } {
+  let rendered: { at: number; body: Promise<string> } | undefined;
+  const exposition = (): Promise<string> => {
+    const now = Date.now();
+    if (!rendered || now - rendered.at >= METRICS_REUSE_MS) {
+      const body = src.metrics.exposition();
+      rendered = { at: now, body };
+      body.catch(() => {
+        if (rendered?.body === body) rendered = undefined;
+      });
+    }
+    return rendered.body;
+  };
   const checksBody = () => {
     const last = src.state.last;
     const health: Health = src.state.health();
@@ -63,7 +81,7 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
       const h = src.state.health();
       return { code: h.status === 'healthy' ? 200 : 503, body: h };
     },
-    metrics: async () => ({ contentType: src.metrics.contentType, body: await src.metrics.exposition() }),
+    metrics: async () => ({ contentType: src.metrics.contentType, body: await exposition() }),
     count: (route, code) => src.metrics.httpRequests.inc({ route, code: String(code) }),
     stream: (send) => {
       send('cycle', checksBody());

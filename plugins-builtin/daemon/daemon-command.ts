@@ -18,7 +18,7 @@ import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
 import { jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
-import { setActiveMetrics } from './metric-kind.js';
+import { daemonMetricKind, setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -208,7 +208,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   /** A scheduler over the registry's jobs. */
   const makeGeneration = async (registry: RegistryCapability, s: DaemonSettings, shutdown?: () => Promise<void>): Promise<Generation> => {
     const scheduler = new Scheduler(onSchedulerEvent);
-    for (const p of metrics.plugins.sync(await registry.list('daemon-metric'))) {
+    for (const p of metrics.plugins.sync(await registry.list(daemonMetricKind))) {
       log.warn('metric_invalid', `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`, undefined, p.plugin);
     }
     for (const j of await registry.list('daemon-job')) {

@@ -19,7 +19,7 @@
  */
 import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
 import type { StoredResult } from './history-store.js';
-import { METRIC_META_SCHEMA, type MetricSample } from './metric-kind.js';
+import { daemonMetricKind, daemonMetricsKind, type MetricSample } from './metric-kind.js';
 
 export interface JobInput {
   /** This job's run count, from 1. */
@@ -72,8 +72,8 @@ export const DAEMON_KINDS: ContributionKindDefinition[] = [
   { kind: 'daemon-service', description: 'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops' },
   { kind: 'dashboard-panel', description: 'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle' },
   { kind: 'history-query', description: 'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })' },
-  { kind: 'daemon-metric', description: 'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }', metaSchema: METRIC_META_SCHEMA },
-  { kind: 'daemon-metrics', description: "The daemon's sink for metric samples sent outside a job: id record, input { plugin, samples }" },
+  daemonMetricKind,
+  daemonMetricsKind,
 ];
 
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);

@@ -15,7 +15,7 @@
  * - Each family keeps at most MAX_SERIES label combinations, so a plugin cannot grow the
  *   daemon's memory through label values.
  */
-import { defineContribution, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, defineKind, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { PluginMetrics } from './plugin-metrics.js';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -57,6 +57,29 @@ export const METRIC_META_SCHEMA: Record<string, Json> = {
   },
 };
 
+/** What the daemon's `record` sink is sent, and answers. */
+export interface MetricsRecordInput {
+  plugin: string;
+  samples: MetricSample[];
+}
+export interface MetricsRecordOutput {
+  accepted: number;
+  rejected: number;
+  /** False when no daemon runs in this process (the samples went nowhere). */
+  daemon: boolean;
+}
+
+/** Kind `daemon-metric`: one contribution per metric family a plugin owns (id = metric name). */
+export const daemonMetricKind = defineKind<null, null>('daemon-metric', {
+  description: 'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }',
+  metaSchema: METRIC_META_SCHEMA,
+});
+
+/** Kind `daemon-metrics`: the daemon's sink (id `record`) for samples sent outside a job. */
+export const daemonMetricsKind = defineKind<MetricsRecordInput, MetricsRecordOutput>('daemon-metrics', {
+  description: "The daemon's sink for metric samples sent outside a job: id record, input { plugin, samples }",
+});
+
 /**
  * Declares a metric family of this plugin. Name it after the plugin (`cx_ops_<area>_…`); a
  * counter's name ends in `_total`, as Prometheus (and `promtool check metrics`) expects.
@@ -65,14 +88,14 @@ export function defineDaemonMetric(name: string, declaration: MetricDeclaration)
   const meta: Record<string, Json> = { type: declaration.type, help: declaration.help };
   if (declaration.labels) meta.labels = declaration.labels;
   if (declaration.buckets) meta.buckets = declaration.buckets;
-  return defineContribution<null, null>('daemon-metric', name, meta, async () => null);
+  return defineContribution(daemonMetricKind, name, meta, async () => null);
 }
 
 /** Sends samples of `plugin`'s own families to the running daemon (trusted plugins; a no-op when no daemon runs). */
 export async function recordMetrics(ctx: PluginContext<unknown>, samples: MetricSample[]): Promise<{ accepted: number; rejected: number }> {
-  const sinks = await ctx.registry.list('daemon-metrics').catch(() => []);
+  const sinks = await ctx.registry.list(daemonMetricsKind).catch(() => []);
   if (!sinks.some((s) => s.id === 'record')) return { accepted: 0, rejected: 0 };
-  const out = (await ctx.registry.invoke('daemon-metrics', 'record', { plugin: ctx.plugin, samples: samples as unknown as Json })) as { accepted?: number; rejected?: number } | null;
+  const out = await ctx.registry.invoke(daemonMetricsKind, 'record', { plugin: ctx.plugin, samples });
   return { accepted: Number(out?.accepted ?? 0), rejected: Number(out?.rejected ?? 0) };
 }
 
@@ -101,13 +124,15 @@ export function setActiveMetrics(m: PluginMetrics | undefined): void {
 }
 
 /** The daemon's sink for samples sent outside a job: `daemon-metrics` 'record', input { plugin, samples }. */
-export const metricsRecord = defineContribution<Json, { accepted: number; rejected: number; daemon: boolean }>(
-  'daemon-metrics',
+export const metricsRecord = defineContribution(
+  daemonMetricsKind,
   'record',
   { description: "applies a plugin's samples to its own daemon-metric families: input { plugin, samples: [{ metric, labels?, inc | set | observe }] }" },
-  async (_ctx, input: Json) => {
-    const o = input && typeof input === 'object' && !Array.isArray(input) ? input : {};
-    if (!active || typeof o.plugin !== 'string') return { accepted: 0, rejected: 0, daemon: Boolean(active) };
-    return { ...active.record(o.plugin, o.samples), daemon: true };
+  async (_ctx, input) => {
+    // Caller data: checked here, sample by sample in PluginMetrics.record.
+    const o: unknown = input;
+    const plugin = o && typeof o === 'object' ? (o as { plugin?: unknown }).plugin : undefined;
+    if (!active || typeof plugin !== 'string') return { accepted: 0, rejected: 0, daemon: Boolean(active) };
+    return { ...active.record(plugin, (o as { samples?: unknown }).samples), daemon: true };
   },
 );

@@ -76,7 +76,7 @@ export class PluginMetrics {
 
   private apply(plugin: string, s: unknown): string | null {
     if (!s || typeof s !== 'object') return 'a sample is not an object';
-    const { metric, labels = {}, inc, set, observe } = s as { metric?: unknown; labels?: unknown; inc?: unknown; set?: unknown; observe?: unknown };
+    const { metric, labels = {}, inc, set, observe } = s as Partial<Record<'metric' | 'labels' | 'inc' | 'set' | 'observe', unknown>>;
     const f = typeof metric === 'string' ? this.families.get(metric) : undefined;
     if (!f) return `no metric '${String(metric)}' is declared (declare it with defineDaemonMetric)`;
     if (f.plugin !== plugin) return `metric '${String(metric)}' belongs to plugin '${f.plugin}'`;

@@ -45,8 +45,12 @@ export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPla
         // The dependencies in the wave before are why it is in this wave; the others are older.
         let latest = '';
         let older = '';
+        // The graph resolved these names already, in this order, leaving out unknown and disabled ones.
+        const resolved = g.deps[s]!;
+        let next = 0;
         for (const d of deps) {
-          const j = g.index.get(d.service);
+          const r = resolved[next];
+          const j = r !== undefined && g.names[r] === d.service ? (next++, r) : undefined;
           if (j !== undefined && waveOf[j] === i - 1) latest = latest ? `${latest}, ${d.service}` : d.service;
           else older = older ? `${older}, ${d.service}` : d.service;
         }
@@ -65,7 +69,8 @@ export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPla
     planned[i] = { wave: i + 1, services };
   }
   const disabled: string[] = [];
-  if (g.names.length !== Object.keys(manifest.services).length) for (const n of Object.keys(manifest.services)) if (!manifest.services[n]!.enable) disabled.push(n);
+  const all = serviceGraph(manifest).names;
+  if (g.names.length !== all.length) for (const n of all) if (!manifest.services[n]!.enable) disabled.push(n);
   return { waves: planned, disabled };
 }
 

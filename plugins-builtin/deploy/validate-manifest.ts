@@ -21,7 +21,8 @@ export const BUILTIN_DRIVERS = ['command', 'supervisord', 'systemd'] as const;
 /** Settings each built-in driver needs. */
 const DRIVER_NEEDS: Record<string, string[]> = { supervisord: ['command'], systemd: ['command'], command: ['start'] };
 
-const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+// Non-capturing: nothing is kept of a match.
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** An IPv4 address as a number (the schema has checked its shape). */
 function ipNumber(ip: string): number {
@@ -52,24 +53,20 @@ export function inCidr(ip: string, cidr: string): boolean {
 
 const list = (xs: readonly string[]) => xs.join(', ');
 
-/** The services that claim one value (an IP, a hostname): the first claimant, then the others. */
-class Claims {
-  private readonly first = new Map<string, number>();
-  readonly clashes = new Map<string, number[]>();
-  claim(key: string, service: number): void {
-    const owner = this.first.get(key);
-    if (owner === undefined) this.first.set(key, service);
-    else {
-      const c = this.clashes.get(key);
-      if (c) c.push(service);
-      else this.clashes.set(key, [owner, service]);
-    }
+/** A case-insensitive 32-bit FNV-1a hash of a hostname: a number for numericClashes. */
+function foldedHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    h = Math.imul(h ^ c, 0x01000193);
   }
+  return h >>> 0;
 }
 
 /**
- * Claims of one value by number (an IP, an ip:port/proto), grouped by their exact text. The
- * numbers are sorted natively first: a manifest without a clash (the usual case) never
+ * Claims of one value by number (an IP, an ip:port/proto, a hostname's hash), grouped by their
+ * exact text. The numbers are sorted natively first: a manifest without a clash (the usual case) never
  * builds a map; one with clashes groups only the claims whose numbers collide.
  */
 function numericClashes(numbers: number[], text: (claim: number) => string): number[][] {
@@ -103,7 +100,9 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
   const at = (into: ManifestProblem[], path: Array<string | number>, message: string, detail?: string) =>
     into.push({ file: source.file, ...source.position(path), field: path.join('.'), message, ...(detail ? { detail } : {}) });
   const services = m.services;
-  const names = Object.keys(services);
+  const g = serviceGraph(m);
+  // The graph's names are Object.keys(services), listed once (a 10,000-key object lists slowly).
+  const names = g.names;
   const specs = names.map((n) => services[n]!);
   const drivers = options.drivers ?? BUILTIN_DRIVERS;
   const inNetwork = m.network?.network_cidr ? cidrTest(m.network.network_cidr) : null;
@@ -111,7 +110,7 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
 
   const missing = new Map<string, Array<{ by: string; path: Array<string | number> }>>();
   const disabledSeen = new Set<string>();
-  const hostnames = new Claims();
+  const hostnameHashes: number[] = new Array(names.length);
   const ipNumbers: number[] = new Array(names.length);
   // Each port claim: its service, its index in that service's ports, and ip:port/proto as a number.
   const portService: number[] = [];
@@ -122,7 +121,6 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     const slash = p.indexOf('/');
     return `${specs[portService[c]!]!.ip}:${Number(slash < 0 ? p : p.slice(0, slash))}/${slash < 0 ? 'tcp' : p.slice(slash + 1)}`;
   };
-  const g = serviceGraph(m);
   // compose refuses a condition its dependency cannot meet; so does this, before anything starts.
   const conditionProblems = (name: string, dep: string, condition: string | undefined, target: ServiceSpec) => {
     const path = ['services', name, 'depends_on', dep, 'condition'];
@@ -143,9 +141,13 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     if (d) {
       const isList = Array.isArray(d);
       const targets = isList ? d : Object.keys(d);
+      // The graph resolved these names already, in this order, leaving out unknown ones.
+      const resolved = g.deps[si]!;
+      let next = 0;
       for (let i = 0; i < targets.length; i++) {
         const dep = targets[i]!;
-        const j = g.index.get(dep);
+        const r = resolved[next];
+        const j = r !== undefined && names[r] === dep ? (next++, r) : undefined;
         if (!isList && j !== undefined) conditionProblems(name, dep, (d as Record<string, { condition?: string }>)[dep]?.condition, specs[j]!);
         if (j !== undefined && (!s.enable || specs[j]!.enable)) continue;
         const path = ['services', name, 'depends_on', isList ? i : dep];
@@ -163,7 +165,7 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     // Addresses and names.
     const ip = ipNumber(s.ip);
     ipNumbers[si] = ip;
-    hostnames.claim(s.hostname.toLowerCase(), si);
+    hostnameHashes[si] = foldedHash(s.hostname);
     if (!HOSTNAME.test(s.hostname)) at(found.addresses, ['services', name, 'hostname'], `Error: Invalid hostname: ${s.hostname}`, 'A hostname is dot-separated labels of letters, digits and inner hyphens (RFC 1123), each at most 63 characters.');
     if (inNetwork && !inNetwork(s.ip)) at(found.addresses, ['services', name, 'ip'], `Error: IP address outside network_cidr ${cidr}: ${s.ip}`, `services.${name}.ip must be inside network.network_cidr.`);
     const ps = s.ports;
@@ -213,7 +215,9 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
   for (const claims of numericClashes(ipNumbers, (c) => specs[c]!.ip)) {
     at(found.ips, ['services', names[claims[1]!]!, 'ip'], `Error: Duplicate IP addresses: ${specs[claims[0]!]!.ip}`, `used by ${list(claims.map((c) => names[c]!))}; give each service its own IP.`);
   }
-  for (const [h, claims] of hostnames.clashes) at(found.hostnames, ['services', names[claims[1]!]!, 'hostname'], `Error: Duplicate hostnames: ${h}`, `used by ${list(claims.map((c) => names[c]!))}; give each service its own hostname.`);
+  for (const claims of numericClashes(hostnameHashes, (c) => specs[c]!.hostname.toLowerCase())) {
+    at(found.hostnames, ['services', names[claims[1]!]!, 'hostname'], `Error: Duplicate hostnames: ${specs[claims[0]!]!.hostname.toLowerCase()}`, `used by ${list(claims.map((c) => names[c]!))}; give each service its own hostname.`);
+  }
   for (const claims of numericClashes(portNumbers, portKey)) {
     // One service listing a port twice is not a clash; its first other claimant is where it is shown.
     const owners = claims.filter((c, i) => i === 0 || portService[c] !== portService[claims[i - 1]!]);

@@ -4,7 +4,7 @@
  * the registry, fire post_fix, run the check again and report fixed / not fixed. With --dry-run
  * nothing is asked or applied: the fix runs in dry-run mode and lists what it would do.
  */
-import { kernelHooks, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
+import { fixKind, kernelHooks, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { FixReport } from './report-model.js';
 import { runOneCheck } from './run-checks.js';
 
@@ -26,7 +26,7 @@ export async function applyFixes(
   checks: Map<string, ContributionInfo>,
   options: FixOptions,
 ): Promise<{ fixes: FixReport[]; results: CheckResult[] }> {
-  const fixes = new Map((await ctx.registry.list('fix')).map((f) => [f.id, f]));
+  const fixes = new Map((await ctx.registry.list(fixKind)).map((f) => [f.id, f]));
   const reports: FixReport[] = [];
   const after = [...results];
   const base = (r: CheckResult, fixId: string, safe: boolean) => ({ check_id: r.check_id, fix_id: fixId, safe, actions: [] as string[], recorded_actions: [] as string[], verified: null, result_after: null });

@@ -5,13 +5,14 @@
  * and line: doctor could not look, so it is not green.
  */
 import type { CheckResult, ContributionInfo, Json, PluginContext } from 'cx-ops/sdk';
+import { askCheckSet, checkSetKind } from '../checks-declarative/check-set-kind.js';
 import { UsageProblem } from './usage-problem.js';
 
 /** The checks of every check set, and one ERROR result per set that could not list its own. */
 export async function checkSetChecks(ctx: PluginContext<unknown>, files: string[]): Promise<{ checks: ContributionInfo[]; errors: CheckResult[] }> {
   let sets: ContributionInfo[] = [];
   try {
-    sets = await ctx.registry.list('check-set');
+    sets = await ctx.registry.list(checkSetKind);
   } catch {
     sets = []; // nobody declares the kind: the declarative plugin is disabled
   }
@@ -22,7 +23,7 @@ export async function checkSetChecks(ctx: PluginContext<unknown>, files: string[
   const errors: CheckResult[] = [];
   for (const s of sets) {
     try {
-      const defs = (await ctx.registry.invoke('check-set', s.id, { op: 'list', files })) as Array<Record<string, Json>>;
+      const defs = await askCheckSet(ctx, s.id, { op: 'list', files });
       for (const d of defs) {
         checks.push({ kind: 'check-set', id: String(d.id), plugin: s.plugin, tier: s.tier, meta: { ...d, set: s.id, files } });
       }

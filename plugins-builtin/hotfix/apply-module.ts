@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { CxError, hostPath, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
-import { OPERATION_KIND, type ApplyResult, type OperationPlan } from './operation-kind.js';
+import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';
 import { operationRequest, planOperation, type HotfixSettings, type ModulePlan, type PlannedStep } from './plan-module.js';
 import { capturePath } from './prior-state.js';
 import { crashPoint, newRunId, readRun, RunJournal, type JournalRecord, type PathState, type RunSummary } from './run-journal.js';
@@ -44,12 +44,12 @@ function killNow(): void {
 }
 
 /** The environment checks and scripts see. */
-export function checkEnv(ctx: PluginContext<any>, p: ModulePlan, runDir: string): Record<string, string> {
+export function checkEnv(ctx: PluginContext<unknown>, p: ModulePlan, runDir: string): Record<string, string> {
   return { HOTFIX_ROOT: ctx.env.root, HOTFIX_MODULE_DIR: p.module.dir, HOTFIX_RUN_DIR: runDir };
 }
 
 /** Captures the touched paths and stashes files; resolves with the prior states. */
-async function capture(ctx: PluginContext<any>, files: HostFiles, s: PlannedStep, plan: OperationPlan, runDir: string): Promise<PathState[]> {
+async function capture(ctx: PluginContext<unknown>, files: HostFiles, s: PlannedStep, plan: OperationPlan, runDir: string): Promise<PathState[]> {
   const prior: PathState[] = [];
   if (plan.touches.length || plan.stash?.length) await files.mkdir(`${runDir}/files`, 0o700);
   for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, hostPath(ctx.env, t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
@@ -65,7 +65,7 @@ async function capture(ctx: PluginContext<any>, files: HostFiles, s: PlannedStep
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
 
 /** Runs one step: capture, intent, apply, done. `redo`: the intent of an interrupted step being redone. */
-async function runStep(ctx: PluginContext<any>, p: ModulePlan, s: PlannedStep, journal: RunJournal, files: HostFiles, redo: Intent | null): Promise<ApplyResult> {
+async function runStep(ctx: PluginContext<unknown>, p: ModulePlan, s: PlannedStep, journal: RunJournal, files: HostFiles, redo: Intent | null): Promise<ApplyResult> {
   const req = operationRequest(ctx, p.module, s.op, s.step, journal.dir);
   let priorStates = redo?.prior ?? null;
   if (redo) {
@@ -79,7 +79,7 @@ async function runStep(ctx: PluginContext<any>, p: ModulePlan, s: PlannedStep, j
     await journal.append({ t: 'intent', step: s.step, op: s.op.id, type: s.op.type, prior: priorStates, undo: plan.undo ?? [{ do: 'restore' }], summary: plan.summary });
     if (crashPoint()) killNow();
   }
-  const r = (await ctx.registry.invoke(OPERATION_KIND, s.op.type, { op: 'apply', ...req, prior: priorStates } as unknown as Json)) as unknown as ApplyResult;
+  const r = await askOperation(ctx, s.op.type, { op: 'apply', ...req, prior: priorStates ?? undefined });
   if (!r?.ok) return { ok: false, detail: r?.detail ?? 'the operation type returned nothing' };
   await journal.append({ t: 'done', step: s.step, op: s.op.id, detail: r.detail });
   return r;
@@ -205,12 +205,12 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
   return report;
 }
 
-async function readRunAt(ctx: PluginContext<any>, journal: RunJournal): Promise<RunSummary> {
+async function readRunAt(ctx: PluginContext<unknown>, journal: RunJournal): Promise<RunSummary> {
   return (await readRun(ctx, journal.dir))!;
 }
 
 /** Appends a rollback's outcome to `<backup_dir>/rollback.log`. */
-export async function logRollback(ctx: PluginContext<any>, backupDir: string, run: string, r: RollbackOutcome): Promise<void> {
+export async function logRollback(ctx: PluginContext<unknown>, backupDir: string, run: string, r: RollbackOutcome): Promise<void> {
   const lines = [`${new Date().toISOString()} run ${run}: rollback ${r.complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${r.remaining.join(', ')})`}`, ...r.steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`)];
   await ctx.localFs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
 }

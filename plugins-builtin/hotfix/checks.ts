@@ -77,7 +77,7 @@ export function splitCommand(command: string): { argv: string[]; shell: null } |
 }
 
 /** Runs the checks of one phase in order; every check runs, the caller decides on failures. */
-export async function runChecks(ctx: PluginContext<any>, phase: 'pre' | 'post', checks: Check[], env: Record<string, string>): Promise<CheckRun[]> {
+export async function runChecks(ctx: PluginContext<unknown>, phase: 'pre' | 'post', checks: Check[], env: Record<string, string>): Promise<CheckRun[]> {
   const out: CheckRun[] = [];
   for (const c of checks) {
     const split = splitCommand(c.command);

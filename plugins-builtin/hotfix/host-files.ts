@@ -29,7 +29,7 @@ type Fs = FsCapability & Partial<ByteFs>;
 
 const TYPES: Record<string, PathInfo['type']> = { 'regular file': 'file', 'regular empty file': 'file', directory: 'directory', 'symbolic link': 'symlink' };
 
-async function run(ctx: PluginContext<any>, cmd: string, args: string[], readOnly = false): Promise<string> {
+async function run(ctx: PluginContext<unknown>, cmd: string, args: string[], readOnly = false): Promise<string> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 600_000, readOnly, maxOutputBytes: 4 * 1024 * 1024 });
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   return r.stdout;
@@ -38,7 +38,7 @@ async function run(ctx: PluginContext<any>, cmd: string, args: string[], readOnl
 /** The file operations over one plugin context. */
 export class HostFiles {
   private readonly fs: Fs;
-  constructor(private readonly ctx: PluginContext<any>) {
+  constructor(private readonly ctx: PluginContext<unknown>) {
     this.fs = ctx.localFs;
   }
 
@@ -129,7 +129,7 @@ export class HostFiles {
 }
 
 /** Resolves a user or group name (or a number) to its id through <root>/etc/passwd or group. */
-export async function accountId(ctx: PluginContext<any>, file: string, name: string): Promise<number | null> {
+export async function accountId(ctx: PluginContext<unknown>, file: string, name: string): Promise<number | null> {
   if (/^\d+$/.test(name)) return Number(name);
   const text = (await ctx.localFs.stat(file)) ? await ctx.localFs.readFile(file) : '';
   for (const line of text.split('\n')) {

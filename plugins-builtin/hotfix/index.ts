@@ -6,7 +6,7 @@
  */
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
 import { applyCommand, checkCommand, listCommand, rollbackCommand, snapshotsCommand } from './commands.js';
-import { OPERATION_KIND } from './operation-kind.js';
+import { operationKind } from './operation-kind.js';
 import { appendOperation } from './ops/append.js';
 import { captureOperation } from './ops/capture.js';
 import { copyOperation } from './ops/copy.js';
@@ -18,11 +18,7 @@ const JSON_OPTION = { flags: '--json', description: 'print the result as JSON (e
 
 export default definePlugin<HotfixSettings>({
   name: 'hotfix',
-  kinds: [{
-    kind: OPERATION_KIND,
-    description: "A hotfix operation type: answers { op: 'plan' | 'apply', operation, ... } (see plugins-builtin/hotfix/README.md)",
-    metaSchema: { type: 'object', required: ['description'], properties: { description: { type: 'string' }, schema: { type: 'object' } } },
-  }],
+  kinds: [operationKind],
   contributes: [
     copyOperation, appendOperation, symlinkOperation, executeOperation, captureOperation,
     defineCommand({

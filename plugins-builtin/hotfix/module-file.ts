@@ -30,7 +30,7 @@ export function moduleInvalid(file: string, problems: ModuleProblem[]): CxError 
 const require = createRequire(import.meta.url);
 let validator: ValidateFunction | null = null;
 
-async function schemaValidator(ctx: PluginContext<any>): Promise<ValidateFunction> {
+async function schemaValidator(ctx: PluginContext<unknown>): Promise<ValidateFunction> {
   if (!validator) {
     // The schema ships in schemas/ (dist/schemas beside the compiled plugins).
     const file = fileURLToPath(new URL('../../schemas/hotfix-index.schema.json', import.meta.url));
@@ -65,13 +65,13 @@ function pathOf(e: ErrorObject): Array<string | number> {
 }
 
 function detailOf(e: ErrorObject, path: Array<string | number>): string {
-  const p = e.params as Record<string, any>;
+  const p = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'additionalProperties':
-      path.push(p.additionalProperty);
+      path.push(String(p.additionalProperty));
       return 'is not a field of this operation type (unknown field)';
     case 'required':
-      path.push(p.missingProperty);
+      path.push(String(p.missingProperty));
       return 'is required but missing';
     case 'enum':
       return `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
@@ -94,17 +94,17 @@ function fieldName(path: Array<string | number>): string {
 }
 
 /** Turns schema errors into problems, naming the operation id and its field. */
-function schemaProblems(errors: ErrorObject[], data: any, lineOf: (p: Array<string | number>) => number | undefined): ModuleProblem[] {
+function schemaProblems(errors: ErrorObject[], data: unknown, lineOf: (p: Array<string | number>) => number | undefined): ModuleProblem[] {
   const out: ModuleProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
     if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
     const path = pathOf(e);
     const detail = detailOf(e, path);
-    let found: any = data;
-    for (const k of path) found = found == null || typeof found !== 'object' ? undefined : found[k as any];
+    let found: unknown = data;
+    for (const k of path) found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
     const inOp = path[0] === 'operations' && typeof path[1] === 'number';
-    const opId = inOp ? data?.operations?.[path[1] as number]?.id : undefined;
+    const opId = inOp ? (data as { operations?: Array<{ id?: string }> } | null)?.operations?.[path[1] as number]?.id : undefined;
     const field = inOp ? fieldName(path.slice(2)) : fieldName(path);
     const key = `${path.join('/')}|${detail}`;
     if (seen.has(key)) continue;
@@ -121,7 +121,7 @@ function schemaProblems(errors: ErrorObject[], data: any, lineOf: (p: Array<stri
 }
 
 /** Finds the index file of a module directory. */
-export async function findIndex(ctx: PluginContext<any>, dir: string): Promise<string> {
+export async function findIndex(ctx: PluginContext<unknown>, dir: string): Promise<string> {
   const st = await ctx.localFs.stat(dir);
   if (!st || st.type !== 'directory') {
     throw new CxError('CX_ERR_USAGE', { plugin: 'hotfix', detail: `hotfix: ${dir} is not a directory; a hotfix module is a directory with index.json (or index.yaml) and src/.`, hint: 'cx-ops hotfix check DIR' });
@@ -134,7 +134,7 @@ export async function findIndex(ctx: PluginContext<any>, dir: string): Promise<s
  * Reads and checks a module: syntax, the schema, unique ids and identifiers. (Operation types,
  * dependencies, sources and targets are checked by the planner, which knows the types.)
  */
-export async function readModule(ctx: PluginContext<any>, dir: string): Promise<HotfixModule> {
+export async function readModule(ctx: PluginContext<unknown>, dir: string): Promise<HotfixModule> {
   const abs = dir.replace(/\/+$/, '') || '/';
   const file = await findIndex(ctx, abs);
   const text = await ctx.localFs.readFile(file);
@@ -146,18 +146,19 @@ export async function readModule(ctx: PluginContext<any>, dir: string): Promise<
     throw new CxError('CX_ERR_YAML_SYNTAX', { plugin: 'hotfix', file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
   }
   const lineOf = lineFinder(doc, lc);
-  const data = doc.toJS({ maxAliasCount: 100 }) as any;
+  // The schema (checked next) makes it this shape.
+  const data = doc.toJS({ maxAliasCount: 100 }) as RawModule;
   const validate = await schemaValidator(ctx);
   if (!(validate as (d: unknown) => boolean)(data)) throw moduleInvalid(file, schemaProblems(validate.errors ?? [], data, lineOf));
   const problems: ModuleProblem[] = [];
   const ids = new Map<string, number>();
   const lines: HotfixModule['lines'] = {};
-  const operations: OperationBase[] = (data.operations as any[]).map((raw, i) => {
+  const operations: OperationBase[] = data.operations.map((raw, i) => {
     const at = ['operations', i];
     if (ids.has(raw.id)) problems.push({ line: lineOf([...at, 'id']), operation: raw.id, field: 'id', detail: `is used twice (also operations[${ids.get(raw.id)}]); operation ids must be unique`, found: raw.id });
     ids.set(raw.id, i);
     lines[raw.id] = { line: lineOf(at), fields: Object.fromEntries(Object.keys(raw).map((k) => [k, lineOf([...at, k]) ?? 0])) };
-    return { enabled: true, phase: 0, dependencies: [], critical: false, ...raw } as OperationBase;
+    return { enabled: true, phase: 0, dependencies: [], critical: false, ...raw };
   });
   if (problems.length) throw moduleInvalid(file, problems);
   const c = data.config ?? {};
@@ -176,6 +177,14 @@ export async function readModule(ctx: PluginContext<any>, dir: string): Promise<
     validation: { pre_checks: data.validation?.pre_checks ?? [], post_checks: data.validation?.post_checks ?? [] },
     lines,
   };
+}
+
+/** A module file as its schema (schemas/hotfix-index.schema.json) admits it, before defaults. */
+interface RawModule {
+  metadata: HotfixModule['metadata'];
+  config?: Partial<HotfixModule['config']>;
+  operations: Array<Partial<OperationBase> & Pick<OperationBase, 'id' | 'type'>>;
+  validation?: Partial<HotfixModule['validation']>;
 }
 
 /** A problem at an operation's field, with its line. */

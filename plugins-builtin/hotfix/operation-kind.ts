@@ -11,7 +11,7 @@
  * - `apply`: does it; throws (or resolves { ok: false }) on failure.
  * `meta.schema` (optional) is a JSON Schema the operation object must match.
  */
-import type { Json } from 'cx-ops/sdk';
+import { defineKind, type InvokeOptions, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { OperationBase } from './module-types.js';
 import type { UndoAction } from './run-journal.js';
 
@@ -69,6 +69,20 @@ export interface OperationPlan {
 export interface ApplyResult {
   ok: boolean;
   detail: string;
+}
+
+/** What a type answers to each request. */
+export type OperationReply<R extends OperationRequest> = R extends { op: 'plan' } ? OperationPlan : ApplyResult;
+
+/** The `hotfix-operation` kind (declared by this plugin; each operation type fills it). */
+export const operationKind = defineKind<OperationRequest, OperationPlan | ApplyResult>(OPERATION_KIND, {
+  description: "A hotfix operation type: answers { op: 'plan' | 'apply', operation, ... } (see plugins-builtin/hotfix/README.md)",
+  metaSchema: { type: 'object', required: ['description'], properties: { description: { type: 'string' }, schema: { type: 'object' } } },
+});
+
+/** Asks an operation type; the answer is typed by the request. */
+export async function askOperation<R extends OperationRequest>(ctx: PluginContext<unknown>, type: string, req: R, options?: InvokeOptions): Promise<OperationReply<R>> {
+  return (await ctx.registry.invoke(operationKind, type, req, options)) as OperationReply<R>;
 }
 
 /** Reads a request's operation field as a string (schema-checked already). */

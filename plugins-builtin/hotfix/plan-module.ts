@@ -6,7 +6,7 @@
 import { closest, CxError, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
 import { moduleInvalid, opProblem, readModule, type ModuleProblem } from './module-file.js';
 import type { HotfixModule, OperationBase } from './module-types.js';
-import { OPERATION_KIND, type OperationContext, type OperationPlan } from './operation-kind.js';
+import { askOperation, operationKind, type OperationContext, type OperationPlan } from './operation-kind.js';
 import { orderOperations } from './order.js';
 
 /** The plugin's config section (`hotfix:` in config.yaml). */
@@ -35,13 +35,13 @@ export interface ModulePlan {
 const within = (p: string, dir: string) => p === dir || p.startsWith(`${dir.replace(/\/+$/, '')}/`);
 
 /** The request an operation type receives. */
-export function operationRequest(ctx: PluginContext<any>, m: HotfixModule, op: OperationBase, step: number, runDir: string): OperationContext {
+export function operationRequest(ctx: PluginContext<unknown>, m: HotfixModule, op: OperationBase, step: number, runDir: string): OperationContext {
   return { operation: op, module_dir: m.dir, src_dir: `${m.dir}/src`, root: ctx.env.root, run_dir: runDir, step };
 }
 
 /** Asks an operation's type for its plan. */
-export async function planOperation(ctx: PluginContext<any>, req: OperationContext): Promise<OperationPlan> {
-  const r = (await ctx.registry.invoke(OPERATION_KIND, req.operation.type, { op: 'plan', ...req } as unknown as Json, { dryRun: true })) as unknown as OperationPlan;
+export async function planOperation(ctx: PluginContext<unknown>, req: OperationContext): Promise<OperationPlan> {
+  const r = await askOperation(ctx, req.operation.type, { op: 'plan', ...req }, { dryRun: true });
   return { ...r, touches: r.touches ?? [], preview: r.preview ?? [], problems: r.problems ?? [] };
 }
 
@@ -50,7 +50,7 @@ export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string
   const m = await readModule(ctx, dir);
   const planDir = runDir ?? `${hostPath(ctx.env, m.config.backup_dir)}/runs/<run>`;
   const problems: ModuleProblem[] = [];
-  const types = (await ctx.registry.list(OPERATION_KIND)).map((c) => c.id).sort();
+  const types = (await ctx.registry.list(operationKind)).map((c) => c.id).sort();
   for (const op of m.operations) {
     if (!types.includes(op.type)) {
       const near = closest(op.type, types);

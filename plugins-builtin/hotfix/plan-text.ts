@@ -21,7 +21,7 @@ export function planLines(p: ModulePlan): string[] {
 }
 
 /** The unified diff (or description) of one preview. */
-export async function previewText(ctx: PluginContext<any>, v: Preview): Promise<string> {
+export async function previewText(ctx: PluginContext<unknown>, v: Preview): Promise<string> {
   if ('note' in v && !('command' in v)) return `${v.note}\n`;
   if ('command' in v) return `would run: ${v.command.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ')}\n  in ${v.cwd}\n  NOTE: ${v.note}\n`;
   const real = hostPath(ctx.env, v.path);

@@ -93,7 +93,7 @@ export class RunJournal {
   constructor(private readonly files: HostFiles, readonly dir: string) {}
 
   /** Opens an existing journal to append to it (after a crash: notes a torn tail). */
-  async reopen(ctx: PluginContext<any>): Promise<void> {
+  async reopen(ctx: PluginContext<unknown>): Promise<void> {
     const text = (await ctx.localFs.stat(this.file)) ? await ctx.localFs.readFile(this.file) : '';
     this.torn = text !== '' && !text.endsWith('\n');
   }
@@ -159,14 +159,14 @@ export function summarize(dir: string, records: Stamped[]): RunSummary {
 }
 
 /** Reads the run in `dir` (a directory holding journal.jsonl); null when it has none. */
-export async function readRun(ctx: PluginContext<any>, dir: string): Promise<RunSummary | null> {
+export async function readRun(ctx: PluginContext<unknown>, dir: string): Promise<RunSummary | null> {
   const file = `${dir}/journal.jsonl`;
   if (!(await ctx.localFs.stat(file))) return null;
   return summarize(dir, parseJournal(await ctx.localFs.readFile(file)));
 }
 
 /** Every run under `<backup_dir>/runs` (real path), newest first. */
-export async function listRuns(ctx: PluginContext<any>, backupDir: string): Promise<RunSummary[]> {
+export async function listRuns(ctx: PluginContext<unknown>, backupDir: string): Promise<RunSummary[]> {
   const runs = `${backupDir}/runs`;
   if (!(await ctx.localFs.stat(runs))) return [];
   const out: RunSummary[] = [];

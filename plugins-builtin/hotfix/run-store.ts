@@ -14,15 +14,15 @@ export interface AppliedVersion {
   at: string;
 }
 
-const appliedFile = (ctx: PluginContext<any>) => `${ctx.env.stateDir}/applied.json`;
-const indexFile = (ctx: PluginContext<any>) => `${ctx.env.stateDir}/runs.jsonl`;
+const appliedFile = (ctx: PluginContext<unknown>) => `${ctx.env.stateDir}/applied.json`;
+const indexFile = (ctx: PluginContext<unknown>) => `${ctx.env.stateDir}/runs.jsonl`;
 
-export async function readApplied(ctx: PluginContext<any>): Promise<Record<string, AppliedVersion>> {
+export async function readApplied(ctx: PluginContext<unknown>): Promise<Record<string, AppliedVersion>> {
   if (!(await ctx.localFs.stat(appliedFile(ctx)))) return {};
   return (JSON.parse(await ctx.localFs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ?? {};
 }
 
-export async function recordApplied(ctx: PluginContext<any>, moduleDir: string, v: AppliedVersion): Promise<void> {
+export async function recordApplied(ctx: PluginContext<unknown>, moduleDir: string, v: AppliedVersion): Promise<void> {
   const all = await readApplied(ctx);
   all[moduleDir] = v;
   await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
@@ -33,7 +33,7 @@ export async function recordApplied(ctx: PluginContext<any>, moduleDir: string, 
  * After `run` was rolled back: the module's applied version becomes that of its newest run
  * still applied (or none).
  */
-export async function forgetApplied(ctx: PluginContext<any>, moduleDir: string, run: string): Promise<void> {
+export async function forgetApplied(ctx: PluginContext<unknown>, moduleDir: string, run: string): Promise<void> {
   const all = await readApplied(ctx);
   if (all[moduleDir]?.run !== run) return;
   const still = (await allRuns(ctx)).find((r) => r.module_dir === moduleDir && r.state === 'applied' && r.run !== run);
@@ -43,13 +43,13 @@ export async function forgetApplied(ctx: PluginContext<any>, moduleDir: string, 
 }
 
 /** Adds a run to the index (before its journal's first record, so a crash leaves it findable). */
-export async function indexRun(ctx: PluginContext<any>, entry: { run: string; dir: string; module_dir: string }): Promise<void> {
+export async function indexRun(ctx: PluginContext<unknown>, entry: { run: string; dir: string; module_dir: string }): Promise<void> {
   await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
   await new HostFiles(ctx).appendDurable(indexFile(ctx), `${JSON.stringify(entry)}\n`);
 }
 
 /** Every indexed run (and any other run in the given backup dirs), newest first. */
-export async function allRuns(ctx: PluginContext<any>, backupDirs: string[] = []): Promise<RunSummary[]> {
+export async function allRuns(ctx: PluginContext<unknown>, backupDirs: string[] = []): Promise<RunSummary[]> {
   const dirs = new Set<string>();
   if (await ctx.localFs.stat(indexFile(ctx))) {
     for (const l of (await ctx.localFs.readFile(indexFile(ctx))).split('\n')) {
@@ -75,14 +75,14 @@ export function pendingRuns(runs: RunSummary[]): RunSummary[] {
 }
 
 /** Appends a line to the run log (`log_file`), creating its directory. */
-export async function logLine(ctx: PluginContext<any>, file: string, level: string, text: string): Promise<void> {
+export async function logLine(ctx: PluginContext<unknown>, file: string, level: string, text: string): Promise<void> {
   if (ctx.env.dryRun) return;
   await ctx.localFs.mkdir(file.slice(0, file.lastIndexOf('/')) || '/');
   await ctx.localFs.writeFile(file, `${new Date().toISOString()} ${level} ${text}\n`, { append: true, mode: 0o640 });
 }
 
 /** Rewrites `<backup_dir>/operations.json` (the seed's operation log): the last 50 runs there. */
-export async function writeOperationLog(ctx: PluginContext<any>, backupDir: string): Promise<void> {
+export async function writeOperationLog(ctx: PluginContext<unknown>, backupDir: string): Promise<void> {
   const runs = (await listRuns(ctx, backupDir)).slice(0, 50).map((r) => ({
     run: r.run,
     module: r.module_dir,

@@ -45,7 +45,7 @@ async function restoreAll(files: HostFiles, intent: Intent, runDir: string): Pro
 }
 
 /** Performs one undo action; resolves with what it did, throws when it could not. */
-async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction, intent: Intent, runDir: string): Promise<string> {
+async function perform(ctx: PluginContext<unknown>, files: HostFiles, a: UndoAction, intent: Intent, runDir: string): Promise<string> {
   switch (a.do) {
     case 'restore': {
       const left = await restoreAll(files, intent, runDir);
@@ -114,7 +114,7 @@ async function perform(ctx: PluginContext<any>, files: HostFiles, a: UndoAction,
  * Rolls back `run` (see the file comment). The caller holds the lock. `onStep` reports progress.
  * `partial`: undo only `run.to_undo` inside a run that goes on (no rollback_begin/end records).
  */
-export async function rollbackRun(ctx: PluginContext<any>, run: RunSummary, reason: string, onStep?: (s: StepUndo) => void, partial = false): Promise<RollbackOutcome> {
+export async function rollbackRun(ctx: PluginContext<unknown>, run: RunSummary, reason: string, onStep?: (s: StepUndo) => void, partial = false): Promise<RollbackOutcome> {
   const files = new HostFiles(ctx);
   const journal = new RunJournal(files, run.dir);
   await journal.reopen(ctx);

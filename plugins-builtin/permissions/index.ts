@@ -15,7 +15,7 @@ import {
 /** Bad input the user can fix: error[CX_ERR_USAGE], exit 2. */
 const usage = (detail: string, hint?: string) => new CxError('CX_ERR_USAGE', { detail, hint });
 
-async function loadPolicy(ctx: PluginContext<any>, file: string | undefined): Promise<Policy> {
+async function loadPolicy(ctx: PluginContext<unknown>, file: string | undefined): Promise<Policy> {
   const candidates = file ? [file] : [`${ctx.env.configDir}/permissions-policy.yaml`, fileURLToPath(new URL('./default-policy.yaml', import.meta.url))];
   for (const f of candidates) {
     if (!(await ctx.localFs.stat(f))) {
@@ -27,7 +27,7 @@ async function loadPolicy(ctx: PluginContext<any>, file: string | undefined): Pr
   throw usage('repair permissions: no permissions policy found: the built-in default-policy.yaml is missing from the installation.', `write one to ${ctx.env.configDir}/permissions-policy.yaml (format: schemas/permissions-policy.schema.json), or reinstall cx-ops`);
 }
 
-async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boolean; user: string | null }): Promise<Scope[]> {
+async function scopesFor(ctx: PluginContext<unknown>, policy: Policy, o: { cx: boolean; user: string | null }): Promise<Scope[]> {
   const { users } = await readAccounts(ctx);
   const people = users.filter((u) => u.uid >= 1000 && u.uid < 65534);
   const scopes: Scope[] = [];
@@ -51,7 +51,7 @@ async function scopesFor(ctx: PluginContext<any>, policy: Policy, o: { cx: boole
 }
 
 /** Checks (dry run) or repairs permissions for the scopes. */
-export async function repairPermissions(ctx: PluginContext<any>, o: { cx: boolean; user: string | null; policy?: string; confirm?: (r: PermissionsReport) => Promise<boolean> }): Promise<PermissionsReport> {
+export async function repairPermissions(ctx: PluginContext<unknown>, o: { cx: boolean; user: string | null; policy?: string; confirm?: (r: PermissionsReport) => Promise<boolean> }): Promise<PermissionsReport> {
   const policy = await loadPolicy(ctx, o.policy);
   const scopes = await scopesFor(ctx, policy, o);
   const { checked, changes } = await planPermissions(ctx, policy, scopes);
@@ -81,7 +81,7 @@ function format(r: PermissionsReport): string {
 }
 
 /** Shows the plan (each path, what changes, its rule) and asks on a terminal; without one it needs -y. */
-function confirmPlan(ctx: PluginContext<any>): (r: PermissionsReport) => Promise<boolean> {
+function confirmPlan(ctx: PluginContext<unknown>): (r: PermissionsReport) => Promise<boolean> {
   return async (r) => {
     ctx.io.err(`repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: cx-ops repair permissions --undo)\n`);
     if (ctx.env.assumeYes) return true;
@@ -93,7 +93,7 @@ function confirmPlan(ctx: PluginContext<any>): (r: PermissionsReport) => Promise
   };
 }
 
-async function command(ctx: PluginContext<any>, input: CommandInput): Promise<number> {
+async function command(ctx: PluginContext<unknown>, input: CommandInput): Promise<number> {
   const o = input.options;
   if (o.undo !== undefined && o.undo !== false) {
     const ids = await undoableJournals(ctx);

@@ -54,7 +54,7 @@ const octal = (m: number) => m.toString(8).padStart(4, '0');
 const globRe = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 
 /** Users and groups of the host under ctx.env.root. */
-export async function readAccounts(ctx: PluginContext<any>): Promise<{ users: PasswdUser[]; groups: Map<string, number> }> {
+export async function readAccounts(ctx: PluginContext<unknown>): Promise<{ users: PasswdUser[]; groups: Map<string, number> }> {
   const read = async (p: string) => {
     try {
       return await ctx.localFs.readFile(underRoot(ctx.env.root, p));
@@ -65,7 +65,7 @@ export async function readAccounts(ctx: PluginContext<any>): Promise<{ users: Pa
   return { users: parsePasswd(await read('/etc/passwd')), groups: parseGroups(await read('/etc/group')) };
 }
 
-async function walk(ctx: PluginContext<any>, dir: string, out: string[]): Promise<void> {
+async function walk(ctx: PluginContext<unknown>, dir: string, out: string[]): Promise<void> {
   for (const e of await ctx.localFs.readDir(dir)) {
     const p = `${dir}/${e.name}`;
     out.push(p);
@@ -74,7 +74,7 @@ async function walk(ctx: PluginContext<any>, dir: string, out: string[]): Promis
 }
 
 /** The paths a rule matches that exist now. */
-async function expand(ctx: PluginContext<any>, rule: PolicyRule, scope: Scope): Promise<Array<{ path: string; top: boolean }>> {
+async function expand(ctx: PluginContext<unknown>, rule: PolicyRule, scope: Scope): Promise<Array<{ path: string; top: boolean }>> {
   let p = rule.path.replace('{config_dir}', ctx.env.configDir).replace('{data_dir}', ctx.env.dataDir);
   if (p.includes('{home}')) p = p.replace('{home}', underRoot(ctx.env.root, scope.user!.home));
   else if (!rule.path.startsWith('{')) p = underRoot(ctx.env.root, p);
@@ -101,7 +101,7 @@ async function expand(ctx: PluginContext<any>, rule: PolicyRule, scope: Scope): 
 }
 
 function resolveId(
-  ctx: PluginContext<any>, kind: 'owner' | 'group', value: string, rule: PolicyRule, scope: Scope,
+  ctx: PluginContext<unknown>, kind: 'owner' | 'group', value: string, rule: PolicyRule, scope: Scope,
   accounts: { users: PasswdUser[]; groups: Map<string, number> }, file: string,
 ): number {
   const field = `${rule.ref}.${kind}`;
@@ -118,7 +118,7 @@ function resolveId(
 }
 
 /** Works out every change the policy asks for (reads only). */
-export async function planPermissions(ctx: PluginContext<any>, policy: Policy, scopes: Scope[]): Promise<{ checked: number; changes: PermissionChange[] }> {
+export async function planPermissions(ctx: PluginContext<unknown>, policy: Policy, scopes: Scope[]): Promise<{ checked: number; changes: PermissionChange[] }> {
   const accounts = await readAccounts(ctx);
   const wants = new Map<string, Want>();
   for (const scope of scopes) {
@@ -175,7 +175,7 @@ function stamp(d = new Date()): string {
 }
 
 /** Applies the changes (chown first: it may clear set-id bits), journaled before each step. */
-export async function applyPermissionChanges(ctx: PluginContext<any>, changes: PermissionChange[]): Promise<string> {
+export async function applyPermissionChanges(ctx: PluginContext<unknown>, changes: PermissionChange[]): Promise<string> {
   const dir = `${ctx.env.stateDir}/journal`;
   await ctx.localFs.mkdir(dir, { mode: 0o700 });
   const id = stamp();
@@ -196,7 +196,7 @@ export interface UndoReport {
 }
 
 /** Journals that can still be undone, newest first. */
-export async function undoableJournals(ctx: PluginContext<any>): Promise<string[]> {
+export async function undoableJournals(ctx: PluginContext<unknown>): Promise<string[]> {
   const dir = `${ctx.env.stateDir}/journal`;
   if (!(await ctx.localFs.stat(dir))) return [];
   const ids: string[] = [];
@@ -229,7 +229,7 @@ const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.ui
  * something else since is left alone and reported. The journal is marked undone only when every
  * path is back, so an interrupted or partial undo can be run again.
  */
-export async function undoPermissions(ctx: PluginContext<any>, id: string): Promise<UndoReport> {
+export async function undoPermissions(ctx: PluginContext<unknown>, id: string): Promise<UndoReport> {
   const file = `${ctx.env.stateDir}/journal/${id}.json`;
   const j = JSON.parse(await ctx.localFs.readFile(file)) as { id: string; undone: boolean; changes: PermissionChange[] };
   const report: UndoReport = { journal: id, restored: [], skipped: [] };

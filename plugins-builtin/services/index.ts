@@ -42,7 +42,7 @@ export default definePlugin<ServicesConfig>({
   contributes: [
     systemdManager,
     supervisordManager,
-    defineCommand({
+    defineCommand<ServicesConfig>({
       name: 'repair services',
       dryRun: true,
       description: 'Restart failed services with backoff and verify them; a service that keeps failing is left alone and reported',
@@ -60,7 +60,7 @@ export default definePlugin<ServicesConfig>({
         return EXIT[r.status];
       },
     }),
-    defineFix({
+    defineFix<ServicesConfig>({
       id: 'restart_failed_services',
       name: 'Restart failed services',
       description: 'Restarts failed services with backoff and verifies them; gives up on one that keeps failing',

@@ -19,21 +19,21 @@ export interface ServiceStatus {
 }
 
 /** The operations of a service manager. */
-export interface ServiceManagerDefinition {
+export interface ServiceManagerDefinition<Config = unknown> {
   id: string;
   name: string;
   description: string;
   /** Whether this manager runs on the host (systemd: `${root}/run/systemd/system` exists). */
-  detect(ctx: PluginContext<any>): Promise<Availability>;
-  list(ctx: PluginContext<any>): Promise<ServiceStatus[]>;
-  status(ctx: PluginContext<any>, name: string): Promise<ServiceStatus>;
+  detect(ctx: PluginContext<Config>): Promise<Availability>;
+  list(ctx: PluginContext<Config>): Promise<ServiceStatus[]>;
+  status(ctx: PluginContext<Config>, name: string): Promise<ServiceStatus>;
   /** Restarts one service; resolves once the manager accepted the request. */
-  restart(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
+  restart(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
   /** Starts / stops one service (used by `deploy`); optional for a manager. */
-  start?(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
-  stop?(ctx: PluginContext<any>, name: string): Promise<RestartResult>;
+  start?(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
+  stop?(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
   /** Re-reads service definitions written to disk (supervisorctl reread+update, systemctl daemon-reload). */
-  reload?(ctx: PluginContext<any>): Promise<RestartResult>;
+  reload?(ctx: PluginContext<Config>): Promise<RestartResult>;
 }
 
 export type ServiceManagerRequest =
@@ -66,8 +66,10 @@ export const serviceManagerKind = defineKind<ServiceManagerRequest, Availability
 });
 
 /** Declares a service manager (contribution kind `service-manager`). */
-export function defineServiceManager(def: ServiceManagerDefinition) {
-  return defineContribution(serviceManagerKind, def.id, { name: def.name, description: def.description }, async (ctx, req) => {
+export function defineServiceManager<Config = unknown>(def: ServiceManagerDefinition<Config>) {
+  return defineContribution(serviceManagerKind, def.id, { name: def.name, description: def.description }, async (anyCtx, req) => {
+    // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+    const ctx = anyCtx as PluginContext<Config>;
     switch (req?.op) {
       case 'detect': return def.detect(ctx);
       case 'list': return def.list(ctx);
@@ -89,6 +91,6 @@ export function defineServiceManager(def: ServiceManagerDefinition) {
 }
 
 /** Asks one service manager; the answer is typed by the request. */
-export async function askServiceManager<R extends ServiceManagerRequest>(ctx: PluginContext<any>, id: string, req: R, options?: InvokeOptions): Promise<ServiceManagerReply<R>> {
+export async function askServiceManager<R extends ServiceManagerRequest>(ctx: PluginContext<unknown>, id: string, req: R, options?: InvokeOptions): Promise<ServiceManagerReply<R>> {
   return (await ctx.registry.invoke(serviceManagerKind, id, req, options)) as ServiceManagerReply<R>;
 }

@@ -44,7 +44,7 @@ type GaveUp = Record<string, { at: string; attempts: number; detail: string }>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function readGaveUp(ctx: PluginContext<any>): Promise<GaveUp> {
+async function readGaveUp(ctx: PluginContext<unknown>): Promise<GaveUp> {
   try {
     return JSON.parse(await ctx.localFs.readFile(`${ctx.env.stateDir}/gave-up.json`)) as GaveUp;
   } catch {
@@ -52,13 +52,13 @@ async function readGaveUp(ctx: PluginContext<any>): Promise<GaveUp> {
   }
 }
 
-async function writeGaveUp(ctx: PluginContext<any>, g: GaveUp): Promise<void> {
+async function writeGaveUp(ctx: PluginContext<unknown>, g: GaveUp): Promise<void> {
   if (ctx.env.dryRun) return;
   await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
   await ctx.localFs.writeFile(`${ctx.env.stateDir}/gave-up.json`, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
 }
 
-function call<R extends ServiceManagerRequest>(ctx: PluginContext<any>, manager: string, req: R): Promise<ServiceManagerReply<R>> {
+function call<R extends ServiceManagerRequest>(ctx: PluginContext<unknown>, manager: string, req: R): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
   return askServiceManager(ctx, manager, req, { dryRun: ctx.env.dryRun });
 }

@@ -58,7 +58,7 @@ async function ctl(ctx: PluginContext<SupervisorConfig>, args: string[], readOnl
   return ctx.exec.run('supervisorctl', ['-c', configPath(ctx), ...args], { readOnly, timeoutMs: 60_000 });
 }
 
-export const supervisordManager = defineServiceManager({
+export const supervisordManager = defineServiceManager<SupervisorConfig>({
   id: 'supervisord',
   name: 'supervisord',
   description: 'Programs of a running supervisord (supervisorctl)',

@@ -33,7 +33,7 @@ const TYPES: Record<string, TreeEntry['type']> = { f: 'file', d: 'directory', l:
  * Every entry under `top` (not `top` itself), sorted by path. One `find -printf` call with
  * NUL-separated fields (any file name is safe) instead of a stat per entry.
  */
-export async function walkTree(ctx: PluginContext<any>, top: string, exclude: string[] = []): Promise<TreeEntry[]> {
+export async function walkTree(ctx: PluginContext<unknown>, top: string, exclude: string[] = []): Promise<TreeEntry[]> {
   if (!(await ctx.localFs.stat(top))) return [];
   const prune = exclude.filter((x) => isWithin(x, top) && x !== top).flatMap((x) => ['-path', x, '-prune', '-o']);
   const locks = ['-name', LOCK_FILE_PATTERN, '-prune', '-o'];

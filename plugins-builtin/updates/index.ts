@@ -15,7 +15,7 @@ export default definePlugin<UpdatesConfig>({
   kinds: [updaterKind],
   hooks: [preUpdate, postUpdate],
   contributes: [
-    defineCommand({
+    defineCommand<UpdatesConfig>({
       name: 'update check',
       dryRun: true,
       description: 'Show pending package updates, how many are security updates, and whether a reboot is required (read-only)',
@@ -33,7 +33,7 @@ export default definePlugin<UpdatesConfig>({
         return s.sources_failed.length ? 1 : 0;
       },
     }),
-    defineCommand({
+    defineCommand<UpdatesConfig>({
       name: 'update apply',
       dryRun: true,
       description: 'Apply updates (a snapshot is taken first when updates.backup_before_update is on)',
@@ -48,7 +48,7 @@ export default definePlugin<UpdatesConfig>({
       help: 'Pass -y to skip the confirmation.',
       run: applyCommand,
     }),
-    defineCommand({
+    defineCommand<UpdatesConfig>({
       name: 'update rollback',
       dryRun: true,
       description: 'Roll back files and package versions to a snapshot (the newest by default)',

@@ -42,11 +42,11 @@ export interface RollbackReport {
   ok: boolean;
 }
 
-export function journalPath(ctx: PluginContext<any>): string {
+export function journalPath(ctx: PluginContext<unknown>): string {
   return `${ctx.env.stateDir}/rollback-journal.json`;
 }
 
-export async function readJournal(ctx: PluginContext<any>): Promise<RollbackJournal | null> {
+export async function readJournal(ctx: PluginContext<unknown>): Promise<RollbackJournal | null> {
   try {
     return JSON.parse(await ctx.localFs.readFile(journalPath(ctx))) as RollbackJournal;
   } catch {
@@ -57,7 +57,7 @@ export async function readJournal(ctx: PluginContext<any>): Promise<RollbackJour
 const same = (a: TreeEntry, b: TreeEntry) =>
   a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.size === b.size && a.target === b.target;
 
-async function restoreArea(ctx: PluginContext<any>, m: SnapshotManifest, name: AreaName): Promise<AreaRestore> {
+async function restoreArea(ctx: PluginContext<unknown>, m: SnapshotManifest, name: AreaName): Promise<AreaRestore> {
   const area = m.areas.find((a) => a.name === name)!;
   const result: AreaRestore = { name, dir: area.dir, removed: [], restored: area.entries.length, mismatches: [] };
   if (!area.present || !area.archive) return { ...result, restored: 0 };
@@ -92,7 +92,7 @@ export interface RollbackOptions {
 }
 
 /** Rolls back to the snapshot, resuming the journal's progress for the same snapshot. */
-export async function rollbackTo(ctx: PluginContext<any>, m: SnapshotManifest, options: RollbackOptions): Promise<RollbackReport> {
+export async function rollbackTo(ctx: PluginContext<unknown>, m: SnapshotManifest, options: RollbackOptions): Promise<RollbackReport> {
   const dryRun = ctx.env.dryRun;
   const prior = await readJournal(ctx);
   const resumed = prior?.id === m.id;

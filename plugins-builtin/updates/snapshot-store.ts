@@ -51,7 +51,7 @@ export interface SnapshotSummary {
   dir: string;
 }
 
-export function snapshotStore(ctx: PluginContext<any>): string {
+export function snapshotStore(ctx: PluginContext<unknown>): string {
   return `${ctx.env.stateDir}/snapshots`;
 }
 
@@ -61,11 +61,11 @@ export function snapshotId(d: Date): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
-async function exists(ctx: PluginContext<any>, p: string): Promise<boolean> {
+async function exists(ctx: PluginContext<unknown>, p: string): Promise<boolean> {
   return (await ctx.localFs.stat(p)) !== null;
 }
 
-async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promise<void> {
+async function run(ctx: PluginContext<unknown>, cmd: string, args: string[]): Promise<void> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 600_000 });
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
 }
@@ -94,7 +94,7 @@ function areasOf(ctx: PluginContext<SnapshotPathsConfig>): Array<{ name: AreaNam
 
 /** Takes a snapshot; resolves with its manifest once it is complete and listed. */
 export async function createSnapshot(
-  ctx: PluginContext<any>,
+  ctx: PluginContext<SnapshotPathsConfig>,
   options: { reason: string; packages: SnapshotManifest['packages']; now?: Date },
 ): Promise<SnapshotManifest> {
   const store = snapshotStore(ctx);
@@ -131,7 +131,7 @@ export async function createSnapshot(
 }
 
 /** Reads one snapshot's manifest; null when it is missing or incomplete. */
-export async function readSnapshot(ctx: PluginContext<any>, id: string): Promise<SnapshotManifest | null> {
+export async function readSnapshot(ctx: PluginContext<unknown>, id: string): Promise<SnapshotManifest | null> {
   if (!SNAPSHOT_ID_PATTERN.test(id)) return null;
   try {
     const m = JSON.parse(await ctx.localFs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
@@ -142,7 +142,7 @@ export async function readSnapshot(ctx: PluginContext<any>, id: string): Promise
 }
 
 /** Complete snapshots, newest first. Partial directories are never listed. */
-export async function listSnapshots(ctx: PluginContext<any>): Promise<SnapshotSummary[]> {
+export async function listSnapshots(ctx: PluginContext<unknown>): Promise<SnapshotSummary[]> {
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const out: SnapshotSummary[] = [];
@@ -166,7 +166,7 @@ export async function listSnapshots(ctx: PluginContext<any>): Promise<SnapshotSu
  * Deletes snapshots older than `retentionDays` (the newest one is always kept) and partial
  * directories left by runs that died. Resolves with the ids deleted.
  */
-export async function pruneSnapshots(ctx: PluginContext<any>, retentionDays: number, now = new Date()): Promise<string[]> {
+export async function pruneSnapshots(ctx: PluginContext<unknown>, retentionDays: number, now = new Date()): Promise<string[]> {
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const cutoff = now.getTime() - retentionDays * 86_400_000;

@@ -19,7 +19,7 @@ export interface ApplyReport {
 }
 
 /** The package list for a snapshot, from the first updater that can give one. */
-export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<SnapshotManifest['packages']> {
+export async function packagesForSnapshot(ctx: PluginContext<unknown>): Promise<SnapshotManifest['packages']> {
   let reason = 'no updater is loaded';
   for (const u of await ctx.registry.list(updaterKind)) {
     const r = await askUpdater(ctx, u.id, { op: 'installed' }, { dryRun: ctx.env.dryRun });
@@ -34,7 +34,7 @@ export async function packagesForSnapshot(ctx: PluginContext<any>): Promise<Snap
  * package is a usage error (CX_ERR_USAGE, with close names); an installed one without a pending
  * update is named with its version. Empty when every name has an update to apply.
  */
-async function onlyWithoutUpdate(ctx: PluginContext<any>, only: string[], applying: string[], security: boolean): Promise<string> {
+async function onlyWithoutUpdate(ctx: PluginContext<unknown>, only: string[], applying: string[], security: boolean): Promise<string> {
   const idle = only.filter((n) => !applying.includes(n));
   if (!idle.length) return '';
   const installed = await packagesForSnapshot(ctx);

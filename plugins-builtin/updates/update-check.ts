@@ -5,6 +5,7 @@
  * first refreshes the package lists, holding the update lock, and in a dry run only says so.
  */
 import { takeRunLock, type PluginContext } from 'cx-ops/sdk';
+import type { SnapshotPathsConfig } from './snapshot-store.js';
 import { askUpdater, updaterKind, type UpdateCheck } from './updater-contract.js';
 
 export interface UpdaterCheck {
@@ -27,7 +28,8 @@ export interface CheckSummary {
   reboot_required: boolean;
 }
 
-export interface UpdatesConfig {
+/** The `updates:` section of config.yaml. */
+export interface UpdatesConfig extends SnapshotPathsConfig {
   check_interval_hours?: number;
   auto_check?: boolean;
   backup_before_update?: boolean;

@@ -76,12 +76,12 @@ export interface UpdaterDefinition {
   name: string;
   description: string;
   /** Read-only unless `request.refresh` (then with the update lock held by the caller). */
-  check(ctx: PluginContext<any>, request: UpdateCheckRequest): Promise<UpdateCheck>;
-  apply(ctx: PluginContext<any>, request: UpdateApplyRequest): Promise<UpdateApplyResult>;
+  check(ctx: PluginContext<unknown>, request: UpdateCheckRequest): Promise<UpdateCheck>;
+  apply(ctx: PluginContext<unknown>, request: UpdateApplyRequest): Promise<UpdateApplyResult>;
   /** The installed packages with their versions (recorded in snapshots). */
-  installed(ctx: PluginContext<any>): Promise<InstalledList>;
+  installed(ctx: PluginContext<unknown>): Promise<InstalledList>;
   /** Puts the given versions back where the archive still has them. */
-  restore(ctx: PluginContext<any>, packages: InstalledPackage[]): Promise<RestoreResult>;
+  restore(ctx: PluginContext<unknown>, packages: InstalledPackage[]): Promise<RestoreResult>;
 }
 
 export type UpdaterRequest =
@@ -118,7 +118,7 @@ export function defineUpdater(def: UpdaterDefinition) {
 }
 
 /** Asks one updater; the answer is typed by the request. */
-export async function askUpdater<R extends UpdaterRequest>(ctx: PluginContext<any>, id: string, req: R, options?: InvokeOptions): Promise<UpdaterReply<R>> {
+export async function askUpdater<R extends UpdaterRequest>(ctx: PluginContext<unknown>, id: string, req: R, options?: InvokeOptions): Promise<UpdaterReply<R>> {
   return (await ctx.registry.invoke(updaterKind, id, req, options)) as UpdaterReply<R>;
 }
 

@@ -59,8 +59,12 @@ db.close();
 const report = {
   minutes, interval_seconds: intervalS, cycles_completed: ends.length, ticks_skipped: job.skipped, job_timeouts: job.timeouts,
   max_start_lateness_ms: Math.round(Math.max(...lateness)), median_start_lateness_ms: Math.round(lateness.sort((a, b) => a - b)[lateness.length >> 1]),
-  rss_after_warmup_mb: Number(warm.mb.toFixed(1)), rss_end_mb: Number(last.mb.toFixed(1)), rss_growth_pct: Number((((last.mb - warm.mb) / warm.mb) * 100).toFixed(2)),
-  tree_rss_after_warmup_mb: Number(warm.tree.toFixed(1)), tree_rss_end_mb: Number(last.tree.toFixed(1)), rss_max_mb: Number(Math.max(...rss.map((r) => r.mb)).toFixed(1)),
+  rss_after_warmup_mb: Number(warm.mb.toFixed(1)),
+  rss_end_mb: Number(last.mb.toFixed(1)),
+  rss_growth_pct: Number((((last.mb - warm.mb) / warm.mb) * 100).toFixed(2)),
+  rss_max_mb: Number(Math.max(...rss.map((r) => r.mb)).toFixed(1)),
+  tree_rss_after_warmup_mb: Number(warm.tree.toFixed(1)),
+  tree_rss_end_mb: Number(last.tree.toFixed(1)),
   history_rows: rows, expected_rows: ends.length * CHECKS.length, integrity,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
 import { bodyProblem, DEFAULT_MARKER, findBlock, markerLines, withBlock } from '../markers.js';
-import { field, OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
+import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 
 interface Computed {
   target: string;
@@ -18,7 +18,7 @@ interface Computed {
   exists: boolean;
 }
 
-async function compute(ctx: PluginContext<any>, req: OperationRequest): Promise<Computed> {
+async function compute(ctx: PluginContext<unknown>, req: OperationRequest): Promise<Computed> {
   const o = req.operation;
   const target = field(o, 'target')!;
   const real = hostPath({ root: req.root }, target);
@@ -43,7 +43,7 @@ async function compute(ctx: PluginContext<any>, req: OperationRequest): Promise<
   return { target, real, before, after, problems, lines, exists: tst !== null };
 }
 
-async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<OperationPlan> {
+async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const c = await compute(ctx, req);
   const same = c.after === c.before && !c.problems.length;
   return {
@@ -55,7 +55,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   };
 }
 
-async function apply(ctx: PluginContext<any>, req: OperationRequest) {
+async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const c = await compute(ctx, req);
   if (c.problems.length) return { ok: false, detail: c.problems.map((p) => p.detail).join('; ') };
   if (c.after === c.before) return { ok: true, detail: `${c.real}: block already there` };
@@ -65,8 +65,8 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   return { ok: true, detail: `${c.real}: block written` };
 }
 
-export const appendOperation = defineContribution<OperationRequest, Json>(
-  OPERATION_KIND, 'append',
+export const appendOperation = defineContribution(
+  operationKind, 'append',
   { description: 'add src/<source> to a file as a marked block (identifier, marker): never twice; rollback removes exactly that block' },
-  async (ctx, req) => (req.op === 'plan' ? await plan(ctx, req) : await apply(ctx, req)) as unknown as Json,
+  async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

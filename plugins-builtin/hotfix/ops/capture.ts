@@ -13,7 +13,7 @@
  */
 import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind } from '../../services/service-manager-contract.js';
-import { OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
+import { operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
 type Database = { type: 'sqlite'; path: string } | { type: 'postgresql'; host?: string; port?: number; database: string; user?: string };
@@ -28,7 +28,7 @@ function sqlQuoted(p: string): string {
   return `'${p.replace(/'/g, "''")}'`;
 }
 
-async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<OperationPlan> {
+async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const o = req.operation;
   const problems: OperationPlan['problems'] = [];
   const undo: UndoAction[] = [];
@@ -58,14 +58,14 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   return { touches: files, summary: parts.join('; '), preview: [{ note: `capture: ${parts.join('; ')} (changes nothing)` }], undo, problems };
 }
 
-async function run(ctx: PluginContext<any>, cmd: string, args: string[]): Promise<string> {
+async function run(ctx: PluginContext<unknown>, cmd: string, args: string[]): Promise<string> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 3_600_000 });
   if (r.exitCode !== 0) throw new Error(`${cmd} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return r.stdout;
 }
 
 /** Every service's state through the first service manager that is available and knows it. */
-export async function serviceStates(ctx: PluginContext<any>, names: string[]): Promise<Array<{ name: string; manager: string; state: string }>> {
+export async function serviceStates(ctx: PluginContext<unknown>, names: string[]): Promise<Array<{ name: string; manager: string; state: string }>> {
   const managers: string[] = [];
   for (const m of await ctx.registry.list(serviceManagerKind)) {
     const d = await askServiceManager(ctx, m.id, { op: 'detect' });
@@ -86,7 +86,7 @@ export async function serviceStates(ctx: PluginContext<any>, names: string[]): P
   return out;
 }
 
-async function apply(ctx: PluginContext<any>, req: OperationRequest) {
+async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const dir = `${req.run_dir}/captures`;
   await ctx.localFs.mkdir(dir, { mode: 0o700 });
@@ -118,8 +118,8 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   return { ok: true, detail: done.join('; ') || 'files captured' };
 }
 
-export const captureOperation = defineContribution<OperationRequest, Json>(
-  OPERATION_KIND, 'capture',
+export const captureOperation = defineContribution(
+  operationKind, 'capture',
   { description: 'capture state for the rollback: a database (SQLite online backup, pg_dump -Fc), services (active state), files' },
-  async (ctx, req) => (req.op === 'plan' ? await plan(ctx, req) : await apply(ctx, req)) as unknown as Json,
+  async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

@@ -5,10 +5,10 @@
  */
 import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
-import { field, OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
+import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
 
-async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<OperationPlan> {
+async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const o = req.operation;
   const files = new HostFiles(ctx);
   const source = `${req.src_dir}/${field(o, 'source')}`;
@@ -26,7 +26,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   };
 }
 
-async function apply(ctx: PluginContext<any>, req: OperationRequest) {
+async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
   const target = hostPath({ root: req.root }, field(o, 'target')!);
@@ -45,8 +45,8 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   return { ok: true, detail: `${target} replaced` };
 }
 
-export const copyOperation = defineContribution<OperationRequest, Json>(
-  OPERATION_KIND, 'copy',
+export const copyOperation = defineContribution(
+  operationKind, 'copy',
   { description: 'replace a file with src/<source> (backup, permissions user/group/mode)' },
-  async (ctx, req) => (req.op === 'plan' ? await plan(ctx, req) : await apply(ctx, req)) as unknown as Json,
+  async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

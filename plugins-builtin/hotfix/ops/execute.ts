@@ -6,13 +6,13 @@
  * run shows the exact command only, and says so.
  */
 import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
-import { field, OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
+import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
 export const EXECUTE_PREVIEW_NOTE = 'an execute operation cannot be previewed beyond its command: what the script changes is known only by running it';
 
 /** The argv that runs `script`: its #! line's interpreter (and one argument), then the script. */
-export async function scriptArgv(ctx: PluginContext<any>, source: string, runAs: string): Promise<string[] | string> {
+export async function scriptArgv(ctx: PluginContext<unknown>, source: string, runAs: string): Promise<string[] | string> {
   const st = await ctx.localFs.stat(source);
   if (!st || st.type !== 'file') return `names ${source}, which ${st ? 'is not a regular file' : 'does not exist'}`;
   const head = (await ctx.localFs.readFile(source)).slice(0, 256).split('\n')[0]!;
@@ -28,7 +28,7 @@ function scriptEnv(req: OperationRequest): Record<string, string> {
 
 const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
-async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<OperationPlan> {
+async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const o = req.operation;
   const problems: OperationPlan['problems'] = [];
   const source = field(o, 'source')!;
@@ -61,7 +61,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   };
 }
 
-async function apply(ctx: PluginContext<any>, req: OperationRequest) {
+async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const source = field(o, 'source')!;
   const kept = `${req.run_dir}/scripts/${o.id}/${base(source)}`;
@@ -78,8 +78,8 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   return { ok: true, detail: `${source} ran (exit 0)${tail ? `: ${tail}` : ''}` };
 }
 
-export const executeOperation = defineContribution<OperationRequest, Json>(
-  OPERATION_KIND, 'execute',
+export const executeOperation = defineContribution(
+  operationKind, 'execute',
   { description: 'run a script from src/ (working_dir, timeout, cleanup_after, rollback_script)' },
-  async (ctx, req) => (req.op === 'plan' ? await plan(ctx, req) : await apply(ctx, req)) as unknown as Json,
+  async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

@@ -11,7 +11,7 @@ export function tempBeside(target: string, step: number): string {
 }
 
 /** `permissions` with names resolved through <root>/etc/passwd and group; problems for unknown ones. */
-export async function resolvePermissions(ctx: PluginContext<any>, root: string, o: OperationBase, problems: PlanProblem[]): Promise<{ uid?: number; gid?: number; mode?: number }> {
+export async function resolvePermissions(ctx: PluginContext<unknown>, root: string, o: OperationBase, problems: PlanProblem[]): Promise<{ uid?: number; gid?: number; mode?: number }> {
   const p = (o.permissions ?? {}) as { user?: string; group?: string; mode?: string };
   const out: { uid?: number; gid?: number; mode?: number } = {};
   if (p.mode) out.mode = parseInt(p.mode, 8);

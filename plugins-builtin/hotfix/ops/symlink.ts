@@ -6,7 +6,7 @@
  */
 import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
-import { field, OPERATION_KIND, type OperationPlan, type OperationRequest } from '../operation-kind.js';
+import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
 
 function linkText(req: OperationRequest): string {
@@ -14,7 +14,7 @@ function linkText(req: OperationRequest): string {
   return s.startsWith('/') ? s : `${req.src_dir}/${s}`;
 }
 
-async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<OperationPlan> {
+async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const o = req.operation;
   const files = new HostFiles(ctx);
   const target = field(o, 'target')!;
@@ -33,7 +33,7 @@ async function plan(ctx: PluginContext<any>, req: OperationRequest): Promise<Ope
   };
 }
 
-async function apply(ctx: PluginContext<any>, req: OperationRequest) {
+async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
   const target = hostPath({ root: req.root }, field(o, 'target')!);
@@ -49,8 +49,8 @@ async function apply(ctx: PluginContext<any>, req: OperationRequest) {
   return { ok: true, detail: `${target} -> ${linkText(req)}` };
 }
 
-export const symlinkOperation = defineContribution<OperationRequest, Json>(
-  OPERATION_KIND, 'symlink',
+export const symlinkOperation = defineContribution(
+  operationKind, 'symlink',
   { description: 'make a file a symbolic link (what was there is backed up; permissions)' },
-  async (ctx, req) => (req.op === 'plan' ? await plan(ctx, req) : await apply(ctx, req)) as unknown as Json,
+  async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

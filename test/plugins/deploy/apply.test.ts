@@ -1,12 +1,12 @@
 // deploy apply / status / rollback end to end: the real launcher and kernel, a real supervisord
 // in a temp root, and small HTTP and TCP servers as the manifest's services, each on its own
-// 127.0.0.x address. One manifest rolls out; in another the last wave fails its health check,
+// 127.A.B.x address (A.B random per run: concurrent runs of these tests do not meet). One manifest rolls out; in another the last wave fails its health check,
 // so the rollout stops and everything it changed is reverted.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSupervisorHost, type SupervisorHost } from './supervisor-host.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
@@ -19,20 +19,20 @@ async function cx(args: string[]) {
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-function manifest(webFails: boolean): string {
+function manifest(webFails: boolean, autoRevert = true): string {
   // Generous start periods: under load a server may take long to listen, and failures before it
   // does do not count. web's is short, so its failing check fails the rollout soon.
   const timing = (start: string) => `{ interval: 0.2s, timeout: 2s, retries: 3, start_period: ${start}, start_interval: 0.2s }`;
   return `network:
-  network_cidr: 127.0.0.0/24
+  network_cidr: 127.0.0.0/8
 update:
   max_parallel: 2
   min_healthy_time: 0.3s
   healthy_deadline: 120s
-services:
+${autoRevert ? '' : '  auto_revert: false\n'}services:
   store:
     enable: true
-    ip: 127.0.0.11
+    ip: ${host.net}.11
     hostname: store.test
     ports: [7001]
     environment: { PORT: 7001 }
@@ -42,22 +42,22 @@ services:
     driver: { type: supervisord, command: "${host.tcp}" }
   api:
     enable: true
-    ip: 127.0.0.12
+    ip: ${host.net}.12
     hostname: api.test
     depends_on: [store]
     ports: [8080]
     environment: { PORT: 8080 }
-    health_check: { test: "http://127.0.0.12:8080/health", expect_body: "ok api", ${timing('60s').slice(2)}
+    health_check: { test: "http://${host.net}.12:8080/health", expect_body: "ok api", ${timing('60s').slice(2)}
     restart_policy: never
     driver: { type: supervisord, command: "${host.http}" }
   web:
     enable: true
-    ip: 127.0.0.13
+    ip: ${host.net}.13
     hostname: web.test
     depends_on: { api: { condition: service_healthy } }
     ports: [8080]
     environment: { PORT: 8080, FAIL: "${webFails ? 1 : 0}" }
-    health_check: { test: "http://127.0.0.13:8080/health", ${timing(webFails ? '5s' : '60s').slice(2)}
+    health_check: { test: "http://${host.net}.13:8080/health", ${timing(webFails ? '5s' : '60s').slice(2)}
     restart_policy: never
     driver: { type: supervisord, command: "${host.http}" }
 `;
@@ -73,6 +73,8 @@ beforeAll(async () => {
   writeFileSync(bad, manifest(true));
 });
 afterAll(() => host?.stop());
+// Each test starts with no program; a failed one leaves none to the next.
+afterEach(() => host?.reset());
 
 const programs = () => host.ctl('status').split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 2).join(' ')).sort();
 
@@ -80,9 +82,9 @@ describe('deploy apply through a real supervisord', () => {
   it('--dry-run shows the plan and changes nothing', { timeout: 300_000 }, async () => {
     const r = await cx(['deploy', 'apply', good, '--dry-run']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Wave 1 (1 service):\n  store  127.0.0.11  store.test  [supervisord] - no dependencies\n');
+    expect(r.stdout).toContain(`Wave 1 (1 service):\n  store  ${host.net}.11  store.test  [supervisord] - no dependencies\n`);
     expect(r.stdout).toContain(`  store: would deploy (supervisord)`);
-    expect(r.stdout).toContain("  web: would wait for 'http://127.0.0.13:8080/health' to be healthy for 0.3s (deadline 120s)");
+    expect(r.stdout).toContain(`  web: would wait for 'http://${host.net}.13:8080/health' to be healthy for 0.3s (deadline 120s)`);
     expect(r.stdout).toMatch(/PLANNED: dry run: would deploy 3 services in 3 wave\(s\); nothing was changed/);
     expect(existsSync(join(host.root, 'etc/supervisor/conf.d/cx-deploy-store.conf'))).toBe(false);
     expect(programs()).toEqual([]);
@@ -102,7 +104,7 @@ describe('deploy apply through a real supervisord', () => {
     expect(report.status).toBe('reverted');
     expect(report.services.map((s: { name: string }) => s.name), JSON.stringify(report.services, null, 1) + host.ctl('tail', 'store', 'stderr')).toEqual(['store', 'api', 'web']);
     expect(report.services.map((s: { name: string; wave: number; gate: { ok: boolean } }) => [s.name, s.wave, s.gate.ok])).toEqual([['store', 1, true], ['api', 2, true], ['web', 3, false]]);
-    expect(report.services[2].gate.reason).toMatch(/^unhealthy: 3 failed probes in a row \(retries 3\); last: GET http:\/\/127\.0\.0\.13:8080\/health: (HTTP 503|ECONNREFUSED)$/);
+    expect(report.services[2].gate.reason).toMatch(new RegExp(`^unhealthy: 3 failed probes in a row \\(retries 3\\); last: GET http://${host.net.replace(/\./g, '\\.')}\\.13:8080/health: (HTTP 503|ECONNREFUSED)$`));
     expect(report.reverted.map((x: { name: string; ok: boolean }) => [x.name, x.ok])).toEqual([['web', true], ['api', true], ['store', true]]);
     expect(report.message).toContain('every change of this run was reverted');
     expect(programs()).toEqual([]);
@@ -116,17 +118,31 @@ describe('deploy apply through a real supervisord', () => {
     ]);
   });
 
+  it('auto_revert off: a failed gate reverts its wave (and later ones); earlier waves stay until deploy rollback', { timeout: 300_000 }, async () => {
+    const f = join(host.root, 'no-revert.yaml');
+    writeFileSync(f, manifest(true, false));
+    const r = await cx(['deploy', 'apply', f, '-y', '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ status: 'failed', reverted: [{ name: 'web', ok: true }] });
+    expect(report.message).toMatch(/^web: unhealthy: .*; wave 3 and later were reverted; earlier waves stay \(auto_revert is off; deploy rollback reverts them\)$/);
+    expect(programs()).toEqual(['api RUNNING', 'store RUNNING']);
+    const rb = await cx(['deploy', 'rollback', f, '-y', '--json']);
+    expect(JSON.parse(rb.stdout)).toMatchObject({ status: 'rolled-back', reverted: [{ name: 'api', ok: true }, { name: 'store', ok: true }] });
+    expect(programs()).toEqual([]);
+  });
+
   it('a healthy manifest rolls out wave by wave; status reports each service; rollback reverts in reverse order', { timeout: 300_000 }, async () => {
     const r = await cx(['deploy', 'apply', good, '-y']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain('DEPLOYED: deployed 3 services, all healthy');
     expect(programs(), `${r.stdout}\n${host.ctl('tail', 'store', 'stderr')}`).toEqual(['api RUNNING', 'store RUNNING', 'web RUNNING']);
     // Each server listens on its own manifest IP.
-    const body = await (await fetch('http://127.0.0.12:8080/health')).text();
+    const body = await (await fetch(`http://${host.net}.12:8080/health`)).text();
     expect(body).toBe('ok api');
     const conf = readFileSync(join(host.root, 'etc/supervisor/conf.d/cx-deploy-store.conf'), 'utf8');
     expect(conf).toContain(`command=/bin/sh ${host.root}/var/lib/cx/plugin-state/deploy/programs/store.sh`);
-    expect(conf).toContain('environment=CX_DEPLOY_SERVICE="store",CX_DEPLOY_IP="127.0.0.11",CX_DEPLOY_HOSTNAME="store.test",PORT="7001"');
+    expect(conf).toContain(`environment=CX_DEPLOY_SERVICE="store",CX_DEPLOY_IP="${host.net}.11",CX_DEPLOY_HOSTNAME="store.test",PORT="7001"`);
 
     const status = await cx(['deploy', 'status', good, '--json']);
     expect(status.code, status.stderr).toBe(0);
@@ -200,7 +216,7 @@ describe('deploy apply through a real supervisord', () => {
 
   it('a driver that is not available here is refused before anything starts', { timeout: 300_000 }, async () => {
     const f = join(host.root, 'systemd.yaml');
-    writeFileSync(f, 'services:\n  a:\n    enable: true\n    ip: 127.0.0.21\n    hostname: a.test\n    driver: { type: systemd, command: /bin/sleep 60 }\n  b:\n    enable: true\n    ip: 127.0.0.22\n    hostname: b.test\n    driver: { type: supervisord, command: /bin/sleep 60 }\n');
+    writeFileSync(f, `services:\n  a:\n    enable: true\n    ip: ${host.net}.21\n    hostname: a.test\n    driver: { type: systemd, command: /bin/sleep 60 }\n  b:\n    enable: true\n    ip: ${host.net}.22\n    hostname: b.test\n    driver: { type: supervisord, command: /bin/sleep 60 }\n`);
     const r = await cx(['deploy', 'apply', f, '-y']);
     expect(r.code).toBe(5);
     expect(r.stderr).toBe(`error[CX_ERR_DEPLOY_DRIVER_UNAVAILABLE]: a uses driver 'systemd', which is not available here: systemd is not running here (${host.root}/run/systemd/system does not exist: a container or CI?); nothing to do.\nNothing was started. Use another driver for it in ${f}, or run on a host where systemd runs.`);

@@ -113,6 +113,24 @@ describe('every validation error at once', () => {
   });
 });
 
+describe('clashes found by number', () => {
+  it('hostnames ignore case; one service listing a port twice is no clash; 8080 and "8080/tcp" are one port, "8080/udp" another', () => {
+    const s = source([
+      'services:',
+      '  a: { enable: true, ip: 10.0.0.1, hostname: App.Example.com, ports: [8080, 8080, "53/udp"] }',
+      '  b: { enable: true, ip: 10.0.0.2, hostname: app.example.COM, ports: [8080] }',
+      '  c: { enable: true, ip: 10.0.0.1, hostname: c.example.com, ports: ["8080/tcp", "53/tcp"] }',
+      '  d: { enable: true, ip: 10.0.0.1, hostname: d.example.com, ports: ["8080/udp"] }',
+      '',
+    ].join('\n'));
+    expect(validateServiceManifest(s).map((p) => [p.line, p.field, p.message, p.detail])).toEqual([
+      [3, 'services.b.hostname', 'Error: Duplicate hostnames: app.example.com', 'used by a, b; give each service its own hostname.'],
+      [4, 'services.c.ip', 'Error: Duplicate IP addresses: 10.0.0.1', 'used by a, c, d; give each service its own IP.'],
+      [4, 'services.c.ports.0', 'Error: Duplicate ports: 10.0.0.1:8080/tcp', 'claimed by a, c; two services cannot listen on one IP and port.'],
+    ]);
+  });
+});
+
 describe('depends_on conditions a dependency cannot meet', () => {
   it('service_healthy of a service without a health check; service_completed_successfully of one that restarts', () => {
     const s = source([
@@ -131,6 +149,28 @@ describe('depends_on conditions a dependency cannot meet', () => {
       { file: 'm.yaml', line: 9, column: 36, field: 'services.app.depends_on.db.condition', message: 'Error: Dependency condition service_healthy needs a health check: db', detail: 'app waits for db to be healthy, but db has no health_check. Give services.db a health_check, or use condition: service_started.' },
       { file: 'm.yaml', line: 9, column: 77, field: 'services.app.depends_on.migrate.condition', message: 'Error: Dependency condition service_completed_successfully needs restart_policy never: migrate', detail: 'app waits for migrate to run to its end, but restart_policy always (the default) restarts it. Set services.migrate.restart_policy: never.' },
     ]);
+  });
+});
+
+describe('the schema', () => {
+  it('every oneOf chooses between disjoint types (so the lean validator may read it as anyOf)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../../schemas/deploy-manifest.schema.json', import.meta.url), 'utf8'));
+    const found: string[][] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) return node.forEach(walk);
+      if (node === null || typeof node !== 'object') return;
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o.oneOf)) {
+        const types = (o.oneOf as Array<{ type?: string }>).map((b) => b.type ?? '?');
+        found.push(types);
+        // integer is a kind of number: the two together would overlap.
+        expect(new Set(types.map((t) => (t === 'integer' ? 'number' : t))).size, JSON.stringify(o.oneOf)).toBe(types.length);
+        expect(types).not.toContain('?');
+      }
+      Object.values(o).forEach(walk);
+    };
+    walk(schema);
+    expect(found.length).toBeGreaterThan(3);
   });
 });
 

@@ -102,6 +102,16 @@ describe('deploy status --watch', { timeout: 300_000 }, () => {
     expect(docs.slice(0, firstBad).every((d) => d.status === 'healthy') && docs.slice(firstBad).every((d) => d.status === 'unhealthy')).toBe(true);
   });
 
+  it('SIGTERM during the wait between rounds ends the watch at once (an hour-long --interval does not hold it)', async () => {
+    failing = false;
+    const child = execa(process.execPath, args(['--watch', '--interval', '3600', '--json']), options());
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    child.kill('SIGTERM');
+    const r = await child;
+    expect([r.exitCode, r.signal ?? null, r.stderr]).toEqual([0, null, '']);
+    expect(r.stdout.split('\n').map((l) => JSON.parse(l).round)).toEqual([1]);
+  });
+
   it('a bad --interval or --count is a usage error (as JSON with --json)', async () => {
     const r = await execa(process.execPath, args(['--watch', '--interval', 'soon']), options());
     expect([r.exitCode, r.stderr]).toEqual([2, `error[CX_ERR_USAGE]: deploy status: --interval must be a positive number of seconds (got 'soon')\nTry: cx-ops deploy status ${manifest} --watch --interval 5 --count 10`]);

@@ -4,18 +4,22 @@
  * stopped by pid), and small HTTP and TCP servers the manifests run as services.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface SupervisorHost {
   root: string;
+  /** 127.A.B, random per host: its services are 127.A.B.11 and so on, so runs at once do not meet. */
+  net: string;
   conf: string;
   ctl(...args: string[]): string;
   /** `node <server>` for the HTTP server (answers /health with "ok", or 503 when FAIL=1 is set). */
   http: string;
   /** `node <server>` for the TCP server (accepts and closes). */
   tcp: string;
+  /** Removes every program a test left behind (so one failed test does not fail the next ones). */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -33,6 +37,7 @@ createServer((s) => { s.on('error', () => {}); s.end('hello\\n'); }).listen(Numb
 `;
 
 export async function startSupervisorHost(): Promise<SupervisorHost> {
+  const net = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 256)}`;
   const root = mkdtempSync(join(tmpdir(), 'cx-deploy-'));
   const etc = join(root, 'etc/supervisor');
   mkdirSync(join(etc, 'conf.d'), { recursive: true });
@@ -59,9 +64,13 @@ export async function startSupervisorHost(): Promise<SupervisorHost> {
     }
     rmSync(root, { recursive: true, force: true });
   };
+  const reset = () => {
+    for (const f of readdirSync(join(etc, 'conf.d'))) rmSync(join(etc, 'conf.d', f), { force: true });
+    ctl('update');
+  };
   for (let i = 0; i < 100; i++) {
     if (/^\d+$/.test(ctl('pid').trim())) {
-      return { root, conf, ctl, stop, http: `${process.execPath} ${join(root, 'http-server.mjs')}`, tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}` };
+      return { root, net, conf, ctl, reset, stop, http: `${process.execPath} ${join(root, 'http-server.mjs')}`, tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}` };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
