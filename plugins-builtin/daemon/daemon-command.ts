@@ -13,6 +13,7 @@ import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-s
 import { DaemonState } from './daemon-state.js';
 import { parseDuration } from './duration.js';
 import { EventLog, type LogFormat } from './event-log.js';
+import { heapTrimmer } from './heap-trim.js';
 import { HistoryStore } from './history-store.js';
 import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
@@ -65,6 +66,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
+  const trimHeap = once ? () => undefined : heapTrimmer();
   const metrics = new DaemonMetrics((plugin, why) => log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin));
   const state = new DaemonState(settings.intervalMs);
   let history: HistoryStore | undefined;
@@ -172,6 +174,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
         void notifier.notify({ READY: '1', STATUS: `cycle ${cycle}: ${STATUS_WORD[state.health().status]}` });
       } else void notifier.notify({ STATUS: `cycle ${cycle}: ${STATUS_WORD[state.health().status]}` });
       lastHealthTick = Date.now();
+      trimHeap();
     }
   };
 
