@@ -9,7 +9,7 @@
  * schemas/snapshot-manifest.schema.json, its type generated from it (schemas/types/snapshot-manifest.ts).
  */
 import type { PluginContext } from 'cx-ops/sdk';
-import type { SnapshotManifest as GeneratedManifest } from '../../schemas/types/snapshot-manifest.js';
+import type { SnapshotArea as GeneratedArea, SnapshotManifest as GeneratedManifest } from '../../schemas/types/snapshot-manifest.js';
 import { isWithin, LOCK_FILE_PATTERN, walkTree } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
@@ -19,7 +19,7 @@ export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
 export type AreaName = 'config' | 'data' | `path:${string}`;
 
 /** One snapshotted directory: where it was, its archive, and its entries as they were. */
-export type SnapshotArea = GeneratedManifest['areas'][number] & { name: AreaName };
+export type SnapshotArea = GeneratedArea & { name: AreaName };
 
 /**
  * manifest.json: the type generated from its schema, with the area name as the template type

@@ -1,5 +1,5 @@
 /* Generated from schemas/snapshot-manifest.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 8c96d8598869433f */
+/* schema-hash: 9fa58bcb11dd8b81 */
 
 /**
  * Written last, inside a partial directory that is renamed into place: a snapshot without it is never listed.
@@ -18,44 +18,50 @@ export interface SnapshotManifest {
   reason: string;
   root: string;
   complete: true;
-  areas: {
-    /**
-     * config, data, or path:<host path> from updates.snapshot_paths
-     */
-    name: string;
-    /**
-     * the directory as it was when the snapshot was taken
-     */
-    dir: string;
-    present: boolean;
-    /**
-     * archive file name inside the snapshot directory (null when the directory was absent)
-     */
-    archive: string | null;
-    /**
-     * paths left out (the snapshot store itself, updates.snapshot_exclude)
-     */
-    exclude: string[];
-    entries: {
-      path: string;
-      type: 'file' | 'directory' | 'symlink' | 'other';
-      mode: number;
-      uid: number;
-      gid: number;
-      size: number;
-      /**
-       * symlink target
-       */
-      target?: string;
-    }[];
-  }[];
+  areas: SnapshotArea[];
   packages: {
     updater: string | null;
     available: boolean;
     reason?: string;
-    list: {
-      name: string;
-      version: string;
-    }[];
+    list: InstalledPackage[];
   };
+}
+/**
+ * one snapshotted directory: where it was, its archive, and its entries as they were
+ */
+export interface SnapshotArea {
+  /**
+   * config, data, or path:<host path> from updates.snapshot_paths
+   */
+  name: string;
+  /**
+   * the directory as it was when the snapshot was taken
+   */
+  dir: string;
+  present: boolean;
+  /**
+   * archive file name inside the snapshot directory (null when the directory was absent)
+   */
+  archive: string | null;
+  /**
+   * paths left out (the snapshot store itself, updates.snapshot_exclude)
+   */
+  exclude: string[];
+  entries: TreeEntry[];
+}
+export interface TreeEntry {
+  path: string;
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /**
+   * symlink target
+   */
+  target?: string;
+}
+export interface InstalledPackage {
+  name: string;
+  version: string;
 }
