@@ -98,7 +98,8 @@ export async function createSnapshot(
       const excludes = a.exclude.map((x) => `--exclude=./${x.slice(a.dir.replace(/\/+$/, '').length + 1)}`);
       await run(ctx, 'tar', ['--numeric-owner', ...excludes, `--exclude=${LOCK_FILE_PATTERN}`, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);
     }
-    areas.push({ name: a.name, dir: a.dir, present, archive, exclude: a.exclude, entries: present ? await walkTree(ctx, a.dir, a.exclude) : [] });
+    const entries = present ? await walkTree(ctx, a.dir, a.exclude) : [];
+    areas.push({ name: a.name, dir: a.dir, present, archive, exclude: a.exclude, entries });
   }
   const manifest: SnapshotManifest = {
     version: 1,
