@@ -19,7 +19,6 @@ export {
 } from './errors.js';
 export * from './tokens.js';
 export * from './journal.js';
-export * from './run-lock.js';
 export * from './closest.js';
 export * from './read-if-exists.js';
 export * from './host-path.js';

@@ -3,7 +3,7 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, CxError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, CxError, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
@@ -151,7 +151,7 @@ export async function repairApt(ctx: PluginContext<unknown>, options: AptRepairO
   if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
   let lock;
   try {
-    lock = await takeRunLock(ctx, 'repair.lock', `repair apt${options.locksOnly ? ' --locks' : ''}`);
+    lock = await ctx.lock('apt-repair', { what: `repair apt${options.locksOnly ? ' --locks' : ''}` });
   } catch (e) {
     if (!(e instanceof CxError) || e.code !== 'CX_ERR_STATE_LOCKED') throw e;
     return { ...report, status: 'blocked', holders: [{ path: e.params.path, pid: e.params.pid, command: e.params.command }], message: e.message };

@@ -18,7 +18,7 @@ import { HistoryStore } from './history-store.js';
 import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
-import { jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
+import { daemonJobKind, jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
 import { daemonMetricKind, setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
@@ -214,7 +214,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     for (const p of metrics.plugins.sync(await registry.list(daemonMetricKind))) {
       log.warn('metric_invalid', `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`, undefined, p.plugin);
     }
-    for (const j of await registry.list('daemon-job')) {
+    for (const j of await registry.list(daemonJobKind)) {
       const intervalMs = j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
       if (!intervalMs || intervalMs < 1000) {
         log.warn('job_invalid', `job '${j.id}' of plugin '${j.plugin}' has an interval below 1s or malformed (${JSON.stringify(j.meta.interval)}); it is not scheduled`, undefined, j.plugin);
@@ -229,7 +229,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
           const started = Date.now();
           const input: JobInput = { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs };
           if (wants) input.history = { results: readHistory(wants) };
-          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, input as unknown as Json, { timeoutMs: deadlineMs }));
+          const out = jobOutputOf(await registry.invoke(daemonJobKind, j.id, input, { timeoutMs: deadlineMs }));
           await absorb(registry, job, cycle, started, out);
         },
       });

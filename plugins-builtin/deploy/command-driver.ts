@@ -5,7 +5,7 @@
 import { defineDeployDriver, serviceEnvironment, type DriverTarget } from './deploy-driver-kind.js';
 import type { PluginContext } from 'cx-ops/sdk';
 
-async function sh(ctx: PluginContext<any>, t: DriverTarget, command: string, readOnly = false) {
+async function sh(ctx: PluginContext<unknown>, t: DriverTarget, command: string, readOnly = false) {
   return ctx.exec.run('sh', ['-c', command], { env: serviceEnvironment(t), timeoutMs: 300_000, readOnly, ...(t.spec.driver?.directory ? { cwd: t.spec.driver.directory } : {}) });
 }
 

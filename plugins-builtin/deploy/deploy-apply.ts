@@ -40,12 +40,12 @@ export type ApplyOptions = { file: string; manifest: ServiceManifest; plan: Depl
 
 const target = (file: string, manifest: ServiceManifest, name: string): DriverTarget => ({ service: name, spec: manifest.services[name]!, manifest_file: file });
 
-async function driverCall<T>(ctx: PluginContext<any>, driver: string, request: Json): Promise<T> {
+async function driverCall<T>(ctx: PluginContext<unknown>, driver: string, request: Json): Promise<T> {
   return (await ctx.registry.invoke(DEPLOY_DRIVER_KIND, driver, request, { dryRun: ctx.env.dryRun, timeoutMs: 600_000 })) as T;
 }
 
 /** Reverts journaled changes in reverse order; returns what each revert did. */
-export async function revertChanges(ctx: PluginContext<any>, o: { file: string; manifest: ServiceManifest; path: string; run: string; changes: Array<Extract<JournalEvent, { ev: 'deploying' }>>; log?: (line: string) => void }): Promise<Array<{ name: string } & RevertOutcome>> {
+export async function revertChanges(ctx: PluginContext<unknown>, o: { file: string; manifest: ServiceManifest; path: string; run: string; changes: Array<Extract<JournalEvent, { ev: 'deploying' }>>; log?: (line: string) => void }): Promise<Array<{ name: string } & RevertOutcome>> {
   const out: Array<{ name: string } & RevertOutcome> = [];
   for (const c of [...o.changes].reverse()) {
     const spec = o.manifest.services[c.service];
@@ -65,7 +65,7 @@ export async function revertChanges(ctx: PluginContext<any>, o: { file: string; 
 }
 
 /** Runs the rollout (the caller has shown the plan, asked, and holds the lock). */
-export async function applyPlan(ctx: PluginContext<any>, o: ApplyOptions): Promise<ApplyReport> {
+export async function applyPlan(ctx: PluginContext<unknown>, o: ApplyOptions): Promise<ApplyReport> {
   const clock = o.clock ?? realClock;
   const log = o.log ?? (() => undefined);
   const path = journalPath(ctx, o.file);
@@ -150,7 +150,7 @@ type Settings = { maxParallel: number; minHealthyMs: number; deadlineMs: number 
 type RunState = { clock: Clock; log: (line: string) => void; path: string; run: string; runOnce: Set<string>; milestones?: Milestones };
 
 /** Deploys one service through its driver and gates it (health, or completion for a run-once service). */
-async function deployOne(ctx: PluginContext<any>, o: ApplyOptions, s: { name: string; wave: number }, settings: Settings, st: RunState): Promise<ServiceRun> {
+async function deployOne(ctx: PluginContext<unknown>, o: ApplyOptions, s: { name: string; wave: number }, settings: Settings, st: RunState): Promise<ServiceRun> {
   const { name } = s;
   const spec = o.manifest.services[name]!;
   const driver = spec.driver?.type ?? null;

@@ -4,7 +4,7 @@
  * goes under --root), and prints text
  * or, with --json, one JSON document (errors included).
  */
-import { closest, CxError, isCxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, isCxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { resolve } from 'node:path';
 import { applyPlan, revertChanges, type ApplyReport } from './deploy-apply.js';
 import type { DeployConfig } from './deploy-config.js';
@@ -131,7 +131,7 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
       else ctx.io.err(`${message}\n`);
       return 1;
     }
-    const lock = await takeRunLock(ctx, 'deploy.lock', `deploy apply ${file}`);
+    const lock = await ctx.lock('deploy', { what: `deploy apply ${file}` });
     let report: ApplyReport;
     try {
       report = await applyPlan(ctx, { file, manifest: source.manifest, plan, only, log });
@@ -180,7 +180,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
       else ctx.io.err(`${message}\n`);
       return 1;
     }
-    const lock = await takeRunLock(ctx, 'deploy.lock', `deploy rollback ${file}`);
+    const lock = await ctx.lock('deploy', { what: `deploy rollback ${file}` });
     let reverted;
     try {
       const log = (l: string) => (input.options.json ? undefined : ctx.io.out(`${l}\n`));

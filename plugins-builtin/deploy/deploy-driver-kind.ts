@@ -32,22 +32,24 @@ export type DriverRequest =
   | ({ op: 'status' } & DriverTarget)
   | ({ op: 'completion' } & DriverTarget);
 
-export type DriverDefinition = {
+export type DriverDefinition<Config = unknown> = {
   id: string;
   description: string;
-  detect(ctx: PluginContext<any>): Promise<Availability>;
+  detect(ctx: PluginContext<Config>): Promise<Availability>;
   /** The driver's record of what is there now (null: nothing), journaled before deploy so a revert can put it back. */
-  capture(ctx: PluginContext<any>, t: DriverTarget): Promise<Json>;
-  deploy(ctx: PluginContext<any>, t: DriverTarget): Promise<DeployOutcome>;
-  revert(ctx: PluginContext<any>, t: DriverTarget, before: Json): Promise<RevertOutcome>;
-  status(ctx: PluginContext<any>, t: DriverTarget): Promise<DriverStatus>;
+  capture(ctx: PluginContext<Config>, t: DriverTarget): Promise<Json>;
+  deploy(ctx: PluginContext<Config>, t: DriverTarget): Promise<DeployOutcome>;
+  revert(ctx: PluginContext<Config>, t: DriverTarget, before: Json): Promise<RevertOutcome>;
+  status(ctx: PluginContext<Config>, t: DriverTarget): Promise<DriverStatus>;
   /** After a deploy: whether the service ran to its end, and its exit code (null: unknown). */
-  completion(ctx: PluginContext<any>, t: DriverTarget): Promise<Completion>;
+  completion(ctx: PluginContext<Config>, t: DriverTarget): Promise<Completion>;
 };
 
 /** Declares a deploy driver. */
-export function defineDeployDriver(def: DriverDefinition): Contribution<DriverRequest, Json> {
-  return defineContribution<DriverRequest, Json>(DEPLOY_DRIVER_KIND, def.id, { description: def.description }, async (ctx, req) => {
+export function defineDeployDriver<Config = unknown>(def: DriverDefinition<Config>): Contribution<DriverRequest, Json> {
+  return defineContribution<DriverRequest, Json>(DEPLOY_DRIVER_KIND, def.id, { description: def.description }, async (anyCtx, req) => {
+    // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+    const ctx = anyCtx as PluginContext<Config>;
     switch (req.op) {
       case 'detect': {
         const a = await def.detect(ctx);
@@ -64,7 +66,7 @@ export function defineDeployDriver(def: DriverDefinition): Contribution<DriverRe
 }
 
 /** Asks a service manager of the services plugin (the one way deploy reaches systemd and supervisord). */
-export function serviceManager<R extends ServiceManagerRequest>(ctx: PluginContext<any>, id: string, request: R): Promise<ServiceManagerReply<R>> {
+export function serviceManager<R extends ServiceManagerRequest>(ctx: PluginContext<unknown>, id: string, request: R): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
   return askServiceManager(ctx, id, request, { dryRun: ctx.env.dryRun });
 }

@@ -24,7 +24,7 @@ export type HealthProbe = {
 export type HealthProbeRequest = HealthCheckForm & { timeout_ms: number };
 
 /** Declares a health-check form: `probe` answers one probe within `timeout_ms`. */
-export function defineHealthCheck(def: { id: string; description: string; probe(ctx: PluginContext<any>, request: HealthProbeRequest): Promise<Omit<HealthProbe, 'ms'>> }): Contribution<HealthProbeRequest, Json> {
+export function defineHealthCheck(def: { id: string; description: string; probe(ctx: PluginContext<unknown>, request: HealthProbeRequest): Promise<Omit<HealthProbe, 'ms'>> }): Contribution<HealthProbeRequest, Json> {
   return defineContribution<HealthProbeRequest, Json>(HEALTH_CHECK_KIND, def.id, { description: def.description }, async (ctx, req) => {
     const t = Date.now();
     const r = await def.probe(ctx, req);
@@ -88,7 +88,7 @@ export const systemdHealthCheck = defineHealthCheck({
 });
 
 /** Probes once through the registry: parses the form, invokes its contribution. */
-export async function probeHealth(ctx: PluginContext<any>, spec: HealthCheckSpec, ip: string, timeoutMs: number): Promise<HealthProbe> {
+export async function probeHealth(ctx: PluginContext<unknown>, spec: HealthCheckSpec, ip: string, timeoutMs: number): Promise<HealthProbe> {
   const form = parseHealthCheck(spec, ip);
   if (typeof form === 'string') return { state: 'unhealthy', detail: form, ms: 0 };
   try {

@@ -18,7 +18,7 @@ export function unreadable(plugin: string, file: string, e: unknown): CxError {
 }
 
 /** Reads and validates FILE; `drivers` are the driver ids the registry knows. */
-export async function loadManifest(ctx: PluginContext<any>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
+export async function loadManifest(ctx: PluginContext<unknown>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
   let text: string;
   try {
     text = await ctx.localFs.readFile(file);
@@ -33,6 +33,6 @@ export async function loadManifest(ctx: PluginContext<any>, file: string, driver
 }
 
 /** Driver ids contributed to the `deploy-driver` kind. */
-export async function knownDrivers(ctx: PluginContext<any>): Promise<string[]> {
+export async function knownDrivers(ctx: PluginContext<unknown>): Promise<string[]> {
   return (await ctx.registry.list('deploy-driver')).map((d) => d.id);
 }

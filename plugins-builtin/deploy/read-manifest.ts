@@ -33,7 +33,7 @@ export type ReadResult = { ok: true; source: ManifestSource } | { ok: false; pro
 
 // The shipped schema file itself (dist/schemas beside the compiled plugins); a JSON module
 // import would be cleaner, but the build's target strips import attributes.
-const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.schema.json') as Record<string, any>;
+const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.schema.json') as Record<string, unknown>;
 
 // Two validators of the one schema: a lean one that stops at the first error (what a valid
 // manifest, the usual case, goes through), and one that collects every error with its schema
@@ -98,22 +98,22 @@ function describe(e: ErrorObject, data: unknown): { path: Array<string | number>
   const path: Array<string | number> = e.instancePath
     ? e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s))
     : [];
-  const params = e.params as Record<string, any>;
+  const params = e.params as Record<string, unknown>;
   let found: unknown = data;
   for (const k of path) found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
   const was = ` (found: ${JSON.stringify(found)})`;
   const last = path[path.length - 1];
   switch (e.keyword) {
     case 'additionalProperties': {
-      path.push(params.additionalProperty);
+      path.push(String(params.additionalProperty));
       const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       return { path, atKey: true, detail: `is not a known field${known.length ? `; expected one of: ${known.join(', ')}` : ''}` };
     }
     case 'required':
-      path.push(params.missingProperty);
+      path.push(String(params.missingProperty));
       return { path, detail: 'is required but missing' };
     case 'propertyNames':
-      path.push(params.propertyName);
+      path.push(String(params.propertyName));
       return { path, atKey: true, detail: 'is not a valid service name (letters, digits, ".", "_", "-"; starting with a letter or digit)' };
     case 'enum':
       return { path, detail: `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${was}` };
@@ -132,7 +132,7 @@ function describe(e: ErrorObject, data: unknown): { path: Array<string | number>
 function pick(errors: ErrorObject[]): ErrorObject[] {
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of errors) {
-    const k = e.instancePath + (e.keyword === 'additionalProperties' ? `/${(e.params as any).additionalProperty}` : e.keyword === 'required' ? `/${(e.params as any).missingProperty}` : '');
+    const k = e.instancePath + (e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty?: string }).additionalProperty}` : e.keyword === 'required' ? `/${(e.params as { missingProperty?: string }).missingProperty}` : '');
     byPath.set(k, [...(byPath.get(k) ?? []), e]);
   }
   const out: ErrorObject[] = [];
@@ -142,7 +142,7 @@ function pick(errors: ErrorObject[]): ErrorObject[] {
     const oneOf = es.find((e) => e.keyword === 'oneOf');
     const types = es.filter((e) => e.keyword === 'type');
     if (oneOf && types.length === es.length - 1) {
-      out.push({ ...types[0]!, params: { type: types.map((t) => (t.params as any).type).join(' or ') } });
+      out.push({ ...types[0]!, params: { type: types.map((t) => (t.params as { type?: string }).type).join(' or ') } });
       continue;
     }
     out.push(es.find((e) => e.keyword !== 'oneOf') ?? es[0]!);

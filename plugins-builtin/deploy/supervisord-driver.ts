@@ -43,13 +43,13 @@ export function supervisorProgram(t: DriverTarget, loopFile: string, exitFile: s
   return { conf, loop };
 }
 
-async function readOrNull(ctx: PluginContext<any>, path: string): Promise<string | null> {
+async function readOrNull(ctx: PluginContext<unknown>, path: string): Promise<string | null> {
   return (await ctx.localFs.stat(path)) ? ctx.localFs.readFile(path) : null;
 }
 
 type Before = { conf: string | null; loop: string | null };
 
-export const supervisordDriver = defineDeployDriver({
+export const supervisordDriver = defineDeployDriver<DeployConfig>({
   id: 'supervisord',
   description: 'A supervisord program (a file in its include directory), through the services plugin\'s supervisord manager',
   async detect(ctx) {

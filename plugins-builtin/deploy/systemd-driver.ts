@@ -11,20 +11,20 @@ import { generateSystemdUnit, unitName } from './systemd-unit.js';
 const unitDir = (ctx: PluginContext<DeployConfig>) => ctx.config.systemd_unit_dir ?? ctx.fs.diskPath('/etc/systemd/system');
 
 /** systemd's major version (0 when systemctl cannot say). */
-export async function systemdVersion(ctx: PluginContext<any>): Promise<number> {
+export async function systemdVersion(ctx: PluginContext<unknown>): Promise<number> {
   const r = await ctx.exec.run('systemctl', ['--version'], { readOnly: true, timeoutMs: 10_000 });
   return Number(/systemd (\d+)/.exec(r.stdout)?.[1] ?? 0);
 }
 
 /** Runs `systemd-analyze verify` on a unit file; null when it passes or the tool is missing. */
-export async function verifyUnit(ctx: PluginContext<any>, path: string): Promise<string | null> {
+export async function verifyUnit(ctx: PluginContext<unknown>, path: string): Promise<string | null> {
   const r = await ctx.exec.run('systemd-analyze', ['verify', path], { readOnly: true, timeoutMs: 30_000 });
   if (r.exitCode === 127 || r.dryRun) return null;
   const said = `${r.stdout}${r.stderr}`.trim();
   return r.exitCode === 0 && !/Unknown (key|section)|Failed to|Invalid/i.test(said) ? null : said || `exit ${r.exitCode}`;
 }
 
-export const systemdDriver = defineDeployDriver({
+export const systemdDriver = defineDeployDriver<DeployConfig>({
   id: 'systemd',
   description: 'A systemd unit generated from the manifest (verified with systemd-analyze), started through the services plugin',
   async detect(ctx) {

@@ -192,7 +192,7 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     if (s.driver) {
       if (!drivers.includes(s.driver.type)) at(found.drivers, ['services', name, 'driver', 'type'], `Error: Unknown driver: ${s.driver.type}`, `known drivers: ${list([...drivers].sort())}.`);
       for (const need of DRIVER_NEEDS[s.driver.type] ?? []) {
-        if (!(s.driver as unknown as Record<string, unknown>)[need]) at(found.drivers, ['services', name, 'driver'], `Error: Driver ${s.driver.type} needs driver.${need}: ${name}`, `Set services.${name}.driver.${need}.`);
+        if (!Reflect.get(s.driver, need)) at(found.drivers, ['services', name, 'driver'], `Error: Driver ${s.driver.type} needs driver.${need}: ${name}`, `Set services.${name}.driver.${need}.`);
       }
     }
     const h = healthSpecOf(s);

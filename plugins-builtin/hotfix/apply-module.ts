@@ -6,7 +6,7 @@
  * interrupted run from its journal.
  */
 import { randomBytes } from 'node:crypto';
-import { CxError, hostPath, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
 import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';
@@ -52,7 +52,7 @@ export function checkEnv(ctx: PluginContext<unknown>, p: ModulePlan, runDir: str
 async function capture(ctx: PluginContext<unknown>, files: HostFiles, s: PlannedStep, plan: OperationPlan, runDir: string): Promise<PathState[]> {
   const prior: PathState[] = [];
   if (plan.touches.length || plan.stash?.length) await files.mkdir(`${runDir}/files`, 0o700);
-  for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, hostPath(ctx.env, t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
+  for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, ctx.fs.diskPath(t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
   for (const st of plan.stash ?? []) {
     const to = `${runDir}/${st.to}`;
     await files.mkdir(to.slice(0, to.lastIndexOf('/')), 0o700);

@@ -3,7 +3,7 @@
  * directory as given on the command line; what the module names (targets, backup_dir,
  * log_file) is placed under --root.
  */
-import { CxError, hostPath, isCxError, takeRunLock, type CommandInput, type PluginContext, type RunLock } from 'cx-ops/sdk';
+import { CxError, isCxError, type CommandInput, type HeldLock, type PluginContext } from 'cx-ops/sdk';
 import semverGt from 'semver/functions/gt.js';
 import { applyPlan, checkFailed, checkEnv, logRollback, type ApplyReport } from './apply-module.js';
 import { runChecks } from './checks.js';
@@ -30,9 +30,9 @@ function moduleDir(arg: unknown): string {
   return (d.startsWith('/') ? d : `${cwd}/${d}`).replace(/\/(\.\/)+/g, '/').replace(/\/\.$/, '').replace(/\/+$/, '') || '/';
 }
 
-async function lock(ctx: Ctx, what: string): Promise<RunLock> {
+async function lock(ctx: Ctx, what: string): Promise<HeldLock> {
   try {
-    return await takeRunLock(ctx, 'hotfix.lock', what);
+    return await ctx.lock('hotfix', { what });
   } catch (e) {
     if (e instanceof CxError && e.code === 'CX_ERR_STATE_LOCKED') throw new CxError('CX_ERR_STATE_LOCKED', { what: 'hotfix', pid: e.params.pid, command: e.params.command });
     throw e;
@@ -137,7 +137,7 @@ export async function checkCommand(ctx: Ctx, input: CommandInput): Promise<numbe
       targets.push({ id: s.op.id, type: s.op.type, target: null, state: s.plan.summary });
       continue;
     }
-    const real = hostPath(ctx.env, t);
+    const real = ctx.fs.diskPath(t);
     const info = await files.lstat(real);
     let state = !info ? 'absent' : info.type === 'symlink' ? `symlink -> ${await files.readlink(real)}` : `${info.type}, mode ${info.mode.toString(8)}, owner ${info.uid}:${info.gid}, ${info.size} bytes${info.type === 'file' ? `, sha256 ${(await files.sha256(real)).slice(0, 16)}…` : ''}`;
     if (s.op.type === 'append' && info?.type === 'file') {
@@ -173,7 +173,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
   let moduleFilter: string | null = null;
   if (input.args.dir) {
     const m = await readModule(ctx, moduleDir(input.args.dir));
-    backupDirs = [hostPath(ctx.env, m.config.backup_dir)];
+    backupDirs = [ctx.fs.diskPath(m.config.backup_dir)];
     moduleFilter = m.dir;
   }
   const runs = (await allRuns(ctx, backupDirs)).filter((r) => !moduleFilter || r.module_dir === moduleFilter);

@@ -3,7 +3,7 @@
  * for its plan, and refuse everything wrong at once (unknown types, sources, targets outside
  * the allowed roots, shared identifiers, marker problems) before anything changes.
  */
-import { closest, CxError, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, type Json, type PluginContext } from 'cx-ops/sdk';
 import { moduleInvalid, opProblem, readModule, type ModuleProblem } from './module-file.js';
 import type { HotfixModule, OperationBase } from './module-types.js';
 import { askOperation, operationKind, type OperationContext, type OperationPlan } from './operation-kind.js';
@@ -48,7 +48,7 @@ export async function planOperation(ctx: PluginContext<unknown>, req: OperationC
 /** Reads, checks and plans the module in `dir`; throws CX_ERR_HOTFIX_INVALID / CX_ERR_HOTFIX_MARKER. */
 export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string, runDir?: string): Promise<ModulePlan> {
   const m = await readModule(ctx, dir);
-  const planDir = runDir ?? `${hostPath(ctx.env, m.config.backup_dir)}/runs/<run>`;
+  const planDir = runDir ?? `${ctx.fs.diskPath(m.config.backup_dir)}/runs/<run>`;
   const problems: ModuleProblem[] = [];
   const types = (await ctx.registry.list(operationKind)).map((c) => c.id).sort();
   for (const op of m.operations) {
@@ -88,5 +88,5 @@ export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string
   }
   if (problems.length) throw moduleInvalid(m.file, problems);
   if (markers.length) throw markers[0]!;
-  return { module: m, steps, disabled: ordered.disabled, backupDir: hostPath(ctx.env, m.config.backup_dir), logFile: hostPath(ctx.env, m.config.log_file) };
+  return { module: m, steps, disabled: ordered.disabled, backupDir: ctx.fs.diskPath(m.config.backup_dir), logFile: ctx.fs.diskPath(m.config.log_file) };
 }

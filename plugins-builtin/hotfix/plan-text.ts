@@ -3,7 +3,7 @@
  * change as `diff -u` shows it (run through ctx.exec, read-only), a symlink as old -> new, an
  * execute as its exact command with the plain warning that it cannot be previewed further.
  */
-import { hostPath, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from './host-files.js';
 import type { Preview } from './operation-kind.js';
 import type { ModulePlan } from './plan-module.js';
@@ -24,7 +24,7 @@ export function planLines(p: ModulePlan): string[] {
 export async function previewText(ctx: PluginContext<unknown>, v: Preview): Promise<string> {
   if ('note' in v && !('command' in v)) return `${v.note}\n`;
   if ('command' in v) return `would run: ${v.command.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ')}\n  in ${v.cwd}\n  NOTE: ${v.note}\n`;
-  const real = hostPath(ctx.env, v.path);
+  const real = ctx.fs.diskPath(v.path);
   const files = new HostFiles(ctx);
   const now = await files.lstat(real);
   if ('symlink_to' in v) {

@@ -5,7 +5,7 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { permissionsErrors } from './errors.js';
 import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
@@ -59,7 +59,7 @@ export async function repairPermissions(ctx: PluginContext<unknown>, o: { cx: bo
   if (!changes.length) return { ...base, status: 'ok' };
   if (ctx.env.dryRun) return { ...base, status: 'planned' };
   if (o.confirm && !(await o.confirm({ ...base, status: 'planned' }))) return { ...base, status: 'declined' };
-  const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions');
+  const lock = await ctx.lock('permissions-repair', { what: 'repair permissions' });
   let journal: string;
   try {
     journal = await applyPermissionChanges(ctx, changes);
@@ -106,7 +106,7 @@ async function command(ctx: PluginContext<unknown>, input: CommandInput): Promis
         ids.length ? `cx-ops repair permissions --undo ${ids[0]}` : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
       );
     }
-    const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
+    const lock = await ctx.lock('permissions-repair', { what: 'repair permissions --undo' });
     const u = await undoPermissions(ctx, id).finally(() => lock.release());
     await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
     if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);

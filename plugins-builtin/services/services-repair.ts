@@ -4,7 +4,7 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, closest, CxError, takeRunLock, type Availability, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, type Availability, type Json, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind, type ServiceManagerReply, type ServiceManagerRequest, type ServiceStatus } from './service-manager-contract.js';
 import type { SupervisorConfig } from './supervisord-manager.js';
 
@@ -88,7 +88,7 @@ export interface RepairServicesOptions {
 }
 
 export async function repairServices(ctx: PluginContext<ServicesConfig>, o: RepairServicesOptions): Promise<ServicesReport> {
-  const lock = await takeRunLock(ctx, 'repair.lock', `repair services${o.service ? ` --service ${o.service}` : ''}`);
+  const lock = await ctx.lock('services-repair', { what: `repair services${o.service ? ` --service ${o.service}` : ''}` });
   try {
     return await repairWith(ctx, o);
   } finally {

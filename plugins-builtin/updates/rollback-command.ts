@@ -2,7 +2,7 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { CxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { askUpdater } from './updater-contract.js';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
@@ -60,7 +60,7 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
     return 1;
   }
-  const lock = await takeRunLock(ctx, 'update.lock', `update rollback ${id}`);
+  const lock = await ctx.lock('update', { what: `update rollback ${id}` });
   try {
     const report = await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater

@@ -3,7 +3,7 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, closest, CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { postUpdate, preUpdate } from './hooks.js';
 import { askUpdater, updaterKind, type UpdateApplyResult } from './updater-contract.js';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
@@ -57,7 +57,7 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
   const say = o.say ?? ((t: string) => ctx.io.out(t));
   const dryRun = ctx.env.dryRun;
   const report: ApplyReport = { dryRun, status: 'nothing', message: '', snapshot: null, results: [], pruned: [] };
-  const lock = await takeRunLock(ctx, 'update.lock', `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
+  const lock = await ctx.lock('update', { what: `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}` });
   try {
     const summary = await checkUpdates(ctx, { refresh: true, lockHeld: true });
     const usable = summary.updaters.filter((u) => u.check.available);

@@ -4,7 +4,7 @@
  * `apt list --upgradable`); nothing is fetched or written. `--refresh` (the seed's `--force`)
  * first refreshes the package lists, holding the update lock, and in a dry run only says so.
  */
-import { takeRunLock, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import type { SnapshotPathsConfig } from './snapshot-store.js';
 import { askUpdater, updaterKind, type UpdateCheck } from './updater-contract.js';
 
@@ -55,7 +55,7 @@ function summarize(updaters: UpdaterCheck[], checkedAt: string, refreshed: boole
 export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: { refresh?: boolean; now?: Date; lockHeld?: boolean } = {}): Promise<CheckSummary> {
   const now = options.now ?? new Date();
   const refresh = Boolean(options.refresh);
-  const lock = refresh && !options.lockHeld ? await takeRunLock(ctx, 'update.lock', 'update check --refresh') : null;
+  const lock = refresh && !options.lockHeld ? await ctx.lock('update', { what: 'update check --refresh' }) : null;
   try {
     const updaters: UpdaterCheck[] = [];
     for (const u of await ctx.registry.list(updaterKind)) {

@@ -169,20 +169,20 @@ describe('update apply', () => {
     children.push(sleeper);
     const locks = join(dataDir, 'locks');
     mkdirSync(locks, { recursive: true });
-    writeFileSync(join(locks, 'updates-update.lock'), JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }));
+    writeFileSync(join(locks, 'update.lock'), JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }));
     const h = host();
     // The one lock error: the kernel prints it and exits 5.
     await expect(json(h, 'update apply', { packages: true })).rejects.toMatchObject({
       code: 'CX_ERR_STATE_LOCKED',
       exitCode: 5,
-      message: `lock 'updates-update' is locked by another cx-ops run (pid ${sleeper.pid}, cx-ops update rollback).\nWait for it to finish, then run the command again.`,
+      message: `lock 'update' is locked by another cx-ops run (pid ${sleeper.pid}, cx-ops update rollback).\nWait for it to finish, then run the command again.`,
     });
     expect(world.installed()['cx-demo']).toBe('1.0');
     sleeper.kill('SIGKILL');
     await new Promise((res) => sleeper.once('exit', res));
     const again = await json(h, 'update apply', { packages: true });
     expect(again.code).toBe(0);
-    expect(existsSync(join(locks, 'updates-update.lock'))).toBe(false);
+    expect(existsSync(join(locks, 'update.lock'))).toBe(false);
   });
 
   it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
@@ -203,7 +203,7 @@ describe('update apply', () => {
     await expect(h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] })).rejects.toMatchObject(usage);
     await expect(h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true })).rejects.toMatchObject(usage);
     expect(world.installed()['cx-demo']).toBe('1.0');
-    expect(existsSync(join(dataDir, 'locks/updates-update.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'locks/update.lock'))).toBe(false);
   });
 
   it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {

@@ -4,7 +4,7 @@
  * (or, when the file is still as the hotfix left it, puts back its prior bytes).
  */
 import { createHash } from 'node:crypto';
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { bodyProblem, DEFAULT_MARKER, findBlock, markerLines, withBlock } from '../markers.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 
@@ -21,7 +21,7 @@ interface Computed {
 async function compute(ctx: PluginContext<unknown>, req: OperationRequest): Promise<Computed> {
   const o = req.operation;
   const target = field(o, 'target')!;
-  const real = hostPath({ root: req.root }, target);
+  const real = ctx.fs.diskPath(target);
   const marker = field(o, 'marker') ?? DEFAULT_MARKER;
   const lines = markerLines(marker, field(o, 'identifier') ?? o.id);
   const problems: OperationPlan['problems'] = [];

@@ -11,7 +11,7 @@
  *   stopped and runs afterwards is reported, not stopped).
  * - `files: [paths]`: captured like any touched path and restored byte for byte.
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind } from '../../services/service-manager-contract.js';
 import { operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
@@ -35,7 +35,7 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const parts: string[] = [];
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
-    const real = hostPath({ root: req.root }, db.path);
+    const real = ctx.fs.diskPath(db.path);
     if ((await ctx.localFs.stat(real))?.type !== 'file') problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
     undo.push({ do: 'sqlite_restore', backup: `captures/${o.id}.sqlite`, path: real });
     parts.push(`back up SQLite ${db.path} (VACUUM INTO, then PRAGMA integrity_check)`);
@@ -93,7 +93,7 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const done: string[] = [];
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
-    const real = hostPath({ root: req.root }, db.path);
+    const real = ctx.fs.diskPath(db.path);
     const part = `${dir}/.${o.id}.sqlite.partial`;
     if (await ctx.localFs.stat(part)) await ctx.localFs.remove(part);
     // VACUUM INTO reads one consistent snapshot in a single read transaction: a live writer (WAL)

@@ -3,7 +3,7 @@
  * mode) or else the mode and owner the target had. The new file is written beside the target and
  * renamed over it, so the target is never half-written.
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
@@ -29,8 +29,8 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
 async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
-  const target = hostPath({ root: req.root }, field(o, 'target')!);
-  const tmp = hostPath({ root: req.root }, tempBeside(field(o, 'target')!, req.step));
+  const target = ctx.fs.diskPath(field(o, 'target')!);
+  const tmp = ctx.fs.diskPath(tempBeside(field(o, 'target')!, req.step));
   const prior = req.prior?.[0];
   const perms = await resolvePermissions(ctx, req.root, o, []);
   await files.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');

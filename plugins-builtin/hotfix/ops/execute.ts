@@ -5,7 +5,7 @@
  * even when the module has changed or is gone. What a script changes cannot be previewed: a dry
  * run shows the exact command only, and says so.
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
@@ -35,7 +35,7 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const wd = field(o, 'working_dir');
   const kept = `scripts/${o.id}/${base(source)}`;
   // Without working_dir the script runs in its own directory inside the run directory.
-  const cwd = wd ? hostPath({ root: req.root }, wd) : `${req.run_dir}/scripts/${o.id}`;
+  const cwd = wd ? ctx.fs.diskPath(wd) : `${req.run_dir}/scripts/${o.id}`;
   const timeoutMs = Math.round(Number(o.timeout ?? 300) * 1000);
   const argv = await scriptArgv(ctx, `${req.src_dir}/${source}`, `${req.run_dir}/${kept}`);
   if (typeof argv === 'string') problems.push({ field: 'source', detail: argv, found: source });
@@ -68,7 +68,7 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const argv = await scriptArgv(ctx, kept, kept);
   if (typeof argv === 'string') return { ok: false, detail: argv };
   const wd = field(o, 'working_dir');
-  const cwd = wd ? hostPath({ root: req.root }, wd) : `${req.run_dir}/scripts/${o.id}`;
+  const cwd = wd ? ctx.fs.diskPath(wd) : `${req.run_dir}/scripts/${o.id}`;
   const timeoutMs = Math.round(Number(o.timeout ?? 300) * 1000);
   const r = await ctx.exec.run(argv[0]!, argv.slice(1), { cwd, timeoutMs, env: scriptEnv(req) });
   if (o.cleanup_after === true) await ctx.localFs.remove(kept).catch(() => undefined);
