@@ -8,7 +8,8 @@ import { CxError } from '../errors.js';
 import { copyAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
 import { entryOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
-  allowedMode, closing, effect, exactlyGranted, existingEntry, existingReal, MAX_WRITE_BYTES, missing, need, op, target, writeTarget, type FsScope,
+  allowedMode, closing, effect, exactlyGranted, existingEntry, existingReal, MAX_WRITE_BYTES, missing, need, op, target, writeTarget,
+  type FsScope, type Kind, type Target,
 } from './fs-scope.js';
 
 const sizeOf = (data: string | Uint8Array) => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
@@ -50,10 +51,22 @@ export function appendFile(s: FsScope, path: string, data: string | Uint8Array, 
   return write(s, 'appendFile', path, checkData(data, String(path), 'either'), { mode: options?.mode, append: true });
 }
 
+/**
+ * The entry a symlink, rename or copy names. In a dry run its directory may be missing because
+ * an earlier recorded call of the same run would have made it (mkdir, write a temp file, then
+ * rename it into place): the call is then checked on where it would land, and recorded.
+ */
+async function entryOrPlanned(s: FsScope, kind: Kind, t: Target): Promise<string> {
+  const entry = await entryOrNull(t.disk);
+  if (entry !== null) return entry;
+  if (s.guard.dryRun) return plannedDir(t.disk);
+  return missing(s, kind, t.disk, t.asked);
+}
+
 export function symlink(s: FsScope, linkTarget: string, path: string): Promise<void> {
   return op(s, 'symlink', 'write', path, { target: linkTarget }, async (t, allow) => {
     if (typeof linkTarget !== 'string' || !linkTarget || linkTarget.includes('\0')) throw new CxError('CX_ERR_IO', { path: t.disk, detail: 'a symlink target must be a non-empty string without NUL' });
-    const entry = s.fake?.symlink ? t.disk : (await entryOrNull(t.disk)) ?? missing(s, 'write', t.disk, t.asked);
+    const entry = s.fake?.symlink ? t.disk : await entryOrPlanned(s, 'write', t);
     need(s, 'write', entry, t.asked);
     return effect(s, allow, `symlink: ${t.disk} -> ${linkTarget}`, s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk)), () => symlinkAt(linkTarget, entry));
   });
@@ -62,8 +75,9 @@ export function symlink(s: FsScope, linkTarget: string, path: string): Promise<v
 export function copy(s: FsScope, from: string, to: string, options: CopyOptions = {}): Promise<void> {
   return op(s, 'copy', 'read', from, { to, preserve: options.preserve !== false }, async (src, allow) => {
     const dest = target(s, 'write', to);
-    const a = s.fake?.copy ? src.disk : await existingEntry(s, 'read', src);
-    const b = s.fake?.copy ? dest.disk : (await entryOrNull(dest.disk)) ?? missing(s, 'write', dest.disk, dest.asked);
+    const a = s.fake?.copy ? src.disk : await entryOrPlanned(s, 'read', src);
+    const b = s.fake?.copy ? dest.disk : await entryOrPlanned(s, 'write', dest);
+    need(s, 'read', a, src.asked);
     need(s, 'write', b, dest.asked);
     const preserve = options.preserve !== false;
     const keep = { times: preserve, owner: preserve && !s.guard.checked, modeMask: s.guard.checked ? s.modeMask : 0o7777 };
@@ -91,8 +105,8 @@ export function remove(s: FsScope, path: string, options: { recursive?: boolean 
 export function rename(s: FsScope, from: string, to: string): Promise<void> {
   return op(s, 'rename', 'write', from, { to }, async (src, allow) => {
     const dest = target(s, 'write', to);
-    const a = s.fake?.rename ? src.disk : await existingEntry(s, 'write', src);
-    const b = s.fake?.rename ? dest.disk : (await entryOrNull(dest.disk)) ?? missing(s, 'write', dest.disk, dest.asked);
+    const a = s.fake?.rename ? src.disk : await entryOrPlanned(s, 'write', src);
+    const b = s.fake?.rename ? dest.disk : await entryOrPlanned(s, 'write', dest);
     need(s, 'write', a, src.asked);
     need(s, 'write', b, dest.asked);
     return effect(s, allow, `rename: ${src.disk} -> ${dest.disk}`, s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk)), () => renameAt(a, b, posix.normalize(String(to))));

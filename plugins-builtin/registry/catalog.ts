@@ -5,7 +5,7 @@
  *   signature status: trusted / signed by an unknown key / unsigned / modified.
  */
 import { join } from 'node:path';
-import { defineContribution, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type Contribution, type FsCapability, type Json, type PluginContext } from 'cx-ops/sdk';
 import { loadIndexes } from './index-cache.js';
 import { lockPath, modifiedFiles, readLock, type LockedPlugin } from './lock-file.js';
 import { readRegistries } from './registry-sources.js';
@@ -19,8 +19,8 @@ export const catalogKinds = [
 ];
 
 async function available(ctx: PluginContext): Promise<Json> {
-  const registries = await readRegistries(ctx.env.configDir);
-  const indexes = await loadIndexes(registries, { cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m), dryRun: ctx.env.dryRun });
+  const registries = await readRegistries(ctx.localFs, ctx.env.configDir);
+  const indexes = await loadIndexes(registries, { caps: ctx, cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m) });
   const out: Json[] = [];
   const seen = new Set<string>();
   for (const l of indexes) {
@@ -40,12 +40,12 @@ async function available(ctx: PluginContext): Promise<Json> {
  * against the archive at install time, but whether its key is trusted follows
  * plugins.trusted_sources as it is today. `note` says what changed since install.
  */
-async function currentStatus(configDir: string, locked: LockedPlugin): Promise<{ status: SignatureStatus; note: string }> {
+async function currentStatus(fs: FsCapability, configDir: string, locked: LockedPlugin): Promise<{ status: SignatureStatus; note: string }> {
   const s = locked.signature;
   if (s.status === 'unsigned' || !s.public_key) return { status: s, note: '' };
   let keys;
   try {
-    keys = await readTrustedKeys(configDir);
+    keys = await readTrustedKeys(fs, configDir);
   } catch (e) {
     return { status: s, note: ` (as recorded at install; the trusted keys cannot be read now: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
   }
@@ -62,12 +62,12 @@ async function currentStatus(configDir: string, locked: LockedPlugin): Promise<{
 }
 
 /** Signature status and origin of an installed plugin; {} for plugins not installed from a registry. */
-export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins'>, name: string): Promise<Record<string, Json>> {
+export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins' | 'localFs'>, name: string): Promise<Record<string, Json>> {
   const file = lockPath(ctx.env.dataDir);
-  const locked = (await readLock(file)).plugins[name];
+  const locked = (await readLock(ctx.localFs, file)).plugins[name];
   if (!locked) return {};
-  const changed = await modifiedFiles(join(ctx.plugins.installDir, name), locked.files);
-  const { status: signature, note } = await currentStatus(ctx.env.configDir, locked);
+  const changed = await modifiedFiles(ctx.localFs, join(ctx.plugins.installDir, name), locked.files);
+  const { status: signature, note } = await currentStatus(ctx.localFs, ctx.env.configDir, locked);
   const status = changed.length ? 'modified' : signature.status;
   return {
     signature: changed.length ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(signature)}${note})` : `${describeStatus(signature)}${note}`,

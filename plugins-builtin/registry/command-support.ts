@@ -3,28 +3,33 @@
  * work functions take. (Its errors are thrown: the kernel attributes and prints them.)
  */
 import { appendJournal, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import { listingChanges } from './change-list.js';
 import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';
 
 export const str = (v: Json | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 export const strings = (v: Json | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
 
-/** Whether this run changes nothing (global --dev or the command's --dry-run). */
-export const isDryRun = (ctx: PluginContext, input: CommandInput) => ctx.env.dryRun || input.options.dryRun === true;
-
-/** The InstallContext of a command run. */
+/**
+ * The InstallContext of a command run: its capabilities note every change they make (the list a
+ * dry run reports). Commands that change things declare `dryRun: true`, so their --dry-run (like
+ * global --dev) makes ctx.env.dryRun true and the capabilities record instead of performing.
+ */
 export function installContext(ctx: PluginContext, input: CommandInput): InstallContext {
+  const { caps, changes } = listingChanges(ctx);
   return {
-    env: { ...ctx.env, dryRun: isDryRun(ctx, input), assumeYes: ctx.env.assumeYes || input.options.yes === true },
+    ...caps,
+    changes,
+    env: { ...ctx.env, assumeYes: ctx.env.assumeYes || input.options.yes === true },
     io: ctx.io,
     plugins: ctx.plugins,
     journal: (entry) => appendJournal(ctx, entry),
   };
 }
 
-/** Index loading options of a command run. */
-export function loadOptions(ctx: PluginContext, dryRun = ctx.env.dryRun): LoadOptions {
-  return { cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m), dryRun };
+/** Index loading options of a command run (through `caps`: the command's own, or an InstallContext's). */
+export function loadOptions(ctx: PluginContext, caps: LoadOptions['caps'] = ctx): LoadOptions {
+  return { caps, cacheDir: ctx.env.cacheDir, warn: (m) => ctx.io.err(m) };
 }
 
 /** Prints JSON or text. */

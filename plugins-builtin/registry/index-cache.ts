@@ -1,10 +1,11 @@
 /**
- * Fetching a registry's index, with a cache in the plugin's cache directory. An unreachable
- * registry falls back to the cached index and says how old it is; with no cache it is an error.
+ * Fetching a registry's index, with a cache in the plugin's cache directory (written through
+ * ctx.localFs: a dry run lists the cache writes instead of making them). An unreachable registry
+ * falls back to the cached index and says how old it is; with no cache it is an error.
  */
-import { CxError } from 'cx-ops/sdk';
+import { messageOf, type FsCapability } from 'cx-ops/sdk';
 import { join } from 'node:path';
-import { readIfExists, writeAtomic } from './files.js';
+import { readBytesIfExists, utf8, writeFileAtomic, type RegistryCaps } from './local-files.js';
 import { parseIndex, type RegistryIndex } from './registry-index.js';
 import type { RegistrySource } from './registry-sources.js';
 import { fetchBytes, indexLocation } from './transport.js';
@@ -41,45 +42,42 @@ export function formatAge(ms: number): string {
 }
 
 /** The cached index of a registry, if any (no network). */
-export async function cachedIndex(cacheDir: string, registry: RegistrySource): Promise<LoadedIndex | undefined> {
+export async function cachedIndex(fs: FsCapability, cacheDir: string, registry: RegistrySource): Promise<LoadedIndex | undefined> {
   const p = cachePaths(cacheDir, registry.name);
-  const [text, metaText] = await Promise.all([readIfExists(p.text), readIfExists(p.meta)]);
+  const [text, metaText] = await Promise.all([readBytesIfExists(fs, p.text), readBytesIfExists(fs, p.meta)]);
   if (!text || !metaText) return undefined;
-  const meta = JSON.parse(metaText.toString('utf8')) as CacheMeta;
+  const meta = JSON.parse(utf8(metaText)) as CacheMeta;
   if (meta.url !== indexLocation(registry.url)) return undefined;
-  return { registry, index: parseIndex(text.toString('utf8'), `${p.text} (cached copy of ${meta.url})`), indexAt: meta.url, fetchedAt: meta.fetched_at, fromCache: true };
+  return { registry, index: parseIndex(text, `${p.text} (cached copy of ${meta.url})`), indexAt: meta.url, fetchedAt: meta.fetched_at, fromCache: true };
 }
 
 export interface LoadOptions {
+  /** Reads and downloads the index, writes the cache. */
+  caps: Pick<RegistryCaps, 'localFs' | 'net'>;
   cacheDir: string;
   /** Called with a warning when the cached index is used instead. */
   warn(message: string): void;
-  /** Do not write the cache (dry run). */
-  dryRun?: boolean;
   now?: () => number;
 }
 
 /** Fetches a registry's index (validating it) and caches it; unreachable -> the cached copy with a warning. */
 export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promise<LoadedIndex> {
   const at = indexLocation(registry.url);
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    bytes = await fetchBytes(at);
-  } catch (e: any) {
-    const cached = await cachedIndex(o.cacheDir, registry);
-    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: e?.message ?? String(e) });
+    bytes = await fetchBytes(o.caps, at);
+  } catch (e) {
+    const cached = await cachedIndex(o.caps.localFs, o.cacheDir, registry);
+    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: messageOf(e) });
     const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
-    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${e?.message ?? e}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
+    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${messageOf(e)}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
     return cached;
   }
-  const text = bytes.toString('utf8');
-  const index = parseIndex(text, at);
+  const index = parseIndex(bytes, at);
   const fetchedAt = new Date(o.now?.() ?? Date.now()).toISOString();
-  if (!o.dryRun) {
-    const p = cachePaths(o.cacheDir, registry.name);
-    await writeAtomic(p.text, text);
-    await writeAtomic(p.meta, `${JSON.stringify({ url: at, fetched_at: fetchedAt } satisfies CacheMeta)}\n`);
-  }
+  const p = cachePaths(o.cacheDir, registry.name);
+  await writeFileAtomic(o.caps.localFs, p.text, bytes);
+  await writeFileAtomic(o.caps.localFs, p.meta, `${JSON.stringify({ url: at, fetched_at: fetchedAt } satisfies CacheMeta)}\n`);
   return { registry, index, indexAt: at, fetchedAt, fromCache: false };
 }
 

@@ -5,11 +5,12 @@
  *   plugins search|install|update|remove              (using them; mounted in the kernel's `plugins` group)
  *   plugins pack|sign|keygen                          (the author's path)
  *
- * It is a trusted built-in: archives are binary and are checked, hashed and unpacked here, so it
- * uses node:fs/node:crypto and `fetch` directly for them (every write atomic, every install behind
- * a lock; the SDK's capabilities carry text only), journals every change with the SDK's
- * appendJournal (through ctx.fs, so it is audited), and reaches the kernel through ctx.plugins.
- * docs/plugin-authors.md walks an author through it.
+ * It is a trusted built-in that uses the SDK as any plugin would: archives are checked, hashed and
+ * unpacked in memory (node:crypto, node:zlib, tar), every file is read and written through
+ * ctx.localFs (atomic, audited in audit.jsonl, recorded instead of performed under --dry-run and
+ * --dev), archives and indexes are downloaded with ctx.net.download, installs and publishes hold
+ * ctx.lock, every change is journaled with the SDK's appendJournal, and the kernel is reached
+ * through ctx.plugins. docs/plugin-authors.md walks an author through it.
  */
 import { definePlugin } from 'cx-ops/sdk';
 import { catalogContributions, catalogKinds } from './catalog.js';

@@ -8,23 +8,30 @@
  *
  * Nothing is written before every check passed. Until the one rename, installDir/NAME still
  * points at the previous version, so an install killed at any moment leaves that version usable.
+ * Every write goes through ctx.localFs (audited) and every install holds the lock
+ * 'plugin-installs' (ctx.lock). A dry run (and --dev) goes the same way with the writes recorded
+ * instead of made, and reports them in `changes`.
  */
-import { lstat, mkdir, open, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
-import { CxError, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
-import { LockedError, lockFile, sha256, syncDir } from './files.js';
+import { CxError, messageOf, type FsCapability, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
+import { changesText } from './change-list.js';
+import { registryErrors } from './errors.js';
 import type { LoadedIndex } from './index-cache.js';
-import { hashTree, lockPath, readLock, writeLock, type LockedPlugin } from './lock-file.js';
+import type { RegistryCaps } from './local-files.js';
+import { hashFiles, lockPath, readLock, writeLock, type LockedPlugin } from './lock-file.js';
+import type { ArchiveFile } from './plugin-archive.js';
 import { requestedPermissions } from './plugin-manifest.js';
 import { inspectArchive } from './publish.js';
 import type { IndexSignature, IndexVersion } from './registry-index.js';
+import { sha256 } from './sha256.js';
 import { checkSignature, describeStatus, readTrustedKeys, type SignatureStatus } from './signing.js';
 import { fetchBytes, resolveReference } from './transport.js';
-import { registryErrors } from './errors.js';
 
 /** The parts of the plugin context an install uses. */
-export interface InstallContext {
+export interface InstallContext extends RegistryCaps {
+  /** Where the caps note each change they make (listingChanges), for a dry run's report. */
+  changes: string[];
   env: Pick<RuntimeEnv, 'configDir' | 'dataDir' | 'cacheDir' | 'stateDir' | 'kernelVersion' | 'dryRun' | 'assumeYes'>;
   io: Pick<IoCapability, 'out' | 'err' | 'confirm' | 'interactive'>;
   plugins: Pick<PluginsCapability, 'enable' | 'disable' | 'list' | 'installDir'>;
@@ -71,17 +78,20 @@ export interface InstallResult {
   dryRun: boolean;
   /** false when the user declined the permissions. */
   installed: boolean;
+  /** What the install changed (a dry run: would change), as the capability records it. */
+  changes: string[];
 }
 
 const STORE = '.store';
 
 /** The version installed now (from the lock), if any. */
 async function installedVersion(ctx: InstallContext, name: string): Promise<LockedPlugin | undefined> {
-  return (await readLock(lockPath(ctx.env.dataDir))).plugins[name];
+  return (await readLock(ctx.localFs, lockPath(ctx.env.dataDir))).plugins[name];
 }
 
-async function takeInstallLock(installDir: string): Promise<() => Promise<void>> {
-  return lockFile(join(installDir, '.install.lock'), `plugin installs in ${installDir}`, 30_000);
+/** The one lock of plugin installs and removals (it covers the lock file too). */
+function takeInstallLock(caps: RegistryCaps, what: string) {
+  return caps.lock('plugin-installs', { waitMs: 30_000, what });
 }
 
 /** What chooseGrants decided: the grants, or declined; `pending` when a dry run left the question open. */
@@ -108,50 +118,56 @@ async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: st
   return (await ctx.io.confirm('Install and grant these permissions?')) ? { grants: requested, pending: false } : undefined;
 }
 
-/** Writes the archive's files into a fresh directory (mode 0755 dirs, 0644/0755 files), each fsynced. */
-async function writeTree(dir: string, files: Array<{ path: string; type: 'file' | 'directory'; mode: number; data: Buffer }>): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+/** Writes the archive's files into a fresh directory (directories 0755, files 0644 or 0755), each atomically. */
+async function writeTree(fs: FsCapability, dir: string, files: ArchiveFile[]): Promise<void> {
+  await fs.mkdir(dir, { mode: 0o755 });
+  const made = new Set([dir]);
+  const mkdirOnce = async (d: string) => {
+    if (!made.has(d)) await fs.mkdir(d, { mode: 0o755 });
+    made.add(d);
+  };
   for (const f of files) {
     const target = join(dir, f.path);
     if (f.type === 'directory') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
+      await mkdirOnce(target);
       continue;
     }
-    await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-    const fh = await open(target, 'wx', f.mode & 0o111 ? 0o755 : 0o644);
-    try {
-      await fh.writeFile(f.data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await mkdirOnce(join(target, '..'));
+    await fs.writeBytes(target, f.data, { mode: f.mode & 0o111 ? 0o755 : 0o644 });
   }
-  await syncDir(dir);
 }
 
 /** Points installDir/name at `storeRel` with one atomic rename. */
-async function switchLink(installDir: string, name: string, storeRel: string): Promise<void> {
+async function switchLink(fs: FsCapability, installDir: string, name: string, storeRel: string): Promise<void> {
   const link = join(installDir, name);
-  const st = await lstat(link).catch(() => undefined);
-  if (st && !st.isSymbolicLink()) {
+  const st = await fs.lstat(link);
+  if (st && st.type !== 'symlink') {
     throw new CxError('CX_ERR_USAGE', { detail: `${link} exists and was not installed by cx-ops plugins install; nothing was changed.`, hint: `move ${link} away, then install again` });
   }
   const tmp = join(installDir, `.${name}.link-${process.pid}-${Date.now()}`);
-  await symlink(storeRel, tmp);
-  await rename(tmp, link);
-  await syncDir(installDir);
+  await fs.symlink(storeRel, tmp);
+  await fs.rename(tmp, link);
 }
 
 /** Removes temp directories and links left by killed installs of `name`. */
-async function sweep(installDir: string, name: string): Promise<void> {
+async function sweep(fs: FsCapability, installDir: string, name: string): Promise<void> {
   const store = join(installDir, STORE);
-  for (const e of await readdir(store).catch(() => [] as string[])) if (e.startsWith(`.tmp-${name}-`)) await rm(join(store, e), { recursive: true, force: true });
-  for (const e of await readdir(installDir).catch(() => [] as string[])) if (e.startsWith(`.${name}.link-`)) await rm(join(installDir, e), { force: true });
+  for (const e of await fs.readDir(store).catch(() => [])) if (e.name.startsWith(`.tmp-${name}-`)) await fs.remove(join(store, e.name), { recursive: true });
+  for (const e of await fs.readDir(installDir).catch(() => [])) if (e.name.startsWith(`.${name}.link-`)) await fs.remove(join(installDir, e.name));
+}
+
+/** Records the install in the lock file. */
+async function lockInstall(fs: FsCapability, dataDir: string, name: string, entry: LockedPlugin): Promise<void> {
+  const file = lockPath(dataDir);
+  const lock = await readLock(fs, file);
+  lock.plugins[name] = entry;
+  await writeLock(fs, file, lock);
 }
 
 /** Installs one version. Every check runs before anything is written. */
 export async function installVersion(ctx: InstallContext, t: InstallTarget, c: InstallChoices = {}): Promise<InstallResult> {
   const { env } = ctx;
+  const fs = ctx.localFs;
   const present = (await ctx.plugins.list()).find((p) => p.name === t.name);
   if (present && present.dir !== join(ctx.plugins.installDir, t.name)) {
     throw new CxError('CX_ERR_USAGE', {
@@ -162,18 +178,19 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const previous = await installedVersion(ctx, t.name);
   const kept = previous ? `${t.name} ${previous.version} stays installed and working` : undefined;
   let url = t.entry.archive;
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     url = resolveReference(t.indexAt, t.entry.archive);
-    bytes = await fetchBytes(url);
-  } catch (e: any) {
-    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${e?.message ?? e}` });
+    bytes = await fetchBytes(ctx, url);
+  } catch (e) {
+    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${messageOf(e)}` }, { cause: e });
   }
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
-    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version: t.entry.version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
+    const { version } = t.entry;
+    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
   }
-  const trustedKeys = await readTrustedKeys(env.configDir, (m) => ctx.io.err(m));
+  const trustedKeys = await readTrustedKeys(ctx.localFs, env.configDir, (m) => ctx.io.err(m));
   const signature = checkSignature(bytes, t.entry.signature, trustedKeys, { plugin: t.name, version: t.entry.version, kept });
   if (c.trusted && signature.status !== 'trusted') {
     throw registryErrors.CX_ERR_NOT_TRUSTED({ plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
@@ -194,107 +211,95 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   const choice: GrantChoice = tier === 'trusted' ? { grants: [], pending: false } : await chooseGrants(ctx, t, requested, c, header);
   const result: InstallResult = {
     name: t.name, version: manifest.version, registry: t.registry, tier, signature, grants: choice?.grants ?? [], requested: tier === 'trusted' ? [] : requested,
-    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun, installed: false,
+    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun,
+    installed: false, changes: [],
   };
   if (!choice) return result;
   const { grants } = choice;
-  if (env.dryRun) {
-    const granting = choice.pending ? ` once its requested permissions are granted (${requested.join(', ')})` : grants.length ? ` with grants: ${grants.join(', ')}` : '';
-    ctx.io.err(`dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${granting}; nothing was changed.\n`);
-    return { ...result, installed: true };
-  }
   const installDir = ctx.plugins.installDir;
   const store = join(installDir, STORE);
-  await mkdir(store, { recursive: true });
-  const release = await takeInstallLock(installDir);
+  const lock = await takeInstallLock(ctx, `plugins install ${t.name}`);
   try {
-    await sweep(installDir, t.name);
+    if (!(await fs.stat(store))) await fs.mkdir(store);
+    await sweep(fs, installDir, t.name);
     // A fresh directory every time: reinstalling the same version also restores modified files.
     const storeName = `${t.name}@${manifest.version}-${actual.slice(0, 12)}-${Date.now().toString(36)}`;
     const final = join(store, storeName);
-    const oldTarget = await readlink(join(installDir, t.name)).catch(() => undefined);
-    const newTarget = `${STORE}/${storeName}`;
+    const oldTarget = (await fs.lstat(join(installDir, t.name)))?.target;
     const tmp = join(store, `.tmp-${t.name}-${process.pid}-${Date.now()}`);
-    await writeTree(tmp, files);
-    await rename(tmp, final);
-    await syncDir(store);
-    await switchLink(installDir, t.name, newTarget);
-    try {
-      // The kernel checks the grants against the new manifest; a refusal puts the old version back.
-      await ctx.plugins.enable(t.name, { grants, tier });
-    } catch (e) {
-      if (oldTarget) await switchLink(installDir, t.name, oldTarget);
-      else await rm(join(installDir, t.name), { force: true });
-      await rm(final, { recursive: true, force: true });
-      throw e;
+    await writeTree(fs, tmp, files);
+    await fs.rename(tmp, final);
+    await switchLink(fs, installDir, t.name, `${STORE}/${storeName}`);
+    if (env.dryRun) {
+      // Enabling changes the kernel's state: a dry run names it instead.
+      ctx.changes.push(`enable: ${t.name} ${tier}${grants.length ? ` with grants ${grants.join(', ')}` : ''}`);
+    } else {
+      try {
+        // The kernel checks the grants against the new manifest; a refusal puts the old version back.
+        await ctx.plugins.enable(t.name, { grants, tier });
+      } catch (e) {
+        if (oldTarget) await switchLink(fs, installDir, t.name, oldTarget);
+        else await fs.remove(join(installDir, t.name));
+        await fs.remove(final, { recursive: true });
+        throw e;
+      }
     }
-    const fileHashes = await hashTree(final);
-    const lockFileName = lockPath(env.dataDir);
-    const releaseLock = await lockFile(`${lockFileName}.lock`, 'the plugin lock file', 10_000);
-    try {
-      const lock = await readLock(lockFileName);
-      const sigRecord: LockedPlugin['signature'] =
-        signature.status === 'unsigned' ? signature : { ...signature, public_key: t.entry.signature!.public_key, signature: t.entry.signature!.signature };
-      lock.plugins[t.name] = {
-        version: manifest.version,
-        ...(t.range ? { range: t.range } : {}),
-        registry: t.registry,
-        url,
-        sha256: actual,
-        signature: sigRecord,
-        tier,
-        grants,
-        files: fileHashes,
-        installed_at: new Date().toISOString(),
-      };
-      await writeLock(lockFileName, lock);
-    } finally {
-      await releaseLock();
-    }
-    if (oldTarget?.startsWith(`${STORE}/`)) {
-      await rm(join(installDir, oldTarget), { recursive: true, force: true });
-    }
+    const sigRecord: LockedPlugin['signature'] =
+      signature.status === 'unsigned' ? signature : { ...signature, public_key: t.entry.signature!.public_key, signature: t.entry.signature!.signature };
+    await lockInstall(fs, env.dataDir, t.name, {
+      version: manifest.version,
+      ...(t.range ? { range: t.range } : {}),
+      registry: t.registry,
+      url,
+      sha256: actual,
+      signature: sigRecord,
+      tier,
+      grants,
+      files: hashFiles(files),
+      installed_at: new Date().toISOString(),
+    });
+    if (oldTarget?.startsWith(`${STORE}/`)) await fs.remove(join(installDir, oldTarget), { recursive: true });
     await ctx.journal({
       action: 'install', name: t.name, version: manifest.version, previous: previous?.version ?? null, registry: t.registry, url, sha256: actual,
       signature: signature.status, tier, grants,
     });
   } finally {
-    await release();
+    await lock.release();
   }
-  return { ...result, installed: true };
+  // This install's changes, with the index cache writes that led to it.
+  const changes = ctx.changes.splice(0);
+  if (env.dryRun) {
+    const granting = choice.pending ? ` once its requested permissions are granted (${requested.join(', ')})` : grants.length ? ` with grants: ${grants.join(', ')}` : '';
+    ctx.io.err(`dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${granting}; nothing was changed.\n${changesText(changes)}`);
+  }
+  return { ...result, installed: true, changes };
 }
 
-/** Removes an installed plugin: disables it, removes its files and its lock entry. */
-export async function removePlugin(ctx: InstallContext, name: string): Promise<LockedPlugin> {
+/** Removes an installed plugin: disables it, removes its files and its lock entry. A dry run lists what it would change. */
+export async function removePlugin(ctx: InstallContext, name: string): Promise<{ locked: LockedPlugin; changes: string[] }> {
   const file = lockPath(ctx.env.dataDir);
-  const locked = (await readLock(file)).plugins[name];
+  const locked = (await readLock(ctx.localFs, file)).plugins[name];
   if (!locked) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: name, lock: file });
-  if (ctx.env.dryRun) {
-    ctx.io.err(`dry run: would disable ${name} and remove ${join(ctx.plugins.installDir, name)}; nothing was changed.\n`);
-    return locked;
-  }
-  await ctx.plugins.disable(name).catch(() => {});
+  const fs = ctx.localFs;
   const installDir = ctx.plugins.installDir;
-  const release = await takeInstallLock(installDir);
+  const link = join(installDir, name);
+  if (ctx.env.dryRun) ctx.changes.push(`disable: ${name}`);
+  else await ctx.plugins.disable(name).catch(() => {});
+  const lock = await takeInstallLock(ctx, `plugins remove ${name}`);
   try {
-    const link = join(installDir, name);
-    const target = await readlink(link).catch(() => undefined);
-    await rm(link, { force: true });
-    await syncDir(installDir);
-    if (target?.startsWith(`${STORE}/`)) await rm(join(installDir, target), { recursive: true, force: true });
-    const releaseLock = await lockFile(`${file}.lock`, 'the plugin lock file', 10_000);
-    try {
-      const lock = await readLock(file);
-      delete lock.plugins[name];
-      await writeLock(file, lock);
-    } finally {
-      await releaseLock();
-    }
+    const st = await fs.lstat(link);
+    if (st) await fs.remove(link);
+    if (st?.target?.startsWith(`${STORE}/`) && (await fs.lstat(join(installDir, st.target)))) await fs.remove(join(installDir, st.target), { recursive: true });
+    const all = await readLock(fs, file);
+    delete all.plugins[name];
+    await writeLock(fs, file, all);
     await ctx.journal({ action: 'remove', name, version: locked.version, registry: locked.registry });
   } finally {
-    await release();
+    await lock.release();
   }
-  return locked;
+  const changes = ctx.changes.splice(0);
+  if (ctx.env.dryRun) ctx.io.err(`dry run: would disable ${name} and remove ${link}; nothing was changed.\n${changesText(changes)}`);
+  return { locked, changes };
 }
 
 /** The install target for a locked plugin (repeat an install from a lock file). */

@@ -4,14 +4,14 @@
  * the sha256 of each installed file. `plugins install --lock FILE` repeats the same install on
  * another host; `plugins info` compares the files to tell a modified install.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readIfExists, sha256, writeAtomic } from './files.js';
-import { schemaValidator } from './registry-index.js';
-import type { SignatureStatus } from './signing.js';
-import { CxError, type Tier } from 'cx-ops/sdk';
-import { describeSchemaError, parseYamlSource } from './yaml-source.js';
+import { CxError, isCxError, messageOf, type FsCapability, type Tier } from 'cx-ops/sdk';
+import { describeSchemaError, parseYaml } from 'cx-ops/sdk/host';
 import { registryErrors } from './errors.js';
+import { readBytesIfExists, utf8, writeFileAtomic } from './local-files.js';
+import { schemaValidator } from './schemas.js';
+import { sha256 } from './sha256.js';
+import type { SignatureStatus } from './signing.js';
 
 export interface LockedPlugin {
   version: string;
@@ -52,8 +52,8 @@ function jsonErrorOffset(text: string, message: string): number {
     try {
       JSON.parse(text.slice(0, n));
       return true;
-    } catch (e: any) {
-      const m = String(e.message);
+    } catch (e) {
+      const m = messageOf(e);
       const pos = /at position (\d+)/.exec(m);
       return /end of JSON input/.test(m) || (pos !== null && Number(pos[1]) >= n);
     }
@@ -73,9 +73,9 @@ function jsonErrorOffset(text: string, message: string): number {
  * with --lock): then it is CX_ERR_USAGE. A file that is not JSON or does not match the schema is
  * CX_ERR_LOCK_INVALID with the line (and column) of the problem.
  */
-export async function readLock(file: string, options: { mustExist?: boolean } = {}): Promise<LockFile> {
-  const bytes = await readIfExists(file).catch((e: NodeJS.ErrnoException) => {
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, detail: `cannot be read (${e.code ?? e.message}).` });
+export async function readLock(fs: FsCapability, file: string, options: { mustExist?: boolean } = {}): Promise<LockFile> {
+  const bytes = await readBytesIfExists(fs, file).catch((e: unknown) => {
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, detail: `cannot be read (${isCxError(e) ? e.params.detail ?? e.message : String(e)}).` });
   });
   if (!bytes) {
     if (options.mustExist) {
@@ -83,20 +83,20 @@ export async function readLock(file: string, options: { mustExist?: boolean } = 
     }
     return { lock_version: 1, plugins: {} };
   }
-  const text = bytes.toString('utf8');
+  const text = utf8(bytes);
   let data: unknown;
   try {
     data = JSON.parse(text);
-  } catch (e: any) {
-    const message = String(e.message).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, String(e.message))), detail: `is not valid JSON: ${message}.` });
+  } catch (e) {
+    const message = messageOf(e).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
+    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, messageOf(e))), detail: `is not valid JSON: ${message}.` });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {
     const p = describeSchemaError(validate.errors, data);
     let line: number | undefined;
     try {
-      line = parseYamlSource(text).lineOf(p.path); // JSON is YAML: its parser knows each field's line
+      line = parseYaml(text, file).lineOf(p.path); // JSON is YAML: its parser knows each field's line
     } catch {
       line = undefined;
     }
@@ -105,28 +105,36 @@ export async function readLock(file: string, options: { mustExist?: boolean } = 
   return data as LockFile;
 }
 
-export async function writeLock(file: string, lock: LockFile): Promise<void> {
+/** Writes the lock file atomically, plugins sorted by name. */
+export async function writeLock(fs: FsCapability, file: string, lock: LockFile): Promise<void> {
   const plugins: Record<string, LockedPlugin> = {};
   for (const n of Object.keys(lock.plugins).sort()) plugins[n] = lock.plugins[n]!;
-  await writeAtomic(file, `${JSON.stringify({ lock_version: 1, plugins }, null, 2)}\n`);
+  await writeFileAtomic(fs, file, `${JSON.stringify({ lock_version: 1, plugins }, null, 2)}\n`);
+}
+
+/** sha256 of every file of an archive's contents, keyed by '/'-separated relative path (what an install writes). */
+export function hashFiles(files: Array<{ path: string; type: 'file' | 'directory'; data: Uint8Array }>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) if (f.type === 'file') out[f.path] = sha256(f.data);
+  return out;
 }
 
 /** sha256 of every file under `dir`, keyed by '/'-separated relative path. */
-export async function hashTree(dir: string, prefix = ''): Promise<Record<string, string>> {
+export async function hashTree(fs: FsCapability, dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const e of (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const e of (await fs.readDir(join(dir, prefix))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) Object.assign(out, await hashTree(dir, rel));
-    else out[rel] = e.isFile() ? sha256(await readFile(join(dir, rel))) : 'not-a-regular-file';
+    if (e.type === 'directory') Object.assign(out, await hashTree(fs, dir, rel));
+    else out[rel] = e.type === 'file' ? sha256(await fs.readBytes(join(dir, rel))) : 'not-a-regular-file';
   }
   return out;
 }
 
 /** Files added, removed or changed since install (empty when the install is intact). */
-export async function modifiedFiles(dir: string, recorded: Record<string, string>): Promise<string[]> {
+export async function modifiedFiles(fs: FsCapability, dir: string, recorded: Record<string, string>): Promise<string[]> {
   let now: Record<string, string>;
   try {
-    now = await hashTree(dir);
+    now = await hashTree(fs, dir);
   } catch {
     return ['(the plugin directory is missing)'];
   }

@@ -3,7 +3,7 @@
  * is written: only plain files and directories, with relative paths that stay inside the archive.
  * Absolute paths, `..`, links (symbolic or hard) and devices are refused.
  */
-import { CxError } from 'cx-ops/sdk';
+import { messageOf } from 'cx-ops/sdk';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { registryErrors } from './errors.js';
@@ -45,8 +45,9 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   let tarBytes: Buffer;
   try {
     tarBytes = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a gzip-compressed tar archive (${e?.code === 'ERR_BUFFER_TOO_LARGE' ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes` : e?.message ?? e}).` });
+  } catch (e) {
+    const why = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes` : messageOf(e);
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a gzip-compressed tar archive (${why}).` });
   }
   if (!tarBytes.some((b) => b !== 0)) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: 'is empty.' });
   const files: ArchiveFile[] = [];

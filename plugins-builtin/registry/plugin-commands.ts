@@ -2,12 +2,11 @@
  * `cx-ops plugins search|install|update|remove|pack|sign|keygen` (mounted under the kernel's own
  * `plugins` group).
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { CxError, defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
-import { installContext, isDryRun, loadOptions, print, str, strings, table } from './command-support.js';
-import { writeAtomic } from './files.js';
-import { loadIndex, loadIndexes, type LoadedIndex } from './index-cache.js';
+import { installContext, loadOptions, print, str, strings, table } from './command-support.js';
+import { readBytesIfExists, writeFileAtomic } from './local-files.js';
+import { loadIndex, loadIndexes, type LoadedIndex, type LoadOptions } from './index-cache.js';
 import { installVersion, removePlugin, targetFromIndex, targetFromLock, type InstallResult } from './install.js';
 import { lockPath, readLock } from './lock-file.js';
 import { packPlugin } from './pack.js';
@@ -22,18 +21,19 @@ const json = { flags: '--json', description: 'print JSON' };
 const dryRun = { flags: '--dry-run', description: 'check and show what would be installed; change nothing' };
 
 /** The configured registries' indexes (only --from's when given). */
-async function indexesFor(ctx: PluginContext, from: string | undefined, dryRun: boolean): Promise<LoadedIndex[]> {
-  const all = await readRegistries(ctx.env.configDir);
+async function indexesFor(ctx: PluginContext, from: string | undefined, caps: LoadOptions['caps'] = ctx): Promise<LoadedIndex[]> {
+  const all = await readRegistries(ctx.localFs, ctx.env.configDir);
   if (!all.length) throw new CxError('CX_ERR_USAGE', { detail: 'no plugin registries are configured.', hint: 'cx-ops registry add NAME URL' });
   const list = from ? [requireRegistry(all, from)] : all;
-  return loadIndexes(list, loadOptions(ctx, dryRun));
+  return loadIndexes(list, loadOptions(ctx, caps));
 }
 
 /** An install result as `--json` prints it (schemas/plugins-install-result.schema.json). */
 function asJson(r: InstallResult) {
   return {
-    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants, requested: r.requested,
-    grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun,
+    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants,
+    requested: r.requested, grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun,
+    ...(r.dryRun ? { would_change: r.changes } : {}),
   };
 }
 
@@ -51,7 +51,7 @@ function shellSpec(name: string, range?: string): string {
 
 async function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): Promise<number> {
   if (results.some((r) => r.installed && !r.dryRun)) {
-    const section = await readPluginsSection(ctx.env.configDir);
+    const section = await readPluginsSection(ctx.localFs, ctx.env.configDir);
     if (!section.enabled) ctx.io.err(`warning: plugins.enabled is false in ${section.file}: third-party plugins, this one included, do not load until it is true.\n`);
   }
   const declined = results.some((r) => !r.installed);
@@ -73,7 +73,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     // No NAME: repeat every install of a lock file (default: this host's own).
     const given = str(input.options.lock);
     const file = resolve(given ?? lockPath(ctx.env.dataDir));
-    const lock = await readLock(file, { mustExist: given !== undefined });
+    const lock = await readLock(ctx.localFs, file, { mustExist: given !== undefined });
     const names = Object.keys(lock.plugins);
     if (!names.length) throw new CxError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
     const results: InstallResult[] = [];
@@ -85,7 +85,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
   }
   const s = parseSpec(spec);
   const from = str(input.options.from);
-  const indexes = await indexesFor(ctx, from, ictx.env.dryRun);
+  const indexes = await indexesFor(ctx, from, ictx);
   const offer = selectVersion(indexes, s, ctx.env.kernelVersion, from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`);
   const retry = `cx-ops plugins install ${shellSpec(s.name, s.range)}${from ? ` --from ${from}` : ''}`;
   const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), { grants, trusted, retry });
@@ -94,7 +94,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
 
 async function update(ctx: PluginContext, input: CommandInput): Promise<number> {
   const ictx = installContext(ctx, input);
-  const lock = await readLock(lockPath(ctx.env.dataDir));
+  const lock = await readLock(ctx.localFs, lockPath(ctx.env.dataDir));
   const only = str(input.args.plugin);
   if (only && !lock.plugins[only]) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: only, lock: lockPath(ctx.env.dataDir) });
   const names = only ? [only] : Object.keys(lock.plugins);
@@ -102,7 +102,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   if (grants && !only) {
     throw new CxError('CX_ERR_USAGE', { detail: 'plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.', hint: `cx-ops plugins update NAME --grant GRANT...` });
   }
-  const registries = await readRegistries(ctx.env.configDir);
+  const registries = await readRegistries(ctx.localFs, ctx.env.configDir);
   const results: InstallResult[] = [];
   const current: string[] = [];
   for (const name of names) {
@@ -112,7 +112,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
       ctx.io.err(`warning: ${name} came from registry '${locked.registry}', which is no longer configured; skipped.\n`);
       continue;
     }
-    const loaded = await loadIndex(source, loadOptions(ctx, ictx.env.dryRun));
+    const loaded = await loadIndex(source, loadOptions(ctx, ictx));
     const range = locked.range ?? '*';
     let offer;
     try {
@@ -141,7 +141,7 @@ export const pluginCommands: Contribution[] = [
     options: [{ flags: '--from <registry>', description: 'search only this registry' }, json],
     async run(ctx, input) {
       const words = (str(input.args.text) ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-      const indexes = await indexesFor(ctx, str(input.options.from), ctx.env.dryRun);
+      const indexes = await indexesFor(ctx, str(input.options.from));
       const rows = [];
       const seen = new Set<string>();
       for (const l of indexes) {
@@ -183,6 +183,7 @@ export const pluginCommands: Contribution[] = [
       json,
       dryRun,
     ],
+    dryRun: true,
     help: "The highest version satisfying both RANGE and this cx-ops version is installed. sha256 is always checked;\nsignatures are checked against plugins.trusted_sources in config.yaml. To repeat an install on another host,\ncopy ${dataDir}/plugins.lock.json there and run: cx-ops plugins install --lock plugins.lock.json",
     run: (ctx, input) => install(ctx, input),
   }),
@@ -195,6 +196,7 @@ export const pluginCommands: Contribution[] = [
       json,
       dryRun,
     ],
+    dryRun: true,
     help: 'Grants are kept without asking when the new version requests nothing more; otherwise the new request is\nshown and must be granted (prompt, --grant, or -y). Example: cx-ops plugins update disk-guard --grant read:/proc/loadavg',
     run: (ctx, input) => update(ctx, input),
   }),
@@ -203,10 +205,12 @@ export const pluginCommands: Contribution[] = [
     description: 'disable and delete a plugin installed from a registry',
     arguments: [{ name: 'plugin', required: true }],
     options: [json, { flags: '--dry-run', description: 'show what would be disabled and removed; change nothing' }],
+    dryRun: true,
     async run(ctx, input) {
       const name = String(input.args.plugin);
-      const removed = await removePlugin(installContext(ctx, input), name);
-      print(ctx, input.options.json === true, { name, version: removed.version, removed: !isDryRun(ctx, input) }, isDryRun(ctx, input) ? '' : `removed ${name} ${removed.version}`);
+      const { locked, changes } = await removePlugin(installContext(ctx, input), name);
+      const dry = ctx.env.dryRun;
+      print(ctx, input.options.json === true, { name, version: locked.version, removed: !dry, ...(dry ? { would_change: changes } : {}) }, dry ? '' : `removed ${name} ${locked.version}`);
       return 0;
     },
   }),
@@ -216,7 +220,7 @@ export const pluginCommands: Contribution[] = [
     arguments: [{ name: 'dir', description: 'the plugin directory (default: .)' }],
     options: [{ flags: '--out <file>', description: 'archive path (default: ./NAME-VERSION.tgz)' }, json],
     async run(ctx, input) {
-      const p = await packPlugin(str(input.args.dir) ?? '.', { out: str(input.options.out), dryRun: ctx.env.dryRun });
+      const p = await packPlugin(ctx.localFs, str(input.args.dir) ?? '.', { out: str(input.options.out) });
       print(ctx, input.options.json === true, p, `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
       return 0;
     },
@@ -230,12 +234,11 @@ export const pluginCommands: Contribution[] = [
       const key = str(input.options.key);
       if (!key) throw new CxError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
       const archive = resolve(String(input.args.archive));
-      const bytes = await readFile(archive).catch((e) => {
-        throw new CxError('CX_ERR_USAGE', { detail: `${archive}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}.`, hint: 'cx-ops plugins pack DIR' });
-      });
+      const bytes = await readBytesIfExists(ctx.localFs, archive);
+      if (!bytes) throw new CxError('CX_ERR_USAGE', { detail: `${archive}: does not exist.`, hint: 'cx-ops plugins pack DIR' });
       const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
-      const sig = await signArchive(bytes, resolve(key));
-      if (!ctx.env.dryRun) await writeAtomic(`${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
+      const sig = await signArchive(ctx.localFs, bytes, resolve(key));
+      await writeFileAtomic(ctx.localFs, `${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
       print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
       return 0;
     },
@@ -249,15 +252,13 @@ export const pluginCommands: Contribution[] = [
       if (!prefix) throw new CxError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
       const base = resolve(prefix);
       const keys = generateKeys();
-      if (!ctx.env.dryRun) {
-        if (input.options.force !== true) {
-          for (const f of [`${base}.key`, `${base}.pub`]) {
-            if (await readFile(f).then(() => true, () => false)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
-          }
+      if (input.options.force !== true) {
+        for (const f of [`${base}.key`, `${base}.pub`]) {
+          if (await ctx.localFs.lstat(f)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
         }
-        await writeAtomic(`${base}.key`, keys.privatePem, 0o600);
-        await writeAtomic(`${base}.pub`, keys.publicPem, 0o644);
       }
+      await writeFileAtomic(ctx.localFs, `${base}.key`, keys.privatePem, 0o600);
+      await writeFileAtomic(ctx.localFs, `${base}.pub`, keys.publicPem, 0o644);
       print(
         ctx,
         input.options.json === true,

@@ -2,9 +2,9 @@
  * plugin.yaml as the registry plugin reads it: from a directory (pack) or from an archive
  * (publish, install), validated against schemas/plugin.schema.json with file, line and field.
  */
-import { CxError, type PluginManifest } from 'cx-ops/sdk';
-import { readFile } from 'node:fs/promises';
+import { CxError, isCxError, type FsCapability, type PluginManifest } from 'cx-ops/sdk';
 import { join } from 'node:path';
+import { readBytesIfExists, utf8 } from './local-files.js';
 import { parseValidated } from './registry-index.js';
 
 /** plugin.yaml: the SDK's type, shared with the kernel. */
@@ -13,19 +13,19 @@ export type Manifest = PluginManifest;
 export const MANIFEST_FILE = 'plugin.yaml';
 
 /** Parses and validates manifest text; `file` names it in errors (a path, or `archive!plugin.yaml`). */
-export function parseManifest(text: string, file: string): Manifest {
+export function parseManifest(text: string | Uint8Array, file: string): Manifest {
   return parseValidated(text, file, 'plugin.schema.json', 'CX_ERR_MANIFEST_INVALID') as Manifest;
 }
 
-/** Reads dir/plugin.yaml. */
-export async function readManifestFile(dir: string): Promise<{ manifest: Manifest; text: string; file: string }> {
+/** Reads dir/plugin.yaml (through `fs`: ctx.localFs). */
+export async function readManifestFile(fs: FsCapability, dir: string): Promise<{ manifest: Manifest; text: string; file: string }> {
   const file = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e: any) {
-    throw new CxError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${e?.code === 'ENOENT' ? 'it has no plugin.yaml' : e?.message}.`, hint: 'cx-ops plugins create NAME --type check' });
-  }
+  const notPlugin = (why: string) => new CxError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${why}.`, hint: 'cx-ops plugins create NAME --type check' });
+  const bytes = await readBytesIfExists(fs, file).catch((e: unknown) => {
+    throw notPlugin(isCxError(e) ? String(e.params.detail ?? e.message) : String(e));
+  });
+  if (!bytes) throw notPlugin('it has no plugin.yaml');
+  const text = utf8(bytes);
   return { manifest: parseManifest(text, file), text, file };
 }
 

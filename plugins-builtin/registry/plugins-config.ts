@@ -4,8 +4,9 @@
  * The kernel validated the file at start, so only the shape is assumed here.
  */
 import { join } from 'node:path';
+import type { FsCapability } from 'cx-ops/sdk';
 import { parse } from 'yaml';
-import { readIfExists } from './files.js';
+import { readBytesIfExists, utf8 } from './local-files.js';
 
 export interface PluginsSection {
   file: string;
@@ -13,10 +14,10 @@ export interface PluginsSection {
   trusted_sources: unknown[];
 }
 
-export async function readPluginsSection(configDir: string): Promise<PluginsSection> {
+export async function readPluginsSection(fs: FsCapability, configDir: string): Promise<PluginsSection> {
   const file = join(configDir, 'config.yaml');
-  const text = await readIfExists(file);
-  const section = (text ? (parse(text.toString('utf8')) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
+  const bytes = await readBytesIfExists(fs, file);
+  const section = (bytes ? (parse(utf8(bytes)) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
   return {
     file,
     enabled: section.enabled !== false,

@@ -1,31 +1,30 @@
 /**
  * `cx-ops registry add|list|remove|refresh|publish`.
  */
-import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, errorText, type Contribution } from 'cx-ops/sdk';
-import { isDryRun, loadOptions, print, str, table } from './command-support.js';
+import { CxError, appendJournal, defineCommand, errorText, messageOf, type Contribution, type FsCapability } from 'cx-ops/sdk';
+import { changesText, listingChanges } from './change-list.js';
+import { loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
 import { publishArchive } from './publish.js';
 import { addRegistry, readRegistries, registriesFile, removeRegistry, requireRegistry } from './registry-sources.js';
 import { canonicalLocation, indexLocation } from './transport.js';
-import { registryErrors } from './errors.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 
 /** For a local registry location: why its index is not there (no directory, no index.yaml) and the directory; undefined when it is there, or for http(s). */
-async function missingLocalIndex(location: string): Promise<{ problem: string; dir: string } | undefined> {
+async function missingLocalIndex(fs: FsCapability, location: string): Promise<{ problem: string; dir: string } | undefined> {
   if (/^https?:\/\//i.test(location)) return undefined;
   const index = indexLocation(location);
   const path = index.startsWith('file:') ? fileURLToPath(index) : index;
   const dir = dirname(path);
-  const st = await stat(path).catch(() => undefined);
-  if (st?.isFile()) return undefined;
+  const st = await fs.stat(path).catch(() => null);
+  if (st?.type === 'file') return undefined;
   if (st) return { problem: `${path} is not a file`, dir };
-  const dirSt = await stat(dir).catch(() => undefined);
+  const dirSt = await fs.stat(dir).catch(() => null);
   if (!dirSt) return { problem: `the directory ${dir} does not exist`, dir };
-  if (!dirSt.isDirectory()) return { problem: `${dir} is not a directory`, dir };
+  if (dirSt.type !== 'directory') return { problem: `${dir} is not a directory`, dir };
   return { problem: `${dir} holds no ${basename(path)}`, dir };
 }
 const dryRun = { flags: '--dry-run', description: 'show what would change; change nothing' };
@@ -39,6 +38,7 @@ export const registryCommands: Contribution[] = [
       { name: 'url', description: 'where its index.yaml is: a directory, file:// or http(s):// URL', required: true },
     ],
     options: [{ flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' }, json, dryRun],
+    dryRun: true,
     help:
       'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
     async run(ctx, input) {
@@ -46,30 +46,26 @@ export const registryCommands: Contribution[] = [
       let url: string;
       try {
         url = canonicalLocation(String(input.args.url));
-      } catch (e: any) {
-        throw new CxError('CX_ERR_USAGE', { detail: e.message, hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+      } catch (e) {
+        throw new CxError('CX_ERR_USAGE', { detail: messageOf(e), hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
       }
       const source = { name, url, added: new Date().toISOString() };
-      const dry = isDryRun(ctx, input);
-      const missing = input.options.force === true ? undefined : await missingLocalIndex(url);
+      const dry = ctx.env.dryRun;
+      const missing = input.options.force === true ? undefined : await missingLocalIndex(ctx.localFs, url);
       if (missing) {
         throw new CxError('CX_ERR_USAGE', {
           detail: `registry '${name}': ${missing.problem}; nothing was added.`,
           hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
         });
       }
-      if (dry) {
-        const same = (await readRegistries(ctx.env.configDir)).find((r) => r.name === name);
-        if (same) throw registryErrors.CX_ERR_REGISTRY_DUPLICATE({ name, url: same.url });
-      } else {
-        await addRegistry(ctx.env.configDir, source);
-        await appendJournal(ctx, { action: 'registry-add', registry: name, url });
-      }
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      await addRegistry(caps, ctx.env.configDir, source);
+      await appendJournal(ctx, { action: 'registry-add', registry: name, url });
       // Read the index now (and cache it): a wrong URL shows at once, not at the first install.
       let plugins: number | null = null;
       let problem: string | null = null;
       try {
-        const loaded = await loadIndex(source, loadOptions(ctx, dry));
+        const loaded = await loadIndex(source, loadOptions(ctx, caps));
         plugins = Object.keys(loaded.index.plugins).length;
       } catch (e) {
         if (!(e instanceof CxError)) throw e;
@@ -77,10 +73,11 @@ export const registryCommands: Contribution[] = [
         ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
       }
       const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
+      if (dry) ctx.io.err(changesText(changes));
       print(
         ctx,
         input.options.json === true,
-        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry },
+        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry, ...(dry ? { would_change: changes } : {}) },
         `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
       );
       return 0;
@@ -91,10 +88,10 @@ export const registryCommands: Contribution[] = [
     description: 'list the configured plugin registries and how old their cached indexes are',
     options: [json],
     async run(ctx, input) {
-      const list = await readRegistries(ctx.env.configDir);
+      const list = await readRegistries(ctx.localFs, ctx.env.configDir);
       const rows = [];
       for (const r of list) {
-        const cached = await cachedIndex(ctx.env.cacheDir, r).catch(() => undefined);
+        const cached = await cachedIndex(ctx.localFs, ctx.env.cacheDir, r).catch(() => undefined);
         rows.push({
           name: r.name,
           url: r.url,
@@ -117,11 +114,15 @@ export const registryCommands: Contribution[] = [
     description: 'remove a configured plugin registry (installed plugins stay)',
     arguments: [{ name: 'name', required: true }],
     options: [json, dryRun],
+    dryRun: true,
     async run(ctx, input) {
       const name = String(input.args.name);
-      const removed = isDryRun(ctx, input) ? requireRegistry(await readRegistries(ctx.env.configDir), name) : await removeRegistry(ctx.env.configDir, name);
-      if (!isDryRun(ctx, input)) await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
-      print(ctx, input.options.json === true, { ...removed, removed: !isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+      const dry = ctx.env.dryRun;
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      const removed = await removeRegistry(caps, ctx.env.configDir, name);
+      await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
+      if (dry) ctx.io.err(changesText(changes));
+      print(ctx, input.options.json === true, { ...removed, removed: !dry, ...(dry ? { would_change: changes } : {}) }, `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
       return 0;
     },
   }),
@@ -131,11 +132,11 @@ export const registryCommands: Contribution[] = [
     arguments: [{ name: 'name', description: 'only this registry' }],
     options: [json],
     async run(ctx, input) {
-      const all = await readRegistries(ctx.env.configDir);
+      const all = await readRegistries(ctx.localFs, ctx.env.configDir);
       const name = str(input.args.name);
       const list = name ? [requireRegistry(all, name)] : all;
       if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
-      const rows = [];
+      const rows: Array<{ name: string; ok: boolean; from_cache?: boolean; fetched_at?: string; plugins?: number; versions?: number; error?: string }> = [];
       let code = 0;
       for (const r of list) {
         try {
@@ -149,7 +150,7 @@ export const registryCommands: Contribution[] = [
           code = 1;
         }
       }
-      print(ctx, input.options.json === true, rows, rows.map((r: any) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+      print(ctx, input.options.json === true, rows, rows.map((r) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
       return code;
     },
   }),
@@ -161,10 +162,14 @@ export const registryCommands: Contribution[] = [
       { name: 'archive', description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)', required: true },
     ],
     options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
+    dryRun: true,
     async run(ctx, input) {
-      const out = await publishArchive(String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature), dryRun: isDryRun(ctx, input) });
+      const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
+      const out = await publishArchive(caps, String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature) });
       const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
-      print(ctx, input.options.json === true, { ...out, dry_run: isDryRun(ctx, input) }, `${isDryRun(ctx, input) ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+      const dry = ctx.env.dryRun;
+      if (dry) ctx.io.err(changesText(changes));
+      print(ctx, input.options.json === true, { ...out, dry_run: dry, ...(dry ? { would_change: changes } : {}) }, `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
       return 0;
     },
   }),

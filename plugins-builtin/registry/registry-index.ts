@@ -3,14 +3,11 @@
  * version of every plugin with its cx_version range, requested permissions, archive URL,
  * sha256 and signature. Parsing reports a malformed index as `source:line: field '...'`.
  */
-import { CxError } from 'cx-ops/sdk';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import type { ValidateFunction } from 'ajv';
+import { CxError, isCxError } from 'cx-ops/sdk';
+import { describeSchemaError, parseYaml, type YamlDocument } from 'cx-ops/sdk/host';
 import { stringify } from 'yaml';
-import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 import { registryErrors } from './errors.js';
+import { schemaValidator, type SchemaName } from './schemas.js';
 
 /** An ed25519 signature as the index stores it. */
 export interface IndexSignature {
@@ -47,21 +44,6 @@ export interface RegistryIndex {
 
 export const INDEX_FILE = 'index.yaml';
 
-const require = createRequire(import.meta.url);
-const validators = new Map<string, ValidateFunction>();
-
-/** A validator for a schema shipped in schemas/ (dist/schemas beside the compiled plugins). */
-export function schemaValidator(name: string): ValidateFunction {
-  let v = validators.get(name);
-  if (!v) {
-    const schema = JSON.parse(readFileSync(fileURLToPath(new URL(`../../schemas/${name}`, import.meta.url)), 'utf8'));
-    const { Ajv } = require('ajv') as typeof import('ajv');
-    v = new Ajv({ allErrors: false, strict: true }).compile(schema);
-    validators.set(name, v);
-  }
-  return v;
-}
-
 export function emptyIndex(): RegistryIndex {
   return { api_version: 1, plugins: {} };
 }
@@ -75,12 +57,12 @@ function invalid(code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALI
  * Parses YAML text and validates it against a shipped schema; any problem is `code` with the
  * source, line, field, detail and found value.
  */
-export function parseValidated(text: string, source: string, schema: string, code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID'): unknown {
-  let doc;
+export function parseValidated(text: string | Uint8Array, source: string, schema: SchemaName, code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID'): unknown {
+  let doc: YamlDocument;
   try {
-    doc = parseYamlSource(text);
+    doc = parseYaml(text, source);
   } catch (e) {
-    if (e instanceof YamlSyntaxError) throw invalid(code, { source, file: source, line: e.line, field: '(root)', detail: `is not valid YAML: ${e.message}` });
+    if (isCxError(e) && e.code === 'CX_ERR_YAML_SYNTAX') throw invalid(code, { source, file: source, line: e.params.line, field: '(root)', detail: `is not valid YAML: ${e.params.detail}` });
     throw e;
   }
   const validate = schemaValidator(schema);
@@ -92,7 +74,7 @@ export function parseValidated(text: string, source: string, schema: string, cod
 }
 
 /** Parses and validates index text; `source` names where it came from (URL or path). */
-export function parseIndex(text: string, source: string): RegistryIndex {
+export function parseIndex(text: string | Uint8Array, source: string): RegistryIndex {
   return parseValidated(text, source, 'registry-index.schema.json', 'CX_ERR_REGISTRY_INDEX_INVALID') as RegistryIndex;
 }
 

@@ -1,18 +1,18 @@
 /**
  * The configured registries: `${configDir}/registries.yaml`, changed by `registry add|remove`
- * (atomically, under a lock).
+ * (atomically, under the lock 'registry-list').
  *
  *   registries:
  *     - name: team
  *       url: https://plugins.example.com/cx/
  */
-import { CxError, closest } from 'cx-ops/sdk';
+import { CxError, closest, type FsCapability } from 'cx-ops/sdk';
+import { describeSchemaError, parseYaml } from 'cx-ops/sdk/host';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { lockFile, readIfExists, writeAtomic } from './files.js';
-import { schemaValidator } from './registry-index.js';
-import { describeSchemaError, parseYamlSource, YamlSyntaxError } from './yaml-source.js';
 import { registryErrors } from './errors.js';
+import { readBytesIfExists, writeFileAtomic, type RegistryCaps } from './local-files.js';
+import { schemaValidator } from './schemas.js';
 
 export interface RegistrySource {
   name: string;
@@ -35,17 +35,11 @@ const ENTRY_KEYS = ['name', 'url', 'added'];
  * values is CX_ERR_REGISTRIES_INVALID naming the line, the field and the valid keys, so nothing
  * the operator wrote is ever silently ignored or dropped by a rewrite.
  */
-export async function readRegistries(configDir: string): Promise<RegistrySource[]> {
+export async function readRegistries(fs: FsCapability, configDir: string): Promise<RegistrySource[]> {
   const file = registriesFile(configDir);
-  const bytes = await readIfExists(file);
+  const bytes = await readBytesIfExists(fs, file);
   if (!bytes) return [];
-  let doc;
-  try {
-    doc = parseYamlSource(bytes.toString('utf8'));
-  } catch (e) {
-    if (e instanceof YamlSyntaxError) throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: e.line, column: e.column, detail: e.message });
-    throw e;
-  }
+  const doc = parseYaml(bytes, file); // a syntax error is CX_ERR_YAML_SYNTAX with file, line and column
   const data = doc.data ?? {};
   const validate = schemaValidator('registries.schema.json');
   if (!validate(data)) {
@@ -63,39 +57,43 @@ export async function readRegistries(configDir: string): Promise<RegistrySource[
   return list.map((r) => ({ name: r.name, url: r.url, ...(r.added !== undefined ? { added: r.added } : {}) }));
 }
 
-async function write(configDir: string, list: RegistrySource[]): Promise<void> {
+async function write(fs: FsCapability, configDir: string, list: RegistrySource[]): Promise<void> {
   const text = `# cx-ops plugin registries; change with: cx-ops registry add|remove\n${stringify({ registries: list }, { lineWidth: 0 })}`;
-  await writeAtomic(registriesFile(configDir), text);
+  await writeFileAtomic(fs, registriesFile(configDir), text);
+}
+
+/** Runs `change` under the lock of the registry list (another add or remove waits up to 5 s). */
+async function underListLock<T>(caps: RegistryCaps, change: () => Promise<T>): Promise<T> {
+  const lock = await caps.lock('registry-list', { waitMs: 5_000, what: 'changing the registry list' });
+  try {
+    return await change();
+  } finally {
+    await lock.release();
+  }
 }
 
 /** Adds a registry; a duplicate name is refused with CX_ERR_REGISTRY_DUPLICATE. */
-export async function addRegistry(configDir: string, source: RegistrySource): Promise<void> {
+export async function addRegistry(caps: RegistryCaps, configDir: string, source: RegistrySource): Promise<void> {
   if (!NAME.test(source.name)) {
     throw new CxError('CX_ERR_USAGE', { detail: `'${source.name}' is not a valid registry name: use lower-case letters, digits, '.', '_' and '-'.`, hint: 'cx-ops registry add team https://plugins.example.com/cx/' });
   }
-  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list', 5_000);
-  try {
-    const list = await readRegistries(configDir);
+  await underListLock(caps, async () => {
+    const list = await readRegistries(caps.localFs, configDir);
     const same = list.find((r) => r.name === source.name);
     if (same) throw registryErrors.CX_ERR_REGISTRY_DUPLICATE({ name: source.name, url: same.url });
-    await write(configDir, [...list, source]);
-  } finally {
-    await release();
-  }
+    await write(caps.localFs, configDir, [...list, source]);
+  });
 }
 
 /** Removes a registry by name; an unknown name is CX_ERR_REGISTRY_UNKNOWN. */
-export async function removeRegistry(configDir: string, name: string): Promise<RegistrySource> {
-  const release = await lockFile(join(configDir, '.registries.lock'), 'the registry list', 5_000);
-  try {
-    const list = await readRegistries(configDir);
+export async function removeRegistry(caps: RegistryCaps, configDir: string, name: string): Promise<RegistrySource> {
+  return underListLock(caps, async () => {
+    const list = await readRegistries(caps.localFs, configDir);
     const found = list.find((r) => r.name === name);
     if (!found) throw registryErrors.CX_ERR_REGISTRY_UNKNOWN({ name, known: list.map((r) => r.name) });
-    await write(configDir, list.filter((r) => r !== found));
+    await write(caps.localFs, configDir, list.filter((r) => r !== found));
     return found;
-  } finally {
-    await release();
-  }
+  });
 }
 
 /** The registry of that name, or CX_ERR_REGISTRY_UNKNOWN listing the configured ones. */

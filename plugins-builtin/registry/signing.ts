@@ -1,5 +1,6 @@
 /**
- * ed25519 signatures over plugin archives (node:crypto). `plugins keygen` writes a PEM key pair,
+ * ed25519 signatures over plugin archives (node:crypto; key files are read through ctx.localFs).
+ * `plugins keygen` writes a PEM key pair,
  * `plugins sign` writes ARCHIVE.sig (JSON: algorithm, key_id, public_key, signature), and an
  * install checks the signature against the publishers' keys in config.yaml's
  * `plugins.trusted_sources`:
@@ -9,13 +10,13 @@
  *       - name: acme
  *         public_key: MCowBQYDK2VwAyEA...   # base64 raw key, base64 SPKI DER, PEM text, or a path to a .pub file
  */
-import { CxError } from 'cx-ops/sdk';
+import { isCxError, messageOf, type FsCapability } from 'cx-ops/sdk';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { readIfExists, sha256 } from './files.js';
+import { registryErrors } from './errors.js';
+import { readBytesIfExists, utf8 } from './local-files.js';
 import { readPluginsSection } from './plugins-config.js';
 import type { IndexSignature } from './registry-index.js';
-import { registryErrors } from './errors.js';
+import { sha256 } from './sha256.js';
 
 /** A publisher key the user trusts. */
 export interface TrustedKey {
@@ -55,13 +56,20 @@ export function generateKeys(): { privatePem: string; publicPem: string; keyId: 
   };
 }
 
-/** Signs archive bytes with a PEM private key file. */
-export async function signArchive(bytes: Uint8Array, keyFile: string): Promise<IndexSignature> {
+/** Why a file could not be read, as the capability says it (no path prefix). */
+const readProblem = (e: unknown) => (isCxError(e) ? String(e.params.detail ?? e.message) : e instanceof Error ? e.message : String(e));
+
+/** Signs archive bytes with a PEM private key file (read through `fs`: ctx.localFs). */
+export async function signArchive(fs: FsCapability, bytes: Uint8Array, keyFile: string): Promise<IndexSignature> {
+  const pem = await readBytesIfExists(fs, keyFile).catch((e: unknown) => {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `cannot be read (${readProblem(e)})` });
+  });
+  if (!pem) throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: 'no such key file' });
   let key: KeyObject;
   try {
-    key = createPrivateKey(await readFile(keyFile));
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: e?.code === 'ENOENT' ? 'no such key file' : `not a PEM private key (${e?.message ?? e})` });
+    key = createPrivateKey(Buffer.from(pem));
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `not a PEM private key (${messageOf(e)})` });
   }
   if (key.asymmetricKeyType !== 'ed25519') throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
   const raw = rawOf(createPublicKey(key));
@@ -80,26 +88,27 @@ export function signatureValid(bytes: Uint8Array, sig: IndexSignature): boolean 
 }
 
 /** Reads a detached ARCHIVE.sig written by `plugins sign`; undefined when there is none. */
-export async function readSignatureFile(file: string): Promise<IndexSignature | undefined> {
-  const text = await readIfExists(file);
+export async function readSignatureFile(fs: FsCapability, file: string): Promise<IndexSignature | undefined> {
+  const text = await readBytesIfExists(fs, file);
   if (!text) return undefined;
   try {
-    const s = JSON.parse(text.toString('utf8'));
+    const s = JSON.parse(utf8(text));
     if (s?.algorithm !== 'ed25519' || typeof s.key_id !== 'string' || typeof s.public_key !== 'string' || typeof s.signature !== 'string') throw new Error('missing fields');
     return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${e?.message ?? e})` });
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${messageOf(e)})` });
   }
 }
 
 /** A public key given as PEM text, base64 raw key, base64 SPKI DER, or a path to a PEM file. */
-async function parsePublicKey(text: string, where: string): Promise<Buffer> {
+async function parsePublicKey(fs: FsCapability, text: string, where: string): Promise<Buffer> {
   let t = text.trim();
   if (t.startsWith('/')) {
+    const file = t;
     try {
-      t = (await readFile(t, 'utf8')).trim();
-    } catch (e: any) {
-      throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `cannot read the key file ${t} (${e?.code ?? e?.message})` });
+      t = (await fs.readFile(file)).trim();
+    } catch (e) {
+      throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `cannot read the key file ${file} (${readProblem(e)})` });
     }
   }
   try {
@@ -107,8 +116,8 @@ async function parsePublicKey(text: string, where: string): Promise<Buffer> {
     const der = Buffer.from(t, 'base64');
     if (der.length === 32) return der;
     return rawOf(createPublicKey({ key: der, format: 'der', type: 'spki' }));
-  } catch (e: any) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `is not an ed25519 public key (${e?.message ?? e})` });
+  } catch (e) {
+    throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `is not an ed25519 public key (${messageOf(e)})` });
   }
 }
 
@@ -116,8 +125,8 @@ async function parsePublicKey(text: string, where: string): Promise<Buffer> {
  * The trusted publisher keys of config.yaml's plugins.trusted_sources. A bare name with no key
  * (the seed's `- cortexlinux`) cannot verify anything: it is reported through `warn` and skipped.
  */
-export async function readTrustedKeys(configDir: string, warn: (m: string) => void = () => {}): Promise<TrustedKey[]> {
-  const { file, trusted_sources: list } = await readPluginsSection(configDir);
+export async function readTrustedKeys(fs: FsCapability, configDir: string, warn: (m: string) => void = () => {}): Promise<TrustedKey[]> {
+  const { file, trusted_sources: list } = await readPluginsSection(fs, configDir);
   const keys: TrustedKey[] = [];
   for (const [i, item] of list.entries()) {
     const entry = item as string | { name?: unknown; public_key?: unknown } | null;
@@ -135,7 +144,7 @@ export async function readTrustedKeys(configDir: string, warn: (m: string) => vo
       keyText = entry.public_key;
       name = String(entry.name ?? '');
     } else continue;
-    const raw = await parsePublicKey(keyText, where);
+    const raw = await parsePublicKey(fs, keyText, where);
     keys.push({ name: name || `key ${keyIdOf(raw)}`, keyId: keyIdOf(raw), raw });
   }
   return keys;

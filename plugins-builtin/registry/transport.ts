@@ -1,13 +1,14 @@
 /**
  * Where registries live: a directory path, a file:// URL or an http(s):// URL. Reads bytes
- * from any of them with a time limit and a size cap.
+ * from any of them with a time limit and a size cap, through ctx.localFs and ctx.net.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isCxError, messageOf } from 'cx-ops/sdk';
+import type { RegistryCaps } from './local-files.js';
 import { INDEX_FILE } from './registry-index.js';
 
-/** Largest index or archive accepted. */
+/** Largest index or archive accepted over http(s); a local one is also held to ctx.localFs's read cap (8 MiB). */
 export const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
 export const DOWNLOAD_TIMEOUT_MS = 30_000;
 
@@ -44,34 +45,36 @@ export function resolveReference(indexAt: string, ref: string): string {
   return new URL(ref, indexAt).href;
 }
 
-/** Reads bytes from a path, file:// or http(s):// URL. Errors say what failed, without a stack. */
-export async function fetchBytes(location: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<Buffer> {
+/** Why a download or read failed, in the words of the old messages (no stack, no code prefix). */
+function reason(e: unknown, timeoutMs: number): string {
+  const detail = isCxError(e) && e.code === 'CX_ERR_IO' ? String(e.params.detail ?? e.message) : messageOf(e);
+  const bare = detail.replace(/^download failed: /, '');
+  if (bare === 'timed out') return `no answer within ${timeoutMs} ms`;
+  if (/^E[A-Z0-9_]+$/.test(bare)) return `cannot connect (${bare})`;
+  return bare;
+}
+
+/**
+ * Reads bytes from a path or file:// URL (ctx.localFs: at most its 8 MiB read cap) or downloads
+ * them from an http(s):// URL (ctx.net.download: redirects are not followed). Errors say what
+ * failed, without a stack.
+ */
+export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, location: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<Uint8Array> {
   if (!SCHEME.test(location) || location.startsWith('file:')) {
     const path = SCHEME.test(location) ? fileURLToPath(location) : location;
+    const st = await caps.localFs.stat(path).catch(() => null);
+    if (!st) throw new Error(`${path} does not exist`);
     try {
-      const data = await readFile(path);
-      if (data.length > MAX_DOWNLOAD_BYTES) throw new Error(`larger than ${MAX_DOWNLOAD_BYTES} bytes`);
-      return data;
-    } catch (e: any) {
-      throw new Error(e?.code === 'ENOENT' ? `${path} does not exist` : `${path}: ${e?.message ?? e}`);
+      return await caps.localFs.readBytes(path, { maxBytes: MAX_DOWNLOAD_BYTES });
+    } catch (e) {
+      throw new Error(`${path}: ${reason(e, timeoutMs)}`, { cause: e });
     }
   }
-  let res: Response;
   try {
-    res = await fetch(location, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-  } catch (e: any) {
-    const cause = e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(e);
-    throw new Error(e?.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `cannot connect (${cause})`);
+    return (await caps.net.download(location, { maxBytes: MAX_DOWNLOAD_BYTES, timeoutMs })).bytes;
+  } catch (e) {
+    throw new Error(reason(e, timeoutMs), { cause: e });
   }
-  if (res.status !== 200) {
-    await res.body?.cancel().catch(() => {});
-    throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-  }
-  const length = Number(res.headers.get('content-length') ?? 0);
-  if (length > MAX_DOWNLOAD_BYTES) throw new Error(`${length} bytes is more than the ${MAX_DOWNLOAD_BYTES}-byte limit`);
-  const data = Buffer.from(await res.arrayBuffer());
-  if (data.length > MAX_DOWNLOAD_BYTES) throw new Error(`more than the ${MAX_DOWNLOAD_BYTES}-byte limit`);
-  return data;
 }
 
 /** A local path as a file:// URL (for lock files that must work on another host's layout). */

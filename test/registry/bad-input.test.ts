@@ -8,7 +8,8 @@ import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sha256 } from '../../plugins-builtin/registry/files.js';
+import { publishLockName } from '../../plugins-builtin/registry/publish.js';
+import { sha256 } from '../../plugins-builtin/registry/sha256.js';
 import { builtSnapshot, makeHome, type BuiltSnapshot, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
@@ -197,7 +198,11 @@ describe("the operator's registries.yaml and lock files", () => {
 describe('publishing and registry locations', () => {
   test('a publish while another holds the registry lock is refused, the index untouched', async () => {
     const index = await readFile(join(registryDir, 'index.yaml'), 'utf8');
-    await writeFile(join(registryDir, '.publish.lock'), `${process.pid}\n`);
+    // A publish takes ctx.lock(publishLockName(DIR)): <dataDir>/locks/<name>.lock, held here by this (live) process.
+    const lockName = publishLockName(registryDir);
+    const lockFile = join(author.dataDir, 'locks', `${lockName}.lock`);
+    await mkdir(join(author.dataDir, 'locks'), { recursive: true });
+    await writeFile(lockFile, `${process.pid}\n`);
     try {
       const dir = join(author.dir, 'hello-4.0.0');
       await cp(join(author.dir, 'hello-2.0.0'), dir, { recursive: true });
@@ -205,10 +210,10 @@ describe('publishing and registry locations', () => {
       expect((await author.run(['plugins', 'pack', dir, '--out', join(author.dir, 'hello-4.0.0.tgz')])).exitCode).toBe(0);
       const r = await author.run(['registry', 'publish', registryDir, join(author.dir, 'hello-4.0.0.tgz')]);
       expect(r).toMatchObject({ exitCode: 5, stdout: '' });
-      expect(r.stderr).toBe(`error[CX_ERR_STATE_LOCKED]: registry ${registryDir} is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.\n`);
+      expect(r.stderr).toBe(`error[CX_ERR_STATE_LOCKED]: lock '${lockName}' is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.\n`);
       expect(await readFile(join(registryDir, 'index.yaml'), 'utf8')).toBe(index);
     } finally {
-      await (await import('node:fs/promises')).rm(join(registryDir, '.publish.lock'), { force: true });
+      await (await import('node:fs/promises')).rm(lockFile, { force: true });
     }
   });
 

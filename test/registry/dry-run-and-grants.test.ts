@@ -26,6 +26,17 @@ async function publishReader(version: string, paths: string[]): Promise<void> {
   expect(pub.exitCode, pub.stderr).toBe(0);
 }
 
+/** A change line with its pid, times, hash and sizes made generic. */
+const generic = (line: string) =>
+  line
+    .trim()
+    .replace(/-\d+-\d+(?=$|[ /])/g, '-PID-TIME')
+    .replace(/@1\.0\.0-[0-9a-f]{12}-[0-9a-z]+/g, '@1.0.0-HASH-TIME')
+    .replace(/\(\d+ bytes\)/g, '(N bytes)');
+
+/** What a dry run of installing reader 1.0.0 on this fresh host lists (the index cache is refreshed first). */
+let expectedChanges: string[];
+
 const lockOf = async () => JSON.parse(await readFile(join(user.dataDir, 'plugins.lock.json'), 'utf8'));
 
 beforeAll(async () => {
@@ -36,6 +47,22 @@ beforeAll(async () => {
   await mkdir(registryDir);
   await publishReader('1.0.0', ['/etc/hostname']);
   expect((await user.run(['registry', 'add', 'local', registryDir])).exitCode).toBe(0);
+  const cache = join(user.cacheDir, 'plugins', 'registry', 'indexes');
+  const store = join(user.installDir, '.store');
+  expectedChanges = [
+    `write: ${cache}/local.yaml (N bytes)`,
+    `write: ${cache}/local.json (N bytes)`,
+    'lock: plugin-installs',
+    `mkdir: ${store}`,
+    `mkdir: ${store}/.tmp-reader-PID-TIME`,
+    `write: ${store}/.tmp-reader-PID-TIME/index.js (N bytes)`,
+    `write: ${store}/.tmp-reader-PID-TIME/plugin.yaml (N bytes)`,
+    `rename: ${store}/.tmp-reader-PID-TIME -> ${store}/reader@1.0.0-HASH-TIME`,
+    `symlink: ${user.installDir}/.reader.link-PID-TIME -> .store/reader@1.0.0-HASH-TIME`,
+    `rename: ${user.installDir}/.reader.link-PID-TIME -> ${user.installDir}/reader`,
+    'enable: reader sandboxed',
+    `write: ${user.dataDir}/plugins.lock.json (N bytes)`,
+  ];
 });
 afterAll(async () => {
   await tmp?.cleanup();
@@ -48,8 +75,14 @@ describe.sequential('dry runs and grants with no terminal', () => {
     expect(r).toEqual({
       exitCode: 0,
       stdout: 'dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, requests: read:/etc/hostname (not granted by this dry run: a real run asks, or give --grant or -y)\n',
-      stderr: `dry run: would install reader 1.0.0 into ${join(user.installDir, 'reader')} and enable it sandboxed once its requested permissions are granted (read:/etc/hostname); nothing was changed.\n`,
+      stderr: expect.stringMatching(/^dry run: would install reader 1\.0\.0 into .*; nothing was changed\.\nA real run would make these changes:\n/),
     });
+    const [summary, header, ...changes] = r.stderr.trimEnd().split('\n');
+    expect([summary, header]).toEqual([
+      `dry run: would install reader 1.0.0 into ${join(user.installDir, 'reader')} and enable it sandboxed once its requested permissions are granted (read:/etc/hostname); nothing was changed.`,
+      'A real run would make these changes:',
+    ]);
+    expect(changes.map(generic)).toEqual(expectedChanges);
     const j = await user.run(['plugins', 'install', 'reader@^1.0', '--dry-run', '--json']);
     expect(j.exitCode, j.stderr).toBe(0);
     const result = JSON.parse(j.stdout);
@@ -57,9 +90,10 @@ describe.sequential('dry runs and grants with no terminal', () => {
     expect(result).toEqual([
       {
         name: 'reader', version: '1.0.0', previous: null, registry: 'local', tier: 'sandboxed', signature: { status: 'unsigned' }, grants: [], requested: ['read:/etc/hostname'],
-        grants_pending: true, dir: join(user.installDir, 'reader'), installed: true, dry_run: true,
+        grants_pending: true, dir: join(user.installDir, 'reader'), installed: true, dry_run: true, would_change: expect.any(Array),
       },
     ]);
+    expect(result[0].would_change.map((c: string) => generic(`  ${c}`))).toEqual(expectedChanges);
     const granted = await user.run(['plugins', 'install', 'reader@^1.0', '--dry-run', '--grant', 'read:/etc/hostname']);
     expect(granted.stdout).toBe('dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, grants: read:/etc/hostname\n');
     await expect(readdir(user.installDir)).rejects.toThrow(/ENOENT/);

@@ -1,7 +1,8 @@
 /**
- * The registry plugin's lock file under real contention: several processes take it, do a
- * read-modify-write of a counter under it, and release it. A lost update means two held it at
- * once. A lock left by a dead process is taken over exactly once.
+ * The lock the registry plugin takes (ctx.lock: the one lock of cx-ops, core/lock.ts) under real
+ * contention: several processes take it, do a read-modify-write of a counter under it, and
+ * release it. A lost update means two held it at once. A lock left by a dead process is taken
+ * over exactly once.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 
 const run = promisify(execFile);
-const files = resolve('dist/plugins-builtin/registry/files.js');
+const lockModule = resolve('dist/core/lock.js');
 let dir: string;
 
 beforeAll(async () => {
@@ -22,14 +23,14 @@ afterAll(async () => {
 });
 
 const worker = (lock: string, counter: string, rounds: number) => `
-  const { lockFile } = await import(${JSON.stringify(files)});
+  const { takeLock } = await import(${JSON.stringify(lockModule)});
   const { readFile, writeFile } = await import('node:fs/promises');
   for (let i = 0; i < ${rounds}; i++) {
-    const release = await lockFile(${JSON.stringify(lock)}, 'the counter', 60000);
+    const lock = await takeLock(${JSON.stringify(lock)}, { what: 'the counter', command: 'cx-ops test', waitMs: 60000 });
     const n = Number(await readFile(${JSON.stringify(counter)}, 'utf8'));
     await new Promise((r) => setImmediate(r));
     await writeFile(${JSON.stringify(counter)}, String(n + 1));
-    await release();
+    await lock.release();
   }
 `;
 
@@ -56,10 +57,10 @@ test('a live holder makes a waiter without patience fail, naming the holder', as
   const lock = join(dir, 'held.lock');
   await writeFile(lock, `${process.pid}\n`);
   const r = await run(process.execPath, ['--input-type=module', '-e', `
-    const { lockFile } = await import(${JSON.stringify(files)});
-    try { await lockFile(${JSON.stringify(lock)}, 'the thing'); console.log('taken'); }
-    catch (e) { console.log(e.name + ': ' + e.message); }
+    const { takeLock } = await import(${JSON.stringify(lockModule)});
+    try { await takeLock(${JSON.stringify(lock)}, { what: 'the thing', command: 'cx-ops test' }); console.log('taken'); }
+    catch (e) { console.log(e.code + ' (exit ' + e.exitCode + '): ' + e.message); }
   `]);
-  expect(r.stdout.trim()).toBe(`LockedError: the thing is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.`);
+  expect(r.stdout.trim()).toBe(`CX_ERR_STATE_LOCKED (exit 5): the thing is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.`);
   expect(await readFile(lock, 'utf8')).toBe(`${process.pid}\n`);
 });

@@ -2,7 +2,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { checkSignature, generateKeys, readTrustedKeys, signArchive, signatureValid } from '../../plugins-builtin/registry/signing.js';
+import { caps } from '../core/capabilities/helpers.js';
 import { tempDir } from './harness.js';
+
+const fs = caps('registry').localFs;
 
 let t: { dir: string; cleanup(): Promise<void> };
 beforeEach(async () => {
@@ -21,7 +24,7 @@ describe('ed25519 signatures over archives', () => {
   test('a signature verifies for the signed bytes only', async () => {
     const k = await keyPair('acme');
     const bytes = Buffer.from('archive bytes');
-    const sig = await signArchive(bytes, k.keyFile);
+    const sig = await signArchive(fs, bytes, k.keyFile);
     expect(sig).toMatchObject({ algorithm: 'ed25519', key_id: k.keyId, public_key: k.publicRaw });
     expect(signatureValid(bytes, sig)).toBe(true);
     expect(signatureValid(Buffer.from('archive bytes!'), sig)).toBe(false);
@@ -34,10 +37,10 @@ describe('ed25519 signatures over archives', () => {
     const bytes = Buffer.from('x');
     const trusted = [{ name: 'acme', keyId: acme.keyId, raw: Buffer.from(acme.publicRaw, 'base64') }];
     const what = { plugin: 'p', version: '1.0.0' };
-    expect(checkSignature(bytes, await signArchive(bytes, acme.keyFile), trusted, what)).toEqual({ status: 'trusted', key_id: acme.keyId, source: 'acme' });
-    expect(checkSignature(bytes, await signArchive(bytes, other.keyFile), trusted, what)).toEqual({ status: 'unknown-key', key_id: other.keyId });
+    expect(checkSignature(bytes, await signArchive(fs, bytes, acme.keyFile), trusted, what)).toEqual({ status: 'trusted', key_id: acme.keyId, source: 'acme' });
+    expect(checkSignature(bytes, await signArchive(fs, bytes, other.keyFile), trusted, what)).toEqual({ status: 'unknown-key', key_id: other.keyId });
     expect(checkSignature(bytes, undefined, trusted, what)).toEqual({ status: 'unsigned' });
-    const forged = { ...(await signArchive(bytes, other.keyFile)), public_key: acme.publicRaw, key_id: acme.keyId };
+    const forged = { ...(await signArchive(fs, bytes, other.keyFile)), public_key: acme.publicRaw, key_id: acme.keyId };
     expect(() => checkSignature(bytes, forged, trusted, what)).toThrow(/^the signature of 'p' 1\.0\.0 does not match its archive \(key [0-9a-f]{16}\)\. Nothing was installed\./);
   });
 
@@ -51,7 +54,7 @@ describe('ed25519 signatures over archives', () => {
       `plugins:\n  trusted_sources:\n    - cortexlinux\n    - name: a\n      public_key: ${a.publicRaw}\n    - name: b\n      public_key: |\n${b.publicPem.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n    - name: c\n      public_key: ${c.pubFile}\n`,
     );
     const warnings: string[] = [];
-    const keys = await readTrustedKeys(join(t.dir, 'etc'), (m) => warnings.push(m));
+    const keys = await readTrustedKeys(fs, join(t.dir, 'etc'), (m: string) => warnings.push(m));
     expect(keys.map((k) => [k.name, k.keyId])).toEqual([['a', a.keyId], ['b', b.keyId], ['c', c.keyId]]);
     expect(warnings).toEqual([
       `warning: ${join(t.dir, 'etc', 'config.yaml')}: plugins.trusted_sources[0] ('cortexlinux') names a publisher without a public key, so it verifies nothing; write { name: cortexlinux, public_key: ... }.\n`,
@@ -61,6 +64,6 @@ describe('ed25519 signatures over archives', () => {
   test('a key that is not ed25519 is a clear error', async () => {
     await mkdir(join(t.dir, 'etc'));
     await writeFile(join(t.dir, 'etc', 'config.yaml'), 'plugins:\n  trusted_sources:\n    - name: x\n      public_key: bm90IGEga2V5\n');
-    await expect(readTrustedKeys(join(t.dir, 'etc'))).rejects.toMatchObject({ code: 'CX_ERR_KEY_INVALID', message: expect.stringMatching(/config\.yaml: plugins\.trusted_sources\[0\]: is not an ed25519 public key/) });
+    await expect(readTrustedKeys(fs, join(t.dir, 'etc'))).rejects.toMatchObject({ code: 'CX_ERR_KEY_INVALID', message: expect.stringMatching(/config\.yaml: plugins\.trusted_sources\[0\]: is not an ed25519 public key/) });
   });
 });
