@@ -21,7 +21,6 @@ export * from './tokens.js';
 export * from './journal.js';
 export * from './closest.js';
 export * from './read-if-exists.js';
-export * from './host-path.js';
 export * from './check-preamble.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
