@@ -47,7 +47,7 @@ export function defaultConfig(configDir: string): LoadedConfig {
 function describeTopLevel(raw: unknown): string {
   if (Array.isArray(raw)) return 'a list';
   if (typeof raw === 'string') {
-    // eslint-disable-next-line no-control-regex
+     
     if (/[\u0000-\u0008\u000e-\u001f]/.test(raw)) return 'binary data, not YAML text';
     return `a single text value (${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)})`;
   }

@@ -79,7 +79,6 @@ export function createKernelHooks() {
 }
 
 export type KernelHooks = ReturnType<typeof createKernelHooks>;
-export type KernelHookName = keyof KernelHooks;
 
 export interface TapOptions {
   plugin: string;

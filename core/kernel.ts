@@ -28,7 +28,7 @@ import type { SandboxHost } from './sandbox/host.js';
 import { readState, type KernelState } from './state.js';
 import { KERNEL_VERSION } from './version.js';
 
-export type { PluginRecord, PluginStatus } from './kernel/plugin-record.js';
+export type { PluginRecord } from './kernel/plugin-record.js';
 
 export interface KernelOptions {
   paths: Paths;

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, open,  unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CxError } from './errors.js';
 

@@ -58,4 +58,4 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   return instance().compile(schema);
 }
 
-export { describeSchemaError, formatPath, pointerToPath, type SchemaProblem } from '../sdk/schema-check.js';
+export { describeSchemaError, type SchemaProblem } from '../sdk/schema-check.js';

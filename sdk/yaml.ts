@@ -5,7 +5,7 @@
  * CX_ERR_YAML_SYNTAX with the file and position. JSON is YAML, so JSON files are read with it
  * too and get the same positions.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { CxError } from './errors.js';
 
 /** A field path: map keys and list indexes, e.g. ['permissions', 'exec', 0]. */
@@ -136,5 +136,3 @@ function aliasPosition(doc: Document, at: (offset: number) => Position): Positio
   return unresolved ?? firstAlias;
 }
 
-/** Whether a node is an alias (for readers that refuse aliases outright). */
-export const isYamlAlias = isAlias;

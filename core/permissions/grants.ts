@@ -51,10 +51,7 @@ export interface Grants {
 
 /** The trusted tier's grants: everything (no grant checks; audit and dry-run still apply). */
 export const ALL_GRANTS = 'all' as const;
-export type AllGrants = typeof ALL_GRANTS;
 
-/** The read-only tier's narrowing (alias of readOnlyGrants). */
-export const READ_ONLY = (g: Grants): Grants => readOnlyGrants(g);
 
 /** No grants at all. */
 export function noGrants(): Grants {

@@ -22,7 +22,7 @@ import { parseShape, type PluginShape } from './shape.js';
 
 export type { SandboxLimits } from './limits.js';
 export type { PluginShape } from './shape.js';
-export { PluginCodeError, workerFile, type CallTarget, type LoadSpec } from './sandbox-process.js';
+export { PluginCodeError, type CallTarget, type LoadSpec } from './sandbox-process.js';
 
 /** A plugin loaded into the sandbox. */
 export interface SandboxedPlugin {

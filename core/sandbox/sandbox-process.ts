@@ -17,7 +17,7 @@ import type { Json, PluginContext } from '../../sdk/types.js';
 import { CxError, messageOf } from '../errors.js';
 import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
-import { ABORT_GRACE_MS, MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
+import { MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
 import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 
 /** What to run in a sandboxed plugin. */

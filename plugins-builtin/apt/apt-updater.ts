@@ -8,7 +8,7 @@
 import type { PluginContext } from 'cx-ops/sdk';
 import { defineUpdater, type InstalledPackage, type PackageUpdate } from '../updates/updater-contract.js';
 import { unsettledPackages } from './apt-repair.js';
-import { aptTools, aptUnavailable, failureLine, underRoot } from './apt-tools.js';
+import { aptTools, aptUnavailable, failureLine } from './apt-tools.js';
 
 /** `Inst cx-demo [1.0] (2.0 Debian-Security:stable-security [all])` */
 const INST = /^Inst (\S+)(?: \[([^\]]+)\])? \((\S+) (.*?)(?: \[[^\]]+\])?\)/;

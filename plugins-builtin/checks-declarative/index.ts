@@ -6,7 +6,7 @@
  * the `declarative` set and `cx-ops checks init`.
  */
 import { CxError, defineCommand, defineContribution, definePlugin, type Json, type PluginContext } from 'cx-ops/sdk';
-import { runCheckSet, type CheckSetRequest, type DeclarativeConfig } from './check-set.js';
+import { runCheckSet,  type DeclarativeConfig } from './check-set.js';
 import { checkSetKind } from './check-set-kind.js';
 import { checksFileText, describeHost } from './checks-init.js';
 

@@ -6,7 +6,7 @@
  * would fix. The fix is the apt repair's `repair_apt` when that plugin is loaded, else this
  * plugin's own `apt_configure_pending` (`dpkg --configure -a`).
  */
-import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn,  type PluginContext } from 'cx-ops/sdk';
 import { askDiagnosis } from '../apt/diagnosis-kind.js';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';

@@ -2,7 +2,7 @@
  * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
  * that asks each parent to reap them by sending it SIGCHLD.
  */
-import { defineCheck, defineFix, error, grade, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix,  grade, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseProcStat } from './procfs.js';
 

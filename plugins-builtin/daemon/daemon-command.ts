@@ -114,6 +114,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
 
   const notifier = systemdNotifier(ctx.exec, process.env, process.pid);
   let gen: Generation;
+  // eslint-disable-next-line prefer-const -- assigned below, once the routes exist; closures defined first read it
   let server: DaemonHttpServer | undefined;
   let listening: { host: string; port: number } | undefined;
   let readySent = false;

@@ -30,7 +30,7 @@ export interface EventLogOptions {
   onSuppressed?: (plugin: string) => void;
 }
 
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** Escapes control characters (ESC, CR, BEL, …) as \xNN / \uNNNN; newlines become \n. */

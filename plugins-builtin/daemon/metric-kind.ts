@@ -83,6 +83,7 @@ export const daemonMetricsKind = defineKind<MetricsRecordInput, MetricsRecordOut
 /**
  * Declares a metric family of this plugin. Name it after the plugin (`cx_ops_<area>_…`); a
  * counter's name ends in `_total`, as Prometheus (and `promtool check metrics`) expects.
+ * @public (for other plugins: import it from plugins-builtin/daemon/metric-kind.js)
  */
 export function defineDaemonMetric(name: string, declaration: MetricDeclaration): Contribution<null, null> {
   const meta: Record<string, Json> = { type: declaration.type, help: declaration.help };
@@ -91,7 +92,10 @@ export function defineDaemonMetric(name: string, declaration: MetricDeclaration)
   return defineContribution(daemonMetricKind, name, meta, async () => null);
 }
 
-/** Sends samples of `plugin`'s own families to the running daemon (trusted plugins; a no-op when no daemon runs). */
+/**
+ * Sends samples of `plugin`'s own families to the running daemon (trusted plugins; a no-op when no daemon runs).
+ * @public (for other plugins: import it from plugins-builtin/daemon/metric-kind.js)
+ */
 export async function recordMetrics(ctx: PluginContext<unknown>, samples: MetricSample[]): Promise<{ accepted: number; rejected: number }> {
   const sinks = await ctx.registry.list(daemonMetricsKind).catch(() => []);
   if (!sinks.some((s) => s.id === 'record')) return { accepted: 0, rejected: 0 };

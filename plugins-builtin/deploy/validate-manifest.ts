@@ -46,10 +46,6 @@ function cidrTest(cidr: string): (ip: string) => boolean {
   return (ip) => Math.floor(ipNumber(ip) / size) === net;
 }
 
-/** Whether `ip` is inside `cidr` (e.g. 192.168.1.0/24). */
-export function inCidr(ip: string, cidr: string): boolean {
-  return cidrTest(cidr)(ip);
-}
 
 const list = (xs: readonly string[]) => xs.join(', ');
 

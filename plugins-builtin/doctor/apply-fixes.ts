@@ -4,7 +4,7 @@
  * the registry, fire post_fix, run the check again and report fixed / not fixed. With --dry-run
  * nothing is asked or applied: the fix runs in dry-run mode and lists what it would do.
  */
-import { fixKind, kernelHooks, type CheckResult, type ContributionInfo, type Json, type PluginContext } from 'cx-ops/sdk';
+import { fixKind, kernelHooks, type CheckResult, type ContributionInfo,  type PluginContext } from 'cx-ops/sdk';
 import type { FixReport } from './report-model.js';
 import { runOneCheck } from './run-checks.js';
 

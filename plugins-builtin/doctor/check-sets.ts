@@ -10,7 +10,7 @@ import { UsageProblem } from './usage-problem.js';
 
 /** The checks of every check set, and one ERROR result per set that could not list its own. */
 export async function checkSetChecks(ctx: PluginContext<unknown>, files: string[]): Promise<{ checks: ContributionInfo[]; errors: CheckResult[] }> {
-  let sets: ContributionInfo[] = [];
+  let sets: ContributionInfo[];
   try {
     sets = await ctx.registry.list(checkSetKind);
   } catch {

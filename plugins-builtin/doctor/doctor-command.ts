@@ -93,8 +93,8 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   let unavailable: UnavailableCheck[];
   const registered = await ctx.registry.list('check');
   const missing = await unavailableChecks(ctx);
-  let all = registered;
-  let setErrors: CheckResult[] = [];
+  let all: ContributionInfo[];
+  let setErrors: CheckResult[];
   try {
     o = readOptions(input.options);
     const sets = await checkSetChecks(ctx, o.checksFiles);

@@ -6,7 +6,7 @@
  * interrupted run from its journal.
  */
 import { randomBytes } from 'node:crypto';
-import { CxError, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, messageOf,  type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
 import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';

@@ -3,7 +3,7 @@
  * for its plan, and refuse everything wrong at once (unknown types, sources, targets outside
  * the allowed roots, shared identifiers, marker problems) before anything changes.
  */
-import { closest, CxError, type Json, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError,  type PluginContext } from 'cx-ops/sdk';
 import { moduleInvalid, opProblem, readModule, type ModuleProblem } from './module-file.js';
 import type { HotfixModule, OperationBase } from './module-types.js';
 import { askOperation, operationKind, type OperationContext, type OperationPlan } from './operation-kind.js';

@@ -3,7 +3,7 @@
  * from any of them with a time limit and a size cap, through ctx.localFs and ctx.net.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isCxError, messageOf } from 'cx-ops/sdk';
 import type { RegistryCaps } from './local-files.js';
 import { INDEX_FILE } from './registry-index.js';
@@ -77,7 +77,3 @@ export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, lo
   }
 }
 
-/** A local path as a file:// URL (for lock files that must work on another host's layout). */
-export function asUrl(location: string): string {
-  return SCHEME.test(location) ? location : pathToFileURL(location).href;
-}

@@ -4,7 +4,7 @@
  * given up on: left alone and reported, and not restarted again by later runs for
  * `give_up_hours` unless named with --service.
  */
-import { appendJournal, closest, CxError, type Availability, type Json, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, type Availability,  type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind, type ServiceManagerReply, type ServiceManagerRequest, type ServiceStatus } from './service-manager-contract.js';
 import type { SupervisorConfig } from './supervisord-manager.js';
 

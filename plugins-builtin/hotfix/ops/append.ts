@@ -4,7 +4,7 @@
  * (or, when the file is still as the hotfix left it, puts back its prior bytes).
  */
 import { createHash } from 'node:crypto';
-import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
 import { bodyProblem, DEFAULT_MARKER, findBlock, markerLines, withBlock } from '../markers.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 

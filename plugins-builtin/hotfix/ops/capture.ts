@@ -11,7 +11,7 @@
  *   stopped and runs afterwards is reported, not stopped).
  * - `files: [paths]`: captured like any touched path and restored byte for byte.
  */
-import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind } from '../../services/service-manager-contract.js';
 import { operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';

@@ -3,7 +3,7 @@
  * mode) or else the mode and owner the target had. The new file is written beside the target and
  * renamed over it, so the target is never half-written.
  */
-import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';

@@ -5,7 +5,7 @@
  * even when the module has changed or is gone. What a script changes cannot be previewed: a dry
  * run shows the exact command only, and says so.
  */
-import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 

@@ -4,7 +4,7 @@
  * `permissions`, user/group set the link's own owner and mode the file it points to (an absolute
  * source only: a link into src/ would change the module itself).
  */
-import { defineContribution, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
