@@ -35,4 +35,4 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export { rejection } from '../../capabilities/helpers.js';
+export { rejection } from '../../helpers/rejection.js';

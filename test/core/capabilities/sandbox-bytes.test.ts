@@ -8,7 +8,7 @@ import { createHostCapabilities } from '../../../core/capabilities/index.js';
 import { mergeGrants, parseGrant } from '../../../core/permissions/grants.js';
 import { SandboxHost, type SandboxedPlugin } from '../../../core/sandbox/host.js';
 import type { PluginContext } from '../../../sdk/types.js';
-import { cmd, pluginSource } from '../../sandbox/helpers.js';
+import { cmd, pluginSource } from '../../helpers/test-context.js';
 import { tempDir } from './helpers.js';
 
 const code = pluginSource('bytes', {

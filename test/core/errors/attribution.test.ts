@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundlePlugin } from '../../../sdk/bundle.js';
-import { tempRoot, type TempRoot } from '../../cli/run-cli.js';
+import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/errors/', import.meta.url));
 let t: TempRoot;

@@ -12,7 +12,7 @@ import { createHostCapabilities } from '../../../core/capabilities/index.js';
 import { CxError } from '../../../core/errors.js';
 import { mergeGrants, narrowGrants, parseGrant, requestedGrants, type Grants } from '../../../core/permissions/grants.js';
 import { matchArg } from '../../../core/permissions/patterns.js';
-import { rejection } from '../../capabilities/helpers.js';
+import { rejection } from '../../helpers/rejection.js';
 
 const grants = (...g: string[]): Grants => mergeGrants(g.map(parseGrant));
 const boxed = (g: Grants) => createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants: g, dryRun: false, audit: AuditLog.memory() });

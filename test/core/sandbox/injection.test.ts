@@ -3,7 +3,7 @@
 // line of theirs starts like the kernel's or another plugin's. Real CLI, real sandbox.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempRoot, type TempRoot } from '../../cli/run-cli.js';
+import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 const dirs = ['--plugin-dir', fileURLToPath(new URL('./fixtures', import.meta.url))];
 // C0 controls but newline and tab, DEL, C1 controls, bidi overrides.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeGrants, parseGrant } from '../../../core/permissions/grants.js';
 import { processMemoryCapMb } from '../../../core/sandbox/limits.js';
 import { SandboxHost } from '../../../core/sandbox/host.js';
-import { cmd, pluginSource, rejection, testContext } from '../../sandbox/helpers.js';
+import { cmd, pluginSource, rejection, testContext } from '../../helpers/test-context.js';
 import { statusKb } from './processes.js';
 
 const code = pluginSource('heavy', {

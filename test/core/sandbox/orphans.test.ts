@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../../core/capabilities/index.js';
 import { SandboxHost } from '../../../core/sandbox/host.js';
-import { cmd, pluginSource, rejection, testContext } from '../../sandbox/helpers.js';
+import { cmd, pluginSource, rejection, testContext } from '../../helpers/test-context.js';
 import { alive, gone, pidsIn } from './processes.js';
 
 let dir: string;

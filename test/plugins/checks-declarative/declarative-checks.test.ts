@@ -6,8 +6,8 @@ import { parse } from 'yaml';
 import { afterEach, describe, expect, test } from 'vitest';
 import { listeningPorts, versionSatisfies } from '../../../plugins-builtin/checks-declarative/assertions.js';
 import { parseChecksFile } from '../../../plugins-builtin/checks-declarative/checks-file.js';
-import { doctorHost, statuses, type DoctorHost } from '../../doctor/doctor-host.js';
-import { dnsServer, httpServer, type Running } from '../../doctor/local-servers.js';
+import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
+import { dnsServer, httpServer, type Running } from '../../helpers/local-servers.js';
 
 const schema = JSON.parse(readFileSync(join(__dirname, '../../../schemas/declarative-checks.schema.json'), 'utf8'));
 const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { isIpLiteral, parseTarget, targetHost } from '../../../plugins-builtin/checks-network/connectivity.js';
-import { doctorHost, statuses, type DoctorHost } from '../../doctor/doctor-host.js';
-import { dnsServer, httpServer, tcpServer, type Running } from '../../doctor/local-servers.js';
+import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
+import { dnsServer, httpServer, tcpServer, type Running } from '../../helpers/local-servers.js';
 
 let h: DoctorHost | undefined;
 const servers: Running[] = [];

@@ -4,9 +4,9 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAUNCHER } from '../../cli/run-cli.js';
-import { parseReport } from '../../doctor/doctor-host.js';
-import { createAptWorld } from '../../fixtures-deb/apt-root.js';
+import { LAUNCHER } from '../../helpers/run-cli.js';
+import { parseReport } from '../../helpers/doctor-host.js';
+import { createAptWorld } from '../../helpers/apt-root.js';
 
 const cleanup: string[] = [];
 afterAll(() => {

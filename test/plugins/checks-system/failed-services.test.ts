@@ -3,9 +3,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseReport } from '../../doctor/doctor-host.js';
-import { startSupervisor, type Supervisor } from '../../fixtures-deb/supervisor.js';
-import { tempRoot, type TempRoot } from '../../cli/run-cli.js';
+import { parseReport } from '../../helpers/doctor-host.js';
+import { startSupervisor, type Supervisor } from '../../helpers/supervisor.js';
+import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 let sup: Supervisor;
 let t: TempRoot;

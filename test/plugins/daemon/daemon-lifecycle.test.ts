@@ -7,6 +7,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { daemonFixture, daemonRoot, doctorFixture, eventually, type DaemonRoot } from './daemon-process.js';
 
@@ -112,7 +113,7 @@ describe('cx-ops daemon with a hung trusted job', () => {
 describe('cx-ops daemon runs the checks as doctor does', () => {
   test("a plugin's pre_check tap vetoes a check in the daemon's cycles too", async () => {
     host = await daemonRoot('healthy');
-    const dir = doctorFixture('plugins/vetoer');
+    const dir = fileURLToPath(new URL('../doctor/fixtures/vetoer', import.meta.url));
     expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'vetoer'])).exitCode).toBe(0);
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, file_descriptors]\n');
     const d = await host.start({ args: ['--plugin-dir', dir] });
@@ -204,7 +205,7 @@ describe('cx-ops daemon bad settings', () => {
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.health).toMatchObject({ status: 'healthy', checks: { memory: 'pass', cpu_load: 'pass' } });
-    await writeFile(join(host.root, 'proc/meminfo'), await readFile(join(__dirname, '../../doctor/fixtures/stressed/proc/meminfo')));
+    await writeFile(join(host.root, 'proc/meminfo'), await readFile(join(__dirname, '../../helpers/fixtures/stressed/proc/meminfo')));
     r = await host.cli(['daemon', '--once']);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^unhealthy: memory=fail cpu_load=pass/);

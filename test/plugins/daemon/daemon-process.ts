@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
-import { LAUNCHER } from '../../cli/run-cli.js';
+import { LAUNCHER } from '../../helpers/run-cli.js';
 
-export const doctorFixture = (p: string) => fileURLToPath(new URL(`../../doctor/fixtures/${p}`, import.meta.url));
+export const doctorFixture = (p: string) => fileURLToPath(new URL(`../../helpers/fixtures/${p}`, import.meta.url));
 export const daemonFixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
 export interface LogLine {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, describe, expect, test } from 'vitest';
-import { LAUNCHER } from '../../cli/run-cli.js';
+import { LAUNCHER } from '../../helpers/run-cli.js';
 import { daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
 
 const UNIT = fileURLToPath(new URL('../../../plugins-builtin/daemon/cx-ops.service', import.meta.url));

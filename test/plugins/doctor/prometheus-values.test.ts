@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { gaugesOf, renderGauges } from '../../../plugins-builtin/doctor/measured-values.js';
-import { doctorHost, type DoctorHost } from '../../doctor/doctor-host.js';
+import { doctorHost, type DoctorHost } from '../../helpers/doctor-host.js';
 
 let h: DoctorHost | undefined;
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { doctorHost, parseReport, statuses, type DoctorHost } from '../../doctor/doctor-host.js';
+import { doctorHost, parseReport, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
 
 const SYSTEM_CHECKS = ['disk_space', 'memory', 'swap_usage', 'cpu_load', 'zombie_processes', 'file_descriptors', 'time_sync', 'systemd_failed'];
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { cp, lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempRoot, type TempRoot } from '../../cli/run-cli.js';
+import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const ROLLBACK_TOOL = fileURLToPath(new URL('../../../core/bin/cx-ops-rollback.mjs', import.meta.url));

@@ -1,11 +1,11 @@
 /**
- * capture_service_state against a real supervisord (test/fixtures-deb/supervisor.ts): the
+ * capture_service_state against a real supervisord (test/helpers/supervisor.ts): the
  * services' states are captured through the services plugin's managers, a step stops one, a
  * later step fails, and the rollback starts it again through the same manager.
  */
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSupervisor, type Supervisor } from '../../fixtures-deb/supervisor.js';
+import { startSupervisor, type Supervisor } from '../../helpers/supervisor.js';
 import { hotfixRoot, type HotfixRoot } from './hotfix-root.js';
 
 let sup: Supervisor;

@@ -3,7 +3,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempRoot, type TempRoot } from '../../cli/run-cli.js';
+import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 let t: TempRoot | undefined;
 afterEach(async () => {

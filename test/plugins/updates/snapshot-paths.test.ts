@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import updatesPlugin from '../../../plugins-builtin/updates/index.js';
 import { rollbackTo } from '../../../plugins-builtin/updates/rollback.js';
 import { createSnapshot } from '../../../plugins-builtin/updates/snapshot-store.js';
-import { createPluginHost } from '../../fixtures-deb/plugin-host.js';
-import { assertMatchesSchema } from '../../fixtures-deb/report-schemas.js';
+import { createPluginHost } from '../../helpers/plugin-host.js';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const cleanup: string[] = [];
 afterAll(() => {

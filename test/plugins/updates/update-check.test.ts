@@ -5,9 +5,9 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import aptPlugin from '../../../plugins-builtin/apt/index.js';
 import { failedSources } from '../../../plugins-builtin/apt/apt-updater.js';
 import updatesPlugin from '../../../plugins-builtin/updates/index.js';
-import { createAptWorld, type AptWorld } from '../../fixtures-deb/apt-root.js';
-import { createPluginHost, type PluginHost } from '../../fixtures-deb/plugin-host.js';
-import { assertMatchesSchema } from '../../fixtures-deb/report-schemas.js';
+import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
+import { createPluginHost, type PluginHost } from '../../helpers/plugin-host.js';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const cleanup: string[] = [];
 afterAll(() => {

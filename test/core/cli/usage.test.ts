@@ -1,0 +1,205 @@
+/**
+ * The command line's own behaviour: global options in any position, a closed stdout, commander's
+ * errors from the catalogue, and headlines that say why a command is missing.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { LAUNCHER, tempRoot, type TempRoot } from '../../helpers/run-cli.js';
+
+const good = fileURLToPath(new URL('./fixtures/good', import.meta.url));
+let t: TempRoot;
+beforeEach(async () => {
+  t = await tempRoot('cx-usage-');
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+/** Runs the launcher with exactly these arguments (run-cli puts --root first). */
+async function raw(args: string[]) {
+  const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, ...args], {
+    reject: false, env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 60_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function config(text: string): Promise<void> {
+  await mkdir(join(t.root, 'etc/cx'), { recursive: true });
+  await writeFile(join(t.root, 'etc/cx/config.yaml'), text);
+}
+
+const noTrace = /\n\s+at .*:\d+/;
+
+describe('global options work before or after the command', () => {
+  test.each([
+    [['--verbose', '--root', 'R', 'plugins', 'list', '--json']],
+    [['--root', 'R', '--verbose', 'plugins', 'list', '--json']],
+    [['--no-color', '--root', 'R', 'plugins', 'list', '--json']],
+    [['--root', 'R', 'plugins', 'list', '--json', '--no-color', '--verbose']],
+    [['--root', 'R', 'plugins', '--verbose', 'list', '--json']],
+  ])('%j', async (args) => {
+    const r = await raw(args.map((a) => (a === 'R' ? t.root : a)));
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect((JSON.parse(r.stdout) as Array<{ name: string }>).map((p) => p.name)).toContain('doctor');
+  });
+
+  test('--verbose before the command is really on (a stack trace on error)', async () => {
+    const r = await raw(['--verbose', '--root', t.root, 'plugins', 'grant', 'doctor', 'exec:nope *']);
+    expect(r.stderr).not.toContain("unknown option '--verbose'");
+    expect(r.stderr).toMatch(/^error\[CX_ERR_[A-Z_]+\]: /);
+    expect(r.stderr).toMatch(noTrace);
+  });
+});
+
+test('a reader that closes the pipe early ends the command quietly, with its own exit code', async () => {
+  // `true` exits at once, so every write of doctor's report meets a closed pipe.
+  const sh = `"${process.execPath}" --no-node-snapshot "${LAUNCHER}" --root "${t.root}" doctor | true; echo "exit=\${PIPESTATUS[0]}" >&2`;
+  const r = await execa('bash', ['-c', sh], { reject: false, env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+  expect(r.stderr).toBe('exit=0');
+});
+
+describe("commander's errors come from the catalogue", () => {
+  test.each([
+    [['plugins', 'list', '--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops plugins list --help"],
+    [['--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops --help"],
+    [['plugins', 'info'], "error[CX_ERR_USAGE]: missing required argument 'name'\nTry: cx-ops plugins info --help"],
+    [['plugins', 'info', 'a', 'b'], "error[CX_ERR_USAGE]: too many arguments for 'info'. Expected 1 argument but got 2.\nTry: cx-ops plugins info --help"],
+    [['nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
+    [['help', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
+    [['help', 'doctr'], "error[CX_ERR_USAGE]: unknown command 'doctr'\n(Did you mean doctor?)\nTry: cx-ops --help"],
+    [['help', 'plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops plugins --help"],
+    [['plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops plugins --help"],
+  ])('%j', async (args, expected) => {
+    const r = await t.run(args);
+    expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: expected });
+  });
+
+  test('help NAME... shows that command\'s help', async () => {
+    const r = await t.run(['help', 'plugins', 'list']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: cx-ops plugins list \[options\]/);
+  });
+
+  test('a group given no command shows its commands and says what is missing', async () => {
+    const r = await t.run(['plugins']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: cx-ops plugins/);
+    expect(r.stderr).toMatch(/\nerror\[CX_ERR_USAGE\]: cx-ops plugins needs a command; the commands are listed above\.$/);
+  });
+});
+
+describe('why a command is not available', () => {
+  test('its plugin failed to load: the headline is the real error', async () => {
+    await config('doctor: {timeout_seconds: "abc"}\n');
+    const r = await t.run(['doctor']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stdout).toBe('');
+    const file = join(t.root, 'etc/cx/config.yaml');
+    expect(r.stderr).toBe(
+      `error[CX_ERR_CONFIG_INVALID]: 'doctor' is not available: plugin 'doctor' failed to load:\n${file}:1: 'doctor.timeout_seconds' must be of type number (found: "abc")\nFix that value in ${file}; the schema is in plugin 'doctor''s plugin.yaml (config_schema).`,
+    );
+  });
+
+  test('its plugin is disabled: the headline says how to enable it', async () => {
+    expect((await t.run(['doctor', '--list'])).exitCode).toBe(0);
+    expect((await t.run(['plugins', 'disable', 'doctor'])).exitCode).toBe(0);
+    expect(await t.run(['doctor'])).toMatchObject({
+      exitCode: 2, stderr: "error[CX_ERR_PLUGIN_DISABLED]: 'doctor' is not available: plugin 'doctor' is disabled.\nEnable it with: cx-ops plugins enable doctor",
+    });
+    expect((await t.run(['plugins', 'disable', 'updates'])).exitCode).toBe(0);
+    // 'update' is not a plugin's name: the shape cache of the last run that loaded it knows.
+    expect((await t.run(['update', 'check'])).stderr).toBe("error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: cx-ops plugins enable updates");
+    // apt's updater waits quietly for the kind the disabled 'updates' plugin declares.
+    expect(await t.run(['repair', 'apt', '--help'])).toMatchObject({ exitCode: 0, stderr: '' });
+  });
+
+  test('an unknown command names the plugins that are not loaded as candidates', async () => {
+    const r = await t.run(['--plugin-dir', good, 'greet']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      "error[CX_ERR_USAGE]: unknown command 'greet'\nIt may come from a plugin that is not loaded: greeter (disabled), stamper (disabled).\nTry: cx-ops plugins list   (then: cx-ops plugins enable NAME)",
+    );
+  });
+});
+
+describe('config.yaml errors', () => {
+  test('every schema error of a section is reported, each with its line', async () => {
+    await config('doctor:\n  timeout_seconds: abc\n  max_parallel: 0\n  bogus: 1\n');
+    const r = await t.run(['plugins', 'info', 'doctor']);
+    const file = join(t.root, 'etc/cx/config.yaml');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^status\s+failed$/m);
+    expect(r.stdout).toContain(
+      `error                 error[CX_ERR_CONFIG_INVALID]: ${file}:4: 'doctor.bogus' is not allowed here (unknown field) (found: 1)\n` +
+        `                      ${file}:2: 'doctor.timeout_seconds' must be of type number (found: "abc")\n` +
+        `                      ${file}:3: 'doctor.max_parallel' must be >= 1 (found: 0)\n` +
+        `                      Fix these values in ${file}; the schema is in plugin 'doctor''s plugin.yaml (config_schema).\n`,
+    );
+    const json = JSON.parse((await t.run(['plugins', 'info', 'doctor', '--json'])).stdout);
+    expect(json.error).toMatchObject({ code: 'CX_ERR_CONFIG_INVALID', plugin: 'doctor' });
+  });
+
+  test.each([
+    ['a list', '- a\n- b\n', 'a list'],
+    ['binary junk', 'ELF\u0002\u0001\u0001\u0000\u0000\u0003\u0000>\n', 'binary data, not YAML text'],
+  ])('a top level that is %s names the config file and its shape, not a plugin', async (_, text, what) => {
+    await config(text);
+    const file = join(t.root, 'etc/cx/config.yaml');
+    expect(await t.run(['doctor'])).toMatchObject({
+      exitCode: 2,
+      stderr: `error[CX_ERR_CONFIG_INVALID]: ${file}: '(root)' must be a mapping of sections, but it is ${what}\nFix ${file}; its top level is a mapping of sections: 'plugins' (schemas/config.schema.json) and one per plugin, named by its config_key.`,
+    });
+  });
+
+  test('a YAML syntax error does not break --help or --version: it is a warning there', async () => {
+    await config('doctor: [\n');
+    const help = await t.run(['--help']);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: cx-ops/);
+    expect(help.stdout).toContain('  doctor');
+    expect(help.stderr).toMatch(/^warning: .*config\.yaml is ignored here \(every setting at its default\): error\[CX_ERR_YAML_SYNTAX\]: .*config\.yaml:2:/);
+    const version = await t.run(['--version']);
+    expect(version).toMatchObject({ exitCode: 0, stdout: '0.1.0' });
+    expect(version.stderr).toContain('CX_ERR_YAML_SYNTAX');
+    // Any other command still stops on it.
+    expect((await t.run(['doctor'])).stderr).toMatch(/^error\[CX_ERR_YAML_SYNTAX\]: /);
+  });
+});
+
+describe('plugin directories', () => {
+  test('--plugin-dir naming no directory is an error naming the flag and the path', async () => {
+    const missing = join(t.root, 'no-such-dir');
+    expect(await t.run(['--plugin-dir', missing, 'plugins', 'list'])).toMatchObject({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_USAGE]: --plugin-dir '${missing}' does not exist (resolved: ${missing}).\nTry: give --plugin-dir a directory that holds a plugin (its plugin.yaml) or plugin directories`,
+    });
+  });
+
+  test('so is a CX_PLUGIN_PATH entry that is a file', async () => {
+    const file = join(t.root, 'a-file');
+    await writeFile(file, '');
+    const r = await t.run(['plugins', 'list'], { env: { CX_PLUGIN_PATH: `${good}:${file}` } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(`error[CX_ERR_USAGE]: CX_PLUGIN_PATH '${file}' is not a directory (resolved: ${file}).\nTry: fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)`);
+  });
+});
+
+test('plugin status reads the same in the text list, --json and --available', async () => {
+  const dirs = ['--plugin-dir', good];
+  expect((await t.run([...dirs, 'plugins', 'enable', 'greeter', '-y'])).exitCode).toBe(0);
+  const statuses = (rows: Array<{ name: string; status: string }>) => Object.fromEntries(rows.map((r) => [r.name, r.status]));
+  const json = statuses(JSON.parse((await t.run([...dirs, 'plugins', 'list', '--json'])).stdout));
+  const available = statuses(JSON.parse((await t.run([...dirs, 'plugins', 'list', '--available', '--json'])).stdout).installed);
+  const text = Object.fromEntries(
+    (await t.run([...dirs, 'plugins', 'list'])).stdout.split('\n').slice(1).map((l) => l.split(/\s+/)).map((w) => [w[0], w[3]]),
+  );
+  expect(json).toMatchObject({ doctor: 'enabled', greeter: 'enabled', stamper: 'disabled' });
+  expect(available).toEqual(json);
+  expect(text).toEqual(json);
+  expect((await t.run(['plugins', 'list', '--help'])).stdout).toMatch(/STATUS is one of:\n {2}enabled .*\n {2}disabled .*\n {2}failed /);
+});
