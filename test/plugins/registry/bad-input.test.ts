@@ -8,8 +8,8 @@ import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { publishLockName } from '../../plugins-builtin/registry/publish.js';
-import { sha256 } from '../../plugins-builtin/registry/sha256.js';
+import { publishLockName } from '../../../plugins-builtin/registry/publish.js';
+import { sha256 } from '../../../plugins-builtin/registry/sha256.js';
 import { builtSnapshot, makeHome, type BuiltSnapshot, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));

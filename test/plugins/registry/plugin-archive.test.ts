@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { readPluginArchive, unsafePath } from '../../plugins-builtin/registry/plugin-archive.js';
+import { readPluginArchive, unsafePath } from '../../../plugins-builtin/registry/plugin-archive.js';
 import { CxError } from 'cx-ops/sdk';
 import { rawTarGz, type RawEntry } from './harness.js';
 

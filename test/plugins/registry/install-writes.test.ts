@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { publishLockName } from '../../plugins-builtin/registry/publish.js';
+import { publishLockName } from '../../../plugins-builtin/registry/publish.js';
 import { builtSnapshot, makeHome, serveDirectory, tempDir, type BuiltSnapshot, type Home, type StaticServer } from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));

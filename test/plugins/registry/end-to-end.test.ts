@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startPlugin } from 'cx-ops/sdk/testing';
 import { parse } from 'yaml';
-import { assertMatchesSchema } from '../helpers/report-schemas.js';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 import { createOsTypePlugin, release, writeVersion } from './author.js';
 import { builtSnapshot, makeHome, type BuiltSnapshot, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
 

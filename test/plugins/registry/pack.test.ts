@@ -1,9 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { packPlugin } from '../../plugins-builtin/registry/pack.js';
-import { readPluginArchive } from '../../plugins-builtin/registry/plugin-archive.js';
-import { caps } from '../core/capabilities/helpers.js';
+import { packPlugin } from '../../../plugins-builtin/registry/pack.js';
+import { readPluginArchive } from '../../../plugins-builtin/registry/plugin-archive.js';
+import { caps } from '../../core/capabilities/helpers.js';
 import { tempDir } from './harness.js';
 
 const fs = caps('registry').localFs;

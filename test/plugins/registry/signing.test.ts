@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { checkSignature, generateKeys, readTrustedKeys, signArchive, signatureValid } from '../../plugins-builtin/registry/signing.js';
-import { caps } from '../core/capabilities/helpers.js';
+import { checkSignature, generateKeys, readTrustedKeys, signArchive, signatureValid } from '../../../plugins-builtin/registry/signing.js';
+import { caps } from '../../core/capabilities/helpers.js';
 import { tempDir } from './harness.js';
 
 const fs = caps('registry').localFs;

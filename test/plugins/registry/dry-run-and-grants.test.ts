@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { assertMatchesSchema } from '../helpers/report-schemas.js';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 import { builtSnapshot, makeHome, tempDir, type BuiltSnapshot, type Home } from './harness.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };

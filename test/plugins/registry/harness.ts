@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * A private copy of the built cx-ops (dist/, package.json, the launcher; node_modules linked).

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatAge } from '../../plugins-builtin/registry/index-cache.js';
-import { canonicalLocation, indexLocation, resolveReference } from '../../plugins-builtin/registry/transport.js';
+import { formatAge } from '../../../plugins-builtin/registry/index-cache.js';
+import { canonicalLocation, indexLocation, resolveReference } from '../../../plugins-builtin/registry/transport.js';
 
 describe('registry locations', () => {
   test('a directory becomes absolute; URLs stay; other schemes are refused', () => {
