@@ -6,6 +6,13 @@
 export { appendJournal } from './journal.js';
 export { MAX_ALIAS_COUNT, parseYaml, type FieldPath, type Position, type YamlDocument } from './yaml.js';
 export {
-  checkSchema, describeSchemaError, formatPath, pointerToPath, positionOf, type PositionedProblem, type SchemaProblem, type SchemaValidator,
+  checkSchema,
+  describeSchemaError,
+  formatPath,
+  pointerToPath,
+  positionOf,
+  type PositionedProblem,
+  type SchemaProblem,
+  type SchemaValidator,
 } from './schema-check.js';
 export { readYaml, type ReadYamlOptions } from './read-yaml.js';

@@ -56,7 +56,9 @@ export async function lastRun(ctx: PluginContext<unknown>, path: string): Promis
  * reported no change is left out; one without a `deployed` line (killed midway) counts as a change.
  */
 export function pendingChanges(events: JournalEvent[]): Array<Extract<JournalEvent, { ev: 'deploying' }>> {
-  const reverted = new Set(events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service));
+  const reverted = new Set(
+    events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service),
+  );
   for (const e of events) if (e.ev === 'deployed' && !e.changed && e.ok) reverted.add(e.service);
   const seen = new Set<string>();
   const out: Array<Extract<JournalEvent, { ev: 'deploying' }>> = [];

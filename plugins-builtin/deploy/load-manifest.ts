@@ -14,11 +14,19 @@ export function manifestError(plugin: string, file: string, problems: ManifestPr
 /** FILE could not be read: the reason without the path again (the message starts with it). */
 export function unreadable(plugin: string, file: string, e: unknown): CxError {
   const reason = (e as Error).message.replace(`${file}: `, '');
-  return new CxError('CX_ERR_IO', { plugin, path: file, detail: `cannot read the manifest: ${reason}. Check the path (it is read relative to the working directory, not under --root).` });
+  return new CxError('CX_ERR_IO', {
+    plugin,
+    path: file,
+    detail: `cannot read the manifest: ${reason}. Check the path (it is read relative to the working directory, not under --root).`,
+  });
 }
 
 /** Reads and validates FILE; `drivers` are the driver ids the registry knows. */
-export async function loadManifest(ctx: PluginContext<unknown>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
+export async function loadManifest(
+  ctx: PluginContext<unknown>,
+  file: string,
+  drivers?: readonly string[],
+): Promise<ManifestSource> {
   let text: string;
   try {
     text = await ctx.localFs.readFile(file);

@@ -38,7 +38,10 @@ export function indexLocation(location: string): string {
 export function resolveReference(indexAt: string, ref: string): string {
   const remote = /^https?:\/\//i.test(indexAt);
   if (SCHEME.test(ref)) {
-    if (remote && !/^https?:\/\//i.test(ref)) throw new Error(`the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`);
+    if (remote && !/^https?:\/\//i.test(ref))
+      throw new Error(
+        `the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`,
+      );
     return ref;
   }
   if (!SCHEME.test(indexAt)) return isAbsolute(ref) ? ref : resolve(dirname(indexAt), ref);
@@ -59,7 +62,11 @@ function reason(e: unknown, timeoutMs: number): string {
  * them from an http(s):// URL (ctx.net.download: redirects are not followed). Errors say what
  * failed, without a stack.
  */
-export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, location: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<Uint8Array> {
+export async function fetchBytes(
+  caps: Pick<RegistryCaps, 'localFs' | 'net'>,
+  location: string,
+  timeoutMs = DOWNLOAD_TIMEOUT_MS,
+): Promise<Uint8Array> {
   if (!SCHEME.test(location) || location.startsWith('file:')) {
     const path = SCHEME.test(location) ? fileURLToPath(location) : location;
     const st = await caps.localFs.stat(path).catch(() => null);
@@ -76,4 +83,3 @@ export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, lo
     throw new Error(reason(e, timeoutMs), { cause: e });
   }
 }
-

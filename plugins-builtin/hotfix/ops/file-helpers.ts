@@ -11,18 +11,33 @@ export function tempBeside(target: string, step: number): string {
 }
 
 /** `permissions` with names resolved through <root>/etc/passwd and group; problems for unknown ones. */
-export async function resolvePermissions(ctx: PluginContext<unknown>, root: string, o: OperationBase, problems: PlanProblem[]): Promise<{ uid?: number; gid?: number; mode?: number }> {
+export async function resolvePermissions(
+  ctx: PluginContext<unknown>,
+  root: string,
+  o: OperationBase,
+  problems: PlanProblem[],
+): Promise<{ uid?: number; gid?: number; mode?: number }> {
   const p = (o.permissions ?? {}) as { user?: string; group?: string; mode?: string };
   const out: { uid?: number; gid?: number; mode?: number } = {};
   if (p.mode) out.mode = parseInt(p.mode, 8);
   if (p.user) {
     const id = await accountId(ctx, ctx.fs.diskPath('/etc/passwd'), p.user);
-    if (id === null) problems.push({ field: 'permissions.user', detail: `names a user that ${ctx.fs.diskPath('/etc/passwd')} does not have`, found: p.user });
+    if (id === null)
+      problems.push({
+        field: 'permissions.user',
+        detail: `names a user that ${ctx.fs.diskPath('/etc/passwd')} does not have`,
+        found: p.user,
+      });
     else out.uid = id;
   }
   if (p.group) {
     const id = await accountId(ctx, ctx.fs.diskPath('/etc/group'), p.group);
-    if (id === null) problems.push({ field: 'permissions.group', detail: `names a group that ${ctx.fs.diskPath('/etc/group')} does not have`, found: p.group });
+    if (id === null)
+      problems.push({
+        field: 'permissions.group',
+        detail: `names a group that ${ctx.fs.diskPath('/etc/group')} does not have`,
+        found: p.group,
+      });
     else out.gid = id;
   }
   return out;

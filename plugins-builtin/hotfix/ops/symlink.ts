@@ -4,7 +4,7 @@
  * `permissions`, user/group set the link's own owner and mode the file it points to (an absolute
  * source only: a link into src/ would change the module itself).
  */
-import { defineContribution,  type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
@@ -21,10 +21,25 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const source = field(o, 'source')!;
   const problems: OperationPlan['problems'] = [];
   const pointed = source.startsWith('/') ? ctx.fs.diskPath(source) : `${req.src_dir}/${source}`;
-  if (!(await files.lstat(pointed))) problems.push({ field: 'source', detail: `names ${pointed}, which does not exist (the link would dangle)`, found: source });
+  if (!(await files.lstat(pointed)))
+    problems.push({
+      field: 'source',
+      detail: `names ${pointed}, which does not exist (the link would dangle)`,
+      found: source,
+    });
   const perms = await resolvePermissions(ctx, req.root, o, problems);
-  if (perms.mode !== undefined && !source.startsWith('/')) problems.push({ field: 'permissions.mode', detail: 'would change the mode of the module\'s own src/ file; set that file\'s mode in src/ instead, or link to an absolute host path', found: (o.permissions as { mode: string }).mode });
-  const touches = [target, tempBeside(target, req.step), ...(perms.mode !== undefined && source.startsWith('/') ? [source] : [])];
+  if (perms.mode !== undefined && !source.startsWith('/'))
+    problems.push({
+      field: 'permissions.mode',
+      detail:
+        "would change the mode of the module's own src/ file; set that file's mode in src/ instead, or link to an absolute host path",
+      found: (o.permissions as { mode: string }).mode,
+    });
+  const touches = [
+    target,
+    tempBeside(target, req.step),
+    ...(perms.mode !== undefined && source.startsWith('/') ? [source] : []),
+  ];
   return {
     touches,
     summary: `link ${target} -> ${linkText(req)}${perms.mode !== undefined ? ` (mode ${perms.mode.toString(8)} on ${source})` : ''}`,
@@ -50,7 +65,8 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
 }
 
 export const symlinkOperation = defineContribution(
-  operationKind, 'symlink',
+  operationKind,
+  'symlink',
   { description: 'make a file a symbolic link (what was there is backed up; permissions)' },
   async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

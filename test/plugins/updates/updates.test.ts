@@ -1,6 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -9,7 +18,12 @@ import { definePlugin, defineTap, type PluginDefinition } from 'cx-ops/sdk';
 import aptPlugin from '../../../plugins-builtin/apt/index.js';
 import updatesPlugin from '../../../plugins-builtin/updates/index.js';
 import { rollbackTo } from '../../../plugins-builtin/updates/rollback.js';
-import { createSnapshot, listSnapshots, pruneSnapshots, readSnapshot } from '../../../plugins-builtin/updates/snapshot-store.js';
+import {
+  createSnapshot,
+  listSnapshots,
+  pruneSnapshots,
+  readSnapshot,
+} from '../../../plugins-builtin/updates/snapshot-store.js';
 import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
 import { createPluginHost, type PluginHost } from '../../helpers/plugin-host.js';
 import { assertMatchesSchema } from '../../helpers/report-schemas.js';
@@ -17,7 +31,13 @@ import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
+  for (const c of children)
+    if (c.exitCode === null)
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
@@ -31,23 +51,42 @@ let veto = false;
 const watcher: PluginDefinition = definePlugin({
   name: 'update-watcher',
   taps: [
-    defineTap('pre_update', async (_ctx, payload) => { seen.push({ hook: 'pre_update', payload }); return !veto; }),
-    defineTap('post_update', async (_ctx, payload) => { seen.push({ hook: 'post_update', payload }); }),
+    defineTap('pre_update', async (_ctx, payload) => {
+      seen.push({ hook: 'pre_update', payload });
+      return !veto;
+    }),
+    defineTap('post_update', async (_ctx, payload) => {
+      seen.push({ hook: 'post_update', payload });
+    }),
   ],
 });
 
 function host(config: Record<string, unknown> = {}): PluginHost {
   return createPluginHost({
-    plugins: [updatesPlugin, aptPlugin, watcher], root: world.root, configDir, dataDir,
-    config: { updates: { check_interval_hours: 24, backup_before_update: true, rollback_retention_days: 7, ...config } },
+    plugins: [updatesPlugin, aptPlugin, watcher],
+    root: world.root,
+    configDir,
+    dataDir,
+    config: {
+      updates: { check_interval_hours: 24, backup_before_update: true, rollback_retention_days: 7, ...config },
+    },
   });
 }
 
-async function json(h: PluginHost, name: string, options: Record<string, unknown> = {}, args: Record<string, unknown> = {}) {
+async function json(
+  h: PluginHost,
+  name: string,
+  options: Record<string, unknown> = {},
+  args: Record<string, unknown> = {},
+) {
   const code = await h.command(name, { json: true, ...options } as never, args as never);
   const { stdout, stderr } = h.take();
   const out = stdout ? JSON.parse(stdout) : null;
-  const schema = { 'update check': 'update-check', 'update apply': 'update-apply-report', 'update rollback': 'update-rollback-report' }[name];
+  const schema = {
+    'update check': 'update-check',
+    'update apply': 'update-apply-report',
+    'update rollback': 'update-rollback-report',
+  }[name];
   if (out && schema) assertMatchesSchema(schema, out);
   return { code, out, stderr };
 }
@@ -76,15 +115,25 @@ describe('update check', () => {
     const first = await json(h, 'update check');
     expect(first.code).toBe(0);
     expect(first.out).toMatchObject({ cached: false, refreshed: false, total: 2, security: 1, reboot_required: false });
-    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../../schemas/update-check.schema.json'), 'utf8')));
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(__dirname, '../../../schemas/update-check.schema.json'), 'utf8')),
+    );
     expect(validate(first.out), JSON.stringify(validate.errors)).toBe(true);
     expect(first.out.updaters[0].check.updates).toEqual([
       { name: 'cx-demo', current: '1.0', candidate: '2.0', origin: 'Debian-Security:stable-security', security: true },
       { name: 'cx-local', current: '0.9', candidate: '1.0', origin: 'cx-test:stable', security: false },
     ]);
     writeFileSync(join(world.root, 'var/run/reboot-required'), '*** System restart required ***\n');
-    expect((await json(h, 'update check')).out).toMatchObject({ cached: false, refreshed: false, reboot_required: true });
-    expect((await json(h, 'update check', { force: true })).out).toMatchObject({ cached: false, refreshed: true, reboot_required: true });
+    expect((await json(h, 'update check')).out).toMatchObject({
+      cached: false,
+      refreshed: false,
+      reboot_required: true,
+    });
+    expect((await json(h, 'update check', { force: true })).out).toMatchObject({
+      cached: false,
+      refreshed: true,
+      reboot_required: true,
+    });
     await h.command('update check', { force: true });
     const text = h.take().stdout;
     expect(text).toMatch(/^╭─+╮\n│ +System Update +│\n├─+┤\n/);
@@ -96,9 +145,20 @@ describe('update check', () => {
     const bin = join(world.base, 'bin-without-apt');
     mkdirSync(bin);
     for (const tool of ['dpkg', 'dpkg-query', 'tar', 'find', 'ln']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-    const h = createPluginHost({ plugins: [updatesPlugin, aptPlugin], root: world.root, configDir, dataDir, path: bin });
+    const h = createPluginHost({
+      plugins: [updatesPlugin, aptPlugin],
+      root: world.root,
+      configDir,
+      dataDir,
+      path: bin,
+    });
     const r = await json(h, 'update check');
-    expect(r.out.updaters[0].check).toEqual({ available: false, reason: 'apt-get is not installed (not found on the PATH)', updates: [], rebootRequired: false });
+    expect(r.out.updaters[0].check).toEqual({
+      available: false,
+      reason: 'apt-get is not installed (not found on the PATH)',
+      updates: [],
+      rebootRequired: false,
+    });
     await h.command('update check', { force: true });
     expect(h.take().stdout).toContain('SKIP apt: apt-get is not installed');
   });
@@ -131,13 +191,34 @@ describe('update apply', () => {
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '0.9' });
     expect(r.out.snapshot).toMatch(/^\d{8}-\d{6}(-\d+)?$/);
     const m = (await readSnapshot(h.ctx('updates'), r.out.snapshot))!;
-    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../../schemas/snapshot-manifest.schema.json'), 'utf8')));
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(__dirname, '../../../schemas/snapshot-manifest.schema.json'), 'utf8')),
+    );
     expect(validate(m), JSON.stringify(validate.errors)).toBe(true);
-    expect(m.packages.list).toEqual(expect.arrayContaining([{ name: 'cx-demo', version: '1.0' }, { name: 'cx-local', version: '0.9' }]));
+    expect(m.packages.list).toEqual(
+      expect.arrayContaining([
+        { name: 'cx-demo', version: '1.0' },
+        { name: 'cx-local', version: '0.9' },
+      ]),
+    );
     expect(seen.map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
-    const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(journal).toEqual([expect.objectContaining({ plugin: 'updates', run: 'update apply', ok: true, snapshot: r.out.snapshot, applied: ['cx-demo 1.0 -> 2.0'] })]);
-    expect(seen[0]!.payload).toMatchObject({ security: true, packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }] });
+    const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(journal).toEqual([
+      expect.objectContaining({
+        plugin: 'updates',
+        run: 'update apply',
+        ok: true,
+        snapshot: r.out.snapshot,
+        applied: ['cx-demo 1.0 -> 2.0'],
+      }),
+    ]);
+    expect(seen[0]!.payload).toMatchObject({
+      security: true,
+      packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }],
+    });
     expect(seen[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
   });
 
@@ -160,7 +241,10 @@ describe('update apply', () => {
     veto = true;
     const r = await json(host(), 'update apply', { packages: true });
     expect(r.code).toBe(1);
-    expect(r.out).toMatchObject({ status: 'vetoed', message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it" });
+    expect(r.out).toMatchObject({
+      status: 'vetoed',
+      message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it",
+    });
     expect(world.installed()['cx-demo']).toBe('1.0');
   });
 
@@ -169,7 +253,10 @@ describe('update apply', () => {
     children.push(sleeper);
     const locks = join(dataDir, 'locks');
     mkdirSync(locks, { recursive: true });
-    writeFileSync(join(locks, 'update.lock'), JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }));
+    writeFileSync(
+      join(locks, 'update.lock'),
+      JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }),
+    );
     const h = host();
     // The one lock error: the kernel prints it and exits 5.
     await expect(json(h, 'update apply', { packages: true })).rejects.toMatchObject({
@@ -188,7 +275,11 @@ describe('update apply', () => {
   it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
     const r = await json(host(), 'update apply', { packages: true, only: ['cx-tool'] });
     expect(r.code).toBe(0);
-    expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending: no pending update for: cx-tool (installed: 1.1)', snapshot: null });
+    expect(r.out).toMatchObject({
+      status: 'nothing',
+      message: 'no updates pending: no pending update for: cx-tool (installed: 1.1)',
+      snapshot: null,
+    });
   });
 
   it('--only names a package that is not installed: a usage error with close names; nothing is applied', async () => {
@@ -200,8 +291,12 @@ describe('update apply', () => {
         "update apply --only: 'cx-demoo', 'nosuchpkg' are not installed packages; nothing was changed. For 'cx-demoo', did you mean: cx-demo?\n" +
         'Try: cx-ops update check   (lists the packages with pending updates)',
     };
-    await expect(h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] })).rejects.toMatchObject(usage);
-    await expect(h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true })).rejects.toMatchObject(usage);
+    await expect(
+      h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] }),
+    ).rejects.toMatchObject(usage);
+    await expect(
+      h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true }),
+    ).rejects.toMatchObject(usage);
     expect(world.installed()['cx-demo']).toBe('1.0');
     expect(existsSync(join(dataDir, 'locks/update.lock'))).toBe(false);
   });
@@ -209,16 +304,23 @@ describe('update apply', () => {
   it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {
     const h = host();
     await expect(h.command('update apply', {})).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run',
     });
     await expect(h.command('update apply', { packages: true, system: true })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: expect.stringMatching(/^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run$/),
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message: expect.stringMatching(
+        /^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run$/,
+      ),
     });
     await expect(h.command('update apply', { system: true, security: true })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security',
     });
     expect(h.take()).toEqual({ stdout: '', stderr: '' });
     expect(world.installed()['cx-demo']).toBe('1.0');
@@ -250,7 +352,10 @@ describe('update rollback', () => {
     const listed = await json(h, 'update rollback', { list: true });
     expect(listed.out.map((s: { id: string }) => s.id)).toEqual([id]);
     const r = await json(h, 'update rollback', {}, { id });
-    expect(r.out.areas.find((a: { name: string }) => a.name === 'config')).toMatchObject({ removed: ['new-since.yaml'], mismatches: [] });
+    expect(r.out.areas.find((a: { name: string }) => a.name === 'config')).toMatchObject({
+      removed: ['new-since.yaml'],
+      mismatches: [],
+    });
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('updates:\n  backup_before_update: true\n');
     const secret = lstatSync(join(configDir, 'conf.d', 'secret.yaml'));
     expect([secret.mode & 0o777, secret.uid, secret.gid]).toEqual([0o600, 1234, 4321]);
@@ -265,17 +370,29 @@ describe('update rollback', () => {
     expect(r.out.packages.restored).toEqual([{ name: 'cx-demo', version: '1.0' }]);
     expect(r.out.packages.added).toEqual([{ name: 'cx-lib', version: '1.0' }]);
     expect(world.installed()['cx-lib']).toBe('1.0');
-    expect(r.out.packages.unavailable).toEqual([{ name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' }]);
+    expect(r.out.packages.unavailable).toEqual([
+      { name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' },
+    ]);
     expect(r.code).toBe(1);
   });
 
   it('a rollback killed midway is finished by running it again', async () => {
     const h = host();
     const ctx = h.ctx('updates');
-    const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, reason: 'not needed here', list: [] } });
+    const m = await createSnapshot(ctx, {
+      reason: 'test',
+      packages: { updater: null, available: false, reason: 'not needed here', list: [] },
+    });
     writeFileSync(join(configDir, 'config.yaml'), 'changed\n');
     writeFileSync(join(dataDir, 'blob.bin'), 'changed');
-    await expect(rollbackTo(ctx, m, { restorePackages: null, onStep: (s) => { if (s === 'config') throw new Error('killed'); } })).rejects.toThrow('killed');
+    await expect(
+      rollbackTo(ctx, m, {
+        restorePackages: null,
+        onStep: (s) => {
+          if (s === 'config') throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toContain('updates:');
     expect(readFileSync(join(dataDir, 'blob.bin'), 'utf8')).toBe('changed');
     // Another snapshot id cannot be started before the interrupted one is finished.
@@ -290,8 +407,10 @@ describe('update rollback', () => {
   it('lists only complete snapshots; unknown id lists the valid ones; no snapshots is said plainly', async () => {
     const h = host();
     await expect(json(h, 'update rollback', {})).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.\nTry: cx-ops update apply --packages   (takes a snapshot, then updates)',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.\nTry: cx-ops update apply --packages   (takes a snapshot, then updates)',
     });
     const ctx = h.ctx('updates');
     const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, list: [] } });
@@ -300,7 +419,8 @@ describe('update rollback', () => {
     mkdirSync(join(store, '20240101-000000'), { recursive: true }); // no manifest: half-written
     expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual([m.id]);
     await expect(json(h, 'update rollback', {}, { id: '20240101-000000' })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
       message: `update rollback: unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}.\nTry: cx-ops update rollback --list`,
     });
   });
