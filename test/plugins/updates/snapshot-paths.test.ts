@@ -16,14 +16,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import updatesPlugin from '../../../plugins-builtin/updates/index.js';
 import { rollbackTo } from '../../../plugins-builtin/updates/rollback.js';
 import { createSnapshot } from '../../../plugins-builtin/updates/snapshot-store.js';
-import { createPluginHost } from '../../helpers/plugin-host.js';
+import { bootKernel, builtinPlugin, type KernelHost } from '../../helpers/kernel-host.js';
 import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const cleanup: string[] = [];
-afterAll(() => {
+const hosts: KernelHost[] = [];
+afterAll(async () => {
+  for (const h of hosts) await h.close();
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
@@ -41,14 +42,17 @@ describe('updates.snapshot_paths', () => {
     writeFileSync(join(etc, 'hostname'), 'web1\n');
     symlinkSync('nginx/nginx.conf', join(etc, 'current.conf'));
     writeFileSync(join(etc, 'ssl/private/key.pem'), 'secret-1\n');
-    writeFileSync(join(etc, 'cx/config.yaml'), 'updates: {}\n');
-    const h = createPluginHost({
-      plugins: [updatesPlugin],
+    writeFileSync(
+      join(etc, 'cx/config.yaml'),
+      'updates:\n  snapshot_paths: [/etc]\n  snapshot_exclude: [/etc/ssl/private]\n',
+    );
+    const h = await bootKernel({
+      plugins: [builtinPlugin('updates')],
       root,
       configDir: join(etc, 'cx'),
       dataDir: join(root, 'var/lib/cx'),
-      config: { updates: { snapshot_paths: ['/etc'], snapshot_exclude: ['/etc/ssl/private'] } },
     });
+    hosts.push(h);
     const ctx = h.ctx('updates');
     const m = await createSnapshot(ctx, {
       reason: 'test',

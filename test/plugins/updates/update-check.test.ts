@@ -1,12 +1,10 @@
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import aptPlugin from '../../../plugins-builtin/apt/index.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failedSources } from '../../../plugins-builtin/apt/apt-updater.js';
-import updatesPlugin from '../../../plugins-builtin/updates/index.js';
 import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
-import { createPluginHost, type PluginHost } from '../../helpers/plugin-host.js';
+import { bootKernel, builtinPlugin, type KernelHost } from '../../helpers/kernel-host.js';
 import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const cleanup: string[] = [];
@@ -22,13 +20,28 @@ beforeEach(() => {
   world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
 });
 
-const host = (): PluginHost =>
-  createPluginHost({
-    plugins: [updatesPlugin, aptPlugin],
+const hosts: KernelHost[] = [];
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close();
+});
+
+/** The kernel with the updates and apt plugins, laid out under the root as the CLI does. */
+async function host(): Promise<KernelHost> {
+  const h = await bootKernel({
+    plugins: [builtinPlugin('updates'), builtinPlugin('apt')],
     root: world.root,
     configDir: join(world.root, 'etc/cx'),
     dataDir: join(world.root, 'var/lib/cx'),
   });
+  hosts.push(h);
+  return h;
+}
+
+/** The `apt-get update` runs in the audit log. */
+const aptGetUpdates = async (h: KernelHost) =>
+  (await h.audit()).filter(
+    (r) => r.capability === 'exec' && r.target === 'apt-get' && (r.args as string[]).includes('update'),
+  );
 
 /** name -> mtime of every file under apt's lists directory. */
 const lists = () =>
@@ -39,8 +52,8 @@ const lists = () =>
     ]),
   );
 
-async function json(h: PluginHost, options: Record<string, unknown> = {}) {
-  const code = await h.command('update check', { json: true, ...options } as never);
+async function json(h: KernelHost, options: Record<string, unknown> = {}) {
+  const code = await h.command('update check', { json: true, ...options });
   const { stdout, stderr } = h.take();
   const out = JSON.parse(stdout);
   assertMatchesSchema('update-check', out);
@@ -59,12 +72,12 @@ async function closedPort(): Promise<number> {
 describe('update check reads what apt knows; --refresh fetches', () => {
   it('without --refresh: no apt-get update, nothing under the lists written, nothing recorded', async () => {
     const before = lists();
-    const h = host();
+    const h = await host();
     const r = await json(h);
     expect(r.code).toBe(0);
     expect(r.out).toMatchObject({ refreshed: false, total: 1, sources_failed: [] });
     expect(lists()).toEqual(before);
-    expect(h.recorded).toEqual([]);
+    expect(await aptGetUpdates(h)).toEqual([]);
     await h.command('update check', {});
     expect(h.take().stdout).toContain(
       'From the package lists apt already has; refresh them first with: cx-ops update check --refresh',
@@ -73,7 +86,7 @@ describe('update check reads what apt knows; --refresh fetches', () => {
 
   it('--refresh --dry-run says what it would run and fetches nothing; --refresh runs apt-get update', async () => {
     const before = lists();
-    const h = host();
+    const h = await host();
     await h.command('update check', { refresh: true, dryRun: true });
     const dry = h.take().stdout;
     expect(dry).toMatch(/would run: apt-get update -q \(root /);
@@ -84,6 +97,7 @@ describe('update check reads what apt knows; --refresh fetches', () => {
       updaters: [{ check: { actions: [expect.stringMatching(/^apt-get update -q/)] } }],
     });
     expect(lists()).not.toEqual(before);
+    expect(await aptGetUpdates(h)).not.toEqual([]);
   });
 
   it('one unreachable source: reported with the next step, the others used, exit 1', async () => {
@@ -92,7 +106,7 @@ describe('update check reads what apt knows; --refresh fetches', () => {
       join(world.root, 'etc/apt/sources.list.d/dead.list'),
       `deb [trusted=yes] http://127.0.0.1:${port}/debian ./\n`,
     );
-    const h = host();
+    const h = await host();
     const r = await json(h, { force: true });
     expect(r.code).toBe(1);
     expect(r.out.total).toBe(1);

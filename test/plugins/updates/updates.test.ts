@@ -1,3 +1,5 @@
+// The updates and apt plugins under the real kernel, built, over a temp root with real apt and
+// dpkg; a sandboxed third-party plugin (fixtures/update-watcher) taps the updates hooks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
@@ -11,12 +13,13 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { definePlugin, defineTap, type PluginDefinition } from 'cx-ops/sdk';
-import aptPlugin from '../../../plugins-builtin/apt/index.js';
-import updatesPlugin from '../../../plugins-builtin/updates/index.js';
+import { execa } from 'execa';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CapabilityFakes } from '../../../core/capabilities/index.js';
+import { FIXED_PATH } from '../../../core/permissions/command-path.js';
 import { rollbackTo } from '../../../plugins-builtin/updates/rollback.js';
 import {
   createSnapshot,
@@ -25,7 +28,7 @@ import {
   readSnapshot,
 } from '../../../plugins-builtin/updates/snapshot-store.js';
 import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
-import { createPluginHost, type PluginHost } from '../../helpers/plugin-host.js';
+import { bootKernel, builtinPlugin, type KernelHost } from '../../helpers/kernel-host.js';
 import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const cleanup: string[] = [];
@@ -44,42 +47,70 @@ afterAll(() => {
 let world: AptWorld;
 let configDir: string;
 let dataDir: string;
-const seen: Array<{ hook: string; payload: any }> = [];
-let veto = false;
-
-/** A third plugin tapping the updates plugin's hooks, as any plugin would. */
-const watcher: PluginDefinition = definePlugin({
-  name: 'update-watcher',
-  taps: [
-    defineTap('pre_update', async (_ctx, payload) => {
-      seen.push({ hook: 'pre_update', payload });
-      return !veto;
-    }),
-    defineTap('post_update', async (_ctx, payload) => {
-      seen.push({ hook: 'post_update', payload });
-    }),
-  ],
+const hosts: KernelHost[] = [];
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.close();
 });
 
-function host(config: Record<string, unknown> = {}): PluginHost {
-  return createPluginHost({
-    plugins: [updatesPlugin, aptPlugin, watcher],
+/** A third plugin tapping the updates plugin's hooks, as any plugin would: it logs each payload and vetoes while
+ * <root>/tmp/veto-updates exists. */
+const WATCHER = fileURLToPath(new URL('./fixtures/update-watcher', import.meta.url));
+/** The payloads the watcher saw. */
+const seen = (): Array<{ hook: string; payload: any }> => {
+  const f = join(world.root, 'tmp/update-watcher.jsonl');
+  return existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
+};
+const veto = () => writeFileSync(join(world.root, 'tmp/veto-updates'), '');
+
+/** The config.yaml the tests start from (rollback must put it back as it was). */
+const CONFIG = 'updates:\n  backup_before_update: true\n';
+
+/** The kernel with the updates, apt and watcher plugins; `config` (YAML) replaces config.yaml first. */
+async function host(o: { config?: string; fakes?: CapabilityFakes } = {}): Promise<KernelHost> {
+  if (o.config !== undefined) writeFileSync(join(configDir, 'config.yaml'), o.config);
+  const h = await bootKernel({
+    plugins: [builtinPlugin('updates'), builtinPlugin('apt'), WATCHER],
     root: world.root,
     configDir,
     dataDir,
-    config: {
-      updates: { check_interval_hours: 24, backup_before_update: true, rollback_retention_days: 7, ...config },
-    },
+    fakes: o.fakes,
   });
+  hosts.push(h);
+  return h;
 }
 
+/** Runs the real programs, but apt-get is not installed. */
+const withoutAptGet: CapabilityFakes['exec'] = async (command, args, options) => {
+  if (basename(command) === 'apt-get') return { exitCode: 127, stdout: '', stderr: `${command}: not found\n` };
+  const r = await execa(command, args, {
+    cwd: options.cwd,
+    input: options.input ?? '',
+    timeout: options.timeoutMs,
+    reject: false,
+    extendEnv: false,
+    env: { PATH: FIXED_PATH, LANG: 'C', LC_ALL: 'C', ...options.env },
+  });
+  return {
+    exitCode: r.exitCode ?? null,
+    signal: r.signal ?? null,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.timedOut,
+  };
+};
+
 async function json(
-  h: PluginHost,
+  h: KernelHost,
   name: string,
   options: Record<string, unknown> = {},
   args: Record<string, unknown> = {},
 ) {
-  const code = await h.command(name, { json: true, ...options } as never, args as never);
+  const code = await h.command(name, { json: true, ...options }, args);
   const { stdout, stderr } = h.take();
   const out = stdout ? JSON.parse(stdout) : null;
   const schema = {
@@ -98,20 +129,18 @@ beforeEach(() => {
   dataDir = join(world.root, 'var/lib/cx');
   mkdirSync(join(configDir, 'conf.d'), { recursive: true });
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(configDir, 'config.yaml'), 'updates:\n  backup_before_update: true\n');
+  writeFileSync(join(configDir, 'config.yaml'), CONFIG);
   writeFileSync(join(configDir, 'conf.d', 'secret.yaml'), 'token: abc\n', { mode: 0o600 });
   chownSync(join(configDir, 'conf.d', 'secret.yaml'), 1234, 4321);
   symlinkSync('config.yaml', join(configDir, 'current.yaml'));
   writeFileSync(join(dataDir, 'blob.bin'), Buffer.from([0, 255, 1, 254, 10, 13, 0]));
   world.aptGet(['install', '-y', '-q', 'cx-demo=1.0', 'cx-tool=1.1']);
   world.dpkg(['-i', world.debs.local09!]);
-  seen.length = 0;
-  veto = false;
 });
 
 describe('update check', () => {
   it('counts pending and security updates from the archive label/suite; --force refreshes first', async () => {
-    const h = host();
+    const h = await host();
     const first = await json(h, 'update check');
     expect(first.code).toBe(0);
     expect(first.out).toMatchObject({ cached: false, refreshed: false, total: 2, security: 1, reboot_required: false });
@@ -142,16 +171,7 @@ describe('update check', () => {
   });
 
   it('SKIPs with the reason when apt is not installed', async () => {
-    const bin = join(world.base, 'bin-without-apt');
-    mkdirSync(bin);
-    for (const tool of ['dpkg', 'dpkg-query', 'tar', 'find', 'ln']) symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
-    const h = createPluginHost({
-      plugins: [updatesPlugin, aptPlugin],
-      root: world.root,
-      configDir,
-      dataDir,
-      path: bin,
-    });
+    const h = await host({ fakes: { exec: withoutAptGet } });
     const r = await json(h, 'update check');
     expect(r.out.updaters[0].check).toEqual({
       available: false,
@@ -165,7 +185,7 @@ describe('update check', () => {
 
   it('SKIPs with the reason when there is no dpkg database', async () => {
     rmSync(join(world.root, 'var/lib/dpkg/status'));
-    const h = host();
+    const h = await host();
     await h.command('update check', {});
     expect(h.take().stdout).toContain(`SKIP apt: no dpkg database at ${world.root}/var/lib/dpkg/status`);
   });
@@ -173,18 +193,18 @@ describe('update check', () => {
 
 describe('update apply', () => {
   it('--dry-run plans and changes nothing; no snapshot is taken', async () => {
-    const h = host();
+    const h = await host();
     const r = await json(h, 'update apply', { packages: true, security: true, dryRun: true });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('planned');
     expect(r.out.results[0].applied).toEqual([{ name: 'cx-demo', from: '1.0', to: '2.0' }]);
     expect(world.installed()['cx-demo']).toBe('1.0');
     expect(await listSnapshots(h.ctx('updates'))).toEqual([]);
-    expect(seen).toEqual([]);
+    expect(seen()).toEqual([]);
   });
 
   it('--security upgrades only the security update, after a snapshot and the hooks', async () => {
-    const h = host();
+    const h = await host();
     const r = await json(h, 'update apply', { packages: true, security: true });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('applied');
@@ -201,7 +221,7 @@ describe('update apply', () => {
         { name: 'cx-local', version: '0.9' },
       ]),
     );
-    expect(seen.map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
+    expect(seen().map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
     const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8')
       .trim()
       .split('\n')
@@ -215,22 +235,22 @@ describe('update apply', () => {
         applied: ['cx-demo 1.0 -> 2.0'],
       }),
     ]);
-    expect(seen[0]!.payload).toMatchObject({
+    expect(seen()[0]!.payload).toMatchObject({
       security: true,
       packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }],
     });
-    expect(seen[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
+    expect(seen()[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
   });
 
   it('--system plans a full dist-upgrade', async () => {
-    const r = await json(host(), 'update apply', { system: true, dryRun: true });
+    const r = await json(await host(), 'update apply', { system: true, dryRun: true });
     expect(r.code).toBe(0);
     expect(r.out.results[0].actions).toEqual([`apt-get dist-upgrade -y -q (root ${world.root})`]);
     expect(world.installed()['cx-demo']).toBe('1.0');
   });
 
   it('with backup_before_update off no snapshot is taken', async () => {
-    const h = host({ backup_before_update: false });
+    const h = await host({ config: 'updates:\n  backup_before_update: false\n' });
     const r = await json(h, 'update apply', { packages: true, security: true });
     expect(r.out).toMatchObject({ status: 'applied', snapshot: null });
     expect(world.installed()['cx-demo']).toBe('2.0');
@@ -238,8 +258,8 @@ describe('update apply', () => {
   });
 
   it('a pre_update tap can veto: nothing is applied', async () => {
-    veto = true;
-    const r = await json(host(), 'update apply', { packages: true });
+    veto();
+    const r = await json(await host(), 'update apply', { packages: true });
     expect(r.code).toBe(1);
     expect(r.out).toMatchObject({
       status: 'vetoed',
@@ -257,7 +277,7 @@ describe('update apply', () => {
       join(locks, 'update.lock'),
       JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }),
     );
-    const h = host();
+    const h = await host();
     // The one lock error: the kernel prints it and exits 5.
     await expect(json(h, 'update apply', { packages: true })).rejects.toMatchObject({
       code: 'CX_ERR_STATE_LOCKED',
@@ -273,7 +293,7 @@ describe('update apply', () => {
   });
 
   it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
-    const r = await json(host(), 'update apply', { packages: true, only: ['cx-tool'] });
+    const r = await json(await host(), 'update apply', { packages: true, only: ['cx-tool'] });
     expect(r.code).toBe(0);
     expect(r.out).toMatchObject({
       status: 'nothing',
@@ -283,7 +303,7 @@ describe('update apply', () => {
   });
 
   it('--only names a package that is not installed: a usage error with close names; nothing is applied', async () => {
-    const h = host();
+    const h = await host();
     const usage = {
       code: 'CX_ERR_USAGE',
       exitCode: 2,
@@ -302,7 +322,7 @@ describe('update apply', () => {
   });
 
   it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {
-    const h = host();
+    const h = await host();
     await expect(h.command('update apply', {})).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
       exitCode: 2,
@@ -329,7 +349,7 @@ describe('update apply', () => {
 
 describe('update rollback', () => {
   it('restores files byte-identically (content, mode, owner, symlinks), removes files made since, and puts package versions back', async () => {
-    const h = host();
+    const h = await host();
     const applied = await json(h, 'update apply', { packages: true });
     world.aptGet(['install', '-y', '-q', 'cx-lib']); // installed after the snapshot
     expect(applied.code).toBe(0);
@@ -356,7 +376,7 @@ describe('update rollback', () => {
       removed: ['new-since.yaml'],
       mismatches: [],
     });
-    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe('updates:\n  backup_before_update: true\n');
+    expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe(CONFIG);
     const secret = lstatSync(join(configDir, 'conf.d', 'secret.yaml'));
     expect([secret.mode & 0o777, secret.uid, secret.gid]).toEqual([0o600, 1234, 4321]);
     expect(readlinkSync(join(configDir, 'current.yaml'))).toBe('config.yaml');
@@ -377,7 +397,7 @@ describe('update rollback', () => {
   });
 
   it('a rollback killed midway is finished by running it again', async () => {
-    const h = host();
+    const h = await host();
     const ctx = h.ctx('updates');
     const m = await createSnapshot(ctx, {
       reason: 'test',
@@ -405,7 +425,7 @@ describe('update rollback', () => {
   });
 
   it('lists only complete snapshots; unknown id lists the valid ones; no snapshots is said plainly', async () => {
-    const h = host();
+    const h = await host();
     await expect(json(h, 'update rollback', {})).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
       exitCode: 2,
@@ -426,7 +446,7 @@ describe('update rollback', () => {
   });
 
   it('prunes snapshots older than rollback_retention_days but keeps the newest', async () => {
-    const ctx = host().ctx('updates');
+    const ctx = (await host()).ctx('updates');
     const pk = { updater: null, available: false, list: [] };
     const old1 = await createSnapshot(ctx, { reason: 'old', packages: pk, now: new Date('2024-01-01T00:00:00Z') });
     const old2 = await createSnapshot(ctx, { reason: 'old', packages: pk, now: new Date('2024-01-05T00:00:00Z') });
