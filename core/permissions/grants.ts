@@ -49,9 +49,6 @@ export interface Grants {
   trustConfig?: string[];
 }
 
-/** The trusted tier's grants: everything (no grant checks; audit and dry-run still apply). */
-export const ALL_GRANTS = 'all' as const;
-
 /** No grants at all. */
 export function noGrants(): Grants {
   return { exec: [], read: [], write: [], net: [], registry: false };

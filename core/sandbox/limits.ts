@@ -34,9 +34,6 @@ export function processMemoryCapMb(limits: SandboxLimits): number {
   return 224 + 2 * limits.memoryMb;
 }
 
-/** How long the sandbox process has to confirm it stopped an isolate before it is killed. */
-export const ABORT_GRACE_MS = 1000;
-
 /** Fills in defaults and clamps limits to sane ranges. */
 export function resolveLimits(...layers: Array<Partial<SandboxLimits> | undefined>): SandboxLimits {
   const l = Object.assign(

@@ -199,7 +199,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
 
   const notifier = systemdNotifier(ctx.exec, process.env, process.pid);
   let gen: Generation;
-  // eslint-disable-next-line prefer-const -- assigned below, once the routes exist; closures defined first read it
+
   let server: DaemonHttpServer | undefined;
   let listening: { host: string; port: number } | undefined;
   let readySent = false;
@@ -482,6 +482,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   }
 
   // The HTTP face comes up before the first cycle; READY=1 waits for both.
+  // eslint-disable-next-line prefer-const -- declared above: the closures defined before this read it
   server = new DaemonHttpServer(api.routes, httpLimits(settings, token));
   try {
     listening = await server.listen(settings.listen.host, settings.listen.port);

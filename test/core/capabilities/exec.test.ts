@@ -64,7 +64,7 @@ describe('exec capability', () => {
       ].sort(),
     );
     expect((await caps.exec.run('echo', ['$HOME', '`id`;', 'x'])).stdout).toBe('$HOME `id`; x\n');
-    expect(audit.records.map(({ ts, ...r }) => r)).toEqual([
+    expect(audit.records.map(({ ts: _ts, ...r }) => r)).toEqual([
       {
         plugin: 'p',
         tier: 'sandboxed',

@@ -244,7 +244,7 @@ describe('fs capability: writes', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.map(({ ts, ...r }) => r)).toEqual([
+    expect(lines.map(({ ts: _ts, ...r }) => r)).toEqual([
       {
         plugin: 'fs-test',
         tier: 'sandboxed',

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../../core/capabilities/index.js';
-import { CxError } from '../../../core/errors.js';
 import { rejection } from '../../helpers/rejection.js';
 import { mergeGrants } from '../../../core/permissions/grants.js';
 import { parseGrant } from '../../../core/permissions/grants.js';

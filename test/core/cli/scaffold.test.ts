@@ -66,7 +66,7 @@ describe('plugins create', () => {
       expect(source).not.toMatch(/template[-_]plugin/);
       await linkDependencies(dir);
       const r = await npmRun(dir, 'test');
-      // eslint-disable-next-line no-control-regex
+
       expect((r.stdout + r.stderr).replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+1 passed \(1\)/);
       expect(r.exitCode).toBe(0);
     });

@@ -59,7 +59,7 @@ const ORIGINAL = TREE.map(([p, , mode, uid, gid]) => `${p} ${mode.toString(8)} $
 // (CX_CRASH_FULL=1 also kills a cold run at every point, cache and data writes included).
 const cacheDir = mkdtempSync(join(tmpdir(), 'cx-crash-cache-'));
 roots.push(cacheDir);
-const cache = (root: string) => (CRASH_FULL ? [] : ['--cache-dir', cacheDir]);
+const cache = (_root: string) => (CRASH_FULL ? [] : ['--cache-dir', cacheDir]);
 const repair = (root: string) => [
   '--root',
   root,

@@ -11,7 +11,7 @@ import {
   type Grants,
 } from '../../../core/permissions/grants.js';
 import { checkExec, netGranted, pathGranted } from '../../../core/permissions/match.js';
-import { matchArgs, patternsWithin } from '../../../core/permissions/patterns.js';
+import { matchArgs } from '../../../core/permissions/patterns.js';
 
 const exec = (...rules: string[]): Grants => ({
   ...noGrants(),

@@ -56,7 +56,7 @@ describe('a plugin process under its OS memory cap', () => {
     expect(await p.call(cmd('sharedLog'), null, t.ctx)).toBe('ok');
     expect(t.logs).toEqual(['warn small undefined']);
     const peakMb = statusKb(pid, 'VmHWM') / 1024;
-    // eslint-disable-next-line no-console
+
     console.log(
       `sandbox process peak RSS after the 400 MiB result attack: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`,
     );
@@ -69,7 +69,7 @@ describe('a plugin process under its OS memory cap', () => {
     expect((await rejection(p.call(cmd('bomb'), null, t.ctx))).code).toBe('CX_ERR_SANDBOX_MEMORY');
     if (host.pidOf('heavy') === pid) {
       const peakMb = statusKb(pid, 'VmHWM') / 1024;
-      // eslint-disable-next-line no-console
+
       console.log(
         `sandbox process peak RSS under the heap bomb: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`,
       );

@@ -127,7 +127,7 @@ describe('exec trees outlive no cx-ops process', () => {
     expect(pids.every(alive)).toBe(true);
     parent.kill(signal);
     const ms = await gone(pids);
-    // eslint-disable-next-line no-console
+
     console.log(`orphaned tree killed ${ms.toFixed(0)} ms after cx-ops got ${signal}`);
     expect(pids.filter(alive)).toEqual([]);
   });

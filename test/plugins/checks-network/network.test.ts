@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
+import { doctorHost, type DoctorHost } from '../../helpers/doctor-host.js';
 import { closedPort, dnsServer, httpServer, tcpServer, type Running } from '../../helpers/local-servers.js';
 
 let h: DoctorHost | undefined;

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { daemonFixture, daemonRoot, doctorFixture, eventually, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
 
 let host: DaemonRoot | undefined;
 afterEach(async () => {

@@ -66,7 +66,7 @@ describe('/proc parsers', () => {
     expect(parseFileNr('1184\t0\t9223372036854775807\n')).toEqual({
       allocated: 1184,
       unused: 0,
-      max: 9223372036854775807,
+      max: Number('9223372036854775807'),
     });
   });
 

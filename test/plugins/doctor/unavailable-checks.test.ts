@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { doctorHost, parseReport, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
+import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
 
 const SYSTEM_CHECKS = [
   'disk_space',

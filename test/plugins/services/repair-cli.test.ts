@@ -39,7 +39,7 @@ describe('cx-ops repair services with supervisord', () => {
     const refused = await cx(['repair', 'services']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /^repair services will:\n  - restart supervisord\/flaky \(now (FATAL|BACKOFF|EXITED)/,
+      /^repair services will:\n {2}- restart supervisord\/flaky \(now (FATAL|BACKOFF|EXITED)/,
     );
     expect(refused.stderr).toContain('not changing anything: no terminal to ask. Run again with -y');
     expect(refused.stdout).toContain('DECLINED: not repaired');

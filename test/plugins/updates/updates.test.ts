@@ -333,7 +333,7 @@ describe('update apply', () => {
       code: 'CX_ERR_USAGE',
       exitCode: 2,
       message: expect.stringMatching(
-        /^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run$/,
+        /^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run {3}or {3}cx-ops update apply --system --dry-run$/,
       ),
     });
     await expect(h.command('update apply', { system: true, security: true })).rejects.toMatchObject({
