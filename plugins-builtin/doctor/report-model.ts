@@ -47,7 +47,8 @@ export interface DoctorReport {
 /** Nagios-style exit code: 0 all PASS/SKIP, 1 any WARN, 2 any FAIL, 3 any ERROR. */
 export function exitCodeFor(results: CheckResult[]): number {
   let code = 0;
-  for (const r of results) code = Math.max(code, r.status === 'ERROR' ? 3 : r.status === 'FAIL' ? 2 : r.status === 'WARN' ? 1 : 0);
+  for (const r of results)
+    code = Math.max(code, r.status === 'ERROR' ? 3 : r.status === 'FAIL' ? 2 : r.status === 'WARN' ? 1 : 0);
   return code;
 }
 
@@ -67,7 +68,16 @@ export function summarize(results: CheckResult[]): DoctorReport['summary'] {
 }
 
 /** Category display order: these categories first, others alphabetically. */
-export const CATEGORY_ORDER = ['disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security'];
+export const CATEGORY_ORDER = [
+  'disk',
+  'memory',
+  'performance',
+  'packages',
+  'services',
+  'network',
+  'system',
+  'security',
+];
 
 /** Results grouped by category, in display order. */
 export function byCategory(report: DoctorReport): Array<[string, CheckResult[]]> {
@@ -84,5 +94,11 @@ export function byCategory(report: DoctorReport): Array<[string, CheckResult[]]>
 /** "8 passed, 2 warnings, 1 failed, 1 skipped, 0 errors". */
 export function summaryText(s: DoctorReport['summary']): string {
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
-  return [n(s.PASS, 'passed', 'passed'), n(s.WARN, 'warning', 'warnings'), n(s.FAIL, 'failed', 'failed'), n(s.SKIP, 'skipped', 'skipped'), n(s.ERROR, 'error', 'errors')].join(', ');
+  return [
+    n(s.PASS, 'passed', 'passed'),
+    n(s.WARN, 'warning', 'warnings'),
+    n(s.FAIL, 'failed', 'failed'),
+    n(s.SKIP, 'skipped', 'skipped'),
+    n(s.ERROR, 'error', 'errors'),
+  ].join(', ');
 }

@@ -50,7 +50,8 @@ test('the import graph is one-way: sdk/ -> nothing of ours, core/ -> sdk/, harne
     for (const target of await importsOf(file)) if (!target.startsWith('sdk/')) offending.push(`${file} -> ${target}`);
   }
   for (const file of await tsFiles('core')) {
-    for (const target of await importsOf(file)) if (target.startsWith('harness/')) offending.push(`${file} -> ${target}`);
+    for (const target of await importsOf(file))
+      if (target.startsWith('harness/')) offending.push(`${file} -> ${target}`);
   }
   expect(offending).toEqual([]);
 });
