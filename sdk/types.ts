@@ -591,28 +591,5 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   errors?: ErrorSpecs;
 }
 
-/** A validated plugin.yaml (schema: schemas/plugin.schema.json). */
-export interface PluginManifest {
-  name: string;
-  version: string;
-  description: string;
-  author?: string;
-  license?: string;
-  homepage?: string;
-  plugin_type: string;
-  main: string;
-  cx_version: string;
-  tier?: 'trusted' | 'sandboxed';
-  permissions?: {
-    exec?: Array<string | { command: string; args?: string[] }>;
-    read?: string[];
-    write?: string[];
-    net?: string[];
-    registry?: boolean;
-  };
-  requires?: Record<string, string>;
-  config_key?: string;
-  config_schema?: Record<string, unknown>;
-  limits?: { memory_mb?: number; call_timeout_ms?: number };
-  keywords?: string[];
-}
+/** A validated plugin.yaml: generated from schemas/plugin.schema.json (schemas/types/plugin.ts). */
+export type { PluginManifest } from '../schemas/types/plugin.js';

@@ -55,7 +55,7 @@ await Promise.all(
       await copyFile(f, dest);
     }),
 );
-for (const s of await walk(join(root, 'schemas'))) {
+for (const s of (await walk(join(root, 'schemas'))).filter((f) => f.endsWith('.json'))) {
   const dest = join(out, relative(root, s));
   await mkdir(dirname(dest), { recursive: true });
   await copyFile(s, dest);
@@ -67,8 +67,13 @@ const require = createRequire(import.meta.url);
 const Ajv = require('ajv').default;
 const standalone = require('ajv/dist/standalone').default;
 const { readFile, writeFile } = await import('node:fs/promises');
+
+// Types generated from the schemas (schemas/types/*.ts, committed), regenerated when a schema
+// changed. The generator is a devDependency: an install without it keeps the committed files.
+await generateSchemaTypes();
+
 await mkdir(join(out, 'core', 'validators'), { recursive: true });
-for (const name of ['plugin.schema.json', 'config.schema.json']) {
+for (const name of ['plugin.schema.json', 'plugin-shape.schema.json', 'config.schema.json']) {
   const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', name), 'utf8')));
   await writeFile(join(out, 'core', 'validators', name.replace(/\.json$/, '.cjs')), standalone(ajv, validate));
@@ -97,6 +102,26 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
 // `npm run typecheck`.)
 await emitDeclarations();
 
+async function generateSchemaTypes() {
+  const { GENERATED, typesFile, schemaHash, recordedHash, generateAll } = await import('./gen-schema-types.js');
+  const stale = [];
+  for (const schemaFile of Object.keys(GENERATED)) {
+    const current = await readFile(typesFile(schemaFile), 'utf8').catch(() => '');
+    if (recordedHash(current) !== schemaHash(await readFile(join(root, 'schemas', schemaFile), 'utf8')))
+      stale.push(schemaFile);
+  }
+  if (!stale.length) return;
+  try {
+    require.resolve('json-schema-to-typescript');
+  } catch {
+    console.warn(
+      `build: json-schema-to-typescript is not installed, so the types of ${stale.join(', ')} were not regenerated (npm install --include=dev)`,
+    );
+    return;
+  }
+  for (const f of await generateAll()) console.log(`build: regenerated ${relative(root, f)}`);
+}
+
 async function emitDeclarations() {
   let typescript;
   try {
@@ -106,7 +131,8 @@ async function emitDeclarations() {
     return;
   }
   const { existsSync, statSync } = await import('node:fs');
-  const inputs = [join(root, 'package.json'), join(root, 'tsconfig.json'), ...declarationSources()];
+  const generated = (await walk(join(root, 'schemas', 'types'))).filter((f) => f.endsWith('.ts'));
+  const inputs = [join(root, 'package.json'), join(root, 'tsconfig.json'), ...declarationSources(), ...generated];
   const stamp = inputs.map((f) => `${relative(root, f)}:${statSync(f).mtimeMs}`).join('\n');
   const stampFile = join(out, '.declarations.stamp');
   if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp) return;

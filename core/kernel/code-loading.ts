@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PluginContext, PluginDefinition } from '../../sdk/types.js';
 import { CxError, errorSpecsOf, messageOf } from '../errors.js';
-import type { PluginShape } from '../loader/shape-cache.js';
+import { parseShape, type PluginShape } from '../sandbox/shape.js';
 import { treeHash } from '../loader/tree-hash.js';
 import type { SandboxHost } from '../sandbox/host.js';
 import type { DryRunRecorder } from '../capabilities/index.js';
@@ -98,19 +98,26 @@ export async function deactivate(host: LoadingHost, p: PluginRecord): Promise<vo
   else if (p.sandboxed?.shape.hasDeactivate) await p.sandboxed.call({ type: 'deactivate' }, null, ctx);
 }
 
-/** What a loaded plugin contributes, taps and declares (plain data, cached between runs). */
+/**
+ * What a loaded plugin contributes, taps and declares (plain data, cached between runs). A
+ * trusted plugin's is taken from its definition as JSON (what the cache keeps) and checked
+ * against the same schema as a sandboxed plugin's.
+ */
 export function shapeOf(p: PluginRecord): PluginShape {
   if (p.sandboxed) return p.sandboxed.shape;
   const d = p.definition!;
-  return {
+  // Anything that is not a list of objects is left as it is, for the schema to report.
+  const list = <T>(v: T[] | undefined, f: (x: T, i: number) => unknown): unknown =>
+    v === undefined ? [] : Array.isArray(v) ? v.map((x, i) => (x && typeof x === 'object' ? f(x, i) : x)) : v;
+  const raw = {
     name: d.name,
-    contributes: (d.contributes ?? []).map((c) => ({
+    contributes: list(d.contributes, (c) => ({
       kind: c.kind,
       id: c.id,
       meta: c.meta,
       ...(c.configField ? { configField: c.configField } : {}),
     })),
-    taps: (d.taps ?? []).map((t, index) => ({ hook: t.hook, priority: t.priority, index })),
+    taps: list(d.taps, (t, index) => ({ hook: t.hook, priority: t.priority, index })),
     kinds: d.kinds ?? [],
     hooks: d.hooks ?? [],
     hasActivate: Boolean(d.activate),
@@ -121,4 +128,18 @@ export function shapeOf(p: PluginRecord): PluginShape {
       summary: spec.summary,
     })),
   };
+  let text: string;
+  try {
+    text = JSON.stringify(raw);
+  } catch (e) {
+    throw new CxError(
+      'CX_ERR_MAIN_INVALID',
+      { plugin: p.name, main: p.manifest.main, detail: `its definition is not plain data (${messageOf(e)})` },
+      { cause: e },
+    );
+  }
+  const shape = parseShape(text);
+  if (typeof shape === 'string')
+    throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: shape });
+  return shape;
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { CxError } from '../errors.js';
 import { describeSchemaError, shippedValidator } from '../schema.js';
-import type { PluginManifest } from '../../sdk/types.js';
+import type { PluginManifest } from '../../schemas/types/plugin.js';
 
 export type { PluginManifest };
 

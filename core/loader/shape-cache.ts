@@ -7,7 +7,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PluginShape } from '../sandbox/shape.js';
+import { checkShape, type PluginShape } from '../sandbox/shape.js';
 import { writeFileAtomic } from '../atomic.js';
 
 export type { PluginShape };
@@ -45,13 +45,25 @@ export async function treeStamp(dir: string): Promise<string> {
   return `${newest}:${files}:${bytes}`;
 }
 
+/**
+ * The cached entries. One whose shape does not pass schemas/plugin-shape.schema.json (a cache
+ * edited by hand or written by another version) is left out, so its plugin is loaded afresh.
+ */
 export async function readShapeCache(file: string): Promise<ShapeCache> {
+  let data;
   try {
-    const data = JSON.parse(await readFile(file, 'utf8'));
-    return data && data.version === 1 && typeof data.entries === 'object' ? (data.entries as ShapeCache) : {};
+    data = JSON.parse(await readFile(file, 'utf8'));
   } catch {
     return {};
   }
+  if (!data || data.version !== 1 || typeof data.entries !== 'object' || data.entries === null) return {};
+  const entries: ShapeCache = {};
+  for (const [name, e] of Object.entries(data.entries as Record<string, Partial<ShapeEntry>>)) {
+    if (!e || typeof e.stamp !== 'string' || typeof e.version !== 'string' || typeof e.main !== 'string') continue;
+    const shape = checkShape(e.shape);
+    if (typeof shape !== 'string') entries[name] = { stamp: e.stamp, version: e.version, main: e.main, shape };
+  }
+  return entries;
 }
 
 /** Best effort: a cache that cannot be written only costs start-up time. */

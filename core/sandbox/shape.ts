@@ -1,23 +1,83 @@
 /**
- * The plain-data description of a sandboxed plugin (what it contributes, taps, declares),
- * validated on the host side from the JSON text the isolate produced.
+ * The plain-data description of a plugin (what it contributes, taps, declares), validated
+ * against schemas/plugin-shape.schema.json: a sandboxed plugin's from the JSON text its isolate
+ * produced, a trusted plugin's from its definition (core/kernel/code-loading.ts), a cached one
+ * when the shape cache is read. Its type is generated from the same schema.
  */
-import type { ContributionKindDefinition, HookDeclaration, Json } from '../../sdk/types.js';
+import type { ValidateFunction } from 'ajv';
+import { describeSchemaError, shippedValidator } from '../schema.js';
+import type { PluginShape } from '../../schemas/types/plugin-shape.js';
 
-export interface PluginShape {
-  name: string;
-  contributes: Array<{ kind: string; id: string; meta: Record<string, Json>; configField?: string }>;
-  taps: Array<{ hook: string; priority?: number; index: number }>;
-  kinds: ContributionKindDefinition[];
-  hooks: HookDeclaration[];
-  hasActivate: boolean;
-  hasDeactivate: boolean;
-  /** The plugin's own error codes (defineErrors), with their exit codes. */
-  errors?: Array<{ code: string; exit: number; summary: string }>;
-}
+export type { PluginShape };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
+
+/** Keeps only `keys` of an object (anything else is left for the schema to report). */
+const pick = (v: unknown, keys: string[]): unknown =>
+  isObject(v) ? Object.fromEntries(keys.filter((k) => k in v).map((k) => [k, v[k]])) : v;
+
+/**
+ * Declared kinds and hooks come from the definition as the plugin wrote them (often tokens from
+ * defineKind/defineHook): fields the shape does not carry are dropped, as they always were. A tap
+ * without a priority crosses the sandbox as `priority: null`.
+ */
+function normalize(v: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...v };
+  if (Array.isArray(v.kinds)) out.kinds = v.kinds.map((k) => pick(k, ['kind', 'description', 'metaSchema']));
+  if (Array.isArray(v.hooks)) out.hooks = v.hooks.map((h) => pick(h, ['name', 'description', 'type']));
+  if (Array.isArray(v.taps))
+    out.taps = v.taps.map((t) => (isObject(t) && t.priority === null ? pick(t, ['hook', 'index']) : t));
+  if (Array.isArray(v.errors) && v.errors.length === 0) delete out.errors;
+  return out;
+}
+
+/** What each part of a shape needs, said as a plugin author writes it; `item` is the offending element. */
+function needs(section: unknown, index: number | undefined, item: unknown, field: string): string {
+  const o = isObject(item) ? item : {};
+  const str = (x: unknown) => (typeof x === 'string' ? x : undefined);
+  if (index === undefined && section !== 'name') return 'its definition is not a plugin definition';
+  switch (section) {
+    case 'name':
+      return "its definition has no name (definePlugin({ name: '...' }))";
+    case 'contributes': {
+      const which = str(o.kind) && str(o.id) ? ` (${o.kind} '${o.id}')` : '';
+      return `contribution #${index}${which} needs a kind, an id and a meta object`;
+    }
+    case 'taps':
+      return field.endsWith('.priority') && str(o.hook)
+        ? `the tap on '${o.hook}' has a priority that is not a number`
+        : `tap #${index} needs a hook name`;
+    case 'kinds':
+      return field.endsWith('.metaSchema') && str(o.kind)
+        ? `kind '${o.kind}' has a metaSchema that is not an object`
+        : 'a declared kind needs a kind and a description';
+    case 'hooks':
+      return "a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall'";
+    case 'errors':
+      return 'a declared error code needs a code, an exit code from 1 to 125 and a summary (defineErrors)';
+    default:
+      return 'its definition is not a plugin definition';
+  }
+}
+
+/** A value as the message shows it: JSON, cut short. */
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Checks a shape given as data; returns it or a message naming the field, what it must be and what was found. */
+export function checkShape(data: unknown): PluginShape | string {
+  if (!isObject(data)) return 'its default export is not an object';
+  const v = normalize(data);
+  const validate = shippedValidator('plugin-shape.schema.json') as ValidateFunction<PluginShape>;
+  if (validate(v)) return v;
+  const p = describeSchemaError(validate.errors, v);
+  const [section, index] = p.path;
+  const item = typeof index === 'number' ? (v[section as string] as unknown[])[index] : undefined;
+  const found = p.found === undefined ? '' : `, found ${shown(p.found)}`;
+  return `${needs(section, typeof index === 'number' ? index : undefined, item, p.field)}: ${p.field} ${p.detail}${found}`;
+}
 
 /** Parses and checks the shape text; returns the shape or a message saying what is wrong. */
 export function parseShape(text: string): PluginShape | string {
@@ -27,72 +87,5 @@ export function parseShape(text: string): PluginShape | string {
   } catch {
     return 'its definition is not plain data';
   }
-  if (!isObject(v)) return 'its default export is not an object';
-  if (!isString(v.name)) return "its definition has no name (definePlugin({ name: '...' }))";
-  const out: PluginShape = {
-    name: v.name,
-    contributes: [],
-    taps: [],
-    kinds: [],
-    hooks: [],
-    hasActivate: v.hasActivate === true,
-    hasDeactivate: v.hasDeactivate === true,
-  };
-  for (const [i, c] of (v.contributes as unknown[]).entries()) {
-    if (!isObject(c) || !isString(c.kind) || !isString(c.id) || !isObject(c.meta))
-      return `contribution #${i} needs a kind, an id and a meta object`;
-    out.contributes.push({
-      kind: c.kind,
-      id: c.id,
-      meta: c.meta as Record<string, Json>,
-      ...(isString(c.configField) ? { configField: c.configField } : {}),
-    });
-  }
-  for (const t of v.taps as unknown[]) {
-    if (!isObject(t) || !isString(t.hook) || !Number.isInteger(t.index)) return 'a tap needs a hook name';
-    if (t.priority !== null && typeof t.priority !== 'number')
-      return `the tap on '${t.hook}' has a priority that is not a number`;
-    out.taps.push({
-      hook: t.hook,
-      index: t.index as number,
-      ...(typeof t.priority === 'number' ? { priority: t.priority } : {}),
-    });
-  }
-  for (const k of v.kinds as unknown[]) {
-    if (!isObject(k) || !isString(k.kind) || typeof k.description !== 'string')
-      return 'a declared kind needs a kind and a description';
-    if (k.metaSchema !== undefined && !isObject(k.metaSchema))
-      return `kind '${k.kind}' has a metaSchema that is not an object`;
-    out.kinds.push({
-      kind: k.kind,
-      description: k.description,
-      ...(k.metaSchema ? { metaSchema: k.metaSchema as Record<string, Json> } : {}),
-    });
-  }
-  for (const e of (Array.isArray(v.errors) ? v.errors : []) as unknown[]) {
-    if (
-      !isObject(e) ||
-      !isString(e.code) ||
-      !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(e.code) ||
-      !Number.isInteger(e.exit) ||
-      (e.exit as number) < 1 ||
-      (e.exit as number) > 125 ||
-      typeof e.summary !== 'string'
-    ) {
-      return 'a declared error code needs a code, an exit code from 1 to 125 and a summary (defineErrors)';
-    }
-    (out.errors ??= []).push({ code: e.code, exit: e.exit as number, summary: e.summary });
-  }
-  for (const h of v.hooks as unknown[]) {
-    if (
-      !isObject(h) ||
-      !isString(h.name) ||
-      typeof h.description !== 'string' ||
-      !['series', 'bail', 'waterfall'].includes(h.type as string)
-    ) {
-      return "a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall'";
-    }
-    out.hooks.push({ name: h.name, description: h.description, type: h.type as HookDeclaration['type'] });
-  }
-  return out;
+  return checkShape(v);
 }

@@ -1,54 +1,27 @@
 /**
- * The doctor report: one result, many renderings. Its JSON form is schemas/doctor-result.schema.json.
+ * The doctor report: one result, many renderings. Its JSON form is schemas/doctor-result.schema.json,
+ * and its types are generated from that schema (schemas/types/doctor-result.ts).
  */
 import type { CheckResult, CheckStatus } from 'cx-ops/sdk';
-
-/** What the registry says about a check (for grouping and attribution). */
-export interface CheckInfoSummary {
-  category: string;
-  severity: string;
-  plugin: string;
-  tier: string;
-}
-
-export type FixOutcomeKind = 'applied' | 'failed' | 'dry_run' | 'declined' | 'vetoed' | 'unavailable';
-
-/** What happened to one offered fix. */
-export interface FixReport {
-  check_id: string;
-  fix_id: string;
-  outcome: FixOutcomeKind;
-  safe: boolean;
-  message: string;
-  /** The fix's own list of actions (planned in dry run). */
-  actions: string[];
-  /** Side-effecting capability calls the kernel recorded in dry run. */
-  recorded_actions: string[];
-  /** After an applied fix the check runs again: 'fixed' when it now passes. */
-  verified: 'fixed' | 'not fixed' | null;
-  result_after: CheckResult | null;
-  vetoed_by?: string;
-}
+import type { DoctorReport } from '../../schemas/types/doctor-result.js';
 
 /** One doctor run: results, what the registry said about each check, and fixes (with --fix). */
-export interface DoctorReport {
-  version: string;
-  root: string;
-  started_at: string;
-  duration_ms: number;
-  status: CheckStatus;
-  exit_code: number;
-  summary: Record<CheckStatus, number> & { total: number };
-  results: CheckResult[];
-  checks: Record<string, CheckInfoSummary>;
-  fixes?: FixReport[];
-}
+export type { DoctorReport };
+
+/** What the registry says about a check (for grouping and attribution). */
+export type CheckInfoSummary = DoctorReport['checks'][string];
+
+/** What happened to one offered fix. */
+export type FixReport = NonNullable<DoctorReport['fixes']>[number];
+
 
 /** Nagios-style exit code: 0 all PASS/SKIP, 1 any WARN, 2 any FAIL, 3 any ERROR. */
-export function exitCodeFor(results: CheckResult[]): number {
-  let code = 0;
-  for (const r of results)
-    code = Math.max(code, r.status === 'ERROR' ? 3 : r.status === 'FAIL' ? 2 : r.status === 'WARN' ? 1 : 0);
+export function exitCodeFor(results: CheckResult[]): DoctorReport['exit_code'] {
+  let code: DoctorReport['exit_code'] = 0;
+  for (const r of results) {
+    const c = r.status === 'ERROR' ? 3 : r.status === 'FAIL' ? 2 : r.status === 'WARN' ? 1 : 0;
+    if (c > code) code = c;
+  }
   return code;
 }
 

@@ -6,6 +6,7 @@
  * successful load told the ids (the kernel's shape cache), else one per failed plugin.
  */
 import type { CheckResult, ContributionInfo, Json, PluginContext, PluginListing } from 'cx-ops/sdk';
+import type { CheckInfoSummary } from './report-model.js';
 
 /** A check that is missing from the registry, with the ERROR result that stands for it. */
 export interface UnavailableCheck {
@@ -84,7 +85,7 @@ function forPlugin(p: PluginListing, cause: { code: string; message: string }): 
 }
 
 /** Registry rows for the report's `checks` map. */
-export function infoOf(u: UnavailableCheck): { category: string; severity: string; plugin: string; tier: string } {
+export function infoOf(u: UnavailableCheck): CheckInfoSummary {
   return { category: u.category ?? 'other', severity: u.severity, plugin: u.plugin, tier: u.tier };
 }
 

@@ -6,11 +6,11 @@
  *
  * Layout: `${stateDir}/snapshots/<id>/{manifest.json, config.tar, data.tar}`; files are kept in
  * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
- * schemas/snapshot-manifest.schema.json.
+ * schemas/snapshot-manifest.schema.json, its type generated from it (schemas/types/snapshot-manifest.ts).
  */
 import type { PluginContext } from 'cx-ops/sdk';
-import type { InstalledPackage } from './updater-contract.js';
-import { isWithin, LOCK_FILE_PATTERN, walkTree, type TreeEntry } from './file-tree.js';
+import type { SnapshotManifest as GeneratedManifest } from '../../schemas/types/snapshot-manifest.js';
+import { isWithin, LOCK_FILE_PATTERN, walkTree } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
 export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
@@ -18,29 +18,14 @@ export const SNAPSHOT_ID_PATTERN = /^\d{8}-\d{6}(-\d+)?$/;
 /** 'config', 'data', or `path:<host path>` for an entry of updates.snapshot_paths. */
 export type AreaName = 'config' | 'data' | `path:${string}`;
 
-export interface SnapshotArea {
-  name: AreaName;
-  /** The directory as it was when the snapshot was taken. */
-  dir: string;
-  present: boolean;
-  /** Archive file name inside the snapshot directory. */
-  archive: string | null;
-  /** Paths left out (the snapshot store itself). */
-  exclude: string[];
-  entries: TreeEntry[];
-}
+/** One snapshotted directory: where it was, its archive, and its entries as they were. */
+export type SnapshotArea = GeneratedManifest['areas'][number] & { name: AreaName };
 
-export interface SnapshotManifest {
-  version: 1;
-  id: string;
-  /** ISO 8601 time the snapshot was taken. */
-  created: string;
-  reason: string;
-  root: string;
-  complete: true;
-  areas: SnapshotArea[];
-  packages: { updater: string | null; available: boolean; reason?: string; list: InstalledPackage[] };
-}
+/**
+ * manifest.json: the type generated from its schema, with the area name as the template type
+ * the schema's pattern (`^(config|data|path:/.*)$`) describes.
+ */
+export type SnapshotManifest = Omit<GeneratedManifest, 'areas'> & { areas: SnapshotArea[] };
 
 export interface SnapshotSummary {
   id: string;

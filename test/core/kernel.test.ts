@@ -42,6 +42,21 @@ describe('kernel with plugins', () => {
     expect(output()).toBe('{"status":"Success","by":"cleanup-tasks"}\n');
   });
 
+  test("a trusted plugin's shape is checked by the same schema as a sandboxed one's: a bad hook type is refused, naming plugin, field and value", async () => {
+    const { kernel } = await boot(['bad-shape', 'task-runner', 'freeze']);
+    expect(kernel.bootErrors.map((e) => e.toJSON())).toEqual([
+      {
+        code: 'CX_ERR_MAIN_INVALID',
+        plugin: 'bad-shape',
+        message:
+          "plugin 'bad-shape': index.js a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall': " +
+          'hooks[0].type must be one of: "series", "bail", "waterfall", found "parallel"\n' +
+          "Its default export must be definePlugin({ name: 'bad-shape', ... }) from 'cx-ops/sdk'.",
+      },
+    ]);
+    expect(await kernel.callHook('pre_fix', { fix_id: 'x' })).toMatchObject({ proceed: false, vetoedBy: 'freeze' });
+  });
+
   test('a duplicate id names both plugins; the first registration stays', async () => {
     const { kernel } = await boot(['task-runner', 'cleanup-tasks', 'other-cleanup']);
     expect(kernel.bootErrors.map((e) => e.toJSON())).toEqual([

@@ -103,3 +103,21 @@ test('discovery remembers valid manifests by mtime and size, and rereads a chang
   const second = await discoverPlugins(paths);
   expect(second.plugins.get('task-runner')!.manifest.version).toBe('1.0.1');
 });
+
+test('a cached shape that does not pass the shape schema is left out, so its plugin is loaded afresh', async () => {
+  const first = await boot();
+  await first.shutdown();
+  const file = join(home, 'cache/shapes.json');
+  const cache = JSON.parse(await readFile(file, 'utf8'));
+  cache.entries['cleanup-tasks'].shape.contributes[0].meta = 'not an object';
+  await writeFile(file, JSON.stringify(cache));
+  await rm(join(home, 'data/activated'));
+  const { readShapeCache } = await import('../../core/loader/shape-cache.js');
+  expect(Object.keys(await readShapeCache(file))).toEqual(['task-runner']);
+  const warm = await boot();
+  expect(await activated()).toBe('yes');
+  expect(warm.registry.list('task')).toEqual([
+    { kind: 'task', id: 'tmp-clean', plugin: 'cleanup-tasks', tier: 'trusted', meta: { name: 'clean /tmp' } },
+  ]);
+  await warm.shutdown();
+});

@@ -76,7 +76,8 @@ export async function journalProblems(file: string): Promise<string[]> {
   const schema = JSON.parse(
     await readFile(fileURLToPath(new URL('../../../schemas/hotfix-journal.schema.json', import.meta.url)), 'utf8'),
   );
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  // strictRequired off as in plugins-builtin/hotfix: `required` inside if/then names properties declared beside it.
+  const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, validateFormats: false });
   const validate = ajv.compile(schema);
   const out: string[] = [];
   for (const [i, line] of (await readFile(file, 'utf8')).split('\n').entries()) {

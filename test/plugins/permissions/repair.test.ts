@@ -186,7 +186,7 @@ describe('repair permissions', () => {
     const policy = parse(
       readFileSync(join(__dirname, '../../../plugins-builtin/permissions/default-policy.yaml'), 'utf8'),
     );
-    const validate = new Ajv({ allErrors: true }).compile(schema);
+    const validate = new Ajv({ allErrors: true, strict: true }).compile(schema);
     expect(validate(policy), JSON.stringify(validate.errors)).toBe(true);
   });
 });
