@@ -1,5 +1,5 @@
 /* Generated from schemas/plugins-lock.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 498de9efcc22aed2 */
+/* schema-hash: 1afd083277a101d2 */
 
 /**
  * What `cx-ops plugins install` installed, pinned by sha256, so that `cx-ops plugins install --lock FILE`

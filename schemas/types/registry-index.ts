@@ -1,5 +1,5 @@
 /* Generated from schemas/registry-index.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: f6f3fe624da206f6 */
+/* schema-hash: 575416c8c8392051 */
 
 /**
  * The static index of a plugin registry: every published version of every plugin, with what is needed to

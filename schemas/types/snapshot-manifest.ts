@@ -1,5 +1,5 @@
 /* Generated from schemas/snapshot-manifest.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 8c96d8598869433f */
+/* schema-hash: ee65259a23160123 */
 
 /**
  * Written last, inside a partial directory that is renamed into place: a snapshot without it is never listed.
