@@ -14,7 +14,6 @@ export type CheckInfoSummary = DoctorReport['checks'][string];
 /** What happened to one offered fix. */
 export type FixReport = NonNullable<DoctorReport['fixes']>[number];
 
-
 /** Nagios-style exit code: 0 all PASS/SKIP, 1 any WARN, 2 any FAIL, 3 any ERROR. */
 export function exitCodeFor(results: CheckResult[]): DoctorReport['exit_code'] {
   let code: DoctorReport['exit_code'] = 0;

@@ -1,5 +1,5 @@
 /* Generated from schemas/registry-index.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 575416c8c8392051 */
+/* schema-hash: c91effe6ea38f8ec */
 
 /**
  * The static index of a plugin registry: every published version of every plugin, with what is needed to
@@ -18,10 +18,13 @@ export interface RegistryIndex {
    * plugin name -> its published versions
    */
   plugins: {
-    [k: string]: Version[];
+    [k: string]: IndexVersion[];
   };
 }
-export interface Version {
+/**
+ * one published version of a plugin
+ */
+export interface IndexVersion {
   version: string;
   description: string;
   author?: string;
@@ -47,23 +50,27 @@ export interface Version {
   archive: string;
   sha256: string;
   size?: number;
-  signature?: {
-    algorithm: 'ed25519';
-    /**
-     * first 16 hex digits of the sha256 of the raw public key
-     */
-    key_id: string;
-    /**
-     * base64 of the raw 32-byte ed25519 public key
-     */
-    public_key: string;
-    /**
-     * base64 ed25519 signature of the archive bytes
-     */
-    signature: string;
-  };
+  signature?: IndexSignature;
   /**
    * ISO time of publishing
    */
   published?: string;
+}
+/**
+ * an ed25519 signature of the archive
+ */
+export interface IndexSignature {
+  algorithm: 'ed25519';
+  /**
+   * first 16 hex digits of the sha256 of the raw public key
+   */
+  key_id: string;
+  /**
+   * base64 of the raw 32-byte ed25519 public key
+   */
+  public_key: string;
+  /**
+   * base64 ed25519 signature of the archive bytes
+   */
+  signature: string;
 }
