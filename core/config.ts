@@ -47,7 +47,6 @@ export function defaultConfig(configDir: string): LoadedConfig {
 function describeTopLevel(raw: unknown): string {
   if (Array.isArray(raw)) return 'a list';
   if (typeof raw === 'string') {
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000e-\u001f]/.test(raw)) return 'binary data, not YAML text';
     return `a single text value (${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)})`;
   }
@@ -58,7 +57,11 @@ function describeTopLevel(raw: unknown): string {
  * Every schema error of `data` (the fast validators stop at the first one). Runs only when
  * validation already failed, so ajv is loaded on the error path alone.
  */
-function allProblems(schema: Record<string, unknown>, data: unknown, first: ValidateFunction['errors']): SchemaProblem[] {
+function allProblems(
+  schema: Record<string, unknown>,
+  data: unknown,
+  first: ValidateFunction['errors'],
+): SchemaProblem[] {
   let errors = first ?? [];
   try {
     const { Ajv } = require('ajv') as typeof import('ajv');
@@ -87,7 +90,9 @@ const REMOVED_SETTINGS: ReadonlyArray<{ path: string[]; detail: string }> = [
 
 function removedSettings(data: Record<string, unknown>): Array<{ path: string[]; field: string; detail: string }> {
   return REMOVED_SETTINGS.filter(({ path }) => {
-    const parent = path.slice(0, -1).reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
     return parent !== null && typeof parent === 'object' && Object.hasOwn(parent, path.at(-1)!);
   }).map(({ path, detail }) => ({ path, field: path.join('.'), detail }));
 }
@@ -96,19 +101,33 @@ export async function loadConfig(configDir: string): Promise<LoadedConfig> {
   const file = join(configDir, 'config.yaml');
   // yaml is loaded only when there is a config file to parse.
   // lstat: a dangling symlink or a --config-dir that is a file is read (and reported), not taken as absent.
-  const exists = await lstat(file).then(() => true, (e: NodeJS.ErrnoException) => e?.code !== 'ENOENT');
+  const exists = await lstat(file).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => e?.code !== 'ENOENT',
+  );
   const yaml = exists ? await (await import('./loader/yaml.js')).readYamlFile(file) : undefined;
   const raw = yaml?.data ?? {};
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new CxError('CX_ERR_CONFIG_INVALID', { file, field: '(root)', detail: `must be a mapping of sections, but it is ${describeTopLevel(raw)}`, plugin: 'kernel' });
+    throw new CxError('CX_ERR_CONFIG_INVALID', {
+      file,
+      field: '(root)',
+      detail: `must be a mapping of sections, but it is ${describeTopLevel(raw)}`,
+      plugin: 'kernel',
+    });
   }
   const data = raw as Record<string, unknown>;
   data.plugins ??= {};
   const removed = removedSettings(data).map((r) => ({ ...r, line: yaml?.lineOf(r.path) }));
-  if (removed.length) throw new CxError('CX_ERR_CONFIG_INVALID', { file, ...removed[0], problems: removed, plugin: 'kernel' });
+  if (removed.length)
+    throw new CxError('CX_ERR_CONFIG_INVALID', { file, ...removed[0], problems: removed, plugin: 'kernel' });
   const validate = shippedValidator('config.schema.json');
   if (!validate(data)) {
-    const problems = allProblems(shippedSchema('config.schema.json'), data, validate.errors).map((p) => ({ line: yaml?.lineOf(p.path), field: p.field, detail: p.detail, found: p.found }));
+    const problems = allProblems(shippedSchema('config.schema.json'), data, validate.errors).map((p) => ({
+      line: yaml?.lineOf(p.path),
+      field: p.field,
+      detail: p.detail,
+      found: p.found,
+    }));
     throw new CxError('CX_ERR_CONFIG_INVALID', { file, ...problems[0], problems, plugin: 'kernel' });
   }
   return { file, data, yaml, plugins: kernelSettings(data.plugins as Partial<KernelPluginSettings>) };
@@ -167,7 +186,11 @@ function ownedSettings(manifest: PluginManifest): string[] {
  * The settings of a shared section that no discovered plugin owns (a typo, or the plugin is gone):
  * each a problem naming its line and the settings that exist.
  */
-function unownedSettings(config: LoadedConfig, key: string, owned: Map<string, string>): Array<Record<string, unknown>> {
+function unownedSettings(
+  config: LoadedConfig,
+  key: string,
+  owned: Map<string, string>,
+): Array<Record<string, unknown>> {
   const section = config.data[key];
   if (!section || typeof section !== 'object' || Array.isArray(section)) return [];
   return Object.keys(section)
@@ -189,11 +212,22 @@ function unownedSettings(config: LoadedConfig, key: string, owned: Map<string, s
  * owns is an error. `builtinDir` is given only for built-in plugins, whose precompiled validator
  * may be used.
  */
-export function pluginConfig(config: LoadedConfig, manifest: PluginManifest, builtinDir?: string, owners?: SectionOwners): Record<string, unknown> {
+export function pluginConfig(
+  config: LoadedConfig,
+  manifest: PluginManifest,
+  builtinDir?: string,
+  owners?: SectionOwners,
+): Record<string, unknown> {
   const key = manifest.config_key ?? manifest.name;
   const shared = key !== manifest.name;
   const unowned = shared && owners?.get(key) ? unownedSettings(config, key, owners.get(key)!) : [];
-  if (unowned.length) throw new CxError('CX_ERR_CONFIG_INVALID', { file: config.file, ...unowned[0], problems: unowned, plugin: manifest.name });
+  if (unowned.length)
+    throw new CxError('CX_ERR_CONFIG_INVALID', {
+      file: config.file,
+      ...unowned[0],
+      problems: unowned,
+      plugin: manifest.name,
+    });
   const raw = config.data[key] ?? {};
   const mine = new Set(ownedSettings(manifest));
   const section =
@@ -203,8 +237,13 @@ export function pluginConfig(config: LoadedConfig, manifest: PluginManifest, bui
   if (!manifest.config_schema) return section as Record<string, unknown>;
   const validate = (builtinDir && precompiledBuiltinValidator(builtinDir)) || strictValidator(manifest);
   if (!validate(section)) {
-    const fieldOf = (p: SchemaProblem) => `${key}.${p.field === '(root)' ? '' : p.field}`.replace(/\.$/, '').replace(/\.\[/, '[');
-    const problems = allProblems(manifest.config_schema, shared ? section : (config.data[key] ?? {}), validate.errors).map((p) => ({
+    const fieldOf = (p: SchemaProblem) =>
+      `${key}.${p.field === '(root)' ? '' : p.field}`.replace(/\.$/, '').replace(/\.\[/, '[');
+    const problems = allProblems(
+      manifest.config_schema,
+      shared ? section : (config.data[key] ?? {}),
+      validate.errors,
+    ).map((p) => ({
       line: config.yaml?.lineOf([key, ...p.path]),
       field: fieldOf(p),
       detail: p.detail,

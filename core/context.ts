@@ -6,10 +6,23 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type {
-  IoCapability, Json, Logger, PluginContext, PluginsCapability,
-  RegistryCapability, RuntimeEnv, Tier, ContributionKindDefinition, HookDeclaration,
+  IoCapability,
+  Json,
+  Logger,
+  PluginContext,
+  PluginsCapability,
+  RegistryCapability,
+  RuntimeEnv,
+  Tier,
+  ContributionKindDefinition,
+  HookDeclaration,
 } from '../sdk/types.js';
-import type { CapabilityFakes, DryRunRecorder, HostCapabilities, createHostCapabilities } from './capabilities/index.js';
+import type {
+  CapabilityFakes,
+  DryRunRecorder,
+  HostCapabilities,
+  createHostCapabilities,
+} from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
 import type { Grants } from './permissions/grants.js';
 import { CxError } from './errors.js';
@@ -104,7 +117,13 @@ function io(host: ContextHost): IoCapability {
 }
 
 function denied(plugin: string, action: string): CxError {
-  return new CxError('CX_ERR_PERMISSION_DENIED', { plugin, action, capability: 'kernel', granted: undefined, fix: undefined });
+  return new CxError('CX_ERR_PERMISSION_DENIED', {
+    plugin,
+    action,
+    capability: 'kernel',
+    granted: undefined,
+    fix: undefined,
+  });
 }
 
 /** Registry access: listing needs the `registry` permission when sandboxed; invoking needs trust. */
@@ -113,7 +132,13 @@ function registryFor(host: ContextHost, p: ContextPlugin, dryRun: boolean): Regi
   const mayList = p.grants !== 'all' && p.grants.registry;
   return {
     list: async (kind: string | ContributionKindDefinition) => {
-      if (!mayList) throw new CxError('CX_ERR_PERMISSION_DENIED', { plugin: p.name, action: `list '${kindName(kind)}' contributions`, capability: 'registry', fix: `cx-ops plugins grant ${p.name} registry` });
+      if (!mayList)
+        throw new CxError('CX_ERR_PERMISSION_DENIED', {
+          plugin: p.name,
+          action: `list '${kindName(kind)}' contributions`,
+          capability: 'registry',
+          fix: `cx-ops plugins grant ${p.name} registry`,
+        });
       return host.registry(dryRun, p.name).list(kind);
     },
     invoke: async (kind: string | ContributionKindDefinition, id: string): Promise<never> => {
@@ -159,8 +184,19 @@ export class ContextFactory {
     const make = (dry: boolean, rec?: DryRunRecorder) => {
       const env = this.env(p, dry);
       return factory({
-        plugin: p.name, tier: p.tier, grants: p.grants, dryRun: dry, audit: this.host.audit, recorder: rec, fakes: this.host.fakes, home: env.stateDir,
-        root: env.root, ownDirs: [env.stateDir, env.cacheDir], lockDir: join(this.host.paths.dataDir, 'locks'), pluginDir: p.dir, modeMask: this.host.modeMask,
+        plugin: p.name,
+        tier: p.tier,
+        grants: p.grants,
+        dryRun: dry,
+        audit: this.host.audit,
+        recorder: rec,
+        fakes: this.host.fakes,
+        home: env.stateDir,
+        root: env.root,
+        ownDirs: [env.stateDir, env.cacheDir],
+        lockDir: join(this.host.paths.dataDir, 'locks'),
+        pluginDir: p.dir,
+        modeMask: this.host.modeMask,
       });
     };
     if (dryRun) return make(true, recorder);
@@ -191,7 +227,10 @@ export class ContextFactory {
       // A trusted plugin may declare a command free of side effects (readOnly) so that a dry run
       // can still diagnose; sandboxed plugins get no such exemption.
       const real = this.capabilities(p, false);
-      exec = { run: (c, a, o) => ((o as { readOnly?: boolean } | undefined)?.readOnly ? real.exec.run(c, a, o) : caps.exec.run(c, a, o)) };
+      exec = {
+        run: (c, a, o) =>
+          (o as { readOnly?: boolean } | undefined)?.readOnly ? real.exec.run(c, a, o) : caps.exec.run(c, a, o),
+      };
     }
     return Object.freeze({
       plugin: p.name,

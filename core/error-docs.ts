@@ -29,14 +29,16 @@ export async function builtinCatalogues(dir: string): Promise<PluginCatalogue[]>
 }
 
 const rows = (specs: Record<string, ErrorSpec<any>>): string[] =>
-  Object.entries(specs).map(([code, spec]) => `| <a id="${code.toLowerCase()}"></a>\`${code}\` | ${spec.exit} | ${spec.summary} |`);
+  Object.entries(specs).map(
+    ([code, spec]) => `| <a id="${code.toLowerCase()}"></a>\`${code}\` | ${spec.exit} | ${spec.summary} |`,
+  );
 
 export function renderErrorDocs(plugins: PluginCatalogue[]): string {
   const head = ['| code | exit | meaning |', '|---|---|---|'];
   return [
     '# cx-ops error codes',
     '',
-    'Generated from the kernel catalogue (`sdk/errors.ts`) and the built-in plugins\' `defineErrors` catalogues by',
+    "Generated from the kernel catalogue (`sdk/errors.ts`) and the built-in plugins' `defineErrors` catalogues by",
     '`node core/bin/gen-error-docs.js`; do not edit by hand.',
     'Every error prints as `error[CODE]: message`, where the message says what is wrong, where, and what to do next',
     '(`Try: …` names the command to run). Under `--json` it prints instead as one JSON object on stdout:',

@@ -41,7 +41,13 @@ export interface HookEntry {
   hook: Series | Bail | Waterfall;
 }
 
-const entry = (name: string, type: HookType, description: string, owner?: string, firedBy?: HookEntry['firedBy']): HookEntry => {
+const entry = (
+  name: string,
+  type: HookType,
+  description: string,
+  owner?: string,
+  firedBy?: HookEntry['firedBy'],
+): HookEntry => {
   const t = tapable();
   return {
     name,
@@ -79,7 +85,6 @@ export function createKernelHooks() {
 }
 
 export type KernelHooks = ReturnType<typeof createKernelHooks>;
-export type KernelHookName = keyof KernelHooks;
 
 export interface TapOptions {
   plugin: string;
@@ -137,12 +142,20 @@ export class HookBus {
     const guarded = async (payload: unknown, call: HookCall): Promise<unknown> => {
       let result: unknown;
       try {
-        result = await withTimeout(fn(payload, call), timeoutMs, () => new CxError('CX_ERR_TAP_TIMEOUT', { plugin: options.plugin, hook: name, ms: timeoutMs }));
+        result = await withTimeout(
+          fn(payload, call),
+          timeoutMs,
+          () => new CxError('CX_ERR_TAP_TIMEOUT', { plugin: options.plugin, hook: name, ms: timeoutMs }),
+        );
       } catch (e) {
         call.errors.push(
           e instanceof CxError && (e.code === 'CX_ERR_TAP_TIMEOUT' || e.plugin === options.plugin)
             ? e
-            : new CxError('CX_ERR_PLUGIN_THREW', { plugin: options.plugin, hook: name, where: `its '${name}' tap`, detail: messageOf(e) }, { cause: e }),
+            : new CxError(
+                'CX_ERR_PLUGIN_THREW',
+                { plugin: options.plugin, hook: name, where: `its '${name}' tap`, detail: messageOf(e) },
+                { cause: e },
+              ),
         );
         return h.type === 'waterfall' ? payload : undefined;
       }
@@ -156,11 +169,18 @@ export class HookBus {
       if (h.type === 'waterfall') return result === undefined ? payload : result;
       return undefined;
     };
-    (h.hook as Series).tapPromise({ name: options.plugin, stage: options.priority ?? 50 }, guarded as (p: unknown, c: HookCall) => Promise<void>);
+    (h.hook as Series).tapPromise(
+      { name: options.plugin, stage: options.priority ?? 50 },
+      guarded as (p: unknown, c: HookCall) => Promise<void>,
+    );
   }
 
   /** Calls a hook: never throws for a tap's failure; returns whether to proceed and the payload. */
-  async call(name: string, payload: unknown, options: { dryRun?: boolean } = {}): Promise<{ proceed: boolean; vetoedBy?: string; payload: unknown; errors: CxError[] }> {
+  async call(
+    name: string,
+    payload: unknown,
+    options: { dryRun?: boolean } = {},
+  ): Promise<{ proceed: boolean; vetoedBy?: string; payload: unknown; errors: CxError[] }> {
     const h = this.get(name);
     if (!h) throw new CxError('CX_ERR_HOOK_UNKNOWN', { plugin: 'kernel', hook: name, known: this.names() });
     const call: HookCall = { errors: [], dryRun: Boolean(options.dryRun) };

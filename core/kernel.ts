@@ -28,7 +28,7 @@ import type { SandboxHost } from './sandbox/host.js';
 import { readState, type KernelState } from './state.js';
 import { KERNEL_VERSION } from './version.js';
 
-export type { PluginRecord, PluginStatus } from './kernel/plugin-record.js';
+export type { PluginRecord } from './kernel/plugin-record.js';
 
 export interface KernelOptions {
   paths: Paths;
@@ -43,7 +43,8 @@ export interface KernelOptions {
   devMode?: boolean;
   /** Fake capability implementations (the SDK test harness); grants, audit and dry-run still apply. */
   capabilityFakes?: CapabilityFakes;
-  /** An invalid config.yaml does not stop the boot (for --help and --version): it is kept in `configError`, every setting at its default. */
+  /** An invalid config.yaml does not stop the boot (for --help and --version): it is kept in `configError`, every
+   * setting at its default. */
   tolerateConfigError?: boolean;
 }
 
@@ -70,18 +71,33 @@ export class Kernel implements BootHost {
     this.terminal = options.terminal ?? processTerminal();
     this.audit = new AuditLog(join(options.paths.logDir, 'audit.jsonl'));
     this.contexts = new ContextFactory({
-      paths: options.paths, version: this.version, verbose: Boolean(options.verbose), assumeYes: Boolean(options.assumeYes),
-      terminal: this.terminal, audit: this.audit, fakes: options.capabilityFakes,
+      paths: options.paths,
+      version: this.version,
+      verbose: Boolean(options.verbose),
+      assumeYes: Boolean(options.assumeYes),
+      terminal: this.terminal,
+      audit: this.audit,
+      fakes: options.capabilityFakes,
       registry: (dryRun, caller) => registryCapability(this, dryRun, caller),
       plugins: pluginsCapability(this),
     });
   }
 
-  get paths(): Paths { return this.options.paths; }
-  get cacheDir(): string { return this.paths.cacheDir; }
-  get configDir(): string { return this.paths.configDir; }
-  get devMode(): boolean { return Boolean(this.options.devMode); }
-  get sandboxDefaults() { return this.config.plugins.sandbox; }
+  get paths(): Paths {
+    return this.options.paths;
+  }
+  get cacheDir(): string {
+    return this.paths.cacheDir;
+  }
+  get configDir(): string {
+    return this.paths.configDir;
+  }
+  get devMode(): boolean {
+    return Boolean(this.options.devMode);
+  }
+  get sandboxDefaults() {
+    return this.config.plugins.sandbox;
+  }
 
   /** Boots a kernel. Only configuration errors of the kernel itself throw; plugin errors are collected. */
   static async boot(options: KernelOptions): Promise<Kernel> {
@@ -94,7 +110,8 @@ export class Kernel implements BootHost {
     k.state = await readState(options.paths.dataDir);
     const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory);
     k.bootErrors.push(...errors);
-    for (const d of plugins.values()) k.plugins.set(d.name, recordOf(d, k.state.plugins[d.name], k.config.plugins.enabled));
+    for (const d of plugins.values())
+      k.plugins.set(d.name, recordOf(d, k.state.plugins[d.name], k.config.plugins.enabled));
     if (options.loadCode !== false) {
       const { createHostCapabilities } = await import('./capabilities/index.js');
       k.contexts.useCapabilities(createHostCapabilities);
@@ -105,7 +122,10 @@ export class Kernel implements BootHost {
 
   /** Marks a plugin failed (its contributions removed) and reports why. */
   fail(p: PluginRecord, e: unknown): void {
-    const err = e instanceof CxError ? e : new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where: 'loading', detail: messageOf(e) }, { cause: e });
+    const err =
+      e instanceof CxError
+        ? e
+        : new CxError('CX_ERR_PLUGIN_THREW', { plugin: p.name, where: 'loading', detail: messageOf(e) }, { cause: e });
     p.status = 'failed';
     p.error = err;
     this.registry.removePlugin(p.name);
@@ -114,14 +134,22 @@ export class Kernel implements BootHost {
 
   /** The sandbox host, started on first use. */
   sandbox(): Promise<SandboxHost> {
-    this.sandboxHost ??= this.options.sandboxFactory ? this.options.sandboxFactory() : import('./sandbox/host.js').then((m) => new m.SandboxHost());
+    this.sandboxHost ??= this.options.sandboxFactory
+      ? this.options.sandboxFactory()
+      : import('./sandbox/host.js').then((m) => new m.SandboxHost());
     return this.sandboxHost;
   }
 
   /** The hosts the work in core/kernel/ runs against. */
-  trustedTree(plugin: string): string | undefined { return this.state.plugins[plugin]?.trustedTree; }
-  context(p: PluginRecord, o: { dryRun: boolean; recorder?: DryRunRecorder } = { dryRun: false }): PluginContext { return this.contexts.create(p, o); }
-  ensureReady(p: PluginRecord): Promise<void> { return ensureReady(this, p); }
+  trustedTree(plugin: string): string | undefined {
+    return this.state.plugins[plugin]?.trustedTree;
+  }
+  context(p: PluginRecord, o: { dryRun: boolean; recorder?: DryRunRecorder } = { dryRun: false }): PluginContext {
+    return this.contexts.create(p, o);
+  }
+  ensureReady(p: PluginRecord): Promise<void> {
+    return ensureReady(this, p);
+  }
 
   /** Invokes a contribution by kind and id. */
   invoke(kind: string, id: string, input: Json = null, req: InvokeRequest = { dryRun: false }): Promise<Json> {
@@ -162,7 +190,8 @@ export class Kernel implements BootHost {
   /** Looks a plugin up by name; unknown names get the closest suggestions. */
   requirePlugin(name: string): PluginRecord {
     const p = this.plugins.get(name);
-    if (!p) throw new CxError('CX_ERR_PLUGIN_UNKNOWN', { plugin: name, suggestions: closest(name, this.plugins.keys()) });
+    if (!p)
+      throw new CxError('CX_ERR_PLUGIN_UNKNOWN', { plugin: name, suggestions: closest(name, this.plugins.keys()) });
     return p;
   }
 

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CxError } from './errors.js';
 
@@ -64,7 +64,8 @@ const ownStart = processStart(process.pid);
 export function parseHolder(text: string): LockHolder | null {
   try {
     const j = JSON.parse(text) as Partial<LockHolder>;
-    if (Number.isInteger(j.pid) && typeof j.token === 'string') return { pid: j.pid!, start: Number(j.start) || 0, command: String(j.command ?? ''), token: j.token };
+    if (Number.isInteger(j.pid) && typeof j.token === 'string')
+      return { pid: j.pid!, start: Number(j.start) || 0, command: String(j.command ?? ''), token: j.token };
   } catch {
     // not JSON: an older lock file ("pid\n...")
   }
@@ -96,7 +97,11 @@ async function readHolder(file: string): Promise<{ text: string; holder: LockHol
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new CxError('CX_ERR_IO', { path: file, detail: 'is not a regular file; a lock file must be one (move it aside)' });
+    if (!st.isFile())
+      throw new CxError('CX_ERR_IO', {
+        path: file,
+        detail: 'is not a regular file; a lock file must be one (move it aside)',
+      });
     const text = (await fh.readFile({ encoding: 'utf8' })).slice(0, 4096);
     return { text, holder: parseHolder(text) };
   } finally {
@@ -140,7 +145,8 @@ async function tryLock(file: string, req: LockRequest): Promise<Lock | LockHolde
         return {
           path: file,
           release: async () => {
-            if ((await readHolder(file).catch(() => undefined))?.text === mine) await unlink(file).catch(() => undefined);
+            if ((await readHolder(file).catch(() => undefined))?.text === mine)
+              await unlink(file).catch(() => undefined);
             live.delete(token);
           },
         };

@@ -56,7 +56,10 @@ export function resolvePaths(flags: PathOverrides = {}, env: NodeJS.ProcessEnv =
   const configDir = pick(flags.configDir, 'CX_CONFIG_DIR') ?? under('etc/cx');
   const dataDir = pick(flags.dataDir, 'CX_DATA_DIR') ?? under('var/lib/cx');
   const xdgData = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
-  const fromEnv = (env.CX_PLUGIN_PATH ?? '').split(':').filter(Boolean).map((p) => resolve(p));
+  const fromEnv = (env.CX_PLUGIN_PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((p) => resolve(p));
   return {
     root,
     configDir,

@@ -23,24 +23,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** The reaper's program: reads `+ID` / `-ID` lines; at end of input kills every ID still held. */
 const REAPER_SCRIPT = [
   "trap '' INT TERM HUP QUIT PIPE",
-  "held=\" \"",
-  "while read -r line; do",
-  "  case \"$line\" in",
-  "    +*) held=\"$held${line#+} \" ;;",
-  "    -*) id=${line#-}; new=\" \"; for g in $held; do [ \"$g\" = \"$id\" ] || new=\"$new$g \"; done; held=$new ;;",
-  "  esac",
-  "done",
-  "[ \"$held\" = \" \" ] && exit 0",
-  "for g in $held; do kill -KILL -- \"-$g\" 2>/dev/null; done",
-  "for pass in 1 2; do",
-  "  for d in /proc/[0-9]*; do",
-  "    read -r s < \"$d/stat\" 2>/dev/null || continue",
-  "    s=${s##*) }",
-  "    set -- $s",
-  "    case \"$held\" in *\" $4 \"*) kill -KILL \"${d#/proc/}\" 2>/dev/null ;; esac",
-  "  done",
-  "done",
-  "exit 0",
+  'held=" "',
+  'while read -r line; do',
+  '  case "$line" in',
+  '    +*) held="$held${line#+} " ;;',
+  '    -*) id=${line#-}; new=" "; for g in $held; do [ "$g" = "$id" ] || new="$new$g "; done; held=$new ;;',
+  '  esac',
+  'done',
+  '[ "$held" = " " ] && exit 0',
+  'for g in $held; do kill -KILL -- "-$g" 2>/dev/null; done',
+  'for pass in 1 2; do',
+  '  for d in /proc/[0-9]*; do',
+  '    read -r s < "$d/stat" 2>/dev/null || continue',
+  '    s=${s##*) }',
+  '    set -- $s',
+  '    case "$held" in *" $4 "*) kill -KILL "${d#/proc/}" 2>/dev/null ;; esac',
+  '  done',
+  'done',
+  'exit 0',
 ].join('\n');
 
 /** Process ids whose session id is `sid` (read from /proc; empty where /proc is not readable). */
@@ -145,7 +145,11 @@ export class ProcessReaper {
   private start(): ChildProcess | undefined {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
     try {
-      const child = spawn('/bin/sh', ['-c', REAPER_SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: '/usr/bin:/bin' } });
+      const child = spawn('/bin/sh', ['-c', REAPER_SCRIPT], {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { PATH: '/usr/bin:/bin' },
+      });
       child.on('error', () => undefined);
       child.stdin!.on('error', () => undefined);
       child.unref();

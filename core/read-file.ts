@@ -21,13 +21,25 @@ export async function readRegularFile(file: string, maxBytes = MAX_OWN_FILE_BYTE
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      const link = await lstat(file).then((s) => s.isSymbolicLink(), () => false);
+      const link = await lstat(file).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
       if (!link) return undefined;
       const target = await readlink(file).catch(() => '?');
-      throw new CxError('CX_ERR_IO', { path: file, detail: `is a dangling symlink (to ${target}); point it at a file or remove it` });
+      throw new CxError('CX_ERR_IO', {
+        path: file,
+        detail: `is a dangling symlink (to ${target}); point it at a file or remove it`,
+      });
     }
-    if (code === 'ELOOP') throw new CxError('CX_ERR_IO', { path: file, detail: 'is a symlink loop; point it at a file or remove it' });
-    if (code === 'ENOTDIR') throw new CxError('CX_ERR_IO', { path: file, detail: 'cannot be read: a part of its path is a file, not a directory (check --config-dir, --data-dir and CX_* directories)' });
+    if (code === 'ELOOP')
+      throw new CxError('CX_ERR_IO', { path: file, detail: 'is a symlink loop; point it at a file or remove it' });
+    if (code === 'ENOTDIR')
+      throw new CxError('CX_ERR_IO', {
+        path: file,
+        detail:
+          'cannot be read: a part of its path is a file, not a directory (check --config-dir, --data-dir and CX_* directories)',
+      });
     throw ioError(e, 'read', file);
   }
   try {

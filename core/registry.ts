@@ -43,7 +43,12 @@ export class Registry {
   declareKind(entry: KindEntry): void {
     const existing = this.kinds.get(entry.kind);
     if (existing) {
-      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: entry.owner, what: 'contribution kind', name: entry.kind, owner: existing.owner });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', {
+        plugin: entry.owner,
+        what: 'contribution kind',
+        name: entry.kind,
+        owner: existing.owner,
+      });
     }
     this.kinds.set(entry.kind, entry);
   }
@@ -66,7 +71,13 @@ export class Registry {
     if (!m) this.byKind.set(c.kind, (m = new Map()));
     const prev = m.get(c.id);
     if (prev) {
-      throw new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { kind: c.kind, id: c.id, first: prev.plugin, second: c.plugin, plugin: c.plugin });
+      throw new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', {
+        kind: c.kind,
+        id: c.id,
+        first: prev.plugin,
+        second: c.plugin,
+        plugin: c.plugin,
+      });
     }
     m.set(c.id, c);
   }
@@ -76,9 +87,18 @@ export class Registry {
     const command = c.kind === 'command';
     if (!(command ? COMMAND_ID_PATTERN : CONTRIBUTION_ID_PATTERN).test(c.id)) {
       throw new CxError('CX_ERR_META_INVALID', {
-        plugin: c.plugin, kind: c.kind, id: c.id,
-        detail: command ? 'has an id that is not kebab-case words separated by single spaces' : 'has an id that is not snake_case or kebab-case (lower-case letters and digits, _ or - between them)',
-        fix: `Rename it in plugin '${c.plugin}', e.g. '${c.id.toLowerCase().replace(/[^a-z0-9]+/g, command ? '-' : '_').replace(/^[^a-z]+|[_-]+$/g, '') || 'my_id'}'.`,
+        plugin: c.plugin,
+        kind: c.kind,
+        id: c.id,
+        detail: command
+          ? 'has an id that is not kebab-case words separated by single spaces'
+          : 'has an id that is not snake_case or kebab-case (lower-case letters and digits, _ or - between them)',
+        fix: `Rename it in plugin '${c.plugin}', e.g. '${
+          c.id
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, command ? '-' : '_')
+            .replace(/^[^a-z]+|[_-]+$/g, '') || 'my_id'
+        }'.`,
       });
     }
     const kind = this.kinds.get(c.kind)!;
@@ -88,7 +108,9 @@ export class Registry {
     if (!validate(c.meta)) {
       const p = describeSchemaError(validate.errors, c.meta);
       throw new CxError('CX_ERR_META_INVALID', {
-        plugin: c.plugin, kind: c.kind, id: c.id,
+        plugin: c.plugin,
+        kind: c.kind,
+        id: c.id,
         detail: `has meta field '${p.field}' that ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}`,
         fix: `Kind '${c.kind}' (declared by ${kind.owner ? `plugin '${kind.owner}'` : 'the kernel'}) requires its meta to match its metaSchema; fix the contribution in plugin '${c.plugin}'.`,
       });
@@ -117,6 +139,12 @@ export class Registry {
 
   /** Plain data of every contribution of a kind, in registration order. */
   list(kind: string): ContributionInfo[] {
-    return [...(this.byKind.get(kind)?.values() ?? [])].map(({ kind: k, id, plugin, tier, meta }) => ({ kind: k, id, plugin, tier: tier as Tier, meta }));
+    return [...(this.byKind.get(kind)?.values() ?? [])].map(({ kind: k, id, plugin, tier, meta }) => ({
+      kind: k,
+      id,
+      plugin,
+      tier: tier as Tier,
+      meta,
+    }));
   }
 }

@@ -32,7 +32,10 @@ function precompiled(name: string): ValidateFunction | undefined {
 
 /** Loads a schema shipped in schemas/ (next to the compiled kernel in dist/schemas). */
 export function shippedSchema(name: string): Record<string, unknown> {
-  const candidates = [new URL(`../schemas/${name}`, import.meta.url), new URL(`../../schemas/${name}`, import.meta.url)];
+  const candidates = [
+    new URL(`../schemas/${name}`, import.meta.url),
+    new URL(`../../schemas/${name}`, import.meta.url),
+  ];
   for (const url of candidates) {
     try {
       return JSON.parse(readFileSync(fileURLToPath(url), 'utf8'));
@@ -58,4 +61,4 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   return instance().compile(schema);
 }
 
-export { describeSchemaError, formatPath, pointerToPath, type SchemaProblem } from '../sdk/schema-check.js';
+export { describeSchemaError, type SchemaProblem } from '../sdk/schema-check.js';

@@ -47,13 +47,20 @@ export async function readState(dataDir: string): Promise<KernelState> {
     if (data?.version !== 1 || typeof data.plugins !== 'object') throw new Error('not a cx-ops state file (version 1)');
     return data as KernelState;
   } catch (e: any) {
-    throw new CxError('CX_ERR_IO', { path: file, detail: `${e.message}. Move the file aside to start from a clean state.` });
+    throw new CxError('CX_ERR_IO', {
+      path: file,
+      detail: `${e.message}. Move the file aside to start from a clean state.`,
+    });
   }
 }
 
 /** Reads, changes and writes the state under its lock. */
 export async function updateState(dataDir: string, change: (s: KernelState) => void): Promise<KernelState> {
-  const lock = await takeLock(join(dataDir, 'state.lock'), { what: 'the plugin state', command: `cx-ops ${process.argv.slice(2).join(' ')}`.trim(), waitMs: 5_000 });
+  const lock = await takeLock(join(dataDir, 'state.lock'), {
+    what: 'the plugin state',
+    command: `cx-ops ${process.argv.slice(2).join(' ')}`.trim(),
+    waitMs: 5_000,
+  });
   try {
     const s = await readState(dataDir);
     change(s);

@@ -9,7 +9,8 @@
 // C0 controls, DEL, C1 controls (0x9B is a one-byte CSI on some terminals), line and paragraph
 // separators, and the bidirectional overrides/isolates that reorder what is shown.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-const CONTROL_EXCEPT_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_EXCEPT_LINES =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function visible(ch: string): string {
   const c = ch.charCodeAt(0);
@@ -38,5 +39,8 @@ export function escapeControl(text: string, opts: { keepLines?: boolean } = {}):
  * plugin's, so it cannot pass for the kernel's or another plugin's line.
  */
 export function pluginTerminalText(plugin: string, text: unknown): string {
-  return escapeControl(String(text), { keepLines: true }).replace(/^(?=[ \t]*(\[|error\b|error\[|warning\b|warn\b|hint\b|cx-ops\b))/gim, `[${plugin}] `);
+  return escapeControl(String(text), { keepLines: true }).replace(
+    /^(?=[ \t]*(\[|error\b|error\[|warning\b|warn\b|hint\b|cx-ops\b))/gim,
+    `[${plugin}] `,
+  );
 }

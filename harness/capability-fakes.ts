@@ -23,4 +23,3 @@ export interface CapabilityFakes {
   fs?: Partial<FsCapability>;
   net?: Partial<NetCapability>;
 }
-

@@ -73,7 +73,9 @@ function kernelFakes(fakes: CapabilityFakes | undefined): KernelFakes | undefine
   if (!fakes) return undefined;
   const exec = fakes.exec;
   return {
-    ...(exec?.run ? { exec: (command: string, args: string[], options: ExecOptions) => exec.run!(command, args, options) } : {}),
+    ...(exec?.run
+      ? { exec: (command: string, args: string[], options: ExecOptions) => exec.run!(command, args, options) }
+      : {}),
     ...(fakes.fs ? { fs: fakes.fs } : {}),
     ...(fakes.net ? { net: fakes.net } : {}),
   };
@@ -116,7 +118,11 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
   };
   for (const other of options.alongside ?? []) {
     const m = (await readManifest(other)).manifest;
-    plugins[m.name] = { enabled: true, tier: m.tier ?? 'sandboxed', grants: formatGrants(requestedGrants(m.permissions ?? {})) };
+    plugins[m.name] = {
+      enabled: true,
+      tier: m.tier ?? 'sandboxed',
+      grants: formatGrants(requestedGrants(m.permissions ?? {})),
+    };
   }
   const dataDir = join(home, 'data');
   const configDir = join(home, 'etc');
@@ -124,7 +130,10 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
   await mkdir(configDir, { recursive: true });
   await writeFile(join(dataDir, 'state.json'), JSON.stringify({ version: 1, plugins }));
   // Config as YAML-compatible JSON: the plugin's section under its config key.
-  await writeFile(join(configDir, 'config.yaml'), JSON.stringify({ [manifest.config_key ?? manifest.name]: options.config ?? {} }));
+  await writeFile(
+    join(configDir, 'config.yaml'),
+    JSON.stringify({ [manifest.config_key ?? manifest.name]: options.config ?? {} }),
+  );
   const terminal = captureTerminal();
   const paths = resolvePaths(
     {
@@ -151,7 +160,8 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
     name: manifest.name,
     home,
     bootErrors: kernel.bootErrors.map((e) => `${e.code}: ${e.message}`),
-    invoke: (kind, id, input = null, o = {}) => kernel.invoke(kind, id, input, { dryRun: Boolean(o.dryRun), timeoutMs: o.timeoutMs }),
+    invoke: (kind, id, input = null, o = {}) =>
+      kernel.invoke(kind, id, input, { dryRun: Boolean(o.dryRun), timeoutMs: o.timeoutMs }),
     async check(id) {
       const c = kernel.registry.require('check', id);
       const start = performance.now();
@@ -165,7 +175,10 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
     },
     async command(name, input = {}) {
       terminal.take();
-      const out = await kernel.invoke('command', name, { args: input.args ?? {}, options: input.options ?? {} } as Json);
+      const out = await kernel.invoke('command', name, {
+        args: input.args ?? {},
+        options: input.options ?? {},
+      } as Json);
       const { stdout, stderr } = terminal.take();
       return { exitCode: typeof out === 'number' ? out : 0, stdout, stderr };
     },
@@ -176,7 +189,10 @@ export async function startPlugin(dirOrUrl: string | URL, options: StartOptions 
     async audit() {
       await kernel.audit.flush();
       const text = await readFile(join(home, 'log', 'audit.jsonl'), 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     },
     async close() {
       await kernel.shutdown();

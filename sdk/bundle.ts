@@ -21,7 +21,9 @@ const NODE_MODULES = new Set([...builtinModules, ...builtinModules.map((m) => `n
 function describe(m: Message): string {
   const where = m.location ? `${resolve(m.location.file)}:${m.location.line}:${m.location.column}: ` : '';
   const text = m.text.replace(/^Could not resolve "([^"]+)"/, (all, spec: string) =>
-    NODE_MODULES.has(spec) || spec.startsWith('node:') ? `cannot import "${spec}": sandboxed plugins have no Node API; use ctx.fs / ctx.exec / ctx.net` : all,
+    NODE_MODULES.has(spec) || spec.startsWith('node:')
+      ? `cannot import "${spec}": sandboxed plugins have no Node API; use ctx.fs / ctx.exec / ctx.net`
+      : all,
   );
   return `${where}${text}`;
 }

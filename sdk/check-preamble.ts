@@ -22,7 +22,11 @@ export type Preamble = { outcome: CheckOutcome; text: null } | { outcome: null; 
 export function thresholdError(env: { configDir: string }, pairs: readonly ThresholdPair[]): CheckOutcome | null {
   for (const { section, warn, fail } of pairs) {
     if (warn[1] < fail[1]) continue;
-    return { status: 'ERROR', message: `config ${section}: ${warn[0]} (${warn[1]}) must be below ${fail[0]} (${fail[1]}); fix it in ${env.configDir}/config.yaml`, fix_id: null };
+    return {
+      status: 'ERROR',
+      message: `config ${section}: ${warn[0]} (${warn[1]}) must be below ${fail[0]} (${fail[1]}); fix it in ${env.configDir}/config.yaml`,
+      fix_id: null,
+    };
   }
   return null;
 }
@@ -31,11 +35,15 @@ export function thresholdError(env: { configDir: string }, pairs: readonly Thres
  * Checks the thresholds, then reads `source` (a host path such as /proc/meminfo, under the
  * run's --root). Without a source, `text` is ''.
  */
-export async function checkPreamble(ctx: PluginContext<unknown>, rules: { thresholds?: readonly ThresholdPair[]; source?: string }): Promise<Preamble> {
+export async function checkPreamble(
+  ctx: PluginContext<unknown>,
+  rules: { thresholds?: readonly ThresholdPair[]; source?: string },
+): Promise<Preamble> {
   const invalid = thresholdError(ctx.env, rules.thresholds ?? []);
   if (invalid) return { outcome: invalid, text: null };
   if (rules.source === undefined) return { outcome: null, text: '' };
   const text = await readIfExists(ctx.fs, rules.source);
-  if (text === null) return { outcome: { status: 'SKIP', message: `${rules.source} not found on this host` }, text: null };
+  if (text === null)
+    return { outcome: { status: 'SKIP', message: `${rules.source} not found on this host` }, text: null };
   return { outcome: null, text };
 }

@@ -11,7 +11,10 @@ export function closest(name: string, candidates: Iterable<string>, max = 3): st
     const d = editDistance(name, c);
     if (d <= limit || c.includes(name) || name.includes(c)) scored.push([c, d]);
   }
-  return scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).slice(0, max).map(([c]) => c);
+  return scored
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([c]) => c);
 }
 
 /** Levenshtein distance between two strings. */

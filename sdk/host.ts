@@ -1,12 +1,18 @@
 /**
- * `cx-ops/sdk/host`: for plugins that change the system. The run journal, the run lock, and the
+ * `cx-ops/sdk/host`: for plugins that change the system. The run journal and the
  * one YAML + JSON Schema reader that reports every mistake as file:line:col (field, expected,
  * found). Authoring (define*, results, errors, types) stays in `cx-ops/sdk`.
  */
 export { appendJournal } from './journal.js';
-export { takeRunLock, type RunLock } from './run-lock.js';
 export { MAX_ALIAS_COUNT, parseYaml, type FieldPath, type Position, type YamlDocument } from './yaml.js';
 export {
-  checkSchema, describeSchemaError, formatPath, pointerToPath, positionOf, type PositionedProblem, type SchemaProblem, type SchemaValidator,
+  checkSchema,
+  describeSchemaError,
+  formatPath,
+  pointerToPath,
+  positionOf,
+  type PositionedProblem,
+  type SchemaProblem,
+  type SchemaValidator,
 } from './schema-check.js';
 export { readYaml, type ReadYamlOptions } from './read-yaml.js';

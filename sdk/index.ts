@@ -8,42 +8,83 @@
  */
 import { defineHook, defineKind, hookName, kindName, type HookToken, type KindToken } from './tokens.js';
 import type {
-  CheckDefinition, CheckOutcome, CommandDefinition, Contribution, FixDefinition, FixInput,
-  FixOutcome, Json, KernelHookPayloads, PluginContext, PluginDefinition, TapDefinition, CheckResult, CommandInput,
+  CheckDefinition,
+  CheckOutcome,
+  CommandDefinition,
+  Contribution,
+  FixDefinition,
+  FixInput,
+  FixOutcome,
+  Json,
+  KernelHookPayloads,
+  PluginContext,
+  PluginDefinition,
+  TapDefinition,
+  CheckResult,
+  CommandInput,
 } from './types.js';
 
 export * from './types.js';
 export {
-  CxError, ERRORS, ERROR_CODE_PATTERN, defineErrors, errorSpecsOf, errorText, isCxError, isErrorCode, messageOf, renderMessage,
-  type ErrorCatalogue, type ErrorCode, type ErrorData, type ErrorFix, type ErrorSpec, type ErrorSpecs,
+  CxError,
+  ERRORS,
+  ERROR_CODE_PATTERN,
+  defineErrors,
+  errorSpecsOf,
+  errorText,
+  isCxError,
+  isErrorCode,
+  messageOf,
+  renderMessage,
+  type ErrorCatalogue,
+  type ErrorCode,
+  type ErrorData,
+  type ErrorFix,
+  type ErrorSpec,
+  type ErrorSpecs,
 } from './errors.js';
 export * from './tokens.js';
 export * from './journal.js';
-export * from './run-lock.js';
 export * from './closest.js';
 export * from './read-if-exists.js';
-export * from './host-path.js';
 export * from './check-preamble.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
 
-
 /** Declares a plugin. Returns the definition unchanged (the loader validates it). */
-export function definePlugin<Config = Record<string, unknown>>(def: PluginDefinition<Config>): PluginDefinition<Config> {
+export function definePlugin<Config = Record<string, unknown>>(
+  def: PluginDefinition<Config>,
+): PluginDefinition<Config> {
   return def;
 }
 
 /** The kernel's contribution kinds as tokens: `ctx.registry.invoke(fixKind, id, { result })` is typed. */
-export const commandKind = defineKind<CommandInput, number>('command', { description: 'A command mounted on the cx-ops command line' });
-export const checkKind = defineKind<Record<string, never>, CheckOutcome>('check', { description: 'A health check run by doctor' });
+export const commandKind = defineKind<CommandInput, number>('command', {
+  description: 'A command mounted on the cx-ops command line',
+});
+export const checkKind = defineKind<Record<string, never>, CheckOutcome>('check', {
+  description: 'A health check run by doctor',
+});
 export const fixKind = defineKind<FixInput, FixOutcome>('fix', { description: 'A fix offered for a failing check' });
 
 /** The kernel's hooks as tokens (their payloads from KernelHookPayloads). */
 export const kernelHooks = Object.freeze({
-  pre_check: defineHook<KernelHookPayloads['pre_check']>('pre_check', { type: 'bail', description: 'Before running a check (false vetoes)' }),
-  post_check: defineHook<KernelHookPayloads['post_check']>('post_check', { type: 'series', description: 'After running a check' }),
-  pre_fix: defineHook<KernelHookPayloads['pre_fix']>('pre_fix', { type: 'bail', description: 'Before applying a fix (false vetoes)' }),
-  post_fix: defineHook<KernelHookPayloads['post_fix']>('post_fix', { type: 'series', description: 'After applying a fix' }),
+  pre_check: defineHook<KernelHookPayloads['pre_check']>('pre_check', {
+    type: 'bail',
+    description: 'Before running a check (false vetoes)',
+  }),
+  post_check: defineHook<KernelHookPayloads['post_check']>('post_check', {
+    type: 'series',
+    description: 'After running a check',
+  }),
+  pre_fix: defineHook<KernelHookPayloads['pre_fix']>('pre_fix', {
+    type: 'bail',
+    description: 'Before applying a fix (false vetoes)',
+  }),
+  post_fix: defineHook<KernelHookPayloads['post_fix']>('post_fix', {
+    type: 'series',
+    description: 'After applying a fix',
+  }),
 });
 
 /**
@@ -56,13 +97,25 @@ export function defineContribution<Input, Output>(
   meta: Record<string, Json>,
   run: (ctx: PluginContext<unknown>, input: Input) => Promise<Output>,
 ): Contribution<Input, Output>;
-export function defineContribution<Input = Json, Output = Json>(kind: string, id: string, meta: Record<string, Json>, run: Contribution<Input, Output>['run']): Contribution<Input, Output>;
-export function defineContribution(kind: string | KindToken<unknown, unknown>, id: string, meta: Record<string, Json>, run: Contribution['run']): Contribution {
+export function defineContribution<Input = Json, Output = Json>(
+  kind: string,
+  id: string,
+  meta: Record<string, Json>,
+  run: Contribution<Input, Output>['run'],
+): Contribution<Input, Output>;
+export function defineContribution(
+  kind: string | KindToken<unknown, unknown>,
+  id: string,
+  meta: Record<string, Json>,
+  run: Contribution['run'],
+): Contribution {
   return { kind: kindName(kind), id, meta, run };
 }
 
 /** Declares a health check (contribution kind `check`). */
-export function defineCheck<Config = unknown>(def: CheckDefinition<Config>): Contribution<Record<string, never>, CheckOutcome> {
+export function defineCheck<Config = unknown>(
+  def: CheckDefinition<Config>,
+): Contribution<Record<string, never>, CheckOutcome> {
   const meta: Record<string, Json> = {
     name: def.name,
     description: def.description,
@@ -106,10 +159,26 @@ export function defineCommand<Config = unknown>(def: CommandDefinition<Config>):
  * Declares a tap: on a kernel hook by name (the payload typed by KernelHookPayloads), or on a
  * hook another plugin declared, by its token (the payload typed by it) or by name (plain JSON).
  */
-export function defineTap<K extends keyof KernelHookPayloads>(hook: K, run: (ctx: PluginContext<unknown>, payload: KernelHookPayloads[K]) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap<Payload>(hook: HookToken<Payload>, run: (ctx: PluginContext<unknown>, payload: Payload) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap(hook: string, run: (ctx: PluginContext<unknown>, payload: Json) => Promise<unknown>, options?: { priority?: number }): TapDefinition;
-export function defineTap(hook: string | HookToken<unknown>, run: (ctx: PluginContext<unknown>, payload: never) => Promise<unknown>, options: { priority?: number } = {}): TapDefinition {
+export function defineTap<K extends keyof KernelHookPayloads>(
+  hook: K,
+  run: (ctx: PluginContext<unknown>, payload: KernelHookPayloads[K]) => Promise<unknown>,
+  options?: { priority?: number },
+): TapDefinition;
+export function defineTap<Payload>(
+  hook: HookToken<Payload>,
+  run: (ctx: PluginContext<unknown>, payload: Payload) => Promise<unknown>,
+  options?: { priority?: number },
+): TapDefinition;
+export function defineTap(
+  hook: string,
+  run: (ctx: PluginContext<unknown>, payload: Json) => Promise<unknown>,
+  options?: { priority?: number },
+): TapDefinition;
+export function defineTap(
+  hook: string | HookToken<unknown>,
+  run: (ctx: PluginContext<unknown>, payload: never) => Promise<unknown>,
+  options: { priority?: number } = {},
+): TapDefinition {
   // The kernel calls a tap with its hook's payload (the overloads above type it).
   return { hook: hookName(hook), run: run as TapDefinition['run'], priority: options.priority };
 }
@@ -118,11 +187,31 @@ export function defineTap(hook: string | HookToken<unknown>, run: (ctx: PluginCo
 // Result helpers
 // ---------------------------------------------------------------------------
 
-export const pass = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'PASS', message, details });
-export const warn = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'WARN', message, details });
-export const fail = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'FAIL', message, details });
-export const skip = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'SKIP', message, details });
-export const error = (message: string, details?: Record<string, unknown>): CheckOutcome => ({ status: 'ERROR', message, details });
+export const pass = (message: string, details?: Record<string, unknown>): CheckOutcome => ({
+  status: 'PASS',
+  message,
+  details,
+});
+export const warn = (message: string, details?: Record<string, unknown>): CheckOutcome => ({
+  status: 'WARN',
+  message,
+  details,
+});
+export const fail = (message: string, details?: Record<string, unknown>): CheckOutcome => ({
+  status: 'FAIL',
+  message,
+  details,
+});
+export const skip = (message: string, details?: Record<string, unknown>): CheckOutcome => ({
+  status: 'SKIP',
+  message,
+  details,
+});
+export const error = (message: string, details?: Record<string, unknown>): CheckOutcome => ({
+  status: 'ERROR',
+  message,
+  details,
+});
 
 /** Grades a value against warn/fail thresholds (higher is worse). */
 export function grade(value: number, thresholds: { warn: number; fail: number }): 'PASS' | 'WARN' | 'FAIL' {
@@ -153,7 +242,13 @@ export function checkResultFrom(
   const base = { check_id: check.id, name, duration_ms: Math.round(durationMs * 100) / 100 };
   const o = outcome as Partial<CheckOutcome> | null;
   const statuses: readonly string[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
-  if (!o || typeof o !== 'object' || Array.isArray(o) || !statuses.includes(o.status as string) || typeof o.message !== 'string') {
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    Array.isArray(o) ||
+    !statuses.includes(o.status as string) ||
+    typeof o.message !== 'string'
+  ) {
     return {
       ...base,
       status: 'ERROR',

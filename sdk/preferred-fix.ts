@@ -5,7 +5,10 @@
 import type { PluginContext } from './types.js';
 
 /** The first of `fixIds` some loaded plugin contributes, else the last one (the check's own). */
-export async function preferredFix(ctx: Pick<PluginContext<unknown>, 'registry'>, fixIds: readonly string[]): Promise<string> {
+export async function preferredFix(
+  ctx: Pick<PluginContext<unknown>, 'registry'>,
+  fixIds: readonly string[],
+): Promise<string> {
   try {
     const registered = new Set((await ctx.registry.list('fix')).map((f) => f.id));
     const found = fixIds.find((id) => registered.has(id));

@@ -16,7 +16,11 @@ export interface ReadYamlOptions {
  * audited, a regular file under the cap), parses it as YAML (JSON is YAML) and checks it: any
  * problem is a CxError naming the file with line and column. Resolves null when it is absent.
  */
-export async function readYaml(fs: FsCapability, path: string, options: ReadYamlOptions = {}): Promise<YamlDocument | null> {
+export async function readYaml(
+  fs: FsCapability,
+  path: string,
+  options: ReadYamlOptions = {},
+): Promise<YamlDocument | null> {
   if (!(await fs.lstat(path))) return null;
   const doc = parseYaml(await fs.readBytes(path, { maxBytes: options.maxBytes }), fs.diskPath(path));
   if (options.schema) checkSchema(doc, options.schema.validate, options.schema.code, options.schema.extra);

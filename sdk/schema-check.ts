@@ -103,9 +103,23 @@ export function positionOf(doc: Pick<YamlDocument, 'positionOf'>, p: SchemaProbl
  * Validates `doc.data`; on failure throws CxError(`code`) with file, line, column, field, detail
  * and found (plus `extra`). Returns the data, typed by the caller.
  */
-export function checkSchema<T>(doc: YamlDocument, validate: SchemaValidator, code: ErrorCode, extra: Record<string, unknown> = {}): T {
+export function checkSchema<T>(
+  doc: YamlDocument,
+  validate: SchemaValidator,
+  code: ErrorCode,
+  extra: Record<string, unknown> = {},
+): T {
   if (validate(doc.data)) return doc.data as T;
   const p = describeSchemaError(validate.errors, doc.data);
   const { line, column } = positionOf(doc, p);
-  throw new CxError(code, { file: doc.file, source: doc.file, line, column, field: p.field, detail: p.detail, found: p.found, ...extra });
+  throw new CxError(code, {
+    file: doc.file,
+    source: doc.file,
+    line,
+    column,
+    field: p.field,
+    detail: p.detail,
+    found: p.found,
+    ...extra,
+  });
 }

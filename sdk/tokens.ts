@@ -24,13 +24,20 @@ export interface KindToken<Input = unknown, Output = unknown> extends Contributi
 /** The payload type of a hook token. */
 export type PayloadOf<T> = T extends HookToken<infer P> ? P : never;
 
-/** Declares a hook (an extension point others tap). `series` notifies every tap; `bail` stops at the first tap resolving false (a veto); `waterfall` passes the payload along. */
-export function defineHook<Payload>(name: string, o: { type: HookDeclaration['type']; description: string }): HookToken<Payload> {
+/** Declares a hook (an extension point others tap). `series` notifies every tap; `bail` stops at the first tap
+ * resolving false (a veto); `waterfall` passes the payload along. */
+export function defineHook<Payload>(
+  name: string,
+  o: { type: HookDeclaration['type']; description: string },
+): HookToken<Payload> {
   return Object.freeze({ name, type: o.type, description: o.description });
 }
 
 /** Declares a contribution kind others fill; `metaSchema` (JSON Schema) is enforced on every contribution's meta at registration. */
-export function defineKind<Input, Output>(kind: string, o: { description: string; metaSchema?: Record<string, Json> }): KindToken<Input, Output> {
+export function defineKind<Input, Output>(
+  kind: string,
+  o: { description: string; metaSchema?: Record<string, Json> },
+): KindToken<Input, Output> {
   return Object.freeze({ kind, description: o.description, ...(o.metaSchema ? { metaSchema: o.metaSchema } : {}) });
 }
 

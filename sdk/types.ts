@@ -16,16 +16,16 @@ export const CHECK_SEVERITIES: readonly CheckSeverity[] = ['critical', 'high', '
 
 /** The categories of the built-in checks (lower-case on the command line). */
 export type CheckCategory =
-  | 'disk'
-  | 'memory'
-  | 'performance'
-  | 'packages'
-  | 'services'
-  | 'network'
-  | 'system'
-  | 'security';
+  'disk' | 'memory' | 'performance' | 'packages' | 'services' | 'network' | 'system' | 'security';
 export const CHECK_CATEGORIES: readonly CheckCategory[] = [
-  'disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security',
+  'disk',
+  'memory',
+  'performance',
+  'packages',
+  'services',
+  'network',
+  'system',
+  'security',
 ];
 
 /** One check's result, as doctor reports it. */
@@ -214,9 +214,16 @@ export interface HttpResponse {
 
 export interface NetCapability {
   /** Open and close a TCP connection; resolves with the connect time. */
-  tcpConnect(host: string, port: number, options?: { timeoutMs?: number }): Promise<{ ok: boolean; ms: number; error?: string }>;
+  tcpConnect(
+    host: string,
+    port: number,
+    options?: { timeoutMs?: number },
+  ): Promise<{ ok: boolean; ms: number; error?: string }>;
   /** Resolve a name (A/AAAA) through the given or system resolver. */
-  resolve(name: string, options?: { server?: string; timeoutMs?: number; type?: 'A' | 'AAAA' }): Promise<{ ok: boolean; addresses: string[]; ms: number; error?: string }>;
+  resolve(
+    name: string,
+    options?: { server?: string; timeoutMs?: number; type?: 'A' | 'AAAA' },
+  ): Promise<{ ok: boolean; addresses: string[]; ms: number; error?: string }>;
   /** An HTTP(S) request; body capped. */
   http(request: HttpRequest): Promise<HttpResponse>;
   /**
@@ -296,7 +303,12 @@ export interface ContributionInfo {
 export interface RegistryCapability {
   list(kind: string | ContributionKindDefinition): Promise<ContributionInfo[]>;
   /** Invokes a contribution of a kind given by its token: input and answer are typed. */
-  invoke<Input, Output>(kind: KindToken<Input, Output>, id: string, input: Input, options?: InvokeOptions): Promise<Output>;
+  invoke<Input, Output>(
+    kind: KindToken<Input, Output>,
+    id: string,
+    input: Input,
+    options?: InvokeOptions,
+  ): Promise<Output>;
   invoke(kind: string, id: string, input?: unknown, options?: InvokeOptions): Promise<Json>;
   /**
    * Fires a hook this plugin declared (its token), or a kernel hook that plugins fire (pre_check,
@@ -304,7 +316,10 @@ export interface RegistryCapability {
    * hook, or startup/shutdown/plugin_loaded, is refused (CX_ERR_HOOK_NOT_OWNER).
    */
   callHook<Payload>(hook: HookToken<Payload>, payload: Payload): Promise<HookOutcome<Payload>>;
-  callHook<K extends keyof KernelHookPayloads>(hook: K, payload: KernelHookPayloads[K]): Promise<HookOutcome<KernelHookPayloads[K]>>;
+  callHook<K extends keyof KernelHookPayloads>(
+    hook: K,
+    payload: KernelHookPayloads[K],
+  ): Promise<HookOutcome<KernelHookPayloads[K]>>;
   callHook(hook: string, payload: unknown): Promise<HookOutcome>;
 }
 

@@ -5,7 +5,7 @@
  * CX_ERR_YAML_SYNTAX with the file and position. JSON is YAML, so JSON files are read with it
  * too and get the same positions.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { CxError } from './errors.js';
 
 /** A field path: map keys and list indexes, e.g. ['permissions', 'exec', 0]. */
@@ -40,7 +40,7 @@ function syntax(file: string, pos: Position, detail: string): CxError {
 /** Offset of the first byte that is not valid UTF-8 (a lead byte, its continuation bytes, the shortest form). */
 function firstInvalidUtf8(bytes: Uint8Array): number {
   const strict = new TextDecoder('utf-8', { fatal: true });
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const b = bytes[i]!;
     const n = b < 0x80 ? 1 : b >> 5 === 6 ? 2 : b >> 4 === 14 ? 3 : b >> 3 === 30 ? 4 : 0;
     if (n === 0 || i + n > bytes.length) return i;
@@ -78,7 +78,12 @@ export function parseYaml(input: string | Uint8Array, file: string): YamlDocumen
     return { line: p.line, column: p.col };
   };
   const first = doc.errors[0];
-  if (first) throw syntax(file, first.linePos?.[0] ? { line: first.linePos[0].line, column: first.linePos[0].col } : at(first.pos[0]), first.message.split('\n')[0]!);
+  if (first)
+    throw syntax(
+      file,
+      first.linePos?.[0] ? { line: first.linePos[0].line, column: first.linePos[0].col } : at(first.pos[0]),
+      first.message.split('\n')[0]!,
+    );
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -107,8 +112,10 @@ export function parseYaml(input: string | Uint8Array, file: string): YamlDocumen
 
 function aliasProblem(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  if (/Excessive alias count/.test(m)) return `too many alias expansions (more than ${MAX_ALIAS_COUNT}: an alias bomb?); write the values out`;
-  if (/Unresolved alias/.test(m)) return `${m.replace(/\s*\(the anchor must be set before the alias\)/, '')}: define the anchor (&name) before its alias (*name)`;
+  if (/Excessive alias count/.test(m))
+    return `too many alias expansions (more than ${MAX_ALIAS_COUNT}: an alias bomb?); write the values out`;
+  if (/Unresolved alias/.test(m))
+    return `${m.replace(/\s*\(the anchor must be set before the alias\)/, '')}: define the anchor (&name) before its alias (*name)`;
   return m.split('\n')[0]!;
 }
 
@@ -135,6 +142,3 @@ function aliasPosition(doc: Document, at: (offset: number) => Position): Positio
   });
   return unresolved ?? firstAlias;
 }
-
-/** Whether a node is an alias (for readers that refuse aliases outright). */
-export const isYamlAlias = isAlias;

@@ -15,7 +15,11 @@ const COPY_EXT = ['.yaml', '.json'];
 async function walk(dir) {
   const found = [];
   let entries;
-  try { entries = await readdir(dir, { withFileTypes: true }); } catch { return found; }
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
   for (const e of entries) {
     if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
@@ -42,11 +46,15 @@ await build({
   sourcemap: false,
   logLevel: 'warning',
 });
-await Promise.all(copies.filter((f) => isTemplate(f) || !f.endsWith('.ts')).map(async (f) => {
-  const dest = join(out, relative(root, f));
-  await mkdir(dirname(dest), { recursive: true });
-  await copyFile(f, dest);
-}));
+await Promise.all(
+  copies
+    .filter((f) => isTemplate(f) || !f.endsWith('.ts'))
+    .map(async (f) => {
+      const dest = join(out, relative(root, f));
+      await mkdir(dirname(dest), { recursive: true });
+      await copyFile(f, dest);
+    }),
+);
 for (const s of (await walk(join(root, 'schemas'))).filter((f) => f.endsWith('.json'))) {
   const dest = join(out, relative(root, s));
   await mkdir(dirname(dest), { recursive: true });
@@ -99,13 +107,16 @@ async function generateSchemaTypes() {
   const stale = [];
   for (const schemaFile of Object.keys(GENERATED)) {
     const current = await readFile(typesFile(schemaFile), 'utf8').catch(() => '');
-    if (recordedHash(current) !== schemaHash(await readFile(join(root, 'schemas', schemaFile), 'utf8'))) stale.push(schemaFile);
+    if (recordedHash(current) !== schemaHash(await readFile(join(root, 'schemas', schemaFile), 'utf8')))
+      stale.push(schemaFile);
   }
   if (!stale.length) return;
   try {
     require.resolve('json-schema-to-typescript');
   } catch {
-    console.warn(`build: json-schema-to-typescript is not installed, so the types of ${stale.join(', ')} were not regenerated (npm install --include=dev)`);
+    console.warn(
+      `build: json-schema-to-typescript is not installed, so the types of ${stale.join(', ')} were not regenerated (npm install --include=dev)`,
+    );
     return;
   }
   for (const f of await generateAll()) console.log(`build: regenerated ${relative(root, f)}`);
@@ -129,7 +140,11 @@ async function emitDeclarations() {
   const entries = Object.values(pkg.exports)
     .map((e) => join(root, e.types.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts')))
     .filter((f) => existsSync(f));
-  const config = typescript.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...typescript.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const config = typescript.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    { ...typescript.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
   const options = {
     ...config.options,
     noEmit: false,

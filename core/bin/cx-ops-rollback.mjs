@@ -62,7 +62,8 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = true;
     else usage(`unknown argument '${a}'`);
   }
-  if ([o.list, o.restore, o.log].filter(Boolean).length !== 1) usage('say what to do: --list-snapshots, --restore-snapshot ID or --rollback-log FILE');
+  if ([o.list, o.restore, o.log].filter(Boolean).length !== 1)
+    usage('say what to do: --list-snapshots, --restore-snapshot ID or --rollback-log FILE');
   return o;
 }
 
@@ -91,14 +92,30 @@ function summarize(dir) {
   const begin = records.find((r) => r.t === 'begin');
   const last = new Map();
   for (const r of records) if (r.t === 'intent' || r.t === 'undone') last.set(r.step, r.t);
-  const to_undo = [...last].filter(([, t]) => t === 'intent').map(([s]) => s).sort((a, b) => b - a);
+  const to_undo = [...last]
+    .filter(([, t]) => t === 'intent')
+    .map(([s]) => s)
+    .sort((a, b) => b - a);
   const end = [...records].reverse().find((r) => ['commit', 'rollback_end', 'rollback_begin', 'resume'].includes(r.t));
   let state = 'interrupted';
   if (end?.t === 'commit') state = 'applied';
-  else if (end?.t === 'rollback_end') state = end.complete ? 'rolled-back' : end.kept ? 'failed' : 'rollback-incomplete';
+  else if (end?.t === 'rollback_end')
+    state = end.complete ? 'rolled-back' : end.kept ? 'failed' : 'rollback-incomplete';
   const intents = new Map();
   for (const r of records) if (r.t === 'intent' && !intents.has(r.step)) intents.set(r.step, r);
-  return { run: begin?.run ?? basename(dir), dir, file, torn, records, state, module_dir: begin?.module_dir ?? '', schema_version: begin?.schema_version ?? '', started: begin?.ts ?? '', to_undo, intents };
+  return {
+    run: begin?.run ?? basename(dir),
+    dir,
+    file,
+    torn,
+    records,
+    state,
+    module_dir: begin?.module_dir ?? '',
+    schema_version: begin?.schema_version ?? '',
+    started: begin?.ts ?? '',
+    to_undo,
+    intents,
+  };
 }
 
 function append(run, rec) {
@@ -116,7 +133,11 @@ function append(run, rec) {
 function listRuns(backupDir) {
   const runs = join(backupDir, 'runs');
   if (!fs.existsSync(runs)) return [];
-  return fs.readdirSync(runs).filter((n) => RUN_ID.test(n) && fs.existsSync(join(runs, n, 'journal.jsonl'))).map((n) => summarize(join(runs, n))).sort((a, b) => b.run.localeCompare(a.run));
+  return fs
+    .readdirSync(runs)
+    .filter((n) => RUN_ID.test(n) && fs.existsSync(join(runs, n, 'journal.jsonl')))
+    .map((n) => summarize(join(runs, n)))
+    .sort((a, b) => b.run.localeCompare(a.run));
 }
 
 // ---- restoring paths (as plugins-builtin/hotfix/prior-state.ts) ----------------------------
@@ -139,7 +160,8 @@ function differences(s) {
   const want = s.kind === 'file' ? 'file' : 'symlink';
   if (typeOf(st) !== want) return [`${s.path} is a ${typeOf(st)}, was a ${want}`];
   const out = [];
-  if (s.kind === 'file' && (st.mode & 0o7777) !== s.mode) out.push(`${s.path}: mode ${(st.mode & 0o7777).toString(8)}, was ${s.mode.toString(8)}`);
+  if (s.kind === 'file' && (st.mode & 0o7777) !== s.mode)
+    out.push(`${s.path}: mode ${(st.mode & 0o7777).toString(8)}, was ${s.mode.toString(8)}`);
   if (st.uid !== s.uid || st.gid !== s.gid) out.push(`${s.path}: owner ${st.uid}:${st.gid}, was ${s.uid}:${s.gid}`);
   if (s.kind === 'symlink') {
     const t = fs.readlinkSync(s.path);
@@ -207,10 +229,14 @@ function removeBlock(text, begin, end) {
   lines.forEach((l, i) => {
     if (l === begin) bs.push(i);
     else if (l === end) es.push(i);
-    else if (l.trim() === begin || l.trim() === end) throw new Error(`line ${i + 1} is a marker with stray whitespace; the block was not removed`);
+    else if (l.trim() === begin || l.trim() === end)
+      throw new Error(`line ${i + 1} is a marker with stray whitespace; the block was not removed`);
   });
   if (!bs.length && !es.length) return null;
-  if (bs.length !== 1 || es.length !== 1 || es[0] < bs[0]) throw new Error(`the block's markers are doubled or orphaned (begin lines ${bs.map((b) => b + 1).join(',') || '-'}, end lines ${es.map((e) => e + 1).join(',') || '-'}); the block was not removed`);
+  if (bs.length !== 1 || es.length !== 1 || es[0] < bs[0])
+    throw new Error(
+      `the block's markers are doubled or orphaned (begin lines ${bs.map((b) => b + 1).join(',') || '-'}, end lines ${es.map((e) => e + 1).join(',') || '-'}); the block was not removed`,
+    );
   const kept = [...lines.slice(0, bs[0]), ...lines.slice(es[0] + 1)];
   const nl = text.endsWith('\n') || es[0] + 1 >= lines.length;
   return kept.map((l, i) => (i < kept.length - 1 || nl ? `${l}\n` : l)).join('');
@@ -219,8 +245,14 @@ function removeBlock(text, begin, end) {
 // ---- undo actions (as plugins-builtin/hotfix/undo.ts) --------------------------------------
 
 function run(argv, options = {}) {
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: options.cwd, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...(options.env ?? {}) }, timeout: options.timeout_ms ?? 600_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { code: r.error ? 127 : r.status, out: r.stdout ?? '', err: r.error ? r.error.message : r.stderr ?? '' };
+  const r = spawnSync(argv[0], argv.slice(1), {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...(options.env ?? {}) },
+    timeout: options.timeout_ms ?? 600_000,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return { code: r.error ? 127 : r.status, out: r.stdout ?? '', err: r.error ? r.error.message : (r.stderr ?? '') };
 }
 const tail = (s) => s.trim().split('\n').slice(-3).join(' | ');
 
@@ -234,7 +266,12 @@ function perform(a, intent, runDir) {
   switch (a.do) {
     case 'restore':
       restoreAll(intent, runDir);
-      return `restored ${intent.prior.filter((p) => !p.path.endsWith('.tmp')).map((p) => p.path).join(', ') || 'nothing'}`;
+      return `restored ${
+        intent.prior
+          .filter((p) => !p.path.endsWith('.tmp'))
+          .map((p) => p.path)
+          .join(', ') || 'nothing'
+      }`;
     case 'remove_block': {
       if (!lstatOrNull(a.path)) return `${a.path} is gone; nothing to remove`;
       const text = fs.readFileSync(a.path, 'utf8');
@@ -253,7 +290,10 @@ function perform(a, intent, runDir) {
     }
     case 'run': {
       const r = run(a.argv, a);
-      if (r.code !== 0) throw new Error(`rollback script ${a.argv[a.argv.length - 1]} failed (exit ${r.code}): ${tail(r.err || r.out)}`);
+      if (r.code !== 0)
+        throw new Error(
+          `rollback script ${a.argv[a.argv.length - 1]} failed (exit ${r.code}): ${tail(r.err || r.out)}`,
+        );
       return `ran ${a.argv[a.argv.length - 1]}`;
     }
     case 'sqlite_restore': {
@@ -262,15 +302,34 @@ function perform(a, intent, runDir) {
       const r = run(['sqlite3', a.path, `.restore '${backup.replace(/'/g, "''")}'`]);
       if (r.code !== 0) throw new Error(`sqlite3 .restore into ${a.path} failed: ${tail(r.err)}`);
       const c = run(['sqlite3', a.path, 'PRAGMA integrity_check;']);
-      if (c.out.trim() !== 'ok') throw new Error(`${a.path} fails PRAGMA integrity_check after the restore: ${c.out.trim()}`);
+      if (c.out.trim() !== 'ok')
+        throw new Error(`${a.path} fails PRAGMA integrity_check after the restore: ${c.out.trim()}`);
       return `SQLite ${a.path} restored (integrity_check ok)`;
     }
     case 'pg_restore': {
       const dump = join(runDir, a.dump);
       if (!lstatOrNull(dump)) return 'the dump had not been taken; nothing to restore';
       const c = a.conn;
-      const conn = [...(c.host ? ['-h', c.host] : []), ...(c.port ? ['-p', String(c.port)] : []), ...(c.user ? ['-U', c.user] : []), '-w'];
-      const r = run(['pg_restore', '--clean', '--if-exists', '--exit-on-error', '--single-transaction', ...conn, '-d', c.database, dump], { timeout_ms: 3_600_000 });
+      const conn = [
+        ...(c.host ? ['-h', c.host] : []),
+        ...(c.port ? ['-p', String(c.port)] : []),
+        ...(c.user ? ['-U', c.user] : []),
+        '-w',
+      ];
+      const r = run(
+        [
+          'pg_restore',
+          '--clean',
+          '--if-exists',
+          '--exit-on-error',
+          '--single-transaction',
+          ...conn,
+          '-d',
+          c.database,
+          dump,
+        ],
+        { timeout_ms: 3_600_000 },
+      );
       if (r.code !== 0) throw new Error(`pg_restore into ${c.database} failed (exit ${r.code}): ${tail(r.err)}`);
       return `PostgreSQL ${c.database} restored from ${a.dump}`;
     }
@@ -281,7 +340,10 @@ function perform(a, intent, runDir) {
       const did = [];
       for (const s of JSON.parse(fs.readFileSync(file, 'utf8'))) {
         if (s.state !== 'running' || !s.manager) continue;
-        const r = s.manager === 'systemd' ? run(['systemctl', 'start', `${s.name}.service`]) : run(['supervisorctl', 'start', s.name]);
+        const r =
+          s.manager === 'systemd'
+            ? run(['systemctl', 'start', `${s.name}.service`])
+            : run(['supervisorctl', 'start', s.name]);
         if (r.code === 0) did.push(`started ${s.name}`);
         else problems.push(`${s.name}: ${tail(r.err || r.out)}`);
       }
@@ -289,7 +351,9 @@ function perform(a, intent, runDir) {
       return did.join(', ') || 'services as they were';
     }
     default:
-      throw new Error(`unknown undo action ${JSON.stringify(a.do)} (journal format ${VERSION}); this cx-ops-rollback is older than the journal`);
+      throw new Error(
+        `unknown undo action ${JSON.stringify(a.do)} (journal format ${VERSION}); this cx-ops-rollback is older than the journal`,
+      );
   }
 }
 
@@ -312,7 +376,10 @@ function rollback(r, reason) {
   }
   const complete = remaining.length === 0;
   append(r, { t: 'rollback_end', complete, remaining });
-  const log = [`${new Date().toISOString()} run ${r.run}: rollback ${complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${remaining.join(', ')})`} (cx-ops-rollback)`, ...steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`)];
+  const log = [
+    `${new Date().toISOString()} run ${r.run}: rollback ${complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${remaining.join(', ')})`} (cx-ops-rollback)`,
+    ...steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`),
+  ];
   try {
     fs.appendFileSync(join(dirname(dirname(r.dir)), 'rollback.log'), `${log.join('\n')}\n`, { mode: 0o600 });
   } catch {
@@ -377,7 +444,13 @@ function takeLock(dataDir) {
           continue;
         }
         const h = holderAlive(text);
-        if (h) throw Object.assign(new Error(`a cx-ops hotfix run holds ${path} (pid ${h.pid}, ${h.command ?? '?'}); wait for it to end, then run this again`), { locked: true });
+        if (h)
+          throw Object.assign(
+            new Error(
+              `a cx-ops hotfix run holds ${path} (pid ${h.pid}, ${h.command ?? '?'}); wait for it to end, then run this again`,
+            ),
+            { locked: true },
+          );
         // A dead holder: take its lock over (only the one we read).
         try {
           if (fs.readFileSync(path, 'utf8') === text) fs.unlinkSync(path);
@@ -406,23 +479,53 @@ async function main() {
   const backupDir = hostPath(o.root, o.backupDir);
   const out = (v, text) => process.stdout.write(o.json ? `${JSON.stringify(v, null, 2)}\n` : text);
   if (o.list) {
-    const runs = listRuns(backupDir).map((r) => ({ id: r.run, module: r.module_dir, schema_version: r.schema_version, created: r.started, state: r.state, to_undo: r.to_undo, paths: [...new Set([...r.intents.values()].flatMap((i) => i.prior.filter((p) => !p.path.endsWith('.tmp')).map((p) => p.path)))] }));
-    out(runs, runs.length ? runs.map((r) => `${r.id}  ${r.state.padEnd(19)} ${r.module} ${r.schema_version}\n  paths: ${r.paths.join(', ') || '(none)'}\n`).join('') : `no snapshots in ${backupDir}/runs\n`);
+    const runs = listRuns(backupDir).map((r) => ({
+      id: r.run,
+      module: r.module_dir,
+      schema_version: r.schema_version,
+      created: r.started,
+      state: r.state,
+      to_undo: r.to_undo,
+      paths: [
+        ...new Set(
+          [...r.intents.values()].flatMap((i) => i.prior.filter((p) => !p.path.endsWith('.tmp')).map((p) => p.path)),
+        ),
+      ],
+    }));
+    out(
+      runs,
+      runs.length
+        ? runs
+            .map(
+              (r) =>
+                `${r.id}  ${r.state.padEnd(19)} ${r.module} ${r.schema_version}\n  paths: ${r.paths.join(', ') || '(none)'}\n`,
+            )
+            .join('')
+        : `no snapshots in ${backupDir}/runs\n`,
+    );
     return 0;
   }
   let dir;
   if (o.restore) {
-    if (!RUN_ID.test(o.restore)) usage(`'${o.restore}' is not a snapshot id (YYYYMMDD-HHMMSS-xxxx); list them with --list-snapshots`);
+    if (!RUN_ID.test(o.restore))
+      usage(`'${o.restore}' is not a snapshot id (YYYYMMDD-HHMMSS-xxxx); list them with --list-snapshots`);
     dir = join(backupDir, 'runs', o.restore);
-    if (!fs.existsSync(join(dir, 'journal.jsonl'))) usage(`no snapshot '${o.restore}' in ${backupDir}/runs; list them with: cx-ops-rollback --root ${o.root} --list-snapshots`);
+    if (!fs.existsSync(join(dir, 'journal.jsonl')))
+      usage(
+        `no snapshot '${o.restore}' in ${backupDir}/runs; list them with: cx-ops-rollback --root ${o.root} --list-snapshots`,
+      );
   } else {
     const p = resolve(o.log);
     dir = fs.existsSync(p) && fs.statSync(p).isDirectory() ? p : dirname(p);
-    if (!fs.existsSync(join(dir, 'journal.jsonl'))) usage(`${o.log} is not a hotfix run journal (journal.jsonl) or run directory`);
+    if (!fs.existsSync(join(dir, 'journal.jsonl')))
+      usage(`${o.log} is not a hotfix run journal (journal.jsonl) or run directory`);
   }
   const r = summarize(dir);
   if (r.state === 'rolled-back') {
-    out({ run: r.run, complete: true, steps: [], remaining: [], already: true }, `run ${r.run} is rolled back already; nothing to do\n`);
+    out(
+      { run: r.run, complete: true, steps: [], remaining: [], already: true },
+      `run ${r.run} is rolled back already; nothing to do\n`,
+    );
     return 0;
   }
   if (!(await confirm(`Roll back run ${r.run} of ${r.module_dir} (${r.to_undo.length} step(s), ${r.state})?`, o.yes))) {
@@ -432,7 +535,7 @@ async function main() {
   let release;
   try {
     // Without --root, the root the run was applied under (its begin record) holds cx-ops' data dir.
-    const root = o.rootGiven ? o.root : r.records.find((x) => x.t === 'begin')?.root ?? o.root;
+    const root = o.rootGiven ? o.root : (r.records.find((x) => x.t === 'begin')?.root ?? o.root);
     release = takeLock(o.dataDir ? resolve(o.dataDir) : hostPath(root, '/var/lib/cx'));
   } catch (e) {
     if (!e.locked) throw e;
@@ -445,11 +548,17 @@ async function main() {
   } finally {
     release();
   }
-  out(res, `${res.steps.map((s) => `  ${s.ok ? 'undone' : 'FAILED'} step ${s.step} ${s.op}: ${s.detail}\n`).join('')}${res.complete ? 'OK: rollback complete\n' : `INCOMPLETE: step(s) ${res.remaining.join(', ')} could not be undone; the journal keeps them: fix the cause and run this again\n`}`);
+  out(
+    res,
+    `${res.steps.map((s) => `  ${s.ok ? 'undone' : 'FAILED'} step ${s.step} ${s.op}: ${s.detail}\n`).join('')}${res.complete ? 'OK: rollback complete\n' : `INCOMPLETE: step(s) ${res.remaining.join(', ')} could not be undone; the journal keeps them: fix the cause and run this again\n`}`,
+  );
   return res.complete ? 0 : 5;
 }
 
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`error: ${e && e.message ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`error: ${e && e.message ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

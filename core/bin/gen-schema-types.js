@@ -111,7 +111,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const rel = (f) => f.slice(root.length + 1);
   if (process.argv.includes('--check')) {
     const stale = await staleFiles();
-    for (const f of stale) console.error(`${rel(f)} is not what its schema generates: run node core/bin/gen-schema-types.js`);
+    for (const f of stale)
+      console.error(`${rel(f)} is not what its schema generates: run node core/bin/gen-schema-types.js`);
     process.exitCode = stale.length ? 1 : 0;
   } else {
     for (const f of await generateAll({ force: process.argv.includes('--force') })) console.log(`wrote ${rel(f)}`);

@@ -16,8 +16,20 @@ export function createAssets(guard: Guard, dir: string): AssetsCapability {
   const read = (relative: string, op: string) =>
     guard.call({ capability: 'fs', op, target: String(relative) }, async (allow) => {
       const rel = posix.normalize(String(relative));
-      if (!dir || typeof relative !== 'string' || relative.startsWith('/') || rel === '..' || rel.startsWith('../') || relative.includes('\0')) {
-        guard.deny({ capability: 'read', target: String(relative), reason: `plugin assets are named relative to the plugin's directory, inside it`, grantable: false });
+      if (
+        !dir ||
+        typeof relative !== 'string' ||
+        relative.startsWith('/') ||
+        rel === '..' ||
+        rel.startsWith('../') ||
+        relative.includes('\0')
+      ) {
+        guard.deny({
+          capability: 'read',
+          target: String(relative),
+          reason: `plugin assets are named relative to the plugin's directory, inside it`,
+          grantable: false,
+        });
       }
       const base = await realpath(dir);
       const wanted = posix.join(base, rel);
@@ -27,10 +39,18 @@ export function createAssets(guard: Guard, dir: string): AssetsCapability {
       } catch (e) {
         throw ioError(e, op, wanted);
       }
-      if (real !== base && !real.startsWith(`${base}/`)) guard.deny({ capability: 'read', target: real, reason: `'${relative}' leads out of the plugin's directory`, grantable: false });
+      if (real !== base && !real.startsWith(`${base}/`))
+        guard.deny({
+          capability: 'read',
+          target: real,
+          reason: `'${relative}' leads out of the plugin's directory`,
+          grantable: false,
+        });
       allow();
       try {
-        return await closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) => readCapped(fh, real, MAX_READ_BYTES, false));
+        return await closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) =>
+          readCapped(fh, real, MAX_READ_BYTES, false),
+        );
       } catch (e) {
         throw ioError(e, op, real);
       }
@@ -38,6 +58,7 @@ export function createAssets(guard: Guard, dir: string): AssetsCapability {
   return Object.freeze({
     dir,
     readText: (relative: string) => read(relative, 'asset.readText').then((b) => new TextDecoder().decode(b)),
-    readBytes: (relative: string) => read(relative, 'asset.readBytes').then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
+    readBytes: (relative: string) =>
+      read(relative, 'asset.readBytes').then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength)),
   });
 }

@@ -56,7 +56,12 @@ export class AuditLog {
   append(record: Omit<AuditRecord, 'ts'> & { ts?: string }): void {
     let full: AuditRecord;
     try {
-      full = { ts: record.ts ?? new Date().toISOString(), ...record, target: clip(record.target) as string, args: clip(record.args) } as AuditRecord;
+      full = {
+        ts: record.ts ?? new Date().toISOString(),
+        ...record,
+        target: clip(record.target) as string,
+        args: clip(record.args),
+      } as AuditRecord;
     } catch {
       return;
     }
@@ -105,7 +110,10 @@ export class AuditLog {
     if (this.failures.length > this.reported) {
       const why = this.failures[this.failures.length - 1];
       this.reported = this.failures.length;
-      throw new CxError('CX_ERR_IO', { path: this.path, detail: `the audit record could not be written (${why}); the change was not made. Free space or fix the log directory (--log-dir), then run again` });
+      throw new CxError('CX_ERR_IO', {
+        path: this.path,
+        detail: `the audit record could not be written (${why}); the change was not made. Free space or fix the log directory (--log-dir), then run again`,
+      });
     }
   }
 

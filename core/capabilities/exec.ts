@@ -32,8 +32,20 @@ export const MAX_TIMEOUT_MS = 60 * 60 * 1000;
  * list can be added, whatever its case or prefix.
  */
 export const ALLOWED_ENV: ReadonlySet<string> = new Set([
-  'LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'LC_COLLATE', 'LC_MESSAGES', 'LC_NUMERIC', 'LC_TIME', 'LC_MONETARY',
-  'TZ', 'DEBIAN_FRONTEND', 'DEBCONF_NONINTERACTIVE_SEEN', 'NO_COLOR', 'COLUMNS',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_COLLATE',
+  'LC_MESSAGES',
+  'LC_NUMERIC',
+  'LC_TIME',
+  'LC_MONETARY',
+  'TZ',
+  'DEBIAN_FRONTEND',
+  'DEBCONF_NONINTERACTIVE_SEEN',
+  'NO_COLOR',
+  'COLUMNS',
 ]);
 const ENV_VALUE_MAX = 4096;
 /**
@@ -50,17 +62,26 @@ export type ExecFake = (command: string, args: string[], options: ExecOptions) =
  * For the trusted tier (in-process code the operator trusts), names that are still refused:
  * loader, interpreter and shell hooks, in any case (a trusted plugin may pass e.g. NOTIFY_SOCKET).
  */
-const DENIED_TRUSTED_ENV = /^(LD_|DYLD_|NODE_|NPM_|PYTHON|PERL|RUBY|GIT_|BASH_FUNC_|MALLOC_|GCONV_|LUA_|JAVA_|_JAVA|GLIBC_|TAR_|MAKE|XDG_)|^(BASH_ENV|ENV|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4|CDPATH|LOCPATH|NLSPATH|HOSTALIASES|RESOLV_HOST_CONF|RES_OPTIONS|LOCALDOMAIN|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|PROMPT_COMMAND|EDITOR|VISUAL|PAGER|SYSTEMD_PAGER|LESSOPEN|LESSCLOSE|MANPAGER|BROWSER|GPG_AGENT_INFO|SSH_ASKPASS|SUDO_ASKPASS|MFLAGS|GNUMAKEFLAGS)$/i;
+const DENIED_TRUSTED_ENV =
+  /^(LD_|DYLD_|NODE_|NPM_|PYTHON|PERL|RUBY|GIT_|BASH_FUNC_|MALLOC_|GCONV_|LUA_|JAVA_|_JAVA|GLIBC_|TAR_|MAKE|XDG_)|^(BASH_ENV|ENV|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4|CDPATH|LOCPATH|NLSPATH|HOSTALIASES|RESOLV_HOST_CONF|RES_OPTIONS|LOCALDOMAIN|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|PROMPT_COMMAND|EDITOR|VISUAL|PAGER|SYSTEMD_PAGER|LESSOPEN|LESSCLOSE|MANPAGER|BROWSER|GPG_AGENT_INFO|SSH_ASKPASS|SUDO_ASKPASS|MFLAGS|GNUMAKEFLAGS)$/i;
 
 /** Why an extra environment variable is refused, or null (sandboxed: the allow-list; trusted: the deny-list). */
 export function refusedEnv(name: string, value: unknown, tier: 'trusted' | 'sandboxed' = 'sandboxed'): string | null {
   if (tier === 'trusted') {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `'${name}' is not a valid environment variable name`;
-    if (DENIED_TRUSTED_ENV.test(name)) return `the environment variable ${name} can change what the program loads or runs`;
-  } else if (!ALLOWED_ENV.has(name)) return `the environment variable ${name} is not one a program may be given (allowed: ${[...ALLOWED_ENV].join(', ')})`;
-  if (typeof value !== 'string' || value.includes('\0') || value.length > ENV_VALUE_MAX) return `the value of ${name} is not a string without NUL of at most ${ENV_VALUE_MAX} characters`;
+    if (DENIED_TRUSTED_ENV.test(name))
+      return `the environment variable ${name} can change what the program loads or runs`;
+  } else if (!ALLOWED_ENV.has(name))
+    return `the environment variable ${name} is not one a program may be given (allowed: ${[...ALLOWED_ENV].join(', ')})`;
+  if (typeof value !== 'string' || value.includes('\0') || value.length > ENV_VALUE_MAX)
+    return `the value of ${name} is not a string without NUL of at most ${ENV_VALUE_MAX} characters`;
   // A locale or zone value that names a path makes the C library load files from there.
-  if (tier === 'sandboxed' && /[/\\]/.test(value) && !(name === 'TZ' && /^:?[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(value))) return `the value of ${name} may not name a path`;
+  if (
+    tier === 'sandboxed' &&
+    /[/\\]/.test(value) &&
+    !(name === 'TZ' && /^:?[A-Za-z0-9_+-]+(\/[A-Za-z0-9_+-]+)*$/.test(value))
+  )
+    return `the value of ${name} may not name a path`;
   return null;
 }
 
@@ -87,7 +108,11 @@ export const NEUTRAL_ENV: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** The environment a program runs with: the kernel's fixed set, plus allowed extras. */
-export function execEnv(home: string, extra: Record<string, string> = {}, tier: 'trusted' | 'sandboxed' = 'sandboxed'): Record<string, string> {
+export function execEnv(
+  home: string,
+  extra: Record<string, string> = {},
+  tier: 'trusted' | 'sandboxed' = 'sandboxed',
+): Record<string, string> {
   const env: Record<string, string> = { PATH: FIXED_PATH, HOME: home, LANG: 'C.UTF-8', ...NEUTRAL_ENV };
   for (const [k, v] of Object.entries(extra)) if (refusedEnv(k, v, tier) === null) env[k] = v;
   return env;
@@ -121,7 +146,14 @@ export function runProgram(
   path: string,
   command: string,
   args: string[],
-  o: { cwd?: string; env: Record<string, string>; timeoutMs: number; input?: string; maxOutputBytes?: number; signal?: AbortSignal },
+  o: {
+    cwd?: string;
+    env: Record<string, string>;
+    timeoutMs: number;
+    input?: string;
+    maxOutputBytes?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<ExecResult> {
   const started = performance.now();
   return new Promise((resolve) => {
@@ -131,13 +163,31 @@ export function runProgram(
     let settled = false;
     let exited = false;
     if (o.signal?.aborted) {
-      resolve({ command, args, exitCode: null, signal: 'SIGKILL', stdout: '', stderr: `${command}: not started: the call that asked for it has ended\n`, timedOut: false, truncated: false, dryRun: false, durationMs: 0 });
+      resolve({
+        command,
+        args,
+        exitCode: null,
+        signal: 'SIGKILL',
+        stdout: '',
+        stderr: `${command}: not started: the call that asked for it has ended\n`,
+        timedOut: false,
+        truncated: false,
+        dryRun: false,
+        durationMs: 0,
+      });
       return;
     }
     const reaper = processReaper();
     reaper.ready();
     // detached: the program leads a new session (setsid), so its tree can be found and killed.
-    const child = spawn(path, args, { cwd: o.cwd, env: o.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: command.includes('/') ? undefined : command, windowsHide: true });
+    const child = spawn(path, args, {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      argv0: command.includes('/') ? undefined : command,
+      windowsHide: true,
+    });
     reaper.hold(child.pid);
     const kill = () => killProcessTree(child.pid);
     const onAbort = () => kill();
@@ -151,8 +201,16 @@ export function runProgram(
       reaper.release(child.pid);
       if (extraErr) err.add(Buffer.from(extraErr));
       resolve({
-        command, args, exitCode, signal, stdout: out.text(), stderr: err.text(), timedOut,
-        truncated: out.truncated || err.truncated, dryRun: false, durationMs: Math.round((performance.now() - started) * 100) / 100,
+        command,
+        args,
+        exitCode,
+        signal,
+        stdout: out.text(),
+        stderr: err.text(),
+        timedOut,
+        truncated: out.truncated || err.truncated,
+        dryRun: false,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
       });
     };
     const timer = setTimeout(() => {
@@ -178,12 +236,25 @@ export function runProgram(
 }
 
 const result = (command: string, args: string[], r: Partial<ExecResult>, dryRun: boolean): ExecResult => ({
-  command, args, exitCode: 0, signal: null, stdout: '', stderr: '', timedOut: false, truncated: false, durationMs: 0, ...r, dryRun,
+  command,
+  args,
+  exitCode: 0,
+  signal: null,
+  stdout: '',
+  stderr: '',
+  timedOut: false,
+  truncated: false,
+  durationMs: 0,
+  ...r,
+  dryRun,
 });
 
 /** The stdout cap for a call: a trusted plugin may raise it (bounded), a sandboxed one only lower it. */
 export function outputCap(tier: 'trusted' | 'sandboxed', requested: unknown): number {
-  const n = typeof requested === 'number' && Number.isFinite(requested) && requested > 0 ? Math.floor(requested) : MAX_OUTPUT_BYTES;
+  const n =
+    typeof requested === 'number' && Number.isFinite(requested) && requested > 0
+      ? Math.floor(requested)
+      : MAX_OUTPUT_BYTES;
   return Math.min(n, tier === 'trusted' ? MAX_TRUSTED_OUTPUT_BYTES : MAX_OUTPUT_BYTES);
 }
 
@@ -194,21 +265,50 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
       const list = Array.isArray(args) ? args : [];
       return guard.call({ capability: 'exec', op: 'run', target: String(command), args: list }, async (allow) => {
         const decision = checkExec(guard.grants, String(command), list);
-        if (!decision.allowed) guard.deny({ capability: 'exec', target: String(command), args: list, reason: decision.reason === 'the command has no exec grant' || decision.reason === 'its arguments match no exec grant' ? undefined : decision.reason, grantable: decision.grantable });
+        if (!decision.allowed)
+          guard.deny({
+            capability: 'exec',
+            target: String(command),
+            args: list,
+            reason:
+              decision.reason === 'the command has no exec grant' ||
+              decision.reason === 'its arguments match no exec grant'
+                ? undefined
+                : decision.reason,
+            grantable: decision.grantable,
+          });
         const extra: Record<string, string> = {};
         for (const [k, v] of Object.entries(options.env ?? {})) {
           const why = refusedEnv(k, v, guard.tier);
-          if (why) guard.deny({ capability: 'exec', target: String(command), args: list, reason: why, grantable: false });
+          if (why)
+            guard.deny({ capability: 'exec', target: String(command), args: list, reason: why, grantable: false });
           extra[k] = v;
         }
-        if (options.input !== undefined && (typeof options.input !== 'string' || Buffer.byteLength(options.input) > MAX_INPUT_BYTES)) {
-          guard.deny({ capability: 'exec', target: String(command), args: list, reason: `stdin input must be a string of at most ${MAX_INPUT_BYTES} bytes`, grantable: false });
+        if (
+          options.input !== undefined &&
+          (typeof options.input !== 'string' || Buffer.byteLength(options.input) > MAX_INPUT_BYTES)
+        ) {
+          guard.deny({
+            capability: 'exec',
+            target: String(command),
+            args: list,
+            reason: `stdin input must be a string of at most ${MAX_INPUT_BYTES} bytes`,
+            grantable: false,
+          });
         }
         let cwd: string | undefined;
         if (options.cwd !== undefined) {
-          if (typeof options.cwd !== 'string' || !options.cwd.startsWith('/')) guard.deny({ capability: 'exec', target: String(command), args: list, reason: 'cwd must be an absolute path', grantable: false });
+          if (typeof options.cwd !== 'string' || !options.cwd.startsWith('/'))
+            guard.deny({
+              capability: 'exec',
+              target: String(command),
+              args: list,
+              reason: 'cwd must be an absolute path',
+              grantable: false,
+            });
           cwd = opts.fake ? options.cwd : await realpath(options.cwd).catch(() => options.cwd);
-          if (guard.checked && !pathGranted(guard.effective.read, cwd!)) guard.deny({ capability: 'read', target: cwd!, reason: `working directory of '${command}'` });
+          if (guard.checked && !pathGranted(guard.effective.read, cwd!))
+            guard.deny({ capability: 'read', target: cwd!, reason: `working directory of '${command}'` });
         }
         allow();
         const timeoutMs = Math.min(Math.max(1, Number(options.timeoutMs) || DEFAULT_TIMEOUT_MS), MAX_TIMEOUT_MS);
@@ -217,10 +317,24 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
           guard.record(`exec: ${[command, ...list].join(' ')}`);
           return result(String(command), list, {}, true);
         }
-        if (opts.fake) return result(String(command), list, await opts.fake(String(command), list, { ...options, timeoutMs }), false);
-        if (!decision.path) return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
+        if (opts.fake)
+          return result(
+            String(command),
+            list,
+            await opts.fake(String(command), list, { ...options, timeoutMs }),
+            false,
+          );
+        if (!decision.path)
+          return result(String(command), list, { exitCode: 127, stderr: `${command}: command not found\n` }, false);
         const signal = options.signal instanceof AbortSignal ? options.signal : undefined;
-        return runProgram(decision.path, String(command), list, { cwd, env: execEnv(guard.tier === 'sandboxed' ? SANDBOXED_HOME : opts.home, extra, guard.tier), timeoutMs, input: options.input, maxOutputBytes, signal });
+        return runProgram(decision.path, String(command), list, {
+          cwd,
+          env: execEnv(guard.tier === 'sandboxed' ? SANDBOXED_HOME : opts.home, extra, guard.tier),
+          timeoutMs,
+          input: options.input,
+          maxOutputBytes,
+          signal,
+        });
       });
     },
   };

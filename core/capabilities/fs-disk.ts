@@ -4,11 +4,34 @@
  * appends, verified mkdir -p, removal and copies through verified parent descriptors.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir as mkdirPath, readlink, rename as renamePath, rm, rmdir, symlink as symlinkPath, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir as mkdirPath,
+  readlink,
+  rename as renamePath,
+  rm,
+  rmdir,
+  symlink as symlinkPath,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { posix } from 'node:path';
 import { CxError } from '../errors.js';
 import {
-  anchored, fdPath, lstatOrNull, MovedError, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, openParent, openVerified, realOrNull,
+  anchored,
+  fdPath,
+  lstatOrNull,
+  MovedError,
+  O_APPEND,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  openParent,
+  openVerified,
+  realOrNull,
 } from './fs-open.js';
 import { closing } from './fs-scope.js';
 
@@ -36,12 +59,21 @@ export async function replaceAt(target: string, fill: (fh: FileHandle) => Promis
   try {
     const name = posix.basename(target);
     const tmp = tempName(name);
-    const fh = await openVerified(anchored(dir, tmp), O_WRONLY | O_CREAT | O_EXCL, join(posix.dirname(target), tmp), 0o600);
+    const fh = await openVerified(
+      anchored(dir, tmp),
+      O_WRONLY | O_CREAT | O_EXCL,
+      join(posix.dirname(target), tmp),
+      0o600,
+    );
     try {
       await closing(fh, async (h) => {
         await fill(h);
         await h.chmod(keep.mode);
-        if (keep.uid !== undefined && keep.gid !== undefined && (keep.uid !== process.getuid?.() || keep.gid !== process.getgid?.())) {
+        if (
+          keep.uid !== undefined &&
+          keep.gid !== undefined &&
+          (keep.uid !== process.getuid?.() || keep.gid !== process.getgid?.())
+        ) {
           await h.chown(keep.uid, keep.gid).catch((e: NodeJS.ErrnoException) => {
             // Only root gives files away; an unprivileged run keeps its own owner.
             if (e.code !== 'EPERM' || process.getuid?.() === 0) throw e;
@@ -62,14 +94,24 @@ export async function replaceAt(target: string, fill: (fh: FileHandle) => Promis
 }
 
 /** Writes `data` to `target`: atomically, or appended (fsynced) / in place for procfs and special files. */
-export async function writeAt(target: string, data: string | Uint8Array, options: { mode?: number; append?: boolean }, exact: boolean): Promise<void> {
+export async function writeAt(
+  target: string,
+  data: string | Uint8Array,
+  options: { mode?: number; append?: boolean },
+  exact: boolean,
+): Promise<void> {
   const dir = await openParent(target);
   const name = posix.basename(target);
   let existing;
   try {
     existing = await lstatOrNull(anchored(dir, name));
     if (existing && !existing.isFile() && !exact) {
-      throw new CxError('CX_ERR_IO', { path: target, detail: existing.isDirectory() ? 'is a directory' : 'is not a regular file; only an exact write grant of that path allows writing it' });
+      throw new CxError('CX_ERR_IO', {
+        path: target,
+        detail: existing.isDirectory()
+          ? 'is a directory'
+          : 'is not a regular file; only an exact write grant of that path allows writing it',
+      });
     }
     if (options.append || inPlace(target) || (existing && !existing.isFile())) {
       const flags = O_WRONLY | O_NONBLOCK | (options.append ? O_APPEND : O_TRUNC) | (existing ? 0 : O_CREAT);
@@ -84,7 +126,9 @@ export async function writeAt(target: string, data: string | Uint8Array, options
   } finally {
     await dir.close();
   }
-  const keep: Keep = existing ? { mode: options.mode ?? existing.mode & 0o7777, uid: existing.uid, gid: existing.gid } : { mode: options.mode ?? 0o644 };
+  const keep: Keep = existing
+    ? { mode: options.mode ?? existing.mode & 0o7777, uid: existing.uid, gid: existing.gid }
+    : { mode: options.mode ?? 0o644 };
   await replaceAt(target, (h) => h.writeFile(data), keep);
 }
 
@@ -103,7 +147,11 @@ export async function symlinkAt(linkTarget: string, entry: string): Promise<void
  * Copies the file or symlink at `from` (a resolved entry) to `to` (a resolved entry) atomically.
  * `preserve` keeps mode, times and (`owner`) the owner of the source.
  */
-export async function copyAt(from: string, to: string, preserve: { times: boolean; owner: boolean; modeMask: number }): Promise<void> {
+export async function copyAt(
+  from: string,
+  to: string,
+  preserve: { times: boolean; owner: boolean; modeMask: number },
+): Promise<void> {
   const src = await openParent(from);
   try {
     const p = anchored(src, posix.basename(from));
@@ -125,20 +173,28 @@ export async function copyAt(from: string, to: string, preserve: { times: boolea
       }
       return;
     }
-    if (!st.isFile()) throw new CxError('CX_ERR_IO', { path: from, detail: st.isDirectory() ? 'is a directory; copy copies one file or symlink' : 'is not a regular file' });
+    if (!st.isFile())
+      throw new CxError('CX_ERR_IO', {
+        path: from,
+        detail: st.isDirectory() ? 'is a directory; copy copies one file or symlink' : 'is not a regular file',
+      });
     const fh = await openVerified(p, O_RDONLY | O_NONBLOCK, from);
     await closing(fh, async (inFh) => {
       const keep: Keep = { mode: st.mode & 0o7777 & preserve.modeMask };
       if (preserve.owner) Object.assign(keep, { uid: st.uid, gid: st.gid });
       if (preserve.times) Object.assign(keep, { atimeMs: st.atimeMs, mtimeMs: st.mtimeMs });
-      await replaceAt(to, async (out) => {
-        const buf = Buffer.alloc(256 * 1024);
-        for (;;) {
-          const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) break;
-          await out.write(buf, 0, bytesRead);
-        }
-      }, keep);
+      await replaceAt(
+        to,
+        async (out) => {
+          const buf = Buffer.alloc(256 * 1024);
+          for (;;) {
+            const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            await out.write(buf, 0, bytesRead);
+          }
+        },
+        keep,
+      );
     });
   } finally {
     await src.close();

@@ -10,7 +10,8 @@ import { constants } from 'node:fs';
 import { lstat, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 
-export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
+export const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_TRUNC, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } =
+  constants;
 /** Linux O_PATH (not exported by node:fs). */
 export const O_PATH = 0o10000000;
 
@@ -110,6 +111,10 @@ export async function lstatOrNull(p: string) {
 }
 
 /** File type names of the SDK. */
-export function typeOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): 'file' | 'directory' | 'symlink' | 'other' {
+export function typeOf(s: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+}): 'file' | 'directory' | 'symlink' | 'other' {
   return s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
 }

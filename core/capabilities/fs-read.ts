@@ -8,8 +8,30 @@ import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandl
 import { posix } from 'node:path';
 import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
-import { anchored, entryOrNull, lstatOrNull, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, openParent, openVerified, typeOf } from './fs-open.js';
-import { closing, exactlyGranted, existingEntry, existingReal, MAX_DIR_ENTRIES, MAX_READ_BYTES, need, op, toView, type FsScope } from './fs-scope.js';
+import {
+  anchored,
+  entryOrNull,
+  lstatOrNull,
+  O_DIRECTORY,
+  O_NONBLOCK,
+  O_PATH,
+  O_RDONLY,
+  openParent,
+  openVerified,
+  typeOf,
+} from './fs-open.js';
+import {
+  closing,
+  exactlyGranted,
+  existingEntry,
+  existingReal,
+  MAX_DIR_ENTRIES,
+  MAX_READ_BYTES,
+  need,
+  op,
+  toView,
+  type FsScope,
+} from './fs-scope.js';
 
 /** The cap of one read: the caller's `maxBytes`, never above MAX_READ_BYTES. */
 export function readCap(options: ReadOptions | undefined): number {
@@ -24,9 +46,16 @@ export function readCap(options: ReadOptions | undefined): number {
 export async function readCapped(fh: FileHandle, path: string, cap: number, special: boolean): Promise<Buffer> {
   const st = await fh.stat();
   if (!st.isFile() && !special) {
-    throw new CxError('CX_ERR_IO', { path, detail: `is not a regular file (${st.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}); cx-ops reads only regular files here` });
+    throw new CxError('CX_ERR_IO', {
+      path,
+      detail: `is not a regular file (${st.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}); cx-ops reads only regular files here`,
+    });
   }
-  const tooBig = () => new CxError('CX_ERR_IO', { path, detail: `is larger than the read cap of ${cap} bytes; read a smaller file or use exec with a granted tool` });
+  const tooBig = () =>
+    new CxError('CX_ERR_IO', {
+      path,
+      detail: `is larger than the read cap of ${cap} bytes; read a smaller file or use exec with a granted tool`,
+    });
   if (st.isFile() && st.size > cap) throw tooBig();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -41,15 +70,25 @@ export async function readCapped(fh: FileHandle, path: string, cap: number, spec
   return Buffer.concat(chunks);
 }
 
-async function readWhole(s: FsScope, name: string, path: string, options: ReadOptions | undefined): Promise<Buffer | Uint8Array> {
+async function readWhole(
+  s: FsScope,
+  name: string,
+  path: string,
+  options: ReadOptions | undefined,
+): Promise<Buffer | Uint8Array> {
   return op(s, name, 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.readBytes && name === 'readBytes') return need(s, 'read', t.disk, t.asked), allow(), s.fake.readBytes(t.disk, options);
+    if (s.fake?.readBytes && name === 'readBytes')
+      return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readBytes(t.disk, options));
     const real = await existingReal(s, 'read', t);
     return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
       const special = s.guard.checked && exactlyGranted(s, 'read', real);
       const st = await fh.stat();
       if (!st.isFile() && s.guard.checked && !special) {
-        s.guard.deny({ capability: 'read', target: toView(s, real), reason: 'it is a device, FIFO or socket; only an exact grant of that path allows reading it' });
+        s.guard.deny({
+          capability: 'read',
+          target: toView(s, real),
+          reason: 'it is a device, FIFO or socket; only an exact grant of that path allows reading it',
+        });
       }
       allow();
       return readCapped(fh, real, readCap(options), special);
@@ -60,7 +99,14 @@ async function readWhole(s: FsScope, name: string, path: string, options: ReadOp
 export function readFile(s: FsScope, path: string, options?: ReadOptions): Promise<string> {
   if (s.fake?.readFile) {
     const fake = s.fake.readFile;
-    return op(s, 'readFile', 'read', path, undefined, async (t, allow) => (need(s, 'read', t.disk, t.asked), allow(), fake(t.disk, options)));
+    return op(
+      s,
+      'readFile',
+      'read',
+      path,
+      undefined,
+      async (t, allow) => (need(s, 'read', t.disk, t.asked), allow(), fake(t.disk, options)),
+    );
   }
   return readWhole(s, 'readFile', path, options).then((b) => new TextDecoder().decode(b));
 }
@@ -71,7 +117,7 @@ export function readBytes(s: FsScope, path: string, options?: ReadOptions): Prom
 
 export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
   return op(s, 'readDir', 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.readDir) return need(s, 'read', t.disk, t.asked), allow(), s.fake.readDir(t.disk);
+    if (s.fake?.readDir) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readDir(t.disk));
     const real = await existingReal(s, 'read', t);
     return closing(await openVerified(real, O_RDONLY | O_DIRECTORY, real), async (fh) => {
       allow();
@@ -83,7 +129,7 @@ export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
 
 export function stat(s: FsScope, path: string): Promise<FileStat | null> {
   return op(s, 'stat', 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.stat) return need(s, 'read', t.disk, t.asked), allow(), s.fake.stat(t.disk);
+    if (s.fake?.stat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.stat(t.disk));
     const entry = await entryOrNull(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
@@ -97,14 +143,22 @@ export function stat(s: FsScope, path: string): Promise<FileStat | null> {
     }
     return closing(fh, async (h): Promise<FileStat> => {
       const st = await h.stat();
-      return { path: t.path, type: typeOf(st), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs };
+      return {
+        path: t.path,
+        type: typeOf(st),
+        size: st.size,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        mtimeMs: st.mtimeMs,
+      };
     });
   });
 }
 
 export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
   return op(s, 'lstat', 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.lstat) return need(s, 'read', t.disk, t.asked), allow(), s.fake.lstat(t.disk);
+    if (s.fake?.lstat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.lstat(t.disk));
     const entry = await entryOrNull(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
@@ -118,29 +172,48 @@ export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
   });
 }
 
-function linkStat(path: string, st: Awaited<ReturnType<typeof lstatOrNull>>, target: string | undefined): LinkStat | null {
+function linkStat(
+  path: string,
+  st: Awaited<ReturnType<typeof lstatOrNull>>,
+  target: string | undefined,
+): LinkStat | null {
   if (!st) return null;
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  const out: LinkStat = { path, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, atimeMs: st.atimeMs };
+  const out: LinkStat = {
+    path,
+    type,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    atimeMs: st.atimeMs,
+  };
   if (target !== undefined) out.target = target;
   return out;
 }
 
 export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statfs']> {
   return op(s, 'statfs', 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.statfs) return need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk);
+    if (s.fake?.statfs) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk));
     const real = await existingReal(s, 'read', t);
     return closing(await openVerified(real, O_PATH, real), async (fh) => {
       allow();
       const st = await statfsPath(`/proc/self/fd/${fh.fd}`);
-      return { total: st.blocks * st.bsize, free: st.bfree * st.bsize, available: st.bavail * st.bsize, files: st.files, filesFree: st.ffree };
+      return {
+        total: st.blocks * st.bsize,
+        free: st.bfree * st.bsize,
+        available: st.bavail * st.bsize,
+        files: st.files,
+        filesFree: st.ffree,
+      };
     });
   });
 }
 
 export function readlink(s: FsScope, path: string): Promise<string> {
   return op(s, 'readlink', 'read', path, undefined, async (t, allow) => {
-    if (s.fake?.readlink) return need(s, 'read', t.disk, t.asked), allow(), s.fake.readlink(t.disk);
+    if (s.fake?.readlink) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readlink(t.disk));
     const entry = await existingEntry(s, 'read', t);
     return closing(await openParent(entry), async (dir) => {
       allow();

@@ -81,7 +81,13 @@ export function need(s: FsScope, kind: Kind, real: string, asked: string): void 
 /** The path of the view, normalized, or a denial for a relative path / NUL. */
 export function viewPath(s: FsScope, kind: Kind, p: unknown): string {
   const n = normalizeAbsolute(p);
-  if (n === null) s.guard.deny({ capability: kind, target: String(p), reason: 'paths must be absolute and free of NUL', grantable: false });
+  if (n === null)
+    s.guard.deny({
+      capability: kind,
+      target: String(p),
+      reason: 'paths must be absolute and free of NUL',
+      grantable: false,
+    });
   return n;
 }
 
@@ -111,7 +117,14 @@ export function target(s: FsScope, kind: Kind, p: unknown): Target {
  * One fs call: audited and limited by the guard; Node errors become CX_ERR_IO naming the path,
  * a file moved during the call becomes a denial.
  */
-export function op<T>(s: FsScope, name: string, kind: Kind, path: unknown, args: unknown, body: (t: Target, allow: () => void) => Promise<T>): Promise<T> {
+export function op<T>(
+  s: FsScope,
+  name: string,
+  kind: Kind,
+  path: unknown,
+  args: unknown,
+  body: (t: Target, allow: () => void) => Promise<T>,
+): Promise<T> {
   const shown = (() => {
     const n = normalizeAbsolute(path);
     return n === null ? String(path) : toDisk(s, n);
@@ -121,7 +134,8 @@ export function op<T>(s: FsScope, name: string, kind: Kind, path: unknown, args:
     try {
       return await body(t, allow);
     } catch (e) {
-      if (e instanceof MovedError) return s.guard.deny({ capability: kind, target: toView(s, e.expected), reason: e.message, grantable: false });
+      if (e instanceof MovedError)
+        return s.guard.deny({ capability: kind, target: toView(s, e.expected), reason: e.message, grantable: false });
       throw ioError(e, name, t.disk);
     }
   });
@@ -145,7 +159,13 @@ export function ioError(e: unknown, name: string, path: string): unknown {
 }
 
 /** Side-effecting call: audited as allowed, then a fake, a dry-run record, or the real thing. */
-export async function effect(s: FsScope, allow: () => void, action: string, fakeCall: (() => Promise<void>) | undefined, real: () => Promise<void>): Promise<void> {
+export async function effect(
+  s: FsScope,
+  allow: () => void,
+  action: string,
+  fakeCall: (() => Promise<void>) | undefined,
+  real: () => Promise<void>,
+): Promise<void> {
   allow();
   if (s.guard.dryRun) return void s.guard.record(action);
   await s.guard.audited();
@@ -159,7 +179,13 @@ export async function writeTarget(s: FsScope, t: Target): Promise<string> {
   const st = await lstatOrNull(entry);
   if (st?.isSymbolicLink()) {
     const real = await realOrNull(entry);
-    if (real === null) s.guard.deny({ capability: 'write', target: toView(s, entry), reason: 'it is a dangling symlink', grantable: false });
+    if (real === null)
+      s.guard.deny({
+        capability: 'write',
+        target: toView(s, entry),
+        reason: 'it is a dangling symlink',
+        grantable: false,
+      });
     return real;
   }
   return entry;
@@ -182,7 +208,8 @@ export async function existingEntry(s: FsScope, kind: Kind, t: Target): Promise<
 /** A mode a plugin asked for, as it is applied: permission bits only for a sandboxed plugin. */
 export function allowedMode(s: FsScope, mode: number | undefined): number | undefined {
   if (mode === undefined) return undefined;
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new CxError('CX_ERR_IO', { path: '(mode)', detail: `mode ${String(mode)} is not a file mode (0 to 0o7777)` });
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+    throw new CxError('CX_ERR_IO', { path: '(mode)', detail: `mode ${String(mode)} is not a file mode (0 to 0o7777)` });
   return s.guard.checked ? mode & s.modeMask : mode;
 }
 

@@ -8,8 +8,21 @@ import { CxError } from '../errors.js';
 import { copyAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
 import { entryOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
-  allowedMode, closing, effect, exactlyGranted, existingEntry, existingReal, MAX_WRITE_BYTES, missing, need, op, target, writeTarget,
-  type FsScope, type Kind, type Target,
+  allowedMode,
+  closing,
+  effect,
+  exactlyGranted,
+  existingEntry,
+  existingReal,
+  MAX_WRITE_BYTES,
+  missing,
+  need,
+  op,
+  target,
+  writeTarget,
+  type FsScope,
+  type Kind,
+  type Target,
 } from './fs-scope.js';
 
 const sizeOf = (data: string | Uint8Array) => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
@@ -17,25 +30,37 @@ const sizeOf = (data: string | Uint8Array) => (typeof data === 'string' ? Buffer
 function checkData(data: unknown, path: string, kinds: 'text' | 'bytes' | 'either'): string | Uint8Array {
   const ok = (kinds !== 'bytes' && typeof data === 'string') || (kinds !== 'text' && data instanceof Uint8Array);
   const what = kinds === 'text' ? 'a string' : kinds === 'bytes' ? 'a Uint8Array' : 'a string or a Uint8Array';
-  if (!ok || sizeOf(data as string | Uint8Array) > MAX_WRITE_BYTES) throw new CxError('CX_ERR_IO', { path, detail: `data must be ${what} of at most ${MAX_WRITE_BYTES} bytes` });
+  if (!ok || sizeOf(data as string | Uint8Array) > MAX_WRITE_BYTES)
+    throw new CxError('CX_ERR_IO', { path, detail: `data must be ${what} of at most ${MAX_WRITE_BYTES} bytes` });
   return data as string | Uint8Array;
 }
 
 /** The shared body of writeFile / writeBytes / appendFile. */
-function write(s: FsScope, name: string, path: string, data: string | Uint8Array, options: WriteOptions): Promise<void> {
+function write(
+  s: FsScope,
+  name: string,
+  path: string,
+  data: string | Uint8Array,
+  options: WriteOptions,
+): Promise<void> {
   const bytes = sizeOf(data);
   return op(s, name, 'write', path, { bytes, mode: options.mode }, async (t, allow) => {
     const mode = allowedMode(s, options.mode);
     const action = `${options.append ? 'append' : 'write'}: ${t.disk} (${bytes} bytes)`;
-    const fake = name === 'writeBytes' ? s.fake?.writeBytes : name === 'appendFile' ? s.fake?.appendFile : s.fake?.writeFile;
+    const fake =
+      name === 'writeBytes' ? s.fake?.writeBytes : name === 'appendFile' ? s.fake?.appendFile : s.fake?.writeFile;
     if (fake || s.guard.dryRun) {
       need(s, 'write', fake ? t.disk : await writeTarget(s, t).catch(() => t.disk), t.asked);
-      const call = fake && (() => (fake as (p: string, d: unknown, o: unknown) => Promise<void>)(t.disk, data, { ...options, mode }));
+      const call =
+        fake &&
+        (() => (fake as (p: string, d: unknown, o: unknown) => Promise<void>)(t.disk, data, { ...options, mode }));
       return effect(s, allow, action, call, async () => undefined);
     }
     const real = await writeTarget(s, t);
     need(s, 'write', real, t.asked);
-    return effect(s, allow, action, undefined, () => writeAt(real, data, { ...options, mode }, s.guard.checked && exactlyGranted(s, 'write', real)));
+    return effect(s, allow, action, undefined, () =>
+      writeAt(real, data, { ...options, mode }, s.guard.checked && exactlyGranted(s, 'write', real)),
+    );
   });
 }
 
@@ -47,7 +72,12 @@ export function writeBytes(s: FsScope, path: string, data: Uint8Array, options: 
   return write(s, 'writeBytes', path, checkData(data, String(path), 'bytes'), { mode: options?.mode });
 }
 
-export function appendFile(s: FsScope, path: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+export function appendFile(
+  s: FsScope,
+  path: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
   return write(s, 'appendFile', path, checkData(data, String(path), 'either'), { mode: options?.mode, append: true });
 }
 
@@ -65,10 +95,20 @@ async function entryOrPlanned(s: FsScope, kind: Kind, t: Target): Promise<string
 
 export function symlink(s: FsScope, linkTarget: string, path: string): Promise<void> {
   return op(s, 'symlink', 'write', path, { target: linkTarget }, async (t, allow) => {
-    if (typeof linkTarget !== 'string' || !linkTarget || linkTarget.includes('\0')) throw new CxError('CX_ERR_IO', { path: t.disk, detail: 'a symlink target must be a non-empty string without NUL' });
+    if (typeof linkTarget !== 'string' || !linkTarget || linkTarget.includes('\0'))
+      throw new CxError('CX_ERR_IO', {
+        path: t.disk,
+        detail: 'a symlink target must be a non-empty string without NUL',
+      });
     const entry = s.fake?.symlink ? t.disk : await entryOrPlanned(s, 'write', t);
     need(s, 'write', entry, t.asked);
-    return effect(s, allow, `symlink: ${t.disk} -> ${linkTarget}`, s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk)), () => symlinkAt(linkTarget, entry));
+    return effect(
+      s,
+      allow,
+      `symlink: ${t.disk} -> ${linkTarget}`,
+      s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk)),
+      () => symlinkAt(linkTarget, entry),
+    );
   });
 }
 
@@ -80,8 +120,18 @@ export function copy(s: FsScope, from: string, to: string, options: CopyOptions 
     need(s, 'read', a, src.asked);
     need(s, 'write', b, dest.asked);
     const preserve = options.preserve !== false;
-    const keep = { times: preserve, owner: preserve && !s.guard.checked, modeMask: s.guard.checked ? s.modeMask : 0o7777 };
-    return effect(s, allow, `copy: ${src.disk} -> ${dest.disk}`, s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options)), () => copyAt(a, b, keep));
+    const keep = {
+      times: preserve,
+      owner: preserve && !s.guard.checked,
+      modeMask: s.guard.checked ? s.modeMask : 0o7777,
+    };
+    return effect(
+      s,
+      allow,
+      `copy: ${src.disk} -> ${dest.disk}`,
+      s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options)),
+      () => copyAt(a, b, keep),
+    );
   });
 }
 
@@ -90,7 +140,13 @@ export function mkdir(s: FsScope, path: string, options: { mode?: number } = {})
     const mode = allowedMode(s, options.mode) ?? 0o755;
     const planned = s.fake?.mkdir ? t.disk : await plannedDir(t.disk);
     need(s, 'write', planned, t.asked);
-    return effect(s, allow, `mkdir: ${t.disk}`, s.fake?.mkdir && (() => s.fake!.mkdir!(t.disk, { ...options, mode })), () => makeDirs(t.disk, planned, mode));
+    return effect(
+      s,
+      allow,
+      `mkdir: ${t.disk}`,
+      s.fake?.mkdir && (() => s.fake!.mkdir!(t.disk, { ...options, mode })),
+      () => makeDirs(t.disk, planned, mode),
+    );
   });
 }
 
@@ -98,7 +154,13 @@ export function remove(s: FsScope, path: string, options: { recursive?: boolean 
   return op(s, 'remove', 'write', path, { recursive: Boolean(options.recursive) }, async (t, allow) => {
     const entry = s.fake?.remove ? t.disk : await existingEntry(s, 'write', t);
     if (s.fake?.remove) need(s, 'write', entry, t.asked);
-    return effect(s, allow, `remove${options.recursive ? ' -r' : ''}: ${t.disk}`, s.fake?.remove && (() => s.fake!.remove!(t.disk, options)), () => removeAt(entry, Boolean(options.recursive)));
+    return effect(
+      s,
+      allow,
+      `remove${options.recursive ? ' -r' : ''}: ${t.disk}`,
+      s.fake?.remove && (() => s.fake!.remove!(t.disk, options)),
+      () => removeAt(entry, Boolean(options.recursive)),
+    );
   });
 }
 
@@ -109,7 +171,13 @@ export function rename(s: FsScope, from: string, to: string): Promise<void> {
     const b = s.fake?.rename ? dest.disk : await entryOrPlanned(s, 'write', dest);
     need(s, 'write', a, src.asked);
     need(s, 'write', b, dest.asked);
-    return effect(s, allow, `rename: ${src.disk} -> ${dest.disk}`, s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk)), () => renameAt(a, b, posix.normalize(String(to))));
+    return effect(
+      s,
+      allow,
+      `rename: ${src.disk} -> ${dest.disk}`,
+      s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk)),
+      () => renameAt(a, b, posix.normalize(String(to))),
+    );
   });
 }
 
@@ -118,8 +186,12 @@ export function chmod(s: FsScope, path: string, mode: number): Promise<void> {
     const applied = allowedMode(s, Number(mode)) as number;
     const real = s.fake?.chmod ? t.disk : await existingReal(s, 'write', t);
     if (s.fake?.chmod) need(s, 'write', real, t.asked);
-    return effect(s, allow, `chmod: ${t.disk} ${applied.toString(8)}`, s.fake?.chmod && (() => s.fake!.chmod!(t.disk, applied)), async () =>
-      closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) => fh.chmod(applied)),
+    return effect(
+      s,
+      allow,
+      `chmod: ${t.disk} ${applied.toString(8)}`,
+      s.fake?.chmod && (() => s.fake!.chmod!(t.disk, applied)),
+      async () => closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) => fh.chmod(applied)),
     );
   });
 }
@@ -128,8 +200,12 @@ export function chown(s: FsScope, path: string, uid: number, gid: number): Promi
   return op(s, 'chown', 'write', path, { uid, gid }, async (t, allow) => {
     const real = s.fake?.chown ? t.disk : await existingReal(s, 'write', t);
     if (s.fake?.chown) need(s, 'write', real, t.asked);
-    return effect(s, allow, `chown: ${t.disk} ${uid}:${gid}`, s.fake?.chown && (() => s.fake!.chown!(t.disk, uid, gid)), async () =>
-      closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) => fh.chown(uid, gid)),
+    return effect(
+      s,
+      allow,
+      `chown: ${t.disk} ${uid}:${gid}`,
+      s.fake?.chown && (() => s.fake!.chown!(t.disk, uid, gid)),
+      async () => closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), (fh) => fh.chown(uid, gid)),
     );
   });
 }

@@ -12,7 +12,7 @@ import * as read from './fs-read.js';
 import { toDisk, type FsScope } from './fs-scope.js';
 import * as write from './fs-write.js';
 
-export { MAX_DIR_ENTRIES, MAX_READ_BYTES, MAX_WRITE_BYTES, type FsFake, type FsScope } from './fs-scope.js';
+export type { FsFake, FsScope } from './fs-scope.js';
 
 /** The fs capability of one view of one plugin. */
 export function createFs(s: FsScope): FsCapability {

@@ -63,7 +63,17 @@ export class Guard {
   }
 
   private log(info: CallInfo, allowed: boolean, reason?: string): void {
-    this.audit.append({ plugin: this.plugin, tier: this.tier, capability: info.capability, op: info.op, target: info.target, args: info.args, allowed, reason, dryRun: this.dryRun });
+    this.audit.append({
+      plugin: this.plugin,
+      tier: this.tier,
+      capability: info.capability,
+      op: info.op,
+      target: info.target,
+      args: info.args,
+      allowed,
+      reason,
+      dryRun: this.dryRun,
+    });
   }
 
   /**

@@ -4,7 +4,14 @@
  * and dry-run (side effects recorded, not performed; reads still happen).
  */
 import { realpathSync } from 'node:fs';
-import type { AssetsCapability, ExecCapability, FsCapability, HeldLock, LockOptions, NetCapability } from '../../sdk/types.js';
+import type {
+  AssetsCapability,
+  ExecCapability,
+  FsCapability,
+  HeldLock,
+  LockOptions,
+  NetCapability,
+} from '../../sdk/types.js';
 import type { Grants } from '../permissions/grants.js';
 import type { AuditLog } from './audit.js';
 import { createExec, type ExecFake } from './exec.js';
@@ -82,7 +89,13 @@ function realish(p: string): string {
 export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabilities {
   const limiter = new CallLimiter(opts.plugin, opts.maxConcurrent ?? 16, opts.maxQueued ?? 256);
   const guard = new Guard(opts.plugin, opts.tier, opts.grants, opts.dryRun, opts.audit, limiter, opts.recorder);
-  const scope = { guard, root: opts.root && opts.root !== '/' ? realish(opts.root) : '/', ownDirs: (opts.ownDirs ?? []).map(realish), modeMask: (opts.modeMask ?? 0o777) & 0o777, fake: opts.fakes?.fs };
+  const scope = {
+    guard,
+    root: opts.root && opts.root !== '/' ? realish(opts.root) : '/',
+    ownDirs: (opts.ownDirs ?? []).map(realish),
+    modeMask: (opts.modeMask ?? 0o777) & 0o777,
+    fake: opts.fakes?.fs,
+  };
   return {
     exec: createExec(guard, { home: opts.home ?? '/nonexistent', fake: opts.fakes?.exec }),
     fs: createFs({ ...scope, view: 'host' }),

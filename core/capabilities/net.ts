@@ -34,14 +34,17 @@ const hostPort = (h: string, p: number | string) => `${h.includes(':') ? `[${h}]
 
 export function createNet(guard: Guard, fake?: NetFake): NetCapability {
   const need = (host: string, port: number) => {
-    if (guard.checked && !netGranted(guard.effective.net, host, port)) guard.deny({ capability: 'net', target: hostPort(bare(host), port) });
+    if (guard.checked && !netGranted(guard.effective.net, host, port))
+      guard.deny({ capability: 'net', target: hostPort(bare(host), port) });
   };
   const validPort = (port: unknown, target: string): number => {
-    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) guard.deny({ capability: 'net', target, reason: 'the port must be an integer in 1-65535', grantable: false });
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)
+      guard.deny({ capability: 'net', target, reason: 'the port must be an integer in 1-65535', grantable: false });
     return port as number;
   };
   const validHost = (host: unknown): string => {
-    if (typeof host !== 'string' || !host || /[\s\0/]/.test(host)) guard.deny({ capability: 'net', target: String(host), reason: 'not a host name or address', grantable: false });
+    if (typeof host !== 'string' || !host || /[\s\0/]/.test(host))
+      guard.deny({ capability: 'net', target: String(host), reason: 'not a host name or address', grantable: false });
     return bare(host);
   };
 
@@ -53,7 +56,8 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
     } catch {
       return guard.deny({ capability: 'net', target: String(raw), reason: 'not a valid URL', grantable: false });
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') guard.deny({ capability: 'net', target: url.href, reason: 'only http: and https: URLs', grantable: false });
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      guard.deny({ capability: 'net', target: url.href, reason: 'only http: and https: URLs', grantable: false });
     need(bare(url.hostname), url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
     return url;
   };
@@ -79,64 +83,107 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
       }),
 
     resolve: (name, options = {}) =>
-      guard.call({ capability: 'net', op: 'resolve', target: String(name), args: { server: options.server, type: options.type } }, async (allow) => {
-        const n = validHost(name);
-        if (options.server !== undefined) {
-          const s = /:\d+$/.test(options.server) && !/^[^[].*:.*:/.test(options.server) ? parseNetRule(options.server, `net:${options.server}`) : { host: bare(String(options.server)), port: 53 };
-          need(validHost(s.host), s.port === '*' ? 53 : s.port);
-        } else if (guard.checked && !guard.effective.net.some((r) => r.host === n)) {
-          guard.deny({ capability: 'net', target: `${n}:*`, reason: 'resolving through the system resolver needs a grant for the name' });
-        }
-        allow();
-        if (fake?.resolve) return fake.resolve(n, options);
-        const t = performance.now();
-        const resolver = new dns.Resolver({ timeout: timeoutOf(options.timeoutMs), tries: 1 });
-        if (options.server) resolver.setServers([options.server]);
-        try {
-          const addresses = options.type === 'AAAA' ? await resolver.resolve6(n) : await resolver.resolve4(n);
-          return { ok: true, addresses, ms: since(t) };
-        } catch (e) {
-          return { ok: false, addresses: [], ms: since(t), error: (e as NodeJS.ErrnoException).code ?? String(e) };
-        }
-      }),
+      guard.call(
+        {
+          capability: 'net',
+          op: 'resolve',
+          target: String(name),
+          args: { server: options.server, type: options.type },
+        },
+        async (allow) => {
+          const n = validHost(name);
+          if (options.server !== undefined) {
+            const s =
+              /:\d+$/.test(options.server) && !/^[^[].*:.*:/.test(options.server)
+                ? parseNetRule(options.server, `net:${options.server}`)
+                : { host: bare(String(options.server)), port: 53 };
+            need(validHost(s.host), s.port === '*' ? 53 : s.port);
+          } else if (guard.checked && !guard.effective.net.some((r) => r.host === n)) {
+            guard.deny({
+              capability: 'net',
+              target: `${n}:*`,
+              reason: 'resolving through the system resolver needs a grant for the name',
+            });
+          }
+          allow();
+          if (fake?.resolve) return fake.resolve(n, options);
+          const t = performance.now();
+          const resolver = new dns.Resolver({ timeout: timeoutOf(options.timeoutMs), tries: 1 });
+          if (options.server) resolver.setServers([options.server]);
+          try {
+            const addresses = options.type === 'AAAA' ? await resolver.resolve6(n) : await resolver.resolve4(n);
+            return { ok: true, addresses, ms: since(t) };
+          } catch (e) {
+            return { ok: false, addresses: [], ms: since(t), error: (e as NodeJS.ErrnoException).code ?? String(e) };
+          }
+        },
+      ),
 
     http: (req: HttpRequest) =>
-      guard.call({ capability: 'net', op: 'http', target: String(req?.url), args: { method: req?.method ?? 'GET' } }, async (allow) => {
-        const url = grantedUrl(req?.url);
-        const method = String(req.method ?? 'GET').toUpperCase();
-        if (req.body !== undefined && (typeof req.body !== 'string' || Buffer.byteLength(req.body) > MAX_HTTP_REQUEST_BYTES)) {
-          throw new CxError('CX_ERR_IO', { path: url.href, detail: `the request body must be a string of at most ${MAX_HTTP_REQUEST_BYTES} bytes` });
-        }
-        allow();
-        if (guard.dryRun && method !== 'GET' && method !== 'HEAD') {
-          guard.record(`http: ${method} ${url.href}`);
-          return { status: 0, headers: {}, body: '', truncated: false };
-        }
-        if (fake?.http) return fake.http({ ...req, method });
-        return doHttp(url, method, req.headers ?? {}, req.body, timeoutOf(req.timeoutMs));
-      }),
+      guard.call(
+        { capability: 'net', op: 'http', target: String(req?.url), args: { method: req?.method ?? 'GET' } },
+        async (allow) => {
+          const url = grantedUrl(req?.url);
+          const method = String(req.method ?? 'GET').toUpperCase();
+          if (
+            req.body !== undefined &&
+            (typeof req.body !== 'string' || Buffer.byteLength(req.body) > MAX_HTTP_REQUEST_BYTES)
+          ) {
+            throw new CxError('CX_ERR_IO', {
+              path: url.href,
+              detail: `the request body must be a string of at most ${MAX_HTTP_REQUEST_BYTES} bytes`,
+            });
+          }
+          allow();
+          if (guard.dryRun && method !== 'GET' && method !== 'HEAD') {
+            guard.record(`http: ${method} ${url.href}`);
+            return { status: 0, headers: {}, body: '', truncated: false };
+          }
+          if (fake?.http) return fake.http({ ...req, method });
+          return doHttp(url, method, req.headers ?? {}, req.body, timeoutOf(req.timeoutMs));
+        },
+      ),
 
     download: (rawUrl: string, options: DownloadOptions) =>
-      guard.call({ capability: 'net', op: 'download', target: String(rawUrl), args: { maxBytes: options?.maxBytes, sha256: options?.sha256 } }, async (allow) => {
-        const url = grantedUrl(rawUrl);
-        const cap = guard.checked ? MAX_SANDBOXED_DOWNLOAD_BYTES : MAX_DOWNLOAD_BYTES;
-        const maxBytes = Number(options?.maxBytes);
-        if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > cap) {
-          throw new CxError('CX_ERR_IO', { path: url.href, detail: `download needs maxBytes, an integer from 0 to ${cap}` });
-        }
-        const expected = options.sha256 === undefined ? undefined : String(options.sha256).toLowerCase();
-        if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new CxError('CX_ERR_IO', { path: url.href, detail: 'sha256 must be 64 hex digits' });
-        allow();
-        const bytes = fake?.download ? (await fake.download(url.href, options)).bytes : await doDownload(url, maxBytes, timeoutOf(options.timeoutMs));
-        if (bytes.byteLength > maxBytes) throw tooLarge(url, maxBytes);
-        const actual = createHash('sha256').update(bytes).digest('hex');
-        if (expected !== undefined && actual !== expected) throw new CxError('CX_ERR_DOWNLOAD_CHECKSUM', { url: url.href, actual, expected });
-        return { bytes, sha256: actual, size: bytes.byteLength } satisfies Download;
-      }),
+      guard.call(
+        {
+          capability: 'net',
+          op: 'download',
+          target: String(rawUrl),
+          args: { maxBytes: options?.maxBytes, sha256: options?.sha256 },
+        },
+        async (allow) => {
+          const url = grantedUrl(rawUrl);
+          const cap = guard.checked ? MAX_SANDBOXED_DOWNLOAD_BYTES : MAX_DOWNLOAD_BYTES;
+          const maxBytes = Number(options?.maxBytes);
+          if (!Number.isInteger(maxBytes) || maxBytes < 0 || maxBytes > cap) {
+            throw new CxError('CX_ERR_IO', {
+              path: url.href,
+              detail: `download needs maxBytes, an integer from 0 to ${cap}`,
+            });
+          }
+          const expected = options.sha256 === undefined ? undefined : String(options.sha256).toLowerCase();
+          if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected))
+            throw new CxError('CX_ERR_IO', { path: url.href, detail: 'sha256 must be 64 hex digits' });
+          allow();
+          const bytes = fake?.download
+            ? (await fake.download(url.href, options)).bytes
+            : await doDownload(url, maxBytes, timeoutOf(options.timeoutMs));
+          if (bytes.byteLength > maxBytes) throw tooLarge(url, maxBytes);
+          const actual = createHash('sha256').update(bytes).digest('hex');
+          if (expected !== undefined && actual !== expected)
+            throw new CxError('CX_ERR_DOWNLOAD_CHECKSUM', { url: url.href, actual, expected });
+          return { bytes, sha256: actual, size: bytes.byteLength } satisfies Download;
+        },
+      ),
   };
 }
 
-const tooLarge = (url: URL, maxBytes: number) => new CxError('CX_ERR_IO', { path: url.href, detail: `the download is larger than its limit of ${maxBytes} bytes; nothing was kept` });
+const tooLarge = (url: URL, maxBytes: number) =>
+  new CxError('CX_ERR_IO', {
+    path: url.href,
+    detail: `the download is larger than its limit of ${maxBytes} bytes; nothing was kept`,
+  });
 
 /** GETs `url` into memory, stopping (and failing) as soon as more than `maxBytes` arrive. */
 function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
@@ -146,7 +193,10 @@ function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint
     const r = send(url, { method: 'GET', timeout: timeoutMs }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
-        const where = status >= 300 && status < 400 && res.headers.location ? ` (redirects to ${res.headers.location}; redirects are not followed)` : '';
+        const where =
+          status >= 300 && status < 400 && res.headers.location
+            ? ` (redirects to ${res.headers.location}; redirects are not followed)`
+            : '';
         fail(`download failed: HTTP ${status}${where}`);
         return void res.destroy();
       }
@@ -179,7 +229,13 @@ function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint
   });
 }
 
-function doHttp(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<HttpResponse> {
+function doHttp(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const clean: Record<string, string> = {};
@@ -205,15 +261,23 @@ function doHttp(url: URL, method: string, headers: Record<string, string>, body:
         if (done) return;
         done = true;
         const h: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-        resolve({ status: res.statusCode ?? 0, headers: h, body: new TextDecoder().decode(Buffer.concat(chunks)), truncated });
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: h,
+          body: new TextDecoder().decode(Buffer.concat(chunks)),
+          truncated,
+        });
       };
       res.on('end', finish);
       res.on('close', finish);
       res.on('error', () => finish());
     });
     r.on('timeout', () => r.destroy(new Error('timed out')));
-    r.on('error', (e: NodeJS.ErrnoException) => reject(new CxError('CX_ERR_IO', { path: url.href, detail: `HTTP request failed: ${e.code ?? e.message}` })));
+    r.on('error', (e: NodeJS.ErrnoException) =>
+      reject(new CxError('CX_ERR_IO', { path: url.href, detail: `HTTP request failed: ${e.code ?? e.message}` })),
+    );
     r.end(body);
   });
 }

@@ -39,7 +39,13 @@ export const GLOBAL_OPTION_HELP: Array<[string, string]> = [
  * is removed only before the command word: after it, it is the command's own option.
  */
 export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest: string[] } {
-  const g: GlobalOptions = { paths: { pluginDirs: [] }, verbose: false, assumeYes: false, noColor: false, devMode: false };
+  const g: GlobalOptions = {
+    paths: { pluginDirs: [] },
+    verbose: false,
+    assumeYes: false,
+    noColor: false,
+    devMode: false,
+  };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -47,7 +53,10 @@ export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest
       rest.push(...argv.slice(i));
       break;
     }
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const key = PATH_FLAGS[flag];
     if (key || flag === '--plugin-dir') {
       const value = inline ?? argv[++i];

@@ -39,7 +39,9 @@ function asksForHelp(rest: string[]): boolean {
   const end = rest.indexOf('--');
   const args = end === -1 ? rest : rest.slice(0, end);
   const words = args.filter((a) => !a.startsWith('-'));
-  return args.length === 0 || words[0] === 'help' || args.some((a) => a === '--help' || a === '-h' || a === '--version');
+  return (
+    args.length === 0 || words[0] === 'help' || args.some((a) => a === '--help' || a === '-h' || a === '--version')
+  );
 }
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
@@ -65,10 +67,18 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     await checkPluginDirs(global.paths.pluginDirs ?? [], env);
     const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({
-      paths, verbose: global.verbose, assumeYes: global.assumeYes, terminal, loadCode: !fast, devMode: global.devMode, tolerateConfigError: asksForHelp(rest),
+      paths,
+      verbose: global.verbose,
+      assumeYes: global.assumeYes,
+      terminal,
+      loadCode: !fast,
+      devMode: global.devMode,
+      tolerateConfigError: asksForHelp(rest),
     });
     if (kernel.configError) {
-      terminal.err(`warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`);
+      terminal.err(
+        `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,
+      );
     }
     program = buildProgram(kernel, terminal, (c) => (code = c), failing);
     const help = helpAsFlag(program, rest);
@@ -95,7 +105,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
-        terminal.err(`\ndevelopment mode: ${acts.length} side-effecting call${acts.length === 1 ? '' : 's'} recorded, none performed${acts.length ? ':' : '.'}\n${acts.map((a) => `  ${a}\n`).join('')}`);
+        terminal.err(
+          `\ndevelopment mode: ${acts.length} side-effecting call${acts.length === 1 ? '' : 's'} recorded, none performed${acts.length ? ':' : '.'}\n${acts.map((a) => `  ${a}\n`).join('')}`,
+        );
       }
       try {
         await kernel.shutdown();
@@ -111,7 +123,10 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
 async function checkPluginDirs(flagged: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const given = [
     ...flagged.map((dir) => ({ dir, from: '--plugin-dir' })),
-    ...(env.CX_PLUGIN_PATH ?? '').split(':').filter(Boolean).map((dir) => ({ dir, from: 'CX_PLUGIN_PATH' })),
+    ...(env.CX_PLUGIN_PATH ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((dir) => ({ dir, from: 'CX_PLUGIN_PATH' })),
   ];
   for (const { dir, from } of given) {
     const st = await stat(dir).catch(() => undefined);
@@ -119,7 +134,9 @@ async function checkPluginDirs(flagged: string[], env: NodeJS.ProcessEnv): Promi
     const what = st ? 'is not a directory' : 'does not exist';
     throw usageError(
       `${from} '${dir}' ${what} (resolved: ${resolve(dir)}).`,
-      from === '--plugin-dir' ? 'give --plugin-dir a directory that holds a plugin (its plugin.yaml) or plugin directories' : 'fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)',
+      from === '--plugin-dir'
+        ? 'give --plugin-dir a directory that holds a plugin (its plugin.yaml) or plugin directories'
+        : 'fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)',
     );
   }
 }
@@ -146,7 +163,10 @@ function helpAsFlag(program: Command, rest: string[]): { argv: string[] } | { un
     const sub = c.commands.find((s) => s.name() === w);
     path.push(w);
     if (!sub) {
-      const near = closest(w, c.commands.map((s) => s.name()));
+      const near = closest(
+        w,
+        c.commands.map((s) => s.name()),
+      );
       return { unknown: path, suggestion: near.length ? `\n(Did you mean ${near.join(', ')}?)` : '' };
     }
     c = sub;
@@ -155,12 +175,20 @@ function helpAsFlag(program: Command, rest: string[]): { argv: string[] } | { un
   return { argv: [...path, '--help'] };
 }
 
-function buildProgram(kernel: Kernel, terminal: Terminal, setCode: (c: number) => void, failing: FailingCommand): Command {
+function buildProgram(
+  kernel: Kernel,
+  terminal: Terminal,
+  setCode: (c: number) => void,
+  failing: FailingCommand,
+): Command {
   const program = new Command('cx-ops')
     .description('Keep Linux hosts healthy: diagnose, repair, update — everything a plugin.')
     .version(kernel.version, '--version', 'print the cx-ops version')
     .showSuggestionAfterError(true)
-    .addHelpText('after', `\nGlobal options (accepted by every command, before or after it):\n${GLOBAL_OPTION_HELP.map(([f, d]) => `  ${f.padEnd(22)}${d}`).join('\n')}\n\nExit codes: 0 ok, 1 warning or error, 2 bad input, 3 permission denied, 4 plugin failure, 5 locked/system state.\nDocs: docs/architecture.md, docs/errors.md`);
+    .addHelpText(
+      'after',
+      `\nGlobal options (accepted by every command, before or after it):\n${GLOBAL_OPTION_HELP.map(([f, d]) => `  ${f.padEnd(22)}${d}`).join('\n')}\n\nExit codes: 0 ok, 1 warning or error, 2 bad input, 3 permission denied, 4 plugin failure, 5 locked/system state.\nDocs: docs/architecture.md, docs/errors.md`,
+    );
   addPluginCommands(program, kernel, terminal, setCode);
   mountContributedCommands(program, kernel, setCode);
   // Commander's errors are not printed by commander: main prints them from the catalogue,

@@ -23,12 +23,26 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
     for (const w of words) parent = group(parent, w);
     if (parent.commands.some((c) => c.name() === leaf)) {
       kernel.bootErrors.push(
-        new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { kind: 'command', id: info.id, first: 'another command', second: info.plugin, plugin: info.plugin }),
+        new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', {
+          kind: 'command',
+          id: info.id,
+          first: 'another command',
+          second: info.plugin,
+          plugin: info.plugin,
+        }),
       );
       continue;
     }
-    const meta = info.meta as { description?: string; arguments?: CommandArgument[]; options?: CommandOption[]; help?: string | null; dry_run?: boolean };
-    const cmd = parent.command(leaf).description(`${meta.description ?? ''}${info.tier === 'sandboxed' ? ' (sandboxed plugin)' : ''}`);
+    const meta = info.meta as {
+      description?: string;
+      arguments?: CommandArgument[];
+      options?: CommandOption[];
+      help?: string | null;
+      dry_run?: boolean;
+    };
+    const cmd = parent
+      .command(leaf)
+      .description(`${meta.description ?? ''}${info.tier === 'sandboxed' ? ' (sandboxed plugin)' : ''}`);
     const args = meta.arguments ?? [];
     for (const a of args) {
       const spec = a.required ? `<${a.name}${a.variadic ? '...' : ''}>` : `[${a.name}${a.variadic ? '...' : ''}]`;

@@ -56,7 +56,12 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
-export function addPluginCommands(program: Command, kernel: Kernel, terminal: Terminal, setCode: (c: number) => void): void {
+export function addPluginCommands(
+  program: Command,
+  kernel: Kernel,
+  terminal: Terminal,
+  setCode: (c: number) => void,
+): void {
   const plugins = program.command('plugins').description('list, enable, disable, inspect and create plugins');
 
   plugins
@@ -66,7 +71,9 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
     .option('--json', 'print JSON')
     .addHelpText('after', STATUS_HELP)
     .action(async (o: { available?: boolean; json?: boolean }) => {
-      const rows = [...kernel.plugins.values()].sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name)).map(summary);
+      const rows = [...kernel.plugins.values()]
+        .sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name))
+        .map(summary);
       let available: Json[] = [];
       if (o.available) {
         for (const cat of kernel.registry.list('plugin-catalog')) {
@@ -78,7 +85,9 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
           }
         }
         const installed = new Set(rows.map((r) => r.name));
-        available = available.filter((a) => !(a && typeof a === 'object' && !Array.isArray(a) && installed.has(String(a.name))));
+        available = available.filter(
+          (a) => !(a && typeof a === 'object' && !Array.isArray(a) && installed.has(String(a.name))),
+        );
       }
       if (o.json) {
         terminal.out(`${JSON.stringify(o.available ? { installed: rows, available } : rows, null, 2)}\n`);
@@ -87,7 +96,11 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
       const head = ['NAME', 'VERSION', 'TIER', 'STATUS', 'SOURCE', 'DESCRIPTION'];
       terminal.out(table([head, ...rows.map((r) => [r.name, r.version, r.tier, r.status, r.source, r.description])]));
       if (o.available) {
-        terminal.out(available.length ? `\nAvailable from registries:\n${table([['NAME', 'VERSION', 'REGISTRY', 'DESCRIPTION'], ...available.map((a: any) => [String(a.name), String(a.version), String(a.registry ?? ''), String(a.description ?? '')])])}` : '\nNo other plugins available from the configured registries.\n');
+        terminal.out(
+          available.length
+            ? `\nAvailable from registries:\n${table([['NAME', 'VERSION', 'REGISTRY', 'DESCRIPTION'], ...available.map((a: any) => [String(a.name), String(a.version), String(a.registry ?? ''), String(a.description ?? '')])])}`
+            : '\nNo other plugins available from the configured registries.\n',
+        );
       }
     });
 
@@ -106,7 +119,12 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
         main: p.manifest.main,
         config_key: p.manifest.config_key ?? p.name,
         read_only: p.readOnly,
-        contributions: kernel.registry.kindNames().flatMap((k) => kernel.registry.list(k).filter((c) => c.plugin === name).map((c) => `${c.kind}:${c.id}`)),
+        contributions: kernel.registry.kindNames().flatMap((k) =>
+          kernel.registry
+            .list(k)
+            .filter((c) => c.plugin === name)
+            .map((c) => `${c.kind}:${c.id}`),
+        ),
       };
       for (const extra of kernel.registry.list('plugin-info')) {
         try {
@@ -133,7 +151,10 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
     .command('enable')
     .description('enable a plugin; shows the permissions it requests and asks before granting them')
     .argument('<name>', 'plugin name')
-    .option('--grant <grant...>', "grant exactly these (e.g. 'exec:systemctl is-active *' read:/proc); must be within the request")
+    .option(
+      '--grant <grant...>',
+      "grant exactly these (e.g. 'exec:systemctl is-active *' read:/proc); must be within the request",
+    )
     .option('--read-only', 'read-only tier: no exec, write or net, whatever is requested')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { grant?: string[]; readOnly?: boolean; json?: boolean; yes?: boolean }) => {
@@ -143,11 +164,21 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
       if (o.grant) grants = o.grant;
       else if (p.builtin || req.length === 0) grants = [];
       else {
-        terminal.err(`plugin '${name}' ${p.manifest.version} (${p.tier}) requests:\n${req.map((g) => `  - ${g}`).join('\n')}\n`);
-        const ok = kernel.options.assumeYes || o.yes || (terminal.interactive && terminal.ask ? /^y(es)?$/i.test(((await terminal.ask('Grant these permissions? [y/N] ')) ?? '').trim()) : false);
+        terminal.err(
+          `plugin '${name}' ${p.manifest.version} (${p.tier}) requests:\n${req.map((g) => `  - ${g}`).join('\n')}\n`,
+        );
+        const ok =
+          kernel.options.assumeYes ||
+          o.yes ||
+          (terminal.interactive && terminal.ask
+            ? /^y(es)?$/i.test(((await terminal.ask('Grant these permissions? [y/N] ')) ?? '').trim())
+            : false);
         if (!ok) {
           if (!terminal.interactive && !kernel.options.assumeYes) {
-            throw new CxError('CX_ERR_USAGE', { detail: `plugin '${name}' requests permissions and there is no terminal to ask.`, hint: `cx-ops plugins enable ${name} -y   (grant all requested) or --grant <grant...>` });
+            throw new CxError('CX_ERR_USAGE', {
+              detail: `plugin '${name}' requests permissions and there is no terminal to ask.`,
+              hint: `cx-ops plugins enable ${name} -y   (grant all requested) or --grant <grant...>`,
+            });
           }
           terminal.err('Not enabled.\n');
           setCode(1);
@@ -156,8 +187,14 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
         grants = req;
       }
       const rec = await kernel.enable(name, { grants, readOnly: o.readOnly });
-      if (o.json) terminal.out(`${JSON.stringify({ name, enabled: true, tier: rec.tier, grants: rec.grantStrings, read_only: Boolean(o.readOnly) }, null, 2)}\n`);
-      else terminal.out(`enabled ${name} (${rec.tier}${o.readOnly ? ', read-only' : ''})${rec.grantStrings.length ? ` with grants: ${rec.grantStrings.join(', ')}` : ''}\n`);
+      if (o.json)
+        terminal.out(
+          `${JSON.stringify({ name, enabled: true, tier: rec.tier, grants: rec.grantStrings, read_only: Boolean(o.readOnly) }, null, 2)}\n`,
+        );
+      else
+        terminal.out(
+          `enabled ${name} (${rec.tier}${o.readOnly ? ', read-only' : ''})${rec.grantStrings.length ? ` with grants: ${rec.grantStrings.join(', ')}` : ''}\n`,
+        );
     });
 
   plugins
@@ -189,7 +226,9 @@ export function addPluginCommands(program: Command, kernel: Kernel, terminal: Te
     .option('--dir <dir>', 'parent directory (default: the current directory)')
     .action(async (name: string, o: { type: string; dir?: string }) => {
       const dir = await createPluginScaffold(name, o.type, o.dir ?? process.cwd(), kernel.version);
-      terminal.out(`created ${dir}\nNext:\n  cd ${dir}\n  npm install        # the SDK and vitest\n  npm test           # runs the plugin under the real sandbox\n  cx-ops plugins build .\n`);
+      terminal.out(
+        `created ${dir}\nNext:\n  cd ${dir}\n  npm install        # the SDK and vitest\n  npm test           # runs the plugin under the real sandbox\n  cx-ops plugins build .\n`,
+      );
     });
 
   plugins

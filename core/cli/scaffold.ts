@@ -44,22 +44,44 @@ export function cxOpsPackageRoot(): string {
       /* not here: look one level up */
     }
     const up = dirname(dir);
-    if (up === dir) throw new CxError('CX_ERR_IO', { path: fileURLToPath(import.meta.url), detail: 'no package.json of cx-ops above this file; reinstall cx-ops' });
+    if (up === dir)
+      throw new CxError('CX_ERR_IO', {
+        path: fileURLToPath(import.meta.url),
+        detail: 'no package.json of cx-ops above this file; reinstall cx-ops',
+      });
     dir = up;
   }
 }
 
 /** Writes a new plugin directory `parent/name`; refuses to overwrite an existing one. */
-export async function createPluginScaffold(name: string, type: string, parent: string, kernelVersion: string): Promise<string> {
+export async function createPluginScaffold(
+  name: string,
+  type: string,
+  parent: string,
+  kernelVersion: string,
+): Promise<string> {
   if (!PLUGIN_NAME_PATTERN.test(name)) {
-    throw new CxError('CX_ERR_USAGE', { detail: `'${name}' is not a valid plugin name: use lower-case words joined by '-'.`, hint: 'cx-ops plugins create disk-guard --type check' });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `'${name}' is not a valid plugin name: use lower-case words joined by '-'.`,
+      hint: 'cx-ops plugins create disk-guard --type check',
+    });
   }
   if (!(SCAFFOLD_TYPES as readonly string[]).includes(type)) {
-    throw new CxError('CX_ERR_USAGE', { detail: `unknown plugin type '${type}'; choose one of: ${SCAFFOLD_TYPES.join(', ')}.` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `unknown plugin type '${type}'; choose one of: ${SCAFFOLD_TYPES.join(', ')}.`,
+    });
   }
   const dir = resolve(parent, name);
-  if (await stat(dir).then(() => true, () => false)) {
-    throw new CxError('CX_ERR_USAGE', { detail: `${dir} already exists; nothing was written.`, hint: 'choose another name or --dir' });
+  if (
+    await stat(dir).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `${dir} already exists; nothing was written.`,
+      hint: 'choose another name or --dir',
+    });
   }
   const major = Number(kernelVersion.split('.')[0]);
   const words: Array<[RegExp, string]> = [
@@ -93,13 +115,26 @@ export async function buildPluginDir(dirArg: string): Promise<string> {
   const { manifest } = await readManifest(dir);
   const candidates = ['src/index.ts', 'src/index.js', 'index.ts'];
   let entry: string | undefined;
-  for (const c of candidates) if (!entry && (await stat(join(dir, c)).then(() => true, () => false))) entry = join(dir, c);
-  if (!entry) throw new CxError('CX_ERR_USAGE', { detail: `${dir}: no src/index.ts to bundle.`, hint: 'put the plugin source in src/index.ts' });
+  for (const c of candidates)
+    if (
+      !entry &&
+      (await stat(join(dir, c)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      entry = join(dir, c);
+  if (!entry)
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `${dir}: no src/index.ts to bundle.`,
+      hint: 'put the plugin source in src/index.ts',
+    });
   const { bundlePlugin } = await import('../../sdk/bundle.js');
   const code = await bundlePlugin(entry);
   const out = join(dir, manifest.main);
   const declared = await declaredName(manifest.name, code, out);
-  if (declared !== manifest.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: manifest.name, declared, file: entry });
+  if (declared !== manifest.name)
+    throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: manifest.name, declared, file: entry });
   await writeFileAtomic(out, code);
   return out;
 }

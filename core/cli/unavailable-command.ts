@@ -16,11 +16,17 @@ export interface UnknownCommandReport {
 }
 
 function notLoaded(kernel: Kernel): PluginRecord[] {
-  return [...kernel.plugins.values()].filter((p) => p.status === 'disabled' || p.status === 'failed').sort((a, b) => a.name.localeCompare(b.name));
+  return [...kernel.plugins.values()]
+    .filter((p) => p.status === 'disabled' || p.status === 'failed')
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The not-loaded plugin that provides the command `words` (e.g. ['repair', 'apt']), if known. */
-async function providerOf(kernel: Kernel, words: string[], candidates: PluginRecord[]): Promise<PluginRecord | undefined> {
+async function providerOf(
+  kernel: Kernel,
+  words: string[],
+  candidates: PluginRecord[],
+): Promise<PluginRecord | undefined> {
   const wanted = words.join(' ');
   const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
   for (const p of candidates) {
@@ -35,7 +41,11 @@ async function providerOf(kernel: Kernel, words: string[], candidates: PluginRec
  * Explains `cx-ops <words>` where the last word is the unknown one. `suggestion` is commander's
  * "(Did you mean …?)" line, kept when no plugin is known to provide the command.
  */
-export async function explainUnknownCommand(kernel: Kernel, words: string[], suggestion: string): Promise<UnknownCommandReport> {
+export async function explainUnknownCommand(
+  kernel: Kernel,
+  words: string[],
+  suggestion: string,
+): Promise<UnknownCommandReport> {
   const command = words.join(' ');
   const candidates = notLoaded(kernel);
   const p = await providerOf(kernel, words, candidates);
@@ -57,9 +67,16 @@ export async function explainUnknownCommand(kernel: Kernel, words: string[], sug
   }
   const unknown = `unknown command '${words[words.length - 1]}'${suggestion}`;
   if (candidates.length === 0) {
-    return { error: new CxError('CX_ERR_USAGE', { detail: unknown, hint: `cx-ops ${words.slice(0, -1).concat('').join(' ')}--help` }) };
+    return {
+      error: new CxError('CX_ERR_USAGE', {
+        detail: unknown,
+        hint: `cx-ops ${words.slice(0, -1).concat('').join(' ')}--help`,
+      }),
+    };
   }
-  const listed = candidates.map((c) => `${c.name} (${c.status === 'failed' ? `failed to load: ${c.error?.code ?? 'see below'}` : 'disabled'})`);
+  const listed = candidates.map(
+    (c) => `${c.name} (${c.status === 'failed' ? `failed to load: ${c.error?.code ?? 'see below'}` : 'disabled'})`,
+  );
   return {
     error: new CxError('CX_ERR_USAGE', {
       detail: `${unknown}\nIt may come from a plugin that is not loaded: ${listed.join(', ')}.`,

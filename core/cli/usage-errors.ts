@@ -41,7 +41,13 @@ export function namedCommand(program: Command, argv: string[]): Command {
  * Turns a commander error into the error to print (exit 2, or the failed plugin's).
  * `argv` is what commander parsed, to find the command when commander did not record it.
  */
-export async function usageErrorOf(e: CommanderError, failing: FailingCommand, argv: string[], program?: Command, kernel?: Kernel): Promise<UnknownCommandReport> {
+export async function usageErrorOf(
+  e: CommanderError,
+  failing: FailingCommand,
+  argv: string[],
+  program?: Command,
+  kernel?: Kernel,
+): Promise<UnknownCommandReport> {
   const words = commandPath(failing.command ?? (program && namedCommand(program, argv)));
   const detail = e.message.replace(/^error: /, '');
   if (e.code === 'commander.unknownCommand' && failing.command && kernel) {
@@ -51,7 +57,11 @@ export async function usageErrorOf(e: CommanderError, failing: FailingCommand, a
   }
   if (e.code === 'commander.help') {
     // A command group given no command: commander printed its help (the commands) above.
-    return { error: new CxError('CX_ERR_USAGE', { detail: `${['cx-ops', ...words].join(' ')} needs a command; the commands are listed above.` }) };
+    return {
+      error: new CxError('CX_ERR_USAGE', {
+        detail: `${['cx-ops', ...words].join(' ')} needs a command; the commands are listed above.`,
+      }),
+    };
   }
   return { error: new CxError('CX_ERR_USAGE', { detail, hint: helpHint(words) }) };
 }

@@ -29,7 +29,10 @@ export const shapeCacheFile = (cacheDir: string): string => join(cacheDir, 'shap
 
 export async function loadPlugins(k: BootHost): Promise<void> {
   // Loaded here, not at start: `plugins list` and friends never need them.
-  const [{ default: satisfies }, { orderPlugins }] = await Promise.all([import('semver/functions/satisfies.js'), import('../loader/order.js')]);
+  const [{ default: satisfies }, { orderPlugins }] = await Promise.all([
+    import('semver/functions/satisfies.js'),
+    import('../loader/order.js'),
+  ]);
   const candidates = new Map<string, PluginRecord>();
   const owners = sectionOwners([...k.plugins.values()].map((p) => p.manifest));
   for (const p of k.plugins.values()) {
@@ -73,7 +76,8 @@ export async function loadPlugins(k: BootHost): Promise<void> {
         await activate(k, p);
         p.shape = shapeOf(p);
         p.ready = Promise.resolve();
-        if (stamp !== undefined) fresh[name] = { stamp, version: p.manifest.version, main: p.manifest.main, shape: p.shape };
+        if (stamp !== undefined)
+          fresh[name] = { stamp, version: p.manifest.version, main: p.manifest.main, shape: p.shape };
       }
       declare(k, p);
       p.status = 'active';
@@ -93,9 +97,13 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   for (const name of active) register(k, k.plugins.get(name)!);
   for (const name of active) {
     const p = k.plugins.get(name)!;
-    if (p.status === 'active') await k.callHook('plugin_loaded', { plugin: p.name, version: p.manifest.version, tier: p.tier });
+    if (p.status === 'active')
+      await k.callHook('plugin_loaded', { plugin: p.name, version: p.manifest.version, tier: p.tier });
   }
-  await k.callHook('startup', { version: k.version, plugins: order.filter((n) => k.plugins.get(n)!.status === 'active') });
+  await k.callHook('startup', {
+    version: k.version,
+    plugins: order.filter((n) => k.plugins.get(n)!.status === 'active'),
+  });
 }
 
 /**

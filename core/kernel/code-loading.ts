@@ -29,7 +29,12 @@ export async function loadCode(host: LoadingHost, p: PluginRecord): Promise<void
   try {
     await stat(main);
   } catch {
-    throw new CxError('CX_ERR_MAIN_MISSING', { plugin: p.name, main: p.manifest.main, path: main, manifest: p.manifestFile });
+    throw new CxError('CX_ERR_MAIN_MISSING', {
+      plugin: p.name,
+      main: p.manifest.main,
+      path: main,
+      manifest: p.manifestFile,
+    });
   }
   if (p.tier === 'trusted') {
     p.definition = await importTrusted(host, p, main);
@@ -42,12 +47,14 @@ export async function loadCode(host: LoadingHost, p: PluginRecord): Promise<void
     callTimeoutMs: p.manifest.limits?.call_timeout_ms ?? host.sandboxDefaults.call_timeout_ms,
   };
   p.sandboxed = await sandbox.load({ name: p.name, code, filename: main, limits });
-  if (p.sandboxed.shape.name !== p.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: p.name, declared: p.sandboxed.shape.name });
+  if (p.sandboxed.shape.name !== p.name)
+    throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: p.name, declared: p.sandboxed.shape.name });
 }
 
 async function importTrusted(host: LoadingHost, p: PluginRecord, main: string): Promise<PluginDefinition> {
   const recorded = p.builtin ? undefined : host.trustedTree(p.name);
-  if (recorded !== undefined && recorded !== (await treeHash(p.dir))) throw new CxError('CX_ERR_PLUGIN_CHANGED', { plugin: p.name, dir: p.dir });
+  if (recorded !== undefined && recorded !== (await treeHash(p.dir)))
+    throw new CxError('CX_ERR_PLUGIN_CHANGED', { plugin: p.name, dir: p.dir });
   let mod: { default?: unknown };
   try {
     // The stamp in the URL makes a long-lived process import a changed plugin afresh.
@@ -55,10 +62,19 @@ async function importTrusted(host: LoadingHost, p: PluginRecord, main: string): 
     if (p.stamp) url.searchParams.set('v', p.stamp.split('|')[0]!);
     mod = await import(url.href);
   } catch (e) {
-    throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: `failed to load: ${messageOf(e)}` }, { cause: e });
+    throw new CxError(
+      'CX_ERR_MAIN_INVALID',
+      { plugin: p.name, main: p.manifest.main, detail: `failed to load: ${messageOf(e)}` },
+      { cause: e },
+    );
   }
   const def = mod.default as PluginDefinition | undefined;
-  if (!def || typeof def !== 'object') throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: 'has no default export' });
+  if (!def || typeof def !== 'object')
+    throw new CxError('CX_ERR_MAIN_INVALID', {
+      plugin: p.name,
+      main: p.manifest.main,
+      detail: 'has no default export',
+    });
   if (def.name !== p.name) throw new CxError('CX_ERR_PLUGIN_NAME_MISMATCH', { plugin: p.name, declared: def.name });
   return def;
 }
@@ -106,15 +122,24 @@ export function shapeOf(p: PluginRecord): PluginShape {
     hooks: d.hooks ?? [],
     hasActivate: Boolean(d.activate),
     hasDeactivate: Boolean(d.deactivate),
-    errors: Object.entries(errorSpecsOf(d.errors)).map(([code, spec]) => ({ code, exit: spec.exit, summary: spec.summary })),
+    errors: Object.entries(errorSpecsOf(d.errors)).map(([code, spec]) => ({
+      code,
+      exit: spec.exit,
+      summary: spec.summary,
+    })),
   };
   let text: string;
   try {
     text = JSON.stringify(raw);
   } catch (e) {
-    throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: `its definition is not plain data (${messageOf(e)})` }, { cause: e });
+    throw new CxError(
+      'CX_ERR_MAIN_INVALID',
+      { plugin: p.name, main: p.manifest.main, detail: `its definition is not plain data (${messageOf(e)})` },
+      { cause: e },
+    );
   }
   const shape = parseShape(text);
-  if (typeof shape === 'string') throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: shape });
+  if (typeof shape === 'string')
+    throw new CxError('CX_ERR_MAIN_INVALID', { plugin: p.name, main: p.manifest.main, detail: shape });
   return shape;
 }

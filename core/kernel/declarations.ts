@@ -27,12 +27,18 @@ export interface DeclarationHost extends InvocationHost {
 /** Declares the kinds, hooks and error codes a plugin offers; a name already taken throws CX_ERR_DECLARATION_DUPLICATE. */
 export function declare(host: DeclarationHost, p: PluginRecord): void {
   const shape = p.shape!;
-  for (const k of shape.kinds) host.registry.declareKind({ kind: k.kind, description: k.description, owner: p.name, metaSchema: k.metaSchema });
+  for (const k of shape.kinds)
+    host.registry.declareKind({ kind: k.kind, description: k.description, owner: p.name, metaSchema: k.metaSchema });
   for (const h of shape.hooks) host.hooks.declare(h.name, h.type, h.description, p.name);
   for (const e of shape.errors ?? []) {
     const owner = isErrorCode(e.code) ? 'the kernel' : host.errorOwners.get(e.code);
     if (owner !== undefined && owner !== p.name) {
-      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', { plugin: p.name, what: 'error code', name: e.code, owner: owner === 'the kernel' ? undefined : owner });
+      throw new CxError('CX_ERR_DECLARATION_DUPLICATE', {
+        plugin: p.name,
+        what: 'error code',
+        name: e.code,
+        owner: owner === 'the kernel' ? undefined : owner,
+      });
     }
     host.errorOwners.set(e.code, p.name);
   }
@@ -51,19 +57,43 @@ export function register(host: DeclarationHost, p: PluginRecord): void {
         meta: c.meta as Record<string, Json>,
         configField: c.configField,
         invoke: (input, req) =>
-          runPluginCode(host, p, { type: 'contribution', kind: c.kind, id: c.id }, input, { ...req, dryRun: req.dryRun || wantsDryRun(c, input) }, `${c.kind} '${c.id}'`),
+          runPluginCode(
+            host,
+            p,
+            { type: 'contribution', kind: c.kind, id: c.id },
+            input,
+            { ...req, dryRun: req.dryRun || wantsDryRun(c, input) },
+            `${c.kind} '${c.id}'`,
+          ),
       });
     } catch (e) {
       if (e instanceof CxError && e.code === 'CX_ERR_KIND_UNKNOWN' && host.dormantKinds.has(c.kind)) continue;
       // An id the operator chose in config.yaml (nagios checks): the fix is to rename it there.
-      const field = e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE' ? (c.configField ?? host.registry.get(c.kind, c.id)?.configField) : undefined;
-      host.bootErrors.push(field ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', { ...(e as CxError).params, fix: `Rename it: change ${field} in ${join(host.configDir, 'config.yaml')}.` }) : (e as CxError));
+      const field =
+        e instanceof CxError && e.code === 'CX_ERR_CONTRIBUTION_DUPLICATE'
+          ? (c.configField ?? host.registry.get(c.kind, c.id)?.configField)
+          : undefined;
+      host.bootErrors.push(
+        field
+          ? new CxError('CX_ERR_CONTRIBUTION_DUPLICATE', {
+              ...(e as CxError).params,
+              fix: `Rename it: change ${field} in ${join(host.configDir, 'config.yaml')}.`,
+            })
+          : (e as CxError),
+      );
     }
   }
   for (const t of shape.taps) {
     try {
       host.hooks.tap(t.hook, { plugin: p.name, priority: t.priority }, (payload, call) =>
-        runPluginCode(host, p, { type: 'tap', index: t.index, hook: t.hook }, payload as Json, { dryRun: call.dryRun }, `its '${t.hook}' tap`),
+        runPluginCode(
+          host,
+          p,
+          { type: 'tap', index: t.index, hook: t.hook },
+          payload as Json,
+          { dryRun: call.dryRun },
+          `its '${t.hook}' tap`,
+        ),
       );
     } catch (e) {
       host.bootErrors.push(e as CxError);

@@ -3,11 +3,28 @@
  * (never widened), with every side-effecting grant dropped in the read-only tier.
  */
 import type { PluginManifest } from '../../sdk/types.js';
-import { formatGrants, mergeGrants, narrowGrants, parseGrant, readOnlyGrants, requestedGrants, type Grants } from '../permissions/grants.js';
+import {
+  formatGrants,
+  mergeGrants,
+  narrowGrants,
+  parseGrant,
+  readOnlyGrants,
+  requestedGrants,
+  type Grants,
+} from '../permissions/grants.js';
 
 /** The effective grants of a plugin (throws CX_ERR_GRANT_WIDER / CX_ERR_GRANT_SYNTAX for bad grant strings). */
-export function effectiveGrants(plugin: string, manifest: PluginManifest, grantStrings: string[], readOnly: boolean): Grants {
-  const narrowed = narrowGrants(requestedGrants(manifest.permissions ?? {}), mergeGrants(grantStrings.map((g) => parseGrant(g))), plugin);
+export function effectiveGrants(
+  plugin: string,
+  manifest: PluginManifest,
+  grantStrings: string[],
+  readOnly: boolean,
+): Grants {
+  const narrowed = narrowGrants(
+    requestedGrants(manifest.permissions ?? {}),
+    mergeGrants(grantStrings.map((g) => parseGrant(g))),
+    plugin,
+  );
   return readOnly ? readOnlyGrants(narrowed) : narrowed;
 }
 

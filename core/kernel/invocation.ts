@@ -13,7 +13,8 @@ import { pluginTerminalText } from '../terminal-text.js';
 import type { PluginRecord } from './plugin-record.js';
 
 /** What a call runs: a contribution, or the plugin's tap number `index` on `hook`. */
-export type CallTarget = { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number; hook: string };
+export type CallTarget =
+  { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number; hook: string };
 
 /** What invocation needs from the kernel. */
 export interface InvocationHost {
@@ -26,7 +27,14 @@ export interface InvocationHost {
 }
 
 /** Runs plugin code with attribution. `where` names the call in messages ("check 'disk'", "its 'x' tap"). */
-export async function runPluginCode(host: InvocationHost, p: PluginRecord, target: CallTarget, input: Json, req: InvokeRequest, where: string): Promise<Json> {
+export async function runPluginCode(
+  host: InvocationHost,
+  p: PluginRecord,
+  target: CallTarget,
+  input: Json,
+  req: InvokeRequest,
+  where: string,
+): Promise<Json> {
   const dryRun = req.dryRun || host.devMode;
   // Each call records into its own list (in development mode also kept for the final report).
   const recorder: DryRunRecorder | undefined = dryRun ? { actions: [] } : undefined;
@@ -37,7 +45,8 @@ export async function runPluginCode(host: InvocationHost, p: PluginRecord, targe
   const ctx = p.tier === 'sandboxed' ? recordingHostErrors(made, raised) : made;
   const work = async (): Promise<Json> => {
     await host.ensureReady(p);
-    if (p.sandboxed) return p.sandboxed.call(target.type === 'tap' ? { type: 'tap', index: target.index } : target, input, ctx);
+    if (p.sandboxed)
+      return p.sandboxed.call(target.type === 'tap' ? { type: 'tap', index: target.index } : target, input, ctx);
     const d = p.definition!;
     if (target.type === 'tap') return (await d.taps![target.index]!.run(ctx, input)) as Json;
     const c = d.contributes!.find((x) => x.kind === target.kind && x.id === target.id)!;
@@ -46,7 +55,17 @@ export async function runPluginCode(host: InvocationHost, p: PluginRecord, targe
   let out: Json;
   try {
     out = req.timeoutMs
-      ? await withTimeout(work(), req.timeoutMs, () => new CxError('CX_ERR_CALL_TIMEOUT', { plugin: p.name, where, ms: req.timeoutMs, contribution: target.type === 'contribution' ? target.id : undefined }))
+      ? await withTimeout(
+          work(),
+          req.timeoutMs,
+          () =>
+            new CxError('CX_ERR_CALL_TIMEOUT', {
+              plugin: p.name,
+              where,
+              ms: req.timeoutMs,
+              contribution: target.type === 'contribution' ? target.id : undefined,
+            }),
+        )
       : await work();
   } catch (e) {
     throw attributed(e, p, target, where, raised);
@@ -68,7 +87,11 @@ export async function runPluginCode(host: InvocationHost, p: PluginRecord, targe
  * this call (a plugin cannot forge a kernel error); anything else is CX_ERR_PLUGIN_THREW.
  */
 export function attributed(e: unknown, p: PluginRecord, target: CallTarget, where: string, raised: CxError[]): CxError {
-  const at = { plugin: p.name, contribution: target.type === 'contribution' ? target.id : undefined, hook: target.type === 'tap' ? target.hook : undefined };
+  const at = {
+    plugin: p.name,
+    contribution: target.type === 'contribution' ? target.id : undefined,
+    hook: target.type === 'tap' ? target.hook : undefined,
+  };
   if (e instanceof CxError) return e.attribute(at);
   const code = (e as { code?: unknown } | null)?.code;
   const message = messageOf(e);
@@ -78,7 +101,9 @@ export function attributed(e: unknown, p: PluginRecord, target: CallTarget, wher
     return CxError.fromData({ code: own.code, message, exit: own.exit, hint, suggestions }, at);
   }
   // A sandboxed plugin's message arrives escaped and marked (core/terminal-text.ts).
-  const host = raised.find((r) => r.code === code && (r.message === message || pluginTerminalText(p.name, r.message) === message));
+  const host = raised.find(
+    (r) => r.code === code && (r.message === message || pluginTerminalText(p.name, r.message) === message),
+  );
   const genuine = p.tier === 'trusted' || host !== undefined;
   if (isErrorCode(code) && genuine) return CxError.withMessage(code, host?.message ?? message, at);
   return new CxError('CX_ERR_PLUGIN_THREW', { ...at, where, detail: message }, { cause: e });
@@ -87,6 +112,9 @@ export function attributed(e: unknown, p: PluginRecord, target: CallTarget, wher
 /** A command that declares `dryRun: true` runs as a dry run when its input has `--dry-run`. */
 export function wantsDryRun(c: { kind: string; meta: Record<string, unknown> }, input: Json): boolean {
   if (c.kind !== 'command' || c.meta.dry_run !== true) return false;
-  const options = input && typeof input === 'object' && !Array.isArray(input) ? (input as { options?: Record<string, unknown> }).options : undefined;
+  const options =
+    input && typeof input === 'object' && !Array.isArray(input)
+      ? (input as { options?: Record<string, unknown> }).options
+      : undefined;
   return options?.dryRun === true;
 }

@@ -3,7 +3,14 @@
  * fires its hook) and plugin management (trusted plugins such as the registry plugin).
  */
 import { hookName, kindName } from '../../sdk/tokens.js';
-import type { ContributionKindDefinition, HookDeclaration, InvokeOptions, Json, PluginsCapability, RegistryCapability } from '../../sdk/types.js';
+import type {
+  ContributionKindDefinition,
+  HookDeclaration,
+  InvokeOptions,
+  Json,
+  PluginsCapability,
+  RegistryCapability,
+} from '../../sdk/types.js';
 import { join } from 'node:path';
 import type { Kernel } from '../kernel.js';
 import { readShapeCache } from '../loader/shape-cache.js';
@@ -15,13 +22,26 @@ import { readShapeCache } from '../loader/shape-cache.js';
 export function registryCapability(k: Kernel, inDryRun = false, caller?: string): RegistryCapability {
   return {
     list: async (kind: string | ContributionKindDefinition) => k.registry.list(kindName(kind)),
-    invoke: (kind: string | ContributionKindDefinition, id: string, input?: unknown, options?: InvokeOptions): Promise<any> =>
-      k.invoke(kindName(kind), id, (input ?? null) as Json, { dryRun: inDryRun || Boolean(options?.dryRun), timeoutMs: options?.timeoutMs }),
+    invoke: (
+      kind: string | ContributionKindDefinition,
+      id: string,
+      input?: unknown,
+      options?: InvokeOptions,
+    ): Promise<any> =>
+      k.invoke(kindName(kind), id, (input ?? null) as Json, {
+        dryRun: inDryRun || Boolean(options?.dryRun),
+        timeoutMs: options?.timeoutMs,
+      }),
     callHook: async (hook: string | HookDeclaration, payload: unknown): Promise<any> => {
       // Only the owner fires its hook (the kernel fires its lifecycle hooks itself).
       if (caller) k.hooks.assertMayFire(hookName(hook), caller);
       const r = await k.callHook(hookName(hook), payload, { dryRun: inDryRun });
-      return { proceed: r.proceed, vetoedBy: r.vetoedBy, payload: r.payload, errors: r.errors.map((e) => ({ plugin: e.plugin ?? 'unknown', message: e.message, code: e.code })) };
+      return {
+        proceed: r.proceed,
+        vetoedBy: r.vetoedBy,
+        payload: r.payload,
+        errors: r.errors.map((e) => ({ plugin: e.plugin ?? 'unknown', message: e.message, code: e.code })),
+      };
     },
   };
 }
@@ -33,7 +53,14 @@ export function pluginsCapability(k: Kernel): PluginsCapability {
       const failed = [...k.plugins.values()].some((p) => p.status === 'failed');
       const cache = failed ? await readShapeCache(join(k.paths.cacheDir, 'shapes.json')) : {};
       return [...k.plugins.values()].map((p) => ({
-        name: p.name, version: p.manifest.version, enabled: p.enabled, tier: p.tier, grants: p.grantStrings, dir: p.dir, builtin: p.builtin, status: p.status,
+        name: p.name,
+        version: p.manifest.version,
+        enabled: p.enabled,
+        tier: p.tier,
+        grants: p.grantStrings,
+        dir: p.dir,
+        builtin: p.builtin,
+        status: p.status,
         ...(p.error ? { error: { code: p.error.code, message: p.error.message } } : {}),
         ...(p.status === 'failed' && cache[p.name] ? { last_contributes: cache[p.name]!.shape.contributes } : {}),
       }));
@@ -48,7 +75,11 @@ export function pluginsCapability(k: Kernel): PluginsCapability {
     installDir: k.paths.installDir,
     // A long-lived process (the daemon) swaps in a fresh kernel on reload instead of mutating this one.
     reload: async () => {
-      const fresh = await (k.constructor as typeof Kernel).boot({ ...k.options, tolerateConfigError: false, loadCode: true });
+      const fresh = await (k.constructor as typeof Kernel).boot({
+        ...k.options,
+        tolerateConfigError: false,
+        loadCode: true,
+      });
       return {
         registry: fresh.registryCapability(),
         config: (name: string) => fresh.plugins.get(name)?.config,
@@ -58,4 +89,3 @@ export function pluginsCapability(k: Kernel): PluginsCapability {
     },
   };
 }
-

@@ -6,14 +6,25 @@ import { grantsToStore } from './effective-grants.js';
 import type { PluginRecord } from './plugin-record.js';
 
 /** Records a plugin as enabled; grants are checked against its manifest's request. Resolves with the saved state. */
-export async function saveEnabled(dataDir: string, p: PluginRecord, o: { grants?: string[]; tier?: Tier; readOnly?: boolean }): Promise<PluginState> {
+export async function saveEnabled(
+  dataDir: string,
+  p: PluginRecord,
+  o: { grants?: string[]; tier?: Tier; readOnly?: boolean },
+): Promise<PluginState> {
   // The read-only tier keeps no side-effecting grant at all, so none is stored or shown.
   const grants = grantsToStore(p.name, p.manifest, o.grants ?? [], Boolean(o.readOnly));
   const tier = o.tier ?? (p.builtin ? 'trusted' : 'sandboxed');
   // A third-party plugin trusted now is trusted as its files are now (checked before each load).
   const trustedTree = tier === 'trusted' && !p.builtin ? await treeHash(p.dir) : undefined;
   const saved = await updateState(dataDir, (s) => {
-    s.plugins[p.name] = { enabled: true, tier, trustedTree, grants, readOnly: o.readOnly || undefined, changedAt: new Date().toISOString() };
+    s.plugins[p.name] = {
+      enabled: true,
+      tier,
+      trustedTree,
+      grants,
+      readOnly: o.readOnly || undefined,
+      changedAt: new Date().toISOString(),
+    };
   });
   return saved.plugins[p.name]!;
 }
@@ -22,7 +33,13 @@ export async function saveEnabled(dataDir: string, p: PluginRecord, o: { grants?
 export async function saveDisabled(dataDir: string, name: string): Promise<PluginState> {
   const saved = await updateState(dataDir, (s) => {
     const prev = s.plugins[name];
-    s.plugins[name] = { enabled: false, tier: prev?.tier, grants: prev?.grants ?? [], trustedTree: prev?.trustedTree, changedAt: new Date().toISOString() };
+    s.plugins[name] = {
+      enabled: false,
+      tier: prev?.tier,
+      grants: prev?.grants ?? [],
+      trustedTree: prev?.trustedTree,
+      changedAt: new Date().toISOString(),
+    };
   });
   return saved.plugins[name]!;
 }

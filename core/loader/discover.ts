@@ -80,7 +80,11 @@ async function readManifestCache(file: string): Promise<ManifestCache> {
   }
 }
 
-async function cachedManifest(dir: string, cache: ManifestCache, next: ManifestCache): Promise<{ manifest: PluginManifest; file: string }> {
+async function cachedManifest(
+  dir: string,
+  cache: ManifestCache,
+  next: ManifestCache,
+): Promise<{ manifest: PluginManifest; file: string }> {
   const file = join(dir, MANIFEST_FILE);
   const st = await stat(file).catch(() => undefined);
   const hit = st && cache[file];
@@ -118,7 +122,8 @@ export async function discoverPlugins(paths: Paths, systemDir?: string): Promise
       }
     }
   }
-  const changed = Object.keys(next).length !== Object.keys(cache).length || Object.keys(next).some((k) => next[k] !== cache[k]);
+  const changed =
+    Object.keys(next).length !== Object.keys(cache).length || Object.keys(next).some((k) => next[k] !== cache[k]);
   // Best effort: a cache that cannot be written (read-only /var/cache) only costs speed.
   if (changed) await writeFileAtomic(cacheFile, JSON.stringify({ version: 1, entries: next })).catch(() => {});
   return { plugins, errors };

@@ -26,12 +26,23 @@ export function validateManifest(
   lineOf: (path: Array<string | number>) => number | undefined = () => undefined,
 ): PluginManifest {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new CxError('CX_ERR_MANIFEST_INVALID', { file, field: '(root)', detail: 'must be a mapping of fields (name, version, ...)', found: data });
+    throw new CxError('CX_ERR_MANIFEST_INVALID', {
+      file,
+      field: '(root)',
+      detail: 'must be a mapping of fields (name, version, ...)',
+      found: data,
+    });
   }
   const validate = shippedValidator('plugin.schema.json');
   if (!validate(data)) {
     const p = describeSchemaError(validate.errors, data);
-    throw new CxError('CX_ERR_MANIFEST_INVALID', { file, line: lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+    throw new CxError('CX_ERR_MANIFEST_INVALID', {
+      file,
+      line: lineOf(p.path),
+      field: p.field,
+      detail: p.detail,
+      found: p.found,
+    });
   }
   return data as PluginManifest;
 }

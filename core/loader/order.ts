@@ -23,7 +23,14 @@ export function orderPlugins(manifests: Map<string, PluginManifest>): OrderResul
     for (const [req, range] of Object.entries(m.requires ?? {})) {
       const dep = manifests.get(req);
       if (!dep || !satisfies(dep.version, range, { includePrerelease: true })) {
-        errors.push(new CxError('CX_ERR_REQUIRES_MISSING', { plugin: name, requirement: req, range, found: dep ? `${req} ${dep.version}` : undefined }));
+        errors.push(
+          new CxError('CX_ERR_REQUIRES_MISSING', {
+            plugin: name,
+            requirement: req,
+            range,
+            found: dep ? `${req} ${dep.version}` : undefined,
+          }),
+        );
         excluded.add(name);
       }
     }
@@ -48,7 +55,14 @@ export function orderPlugins(manifests: Map<string, PluginManifest>): OrderResul
       if (!visit(req, [...stack, name])) {
         if (ok && !excluded.has(name) && state.get(req) === 'done') {
           const dep = manifests.get(req)!;
-          errors.push(new CxError('CX_ERR_REQUIRES_MISSING', { plugin: name, requirement: req, range: manifests.get(name)!.requires![req], found: `${req} ${dep.version} (which failed to load)` }));
+          errors.push(
+            new CxError('CX_ERR_REQUIRES_MISSING', {
+              plugin: name,
+              requirement: req,
+              range: manifests.get(name)!.requires![req],
+              found: `${req} ${dep.version} (which failed to load)`,
+            }),
+          );
         }
         ok = false;
       }

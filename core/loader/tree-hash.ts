@@ -18,7 +18,12 @@ export async function treeHash(dir: string): Promise<string> {
       const name = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(path, name);
       else if (e.isSymbolicLink()) lines.push(`${name} -> ${await readlink(path)}`);
-      else if (e.isFile()) lines.push(`${name} ${createHash('sha256').update(await readFile(path)).digest('hex')}`);
+      else if (e.isFile())
+        lines.push(
+          `${name} ${createHash('sha256')
+            .update(await readFile(path))
+            .digest('hex')}`,
+        );
     }
   };
   await walk(dir, '');

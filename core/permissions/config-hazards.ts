@@ -15,18 +15,26 @@ export const CONFIG_READERS: Readonly<Record<string, string>> = Object.freeze({
   git: "a repository's .git/config, hooks and attributes (an alias, filter, pager or hook runs code)",
   make: 'the Makefile (its recipes are shell commands)',
   gmake: 'the Makefile (its recipes are shell commands)',
-  npm: "package.json scripts and .npmrc",
-  npx: "package.json and .npmrc",
-  yarn: "package.json scripts and .yarnrc",
-  pnpm: "package.json scripts and .npmrc",
+  npm: 'package.json scripts and .npmrc',
+  npx: 'package.json and .npmrc',
+  yarn: 'package.json scripts and .yarnrc',
+  pnpm: 'package.json scripts and .npmrc',
   cargo: 'Cargo.toml build scripts and .cargo/config.toml',
   go: 'go.mod (a toolchain line downloads and runs another Go)',
   pip: 'setup.py / pyproject.toml build hooks and pip.conf',
   pip3: 'setup.py / pyproject.toml build hooks and pip.conf',
   python: 'modules beside the script it runs',
   python3: 'modules beside the script it runs',
-  bundle: 'the Gemfile', rake: 'the Rakefile', composer: 'composer.json scripts', mvn: 'pom.xml plugins', gradle: 'build.gradle',
-  ansible: 'ansible.cfg', 'ansible-playbook': 'ansible.cfg', tox: 'tox.ini', just: 'the justfile', direnv: '.envrc',
+  bundle: 'the Gemfile',
+  rake: 'the Rakefile',
+  composer: 'composer.json scripts',
+  mvn: 'pom.xml plugins',
+  gradle: 'build.gradle',
+  ansible: 'ansible.cfg',
+  'ansible-playbook': 'ansible.cfg',
+  tox: 'tox.ini',
+  just: 'the justfile',
+  direnv: '.envrc',
 });
 
 /** One refused combination. */
@@ -46,7 +54,8 @@ export function configHazards(g: Grants): ConfigHazard[] {
   const seen = new Set<string>();
   for (const r of g.exec) {
     const program = baseOf(r.command);
-    if (!Object.hasOwn(CONFIG_READERS, program) || seen.has(program) || (g.trustConfig ?? []).includes(program)) continue;
+    if (!Object.hasOwn(CONFIG_READERS, program) || seen.has(program) || (g.trustConfig ?? []).includes(program))
+      continue;
     seen.add(program);
     out.push({ program, reads: CONFIG_READERS[program]!, writable: [...g.write] });
   }

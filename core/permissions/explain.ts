@@ -46,7 +46,10 @@ export function wantedGrant(d: Pick<Denial, 'capability' | 'target' | 'args' | '
   if (d.wanted) return d.wanted;
   switch (d.capability) {
     case 'exec':
-      return formatGrants({ ...noGrants(), exec: [{ command: d.target, args: (d.args ?? []).map(literalPattern) }] })[0]!;
+      return formatGrants({
+        ...noGrants(),
+        exec: [{ command: d.target, args: (d.args ?? []).map(literalPattern) }],
+      })[0]!;
     case 'registry':
       return 'registry';
     default:

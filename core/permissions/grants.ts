@@ -49,13 +49,6 @@ export interface Grants {
   trustConfig?: string[];
 }
 
-/** The trusted tier's grants: everything (no grant checks; audit and dry-run still apply). */
-export const ALL_GRANTS = 'all' as const;
-export type AllGrants = typeof ALL_GRANTS;
-
-/** The read-only tier's narrowing (alias of readOnlyGrants). */
-export const READ_ONLY = (g: Grants): Grants => readOnlyGrants(g);
-
 /** No grants at all. */
 export function noGrants(): Grants {
   return { exec: [], read: [], write: [], net: [], registry: false };
@@ -112,19 +105,28 @@ function quoteToken(t: string): string {
 function checkExecRule(rule: ExecRule, grant: string): ExecRule {
   const { command } = rule;
   if (!command || /[\0\s]/.test(command)) throw syntax(grant, 'the command is empty or contains whitespace or NUL');
-  if (command.includes('/') && !posix.isAbsolute(command)) throw syntax(grant, `the command '${command}' must be a bare name or an absolute path`);
+  if (command.includes('/') && !posix.isAbsolute(command))
+    throw syntax(grant, `the command '${command}' must be a bare name or an absolute path`);
   if (command.includes('*')) throw syntax(grant, 'the command cannot be a pattern; name one program');
   if (rule.args) {
     rule.args.forEach((a, i) => {
       if (a.includes('\0')) throw syntax(grant, `argument pattern ${i + 1} contains NUL`);
-      if (a === ELLIPSIS && i !== rule.args!.length - 1) throw syntax(grant, `'...' may only be the last argument pattern`);
+      if (a === ELLIPSIS && i !== rule.args!.length - 1)
+        throw syntax(grant, `'...' may only be the last argument pattern`);
     });
   }
   const unsafe = unsafeExecArgs(command, rule.args);
   if (unsafe) {
-    throw new CxError('CX_ERR_GRANT_UNSAFE', { grant, detail: unsafe, fix: 'Ask for (or grant) the exact arguments instead; a wildcard may only stand where the program reads data.' });
+    throw new CxError('CX_ERR_GRANT_UNSAFE', {
+      grant,
+      detail: unsafe,
+      fix: 'Ask for (or grant) the exact arguments instead; a wildcard may only stand where the program reads data.',
+    });
   }
-  return { command: posix.isAbsolute(command) ? posix.normalize(command) : command, args: rule.args ? [...rule.args] : null };
+  return {
+    command: posix.isAbsolute(command) ? posix.normalize(command) : command,
+    args: rule.args ? [...rule.args] : null,
+  };
 }
 
 function checkPath(p: string, grant: string): string {
@@ -190,7 +192,8 @@ export function formatGrants(g: Grants): string[] {
 export function requestedGrants(manifestPermissions: unknown): Grants {
   const g = noGrants();
   if (manifestPermissions == null) return g;
-  if (typeof manifestPermissions !== 'object' || Array.isArray(manifestPermissions)) throw syntax('permissions', 'permissions must be a mapping');
+  if (typeof manifestPermissions !== 'object' || Array.isArray(manifestPermissions))
+    throw syntax('permissions', 'permissions must be a mapping');
   const p = manifestPermissions as Record<string, unknown>;
   const arr = (k: string): unknown[] => {
     const v = p[k];
@@ -202,14 +205,16 @@ export function requestedGrants(manifestPermissions: unknown): Grants {
     if (typeof e === 'string') g.exec.push(parseExecText(e, `exec:${e}`));
     else if (e && typeof e === 'object' && typeof (e as ExecRule).command === 'string') {
       const { command, args } = e as { command: string; args?: unknown };
-      if (args !== undefined && !(Array.isArray(args) && args.every((a) => typeof a === 'string'))) throw syntax(`exec:${command}`, 'args must be a list of strings');
+      if (args !== undefined && !(Array.isArray(args) && args.every((a) => typeof a === 'string')))
+        throw syntax(`exec:${command}`, 'args must be a list of strings');
       g.exec.push(checkExecRule({ command, args: (args as string[] | undefined) ?? [] }, `exec:${command}`));
     } else throw syntax(`exec:${JSON.stringify(e)}`, 'an exec permission is a string or { command, args }');
   }
   for (const r of arr('read')) g.read.push(checkPath(String(r), `read:${r}`));
   for (const w of arr('write')) g.write.push(checkPath(String(w), `write:${w}`));
   for (const n of arr('net')) g.net.push(parseNetRule(String(n)));
-  if (p.registry !== undefined && typeof p.registry !== 'boolean') throw syntax('registry', 'permissions.registry must be true or false');
+  if (p.registry !== undefined && typeof p.registry !== 'boolean')
+    throw syntax('registry', 'permissions.registry must be true or false');
   g.registry = p.registry === true;
   return g;
 }
@@ -229,7 +234,8 @@ function netWithin(g: NetRule, r: NetRule): boolean {
  */
 export function narrowGrants(requested: Grants, granted: Grants, plugin: string): Grants {
   const requestedList = formatGrants(requested);
-  const wider = (rule: Grants) => new CxError('CX_ERR_GRANT_WIDER', { plugin, grant: formatGrants(rule)[0], requested: requestedList });
+  const wider = (rule: Grants) =>
+    new CxError('CX_ERR_GRANT_WIDER', { plugin, grant: formatGrants(rule)[0], requested: requestedList });
   for (const e of granted.exec) {
     if (!requested.exec.some((r) => execRuleWithin(e, r))) throw wider({ ...noGrants(), exec: [e] });
   }
@@ -254,7 +260,11 @@ export function narrowGrants(requested: Grants, granted: Grants, plugin: string)
   if (hazard) {
     throw new CxError('CX_ERR_GRANT_UNSAFE', {
       plugin,
-      grant: formatGrants({ ...noGrants(), exec: narrowed.exec.filter((r) => posix.basename(r.command).startsWith(hazard.program)).slice(0, 1) })[0] ?? `exec:${hazard.program}`,
+      grant:
+        formatGrants({
+          ...noGrants(),
+          exec: narrowed.exec.filter((r) => posix.basename(r.command).startsWith(hazard.program)).slice(0, 1),
+        })[0] ?? `exec:${hazard.program}`,
       detail: `the plugin may also write ${hazard.writable.join(', ')}, and ${hazard.program} reads ${hazard.reads} from the directory it runs in; a planted configuration there runs any code`,
       fix: `If you accept that, grant also: cx-ops plugins grant ${plugin} trust-config:${hazard.program}`,
     });
@@ -275,6 +285,8 @@ export function mergeGrants(list: Grants[]): Grants {
     write: list.flatMap((g) => g.write),
     net: list.flatMap((g) => g.net),
     registry: list.some((g) => g.registry),
-    ...(list.some((g) => g.trustConfig?.length) ? { trustConfig: [...new Set(list.flatMap((g) => g.trustConfig ?? []))] } : {}),
+    ...(list.some((g) => g.trustConfig?.length)
+      ? { trustConfig: [...new Set(list.flatMap((g) => g.trustConfig ?? []))] }
+      : {}),
   };
 }

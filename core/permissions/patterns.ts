@@ -90,7 +90,10 @@ function globMatch(pat: Item[], subject: Item[]): boolean {
 function climbs(p: Item[], arg: string): boolean {
   if (!arg.includes('..')) return false;
   if (!/(^|[/=])\.\.($|\/)/.test(arg)) return false;
-  return !p.filter((x): x is string => typeof x === 'string').join('').includes('..');
+  return !p
+    .filter((x): x is string => typeof x === 'string')
+    .join('')
+    .includes('..');
 }
 
 /** Whether one argument matches one pattern. */

@@ -36,17 +36,128 @@ const RUNS_PROGRAMS = 'runs the program its arguments name';
 const INTERPRETS = 'interprets its arguments (or the files they name) as code';
 
 const WRAPPERS = [
-  'env', 'xargs', 'nice', 'nohup', 'timeout', 'setsid', 'stdbuf', 'chroot', 'flock', 'strace', 'ltrace', 'watch', 'time',
-  'ionice', 'taskset', 'unshare', 'nsenter', 'sudo', 'su', 'doas', 'runuser', 'busybox', 'systemd-run', 'script', 'chrt',
-  'numactl', 'prlimit', 'setpriv', 'capsh', 'firejail', 'parallel', 'ssh', 'scp', 'sftp', 'start-stop-daemon', 'fakeroot',
-  'eatmydata', 'valgrind', 'gdb', 'xvfb-run', 'cgexec', 'sg', 'newgrp', 'pkexec', 'unbuffer', 'entr', 'run-parts', 'dbus-run-session',
+  'env',
+  'xargs',
+  'nice',
+  'nohup',
+  'timeout',
+  'setsid',
+  'stdbuf',
+  'chroot',
+  'flock',
+  'strace',
+  'ltrace',
+  'watch',
+  'time',
+  'ionice',
+  'taskset',
+  'unshare',
+  'nsenter',
+  'sudo',
+  'su',
+  'doas',
+  'runuser',
+  'busybox',
+  'systemd-run',
+  'script',
+  'chrt',
+  'numactl',
+  'prlimit',
+  'setpriv',
+  'capsh',
+  'firejail',
+  'parallel',
+  'ssh',
+  'scp',
+  'sftp',
+  'start-stop-daemon',
+  'fakeroot',
+  'eatmydata',
+  'valgrind',
+  'gdb',
+  'xvfb-run',
+  'cgexec',
+  'sg',
+  'newgrp',
+  'pkexec',
+  'unbuffer',
+  'entr',
+  'run-parts',
+  'dbus-run-session',
 ];
 const INTERPRETERS = [
-  'sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'fish', 'csh', 'tcsh', 'ash', 'rbash', 'perl', 'python', 'python2', 'python3',
-  'ruby', 'node', 'nodejs', 'deno', 'bun', 'php', 'lua', 'luajit', 'tclsh', 'wish', 'expect', 'Rscript', 'R', 'pwsh', 'dc',
-  'ed', 'ex', 'vi', 'vim', 'nvim', 'emacs', 'nano', 'less', 'more', 'man', 'sqlite3', 'mysql', 'psql', 'gpg', 'make',
-  'gmake', 'npm', 'npx', 'yarn', 'pnpm', 'pip', 'pip3', 'gem', 'bundle', 'rake', 'cargo', 'go', 'mvn', 'gradle', 'composer',
-  'ansible', 'ansible-playbook', 'dpkg', 'rpm', 'dnf', 'yum', 'systemd-nspawn', 'docker', 'podman', 'kubectl', 'crontab', 'at',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'mksh',
+  'fish',
+  'csh',
+  'tcsh',
+  'ash',
+  'rbash',
+  'perl',
+  'python',
+  'python2',
+  'python3',
+  'ruby',
+  'node',
+  'nodejs',
+  'deno',
+  'bun',
+  'php',
+  'lua',
+  'luajit',
+  'tclsh',
+  'wish',
+  'expect',
+  'Rscript',
+  'R',
+  'pwsh',
+  'dc',
+  'ed',
+  'ex',
+  'vi',
+  'vim',
+  'nvim',
+  'emacs',
+  'nano',
+  'less',
+  'more',
+  'man',
+  'sqlite3',
+  'mysql',
+  'psql',
+  'gpg',
+  'make',
+  'gmake',
+  'npm',
+  'npx',
+  'yarn',
+  'pnpm',
+  'pip',
+  'pip3',
+  'gem',
+  'bundle',
+  'rake',
+  'cargo',
+  'go',
+  'mvn',
+  'gradle',
+  'composer',
+  'ansible',
+  'ansible-playbook',
+  'dpkg',
+  'rpm',
+  'dnf',
+  'yum',
+  'systemd-nspawn',
+  'docker',
+  'podman',
+  'kubectl',
+  'crontab',
+  'at',
 ];
 
 const TABLE: Record<string, Knowledge> = {
@@ -59,7 +170,7 @@ const TABLE: Record<string, Knowledge> = {
     firstOperandCode: ['-e', '--expression', '-f', '--file'],
   },
   awk: {
-    does: "reads a program from its first operand or -f (a program can run commands with system() and write files)",
+    does: 'reads a program from its first operand or -f (a program can run commands with system() and write files)',
     codeOptions: ['-f', '--file', '-e', '--source', '-E', '--exec', '-i', '--include', '-l', '--load'],
     valueOptions: ['-v', '--assign', '-F', '--field-separator'],
     firstOperandCode: ['-f', '--file', '-e', '--source', '-E', '--exec'],
@@ -71,17 +182,67 @@ const TABLE: Record<string, Knowledge> = {
   },
   tar: {
     does: 'runs programs named by --to-command, --use-compress-program/-I, --rsh-command, --info-script/-F and --checkpoint-action, and writes the archive and directory it is given',
-    codeOptions: ['--to-command', '--use-compress-program', '-I', '--rsh-command', '--info-script', '-F', '--new-volume-script', '--checkpoint-action', '-f', '--file', '-C', '--directory', '--index-file', '-g', '--listed-incremental', '-T', '--files-from'],
+    codeOptions: [
+      '--to-command',
+      '--use-compress-program',
+      '-I',
+      '--rsh-command',
+      '--info-script',
+      '-F',
+      '--new-volume-script',
+      '--checkpoint-action',
+      '-f',
+      '--file',
+      '-C',
+      '--directory',
+      '--index-file',
+      '-g',
+      '--listed-incremental',
+      '-T',
+      '--files-from',
+    ],
     anchoredOperands: true,
   },
   rsync: {
     does: 'runs the remote shell and rsync program it is given (-e, --rsync-path) and writes its destination',
-    codeOptions: ['-e', '--rsh', '--rsync-path', '--config', '--log-file', '--write-batch', '--read-batch', '--temp-dir', '-T', '--partial-dir', '--backup-dir'],
+    codeOptions: [
+      '-e',
+      '--rsh',
+      '--rsync-path',
+      '--config',
+      '--log-file',
+      '--write-batch',
+      '--read-batch',
+      '--temp-dir',
+      '-T',
+      '--partial-dir',
+      '--backup-dir',
+    ],
     anchoredOperands: true,
   },
   git: {
     does: 'picks a subcommand from its first operand, takes configuration from -c (a pager, an alias or a hook runs code) and writes files named by --output',
-    codeOptions: ['-c', '--config-env', '--exec-path', '-C', '--git-dir', '--work-tree', '--namespace', '--output', '-o', '--upload-pack', '--receive-pack', '--exec', '-u', '--ext-diff', '--textconv', '-O', '--open-files-in-pager', '--template', '--separate-git-dir'],
+    codeOptions: [
+      '-c',
+      '--config-env',
+      '--exec-path',
+      '-C',
+      '--git-dir',
+      '--work-tree',
+      '--namespace',
+      '--output',
+      '-o',
+      '--upload-pack',
+      '--receive-pack',
+      '--exec',
+      '-u',
+      '--ext-diff',
+      '--textconv',
+      '-O',
+      '--open-files-in-pager',
+      '--template',
+      '--separate-git-dir',
+    ],
     literalSubcommand: true,
   },
   sort: {
@@ -90,20 +251,69 @@ const TABLE: Record<string, Knowledge> = {
   },
   curl: {
     does: 'writes the files named by -o/--output/-D/--dump-header/-c, uploads those named by -T, and reads options from -K/--config',
-    codeOptions: ['-o', '--output', '-O', '--remote-name', '-D', '--dump-header', '-c', '--cookie-jar', '-K', '--config', '-T', '--upload-file', '--trace', '--trace-ascii', '--stderr', '--output-dir', '-F', '--form', '-d', '--data', '--data-binary', '--libcurl'],
+    codeOptions: [
+      '-o',
+      '--output',
+      '-O',
+      '--remote-name',
+      '-D',
+      '--dump-header',
+      '-c',
+      '--cookie-jar',
+      '-K',
+      '--config',
+      '-T',
+      '--upload-file',
+      '--trace',
+      '--trace-ascii',
+      '--stderr',
+      '--output-dir',
+      '-F',
+      '--form',
+      '-d',
+      '--data',
+      '--data-binary',
+      '--libcurl',
+    ],
   },
   wget: {
     does: 'runs wgetrc commands from -e/--execute and writes the files named by -O/-o/-P',
-    codeOptions: ['-e', '--execute', '-O', '--output-document', '-o', '--output-file', '-a', '--append-output', '-P', '--directory-prefix', '-i', '--input-file', '--config', '--post-file', '--body-file'],
+    codeOptions: [
+      '-e',
+      '--execute',
+      '-O',
+      '--output-document',
+      '-o',
+      '--output-file',
+      '-a',
+      '--append-output',
+      '-P',
+      '--directory-prefix',
+      '-i',
+      '--input-file',
+      '--config',
+      '--post-file',
+      '--body-file',
+    ],
   },
   openssl: {
     does: 'loads engines and providers it is told to, and writes the files named by -out/-keyout',
     codeOptions: ['-engine', '-provider', '-provider-path', '-out', '-keyout', '-config'],
   },
-  zip: { does: 'runs the program named by -TT/--unzip-command and writes its archive', codeOptions: ['-TT', '--unzip-command'], anchoredOperands: true },
-  apt: { does: 'takes configuration from -o/-c (APT hooks run commands)', codeOptions: ['-o', '--option', '-c', '--config-file'] },
-  'apt-get': { does: 'takes configuration from -o/-c (APT hooks run commands)', codeOptions: ['-o', '--option', '-c', '--config-file'] },
-  dd: { does: 'writes the file named by of=', codeOptions: [] , anchoredOperands: true },
+  zip: {
+    does: 'runs the program named by -TT/--unzip-command and writes its archive',
+    codeOptions: ['-TT', '--unzip-command'],
+    anchoredOperands: true,
+  },
+  apt: {
+    does: 'takes configuration from -o/-c (APT hooks run commands)',
+    codeOptions: ['-o', '--option', '-c', '--config-file'],
+  },
+  'apt-get': {
+    does: 'takes configuration from -o/-c (APT hooks run commands)',
+    codeOptions: ['-o', '--option', '-c', '--config-file'],
+  },
+  dd: { does: 'writes the file named by of=', codeOptions: [], anchoredOperands: true },
   tee: { does: 'writes the files it names', anchoredOperands: true },
   cp: { does: 'writes its destination', anchoredOperands: true },
   mv: { does: 'writes its destination', anchoredOperands: true },
@@ -115,7 +325,11 @@ TABLE.gawk = TABLE.mawk = TABLE.nawk = TABLE.awk!;
 /** What the kernel knows about a program (by file name), or undefined. */
 function knowledgeOf(command: string): Knowledge | undefined {
   const base = posix.basename(command);
-  return Object.hasOwn(TABLE, base) ? TABLE[base] : Object.hasOwn(TABLE, base.replace(/[\d.]+$/, '')) ? TABLE[base.replace(/[\d.]+$/, '')] : undefined;
+  return Object.hasOwn(TABLE, base)
+    ? TABLE[base]
+    : Object.hasOwn(TABLE, base.replace(/[\d.]+$/, ''))
+      ? TABLE[base.replace(/[\d.]+$/, '')]
+      : undefined;
 }
 
 const wild = (p: string): boolean => p === ELLIPSIS || isGlob(p);
@@ -146,7 +360,9 @@ export function unsafeExecArgs(command: string, args: string[] | null): string |
   const pats = args ?? [ELLIPSIS];
   if (k.noWildcards) {
     const bad = pats.find(wild);
-    return bad === undefined ? null : `${name} ${k.does}, so its arguments must be spelled out: '${bad}' could stand for anything`;
+    return bad === undefined
+      ? null
+      : `${name} ${k.does}, so its arguments must be spelled out: '${bad}' could stand for anything`;
   }
   const code = k.codeOptions ?? [];
   const takesValue = [...code, ...(k.valueOptions ?? [])];
@@ -155,23 +371,28 @@ export function unsafeExecArgs(command: string, args: string[] | null): string |
   for (let i = 0; i < pats.length; i++) {
     const p = pats[i]!;
     if (p === ELLIPSIS) {
-      if (k.firstOperandCode && !programGiven && operands === 0) return `${name} ${k.does}: '...' could supply the program text; spell it out`;
-      if (k.literalSubcommand && operands === 0) return `${name} ${k.does}: '...' could pick any subcommand; spell it out`;
+      if (k.firstOperandCode && !programGiven && operands === 0)
+        return `${name} ${k.does}: '...' could supply the program text; spell it out`;
+      if (k.literalSubcommand && operands === 0)
+        return `${name} ${k.does}: '...' could pick any subcommand; spell it out`;
       continue;
     }
     if (p.startsWith('-')) {
       if (isGlob(p)) {
         const lit = literalPrefix(p);
         const attached = /^--[A-Za-z0-9][A-Za-z0-9-]*=/.exec(lit);
-        if (!attached) return `${name} ${k.does}: the option pattern '${p}' could stand for any option; spell the option out (e.g. --name=VALUE-PATTERN)`;
+        if (!attached)
+          return `${name} ${k.does}: the option pattern '${p}' could stand for any option; spell the option out (e.g. --name=VALUE-PATTERN)`;
         const opt = attached[0].slice(0, -1);
-        if (code.includes(opt) && !anchored(p)) return `${name} ${k.does}: the value of ${opt} must be spelled out, or be a path pattern anchored in a directory (${opt}=/dir/*)`;
+        if (code.includes(opt) && !anchored(p))
+          return `${name} ${k.does}: the value of ${opt} must be spelled out, or be a path pattern anchored in a directory (${opt}=/dir/*)`;
         continue;
       }
       const opt = optionName(p);
       if (k.commandOptions?.includes(opt)) {
         for (i++; i < pats.length && pats[i] !== ';' && pats[i] !== '+'; i++) {
-          if (wild(pats[i]!)) return `${name} ${k.does}: '${pats[i]}' after ${opt} could run any command; spell the command out`;
+          if (wild(pats[i]!))
+            return `${name} ${k.does}: '${pats[i]}' after ${opt} could run any command; spell the command out`;
         }
         continue;
       }
@@ -192,8 +413,10 @@ export function unsafeExecArgs(command: string, args: string[] | null): string |
     operands++;
     if (!wild(p)) continue;
     if (first && k.literalSubcommand) return `${name} ${k.does}: its subcommand '${p}' must be spelled out`;
-    if (first && k.firstOperandCode && !programGiven) return `${name} ${k.does}: its program text '${p}' must be spelled out`;
-    if (k.anchoredOperands && !anchored(p)) return `${name} ${k.does}: the operand pattern '${p}' must be an absolute path anchored in a directory (/dir/*)`;
+    if (first && k.firstOperandCode && !programGiven)
+      return `${name} ${k.does}: its program text '${p}' must be spelled out`;
+    if (k.anchoredOperands && !anchored(p))
+      return `${name} ${k.does}: the operand pattern '${p}' must be an absolute path anchored in a directory (/dir/*)`;
   }
   return null;
 }

@@ -15,13 +15,16 @@ export interface HostCallInfo {
 
 type HostMethod = (ctx: PluginContext, a: any[], call: HostCallInfo) => unknown;
 
-
-const execOptions = (o: unknown, call: HostCallInfo) => ({ ...(o && typeof o === 'object' && !Array.isArray(o) ? o : {}), signal: call.ended });
+const execOptions = (o: unknown, call: HostCallInfo) => ({
+  ...(o && typeof o === 'object' && !Array.isArray(o) ? o : {}),
+  signal: call.ended,
+});
 
 /** Bytes cross the boundary as `{ b64: '…' }` (JSON has no bytes). */
 const toB64 = (b: Uint8Array) => ({ b64: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') });
 function fromB64(v: unknown): Uint8Array {
-  if (!v || typeof v !== 'object' || typeof (v as { b64?: unknown }).b64 !== 'string') throw Object.assign(new Error('bytes must be a Uint8Array'), { code: 'CX_ERR_SANDBOX_LIMIT' });
+  if (!v || typeof v !== 'object' || typeof (v as { b64?: unknown }).b64 !== 'string')
+    throw Object.assign(new Error('bytes must be a Uint8Array'), { code: 'CX_ERR_SANDBOX_LIMIT' });
   const b = Buffer.from((v as { b64: string }).b64, 'base64');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

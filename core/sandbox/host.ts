@@ -22,7 +22,7 @@ import { parseShape, type PluginShape } from './shape.js';
 
 export type { SandboxLimits } from './limits.js';
 export type { PluginShape } from './shape.js';
-export { PluginCodeError, workerFile, type CallTarget, type LoadSpec } from './sandbox-process.js';
+export { PluginCodeError, type CallTarget, type LoadSpec } from './sandbox-process.js';
 
 /** A plugin loaded into the sandbox. */
 export interface SandboxedPlugin {
@@ -57,7 +57,12 @@ export class SandboxHost {
 
   /** Compiles and evaluates a plugin bundle in a fresh isolate (in its own process) and returns its validated shape. */
   async load(spec: LoadSpec): Promise<SandboxedPlugin> {
-    if (this.closed) throw new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: spec.name, where: 'loading its code', detail: 'the sandbox is closed' });
+    if (this.closed)
+      throw new CxError('CX_ERR_SANDBOX_CRASHED', {
+        plugin: spec.name,
+        where: 'loading its code',
+        detail: 'the sandbox is closed',
+      });
     const limits = resolveLimits(this.defaults, spec.limits);
     let proc = this.processes.get(spec.name);
     if (!proc) {
@@ -66,14 +71,22 @@ export class SandboxHost {
     }
     const text = await proc.load(spec, limits);
     const shape = parseShape(text);
-    if (typeof shape === 'string') throw new CxError('CX_ERR_MAIN_INVALID', { plugin: spec.name, main: spec.filename, detail: shape });
+    if (typeof shape === 'string')
+      throw new CxError('CX_ERR_MAIN_INVALID', { plugin: spec.name, main: spec.filename, detail: shape });
     const own = proc;
     return Object.freeze({
       name: spec.name,
       shape,
       limits,
       call: (target: CallTarget, input: Json, hostCtx: PluginContext) => {
-        if (this.processes.get(spec.name) !== own) return Promise.reject(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: spec.name, where: 'a call', detail: 'the plugin was unloaded' }));
+        if (this.processes.get(spec.name) !== own)
+          return Promise.reject(
+            new CxError('CX_ERR_SANDBOX_CRASHED', {
+              plugin: spec.name,
+              where: 'a call',
+              detail: 'the plugin was unloaded',
+            }),
+          );
         return own.call(target, input, hostCtx);
       },
       unload: () => this.unload(spec.name),

@@ -15,7 +15,12 @@ export interface SandboxLimits {
   maxDepth: number;
 }
 
-export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({ memoryMb: 64, callTimeoutMs: 5000, maxOutputBytes: 1024 * 1024, maxDepth: 64 });
+export const DEFAULT_LIMITS: SandboxLimits = Object.freeze({
+  memoryMb: 64,
+  callTimeoutMs: 5000,
+  maxOutputBytes: 1024 * 1024,
+  maxDepth: 64,
+});
 
 /** Host-call arguments may carry file contents (writeFile allows 16 MiB). */
 export const MAX_HOST_CALL_BYTES = 17 * 1024 * 1024;
@@ -29,12 +34,13 @@ export function processMemoryCapMb(limits: SandboxLimits): number {
   return 224 + 2 * limits.memoryMb;
 }
 
-/** How long the sandbox process has to confirm it stopped an isolate before it is killed. */
-export const ABORT_GRACE_MS = 1000;
-
 /** Fills in defaults and clamps limits to sane ranges. */
 export function resolveLimits(...layers: Array<Partial<SandboxLimits> | undefined>): SandboxLimits {
-  const l = Object.assign({}, DEFAULT_LIMITS, ...layers.map((x) => Object.fromEntries(Object.entries(x ?? {}).filter(([, v]) => v !== undefined)))) as SandboxLimits;
+  const l = Object.assign(
+    {},
+    DEFAULT_LIMITS,
+    ...layers.map((x) => Object.fromEntries(Object.entries(x ?? {}).filter(([, v]) => v !== undefined))),
+  ) as SandboxLimits;
   return {
     memoryMb: Math.min(Math.max(8, Math.floor(l.memoryMb)), 4096),
     callTimeoutMs: Math.min(Math.max(1, Math.floor(l.callTimeoutMs)), 3_600_000),
@@ -51,7 +57,8 @@ export function jsonDepth(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
     } else if (c === 34) inString = true;
     else if (c === 91 || c === 123) {

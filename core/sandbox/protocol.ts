@@ -6,7 +6,8 @@ import type { SandboxLimits } from './limits.js';
 
 /** What the sandbox process reports about a failure. */
 export interface FailureInfo {
-  /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; timeout: a stretch of its code ran past the call's time; limit: a value broke a cap; internal: anything else. */
+  /** plugin: the plugin's code threw; memory: the isolate hit its heap limit; timeout: a stretch of its code ran past
+   * the call's time; limit: a value broke a cap; internal: anything else. */
   kind: 'plugin' | 'memory' | 'timeout' | 'limit' | 'internal' | 'not-loaded';
   message: string;
   code?: string | null;

@@ -17,11 +17,15 @@ import type { Json, PluginContext } from '../../sdk/types.js';
 import { CxError, messageOf } from '../errors.js';
 import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
-import { ABORT_GRACE_MS, MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
+import { MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
 import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 
 /** What to run in a sandboxed plugin. */
-export type CallTarget = { type: 'activate' } | { type: 'deactivate' } | { type: 'contribution'; kind: string; id: string } | { type: 'tap'; index: number };
+export type CallTarget =
+  | { type: 'activate' }
+  | { type: 'deactivate' }
+  | { type: 'contribution'; kind: string; id: string }
+  | { type: 'tap'; index: number };
 
 export interface LoadSpec {
   name: string;
@@ -133,7 +137,14 @@ export class SandboxProcess {
     this.limits = limits;
     if (capChanged && this.child) this.kill();
     this.loaded = false;
-    const text = await this.request({ kind: 'load', where: 'loading its code' }, (id) => ({ t: 'load', id, name: this.name, code: this.spec.code, filename: this.spec.filename, limits: this.limits }));
+    const text = await this.request({ kind: 'load', where: 'loading its code' }, (id) => ({
+      t: 'load',
+      id,
+      name: this.name,
+      code: this.spec.code,
+      filename: this.spec.filename,
+      limits: this.limits,
+    }));
     this.loaded = true;
     return text;
   }
@@ -150,7 +161,14 @@ export class SandboxProcess {
     for (let attempt = 0; ; attempt++) {
       if (!this.loaded || !this.child) await this.load();
       try {
-        const text = await this.request({ kind: 'call', where, ctx }, (id) => ({ t: 'call', id, name: this.name, target: JSON.stringify(target), input: inputText, ctx: ctxText }));
+        const text = await this.request({ kind: 'call', where, ctx }, (id) => ({
+          t: 'call',
+          id,
+          name: this.name,
+          target: JSON.stringify(target),
+          input: inputText,
+          ctx: ctxText,
+        }));
         return JSON.parse(text) as Json;
       } catch (e) {
         // The isolate went away between load and call (another call's limit): load again once.
@@ -177,8 +195,14 @@ export class SandboxProcess {
     await exited;
   }
 
-  private request(p: Omit<Pending, 'resolve' | 'reject' | 'timer' | 'ended'>, message: (id: number) => ToChild): Promise<string> {
-    if (this.closed) return Promise.reject(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail: 'the sandbox is closed' }));
+  private request(
+    p: Omit<Pending, 'resolve' | 'reject' | 'timer' | 'ended'>,
+    message: (id: number) => ToChild,
+  ): Promise<string> {
+    if (this.closed)
+      return Promise.reject(
+        new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail: 'the sandbox is closed' }),
+      );
     this.start();
     const id = ++this.seq;
     return new Promise<string>((resolve, reject) => {
@@ -202,7 +226,9 @@ export class SandboxProcess {
   private deadline(id: number): void {
     const p = this.settle(id);
     if (!p) return;
-    p.reject(new CxError('CX_ERR_SANDBOX_TIMEOUT', { plugin: this.name, where: p.where, ms: this.limits.callTimeoutMs }));
+    p.reject(
+      new CxError('CX_ERR_SANDBOX_TIMEOUT', { plugin: this.name, where: p.where, ms: this.limits.callTimeoutMs }),
+    );
     this.kill(`another call of this plugin (${p.where}) went over its time limit`);
   }
 
@@ -231,9 +257,17 @@ export class SandboxProcess {
         this.loaded = false;
         return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: escapeControl(f.message) });
       case 'not-loaded':
-        return Object.assign(new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }), { notLoaded: true });
+        return Object.assign(
+          new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }),
+          { notLoaded: true },
+        );
       default:
-        if (p.kind === 'load') return new CxError('CX_ERR_MAIN_INVALID', { plugin, main: this.spec.filename, detail: escapeControl(f.message) });
+        if (p.kind === 'load')
+          return new CxError('CX_ERR_MAIN_INVALID', {
+            plugin,
+            main: this.spec.filename,
+            detail: escapeControl(f.message),
+          });
         // A thrown message is the plugin's text: escaped here (its lines kept, a line that
         // starts like another's prefix marked as the plugin's), so no terminal, log or --json
         // output downstream ever carries its control characters or a forged line.
@@ -242,7 +276,12 @@ export class SandboxProcess {
           plugin,
           f.code ? escapeControl(f.code) : undefined,
           typeof f.hint === 'string' ? escapeControl(f.hint.slice(0, 1000)) : undefined,
-          Array.isArray(f.suggestions) ? f.suggestions.filter((x): x is string => typeof x === 'string').slice(0, 10).map((x) => escapeControl(x.slice(0, 100))) : undefined,
+          Array.isArray(f.suggestions)
+            ? f.suggestions
+                .filter((x): x is string => typeof x === 'string')
+                .slice(0, 10)
+                .map((x) => escapeControl(x.slice(0, 100)))
+            : undefined,
         );
     }
   }
@@ -282,7 +321,13 @@ export class SandboxProcess {
       try {
         text = JSON.stringify(value ?? null);
       } catch (e) {
-        [ok, text] = [false, JSON.stringify({ message: `the result of ctx.${m.method} is not plain data (${messageOf(e)})`, code: 'CX_ERR_SANDBOX_LIMIT' })];
+        [ok, text] = [
+          false,
+          JSON.stringify({
+            message: `the result of ctx.${m.method} is not plain data (${messageOf(e)})`,
+            code: 'CX_ERR_SANDBOX_LIMIT',
+          }),
+        ];
       }
       this.send({ t: 'hostreply', name: this.name, hid: m.hid, ok, value: text });
     };
@@ -295,7 +340,10 @@ export class SandboxProcess {
       args = JSON.parse(m.args);
       if (!Array.isArray(args)) throw new Error('not a list');
     } catch (e) {
-      return reply(false, { message: `the arguments of ctx.${m.method} are not valid (${messageOf(e)})`, code: 'CX_ERR_SANDBOX_LIMIT' });
+      return reply(false, {
+        message: `the arguments of ctx.${m.method} are not valid (${messageOf(e)})`,
+        code: 'CX_ERR_SANDBOX_LIMIT',
+      });
     }
     try {
       reply(true, await method(p.ctx, args as unknown[], { ended: p.ended.signal }));
@@ -314,7 +362,11 @@ export class SandboxProcess {
     // under load every round trip would wait for the scheduler (measured: 0.2 ms -> 1-4 ms). It
     // starts no programs, so there is no tree to kill; it ignores the terminal's SIGINT and dies
     // with the kernel through its parent-death signal or the closed IPC channel.
-    const child = spawn(cmd.file, cmd.args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'], serialization: 'json' });
+    const child = spawn(cmd.file, cmd.args, {
+      env,
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
     this.child = child;
     this.loaded = false;
     this.ready = false;
@@ -342,12 +394,21 @@ export class SandboxProcess {
     clearTimeout(this.startTimer);
     for (const t of this.aborting.values()) clearTimeout(t);
     this.aborting.clear();
-    const memory = /out of memory|is_heap_oom = 1|Allocation failed|Cannot allocate|allocation failure|invalid array length Allocation/i.test(this.stderrTail);
+    const memory =
+      /out of memory|is_heap_oom = 1|Allocation failed|Cannot allocate|allocation failure|invalid array length Allocation/i.test(
+        this.stderrTail,
+      );
     const cause = memory ? '; it exhausted its memory' : '';
-    const detail = why ?? `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
+    const detail =
+      why ??
+      `${this.closed ? 'the sandbox was closed; ' : ''}sandbox process ${signal ? `killed by ${signal}` : `exited with code ${code}`}${cause}`;
     for (const [id, p] of [...this.pending]) {
       this.settle(id);
-      p.reject(memory ? new CxError('CX_ERR_SANDBOX_MEMORY', { plugin: this.name, where: p.where, mb: this.limits.memoryMb }) : new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail }));
+      p.reject(
+        memory
+          ? new CxError('CX_ERR_SANDBOX_MEMORY', { plugin: this.name, where: p.where, mb: this.limits.memoryMb })
+          : new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail }),
+      );
     }
   }
 

@@ -25,7 +25,8 @@ function normalize(v: Record<string, unknown>): Record<string, unknown> {
   const out = { ...v };
   if (Array.isArray(v.kinds)) out.kinds = v.kinds.map((k) => pick(k, ['kind', 'description', 'metaSchema']));
   if (Array.isArray(v.hooks)) out.hooks = v.hooks.map((h) => pick(h, ['name', 'description', 'type']));
-  if (Array.isArray(v.taps)) out.taps = v.taps.map((t) => (isObject(t) && t.priority === null ? pick(t, ['hook', 'index']) : t));
+  if (Array.isArray(v.taps))
+    out.taps = v.taps.map((t) => (isObject(t) && t.priority === null ? pick(t, ['hook', 'index']) : t));
   if (Array.isArray(v.errors) && v.errors.length === 0) delete out.errors;
   return out;
 }
@@ -43,9 +44,13 @@ function needs(section: unknown, index: number | undefined, item: unknown, field
       return `contribution #${index}${which} needs a kind, an id and a meta object`;
     }
     case 'taps':
-      return field.endsWith('.priority') && str(o.hook) ? `the tap on '${o.hook}' has a priority that is not a number` : `tap #${index} needs a hook name`;
+      return field.endsWith('.priority') && str(o.hook)
+        ? `the tap on '${o.hook}' has a priority that is not a number`
+        : `tap #${index} needs a hook name`;
     case 'kinds':
-      return field.endsWith('.metaSchema') && str(o.kind) ? `kind '${o.kind}' has a metaSchema that is not an object` : 'a declared kind needs a kind and a description';
+      return field.endsWith('.metaSchema') && str(o.kind)
+        ? `kind '${o.kind}' has a metaSchema that is not an object`
+        : 'a declared kind needs a kind and a description';
     case 'hooks':
       return "a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall'";
     case 'errors':

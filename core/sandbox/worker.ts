@@ -113,7 +113,12 @@ function finished(p: Loaded, id: number, out: unknown): void {
   if (!p.running.delete(id)) return;
   p.fires.delete(id);
   if (typeof out !== 'string') {
-    send({ t: 'result', id, ok: false, error: { kind: 'internal', message: 'the sandbox bootstrap returned no text' } });
+    send({
+      t: 'result',
+      id,
+      ok: false,
+      error: { kind: 'internal', message: 'the sandbox bootstrap returned no text' },
+    });
     return;
   }
   const body = out.slice(1);
@@ -128,9 +133,19 @@ function finished(p: Loaded, id: number, out: unknown): void {
     send({ t: 'result', id, ok: false, error: { kind: 'plugin', message: `the plugin threw, and ${problem}` } });
     return;
   }
-  const info = JSON.parse(body) as { message: string; code: string | null; hint?: string | null; suggestions?: string[] | null };
+  const info = JSON.parse(body) as {
+    message: string;
+    code: string | null;
+    hint?: string | null;
+    suggestions?: string[] | null;
+  };
   const kind = info.code === 'CX_ERR_SANDBOX_LIMIT' ? 'limit' : 'plugin';
-  send({ t: 'result', id, ok: false, error: { kind, message: info.message, code: info.code, hint: info.hint, suggestions: info.suggestions } });
+  send({
+    t: 'result',
+    id,
+    ok: false,
+    error: { kind, message: info.message, code: info.code, hint: info.hint, suggestions: info.suggestions },
+  });
 }
 
 function load(m: Extract<ToChild, { t: 'load' }>): void {
@@ -142,19 +157,43 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
     // the kernel fails this plugin's calls in flight and starts a new process on its next call.
     isolate = new ivm.Isolate({ memoryLimit: m.limits.memoryMb });
   } catch (e) {
-    send({ t: 'loaded', id: m.id, ok: false, error: { kind: 'internal', message: `could not create an isolate: ${e instanceof Error ? e.message : String(e)}` } });
+    send({
+      t: 'loaded',
+      id: m.id,
+      ok: false,
+      error: {
+        kind: 'internal',
+        message: `could not create an isolate: ${e instanceof Error ? e.message : String(e)}`,
+      },
+    });
     return;
   }
   const timeout = m.limits.callTimeoutMs;
   try {
     const context = isolate.createContextSync();
     const global = context.global;
-    global.setSync('__cx_limits', JSON.stringify({ maxOutputBytes: m.limits.maxOutputBytes, maxHostCallBytes: MAX_HOST_CALL_BYTES, maxDepth: m.limits.maxDepth, maxWaitingBytes: MAX_OUTSTANDING_HOST_BYTES }));
+    global.setSync(
+      '__cx_limits',
+      JSON.stringify({
+        maxOutputBytes: m.limits.maxOutputBytes,
+        maxHostCallBytes: MAX_HOST_CALL_BYTES,
+        maxDepth: m.limits.maxDepth,
+        maxWaitingBytes: MAX_OUTSTANDING_HOST_BYTES,
+      }),
+    );
     // Synchronous callbacks: the plugin's code waits while its message is queued, so a plugin
     // that loops over ctx.log cannot outpace this process and pile up memory.
-    global.setSync('__cx_send', new ivm.Callback((callId: number, hid: number, method: string, args: string) => hostCall(callId, hid, method, args)));
+    global.setSync(
+      '__cx_send',
+      new ivm.Callback((callId: number, hid: number, method: string, args: string) =>
+        hostCall(callId, hid, method, args),
+      ),
+    );
     global.setSync('__cx_done', new ivm.Callback((callId: number, text: string) => cur && finished(cur, callId, text)));
-    for (const [src, filename] of [[BOOTSTRAP, 'cx-sandbox-bootstrap.js'], [STARTER, 'cx-sandbox-starter.js']] as const) {
+    for (const [src, filename] of [
+      [BOOTSTRAP, 'cx-sandbox-bootstrap.js'],
+      [STARTER, 'cx-sandbox-starter.js'],
+    ] as const) {
       const script = isolate.compileScriptSync(src, { filename });
       script.runSync(context);
       script.release();
@@ -162,11 +201,25 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
     const register = global.getSync('__cx_register', { reference: true }) as ivm.Reference;
     const start = global.getSync('__cx_start', { reference: true }) as ivm.Reference;
     const reply = global.getSync('__cx_reply', { reference: true }) as ivm.Reference;
-    context.evalSync('delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply; delete globalThis.__cx_start;');
-    cur = { name: m.name, isolate, start, reply, limits: m.limits, running: new Map(), outstanding: new Map(), outstandingBytes: 0, fires: new Map() };
+    context.evalSync(
+      'delete globalThis.__cx_register; delete globalThis.__cx_dispatch; delete globalThis.__cx_reply; delete globalThis.__cx_start;',
+    );
+    cur = {
+      name: m.name,
+      isolate,
+      start,
+      reply,
+      limits: m.limits,
+      running: new Map(),
+      outstanding: new Map(),
+      outstandingBytes: 0,
+      fires: new Map(),
+    };
     const mod = isolate.compileModuleSync(m.code, { filename: m.filename });
     mod.instantiateSync(context, (specifier) => {
-      throw new Error(`cannot import '${specifier}': a sandboxed plugin is one self-contained bundle (build it with cx-ops plugins build)`);
+      throw new Error(
+        `cannot import '${specifier}': a sandboxed plugin is one self-contained bundle (build it with cx-ops plugins build)`,
+      );
     });
     mod.evaluateSync({ timeout });
     const def = mod.namespace.getSync('default', { reference: true }) as ivm.Reference;
@@ -177,7 +230,9 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
     if (problem) throw Object.assign(new Error(problem), { limit: true });
     send({ t: 'loaded', id: m.id, ok: true, shape });
   } catch (e) {
-    const f: FailureInfo = (e as { limit?: boolean }).limit ? { kind: 'limit', message: (e as Error).message } : failure(e, isolate);
+    const f: FailureInfo = (e as { limit?: boolean }).limit
+      ? { kind: 'limit', message: (e as Error).message }
+      : failure(e, isolate);
     if (f.kind === 'internal' && !isolate.isDisposed) f.kind = 'plugin';
     dispose();
     if (!isolate.isDisposed) isolate.dispose();
@@ -192,7 +247,12 @@ function call(m: Extract<ToChild, { t: 'call' }>): void {
     return;
   }
   p.running.set(m.id, performance.now() + p.limits.callTimeoutMs);
-  stretch(p, () => p.start.applySync(undefined, [m.id, m.target, m.input, m.ctx], { arguments: { copy: true }, timeout: stretchTimeout(p) }));
+  stretch(p, () =>
+    p.start.applySync(undefined, [m.id, m.target, m.input, m.ctx], {
+      arguments: { copy: true },
+      timeout: stretchTimeout(p),
+    }),
+  );
 }
 
 /** A ctx method called inside the isolate: forwarded to the kernel as text (checked first). */
@@ -201,7 +261,10 @@ function hostCall(callId: number, hid: number, method: string, args: string): vo
   if (!p || !p.running.has(callId)) return;
   // Log lines and terminal output are capped like results; only file contents may be larger.
   const cap = /^(log\.|io\.(out|err)$)/.test(method) ? p.limits.maxOutputBytes : MAX_HOST_CALL_BYTES;
-  const problem = typeof method !== 'string' || method.length > 64 ? 'bad method' : textProblem(args, `the arguments of ctx.${method}`, cap, p.limits.maxDepth);
+  const problem =
+    typeof method !== 'string' || method.length > 64
+      ? 'bad method'
+      : textProblem(args, `the arguments of ctx.${method}`, cap, p.limits.maxDepth);
   if (problem) {
     if (hid) answer(hid, false, JSON.stringify({ message: problem, code: 'CX_ERR_SANDBOX_LIMIT' }));
     return;
@@ -210,12 +273,34 @@ function hostCall(callId: number, hid: number, method: string, args: string): vo
     const n = (p.fires.get(callId) ?? 0) + 1;
     p.fires.set(callId, n);
     if (n === MAX_FIRES_PER_CALL + 1) {
-      send({ t: 'hostcall', id: callId, hid: 0, method: 'log.warn', args: JSON.stringify([`more than ${MAX_FIRES_PER_CALL} log lines or terminal writes in one call; the rest are dropped`, null]) });
+      send({
+        t: 'hostcall',
+        id: callId,
+        hid: 0,
+        method: 'log.warn',
+        args: JSON.stringify([
+          `more than ${MAX_FIRES_PER_CALL} log lines or terminal writes in one call; the rest are dropped`,
+          null,
+        ]),
+      });
     }
     if (n > MAX_FIRES_PER_CALL) return;
-  } else if (p.outstanding.size >= MAX_OUTSTANDING_HOST_CALLS || p.outstandingBytes + args.length > MAX_OUTSTANDING_HOST_BYTES) {
-    const what = p.outstanding.size >= MAX_OUTSTANDING_HOST_CALLS ? `more than ${MAX_OUTSTANDING_HOST_CALLS} ctx calls` : `more than ${MAX_OUTSTANDING_HOST_BYTES >> 20} MiB of ctx call arguments`;
-    answer(hid, false, JSON.stringify({ message: `plugin '${p.name}' has ${what} waiting; the call to ctx.${method} was refused.`, code: 'CX_ERR_TOO_MANY_CALLS' }));
+  } else if (
+    p.outstanding.size >= MAX_OUTSTANDING_HOST_CALLS ||
+    p.outstandingBytes + args.length > MAX_OUTSTANDING_HOST_BYTES
+  ) {
+    const what =
+      p.outstanding.size >= MAX_OUTSTANDING_HOST_CALLS
+        ? `more than ${MAX_OUTSTANDING_HOST_CALLS} ctx calls`
+        : `more than ${MAX_OUTSTANDING_HOST_BYTES >> 20} MiB of ctx call arguments`;
+    answer(
+      hid,
+      false,
+      JSON.stringify({
+        message: `plugin '${p.name}' has ${what} waiting; the call to ctx.${method} was refused.`,
+        code: 'CX_ERR_TOO_MANY_CALLS',
+      }),
+    );
     return;
   } else {
     p.outstanding.set(hid, args.length);
@@ -233,7 +318,9 @@ function answer(hid: number, ok: boolean, value: string): void {
     p.outstanding.delete(hid);
     p.outstandingBytes -= bytes;
   }
-  stretch(p, () => p.reply.applySync(undefined, [hid, ok, value], { arguments: { copy: true }, timeout: stretchTimeout(p) }));
+  stretch(p, () =>
+    p.reply.applySync(undefined, [hid, ok, value], { arguments: { copy: true }, timeout: stretchTimeout(p) }),
+  );
 }
 
 process.on('message', (m: ToChild) => {
@@ -252,7 +339,10 @@ process.on('message', (m: ToChild) => {
       const p = cur;
       if (p?.name === m.name) {
         p.running.delete(m.id);
-        failAll(p, { kind: 'internal', message: 'another call of this plugin went over its time limit and its isolate was stopped' });
+        failAll(p, {
+          kind: 'internal',
+          message: 'another call of this plugin went over its time limit and its isolate was stopped',
+        });
       }
       send({ t: 'aborted', id: m.id });
       break;

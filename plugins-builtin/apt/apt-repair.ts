@@ -3,11 +3,12 @@
  * corrupted package lists and cache problems with the real dpkg/apt tools of `ctx.env.root`.
  * The dpkg status file is copied first; `dpkg --audit` confirms afterwards.
  */
-import { appendJournal, CxError, takeRunLock, type ExecResult, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, CxError, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
 
-export type AptProblemId = 'lock-held' | 'lock-stale' | 'interrupted' | 'broken-dependencies' | 'lists-corrupt' | 'cache';
+export type AptProblemId =
+  'lock-held' | 'lock-stale' | 'interrupted' | 'broken-dependencies' | 'lists-corrupt' | 'cache';
 
 export interface AptProblem {
   id: AptProblemId;
@@ -17,7 +18,8 @@ export interface AptProblem {
 }
 
 export interface AptRepairReport {
-  /** ok: nothing wrong; repaired; failed: still wrong after repair; blocked: a live lock holder; skipped: no dpkg/apt; declined: the plan was not confirmed. */
+  /** ok: nothing wrong; repaired; failed: still wrong after repair; blocked: a live lock holder; skipped: no
+   * dpkg/apt; declined: the plan was not confirmed. */
   status: 'ok' | 'repaired' | 'failed' | 'blocked' | 'skipped' | 'planned' | 'declined';
   dryRun: boolean;
   message: string;
@@ -53,7 +55,8 @@ export function parseFixSimulation(text: string): { remove: string[]; install: s
   return { remove, install };
 }
 
-const LISTS_CORRUPT = /Unable to parse package file|could not be parsed or opened|Encountered a section with no Package|Problem parsing|lists .*corrupt|Malformed (line|entry)/i;
+const LISTS_CORRUPT =
+  /Unable to parse package file|could not be parsed or opened|Encountered a section with no Package|Problem parsing|lists .*corrupt|Malformed (line|entry)/i;
 const CACHE_CORRUPT = /package cache file is corrupted|pkgcache\.bin|srcpkgcache\.bin/i;
 const UNMET = /unmet dependencies|--fix-broken/i;
 
@@ -69,13 +72,18 @@ export async function unsettledPackages(t: AptTools): Promise<string[]> {
     .split('\n')
     .filter(Boolean)
     .map((l) => l.split('\t') as [string, string])
-    .filter(([, st]) => !/ (installed|not-installed|config-files)$/.test(st ?? '') || /^(reinst-required|hold reinst)/.test(st ?? ''))
+    .filter(
+      ([, st]) =>
+        !/ (installed|not-installed|config-files)$/.test(st ?? '') || /^(reinst-required|hold reinst)/.test(st ?? ''),
+    )
     .map(([name, st]) => `${name} (${st.split(' ').pop()})`);
 }
 
 async function listFiles(ctx: PluginContext<unknown>, dir: string, keep: string[]): Promise<string[]> {
   if (!(await ctx.localFs.stat(dir))) return [];
-  return (await ctx.localFs.readDir(dir)).filter((e) => e.type === 'file' && !keep.includes(e.name)).map((e) => `${dir}/${e.name}`);
+  return (await ctx.localFs.readDir(dir))
+    .filter((e) => e.type === 'file' && !keep.includes(e.name))
+    .map((e) => `${dir}/${e.name}`);
 }
 
 /**
@@ -85,12 +93,20 @@ async function listFiles(ctx: PluginContext<unknown>, dir: string, keep: string[
  */
 export function auditSummary(audit: ExecResult): string {
   if (audit.exitCode !== 0) {
-    const said = `${audit.stderr}\n${audit.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    const said = `${audit.stderr}\n${audit.stdout}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
     return `dpkg --audit failed (exit ${audit.exitCode}): ${said || 'no message'}`;
   }
   const lines = audit.stdout.split('\n');
   const packages = lines.filter((l) => /^ \S/.test(l)).map((l) => l.trim().split(/\s+/)[0]!);
-  const heading = lines.find((l) => /^\S/.test(l))?.trim().replace(/[,:.]$/, '') ?? '';
+  const heading =
+    lines
+      .find((l) => /^\S/.test(l))
+      ?.trim()
+      .replace(/[,:.]$/, '') ?? '';
   if (!heading && !packages.length) return '';
   return `${heading || 'dpkg --audit lists'}${packages.length ? `: ${packages.join(', ')}` : ''}`;
 }
@@ -119,7 +135,10 @@ export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Pro
       fix: [`remove the files in ${t.paths.lists}`, t.show('apt-get', ['update'])],
     });
   } else if (check.exitCode !== 0 && UNMET.test(said)) {
-    const lines = said.split('\n').filter((l) => /Depends:|PreDepends:|Breaks:|Conflicts:/.test(l)).map((l) => l.trim());
+    const lines = said
+      .split('\n')
+      .filter((l) => /Depends:|PreDepends:|Breaks:|Conflicts:/.test(l))
+      .map((l) => l.trim());
     // What apt would do, from its own simulation: the plan names every package removed or installed.
     const sim = parseFixSimulation((await t.aptGet(['-s', '-q', '-f', 'install'], { readOnly: true })).stdout);
     problems.push({
@@ -137,7 +156,9 @@ export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Pro
   if (partial.length || CACHE_CORRUPT.test(said)) {
     problems.push({
       id: 'cache',
-      description: partial.length ? `${partial.length} partial download(s) in ${t.paths.archives}/partial` : `package cache: ${failureLine(check)}`,
+      description: partial.length
+        ? `${partial.length} partial download(s) in ${t.paths.archives}/partial`
+        : `package cache: ${failureLine(check)}`,
       fix: [t.show('apt-get', ['clean'])],
     });
   }
@@ -146,15 +167,29 @@ export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Pro
 
 /** Runs the repair (or, with ctx.env.dryRun, only plans it); one repair apt run at a time. */
 export async function repairApt(ctx: PluginContext<unknown>, options: AptRepairOptions = {}): Promise<AptRepairReport> {
-  const report: AptRepairReport = { status: 'ok', dryRun: ctx.env.dryRun, message: '', problems: [], actions: [], holders: [], statusBackup: null, audit: '' };
+  const report: AptRepairReport = {
+    status: 'ok',
+    dryRun: ctx.env.dryRun,
+    message: '',
+    problems: [],
+    actions: [],
+    holders: [],
+    statusBackup: null,
+    audit: '',
+  };
   const why = await aptUnavailable(ctx);
   if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
   let lock;
   try {
-    lock = await takeRunLock(ctx, 'repair.lock', `repair apt${options.locksOnly ? ' --locks' : ''}`);
+    lock = await ctx.lock('apt-repair', { what: `repair apt${options.locksOnly ? ' --locks' : ''}` });
   } catch (e) {
     if (!(e instanceof CxError) || e.code !== 'CX_ERR_STATE_LOCKED') throw e;
-    return { ...report, status: 'blocked', holders: [{ path: e.params.path, pid: e.params.pid, command: e.params.command }], message: e.message };
+    return {
+      ...report,
+      status: 'blocked',
+      holders: [{ path: e.params.path, pid: e.params.pid, command: e.params.command }],
+      message: e.message,
+    };
   }
   try {
     return await repairWith(ctx, report, options);
@@ -163,13 +198,19 @@ export async function repairApt(ctx: PluginContext<unknown>, options: AptRepairO
   }
 }
 
-async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, options: AptRepairOptions): Promise<AptRepairReport> {
+async function repairWith(
+  ctx: PluginContext<unknown>,
+  report: AptRepairReport,
+  options: AptRepairOptions,
+): Promise<AptRepairReport> {
   const dryRun = ctx.env.dryRun;
   const t = aptTools(ctx);
 
   // 1. Locks: a live holder is waited for, then reported; never removed.
   const locks = await waitForLocks(ctx, t.paths.locks, options.lockWaitMs ?? 30_000, (h) =>
-    ctx.io.err(`waiting up to ${Math.round((options.lockWaitMs ?? 30_000) / 1000)} s for: ${h.map(describeHolder).join('; ')}\n`),
+    ctx.io.err(
+      `waiting up to ${Math.round((options.lockWaitMs ?? 30_000) / 1000)} s for: ${h.map(describeHolder).join('; ')}\n`,
+    ),
   );
   if (locks.held.length) {
     report.holders = locks.held;
@@ -178,20 +219,37 @@ async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, 
       description: `lock held by a live process: ${locks.held.map(describeHolder).join('; ')}`,
       fix: ['none: the lock is left alone; wait for that process to finish, then run the repair again'],
     });
-    return { ...report, status: 'blocked', message: `dpkg/apt is busy: ${locks.held.map(describeHolder).join('; ')}. Not touching it; run again when it has finished.` };
+    return {
+      ...report,
+      status: 'blocked',
+      message: `dpkg/apt is busy: ${locks.held.map(describeHolder).join('; ')}. Not touching it; run again when it has finished.`,
+    };
   }
   if (!options.locksOnly) report.problems.push(...(await diagnoseApt(ctx, t)));
   const real = [...report.problems];
   // Every dpkg run leaves its lock files behind and a lock nobody holds blocks nothing: they are
   // not problems. Only --locks (asked for by name) clears them.
   const staleLocks = options.locksOnly ? locks.stale : [];
-  for (const f of staleLocks) report.problems.unshift({ id: 'lock-stale', description: `stale lock file ${f} (no process holds it)`, fix: [`remove ${f}`] });
+  for (const f of staleLocks)
+    report.problems.unshift({
+      id: 'lock-stale',
+      description: `stale lock file ${f} (no process holds it)`,
+      fix: [`remove ${f}`],
+    });
   if (!report.problems.length) return { ...report, message: 'apt and dpkg are healthy: nothing to repair' };
   if (dryRun) {
-    return { ...report, status: 'planned', message: `dry run: ${report.problems.length} problem(s) found, nothing changed` };
+    return {
+      ...report,
+      status: 'planned',
+      message: `dry run: ${report.problems.length} problem(s) found, nothing changed`,
+    };
   }
   if (options.confirm && !(await options.confirm(report))) {
-    return { ...report, status: 'declined', message: `not repaired: ${report.problems.length} problem(s) found and the plan was not confirmed; nothing changed` };
+    return {
+      ...report,
+      status: 'declined',
+      message: `not repaired: ${report.problems.length} problem(s) found and the plan was not confirmed; nothing changed`,
+    };
   }
 
   // 2. Keep a copy of the dpkg status file before any change.
@@ -201,15 +259,24 @@ async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, 
     report.statusBackup = `${backupDir}/status-${stamp()}`;
     // cp, not read+write: byte for byte whatever the encoding, and no size cap.
     const cp = await ctx.exec.run('cp', ['-p', t.paths.status, report.statusBackup], { timeoutMs: 60_000 });
-    if (cp.exitCode !== 0) throw new Error(`could not copy ${t.paths.status} to ${report.statusBackup} (${cp.stderr.trim()}); nothing was changed`);
+    if (cp.exitCode !== 0)
+      throw new Error(
+        `could not copy ${t.paths.status} to ${report.statusBackup} (${cp.stderr.trim()}); nothing was changed`,
+      );
     report.actions.push(`copied ${t.paths.status} to ${report.statusBackup}`);
     // Keep the last ten copies.
-    const copies = (await ctx.localFs.readDir(backupDir)).map((e) => e.name).filter((n) => n.startsWith('status-')).sort();
+    const copies = (await ctx.localFs.readDir(backupDir))
+      .map((e) => e.name)
+      .filter((n) => n.startsWith('status-'))
+      .sort();
     for (const old of copies.slice(0, Math.max(0, copies.length - 10))) await ctx.localFs.remove(`${backupDir}/${old}`);
   }
 
   // 3. Repairs, in an order where each makes the next one possible.
-  const step = async (label: string, run: () => Promise<{ exitCode: number | null; stdout: string; stderr: string; command?: string }>) => {
+  const step = async (
+    label: string,
+    run: () => Promise<{ exitCode: number | null; stdout: string; stderr: string; command?: string }>,
+  ) => {
     const r = await run();
     report.actions.push(`${label}${r.exitCode === 0 ? '' : ` (failed: ${failureLine(r as never)})`}`);
     return r.exitCode === 0;
@@ -227,7 +294,11 @@ async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, 
     if (!has('broken-dependencies')) {
       const check = await t.aptGet(['check', '-q'], { readOnly: true });
       if (check.exitCode !== 0 && UNMET.test(`${check.stdout}\n${check.stderr}`)) {
-        report.problems.push({ id: 'broken-dependencies', description: `broken dependencies: ${failureLine(check)}`, fix: [t.show('apt-get', ['-f', 'install', '-y'])] });
+        report.problems.push({
+          id: 'broken-dependencies',
+          description: `broken dependencies: ${failureLine(check)}`,
+          fix: [t.show('apt-get', ['-f', 'install', '-y'])],
+        });
       }
     }
   }
@@ -235,25 +306,46 @@ async function repairWith(ctx: PluginContext<unknown>, report: AptRepairReport, 
   if (has('interrupted')) await step(t.show('dpkg', ['--configure', '-a']), () => t.dpkg(['--configure', '-a']));
   if (has('broken-dependencies') || has('interrupted')) {
     const check = await t.aptGet(['check', '-q'], { readOnly: true });
-    if (check.exitCode !== 0) await step(t.show('apt-get', ['-f', 'install', '-y']), () => t.aptGet(['-f', 'install', '-y', '-q']));
+    if (check.exitCode !== 0)
+      await step(t.show('apt-get', ['-f', 'install', '-y']), () => t.aptGet(['-f', 'install', '-y', '-q']));
   }
 
   // 4. Confirm.
   const journal = async (r: AptRepairReport) => {
-    await appendJournal(ctx, { run: 'repair apt', status: r.status, problems: r.problems.map((p) => p.id), actions: r.actions, statusBackup: r.statusBackup });
+    await appendJournal(ctx, {
+      run: 'repair apt',
+      status: r.status,
+      problems: r.problems.map((p) => p.id),
+      actions: r.actions,
+      statusBackup: r.statusBackup,
+    });
     return r;
   };
-  if (options.locksOnly) return journal({ ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` });
+  if (options.locksOnly)
+    return journal({ ...report, status: 'repaired', message: `cleared ${staleLocks.length} stale lock file(s)` });
   const audit = await t.dpkg(['--audit'], { readOnly: true });
   const check = await t.aptGet(['check', '-q'], { readOnly: true });
-  report.audit = audit.exitCode === 0 ? audit.stdout.trim() : `${audit.stderr}\n${audit.stdout}`.trim() || `exit ${audit.exitCode}`;
+  report.audit =
+    audit.exitCode === 0 ? audit.stdout.trim() : `${audit.stderr}\n${audit.stdout}`.trim() || `exit ${audit.exitCode}`;
   const clean = !report.audit && check.exitCode === 0;
-  if (clean) return journal({ ...report, status: 'repaired', message: `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing` });
+  if (clean)
+    return journal({
+      ...report,
+      status: 'repaired',
+      message: `repaired ${report.problems.length} problem(s); dpkg --audit reports nothing`,
+    });
   const unsettled = audit.exitCode === 0 ? await unsettledPackages(t) : [];
-  const what = audit.exitCode !== 0 ? auditSummary(audit) : unsettled.length ? `packages not configured: ${unsettled.join(', ')}` : auditSummary(audit) || `apt-get check: ${failureLine(check)}`;
+  const what =
+    audit.exitCode !== 0
+      ? auditSummary(audit)
+      : unsettled.length
+        ? `packages not configured: ${unsettled.join(', ')}`
+        : auditSummary(audit) || `apt-get check: ${failureLine(check)}`;
   // A journal file dpkg cannot parse stops every dpkg run, --configure -a included.
   const journalFile = /parsing file '([^']*\/updates\/[^']*)'/.exec(`${audit.stderr}`)?.[1];
-  const next = journalFile ? `\n${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${journalFile.replace(/\/[^/]*$/, '')} (keep the copy), then run: cx-ops repair apt` : '';
+  const next = journalFile
+    ? `\n${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${journalFile.replace(/\/[^/]*$/, '')} (keep the copy), then run: cx-ops repair apt`
+    : '';
   return journal({
     ...report,
     status: 'failed',

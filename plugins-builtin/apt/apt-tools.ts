@@ -47,14 +47,22 @@ export function aptRootOptions(root: string): string[] {
   if (root === '/') return [];
   const p = aptPaths(root);
   return [
-    '-o', `Dir=${root}`,
-    '-o', `Dir::State::status=${p.status}`,
-    '-o', 'Dir::Bin::dpkg=/usr/bin/dpkg',
-    '-o', `DPkg::Options::=--root=${root}`,
-    '-o', `DPkg::Options::=--admindir=${p.admindir}`,
-    '-o', 'DPkg::Options::=--force-script-chrootless',
-    '-o', `DPkg::Options::=--log=${underRoot(root, '/var/log/dpkg.log')}`,
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    `Dir=${root}`,
+    '-o',
+    `Dir::State::status=${p.status}`,
+    '-o',
+    'Dir::Bin::dpkg=/usr/bin/dpkg',
+    '-o',
+    `DPkg::Options::=--root=${root}`,
+    '-o',
+    `DPkg::Options::=--admindir=${p.admindir}`,
+    '-o',
+    'DPkg::Options::=--force-script-chrootless',
+    '-o',
+    `DPkg::Options::=--log=${underRoot(root, '/var/log/dpkg.log')}`,
+    '-o',
+    'APT::Sandbox::User=root',
   ];
 }
 
@@ -109,6 +117,9 @@ export async function aptUnavailable(ctx: PluginContext<unknown>): Promise<strin
 
 /** First line of a command's failure, for messages. */
 export function failureLine(r: ExecResult): string {
-  const text = `${r.stderr}\n${r.stdout}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const text = `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return text.find((l) => l.startsWith('E:')) ?? text[text.length - 1] ?? `exit ${r.exitCode}`;
 }

@@ -8,7 +8,7 @@
 import type { PluginContext } from 'cx-ops/sdk';
 import { defineUpdater, type InstalledPackage, type PackageUpdate } from '../updates/updater-contract.js';
 import { unsettledPackages } from './apt-repair.js';
-import { aptTools, aptUnavailable, failureLine, underRoot } from './apt-tools.js';
+import { aptTools, aptUnavailable, failureLine } from './apt-tools.js';
 
 /** `Inst cx-demo [1.0] (2.0 Debian-Security:stable-security [all])` */
 const INST = /^Inst (\S+)(?: \[([^\]]+)\])? \((\S+) (.*?)(?: \[[^\]]+\])?\)/;
@@ -26,7 +26,9 @@ export function parseSimulation(text: string): PackageUpdate[] {
 }
 
 async function installedPackages(ctx: PluginContext<unknown>): Promise<InstalledPackage[]> {
-  const r = await aptTools(ctx).dpkgQuery(['-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n'], { readOnly: true });
+  const r = await aptTools(ctx).dpkgQuery(['-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n'], {
+    readOnly: true,
+  });
   if (r.exitCode !== 0) throw new Error(`dpkg-query failed: ${failureLine(r)}`);
   return r.stdout
     .split('\n')
@@ -83,7 +85,8 @@ export const aptUpdater = defineUpdater({
         const u = await t.aptGet(['update', '-q']);
         sourcesFailed = failedSources(u.stdout, u.stderr);
         // One unreachable source: the others' lists are fresh and used; the failure is reported.
-        if (u.exitCode !== 0 && !sourcesFailed.length) throw new Error(`apt-get update failed: ${failureLine(u)}. Try: cx-ops repair apt`);
+        if (u.exitCode !== 0 && !sourcesFailed.length)
+          throw new Error(`apt-get update failed: ${failureLine(u)}. Try: cx-ops repair apt`);
       }
     }
     const out = { available: true, updates: await pending(ctx), rebootRequired: await rebootRequired(ctx) };
@@ -104,12 +107,18 @@ export const aptUpdater = defineUpdater({
       ? ['dist-upgrade', '-y', '-q']
       : ['install', '-y', '-q', '--only-upgrade', ...todo.map((u) => `${u.name}=${u.candidate}`)];
     const actions = [t.show('apt-get', args)];
-    if (ctx.env.dryRun) return { ok: true, applied, actions, message: `dry run: would update ${todo.length} package(s)` };
+    if (ctx.env.dryRun)
+      return { ok: true, applied, actions, message: `dry run: would update ${todo.length} package(s)` };
     const r = await t.aptGet(args);
     if (r.exitCode !== 0) return { ok: false, applied: [], actions, message: `apt-get failed: ${failureLine(r)}` };
     const now = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));
     const done = applied.filter((a) => now.get(a.name) === a.to);
-    return { ok: done.length === applied.length, applied: done, actions, message: `updated ${done.length} of ${applied.length} package(s)` };
+    return {
+      ok: done.length === applied.length,
+      applied: done,
+      actions,
+      message: `updated ${done.length} of ${applied.length} package(s)`,
+    };
   },
   async installed(ctx) {
     const why = await aptUnavailable(ctx);
@@ -135,9 +144,16 @@ export const aptUpdater = defineUpdater({
     const installable: InstalledPackage[] = [];
     for (const p of wanted) {
       const m = await t.aptCache(['madison', p.name], { readOnly: true });
-      const versions = m.stdout.split('\n').map((l) => l.split('|')[1]?.trim()).filter(Boolean);
+      const versions = m.stdout
+        .split('\n')
+        .map((l) => l.split('|')[1]?.trim())
+        .filter(Boolean);
       if (versions.includes(p.version)) installable.push(p);
-      else unavailable.push({ ...p, reason: `the archive no longer has ${p.name} ${p.version} (it has: ${versions.join(', ') || 'none'})` });
+      else
+        unavailable.push({
+          ...p,
+          reason: `the archive no longer has ${p.name} ${p.version} (it has: ${versions.join(', ') || 'none'})`,
+        });
     }
     const restored: InstalledPackage[] = [];
     if (installable.length) {
@@ -148,7 +164,11 @@ export const aptUpdater = defineUpdater({
       const after = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));
       for (const p of installable) {
         if (after.get(p.name) === p.version) restored.push(p);
-        else unavailable.push({ ...p, reason: `apt-get could not install it: ${r.exitCode === 0 ? 'version unchanged' : failureLine(r)}` });
+        else
+          unavailable.push({
+            ...p,
+            reason: `apt-get could not install it: ${r.exitCode === 0 ? 'version unchanged' : failureLine(r)}`,
+          });
       }
     }
     return { ok: unavailable.length === 0, restored, unavailable, actions, added };

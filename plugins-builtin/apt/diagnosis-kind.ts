@@ -16,7 +16,8 @@ export interface Diagnosis extends Availability {
 }
 
 export const diagnosisKind = defineKind<null, Diagnosis>('diagnosis', {
-  description: 'A read-only diagnosis shared by a check and the repair it offers: resolves { available, reason?, problems: [{ id, description, fix[] }] }',
+  description:
+    'A read-only diagnosis shared by a check and the repair it offers: resolves { available, reason?, problems: [{ id, description, fix[] }] }',
 });
 
 /** The diagnosis `id`, or null when no loaded plugin offers it (the apt plugin is disabled). */

@@ -30,9 +30,17 @@ async function commandLine(ctx: PluginContext<unknown>, pid: number, fallback: s
 
 /** Reads which of the given lock files are held, and by whom. */
 export async function readLocks(ctx: PluginContext<unknown>, lockFiles: string[]): Promise<LockState> {
-  const r = await ctx.exec.run('lslocks', ['--json', '--notruncate', '-o', 'PID,COMMAND,PATH'], { readOnly: true, timeoutMs: 10_000 });
-  if (r.exitCode !== 0) throw new Error(`lslocks failed (exit ${r.exitCode}): ${r.stderr.trim()}; install util-linux to read lock holders`);
-  const rows = (JSON.parse(r.stdout || '{"locks":[]}') as { locks: Array<{ pid: number | string; command: string; path: string | null }> }).locks;
+  const r = await ctx.exec.run('lslocks', ['--json', '--notruncate', '-o', 'PID,COMMAND,PATH'], {
+    readOnly: true,
+    timeoutMs: 10_000,
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`lslocks failed (exit ${r.exitCode}): ${r.stderr.trim()}; install util-linux to read lock holders`);
+  const rows = (
+    JSON.parse(r.stdout || '{"locks":[]}') as {
+      locks: Array<{ pid: number | string; command: string; path: string | null }>;
+    }
+  ).locks;
   const wanted = new Set(lockFiles);
   const held: LockHolder[] = [];
   for (const row of rows) {

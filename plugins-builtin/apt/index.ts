@@ -4,7 +4,16 @@
  * look at dpkg/apt that both `repair apt` and the apt_status check use, so doctor sees all
  * that the repair would fix.
  */
-import { CxError, defineCommand, defineContribution, defineFix, definePlugin, type CommandInput, type Json, type PluginContext } from 'cx-ops/sdk';
+import {
+  CxError,
+  defineCommand,
+  defineContribution,
+  defineFix,
+  definePlugin,
+  type CommandInput,
+  type Json,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { diagnoseApt, repairApt, type AptRepairReport } from './apt-repair.js';
 import { aptTools, aptUnavailable } from './apt-tools.js';
 import { aptUpdater } from './apt-updater.js';
@@ -30,7 +39,15 @@ export function formatAptReport(r: AptRepairReport): string {
 }
 
 // A dry run that found problems exits 1, like `apt-get check`.
-const EXIT: Record<AptRepairReport['status'], number> = { ok: 0, repaired: 0, planned: 1, skipped: 0, failed: 1, blocked: 5, declined: 1 };
+const EXIT: Record<AptRepairReport['status'], number> = {
+  ok: 0,
+  repaired: 0,
+  planned: 1,
+  skipped: 0,
+  failed: 1,
+  blocked: 5,
+  declined: 1,
+};
 
 /** The plan shown before asking: each problem and what would be run about it. */
 export function formatAptPlan(r: AptRepairReport, stateDir: string): string {
@@ -49,7 +66,9 @@ function confirmPlan(ctx: PluginContext<AptConfig>): (plan: AptRepairReport) => 
     ctx.io.err(formatAptPlan(plan, ctx.env.stateDir));
     if (ctx.env.assumeYes) return true;
     if (!ctx.io.interactive) {
-      ctx.io.err('not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n');
+      ctx.io.err(
+        'not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n',
+      );
       return false;
     }
     return ctx.io.confirm('Apply this repair?');
@@ -58,7 +77,7 @@ function confirmPlan(ctx: PluginContext<AptConfig>): (plan: AptRepairReport) => 
 
 /** Milliseconds to wait for a lock holder, or null when --lock-wait is not a number. */
 function lockWaitMs(ctx: PluginContext<AptConfig>, option: Json | undefined): number | null {
-  const s = option !== undefined && option !== null ? Number(option) : ctx.config.lock_wait_seconds ?? 30;
+  const s = option !== undefined && option !== null ? Number(option) : (ctx.config.lock_wait_seconds ?? 30);
   return Number.isFinite(s) && s >= 0 ? s * 1000 : null;
 }
 
@@ -66,11 +85,20 @@ export default definePlugin<AptConfig>({
   name: 'apt',
   kinds: [diagnosisKind],
   contributes: [
-    defineContribution(diagnosisKind, 'apt', { name: 'dpkg/apt', description: 'interrupted dpkg runs, broken dependencies, corrupt package lists, cache problems (what repair apt fixes)' }, async (ctx) => {
-      const why = await aptUnavailable(ctx);
-      if (why) return { available: false, reason: why, problems: [] };
-      return { available: true, problems: await diagnoseApt(ctx, aptTools(ctx)) };
-    }),
+    defineContribution(
+      diagnosisKind,
+      'apt',
+      {
+        name: 'dpkg/apt',
+        description:
+          'interrupted dpkg runs, broken dependencies, corrupt package lists, cache problems (what repair apt fixes)',
+      },
+      async (ctx) => {
+        const why = await aptUnavailable(ctx);
+        if (why) return { available: false, reason: why, problems: [] };
+        return { available: true, problems: await diagnoseApt(ctx, aptTools(ctx)) };
+      },
+    ),
     defineCommand<AptConfig>({
       name: 'repair apt',
       dryRun: true,
@@ -78,7 +106,10 @@ export default definePlugin<AptConfig>({
       options: [
         { flags: '--dry-run', description: 'show what is wrong and what would be done; change nothing' },
         { flags: '--locks', description: 'only deal with lock files (held locks are reported, never removed)' },
-        { flags: '--lock-wait <seconds>', description: 'how long to wait for a process holding the lock (default: apt.lock_wait_seconds, 30)' },
+        {
+          flags: '--lock-wait <seconds>',
+          description: 'how long to wait for a process holding the lock (default: apt.lock_wait_seconds, 30)',
+        },
         { flags: '--json', description: 'print the report as JSON' },
       ],
       help: 'Shows its plan (commands, packages removed and installed, files) and asks on a terminal; without a terminal it needs -y.\nExit codes: 0 healthy or repaired, 1 problems remain (also a --dry-run that found some, or a plan not confirmed), 5 another run holds the lock.',
@@ -86,9 +117,16 @@ export default definePlugin<AptConfig>({
         const o = input.options;
         const wait = lockWaitMs(ctx, o.lockWait);
         if (wait === null) {
-          throw new CxError('CX_ERR_USAGE', { detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`, hint: 'cx-ops repair apt --lock-wait 60' });
+          throw new CxError('CX_ERR_USAGE', {
+            detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`,
+            hint: 'cx-ops repair apt --lock-wait 60',
+          });
         }
-        const report = await repairApt(ctx, { locksOnly: Boolean(o.locks), lockWaitMs: wait, confirm: confirmPlan(ctx) });
+        const report = await repairApt(ctx, {
+          locksOnly: Boolean(o.locks),
+          lockWaitMs: wait,
+          confirm: confirmPlan(ctx),
+        });
         ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatAptReport(report));
         return EXIT[report.status];
       },
@@ -96,7 +134,8 @@ export default definePlugin<AptConfig>({
     defineFix<AptConfig>({
       id: 'repair_apt',
       name: 'Repair apt/dpkg',
-      description: 'Clears stale locks, finishes interrupted dpkg runs, fixes broken dependencies, refetches corrupted lists, cleans the cache',
+      description:
+        'Clears stale locks, finishes interrupted dpkg runs, fixes broken dependencies, refetches corrupted lists, cleans the cache',
       safe: false,
       async run(ctx) {
         const r = await repairApt(ctx, { lockWaitMs: lockWaitMs(ctx, undefined) ?? 30_000 });

@@ -10,13 +10,21 @@ import { compareDebVersions } from '../checks-packages/deb-version.js';
 import { parseVersionRange, type DeclaredCheck } from './checks-file.js';
 
 type Ctx = PluginContext<unknown>;
-const read = async (ctx: Ctx, path: string): Promise<string | null> => ((await ctx.fs.stat(path)) ? ctx.fs.readFile(path) : null);
+const read = async (ctx: Ctx, path: string): Promise<string | null> =>
+  (await ctx.fs.stat(path)) ? ctx.fs.readFile(path) : null;
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
 /** name -> id from a passwd or group file. */
 async function idsOf(ctx: Ctx, file: string): Promise<Map<string, number>> {
   const text = (await read(ctx, file)) ?? '';
-  return new Map(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':')).filter((f) => f.length > 2).map((f) => [f[0]!, Number(f[2])]));
+  return new Map(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'))
+      .filter((f) => f.length > 2)
+      .map((f) => [f[0]!, Number(f[2])]),
+  );
 }
 
 /** Listening TCP sockets from /proc/net/tcp and tcp6: "address:port". */
@@ -26,7 +34,14 @@ export function listeningPorts(text: string): Array<{ address: string; port: num
     const f = line.trim().split(/\s+/);
     if (f.length < 4 || f[3] !== '0A') continue;
     const [hexAddr, hexPort] = f[1]!.split(':');
-    const address = hexAddr!.length === 8 ? hexAddr!.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.') : hexAddr!;
+    const address =
+      hexAddr!.length === 8
+        ? hexAddr!
+            .match(/../g)!
+            .reverse()
+            .map((b) => parseInt(b, 16))
+            .join('.')
+        : hexAddr!;
     out.push({ address, port: parseInt(hexPort!, 16) });
   }
   return out;
@@ -81,16 +96,23 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       if (!st || !exists) break;
       details.mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
       if (typeof e.type === 'string') want(st.type === e.type, `${c.subject} is a ${st.type}, not a ${e.type}`);
-      if (typeof e.mode === 'string') want((st.mode & 0o7777) === parseInt(e.mode, 8), `mode is ${details.mode}, not ${e.mode.padStart(4, '0')}`);
+      if (typeof e.mode === 'string')
+        want((st.mode & 0o7777) === parseInt(e.mode, 8), `mode is ${details.mode}, not ${e.mode.padStart(4, '0')}`);
       if (typeof e.owner === 'string') {
         const uid = (await idsOf(ctx, '/etc/passwd')).get(e.owner);
         details.uid = st.uid;
-        want(uid === st.uid, uid === undefined ? `no user '${e.owner}' in /etc/passwd` : `owner is uid ${st.uid}, not ${e.owner} (${uid})`);
+        want(
+          uid === st.uid,
+          uid === undefined ? `no user '${e.owner}' in /etc/passwd` : `owner is uid ${st.uid}, not ${e.owner} (${uid})`,
+        );
       }
       if (typeof e.group === 'string') {
         const gid = (await idsOf(ctx, '/etc/group')).get(e.group);
         details.gid = st.gid;
-        want(gid === st.gid, gid === undefined ? `no group '${e.group}' in /etc/group` : `group is gid ${st.gid}, not ${e.group} (${gid})`);
+        want(
+          gid === st.gid,
+          gid === undefined ? `no group '${e.group}' in /etc/group` : `group is gid ${st.gid}, not ${e.group} (${gid})`,
+        );
       }
       if (strings(e.contains).length) {
         const text = st.type === 'file' ? await ctx.fs.readFile(path) : '';
@@ -100,10 +122,17 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
     }
     case 'port': {
       const text = `${(await read(ctx, '/proc/net/tcp')) ?? ''}\n${((await read(ctx, '/proc/net/tcp6')) ?? '').split('\n').slice(1).join('\n')}`;
-      const socks = listeningPorts(text).filter((s) => s.port === c.subject && (typeof e.address !== 'string' || s.address === e.address));
+      const socks = listeningPorts(text).filter(
+        (s) => s.port === c.subject && (typeof e.address !== 'string' || s.address === e.address),
+      );
       details.listening_on = socks.map((s) => `${s.address}:${s.port}`);
       const listening = e.listening !== false;
-      want(socks.length > 0 === listening, listening ? `nothing listens on TCP port ${c.subject}${typeof e.address === 'string' ? ` at ${e.address}` : ''}` : `TCP port ${c.subject} is listening (${(details.listening_on as string[]).join(', ')})`);
+      want(
+        socks.length > 0 === listening,
+        listening
+          ? `nothing listens on TCP port ${c.subject}${typeof e.address === 'string' ? ` at ${e.address}` : ''}`
+          : `TCP port ${c.subject} is listening (${(details.listening_on as string[]).join(', ')})`,
+      );
       break;
     }
     case 'process': {
@@ -111,17 +140,27 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       const count = names.filter((n) => n === c.subject).length;
       details.count = count;
       const running = e.running !== false;
-      want(count > 0 === running, running ? `no process named '${c.subject}' is running` : `${count} process(es) named '${c.subject}' are running`);
+      want(
+        count > 0 === running,
+        running
+          ? `no process named '${c.subject}' is running`
+          : `${count} process(es) named '${c.subject}' are running`,
+      );
       break;
     }
     case 'package': {
       const status = await read(ctx, '/var/lib/dpkg/status');
-      if (status === null) return { status: 'SKIP', message: 'no dpkg on this host (no /var/lib/dpkg/status)', details };
+      if (status === null)
+        return { status: 'SKIP', message: 'no dpkg on this host (no /var/lib/dpkg/status)', details };
       const version = installedVersion(status, String(c.subject));
       details.version = version;
       const installed = e.installed !== false;
-      want((version !== null) === installed, installed ? `package ${c.subject} is not installed` : `package ${c.subject} ${version} is installed`);
-      if (version && typeof e.version === 'string') want(versionSatisfies(version, e.version), `version ${version} is not ${e.version}`);
+      want(
+        (version !== null) === installed,
+        installed ? `package ${c.subject} is not installed` : `package ${c.subject} ${version} is installed`,
+      );
+      if (version && typeof e.version === 'string')
+        want(versionSatisfies(version, e.version), `version ${version} is not ${e.version}`);
       break;
     }
     case 'service': {
@@ -129,12 +168,19 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       if ('reason' in seen) return { status: 'SKIP', message: seen.reason, details };
       details.manager = seen.manager;
       details.state = seen.status.state;
-      want(seen.status.state === (e.state ?? 'running'), `${c.subject} is ${seen.status.state} (${seen.status.detail}) in ${seen.manager}, not ${e.state ?? 'running'}`);
+      want(
+        seen.status.state === (e.state ?? 'running'),
+        `${c.subject} is ${seen.status.state} (${seen.status.detail}) in ${seen.manager}, not ${e.state ?? 'running'}`,
+      );
       break;
     }
     case 'http': {
       try {
-        const r = await ctx.net.http({ url: String(c.subject), method: typeof e.method === 'string' ? e.method : 'GET', timeoutMs: Number(e.timeout_ms ?? 5000) });
+        const r = await ctx.net.http({
+          url: String(c.subject),
+          method: typeof e.method === 'string' ? e.method : 'GET',
+          timeoutMs: Number(e.timeout_ms ?? 5000),
+        });
         details.status = r.status;
         want(r.status === (e.status ?? 200), `status ${r.status}, not ${e.status ?? 200}`);
         for (const s of strings(e.body)) want(r.body.includes(s), `body does not contain '${s}'`);
@@ -148,15 +194,26 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       const r = await ctx.exec.run(cmd!, args, { readOnly: true, timeoutMs: Number(e.timeout_ms ?? 10_000) });
       details.exit_status = r.exitCode;
       details.stdout = r.stdout.slice(0, 2000);
-      want(r.exitCode === (e.exit_status ?? 0), `exit status ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}, not ${e.exit_status ?? 0}`);
+      want(
+        r.exitCode === (e.exit_status ?? 0),
+        `exit status ${r.exitCode}${r.timedOut ? ' (timed out)' : ''}, not ${e.exit_status ?? 0}`,
+      );
       for (const s of strings(e.stdout)) want(r.stdout.includes(s), `output does not contain '${s}'`);
       break;
     }
     case 'dns': {
-      const r = await ctx.net.resolve(String(c.subject), { ...(typeof e.server === 'string' ? { server: e.server } : {}), timeoutMs: Number(e.timeout_ms ?? 3000) });
+      const r = await ctx.net.resolve(String(c.subject), {
+        ...(typeof e.server === 'string' ? { server: e.server } : {}),
+        timeoutMs: Number(e.timeout_ms ?? 3000),
+      });
       details.addresses = r.addresses;
       const resolvable = e.resolvable !== false;
-      want(r.ok === resolvable, resolvable ? `${c.subject} does not resolve${r.error ? ` (${r.error})` : ''}` : `${c.subject} resolves to ${r.addresses.join(', ')}`);
+      want(
+        r.ok === resolvable,
+        resolvable
+          ? `${c.subject} does not resolve${r.error ? ` (${r.error})` : ''}`
+          : `${c.subject} resolves to ${r.addresses.join(', ')}`,
+      );
       for (const a of strings(e.addresses)) want(r.addresses.includes(a), `${c.subject} does not resolve to ${a}`);
       break;
     }
@@ -165,17 +222,25 @@ export async function evaluate(ctx: Ctx, c: DeclaredCheck): Promise<CheckOutcome
       const value = await read(ctx, path);
       details.value = value?.trim() ?? null;
       if (value === null) wrong.push(`no kernel parameter ${c.subject} (${path})`);
-      else if (typeof e.value === 'string') want(value.trim().replace(/\s+/g, ' ') === e.value, `${c.subject} is ${value.trim()}, not ${e.value}`);
+      else if (typeof e.value === 'string')
+        want(value.trim().replace(/\s+/g, ' ') === e.value, `${c.subject} is ${value.trim()}, not ${e.value}`);
       break;
     }
     case 'mount': {
       const text = (await read(ctx, '/proc/mounts')) ?? '';
-      const m = text.split('\n').map((l) => l.split(/\s+/)).find((f) => f[1]?.replace(/\\040/g, ' ') === c.subject);
+      const m = text
+        .split('\n')
+        .map((l) => l.split(/\s+/))
+        .find((f) => f[1]?.replace(/\\040/g, ' ') === c.subject);
       details.filesystem = m?.[2] ?? null;
       const exists = e.exists !== false;
-      want(Boolean(m) === exists, exists ? `nothing is mounted on ${c.subject}` : `${c.subject} is mounted (${m?.[2]})`);
+      want(
+        Boolean(m) === exists,
+        exists ? `nothing is mounted on ${c.subject}` : `${c.subject} is mounted (${m?.[2]})`,
+      );
       if (m && exists) {
-        if (typeof e.filesystem === 'string') want(m[2] === e.filesystem, `${c.subject} is ${m[2]}, not ${e.filesystem}`);
+        if (typeof e.filesystem === 'string')
+          want(m[2] === e.filesystem, `${c.subject} is ${m[2]}, not ${e.filesystem}`);
         const opts = (m[3] ?? '').split(',');
         details.options = opts;
         for (const o of strings(e.options)) want(opts.includes(o), `${c.subject} is not mounted with ${o}`);
@@ -193,7 +258,10 @@ function passText(c: DeclaredCheck): string {
 }
 
 /** A service's state from the first available service manager that knows it. */
-async function serviceState(ctx: Ctx, name: string): Promise<{ manager: string; status: ServiceStatus } | { reason: string }> {
+async function serviceState(
+  ctx: Ctx,
+  name: string,
+): Promise<{ manager: string; status: ServiceStatus } | { reason: string }> {
   let managers: string[];
   try {
     managers = (await ctx.registry.list(serviceManagerKind)).map((m) => m.id);

@@ -14,10 +14,16 @@ export type CheckSetEntry = Record<string, Json> & { id: string };
 export type CheckSetReply<R extends CheckSetRequest> = R extends { op: 'list' } ? CheckSetEntry[] : CheckOutcome;
 
 export const checkSetKind = defineKind<CheckSetRequest, CheckSetEntry[] | CheckOutcome>('check-set', {
-  description: "A set of checks known only at run time (e.g. read from a file): { op: 'list', files } resolves with check definitions, { op: 'run', id, files } with a check outcome",
+  description:
+    "A set of checks known only at run time (e.g. read from a file): { op: 'list', files } resolves with check definitions, { op: 'run', id, files } with a check outcome",
 });
 
 /** Asks a check set; the answer is typed by the request. */
-export async function askCheckSet<R extends CheckSetRequest>(ctx: PluginContext<unknown>, id: string, req: R, options?: InvokeOptions): Promise<CheckSetReply<R>> {
+export async function askCheckSet<R extends CheckSetRequest>(
+  ctx: PluginContext<unknown>,
+  id: string,
+  req: R,
+  options?: InvokeOptions,
+): Promise<CheckSetReply<R>> {
   return (await ctx.registry.invoke(checkSetKind, id, req, options)) as CheckSetReply<R>;
 }

@@ -16,7 +16,8 @@ export type { CheckSetRequest } from './check-set-kind.js';
 
 /** Reads one checks file: a path on this machine (config paths are host paths, put under --root by the caller). */
 export async function readChecksFile(ctx: PluginContext<unknown>, file: string): Promise<DeclaredCheck[]> {
-  if (!(await ctx.localFs.stat(file))) throw new CxError('CX_ERR_CHECKS_FILE_INVALID', { file, field: 'file', detail: 'does not exist' });
+  if (!(await ctx.localFs.stat(file)))
+    throw new CxError('CX_ERR_CHECKS_FILE_INVALID', { file, field: 'file', detail: 'does not exist' });
   return parseChecksFile(await ctx.localFs.readFile(file), file);
 }
 
@@ -26,7 +27,13 @@ async function allChecks(ctx: PluginContext<DeclarativeConfig>, given: string[])
   const where = new Map<string, string>();
   for (const f of [...new Set(files)]) {
     for (const c of await readChecksFile(ctx, f)) {
-      if (where.has(c.id)) throw new CxError('CX_ERR_CHECKS_FILE_INVALID', { file: c.at.replace(/:[^:]*$/, ''), line: Number(c.at.split(':').pop()) || undefined, field: 'id', detail: `'${c.id}' is also declared at ${where.get(c.id)}; give each check its own id` });
+      if (where.has(c.id))
+        throw new CxError('CX_ERR_CHECKS_FILE_INVALID', {
+          file: c.at.replace(/:[^:]*$/, ''),
+          line: Number(c.at.split(':').pop()) || undefined,
+          field: 'id',
+          detail: `'${c.id}' is also declared at ${where.get(c.id)}; give each check its own id`,
+        });
       where.set(c.id, c.at);
       out.push(c);
     }
@@ -35,12 +42,27 @@ async function allChecks(ctx: PluginContext<DeclarativeConfig>, given: string[])
 }
 
 /** The check set's entry point. */
-export async function runCheckSet(ctx: PluginContext<DeclarativeConfig>, req: CheckSetRequest): Promise<CheckSetEntry[] | CheckOutcome> {
+export async function runCheckSet(
+  ctx: PluginContext<DeclarativeConfig>,
+  req: CheckSetRequest,
+): Promise<CheckSetEntry[] | CheckOutcome> {
   const checks = await allChecks(ctx, (req.files ?? []).map(String));
   if (req.op === 'list') {
-    return checks.map((c) => ({ id: c.id, name: c.name, description: c.description, category: c.category, severity: c.severity, fix_id: null, depends_on: [], declared_at: c.at }));
+    return checks.map((c) => ({
+      id: c.id,
+      name: c.name,
+      description: c.description,
+      category: c.category,
+      severity: c.severity,
+      fix_id: null,
+      depends_on: [],
+      declared_at: c.at,
+    }));
   }
   const c = checks.find((x) => x.id === req.id);
-  if (!c) throw new Error(`no declared check '${req.id}' in ${[...(ctx.config.files ?? []), ...(req.files ?? [])].join(', ') || 'any checks file'}`);
+  if (!c)
+    throw new Error(
+      `no declared check '${req.id}' in ${[...(ctx.config.files ?? []), ...(req.files ?? [])].join(', ') || 'any checks file'}`,
+    );
   return evaluate(ctx, c);
 }

@@ -47,13 +47,23 @@ function invalid(file: string, line: number | undefined, field: string, detail: 
 }
 
 const kindOk = (kind: string, v: unknown): boolean =>
-  kind === 'boolean' ? typeof v === 'boolean'
-  : kind === 'integer' ? Number.isInteger(v)
-  : kind === 'strings' ? Array.isArray(v) && v.every((x) => typeof x === 'string')
-  : kind === 'mode' ? typeof v === 'string' && /^0?[0-7]{3,4}$/.test(v)
-  : typeof v === 'string' && v.length > 0;
+  kind === 'boolean'
+    ? typeof v === 'boolean'
+    : kind === 'integer'
+      ? Number.isInteger(v)
+      : kind === 'strings'
+        ? Array.isArray(v) && v.every((x) => typeof x === 'string')
+        : kind === 'mode'
+          ? typeof v === 'string' && /^0?[0-7]{3,4}$/.test(v)
+          : typeof v === 'string' && v.length > 0;
 
-const kindText: Record<string, string> = { boolean: 'true or false', integer: 'a whole number', strings: 'a list of strings', mode: "an octal mode in quotes, e.g. '0644'", string: 'a non-empty string' };
+const kindText: Record<string, string> = {
+  boolean: 'true or false',
+  integer: 'a whole number',
+  strings: 'a list of strings',
+  mode: "an octal mode in quotes, e.g. '0644'",
+  string: 'a non-empty string',
+};
 
 /** Parses and validates a checks file's text. */
 export function parseChecksFile(text: string, file: string): DeclaredCheck[] {
@@ -65,7 +75,9 @@ export function parseChecksFile(text: string, file: string): DeclaredCheck[] {
     throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
   }
   const lineOf = (n: Node | Pair | null | undefined): number | undefined => {
-    const r = (n as { range?: [number, number, number] } | null | undefined)?.range ?? ((n as Pair | undefined)?.key as { range?: [number, number, number] } | undefined)?.range;
+    const r =
+      (n as { range?: [number, number, number] } | null | undefined)?.range ??
+      ((n as Pair | undefined)?.key as { range?: [number, number, number] } | undefined)?.range;
     return r ? lc.linePos(r[0]).line : undefined;
   };
   const top = doc.contents as Node | null;
@@ -84,33 +96,81 @@ export function parseChecksFile(text: string, file: string): DeclaredCheck[] {
     const line = lineOf(node);
     if (!isMap(node)) throw invalid(file, line, ref, 'must be a mapping (id:, one assertion type, its fields)');
     const raw = node.toJSON() as Record<string, unknown>;
-    const lineOfKey = (k: string) => lineOf(node.items.find((p) => String((p.key as { value?: unknown })?.value) === k)) ?? line;
+    const lineOfKey = (k: string) =>
+      lineOf(node.items.find((p) => String((p.key as { value?: unknown })?.value) === k)) ?? line;
     const types = ASSERTION_TYPES.filter((t) => t in raw);
     if (types.length !== 1) {
-      throw invalid(file, line, ref, types.length ? `has ${types.join(' and ')}: give each check exactly one of ${ASSERTION_TYPES.join(', ')}` : `needs one assertion type: ${ASSERTION_TYPES.join(', ')}`);
+      throw invalid(
+        file,
+        line,
+        ref,
+        types.length
+          ? `has ${types.join(' and ')}: give each check exactly one of ${ASSERTION_TYPES.join(', ')}`
+          : `needs one assertion type: ${ASSERTION_TYPES.join(', ')}`,
+      );
     }
     const type = types[0]!;
     const fields: Record<string, string> = { ...COMMON, ...ASSERTION_FIELDS[type] };
     for (const [k, v] of Object.entries(raw)) {
       if (k === type) continue;
       const kind = fields[k];
-      if (!kind) throw invalid(file, lineOfKey(k), `${ref}.${k}`, `is not a field of a ${type} check; its fields: ${Object.keys(ASSERTION_FIELDS[type]).join(', ')}`, v);
+      if (!kind)
+        throw invalid(
+          file,
+          lineOfKey(k),
+          `${ref}.${k}`,
+          `is not a field of a ${type} check; its fields: ${Object.keys(ASSERTION_FIELDS[type]).join(', ')}`,
+          v,
+        );
       if (!kindOk(kind, v)) throw invalid(file, lineOfKey(k), `${ref}.${k}`, `must be ${kindText[kind]}`, v);
     }
     const id = raw.id;
-    if (typeof id !== 'string' || !ID.test(id)) throw invalid(file, lineOfKey('id'), `${ref}.id`, 'is required: a snake_case or kebab-case id (it becomes the doctor check id)', id);
-    if (seen.has(id)) throw invalid(file, lineOfKey('id'), `${ref}.id`, `'${id}' is already used at line ${seen.get(id)}; give each check its own id`, id);
+    if (typeof id !== 'string' || !ID.test(id))
+      throw invalid(
+        file,
+        lineOfKey('id'),
+        `${ref}.id`,
+        'is required: a snake_case or kebab-case id (it becomes the doctor check id)',
+        id,
+      );
+    if (seen.has(id))
+      throw invalid(
+        file,
+        lineOfKey('id'),
+        `${ref}.id`,
+        `'${id}' is already used at line ${seen.get(id)}; give each check its own id`,
+        id,
+      );
     seen.set(id, lineOfKey('id'));
-    if (raw.severity !== undefined && !SEVERITIES.includes(String(raw.severity))) throw invalid(file, lineOfKey('severity'), `${ref}.severity`, `must be one of ${SEVERITIES.join(', ')}`, raw.severity);
+    if (raw.severity !== undefined && !SEVERITIES.includes(String(raw.severity)))
+      throw invalid(
+        file,
+        lineOfKey('severity'),
+        `${ref}.severity`,
+        `must be one of ${SEVERITIES.join(', ')}`,
+        raw.severity,
+      );
     const subject = raw[type];
     const subjectOk =
-      type === 'port' ? Number.isInteger(subject) && (subject as number) > 0 && (subject as number) < 65536
-      : type === 'command' ? (Array.isArray(subject) && subject.length > 0 && subject.every((x) => typeof x === 'string')) || (typeof subject === 'string' && subject.length > 0)
-      : type === 'file' || type === 'mount' ? typeof subject === 'string' && subject.startsWith('/')
-      : type === 'http' ? typeof subject === 'string' && /^https?:\/\//.test(subject)
-      : typeof subject === 'string' && subject.length > 0;
+      type === 'port'
+        ? Number.isInteger(subject) && (subject as number) > 0 && (subject as number) < 65536
+        : type === 'command'
+          ? (Array.isArray(subject) && subject.length > 0 && subject.every((x) => typeof x === 'string')) ||
+            (typeof subject === 'string' && subject.length > 0)
+          : type === 'file' || type === 'mount'
+            ? typeof subject === 'string' && subject.startsWith('/')
+            : type === 'http'
+              ? typeof subject === 'string' && /^https?:\/\//.test(subject)
+              : typeof subject === 'string' && subject.length > 0;
     if (!subjectOk) {
-      const want = { port: 'a TCP port number', command: 'a program and its arguments, e.g. [/usr/bin/test, -d, /srv]', file: 'an absolute path', mount: 'an absolute mount point', http: 'an http(s) URL' }[type as string] ?? 'a name';
+      const want =
+        {
+          port: 'a TCP port number',
+          command: 'a program and its arguments, e.g. [/usr/bin/test, -d, /srv]',
+          file: 'an absolute path',
+          mount: 'an absolute mount point',
+          http: 'an http(s) URL',
+        }[type as string] ?? 'a name';
       throw invalid(file, lineOfKey(type), `${ref}.${type}`, `must be ${want}`, subject);
     }
     if (type === 'package' && typeof raw.version === 'string') {
@@ -123,12 +183,18 @@ export function parseChecksFile(text: string, file: string): DeclaredCheck[] {
     const expect = Object.fromEntries(Object.entries(raw).filter(([k]) => !(k in COMMON) && k !== type));
     out.push({
       id,
-      name: typeof raw.name === 'string' ? raw.name : `${type} ${Array.isArray(subject) ? subject.join(' ') : String(subject)}`,
+      name:
+        typeof raw.name === 'string'
+          ? raw.name
+          : `${type} ${Array.isArray(subject) ? subject.join(' ') : String(subject)}`,
       description: typeof raw.description === 'string' ? raw.description : `declared in ${file}`,
       category: typeof raw.category === 'string' ? raw.category : 'system',
       severity: typeof raw.severity === 'string' ? raw.severity : 'medium',
       type,
-      subject: typeof subject === 'string' && type === 'command' ? subject.split(/\s+/) : (subject as DeclaredCheck['subject']),
+      subject:
+        typeof subject === 'string' && type === 'command'
+          ? subject.split(/\s+/)
+          : (subject as DeclaredCheck['subject']),
       expect,
       at: `${file}:${line ?? '?'}`,
     });
@@ -141,7 +207,7 @@ export function parseVersionRange(text: string): Array<{ op: '<' | '<=' | '=' | 
   return text.split(',').map((part) => {
     const m = /^\s*(<=|>=|<<|>>|<|>|=)?\s*([0-9][A-Za-z0-9.+~:-]*)\s*$/.exec(part);
     if (!m) throw new Error(`'${part.trim()}' is not a version constraint: use e.g. '>= 1.2' or '>= 1.2, < 2.0'`);
-    const op = (m[1] === '<<' ? '<' : m[1] === '>>' ? '>' : m[1] ?? '=') as '<' | '<=' | '=' | '>=' | '>';
+    const op = (m[1] === '<<' ? '<' : m[1] === '>>' ? '>' : (m[1] ?? '=')) as '<' | '<=' | '=' | '>=' | '>';
     return { op, version: m[2]! };
   });
 }

@@ -6,7 +6,7 @@
  * the `declarative` set and `cx-ops checks init`.
  */
 import { CxError, defineCommand, defineContribution, definePlugin, type Json, type PluginContext } from 'cx-ops/sdk';
-import { runCheckSet, type CheckSetRequest, type DeclarativeConfig } from './check-set.js';
+import { runCheckSet, type DeclarativeConfig } from './check-set.js';
 import { checkSetKind } from './check-set-kind.js';
 import { checksFileText, describeHost } from './checks-init.js';
 
@@ -16,17 +16,26 @@ export default definePlugin<DeclarativeConfig>({
   name: 'checks-declarative',
   kinds: [checkSetKind],
   contributes: [
-    defineContribution(checkSetKind, 'declarative', { name: 'Declarative checks', description: 'checks from YAML files (schemas/declarative-checks.schema.json)' }, (ctx, input) =>
-      // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
-      runCheckSet(ctx as PluginContext<DeclarativeConfig>, input),
+    defineContribution(
+      checkSetKind,
+      'declarative',
+      { name: 'Declarative checks', description: 'checks from YAML files (schemas/declarative-checks.schema.json)' },
+      (ctx, input) =>
+        // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+        runCheckSet(ctx as PluginContext<DeclarativeConfig>, input),
     ),
     defineCommand({
       name: 'checks init',
       dryRun: true,
-      description: "Write a declarative checks file from this host's current state (mounts, listening ports, kernel parameters, and each --add NAME)",
+      description:
+        "Write a declarative checks file from this host's current state (mounts, listening ports, kernel parameters, and each --add NAME)",
       options: [
         { flags: '--output <file>', description: 'where to write it (default: <config_dir>/checks.yaml)' },
-        { flags: '--add <name...>', description: 'also assert this package (installed, at least its version), process (running) or path (exists, mode)' },
+        {
+          flags: '--add <name...>',
+          description:
+            'also assert this package (installed, at least its version), process (running) or path (exists, mode)',
+        },
         { flags: '--force', description: 'replace an existing file' },
         { flags: '--dry-run', description: 'print the file instead of writing it' },
       ],
@@ -38,7 +47,11 @@ export default definePlugin<DeclarativeConfig>({
         try {
           checks = await describeHost(ctx, names(o.add));
         } catch (e) {
-          throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: (e as Error).message, hint: 'cx-ops checks init --add openssh-server --add /etc/ssh/sshd_config' });
+          throw new CxError('CX_ERR_USAGE', {
+            plugin: ctx.plugin,
+            detail: (e as Error).message,
+            hint: 'cx-ops checks init --add openssh-server --add /etc/ssh/sshd_config',
+          });
         }
         const text = checksFileText(checks, new Date());
         if (ctx.env.dryRun) {
@@ -46,7 +59,11 @@ export default definePlugin<DeclarativeConfig>({
           return 0;
         }
         if ((await ctx.localFs.stat(file)) && !o.force) {
-          throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `checks init: ${file} exists; nothing was written.`, hint: `cx-ops checks init --output ${file} --force   (or --dry-run to see it)` });
+          throw new CxError('CX_ERR_USAGE', {
+            plugin: ctx.plugin,
+            detail: `checks init: ${file} exists; nothing was written.`,
+            hint: `cx-ops checks init --output ${file} --force   (or --dry-run to see it)`,
+          });
         }
         await ctx.localFs.mkdir(file.replace(/\/[^/]*$/, '') || '/');
         await ctx.localFs.writeFile(file, text, { mode: 0o644 });

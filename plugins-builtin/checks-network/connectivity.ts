@@ -10,7 +10,8 @@ import type { NetworkConfig } from './config.js';
 import { defaultGateway, sourceHosts } from './host-config.js';
 import { packageSourceUris } from './host-sources.js';
 
-export type Target = { kind: 'tcp'; host: string; port: number; label: string } | { kind: 'http'; url: string; label: string };
+export type Target =
+  { kind: 'tcp'; host: string; port: number; label: string } | { kind: 'http'; url: string; label: string };
 
 /** Parses a configured target: "host:port", "[v6]:port" or an http(s) URL. */
 export function parseTarget(s: string): Target {
@@ -46,7 +47,8 @@ const UNRESOLVED = /\b(ENOTFOUND|EAI_AGAIN|EAI_FAIL|EAI_NONAME|EAI_NODATA)\b/;
 
 async function probe(ctx: PluginContext<unknown>, t: Target, timeoutMs: number): Promise<Probe> {
   const p = await probeOnce(ctx, t, timeoutMs);
-  if (!p.ok && p.error && UNRESOLVED.test(p.error) && !isIpLiteral(targetHost(t))) return { ...p, unresolved: true, error: `name not resolved: ${p.error}; see dns_resolution` };
+  if (!p.ok && p.error && UNRESOLVED.test(p.error) && !isIpLiteral(targetHost(t)))
+    return { ...p, unresolved: true, error: `name not resolved: ${p.error}; see dns_resolution` };
   return p;
 }
 
@@ -68,7 +70,10 @@ async function probeOnce(ctx: PluginContext<unknown>, t: Target, timeoutMs: numb
 export function gradeProbes(probes: Probe[], what: string): Pick<CheckOutcome, 'status' | 'message'> {
   const bad = probes.filter((p) => !p.ok);
   if (!bad.length) return { status: 'PASS', message: `${probes.length} ${what} reachable` };
-  const list = bad.slice(0, 4).map((p) => `${p.target}${p.error ? ` (${p.error})` : ''}`).join(', ');
+  const list = bad
+    .slice(0, 4)
+    .map((p) => `${p.target}${p.error ? ` (${p.error})` : ''}`)
+    .join(', ');
   if (bad.length === probes.length) return { status: 'FAIL', message: `no ${what} reachable: ${list}` };
   return { status: 'WARN', message: `${bad.length} of ${probes.length} ${what} unreachable: ${list}` };
 }
@@ -97,11 +102,20 @@ export const connectivityCheck = defineCheck({
       }
       source = 'config';
     } else {
-      targets = sourceHosts(await packageSourceUris(ctx)).map((h) => ({ kind: 'tcp' as const, host: h.host, port: h.port, label: `${h.host}:${h.port}` }));
+      targets = sourceHosts(await packageSourceUris(ctx)).map((h) => ({
+        kind: 'tcp' as const,
+        host: h.host,
+        port: h.port,
+        label: `${h.host}:${h.port}`,
+      }));
       source = 'package sources';
     }
     if (!targets.length) {
-      return { status: 'SKIP', message: 'no targets: the host has no network package sources; set checks.network_connectivity.targets', details };
+      return {
+        status: 'SKIP',
+        message: 'no targets: the host has no network package sources; set checks.network_connectivity.targets',
+        details,
+      };
     }
     const probes = await Promise.all(targets.map((t) => probe(ctx, t, cfg.timeout_ms)));
     const g = gradeProbes(probes, probes.length === 1 ? 'target' : 'targets');

@@ -30,12 +30,19 @@ async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
     const st = await ctx.fs.stat(file);
     if (st) parts.push(`${file}:${st.size}:${st.mtimeMs}`);
   }
-  for (const dir of ['/var/lib/apt/lists', '/var/lib/dpkg/updates', '/etc/apt/sources.list.d', '/etc/apt/preferences.d']) {
+  for (const dir of [
+    '/var/lib/apt/lists',
+    '/var/lib/dpkg/updates',
+    '/etc/apt/sources.list.d',
+    '/etc/apt/preferences.d',
+  ]) {
     const path = dir;
     const st = await ctx.fs.stat(path);
     if (!st) continue;
     parts.push(`${dir}:${st.mtimeMs}`);
-    const entries = (await ctx.fs.readDir(path)).filter((e) => e.type === 'file' && e.name !== 'lock').sort((a, b) => a.name.localeCompare(b.name));
+    const entries = (await ctx.fs.readDir(path))
+      .filter((e) => e.type === 'file' && e.name !== 'lock')
+      .sort((a, b) => a.name.localeCompare(b.name));
     const stats = await mapLimit(entries, 8, (e) => ctx.fs.stat(`${path}/${e.name}`));
     entries.forEach((e, i) => parts.push(`${e.name}:${stats[i]?.size ?? -1}:${stats[i]?.mtimeMs ?? -1}`));
   }
@@ -46,7 +53,12 @@ async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
  * The cached value for `name` when its fingerprint matches, else computes, stores and returns
  * it. A cache that cannot be read or written is simply not used.
  */
-export function cachedAnswer<T>(ctx: PluginContext<unknown>, name: string, fp: string, compute: () => Promise<T>): Promise<Answer<T>> {
+export function cachedAnswer<T>(
+  ctx: PluginContext<unknown>,
+  name: string,
+  fp: string,
+  compute: () => Promise<T>,
+): Promise<Answer<T>> {
   // A check cut off by its time limit leaves its computation running; the next run with the same
   // fingerprint (the daemon's next cycle) waits for that one instead of starting a second.
   const key = `${name}\n${fp}`;
@@ -62,12 +74,18 @@ const computing = new Map<string, Promise<unknown>>();
 
 type Answer<T> = { value: T; cached: boolean };
 
-async function answer<T>(ctx: PluginContext<unknown>, name: string, fingerprint: string, compute: () => Promise<T>): Promise<Answer<T>> {
+async function answer<T>(
+  ctx: PluginContext<unknown>,
+  name: string,
+  fingerprint: string,
+  compute: () => Promise<T>,
+): Promise<Answer<T>> {
   const file = `${ctx.env.cacheDir}/${name}.json`;
   try {
     if (await ctx.localFs.stat(file)) {
       const stored = JSON.parse(await ctx.localFs.readFile(file)) as { fingerprint?: string; value?: T };
-      if (stored.fingerprint === fingerprint && stored.value !== undefined) return { value: stored.value, cached: true };
+      if (stored.fingerprint === fingerprint && stored.value !== undefined)
+        return { value: stored.value, cached: true };
     }
   } catch {
     /* unreadable cache: recompute */

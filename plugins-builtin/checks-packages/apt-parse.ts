@@ -20,11 +20,19 @@ export function parseDpkgStatus(text: string): DpkgPackageState[] {
 }
 
 /** States dpkg leaves when an operation did not finish. */
-export const UNFINISHED_STATES: readonly string[] = ['half-installed', 'unpacked', 'half-configured', 'triggers-awaited', 'triggers-pending'];
+export const UNFINISHED_STATES: readonly string[] = [
+  'half-installed',
+  'unpacked',
+  'half-configured',
+  'triggers-awaited',
+  'triggers-pending',
+];
 
 /** Packages left unfinished or needing reinstallation. */
 export function unfinishedPackages(pkgs: DpkgPackageState[]): Array<{ name: string; state: string; flag: string }> {
-  return pkgs.filter((p) => UNFINISHED_STATES.includes(p.state) || p.flag === 'reinstreq').map(({ name, state, flag }) => ({ name, state, flag }));
+  return pkgs
+    .filter((p) => UNFINISHED_STATES.includes(p.state) || p.flag === 'reinstreq')
+    .map(({ name, state, flag }) => ({ name, state, flag }));
 }
 
 /** One line of `apt list --upgradable`. */
@@ -44,7 +52,14 @@ export function parseAptUpgradable(stdout: string): UpgradableLine[] {
     const m = /^([^\s/]+)\/(\S+)\s+(\S+)\s+(\S+)\s+\[upgradable from:\s*([^\]]+)\]/.exec(line.trim());
     if (!m) continue;
     const suites = m[2]!.split(',');
-    out.push({ name: m[1]!, suites, candidate: m[3]!, arch: m[4]!, current: m[5]!.trim(), security: suites.some((s) => /security/i.test(s)) });
+    out.push({
+      name: m[1]!,
+      suites,
+      candidate: m[3]!,
+      arch: m[4]!,
+      current: m[5]!.trim(),
+      security: suites.some((s) => /security/i.test(s)),
+    });
   }
   return out;
 }

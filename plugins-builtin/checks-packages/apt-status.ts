@@ -6,7 +6,7 @@
  * would fix. The fix is the apt repair's `repair_apt` when that plugin is loaded, else this
  * plugin's own `apt_configure_pending` (`dpkg --configure -a`).
  */
-import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, fail, pass, preferredFix, skip, warn, type PluginContext } from 'cx-ops/sdk';
 import { askDiagnosis } from '../apt/diagnosis-kind.js';
 import { aptFingerprint, cachedAnswer } from './apt-cache.js';
 import { parseDpkgStatus, unfinishedPackages } from './apt-parse.js';
@@ -29,13 +29,20 @@ async function aptDiagnosis(ctx: PluginContext<unknown>): Promise<AptHealth['dia
   return d?.available ? d.problems : null;
 }
 
-const dpkgArgs = (ctx: PluginContext<unknown>): string[] => (ctx.env.root === '/' ? [] : [`--admindir=${ctx.fs.diskPath('/var/lib/dpkg')}`]);
+const dpkgArgs = (ctx: PluginContext<unknown>): string[] =>
+  ctx.env.root === '/' ? [] : [`--admindir=${ctx.fs.diskPath('/var/lib/dpkg')}`];
 
 async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
   const updates = '/var/lib/dpkg/updates';
-  const interrupted = (await ctx.fs.stat(updates)) ? (await ctx.fs.readDir(updates)).map((e) => e.name).filter((n) => /^\d+$/.test(n)) : [];
+  const interrupted = (await ctx.fs.stat(updates))
+    ? (await ctx.fs.readDir(updates)).map((e) => e.name).filter((n) => /^\d+$/.test(n))
+    : [];
   const unfinished = unfinishedPackages(parseDpkgStatus(await ctx.fs.readFile('/var/lib/dpkg/status')));
-  const audit = await ctx.exec.run('dpkg', [...dpkgArgs(ctx), '--audit'], { timeoutMs: 20_000, readOnly: true, env: { LC_ALL: 'C' } });
+  const audit = await ctx.exec.run('dpkg', [...dpkgArgs(ctx), '--audit'], {
+    timeoutMs: 20_000,
+    readOnly: true,
+    env: { LC_ALL: 'C' },
+  });
   const listsDir = '/var/lib/apt/lists';
   let lists = 0;
   let newest: number | null = null;
@@ -47,7 +54,14 @@ async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
       if (st && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
     }
   }
-  return { interrupted, unfinished, audit: (audit.stdout + audit.stderr).trim().slice(0, 4000), lists, newest_list_ms: newest, diagnosis: await aptDiagnosis(ctx) };
+  return {
+    interrupted,
+    unfinished,
+    audit: (audit.stdout + audit.stderr).trim().slice(0, 4000),
+    lists,
+    newest_list_ms: newest,
+    diagnosis: await aptDiagnosis(ctx),
+  };
 }
 
 export const aptStatusCheck = defineCheck({
@@ -64,9 +78,26 @@ export const aptStatusCheck = defineCheck({
     const details = { ...h, cached };
     if (h.interrupted.length || h.unfinished.length || h.audit) {
       const fix_id = await preferredFix(ctx, ['repair_apt', 'apt_configure_pending']);
-      if (h.interrupted.length) return { ...fail(`dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`, details), fix_id };
-      const names = h.unfinished.map((p) => `${p.name} (${p.state}${p.flag === 'reinstreq' ? ', reinstall required' : ''})`);
-      return { ...fail(names.length ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}` : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`, details), fix_id };
+      if (h.interrupted.length)
+        return {
+          ...fail(
+            `dpkg was interrupted (${h.interrupted.length} pending update file(s)); run: dpkg --configure -a`,
+            details,
+          ),
+          fix_id,
+        };
+      const names = h.unfinished.map(
+        (p) => `${p.name} (${p.state}${p.flag === 'reinstreq' ? ', reinstall required' : ''})`,
+      );
+      return {
+        ...fail(
+          names.length
+            ? `${names.length} package(s) not fully installed: ${names.slice(0, 5).join(', ')}`
+            : `dpkg --audit reports problems: ${h.audit.split('\n')[0]}`,
+          details,
+        ),
+        fix_id,
+      };
     }
     // What repair apt would fix beyond dpkg's own state (the interrupted run is judged above).
     const more = (h.diagnosis ?? []).filter((p) => p.id !== 'interrupted');
@@ -79,8 +110,18 @@ export const aptStatusCheck = defineCheck({
     if (!h.lists) return { ...warn('no package lists: run apt-get update', details), fix_id: null };
     const ageDays = h.newest_list_ms === null ? 0 : Math.floor((Date.now() - h.newest_list_ms) / 86_400_000);
     const max = ctx.config.apt_status.lists_max_age_days;
-    if (ageDays > max) return { ...warn(`package lists are ${ageDays} days old (more than ${max}): run apt-get update`, { ...details, lists_age_days: ageDays }), fix_id: null };
-    return pass(`dpkg is consistent; ${h.lists} package list file(s), updated ${ageDays === 0 ? 'today' : `${ageDays} day(s) ago`}`, { ...details, lists_age_days: ageDays });
+    if (ageDays > max)
+      return {
+        ...warn(`package lists are ${ageDays} days old (more than ${max}): run apt-get update`, {
+          ...details,
+          lists_age_days: ageDays,
+        }),
+        fix_id: null,
+      };
+    return pass(
+      `dpkg is consistent; ${h.lists} package list file(s), updated ${ageDays === 0 ? 'today' : `${ageDays} day(s) ago`}`,
+      { ...details, lists_age_days: ageDays },
+    );
   },
 });
 
@@ -92,8 +133,15 @@ export const aptConfigureFix = defineFix({
   async run(ctx) {
     const args = [...(ctx.env.root === '/' ? [] : [`--root=${ctx.env.root}`]), '--configure', '-a'];
     const action = `dpkg ${args.join(' ')}`;
-    const r = await ctx.exec.run('dpkg', args, { timeoutMs: 600_000, env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
+    const r = await ctx.exec.run('dpkg', args, {
+      timeoutMs: 600_000,
+      env: { DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+    });
     if (r.dryRun || r.exitCode === 0) return { ok: true, message: 'dpkg --configure -a finished', actions: [action] };
-    return { ok: false, message: `dpkg --configure -a failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}; try: cx-ops repair apt`, actions: [action] };
+    return {
+      ok: false,
+      message: `dpkg --configure -a failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}; try: cx-ops repair apt`,
+      actions: [action],
+    };
   },
 });

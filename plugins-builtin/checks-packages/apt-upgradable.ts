@@ -48,15 +48,27 @@ export function pinMatters(stanza: string, installedNames: Set<string>, listName
   const pin = /^Pin:\s*(.+)$/im.exec(stanza)?.[1]?.trim() ?? '';
   if (pkgs.length && pkgs.every((p) => /^[a-z0-9][a-z0-9+.-]*$/.test(p) && !installedNames.has(p))) return false;
   const origin = /^origin\s+"?([^"\s]*)"?$/.exec(pin)?.[1];
-  if (origin !== undefined && origin !== '' && !listNames.some((n) => n.startsWith(`${origin}_`) || n.startsWith(`${origin}:`) || n.startsWith(`${origin}%3a`))) return false;
+  if (
+    origin !== undefined &&
+    origin !== '' &&
+    !listNames.some((n) => n.startsWith(`${origin}_`) || n.startsWith(`${origin}:`) || n.startsWith(`${origin}%3a`))
+  )
+    return false;
   return true;
 }
 
 /** Why apt's default policy may not hold on this host, or null. */
-async function policyChange(ctx: PluginContext<unknown>, installedNames: Set<string>, listNames: string[]): Promise<string | null> {
+async function policyChange(
+  ctx: PluginContext<unknown>,
+  installedNames: Set<string>,
+  listNames: string[],
+): Promise<string | null> {
   const etc = '/etc/apt';
   const prefFiles = [`${etc}/preferences`];
-  for (const [dir, ext] of [['preferences.d', '.pref'], ['apt.conf.d', '']] as const) {
+  for (const [dir, ext] of [
+    ['preferences.d', '.pref'],
+    ['apt.conf.d', ''],
+  ] as const) {
     const entries = (await ctx.fs.stat(`${etc}/${dir}`)) ? await ctx.fs.readDir(`${etc}/${dir}`) : [];
     for (const e of entries) {
       if (e.type !== 'file' || !aptReads(e.name, ext)) continue;
@@ -65,16 +77,22 @@ async function policyChange(ctx: PluginContext<unknown>, installedNames: Set<str
         continue;
       }
       const text = await ctx.fs.readFile(`${etc}/${dir}/${e.name}`);
-      if (/Default-Release|Dir::State|Phased/i.test(text)) return `${ctx.fs.diskPath(`${etc}/${dir}/${e.name}`)} changes apt's policy or paths`;
+      if (/Default-Release|Dir::State|Phased/i.test(text))
+        return `${ctx.fs.diskPath(`${etc}/${dir}/${e.name}`)} changes apt's policy or paths`;
     }
   }
   const conf = await readIfPresent(ctx, `${etc}/apt.conf`);
-  if (conf && /Default-Release|Dir::State|Phased/i.test(conf)) return `${ctx.fs.diskPath(`${etc}/apt.conf`)} changes apt's policy or paths`;
+  if (conf && /Default-Release|Dir::State|Phased/i.test(conf))
+    return `${ctx.fs.diskPath(`${etc}/apt.conf`)} changes apt's policy or paths`;
   for (const file of prefFiles) {
     const text = await readIfPresent(ctx, file);
     if (!text) continue;
-    const stanzas = text.replace(/^\s*#.*$/gm, '').split(/\n\s*\n/).filter((st) => st.trim());
-    if (stanzas.some((st) => pinMatters(st, installedNames, listNames))) return `${ctx.fs.diskPath(file)} pins packages apt could upgrade`;
+    const stanzas = text
+      .replace(/^\s*#.*$/gm, '')
+      .split(/\n\s*\n/)
+      .filter((st) => st.trim());
+    if (stanzas.some((st) => pinMatters(st, installedNames, listNames)))
+      return `${ctx.fs.diskPath(file)} pins packages apt could upgrade`;
   }
   return null;
 }
@@ -88,7 +106,8 @@ async function sourcesEditedSince(ctx: PluginContext<unknown>, listsMtimeMs: num
   const file = '/etc/apt/sources.list';
   const dir = '/etc/apt/sources.list.d';
   const paths = [file, dir];
-  if (await ctx.fs.stat(dir)) paths.push(...(await ctx.fs.readDir(dir)).filter((e) => e.type === 'file').map((e) => `${dir}/${e.name}`));
+  if (await ctx.fs.stat(dir))
+    paths.push(...(await ctx.fs.readDir(dir)).filter((e) => e.type === 'file').map((e) => `${dir}/${e.name}`));
   for (const path of paths) {
     const st = await ctx.fs.stat(path);
     if (st && st.mtimeMs > listsMtimeMs) return path;
@@ -171,7 +190,8 @@ export function releaseInfo(text: string): { suite?: string; notAutomatic: boole
  * lines scanPackages reads; a failure of the helper is its last line (`cx-ops-exit: N`), since sh
  * has no pipefail.
  */
-export const LIST_FIELDS_SCRIPT = '{ "$0" cat-file "$1" || echo "cx-ops-exit: $?"; } | grep -E \'^(Package|Version|Architecture|Phased-Update-Percentage): |^cx-ops-exit: \'';
+export const LIST_FIELDS_SCRIPT =
+  '{ "$0" cat-file "$1" || echo "cx-ops-exit: $?"; } | grep -E \'^(Package|Version|Architecture|Phased-Update-Percentage): |^cx-ops-exit: \'';
 
 const PACKAGES_FILE = /_Packages(\.(?:lz4|gz|xz|zst|bz2|lzma))?$/;
 
@@ -195,17 +215,24 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
 
   // Each Packages file belongs to the Release file with the longest common prefix
   // ("host_dists_bookworm_" + "main_binary-amd64_Packages"; flat repositories: "host_._").
-  const prefixes = [...new Set(releases.map((r) => r.replace(/(In)?Release$/, '')))].sort((a, b) => b.length - a.length);
+  const prefixes = [...new Set(releases.map((r) => r.replace(/(In)?Release$/, '')))].sort(
+    (a, b) => b.length - a.length,
+  );
   const suiteOfRelease = new Map<string, string>();
   const suiteOf = new Map<string, string>();
   for (const list of lists) {
     const owner = prefixes.find((prefix) => list.startsWith(prefix));
-    if (owner === undefined) return { ok: false, fallback: `no Release file for ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
+    if (owner === undefined)
+      return { ok: false, fallback: `no Release file for ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
     const file = releases.includes(`${owner}InRelease`) ? `${owner}InRelease` : `${owner}Release`;
     if (!suiteOfRelease.has(file)) {
       const info = releaseInfo(await ctx.fs.readFile(`${listsDir}/${file}`));
       if (!info.suite) return { ok: false, fallback: `${ctx.fs.diskPath(`${listsDir}/${file}`)} names no Suite` };
-      if (info.notAutomatic) return { ok: false, fallback: `${ctx.fs.diskPath(`${listsDir}/${file}`)} is a NotAutomatic archive (pinned below the others)` };
+      if (info.notAutomatic)
+        return {
+          ok: false,
+          fallback: `${ctx.fs.diskPath(`${listsDir}/${file}`)} is a NotAutomatic archive (pinned below the others)`,
+        };
       suiteOfRelease.set(file, info.suite);
     }
     suiteOf.set(list, suiteOfRelease.get(file)!);
@@ -215,9 +242,14 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   // MB (Debian's main: 50 MB, held twice while captured and decoded), its fields a tenth of that.
   const best = new Map<string, Candidate>();
   for (const list of lists) {
-    const r = await ctx.exec.run('sh', ['-c', LIST_FIELDS_SCRIPT, APT_HELPER, ctx.fs.diskPath(`${listsDir}/${list}`)], { timeoutMs: 60_000, readOnly: true, maxOutputBytes: 64 * 1024 * 1024 });
+    const r = await ctx.exec.run('sh', ['-c', LIST_FIELDS_SCRIPT, APT_HELPER, ctx.fs.diskPath(`${listsDir}/${list}`)], {
+      timeoutMs: 60_000,
+      readOnly: true,
+      maxOutputBytes: 64 * 1024 * 1024,
+    });
     const failed = r.exitCode !== 0 && r.exitCode !== 1; // grep: 1 = no line matched (an empty list)
-    if (failed || r.truncated || r.stdout.includes('\ncx-ops-exit: ') || r.stdout.startsWith('cx-ops-exit: ')) return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
+    if (failed || r.truncated || r.stdout.includes('\ncx-ops-exit: ') || r.stdout.startsWith('cx-ops-exit: '))
+      return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
     const { phased } = scanPackages(r.stdout, suiteOf.get(list)!, native, installed, installedNames, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }
@@ -225,7 +257,14 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
   const lines: UpgradableLine[] = [];
   for (const [key, c] of best) {
     const mine = installed.get(key)!;
-    lines.push({ name: mine.name, suites: c.suites, candidate: c.version, arch: c.arch, current: mine.version, security: c.suites.some((s) => /security/i.test(s)) });
+    lines.push({
+      name: mine.name,
+      suites: c.suites,
+      candidate: c.version,
+      arch: c.arch,
+      current: mine.version,
+      security: c.suites.some((s) => /security/i.test(s)),
+    });
   }
   lines.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.arch < b.arch ? -1 : 1));
   return { ok: true, lines };

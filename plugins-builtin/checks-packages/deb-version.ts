@@ -16,7 +16,9 @@ function parse(v: string): Parsed {
   const epoch = colon > 0 && /^\d+$/.test(s.slice(0, colon)) ? Number(s.slice(0, colon)) : 0;
   const rest = colon > 0 ? s.slice(colon + 1) : s;
   const dash = rest.lastIndexOf('-');
-  return dash >= 0 ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) } : { epoch, upstream: rest, revision: '' };
+  return dash >= 0
+    ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) }
+    : { epoch, upstream: rest, revision: '' };
 }
 
 const isDigit = (c: number) => c >= 48 && c <= 57;

@@ -10,7 +10,13 @@ import type { ChecksConfig } from './config.js';
 export const ROTATED_LOG = /(\.\d+)(\.(gz|xz|bz2|zst|lz4))?$|\.(gz|xz|bz2|zst|lz4)$/;
 
 /** Rotated logs under dir older than maxAgeDays (walks at most `depth` levels). */
-export async function oldRotatedLogs(ctx: PluginContext<unknown>, dir: string, maxAgeDays: number, now = Date.now(), depth = 4): Promise<Array<{ path: string; size: number }>> {
+export async function oldRotatedLogs(
+  ctx: PluginContext<unknown>,
+  dir: string,
+  maxAgeDays: number,
+  now = Date.now(),
+  depth = 4,
+): Promise<Array<{ path: string; size: number }>> {
   const found: Array<{ path: string; size: number }> = [];
   const cutoff = now - maxAgeDays * 86_400_000;
   const walk = async (d: string, level: number): Promise<void> => {
@@ -47,7 +53,8 @@ export const diskCleanupFix = defineFix({
     const run = async (cmd: string, args: string[]) => {
       actions.push([cmd, ...args].join(' '));
       const r = await ctx.exec.run(cmd, args, { timeoutMs: 120_000 });
-      if (!r.dryRun && r.exitCode !== 0) problems.push(`${cmd} ${args[0]}: ${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`}`);
+      if (!r.dryRun && r.exitCode !== 0)
+        problems.push(`${cmd} ${args[0]}: ${r.stderr.trim().split('\n')[0] || `exit ${r.exitCode}`}`);
     };
     if (cfg.apt_clean && (await ctx.fs.stat('/var/cache/apt/archives'))) {
       await run('apt-get', ['clean', ...(root === '/' ? [] : ['-o', `Dir=${root}`])]);
@@ -68,7 +75,9 @@ export const diskCleanupFix = defineFix({
     if (!actions.length) return { ok: true, message: 'nothing to clean', actions };
     return {
       ok: problems.length === 0,
-      message: problems.length ? `cleanup incomplete: ${problems.join('; ')}` : `cleaned package cache and logs${freed ? ` (${freed} bytes of old logs)` : ''}`,
+      message: problems.length
+        ? `cleanup incomplete: ${problems.join('; ')}`
+        : `cleaned package cache and logs${freed ? ` (${freed} bytes of old logs)` : ''}`,
       actions,
     };
   },

@@ -2,7 +2,15 @@
  * disk_space: block and inode usage of every real file system (or the configured mounts), each
  * graded against its own thresholds (`checks.disk_space.per_mount`).
  */
-import { defineCheck, grade, readIfExists, thresholdError, worstStatus, type CheckStatus, type PluginContext } from 'cx-ops/sdk';
+import {
+  defineCheck,
+  grade,
+  readIfExists,
+  thresholdError,
+  worstStatus,
+  type CheckStatus,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { DISK_FS_TYPES, parseMounts, REMOTE_FS_TYPES } from './procfs.js';
 import { round1 } from './round1.js';
 import type { ChecksConfig } from './config.js';
@@ -23,7 +31,10 @@ export interface MountGrade extends MountUsage {
 }
 
 /** Percent used from statfs numbers, like df: reserved blocks count as unavailable, not used. */
-export function usageFromStatfs(mount: string, s: { total: number; free: number; available: number; files: number; filesFree: number }): MountUsage {
+export function usageFromStatfs(
+  mount: string,
+  s: { total: number; free: number; available: number; files: number; filesFree: number },
+): MountUsage {
   const used = s.total - s.free;
   const denom = used + s.available;
   return {
@@ -41,8 +52,16 @@ export function gradeMount(u: MountUsage, cfg: ChecksConfig['disk_space']): Moun
   const warn = own.warn_percent ?? cfg.warn_percent;
   const fail = own.fail_percent ?? cfg.fail_percent;
   const blocks = grade(u.used_percent, { warn, fail });
-  const inodes = u.inode_used_percent === null ? 'PASS' : grade(u.inode_used_percent, { warn: cfg.inode_warn_percent, fail: cfg.inode_fail_percent });
-  return { ...u, status: worstStatus([blocks, inodes]) as MountGrade['status'], warn_percent: warn, fail_percent: fail };
+  const inodes =
+    u.inode_used_percent === null
+      ? 'PASS'
+      : grade(u.inode_used_percent, { warn: cfg.inode_warn_percent, fail: cfg.inode_fail_percent });
+  return {
+    ...u,
+    status: worstStatus([blocks, inodes]) as MountGrade['status'],
+    warn_percent: warn,
+    fail_percent: fail,
+  };
 }
 
 /** The mounts to look at: configured ones, else real file systems in /proc/mounts (one per device). */
@@ -83,8 +102,16 @@ export const diskSpaceCheck = defineCheck({
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.disk_space;
     const invalid = thresholdError(ctx.env, [
-      { section: 'checks.disk_space', warn: ['warn_percent', cfg.warn_percent], fail: ['fail_percent', cfg.fail_percent] },
-      { section: 'checks.disk_space', warn: ['inode_warn_percent', cfg.inode_warn_percent], fail: ['inode_fail_percent', cfg.inode_fail_percent] },
+      {
+        section: 'checks.disk_space',
+        warn: ['warn_percent', cfg.warn_percent],
+        fail: ['fail_percent', cfg.fail_percent],
+      },
+      {
+        section: 'checks.disk_space',
+        warn: ['inode_warn_percent', cfg.inode_warn_percent],
+        fail: ['inode_fail_percent', cfg.inode_fail_percent],
+      },
       ...Object.entries(cfg.per_mount).map(([m, t]) => ({
         section: `checks.disk_space.per_mount["${m}"]`,
         warn: ['warn_percent', t.warn_percent ?? cfg.warn_percent] as const,
@@ -103,7 +130,8 @@ export const diskSpaceCheck = defineCheck({
       }
       graded.push(gradeMount(usageFromStatfs(mount, await ctx.fs.statfs(path)), cfg));
     }
-    if (!graded.length) return { status: 'SKIP', message: `no mounted file system to check (not found: ${missing.join(', ')})` };
+    if (!graded.length)
+      return { status: 'SKIP', message: `no mounted file system to check (not found: ${missing.join(', ')})` };
     const status: CheckStatus = worstStatus(graded.map((g) => g.status));
     const bad = graded.filter((g) => g.status !== 'PASS');
     const describe = (g: MountGrade) =>

@@ -6,7 +6,7 @@ import { parseFileNr } from './procfs.js';
 /** Percent of the maximum in use (allocated minus allocated-but-unused). */
 export function fdUsedPercent(n: { allocated: number; unused: number; max: number }): number {
   if (n.max <= 0) return 0;
-  return Math.round((((n.allocated - n.unused) / n.max) * 100) * 1000) / 1000;
+  return Math.round(((n.allocated - n.unused) / n.max) * 100 * 1000) / 1000;
 }
 
 export const fileDescriptorsCheck = defineCheck({
@@ -17,7 +17,16 @@ export const fileDescriptorsCheck = defineCheck({
   severity: 'medium',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.file_descriptors;
-    const pre = await checkPreamble(ctx, { thresholds: [{ section: 'checks.file_descriptors', warn: ['warn_percent', cfg.warn_percent], fail: ['fail_percent', cfg.fail_percent] }], source: '/proc/sys/fs/file-nr' });
+    const pre = await checkPreamble(ctx, {
+      thresholds: [
+        {
+          section: 'checks.file_descriptors',
+          warn: ['warn_percent', cfg.warn_percent],
+          fail: ['fail_percent', cfg.fail_percent],
+        },
+      ],
+      source: '/proc/sys/fs/file-nr',
+    });
     if (pre.outcome) return pre.outcome;
     const n = parseFileNr(pre.text);
     const used = n.allocated - n.unused;

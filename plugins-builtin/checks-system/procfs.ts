@@ -16,7 +16,8 @@ export function parseMeminfo(text: string): Record<string, number> {
 /** /proc/loadavg: the 1, 5 and 15 minute load averages. */
 export function parseLoadavg(text: string): { load1: number; load5: number; load15: number } {
   const [a, b, c] = text.trim().split(/\s+/).map(Number);
-  if (![a, b, c].every((n) => Number.isFinite(n))) throw new Error(`unexpected /proc/loadavg content: ${JSON.stringify(text.slice(0, 80))}`);
+  if (![a, b, c].every((n) => Number.isFinite(n)))
+    throw new Error(`unexpected /proc/loadavg content: ${JSON.stringify(text.slice(0, 80))}`);
   return { load1: a!, load5: b!, load15: c! };
 }
 
@@ -40,7 +41,8 @@ export function countCpuinfoProcessors(text: string): number {
 /** /proc/sys/fs/file-nr: allocated handles, allocated-but-unused handles, the system maximum. */
 export function parseFileNr(text: string): { allocated: number; unused: number; max: number } {
   const [allocated, unused, max] = text.trim().split(/\s+/).map(Number);
-  if (![allocated, unused, max].every((n) => Number.isFinite(n))) throw new Error(`unexpected /proc/sys/fs/file-nr content: ${JSON.stringify(text.slice(0, 80))}`);
+  if (![allocated, unused, max].every((n) => Number.isFinite(n)))
+    throw new Error(`unexpected /proc/sys/fs/file-nr content: ${JSON.stringify(text.slice(0, 80))}`);
   return { allocated: allocated!, unused: unused!, max: max! };
 }
 
@@ -50,7 +52,10 @@ export function parseProcStat(text: string): { pid: number; comm: string; state:
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
   const pid = Number(text.slice(0, open).trim());
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const ppid = Number(rest[1]);
   if (!Number.isInteger(pid) || !rest[0] || !Number.isInteger(ppid)) return null;
   return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid };
@@ -78,8 +83,22 @@ export function parseMounts(text: string): MountEntry[] {
 
 /** File system types that hold data worth watching (pseudo and memory file systems are left out). */
 export const DISK_FS_TYPES: readonly string[] = [
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3',
-  'overlay', 'fuseblk', 'bcachefs',
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'vfat',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'overlay',
+  'fuseblk',
+  'bcachefs',
 ];
 
 /** Network file systems: left out unless checks.disk_space.include_remote (a hung server would hang statfs). */

@@ -4,7 +4,16 @@
  * plus the failed programs of every other `service-manager` contribution (supervisord's FATAL,
  * BACKOFF, EXITED). SKIPs only when no manager runs here, saying why for each.
  */
-import { defineCheck, defineFix, fail, pass, preferredFix, skip, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import {
+  defineCheck,
+  defineFix,
+  fail,
+  pass,
+  preferredFix,
+  skip,
+  type ContributionInfo,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 import type { ChecksConfig } from './config.js';
 
@@ -15,7 +24,9 @@ export async function systemdRunning(ctx: PluginContext<unknown>): Promise<boole
 }
 
 /** `systemctl list-units --state=failed --no-legend --plain` output: unit names. */
-export function parseFailedUnits(stdout: string): Array<{ unit: string; load: string; active: string; sub: string; description: string }> {
+export function parseFailedUnits(
+  stdout: string,
+): Array<{ unit: string; load: string; active: string; sub: string; description: string }> {
   const out = [];
   for (const raw of stdout.split('\n')) {
     const line = raw.replace(/^[●*x×]\s*/u, '').trim();
@@ -44,8 +55,17 @@ export const systemdFailedCheck = defineCheck({
     const notRunning: string[] = [];
     const looked: string[] = [];
     if (await systemdRunning(ctx)) {
-      const r = await ctx.exec.run('systemctl', ['list-units', '--state=failed', '--no-legend', '--plain', '--no-pager'], { timeoutMs: 10_000, readOnly: true });
-      if (r.exitCode !== 0) return { status: 'ERROR', message: `systemctl list-units failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`, fix_id: null };
+      const r = await ctx.exec.run(
+        'systemctl',
+        ['list-units', '--state=failed', '--no-legend', '--plain', '--no-pager'],
+        { timeoutMs: 10_000, readOnly: true },
+      );
+      if (r.exitCode !== 0)
+        return {
+          status: 'ERROR',
+          message: `systemctl list-units failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+          fix_id: null,
+        };
       failed.push(...parseFailedUnits(r.stdout).filter((u) => !ignore.some((re) => re.test(u.unit))));
       looked.push('systemd');
     } else notRunning.push('systemd is not running on this host (no /run/systemd/system)');
@@ -56,16 +76,30 @@ export const systemdFailedCheck = defineCheck({
         continue;
       }
       looked.push(m.id);
-      for (const s of seen.failed) if (!ignore.some((re) => re.test(s.name))) failed.push({ manager: m.id, unit: `${m.id}:${s.name}`, name: s.name, state: s.state, detail: s.detail });
+      for (const s of seen.failed)
+        if (!ignore.some((re) => re.test(s.name)))
+          failed.push({ manager: m.id, unit: `${m.id}:${s.name}`, name: s.name, state: s.state, detail: s.detail });
     }
     if (!looked.length) return skip(notRunning.join('; '));
     const where = { managers: looked, ...(notRunning.length ? { not_running: notRunning } : {}) };
-    if (!failed.length) return pass(looked.length === 1 && looked[0] === 'systemd' ? 'no failed units' : `no failed services (${looked.join(', ')})`, { failed: [], ...where });
+    if (!failed.length)
+      return pass(
+        looked.length === 1 && looked[0] === 'systemd'
+          ? 'no failed units'
+          : `no failed services (${looked.join(', ')})`,
+        { failed: [], ...where },
+      );
     // The services repair (restart with backoff, verify) when loaded, else this plugin's plain restart.
     const fix_id = await preferredFix(ctx, ['restart_failed_services', 'restart_failed_units']);
     const names = failed.map((u) => String(u.unit));
     const noun = others.length ? 'failed service' : 'failed unit';
-    return { ...fail(`${failed.length} ${noun}${failed.length === 1 ? '' : 's'}: ${names.slice(0, 10).join(', ')}`, { failed, ...where }), fix_id };
+    return {
+      ...fail(`${failed.length} ${noun}${failed.length === 1 ? '' : 's'}: ${names.slice(0, 10).join(', ')}`, {
+        failed,
+        ...where,
+      }),
+      fix_id,
+    };
   },
 });
 
@@ -79,7 +113,10 @@ async function otherManagers(ctx: PluginContext<unknown>): Promise<ContributionI
 }
 
 /** A manager's failed services, or why it does not run here. */
-async function failedThrough(ctx: PluginContext<unknown>, m: ContributionInfo): Promise<{ failed: ServiceStatus[] } | { reason: string }> {
+async function failedThrough(
+  ctx: PluginContext<unknown>,
+  m: ContributionInfo,
+): Promise<{ failed: ServiceStatus[] } | { reason: string }> {
   try {
     const d = await askServiceManager(ctx, m.id, { op: 'detect' });
     if (!d?.available) return { reason: d?.reason ?? 'not available' };
@@ -105,6 +142,10 @@ export const restartFailedUnitsFix = defineFix({
       const r = await ctx.exec.run('systemctl', ['restart', unit], { timeoutMs: 60_000 });
       if (!r.dryRun && r.exitCode !== 0) errors.push(`${unit}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     }
-    return { ok: errors.length === 0, message: errors.length ? `restart failed for ${errors.join('; ')}` : `restarted ${actions.length} unit(s)`, actions };
+    return {
+      ok: errors.length === 0,
+      message: errors.length ? `restart failed for ${errors.join('; ')}` : `restarted ${actions.length} unit(s)`,
+      actions,
+    };
   },
 });

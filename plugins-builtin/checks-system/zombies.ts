@@ -2,7 +2,7 @@
  * zombie_processes: processes in state Z (exited, not yet reaped by their parent), and the fix
  * that asks each parent to reap them by sending it SIGCHLD.
  */
-import { defineCheck, defineFix, error, grade, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
+import { defineCheck, defineFix, grade, mapLimit, skip, thresholdError, type PluginContext } from 'cx-ops/sdk';
 import type { ChecksConfig } from './config.js';
 import { parseProcStat } from './procfs.js';
 
@@ -29,7 +29,11 @@ export function parsePsZombies(stdout: string): Zombie[] {
  */
 export async function findZombies(ctx: PluginContext<unknown>): Promise<Zombie[] | null> {
   if (ctx.env.root === '/' && (await ctx.fs.stat('/usr/bin/ps'))) {
-    const r = await ctx.exec.run('ps', ['-e', '-o', 'pid=,ppid=,stat=,comm='], { timeoutMs: 10_000, readOnly: true, env: { LC_ALL: 'C' } });
+    const r = await ctx.exec.run('ps', ['-e', '-o', 'pid=,ppid=,stat=,comm='], {
+      timeoutMs: 10_000,
+      readOnly: true,
+      env: { LC_ALL: 'C' },
+    });
     if (r.exitCode === 0) return parsePsZombies(r.stdout);
   }
   const proc = '/proc';
@@ -62,7 +66,13 @@ export const zombieCheck = defineCheck({
   fix_id: 'zombie_reap',
   async run(ctx: PluginContext<ChecksConfig>) {
     const cfg = ctx.config.zombie_processes;
-    const invalid = thresholdError(ctx.env, [{ section: 'checks.zombie_processes', warn: ['warn_count', cfg.warn_count], fail: ['fail_count', cfg.fail_count] }]);
+    const invalid = thresholdError(ctx.env, [
+      {
+        section: 'checks.zombie_processes',
+        warn: ['warn_count', cfg.warn_count],
+        fail: ['fail_count', cfg.fail_count],
+      },
+    ]);
     if (invalid) return invalid;
     const zombies = await findZombies(ctx);
     if (zombies === null) return skip('/proc not found on this host');
@@ -94,7 +104,9 @@ export const zombieFix = defineFix({
     }
     return {
       ok: failed.length === 0,
-      message: failed.length ? `could not signal ${failed.join('; ')}` : `sent SIGCHLD to ${parents.length} parent process${parents.length === 1 ? '' : 'es'}`,
+      message: failed.length
+        ? `could not signal ${failed.join('; ')}`
+        : `sent SIGCHLD to ${parents.length} parent process${parents.length === 1 ? '' : 'es'}`,
       actions,
     };
   },

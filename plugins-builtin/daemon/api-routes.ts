@@ -22,13 +22,37 @@ export interface ApiSources {
 }
 
 export const API_ENDPOINTS = [
-  { path: '/health', description: "the seed's health JSON from the last completed cycle (200 healthy, 503 otherwise)", schema: 'daemon-health.schema.json' },
+  {
+    path: '/health',
+    description: "the seed's health JSON from the last completed cycle (200 healthy, 503 otherwise)",
+    schema: 'daemon-health.schema.json',
+  },
   { path: '/metrics', description: 'Prometheus exposition', schema: null },
-  { path: '/api/v1/checks', description: 'the last completed cycle: every check with status, message, category', schema: 'daemon-api-checks.schema.json' },
-  { path: '/api/v1/history?check=ID&since=1h&limit=N', description: 'stored check results, newest first', schema: 'daemon-api-history.schema.json' },
-  { path: '/api/v1/events?since=1h&limit=N', description: 'daemon events, newest first', schema: 'daemon-api-events.schema.json' },
-  { path: '/api/v1/status', description: 'the daemon: version, jobs and their counters', schema: 'daemon-api-status.schema.json' },
-  { path: '/api/v1/panels', description: 'dashboard panels other plugins contribute', schema: 'daemon-api-panels.schema.json' },
+  {
+    path: '/api/v1/checks',
+    description: 'the last completed cycle: every check with status, message, category',
+    schema: 'daemon-api-checks.schema.json',
+  },
+  {
+    path: '/api/v1/history?check=ID&since=1h&limit=N',
+    description: 'stored check results, newest first',
+    schema: 'daemon-api-history.schema.json',
+  },
+  {
+    path: '/api/v1/events?since=1h&limit=N',
+    description: 'daemon events, newest first',
+    schema: 'daemon-api-events.schema.json',
+  },
+  {
+    path: '/api/v1/status',
+    description: 'the daemon: version, jobs and their counters',
+    schema: 'daemon-api-status.schema.json',
+  },
+  {
+    path: '/api/v1/panels',
+    description: 'dashboard panels other plugins contribute',
+    schema: 'daemon-api-panels.schema.json',
+  },
   { path: '/api/v1/stream', description: 'Server-Sent Events: cycle, event, panels', schema: null },
 ];
 
@@ -61,8 +85,15 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
       duration_ms: last ? Math.round(last.duration_ms) : null,
       health,
       results: (last?.results ?? []).map((r) => ({
-        check_id: r.check_id, name: r.name, status: r.status, message: r.message, duration_ms: r.duration_ms, fix_id: r.fix_id,
-        category: last?.checks[r.check_id]?.category ?? 'other', severity: last?.checks[r.check_id]?.severity ?? 'medium', plugin: last?.checks[r.check_id]?.plugin ?? null,
+        check_id: r.check_id,
+        name: r.name,
+        status: r.status,
+        message: r.message,
+        duration_ms: r.duration_ms,
+        fix_id: r.fix_id,
+        category: last?.checks[r.check_id]?.category ?? 'other',
+        severity: last?.checks[r.check_id]?.severity ?? 'medium',
+        plugin: last?.checks[r.check_id]?.plugin ?? null,
       })),
     };
   };
@@ -70,7 +101,9 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
     const v = q.get('since');
     if (v === null) return undefined;
     const ms = parseDuration(v);
-    return ms === undefined ? { status: 400, error: `since=${v} is not a duration (e.g. 30m, 1h, 7d)` } : Date.now() - ms;
+    return ms === undefined
+      ? { status: 400, error: `since=${v} is not a duration (e.g. 30m, 1h, 7d)` }
+      : Date.now() - ms;
   };
   const limitOf = (q: URLSearchParams, dflt: number, max: number) => {
     const n = Number(q.get('limit') ?? dflt);
@@ -97,18 +130,32 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
           const since = sinceOf(q);
           if (since && typeof since === 'object') return since;
           const h = src.history();
-          return { available: Boolean(h), results: h ? h.results({ check: q.get('check') ?? undefined, since, limit: limitOf(q, 500, 5000) }) : [] };
+          return {
+            available: Boolean(h),
+            results: h ? h.results({ check: q.get('check') ?? undefined, since, limit: limitOf(q, 500, 5000) }) : [],
+          };
         }
         case 'events': {
           const since = sinceOf(q);
           if (since && typeof since === 'object') return since;
           const h = src.history();
           const limit = limitOf(q, 100, 1000);
-          const events = h ? h.events({ since, limit }) : [...src.log.recent].reverse().filter((e) => since === undefined || Date.parse(e.ts) >= since).slice(0, limit);
+          const events = h
+            ? h.events({ since, limit })
+            : [...src.log.recent]
+                .reverse()
+                .filter((e) => since === undefined || Date.parse(e.ts) >= since)
+                .slice(0, limit);
           return { events: events.map((e) => ({ ...e, data: e.data ?? null })) };
         }
         case 'status':
-          return { ...src.info(), jobs: src.jobs(), log_suppressed: src.log.suppressed(), live_clients: src.state.subscribers, history_rows: src.history()?.counts() ?? null };
+          return {
+            ...src.info(),
+            jobs: src.jobs(),
+            log_suppressed: src.log.suppressed(),
+            live_clients: src.state.subscribers,
+            history_rows: src.history()?.counts() ?? null,
+          };
         case 'panels':
           return { panels: src.panels() };
         default:

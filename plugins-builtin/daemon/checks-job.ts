@@ -16,11 +16,30 @@ export async function runChecksJob(ctx: PluginContext<DaemonConfig>, input: JobI
   const unknown = cfg.checks.filter((id) => !known.has(id));
   const selected = cfg.checks.length ? all.filter((c) => cfg.checks.includes(c.id)) : all;
   const limit = Math.min(cfg.check_timeout_seconds, Math.max(0.5, (input.deadline_ms * 0.8) / 1000));
-  const results: CheckResult[] = await runChecks(ctx, selected, { maxParallel: cfg.max_parallel, timeoutSeconds: limit });
+  const results: CheckResult[] = await runChecks(ctx, selected, {
+    maxParallel: cfg.max_parallel,
+    timeoutSeconds: limit,
+  });
   return {
     results,
-    checks: Object.fromEntries(selected.map((c) => [c.id, { category: String(c.meta.category ?? 'other'), severity: String(c.meta.severity ?? 'medium'), plugin: c.plugin }])),
-    events: unknown.length ? [{ level: 'warn', message: `daemon.checks names no registered check: ${unknown.join(', ')} (list them with: cx-ops doctor --list)` }] : [],
+    checks: Object.fromEntries(
+      selected.map((c) => [
+        c.id,
+        {
+          category: String(c.meta.category ?? 'other'),
+          severity: String(c.meta.severity ?? 'medium'),
+          plugin: c.plugin,
+        },
+      ]),
+    ),
+    events: unknown.length
+      ? [
+          {
+            level: 'warn',
+            message: `daemon.checks names no registered check: ${unknown.join(', ')} (list them with: cx-ops doctor --list)`,
+          },
+        ]
+      : [],
   };
 }
 

@@ -7,7 +7,16 @@
  * state is flushed and the command exits 0.
  */
 import { join } from 'node:path';
-import { CxError, messageOf, type CheckResult, type CommandInput, type ContributionInfo, type Json, type PluginContext, type RegistryCapability } from 'cx-ops/sdk';
+import {
+  CxError,
+  messageOf,
+  type CheckResult,
+  type CommandInput,
+  type ContributionInfo,
+  type Json,
+  type PluginContext,
+  type RegistryCapability,
+} from 'cx-ops/sdk';
 import { DaemonMetrics } from './daemon-metrics.js';
 import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-settings.js';
 import { DaemonState } from './daemon-state.js';
@@ -18,7 +27,14 @@ import { HistoryStore } from './history-store.js';
 import { setActiveHistory } from './history-query.js';
 import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
-import { jobOutputOf, panelOutputOf, type JobInput, type JobOutput, type PanelOutput } from './job-kind.js';
+import {
+  daemonJobKind,
+  jobOutputOf,
+  panelOutputOf,
+  type JobInput,
+  type JobOutput,
+  type PanelOutput,
+} from './job-kind.js';
 import { daemonMetricKind, setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
@@ -33,41 +49,87 @@ interface Generation {
   services: ContributionInfo[];
 }
 
-const STATUS_WORD: Record<string, string> = { healthy: 'healthy', unhealthy: 'unhealthy', stale: 'stale', starting: 'starting' };
+const STATUS_WORD: Record<string, string> = {
+  healthy: 'healthy',
+  unhealthy: 'unhealthy',
+  stale: 'stale',
+  starting: 'starting',
+};
 
 async function readToken(ctx: PluginContext<DaemonConfig>, settings: DaemonSettings): Promise<string | undefined> {
   const file = settings.config.token_file;
   if (!file) return undefined;
-  const bad = (detail: string) => new CxError('CX_ERR_CONFIG_INVALID', { file: settings.configFile, field: 'daemon.token_file', detail, found: file, plugin: 'daemon' });
+  const bad = (detail: string) =>
+    new CxError('CX_ERR_CONFIG_INVALID', {
+      file: settings.configFile,
+      field: 'daemon.token_file',
+      detail,
+      found: file,
+      plugin: 'daemon',
+    });
   const st = await ctx.localFs.stat(file);
-  if (!st) throw bad(`names ${file}, which does not exist. Create it: (umask 077; head -c 32 /dev/urandom | base64 > ${file})`);
+  if (!st)
+    throw bad(
+      `names ${file}, which does not exist. Create it: (umask 077; head -c 32 /dev/urandom | base64 > ${file})`,
+    );
   if (st.type !== 'file') throw bad(`names ${file}, which is not a regular file`);
-  if ((st.mode & 0o077) !== 0) throw bad(`names ${file}, whose mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}: others can read the token. Fix it with: chmod 0600 ${file}`);
+  if ((st.mode & 0o077) !== 0)
+    throw bad(
+      `names ${file}, whose mode is ${(st.mode & 0o777).toString(8).padStart(4, '0')}: others can read the token. Fix it with: chmod 0600 ${file}`,
+    );
   const token = (await ctx.localFs.readFile(file)).trim();
-  if (token.length < 16 || /\s/.test(token)) throw bad(`names ${file}, which must hold one token of at least 16 characters without spaces`);
+  if (token.length < 16 || /\s/.test(token))
+    throw bad(`names ${file}, which must hold one token of at least 16 characters without spaces`);
   return token;
 }
 
 function httpLimits(s: DaemonSettings, token: string | undefined): HttpLimits {
-  return { maxRequestBytes: s.config.max_request_bytes, ratePerMinute: s.config.rate_limit_per_minute, token, protectAll: s.config.protect_metrics, maxStreams: 32 };
+  return {
+    maxRequestBytes: s.config.max_request_bytes,
+    ratePerMinute: s.config.rate_limit_per_minute,
+    token,
+    protectAll: s.config.protect_metrics,
+    maxStreams: 32,
+  };
 }
 
 /** Plausible check results only (a job's output is plugin data). */
 function resultsOf(out: JobOutput | null): CheckResult[] {
   const rs = out && Array.isArray(out.results) ? out.results : [];
-  return rs.filter((r): r is CheckResult => Boolean(r) && typeof r.check_id === 'string' && typeof r.status === 'string' && ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'].includes(r.status) && typeof r.message === 'string')
-    .map((r) => ({ ...r, name: typeof r.name === 'string' ? r.name : r.check_id, duration_ms: Number(r.duration_ms) || 0, details: r.details && typeof r.details === 'object' ? r.details : {}, fix_id: r.fix_id ?? null }));
+  return rs
+    .filter(
+      (r): r is CheckResult =>
+        Boolean(r) &&
+        typeof r.check_id === 'string' &&
+        typeof r.status === 'string' &&
+        ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'].includes(r.status) &&
+        typeof r.message === 'string',
+    )
+    .map((r) => ({
+      ...r,
+      name: typeof r.name === 'string' ? r.name : r.check_id,
+      duration_ms: Number(r.duration_ms) || 0,
+      details: r.details && typeof r.details === 'object' ? r.details : {},
+      fix_id: r.fix_id ?? null,
+    }));
 }
 
 export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
   const logFormat = (o.logFormat ?? 'text') as string;
-  if (logFormat !== 'text' && logFormat !== 'json') throw new CxError('CX_ERR_USAGE', { detail: `--log-format must be text or json, not '${logFormat}'`, hint: 'cx-ops daemon --help', plugin: 'daemon' });
+  if (logFormat !== 'text' && logFormat !== 'json')
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `--log-format must be text or json, not '${logFormat}'`,
+      hint: 'cx-ops daemon --help',
+      plugin: 'daemon',
+    });
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
   const trimHeap = once ? () => undefined : heapTrimmer();
-  const metrics = new DaemonMetrics((plugin, why) => log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin));
+  const metrics = new DaemonMetrics((plugin, why) =>
+    log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin),
+  );
   const state = new DaemonState(settings.intervalMs);
   let history: HistoryStore | undefined;
   let historyFailing = false;
@@ -78,7 +140,18 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     onSuppressed: (plugin) => metrics.logSuppressed.inc({ plugin }),
     onEvent: (e) => {
       state.publish('event', e);
-      if (history && e.type !== 'history_write_failed') writeHistory(() => history!.addEvent(Date.parse(e.ts), { level: e.level, type: e.type, plugin: e.plugin, message: e.message, data: e.data }), 1);
+      if (history && e.type !== 'history_write_failed')
+        writeHistory(
+          () =>
+            history!.addEvent(Date.parse(e.ts), {
+              level: e.level,
+              type: e.type,
+              plugin: e.plugin,
+              message: e.message,
+              data: e.data,
+            }),
+          1,
+        );
     },
   });
   /** A history write that fails (disk full, I/O error) is counted and said once; the daemon goes on. */
@@ -94,7 +167,11 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       metrics.historyErrors.inc(records);
       if (!historyFailing) {
         historyFailing = true;
-        log.error('history_write_failed', `could not write to the history store ${history?.file} (${messageOf(e)}); checks go on running and being served, their history is not kept until it can write again`, { code: (e as { code?: string }).code ?? null });
+        log.error(
+          'history_write_failed',
+          `could not write to the history store ${history?.file} (${messageOf(e)}); checks go on running and being served, their history is not kept until it can write again`,
+          { code: (e as { code?: string }).code ?? null },
+        );
       }
     }
   };
@@ -107,13 +184,22 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     history = opened.store;
     if (settings.config.history.max_file_mb) history.limitBytes(settings.config.history.max_file_mb * 1024 * 1024);
     setActiveHistory(history);
-    if (opened.movedAside) log.warn('history_corrupt', `the history database was corrupt (${opened.movedAside.reason}); it was moved to ${opened.movedAside.to} and a fresh one started`, { moved_to: opened.movedAside.to });
+    if (opened.movedAside)
+      log.warn(
+        'history_corrupt',
+        `the history database was corrupt (${opened.movedAside.reason}); it was moved to ${opened.movedAside.to} and a fresh one started`,
+        { moved_to: opened.movedAside.to },
+      );
   } catch (e) {
-    log.error('history_unavailable', `the history store ${dbFile} cannot be opened (${messageOf(e)}); running without history`);
+    log.error(
+      'history_unavailable',
+      `the history store ${dbFile} cannot be opened (${messageOf(e)}); running without history`,
+    );
   }
 
   const notifier = systemdNotifier(ctx.exec, process.env, process.pid);
   let gen: Generation;
+
   let server: DaemonHttpServer | undefined;
   let listening: { host: string; port: number } | undefined;
   let readySent = false;
@@ -125,23 +211,48 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       metrics.cyclesTotal.inc({ job: e.job, outcome: 'ok' });
       metrics.cycleDuration.observe({ job: e.job }, e.duration_ms / 1000);
       metrics.lastCycle.set({ job: e.job }, Date.now() / 1000);
-      log.info('cycle_end', `job '${e.job}' cycle ${e.cycle} done in ${Math.round(e.duration_ms)}ms`, { job: e.job, cycle: e.cycle, duration_ms: Math.round(e.duration_ms) }, null);
+      log.info(
+        'cycle_end',
+        `job '${e.job}' cycle ${e.cycle} done in ${Math.round(e.duration_ms)}ms`,
+        { job: e.job, cycle: e.cycle, duration_ms: Math.round(e.duration_ms) },
+        null,
+      );
     } else if (e.type === 'job_skipped') {
       metrics.cyclesSkipped.inc({ job: e.job });
-      log.warn('cycle_skipped', `job '${e.job}' tick ${e.cycle} skipped: its previous run is still going (${e.skipped} skipped so far)`, { job: e.job, cycle: e.cycle, skipped: e.skipped });
+      log.warn(
+        'cycle_skipped',
+        `job '${e.job}' tick ${e.cycle} skipped: its previous run is still going (${e.skipped} skipped so far)`,
+        { job: e.job, cycle: e.cycle, skipped: e.skipped },
+      );
     } else if (e.type === 'job_timeout') {
       metrics.cyclesTotal.inc({ job: e.job, outcome: 'timeout' });
       metrics.pluginFailures.inc({ plugin: e.plugin });
-      log.error('cycle_timeout', `job '${e.job}' of plugin '${e.plugin}' passed its deadline of ${e.deadline_ms / 1000}s in cycle ${e.cycle}; the next cycle starts on time`, { job: e.job, cycle: e.cycle }, null);
+      log.error(
+        'cycle_timeout',
+        `job '${e.job}' of plugin '${e.plugin}' passed its deadline of ${e.deadline_ms / 1000}s in cycle ${e.cycle}; the next cycle starts on time`,
+        { job: e.job, cycle: e.cycle },
+        null,
+      );
     } else if (e.type === 'job_failed') {
       metrics.cyclesTotal.inc({ job: e.job, outcome: 'failed' });
       metrics.pluginFailures.inc({ plugin: e.plugin });
-      log.error('cycle_failed', `job '${e.job}' of plugin '${e.plugin}' failed in cycle ${e.cycle}: ${e.error}`, { job: e.job, cycle: e.cycle }, null);
+      log.error(
+        'cycle_failed',
+        `job '${e.job}' of plugin '${e.plugin}' failed in cycle ${e.cycle}: ${e.error}`,
+        { job: e.job, cycle: e.cycle },
+        null,
+      );
     }
   };
 
   /** What a job run produced: results to history, metrics and (health jobs) /health; events to the log. */
-  const absorb = async (registry: RegistryCapability, job: { id: string; plugin: string; health: boolean }, cycle: number, started: number, out: JobOutput | null) => {
+  const absorb = async (
+    registry: RegistryCapability,
+    job: { id: string; plugin: string; health: boolean },
+    cycle: number,
+    started: number,
+    out: JobOutput | null,
+  ) => {
     const results = resultsOf(out);
     const ended = Date.now();
     if (out && out.metrics !== undefined) metrics.plugins.record(job.plugin, out.metrics);
@@ -157,14 +268,33 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     for (const ev of out && Array.isArray(out.events) ? out.events.slice(0, 10_000) : []) {
       if (!ev || typeof ev.message !== 'string') continue;
       const level = ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info';
-      log.emit(level, 'plugin_event', ev.message, ev.data && typeof ev.data === 'object' ? ev.data : undefined, job.plugin);
+      log.emit(
+        level,
+        'plugin_event',
+        ev.message,
+        ev.data && typeof ev.data === 'object' ? ev.data : undefined,
+        job.plugin,
+      );
     }
     if (job.health) {
       const prev = state.last ? new Map(state.last.results.map((r) => [r.check_id, r.status])) : undefined;
-      state.last = { cycle, started_at: started, ended_at: ended, duration_ms: ended - started, results, checks: out?.checks ?? {} };
+      state.last = {
+        cycle,
+        started_at: started,
+        ended_at: ended,
+        duration_ms: ended - started,
+        results,
+        checks: out?.checks ?? {},
+      };
       for (const r of results) {
         const was = prev?.get(r.check_id);
-        if (prev && was !== r.status) log.emit(r.status === 'FAIL' || r.status === 'ERROR' ? 'warn' : 'info', 'check_changed', `${r.check_id}: ${was ?? 'new'} -> ${r.status}: ${r.message}`, { check: r.check_id, from: was ?? null, to: r.status });
+        if (prev && was !== r.status)
+          log.emit(
+            r.status === 'FAIL' || r.status === 'ERROR' ? 'warn' : 'info',
+            'check_changed',
+            `${r.check_id}: ${was ?? 'new'} -> ${r.status}: ${r.message}`,
+            { check: r.check_id, from: was ?? null, to: r.status },
+          );
       }
       state.publish('cycle', api.checksBody());
       // Not awaited: a panel that hangs must not hold the checks job past its deadline.
@@ -189,16 +319,25 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     try {
       const list = await registry.list('dashboard-panel');
       const timeoutMs = Math.min(5000, state.intervalMs);
-      const got = await Promise.all(list.map(async (p) => {
-        try {
-          const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs }));
-          return out && Array.isArray(out.items) ? { id: p.id, plugin: p.plugin, title: typeof p.meta.title === 'string' ? p.meta.title : out.title ?? p.id, items: out.items.slice(0, 100) } : undefined;
-        } catch (e) {
-          metrics.pluginFailures.inc({ plugin: p.plugin });
-          log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
-          return undefined;
-        }
-      }));
+      const got = await Promise.all(
+        list.map(async (p) => {
+          try {
+            const out = panelOutputOf(await registry.invoke('dashboard-panel', p.id, null, { timeoutMs }));
+            return out && Array.isArray(out.items)
+              ? {
+                  id: p.id,
+                  plugin: p.plugin,
+                  title: typeof p.meta.title === 'string' ? p.meta.title : (out.title ?? p.id),
+                  items: out.items.slice(0, 100),
+                }
+              : undefined;
+          } catch (e) {
+            metrics.pluginFailures.inc({ plugin: p.plugin });
+            log.warn('panel_failed', `dashboard panel '${p.id}' failed: ${messageOf(e)}`, undefined, p.plugin);
+            return undefined;
+          }
+        }),
+      );
       panels = got.filter((p): p is NonNullable<typeof p> => Boolean(p));
       if (list.length) state.publish('panels', { panels });
     } catch (e) {
@@ -209,27 +348,46 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   };
 
   /** A scheduler over the registry's jobs. */
-  const makeGeneration = async (registry: RegistryCapability, s: DaemonSettings, shutdown?: () => Promise<void>): Promise<Generation> => {
+  const makeGeneration = async (
+    registry: RegistryCapability,
+    s: DaemonSettings,
+    shutdown?: () => Promise<void>,
+  ): Promise<Generation> => {
     const scheduler = new Scheduler(onSchedulerEvent);
     for (const p of metrics.plugins.sync(await registry.list(daemonMetricKind))) {
-      log.warn('metric_invalid', `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`, undefined, p.plugin);
+      log.warn(
+        'metric_invalid',
+        `metric '${p.metric}' of plugin '${p.plugin}' is not registered: ${p.problem}`,
+        undefined,
+        p.plugin,
+      );
     }
-    for (const j of await registry.list('daemon-job')) {
-      const intervalMs = j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
+    for (const j of await registry.list(daemonJobKind)) {
+      const intervalMs =
+        j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
       if (!intervalMs || intervalMs < 1000) {
-        log.warn('job_invalid', `job '${j.id}' of plugin '${j.plugin}' has an interval below 1s or malformed (${JSON.stringify(j.meta.interval)}); it is not scheduled`, undefined, j.plugin);
+        log.warn(
+          'job_invalid',
+          `job '${j.id}' of plugin '${j.plugin}' has an interval below 1s or malformed (${JSON.stringify(j.meta.interval)}); it is not scheduled`,
+          undefined,
+          j.plugin,
+        );
         continue;
       }
-      const deadlineMs = typeof j.meta.deadline_seconds === 'number' ? j.meta.deadline_seconds * 1000 : Math.round(intervalMs * 0.9);
+      const deadlineMs =
+        typeof j.meta.deadline_seconds === 'number' ? j.meta.deadline_seconds * 1000 : Math.round(intervalMs * 0.9);
       const job = { id: j.id, plugin: j.plugin, health: j.meta.health === true && j.plugin === ctx.plugin };
       const wants = historyWanted(j.meta.history);
       scheduler.add({
-        id: j.id, plugin: j.plugin, intervalMs, deadlineMs,
+        id: j.id,
+        plugin: j.plugin,
+        intervalMs,
+        deadlineMs,
         run: async (cycle) => {
           const started = Date.now();
           const input: JobInput = { cycle, interval_ms: intervalMs, deadline_ms: deadlineMs };
           if (wants) input.history = { results: readHistory(wants) };
-          const out = jobOutputOf(await registry.invoke('daemon-job', j.id, input as unknown as Json, { timeoutMs: deadlineMs }));
+          const out = jobOutputOf(await registry.invoke(daemonJobKind, j.id, input, { timeoutMs: deadlineMs }));
           await absorb(registry, job, cycle, started, out);
         },
       });
@@ -242,7 +400,11 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.since !== 'string') return undefined;
     const sinceMs = parseDuration(m.since);
     if (sinceMs === undefined) return undefined;
-    return { sinceMs, ...(typeof m.check === 'string' ? { check: m.check } : {}), limit: typeof m.limit === 'number' ? Math.min(m.limit, 1000) : 100 };
+    return {
+      sinceMs,
+      ...(typeof m.check === 'string' ? { check: m.check } : {}),
+      limit: typeof m.limit === 'number' ? Math.min(m.limit, 1000) : 100,
+    };
   };
   const readHistory = (w: { sinceMs: number; check?: string; limit: number }) => {
     try {
@@ -258,18 +420,43 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       try {
         const out = jobOutputOf(await g.registry.invoke('daemon-service', svc.id, input, { timeoutMs: 10_000 }));
         for (const ev of out && Array.isArray(out.events) ? out.events.slice(0, 100) : []) {
-          if (ev && typeof ev.message === 'string') log.emit(ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info', 'plugin_event', ev.message, undefined, svc.plugin);
+          if (ev && typeof ev.message === 'string')
+            log.emit(
+              ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info',
+              'plugin_event',
+              ev.message,
+              undefined,
+              svc.plugin,
+            );
         }
       } catch (e) {
         metrics.pluginFailures.inc({ plugin: svc.plugin });
-        log.error('service_failed', `service '${svc.id}' of plugin '${svc.plugin}' failed to ${'stop' in input ? 'stop' : 'start'}: ${messageOf(e)}`, undefined, svc.plugin);
+        log.error(
+          'service_failed',
+          `service '${svc.id}' of plugin '${svc.plugin}' failed to ${'stop' in input ? 'stop' : 'start'}: ${messageOf(e)}`,
+          undefined,
+          svc.plugin,
+        );
       }
     }
   };
 
   const api = apiRoutes({
-    state, metrics, log, history: () => history, jobs: () => gen.scheduler.stats(), panels: () => panels,
-    info: () => ({ version: ctx.env.kernelVersion, pid: process.pid, started_at: new Date(state.startedAt).toISOString(), interval_seconds: state.intervalMs / 1000, listen: listening ? `${listening.host}:${listening.port}` : null, history: history ? history.file : null, reloads: reloads }),
+    state,
+    metrics,
+    log,
+    history: () => history,
+    jobs: () => gen.scheduler.stats(),
+    panels: () => panels,
+    info: () => ({
+      version: ctx.env.kernelVersion,
+      pid: process.pid,
+      started_at: new Date(state.startedAt).toISOString(),
+      interval_seconds: state.intervalMs / 1000,
+      listen: listening ? `${listening.host}:${listening.port}` : null,
+      history: history ? history.file : null,
+      reloads: reloads,
+    }),
   });
   let reloads = 0;
   let lastHealthTick = Date.now();
@@ -285,11 +472,17 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     setActiveMetrics(undefined);
     const h = state.health();
     if (o.json) ctx.io.out(`${JSON.stringify({ health: h, ...api.checksBody() }, null, 2)}\n`);
-    else ctx.io.out(`${h.status}: ${Object.entries(h.checks).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+    else
+      ctx.io.out(
+        `${h.status}: ${Object.entries(h.checks)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}\n`,
+      );
     return h.status === 'healthy' ? 0 : 1;
   }
 
   // The HTTP face comes up before the first cycle; READY=1 waits for both.
+  // eslint-disable-next-line prefer-const -- declared above: the closures defined before this read it
   server = new DaemonHttpServer(api.routes, httpLimits(settings, token));
   try {
     listening = await server.listen(settings.listen.host, settings.listen.port);
@@ -298,11 +491,28 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     setActiveHistory(undefined);
     setActiveMetrics(undefined);
     const code = (e as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new CxError('CX_ERR_PORT_IN_USE', { address: `${settings.listen.host}:${settings.listen.port}`, holder: await portHolder(ctx.exec, settings.listen.port), file: settings.configFile, plugin: 'daemon' });
-    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') throw new CxError('CX_ERR_CONFIG_INVALID', { file: settings.configFile, field: 'daemon.listen', detail: `cannot be listened on: ${messageOf(e)}`, found: settings.config.listen, plugin: 'daemon' });
+    if (code === 'EADDRINUSE')
+      throw new CxError('CX_ERR_PORT_IN_USE', {
+        address: `${settings.listen.host}:${settings.listen.port}`,
+        holder: await portHolder(ctx.exec, settings.listen.port),
+        file: settings.configFile,
+        plugin: 'daemon',
+      });
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES')
+      throw new CxError('CX_ERR_CONFIG_INVALID', {
+        file: settings.configFile,
+        field: 'daemon.listen',
+        detail: `cannot be listened on: ${messageOf(e)}`,
+        found: settings.config.listen,
+        plugin: 'daemon',
+      });
     throw e;
   }
-  log.info('listening', `serving http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}/ (health, metrics, API, dashboard)${token ? '; a bearer token is required' : ''}`, { host: listening.host, port: listening.port, token: Boolean(token) });
+  log.info(
+    'listening',
+    `serving http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}/ (health, metrics, API, dashboard)${token ? '; a bearer token is required' : ''}`,
+    { host: listening.host, port: listening.port, token: Boolean(token) },
+  );
   await signalServices(gen, { start: true, interval_ms: settings.intervalMs });
   gen.scheduler.start();
 
@@ -312,11 +522,18 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     if (watchdog) clearInterval(watchdog);
     watchdog = undefined;
     if (!notifier.watchdogUsec || !gen.settings.config.watchdog) return;
-    watchdog = setInterval(() => {
-      const onTime = Date.now() - lastHealthTick <= 2 * gen.settings.intervalMs + 5000;
-      if (onTime) void notifier.notify({ WATCHDOG: '1' });
-      else log.warn('watchdog_withheld', `no checks cycle finished for ${Math.round((Date.now() - lastHealthTick) / 1000)}s: watchdog ping withheld`);
-    }, Math.max(500, notifier.watchdogUsec / 2000));
+    watchdog = setInterval(
+      () => {
+        const onTime = Date.now() - lastHealthTick <= 2 * gen.settings.intervalMs + 5000;
+        if (onTime) void notifier.notify({ WATCHDOG: '1' });
+        else
+          log.warn(
+            'watchdog_withheld',
+            `no checks cycle finished for ${Math.round((Date.now() - lastHealthTick) / 1000)}s: watchdog ping withheld`,
+          );
+      },
+      Math.max(500, notifier.watchdogUsec / 2000),
+    );
   };
   armWatchdog();
 
@@ -349,14 +566,25 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       state.intervalMs = s.intervalMs;
       log.setRate(s.config.log_lines_per_minute);
       server!.update(httpLimits(s, t));
-      if (s.config.listen !== old.settings.config.listen) log.warn('listen_unchanged', `daemon.listen changed to ${s.config.listen}: the listener stays on ${listening!.host}:${listening!.port} until the daemon restarts`);
+      if (s.config.listen !== old.settings.config.listen)
+        log.warn(
+          'listen_unchanged',
+          `daemon.listen changed to ${s.config.listen}: the listener stays on ${listening!.host}:${listening!.port} until the daemon restarts`,
+        );
       await signalServices(gen, { start: true, interval_ms: s.intervalMs });
       gen.scheduler.start();
       armWatchdog();
       reloads++;
       metrics.reloads.inc({ outcome: 'ok' });
-      log.info('reloaded', `reloaded: ${gen.scheduler.stats().length} job(s), interval ${s.intervalMs / 1000}s`, { jobs: gen.scheduler.stats().map((j) => j.id), interval_seconds: s.intervalMs / 1000 });
-      await old.shutdown?.().catch((e: unknown) => log.warn('shutdown_failed', `the previous kernel did not shut down cleanly: ${messageOf(e)}`));
+      log.info('reloaded', `reloaded: ${gen.scheduler.stats().length} job(s), interval ${s.intervalMs / 1000}s`, {
+        jobs: gen.scheduler.stats().map((j) => j.id),
+        interval_seconds: s.intervalMs / 1000,
+      });
+      await old
+        .shutdown?.()
+        .catch((e: unknown) =>
+          log.warn('shutdown_failed', `the previous kernel did not shut down cleanly: ${messageOf(e)}`),
+        );
     } catch (e) {
       metrics.reloads.inc({ outcome: 'refused' });
       log.error('reload_refused', `the new configuration is refused, the running one is kept: ${messageOf(e)}`);
@@ -383,7 +611,11 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   log.info('stopping', `${signal}: finishing in-flight work (up to ${gen.settings.config.grace_seconds}s)`);
   if (watchdog) clearInterval(watchdog);
   const finished = await gen.scheduler.stop(gen.settings.config.grace_seconds * 1000);
-  if (!finished) log.warn('cancelled', `in-flight work did not finish within ${gen.settings.config.grace_seconds}s and was cancelled`);
+  if (!finished)
+    log.warn(
+      'cancelled',
+      `in-flight work did not finish within ${gen.settings.config.grace_seconds}s and was cancelled`,
+    );
   await signalServices(gen, { stop: true });
   await server.close();
   log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
@@ -393,4 +625,3 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   await gen.shutdown?.().catch(() => undefined);
   return 0;
 }
-

@@ -31,13 +31,19 @@ export interface DaemonSettings {
 /** Reads the section; a value the schema lets through but that cannot work is a CX_ERR_CONFIG_INVALID naming the field. */
 export function readSettings(config: DaemonConfig, env: Pick<RuntimeEnv, 'configDir'>): DaemonSettings {
   const file = join(env.configDir, 'config.yaml');
-  const bad = (field: string, detail: string, found: unknown) => new CxError('CX_ERR_CONFIG_INVALID', { file, field, detail, found, plugin: 'daemon' });
+  const bad = (field: string, detail: string, found: unknown) =>
+    new CxError('CX_ERR_CONFIG_INVALID', { file, field, detail, found, plugin: 'daemon' });
   const intervalMs = parseDuration(config.interval);
-  if (intervalMs === undefined || intervalMs < 1000) throw bad('daemon.interval', 'must be a duration of at least 1s, e.g. 30s, 5m or 1h', config.interval);
+  if (intervalMs === undefined || intervalMs < 1000)
+    throw bad('daemon.interval', 'must be a duration of at least 1s, e.g. 30s, 5m or 1h', config.interval);
   const listen = parseListen(config.listen);
   if (typeof listen === 'string') throw bad('daemon.listen', listen, config.listen);
   if (!listen.loopback && !config.token_file) {
-    throw bad('daemon.listen', `listens beyond loopback (${config.listen}), so it needs daemon.token_file: a file of mode 0600 holding the bearer token (or listen on 127.0.0.1)`, config.listen);
+    throw bad(
+      'daemon.listen',
+      `listens beyond loopback (${config.listen}), so it needs daemon.token_file: a file of mode 0600 holding the bearer token (or listen on 127.0.0.1)`,
+      config.listen,
+    );
   }
   return { intervalMs, listen, config, configFile: file };
 }

@@ -28,14 +28,20 @@ export class DaemonState {
   last?: CompletedCycle;
   private readonly listeners = new Set<(type: string, data: unknown) => void>();
 
-  constructor(public intervalMs: number, readonly startedAt = Date.now()) {}
+  constructor(
+    public intervalMs: number,
+    readonly startedAt = Date.now(),
+  ) {}
 
   health(now = Date.now()): Health {
     const last = this.last;
     const interval_seconds = this.intervalMs / 1000;
-    if (!last) return { status: 'starting', checks: {}, timestamp: null, age_seconds: null, interval_seconds, cycle: null };
+    if (!last)
+      return { status: 'starting', checks: {}, timestamp: null, age_seconds: null, interval_seconds, cycle: null };
     const age = Math.max(0, now - last.ended_at);
-    const checks = Object.fromEntries(last.results.map((r) => [r.check_id, r.status.toLowerCase()])) as Health['checks'];
+    const checks = Object.fromEntries(
+      last.results.map((r) => [r.check_id, r.status.toLowerCase()]),
+    ) as Health['checks'];
     const bad = last.results.some((r) => r.status === 'FAIL' || r.status === 'ERROR');
     const stale = age > 3 * this.intervalMs;
     return {

@@ -160,7 +160,7 @@ $('login').addEventListener('submit', (ev) => {
 });
 // Runs in the browser (the page's own API), not in cx-ops.
 async function get(path) {
-  const r = await fetch(path, { headers: { accept: 'application/json', ...auth() } });
+  const r = await fetch(path, { headers: { accept: 'application/json', ...auth() } }); // the browser's fetch: page code
   if (r.status === 401) throw new NeedToken(path);
   if (!r.ok) throw new Error(path + ': ' + r.status);
   return r.json();
@@ -188,7 +188,7 @@ function dispatch(block) {
 async function follow() {
   for (;;) {
     try {
-      const r = await fetch('/api/v1/stream', { headers: { accept: 'text/event-stream', ...auth() } });
+      const r = await fetch('/api/v1/stream', { headers: { accept: 'text/event-stream', ...auth() } }); // the browser's fetch: page code
       if (r.status === 401) { askToken(); return; }
       if (!r.ok || !r.body) throw new Error('stream: ' + r.status);
       $('conn').textContent = 'connected';

@@ -30,7 +30,6 @@ export interface EventLogOptions {
   onSuppressed?: (plugin: string) => void;
 }
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /** Escapes control characters (ESC, CR, BEL, …) as \xNN / \uNNNN; newlines become \n. */
@@ -70,10 +69,23 @@ export class EventLog {
     this.emit('error', type, message, data, plugin);
   }
 
-  emit(level: LogLevel, type: string, message: string, data?: Record<string, unknown>, plugin: string | null = null): void {
+  emit(
+    level: LogLevel,
+    type: string,
+    message: string,
+    data?: Record<string, unknown>,
+    plugin: string | null = null,
+  ): void {
     const t = this.now();
     if (plugin && !this.admit(plugin, t)) return;
-    const e: DaemonEvent = { ts: new Date(t).toISOString(), level, type, plugin, message: String(message).slice(0, 4096), ...(data ? { data } : {}) };
+    const e: DaemonEvent = {
+      ts: new Date(t).toISOString(),
+      level,
+      type,
+      plugin,
+      message: String(message).slice(0, 4096),
+      ...(data ? { data } : {}),
+    };
     this.recent.push(e);
     if (this.recent.length > 200) this.recent.splice(0, this.recent.length - 200);
     this.options.write(this.format(e));
@@ -95,7 +107,14 @@ export class EventLog {
       this.windows.set(plugin, w);
       if (dropped) {
         w.count++;
-        const e: DaemonEvent = { ts: new Date(t).toISOString(), level: 'warn', type: 'log_suppressed', plugin, message: `${dropped} log line(s) of plugin '${plugin}' were dropped in the last minute (limit: daemon.log_lines_per_minute = ${this.options.perPluginPerMinute})`, data: { dropped } };
+        const e: DaemonEvent = {
+          ts: new Date(t).toISOString(),
+          level: 'warn',
+          type: 'log_suppressed',
+          plugin,
+          message: `${dropped} log line(s) of plugin '${plugin}' were dropped in the last minute (limit: daemon.log_lines_per_minute = ${this.options.perPluginPerMinute})`,
+          data: { dropped },
+        };
         this.recent.push(e);
         this.options.write(this.format(e));
         this.options.onEvent?.(e);

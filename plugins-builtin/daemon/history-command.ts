@@ -9,15 +9,30 @@ import type { StoredResult } from './history-store.js';
 export async function runHistory(ctx: PluginContext<unknown>, input: CommandInput): Promise<number> {
   const o = input.options;
   const since = typeof o.since === 'string' ? parseDuration(o.since) : undefined;
-  if (typeof o.since === 'string' && since === undefined) throw new CxError('CX_ERR_USAGE', { detail: `--since ${o.since} is not a duration`, hint: 'give e.g. --since 30m, --since 1h or --since 7d', plugin: 'daemon' });
+  if (typeof o.since === 'string' && since === undefined)
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `--since ${o.since} is not a duration`,
+      hint: 'give e.g. --since 30m, --since 1h or --since 7d',
+      plugin: 'daemon',
+    });
   const limit = o.limit === undefined ? 100 : Number(o.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new CxError('CX_ERR_USAGE', { detail: `--limit ${String(o.limit)} is not a positive whole number`, hint: 'cx-ops history --limit 50', plugin: 'daemon' });
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `--limit ${String(o.limit)} is not a positive whole number`,
+      hint: 'cx-ops history --limit 50',
+      plugin: 'daemon',
+    });
   const check = typeof o.check === 'string' ? o.check : undefined;
   const file = join(ctx.env.dataDir, 'history.db');
-  const got = await withHistory(ctx, (h) => ({ results: h.results({ check, since: since === undefined ? undefined : Date.now() - since, limit }), counts: h.counts() }));
+  const got = await withHistory(ctx, (h) => ({
+    results: h.results({ check, since: since === undefined ? undefined : Date.now() - since, limit }),
+    counts: h.counts(),
+  }));
   const results: StoredResult[] = got?.results ?? [];
   if (o.json) {
-    ctx.io.out(`${JSON.stringify({ database: file, exists: Boolean(got), filter: { check: check ?? null, since: typeof o.since === 'string' ? o.since : null, limit }, results }, null, 2)}\n`);
+    ctx.io.out(
+      `${JSON.stringify({ database: file, exists: Boolean(got), filter: { check: check ?? null, since: typeof o.since === 'string' ? o.since : null, limit }, results }, null, 2)}\n`,
+    );
     return 0;
   }
   if (!got) {
@@ -25,10 +40,13 @@ export async function runHistory(ctx: PluginContext<unknown>, input: CommandInpu
     return 0;
   }
   if (!results.length) {
-    ctx.io.out(`no results${check ? ` for check '${check}'` : ''}${o.since ? ` in the last ${String(o.since)}` : ''} (${got.counts.results} stored in ${file})\n`);
+    ctx.io.out(
+      `no results${check ? ` for check '${check}'` : ''}${o.since ? ` in the last ${String(o.since)}` : ''} (${got.counts.results} stored in ${file})\n`,
+    );
     return 0;
   }
-  for (const r of results) ctx.io.out(`${r.ts}  ${r.check_id.padEnd(22)} ${r.status.padEnd(5)} ${escapeControl(r.message)}\n`);
+  for (const r of results)
+    ctx.io.out(`${r.ts}  ${r.check_id.padEnd(22)} ${r.status.padEnd(5)} ${escapeControl(r.message)}\n`);
   return 0;
 }
 

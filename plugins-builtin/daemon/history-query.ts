@@ -34,17 +34,36 @@ interface Query {
   limit?: number;
 }
 
-const queryOf = (input: Json): Query => (input && typeof input === 'object' && !Array.isArray(input) ? { check: typeof input.check === 'string' ? input.check : undefined, since: typeof input.since === 'string' ? input.since : undefined, limit: typeof input.limit === 'number' ? input.limit : undefined } : {});
+const queryOf = (input: Json): Query =>
+  input && typeof input === 'object' && !Array.isArray(input)
+    ? {
+        check: typeof input.check === 'string' ? input.check : undefined,
+        since: typeof input.since === 'string' ? input.since : undefined,
+        limit: typeof input.limit === 'number' ? input.limit : undefined,
+      }
+    : {};
 const sinceMs = (q: Query) => (q.since ? Date.now() - (parseDuration(q.since) ?? 0) : undefined);
 
-export const historyResults = defineContribution<Json, { results: StoredResult[] }>('history-query', 'results', { description: 'stored check results, newest first: input { check?, since? ("1h"), limit? }' }, async (ctx, input: Json) => {
-  const q = queryOf(input);
-  const rows = await withHistory(ctx, (h) => h.results({ check: q.check, since: sinceMs(q), limit: Math.min(q.limit ?? 500, 5000) }));
-  return { results: rows ?? [] };
-});
+export const historyResults = defineContribution<Json, { results: StoredResult[] }>(
+  'history-query',
+  'results',
+  { description: 'stored check results, newest first: input { check?, since? ("1h"), limit? }' },
+  async (ctx, input: Json) => {
+    const q = queryOf(input);
+    const rows = await withHistory(ctx, (h) =>
+      h.results({ check: q.check, since: sinceMs(q), limit: Math.min(q.limit ?? 500, 5000) }),
+    );
+    return { results: rows ?? [] };
+  },
+);
 
-export const historyEvents = defineContribution<Json, { events: StoredEvent[] }>('history-query', 'events', { description: 'daemon events, newest first: input { since? ("1h"), limit? }' }, async (ctx, input: Json) => {
-  const q = queryOf(input);
-  const rows = await withHistory(ctx, (h) => h.events({ since: sinceMs(q), limit: Math.min(q.limit ?? 200, 1000) }));
-  return { events: rows ?? [] };
-});
+export const historyEvents = defineContribution<Json, { events: StoredEvent[] }>(
+  'history-query',
+  'events',
+  { description: 'daemon events, newest first: input { since? ("1h"), limit? }' },
+  async (ctx, input: Json) => {
+    const q = queryOf(input);
+    const rows = await withHistory(ctx, (h) => h.events({ since: sinceMs(q), limit: Math.min(q.limit ?? 200, 1000) }));
+    return { events: rows ?? [] };
+  },
+);

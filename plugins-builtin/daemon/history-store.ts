@@ -75,10 +75,16 @@ export interface OpenOutcome {
   movedAside?: { to: string; reason: string };
 }
 
-const isCorrupt = (e: unknown) => /SQLITE_CORRUPT|SQLITE_NOTADB|malformed|not a database/i.test(`${(e as { code?: string }).code ?? ''} ${e instanceof Error ? e.message : ''}`);
+const isCorrupt = (e: unknown) =>
+  /SQLITE_CORRUPT|SQLITE_NOTADB|malformed|not a database/i.test(
+    `${(e as { code?: string }).code ?? ''} ${e instanceof Error ? e.message : ''}`,
+  );
 
 export class HistoryStore {
-  private constructor(private readonly db: Database.Database, readonly file: string) {}
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {}
 
   /** Opens (creating and migrating) the store; a corrupt database is moved aside first. */
   static async open(file: string, fs: Pick<FsCapability, 'rename' | 'stat'>, now = Date.now()): Promise<OpenOutcome> {
@@ -90,7 +96,10 @@ export class HistoryStore {
       for (const suffix of ['', '-wal', '-shm']) {
         if (await fs.stat(file + suffix)) await fs.rename(file + suffix, to + suffix);
       }
-      return { store: HistoryStore.openChecked(file), movedAside: { to, reason: e instanceof Error ? e.message : String(e) } };
+      return {
+        store: HistoryStore.openChecked(file),
+        movedAside: { to, reason: e instanceof Error ? e.message : String(e) },
+      };
     }
   }
 
@@ -102,9 +111,13 @@ export class HistoryStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 2000');
       const check = db.pragma('quick_check', { simple: true });
-      if (check !== 'ok') throw Object.assign(new Error(`integrity check failed: ${String(check)}`), { code: 'SQLITE_CORRUPT' });
+      if (check !== 'ok')
+        throw Object.assign(new Error(`integrity check failed: ${String(check)}`), { code: 'SQLITE_CORRUPT' });
       const version = Number(db.pragma('user_version', { simple: true }));
-      if (version > MIGRATIONS.length) throw new Error(`${file} has schema version ${version}, newer than this cx-ops knows (${MIGRATIONS.length}); upgrade cx-ops or move the file away`);
+      if (version > MIGRATIONS.length)
+        throw new Error(
+          `${file} has schema version ${version}, newer than this cx-ops knows (${MIGRATIONS.length}); upgrade cx-ops or move the file away`,
+        );
       for (let v = version; v < MIGRATIONS.length; v++) {
         db.transaction(() => {
           db.exec(MIGRATIONS[v]!);
@@ -125,14 +138,29 @@ export class HistoryStore {
 
   /** Stores one cycle's results in one transaction (all or nothing). */
   addResults(ts: number, cycle: number, job: string, results: CheckResult[]): void {
-    const insert = this.db.prepare('INSERT INTO check_results (ts, cycle, job, check_id, name, status, message, duration_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(
+      'INSERT INTO check_results (ts, cycle, job, check_id, name, status, message, duration_ms, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.db.transaction(() => {
-      for (const r of results) insert.run(ts, cycle, job, r.check_id, r.name, r.status, r.message, r.duration_ms, JSON.stringify(r.details ?? {}));
+      for (const r of results)
+        insert.run(
+          ts,
+          cycle,
+          job,
+          r.check_id,
+          r.name,
+          r.status,
+          r.message,
+          r.duration_ms,
+          JSON.stringify(r.details ?? {}),
+        );
     })();
   }
 
   addEvent(ts: number, e: Omit<StoredEvent, 'ts'>): void {
-    this.db.prepare('INSERT INTO events (ts, level, type, plugin, message, data) VALUES (?, ?, ?, ?, ?, ?)').run(ts, e.level, e.type, e.plugin, e.message, e.data === undefined ? null : JSON.stringify(e.data));
+    this.db
+      .prepare('INSERT INTO events (ts, level, type, plugin, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(ts, e.level, e.type, e.plugin, e.message, e.data === undefined ? null : JSON.stringify(e.data));
   }
 
   results(q: HistoryQuery = {}): StoredResult[] {
@@ -147,16 +175,26 @@ export class HistoryStore {
       args.push(q.since);
     }
     const rows = this.db
-      .prepare(`SELECT ts, cycle, job, check_id, name, status, message, duration_ms FROM check_results ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`)
+      .prepare(
+        `SELECT ts, cycle, job, check_id, name, status, message, duration_ms FROM check_results ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`,
+      )
       .all(...args, q.limit ?? 1000) as Array<Omit<StoredResult, 'ts'> & { ts: number }>;
     return rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString() }));
   }
 
   events(q: { since?: number; limit?: number } = {}): StoredEvent[] {
     const rows = this.db
-      .prepare(`SELECT ts, level, type, plugin, message, data FROM events ${q.since !== undefined ? 'WHERE ts >= ?' : ''} ORDER BY ts DESC, id DESC LIMIT ?`)
-      .all(...(q.since !== undefined ? [q.since] : []), q.limit ?? 200) as Array<Omit<StoredEvent, 'ts' | 'data'> & { ts: number; data: string | null }>;
-    return rows.map((r) => ({ ...r, ts: new Date(r.ts).toISOString(), data: r.data === null ? null : (JSON.parse(r.data) as unknown) }));
+      .prepare(
+        `SELECT ts, level, type, plugin, message, data FROM events ${q.since !== undefined ? 'WHERE ts >= ?' : ''} ORDER BY ts DESC, id DESC LIMIT ?`,
+      )
+      .all(...(q.since !== undefined ? [q.since] : []), q.limit ?? 200) as Array<
+      Omit<StoredEvent, 'ts' | 'data'> & { ts: number; data: string | null }
+    >;
+    return rows.map((r) => ({
+      ...r,
+      ts: new Date(r.ts).toISOString(),
+      data: r.data === null ? null : (JSON.parse(r.data) as unknown),
+    }));
   }
 
   /** Row counts (for `history` and the API). */
@@ -184,7 +222,9 @@ export class HistoryStore {
       const { results } = this.counts();
       if (!results) break;
       // The oldest tenth of the results (and the events older than the newest of them) go.
-      const upTo = this.db.prepare('SELECT ts FROM check_results ORDER BY ts ASC LIMIT 1 OFFSET ?').get(Math.max(0, Math.floor(results / 10))) as { ts: number } | undefined;
+      const upTo = this.db
+        .prepare('SELECT ts FROM check_results ORDER BY ts ASC LIMIT 1 OFFSET ?')
+        .get(Math.max(0, Math.floor(results / 10))) as { ts: number } | undefined;
       if (!upTo) break;
       this.db.transaction(() => {
         deleted += this.db.prepare('DELETE FROM check_results WHERE ts <= ?').run(upTo.ts).changes;

@@ -31,7 +31,8 @@ export interface HttpLimits {
 }
 
 export const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
@@ -71,11 +72,19 @@ export class DaemonHttpServer {
   private streams = 0;
   private readonly sockets = new Set<import('node:net').Socket>();
 
-  constructor(private readonly routes: HttpRoutes, private limits: HttpLimits) {
+  constructor(
+    private readonly routes: HttpRoutes,
+    private limits: HttpLimits,
+  ) {
     this.limiter = new RateLimiter(limits.ratePerMinute);
-    this.server = createServer({ maxHeaderSize: Math.max(1024, limits.maxRequestBytes), requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.send(res, 'error', 500, { error: 'internal error', detail: e instanceof Error ? e.message : String(e) }));
-    });
+    this.server = createServer(
+      { maxHeaderSize: Math.max(1024, limits.maxRequestBytes), requestTimeout: 10_000, headersTimeout: 5_000 },
+      (req, res) => {
+        this.handle(req, res).catch((e: unknown) =>
+          this.send(res, 'error', 500, { error: 'internal error', detail: e instanceof Error ? e.message : String(e) }),
+        );
+      },
+    );
     this.server.keepAliveTimeout = 5_000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
@@ -109,13 +118,25 @@ export class DaemonHttpServer {
     });
   }
 
-  private send(res: ServerResponse, route: string, code: number, body: unknown, type = 'application/json; charset=utf-8', extra: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    route: string,
+    code: number,
+    body: unknown,
+    type = 'application/json; charset=utf-8',
+    extra: Record<string, string> = {},
+  ): void {
     if (res.headersSent) {
       res.end();
       return;
     }
     const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
-    res.writeHead(code, { ...SECURITY_HEADERS, 'content-type': type, 'content-length': String(Buffer.byteLength(text)), ...extra });
+    res.writeHead(code, {
+      ...SECURITY_HEADERS,
+      'content-type': type,
+      'content-length': String(Buffer.byteLength(text)),
+      ...extra,
+    });
     res.end(res.req.method === 'HEAD' ? undefined : text);
     this.routes.count(route, code);
   }
@@ -125,16 +146,35 @@ export class DaemonHttpServer {
     const rawUrl = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       req.resume();
-      return this.send(res, 'other', 405, { error: `method ${req.method} is not allowed: this API is read-only (GET, HEAD)` }, undefined, { allow: 'GET, HEAD' });
+      return this.send(
+        res,
+        'other',
+        405,
+        { error: `method ${req.method} is not allowed: this API is read-only (GET, HEAD)` },
+        undefined,
+        { allow: 'GET, HEAD' },
+      );
     }
     const length = Number(req.headers['content-length'] ?? 0);
     if (length > 0 || req.headers['transfer-encoding']) {
       req.resume();
       res.once('finish', () => req.socket.destroySoon());
-      return this.send(res, 'other', 413, { error: 'a request body is not accepted' }, undefined, { connection: 'close' });
+      return this.send(res, 'other', 413, { error: 'a request body is not accepted' }, undefined, {
+        connection: 'close',
+      });
     }
     const wait = this.limiter.admit(req.socket.remoteAddress ?? 'unknown');
-    if (wait) return this.send(res, 'other', 429, { error: `too many requests: more than ${this.limits.ratePerMinute} a minute from this address (daemon.rate_limit_per_minute)` }, undefined, { 'retry-after': String(wait) });
+    if (wait)
+      return this.send(
+        res,
+        'other',
+        429,
+        {
+          error: `too many requests: more than ${this.limits.ratePerMinute} a minute from this address (daemon.rate_limit_per_minute)`,
+        },
+        undefined,
+        { 'retry-after': String(wait) },
+      );
 
     let url: URL;
     try {
@@ -152,7 +192,14 @@ export class DaemonHttpServer {
       const auth = req.headers.authorization ?? '';
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
       if (!m || !tokenMatches(m[1]!, this.limits.token)) {
-        return this.send(res, 'auth', 401, { error: 'a bearer token is required: send Authorization: Bearer <the token in daemon.token_file>' }, undefined, { 'www-authenticate': 'Bearer realm="cx-ops"' });
+        return this.send(
+          res,
+          'auth',
+          401,
+          { error: 'a bearer token is required: send Authorization: Bearer <the token in daemon.token_file>' },
+          undefined,
+          { 'www-authenticate': 'Bearer realm="cx-ops"' },
+        );
       }
     }
 
@@ -167,9 +214,18 @@ export class DaemonHttpServer {
     if (path === '/api/v1/stream') return this.stream(req, res);
     if (path.startsWith('/api/v1/')) {
       const body = await this.routes.api(path.slice('/api/v1/'.length), url.searchParams);
-      if (body === undefined) return this.send(res, 'api', 404, { error: `no API endpoint ${path}; see /api/v1/ for the list` });
-      if (body && typeof body === 'object' && 'error' in body && 'status' in body && typeof (body as { status: unknown }).status === 'number') {
-        return this.send(res, 'api', (body as { status: number }).status, { error: (body as { error: unknown }).error });
+      if (body === undefined)
+        return this.send(res, 'api', 404, { error: `no API endpoint ${path}; see /api/v1/ for the list` });
+      if (
+        body &&
+        typeof body === 'object' &&
+        'error' in body &&
+        'status' in body &&
+        typeof (body as { status: unknown }).status === 'number'
+      ) {
+        return this.send(res, 'api', (body as { status: number }).status, {
+          error: (body as { error: unknown }).error,
+        });
       }
       return this.send(res, 'api', 200, body);
     }
@@ -178,9 +234,14 @@ export class DaemonHttpServer {
   }
 
   private stream(req: IncomingMessage, res: ServerResponse): void {
-    if (this.streams >= this.limits.maxStreams) return this.send(res, 'stream', 503, { error: `too many live streams (${this.limits.maxStreams})` });
+    if (this.streams >= this.limits.maxStreams)
+      return this.send(res, 'stream', 503, { error: `too many live streams (${this.limits.maxStreams})` });
     this.streams++;
-    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      connection: 'keep-alive',
+    });
     this.routes.count('stream', 200);
     const write = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     res.write('retry: 2000\n\n');

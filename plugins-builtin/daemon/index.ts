@@ -19,7 +19,8 @@ export default definePlugin<DaemonConfig>({
   contributes: [
     defineCommand({
       name: 'daemon',
-      description: 'Run as an agent: checks every daemon.interval, /health, /metrics, a JSON API and a live dashboard on daemon.listen',
+      description:
+        'Run as an agent: checks every daemon.interval, /health, /metrics, a JSON API and a live dashboard on daemon.listen',
       options: [
         { flags: '--once', description: 'run every job once, print the health, exit (0 healthy, 1 not)' },
         { flags: '--json', description: 'with --once: print the cycle as JSON' },

@@ -17,7 +17,7 @@
  * - `daemon-metric`: a metric family a plugin adds to /metrics; `daemon-metrics`: the daemon's
  *   `record` sink for samples sent outside a job (metric-kind.ts).
  */
-import type { CheckResult, ContributionKindDefinition, Json } from 'cx-ops/sdk';
+import { defineKind, type CheckResult, type ContributionKindDefinition, type Json } from 'cx-ops/sdk';
 import type { StoredResult } from './history-store.js';
 import { daemonMetricKind, daemonMetricsKind, type MetricSample } from './metric-kind.js';
 
@@ -49,29 +49,54 @@ export interface PanelOutput {
   items: Array<{ label: string; value: string | number; status?: string }>;
 }
 
-export const DAEMON_KINDS: ContributionKindDefinition[] = [
-  {
-    kind: 'daemon-job',
-    description: 'A periodic job of cx-ops daemon: meta { interval (e.g. "5m"; null = daemon.interval), deadline_seconds, health }; returns { results?, events? }',
-    metaSchema: {
-      type: 'object',
-      properties: {
-        description: { type: 'string' },
-        interval: { oneOf: [{ type: 'null' }, { type: 'number', exclusiveMinimum: 0 }, { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' }] },
-        deadline_seconds: { type: 'number', exclusiveMinimum: 0 },
-        health: { type: 'boolean' },
-        history: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['since'],
-          properties: { since: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' }, check: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+/** Kind `daemon-job`: a periodic job; its input and output are typed (plugins' jobs answer plain JSON across the sandbox). */
+export const daemonJobKind = defineKind<JobInput, unknown>('daemon-job', {
+  description:
+    'A periodic job of cx-ops daemon: meta { interval (e.g. "5m"; null = daemon.interval), deadline_seconds, health }; returns { results?, events? }',
+  metaSchema: {
+    type: 'object',
+    properties: {
+      description: { type: 'string' },
+      interval: {
+        oneOf: [
+          { type: 'null' },
+          { type: 'number', exclusiveMinimum: 0 },
+          { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' },
+        ],
+      },
+      deadline_seconds: { type: 'number', exclusiveMinimum: 0 },
+      health: { type: 'boolean' },
+      history: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['since'],
+        properties: {
+          since: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$' },
+          check: { type: 'string' },
+          limit: { type: 'integer', minimum: 1, maximum: 1000 },
         },
       },
     },
   },
-  { kind: 'daemon-service', description: 'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops' },
-  { kind: 'dashboard-panel', description: 'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle' },
-  { kind: 'history-query', description: 'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })' },
+});
+
+export const DAEMON_KINDS: ContributionKindDefinition[] = [
+  daemonJobKind,
+  {
+    kind: 'daemon-service',
+    description:
+      'An event-driven service of cx-ops daemon: started with { interval_ms } when the daemon starts, called with { stop: true } when it stops',
+  },
+  {
+    kind: 'dashboard-panel',
+    description:
+      'A panel of the cx-ops dashboard: meta { title }; returns { items: [{ label, value, status? }] } after each cycle',
+  },
+  {
+    kind: 'history-query',
+    description:
+      'Reads the daemon history store: ids results ({ check?, since_ms?, limit? }) and events ({ since_ms?, limit? })',
+  },
   daemonMetricKind,
   daemonMetricsKind,
 ];
@@ -79,7 +104,7 @@ export const DAEMON_KINDS: ContributionKindDefinition[] = [
 const isObject = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
 /** A job's answer as the daemon reads it (plugin data: each field is checked where it is used). */
-export function jobOutputOf(v: Json): JobOutput | null {
+export function jobOutputOf(v: unknown): JobOutput | null {
   const o: unknown = v;
   return isObject(o) ? (o as JobOutput) : null;
 }
@@ -88,6 +113,10 @@ export function jobOutputOf(v: Json): JobOutput | null {
 export function panelOutputOf(v: Json): PanelOutput | null {
   const o: unknown = v;
   if (!isObject(o) || !Array.isArray(o.items)) return null;
-  const items = o.items.filter(isObject).map((i) => ({ label: String(i.label ?? ''), value: typeof i.value === 'number' ? i.value : String(i.value ?? ''), ...(i.status !== undefined ? { status: String(i.status) } : {}) }));
+  const items = o.items.filter(isObject).map((i) => ({
+    label: String(i.label ?? ''),
+    value: typeof i.value === 'number' ? i.value : String(i.value ?? ''),
+    ...(i.status !== undefined ? { status: String(i.status) } : {}),
+  }));
   return { title: typeof o.title === 'string' ? o.title : undefined, items };
 }

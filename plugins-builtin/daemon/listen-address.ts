@@ -15,7 +15,8 @@ export function parseListen(value: string): ListenAddress | string {
   const host = m[1] ?? m[2]!;
   const port = Number(m[3]);
   if (port > 65535) return `port ${port} is out of range (0-65535)`;
-  if (host !== 'localhost' && !isIP(host)) return `'${host}' is not an IP address (give a numeric address, or localhost)`;
+  if (host !== 'localhost' && !isIP(host))
+    return `'${host}' is not an IP address (give a numeric address, or localhost)`;
   if (m[1] && isIP(host) !== 6) return `'[${host}]' is not an IPv6 address`;
   const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   return { host, port, loopback };

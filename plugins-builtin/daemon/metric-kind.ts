@@ -71,7 +71,8 @@ export interface MetricsRecordOutput {
 
 /** Kind `daemon-metric`: one contribution per metric family a plugin owns (id = metric name). */
 export const daemonMetricKind = defineKind<null, null>('daemon-metric', {
-  description: 'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }',
+  description:
+    'A metric family of the plugin on the daemon /metrics: id = metric name, meta { type: counter|gauge|histogram, help, labels?, buckets? }',
   metaSchema: METRIC_META_SCHEMA,
 });
 
@@ -83,6 +84,7 @@ export const daemonMetricsKind = defineKind<MetricsRecordInput, MetricsRecordOut
 /**
  * Declares a metric family of this plugin. Name it after the plugin (`cx_ops_<area>_…`); a
  * counter's name ends in `_total`, as Prometheus (and `promtool check metrics`) expects.
+ * @public (for other plugins: import it from plugins-builtin/daemon/metric-kind.js)
  */
 export function defineDaemonMetric(name: string, declaration: MetricDeclaration): Contribution<null, null> {
   const meta: Record<string, Json> = { type: declaration.type, help: declaration.help };
@@ -91,8 +93,14 @@ export function defineDaemonMetric(name: string, declaration: MetricDeclaration)
   return defineContribution(daemonMetricKind, name, meta, async () => null);
 }
 
-/** Sends samples of `plugin`'s own families to the running daemon (trusted plugins; a no-op when no daemon runs). */
-export async function recordMetrics(ctx: PluginContext<unknown>, samples: MetricSample[]): Promise<{ accepted: number; rejected: number }> {
+/**
+ * Sends samples of `plugin`'s own families to the running daemon (trusted plugins; a no-op when no daemon runs).
+ * @public (for other plugins: import it from plugins-builtin/daemon/metric-kind.js)
+ */
+export async function recordMetrics(
+  ctx: PluginContext<unknown>,
+  samples: MetricSample[],
+): Promise<{ accepted: number; rejected: number }> {
   const sinks = await ctx.registry.list(daemonMetricsKind).catch(() => []);
   if (!sinks.some((s) => s.id === 'record')) return { accepted: 0, rejected: 0 };
   const out = await ctx.registry.invoke(daemonMetricsKind, 'record', { plugin: ctx.plugin, samples });
@@ -103,9 +111,12 @@ export async function recordMetrics(ctx: PluginContext<unknown>, samples: Metric
 export function declarationProblem(name: string, d: MetricDeclaration): string | null {
   if (!METRIC_NAME.test(name)) return `'${name}' is not a Prometheus metric name`;
   if (d.type === 'counter' && !name.endsWith('_total')) return `counter '${name}' must end in _total`;
-  if (d.type !== 'counter' && name.endsWith('_total')) return `${d.type} '${name}' must not end in _total (only counters do)`;
-  if (d.buckets && d.buckets.some((b, i) => i > 0 && b <= d.buckets![i - 1]!)) return `the buckets of '${name}' must ascend`;
-  if ((d.labels ?? []).some((l) => !LABEL_NAME.test(l) || l.startsWith('__') || (d.type === 'histogram' && l === 'le'))) return `a label name of '${name}' is reserved or invalid`;
+  if (d.type !== 'counter' && name.endsWith('_total'))
+    return `${d.type} '${name}' must not end in _total (only counters do)`;
+  if (d.buckets && d.buckets.some((b, i) => i > 0 && b <= d.buckets![i - 1]!))
+    return `the buckets of '${name}' must ascend`;
+  if ((d.labels ?? []).some((l) => !LABEL_NAME.test(l) || l.startsWith('__') || (d.type === 'histogram' && l === 'le')))
+    return `a label name of '${name}' is reserved or invalid`;
   return null;
 }
 
@@ -113,7 +124,12 @@ export function declarationProblem(name: string, d: MetricDeclaration): string |
 export function declarationOf(meta: Record<string, Json>): MetricDeclaration {
   const labels = Array.isArray(meta.labels) ? meta.labels.map(String) : undefined;
   const buckets = Array.isArray(meta.buckets) ? meta.buckets.map(Number) : undefined;
-  return { type: meta.type as MetricType, help: String(meta.help), ...(labels ? { labels } : {}), ...(buckets ? { buckets } : {}) };
+  return {
+    type: meta.type as MetricType,
+    help: String(meta.help),
+    ...(labels ? { labels } : {}),
+    ...(buckets ? { buckets } : {}),
+  };
 }
 
 let active: PluginMetrics | undefined;
@@ -127,7 +143,10 @@ export function setActiveMetrics(m: PluginMetrics | undefined): void {
 export const metricsRecord = defineContribution(
   daemonMetricsKind,
   'record',
-  { description: "applies a plugin's samples to its own daemon-metric families: input { plugin, samples: [{ metric, labels?, inc | set | observe }] }" },
+  {
+    description:
+      "applies a plugin's samples to its own daemon-metric families: input { plugin, samples: [{ metric, labels?, inc | set | observe }] }",
+  },
   async (_ctx, input) => {
     // Caller data: checked here, sample by sample in PluginMetrics.record.
     const o: unknown = input;

@@ -74,8 +74,19 @@ export class Scheduler {
   add(spec: JobSpec): void {
     if (this.jobs.has(spec.id)) throw new Error(`job '${spec.id}' is scheduled twice`);
     const stats: JobStats = {
-      id: spec.id, plugin: spec.plugin, interval_ms: spec.intervalMs, deadline_ms: spec.deadlineMs,
-      runs: 0, skipped: 0, failures: 0, timeouts: 0, running: false, last_start: null, last_end: null, last_duration_ms: null, last_error: null,
+      id: spec.id,
+      plugin: spec.plugin,
+      interval_ms: spec.intervalMs,
+      deadline_ms: spec.deadlineMs,
+      runs: 0,
+      skipped: 0,
+      failures: 0,
+      timeouts: 0,
+      running: false,
+      last_start: null,
+      last_end: null,
+      last_duration_ms: null,
+      last_error: null,
     };
     const st: JobState = { spec, stats, firstAt: 0, tick: 0 };
     this.jobs.set(spec.id, st);
@@ -157,7 +168,9 @@ export class Scheduler {
     stats.last_start = start;
     this.onEvent({ type: 'job_start', job: spec.id, plugin: spec.plugin, cycle });
     let timer: unknown;
-    const deadline = new Promise<'timeout'>((r) => (timer = this.clock.setTimeout(() => r('timeout'), spec.deadlineMs)));
+    const deadline = new Promise<'timeout'>(
+      (r) => (timer = this.clock.setTimeout(() => r('timeout'), spec.deadlineMs)),
+    );
     const work = (async () => spec.run(cycle))().then(
       () => ({ ok: true as const }),
       (e: unknown) => ({ ok: false as const, error: e instanceof Error ? e.message : String(e) }),
@@ -176,7 +189,14 @@ export class Scheduler {
     } else if (!outcome.ok) {
       stats.failures++;
       stats.last_error = outcome.error;
-      this.onEvent({ type: 'job_failed', job: spec.id, plugin: spec.plugin, cycle, duration_ms: end - start, error: outcome.error });
+      this.onEvent({
+        type: 'job_failed',
+        job: spec.id,
+        plugin: spec.plugin,
+        cycle,
+        duration_ms: end - start,
+        error: outcome.error,
+      });
     } else {
       stats.last_error = null;
       this.onEvent({ type: 'job_end', job: spec.id, plugin: spec.plugin, cycle, duration_ms: end - start });

@@ -15,7 +15,11 @@ export interface Notifier {
 }
 
 /** A notifier for this process; `environment` is the daemon's own environment (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID). */
-export function systemdNotifier(exec: ExecCapability, environment: Record<string, string | undefined>, pid: number): Notifier {
+export function systemdNotifier(
+  exec: ExecCapability,
+  environment: Record<string, string | undefined>,
+  pid: number,
+): Notifier {
   const socket = environment.NOTIFY_SOCKET;
   const wpid = environment.WATCHDOG_PID ? Number(environment.WATCHDOG_PID) : pid;
   const usec = environment.WATCHDOG_USEC && wpid === pid ? Number(environment.WATCHDOG_USEC) : undefined;
@@ -24,9 +28,17 @@ export function systemdNotifier(exec: ExecCapability, environment: Record<string
     watchdogUsec: usec && Number.isFinite(usec) && usec > 0 ? usec : undefined,
     async notify(fields) {
       if (!socket) return { ok: true };
-      const args = ['--no-block', `--pid=${pid}`, ...Object.entries(fields).map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`)];
-      const r = await exec.run('systemd-notify', args, { env: { NOTIFY_SOCKET: socket }, timeoutMs: 5000, readOnly: true }).catch((e: unknown) => ({ exitCode: -1, stderr: e instanceof Error ? e.message : String(e) }));
-      return r.exitCode === 0 ? { ok: true } : { ok: false, error: (r.stderr || `systemd-notify exited with ${r.exitCode}`).trim() };
+      const args = [
+        '--no-block',
+        `--pid=${pid}`,
+        ...Object.entries(fields).map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`),
+      ];
+      const r = await exec
+        .run('systemd-notify', args, { env: { NOTIFY_SOCKET: socket }, timeoutMs: 5000, readOnly: true })
+        .catch((e: unknown) => ({ exitCode: -1, stderr: e instanceof Error ? e.message : String(e) }));
+      return r.exitCode === 0
+        ? { ok: true }
+        : { ok: false, error: (r.stderr || `systemd-notify exited with ${r.exitCode}`).trim() };
     },
   };
 }

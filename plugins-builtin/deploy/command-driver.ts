@@ -5,15 +5,21 @@
 import { defineDeployDriver, serviceEnvironment, type DriverTarget } from './deploy-driver-kind.js';
 import type { PluginContext } from 'cx-ops/sdk';
 
-async function sh(ctx: PluginContext<any>, t: DriverTarget, command: string, readOnly = false) {
-  return ctx.exec.run('sh', ['-c', command], { env: serviceEnvironment(t), timeoutMs: 300_000, readOnly, ...(t.spec.driver?.directory ? { cwd: t.spec.driver.directory } : {}) });
+async function sh(ctx: PluginContext<unknown>, t: DriverTarget, command: string, readOnly = false) {
+  return ctx.exec.run('sh', ['-c', command], {
+    env: serviceEnvironment(t),
+    timeoutMs: 300_000,
+    readOnly,
+    ...(t.spec.driver?.directory ? { cwd: t.spec.driver.directory } : {}),
+  });
 }
 
-const said = (r: { exitCode: number | null; stdout: string; stderr: string }) => `exit ${r.exitCode}${`${r.stdout}${r.stderr}`.trim() ? `: ${`${r.stdout}${r.stderr}`.trim().slice(0, 2000)}` : ''}`;
+const said = (r: { exitCode: number | null; stdout: string; stderr: string }) =>
+  `exit ${r.exitCode}${`${r.stdout}${r.stderr}`.trim() ? `: ${`${r.stdout}${r.stderr}`.trim().slice(0, 2000)}` : ''}`;
 
 export const commandDriver = defineDeployDriver({
   id: 'command',
-  description: 'The manifest\'s start / stop / status commands (sh -c)',
+  description: "The manifest's start / stop / status commands (sh -c)",
   async detect() {
     return { available: true };
   },
@@ -22,7 +28,12 @@ export const commandDriver = defineDeployDriver({
   },
   async deploy(ctx, t) {
     const r = await sh(ctx, t, t.spec.driver!.start!);
-    return { ok: r.exitCode === 0 || r.dryRun, changed: true, detail: `start: ${said(r)}`, actions: [`sh -c ${JSON.stringify(t.spec.driver!.start)}`] };
+    return {
+      ok: r.exitCode === 0 || r.dryRun,
+      changed: true,
+      detail: `start: ${said(r)}`,
+      actions: [`sh -c ${JSON.stringify(t.spec.driver!.start)}`],
+    };
   },
   async revert(ctx, t) {
     const stop = t.spec.driver!.stop;

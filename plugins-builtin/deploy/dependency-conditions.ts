@@ -56,10 +56,16 @@ export class Milestones {
    */
   async waitFor(manifest: ManifestServices, service: string): Promise<string | null> {
     const deps = dependenciesOf(manifest.services[service]!);
-    const results = await Promise.all(deps.map(async (d) => ({ d, ok: (await this.flags.get(d.service)?.[milestoneOf(d.condition)].done) ?? true })));
+    const results = await Promise.all(
+      deps.map(async (d) => ({ d, ok: (await this.flags.get(d.service)?.[milestoneOf(d.condition)].done) ?? true })),
+    );
     const bad = results.find((r) => !r.ok);
     if (!bad) return null;
-    const what = { service_started: 'was not started', service_healthy: 'did not become healthy', service_completed_successfully: 'did not complete successfully' }[bad.d.condition];
+    const what = {
+      service_started: 'was not started',
+      service_healthy: 'did not become healthy',
+      service_completed_successfully: 'did not complete successfully',
+    }[bad.d.condition];
     return `${bad.d.service} ${what} (${service} needs it ${bad.d.condition})`;
   }
 }
@@ -69,7 +75,9 @@ type ManifestServices = Pick<ServiceManifest, 'services'>;
 /** The services some dependent needs `service_completed_successfully` of: their gate is completion. */
 export function runOnceServices(manifest: ServiceManifest, names: readonly string[]): Set<string> {
   const out = new Set<string>();
-  for (const n of names) for (const d of dependenciesOf(manifest.services[n]!)) if (d.condition === 'service_completed_successfully') out.add(d.service);
+  for (const n of names)
+    for (const d of dependenciesOf(manifest.services[n]!))
+      if (d.condition === 'service_completed_successfully') out.add(d.service);
   return out;
 }
 

@@ -4,7 +4,7 @@
  * goes under --root), and prints text
  * or, with --json, one JSON document (errors included).
  */
-import { closest, CxError, isCxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, isCxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { resolve } from 'node:path';
 import { applyPlan, revertChanges, type ApplyReport } from './deploy-apply.js';
 import type { DeployConfig } from './deploy-config.js';
@@ -38,7 +38,9 @@ async function reporting(ctx: Ctx, input: CommandInput, body: () => Promise<numb
       return 5;
     }
     if (input.options.json && isCxError(e)) {
-      json(ctx, { error: { ...e.toJSON(), ...(Array.isArray(e.params.problems) ? { problems: e.params.problems } : {}) } });
+      json(ctx, {
+        error: { ...e.toJSON(), ...(Array.isArray(e.params.problems) ? { problems: e.params.problems } : {}) },
+      });
       return e.exitCode;
     }
     throw e;
@@ -47,7 +49,11 @@ async function reporting(ctx: Ctx, input: CommandInput, body: () => Promise<numb
 
 function unknownService(ctx: Ctx, file: string, name: string, known: string[]): CxError {
   const near = closest(name, known);
-  return new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `${file} has no service '${name}'.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Services: ${known.join(', ') || '(none)'}`, hint: `cx-ops deploy plan ${file}` });
+  return new CxError('CX_ERR_USAGE', {
+    plugin: ctx.plugin,
+    detail: `${file} has no service '${name}'.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Services: ${known.join(', ') || '(none)'}`,
+    hint: `cx-ops deploy plan ${file}`,
+  });
 }
 
 export async function validateCommand(ctx: Ctx, input: CommandInput): Promise<number> {
@@ -60,13 +66,17 @@ export async function validateCommand(ctx: Ctx, input: CommandInput): Promise<nu
       throw unreadable(ctx.plugin, file, e);
     }
     const r = readManifest(text, file);
-    const problems: ManifestProblem[] = r.ok ? validateServiceManifest(r.source, { drivers: await knownDrivers(ctx) }) : r.problems;
+    const problems: ManifestProblem[] = r.ok
+      ? validateServiceManifest(r.source, { drivers: await knownDrivers(ctx) })
+      : r.problems;
     const services = r.ok ? Object.keys(r.source.manifest.services).length : 0;
     if (input.options.json) json(ctx, { file, valid: problems.length === 0, services, problems });
     else if (problems.length) {
       const { formatProblems } = await import('./read-manifest.js');
       ctx.io.err(formatProblems(problems));
-      ctx.io.err(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; the format is schemas/deploy-manifest.schema.json\n`);
+      ctx.io.err(
+        `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}; the format is schemas/deploy-manifest.schema.json\n`,
+      );
     } else ctx.io.out(`${file}: valid (${services} service${services === 1 ? '' : 's'})\n`);
     return problems.length ? 2 : 0;
   });
@@ -76,10 +86,21 @@ export async function planCommand(ctx: Ctx, input: CommandInput): Promise<number
   return reporting(ctx, input, async () => {
     const file = manifestPath(input);
     const format = input.options.json ? 'json' : str(input.options.format) || 'text';
-    if (!['text', 'json', 'dot'].includes(format)) throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `deploy plan: --format must be text, json or dot (got '${format}')`, hint: `cx-ops deploy plan ${file} --format dot | dot -Tsvg > plan.svg` });
+    if (!['text', 'json', 'dot'].includes(format))
+      throw new CxError('CX_ERR_USAGE', {
+        plugin: ctx.plugin,
+        detail: `deploy plan: --format must be text, json or dot (got '${format}')`,
+        hint: `cx-ops deploy plan ${file} --format dot | dot -Tsvg > plan.svg`,
+      });
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     const plan = generateDeploymentPlan(source.manifest);
-    ctx.io.out(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : format === 'dot' ? formatPlanDot(plan) : formatPlanText(plan));
+    ctx.io.out(
+      format === 'json'
+        ? `${JSON.stringify(plan, null, 2)}\n`
+        : format === 'dot'
+          ? formatPlanDot(plan)
+          : formatPlanText(plan),
+    );
     return 0;
   });
 }
@@ -91,20 +112,41 @@ export async function depsCommand(ctx: Ctx, input: CommandInput): Promise<number
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     const names = Object.keys(source.manifest.services);
     if (!source.manifest.services[service]) throw unknownService(ctx, file, service, names);
-    const deps = input.options.reverse ? getServiceDependents(source.manifest, service) : getServiceDependencies(source.manifest, service);
+    const deps = input.options.reverse
+      ? getServiceDependents(source.manifest, service)
+      : getServiceDependencies(source.manifest, service);
     if (input.options.json) json(ctx, { service, [input.options.reverse ? 'dependents' : 'dependencies']: deps });
-    else ctx.io.out(deps.length ? `${deps.join('\n')}\n` : `${service} ${input.options.reverse ? 'has no dependents' : 'depends on nothing'}\n`);
+    else
+      ctx.io.out(
+        deps.length
+          ? `${deps.join('\n')}\n`
+          : `${service} ${input.options.reverse ? 'has no dependents' : 'depends on nothing'}\n`,
+      );
     return 0;
   });
 }
 
 /** Checks that every driver the services use works here; throws before anything starts. */
-async function checkDrivers(ctx: Ctx, file: string, services: Array<{ name: string; driver: string | null }>): Promise<void> {
+async function checkDrivers(
+  ctx: Ctx,
+  file: string,
+  services: Array<{ name: string; driver: string | null }>,
+): Promise<void> {
   const byDriver = new Map<string, string[]>();
   for (const s of services) if (s.driver) byDriver.set(s.driver, [...(byDriver.get(s.driver) ?? []), s.name]);
   for (const [driver, names] of byDriver) {
-    const a = (await ctx.registry.invoke(DEPLOY_DRIVER_KIND, driver, { op: 'detect' })) as { available: boolean; reason?: string };
-    if (!a.available) throw new CxError('CX_ERR_DEPLOY_DRIVER_UNAVAILABLE', { plugin: ctx.plugin, file, driver, services: names, reason: a.reason ?? 'unknown' });
+    const a = (await ctx.registry.invoke(DEPLOY_DRIVER_KIND, driver, { op: 'detect' })) as {
+      available: boolean;
+      reason?: string;
+    };
+    if (!a.available)
+      throw new CxError('CX_ERR_DEPLOY_DRIVER_UNAVAILABLE', {
+        plugin: ctx.plugin,
+        file,
+        driver,
+        services: names,
+        reason: a.reason ?? 'unknown',
+      });
   }
 }
 
@@ -124,14 +166,29 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
     await checkDrivers(ctx, file, chosen);
     const quiet = Boolean(input.options.json);
     const log = (line: string) => (quiet ? undefined : ctx.io.out(`${line}\n`));
-    if (!quiet) ctx.io.out(formatPlanText(only ? { waves: plan.waves.map((w) => ({ ...w, services: w.services.filter((s) => only.includes(s.name)) })).filter((w) => w.services.length), disabled: plan.disabled } : plan));
-    if (!ctx.env.dryRun && !(await ctx.io.confirm(`Deploy ${chosen.length} service${chosen.length === 1 ? '' : 's'} from ${file}?`))) {
+    if (!quiet)
+      ctx.io.out(
+        formatPlanText(
+          only
+            ? {
+                waves: plan.waves
+                  .map((w) => ({ ...w, services: w.services.filter((s) => only.includes(s.name)) }))
+                  .filter((w) => w.services.length),
+                disabled: plan.disabled,
+              }
+            : plan,
+        ),
+      );
+    if (
+      !ctx.env.dryRun &&
+      !(await ctx.io.confirm(`Deploy ${chosen.length} service${chosen.length === 1 ? '' : 's'} from ${file}?`))
+    ) {
       const message = 'not applied: not confirmed (answer yes, or pass -y)';
       if (quiet) json(ctx, { file, status: 'declined', message });
       else ctx.io.err(`${message}\n`);
       return 1;
     }
-    const lock = await takeRunLock(ctx, 'deploy.lock', `deploy apply ${file}`);
+    const lock = await ctx.lock('deploy', { what: `deploy apply ${file}` });
     let report: ApplyReport;
     try {
       report = await applyPlan(ctx, { file, manifest: source.manifest, plan, only, log });
@@ -149,9 +206,14 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
     const file = manifestPath(input);
     const service = str(input.args.service) || null;
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
-    if (service && !source.manifest.services[service]) throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
+    if (service && !source.manifest.services[service])
+      throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
     if (input.options.script) {
-      ctx.io.out(generateRollbackScript(source.manifest, service ?? undefined, { supervisorConfig: ctx.config.supervisor_config }));
+      ctx.io.out(
+        generateRollbackScript(source.manifest, service ?? undefined, {
+          supervisorConfig: ctx.config.supervisor_config,
+        }),
+      );
       return 0;
     }
     const path = journalPath(ctx, file);
@@ -169,18 +231,28 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
     const changes = pendingOf(events);
     const run = (events[0] as { run?: string } | undefined)?.run ?? '';
     if (!changes.length) {
-      const message = events.length ? `nothing to roll back: run ${run} left no unreverted change${service ? ` to ${service} or what depends on it` : ''}` : `nothing to roll back: no deploy run of ${file} is recorded (in ${path})`;
+      const message = events.length
+        ? `nothing to roll back: run ${run} left no unreverted change${service ? ` to ${service} or what depends on it` : ''}`
+        : `nothing to roll back: no deploy run of ${file} is recorded (in ${path})`;
       if (input.options.json) json(ctx, { file, run: run || null, status: 'nothing', reverted: [], message });
       else ctx.io.out(`${message}\n`);
       return 0;
     }
-    if (!ctx.env.dryRun && !(await ctx.io.confirm(`Revert ${changes.map((c) => c.service).reverse().join(', ')} (run ${run}${isFinished(events) ? '' : ', which did not finish'})?`))) {
+    if (
+      !ctx.env.dryRun &&
+      !(await ctx.io.confirm(
+        `Revert ${changes
+          .map((c) => c.service)
+          .reverse()
+          .join(', ')} (run ${run}${isFinished(events) ? '' : ', which did not finish'})?`,
+      ))
+    ) {
       const message = 'not rolled back: not confirmed (answer yes, or pass -y)';
       if (input.options.json) json(ctx, { file, run, status: 'declined', reverted: [], message });
       else ctx.io.err(`${message}\n`);
       return 1;
     }
-    const lock = await takeRunLock(ctx, 'deploy.lock', `deploy rollback ${file}`);
+    const lock = await ctx.lock('deploy', { what: `deploy rollback ${file}` });
     let reverted;
     try {
       const log = (l: string) => (input.options.json ? undefined : ctx.io.out(`${l}\n`));
@@ -189,37 +261,61 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
         reverted = changes.map((c) => ({ name: c.service, ok: true, detail: 'dry run', actions: [] }));
       } else {
         reverted = await revertChanges(ctx, { file, manifest: source.manifest, path, run, changes, log });
-        if (!isFinished(events)) await journal(ctx, path, { ev: 'end', run, outcome: 'rolled-back', at: new Date().toISOString() });
+        if (!isFinished(events))
+          await journal(ctx, path, { ev: 'end', run, outcome: 'rolled-back', at: new Date().toISOString() });
       }
     } finally {
       await lock.release();
     }
     const ok = reverted.every((r) => r.ok);
     const message = `${ctx.env.dryRun ? 'dry run: would revert' : ok ? 'reverted' : 'could not revert all of'} ${reverted.map((r) => r.name).join(', ')}`;
-    if (input.options.json) json(ctx, { file, run, status: ctx.env.dryRun ? 'planned' : ok ? 'rolled-back' : 'failed', reverted, message });
+    if (input.options.json)
+      json(ctx, { file, run, status: ctx.env.dryRun ? 'planned' : ok ? 'rolled-back' : 'failed', reverted, message });
     else ctx.io.out(`${message}\n`);
     return ok ? 0 : 1;
   });
 }
 
-type ServiceHealth = { name: string; driver: string | null; driver_state: DriverStatus | null; health: HealthProbe | null };
+type ServiceHealth = {
+  name: string;
+  driver: string | null;
+  driver_state: DriverStatus | null;
+  health: HealthProbe | null;
+};
 
-async function healthNow(ctx: Ctx, file: string, source: Awaited<ReturnType<typeof loadManifest>>, only: string | null): Promise<ServiceHealth[]> {
+async function healthNow(
+  ctx: Ctx,
+  file: string,
+  source: Awaited<ReturnType<typeof loadManifest>>,
+  only: string | null,
+): Promise<ServiceHealth[]> {
   const order = only ? [only] : (getDeploymentOrder(source.manifest) ?? []).flat();
-  return Promise.all(order.map(async (name) => {
-    const spec = source.manifest.services[name]!;
-    const driver = spec.driver?.type ?? null;
-    let driver_state: DriverStatus | null = null;
-    if (driver) {
-      try {
-        driver_state = (await ctx.registry.invoke(DEPLOY_DRIVER_KIND, driver, { op: 'status', service: name, spec, manifest_file: file })) as DriverStatus;
-      } catch (e) {
-        driver_state = { state: 'unknown', detail: (e as Error).message };
+  return Promise.all(
+    order.map(async (name) => {
+      const spec = source.manifest.services[name]!;
+      const driver = spec.driver?.type ?? null;
+      let driver_state: DriverStatus | null = null;
+      if (driver) {
+        try {
+          driver_state = (await ctx.registry.invoke(DEPLOY_DRIVER_KIND, driver, {
+            op: 'status',
+            service: name,
+            spec,
+            manifest_file: file,
+          })) as DriverStatus;
+        } catch (e) {
+          driver_state = { state: 'unknown', detail: (e as Error).message };
+        }
       }
-    }
-    const h = healthSpecOf(spec);
-    return { name, driver, driver_state, health: h ? await probeHealth(ctx, h, spec.ip, timingOf(h).timeoutMs) : null };
-  }));
+      const h = healthSpecOf(spec);
+      return {
+        name,
+        driver,
+        driver_state,
+        health: h ? await probeHealth(ctx, h, spec.ip, timingOf(h).timeoutMs) : null,
+      };
+    }),
+  );
 }
 
 /** A positive number of seconds or rounds from an option, or a usage error that says so. */
@@ -227,7 +323,11 @@ function positive(ctx: Ctx, file: string, flag: string, value: unknown, integer:
   if (value === undefined) return undefined;
   const n = Number(value);
   if (Number.isFinite(n) && n > 0 && (!integer || Number.isInteger(n))) return n;
-  throw new CxError('CX_ERR_USAGE', { plugin: ctx.plugin, detail: `deploy status: ${flag} must be a positive ${integer ? 'whole number' : 'number of seconds'} (got '${String(value)}')`, hint: `cx-ops deploy status ${file} --watch --interval 5 --count 10` });
+  throw new CxError('CX_ERR_USAGE', {
+    plugin: ctx.plugin,
+    detail: `deploy status: ${flag} must be a positive ${integer ? 'whole number' : 'number of seconds'} (got '${String(value)}')`,
+    hint: `cx-ops deploy status ${file} --watch --interval 5 --count 10`,
+  });
 }
 
 /**
@@ -244,16 +344,17 @@ function interruptible(): { sleep(ms: number): Promise<void>; stopped(): boolean
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return {
-    sleep: (ms) => new Promise<void>((resolve) => {
-      if (stop) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    }),
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        if (stop) return resolve();
+        const timer = setTimeout(done, ms);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      }),
     stopped: () => stop,
     close: () => {
       process.off('SIGINT', onSignal);
@@ -269,9 +370,14 @@ export async function statusCommand(ctx: Ctx, input: CommandInput): Promise<numb
     const count = positive(ctx, file, '--count', input.options.count, true);
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     const service = str(input.args.service) || null;
-    if (service && !source.manifest.services[service]) throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
+    if (service && !source.manifest.services[service])
+      throw unknownService(ctx, file, service, Object.keys(source.manifest.services));
     if (input.options.script) {
-      ctx.io.out(service ? generateHealthCheck(service, source.manifest.services[service]!) : generateHealthMonitor(source.manifest));
+      ctx.io.out(
+        service
+          ? generateHealthCheck(service, source.manifest.services[service]!)
+          : generateHealthMonitor(source.manifest),
+      );
       return 0;
     }
     const watch = Boolean(input.options.watch) || count !== undefined;
@@ -281,15 +387,31 @@ export async function statusCommand(ctx: Ctx, input: CommandInput): Promise<numb
       let code = 0;
       for (let round = 1; round <= rounds; round++) {
         const services = await healthNow(ctx, file, source, service);
-        const worst = services.some((s) => s.health?.state === 'unhealthy') ? 2 : services.some((s) => s.health?.state === 'degraded') ? 1 : 0;
+        const worst = services.some((s) => s.health?.state === 'unhealthy')
+          ? 2
+          : services.some((s) => s.health?.state === 'degraded')
+            ? 1
+            : 0;
         const at = new Date().toISOString();
         const status = (['healthy', 'degraded', 'unhealthy'] as const)[worst];
         code = worst === 0 ? 0 : 1;
         // Watching: one JSON document per line and round (NDJSON), or a header per round.
-        if (input.options.json) ctx.io.out(watch ? `${JSON.stringify({ file, round, at, status, services })}\n` : `${JSON.stringify({ file, at, status, services }, null, 2)}\n`);
+        if (input.options.json)
+          ctx.io.out(
+            watch
+              ? `${JSON.stringify({ file, round, at, status, services })}\n`
+              : `${JSON.stringify({ file, at, status, services }, null, 2)}\n`,
+          );
         else {
           if (watch) ctx.io.out(`${round > 1 ? '\n' : ''}${at} round ${round}: ${status}\n`);
-          ctx.io.out(services.map((s) => `${s.name}: ${s.health ? `${s.health.state} (${s.health.detail})` : 'no health_check'}${s.driver_state ? `; ${s.driver} ${s.driver_state.state} (${s.driver_state.detail})` : ''}`).join('\n') + '\n');
+          ctx.io.out(
+            services
+              .map(
+                (s) =>
+                  `${s.name}: ${s.health ? `${s.health.state} (${s.health.detail})` : 'no health_check'}${s.driver_state ? `; ${s.driver} ${s.driver_state.state} (${s.driver_state.detail})` : ''}`,
+              )
+              .join('\n') + '\n',
+          );
         }
         if (round >= rounds || signals?.stopped()) break;
         await signals!.sleep(every * 1000);

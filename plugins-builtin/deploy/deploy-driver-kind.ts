@@ -7,7 +7,11 @@
  */
 import { defineContribution, type Availability, type Contribution, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { ServiceSpec } from './manifest-types.js';
-import { askServiceManager, type ServiceManagerReply, type ServiceManagerRequest } from '../services/service-manager-contract.js';
+import {
+  askServiceManager,
+  type ServiceManagerReply,
+  type ServiceManagerRequest,
+} from '../services/service-manager-contract.js';
 
 export const DEPLOY_DRIVER_KIND = 'deploy-driver';
 
@@ -19,7 +23,10 @@ export type DeployOutcome = { ok: boolean; changed: boolean; detail: string; act
 
 export type RevertOutcome = { ok: boolean; detail: string; actions: string[] };
 
-export type DriverStatus = { state: 'running' | 'stopped' | 'failed' | 'starting' | 'unknown' | 'absent'; detail: string };
+export type DriverStatus = {
+  state: 'running' | 'stopped' | 'failed' | 'starting' | 'unknown' | 'absent';
+  detail: string;
+};
 
 /** Whether a run-once service has run to its end (what `service_completed_successfully` waits for). */
 export type Completion = { done: boolean; exit_code: number | null; detail: string };
@@ -32,39 +39,58 @@ export type DriverRequest =
   | ({ op: 'status' } & DriverTarget)
   | ({ op: 'completion' } & DriverTarget);
 
-export type DriverDefinition = {
+export type DriverDefinition<Config = unknown> = {
   id: string;
   description: string;
-  detect(ctx: PluginContext<any>): Promise<Availability>;
+  detect(ctx: PluginContext<Config>): Promise<Availability>;
   /** The driver's record of what is there now (null: nothing), journaled before deploy so a revert can put it back. */
-  capture(ctx: PluginContext<any>, t: DriverTarget): Promise<Json>;
-  deploy(ctx: PluginContext<any>, t: DriverTarget): Promise<DeployOutcome>;
-  revert(ctx: PluginContext<any>, t: DriverTarget, before: Json): Promise<RevertOutcome>;
-  status(ctx: PluginContext<any>, t: DriverTarget): Promise<DriverStatus>;
+  capture(ctx: PluginContext<Config>, t: DriverTarget): Promise<Json>;
+  deploy(ctx: PluginContext<Config>, t: DriverTarget): Promise<DeployOutcome>;
+  revert(ctx: PluginContext<Config>, t: DriverTarget, before: Json): Promise<RevertOutcome>;
+  status(ctx: PluginContext<Config>, t: DriverTarget): Promise<DriverStatus>;
   /** After a deploy: whether the service ran to its end, and its exit code (null: unknown). */
-  completion(ctx: PluginContext<any>, t: DriverTarget): Promise<Completion>;
+  completion(ctx: PluginContext<Config>, t: DriverTarget): Promise<Completion>;
 };
 
 /** Declares a deploy driver. */
-export function defineDeployDriver(def: DriverDefinition): Contribution<DriverRequest, Json> {
-  return defineContribution<DriverRequest, Json>(DEPLOY_DRIVER_KIND, def.id, { description: def.description }, async (ctx, req) => {
-    switch (req.op) {
-      case 'detect': {
-        const a = await def.detect(ctx);
-        return { available: a.available, ...(a.reason ? { reason: a.reason } : {}) };
+export function defineDeployDriver<Config = unknown>(def: DriverDefinition<Config>): Contribution<DriverRequest, Json> {
+  return defineContribution<DriverRequest, Json>(
+    DEPLOY_DRIVER_KIND,
+    def.id,
+    { description: def.description },
+    async (anyCtx, req) => {
+      // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+      const ctx = anyCtx as PluginContext<Config>;
+      switch (req.op) {
+        case 'detect': {
+          const a = await def.detect(ctx);
+          return { available: a.available, ...(a.reason ? { reason: a.reason } : {}) };
+        }
+        case 'capture':
+          return await def.capture(ctx, req);
+        case 'deploy':
+          return await def.deploy(ctx, req);
+        case 'revert':
+          return await def.revert(ctx, req, req.before);
+        case 'status':
+          return await def.status(ctx, req);
+        case 'completion':
+          return await def.completion(ctx, req);
+        default:
+          throw new Error(
+            `deploy driver '${def.id}': unknown op; expected detect, capture, deploy, revert, status or completion`,
+          );
       }
-      case 'capture': return await def.capture(ctx, req);
-      case 'deploy': return await def.deploy(ctx, req);
-      case 'revert': return await def.revert(ctx, req, req.before);
-      case 'status': return await def.status(ctx, req);
-      case 'completion': return await def.completion(ctx, req);
-      default: throw new Error(`deploy driver '${def.id}': unknown op; expected detect, capture, deploy, revert, status or completion`);
-    }
-  });
+    },
+  );
 }
 
 /** Asks a service manager of the services plugin (the one way deploy reaches systemd and supervisord). */
-export function serviceManager<R extends ServiceManagerRequest>(ctx: PluginContext<any>, id: string, request: R): Promise<ServiceManagerReply<R>> {
+export function serviceManager<R extends ServiceManagerRequest>(
+  ctx: PluginContext<unknown>,
+  id: string,
+  request: R,
+): Promise<ServiceManagerReply<R>> {
   // A contribution invoked from a dry run must run dry too: the registry does not pass it on.
   return askServiceManager(ctx, id, request, { dryRun: ctx.env.dryRun });
 }

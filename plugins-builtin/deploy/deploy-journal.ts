@@ -15,19 +15,19 @@ export type JournalEvent =
   | { ev: 'end'; run: string; outcome: 'deployed' | 'reverted' | 'failed' | 'rolled-back'; at: string };
 
 /** The journal file of a manifest (its path as given, made a file name). */
-export function journalPath(ctx: PluginContext<any>, file: string): string {
+export function journalPath(ctx: PluginContext<unknown>, file: string): string {
   return `${ctx.env.stateDir}/runs/${file.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+/, '')}.jsonl`;
 }
 
 /** Appends one event; nothing in a dry run. */
-export async function journal(ctx: PluginContext<any>, path: string, e: JournalEvent): Promise<void> {
+export async function journal(ctx: PluginContext<unknown>, path: string, e: JournalEvent): Promise<void> {
   if (ctx.env.dryRun) return;
   await ctx.localFs.mkdir(`${ctx.env.stateDir}/runs`, { mode: 0o700 });
   await ctx.localFs.writeFile(path, `${JSON.stringify(e)}\n`, { append: true, mode: 0o600 });
 }
 
 /** Every run's events (grouped by run id: a rollback appends to an older run), oldest first; a torn last line is ignored. */
-export async function readRuns(ctx: PluginContext<any>, path: string): Promise<JournalEvent[][]> {
+export async function readRuns(ctx: PluginContext<unknown>, path: string): Promise<JournalEvent[][]> {
   if (!(await ctx.localFs.stat(path))) return [];
   const runs = new Map<string, JournalEvent[]>();
   for (const line of (await ctx.localFs.readFile(path)).split('\n')) {
@@ -47,7 +47,7 @@ export async function readRuns(ctx: PluginContext<any>, path: string): Promise<J
 }
 
 /** The events of the newest run (empty when there is none). */
-export async function lastRun(ctx: PluginContext<any>, path: string): Promise<JournalEvent[]> {
+export async function lastRun(ctx: PluginContext<unknown>, path: string): Promise<JournalEvent[]> {
   return (await readRuns(ctx, path)).pop() ?? [];
 }
 
@@ -56,7 +56,9 @@ export async function lastRun(ctx: PluginContext<any>, path: string): Promise<Jo
  * reported no change is left out; one without a `deployed` line (killed midway) counts as a change.
  */
 export function pendingChanges(events: JournalEvent[]): Array<Extract<JournalEvent, { ev: 'deploying' }>> {
-  const reverted = new Set(events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service));
+  const reverted = new Set(
+    events.filter((e) => e.ev === 'reverted' && e.ok).map((e) => (e as { service: string }).service),
+  );
   for (const e of events) if (e.ev === 'deployed' && !e.changed && e.ok) reverted.add(e.service);
   const seen = new Set<string>();
   const out: Array<Extract<JournalEvent, { ev: 'deploying' }>> = [];

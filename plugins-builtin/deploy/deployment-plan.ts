@@ -79,7 +79,8 @@ export function formatPlanText(plan: DeploymentPlan): string {
   const out: string[] = [];
   for (const w of plan.waves) {
     out.push(`Wave ${w.wave} (${w.services.length} service${w.services.length === 1 ? '' : 's'}):`);
-    for (const s of w.services) out.push(`  ${s.name}  ${s.ip}  ${s.hostname}${s.driver ? `  [${s.driver}]` : ''} - ${s.reason}`);
+    for (const s of w.services)
+      out.push(`  ${s.name}  ${s.ip}  ${s.hostname}${s.driver ? `  [${s.driver}]` : ''} - ${s.reason}`);
   }
   if (plan.disabled.length) out.push(`Disabled (not deployed): ${plan.disabled.join(', ')}`);
   return `${out.join('\n')}\n`;
@@ -96,7 +97,11 @@ export function formatPlanDot(plan: DeploymentPlan): string {
     out.push('  }');
   }
   for (const w of plan.waves) {
-    for (const s of w.services) for (const d of s.depends_on) out.push(`  ${q(d.service)} -> ${q(s.name)}${d.condition === 'service_healthy' ? '' : ` [label=${q(d.condition)}]`};`);
+    for (const s of w.services)
+      for (const d of s.depends_on)
+        out.push(
+          `  ${q(d.service)} -> ${q(s.name)}${d.condition === 'service_healthy' ? '' : ` [label=${q(d.condition)}]`};`,
+        );
   }
   out.push('}');
   return `${out.join('\n')}\n`;

@@ -13,7 +13,14 @@ export type HealthCheckForm =
   | { form: 'command'; command: string };
 
 /** The forms, for "known forms" in messages. */
-export const HEALTH_CHECK_FORMS = ['systemctl is-active --quiet NAME', 'http://HOST[:PORT]/PATH', 'https://…', 'tcp:PORT', 'tcp:HOST:PORT', 'any other command (exit 0 healthy, 1 degraded, else unhealthy)'];
+export const HEALTH_CHECK_FORMS = [
+  'systemctl is-active --quiet NAME',
+  'http://HOST[:PORT]/PATH',
+  'https://…',
+  'tcp:PORT',
+  'tcp:HOST:PORT',
+  'any other command (exit 0 healthy, 1 degraded, else unhealthy)',
+];
 
 /** Compose's healthcheck timing, in milliseconds, with compose's defaults. */
 export interface ProbeTiming {

@@ -24,12 +24,21 @@ export type HealthProbe = {
 export type HealthProbeRequest = HealthCheckForm & { timeout_ms: number };
 
 /** Declares a health-check form: `probe` answers one probe within `timeout_ms`. */
-export function defineHealthCheck(def: { id: string; description: string; probe(ctx: PluginContext<any>, request: HealthProbeRequest): Promise<Omit<HealthProbe, 'ms'>> }): Contribution<HealthProbeRequest, Json> {
-  return defineContribution<HealthProbeRequest, Json>(HEALTH_CHECK_KIND, def.id, { description: def.description }, async (ctx, req) => {
-    const t = Date.now();
-    const r = await def.probe(ctx, req);
-    return { ...r, ms: Date.now() - t };
-  });
+export function defineHealthCheck(def: {
+  id: string;
+  description: string;
+  probe(ctx: PluginContext<unknown>, request: HealthProbeRequest): Promise<Omit<HealthProbe, 'ms'>>;
+}): Contribution<HealthProbeRequest, Json> {
+  return defineContribution<HealthProbeRequest, Json>(
+    HEALTH_CHECK_KIND,
+    def.id,
+    { description: def.description },
+    async (ctx, req) => {
+      const t = Date.now();
+      const r = await def.probe(ctx, req);
+      return { ...r, ms: Date.now() - t };
+    },
+  );
 }
 
 /** Output kept from a command check (Consul caps it at 4 KiB too). */
@@ -37,12 +46,18 @@ const OUTPUT_CAP = 4096;
 
 export const commandHealthCheck = defineHealthCheck({
   id: 'command',
-  description: 'Any command, run by sh: exit 0 healthy, 1 degraded, anything else unhealthy (Consul); output capped at 4 KiB',
+  description:
+    'Any command, run by sh: exit 0 healthy, 1 degraded, anything else unhealthy (Consul); output capped at 4 KiB',
   async probe(ctx, req) {
     if (req.form !== 'command') throw new Error(`health-check 'command' got a ${req.form} request`);
-    const r = await ctx.exec.run('sh', ['-c', req.command], { timeoutMs: req.timeout_ms, readOnly: true, maxOutputBytes: OUTPUT_CAP });
+    const r = await ctx.exec.run('sh', ['-c', req.command], {
+      timeoutMs: req.timeout_ms,
+      readOnly: true,
+      maxOutputBytes: OUTPUT_CAP,
+    });
     const out = `${r.stdout}${r.stderr}`.trim().slice(0, OUTPUT_CAP);
-    if (r.timedOut) return { state: 'unhealthy', detail: `timed out after ${req.timeout_ms} ms${out ? `: ${out}` : ''}` };
+    if (r.timedOut)
+      return { state: 'unhealthy', detail: `timed out after ${req.timeout_ms} ms${out ? `: ${out}` : ''}` };
     const state: HealthState = r.exitCode === 0 ? 'healthy' : r.exitCode === 1 ? 'degraded' : 'unhealthy';
     return { state, detail: `exit ${r.exitCode ?? r.signal}${out ? `: ${out}` : ''}` };
   },
@@ -60,7 +75,11 @@ export const httpHealthCheck = defineHealthCheck({
       return { state: 'unhealthy', detail: `GET ${req.url}: ${(e as Error).message}` };
     }
     if (r.status < 200 || r.status >= 400) return { state: 'unhealthy', detail: `GET ${req.url}: HTTP ${r.status}` };
-    if (req.expectBody !== undefined && !r.body.includes(req.expectBody)) return { state: 'unhealthy', detail: `GET ${req.url}: HTTP ${r.status}, but the body does not contain ${JSON.stringify(req.expectBody)}` };
+    if (req.expectBody !== undefined && !r.body.includes(req.expectBody))
+      return {
+        state: 'unhealthy',
+        detail: `GET ${req.url}: HTTP ${r.status}, but the body does not contain ${JSON.stringify(req.expectBody)}`,
+      };
     return { state: 'healthy', detail: `GET ${req.url}: HTTP ${r.status}` };
   },
 });
@@ -71,13 +90,15 @@ export const tcpHealthCheck = defineHealthCheck({
   async probe(ctx, req) {
     if (req.form !== 'tcp') throw new Error(`health-check 'tcp' got a ${req.form} request`);
     const r = await ctx.net.tcpConnect(req.host, req.port, { timeoutMs: req.timeout_ms });
-    return r.ok ? { state: 'healthy', detail: `connected to ${req.host}:${req.port}` } : { state: 'unhealthy', detail: `${req.host}:${req.port}: ${r.error ?? 'connect failed'}` };
+    return r.ok
+      ? { state: 'healthy', detail: `connected to ${req.host}:${req.port}` }
+      : { state: 'unhealthy', detail: `${req.host}:${req.port}: ${r.error ?? 'connect failed'}` };
   },
 });
 
 export const systemdHealthCheck = defineHealthCheck({
   id: 'systemd',
-  description: 'systemctl is-active --quiet NAME, asked through the services plugin\'s systemd service manager',
+  description: "systemctl is-active --quiet NAME, asked through the services plugin's systemd service manager",
   async probe(ctx, req) {
     if (req.form !== 'systemd') throw new Error(`health-check 'systemd' got a ${req.form} request`);
     const a = await askServiceManager(ctx, 'systemd', { op: 'detect' });
@@ -88,13 +109,20 @@ export const systemdHealthCheck = defineHealthCheck({
 });
 
 /** Probes once through the registry: parses the form, invokes its contribution. */
-export async function probeHealth(ctx: PluginContext<any>, spec: HealthCheckSpec, ip: string, timeoutMs: number): Promise<HealthProbe> {
+export async function probeHealth(
+  ctx: PluginContext<unknown>,
+  spec: HealthCheckSpec,
+  ip: string,
+  timeoutMs: number,
+): Promise<HealthProbe> {
   const form = parseHealthCheck(spec, ip);
   if (typeof form === 'string') return { state: 'unhealthy', detail: form, ms: 0 };
   try {
     // Probes only look; they run under a dry run too (a trusted readOnly exec, a connect).
     const request: HealthProbeRequest = { ...form, timeout_ms: timeoutMs };
-    return (await ctx.registry.invoke(HEALTH_CHECK_KIND, form.form, request, { timeoutMs: timeoutMs + 5000 })) as HealthProbe;
+    return (await ctx.registry.invoke(HEALTH_CHECK_KIND, form.form, request, {
+      timeoutMs: timeoutMs + 5000,
+    })) as HealthProbe;
   } catch (e) {
     return { state: 'unhealthy', detail: (e as Error).message, ms: 0 };
   }

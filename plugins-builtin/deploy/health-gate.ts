@@ -19,7 +19,11 @@ export type GateProbe = { atMs: number; state: HealthProbe['state']; detail: str
 export type GateResult = { ok: boolean; reason: string; probes: GateProbe[] };
 
 /** Probes until the service passes or fails its gate. Degraded counts as up (Consul's warning). */
-export async function healthGate(probe: () => Promise<HealthProbe>, s: GateSettings, clock: Clock): Promise<GateResult> {
+export async function healthGate(
+  probe: () => Promise<HealthProbe>,
+  s: GateSettings,
+  clock: Clock,
+): Promise<GateResult> {
   const start = clock.now();
   const probes: GateProbe[] = [];
   let upSince: number | null = null;
@@ -34,12 +38,27 @@ export async function healthGate(probe: () => Promise<HealthProbe>, s: GateSetti
     if (up) {
       upSince ??= now;
       failures = 0;
-      if (now - upSince >= s.minHealthyMs) return { ok: true, reason: `${p.state} (${p.detail})${s.minHealthyMs ? ` for ${s.minHealthyMs / 1000}s` : ''}`, probes };
+      if (now - upSince >= s.minHealthyMs)
+        return {
+          ok: true,
+          reason: `${p.state} (${p.detail})${s.minHealthyMs ? ` for ${s.minHealthyMs / 1000}s` : ''}`,
+          probes,
+        };
     } else {
       upSince = null;
-      if (!starting && ++failures >= s.timing.retries) return { ok: false, reason: `unhealthy: ${failures} failed probe${failures === 1 ? '' : 's'} in a row (retries ${s.timing.retries}); last: ${p.detail}`, probes };
+      if (!starting && ++failures >= s.timing.retries)
+        return {
+          ok: false,
+          reason: `unhealthy: ${failures} failed probe${failures === 1 ? '' : 's'} in a row (retries ${s.timing.retries}); last: ${p.detail}`,
+          probes,
+        };
     }
-    if (elapsed >= s.deadlineMs) return { ok: false, reason: `not healthy for ${s.minHealthyMs / 1000}s within healthy_deadline ${s.deadlineMs / 1000}s; last: ${p.state} (${p.detail})`, probes };
+    if (elapsed >= s.deadlineMs)
+      return {
+        ok: false,
+        reason: `not healthy for ${s.minHealthyMs / 1000}s within healthy_deadline ${s.deadlineMs / 1000}s; last: ${p.state} (${p.detail})`,
+        probes,
+      };
     let wait = starting && upSince === null ? s.timing.startIntervalMs : s.timing.intervalMs;
     if (upSince !== null) wait = Math.min(wait, upSince + s.minHealthyMs - now);
     wait = Math.max(0, Math.min(wait, s.deadlineMs - elapsed));
@@ -55,7 +74,11 @@ export type CompletionProbe = { done: boolean; exit_code: number | null; detail:
  * (compose): polled at once and then every `intervalMs` until it has run to its end; exit 0
  * passes, anything else fails, and still running at `deadlineMs` fails.
  */
-export async function completionGate(probe: () => Promise<CompletionProbe>, s: { intervalMs: number; deadlineMs: number }, clock: Clock): Promise<GateResult> {
+export async function completionGate(
+  probe: () => Promise<CompletionProbe>,
+  s: { intervalMs: number; deadlineMs: number },
+  clock: Clock,
+): Promise<GateResult> {
   const start = clock.now();
   const probes: GateProbe[] = [];
   for (;;) {
@@ -63,8 +86,20 @@ export async function completionGate(probe: () => Promise<CompletionProbe>, s: {
     const elapsed = clock.now() - start;
     const state = !p.done ? 'degraded' : p.exit_code === 0 ? 'healthy' : 'unhealthy';
     probes.push({ atMs: elapsed, state, detail: p.detail, counted: p.done });
-    if (p.done) return p.exit_code === 0 ? { ok: true, reason: `completed successfully (${p.detail})`, probes } : { ok: false, reason: `did not complete successfully: ${p.exit_code === null ? 'its exit status is unknown' : `exit ${p.exit_code}`} (${p.detail})`, probes };
-    if (elapsed >= s.deadlineMs) return { ok: false, reason: `still running at healthy_deadline ${s.deadlineMs / 1000}s; service_completed_successfully needs it to run to its end (${p.detail})`, probes };
+    if (p.done)
+      return p.exit_code === 0
+        ? { ok: true, reason: `completed successfully (${p.detail})`, probes }
+        : {
+            ok: false,
+            reason: `did not complete successfully: ${p.exit_code === null ? 'its exit status is unknown' : `exit ${p.exit_code}`} (${p.detail})`,
+            probes,
+          };
+    if (elapsed >= s.deadlineMs)
+      return {
+        ok: false,
+        reason: `still running at healthy_deadline ${s.deadlineMs / 1000}s; service_completed_successfully needs it to run to its end (${p.detail})`,
+        probes,
+      };
     await clock.sleep(Math.max(0, Math.min(s.intervalMs, s.deadlineMs - elapsed)));
   }
 }

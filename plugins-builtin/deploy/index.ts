@@ -7,28 +7,58 @@
  */
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
 import { commandDriver } from './command-driver.js';
-import { applyCommand, depsCommand, planCommand, rollbackCommand, statusCommand, validateCommand } from './deploy-commands.js';
+import {
+  applyCommand,
+  depsCommand,
+  planCommand,
+  rollbackCommand,
+  statusCommand,
+  validateCommand,
+} from './deploy-commands.js';
 import type { DeployConfig } from './deploy-config.js';
 import { DEPLOY_DRIVER_KIND } from './deploy-driver-kind.js';
-import { commandHealthCheck, HEALTH_CHECK_KIND, httpHealthCheck, systemdHealthCheck, tcpHealthCheck } from './health-check-kind.js';
+import {
+  commandHealthCheck,
+  HEALTH_CHECK_KIND,
+  httpHealthCheck,
+  systemdHealthCheck,
+  tcpHealthCheck,
+} from './health-check-kind.js';
 import { supervisordDriver } from './supervisord-driver.js';
 import { systemdDriver } from './systemd-driver.js';
 
-const FILE = { name: 'file', description: 'the service manifest (YAML or JSON; read as given, also under --root)', required: true };
+const FILE = {
+  name: 'file',
+  description: 'the service manifest (YAML or JSON; read as given, also under --root)',
+  required: true,
+};
 const JSON_OPT = { flags: '--json', description: 'print the result as JSON (errors too)' };
 
 export default definePlugin<DeployConfig>({
   name: 'deploy',
   kinds: [
-    { kind: HEALTH_CHECK_KIND, description: 'A health-check form: probe { form, ..., timeout_ms } -> { state: healthy|degraded|unhealthy, detail, ms }' },
-    { kind: DEPLOY_DRIVER_KIND, description: 'A deploy driver: detect, capture, deploy, revert, status of one manifest service' },
+    {
+      kind: HEALTH_CHECK_KIND,
+      description:
+        'A health-check form: probe { form, ..., timeout_ms } -> { state: healthy|degraded|unhealthy, detail, ms }',
+    },
+    {
+      kind: DEPLOY_DRIVER_KIND,
+      description: 'A deploy driver: detect, capture, deploy, revert, status of one manifest service',
+    },
   ],
   contributes: [
-    commandHealthCheck, httpHealthCheck, tcpHealthCheck, systemdHealthCheck,
-    supervisordDriver, systemdDriver, commandDriver,
+    commandHealthCheck,
+    httpHealthCheck,
+    tcpHealthCheck,
+    systemdHealthCheck,
+    supervisordDriver,
+    systemdDriver,
+    commandDriver,
     defineCommand({
       name: 'deploy validate',
-      description: 'Check a service manifest: schema, dependencies (missing, disabled, cycles), IPs, hostnames, ports, drivers, health checks; every problem at once',
+      description:
+        'Check a service manifest: schema, dependencies (missing, disabled, cycles), IPs, hostnames, ports, drivers, health checks; every problem at once',
       arguments: [FILE],
       options: [JSON_OPT],
       run: validateCommand,
@@ -50,7 +80,8 @@ export default definePlugin<DeployConfig>({
     defineCommand({
       name: 'deploy apply',
       dryRun: true,
-      description: 'Deploy wave by wave through each service\'s driver; health checks gate the next wave; a failed gate rolls back',
+      description:
+        "Deploy wave by wave through each service's driver; health checks gate the next wave; a failed gate rolls back",
       arguments: [FILE],
       options: [
         { flags: '--only <service...>', description: 'only these services (in their waves)' },
@@ -66,7 +97,10 @@ export default definePlugin<DeployConfig>({
       description: 'Revert what the last deploy run changed, in reverse order (SERVICE: it and what depends on it)',
       arguments: [FILE, { name: 'service', description: 'only this service and its dependents' }],
       options: [
-        { flags: '--script', description: 'print the seed\'s rollback script (stops in reverse dependency order) instead' },
+        {
+          flags: '--script',
+          description: "print the seed's rollback script (stops in reverse dependency order) instead",
+        },
         { flags: '--dry-run', description: 'show what would be reverted; change nothing' },
         JSON_OPT,
       ],
@@ -74,13 +108,19 @@ export default definePlugin<DeployConfig>({
     }),
     defineCommand({
       name: 'deploy status',
-      description: 'Each service\'s health now (its health check) and its driver\'s state',
+      description: "Each service's health now (its health check) and its driver's state",
       arguments: [FILE, { name: 'service', description: 'only this service' }],
       options: [
-        { flags: '--watch', description: 'repeat until interrupted (Ctrl-C or SIGTERM ends it after the round in progress)' },
+        {
+          flags: '--watch',
+          description: 'repeat until interrupted (Ctrl-C or SIGTERM ends it after the round in progress)',
+        },
         { flags: '--interval <seconds>', description: 'seconds between --watch rounds (default 5)' },
         { flags: '--count <rounds>', description: 'stop after this many rounds (implies --watch)' },
-        { flags: '--script', description: 'print the seed\'s health monitor script instead (with SERVICE: its health check script)' },
+        {
+          flags: '--script',
+          description: "print the seed's health monitor script instead (with SERVICE: its health check script)",
+        },
         JSON_OPT,
       ],
       help: 'Exit 0 when every health check passes, 1 otherwise (watching: as the last round). With --watch --json, each round is one JSON document on one line.',

@@ -14,11 +14,19 @@ export function manifestError(plugin: string, file: string, problems: ManifestPr
 /** FILE could not be read: the reason without the path again (the message starts with it). */
 export function unreadable(plugin: string, file: string, e: unknown): CxError {
   const reason = (e as Error).message.replace(`${file}: `, '');
-  return new CxError('CX_ERR_IO', { plugin, path: file, detail: `cannot read the manifest: ${reason}. Check the path (it is read relative to the working directory, not under --root).` });
+  return new CxError('CX_ERR_IO', {
+    plugin,
+    path: file,
+    detail: `cannot read the manifest: ${reason}. Check the path (it is read relative to the working directory, not under --root).`,
+  });
 }
 
 /** Reads and validates FILE; `drivers` are the driver ids the registry knows. */
-export async function loadManifest(ctx: PluginContext<any>, file: string, drivers?: readonly string[]): Promise<ManifestSource> {
+export async function loadManifest(
+  ctx: PluginContext<unknown>,
+  file: string,
+  drivers?: readonly string[],
+): Promise<ManifestSource> {
   let text: string;
   try {
     text = await ctx.localFs.readFile(file);
@@ -33,6 +41,6 @@ export async function loadManifest(ctx: PluginContext<any>, file: string, driver
 }
 
 /** Driver ids contributed to the `deploy-driver` kind. */
-export async function knownDrivers(ctx: PluginContext<any>): Promise<string[]> {
+export async function knownDrivers(ctx: PluginContext<unknown>): Promise<string[]> {
   return (await ctx.registry.list('deploy-driver')).map((d) => d.id);
 }

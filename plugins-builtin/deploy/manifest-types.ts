@@ -94,6 +94,7 @@ export function durationMs(d: Duration | undefined, fallbackMs: number): number 
   if (d === undefined) return fallbackMs;
   if (typeof d === 'number') return d * 1000;
   let ms = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    ms += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return ms;
 }

@@ -33,7 +33,7 @@ export type ReadResult = { ok: true; source: ManifestSource } | { ok: false; pro
 
 // The shipped schema file itself (dist/schemas beside the compiled plugins); a JSON module
 // import would be cleaner, but the build's target strips import attributes.
-const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.schema.json') as Record<string, any>;
+const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.schema.json') as Record<string, unknown>;
 
 // Two validators of the one schema: a lean one that stops at the first error (what a valid
 // manifest, the usual case, goes through), and one that collects every error with its schema
@@ -96,27 +96,43 @@ const IP_FIELDS = new Set(['ip', 'dns_server', 'gateway']);
 /** An ajv error as the field, its path and a sentence saying what was expected and found. */
 function describe(e: ErrorObject, data: unknown): { path: Array<string | number>; detail: string; atKey?: boolean } {
   const path: Array<string | number> = e.instancePath
-    ? e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+    ? e.instancePath
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
     : [];
-  const params = e.params as Record<string, any>;
+  const params = e.params as Record<string, unknown>;
   let found: unknown = data;
-  for (const k of path) found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
+  for (const k of path)
+    found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
   const was = ` (found: ${JSON.stringify(found)})`;
   const last = path[path.length - 1];
   switch (e.keyword) {
     case 'additionalProperties': {
-      path.push(params.additionalProperty);
+      path.push(String(params.additionalProperty));
       const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      return { path, atKey: true, detail: `is not a known field${known.length ? `; expected one of: ${known.join(', ')}` : ''}` };
+      return {
+        path,
+        atKey: true,
+        detail: `is not a known field${known.length ? `; expected one of: ${known.join(', ')}` : ''}`,
+      };
     }
     case 'required':
-      path.push(params.missingProperty);
+      path.push(String(params.missingProperty));
       return { path, detail: 'is required but missing' };
     case 'propertyNames':
-      path.push(params.propertyName);
-      return { path, atKey: true, detail: 'is not a valid service name (letters, digits, ".", "_", "-"; starting with a letter or digit)' };
+      path.push(String(params.propertyName));
+      return {
+        path,
+        atKey: true,
+        detail: 'is not a valid service name (letters, digits, ".", "_", "-"; starting with a letter or digit)',
+      };
     case 'enum':
-      return { path, detail: `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${was}` };
+      return {
+        path,
+        detail: `must be one of: ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${was}`,
+      };
     case 'type':
       return { path, detail: `must be of type ${params.type}${was}` };
     case 'pattern':
@@ -132,17 +148,27 @@ function describe(e: ErrorObject, data: unknown): { path: Array<string | number>
 function pick(errors: ErrorObject[]): ErrorObject[] {
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of errors) {
-    const k = e.instancePath + (e.keyword === 'additionalProperties' ? `/${(e.params as any).additionalProperty}` : e.keyword === 'required' ? `/${(e.params as any).missingProperty}` : '');
+    const k =
+      e.instancePath +
+      (e.keyword === 'additionalProperties'
+        ? `/${(e.params as { additionalProperty?: string }).additionalProperty}`
+        : e.keyword === 'required'
+          ? `/${(e.params as { missingProperty?: string }).missingProperty}`
+          : '');
     byPath.set(k, [...(byPath.get(k) ?? []), e]);
   }
   const out: ErrorObject[] = [];
   for (const [k, es] of byPath) {
     // A field with a deeper error is explained by it; its oneOf/type summary adds nothing.
-    if ([...byPath.keys()].some((o) => o !== k && o.startsWith(`${k}/`)) && es.every((e) => ['oneOf', 'type', 'anyOf'].includes(e.keyword))) continue;
+    if (
+      [...byPath.keys()].some((o) => o !== k && o.startsWith(`${k}/`)) &&
+      es.every((e) => ['oneOf', 'type', 'anyOf'].includes(e.keyword))
+    )
+      continue;
     const oneOf = es.find((e) => e.keyword === 'oneOf');
     const types = es.filter((e) => e.keyword === 'type');
     if (oneOf && types.length === es.length - 1) {
-      out.push({ ...types[0]!, params: { type: types.map((t) => (t.params as any).type).join(' or ') } });
+      out.push({ ...types[0]!, params: { type: types.map((t) => (t.params as { type?: string }).type).join(' or ') } });
       continue;
     }
     out.push(es.find((e) => e.keyword !== 'oneOf') ?? es[0]!);
@@ -167,7 +193,19 @@ export function readManifest(text: string, file: string): ReadResult {
     const first = yaml.doc.errors[0];
     if (first) {
       const pos = first.linePos?.[0] ?? yaml.lines.linePos(first.pos[0]);
-      return { ok: false, problems: [{ file, line: pos.line, column: pos.col, field: '(root)', message: `Error: Not a YAML or JSON manifest: ${first.message.split('\n')[0]}`, detail: 'Fix the syntax at that position.' }] };
+      return {
+        ok: false,
+        problems: [
+          {
+            file,
+            line: pos.line,
+            column: pos.col,
+            field: '(root)',
+            message: `Error: Not a YAML or JSON manifest: ${first.message.split('\n')[0]}`,
+            detail: 'Fix the syntax at that position.',
+          },
+        ],
+      };
     }
     data = yaml.doc.toJS({ maxAliasCount: 100 });
   }
@@ -176,7 +214,19 @@ export function readManifest(text: string, file: string): ReadResult {
     return positions(yaml.doc, yaml.lines);
   };
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { ok: false, problems: [{ file, line: 1, column: 1, field: '(root)', message: 'Error: A manifest is a mapping with `services:` (and optionally `network:` and `update:`)', detail: `found: ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          field: '(root)',
+          message: 'Error: A manifest is a mapping with `services:` (and optionally `network:` and `update:`)',
+          detail: `found: ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`,
+        },
+      ],
+    };
   }
   if (!schemaValid(data)) {
     const v = explain();
@@ -184,8 +234,15 @@ export function readManifest(text: string, file: string): ReadResult {
     const at = pos();
     const problems = pick(v.errors ?? []).map((e) => {
       const d = describe(e, data);
-      const field = d.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(root)';
-      return { file, ...at(d.path, { key: d.atKey }), field, message: `Error: Invalid field ${field}: ${d.detail}`, detail: 'The format is schemas/deploy-manifest.schema.json.' };
+      const field =
+        d.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(root)';
+      return {
+        file,
+        ...at(d.path, { key: d.atKey }),
+        field,
+        message: `Error: Invalid field ${field}: ${d.detail}`,
+        detail: 'The format is schemas/deploy-manifest.schema.json.',
+      };
     });
     return { ok: false, problems: sortProblems(problems) };
   }
@@ -200,5 +257,10 @@ export function sortProblems(ps: ManifestProblem[]): ManifestProblem[] {
 
 /** "file:line:col: message" lines, each followed by its indented detail. */
 export function formatProblems(ps: readonly ManifestProblem[]): string {
-  return ps.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}${p.detail ? `\n    ${p.detail.replace(/\n/g, '\n    ')}` : ''}\n`).join('');
+  return ps
+    .map(
+      (p) =>
+        `${p.file}:${p.line}:${p.column}: ${p.message}${p.detail ? `\n    ${p.detail.replace(/\n/g, '\n    ')}` : ''}\n`,
+    )
+    .join('');
 }

@@ -41,7 +41,10 @@ export function systemdRestartLines(r: RestartSettings, version: number): { unit
   if (r.policy !== 'never') {
     const steps = Math.max(1, Math.ceil(Math.log2(r.backoffMaxMs / Math.max(1, r.backoffMs))));
     if (version >= 254) service.push(`RestartSteps=${steps}`, `RestartMaxDelaySec=${secs(r.backoffMaxMs)}`);
-    else service.push(`# RestartSteps=${steps} RestartMaxDelaySec=${secs(r.backoffMaxMs)}: needs systemd >= 254 (this is ${version}); restarts wait RestartSec each time`);
+    else
+      service.push(
+        `# RestartSteps=${steps} RestartMaxDelaySec=${secs(r.backoffMaxMs)}: needs systemd >= 254 (this is ${version}); restarts wait RestartSec each time`,
+      );
   }
   return { unit: [`StartLimitIntervalSec=${secs(r.windowMs)}`, `StartLimitBurst=${r.maxFailures}`], service };
 }

@@ -27,7 +27,11 @@ function stopLine(name: string, manifest: ServiceManifest, o: RollbackScriptOpti
 }
 
 /** Stops `service` and everything depending on it, or every enabled service, dependents first. */
-export function generateRollbackScript(manifest: ServiceManifest, service?: string, options: RollbackScriptOptions = {}): string {
+export function generateRollbackScript(
+  manifest: ServiceManifest,
+  service?: string,
+  options: RollbackScriptOptions = {},
+): string {
   const order = (getDeploymentOrder(manifest) ?? []).flat();
   const wanted = service ? new Set([service, ...getServiceDependents(manifest, service)]) : null;
   const names = order.filter((n) => !wanted || wanted.has(n)).reverse();

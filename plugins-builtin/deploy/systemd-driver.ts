@@ -8,25 +8,29 @@ import type { DeployConfig } from './deploy-config.js';
 import { defineDeployDriver, serviceManager } from './deploy-driver-kind.js';
 import { generateSystemdUnit, unitName } from './systemd-unit.js';
 
-const unitDir = (ctx: PluginContext<DeployConfig>) => ctx.config.systemd_unit_dir ?? ctx.fs.diskPath('/etc/systemd/system');
+const unitDir = (ctx: PluginContext<DeployConfig>) =>
+  ctx.config.systemd_unit_dir ?? ctx.fs.diskPath('/etc/systemd/system');
 
 /** systemd's major version (0 when systemctl cannot say). */
-export async function systemdVersion(ctx: PluginContext<any>): Promise<number> {
+export async function systemdVersion(ctx: PluginContext<unknown>): Promise<number> {
   const r = await ctx.exec.run('systemctl', ['--version'], { readOnly: true, timeoutMs: 10_000 });
   return Number(/systemd (\d+)/.exec(r.stdout)?.[1] ?? 0);
 }
 
 /** Runs `systemd-analyze verify` on a unit file; null when it passes or the tool is missing. */
-export async function verifyUnit(ctx: PluginContext<any>, path: string): Promise<string | null> {
+export async function verifyUnit(ctx: PluginContext<unknown>, path: string): Promise<string | null> {
   const r = await ctx.exec.run('systemd-analyze', ['verify', path], { readOnly: true, timeoutMs: 30_000 });
   if (r.exitCode === 127 || r.dryRun) return null;
   const said = `${r.stdout}${r.stderr}`.trim();
-  return r.exitCode === 0 && !/Unknown (key|section)|Failed to|Invalid/i.test(said) ? null : said || `exit ${r.exitCode}`;
+  return r.exitCode === 0 && !/Unknown (key|section)|Failed to|Invalid/i.test(said)
+    ? null
+    : said || `exit ${r.exitCode}`;
 }
 
-export const systemdDriver = defineDeployDriver({
+export const systemdDriver = defineDeployDriver<DeployConfig>({
   id: 'systemd',
-  description: 'A systemd unit generated from the manifest (verified with systemd-analyze), started through the services plugin',
+  description:
+    'A systemd unit generated from the manifest (verified with systemd-analyze), started through the services plugin',
   async detect(ctx) {
     const a = await serviceManager(ctx, 'systemd', { op: 'detect' });
     return a.available ? { available: true } : { available: false, reason: a.reason ?? 'systemd is not available' };
@@ -53,9 +57,17 @@ export const systemdDriver = defineDeployDriver({
       const r = await serviceManager(ctx, 'systemd', { op: 'reload' });
       actions.push(`systemctl daemon-reload: ${r.detail}`);
     }
-    const r = await serviceManager(ctx, 'systemd', { op: before === want ? 'start' : 'restart', name: name.replace(/\.service$/, '') });
+    const r = await serviceManager(ctx, 'systemd', {
+      op: before === want ? 'start' : 'restart',
+      name: name.replace(/\.service$/, ''),
+    });
     actions.push(`systemctl ${before === want ? 'start' : 'restart'} ${name}: ${r.detail}`);
-    return { ok: r.ok || ctx.env.dryRun, changed: before !== want, detail: r.ok ? `${name} started` : `${name} did not start: ${r.detail}`, actions };
+    return {
+      ok: r.ok || ctx.env.dryRun,
+      changed: before !== want,
+      detail: r.ok ? `${name} started` : `${name} did not start: ${r.detail}`,
+      actions,
+    };
   },
   async revert(ctx, t, before: Json) {
     const name = unitName(t);
@@ -67,8 +79,13 @@ export const systemdDriver = defineDeployDriver({
     else if (await ctx.localFs.stat(path)) await ctx.localFs.remove(path);
     actions.push(`${typeof before === 'string' ? 'restore' : 'remove'} ${path}`);
     await serviceManager(ctx, 'systemd', { op: 'reload' });
-    if (typeof before === 'string') await serviceManager(ctx, 'systemd', { op: 'start', name: name.replace(/\.service$/, '') });
-    return { ok: true, detail: typeof before === 'string' ? `${name} restored and started` : `${name} stopped and removed`, actions };
+    if (typeof before === 'string')
+      await serviceManager(ctx, 'systemd', { op: 'start', name: name.replace(/\.service$/, '') });
+    return {
+      ok: true,
+      detail: typeof before === 'string' ? `${name} restored and started` : `${name} stopped and removed`,
+      actions,
+    };
   },
   async completion(ctx, t) {
     // A unit that ran to its end is inactive (exit 0) or failed (anything else).

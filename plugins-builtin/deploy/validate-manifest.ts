@@ -22,7 +22,8 @@ export const BUILTIN_DRIVERS = ['command', 'supervisord', 'systemd'] as const;
 const DRIVER_NEEDS: Record<string, string[]> = { supervisord: ['command'], systemd: ['command'], command: ['start'] };
 
 // Non-capturing: nothing is kept of a match.
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /** An IPv4 address as a number (the schema has checked its shape). */
 function ipNumber(ip: string): number {
@@ -44,11 +45,6 @@ function cidrTest(cidr: string): (ip: string) => boolean {
   const size = 2 ** (32 - Number(cidr.slice(slash + 1)));
   const net = Math.floor(ipNumber(cidr.slice(0, slash)) / size);
   return (ip) => Math.floor(ipNumber(ip) / size) === net;
-}
-
-/** Whether `ip` is inside `cidr` (e.g. 192.168.1.0/24). */
-export function inCidr(ip: string, cidr: string): boolean {
-  return cidrTest(cidr)(ip);
 }
 
 const list = (xs: readonly string[]) => xs.join(', ');
@@ -92,13 +88,32 @@ function numericClashes(numbers: number[], text: (claim: number) => string): num
  * One pass over the services, linear in services + dependencies (the plan benchmark runs
  * through here); problems of one position keep the order of the checks below.
  */
-export function validateServiceManifest(input: ManifestSource | ServiceManifest, options: ValidateOptions = {}): ManifestProblem[] {
-  const source: ManifestSource = 'position' in input ? input : { file: '(manifest)', manifest: input, position: () => ({ line: 0, column: 0 }) };
+export function validateServiceManifest(
+  input: ManifestSource | ServiceManifest,
+  options: ValidateOptions = {},
+): ManifestProblem[] {
+  const source: ManifestSource =
+    'position' in input ? input : { file: '(manifest)', manifest: input, position: () => ({ line: 0, column: 0 }) };
   const m: ServiceManifest = source.manifest;
   // One list per kind of check, joined in this order before the (stable) sort by position.
-  const found = { disabled: [] as ManifestProblem[], missing: [] as ManifestProblem[], cycles: [] as ManifestProblem[], ips: [] as ManifestProblem[], hostnames: [] as ManifestProblem[], addresses: [] as ManifestProblem[], ports: [] as ManifestProblem[], drivers: [] as ManifestProblem[] };
+  const found = {
+    disabled: [] as ManifestProblem[],
+    missing: [] as ManifestProblem[],
+    cycles: [] as ManifestProblem[],
+    ips: [] as ManifestProblem[],
+    hostnames: [] as ManifestProblem[],
+    addresses: [] as ManifestProblem[],
+    ports: [] as ManifestProblem[],
+    drivers: [] as ManifestProblem[],
+  };
   const at = (into: ManifestProblem[], path: Array<string | number>, message: string, detail?: string) =>
-    into.push({ file: source.file, ...source.position(path), field: path.join('.'), message, ...(detail ? { detail } : {}) });
+    into.push({
+      file: source.file,
+      ...source.position(path),
+      field: path.join('.'),
+      message,
+      ...(detail ? { detail } : {}),
+    });
   const services = m.services;
   const g = serviceGraph(m);
   // The graph's names are Object.keys(services), listed once (a 10,000-key object lists slowly).
@@ -125,10 +140,25 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
   const conditionProblems = (name: string, dep: string, condition: string | undefined, target: ServiceSpec) => {
     const path = ['services', name, 'depends_on', dep, 'condition'];
     if (condition === 'service_healthy' && target.health_check === undefined) {
-      at(found.disabled, path, `Error: Dependency condition service_healthy needs a health check: ${dep}`, `${name} waits for ${dep} to be healthy, but ${dep} has no health_check. Give services.${dep} a health_check, or use condition: service_started.`);
+      at(
+        found.disabled,
+        path,
+        `Error: Dependency condition service_healthy needs a health check: ${dep}`,
+        `${name} waits for ${dep} to be healthy, but ${dep} has no health_check. Give services.${dep} a health_check, or use condition: service_started.`,
+      );
     }
-    if (condition === 'service_completed_successfully' && target.driver && target.driver.type !== 'command' && (target.restart_policy ?? 'always') !== 'never') {
-      at(found.disabled, path, `Error: Dependency condition service_completed_successfully needs restart_policy never: ${dep}`, `${name} waits for ${dep} to run to its end, but restart_policy ${target.restart_policy ?? 'always'}${target.restart_policy ? '' : ' (the default)'} restarts it. Set services.${dep}.restart_policy: never.`);
+    if (
+      condition === 'service_completed_successfully' &&
+      target.driver &&
+      target.driver.type !== 'command' &&
+      (target.restart_policy ?? 'always') !== 'never'
+    ) {
+      at(
+        found.disabled,
+        path,
+        `Error: Dependency condition service_completed_successfully needs restart_policy never: ${dep}`,
+        `${name} waits for ${dep} to run to its end, but restart_policy ${target.restart_policy ?? 'always'}${target.restart_policy ? '' : ' (the default)'} restarts it. Set services.${dep}.restart_policy: never.`,
+      );
     }
   };
 
@@ -148,7 +178,8 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
         const dep = targets[i]!;
         const r = resolved[next];
         const j = r !== undefined && names[r] === dep ? (next++, r) : undefined;
-        if (!isList && j !== undefined) conditionProblems(name, dep, (d as Record<string, { condition?: string }>)[dep]?.condition, specs[j]!);
+        if (!isList && j !== undefined)
+          conditionProblems(name, dep, (d as Record<string, { condition?: string }>)[dep]?.condition, specs[j]!);
         if (j !== undefined && (!s.enable || specs[j]!.enable)) continue;
         const path = ['services', name, 'depends_on', isList ? i : dep];
         if (j === undefined) {
@@ -157,7 +188,12 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
           else missing.set(dep, [{ by: name, path }]);
         } else if (!disabledSeen.has(dep)) {
           disabledSeen.add(dep);
-          at(found.disabled, path, `Error: Enabled service depends on a disabled service: ${dep}`, `needed by ${name}. Enable ${dep}, or disable ${name}, or remove ${dep} from its depends_on.`);
+          at(
+            found.disabled,
+            path,
+            `Error: Enabled service depends on a disabled service: ${dep}`,
+            `needed by ${name}. Enable ${dep}, or disable ${name}, or remove ${dep} from its depends_on.`,
+          );
         }
       }
     }
@@ -166,8 +202,20 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
     const ip = ipNumber(s.ip);
     ipNumbers[si] = ip;
     hostnameHashes[si] = foldedHash(s.hostname);
-    if (!HOSTNAME.test(s.hostname)) at(found.addresses, ['services', name, 'hostname'], `Error: Invalid hostname: ${s.hostname}`, 'A hostname is dot-separated labels of letters, digits and inner hyphens (RFC 1123), each at most 63 characters.');
-    if (inNetwork && !inNetwork(s.ip)) at(found.addresses, ['services', name, 'ip'], `Error: IP address outside network_cidr ${cidr}: ${s.ip}`, `services.${name}.ip must be inside network.network_cidr.`);
+    if (!HOSTNAME.test(s.hostname))
+      at(
+        found.addresses,
+        ['services', name, 'hostname'],
+        `Error: Invalid hostname: ${s.hostname}`,
+        'A hostname is dot-separated labels of letters, digits and inner hyphens (RFC 1123), each at most 63 characters.',
+      );
+    if (inNetwork && !inNetwork(s.ip))
+      at(
+        found.addresses,
+        ['services', name, 'ip'],
+        `Error: IP address outside network_cidr ${cidr}: ${s.ip}`,
+        `services.${name}.ip must be inside network.network_cidr.`,
+      );
     const ps = s.ports;
     if (ps) {
       for (let i = 0; i < ps.length; i++) {
@@ -180,7 +228,13 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
           num = Number(slash < 0 ? p : p.slice(0, slash));
           if (slash >= 0) udp = p.slice(slash + 1) === 'udp' ? 1 : 2;
         }
-        if (!(num >= 1 && num <= 65535)) at(found.ports, ['services', name, 'ports', i], `Error: Invalid port: ${p}`, 'A port is 1-65535, optionally with /tcp or /udp.');
+        if (!(num >= 1 && num <= 65535))
+          at(
+            found.ports,
+            ['services', name, 'ports', i],
+            `Error: Invalid port: ${p}`,
+            'A port is 1-65535, optionally with /tcp or /udp.',
+          );
         portService.push(si);
         portIndex.push(i);
         // Below 2^53: exact. "/tcp" written out and left out are one key (udp 0 and 2 meet in portKey).
@@ -190,40 +244,92 @@ export function validateServiceManifest(input: ManifestSource | ServiceManifest,
 
     // Drivers and health checks.
     if (s.driver) {
-      if (!drivers.includes(s.driver.type)) at(found.drivers, ['services', name, 'driver', 'type'], `Error: Unknown driver: ${s.driver.type}`, `known drivers: ${list([...drivers].sort())}.`);
+      if (!drivers.includes(s.driver.type))
+        at(
+          found.drivers,
+          ['services', name, 'driver', 'type'],
+          `Error: Unknown driver: ${s.driver.type}`,
+          `known drivers: ${list([...drivers].sort())}.`,
+        );
       for (const need of DRIVER_NEEDS[s.driver.type] ?? []) {
-        if (!(s.driver as unknown as Record<string, unknown>)[need]) at(found.drivers, ['services', name, 'driver'], `Error: Driver ${s.driver.type} needs driver.${need}: ${name}`, `Set services.${name}.driver.${need}.`);
+        if (!Reflect.get(s.driver, need))
+          at(
+            found.drivers,
+            ['services', name, 'driver'],
+            `Error: Driver ${s.driver.type} needs driver.${need}: ${name}`,
+            `Set services.${name}.driver.${need}.`,
+          );
       }
     }
     const h = healthSpecOf(s);
     if (h) {
       const f = parseHealthCheck(h, s.ip);
-      if (typeof f === 'string') at(found.drivers, ['services', name, 'health_check'], `Error: Unknown health check form: ${h.test}`, `${f}; known forms: ${list(HEALTH_CHECK_FORMS)}.`);
+      if (typeof f === 'string')
+        at(
+          found.drivers,
+          ['services', name, 'health_check'],
+          `Error: Unknown health check form: ${h.test}`,
+          `${f}; known forms: ${list(HEALTH_CHECK_FORMS)}.`,
+        );
     }
   }
 
   for (const [svc, uses] of missing) {
-    at(found.missing, uses[0]!.path, `Error: Missing service dependencies: ${svc}`, `needed by ${list(uses.map((u) => u.by))}. Define services.${svc}, or remove it from depends_on.`);
+    at(
+      found.missing,
+      uses[0]!.path,
+      `Error: Missing service dependencies: ${svc}`,
+      `needed by ${list(uses.map((u) => u.by))}. Define services.${svc}, or remove it from depends_on.`,
+    );
   }
   // Kahn's waves find "no cycle" in one linear pass (and the plan reuses them); only a graph
   // with a cycle pays for the strongly connected components.
   if (!waveIndexes(g)) {
     for (const cycle of findCycles(g)) {
-      at(found.cycles, ['services', cycle[0]!, 'depends_on'], `Error: Circular dependency detected: ${cycle[0]}`, `${cycle.join(' -> ')}\nRemove one of these depends_on entries.`);
+      at(
+        found.cycles,
+        ['services', cycle[0]!, 'depends_on'],
+        `Error: Circular dependency detected: ${cycle[0]}`,
+        `${cycle.join(' -> ')}\nRemove one of these depends_on entries.`,
+      );
     }
   }
   for (const claims of numericClashes(ipNumbers, (c) => specs[c]!.ip)) {
-    at(found.ips, ['services', names[claims[1]!]!, 'ip'], `Error: Duplicate IP addresses: ${specs[claims[0]!]!.ip}`, `used by ${list(claims.map((c) => names[c]!))}; give each service its own IP.`);
+    at(
+      found.ips,
+      ['services', names[claims[1]!]!, 'ip'],
+      `Error: Duplicate IP addresses: ${specs[claims[0]!]!.ip}`,
+      `used by ${list(claims.map((c) => names[c]!))}; give each service its own IP.`,
+    );
   }
   for (const claims of numericClashes(hostnameHashes, (c) => specs[c]!.hostname.toLowerCase())) {
-    at(found.hostnames, ['services', names[claims[1]!]!, 'hostname'], `Error: Duplicate hostnames: ${specs[claims[0]!]!.hostname.toLowerCase()}`, `used by ${list(claims.map((c) => names[c]!))}; give each service its own hostname.`);
+    at(
+      found.hostnames,
+      ['services', names[claims[1]!]!, 'hostname'],
+      `Error: Duplicate hostnames: ${specs[claims[0]!]!.hostname.toLowerCase()}`,
+      `used by ${list(claims.map((c) => names[c]!))}; give each service its own hostname.`,
+    );
   }
   for (const claims of numericClashes(portNumbers, portKey)) {
     // One service listing a port twice is not a clash; its first other claimant is where it is shown.
     const owners = claims.filter((c, i) => i === 0 || portService[c] !== portService[claims[i - 1]!]);
     if (owners.length < 2) continue;
-    at(found.ports, ['services', names[portService[owners[1]!]!]!, 'ports', portIndex[owners[1]!]!], `Error: Duplicate ports: ${portKey(claims[0]!)}`, `claimed by ${list(owners.map((c) => names[portService[c]!]!))}; two services cannot listen on one IP and port.`);
+    at(
+      found.ports,
+      ['services', names[portService[owners[1]!]!]!, 'ports', portIndex[owners[1]!]!],
+      `Error: Duplicate ports: ${portKey(claims[0]!)}`,
+      `claimed by ${list(owners.map((c) => names[portService[c]!]!))}; two services cannot listen on one IP and port.`,
+    );
   }
 
-  return sortProblems([...found.disabled, ...found.missing, ...found.cycles, ...found.ips, ...found.hostnames, ...found.addresses, ...found.ports, ...found.drivers]);
+  return sortProblems([
+    ...found.disabled,
+    ...found.missing,
+    ...found.cycles,
+    ...found.ips,
+    ...found.hostnames,
+    ...found.addresses,
+    ...found.ports,
+    ...found.drivers,
+  ]);
 }

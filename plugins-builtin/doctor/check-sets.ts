@@ -9,15 +9,21 @@ import { askCheckSet, checkSetKind } from '../checks-declarative/check-set-kind.
 import { UsageProblem } from './usage-problem.js';
 
 /** The checks of every check set, and one ERROR result per set that could not list its own. */
-export async function checkSetChecks(ctx: PluginContext<unknown>, files: string[]): Promise<{ checks: ContributionInfo[]; errors: CheckResult[] }> {
-  let sets: ContributionInfo[] = [];
+export async function checkSetChecks(
+  ctx: PluginContext<unknown>,
+  files: string[],
+): Promise<{ checks: ContributionInfo[]; errors: CheckResult[] }> {
+  let sets: ContributionInfo[];
   try {
     sets = await ctx.registry.list(checkSetKind);
   } catch {
     sets = []; // nobody declares the kind: the declarative plugin is disabled
   }
   if (files.length && !sets.length) {
-    throw new UsageProblem('CX_ERR_USAGE', '--checks-file needs the checks-declarative plugin, which is not loaded. Enable it with: cx-ops plugins enable checks-declarative');
+    throw new UsageProblem(
+      'CX_ERR_USAGE',
+      '--checks-file needs the checks-declarative plugin, which is not loaded. Enable it with: cx-ops plugins enable checks-declarative',
+    );
   }
   const checks: ContributionInfo[] = [];
   const errors: CheckResult[] = [];
@@ -25,7 +31,13 @@ export async function checkSetChecks(ctx: PluginContext<unknown>, files: string[
     try {
       const defs = await askCheckSet(ctx, s.id, { op: 'list', files });
       for (const d of defs) {
-        checks.push({ kind: 'check-set', id: String(d.id), plugin: s.plugin, tier: s.tier, meta: { ...d, set: s.id, files } });
+        checks.push({
+          kind: 'check-set',
+          id: String(d.id),
+          plugin: s.plugin,
+          tier: s.tier,
+          meta: { ...d, set: s.id, files },
+        });
       }
     } catch (e) {
       // The kernel attributes a plugin's throw to it (CX_ERR_PLUGIN_THREW); the set's own code is its cause's.

@@ -4,7 +4,14 @@
  * 3 error or unknown — bad usage too: a coded error the kernel prints). Checks of plugins that failed
  * to load are in the report as ERROR (see unavailable-checks.ts).
  */
-import { CxError, defineCommand, type CheckResult, type CommandInput, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
+import {
+  CxError,
+  defineCommand,
+  type CheckResult,
+  type CommandInput,
+  type ContributionInfo,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { applyFixes } from './apply-fixes.js';
 import { closest } from 'cx-ops/sdk';
 import { FORMATS, render, renderNagiosUnknown, type Format } from './render-formats.js';
@@ -37,52 +44,107 @@ export interface DoctorOptions {
 export { UsageProblem };
 
 const listOf = (v: unknown): string[] =>
-  (Array.isArray(v) ? v : v === undefined || v === null || v === false ? [] : [v]).flatMap((x) => String(x).split(',')).map((s) => s.trim()).filter(Boolean);
+  (Array.isArray(v) ? v : v === undefined || v === null || v === false ? [] : [v])
+    .flatMap((x) => String(x).split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Reads and checks the command line options. */
 export function readOptions(o: Record<string, unknown>): DoctorOptions {
   const format = (o.json ? 'json' : typeof o.format === 'string' ? o.format : 'text') as Format;
   if (!FORMATS.includes(format)) {
-    throw new UsageProblem('CX_ERR_USAGE', `unknown format '${String(o.format)}'; valid formats: ${FORMATS.join(', ')}.${closest(String(o.format), FORMATS).length ? ` Did you mean: ${closest(String(o.format), FORMATS).join(', ')}?` : ''}`);
+    throw new UsageProblem(
+      'CX_ERR_USAGE',
+      `unknown format '${String(o.format)}'; valid formats: ${FORMATS.join(', ')}.${closest(String(o.format), FORMATS).length ? ` Did you mean: ${closest(String(o.format), FORMATS).join(', ')}?` : ''}`,
+    );
   }
-  if (o.json && typeof o.format === 'string' && o.format !== 'json') throw new UsageProblem('CX_ERR_USAGE', `--json and --format ${o.format} contradict each other; use one of them`);
+  if (o.json && typeof o.format === 'string' && o.format !== 'json')
+    throw new UsageProblem('CX_ERR_USAGE', `--json and --format ${o.format} contradict each other; use one of them`);
   const dryRun = Boolean(o.dryRun);
-  if (dryRun && !o.fix) throw new UsageProblem('CX_ERR_USAGE', '--dry-run previews fixes and needs --fix: run cx-ops doctor --fix --dry-run (doctor without --fix never changes anything)');
-  return { fix: Boolean(o.fix), check: listOf(o.check), category: listOf(o.category).map((c) => c.toLowerCase()), format, dryRun, list: Boolean(o.list), checksFiles: listOf(o.checksFile) };
+  if (dryRun && !o.fix)
+    throw new UsageProblem(
+      'CX_ERR_USAGE',
+      '--dry-run previews fixes and needs --fix: run cx-ops doctor --fix --dry-run (doctor without --fix never changes anything)',
+    );
+  return {
+    fix: Boolean(o.fix),
+    check: listOf(o.check),
+    category: listOf(o.category).map((c) => c.toLowerCase()),
+    format,
+    dryRun,
+    list: Boolean(o.list),
+    checksFiles: listOf(o.checksFile),
+  };
 }
 
 /**
  * The checks to run: all, or those named by --check and/or in a --category, and the checks of
  * failed plugins the selection takes. A selection that takes nothing is a usage problem.
  */
-export function selectChecks(all: ContributionInfo[], o: Pick<DoctorOptions, 'check' | 'category'>, missing: UnavailableCheck[] = []): { selected: ContributionInfo[]; unavailable: UnavailableCheck[] } {
+export function selectChecks(
+  all: ContributionInfo[],
+  o: Pick<DoctorOptions, 'check' | 'category'>,
+  missing: UnavailableCheck[] = [],
+): { selected: ContributionInfo[]; unavailable: UnavailableCheck[] } {
   const ids = new Set([...all.map((c) => c.id), ...missing.filter((m) => m.known).map((m) => m.id)]);
   const unknownIds = missing.some((m) => !m.known);
   for (const id of o.check) {
     if (!ids.has(id) && !unknownIds) {
       const near = closest(id, ids);
-      throw new UsageProblem('CX_ERR_CONTRIBUTION_UNKNOWN', `no check '${id}' is registered.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''}\nList the checks with: cx-ops doctor --list`);
+      throw new UsageProblem(
+        'CX_ERR_CONTRIBUTION_UNKNOWN',
+        `no check '${id}' is registered.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''}\nList the checks with: cx-ops doctor --list`,
+      );
     }
   }
-  const categories = [...new Set([...CATEGORY_ORDER, ...all.map((c) => String(c.meta.category ?? 'other')), ...missing.map((m) => m.category ?? 'other')])];
+  const categories = [
+    ...new Set([
+      ...CATEGORY_ORDER,
+      ...all.map((c) => String(c.meta.category ?? 'other')),
+      ...missing.map((m) => m.category ?? 'other'),
+    ]),
+  ];
   for (const cat of o.category) {
-    if (!categories.includes(cat)) throw new UsageProblem('CX_ERR_USAGE', `unknown category '${cat}'; valid categories: ${categories.join(', ')}`);
+    if (!categories.includes(cat))
+      throw new UsageProblem('CX_ERR_USAGE', `unknown category '${cat}'; valid categories: ${categories.join(', ')}`);
   }
-  const selected = all.filter((c) => (!o.check.length || o.check.includes(c.id)) && (!o.category.length || o.category.includes(String(c.meta.category ?? 'other'))));
+  const selected = all.filter(
+    (c) =>
+      (!o.check.length || o.check.includes(c.id)) &&
+      (!o.category.length || o.category.includes(String(c.meta.category ?? 'other'))),
+  );
   const unavailable = selectUnavailable(missing, o, all);
   if (!selected.length && !unavailable.length) {
     const what = [...o.check.map((c) => `--check ${c}`), ...o.category.map((c) => `--category ${c}`)].join(' ');
-    throw new UsageProblem('CX_ERR_USAGE', `${what ? `${what} selects` : 'there are'} no checks to run: nothing was looked at, so there is no health to report.\nList the checks with: cx-ops doctor --list`);
+    throw new UsageProblem(
+      'CX_ERR_USAGE',
+      `${what ? `${what} selects` : 'there are'} no checks to run: nothing was looked at, so there is no health to report.\nList the checks with: cx-ops doctor --list`,
+    );
   }
   return { selected, unavailable };
 }
 
 function listText(all: ContributionInfo[], missing: UnavailableCheck[]): string {
-  const rows = [...all].sort((a, b) => String(a.meta.category).localeCompare(String(b.meta.category)) || a.id.localeCompare(b.id));
-  const line = (id: string, category: string, severity: string, rest: string) => `${id.padEnd(24)} ${category.padEnd(12)} ${severity.padEnd(9)} ${rest}\n`;
+  const rows = [...all].sort(
+    (a, b) => String(a.meta.category).localeCompare(String(b.meta.category)) || a.id.localeCompare(b.id),
+  );
+  const line = (id: string, category: string, severity: string, rest: string) =>
+    `${id.padEnd(24)} ${category.padEnd(12)} ${severity.padEnd(9)} ${rest}\n`;
   let out = line('CHECK', 'CATEGORY', 'SEVERITY', 'PLUGIN');
-  for (const c of rows) out += line(c.id, String(c.meta.category ?? ''), String(c.meta.severity ?? ''), `${c.plugin}${c.tier === 'sandboxed' ? ' (sandboxed)' : ''}${c.meta.fix_id ? `  fix: ${c.meta.fix_id}` : ''}`);
-  for (const m of missing) out += line(m.id, m.category ?? '?', m.severity, `${m.plugin}  UNAVAILABLE: the plugin failed to load (cx-ops doctor shows why)`);
+  for (const c of rows)
+    out += line(
+      c.id,
+      String(c.meta.category ?? ''),
+      String(c.meta.severity ?? ''),
+      `${c.plugin}${c.tier === 'sandboxed' ? ' (sandboxed)' : ''}${c.meta.fix_id ? `  fix: ${c.meta.fix_id}` : ''}`,
+    );
+  for (const m of missing)
+    out += line(
+      m.id,
+      m.category ?? '?',
+      m.severity,
+      `${m.plugin}  UNAVAILABLE: the plugin failed to load (cx-ops doctor shows why)`,
+    );
   return out;
 }
 
@@ -93,8 +155,8 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   let unavailable: UnavailableCheck[];
   const registered = await ctx.registry.list('check');
   const missing = await unavailableChecks(ctx);
-  let all = registered;
-  let setErrors: CheckResult[] = [];
+  let all: ContributionInfo[];
+  let setErrors: CheckResult[];
   try {
     o = readOptions(input.options);
     const sets = await checkSetChecks(ctx, o.checksFiles);
@@ -109,11 +171,24 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   }
   if (o.list) {
     if (o.format === 'json') {
-      const rows = [...all].sort((a, b) => a.id.localeCompare(b.id)).map((c) => ({
-        check_id: c.id, name: c.meta.name ?? c.id, category: c.meta.category ?? null, severity: c.meta.severity ?? null,
-        plugin: c.plugin, tier: c.tier, fix_id: c.meta.fix_id ?? null,
+      const rows = [...all]
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((c) => ({
+          check_id: c.id,
+          name: c.meta.name ?? c.id,
+          category: c.meta.category ?? null,
+          severity: c.meta.severity ?? null,
+          plugin: c.plugin,
+          tier: c.tier,
+          fix_id: c.meta.fix_id ?? null,
+        }));
+      const gone = missing.map((m) => ({
+        check_id: m.id,
+        plugin: m.plugin,
+        category: m.category,
+        known: m.known,
+        error: m.result.details,
       }));
-      const gone = missing.map((m) => ({ check_id: m.id, plugin: m.plugin, category: m.category, known: m.known, error: m.result.details }));
       ctx.io.out(`${JSON.stringify({ checks: rows, unavailable: gone }, null, 2)}\n`);
     } else ctx.io.out(listText(all, missing));
     return missing.length ? 3 : 0;
@@ -127,7 +202,10 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     maxParallel: cfg.parallel_checks ? cfg.max_parallel : 1,
     timeoutSeconds: cfg.timeout_seconds,
     onProgress: showProgress
-      ? ({ done, total, running }) => ctx.io.err(`\r\x1b[K[${done}/${total}] ${running.length ? `running ${running.slice(0, 3).join(', ')}${running.length > 3 ? ', …' : ''}` : 'done'}`)
+      ? ({ done, total, running }) =>
+          ctx.io.err(
+            `\r\x1b[K[${done}/${total}] ${running.length ? `running ${running.slice(0, 3).join(', ')}${running.length > 3 ? ', …' : ''}` : 'done'}`,
+          )
       : undefined,
   });
   if (showProgress) ctx.io.err('\r\x1b[K');
@@ -143,15 +221,33 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     summary: summarize([]),
     results,
     checks: Object.fromEntries([
-      ...selected.map((c) => [c.id, { category: String(c.meta.category ?? 'other'), severity: String(c.meta.severity ?? 'medium'), plugin: c.plugin, tier: c.tier }] as const),
+      ...selected.map(
+        (c) =>
+          [
+            c.id,
+            {
+              category: String(c.meta.category ?? 'other'),
+              severity: String(c.meta.severity ?? 'medium'),
+              plugin: c.plugin,
+              tier: c.tier,
+            },
+          ] as const,
+      ),
       ...unavailable.map((u) => [u.id, infoOf(u)] as const),
-      ...setErrors.map((r) => [r.check_id, { category: 'other', severity: 'high', plugin: String(r.details.plugin ?? 'unknown'), tier: 'trusted' }] as const),
+      ...setErrors.map(
+        (r) =>
+          [
+            r.check_id,
+            { category: 'other', severity: 'high', plugin: String(r.details.plugin ?? 'unknown'), tier: 'trusted' },
+          ] as const,
+      ),
     ]),
   };
   if (o.format === 'text') ctx.io.out(renderChecks(report, text));
   let final: CheckResult[] = results;
   if (o.fix) {
-    if (o.format === 'text') ctx.io.out(`\nFixes${o.dryRun || ctx.env.dryRun ? ' (dry run: nothing is changed)' : ''}\n`);
+    if (o.format === 'text')
+      ctx.io.out(`\nFixes${o.dryRun || ctx.env.dryRun ? ' (dry run: nothing is changed)' : ''}\n`);
     const applied = await applyFixes(ctx, results, byId, {
       dryRun: o.dryRun || ctx.env.dryRun,
       autoFixSafe: cfg.auto_fix_safe,
@@ -178,12 +274,20 @@ export const doctorCommand = defineCommand({
   options: [
     { flags: '--fix', description: 'offer the fix of each check that did not pass (asks per fix unless -y)' },
     { flags: '--check <id...>', description: 'run only this check (repeatable)' },
-    { flags: '--category <name...>', description: 'run only checks of this category (disk, memory, performance, packages, services, network, system, security)' },
+    {
+      flags: '--category <name...>',
+      description:
+        'run only checks of this category (disk, memory, performance, packages, services, network, system, security)',
+    },
     { flags: '--json', description: 'JSON output (same as --format json)' },
     { flags: '--format <format>', description: `output format: ${FORMATS.join(', ')}` },
     { flags: '--dry-run', description: 'with --fix: show exactly what each fix would do, change nothing' },
     { flags: '--list', description: 'list the registered checks and exit (with --json: as JSON)' },
-    { flags: '--checks-file <file...>', description: 'also run the declarative checks of this YAML file (schemas/declarative-checks.schema.json; write one with cx-ops checks init)' },
+    {
+      flags: '--checks-file <file...>',
+      description:
+        'also run the declarative checks of this YAML file (schemas/declarative-checks.schema.json; write one with cx-ops checks init)',
+    },
   ],
   help: 'Exit codes (Nagios): 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL, 3 an ERROR or UNKNOWN: a check that could not run (its plugin failed to load), bad usage, or a selection with no checks.\nDoctor only reads: it never refreshes package lists (that is cx-ops update check --refresh) and changes nothing without --fix.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',
   run: (ctx, input) => runDoctor(ctx as PluginContext<DoctorConfig>, input),

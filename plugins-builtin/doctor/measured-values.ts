@@ -15,7 +15,8 @@ export interface Gauge {
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const rec = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const rec = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map(rec) : []);
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const MIB = 1024 * 1024;
@@ -30,11 +31,18 @@ export function gaugesOf(r: CheckResult): Gauge[] {
   for (const m of list(d.mounts)) {
     const mountpoint = typeof m.mount === 'string' ? m.mount : '';
     const used = num(m.used_percent);
-    add('filesystem_used_ratio', 'Share of a file system in use (as df counts it), 0..1.', used === null ? null : used / 100, { mountpoint });
+    add(
+      'filesystem_used_ratio',
+      'Share of a file system in use (as df counts it), 0..1.',
+      used === null ? null : used / 100,
+      { mountpoint },
+    );
     add('filesystem_avail_bytes', 'Bytes available to unprivileged users.', num(m.available_bytes), { mountpoint });
     add('filesystem_size_bytes', 'File system size in bytes.', num(m.total_bytes), { mountpoint });
     const inodes = num(m.inode_used_percent);
-    add('filesystem_files_used_ratio', 'Share of inodes in use, 0..1.', inodes === null ? null : inodes / 100, { mountpoint });
+    add('filesystem_files_used_ratio', 'Share of inodes in use, 0..1.', inodes === null ? null : inodes / 100, {
+      mountpoint,
+    });
   }
   if (r.check_id === 'memory' || r.check_id === 'swap_usage') {
     const kind = r.check_id === 'memory' ? 'memory' : 'swap';
@@ -61,11 +69,14 @@ export function gaugesOf(r: CheckResult): Gauge[] {
     const label = typeof p.label === 'string' ? p.label : '';
     const uom = typeof p.uom === 'string' ? p.uom : '';
     add('nagios_perfdata', 'A Nagios plugin perfdata value (unit in uom).', num(p.value), { label, uom });
-    for (const k of ['min', 'max'] as const) add(`nagios_perfdata_${k}`, `A Nagios plugin perfdata ${k}.`, num(p[k]), { label, uom });
+    for (const k of ['min', 'max'] as const)
+      add(`nagios_perfdata_${k}`, `A Nagios plugin perfdata ${k}.`, num(p[k]), { label, uom });
   }
   for (const m of list(d.metrics)) {
     if (typeof m.name !== 'string' || !METRIC_NAME.test(m.name)) continue;
-    const labels = Object.fromEntries(Object.entries(rec(m.labels)).filter(([k, v]) => METRIC_NAME.test(k) && typeof v === 'string')) as Record<string, string>;
+    const labels = Object.fromEntries(
+      Object.entries(rec(m.labels)).filter(([k, v]) => METRIC_NAME.test(k) && typeof v === 'string'),
+    ) as Record<string, string>;
     add(m.name, typeof m.help === 'string' ? m.help : `A value measured by check ${r.check_id}.`, num(m.value), labels);
   }
   return out;
@@ -83,7 +94,10 @@ export function renderGauges(results: CheckResult[]): string {
   let out = '';
   for (const [name, gauges] of byName) {
     out += `# HELP ${name} ${gauges[0]!.help}\n# TYPE ${name} gauge\n`;
-    for (const g of gauges) out += `${name}{${Object.entries(g.labels).map(([k, v]) => `${k}="${label(v)}"`).join(',')}} ${g.value}\n`;
+    for (const g of gauges)
+      out += `${name}{${Object.entries(g.labels)
+        .map(([k, v]) => `${k}="${label(v)}"`)
+        .join(',')}} ${g.value}\n`;
   }
   return out;
 }

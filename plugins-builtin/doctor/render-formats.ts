@@ -37,7 +37,13 @@ export function renderMarkdown(report: DoctorReport): string {
 }
 
 const xml = (s: string) =>
-  s.replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/gu, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  s
+    .replace(/[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 
 /** JUnit XML: a testsuite per category; FAIL -> <failure>, ERROR -> <error>, SKIP -> <skipped>, WARN passes with a note. */
 export function renderJunit(report: DoctorReport): string {
@@ -49,8 +55,10 @@ export function renderJunit(report: DoctorReport): string {
     out += `  <testsuite name="${xml(category)}" tests="${results.length}" failures="${count('FAIL')}" errors="${count('ERROR')}" skipped="${count('SKIP')}" time="${secs(results.reduce((a, r) => a + r.duration_ms, 0))}">\n`;
     for (const r of results) {
       out += `    <testcase classname="cx-ops.doctor.${xml(category)}" name="${xml(r.check_id)}" time="${secs(r.duration_ms)}">\n`;
-      if (r.status === 'FAIL') out += `      <failure message="${xml(r.message)}" type="FAIL">${xml(JSON.stringify(r.details))}</failure>\n`;
-      else if (r.status === 'ERROR') out += `      <error message="${xml(r.message)}" type="ERROR">${xml(JSON.stringify(r.details))}</error>\n`;
+      if (r.status === 'FAIL')
+        out += `      <failure message="${xml(r.message)}" type="FAIL">${xml(JSON.stringify(r.details))}</failure>\n`;
+      else if (r.status === 'ERROR')
+        out += `      <error message="${xml(r.message)}" type="ERROR">${xml(JSON.stringify(r.details))}</error>\n`;
       else if (r.status === 'SKIP') out += `      <skipped message="${xml(r.message)}"/>\n`;
       else out += `      <system-out>${xml(`${r.status}: ${r.message}`)}</system-out>\n`;
       out += '    </testcase>\n';
@@ -64,8 +72,19 @@ const NAGIOS_WORD = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'];
 
 /** '1 passed, 11 skipped': only the statuses that occurred (ERROR counts as unknown). */
 function nagiosCounts(s: DoctorReport['summary']): string {
-  const parts: Array<[number, string]> = [[s.PASS, 'passed'], [s.WARN, s.WARN === 1 ? 'warning' : 'warnings'], [s.FAIL, 'critical'], [s.ERROR, 'unknown'], [s.SKIP, 'skipped']];
-  return parts.filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).join(', ') || 'none ran';
+  const parts: Array<[number, string]> = [
+    [s.PASS, 'passed'],
+    [s.WARN, s.WARN === 1 ? 'warning' : 'warnings'],
+    [s.FAIL, 'critical'],
+    [s.ERROR, 'unknown'],
+    [s.SKIP, 'skipped'],
+  ];
+  return (
+    parts
+      .filter(([n]) => n > 0)
+      .map(([n, w]) => `${n} ${w}`)
+      .join(', ') || 'none ran'
+  );
 }
 
 /** A Nagios plugin answer: status line with perfdata, then one line per check. */
@@ -74,10 +93,23 @@ export function renderNagios(report: DoctorReport): string {
   const bad = report.results.filter((r) => r.status !== 'PASS' && r.status !== 'SKIP');
   // The line counts what happened: '12 checks: 1 passed, 11 skipped' is not 'OK - 12 checks passed'.
   const counts = `${s.total} check${s.total === 1 ? '' : 's'}: ${nagiosCounts(s)}`;
-  const head = bad.length ? `${bad.map((r) => `${r.check_id}: ${r.message.split('\n')[0]}`).slice(0, 3).join('; ')}${bad.length > 3 ? `; … (${bad.length - 3} more)` : ''} (${counts})` : counts;
-  const perf = [`pass=${s.PASS};;;0;${s.total}`, `warn=${s.WARN};;;0;${s.total}`, `fail=${s.FAIL};;;0;${s.total}`, `error=${s.ERROR};;;0;${s.total}`, `skip=${s.SKIP};;;0;${s.total}`, `duration=${(report.duration_ms / 1000).toFixed(3)}s`].join(' ');
+  const head = bad.length
+    ? `${bad
+        .map((r) => `${r.check_id}: ${r.message.split('\n')[0]}`)
+        .slice(0, 3)
+        .join('; ')}${bad.length > 3 ? `; … (${bad.length - 3} more)` : ''} (${counts})`
+    : counts;
+  const perf = [
+    `pass=${s.PASS};;;0;${s.total}`,
+    `warn=${s.WARN};;;0;${s.total}`,
+    `fail=${s.FAIL};;;0;${s.total}`,
+    `error=${s.ERROR};;;0;${s.total}`,
+    `skip=${s.SKIP};;;0;${s.total}`,
+    `duration=${(report.duration_ms / 1000).toFixed(3)}s`,
+  ].join(' ');
   let out = `CX-OPS ${NAGIOS_WORD[report.exit_code] ?? 'UNKNOWN'} - ${head.replace(/\|/g, '/')} | ${perf}\n`;
-  for (const r of report.results) out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/').replace(/\s*\n\s*/g, ' ')}\n`;
+  for (const r of report.results)
+    out += `[${r.status}] ${r.check_id}: ${r.message.replace(/\|/g, '/').replace(/\s*\n\s*/g, ' ')}\n`;
   return out;
 }
 
@@ -86,13 +118,17 @@ const label = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').repla
 /** Prometheus text format (for node_exporter's textfile collector or a scrape endpoint): statuses, then the measured values. */
 export function renderPrometheus(report: DoctorReport): string {
   const statuses: CheckStatus[] = ['PASS', 'WARN', 'FAIL', 'SKIP', 'ERROR'];
-  let out = '# HELP cx_ops_check_status Status of a cx-ops check in the last doctor run (1 for its status, 0 otherwise).\n# TYPE cx_ops_check_status gauge\n';
+  let out =
+    '# HELP cx_ops_check_status Status of a cx-ops check in the last doctor run (1 for its status, 0 otherwise).\n# TYPE cx_ops_check_status gauge\n';
   for (const r of report.results) {
     const cat = report.checks[r.check_id]?.category ?? 'other';
-    for (const s of statuses) out += `cx_ops_check_status{check="${label(r.check_id)}",category="${label(cat)}",status="${s.toLowerCase()}"} ${r.status === s ? 1 : 0}\n`;
+    for (const s of statuses)
+      out += `cx_ops_check_status{check="${label(r.check_id)}",category="${label(cat)}",status="${s.toLowerCase()}"} ${r.status === s ? 1 : 0}\n`;
   }
-  out += '# HELP cx_ops_check_duration_seconds How long a check took in the last doctor run.\n# TYPE cx_ops_check_duration_seconds gauge\n';
-  for (const r of report.results) out += `cx_ops_check_duration_seconds{check="${label(r.check_id)}"} ${(r.duration_ms / 1000).toFixed(6)}\n`;
+  out +=
+    '# HELP cx_ops_check_duration_seconds How long a check took in the last doctor run.\n# TYPE cx_ops_check_duration_seconds gauge\n';
+  for (const r of report.results)
+    out += `cx_ops_check_duration_seconds{check="${label(r.check_id)}"} ${(r.duration_ms / 1000).toFixed(6)}\n`;
   out += '# HELP cx_ops_checks Number of checks per status in the last doctor run.\n# TYPE cx_ops_checks gauge\n';
   for (const s of statuses) out += `cx_ops_checks{status="${s.toLowerCase()}"} ${report.summary[s]}\n`;
   out += `# HELP cx_ops_doctor_exit_code Exit code of the last doctor run (Nagios convention).\n# TYPE cx_ops_doctor_exit_code gauge\ncx_ops_doctor_exit_code ${report.exit_code}\n`;

@@ -25,7 +25,11 @@ export function renderResultLine(r: CheckResult, report: Pick<DoctorReport, 'che
   let out = `  ${badge(o, r.status)} ${r.name.padEnd(22)} ${r.message.replace(/\n/g, `\n${' '.repeat(33)}`)}\n`;
   if (o.verbose) {
     const info = report.checks[r.check_id];
-    out += paint(o, '2', `          ${r.check_id} · ${r.duration_ms} ms${info ? ` · plugin ${info.plugin}${info.tier === 'sandboxed' ? ' (sandboxed)' : ''} · severity ${info.severity}` : ''}${r.fix_id ? ` · fix ${r.fix_id}` : ''}\n`);
+    out += paint(
+      o,
+      '2',
+      `          ${r.check_id} · ${r.duration_ms} ms${info ? ` · plugin ${info.plugin}${info.tier === 'sandboxed' ? ' (sandboxed)' : ''} · severity ${info.severity}` : ''}${r.fix_id ? ` · fix ${r.fix_id}` : ''}\n`,
+    );
     for (const [k, v] of Object.entries(r.details)) out += paint(o, '2', `          ${k}: ${value(v)}\n`);
   }
   return out;
@@ -48,7 +52,8 @@ export function renderFix(f: FixReport, o: TextOptions): string {
       ? `  ${paint(o, '36', '[DRY RUN]')} ${f.fix_id} for ${f.check_id} would:`
       : `  ${paint(o, f.outcome === 'applied' && f.verified === 'fixed' ? '32' : f.outcome === 'applied' ? '33' : '31', `[${f.outcome.toUpperCase().replace('_', ' ')}]`)} ${f.fix_id} for ${f.check_id}: ${f.message}${f.verified ? ` -> ${f.verified}` : ''}`;
   let out = `${head}\n`;
-  const lines = f.outcome === 'dry_run' ? (f.actions.length ? f.actions : f.recorded_actions) : o.verbose ? f.actions : [];
+  const lines =
+    f.outcome === 'dry_run' ? (f.actions.length ? f.actions : f.recorded_actions) : o.verbose ? f.actions : [];
   for (const a of lines) out += `      ${a}\n`;
   if (f.outcome === 'dry_run' && !lines.length) out += `      (nothing: ${f.message})\n`;
   if (f.outcome === 'dry_run' && o.verbose && f.recorded_actions.length) {
@@ -63,7 +68,8 @@ export function renderSummary(report: DoctorReport, o: TextOptions): string {
   const color = report.status === 'PASS' || report.status === 'SKIP' ? '32' : COLORS[report.status];
   const fixable = report.results.filter((r) => r.fix_id && r.status !== 'PASS' && r.status !== 'SKIP');
   let out = `\n${paint(o, `1;${color}`, report.status)}: ${report.summary.total} check${report.summary.total === 1 ? '' : 's'} — ${summaryText(report.summary)} (${(report.duration_ms / 1000).toFixed(2)} s)\n`;
-  if (fixable.length && !report.fixes) out += `${fixable.length} fix${fixable.length === 1 ? '' : 'es'} available (${[...new Set(fixable.map((r) => r.fix_id))].join(', ')}): run cx-ops doctor --fix (preview with --fix --dry-run)\n`;
+  if (fixable.length && !report.fixes)
+    out += `${fixable.length} fix${fixable.length === 1 ? '' : 'es'} available (${[...new Set(fixable.map((r) => r.fix_id))].join(', ')}): run cx-ops doctor --fix (preview with --fix --dry-run)\n`;
   return out;
 }
 

@@ -14,8 +14,6 @@ export type CheckInfoSummary = DoctorReport['checks'][string];
 /** What happened to one offered fix. */
 export type FixReport = NonNullable<DoctorReport['fixes']>[number];
 
-export type FixOutcomeKind = FixReport['outcome'];
-
 /** Nagios-style exit code: 0 all PASS/SKIP, 1 any WARN, 2 any FAIL, 3 any ERROR. */
 export function exitCodeFor(results: CheckResult[]): DoctorReport['exit_code'] {
   let code: DoctorReport['exit_code'] = 0;
@@ -42,7 +40,16 @@ export function summarize(results: CheckResult[]): DoctorReport['summary'] {
 }
 
 /** Category display order: these categories first, others alphabetically. */
-export const CATEGORY_ORDER = ['disk', 'memory', 'performance', 'packages', 'services', 'network', 'system', 'security'];
+export const CATEGORY_ORDER = [
+  'disk',
+  'memory',
+  'performance',
+  'packages',
+  'services',
+  'network',
+  'system',
+  'security',
+];
 
 /** Results grouped by category, in display order. */
 export function byCategory(report: DoctorReport): Array<[string, CheckResult[]]> {
@@ -59,5 +66,11 @@ export function byCategory(report: DoctorReport): Array<[string, CheckResult[]]>
 /** "8 passed, 2 warnings, 1 failed, 1 skipped, 0 errors". */
 export function summaryText(s: DoctorReport['summary']): string {
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
-  return [n(s.PASS, 'passed', 'passed'), n(s.WARN, 'warning', 'warnings'), n(s.FAIL, 'failed', 'failed'), n(s.SKIP, 'skipped', 'skipped'), n(s.ERROR, 'error', 'errors')].join(', ');
+  return [
+    n(s.PASS, 'passed', 'passed'),
+    n(s.WARN, 'warning', 'warnings'),
+    n(s.FAIL, 'failed', 'failed'),
+    n(s.SKIP, 'skipped', 'skipped'),
+    n(s.ERROR, 'error', 'errors'),
+  ].join(', ');
 }

@@ -39,7 +39,11 @@ export async function unavailableChecks(ctx: PluginContext<unknown>): Promise<Un
   return out;
 }
 
-function forCheck(p: PluginListing, c: { id: string; meta: Record<string, Json> }, cause: { code: string; message: string }): UnavailableCheck {
+function forCheck(
+  p: PluginListing,
+  c: { id: string; meta: Record<string, Json> },
+  cause: { code: string; message: string },
+): UnavailableCheck {
   return {
     id: c.id,
     known: true,
@@ -86,11 +90,20 @@ export function infoOf(u: UnavailableCheck): CheckInfoSummary {
 }
 
 /** The unavailable checks a selection (--check, --category) takes: a plugin whose ids are unknown may hold any of them. */
-export function selectUnavailable(missing: UnavailableCheck[], o: { check: string[]; category: string[] }, registered: ContributionInfo[]): UnavailableCheck[] {
+export function selectUnavailable(
+  missing: UnavailableCheck[],
+  o: { check: string[]; category: string[] },
+  registered: ContributionInfo[],
+): UnavailableCheck[] {
   const registeredIds = new Set(registered.map((c) => c.id));
   return missing.filter((u) => {
     // Its checks are not known, so any category may hold one, and any id nobody else has.
-    if (!u.known) return !o.check.length || o.check.some((id) => !registeredIds.has(id) && !missing.some((m) => m.known && m.id === id));
-    return (!o.check.length || o.check.includes(u.id)) && (!o.category.length || o.category.includes(u.category ?? 'other'));
+    if (!u.known)
+      return (
+        !o.check.length || o.check.some((id) => !registeredIds.has(id) && !missing.some((m) => m.known && m.id === id))
+      );
+    return (
+      (!o.check.length || o.check.includes(u.id)) && (!o.category.length || o.category.includes(u.category ?? 'other'))
+    );
   });
 }

@@ -6,13 +6,27 @@
  * interrupted run from its journal.
  */
 import { randomBytes } from 'node:crypto';
-import { CxError, hostPath, messageOf, type Json, type PluginContext } from 'cx-ops/sdk';
+import { CxError, messageOf, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
 import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';
-import { operationRequest, planOperation, type HotfixSettings, type ModulePlan, type PlannedStep } from './plan-module.js';
+import {
+  operationRequest,
+  planOperation,
+  type HotfixSettings,
+  type ModulePlan,
+  type PlannedStep,
+} from './plan-module.js';
 import { capturePath } from './prior-state.js';
-import { crashPoint, newRunId, readRun, RunJournal, type JournalRecord, type PathState, type RunSummary } from './run-journal.js';
+import {
+  crashPoint,
+  newRunId,
+  readRun,
+  RunJournal,
+  type JournalRecord,
+  type PathState,
+  type RunSummary,
+} from './run-journal.js';
 import { indexRun, logLine, recordApplied, writeOperationLog } from './run-store.js';
 import { intentsOf, rollbackRun, type RollbackOutcome } from './undo.js';
 
@@ -49,10 +63,25 @@ export function checkEnv(ctx: PluginContext<unknown>, p: ModulePlan, runDir: str
 }
 
 /** Captures the touched paths and stashes files; resolves with the prior states. */
-async function capture(ctx: PluginContext<unknown>, files: HostFiles, s: PlannedStep, plan: OperationPlan, runDir: string): Promise<PathState[]> {
+async function capture(
+  ctx: PluginContext<unknown>,
+  files: HostFiles,
+  s: PlannedStep,
+  plan: OperationPlan,
+  runDir: string,
+): Promise<PathState[]> {
   const prior: PathState[] = [];
   if (plan.touches.length || plan.stash?.length) await files.mkdir(`${runDir}/files`, 0o700);
-  for (const [k, t] of plan.touches.entries()) prior.push(await capturePath(files, hostPath(ctx.env, t), runDir, `files/${s.step}-${k}`, ctx.env.root.replace(/\/+$/, '') || '/'));
+  for (const [k, t] of plan.touches.entries())
+    prior.push(
+      await capturePath(
+        files,
+        ctx.fs.diskPath(t),
+        runDir,
+        `files/${s.step}-${k}`,
+        ctx.env.root.replace(/\/+$/, '') || '/',
+      ),
+    );
   for (const st of plan.stash ?? []) {
     const to = `${runDir}/${st.to}`;
     await files.mkdir(to.slice(0, to.lastIndexOf('/')), 0o700);
@@ -65,7 +94,14 @@ async function capture(ctx: PluginContext<unknown>, files: HostFiles, s: Planned
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
 
 /** Runs one step: capture, intent, apply, done. `redo`: the intent of an interrupted step being redone. */
-async function runStep(ctx: PluginContext<unknown>, p: ModulePlan, s: PlannedStep, journal: RunJournal, files: HostFiles, redo: Intent | null): Promise<ApplyResult> {
+async function runStep(
+  ctx: PluginContext<unknown>,
+  p: ModulePlan,
+  s: PlannedStep,
+  journal: RunJournal,
+  files: HostFiles,
+  redo: Intent | null,
+): Promise<ApplyResult> {
   const req = operationRequest(ctx, p.module, s.op, s.step, journal.dir);
   let priorStates = redo?.prior ?? null;
   if (redo) {
@@ -73,10 +109,19 @@ async function runStep(ctx: PluginContext<unknown>, p: ModulePlan, s: PlannedSte
     if (crashPoint()) killNow();
   } else {
     const plan = await planOperation(ctx, req);
-    if (plan.problems.length) return { ok: false, detail: plan.problems.map((x) => `${x.field}: ${x.detail}`).join('; ') };
+    if (plan.problems.length)
+      return { ok: false, detail: plan.problems.map((x) => `${x.field}: ${x.detail}`).join('; ') };
     s.plan = plan;
     priorStates = await capture(ctx, files, s, plan, journal.dir);
-    await journal.append({ t: 'intent', step: s.step, op: s.op.id, type: s.op.type, prior: priorStates, undo: plan.undo ?? [{ do: 'restore' }], summary: plan.summary });
+    await journal.append({
+      t: 'intent',
+      step: s.step,
+      op: s.op.id,
+      type: s.op.type,
+      prior: priorStates,
+      undo: plan.undo ?? [{ do: 'restore' }],
+      summary: plan.summary,
+    });
     if (crashPoint()) killNow();
   }
   const r = await askOperation(ctx, s.op.type, { op: 'apply', ...req, prior: priorStates ?? undefined });
@@ -92,10 +137,25 @@ export interface ApplyOptions {
 }
 
 /** Runs the plan (not a dry run; the caller asked and holds the lock). */
-export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePlan, o: ApplyOptions): Promise<ApplyReport> {
+export async function applyPlan(
+  ctx: PluginContext<HotfixSettings>,
+  p: ModulePlan,
+  o: ApplyOptions,
+): Promise<ApplyReport> {
   const m = p.module;
   const files = new HostFiles(ctx);
-  const report: ApplyReport = { run: null, module: m.dir, schema_version: m.metadata.schema_version, status: 'applied', dry_run: false, resumed: Boolean(o.resume), steps: [], checks: [], rollback: null, message: '' };
+  const report: ApplyReport = {
+    run: null,
+    module: m.dir,
+    schema_version: m.metadata.schema_version,
+    status: 'applied',
+    dry_run: false,
+    resumed: Boolean(o.resume),
+    steps: [],
+    checks: [],
+    rollback: null,
+    message: '',
+  };
   const runId = o.resume?.run ?? newRunId(new Date(), randomBytes(2).toString('hex'));
   const runDir = o.resume?.dir ?? `${p.backupDir}/runs/${runId}`;
   report.run = runId;
@@ -107,7 +167,8 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
     await journal.reopen(ctx);
     await journal.append({ t: 'resume' });
     done = new Set(o.resume.records.filter((r) => r.t === 'done').map((r) => (r as { step: number }).step));
-    for (const [step, intent] of intentsOf(o.resume)) if (!done.has(step) && o.resume.to_undo.includes(step)) inDoubt.set(step, intent);
+    for (const [step, intent] of intentsOf(o.resume))
+      if (!done.has(step) && o.resume.to_undo.includes(step)) inDoubt.set(step, intent);
     await log('INFO', `resuming run ${runId} of ${m.dir}`);
   } else {
     const pre = await runChecks(ctx, 'pre', m.validation.pre_checks, checkEnv(ctx, p, runDir));
@@ -117,17 +178,39 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
     await files.mkdir(runDir, 0o700);
     await indexRun(ctx, { run: runId, dir: runDir, module_dir: m.dir });
     await journal.append({
-      t: 'begin', run: runId, module_dir: m.dir, module_file: m.file, schema_version: m.metadata.schema_version,
+      t: 'begin',
+      run: runId,
+      module_dir: m.dir,
+      module_file: m.file,
+      schema_version: m.metadata.schema_version,
       ...(m.metadata.description ? { description: m.metadata.description } : {}),
-      root: ctx.env.root, backup_dir: m.config.backup_dir, steps: p.steps.map((s) => ({ step: s.step, op: s.op.id, type: s.op.type })), resumable: true,
+      root: ctx.env.root,
+      backup_dir: m.config.backup_dir,
+      steps: p.steps.map((s) => ({ step: s.step, op: s.op.id, type: s.op.type })),
+      resumable: true,
     });
     await log('INFO', `applying ${m.dir} ${m.metadata.schema_version} (${p.steps.length} operations)`);
   }
-  for (const d of p.disabled) report.steps.push({ step: 0, id: d.id, type: d.type, summary: 'enabled: false', status: 'disabled', detail: 'skipped (enabled: false)' });
+  for (const d of p.disabled)
+    report.steps.push({
+      step: 0,
+      id: d.id,
+      type: d.type,
+      summary: 'enabled: false',
+      status: 'disabled',
+      detail: 'skipped (enabled: false)',
+    });
   const failedIds = new Set<string>();
   let failure: string | null = null;
   for (const s of p.steps) {
-    const row: StepReport = { step: s.step, id: s.op.id, type: s.op.type, summary: s.plan.summary, status: 'done', detail: '' };
+    const row: StepReport = {
+      step: s.step,
+      id: s.op.id,
+      type: s.op.type,
+      summary: s.plan.summary,
+      status: 'done',
+      detail: '',
+    };
     report.steps.push(row);
     if (done.has(s.step)) {
       row.detail = 'done before the interruption';
@@ -144,8 +227,17 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
       const prior = inDoubt.get(s.step) ?? null;
       if (prior) {
         // Interrupted inside this step: put its paths back first, then run it again.
-        const undo = await rollbackRun(ctx, { ...o.resume!, to_undo: [s.step] }, `resume: redo step ${s.step}`, undefined, true);
-        if (!undo.complete) throw new Error(`could not undo the interrupted step before redoing it: ${undo.steps.map((x) => x.detail).join('; ')}`);
+        const undo = await rollbackRun(
+          ctx,
+          { ...o.resume!, to_undo: [s.step] },
+          `resume: redo step ${s.step}`,
+          undefined,
+          true,
+        );
+        if (!undo.complete)
+          throw new Error(
+            `could not undo the interrupted step before redoing it: ${undo.steps.map((x) => x.detail).join('; ')}`,
+          );
       }
       r = await runStep(ctx, p, s, journal, files, prior);
     } catch (e) {
@@ -167,7 +259,9 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
     // Not critical and no rollback_on_failure: undo this operation alone, skip what depends on it.
     const fresh = { ...(await readRunAt(ctx, journal)), to_undo: [s.step] };
     const alone = await rollbackRun(ctx, fresh, `operation '${s.op.id}' failed (not critical)`, undefined, true);
-    row.detail += alone.complete ? '; its own changes were undone' : `; undoing it failed: ${alone.steps.map((x) => x.detail).join('; ')}`;
+    row.detail += alone.complete
+      ? '; its own changes were undone'
+      : `; undoing it failed: ${alone.steps.map((x) => x.detail).join('; ')}`;
     failedIds.add(s.op.id);
   }
   if (!failure) {
@@ -181,16 +275,27 @@ export async function applyPlan(ctx: PluginContext<HotfixSettings>, p: ModulePla
     report.status = 'failed';
     if (m.config.rollback_on_failure) {
       o.say('rolling back every completed operation (rollback_on_failure)\n');
-      report.rollback = await rollbackRun(ctx, await readRunAt(ctx, journal), failure, (u) => o.say(`  ${u.ok ? 'undone' : 'UNDO FAILED'} ${u.op}: ${u.detail}\n`));
+      report.rollback = await rollbackRun(ctx, await readRunAt(ctx, journal), failure, (u) =>
+        o.say(`  ${u.ok ? 'undone' : 'UNDO FAILED'} ${u.op}: ${u.detail}\n`),
+      );
       for (const u of report.rollback.steps) {
         const row = report.steps.find((x) => x.step === u.step);
-        if (row && u.ok) Object.assign(row, { status: row.status === 'failed' ? 'failed' : 'undone', detail: `${row.detail}; undone: ${u.detail}` });
+        if (row && u.ok)
+          Object.assign(row, {
+            status: row.status === 'failed' ? 'failed' : 'undone',
+            detail: `${row.detail}; undone: ${u.detail}`,
+          });
         else if (row) row.detail += `; UNDO FAILED: ${u.detail}`;
       }
       await logRollback(ctx, p.backupDir, runId, report.rollback);
       report.message = `${failure}\n${report.rollback.complete ? 'Rolled back completely: every touched path is as it was before.' : `ROLLBACK INCOMPLETE: step(s) ${report.rollback.remaining.join(', ')} could not be undone; the journal keeps them. Fix the cause, then run: cx-ops hotfix rollback --run ${runId}`}`;
     } else {
-      await journal.append({ t: 'rollback_end', complete: false, remaining: (await readRunAt(ctx, journal)).to_undo, kept: true });
+      await journal.append({
+        t: 'rollback_end',
+        complete: false,
+        remaining: (await readRunAt(ctx, journal)).to_undo,
+        kept: true,
+      });
       report.message = `${failure}\nrollback_on_failure is off: the completed operations were kept. Undo them with: cx-ops hotfix rollback --run ${runId}`;
     }
     await log('ERROR', report.message.replace(/\n/g, ' '));
@@ -210,12 +315,31 @@ async function readRunAt(ctx: PluginContext<unknown>, journal: RunJournal): Prom
 }
 
 /** Appends a rollback's outcome to `<backup_dir>/rollback.log`. */
-export async function logRollback(ctx: PluginContext<unknown>, backupDir: string, run: string, r: RollbackOutcome): Promise<void> {
-  const lines = [`${new Date().toISOString()} run ${run}: rollback ${r.complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${r.remaining.join(', ')})`}`, ...r.steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`)];
+export async function logRollback(
+  ctx: PluginContext<unknown>,
+  backupDir: string,
+  run: string,
+  r: RollbackOutcome,
+): Promise<void> {
+  const lines = [
+    `${new Date().toISOString()} run ${run}: rollback ${r.complete ? 'COMPLETE' : `INCOMPLETE (remaining steps ${r.remaining.join(', ')})`}`,
+    ...r.steps.map((s) => `  step ${s.step} ${s.op}: ${s.ok ? 'undone' : 'FAILED'}: ${s.detail}`),
+  ];
   await ctx.localFs.writeFile(`${backupDir}/rollback.log`, `${lines.join('\n')}\n`, { append: true, mode: 0o600 });
 }
 
 /** A failed check as a catalogue error (expected and actual both shown). */
 export function checkFailed(c: CheckRun, next: string): CxError {
-  return new CxError('CX_ERR_HOTFIX_CHECK_FAILED', { plugin: 'hotfix', phase: c.phase === 'pre' ? 'pre' : 'post', description: c.description, command: c.command, shell: c.shell, expected: c.expected, actual: c.actual, exit_code: c.exit_code, stderr: c.stderr, next });
+  return new CxError('CX_ERR_HOTFIX_CHECK_FAILED', {
+    plugin: 'hotfix',
+    phase: c.phase === 'pre' ? 'pre' : 'post',
+    description: c.description,
+    command: c.command,
+    shell: c.shell,
+    expected: c.expected,
+    actual: c.actual,
+    exit_code: c.exit_code,
+    stderr: c.stderr,
+    next,
+  });
 }

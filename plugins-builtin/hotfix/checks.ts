@@ -25,8 +25,16 @@ export interface CheckRun {
 }
 
 const SHELL_SYNTAX: Array<[RegExp, string]> = [
-  [/\|/, "a pipe '|'"], [/[<>]/, 'a redirection'], [/;/, "';'"], [/&/, "'&'"], [/\$/, "'$' (a variable or command substitution)"],
-  [/`/, 'backquotes'], [/[*?[]/, 'a glob'], [/[(){}]/, 'grouping'], [/(^|\s)~/, "'~'"], [/\n/, 'a newline'],
+  [/\|/, "a pipe '|'"],
+  [/[<>]/, 'a redirection'],
+  [/;/, "';'"],
+  [/&/, "'&'"],
+  [/\$/, "'$' (a variable or command substitution)"],
+  [/`/, 'backquotes'],
+  [/[*?[]/, 'a glob'],
+  [/[(){}]/, 'grouping'],
+  [/(^|\s)~/, "'~'"],
+  [/\n/, 'a newline'],
 ];
 
 /**
@@ -77,7 +85,12 @@ export function splitCommand(command: string): { argv: string[]; shell: null } |
 }
 
 /** Runs the checks of one phase in order; every check runs, the caller decides on failures. */
-export async function runChecks(ctx: PluginContext<unknown>, phase: 'pre' | 'post', checks: Check[], env: Record<string, string>): Promise<CheckRun[]> {
+export async function runChecks(
+  ctx: PluginContext<unknown>,
+  phase: 'pre' | 'post',
+  checks: Check[],
+  env: Record<string, string>,
+): Promise<CheckRun[]> {
   const out: CheckRun[] = [];
   for (const c of checks) {
     const split = splitCommand(c.command);
@@ -88,8 +101,16 @@ export async function runChecks(ctx: PluginContext<unknown>, phase: 'pre' | 'pos
       : { exitCode: 127, stdout: '', stderr: 'empty command' };
     const actual = r.stdout.trim();
     out.push({
-      phase, command: c.command, ...(c.description ? { description: c.description } : {}), argv, shell: split.shell, expected: c.expected, actual,
-      exit_code: r.exitCode, stderr: r.stderr.trim().split('\n').slice(-3).join(' | '), ok: actual === c.expected.trim(),
+      phase,
+      command: c.command,
+      ...(c.description ? { description: c.description } : {}),
+      argv,
+      shell: split.shell,
+      expected: c.expected,
+      actual,
+      exit_code: r.exitCode,
+      stderr: r.stderr.trim().split('\n').slice(-3).join(' | '),
+      ok: actual === c.expected.trim(),
     });
   }
   return out;

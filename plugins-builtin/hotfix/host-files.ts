@@ -27,7 +27,12 @@ interface ByteFs {
 
 type Fs = FsCapability & Partial<ByteFs>;
 
-const TYPES: Record<string, PathInfo['type']> = { 'regular file': 'file', 'regular empty file': 'file', directory: 'directory', 'symbolic link': 'symlink' };
+const TYPES: Record<string, PathInfo['type']> = {
+  'regular file': 'file',
+  'regular empty file': 'file',
+  directory: 'directory',
+  'symbolic link': 'symlink',
+};
 
 async function run(ctx: PluginContext<unknown>, cmd: string, args: string[], readOnly = false): Promise<string> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 600_000, readOnly, maxOutputBytes: 4 * 1024 * 1024 });
@@ -47,16 +52,27 @@ export class HostFiles {
     if (this.fs.lstat) {
       const s = await this.fs.lstat(path);
       if (!s) return null;
-      const type = (['file', 'directory', 'symlink'].includes(s.type) ? s.type : s.type === 'dir' ? 'directory' : 'other') as PathInfo['type'];
+      const type = (
+        ['file', 'directory', 'symlink'].includes(s.type) ? s.type : s.type === 'dir' ? 'directory' : 'other'
+      ) as PathInfo['type'];
       return { type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, size: s.size };
     }
-    const r = await this.ctx.exec.run('stat', ['-c', '%F|%a|%u|%g|%s', '--', path], { readOnly: true, timeoutMs: 30_000 });
+    const r = await this.ctx.exec.run('stat', ['-c', '%F|%a|%u|%g|%s', '--', path], {
+      readOnly: true,
+      timeoutMs: 30_000,
+    });
     if (r.exitCode !== 0) {
       if (/No such file|Not a directory/.test(r.stderr)) return null;
       throw new Error(`stat ${path} failed: ${r.stderr.trim()}`);
     }
     const [type, mode, uid, gid, size] = r.stdout.trim().split('|');
-    return { type: TYPES[type!] ?? 'other', mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid), size: Number(size) };
+    return {
+      type: TYPES[type!] ?? 'other',
+      mode: parseInt(mode!, 8),
+      uid: Number(uid),
+      gid: Number(gid),
+      size: Number(size),
+    };
   }
 
   readlink(path: string): Promise<string> {
@@ -65,7 +81,10 @@ export class HostFiles {
 
   /** sha256 of a file's bytes, hex. */
   async sha256(path: string): Promise<string> {
-    if (this.fs.readBytes) return createHash('sha256').update(await this.fs.readBytes(path, { maxBytes: 1 << 30 })).digest('hex');
+    if (this.fs.readBytes)
+      return createHash('sha256')
+        .update(await this.fs.readBytes(path, { maxBytes: 1 << 30 }))
+        .digest('hex');
     return (await run(this.ctx, 'sha256sum', ['--', path], true)).slice(0, 64);
   }
 

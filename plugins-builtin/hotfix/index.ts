@@ -20,14 +20,22 @@ export default definePlugin<HotfixSettings>({
   name: 'hotfix',
   kinds: [operationKind],
   contributes: [
-    copyOperation, appendOperation, symlinkOperation, executeOperation, captureOperation,
+    copyOperation,
+    appendOperation,
+    symlinkOperation,
+    executeOperation,
+    captureOperation,
     defineCommand({
       name: 'hotfix apply',
       dryRun: true,
-      description: 'Apply a hotfix module (a directory with index.json or index.yaml and src/): shows the plan and asks first',
+      description:
+        'Apply a hotfix module (a directory with index.json or index.yaml and src/): shows the plan and asks first',
       arguments: [{ name: 'dir', description: 'the module directory', required: true }],
       options: [
-        { flags: '--dry-run', description: 'show the plan with unified diffs (and the exact command of each execute); change nothing' },
+        {
+          flags: '--dry-run',
+          description: 'show the plan with unified diffs (and the exact command of each execute); change nothing',
+        },
         { flags: '--force', description: 'apply even when schema_version is not newer than the one applied last' },
         { flags: '--resume', description: 'continue the interrupted run of this module from its journal' },
         JSON_OPTION,
@@ -37,7 +45,8 @@ export default definePlugin<HotfixSettings>({
     }),
     defineCommand({
       name: 'hotfix check',
-      description: "Show what a module would do, each target's current state and the schema_version applied last (the seed's --check); changes nothing",
+      description:
+        "Show what a module would do, each target's current state and the schema_version applied last (the seed's --check); changes nothing",
       arguments: [{ name: 'dir', description: 'the module directory', required: true }],
       options: [JSON_OPTION],
       run: checkCommand,
@@ -45,7 +54,8 @@ export default definePlugin<HotfixSettings>({
     defineCommand({
       name: 'hotfix rollback',
       dryRun: true,
-      description: 'Undo a hotfix run from its journal (the last run by default; an interrupted one too): every touched path byte for byte',
+      description:
+        'Undo a hotfix run from its journal (the last run by default; an interrupted one too): every touched path byte for byte',
       arguments: [{ name: 'dir', description: 'the module directory: roll back its last run' }],
       options: [
         { flags: '--run <id>', description: 'the run to roll back (see hotfix list)' },

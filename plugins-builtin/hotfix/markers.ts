@@ -41,16 +41,25 @@ function linesOf(text: string): string[] {
 /** Problems with the body itself: it may not contain its own markers. */
 export function bodyProblem(body: string, marker: string, m: MarkerLines): MarkerProblem | null {
   const lines = linesOf(body);
-  const i = lines.findIndex((l) => l.includes(`${marker} BEGIN`) || l.includes(`${marker} END`) || l.trim() === m.begin || l.trim() === m.end);
+  const i = lines.findIndex(
+    (l) => l.includes(`${marker} BEGIN`) || l.includes(`${marker} END`) || l.trim() === m.begin || l.trim() === m.end,
+  );
   if (i < 0) return null;
-  return { line: i + 1, detail: `the source's line ${i + 1} contains the block's own marker ('${lines[i]!.trim()}'), so the block could not be found again reliably`, fix: 'Remove that line from the source, or choose another marker.' };
+  return {
+    line: i + 1,
+    detail: `the source's line ${i + 1} contains the block's own marker ('${lines[i]!.trim()}'), so the block could not be found again reliably`,
+    fix: 'Remove that line from the source, or choose another marker.',
+  };
 }
 
 /**
  * Finds the block in the target's text. Throws nothing: a doubled, orphaned or damaged marker
  * is returned as a problem (the caller refuses the run).
  */
-export function findBlock(text: string, m: MarkerLines): { position: BlockPosition | null; problem: MarkerProblem | null } {
+export function findBlock(
+  text: string,
+  m: MarkerLines,
+): { position: BlockPosition | null; problem: MarkerProblem | null } {
   const lines = linesOf(text);
   const begins: number[] = [];
   const ends: number[] = [];
@@ -58,15 +67,58 @@ export function findBlock(text: string, m: MarkerLines): { position: BlockPositi
     if (l === m.begin) begins.push(i);
     else if (l === m.end) ends.push(i);
     else if (l.trim() === m.begin || l.trim() === m.end) {
-      return { position: null, problem: { line: i + 1, detail: `line ${i + 1} is the marker '${l.trim()}' with leading or trailing whitespace, so it does not match as a whole line`, fix: 'Remove the stray whitespace around the marker line (or the damaged block) by hand.' } };
+      return {
+        position: null,
+        problem: {
+          line: i + 1,
+          detail: `line ${i + 1} is the marker '${l.trim()}' with leading or trailing whitespace, so it does not match as a whole line`,
+          fix: 'Remove the stray whitespace around the marker line (or the damaged block) by hand.',
+        },
+      };
     }
   }
   const fix = 'Repair the block by hand (one BEGIN line, then one END line), or remove both marker lines.';
-  if (begins.length > 1) return { position: null, problem: { line: begins[1]! + 1, detail: `the begin marker '${m.begin}' appears ${begins.length} times (lines ${begins.map((b) => b + 1).join(', ')})`, fix } };
-  if (ends.length > 1) return { position: null, problem: { line: ends[1]! + 1, detail: `the end marker '${m.end}' appears ${ends.length} times (lines ${ends.map((b) => b + 1).join(', ')})`, fix } };
-  if (begins.length === 1 && ends.length === 0) return { position: null, problem: { line: begins[0]! + 1, detail: `the begin marker '${m.begin}' has no end marker '${m.end}' (an orphaned block: removing it would delete everything after it)`, fix } };
-  if (ends.length === 1 && begins.length === 0) return { position: null, problem: { line: ends[0]! + 1, detail: `the end marker '${m.end}' has no begin marker '${m.begin}'`, fix } };
-  if (begins.length === 1 && ends[0]! < begins[0]!) return { position: null, problem: { line: ends[0]! + 1, detail: `the end marker (line ${ends[0]! + 1}) comes before the begin marker (line ${begins[0]! + 1})`, fix } };
+  if (begins.length > 1)
+    return {
+      position: null,
+      problem: {
+        line: begins[1]! + 1,
+        detail: `the begin marker '${m.begin}' appears ${begins.length} times (lines ${begins.map((b) => b + 1).join(', ')})`,
+        fix,
+      },
+    };
+  if (ends.length > 1)
+    return {
+      position: null,
+      problem: {
+        line: ends[1]! + 1,
+        detail: `the end marker '${m.end}' appears ${ends.length} times (lines ${ends.map((b) => b + 1).join(', ')})`,
+        fix,
+      },
+    };
+  if (begins.length === 1 && ends.length === 0)
+    return {
+      position: null,
+      problem: {
+        line: begins[0]! + 1,
+        detail: `the begin marker '${m.begin}' has no end marker '${m.end}' (an orphaned block: removing it would delete everything after it)`,
+        fix,
+      },
+    };
+  if (ends.length === 1 && begins.length === 0)
+    return {
+      position: null,
+      problem: { line: ends[0]! + 1, detail: `the end marker '${m.end}' has no begin marker '${m.begin}'`, fix },
+    };
+  if (begins.length === 1 && ends[0]! < begins[0]!)
+    return {
+      position: null,
+      problem: {
+        line: ends[0]! + 1,
+        detail: `the end marker (line ${ends[0]! + 1}) comes before the begin marker (line ${begins[0]! + 1})`,
+        fix,
+      },
+    };
   return { position: begins.length ? { begin: begins[0]!, end: ends[0]! } : null, problem: null };
 }
 

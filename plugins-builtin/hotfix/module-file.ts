@@ -35,7 +35,9 @@ async function schemaValidator(ctx: PluginContext<unknown>): Promise<ValidateFun
     // The schema ships in schemas/ (dist/schemas beside the compiled plugins).
     const file = fileURLToPath(new URL('../../schemas/hotfix-index.schema.json', import.meta.url));
     const { Ajv } = require('ajv') as typeof import('ajv');
-    validator = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(JSON.parse(await ctx.localFs.readFile(file)));
+    validator = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
+      JSON.parse(await ctx.localFs.readFile(file)),
+    );
   }
   return validator;
 }
@@ -61,7 +63,11 @@ function lineFinder(doc: ReturnType<typeof parseDocument>, lc: LineCounter) {
 
 function pathOf(e: ErrorObject): Array<string | number> {
   if (!e.instancePath) return [];
-  return e.instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return e.instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 function detailOf(e: ErrorObject, path: Array<string | number>): string {
@@ -94,7 +100,11 @@ function fieldName(path: Array<string | number>): string {
 }
 
 /** Turns schema errors into problems, naming the operation id and its field. */
-function schemaProblems(errors: ErrorObject[], data: unknown, lineOf: (p: Array<string | number>) => number | undefined): ModuleProblem[] {
+function schemaProblems(
+  errors: ErrorObject[],
+  data: unknown,
+  lineOf: (p: Array<string | number>) => number | undefined,
+): ModuleProblem[] {
   const out: ModuleProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
@@ -102,9 +112,12 @@ function schemaProblems(errors: ErrorObject[], data: unknown, lineOf: (p: Array<
     const path = pathOf(e);
     const detail = detailOf(e, path);
     let found: unknown = data;
-    for (const k of path) found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
+    for (const k of path)
+      found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
     const inOp = path[0] === 'operations' && typeof path[1] === 'number';
-    const opId = inOp ? (data as { operations?: Array<{ id?: string }> } | null)?.operations?.[path[1] as number]?.id : undefined;
+    const opId = inOp
+      ? (data as { operations?: Array<{ id?: string }> } | null)?.operations?.[path[1] as number]?.id
+      : undefined;
     const field = inOp ? fieldName(path.slice(2)) : fieldName(path);
     const key = `${path.join('/')}|${detail}`;
     if (seen.has(key)) continue;
@@ -114,7 +127,9 @@ function schemaProblems(errors: ErrorObject[], data: unknown, lineOf: (p: Array<
       ...(inOp ? { operation: typeof opId === 'string' ? opId : `operations[${path[1]}]` } : {}),
       field: inOp && field === '(root)' ? `operations[${path[1]}]` : field,
       detail,
-      ...(e.keyword === 'required' || found === undefined || (typeof found === 'object' && found !== null) ? {} : { found }),
+      ...(e.keyword === 'required' || found === undefined || (typeof found === 'object' && found !== null)
+        ? {}
+        : { found }),
     });
   }
   return out;
@@ -124,10 +139,18 @@ function schemaProblems(errors: ErrorObject[], data: unknown, lineOf: (p: Array<
 export async function findIndex(ctx: PluginContext<unknown>, dir: string): Promise<string> {
   const st = await ctx.localFs.stat(dir);
   if (!st || st.type !== 'directory') {
-    throw new CxError('CX_ERR_USAGE', { plugin: 'hotfix', detail: `hotfix: ${dir} is not a directory; a hotfix module is a directory with index.json (or index.yaml) and src/.`, hint: 'cx-ops hotfix check DIR' });
+    throw new CxError('CX_ERR_USAGE', {
+      plugin: 'hotfix',
+      detail: `hotfix: ${dir} is not a directory; a hotfix module is a directory with index.json (or index.yaml) and src/.`,
+      hint: 'cx-ops hotfix check DIR',
+    });
   }
   for (const n of INDEX_NAMES) if ((await ctx.localFs.stat(`${dir}/${n}`))?.type === 'file') return `${dir}/${n}`;
-  throw new CxError('CX_ERR_USAGE', { plugin: 'hotfix', detail: `hotfix: ${dir} has no index.json, index.yaml or index.yml; a hotfix module is a directory with one of them and src/ (format: schemas/hotfix-index.schema.json).`, hint: `cx-ops hotfix check ${dir}` });
+  throw new CxError('CX_ERR_USAGE', {
+    plugin: 'hotfix',
+    detail: `hotfix: ${dir} has no index.json, index.yaml or index.yml; a hotfix module is a directory with one of them and src/ (format: schemas/hotfix-index.schema.json).`,
+    hint: `cx-ops hotfix check ${dir}`,
+  });
 }
 
 /**
@@ -143,21 +166,38 @@ export async function readModule(ctx: PluginContext<unknown>, dir: string): Prom
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const at = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-    throw new CxError('CX_ERR_YAML_SYNTAX', { plugin: 'hotfix', file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
+    throw new CxError('CX_ERR_YAML_SYNTAX', {
+      plugin: 'hotfix',
+      file,
+      line: at.line,
+      column: at.col,
+      detail: e.message.split('\n')[0]!,
+    });
   }
   const lineOf = lineFinder(doc, lc);
   // The schema (checked next) makes it this shape.
   const data = doc.toJS({ maxAliasCount: 100 }) as RawModule;
   const validate = await schemaValidator(ctx);
-  if (!(validate as (d: unknown) => boolean)(data)) throw moduleInvalid(file, schemaProblems(validate.errors ?? [], data, lineOf));
+  if (!(validate as (d: unknown) => boolean)(data))
+    throw moduleInvalid(file, schemaProblems(validate.errors ?? [], data, lineOf));
   const problems: ModuleProblem[] = [];
   const ids = new Map<string, number>();
   const lines: HotfixModule['lines'] = {};
   const operations: OperationBase[] = data.operations.map((raw, i) => {
     const at = ['operations', i];
-    if (ids.has(raw.id)) problems.push({ line: lineOf([...at, 'id']), operation: raw.id, field: 'id', detail: `is used twice (also operations[${ids.get(raw.id)}]); operation ids must be unique`, found: raw.id });
+    if (ids.has(raw.id))
+      problems.push({
+        line: lineOf([...at, 'id']),
+        operation: raw.id,
+        field: 'id',
+        detail: `is used twice (also operations[${ids.get(raw.id)}]); operation ids must be unique`,
+        found: raw.id,
+      });
     ids.set(raw.id, i);
-    lines[raw.id] = { line: lineOf(at), fields: Object.fromEntries(Object.keys(raw).map((k) => [k, lineOf([...at, k]) ?? 0])) };
+    lines[raw.id] = {
+      line: lineOf(at),
+      fields: Object.fromEntries(Object.keys(raw).map((k) => [k, lineOf([...at, k]) ?? 0])),
+    };
     return { enabled: true, phase: 0, dependencies: [], critical: false, ...raw };
   });
   if (problems.length) throw moduleInvalid(file, problems);
@@ -188,7 +228,19 @@ interface RawModule {
 }
 
 /** A problem at an operation's field, with its line. */
-export function opProblem(m: HotfixModule, op: OperationBase, field: string, detail: string, found?: unknown): ModuleProblem {
+export function opProblem(
+  m: HotfixModule,
+  op: OperationBase,
+  field: string,
+  detail: string,
+  found?: unknown,
+): ModuleProblem {
   const l = m.lines[op.id];
-  return { line: l?.fields[field.split(/[.[]/)[0]!] || l?.line, operation: op.id, field, detail, ...(found !== undefined ? { found } : {}) };
+  return {
+    line: l?.fields[field.split(/[.[]/)[0]!] || l?.line,
+    operation: op.id,
+    field,
+    detail,
+    ...(found !== undefined ? { found } : {}),
+  };
 }

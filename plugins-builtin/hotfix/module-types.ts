@@ -4,13 +4,6 @@
  * operation kept for messages.
  */
 
-export interface Permissions {
-  user?: string;
-  group?: string;
-  /** Octal text as written, e.g. "644". */
-  mode?: string;
-}
-
 /** The fields every operation has, whatever its type. */
 export interface OperationBase {
   id: string;

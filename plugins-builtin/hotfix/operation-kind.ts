@@ -76,12 +76,22 @@ export type OperationReply<R extends OperationRequest> = R extends { op: 'plan' 
 
 /** The `hotfix-operation` kind (declared by this plugin; each operation type fills it). */
 export const operationKind = defineKind<OperationRequest, OperationPlan | ApplyResult>(OPERATION_KIND, {
-  description: "A hotfix operation type: answers { op: 'plan' | 'apply', operation, ... } (see plugins-builtin/hotfix/README.md)",
-  metaSchema: { type: 'object', required: ['description'], properties: { description: { type: 'string' }, schema: { type: 'object' } } },
+  description:
+    "A hotfix operation type: answers { op: 'plan' | 'apply', operation, ... } (see plugins-builtin/hotfix/README.md)",
+  metaSchema: {
+    type: 'object',
+    required: ['description'],
+    properties: { description: { type: 'string' }, schema: { type: 'object' } },
+  },
 });
 
 /** Asks an operation type; the answer is typed by the request. */
-export async function askOperation<R extends OperationRequest>(ctx: PluginContext<unknown>, type: string, req: R, options?: InvokeOptions): Promise<OperationReply<R>> {
+export async function askOperation<R extends OperationRequest>(
+  ctx: PluginContext<unknown>,
+  type: string,
+  req: R,
+  options?: InvokeOptions,
+): Promise<OperationReply<R>> {
   return (await ctx.registry.invoke(operationKind, type, req, options)) as OperationReply<R>;
 }
 

@@ -23,13 +23,37 @@ export function orderOperations(m: HotfixModule): Ordered {
     for (const [i, d] of op.dependencies.entries()) {
       const dep = byId.get(d);
       if (!dep) {
-        problems.push(opProblem(m, op, `dependencies[${i}]`, `names '${d}', which is not an operation of this module (operations: ${[...byId.keys()].join(', ')})`, d));
+        problems.push(
+          opProblem(
+            m,
+            op,
+            `dependencies[${i}]`,
+            `names '${d}', which is not an operation of this module (operations: ${[...byId.keys()].join(', ')})`,
+            d,
+          ),
+        );
       } else if (d === op.id) {
         problems.push(opProblem(m, op, `dependencies[${i}]`, 'names the operation itself', d));
       } else if (dep.phase > op.phase) {
-        problems.push(opProblem(m, op, `dependencies[${i}]`, `names '${d}' of phase ${dep.phase}, which runs after this operation's phase ${op.phase}; move one of them`, d));
+        problems.push(
+          opProblem(
+            m,
+            op,
+            `dependencies[${i}]`,
+            `names '${d}' of phase ${dep.phase}, which runs after this operation's phase ${op.phase}; move one of them`,
+            d,
+          ),
+        );
       } else if (op.enabled && !dep.enabled) {
-        problems.push(opProblem(m, op, `dependencies[${i}]`, `names '${d}', which is disabled (enabled: false); enable it or disable this operation too`, d));
+        problems.push(
+          opProblem(
+            m,
+            op,
+            `dependencies[${i}]`,
+            `names '${d}', which is disabled (enabled: false); enable it or disable this operation too`,
+            d,
+          ),
+        );
       }
     }
   }
@@ -44,7 +68,9 @@ export function orderOperations(m: HotfixModule): Ordered {
     if (i < 0) {
       const cycle = findCycle(pending, byId);
       const first = byId.get(cycle[0]!)!;
-      problems.push(opProblem(m, first, 'dependencies', `form a cycle: ${cycle.join(' -> ')}; remove one of these dependencies`));
+      problems.push(
+        opProblem(m, first, 'dependencies', `form a cycle: ${cycle.join(' -> ')}; remove one of these dependencies`),
+      );
       return { order: [], disabled: [], problems };
     }
     const [op] = pending.splice(i, 1);

@@ -3,7 +3,7 @@
  * for its plan, and refuse everything wrong at once (unknown types, sources, targets outside
  * the allowed roots, shared identifiers, marker problems) before anything changes.
  */
-import { closest, CxError, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, type PluginContext } from 'cx-ops/sdk';
 import { moduleInvalid, opProblem, readModule, type ModuleProblem } from './module-file.js';
 import type { HotfixModule, OperationBase } from './module-types.js';
 import { askOperation, operationKind, type OperationContext, type OperationPlan } from './operation-kind.js';
@@ -35,7 +35,13 @@ export interface ModulePlan {
 const within = (p: string, dir: string) => p === dir || p.startsWith(`${dir.replace(/\/+$/, '')}/`);
 
 /** The request an operation type receives. */
-export function operationRequest(ctx: PluginContext<unknown>, m: HotfixModule, op: OperationBase, step: number, runDir: string): OperationContext {
+export function operationRequest(
+  ctx: PluginContext<unknown>,
+  m: HotfixModule,
+  op: OperationBase,
+  step: number,
+  runDir: string,
+): OperationContext {
   return { operation: op, module_dir: m.dir, src_dir: `${m.dir}/src`, root: ctx.env.root, run_dir: runDir, step };
 }
 
@@ -46,15 +52,27 @@ export async function planOperation(ctx: PluginContext<unknown>, req: OperationC
 }
 
 /** Reads, checks and plans the module in `dir`; throws CX_ERR_HOTFIX_INVALID / CX_ERR_HOTFIX_MARKER. */
-export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string, runDir?: string): Promise<ModulePlan> {
+export async function planModule(
+  ctx: PluginContext<HotfixSettings>,
+  dir: string,
+  runDir?: string,
+): Promise<ModulePlan> {
   const m = await readModule(ctx, dir);
-  const planDir = runDir ?? `${hostPath(ctx.env, m.config.backup_dir)}/runs/<run>`;
+  const planDir = runDir ?? `${ctx.fs.diskPath(m.config.backup_dir)}/runs/<run>`;
   const problems: ModuleProblem[] = [];
   const types = (await ctx.registry.list(operationKind)).map((c) => c.id).sort();
   for (const op of m.operations) {
     if (!types.includes(op.type)) {
       const near = closest(op.type, types);
-      problems.push(opProblem(m, op, 'type', `is not a known operation type (known: ${types.join(', ')})${near.length ? `; did you mean ${near.join(', ')}?` : ''}`, op.type));
+      problems.push(
+        opProblem(
+          m,
+          op,
+          'type',
+          `is not a known operation type (known: ${types.join(', ')})${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+          op.type,
+        ),
+      );
     }
   }
   const ids = new Map<string, string>();
@@ -62,13 +80,23 @@ export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string
     if (op.type !== 'append') continue;
     const ident = typeof op.identifier === 'string' ? op.identifier : op.id;
     const other = ids.get(ident);
-    if (other) problems.push(opProblem(m, op, 'identifier', `'${ident}' is also the identifier of operation '${other}'; two blocks with one identifier would clobber each other`, ident));
+    if (other)
+      problems.push(
+        opProblem(
+          m,
+          op,
+          'identifier',
+          `'${ident}' is also the identifier of operation '${other}'; two blocks with one identifier would clobber each other`,
+          ident,
+        ),
+      );
     ids.set(ident, op.id);
   }
   const roots = ctx.config.allowed_roots ?? DEFAULT_ALLOWED_ROOTS;
   const outside = (p: string) => !roots.some((r) => within(p, r));
   const rootsText = `the allowed roots (hotfix.allowed_roots in config.yaml: ${roots.join(', ')})`;
-  const configProblem = (f: 'backup_dir' | 'log_file', p: string) => problems.push({ field: `config.${f}`, detail: `is outside ${rootsText}`, found: p });
+  const configProblem = (f: 'backup_dir' | 'log_file', p: string) =>
+    problems.push({ field: `config.${f}`, detail: `is outside ${rootsText}`, found: p });
   if (outside(m.config.backup_dir)) configProblem('backup_dir', m.config.backup_dir);
   if (outside(m.config.log_file)) configProblem('log_file', m.config.log_file);
   const ordered = orderOperations(m);
@@ -79,14 +107,33 @@ export async function planModule(ctx: PluginContext<HotfixSettings>, dir: string
   for (const [i, op] of ordered.order.entries()) {
     const plan = await planOperation(ctx, operationRequest(ctx, m, op, i + 1, planDir));
     for (const p of plan.problems) {
-      if (p.file && p.fix) markers.push(new CxError('CX_ERR_HOTFIX_MARKER', { plugin: 'hotfix', file: p.file, line: p.line, operation: op.id, detail: p.detail, fix: p.fix }));
+      if (p.file && p.fix)
+        markers.push(
+          new CxError('CX_ERR_HOTFIX_MARKER', {
+            plugin: 'hotfix',
+            file: p.file,
+            line: p.line,
+            operation: op.id,
+            detail: p.detail,
+            fix: p.fix,
+          }),
+        );
       else problems.push(opProblem(m, op, p.field, p.detail, p.found));
     }
-    for (const t of plan.touches) if (outside(t)) problems.push(opProblem(m, op, op.type === 'capture' ? 'files' : 'target', `${t} is outside ${rootsText}`, t));
-    if (typeof op.working_dir === 'string' && outside(op.working_dir)) problems.push(opProblem(m, op, 'working_dir', `is outside ${rootsText}`, op.working_dir));
+    for (const t of plan.touches)
+      if (outside(t))
+        problems.push(opProblem(m, op, op.type === 'capture' ? 'files' : 'target', `${t} is outside ${rootsText}`, t));
+    if (typeof op.working_dir === 'string' && outside(op.working_dir))
+      problems.push(opProblem(m, op, 'working_dir', `is outside ${rootsText}`, op.working_dir));
     steps.push({ step: i + 1, op, plan });
   }
   if (problems.length) throw moduleInvalid(m.file, problems);
   if (markers.length) throw markers[0]!;
-  return { module: m, steps, disabled: ordered.disabled, backupDir: hostPath(ctx.env, m.config.backup_dir), logFile: hostPath(ctx.env, m.config.log_file) };
+  return {
+    module: m,
+    steps,
+    disabled: ordered.disabled,
+    backupDir: ctx.fs.diskPath(m.config.backup_dir),
+    logFile: ctx.fs.diskPath(m.config.log_file),
+  };
 }

@@ -19,7 +19,13 @@ function parentOf(p: string): string {
  * Captures `path`'s state; a file is copied (bytes, mode, owner, times) to `${runDir}/${backup}`
  * and durable before this resolves. `stop` is the directory above which nothing is created.
  */
-export async function capturePath(files: HostFiles, path: string, runDir: string, backup: string, stop: string): Promise<PathState> {
+export async function capturePath(
+  files: HostFiles,
+  path: string,
+  runDir: string,
+  backup: string,
+  stop: string,
+): Promise<PathState> {
   const info = await files.lstat(path);
   if (!info) {
     const created: string[] = [];
@@ -31,7 +37,10 @@ export async function capturePath(files: HostFiles, path: string, runDir: string
   }
   const meta = { mode: info.mode, uid: info.uid, gid: info.gid };
   if (info.type === 'symlink') return { path, kind: 'symlink', ...meta, target: await files.readlink(path) };
-  if (info.type !== 'file') throw new TargetTypeError(`${path} is a ${info.type === 'directory' ? 'directory' : 'device, FIFO or socket'}; a hotfix operation replaces files and symlinks only`);
+  if (info.type !== 'file')
+    throw new TargetTypeError(
+      `${path} is a ${info.type === 'directory' ? 'directory' : 'device, FIFO or socket'}; a hotfix operation replaces files and symlinks only`,
+    );
   await files.copyExact(path, `${runDir}/${backup}`);
   return { path, kind: 'file', ...meta, size: info.size, sha256: await files.sha256(`${runDir}/${backup}`), backup };
 }
@@ -44,12 +53,15 @@ export async function differences(files: HostFiles, s: PathState): Promise<strin
   const want = s.kind === 'file' ? 'file' : 'symlink';
   if (info.type !== want) return [`${s.path} is a ${info.type}, was a ${want}`];
   const out: string[] = [];
-  if (s.kind === 'file' && info.mode !== s.mode) out.push(`${s.path}: mode ${info.mode.toString(8)}, was ${s.mode!.toString(8)}`);
-  if (info.uid !== s.uid || info.gid !== s.gid) out.push(`${s.path}: owner ${info.uid}:${info.gid}, was ${s.uid}:${s.gid}`);
+  if (s.kind === 'file' && info.mode !== s.mode)
+    out.push(`${s.path}: mode ${info.mode.toString(8)}, was ${s.mode!.toString(8)}`);
+  if (info.uid !== s.uid || info.gid !== s.gid)
+    out.push(`${s.path}: owner ${info.uid}:${info.gid}, was ${s.uid}:${s.gid}`);
   if (s.kind === 'symlink') {
     const t = await files.readlink(s.path);
     if (t !== s.target) out.push(`${s.path}: points to ${t}, pointed to ${s.target}`);
-  } else if (info.size !== s.size || (await files.sha256(s.path)) !== s.sha256) out.push(`${s.path}: content differs (sha256)`);
+  } else if (info.size !== s.size || (await files.sha256(s.path)) !== s.sha256)
+    out.push(`${s.path}: content differs (sha256)`);
   return out;
 }
 

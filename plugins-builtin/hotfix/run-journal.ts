@@ -41,7 +41,18 @@ export type UndoAction =
   | { do: 'services'; file: string };
 
 export type JournalRecord =
-  | { t: 'begin'; run: string; module_dir: string; module_file: string; schema_version: string; description?: string; root: string; backup_dir: string; steps: Array<{ step: number; op: string; type: string }>; resumable: boolean }
+  | {
+      t: 'begin';
+      run: string;
+      module_dir: string;
+      module_file: string;
+      schema_version: string;
+      description?: string;
+      root: string;
+      backup_dir: string;
+      steps: Array<{ step: number; op: string; type: string }>;
+      resumable: boolean;
+    }
   | { t: 'intent'; step: number; op: string; type: string; prior: PathState[]; undo: UndoAction[]; summary: string }
   | { t: 'done'; step: number; op: string; detail?: string }
   | { t: 'failed'; step: number; op: string; error: string }
@@ -72,7 +83,11 @@ export interface RunSummary {
 }
 
 /** Test hook: CX_HOTFIX_CRASH_AT=N kills this process (SIGKILL) at the Nth crash point. */
-const proc = (globalThis as { process?: { env: Record<string, string | undefined>; pid: number; kill(pid: number, sig: string): void } }).process;
+const proc = (
+  globalThis as {
+    process?: { env: Record<string, string | undefined>; pid: number; kill(pid: number, sig: string): void };
+  }
+).process;
 let points = 0;
 
 /** Counts a crash point; at the one CX_HOTFIX_CRASH_AT names, the process dies at once (tests only). */
@@ -90,7 +105,10 @@ function die(): never {
 export class RunJournal {
   /** True when the journal ends in a torn record that the next append must first end with a newline. */
   private torn = false;
-  constructor(private readonly files: HostFiles, readonly dir: string) {}
+  constructor(
+    private readonly files: HostFiles,
+    readonly dir: string,
+  ) {}
 
   /** Opens an existing journal to append to it (after a crash: notes a torn tail). */
   async reopen(ctx: PluginContext<unknown>): Promise<void> {
@@ -140,11 +158,17 @@ export function summarize(dir: string, records: Stamped[]): RunSummary {
   // run undoes an interrupted step and journals its intent again before redoing it).
   const last = new Map<number, 'intent' | 'undone'>();
   for (const r of records) if (r.t === 'intent' || r.t === 'undone') last.set(r.step, r.t);
-  const to_undo = [...last].filter(([, t]) => t === 'intent').map(([step]) => step).sort((a, b) => b - a);
+  const to_undo = [...last]
+    .filter(([, t]) => t === 'intent')
+    .map(([step]) => step)
+    .sort((a, b) => b - a);
   let state: RunState = 'interrupted';
-  const end = [...records].reverse().find((r) => r.t === 'commit' || r.t === 'rollback_end' || r.t === 'rollback_begin' || r.t === 'resume');
+  const end = [...records]
+    .reverse()
+    .find((r) => r.t === 'commit' || r.t === 'rollback_end' || r.t === 'rollback_begin' || r.t === 'resume');
   if (end?.t === 'commit') state = 'applied';
-  else if (end?.t === 'rollback_end') state = end.complete ? 'rolled-back' : end.kept ? 'failed' : 'rollback-incomplete';
+  else if (end?.t === 'rollback_end')
+    state = end.complete ? 'rolled-back' : end.kept ? 'failed' : 'rollback-incomplete';
   return {
     run: begin?.run ?? dir.split('/').pop()!,
     dir,

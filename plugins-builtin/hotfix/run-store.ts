@@ -19,7 +19,10 @@ const indexFile = (ctx: PluginContext<unknown>) => `${ctx.env.stateDir}/runs.jso
 
 export async function readApplied(ctx: PluginContext<unknown>): Promise<Record<string, AppliedVersion>> {
   if (!(await ctx.localFs.stat(appliedFile(ctx)))) return {};
-  return (JSON.parse(await ctx.localFs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ?? {};
+  return (
+    (JSON.parse(await ctx.localFs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ??
+    {}
+  );
 }
 
 export async function recordApplied(ctx: PluginContext<unknown>, moduleDir: string, v: AppliedVersion): Promise<void> {
@@ -43,7 +46,10 @@ export async function forgetApplied(ctx: PluginContext<unknown>, moduleDir: stri
 }
 
 /** Adds a run to the index (before its journal's first record, so a crash leaves it findable). */
-export async function indexRun(ctx: PluginContext<unknown>, entry: { run: string; dir: string; module_dir: string }): Promise<void> {
+export async function indexRun(
+  ctx: PluginContext<unknown>,
+  entry: { run: string; dir: string; module_dir: string },
+): Promise<void> {
   await ctx.localFs.mkdir(ctx.env.stateDir, { mode: 0o700 });
   await new HostFiles(ctx).appendDurable(indexFile(ctx), `${JSON.stringify(entry)}\n`);
 }
@@ -90,7 +96,11 @@ export async function writeOperationLog(ctx: PluginContext<unknown>, backupDir: 
     started: r.started,
     state: r.state,
     journal: r.journal,
-    operations: r.records.filter((x) => x.t === 'done' || x.t === 'failed' || x.t === 'undone' || x.t === 'undo_failed').map((x) => ({ ...x })),
+    operations: r.records
+      .filter((x) => x.t === 'done' || x.t === 'failed' || x.t === 'undone' || x.t === 'undo_failed')
+      .map((x) => ({ ...x })),
   }));
-  await ctx.localFs.writeFile(`${backupDir}/operations.json`, `${JSON.stringify({ runs }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.writeFile(`${backupDir}/operations.json`, `${JSON.stringify({ runs }, null, 2)}\n`, {
+    mode: 0o600,
+  });
 }

@@ -45,12 +45,23 @@ async function restoreAll(files: HostFiles, intent: Intent, runDir: string): Pro
 }
 
 /** Performs one undo action; resolves with what it did, throws when it could not. */
-async function perform(ctx: PluginContext<unknown>, files: HostFiles, a: UndoAction, intent: Intent, runDir: string): Promise<string> {
+async function perform(
+  ctx: PluginContext<unknown>,
+  files: HostFiles,
+  a: UndoAction,
+  intent: Intent,
+  runDir: string,
+): Promise<string> {
   switch (a.do) {
     case 'restore': {
       const left = await restoreAll(files, intent, runDir);
       if (left.length) throw new Error(`still differs: ${left.join('; ')}`);
-      return `restored ${intent.prior.filter((p) => !p.path.endsWith('.tmp')).map((p) => p.path).join(', ') || 'nothing'}`;
+      return `restored ${
+        intent.prior
+          .filter((p) => !p.path.endsWith('.tmp'))
+          .map((p) => p.path)
+          .join(', ') || 'nothing'
+      }`;
     }
     case 'remove_block': {
       const info = await files.lstat(a.path);
@@ -62,36 +73,63 @@ async function perform(ctx: PluginContext<unknown>, files: HostFiles, a: UndoAct
         return `${a.path} put back as it was`;
       }
       const found = findBlock(text, { begin: a.begin, end: a.end });
-      if (found.problem) throw new Error(`${a.path}:${found.problem.line}: ${found.problem.detail}; the block was not removed`);
+      if (found.problem)
+        throw new Error(`${a.path}:${found.problem.line}: ${found.problem.detail}; the block was not removed`);
       if (!found.position) return `${a.path}: the block is not there (already removed)`;
       await ctx.localFs.writeFile(a.path, withoutBlock(text, found.position));
       return `${a.path} changed since the hotfix: only its block '${a.begin}' was removed`;
     }
     case 'run': {
       const r = await ctx.exec.run(a.argv[0]!, a.argv.slice(1), { cwd: a.cwd, timeoutMs: a.timeout_ms, env: a.env });
-      if (r.exitCode !== 0) throw new Error(`rollback script ${a.argv[a.argv.length - 1]} failed (exit ${r.exitCode ?? r.signal}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      if (r.exitCode !== 0)
+        throw new Error(
+          `rollback script ${a.argv[a.argv.length - 1]} failed (exit ${r.exitCode ?? r.signal}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+        );
       return `ran ${a.argv[a.argv.length - 1]}`;
     }
     case 'sqlite_restore': {
       const backup = `${runDir}/${a.backup}`;
       if (!(await files.lstat(backup))) return 'the capture had not been taken; nothing to restore';
-      const r = await ctx.exec.run('sqlite3', [a.path, `.restore '${backup.replace(/'/g, "''")}'`], { timeoutMs: 3_600_000 });
+      const r = await ctx.exec.run('sqlite3', [a.path, `.restore '${backup.replace(/'/g, "''")}'`], {
+        timeoutMs: 3_600_000,
+      });
       if (r.exitCode !== 0) throw new Error(`sqlite3 .restore into ${a.path} failed: ${r.stderr.trim()}`);
       const c = await ctx.exec.run('sqlite3', [a.path, 'PRAGMA integrity_check;'], { timeoutMs: 3_600_000 });
-      if (c.stdout.trim() !== 'ok') throw new Error(`${a.path} fails PRAGMA integrity_check after the restore: ${c.stdout.trim()}`);
+      if (c.stdout.trim() !== 'ok')
+        throw new Error(`${a.path} fails PRAGMA integrity_check after the restore: ${c.stdout.trim()}`);
       return `SQLite ${a.path} restored (integrity_check ok)`;
     }
     case 'pg_restore': {
       const dump = `${runDir}/${a.dump}`;
       if (!(await files.lstat(dump))) return 'the dump had not been taken; nothing to restore';
-      const r = await ctx.exec.run('pg_restore', ['--clean', '--if-exists', '--exit-on-error', '--single-transaction', ...pgArgs(a.conn), '-d', a.conn.database, dump], { timeoutMs: 3_600_000 });
-      if (r.exitCode !== 0) throw new Error(`pg_restore into ${a.conn.database} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      const r = await ctx.exec.run(
+        'pg_restore',
+        [
+          '--clean',
+          '--if-exists',
+          '--exit-on-error',
+          '--single-transaction',
+          ...pgArgs(a.conn),
+          '-d',
+          a.conn.database,
+          dump,
+        ],
+        { timeoutMs: 3_600_000 },
+      );
+      if (r.exitCode !== 0)
+        throw new Error(
+          `pg_restore into ${a.conn.database} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+        );
       return `PostgreSQL ${a.conn.database} restored from ${a.dump}`;
     }
     case 'services': {
       const file = `${runDir}/${a.file}`;
       if (!(await files.lstat(file))) return 'the service states had not been captured; nothing to restore';
-      const states = JSON.parse(await ctx.localFs.readFile(file)) as Array<{ name: string; manager: string; state: string }>;
+      const states = JSON.parse(await ctx.localFs.readFile(file)) as Array<{
+        name: string;
+        manager: string;
+        state: string;
+      }>;
       const problems: string[] = [];
       const did: string[] = [];
       for (const s of states) {
@@ -102,7 +140,10 @@ async function perform(ctx: PluginContext<unknown>, files: HostFiles, a: UndoAct
           const r = await askServiceManager(ctx, s.manager, { op: 'restart', name: s.name });
           if (r.ok) did.push(`started ${s.name}`);
           else problems.push(`${s.name}: ${r.detail}`);
-        } else problems.push(`${s.name} runs now but was ${s.state}; the service-manager contract cannot stop it (${s.manager})`);
+        } else
+          problems.push(
+            `${s.name} runs now but was ${s.state}; the service-manager contract cannot stop it (${s.manager})`,
+          );
       }
       if (problems.length) throw new Error(problems.join('; '));
       return did.join(', ') || 'services as they were';
@@ -114,7 +155,13 @@ async function perform(ctx: PluginContext<unknown>, files: HostFiles, a: UndoAct
  * Rolls back `run` (see the file comment). The caller holds the lock. `onStep` reports progress.
  * `partial`: undo only `run.to_undo` inside a run that goes on (no rollback_begin/end records).
  */
-export async function rollbackRun(ctx: PluginContext<unknown>, run: RunSummary, reason: string, onStep?: (s: StepUndo) => void, partial = false): Promise<RollbackOutcome> {
+export async function rollbackRun(
+  ctx: PluginContext<unknown>,
+  run: RunSummary,
+  reason: string,
+  onStep?: (s: StepUndo) => void,
+  partial = false,
+): Promise<RollbackOutcome> {
   const files = new HostFiles(ctx);
   const journal = new RunJournal(files, run.dir);
   await journal.reopen(ctx);

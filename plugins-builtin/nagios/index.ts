@@ -24,7 +24,10 @@ export default definePlugin<NagiosConfig>({
     contributes.length = 0;
     const seen = new Set<string>();
     ctx.config.checks.forEach((c, i) => {
-      if (seen.has(c.id)) throw new Error(`${ctx.env.configDir}/config.yaml nagios.checks[${i}].id: '${c.id}' is used twice; give each check its own id`);
+      if (seen.has(c.id))
+        throw new Error(
+          `${ctx.env.configDir}/config.yaml nagios.checks[${i}].id: '${c.id}' is used twice; give each check its own id`,
+        );
       seen.add(c.id);
       contributes.push(nagiosCheck(c, i));
     });

@@ -98,12 +98,19 @@ export function parsePerfItem(item: string): PerfDatum {
     if (!m) throw new Error(`value of '${label}' is not a number: ${JSON.stringify(valuePart)}`);
     value = num(m[1]);
     uom = m[2]!;
-    if (!UOM.test(uom) && !/^[A-Za-z%/]+$/.test(uom)) throw new Error(`unit of '${label}' is not valid: ${JSON.stringify(uom)}`);
+    if (!UOM.test(uom) && !/^[A-Za-z%/]+$/.test(uom))
+      throw new Error(`unit of '${label}' is not valid: ${JSON.stringify(uom)}`);
   }
-  for (const [name, t] of [['warn', warn], ['crit', crit]] as const) {
+  for (const [name, t] of [
+    ['warn', warn],
+    ['crit', crit],
+  ] as const) {
     if (t && !isRange(t)) throw new Error(`${name} threshold of '${label}' is not a range: ${JSON.stringify(t)}`);
   }
-  for (const [name, t] of [['min', min], ['max', max]] as const) {
+  for (const [name, t] of [
+    ['min', min],
+    ['max', max],
+  ] as const) {
     if (t && num(t) === null) throw new Error(`${name} of '${label}' is not a number: ${JSON.stringify(t)}`);
   }
   return { label, value, uom, warn: warn || null, crit: crit || null, min: num(min), max: num(max) };

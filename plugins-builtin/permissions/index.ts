@@ -5,29 +5,60 @@
  * else the default one shipped beside this file.
  */
 import { fileURLToPath } from 'node:url';
-import { appendJournal, closest, CxError, defineCommand, defineFix, definePlugin, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import {
+  appendJournal,
+  closest,
+  CxError,
+  defineCommand,
+  defineFix,
+  definePlugin,
+  type CommandInput,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { permissionsErrors } from './errors.js';
 import { parsePolicy, type Policy } from './permissions-policy.js';
 import {
-  applyPermissionChanges, planPermissions, readAccounts, undoableJournals, undoPermissions, type PermissionsReport, type Scope,
+  applyPermissionChanges,
+  planPermissions,
+  readAccounts,
+  undoableJournals,
+  undoPermissions,
+  type PermissionsReport,
+  type Scope,
 } from './permissions-repair.js';
 
 /** Bad input the user can fix: error[CX_ERR_USAGE], exit 2. */
 const usage = (detail: string, hint?: string) => new CxError('CX_ERR_USAGE', { detail, hint });
 
 async function loadPolicy(ctx: PluginContext<unknown>, file: string | undefined): Promise<Policy> {
-  const candidates = file ? [file] : [`${ctx.env.configDir}/permissions-policy.yaml`, fileURLToPath(new URL('./default-policy.yaml', import.meta.url))];
+  const candidates = file
+    ? [file]
+    : [
+        `${ctx.env.configDir}/permissions-policy.yaml`,
+        fileURLToPath(new URL('./default-policy.yaml', import.meta.url)),
+      ];
   for (const f of candidates) {
     if (!(await ctx.localFs.stat(f))) {
-      if (file) throw usage(`repair permissions: policy file ${file} does not exist.`, `cx-ops repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`);
+      if (file)
+        throw usage(
+          `repair permissions: policy file ${file} does not exist.`,
+          `cx-ops repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`,
+        );
       continue;
     }
     return parsePolicy(await ctx.localFs.readFile(f), f);
   }
-  throw usage('repair permissions: no permissions policy found: the built-in default-policy.yaml is missing from the installation.', `write one to ${ctx.env.configDir}/permissions-policy.yaml (format: schemas/permissions-policy.schema.json), or reinstall cx-ops`);
+  throw usage(
+    'repair permissions: no permissions policy found: the built-in default-policy.yaml is missing from the installation.',
+    `write one to ${ctx.env.configDir}/permissions-policy.yaml (format: schemas/permissions-policy.schema.json), or reinstall cx-ops`,
+  );
 }
 
-async function scopesFor(ctx: PluginContext<unknown>, policy: Policy, o: { cx: boolean; user: string | null }): Promise<Scope[]> {
+async function scopesFor(
+  ctx: PluginContext<unknown>,
+  policy: Policy,
+  o: { cx: boolean; user: string | null },
+): Promise<Scope[]> {
   const { users } = await readAccounts(ctx);
   const people = users.filter((u) => u.uid >= 1000 && u.uid < 65534);
   const scopes: Scope[] = [];
@@ -35,7 +66,10 @@ async function scopesFor(ctx: PluginContext<unknown>, policy: Policy, o: { cx: b
   if (o.user) {
     const u = users.find((x) => x.name === o.user);
     if (!u) {
-      const near = closest(o.user, users.map((x) => x.name));
+      const near = closest(
+        o.user,
+        users.map((x) => x.name),
+      );
       throw usage(
         `repair permissions: no user '${o.user}' in ${ctx.fs.diskPath('/etc/passwd')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`,
         people.length ? `cx-ops repair permissions --user ${people[0]!.name}` : 'cx-ops repair permissions --cx',
@@ -51,7 +85,10 @@ async function scopesFor(ctx: PluginContext<unknown>, policy: Policy, o: { cx: b
 }
 
 /** Checks (dry run) or repairs permissions for the scopes. */
-export async function repairPermissions(ctx: PluginContext<unknown>, o: { cx: boolean; user: string | null; policy?: string; confirm?: (r: PermissionsReport) => Promise<boolean> }): Promise<PermissionsReport> {
+export async function repairPermissions(
+  ctx: PluginContext<unknown>,
+  o: { cx: boolean; user: string | null; policy?: string; confirm?: (r: PermissionsReport) => Promise<boolean> },
+): Promise<PermissionsReport> {
   const policy = await loadPolicy(ctx, o.policy);
   const scopes = await scopesFor(ctx, policy, o);
   const { checked, changes } = await planPermissions(ctx, policy, scopes);
@@ -59,23 +96,32 @@ export async function repairPermissions(ctx: PluginContext<unknown>, o: { cx: bo
   if (!changes.length) return { ...base, status: 'ok' };
   if (ctx.env.dryRun) return { ...base, status: 'planned' };
   if (o.confirm && !(await o.confirm({ ...base, status: 'planned' }))) return { ...base, status: 'declined' };
-  const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions');
+  const lock = await ctx.lock('permissions-repair', { what: 'repair permissions' });
   let journal: string;
   try {
     journal = await applyPermissionChanges(ctx, changes);
   } finally {
     await lock.release();
   }
-  await appendJournal(ctx, { run: 'repair permissions', scopes: base.scopes, changes: changes.length, undo: `cx-ops repair permissions --undo ${journal}` });
+  await appendJournal(ctx, {
+    run: 'repair permissions',
+    scopes: base.scopes,
+    changes: changes.length,
+    undo: `cx-ops repair permissions --undo ${journal}`,
+  });
   return { ...base, status: 'repaired', journal };
 }
 
 function format(r: PermissionsReport): string {
-  const lines = [`Permissions (${r.scopes.join(', ')}): ${r.checked} path(s) checked${r.dryRun ? ', dry run: nothing is changed' : ''}`];
-  for (const c of r.changes) lines.push(`  ${r.dryRun ? 'would fix' : 'fixed'} ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]`);
+  const lines = [
+    `Permissions (${r.scopes.join(', ')}): ${r.checked} path(s) checked${r.dryRun ? ', dry run: nothing is changed' : ''}`,
+  ];
+  for (const c of r.changes)
+    lines.push(`  ${r.dryRun ? 'would fix' : 'fixed'} ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]`);
   if (r.status === 'ok') lines.push('OK: everything matches the policy');
   else if (r.status === 'planned') lines.push(`PLANNED: ${r.changes.length} change(s)`);
-  else if (r.status === 'declined') lines.push(`DECLINED: not repaired: ${r.changes.length} change(s) planned and not confirmed; nothing changed`);
+  else if (r.status === 'declined')
+    lines.push(`DECLINED: not repaired: ${r.changes.length} change(s) planned and not confirmed; nothing changed`);
   else lines.push(`REPAIRED: ${r.changes.length} change(s); undo with: cx-ops repair permissions --undo ${r.journal}`);
   return `${lines.join('\n')}\n`;
 }
@@ -83,10 +129,14 @@ function format(r: PermissionsReport): string {
 /** Shows the plan (each path, what changes, its rule) and asks on a terminal; without one it needs -y. */
 function confirmPlan(ctx: PluginContext<unknown>): (r: PermissionsReport) => Promise<boolean> {
   return async (r) => {
-    ctx.io.err(`repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: cx-ops repair permissions --undo)\n`);
+    ctx.io.err(
+      `repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: cx-ops repair permissions --undo)\n`,
+    );
     if (ctx.env.assumeYes) return true;
     if (!ctx.io.interactive) {
-      ctx.io.err('not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n');
+      ctx.io.err(
+        'not changing anything: no terminal to ask. Run again with -y to apply this plan (or --dry-run to only look).\n',
+      );
       return false;
     }
     return ctx.io.confirm('Apply these changes?');
@@ -99,25 +149,46 @@ async function command(ctx: PluginContext<unknown>, input: CommandInput): Promis
     const ids = await undoableJournals(ctx);
     const asked = typeof o.undo === 'string' ? o.undo : null;
     const id = asked ?? ids[0];
-    if (!id) throw usage('repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).', 'cx-ops repair permissions --dry-run   (shows what a repair would change)');
+    if (!id)
+      throw usage(
+        'repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).',
+        'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+      );
     if (!ids.includes(id)) {
       throw usage(
         `repair permissions --undo: '${id}' is not the id of an undoable permissions change. ${ids.length ? `Undoable changes, newest first: ${ids.join(', ')}` : 'There are none: repair permissions has made no changes (or they were all undone)'}.`,
-        ids.length ? `cx-ops repair permissions --undo ${ids[0]}` : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+        ids.length
+          ? `cx-ops repair permissions --undo ${ids[0]}`
+          : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
       );
     }
-    const lock = await takeRunLock(ctx, 'repair.lock', 'repair permissions --undo');
+    const lock = await ctx.lock('permissions-repair', { what: 'repair permissions --undo' });
     const u = await undoPermissions(ctx, id).finally(() => lock.release());
-    await appendJournal(ctx, { run: 'repair permissions --undo', journal: id, restored: u.restored.length, left: u.skipped.length });
+    await appendJournal(ctx, {
+      run: 'repair permissions --undo',
+      journal: id,
+      restored: u.restored.length,
+      left: u.skipped.length,
+    });
     if (o.json) ctx.io.out(`${JSON.stringify(u, null, 2)}\n`);
     else {
-      for (const x of u.restored) ctx.io.out(`  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`);
+      for (const x of u.restored)
+        ctx.io.out(
+          `  ${ctx.env.dryRun ? 'would restore' : 'restored'} ${x.path}: mode ${x.to.mode.toString(8).padStart(4, '0')} owner ${x.to.uid}:${x.to.gid}\n`,
+        );
       for (const x of u.skipped) ctx.io.out(`  left ${x.path}: ${x.reason}\n`);
-      ctx.io.out(`UNDONE: ${u.restored.length} change(s) of ${id}${u.skipped.length ? `, ${u.skipped.length} left alone` : ''}\n`);
+      ctx.io.out(
+        `UNDONE: ${u.restored.length} change(s) of ${id}${u.skipped.length ? `, ${u.skipped.length} left alone` : ''}\n`,
+      );
     }
     return u.skipped.length ? 1 : 0;
   }
-  const r = await repairPermissions(ctx, { cx: Boolean(o.cx), user: typeof o.user === 'string' ? o.user : null, policy: typeof o.policy === 'string' ? o.policy : undefined, confirm: confirmPlan(ctx) });
+  const r = await repairPermissions(ctx, {
+    cx: Boolean(o.cx),
+    user: typeof o.user === 'string' ? o.user : null,
+    policy: typeof o.policy === 'string' ? o.policy : undefined,
+    confirm: confirmPlan(ctx),
+  });
   ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
   // A dry run that found differences exits 1 (like apt-get check); so does a plan not confirmed.
   return r.status === 'planned' || r.status === 'declined' ? 1 : 0;
@@ -130,12 +201,16 @@ export default definePlugin({
     defineCommand({
       name: 'repair permissions',
       dryRun: true,
-      description: "Fix ownership, modes and world-writable files of cx-ops' directories and users' homes (policy-driven, undoable)",
+      description:
+        "Fix ownership, modes and world-writable files of cx-ops' directories and users' homes (policy-driven, undoable)",
       options: [
         { flags: '--dry-run', description: 'show what differs from the policy; change nothing' },
         { flags: '--cx', description: "only cx-ops' own directories" },
         { flags: '--user <name>', description: "only this user's home (~/.ssh 700, private keys 600, ...)" },
-        { flags: '--policy <file>', description: 'policy file (default: <config_dir>/permissions-policy.yaml, else the built-in one)' },
+        {
+          flags: '--policy <file>',
+          description: 'policy file (default: <config_dir>/permissions-policy.yaml, else the built-in one)',
+        },
         { flags: '--undo [id]', description: 'put back what a repair changed (the last one by default)' },
         { flags: '--json', description: 'print the report as JSON' },
       ],
@@ -152,7 +227,10 @@ export default definePlugin({
         const r = await repairPermissions(ctx, { cx: false, user: null });
         return {
           ok: true,
-          message: r.status === 'ok' ? 'permissions match the policy' : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,
+          message:
+            r.status === 'ok'
+              ? 'permissions match the policy'
+              : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,
           actions: r.changes.map((c) => `${c.path}: ${c.reasons.join(', ')}`),
         };
       },

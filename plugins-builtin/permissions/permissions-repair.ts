@@ -4,7 +4,14 @@
  * is written to a journal before it is made, so `--undo` can put the old values back.
  */
 import { type PluginContext } from 'cx-ops/sdk';
-import { policyError, parseGroups, parsePasswd, type PasswdUser, type Policy, type PolicyRule } from './permissions-policy.js';
+import {
+  policyError,
+  parseGroups,
+  parsePasswd,
+  type PasswdUser,
+  type Policy,
+  type PolicyRule,
+} from './permissions-policy.js';
 
 export interface Ownership {
   mode: number;
@@ -47,14 +54,24 @@ interface Want {
   rule: string;
 }
 
-/** A host path under the root, as a path on disk: this plugin works in disk paths (ctx.localFs), as its policy's {config_dir} and {data_dir} are. */
-const underRoot = (root: string, p: string) => (root.replace(/\/+$/, '') === '' ? p : `${root.replace(/\/+$/, '')}${p}`);
+/** A host path under the root, as a path on disk: this plugin works in disk paths (ctx.localFs), as its policy's
+ * {config_dir} and {data_dir} are. */
+const underRoot = (root: string, p: string) =>
+  root.replace(/\/+$/, '') === '' ? p : `${root.replace(/\/+$/, '')}${p}`;
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
-const globRe = (pattern: string) => new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+const globRe = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 
 /** Users and groups of the host under ctx.env.root. */
-export async function readAccounts(ctx: PluginContext<unknown>): Promise<{ users: PasswdUser[]; groups: Map<string, number> }> {
+export async function readAccounts(
+  ctx: PluginContext<unknown>,
+): Promise<{ users: PasswdUser[]; groups: Map<string, number> }> {
   const read = async (p: string) => {
     try {
       return await ctx.localFs.readFile(underRoot(ctx.env.root, p));
@@ -74,7 +91,11 @@ async function walk(ctx: PluginContext<unknown>, dir: string, out: string[]): Pr
 }
 
 /** The paths a rule matches that exist now. */
-async function expand(ctx: PluginContext<unknown>, rule: PolicyRule, scope: Scope): Promise<Array<{ path: string; top: boolean }>> {
+async function expand(
+  ctx: PluginContext<unknown>,
+  rule: PolicyRule,
+  scope: Scope,
+): Promise<Array<{ path: string; top: boolean }>> {
   let p = rule.path.replace('{config_dir}', ctx.env.configDir).replace('{data_dir}', ctx.env.dataDir);
   if (p.includes('{home}')) p = p.replace('{home}', underRoot(ctx.env.root, scope.user!.home));
   else if (!rule.path.startsWith('{')) p = underRoot(ctx.env.root, p);
@@ -86,7 +107,9 @@ async function expand(ctx: PluginContext<unknown>, rule: PolicyRule, scope: Scop
     if (!(await ctx.localFs.stat(dir))) return [];
     const re = globRe(last);
     const ex = (rule.exclude ?? []).map(globRe);
-    tops = (await ctx.localFs.readDir(dir)).filter((e) => re.test(e.name) && !ex.some((x) => x.test(e.name))).map((e) => `${dir}/${e.name}`);
+    tops = (await ctx.localFs.readDir(dir))
+      .filter((e) => re.test(e.name) && !ex.some((x) => x.test(e.name)))
+      .map((e) => `${dir}/${e.name}`);
   } else if (await ctx.localFs.stat(p)) tops = [p];
   const out = tops.map((path) => ({ path, top: true }));
   if (rule.recursive) {
@@ -101,12 +124,24 @@ async function expand(ctx: PluginContext<unknown>, rule: PolicyRule, scope: Scop
 }
 
 function resolveId(
-  ctx: PluginContext<unknown>, kind: 'owner' | 'group', value: string, rule: PolicyRule, scope: Scope,
-  accounts: { users: PasswdUser[]; groups: Map<string, number> }, file: string,
+  ctx: PluginContext<unknown>,
+  kind: 'owner' | 'group',
+  value: string,
+  rule: PolicyRule,
+  scope: Scope,
+  accounts: { users: PasswdUser[]; groups: Map<string, number> },
+  file: string,
 ): number {
   const field = `${rule.ref}.${kind}`;
   if (value === '{user}' || value === '{group}') {
-    if (!scope.user) throw policyError(file, rule.lines[kind], field, `uses ${value}, which only rules in the user section may`, value);
+    if (!scope.user)
+      throw policyError(
+        file,
+        rule.lines[kind],
+        field,
+        `uses ${value}, which only rules in the user section may`,
+        value,
+      );
     return value === '{user}' ? scope.user.uid : scope.user.gid;
   }
   if (/^\d+$/.test(value)) return Number(value);
@@ -114,17 +149,29 @@ function resolveId(
   if (id !== undefined) return id;
   if (value === 'root') return 0; // uid/gid 0 is root even where the account files are missing
   const where = underRoot(ctx.env.root, kind === 'owner' ? '/etc/passwd' : '/etc/group');
-  throw policyError(file, rule.lines[kind], field, `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`, value);
+  throw policyError(
+    file,
+    rule.lines[kind],
+    field,
+    `names no ${kind === 'owner' ? 'user' : 'group'} in ${where}; use a name from there or a number`,
+    value,
+  );
 }
 
 /** Works out every change the policy asks for (reads only). */
-export async function planPermissions(ctx: PluginContext<unknown>, policy: Policy, scopes: Scope[]): Promise<{ checked: number; changes: PermissionChange[] }> {
+export async function planPermissions(
+  ctx: PluginContext<unknown>,
+  policy: Policy,
+  scopes: Scope[],
+): Promise<{ checked: number; changes: PermissionChange[] }> {
   const accounts = await readAccounts(ctx);
   const wants = new Map<string, Want>();
   for (const scope of scopes) {
     for (const rule of scope.rules) {
-      const uid = rule.owner === undefined ? undefined : resolveId(ctx, 'owner', rule.owner, rule, scope, accounts, policy.file);
-      const gid = rule.group === undefined ? undefined : resolveId(ctx, 'group', rule.group, rule, scope, accounts, policy.file);
+      const uid =
+        rule.owner === undefined ? undefined : resolveId(ctx, 'owner', rule.owner, rule, scope, accounts, policy.file);
+      const gid =
+        rule.group === undefined ? undefined : resolveId(ctx, 'group', rule.group, rule, scope, accounts, policy.file);
       for (const { path, top } of await expand(ctx, rule, scope)) {
         const s = await ctx.localFs.stat(path);
         if (!s || s.type === 'symlink') continue; // symlinks are never followed nor changed
@@ -153,7 +200,9 @@ export async function planPermissions(ctx: PluginContext<unknown>, policy: Polic
     const reasons: string[] = [];
     if (w.uid !== undefined && w.uid !== s.uid) {
       after.uid = w.uid;
-      reasons.push(`owner ${s.uid}${name(s.uid) ? ` (${name(s.uid)})` : ''} -> ${w.uid}${name(w.uid) ? ` (${name(w.uid)})` : ''}`);
+      reasons.push(
+        `owner ${s.uid}${name(s.uid) ? ` (${name(s.uid)})` : ''} -> ${w.uid}${name(w.uid) ? ` (${name(w.uid)})` : ''}`,
+      );
     }
     if (w.gid !== undefined && w.gid !== s.gid) {
       after.gid = w.gid;
@@ -164,26 +213,40 @@ export async function planPermissions(ctx: PluginContext<unknown>, policy: Polic
       after.mode &= ~0o002;
       if (w.mode === undefined) reasons.push(`world-writable (${octal(before.mode)}) -> ${octal(after.mode)}`);
     }
-    if (after.mode !== before.mode && !reasons.some((r) => r.startsWith('world-writable'))) reasons.push(`mode ${octal(before.mode)} -> ${octal(after.mode)}`);
+    if (after.mode !== before.mode && !reasons.some((r) => r.startsWith('world-writable')))
+      reasons.push(`mode ${octal(before.mode)} -> ${octal(after.mode)}`);
     if (reasons.length) changes.push({ path, reasons, before, after, rule: w.rule });
   }
   return { checked: wants.size, changes };
 }
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.(\d+)Z$/, '-$1');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace('T', '-')
+    .replace(/\.(\d+)Z$/, '-$1');
 }
 
 /** Applies the changes (chown first: it may clear set-id bits), journaled before each step. */
-export async function applyPermissionChanges(ctx: PluginContext<unknown>, changes: PermissionChange[]): Promise<string> {
+export async function applyPermissionChanges(
+  ctx: PluginContext<unknown>,
+  changes: PermissionChange[],
+): Promise<string> {
   const dir = `${ctx.env.stateDir}/journal`;
   await ctx.localFs.mkdir(dir, { mode: 0o700 });
   const id = stamp();
   const file = `${dir}/${id}.json`;
-  await ctx.localFs.writeFile(file, `${JSON.stringify({ id, created: new Date().toISOString(), undone: false, changes }, null, 2)}\n`, { mode: 0o600 });
+  await ctx.localFs.writeFile(
+    file,
+    `${JSON.stringify({ id, created: new Date().toISOString(), undone: false, changes }, null, 2)}\n`,
+    { mode: 0o600 },
+  );
   for (const c of changes) {
-    if (c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.localFs.chown(c.path, c.after.uid, c.after.gid);
-    if (c.after.mode !== c.before.mode || c.after.uid !== c.before.uid || c.after.gid !== c.before.gid) await ctx.localFs.chmod(c.path, c.after.mode);
+    if (c.after.uid !== c.before.uid || c.after.gid !== c.before.gid)
+      await ctx.localFs.chown(c.path, c.after.uid, c.after.gid);
+    if (c.after.mode !== c.before.mode || c.after.uid !== c.before.uid || c.after.gid !== c.before.gid)
+      await ctx.localFs.chmod(c.path, c.after.mode);
   }
   return id;
 }
@@ -218,7 +281,11 @@ const SET_ID = 0o6000;
  */
 function reachable(c: PermissionChange, now: Ownership): boolean {
   const modes = [c.before.mode, c.after.mode].flatMap((m) => [m, m & ~SET_ID]);
-  return [c.before.uid, c.after.uid].includes(now.uid) && [c.before.gid, c.after.gid].includes(now.gid) && modes.includes(now.mode);
+  return (
+    [c.before.uid, c.after.uid].includes(now.uid) &&
+    [c.before.gid, c.after.gid].includes(now.gid) &&
+    modes.includes(now.mode)
+  );
 }
 
 const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
@@ -231,7 +298,11 @@ const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.ui
  */
 export async function undoPermissions(ctx: PluginContext<unknown>, id: string): Promise<UndoReport> {
   const file = `${ctx.env.stateDir}/journal/${id}.json`;
-  const j = JSON.parse(await ctx.localFs.readFile(file)) as { id: string; undone: boolean; changes: PermissionChange[] };
+  const j = JSON.parse(await ctx.localFs.readFile(file)) as {
+    id: string;
+    undone: boolean;
+    changes: PermissionChange[];
+  };
   const report: UndoReport = { journal: id, restored: [], skipped: [] };
   for (const c of [...j.changes].reverse()) {
     const s = await ctx.localFs.stat(c.path);
@@ -241,11 +312,15 @@ export async function undoPermissions(ctx: PluginContext<unknown>, id: string): 
     }
     const now = { mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
     if (!reachable(c, now)) {
-      report.skipped.push({ path: c.path, reason: `changed again since (now ${octal(now.mode)} ${now.uid}:${now.gid})` });
+      report.skipped.push({
+        path: c.path,
+        reason: `changed again since (now ${octal(now.mode)} ${now.uid}:${now.gid})`,
+      });
       continue;
     }
     if (!same(now, c.before) && !ctx.env.dryRun) {
-      if (now.uid !== c.before.uid || now.gid !== c.before.gid) await ctx.localFs.chown(c.path, c.before.uid, c.before.gid);
+      if (now.uid !== c.before.uid || now.gid !== c.before.gid)
+        await ctx.localFs.chown(c.path, c.before.uid, c.before.gid);
       await ctx.localFs.chmod(c.path, c.before.mode);
     }
     report.restored.push({ path: c.path, to: c.before });

@@ -14,7 +14,10 @@ import { describeStatus, readTrustedKeys, type SignatureStatus } from './signing
 
 /** The kinds this plugin declares (the kernel's `plugins list --available` and `plugins info` read them). */
 export const catalogKinds = [
-  { kind: 'plugin-catalog', description: 'Lists plugins available for install: [{ name, version, registry, description }]' },
+  {
+    kind: 'plugin-catalog',
+    description: 'Lists plugins available for install: [{ name, version, registry, description }]',
+  },
   { kind: 'plugin-info', description: 'Adds fields to `plugins info NAME`: input { name }, output an object' },
 ];
 
@@ -29,7 +32,14 @@ async function available(ctx: PluginContext): Promise<Json> {
       seen.add(name);
       const offers = offersOf([l], name);
       const best = offers.find((o) => worksWith(o.entry, ctx.env.kernelVersion)) ?? offers[0]!;
-      out.push({ name, version: best.entry.version, registry: l.registry.name, description: best.entry.description, plugin_type: best.entry.plugin_type, signed: Boolean(best.entry.signature) });
+      out.push({
+        name,
+        version: best.entry.version,
+        registry: l.registry.name,
+        description: best.entry.description,
+        plugin_type: best.entry.plugin_type,
+        signed: Boolean(best.entry.signature),
+      });
     }
   }
   return out;
@@ -40,18 +50,27 @@ async function available(ctx: PluginContext): Promise<Json> {
  * against the archive at install time, but whether its key is trusted follows
  * plugins.trusted_sources as it is today. `note` says what changed since install.
  */
-async function currentStatus(fs: FsCapability, configDir: string, locked: LockedPlugin): Promise<{ status: SignatureStatus; note: string }> {
+async function currentStatus(
+  fs: FsCapability,
+  configDir: string,
+  locked: LockedPlugin,
+): Promise<{ status: SignatureStatus; note: string }> {
   const s = locked.signature;
   if (s.status === 'unsigned' || !s.public_key) return { status: s, note: '' };
   let keys;
   try {
     keys = await readTrustedKeys(fs, configDir);
   } catch (e) {
-    return { status: s, note: ` (as recorded at install; the trusted keys cannot be read now: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})` };
+    return {
+      status: s,
+      note: ` (as recorded at install; the trusted keys cannot be read now: ${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+    };
   }
   const raw = Buffer.from(s.public_key, 'base64');
   const source = keys.find((k) => k.raw.equals(raw));
-  const now: SignatureStatus = source ? { status: 'trusted', key_id: s.key_id, source: source.name } : { status: 'unknown-key', key_id: s.key_id };
+  const now: SignatureStatus = source
+    ? { status: 'trusted', key_id: s.key_id, source: source.name }
+    : { status: 'unknown-key', key_id: s.key_id };
   const note =
     s.status === 'trusted' && now.status !== 'trusted'
       ? ` (trusted at install as '${s.source}'; that key is no longer in plugins.trusted_sources)`
@@ -62,7 +81,10 @@ async function currentStatus(fs: FsCapability, configDir: string, locked: Locked
 }
 
 /** Signature status and origin of an installed plugin; {} for plugins not installed from a registry. */
-export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins' | 'localFs'>, name: string): Promise<Record<string, Json>> {
+export async function installInfo(
+  ctx: Pick<PluginContext, 'env' | 'plugins' | 'localFs'>,
+  name: string,
+): Promise<Record<string, Json>> {
   const file = lockPath(ctx.env.dataDir);
   const locked = (await readLock(ctx.localFs, file)).plugins[name];
   if (!locked) return {};
@@ -70,7 +92,9 @@ export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins' | '
   const { status: signature, note } = await currentStatus(ctx.localFs, ctx.env.configDir, locked);
   const status = changed.length ? 'modified' : signature.status;
   return {
-    signature: changed.length ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(signature)}${note})` : `${describeStatus(signature)}${note}`,
+    signature: changed.length
+      ? `modified (${changed.join(', ')} changed since install; was ${describeStatus(signature)}${note})`
+      : `${describeStatus(signature)}${note}`,
     signature_status: status,
     ...(locked.signature.status !== 'unsigned' ? { signing_key: locked.signature.key_id } : {}),
     ...(locked.signature.status !== signature.status ? { status_at_install: locked.signature.status } : {}),
@@ -84,8 +108,16 @@ export async function installInfo(ctx: Pick<PluginContext, 'env' | 'plugins' | '
 }
 
 export const catalogContributions: Contribution[] = [
-  defineContribution('plugin-catalog', 'registries', { description: 'plugins offered by the configured registries' }, (ctx) => available(ctx)),
-  defineContribution('plugin-info', 'registry', { description: 'origin and signature status of installed plugins' }, (ctx, input: Json) =>
-    installInfo(ctx, String((input as { name?: unknown } | null)?.name ?? '')),
+  defineContribution(
+    'plugin-catalog',
+    'registries',
+    { description: 'plugins offered by the configured registries' },
+    (ctx) => available(ctx),
+  ),
+  defineContribution(
+    'plugin-info',
+    'registry',
+    { description: 'origin and signature status of installed plugins' },
+    (ctx, input: Json) => installInfo(ctx, String((input as { name?: unknown } | null)?.name ?? '')),
   ),
 ];

@@ -7,7 +7,8 @@
 import type { FsCapability } from 'cx-ops/sdk';
 import type { RegistryCaps } from './local-files.js';
 
-const size = (data: string | Uint8Array) => (typeof data === 'string' ? new TextEncoder().encode(data).byteLength : data.byteLength);
+const size = (data: string | Uint8Array) =>
+  typeof data === 'string' ? new TextEncoder().encode(data).byteLength : data.byteLength;
 
 /** `caps` with every change it makes also appended to `changes`. */
 export function listingChanges(caps: RegistryCaps): { caps: RegistryCaps; changes: string[] } {

@@ -8,7 +8,8 @@ import type { LoadOptions } from './index-cache.js';
 import type { InstallContext } from './install.js';
 
 export const str = (v: Json | undefined): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-export const strings = (v: Json | undefined): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
+export const strings = (v: Json | undefined): string[] | undefined =>
+  Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
 
 /**
  * The InstallContext of a command run: its capabilities note every change they make (the list a

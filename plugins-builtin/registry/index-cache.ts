@@ -42,13 +42,23 @@ export function formatAge(ms: number): string {
 }
 
 /** The cached index of a registry, if any (no network). */
-export async function cachedIndex(fs: FsCapability, cacheDir: string, registry: RegistrySource): Promise<LoadedIndex | undefined> {
+export async function cachedIndex(
+  fs: FsCapability,
+  cacheDir: string,
+  registry: RegistrySource,
+): Promise<LoadedIndex | undefined> {
   const p = cachePaths(cacheDir, registry.name);
   const [text, metaText] = await Promise.all([readBytesIfExists(fs, p.text), readBytesIfExists(fs, p.meta)]);
   if (!text || !metaText) return undefined;
   const meta = JSON.parse(utf8(metaText)) as CacheMeta;
   if (meta.url !== indexLocation(registry.url)) return undefined;
-  return { registry, index: parseIndex(text, `${p.text} (cached copy of ${meta.url})`), indexAt: meta.url, fetchedAt: meta.fetched_at, fromCache: true };
+  return {
+    registry,
+    index: parseIndex(text, `${p.text} (cached copy of ${meta.url})`),
+    indexAt: meta.url,
+    fetchedAt: meta.fetched_at,
+    fromCache: true,
+  };
 }
 
 export interface LoadOptions {
@@ -68,21 +78,31 @@ export async function loadIndex(registry: RegistrySource, o: LoadOptions): Promi
     bytes = await fetchBytes(o.caps, at);
   } catch (e) {
     const cached = await cachedIndex(o.caps.localFs, o.cacheDir, registry);
-    if (!cached) throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: messageOf(e) });
+    if (!cached)
+      throw registryErrors.CX_ERR_REGISTRY_UNREACHABLE({ name: registry.name, url: at, detail: messageOf(e) });
     const age = formatAge((o.now?.() ?? Date.now()) - Date.parse(cached.fetchedAt));
-    o.warn(`warning: registry '${registry.name}' (${at}) is unreachable: ${messageOf(e)}; using its cached index from ${cached.fetchedAt} (${age} old).\n`);
+    o.warn(
+      `warning: registry '${registry.name}' (${at}) is unreachable: ${messageOf(e)}; using its cached index from ${cached.fetchedAt} (${age} old).\n`,
+    );
     return cached;
   }
   const index = parseIndex(bytes, at);
   const fetchedAt = new Date(o.now?.() ?? Date.now()).toISOString();
   const p = cachePaths(o.cacheDir, registry.name);
   await writeFileAtomic(o.caps.localFs, p.text, bytes);
-  await writeFileAtomic(o.caps.localFs, p.meta, `${JSON.stringify({ url: at, fetched_at: fetchedAt } satisfies CacheMeta)}\n`);
+  await writeFileAtomic(
+    o.caps.localFs,
+    p.meta,
+    `${JSON.stringify({ url: at, fetched_at: fetchedAt } satisfies CacheMeta)}\n`,
+  );
   return { registry, index, indexAt: at, fetchedAt, fromCache: false };
 }
 
 /** Loads the indexes of several registries; each failure is reported through `warn` and skipped unless `strict`. */
-export async function loadIndexes(registries: RegistrySource[], o: LoadOptions & { strict?: boolean }): Promise<LoadedIndex[]> {
+export async function loadIndexes(
+  registries: RegistrySource[],
+  o: LoadOptions & { strict?: boolean },
+): Promise<LoadedIndex[]> {
   const out: LoadedIndex[] = [];
   for (const r of registries) {
     try {

@@ -14,7 +14,16 @@
  */
 import { join } from 'node:path';
 import satisfies from 'semver/functions/satisfies.js';
-import { CxError, messageOf, type FsCapability, type IoCapability, type Json, type PluginsCapability, type RuntimeEnv, type Tier } from 'cx-ops/sdk';
+import {
+  CxError,
+  messageOf,
+  type FsCapability,
+  type IoCapability,
+  type Json,
+  type PluginsCapability,
+  type RuntimeEnv,
+  type Tier,
+} from 'cx-ops/sdk';
 import { changesText } from './change-list.js';
 import { registryErrors } from './errors.js';
 import type { LoadedIndex } from './index-cache.js';
@@ -101,10 +110,17 @@ type GrantChoice = { grants: string[]; pending: boolean } | undefined;
  * Asks for the requested permissions unless grants were given; undefined when declined. A dry
  * run never asks: it reports the request as pending, so it needs no terminal and no grants.
  */
-async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: string[], c: InstallChoices, header: string): Promise<GrantChoice> {
+async function chooseGrants(
+  ctx: InstallContext,
+  t: InstallTarget,
+  requested: string[],
+  c: InstallChoices,
+  header: string,
+): Promise<GrantChoice> {
   if (c.grants) return { grants: c.grants, pending: false };
   if (!requested.length) return { grants: [], pending: false };
-  if (c.previousGrants && requested.every((r) => c.previousGrants!.includes(r))) return { grants: requested, pending: false };
+  if (c.previousGrants && requested.every((r) => c.previousGrants!.includes(r)))
+    return { grants: requested, pending: false };
   if (ctx.env.dryRun && !ctx.env.assumeYes) return { grants: [], pending: true };
   ctx.io.err(`${header}\nIt requests these permissions:\n${requested.map((g) => `  - ${g}`).join('\n')}\n`);
   if (ctx.env.assumeYes) return { grants: requested, pending: false };
@@ -115,7 +131,9 @@ async function chooseGrants(ctx: InstallContext, t: InstallTarget, requested: st
       hint: `${retry} ${requested.map((g) => `--grant '${g}'`).join(' ')}   (or -y to grant all requested)`,
     });
   }
-  return (await ctx.io.confirm('Install and grant these permissions?')) ? { grants: requested, pending: false } : undefined;
+  return (await ctx.io.confirm('Install and grant these permissions?'))
+    ? { grants: requested, pending: false }
+    : undefined;
 }
 
 /** Writes the archive's files into a fresh directory (directories 0755, files 0644 or 0755), each atomically. */
@@ -142,7 +160,10 @@ async function switchLink(fs: FsCapability, installDir: string, name: string, st
   const link = join(installDir, name);
   const st = await fs.lstat(link);
   if (st && st.type !== 'symlink') {
-    throw new CxError('CX_ERR_USAGE', { detail: `${link} exists and was not installed by cx-ops plugins install; nothing was changed.`, hint: `move ${link} away, then install again` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `${link} exists and was not installed by cx-ops plugins install; nothing was changed.`,
+      hint: `move ${link} away, then install again`,
+    });
   }
   const tmp = join(installDir, `.${name}.link-${process.pid}-${Date.now()}`);
   await fs.symlink(storeRel, tmp);
@@ -152,8 +173,10 @@ async function switchLink(fs: FsCapability, installDir: string, name: string, st
 /** Removes temp directories and links left by killed installs of `name`. */
 async function sweep(fs: FsCapability, installDir: string, name: string): Promise<void> {
   const store = join(installDir, STORE);
-  for (const e of await fs.readDir(store).catch(() => [])) if (e.name.startsWith(`.tmp-${name}-`)) await fs.remove(join(store, e.name), { recursive: true });
-  for (const e of await fs.readDir(installDir).catch(() => [])) if (e.name.startsWith(`.${name}.link-`)) await fs.remove(join(installDir, e.name));
+  for (const e of await fs.readDir(store).catch(() => []))
+    if (e.name.startsWith(`.tmp-${name}-`)) await fs.remove(join(store, e.name), { recursive: true });
+  for (const e of await fs.readDir(installDir).catch(() => []))
+    if (e.name.startsWith(`.${name}.link-`)) await fs.remove(join(installDir, e.name));
 }
 
 /** Records the install in the lock file. */
@@ -165,7 +188,11 @@ async function lockInstall(fs: FsCapability, dataDir: string, name: string, entr
 }
 
 /** Installs one version. Every check runs before anything is written. */
-export async function installVersion(ctx: InstallContext, t: InstallTarget, c: InstallChoices = {}): Promise<InstallResult> {
+export async function installVersion(
+  ctx: InstallContext,
+  t: InstallTarget,
+  c: InstallChoices = {},
+): Promise<InstallResult> {
   const { env } = ctx;
   const fs = ctx.localFs;
   const present = (await ctx.plugins.list()).find((p) => p.name === t.name);
@@ -183,36 +210,77 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     url = resolveReference(t.indexAt, t.entry.archive);
     bytes = await fetchBytes(ctx, url);
   } catch (e) {
-    throw new CxError('CX_ERR_IO', { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${messageOf(e)}` }, { cause: e });
+    throw new CxError(
+      'CX_ERR_IO',
+      { path: url, detail: `cannot download the archive of '${t.name}' ${t.entry.version}: ${messageOf(e)}` },
+      { cause: e },
+    );
   }
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
     const { version } = t.entry;
-    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({ plugin: t.name, version, url, actual, expected: t.entry.sha256, expectedFrom: t.expectedFrom, kept });
+    throw registryErrors.CX_ERR_CHECKSUM_MISMATCH({
+      plugin: t.name,
+      version,
+      url,
+      actual,
+      expected: t.entry.sha256,
+      expectedFrom: t.expectedFrom,
+      kept,
+    });
   }
   const trustedKeys = await readTrustedKeys(ctx.localFs, env.configDir, (m) => ctx.io.err(m));
-  const signature = checkSignature(bytes, t.entry.signature, trustedKeys, { plugin: t.name, version: t.entry.version, kept });
+  const signature = checkSignature(bytes, t.entry.signature, trustedKeys, {
+    plugin: t.name,
+    version: t.entry.version,
+    kept,
+  });
   if (c.trusted && signature.status !== 'trusted') {
-    throw registryErrors.CX_ERR_NOT_TRUSTED({ plugin: t.name, version: t.entry.version, status: describeStatus(signature), config: join(env.configDir, 'config.yaml') });
+    throw registryErrors.CX_ERR_NOT_TRUSTED({
+      plugin: t.name,
+      version: t.entry.version,
+      status: describeStatus(signature),
+      config: join(env.configDir, 'config.yaml'),
+    });
   }
   const { manifest, files } = await inspectArchive(bytes, url);
   if (manifest.name !== t.name || manifest.version !== t.entry.version) {
-    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: url, detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({
+      archive: url,
+      detail: `holds ${manifest.name} ${manifest.version}, but ${t.expectedFrom} lists it as ${t.name} ${t.entry.version}.`,
+    });
   }
   if (!satisfies(env.kernelVersion, manifest.cx_version, { includePrerelease: true })) {
-    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: url, detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({
+      archive: url,
+      detail: `its plugin.yaml needs cx-ops ${manifest.cx_version}, but this is cx-ops ${env.kernelVersion}.`,
+    });
   }
   if (c.trusted && manifest.tier !== 'trusted') {
-    throw new CxError('CX_ERR_USAGE', { detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`, hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`,
+      hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)`,
+    });
   }
   const tier: Tier = c.trusted ? 'trusted' : 'sandboxed';
   const requested = requestedPermissions(manifest);
   const header = `plugin '${t.name}' ${manifest.version} from registry '${t.registry}' (${tier}; signature: ${describeStatus(signature)})`;
-  const choice: GrantChoice = tier === 'trusted' ? { grants: [], pending: false } : await chooseGrants(ctx, t, requested, c, header);
+  const choice: GrantChoice =
+    tier === 'trusted' ? { grants: [], pending: false } : await chooseGrants(ctx, t, requested, c, header);
   const result: InstallResult = {
-    name: t.name, version: manifest.version, registry: t.registry, tier, signature, grants: choice?.grants ?? [], requested: tier === 'trusted' ? [] : requested,
-    grantsPending: choice?.pending ?? false, dir: join(ctx.plugins.installDir, t.name), previous: previous?.version, dryRun: env.dryRun,
-    installed: false, changes: [],
+    name: t.name,
+    version: manifest.version,
+    registry: t.registry,
+    tier,
+    signature,
+    grants: choice?.grants ?? [],
+    requested: tier === 'trusted' ? [] : requested,
+    grantsPending: choice?.pending ?? false,
+    dir: join(ctx.plugins.installDir, t.name),
+    previous: previous?.version,
+    dryRun: env.dryRun,
+    installed: false,
+    changes: [],
   };
   if (!choice) return result;
   const { grants } = choice;
@@ -245,7 +313,9 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
       }
     }
     const sigRecord: LockedPlugin['signature'] =
-      signature.status === 'unsigned' ? signature : { ...signature, public_key: t.entry.signature!.public_key, signature: t.entry.signature!.signature };
+      signature.status === 'unsigned'
+        ? signature
+        : { ...signature, public_key: t.entry.signature!.public_key, signature: t.entry.signature!.signature };
     await lockInstall(fs, env.dataDir, t.name, {
       version: manifest.version,
       ...(t.range ? { range: t.range } : {}),
@@ -260,8 +330,16 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
     });
     if (oldTarget?.startsWith(`${STORE}/`)) await fs.remove(join(installDir, oldTarget), { recursive: true });
     await ctx.journal({
-      action: 'install', name: t.name, version: manifest.version, previous: previous?.version ?? null, registry: t.registry, url, sha256: actual,
-      signature: signature.status, tier, grants,
+      action: 'install',
+      name: t.name,
+      version: manifest.version,
+      previous: previous?.version ?? null,
+      registry: t.registry,
+      url,
+      sha256: actual,
+      signature: signature.status,
+      tier,
+      grants,
     });
   } finally {
     await lock.release();
@@ -269,14 +347,23 @@ export async function installVersion(ctx: InstallContext, t: InstallTarget, c: I
   // This install's changes, with the index cache writes that led to it.
   const changes = ctx.changes.splice(0);
   if (env.dryRun) {
-    const granting = choice.pending ? ` once its requested permissions are granted (${requested.join(', ')})` : grants.length ? ` with grants: ${grants.join(', ')}` : '';
-    ctx.io.err(`dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${granting}; nothing was changed.\n${changesText(changes)}`);
+    const granting = choice.pending
+      ? ` once its requested permissions are granted (${requested.join(', ')})`
+      : grants.length
+        ? ` with grants: ${grants.join(', ')}`
+        : '';
+    ctx.io.err(
+      `dry run: would install ${t.name} ${manifest.version} into ${result.dir}${previous ? ` (replacing ${previous.version})` : ''} and enable it ${tier}${granting}; nothing was changed.\n${changesText(changes)}`,
+    );
   }
   return { ...result, installed: true, changes };
 }
 
 /** Removes an installed plugin: disables it, removes its files and its lock entry. A dry run lists what it would change. */
-export async function removePlugin(ctx: InstallContext, name: string): Promise<{ locked: LockedPlugin; changes: string[] }> {
+export async function removePlugin(
+  ctx: InstallContext,
+  name: string,
+): Promise<{ locked: LockedPlugin; changes: string[] }> {
   const file = lockPath(ctx.env.dataDir);
   const locked = (await readLock(ctx.localFs, file)).plugins[name];
   if (!locked) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: name, lock: file });
@@ -289,7 +376,8 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<{
   try {
     const st = await fs.lstat(link);
     if (st) await fs.remove(link);
-    if (st?.target?.startsWith(`${STORE}/`) && (await fs.lstat(join(installDir, st.target)))) await fs.remove(join(installDir, st.target), { recursive: true });
+    if (st?.target?.startsWith(`${STORE}/`) && (await fs.lstat(join(installDir, st.target))))
+      await fs.remove(join(installDir, st.target), { recursive: true });
     const all = await readLock(fs, file);
     delete all.plugins[name];
     await writeLock(fs, file, all);
@@ -298,7 +386,8 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<{
     await lock.release();
   }
   const changes = ctx.changes.splice(0);
-  if (ctx.env.dryRun) ctx.io.err(`dry run: would disable ${name} and remove ${link}; nothing was changed.\n${changesText(changes)}`);
+  if (ctx.env.dryRun)
+    ctx.io.err(`dry run: would disable ${name} and remove ${link}; nothing was changed.\n${changesText(changes)}`);
   return { locked, changes };
 }
 
@@ -306,7 +395,9 @@ export async function removePlugin(ctx: InstallContext, name: string): Promise<{
 export function targetFromLock(name: string, locked: LockedPlugin, lockFileName: string): InstallTarget {
   const s = locked.signature;
   const signature: IndexSignature | undefined =
-    s.status !== 'unsigned' && s.public_key && s.signature ? { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature } : undefined;
+    s.status !== 'unsigned' && s.public_key && s.signature
+      ? { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature }
+      : undefined;
   return {
     name,
     entry: { version: locked.version, archive: locked.url, sha256: locked.sha256, signature },
@@ -319,5 +410,12 @@ export function targetFromLock(name: string, locked: LockedPlugin, lockFileName:
 
 /** The install target for an offer of a registry index. */
 export function targetFromIndex(name: string, loaded: LoadedIndex, entry: IndexVersion, range?: string): InstallTarget {
-  return { name, entry, registry: loaded.registry.name, indexAt: loaded.indexAt, expectedFrom: `the index of registry '${loaded.registry.name}' (${loaded.indexAt})`, range };
+  return {
+    name,
+    entry,
+    registry: loaded.registry.name,
+    indexAt: loaded.indexAt,
+    expectedFrom: `the index of registry '${loaded.registry.name}' (${loaded.indexAt})`,
+    range,
+  };
 }

@@ -11,7 +11,11 @@ import type { FsCapability, PluginContext } from 'cx-ops/sdk';
 export type RegistryCaps = Pick<PluginContext, 'localFs' | 'net' | 'lock'>;
 
 /** A file's bytes, or undefined when nothing is there. */
-export async function readBytesIfExists(fs: FsCapability, path: string, maxBytes?: number): Promise<Uint8Array | undefined> {
+export async function readBytesIfExists(
+  fs: FsCapability,
+  path: string,
+  maxBytes?: number,
+): Promise<Uint8Array | undefined> {
   if (!(await fs.stat(path))) return undefined;
   return fs.readBytes(path, maxBytes === undefined ? undefined : { maxBytes });
 }
@@ -20,7 +24,16 @@ export async function readBytesIfExists(fs: FsCapability, path: string, maxBytes
 export const utf8 = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /** Replaces a file atomically (the capability's writeBytes), making its directory first. */
-export async function writeFileAtomic(fs: FsCapability, path: string, data: string | Uint8Array, mode?: number): Promise<void> {
+export async function writeFileAtomic(
+  fs: FsCapability,
+  path: string,
+  data: string | Uint8Array,
+  mode?: number,
+): Promise<void> {
   if (!(await fs.stat(dirname(path)))) await fs.mkdir(dirname(path));
-  await fs.writeBytes(path, typeof data === 'string' ? new TextEncoder().encode(data) : data, mode === undefined ? {} : { mode });
+  await fs.writeBytes(
+    path,
+    typeof data === 'string' ? new TextEncoder().encode(data) : data,
+    mode === undefined ? {} : { mode },
+  );
 }

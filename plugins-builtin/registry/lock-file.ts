@@ -73,13 +73,23 @@ function jsonErrorOffset(text: string, message: string): number {
  * with --lock): then it is CX_ERR_USAGE. A file that is not JSON or does not match the schema is
  * CX_ERR_LOCK_INVALID with the line (and column) of the problem.
  */
-export async function readLock(fs: FsCapability, file: string, options: { mustExist?: boolean } = {}): Promise<LockFile> {
+export async function readLock(
+  fs: FsCapability,
+  file: string,
+  options: { mustExist?: boolean } = {},
+): Promise<LockFile> {
   const bytes = await readBytesIfExists(fs, file).catch((e: unknown) => {
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, detail: `cannot be read (${isCxError(e) ? e.params.detail ?? e.message : String(e)}).` });
+    throw registryErrors.CX_ERR_LOCK_INVALID({
+      file,
+      detail: `cannot be read (${isCxError(e) ? (e.params.detail ?? e.message) : String(e)}).`,
+    });
   });
   if (!bytes) {
     if (options.mustExist) {
-      throw new CxError('CX_ERR_USAGE', { detail: `lock file ${file} does not exist; nothing was installed.`, hint: 'cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host\'s ${dataDir}/plugins.lock.json)' });
+      throw new CxError('CX_ERR_USAGE', {
+        detail: `lock file ${file} does not exist; nothing was installed.`,
+        hint: "cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host's ${dataDir}/plugins.lock.json)",
+      });
     }
     return { lock_version: 1, plugins: {} };
   }
@@ -88,8 +98,14 @@ export async function readLock(fs: FsCapability, file: string, options: { mustEx
   try {
     data = JSON.parse(text);
   } catch (e) {
-    const message = messageOf(e).replace(/ in JSON at position \d+.*$/s, '').replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, ...lineColumn(text, jsonErrorOffset(text, messageOf(e))), detail: `is not valid JSON: ${message}.` });
+    const message = messageOf(e)
+      .replace(/ in JSON at position \d+.*$/s, '')
+      .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
+    throw registryErrors.CX_ERR_LOCK_INVALID({
+      file,
+      ...lineColumn(text, jsonErrorOffset(text, messageOf(e))),
+      detail: `is not valid JSON: ${message}.`,
+    });
   }
   const validate = schemaValidator('plugins-lock.schema.json');
   if (!validate(data)) {
@@ -100,7 +116,11 @@ export async function readLock(fs: FsCapability, file: string, options: { mustEx
     } catch {
       line = undefined;
     }
-    throw registryErrors.CX_ERR_LOCK_INVALID({ file, line, detail: `field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}.` });
+    throw registryErrors.CX_ERR_LOCK_INVALID({
+      file,
+      line,
+      detail: `field '${p.field}' ${p.detail}${p.found !== undefined ? ` (found: ${JSON.stringify(p.found)})` : ''}.`,
+    });
   }
   return data as LockFile;
 }
@@ -113,16 +133,21 @@ export async function writeLock(fs: FsCapability, file: string, lock: LockFile):
 }
 
 /** sha256 of every file of an archive's contents, keyed by '/'-separated relative path (what an install writes). */
-export function hashFiles(files: Array<{ path: string; type: 'file' | 'directory'; data: Uint8Array }>): Record<string, string> {
+export function hashFiles(
+  files: Array<{ path: string; type: 'file' | 'directory'; data: Uint8Array }>,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) if (f.type === 'file') out[f.path] = sha256(f.data);
+  for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)))
+    if (f.type === 'file') out[f.path] = sha256(f.data);
   return out;
 }
 
 /** sha256 of every file under `dir`, keyed by '/'-separated relative path. */
 export async function hashTree(fs: FsCapability, dir: string, prefix = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const e of (await fs.readDir(join(dir, prefix))).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const e of (await fs.readDir(join(dir, prefix))).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  )) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.type === 'directory') Object.assign(out, await hashTree(fs, dir, rel));
     else out[rel] = e.type === 'file' ? sha256(await fs.readBytes(join(dir, rel))) : 'not-a-regular-file';
@@ -131,7 +156,11 @@ export async function hashTree(fs: FsCapability, dir: string, prefix = ''): Prom
 }
 
 /** Files added, removed or changed since install (empty when the install is intact). */
-export async function modifiedFiles(fs: FsCapability, dir: string, recorded: Record<string, string>): Promise<string[]> {
+export async function modifiedFiles(
+  fs: FsCapability,
+  dir: string,
+  recorded: Record<string, string>,
+): Promise<string[]> {
   let now: Record<string, string>;
   try {
     now = await hashTree(fs, dir);

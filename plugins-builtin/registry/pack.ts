@@ -32,24 +32,41 @@ async function sourceEntry(fs: FsCapability, dir: string, m: Manifest): Promise<
 }
 
 /** The bytes of main: the bundled source, or the main file as it is. */
-async function mainBytes(fs: FsCapability, dir: string, dirArg: string, manifest: Manifest, entry?: string): Promise<Uint8Array> {
+async function mainBytes(
+  fs: FsCapability,
+  dir: string,
+  dirArg: string,
+  manifest: Manifest,
+  entry?: string,
+): Promise<Uint8Array> {
   if (entry) {
     const { bundlePlugin } = await import('cx-ops/sdk/bundle');
     try {
       return new TextEncoder().encode(await bundlePlugin(entry));
     } catch (e) {
-      throw new CxError('CX_ERR_USAGE', { detail: messageOf(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` }, { cause: e });
+      throw new CxError(
+        'CX_ERR_USAGE',
+        { detail: messageOf(e), hint: `fix the source, then run: cx-ops plugins pack ${dirArg}` },
+        { cause: e },
+      );
     }
   }
   const main = await readBytesIfExists(fs, join(dir, manifest.main));
   if (!main) {
-    throw new CxError('CX_ERR_USAGE', { detail: `${dir}: main file '${manifest.main}' does not exist and there is no src/index.ts to bundle.`, hint: `write src/index.ts, then run: cx-ops plugins pack ${dirArg}` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `${dir}: main file '${manifest.main}' does not exist and there is no src/index.ts to bundle.`,
+      hint: `write src/index.ts, then run: cx-ops plugins pack ${dirArg}`,
+    });
   }
   return main;
 }
 
 /** Packs a plugin directory (read and written through `fs`: ctx.localFs); `out` defaults to ./NAME-VERSION.tgz in `cwd`. */
-export async function packPlugin(fs: FsCapability, dirArg: string, options: { out?: string; cwd?: string } = {}): Promise<Packed> {
+export async function packPlugin(
+  fs: FsCapability,
+  dirArg: string,
+  options: { out?: string; cwd?: string } = {},
+): Promise<Packed> {
   const dir = resolve(options.cwd ?? process.cwd(), dirArg);
   const { manifest, text } = await readManifestFile(fs, dir);
   const out = resolve(options.cwd ?? process.cwd(), options.out ?? `${manifest.name}-${manifest.version}.tgz`);
@@ -67,5 +84,13 @@ export async function packPlugin(fs: FsCapability, dirArg: string, options: { ou
   await readPluginArchive(bytes, out); // what we publish must pass the installer's own checks
   await writeFileAtomic(fs, out, bytes);
   const entries = files.map((f) => f.path).sort();
-  return { file: out, name: manifest.name, version: manifest.version, sha256: sha256(bytes), size: bytes.byteLength, entries, bundledFrom: entry };
+  return {
+    file: out,
+    name: manifest.name,
+    version: manifest.version,
+    sha256: sha256(bytes),
+    size: bytes.byteLength,
+    entries,
+    bundledFrom: entry,
+  };
 }

@@ -30,7 +30,10 @@ export function unsafePath(path: string): string | undefined {
 }
 
 function normalize(path: string): string {
-  return path.split(/[\\/]+/).filter((p) => p && p !== '.').join('/');
+  return path
+    .split(/[\\/]+/)
+    .filter((p) => p && p !== '.')
+    .join('/');
 }
 
 function refuse(archive: string, entry: string, detail: string): never {
@@ -46,7 +49,10 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   try {
     tarBytes = gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED_BYTES });
   } catch (e) {
-    const why = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes` : messageOf(e);
+    const why =
+      (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE'
+        ? `unpacks to more than ${MAX_UNPACKED_BYTES} bytes`
+        : messageOf(e);
     throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a gzip-compressed tar archive (${why}).` });
   }
   if (!tarBytes.some((b) => b !== 0)) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: 'is empty.' });
@@ -58,7 +64,8 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
     onReadEntry: (entry: ReadEntry) => {
       try {
         if (problem) throw problem;
-        if (files.length >= MAX_ENTRIES) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `has more than ${MAX_ENTRIES} entries.` });
+        if (files.length >= MAX_ENTRIES)
+          throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `has more than ${MAX_ENTRIES} entries.` });
         const raw = entry.path;
         const why = unsafePath(raw);
         if (why) refuse(archive, raw, why);
@@ -73,7 +80,13 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
             const target = String(entry.linkpath ?? '');
             const kind = entry.type === 'Link' ? 'hard link' : 'symbolic link';
             const outside = unsafePath(target) !== undefined || escapes(raw, target, entry.type === 'Link');
-            refuse(archive, raw, outside ? `is a ${kind} pointing outside the archive (to '${target}')` : `is a ${kind} (to '${target}'); plugin archives hold no links`);
+            refuse(
+              archive,
+              raw,
+              outside
+                ? `is a ${kind} pointing outside the archive (to '${target}')`
+                : `is a ${kind} (to '${target}'); plugin archives hold no links`,
+            );
           }
           // falls through: refuse() never returns
           default:
@@ -99,7 +112,10 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   });
   await new Promise<void>((resolve, reject) => {
     parser.on('error', (e: Error) => {
-      problem ??= registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: `is not a valid tar archive (${e.message}).` });
+      problem ??= registryErrors.CX_ERR_ARCHIVE_INVALID({
+        archive,
+        detail: `is not a valid tar archive (${e.message}).`,
+      });
     });
     parser.on('end', resolve);
     parser.on('close', resolve);

@@ -21,9 +21,17 @@ const json = { flags: '--json', description: 'print JSON' };
 const dryRun = { flags: '--dry-run', description: 'check and show what would be installed; change nothing' };
 
 /** The configured registries' indexes (only --from's when given). */
-async function indexesFor(ctx: PluginContext, from: string | undefined, caps: LoadOptions['caps'] = ctx): Promise<LoadedIndex[]> {
+async function indexesFor(
+  ctx: PluginContext,
+  from: string | undefined,
+  caps: LoadOptions['caps'] = ctx,
+): Promise<LoadedIndex[]> {
   const all = await readRegistries(ctx.localFs, ctx.env.configDir);
-  if (!all.length) throw new CxError('CX_ERR_USAGE', { detail: 'no plugin registries are configured.', hint: 'cx-ops registry add NAME URL' });
+  if (!all.length)
+    throw new CxError('CX_ERR_USAGE', {
+      detail: 'no plugin registries are configured.',
+      hint: 'cx-ops registry add NAME URL',
+    });
   const list = from ? [requireRegistry(all, from)] : all;
   return loadIndexes(list, loadOptions(ctx, caps));
 }
@@ -31,15 +39,26 @@ async function indexesFor(ctx: PluginContext, from: string | undefined, caps: Lo
 /** An install result as `--json` prints it (schemas/plugins-install-result.schema.json). */
 function asJson(r: InstallResult) {
   return {
-    name: r.name, version: r.version, previous: r.previous ?? null, registry: r.registry, tier: r.tier, signature: r.signature, grants: r.grants,
-    requested: r.requested, grants_pending: r.grantsPending, dir: r.dir, installed: r.installed, dry_run: r.dryRun,
+    name: r.name,
+    version: r.version,
+    previous: r.previous ?? null,
+    registry: r.registry,
+    tier: r.tier,
+    signature: r.signature,
+    grants: r.grants,
+    requested: r.requested,
+    grants_pending: r.grantsPending,
+    dir: r.dir,
+    installed: r.installed,
+    dry_run: r.dryRun,
     ...(r.dryRun ? { would_change: r.changes } : {}),
   };
 }
 
 /** How a result's permissions read in the text report. */
 function grantsText(r: InstallResult): string {
-  if (r.grantsPending) return `, requests: ${r.requested.join(', ')} (not granted by this dry run: a real run asks, or give --grant or -y)`;
+  if (r.grantsPending)
+    return `, requests: ${r.requested.join(', ')} (not granted by this dry run: a real run asks, or give --grant or -y)`;
   return r.grants.length ? `, grants: ${r.grants.join(', ')}` : '';
 }
 
@@ -52,7 +71,10 @@ function shellSpec(name: string, range?: string): string {
 async function report(ctx: PluginContext, input: CommandInput, results: InstallResult[]): Promise<number> {
   if (results.some((r) => r.installed && !r.dryRun)) {
     const section = await readPluginsSection(ctx.localFs, ctx.env.configDir);
-    if (!section.enabled) ctx.io.err(`warning: plugins.enabled is false in ${section.file}: third-party plugins, this one included, do not load until it is true.\n`);
+    if (!section.enabled)
+      ctx.io.err(
+        `warning: plugins.enabled is false in ${section.file}: third-party plugins, this one included, do not load until it is true.\n`,
+      );
   }
   const declined = results.some((r) => !r.installed);
   const lines = results.map((r) =>
@@ -75,20 +97,38 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     const file = resolve(given ?? lockPath(ctx.env.dataDir));
     const lock = await readLock(ctx.localFs, file, { mustExist: given !== undefined });
     const names = Object.keys(lock.plugins);
-    if (!names.length) throw new CxError('CX_ERR_USAGE', { detail: `nothing to install: ${file} lists no plugins.`, hint: 'cx-ops plugins install NAME[@RANGE]' });
+    if (!names.length)
+      throw new CxError('CX_ERR_USAGE', {
+        detail: `nothing to install: ${file} lists no plugins.`,
+        hint: 'cx-ops plugins install NAME[@RANGE]',
+      });
     const results: InstallResult[] = [];
     for (const name of names) {
       const locked = lock.plugins[name]!;
-      results.push(await installVersion(ictx, targetFromLock(name, locked, file), { grants: grants ?? locked.grants ?? [], trusted: trusted || locked.tier === 'trusted' }));
+      results.push(
+        await installVersion(ictx, targetFromLock(name, locked, file), {
+          grants: grants ?? locked.grants ?? [],
+          trusted: trusted || locked.tier === 'trusted',
+        }),
+      );
     }
     return report(ctx, input, results);
   }
   const s = parseSpec(spec);
   const from = str(input.options.from);
   const indexes = await indexesFor(ctx, from, ictx);
-  const offer = selectVersion(indexes, s, ctx.env.kernelVersion, from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`);
+  const offer = selectVersion(
+    indexes,
+    s,
+    ctx.env.kernelVersion,
+    from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`,
+  );
   const retry = `cx-ops plugins install ${shellSpec(s.name, s.range)}${from ? ` --from ${from}` : ''}`;
-  const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), { grants, trusted, retry });
+  const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), {
+    grants,
+    trusted,
+    retry,
+  });
   return report(ctx, input, [result]);
 }
 
@@ -96,11 +136,15 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   const ictx = installContext(ctx, input);
   const lock = await readLock(ctx.localFs, lockPath(ctx.env.dataDir));
   const only = str(input.args.plugin);
-  if (only && !lock.plugins[only]) throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: only, lock: lockPath(ctx.env.dataDir) });
+  if (only && !lock.plugins[only])
+    throw registryErrors.CX_ERR_NOT_INSTALLED({ plugin: only, lock: lockPath(ctx.env.dataDir) });
   const names = only ? [only] : Object.keys(lock.plugins);
   const grants = strings(input.options.grant);
   if (grants && !only) {
-    throw new CxError('CX_ERR_USAGE', { detail: 'plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.', hint: `cx-ops plugins update NAME --grant GRANT...` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: 'plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.',
+      hint: `cx-ops plugins update NAME --grant GRANT...`,
+    });
   }
   const registries = await readRegistries(ctx.localFs, ctx.env.configDir);
   const results: InstallResult[] = [];
@@ -126,9 +170,16 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
       current.push(`${name} ${locked.version} is up to date`);
       continue;
     }
-    results.push(await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), { grants, previousGrants: locked.grants ?? [], trusted: locked.tier === 'trusted', retry: `cx-ops plugins update ${name}` }));
+    results.push(
+      await installVersion(ictx, targetFromIndex(name, loaded, offer.entry, range), {
+        grants,
+        previousGrants: locked.grants ?? [],
+        trusted: locked.tier === 'trusted',
+        retry: `cx-ops plugins update ${name}`,
+      }),
+    );
   }
-  if (input.options.json === true) return print(ctx, true, { updated: results.map(asJson), current }, ''), 0;
+  if (input.options.json === true) return (print(ctx, true, { updated: results.map(asJson), current }, ''), 0);
   if (current.length) ctx.io.out(`${current.join('\n')}\n`);
   return results.length ? report(ctx, input, results) : 0;
 }
@@ -165,26 +216,52 @@ export const pluginCommands: Contribution[] = [
           });
         }
       }
-      if (input.options.json === true) return print(ctx, true, rows, ''), 0;
-      if (!rows.length) return ctx.io.out(`No plugins match '${words.join(' ')}'.\n`), 1;
-      ctx.io.out(table([['NAME', 'VERSION', 'REGISTRY', 'TYPE', 'DESCRIPTION'], ...rows.map((r) => [r.name, `${r.version}${r.works_with_this_kernel ? '' : ' (needs newer cx-ops)'}`, r.registry, r.plugin_type, r.description])]));
+      if (input.options.json === true) return (print(ctx, true, rows, ''), 0);
+      if (!rows.length) return (ctx.io.out(`No plugins match '${words.join(' ')}'.\n`), 1);
+      ctx.io.out(
+        table([
+          ['NAME', 'VERSION', 'REGISTRY', 'TYPE', 'DESCRIPTION'],
+          ...rows.map((r) => [
+            r.name,
+            `${r.version}${r.works_with_this_kernel ? '' : ' (needs newer cx-ops)'}`,
+            r.registry,
+            r.plugin_type,
+            r.description,
+          ]),
+        ]),
+      );
       return 0;
     },
   }),
   defineCommand({
     name: 'plugins install',
-    description: 'install a plugin from a registry (sandboxed; the permissions it requests are shown and must be granted)',
-    arguments: [{ name: 'plugin', description: "NAME or NAME@RANGE (e.g. disk-guard@'^1.2'); none: install what the lock file lists" }],
+    description:
+      'install a plugin from a registry (sandboxed; the permissions it requests are shown and must be granted)',
+    arguments: [
+      {
+        name: 'plugin',
+        description: "NAME or NAME@RANGE (e.g. disk-guard@'^1.2'); none: install what the lock file lists",
+      },
+    ],
     options: [
       { flags: '--from <registry>', description: 'install from this registry only' },
-      { flags: '--grant <grant...>', description: "grant exactly these (e.g. read:/proc/loadavg 'exec:df -h'), for scripts; -y grants all requested" },
-      { flags: '--trusted', description: 'install in the trusted tier (only for archives signed by a key in plugins.trusted_sources)' },
-      { flags: '--lock <file>', description: 'with no NAME: install exactly what this lock file lists (default: this host\'s plugins.lock.json)' },
+      {
+        flags: '--grant <grant...>',
+        description: "grant exactly these (e.g. read:/proc/loadavg 'exec:df -h'), for scripts; -y grants all requested",
+      },
+      {
+        flags: '--trusted',
+        description: 'install in the trusted tier (only for archives signed by a key in plugins.trusted_sources)',
+      },
+      {
+        flags: '--lock <file>',
+        description: "with no NAME: install exactly what this lock file lists (default: this host's plugins.lock.json)",
+      },
       json,
       dryRun,
     ],
     dryRun: true,
-    help: "The highest version satisfying both RANGE and this cx-ops version is installed. sha256 is always checked;\nsignatures are checked against plugins.trusted_sources in config.yaml. To repeat an install on another host,\ncopy ${dataDir}/plugins.lock.json there and run: cx-ops plugins install --lock plugins.lock.json",
+    help: 'The highest version satisfying both RANGE and this cx-ops version is installed. sha256 is always checked;\nsignatures are checked against plugins.trusted_sources in config.yaml. To repeat an install on another host,\ncopy ${dataDir}/plugins.lock.json there and run: cx-ops plugins install --lock plugins.lock.json',
     run: (ctx, input) => install(ctx, input),
   }),
   defineCommand({
@@ -192,7 +269,11 @@ export const pluginCommands: Contribution[] = [
     description: 'update installed plugins (or one) to the newest version within the range they were installed with',
     arguments: [{ name: 'plugin', description: 'only this plugin' }],
     options: [
-      { flags: '--grant <grant...>', description: "with NAME: grant exactly these to the new version (e.g. read:/proc/loadavg), for scripts; -y grants all requested" },
+      {
+        flags: '--grant <grant...>',
+        description:
+          'with NAME: grant exactly these to the new version (e.g. read:/proc/loadavg), for scripts; -y grants all requested',
+      },
       json,
       dryRun,
     ],
@@ -210,7 +291,12 @@ export const pluginCommands: Contribution[] = [
       const name = String(input.args.plugin);
       const { locked, changes } = await removePlugin(installContext(ctx, input), name);
       const dry = ctx.env.dryRun;
-      print(ctx, input.options.json === true, { name, version: locked.version, removed: !dry, ...(dry ? { would_change: changes } : {}) }, dry ? '' : `removed ${name} ${locked.version}`);
+      print(
+        ctx,
+        input.options.json === true,
+        { name, version: locked.version, removed: !dry, ...(dry ? { would_change: changes } : {}) },
+        dry ? '' : `removed ${name} ${locked.version}`,
+      );
       return 0;
     },
   }),
@@ -221,7 +307,12 @@ export const pluginCommands: Contribution[] = [
     options: [{ flags: '--out <file>', description: 'archive path (default: ./NAME-VERSION.tgz)' }, json],
     async run(ctx, input) {
       const p = await packPlugin(ctx.localFs, str(input.args.dir) ?? '.', { out: str(input.options.out) });
-      print(ctx, input.options.json === true, p, `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`);
+      print(
+        ctx,
+        input.options.json === true,
+        p,
+        `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`,
+      );
       return 0;
     },
   }),
@@ -232,29 +323,51 @@ export const pluginCommands: Contribution[] = [
     options: [{ flags: '--key <file>', description: 'the PEM private key (from cx-ops plugins keygen)' }, json],
     async run(ctx, input) {
       const key = str(input.options.key);
-      if (!key) throw new CxError('CX_ERR_USAGE', { detail: 'plugins sign needs --key FILE.', hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key' });
+      if (!key)
+        throw new CxError('CX_ERR_USAGE', {
+          detail: 'plugins sign needs --key FILE.',
+          hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key',
+        });
       const archive = resolve(String(input.args.archive));
       const bytes = await readBytesIfExists(ctx.localFs, archive);
-      if (!bytes) throw new CxError('CX_ERR_USAGE', { detail: `${archive}: does not exist.`, hint: 'cx-ops plugins pack DIR' });
+      if (!bytes)
+        throw new CxError('CX_ERR_USAGE', { detail: `${archive}: does not exist.`, hint: 'cx-ops plugins pack DIR' });
       const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
       const sig = await signArchive(ctx.localFs, bytes, resolve(key));
       await writeFileAtomic(ctx.localFs, `${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
-      print(ctx, input.options.json === true, { file: `${archive}.sig`, ...sig }, `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`);
+      print(
+        ctx,
+        input.options.json === true,
+        { file: `${archive}.sig`, ...sig },
+        `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`,
+      );
       return 0;
     },
   }),
   defineCommand({
     name: 'plugins keygen',
     description: 'make an ed25519 key pair for signing plugins: PREFIX.key (private, mode 0600) and PREFIX.pub',
-    options: [{ flags: '--out <prefix>', description: 'path prefix of the two files (e.g. ~/.cx/acme)' }, { flags: '--force', description: 'replace existing key files' }, json],
+    options: [
+      { flags: '--out <prefix>', description: 'path prefix of the two files (e.g. ~/.cx/acme)' },
+      { flags: '--force', description: 'replace existing key files' },
+      json,
+    ],
     async run(ctx, input) {
       const prefix = str(input.options.out);
-      if (!prefix) throw new CxError('CX_ERR_USAGE', { detail: 'plugins keygen needs --out PREFIX.', hint: 'cx-ops plugins keygen --out acme' });
+      if (!prefix)
+        throw new CxError('CX_ERR_USAGE', {
+          detail: 'plugins keygen needs --out PREFIX.',
+          hint: 'cx-ops plugins keygen --out acme',
+        });
       const base = resolve(prefix);
       const keys = generateKeys();
       if (input.options.force !== true) {
         for (const f of [`${base}.key`, `${base}.pub`]) {
-          if (await ctx.localFs.lstat(f)) throw new CxError('CX_ERR_USAGE', { detail: `${f} already exists; nothing was written.`, hint: `choose another --out, or add --force to replace it` });
+          if (await ctx.localFs.lstat(f))
+            throw new CxError('CX_ERR_USAGE', {
+              detail: `${f} already exists; nothing was written.`,
+              hint: `choose another --out, or add --force to replace it`,
+            });
         }
       }
       await writeFileAtomic(ctx.localFs, `${base}.key`, keys.privatePem, 0o600);
@@ -262,7 +375,12 @@ export const pluginCommands: Contribution[] = [
       print(
         ctx,
         input.options.json === true,
-        { private_key: `${base}.key`, public_key: `${base}.pub`, key_id: keys.keyId, public_key_base64: keys.publicRaw },
+        {
+          private_key: `${base}.key`,
+          public_key: `${base}.pub`,
+          key_id: keys.keyId,
+          public_key_base64: keys.publicRaw,
+        },
         `${ctx.env.dryRun ? 'dry run: would write' : 'wrote'} ${base}.key (private, keep it secret) and ${base}.pub, key id ${keys.keyId}\nUsers who trust you add to config.yaml:\n  plugins:\n    trusted_sources:\n      - name: YOUR-NAME\n        public_key: ${keys.publicRaw}`,
       );
       return 0;

@@ -18,9 +18,16 @@ export function parseManifest(text: string | Uint8Array, file: string): Manifest
 }
 
 /** Reads dir/plugin.yaml (through `fs`: ctx.localFs). */
-export async function readManifestFile(fs: FsCapability, dir: string): Promise<{ manifest: Manifest; text: string; file: string }> {
+export async function readManifestFile(
+  fs: FsCapability,
+  dir: string,
+): Promise<{ manifest: Manifest; text: string; file: string }> {
   const file = join(dir, MANIFEST_FILE);
-  const notPlugin = (why: string) => new CxError('CX_ERR_USAGE', { detail: `${dir} is not a plugin directory: ${why}.`, hint: 'cx-ops plugins create NAME --type check' });
+  const notPlugin = (why: string) =>
+    new CxError('CX_ERR_USAGE', {
+      detail: `${dir} is not a plugin directory: ${why}.`,
+      hint: 'cx-ops plugins create NAME --type check',
+    });
   const bytes = await readBytesIfExists(fs, file).catch((e: unknown) => {
     throw notPlugin(isCxError(e) ? String(e.params.detail ?? e.message) : String(e));
   });
@@ -33,7 +40,8 @@ export async function readManifestFile(fs: FsCapability, dir: string): Promise<{
 export function requestedPermissions(m: Manifest): string[] {
   const p = m.permissions ?? {};
   const out: string[] = [];
-  for (const e of p.exec ?? []) out.push(typeof e === 'string' ? `exec:${e}` : `exec:${[e.command, ...(e.args ?? [])].join(' ')}`);
+  for (const e of p.exec ?? [])
+    out.push(typeof e === 'string' ? `exec:${e}` : `exec:${[e.command, ...(e.args ?? [])].join(' ')}`);
   for (const r of p.read ?? []) out.push(`read:${r}`);
   for (const w of p.write ?? []) out.push(`write:${w}`);
   for (const n of p.net ?? []) out.push(`net:${n}`);

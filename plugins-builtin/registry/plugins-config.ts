@@ -17,7 +17,8 @@ export interface PluginsSection {
 export async function readPluginsSection(fs: FsCapability, configDir: string): Promise<PluginsSection> {
   const file = join(configDir, 'config.yaml');
   const bytes = await readBytesIfExists(fs, file);
-  const section = (bytes ? (parse(utf8(bytes)) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
+  const section =
+    (bytes ? (parse(utf8(bytes)) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
   return {
     file,
     enabled: section.enabled !== false,

@@ -17,13 +17,23 @@ import { readSignatureFile, signatureValid } from './signing.js';
 import { registryErrors } from './errors.js';
 
 /** Reads and checks an archive: safe entries, a valid manifest, its main file present. */
-export async function inspectArchive(bytes: Uint8Array, label: string): Promise<{ manifest: Manifest; files: Awaited<ReturnType<typeof readPluginArchive>> }> {
+export async function inspectArchive(
+  bytes: Uint8Array,
+  label: string,
+): Promise<{ manifest: Manifest; files: Awaited<ReturnType<typeof readPluginArchive>> }> {
   const files = await readPluginArchive(bytes, label);
   const m = archiveFile(files, MANIFEST_FILE);
-  if (!m) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: label, detail: `has no ${MANIFEST_FILE} at its top level.` });
+  if (!m)
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({
+      archive: label,
+      detail: `has no ${MANIFEST_FILE} at its top level.`,
+    });
   const manifest = parseManifest(m.data, `${label}!${MANIFEST_FILE}`);
   if (!archiveFile(files, manifest.main.replace(/^\.\//, ''))) {
-    throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive: label, detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).` });
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({
+      archive: label,
+      detail: `has no main file '${manifest.main}' (named in its ${MANIFEST_FILE}).`,
+    });
   }
   return { manifest, files };
 }
@@ -43,9 +53,14 @@ export interface Published {
  * characters; a longer path is shortened to its tail and a hash of the whole.
  */
 export function publishLockName(dir: string): string {
-  const words = dir.replace(/[^A-Za-z0-9._-]+/g, '.').replace(/^\.+|\.+$/g, '').replace(/\.\.+/g, '.');
+  const words = dir
+    .replace(/[^A-Za-z0-9._-]+/g, '.')
+    .replace(/^\.+|\.+$/g, '')
+    .replace(/\.\.+/g, '.');
   const name = `registry-publish.${words}`;
-  return name.length <= 100 ? name : `registry-publish.${sha256(dir).slice(0, 16)}.${words.slice(-60).replace(/^[._-]+/, '')}`;
+  return name.length <= 100
+    ? name
+    : `registry-publish.${sha256(dir).slice(0, 16)}.${words.slice(-60).replace(/^[._-]+/, '')}`;
 }
 
 /** Publishes an archive (and ARCHIVE.sig when present) into a registry directory. */
@@ -59,14 +74,21 @@ export async function publishArchive(
   const cwd = o.cwd ?? process.cwd();
   const registry = registryArg.startsWith('file://') ? fileURLToPath(registryArg) : resolve(cwd, registryArg);
   if (/^[a-z]+:\/\//i.test(registryArg) && !registryArg.startsWith('file://')) {
-    throw new CxError('CX_ERR_USAGE', { detail: `publish writes files, so DIR must be a local directory (found: ${registryArg}).`, hint: 'publish into a checkout or mount of the registry, then upload it' });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `publish writes files, so DIR must be a local directory (found: ${registryArg}).`,
+      hint: 'publish into a checkout or mount of the registry, then upload it',
+    });
   }
   if ((await fs.stat(registry))?.type !== 'directory') {
-    throw new CxError('CX_ERR_USAGE', { detail: `${registry} is not a directory.`, hint: `mkdir -p ${registry}   (an empty directory is a new registry)` });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `${registry} is not a directory.`,
+      hint: `mkdir -p ${registry}   (an empty directory is a new registry)`,
+    });
   }
   const archivePath = resolve(cwd, archiveArg);
   const bytes = await readBytesIfExists(fs, archivePath);
-  if (!bytes) throw new CxError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
+  if (!bytes)
+    throw new CxError('CX_ERR_USAGE', { detail: `${archivePath} does not exist.`, hint: 'cx-ops plugins pack DIR' });
   const { manifest } = await inspectArchive(bytes, archivePath);
   const sigFile = o.signatureFile ? resolve(cwd, o.signatureFile) : `${archivePath}.sig`;
   const signature = await readSignatureFile(fs, sigFile);
@@ -76,14 +98,21 @@ export async function publishArchive(
       hint: `cx-ops plugins sign ${archiveArg} --key KEY   then publish again`,
     });
   }
-  const lock = await caps.lock(publishLockName(registry), { waitMs: PUBLISH_LOCK_WAIT_MS, what: `registry publish into ${registry}` });
+  const lock = await caps.lock(publishLockName(registry), {
+    waitMs: PUBLISH_LOCK_WAIT_MS,
+    what: `registry publish into ${registry}`,
+  });
   try {
     const indexFile = join(registry, INDEX_FILE);
     const text = await readBytesIfExists(fs, indexFile);
     const index = text ? parseIndex(utf8(text), indexFile) : emptyIndex();
     const versions = index.plugins[manifest.name] ?? [];
     if (versions.some((v) => v.version === manifest.version)) {
-      throw registryErrors.CX_ERR_VERSION_EXISTS({ plugin: manifest.name, version: manifest.version, registry: indexFile });
+      throw registryErrors.CX_ERR_VERSION_EXISTS({
+        plugin: manifest.name,
+        version: manifest.version,
+        registry: indexFile,
+      });
     }
     const archive = `archives/${manifest.name}-${manifest.version}.tgz`;
     const entry: IndexVersion = {

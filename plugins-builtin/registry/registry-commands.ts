@@ -3,7 +3,15 @@
  */
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CxError, appendJournal, defineCommand, errorText, messageOf, type Contribution, type FsCapability } from 'cx-ops/sdk';
+import {
+  CxError,
+  appendJournal,
+  defineCommand,
+  errorText,
+  messageOf,
+  type Contribution,
+  type FsCapability,
+} from 'cx-ops/sdk';
 import { changesText, listingChanges } from './change-list.js';
 import { loadOptions, print, str, table } from './command-support.js';
 import { cachedIndex, formatAge, loadIndex } from './index-cache.js';
@@ -13,8 +21,12 @@ import { canonicalLocation, indexLocation } from './transport.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 
-/** For a local registry location: why its index is not there (no directory, no index.yaml) and the directory; undefined when it is there, or for http(s). */
-async function missingLocalIndex(fs: FsCapability, location: string): Promise<{ problem: string; dir: string } | undefined> {
+/** For a local registry location: why its index is not there (no directory, no index.yaml) and the directory;
+ * undefined when it is there, or for http(s). */
+async function missingLocalIndex(
+  fs: FsCapability,
+  location: string,
+): Promise<{ problem: string; dir: string } | undefined> {
   if (/^https?:\/\//i.test(location)) return undefined;
   const index = indexLocation(location);
   const path = index.startsWith('file:') ? fileURLToPath(index) : index;
@@ -37,17 +49,23 @@ export const registryCommands: Contribution[] = [
       { name: 'name', description: 'a short name for the registry', required: true },
       { name: 'url', description: 'where its index.yaml is: a directory, file:// or http(s):// URL', required: true },
     ],
-    options: [{ flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' }, json, dryRun],
+    options: [
+      { flags: '--force', description: 'add a local registry even though its index.yaml does not exist (yet)' },
+      json,
+      dryRun,
+    ],
     dryRun: true,
-    help:
-      'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
+    help: 'A local registry (a directory or file:// URL) must already hold index.yaml (cx-ops registry publish DIR ARCHIVE\nmakes it); --force adds it anyway. An http(s) registry that cannot be reached now is added with a warning.\nExample:\n  cx-ops registry add team https://plugins.example.com/cx/\n  cx-ops registry add local ./my-registry',
     async run(ctx, input) {
       const name = String(input.args.name);
       let url: string;
       try {
         url = canonicalLocation(String(input.args.url));
       } catch (e) {
-        throw new CxError('CX_ERR_USAGE', { detail: messageOf(e), hint: `cx-ops registry add ${name} https://plugins.example.com/cx/` });
+        throw new CxError('CX_ERR_USAGE', {
+          detail: messageOf(e),
+          hint: `cx-ops registry add ${name} https://plugins.example.com/cx/`,
+        });
       }
       const source = { name, url, added: new Date().toISOString() };
       const dry = ctx.env.dryRun;
@@ -70,14 +88,23 @@ export const registryCommands: Contribution[] = [
       } catch (e) {
         if (!(e instanceof CxError)) throw e;
         problem = e.message.split('\n')[0]!;
-        ctx.io.err(`warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`);
+        ctx.io.err(
+          `warning: the registry was ${dry ? 'checked' : 'added'}, but its index cannot be used now: ${problem}\n`,
+        );
       }
       const count = plugins === null ? '' : `: ${plugins} plugin${plugins === 1 ? '' : 's'}`;
       if (dry) ctx.io.err(changesText(changes));
       print(
         ctx,
         input.options.json === true,
-        { ...source, index: indexLocation(url), plugins, problem, dry_run: dry, ...(dry ? { would_change: changes } : {}) },
+        {
+          ...source,
+          index: indexLocation(url),
+          plugins,
+          problem,
+          dry_run: dry,
+          ...(dry ? { would_change: changes } : {}),
+        },
         `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
       );
       return 0;
@@ -100,12 +127,24 @@ export const registryCommands: Contribution[] = [
           plugins: cached ? Object.keys(cached.index.plugins).length : null,
         });
       }
-      if (input.options.json === true) return print(ctx, true, rows, ''), 0;
+      if (input.options.json === true) return (print(ctx, true, rows, ''), 0);
       if (!rows.length) {
-        ctx.io.out(`No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`);
+        ctx.io.out(
+          `No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`,
+        );
         return 0;
       }
-      ctx.io.out(table([['NAME', 'PLUGINS', 'INDEX FETCHED', 'URL'], ...rows.map((r) => [r.name, r.plugins === null ? '-' : String(r.plugins), r.cached_at ? `${formatAge(Date.now() - Date.parse(r.cached_at))} ago` : 'never', r.url])]));
+      ctx.io.out(
+        table([
+          ['NAME', 'PLUGINS', 'INDEX FETCHED', 'URL'],
+          ...rows.map((r) => [
+            r.name,
+            r.plugins === null ? '-' : String(r.plugins),
+            r.cached_at ? `${formatAge(Date.now() - Date.parse(r.cached_at))} ago` : 'never',
+            r.url,
+          ]),
+        ]),
+      );
       return 0;
     },
   }),
@@ -122,7 +161,12 @@ export const registryCommands: Contribution[] = [
       const removed = await removeRegistry(caps, ctx.env.configDir, name);
       await appendJournal(ctx, { action: 'registry-remove', registry: name, url: removed.url });
       if (dry) ctx.io.err(changesText(changes));
-      print(ctx, input.options.json === true, { ...removed, removed: !dry, ...(dry ? { would_change: changes } : {}) }, `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`);
+      print(
+        ctx,
+        input.options.json === true,
+        { ...removed, removed: !dry, ...(dry ? { would_change: changes } : {}) },
+        `${dry ? 'dry run: would remove' : 'removed'} registry ${name} (${removed.url})`,
+      );
       return 0;
     },
   }),
@@ -135,13 +179,32 @@ export const registryCommands: Contribution[] = [
       const all = await readRegistries(ctx.localFs, ctx.env.configDir);
       const name = str(input.args.name);
       const list = name ? [requireRegistry(all, name)] : all;
-      if (!list.length) throw new CxError('CX_ERR_USAGE', { detail: 'no registries are configured.', hint: 'cx-ops registry add NAME URL' });
-      const rows: Array<{ name: string; ok: boolean; from_cache?: boolean; fetched_at?: string; plugins?: number; versions?: number; error?: string }> = [];
+      if (!list.length)
+        throw new CxError('CX_ERR_USAGE', {
+          detail: 'no registries are configured.',
+          hint: 'cx-ops registry add NAME URL',
+        });
+      const rows: Array<{
+        name: string;
+        ok: boolean;
+        from_cache?: boolean;
+        fetched_at?: string;
+        plugins?: number;
+        versions?: number;
+        error?: string;
+      }> = [];
       let code = 0;
       for (const r of list) {
         try {
           const l = await loadIndex(r, loadOptions(ctx));
-          rows.push({ name: r.name, ok: !l.fromCache, from_cache: l.fromCache, fetched_at: l.fetchedAt, plugins: Object.keys(l.index.plugins).length, versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0) });
+          rows.push({
+            name: r.name,
+            ok: !l.fromCache,
+            from_cache: l.fromCache,
+            fetched_at: l.fetchedAt,
+            plugins: Object.keys(l.index.plugins).length,
+            versions: Object.values(l.index.plugins).reduce((n, v) => n + v.length, 0),
+          });
           if (l.fromCache) code = 1;
         } catch (e) {
           if (!(e instanceof CxError) || list.length === 1) throw e;
@@ -150,26 +213,53 @@ export const registryCommands: Contribution[] = [
           code = 1;
         }
       }
-      print(ctx, input.options.json === true, rows, rows.map((r) => (r.ok ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}` : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`)).join('\n'));
+      print(
+        ctx,
+        input.options.json === true,
+        rows,
+        rows
+          .map((r) =>
+            r.ok
+              ? `${r.name}: ${r.plugins} plugin${r.plugins === 1 ? '' : 's'}, ${r.versions} version${r.versions === 1 ? '' : 's'}`
+              : `${r.name}: ${r.from_cache ? `unreachable; cached index from ${r.fetched_at} kept` : `failed (${r.error})`}`,
+          )
+          .join('\n'),
+      );
       return code;
     },
   }),
   defineCommand({
     name: 'registry publish',
-    description: 'add a packed (and signed) plugin archive to a registry directory; existing versions are never replaced',
+    description:
+      'add a packed (and signed) plugin archive to a registry directory; existing versions are never replaced',
     arguments: [
       { name: 'dir', description: 'the registry directory (holds index.yaml and archives/)', required: true },
-      { name: 'archive', description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)', required: true },
+      {
+        name: 'archive',
+        description: 'the archive made by cx-ops plugins pack (ARCHIVE.sig beside it is published too)',
+        required: true,
+      },
     ],
-    options: [{ flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' }, json, dryRun],
+    options: [
+      { flags: '--signature <file>', description: 'the signature file (default: ARCHIVE.sig when it exists)' },
+      json,
+      dryRun,
+    ],
     dryRun: true,
     async run(ctx, input) {
       const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
-      const out = await publishArchive(caps, String(input.args.dir), String(input.args.archive), { signatureFile: str(input.options.signature) });
+      const out = await publishArchive(caps, String(input.args.dir), String(input.args.archive), {
+        signatureFile: str(input.options.signature),
+      });
       const signed = out.entry.signature ? `signed by key ${out.entry.signature.key_id}` : 'unsigned';
       const dry = ctx.env.dryRun;
       if (dry) ctx.io.err(changesText(changes));
-      print(ctx, input.options.json === true, { ...out, dry_run: dry, ...(dry ? { would_change: changes } : {}) }, `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`);
+      print(
+        ctx,
+        input.options.json === true,
+        { ...out, dry_run: dry, ...(dry ? { would_change: changes } : {}) },
+        `${ctx.env.dryRun ? 'dry run: would publish' : 'published'} ${out.name} ${out.version} (${signed}, sha256 ${out.entry.sha256}) in ${out.registry}`,
+      );
       return 0;
     },
   }),

@@ -49,7 +49,10 @@ export function emptyIndex(): RegistryIndex {
 }
 
 /** The error of a document that does not match its schema (a registry index, or a plugin.yaml inside an archive). */
-function invalid(code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID', p: { source: string; file: string; line?: number; field: string; detail: string; found?: unknown }): CxError {
+function invalid(
+  code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID',
+  p: { source: string; file: string; line?: number; field: string; detail: string; found?: unknown },
+): CxError {
   return code === 'CX_ERR_MANIFEST_INVALID' ? new CxError(code, p) : registryErrors.CX_ERR_REGISTRY_INDEX_INVALID(p);
 }
 
@@ -57,18 +60,37 @@ function invalid(code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALI
  * Parses YAML text and validates it against a shipped schema; any problem is `code` with the
  * source, line, field, detail and found value.
  */
-export function parseValidated(text: string | Uint8Array, source: string, schema: SchemaName, code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID'): unknown {
+export function parseValidated(
+  text: string | Uint8Array,
+  source: string,
+  schema: SchemaName,
+  code: 'CX_ERR_REGISTRY_INDEX_INVALID' | 'CX_ERR_MANIFEST_INVALID',
+): unknown {
   let doc: YamlDocument;
   try {
     doc = parseYaml(text, source);
   } catch (e) {
-    if (isCxError(e) && e.code === 'CX_ERR_YAML_SYNTAX') throw invalid(code, { source, file: source, line: e.params.line, field: '(root)', detail: `is not valid YAML: ${e.params.detail}` });
+    if (isCxError(e) && e.code === 'CX_ERR_YAML_SYNTAX')
+      throw invalid(code, {
+        source,
+        file: source,
+        line: e.params.line,
+        field: '(root)',
+        detail: `is not valid YAML: ${e.params.detail}`,
+      });
     throw e;
   }
   const validate = schemaValidator(schema);
   if (!validate(doc.data)) {
     const p = describeSchemaError(validate.errors, doc.data);
-    throw invalid(code, { source, file: source, line: doc.lineOf(p.path), field: p.field, detail: p.detail, found: p.found });
+    throw invalid(code, {
+      source,
+      file: source,
+      line: doc.lineOf(p.path),
+      field: p.field,
+      detail: p.detail,
+      found: p.found,
+    });
   }
   return doc.data;
 }

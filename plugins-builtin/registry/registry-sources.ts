@@ -51,7 +51,13 @@ export async function readRegistries(fs: FsCapability, configDir: string): Promi
       const near = closest(String(p.path[p.path.length - 1]), valid);
       detail += `; valid keys here: ${valid.join(', ')}${near.length ? ` (did you mean '${near[0]}'?)` : ''}`;
     }
-    throw registryErrors.CX_ERR_REGISTRIES_INVALID({ file, line: doc.lineOf(p.path, unknownKey), field: p.field, detail, found: p.found });
+    throw registryErrors.CX_ERR_REGISTRIES_INVALID({
+      file,
+      line: doc.lineOf(p.path, unknownKey),
+      field: p.field,
+      detail,
+      found: p.found,
+    });
   }
   const list = (data as { registries?: RegistrySource[] | null }).registries ?? [];
   return list.map((r) => ({ name: r.name, url: r.url, ...(r.added !== undefined ? { added: r.added } : {}) }));
@@ -75,7 +81,10 @@ async function underListLock<T>(caps: RegistryCaps, change: () => Promise<T>): P
 /** Adds a registry; a duplicate name is refused with CX_ERR_REGISTRY_DUPLICATE. */
 export async function addRegistry(caps: RegistryCaps, configDir: string, source: RegistrySource): Promise<void> {
   if (!NAME.test(source.name)) {
-    throw new CxError('CX_ERR_USAGE', { detail: `'${source.name}' is not a valid registry name: use lower-case letters, digits, '.', '_' and '-'.`, hint: 'cx-ops registry add team https://plugins.example.com/cx/' });
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `'${source.name}' is not a valid registry name: use lower-case letters, digits, '.', '_' and '-'.`,
+      hint: 'cx-ops registry add team https://plugins.example.com/cx/',
+    });
   }
   await underListLock(caps, async () => {
     const list = await readRegistries(caps.localFs, configDir);
@@ -91,7 +100,11 @@ export async function removeRegistry(caps: RegistryCaps, configDir: string, name
     const list = await readRegistries(caps.localFs, configDir);
     const found = list.find((r) => r.name === name);
     if (!found) throw registryErrors.CX_ERR_REGISTRY_UNKNOWN({ name, known: list.map((r) => r.name) });
-    await write(caps.localFs, configDir, list.filter((r) => r !== found));
+    await write(
+      caps.localFs,
+      configDir,
+      list.filter((r) => r !== found),
+    );
     return found;
   });
 }

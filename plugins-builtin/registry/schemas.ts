@@ -9,7 +9,8 @@ import type { ValidateFunction } from 'ajv';
 const require = createRequire(import.meta.url);
 const validators = new Map<string, ValidateFunction>();
 
-export type SchemaName = 'registry-index.schema.json' | 'registries.schema.json' | 'plugins-lock.schema.json' | 'plugin.schema.json';
+export type SchemaName =
+  'registry-index.schema.json' | 'registries.schema.json' | 'plugins-lock.schema.json' | 'plugin.schema.json';
 
 /** The compiled validator of a shipped schema (compiled once, ajv strict). */
 export function schemaValidator(name: SchemaName): ValidateFunction {

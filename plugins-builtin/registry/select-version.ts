@@ -23,8 +23,16 @@ export function parseSpec(spec: string): PluginSpec {
   const at = spec.indexOf('@');
   const name = at < 0 ? spec : spec.slice(0, at);
   const range = at < 0 ? '*' : spec.slice(at + 1).trim() || '*';
-  if (!NAME.test(name)) throw new CxError('CX_ERR_USAGE', { detail: `'${name}' is not a plugin name (lower-case words joined by '-').`, hint: "cx-ops plugins install disk-guard@'^1.2'" });
-  if (!validRange(range)) throw new CxError('CX_ERR_USAGE', { detail: `'${range}' is not a semver range.`, hint: `cx-ops plugins install ${name}@'^1.2'   or ${name}@1.2.3` });
+  if (!NAME.test(name))
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `'${name}' is not a plugin name (lower-case words joined by '-').`,
+      hint: "cx-ops plugins install disk-guard@'^1.2'",
+    });
+  if (!validRange(range))
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `'${range}' is not a semver range.`,
+      hint: `cx-ops plugins install ${name}@'^1.2'   or ${name}@1.2.3`,
+    });
   return { name, range };
 }
 
@@ -42,25 +50,37 @@ export function offersOf(indexes: LoadedIndex[], name: string): Offer[] {
 }
 
 /** Whether the running kernel satisfies a version's cx_version. */
-export const worksWith = (entry: IndexVersion, kernel: string) => satisfies(kernel, entry.cx_version, { includePrerelease: true });
+export const worksWith = (entry: IndexVersion, kernel: string) =>
+  satisfies(kernel, entry.cx_version, { includePrerelease: true });
 
 /** Picks the highest offer satisfying the range and the kernel, or throws naming what is available. */
 export function selectVersion(indexes: LoadedIndex[], spec: PluginSpec, kernel: string, where: string): Offer {
   const offers = offersOf(indexes, spec.name);
   if (!offers.length) {
     const names = new Set(indexes.flatMap((l) => Object.keys(l.index.plugins)));
-    throw registryErrors.CX_ERR_REGISTRY_PLUGIN_UNKNOWN({ plugin: spec.name, where, suggestions: closest(spec.name, names) });
+    throw registryErrors.CX_ERR_REGISTRY_PLUGIN_UNKNOWN({
+      plugin: spec.name,
+      where,
+      suggestions: closest(spec.name, names),
+    });
   }
   const fits = offers.filter((o) => worksWith(o.entry, kernel));
-  const best = maxSatisfying(fits.map((o) => o.entry.version), spec.range);
+  const best = maxSatisfying(
+    fits.map((o) => o.entry.version),
+    spec.range,
+  );
   if (best) return fits.find((o) => o.entry.version === best)!;
-  const available = offers.map((o) => `${o.entry.version}${worksWith(o.entry, kernel) ? '' : ` (needs cx-ops ${o.entry.cx_version})`}`);
+  const available = offers.map(
+    (o) => `${o.entry.version}${worksWith(o.entry, kernel) ? '' : ` (needs cx-ops ${o.entry.cx_version})`}`,
+  );
   const usable = fits[0]?.entry.version;
   throw registryErrors.CX_ERR_VERSION_UNSATISFIED({
     plugin: spec.name,
     range: spec.range,
     kernel,
     available,
-    next: usable ? `Install the newest one that works here with: cx-ops plugins install ${spec.name}@${usable}` : `No published version works with cx-ops ${kernel}; upgrade cx-ops.`,
+    next: usable
+      ? `Install the newest one that works here with: cx-ops plugins install ${spec.name}@${usable}`
+      : `No published version works with cx-ops ${kernel}; upgrade cx-ops.`,
   });
 }

@@ -57,7 +57,8 @@ export function generateKeys(): { privatePem: string; publicPem: string; keyId: 
 }
 
 /** Why a file could not be read, as the capability says it (no path prefix). */
-const readProblem = (e: unknown) => (isCxError(e) ? String(e.params.detail ?? e.message) : e instanceof Error ? e.message : String(e));
+const readProblem = (e: unknown) =>
+  isCxError(e) ? String(e.params.detail ?? e.message) : e instanceof Error ? e.message : String(e);
 
 /** Signs archive bytes with a PEM private key file (read through `fs`: ctx.localFs). */
 export async function signArchive(fs: FsCapability, bytes: Uint8Array, keyFile: string): Promise<IndexSignature> {
@@ -71,9 +72,18 @@ export async function signArchive(fs: FsCapability, bytes: Uint8Array, keyFile: 
   } catch (e) {
     throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `not a PEM private key (${messageOf(e)})` });
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw registryErrors.CX_ERR_KEY_INVALID({ where: keyFile, detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519` });
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw registryErrors.CX_ERR_KEY_INVALID({
+      where: keyFile,
+      detail: `is a ${key.asymmetricKeyType} key; cx-ops signs with ed25519`,
+    });
   const raw = rawOf(createPublicKey(key));
-  return { algorithm: 'ed25519', key_id: keyIdOf(raw), public_key: raw.toString('base64'), signature: sign(null, bytes, key).toString('base64') };
+  return {
+    algorithm: 'ed25519',
+    key_id: keyIdOf(raw),
+    public_key: raw.toString('base64'),
+    signature: sign(null, bytes, key).toString('base64'),
+  };
 }
 
 /** Whether `sig` is a valid signature of `bytes` by the public key it names. */
@@ -93,10 +103,19 @@ export async function readSignatureFile(fs: FsCapability, file: string): Promise
   if (!text) return undefined;
   try {
     const s = JSON.parse(utf8(text));
-    if (s?.algorithm !== 'ed25519' || typeof s.key_id !== 'string' || typeof s.public_key !== 'string' || typeof s.signature !== 'string') throw new Error('missing fields');
+    if (
+      s?.algorithm !== 'ed25519' ||
+      typeof s.key_id !== 'string' ||
+      typeof s.public_key !== 'string' ||
+      typeof s.signature !== 'string'
+    )
+      throw new Error('missing fields');
     return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
   } catch (e) {
-    throw registryErrors.CX_ERR_KEY_INVALID({ where: file, detail: `is not a signature file written by cx-ops plugins sign (${messageOf(e)})` });
+    throw registryErrors.CX_ERR_KEY_INVALID({
+      where: file,
+      detail: `is not a signature file written by cx-ops plugins sign (${messageOf(e)})`,
+    });
   }
 }
 
@@ -108,7 +127,10 @@ async function parsePublicKey(fs: FsCapability, text: string, where: string): Pr
     try {
       t = (await fs.readFile(file)).trim();
     } catch (e) {
-      throw registryErrors.CX_ERR_KEY_INVALID({ where, detail: `cannot read the key file ${file} (${readProblem(e)})` });
+      throw registryErrors.CX_ERR_KEY_INVALID({
+        where,
+        detail: `cannot read the key file ${file} (${readProblem(e)})`,
+      });
     }
   }
   try {
@@ -125,7 +147,11 @@ async function parsePublicKey(fs: FsCapability, text: string, where: string): Pr
  * The trusted publisher keys of config.yaml's plugins.trusted_sources. A bare name with no key
  * (the seed's `- cortexlinux`) cannot verify anything: it is reported through `warn` and skipped.
  */
-export async function readTrustedKeys(fs: FsCapability, configDir: string, warn: (m: string) => void = () => {}): Promise<TrustedKey[]> {
+export async function readTrustedKeys(
+  fs: FsCapability,
+  configDir: string,
+  warn: (m: string) => void = () => {},
+): Promise<TrustedKey[]> {
   const { file, trusted_sources: list } = await readPluginsSection(fs, configDir);
   const keys: TrustedKey[] = [];
   for (const [i, item] of list.entries()) {
@@ -135,7 +161,9 @@ export async function readTrustedKeys(fs: FsCapability, configDir: string, warn:
     let keyText: string;
     if (typeof entry === 'string') {
       if (/^[a-z0-9][a-z0-9._-]*$/i.test(entry) && entry.length < 40) {
-        warn(`warning: ${where} ('${entry}') names a publisher without a public key, so it verifies nothing; write { name: ${entry}, public_key: ... }.\n`);
+        warn(
+          `warning: ${where} ('${entry}') names a publisher without a public key, so it verifies nothing; write { name: ${entry}, public_key: ... }.\n`,
+        );
         continue;
       }
       keyText = entry;
@@ -165,7 +193,9 @@ export function checkSignature(
   if (!signatureValid(bytes, sig)) throw registryErrors.CX_ERR_SIGNATURE_INVALID({ ...what, keyId: sig.key_id });
   const raw = Buffer.from(sig.public_key, 'base64');
   const source = trusted.find((k) => k.raw.equals(raw));
-  return source ? { status: 'trusted', key_id: sig.key_id, source: source.name } : { status: 'unknown-key', key_id: sig.key_id };
+  return source
+    ? { status: 'trusted', key_id: sig.key_id, source: source.name }
+    : { status: 'unknown-key', key_id: sig.key_id };
 }
 
 /** How `plugins info` words a status. */

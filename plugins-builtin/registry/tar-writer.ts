@@ -19,7 +19,15 @@ export function tarGz(files: TarFile[]): Uint8Array {
   const blocks: Buffer[] = [];
   for (const f of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     const header = new Header({
-      path: f.path, mode: 0o644, uid: 0, gid: 0, size: f.data.byteLength, mtime: EPOCH, type: 'File', uname: '', gname: '',
+      path: f.path,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: f.data.byteLength,
+      mtime: EPOCH,
+      type: 'File',
+      uname: '',
+      gname: '',
     });
     const block = Buffer.alloc(BLOCK);
     // A path longer than ustar holds goes into a pax header before the entry.

@@ -3,7 +3,7 @@
  * from any of them with a time limit and a size cap, through ctx.localFs and ctx.net.
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isCxError, messageOf } from 'cx-ops/sdk';
 import type { RegistryCaps } from './local-files.js';
 import { INDEX_FILE } from './registry-index.js';
@@ -38,7 +38,10 @@ export function indexLocation(location: string): string {
 export function resolveReference(indexAt: string, ref: string): string {
   const remote = /^https?:\/\//i.test(indexAt);
   if (SCHEME.test(ref)) {
-    if (remote && !/^https?:\/\//i.test(ref)) throw new Error(`the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`);
+    if (remote && !/^https?:\/\//i.test(ref))
+      throw new Error(
+        `the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`,
+      );
     return ref;
   }
   if (!SCHEME.test(indexAt)) return isAbsolute(ref) ? ref : resolve(dirname(indexAt), ref);
@@ -59,7 +62,11 @@ function reason(e: unknown, timeoutMs: number): string {
  * them from an http(s):// URL (ctx.net.download: redirects are not followed). Errors say what
  * failed, without a stack.
  */
-export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, location: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<Uint8Array> {
+export async function fetchBytes(
+  caps: Pick<RegistryCaps, 'localFs' | 'net'>,
+  location: string,
+  timeoutMs = DOWNLOAD_TIMEOUT_MS,
+): Promise<Uint8Array> {
   if (!SCHEME.test(location) || location.startsWith('file:')) {
     const path = SCHEME.test(location) ? fileURLToPath(location) : location;
     const st = await caps.localFs.stat(path).catch(() => null);
@@ -75,9 +82,4 @@ export async function fetchBytes(caps: Pick<RegistryCaps, 'localFs' | 'net'>, lo
   } catch (e) {
     throw new Error(reason(e, timeoutMs), { cause: e });
   }
-}
-
-/** A local path as a file:// URL (for lock files that must work on another host's layout). */
-export function asUrl(location: string): string {
-  return SCHEME.test(location) ? location : pathToFileURL(location).href;
 }

@@ -61,36 +61,57 @@ export interface RestartResult {
 }
 
 /** The `service-manager` contribution kind (declared by this plugin; systemd and supervisord are built in). */
-export const serviceManagerKind = defineKind<ServiceManagerRequest, Availability | ServiceStatus[] | ServiceStatus | RestartResult>('service-manager', {
-  description: 'A service manager: detect, list, status, restart (see defineServiceManager in plugins-builtin/services/service-manager-contract.ts)',
+export const serviceManagerKind = defineKind<
+  ServiceManagerRequest,
+  Availability | ServiceStatus[] | ServiceStatus | RestartResult
+>('service-manager', {
+  description:
+    'A service manager: detect, list, status, restart (see defineServiceManager in plugins-builtin/services/service-manager-contract.ts)',
 });
 
 /** Declares a service manager (contribution kind `service-manager`). */
 export function defineServiceManager<Config = unknown>(def: ServiceManagerDefinition<Config>) {
-  return defineContribution(serviceManagerKind, def.id, { name: def.name, description: def.description }, async (anyCtx, req) => {
-    // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
-    const ctx = anyCtx as PluginContext<Config>;
-    switch (req?.op) {
-      case 'detect': return def.detect(ctx);
-      case 'list': return def.list(ctx);
-      case 'status': return def.status(ctx, req.name);
-      case 'restart': return def.restart(ctx, req.name);
-      case 'start':
-      case 'stop': {
-        const fn = def[req.op];
-        if (!fn) throw new Error(`service manager '${def.id}' does not support ${req.op}`);
-        return fn(ctx, req.name);
+  return defineContribution(
+    serviceManagerKind,
+    def.id,
+    { name: def.name, description: def.description },
+    async (anyCtx, req) => {
+      // The kernel hands each contribution its own plugin's context, so its config is the plugin's.
+      const ctx = anyCtx as PluginContext<Config>;
+      switch (req?.op) {
+        case 'detect':
+          return def.detect(ctx);
+        case 'list':
+          return def.list(ctx);
+        case 'status':
+          return def.status(ctx, req.name);
+        case 'restart':
+          return def.restart(ctx, req.name);
+        case 'start':
+        case 'stop': {
+          const fn = def[req.op];
+          if (!fn) throw new Error(`service manager '${def.id}' does not support ${req.op}`);
+          return fn(ctx, req.name);
+        }
+        case 'reload': {
+          if (!def.reload) throw new Error(`service manager '${def.id}' does not support reload`);
+          return def.reload(ctx);
+        }
+        default:
+          throw new Error(
+            `service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop or reload`,
+          );
       }
-      case 'reload': {
-        if (!def.reload) throw new Error(`service manager '${def.id}' does not support reload`);
-        return def.reload(ctx);
-      }
-      default: throw new Error(`service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop or reload`);
-    }
-  });
+    },
+  );
 }
 
 /** Asks one service manager; the answer is typed by the request. */
-export async function askServiceManager<R extends ServiceManagerRequest>(ctx: PluginContext<unknown>, id: string, req: R, options?: InvokeOptions): Promise<ServiceManagerReply<R>> {
+export async function askServiceManager<R extends ServiceManagerRequest>(
+  ctx: PluginContext<unknown>,
+  id: string,
+  req: R,
+  options?: InvokeOptions,
+): Promise<ServiceManagerReply<R>> {
   return (await ctx.registry.invoke(serviceManagerKind, id, req, options)) as ServiceManagerReply<R>;
 }

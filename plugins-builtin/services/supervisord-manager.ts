@@ -33,7 +33,12 @@ export function parseSupervisorStatus(text: string): ServiceStatus[] {
     const m = /^(\S+)\s+([A-Z]+)\s*(.*)$/.exec(line.trim());
     if (!m || !(m[2]! in STATES)) continue;
     const pid = /pid (\d+)/.exec(m[3]!);
-    out.push({ name: m[1]!, state: STATES[m[2]!]!, detail: `${m[2]} ${m[3]!.trim()}`.trim(), ...(pid ? { pid: Number(pid[1]) } : {}) });
+    out.push({
+      name: m[1]!,
+      state: STATES[m[2]!]!,
+      detail: `${m[2]} ${m[3]!.trim()}`.trim(),
+      ...(pid ? { pid: Number(pid[1]) } : {}),
+    });
   }
   return out;
 }
@@ -64,20 +69,31 @@ export const supervisordManager = defineServiceManager<SupervisorConfig>({
   description: 'Programs of a running supervisord (supervisorctl)',
   async detect(ctx) {
     const conf = configPath(ctx);
-    if (!(await ctx.localFs.stat(conf))) return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
+    if (!(await ctx.localFs.stat(conf)))
+      return { available: false, reason: `no supervisord configuration at ${conf} (set services.supervisor_config)` };
     // No socket, no supervisord: said without starting supervisorctl (a Python program, ~0.3 s
     // of CPU), which the daemon's checks would otherwise pay every cycle.
     const socket = unixSocketOf(await ctx.localFs.readFile(conf));
-    if (socket && !(await ctx.localFs.stat(socket))) return { available: false, reason: `supervisord is not running for ${conf}: its socket ${socket} does not exist` };
+    if (socket && !(await ctx.localFs.stat(socket)))
+      return {
+        available: false,
+        reason: `supervisord is not running for ${conf}: its socket ${socket} does not exist`,
+      };
     const r = await ctl(ctx, ['pid'], true);
-    if (r.exitCode === 127) return { available: false, reason: 'supervisorctl is not installed (Debian package: supervisor)' };
-    if (r.exitCode !== 0 || !/^\d+$/.test(r.stdout.trim())) return { available: false, reason: `supervisord is not running for ${conf}: ${(r.stdout + r.stderr).trim().split('\n')[0]}` };
+    if (r.exitCode === 127)
+      return { available: false, reason: 'supervisorctl is not installed (Debian package: supervisor)' };
+    if (r.exitCode !== 0 || !/^\d+$/.test(r.stdout.trim()))
+      return {
+        available: false,
+        reason: `supervisord is not running for ${conf}: ${(r.stdout + r.stderr).trim().split('\n')[0]}`,
+      };
     return { available: true };
   },
   async list(ctx) {
     const r = await ctl(ctx, ['status'], true);
     // Exit 3 means "some program is not running": the listing is still complete.
-    if (r.exitCode !== 0 && r.exitCode !== 3) throw new Error(`supervisorctl status failed (exit ${r.exitCode}): ${(r.stdout + r.stderr).trim()}`);
+    if (r.exitCode !== 0 && r.exitCode !== 3)
+      throw new Error(`supervisorctl status failed (exit ${r.exitCode}): ${(r.stdout + r.stderr).trim()}`);
     return parseSupervisorStatus(r.stdout);
   },
   async status(ctx, name) {
@@ -91,17 +107,26 @@ export const supervisordManager = defineServiceManager<SupervisorConfig>({
     // A program that is not running answers "ERROR (not running)" to the stop half of a
     // restart; what counts is the start half, the last line.
     const last = said.split('\n').pop() ?? '';
-    return { ok: r.exitCode === 0 && /: started$/.test(last), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+    return {
+      ok: r.exitCode === 0 && /: started$/.test(last),
+      detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}`,
+    };
   },
   async start(ctx, name) {
     const r = await ctl(ctx, ['start', name], false);
     const said = (r.stdout + r.stderr).trim();
-    return { ok: r.exitCode === 0 && /: started$|already started/.test(said), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+    return {
+      ok: r.exitCode === 0 && /: started$|already started/.test(said),
+      detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}`,
+    };
   },
   async stop(ctx, name) {
     const r = await ctl(ctx, ['stop', name], false);
     const said = (r.stdout + r.stderr).trim();
-    return { ok: r.exitCode === 0 || /not running/.test(said), detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}` };
+    return {
+      ok: r.exitCode === 0 || /not running/.test(said),
+      detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}`,
+    };
   },
   /** Reads changed program files and applies them: adds, restarts changed and removes gone programs. */
   async reload(ctx) {

@@ -37,15 +37,29 @@ export async function walkTree(ctx: PluginContext<unknown>, top: string, exclude
   if (!(await ctx.localFs.stat(top))) return [];
   const prune = exclude.filter((x) => isWithin(x, top) && x !== top).flatMap((x) => ['-path', x, '-prune', '-o']);
   const locks = ['-name', LOCK_FILE_PATTERN, '-prune', '-o'];
-  const r = await ctx.exec.run('find', [top, '-mindepth', '1', ...prune, ...locks, '-printf', '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%l\\0'], { readOnly: true, timeoutMs: 300_000 });
+  const r = await ctx.exec.run(
+    'find',
+    [top, '-mindepth', '1', ...prune, ...locks, '-printf', '%P\\0%y\\0%m\\0%U\\0%G\\0%s\\0%l\\0'],
+    { readOnly: true, timeoutMs: 300_000 },
+  );
   if (r.exitCode !== 0) throw new Error(`listing ${top} failed (find exit ${r.exitCode}): ${r.stderr.trim()}`);
   // A cut listing would make a snapshot that silently misses files: refuse instead.
-  if (r.truncated) throw new Error(`${top} holds too many entries to list in one snapshot (listing over the output cap); move bulky data out of it`);
+  if (r.truncated)
+    throw new Error(
+      `${top} holds too many entries to list in one snapshot (listing over the output cap); move bulky data out of it`,
+    );
   const f = r.stdout.split('\0');
   const out: TreeEntry[] = [];
   for (let i = 0; i + 7 <= f.length; i += 7) {
     const type = TYPES[f[i + 1]!] ?? 'other';
-    const entry: TreeEntry = { path: f[i]!, type, mode: parseInt(f[i + 2]!, 8), uid: Number(f[i + 3]), gid: Number(f[i + 4]), size: type === 'file' ? Number(f[i + 5]) : 0 };
+    const entry: TreeEntry = {
+      path: f[i]!,
+      type,
+      mode: parseInt(f[i + 2]!, 8),
+      uid: Number(f[i + 3]),
+      gid: Number(f[i + 4]),
+      size: type === 'file' ? Number(f[i + 5]) : 0,
+    };
     if (type === 'symlink') entry.target = f[i + 6]!;
     out.push(entry);
   }

@@ -17,7 +17,11 @@ export const preUpdate = defineHook<{ packages: PendingChange[]; security: boole
 });
 
 /** After updates were applied. */
-export const postUpdate = defineHook<{ ok: boolean; snapshot: string | null; results: Array<{ updater: string } & UpdateApplyResult> }>('post_update', {
+export const postUpdate = defineHook<{
+  ok: boolean;
+  snapshot: string | null;
+  results: Array<{ updater: string } & UpdateApplyResult>;
+}>('post_update', {
   type: 'series',
   description: 'After updates were applied; payload { ok, snapshot, results }',
 });

@@ -18,9 +18,14 @@ export default definePlugin<UpdatesConfig>({
     defineCommand<UpdatesConfig>({
       name: 'update check',
       dryRun: true,
-      description: 'Show pending package updates, how many are security updates, and whether a reboot is required (read-only)',
+      description:
+        'Show pending package updates, how many are security updates, and whether a reboot is required (read-only)',
       options: [
-        { flags: '--refresh', description: 'first refresh the package lists (apt-get update: network, writes /var/lib/apt/lists, takes the update lock)' },
+        {
+          flags: '--refresh',
+          description:
+            'first refresh the package lists (apt-get update: network, writes /var/lib/apt/lists, takes the update lock)',
+        },
         { flags: '--force', description: "the seed's name for --refresh" },
         { flags: '--dry-run', description: 'with --refresh: say what would be refreshed, fetch nothing' },
         { flags: '--json', description: 'print the result as JSON' },

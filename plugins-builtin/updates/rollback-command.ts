@@ -2,32 +2,55 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { CxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { askUpdater } from './updater-contract.js';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
 import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
 
 function formatList(list: SnapshotSummary[]): string {
-  if (!list.length) return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
-  const rows = list.map((s) => [s.id, s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'), String(s.files), String(s.packages), s.reason]);
+  if (!list.length)
+    return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
+  const rows = list.map((s) => [
+    s.id,
+    s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
+    String(s.files),
+    String(s.packages),
+    s.reason,
+  ]);
   const head = ['ID', 'CREATED', 'FILES', 'PACKAGES', 'REASON'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return `${[head, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd()).join('\n')}\n`;
+  return `${[head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 function formatReport(r: RollbackReport): string {
-  const lines = [`Rollback to ${r.id}${r.dryRun ? ' (dry run: nothing is changed)' : ''}${r.resumed ? ' (finishing an interrupted rollback)' : ''}`];
+  const lines = [
+    `Rollback to ${r.id}${r.dryRun ? ' (dry run: nothing is changed)' : ''}${r.resumed ? ' (finishing an interrupted rollback)' : ''}`,
+  ];
   for (const a of r.areas) {
-    lines.push(`  ${a.dir}: ${r.dryRun ? 'would restore' : 'restored'} ${a.restored} entr${a.restored === 1 ? 'y' : 'ies'}${a.removed.length ? `, ${r.dryRun ? 'would remove' : 'removed'} ${a.removed.length} made since (${a.removed.slice(0, 5).join(', ')}${a.removed.length > 5 ? ', ...' : ''})` : ''}`);
+    lines.push(
+      `  ${a.dir}: ${r.dryRun ? 'would restore' : 'restored'} ${a.restored} entr${a.restored === 1 ? 'y' : 'ies'}${a.removed.length ? `, ${r.dryRun ? 'would remove' : 'removed'} ${a.removed.length} made since (${a.removed.slice(0, 5).join(', ')}${a.removed.length > 5 ? ', ...' : ''})` : ''}`,
+    );
     for (const m of a.mismatches) lines.push(`    still differs: ${m}`);
   }
   const p = r.packages;
   if (p?.skipped) lines.push(`  packages: ${p.skipped}`);
   else if (p) {
-    lines.push(`  packages: ${r.dryRun ? 'would put back' : 'put back'} ${p.restored.length}: ${p.restored.map((x) => `${x.name} ${x.version}`).join(', ') || '(none differed)'}`);
+    lines.push(
+      `  packages: ${r.dryRun ? 'would put back' : 'put back'} ${p.restored.length}: ${p.restored.map((x) => `${x.name} ${x.version}`).join(', ') || '(none differed)'}`,
+    );
     for (const u of p.unavailable) lines.push(`    could not restore ${u.name} ${u.version}: ${u.reason}`);
-    if (p.added?.length) lines.push(`    installed since the snapshot, left as they are: ${p.added.map((x) => `${x.name} ${x.version}`).join(', ')}`);
+    if (p.added?.length)
+      lines.push(
+        `    installed since the snapshot, left as they are: ${p.added.map((x) => `${x.name} ${x.version}`).join(', ')}`,
+      );
   }
   if (r.dryRun) lines.push('PLANNED: dry run: nothing was changed');
   else lines.push(r.ok ? 'OK: rollback complete' : 'FAILED: the rollback did not put everything back (see above)');
@@ -46,25 +69,45 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   const asked = input.args.id ? String(input.args.id) : null;
   const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { detail, hint });
   if (journal && asked && asked !== journal.id) {
-    throw usage(`update rollback: a rollback to ${journal.id} was interrupted; it must be finished before rolling back to ${asked}.`, `cx-ops update rollback ${journal.id}`);
+    throw usage(
+      `update rollback: a rollback to ${journal.id} was interrupted; it must be finished before rolling back to ${asked}.`,
+      `cx-ops update rollback ${journal.id}`,
+    );
   }
   if (!list.length && !journal) {
-    throw usage('update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.', 'cx-ops update apply --packages   (takes a snapshot, then updates)');
+    throw usage(
+      'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.',
+      'cx-ops update apply --packages   (takes a snapshot, then updates)',
+    );
   }
   const id = asked ?? journal?.id ?? list[0]!.id;
   const m = await readSnapshot(ctx, id);
   if (!m) {
-    throw usage(`update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`, 'cx-ops update rollback --list');
+    throw usage(
+      `update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`,
+      'cx-ops update rollback --list',
+    );
   }
-  if (!ctx.env.dryRun && !(await ctx.io.confirm(`Roll back ${m.areas.map((a) => a.dir).join(', ')} and ${m.packages.list.length} package version(s) to snapshot ${id}?`))) {
+  if (
+    !ctx.env.dryRun &&
+    !(await ctx.io.confirm(
+      `Roll back ${m.areas.map((a) => a.dir).join(', ')} and ${m.packages.list.length} package version(s) to snapshot ${id}?`,
+    ))
+  ) {
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
     return 1;
   }
-  const lock = await takeRunLock(ctx, 'update.lock', `update rollback ${id}`);
+  const lock = await ctx.lock('update', { what: `update rollback ${id}` });
   try {
     const report = await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater
-        ? (snap) => askUpdater(ctx, snap.packages.updater!, { op: 'restore', packages: snap.packages.list }, { dryRun: ctx.env.dryRun })
+        ? (snap) =>
+            askUpdater(
+              ctx,
+              snap.packages.updater!,
+              { op: 'restore', packages: snap.packages.list },
+              { dryRun: ctx.env.dryRun },
+            )
         : null,
     });
     ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

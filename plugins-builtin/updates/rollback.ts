@@ -55,7 +55,12 @@ export async function readJournal(ctx: PluginContext<unknown>): Promise<Rollback
 }
 
 const same = (a: TreeEntry, b: TreeEntry) =>
-  a.type === b.type && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.size === b.size && a.target === b.target;
+  a.type === b.type &&
+  a.mode === b.mode &&
+  a.uid === b.uid &&
+  a.gid === b.gid &&
+  a.size === b.size &&
+  a.target === b.target;
 
 async function restoreArea(ctx: PluginContext<unknown>, m: SnapshotManifest, name: AreaName): Promise<AreaRestore> {
   const area = m.areas.find((a) => a.name === name)!;
@@ -73,8 +78,11 @@ async function restoreArea(ctx: PluginContext<unknown>, m: SnapshotManifest, nam
   if (ctx.env.dryRun) return result;
   await ctx.localFs.mkdir(area.dir);
   const archive = `${snapshotStore(ctx)}/${m.id}/${area.archive}`;
-  const r = await ctx.exec.run('tar', ['--numeric-owner', '--same-owner', '-xpf', archive, '-C', area.dir], { timeoutMs: 600_000 });
-  if (r.exitCode !== 0) throw new Error(`restoring ${area.dir} from ${archive} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  const r = await ctx.exec.run('tar', ['--numeric-owner', '--same-owner', '-xpf', archive, '-C', area.dir], {
+    timeoutMs: 600_000,
+  });
+  if (r.exitCode !== 0)
+    throw new Error(`restoring ${area.dir} from ${archive} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
   const after = new Map((await walkTree(ctx, area.dir, area.exclude)).map((e) => [e.path, e]));
   for (const e of area.entries) {
     const got = after.get(e.path);
@@ -92,7 +100,11 @@ export interface RollbackOptions {
 }
 
 /** Rolls back to the snapshot, resuming the journal's progress for the same snapshot. */
-export async function rollbackTo(ctx: PluginContext<unknown>, m: SnapshotManifest, options: RollbackOptions): Promise<RollbackReport> {
+export async function rollbackTo(
+  ctx: PluginContext<unknown>,
+  m: SnapshotManifest,
+  options: RollbackOptions,
+): Promise<RollbackReport> {
   const dryRun = ctx.env.dryRun;
   const prior = await readJournal(ctx);
   const resumed = prior?.id === m.id;
@@ -105,8 +117,22 @@ export async function rollbackTo(ctx: PluginContext<unknown>, m: SnapshotManifes
   for (const step of rollbackSteps(m)) {
     if (journal.done.includes(step)) continue;
     if (step === 'packages') {
-      if (!m.packages.available) report.packages = { ok: true, restored: [], unavailable: [], actions: [], skipped: `no package list in the snapshot: ${m.packages.reason ?? 'no updater'}` };
-      else if (!options.restorePackages) report.packages = { ok: false, restored: [], unavailable: [], actions: [], skipped: `updater '${m.packages.updater}' is not loaded` };
+      if (!m.packages.available)
+        report.packages = {
+          ok: true,
+          restored: [],
+          unavailable: [],
+          actions: [],
+          skipped: `no package list in the snapshot: ${m.packages.reason ?? 'no updater'}`,
+        };
+      else if (!options.restorePackages)
+        report.packages = {
+          ok: false,
+          restored: [],
+          unavailable: [],
+          actions: [],
+          skipped: `updater '${m.packages.updater}' is not loaded`,
+        };
       else report.packages = await options.restorePackages(m);
       if (!report.packages.ok) report.ok = false;
     } else {
@@ -120,7 +146,10 @@ export async function rollbackTo(ctx: PluginContext<unknown>, m: SnapshotManifes
   }
   if (!dryRun) await ctx.localFs.remove(journalPath(ctx));
   await appendJournal(ctx, {
-    run: 'update rollback', snapshot: m.id, ok: report.ok, resumed,
+    run: 'update rollback',
+    snapshot: m.id,
+    ok: report.ok,
+    resumed,
     packages: (report.packages?.restored ?? []).map((p) => `${p.name} ${p.version}`),
     not_restored: (report.packages?.unavailable ?? []).map((p) => `${p.name} ${p.version}`),
   });

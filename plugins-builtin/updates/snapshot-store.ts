@@ -9,7 +9,10 @@
  * schemas/snapshot-manifest.schema.json, its type generated from it (schemas/types/snapshot-manifest.ts).
  */
 import type { PluginContext } from 'cx-ops/sdk';
-import type { SnapshotArea as GeneratedArea, SnapshotManifest as GeneratedManifest } from '../../schemas/types/snapshot-manifest.js';
+import type {
+  SnapshotArea as GeneratedArea,
+  SnapshotManifest as GeneratedManifest,
+} from '../../schemas/types/snapshot-manifest.js';
 import { isWithin, LOCK_FILE_PATTERN, walkTree } from './file-tree.js';
 
 /** `20240115-120000`, optionally `-2` when two are taken within a second. */
@@ -96,10 +99,25 @@ export async function createSnapshot(
     const archive = present ? `${a.name.startsWith('path:') ? `path-${areas.length - 2}` : a.name}.tar` : null;
     if (present) {
       const excludes = a.exclude.map((x) => `--exclude=./${x.slice(a.dir.replace(/\/+$/, '').length + 1)}`);
-      await run(ctx, 'tar', ['--numeric-owner', ...excludes, `--exclude=${LOCK_FILE_PATTERN}`, '-cpf', `${partial}/${archive}`, '-C', a.dir, '.']);
+      await run(ctx, 'tar', [
+        '--numeric-owner',
+        ...excludes,
+        `--exclude=${LOCK_FILE_PATTERN}`,
+        '-cpf',
+        `${partial}/${archive}`,
+        '-C',
+        a.dir,
+        '.',
+      ]);
     }
-    const entries = present ? await walkTree(ctx, a.dir, a.exclude) : [];
-    areas.push({ name: a.name, dir: a.dir, present, archive, exclude: a.exclude, entries });
+    areas.push({
+      name: a.name,
+      dir: a.dir,
+      present,
+      archive,
+      exclude: a.exclude,
+      entries: present ? await walkTree(ctx, a.dir, a.exclude) : [],
+    });
   }
   const manifest: SnapshotManifest = {
     version: 1,
@@ -145,14 +163,20 @@ export async function listSnapshots(ctx: PluginContext<unknown>): Promise<Snapsh
       dir: `${store}/${m.id}`,
     });
   }
-  return out.sort((a, b) => b.created.localeCompare(a.created) || b.id.localeCompare(a.id, undefined, { numeric: true }));
+  return out.sort(
+    (a, b) => b.created.localeCompare(a.created) || b.id.localeCompare(a.id, undefined, { numeric: true }),
+  );
 }
 
 /**
  * Deletes snapshots older than `retentionDays` (the newest one is always kept) and partial
  * directories left by runs that died. Resolves with the ids deleted.
  */
-export async function pruneSnapshots(ctx: PluginContext<unknown>, retentionDays: number, now = new Date()): Promise<string[]> {
+export async function pruneSnapshots(
+  ctx: PluginContext<unknown>,
+  retentionDays: number,
+  now = new Date(),
+): Promise<string[]> {
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const cutoff = now.getTime() - retentionDays * 86_400_000;

@@ -3,7 +3,7 @@
  * snapshot first when `backup_before_update` is on, apply through the updater, `post_update`,
  * then prune snapshots older than `rollback_retention_days`. One run at a time (update lock).
  */
-import { appendJournal, closest, CxError, takeRunLock, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { appendJournal, closest, CxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { postUpdate, preUpdate } from './hooks.js';
 import { askUpdater, updaterKind, type UpdateApplyResult } from './updater-contract.js';
 import { createSnapshot, pruneSnapshots, type SnapshotManifest } from './snapshot-store.js';
@@ -34,7 +34,12 @@ export async function packagesForSnapshot(ctx: PluginContext<unknown>): Promise<
  * package is a usage error (CX_ERR_USAGE, with close names); an installed one without a pending
  * update is named with its version. Empty when every name has an update to apply.
  */
-async function onlyWithoutUpdate(ctx: PluginContext<unknown>, only: string[], applying: string[], security: boolean): Promise<string> {
+async function onlyWithoutUpdate(
+  ctx: PluginContext<unknown>,
+  only: string[],
+  applying: string[],
+  security: boolean,
+): Promise<string> {
   const idle = only.filter((n) => !applying.includes(n));
   if (!idle.length) return '';
   const installed = await packagesForSnapshot(ctx);
@@ -53,11 +58,16 @@ async function onlyWithoutUpdate(ctx: PluginContext<unknown>, only: string[], ap
   return `no pending ${security ? 'security ' : ''}update for: ${idle.map((n) => `${n} (installed: ${versions.get(n)})`).join(', ')}`;
 }
 
-export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { security: boolean; system: boolean; packages: string[]; say?: (text: string) => void }): Promise<ApplyReport> {
+export async function applyUpdates(
+  ctx: PluginContext<UpdatesConfig>,
+  o: { security: boolean; system: boolean; packages: string[]; say?: (text: string) => void },
+): Promise<ApplyReport> {
   const say = o.say ?? ((t: string) => ctx.io.out(t));
   const dryRun = ctx.env.dryRun;
   const report: ApplyReport = { dryRun, status: 'nothing', message: '', snapshot: null, results: [], pruned: [] };
-  const lock = await takeRunLock(ctx, 'update.lock', `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`);
+  const lock = await ctx.lock('update', {
+    what: `update apply${o.system ? ' --system' : ' --packages'}${o.security ? ' --security' : ''}`,
+  });
   try {
     const summary = await checkUpdates(ctx, { refresh: true, lockHeld: true });
     const usable = summary.updaters.filter((u) => u.check.available);
@@ -67,37 +77,87 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
     }
     const todo = usable.flatMap((u) =>
       u.check.updates
-        .filter((p) => (o.system || p.current) && (!o.security || p.security) && (!o.packages.length || o.packages.includes(p.name)))
+        .filter(
+          (p) =>
+            (o.system || p.current) &&
+            (!o.security || p.security) &&
+            (!o.packages.length || o.packages.includes(p.name)),
+        )
         .map((p) => ({ ...p, updater: u.updater })),
     );
-    const without = await onlyWithoutUpdate(ctx, o.packages, todo.map((p) => p.name), o.security);
-    if (!todo.length && !o.system) return { ...report, message: `${o.security ? 'no security updates pending' : 'no updates pending'}${without ? `: ${without}` : ''}` };
-    say(`${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n${without ? `(${without})\n` : ''}`);
+    const without = await onlyWithoutUpdate(
+      ctx,
+      o.packages,
+      todo.map((p) => p.name),
+      o.security,
+    );
+    if (!todo.length && !o.system)
+      return {
+        ...report,
+        message: `${o.security ? 'no security updates pending' : 'no updates pending'}${without ? `: ${without}` : ''}`,
+      };
+    say(
+      `${todo.length} update(s) to apply:\n${todo.map((p) => `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}${p.security ? ' (security)' : ''}`).join('\n')}\n${without ? `(${without})\n` : ''}`,
+    );
     if (dryRun) {
       for (const u of usable) {
-        const r = await askUpdater(ctx, u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: true });
+        const r = await askUpdater(
+          ctx,
+          u.updater,
+          { op: 'apply', security: o.security, system: o.system, packages: o.packages },
+          { dryRun: true },
+        );
         report.results.push({ updater: u.updater, ...r });
       }
-      const snap = ctx.config.backup_before_update ?? true ? `take a snapshot of ${ctx.env.configDir}, ${ctx.env.dataDir} and the package list; ` : '';
-      return { ...report, status: 'planned', message: `dry run: would ${snap}apply ${todo.length} update(s); nothing was changed` };
+      const snap =
+        (ctx.config.backup_before_update ?? true)
+          ? `take a snapshot of ${ctx.env.configDir}, ${ctx.env.dataDir} and the package list; `
+          : '';
+      return {
+        ...report,
+        status: 'planned',
+        message: `dry run: would ${snap}apply ${todo.length} update(s); nothing was changed`,
+      };
     }
     if (!(await ctx.io.confirm(`Apply ${todo.length} update(s)?`))) {
       return { ...report, status: 'declined', message: 'not applied: not confirmed (answer yes, or pass -y)' };
     }
-    const payload = { packages: todo.map((p) => ({ name: p.name, from: p.current, to: p.candidate, security: p.security })), security: o.security, system: o.system };
+    const payload = {
+      packages: todo.map((p) => ({ name: p.name, from: p.current, to: p.candidate, security: p.security })),
+      security: o.security,
+      system: o.system,
+    };
     const pre = await ctx.registry.callHook(preUpdate, payload);
-    if (!pre.proceed) return { ...report, status: 'vetoed', message: `not applied: the pre_update hook of plugin '${pre.vetoedBy}' vetoed it` };
+    if (!pre.proceed)
+      return {
+        ...report,
+        status: 'vetoed',
+        message: `not applied: the pre_update hook of plugin '${pre.vetoedBy}' vetoed it`,
+      };
     if (ctx.config.backup_before_update ?? true) {
-      const m = await createSnapshot(ctx, { reason: `before update apply${o.security ? ' --security' : ''}`, packages: await packagesForSnapshot(ctx) });
+      const m = await createSnapshot(ctx, {
+        reason: `before update apply${o.security ? ' --security' : ''}`,
+        packages: await packagesForSnapshot(ctx),
+      });
       report.snapshot = m.id;
       say(`snapshot ${m.id} taken (roll back with: cx-ops update rollback ${m.id})\n`);
     }
     for (const u of usable) {
-      const r = await askUpdater(ctx, u.updater, { op: 'apply', security: o.security, system: o.system, packages: o.packages }, { dryRun: ctx.env.dryRun });
+      const r = await askUpdater(
+        ctx,
+        u.updater,
+        { op: 'apply', security: o.security, system: o.system, packages: o.packages },
+        { dryRun: ctx.env.dryRun },
+      );
       report.results.push({ updater: u.updater, ...r });
     }
     const ok = report.results.every((r) => r.ok);
-    await appendJournal(ctx, { run: 'update apply', ok, snapshot: report.snapshot, applied: report.results.flatMap((r) => r.applied.map((a) => `${a.name} ${a.from} -> ${a.to}`)) });
+    await appendJournal(ctx, {
+      run: 'update apply',
+      ok,
+      snapshot: report.snapshot,
+      applied: report.results.flatMap((r) => r.applied.map((a) => `${a.name} ${a.from} -> ${a.to}`)),
+    });
     await ctx.registry.callHook(postUpdate, { ok, snapshot: report.snapshot, results: report.results });
     report.pruned = await pruneSnapshots(ctx, ctx.config.rollback_retention_days ?? 7);
     const n = report.results.reduce((k, r) => k + r.applied.length, 0);
@@ -106,33 +166,59 @@ export async function applyUpdates(ctx: PluginContext<UpdatesConfig>, o: { secur
       status: ok ? 'applied' : 'failed',
       message: ok
         ? `applied ${n} update(s)`
-        : `update failed: ${report.results.filter((r) => !r.ok).map((r) => `${r.updater}: ${r.message}`).join('; ')}${report.snapshot ? `\nRoll back with: cx-ops update rollback ${report.snapshot}` : ''}`,
+        : `update failed: ${report.results
+            .filter((r) => !r.ok)
+            .map((r) => `${r.updater}: ${r.message}`)
+            .join('; ')}${report.snapshot ? `\nRoll back with: cx-ops update rollback ${report.snapshot}` : ''}`,
     };
   } finally {
     await lock.release();
   }
 }
 
-const EXIT: Record<ApplyReport['status'], number> = { applied: 0, nothing: 0, planned: 0, skipped: 0, declined: 1, vetoed: 1, failed: 1 };
+const EXIT: Record<ApplyReport['status'], number> = {
+  applied: 0,
+  nothing: 0,
+  planned: 0,
+  skipped: 0,
+  declined: 1,
+  vetoed: 1,
+  failed: 1,
+};
 
 /** The `update apply` command. */
 export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: CommandInput): Promise<number> {
   const o = input.options;
   const usage = (detail: string, hint: string) => new CxError('CX_ERR_USAGE', { detail, hint });
   if (!o.packages && !o.system) {
-    throw usage('update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).', 'cx-ops update apply --packages --dry-run');
+    throw usage(
+      'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).',
+      'cx-ops update apply --packages --dry-run',
+    );
   }
   if (o.packages && o.system) {
-    throw usage('update apply: --packages and --system contradict each other: --packages upgrades the installed packages, --system is a full distribution upgrade (it may add and remove packages). Pick one.', 'cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run');
+    throw usage(
+      'update apply: --packages and --system contradict each other: --packages upgrades the installed packages, --system is a full distribution upgrade (it may add and remove packages). Pick one.',
+      'cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run',
+    );
   }
   const only = Array.isArray(o.only) ? o.only.map(String) : typeof o.only === 'string' ? [o.only] : [];
   if (o.system && (o.security || only.length)) {
-    throw usage('update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.', 'cx-ops update apply --packages --security');
+    throw usage(
+      'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.',
+      'cx-ops update apply --packages --security',
+    );
   }
-  const report = await applyUpdates(ctx, { security: Boolean(o.security), system: Boolean(o.system), packages: only, say: o.json ? () => {} : undefined });
+  const report = await applyUpdates(ctx, {
+    security: Boolean(o.security),
+    system: Boolean(o.system),
+    packages: only,
+    say: o.json ? () => {} : undefined,
+  });
   if (o.json) ctx.io.out(`${JSON.stringify(report, null, 2)}\n`);
   else {
-    for (const r of report.results) for (const a of r.actions) ctx.io.out(`  ${report.dryRun ? 'would run' : 'ran'}: ${a}\n`);
+    for (const r of report.results)
+      for (const a of r.actions) ctx.io.out(`  ${report.dryRun ? 'would run' : 'ran'}: ${a}\n`);
     if (report.pruned.length) ctx.io.out(`pruned old snapshot(s): ${report.pruned.join(', ')}\n`);
     ctx.io.out(`${report.status.toUpperCase()}: ${report.message}\n`);
   }

@@ -4,7 +4,7 @@
  * `apt list --upgradable`); nothing is fetched or written. `--refresh` (the seed's `--force`)
  * first refreshes the package lists, holding the update lock, and in a dry run only says so.
  */
-import { takeRunLock, type PluginContext } from 'cx-ops/sdk';
+import { type PluginContext } from 'cx-ops/sdk';
 import type { SnapshotPathsConfig } from './snapshot-store.js';
 import { askUpdater, updaterKind, type UpdateCheck } from './updater-contract.js';
 
@@ -52,10 +52,13 @@ function summarize(updaters: UpdaterCheck[], checkedAt: string, refreshed: boole
 }
 
 /** Runs every updater's check; with `refresh` the package lists are fetched first, under the update lock. */
-export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: { refresh?: boolean; now?: Date; lockHeld?: boolean } = {}): Promise<CheckSummary> {
+export async function checkUpdates(
+  ctx: PluginContext<UpdatesConfig>,
+  options: { refresh?: boolean; now?: Date; lockHeld?: boolean } = {},
+): Promise<CheckSummary> {
   const now = options.now ?? new Date();
   const refresh = Boolean(options.refresh);
-  const lock = refresh && !options.lockHeld ? await takeRunLock(ctx, 'update.lock', 'update check --refresh') : null;
+  const lock = refresh && !options.lockHeld ? await ctx.lock('update', { what: 'update check --refresh' }) : null;
   try {
     const updaters: UpdaterCheck[] = [];
     for (const u of await ctx.registry.list(updaterKind)) {
@@ -67,7 +70,6 @@ export async function checkUpdates(ctx: PluginContext<UpdatesConfig>, options: {
     await lock?.release();
   }
 }
-
 
 /** A box of the given lines, as in the seed. */
 export function box(title: string, lines: string[]): string {
@@ -98,12 +100,18 @@ export function formatCheck(s: CheckSummary, kernelVersion: string): string {
   if (!s.updaters.length) out.push('SKIP: no updater is loaded (the apt plugin provides one)');
   if (usable.length) {
     out.push(`${s.total} package update(s) available`, `${s.security} security update(s)`);
-    for (const u of usable) for (const p of u.check.updates) out.push(`  ${p.name} ${p.current || '(new)'} -> ${p.candidate}  [${p.origin}]${p.security ? ' security' : ''}`);
+    for (const u of usable)
+      for (const p of u.check.updates)
+        out.push(
+          `  ${p.name} ${p.current || '(new)'} -> ${p.candidate}  [${p.origin}]${p.security ? ' security' : ''}`,
+        );
   }
   for (const u of usable) for (const a of u.check.actions ?? []) out.push(`${s.refreshed ? 'ran' : 'would run'}: ${a}`);
-  for (const f of s.sources_failed) out.push(`WARN ${f.updater}: source ${f.source} could not be fetched (${f.error}); the other sources were used`);
+  for (const f of s.sources_failed)
+    out.push(`WARN ${f.updater}: source ${f.source} could not be fetched (${f.error}); the other sources were used`);
   if (s.sources_failed.length) out.push(sourcesHint(s));
-  else if (!s.refreshed && usable.length) out.push('From the package lists apt already has; refresh them first with: cx-ops update check --refresh');
+  else if (!s.refreshed && usable.length)
+    out.push('From the package lists apt already has; refresh them first with: cx-ops update check --refresh');
   return `${out.join('\n')}\n`;
 }
 

@@ -100,25 +100,40 @@ export type UpdaterReply<R extends UpdaterRequest> = R extends { op: 'check' }
       : RestoreResult;
 
 /** The `updater` contribution kind (declared by this plugin; apt fills it). */
-export const updaterKind = defineKind<UpdaterRequest, UpdateCheck | UpdateApplyResult | InstalledList | RestoreResult>('updater', {
-  description: 'A package updater: check, apply, installed, restore (see defineUpdater in plugins-builtin/updates/updater-contract.ts)',
-});
+export const updaterKind = defineKind<UpdaterRequest, UpdateCheck | UpdateApplyResult | InstalledList | RestoreResult>(
+  'updater',
+  {
+    description:
+      'A package updater: check, apply, installed, restore (see defineUpdater in plugins-builtin/updates/updater-contract.ts)',
+  },
+);
 
 /** Declares an updater (contribution kind `updater`). */
 export function defineUpdater(def: UpdaterDefinition) {
   return defineContribution(updaterKind, def.id, { name: def.name, description: def.description }, async (ctx, req) => {
     switch (req?.op) {
-      case 'check': return def.check(ctx, { refresh: req.refresh === true });
-      case 'apply': return def.apply(ctx, req);
-      case 'installed': return def.installed(ctx);
-      case 'restore': return def.restore(ctx, req.packages);
-      default: throw new Error(`updater '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected check, apply, installed or restore`);
+      case 'check':
+        return def.check(ctx, { refresh: req.refresh === true });
+      case 'apply':
+        return def.apply(ctx, req);
+      case 'installed':
+        return def.installed(ctx);
+      case 'restore':
+        return def.restore(ctx, req.packages);
+      default:
+        throw new Error(
+          `updater '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected check, apply, installed or restore`,
+        );
     }
   });
 }
 
 /** Asks one updater; the answer is typed by the request. */
-export async function askUpdater<R extends UpdaterRequest>(ctx: PluginContext<unknown>, id: string, req: R, options?: InvokeOptions): Promise<UpdaterReply<R>> {
+export async function askUpdater<R extends UpdaterRequest>(
+  ctx: PluginContext<unknown>,
+  id: string,
+  req: R,
+  options?: InvokeOptions,
+): Promise<UpdaterReply<R>> {
   return (await ctx.registry.invoke(updaterKind, id, req, options)) as UpdaterReply<R>;
 }
-

@@ -1,5 +1,5 @@
 /* Generated from schemas/doctor-result.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 87e32b93149d4515 */
+/* schema-hash: 3eab189dbd9aea6a */
 
 export type Count = number;
 export type Status = 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';

@@ -1,5 +1,5 @@
 /* Generated from schemas/plugin-shape.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 8cbfccc741b5cb37 */
+/* schema-hash: cf85acf8649344f8 */
 
 /**
  * a plugin, kind, contribution id, hook or config field name

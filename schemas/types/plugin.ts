@@ -1,5 +1,5 @@
 /* Generated from schemas/plugin.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 589317a56d8257f2 */
+/* schema-hash: 6ddad7b1c79d9af0 */
 
 export interface PluginManifest {
   /**

@@ -1,5 +1,5 @@
 /* Generated from schemas/plugins-lock.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: b954fa59f7695c9e */
+/* schema-hash: 80912bf9c39eaaf6 */
 
 /**
  * the signature's status as verified at install time, with the signature itself (when there was one) so that

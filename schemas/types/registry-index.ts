@@ -1,5 +1,5 @@
 /* Generated from schemas/registry-index.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: d9e73f691f79e180 */
+/* schema-hash: c91effe6ea38f8ec */
 
 /**
  * The static index of a plugin registry: every published version of every plugin, with what is needed to

@@ -1,5 +1,5 @@
 /* Generated from schemas/snapshot-manifest.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 9fa58bcb11dd8b81 */
+/* schema-hash: e10a2a85f41ea2ba */
 
 /**
  * Written last, inside a partial directory that is renamed into place: a snapshot without it is never listed.

@@ -20,7 +20,18 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const launcher = join(repo, 'core/bin/cx-ops.js');
-const CHECKS = ['disk_space', 'memory', 'cpu_load', 'apt_status', 'systemd_failed', 'time_sync', 'swap_usage', 'security_updates', 'zombie_processes', 'file_descriptors'];
+const CHECKS = [
+  'disk_space',
+  'memory',
+  'cpu_load',
+  'apt_status',
+  'systemd_failed',
+  'time_sync',
+  'swap_usage',
+  'security_updates',
+  'zombie_processes',
+  'file_descriptors',
+];
 const TICK = 100; // clock ticks per second (USER_HZ)
 
 export const quantile = (xs, q) => {
@@ -39,10 +50,18 @@ export function treePids(pid) {
   const walk = (p) => {
     out.push(p);
     let tasks;
-    try { tasks = readdirSync(`/proc/${p}/task`); } catch { return; }
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
     for (const t of tasks) {
       let kids;
-      try { kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8'); } catch { continue; }
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch {
+        continue;
+      }
       for (const k of kids.trim().split(/\s+/).filter(Boolean)) walk(Number(k));
     }
   };
@@ -51,7 +70,19 @@ export function treePids(pid) {
 }
 
 /** RSS of the process tree (pages shared between its processes counted in each, as RSS does). */
-export const treeRssMb = (pid) => treePids(pid).reduce((sum, p) => sum + (() => { try { return rssMb(p); } catch { return 0; } })(), 0);
+export const treeRssMb = (pid) =>
+  treePids(pid).reduce(
+    (sum, p) =>
+      sum +
+      (() => {
+        try {
+          return rssMb(p);
+        } catch {
+          return 0;
+        }
+      })(),
+    0,
+  );
 
 const statFields = (pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
 
@@ -62,12 +93,15 @@ export const cpuSeconds = (pid) => {
 };
 
 /** CPU seconds of the process, its reaped children (programs it ran) and its live descendants. */
-export const treeCpuSeconds = (pid) => treePids(pid).reduce((sum, p) => {
-  try {
-    const f = statFields(p);
-    return sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK;
-  } catch { return sum; }
-}, 0);
+export const treeCpuSeconds = (pid) =>
+  treePids(pid).reduce((sum, p) => {
+    try {
+      const f = statFields(p);
+      return sum + (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK;
+    } catch {
+      return sum;
+    }
+  }, 0);
 
 /** The Environment= lines of the shipped unit (how systemd starts the daemon). */
 export function unitEnvironment() {
@@ -81,23 +115,46 @@ export function unitEnvironment() {
   return env;
 }
 
-export const freePort = () => new Promise((resolve, reject) => {
-  const s = createServer();
-  s.once('error', reject);
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
+export const freePort = () =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
   });
-});
 
 /** Starts `cx-ops daemon` (JSON logs); resolves once it listens. `onLine` sees every log line. */
 export async function startDaemon(dir, configYaml, options = {}) {
   const { onLine = () => undefined, onStart = () => undefined, extraArgs = [], nodeArgs = [], env = {} } = options;
   await mkdir(join(dir, 'etc'), { recursive: true });
   await writeFile(join(dir, 'etc/config.yaml'), configYaml);
-  const child = spawn(process.execPath, [...nodeArgs, launcher, '--root', '/', '--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'data'), '--log-dir', join(dir, 'log'), '--cache-dir', join(dir, 'cache'), ...extraArgs, 'daemon', '--log-format', 'json'], {
-    env: { ...process.env, HOME: dir, CX_PLUGIN_PATH: '', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      launcher,
+      '--root',
+      '/',
+      '--config-dir',
+      join(dir, 'etc'),
+      '--data-dir',
+      join(dir, 'data'),
+      '--log-dir',
+      join(dir, 'log'),
+      '--cache-dir',
+      join(dir, 'cache'),
+      ...extraArgs,
+      'daemon',
+      '--log-format',
+      'json',
+    ],
+    {
+      env: { ...process.env, HOME: dir, CX_PLUGIN_PATH: '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   onStart(child);
   let pending = '';
   let port;
@@ -110,14 +167,29 @@ export async function startDaemon(dir, configYaml, options = {}) {
         const text = pending.slice(0, i);
         pending = pending.slice(i + 1);
         let l;
-        try { l = JSON.parse(text); } catch { continue; }
-        if (l.type === 'listening') { port = l.data.port; resolve(); }
+        try {
+          l = JSON.parse(text);
+        } catch {
+          continue;
+        }
+        if (l.type === 'listening') {
+          port = l.data.port;
+          resolve();
+        }
         onLine(l);
       }
     });
   });
   await listening;
-  return { child, port, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  return {
+    child,
+    port,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', r);
+        child.kill('SIGTERM');
+      }),
+  };
 }
 
 /** GETs `path` from `concurrency` keep-alive clients for `seconds`; latencies in ms. */
@@ -126,20 +198,28 @@ export async function load(port, path, { concurrency = 50, seconds = 10 } = {}) 
   const lat = [];
   let errors = 0;
   const end = Date.now() + seconds * 1000;
-  const one = () => new Promise((resolve) => {
-    const t = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        if (res.statusCode >= 500 && res.statusCode !== 503) errors++;
-        lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+  const one = () =>
+    new Promise((resolve) => {
+      const t = process.hrtime.bigint();
+      const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode >= 500 && res.statusCode !== 503) errors++;
+          lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
         resolve();
       });
+      req.end();
     });
-    req.on('error', () => { errors++; resolve(); });
-    req.end();
-  });
-  await Promise.all(Array.from({ length: concurrency }, async () => { while (Date.now() < end) await one(); }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) await one();
+    }),
+  );
   agent.destroy();
   return { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), n: lat.length, errors };
 }
@@ -147,10 +227,19 @@ export async function load(port, path, { concurrency = 50, seconds = 10 } = {}) 
 async function nodeExporter() {
   if (!existsSync('/usr/bin/prometheus-node-exporter')) return undefined;
   const port = await freePort();
-  const child = spawn('/usr/bin/prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+  const child = spawn('/usr/bin/prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${port}`], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 50; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const ok = await new Promise((resolve) => { const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => { res.resume(); resolve(res.statusCode === 200); }); req.on('error', () => resolve(false)); req.end(); });
+    const ok = await new Promise((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.end();
+    });
     if (ok) break;
   }
   return { child, port };
@@ -159,7 +248,10 @@ async function nodeExporter() {
 async function monitRss(dir) {
   if (!existsSync('/usr/bin/monit')) return undefined;
   const rc = join(dir, 'monitrc');
-  await writeFile(rc, `set daemon 10\nset pidfile ${join(dir, 'monit.pid')}\nset idfile ${join(dir, 'monit.id')}\nset statefile ${join(dir, 'monit.state')}\ncheck system localhost\n  if loadavg (1min) > 100 then alert\n`);
+  await writeFile(
+    rc,
+    `set daemon 10\nset pidfile ${join(dir, 'monit.pid')}\nset idfile ${join(dir, 'monit.id')}\nset statefile ${join(dir, 'monit.state')}\ncheck system localhost\n  if loadavg (1min) > 100 then alert\n`,
+  );
   await chmod(rc, 0o600);
   const child = spawn('/usr/bin/monit', ['-I', '-c', rc], { stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, 3000));
@@ -199,7 +291,13 @@ async function runCycles(dir, cycles, start) {
     treeSize: treePids(pid).length,
     ownMs: ((at[cycles].own - at[10].own) / n) * 1000,
     treeMs: ((at[cycles].tree - at[10].tree) / n) * 1000,
-    auditBytesPerCycle: (() => { try { return statSync(join(dir, 'log/audit.jsonl')).size / cycles; } catch { return NaN; } })(),
+    auditBytesPerCycle: (() => {
+      try {
+        return statSync(join(dir, 'log/audit.jsonl')).size / cycles;
+      } catch {
+        return NaN;
+      }
+    })(),
   };
 }
 
@@ -209,7 +307,10 @@ export async function benchDaemon({ cycles = 100 } = {}) {
   const plainDir = await mkdtemp(join(tmpdir(), 'cx-bench-daemon-plain-'));
   try {
     const unitEnv = unitEnvironment();
-    const tuned = Object.entries(unitEnv).filter(([k]) => k !== 'NO_COLOR').map(([k, v]) => `${k}=${v}`).join(' ');
+    const tuned = Object.entries(unitEnv)
+      .filter(([k]) => k !== 'NO_COLOR')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
     // The plain run first, stopped before the measured one starts (never two daemons at once).
     const plain = await runCycles(plainDir, cycles, {});
     await plain.d.stop();
@@ -218,26 +319,76 @@ export async function benchDaemon({ cycles = 100 } = {}) {
     const neRss = ne ? rssMb(ne.child.pid) : undefined;
     const monit = await monitRss(dir);
     const ner = neRss !== undefined ? { name: 'node_exporter RSS', value: neRss } : undefined;
-    rows.push({ name: `daemon RSS after ${cycles} cycles (${CHECKS.length} built-in checks), as the unit runs it (${tuned})`, median: r.rss, unit: 'MB', baseline: ner, target: '≤ 60 MB' });
-    rows.push({ name: `  the same daemon's process tree (${r.treeSize} processes: the daemon, its reaper sh, sandbox processes)`, median: r.treeRss, unit: 'MB' });
-    rows.push({ name: `daemon RSS after ${cycles} cycles, plain node cx-ops.js daemon (no unit tuning)`, median: plain.rss, unit: 'MB' });
+    rows.push({
+      name: `daemon RSS after ${cycles} cycles (${CHECKS.length} built-in checks), as the unit runs it (${tuned})`,
+      median: r.rss,
+      unit: 'MB',
+      baseline: ner,
+      target: '≤ 60 MB',
+    });
+    rows.push({
+      name: `  the same daemon's process tree (${r.treeSize} processes: the daemon, its reaper sh, sandbox processes)`,
+      median: r.treeRss,
+      unit: 'MB',
+    });
+    rows.push({
+      name: `daemon RSS after ${cycles} cycles, plain node cx-ops.js daemon (no unit tuning)`,
+      median: plain.rss,
+      unit: 'MB',
+    });
     if (monit !== undefined) rows.push({ name: 'Monit RSS (baseline)', median: monit, unit: 'MB' });
     rows.push({ name: 'daemon CPU per checks cycle, its own process', median: r.ownMs, unit: 'ms' });
-    rows.push({ name: 'daemon CPU per checks cycle, with the programs it runs (ps, ...)', median: r.treeMs, unit: 'ms' });
-    rows.push({ name: 'daemon CPU share at a 10 s interval, own process', median: (r.ownMs / 10_000) * 100, unit: '%', target: '≤ 1 %' });
-    rows.push({ name: 'daemon CPU share at a 10 s interval, with its programs', median: (r.treeMs / 10_000) * 100, unit: '%', target: '≤ 1 %' });
-    rows.push({ name: '  plain node (no unit tuning): CPU share with its programs', median: (plain.treeMs / 10_000) * 100, unit: '%' });
+    rows.push({
+      name: 'daemon CPU per checks cycle, with the programs it runs (ps, ...)',
+      median: r.treeMs,
+      unit: 'ms',
+    });
+    rows.push({
+      name: 'daemon CPU share at a 10 s interval, own process',
+      median: (r.ownMs / 10_000) * 100,
+      unit: '%',
+      target: '≤ 1 %',
+    });
+    rows.push({
+      name: 'daemon CPU share at a 10 s interval, with its programs',
+      median: (r.treeMs / 10_000) * 100,
+      unit: '%',
+      target: '≤ 1 %',
+    });
+    rows.push({
+      name: '  plain node (no unit tuning): CPU share with its programs',
+      median: (plain.treeMs / 10_000) * 100,
+      unit: '%',
+    });
     // The kernel audits every capability call; the file has no rotation yet (a day at 10 s: × 8640).
-    rows.push({ name: 'audit log written per checks cycle (<log-dir>/audit.jsonl, not rotated)', median: r.auditBytesPerCycle / 1024, unit: 'KiB' });
+    rows.push({
+      name: 'audit log written per checks cycle (<log-dir>/audit.jsonl, not rotated)',
+      median: r.auditBytesPerCycle / 1024,
+      unit: 'KiB',
+    });
     const d = r.d;
     const neMetrics = ne ? await load(ne.port, '/metrics') : undefined;
     const metrics = await load(d.port, '/metrics');
     const health = await load(d.port, '/health');
-    if (neMetrics) rows.push({ name: `node_exporter /metrics p50, 50 clients × 10 s (${neMetrics.n} requests)`, median: neMetrics.p50, unit: 'ms' });
+    if (neMetrics)
+      rows.push({
+        name: `node_exporter /metrics p50, 50 clients × 10 s (${neMetrics.n} requests)`,
+        median: neMetrics.p50,
+        unit: 'ms',
+      });
     if (neMetrics) rows.push({ name: 'node_exporter /metrics p99', median: neMetrics.p99, unit: 'ms' });
-    rows.push({ name: `daemon /metrics p50, 50 clients × 10 s (${metrics.n} requests, ${metrics.errors} errors)`, median: metrics.p50, unit: 'ms', baseline: neMetrics ? { name: 'node_exporter p50', value: neMetrics.p50 } : undefined });
+    rows.push({
+      name: `daemon /metrics p50, 50 clients × 10 s (${metrics.n} requests, ${metrics.errors} errors)`,
+      median: metrics.p50,
+      unit: 'ms',
+      baseline: neMetrics ? { name: 'node_exporter p50', value: neMetrics.p50 } : undefined,
+    });
     rows.push({ name: 'daemon /metrics p99', median: metrics.p99, unit: 'ms', target: '≤ 20 ms' });
-    rows.push({ name: `daemon /health p50, 50 clients × 10 s (${health.n} requests, ${health.errors} errors)`, median: health.p50, unit: 'ms' });
+    rows.push({
+      name: `daemon /health p50, 50 clients × 10 s (${health.n} requests, ${health.errors} errors)`,
+      median: health.p50,
+      unit: 'ms',
+    });
     rows.push({ name: 'daemon /health p99', median: health.p99, unit: 'ms', target: '≤ 20 ms' });
     ne?.child.kill('SIGTERM');
     await d.stop();
@@ -251,7 +402,10 @@ export async function benchDaemon({ cycles = 100 } = {}) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const printTable = (list) => {
-    for (const r of list) process.stdout.write(`${r.name.padEnd(72)} ${Number(r.median).toFixed(2).padStart(9)} ${r.unit}${r.baseline ? `   baseline ${r.baseline.name}: ${Number(r.baseline.value).toFixed(2)} ${r.unit}` : ''}${r.target ? `   target ${r.target}` : ''}\n`);
+    for (const r of list)
+      process.stdout.write(
+        `${r.name.padEnd(72)} ${Number(r.median).toFixed(2).padStart(9)} ${r.unit}${r.baseline ? `   baseline ${r.baseline.name}: ${Number(r.baseline.value).toFixed(2)} ${r.unit}` : ''}${r.target ? `   target ${r.target}` : ''}\n`,
+      );
   };
   spawnSync(process.execPath, [join(repo, 'core/bin/build.js')], { stdio: 'inherit' });
   printTable(await benchDaemon({ cycles: Number(process.env.CYCLES) || 100 }));

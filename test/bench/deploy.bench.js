@@ -32,17 +32,27 @@ function manifest(n) {
   const services = {};
   const pairs = [];
   let x = 12345;
-  const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 4294967296;
   for (let i = 0; i < n; i++) {
     const deps = new Set();
     if (i > 0) for (let k = 0; k < 3; k++) deps.add(Math.floor(rnd() * i));
     const name = `svc-${i}`;
-    services[name] = { enable: true, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, hostname: `svc-${i}.example.com`, depends_on: [...deps].map((d) => `svc-${d}`), ports: [8080] };
+    services[name] = {
+      enable: true,
+      ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      hostname: `svc-${i}.example.com`,
+      depends_on: [...deps].map((d) => `svc-${d}`),
+      ports: [8080],
+    };
     if (!deps.size) pairs.push(`${name} ${name}`);
     for (const d of deps) pairs.push(`svc-${d} ${name}`);
   }
   // Only the text is kept: a process planning the manifest holds no second copy of it.
-  return { text: JSON.stringify({ network: { network_cidr: '10.0.0.0/8' }, services }), edges: pairs.length, pairs: `${pairs.join('\n')}\n` };
+  return {
+    text: JSON.stringify({ network: { network_cidr: '10.0.0.0/8' }, services }),
+    edges: pairs.length,
+    pairs: `${pairs.join('\n')}\n`,
+  };
 }
 
 /** Wall-clock and CPU milliseconds of `runs` calls of fn, each after a full collection. */
@@ -96,20 +106,42 @@ export async function benchDeploy() {
       perElement[n] = (ours.wall * 1000) / (n + m.edges);
       rows.push({ name: `tsort, ${n} services / ${m.edges} edges (baseline)`, median: base, unit: 'ms' });
       const target = n === 10000 ? `≤ 100 ms: ${ours.wall <= 100 ? 'met' : 'MISSED'}` : 'linear';
-      rows.push({ name: `deploy plan incl. validation, ${n} services / ${m.edges} edges`, median: ours.wall, cpu: ours.cpu, unit: 'ms', baseline: { name: 'tsort', value: base }, target });
+      rows.push({
+        name: `deploy plan incl. validation, ${n} services / ${m.edges} edges`,
+        median: ours.wall,
+        cpu: ours.cpu,
+        unit: 'ms',
+        baseline: { name: 'tsort', value: base },
+        target,
+      });
       if (n <= 10000) {
         // YAML: the same manifest; no target (the yaml library's parser is most of it).
         const yaml = stringify(JSON.parse(m.text));
         plan(yaml, 'bench.yaml');
         const y = measure(3, () => plan(yaml, 'bench.yaml'));
-        rows.push({ name: `deploy plan incl. validation, same manifest as YAML, ${n} services`, median: y.wall, cpu: y.cpu, unit: 'ms', baseline: { name: 'tsort', value: base }, target: 'none (yaml parser)' });
+        rows.push({
+          name: `deploy plan incl. validation, same manifest as YAML, ${n} services`,
+          median: y.wall,
+          cpu: y.cpu,
+          unit: 'ms',
+          baseline: { name: 'tsort', value: base },
+          target: 'none (yaml parser)',
+        });
       }
       if (n === 10000) {
         // The whole command, as a user runs it: one process per run.
         const json = join(dir, 'manifest-10000.json');
         await writeFile(json, m.text);
         const run = () => {
-          const r = spawnSync(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', dir, 'deploy', 'plan', json], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH, HOME: dir, CX_PLUGIN_PATH: '' }, maxBuffer: 1 << 28 });
+          const r = spawnSync(
+            process.execPath,
+            ['--no-node-snapshot', LAUNCHER, '--root', dir, 'deploy', 'plan', json],
+            {
+              stdio: ['ignore', 'ignore', 'pipe'],
+              env: { PATH: process.env.PATH, HOME: dir, CX_PLUGIN_PATH: '' },
+              maxBuffer: 1 << 28,
+            },
+          );
           if (r.status !== 0) throw new Error(`cx-ops deploy plan failed: ${r.stderr}`);
         };
         run();
@@ -119,7 +151,13 @@ export async function benchDeploy() {
           run();
           cli.push(Number(process.hrtime.bigint() - t) / 1e6);
         }
-        rows.push({ name: `cx-ops deploy plan, whole process (node start, kernel boot, ajv compile), ${n} services`, median: median(cli), unit: 'ms', baseline: { name: 'tsort', value: base }, target: 'none' });
+        rows.push({
+          name: `cx-ops deploy plan, whole process (node start, kernel boot, ajv compile), ${n} services`,
+          median: median(cli),
+          unit: 'ms',
+          baseline: { name: 'tsort', value: base },
+          target: 'none',
+        });
       }
     }
   } finally {
@@ -133,7 +171,9 @@ export async function benchDeploy() {
 }
 
 function describe(r) {
-  const ratio = r.baseline ? ` (${r.baseline.name} ${r.baseline.value.toFixed(1)} ${r.unit}, ${(r.median / r.baseline.value).toFixed(2)}×)` : '';
+  const ratio = r.baseline
+    ? ` (${r.baseline.name} ${r.baseline.value.toFixed(1)} ${r.unit}, ${(r.median / r.baseline.value).toFixed(2)}×)`
+    : '';
   const cpu = r.cpu !== undefined ? ` [cpu ${r.cpu.toFixed(1)} ms]` : '';
   const verdict = r.target ? ` - target ${r.target}` : '';
   return `${r.name}: ${r.median.toFixed(1)} ${r.unit}${cpu}${ratio}${verdict}`;
@@ -141,6 +181,12 @@ function describe(r) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // Not run.js's printTable: importing run.js runs every benchmark.
-  console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${(await import('node:os')).cpus().length} cores (wall-clock medians; cpu is user+system of this process)`);
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(
+        ' ',
+      )} on ${(await import('node:os')).cpus().length} cores (wall-clock medians; cpu is user+system of this process)`,
+  );
   for (const r of await benchDeploy()) console.log(describe(r));
 }

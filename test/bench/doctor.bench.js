@@ -14,7 +14,18 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const launcher = join(repo, 'core/bin/cx-ops.js');
 const PLUGINS = '/usr/lib/nagios/plugins';
-const CHECKS = ['disk_space', 'memory', 'cpu_load', 'apt_status', 'systemd_failed', 'time_sync', 'swap_usage', 'security_updates', 'zombie_processes', 'file_descriptors'];
+const CHECKS = [
+  'disk_space',
+  'memory',
+  'cpu_load',
+  'apt_status',
+  'systemd_failed',
+  'time_sync',
+  'swap_usage',
+  'security_updates',
+  'zombie_processes',
+  'file_descriptors',
+];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,7 +44,8 @@ function wall(fn, n) {
 }
 
 /** Runs a command, ignoring its exit code (Nagios plugins and doctor exit non-zero on findings). */
-const run = (cmd, args, env) => spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
+const run = (cmd, args, env) =>
+  spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 });
 
 async function home() {
   const h = await mkdtemp(join(tmpdir(), 'cx-bench-doctor-'));
@@ -41,7 +53,18 @@ async function home() {
   return h;
 }
 
-const dirs = (h) => ['--root', '/', '--config-dir', join(h, 'etc'), '--data-dir', join(h, 'data'), '--log-dir', join(h, 'log'), '--cache-dir', join(h, 'cache')];
+const dirs = (h) => [
+  '--root',
+  '/',
+  '--config-dir',
+  join(h, 'etc'),
+  '--data-dir',
+  join(h, 'data'),
+  '--log-dir',
+  join(h, 'log'),
+  '--cache-dir',
+  join(h, 'cache'),
+];
 
 /** The monitoring-plugins doing the same work, one after another (those installed). */
 function pluginSequence() {
@@ -62,20 +85,37 @@ async function doctorVsPlugins(rows, n) {
   const doctor = () => run(process.execPath, [...args], { ...process.env, HOME: h, NO_COLOR: '1' });
   doctor(); // warm the apt answer cache and the OS caches
   const warm = median(wall(doctor, n));
-  const cold = median(wall(() => {
-    // Cold = the checks' apt answer is gone (the plugins' caches); the kernel's manifest and
-    // shape caches stay, as they do on a host after its first run.
-    execFileSync('rm', ['-rf', join(h, 'cache', 'plugins')]);
-    doctor();
-  }, Math.max(3, n >> 1)));
+  const cold = median(
+    wall(
+      () => {
+        // Cold = the checks' apt answer is gone (the plugins' caches); the kernel's manifest and
+        // shape caches stay, as they do on a host after its first run.
+        execFileSync('rm', ['-rf', join(h, 'cache', 'plugins')]);
+        doctor();
+      },
+      Math.max(3, n >> 1),
+    ),
+  );
   const seq = pluginSequence();
   seq.run();
   const plugins = median(wall(seq.run, Math.max(3, n >> 1)));
   const aptList = median(wall(() => run('apt', ['list', '--upgradable']), 3));
   rows.push({ name: `monitoring-plugins in sequence (${seq.names.join(', ')})`, median: plugins, unit: 'ms' });
   rows.push({ name: 'apt list --upgradable', median: aptList, unit: 'ms' });
-  rows.push({ name: `cx-ops doctor --json, ${CHECKS.length} checks, warm`, median: warm, unit: 'ms', baseline: { name: 'monitoring-plugins', value: plugins }, target: '≤ 300 ms' });
-  rows.push({ name: `cx-ops doctor --json, ${CHECKS.length} checks, cold apt cache`, median: cold, unit: 'ms', baseline: { name: 'apt list --upgradable', value: aptList }, target: '≤ 1× apt' });
+  rows.push({
+    name: `cx-ops doctor --json, ${CHECKS.length} checks, warm`,
+    median: warm,
+    unit: 'ms',
+    baseline: { name: 'monitoring-plugins', value: plugins },
+    target: '≤ 300 ms',
+  });
+  rows.push({
+    name: `cx-ops doctor --json, ${CHECKS.length} checks, cold apt cache`,
+    median: cold,
+    unit: 'ms',
+    baseline: { name: 'apt list --upgradable', value: aptList },
+    target: '≤ 1× apt',
+  });
   await rm(h, { recursive: true, force: true });
 }
 
@@ -87,7 +127,10 @@ async function thousandSandboxed(rows) {
   const h = await home();
   const dir = join(h, 'plugins/bulk-checks');
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'plugin.yaml'), 'name: bulk-checks\nversion: 1.0.0\ndescription: 1000 trivial checks\nplugin_type: check\nmain: index.js\ncx_version: ">=0.1.0"\n');
+  await writeFile(
+    join(dir, 'plugin.yaml'),
+    'name: bulk-checks\nversion: 1.0.0\ndescription: 1000 trivial checks\nplugin_type: check\nmain: index.js\ncx_version: ">=0.1.0"\n',
+  );
   await writeFile(
     join(dir, 'index.js'),
     `const contributes = [];
@@ -98,9 +141,22 @@ for (let i = 0; i < 1000; i++) {
 export default { name: 'bulk-checks', contributes };
 `,
   );
-  await writeFile(join(h, 'data/state.json'), JSON.stringify({ version: 1, plugins: { 'bulk-checks': { enabled: true, tier: 'sandboxed', grants: [] } } }));
+  await writeFile(
+    join(h, 'data/state.json'),
+    JSON.stringify({ version: 1, plugins: { 'bulk-checks': { enabled: true, tier: 'sandboxed', grants: [] } } }),
+  );
   await writeFile(join(h, 'etc/config.yaml'), 'doctor:\n  max_parallel: 4\n');
-  const args = ['--no-node-snapshot', launcher, ...dirs(h), '--plugin-dir', dir, 'doctor', '--json', '--category', 'bulk'];
+  const args = [
+    '--no-node-snapshot',
+    launcher,
+    ...dirs(h),
+    '--plugin-dir',
+    dir,
+    'doctor',
+    '--json',
+    '--category',
+    'bulk',
+  ];
   const phases = [];
   const walls = wall(() => {
     const r = run(process.execPath, args, { ...process.env, HOME: h });
@@ -113,7 +169,12 @@ export default { name: 'bulk-checks', contributes };
       rows.push({ name: `1,000 sandboxed checks: run failed (${e.message})`, median: NaN });
     }
   }, 3);
-  rows.push({ name: '1,000 sandboxed checks, max_parallel 4 (check phase)', median: median(phases), unit: 'ms', target: '≤ 2000 ms' });
+  rows.push({
+    name: '1,000 sandboxed checks, max_parallel 4 (check phase)',
+    median: median(phases),
+    unit: 'ms',
+    target: '≤ 2000 ms',
+  });
   rows.push({ name: '1,000 sandboxed checks, max_parallel 4 (whole command)', median: median(walls), unit: 'ms' });
   await rm(h, { recursive: true, force: true });
 }
@@ -126,24 +187,52 @@ async function tenSandboxed(rows, n) {
   for (const name of names) {
     const dir = join(h, 'plugins', name);
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'plugin.yaml'), `name: ${name}\nversion: 1.0.0\ndescription: one check\nplugin_type: check\nmain: index.js\ncx_version: ">=0.1.0"\n`);
+    await writeFile(
+      join(dir, 'plugin.yaml'),
+      `name: ${name}\nversion: 1.0.0\ndescription: one check\nplugin_type: check\nmain: index.js\ncx_version: ">=0.1.0"\n`,
+    );
     const id = name.replace('-', '_');
-    await writeFile(join(dir, 'index.js'), `export default { name: '${name}', contributes: [{ kind: 'check', id: '${id}', meta: { name: '${id}', description: '${id}', category: 'ten', severity: 'low', fix_id: null, depends_on: [] }, run: async () => ({ status: 'PASS', message: 'ok' }) }] };\n`);
+    await writeFile(
+      join(dir, 'index.js'),
+      `export default { name: '${name}', contributes: [{ kind: 'check', id: '${id}', meta: { name: '${id}', description: '${id}', category: 'ten', severity: 'low', fix_id: null, depends_on: [] }, run: async () => ({ status: 'PASS', message: 'ok' }) }] };\n`,
+    );
   }
-  const state = (enabled) => JSON.stringify({ version: 1, plugins: Object.fromEntries(names.map((p) => [p, { enabled, tier: 'sandboxed', grants: [] }])) });
-  const checks = ['memory', ...(names.map((p) => p.replace('-', '_')))];
+  const state = (enabled) =>
+    JSON.stringify({
+      version: 1,
+      plugins: Object.fromEntries(names.map((p) => [p, { enabled, tier: 'sandboxed', grants: [] }])),
+    });
+  const checks = ['memory', ...names.map((p) => p.replace('-', '_'))];
   const cold = (enabled) => () => {
     execFileSync('rm', ['-rf', join(h, 'cache'), join(h, 'data')]);
     execFileSync('mkdir', ['-p', join(h, 'cache'), join(h, 'data')]);
     execFileSync('sh', ['-c', `cat > ${join(h, 'data/state.json')}`], { input: state(enabled) });
     const only = enabled ? checks : ['memory'];
-    run(process.execPath, ['--no-node-snapshot', launcher, ...dirs(h), '--plugin-dir', join(h, 'plugins'), 'doctor', '--json', ...only.flatMap((c) => ['--check', c])], { ...process.env, HOME: h });
+    run(
+      process.execPath,
+      [
+        '--no-node-snapshot',
+        launcher,
+        ...dirs(h),
+        '--plugin-dir',
+        join(h, 'plugins'),
+        'doctor',
+        '--json',
+        ...only.flatMap((c) => ['--check', c]),
+      ],
+      { ...process.env, HOME: h },
+    );
   };
   cold(false)();
   const none = median(wall(cold(false), n));
   const ten = median(wall(cold(true), n));
   rows.push({ name: 'cx-ops doctor --json, cold, no sandboxed plugin (1 check)', median: none, unit: 'ms' });
-  rows.push({ name: 'cx-ops doctor --json, cold, 10 sandboxed plugins (11 checks)', median: ten, unit: 'ms', baseline: { name: 'none', value: none } });
+  rows.push({
+    name: 'cx-ops doctor --json, cold, 10 sandboxed plugins (11 checks)',
+    median: ten,
+    unit: 'ms',
+    baseline: { name: 'none', value: none },
+  });
   await rm(h, { recursive: true, force: true });
 }
 
@@ -158,5 +247,12 @@ export async function benchDoctor({ runs = 7 } = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   // Alone (run.js would run every benchmark on import): a plain table.
-  console.table((await benchDoctor()).map((r) => ({ benchmark: r.name, median_ms: Math.round(r.median), baseline_ms: r.baseline ? Math.round(r.baseline.value) : '', target: r.target ?? '' })));
+  console.table(
+    (await benchDoctor()).map((r) => ({
+      benchmark: r.name,
+      median_ms: Math.round(r.median),
+      baseline_ms: r.baseline ? Math.round(r.baseline.value) : '',
+      target: r.target ?? '',
+    })),
+  );
 }

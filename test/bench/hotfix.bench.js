@@ -29,7 +29,7 @@ function ms(fn) {
 /** Deterministic sizes, log-uniform in [1 KiB, 1 MiB]. */
 function sizes() {
   let x = 12345;
-  const rnd = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   return Array.from({ length: N }, () => Math.round(1024 * 1024 ** rnd()));
 }
 
@@ -57,14 +57,26 @@ async function setUp() {
     bytes += size;
     ops.push({ id: `copy_${i}`, type: 'copy', source: name, target: `/srv/data/${name}` });
   }
-  await writeFile(join(mod, 'index.json'), JSON.stringify({ metadata: { schema_version: '1.0.0' }, config: { backup_dir: '/var/backups/hotfix' }, operations: ops }));
+  await writeFile(
+    join(mod, 'index.json'),
+    JSON.stringify({
+      metadata: { schema_version: '1.0.0' },
+      config: { backup_dir: '/var/backups/hotfix' },
+      operations: ops,
+    }),
+  );
   return { base, root, mod, originals, bytes };
 }
 
 function cx(root, args, wrap = []) {
   const argv = [...wrap, process.execPath, '--no-node-snapshot', launcher, '--root', root, ...args];
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, HOME: join(root, 'home'), NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`cx-ops ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-400)}`);
+  const r = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: join(root, 'home'), NO_COLOR: '1' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0)
+    throw new Error(`cx-ops ${args.join(' ')} failed (${r.status}): ${(r.stderr || r.stdout).slice(-400)}`);
   return r;
 }
 
@@ -79,12 +91,13 @@ export async function benchHotfix(runs = 3) {
       back.push(ms(() => cx(s.root, ['hotfix', 'rollback', '-y'])));
       base.push(
         ms(() => execFileSync('cp', ['-a', `${s.mod}/src/.`, join(s.root, 'srv/data')])) +
-        ms(() => execFileSync('rsync', ['-a', `${s.originals}/`, `${join(s.root, 'srv/data')}/`])),
+          ms(() => execFileSync('rsync', ['-a', `${s.originals}/`, `${join(s.root, 'srv/data')}/`])),
       );
     }
     // The tree is back as it was (the benchmark is also a check).
     const one = await readFile(join(s.root, 'srv/data/f0000.bin'));
-    if (!one.equals(await readFile(join(s.originals, 'f0000.bin')))) throw new Error('rollback did not restore f0000.bin');
+    if (!one.equals(await readFile(join(s.originals, 'f0000.bin'))))
+      throw new Error('rollback did not restore f0000.bin');
     let fsyncs = NaN;
     const trace = join(s.base, 'strace.txt');
     const count = (args) => {
@@ -100,7 +113,13 @@ export async function benchHotfix(runs = 3) {
     const mib = (s.bytes / 1048576).toFixed(0);
     return [
       { name: `cp -a + rsync -a back, 1,000 files (${mib} MiB) (baseline)`, median: median(base), unit: 'ms' },
-      { name: `hotfix apply + rollback, 1,000 copy ops (${mib} MiB)`, median: total, unit: 'ms', baseline: { name: 'cp -a + rsync -a', value: median(base) }, target: '≤ 3×' },
+      {
+        name: `hotfix apply + rollback, 1,000 copy ops (${mib} MiB)`,
+        median: total,
+        unit: 'ms',
+        baseline: { name: 'cp -a + rsync -a', value: median(base) },
+        target: '≤ 3×',
+      },
       { name: '  of which apply (capture, journal, copy)', median: median(apply), unit: 'ms' },
       { name: '  of which rollback (restore, verify)', median: median(back), unit: 'ms' },
       { name: '  fsyncs, apply + rollback', median: fsyncs, unit: '' },
@@ -111,5 +130,6 @@ export async function benchHotfix(runs = 3) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const r of await benchHotfix(Number(process.argv[2] ?? 1))) process.stdout.write(`${r.name}: ${Number.isFinite(r.median) ? r.median.toFixed(0) : '-'} ${r.unit}\n`);
+  for (const r of await benchHotfix(Number(process.argv[2] ?? 1)))
+    process.stdout.write(`${r.name}: ${Number.isFinite(r.median) ? r.median.toFixed(0) : '-'} ${r.unit}\n`);
 }

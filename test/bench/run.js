@@ -71,39 +71,91 @@ async function sandbox() {
   await host.load({ name: 'warm', code, filename: 'warm.js' });
   const starts = await time(15, (i) => host.load({ name: `bench-${i}`, code, filename: `bench-${i}.js` }));
   const reloads = await time(40, () => host.load({ name: 'warm', code, filename: 'warm.js' }));
-  const nodeStart = median(await time(15, () => new Promise((r) => fork(fileURLToPath(new URL('./echo-child.js', import.meta.url)), ['exit']).once('exit', r))));
+  const nodeStart = median(
+    await time(
+      15,
+      () =>
+        new Promise((r) => fork(fileURLToPath(new URL('./echo-child.js', import.meta.url)), ['exit']).once('exit', r)),
+    ),
+  );
   row('node child process start + exit (baseline)', nodeStart);
-  row('sandbox start per plugin (process + isolate + code)', median(starts), 'ms', { name: 'node child start', value: nodeStart });
+  row('sandbox start per plugin (process + isolate + code)', median(starts), 'ms', {
+    name: 'node child start',
+    value: nodeStart,
+  });
   row('isolate reload in a running sandbox process', median(reloads), 'ms', undefined, '≤ 5 ms');
   await host.close();
 
   // The floor: a bare JSON IPC round trip to a child process, measured in this same run.
   const echo = fork(fileURLToPath(new URL('./echo-child.js', import.meta.url)), [], { serialization: 'json' });
-  const ask = (m) => new Promise((r) => { echo.once('message', r); echo.send(m); });
+  const ask = (m) =>
+    new Promise((r) => {
+      echo.once('message', r);
+      echo.send(m);
+    });
   await time(500, () => ask({ n: 1 }));
   const floor = median(await time(3000, () => ask({ n: 1 }))) * 1000;
   echo.kill();
   row('JSON IPC round trip to a child_process.fork child (floor)', floor, 'µs');
   const direct = new SandboxHost();
-  const plugin = await direct.load({ name: 'rt', code: `export default { name: 'rt', contributes: [{ kind: 'noop', id: 'x', meta: {}, async run(ctx, input) { return input; } }] };`, filename: 'rt.js' });
-  const ctx = { plugin: 'rt', tier: 'sandboxed', config: {}, env: {}, io: { color: false, interactive: false }, plugins: { installDir: '' } };
+  const plugin = await direct.load({
+    name: 'rt',
+    code: `export default { name: 'rt', contributes: [{ kind: 'noop', id: 'x', meta: {}, async run(ctx, input) { return input; } }] };`,
+    filename: 'rt.js',
+  });
+  const ctx = {
+    plugin: 'rt',
+    tier: 'sandboxed',
+    config: {},
+    env: {},
+    io: { color: false, interactive: false },
+    plugins: { installDir: '' },
+  };
   const target = { type: 'contribution', kind: 'noop', id: 'x' };
   await time(500, () => plugin.call(target, { n: 1 }, ctx));
   const sandboxRt = median(await time(3000, () => plugin.call(target, { n: 1 }, ctx))) * 1000;
   await direct.close();
-  rows.push({ name: 'sandboxed call round trip (SandboxHost, no kernel)', median: sandboxRt, unit: 'µs', ratio: sandboxRt / floor, baseline: { name: 'fork floor', value: floor }, target: '≤ 1.5× floor' });
+  rows.push({
+    name: 'sandboxed call round trip (SandboxHost, no kernel)',
+    median: sandboxRt,
+    unit: 'µs',
+    ratio: sandboxRt / floor,
+    baseline: { name: 'fork floor', value: floor },
+    target: '≤ 1.5× floor',
+  });
 
   // Round trip through the kernel: the same no-op contribution, sandboxed vs trusted.
   const home = await mkdtemp(join(tmpdir(), 'cx-bench-k-'));
-  for (const [name, tier] of [['noop-sandboxed', 'sandboxed'], ['noop-trusted', 'trusted']]) {
+  for (const [name, tier] of [
+    ['noop-sandboxed', 'sandboxed'],
+    ['noop-trusted', 'trusted'],
+  ]) {
     const dir = join(home, 'plugins', name);
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'plugin.yaml'), `name: ${name}\nversion: 1.0.0\ndescription: bench\nplugin_type: command\nmain: index.js\ncx_version: "*"\ntier: ${tier}\n`);
-    await writeFile(join(dir, 'index.js'), `export default { name: '${name}', contributes: [{ kind: 'noop', id: '${tier}', meta: {}, async run(ctx, input) { return input; } }], kinds: ${tier === 'trusted' ? "[{ kind: 'noop', description: 'bench' }]" : '[]'} };`);
+    await writeFile(
+      join(dir, 'plugin.yaml'),
+      `name: ${name}\nversion: 1.0.0\ndescription: bench\nplugin_type: command\nmain: index.js\ncx_version: "*"\ntier: ${tier}\n`,
+    );
+    await writeFile(
+      join(dir, 'index.js'),
+      `export default { name: '${name}', contributes: [{ kind: 'noop', id: '${tier}', meta: {}, async run(ctx, input) { return input; } }], kinds: ${tier === 'trusted' ? "[{ kind: 'noop', description: 'bench' }]" : '[]'} };`,
+    );
   }
   await mkdir(join(home, 'data'), { recursive: true });
-  await writeFile(join(home, 'data/state.json'), JSON.stringify({ version: 1, plugins: { 'noop-sandboxed': { enabled: true, tier: 'sandboxed', grants: [] }, 'noop-trusted': { enabled: true, tier: 'trusted', grants: [] } } }));
-  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  await writeFile(
+    join(home, 'data/state.json'),
+    JSON.stringify({
+      version: 1,
+      plugins: {
+        'noop-sandboxed': { enabled: true, tier: 'sandboxed', grants: [] },
+        'noop-trusted': { enabled: true, tier: 'trusted', grants: [] },
+      },
+    }),
+  );
+  const paths = resolvePaths(
+    { root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] },
+    {},
+  );
   const terminal = { out() {}, err() {}, color: false, interactive: false };
   const kernel = await Kernel.boot({ paths, terminal });
   const sb = kernel.registry.get('noop', 'sandboxed');
@@ -114,7 +166,12 @@ async function sandbox() {
     const t = median(await time(2000, () => tr.invoke({ n: 1 }, { dryRun: false })));
     row('call round trip, trusted (baseline)', t * 1000, 'µs');
     row('call round trip, sandboxed', s * 1000, 'µs', { name: 'trusted', value: t * 1000 }, '≤ +50 µs');
-    rows.push({ name: 'call round trip through the kernel, sandboxed, vs fork floor', median: s * 1000, unit: 'µs', ratio: (s * 1000) / floor });
+    rows.push({
+      name: 'call round trip through the kernel, sandboxed, vs fork floor',
+      median: s * 1000,
+      unit: 'µs',
+      ratio: (s * 1000) / floor,
+    });
   } else {
     row(`kernel bench plugins failed: ${kernel.bootErrors.map((e) => e.message).join('; ')}`, NaN);
   }
@@ -155,8 +212,20 @@ export function printTable(list) {
     const unit = r.unit ?? 'ms';
     const value = r.median ?? r.median_ms;
     const base = r.baseline?.value ?? r.baseline;
-    const ratio = r.ratio ? `${Number(r.ratio).toFixed(2)}×` : typeof base === 'number' ? (unit === 'µs' ? `+${fmt(value - base)} µs` : `${(value / base).toFixed(2)}×`) : '';
-    lines.push([r.name, `${fmt(value)} ${unit}`, typeof base === 'number' ? `${fmt(base)} ${unit} (${r.baseline?.name ?? 'baseline'})` : '', ratio, r.target ?? '']);
+    const ratio = r.ratio
+      ? `${Number(r.ratio).toFixed(2)}×`
+      : typeof base === 'number'
+        ? unit === 'µs'
+          ? `+${fmt(value - base)} µs`
+          : `${(value / base).toFixed(2)}×`
+        : '';
+    lines.push([
+      r.name,
+      `${fmt(value)} ${unit}`,
+      typeof base === 'number' ? `${fmt(base)} ${unit} (${r.baseline?.name ?? 'baseline'})` : '',
+      ratio,
+      r.target ?? '',
+    ]);
   }
   const w = lines[0].map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)));
   for (const l of lines) process.stdout.write(`${l.map((c, i) => String(c).padEnd(w[i])).join('  ')}\n`);

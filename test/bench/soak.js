@@ -22,20 +22,40 @@ const faulty = join(repo, 'test/plugins/daemon/fixtures/faulty');
 
 const dir = await mkdtemp(join(tmpdir(), 'cx-soak-'));
 const env = { ...process.env, HOME: dir, CX_PLUGIN_PATH: '' };
-const common = ['--root', '/', '--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'data'), '--log-dir', join(dir, 'log'), '--cache-dir', join(dir, 'cache'), '--plugin-dir', faulty];
-execFileSync(process.execPath, [join(repo, 'core/bin/cx-ops.js'), ...common, 'plugins', 'enable', 'faulty'], { env, stdio: 'ignore' });
+const common = [
+  '--root',
+  '/',
+  '--config-dir',
+  join(dir, 'etc'),
+  '--data-dir',
+  join(dir, 'data'),
+  '--log-dir',
+  join(dir, 'log'),
+  '--cache-dir',
+  join(dir, 'cache'),
+  '--plugin-dir',
+  faulty,
+];
+execFileSync(process.execPath, [join(repo, 'core/bin/cx-ops.js'), ...common, 'plugins', 'enable', 'faulty'], {
+  env,
+  stdio: 'ignore',
+});
 const starts = [];
 const ends = [];
-const d = await startDaemon(dir, `daemon:\n  interval: ${intervalS}s\n  listen: 127.0.0.1:0\n  max_parallel: 1\n  checks: [${CHECKS.join(', ')}]\n`, {
-  extraArgs: ['--plugin-dir', faulty],
-  env: unitEnvironment(), // as the shipped unit starts it
-  onLine: (l) => {
-    if (l.type === 'cycle_end' && l.data?.job === 'checks') {
-      ends.push(l.data.cycle);
-      starts.push({ cycle: l.data.cycle, at: Date.parse(l.ts) - l.data.duration_ms });
-    }
+const d = await startDaemon(
+  dir,
+  `daemon:\n  interval: ${intervalS}s\n  listen: 127.0.0.1:0\n  max_parallel: 1\n  checks: [${CHECKS.join(', ')}]\n`,
+  {
+    extraArgs: ['--plugin-dir', faulty],
+    env: unitEnvironment(), // as the shipped unit starts it
+    onLine: (l) => {
+      if (l.type === 'cycle_end' && l.data?.job === 'checks') {
+        ends.push(l.data.cycle);
+        starts.push({ cycle: l.data.cycle, at: Date.parse(l.ts) - l.data.duration_ms });
+      }
+    },
   },
-});
+);
 process.stdout.write(`soak: ${minutes} min at a ${intervalS}s interval, daemon pid ${d.child.pid}, port ${d.port}\n`);
 const rss = [];
 const t0 = Date.now();
@@ -57,15 +77,22 @@ const rows = db.prepare('SELECT count(*) AS n FROM check_results').get().n;
 const integrity = db.pragma('integrity_check', { simple: true });
 db.close();
 const report = {
-  minutes, interval_seconds: intervalS, cycles_completed: ends.length, ticks_skipped: job.skipped, job_timeouts: job.timeouts,
-  max_start_lateness_ms: Math.round(Math.max(...lateness)), median_start_lateness_ms: Math.round(lateness.sort((a, b) => a - b)[lateness.length >> 1]),
+  minutes,
+  interval_seconds: intervalS,
+  cycles_completed: ends.length,
+  ticks_skipped: job.skipped,
+  job_timeouts: job.timeouts,
+  max_start_lateness_ms: Math.round(Math.max(...lateness)),
+  median_start_lateness_ms: Math.round(lateness.sort((a, b) => a - b)[lateness.length >> 1]),
   rss_after_warmup_mb: Number(warm.mb.toFixed(1)),
   rss_end_mb: Number(last.mb.toFixed(1)),
   rss_growth_pct: Number((((last.mb - warm.mb) / warm.mb) * 100).toFixed(2)),
   rss_max_mb: Number(Math.max(...rss.map((r) => r.mb)).toFixed(1)),
   tree_rss_after_warmup_mb: Number(warm.tree.toFixed(1)),
   tree_rss_end_mb: Number(last.tree.toFixed(1)),
-  history_rows: rows, expected_rows: ends.length * CHECKS.length, integrity,
+  history_rows: rows,
+  expected_rows: ends.length * CHECKS.length,
+  integrity,
 };
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 const ok = report.rss_growth_pct <= 5 && rows === report.expected_rows && integrity === 'ok' && job.timeouts === 0;

@@ -42,8 +42,19 @@ describe('hook bus', () => {
     expect(seen).toEqual(['fine']);
     expect(out.proceed).toBe(true);
     expect(out.errors.map((e) => e.toJSON())).toEqual([
-      { code: 'CX_ERR_PLUGIN_THREW', plugin: 'thrower', hook: 'post_check', message: "plugin 'thrower' failed in its 'post_check' tap: boom" },
-      { code: 'CX_ERR_TAP_TIMEOUT', plugin: 'hanger', hook: 'post_check', message: "plugin 'hanger' did not finish its 'post_check' tap within 50 ms; it was skipped and the run went on." },
+      {
+        code: 'CX_ERR_PLUGIN_THREW',
+        plugin: 'thrower',
+        hook: 'post_check',
+        message: "plugin 'thrower' failed in its 'post_check' tap: boom",
+      },
+      {
+        code: 'CX_ERR_TAP_TIMEOUT',
+        plugin: 'hanger',
+        hook: 'post_check',
+        message:
+          "plugin 'hanger' did not finish its 'post_check' tap within 50 ms; it was skipped and the run went on.",
+      },
     ]);
   });
 
@@ -53,20 +64,42 @@ describe('hook bus', () => {
     bus.tap('pre_update', { plugin: 'a' }, async (p) => ({ ...(p as object), a: 1 }));
     bus.tap('pre_update', { plugin: 'b' }, async (p) => ({ ...(p as object), b: 2 }));
     expect((await bus.call('pre_update', { n: 0 })).payload).toEqual({ n: 0, a: 1, b: 2 });
-    expect(() => bus.declare('pre_update', 'series', 'again', 'other')).toThrow(expect.objectContaining({ code: 'CX_ERR_DECLARATION_DUPLICATE', message: expect.stringContaining("which plugin 'updates' already declares") }));
-    expect(() => bus.declare('pre_fix', 'series', 'again', 'other')).toThrow(expect.objectContaining({ code: 'CX_ERR_DECLARATION_DUPLICATE', message: expect.stringContaining('which the kernel already declares') }));
+    expect(() => bus.declare('pre_update', 'series', 'again', 'other')).toThrow(
+      expect.objectContaining({
+        code: 'CX_ERR_DECLARATION_DUPLICATE',
+        message: expect.stringContaining("which plugin 'updates' already declares"),
+      }),
+    );
+    expect(() => bus.declare('pre_fix', 'series', 'again', 'other')).toThrow(
+      expect.objectContaining({
+        code: 'CX_ERR_DECLARATION_DUPLICATE',
+        message: expect.stringContaining('which the kernel already declares'),
+      }),
+    );
   });
 
   test('tapping an unknown hook names the known hooks', () => {
     const bus = new HookBus();
     expect(() => bus.tap('pre_chek', { plugin: 'typo' }, async () => {})).toThrow(
-      expect.objectContaining({ code: 'CX_ERR_HOOK_UNKNOWN', plugin: 'typo', message: expect.stringContaining('pre_check') }),
+      expect.objectContaining({
+        code: 'CX_ERR_HOOK_UNKNOWN',
+        plugin: 'typo',
+        message: expect.stringContaining('pre_check'),
+      }),
     );
   });
 
   test('the kernel hook table is frozen', () => {
     const bus = new HookBus();
     expect(Object.isFrozen(bus.kernel)).toBe(true);
-    expect(Object.keys(bus.kernel)).toEqual(['startup', 'shutdown', 'plugin_loaded', 'pre_check', 'post_check', 'pre_fix', 'post_fix']);
+    expect(Object.keys(bus.kernel)).toEqual([
+      'startup',
+      'shutdown',
+      'plugin_loaded',
+      'pre_check',
+      'post_check',
+      'pre_fix',
+      'post_fix',
+    ]);
   });
 });

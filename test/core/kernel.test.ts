@@ -22,7 +22,10 @@ async function boot(enabled: string[]) {
   await writeFile(join(home, 'data', 'state.json'), JSON.stringify({ version: 1, plugins }));
   let out = '';
   const terminal = { out: (t: string) => void (out += t), err: () => {}, color: false, interactive: false };
-  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [fixtures] }, {});
+  const paths = resolvePaths(
+    { root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [fixtures] },
+    {},
+  );
   const kernel = await Kernel.boot({ paths, terminal });
   kernels.push(kernel);
   return { kernel, output: () => out };
@@ -32,7 +35,9 @@ describe('kernel with plugins', () => {
   test('a plugin declares a kind and a hook; another fills the kind; requires orders them', async () => {
     const { kernel, output } = await boot(['task-runner', 'cleanup-tasks']);
     expect(kernel.bootErrors).toEqual([]);
-    expect(kernel.registry.list('task')).toEqual([{ kind: 'task', id: 'tmp-clean', plugin: 'cleanup-tasks', tier: 'trusted', meta: { name: 'clean /tmp' } }]);
+    expect(kernel.registry.list('task')).toEqual([
+      { kind: 'task', id: 'tmp-clean', plugin: 'cleanup-tasks', tier: 'trusted', meta: { name: 'clean /tmp' } },
+    ]);
     expect(await kernel.invoke('command', 'run-task', { args: { id: 'tmp-clean' }, options: {} })).toBe(0);
     expect(output()).toBe('{"status":"Success","by":"cleanup-tasks"}\n');
   });
@@ -58,7 +63,8 @@ describe('kernel with plugins', () => {
       {
         code: 'CX_ERR_CONTRIBUTION_DUPLICATE',
         plugin: 'other-cleanup',
-        message: "task 'tmp-clean' is contributed by both 'cleanup-tasks' and 'other-cleanup'; the one from 'other-cleanup' was not registered.\nDisable one of the two plugins.",
+        message:
+          "task 'tmp-clean' is contributed by both 'cleanup-tasks' and 'other-cleanup'; the one from 'other-cleanup' was not registered.\nDisable one of the two plugins.",
       },
     ]);
     expect(await kernel.invoke('task', 'tmp-clean')).toEqual({ status: 'Success', by: 'cleanup-tasks' });
@@ -72,7 +78,12 @@ describe('kernel with plugins', () => {
     const post = await kernel.callHook('post_check', { check_id: 'x' });
     expect(post.proceed).toBe(true);
     expect(post.errors.map((e) => e.toJSON())).toEqual([
-      { code: 'CX_ERR_PLUGIN_THREW', plugin: 'freeze', hook: 'post_check', message: "plugin 'freeze' failed in its 'post_check' tap: alerting backend down" },
+      {
+        code: 'CX_ERR_PLUGIN_THREW',
+        plugin: 'freeze',
+        hook: 'post_check',
+        message: "plugin 'freeze' failed in its 'post_check' tap: alerting backend down",
+      },
     ]);
   });
 
@@ -83,20 +94,28 @@ describe('kernel with plugins', () => {
       ['CX_ERR_KIND_UNKNOWN', 'orphan'],
       ['CX_ERR_HOOK_UNKNOWN', 'orphan'],
     ]);
-    expect(kernel.bootErrors[0]!.message).toContain("contributes to kind 'widget', which no loaded plugin declares (known kinds: command, check, fix)");
-    expect(kernel.bootErrors[1]!.message).toContain("taps hook 'pre_chek', which does not exist (known hooks: startup, shutdown, plugin_loaded, pre_check,");
+    expect(kernel.bootErrors[0]!.message).toContain(
+      "contributes to kind 'widget', which no loaded plugin declares (known kinds: command, check, fix)",
+    );
+    expect(kernel.bootErrors[1]!.message).toContain(
+      "taps hook 'pre_chek', which does not exist (known hooks: startup, shutdown, plugin_loaded, pre_check,",
+    );
   });
 
   test('a plugin requiring one that is not enabled is skipped with the reason', async () => {
     const { kernel } = await boot(['cleanup-tasks']);
     expect(kernel.plugins.get('cleanup-tasks')!.status).toBe('failed');
-    expect(kernel.bootErrors[0]!.message).toContain("plugin 'cleanup-tasks' requires 'task-runner' ^1.0.0, which is not installed or not enabled");
+    expect(kernel.bootErrors[0]!.message).toContain(
+      "plugin 'cleanup-tasks' requires 'task-runner' ^1.0.0, which is not installed or not enabled",
+    );
   });
 
   test('what a dry run invokes or fires is a dry run too, whatever the caller asks', async () => {
     const { kernel, output } = await boot(['task-runner', 'stamp-writer']);
     expect(kernel.bootErrors).toEqual([]);
-    expect(await kernel.invoke('command', 'run-task', { args: { id: 'write-stamp' }, options: {} }, { dryRun: true })).toBe(0);
+    expect(
+      await kernel.invoke('command', 'run-task', { args: { id: 'write-stamp' }, options: {} }, { dryRun: true }),
+    ).toBe(0);
     const reported = JSON.parse(output());
     expect(reported).toEqual({ dry: true, dry_run_actions: [expect.stringContaining('task-stamp')] });
     const dataDir = kernel.paths.dataDir;

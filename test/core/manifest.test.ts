@@ -31,7 +31,14 @@ cx_version: ">=0.1.0"
 describe('plugin.yaml', () => {
   test('a valid manifest reads back as data', async () => {
     const { manifest: m } = await readManifest(await manifest(good));
-    expect(m).toEqual({ name: 'disk-guard', version: '1.2.3', description: 'Guards disks', plugin_type: 'check', main: 'dist/index.js', cx_version: '>=0.1.0' });
+    expect(m).toEqual({
+      name: 'disk-guard',
+      version: '1.2.3',
+      description: 'Guards disks',
+      plugin_type: 'check',
+      main: 'dist/index.js',
+      cx_version: '>=0.1.0',
+    });
   });
 
   test('malformed YAML names file, line and column', async () => {
@@ -52,14 +59,21 @@ describe('plugin.yaml', () => {
 
   test('an unknown field and a missing field are both named', async () => {
     await manifest(`${good}colour: blue\n`);
-    await expect(readManifest(dir)).rejects.toMatchObject({ message: expect.stringContaining("field 'colour' is not allowed here (unknown field)") });
+    await expect(readManifest(dir)).rejects.toMatchObject({
+      message: expect.stringContaining("field 'colour' is not allowed here (unknown field)"),
+    });
     await manifest(good.replace('main: dist/index.js\n', ''));
-    await expect(readManifest(dir)).rejects.toMatchObject({ message: expect.stringContaining("field 'main' is required but missing") });
+    await expect(readManifest(dir)).rejects.toMatchObject({
+      message: expect.stringContaining("field 'main' is required but missing"),
+    });
   });
 
   test('a nested field path is given in full', async () => {
     await manifest(`${good}permissions:\n  net:\n    - "no port here"\n`);
-    await expect(readManifest(dir)).rejects.toMatchObject({ code: 'CX_ERR_MANIFEST_INVALID', message: expect.stringContaining(':9: field \'permissions.net[0]\' must match the pattern') });
+    await expect(readManifest(dir)).rejects.toMatchObject({
+      code: 'CX_ERR_MANIFEST_INVALID',
+      message: expect.stringContaining(":9: field 'permissions.net[0]' must match the pattern"),
+    });
   });
 
   test('a directory without plugin.yaml', async () => {
@@ -68,23 +82,51 @@ describe('plugin.yaml', () => {
 });
 
 const m = (name: string, requires: Record<string, string> = {}, version = '1.0.0'): PluginManifest => ({
-  name, version, description: name, plugin_type: 'library', main: 'index.js', cx_version: '*', requires,
+  name,
+  version,
+  description: name,
+  plugin_type: 'library',
+  main: 'index.js',
+  cx_version: '*',
+  requires,
 });
 
 describe('requires order', () => {
   test('plugins come after what they require; ties by name', () => {
-    const r = orderPlugins(new Map([['c', m('c', { a: '^1' })], ['b', m('b')], ['a', m('a', { b: '>=1' })]]));
+    const r = orderPlugins(
+      new Map([
+        ['c', m('c', { a: '^1' })],
+        ['b', m('b')],
+        ['a', m('a', { b: '>=1' })],
+      ]),
+    );
     expect(r).toEqual({ order: ['b', 'a', 'c'], errors: [] });
   });
 
   test('a cycle is reported with its chain and excludes its members only', () => {
-    const r = orderPlugins(new Map([['a', m('a', { b: '*' })], ['b', m('b', { c: '*' })], ['c', m('c', { a: '*' })], ['d', m('d')]]));
+    const r = orderPlugins(
+      new Map([
+        ['a', m('a', { b: '*' })],
+        ['b', m('b', { c: '*' })],
+        ['c', m('c', { a: '*' })],
+        ['d', m('d')],
+      ]),
+    );
     expect(r.order).toEqual(['d']);
-    expect(r.errors.map((e) => e.message)).toContain('plugins require each other in a cycle: a -> b -> c -> a.\nRemove one of these requires entries.');
+    expect(r.errors.map((e) => e.message)).toContain(
+      'plugins require each other in a cycle: a -> b -> c -> a.\nRemove one of these requires entries.',
+    );
   });
 
   test('a missing or too-old requirement excludes the plugin and those requiring it', () => {
-    const r = orderPlugins(new Map([['a', m('a', { b: '^2.0.0' })], ['b', m('b')], ['top', m('top', { a: '*' })], ['lone', m('lone', { ghost: '*' })]]));
+    const r = orderPlugins(
+      new Map([
+        ['a', m('a', { b: '^2.0.0' })],
+        ['b', m('b')],
+        ['top', m('top', { a: '*' })],
+        ['lone', m('lone', { ghost: '*' })],
+      ]),
+    );
     expect(r.order).toEqual(['b']);
     expect(r.errors.map((e) => [e.code, e.plugin])).toEqual([
       ['CX_ERR_REQUIRES_MISSING', 'a'],

@@ -44,7 +44,7 @@ test('every exports entry has types and default conditions, and the build wrote 
   expect(await readFile(join(REPO, 'dist/harness/index.d.ts'), 'utf8')).toMatch(/startPlugin/);
 });
 
-test('the import graph is one-way: sdk/ -> nothing of ours but the schemas\' types, core/ -> sdk/, harness/ -> core/ and sdk/', async () => {
+test("the import graph is one-way: sdk/ -> nothing of ours but the schemas' types, core/ -> sdk/, harness/ -> core/ and sdk/", async () => {
   const offending: string[] = [];
   // schemas/types/ holds only types generated from the schemas (no code, no imports).
   const sdkMayImport = (target: string) => target.startsWith('sdk/') || target.startsWith('schemas/types/');
@@ -53,7 +53,8 @@ test('the import graph is one-way: sdk/ -> nothing of ours but the schemas\' typ
   }
   for (const file of await tsFiles('schemas/types')) expect(await importsOf(file), file).toEqual([]);
   for (const file of await tsFiles('core')) {
-    for (const target of await importsOf(file)) if (target.startsWith('harness/')) offending.push(`${file} -> ${target}`);
+    for (const target of await importsOf(file))
+      if (target.startsWith('harness/')) offending.push(`${file} -> ${target}`);
   }
   expect(offending).toEqual([]);
 });

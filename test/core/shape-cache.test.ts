@@ -9,8 +9,16 @@ import { resolvePaths } from '../../core/paths.js';
 let home: string;
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'cx-shapes-'));
-  await cp(fileURLToPath(new URL('./fixtures/kernel/task-runner', import.meta.url)), join(home, 'plugins/task-runner'), { recursive: true });
-  await cp(fileURLToPath(new URL('./fixtures/kernel/cleanup-tasks', import.meta.url)), join(home, 'plugins/cleanup-tasks'), { recursive: true });
+  await cp(
+    fileURLToPath(new URL('./fixtures/kernel/task-runner', import.meta.url)),
+    join(home, 'plugins/task-runner'),
+    { recursive: true },
+  );
+  await cp(
+    fileURLToPath(new URL('./fixtures/kernel/cleanup-tasks', import.meta.url)),
+    join(home, 'plugins/cleanup-tasks'),
+    { recursive: true },
+  );
   // cleanup-tasks counts its activations in a file, so laziness is visible from outside.
   await writeFile(
     join(home, 'plugins/cleanup-tasks/index.js'),
@@ -22,14 +30,26 @@ beforeEach(async () => {
   );
   await mkdir(join(home, 'data'), { recursive: true });
   const on = { enabled: true, tier: 'trusted', grants: [] };
-  await writeFile(join(home, 'data/state.json'), JSON.stringify({ version: 1, plugins: { 'task-runner': on, 'cleanup-tasks': on } }));
+  await writeFile(
+    join(home, 'data/state.json'),
+    JSON.stringify({ version: 1, plugins: { 'task-runner': on, 'cleanup-tasks': on } }),
+  );
 });
 afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
 async function boot(): Promise<Kernel> {
-  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), cacheDir: join(home, 'cache'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  const paths = resolvePaths(
+    {
+      root: home,
+      dataDir: join(home, 'data'),
+      cacheDir: join(home, 'cache'),
+      builtinDir: join(home, 'none'),
+      pluginDirs: [join(home, 'plugins')],
+    },
+    {},
+  );
   return Kernel.boot({ paths, terminal: { out() {}, err() {}, color: false, interactive: false } });
 }
 const activated = () => readFile(join(home, 'data/activated'), 'utf8').catch(() => 'no');
@@ -67,11 +87,17 @@ test('any change in the plugin directory makes the next run load it afresh', asy
 
 test('discovery remembers valid manifests by mtime and size, and rereads a changed one', async () => {
   const { discoverPlugins } = await import('../../core/loader/discover.js');
-  const paths = resolvePaths({ root: home, cacheDir: join(home, 'cache'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] }, {});
+  const paths = resolvePaths(
+    { root: home, cacheDir: join(home, 'cache'), builtinDir: join(home, 'none'), pluginDirs: [join(home, 'plugins')] },
+    {},
+  );
   const first = await discoverPlugins(paths);
   expect([...first.plugins.keys()].sort()).toEqual(['cleanup-tasks', 'task-runner']);
   const cached = JSON.parse(await readFile(join(home, 'cache/manifests.json'), 'utf8'));
-  expect(Object.keys(cached.entries).sort()).toEqual([join(home, 'plugins/cleanup-tasks/plugin.yaml'), join(home, 'plugins/task-runner/plugin.yaml')]);
+  expect(Object.keys(cached.entries).sort()).toEqual([
+    join(home, 'plugins/cleanup-tasks/plugin.yaml'),
+    join(home, 'plugins/task-runner/plugin.yaml'),
+  ]);
   const manifestFile = join(home, 'plugins/task-runner/plugin.yaml');
   await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace('version: 1.0.0', 'version: 1.0.1'));
   const second = await discoverPlugins(paths);
@@ -90,6 +116,8 @@ test('a cached shape that does not pass the shape schema is left out, so its plu
   expect(Object.keys(await readShapeCache(file))).toEqual(['task-runner']);
   const warm = await boot();
   expect(await activated()).toBe('yes');
-  expect(warm.registry.list('task')).toEqual([{ kind: 'task', id: 'tmp-clean', plugin: 'cleanup-tasks', tier: 'trusted', meta: { name: 'clean /tmp' } }]);
+  expect(warm.registry.list('task')).toEqual([
+    { kind: 'task', id: 'tmp-clean', plugin: 'cleanup-tasks', tier: 'trusted', meta: { name: 'clean /tmp' } },
+  ]);
   await warm.shutdown();
 });

@@ -35,12 +35,22 @@ test('files changed after a plugin was enabled trusted: it is not loaded (CX_ERR
   const dataDir = join(home, 'data');
   await mkdir(dir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
-  await writeFile(join(dir, 'plugin.yaml'), 'name: in-proc\nversion: 1.0.0\ndescription: runs trusted\nplugin_type: command\nmain: index.js\ncx_version: "*"\ntier: trusted\n');
-  await writeFile(join(dir, 'index.js'), "export default { name: 'in-proc', contributes: [{ kind: 'command', id: 'where', meta: {}, async run(ctx) { ctx.io.out(typeof process === 'object' ? 'in-process\\n' : 'sandboxed\\n'); return 0; } }] };\n");
+  await writeFile(
+    join(dir, 'plugin.yaml'),
+    'name: in-proc\nversion: 1.0.0\ndescription: runs trusted\nplugin_type: command\nmain: index.js\ncx_version: "*"\ntier: trusted\n',
+  );
+  await writeFile(
+    join(dir, 'index.js'),
+    "export default { name: 'in-proc', contributes: [{ kind: 'command', id: 'where', meta: {}, async run(ctx) { ctx.io.out(typeof process === 'object' ? 'in-process\\n' : 'sandboxed\\n'); return 0; } }] };\n",
+  );
 
   const first = await boot(plugins, dataDir);
   await first.kernel.enable('in-proc', { tier: 'trusted' });
-  expect((await readState(dataDir)).plugins['in-proc']).toMatchObject({ enabled: true, tier: 'trusted', trustedTree: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect((await readState(dataDir)).plugins['in-proc']).toMatchObject({
+    enabled: true,
+    tier: 'trusted',
+    trustedTree: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
 
   const second = await boot(plugins, dataDir);
   expect(second.kernel.bootErrors).toEqual([]);

@@ -73,10 +73,15 @@ function buildDeb(dir: string, spec: DebSpec, out: string): void {
 function writeRepo(dir: string, debs: string[], release: Record<string, string>): void {
   mkdirSync(dir, { recursive: true });
   for (const f of debs) writeFileSync(join(dir, f.split('/').pop()!), readFileSync(f));
-  const packages = execFileSync('dpkg-scanpackages', ['-m', '.', '/dev/null'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+  const packages = execFileSync('dpkg-scanpackages', ['-m', '.', '/dev/null'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
   writeFileSync(join(dir, 'Packages'), packages);
   const sha = createHash('sha256').update(packages).digest('hex');
-  const fields = Object.entries(release).map(([k, v]) => `${k}: ${v}`).join('\n');
+  const fields = Object.entries(release)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
   writeFileSync(
     join(dir, 'Release'),
     `${fields}\nDate: ${new Date().toUTCString()}\nArchitectures: all amd64\nSHA256:\n ${sha} ${statSync(join(dir, 'Packages')).size} Packages\n`,
@@ -86,14 +91,22 @@ function writeRepo(dir: string, debs: string[], release: Record<string, string>)
 /** The dpkg/apt options that point the real tools at a temp root (as the apt plugin does). */
 export function aptOptions(root: string): string[] {
   return [
-    '-o', `Dir=${root}`,
-    '-o', `Dir::State::status=${root}/var/lib/dpkg/status`,
-    '-o', 'Dir::Bin::dpkg=/usr/bin/dpkg',
-    '-o', `DPkg::Options::=--root=${root}`,
-    '-o', `DPkg::Options::=--admindir=${root}/var/lib/dpkg`,
-    '-o', 'DPkg::Options::=--force-script-chrootless',
-    '-o', `DPkg::Options::=--log=${root}/var/log/dpkg.log`,
-    '-o', 'APT::Sandbox::User=root',
+    '-o',
+    `Dir=${root}`,
+    '-o',
+    `Dir::State::status=${root}/var/lib/dpkg/status`,
+    '-o',
+    'Dir::Bin::dpkg=/usr/bin/dpkg',
+    '-o',
+    `DPkg::Options::=--root=${root}`,
+    '-o',
+    `DPkg::Options::=--admindir=${root}/var/lib/dpkg`,
+    '-o',
+    'DPkg::Options::=--force-script-chrootless',
+    '-o',
+    `DPkg::Options::=--log=${root}/var/log/dpkg.log`,
+    '-o',
+    'APT::Sandbox::User=root',
   ];
 }
 
@@ -113,16 +126,36 @@ export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
   }
   const repoMain = join(base, 'repo', 'main');
   const repoSecurity = join(base, 'repo', 'security');
-  writeRepo(repoMain, [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.local10!, debs.slow1!, debs.slow11!], {
-    Origin: 'cx-test', Label: 'cx-test', Suite: 'stable', Codename: 'bookworm',
-  });
+  writeRepo(
+    repoMain,
+    [debs.demo1!, debs.lib1!, debs.app1!, debs.tool1!, debs.tool11!, debs.local10!, debs.slow1!, debs.slow11!],
+    {
+      Origin: 'cx-test',
+      Label: 'cx-test',
+      Suite: 'stable',
+      Codename: 'bookworm',
+    },
+  );
   writeRepo(repoSecurity, [debs.demo2!], {
-    Origin: 'Debian', Label: 'Debian-Security', Suite: 'stable-security', Codename: 'bookworm-security',
+    Origin: 'Debian',
+    Label: 'Debian-Security',
+    Suite: 'stable-security',
+    Codename: 'bookworm-security',
   });
   for (const d of [
-    'var/lib/dpkg/updates', 'var/lib/dpkg/info', 'var/lib/dpkg/triggers', 'etc/apt/sources.list.d', 'etc/apt/preferences.d',
-    'etc/apt/apt.conf.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/log/apt', 'tmp', 'var/run',
-  ]) mkdirSync(join(root, d), { recursive: true });
+    'var/lib/dpkg/updates',
+    'var/lib/dpkg/info',
+    'var/lib/dpkg/triggers',
+    'etc/apt/sources.list.d',
+    'etc/apt/preferences.d',
+    'etc/apt/apt.conf.d',
+    'var/lib/apt/lists/partial',
+    'var/cache/apt/archives/partial',
+    'var/log/apt',
+    'tmp',
+    'var/run',
+  ])
+    mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, 'var/lib/dpkg/status'), '');
   writeFileSync(join(root, 'var/lib/dpkg/available'), '');
   writeFileSync(
@@ -131,15 +164,25 @@ export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
   );
   const run = (cmd: string, args: string[], allowFail = false) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    if (r.status !== 0 && !allowFail)
+      throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
   const world: AptWorld = {
-    base, root, debs, repoMain, repoSecurity,
+    base,
+    root,
+    debs,
+    repoMain,
+    repoSecurity,
     dpkg: (args, o = {}) => run('dpkg', [`--root=${root}`, '--force-script-chrootless', ...args], o.allowFail),
     aptGet: (args, o = {}) => run('apt-get', [...aptOptions(root), ...args], o.allowFail),
     installed() {
-      const out = run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n']).stdout;
+      const out = run('dpkg-query', [
+        `--admindir=${root}/var/lib/dpkg`,
+        '-W',
+        '-f',
+        '${Package}\t${Version}\t${db:Status-Abbrev}\n',
+      ]).stdout;
       const m: Record<string, string> = {};
       for (const line of out.split('\n').filter(Boolean)) {
         const [name, version, st] = line.split('\t');
@@ -149,7 +192,12 @@ export function createAptWorld(options: { update?: boolean } = {}): AptWorld {
     },
     statuses() {
       const out = run('dpkg-query', [`--admindir=${root}/var/lib/dpkg`, '-W', '-f', '${Package}\t${Status}\n']).stdout;
-      return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => l.split('\t') as [string, string]));
+      return Object.fromEntries(
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('\t') as [string, string]),
+      );
     },
   };
   if (options.update !== false) world.aptGet(['update', '-q']);

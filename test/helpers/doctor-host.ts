@@ -6,8 +6,14 @@ import Ajv from 'ajv';
 import { tempRoot, type CliRun, type TempRoot } from './run-cli.js';
 
 export const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
-const schema = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(fileURLToPath(new URL('../../schemas/doctor-result.schema.json', import.meta.url)), 'utf8')));
-const validate = new Ajv.default({ allErrors: true, strict: true }).addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/).compile(schema);
+const schema = JSON.parse(
+  await import('node:fs').then((fs) =>
+    fs.readFileSync(fileURLToPath(new URL('../../schemas/doctor-result.schema.json', import.meta.url)), 'utf8'),
+  ),
+);
+const validate = new Ajv.default({ allErrors: true, strict: true })
+  .addFormat('date-time', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
+  .compile(schema);
 
 export interface DoctorHost extends TempRoot {
   config(data: Record<string, unknown>): Promise<void>;
@@ -19,7 +25,15 @@ export interface Report {
   status: string;
   exit_code: number;
   summary: Record<string, number>;
-  results: Array<{ check_id: string; name: string; status: string; message: string; details: Record<string, any>; fix_id: string | null; duration_ms: number }>;
+  results: Array<{
+    check_id: string;
+    name: string;
+    status: string;
+    message: string;
+    details: Record<string, any>;
+    fix_id: string | null;
+    duration_ms: number;
+  }>;
   checks: Record<string, { category: string; severity: string; plugin: string; tier: string }>;
   fixes?: Array<Record<string, any>>;
 }
@@ -32,7 +46,8 @@ export function parseReport(run: CliRun): Report {
   } catch {
     throw new Error(`doctor did not print JSON (exit ${run.exitCode}):\n${run.stdout}\n${run.stderr}`);
   }
-  if (!validate(report)) throw new Error(`doctor --json does not match its schema: ${JSON.stringify(validate.errors, null, 2)}`);
+  if (!validate(report))
+    throw new Error(`doctor --json does not match its schema: ${JSON.stringify(validate.errors, null, 2)}`);
   return report as Report;
 }
 

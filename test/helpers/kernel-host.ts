@@ -18,7 +18,8 @@ import { formatGrants, requestedGrants } from '../../core/permissions/grants.js'
 import type { Json, PluginContext } from '../../sdk/types.js';
 
 /** A built-in plugin's built directory (dist/ is built by test/setup/build.ts). */
-export const builtinPlugin = (name: string) => fileURLToPath(new URL(`../../dist/plugins-builtin/${name}`, import.meta.url));
+export const builtinPlugin = (name: string) =>
+  fileURLToPath(new URL(`../../dist/plugins-builtin/${name}`, import.meta.url));
 
 export interface KernelHostOptions {
   root: string;
@@ -50,12 +51,21 @@ export async function bootKernel(o: KernelHostOptions): Promise<KernelHost> {
   const state = existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : { version: 1, plugins: {} };
   for (const dir of o.plugins) {
     const { manifest } = await readManifest(dir);
-    state.plugins[manifest.name] = { enabled: true, tier: manifest.tier ?? 'sandboxed', grants: formatGrants(requestedGrants(manifest.permissions ?? {})) };
+    state.plugins[manifest.name] = {
+      enabled: true,
+      tier: manifest.tier ?? 'sandboxed',
+      grants: formatGrants(requestedGrants(manifest.permissions ?? {})),
+    };
   }
   writeFileSync(statePath, JSON.stringify(state));
   let stdout = '';
   let stderr = '';
-  const terminal = { out: (t: string) => void (stdout += t), err: (t: string) => void (stderr += t), color: false, interactive: false };
+  const terminal = {
+    out: (t: string) => void (stdout += t),
+    err: (t: string) => void (stderr += t),
+    color: false,
+    interactive: false,
+  };
   const noBuiltins = await mkdtemp(join(tmpdir(), 'cx-no-builtins-'));
   const { root, configDir, dataDir } = o;
   const paths = resolvePaths({ root, configDir, dataDir, pluginDirs: o.plugins, builtinDir: noBuiltins }, {});
@@ -67,7 +77,9 @@ export async function bootKernel(o: KernelHostOptions): Promise<KernelHost> {
   const inactive = [...kernel.plugins.values()].filter((p) => p.status !== 'active');
   if (inactive.length || kernel.bootErrors.length) {
     await close();
-    throw new Error(`plugins did not load: ${inactive.map((p) => `${p.name} (${p.status})`).join(', ')}\n${kernel.bootErrors.map((e) => `${e.code}: ${e.message}`).join('\n')}`);
+    throw new Error(
+      `plugins did not load: ${inactive.map((p) => `${p.name} (${p.status})`).join(', ')}\n${kernel.bootErrors.map((e) => `${e.code}: ${e.message}`).join('\n')}`,
+    );
   }
   return {
     kernel,
@@ -85,7 +97,10 @@ export async function bootKernel(o: KernelHostOptions): Promise<KernelHost> {
     async audit() {
       await kernel.audit.flush();
       const text = await readFile(join(paths.logDir, 'audit.jsonl'), 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
     },
     close,
   };

@@ -12,5 +12,6 @@ export function assertMatchesSchema(name: string, data: unknown): void {
     v = ajv.compile(JSON.parse(readFileSync(new URL(`../../schemas/${name}.schema.json`, import.meta.url), 'utf8')));
     cache.set(name, v);
   }
-  if (!v(data)) throw new Error(`output does not match schemas/${name}.schema.json: ${JSON.stringify(v.errors, null, 1)}`);
+  if (!v(data))
+    throw new Error(`output does not match schemas/${name}.schema.json: ${JSON.stringify(v.errors, null, 1)}`);
 }

@@ -21,16 +21,44 @@ export interface Supervisor {
 export async function startSupervisor(): Promise<Supervisor> {
   const base = mkdtempSync(join(tmpdir(), 'cx-supervisor-'));
   const conf = join(base, 'supervisord.conf');
-  writeFileSync(join(base, 'flaky.sh'), `#!/bin/sh\nif [ -e ${base}/crash ]; then echo crashing >&2; exit 1; fi\nexec sleep 600\n`, { mode: 0o755 });
+  writeFileSync(
+    join(base, 'flaky.sh'),
+    `#!/bin/sh\nif [ -e ${base}/crash ]; then echo crashing >&2; exit 1; fi\nexec sleep 600\n`,
+    { mode: 0o755 },
+  );
   writeFileSync(join(base, 'crash'), '');
-  writeFileSync(conf, [
-    '[unix_http_server]', `file=${base}/supervisor.sock`, '',
-    '[supervisord]', `logfile=${base}/supervisord.log`, `pidfile=${base}/supervisord.pid`, `childlogdir=${base}`, 'nodaemon=true', 'user=root', '',
-    '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface', '',
-    '[supervisorctl]', `serverurl=unix://${base}/supervisor.sock`, '',
-    '[program:steady]', 'command=sleep 600', 'startsecs=0', 'autorestart=false', '',
-    '[program:flaky]', `command=${base}/flaky.sh`, 'startsecs=1', 'startretries=0', 'autorestart=false', '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '[unix_http_server]',
+      `file=${base}/supervisor.sock`,
+      '',
+      '[supervisord]',
+      `logfile=${base}/supervisord.log`,
+      `pidfile=${base}/supervisord.pid`,
+      `childlogdir=${base}`,
+      'nodaemon=true',
+      'user=root',
+      '',
+      '[rpcinterface:supervisor]',
+      'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
+      '',
+      '[supervisorctl]',
+      `serverurl=unix://${base}/supervisor.sock`,
+      '',
+      '[program:steady]',
+      'command=sleep 600',
+      'startsecs=0',
+      'autorestart=false',
+      '',
+      '[program:flaky]',
+      `command=${base}/flaky.sh`,
+      'startsecs=1',
+      'startretries=0',
+      'autorestart=false',
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn('supervisord', ['-c', conf], { stdio: 'ignore', detached: true });
   const ctl = (...args: string[]) => {
     const r = spawnSync('supervisorctl', ['-c', conf, ...args], { encoding: 'utf8' });
@@ -47,7 +75,13 @@ export async function startSupervisor(): Promise<Supervisor> {
   for (let i = 0; i < 100; i++) {
     const s = ctl('status').stdout;
     if (/flaky\s+FATAL/.test(s) && /steady\s+RUNNING/.test(s)) {
-      return { base, conf, ctl, stop, crash: (on) => (on ? writeFileSync(join(base, 'crash'), '') : rmSync(join(base, 'crash'), { force: true })) };
+      return {
+        base,
+        conf,
+        ctl,
+        stop,
+        crash: (on) => (on ? writeFileSync(join(base, 'crash'), '') : rmSync(join(base, 'crash'), { force: true })),
+      };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -13,7 +13,12 @@ export interface TestContext {
   out: string[];
 }
 
-export function testContext(plugin: string, grants: Grants | 'all', fakes?: CapabilityFakes, options: { root?: string } = {}): TestContext {
+export function testContext(
+  plugin: string,
+  grants: Grants | 'all',
+  fakes?: CapabilityFakes,
+  options: { root?: string } = {},
+): TestContext {
   const root = options.root ?? '/';
   const audit = AuditLog.memory();
   const logs: string[] = [];
@@ -26,14 +31,30 @@ export function testContext(plugin: string, grants: Grants | 'all', fakes?: Capa
     plugin,
     tier: 'sandboxed',
     config: { greeting: 'hi' },
-    env: { root, stateDir: '/tmp/none', cacheDir: '/tmp/none', configDir: '/etc/cx', dataDir: '/var/lib/cx', dryRun: false, verbose: false, assumeYes: false, kernelVersion: '0.1.0' },
+    env: {
+      root,
+      stateDir: '/tmp/none',
+      cacheDir: '/tmp/none',
+      configDir: '/etc/cx',
+      dataDir: '/var/lib/cx',
+      dryRun: false,
+      verbose: false,
+      assumeYes: false,
+      kernelVersion: '0.1.0',
+    },
     log: {
       debug: (m, d) => void logs.push(`debug ${m} ${JSON.stringify(d)}`),
       info: (m, d) => void logs.push(`info ${m} ${JSON.stringify(d)}`),
       warn: (m, d) => void logs.push(`warn ${m} ${JSON.stringify(d)}`),
       error: (m, d) => void logs.push(`error ${m} ${JSON.stringify(d)}`),
     },
-    io: { out: (t) => void out.push(t), err: (t) => void out.push(`ERR ${t}`), confirm: async () => false, color: false, interactive: false },
+    io: {
+      out: (t) => void out.push(t),
+      err: (t) => void out.push(`ERR ${t}`),
+      confirm: async () => false,
+      color: false,
+      interactive: false,
+    },
     exec: caps.exec,
     fs: caps.fs,
     localFs: caps.localFs,
@@ -48,7 +69,9 @@ export function testContext(plugin: string, grants: Grants | 'all', fakes?: Capa
 
 /** A plugin module whose contributions (kind 'command') are the given `id: function source` pairs. */
 export function pluginSource(name: string, commands: Record<string, string>, extra = ''): string {
-  const list = Object.entries(commands).map(([id, fn]) => `{ kind: 'command', id: ${JSON.stringify(id)}, meta: {}, run: ${fn} }`);
+  const list = Object.entries(commands).map(
+    ([id, fn]) => `{ kind: 'command', id: ${JSON.stringify(id)}, meta: {}, run: ${fn} }`,
+  );
   return `export default { name: ${JSON.stringify(name)}, contributes: [${list.join(',\n')}]${extra} };`;
 }
 

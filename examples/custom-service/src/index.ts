@@ -29,7 +29,8 @@ export default definePlugin({
         const r = await ctx.exec.run('systemctl', ['restart', SERVICE], { timeoutMs: 30000 });
         return {
           ok: r.exitCode === 0,
-          message: r.exitCode === 0 ? `restarted ${SERVICE}` : `restart failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
+          message:
+            r.exitCode === 0 ? `restarted ${SERVICE}` : `restart failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`,
           actions: [`systemctl restart ${SERVICE}`],
         };
       },

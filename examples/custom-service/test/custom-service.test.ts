@@ -17,7 +17,9 @@ test('PASS when systemctl says active', async () => {
       fix_id: null,
     });
     const audit = await p.audit();
-    expect(audit).toContainEqual(expect.objectContaining({ plugin: 'custom-service', capability: 'exec', allowed: true }));
+    expect(audit).toContainEqual(
+      expect.objectContaining({ plugin: 'custom-service', capability: 'exec', allowed: true }),
+    );
   } finally {
     await p.close();
   }
@@ -28,7 +30,9 @@ test('FAIL with the restart fix when inactive; the fix in dry run only records',
   try {
     const r = await p.check('custom_service');
     expect(r).toMatchObject({ status: 'FAIL', message: 'Service is not running', fix_id: 'restart_custom_service' });
-    const planned = (await p.invoke('fix', 'restart_custom_service', { result: r } as never, { dryRun: true })) as Record<string, unknown>;
+    const planned = (await p.invoke('fix', 'restart_custom_service', { result: r } as never, {
+      dryRun: true,
+    })) as Record<string, unknown>;
     expect(planned).toMatchObject({ actions: ['systemctl restart my-service'] });
     expect(planned.dry_run_actions).toEqual([expect.stringContaining('systemctl restart my-service')]);
   } finally {

@@ -10,9 +10,17 @@ afterAll(async () => {
 });
 
 test('hello greets the given name, sandboxed', async () => {
-  expect(await plugin.command('hello', { args: { name: 'Ada' } })).toEqual({ exitCode: 0, stdout: 'Hello, Ada!\n', stderr: '' });
+  expect(await plugin.command('hello', { args: { name: 'Ada' } })).toEqual({
+    exitCode: 0,
+    stdout: 'Hello, Ada!\n',
+    stderr: '',
+  });
 });
 
 test('hello defaults to World', async () => {
-  expect(await plugin.command('hello', { args: { name: null } })).toEqual({ exitCode: 0, stdout: 'Hello, World!\n', stderr: '' });
+  expect(await plugin.command('hello', { args: { name: null } })).toEqual({
+    exitCode: 0,
+    stdout: 'Hello, World!\n',
+    stderr: '',
+  });
 });

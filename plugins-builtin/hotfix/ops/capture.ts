@@ -11,16 +11,23 @@
  *   stopped and runs afterwards is reported, not stopped).
  * - `files: [paths]`: captured like any touched path and restored byte for byte.
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager, serviceManagerKind } from '../../services/service-manager-contract.js';
 import { operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import type { UndoAction } from '../run-journal.js';
 
-type Database = { type: 'sqlite'; path: string } | { type: 'postgresql'; host?: string; port?: number; database: string; user?: string };
+type Database =
+  | { type: 'sqlite'; path: string }
+  | { type: 'postgresql'; host?: string; port?: number; database: string; user?: string };
 
 /** pg_dump/pg_restore connection arguments. */
 export function pgArgs(c: { host?: string; port?: number; user?: string }): string[] {
-  return [...(c.host ? ['-h', c.host] : []), ...(c.port ? ['-p', String(c.port)] : []), ...(c.user ? ['-U', c.user] : []), '-w'];
+  return [
+    ...(c.host ? ['-h', c.host] : []),
+    ...(c.port ? ['-p', String(c.port)] : []),
+    ...(c.user ? ['-U', c.user] : []),
+    '-w',
+  ];
 }
 
 /** A path that sqlite3's dot-commands can take in single quotes. */
@@ -35,12 +42,18 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const parts: string[] = [];
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
-    const real = hostPath({ root: req.root }, db.path);
-    if ((await ctx.localFs.stat(real))?.type !== 'file') problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
+    const real = ctx.fs.diskPath(db.path);
+    if ((await ctx.localFs.stat(real))?.type !== 'file')
+      problems.push({ field: 'database.path', detail: `${real} is not a SQLite database file`, found: db.path });
     undo.push({ do: 'sqlite_restore', backup: `captures/${o.id}.sqlite`, path: real });
     parts.push(`back up SQLite ${db.path} (VACUUM INTO, then PRAGMA integrity_check)`);
   } else if (db?.type === 'postgresql') {
-    const conn = { ...(db.host ? { host: db.host } : {}), ...(db.port ? { port: db.port } : {}), ...(db.user ? { user: db.user } : {}), database: db.database };
+    const conn = {
+      ...(db.host ? { host: db.host } : {}),
+      ...(db.port ? { port: db.port } : {}),
+      ...(db.user ? { user: db.user } : {}),
+      database: db.database,
+    };
     undo.push({ do: 'pg_restore', dump: `captures/${o.id}.dump`, conn });
     parts.push(`pg_dump -Fc PostgreSQL database ${db.database}${db.host ? ` on ${db.host}:${db.port ?? 5432}` : ''}`);
   }
@@ -54,18 +67,29 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
     undo.unshift({ do: 'restore' });
     parts.push(`capture ${files.join(', ')}`);
   }
-  if (!parts.length) problems.push({ field: 'database', detail: 'a capture needs at least one of database, services or files' });
-  return { touches: files, summary: parts.join('; '), preview: [{ note: `capture: ${parts.join('; ')} (changes nothing)` }], undo, problems };
+  if (!parts.length)
+    problems.push({ field: 'database', detail: 'a capture needs at least one of database, services or files' });
+  return {
+    touches: files,
+    summary: parts.join('; '),
+    preview: [{ note: `capture: ${parts.join('; ')} (changes nothing)` }],
+    undo,
+    problems,
+  };
 }
 
 async function run(ctx: PluginContext<unknown>, cmd: string, args: string[]): Promise<string> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 3_600_000 });
-  if (r.exitCode !== 0) throw new Error(`${cmd} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.exitCode !== 0)
+    throw new Error(`${cmd} failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return r.stdout;
 }
 
 /** Every service's state through the first service manager that is available and knows it. */
-export async function serviceStates(ctx: PluginContext<unknown>, names: string[]): Promise<Array<{ name: string; manager: string; state: string }>> {
+export async function serviceStates(
+  ctx: PluginContext<unknown>,
+  names: string[],
+): Promise<Array<{ name: string; manager: string; state: string }>> {
   const managers: string[] = [];
   for (const m of await ctx.registry.list(serviceManagerKind)) {
     const d = await askServiceManager(ctx, m.id, { op: 'detect' });
@@ -93,7 +117,7 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const done: string[] = [];
   const db = o.database as Database | undefined;
   if (db?.type === 'sqlite') {
-    const real = hostPath({ root: req.root }, db.path);
+    const real = ctx.fs.diskPath(db.path);
     const part = `${dir}/.${o.id}.sqlite.partial`;
     if (await ctx.localFs.stat(part)) await ctx.localFs.remove(part);
     // VACUUM INTO reads one consistent snapshot in a single read transaction: a live writer (WAL)
@@ -119,7 +143,11 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
 }
 
 export const captureOperation = defineContribution(
-  operationKind, 'capture',
-  { description: 'capture state for the rollback: a database (SQLite online backup, pg_dump -Fc), services (active state), files' },
+  operationKind,
+  'capture',
+  {
+    description:
+      'capture state for the rollback: a database (SQLite online backup, pg_dump -Fc), services (active state), files',
+  },
   async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

@@ -3,7 +3,7 @@
  * mode) or else the mode and owner the target had. The new file is written beside the target and
  * renamed over it, so the target is never half-written.
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
@@ -15,7 +15,12 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const target = field(o, 'target')!;
   const problems: OperationPlan['problems'] = [];
   const src = await files.lstat(source);
-  if (!src || src.type !== 'file') problems.push({ field: 'source', detail: `names ${source}, which ${src ? 'is not a regular file' : 'does not exist'}`, found: field(o, 'source')! });
+  if (!src || src.type !== 'file')
+    problems.push({
+      field: 'source',
+      detail: `names ${source}, which ${src ? 'is not a regular file' : 'does not exist'}`,
+      found: field(o, 'source')!,
+    });
   const perms = await resolvePermissions(ctx, req.root, o, problems);
   const mode = perms.mode !== undefined ? ` (mode ${perms.mode.toString(8)})` : '';
   return {
@@ -29,8 +34,8 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
 async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
-  const target = hostPath({ root: req.root }, field(o, 'target')!);
-  const tmp = hostPath({ root: req.root }, tempBeside(field(o, 'target')!, req.step));
+  const target = ctx.fs.diskPath(field(o, 'target')!);
+  const tmp = ctx.fs.diskPath(tempBeside(field(o, 'target')!, req.step));
   const prior = req.prior?.[0];
   const perms = await resolvePermissions(ctx, req.root, o, []);
   await files.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');
@@ -46,7 +51,8 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
 }
 
 export const copyOperation = defineContribution(
-  operationKind, 'copy',
+  operationKind,
+  'copy',
   { description: 'replace a file with src/<source> (backup, permissions user/group/mode)' },
   async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

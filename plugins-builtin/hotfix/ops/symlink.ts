@@ -4,7 +4,7 @@
  * `permissions`, user/group set the link's own owner and mode the file it points to (an absolute
  * source only: a link into src/ would change the module itself).
  */
-import { defineContribution, hostPath, type Json, type PluginContext } from 'cx-ops/sdk';
+import { defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
 import { resolvePermissions, tempBeside } from './file-helpers.js';
@@ -20,11 +20,26 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const target = field(o, 'target')!;
   const source = field(o, 'source')!;
   const problems: OperationPlan['problems'] = [];
-  const pointed = source.startsWith('/') ? hostPath({ root: req.root }, source) : `${req.src_dir}/${source}`;
-  if (!(await files.lstat(pointed))) problems.push({ field: 'source', detail: `names ${pointed}, which does not exist (the link would dangle)`, found: source });
+  const pointed = source.startsWith('/') ? ctx.fs.diskPath(source) : `${req.src_dir}/${source}`;
+  if (!(await files.lstat(pointed)))
+    problems.push({
+      field: 'source',
+      detail: `names ${pointed}, which does not exist (the link would dangle)`,
+      found: source,
+    });
   const perms = await resolvePermissions(ctx, req.root, o, problems);
-  if (perms.mode !== undefined && !source.startsWith('/')) problems.push({ field: 'permissions.mode', detail: 'would change the mode of the module\'s own src/ file; set that file\'s mode in src/ instead, or link to an absolute host path', found: (o.permissions as { mode: string }).mode });
-  const touches = [target, tempBeside(target, req.step), ...(perms.mode !== undefined && source.startsWith('/') ? [source] : [])];
+  if (perms.mode !== undefined && !source.startsWith('/'))
+    problems.push({
+      field: 'permissions.mode',
+      detail:
+        "would change the mode of the module's own src/ file; set that file's mode in src/ instead, or link to an absolute host path",
+      found: (o.permissions as { mode: string }).mode,
+    });
+  const touches = [
+    target,
+    tempBeside(target, req.step),
+    ...(perms.mode !== undefined && source.startsWith('/') ? [source] : []),
+  ];
   return {
     touches,
     summary: `link ${target} -> ${linkText(req)}${perms.mode !== undefined ? ` (mode ${perms.mode.toString(8)} on ${source})` : ''}`,
@@ -36,8 +51,8 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
 async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
-  const target = hostPath({ root: req.root }, field(o, 'target')!);
-  const tmp = hostPath({ root: req.root }, tempBeside(field(o, 'target')!, req.step));
+  const target = ctx.fs.diskPath(field(o, 'target')!);
+  const tmp = ctx.fs.diskPath(tempBeside(field(o, 'target')!, req.step));
   const perms = await resolvePermissions(ctx, req.root, o, []);
   await files.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');
   if (await files.lstat(tmp)) await files.remove(tmp);
@@ -45,12 +60,13 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   await files.lchown(tmp, perms.uid, perms.gid);
   await files.rename(tmp, target);
   const source = field(o, 'source')!;
-  if (perms.mode !== undefined && source.startsWith('/')) await files.chmod(hostPath({ root: req.root }, source), perms.mode);
+  if (perms.mode !== undefined && source.startsWith('/')) await files.chmod(ctx.fs.diskPath(source), perms.mode);
   return { ok: true, detail: `${target} -> ${linkText(req)}` };
 }
 
 export const symlinkOperation = defineContribution(
-  operationKind, 'symlink',
+  operationKind,
+  'symlink',
   { description: 'make a file a symbolic link (what was there is backed up; permissions)' },
   async (ctx, req) => (req.op === 'plan' ? plan(ctx, req) : apply(ctx, req)),
 );

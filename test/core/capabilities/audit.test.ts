@@ -32,6 +32,11 @@ it('with a working audit file every write is recorded before it is made', async 
   await fs.writeBytes(join(t.dir, 'b'), new Uint8Array([1, 2, 3]));
   await audit.close();
   const { readFileSync } = await import('node:fs');
-  const lines = readFileSync(join(t.dir, 'log', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  expect(lines).toMatchObject([{ plugin: 'p', capability: 'fs', op: 'writeBytes', target: join(t.dir, 'b'), args: { bytes: 3 }, allowed: true }]);
+  const lines = readFileSync(join(t.dir, 'log', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines).toMatchObject([
+    { plugin: 'p', capability: 'fs', op: 'writeBytes', target: join(t.dir, 'b'), args: { bytes: 3 }, allowed: true },
+  ]);
 });

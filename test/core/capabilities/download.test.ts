@@ -32,28 +32,44 @@ describe('net.download', () => {
     const { net, audit } = caps('dl');
     const d = await net.download(`${base}/archive.tgz`, { maxBytes: 100_000, sha256: sum });
     expect([d.size, d.sha256, Buffer.from(d.bytes).equals(Buffer.from(body))]).toEqual([70_000, sum, true]);
-    expect(audit.records).toMatchObject([{ capability: 'net', op: 'download', target: `${base}/archive.tgz`, allowed: true }]);
+    expect(audit.records).toMatchObject([
+      { capability: 'net', op: 'download', target: `${base}/archive.tgz`, allowed: true },
+    ]);
     const e = await rejection(net.download(`${base}/archive.tgz`, { maxBytes: 100_000, sha256: '0'.repeat(64) }));
-    expect(e).toMatchObject({ code: 'CX_ERR_DOWNLOAD_CHECKSUM', exitCode: 2, params: { actual: sum, expected: '0'.repeat(64) } });
+    expect(e).toMatchObject({
+      code: 'CX_ERR_DOWNLOAD_CHECKSUM',
+      exitCode: 2,
+      params: { actual: sum, expected: '0'.repeat(64) },
+    });
   });
 
   it('stops at maxBytes, with or without a Content-Length; HTTP errors and redirects are CX_ERR_IO', async () => {
     const { net } = caps('dl');
     for (const path of ['/archive.tgz', '/chunked']) {
       expect(await rejection(net.download(`${base}${path}`, { maxBytes: 1000 }))).toMatchObject({
-        code: 'CX_ERR_IO', message: `${base}${path}: the download is larger than its limit of 1000 bytes; nothing was kept`,
+        code: 'CX_ERR_IO',
+        message: `${base}${path}: the download is larger than its limit of 1000 bytes; nothing was kept`,
       });
     }
-    expect(await rejection(net.download(`${base}/missing`, { maxBytes: 1000 }))).toMatchObject({ code: 'CX_ERR_IO', message: `${base}/missing: download failed: HTTP 404` });
-    expect((await rejection(net.download(`${base}/moved`, { maxBytes: 1000 }))).message).toContain('redirects are not followed');
+    expect(await rejection(net.download(`${base}/missing`, { maxBytes: 1000 }))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${base}/missing: download failed: HTTP 404`,
+    });
+    expect((await rejection(net.download(`${base}/moved`, { maxBytes: 1000 }))).message).toContain(
+      'redirects are not followed',
+    );
     expect(await rejection(net.download(`${base}/archive.tgz`, {} as never))).toMatchObject({ code: 'CX_ERR_IO' });
   });
 
   it('a sandboxed plugin needs a net grant for the host and port, and is capped at 8 MiB', async () => {
-    expect(await rejection(caps('s', { grants: [] }).net.download(`${base}/archive.tgz`, { maxBytes: 100_000 }))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+    expect(
+      await rejection(caps('s', { grants: [] }).net.download(`${base}/archive.tgz`, { maxBytes: 100_000 })),
+    ).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
     const granted = caps('s', { grants: [`net:127.0.0.1:${port}`] }).net;
     expect((await granted.download(`${base}/archive.tgz`, { maxBytes: 100_000 })).size).toBe(70_000);
-    expect(await rejection(granted.download(`${base}/archive.tgz`, { maxBytes: 9 * 1024 * 1024 }))).toMatchObject({ code: 'CX_ERR_IO' });
+    expect(await rejection(granted.download(`${base}/archive.tgz`, { maxBytes: 9 * 1024 * 1024 }))).toMatchObject({
+      code: 'CX_ERR_IO',
+    });
   });
 
   it('runs in a dry run too (a GET has no side effect): what it fetched is what a real run would write', async () => {

@@ -1,6 +1,17 @@
 // Binary files, appends, lstat, symlinks and copies through ctx.fs, in both tiers, audited and dry-run aware.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { caps, rejection, tempDir } from './helpers.js';
@@ -23,21 +34,33 @@ describe('bytes', () => {
     const back = await fs.readBytes(f);
     expect(back).toBeInstanceOf(Uint8Array);
     expect([...back]).toEqual([...everyByte()]);
-    expect(audit.records.map((r) => [r.op, r.target, r.allowed])).toEqual([['writeBytes', f, true], ['readBytes', f, true]]);
+    expect(audit.records.map((r) => [r.op, r.target, r.allowed])).toEqual([
+      ['writeBytes', f, true],
+      ['readBytes', f, true],
+    ]);
   });
 
   it('readBytes refuses a file over maxBytes, a FIFO and /dev/zero with CX_ERR_IO naming the path: never a hang', async () => {
     const { fs } = caps('bin');
     const f = join(t.dir, 'ten');
     writeFileSync(f, '0123456789');
-    expect(await rejection(fs.readBytes(f, { maxBytes: 9 }))).toMatchObject({ code: 'CX_ERR_IO', message: `${f}: is larger than the read cap of 9 bytes; read a smaller file or use exec with a granted tool` });
+    expect(await rejection(fs.readBytes(f, { maxBytes: 9 }))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${f}: is larger than the read cap of 9 bytes; read a smaller file or use exec with a granted tool`,
+    });
     expect((await fs.readBytes(f, { maxBytes: 10 })).length).toBe(10);
     const fifo = join(t.dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    expect(await rejection(fs.readBytes(fifo))).toMatchObject({ code: 'CX_ERR_IO', message: `${fifo}: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here` });
+    expect(await rejection(fs.readBytes(fifo))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${fifo}: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here`,
+    });
     expect(await rejection(fs.readFile(fifo))).toMatchObject({ code: 'CX_ERR_IO' });
     symlinkSync('/dev/zero', join(t.dir, 'state.json'));
-    expect(await rejection(fs.readFile(join(t.dir, 'state.json')))).toMatchObject({ code: 'CX_ERR_IO', message: '/dev/zero: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here' });
+    expect(await rejection(fs.readFile(join(t.dir, 'state.json')))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: '/dev/zero: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here',
+    });
   });
 
   it('appendFile appends text and bytes (a write-ahead journal), creating the file', async () => {
@@ -63,7 +86,10 @@ describe('links and copies', () => {
     expect(await fs.lstat(join(t.dir, 'nothing'))).toBeNull();
     mkdirSync(join(t.dir, 'd'));
     expect(await fs.lstat(join(t.dir, 'd'))).toMatchObject({ type: 'dir' });
-    expect(await rejection(fs.symlink('elsewhere', link))).toMatchObject({ code: 'CX_ERR_IO', message: `${link}: symlink failed: EEXIST` });
+    expect(await rejection(fs.symlink('elsewhere', link))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${link}: symlink failed: EEXIST`,
+    });
   });
 
   it('copy keeps mode and times (and the owner where it may), and copies a symlink as a symlink', async () => {
@@ -74,7 +100,12 @@ describe('links and copies', () => {
     utimesSync(src, new Date('2020-01-02T03:04:05Z'), new Date('2021-02-03T04:05:06Z'));
     await fs.copy(src, join(t.dir, 'b.conf'));
     const b = statSync(join(t.dir, 'b.conf'));
-    expect([readFileSync(join(t.dir, 'b.conf'), 'utf8'), b.mode & 0o7777, b.mtime.toISOString(), b.uid]).toEqual(['x = 1\n', 0o751, '2021-02-03T04:05:06.000Z', statSync(src).uid]);
+    expect([readFileSync(join(t.dir, 'b.conf'), 'utf8'), b.mode & 0o7777, b.mtime.toISOString(), b.uid]).toEqual([
+      'x = 1\n',
+      0o751,
+      '2021-02-03T04:05:06.000Z',
+      statSync(src).uid,
+    ]);
     await fs.copy(src, join(t.dir, 'c.conf'), { preserve: false });
     expect(statSync(join(t.dir, 'c.conf')).mtime.toISOString()).not.toBe('2021-02-03T04:05:06.000Z');
     symlinkSync('a.conf', join(t.dir, 'l'));
@@ -130,8 +161,12 @@ describe('sandboxed plugins', () => {
     writeFileSync(join(t.dir, 'secret'), 's');
     writeFileSync(join(t.dir, 'in', 'ok'), 'ok');
     const { fs } = caps('s', { grants: [`read:${t.dir}/in`, `write:${t.dir}/out`] });
-    expect(await rejection(fs.copy(join(t.dir, 'secret'), join(t.dir, 'out', 'x')))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
-    expect(await rejection(fs.copy(join(t.dir, 'in', 'ok'), join(t.dir, 'in', 'ok2')))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+    expect(await rejection(fs.copy(join(t.dir, 'secret'), join(t.dir, 'out', 'x')))).toMatchObject({
+      code: 'CX_ERR_PERMISSION_DENIED',
+    });
+    expect(await rejection(fs.copy(join(t.dir, 'in', 'ok'), join(t.dir, 'in', 'ok2')))).toMatchObject({
+      code: 'CX_ERR_PERMISSION_DENIED',
+    });
     await fs.copy(join(t.dir, 'in', 'ok'), join(t.dir, 'out', 'ok'));
     expect(readFileSync(join(t.dir, 'out', 'ok'), 'utf8')).toBe('ok');
   });

@@ -36,10 +36,15 @@ describe('dry-run write sequences', () => {
   it('a real run still refuses a rename or symlink into a directory that does not exist; a dry run of a sandboxed plugin still checks grants', async () => {
     const { localFs: fs } = caps('real');
     mkdirSync(join(t.dir, 'here'));
-    expect(await rejection(fs.rename(join(t.dir, 'gone', 'a'), join(t.dir, 'here', 'a')))).toMatchObject({ code: 'CX_ERR_IO', message: `${t.dir}/gone/a: no such file or directory` });
+    expect(await rejection(fs.rename(join(t.dir, 'gone', 'a'), join(t.dir, 'here', 'a')))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${t.dir}/gone/a: no such file or directory`,
+    });
     expect(await rejection(fs.symlink('x', join(t.dir, 'gone', 'l')))).toMatchObject({ code: 'CX_ERR_IO' });
     const sandboxed = caps('s', { dryRun: true, grants: [`write:${t.dir}/allowed`] });
-    expect(await rejection(sandboxed.localFs.rename(join(t.dir, 'allowed', 'new', 'a'), join(t.dir, 'other', 'a')))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+    expect(
+      await rejection(sandboxed.localFs.rename(join(t.dir, 'allowed', 'new', 'a'), join(t.dir, 'other', 'a'))),
+    ).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
     await sandboxed.localFs.rename(join(t.dir, 'allowed', 'new', 'a'), join(t.dir, 'allowed', 'new', 'b'));
     expect(sandboxed.recorder.actions).toEqual([`rename: ${t.dir}/allowed/new/a -> ${t.dir}/allowed/new/b`]);
   });

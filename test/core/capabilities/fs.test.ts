@@ -16,9 +16,15 @@ let dir: string;
 let granted: string;
 let secret: string;
 
-
 function caps(grants: string[], o: { dryRun?: boolean; recorder?: { actions: string[] }; audit?: AuditLog } = {}) {
-  return createHostCapabilities({ plugin: 'fs-test', tier: 'sandboxed', grants: mergeGrants(grants.map(parseGrant)), dryRun: Boolean(o.dryRun), recorder: o.recorder, audit: o.audit ?? AuditLog.memory() });
+  return createHostCapabilities({
+    plugin: 'fs-test',
+    tier: 'sandboxed',
+    grants: mergeGrants(grants.map(parseGrant)),
+    dryRun: Boolean(o.dryRun),
+    recorder: o.recorder,
+    audit: o.audit ?? AuditLog.memory(),
+  });
 }
 
 beforeEach(async () => {
@@ -39,7 +45,11 @@ describe('fs capability: reads', () => {
     const { fs } = caps([`read:${granted}`]);
     expect(await fs.readFile(join(granted, 'ok.txt'))).toBe('granted content');
     expect(await fs.readDir(granted)).toEqual([{ name: 'ok.txt', type: 'file' }]);
-    expect(await fs.stat(join(granted, 'ok.txt'))).toMatchObject({ path: join(granted, 'ok.txt'), type: 'file', size: 15 });
+    expect(await fs.stat(join(granted, 'ok.txt'))).toMatchObject({
+      path: join(granted, 'ok.txt'),
+      type: 'file',
+      size: 15,
+    });
     expect(await fs.stat(join(granted, 'none'))).toBeNull();
     expect((await fs.statfs(granted)).total).toBeGreaterThan(0);
   });
@@ -62,7 +72,9 @@ describe('fs capability: reads', () => {
     await symlink(join(secret, 'shadow'), join(granted, 'link'));
     await symlink(secret, join(granted, 'dirlink'));
     const { fs } = caps([`read:${granted}`]);
-    expect((await rejection(fs.readFile(join(granted, 'link')))).message).toContain(`may not read '${secret}/shadow' ('${granted}/link' resolves to it)`);
+    expect((await rejection(fs.readFile(join(granted, 'link')))).message).toContain(
+      `may not read '${secret}/shadow' ('${granted}/link' resolves to it)`,
+    );
     expect((await rejection(fs.readFile(join(granted, 'dirlink', 'shadow')))).code).toBe('CX_ERR_PERMISSION_DENIED');
     expect((await rejection(fs.readDir(join(granted, 'dirlink')))).code).toBe('CX_ERR_PERMISSION_DENIED');
     // The link itself lies inside the grant: lstat-like stat and readlink see it.
@@ -77,7 +89,10 @@ describe('fs capability: reads', () => {
     const checked = join(granted, 'sub', 'shadow');
     await rename(join(granted, 'sub'), join(granted, 'sub-old'));
     await symlink(secret, join(granted, 'sub'));
-    const err = await openVerified(checked, O_RDONLY, checked).then(() => null, (e) => e);
+    const err = await openVerified(checked, O_RDONLY, checked).then(
+      () => null,
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(MovedError);
     expect((err as MovedError).actual).toBe(join(secret, 'shadow'));
   });
@@ -88,7 +103,10 @@ describe('fs capability: reads', () => {
     // Checked as granted/a/b/c; by now granted/a leads to secret.
     await rm(join(granted, 'a'), { recursive: true });
     await symlink(secret, join(granted, 'a'));
-    const err = await makeDirsForTest(join(granted, 'a', 'b', 'c'), join(granted, 'a', 'b', 'c'), 0o755).then(() => null, (e) => e);
+    const err = await makeDirsForTest(join(granted, 'a', 'b', 'c'), join(granted, 'a', 'b', 'c'), 0o755).then(
+      () => null,
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(MovedError);
     expect(existsSync(join(secret, 'b'))).toBe(false);
     // A symlink that stays inside the grant is followed as mkdir -p would.
@@ -96,7 +114,9 @@ describe('fs capability: reads', () => {
     await symlink(join(granted, 'real'), join(granted, 'inside'));
     await caps([`write:${granted}`]).fs.mkdir(join(granted, 'inside', 'x', 'y'));
     expect(statSync(join(granted, 'real', 'x', 'y')).isDirectory()).toBe(true);
-    expect((await rejection(caps([`write:${granted}`]).fs.mkdir(join(granted, 'a', 'z')))).code).toBe('CX_ERR_PERMISSION_DENIED');
+    expect((await rejection(caps([`write:${granted}`]).fs.mkdir(join(granted, 'a', 'z')))).code).toBe(
+      'CX_ERR_PERMISSION_DENIED',
+    );
   });
 
   it('never returns outside content while a symlink is swapped in and out (race)', async () => {
@@ -135,7 +155,9 @@ describe('fs capability: reads', () => {
     expect((await rejection(fs.readFile('/dev/zero'))).code).toBe('CX_ERR_PERMISSION_DENIED');
     execFileSync('mkfifo', [join(granted, 'fifo')]);
     const fifo = await rejection(fs.readFile(join(granted, 'fifo')));
-    expect(fifo.message).toContain('it is a device, FIFO or socket; only an exact grant of that path allows reading it');
+    expect(fifo.message).toContain(
+      'it is a device, FIFO or socket; only an exact grant of that path allows reading it',
+    );
     const exact = caps(['read:/proc/loadavg', `read:/proc/${process.pid}/cmdline`]);
     expect(await exact.fs.readFile('/proc/self/cmdline')).toContain('node');
   });
@@ -143,7 +165,10 @@ describe('fs capability: reads', () => {
   it('caps reads', async () => {
     await writeFile(join(granted, 'big'), Buffer.alloc(9 * 1024 * 1024));
     const e = await rejection(caps([`read:${granted}`]).fs.readFile(join(granted, 'big')));
-    expect(e.toJSON()).toMatchObject({ code: 'CX_ERR_IO', message: `${join(granted, 'big')}: is larger than the read cap of 8388608 bytes; read a smaller file or use exec with a granted tool` });
+    expect(e.toJSON()).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(granted, 'big')}: is larger than the read cap of 8388608 bytes; read a smaller file or use exec with a granted tool`,
+    });
   });
 });
 
@@ -170,12 +195,16 @@ describe('fs capability: writes', () => {
   it('denies writes through symlinks and outside the grant', async () => {
     const { fs } = caps([`write:${granted}`]);
     await symlink(join(secret, 'shadow'), join(granted, 'link'));
-    expect((await rejection(fs.writeFile(join(granted, 'link'), 'x'))).message).toContain(`may not write '${secret}/shadow'`);
+    expect((await rejection(fs.writeFile(join(granted, 'link'), 'x'))).message).toContain(
+      `may not write '${secret}/shadow'`,
+    );
     await symlink(secret, join(granted, 'dirlink'));
     expect((await rejection(fs.writeFile(join(granted, 'dirlink', 'new'), 'x'))).code).toBe('CX_ERR_PERMISSION_DENIED');
     expect((await rejection(fs.mkdir(join(granted, 'dirlink', 'd')))).code).toBe('CX_ERR_PERMISSION_DENIED');
     expect((await rejection(fs.remove(join(granted, '..', 'secret', 'shadow')))).code).toBe('CX_ERR_PERMISSION_DENIED');
-    expect((await rejection(fs.rename(join(granted, 'ok.txt'), join(secret, 'moved')))).code).toBe('CX_ERR_PERMISSION_DENIED');
+    expect((await rejection(fs.rename(join(granted, 'ok.txt'), join(secret, 'moved')))).code).toBe(
+      'CX_ERR_PERMISSION_DENIED',
+    );
     // Removing a symlink removes the link, not its target.
     await fs.remove(join(granted, 'link'));
     expect(readFileSync(join(secret, 'shadow'), 'utf8')).toBe('SECRET');
@@ -190,9 +219,18 @@ describe('fs capability: writes', () => {
     await fs.mkdir(join(granted, 'd'));
     await fs.remove(join(granted, 'ok.txt'));
     expect(await fs.readFile(join(granted, 'ok.txt'))).toBe('granted content');
-    expect(recorder.actions).toEqual([`write: ${granted}/new (5 bytes)`, `mkdir: ${granted}/d`, `remove: ${granted}/ok.txt`]);
+    expect(recorder.actions).toEqual([
+      `write: ${granted}/new (5 bytes)`,
+      `mkdir: ${granted}/d`,
+      `remove: ${granted}/ok.txt`,
+    ]);
     expect((await readdir(granted)).sort()).toEqual(['ok.txt']);
-    expect(audit.records.map((r) => [r.op, r.allowed, r.dryRun])).toEqual([['writeFile', true, true], ['mkdir', true, true], ['remove', true, true], ['readFile', true, true]]);
+    expect(audit.records.map((r) => [r.op, r.allowed, r.dryRun])).toEqual([
+      ['writeFile', true, true],
+      ['mkdir', true, true],
+      ['remove', true, true],
+      ['readFile', true, true],
+    ]);
     expect((await rejection(fs.writeFile(join(secret, 'x'), 'x'))).code).toBe('CX_ERR_PERMISSION_DENIED');
   });
 
@@ -202,10 +240,30 @@ describe('fs capability: writes', () => {
     await fs.readFile(join(granted, 'ok.txt'));
     await rejection(fs.readFile(join(secret, 'shadow')));
     await audit.close();
-    const lines = readFileSync(join(dir, 'log', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map(({ ts, ...r }) => r)).toEqual([
-      { plugin: 'fs-test', tier: 'sandboxed', capability: 'fs', op: 'readFile', target: join(granted, 'ok.txt'), allowed: true, dryRun: false },
-      { plugin: 'fs-test', tier: 'sandboxed', capability: 'fs', op: 'readFile', target: join(secret, 'shadow'), allowed: false, reason: 'not granted', dryRun: false },
+    const lines = readFileSync(join(dir, 'log', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map(({ ts: _ts, ...r }) => r)).toEqual([
+      {
+        plugin: 'fs-test',
+        tier: 'sandboxed',
+        capability: 'fs',
+        op: 'readFile',
+        target: join(granted, 'ok.txt'),
+        allowed: true,
+        dryRun: false,
+      },
+      {
+        plugin: 'fs-test',
+        tier: 'sandboxed',
+        capability: 'fs',
+        op: 'readFile',
+        target: join(secret, 'shadow'),
+        allowed: false,
+        reason: 'not granted',
+        dryRun: false,
+      },
     ]);
     await unlink(join(dir, 'log', 'audit.jsonl'));
   });

@@ -23,8 +23,18 @@ export function caps(name: string, o: CapsOptions = {}) {
   const audit = AuditLog.memory();
   const recorder: DryRunRecorder = { actions: [] };
   const c = createHostCapabilities({
-    plugin: name, tier: o.grants ? 'sandboxed' : 'trusted', grants: o.grants ? mergeGrants(o.grants.map((g) => parseGrant(g))) : 'all',
-    dryRun: Boolean(o.dryRun), audit, recorder, root: o.root, ownDirs: o.ownDirs, lockDir: o.lockDir, pluginDir: o.pluginDir, modeMask: o.modeMask, fakes: o.fakes,
+    plugin: name,
+    tier: o.grants ? 'sandboxed' : 'trusted',
+    grants: o.grants ? mergeGrants(o.grants.map((g) => parseGrant(g))) : 'all',
+    dryRun: Boolean(o.dryRun),
+    audit,
+    recorder,
+    root: o.root,
+    ownDirs: o.ownDirs,
+    lockDir: o.lockDir,
+    pluginDir: o.pluginDir,
+    modeMask: o.modeMask,
+    fakes: o.fakes,
   });
   return { ...c, audit, recorder };
 }

@@ -18,10 +18,15 @@ describe('takeLock', () => {
   it('a held lock refuses a second taker with CX_ERR_STATE_LOCKED (exit 5) naming the holder; released, it can be taken again', async () => {
     const file = join(t.dir, 'locks/update.lock');
     const first = await takeLock(file, { what: "lock 'update'", command: 'cx-ops update apply' });
-    expect(parseHolder(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, start: processStart(process.pid), command: 'cx-ops update apply' });
+    expect(parseHolder(readFileSync(file, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      start: processStart(process.pid),
+      command: 'cx-ops update apply',
+    });
     const e = await rejection(takeLock(file, { what: "lock 'update'", command: 'cx-ops update rollback' }));
     expect(e).toMatchObject({
-      code: 'CX_ERR_STATE_LOCKED', exitCode: 5,
+      code: 'CX_ERR_STATE_LOCKED',
+      exitCode: 5,
       message: `lock 'update' is locked by another cx-ops run (pid ${process.pid}, cx-ops update apply).\nWait for it to finish, then run the command again.`,
     });
     await first.release();
@@ -43,8 +48,19 @@ describe('takeLock', () => {
     // A live process with its real start time holds it.
     const sleeper = spawn('sleep', ['30']);
     try {
-      writeFileSync(file, JSON.stringify({ pid: sleeper.pid, start: processStart(sleeper.pid!), command: 'cx-ops sleeping', token: 'live' }));
-      expect(await rejection(takeLock(file, { what: 'the plugin state', command: 'x' }))).toMatchObject({ code: 'CX_ERR_STATE_LOCKED', params: { pid: sleeper.pid, command: 'cx-ops sleeping' } });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          pid: sleeper.pid,
+          start: processStart(sleeper.pid!),
+          command: 'cx-ops sleeping',
+          token: 'live',
+        }),
+      );
+      expect(await rejection(takeLock(file, { what: 'the plugin state', command: 'x' }))).toMatchObject({
+        code: 'CX_ERR_STATE_LOCKED',
+        params: { pid: sleeper.pid, command: 'cx-ops sleeping' },
+      });
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -55,7 +71,9 @@ describe('takeLock', () => {
     const first = await takeLock(file, { what: 'w', command: 'first' });
     let slept = 0;
     const second = await takeLock(file, {
-      what: 'w', command: 'second', waitMs: 60_000,
+      what: 'w',
+      command: 'second',
+      waitMs: 60_000,
       sleep: async () => {
         slept++;
         if (slept === 3) await first.release();
@@ -70,10 +88,13 @@ describe('takeLock', () => {
     const file = join(t.dir, 'race.lock');
     for (let round = 0; round < 20; round++) {
       writeFileSync(file, JSON.stringify({ pid: deadPid(), start: 1, command: 'dead', token: `d${round}` }));
-      const results = await Promise.allSettled([1, 2, 3].map((n) => takeLock(file, { what: 'race', command: `taker ${n}` })));
+      const results = await Promise.allSettled(
+        [1, 2, 3].map((n) => takeLock(file, { what: 'race', command: `taker ${n}` })),
+      );
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CX_ERR_STATE_LOCKED' });
+      for (const r of results)
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CX_ERR_STATE_LOCKED' });
       await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
     }
   });
@@ -87,14 +108,20 @@ describe('ctx.lock', () => {
     expect(held.name).toBe('packages');
     expect(parseHolder(readFileSync(join(lockDir, 'packages.lock'), 'utf8'))?.command).toBe('cx-ops update apply');
     const e = await rejection(caps('hotfix', { lockDir }).lock('packages'));
-    expect(e).toMatchObject({ code: 'CX_ERR_STATE_LOCKED', exitCode: 5, params: { pid: process.pid, command: 'cx-ops update apply' } });
-    expect(a.audit.records).toMatchObject([{ plugin: 'updates', capability: 'fs', op: 'lock', target: 'packages', allowed: true }]);
+    expect(e).toMatchObject({
+      code: 'CX_ERR_STATE_LOCKED',
+      exitCode: 5,
+      params: { pid: process.pid, command: 'cx-ops update apply' },
+    });
+    expect(a.audit.records).toMatchObject([
+      { plugin: 'updates', capability: 'fs', op: 'lock', target: 'packages', allowed: true },
+    ]);
     await held.release();
     await held.release(); // twice is harmless
     expect(existsSync(join(lockDir, 'packages.lock'))).toBe(false);
   });
 
-  it('takes nothing in a dry run (recorded); a sandboxed plugin\'s names are its own; a bad name is a usage error', async () => {
+  it("takes nothing in a dry run (recorded); a sandboxed plugin's names are its own; a bad name is a usage error", async () => {
     const lockDir = join(t.dir, 'locks');
     mkdirSync(lockDir);
     const dry = caps('updates', { lockDir, dryRun: true });

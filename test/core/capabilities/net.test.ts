@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../core/capabilities/audit.js';
 import { createHostCapabilities } from '../../../core/capabilities/index.js';
-import { CxError } from '../../../core/errors.js';
 import { rejection } from '../../helpers/rejection.js';
 import { mergeGrants } from '../../../core/permissions/grants.js';
 import { parseGrant } from '../../../core/permissions/grants.js';
@@ -28,7 +27,6 @@ function dnsAnswer(q: Buffer): Buffer {
   const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3]);
   return Buffer.concat([header, question, answer]);
 }
-
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -60,7 +58,13 @@ afterAll(async () => {
 describe('net capability', () => {
   it('allows a granted host:port over HTTP and TCP, literally (localhost is another host)', async () => {
     const audit = AuditLog.memory();
-    const { net } = createHostCapabilities({ plugin: 'web-check', tier: 'sandboxed', grants: mergeGrants([parseGrant(`net:127.0.0.1:${port}`)]), dryRun: false, audit });
+    const { net } = createHostCapabilities({
+      plugin: 'web-check',
+      tier: 'sandboxed',
+      grants: mergeGrants([parseGrant(`net:127.0.0.1:${port}`)]),
+      dryRun: false,
+      audit,
+    });
     const r = await net.http({ url: `http://127.0.0.1:${port}/x` });
     expect(r).toMatchObject({ status: 200, body: 'hello GET', truncated: false });
     expect(r.headers['x-test']).toBe('yes');
@@ -85,13 +89,38 @@ describe('net capability', () => {
   it('caps the body, does not follow redirects, and records non-GET requests in a dry run', async () => {
     const recorder = { actions: [] as string[] };
     const grants = mergeGrants([parseGrant(`net:127.0.0.1:${port}`)]);
-    const { net } = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants, dryRun: false, audit: AuditLog.memory() });
+    const { net } = createHostCapabilities({
+      plugin: 'p',
+      tier: 'sandboxed',
+      grants,
+      dryRun: false,
+      audit: AuditLog.memory(),
+    });
     const big = await net.http({ url: `http://127.0.0.1:${port}/big` });
-    expect({ status: big.status, length: big.body.length, truncated: big.truncated }).toEqual({ status: 200, length: 1024 * 1024, truncated: true });
-    expect(await net.http({ url: `http://127.0.0.1:${port}/redirect` })).toMatchObject({ status: 302, headers: { location: 'http://127.0.0.2/' } });
-    const dry = createHostCapabilities({ plugin: 'p', tier: 'sandboxed', grants, dryRun: true, recorder, audit: AuditLog.memory() });
+    expect({ status: big.status, length: big.body.length, truncated: big.truncated }).toEqual({
+      status: 200,
+      length: 1024 * 1024,
+      truncated: true,
+    });
+    expect(await net.http({ url: `http://127.0.0.1:${port}/redirect` })).toMatchObject({
+      status: 302,
+      headers: { location: 'http://127.0.0.2/' },
+    });
+    const dry = createHostCapabilities({
+      plugin: 'p',
+      tier: 'sandboxed',
+      grants,
+      dryRun: true,
+      recorder,
+      audit: AuditLog.memory(),
+    });
     seen.length = 0;
-    expect(await dry.net.http({ url: `http://127.0.0.1:${port}/post`, method: 'POST', body: 'x' })).toEqual({ status: 0, headers: {}, body: '', truncated: false });
+    expect(await dry.net.http({ url: `http://127.0.0.1:${port}/post`, method: 'POST', body: 'x' })).toEqual({
+      status: 0,
+      headers: {},
+      body: '',
+      truncated: false,
+    });
     expect(await dry.net.http({ url: `http://127.0.0.1:${port}/get` })).toMatchObject({ status: 200 });
     expect(recorder.actions).toEqual([`http: POST http://127.0.0.1:${port}/post`]);
     expect(seen).toEqual(['GET /get']);
@@ -99,11 +128,21 @@ describe('net capability', () => {
 
   it('resolves through a granted DNS server only', async () => {
     const server = `127.0.0.1:${dnsPort}`;
-    const { net } = createHostCapabilities({ plugin: 'dns-check', tier: 'sandboxed', grants: mergeGrants([parseGrant(`net:${server}`)]), dryRun: false, audit: AuditLog.memory() });
+    const { net } = createHostCapabilities({
+      plugin: 'dns-check',
+      tier: 'sandboxed',
+      grants: mergeGrants([parseGrant(`net:${server}`)]),
+      dryRun: false,
+      audit: AuditLog.memory(),
+    });
     expect(await net.resolve('example.test', { server })).toMatchObject({ ok: true, addresses: ['10.1.2.3'] });
     const e = await rejection(net.resolve('example.test', { server: '127.0.0.1:5399' }));
     expect(e.message).toContain(`may not connect to '127.0.0.1:5399'`);
     const sys = await rejection(net.resolve('example.test'));
-    expect(sys.message).toBe("plugin 'dns-check' may not connect to 'example.test:*' (resolving through the system resolver needs a grant for the name): its grant allows '" + server + "'.\nGrant it with: cx-ops plugins grant dns-check 'net:example.test:*'");
+    expect(sys.message).toBe(
+      "plugin 'dns-check' may not connect to 'example.test:*' (resolving through the system resolver needs a grant for the name): its grant allows '" +
+        server +
+        "'.\nGrant it with: cx-ops plugins grant dns-check 'net:example.test:*'",
+    );
   });
 });

@@ -25,13 +25,19 @@ describe('ctx.fs under --root', () => {
     expect(await fs.stat('/etc/hostname')).toMatchObject({ path: '/etc/hostname', type: 'file', size: 8 });
     expect(fs.diskPath('/etc/hostname')).toBe(join(root, 'etc/hostname'));
     expect(audit.records[0]).toMatchObject({ op: 'readFile', target: join(root, 'proc/meminfo') });
-    expect(await rejection(fs.readFile('/etc/nothing'))).toMatchObject({ code: 'CX_ERR_IO', message: `${join(root, 'etc/nothing')}: no such file or directory` });
+    expect(await rejection(fs.readFile('/etc/nothing'))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(root, 'etc/nothing')}: no such file or directory`,
+    });
   });
 
   it('`..` cannot climb out of the root: the path is normalized as a host path first', async () => {
     const { fs } = caps('rooted', { root });
     writeFileSync(join(t.dir, 'outside'), 'secret');
-    expect(await rejection(fs.readFile('/../outside'))).toMatchObject({ code: 'CX_ERR_IO', message: `${join(root, 'outside')}: no such file or directory` });
+    expect(await rejection(fs.readFile('/../outside'))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(root, 'outside')}: no such file or directory`,
+    });
   });
 
   it('writes land under the root', async () => {
@@ -40,7 +46,7 @@ describe('ctx.fs under --root', () => {
     expect(readFileSync(join(root, 'etc/motd'), 'utf8')).toBe('hello\n');
   });
 
-  it('a sandboxed plugin granted read:/proc/meminfo reads the root\'s file, and nothing else under the root or outside it', async () => {
+  it("a sandboxed plugin granted read:/proc/meminfo reads the root's file, and nothing else under the root or outside it", async () => {
     const { fs } = caps('sandboxed', { root, grants: ['read:/proc/meminfo'] });
     expect(await fs.readFile('/proc/meminfo')).toBe('MemTotal: 1024 kB\n');
     expect(await rejection(fs.readFile('/etc/hostname'))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
@@ -68,6 +74,8 @@ describe('ctx.localFs', () => {
     await localFs.mkdir(state);
     await localFs.writeFile(join(state, 'seen.json'), '[]');
     expect(await localFs.readFile(join(state, 'seen.json'))).toBe('[]');
-    expect(await rejection(localFs.writeFile(join(t.dir, 'data/other.json'), '[]'))).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+    expect(await rejection(localFs.writeFile(join(t.dir, 'data/other.json'), '[]'))).toMatchObject({
+      code: 'CX_ERR_PERMISSION_DENIED',
+    });
   });
 });

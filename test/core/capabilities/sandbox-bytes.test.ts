@@ -37,17 +37,43 @@ beforeAll(async () => {
   writeFileSync(join(t.dir, 'plugin/data/hello.txt'), 'hello\n');
   writeFileSync(join(t.dir, 'outside'), 'secret');
   const c = createHostCapabilities({
-    plugin: 'bytes', tier: 'sandboxed', grants: mergeGrants([parseGrant(`read:${t.dir}/w`), parseGrant(`write:${t.dir}/w`)]), dryRun: false, audit: AuditLog.memory(),
-    lockDir: join(t.dir, 'locks'), pluginDir: join(t.dir, 'plugin'),
+    plugin: 'bytes',
+    tier: 'sandboxed',
+    grants: mergeGrants([parseGrant(`read:${t.dir}/w`), parseGrant(`write:${t.dir}/w`)]),
+    dryRun: false,
+    audit: AuditLog.memory(),
+    lockDir: join(t.dir, 'locks'),
+    pluginDir: join(t.dir, 'plugin'),
   });
   mkdirSync(join(t.dir, 'w'));
   ctx = {
-    plugin: 'bytes', tier: 'sandboxed', config: {},
-    env: { root: '/', stateDir: '/nonexistent', cacheDir: '/nonexistent', configDir: '/etc/cx', dataDir: '/var/lib/cx', dryRun: false, verbose: false, assumeYes: false, kernelVersion: '0.1.0' },
+    plugin: 'bytes',
+    tier: 'sandboxed',
+    config: {},
+    env: {
+      root: '/',
+      stateDir: '/nonexistent',
+      cacheDir: '/nonexistent',
+      configDir: '/etc/cx',
+      dataDir: '/var/lib/cx',
+      dryRun: false,
+      verbose: false,
+      assumeYes: false,
+      kernelVersion: '0.1.0',
+    },
     log: { debug() {}, info() {}, warn() {}, error() {} },
     io: { out() {}, err() {}, confirm: async () => false, color: false, interactive: false },
-    exec: c.exec, fs: c.fs, localFs: c.localFs, net: c.net, lock: c.lock, assets: c.assets,
-    registry: { list: async () => [], invoke: async () => null, callHook: async () => ({ proceed: true, payload: null, errors: [] }) },
+    exec: c.exec,
+    fs: c.fs,
+    localFs: c.localFs,
+    net: c.net,
+    lock: c.lock,
+    assets: c.assets,
+    registry: {
+      list: async () => [],
+      invoke: async () => null,
+      callHook: async () => ({ proceed: true, payload: null, errors: [] }),
+    },
     plugins: { list: async () => [], enable: async () => undefined, disable: async () => undefined, installDir: '' },
   };
   host = new SandboxHost({ defaultLimits: { callTimeoutMs: 10_000 } });
@@ -78,7 +104,7 @@ describe('sandboxed capabilities', () => {
     expect(existsSync(join(t.dir, 'locks/bytes.mine.lock'))).toBe(false);
   });
 
-  it("reads its own assets, and nothing outside its directory", async () => {
+  it('reads its own assets, and nothing outside its directory', async () => {
     expect(await plugin.call(cmd('asset'), null, ctx)).toEqual(['hello\n', 6, 'CX_ERR_PERMISSION_DENIED']);
   });
 });

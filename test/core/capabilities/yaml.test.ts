@@ -8,7 +8,11 @@ import { checkSchema, parseYaml, readYaml } from '../../../sdk/host.js';
 import { readYamlFile } from '../../../core/loader/yaml.js';
 import { caps, rejection, tempDir } from './helpers.js';
 
-const syntax = (file: string, line: number, column: number, detail: string) => ({ code: 'CX_ERR_YAML_SYNTAX', exitCode: 2, params: { file, line, column, detail } });
+const syntax = (file: string, line: number, column: number, detail: string) => ({
+  code: 'CX_ERR_YAML_SYNTAX',
+  exitCode: 2,
+  params: { file, line, column, detail },
+});
 const thrown = (f: () => unknown) => {
   try {
     f();
@@ -28,27 +32,55 @@ describe('parseYaml', () => {
   });
 
   it('every syntax problem is CX_ERR_YAML_SYNTAX with file:line:col: bad syntax, duplicate keys, undefined aliases, alias bombs, invalid UTF-8', () => {
-    expect(thrown(() => parseYaml('a: [1, 2\n', 'a.yaml'))).toMatchObject({ code: 'CX_ERR_YAML_SYNTAX', params: { file: 'a.yaml', line: 2 } });
-    expect(thrown(() => parseYaml('a: 1\na: 2\n', 'd.yaml'))).toMatchObject(syntax('d.yaml', 2, 1, 'Map keys must be unique'));
-    expect(thrown(() => parseYaml('ok: 1\nx: *nope\n', 'u.yaml'))).toMatchObject(syntax('u.yaml', 2, 4, 'Unresolved alias: nope: define the anchor (&name) before its alias (*name)'));
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
-    expect(thrown(() => parseYaml(bomb, 'bomb.yaml'))).toMatchObject(syntax('bomb.yaml', 2, 8, 'too many alias expansions (more than 100: an alias bomb?); write the values out'));
+    expect(thrown(() => parseYaml('a: [1, 2\n', 'a.yaml'))).toMatchObject({
+      code: 'CX_ERR_YAML_SYNTAX',
+      params: { file: 'a.yaml', line: 2 },
+    });
+    expect(thrown(() => parseYaml('a: 1\na: 2\n', 'd.yaml'))).toMatchObject(
+      syntax('d.yaml', 2, 1, 'Map keys must be unique'),
+    );
+    expect(thrown(() => parseYaml('ok: 1\nx: *nope\n', 'u.yaml'))).toMatchObject(
+      syntax('u.yaml', 2, 4, 'Unresolved alias: nope: define the anchor (&name) before its alias (*name)'),
+    );
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+      'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+      'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+    ].join('\n');
+    expect(thrown(() => parseYaml(bomb, 'bomb.yaml'))).toMatchObject(
+      syntax('bomb.yaml', 2, 8, 'too many alias expansions (more than 100: an alias bomb?); write the values out'),
+    );
     const bytes = new Uint8Array([...new TextEncoder().encode('a: 1\nb: "x'), 0xff, 0x22, 0x0a]);
-    expect(thrown(() => parseYaml(bytes, 'bin.yaml'))).toMatchObject(syntax('bin.yaml', 2, 6, 'invalid UTF-8 at byte offset 10 (0xff); save the file as UTF-8 text'));
+    expect(thrown(() => parseYaml(bytes, 'bin.yaml'))).toMatchObject(
+      syntax('bin.yaml', 2, 6, 'invalid UTF-8 at byte offset 10 (0xff); save the file as UTF-8 text'),
+    );
   });
 });
 
 describe('checkSchema', () => {
-  const schema = { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string' }, port: { type: 'integer' } } };
+  const schema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: { name: { type: 'string' }, port: { type: 'integer' } },
+  };
   const validate = new Ajv({ strict: true }).compile(schema);
   it('throws the given catalogue code with file, line, column, field, expected and found', () => {
-    expect(thrown(() => checkSchema(parseYaml('name: x\nport: "80"\n', 'r.yaml'), validate, 'CX_ERR_CHECKS_FILE_INVALID'))).toMatchObject({
-      code: 'CX_ERR_CHECKS_FILE_INVALID', exitCode: 2,
+    expect(
+      thrown(() => checkSchema(parseYaml('name: x\nport: "80"\n', 'r.yaml'), validate, 'CX_ERR_CHECKS_FILE_INVALID')),
+    ).toMatchObject({
+      code: 'CX_ERR_CHECKS_FILE_INVALID',
+      exitCode: 2,
       params: { file: 'r.yaml', line: 2, column: 7, field: 'port', detail: 'must be of type integer', found: '80' },
       message: expect.stringMatching(/^r\.yaml:2: field 'port' must be of type integer \(found: "80"\)/),
     });
-    expect(thrown(() => checkSchema(parseYaml('name: x\n\nprot: 80\n', 'r.yaml'), validate, 'CX_ERR_CHECKS_FILE_INVALID'))).toMatchObject({ params: { line: 3, column: 1, field: 'prot', detail: 'is not allowed here (unknown field)' } });
-    expect(checkSchema(parseYaml('{"name": "x", "port": 8}', 'r.json'), validate, 'CX_ERR_CHECKS_FILE_INVALID')).toEqual({ name: 'x', port: 8 });
+    expect(
+      thrown(() => checkSchema(parseYaml('name: x\n\nprot: 80\n', 'r.yaml'), validate, 'CX_ERR_CHECKS_FILE_INVALID')),
+    ).toMatchObject({ params: { line: 3, column: 1, field: 'prot', detail: 'is not allowed here (unknown field)' } });
+    expect(
+      checkSchema(parseYaml('{"name": "x", "port": 8}', 'r.json'), validate, 'CX_ERR_CHECKS_FILE_INVALID'),
+    ).toEqual({ name: 'x', port: 8 });
   });
 });
 
@@ -70,15 +102,27 @@ describe('reading files', () => {
   it("the kernel's own YAML files: a FIFO, /dev/zero, a dangling or looping symlink, a directory, a path through a file are CX_ERR_IO naming it", async () => {
     const fifo = join(t.dir, 'fifo.yaml');
     execFileSync('mkfifo', [fifo]);
-    expect(await rejection(readYamlFile(fifo))).toMatchObject({ code: 'CX_ERR_IO', message: `${fifo}: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here` });
+    expect(await rejection(readYamlFile(fifo))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${fifo}: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here`,
+    });
     symlinkSync('/dev/zero', join(t.dir, 'zero.yaml'));
     expect(await rejection(readYamlFile(join(t.dir, 'zero.yaml')))).toMatchObject({ code: 'CX_ERR_IO' });
     symlinkSync('nowhere.yaml', join(t.dir, 'dangling.yaml'));
-    expect(await rejection(readYamlFile(join(t.dir, 'dangling.yaml')))).toMatchObject({ code: 'CX_ERR_IO', message: `${join(t.dir, 'dangling.yaml')}: is a dangling symlink (to nowhere.yaml); point it at a file or remove it` });
+    expect(await rejection(readYamlFile(join(t.dir, 'dangling.yaml')))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(t.dir, 'dangling.yaml')}: is a dangling symlink (to nowhere.yaml); point it at a file or remove it`,
+    });
     symlinkSync('loop.yaml', join(t.dir, 'loop.yaml'));
-    expect(await rejection(readYamlFile(join(t.dir, 'loop.yaml')))).toMatchObject({ code: 'CX_ERR_IO', message: `${join(t.dir, 'loop.yaml')}: is a symlink loop; point it at a file or remove it` });
+    expect(await rejection(readYamlFile(join(t.dir, 'loop.yaml')))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(t.dir, 'loop.yaml')}: is a symlink loop; point it at a file or remove it`,
+    });
     mkdirSync(join(t.dir, 'dir.yaml'));
-    expect(await rejection(readYamlFile(join(t.dir, 'dir.yaml')))).toMatchObject({ code: 'CX_ERR_IO', message: `${join(t.dir, 'dir.yaml')}: is not a regular file (a directory); cx-ops reads only regular files here` });
+    expect(await rejection(readYamlFile(join(t.dir, 'dir.yaml')))).toMatchObject({
+      code: 'CX_ERR_IO',
+      message: `${join(t.dir, 'dir.yaml')}: is not a regular file (a directory); cx-ops reads only regular files here`,
+    });
     writeFileSync(join(t.dir, 'file'), '');
     expect(await rejection(readYamlFile(join(t.dir, 'file', 'config.yaml')))).toMatchObject({ code: 'CX_ERR_IO' });
     expect(await readYamlFile(join(t.dir, 'absent.yaml'))).toBeUndefined();

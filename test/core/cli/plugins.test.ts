@@ -19,7 +19,13 @@ describe('plugins list / enable / info / disable', () => {
     expect(r.exitCode).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(rows.find((p) => p.name === 'greeter')).toMatchObject({
-      name: 'greeter', version: '1.0.0', enabled: false, tier: 'sandboxed', status: 'disabled', source: 'explicit', requested_permissions: ['read:/etc/hostname'],
+      name: 'greeter',
+      version: '1.0.0',
+      enabled: false,
+      tier: 'sandboxed',
+      status: 'disabled',
+      source: 'explicit',
+      requested_permissions: ['read:/etc/hostname'],
     });
   });
 
@@ -27,7 +33,9 @@ describe('plugins list / enable / info / disable', () => {
     const dir = ['--plugin-dir', fixture('good')];
     const refused = await t.run([...dir, 'plugins', 'enable', 'greeter']);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toContain("error[CX_ERR_USAGE]: plugin 'greeter' requests permissions and there is no terminal to ask.");
+    expect(refused.stderr).toContain(
+      "error[CX_ERR_USAGE]: plugin 'greeter' requests permissions and there is no terminal to ask.",
+    );
     expect(refused.stderr).toContain('cx-ops plugins enable greeter -y');
     expect(refused.stderr).not.toMatch(/at .*\.js:\d+/);
 
@@ -38,7 +46,13 @@ describe('plugins list / enable / info / disable', () => {
     expect(state.plugins.greeter).toMatchObject({ enabled: true, tier: 'sandboxed', grants: ['read:/etc/hostname'] });
 
     const info = JSON.parse((await t.run([...dir, 'plugins', 'info', 'greeter', '--json'])).stdout);
-    expect(info).toMatchObject({ name: 'greeter', tier: 'sandboxed', status: 'enabled', grants: ['read:/etc/hostname'], contributions: ['command:greet'] });
+    expect(info).toMatchObject({
+      name: 'greeter',
+      tier: 'sandboxed',
+      status: 'enabled',
+      grants: ['read:/etc/hostname'],
+      contributions: ['command:greet'],
+    });
 
     const greet = await t.run([...dir, 'greet', 'Ada', '--shout']);
     expect(greet).toMatchObject({ exitCode: 0, stdout: 'HELLO, ADA!' });
@@ -52,7 +66,9 @@ describe('plugins list / enable / info / disable', () => {
   test('a grant wider than the request is refused and nothing is written', async () => {
     const r = await t.run(['--plugin-dir', fixture('good'), 'plugins', 'enable', 'greeter', '--grant', 'read:/etc']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain("error[CX_ERR_GRANT_WIDER]: grant 'read:/etc' for plugin 'greeter' is not within what its manifest requests");
+    expect(r.stderr).toContain(
+      "error[CX_ERR_GRANT_WIDER]: grant 'read:/etc' for plugin 'greeter' is not within what its manifest requests",
+    );
     await expect(readFile(join(t.root, 'var/lib/cx/state.json'), 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
@@ -76,11 +92,21 @@ describe('broken plugins are reported together and skipped; the others run', () 
     expect(r.stdout).toBe('Hello, Ada!');
     const err = r.stderr;
     expect(err).toMatch(/error\[CX_ERR_YAML_SYNTAX\]: .*yaml-syntax\/plugin\.yaml:\d+:\d+: /);
-    expect(err).toContain("error[CX_ERR_ACTIVATE_FAILED]: plugin 'activate-throws' failed to activate: database unreachable");
-    expect(err).toContain("error[CX_ERR_CX_VERSION]: plugin 'wrong-cx' needs cx-ops >=99.0.0, but this is cx-ops 0.1.0.");
-    expect(err).toContain('error[CX_ERR_REQUIRES_CYCLE]: plugins require each other in a cycle: cycle-a -> cycle-b -> cycle-a.');
-    expect(err).toContain("error[CX_ERR_MAIN_MISSING]: plugin 'main-missing': main file 'dist/index.js' does not exist");
-    expect(err).toMatch(/error\[CX_ERR_CONFIG_INVALID\]: .*config\.yaml:2: 'bad-config\.threshold' must be <= 100 \(found: 150\)/);
+    expect(err).toContain(
+      "error[CX_ERR_ACTIVATE_FAILED]: plugin 'activate-throws' failed to activate: database unreachable",
+    );
+    expect(err).toContain(
+      "error[CX_ERR_CX_VERSION]: plugin 'wrong-cx' needs cx-ops >=99.0.0, but this is cx-ops 0.1.0.",
+    );
+    expect(err).toContain(
+      'error[CX_ERR_REQUIRES_CYCLE]: plugins require each other in a cycle: cycle-a -> cycle-b -> cycle-a.',
+    );
+    expect(err).toContain(
+      "error[CX_ERR_MAIN_MISSING]: plugin 'main-missing': main file 'dist/index.js' does not exist",
+    );
+    expect(err).toMatch(
+      /error\[CX_ERR_CONFIG_INVALID\]: .*config\.yaml:2: 'bad-config\.threshold' must be <= 100 \(found: 150\)/,
+    );
     expect(err).not.toMatch(/\n\s+at /);
   });
 

@@ -38,7 +38,11 @@ async function linkDependencies(dir: string): Promise<void> {
 
 /** Runs an npm script of the plugin project, as its author would (npm puts node_modules/.bin on PATH). */
 const npmRun = (dir: string, script: string) =>
-  execa('npm', ['run', '--silent', script], { cwd: dir, reject: false, env: { CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' } });
+  execa('npm', ['run', '--silent', script], {
+    cwd: dir,
+    reject: false,
+    env: { CI: 'true', NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
 
 describe('plugins create', () => {
   for (const type of ['check', 'command', 'fix']) {
@@ -47,20 +51,28 @@ describe('plugins create', () => {
       expect(made.exitCode).toBe(0);
       const dir = join(t.root, `demo-${type}`);
       expect(made.stdout).toContain(`created ${dir}`);
-      expect((await readdir(dir)).sort()).toEqual(['README.md', 'package.json', 'plugin.yaml', 'src', 'test', 'tsconfig.json', 'vitest.config.js']);
+      expect((await readdir(dir)).sort()).toEqual([
+        'README.md',
+        'package.json',
+        'plugin.yaml',
+        'src',
+        'test',
+        'tsconfig.json',
+        'vitest.config.js',
+      ]);
       expect((await readdir(join(dir, 'test'))).sort()).toEqual(['plugin.test.ts', 'tsconfig.json']);
       const source = await readFile(join(dir, 'src', 'index.ts'), 'utf8');
       expect(source).toContain(`name: 'demo-${type}'`);
       expect(source).not.toMatch(/template[-_]plugin/);
       await linkDependencies(dir);
       const r = await npmRun(dir, 'test');
-      // eslint-disable-next-line no-control-regex
+
       expect((r.stdout + r.stderr).replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/Tests\s+1 passed \(1\)/);
       expect(r.exitCode).toBe(0);
     });
   }
 
-  test('the scaffold\'s npm test refuses a type error (strict tsc on the SDK\'s declarations) and a Node API in src/', async () => {
+  test("the scaffold's npm test refuses a type error (strict tsc on the SDK's declarations) and a Node API in src/", async () => {
     expect((await t.run(['plugins', 'create', 'typo-check', '--type', 'check', '--dir', t.root])).exitCode).toBe(0);
     const dir = join(t.root, 'typo-check');
     await linkDependencies(dir);
@@ -69,7 +81,9 @@ describe('plugins create', () => {
     await writeFile(index, good.replace("severity: 'medium'", "severity: 'urgent'"));
     const typo = await npmRun(dir, 'typecheck');
     expect(typo.exitCode).not.toBe(0);
-    expect(typo.stdout).toMatch(/src\/index\.ts\(\d+,\d+\): error TS2322: Type '"urgent"' is not assignable to type 'CheckSeverity'/);
+    expect(typo.stdout).toMatch(
+      /src\/index\.ts\(\d+,\d+\): error TS2322: Type '"urgent"' is not assignable to type 'CheckSeverity'/,
+    );
     await writeFile(index, `${good}\nexport const home = process.env.HOME;\n`);
     const node = await npmRun(dir, 'typecheck');
     expect(node.exitCode).not.toBe(0);
@@ -86,7 +100,10 @@ describe('plugins create', () => {
     expect(built).toMatchObject({ exitCode: 0, stdout: `built ${join(dir, 'dist/index.js')}` });
     expect(await readFile(join(dir, 'dist/index.js'), 'utf8')).not.toMatch(/^import /m);
     expect((await t.run(['--plugin-dir', dir, 'plugins', 'enable', 'greet-me'])).exitCode).toBe(0);
-    expect(await t.run(['--plugin-dir', dir, 'greet-me', 'Grace'])).toMatchObject({ exitCode: 0, stdout: 'Hello, Grace!' });
+    expect(await t.run(['--plugin-dir', dir, 'greet-me', 'Grace'])).toMatchObject({
+      exitCode: 0,
+      stdout: 'Hello, Grace!',
+    });
   });
 
   test('plugins build refuses, with coded errors, a plugin whose code names another plugin and a source that does not bundle', async () => {
@@ -99,13 +116,16 @@ describe('plugins create', () => {
     const wrong = await t.run(['plugins', 'build', dir]);
     expect(wrong).toMatchObject({
       exitCode: 4,
-      stderr: "error[CX_ERR_PLUGIN_NAME_MISMATCH]: plugin 'named-right': its code declares the name 'named-wrong'.\nMake definePlugin({ name }) and plugin.yaml's name the same.",
+      stderr:
+        "error[CX_ERR_PLUGIN_NAME_MISMATCH]: plugin 'named-right': its code declares the name 'named-wrong'.\nMake definePlugin({ name }) and plugin.yaml's name the same.",
     });
     await expect(readFile(join(dir, 'dist', 'index.js'))).rejects.toMatchObject({ code: 'ENOENT' });
     await writeFile(index, `${good}\nconst broken = ;\n`);
     const broken = await t.run(['plugins', 'build', dir]);
     expect(broken.exitCode).toBe(2);
-    expect(broken.stderr).toBe(`error[CX_ERR_PLUGIN_BUILD]: ${index}: the plugin does not build:\n${index}:${good.split('\n').length + 1}:15: Unexpected ";"\nFix the source, then build again (cx-ops plugins build DIR).`);
+    expect(broken.stderr).toBe(
+      `error[CX_ERR_PLUGIN_BUILD]: ${index}: the plugin does not build:\n${index}:${good.split('\n').length + 1}:15: Unexpected ";"\nFix the source, then build again (cx-ops plugins build DIR).`,
+    );
     const json = await t.run(['plugins', 'build', dir, '--json']);
     expect(json.exitCode).toBe(2);
     await writeFile(index, good);

@@ -25,7 +25,9 @@ describe('read-only tier and development mode', () => {
   });
 
   test('read-only: exec and write are denied whatever the manifest requests', async () => {
-    expect((await t.run([...dirs, 'plugins', 'enable', 'stamper', '-y', '--read-only'])).stdout).toBe('enabled stamper (sandboxed, read-only)');
+    expect((await t.run([...dirs, 'plugins', 'enable', 'stamper', '-y', '--read-only'])).stdout).toBe(
+      'enabled stamper (sandboxed, read-only)',
+    );
     const r = await t.run([...dirs, 'stamp', HOST_FILE]);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain("error[CX_ERR_PERMISSION_DENIED]: plugin 'stamper' may not run");

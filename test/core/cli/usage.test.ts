@@ -21,7 +21,10 @@ afterEach(async () => {
 /** Runs the launcher with exactly these arguments (run-cli puts --root first). */
 async function raw(args: string[]) {
   const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, ...args], {
-    reject: false, env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 60_000,
+    reject: false,
+    env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' },
+    extendEnv: false,
+    timeout: 60_000,
   });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -58,7 +61,11 @@ describe('global options work before or after the command', () => {
 test('a reader that closes the pipe early ends the command quietly, with its own exit code', async () => {
   // `true` exits at once, so every write of doctor's report meets a closed pipe.
   const sh = `"${process.execPath}" --no-node-snapshot "${LAUNCHER}" --root "${t.root}" doctor | true; echo "exit=\${PIPESTATUS[0]}" >&2`;
-  const r = await execa('bash', ['-c', sh], { reject: false, env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+  const r = await execa('bash', ['-c', sh], {
+    reject: false,
+    env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    extendEnv: false,
+  });
   expect(r.stderr).toBe('exit=0');
 });
 
@@ -67,7 +74,10 @@ describe("commander's errors come from the catalogue", () => {
     [['plugins', 'list', '--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops plugins list --help"],
     [['--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops --help"],
     [['plugins', 'info'], "error[CX_ERR_USAGE]: missing required argument 'name'\nTry: cx-ops plugins info --help"],
-    [['plugins', 'info', 'a', 'b'], "error[CX_ERR_USAGE]: too many arguments for 'info'. Expected 1 argument but got 2.\nTry: cx-ops plugins info --help"],
+    [
+      ['plugins', 'info', 'a', 'b'],
+      "error[CX_ERR_USAGE]: too many arguments for 'info'. Expected 1 argument but got 2.\nTry: cx-ops plugins info --help",
+    ],
     [['nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
     [['help', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
     [['help', 'doctr'], "error[CX_ERR_USAGE]: unknown command 'doctr'\n(Did you mean doctor?)\nTry: cx-ops --help"],
@@ -78,7 +88,7 @@ describe("commander's errors come from the catalogue", () => {
     expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: expected });
   });
 
-  test('help NAME... shows that command\'s help', async () => {
+  test("help NAME... shows that command's help", async () => {
     const r = await t.run(['help', 'plugins', 'list']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^Usage: cx-ops plugins list \[options\]/);
@@ -88,7 +98,9 @@ describe("commander's errors come from the catalogue", () => {
     const r = await t.run(['plugins']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^Usage: cx-ops plugins/);
-    expect(r.stderr).toMatch(/\nerror\[CX_ERR_USAGE\]: cx-ops plugins needs a command; the commands are listed above\.$/);
+    expect(r.stderr).toMatch(
+      /\nerror\[CX_ERR_USAGE\]: cx-ops plugins needs a command; the commands are listed above\.$/,
+    );
   });
 });
 
@@ -108,11 +120,15 @@ describe('why a command is not available', () => {
     expect((await t.run(['doctor', '--list'])).exitCode).toBe(0);
     expect((await t.run(['plugins', 'disable', 'doctor'])).exitCode).toBe(0);
     expect(await t.run(['doctor'])).toMatchObject({
-      exitCode: 2, stderr: "error[CX_ERR_PLUGIN_DISABLED]: 'doctor' is not available: plugin 'doctor' is disabled.\nEnable it with: cx-ops plugins enable doctor",
+      exitCode: 2,
+      stderr:
+        "error[CX_ERR_PLUGIN_DISABLED]: 'doctor' is not available: plugin 'doctor' is disabled.\nEnable it with: cx-ops plugins enable doctor",
     });
     expect((await t.run(['plugins', 'disable', 'updates'])).exitCode).toBe(0);
     // 'update' is not a plugin's name: the shape cache of the last run that loaded it knows.
-    expect((await t.run(['update', 'check'])).stderr).toBe("error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: cx-ops plugins enable updates");
+    expect((await t.run(['update', 'check'])).stderr).toBe(
+      "error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: cx-ops plugins enable updates",
+    );
     // apt's updater waits quietly for the kind the disabled 'updates' plugin declares.
     expect(await t.run(['repair', 'apt', '--help'])).toMatchObject({ exitCode: 0, stderr: '' });
   });
@@ -161,7 +177,9 @@ describe('config.yaml errors', () => {
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toMatch(/^Usage: cx-ops/);
     expect(help.stdout).toContain('  doctor');
-    expect(help.stderr).toMatch(/^warning: .*config\.yaml is ignored here \(every setting at its default\): error\[CX_ERR_YAML_SYNTAX\]: .*config\.yaml:2:/);
+    expect(help.stderr).toMatch(
+      /^warning: .*config\.yaml is ignored here \(every setting at its default\): error\[CX_ERR_YAML_SYNTAX\]: .*config\.yaml:2:/,
+    );
     const version = await t.run(['--version']);
     expect(version).toMatchObject({ exitCode: 0, stdout: '0.1.0' });
     expect(version.stderr).toContain('CX_ERR_YAML_SYNTAX');
@@ -185,21 +203,32 @@ describe('plugin directories', () => {
     await writeFile(file, '');
     const r = await t.run(['plugins', 'list'], { env: { CX_PLUGIN_PATH: `${good}:${file}` } });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe(`error[CX_ERR_USAGE]: CX_PLUGIN_PATH '${file}' is not a directory (resolved: ${file}).\nTry: fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)`);
+    expect(r.stderr).toBe(
+      `error[CX_ERR_USAGE]: CX_PLUGIN_PATH '${file}' is not a directory (resolved: ${file}).\nTry: fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)`,
+    );
   });
 });
 
 test('plugin status reads the same in the text list, --json and --available', async () => {
   const dirs = ['--plugin-dir', good];
   expect((await t.run([...dirs, 'plugins', 'enable', 'greeter', '-y'])).exitCode).toBe(0);
-  const statuses = (rows: Array<{ name: string; status: string }>) => Object.fromEntries(rows.map((r) => [r.name, r.status]));
+  const statuses = (rows: Array<{ name: string; status: string }>) =>
+    Object.fromEntries(rows.map((r) => [r.name, r.status]));
   const json = statuses(JSON.parse((await t.run([...dirs, 'plugins', 'list', '--json'])).stdout));
-  const available = statuses(JSON.parse((await t.run([...dirs, 'plugins', 'list', '--available', '--json'])).stdout).installed);
+  const available = statuses(
+    JSON.parse((await t.run([...dirs, 'plugins', 'list', '--available', '--json'])).stdout).installed,
+  );
   const text = Object.fromEntries(
-    (await t.run([...dirs, 'plugins', 'list'])).stdout.split('\n').slice(1).map((l) => l.split(/\s+/)).map((w) => [w[0], w[3]]),
+    (await t.run([...dirs, 'plugins', 'list'])).stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/))
+      .map((w) => [w[0], w[3]]),
   );
   expect(json).toMatchObject({ doctor: 'enabled', greeter: 'enabled', stamper: 'disabled' });
   expect(available).toEqual(json);
   expect(text).toEqual(json);
-  expect((await t.run(['plugins', 'list', '--help'])).stdout).toMatch(/STATUS is one of:\n {2}enabled .*\n {2}disabled .*\n {2}failed /);
+  expect((await t.run(['plugins', 'list', '--help'])).stdout).toMatch(
+    /STATUS is one of:\n {2}enabled .*\n {2}disabled .*\n {2}failed /,
+  );
 });

@@ -3,14 +3,27 @@
  * each kill, the undo (run again as often as it takes to finish) puts every path back to its
  * original owner, group and mode, and never marks as undone what it did not restore.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CRASH_FULL, countChanges, runKilledAt } from '../../helpers/crash-injection.js';
 
 const roots: string[] = [];
-afterAll(() => { for (const r of roots) rmSync(r, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
 
 const TREE: Array<[path: string, kind: 'dir' | 'file', mode: number, uid: number, gid: number]> = [
   ['home/dev', 'dir', 0o755, 1000, 1000],
@@ -36,22 +49,47 @@ function makeRoot(): string {
 }
 
 const ownership = (root: string) =>
-  TREE.map(([p]) => { const s = statSync(join(root, p)); return `${p} ${(s.mode & 0o7777).toString(8)} ${s.uid}:${s.gid}`; });
+  TREE.map(([p]) => {
+    const s = statSync(join(root, p));
+    return `${p} ${(s.mode & 0o7777).toString(8)} ${s.uid}:${s.gid}`;
+  });
 const ORIGINAL = TREE.map(([p, , mode, uid, gid]) => `${p} ${mode.toString(8)} ${uid}:${gid}`);
 
 // One warm cache directory for every run, so that the kill points are the command's own changes
 // (CX_CRASH_FULL=1 also kills a cold run at every point, cache and data writes included).
 const cacheDir = mkdtempSync(join(tmpdir(), 'cx-crash-cache-'));
 roots.push(cacheDir);
-const cache = (root: string) => (CRASH_FULL ? [] : ['--cache-dir', cacheDir]);
-const repair = (root: string) => ['--root', root, ...cache(root), 'repair', 'permissions', '--user', 'dev', '-y', '--json'];
-const undo = (root: string, id: string) => ['--root', root, ...cache(root), 'repair', 'permissions', '--undo', id, '-y', '--json'];
+const cache = (_root: string) => (CRASH_FULL ? [] : ['--cache-dir', cacheDir]);
+const repair = (root: string) => [
+  '--root',
+  root,
+  ...cache(root),
+  'repair',
+  'permissions',
+  '--user',
+  'dev',
+  '-y',
+  '--json',
+];
+const undo = (root: string, id: string) => [
+  '--root',
+  root,
+  ...cache(root),
+  'repair',
+  'permissions',
+  '--undo',
+  id,
+  '-y',
+  '--json',
+];
 const env = (root: string) => ({ HOME: join(root, 'home-of-runner') });
 
 function journals(root: string): Array<{ id: string; undone: boolean }> {
   const dir = join(root, 'var/lib/cx/plugin-state/permissions/journal');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 }
 
 /** Undoes every journal not marked undone, re-running an undo up to three times; the tree it leaves. */
@@ -84,7 +122,8 @@ describe('repair permissions under kill -9', () => {
       const r = await runKilledAt(repair(root), at, env(root));
       if (!r.killed) continue; // this run made fewer changes (e.g. a cache already there)
       const after = await undoAll(root);
-      if (JSON.stringify(after) !== JSON.stringify(ORIGINAL)) failures.push(`kill at ${at}/${total}: ${after.join(', ')}`);
+      if (JSON.stringify(after) !== JSON.stringify(ORIGINAL))
+        failures.push(`kill at ${at}/${total}: ${after.join(', ')}`);
       rmSync(root, { recursive: true, force: true });
     }
     expect(failures).toEqual([]);
@@ -103,7 +142,8 @@ describe('repair permissions under kill -9', () => {
       const r = await runKilledAt(undo(root, jid), at, env(root));
       if (!r.killed) continue;
       const after = await undoAll(root);
-      if (JSON.stringify(after) !== JSON.stringify(ORIGINAL)) failures.push(`kill at ${at}/${total}: ${after.join(', ')}`);
+      if (JSON.stringify(after) !== JSON.stringify(ORIGINAL))
+        failures.push(`kill at ${at}/${total}: ${after.join(', ')}`);
       rmSync(root, { recursive: true, force: true });
     }
     expect(failures).toEqual([]);

@@ -24,7 +24,10 @@ beforeAll(async () => {
   await writeFile(join(plugins, 'quota', 'index.js'), await bundlePlugin(join(fixtures, 'quota', 'src', 'index.ts')));
   // "coded" is enabled trusted the way a signed install would leave it.
   await mkdir(join(t.root, 'var/lib/cx'), { recursive: true });
-  await writeFile(join(t.root, 'var/lib/cx/state.json'), JSON.stringify({ version: 1, plugins: { coded: { enabled: true, tier: 'trusted', grants: [] } } }));
+  await writeFile(
+    join(t.root, 'var/lib/cx/state.json'),
+    JSON.stringify({ version: 1, plugins: { coded: { enabled: true, tier: 'trusted', grants: [] } } }),
+  );
   expect((await run(['plugins', 'enable', 'quota', '-y'])).exitCode).toBe(0);
 }, 60_000);
 afterAll(async () => {
@@ -37,7 +40,11 @@ const coded = ['--plugin-dir', join(fixtures, 'coded')];
 describe('errors raised by plugin code', () => {
   test("a trusted plugin's CxError('CX_ERR_USAGE') exits 2 as CX_ERR_USAGE, attributed to the plugin", async () => {
     const r = await t.run([...coded, 'coded-usage']);
-    expect(r).toEqual({ exitCode: 2, stdout: '', stderr: 'error[CX_ERR_USAGE]: coded-usage: --size is missing.\nTry: cx-ops coded-usage --size 3' });
+    expect(r).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: 'error[CX_ERR_USAGE]: coded-usage: --size is missing.\nTry: cx-ops coded-usage --size 3',
+    });
     const j = await t.run([...coded, 'coded-usage', '--json']);
     expect(j.exitCode).toBe(2);
     expect(j.stderr).toBe('');
@@ -59,13 +66,15 @@ describe('errors raised by plugin code', () => {
     expect(r).toEqual({
       exitCode: 7,
       stdout: '',
-      stderr: "error[ACME_ERR_QUOTA]: bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
+      stderr:
+        "error[ACME_ERR_QUOTA]: bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
     });
     const j = await run(['quota', 'add', 'bucket-b', '--json']);
     expect(JSON.parse(j.stdout)).toEqual({
       error: {
         code: 'ACME_ERR_QUOTA',
-        message: "bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
+        message:
+          "bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
         exit: 7,
         plugin: 'quota',
         contribution: 'quota add',
@@ -79,7 +88,9 @@ describe('errors raised by plugin code', () => {
   test('a sandboxed plugin still cannot pass off a kernel catalogue error as its own', async () => {
     const r = await run(['quota', 'forge']);
     expect(r.exitCode).toBe(4);
-    expect(r.stderr).toMatch(/^error\[CX_ERR_PLUGIN_THREW\]: plugin 'quota' failed in command 'quota forge': plugin 'quota' may not forge/);
+    expect(r.stderr).toMatch(
+      /^error\[CX_ERR_PLUGIN_THREW\]: plugin 'quota' failed in command 'quota forge': plugin 'quota' may not forge/,
+    );
   });
 });
 
@@ -100,6 +111,8 @@ describe('--json errors', () => {
     });
     const bogus = await t.run(['plugins', 'list', '--json', '--bogus']);
     expect(bogus.exitCode).toBe(2);
-    expect(JSON.parse(bogus.stdout)).toMatchObject({ error: { code: 'CX_ERR_USAGE', exit: 2, hint: 'cx-ops plugins list --help' } });
+    expect(JSON.parse(bogus.stdout)).toMatchObject({
+      error: { code: 'CX_ERR_USAGE', exit: 2, hint: 'cx-ops plugins list --help' },
+    });
   });
 });

@@ -32,7 +32,8 @@ describe('the error catalogue', () => {
     expect(e.toJSON()).toEqual({
       code: 'CX_ERR_PLUGIN_UNKNOWN',
       plugin: 'dsik-guard',
-      message: "no plugin named 'dsik-guard'. Did you mean: disk-guard?\nList plugins with: cx-ops plugins list --available",
+      message:
+        "no plugin named 'dsik-guard'. Did you mean: disk-guard?\nList plugins with: cx-ops plugins list --available",
     });
     expect(e.exitCode).toBe(2);
   });

@@ -28,7 +28,15 @@ async function boot(enabled: string[]) {
   const plugins = Object.fromEntries(enabled.map((n) => [n, { enabled: true, tier: 'trusted', grants: [] }]));
   await writeFile(join(home, 'data', 'state.json'), JSON.stringify({ version: 1, plugins }));
   const terminal = { out: () => {}, err: () => {}, color: false, interactive: false };
-  const paths = resolvePaths({ root: home, dataDir: join(home, 'data'), builtinDir: join(home, 'none'), pluginDirs: [kernelFixtures, tokenFixtures] }, {});
+  const paths = resolvePaths(
+    {
+      root: home,
+      dataDir: join(home, 'data'),
+      builtinDir: join(home, 'none'),
+      pluginDirs: [kernelFixtures, tokenFixtures],
+    },
+    {},
+  );
   const kernel = await Kernel.boot({ paths, terminal });
   kernels.push(kernel);
   return kernel;
@@ -44,7 +52,8 @@ describe('only the owner fires its hook', () => {
       exitCode: 4,
       plugin: 'hook-thief',
       contribution: 'steal',
-      message: "plugin 'hook-thief' may not fire hook 'pre_task': only plugin 'task-runner', which declares it, fires it.\nTap it instead (defineTap), or declare a hook of your own with defineHook.",
+      message:
+        "plugin 'hook-thief' may not fire hook 'pre_task': only plugin 'task-runner', which declares it, fires it.\nTap it instead (defineTap), or declare a hook of your own with defineHook.",
     });
     // The owner's own call goes through.
     expect(await kernel.invoke('command', 'run-task', { args: { id: 'tmp-clean' }, options: {} })).toBe(0);
@@ -69,7 +78,7 @@ describe('registration enforces the kind contract', () => {
         code: 'CX_ERR_META_INVALID',
         plugin: 'bad-meta',
         message:
-          "plugin 'bad-meta': exporter 'xml' has meta field 'format' that must be one of: \"csv\", \"json\" (found: \"xml\"); it was not registered.\n" +
+          'plugin \'bad-meta\': exporter \'xml\' has meta field \'format\' that must be one of: "csv", "json" (found: "xml"); it was not registered.\n' +
           "Kind 'exporter' (declared by plugin 'bad-meta') requires its meta to match its metaSchema; fix the contribution in plugin 'bad-meta'.",
       },
       {

@@ -34,15 +34,36 @@ export default definePlugin({
     const code = await bundlePluginSource(join(dir, 'index.ts'));
     expect(code).not.toMatch(/^\s*import\s/m);
     const p = await host.load({ name: 'bundled', code, filename: join(dir, 'index.js') });
-    expect(p.shape.contributes).toEqual([{ kind: 'check', id: 'echo_ok', meta: { name: 'Echo', description: 'runs echo', category: 'system', severity: 'low', fix_id: null, depends_on: [] } }]);
+    expect(p.shape.contributes).toEqual([
+      {
+        kind: 'check',
+        id: 'echo_ok',
+        meta: {
+          name: 'Echo',
+          description: 'runs echo',
+          category: 'system',
+          severity: 'low',
+          fix_id: null,
+          depends_on: [],
+        },
+      },
+    ]);
     const t = testContext('bundled', 'all', { exec: async () => ({ stdout: 'hi\n' }) });
-    expect(await p.call({ type: 'contribution', kind: 'check', id: 'echo_ok' }, null, t.ctx)).toEqual({ status: 'PASS', message: 'HI' });
+    expect(await p.call({ type: 'contribution', kind: 'check', id: 'echo_ok' }, null, t.ctx)).toEqual({
+      status: 'PASS',
+      message: 'HI',
+    });
     expect(t.audit.records).toHaveLength(1);
     expect(cmd('x')).toEqual({ type: 'contribution', kind: 'command', id: 'x' });
   });
 
   it('refuses a Node built-in import with the reason', async () => {
-    await writeFile(join(dir, 'bad.ts'), `import { readFileSync } from 'node:fs';\nexport default { name: 'bad', x: readFileSync };\n`);
-    await expect(bundlePluginSource(join(dir, 'bad.ts'))).rejects.toThrow(/cannot import "node:fs": sandboxed plugins have no Node API; use ctx.fs \/ ctx.exec \/ ctx.net/);
+    await writeFile(
+      join(dir, 'bad.ts'),
+      `import { readFileSync } from 'node:fs';\nexport default { name: 'bad', x: readFileSync };\n`,
+    );
+    await expect(bundlePluginSource(join(dir, 'bad.ts'))).rejects.toThrow(
+      /cannot import "node:fs": sandboxed plugins have no Node API; use ctx.fs \/ ctx.exec \/ ctx.net/,
+    );
   });
 });

@@ -38,12 +38,29 @@ afterAll(async () => {
 });
 
 async function stillServes(): Promise<void> {
-  expect(await plugin.call(cmd('normal'), { n: 1 }, t.ctx)).toEqual({ ok: true, input: { n: 1 }, plugin: 'evil', config: { greeting: 'hi' } });
+  expect(await plugin.call(cmd('normal'), { n: 1 }, t.ctx)).toEqual({
+    ok: true,
+    input: { n: 1 },
+    plugin: 'evil',
+    config: { greeting: 'hi' },
+  });
 }
 
 describe('sandbox escapes fail safely and the host goes on', () => {
   it('has no Node API, no WebAssembly/SharedArrayBuffer/Atomics, no host channel globals', async () => {
-    expect(await plugin.call(cmd('globals'), null, t.ctx)).toEqual(['undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined', 'undefined']);
+    expect(await plugin.call(cmd('globals'), null, t.ctx)).toEqual([
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+      'undefined',
+    ]);
     expect(await plugin.call(cmd('dynamicImport'), null, t.ctx)).toBe('blocked');
     await stillServes();
   });
@@ -58,11 +75,20 @@ describe('sandbox escapes fail safely and the host goes on', () => {
 
   it('getters, toJSON and proxies run inside the isolate; the host gets plain data', async () => {
     const g = (await plugin.call(cmd('getter'), null, t.ctx)) as Record<string, unknown>;
-    expect(Object.getOwnPropertyDescriptor(g, 'x')).toEqual({ value: 'computed inside', writable: true, enumerable: true, configurable: true });
+    expect(Object.getOwnPropertyDescriptor(g, 'x')).toEqual({
+      value: 'computed inside',
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
     expect(await plugin.call(cmd('toJSON'), null, t.ctx)).toEqual({ replaced: true });
     expect(await plugin.call(cmd('fn'), null, t.ctx)).toEqual({ n: 1 });
     const p = await rejection(plugin.call(cmd('proxyThrows'), null, t.ctx));
-    expect(p).toMatchObject({ code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'evil', message: "plugin 'evil': command 'proxyThrows': the result is not plain JSON data (trap ran)" });
+    expect(p).toMatchObject({
+      code: 'CX_ERR_SANDBOX_LIMIT',
+      plugin: 'evil',
+      message: "plugin 'evil': command 'proxyThrows': the result is not plain JSON data (trap ran)",
+    });
     await stillServes();
   });
 
@@ -70,7 +96,9 @@ describe('sandbox escapes fail safely and the host goes on', () => {
     for (const id of ['proxyLoops', 'badMessage']) {
       const e = await rejection(plugin.call(cmd(id), null, t.ctx));
       expect(e).toMatchObject({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'evil' });
-      expect(e.message).toBe(`plugin 'evil': command '${id}' went over its time limit of 1000 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`);
+      expect(e.message).toBe(
+        `plugin 'evil': command '${id}' went over its time limit of 1000 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`,
+      );
       await stillServes();
     }
   });
@@ -78,8 +106,15 @@ describe('sandbox escapes fail safely and the host goes on', () => {
   it('thrown non-errors and unserialisable results become attributed errors', async () => {
     const e = await rejection(plugin.call(cmd('toStringError'), null, t.ctx));
     expect(e).toBeInstanceOf(PluginCodeError);
-    expect({ message: e.message, code: e.code, plugin: e.plugin }).toEqual({ message: 'from toString', code: 'E_OWN', plugin: 'evil' });
-    expect(await rejection(plugin.call(cmd('cyclic'), null, t.ctx))).toMatchObject({ code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'evil' });
+    expect({ message: e.message, code: e.code, plugin: e.plugin }).toEqual({
+      message: 'from toString',
+      code: 'E_OWN',
+      plugin: 'evil',
+    });
+    expect(await rejection(plugin.call(cmd('cyclic'), null, t.ctx))).toMatchObject({
+      code: 'CX_ERR_SANDBOX_LIMIT',
+      plugin: 'evil',
+    });
     const b = await rejection(plugin.call(cmd('bigint'), null, t.ctx));
     expect(b.message).toContain("plugin 'evil': command 'bigint': the result is not plain JSON data");
     await stillServes();
@@ -89,7 +124,8 @@ describe('sandbox escapes fail safely and the host goes on', () => {
     expect(await plugin.call(cmd('denied'), null, t.ctx)).toEqual({
       isError: true,
       code: 'CX_ERR_PERMISSION_DENIED',
-      message: "plugin 'evil' may not run 'rm -rf /': its grant allows 'echo ...'.\nGrant it with: cx-ops plugins grant evil 'exec:rm -rf /'",
+      message:
+        "plugin 'evil' may not run 'rm -rf /': its grant allows 'echo ...'.\nGrant it with: cx-ops plugins grant evil 'exec:rm -rf /'",
     });
     expect(t.audit.records.some((r) => r.plugin === 'evil' && r.target === 'rm' && r.allowed === false)).toBe(true);
     await stillServes();
@@ -113,9 +149,15 @@ describe('fs from inside the sandbox', () => {
         code: 'CX_ERR_PERMISSION_DENIED',
         message: `plugin 'evil' may not read '${dir}/shadow' ('${dir}/granted/../shadow' resolves to it): its grant allows '${dir}/granted'.\nGrant it with: cx-ops plugins grant evil read:${dir}/shadow`,
       });
-      expect(await plugin.call(cmd('readPath'), `${dir}/granted/link`, fsCtx.ctx)).toMatchObject({ code: 'CX_ERR_PERMISSION_DENIED' });
+      expect(await plugin.call(cmd('readPath'), `${dir}/granted/link`, fsCtx.ctx)).toMatchObject({
+        code: 'CX_ERR_PERMISSION_DENIED',
+      });
       // The audit names the path as resolved ('..' taken as a host path first).
-      expect(fsCtx.audit.records.map((r) => [r.target, r.allowed])).toEqual([[`${dir}/granted/ok`, true], [`${dir}/shadow`, false], [`${dir}/granted/link`, false]]);
+      expect(fsCtx.audit.records.map((r) => [r.target, r.allowed])).toEqual([
+        [`${dir}/granted/ok`, true],
+        [`${dir}/shadow`, false],
+        [`${dir}/granted/link`, false],
+      ]);
       await stillServes();
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -125,17 +167,50 @@ describe('fs from inside the sandbox', () => {
 
 describe('loading', () => {
   it('refuses imports, a missing default export and malformed definitions, naming the plugin', async () => {
-    const withImport = await rejection(host.load({ name: 'imp', code: `import fs from 'node:fs'; export default { name: 'imp' };`, filename: '/p/imp.js' }));
+    const withImport = await rejection(
+      host.load({
+        name: 'imp',
+        code: `import fs from 'node:fs'; export default { name: 'imp' };`,
+        filename: '/p/imp.js',
+      }),
+    );
     expect(withImport).toMatchObject({ code: 'CX_ERR_MAIN_INVALID', plugin: 'imp' });
     expect(withImport.message).toContain("cannot import 'node:fs': a sandboxed plugin is one self-contained bundle");
     const noDefault = await rejection(host.load({ name: 'nod', code: `export const x = 1;`, filename: '/p/nod.js' }));
-    expect(noDefault.message).toBe("plugin 'nod': /p/nod.js its default export is not an object; export default definePlugin({ ... })\nIts default export must be definePlugin({ name: 'nod', ... }) from 'cx-ops/sdk'.");
-    const badTap = await rejection(host.load({ name: 'bt', code: `export default { name: 'bt', taps: [{ hook: 'startup' }] };`, filename: '/p/bt.js' }));
+    expect(noDefault.message).toBe(
+      "plugin 'nod': /p/nod.js its default export is not an object; export default definePlugin({ ... })\nIts default export must be definePlugin({ name: 'nod', ... }) from 'cx-ops/sdk'.",
+    );
+    const badTap = await rejection(
+      host.load({
+        name: 'bt',
+        code: `export default { name: 'bt', taps: [{ hook: 'startup' }] };`,
+        filename: '/p/bt.js',
+      }),
+    );
     expect(badTap.message).toContain('tap #0 has no run function');
-    const badHook = await rejection(host.load({ name: 'bh', code: `export default { name: 'bh', hooks: [{ name: 'x', description: 'y', type: 'weird' }] };`, filename: '/p/bh.js' }));
-    expect(badHook.message).toContain("a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall'");
-    const loops = await rejection(host.load({ name: 'tl', code: `for (;;) {} export default {};`, filename: '/p/tl.js', limits: { callTimeoutMs: 200 } }));
-    expect(loops).toMatchObject({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'tl', message: expect.stringContaining("plugin 'tl': loading its code went over its time limit of 200 ms") });
+    const badHook = await rejection(
+      host.load({
+        name: 'bh',
+        code: `export default { name: 'bh', hooks: [{ name: 'x', description: 'y', type: 'weird' }] };`,
+        filename: '/p/bh.js',
+      }),
+    );
+    expect(badHook.message).toContain(
+      "a declared hook needs a name, a description and a type of 'series', 'bail' or 'waterfall'",
+    );
+    const loops = await rejection(
+      host.load({
+        name: 'tl',
+        code: `for (;;) {} export default {};`,
+        filename: '/p/tl.js',
+        limits: { callTimeoutMs: 200 },
+      }),
+    );
+    expect(loops).toMatchObject({
+      code: 'CX_ERR_SANDBOX_TIMEOUT',
+      plugin: 'tl',
+      message: expect.stringContaining("plugin 'tl': loading its code went over its time limit of 200 ms"),
+    });
     await stillServes();
   });
 
@@ -149,7 +224,10 @@ describe('loading', () => {
     expect(p.shape).toEqual({
       name: 'shaped',
       contributes: [{ kind: 'task', id: 't1', meta: { a: [1] } }],
-      taps: [{ hook: 'startup', priority: 10, index: 0 }, { hook: 'shutdown', index: 1 }],
+      taps: [
+        { hook: 'startup', priority: 10, index: 0 },
+        { hook: 'shutdown', index: 1 },
+      ],
       kinds: [{ kind: 'task', description: 'tasks' }],
       hooks: [{ name: 'pre_task', description: 'before', type: 'bail' }],
       hasActivate: true,

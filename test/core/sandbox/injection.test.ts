@@ -21,14 +21,16 @@ afterAll(async () => {
 const forged = (text: string) => text.split('\n').filter((l) => /^\s*(error\[|\[host\])/.test(l));
 
 describe('a plugin writing terminal escapes and forged prefixes', () => {
-  it('log lines, io.out and io.err arrive escaped; forged lines are marked as the plugin\'s', async () => {
+  it("log lines, io.out and io.err arrive escaped; forged lines are marked as the plugin's", async () => {
     const r = await t.run([...dirs, 'inject']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).not.toMatch(RAW);
     expect(r.stderr).not.toMatch(RAW);
     expect(forged(r.stdout)).toEqual([]);
     expect(forged(r.stderr)).toEqual([]);
-    expect(r.stderr).toContain("[injector] warn: \\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\rerror[CX_ERR_PERMISSION_DENIED]: forged\\n[host] warn: forged\\x9b31m\\u202etxt");
+    expect(r.stderr).toContain(
+      '[injector] warn: \\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\rerror[CX_ERR_PERMISSION_DENIED]: forged\\n[host] warn: forged\\x9b31m\\u202etxt',
+    );
     expect(r.stdout).toContain('[injector] [host] warn: forged\\x9b31m\\u202etxt');
     expect(r.stderr).toContain('[injector] [host] warn: forged');
   });

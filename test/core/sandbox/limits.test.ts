@@ -29,15 +29,19 @@ let host: SandboxHost;
 let plugin: SandboxedPlugin;
 let inFlight = 0;
 let maxInFlight = 0;
-const t = testContext('greedy', mergeGrants([parseGrant('exec:echo ...'), parseGrant('exec:true'), parseGrant('write:/tmp/x')]), {
-  exec: async (c) => {
-    if (c !== 'true') return { stdout: 'x\n' };
-    maxInFlight = Math.max(maxInFlight, ++inFlight);
-    await new Promise((r) => setTimeout(r, 20));
-    inFlight--;
-    return {};
+const t = testContext(
+  'greedy',
+  mergeGrants([parseGrant('exec:echo ...'), parseGrant('exec:true'), parseGrant('write:/tmp/x')]),
+  {
+    exec: async (c) => {
+      if (c !== 'true') return { stdout: 'x\n' };
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight--;
+      return {};
+    },
   },
-});
+);
 
 beforeAll(async () => {
   host = new SandboxHost({ defaultLimits: { callTimeoutMs: 600, memoryMb: 128 } });
@@ -56,7 +60,8 @@ function alive(pid: number): boolean {
   }
 }
 
-const timeoutMessage = (id: string) => `plugin 'greedy': command '${id}' went over its time limit of 600 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`;
+const timeoutMessage = (id: string) =>
+  `plugin 'greedy': command '${id}' went over its time limit of 600 ms and was stopped.\nRaise limits.call_timeout_ms in its plugin.yaml if the work really takes that long.`;
 
 async function stillServes(): Promise<number> {
   const r = (await plugin.call(cmd('normal'), 'again', t.ctx)) as { ok: string; count: number };
@@ -65,13 +70,16 @@ async function stillServes(): Promise<number> {
 }
 
 describe('time limits, enforced from outside the isolate', () => {
-  it.each(['syncLoop', 'asyncLoop', 'microtasks', 'getterLoop', 'never'])('%s is stopped with CX_ERR_SANDBOX_TIMEOUT; the next call gets a fresh isolate', async (id) => {
-    expect(await stillServes()).toBeGreaterThanOrEqual(1);
-    const e = await rejection(plugin.call(cmd(id), null, t.ctx));
-    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'greedy', message: timeoutMessage(id) });
-    // Fresh isolate: module state is gone.
-    expect(await stillServes()).toBe(1);
-  });
+  it.each(['syncLoop', 'asyncLoop', 'microtasks', 'getterLoop', 'never'])(
+    '%s is stopped with CX_ERR_SANDBOX_TIMEOUT; the next call gets a fresh isolate',
+    async (id) => {
+      expect(await stillServes()).toBeGreaterThanOrEqual(1);
+      const e = await rejection(plugin.call(cmd(id), null, t.ctx));
+      expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'greedy', message: timeoutMessage(id) });
+      // Fresh isolate: module state is gone.
+      expect(await stillServes()).toBe(1);
+    },
+  );
 
   it('a sandbox process that does not stop the isolate is killed and replaced', async () => {
     await stillServes();
@@ -92,7 +100,12 @@ describe('time limits, enforced from outside the isolate', () => {
     await new Promise((r) => setTimeout(r, 50));
     process.kill(host.pidOf('greedy')!, 'SIGKILL');
     const e = await rejection(call);
-    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_CRASHED', plugin: 'greedy', message: "plugin 'greedy': the sandbox stopped unexpectedly during command 'never' (sandbox process killed by SIGKILL); it was restarted." });
+    expect(e.toJSON()).toEqual({
+      code: 'CX_ERR_SANDBOX_CRASHED',
+      plugin: 'greedy',
+      message:
+        "plugin 'greedy': the sandbox stopped unexpectedly during command 'never' (sandbox process killed by SIGKILL); it was restarted.",
+    });
     expect(await stillServes()).toBe(1);
   });
 });
@@ -101,28 +114,47 @@ describe('memory limits', () => {
   let hungry: SandboxedPlugin;
   beforeAll(async () => {
     // A long time limit, so that only the memory limit can stop these calls.
-    hungry = await host.load({ name: 'hungry', code, filename: 'hungry.js', limits: { memoryMb: 32, callTimeoutMs: 20_000 } });
+    hungry = await host.load({
+      name: 'hungry',
+      code,
+      filename: 'hungry.js',
+      limits: { memoryMb: 32, callTimeoutMs: 20_000 },
+    });
   });
 
-  it.each(['memoryBomb', 'mapBomb'])('%s is stopped with CX_ERR_SANDBOX_MEMORY; another plugin\'s call in flight goes on', async (id) => {
-    // mapBomb is a V8 fatal out-of-memory: it aborts the whole process that holds the isolate.
-    // The bystander's call is in flight throughout (its ctx.exec waits until we release it).
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const bt = testContext('bystander', mergeGrants([parseGrant('exec:echo ...')]), { exec: async () => (await gate, { stdout: 'late\n' }) });
-    const other = await host.load({ name: 'bystander', code: pluginSource('bystander', { hi: `async (ctx) => (await ctx.exec.run('echo', ['x'])).stdout` }), filename: 'b.js', limits: { callTimeoutMs: 60_000 } });
-    const inFlight = other.call(cmd('hi'), null, bt.ctx);
-    const hungryPid = host.pidOf('hungry');
-    const e = await rejection(hungry.call(cmd(id), null, t.ctx));
-    expect(e.toJSON()).toEqual({ code: 'CX_ERR_SANDBOX_MEMORY', plugin: 'hungry', message: `plugin 'hungry': command '${id}' went over its memory limit of 32 MB and was stopped.` });
-    expect(host.pidOf('bystander')).not.toBe(hungryPid);
-    release();
-    expect(await inFlight).toBe('late\n');
-    // The plugin itself is served again, from a fresh isolate.
-    expect(await hungry.call(cmd('normal'), 'again', t.ctx)).toEqual({ ok: 'again', count: 1 });
-    await stillServes();
-    other.unload();
-  });
+  it.each(['memoryBomb', 'mapBomb'])(
+    "%s is stopped with CX_ERR_SANDBOX_MEMORY; another plugin's call in flight goes on",
+    async (id) => {
+      // mapBomb is a V8 fatal out-of-memory: it aborts the whole process that holds the isolate.
+      // The bystander's call is in flight throughout (its ctx.exec waits until we release it).
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const bt = testContext('bystander', mergeGrants([parseGrant('exec:echo ...')]), {
+        exec: async () => (await gate, { stdout: 'late\n' }),
+      });
+      const other = await host.load({
+        name: 'bystander',
+        code: pluginSource('bystander', { hi: `async (ctx) => (await ctx.exec.run('echo', ['x'])).stdout` }),
+        filename: 'b.js',
+        limits: { callTimeoutMs: 60_000 },
+      });
+      const inFlight = other.call(cmd('hi'), null, bt.ctx);
+      const hungryPid = host.pidOf('hungry');
+      const e = await rejection(hungry.call(cmd(id), null, t.ctx));
+      expect(e.toJSON()).toEqual({
+        code: 'CX_ERR_SANDBOX_MEMORY',
+        plugin: 'hungry',
+        message: `plugin 'hungry': command '${id}' went over its memory limit of 32 MB and was stopped.`,
+      });
+      expect(host.pidOf('bystander')).not.toBe(hungryPid);
+      release();
+      expect(await inFlight).toBe('late\n');
+      // The plugin itself is served again, from a fresh isolate.
+      expect(await hungry.call(cmd('normal'), 'again', t.ctx)).toEqual({ ok: 'again', count: 1 });
+      await stillServes();
+      other.unload();
+    },
+  );
 
   it('large ArrayBuffers count against the limit', async () => {
     const e = await rejection(hungry.call(cmd('bufferBomb'), null, t.ctx));
@@ -133,7 +165,11 @@ describe('memory limits', () => {
 
   it('WebAssembly memory growth is impossible: there is no WebAssembly', async () => {
     const e = await rejection(plugin.call(cmd('wasm'), null, t.ctx));
-    expect({ name: e.name, message: e.message, plugin: e.plugin }).toEqual({ name: 'PluginCodeError', message: 'WebAssembly is not defined', plugin: 'greedy' });
+    expect({ name: e.name, message: e.message, plugin: e.plugin }).toEqual({
+      name: 'PluginCodeError',
+      message: 'WebAssembly is not defined',
+      plugin: 'greedy',
+    });
     await stillServes();
   });
 });
@@ -142,10 +178,14 @@ describe('values crossing the boundary', () => {
   it('refuses a huge or deeply nested result without the host materialising it', async () => {
     const rss = process.memoryUsage().heapUsed;
     expect((await rejection(plugin.call(cmd('huge'), null, t.ctx))).toJSON()).toEqual({
-      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'huge': the result is longer than the limit of 1048576 characters",
+      code: 'CX_ERR_SANDBOX_LIMIT',
+      plugin: 'greedy',
+      message: "plugin 'greedy': command 'huge': the result is longer than the limit of 1048576 characters",
     });
     expect((await rejection(plugin.call(cmd('deep'), null, t.ctx))).toJSON()).toEqual({
-      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'greedy', message: "plugin 'greedy': command 'deep': the result is nested deeper than the limit of 64 levels",
+      code: 'CX_ERR_SANDBOX_LIMIT',
+      plugin: 'greedy',
+      message: "plugin 'greedy': command 'deep': the result is nested deeper than the limit of 64 levels",
     });
     expect(process.memoryUsage().heapUsed - rss).toBeLessThan(64 * 1024 * 1024);
     expect(await plugin.call(cmd('wide'), null, t.ctx)).toHaveLength(50);
@@ -156,7 +196,9 @@ describe('values crossing the boundary', () => {
     t.logs.length = 0;
     expect(await plugin.call(cmd('hugeLog'), null, t.ctx)).toBe('logged');
     expect(t.logs).toEqual(['warn small {"a":1}']);
-    expect(await plugin.call(cmd('hugeArgs'), null, t.ctx)).toBe(`CX_ERR_SANDBOX_LIMIT: the arguments of ctx.fs.writeFile is longer than the limit of ${17 * 1024 * 1024} characters`);
+    expect(await plugin.call(cmd('hugeArgs'), null, t.ctx)).toBe(
+      `CX_ERR_SANDBOX_LIMIT: the arguments of ctx.fs.writeFile is longer than the limit of ${17 * 1024 * 1024} characters`,
+    );
   });
 
   it('a flood of log lines is cut at 10 000 per call with one warning; the host stays fine', async () => {
@@ -166,7 +208,9 @@ describe('values crossing the boundary', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(t.logs).toHaveLength(10_001);
     expect(t.logs[9_999]).toBe('warn line 9999 undefined');
-    expect(t.logs[10_000]).toBe('warn more than 10000 log lines or terminal writes in one call; the rest are dropped undefined');
+    expect(t.logs[10_000]).toBe(
+      'warn more than 10000 log lines or terminal writes in one call; the rest are dropped undefined',
+    );
   });
 
   it('a flood of 10 000 capability calls is capped per plugin; the host stays fine', async () => {
@@ -183,7 +227,12 @@ describe('values crossing the boundary', () => {
     const audited = t.audit.records.length - before;
     expect(audited).toBeGreaterThanOrEqual(1024);
     expect(audited).toBeLessThanOrEqual(10_000);
-    expect(t.audit.records.slice(before).filter((r) => !r.allowed).every((r) => r.reason === 'too many calls in flight')).toBe(true);
+    expect(
+      t.audit.records
+        .slice(before)
+        .filter((r) => !r.allowed)
+        .every((r) => r.reason === 'too many calls in flight'),
+    ).toBe(true);
     await stillServes();
     expect(readFileSync('/proc/self/status', 'utf8')).toMatch(/VmRSS/);
   });

@@ -48,14 +48,18 @@ describe('a plugin process under its OS memory cap', () => {
     const p = await host.load({ name: 'heavy', code, filename: 'heavy.js' });
     const pid = host.pidOf('heavy')!;
     expect((await rejection(p.call(cmd('shared'), null, t.ctx))).toJSON()).toEqual({
-      code: 'CX_ERR_SANDBOX_LIMIT', plugin: 'heavy', message: "plugin 'heavy': command 'shared': the result is longer than the limit of 1048576 characters",
+      code: 'CX_ERR_SANDBOX_LIMIT',
+      plugin: 'heavy',
+      message: "plugin 'heavy': command 'shared': the result is longer than the limit of 1048576 characters",
     });
     t.logs.length = 0;
     expect(await p.call(cmd('sharedLog'), null, t.ctx)).toBe('ok');
     expect(t.logs).toEqual(['warn small undefined']);
     const peakMb = statusKb(pid, 'VmHWM') / 1024;
-    // eslint-disable-next-line no-console
-    console.log(`sandbox process peak RSS after the 400 MiB result attack: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`);
+
+    console.log(
+      `sandbox process peak RSS after the 400 MiB result attack: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`,
+    );
     expect(peakMb).toBeLessThan(200);
   });
 
@@ -65,8 +69,10 @@ describe('a plugin process under its OS memory cap', () => {
     expect((await rejection(p.call(cmd('bomb'), null, t.ctx))).code).toBe('CX_ERR_SANDBOX_MEMORY');
     if (host.pidOf('heavy') === pid) {
       const peakMb = statusKb(pid, 'VmHWM') / 1024;
-      // eslint-disable-next-line no-console
-      console.log(`sandbox process peak RSS under the heap bomb: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`);
+
+      console.log(
+        `sandbox process peak RSS under the heap bomb: ${peakMb.toFixed(0)} MB (cap ${processMemoryCapMb(p.limits)} MB)`,
+      );
       expect(peakMb).toBeLessThanOrEqual(processMemoryCapMb(p.limits));
     }
   });
@@ -81,7 +87,11 @@ describe('the bounded encoder', () => {
 
   it('refuses cycles and BigInt as JSON.stringify does, naming the value', async () => {
     const p = await host.load({ name: 'heavy', code, filename: 'heavy.js' });
-    expect((await rejection(p.call(cmd('cycle'), null, t.ctx))).message).toBe("plugin 'heavy': command 'cycle': the result is not plain JSON data (Converting circular structure to JSON)");
-    expect((await rejection(p.call(cmd('bigint'), null, t.ctx))).message).toBe("plugin 'heavy': command 'bigint': the result is not plain JSON data (Do not know how to serialize a BigInt)");
+    expect((await rejection(p.call(cmd('cycle'), null, t.ctx))).message).toBe(
+      "plugin 'heavy': command 'cycle': the result is not plain JSON data (Converting circular structure to JSON)",
+    );
+    expect((await rejection(p.call(cmd('bigint'), null, t.ctx))).message).toBe(
+      "plugin 'heavy': command 'bigint': the result is not plain JSON data (Do not know how to serialize a BigInt)",
+    );
   });
 });

@@ -23,10 +23,12 @@ afterAll(async () => {
 });
 
 /** A shell line that starts a tree: a background job in its own process group (set -m), a plain one, and itself. */
-const tree = (file: string) => `set -m; sleep 300 & echo $! >> ${file}; set +m; sleep 300 & echo $! >> ${file}; echo $$ >> ${file}; wait`;
+const tree = (file: string) =>
+  `set -m; sleep 300 & echo $! >> ${file}; set +m; sleep 300 & echo $! >> ${file}; echo $$ >> ${file}; wait`;
 
 describe('exec trees, killed from the kernel', () => {
-  const trusted = () => createHostCapabilities({ plugin: 'p', tier: 'trusted', grants: 'all', dryRun: false, audit: AuditLog.memory() });
+  const trusted = () =>
+    createHostCapabilities({ plugin: 'p', tier: 'trusted', grants: 'all', dryRun: false, audit: AuditLog.memory() });
 
   it('on its own timeout: the group, then what moved to another group of the session', async () => {
     const file = join(dir, 'timeout');
@@ -68,7 +70,13 @@ describe('exec trees of a sandboxed plugin', () => {
 
   it('are killed when the call that started them returns without waiting', async () => {
     const file = join(dir, 'returned');
-    const p = await host.load({ name: 'leaver', code: pluginSource('leaver', { go: `async (ctx, f) => { ctx.exec.run('sh', ['-c', f]); await ctx.exec.run('sh', ['-c', 'while [ $(wc -l < ${file}) -lt 3 ]; do :; done']); return 'left' }` }), filename: 'l.js' });
+    const p = await host.load({
+      name: 'leaver',
+      code: pluginSource('leaver', {
+        go: `async (ctx, f) => { ctx.exec.run('sh', ['-c', f]); await ctx.exec.run('sh', ['-c', 'while [ $(wc -l < ${file}) -lt 3 ]; do :; done']); return 'left' }`,
+      }),
+      filename: 'l.js',
+    });
     expect(await p.call(cmd('go'), tree(file), testContext('leaver', grants).ctx)).toBe('left');
     const pids = await pidsIn(file, 3);
     expect(pids.filter(alive)).toEqual([]);
@@ -76,7 +84,12 @@ describe('exec trees of a sandboxed plugin', () => {
 
   it('are killed when the call is stopped at its deadline', async () => {
     const file = join(dir, 'deadline');
-    const p = await host.load({ name: 'sleeper', code: pluginSource('sleeper', { go: `async (ctx, f) => (await ctx.exec.run('sh', ['-c', f])).exitCode` }), filename: 's.js', limits: { callTimeoutMs: 1500 } });
+    const p = await host.load({
+      name: 'sleeper',
+      code: pluginSource('sleeper', { go: `async (ctx, f) => (await ctx.exec.run('sh', ['-c', f])).exitCode` }),
+      filename: 's.js',
+      limits: { callTimeoutMs: 1500 },
+    });
     const e = await rejection(p.call(cmd('go'), tree(file), testContext('sleeper', grants).ctx));
     expect(e.code).toBe('CX_ERR_SANDBOX_TIMEOUT');
     const pids = await pidsIn(file, 3);
@@ -85,7 +98,11 @@ describe('exec trees of a sandboxed plugin', () => {
 
   it('are killed when the sandbox process dies under the call', async () => {
     const file = join(dir, 'restart');
-    const p = await host.load({ name: 'crasher', code: pluginSource('crasher', { go: `async (ctx, f) => (await ctx.exec.run('sh', ['-c', f])).exitCode` }), filename: 'c.js' });
+    const p = await host.load({
+      name: 'crasher',
+      code: pluginSource('crasher', { go: `async (ctx, f) => (await ctx.exec.run('sh', ['-c', f])).exitCode` }),
+      filename: 'c.js',
+    });
     const call = p.call(cmd('go'), tree(file), testContext('crasher', grants).ctx);
     const pids = await pidsIn(file, 3);
     process.kill(host.pidOf('crasher')!, 'SIGKILL');
@@ -110,7 +127,7 @@ describe('exec trees outlive no cx-ops process', () => {
     expect(pids.every(alive)).toBe(true);
     parent.kill(signal);
     const ms = await gone(pids);
-    // eslint-disable-next-line no-console
+
     console.log(`orphaned tree killed ${ms.toFixed(0)} ms after cx-ops got ${signal}`);
     expect(pids.filter(alive)).toEqual([]);
   });
@@ -125,7 +142,9 @@ describe('exec trees outlive no cx-ops process', () => {
       await h.load({ name: 'x', code: 'export default { name: "x", contributes: [] };', filename: 'x.js' });
       writeFileSync(${JSON.stringify(file)}, h.pidOf('x') + '\\n');
       setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, ['--no-node-snapshot', '--input-type=module', '-e', src], { stdio: 'ignore' });
+    const parent = spawn(process.execPath, ['--no-node-snapshot', '--input-type=module', '-e', src], {
+      stdio: 'ignore',
+    });
     const [pid] = await pidsIn(file, 1);
     process.kill(pid!, 'SIGSTOP');
     parent.kill('SIGKILL');
@@ -133,4 +152,3 @@ describe('exec trees outlive no cx-ops process', () => {
     expect(alive(pid!)).toBe(false);
   });
 });
-

@@ -1,7 +1,13 @@
 // Types still written by hand beside a schema (public SDK types, a plugin's own modules) must be
 // exactly the generated ones: checked by tsc (npm run typecheck) through expectTypeOf.
 import { expectTypeOf, test } from 'vitest';
-import type { CheckResult, ContributionKindDefinition, HookDeclaration, Json, PluginManifest } from '../../../sdk/types.js';
+import type {
+  CheckResult,
+  ContributionKindDefinition,
+  HookDeclaration,
+  Json,
+  PluginManifest,
+} from '../../../sdk/types.js';
 import type { TreeEntry } from '../../../plugins-builtin/updates/file-tree.js';
 import type { InstalledPackage } from '../../../plugins-builtin/updates/updater-contract.js';
 import type * as Doctor from '../../../schemas/types/doctor-result.js';

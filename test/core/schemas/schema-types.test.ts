@@ -9,13 +9,23 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('schemas/types', () => {
   test('every generated file is what its schema generates (regenerate with node core/bin/gen-schema-types.js)', () => {
-    const run = () => execFileSync(process.execPath, ['core/bin/gen-schema-types.js', '--check'], { cwd: repo, encoding: 'utf8', stdio: 'pipe' });
+    const run = () =>
+      execFileSync(process.execPath, ['core/bin/gen-schema-types.js', '--check'], {
+        cwd: repo,
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     expect(run).not.toThrow();
   });
 
   test('holds only generated files', () => {
-    expect(readdirSync(`${repo}schemas/types`).sort()).toEqual(
-      ['doctor-result.ts', 'plugin-shape.ts', 'plugin.ts', 'plugins-lock.ts', 'registry-index.ts', 'snapshot-manifest.ts'],
-    );
+    expect(readdirSync(`${repo}schemas/types`).sort()).toEqual([
+      'doctor-result.ts',
+      'plugin-shape.ts',
+      'plugin.ts',
+      'plugins-lock.ts',
+      'registry-index.ts',
+      'snapshot-manifest.ts',
+    ]);
   });
 });

@@ -29,15 +29,26 @@ const ctx = () =>
     },
   }) as unknown as PluginContext<unknown>;
 
-const load = (warn: number, fail: number) => [{ section: 'checks.cpu_load', warn: ['warn_per_core', warn], fail: ['fail_per_core', fail] }] as const;
+const load = (warn: number, fail: number) =>
+  [{ section: 'checks.cpu_load', warn: ['warn_per_core', warn], fail: ['fail_per_core', fail] }] as const;
 
 test('thresholds in order and a source that exists: the source text', async () => {
-  expect(await checkPreamble(ctx(), { thresholds: load(1.5, 3), source: '/proc/loadavg' })).toEqual({ outcome: null, text: '0.50 0.40 0.30 1/100 42\n' });
+  expect(await checkPreamble(ctx(), { thresholds: load(1.5, 3), source: '/proc/loadavg' })).toEqual({
+    outcome: null,
+    text: '0.50 0.40 0.30 1/100 42\n',
+  });
 });
 
 test('warn not below fail: ERROR naming the field and the config file, no fix offered, the source not read', async () => {
-  const expected = { status: 'ERROR', message: 'config checks.cpu_load: warn_per_core (3) must be below fail_per_core (3); fix it in /etc/cx/config.yaml', fix_id: null };
-  expect(await checkPreamble(ctx(), { thresholds: load(3, 3), source: '/proc/absent' })).toEqual({ outcome: expected, text: null });
+  const expected = {
+    status: 'ERROR',
+    message: 'config checks.cpu_load: warn_per_core (3) must be below fail_per_core (3); fix it in /etc/cx/config.yaml',
+    fix_id: null,
+  };
+  expect(await checkPreamble(ctx(), { thresholds: load(3, 3), source: '/proc/absent' })).toEqual({
+    outcome: expected,
+    text: null,
+  });
   expect(thresholdError({ configDir: '/etc/cx' }, [...load(1, 2), ...load(3, 3)])).toEqual(expected);
   expect(thresholdError({ configDir: '/etc/cx' }, load(1, 2))).toBeNull();
 });

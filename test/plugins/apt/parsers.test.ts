@@ -10,8 +10,18 @@ describe('dpkg/apt command lines', () => {
   });
 
   it('for another root every tool is pointed at it', () => {
-    expect(dpkgRootOptions('/tmp/r')).toEqual(['--root=/tmp/r', '--admindir=/tmp/r/var/lib/dpkg', '--force-script-chrootless']);
-    expect(aptRootOptions('/tmp/r')).toEqual(expect.arrayContaining(['Dir=/tmp/r', 'Dir::State::status=/tmp/r/var/lib/dpkg/status', 'DPkg::Options::=--root=/tmp/r']));
+    expect(dpkgRootOptions('/tmp/r')).toEqual([
+      '--root=/tmp/r',
+      '--admindir=/tmp/r/var/lib/dpkg',
+      '--force-script-chrootless',
+    ]);
+    expect(aptRootOptions('/tmp/r')).toEqual(
+      expect.arrayContaining([
+        'Dir=/tmp/r',
+        'Dir::State::status=/tmp/r/var/lib/dpkg/status',
+        'DPkg::Options::=--root=/tmp/r',
+      ]),
+    );
   });
 });
 
@@ -24,9 +34,27 @@ describe('apt-get -s output', () => {
       'Conf libc6 (2.36-9+deb12u4 Debian-Security:12/stable-security [amd64])',
     ].join('\n');
     expect(parseSimulation(text)).toEqual([
-      { name: 'libc6', current: '2.36-9+deb12u3', candidate: '2.36-9+deb12u4', origin: 'Debian-Security:12/stable-security', security: true },
-      { name: 'tzdata', current: '2024a-0+deb12u1', candidate: '2024b-0+deb12u1', origin: 'Debian:12.7/stable', security: false },
-      { name: 'linux-image-6.1.0-26-amd64', current: '', candidate: '6.1.112-1', origin: 'Debian:12.7/stable', security: false },
+      {
+        name: 'libc6',
+        current: '2.36-9+deb12u3',
+        candidate: '2.36-9+deb12u4',
+        origin: 'Debian-Security:12/stable-security',
+        security: true,
+      },
+      {
+        name: 'tzdata',
+        current: '2024a-0+deb12u1',
+        candidate: '2024b-0+deb12u1',
+        origin: 'Debian:12.7/stable',
+        security: false,
+      },
+      {
+        name: 'linux-image-6.1.0-26-amd64',
+        current: '',
+        candidate: '6.1.112-1',
+        origin: 'Debian:12.7/stable',
+        security: false,
+      },
     ]);
   });
 });

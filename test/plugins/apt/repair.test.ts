@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
@@ -8,11 +8,19 @@ import { startPlugin, type StartedPlugin } from 'cx-ops/sdk/testing';
 import type { AptRepairReport } from '../../../plugins-builtin/apt/apt-repair.js';
 import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
 
-const validateReport = new Ajv({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(__dirname, '../../../schemas/repair-apt-report.schema.json'), 'utf8')));
+const validateReport = new Ajv({ allErrors: true, strict: true }).compile(
+  JSON.parse(readFileSync(join(__dirname, '../../../schemas/repair-apt-report.schema.json'), 'utf8')),
+);
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) try { process.kill(-c.pid!, 'SIGKILL'); } catch { /* gone */ }
+  for (const c of children)
+    if (c.exitCode === null)
+      try {
+        process.kill(-c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
@@ -29,7 +37,10 @@ async function hostFor(world: AptWorld, root = world.root): Promise<StartedPlugi
   return p;
 }
 
-async function repair(host: StartedPlugin, options: Record<string, unknown> = {}): Promise<{ code: number; report: AptRepairReport }> {
+async function repair(
+  host: StartedPlugin,
+  options: Record<string, unknown> = {},
+): Promise<{ code: number; report: AptRepairReport }> {
   const { exitCode: code, stdout } = await host.command('repair apt', { options: { json: true, ...options } as never });
   const report = JSON.parse(stdout) as AptRepairReport;
   expect(validateReport(report), JSON.stringify(validateReport.errors)).toBe(true);
@@ -61,13 +72,17 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(dry.report.status).toBe('planned');
     expect(dry.report.problems.filter((p) => p.id !== 'lock-stale').map((p) => p.id)).toEqual(['interrupted']);
     expect(dry.report.problems.find((p) => p.id === 'interrupted')!.description).toContain('cx-demo (unpacked)');
-    
+
     expect(dry.report.problems.find((p) => p.id === 'interrupted')!.fix[0]).toMatch(/^dpkg --configure -a/);
     expect(readFileSync(join(world.root, 'var/lib/dpkg/status'), 'utf8')).toBe(before);
     // The kernel's audit log: diagnostics ran for real, nothing with side effects did.
     const audit = (await host.audit()).filter((a) => a.capability === 'exec');
-    expect(audit.some((a) => a.target === 'dpkg' && JSON.stringify(a.args).includes('--audit') && !a.dryRun)).toBe(true);
-    expect(audit.filter((a) => !a.dryRun && /--configure|"install"|"clean"|"update"/.test(JSON.stringify(a.args)))).toEqual([]);
+    expect(audit.some((a) => a.target === 'dpkg' && JSON.stringify(a.args).includes('--audit') && !a.dryRun)).toBe(
+      true,
+    );
+    expect(
+      audit.filter((a) => !a.dryRun && /--configure|"install"|"clean"|"update"/.test(JSON.stringify(a.args))),
+    ).toEqual([]);
 
     const { code, report } = await repair(host);
     expect(code).toBe(0);
@@ -76,8 +91,19 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(world.statuses()['cx-demo']).toBe('install ok installed');
     expect(readFileSync(report.statusBackup!, 'utf8')).toBe(before);
     // The run journal says what was done (the dry run left no line).
-    const journal = readFileSync(join(host.home, 'data/plugin-state/apt/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(journal).toEqual([expect.objectContaining({ plugin: 'apt', run: 'repair apt', status: 'repaired', statusBackup: report.statusBackup, actions: report.actions })]);
+    const journal = readFileSync(join(host.home, 'data/plugin-state/apt/journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(journal).toEqual([
+      expect.objectContaining({
+        plugin: 'apt',
+        run: 'repair apt',
+        status: 'repaired',
+        statusBackup: report.statusBackup,
+        actions: report.actions,
+      }),
+    ]);
     expect(readFileSync(join(world.root, 'var/log/cx-postinst.log'), 'utf8')).toContain('cx-demo 1.0 configure');
   });
 
@@ -98,7 +124,10 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const listed = readdirSync(lists).find((f) => f.includes('repo_main') && f.includes('_Packages'))!;
     expect(listed).toBeTruthy();
     rmSync(join(lists, listed));
-    writeFileSync(join(lists, listed.replace(/\.(lz4|gz|xz)$/, '')), `${packagesFile.slice(0, 40)}\ngarbage without a colon\n`);
+    writeFileSync(
+      join(lists, listed.replace(/\.(lz4|gz|xz)$/, '')),
+      `${packagesFile.slice(0, 40)}\ngarbage without a colon\n`,
+    );
     const { code, report } = await repair(await hostFor(world));
     expect(report.problems.map((p) => p.id)).toContain('lists-corrupt');
     expect(report.status).toBe('repaired');
@@ -108,10 +137,14 @@ describe('repair apt against a real dpkg database in a temp root', () => {
 
   it('never removes a lock held by a live dpkg: reports its pid and command after waiting; a stale lock file is cleared', async () => {
     writeFileSync(join(world.root, 'tmp/cx-hold'), '');
-    const dpkg = spawn('dpkg', [`--root=${world.root}`, '--force-script-chrootless', '-i', world.debs.slow1!], { detached: true, stdio: 'ignore' });
+    const dpkg = spawn('dpkg', [`--root=${world.root}`, '--force-script-chrootless', '-i', world.debs.slow1!], {
+      detached: true,
+      stdio: 'ignore',
+    });
     children.push(dpkg);
     // Wait until the real dpkg holds its lock (its postinst waits on the marker).
-    for (let i = 0; i < 100 && !existsSync(join(world.root, 'var/lib/dpkg/info/cx-slow.postinst')); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !existsSync(join(world.root, 'var/lib/dpkg/info/cx-slow.postinst')); i++)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
     const host = await hostFor(world);
     const started = Date.now();
@@ -120,7 +153,10 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(code).toBe(5);
     expect(report.status).toBe('blocked');
     expect(report.holders.map((h) => h.pid)).toContain(dpkg.pid);
-    expect(report.holders.find((h) => h.path.endsWith('/var/lib/dpkg/lock'))).toMatchObject({ pid: dpkg.pid, command: expect.stringContaining('dpkg') });
+    expect(report.holders.find((h) => h.path.endsWith('/var/lib/dpkg/lock'))).toMatchObject({
+      pid: dpkg.pid,
+      command: expect.stringContaining('dpkg'),
+    });
     expect(report.message).toContain(`pid ${dpkg.pid}`);
     expect(existsSync(join(world.root, 'var/lib/dpkg/lock'))).toBe(true);
     expect(dpkg.exitCode).toBeNull();
@@ -142,11 +178,17 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const host = await hostFor(world);
     const locks = join(host.home, 'data/locks');
     mkdirSync(locks, { recursive: true });
-    writeFileSync(join(locks, 'apt-repair.lock'), JSON.stringify({ pid: other.pid, start: 0, command: 'cx-ops repair apt', token: 'held-by-the-other-run' }));
+    writeFileSync(
+      join(locks, 'apt-repair.lock'),
+      JSON.stringify({ pid: other.pid, start: 0, command: 'cx-ops repair apt', token: 'held-by-the-other-run' }),
+    );
     world.dpkg(['--unpack', world.debs.demo1!]);
     const { code, report } = await repair(host);
     expect(code).toBe(5);
-    expect(report).toMatchObject({ status: 'blocked', holders: [{ path: join(locks, 'apt-repair.lock'), pid: other.pid, command: 'cx-ops repair apt' }] });
+    expect(report).toMatchObject({
+      status: 'blocked',
+      holders: [{ path: join(locks, 'apt-repair.lock'), pid: other.pid, command: 'cx-ops repair apt' }],
+    });
     expect(report.message).toContain(`(pid ${other.pid}, cx-ops repair apt)`);
     expect(world.statuses()['cx-demo']).toBe('install ok unpacked');
     other.kill('SIGKILL');
@@ -156,7 +198,9 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const partial = join(world.root, 'var/cache/apt/archives/partial/cx-demo_2.0_all.deb');
     writeFileSync(partial, 'half a download');
     const { code, report } = await repair(await hostFor(world));
-    expect(report.problems.find((p) => p.id === 'cache')).toMatchObject({ description: `1 partial download(s) in ${world.root}/var/cache/apt/archives/partial` });
+    expect(report.problems.find((p) => p.id === 'cache')).toMatchObject({
+      description: `1 partial download(s) in ${world.root}/var/cache/apt/archives/partial`,
+    });
     expect(report.actions).toContain(`apt-get clean (root ${world.root})`);
     expect(code).toBe(0);
     expect(existsSync(partial)).toBe(false);
@@ -171,7 +215,9 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     expect(dry.code).toBe(1); // problems found, like apt-get check
     expect(dry.report.status).toBe('planned');
     const interrupted = dry.report.problems.find((p) => p.id === 'interrupted')!;
-    expect(interrupted.description).toBe(`interrupted dpkg run: dpkg --audit failed (exit 2): dpkg: error: parsing file '${journalFile}' near line 0: end of file after field name 'garbage'`);
+    expect(interrupted.description).toBe(
+      `interrupted dpkg run: dpkg --audit failed (exit 2): dpkg: error: parsing file '${journalFile}' near line 0: end of file after field name 'garbage'`,
+    );
 
     const { code, report } = await repair(host);
     expect(code).toBe(1);
@@ -190,7 +236,9 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const { code, report } = await repair(await hostFor(world));
     expect(code).toBe(1);
     expect(report.status).toBe('failed');
-    expect(report.message).toMatch(/^still broken after repair: packages not configured: cx-demo \((half-configured|unpacked)\); the dpkg status before the repair is in \S+$/);
+    expect(report.message).toMatch(
+      /^still broken after repair: packages not configured: cx-demo \((half-configured|unpacked)\); the dpkg status before the repair is in \S+$/,
+    );
   });
 
   it('a --lock-wait that is not a number is a usage error', async () => {
@@ -199,7 +247,8 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     await expect(host.command('repair apt', { options: { lockWait: 'soon' } })).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
       exitCode: 2,
-      message: 'repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60',
+      message:
+        'repair apt: --lock-wait takes a number of seconds >= 0 (found: "soon").\nTry: cx-ops repair apt --lock-wait 60',
     });
   });
 

@@ -29,12 +29,27 @@ describe('network_connectivity needs DNS only for targets that are names', () =>
     expect(statuses(report)).toEqual({ dns_resolution: 'FAIL', network_connectivity: 'PASS' });
     expect(report.results.find((r) => r.check_id === 'network_connectivity')).toMatchObject({
       message: '2 targets reachable',
-      details: { source: 'config', probes: [{ target: `127.0.0.1:${tcp.port}`, ok: true }, { target: `http://127.0.0.1:${http.port}/`, ok: true }] },
+      details: {
+        source: 'config',
+        probes: [
+          { target: `127.0.0.1:${tcp.port}`, ok: true },
+          { target: `http://127.0.0.1:${http.port}/`, ok: true },
+        ],
+      },
     });
     expect(report.checks.network_connectivity).toBeDefined();
   });
 
   test('which targets need a name', () => {
-    expect(['127.0.0.1:80', '[::1]:443', 'http://10.0.0.1/', 'https://[::1]:8443/x', 'mirror.example:80', 'http://deb.example/'].map((t) => isIpLiteral(targetHost(parseTarget(t))))).toEqual([true, true, true, true, false, false]);
+    expect(
+      [
+        '127.0.0.1:80',
+        '[::1]:443',
+        'http://10.0.0.1/',
+        'https://[::1]:8443/x',
+        'mirror.example:80',
+        'http://deb.example/',
+      ].map((t) => isIpLiteral(targetHost(parseTarget(t)))),
+    ).toEqual([true, true, true, true, false, false]);
   });
 });

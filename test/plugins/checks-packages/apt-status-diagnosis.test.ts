@@ -15,7 +15,11 @@ afterAll(() => {
 
 async function cx(root: string, args: string[]) {
   const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, ...args], {
-    reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000,
+    reject: false,
+    input: '',
+    env: { PATH: process.env.PATH!, HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' },
+    extendEnv: false,
+    timeout: 120_000,
   });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -28,7 +32,11 @@ describe('apt_status sees what repair apt would fix', () => {
     const doctor = await cx(world.root, ['doctor', '--json', '--check', 'apt_status']);
     const r = parseReport(doctor).results[0]!;
     expect(doctor.exitCode, doctor.stderr).toBe(2);
-    expect(r).toMatchObject({ status: 'FAIL', fix_id: 'repair_apt', message: expect.stringMatching(/^broken dependencies: .*cx-lib/) });
+    expect(r).toMatchObject({
+      status: 'FAIL',
+      fix_id: 'repair_apt',
+      message: expect.stringMatching(/^broken dependencies: .*cx-lib/),
+    });
     expect(r.details.diagnosis).toEqual([expect.objectContaining({ id: 'broken-dependencies' })]);
 
     const dry = await cx(world.root, ['repair', 'apt', '--dry-run']);
@@ -56,11 +64,17 @@ describe('apt_status sees what repair apt would fix', () => {
     const world = createAptWorld();
     cleanup.push(world.base);
     const lists = join(world.root, 'var/lib/apt/lists');
-    const listed = (await import('node:fs')).readdirSync(lists).find((f) => f.includes('repo_main') && f.includes('_Packages'))!;
+    const listed = (await import('node:fs'))
+      .readdirSync(lists)
+      .find((f) => f.includes('repo_main') && f.includes('_Packages'))!;
     rmSync(join(lists, listed));
     writeFileSync(join(lists, listed.replace(/\.(lz4|gz|xz)$/, '')), 'Package: x\ngarbage without a colon\n');
     const doctor = await cx(world.root, ['doctor', '--json', '--check', 'apt_status']);
     const r = parseReport(doctor).results[0]!;
-    expect(r).toMatchObject({ status: 'FAIL', fix_id: 'repair_apt', message: expect.stringMatching(/^corrupted package lists: /) });
+    expect(r).toMatchObject({
+      status: 'FAIL',
+      fix_id: 'repair_apt',
+      message: expect.stringMatching(/^corrupted package lists: /),
+    });
   }, 300_000);
 });

@@ -25,7 +25,10 @@ afterAll(() => {
 });
 
 function fromApt(): UpgradableLine[] {
-  const r = spawnSync('apt', ['list', '--upgradable', '-o', `Dir=${world.root}`], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync('apt', ['list', '--upgradable', '-o', `Dir=${world.root}`], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   expect(r.status).toBe(0);
   return parseAptUpgradable(r.stdout);
 }
@@ -79,7 +82,10 @@ describe('upgradable packages from the lists, against apt list --upgradable on t
   });
 
   test('pins on packages that are not installed, or by an origin no list comes from, change nothing', async () => {
-    writeFileSync(join(world.root, 'etc/apt/preferences.d/other'), 'Package: cx-app\nPin: release a=stable\nPin-Priority: 1001\n\n# a comment\nPackage: cx-demo\nPin: origin deb.nodesource.example\nPin-Priority: 600\n');
+    writeFileSync(
+      join(world.root, 'etc/apt/preferences.d/other'),
+      'Package: cx-app\nPin: release a=stable\nPin-Priority: 1001\n\n# a comment\nPackage: cx-demo\nPin: origin deb.nodesource.example\nPin-Priority: 600\n',
+    );
     await expectSameAsApt();
   });
 
@@ -98,11 +104,17 @@ describe('upgradable packages from the lists, against apt list --upgradable on t
     const release = readdirSync(listsDir()).find((n) => n.includes('security') && n.endsWith('Release'))!;
     const before = execFileSync('cat', [join(listsDir(), release)]);
     appendFileSync(join(listsDir(), release), 'NotAutomatic: yes\n');
-    expect(await fromLists()).toMatchObject({ ok: false, fallback: expect.stringMatching(/is a NotAutomatic archive/) });
+    expect(await fromLists()).toMatchObject({
+      ok: false,
+      fallback: expect.stringMatching(/is a NotAutomatic archive/),
+    });
     writeFileSync(join(listsDir(), release), before);
 
     appendFileSync(join(world.root, 'etc/apt/sources.list'), '# edited\n');
-    expect(await fromLists()).toEqual({ ok: false, fallback: `${join(world.root, 'etc/apt/sources.list')} changed after the last apt update` });
+    expect(await fromLists()).toEqual({
+      ok: false,
+      fallback: `${join(world.root, 'etc/apt/sources.list')} changed after the last apt update`,
+    });
     touchLists();
     await expectSameAsApt();
   });
@@ -117,9 +129,40 @@ describe('Debian version order', () => {
   // Pairs around every rule of deb-version(7): epochs, revisions, ~, letters before other
   // characters, leading zeros, digit runs of different lengths.
   const VERSIONS = [
-    '1.0', '1.0-1', '1.0-0', '1:0.9', '0:1.0', '1.0~rc1', '1.0~rc1-1', '1.0~~', '1.0~', '1.0+b1', '1.0a', '1.0.1', '1.00', '1.0-1ubuntu1',
-    '1.0-1+deb12u1', '1.0-1~bpo12+1', '2.6.1', '2.6.10', '2.6.2', '20230311+deb12u1', '20250419~deb12u2', '1.2.3-4.5', '1a', '1-a', '1.0-1.1',
-    '7.88.1-10+deb12u14', '7.88.1-10+deb12u8', '2:1.0', '10', '9', '1.0+dfsg', '0', '1:1.0-1~', '1.0-1~',
+    '1.0',
+    '1.0-1',
+    '1.0-0',
+    '1:0.9',
+    '0:1.0',
+    '1.0~rc1',
+    '1.0~rc1-1',
+    '1.0~~',
+    '1.0~',
+    '1.0+b1',
+    '1.0a',
+    '1.0.1',
+    '1.00',
+    '1.0-1ubuntu1',
+    '1.0-1+deb12u1',
+    '1.0-1~bpo12+1',
+    '2.6.1',
+    '2.6.10',
+    '2.6.2',
+    '20230311+deb12u1',
+    '20250419~deb12u2',
+    '1.2.3-4.5',
+    '1a',
+    '1-a',
+    '1.0-1.1',
+    '7.88.1-10+deb12u14',
+    '7.88.1-10+deb12u8',
+    '2:1.0',
+    '10',
+    '9',
+    '1.0+dfsg',
+    '0',
+    '1:1.0-1~',
+    '1.0-1~',
   ];
   test('agrees with dpkg --compare-versions on every pair', () => {
     const mismatches: string[] = [];

@@ -23,23 +23,38 @@ afterAll(async () => {
 
 describe('failed services through every service manager', () => {
   it('a supervisord program in FATAL is FAIL (systemd not running is named, not a SKIP of everything)', async () => {
-    for (let i = 0; i < 100 && !/FATAL|BACKOFF|EXITED/.test(sup.ctl('status', 'flaky').stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !/FATAL|BACKOFF|EXITED/.test(sup.ctl('status', 'flaky').stdout); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const run = await t.run(['doctor', '--json', '--check', 'systemd_failed'], { env: { PATH: process.env.PATH! } });
     const report = parseReport(run);
     expect(run.exitCode, run.stderr).toBe(2);
     const r = report.results[0]!;
-    expect(r).toMatchObject({ check_id: 'systemd_failed', status: 'FAIL', message: '1 failed service: supervisord:flaky', fix_id: 'restart_failed_services' });
+    expect(r).toMatchObject({
+      check_id: 'systemd_failed',
+      status: 'FAIL',
+      message: '1 failed service: supervisord:flaky',
+      fix_id: 'restart_failed_services',
+    });
     expect(r.details).toMatchObject({
       managers: ['supervisord'],
       not_running: ['systemd is not running on this host (no /run/systemd/system)'],
-      failed: [{ manager: 'supervisord', unit: 'supervisord:flaky', name: 'flaky', state: 'failed', detail: expect.stringMatching(/^(FATAL|BACKOFF|EXITED)/) }],
+      failed: [
+        {
+          manager: 'supervisord',
+          unit: 'supervisord:flaky',
+          name: 'flaky',
+          state: 'failed',
+          detail: expect.stringMatching(/^(FATAL|BACKOFF|EXITED)/),
+        },
+      ],
     });
   });
 
   it('once the program runs: PASS naming the managers asked', async () => {
     sup.crash(false);
     sup.ctl('start', 'flaky');
-    for (let i = 0; i < 100 && !/RUNNING/.test(sup.ctl('status', 'flaky').stdout); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !/RUNNING/.test(sup.ctl('status', 'flaky').stdout); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const run = await t.run(['doctor', '--json', '--check', 'systemd_failed'], { env: { PATH: process.env.PATH! } });
     expect(parseReport(run).results[0]).toMatchObject({ status: 'PASS', message: 'no failed services (supervisord)' });
   });

@@ -35,12 +35,17 @@ const execFake = (answers: Answers, calls: string[] = []) => ({
       const line = [command, ...args].join(' ');
       calls.push(line);
       const a = answers[line] ?? Object.entries(answers).find(([k]) => line.startsWith(k))?.[1];
-      return { exitCode: a?.exitCode ?? 127, stdout: a?.stdout ?? '', stderr: a?.stderr ?? (a ? '' : `${command}: not faked`) };
+      return {
+        exitCode: a?.exitCode ?? 127,
+        stdout: a?.stdout ?? '',
+        stderr: a?.stderr ?? (a ? '' : `${command}: not faked`),
+      };
     },
   },
 });
 
-const FAILED = '● nginx.service loaded failed failed A high performance web server\nfoo@1.service loaded failed failed Foo worker\n';
+const FAILED =
+  '● nginx.service loaded failed failed A high performance web server\nfoo@1.service loaded failed failed Foo worker\n';
 
 describe('systemd_failed', () => {
   test('failed units are FAIL (ignore globs honoured); the fix would restart each one', async () => {
@@ -52,19 +57,44 @@ describe('systemd_failed', () => {
       fakes: execFake({ 'systemctl list-units': { exitCode: 0, stdout: FAILED } }, calls),
     });
     const r = await plugin.check('systemd_failed');
-    expect(r).toMatchObject({ status: 'FAIL', message: '1 failed unit: nginx.service', fix_id: 'restart_failed_units', details: { failed: [{ unit: 'nginx.service', sub: 'failed' }] } });
+    expect(r).toMatchObject({
+      status: 'FAIL',
+      message: '1 failed unit: nginx.service',
+      fix_id: 'restart_failed_units',
+      details: { failed: [{ unit: 'nginx.service', sub: 'failed' }] },
+    });
     expect(calls).toEqual(['systemctl list-units --state=failed --no-legend --plain --no-pager']);
-    const planned = (await plugin.invoke('fix', 'restart_failed_units', { result: r } as never, { dryRun: true })) as Record<string, unknown>;
-    expect(planned).toMatchObject({ ok: true, actions: ['systemctl restart nginx.service'], dry_run_actions: [expect.stringContaining('systemctl restart nginx.service')] });
+    const planned = (await plugin.invoke('fix', 'restart_failed_units', { result: r } as never, {
+      dryRun: true,
+    })) as Record<string, unknown>;
+    expect(planned).toMatchObject({
+      ok: true,
+      actions: ['systemctl restart nginx.service'],
+      dry_run_actions: [expect.stringContaining('systemctl restart nginx.service')],
+    });
     expect(calls).toHaveLength(1); // the restart was recorded, not run
   });
 
   test('no failed units is PASS; systemctl failing is ERROR with its message; no systemd is SKIP', async () => {
-    plugin = await startPlugin(PLUGIN, { tier: 'trusted', root: await host(['run/systemd/system/']), fakes: execFake({ 'systemctl list-units': { exitCode: 0, stdout: '' } }) });
+    plugin = await startPlugin(PLUGIN, {
+      tier: 'trusted',
+      root: await host(['run/systemd/system/']),
+      fakes: execFake({ 'systemctl list-units': { exitCode: 0, stdout: '' } }),
+    });
     expect(await plugin.check('systemd_failed')).toMatchObject({ status: 'PASS', message: 'no failed units' });
     await plugin.close();
-    plugin = await startPlugin(PLUGIN, { tier: 'trusted', root: root!, fakes: execFake({ 'systemctl list-units': { exitCode: 1, stderr: 'Failed to connect to bus: No such file or directory' } }) });
-    expect(await plugin.check('systemd_failed')).toMatchObject({ status: 'ERROR', message: 'systemctl list-units failed: Failed to connect to bus: No such file or directory', fix_id: null });
+    plugin = await startPlugin(PLUGIN, {
+      tier: 'trusted',
+      root: root!,
+      fakes: execFake({
+        'systemctl list-units': { exitCode: 1, stderr: 'Failed to connect to bus: No such file or directory' },
+      }),
+    });
+    expect(await plugin.check('systemd_failed')).toMatchObject({
+      status: 'ERROR',
+      message: 'systemctl list-units failed: Failed to connect to bus: No such file or directory',
+      fix_id: null,
+    });
     await plugin.close();
     await rm(root!, { recursive: true, force: true });
     plugin = await startPlugin(PLUGIN, { tier: 'trusted', root: await host([]), fakes: execFake({}) });
@@ -77,12 +107,28 @@ describe('time_sync', () => {
     plugin = await startPlugin(PLUGIN, {
       tier: 'trusted',
       root: await host(['usr/bin/chronyc', 'usr/sbin/chronyd']),
-      fakes: execFake({ 'chronyc -n tracking': { exitCode: 0, stdout: 'Reference ID    : 00000000 ()\nSystem time     : 0.000000000 seconds fast of NTP time\nLeap status     : Not synchronised\n' } }),
+      fakes: execFake({
+        'chronyc -n tracking': {
+          exitCode: 0,
+          stdout:
+            'Reference ID    : 00000000 ()\nSystem time     : 0.000000000 seconds fast of NTP time\nLeap status     : Not synchronised\n',
+        },
+      }),
     });
     const r = await plugin.check('time_sync');
-    expect(r).toMatchObject({ status: 'FAIL', message: 'clock not synchronised (chrony: Not synchronised)', fix_id: 'time_sync_restart', details: { service: 'chrony' } });
-    const planned = (await plugin.invoke('fix', 'time_sync_restart', { result: r } as never, { dryRun: true })) as Record<string, unknown>;
-    expect(planned).toMatchObject({ actions: ['systemctl restart chrony'], dry_run_actions: [expect.stringContaining('systemctl restart chrony')] });
+    expect(r).toMatchObject({
+      status: 'FAIL',
+      message: 'clock not synchronised (chrony: Not synchronised)',
+      fix_id: 'time_sync_restart',
+      details: { service: 'chrony' },
+    });
+    const planned = (await plugin.invoke('fix', 'time_sync_restart', { result: r } as never, {
+      dryRun: true,
+    })) as Record<string, unknown>;
+    expect(planned).toMatchObject({
+      actions: ['systemctl restart chrony'],
+      dry_run_actions: [expect.stringContaining('systemctl restart chrony')],
+    });
   });
 
   test('chrony offsets are graded by warn/fail_offset_ms', async () => {
@@ -90,9 +136,19 @@ describe('time_sync', () => {
       tier: 'trusted',
       root: await host(['usr/bin/chronyc', 'usr/sbin/chronyd']),
       config: { time_sync: { warn_offset_ms: 100, fail_offset_ms: 1000 } },
-      fakes: execFake({ 'chronyc -n tracking': { exitCode: 0, stdout: 'Reference ID    : C0000201 (192.0.2.1)\nSystem time     : 0.250000000 seconds slow of NTP time\nLeap status     : Normal\n' } }),
+      fakes: execFake({
+        'chronyc -n tracking': {
+          exitCode: 0,
+          stdout:
+            'Reference ID    : C0000201 (192.0.2.1)\nSystem time     : 0.250000000 seconds slow of NTP time\nLeap status     : Normal\n',
+        },
+      }),
     });
-    expect(await plugin.check('time_sync')).toMatchObject({ status: 'WARN', message: 'clock synchronised (chrony), offset -250 ms', details: { offset_ms: -250, source: 'chrony' } });
+    expect(await plugin.check('time_sync')).toMatchObject({
+      status: 'WARN',
+      message: 'clock synchronised (chrony), offset -250 ms',
+      details: { offset_ms: -250, source: 'chrony' },
+    });
   });
 
   test('systemd-timesyncd via timedatectl: not synchronised is FAIL naming the service', async () => {
@@ -101,6 +157,10 @@ describe('time_sync', () => {
       root: await host(['run/systemd/system/', 'usr/bin/timedatectl', 'lib/systemd/systemd-timesyncd']),
       fakes: execFake({ 'timedatectl show': { exitCode: 0, stdout: 'Timezone=UTC\nNTP=yes\nNTPSynchronized=no\n' } }),
     });
-    expect(await plugin.check('time_sync')).toMatchObject({ status: 'FAIL', message: 'clock not synchronised (timedatectl: NTPSynchronized=no)', details: { service: 'systemd-timesyncd', ntp: 'yes', synchronized: 'no' } });
+    expect(await plugin.check('time_sync')).toMatchObject({
+      status: 'FAIL',
+      message: 'clock not synchronised (timedatectl: NTPSynchronized=no)',
+      details: { service: 'systemd-timesyncd', ntp: 'yes', synchronized: 'no' },
+    });
   });
 });

@@ -16,7 +16,8 @@ afterEach(async () => {
 });
 
 const dbOf = (root: string) => join(root, 'var/lib/cx/history.db');
-const cyclesDone = (lines: Array<{ type: string; data?: Record<string, any> }>) => lines.filter((l) => l.type === 'cycle_end' && l.data?.job === 'checks').length;
+const cyclesDone = (lines: Array<{ type: string; data?: Record<string, any> }>) =>
+  lines.filter((l) => l.type === 'cycle_end' && l.data?.job === 'checks').length;
 
 describe('the history store', () => {
   test('cx-ops history reads the results the daemon stored; kill -9 at any moment never corrupts the database', async () => {
@@ -45,12 +46,20 @@ describe('the history store', () => {
     const r = await host.cli(['history', '--check', 'memory', '--since', '1h', '--json']);
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ database: dbOf(host.root), exists: true, filter: { check: 'memory', since: '1h', limit: 100 } });
+    expect(out).toMatchObject({
+      database: dbOf(host.root),
+      exists: true,
+      filter: { check: 'memory', since: '1h', limit: 100 },
+    });
     expect(out.results.length).toBe(stored / 3);
-    expect(out.results.every((x: { check_id: string; status: string }) => x.check_id === 'memory' && x.status === 'PASS')).toBe(true);
+    expect(
+      out.results.every((x: { check_id: string; status: string }) => x.check_id === 'memory' && x.status === 'PASS'),
+    ).toBe(true);
     const text = await host.cli(['history', '--limit', '2']);
     expect(text.stdout.trim().split('\n')).toHaveLength(2);
-    expect((await host.cli(['history', '--since', 'yesterday'])).stderr).toContain('error[CX_ERR_USAGE]: --since yesterday is not a duration');
+    expect((await host.cli(['history', '--since', 'yesterday'])).stderr).toContain(
+      'error[CX_ERR_USAGE]: --since yesterday is not a duration',
+    );
   });
 
   test('a corrupt database is moved aside with a message and a fresh one is started', async () => {
@@ -65,7 +74,10 @@ describe('the history store', () => {
     const files = await readdir(join(host.root, 'var/lib/cx'));
     expect(files.some((f) => /^history\.db\.corrupt-/.test(f))).toBe(true);
     await d.waitFor((l) => l.type === 'cycle_end', 'a cycle');
-    await eventually(async () => (await d.get('/api/v1/history')).json.results.length > 0, 'results in the fresh store');
+    await eventually(
+      async () => (await d.get('/api/v1/history')).json.results.length > 0,
+      'results in the fresh store',
+    );
     expect((await d.stop()).exitCode).toBe(0);
   });
 
@@ -84,7 +96,9 @@ describe('the history store', () => {
     await d.waitFor(() => cyclesDone(d.lines) >= at + 2, 'two more cycles despite the full disk');
     expect(d.lines.filter((l) => l.type === 'history_write_failed')).toHaveLength(1);
     expect((await d.get('/health')).status).toBe(200);
-    expect(Number(/cx_ops_daemon_history_write_errors_total (\d+)/.exec((await d.get('/metrics')).text)?.[1])).toBeGreaterThanOrEqual(12);
+    expect(
+      Number(/cx_ops_daemon_history_write_errors_total (\d+)/.exec((await d.get('/metrics')).text)?.[1]),
+    ).toBeGreaterThanOrEqual(12);
     expect((await d.stop()).exitCode).toBe(0);
   });
 

@@ -29,7 +29,11 @@ describe('cx-ops daemon over HTTP', () => {
       return r.status === 200 && r;
     }, 'healthy');
     expectSchema('daemon-health', ok.json);
-    expect(ok.json).toMatchObject({ status: 'healthy', checks: { memory: 'pass', disk_space: expect.any(String), cpu_load: 'pass' }, interval_seconds: 2 });
+    expect(ok.json).toMatchObject({
+      status: 'healthy',
+      checks: { memory: 'pass', disk_space: expect.any(String), cpu_load: 'pass' },
+      interval_seconds: 2,
+    });
     expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
 
     await copyFile(doctorFixture('stressed/proc/meminfo'), join(host.root, 'proc/meminfo'));
@@ -39,7 +43,10 @@ describe('cx-ops daemon over HTTP', () => {
     }, 'memory fail in /health');
     expect(bad.status).toBe(503);
     expect(bad.json.status).toBe('unhealthy');
-    await d.waitFor((l) => l.type === 'check_changed' && l.data?.check === 'memory' && l.data?.to === 'FAIL', 'memory -> FAIL event');
+    await d.waitFor(
+      (l) => l.type === 'check_changed' && l.data?.check === 'memory' && l.data?.to === 'FAIL',
+      'memory -> FAIL event',
+    );
 
     await copyFile(doctorFixture('healthy/proc/meminfo'), join(host.root, 'proc/meminfo'));
     const back = await eventually(async () => {
@@ -55,7 +62,15 @@ describe('cx-ops daemon over HTTP', () => {
     expect(m.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(m.text).toMatch(/^cx_ops_checks_total\{check="memory",status="pass"\} [1-9]/m);
     expect(m.text).toMatch(/^cx_ops_check_duration_seconds_bucket\{le="0.001",check="memory"\} \d+/m);
-    for (const name of ['cx_ops_repairs_total', 'cx_ops_updates_applied_total', 'cx_ops_daemon_cycle_duration_seconds', 'cx_ops_daemon_cycles_skipped_total', 'cx_ops_daemon_plugin_failures_total', 'cx_ops_daemon_sandbox_restarts_total', 'process_resident_memory_bytes']) {
+    for (const name of [
+      'cx_ops_repairs_total',
+      'cx_ops_updates_applied_total',
+      'cx_ops_daemon_cycle_duration_seconds',
+      'cx_ops_daemon_cycles_skipped_total',
+      'cx_ops_daemon_plugin_failures_total',
+      'cx_ops_daemon_sandbox_restarts_total',
+      'process_resident_memory_bytes',
+    ]) {
       expect(m.text).toContain(`# TYPE ${name} `);
     }
     expect(m.text).toMatch(/^cx_ops_daemon_cycles_total\{job="checks",outcome="ok"\} [1-9]/m);
@@ -66,8 +81,15 @@ describe('cx-ops daemon over HTTP', () => {
     expect(index.json.endpoints.map((e: { path: string }) => e.path)).toContain('/api/v1/checks');
     const checks = await d.get('/api/v1/checks');
     expectSchema('daemon-api-checks', checks.json);
-    expect(checks.json.results.map((r: { check_id: string }) => r.check_id).sort()).toEqual(['cpu_load', 'disk_space', 'memory']);
-    expect(checks.json.results.find((r: { check_id: string }) => r.check_id === 'memory')).toMatchObject({ category: 'memory', plugin: 'checks-system' });
+    expect(checks.json.results.map((r: { check_id: string }) => r.check_id).sort()).toEqual([
+      'cpu_load',
+      'disk_space',
+      'memory',
+    ]);
+    expect(checks.json.results.find((r: { check_id: string }) => r.check_id === 'memory')).toMatchObject({
+      category: 'memory',
+      plugin: 'checks-system',
+    });
     const hist = await d.get('/api/v1/history?check=memory&since=1h');
     expectSchema('daemon-api-history', hist.json);
     expect(hist.json.results.length).toBeGreaterThan(0);
@@ -98,23 +120,41 @@ describe('cx-ops daemon over HTTP', () => {
 
   test('no path traversal: only the fixed asset names are served', async () => {
     const { request } = await import('node:http');
-    const raw = (path: string) => new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: d.port, path, method: 'GET' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-      req.on('error', reject);
-      req.end();
-    });
-    for (const p of ['/../../../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd', '/dashboard.js/../../plugin.yaml', '//etc/passwd', '/index.html%00.js']) {
+    const raw = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: d.port, path, method: 'GET' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const p of [
+      '/../../../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/..%2f..%2fetc%2fpasswd',
+      '/dashboard.js/../../plugin.yaml',
+      '//etc/passwd',
+      '/index.html%00.js',
+    ]) {
       expect([400, 404]).toContain(await raw(p));
     }
   });
 
   test('read-only and bounded: other methods 405, a body 413, huge headers or URLs 431', async () => {
     const { request } = await import('node:http');
-    const send = (o: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) => new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: d.port, path: o.path ?? '/health', method: o.method ?? 'GET', headers: o.headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-      req.on('error', reject);
-      req.end(o.body);
-    });
+    const send = (o: { method?: string; path?: string; headers?: Record<string, string>; body?: string }) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: d.port, path: o.path ?? '/health', method: o.method ?? 'GET', headers: o.headers },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end(o.body);
+      });
     expect(await send({ method: 'POST', body: '{}' })).toBe(405);
     expect(await send({ method: 'DELETE' })).toBe(405);
     expect(await send({ headers: { 'content-length': '5' }, body: 'hello' })).toBe(413);
@@ -130,7 +170,9 @@ describe('cx-ops daemon security settings', () => {
       const tokenFile = join(host.root, 'etc/cx/daemon.token');
       await writeFile(tokenFile, 'secret-token-1234567890\n');
       await chmod(tokenFile, 0o644);
-      await host.config(`daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n`);
+      await host.config(
+        `daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n`,
+      );
       const refused = await host.cli(['daemon']);
       expect(refused.exitCode).toBe(2);
       expect(refused.stderr).toContain('error[CX_ERR_CONFIG_INVALID]');
@@ -161,7 +203,9 @@ describe('cx-ops daemon security settings', () => {
     try {
       const tokenFile = join(host.root, 'etc/cx/daemon.token');
       await writeFile(tokenFile, 'secret-token-1234567890\n', { mode: 0o600 });
-      await host.config(`daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n  protect_metrics: true\n`);
+      await host.config(
+        `daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  token_file: ${tokenFile}\n  protect_metrics: true\n`,
+      );
       const d = await host.start();
       const bearer = { authorization: 'Bearer secret-token-1234567890' };
       for (const path of ['/health', '/metrics']) {
@@ -180,7 +224,7 @@ describe('cx-ops daemon security settings', () => {
       await host.config('daemon:\n  interval: 1s\n  listen: 0.0.0.0:0\n');
       const r = await host.cli(['daemon']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain("error[CX_ERR_CONFIG_INVALID]");
+      expect(r.stderr).toContain('error[CX_ERR_CONFIG_INVALID]');
       expect(r.stderr).toContain("'daemon.listen' listens beyond loopback (0.0.0.0:0), so it needs daemon.token_file");
     } finally {
       await host.cleanup();
@@ -190,7 +234,9 @@ describe('cx-ops daemon security settings', () => {
   test('a client over the rate limit gets 429 with Retry-After', async () => {
     const host = await daemonRoot('healthy');
     try {
-      await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  rate_limit_per_minute: 5\n');
+      await host.config(
+        'daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n  rate_limit_per_minute: 5\n',
+      );
       const d = await host.start();
       const codes: number[] = [];
       let retry: string | null = null;

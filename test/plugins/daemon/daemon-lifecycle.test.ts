@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { daemonFixture, daemonRoot, doctorFixture, eventually, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
 
 let host: DaemonRoot | undefined;
 afterEach(async () => {
@@ -17,10 +17,15 @@ afterEach(async () => {
   host = undefined;
 });
 
-const cycles = (lines: Array<{ type: string; data?: Record<string, any> }>, job = 'checks') => lines.filter((l) => l.type === 'cycle_end' && l.data?.job === job).map((l) => l.data!.cycle as number);
+const cycles = (lines: Array<{ type: string; data?: Record<string, any> }>, job = 'checks') =>
+  lines.filter((l) => l.type === 'cycle_end' && l.data?.job === job).map((l) => l.data!.cycle as number);
 
 async function sandboxChild(pid: number): Promise<number | undefined> {
-  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+  const kids = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
   return kids[0];
 }
 
@@ -29,13 +34,22 @@ describe('cx-ops daemon under faults', () => {
     host = await daemonRoot('healthy');
     const dir = daemonFixture('faulty');
     expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'faulty'])).exitCode).toBe(0);
-    await host.config('daemon:\n  interval: 5s\n  listen: 127.0.0.1:0\n  checks: [memory, crasher, hanger, leaker, steady]\n  max_parallel: 1\n  log_lines_per_minute: 20\n');
+    await host.config(
+      'daemon:\n  interval: 5s\n  listen: 127.0.0.1:0\n  checks: [memory, crasher, hanger, leaker, steady]\n  max_parallel: 1\n  log_lines_per_minute: 20\n',
+    );
     const d = await host.start({ args: ['--plugin-dir', dir] });
     await d.waitFor(() => cycles(d.lines).length >= 2, 'two checks cycles');
-    expect(d.lines.find((l) => l.type === 'plugin_event' && l.plugin === 'faulty' && l.message.startsWith('watcher'))?.message).toBe('watcher started (every 5000 ms)');
+    expect(
+      d.lines.find((l) => l.type === 'plugin_event' && l.plugin === 'faulty' && l.message.startsWith('watcher'))
+        ?.message,
+    ).toBe('watcher started (every 5000 ms)');
     const checks = (await d.get('/api/v1/checks')).json;
     const by = Object.fromEntries(checks.results.map((r: { check_id: string }) => [r.check_id, r]));
-    expect(by.crasher).toMatchObject({ status: 'ERROR', message: expect.stringContaining('boom from crasher'), plugin: 'faulty' });
+    expect(by.crasher).toMatchObject({
+      status: 'ERROR',
+      message: expect.stringContaining('boom from crasher'),
+      plugin: 'faulty',
+    });
     expect(by.hanger).toMatchObject({ status: 'ERROR', message: expect.stringContaining('timed out') });
     expect(by.leaker.status).toBe('ERROR');
     // Its memory limit stops it, or under heavy load the sandbox call limit comes first.
@@ -66,8 +80,12 @@ describe('cx-ops daemon under faults', () => {
     // The flooding job: 50 lines a second against a limit of 20 a minute.
     expect(st.log_suppressed.faulty).toBeGreaterThanOrEqual(30);
     const metrics = (await d.get('/metrics')).text;
-    expect(Number(/cx_ops_daemon_log_lines_suppressed_total\{plugin="faulty"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(30);
-    expect(Number(/cx_ops_daemon_plugin_failures_total\{plugin="faulty"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(6);
+    expect(
+      Number(/cx_ops_daemon_log_lines_suppressed_total\{plugin="faulty"\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(30);
+    expect(
+      Number(/cx_ops_daemon_plugin_failures_total\{plugin="faulty"\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(6);
     expect(d.lines.filter((l) => l.type === 'plugin_event' && l.plugin === 'faulty').length).toBeLessThanOrEqual(20);
     expect((await d.stop()).exitCode).toBe(0);
     expect(d.lines.at(-1)).toMatchObject({ type: 'stopped' });
@@ -88,15 +106,39 @@ describe('cx-ops daemon with a hung trusted job', () => {
     const d = await host.start({ args: ['--plugin-dir', dir] });
     const timeouts = () => d.lines.filter((l) => l.type === 'cycle_timeout' && l.data?.job === 'stuck');
     await d.waitFor(() => timeouts().length >= 3, 'three deadlines of the stuck job');
-    expect(timeouts()[0]).toMatchObject({ level: 'error', message: "job 'stuck' of plugin 'hung-trusted' passed its deadline of 1s in cycle 1; the next cycle starts on time", data: { job: 'stuck', cycle: 1 } });
-    expect(timeouts().slice(0, 3).map((l) => l.data!.cycle)).toEqual([1, 2, 3]);
+    expect(timeouts()[0]).toMatchObject({
+      level: 'error',
+      message:
+        "job 'stuck' of plugin 'hung-trusted' passed its deadline of 1s in cycle 1; the next cycle starts on time",
+      data: { job: 'stuck', cycle: 1 },
+    });
+    expect(
+      timeouts()
+        .slice(0, 3)
+        .map((l) => l.data!.cycle),
+    ).toEqual([1, 2, 3]);
     const status = (await d.get('/api/v1/status')).json;
     const stuck = status.jobs.find((j: { id: string }) => j.id === 'stuck');
-    expect(stuck).toMatchObject({ plugin: 'hung-trusted', skipped: 0, failures: 0, last_error: 'passed its deadline of 1s' });
+    expect(stuck).toMatchObject({
+      plugin: 'hung-trusted',
+      skipped: 0,
+      failures: 0,
+      last_error: 'passed its deadline of 1s',
+    });
     expect(stuck.timeouts).toBe(stuck.runs - (stuck.running ? 1 : 0));
     // It really ran in this process, once per tick: its own counter (on a panel beside one that hangs) says so.
-    await eventually(async () => (await d.get('/api/v1/panels')).json.panels.find((p: { id: string }) => p.id === 'stuck-count')?.items[0].value >= 3, 'the counter panel');
-    expect(d.lines.find((l) => l.type === 'panel_failed')).toMatchObject({ plugin: 'hung-trusted', message: expect.stringMatching(/^dashboard panel 'stuck-panel' failed: .*timed out|^dashboard panel 'stuck-panel' failed: .*2000/) });
+    await eventually(
+      async () =>
+        (await d.get('/api/v1/panels')).json.panels.find((p: { id: string }) => p.id === 'stuck-count')?.items[0]
+          .value >= 3,
+      'the counter panel',
+    );
+    expect(d.lines.find((l) => l.type === 'panel_failed')).toMatchObject({
+      plugin: 'hung-trusted',
+      message: expect.stringMatching(
+        /^dashboard panel 'stuck-panel' failed: .*timed out|^dashboard panel 'stuck-panel' failed: .*2000/,
+      ),
+    });
     // The checks kept their schedule, none skipped or cut, and /health is theirs alone.
     const checks = status.jobs.find((j: { id: string }) => j.id === 'checks');
     expect(checks).toMatchObject({ skipped: 0, timeouts: 0, failures: 0 });
@@ -104,8 +146,12 @@ describe('cx-ops daemon with a hung trusted job', () => {
     expect(done).toEqual(done.map((_, i) => i + 1));
     expect((await d.get('/health')).status).toBe(200);
     const metrics = (await d.get('/metrics')).text;
-    expect(Number(/cx_ops_daemon_cycles_total\{job="stuck",outcome="timeout"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
-    expect(Number(/cx_ops_daemon_plugin_failures_total\{plugin="hung-trusted"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(
+      Number(/cx_ops_daemon_cycles_total\{job="stuck",outcome="timeout"\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      Number(/cx_ops_daemon_plugin_failures_total\{plugin="hung-trusted"\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(3);
     expect((await d.stop()).exitCode).toBe(0);
   });
 });
@@ -118,8 +164,13 @@ describe('cx-ops daemon runs the checks as doctor does', () => {
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, file_descriptors]\n');
     const d = await host.start({ args: ['--plugin-dir', dir] });
     await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a checks cycle');
-    const by = Object.fromEntries((await d.get('/api/v1/checks')).json.results.map((r: { check_id: string }) => [r.check_id, r]));
-    expect(by.file_descriptors).toMatchObject({ status: 'SKIP', message: "skipped: vetoed by plugin 'vetoer' (pre_check)" });
+    const by = Object.fromEntries(
+      (await d.get('/api/v1/checks')).json.results.map((r: { check_id: string }) => [r.check_id, r]),
+    );
+    expect(by.file_descriptors).toMatchObject({
+      status: 'SKIP',
+      message: "skipped: vetoed by plugin 'vetoer' (pre_check)",
+    });
     expect(by.memory.status).toBe('PASS');
     expect((await d.stop()).exitCode).toBe(0);
   });
@@ -137,8 +188,15 @@ describe('cx-ops daemon signals', () => {
     d.kill('SIGHUP');
     const reloaded = await d.waitFor((l) => l.type === 'reloaded', 'reloaded');
     expect(reloaded.data!.interval_seconds).toBe(2);
-    await eventually(async () => (await d.get('/health')).json.checks.cpu_load === 'pass', 'cpu_load in /health after the reload');
-    expect((await d.get('/api/v1/status')).json).toMatchObject({ interval_seconds: 2, reloads: 1, listen: `127.0.0.1:${d.port}` });
+    await eventually(
+      async () => (await d.get('/health')).json.checks.cpu_load === 'pass',
+      'cpu_load in /health after the reload',
+    );
+    expect((await d.get('/api/v1/status')).json).toMatchObject({
+      interval_seconds: 2,
+      reloads: 1,
+      listen: `127.0.0.1:${d.port}`,
+    });
 
     await host.config('daemon:\n  interval: soon\n');
     d.kill('SIGHUP');
@@ -152,9 +210,15 @@ describe('cx-ops daemon signals', () => {
     expect((await host.cli(['plugins', 'disable', 'checks-system'])).exitCode).toBe(0);
     d.kill('SIGHUP');
     await d.waitFor((l) => l.type === 'reloaded' && l.data!.interval_seconds === 1, 'second reload');
-    const warned = await d.waitFor((l) => l.type === 'plugin_event' && /names no registered check: memory, cpu_load/.test(l.message), 'unknown checks warning');
+    const warned = await d.waitFor(
+      (l) => l.type === 'plugin_event' && /names no registered check: memory, cpu_load/.test(l.message),
+      'unknown checks warning',
+    );
     expect(warned.plugin).toBe('daemon');
-    await eventually(async () => Object.keys((await d.get('/health')).json.checks).length === 0, 'no checks after checks-system was disabled');
+    await eventually(
+      async () => Object.keys((await d.get('/health')).json.checks).length === 0,
+      'no checks after checks-system was disabled',
+    );
 
     d.kill('SIGTERM');
     expect((await d.exited).exitCode).toBe(0);
@@ -176,7 +240,11 @@ describe('cx-ops daemon bad settings', () => {
     r = await host.cli(['daemon', '--json']);
     expect(r.exitCode).toBe(2);
     // Under --json the error is one JSON object on stdout.
-    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'CX_ERR_CONFIG_INVALID', exit: 2, message: expect.stringContaining(`${file}:3: 'daemon.listen'`) });
+    expect(JSON.parse(r.stdout).error).toMatchObject({
+      code: 'CX_ERR_CONFIG_INVALID',
+      exit: 2,
+      message: expect.stringContaining(`${file}:3: 'daemon.listen'`),
+    });
     await host.config('daemon:\n  interval: 0s\n');
     expect((await host.cli(['daemon'])).stderr).toContain(`${file}:2: 'daemon.interval'`);
   });
@@ -190,7 +258,9 @@ describe('cx-ops daemon bad settings', () => {
       await host.config(`daemon:\n  listen: 127.0.0.1:${port}\n`);
       const r = await host.cli(['daemon']);
       expect(r.exitCode).toBe(5);
-      expect(r.stderr).toContain(`error[CX_ERR_PORT_IN_USE]: cannot listen on 127.0.0.1:${port}: it is already in use by `);
+      expect(r.stderr).toContain(
+        `error[CX_ERR_PORT_IN_USE]: cannot listen on 127.0.0.1:${port}: it is already in use by `,
+      );
       expect(r.stderr).toContain(`(pid ${process.pid})`);
       expect(r.stderr).toContain('daemon.listen');
     } finally {
@@ -205,7 +275,10 @@ describe('cx-ops daemon bad settings', () => {
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.health).toMatchObject({ status: 'healthy', checks: { memory: 'pass', cpu_load: 'pass' } });
-    await writeFile(join(host.root, 'proc/meminfo'), await readFile(join(__dirname, '../../helpers/fixtures/stressed/proc/meminfo')));
+    await writeFile(
+      join(host.root, 'proc/meminfo'),
+      await readFile(join(__dirname, '../../helpers/fixtures/stressed/proc/meminfo')),
+    );
     r = await host.cli(['daemon', '--once']);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^unhealthy: memory=fail cpu_load=pass/);

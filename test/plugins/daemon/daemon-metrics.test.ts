@@ -29,7 +29,12 @@ describe('plugin metrics in the daemon registry', () => {
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
     const d = await host.start({ args: ['--plugin-dir', dir] });
     const invalid = await d.waitFor((l) => l.type === 'metric_invalid', 'the refused family');
-    expect(invalid).toMatchObject({ level: 'warn', plugin: 'metrics-demo', message: "metric 'cx_ops_demo_bad' of plugin 'metrics-demo' is not registered: counter 'cx_ops_demo_bad' must end in _total" });
+    expect(invalid).toMatchObject({
+      level: 'warn',
+      plugin: 'metrics-demo',
+      message:
+        "metric 'cx_ops_demo_bad' of plugin 'metrics-demo' is not registered: counter 'cx_ops_demo_bad' must end in _total",
+    });
     await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'demo' && l.data?.cycle >= 2, 'two demo cycles');
 
     const text = (await d.get('/metrics')).text;
@@ -40,7 +45,10 @@ describe('plugin metrics in the daemon registry', () => {
     expect(value(text, 'cx_ops_demo_wait_seconds_bucket{le="0.1"}')).toBe(0);
     expect(text).not.toContain('cx_ops_demo_bad');
     // The job's meta asked for the stored results of memory: a sandboxed job reads the store so.
-    await eventually(async () => (value((await d.get('/metrics')).text, 'cx_ops_demo_history_rows') ?? 0) >= 1, 'history handed to the job');
+    await eventually(
+      async () => (value((await d.get('/metrics')).text, 'cx_ops_demo_history_rows') ?? 0) >= 1,
+      'history handed to the job',
+    );
     expect(text).not.toContain('check="x"');
     expect(value(text, 'cx_ops_daemon_metric_samples_rejected_total{plugin="metrics-demo"}')).toBeGreaterThanOrEqual(6);
     const rejected = d.lines.filter((l) => l.type === 'metric_rejected').map((l) => l.message);

@@ -38,7 +38,10 @@ export interface RunningDaemon {
   stderr(): string;
   /** Resolves with the first line (already seen or coming) that matches. */
   waitFor(pred: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
-  get(path: string, headers?: Record<string, string>): Promise<{ status: number; headers: Headers; text: string; json: any }>;
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Headers; text: string; json: any }>;
   kill(signal: NodeJS.Signals): void;
   exited: Promise<{ exitCode: number | undefined; signal: string | undefined }>;
   /** SIGTERM and wait for the exit. */
@@ -49,19 +52,41 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
   const root = await mkdtemp(join(tmpdir(), 'cx-daemon-'));
   if (fixture) await cp(doctorFixture(fixture), root, { recursive: true });
   await mkdir(join(root, 'etc/cx'), { recursive: true });
-  const baseEnv = (extra: Record<string, string> = {}) => ({ HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin', ...extra });
+  const baseEnv = (extra: Record<string, string> = {}) => ({
+    HOME: join(root, 'home'),
+    NO_COLOR: '1',
+    CX_PLUGIN_PATH: '',
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...extra,
+  });
   const running: RunningDaemon[] = [];
   return {
     root,
     config: (yaml) => writeFile(join(root, 'etc/cx/config.yaml'), yaml),
     async cli(args, env) {
-      const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, ...args], { reject: false, env: baseEnv(env), extendEnv: false, input: '', timeout: 60_000 });
+      const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, ...args], {
+        reject: false,
+        env: baseEnv(env),
+        extendEnv: false,
+        input: '',
+        timeout: 60_000,
+      });
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     async start(options = {}) {
-      const child: ResultPromise = execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, 'daemon', '--log-format', 'json', ...(options.args ?? [])], {
-        reject: false, env: baseEnv(options.env), extendEnv: false, stdin: 'ignore', buffer: false, stderr: 'pipe', stdout: 'pipe',
-      });
+      const child: ResultPromise = execa(
+        process.execPath,
+        ['--no-node-snapshot', LAUNCHER, '--root', root, 'daemon', '--log-format', 'json', ...(options.args ?? [])],
+        {
+          reject: false,
+          env: baseEnv(options.env),
+          extendEnv: false,
+          stdin: 'ignore',
+          buffer: false,
+          stderr: 'pipe',
+          stdout: 'pipe',
+        },
+      );
       const lines: LogLine[] = [];
       let raw = '';
       const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
@@ -80,10 +105,11 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
             continue;
           }
           lines.push(l);
-          for (const w of [...waiters]) if (w.pred(l)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(l);
-          }
+          for (const w of [...waiters])
+            if (w.pred(l)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(l);
+            }
         }
       });
       child.stdout!.resume();
@@ -92,16 +118,40 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
         const seen = lines.find(pred);
         if (seen) return Promise.resolve(seen);
         return new Promise<LogLine>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`daemon: no log line '${what}' within ${timeoutMs / 1000}s; stderr:\n${raw.slice(-4000)}`)), timeoutMs);
-          waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
-          void exited.then(() => setTimeout(() => { clearTimeout(t); reject(new Error(`daemon exited before '${what}'; stderr:\n${raw.slice(-4000)}`)); }, 200));
+          const t = setTimeout(
+            () =>
+              reject(
+                new Error(`daemon: no log line '${what}' within ${timeoutMs / 1000}s; stderr:\n${raw.slice(-4000)}`),
+              ),
+            timeoutMs,
+          );
+          waiters.push({
+            pred,
+            resolve: (l) => {
+              clearTimeout(t);
+              resolve(l);
+            },
+          });
+          void exited.then(() =>
+            setTimeout(() => {
+              clearTimeout(t);
+              reject(new Error(`daemon exited before '${what}'; stderr:\n${raw.slice(-4000)}`));
+            }, 200),
+          );
         });
       };
       let port = 0;
-      if (options.waitListening !== false) port = (await waitFor((l) => l.type === 'listening', 'listening')).data!.port as number;
+      if (options.waitListening !== false)
+        port = (await waitFor((l) => l.type === 'listening', 'listening')).data!.port as number;
       const url = `http://127.0.0.1:${port}`;
       const d: RunningDaemon = {
-        port, url, pid: child.pid!, lines, stderr: () => raw, waitFor, exited,
+        port,
+        url,
+        pid: child.pid!,
+        lines,
+        stderr: () => raw,
+        waitFor,
+        exited,
         async get(path, headers = {}) {
           const r = await fetch(`${url}${path}`, { headers });
           const text = await r.text();
@@ -134,7 +184,11 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
 }
 
 /** Waits until `fn` returns a truthy value (polling; for states the daemon reaches by itself). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 45_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 45_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {

@@ -42,7 +42,11 @@ describe('systemd notification', () => {
     try {
       await eventually(async () => got.includes('bound'), 'the notify socket is bound');
       const d = await host.start({ env: { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '1000000' } });
-      await eventually(async () => /READY=1/.test(got) && (got.match(/WATCHDOG=1/g) ?? []).length >= 2, 'READY=1 and two watchdog pings', 30_000);
+      await eventually(
+        async () => /READY=1/.test(got) && (got.match(/WATCHDOG=1/g) ?? []).length >= 2,
+        'READY=1 and two watchdog pings',
+        30_000,
+      );
       const ready = got.split('\n').find((l) => l.includes('READY=1'))!;
       expect(ready).toContain(`MAINPID=${d.pid}`);
       expect(ready).toMatch(/STATUS=cycle 1: (healthy|unhealthy)/);
@@ -69,21 +73,27 @@ describe('systemd notification', () => {
     expect((await d.stop()).exitCode).toBe(0);
   });
 
-  test.skipIf(!existsSync('/usr/bin/systemd-analyze'))('the shipped unit passes systemd-analyze verify (ExecStart pointed at this checkout)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cx-unit-'));
-    try {
-      const unit = (await readFile(UNIT, 'utf8')).replace(/^ExecStart=.*$/m, `ExecStart=${process.execPath} ${LAUNCHER} daemon --log-format json`);
-      expect(unit).toMatch(/^Type=notify$/m);
-      expect(unit).toMatch(/^WatchdogSec=\d+$/m);
-      expect(unit).toMatch(/^ProtectSystem=strict$/m);
-      expect(unit).toMatch(/^PrivateTmp=true$/m);
-      expect(unit).toMatch(/^ReadWritePaths=\/var\/lib\/cx \/var\/log\/cx \/var\/cache\/cx$/m);
-      await writeFile(join(dir, 'cx-ops.service'), unit);
-      const r = await execa('systemd-analyze', ['verify', join(dir, 'cx-ops.service')], { reject: false });
-      expect(`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('cx-ops.service'))).toEqual([]);
-      expect(r.exitCode).toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  test.skipIf(!existsSync('/usr/bin/systemd-analyze'))(
+    'the shipped unit passes systemd-analyze verify (ExecStart pointed at this checkout)',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'cx-unit-'));
+      try {
+        const unit = (await readFile(UNIT, 'utf8')).replace(
+          /^ExecStart=.*$/m,
+          `ExecStart=${process.execPath} ${LAUNCHER} daemon --log-format json`,
+        );
+        expect(unit).toMatch(/^Type=notify$/m);
+        expect(unit).toMatch(/^WatchdogSec=\d+$/m);
+        expect(unit).toMatch(/^ProtectSystem=strict$/m);
+        expect(unit).toMatch(/^PrivateTmp=true$/m);
+        expect(unit).toMatch(/^ReadWritePaths=\/var\/lib\/cx \/var\/log\/cx \/var\/cache\/cx$/m);
+        await writeFile(join(dir, 'cx-ops.service'), unit);
+        const r = await execa('systemd-analyze', ['verify', join(dir, 'cx-ops.service')], { reject: false });
+        expect(`${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('cx-ops.service'))).toEqual([]);
+        expect(r.exitCode).toBe(0);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -24,7 +24,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
   let browser: BrowserContext;
   beforeAll(async () => {
     host = await daemonRoot('healthy');
-    await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space, zombie_processes]\n');
+    await host.config(
+      'daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space, zombie_processes]\n',
+    );
     d = await host.start();
     await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
     profile = await mkdtemp(join(tmpdir(), 'cx-chromium-'));
@@ -32,7 +34,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1100, height: 800 },
     });
   }, 120_000);
@@ -56,7 +66,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
     });
     await page.goto(`${d.url}/`);
     await page.waitForSelector('#check-memory[data-status="PASS"]', { timeout: 30_000 });
-    await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'connected', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('conn')?.textContent === 'connected', undefined, {
+      timeout: 30_000,
+    });
     await page.evaluate(() => {
       (window as unknown as { stayed: boolean }).stayed = true;
     });
@@ -82,7 +94,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(`${d.url}/`);
     await page.waitForSelector('#check-memory[data-status]', { timeout: 30_000 });
-    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    const widths = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
     expect(widths.scroll).toBeLessThanOrEqual(widths.client);
     await page.screenshot({ path: join(OUTPUT, 'daemon-dashboard-phone.png'), fullPage: true });
     await page.close();
@@ -95,7 +110,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
       const token = 'dashboard-token-0123456789';
       await writeFile(tokenFile, `${token}\n`);
       await chmod(tokenFile, 0o600);
-      await secured.config(`daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space]\n  token_file: ${tokenFile}\n`);
+      await secured.config(
+        `daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space]\n  token_file: ${tokenFile}\n`,
+      );
       const sd = await secured.start();
       await sd.waitFor((l) => l.type === 'cycle_end', 'first cycle');
       const errors: string[] = [];
@@ -108,7 +125,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
       await asked.fill('#token', token);
       await asked.click('#login button');
       await asked.waitForSelector('#check-memory[data-status="PASS"]', { timeout: 30_000 });
-      await asked.waitForFunction(() => document.getElementById('conn')?.textContent === 'connected', undefined, { timeout: 30_000 });
+      await asked.waitForFunction(() => document.getElementById('conn')?.textContent === 'connected', undefined, {
+        timeout: 30_000,
+      });
       await asked.screenshot({ path: join(OUTPUT, 'daemon-dashboard-token.png'), fullPage: true });
       await asked.close();
 
@@ -121,7 +140,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
       expect(new URL(linked.url()).hash).toBe('');
       // Live without a reload: the next cycle arrives over the stream.
       const first = Number(/cycle (\d+)/.exec((await linked.textContent('#summary')) ?? '')?.[1]);
-      await linked.waitForFunction((n) => Number(/cycle (\d+)/.exec(document.getElementById('summary')?.textContent ?? '')?.[1]) > n, first, { timeout: 30_000 });
+      await linked.waitForFunction(
+        (n) => Number(/cycle (\d+)/.exec(document.getElementById('summary')?.textContent ?? '')?.[1]) > n,
+        first,
+        { timeout: 30_000 },
+      );
       await linked.close();
       expect(errors).toEqual([]);
       expect((await sd.stop()).exitCode).toBe(0);

@@ -2,7 +2,11 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { Scheduler, type Clock, type SchedulerEvent } from '../../../plugins-builtin/daemon/scheduler.js';
 
-const clock: Clock = { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+const clock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 describe('Scheduler', () => {
@@ -16,7 +20,16 @@ describe('Scheduler', () => {
   test('runs at a fixed rate from the start, whatever each run takes', async () => {
     const starts: number[] = [];
     const s = new Scheduler(undefined, clock);
-    s.add({ id: 'j', plugin: 'p', intervalMs: 1000, deadlineMs: 900, run: async () => { starts.push(Date.now()); await sleep(300); } });
+    s.add({
+      id: 'j',
+      plugin: 'p',
+      intervalMs: 1000,
+      deadlineMs: 900,
+      run: async () => {
+        starts.push(Date.now());
+        await sleep(300);
+      },
+    });
     s.start();
     await vi.advanceTimersByTimeAsync(3500);
     expect(starts).toEqual([0, 1000, 2000, 3000]);
@@ -28,7 +41,18 @@ describe('Scheduler', () => {
     let running = 0;
     let most = 0;
     const s = new Scheduler((e) => events.push(e), clock);
-    s.add({ id: 'slow', plugin: 'p', intervalMs: 1000, deadlineMs: 5000, run: async () => { running++; most = Math.max(most, running); await sleep(2500); running--; } });
+    s.add({
+      id: 'slow',
+      plugin: 'p',
+      intervalMs: 1000,
+      deadlineMs: 5000,
+      run: async () => {
+        running++;
+        most = Math.max(most, running);
+        await sleep(2500);
+        running--;
+      },
+    });
     s.start();
     await vi.advanceTimersByTimeAsync(6100);
     expect(most).toBe(1);
@@ -47,7 +71,10 @@ describe('Scheduler', () => {
     const starts: number[] = [];
     let n = 0;
     s.add({
-      id: 'bad', plugin: 'flaky', intervalMs: 1000, deadlineMs: 500,
+      id: 'bad',
+      plugin: 'flaky',
+      intervalMs: 1000,
+      deadlineMs: 500,
       run: async () => {
         starts.push(Date.now());
         n++;
@@ -70,7 +97,15 @@ describe('Scheduler', () => {
   test('a late timer (suspend, stopped process) skips the missed ticks instead of bursting', async () => {
     const starts: number[] = [];
     const s = new Scheduler(undefined, clock);
-    s.add({ id: 'j', plugin: 'p', intervalMs: 1000, deadlineMs: 900, run: async () => { starts.push(Date.now()); } });
+    s.add({
+      id: 'j',
+      plugin: 'p',
+      intervalMs: 1000,
+      deadlineMs: 900,
+      run: async () => {
+        starts.push(Date.now());
+      },
+    });
     s.start();
     await vi.advanceTimersByTimeAsync(10);
     vi.setSystemTime(5500); // the clock jumps: ticks 1000..5000 were missed

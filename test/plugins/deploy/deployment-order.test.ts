@@ -12,7 +12,7 @@ function edges(m: ServiceManifest): Array<[string, string]> {
 
 describe('waves on random DAGs', () => {
   for (let seed = 1; seed <= 60; seed++) {
-    const n = 1 + (seed * 7) % 80;
+    const n = 1 + ((seed * 7) % 80);
     const m = randomManifest(n, Math.floor(n * (seed % 5)), seed);
     it(`seed ${seed}: ${n} services, ${edges(m).length} edges`, () => {
       expect(findCycles(serviceGraph(m))).toEqual([]);
@@ -32,7 +32,7 @@ describe('waves on random DAGs', () => {
 
 describe('cycles on random graphs', () => {
   for (let seed = 1; seed <= 60; seed++) {
-    const n = 1 + (seed * 13) % 60;
+    const n = 1 + ((seed * 13) % 60);
     const m = randomManifest(n, n * 2, 1000 + seed, 1 + (seed % 3));
     it(`seed ${seed}: ${n} services`, () => {
       const cycles = findCycles(serviceGraph(m));

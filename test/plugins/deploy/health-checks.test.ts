@@ -19,7 +19,8 @@ let plugin: StartedPlugin;
 let port = 0;
 let tcpPort = 0;
 
-const listen = (s: Server | TcpServer, host: string) => new Promise<number>((r) => s.listen(0, host, () => r((s.address() as { port: number }).port)));
+const listen = (s: Server | TcpServer, host: string) =>
+  new Promise<number>((r) => s.listen(0, host, () => r((s.address() as { port: number }).port)));
 
 beforeAll(async () => {
   http = httpServer((req, res) => {
@@ -38,25 +39,57 @@ afterAll(async () => {
   tcp?.close();
 });
 
-const probe = (id: string, req: Record<string, unknown>) => plugin.invoke('health-check', id, { timeout_ms: 2000, ...req } as never) as Promise<{ state: string; detail: string }>;
+const probe = (id: string, req: Record<string, unknown>) =>
+  plugin.invoke('health-check', id, { timeout_ms: 2000, ...req } as never) as Promise<{
+    state: string;
+    detail: string;
+  }>;
 
 describe('health-check contributions', () => {
   it('http: 2xx and 3xx are healthy, others not; expect_body must be in the body', async () => {
-    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/ok` })).toMatchObject({ state: 'healthy', detail: `GET http://127.0.0.31:${port}/ok: HTTP 200` });
-    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/moved` })).toMatchObject({ state: 'healthy' });
-    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/bad` })).toMatchObject({ state: 'unhealthy', detail: `GET http://127.0.0.31:${port}/bad: HTTP 500` });
-    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/ok`, expectBody: 'nope' })).toMatchObject({ state: 'unhealthy', detail: `GET http://127.0.0.31:${port}/ok: HTTP 200, but the body does not contain "nope"` });
+    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/ok` })).toMatchObject({
+      state: 'healthy',
+      detail: `GET http://127.0.0.31:${port}/ok: HTTP 200`,
+    });
+    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/moved` })).toMatchObject({
+      state: 'healthy',
+    });
+    expect(await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/bad` })).toMatchObject({
+      state: 'unhealthy',
+      detail: `GET http://127.0.0.31:${port}/bad: HTTP 500`,
+    });
+    expect(
+      await probe('http', { form: 'http', url: `http://127.0.0.31:${port}/ok`, expectBody: 'nope' }),
+    ).toMatchObject({
+      state: 'unhealthy',
+      detail: `GET http://127.0.0.31:${port}/ok: HTTP 200, but the body does not contain "nope"`,
+    });
   });
 
   it('tcp: a listening port is healthy; a closed one is not', async () => {
-    expect(await probe('tcp', { form: 'tcp', host: '127.0.0.32', port: tcpPort })).toMatchObject({ state: 'healthy', detail: `connected to 127.0.0.32:${tcpPort}` });
-    expect(await probe('tcp', { form: 'tcp', host: '127.0.0.33', port: tcpPort })).toMatchObject({ state: 'unhealthy', detail: `127.0.0.33:${tcpPort}: ECONNREFUSED` });
+    expect(await probe('tcp', { form: 'tcp', host: '127.0.0.32', port: tcpPort })).toMatchObject({
+      state: 'healthy',
+      detail: `connected to 127.0.0.32:${tcpPort}`,
+    });
+    expect(await probe('tcp', { form: 'tcp', host: '127.0.0.33', port: tcpPort })).toMatchObject({
+      state: 'unhealthy',
+      detail: `127.0.0.33:${tcpPort}: ECONNREFUSED`,
+    });
   });
 
   it("command: Consul's exit convention, output capped", async () => {
-    expect(await probe('command', { form: 'command', command: 'echo fine' })).toMatchObject({ state: 'healthy', detail: 'exit 0: fine' });
-    expect(await probe('command', { form: 'command', command: 'echo slow >&2; exit 1' })).toMatchObject({ state: 'degraded', detail: 'exit 1: slow' });
-    expect(await probe('command', { form: 'command', command: 'exit 2' })).toMatchObject({ state: 'unhealthy', detail: 'exit 2' });
+    expect(await probe('command', { form: 'command', command: 'echo fine' })).toMatchObject({
+      state: 'healthy',
+      detail: 'exit 0: fine',
+    });
+    expect(await probe('command', { form: 'command', command: 'echo slow >&2; exit 1' })).toMatchObject({
+      state: 'degraded',
+      detail: 'exit 1: slow',
+    });
+    expect(await probe('command', { form: 'command', command: 'exit 2' })).toMatchObject({
+      state: 'unhealthy',
+      detail: 'exit 2',
+    });
     const big = await probe('command', { form: 'command', command: 'head -c 100000 /dev/zero | tr "\\0" x' });
     expect(big.detail.length).toBeLessThanOrEqual('exit 0: '.length + 4096);
   });
@@ -72,8 +105,19 @@ describe('generated scripts', () => {
   it('generateHealthCheck and generateHealthMonitor exit 0/2 as the services are', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cx-hc-'));
     try {
-      const good = { enable: true, ip: '127.0.0.31', hostname: 'a.test', health_check: { test: `tcp:${port}`, timeout: '2s' } };
-      const down = { enable: true, ip: '127.0.0.33', hostname: 'b.test', health_check: `tcp:${port}`, depends_on: ['good'] };
+      const good = {
+        enable: true,
+        ip: '127.0.0.31',
+        hostname: 'a.test',
+        health_check: { test: `tcp:${port}`, timeout: '2s' },
+      };
+      const down = {
+        enable: true,
+        ip: '127.0.0.33',
+        hostname: 'b.test',
+        health_check: `tcp:${port}`,
+        depends_on: ['good'],
+      };
       const cmd = { enable: true, ip: '127.0.0.34', hostname: 'c.test', health_check: 'exit 1' };
       const run = (name: string, text: string) => {
         writeFileSync(join(dir, name), text);

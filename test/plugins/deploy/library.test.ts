@@ -23,7 +23,9 @@ describe('deploy-library', () => {
     expect(lib.getDeploymentOrder(manifest)).toEqual([['db'], ['app'], ['web']]);
     expect(lib.getServiceDependencies(manifest, 'web')).toEqual(['app', 'db']);
     expect(lib.generateDeploymentPlan(manifest).waves.map((w) => w.wave)).toEqual([1, 2, 3]);
-    expect(lib.generateRollbackScript(manifest, 'app')).toContain("echo 'stopping web'; # web: no driver\necho 'stopping app'; # app: no driver\n");
+    expect(lib.generateRollbackScript(manifest, 'app')).toContain(
+      "echo 'stopping web'; # web: no driver\necho 'stopping app'; # app: no driver\n",
+    );
     expect(lib.generateHealthCheck('db', manifest.services.db)).toContain('# db: no health_check; counted healthy');
     expect(lib.generateHealthMonitor(manifest)).toContain('check_web');
   });

@@ -44,7 +44,12 @@ export function randomManifest(n: number, edges: number, seed: number, cycles = 
   const name = (i: number) => `svc-${i}`;
   const services: ServiceManifest['services'] = {};
   for (let i = 0; i < n; i++) {
-    services[name(i)] = { enable: true, ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, hostname: `svc-${i}.example.com`, depends_on: [...deps[i]!].map(name) };
+    services[name(i)] = {
+      enable: true,
+      ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      hostname: `svc-${i}.example.com`,
+      depends_on: [...deps[i]!].map(name),
+    };
   }
   return { network: { network_cidr: '10.0.0.0/8' }, services };
 }

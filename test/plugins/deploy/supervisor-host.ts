@@ -45,13 +45,30 @@ export async function startSupervisorHost(): Promise<SupervisorHost> {
   writeFileSync(join(root, 'http-server.mjs'), HTTP);
   writeFileSync(join(root, 'tcp-server.mjs'), TCP);
   const conf = join(etc, 'supervisord.conf');
-  writeFileSync(conf, [
-    '[unix_http_server]', `file=${root}/run/supervisor.sock`, '',
-    '[supervisord]', `logfile=${root}/supervisord.log`, `pidfile=${root}/run/supervisord.pid`, `childlogdir=${root}`, 'nodaemon=true', 'user=root', '',
-    '[rpcinterface:supervisor]', 'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface', '',
-    '[supervisorctl]', `serverurl=unix://${root}/run/supervisor.sock`, '',
-    '[include]', `files = ${etc}/conf.d/*.conf`, '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '[unix_http_server]',
+      `file=${root}/run/supervisor.sock`,
+      '',
+      '[supervisord]',
+      `logfile=${root}/supervisord.log`,
+      `pidfile=${root}/run/supervisord.pid`,
+      `childlogdir=${root}`,
+      'nodaemon=true',
+      'user=root',
+      '',
+      '[rpcinterface:supervisor]',
+      'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
+      '',
+      '[supervisorctl]',
+      `serverurl=unix://${root}/run/supervisor.sock`,
+      '',
+      '[include]',
+      `files = ${etc}/conf.d/*.conf`,
+      '',
+    ].join('\n'),
+  );
   const child: ChildProcess = spawn('supervisord', ['-c', conf], { stdio: 'ignore', detached: true });
   const ctl = (...args: string[]) => {
     const r = spawnSync('supervisorctl', ['-c', conf, ...args], { encoding: 'utf8' });
@@ -70,7 +87,16 @@ export async function startSupervisorHost(): Promise<SupervisorHost> {
   };
   for (let i = 0; i < 100; i++) {
     if (/^\d+$/.test(ctl('pid').trim())) {
-      return { root, net, conf, ctl, reset, stop, http: `${process.execPath} ${join(root, 'http-server.mjs')}`, tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}` };
+      return {
+        root,
+        net,
+        conf,
+        ctl,
+        reset,
+        stop,
+        http: `${process.execPath} ${join(root, 'http-server.mjs')}`,
+        tcp: `${process.execPath} ${join(root, 'tcp-server.mjs')}`,
+      };
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -32,11 +32,27 @@ test('custom_service runs sandboxed within its grants; its fix in dry run is rec
   const pd = await enabledCustomService();
   const run = await h!.run([...pd, 'doctor', '--json', '--category', 'services', '--fix', '--dry-run']);
   const report = parseReport(run);
-  expect(report.checks.custom_service).toEqual({ category: 'services', severity: 'high', plugin: 'custom-service', tier: 'sandboxed' });
+  expect(report.checks.custom_service).toEqual({
+    category: 'services',
+    severity: 'high',
+    plugin: 'custom-service',
+    tier: 'sandboxed',
+  });
   // No systemd on the test machine: systemctl is-active cannot say "active".
-  expect(report.results.find((r) => r.check_id === 'custom_service')).toMatchObject({ status: 'FAIL', message: 'Service is not running', fix_id: 'restart_custom_service' });
+  expect(report.results.find((r) => r.check_id === 'custom_service')).toMatchObject({
+    status: 'FAIL',
+    message: 'Service is not running',
+    fix_id: 'restart_custom_service',
+  });
   expect(report.fixes).toEqual([
-    expect.objectContaining({ check_id: 'custom_service', fix_id: 'restart_custom_service', outcome: 'dry_run', safe: true, actions: ['systemctl restart my-service'], recorded_actions: [expect.stringContaining('systemctl restart my-service')] }),
+    expect.objectContaining({
+      check_id: 'custom_service',
+      fix_id: 'restart_custom_service',
+      outcome: 'dry_run',
+      safe: true,
+      actions: ['systemctl restart my-service'],
+      recorded_actions: [expect.stringContaining('systemctl restart my-service')],
+    }),
   ]);
   expect(run.exitCode).toBe(2);
 });
@@ -48,10 +64,13 @@ test('in development mode (--dev) the check is SKIP "not diagnosed", never a PAS
     expect.objectContaining({
       check_id: 'custom_service',
       status: 'SKIP',
-      message: 'not diagnosed: development mode recorded its call(s) instead of running them (exec: systemctl is-active my-service)',
+      message:
+        'not diagnosed: development mode recorded its call(s) instead of running them (exec: systemctl is-active my-service)',
       details: { plugin: 'custom-service', recorded: ['exec: systemctl is-active my-service'] },
     }),
   ]);
   expect(run.exitCode).toBe(0);
-  expect(run.stderr).toContain('development mode: 1 side-effecting call recorded, none performed:\n  exec: systemctl is-active my-service');
+  expect(run.stderr).toContain(
+    'development mode: 1 side-effecting call recorded, none performed:\n  exec: systemctl is-active my-service',
+  );
 });

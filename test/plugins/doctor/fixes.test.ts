@@ -21,12 +21,18 @@ async function logsAndFullDisk(host: DoctorHost, extraConfig: Record<string, unk
   await mkdir(join(log, 'app'), { recursive: true });
   await mkdir(join(log, 'journal'), { recursive: true });
   const old = new Date(Date.now() - 30 * 86_400_000);
-  for (const [f, body] of [['syslog.2.gz', 'x'.repeat(100)], ['app/old.log.1', 'y'.repeat(50)]] as const) {
+  for (const [f, body] of [
+    ['syslog.2.gz', 'x'.repeat(100)],
+    ['app/old.log.1', 'y'.repeat(50)],
+  ] as const) {
     await writeFile(join(log, f), body);
     await utimes(join(log, f), old, old);
   }
   await writeFile(join(log, 'syslog'), 'current\n');
-  await host.config({ checks: { disk_space: { per_mount: { '/': { warn_percent: 0.001, fail_percent: 0.002 } } } }, ...extraConfig });
+  await host.config({
+    checks: { disk_space: { per_mount: { '/': { warn_percent: 0.001, fail_percent: 0.002 } } } },
+    ...extraConfig,
+  });
   return { old: [join(log, 'app/old.log.1'), join(log, 'syslog.2.gz')], current: join(log, 'syslog') };
 }
 
@@ -39,17 +45,30 @@ describe('doctor --fix', () => {
     const fixes = Object.fromEntries(report.fixes!.map((f) => [f.fix_id, f]));
     expect(Object.keys(fixes).sort()).toEqual(['disk_cleanup', 'zombie_reap']);
     expect(fixes.disk_cleanup).toMatchObject({
-      check_id: 'disk_space', outcome: 'dry_run', safe: true, verified: null,
-      actions: [`journalctl --vacuum-size=200M --root=${h.root}`, `remove ${logs.old[0]} (50 bytes)`, `remove ${logs.old[1]} (100 bytes)`],
+      check_id: 'disk_space',
+      outcome: 'dry_run',
+      safe: true,
+      verified: null,
+      actions: [
+        `journalctl --vacuum-size=200M --root=${h.root}`,
+        `remove ${logs.old[0]} (50 bytes)`,
+        `remove ${logs.old[1]} (100 bytes)`,
+      ],
     });
     expect(fixes.disk_cleanup!.recorded_actions).toHaveLength(3);
     expect(fixes.disk_cleanup!.recorded_actions.join('\n')).toContain(logs.old[0]);
-    expect(fixes.zombie_reap).toMatchObject({ check_id: 'zombie_processes', outcome: 'dry_run', actions: ['kill -s CHLD 42'] });
+    expect(fixes.zombie_reap).toMatchObject({
+      check_id: 'zombie_processes',
+      outcome: 'dry_run',
+      actions: ['kill -s CHLD 42'],
+    });
     expect(fixes.zombie_reap!.recorded_actions).toEqual([expect.stringContaining('kill -s CHLD 42')]);
     for (const f of [...logs.old, logs.current]) expect(existsSync(f)).toBe(true);
 
     const text = await h.run(['doctor', '--fix', '--dry-run', '--check', 'disk_space']);
-    expect(text.stdout).toContain(`\nFixes (dry run: nothing is changed)\n  [DRY RUN] disk_cleanup for disk_space would:\n      journalctl --vacuum-size=200M --root=${h.root}\n      remove ${logs.old[0]} (50 bytes)\n      remove ${logs.old[1]} (100 bytes)\n`);
+    expect(text.stdout).toContain(
+      `\nFixes (dry run: nothing is changed)\n  [DRY RUN] disk_cleanup for disk_space would:\n      journalctl --vacuum-size=200M --root=${h.root}\n      remove ${logs.old[0]} (50 bytes)\n      remove ${logs.old[1]} (100 bytes)\n`,
+    );
   });
 
   test('without a terminal and without -y nothing is applied, and it says how', async () => {
@@ -57,7 +76,11 @@ describe('doctor --fix', () => {
     const logs = await logsAndFullDisk(h);
     const { report } = await h.json(['--fix', '--check', 'disk_space']);
     expect(report.fixes).toEqual([
-      expect.objectContaining({ fix_id: 'disk_cleanup', outcome: 'declined', message: 'not applied: no terminal to ask; use -y (or doctor.auto_fix_safe for safe fixes)' }),
+      expect.objectContaining({
+        fix_id: 'disk_cleanup',
+        outcome: 'declined',
+        message: 'not applied: no terminal to ask; use -y (or doctor.auto_fix_safe for safe fixes)',
+      }),
     ]);
     expect(existsSync(logs.old[0]!)).toBe(true);
   });
@@ -67,7 +90,13 @@ describe('doctor --fix', () => {
     const logs = await logsAndFullDisk(h);
     const { run, report } = await h.json(['--fix', '-y', '--check', 'disk_space']);
     expect(run.exitCode).toBe(2);
-    expect(report.fixes![0]).toMatchObject({ fix_id: 'disk_cleanup', outcome: 'applied', message: 'cleaned package cache and logs (150 bytes of old logs)', verified: 'not fixed', result_after: { check_id: 'disk_space', status: 'FAIL' } });
+    expect(report.fixes![0]).toMatchObject({
+      fix_id: 'disk_cleanup',
+      outcome: 'applied',
+      message: 'cleaned package cache and logs (150 bytes of old logs)',
+      verified: 'not fixed',
+      result_after: { check_id: 'disk_space', status: 'FAIL' },
+    });
     for (const f of logs.old) expect(existsSync(f)).toBe(false);
     expect(existsSync(logs.current)).toBe(true);
   });
@@ -75,10 +104,17 @@ describe('doctor --fix', () => {
   test('auto_fix_safe applies safe fixes unasked and still asks for the others (the apt repair, repair_apt, is not safe)', async () => {
     h = await doctorHost('apt');
     await logsAndFullDisk(h, { doctor: { auto_fix_safe: true } });
-    await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nDescription: baz\n');
+    await appendFile(
+      join(h.root, 'var/lib/dpkg/status'),
+      '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nDescription: baz\n',
+    );
     const { report } = await h.json(['--fix', '--check', 'disk_space', '--check', 'apt_status']);
     const fixes = Object.fromEntries(report.fixes!.map((f) => [f.fix_id, f]));
-    expect(fixes.disk_cleanup).toMatchObject({ outcome: 'applied', safe: true, actions: expect.arrayContaining([`apt-get clean -o Dir=${h.root}`]) });
+    expect(fixes.disk_cleanup).toMatchObject({
+      outcome: 'applied',
+      safe: true,
+      actions: expect.arrayContaining([`apt-get clean -o Dir=${h.root}`]),
+    });
     expect(fixes.repair_apt).toMatchObject({ outcome: 'declined', safe: false });
   });
 });
@@ -86,11 +122,22 @@ describe('doctor --fix', () => {
 describe('hand-over to the apt repair', () => {
   test('apt_status names repair_apt; --fix -y runs it with real dpkg in the temp root and the re-run check passes', async () => {
     h = await doctorHost('apt');
-    await appendFile(join(h.root, 'var/lib/dpkg/status'), '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nMaintainer: X <x@example.invalid>\nDescription: baz\n');
+    await appendFile(
+      join(h.root, 'var/lib/dpkg/status'),
+      '\nPackage: baz\nStatus: install ok unpacked\nArchitecture: all\nVersion: 1.0\nMaintainer: X <x@example.invalid>\nDescription: baz\n',
+    );
     await writeFile(join(h.root, 'var/lib/dpkg/info/baz.list'), '');
     await writeFile(join(h.root, 'var/lib/dpkg/info/baz.md5sums'), '');
     const { run, report } = await h.json(['--fix', '-y', '--check', 'apt_status']);
-    expect(report.fixes).toEqual([expect.objectContaining({ check_id: 'apt_status', fix_id: 'repair_apt', outcome: 'applied', verified: 'fixed', result_after: expect.objectContaining({ status: 'PASS' }) })]);
+    expect(report.fixes).toEqual([
+      expect.objectContaining({
+        check_id: 'apt_status',
+        fix_id: 'repair_apt',
+        outcome: 'applied',
+        verified: 'fixed',
+        result_after: expect.objectContaining({ status: 'PASS' }),
+      }),
+    ]);
     expect(report.results[0]).toMatchObject({ check_id: 'apt_status', status: 'PASS' });
     expect(run.exitCode).toBe(0);
   });
@@ -102,9 +149,23 @@ describe('the zombie check and its fix on the real host (read-only: --root / wit
     const parent = spawn('sh', ['-c', 'sleep 0 & exec sleep 30'], { stdio: 'ignore' });
     try {
       h = await doctorHost();
-      const dirs = ['--root', '/', '--config-dir', join(h.root, 'etc'), '--data-dir', join(h.root, 'data'), '--log-dir', join(h.root, 'log'), '--cache-dir', join(h.root, 'cache')];
+      const dirs = [
+        '--root',
+        '/',
+        '--config-dir',
+        join(h.root, 'etc'),
+        '--data-dir',
+        join(h.root, 'data'),
+        '--log-dir',
+        join(h.root, 'log'),
+        '--cache-dir',
+        join(h.root, 'cache'),
+      ];
       await mkdir(join(h.root, 'etc'), { recursive: true });
-      await writeFile(join(h.root, 'etc/config.yaml'), JSON.stringify({ checks: { zombie_processes: { warn_count: 1, fail_count: 1000 } } }));
+      await writeFile(
+        join(h.root, 'etc/config.yaml'),
+        JSON.stringify({ checks: { zombie_processes: { warn_count: 1, fail_count: 1000 } } }),
+      );
       let report;
       for (let i = 0; i < 20; i++) {
         report = parseReport(await h.run([...dirs, 'doctor', '--json', '--check', 'zombie_processes']));
@@ -112,15 +173,18 @@ describe('the zombie check and its fix on the real host (read-only: --root / wit
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(report!.results[0]).toMatchObject({ status: 'WARN', fix_id: 'zombie_reap' });
-      expect(report!.results[0]!.details.zombies).toContainEqual(expect.objectContaining({ ppid: parent.pid, comm: 'sleep' }));
-      const dry = parseReport(await h.run([...dirs, 'doctor', '--json', '--fix', '--dry-run', '--check', 'zombie_processes']));
+      expect(report!.results[0]!.details.zombies).toContainEqual(
+        expect.objectContaining({ ppid: parent.pid, comm: 'sleep' }),
+      );
+      const dry = parseReport(
+        await h.run([...dirs, 'doctor', '--json', '--fix', '--dry-run', '--check', 'zombie_processes']),
+      );
       expect(dry.fixes![0]!.actions).toContain(`kill -s CHLD ${parent.pid}`);
     } finally {
       parent.kill('SIGKILL');
     }
   });
 });
-
 
 describe('hooks around fixes', () => {
   test('a pre_fix tap vetoes the fix; the result names the plugin and nothing changes', async () => {
@@ -129,7 +193,12 @@ describe('hooks around fixes', () => {
     const dir = ['--plugin-dir', pluginFixture('vetoer')];
     expect((await h.run([...dir, 'plugins', 'enable', 'vetoer', '-y'])).exitCode).toBe(0);
     const run = await h.run([...dir, 'doctor', '--json', '--fix', '-y', '--check', 'disk_space']);
-    expect(parseReport(run).fixes![0]).toMatchObject({ fix_id: 'disk_cleanup', outcome: 'vetoed', vetoed_by: 'vetoer', message: "vetoed by plugin 'vetoer' (pre_fix)" });
+    expect(parseReport(run).fixes![0]).toMatchObject({
+      fix_id: 'disk_cleanup',
+      outcome: 'vetoed',
+      vetoed_by: 'vetoer',
+      message: "vetoed by plugin 'vetoer' (pre_fix)",
+    });
     expect(existsSync(logs.old[0]!)).toBe(true);
   });
 });

@@ -23,17 +23,39 @@ describe('doctor --format prometheus exports measured values, node_exporter styl
     expect(out).toMatch(/\ncx_ops_filesystem_used_ratio\{check="disk_space",mountpoint="\/"\} 0\.\d+\n/);
     expect(out).toMatch(/\ncx_ops_filesystem_avail_bytes\{check="disk_space",mountpoint="\/"\} \d+\n/);
     // One HELP/TYPE per metric name, every sample line well formed.
-    const names = out.split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.split(' ')[2]);
+    const names = out
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.split(' ')[2]);
     expect(new Set(names).size).toBe(names.length);
-    for (const l of out.split('\n').filter((x) => x && !x.startsWith('#'))) expect(l).toMatch(/^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[\d.e+-]+$/);
+    for (const l of out.split('\n').filter((x) => x && !x.startsWith('#')))
+      expect(l).toMatch(/^[a-z_:][a-z0-9_:]*(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[\d.e+-]+$/);
   });
 
   test('perfdata, pending updates and a check’s own details.metrics', () => {
     const base = { name: 'x', status: 'PASS' as const, message: '', fix_id: null, duration_ms: 1 };
     const gauges = [
-      ...gaugesOf({ ...base, check_id: 'nagios_load', details: { perfdata: [{ label: 'load1', value: 0.42, uom: '', warn: null, crit: null, min: 0, max: null }, { label: 'u', value: null, uom: '%' }] } }),
+      ...gaugesOf({
+        ...base,
+        check_id: 'nagios_load',
+        details: {
+          perfdata: [
+            { label: 'load1', value: 0.42, uom: '', warn: null, crit: null, min: 0, max: null },
+            { label: 'u', value: null, uom: '%' },
+          ],
+        },
+      }),
       ...gaugesOf({ ...base, check_id: 'security_updates', details: { total: 5, security: 2 } }),
-      ...gaugesOf({ ...base, check_id: 'queue_depth', details: { metrics: [{ name: 'queue_depth', value: 17, labels: { queue: 'mail' } }, { name: 'bad name', value: 1 }] } }),
+      ...gaugesOf({
+        ...base,
+        check_id: 'queue_depth',
+        details: {
+          metrics: [
+            { name: 'queue_depth', value: 17, labels: { queue: 'mail' } },
+            { name: 'bad name', value: 1 },
+          ],
+        },
+      }),
     ];
     expect(renderGauges([]).length).toBe(0);
     expect(gauges.map((g) => [g.name, g.labels, g.value])).toEqual([

@@ -2,13 +2,31 @@
 // in-memory one (the kernel's is exercised end to end in doctor-cli.test.ts); what is under test
 // is the runner's own logic: concurrency cap, dependency order and skips, hook handling.
 import { describe, expect, test } from 'vitest';
-import { hookName, type ContributionInfo, type HookDeclaration, type HookOutcome, type Json, type PluginContext } from 'cx-ops/sdk';
+import {
+  hookName,
+  type ContributionInfo,
+  type HookDeclaration,
+  type HookOutcome,
+  type Json,
+  type PluginContext,
+} from 'cx-ops/sdk';
 import { orderByDependencies, runChecks } from '../../../plugins-builtin/doctor/run-checks.js';
 import { renderText } from '../../../plugins-builtin/doctor/render-text.js';
-import { exitCodeFor, overallStatus, summarize, type DoctorReport } from '../../../plugins-builtin/doctor/report-model.js';
+import {
+  exitCodeFor,
+  overallStatus,
+  summarize,
+  type DoctorReport,
+} from '../../../plugins-builtin/doctor/report-model.js';
 import { readOptions, selectChecks } from '../../../plugins-builtin/doctor/doctor-command.js';
 
-const info = (id: string, depends_on: string[] = [], category = 'system'): ContributionInfo => ({ kind: 'check', id, plugin: 'p', tier: 'trusted', meta: { name: id, category, severity: 'low', fix_id: null, depends_on } });
+const info = (id: string, depends_on: string[] = [], category = 'system'): ContributionInfo => ({
+  kind: 'check',
+  id,
+  plugin: 'p',
+  tier: 'trusted',
+  meta: { name: id, category, severity: 'low', fix_id: null, depends_on },
+});
 
 function registryCtx(behaviour: Record<string, () => Promise<unknown>>, hooks: string[] = []) {
   let inFlight = 0;
@@ -45,13 +63,21 @@ describe('runChecks', () => {
     const ids = Array.from({ length: 10 }, (_, i) => `c${i}`);
     const hooks: string[] = [];
     const r = registryCtx(Object.fromEntries(ids.map((id, i) => [id, passAfter(5 + (i % 3) * 5)])), hooks);
-    const results = await runChecks(r.ctx, ids.map((id) => info(id)), { maxParallel: 3, timeoutSeconds: 5 });
+    const results = await runChecks(
+      r.ctx,
+      ids.map((id) => info(id)),
+      { maxParallel: 3, timeoutSeconds: 5 },
+    );
     expect(r.max()).toBe(3);
     expect(results.map((x) => x.check_id)).toEqual(ids);
     expect(hooks.filter((h) => h.startsWith('pre_check'))).toHaveLength(10);
     expect(hooks.filter((h) => h.startsWith('post_check'))).toHaveLength(10);
     const seq = registryCtx(Object.fromEntries(ids.map((id) => [id, passAfter(1)])));
-    await runChecks(seq.ctx, ids.map((id) => info(id)), { maxParallel: 1, timeoutSeconds: 5 });
+    await runChecks(
+      seq.ctx,
+      ids.map((id) => info(id)),
+      { maxParallel: 1, timeoutSeconds: 5 },
+    );
     expect(seq.max()).toBe(1);
   });
 
@@ -59,7 +85,10 @@ describe('runChecks', () => {
     const checks = [info('conn', ['dns']), info('dns'), info('other', ['conn'])];
     expect(orderByDependencies(checks).map((c) => c.id)).toEqual(['dns', 'conn', 'other']);
     const hooks: string[] = [];
-    const r = registryCtx({ dns: async () => ({ status: 'FAIL', message: 'no' }), conn: passAfter(1), other: passAfter(1) }, hooks);
+    const r = registryCtx(
+      { dns: async () => ({ status: 'FAIL', message: 'no' }), conn: passAfter(1), other: passAfter(1) },
+      hooks,
+    );
     const results = await runChecks(r.ctx, checks, { maxParallel: 4, timeoutSeconds: 5 });
     expect(results.map((x) => [x.check_id, x.status, x.message])).toEqual([
       ['conn', 'SKIP', 'skipped: dns failed'],
@@ -75,11 +104,21 @@ describe('runChecks', () => {
 
   test('a thrown error or a timeout from the registry becomes an ERROR naming the plugin', async () => {
     const timeout = Object.assign(new Error('late'), { code: 'CX_ERR_CALL_TIMEOUT' });
-    const r = registryCtx({ t: async () => Promise.reject(timeout), e: async () => Promise.reject(new Error('boom')), big: async () => ({ status: 'PASS', message: 'x', details: { n: 10n } }) });
-    const [t, e, big] = await runChecks(r.ctx, [info('t'), info('e'), info('big')], { maxParallel: 3, timeoutSeconds: 2 });
+    const r = registryCtx({
+      t: async () => Promise.reject(timeout),
+      e: async () => Promise.reject(new Error('boom')),
+      big: async () => ({ status: 'PASS', message: 'x', details: { n: 10n } }),
+    });
+    const [t, e, big] = await runChecks(r.ctx, [info('t'), info('e'), info('big')], {
+      maxParallel: 3,
+      timeoutSeconds: 2,
+    });
     expect(t).toMatchObject({ status: 'ERROR', message: "timed out after 2s (plugin 'p')" });
     expect(e).toMatchObject({ status: 'ERROR', message: "plugin 'p' failed in check 'e': boom" });
-    expect(big).toMatchObject({ status: 'ERROR', message: expect.stringContaining("plugin 'p' returned details for check 'big' that are not plain JSON data") });
+    expect(big).toMatchObject({
+      status: 'ERROR',
+      message: expect.stringContaining("plugin 'p' returned details for check 'big' that are not plain JSON data"),
+    });
   });
 });
 
@@ -88,22 +127,46 @@ describe('options, selection, report', () => {
     expect(readOptions({ json: true })).toMatchObject({ format: 'json', fix: false });
     expect(readOptions({ dryRun: true, fix: true })).toMatchObject({ fix: true, dryRun: true });
     expect(() => readOptions({ dryRun: true })).toThrow('--dry-run previews fixes and needs --fix');
-    expect(() => readOptions({ json: true, format: 'junit' })).toThrow('--json and --format junit contradict each other');
-    expect(() => readOptions({ format: 'jsn' })).toThrow("unknown format 'jsn'; valid formats: text, json, markdown, junit, nagios, prometheus. Did you mean: json?");
+    expect(() => readOptions({ json: true, format: 'junit' })).toThrow(
+      '--json and --format junit contradict each other',
+    );
+    expect(() => readOptions({ format: 'jsn' })).toThrow(
+      "unknown format 'jsn'; valid formats: text, json, markdown, junit, nagios, prometheus. Did you mean: json?",
+    );
     const all = [info('disk_space', [], 'disk'), info('memory', [], 'memory')];
     expect(selectChecks(all, { check: [], category: ['memory'] }).selected.map((c) => c.id)).toEqual(['memory']);
-    expect(() => selectChecks(all, { check: ['memroy'], category: [] })).toThrow("no check 'memroy' is registered. Did you mean: memory?");
+    expect(() => selectChecks(all, { check: ['memroy'], category: [] })).toThrow(
+      "no check 'memroy' is registered. Did you mean: memory?",
+    );
   });
 
   test('exit codes follow Nagios; colours only when asked', () => {
-    const r = (status: 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR') => ({ check_id: status, name: status, status, message: 'm', details: {}, fix_id: null, duration_ms: 1 });
+    const r = (status: 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR') => ({
+      check_id: status,
+      name: status,
+      status,
+      message: 'm',
+      details: {},
+      fix_id: null,
+      duration_ms: 1,
+    });
     expect(exitCodeFor([r('PASS'), r('SKIP')])).toBe(0);
     expect(exitCodeFor([r('PASS'), r('WARN')])).toBe(1);
     expect(exitCodeFor([r('WARN'), r('FAIL')])).toBe(2);
     expect(exitCodeFor([r('FAIL'), r('ERROR')])).toBe(3);
     expect(overallStatus([r('SKIP')])).toBe('SKIP');
     const results = [r('PASS'), r('FAIL')];
-    const report: DoctorReport = { version: '0', root: '/', started_at: new Date(0).toISOString(), duration_ms: 10, status: 'FAIL', exit_code: 2, summary: summarize(results), results, checks: {} };
+    const report: DoctorReport = {
+      version: '0',
+      root: '/',
+      started_at: new Date(0).toISOString(),
+      duration_ms: 10,
+      status: 'FAIL',
+      exit_code: 2,
+      summary: summarize(results),
+      results,
+      checks: {},
+    };
     expect(renderText(report, { color: true, verbose: false })).toContain('\x1b[1;31m[FAIL] \x1b[0m');
     expect(renderText(report, { color: false, verbose: false })).not.toContain('\x1b[');
   });

@@ -13,7 +13,12 @@ afterEach(async () => {
 
 async function onTty(root: string, env: Record<string, string> = {}): Promise<string> {
   const cmd = `${process.execPath} --no-node-snapshot ${LAUNCHER} --root ${root} doctor --check memory --check zombie_processes`;
-  const r = await execa('script', ['-qec', cmd, '/dev/null'], { reject: false, env: { HOME: root, TERM: 'xterm', ...env }, extendEnv: false, timeout: 60_000 });
+  const r = await execa('script', ['-qec', cmd, '/dev/null'], {
+    reject: false,
+    env: { HOME: root, TERM: 'xterm', ...env },
+    extendEnv: false,
+    timeout: 60_000,
+  });
   return r.stdout;
 }
 

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { doctorHost, parseReport, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
+import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
 
-const SYSTEM_CHECKS = ['disk_space', 'memory', 'swap_usage', 'cpu_load', 'zombie_processes', 'file_descriptors', 'time_sync', 'systemd_failed'];
+const SYSTEM_CHECKS = [
+  'disk_space',
+  'memory',
+  'swap_usage',
+  'cpu_load',
+  'zombie_processes',
+  'file_descriptors',
+  'time_sync',
+  'systemd_failed',
+];
 
 let h: DoctorHost | undefined;
 afterEach(async () => {
@@ -22,7 +31,9 @@ describe('doctor never goes green when it could not look', () => {
     const byId = Object.fromEntries(report.results.map((r) => [r.check_id, r]));
     for (const id of SYSTEM_CHECKS) {
       expect(byId[id]!.status).toBe('ERROR');
-      expect(byId[id]!.message).toMatch(/^not run: plugin 'checks-system' failed to load: .*'checks\.memory\.warn_pct' is not allowed here/);
+      expect(byId[id]!.message).toMatch(
+        /^not run: plugin 'checks-system' failed to load: .*'checks\.memory\.warn_pct' is not allowed here/,
+      );
       expect(byId[id]!.details).toMatchObject({ plugin: 'checks-system', code: 'CX_ERR_CONFIG_INVALID' });
       expect(report.checks[id]!.plugin).toBe('checks-system');
     }
@@ -31,7 +42,9 @@ describe('doctor never goes green when it could not look', () => {
 
     const nagios = await h.run(['doctor', '--format', 'nagios']);
     expect(nagios.exitCode).toBe(3);
-    expect(nagios.stdout.split('\n')[0]).toMatch(/^CX-OPS UNKNOWN - disk_space: not run: plugin 'checks-system' failed to load: .* \(12 checks: 8 unknown, 4 skipped\) \| /);
+    expect(nagios.stdout.split('\n')[0]).toMatch(
+      /^CX-OPS UNKNOWN - disk_space: not run: plugin 'checks-system' failed to load: .* \(12 checks: 8 unknown, 4 skipped\) \| /,
+    );
     expect(nagios.stdout).toContain('[ERROR] memory: not run: ');
 
     const junit = await h.run(['doctor', '--format', 'junit']);
@@ -64,8 +77,14 @@ describe('doctor never goes green when it could not look', () => {
     const { run, report } = await h.json();
     expect(run.exitCode).toBe(3);
     const r = report.results.find((x) => x.check_id === 'plugin:checks-system')!;
-    expect(r).toMatchObject({ status: 'ERROR', name: 'Checks of plugin checks-system', details: { plugin: 'checks-system', code: 'CX_ERR_CONFIG_INVALID' } });
-    expect(r.message).toMatch(/^the checks of plugin 'checks-system' did not run: it failed to load: .*warn_pct.*\nFix that value in /s);
+    expect(r).toMatchObject({
+      status: 'ERROR',
+      name: 'Checks of plugin checks-system',
+      details: { plugin: 'checks-system', code: 'CX_ERR_CONFIG_INVALID' },
+    });
+    expect(r.message).toMatch(
+      /^the checks of plugin 'checks-system' did not run: it failed to load: .*warn_pct.*\nFix that value in /s,
+    );
     expect(report.results.filter((x) => x.status === 'ERROR')).toHaveLength(1);
     // It may hold any category's checks, so a category selection takes it too.
     expect(statuses((await h.json(['--category', 'disk'])).report)).toEqual({ 'plugin:checks-system': 'ERROR' });

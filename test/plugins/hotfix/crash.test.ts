@@ -51,72 +51,89 @@ beforeAll(async () => {
 afterAll(() => rm(lone, { recursive: true, force: true }));
 
 describe('hotfix apply killed at every crash point', () => {
-  it('is rolled back exactly by cx-ops hotfix rollback and by cx-ops-rollback, and blocks apply meanwhile', { timeout: 1_500_000 }, async () => {
-    let points = 0;
-    for (let n = 1; n < 80; n++) {
-      const [a, b] = [await hotfixRoot(), await hotfixRoot()];
-      try {
-        const [modA, modB] = [await seed(a), await seed(b)];
-        const before = await picture(a.root, DIRS);
-        expect(await picture(b.root, DIRS)).toEqual(before);
-        const crash = { env: { CX_HOTFIX_CRASH_AT: String(n) } };
-        const [ka, kb] = await Promise.all([a.run(['hotfix', 'apply', modA, '-y'], crash), b.run(['hotfix', 'apply', modB, '-y'], crash)]);
-        if (ka.exitCode === 0) {
-          // Past the last crash point: the apply ran to its end.
-          expect(kb.exitCode).toBe(0);
-          points = n - 1;
-          break;
+  it(
+    'is rolled back exactly by cx-ops hotfix rollback and by cx-ops-rollback, and blocks apply meanwhile',
+    { timeout: 1_500_000 },
+    async () => {
+      let points = 0;
+      for (let n = 1; n < 80; n++) {
+        const [a, b] = [await hotfixRoot(), await hotfixRoot()];
+        try {
+          const [modA, modB] = [await seed(a), await seed(b)];
+          const before = await picture(a.root, DIRS);
+          expect(await picture(b.root, DIRS)).toEqual(before);
+          const crash = { env: { CX_HOTFIX_CRASH_AT: String(n) } };
+          const [ka, kb] = await Promise.all([
+            a.run(['hotfix', 'apply', modA, '-y'], crash),
+            b.run(['hotfix', 'apply', modB, '-y'], crash),
+          ]);
+          if (ka.exitCode === 0) {
+            // Past the last crash point: the apply ran to its end.
+            expect(kb.exitCode).toBe(0);
+            points = n - 1;
+            break;
+          }
+          expect(ka.exitCode, `crash point ${n}: ${ka.stderr}`).toBe(-1); // killed by SIGKILL
+          expect(kb.exitCode).toBe(-1);
+          const journal = await runDir(a);
+          if (n === 6 || n === 14) {
+            const again = await a.run(['hotfix', 'apply', modA, '-y']);
+            expect(again.exitCode, again.stderr).toBe(5);
+            expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
+            expect(again.stderr).toContain('cx-ops hotfix rollback --run');
+          }
+          const [ra, rb] = await Promise.all([
+            a.run(['hotfix', 'rollback', '-y']),
+            (async () => {
+              const d = await runDir(b);
+              if (!d) return { exitCode: 0, stdout: 'no run', stderr: '' };
+              const r = await execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), '--rollback-log', d, '-y'], {
+                cwd: lone,
+                reject: false,
+                env: { PATH: process.env.PATH! },
+                extendEnv: false,
+              });
+              return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+            })(),
+          ]);
+          // Killed before the run's first record: there is no run yet, and nothing was changed.
+          if (journal && !ra.stderr.includes('no run to roll back'))
+            expect(ra.exitCode, `point ${n}: ${ra.stdout}${ra.stderr}`).toBe(0);
+          expect(rb.exitCode, `point ${n}: ${rb.stdout}${rb.stderr}`).toBe(0);
+          expect(await picture(a.root, DIRS), `cx-ops hotfix rollback after crash point ${n}`).toEqual(before);
+          expect(await picture(b.root, DIRS), `cx-ops-rollback after crash point ${n}`).toEqual(before);
+        } finally {
+          await a.cleanup();
+          await b.cleanup();
         }
-        expect(ka.exitCode, `crash point ${n}: ${ka.stderr}`).toBe(-1); // killed by SIGKILL
-        expect(kb.exitCode).toBe(-1);
-        const journal = await runDir(a);
-        if (n === 6 || n === 14) {
-          const again = await a.run(['hotfix', 'apply', modA, '-y']);
-          expect(again.exitCode, again.stderr).toBe(5);
-          expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
-          expect(again.stderr).toContain('cx-ops hotfix rollback --run');
-        }
-        const [ra, rb] = await Promise.all([
-          a.run(['hotfix', 'rollback', '-y']),
-          (async () => {
-            const d = await runDir(b);
-            if (!d) return { exitCode: 0, stdout: 'no run', stderr: '' };
-            const r = await execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), '--rollback-log', d, '-y'], { cwd: lone, reject: false, env: { PATH: process.env.PATH! }, extendEnv: false });
-            return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-          })(),
-        ]);
-        // Killed before the run's first record: there is no run yet, and nothing was changed.
-        if (journal && !(ra.stderr.includes('no run to roll back'))) expect(ra.exitCode, `point ${n}: ${ra.stdout}${ra.stderr}`).toBe(0);
-        expect(rb.exitCode, `point ${n}: ${rb.stdout}${rb.stderr}`).toBe(0);
-        expect(await picture(a.root, DIRS), `cx-ops hotfix rollback after crash point ${n}`).toEqual(before);
-        expect(await picture(b.root, DIRS), `cx-ops-rollback after crash point ${n}`).toEqual(before);
-      } finally {
-        await a.cleanup();
-        await b.cleanup();
       }
-    }
-    // begin + 5 operations + post-check + commit records, each with a point before and inside it, and one after each intent.
-    expect(points).toBeGreaterThanOrEqual(2 * 13 + 5);
-  });
+      // begin + 5 operations + post-check + commit records, each with a point before and inside it, and one after each intent.
+      expect(points).toBeGreaterThanOrEqual(2 * 13 + 5);
+    },
+  );
 
-  it('--resume continues an interrupted run to the same tree as an uninterrupted apply', { timeout: 300_000 }, async () => {
-    const clean = await hotfixRoot();
-    const cut = await hotfixRoot();
-    try {
-      const [m1, m2] = [await seed(clean), await seed(cut)];
-      expect((await clean.run(['hotfix', 'apply', m1, '-y'])).exitCode).toBe(0);
-      const applied = await picture(clean.root, DIRS);
-      // Killed inside the fourth operation's intent record (a torn line).
-      const k = await cut.run(['hotfix', 'apply', m2, '-y'], { env: { CX_HOTFIX_CRASH_AT: '17' } });
-      expect(k.exitCode).toBe(-1);
-      const r = await cut.run(['hotfix', 'apply', m2, '--resume', '-y']);
-      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      expect(await picture(cut.root, DIRS)).toEqual(applied);
-      const list = JSON.parse((await cut.run(['hotfix', 'list', '--json'])).stdout);
-      expect(list.runs.map((x: { state: string }) => x.state)).toEqual(['applied']);
-    } finally {
-      await clean.cleanup();
-      await cut.cleanup();
-    }
-  });
+  it(
+    '--resume continues an interrupted run to the same tree as an uninterrupted apply',
+    { timeout: 300_000 },
+    async () => {
+      const clean = await hotfixRoot();
+      const cut = await hotfixRoot();
+      try {
+        const [m1, m2] = [await seed(clean), await seed(cut)];
+        expect((await clean.run(['hotfix', 'apply', m1, '-y'])).exitCode).toBe(0);
+        const applied = await picture(clean.root, DIRS);
+        // Killed inside the fourth operation's intent record (a torn line).
+        const k = await cut.run(['hotfix', 'apply', m2, '-y'], { env: { CX_HOTFIX_CRASH_AT: '17' } });
+        expect(k.exitCode).toBe(-1);
+        const r = await cut.run(['hotfix', 'apply', m2, '--resume', '-y']);
+        expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+        expect(await picture(cut.root, DIRS)).toEqual(applied);
+        const list = JSON.parse((await cut.run(['hotfix', 'list', '--json'])).stdout);
+        expect(list.runs.map((x: { state: string }) => x.state)).toEqual(['applied']);
+      } finally {
+        await clean.cleanup();
+        await cut.cleanup();
+      }
+    },
+  );
 });

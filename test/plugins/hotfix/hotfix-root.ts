@@ -52,8 +52,16 @@ export async function picture(root: string, dirs: string[]): Promise<Record<stri
     } catch {
       return;
     }
-    const e: Entry = { type: st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-    if (e.type === 'file') e.sha256 = createHash('sha256').update(await readFile(p)).digest('hex');
+    const e: Entry = {
+      type: st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other',
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+    };
+    if (e.type === 'file')
+      e.sha256 = createHash('sha256')
+        .update(await readFile(p))
+        .digest('hex');
     if (e.type === 'symlink') e.target = await readlink(p);
     out[p.slice(root.length)] = e;
     if (e.type === 'dir') for (const n of (await readdir(p)).sort()) await walk(join(p, n));
@@ -65,7 +73,9 @@ export async function picture(root: string, dirs: string[]): Promise<Record<stri
 /** Every (untorn) record of a run journal that does not match schemas/hotfix-journal.schema.json (empty: all match). */
 export async function journalProblems(file: string): Promise<string[]> {
   const { Ajv } = await import('ajv');
-  const schema = JSON.parse(await readFile(fileURLToPath(new URL('../../../schemas/hotfix-journal.schema.json', import.meta.url)), 'utf8'));
+  const schema = JSON.parse(
+    await readFile(fileURLToPath(new URL('../../../schemas/hotfix-journal.schema.json', import.meta.url)), 'utf8'),
+  );
   // strictRequired off as in plugins-builtin/hotfix: `required` inside if/then names properties declared beside it.
   const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, validateFormats: false });
   const validate = ajv.compile(schema);

@@ -19,13 +19,19 @@ let mod: string;
 
 const state = async () => ({
   rows: await pg.sql('homeserver', 'SELECT id, name, created FROM users ORDER BY id'),
-  columns: await pg.sql('homeserver', "SELECT column_name || ':' || data_type FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position"),
+  columns: await pg.sql(
+    'homeserver',
+    "SELECT column_name || ':' || data_type FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position",
+  ),
 });
 
 beforeAll(async () => {
   pg = await startPostgres();
   await pg.sql('postgres', 'CREATE DATABASE homeserver');
-  await pg.sql('homeserver', "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, created date NOT NULL DEFAULT '2024-01-15')");
+  await pg.sql(
+    'homeserver',
+    "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL, created date NOT NULL DEFAULT '2024-01-15')",
+  );
   await pg.sql('homeserver', "INSERT INTO users (name) VALUES ('ada'), ('grace'), ('linus'), ('margaret')");
   h = await hotfixRoot();
   mod = await h.module('db-migration');
@@ -40,14 +46,16 @@ afterAll(async () => {
   await h?.cleanup();
 });
 
-describe('the seed\'s database migration on a real PostgreSQL', () => {
+describe("the seed's database migration on a real PostgreSQL", () => {
   it('a migration that fails its validation is undone: the data equal to before', { timeout: 300_000 }, async () => {
     const before = await state();
     expect(before.rows).toBe('1|ada|2024-01-15\n2|grace|2024-01-15\n3|linus|2024-01-15\n4|margaret|2024-01-15');
     const r = await h.run(['hotfix', 'apply', mod, '-y', '--json']);
     expect(r.exitCode, r.stderr).toBe(1);
     const report = JSON.parse(r.stdout);
-    expect(report.message).toContain("operation 'validate_migration' failed: validate_schema.sh failed (exit 1): validation failed: 4 user(s) without email");
+    expect(report.message).toContain(
+      "operation 'validate_migration' failed: validate_schema.sh failed (exit 1): validation failed: 4 user(s) without email",
+    );
     expect(report.rollback).toMatchObject({ complete: true, remaining: [] });
     expect(report.rollback.steps.map((s: { op: string; detail: string }) => `${s.op}: ${s.detail}`)).toEqual([
       'validate_migration: nothing to undo (no rollback_script)',
@@ -68,7 +76,11 @@ describe('the seed\'s database migration on a real PostgreSQL', () => {
     const lone = await mkdtemp(join(tmpdir(), 'cx-lone-'));
     try {
       await copyFile(ROLLBACK_TOOL, join(lone, 'cx-ops-rollback.mjs'));
-      const rb = await execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), '--root', h.root, '--restore-snapshot', run, '-y'], { cwd: lone, reject: false, env: { PATH: process.env.PATH! }, extendEnv: false });
+      const rb = await execa(
+        process.execPath,
+        [join(lone, 'cx-ops-rollback.mjs'), '--root', h.root, '--restore-snapshot', run, '-y'],
+        { cwd: lone, reject: false, env: { PATH: process.env.PATH! }, extendEnv: false },
+      );
       expect(rb.exitCode, rb.stdout + rb.stderr).toBe(0);
       expect(rb.stdout).toContain('PostgreSQL homeserver restored');
     } finally {

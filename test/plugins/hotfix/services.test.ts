@@ -26,18 +26,24 @@ describe('a capture of services', () => {
     const dir = await h.module('security-patch');
     await writeFile(`${dir}/src/stop.sh`, `#!/bin/sh\nsupervisorctl -c ${sup.conf} stop steady\n`);
     await writeFile(`${dir}/src/fail.sh`, '#!/bin/sh\necho "the new version does not start" >&2\nexit 1\n');
-    await writeFile(`${dir}/index.json`, JSON.stringify({
-      metadata: { schema_version: '1.0.0' },
-      operations: [
-        { id: 'capture_services', type: 'capture', services: ['steady'] },
-        { id: 'stop_steady', type: 'execute', source: 'stop.sh', dependencies: ['capture_services'] },
-        { id: 'start_new', type: 'execute', source: 'fail.sh', dependencies: ['stop_steady'] },
-      ],
-    }));
+    await writeFile(
+      `${dir}/index.json`,
+      JSON.stringify({
+        metadata: { schema_version: '1.0.0' },
+        operations: [
+          { id: 'capture_services', type: 'capture', services: ['steady'] },
+          { id: 'stop_steady', type: 'execute', source: 'stop.sh', dependencies: ['capture_services'] },
+          { id: 'start_new', type: 'execute', source: 'fail.sh', dependencies: ['stop_steady'] },
+        ],
+      }),
+    );
     const r = await h.run(['hotfix', 'apply', dir, '-y', '--json']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
     const report = JSON.parse(r.stdout);
-    expect(report.steps[0]).toMatchObject({ status: 'undone', detail: 'services: steady running; undone: started steady' });
+    expect(report.steps[0]).toMatchObject({
+      status: 'undone',
+      detail: 'services: steady running; undone: started steady',
+    });
     expect(report.rollback).toMatchObject({ complete: true });
     expect(report.rollback.steps.at(-1)).toMatchObject({ op: 'capture_services', ok: true, detail: 'started steady' });
     expect(sup.ctl('status', 'steady').stdout).toContain('RUNNING');

@@ -8,7 +8,9 @@ const d = new Database(db);
 d.pragma('journal_mode = WAL');
 d.pragma('busy_timeout = 10000');
 const insert = d.prepare('INSERT INTO events (payload) VALUES (?)');
-const batch = d.transaction((n) => { for (let i = 0; i < 50; i++) insert.run(`event ${n}-${i} ${'x'.repeat(200)}`); });
+const batch = d.transaction((n) => {
+  for (let i = 0; i < 50; i++) insert.run(`event ${n}-${i} ${'x'.repeat(200)}`);
+});
 let n = 0;
 writeFileSync(`${stopped}.started`, '');
 while (!existsSync(stop)) batch(n++);

@@ -27,7 +27,13 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const tool = (args: string[]) => execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), ...args], { cwd: lone, reject: false, env: { PATH: process.env.PATH! }, extendEnv: false });
+const tool = (args: string[]) =>
+  execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), ...args], {
+    cwd: lone,
+    reject: false,
+    env: { PATH: process.env.PATH! },
+    extendEnv: false,
+  });
 
 /** A run as the plugin journals it: step 1 replaced /etc/x.conf (backed up), step 2 made /etc/new.conf, step 3 ran a script. */
 async function journaledRun(undoScript: string): Promise<{ before: Record<string, unknown>; runDir: string }> {
@@ -42,12 +48,69 @@ async function journaledRun(undoScript: string): Promise<{ before: Record<string
   await writeFile(join(runDir, 'undo.sh'), undoScript);
   const ts = '2026-12-01T12:00:00.000Z';
   const records = [
-    { t: 'begin', run: RUN, module_dir: '/srv/modules/m', module_file: '/srv/modules/m/index.json', schema_version: '1.0.0', root, backup_dir: '/var/backups/hotfix', steps: [{ step: 1, op: 'a', type: 'copy' }, { step: 2, op: 'b', type: 'copy' }, { step: 3, op: 'c', type: 'execute' }], resumable: true },
-    { t: 'intent', step: 1, op: 'a', type: 'copy', prior: [{ path: join(root, 'etc/x.conf'), kind: 'file', mode: 0o600, uid: 33, gid: 34, size: 4, sha256: sha('old\n'), backup: 'files/1-0' }], undo: [{ do: 'restore' }], summary: 'replace /etc/x.conf' },
+    {
+      t: 'begin',
+      run: RUN,
+      module_dir: '/srv/modules/m',
+      module_file: '/srv/modules/m/index.json',
+      schema_version: '1.0.0',
+      root,
+      backup_dir: '/var/backups/hotfix',
+      steps: [
+        { step: 1, op: 'a', type: 'copy' },
+        { step: 2, op: 'b', type: 'copy' },
+        { step: 3, op: 'c', type: 'execute' },
+      ],
+      resumable: true,
+    },
+    {
+      t: 'intent',
+      step: 1,
+      op: 'a',
+      type: 'copy',
+      prior: [
+        {
+          path: join(root, 'etc/x.conf'),
+          kind: 'file',
+          mode: 0o600,
+          uid: 33,
+          gid: 34,
+          size: 4,
+          sha256: sha('old\n'),
+          backup: 'files/1-0',
+        },
+      ],
+      undo: [{ do: 'restore' }],
+      summary: 'replace /etc/x.conf',
+    },
     { t: 'done', step: 1, op: 'a' },
-    { t: 'intent', step: 2, op: 'b', type: 'copy', prior: [{ path: join(root, 'etc/sub/new.conf'), kind: 'absent', created_dirs: [join(root, 'etc/sub')] }], undo: [{ do: 'restore' }], summary: 'make /etc/sub/new.conf' },
+    {
+      t: 'intent',
+      step: 2,
+      op: 'b',
+      type: 'copy',
+      prior: [{ path: join(root, 'etc/sub/new.conf'), kind: 'absent', created_dirs: [join(root, 'etc/sub')] }],
+      undo: [{ do: 'restore' }],
+      summary: 'make /etc/sub/new.conf',
+    },
     { t: 'done', step: 2, op: 'b' },
-    { t: 'intent', step: 3, op: 'c', type: 'execute', prior: [], undo: [{ do: 'run', argv: ['/bin/sh', join(runDir, 'undo.sh')], cwd: runDir, timeout_ms: 10_000, env: { HOTFIX_ROOT: root } }], summary: 'run c' },
+    {
+      t: 'intent',
+      step: 3,
+      op: 'c',
+      type: 'execute',
+      prior: [],
+      undo: [
+        {
+          do: 'run',
+          argv: ['/bin/sh', join(runDir, 'undo.sh')],
+          cwd: runDir,
+          timeout_ms: 10_000,
+          env: { HOTFIX_ROOT: root },
+        },
+      ],
+      summary: 'run c',
+    },
   ];
   // The hotfix changed the files; the last record was torn by a crash.
   await writeFile(join(root, 'etc/x.conf'), 'new\n');
@@ -69,7 +132,14 @@ describe('cx-ops-rollback, alone', () => {
   it('lists and restores a snapshot byte for byte (a torn last record is skipped), journaling what it did', async () => {
     const { before, runDir } = await journaledRun('#!/bin/sh\necho undone > "$HOTFIX_ROOT/undo-ran"\n');
     const list = await tool(['--root', root, '--list-snapshots', '--json']);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: RUN, state: 'interrupted', to_undo: [3, 2, 1], paths: [join(root, 'etc/x.conf'), join(root, 'etc/sub/new.conf')] })]);
+    expect(JSON.parse(list.stdout)).toEqual([
+      expect.objectContaining({
+        id: RUN,
+        state: 'interrupted',
+        to_undo: [3, 2, 1],
+        paths: [join(root, 'etc/x.conf'), join(root, 'etc/sub/new.conf')],
+      }),
+    ]);
     const r = await tool(['--root', root, '--restore-snapshot', RUN, '-y', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ run: RUN, complete: true, remaining: [] });
@@ -90,7 +160,9 @@ describe('cx-ops-rollback, alone', () => {
     await writeFile(join(root, 'ok'), '');
     const again = await tool(['--rollback-log', join(root, 'var/backups/hotfix/runs', RUN), '-y']);
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
-    expect(await readFile(join(root, 'var/backups/hotfix/rollback.log'), 'utf8')).toMatch(/INCOMPLETE \(remaining steps 3\)[\s\S]*COMPLETE/);
+    expect(await readFile(join(root, 'var/backups/hotfix/rollback.log'), 'utf8')).toMatch(
+      /INCOMPLETE \(remaining steps 3\)[\s\S]*COMPLETE/,
+    );
   });
 
   it('refuses while a live cx-ops run holds the hotfix lock', async () => {
@@ -98,12 +170,20 @@ describe('cx-ops-rollback, alone', () => {
     await mkdir(join(root, 'var/lib/cx/locks'), { recursive: true });
     const stat = await readFile(`/proc/${process.pid}/stat`, 'utf8');
     const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    await writeFile(join(root, 'var/lib/cx/locks/hotfix.lock'), JSON.stringify({ pid: process.pid, start, command: 'cx-ops hotfix apply /m', token: 't' }));
+    await writeFile(
+      join(root, 'var/lib/cx/locks/hotfix.lock'),
+      JSON.stringify({ pid: process.pid, start, command: 'cx-ops hotfix apply /m', token: 't' }),
+    );
     const r = await tool(['--root', root, '--restore-snapshot', RUN, '-y']);
     expect(r.exitCode).toBe(5);
-    expect(r.stderr).toContain(`error[CX_ERR_STATE_LOCKED]: a cx-ops hotfix run holds ${join(root, 'var/lib/cx/locks/hotfix.lock')} (pid ${process.pid}, cx-ops hotfix apply /m)`);
+    expect(r.stderr).toContain(
+      `error[CX_ERR_STATE_LOCKED]: a cx-ops hotfix run holds ${join(root, 'var/lib/cx/locks/hotfix.lock')} (pid ${process.pid}, cx-ops hotfix apply /m)`,
+    );
     // A dead holder's lock is taken over.
-    await writeFile(join(root, 'var/lib/cx/locks/hotfix.lock'), JSON.stringify({ pid: 999999, start: 1, command: 'gone', token: 't' }));
+    await writeFile(
+      join(root, 'var/lib/cx/locks/hotfix.lock'),
+      JSON.stringify({ pid: 999999, start: 1, command: 'gone', token: 't' }),
+    );
     expect((await tool(['--root', root, '--restore-snapshot', RUN, '-y'])).exitCode).toBe(0);
   });
 });

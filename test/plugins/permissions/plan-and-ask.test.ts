@@ -23,7 +23,9 @@ describe('repair permissions asks first', () => {
 
     const refused = await t.run(['repair', 'permissions', '--user', 'dev']);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain(`repair permissions will change 1 path(s):\n  ${t.root}/home/dev/.ssh: mode 0777 -> 0700`);
+    expect(refused.stderr).toContain(
+      `repair permissions will change 1 path(s):\n  ${t.root}/home/dev/.ssh: mode 0777 -> 0700`,
+    );
     expect(refused.stderr).toContain('not changing anything: no terminal to ask. Run again with -y');
     expect(refused.stdout).toContain('DECLINED: not repaired');
     expect(mode()).toBe(0o777);

@@ -7,9 +7,16 @@ import { parseSystemctlUnits } from '../../../plugins-builtin/services/systemd-m
 
 describe('service manager output', () => {
   it('systemctl list-units: failed, running, stopped and starting units', () => {
-    const units = parseSystemctlUnits(readFileSync(join(__dirname, 'fixtures/systemctl-list-units/output.txt'), 'utf8'));
+    const units = parseSystemctlUnits(
+      readFileSync(join(__dirname, 'fixtures/systemctl-list-units/output.txt'), 'utf8'),
+    );
     expect(units.map((u) => [u.name, u.state])).toEqual([
-      ['cron', 'running'], ['dbus', 'running'], ['nginx', 'failed'], ['postgresql', 'stopped'], ['systemd-journald', 'running'], ['apt-daily', 'starting'],
+      ['cron', 'running'],
+      ['dbus', 'running'],
+      ['nginx', 'failed'],
+      ['postgresql', 'stopped'],
+      ['systemd-journald', 'running'],
+      ['apt-daily', 'starting'],
     ]);
     expect(units[2]!.detail).toBe('failed (failed)');
   });
@@ -30,8 +37,11 @@ describe('service manager output', () => {
   });
 
   it('unixSocketOf: the socket of [supervisorctl] serverurl=unix://, none for an HTTP server or no serverurl', () => {
-    const conf = (ctl: string) => `[unix_http_server]\nfile=/run/a.sock ; comment\n\n[supervisorctl]\n${ctl}\n[include]\nfiles = /etc/supervisor/conf.d/*.conf\n`;
-    expect(unixSocketOf(conf('serverurl=unix:///var/run/supervisor.sock ; use a unix:// URL'))).toBe('/var/run/supervisor.sock');
+    const conf = (ctl: string) =>
+      `[unix_http_server]\nfile=/run/a.sock ; comment\n\n[supervisorctl]\n${ctl}\n[include]\nfiles = /etc/supervisor/conf.d/*.conf\n`;
+    expect(unixSocketOf(conf('serverurl=unix:///var/run/supervisor.sock ; use a unix:// URL'))).toBe(
+      '/var/run/supervisor.sock',
+    );
     expect(unixSocketOf(conf('serverurl=http://127.0.0.1:9001'))).toBeUndefined();
     expect(unixSocketOf(conf(''))).toBeUndefined();
     expect(unixSocketOf('[program:x]\nserverurl=unix:///nope.sock\n')).toBeUndefined();

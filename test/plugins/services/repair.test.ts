@@ -31,15 +31,27 @@ async function host(config: Record<string, unknown> = {}): Promise<StartedPlugin
   const root = join(base, 'root');
   mkdirSync(root, { recursive: true });
   const p = await startPlugin(SERVICES_PLUGIN, {
-    tier: 'trusted', root,
-    config: { supervisor_config: conf(), max_attempts: 3, backoff_seconds: 0.2, verify_seconds: 0.3, give_up_hours: 24, ...config },
+    tier: 'trusted',
+    root,
+    config: {
+      supervisor_config: conf(),
+      max_attempts: 3,
+      backoff_seconds: 0.2,
+      verify_seconds: 0.3,
+      give_up_hours: 24,
+      ...config,
+    },
   });
   running.push(p);
   return p;
 }
 
 async function run(h: StartedPlugin, options: Record<string, unknown> = {}) {
-  const { exitCode: code, stdout, stderr } = await h.command('repair services', { options: { json: true, ...options } as never });
+  const {
+    exitCode: code,
+    stdout,
+    stderr,
+  } = await h.command('repair services', { options: { json: true, ...options } as never });
   const out = stdout ? JSON.parse(stdout) : null;
   if (out) assertMatchesSchema('repair-services-report', out);
   return { code, out, stderr };
@@ -48,7 +60,11 @@ async function run(h: StartedPlugin, options: Record<string, unknown> = {}) {
 describe('repair services against a real supervisord', () => {
   it('systemd is not running here: it says so and does nothing', async () => {
     const r = await run(await host(), { dryRun: true });
-    expect(r.out.managers[0]).toEqual({ id: 'systemd', available: false, reason: `systemd is not running here (${join(base, 'root')}/run/systemd/system does not exist: a container or CI?); nothing to do` });
+    expect(r.out.managers[0]).toEqual({
+      id: 'systemd',
+      available: false,
+      reason: `systemd is not running here (${join(base, 'root')}/run/systemd/system does not exist: a container or CI?); nothing to do`,
+    });
     expect(r.out.managers[1]).toEqual({ id: 'supervisord', available: true });
   });
 
@@ -56,7 +72,9 @@ describe('repair services against a real supervisord', () => {
     const r = await run(await host(), { dryRun: true });
     expect(r.code).toBe(1); // a dry run that found problems exits 1 (like apt-get check)
     expect(r.out.status).toBe('planned');
-    expect(r.out.services.map((s: { name: string; outcome: string }) => [s.name, s.outcome])).toEqual([['flaky', 'would-restart']]);
+    expect(r.out.services.map((s: { name: string; outcome: string }) => [s.name, s.outcome])).toEqual([
+      ['flaky', 'would-restart'],
+    ]);
     expect(ctl('status', 'flaky').stdout).toMatch(/FATAL/);
   });
 
@@ -86,7 +104,11 @@ describe('repair services against a real supervisord', () => {
     const r = await run(gaveUpOn, { service: 'flaky' });
     expect(r.code).toBe(0);
     expect(r.out.status).toBe('repaired');
-    expect(r.out.services[0]).toMatchObject({ name: 'flaky', outcome: 'restarted', attempts: [{ ok: true, state: 'running' }] });
+    expect(r.out.services[0]).toMatchObject({
+      name: 'flaky',
+      outcome: 'restarted',
+      attempts: [{ ok: true, state: 'running' }],
+    });
     expect(ctl('status', 'flaky').stdout).toMatch(/RUNNING/);
     const healthy = await run(gaveUpOn);
     expect(healthy.out).toMatchObject({ status: 'ok', message: 'no failed services' });
@@ -95,12 +117,16 @@ describe('repair services against a real supervisord', () => {
   it('--service naming an unknown program is error[CX_ERR_USAGE] listing the known ones', async () => {
     const h = await host();
     await expect(h.command('repair services', { options: { service: 'nginx' } })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: "repair services: no service 'nginx' in supervisord. Known: flaky, steady\nTry: cx-ops repair services --dry-run   (every failed service)",
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        "repair services: no service 'nginx' in supervisord. Known: flaky, steady\nTry: cx-ops repair services --dry-run   (every failed service)",
     });
     await expect(h.command('repair services', { options: { service: 'flakey' } })).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
-      message: expect.stringMatching(/^repair services: no service 'flakey' in supervisord\. Did you mean: flaky\? Known: flaky, steady\n/),
+      message: expect.stringMatching(
+        /^repair services: no service 'flakey' in supervisord\. Did you mean: flaky\? Known: flaky, steady\n/,
+      ),
     });
   });
 

@@ -12,17 +12,41 @@ const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.met
 let world: AptWorld;
 
 async function cx(args: string[]) {
-  const r = await execa(process.execPath, [
-    '--no-node-snapshot', LAUNCHER, '--root', world.root, '--config-dir', join(world.root, 'etc/cx'), '--data-dir', join(world.root, 'var/lib/cx'),
-    '--log-dir', join(world.root, 'var/log/cx'), '--cache-dir', join(world.root, 'var/cache/cx'), ...args,
-  ], { reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000 });
+  const r = await execa(
+    process.execPath,
+    [
+      '--no-node-snapshot',
+      LAUNCHER,
+      '--root',
+      world.root,
+      '--config-dir',
+      join(world.root, 'etc/cx'),
+      '--data-dir',
+      join(world.root, 'var/lib/cx'),
+      '--log-dir',
+      join(world.root, 'var/log/cx'),
+      '--cache-dir',
+      join(world.root, 'var/cache/cx'),
+      ...args,
+    ],
+    {
+      reject: false,
+      input: '',
+      env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' },
+      extendEnv: false,
+      timeout: 120_000,
+    },
+  );
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 beforeAll(() => {
   world = createAptWorld();
   mkdirSync(join(world.root, 'etc/cx'), { recursive: true });
-  writeFileSync(join(world.root, 'etc/cx/config.yaml'), 'updates:\n  check_interval_hours: 1\n  backup_before_update: true\n');
+  writeFileSync(
+    join(world.root, 'etc/cx/config.yaml'),
+    'updates:\n  check_interval_hours: 1\n  backup_before_update: true\n',
+  );
   world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
   world.dpkg(['--unpack', world.debs.tool1!]);
 });
@@ -55,7 +79,10 @@ describe('cx-ops repair/update commands on a temp root', () => {
     expect(apply.code, apply.stderr).toBe(0);
     const report = JSON.parse(apply.stdout);
     assertMatchesSchema('update-apply-report', report);
-    expect(report).toMatchObject({ status: 'applied', results: [{ updater: 'apt', applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }] });
+    expect(report).toMatchObject({
+      status: 'applied',
+      results: [{ updater: 'apt', applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }],
+    });
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-tool': '1.0' });
 
     writeFileSync(join(world.root, 'etc/cx/config.yaml'), 'updates:\n  check_interval_hours: 99\n');
@@ -71,31 +98,45 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const back = await cx(['update', 'rollback', report.snapshot, '-y']);
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain('put back 1: cx-demo 1.0');
-    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe('updates:\n  check_interval_hours: 1\n  backup_before_update: true\n');
+    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe(
+      'updates:\n  check_interval_hours: 1\n  backup_before_update: true\n',
+    );
     expect(world.installed()['cx-demo']).toBe('1.0');
   });
 
   it('bad input: unknown snapshot id, unknown user — a clear message, exit 2, no stack trace', async () => {
     const id = await cx(['update', 'rollback', '20990101-000000', '-y']);
     expect(id.code).toBe(2);
-    expect(id.stderr).toMatch(/^error\[CX_ERR_USAGE\]: update rollback: unknown snapshot '20990101-000000'\. Valid snapshots: \d{8}-\d{6}/);
+    expect(id.stderr).toMatch(
+      /^error\[CX_ERR_USAGE\]: update rollback: unknown snapshot '20990101-000000'\. Valid snapshots: \d{8}-\d{6}/,
+    );
     const user = await cx(['repair', 'permissions', '--user', 'nosuch']);
     expect(user.code).toBe(2);
     expect(user.stderr).toContain("error[CX_ERR_USAGE]: repair permissions: no user 'nosuch' in");
     const undo = await cx(['repair', 'permissions', '--undo', 'nosuchid', '-y']);
     expect(undo.code).toBe(2);
-    expect(undo.stderr).toMatch(/^error\[CX_ERR_USAGE\]: repair permissions --undo: 'nosuchid' is not the id of an undoable permissions change\. There are none/);
+    expect(undo.stderr).toMatch(
+      /^error\[CX_ERR_USAGE\]: repair permissions --undo: 'nosuchid' is not the id of an undoable permissions change\. There are none/,
+    );
     const wait = await cx(['repair', 'apt', '--lock-wait', 'abc']);
-    expect(wait).toMatchObject({ code: 2, stderr: 'error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops repair apt --lock-wait 60' });
+    expect(wait).toMatchObject({
+      code: 2,
+      stderr:
+        'error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops repair apt --lock-wait 60',
+    });
     const both = await cx(['update', 'apply', '--packages', '--system', '--dry-run']);
     expect(both.code).toBe(2);
-    expect(both.stderr).toMatch(/^error\[CX_ERR_USAGE\]: update apply: --packages and --system contradict each other: /);
+    expect(both.stderr).toMatch(
+      /^error\[CX_ERR_USAGE\]: update apply: --packages and --system contradict each other: /,
+    );
     const none = await cx(['update', 'apply']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error\[CX_ERR_USAGE\]: update apply: say what to update/);
     const only = await cx(['update', 'apply', '--packages', '--only', 'nosuchpkg', '--dry-run']);
     expect(only).toMatchObject({ code: 2, stdout: '' });
-    expect(only.stderr).toMatch(/^error\[CX_ERR_USAGE\]: update apply --only: 'nosuchpkg' is not an installed package; nothing was changed\./);
+    expect(only.stderr).toMatch(
+      /^error\[CX_ERR_USAGE\]: update apply --only: 'nosuchpkg' is not an installed package; nothing was changed\./,
+    );
     expect(`${id.stderr}${user.stderr}${undo.stderr}${both.stderr}${only.stderr}`).not.toMatch(/\n\s+at /);
   });
 });

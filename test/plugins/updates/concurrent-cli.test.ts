@@ -14,10 +14,31 @@ let world: AptWorld;
 const hold = () => join(world.root, 'tmp/cx-hold');
 
 function cx(args: string[]): ResultPromise {
-  return execa(process.execPath, [
-    '--no-node-snapshot', LAUNCHER, '--root', world.root, '--config-dir', join(world.root, 'etc/cx'), '--data-dir', join(world.root, 'var/lib/cx'),
-    '--log-dir', join(world.root, 'var/log/cx'), '--cache-dir', join(world.root, 'var/cache/cx'), ...args,
-  ], { reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000 });
+  return execa(
+    process.execPath,
+    [
+      '--no-node-snapshot',
+      LAUNCHER,
+      '--root',
+      world.root,
+      '--config-dir',
+      join(world.root, 'etc/cx'),
+      '--data-dir',
+      join(world.root, 'var/lib/cx'),
+      '--log-dir',
+      join(world.root, 'var/log/cx'),
+      '--cache-dir',
+      join(world.root, 'var/cache/cx'),
+      ...args,
+    ],
+    {
+      reject: false,
+      input: '',
+      env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' },
+      extendEnv: false,
+      timeout: 120_000,
+    },
+  );
 }
 
 async function until(what: string, test: () => boolean, ms = 30_000): Promise<void> {
@@ -29,7 +50,10 @@ async function until(what: string, test: () => boolean, ms = 30_000): Promise<vo
 }
 
 /** Whether some process holds the dpkg lock of the world's root. */
-const dpkgBusy = () => spawnSync('lslocks', ['-n', '-o', 'PATH'], { encoding: 'utf8' }).stdout.includes(join(world.root, 'var/lib/dpkg/lock'));
+const dpkgBusy = () =>
+  spawnSync('lslocks', ['-n', '-o', 'PATH'], { encoding: 'utf8' }).stdout.includes(
+    join(world.root, 'var/lib/dpkg/lock'),
+  );
 
 beforeAll(() => {
   world = createAptWorld();
@@ -48,7 +72,10 @@ describe('one update run at a time; an interrupted rollback is finished by the n
   it('while one apply is busy in dpkg, a second apply and a rollback refuse, naming its pid', async () => {
     writeFileSync(hold(), '');
     const first = cx(['update', 'apply', '--packages', '--only', 'cx-slow', '-y', '--json']);
-    await until('the first apply to be inside dpkg', () => world.statuses()['cx-slow']?.endsWith('half-configured') === true);
+    await until(
+      'the first apply to be inside dpkg',
+      () => world.statuses()['cx-slow']?.endsWith('half-configured') === true,
+    );
     const second = await cx(['update', 'apply', '--packages', '-y']);
     expect(second.exitCode).toBe(5);
     expect(second.stderr).toContain(`(pid ${first.pid}, cx-ops update apply --packages)`);
@@ -69,14 +96,25 @@ describe('one update run at a time; an interrupted rollback is finished by the n
     writeFileSync(hold(), '');
     const killed = cx(['update', 'rollback', snapshot, '-y']);
     let exited = false;
-    void killed.then(() => { exited = true; });
-    await until('the rollback to be inside dpkg', () => exited || world.statuses()['cx-slow']?.endsWith('half-configured') === true);
-    expect(exited ? `rollback ended early: ${String((await killed).stdout)}${String((await killed).stderr)}` : '').toBe('');
+    void killed.then(() => {
+      exited = true;
+    });
+    await until(
+      'the rollback to be inside dpkg',
+      () => exited || world.statuses()['cx-slow']?.endsWith('half-configured') === true,
+    );
+    expect(exited ? `rollback ended early: ${String((await killed).stdout)}${String((await killed).stderr)}` : '').toBe(
+      '',
+    );
     // Files were restored and journaled before the package step began.
-    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe('updates:\n  backup_before_update: true\n');
+    expect(readFileSync(join(world.root, 'etc/cx/config.yaml'), 'utf8')).toBe(
+      'updates:\n  backup_before_update: true\n',
+    );
     killed.kill('SIGKILL');
     expect((await killed).signal).toBe('SIGKILL');
-    const journal = JSON.parse(readFileSync(join(world.root, 'var/lib/cx/plugin-state/updates/rollback-journal.json'), 'utf8'));
+    const journal = JSON.parse(
+      readFileSync(join(world.root, 'var/lib/cx/plugin-state/updates/rollback-journal.json'), 'utf8'),
+    );
     expect(journal).toMatchObject({ id: snapshot, done: ['config', 'data'] });
     // apt and dpkg, children of the killed run, are killed with it (no orphans), leaving dpkg
     // interrupted: the next rollback finishes it (dpkg --configure -a) before it goes on.

@@ -11,15 +11,28 @@ const WATCHER = fileURLToPath(new URL('./fixtures/update-watcher', import.meta.u
 let world: AptWorld;
 
 async function cx(args: string[]) {
-  const r = await execa(process.execPath, [
-    '--no-node-snapshot', LAUNCHER, '--root', world.root, '--plugin-dir', WATCHER, ...args,
-  ], { reject: false, input: '', env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' }, extendEnv: false, timeout: 120_000 });
+  const r = await execa(
+    process.execPath,
+    ['--no-node-snapshot', LAUNCHER, '--root', world.root, '--plugin-dir', WATCHER, ...args],
+    {
+      reject: false,
+      input: '',
+      env: { PATH: process.env.PATH!, HOME: join(world.base, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '' },
+      extendEnv: false,
+      timeout: 120_000,
+    },
+  );
   return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 const payloads = () => {
   const f = join(world.root, 'tmp/update-watcher.jsonl');
-  return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 };
 
 beforeAll(async () => {
@@ -32,11 +45,15 @@ beforeAll(async () => {
 afterAll(() => rmSync(world.base, { recursive: true, force: true }));
 
 describe('update hooks, tapped by a sandboxed plugin', () => {
-  it("a pre_update tap resolving false vetoes the update; nothing is installed and no snapshot taken", async () => {
+  it('a pre_update tap resolving false vetoes the update; nothing is installed and no snapshot taken', async () => {
     writeFileSync(join(world.root, 'tmp/veto-updates'), '');
     const r = await cx(['update', 'apply', '--packages', '-y', '--json']);
     expect(r.code, r.stderr).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'vetoed', message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it", snapshot: null });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      status: 'vetoed',
+      message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it",
+      snapshot: null,
+    });
     expect(world.installed()['cx-demo']).toBe('1.0');
     expect(payloads().map((p) => p.hook)).toEqual(['pre_update']);
   });
@@ -49,7 +66,21 @@ describe('update hooks, tapped by a sandboxed plugin', () => {
     const report = JSON.parse(r.stdout);
     expect(world.installed()['cx-demo']).toBe('2.0');
     const [pre, post] = payloads();
-    expect(pre).toEqual({ hook: 'pre_update', payload: { packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }], security: false, system: false } });
-    expect(post).toMatchObject({ hook: 'post_update', payload: { ok: true, snapshot: report.snapshot, results: [{ updater: 'apt', ok: true, applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }] } });
+    expect(pre).toEqual({
+      hook: 'pre_update',
+      payload: {
+        packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }],
+        security: false,
+        system: false,
+      },
+    });
+    expect(post).toMatchObject({
+      hook: 'post_update',
+      payload: {
+        ok: true,
+        snapshot: report.snapshot,
+        results: [{ updater: 'apt', ok: true, applied: [{ name: 'cx-demo', from: '1.0', to: '2.0' }] }],
+      },
+    });
   });
 });

@@ -1,6 +1,18 @@
 // updates.snapshot_paths: operator-chosen host paths (here /etc of a temp root) are snapshotted
 // with their excludes and restored byte for byte by rollback.
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,11 +42,22 @@ describe('updates.snapshot_paths', () => {
     writeFileSync(join(etc, 'hostname'), 'web1\n');
     symlinkSync('nginx/nginx.conf', join(etc, 'current.conf'));
     writeFileSync(join(etc, 'ssl/private/key.pem'), 'secret-1\n');
-    writeFileSync(join(etc, 'cx/config.yaml'), 'updates:\n  snapshot_paths: [/etc]\n  snapshot_exclude: [/etc/ssl/private]\n');
-    const h = await bootKernel({ plugins: [builtinPlugin('updates')], root, configDir: join(etc, 'cx'), dataDir: join(root, 'var/lib/cx') });
+    writeFileSync(
+      join(etc, 'cx/config.yaml'),
+      'updates:\n  snapshot_paths: [/etc]\n  snapshot_exclude: [/etc/ssl/private]\n',
+    );
+    const h = await bootKernel({
+      plugins: [builtinPlugin('updates')],
+      root,
+      configDir: join(etc, 'cx'),
+      dataDir: join(root, 'var/lib/cx'),
+    });
     hosts.push(h);
     const ctx = h.ctx('updates');
-    const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, reason: 'none', list: [] } });
+    const m = await createSnapshot(ctx, {
+      reason: 'test',
+      packages: { updater: null, available: false, reason: 'none', list: [] },
+    });
     assertMatchesSchema('snapshot-manifest', m);
     const area = m.areas.find((a) => a.name === 'path:/etc')!;
     expect(area).toMatchObject({ dir: etc, present: true, archive: 'path-0.tar' });
@@ -53,7 +76,9 @@ describe('updates.snapshot_paths', () => {
     expect(r.ok).toBe(true);
     expect(r.areas.map((a) => a.name)).toEqual(['config', 'data', 'path:/etc']);
     expect(r.areas[2]).toMatchObject({ mismatches: [], removed: expect.arrayContaining(['new.conf', 'current.conf']) });
-    expect(readFileSync(join(etc, 'nginx/nginx.conf'))).toEqual(Buffer.from([0x75, 0x73, 0x65, 0x72, 0x00, 0xff, 0x0a]));
+    expect(readFileSync(join(etc, 'nginx/nginx.conf'))).toEqual(
+      Buffer.from([0x75, 0x73, 0x65, 0x72, 0x00, 0xff, 0x0a]),
+    );
     const st = lstatSync(join(etc, 'nginx/nginx.conf'));
     expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o640, 33, 4]);
     expect(readFileSync(join(etc, 'hostname'), 'utf8')).toBe('web1\n');

@@ -2,7 +2,16 @@
 // dpkg; a sandboxed third-party plugin (fixtures/update-watcher) taps the updates hooks.
 import { spawn, type ChildProcess } from 'node:child_process';
 import {
-  chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +21,12 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CapabilityFakes } from '../../../core/capabilities/index.js';
 import { FIXED_PATH } from '../../../core/permissions/command-path.js';
 import { rollbackTo } from '../../../plugins-builtin/updates/rollback.js';
-import { createSnapshot, listSnapshots, pruneSnapshots, readSnapshot } from '../../../plugins-builtin/updates/snapshot-store.js';
+import {
+  createSnapshot,
+  listSnapshots,
+  pruneSnapshots,
+  readSnapshot,
+} from '../../../plugins-builtin/updates/snapshot-store.js';
 import { createAptWorld, type AptWorld } from '../../helpers/apt-root.js';
 import { bootKernel, builtinPlugin, type KernelHost } from '../../helpers/kernel-host.js';
 import { assertMatchesSchema } from '../../helpers/report-schemas.js';
@@ -20,7 +34,13 @@ import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 const cleanup: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) try { process.kill(c.pid!, 'SIGKILL'); } catch { /* gone */ }
+  for (const c of children)
+    if (c.exitCode === null)
+      try {
+        process.kill(c.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   for (const d of cleanup) rmSync(d, { recursive: true, force: true });
 });
 
@@ -38,7 +58,12 @@ const WATCHER = fileURLToPath(new URL('./fixtures/update-watcher', import.meta.u
 /** The payloads the watcher saw. */
 const seen = (): Array<{ hook: string; payload: any }> => {
   const f = join(world.root, 'tmp/update-watcher.jsonl');
-  return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+    : [];
 };
 const veto = () => writeFileSync(join(world.root, 'tmp/veto-updates'), '');
 
@@ -48,7 +73,13 @@ const CONFIG = 'updates:\n  backup_before_update: true\n';
 /** The kernel with the updates, apt and watcher plugins; `config` (YAML) replaces config.yaml first. */
 async function host(o: { config?: string; fakes?: CapabilityFakes } = {}): Promise<KernelHost> {
   if (o.config !== undefined) writeFileSync(join(configDir, 'config.yaml'), o.config);
-  const h = await bootKernel({ plugins: [builtinPlugin('updates'), builtinPlugin('apt'), WATCHER], root: world.root, configDir, dataDir, fakes: o.fakes });
+  const h = await bootKernel({
+    plugins: [builtinPlugin('updates'), builtinPlugin('apt'), WATCHER],
+    root: world.root,
+    configDir,
+    dataDir,
+    fakes: o.fakes,
+  });
   hosts.push(h);
   return h;
 }
@@ -57,17 +88,36 @@ async function host(o: { config?: string; fakes?: CapabilityFakes } = {}): Promi
 const withoutAptGet: CapabilityFakes['exec'] = async (command, args, options) => {
   if (basename(command) === 'apt-get') return { exitCode: 127, stdout: '', stderr: `${command}: not found\n` };
   const r = await execa(command, args, {
-    cwd: options.cwd, input: options.input ?? '', timeout: options.timeoutMs, reject: false, extendEnv: false,
+    cwd: options.cwd,
+    input: options.input ?? '',
+    timeout: options.timeoutMs,
+    reject: false,
+    extendEnv: false,
     env: { PATH: FIXED_PATH, LANG: 'C', LC_ALL: 'C', ...options.env },
   });
-  return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut };
+  return {
+    exitCode: r.exitCode ?? null,
+    signal: r.signal ?? null,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.timedOut,
+  };
 };
 
-async function json(h: KernelHost, name: string, options: Record<string, unknown> = {}, args: Record<string, unknown> = {}) {
+async function json(
+  h: KernelHost,
+  name: string,
+  options: Record<string, unknown> = {},
+  args: Record<string, unknown> = {},
+) {
   const code = await h.command(name, { json: true, ...options }, args);
   const { stdout, stderr } = h.take();
   const out = stdout ? JSON.parse(stdout) : null;
-  const schema = { 'update check': 'update-check', 'update apply': 'update-apply-report', 'update rollback': 'update-rollback-report' }[name];
+  const schema = {
+    'update check': 'update-check',
+    'update apply': 'update-apply-report',
+    'update rollback': 'update-rollback-report',
+  }[name];
   if (out && schema) assertMatchesSchema(schema, out);
   return { code, out, stderr };
 }
@@ -94,15 +144,25 @@ describe('update check', () => {
     const first = await json(h, 'update check');
     expect(first.code).toBe(0);
     expect(first.out).toMatchObject({ cached: false, refreshed: false, total: 2, security: 1, reboot_required: false });
-    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../../schemas/update-check.schema.json'), 'utf8')));
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(__dirname, '../../../schemas/update-check.schema.json'), 'utf8')),
+    );
     expect(validate(first.out), JSON.stringify(validate.errors)).toBe(true);
     expect(first.out.updaters[0].check.updates).toEqual([
       { name: 'cx-demo', current: '1.0', candidate: '2.0', origin: 'Debian-Security:stable-security', security: true },
       { name: 'cx-local', current: '0.9', candidate: '1.0', origin: 'cx-test:stable', security: false },
     ]);
     writeFileSync(join(world.root, 'var/run/reboot-required'), '*** System restart required ***\n');
-    expect((await json(h, 'update check')).out).toMatchObject({ cached: false, refreshed: false, reboot_required: true });
-    expect((await json(h, 'update check', { force: true })).out).toMatchObject({ cached: false, refreshed: true, reboot_required: true });
+    expect((await json(h, 'update check')).out).toMatchObject({
+      cached: false,
+      refreshed: false,
+      reboot_required: true,
+    });
+    expect((await json(h, 'update check', { force: true })).out).toMatchObject({
+      cached: false,
+      refreshed: true,
+      reboot_required: true,
+    });
     await h.command('update check', { force: true });
     const text = h.take().stdout;
     expect(text).toMatch(/^╭─+╮\n│ +System Update +│\n├─+┤\n/);
@@ -113,7 +173,12 @@ describe('update check', () => {
   it('SKIPs with the reason when apt is not installed', async () => {
     const h = await host({ fakes: { exec: withoutAptGet } });
     const r = await json(h, 'update check');
-    expect(r.out.updaters[0].check).toEqual({ available: false, reason: 'apt-get is not installed (not found on the PATH)', updates: [], rebootRequired: false });
+    expect(r.out.updaters[0].check).toEqual({
+      available: false,
+      reason: 'apt-get is not installed (not found on the PATH)',
+      updates: [],
+      rebootRequired: false,
+    });
     await h.command('update check', { force: true });
     expect(h.take().stdout).toContain('SKIP apt: apt-get is not installed');
   });
@@ -146,13 +211,34 @@ describe('update apply', () => {
     expect(world.installed()).toMatchObject({ 'cx-demo': '2.0', 'cx-local': '0.9' });
     expect(r.out.snapshot).toMatch(/^\d{8}-\d{6}(-\d+)?$/);
     const m = (await readSnapshot(h.ctx('updates'), r.out.snapshot))!;
-    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(JSON.parse(readFileSync(join(__dirname, '../../../schemas/snapshot-manifest.schema.json'), 'utf8')));
+    const validate = new Ajv({ allErrors: true, strict: true, validateFormats: false }).compile(
+      JSON.parse(readFileSync(join(__dirname, '../../../schemas/snapshot-manifest.schema.json'), 'utf8')),
+    );
     expect(validate(m), JSON.stringify(validate.errors)).toBe(true);
-    expect(m.packages.list).toEqual(expect.arrayContaining([{ name: 'cx-demo', version: '1.0' }, { name: 'cx-local', version: '0.9' }]));
+    expect(m.packages.list).toEqual(
+      expect.arrayContaining([
+        { name: 'cx-demo', version: '1.0' },
+        { name: 'cx-local', version: '0.9' },
+      ]),
+    );
     expect(seen().map((s) => s.hook)).toEqual(['pre_update', 'post_update']);
-    const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(journal).toEqual([expect.objectContaining({ plugin: 'updates', run: 'update apply', ok: true, snapshot: r.out.snapshot, applied: ['cx-demo 1.0 -> 2.0'] })]);
-    expect(seen()[0]!.payload).toMatchObject({ security: true, packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }] });
+    const journal = readFileSync(join(dataDir, 'plugin-state/updates/journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(journal).toEqual([
+      expect.objectContaining({
+        plugin: 'updates',
+        run: 'update apply',
+        ok: true,
+        snapshot: r.out.snapshot,
+        applied: ['cx-demo 1.0 -> 2.0'],
+      }),
+    ]);
+    expect(seen()[0]!.payload).toMatchObject({
+      security: true,
+      packages: [{ name: 'cx-demo', from: '1.0', to: '2.0', security: true }],
+    });
     expect(seen()[1]!.payload).toMatchObject({ ok: true, snapshot: r.out.snapshot });
   });
 
@@ -175,7 +261,10 @@ describe('update apply', () => {
     veto();
     const r = await json(await host(), 'update apply', { packages: true });
     expect(r.code).toBe(1);
-    expect(r.out).toMatchObject({ status: 'vetoed', message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it" });
+    expect(r.out).toMatchObject({
+      status: 'vetoed',
+      message: "not applied: the pre_update hook of plugin 'update-watcher' vetoed it",
+    });
     expect(world.installed()['cx-demo']).toBe('1.0');
   });
 
@@ -184,26 +273,33 @@ describe('update apply', () => {
     children.push(sleeper);
     const locks = join(dataDir, 'locks');
     mkdirSync(locks, { recursive: true });
-    writeFileSync(join(locks, 'updates-update.lock'), JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }));
+    writeFileSync(
+      join(locks, 'update.lock'),
+      JSON.stringify({ pid: sleeper.pid, start: 0, command: 'cx-ops update rollback', token: 'held-by-the-sleeper' }),
+    );
     const h = await host();
     // The one lock error: the kernel prints it and exits 5.
     await expect(json(h, 'update apply', { packages: true })).rejects.toMatchObject({
       code: 'CX_ERR_STATE_LOCKED',
       exitCode: 5,
-      message: `lock 'updates-update' is locked by another cx-ops run (pid ${sleeper.pid}, cx-ops update rollback).\nWait for it to finish, then run the command again.`,
+      message: `lock 'update' is locked by another cx-ops run (pid ${sleeper.pid}, cx-ops update rollback).\nWait for it to finish, then run the command again.`,
     });
     expect(world.installed()['cx-demo']).toBe('1.0');
     sleeper.kill('SIGKILL');
     await new Promise((res) => sleeper.once('exit', res));
     const again = await json(h, 'update apply', { packages: true });
     expect(again.code).toBe(0);
-    expect(existsSync(join(locks, 'updates-update.lock'))).toBe(false);
+    expect(existsSync(join(locks, 'update.lock'))).toBe(false);
   });
 
   it('--only names an installed package without a pending update: nothing to do, and it says which, with its version', async () => {
     const r = await json(await host(), 'update apply', { packages: true, only: ['cx-tool'] });
     expect(r.code).toBe(0);
-    expect(r.out).toMatchObject({ status: 'nothing', message: 'no updates pending: no pending update for: cx-tool (installed: 1.1)', snapshot: null });
+    expect(r.out).toMatchObject({
+      status: 'nothing',
+      message: 'no updates pending: no pending update for: cx-tool (installed: 1.1)',
+      snapshot: null,
+    });
   });
 
   it('--only names a package that is not installed: a usage error with close names; nothing is applied', async () => {
@@ -215,25 +311,36 @@ describe('update apply', () => {
         "update apply --only: 'cx-demoo', 'nosuchpkg' are not installed packages; nothing was changed. For 'cx-demoo', did you mean: cx-demo?\n" +
         'Try: cx-ops update check   (lists the packages with pending updates)',
     };
-    await expect(h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] })).rejects.toMatchObject(usage);
-    await expect(h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true })).rejects.toMatchObject(usage);
+    await expect(
+      h.command('update apply', { packages: true, only: ['cx-demo', 'cx-demoo', 'nosuchpkg'] }),
+    ).rejects.toMatchObject(usage);
+    await expect(
+      h.command('update apply', { packages: true, only: ['cx-demoo', 'nosuchpkg'], dryRun: true }),
+    ).rejects.toMatchObject(usage);
     expect(world.installed()['cx-demo']).toBe('1.0');
-    expect(existsSync(join(dataDir, 'locks/updates-update.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'locks/update.lock'))).toBe(false);
   });
 
   it('usage errors are catalogue errors (error[CX_ERR_USAGE], exit 2): neither or both of --packages and --system; --system limited by --security', async () => {
     const h = await host();
     await expect(h.command('update apply', {})).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).\nTry: cx-ops update apply --packages --dry-run',
     });
     await expect(h.command('update apply', { packages: true, system: true })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: expect.stringMatching(/^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run$/),
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message: expect.stringMatching(
+        /^update apply: --packages and --system contradict each other: .* Pick one\.\nTry: cx-ops update apply --packages --dry-run {3}or {3}cx-ops update apply --system --dry-run$/,
+      ),
     });
     await expect(h.command('update apply', { system: true, security: true })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.\nTry: cx-ops update apply --packages --security',
     });
     expect(h.take()).toEqual({ stdout: '', stderr: '' });
     expect(world.installed()['cx-demo']).toBe('1.0');
@@ -265,7 +372,10 @@ describe('update rollback', () => {
     const listed = await json(h, 'update rollback', { list: true });
     expect(listed.out.map((s: { id: string }) => s.id)).toEqual([id]);
     const r = await json(h, 'update rollback', {}, { id });
-    expect(r.out.areas.find((a: { name: string }) => a.name === 'config')).toMatchObject({ removed: ['new-since.yaml'], mismatches: [] });
+    expect(r.out.areas.find((a: { name: string }) => a.name === 'config')).toMatchObject({
+      removed: ['new-since.yaml'],
+      mismatches: [],
+    });
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toBe(CONFIG);
     const secret = lstatSync(join(configDir, 'conf.d', 'secret.yaml'));
     expect([secret.mode & 0o777, secret.uid, secret.gid]).toEqual([0o600, 1234, 4321]);
@@ -280,17 +390,29 @@ describe('update rollback', () => {
     expect(r.out.packages.restored).toEqual([{ name: 'cx-demo', version: '1.0' }]);
     expect(r.out.packages.added).toEqual([{ name: 'cx-lib', version: '1.0' }]);
     expect(world.installed()['cx-lib']).toBe('1.0');
-    expect(r.out.packages.unavailable).toEqual([{ name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' }]);
+    expect(r.out.packages.unavailable).toEqual([
+      { name: 'cx-local', version: '0.9', reason: 'the archive no longer has cx-local 0.9 (it has: 1.0)' },
+    ]);
     expect(r.code).toBe(1);
   });
 
   it('a rollback killed midway is finished by running it again', async () => {
     const h = await host();
     const ctx = h.ctx('updates');
-    const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, reason: 'not needed here', list: [] } });
+    const m = await createSnapshot(ctx, {
+      reason: 'test',
+      packages: { updater: null, available: false, reason: 'not needed here', list: [] },
+    });
     writeFileSync(join(configDir, 'config.yaml'), 'changed\n');
     writeFileSync(join(dataDir, 'blob.bin'), 'changed');
-    await expect(rollbackTo(ctx, m, { restorePackages: null, onStep: (s) => { if (s === 'config') throw new Error('killed'); } })).rejects.toThrow('killed');
+    await expect(
+      rollbackTo(ctx, m, {
+        restorePackages: null,
+        onStep: (s) => {
+          if (s === 'config') throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
     expect(readFileSync(join(configDir, 'config.yaml'), 'utf8')).toContain('updates:');
     expect(readFileSync(join(dataDir, 'blob.bin'), 'utf8')).toBe('changed');
     // Another snapshot id cannot be started before the interrupted one is finished.
@@ -305,8 +427,10 @@ describe('update rollback', () => {
   it('lists only complete snapshots; unknown id lists the valid ones; no snapshots is said plainly', async () => {
     const h = await host();
     await expect(json(h, 'update rollback', {})).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
-      message: 'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.\nTry: cx-ops update apply --packages   (takes a snapshot, then updates)',
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
+      message:
+        'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.\nTry: cx-ops update apply --packages   (takes a snapshot, then updates)',
     });
     const ctx = h.ctx('updates');
     const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, list: [] } });
@@ -315,7 +439,8 @@ describe('update rollback', () => {
     mkdirSync(join(store, '20240101-000000'), { recursive: true }); // no manifest: half-written
     expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual([m.id]);
     await expect(json(h, 'update rollback', {}, { id: '20240101-000000' })).rejects.toMatchObject({
-      code: 'CX_ERR_USAGE', exitCode: 2,
+      code: 'CX_ERR_USAGE',
+      exitCode: 2,
       message: `update rollback: unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}.\nTry: cx-ops update rollback --list`,
     });
   });

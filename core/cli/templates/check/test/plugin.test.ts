@@ -7,7 +7,11 @@ test('passes on a quiet host and warns on a busy one', async () => {
     fakes: { fs: { readFile: async () => '0.50 0.40 0.30 1/100 42\n' } },
   });
   try {
-    expect(await quiet.check('template_plugin')).toMatchObject({ check_id: 'template_plugin', status: 'PASS', message: 'load is 0.5' });
+    expect(await quiet.check('template_plugin')).toMatchObject({
+      check_id: 'template_plugin',
+      status: 'PASS',
+      message: 'load is 0.5',
+    });
   } finally {
     await quiet.close();
   }

@@ -8,8 +8,16 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { publishLockName } from '../../plugins-builtin/registry/publish.js';
-import { builtSnapshot, makeHome, serveDirectory, tempDir, type BuiltSnapshot, type Home, type StaticServer } from './harness.js';
+import { publishLockName } from '../../../plugins-builtin/registry/publish.js';
+import {
+  builtSnapshot,
+  makeHome,
+  serveDirectory,
+  tempDir,
+  type BuiltSnapshot,
+  type Home,
+  type StaticServer,
+} from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
@@ -27,7 +35,10 @@ async function tree(dir: string, skip: string): Promise<Record<string, string>> 
     if (p === skip) continue;
     if (e.isDirectory()) Object.assign(out, { [p]: 'dir' }, await tree(p, skip));
     else if (e.isSymbolicLink()) out[p] = `-> ${await readlink(p)}`;
-    else out[p] = createHash('sha256').update(await readFile(p)).digest('hex');
+    else
+      out[p] = createHash('sha256')
+        .update(await readFile(p))
+        .digest('hex');
   }
   return out;
 }
@@ -44,7 +55,10 @@ beforeAll(async () => {
   const src = join(author.dir, 'hello');
   await mkdir(src, { recursive: true });
   await writeFile(join(src, 'plugin.yaml'), await readFile(fixture('hello/plugin.yaml'), 'utf8'));
-  await writeFile(join(src, 'index.js'), (await readFile(fixture('hello/index.js'), 'utf8')).replace('VERSION', '1.0.0'));
+  await writeFile(
+    join(src, 'index.js'),
+    (await readFile(fixture('hello/index.js'), 'utf8')).replace('VERSION', '1.0.0'),
+  );
   expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, 'hello.tgz')])).exitCode).toBe(0);
   expect((await author.run(['registry', 'publish', registryDir, join(author.dir, 'hello.tgz')])).exitCode).toBe(0);
   server = await serveDirectory(registryDir);
@@ -71,7 +85,8 @@ describe.sequential('plugins install writes only through ctx.localFs', () => {
       `  symlink: ${user.installDir}/.hello.link-`,
       `-> ${user.installDir}/hello\n`,
       `  write: ${user.dataDir}/plugins.lock.json (`,
-    ]) expect(r.stderr).toContain(line);
+    ])
+      expect(r.stderr).toContain(line);
     expect(await snapshot(user)).toEqual(before);
   });
 
@@ -87,13 +102,17 @@ describe.sequential('plugins install writes only through ctx.localFs', () => {
       `/index.js (`,
       `  symlink: ${user.installDir}/.hello.link-`,
       `  write: ${user.dataDir}/plugins.lock.json (`,
-    ]) expect(recorded).toContain(line);
+    ])
+      expect(recorded).toContain(line);
     expect(await snapshot(user)).toEqual(before);
   });
 
   test("a real install's every write, its download and its lock are in audit.jsonl", async () => {
     const r = await user.run(['plugins', 'install', 'hello']);
-    expect(r).toMatchObject({ exitCode: 0, stdout: 'installed hello 1.0.0 from team: sandboxed, signature unsigned\n' });
+    expect(r).toMatchObject({
+      exitCode: 0,
+      stdout: 'installed hello 1.0.0 from team: sandboxed, signature unsigned\n',
+    });
     const records = (await readFile(join(logDir(user), 'audit.jsonl'), 'utf8'))
       .trim()
       .split('\n')
@@ -104,15 +123,23 @@ describe.sequential('plugins install writes only through ctx.localFs', () => {
     const installed = (await readdir(join(user.installDir, link))).sort();
     expect(installed).toEqual(['index.js', 'plugin.yaml']);
     const written = ops('writeBytes');
-    for (const f of installed) expect(written.some((t) => t.startsWith(join(user.installDir, '.store', '.tmp-hello-')) && t.endsWith(`/${f}`))).toBe(true);
+    for (const f of installed)
+      expect(
+        written.some((t) => t.startsWith(join(user.installDir, '.store', '.tmp-hello-')) && t.endsWith(`/${f}`)),
+      ).toBe(true);
     expect(written).toContain(join(user.dataDir, 'plugins.lock.json'));
     expect(written).toContain(join(user.cacheDir, 'plugins', 'registry', 'indexes', 'team.yaml'));
     // The store directory is renamed into place, then the link: both renames are audited.
-    expect(records.filter((a) => a.op === 'rename').map((a) => a.args?.to)).toEqual([join(user.installDir, link), join(user.installDir, 'hello')]);
+    expect(records.filter((a) => a.op === 'rename').map((a) => a.args?.to)).toEqual([
+      join(user.installDir, link),
+      join(user.installDir, 'hello'),
+    ]);
     expect(ops('symlink').some((t) => t.startsWith(join(user.installDir, '.hello.link-')))).toBe(true);
     expect(ops('lock')).toContain('plugin-installs');
     expect(ops('download')).toContain(`${server.url}archives/hello-1.0.0.tgz`);
-    expect(ops('writeFile').concat(ops('appendFile'))).toContain(join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'));
+    expect(ops('writeFile').concat(ops('appendFile'))).toContain(
+      join(user.dataDir, 'plugin-state', 'registry', 'journal.jsonl'),
+    );
     expect((await lstat(join(user.installDir, 'hello'))).isSymbolicLink()).toBe(true);
   });
 
@@ -135,7 +162,12 @@ describe.sequential('plugins install writes only through ctx.localFs', () => {
     const rm = await user.run(['registry', 'remove', 'team', '--dry-run', '--json']);
     expect(rm.exitCode, rm.stderr).toBe(0);
     expect(JSON.parse(rm.stdout)).toMatchObject({
-      name: 'team', removed: false, would_change: ['lock: registry-list', expect.stringMatching(new RegExp(`^write: ${user.configDir}/registries\\.yaml \\(\\d+ bytes\\)$`))],
+      name: 'team',
+      removed: false,
+      would_change: [
+        'lock: registry-list',
+        expect.stringMatching(new RegExp(`^write: ${user.configDir}/registries\\.yaml \\(\\d+ bytes\\)$`)),
+      ],
     });
     expect(await snapshot(user)).toEqual(before);
   });

@@ -38,7 +38,11 @@ async function contend(name: string, procs: number, rounds: number): Promise<num
   const lock = join(dir, `${name}.lock`);
   const counter = join(dir, `${name}.count`);
   await writeFile(counter, '0');
-  await Promise.all(Array.from({ length: procs }, () => run(process.execPath, ['--input-type=module', '-e', worker(lock, counter, rounds)])));
+  await Promise.all(
+    Array.from({ length: procs }, () =>
+      run(process.execPath, ['--input-type=module', '-e', worker(lock, counter, rounds)]),
+    ),
+  );
   return Number(await readFile(counter, 'utf8'));
 }
 
@@ -56,11 +60,17 @@ test('a lock left by a dead process is taken over once, not by every waiter', as
 test('a live holder makes a waiter without patience fail, naming the holder', async () => {
   const lock = join(dir, 'held.lock');
   await writeFile(lock, `${process.pid}\n`);
-  const r = await run(process.execPath, ['--input-type=module', '-e', `
+  const r = await run(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `
     const { takeLock } = await import(${JSON.stringify(lockModule)});
     try { await takeLock(${JSON.stringify(lock)}, { what: 'the thing', command: 'cx-ops test' }); console.log('taken'); }
     catch (e) { console.log(e.code + ' (exit ' + e.exitCode + '): ' + e.message); }
-  `]);
-  expect(r.stdout.trim()).toBe(`CX_ERR_STATE_LOCKED (exit 5): the thing is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.`);
+  `,
+  ]);
+  expect(r.stdout.trim()).toBe(
+    `CX_ERR_STATE_LOCKED (exit 5): the thing is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.`,
+  );
   expect(await readFile(lock, 'utf8')).toBe(`${process.pid}\n`);
 });

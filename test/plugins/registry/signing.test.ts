@@ -1,8 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { checkSignature, generateKeys, readTrustedKeys, signArchive, signatureValid } from '../../plugins-builtin/registry/signing.js';
-import { caps } from '../core/capabilities/helpers.js';
+import {
+  checkSignature,
+  generateKeys,
+  readTrustedKeys,
+  signArchive,
+  signatureValid,
+} from '../../../plugins-builtin/registry/signing.js';
+import { caps } from '../../core/capabilities/helpers.js';
 import { tempDir } from './harness.js';
 
 const fs = caps('registry').localFs;
@@ -37,11 +43,20 @@ describe('ed25519 signatures over archives', () => {
     const bytes = Buffer.from('x');
     const trusted = [{ name: 'acme', keyId: acme.keyId, raw: Buffer.from(acme.publicRaw, 'base64') }];
     const what = { plugin: 'p', version: '1.0.0' };
-    expect(checkSignature(bytes, await signArchive(fs, bytes, acme.keyFile), trusted, what)).toEqual({ status: 'trusted', key_id: acme.keyId, source: 'acme' });
-    expect(checkSignature(bytes, await signArchive(fs, bytes, other.keyFile), trusted, what)).toEqual({ status: 'unknown-key', key_id: other.keyId });
+    expect(checkSignature(bytes, await signArchive(fs, bytes, acme.keyFile), trusted, what)).toEqual({
+      status: 'trusted',
+      key_id: acme.keyId,
+      source: 'acme',
+    });
+    expect(checkSignature(bytes, await signArchive(fs, bytes, other.keyFile), trusted, what)).toEqual({
+      status: 'unknown-key',
+      key_id: other.keyId,
+    });
     expect(checkSignature(bytes, undefined, trusted, what)).toEqual({ status: 'unsigned' });
     const forged = { ...(await signArchive(fs, bytes, other.keyFile)), public_key: acme.publicRaw, key_id: acme.keyId };
-    expect(() => checkSignature(bytes, forged, trusted, what)).toThrow(/^the signature of 'p' 1\.0\.0 does not match its archive \(key [0-9a-f]{16}\)\. Nothing was installed\./);
+    expect(() => checkSignature(bytes, forged, trusted, what)).toThrow(
+      /^the signature of 'p' 1\.0\.0 does not match its archive \(key [0-9a-f]{16}\)\. Nothing was installed\./,
+    );
   });
 
   test('trusted_sources accepts base64 raw keys, PEM text, key file paths; a bare name is reported and skipped', async () => {
@@ -51,11 +66,19 @@ describe('ed25519 signatures over archives', () => {
     await mkdir(join(t.dir, 'etc'));
     await writeFile(
       join(t.dir, 'etc', 'config.yaml'),
-      `plugins:\n  trusted_sources:\n    - cortexlinux\n    - name: a\n      public_key: ${a.publicRaw}\n    - name: b\n      public_key: |\n${b.publicPem.trim().split('\n').map((l) => `        ${l}`).join('\n')}\n    - name: c\n      public_key: ${c.pubFile}\n`,
+      `plugins:\n  trusted_sources:\n    - cortexlinux\n    - name: a\n      public_key: ${a.publicRaw}\n    - name: b\n      public_key: |\n${b.publicPem
+        .trim()
+        .split('\n')
+        .map((l) => `        ${l}`)
+        .join('\n')}\n    - name: c\n      public_key: ${c.pubFile}\n`,
     );
     const warnings: string[] = [];
     const keys = await readTrustedKeys(fs, join(t.dir, 'etc'), (m: string) => warnings.push(m));
-    expect(keys.map((k) => [k.name, k.keyId])).toEqual([['a', a.keyId], ['b', b.keyId], ['c', c.keyId]]);
+    expect(keys.map((k) => [k.name, k.keyId])).toEqual([
+      ['a', a.keyId],
+      ['b', b.keyId],
+      ['c', c.keyId],
+    ]);
     expect(warnings).toEqual([
       `warning: ${join(t.dir, 'etc', 'config.yaml')}: plugins.trusted_sources[0] ('cortexlinux') names a publisher without a public key, so it verifies nothing; write { name: cortexlinux, public_key: ... }.\n`,
     ]);
@@ -63,7 +86,13 @@ describe('ed25519 signatures over archives', () => {
 
   test('a key that is not ed25519 is a clear error', async () => {
     await mkdir(join(t.dir, 'etc'));
-    await writeFile(join(t.dir, 'etc', 'config.yaml'), 'plugins:\n  trusted_sources:\n    - name: x\n      public_key: bm90IGEga2V5\n');
-    await expect(readTrustedKeys(fs, join(t.dir, 'etc'))).rejects.toMatchObject({ code: 'CX_ERR_KEY_INVALID', message: expect.stringMatching(/config\.yaml: plugins\.trusted_sources\[0\]: is not an ed25519 public key/) });
+    await writeFile(
+      join(t.dir, 'etc', 'config.yaml'),
+      'plugins:\n  trusted_sources:\n    - name: x\n      public_key: bm90IGEga2V5\n',
+    );
+    await expect(readTrustedKeys(fs, join(t.dir, 'etc'))).rejects.toMatchObject({
+      code: 'CX_ERR_KEY_INVALID',
+      message: expect.stringMatching(/config\.yaml: plugins\.trusted_sources\[0\]: is not an ed25519 public key/),
+    });
   });
 });

@@ -8,9 +8,18 @@ import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { publishLockName } from '../../plugins-builtin/registry/publish.js';
-import { sha256 } from '../../plugins-builtin/registry/sha256.js';
-import { builtSnapshot, makeHome, type BuiltSnapshot, rawTarGz, serveDirectory, tempDir, type Home, type StaticServer } from './harness.js';
+import { publishLockName } from '../../../plugins-builtin/registry/publish.js';
+import { sha256 } from '../../../plugins-builtin/registry/sha256.js';
+import {
+  builtSnapshot,
+  makeHome,
+  type BuiltSnapshot,
+  rawTarGz,
+  serveDirectory,
+  tempDir,
+  type Home,
+  type StaticServer,
+} from './harness.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
@@ -24,8 +33,14 @@ let server: StaticServer;
 async function publishHello(version: string, cx = '>=0.1.0'): Promise<void> {
   const dir = join(author.dir, `hello-${version}`);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'plugin.yaml'), (await readFile(fixture('hello/plugin.yaml'), 'utf8')).replace('1.0.0', version).replace('">=0.1.0"', `"${cx}"`));
-  await writeFile(join(dir, 'index.js'), (await readFile(fixture('hello/index.js'), 'utf8')).replace('VERSION', version));
+  await writeFile(
+    join(dir, 'plugin.yaml'),
+    (await readFile(fixture('hello/plugin.yaml'), 'utf8')).replace('1.0.0', version).replace('">=0.1.0"', `"${cx}"`),
+  );
+  await writeFile(
+    join(dir, 'index.js'),
+    (await readFile(fixture('hello/index.js'), 'utf8')).replace('VERSION', version),
+  );
   const pack = await author.run(['plugins', 'pack', dir, '--out', join(author.dir, `hello-${version}.tgz`)]);
   expect(pack.exitCode, pack.stderr).toBe(0);
   const pub = await author.run(['registry', 'publish', registryDir, join(author.dir, `hello-${version}.tgz`)]);
@@ -62,7 +77,9 @@ describe('registries', () => {
     const before = await readFile(join(u.configDir, 'registries.yaml'), 'utf8');
     const r = await u.run(['registry', 'add', 'team', 'https://elsewhere.example/']);
     expect(r).toMatchObject({ exitCode: 2, stdout: '' });
-    expect(r.stderr).toBe(`error[CX_ERR_REGISTRY_DUPLICATE]: a registry named 'team' already exists (${server.url}); nothing was changed.\nRemove it first (cx-ops registry remove team) or choose another name.\n`);
+    expect(r.stderr).toBe(
+      `error[CX_ERR_REGISTRY_DUPLICATE]: a registry named 'team' already exists (${server.url}); nothing was changed.\nRemove it first (cx-ops registry remove team) or choose another name.\n`,
+    );
     expect(await readFile(join(u.configDir, 'registries.yaml'), 'utf8')).toBe(before);
   });
 
@@ -71,11 +88,20 @@ describe('registries', () => {
     await down.close();
     const u = await makeHome(tmp.dir, 'unreachable', build);
     const add = await u.run(['registry', 'add', 'team', down.url]);
-    expect(add).toMatchObject({ exitCode: 0, stdout: `added registry team (${down.url}index.yaml)\nNext: cx-ops plugins search TEXT\n` });
-    expect(add.stderr).toBe(`warning: the registry was added, but its index cannot be used now: registry 'team' (${down.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); there is no cached copy of its index.\n`);
+    expect(add).toMatchObject({
+      exitCode: 0,
+      stdout: `added registry team (${down.url}index.yaml)\nNext: cx-ops plugins search TEXT\n`,
+    });
+    expect(add.stderr).toBe(
+      `warning: the registry was added, but its index cannot be used now: registry 'team' (${down.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); there is no cached copy of its index.\n`,
+    );
     const none = await u.run(['plugins', 'search', 'hello']);
     expect(none.exitCode).toBe(1);
-    expect(none.stderr).toMatch(new RegExp(`^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`));
+    expect(none.stderr).toMatch(
+      new RegExp(
+        `^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`,
+      ),
+    );
 
     const v = await userWithRegistry('cached');
     expect((await v.run(['registry', 'refresh'])).stdout).toBe('team: 1 plugin, 4 versions\n');
@@ -89,10 +115,16 @@ describe('registries', () => {
     try {
       const r = await v.run(['plugins', 'search', 'hello', '--json']);
       expect(r.exitCode).toBe(0);
-      expect(JSON.parse(r.stdout).map((p: { name: string; version: string }) => `${p.name} ${p.version}`)).toEqual(['hello 2.0.0']);
-      expect(r.stderr).toBe(`warning: registry 'team' (${server.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); using its cached index from ${m.fetched_at} (3 hours old).\n`);
+      expect(JSON.parse(r.stdout).map((p: { name: string; version: string }) => `${p.name} ${p.version}`)).toEqual([
+        'hello 2.0.0',
+      ]);
+      expect(r.stderr).toBe(
+        `warning: registry 'team' (${server.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); using its cached index from ${m.fetched_at} (3 hours old).\n`,
+      );
       const list = await v.run(['registry', 'list']);
-      expect(list.stdout).toMatch(/^NAME\s+PLUGINS\s+INDEX FETCHED\s+URL\nteam\s+1\s+3 hours ago\s+http:\/\/127\.0\.0\.1:\d+\/\n$/);
+      expect(list.stdout).toMatch(
+        /^NAME\s+PLUGINS\s+INDEX FETCHED\s+URL\nteam\s+1\s+3 hours ago\s+http:\/\/127\.0\.0\.1:\d+\/\n$/,
+      );
     } finally {
       server = await serveDirectory(registryDir);
       // Later tests use the new port.
@@ -148,10 +180,15 @@ describe("the operator's registries.yaml and lock files", () => {
     const extra = `registries:\n  - name: team\n    url: ${registryDir}\n    token: s3cret\n`;
     await writeFile(file, extra);
     const r = await u.run(['registry', 'add', 'other', registryDir]);
-    expect(r).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file)}` });
+    expect(r).toMatchObject({
+      exitCode: 2,
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file)}`,
+    });
     expect(await readFile(file, 'utf8')).toBe(extra);
     await writeFile(file, `registries:\n  - name: team\n    url: ${registryDir}\nfoo: 1\n`);
-    expect((await u.run(['plugins', 'search'])).stderr).toBe(`error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'foo' is not allowed here (unknown field); valid keys here: registries (found: 1)\n${schemaHint(file)}`);
+    expect((await u.run(['plugins', 'search'])).stderr).toBe(
+      `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'foo' is not allowed here (unknown field); valid keys here: registries (found: 1)\n${schemaHint(file)}`,
+    );
   });
 
   test('plugins install --lock: a missing file is "does not exist", a malformed one names the line (exit 2)', async () => {
@@ -162,16 +199,27 @@ describe("the operator's registries.yaml and lock files", () => {
       stdout: '',
       stderr: `error[CX_ERR_USAGE]: lock file ${missing} does not exist; nothing was installed.\nTry: cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host's \${dataDir}/plugins.lock.json)\n`,
     });
-    const tail = 'A plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.\n';
+    const tail =
+      'A plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.\n';
     const syntax = join(u.dir, 'syntax.json');
     await writeFile(syntax, '{\n  "lock_version": 1,\n  "plugins": { "x": }\n}\n');
-    expect(await u.run(['plugins', 'install', '--lock', syntax])).toEqual({ exitCode: 2, stdout: '', stderr: `error[CX_ERR_LOCK_INVALID]: ${syntax}:3:21: is not valid JSON: Unexpected token '}'.\n${tail}` });
+    expect(await u.run(['plugins', 'install', '--lock', syntax])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_LOCK_INVALID]: ${syntax}:3:21: is not valid JSON: Unexpected token '}'.\n${tail}`,
+    });
     const cut = join(u.dir, 'cut.json');
     await writeFile(cut, '{"lock_version": 1,\n');
-    expect((await u.run(['plugins', 'install', '--lock', cut])).stderr).toBe(`error[CX_ERR_LOCK_INVALID]: ${cut}:2:1: is not valid JSON: Expected double-quoted property name.\n${tail}`);
+    expect((await u.run(['plugins', 'install', '--lock', cut])).stderr).toBe(
+      `error[CX_ERR_LOCK_INVALID]: ${cut}:2:1: is not valid JSON: Expected double-quoted property name.\n${tail}`,
+    );
     const field = join(u.dir, 'field.json');
     await writeFile(field, '{\n  "lock_version": 1,\n  "plugins": {\n    "hello": {}\n  }\n}\n');
-    expect(await u.run(['plugins', 'install', '--lock', field])).toEqual({ exitCode: 2, stdout: '', stderr: `error[CX_ERR_LOCK_INVALID]: ${field}:4: field 'plugins.hello.version' is required but missing.\n${tail}` });
+    expect(await u.run(['plugins', 'install', '--lock', field])).toEqual({
+      exitCode: 2,
+      stdout: '',
+      stderr: `error[CX_ERR_LOCK_INVALID]: ${field}:4: field 'plugins.hello.version' is required but missing.\n${tail}`,
+    });
     await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
   });
 
@@ -186,11 +234,19 @@ describe("the operator's registries.yaml and lock files", () => {
     const empty = join(tmp.dir, 'empty-dir');
     await mkdir(empty, { recursive: true });
     const r = await u.run(['registry', 'add', 'empty', `file://${empty}/`]);
-    expect(r).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_USAGE]: registry 'empty': ${empty} holds no index.yaml; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${empty} ARCHIVE   (or add it anyway: cx-ops registry add empty file://${empty}/ --force)\n` });
+    expect(r).toMatchObject({
+      exitCode: 2,
+      stderr: `error[CX_ERR_USAGE]: registry 'empty': ${empty} holds no index.yaml; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${empty} ARCHIVE   (or add it anyway: cx-ops registry add empty file://${empty}/ --force)\n`,
+    });
     await expect(readFile(join(u.configDir, 'registries.yaml'))).rejects.toThrow(/ENOENT/);
     const forced = await u.run(['registry', 'add', 'bad', gone, '--force']);
-    expect(forced).toMatchObject({ exitCode: 0, stdout: `added registry bad (${gone}/index.yaml)\nNext: cx-ops plugins search TEXT\n` });
-    expect(forced.stderr).toBe(`warning: the registry was added, but its index cannot be used now: registry 'bad' (${gone}/index.yaml) is unreachable: ${gone}/index.yaml does not exist; there is no cached copy of its index.\n`);
+    expect(forced).toMatchObject({
+      exitCode: 0,
+      stdout: `added registry bad (${gone}/index.yaml)\nNext: cx-ops plugins search TEXT\n`,
+    });
+    expect(forced.stderr).toBe(
+      `warning: the registry was added, but its index cannot be used now: registry 'bad' (${gone}/index.yaml) is unreachable: ${gone}/index.yaml does not exist; there is no cached copy of its index.\n`,
+    );
     expect((await u.run(['registry', 'list', '--json'])).stdout).toContain(`"url": "${gone}"`);
   });
 });
@@ -206,11 +262,18 @@ describe('publishing and registry locations', () => {
     try {
       const dir = join(author.dir, 'hello-4.0.0');
       await cp(join(author.dir, 'hello-2.0.0'), dir, { recursive: true });
-      await writeFile(join(dir, 'plugin.yaml'), (await readFile(join(dir, 'plugin.yaml'), 'utf8')).replace('2.0.0', '4.0.0'));
-      expect((await author.run(['plugins', 'pack', dir, '--out', join(author.dir, 'hello-4.0.0.tgz')])).exitCode).toBe(0);
+      await writeFile(
+        join(dir, 'plugin.yaml'),
+        (await readFile(join(dir, 'plugin.yaml'), 'utf8')).replace('2.0.0', '4.0.0'),
+      );
+      expect((await author.run(['plugins', 'pack', dir, '--out', join(author.dir, 'hello-4.0.0.tgz')])).exitCode).toBe(
+        0,
+      );
       const r = await author.run(['registry', 'publish', registryDir, join(author.dir, 'hello-4.0.0.tgz')]);
       expect(r).toMatchObject({ exitCode: 5, stdout: '' });
-      expect(r.stderr).toBe(`error[CX_ERR_STATE_LOCKED]: lock '${lockName}' is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.\n`);
+      expect(r.stderr).toBe(
+        `error[CX_ERR_STATE_LOCKED]: lock '${lockName}' is locked by another cx-ops run (pid ${process.pid}).\nWait for it to finish, then run the command again.\n`,
+      );
       expect(await readFile(join(registryDir, 'index.yaml'), 'utf8')).toBe(index);
     } finally {
       await (await import('node:fs/promises')).rm(lockFile, { force: true });
@@ -223,15 +286,31 @@ describe('publishing and registry locations', () => {
     expect((await author.run(['plugins', 'keygen', '--out', join(author.dir, 'k')])).exitCode).toBe(0);
     const r = await author.run(['plugins', 'sign', junk, '--key', join(author.dir, 'k.key')]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^error\\[CX_ERR_ARCHIVE_INVALID\\]: ${junk}: is not a gzip-compressed tar archive`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^error\\[CX_ERR_ARCHIVE_INVALID\\]: ${junk}: is not a gzip-compressed tar archive`),
+    );
     await expect(readFile(`${junk}.sig`)).rejects.toThrow(/ENOENT/);
     const nokey = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz')]);
-    expect(nokey).toMatchObject({ exitCode: 2, stderr: 'error[CX_ERR_USAGE]: plugins sign needs --key FILE.\nTry: cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key\n' });
+    expect(nokey).toMatchObject({
+      exitCode: 2,
+      stderr:
+        'error[CX_ERR_USAGE]: plugins sign needs --key FILE.\nTry: cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key\n',
+    });
     const again = await author.run(['plugins', 'keygen', '--out', join(author.dir, 'k')]);
     expect(again.exitCode).toBe(2);
-    expect(again.stderr).toContain(`error[CX_ERR_USAGE]: ${join(author.dir, 'k')}.key already exists; nothing was written.`);
-    const ok = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz'), '--key', join(author.dir, 'k.key')]);
-    expect(ok.stdout).toMatch(/^signed hello 1\.0\.0 \(.*hello-1\.0\.0\.tgz\) with key [0-9a-f]{16}: .*hello-1\.0\.0\.tgz\.sig\n/);
+    expect(again.stderr).toContain(
+      `error[CX_ERR_USAGE]: ${join(author.dir, 'k')}.key already exists; nothing was written.`,
+    );
+    const ok = await author.run([
+      'plugins',
+      'sign',
+      join(author.dir, 'hello-1.0.0.tgz'),
+      '--key',
+      join(author.dir, 'k.key'),
+    ]);
+    expect(ok.stdout).toMatch(
+      /^signed hello 1\.0\.0 \(.*hello-1\.0\.0\.tgz\) with key [0-9a-f]{16}: .*hello-1\.0\.0\.tgz\.sig\n/,
+    );
     // A signature of other bytes beside an archive (re-packed after signing) is not published.
     const stale = join(author.dir, 'stale.tgz');
     await cp(join(author.dir, 'hello-1.1.0.tgz'), stale);
@@ -239,7 +318,10 @@ describe('publishing and registry locations', () => {
     const fresh = join(tmp.dir, 'fresh-registry');
     await mkdir(fresh);
     const pub = await author.run(['registry', 'publish', fresh, stale]);
-    expect(pub).toMatchObject({ exitCode: 2, stderr: `error[CX_ERR_USAGE]: ${stale}.sig is not a signature of ${stale} (was the archive packed again after signing?); nothing was published.\nTry: cx-ops plugins sign ${stale} --key KEY   then publish again\n` });
+    expect(pub).toMatchObject({
+      exitCode: 2,
+      stderr: `error[CX_ERR_USAGE]: ${stale}.sig is not a signature of ${stale} (was the archive packed again after signing?); nothing was published.\nTry: cx-ops plugins sign ${stale} --key KEY   then publish again\n`,
+    });
     expect(await readdir(fresh)).toEqual([]);
   });
 
@@ -253,7 +335,9 @@ describe('publishing and registry locations', () => {
       await writeFile(join(src, 'plugin.yaml'), (await readFile(join(src, 'plugin.yaml'), 'utf8')).replace('2.0.0', v));
       expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, `busy-${v}.tgz`)])).exitCode).toBe(0);
     }
-    const runs = await Promise.all(versions.map((v) => author.spawn(['registry', 'publish', dir, join(author.dir, `busy-${v}.tgz`)])));
+    const runs = await Promise.all(
+      versions.map((v) => author.spawn(['registry', 'publish', dir, join(author.dir, `busy-${v}.tgz`)])),
+    );
     expect(runs.map((r) => [r.exitCode, r.stderr])).toEqual(versions.map(() => [0, '']));
     const index = await readFile(join(dir, 'index.yaml'), 'utf8');
     expect([...index.matchAll(/- version: (\S+)/g)].map((m) => m[1])).toEqual(['5.3.0', '5.2.0', '5.1.0', '5.0.0']);
@@ -270,9 +354,21 @@ describe('publishing and registry locations', () => {
       stderr: `warning: plugins.enabled is false in ${u.configDir}/config.yaml: third-party plugins, this one included, do not load until it is true.\n`,
     });
     const lock = JSON.parse(await readFile(join(u.dataDir, 'plugins.lock.json'), 'utf8'));
-    expect(lock.plugins.hello).toMatchObject({ version: '1.0.0', range: '~1.0', registry: 'team', url: `file://${registryDir}/archives/hello-1.0.0.tgz`, signature: { status: 'unsigned' }, tier: 'sandboxed', grants: [] });
+    expect(lock.plugins.hello).toMatchObject({
+      version: '1.0.0',
+      range: '~1.0',
+      registry: 'team',
+      url: `file://${registryDir}/archives/hello-1.0.0.tgz`,
+      signature: { status: 'unsigned' },
+      tier: 'sandboxed',
+      grants: [],
+    });
     const rm = await u.run(['registry', 'remove', 'teem']);
-    expect(rm).toMatchObject({ exitCode: 2, stderr: "error[CX_ERR_REGISTRY_UNKNOWN]: no registry named 'teem' (configured: team).\nAdd it with: cx-ops registry add teem URL\n" });
+    expect(rm).toMatchObject({
+      exitCode: 2,
+      stderr:
+        "error[CX_ERR_REGISTRY_UNKNOWN]: no registry named 'teem' (configured: team).\nAdd it with: cx-ops registry add teem URL\n",
+    });
   });
 });
 
@@ -285,7 +381,10 @@ describe('choosing a version', () => {
       "error[CX_ERR_VERSION_UNSATISFIED]: no version of 'hello' satisfies '^5' and works with cx-ops 0.1.0. Available: 3.0.0 (needs cx-ops >=99.0.0), 2.0.0, 1.1.0, 1.0.0.\nInstall the newest one that works here with: cx-ops plugins install hello@2.0.0\n",
     );
     const pick = await u.run(['plugins', 'install', 'hello@^1', '-y', '--dry-run']);
-    expect(pick).toMatchObject({ exitCode: 0, stdout: `dry run: would install hello 1.1.0 from team: sandboxed, signature unsigned\n` });
+    expect(pick).toMatchObject({
+      exitCode: 0,
+      stdout: `dry run: would install hello 1.1.0 from team: sandboxed, signature unsigned\n`,
+    });
     await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
   });
 
@@ -293,7 +392,9 @@ describe('choosing a version', () => {
     const u = await userWithRegistry('unknown');
     const r = await u.run(['plugins', 'install', 'helo']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toBe("error[CX_ERR_REGISTRY_PLUGIN_UNKNOWN]: no plugin named 'helo' in the configured registries (team). Did you mean: hello?\nSearch with: cx-ops plugins search TEXT\n");
+    expect(r.stderr).toBe(
+      "error[CX_ERR_REGISTRY_PLUGIN_UNKNOWN]: no plugin named 'helo' in the configured registries (team). Did you mean: hello?\nSearch with: cx-ops plugins search TEXT\n",
+    );
   });
 });
 
@@ -303,7 +404,11 @@ describe('hostile archives and interrupted installs', () => {
     await mkdir(join(evilDir, 'archives'), { recursive: true });
     const victim = join(tmp.dir, 'victim');
     const bytes = rawTarGz([
-      { path: 'plugin.yaml', type: '0', data: 'name: evil\nversion: 1.0.0\ndescription: x\nplugin_type: command\nmain: index.js\ncx_version: "*"\n' },
+      {
+        path: 'plugin.yaml',
+        type: '0',
+        data: 'name: evil\nversion: 1.0.0\ndescription: x\nplugin_type: command\nmain: index.js\ncx_version: "*"\n',
+      },
       { path: 'index.js', type: '0', data: 'export default { name: "evil" };\n' },
       { path: `../../../../../../../../..${victim}/passwd`, type: '0', data: 'owned\n' },
     ]);
@@ -350,15 +455,24 @@ describe('hostile archives and interrupted installs', () => {
     for (const version of ['1.0.0', '2.0.0']) {
       const src = join(author.dir, `reader-${version}`);
       await mkdir(src, { recursive: true });
-      await writeFile(join(src, 'plugin.yaml'), `name: reader\nversion: ${version}\ndescription: Reads the host name\nplugin_type: command\nmain: index.js\ncx_version: "*"\npermissions:\n  read: [/etc/hostname]\n`);
+      await writeFile(
+        join(src, 'plugin.yaml'),
+        `name: reader\nversion: ${version}\ndescription: Reads the host name\nplugin_type: command\nmain: index.js\ncx_version: "*"\npermissions:\n  read: [/etc/hostname]\n`,
+      );
       await writeFile(join(src, 'index.js'), `export default { name: 'reader', contributes: [] };\n`);
-      expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, `reader-${version}.tgz`)])).exitCode).toBe(0);
-      expect((await author.run(['registry', 'publish', dir, join(author.dir, `reader-${version}.tgz`)])).exitCode).toBe(0);
+      expect(
+        (await author.run(['plugins', 'pack', src, '--out', join(author.dir, `reader-${version}.tgz`)])).exitCode,
+      ).toBe(0);
+      expect((await author.run(['registry', 'publish', dir, join(author.dir, `reader-${version}.tgz`)])).exitCode).toBe(
+        0,
+      );
     }
     const fresh = await userWithRegistry('wider-fresh', dir);
     const refused = await fresh.run(['plugins', 'install', 'reader', '--grant', 'read:/etc']);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toContain("error[CX_ERR_GRANT_WIDER]: grant 'read:/etc' for plugin 'reader' is not within what its manifest requests (read:/etc/hostname).");
+    expect(refused.stderr).toContain(
+      "error[CX_ERR_GRANT_WIDER]: grant 'read:/etc' for plugin 'reader' is not within what its manifest requests (read:/etc/hostname).",
+    );
     expect(await readdir(fresh.installDir)).toEqual(['.store']);
     expect(await readdir(join(fresh.installDir, '.store'))).toEqual([]);
     await expect(readFile(join(fresh.dataDir, 'plugins.lock.json'))).rejects.toThrow(/ENOENT/);
@@ -371,14 +485,23 @@ describe('hostile archives and interrupted installs', () => {
     expect(await readlink(join(u.installDir, 'reader'))).toBe(link);
     expect(await readdir(join(u.installDir, '.store'))).toEqual([link.replace('.store/', '')]);
     const info = JSON.parse((await u.run(['plugins', 'info', 'reader', '--json'])).stdout);
-    expect(info).toMatchObject({ version: '1.0.0', installed_version: '1.0.0', grants: ['read:/etc/hostname'], signature_status: 'unsigned', modified_files: [] });
+    expect(info).toMatchObject({
+      version: '1.0.0',
+      installed_version: '1.0.0',
+      grants: ['read:/etc/hostname'],
+      signature_status: 'unsigned',
+      modified_files: [],
+    });
   });
 
   test('a registry plugin named like a built-in one is refused', async () => {
     const dir = join(tmp.dir, 'shadow-registry');
     const src = join(author.dir, 'shadow-doctor');
     await mkdir(src, { recursive: true });
-    await writeFile(join(src, 'plugin.yaml'), 'name: doctor\nversion: 9.0.0\ndescription: Not the real doctor\nplugin_type: command\nmain: index.js\ncx_version: "*"\n');
+    await writeFile(
+      join(src, 'plugin.yaml'),
+      'name: doctor\nversion: 9.0.0\ndescription: Not the real doctor\nplugin_type: command\nmain: index.js\ncx_version: "*"\n',
+    );
     await writeFile(join(src, 'index.js'), `export default { name: 'doctor', contributes: [] };\n`);
     await mkdir(dir, { recursive: true });
     expect((await author.run(['plugins', 'pack', src, '--out', join(author.dir, 'shadow.tgz')])).exitCode).toBe(0);
@@ -387,7 +510,8 @@ describe('hostile archives and interrupted installs', () => {
     const r = await u.run(['plugins', 'install', 'doctor', '-y']);
     expect(r).toMatchObject({
       exitCode: 2,
-      stderr: "error[CX_ERR_USAGE]: a plugin named 'doctor' is already present (built in); an installed one of the same name would never load. Nothing was installed.\nTry: ask the publisher to rename the plugin\n",
+      stderr:
+        "error[CX_ERR_USAGE]: a plugin named 'doctor' is already present (built in); an installed one of the same name would never load. Nothing was installed.\nTry: ask the publisher to rename the plugin\n",
     });
     await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);
   });
@@ -401,7 +525,8 @@ describe('hostile archives and interrupted installs', () => {
     server.slow = 16;
     const child = u.spawn(['plugins', 'install', 'hello@2.0.0', '-y']);
     const deadline = Date.now() + 20_000;
-    while (!server.requests.includes('/archives/hello-2.0.0.tgz') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!server.requests.includes('/archives/hello-2.0.0.tgz') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGKILL');
     const killed = await child;
@@ -418,7 +543,11 @@ describe('hostile archives and interrupted installs', () => {
     const r = await u.run(['plugins', 'install', 'hello@2.0.0']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await u.run(['hello'])).stdout).toBe('hello from 2.0.0\n');
-    expect((await readdir(u.installDir)).sort()).toEqual(['.install.lock', '.store', 'hello'].filter((n) => n !== '.install.lock'));
-    expect(await readdir(join(u.installDir, '.store'))).toEqual([(await readlink(join(u.installDir, 'hello'))).replace('.store/', '')]);
+    expect((await readdir(u.installDir)).sort()).toEqual(
+      ['.install.lock', '.store', 'hello'].filter((n) => n !== '.install.lock'),
+    );
+    expect(await readdir(join(u.installDir, '.store'))).toEqual([
+      (await readlink(join(u.installDir, 'hello'))).replace('.store/', ''),
+    ]);
   });
 });

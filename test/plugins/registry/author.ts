@@ -28,7 +28,13 @@ export async function writeVersion(dir: string, version: string, message: string
 }
 
 /** pack + sign + publish; returns the archive path. */
-export async function release(author: Home, dir: string, registryDir: string, key: string, version: string): Promise<string> {
+export async function release(
+  author: Home,
+  dir: string,
+  registryDir: string,
+  key: string,
+  version: string,
+): Promise<string> {
   const pack = await author.run(['plugins', 'pack', dir, '--json']);
   expect(pack.exitCode, pack.stderr).toBe(0);
   const archive = JSON.parse(pack.stdout).file as string;
@@ -37,6 +43,10 @@ export async function release(author: Home, dir: string, registryDir: string, ke
   expect(sign.exitCode, sign.stderr).toBe(0);
   const pub = await author.run(['registry', 'publish', registryDir, archive]);
   expect(pub.exitCode, pub.stderr).toBe(0);
-  expect(pub.stdout).toMatch(new RegExp(`^published os-type ${version.replace(/\./g, '\\.')} \\(signed by key [0-9a-f]{16}, sha256 [0-9a-f]{64}\\) in ${registryDir}/index\\.yaml\\n$`));
+  expect(pub.stdout).toMatch(
+    new RegExp(
+      `^published os-type ${version.replace(/\./g, '\\.')} \\(signed by key [0-9a-f]{16}, sha256 [0-9a-f]{64}\\) in ${registryDir}/index\\.yaml\\n$`,
+    ),
+  );
   return archive;
 }

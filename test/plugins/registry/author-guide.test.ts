@@ -85,9 +85,14 @@ test('every command of the plugin author guide works, in order', async () => {
         expect(spec).toBe(`file:${build.root}`);
         await mkdir(join(cwd, 'node_modules'), { recursive: true });
         await symlink(spec.slice('file:'.length), join(cwd, 'node_modules', 'cx-ops'));
-        for (const dep of ['vitest', 'typescript', '@types']) await symlink(join(REPO, 'node_modules', dep), join(cwd, 'node_modules', dep));
+        for (const dep of ['vitest', 'typescript', '@types'])
+          await symlink(join(REPO, 'node_modules', dep), join(cwd, 'node_modules', dep));
         await mkdir(join(cwd, 'node_modules', '.bin'));
-        for (const [bin, target] of [['tsc', '../typescript/bin/tsc'], ['vitest', '../vitest/vitest.mjs'], ['cx-ops', '../cx-ops/core/bin/cx-ops.js']]) {
+        for (const [bin, target] of [
+          ['tsc', '../typescript/bin/tsc'],
+          ['vitest', '../vitest/vitest.mjs'],
+          ['cx-ops', '../cx-ops/core/bin/cx-ops.js'],
+        ]) {
           await symlink(target!, join(cwd, 'node_modules', '.bin', bin!));
         }
       } else if (line === 'npm test') {
@@ -96,11 +101,22 @@ test('every command of the plugin author guide works, in order', async () => {
         expect(r.exitCode, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
         expect(r.stdout).toMatch(/Tests\s+.*2 passed/);
       } else if (cmd === 'cx-ops') {
-        const r = await execa(process.execPath, [build.launcher, ...args], { cwd, env, extendEnv: false, reject: false, timeout: 60_000 });
+        const r = await execa(process.execPath, [build.launcher, ...args], {
+          cwd,
+          env,
+          extendEnv: false,
+          reject: false,
+          timeout: 60_000,
+        });
         expect(r.exitCode, `${line}\n${r.stdout}\n${r.stderr}`).toBe(0);
         if (args[0] === 'doctor') expect(r.stdout).toContain('kernel is Linux');
         if (args[1] === 'info') expect(r.stdout).toMatch(/^signature_status\s+unknown-key$/m);
-        ran.push(args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' '));
+        ran.push(
+          args
+            .filter((a) => !a.startsWith('-'))
+            .slice(0, 2)
+            .join(' '),
+        );
       } else {
         throw new Error(`the guide has a line this test cannot run: ${line}`);
       }
@@ -108,7 +124,22 @@ test('every command of the plugin author guide works, in order', async () => {
   }
   // The whole path, in this order.
   expect(ran).toEqual([
-    'plugins create', 'plugins pack', 'plugins keygen', 'plugins sign', 'registry publish', 'registry add', 'registry list', 'plugins search', 'plugins list',
-    'plugins install', 'doctor kernel_name', 'plugins info', 'registry refresh', 'plugins update', 'plugins install', 'plugins remove', 'registry remove',
+    'plugins create',
+    'plugins pack',
+    'plugins keygen',
+    'plugins sign',
+    'registry publish',
+    'registry add',
+    'registry list',
+    'plugins search',
+    'plugins list',
+    'plugins install',
+    'doctor kernel_name',
+    'plugins info',
+    'registry refresh',
+    'plugins update',
+    'plugins install',
+    'plugins remove',
+    'registry remove',
   ]);
 }, 300_000);

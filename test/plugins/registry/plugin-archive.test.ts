@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { readPluginArchive, unsafePath } from '../../plugins-builtin/registry/plugin-archive.js';
+import { readPluginArchive, unsafePath } from '../../../plugins-builtin/registry/plugin-archive.js';
 import { CxError } from 'cx-ops/sdk';
 import { rawTarGz, type RawEntry } from './harness.js';
 
@@ -17,13 +17,33 @@ async function refusal(entries: RawEntry[]): Promise<CxError> {
 
 describe('readPluginArchive refuses every entry that could write outside the plugin directory', () => {
   test.each([
-    ['../../etc/passwd', { path: '../../etc/passwd', type: '0', data: 'root::0:0::/:/bin/sh\n' }, "climbs out of the archive with '..'"],
+    [
+      '../../etc/passwd',
+      { path: '../../etc/passwd', type: '0', data: 'root::0:0::/:/bin/sh\n' },
+      "climbs out of the archive with '..'",
+    ],
     ['a/../../x', { path: 'a/../../x', type: '0', data: 'x' }, "climbs out of the archive with '..'"],
     ['/etc/cron.d/evil', { path: '/etc/cron.d/evil', type: '0', data: '* * * * * root sh\n' }, 'is an absolute path'],
-    ['symlink to /etc', { path: 'lib', type: '2', linkpath: '/etc' }, "is a symbolic link pointing outside the archive (to '/etc')"],
-    ['symlink climbing out', { path: 'dist/up', type: '2', linkpath: '../../..' }, "is a symbolic link pointing outside the archive (to '../../..')"],
-    ['hard link to /etc/shadow', { path: 'shadow', type: '1', linkpath: '/etc/shadow' }, "is a hard link pointing outside the archive (to '/etc/shadow')"],
-    ['symlink inside', { path: 'alias.js', type: '2', linkpath: 'dist/index.js' }, "is a symbolic link (to 'dist/index.js'); plugin archives hold no links"],
+    [
+      'symlink to /etc',
+      { path: 'lib', type: '2', linkpath: '/etc' },
+      "is a symbolic link pointing outside the archive (to '/etc')",
+    ],
+    [
+      'symlink climbing out',
+      { path: 'dist/up', type: '2', linkpath: '../../..' },
+      "is a symbolic link pointing outside the archive (to '../../..')",
+    ],
+    [
+      'hard link to /etc/shadow',
+      { path: 'shadow', type: '1', linkpath: '/etc/shadow' },
+      "is a hard link pointing outside the archive (to '/etc/shadow')",
+    ],
+    [
+      'symlink inside',
+      { path: 'alias.js', type: '2', linkpath: 'dist/index.js' },
+      "is a symbolic link (to 'dist/index.js'); plugin archives hold no links",
+    ],
     ['character device', { path: 'tty', type: '3' }, 'is a characterdevice, not a plain file or directory'],
     ['fifo', { path: 'pipe', type: '6' }, 'is a fifo, not a plain file or directory'],
   ] as Array<[string, RawEntry, string]>)('%s', async (_, entry, detail) => {
@@ -36,13 +56,21 @@ describe('readPluginArchive refuses every entry that could write outside the plu
   });
 
   test('the first bad entry is reported even when good entries follow it', async () => {
-    const e = await refusal([{ path: '../x', type: '0', data: 'x' }, manifest, { path: 'dist/index.js', type: '0', data: 'export default {}' }]);
+    const e = await refusal([
+      { path: '../x', type: '0', data: 'x' },
+      manifest,
+      { path: 'dist/index.js', type: '0', data: 'export default {}' },
+    ]);
     expect(e.params.entry).toBe('../x');
   });
 
   test('plain files and directories are read with their contents, paths normalized', async () => {
     const files = await readPluginArchive(
-      rawTarGz([{ path: './dist/', type: '5' }, manifest, { path: './dist/index.js', type: '0', data: 'export default 1;\n' }]),
+      rawTarGz([
+        { path: './dist/', type: '5' },
+        manifest,
+        { path: './dist/index.js', type: '0', data: 'export default 1;\n' },
+      ]),
       'good.tgz',
     );
     expect(files.map((f) => [f.path, f.type, f.data.toString()])).toEqual([
@@ -53,13 +81,31 @@ describe('readPluginArchive refuses every entry that could write outside the plu
   });
 
   test('bytes that are not gzip, and an empty archive, are invalid archives', async () => {
-    await expect(readPluginArchive(Buffer.from('<html>not found</html>'), 'page.tgz')).rejects.toMatchObject({ code: 'CX_ERR_ARCHIVE_INVALID', message: expect.stringMatching(/^page\.tgz: is not a gzip-compressed tar archive/) });
-    await expect(readPluginArchive(rawTarGz([]), 'empty.tgz')).rejects.toMatchObject({ code: 'CX_ERR_ARCHIVE_INVALID', message: 'empty.tgz: is empty.\nRebuild it with: cx-ops plugins pack DIR' });
+    await expect(readPluginArchive(Buffer.from('<html>not found</html>'), 'page.tgz')).rejects.toMatchObject({
+      code: 'CX_ERR_ARCHIVE_INVALID',
+      message: expect.stringMatching(/^page\.tgz: is not a gzip-compressed tar archive/),
+    });
+    await expect(readPluginArchive(rawTarGz([]), 'empty.tgz')).rejects.toMatchObject({
+      code: 'CX_ERR_ARCHIVE_INVALID',
+      message: 'empty.tgz: is empty.\nRebuild it with: cx-ops plugins pack DIR',
+    });
   });
 
   test('unsafePath', () => {
-    expect([unsafePath('a/b.js'), unsafePath('./a'), unsafePath('a/..'), unsafePath('/a'), unsafePath('C:\\x'), unsafePath('a\0b')]).toEqual([
-      undefined, undefined, "climbs out of the archive with '..'", 'is an absolute path', 'is an absolute path', 'contains a NUL byte',
+    expect([
+      unsafePath('a/b.js'),
+      unsafePath('./a'),
+      unsafePath('a/..'),
+      unsafePath('/a'),
+      unsafePath('C:\\x'),
+      unsafePath('a\0b'),
+    ]).toEqual([
+      undefined,
+      undefined,
+      "climbs out of the archive with '..'",
+      'is an absolute path',
+      'is an absolute path',
+      'contains a NUL byte',
     ]);
   });
 });

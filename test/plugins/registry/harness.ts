@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 
-export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
  * A private copy of the built cx-ops (dist/, package.json, the launcher; node_modules linked).
@@ -46,7 +46,11 @@ export async function builtSnapshot(): Promise<BuiltSnapshot> {
     await rm(join(root, 'dist'), { recursive: true, force: true });
     await cp(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
     if (await sameTree(join(REPO, 'dist'), join(root, 'dist'))) {
-      const probe = await execa(process.execPath, [launcher, '--root', root, 'registry', 'list', '--json'], { reject: false, env: { HOME: root, PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+      const probe = await execa(process.execPath, [launcher, '--root', root, 'registry', 'list', '--json'], {
+        reject: false,
+        env: { HOME: root, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        extendEnv: false,
+      });
       // Only this plugin's loading matters here; other plugins' boot warnings are their own tests' business.
       if (probe.exitCode === 0 && String(probe.stdout).trim() === '[]') break;
     }
@@ -85,18 +89,46 @@ export async function makeHome(root: string, name: string, build: BuiltSnapshot)
     cacheDir: join(dir, 'var/cache/cx'),
     logDir: join(dir, 'var/log/cx'),
   };
-  const argv = (args: string[]) => ['--no-node-snapshot', LAUNCHER, '--config-dir', h.configDir, '--data-dir', h.dataDir, '--cache-dir', h.cacheDir, '--log-dir', h.logDir, ...args];
+  const argv = (args: string[]) => [
+    '--no-node-snapshot',
+    LAUNCHER,
+    '--config-dir',
+    h.configDir,
+    '--data-dir',
+    h.dataDir,
+    '--cache-dir',
+    h.cacheDir,
+    '--log-dir',
+    h.logDir,
+    ...args,
+  ];
   const env = { HOME: join(dir, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' };
   return {
     dir,
     ...h,
     installDir: join(h.dataDir, 'plugins'),
     async run(args, o = {}) {
-      const r = await execa(process.execPath, argv(args), { reject: false, input: o.input ?? '', cwd: o.cwd ?? dir, env, extendEnv: false, timeout: 60_000, stripFinalNewline: false });
+      const r = await execa(process.execPath, argv(args), {
+        reject: false,
+        input: o.input ?? '',
+        cwd: o.cwd ?? dir,
+        env,
+        extendEnv: false,
+        timeout: 60_000,
+        stripFinalNewline: false,
+      });
       return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
     },
     spawn(args) {
-      return execa(process.execPath, argv(args), { reject: false, input: '', cwd: dir, env, extendEnv: false, timeout: 60_000, stripFinalNewline: false });
+      return execa(process.execPath, argv(args), {
+        reject: false,
+        input: '',
+        cwd: dir,
+        env,
+        extendEnv: false,
+        timeout: 60_000,
+        stripFinalNewline: false,
+      });
     },
   };
 }

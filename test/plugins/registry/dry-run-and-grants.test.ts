@@ -7,7 +7,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { assertMatchesSchema } from '../helpers/report-schemas.js';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 import { builtSnapshot, makeHome, tempDir, type BuiltSnapshot, type Home } from './harness.js';
 
 let tmp: { dir: string; cleanup(): Promise<void> };
@@ -19,7 +19,10 @@ let registryDir: string;
 async function publishReader(version: string, paths: string[]): Promise<void> {
   const src = join(tmp.dir, `reader-${version}`);
   await mkdir(src, { recursive: true });
-  await writeFile(join(src, 'plugin.yaml'), `name: reader\nversion: ${version}\ndescription: Reads files\nplugin_type: command\nmain: index.js\ncx_version: "*"\npermissions:\n  read: [${paths.join(', ')}]\n`);
+  await writeFile(
+    join(src, 'plugin.yaml'),
+    `name: reader\nversion: ${version}\ndescription: Reads files\nplugin_type: command\nmain: index.js\ncx_version: "*"\npermissions:\n  read: [${paths.join(', ')}]\n`,
+  );
   await writeFile(join(src, 'index.js'), "export default { name: 'reader', contributes: [] };\n");
   expect((await user.run(['plugins', 'pack', src, '--out', join(tmp.dir, `reader-${version}.tgz`)])).exitCode).toBe(0);
   const pub = await user.run(['registry', 'publish', registryDir, join(tmp.dir, `reader-${version}.tgz`)]);
@@ -74,8 +77,11 @@ describe.sequential('dry runs and grants with no terminal', () => {
     const r = await user.run(['plugins', 'install', 'reader@^1.0', '--dry-run']);
     expect(r).toEqual({
       exitCode: 0,
-      stdout: 'dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, requests: read:/etc/hostname (not granted by this dry run: a real run asks, or give --grant or -y)\n',
-      stderr: expect.stringMatching(/^dry run: would install reader 1\.0\.0 into .*; nothing was changed\.\nA real run would make these changes:\n/),
+      stdout:
+        'dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, requests: read:/etc/hostname (not granted by this dry run: a real run asks, or give --grant or -y)\n',
+      stderr: expect.stringMatching(
+        /^dry run: would install reader 1\.0\.0 into .*; nothing was changed\.\nA real run would make these changes:\n/,
+      ),
     });
     const [summary, header, ...changes] = r.stderr.trimEnd().split('\n');
     expect([summary, header]).toEqual([
@@ -89,13 +95,26 @@ describe.sequential('dry runs and grants with no terminal', () => {
     assertMatchesSchema('plugins-install-result', result);
     expect(result).toEqual([
       {
-        name: 'reader', version: '1.0.0', previous: null, registry: 'local', tier: 'sandboxed', signature: { status: 'unsigned' }, grants: [], requested: ['read:/etc/hostname'],
-        grants_pending: true, dir: join(user.installDir, 'reader'), installed: true, dry_run: true, would_change: expect.any(Array),
+        name: 'reader',
+        version: '1.0.0',
+        previous: null,
+        registry: 'local',
+        tier: 'sandboxed',
+        signature: { status: 'unsigned' },
+        grants: [],
+        requested: ['read:/etc/hostname'],
+        grants_pending: true,
+        dir: join(user.installDir, 'reader'),
+        installed: true,
+        dry_run: true,
+        would_change: expect.any(Array),
       },
     ]);
     expect(result[0].would_change.map((c: string) => generic(`  ${c}`))).toEqual(expectedChanges);
     const granted = await user.run(['plugins', 'install', 'reader@^1.0', '--dry-run', '--grant', 'read:/etc/hostname']);
-    expect(granted.stdout).toBe('dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, grants: read:/etc/hostname\n');
+    expect(granted.stdout).toBe(
+      'dry run: would install reader 1.0.0 from local: sandboxed, signature unsigned, grants: read:/etc/hostname\n',
+    );
     await expect(readdir(user.installDir)).rejects.toThrow(/ENOENT/);
     await expect(lockOf()).rejects.toThrow(/ENOENT/);
   });
@@ -107,8 +126,15 @@ describe.sequential('dry runs and grants with no terminal', () => {
       "error[CX_ERR_USAGE]: plugin 'reader' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins install reader@'^1.0' --grant 'read:/etc/hostname'   (or -y to grant all requested)\n",
     );
     const ok = await user.run(['plugins', 'install', 'reader@^1.0', '--grant', 'read:/etc/hostname']);
-    expect(ok).toMatchObject({ exitCode: 0, stdout: 'installed reader 1.0.0 from local: sandboxed, signature unsigned, grants: read:/etc/hostname\n' });
-    expect((await lockOf()).plugins.reader).toMatchObject({ version: '1.0.0', range: '^1.0', grants: ['read:/etc/hostname'] });
+    expect(ok).toMatchObject({
+      exitCode: 0,
+      stdout: 'installed reader 1.0.0 from local: sandboxed, signature unsigned, grants: read:/etc/hostname\n',
+    });
+    expect((await lockOf()).plugins.reader).toMatchObject({
+      version: '1.0.0',
+      range: '^1.0',
+      grants: ['read:/etc/hostname'],
+    });
   });
 
   test('update --dry-run of a version requesting more needs no grants and changes nothing', async () => {
@@ -117,7 +143,8 @@ describe.sequential('dry runs and grants with no terminal', () => {
     const r = await user.run(['plugins', 'update', '--dry-run']);
     expect(r).toMatchObject({
       exitCode: 0,
-      stdout: 'dry run: would install reader 1.1.0 (was 1.0.0) from local: sandboxed, signature unsigned, requests: read:/etc/hostname, read:/etc/os-release (not granted by this dry run: a real run asks, or give --grant or -y)\n',
+      stdout:
+        'dry run: would install reader 1.1.0 (was 1.0.0) from local: sandboxed, signature unsigned, requests: read:/etc/hostname, read:/etc/os-release (not granted by this dry run: a real run asks, or give --grant or -y)\n',
     });
     expect(await readFile(join(user.dataDir, 'plugins.lock.json'), 'utf8')).toBe(before);
   });
@@ -132,12 +159,21 @@ describe.sequential('dry runs and grants with no terminal', () => {
     expect(noName).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: 'error[CX_ERR_USAGE]: plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.\nTry: cx-ops plugins update NAME --grant GRANT...\n',
+      stderr:
+        'error[CX_ERR_USAGE]: plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.\nTry: cx-ops plugins update NAME --grant GRANT...\n',
     });
     expect((await lockOf()).plugins.reader.version).toBe('1.0.0');
     const ok = await user.run(['plugins', 'update', 'reader', '--grant', 'read:/etc/hostname', 'read:/etc/os-release']);
-    expect(ok).toMatchObject({ exitCode: 0, stdout: 'installed reader 1.1.0 (was 1.0.0) from local: sandboxed, signature unsigned, grants: read:/etc/hostname, read:/etc/os-release\n' });
-    expect((await lockOf()).plugins.reader).toMatchObject({ version: '1.1.0', range: '^1.0', grants: ['read:/etc/hostname', 'read:/etc/os-release'] });
+    expect(ok).toMatchObject({
+      exitCode: 0,
+      stdout:
+        'installed reader 1.1.0 (was 1.0.0) from local: sandboxed, signature unsigned, grants: read:/etc/hostname, read:/etc/os-release\n',
+    });
+    expect((await lockOf()).plugins.reader).toMatchObject({
+      version: '1.1.0',
+      range: '^1.0',
+      grants: ['read:/etc/hostname', 'read:/etc/os-release'],
+    });
   });
 
   test('remove --help describes its own dry run', async () => {
