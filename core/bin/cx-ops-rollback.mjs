@@ -137,7 +137,7 @@ function listRuns(backupDir) {
     .readdirSync(runs)
     .filter((n) => RUN_ID.test(n) && fs.existsSync(join(runs, n, 'journal.jsonl')))
     .map((n) => summarize(join(runs, n)))
-    .sort((a, b) => b.run.localeCompare(a.run));
+    .sort((a, b) => b.started.localeCompare(a.started) || b.run.localeCompare(a.run)); // as run-journal.ts newestFirst
 }
 
 // ---- restoring paths (as plugins-builtin/hotfix/prior-state.ts) ----------------------------

@@ -607,7 +607,9 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     process.on('SIGTERM', term);
     process.on('SIGINT', int);
   });
-  void notifier.notify({ STOPPING: '1' });
+  // Sent while the shutdown proceeds, and awaited before the daemon exits: a helper still running
+  // at exit would be killed with the process's children, and systemd would never hear of it.
+  const stopping = notifier.notify({ STOPPING: '1' });
   log.info('stopping', `${signal}: finishing in-flight work (up to ${gen.settings.config.grace_seconds}s)`);
   if (watchdog) clearInterval(watchdog);
   const finished = await gen.scheduler.stop(gen.settings.config.grace_seconds * 1000);
@@ -623,5 +625,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   setActiveHistory(undefined);
   setActiveMetrics(undefined);
   await gen.shutdown?.().catch(() => undefined);
+  const told = await stopping;
+  if (!told.ok) log.warn('notify_failed', `systemd was not told STOPPING=1: ${told.error}`);
   return 0;
 }

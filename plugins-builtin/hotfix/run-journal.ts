@@ -199,7 +199,15 @@ export async function listRuns(ctx: PluginContext<unknown>, backupDir: string): 
     const r = await readRun(ctx, `${runs}/${e.name}`);
     if (r) out.push(r);
   }
-  return out.sort((a, b) => b.run.localeCompare(a.run));
+  return out.sort(newestFirst);
+}
+
+/**
+ * Orders runs newest first: by the begin record's time (milliseconds), then by id. Two runs
+ * started in the same second have ids that differ only in their random part.
+ */
+export function newestFirst(a: RunSummary, b: RunSummary): number {
+  return b.started.localeCompare(a.started) || b.run.localeCompare(a.run);
 }
 
 /** `20261201-204512-3fa9`: UTC time and 4 random hex digits. */

@@ -6,7 +6,7 @@
  */
 import type { PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from './host-files.js';
-import { listRuns, readRun, type RunSummary } from './run-journal.js';
+import { listRuns, newestFirst, readRun, type RunSummary } from './run-journal.js';
 
 export interface AppliedVersion {
   version: string;
@@ -72,7 +72,7 @@ export async function allRuns(ctx: PluginContext<unknown>, backupDirs: string[] 
     if (r) out.set(r.dir, r);
   }
   for (const b of backupDirs) for (const r of await listRuns(ctx, b)) out.set(r.dir, r);
-  return [...out.values()].sort((a, b) => b.run.localeCompare(a.run));
+  return [...out.values()].sort(newestFirst);
 }
 
 /** Runs that block a new apply: interrupted, or rolled back incompletely. */
