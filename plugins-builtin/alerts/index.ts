@@ -6,6 +6,7 @@
  * email; a third party adds a receiver the same way, sandboxed with a `net` grant.
  */
 import { definePlugin } from 'cx-ops/sdk';
+import { alertsCommands } from './alerts-commands.js';
 import { cycleTap, deliveryJob, notificationsMetric } from './alerts-daemon.js';
 import { alertsErrors } from './errors.js';
 import { evaluateOnce } from './evaluate-once.js';
@@ -22,6 +23,7 @@ export default definePlugin({
   errors: alertsErrors,
   taps: [cycleTap],
   contributes: [
+    ...alertsCommands,
     webhookReceiver,
     slackReceiver,
     pagerDutyReceiver,
