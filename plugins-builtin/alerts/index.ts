@@ -9,10 +9,11 @@ import { definePlugin } from 'cx-ops/sdk';
 import { alertsCommands } from './alerts-commands.js';
 import { cycleTap, deliveryJob, notificationsMetric } from './alerts-daemon.js';
 import { alertsErrors } from './errors.js';
-import { evaluateOnce } from './evaluate-once.js';
+import { alertsCheckCommand, evaluateOnce } from './evaluate-once.js';
 import { alertEvaluationKind } from './evaluation-kind.js';
 import { alertReceiverKind } from './receiver-kind.js';
 import { alertmanagerReceiver } from './receivers/alertmanager.js';
+import { emailReceiver } from './receivers/email.js';
 import { pagerDutyReceiver } from './receivers/pagerduty.js';
 import { slackReceiver } from './receivers/slack.js';
 import { webhookReceiver } from './receivers/webhook.js';
@@ -24,10 +25,12 @@ export default definePlugin({
   taps: [cycleTap],
   contributes: [
     ...alertsCommands,
+    alertsCheckCommand,
     webhookReceiver,
     slackReceiver,
     pagerDutyReceiver,
     alertmanagerReceiver,
+    emailReceiver,
     deliveryJob,
     notificationsMetric,
     evaluateOnce,

@@ -89,7 +89,7 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
       name,
       closest(name, types.keys()),
     );
-  const checkSettings = (t: ContributionInfo, settings: Record<string, Json>, path: FieldPath) => {
+  const checkSettings = (t: ContributionInfo, settings: Record<string, Json>, path: FieldPath, partial = false) => {
     const secrets = Array.isArray(t.meta.secrets) ? t.meta.secrets.map(String) : [];
     const plain: Record<string, Json> = {};
     for (const [k, v] of Object.entries(settings)) {
@@ -112,27 +112,30 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
     const validate = validatorFor(t);
     if (typeof validate === 'string') fail(path, validate);
     else if (!validate(plain)) {
-      // An unknown setting says more than a missing one it may be a misspelling of.
-      const errs = [...(validate.errors ?? [])].sort(
-        (x, y) => Number(y.keyword === 'additionalProperties') - Number(x.keyword === 'additionalProperties'),
-      );
-      const p = describeSchemaError(errs, plain);
-      const unknown = errs[0]?.keyword === 'additionalProperties';
-      const known = Object.keys(((t.meta.settings_schema as Record<string, Json>).properties ?? {}) as object);
-      fail(
-        [...path, ...p.path],
-        `${p.detail} (a ${t.id} receiver's settings: ${[...known, ...secrets.map((s) => `${s}_file|${s}_env`)].join(', ')})`,
-        p.found,
-        unknown ? closest(String(p.path[p.path.length - 1]), known) : undefined,
-        unknown,
-      );
+      // An unknown setting says more than a missing one it may be a misspelling of. A receiver
+      // named like its type holds the defaults of inline actions: what it lacks, they give.
+      const errs = [...(validate.errors ?? [])]
+        .filter((e) => !(partial && e.keyword === 'required' && e.instancePath === ''))
+        .sort((x, y) => Number(y.keyword === 'additionalProperties') - Number(x.keyword === 'additionalProperties'));
+      if (errs.length) {
+        const p = describeSchemaError(errs, plain);
+        const unknown = errs[0]?.keyword === 'additionalProperties';
+        const known = Object.keys(((t.meta.settings_schema as Record<string, Json>).properties ?? {}) as object);
+        fail(
+          [...path, ...p.path],
+          `${p.detail} (a ${t.id} receiver's settings: ${[...known, ...secrets.map((s) => `${s}_file|${s}_env`)].join(', ')})`,
+          p.found,
+          unknown ? closest(String(p.path[p.path.length - 1]), known) : undefined,
+          unknown,
+        );
+      }
     }
   };
 
   const receivers: Record<string, ReceiverConfig> = {};
   for (const [name, r] of Object.entries(data.receivers ?? {})) {
     const t = typeOf(r.type, ['receivers', name, 'type']);
-    checkSettings(t, r as Record<string, Json>, ['receivers', name]);
+    checkSettings(t, r as Record<string, Json>, ['receivers', name], name === r.type);
     receivers[name] = { name, type: r.type, settings: { ...(r as Record<string, Json>) } };
   }
   // Inline actions get a receiver each; identical ones share it.
@@ -188,6 +191,9 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
           );
         if (Object.keys(act).length > 1)
           fail(path, 'names a receiver and adds settings: put the settings on the receiver');
+        const named = receivers[act.receiver]!;
+        if (named.name === named.type)
+          checkSettings(typeOf(named.type, [...path, 'receiver']), named.settings, ['receivers', named.name]);
         rec.push(act.receiver);
         continue;
       }

@@ -1,22 +1,15 @@
-/** `cx-ops alerts silence / silences / unsilence / list / --help`, and a silence honoured by `doctor --alert`. */
-import { cp, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+/** `cx-ops alerts silence / silences / unsilence / list / --help`, and a silence honoured by `alerts check`. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
-import { doctorFixture } from '../daemon/daemon-process.js';
+import type { TempRoot } from '../../helpers/run-cli.js';
+import { failingMemoryRoot } from './alert-fixtures.js';
 import { receiverServer, type ReceiverServer } from './receiver-server.js';
 
 let t: TempRoot;
 let server: ReceiverServer;
 beforeAll(async () => {
-  t = await tempRoot('cx-alerts-cmd-');
   server = await receiverServer();
-  await cp(doctorFixture('healthy'), t.root, { recursive: true });
-  await cp(doctorFixture('stressed/proc/meminfo'), join(t.root, 'proc/meminfo'));
-  await mkdir(join(t.root, 'etc/cx'), { recursive: true });
-  await writeFile(join(t.root, 'etc/cx/config.yaml'), 'alerts: { host: web1 }\n');
-  await writeFile(
-    join(t.root, 'etc/cx/alerts.yaml'),
+  t = await failingMemoryRoot(
+    'cx-alerts-cmd-',
     `alerts:\n  - { name: memory-high, check: memory, actions: [{ type: webhook, url: '${server.url}/hook' }] }\n`,
   );
 });
@@ -26,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('alerts commands', () => {
-  test('silence, then doctor --alert sends nothing; silences lists it; unsilence ends it and the alert goes out', async () => {
+  test('silence, then alerts check sends nothing; silences lists it; unsilence ends it and the alert goes out', async () => {
     const bad = await t.run(['alerts', 'silence', 'memory-hig', '--for', '2h', '--comment', 'swap', '--json']);
     expect(bad.exitCode).toBe(2);
     expect(JSON.parse(bad.stdout).error).toMatchObject({ code: 'CX_ERR_ALERT_UNKNOWN', suggestions: ['memory-high'] });
@@ -46,8 +39,8 @@ describe('alerts commands', () => {
     const sil = JSON.parse(s.stdout);
     expect(sil).toMatchObject({ matchers: { alertname: 'memory-high' }, comment: 'swapping the disk', active: true });
     expect(Date.parse(sil.ends_at) - Date.parse(sil.starts_at)).toBe(2 * 3_600_000);
-    const d1 = await t.run(['doctor', '--check', 'memory', '--alert']);
-    expect(d1.stderr).toContain('alerts: 1 firing (memory-high); 0 notification(s) sent');
+    const d1 = await t.run(['alerts', 'check', '--check', 'memory']);
+    expect(d1.stdout).toContain('alerts: 1 firing (memory-high); 0 notification(s) sent');
     expect(server.received).toHaveLength(0);
     const list = JSON.parse((await t.run(['alerts', 'list', '--json'])).stdout);
     expect(list.alerts).toMatchObject([{ rule: 'memory-high', state: 'firing', silenced_by: sil.id }]);
@@ -55,8 +48,8 @@ describe('alerts commands', () => {
     const u = await t.run(['alerts', 'unsilence', 'memory-high', '--json']);
     expect(JSON.parse(u.stdout).ended).toMatchObject([{ id: sil.id, active: false }]);
     expect(JSON.parse((await t.run(['alerts', 'silences', '--json'])).stdout).silences).toEqual([]);
-    const d2 = await t.run(['doctor', '--check', 'memory', '--alert']);
-    expect(d2.stderr).toContain('alerts: 1 firing (memory-high); 1 notification(s) sent');
+    const d2 = await t.run(['alerts', 'check', '--check', 'memory']);
+    expect(d2.stdout).toContain('alerts: 1 firing (memory-high); 1 notification(s) sent');
     expect((await server.waitFor(1))[0]!.json.alerts[0].labels.alertname).toBe('memory-high');
     const h = await t.run(['alerts', 'history', '--since', '1h']);
     expect(h.stdout).toMatch(/silence_added .*swapping the disk[\s\S]*silence_expired[\s\S]*notification_sent/);

@@ -1,5 +1,5 @@
 /**
- * The receivers against HTTP servers on 127.0.0.1, driven by `cx-ops doctor --alert`: the exact
+ * The receivers against HTTP servers on 127.0.0.1, driven by `cx-ops alerts check` (doctor --alert's evaluation): the exact
  * JSON of Slack's incoming webhook, PagerDuty's Events API v2 (trigger, resolve, the same
  * dedup_key) and Alertmanager's webhook; secrets from a 0600 file and from the environment never
  * shown (the whole output, --json, the history and errors are grepped); a missing secret file marks
@@ -72,9 +72,9 @@ const LABELS = { alertname: 'memory-high', check: 'memory', host: 'web1', severi
 describe('receivers', () => {
   test('trigger: Slack blocks and a PagerDuty trigger, exactly; the dead and the broken receiver hold up neither', async () => {
     await memory('stressed');
-    const r = await cli(['doctor', '--check', 'memory', '--alert']);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('alerts: 1 firing (memory-high); 2 notification(s) sent, 2 failed (queued for retry)');
+    const r = await cli(['alerts', 'check', '--check', 'memory']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('alerts: 1 firing (memory-high); 2 notification(s) sent, 2 failed (queued for retry)');
     const got = await server.waitFor(2);
     const slack = got.find((x) => x.path === '/slack')!;
     const pd = got.find((x) => x.path === '/v2/enqueue')!;
@@ -133,8 +133,8 @@ describe('receivers', () => {
   });
 
   test('a second run while still firing sends nothing new; retries of the dead receiver are counted in the history', async () => {
-    const r = await cli(['doctor', '--check', 'memory', '--alert']);
-    expect(r.stderr).toContain('alerts: 1 firing (memory-high); 0 notification(s) sent, 2 failed (queued for retry)');
+    const r = await cli(['alerts', 'check', '--check', 'memory']);
+    expect(r.stdout).toContain('alerts: 1 firing (memory-high); 0 notification(s) sent, 2 failed (queued for retry)');
     expect(server.received).toHaveLength(2);
     const h = JSON.parse((await cli(['alerts', 'history', '--json'])).stdout);
     const failed = h.events.filter((e: { type: string }) => e.type === 'notification_failed');
@@ -151,7 +151,7 @@ describe('receivers', () => {
 
   test('resolve: a PagerDuty resolve with the same dedup_key, and Slack says resolved', async () => {
     await memory('healthy');
-    const r = await cli(['doctor', '--check', 'memory', '--alert']);
+    const r = await cli(['alerts', 'check', '--check', 'memory']);
     expect(r.exitCode).toBe(0);
     const got = await server.waitFor(4);
     const pd = got.filter((x) => x.path === '/v2/enqueue')[1]!;
