@@ -107,6 +107,7 @@ export class Kernel implements BootHost {
       k.configError = e;
       return defaultConfig(options.paths.configDir);
     });
+    k.audit.retain(k.config.audit);
     k.state = await readState(options.paths.dataDir);
     const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory);
     k.bootErrors.push(...errors);

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import type { LoadedConfig } from '../config.js';
 import { pluginConfig, sectionOwners } from '../config.js';
 import { CxError } from '../errors.js';
-import { readShapeCache, treeStamp, writeShapeCache, type ShapeCache } from '../loader/shape-cache.js';
+import {
+  readShapeCache,
+  readValidMetas,
+  treeStamp,
+  writeShapeCache,
+  writeValidMetas,
+  type ShapeCache,
+} from '../loader/shape-cache.js';
 import { activate, loadCode, shapeOf, type LoadingHost } from './code-loading.js';
 import { declare, register, type DeclarationHost } from './declarations.js';
 import { effectiveGrants } from './effective-grants.js';
@@ -94,7 +101,12 @@ export async function loadPlugins(k: BootHost): Promise<void> {
     if (k.plugins.get(n)?.status !== 'active') for (const kind of e.shape.kinds) k.dormantKinds.add(kind.kind);
   }
   const active = order.filter((n) => k.plugins.get(n)!.status === 'active');
+  const metaFile = join(k.cacheDir, 'valid-meta.json');
+  const knownValid = await readValidMetas(metaFile);
+  k.registry.rememberValidMetas(knownValid);
   for (const name of active) register(k, k.plugins.get(name)!);
+  const nowValid = [...k.registry.validMetas].sort();
+  if (JSON.stringify(nowValid) !== JSON.stringify([...knownValid].sort())) await writeValidMetas(metaFile, nowValid);
   for (const name of active) {
     const p = k.plugins.get(name)!;
     if (p.status === 'active')
