@@ -46,6 +46,8 @@ export interface KernelOptions {
   /** An invalid config.yaml does not stop the boot (for --help and --version): it is kept in `configError`, every
    * setting at its default. */
   tolerateConfigError?: boolean;
+  /** false: nothing is written, not even the manifest and shape caches (--help and --version). */
+  writeCaches?: boolean;
 }
 
 export class Kernel implements BootHost {
@@ -89,6 +91,9 @@ export class Kernel implements BootHost {
   get cacheDir(): string {
     return this.paths.cacheDir;
   }
+  get writeCaches(): boolean {
+    return this.options.writeCaches !== false;
+  }
   get configDir(): string {
     return this.paths.configDir;
   }
@@ -109,7 +114,9 @@ export class Kernel implements BootHost {
     });
     k.audit.retain(k.config.audit);
     k.state = await readState(options.paths.dataDir);
-    const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory);
+    const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory, {
+      writeCache: options.writeCaches !== false,
+    });
     k.bootErrors.push(...errors);
     for (const d of plugins.values())
       k.plugins.set(d.name, recordOf(d, k.state.plugins[d.name], k.config.plugins.enabled));

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
+import { shellQuote } from '../permissions/explain.js';
 import { errorText, printError, wantsJson } from './print-error.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let program: Command | undefined;
   try {
     const paths = resolvePaths(global.paths, env);
+    await checkRoot(paths.root, global.paths.root ? '--root' : 'CX_ROOT');
     await checkPluginDirs(global.paths.pluginDirs ?? [], env);
     const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({
@@ -74,6 +76,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       loadCode: !fast,
       devMode: global.devMode,
       tolerateConfigError: asksForHelp(rest),
+      writeCaches: !asksForHelp(rest),
     });
     if (kernel.configError) {
       terminal.err(
@@ -117,6 +120,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   }
   return code;
+}
+
+/** --root (or CX_ROOT) must name a directory: a typo would otherwise pass, creating directories there. */
+async function checkRoot(root: string, from: string): Promise<void> {
+  const st = await stat(root).catch(() => undefined);
+  if (st?.isDirectory()) return;
+  throw usageError(
+    `${from} '${root}' ${st ? 'is not a directory' : 'does not exist'} (resolved: ${resolve(root)}).`,
+    `check the path, or create the directory first: mkdir -p ${shellQuote(resolve(root))}`,
+  );
 }
 
 /** --plugin-dir and CX_PLUGIN_PATH must name directories: a typo is an error, not silence. */

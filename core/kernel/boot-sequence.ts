@@ -27,6 +27,8 @@ export interface BootHost extends LoadingHost, DeclarationHost {
   config: LoadedConfig;
   plugins: Map<string, PluginRecord>;
   cacheDir: string;
+  /** false under --help and --version: nothing is written. */
+  writeCaches: boolean;
   fail(p: PluginRecord, e: unknown): void;
   callHook(name: string, payload: unknown): Promise<unknown>;
 }
@@ -94,7 +96,7 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   }
   // Shapes of plugins not loaded this run stay: they tell which plugin a missing command comes from.
   for (const [n, e] of Object.entries(cache)) if (!(n in fresh) && k.plugins.get(n)?.status !== 'active') fresh[n] = e;
-  if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
+  if (k.writeCaches && JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
   // Kinds declared by plugins that are disabled or failed: contributions to them wait quietly
   // (disabling `updates` does not make `apt`'s updater an error on every command).
   for (const [n, e] of Object.entries(fresh)) {
@@ -122,13 +124,16 @@ export async function loadPlugins(k: BootHost): Promise<void> {
  * Imports and activates a plugin registered from the shape cache, on its first use. A failure
  * is that call's error (and every later call's): the plugin stays registered but unusable.
  */
-export function ensureReady(k: LoadingHost & { cacheDir: string }, p: PluginRecord): Promise<void> {
+export function ensureReady(
+  k: LoadingHost & { cacheDir: string; writeCaches: boolean },
+  p: PluginRecord,
+): Promise<void> {
   p.ready ??= (async () => {
     await loadCode(k, p);
     await activate(k, p);
     if (JSON.stringify(shapeOf(p)) !== JSON.stringify(p.shape)) {
       // The cache was stale in a way its stamp missed; forget it so the next run reloads.
-      await writeShapeCache(shapeCacheFile(k.cacheDir), {});
+      if (k.writeCaches) await writeShapeCache(shapeCacheFile(k.cacheDir), {});
     }
   })();
   return p.ready;

@@ -2,7 +2,8 @@
  * The command line's own behaviour: global options in any position, a closed stdout, commander's
  * errors from the catalogue, and headlines that say why a command is missing.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -185,6 +186,46 @@ describe('config.yaml errors', () => {
     expect(version.stderr).toContain('CX_ERR_YAML_SYNTAX');
     // Any other command still stops on it.
     expect((await t.run(['doctor'])).stderr).toMatch(/^error\[CX_ERR_YAML_SYNTAX\]: /);
+  });
+});
+
+describe('the root', () => {
+  test('a --root that does not exist is an error, and nothing is created there', async () => {
+    const missing = join(t.root, 'typo');
+    const r = await raw(['--root', missing, 'doctor']);
+    expect(r).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(r.stderr).toBe(
+      `error[CX_ERR_USAGE]: --root '${missing}' does not exist (resolved: ${missing}).\nTry: check the path, or create the directory first: mkdir -p ${missing}`,
+    );
+    expect(existsSync(missing)).toBe(false);
+    const json = await raw(['--root', missing, 'doctor', '--json']);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'CX_ERR_USAGE', exit: 2 });
+  });
+
+  test('so is a CX_ROOT that is a file', async () => {
+    const file = join(t.root, 'a-file');
+    await writeFile(file, '');
+    const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, 'doctor'], {
+      reject: false,
+      env: { HOME: join(t.root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', CX_ROOT: file },
+      extendEnv: false,
+    });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`CX_ROOT '${file}' is not a directory`);
+  });
+
+  test('--help and --version write nothing: no cache, no log, no directory', async () => {
+    const root = join(t.root, 'host');
+    await mkdir(root);
+    for (const args of [['--help'], ['doctor', '--help'], ['--version'], ['help', 'doctor'], []]) {
+      const r = await raw(['--root', root, ...args]);
+      // No command at all prints the help too, as a usage error.
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(args.length ? 0 : 2);
+      expect(await readdir(root), args.join(' ')).toEqual([]);
+    }
+    // The same root is written to by a command that runs (the caches exist for speed).
+    expect((await raw(['--root', root, 'doctor', '--list'])).exitCode).toBe(0);
+    expect(await readdir(root)).toEqual(['var']);
   });
 });
 
