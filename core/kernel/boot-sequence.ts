@@ -108,7 +108,8 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   k.registry.rememberValidMetas(knownValid);
   for (const name of active) register(k, k.plugins.get(name)!);
   const nowValid = [...k.registry.validMetas].sort();
-  if (JSON.stringify(nowValid) !== JSON.stringify([...knownValid].sort())) await writeValidMetas(metaFile, nowValid);
+  if (k.writeCaches && JSON.stringify(nowValid) !== JSON.stringify([...knownValid].sort()))
+    await writeValidMetas(metaFile, nowValid);
   for (const name of active) {
     const p = k.plugins.get(name)!;
     if (p.status === 'active')
