@@ -112,7 +112,6 @@ export class Kernel implements BootHost {
       k.configError = e;
       return defaultConfig(options.paths.configDir);
     });
-    k.audit.retain(k.config.audit);
     k.state = await readState(options.paths.dataDir);
     const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory, {
       writeCache: options.writeCaches !== false,

@@ -5,6 +5,7 @@
  * A plugin that fails is reported (all failures together) and skipped.
  */
 import { join } from 'node:path';
+import type { AuditRetention } from '../capabilities/audit.js';
 import type { LoadedConfig } from '../config.js';
 import { pluginConfig, sectionOwners } from '../config.js';
 import { CxError } from '../errors.js';
@@ -27,6 +28,8 @@ export interface BootHost extends LoadingHost, DeclarationHost {
   config: LoadedConfig;
   plugins: Map<string, PluginRecord>;
   cacheDir: string;
+  /** The audit log, rotated as config.yaml's `audit:` says. */
+  audit: { retain(retention: AuditRetention): void };
   /** false under --help and --version: nothing is written. */
   writeCaches: boolean;
   fail(p: PluginRecord, e: unknown): void;
@@ -37,6 +40,8 @@ export interface BootHost extends LoadingHost, DeclarationHost {
 export const shapeCacheFile = (cacheDir: string): string => join(cacheDir, 'shapes.json');
 
 export async function loadPlugins(k: BootHost): Promise<void> {
+  // Only loaded plugins' capability calls are audited, so the rotation is set here.
+  k.audit.retain(k.config.audit);
   // Loaded here, not at start: `plugins list` and friends never need them.
   const [{ default: satisfies }, { orderPlugins }] = await Promise.all([
     import('semver/functions/satisfies.js'),
