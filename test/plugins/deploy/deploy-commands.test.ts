@@ -1,8 +1,9 @@
 // The deploy commands as a user meets them, through the real launcher with the command driver
 // (marker files show what ran): --json on every command, errors included, in the kernel's one
 // error shape; the plan shown and the question asked on a real terminal (a pty from util-linux
-// `script`); the lock that keeps a second apply out while one runs; a driver this host lacks.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// `script`); the lock that keeps a second apply out while one runs; rollback --dry-run; a driver
+// this host lacks; max_parallel.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -191,9 +192,16 @@ describe('deploy commands: --json, the terminal, the lock', { timeout: 300_000 }
     expect(existsSync(join(root, 'other.started'))).toBe(false);
     expect(existsSync(join(root, 'slow.started'))).toBe(true);
     expect(existsSync(lock)).toBe(false);
-    // Free again: the other manifest deploys now.
+    // Free again: the other manifest deploys now; rollback --dry-run says what it would revert
+    // and changes nothing; rollback reverts.
     expect((await cx(['deploy', 'apply', other, '-y'])).code).toBe(0);
     expect(existsSync(join(root, 'other.started'))).toBe(true);
+    const dry = await cx(['deploy', 'rollback', other, '--dry-run']);
+    expect([dry.code, dry.stdout]).toEqual([0, 'would revert one (command)\ndry run: would revert one']);
+    expect(existsSync(join(root, 'other.started'))).toBe(true);
+    const rb = await cx(['deploy', 'rollback', other, '-y']);
+    expect([rb.code, rb.stdout]).toEqual([0, '  revert one: ok - stop: exit 0\nreverted one']);
+    expect(existsSync(join(root, 'other.started'))).toBe(false);
   });
 
   it('a driver this host lacks: refused before anything starts (also dry-run), with the reason, text and --json', async () => {
@@ -252,5 +260,30 @@ describe('deploy commands: --json, the terminal, the lock', { timeout: 300_000 }
     expect(existsSync(join(root, 'etc/systemd/system/unit.service'))).toBe(false);
     const runs = join(root, 'var/lib/cx/plugin-state/deploy/runs');
     expect(existsSync(runs) ? readdirSync(runs).filter((n) => n.includes('mixed')) : []).toEqual([]);
+  });
+
+  it('services of one wave run concurrently, never more than max_parallel at once', async () => {
+    const log = join(root, 'parallel.log');
+    const service = (n: number) => [
+      `  p${n}:`,
+      '    enable: true',
+      `    ip: 127.0.0.6${n}`,
+      `    hostname: p${n}.test`,
+      `    driver: { type: command, start: "echo + $(date +%s%N) >> ${log}; sleep 1.5; echo - $(date +%s%N) >> ${log}" }`,
+    ];
+    const f = join(root, 'parallel.yaml');
+    writeFileSync(f, ['update: { max_parallel: 2 }', 'services:', ...[1, 2, 3, 4].flatMap(service), ''].join('\n'));
+    const r = await cx(['deploy', 'apply', f, '-y']);
+    expect(r.code, r.stderr).toBe(0);
+    const events = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([sign, ns]) => ({ d: sign === '+' ? 1 : -1, t: BigInt(ns!) }))
+      .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.d - b.d));
+    let now = 0;
+    let most = 0;
+    for (const e of events) most = Math.max(most, (now += e.d));
+    expect({ starts: events.filter((e) => e.d === 1).length, most }).toEqual({ starts: 4, most: 2 });
   });
 });
