@@ -51,7 +51,7 @@ function unknownService(ctx: Ctx, file: string, name: string, known: string[]): 
   return new CxError('CX_ERR_USAGE', {
     plugin: ctx.plugin,
     detail: `${file} has no service '${name}'.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Services: ${known.join(', ') || '(none)'}`,
-    hint: `cx-ops deploy plan ${file}`,
+    hint: `${ctx.env.command} deploy plan ${file}`,
   });
 }
 
@@ -89,7 +89,7 @@ export async function planCommand(ctx: Ctx, input: CommandInput): Promise<number
       throw new CxError('CX_ERR_USAGE', {
         plugin: ctx.plugin,
         detail: `deploy plan: --format must be text, json or dot (got '${format}')`,
-        hint: `cx-ops deploy plan ${file} --format dot | dot -Tsvg > plan.svg`,
+        hint: `${ctx.env.command} deploy plan ${file} --format dot | dot -Tsvg > plan.svg`,
       });
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
     if (format === 'text') ctx.io.out(planText(source.manifest));
@@ -322,7 +322,7 @@ function positive(ctx: Ctx, file: string, flag: string, value: unknown, integer:
   throw new CxError('CX_ERR_USAGE', {
     plugin: ctx.plugin,
     detail: `deploy status: ${flag} must be a positive ${integer ? 'whole number' : 'number of seconds'} (got '${String(value)}')`,
-    hint: `cx-ops deploy status ${file} --watch --interval 5 --count 10`,
+    hint: `${ctx.env.command} deploy status ${file} --watch --interval 5 --count 10`,
   });
 }
 
