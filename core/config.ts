@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { closest } from '../sdk/closest.js';
+import { DEFAULT_AUDIT_RETENTION, type AuditRetention } from './capabilities/audit.js';
 import { CxError } from './errors.js';
 import { compileSchema, describeSchemaError, shippedSchema, shippedValidator, type SchemaProblem } from './schema.js';
 import type { YamlFile } from './loader/yaml.js';
@@ -26,6 +27,16 @@ export interface LoadedConfig {
   data: Record<string, unknown>;
   yaml?: YamlFile;
   plugins: KernelPluginSettings;
+  /** The audit log's rotation (`audit:`). */
+  audit: AuditRetention;
+}
+
+/** The kernel's `audit:` settings in bytes, each at its default where the section leaves it out. */
+function auditSettings(audit: { max_mb?: number; keep?: number } | undefined): AuditRetention {
+  return {
+    maxBytes: Math.round((audit?.max_mb ?? DEFAULT_AUDIT_RETENTION.maxBytes / 1024 / 1024) * 1024 * 1024),
+    keep: audit?.keep ?? DEFAULT_AUDIT_RETENTION.keep,
+  };
 }
 
 /** The kernel's `plugins:` settings, each at its default where the section leaves it out. */
@@ -40,7 +51,12 @@ function kernelSettings(plugins: Partial<KernelPluginSettings>): KernelPluginSet
 
 /** What a config file that is absent means: every setting at its default. */
 export function defaultConfig(configDir: string): LoadedConfig {
-  return { file: join(configDir, 'config.yaml'), data: { plugins: {} }, plugins: kernelSettings({}) };
+  return {
+    file: join(configDir, 'config.yaml'),
+    data: { plugins: {} },
+    plugins: kernelSettings({}),
+    audit: auditSettings(undefined),
+  };
 }
 
 /** Says what a top level that is not a mapping is, without echoing binary junk. */
@@ -130,7 +146,13 @@ export async function loadConfig(configDir: string): Promise<LoadedConfig> {
     }));
     throw new CxError('CX_ERR_CONFIG_INVALID', { file, ...problems[0], problems, plugin: 'kernel' });
   }
-  return { file, data, yaml, plugins: kernelSettings(data.plugins as Partial<KernelPluginSettings>) };
+  return {
+    file,
+    data,
+    yaml,
+    plugins: kernelSettings(data.plugins as Partial<KernelPluginSettings>),
+    audit: auditSettings(data.audit as { max_mb?: number; keep?: number } | undefined),
+  };
 }
 
 /** The build's precompiled validator of a built-in plugin's config_schema, if there is one. */

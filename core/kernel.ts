@@ -46,6 +46,10 @@ export interface KernelOptions {
   /** An invalid config.yaml does not stop the boot (for --help and --version): it is kept in `configError`, every
    * setting at its default. */
   tolerateConfigError?: boolean;
+  /** `cx-ops` with the run's global options (default `cx-ops`): hints a user copies start with it. */
+  command?: string;
+  /** false: nothing is written, not even the manifest and shape caches (--help and --version). */
+  writeCaches?: boolean;
 }
 
 export class Kernel implements BootHost {
@@ -75,6 +79,7 @@ export class Kernel implements BootHost {
       version: this.version,
       verbose: Boolean(options.verbose),
       assumeYes: Boolean(options.assumeYes),
+      command: this.command,
       terminal: this.terminal,
       audit: this.audit,
       fakes: options.capabilityFakes,
@@ -88,6 +93,13 @@ export class Kernel implements BootHost {
   }
   get cacheDir(): string {
     return this.paths.cacheDir;
+  }
+  /** How to run cx-ops again on the same host and directories (RuntimeEnv.command). */
+  get command(): string {
+    return this.options.command ?? 'cx-ops';
+  }
+  get writeCaches(): boolean {
+    return this.options.writeCaches !== false;
   }
   get configDir(): string {
     return this.paths.configDir;
@@ -108,7 +120,9 @@ export class Kernel implements BootHost {
       return defaultConfig(options.paths.configDir);
     });
     k.state = await readState(options.paths.dataDir);
-    const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory);
+    const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory, {
+      writeCache: options.writeCaches !== false,
+    });
     k.bootErrors.push(...errors);
     for (const d of plugins.values())
       k.plugins.set(d.name, recordOf(d, k.state.plugins[d.name], k.config.plugins.enabled));

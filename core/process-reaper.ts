@@ -18,7 +18,7 @@
  * (two synchronous steps) leaves that one tree to its parent-death fate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 /** The reaper's program: reads `+ID` / `-ID` lines; at end of input kills every ID still held. */
 const REAPER_SCRIPT = [
@@ -43,6 +43,37 @@ const REAPER_SCRIPT = [
   'exit 0',
 ].join('\n');
 
+/**
+ * Enough of /proc/PID/stat for the fields up to the session id: the command name is at most 64
+ * bytes, and everything after its closing parenthesis is numbers, so the last ')' in these bytes
+ * is the real one. One buffer for every read: readFileSync allocates 64 KiB per /proc file (it
+ * cannot know the size), which for a scan of a few hundred processes after every program a check
+ * runs was a large share of the daemon's CPU.
+ */
+const statBuffer = Buffer.alloc(512);
+
+/** The session id in /proc/PID/stat, or undefined when the process is gone or unreadable. */
+function sessionOf(pid: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+  } catch {
+    return undefined;
+  }
+  let n: number;
+  try {
+    n = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+  const stat = statBuffer.toString('latin1', 0, n);
+  // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp session.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 4);
+  return f.length === 4 ? Number(f[3]) : undefined;
+}
+
 /** Process ids whose session id is `sid` (read from /proc; empty where /proc is not readable). */
 export function sessionMembers(sid: number): number[] {
   const out: number[] = [];
@@ -55,15 +86,7 @@ export function sessionMembers(sid: number): number[] {
   for (const e of entries) {
     const c = e.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-    } catch {
-      continue;
-    }
-    // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp session.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(f[3]) === sid) out.push(Number(e));
+    if (sessionOf(e) === sid) out.push(Number(e));
   }
   return out;
 }

@@ -3,6 +3,7 @@
  * `command`, `check` and `fix`; a plugin can declare further kinds for others to fill.
  * A duplicate id of one kind is an error naming both plugins.
  */
+import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { COMMAND_ID_PATTERN, CONTRIBUTION_ID_PATTERN } from '../sdk/tokens.js';
 import type { ContributionInfo, Json, Tier } from '../sdk/types.js';
@@ -39,6 +40,21 @@ export class Registry {
   private readonly kinds = new Map<string, KindEntry>(KERNEL_KINDS.map((k) => [k.kind, k]));
   private readonly byKind = new Map<string, Map<string, RegisteredContribution>>();
   private readonly metaValidators = new Map<string, ValidateFunction>();
+  /** Metas an earlier run found valid against the same metaSchema (see `rememberValidMetas`). */
+  private readonly knownValid = new Set<string>();
+  /** Every meta this run found valid, as a hash of it and its kind's metaSchema (for the next run). */
+  readonly validMetas = new Set<string>();
+
+  /**
+   * Metas found valid before (hashes from `validMetas` of an earlier run, kept in the cache
+   * directory): a contribution whose meta and kind's metaSchema are both unchanged is not
+   * validated again, so a process that registers cached shapes never loads ajv to compile a
+   * metaSchema (a few MB a long-lived daemon would keep). A meta the validator changed (schema
+   * defaults) is never remembered, so skipping the validation changes nothing.
+   */
+  rememberValidMetas(hashes: Iterable<string>): void {
+    for (const h of hashes) this.knownValid.add(h);
+  }
 
   declareKind(entry: KindEntry): void {
     const existing = this.kinds.get(entry.kind);
@@ -103,9 +119,21 @@ export class Registry {
     }
     const kind = this.kinds.get(c.kind)!;
     if (!kind.metaSchema) return;
+    const before = JSON.stringify(c.meta);
+    const key = createHash('sha256')
+      .update(JSON.stringify(kind.metaSchema))
+      .update('\0')
+      .update(before)
+      .digest('base64url');
+    if (this.knownValid.has(key)) {
+      this.validMetas.add(key);
+      return;
+    }
     let validate = this.metaValidators.get(c.kind);
     if (!validate) this.metaValidators.set(c.kind, (validate = compileSchema(kind.metaSchema)));
-    if (!validate(c.meta)) {
+    const valid = validate(c.meta);
+    if (valid && JSON.stringify(c.meta) === before) this.validMetas.add(key);
+    if (!valid) {
       const p = describeSchemaError(validate.errors, c.meta);
       throw new CxError('CX_ERR_META_INVALID', {
         plugin: c.plugin,

@@ -426,6 +426,13 @@ export interface RuntimeEnv {
   /** Answer yes to every confirmation. */
   assumeYes: boolean;
   kernelVersion: string;
+  /**
+   * How to run cx-ops again with this run's global options, shell-quoted: `cx-ops`, or e.g.
+   * `cx-ops --root /tmp/r --config-dir /tmp/c`. Every hint a user may copy starts with it
+   * (`${ctx.env.command} update rollback ${id}`), so a hint after a `--root` run acts on the
+   * same root, never on the real host.
+   */
+  command: string;
 }
 
 export type Tier = 'trusted' | 'sandboxed';

@@ -1,10 +1,11 @@
 /**
  * The audit log: one JSON line per capability call, allowed or denied, for both tiers.
  * Appending never throws into the caller (a full disk must not break a check); records are
- * appended in order by one writer chain; `close()` waits for them. A side effect waits for its
+ * appended in order by one writer chain; `close()` waits for them. The file is rotated by size
+ * (config.yaml `audit:`), so a daemon auditing every check's reads does not fill the disk. A side effect waits for its
  * record first (`ensureWritten`): a change that cannot be audited is not made.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CxError } from '../errors.js';
 
@@ -34,7 +35,22 @@ function clip(v: unknown): unknown {
   return v;
 }
 
-/** Appends audit records as JSON lines to a file (or keeps them in memory for tests). */
+/** How much audit log is kept: the live file up to `maxBytes`, then `keep` rotated ones (audit.jsonl.1 newest). */
+export interface AuditRetention {
+  maxBytes: number;
+  keep: number;
+}
+
+/** config.yaml's `audit:` defaults (schemas/config.schema.json): 10 MB a file, 5 old files, 60 MB at most. */
+export const DEFAULT_AUDIT_RETENTION: AuditRetention = Object.freeze({ maxBytes: 10 * 1024 * 1024, keep: 5 });
+
+/**
+ * Appends audit records as JSON lines to a file (or keeps them in memory for tests). Records
+ * appended while a write is under way go out together in the next write. When the file would
+ * grow past `retention.maxBytes` it is rotated first (audit.jsonl -> audit.jsonl.1 -> … ->
+ * audit.jsonl.<keep>, the oldest dropped); another cx-ops process that already rotated it is
+ * noticed (the path is no longer the file this one has open) and the new file is just reopened.
+ */
 export class AuditLog {
   /** Records kept in memory (only for AuditLog.memory()). */
   readonly records: AuditRecord[] = [];
@@ -43,6 +59,11 @@ export class AuditLog {
   private chain: Promise<void> = Promise.resolve();
   private handle?: Promise<FileHandle | null>;
   private closed = false;
+  private pending: string[] = [];
+  private scheduled = false;
+  /** Bytes in the open file, as far as this process knows. */
+  private size = 0;
+  private retention: AuditRetention = DEFAULT_AUDIT_RETENTION;
 
   /** @param path the JSONL file; null keeps records in memory only. */
   constructor(readonly path: string | null) {}
@@ -50,6 +71,11 @@ export class AuditLog {
   /** An in-memory audit log (tests). */
   static memory(): AuditLog {
     return new AuditLog(null);
+  }
+
+  /** Sets how much is kept (config.yaml `audit:`); applies from the next write. */
+  retain(retention: AuditRetention): void {
+    this.retention = { maxBytes: Math.max(1, retention.maxBytes), keep: Math.max(0, Math.floor(retention.keep)) };
   }
 
   /** Appends a record; `ts` is filled in. Never throws. */
@@ -77,21 +103,55 @@ export class AuditLog {
       this.failures.push(String(e));
       return;
     }
-    this.chain = this.chain.then(async () => {
-      try {
-        const fh = await this.file();
-        if (fh) await fh.write(line);
-      } catch (e) {
-        this.failures.push(e instanceof Error ? e.message : String(e));
-      }
-    });
+    this.pending.push(line);
+    if (this.scheduled) return; // the write already queued takes this record too
+    this.scheduled = true;
+    this.chain = this.chain.then(() => this.drain());
+  }
+
+  /** Writes every pending record in one write, rotating first when the file would pass its cap. */
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    const text = this.pending.join('');
+    this.pending = [];
+    const bytes = Buffer.byteLength(text);
+    try {
+      if (this.size > 0 && this.size + bytes > this.retention.maxBytes) await this.rotate();
+      const fh = await this.file();
+      if (!fh) return;
+      await fh.write(text);
+      this.size += bytes;
+    } catch (e) {
+      this.failures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Moves the full file aside (unless another process already did) and opens a fresh one. */
+  private async rotate(): Promise<void> {
+    const path = this.path!;
+    const fh = await this.handle;
+    this.handle = undefined;
+    const [onDisk, mine] = await Promise.all([stat(path).catch(() => null), fh?.stat().catch(() => null)]);
+    await fh?.close().catch(() => undefined);
+    if (!onDisk || !mine || onDisk.ino !== mine.ino || onDisk.dev !== mine.dev) return; // rotated elsewhere
+    if (this.retention.keep === 0) {
+      await unlink(path).catch(() => undefined);
+      return;
+    }
+    for (let i = this.retention.keep - 1; i >= 1; i--)
+      await rename(`${path}.${i}`, `${path}.${i + 1}`).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+    await rename(path, `${path}.1`);
   }
 
   private file(): Promise<FileHandle | null> {
     this.handle ??= (async () => {
       try {
         await mkdir(dirname(this.path!), { recursive: true, mode: 0o700 });
-        return await open(this.path!, 'a', 0o600);
+        const fh = await open(this.path!, 'a', 0o600);
+        this.size = (await fh.stat()).size;
+        return fh;
       } catch (e) {
         this.failures.push(e instanceof Error ? e.message : String(e));
         return null;

@@ -5,6 +5,7 @@
  * never a hang.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
@@ -40,12 +41,27 @@ export function readCap(options: ReadOptions | undefined): number {
   return Number.isFinite(m) && m >= 0 ? Math.min(Math.floor(m), MAX_READ_BYTES) : MAX_READ_BYTES;
 }
 
+/** The first read of a file that reports no size (procfs, sysfs): most are far smaller. */
+const UNSIZED_FIRST_READ = 4096;
+/** The largest single read. */
+const MAX_CHUNK = 64 * 1024;
+
 /**
  * Reads an open file whole, refusing more than `cap` bytes. Not a regular file: refused unless
- * `special` (an exact grant); files that report size 0 (procfs) are read up to the cap.
+ * `special` (an exact grant); files that report size 0 (procfs) are read up to the cap. `known`
+ * is the descriptor's stat when the caller has it already. A file of known size is read into a
+ * buffer of that size (plus one byte, to see it grow); one that reports none starts at 4 KiB and
+ * doubles to 64 KiB a read, so the small /proc files a check reads each cycle cost one small
+ * buffer, not 64 KiB each.
  */
-export async function readCapped(fh: FileHandle, path: string, cap: number, special: boolean): Promise<Buffer> {
-  const st = await fh.stat();
+export async function readCapped(
+  fh: FileHandle,
+  path: string,
+  cap: number,
+  special: boolean,
+  known?: Stats,
+): Promise<Buffer> {
+  const st = known ?? (await fh.stat());
   if (!st.isFile() && !special) {
     throw new CxError('CX_ERR_IO', {
       path,
@@ -60,15 +76,17 @@ export async function readCapped(fh: FileHandle, path: string, cap: number, spec
   if (st.isFile() && st.size > cap) throw tooBig();
   const chunks: Buffer[] = [];
   let size = 0;
+  let next = st.isFile() && st.size > 0 ? st.size + 1 : UNSIZED_FIRST_READ;
   for (;;) {
-    const buf = Buffer.alloc(Math.min(64 * 1024, cap - size + 1));
+    const buf = Buffer.alloc(Math.min(next, MAX_CHUNK, cap - size + 1));
     const { bytesRead } = await fh.read(buf, 0, buf.length, null);
     if (bytesRead === 0) break;
     size += bytesRead;
     if (size > cap) throw tooBig();
     chunks.push(buf.subarray(0, bytesRead));
+    next = Math.min(buf.length * 2, MAX_CHUNK);
   }
-  return Buffer.concat(chunks);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 async function readWhole(
@@ -92,7 +110,7 @@ async function readWhole(
         });
       }
       allow();
-      return readCapped(fh, real, readCap(options), special);
+      return readCapped(fh, real, readCap(options), special, st);
     });
   });
 }

@@ -7,10 +7,11 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
-import { errorText, printError, wantsJson } from './print-error.js';
+import { shellQuote } from '../permissions/explain.js';
+import { errorText, printError, wantsJson, type PrintOptions } from './print-error.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
-import { GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
+import { commandPrefix, GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
@@ -55,7 +56,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
   const terminal: Terminal = global.noColor ? { ...base, color: false } : base;
-  const printing = { verbose: global.verbose, json: wantsJson(rest) };
+  const printing: PrintOptions = { verbose: global.verbose, json: wantsJson(rest) };
   let kernel: Kernel | undefined;
   let code = 0;
   // The boot error the headline already shows, so it is not listed twice.
@@ -64,6 +65,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let program: Command | undefined;
   try {
     const paths = resolvePaths(global.paths, env);
+    await checkRoot(paths.root, global.paths.root ? '--root' : 'CX_ROOT');
     await checkPluginDirs(global.paths.pluginDirs ?? [], env);
     const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({
@@ -74,6 +76,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       loadCode: !fast,
       devMode: global.devMode,
       tolerateConfigError: asksForHelp(rest),
+      writeCaches: !asksForHelp(rest),
+      command: commandPrefix(global),
     });
     if (kernel.configError) {
       terminal.err(
@@ -81,6 +85,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       );
     }
     program = buildProgram(kernel, terminal, (c) => (code = c), failing);
+    printing.cli = { prefix: kernel.command, commands: new Set(program.commands.map((c) => c.name())) };
     const help = helpAsFlag(program, rest);
     if ('unknown' in help) {
       const report = await explainUnknownCommand(kernel, help.unknown, help.suggestion);
@@ -102,7 +107,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   } finally {
     if (kernel) {
-      if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown);
+      if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown, printing.cli);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
         terminal.err(
@@ -117,6 +122,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   }
   return code;
+}
+
+/** --root (or CX_ROOT) must name a directory: a typo would otherwise pass, creating directories there. */
+async function checkRoot(root: string, from: string): Promise<void> {
+  const st = await stat(root).catch(() => undefined);
+  if (st?.isDirectory()) return;
+  throw usageError(
+    `${from} '${root}' ${st ? 'is not a directory' : 'does not exist'} (resolved: ${resolve(root)}).`,
+    `check the path, or create the directory first: mkdir -p ${shellQuote(resolve(root))}`,
+  );
 }
 
 /** --plugin-dir and CX_PLUGIN_PATH must name directories: a typo is an error, not silence. */

@@ -5,10 +5,18 @@
  * A plugin that fails is reported (all failures together) and skipped.
  */
 import { join } from 'node:path';
+import type { AuditRetention } from '../capabilities/audit.js';
 import type { LoadedConfig } from '../config.js';
 import { pluginConfig, sectionOwners } from '../config.js';
 import { CxError } from '../errors.js';
-import { readShapeCache, treeStamp, writeShapeCache, type ShapeCache } from '../loader/shape-cache.js';
+import {
+  readShapeCache,
+  readValidMetas,
+  treeStamp,
+  writeShapeCache,
+  writeValidMetas,
+  type ShapeCache,
+} from '../loader/shape-cache.js';
 import { activate, loadCode, shapeOf, type LoadingHost } from './code-loading.js';
 import { declare, register, type DeclarationHost } from './declarations.js';
 import { effectiveGrants } from './effective-grants.js';
@@ -20,6 +28,10 @@ export interface BootHost extends LoadingHost, DeclarationHost {
   config: LoadedConfig;
   plugins: Map<string, PluginRecord>;
   cacheDir: string;
+  /** The audit log, rotated as config.yaml's `audit:` says. */
+  audit: { retain(retention: AuditRetention): void };
+  /** false under --help and --version: nothing is written. */
+  writeCaches: boolean;
   fail(p: PluginRecord, e: unknown): void;
   callHook(name: string, payload: unknown): Promise<unknown>;
 }
@@ -28,6 +40,8 @@ export interface BootHost extends LoadingHost, DeclarationHost {
 export const shapeCacheFile = (cacheDir: string): string => join(cacheDir, 'shapes.json');
 
 export async function loadPlugins(k: BootHost): Promise<void> {
+  // Only loaded plugins' capability calls are audited, so the rotation is set here.
+  k.audit.retain(k.config.audit);
   // Loaded here, not at start: `plugins list` and friends never need them.
   const [{ default: satisfies }, { orderPlugins }] = await Promise.all([
     import('semver/functions/satisfies.js'),
@@ -87,14 +101,20 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   }
   // Shapes of plugins not loaded this run stay: they tell which plugin a missing command comes from.
   for (const [n, e] of Object.entries(cache)) if (!(n in fresh) && k.plugins.get(n)?.status !== 'active') fresh[n] = e;
-  if (JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
+  if (k.writeCaches && JSON.stringify(fresh) !== JSON.stringify(cache)) await writeShapeCache(cacheFile, fresh);
   // Kinds declared by plugins that are disabled or failed: contributions to them wait quietly
   // (disabling `updates` does not make `apt`'s updater an error on every command).
   for (const [n, e] of Object.entries(fresh)) {
     if (k.plugins.get(n)?.status !== 'active') for (const kind of e.shape.kinds) k.dormantKinds.add(kind.kind);
   }
   const active = order.filter((n) => k.plugins.get(n)!.status === 'active');
+  const metaFile = join(k.cacheDir, 'valid-meta.json');
+  const knownValid = await readValidMetas(metaFile);
+  k.registry.rememberValidMetas(knownValid);
   for (const name of active) register(k, k.plugins.get(name)!);
+  const nowValid = [...k.registry.validMetas].sort();
+  if (k.writeCaches && JSON.stringify(nowValid) !== JSON.stringify([...knownValid].sort()))
+    await writeValidMetas(metaFile, nowValid);
   for (const name of active) {
     const p = k.plugins.get(name)!;
     if (p.status === 'active')
@@ -110,13 +130,16 @@ export async function loadPlugins(k: BootHost): Promise<void> {
  * Imports and activates a plugin registered from the shape cache, on its first use. A failure
  * is that call's error (and every later call's): the plugin stays registered but unusable.
  */
-export function ensureReady(k: LoadingHost & { cacheDir: string }, p: PluginRecord): Promise<void> {
+export function ensureReady(
+  k: LoadingHost & { cacheDir: string; writeCaches: boolean },
+  p: PluginRecord,
+): Promise<void> {
   p.ready ??= (async () => {
     await loadCode(k, p);
     await activate(k, p);
     if (JSON.stringify(shapeOf(p)) !== JSON.stringify(p.shape)) {
       // The cache was stale in a way its stamp missed; forget it so the next run reloads.
-      await writeShapeCache(shapeCacheFile(k.cacheDir), {});
+      if (k.writeCaches) await writeShapeCache(shapeCacheFile(k.cacheDir), {});
     }
   })();
   return p.ready;

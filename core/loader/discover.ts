@@ -97,7 +97,11 @@ async function cachedManifest(
   return read;
 }
 
-export async function discoverPlugins(paths: Paths, systemDir?: string): Promise<Discovery> {
+export async function discoverPlugins(
+  paths: Paths,
+  systemDir?: string,
+  { writeCache = true }: { writeCache?: boolean } = {},
+): Promise<Discovery> {
   const plugins = new Map<string, DiscoveredPlugin>();
   const errors: CxError[] = [];
   const cacheFile = join(paths.cacheDir, 'manifests.json');
@@ -125,6 +129,7 @@ export async function discoverPlugins(paths: Paths, systemDir?: string): Promise
   const changed =
     Object.keys(next).length !== Object.keys(cache).length || Object.keys(next).some((k) => next[k] !== cache[k]);
   // Best effort: a cache that cannot be written (read-only /var/cache) only costs speed.
-  if (changed) await writeFileAtomic(cacheFile, JSON.stringify({ version: 1, entries: next })).catch(() => {});
+  if (changed && writeCache)
+    await writeFileAtomic(cacheFile, JSON.stringify({ version: 1, entries: next })).catch(() => {});
   return { plugins, errors };
 }

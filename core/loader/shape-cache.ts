@@ -70,3 +70,20 @@ export async function readShapeCache(file: string): Promise<ShapeCache> {
 export async function writeShapeCache(file: string, entries: ShapeCache): Promise<void> {
   await writeFileAtomic(file, JSON.stringify({ version: 1, entries })).catch(() => {});
 }
+
+/** The metas found valid by an earlier run (core/registry.ts `rememberValidMetas`); none when unreadable. */
+export async function readValidMetas(file: string): Promise<string[]> {
+  try {
+    const data = JSON.parse(await readFile(file, 'utf8'));
+    return data?.version === 1 && Array.isArray(data.valid)
+      ? data.valid.filter((h: unknown) => typeof h === 'string')
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Best effort, like the shape cache. */
+export async function writeValidMetas(file: string, hashes: string[]): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify({ version: 1, valid: hashes })).catch(() => {});
+}

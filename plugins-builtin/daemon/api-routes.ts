@@ -109,13 +109,25 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
     const n = Number(q.get('limit') ?? dflt);
     return Number.isFinite(n) && n > 0 ? Math.min(Math.floor(n), max) : dflt;
   };
+  // /health as text, made again only when what it says changes: another cycle, another interval,
+  // or its age in the tenths of a second it is given in (a flood of probes costs one rendering a
+  // tenth of a second, not one each).
+  let healthText: { last: unknown; intervalMs: number; tenth: number; code: number; body: string } | undefined;
   const routes: HttpRoutes = {
     health: () => {
-      const h = src.state.health();
-      return { code: h.status === 'healthy' ? 200 : 503, body: h };
+      const now = Date.now();
+      const last = src.state.last;
+      const tenth = last ? Math.round(Math.max(0, now - last.ended_at) / 100) : -1;
+      const c = healthText;
+      if (c && c.last === last && c.intervalMs === src.state.intervalMs && c.tenth === tenth)
+        return { code: c.code, body: c.body };
+      const h = src.state.health(now);
+      const code = h.status === 'healthy' ? 200 : 503;
+      healthText = { last, intervalMs: src.state.intervalMs, tenth, code, body: `${JSON.stringify(h, null, 2)}\n` };
+      return { code, body: healthText.body };
     },
     metrics: async () => ({ contentType: src.metrics.contentType, body: await exposition() }),
-    count: (route, code) => src.metrics.httpRequests.inc({ route, code: String(code) }),
+    count: (route, code) => src.metrics.countRequest(route, code),
     stream: (send) => {
       send('cycle', checksBody());
       return src.state.subscribe(send);

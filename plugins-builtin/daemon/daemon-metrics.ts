@@ -4,7 +4,7 @@
  * plugins' own families (kind `daemon-metric`, metric-kind.ts) join it through `plugins`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom-classes.js';
 import type { CheckResult } from 'cx-ops/sdk';
 import { PluginMetrics } from './plugin-metrics.js';
 
@@ -96,11 +96,14 @@ export class DaemonMetrics {
     help: 'Records the history store could not write (e.g. disk full)',
     registers: [this.registry],
   });
+  /** Requests counted since the last scrape, by "route code" (moved into the counter when it is collected). */
+  private readonly requestCounts = new Map<string, number>();
   readonly httpRequests = new Counter({
     name: 'cx_ops_daemon_http_requests_total',
     help: 'HTTP requests by route and status code',
     labelNames: ['route', 'code'],
     registers: [this.registry],
+    collect: () => this.moveRequestCounts(),
   });
   readonly samplesRejected = new Counter({
     name: 'cx_ops_daemon_metric_samples_rejected_total',
@@ -172,6 +175,23 @@ export class DaemonMetrics {
         onReject(plugin, why);
       },
     );
+  }
+
+  /**
+   * Counts one HTTP request: a Map entry, not a labelled counter update, on the hot path of a
+   * flood of scrapers; the counter catches up whenever it is read.
+   */
+  countRequest(route: string, code: number): void {
+    const key = `${route} ${code}`;
+    this.requestCounts.set(key, (this.requestCounts.get(key) ?? 0) + 1);
+  }
+
+  private moveRequestCounts(): void {
+    for (const [key, n] of this.requestCounts) {
+      const i = key.indexOf(' ');
+      this.httpRequests.inc({ route: key.slice(0, i), code: key.slice(i + 1) }, n);
+    }
+    this.requestCounts.clear();
   }
 
   /** Counts one cycle's check results. */

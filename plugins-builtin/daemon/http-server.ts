@@ -176,13 +176,21 @@ export class DaemonHttpServer {
         { 'retry-after': String(wait) },
       );
 
-    let url: URL;
-    try {
-      url = new URL(rawUrl, 'http://daemon.invalid');
-    } catch {
-      return this.send(res, 'other', 400, { error: 'malformed URL' });
+    // The two scraped paths as they are always asked for need no URL parsing (the hot path
+    // under a flood of scrapers); anything else is normalised by the URL parser.
+    let path: string;
+    let query: URLSearchParams | undefined;
+    if (rawUrl === '/health' || rawUrl === '/metrics') path = rawUrl;
+    else {
+      let url: URL;
+      try {
+        url = new URL(rawUrl, 'http://daemon.invalid');
+      } catch {
+        return this.send(res, 'other', 400, { error: 'malformed URL' });
+      }
+      path = url.pathname;
+      query = url.searchParams;
     }
-    const path = url.pathname;
     // Static files: only the fixed set, looked up by exact name (no file system path is ever
     // built from the URL, so '..' cannot reach anything). They hold no host data, so a browser
     // may load the page without the token; the data it shows comes from /api/v1 with it.
@@ -213,7 +221,7 @@ export class DaemonHttpServer {
     }
     if (path === '/api/v1/stream') return this.stream(req, res);
     if (path.startsWith('/api/v1/')) {
-      const body = await this.routes.api(path.slice('/api/v1/'.length), url.searchParams);
+      const body = await this.routes.api(path.slice('/api/v1/'.length), query ?? new URLSearchParams());
       if (body === undefined)
         return this.send(res, 'api', 404, { error: `no API endpoint ${path}; see /api/v1/ for the list` });
       if (

@@ -3,7 +3,7 @@
  * registered from the `daemon-metric` contributions of the kernel in use, re-synced on reload,
  * moved only by samples of the plugin that declared them.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from './prom-classes.js';
 import type { ContributionInfo } from 'cx-ops/sdk';
 import { declarationOf, declarationProblem, MAX_SERIES, type MetricDeclaration } from './metric-kind.js';
 

@@ -1,7 +1,8 @@
 // Daemon benchmarks (imported by test/bench/run.js; runnable alone: node test/bench/daemon.bench.js).
 //  - RSS of `cx-ops daemon` with every built-in check (but the network pair) after 100 cycles at a
-//    1 s interval, started as the shipped unit starts it (its Environment= lines: NODE_OPTIONS,
-//    MALLOC_ARENA_MAX) and, for comparison, as plain `node cx-ops.js daemon`. Both the daemon's
+//    1 s interval, started as the shipped unit starts it (its ExecStart, core/bin/cx-ops-daemon with
+//    the daemon's V8 and malloc settings, and its Environment= lines) and, for comparison, as plain
+//    `node cx-ops.js daemon`, both with a cold plugin shape cache (a first start). Both the daemon's
 //    own process and its whole process tree (the process reaper's sh, any sandbox process) are
 //    given; beside them prometheus-node-exporter's and Monit's RSS when they are installed;
 //  - CPU per checks cycle, and the share of a core that makes at a 10 s interval: the daemon's
@@ -125,16 +126,29 @@ export const freePort = () =>
     });
   });
 
-/** Starts `cx-ops daemon` (JSON logs); resolves once it listens. `onLine` sees every log line. */
+/** The shipped unit's ExecStart, as a program of this checkout and its arguments. */
+export function unitExecStart() {
+  const unit = readFileSync(join(repo, 'plugins-builtin/daemon/cx-ops.service'), 'utf8');
+  const [program, ...args] = /^ExecStart=(.*)$/m.exec(unit)[1].trim().split(/\s+/);
+  const name = program.split('/').at(-1);
+  if (name !== 'cx-ops-daemon') throw new Error(`the unit's ExecStart runs ${program}, not cx-ops-daemon`);
+  return { file: join(repo, 'core/bin', name), args };
+}
+
+/**
+ * Starts `cx-ops daemon` (JSON logs); resolves once it listens. `onLine` sees every log line.
+ * `unit: true` starts it as the shipped unit does (its ExecStart and Environment= lines).
+ */
 export async function startDaemon(dir, configYaml, options = {}) {
-  const { onLine = () => undefined, onStart = () => undefined, extraArgs = [], nodeArgs = [], env = {} } = options;
+  const { onLine = () => undefined, onStart = () => undefined, extraArgs = [], nodeArgs = [], unit = false } = options;
+  const env = unit ? { ...unitEnvironment(), ...options.env } : (options.env ?? {});
   await mkdir(join(dir, 'etc'), { recursive: true });
   await writeFile(join(dir, 'etc/config.yaml'), configYaml);
+  const exec = unit ? unitExecStart() : undefined;
   const child = spawn(
-    process.execPath,
+    exec ? exec.file : process.execPath,
     [
-      ...nodeArgs,
-      launcher,
+      ...(exec ? [] : [...nodeArgs, launcher]),
       '--root',
       '/',
       '--config-dir',
@@ -146,7 +160,7 @@ export async function startDaemon(dir, configYaml, options = {}) {
       '--cache-dir',
       join(dir, 'cache'),
       ...extraArgs,
-      'daemon',
+      ...(exec ? exec.args.filter((a) => a !== '--log-format' && a !== 'json') : ['daemon']),
       '--log-format',
       'json',
     ],
@@ -306,21 +320,16 @@ export async function benchDaemon({ cycles = 100 } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'cx-bench-daemon-'));
   const plainDir = await mkdtemp(join(tmpdir(), 'cx-bench-daemon-plain-'));
   try {
-    const unitEnv = unitEnvironment();
-    const tuned = Object.entries(unitEnv)
-      .filter(([k]) => k !== 'NO_COLOR')
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
     // The plain run first, stopped before the measured one starts (never two daemons at once).
     const plain = await runCycles(plainDir, cycles, {});
     await plain.d.stop();
-    const r = await runCycles(dir, cycles, { env: unitEnv });
+    const r = await runCycles(dir, cycles, { unit: true });
     const ne = await nodeExporter();
     const neRss = ne ? rssMb(ne.child.pid) : undefined;
     const monit = await monitRss(dir);
     const ner = neRss !== undefined ? { name: 'node_exporter RSS', value: neRss } : undefined;
     rows.push({
-      name: `daemon RSS after ${cycles} cycles (${CHECKS.length} built-in checks), as the unit runs it (${tuned})`,
+      name: `daemon RSS after ${cycles} cycles (${CHECKS.length} built-in checks), as the unit runs it (core/bin/cx-ops-daemon)`,
       median: r.rss,
       unit: 'MB',
       baseline: ner,
@@ -360,9 +369,9 @@ export async function benchDaemon({ cycles = 100 } = {}) {
       median: (plain.treeMs / 10_000) * 100,
       unit: '%',
     });
-    // The kernel audits every capability call; the file has no rotation yet (a day at 10 s: × 8640).
+    // The kernel audits every capability call (a day at 10 s: × 8640); the file is rotated by size (config audit:).
     rows.push({
-      name: 'audit log written per checks cycle (<log-dir>/audit.jsonl, not rotated)',
+      name: 'audit log written per checks cycle (<log-dir>/audit.jsonl, rotated at audit.max_mb)',
       median: r.auditBytesPerCycle / 1024,
       unit: 'KiB',
     });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { rssMb, startDaemon, treeRssMb, unitEnvironment } from './daemon.bench.js';
+import { rssMb, startDaemon, treeRssMb } from './daemon.bench.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, dflt) => {
@@ -47,7 +47,7 @@ const d = await startDaemon(
   `daemon:\n  interval: ${intervalS}s\n  listen: 127.0.0.1:0\n  max_parallel: 1\n  checks: [${CHECKS.join(', ')}]\n`,
   {
     extraArgs: ['--plugin-dir', faulty],
-    env: unitEnvironment(), // as the shipped unit starts it
+    unit: true, // as the shipped unit starts it
     onLine: (l) => {
       if (l.type === 'cycle_end' && l.data?.job === 'checks') {
         ends.push(l.data.cycle);

@@ -102,7 +102,7 @@ describe('--json errors', () => {
     expect(JSON.parse(unknown.stdout)).toEqual({
       error: {
         code: 'CX_ERR_PLUGIN_UNKNOWN',
-        message: "no plugin named 'doctr'. Did you mean: doctor?\nList plugins with: cx-ops plugins list --available",
+        message: `no plugin named 'doctr'. Did you mean: doctor?\nList plugins with: ${t.cx} plugins list --available`,
         exit: 2,
         plugin: 'doctr',
         suggestions: ['doctor'],
@@ -112,7 +112,7 @@ describe('--json errors', () => {
     const bogus = await t.run(['plugins', 'list', '--json', '--bogus']);
     expect(bogus.exitCode).toBe(2);
     expect(JSON.parse(bogus.stdout)).toMatchObject({
-      error: { code: 'CX_ERR_USAGE', exit: 2, hint: 'cx-ops plugins list --help' },
+      error: { code: 'CX_ERR_USAGE', exit: 2, hint: `${t.cx} plugins list --help` },
     });
   });
 });

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { daemonFixture, daemonRoot, eventually, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, enableTrusted, eventually, type DaemonRoot } from './daemon-process.js';
 
 let host: DaemonRoot | undefined;
 afterEach(async () => {
@@ -96,12 +96,7 @@ describe('cx-ops daemon with a hung trusted job', () => {
   test('a trusted in-process job that never resolves is cut at its deadline and reported each time; its next run and the checks start on time', async () => {
     host = await daemonRoot('healthy');
     const dir = daemonFixture('hung-trusted');
-    expect((await host.cli(['--plugin-dir', dir, 'plugins', 'enable', 'hung-trusted'])).exitCode).toBe(0);
-    // Trusted as an operator would trust it (the CLI enables third-party plugins sandboxed).
-    const stateFile = join(host.root, 'var/lib/cx/state.json');
-    const st = JSON.parse(await readFile(stateFile, 'utf8'));
-    st.plugins['hung-trusted'].tier = 'trusted';
-    await writeFile(stateFile, JSON.stringify(st));
+    await enableTrusted(host, dir, 'hung-trusted');
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
     const d = await host.start({ args: ['--plugin-dir', dir] });
     const timeouts = () => d.lines.filter((l) => l.type === 'cycle_timeout' && l.data?.job === 'stuck');

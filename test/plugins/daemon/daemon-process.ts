@@ -2,13 +2,15 @@
  * Starts the real `cx-ops daemon` in a throwaway root (JSON logs on stderr, a free loopback
  * port) and gives tests its port, its parsed log lines and a way to wait for a line.
  */
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { LAUNCHER } from '../../helpers/run-cli.js';
 
+/** The daemon's own launcher (what the shipped unit runs). */
+export const DAEMON_LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops-daemon', import.meta.url));
 export const doctorFixture = (p: string) => fileURLToPath(new URL(`../../helpers/fixtures/${p}`, import.meta.url));
 export const daemonFixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
@@ -26,7 +28,13 @@ export interface DaemonRoot {
   config(yaml: string): Promise<void>;
   /** Runs a one-shot cx-ops command in the same root. */
   cli(args: string[], env?: Record<string, string>): Promise<{ exitCode: number; stdout: string; stderr: string }>;
-  start(options?: { args?: string[]; env?: Record<string, string>; waitListening?: boolean }): Promise<RunningDaemon>;
+  /** Starts `cx-ops daemon`; `launcher: 'daemon'` starts it as the shipped unit does, through core/bin/cx-ops-daemon. */
+  start(options?: {
+    args?: string[];
+    env?: Record<string, string>;
+    waitListening?: boolean;
+    launcher?: 'daemon';
+  }): Promise<RunningDaemon>;
   cleanup(): Promise<void>;
 }
 
@@ -74,9 +82,10 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
       return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
     async start(options = {}) {
+      const args = ['--root', root, '--log-format', 'json', ...(options.args ?? [])];
       const child: ResultPromise = execa(
-        process.execPath,
-        ['--no-node-snapshot', LAUNCHER, '--root', root, 'daemon', '--log-format', 'json', ...(options.args ?? [])],
+        options.launcher === 'daemon' ? DAEMON_LAUNCHER : process.execPath,
+        options.launcher === 'daemon' ? args : ['--no-node-snapshot', LAUNCHER, 'daemon', ...args],
         {
           reject: false,
           env: baseEnv(options.env),
@@ -181,6 +190,19 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Enables the plugin in `dir` and makes it trusted as an operator would trust it (the CLI
+ * enables third-party plugins sandboxed): it then runs in the daemon's own process.
+ */
+export async function enableTrusted(host: DaemonRoot, dir: string, name: string): Promise<void> {
+  const r = await host.cli(['--plugin-dir', dir, 'plugins', 'enable', name]);
+  if (r.exitCode !== 0) throw new Error(`plugins enable ${name} failed: ${r.stderr}`);
+  const stateFile = join(host.root, 'var/lib/cx/state.json');
+  const st = JSON.parse(await readFile(stateFile, 'utf8'));
+  st.plugins[name].tier = 'trusted';
+  await writeFile(stateFile, JSON.stringify(st));
 }
 
 /** Waits until `fn` returns a truthy value (polling; for states the daemon reaches by itself). */

@@ -104,7 +104,7 @@ describe('hotfix apply killed at every crash point', () => {
             const again = await a.run(['hotfix', 'apply', modA, '-y']);
             expect(again.exitCode, again.stderr).toBe(5);
             expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
-            expect(again.stderr).toContain('cx-ops hotfix rollback --run');
+            expect(again.stderr).toContain(`${a.cx} hotfix rollback --run`);
           }
           const [ra, rb] = await Promise.all([
             a.run(['hotfix', 'rollback', '-y']),

@@ -88,7 +88,7 @@ describe("the seed's security patch", () => {
       expect(refused.stderr).toContain(
         `error[CX_ERR_HOTFIX_NOT_NEWER]: ${mod}/index.json: schema_version 1.0.9 is not newer than 1.1.0, applied from this module by run ${report.run}; nothing was changed.`,
       );
-      expect(refused.stderr).toContain(`cx-ops hotfix apply ${mod} --force`);
+      expect(refused.stderr).toContain(`${h.cx} hotfix apply ${mod} --force`);
 
       const list = JSON.parse((await h.run(['hotfix', 'list', '--json'])).stdout);
       expect(list.applied).toEqual([expect.objectContaining({ module: mod, version: '1.1.0', run: report.run })]);

@@ -121,8 +121,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const wait = await cx(['repair', 'apt', '--lock-wait', 'abc']);
     expect(wait).toMatchObject({
       code: 2,
-      stderr:
-        'error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops repair apt --lock-wait 60',
+      stderr: `error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops --root ${world.root} repair apt --lock-wait 60`,
     });
     const both = await cx(['update', 'apply', '--packages', '--system', '--dry-run']);
     expect(both.code).toBe(2);

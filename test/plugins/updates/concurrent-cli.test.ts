@@ -78,7 +78,7 @@ describe('one update run at a time; an interrupted rollback is finished by the n
     );
     const second = await cx(['update', 'apply', '--packages', '-y']);
     expect(second.exitCode).toBe(5);
-    expect(second.stderr).toContain(`(pid ${first.pid}, cx-ops update apply --packages)`);
+    expect(second.stderr).toContain(`(pid ${first.pid}, cx-ops --root ${world.root} update apply --packages)`);
     const rollback = await cx(['update', 'rollback', '-y']);
     expect(rollback.exitCode).toBe(5);
     expect(rollback.stderr).toContain(`pid ${first.pid}`);

@@ -1,0 +1,60 @@
+/**
+ * What the daemon's process loads. With the plugin caches warm (any earlier run wrote them:
+ * shapes, and metas found valid), `cx-ops daemon` registers every plugin without importing it
+ * and without compiling a metaSchema, so ajv is never loaded; prom-client is loaded class by
+ * class, not through its index (default metrics, push gateway, cluster, @opentelemetry/api).
+ * A first run with cold caches does load ajv (which is why the caches matter). Memory itself
+ * is measured by `npm run bench`, not here.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, expect, test } from 'vitest';
+import { daemonRoot, type DaemonRoot } from './daemon-process.js';
+
+const MAIN = fileURLToPath(new URL('../../../dist/core/cli/main.js', import.meta.url));
+let host: DaemonRoot | undefined;
+afterEach(async () => {
+  await host?.cleanup();
+  host = undefined;
+});
+
+/** Runs `cx-ops daemon --once` in a fresh node process; the modules it loaded (require's cache). */
+async function modulesOfOnce(root: string): Promise<string[]> {
+  const out = join(root, 'modules.json');
+  const script = `
+    const { main } = await import(${JSON.stringify(MAIN)});
+    const code = await main(['--root', ${JSON.stringify(root)}, 'daemon', '--once']);
+    const { createRequire } = await import('node:module');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(${JSON.stringify(out)}, JSON.stringify({ code, modules: Object.keys(createRequire(import.meta.url).cache) }));
+    process.exit(0);`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: { HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    timeout: 60_000,
+  });
+  const r = JSON.parse(await readFile(out, 'utf8')) as { code: number; modules: string[] };
+  expect(r.code).toBe(0);
+  return r.modules;
+}
+
+test('with warm caches the daemon loads neither ajv nor prom-client as a whole', async () => {
+  host = await daemonRoot('healthy');
+  await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
+  const ajv = (m: string[]) => m.filter((f) => f.includes('/node_modules/ajv/dist/ajv.js'));
+  const cold = await modulesOfOnce(host.root);
+  expect(ajv(cold)).toHaveLength(1);
+
+  const warm = await modulesOfOnce(host.root);
+  expect(ajv(warm)).toEqual([]);
+  expect(
+    warm.filter((f) =>
+      /\/node_modules\/(prom-client\/index\.js|prom-client\/lib\/defaultMetrics|@opentelemetry\/)/.test(f),
+    ),
+  ).toEqual([]);
+  expect(warm.filter((f) => f.includes('/node_modules/prom-client/lib/counter.js'))).toHaveLength(1);
+  const cache = JSON.parse(await readFile(join(host.root, 'var/cache/cx/valid-meta.json'), 'utf8'));
+  expect(cache).toMatchObject({ version: 1, valid: expect.arrayContaining([expect.any(String)]) });
+});
