@@ -17,3 +17,4 @@ export {
   type SchemaValidator,
 } from './schema-check.js';
 export { readYaml, type ReadYamlOptions } from './read-yaml.js';
+export { parsePlainYaml } from './plain-yaml.js';

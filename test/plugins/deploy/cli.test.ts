@@ -154,6 +154,8 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
         code: 'CX_ERR_IO',
         plugin: 'deploy',
         message: `${join(root, 'no-such.yaml')}: cannot read the manifest: no such file or directory. Check the path (it is read relative to the working directory, not under --root).`,
+        exit: 1,
+        docs: 'docs/errors.md#cx_err_io',
       },
     });
   });
