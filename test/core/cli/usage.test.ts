@@ -138,7 +138,7 @@ describe('why a command is not available', () => {
     const r = await t.run(['--plugin-dir', good, 'greet']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      `error[CX_ERR_USAGE]: unknown command 'greet'\nIt may come from a plugin that is not loaded: greeter (disabled), stamper (disabled).\nTry: ${t.cx} plugins list   (then: ${t.cx} plugins enable NAME)`,
+      `error[CX_ERR_USAGE]: unknown command 'greet'\nIt may come from a plugin that is not loaded: greeter (disabled), stamper (disabled).\nTry: ${t.cx} --plugin-dir ${good} plugins list   (then: ${t.cx} --plugin-dir ${good} plugins enable NAME)`,
     );
   });
 });

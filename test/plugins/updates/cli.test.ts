@@ -11,6 +11,10 @@ import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
 let world: AptWorld;
 
+/** cx-ops as the hints of these runs name it: with every directory option cx() gives. */
+const prefix = () =>
+  `cx-ops --root ${world.root} --config-dir ${join(world.root, 'etc/cx')} --data-dir ${join(world.root, 'var/lib/cx')} --log-dir ${join(world.root, 'var/log/cx')} --cache-dir ${join(world.root, 'var/cache/cx')}`;
+
 async function cx(args: string[]) {
   const r = await execa(
     process.execPath,
@@ -121,7 +125,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const wait = await cx(['repair', 'apt', '--lock-wait', 'abc']);
     expect(wait).toMatchObject({
       code: 2,
-      stderr: `error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops --root ${world.root} repair apt --lock-wait 60`,
+      stderr: `error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: ${prefix()} repair apt --lock-wait 60`,
     });
     const both = await cx(['update', 'apply', '--packages', '--system', '--dry-run']);
     expect(both.code).toBe(2);
