@@ -79,6 +79,18 @@ describe('cx-ops repair/update commands on a temp root', () => {
     expect(box.stdout).toContain('Package lists: as apt has them');
     expect(box.stdout).toContain('2 package update(s) available\n1 security update(s)');
 
+    // --dev: what it says it would run is what it counts as recorded (one count, the true one).
+    const dev = await cx(['--dev', 'update', 'apply', '--packages', '--security', '-y']);
+    expect(dev.code, dev.stderr).toBe(0);
+    const wouldRun = dev.stdout.split('\n').filter((l) => l.includes('would run: '));
+    expect(wouldRun).toHaveLength(1);
+    expect(wouldRun[0]).toContain('apt-get');
+    expect(wouldRun[0]).toContain('install -y -q --only-upgrade cx-demo=2.0');
+    const recorded = dev.stderr.match(/development mode: (\d+) side-effecting calls? recorded/);
+    expect(recorded, dev.stderr).not.toBeNull();
+    expect(dev.stderr).toMatch(/exec: apt-get .*install -y -q --only-upgrade cx-demo=2\.0/);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+
     const apply = await cx(['update', 'apply', '--packages', '--security', '-y', '--json']);
     expect(apply.code, apply.stderr).toBe(0);
     const report = JSON.parse(apply.stdout);
