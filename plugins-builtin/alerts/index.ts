@@ -7,6 +7,7 @@
  */
 import { definePlugin } from 'cx-ops/sdk';
 import { alertsCommands } from './alerts-commands.js';
+import { alertsPanelContribution } from './alerts-panel.js';
 import { cycleTap, deliveryJob, notificationsMetric } from './alerts-daemon.js';
 import { alertsErrors } from './errors.js';
 import { alertsCheckCommand, evaluateOnce } from './evaluate-once.js';
@@ -26,6 +27,7 @@ export default definePlugin({
   contributes: [
     ...alertsCommands,
     alertsCheckCommand,
+    alertsPanelContribution,
     webhookReceiver,
     slackReceiver,
     pagerDutyReceiver,

@@ -5,22 +5,20 @@
  * token file the page asks for the token (or takes it from its #token= fragment) and goes live.
  * Screenshots go to test-output/ (look at them).
  */
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { hasChromium, launchHeadless, type Headless } from '../../helpers/headless-chromium.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { daemonRoot, doctorFixture, type DaemonRoot, type RunningDaemon } from './daemon-process.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
 
-describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () => {
+describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
   let host: DaemonRoot;
   let d: RunningDaemon;
-  let profile: string;
+  let headless: Headless;
   let browser: BrowserContext;
   beforeAll(async () => {
     host = await daemonRoot('healthy');
@@ -29,28 +27,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
     );
     d = await host.start();
     await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
-    profile = await mkdtemp(join(tmpdir(), 'cx-chromium-'));
     await mkdir(OUTPUT, { recursive: true });
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-      viewport: { width: 1100, height: 800 },
-    });
+    headless = await launchHeadless({ width: 1100, height: 800 });
+    browser = headless.browser;
   }, 120_000);
   afterAll(async () => {
-    await browser?.close();
+    await headless?.close();
     await d?.stop();
     await host?.cleanup();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   test('a check that fails on the host shows as FAIL within two cycles, without a reload', async () => {
