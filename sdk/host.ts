@@ -8,6 +8,7 @@ export { MAX_ALIAS_COUNT, parseYaml, type FieldPath, type Position, type YamlDoc
 export {
   checkSchema,
   describeSchemaError,
+  describeSchemaErrors,
   formatPath,
   pointerToPath,
   positionOf,
