@@ -24,7 +24,8 @@ import type {
   createHostCapabilities,
 } from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
-import type { Grants } from './permissions/grants.js';
+import { requestedGrants, type Grants } from './permissions/grants.js';
+import type { PluginManifest } from './loader/manifest.js';
 import { CxError } from './errors.js';
 import { escapeControl } from './terminal-text.js';
 import { hookName, kindName } from '../sdk/tokens.js';
@@ -65,6 +66,8 @@ export interface ContextHost {
   version: string;
   verbose: boolean;
   assumeYes: boolean;
+  /** `cx-ops` with this run's global options, for hints (RuntimeEnv.command). */
+  command: string;
   terminal: Terminal;
   audit: AuditLog;
   /** The registry for a caller in (or not in) a dry run: a dry run's nested calls are dry runs. */
@@ -82,6 +85,10 @@ export interface ContextPlugin {
   tier: Tier;
   grants: Grants | 'all';
   config: Record<string, unknown>;
+  /** Its manifest's permissions and file: a denial beyond the request says to request it. */
+  manifest: PluginManifest;
+  manifestFile: string;
+  readOnly: boolean;
 }
 
 const MAX_LOG = 8192;
@@ -197,6 +204,14 @@ export class ContextFactory {
         lockDir: join(this.host.paths.dataDir, 'locks'),
         pluginDir: p.dir,
         modeMask: this.host.modeMask,
+        request:
+          p.grants === 'all'
+            ? undefined
+            : {
+                grants: requestedGrants(p.manifest.permissions ?? {}),
+                manifest: p.manifestFile,
+                readOnly: p.readOnly,
+              },
       });
     };
     if (dryRun) return make(true, recorder);
@@ -217,6 +232,7 @@ export class ContextFactory {
       verbose: this.host.verbose,
       assumeYes: this.host.assumeYes,
       kernelVersion: this.host.version,
+      command: this.host.command,
     };
   }
 

@@ -46,6 +46,8 @@ export interface KernelOptions {
   /** An invalid config.yaml does not stop the boot (for --help and --version): it is kept in `configError`, every
    * setting at its default. */
   tolerateConfigError?: boolean;
+  /** `cx-ops` with the run's global options (default `cx-ops`): hints a user copies start with it. */
+  command?: string;
   /** false: nothing is written, not even the manifest and shape caches (--help and --version). */
   writeCaches?: boolean;
 }
@@ -77,6 +79,7 @@ export class Kernel implements BootHost {
       version: this.version,
       verbose: Boolean(options.verbose),
       assumeYes: Boolean(options.assumeYes),
+      command: this.command,
       terminal: this.terminal,
       audit: this.audit,
       fakes: options.capabilityFakes,
@@ -90,6 +93,10 @@ export class Kernel implements BootHost {
   }
   get cacheDir(): string {
     return this.paths.cacheDir;
+  }
+  /** How to run cx-ops again on the same host and directories (RuntimeEnv.command). */
+  get command(): string {
+    return this.options.command ?? 'cx-ops';
   }
   get writeCaches(): boolean {
     return this.options.writeCaches !== false;

@@ -207,7 +207,7 @@ export const ERRORS = {
     exit: 3,
     summary: 'A plugin called a capability it was not granted.',
     message: (p) =>
-      `plugin '${p.plugin}' may not ${p.action}: ${p.granted ? `its grant allows ${p.granted}` : `it has no ${p.capability} grant`}.\n${p.fix ? `Grant it with: ${p.fix}` : 'This cannot be granted.'}`,
+      `plugin '${p.plugin}' may not ${p.action}: ${p.granted ? `its grant allows ${p.granted}` : `it has no ${p.capability} grant`}.\n${p.unrequested ? `Its manifest does not request it, so it cannot be granted as it is: add ${p.unrequested} under permissions in ${p.manifest ?? 'its plugin.yaml'}, rebuild the plugin, then enable it again (cx-ops plugins enable ${p.plugin}).` : p.readOnly ? `It is enabled read-only, which allows no exec, write or net grant; to allow it, enable it again without --read-only: ${p.fix}` : p.fix ? `Grant it with: ${p.fix}` : 'This cannot be granted.'}`,
   },
   CX_ERR_GRANT_WIDER: {
     exit: 2,

@@ -8,6 +8,7 @@ export { MAX_ALIAS_COUNT, parseYaml, type FieldPath, type Position, type YamlDoc
 export {
   checkSchema,
   describeSchemaError,
+  describeSchemaErrors,
   formatPath,
   pointerToPath,
   positionOf,
@@ -16,3 +17,4 @@ export {
   type SchemaValidator,
 } from './schema-check.js';
 export { readYaml, type ReadYamlOptions } from './read-yaml.js';
+export { parsePlainYaml } from './plain-yaml.js';

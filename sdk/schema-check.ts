@@ -49,10 +49,8 @@ function valueAt(data: unknown, path: FieldPath): unknown {
   return cur;
 }
 
-/** The first ajv error as a readable problem. */
-export function describeSchemaError(errors: ErrorObject[] | null | undefined, data: unknown): SchemaProblem {
-  const e = errors?.[0];
-  if (!e) return { field: '(root)', path: [], detail: 'is invalid', found: undefined };
+/** One ajv error as a readable problem (the keyword kept, for callers that word some their own way). */
+function describeOne(e: ErrorObject, data: unknown): SchemaProblem & { keyword: string } {
   const path = pointerToPath(e.instancePath);
   const params = e.params as Record<string, unknown>;
   let detail: string;
@@ -87,7 +85,43 @@ export function describeSchemaError(errors: ErrorObject[] | null | undefined, da
     default:
       detail = e.message ?? 'is invalid';
   }
-  return { field: formatPath(path), path, detail, found: noValue ? undefined : valueAt(data, path) };
+  return {
+    keyword: e.keyword,
+    field: formatPath(path),
+    path,
+    detail,
+    found: noValue ? undefined : valueAt(data, path),
+  };
+}
+
+/** The first ajv error as a readable problem. */
+export function describeSchemaError(errors: ErrorObject[] | null | undefined, data: unknown): SchemaProblem {
+  const e = errors?.[0];
+  if (!e) return { field: '(root)', path: [], detail: 'is invalid', found: undefined };
+  const { keyword: _, ...p } = describeOne(e, data);
+  return p;
+}
+
+/**
+ * Every ajv error (of a validator compiled with allErrors) as a readable problem, once each:
+ * the branch-bookkeeping errors of if/then and oneOf are left out, as they repeat the errors of
+ * the branch that was chosen. `keyword` lets a caller word a problem its own way.
+ */
+export function describeSchemaErrors(
+  errors: ErrorObject[] | null | undefined,
+  data: unknown,
+): Array<SchemaProblem & { keyword: string }> {
+  const out: Array<SchemaProblem & { keyword: string }> = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
+    const p = describeOne(e, data);
+    const key = `${p.path.join('/')}|${p.detail}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(p);
+  }
+  return out;
 }
 
 /** A schema problem with its position in the document. */

@@ -140,6 +140,8 @@ export interface LinkStat {
   uid: number;
   gid: number;
   size: number;
+  /** How many directory entries name this file (hard links). */
+  nlink: number;
   mtimeMs: number;
   atimeMs: number;
   /** A symlink's target as stored in the link (not resolved). */
@@ -152,10 +154,24 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
+/**
+ * Durability of one change. By default a change is durable (fsynced, with its directory) before
+ * the call resolves; `sync: false` leaves that to one later `fsync([...])` of every file and
+ * directory changed, so many changes share the file system's journal commits.
+ */
+export interface SyncOptions {
+  sync?: boolean;
+}
+
 /** Options of copy. */
-export interface CopyOptions {
+export interface CopyOptions extends SyncOptions {
   /** Keep mode, owner and times of the source (default true). */
   preserve?: boolean;
+  /** The copy's mode, set before it appears under its name (instead of the source's). */
+  mode?: number;
+  /** The copy's owner and group, set before it appears under its name (root only gives files away). */
+  uid?: number;
+  gid?: number;
 }
 
 /**
@@ -187,7 +203,13 @@ export interface FsCapability {
   copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   mkdir(path: string, options?: { mode?: number }): Promise<void>;
   remove(path: string, options?: { recursive?: boolean }): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
+  rename(from: string, to: string, options?: SyncOptions): Promise<void>;
+  /** Makes `path` (which must not exist) a hard link of the file `existing` (same file system). */
+  link(existing: string, path: string, options?: SyncOptions): Promise<void>;
+  /** fsyncs files and directories, concurrently (a symlink or missing path has nothing to sync). */
+  fsync(paths: string[]): Promise<void>;
+  /** Hex sha256 of a regular file's bytes (read in pieces: no size cap). */
+  hash(path: string): Promise<string>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   /**
@@ -404,6 +426,13 @@ export interface RuntimeEnv {
   /** Answer yes to every confirmation. */
   assumeYes: boolean;
   kernelVersion: string;
+  /**
+   * How to run cx-ops again with this run's global options, shell-quoted: `cx-ops`, or e.g.
+   * `cx-ops --root /tmp/r --config-dir /tmp/c`. Every hint a user may copy starts with it
+   * (`${ctx.env.command} update rollback ${id}`), so a hint after a `--root` run acts on the
+   * same root, never on the real host.
+   */
+  command: string;
 }
 
 export type Tier = 'trusted' | 'sandboxed';

@@ -96,6 +96,20 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
   await writeFile(join(out, 'plugins-builtin', dir.name, 'config-schema.validator.cjs'), standalone(ajv, validate));
 }
 
+// Plugins' own file schemas that are read on every run, precompiled with the options the plugin
+// compiles them with when this file is missing (hotfix: every problem of a module at once).
+{
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: true,
+    strictRequired: false,
+    allowUnionTypes: true,
+    code: { source: true },
+  });
+  const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', 'hotfix-index.schema.json'), 'utf8')));
+  await writeFile(join(out, 'plugins-builtin', 'hotfix', 'hotfix-index.validator.cjs'), standalone(ajv, validate));
+}
+
 // Type declarations for every entry point in package.json's `exports` (their `types` files),
 // so a plugin author's strict `tsc` sees the SDK's types. Emitted incrementally: a build with
 // no change to core/, sdk/, harness/ or package.json skips this step. (Type checking stays

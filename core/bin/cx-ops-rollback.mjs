@@ -8,7 +8,8 @@
 //
 //   cx-ops-rollback [--root R] [--backup-dir DIR] --list-snapshots [--json]
 //   cx-ops-rollback [--root R] [--backup-dir DIR] --restore-snapshot ID [-y] [--json]
-//   cx-ops-rollback --rollback-log FILE [-y] [--json]     (a run's journal.jsonl or its directory)
+//   cx-ops-rollback --rollback-log FILE [-y] [--json]     (a run's journal.jsonl or its directory, or
+//                                                      <backup_dir>/operations.json: its last run)
 //
 // It takes cx-ops' hotfix lock (<data_dir>/locks/hotfix.lock) while it works.
 // Exit codes: 0 rolled back completely (or nothing to do), 1 not confirmed, 2 bad usage,
@@ -21,9 +22,17 @@ import { dirname, basename, join, resolve } from 'node:path';
 const VERSION = 1;
 const RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{4}$/;
 
+// Under --json every error is one JSON object on stdout, as cx-ops prints them.
+const JSON_OUT = process.argv.slice(2).includes('--json');
+
+function fail(code, message, exit) {
+  if (JSON_OUT) process.stdout.write(`${JSON.stringify({ error: { code, message, exit } }, null, 2)}\n`);
+  else process.stderr.write(`error[${code}]: ${message}\n`);
+  process.exit(exit);
+}
+
 function usage(msg) {
-  process.stderr.write(`error[CX_ERR_USAGE]: ${msg}\nTry: cx-ops-rollback --help\n`);
-  process.exit(2);
+  fail('CX_ERR_USAGE', `${msg}\nTry: cx-ops-rollback --help`, 2);
 }
 
 const HELP = `cx-ops-rollback: undo hotfix runs from their journal, without cx-ops.
@@ -37,7 +46,8 @@ const HELP = `cx-ops-rollback: undo hotfix runs from their journal, without cx-o
   --data-dir DIR      cx-ops' data directory, for its lock (default <root>/var/lib/cx)
   --list-snapshots    list runs (snapshots) with their state
   --restore-snapshot  roll back run ID: every touched path back byte for byte
-  --rollback-log FILE roll back the run whose journal.jsonl (or run directory) this is
+  --rollback-log FILE roll back the run whose journal.jsonl (or run directory) this is; given the
+                      operation log <backup_dir>/operations.json, its newest run not rolled back
   -y, --yes           do not ask
   --json              print the result as JSON
 
@@ -52,8 +62,10 @@ function parseArgs(argv) {
     if (a === '--help' || a === '-h') {
       process.stdout.write(HELP);
       process.exit(0);
-    } else if (a === '--root') o.root = val();
-    else if (a === '--backup-dir') o.backupDir = val();
+    } else if (a === '--root') {
+      o.root = val();
+      o.rootGiven = true;
+    } else if (a === '--backup-dir') o.backupDir = val();
     else if (a === '--data-dir') o.dataDir = val();
     else if (a === '--list-snapshots') o.list = true;
     else if (a === '--restore-snapshot') o.restore = val();
@@ -83,6 +95,11 @@ function readJournal(file) {
       /* torn record */
     }
   }
+  const newer = out.find((r) => typeof r.v === 'number' && r.v > VERSION);
+  if (newer)
+    throw new Error(
+      `${file} is in journal format ${newer.v}; this cx-ops-rollback reads format ${VERSION}: use the cx-ops-rollback of the cx-ops that wrote it`,
+    );
   return { records: out, torn: text !== '' && !text.endsWith('\n') };
 }
 
@@ -127,6 +144,20 @@ function append(run, rec) {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The journals an operation log (<backup_dir>/operations.json) lists, newest run first; null if it is not one. */
+function operationLog(file) {
+  try {
+    const runs = JSON.parse(fs.readFileSync(file, 'utf8')).runs;
+    if (!Array.isArray(runs)) return null;
+    return runs
+      .filter((r) => r && typeof r.journal === 'string' && fs.existsSync(r.journal))
+      .sort((a, b) => String(b.started).localeCompare(String(a.started)) || String(b.run).localeCompare(String(a.run)))
+      .map((r) => r.journal);
+  } catch {
+    return null;
   }
 }
 
@@ -516,9 +547,23 @@ async function main() {
       );
   } else {
     const p = resolve(o.log);
-    dir = fs.existsSync(p) && fs.statSync(p).isDirectory() ? p : dirname(p);
+    const log = fs.existsSync(p) && fs.statSync(p).isFile() && !p.endsWith('.jsonl') ? operationLog(p) : null;
+    if (log) {
+      // The seed's operation log: the newest of its runs that is not rolled back.
+      const open = log.map((j) => dirname(j)).find((d) => summarize(d).state !== 'rolled-back');
+      if (!open) {
+        out(
+          { complete: true, steps: [], remaining: [], already: true },
+          `every run in ${p} is rolled back already; nothing to do\n`,
+        );
+        return 0;
+      }
+      dir = open;
+    } else dir = fs.existsSync(p) && fs.statSync(p).isDirectory() ? p : dirname(p);
     if (!fs.existsSync(join(dir, 'journal.jsonl')))
-      usage(`${o.log} is not a hotfix run journal (journal.jsonl) or run directory`);
+      usage(
+        `${o.log} is not a hotfix run journal (journal.jsonl), run directory or operation log (<backup_dir>/operations.json)`,
+      );
   }
   const r = summarize(dir);
   if (r.state === 'rolled-back') {
@@ -539,8 +584,7 @@ async function main() {
     release = takeLock(o.dataDir ? resolve(o.dataDir) : hostPath(root, '/var/lib/cx'));
   } catch (e) {
     if (!e.locked) throw e;
-    process.stderr.write(`error[CX_ERR_STATE_LOCKED]: ${e.message}\n`);
-    return 5;
+    fail('CX_ERR_STATE_LOCKED', e.message, 5);
   }
   let res;
   try {
@@ -557,8 +601,5 @@ async function main() {
 
 main().then(
   (code) => process.exit(code),
-  (e) => {
-    process.stderr.write(`error: ${e && e.message ? e.message : String(e)}\n`);
-    process.exit(1);
-  },
+  (e) => fail('CX_ERR_INTERNAL', e && e.message ? e.message : String(e), 1),
 );

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  link as linkPath,
   mkdir as mkdirPath,
+  open as openPath,
   readlink,
   rename as renamePath,
   rm,
@@ -25,6 +27,7 @@ import {
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
+  O_NOFOLLOW,
   O_NONBLOCK,
   O_RDONLY,
   O_TRUNC,
@@ -54,7 +57,12 @@ export interface Keep {
  * Replaces `target` (a resolved path) atomically with content written by `fill`: the reader sees
  * the old or the new file, never half; the temp file is removed on failure.
  */
-export async function replaceAt(target: string, fill: (fh: FileHandle) => Promise<void>, keep: Keep): Promise<void> {
+export async function replaceAt(
+  target: string,
+  fill: (fh: FileHandle) => Promise<void>,
+  keep: Keep,
+  sync = true,
+): Promise<void> {
   const dir = await openParent(target);
   try {
     const name = posix.basename(target);
@@ -80,14 +88,14 @@ export async function replaceAt(target: string, fill: (fh: FileHandle) => Promis
           });
         }
         if (keep.mtimeMs !== undefined) await h.utimes(new Date(keep.atimeMs ?? keep.mtimeMs), new Date(keep.mtimeMs));
-        await h.sync();
+        if (sync) await h.sync();
       });
       await renamePath(anchored(dir, tmp), anchored(dir, name));
     } catch (e) {
       await unlink(anchored(dir, tmp)).catch(() => undefined);
       throw e;
     }
-    await dir.sync().catch(() => undefined);
+    if (sync) await dir.sync().catch(() => undefined);
   } finally {
     await dir.close();
   }
@@ -150,7 +158,8 @@ export async function symlinkAt(linkTarget: string, entry: string): Promise<void
 export async function copyAt(
   from: string,
   to: string,
-  preserve: { times: boolean; owner: boolean; modeMask: number },
+  preserve: { times: boolean; owner: boolean; modeMask: number; mode?: number; uid?: number; gid?: number },
+  sync = true,
 ): Promise<void> {
   const src = await openParent(from);
   try {
@@ -167,7 +176,7 @@ export async function copyAt(
           await unlink(anchored(dir, tmp)).catch(() => undefined);
           throw e;
         });
-        await dir.sync().catch(() => undefined);
+        if (sync) await dir.sync().catch(() => undefined);
       } finally {
         await dir.close();
       }
@@ -180,13 +189,15 @@ export async function copyAt(
       });
     const fh = await openVerified(p, O_RDONLY | O_NONBLOCK, from);
     await closing(fh, async (inFh) => {
-      const keep: Keep = { mode: st.mode & 0o7777 & preserve.modeMask };
+      const keep: Keep = { mode: preserve.mode ?? st.mode & 0o7777 & preserve.modeMask };
       if (preserve.owner) Object.assign(keep, { uid: st.uid, gid: st.gid });
+      if (preserve.uid !== undefined || preserve.gid !== undefined)
+        Object.assign(keep, { uid: preserve.uid ?? st.uid, gid: preserve.gid ?? st.gid });
       if (preserve.times) Object.assign(keep, { atimeMs: st.atimeMs, mtimeMs: st.mtimeMs });
       await replaceAt(
         to,
         async (out) => {
-          const buf = Buffer.alloc(256 * 1024);
+          const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
           for (;;) {
             const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
             if (bytesRead === 0) break;
@@ -194,6 +205,7 @@ export async function copyAt(
           }
         },
         keep,
+        sync,
       );
     });
   } finally {
@@ -262,15 +274,45 @@ export async function removeAt(entry: string, recursive: boolean): Promise<void>
 }
 
 /** Renames one resolved entry to another through verified parent descriptors. */
-export async function renameAt(a: string, b: string, shownTo: string): Promise<void> {
+export async function renameAt(a: string, b: string, shownTo: string, sync = true): Promise<void> {
   const [pa, pb] = [await openParent(a), await openParent(b).catch(() => null)];
   try {
     if (!pb) throw new CxError('CX_ERR_IO', { path: shownTo, detail: 'its directory cannot be opened' });
     await renamePath(anchored(pa, posix.basename(a)), anchored(pb, posix.basename(b)));
+    if (!sync) return;
     await pb.sync().catch(() => undefined);
     if (posix.dirname(a) !== posix.dirname(b)) await pa.sync().catch(() => undefined);
   } finally {
     await pa.close();
     await pb?.close();
   }
+}
+
+/** Makes a second directory entry `to` for the file at `from` (both resolved entries): a hard link. */
+export async function linkAt(from: string, to: string, sync: boolean): Promise<void> {
+  const [pa, pb] = [await openParent(from), await openParent(to).catch(() => null)];
+  try {
+    if (!pb) throw new CxError('CX_ERR_IO', { path: to, detail: 'its directory cannot be opened' });
+    await linkPath(anchored(pa, posix.basename(from)), anchored(pb, posix.basename(to)));
+    if (sync) await pb.sync().catch(() => undefined);
+  } finally {
+    await pa.close();
+    await pb?.close();
+  }
+}
+
+/**
+ * fsyncs one resolved file or directory (opened without following a final symlink); a symlink or
+ * a missing entry has nothing of its own to sync (its directory entry is synced with the directory).
+ */
+export async function fsyncAt(real: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await openPath(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOENT') return;
+    throw e;
+  }
+  await closing(fh, (h) => h.sync());
 }

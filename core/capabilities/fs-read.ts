@@ -4,6 +4,7 @@
  * cap checked on the opened descriptor, so a FIFO or /dev/zero in place of a file is an error,
  * never a hang.
  */
+import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -114,6 +115,28 @@ async function readWhole(
   });
 }
 
+/** Hex sha256 of a regular file's bytes, read in pieces (no size cap: nothing is kept). */
+export function hash(s: FsScope, path: string): Promise<string> {
+  return op(s, 'hash', 'read', path, undefined, async (t, allow) => {
+    if (s.fake?.hash) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.hash(t.disk));
+    const real = await existingReal(s, 'read', t);
+    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+      const st = await fh.stat();
+      if (!st.isFile())
+        throw new CxError('CX_ERR_IO', { path: real, detail: 'is not a regular file; only regular files are hashed' });
+      allow();
+      const h = createHash('sha256');
+      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+      }
+      return h.digest('hex');
+    });
+  });
+}
+
 export function readFile(s: FsScope, path: string, options?: ReadOptions): Promise<string> {
   if (s.fake?.readFile) {
     const fake = s.fake.readFile;
@@ -204,6 +227,7 @@ function linkStat(
     uid: st.uid,
     gid: st.gid,
     size: st.size,
+    nlink: st.nlink,
     mtimeMs: st.mtimeMs,
     atimeMs: st.atimeMs,
   };

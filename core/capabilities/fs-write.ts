@@ -3,9 +3,9 @@
  * a dry-run record (nothing is performed), or the real system calls of fs-disk.ts.
  */
 import { posix } from 'node:path';
-import type { CopyOptions, WriteOptions } from '../../sdk/types.js';
+import type { CopyOptions, SyncOptions, WriteOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
-import { copyAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
+import { copyAt, fsyncAt, linkAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
 import { entryOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
   allowedMode,
@@ -124,13 +124,16 @@ export function copy(s: FsScope, from: string, to: string, options: CopyOptions 
       times: preserve,
       owner: preserve && !s.guard.checked,
       modeMask: s.guard.checked ? s.modeMask : 0o7777,
+      mode: options.mode === undefined ? undefined : allowedMode(s, options.mode),
+      uid: options.uid,
+      gid: options.gid,
     };
     return effect(
       s,
       allow,
       `copy: ${src.disk} -> ${dest.disk}`,
       s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options)),
-      () => copyAt(a, b, keep),
+      () => copyAt(a, b, keep, options.sync !== false),
     );
   });
 }
@@ -164,7 +167,7 @@ export function remove(s: FsScope, path: string, options: { recursive?: boolean 
   });
 }
 
-export function rename(s: FsScope, from: string, to: string): Promise<void> {
+export function rename(s: FsScope, from: string, to: string, options: SyncOptions = {}): Promise<void> {
   return op(s, 'rename', 'write', from, { to }, async (src, allow) => {
     const dest = target(s, 'write', to);
     const a = s.fake?.rename ? src.disk : await entryOrPlanned(s, 'write', src);
@@ -175,10 +178,49 @@ export function rename(s: FsScope, from: string, to: string): Promise<void> {
       s,
       allow,
       `rename: ${src.disk} -> ${dest.disk}`,
-      s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk)),
-      () => renameAt(a, b, posix.normalize(String(to))),
+      s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk, options)),
+      () => renameAt(a, b, posix.normalize(String(to)), options.sync !== false),
     );
   });
+}
+
+export function link(s: FsScope, existing: string, path: string, options: SyncOptions = {}): Promise<void> {
+  return op(s, 'link', 'read', existing, { to: path }, async (src, allow) => {
+    const dest = target(s, 'write', path);
+    const a = s.fake?.link ? src.disk : await existingEntry(s, 'read', src);
+    const b = s.fake?.link ? dest.disk : await entryOrPlanned(s, 'write', dest);
+    need(s, 'read', a, src.asked);
+    need(s, 'write', b, dest.asked);
+    return effect(
+      s,
+      allow,
+      `link: ${dest.disk} => ${src.disk}`,
+      s.fake?.link && (() => s.fake!.link!(src.disk, dest.disk, options)),
+      () => linkAt(a, b, options.sync !== false),
+    );
+  });
+}
+
+/** fsyncs every path (files and directories; concurrently). Nothing is changed, so a dry run syncs nothing. */
+export async function fsync(s: FsScope, paths: string[]): Promise<void> {
+  if (!Array.isArray(paths))
+    throw new CxError('CX_ERR_IO', { path: String(paths), detail: 'fsync takes a list of paths' });
+  let next = 0;
+  const one = (p: string) =>
+    op(s, 'fsync', 'read', p, undefined, async (t, allow) => {
+      const entry = s.fake?.fsync ? t.disk : ((await entryOrNull(t.disk)) ?? t.disk);
+      need(s, 'read', entry, t.asked);
+      allow();
+      if (s.guard.dryRun) return;
+      if (s.fake?.fsync) return s.fake.fsync([t.disk]);
+      await fsyncAt(entry);
+    });
+  // fsyncs in flight together share the file system's journal commits.
+  await Promise.all(
+    Array.from({ length: Math.min(16, paths.length) }, async () => {
+      while (next < paths.length) await one(paths[next++]!);
+    }),
+  );
 }
 
 export function chmod(s: FsScope, path: string, mode: number): Promise<void> {

@@ -31,7 +31,10 @@ export function createFs(s: FsScope): FsCapability {
     copy: (a, b, o) => write.copy(s, a, b, o),
     mkdir: (p, o) => write.mkdir(s, p, o),
     remove: (p, o) => write.remove(s, p, o),
-    rename: (a, b) => write.rename(s, a, b),
+    rename: (a, b, o) => write.rename(s, a, b, o),
+    link: (a, b, o) => write.link(s, a, b, o),
+    fsync: (p) => write.fsync(s, p),
+    hash: (p) => read.hash(s, p),
     chmod: (p, m) => write.chmod(s, p, m),
     chown: (p, u, g) => write.chown(s, p, u, g),
     diskPath: (p) => {

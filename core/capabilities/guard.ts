@@ -35,6 +35,7 @@ export class Guard {
     private readonly audit: AuditLog,
     private readonly limiter: CallLimiter,
     private readonly recorder?: DryRunRecorder,
+    private readonly request?: { grants: Grants; manifest?: string; readOnly?: boolean },
   ) {}
 
   /** Whether grant checks apply (the trusted tier skips them). */
@@ -97,7 +98,14 @@ export class Guard {
         return await fn(allow);
       } catch (e) {
         if (e instanceof DenySignal) {
-          const err = explainDenial({ ...e.denial, plugin: this.plugin, grants: this.effective });
+          const err = explainDenial({
+            ...e.denial,
+            plugin: this.plugin,
+            grants: this.effective,
+            requested: this.request?.grants,
+            manifest: this.request?.manifest,
+            readOnly: this.request?.readOnly,
+          });
           if (!audited) this.log(info, false, e.denial.reason ?? 'not granted');
           throw err;
         }

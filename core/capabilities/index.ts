@@ -55,6 +55,8 @@ export interface HostCapabilityOptions {
   lockDir?: string;
   /** The plugin's directory (ctx.assets). */
   pluginDir?: string;
+  /** What the plugin's manifest requests, and its file: named when a denial is beyond it. */
+  request?: { grants: Grants; manifest?: string; readOnly?: boolean };
   /** Permission bits a sandboxed plugin may set (default 0o777: never setuid, setgid or sticky). */
   modeMask?: number;
   fakes?: CapabilityFakes;
@@ -88,7 +90,16 @@ function realish(p: string): string {
 /** Creates the exec / fs / net capabilities of one plugin. */
 export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabilities {
   const limiter = new CallLimiter(opts.plugin, opts.maxConcurrent ?? 16, opts.maxQueued ?? 256);
-  const guard = new Guard(opts.plugin, opts.tier, opts.grants, opts.dryRun, opts.audit, limiter, opts.recorder);
+  const guard = new Guard(
+    opts.plugin,
+    opts.tier,
+    opts.grants,
+    opts.dryRun,
+    opts.audit,
+    limiter,
+    opts.recorder,
+    opts.request,
+  );
   const scope = {
     guard,
     root: opts.root && opts.root !== '/' ? realish(opts.root) : '/',

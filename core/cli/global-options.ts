@@ -2,7 +2,9 @@
  * Global options are needed before commander parses (they decide where plugins are found,
  * and plugins contribute commands), so they are read from argv first, here.
  */
+import { resolve } from 'node:path';
 import type { PathOverrides } from '../paths.js';
+import { shellQuote } from '../permissions/explain.js';
 
 export interface GlobalOptions {
   paths: PathOverrides;
@@ -74,4 +76,20 @@ export function readGlobalOptions(argv: string[]): { global: GlobalOptions; rest
     } else rest.push(a);
   }
   return { global: g, rest };
+}
+
+/**
+ * `cx-ops` followed by the global options that decide what a command acts on (the directories,
+ * as absolute paths, and --dev), shell-quoted: the start of every hint a user may copy.
+ * -y, --verbose and --no-color are not repeated: a hint never answers yes for the user.
+ */
+export function commandPrefix(g: GlobalOptions): string {
+  const words = ['cx-ops'];
+  for (const [flag, key] of Object.entries(PATH_FLAGS)) {
+    const v = g.paths[key];
+    if (v !== undefined) words.push(flag, shellQuote(resolve(v)));
+  }
+  for (const d of g.paths.pluginDirs ?? []) words.push('--plugin-dir', shellQuote(resolve(d)));
+  if (g.devMode) words.push('--dev');
+  return words.join(' ');
 }

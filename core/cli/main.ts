@@ -8,10 +8,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
 import { shellQuote } from '../permissions/explain.js';
-import { errorText, printError, wantsJson } from './print-error.js';
+import { errorText, printError, wantsJson, type PrintOptions } from './print-error.js';
 import { Kernel } from '../kernel.js';
 import { resolvePaths } from '../paths.js';
-import { GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
+import { commandPrefix, GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
@@ -56,7 +56,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
   const terminal: Terminal = global.noColor ? { ...base, color: false } : base;
-  const printing = { verbose: global.verbose, json: wantsJson(rest) };
+  const printing: PrintOptions = { verbose: global.verbose, json: wantsJson(rest) };
   let kernel: Kernel | undefined;
   let code = 0;
   // The boot error the headline already shows, so it is not listed twice.
@@ -77,6 +77,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       devMode: global.devMode,
       tolerateConfigError: asksForHelp(rest),
       writeCaches: !asksForHelp(rest),
+      command: commandPrefix(global),
     });
     if (kernel.configError) {
       terminal.err(
@@ -84,6 +85,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       );
     }
     program = buildProgram(kernel, terminal, (c) => (code = c), failing);
+    printing.cli = { prefix: kernel.command, commands: new Set(program.commands.map((c) => c.name())) };
     const help = helpAsFlag(program, rest);
     if ('unknown' in help) {
       const report = await explainUnknownCommand(kernel, help.unknown, help.suggestion);
@@ -105,7 +107,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   } finally {
     if (kernel) {
-      if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown);
+      if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown, printing.cli);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
         terminal.err(

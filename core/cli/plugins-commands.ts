@@ -6,7 +6,8 @@ import type { Json } from '../../sdk/types.js';
 import type { Terminal } from '../context.js';
 import { CxError, messageOf } from '../errors.js';
 import type { Kernel, PluginRecord } from '../kernel.js';
-import { formatGrants, requestedGrants } from '../permissions/grants.js';
+import { formatGrants, parseGrant, requestedGrants } from '../permissions/grants.js';
+import { shellQuote } from '../permissions/explain.js';
 import { errorText } from './print-error.js';
 import { buildPluginDir, createPluginScaffold, SCAFFOLD_TYPES } from './scaffold.js';
 
@@ -47,6 +48,7 @@ function summary(p: PluginRecord) {
     status: statusOf(p),
     requested_permissions: requested(p),
     grants: p.tier === 'trusted' ? ['(all: trusted)'] : p.grantStrings,
+    read_only: p.readOnly,
     ...(p.error ? { error: p.error.toJSON() } : {}),
   };
 }
@@ -212,10 +214,28 @@ export function addPluginCommands(
     .description('add grants to a plugin (each within what its manifest requests)')
     .argument('<name>', 'plugin name')
     .argument('<grant...>', "grants, e.g. 'exec:systemctl is-active *' read:/proc net:127.0.0.1:8080")
-    .action(async (name: string, grants: string[]) => {
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, grants: string[], o: { json?: boolean }) => {
       const p = kernel.requirePlugin(name);
+      if (p.readOnly) {
+        // The read-only tier keeps only read and registry grants: anything else would be dropped silently.
+        const dropped = grants.filter((g) => {
+          const parsed = parseGrant(g);
+          return parsed.exec.length > 0 || parsed.write.length > 0 || parsed.net.length > 0;
+        });
+        if (dropped.length) {
+          throw new CxError('CX_ERR_USAGE', {
+            detail: `plugin '${name}' is enabled read-only, which allows no exec, write or net grant: ${dropped.map((g) => `'${g}'`).join(', ')} would have no effect; nothing was changed.`,
+            hint: `leave read-only mode by enabling it again with the grants it needs: ${kernel.command} plugins enable ${shellQuote(name)} ${[...p.grantStrings, ...grants].map((g) => `--grant ${shellQuote(g)}`).join(' ')}`,
+          });
+        }
+      }
       const rec = await kernel.enable(name, { grants: [...p.grantStrings, ...grants], readOnly: p.readOnly });
-      terminal.out(`${name} now has grants: ${rec.grantStrings.join(', ')}\n`);
+      terminal.out(
+        o.json
+          ? `${JSON.stringify({ name, grants: rec.grantStrings, read_only: p.readOnly })}\n`
+          : `${name} now has grants: ${rec.grantStrings.join(', ')}\n`,
+      );
     });
 
   plugins

@@ -15,18 +15,49 @@ export interface PrintOptions {
   verbose: boolean;
   /** The command ran with --json (or --format json). */
   json: boolean;
+  /** The run's command line, so that a hint copied from an error acts on the same host. */
+  cli?: CommandLine;
+}
+
+/** `cx-ops` with the run's global options, and the top-level command words. */
+export interface CommandLine {
+  prefix: string;
+  commands: ReadonlySet<string>;
+}
+
+/**
+ * Puts the run's global options into every `cx-ops COMMAND` of a text (a catalogue message or
+ * hint is written for the plain host): after a `--root R` run, `cx-ops update rollback ID`
+ * becomes `cx-ops --root R update rollback ID`. Only a known top-level command word counts, so
+ * "works with cx-ops 0.1.0" stays as it is.
+ */
+export function withGlobalOptions(text: string, cli: CommandLine | undefined): string {
+  if (!cli || cli.prefix === 'cx-ops') return text;
+  return text.replace(/(^|[^\w./-])cx-ops (?=([a-z][a-z0-9-]*))/g, (m, lead: string, word: string) =>
+    cli.commands.has(word) ? `${lead}${cli.prefix} ` : m,
+  );
 }
 
 /** An error as plain data; anything not coded is CX_ERR_INTERNAL (exit 1). */
-export function errorData(e: unknown): ErrorData {
-  if (e instanceof CxError) return e.toData();
-  return new CxError('CX_ERR_INTERNAL', { detail: messageOf(e) }).toData();
+export function errorData(e: unknown, cli?: CommandLine): ErrorData {
+  if (!(e instanceof CxError)) return new CxError('CX_ERR_INTERNAL', { detail: messageOf(e) }).toData();
+  const data = e.toData();
+  return {
+    ...data,
+    message: withGlobalOptions(data.message, cli),
+    ...(data.hint ? { hint: withGlobalOptions(data.hint, cli) } : {}),
+  };
+}
+
+/** `error[CODE]: message`, its hints carrying the run's global options. */
+export function errorLine(e: CxError, cli?: CommandLine): string {
+  return withGlobalOptions(errorText(e), cli);
 }
 
 /** Prints an error the way users should see it; returns the exit code. */
 export function printError(terminal: Terminal, e: unknown, o: PrintOptions): number {
   if (o.json) {
-    const data = errorData(e);
+    const data = errorData(e, o.cli);
     terminal.out(`${JSON.stringify({ error: data }, null, 2)}\n`);
     if (o.verbose && e instanceof Error && e.stack) terminal.err(`${e.stack}\n`);
     return data.exit;
@@ -34,7 +65,7 @@ export function printError(terminal: Terminal, e: unknown, o: PrintOptions): num
   if (e instanceof CxError) {
     // Messages may carry plugin text: control characters escaped (core/terminal-text.ts); a
     // catalogue message keeps its own line breaks.
-    terminal.err(`${escapeControl(errorText(e), { keepLines: true })}\n`);
+    terminal.err(`${escapeControl(errorLine(e, o.cli), { keepLines: true })}\n`);
     if (o.verbose && e.cause instanceof Error && e.cause.stack) terminal.err(`caused by: ${e.cause.stack}\n`);
     if (o.verbose && e.stack) terminal.err(`${e.stack}\n`);
     return e.exitCode;

@@ -2,8 +2,8 @@
  * Denial messages: which plugin, which capability, the exact argument, what the grant allows,
  * and the command that would allow it (`cx-ops plugins grant <plugin> '<grant>'`).
  */
-import { CxError } from '../errors.js';
-import { formatGrants, type Grants, noGrants } from './grants.js';
+import { CxError, isCxError } from '../errors.js';
+import { formatGrants, type Grants, narrowGrants, noGrants, parseGrant } from './grants.js';
 import { literalPattern } from './patterns.js';
 
 export type DeniedCapability = 'exec' | 'read' | 'write' | 'net' | 'registry';
@@ -23,6 +23,12 @@ export interface Denial {
   grantable?: boolean;
   /** The grant that would allow the call, when it differs from the obvious one (e.g. a resolved path). */
   wanted?: string;
+  /** What the plugin's manifest requests (a grant beyond it cannot be given, so the hint says to request it). */
+  requested?: Grants;
+  /** The plugin's manifest file, named in that hint. */
+  manifest?: string;
+  /** Enabled in the read-only tier: an exec, write or net grant needs enabling it again without it. */
+  readOnly?: boolean;
 }
 
 /** Quotes one word for a POSIX shell. */
@@ -69,6 +75,8 @@ export function explainDenial(d: Denial): CxError {
           : `${d.capability} ${show(d.target)}`;
   const action = d.reason ? `${what} (${d.reason})` : what;
   const grant = wantedGrant(d);
+  const unrequested = d.grantable !== false && d.requested && !withinRequest(d.requested, grant, d.plugin);
+  const readOnlyDenial = Boolean(d.readOnly) && ['exec', 'write', 'net'].includes(d.capability) && !unrequested;
   return new CxError('CX_ERR_PERMISSION_DENIED', {
     plugin: d.plugin,
     capability: d.capability,
@@ -76,6 +84,23 @@ export function explainDenial(d: Denial): CxError {
     target: d.target,
     args: d.args,
     granted: grantedOf(d.grants, d.capability),
-    fix: d.grantable === false ? undefined : `cx-ops plugins grant ${shellQuote(d.plugin)} ${shellQuote(grant)}`,
+    fix:
+      d.grantable === false
+        ? undefined
+        : readOnlyDenial
+          ? `cx-ops plugins enable ${shellQuote(d.plugin)} ${[...formatGrants(d.grants), grant].map((g) => `--grant ${shellQuote(g)}`).join(' ')}`
+          : `cx-ops plugins grant ${shellQuote(d.plugin)} ${shellQuote(grant)}`,
+    ...(readOnlyDenial ? { readOnly: true } : {}),
+    ...(unrequested ? { unrequested: `'${grant}'`, manifest: d.manifest } : {}),
   });
+}
+
+/** Whether `grant` lies within what the manifest requests (so `plugins grant` would accept it). */
+function withinRequest(requested: Grants, grant: string, plugin: string): boolean {
+  try {
+    narrowGrants(requested, parseGrant(grant), plugin);
+    return true;
+  } catch (e) {
+    return !(isCxError(e) && e.code === 'CX_ERR_GRANT_WIDER');
+  }
 }

@@ -48,7 +48,10 @@ function fsMethods(view: 'fs' | 'localFs'): Record<string, HostMethod> {
     [`${view}.copy`]: (c, a) => f(c).copy(a[0], a[1], a[2] ?? {}),
     [`${view}.mkdir`]: (c, a) => f(c).mkdir(a[0], a[1] ?? {}),
     [`${view}.remove`]: (c, a) => f(c).remove(a[0], a[1] ?? {}),
-    [`${view}.rename`]: (c, a) => f(c).rename(a[0], a[1]),
+    [`${view}.rename`]: (c, a) => f(c).rename(a[0], a[1], a[2] ?? {}),
+    [`${view}.link`]: (c, a) => f(c).link(a[0], a[1], a[2] ?? {}),
+    [`${view}.fsync`]: (c, a) => f(c).fsync(a[0]),
+    [`${view}.hash`]: (c, a) => f(c).hash(a[0]),
     [`${view}.chmod`]: (c, a) => f(c).chmod(a[0], a[1]),
     [`${view}.chown`]: (c, a) => f(c).chown(a[0], a[1], a[2]),
   };

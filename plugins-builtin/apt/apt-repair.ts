@@ -344,7 +344,7 @@ async function repairWith(
   // A journal file dpkg cannot parse stops every dpkg run, --configure -a included.
   const journalFile = /parsing file '([^']*\/updates\/[^']*)'/.exec(`${audit.stderr}`)?.[1];
   const next = journalFile
-    ? `\n${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${journalFile.replace(/\/[^/]*$/, '')} (keep the copy), then run: cx-ops repair apt`
+    ? `\n${journalFile} is a dpkg journal entry dpkg cannot parse: move it out of ${journalFile.replace(/\/[^/]*$/, '')} (keep the copy), then run: ${ctx.env.command} repair apt`
     : '';
   return journal({
     ...report,

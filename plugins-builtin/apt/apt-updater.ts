@@ -81,7 +81,10 @@ export const aptUpdater = defineUpdater({
     let sourcesFailed: Array<{ source: string; error: string }> = [];
     if (request.refresh) {
       actions.push(t.show('apt-get', ['update', '-q']));
-      if (!ctx.env.dryRun) {
+      if (ctx.env.dryRun) {
+        // Through the capability, which records it and runs nothing: the plan and the dry run's count agree.
+        await t.aptGet(['update', '-q']);
+      } else {
         const u = await t.aptGet(['update', '-q']);
         sourcesFailed = failedSources(u.stdout, u.stderr);
         // One unreachable source: the others' lists are fresh and used; the failure is reported.
@@ -107,8 +110,10 @@ export const aptUpdater = defineUpdater({
       ? ['dist-upgrade', '-y', '-q']
       : ['install', '-y', '-q', '--only-upgrade', ...todo.map((u) => `${u.name}=${u.candidate}`)];
     const actions = [t.show('apt-get', args)];
-    if (ctx.env.dryRun)
+    if (ctx.env.dryRun) {
+      await t.aptGet(args); // recorded by the capability, not run
       return { ok: true, applied, actions, message: `dry run: would update ${todo.length} package(s)` };
+    }
     const r = await t.aptGet(args);
     if (r.exitCode !== 0) return { ok: false, applied: [], actions, message: `apt-get failed: ${failureLine(r)}` };
     const now = new Map((await installedPackages(ctx)).map((p) => [p.name, p.version]));

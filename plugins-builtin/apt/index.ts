@@ -119,7 +119,7 @@ export default definePlugin<AptConfig>({
         if (wait === null) {
           throw new CxError('CX_ERR_USAGE', {
             detail: `repair apt: --lock-wait takes a number of seconds >= 0 (found: ${JSON.stringify(o.lockWait)}).`,
-            hint: 'cx-ops repair apt --lock-wait 60',
+            hint: `${ctx.env.command} repair apt --lock-wait 60`,
           });
         }
         const report = await repairApt(ctx, {

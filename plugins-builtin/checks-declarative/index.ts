@@ -50,7 +50,7 @@ export default definePlugin<DeclarativeConfig>({
           throw new CxError('CX_ERR_USAGE', {
             plugin: ctx.plugin,
             detail: (e as Error).message,
-            hint: 'cx-ops checks init --add openssh-server --add /etc/ssh/sshd_config',
+            hint: `${ctx.env.command} checks init --add openssh-server --add /etc/ssh/sshd_config`,
           });
         }
         const text = checksFileText(checks, new Date());
@@ -62,12 +62,14 @@ export default definePlugin<DeclarativeConfig>({
           throw new CxError('CX_ERR_USAGE', {
             plugin: ctx.plugin,
             detail: `checks init: ${file} exists; nothing was written.`,
-            hint: `cx-ops checks init --output ${file} --force   (or --dry-run to see it)`,
+            hint: `${ctx.env.command} checks init --output ${file} --force   (or --dry-run to see it)`,
           });
         }
         await ctx.localFs.mkdir(file.replace(/\/[^/]*$/, '') || '/');
         await ctx.localFs.writeFile(file, text, { mode: 0o644 });
-        ctx.io.out(`wrote ${checks.length} check(s) to ${file}\nRun them with: cx-ops doctor --checks-file ${file}\n`);
+        ctx.io.out(
+          `wrote ${checks.length} check(s) to ${file}\nRun them with: ${ctx.env.command} doctor --checks-file ${file}\n`,
+        );
         return 0;
       },
     }),

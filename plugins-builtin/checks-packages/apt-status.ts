@@ -140,7 +140,7 @@ export const aptConfigureFix = defineFix({
     if (r.dryRun || r.exitCode === 0) return { ok: true, message: 'dpkg --configure -a finished', actions: [action] };
     return {
       ok: false,
-      message: `dpkg --configure -a failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}; try: cx-ops repair apt`,
+      message: `dpkg --configure -a failed: ${r.stderr.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}; try: ${ctx.env.command} repair apt`,
       actions: [action],
     };
   },

@@ -61,7 +61,9 @@ export const securityUpdatesCheck = defineCheck({
       ? `${security.length} security update(s) pending (${value.lines.length} update(s) in all): ${security
           .slice(0, 5)
           .map((l) => l.name)
-          .join(', ')}${security.length > 5 ? ', …' : ''}; apply with: cx-ops update apply --packages --security`
+          .join(
+            ', ',
+          )}${security.length > 5 ? ', …' : ''}; apply with: ${ctx.env.command} update apply --packages --security`
       : `no security updates pending (${value.lines.length} other update(s))`;
     return {
       status,

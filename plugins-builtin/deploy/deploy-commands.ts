@@ -11,7 +11,7 @@ import type { DeployConfig } from './deploy-config.js';
 import { DEPLOY_DRIVER_KIND, type DriverStatus } from './deploy-driver-kind.js';
 import { isFinished, journal, journalPath, pendingChanges, readRuns, type JournalEvent } from './deploy-journal.js';
 import { getDeploymentOrder, getServiceDependencies, getServiceDependents } from './deployment-order.js';
-import { formatPlanDot, formatPlanText, generateDeploymentPlan } from './deployment-plan.js';
+import { formatPlanDot, formatPlanText, generateDeploymentPlan, planText } from './deployment-plan.js';
 import { healthSpecOf, timingOf } from './health-check-form.js';
 import { probeHealth, type HealthProbe } from './health-check-kind.js';
 import { generateHealthCheck, generateHealthMonitor } from './health-scripts.js';
@@ -27,19 +27,18 @@ const json = (ctx: Ctx, v: unknown) => ctx.io.out(`${JSON.stringify(v, null, 2)}
 /** FILE as the user gave it, made absolute against the working directory (never under --root). */
 const manifestPath = (input: CommandInput) => (str(input.args.file) ? resolve(str(input.args.file)) : '');
 
-/** Runs a command body; with --json a CxError is printed as { error } (and still sets the exit code). */
+/**
+ * Runs a command body. An error goes to the kernel's one printer, except under --json, where a
+ * CxError is printed here as the kernel prints one (`{ error: { code, message, exit, …, docs } }`)
+ * plus, for a manifest with problems, every problem with its file, line and column.
+ */
 async function reporting(ctx: Ctx, input: CommandInput, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    if (isCxError(e) && e.code === 'CX_ERR_STATE_LOCKED') {
-      if (input.options.json) json(ctx, { error: { code: 'CX_ERR_STATE_LOCKED', message: e.message } });
-      else ctx.io.err(`${e.message}\n`);
-      return 5;
-    }
     if (input.options.json && isCxError(e)) {
       json(ctx, {
-        error: { ...e.toJSON(), ...(Array.isArray(e.params.problems) ? { problems: e.params.problems } : {}) },
+        error: { ...e.toData(), ...(Array.isArray(e.params.problems) ? { problems: e.params.problems } : {}) },
       });
       return e.exitCode;
     }
@@ -52,7 +51,7 @@ function unknownService(ctx: Ctx, file: string, name: string, known: string[]): 
   return new CxError('CX_ERR_USAGE', {
     plugin: ctx.plugin,
     detail: `${file} has no service '${name}'.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Services: ${known.join(', ') || '(none)'}`,
-    hint: `cx-ops deploy plan ${file}`,
+    hint: `${ctx.env.command} deploy plan ${file}`,
   });
 }
 
@@ -90,17 +89,14 @@ export async function planCommand(ctx: Ctx, input: CommandInput): Promise<number
       throw new CxError('CX_ERR_USAGE', {
         plugin: ctx.plugin,
         detail: `deploy plan: --format must be text, json or dot (got '${format}')`,
-        hint: `cx-ops deploy plan ${file} --format dot | dot -Tsvg > plan.svg`,
+        hint: `${ctx.env.command} deploy plan ${file} --format dot | dot -Tsvg > plan.svg`,
       });
     const source = await loadManifest(ctx, file, await knownDrivers(ctx));
-    const plan = generateDeploymentPlan(source.manifest);
-    ctx.io.out(
-      format === 'json'
-        ? `${JSON.stringify(plan, null, 2)}\n`
-        : format === 'dot'
-          ? formatPlanDot(plan)
-          : formatPlanText(plan),
-    );
+    if (format === 'text') ctx.io.out(planText(source.manifest));
+    else {
+      const plan = generateDeploymentPlan(source.manifest);
+      ctx.io.out(format === 'json' ? `${JSON.stringify(plan, null, 2)}\n` : formatPlanDot(plan));
+    }
     return 0;
   });
 }
@@ -326,7 +322,7 @@ function positive(ctx: Ctx, file: string, flag: string, value: unknown, integer:
   throw new CxError('CX_ERR_USAGE', {
     plugin: ctx.plugin,
     detail: `deploy status: ${flag} must be a positive ${integer ? 'whole number' : 'number of seconds'} (got '${String(value)}')`,
-    hint: `cx-ops deploy status ${file} --watch --interval 5 --count 10`,
+    hint: `${ctx.env.command} deploy status ${file} --watch --interval 5 --count 10`,
   });
 }
 

@@ -5,11 +5,20 @@
  */
 import type { ServiceManifest } from './manifest-types.js';
 
-/** Services by index, each with the indexes of the services it depends on. */
+/**
+ * Services by index, each with the indexes of the services it depends on: those of service i
+ * are depList[depStart[i] .. depStart[i + 1]) (one flat array, not an array per service).
+ */
 export interface ServiceGraph {
   names: string[];
   index: Map<string, number>;
-  deps: number[][];
+  depStart: Int32Array;
+  depList: Int32Array;
+}
+
+/** The dependencies of service i, as a copy (for code off the hot paths). */
+export function depsOf(g: ServiceGraph, i: number): number[] {
+  return Array.from(g.depList.subarray(g.depStart[i]!, g.depStart[i + 1]!));
 }
 
 // Validation and planning of one manifest share its graphs (the manifest is not changed after
@@ -30,22 +39,28 @@ export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?:
     if (other) return other;
   }
   const index = new Map<string, number>();
-  for (let i = 0; i < names.length; i++) index.set(names[i]!, i);
-  const deps: number[][] = new Array(names.length);
-  for (let i = 0; i < names.length; i++) {
+  const n = names.length;
+  let edges = 0;
+  for (let i = 0; i < n; i++) {
+    index.set(names[i]!, i);
     const d = services[names[i]!]!.depends_on;
-    const targets = !d ? [] : Array.isArray(d) ? d : Object.keys(d);
-    // Sized once (a growing array reserves 16 slots at its first push; 10,000 services, 10,000 arrays).
-    const out: number[] = new Array(targets.length);
-    let k = 0;
+    if (d) edges += Array.isArray(d) ? d.length : Object.keys(d).length;
+  }
+  const depStart = new Int32Array(n + 1);
+  const depList = new Int32Array(edges);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    depStart[i] = k;
+    const d = services[names[i]!]!.depends_on;
+    if (!d) continue;
+    const targets = Array.isArray(d) ? d : Object.keys(d);
     for (let t = 0; t < targets.length; t++) {
       const j = index.get(targets[t]!);
-      if (j !== undefined) out[k++] = j;
+      if (j !== undefined) depList[k++] = j;
     }
-    out.length = k;
-    deps[i] = out;
   }
-  const g = { names, index, deps };
+  depStart[n] = k;
+  const g = { names, index, depStart, depList };
   graphs.set(manifest, { ...graphs.get(manifest), [key]: g });
   return g;
 }
@@ -62,19 +77,18 @@ export function waveIndexes(g: ServiceGraph): number[][] | null {
   const cached = waveCache.get(g);
   if (cached !== undefined) return cached;
   const n = g.names.length;
+  const { depStart, depList } = g;
   const indegree = new Int32Array(n);
   const start = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) {
-    const ds = g.deps[i]!;
-    indegree[i] = ds.length;
-    for (let k = 0; k < ds.length; k++) start[ds[k]! + 1]!++;
+    indegree[i] = depStart[i + 1]! - depStart[i]!;
+    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) start[depList[k]! + 1]!++;
   }
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const fill = start.slice(0, n);
   const dependents = new Int32Array(start[n]!);
   for (let i = 0; i < n; i++) {
-    const ds = g.deps[i]!;
-    for (let k = 0; k < ds.length; k++) dependents[fill[ds[k]!]!++] = i;
+    for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependents[fill[depList[k]!]!++] = i;
   }
   let frontier: number[] = [];
   for (let i = 0; i < n; i++) if (indegree[i] === 0) frontier.push(i);
@@ -121,10 +135,9 @@ export function findCycles(g: ServiceGraph): string[][] {
     while (work.length) {
       const top = work[work.length - 1]!;
       const [v, k] = top;
-      const ds = g.deps[v]!;
-      if (k < ds.length) {
+      if (g.depStart[v]! + k < g.depStart[v + 1]!) {
         top[1]++;
-        const w = ds[k]!;
+        const w = g.depList[g.depStart[v]! + k]!;
         if (idx[w] === -1) {
           idx[w] = low[w] = counter++;
           stack.push(w);
@@ -155,7 +168,7 @@ export function findCycles(g: ServiceGraph): string[][] {
   for (let ci = 0; ci < components.length; ci++) {
     const c = components[ci]!;
     const start = Math.min(...c);
-    if (c.length === 1 && !g.deps[start]!.includes(start)) continue;
+    if (c.length === 1 && !depsOf(g, start).includes(start)) continue;
     cycles.push(cycleThrough(g, start, comp, ci).map((i) => g.names[i]!));
   }
   return cycles.sort((a, b) => g.index.get(a[0]!)! - g.index.get(b[0]!)!);
@@ -167,7 +180,7 @@ function cycleThrough(g: ServiceGraph, start: number, comp: Int32Array, ci: numb
   const queue = [start];
   for (let q = 0; q < queue.length; q++) {
     const v = queue[q]!;
-    for (const w of g.deps[v]!) {
+    for (const w of depsOf(g, v)) {
       if (comp[w] !== ci) continue;
       if (w === start) {
         const path = [start];
@@ -201,7 +214,7 @@ export function getServiceDependencies(manifest: ServiceManifest, service: strin
   const seen = new Set<number>([start]);
   const out: number[] = [];
   for (let q = [start], i = 0; i < q.length; i++) {
-    for (const d of g.deps[q[i]!]!) {
+    for (const d of depsOf(g, q[i]!)) {
       if (seen.has(d)) continue;
       seen.add(d);
       out.push(d);
@@ -215,7 +228,7 @@ export function getServiceDependencies(manifest: ServiceManifest, service: strin
 export function getServiceDependents(manifest: ServiceManifest, service: string): string[] {
   const g = serviceGraph(manifest);
   const rev: number[][] = g.names.map(() => []);
-  g.deps.forEach((ds, i) => ds.forEach((d) => rev[d]!.push(i)));
+  for (let i = 0; i < g.names.length; i++) for (const d of depsOf(g, i)) rev[d]!.push(i);
   const start = g.index.get(service);
   if (start === undefined) return [];
   const seen = new Set<number>([start]);

@@ -5,7 +5,7 @@
  */
 import { serviceGraph, waveIndexes } from './deployment-order.js';
 import { healthSpecOf } from './health-check-form.js';
-import { dependenciesOf, type DependencyCondition, type ServiceManifest } from './manifest-types.js';
+import { dependenciesOf, type DependencyCondition, type ServiceManifest, type ServiceSpec } from './manifest-types.js';
 
 export interface PlannedService {
   name: string;
@@ -24,66 +24,125 @@ export interface DeploymentPlan {
   disabled: string[];
 }
 
-/** The plan of the enabled services; throws on a cycle (validate first). Linear in services + edges. */
-export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPlan {
+/**
+ * Walks the plan: each enabled service in wave order with its wave (0-based) and the reason it is
+ * there; returns the disabled services. Throws on a cycle (validate first). Linear in services +
+ * edges; what it hands out is all a caller keeps (the text form keeps nothing per service).
+ */
+function walkPlan(
+  manifest: ServiceManifest,
+  visit: (wave: number, waveSize: number, name: string, spec: ServiceSpec, reason: string) => void,
+): string[] {
   const g = serviceGraph(manifest, { enabledOnly: true });
   const waves = waveIndexes(g);
   if (!waves) throw new Error('the manifest has a dependency cycle; run deploy validate');
   const waveOf = new Int32Array(g.names.length);
   for (let i = 0; i < waves.length; i++) for (const s of waves[i]!) waveOf[s] = i;
-  const planned: DeploymentPlan['waves'] = new Array(waves.length);
+  const { depStart, depList } = g;
   for (let i = 0; i < waves.length; i++) {
     const w = waves[i]!;
-    const services: PlannedService[] = new Array(w.length);
     for (let k = 0; k < w.length; k++) {
       const s = w[k]!;
       const name = g.names[s]!;
       const spec = manifest.services[name]!;
-      const deps = dependenciesOf(spec);
       let reason = 'no dependencies';
-      if (deps.length) {
+      const d = spec.depends_on;
+      const targets = !d ? null : Array.isArray(d) ? d : Object.keys(d);
+      if (targets?.length) {
         // The dependencies in the wave before are why it is in this wave; the others are older.
         let latest = '';
         let older = '';
         // The graph resolved these names already, in this order, leaving out unknown and disabled ones.
-        const resolved = g.deps[s]!;
-        let next = 0;
-        for (const d of deps) {
-          const r = resolved[next];
-          const j = r !== undefined && g.names[r] === d.service ? (next++, r) : undefined;
-          if (j !== undefined && waveOf[j] === i - 1) latest = latest ? `${latest}, ${d.service}` : d.service;
-          else older = older ? `${older}, ${d.service}` : d.service;
+        let next = depStart[s]!;
+        const last = depStart[s + 1]!;
+        for (const t of targets) {
+          const r = next < last ? depList[next]! : -1;
+          const j = r >= 0 && g.names[r] === t ? (next++, r) : -1;
+          if (j >= 0 && waveOf[j] === i - 1) latest = latest ? `${latest}, ${t}` : t;
+          else older = older ? `${older}, ${t}` : t;
         }
         reason = `after ${latest} (wave ${i})${older ? `; also needs ${older}` : ''}`;
       }
-      services[k] = {
-        name,
-        ip: spec.ip,
-        hostname: spec.hostname,
-        driver: spec.driver?.type ?? null,
-        health_check: healthSpecOf(spec)?.test ?? null,
-        depends_on: deps,
-        reason,
-      };
+      visit(i, w.length, name, spec, reason);
     }
-    planned[i] = { wave: i + 1, services };
   }
   const disabled: string[] = [];
   const all = serviceGraph(manifest).names;
   if (g.names.length !== all.length) for (const n of all) if (!manifest.services[n]!.enable) disabled.push(n);
-  return { waves: planned, disabled };
+  return disabled;
 }
+
+/** The plan of the enabled services; throws on a cycle (validate first). Linear in services + edges. */
+export function generateDeploymentPlan(manifest: ServiceManifest): DeploymentPlan {
+  const waves: DeploymentPlan['waves'] = [];
+  const disabled = walkPlan(manifest, (wave, _size, name, spec, reason) => {
+    if (!waves[wave]) waves[wave] = { wave: wave + 1, services: [] };
+    waves[wave].services.push({
+      name,
+      ip: spec.ip,
+      hostname: spec.hostname,
+      driver: spec.driver?.type ?? null,
+      health_check: healthSpecOf(spec)?.test ?? null,
+      depends_on: dependenciesOf(spec),
+      reason,
+    });
+  });
+  return { waves, disabled };
+}
+
+const waveLine = (wave: number, size: number) => `Wave ${wave} (${size} service${size === 1 ? '' : 's'}):\n`;
+const serviceLine = (name: string, ip: string, hostname: string, driver: string | null | undefined, reason: string) =>
+  `  ${name}  ${ip}  ${hostname}${driver ? `  [${driver}]` : ''} - ${reason}\n`;
+const disabledLine = (disabled: string[]) =>
+  disabled.length ? `Disabled (not deployed): ${disabled.join(', ')}\n` : '';
 
 /** The plan as lines: "Wave 1" then one line per service with its reason. */
 export function formatPlanText(plan: DeploymentPlan): string {
-  const out: string[] = [];
+  let out = '';
   for (const w of plan.waves) {
-    out.push(`Wave ${w.wave} (${w.services.length} service${w.services.length === 1 ? '' : 's'}):`);
-    for (const s of w.services)
-      out.push(`  ${s.name}  ${s.ip}  ${s.hostname}${s.driver ? `  [${s.driver}]` : ''} - ${s.reason}`);
+    out += waveLine(w.wave, w.services.length);
+    for (const s of w.services) out += serviceLine(s.name, s.ip, s.hostname, s.driver, s.reason);
   }
-  if (plan.disabled.length) out.push(`Disabled (not deployed): ${plan.disabled.join(', ')}`);
-  return `${out.join('\n')}\n`;
+  // An empty plan is one empty line.
+  return out + disabledLine(plan.disabled) || '\n';
+}
+
+/**
+ * formatPlanText(generateDeploymentPlan(manifest)) without the plan in between: each line is
+ * written as its service is walked and nothing is kept per service but the text (what `deploy
+ * plan` prints; on a 10,000-service manifest the plan objects were most of its memory and time).
+ */
+export function planText(manifest: ServiceManifest): string {
+  const text = new TextChunks();
+  let wave = -1;
+  const disabled = walkPlan(manifest, (w, size, name, spec, reason) => {
+    if (w !== wave) text.add(waveLine((wave = w) + 1, size));
+    text.add(serviceLine(name, spec.ip, spec.hostname, spec.driver?.type, reason));
+  });
+  text.add(disabledLine(disabled));
+  return text.done() || '\n';
+}
+
+/**
+ * Text built in flat chunks of about 64 KiB: each line is copied into the chunk at once, so no
+ * line (nor a rope of them) lives on until the end.
+ */
+class TextChunks {
+  private readonly chunks: string[] = [];
+  private current = '';
+  add(s: string): void {
+    this.current += s;
+    if (this.current.length > 65536) {
+      // Reading one character flattens the rope into one string.
+      void this.current.charCodeAt(0);
+      this.chunks.push(this.current);
+      this.current = '';
+    }
+  }
+  done(): string {
+    this.chunks.push(this.current);
+    return this.chunks.join('');
+  }
 }
 
 const q = (s: string) => JSON.stringify(s);

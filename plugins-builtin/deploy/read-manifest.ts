@@ -1,9 +1,12 @@
 /**
- * Reads a service manifest: YAML (or JSON, which is read on a fast path) checked against
- * schemas/deploy-manifest.schema.json. Every schema problem is reported at once with its
- * file:line:col, field, what was expected and what was found.
+ * Reads a service manifest: YAML (or JSON) checked against schemas/deploy-manifest.schema.json.
+ * Every schema problem is reported at once with its file:line:col, field, what was expected and
+ * what was found. JSON and plain YAML (the SDK's parsePlainYaml: what manifests are written in)
+ * are read on fast paths that keep no positions; the `yaml` library reads anything else, and
+ * reads the text again, with positions, only when a problem must be reported.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { parsePlainYaml } from 'cx-ops/sdk/host';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { createRequire } from 'node:module';
 import type { ServiceManifest } from './manifest-types.js';
@@ -188,6 +191,7 @@ export function readManifest(text: string, file: string): ReadResult {
       // Not plain JSON after all: YAML reads it or names the position.
     }
   }
+  if (data === undefined && !json) data = parsePlainYaml(text);
   if (data === undefined) {
     yaml = yamlDocument(text);
     const first = yaml.doc.errors[0];

@@ -5,7 +5,7 @@
  */
 import type { Json, PluginContext } from 'cx-ops/sdk';
 import type { DeployConfig } from './deploy-config.js';
-import { defineDeployDriver, serviceManager } from './deploy-driver-kind.js';
+import { defineDeployDriver, serviceManager, type Completion } from './deploy-driver-kind.js';
 import { generateSystemdUnit, unitName } from './systemd-unit.js';
 
 const unitDir = (ctx: PluginContext<DeployConfig>) =>
@@ -25,6 +25,47 @@ export async function verifyUnit(ctx: PluginContext<unknown>, path: string): Pro
   return r.exitCode === 0 && !/Unknown (key|section)|Failed to|Invalid/i.test(said)
     ? null
     : said || `exit ${r.exitCode}`;
+}
+
+/** The properties `completion` asks systemctl show for. */
+export const COMPLETION_PROPERTIES = [
+  'LoadState',
+  'ActiveState',
+  'SubState',
+  'Result',
+  'ExecMainCode',
+  'ExecMainStatus',
+];
+
+/** `systemctl show` output (`Key=Value` lines, in systemd's own order) as a record. */
+export function parseSystemctlShow(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+// ExecMainCode is the main process's waitid() si_code: CLD_EXITED 1, CLD_KILLED 2, CLD_DUMPED 3.
+const CLD_EXITED = '1';
+
+/**
+ * Whether a run-once unit has run to its end, from its `systemctl show` properties: ended once
+ * it is inactive or failed and its main process was reaped (ExecMainCode set), with the exit code
+ * when it exited (null when a signal ended it). Inactive with no main process yet has not run.
+ */
+export function unitCompletion(p: Record<string, string>): Completion {
+  const state = `${p.ActiveState ?? '?'} (${p.SubState ?? '?'})`;
+  if (p.LoadState === 'not-found') return { done: true, exit_code: null, detail: 'no such unit' };
+  if (p.ActiveState !== 'inactive' && p.ActiveState !== 'failed')
+    return { done: false, exit_code: null, detail: state };
+  const code = p.ExecMainCode ?? '0';
+  if (code === '0') return { done: false, exit_code: null, detail: `${state}: its main process has not run yet` };
+  const status = Number(p.ExecMainStatus);
+  if (code === CLD_EXITED)
+    return { done: true, exit_code: status, detail: `${state}: exited with ${status} (result ${p.Result})` };
+  return { done: true, exit_code: null, detail: `${state}: ended by signal ${status} (result ${p.Result})` };
 }
 
 export const systemdDriver = defineDeployDriver<DeployConfig>({
@@ -88,11 +129,20 @@ export const systemdDriver = defineDeployDriver<DeployConfig>({
     };
   },
   async completion(ctx, t) {
-    // A unit that ran to its end is inactive (exit 0) or failed (anything else).
-    const s = await serviceManager(ctx, 'systemd', { op: 'status', name: unitName(t).replace(/\.service$/, '') });
-    if (s.state === 'stopped') return { done: true, exit_code: 0, detail: s.detail };
-    if (s.state === 'failed') return { done: true, exit_code: null, detail: s.detail };
-    return { done: false, exit_code: null, detail: s.detail };
+    // The services plugin's status says active or not; how the main process ended (and its
+    // exit code) only `systemctl show` says. Read-only, like `systemctl --version`.
+    const r = await ctx.exec.run(
+      'systemctl',
+      ['show', unitName(t), `--property=${COMPLETION_PROPERTIES.join(',')}`, '--no-pager'],
+      { readOnly: true, timeoutMs: 30_000 },
+    );
+    if (r.exitCode !== 0)
+      return {
+        done: false,
+        exit_code: null,
+        detail: `systemctl show ${unitName(t)} failed (exit ${r.exitCode}): ${`${r.stderr}${r.stdout}`.trim() || 'no output'}`,
+      };
+    return unitCompletion(parseSystemctlShow(r.stdout));
   },
   async status(ctx, t) {
     const s = await serviceManager(ctx, 'systemd', { op: 'status', name: unitName(t).replace(/\.service$/, '') });

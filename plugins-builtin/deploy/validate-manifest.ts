@@ -172,12 +172,12 @@ export function validateServiceManifest(
       const isList = Array.isArray(d);
       const targets = isList ? d : Object.keys(d);
       // The graph resolved these names already, in this order, leaving out unknown ones.
-      const resolved = g.deps[si]!;
-      let next = 0;
+      let next = g.depStart[si]!;
+      const last = g.depStart[si + 1]!;
       for (let i = 0; i < targets.length; i++) {
         const dep = targets[i]!;
-        const r = resolved[next];
-        const j = r !== undefined && names[r] === dep ? (next++, r) : undefined;
+        const r = next < last ? g.depList[next]! : -1;
+        const j = r >= 0 && names[r] === dep ? (next++, r) : undefined;
         if (!isList && j !== undefined)
           conditionProblems(name, dep, (d as Record<string, { condition?: string }>)[dep]?.condition, specs[j]!);
         if (j !== undefined && (!s.enable || specs[j]!.enable)) continue;

@@ -48,7 +48,7 @@ export async function applyFixes(
       report = {
         ...base(r, r.fix_id, false),
         outcome: 'unavailable',
-        message: `no plugin contributes fix '${r.fix_id}'; install or enable the plugin that provides it (see: cx-ops plugins list --available)`,
+        message: `no plugin contributes fix '${r.fix_id}'; install or enable the plugin that provides it (see: ${ctx.env.command} plugins list --available)`,
       };
     } else if (options.dryRun) {
       report = await invokeFix(ctx, r, fix, true, options);

@@ -22,7 +22,7 @@ export async function checkSetChecks(
   if (files.length && !sets.length) {
     throw new UsageProblem(
       'CX_ERR_USAGE',
-      '--checks-file needs the checks-declarative plugin, which is not loaded. Enable it with: cx-ops plugins enable checks-declarative',
+      `--checks-file needs the checks-declarative plugin, which is not loaded. Enable it with: ${ctx.env.command} plugins enable checks-declarative`,
     );
   }
   const checks: ContributionInfo[] = [];

@@ -194,7 +194,7 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
     return missing.length ? 3 : 0;
   }
   const cfg = ctx.config;
-  const text: TextOptions = { color: ctx.io.color, verbose: ctx.env.verbose };
+  const text: TextOptions = { color: ctx.io.color, verbose: ctx.env.verbose, command: ctx.env.command };
   const started = new Date();
   const t0 = performance.now();
   const showProgress = o.format === 'text' && ctx.io.interactive;

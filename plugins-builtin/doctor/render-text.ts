@@ -10,6 +10,8 @@ const COLORS: Record<CheckStatus, string> = { PASS: '32', WARN: '33', FAIL: '31'
 export interface TextOptions {
   color: boolean;
   verbose: boolean;
+  /** 'cx-ops' with the run's global options (RuntimeEnv.command), for the hints. */
+  command: string;
 }
 
 const paint = (o: TextOptions, code: string, s: string) => (o.color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -69,7 +71,7 @@ export function renderSummary(report: DoctorReport, o: TextOptions): string {
   const fixable = report.results.filter((r) => r.fix_id && r.status !== 'PASS' && r.status !== 'SKIP');
   let out = `\n${paint(o, `1;${color}`, report.status)}: ${report.summary.total} check${report.summary.total === 1 ? '' : 's'} — ${summaryText(report.summary)} (${(report.duration_ms / 1000).toFixed(2)} s)\n`;
   if (fixable.length && !report.fixes)
-    out += `${fixable.length} fix${fixable.length === 1 ? '' : 'es'} available (${[...new Set(fixable.map((r) => r.fix_id))].join(', ')}): run cx-ops doctor --fix (preview with --fix --dry-run)\n`;
+    out += `${fixable.length} fix${fixable.length === 1 ? '' : 'es'} available (${[...new Set(fixable.map((r) => r.fix_id))].join(', ')}): run ${o.command} doctor --fix (preview with --fix --dry-run)\n`;
   return out;
 }
 

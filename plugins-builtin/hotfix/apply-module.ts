@@ -6,7 +6,7 @@
  * interrupted run from its journal.
  */
 import { randomBytes } from 'node:crypto';
-import { CxError, messageOf, type PluginContext } from 'cx-ops/sdk';
+import { CxError, mapLimit, messageOf, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
 import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';
@@ -62,69 +62,217 @@ export function checkEnv(ctx: PluginContext<unknown>, p: ModulePlan, runDir: str
   return { HOTFIX_ROOT: ctx.env.root, HOTFIX_MODULE_DIR: p.module.dir, HOTFIX_RUN_DIR: runDir };
 }
 
-/** Captures the touched paths and stashes files; resolves with the prior states. */
+/** Whether a step's undo is only "put the touched paths back" (it can join a batch). */
+function restoresOnly(plan: OperationPlan): boolean {
+  return !plan.stash?.length && (!plan.undo || (plan.undo.length === 1 && plan.undo[0]!.do === 'restore'));
+}
+
+/**
+ * The steps from `i` on that are journaled together: consecutive steps that only replace files
+ * (undo: restore) and touch paths no other step of the batch touches.
+ */
+function batchFrom(steps: PlannedStep[], i: number, skip: (s: PlannedStep) => boolean): PlannedStep[] {
+  const first = steps[i]!;
+  if (!restoresOnly(first.plan)) return [first];
+  const out: PlannedStep[] = [];
+  const seen = new Set<string>();
+  for (const s of steps.slice(i)) {
+    if (skip(s)) continue;
+    if (!restoresOnly(s.plan) || s.plan.touches.some((t) => seen.has(t))) break;
+    for (const t of s.plan.touches) seen.add(t);
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Which steps of a batch are applied side by side: consecutive steps of one phase whose types
+ * replace their paths by rename (`replaces`) and that do not depend on each other. Only with
+ * rollback_on_failure: then any failure undoes every step anyway, so which of them had run
+ * when it happened does not matter.
+ */
+function applyGroups(batch: PlannedStep[], rollbackOnFailure: boolean): Map<number, PlannedStep[]> {
+  const out = new Map<number, PlannedStep[]>();
+  let group: PlannedStep[] = [];
+  for (const s of batch) {
+    const joins =
+      rollbackOnFailure &&
+      s.plan.replaces === true &&
+      group.length > 0 &&
+      s.op.phase === group[0]!.op.phase &&
+      !s.op.dependencies.some((d) => group.some((g) => g.op.id === d));
+    if (!joins) group = [];
+    if (!rollbackOnFailure || s.plan.replaces !== true) {
+      out.set(s.step, [s]);
+      continue;
+    }
+    group.push(s);
+    out.set(s.step, group);
+  }
+  return out;
+}
+
+/** Captures the touched paths of a step and stashes its files (nothing synced yet). */
 async function capture(
   ctx: PluginContext<unknown>,
   files: HostFiles,
   s: PlannedStep,
   plan: OperationPlan,
   runDir: string,
+  unsynced: Set<string>,
+  dirs: Set<string>,
 ): Promise<PathState[]> {
   const prior: PathState[] = [];
-  if (plan.touches.length || plan.stash?.length) await files.mkdir(`${runDir}/files`, 0o700);
-  for (const [k, t] of plan.touches.entries())
-    prior.push(
-      await capturePath(
-        files,
-        ctx.fs.diskPath(t),
-        runDir,
-        `files/${s.step}-${k}`,
-        ctx.env.root.replace(/\/+$/, '') || '/',
-      ),
-    );
+  const stop = ctx.env.root.replace(/\/+$/, '') || '/';
+  for (const [k, t] of plan.touches.entries()) {
+    const backup = `files/${s.step}-${k}`;
+    const c = await capturePath(files, ctx.fs.diskPath(t), runDir, backup, stop, plan.replaces === true, dirs);
+    prior.push(c.state);
+    for (const u of c.unsynced) unsynced.add(u);
+  }
   for (const st of plan.stash ?? []) {
     const to = `${runDir}/${st.to}`;
     await files.mkdir(to.slice(0, to.lastIndexOf('/')), 0o700);
     if (await files.lstat(to)) await files.remove(to);
-    await files.copyBytes(st.from, to);
+    await files.copyBytes(st.from, to, false);
+    unsynced.add(to);
+    unsynced.add(to.slice(0, to.lastIndexOf('/')));
   }
   return prior;
 }
 
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
 
-/** Runs one step: capture, intent, apply, done. `redo`: the intent of an interrupted step being redone. */
-async function runStep(
+/** What a batch of steps journals and syncs together. */
+class StepBatch {
+  /** Steps whose intent is journaled and that have not run yet. */
+  readonly waiting = new Map<number, Intent>();
+  /** Records (done, undone) of steps that ran, written once their changes are synced. */
+  private records: JournalRecord[] = [];
+  private readonly unsynced = new Set<string>();
+  private filesDir = false;
+
+  constructor(
+    private readonly ctx: PluginContext<unknown>,
+    private readonly files: HostFiles,
+    private readonly journal: RunJournal,
+  ) {}
+
+  /**
+   * Captures every step, syncs the backups, then journals all the intents in one write. A step
+   * that keeps files in the run directory or undoes itself otherwise is planned again with the
+   * run's directory (the shown plan named a placeholder); one that only replaces files keeps the
+   * plan shown (its apply checks its source again). A step whose plan has problems now is not
+   * journaled and fails when it runs.
+   */
+  async begin(p: ModulePlan, steps: PlannedStep[]): Promise<Map<number, string>> {
+    const refused = new Map<number, string>();
+    const intents: Intent[] = [];
+    const backups = new Set<string>();
+    const dirs = new Set<string>();
+    if (!this.filesDir) {
+      await this.files.mkdir(`${this.journal.dir}/files`, 0o700);
+      this.filesDir = true;
+    }
+    // The steps of a batch touch different paths: they are planned and captured side by side.
+    const captured = await mapLimit(steps, 8, async (s) => {
+      const plan = restoresOnly(s.plan)
+        ? s.plan
+        : await planOperation(this.ctx, operationRequest(this.ctx, p.module, s.op, s.step, this.journal.dir));
+      if (plan.problems.length) {
+        refused.set(s.step, plan.problems.map((x) => `${x.field}: ${x.detail}`).join('; '));
+        return null;
+      }
+      s.plan = plan;
+      return { s, plan, prior: await capture(this.ctx, this.files, s, plan, this.journal.dir, backups, dirs) };
+    });
+    for (const c of captured)
+      if (c)
+        intents.push({
+          t: 'intent',
+          step: c.s.step,
+          op: c.s.op.id,
+          type: c.s.op.type,
+          prior: c.prior,
+          undo: c.plan.undo ?? [{ do: 'restore' }],
+          summary: c.plan.summary,
+        });
+    if (!intents.length) return refused;
+    // The backups are durable before any intent that names them, and the intents before any change.
+    await this.files.fsync([...backups, `${this.journal.dir}/files`, this.journal.dir]);
+    await this.journal.appendAll(intents);
+    if (crashPoint()) killNow();
+    for (const i of intents) this.waiting.set(i.step, i);
+    return refused;
+  }
+
+  /** Results of steps applied side by side, until the loop reaches them. */
+  private readonly results = new Map<number, ApplyResult>();
+
+  /**
+   * Runs one journaled step (with the steps `together` with it, side by side, the first time one
+   * of them is reached); its `done` waits for flush(). Crash points before and after each apply.
+   */
+  async run(p: ModulePlan, s: PlannedStep, together: PlannedStep[] = [s]): Promise<ApplyResult> {
+    if (!this.results.has(s.step)) {
+      const group = together.filter((g) => this.waiting.has(g.step) && !this.results.has(g.step));
+      const out = await mapLimit(group, 8, (g) => this.applyOne(p, g));
+      group.forEach((g, k) => this.results.set(g.step, out[k]!));
+    }
+    const r = this.results.get(s.step)!;
+    this.results.delete(s.step);
+    this.waiting.delete(s.step);
+    return r;
+  }
+
+  private async applyOne(p: ModulePlan, s: PlannedStep): Promise<ApplyResult> {
+    const intent = this.waiting.get(s.step)!;
+    if (crashPoint()) killNow();
+    const req = operationRequest(this.ctx, p.module, s.op, s.step, this.journal.dir);
+    let r: ApplyResult | undefined;
+    try {
+      r = await askOperation(this.ctx, s.op.type, { op: 'apply', ...req, prior: intent.prior });
+    } catch (e) {
+      return { ok: false, detail: messageOf(e) };
+    }
+    if (crashPoint()) killNow();
+    if (!r?.ok) return { ok: false, detail: r?.detail ?? 'the operation type returned nothing' };
+    for (const st of intent.prior) {
+      this.unsynced.add(st.path);
+      this.unsynced.add(st.path.slice(0, st.path.lastIndexOf('/')) || '/');
+    }
+    this.records.push({ t: 'done', step: s.step, op: s.op.id, detail: r.detail });
+    return r;
+  }
+
+  /** A journaled step that will not run (its dependency failed): it changed nothing. */
+  skip(s: PlannedStep, why: string): void {
+    if (!this.waiting.delete(s.step)) return;
+    this.records.push({ t: 'undone', step: s.step, op: s.op.id, detail: `not applied (${why}); nothing to undo` });
+  }
+
+  /** Syncs what the steps that ran changed, then journals their done records in one write. */
+  async flush(): Promise<void> {
+    if (!this.records.length) return;
+    await this.files.fsync(this.unsynced);
+    await this.journal.appendAll(this.records);
+    this.records = [];
+    this.unsynced.clear();
+  }
+}
+
+/** Runs one interrupted step again (resume): its first intent again, apply, done. */
+async function redoStep(
   ctx: PluginContext<unknown>,
   p: ModulePlan,
   s: PlannedStep,
   journal: RunJournal,
-  files: HostFiles,
-  redo: Intent | null,
+  redo: Intent,
 ): Promise<ApplyResult> {
   const req = operationRequest(ctx, p.module, s.op, s.step, journal.dir);
-  let priorStates = redo?.prior ?? null;
-  if (redo) {
-    await journal.append({ ...redo });
-    if (crashPoint()) killNow();
-  } else {
-    const plan = await planOperation(ctx, req);
-    if (plan.problems.length)
-      return { ok: false, detail: plan.problems.map((x) => `${x.field}: ${x.detail}`).join('; ') };
-    s.plan = plan;
-    priorStates = await capture(ctx, files, s, plan, journal.dir);
-    await journal.append({
-      t: 'intent',
-      step: s.step,
-      op: s.op.id,
-      type: s.op.type,
-      prior: priorStates,
-      undo: plan.undo ?? [{ do: 'restore' }],
-      summary: plan.summary,
-    });
-    if (crashPoint()) killNow();
-  }
-  const r = await askOperation(ctx, s.op.type, { op: 'apply', ...req, prior: priorStates ?? undefined });
+  await journal.append({ ...redo });
+  if (crashPoint()) killNow();
+  const r = await askOperation(ctx, s.op.type, { op: 'apply', ...req, prior: redo.prior });
   if (!r?.ok) return { ok: false, detail: r?.detail ?? 'the operation type returned nothing' };
   await journal.append({ t: 'done', step: s.step, op: s.op.id, detail: r.detail });
   return r;
@@ -201,8 +349,16 @@ export async function applyPlan(
       detail: 'skipped (enabled: false)',
     });
   const failedIds = new Set<string>();
+  const batch = new StepBatch(ctx, files, journal);
+  let refused = new Map<number, string>();
+  let groups = new Map<number, PlannedStep[]>();
+  const logs: string[] = [];
+  const flush = async () => {
+    await batch.flush();
+    if (logs.length) await log('INFO', logs.splice(0).join(`\n${new Date().toISOString()} INFO [${runId}] `));
+  };
   let failure: string | null = null;
-  for (const s of p.steps) {
+  for (const [i, s] of p.steps.entries()) {
     const row: StepReport = {
       step: s.step,
       id: s.op.id,
@@ -219,6 +375,7 @@ export async function applyPlan(
     const blocked = s.op.dependencies.find((d) => failedIds.has(d));
     if (blocked) {
       Object.assign(row, { status: 'skipped', detail: `its dependency '${blocked}' failed` });
+      batch.skip(s, row.detail);
       failedIds.add(s.op.id);
       continue;
     }
@@ -226,6 +383,7 @@ export async function applyPlan(
     try {
       const prior = inDoubt.get(s.step) ?? null;
       if (prior) {
+        await flush();
         // Interrupted inside this step: put its paths back first, then run it again.
         const undo = await rollbackRun(
           ctx,
@@ -238,17 +396,28 @@ export async function applyPlan(
           throw new Error(
             `could not undo the interrupted step before redoing it: ${undo.steps.map((x) => x.detail).join('; ')}`,
           );
+        r = await redoStep(ctx, p, s, journal, prior);
+      } else {
+        if (!batch.waiting.has(s.step) && !refused.has(s.step)) {
+          await flush();
+          const next = batchFrom(p.steps, i, (x) => done.has(x.step) || inDoubt.has(x.step));
+          refused = await batch.begin(p, next);
+          groups = applyGroups(next, m.config.rollback_on_failure);
+        }
+        const no = refused.get(s.step);
+        r = no !== undefined ? { ok: false, detail: no } : await batch.run(p, s, groups.get(s.step));
       }
-      r = await runStep(ctx, p, s, journal, files, prior);
     } catch (e) {
       r = { ok: false, detail: messageOf(e) };
     }
     o.say(`  ${r.ok ? 'done' : 'FAILED'} ${s.op.id}: ${r.detail}\n`);
     if (r.ok) {
       row.detail = r.detail;
-      await log('INFO', `${s.op.id}: ${r.detail}`);
+      logs.push(`${s.op.id}: ${r.detail}`);
       continue;
     }
+    // What ran before is made durable and journaled before the failure is.
+    await flush();
     Object.assign(row, { status: 'failed', detail: r.detail });
     await journal.append({ t: 'failed', step: s.step, op: s.op.id, error: r.detail });
     await log('ERROR', `${s.op.id} failed: ${r.detail}`);
@@ -264,6 +433,7 @@ export async function applyPlan(
       : `; undoing it failed: ${alone.steps.map((x) => x.detail).join('; ')}`;
     failedIds.add(s.op.id);
   }
+  await flush();
   if (!failure) {
     const post = await runChecks(ctx, 'post', m.validation.post_checks, checkEnv(ctx, p, runDir));
     report.checks.push(...post);

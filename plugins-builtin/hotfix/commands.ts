@@ -91,6 +91,8 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
         `cx-ops hotfix rollback --run ${resume.run}`,
       );
   } else if (pending.length) {
+    // A run that looks interrupted may be running right now: then the lock names who holds it.
+    await (await lock(ctx, `hotfix apply ${m.dir}`)).release();
     const r = pending[0]!;
     throw new CxError('CX_ERR_HOTFIX_PENDING', {
       plugin: 'hotfix',

@@ -5,9 +5,9 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { CxError, type PluginContext } from 'cx-ops/sdk';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { describeSchemaErrors, readYaml, type FieldPath, type YamlDocument } from 'cx-ops/sdk/host';
 import { DEFAULT_BACKUP_DIR, DEFAULT_LOG_FILE, type HotfixModule, type OperationBase } from './module-types.js';
 
 /** One thing wrong with a module, for CX_ERR_HOTFIX_INVALID. */
@@ -29,9 +29,16 @@ export function moduleInvalid(file: string, problems: ModuleProblem[]): CxError 
 
 const require = createRequire(import.meta.url);
 let validator: ValidateFunction | null = null;
+/** Written by the build beside the compiled plugin (dist only). */
+const PRECOMPILED = ['.', 'hotfix-index.validator.cjs'].join('/');
 
+/** schemas/hotfix-index.schema.json: precompiled by the build (dist), else compiled here once. */
 async function schemaValidator(ctx: PluginContext<unknown>): Promise<ValidateFunction> {
-  if (!validator) {
+  if (validator) return validator;
+  try {
+    const mod = require(PRECOMPILED) as { default?: ValidateFunction } & ValidateFunction;
+    validator = mod.default ?? mod;
+  } catch {
     // The schema ships in schemas/ (dist/schemas beside the compiled plugins).
     const file = fileURLToPath(new URL('../../schemas/hotfix-index.schema.json', import.meta.url));
     const { Ajv } = require('ajv') as typeof import('ajv');
@@ -42,97 +49,30 @@ async function schemaValidator(ctx: PluginContext<unknown>): Promise<ValidateFun
   return validator;
 }
 
-/** Line lookup for a path of keys and indexes in a parsed document. */
-function lineFinder(doc: ReturnType<typeof parseDocument>, lc: LineCounter) {
-  return (path: Array<string | number>): number | undefined => {
-    let node = doc.contents as Node | null | undefined;
-    let last: number | undefined;
-    for (const key of path) {
-      if (node?.range) last = lc.linePos(node.range[0]).line;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(key));
-        if (!pair) return last;
-        if (isScalar(pair.key) && pair.key.range) last = lc.linePos(pair.key.range[0]).line;
-        node = pair.value as Node | null;
-      } else if (isSeq(node) && typeof key === 'number') node = node.items[key] as Node | null;
-      else return last;
-    }
-    return node?.range ? lc.linePos(node.range[0]).line : last;
-  };
+/** The SDK's wording, in the words of a module where they say more. */
+function moduleWording(keyword: string, detail: string): string {
+  if (keyword === 'additionalProperties') return 'is not a field of this operation type (unknown field)';
+  if (keyword === 'not') return 'must not contain "." or ".." path components';
+  return detail;
 }
 
-function pathOf(e: ErrorObject): Array<string | number> {
-  if (!e.instancePath) return [];
-  return e.instancePath
-    .slice(1)
-    .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-function detailOf(e: ErrorObject, path: Array<string | number>): string {
-  const p = e.params as Record<string, unknown>;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      path.push(String(p.additionalProperty));
-      return 'is not a field of this operation type (unknown field)';
-    case 'required':
-      path.push(String(p.missingProperty));
-      return 'is required but missing';
-    case 'enum':
-      return `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'const':
-      return `must be ${JSON.stringify(p.allowedValue)}`;
-    case 'type':
-      return `must be of type ${p.type}`;
-    case 'pattern':
-      return `must match the pattern ${p.pattern}`;
-    case 'not':
-      return 'must not contain "." or ".." path components';
-    default:
-      return e.message ?? 'is invalid';
-  }
-}
-
-/** "operations[2].permissions.mode" -> "permissions.mode" inside the operation. */
-function fieldName(path: Array<string | number>): string {
-  return path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('') || '(root)';
-}
-
-/** Turns schema errors into problems, naming the operation id and its field. */
-function schemaProblems(
-  errors: ErrorObject[],
-  data: unknown,
-  lineOf: (p: Array<string | number>) => number | undefined,
-): ModuleProblem[] {
-  const out: ModuleProblem[] = [];
-  const seen = new Set<string>();
-  for (const e of errors) {
-    if (e.keyword === 'if' || e.keyword === 'oneOf') continue;
-    const path = pathOf(e);
-    const detail = detailOf(e, path);
-    let found: unknown = data;
-    for (const k of path)
-      found = found == null || typeof found !== 'object' ? undefined : (found as Record<string | number, unknown>)[k];
+/** Schema errors as problems naming the operation id, its field and the line (the SDK's formatter). */
+function schemaProblems(validate: ValidateFunction, doc: YamlDocument): ModuleProblem[] {
+  const data = doc.data as { operations?: Array<{ id?: unknown }> } | null;
+  return describeSchemaErrors(validate.errors, doc.data).map((p) => {
+    const path: FieldPath = p.path;
     const inOp = path[0] === 'operations' && typeof path[1] === 'number';
-    const opId = inOp
-      ? (data as { operations?: Array<{ id?: string }> } | null)?.operations?.[path[1] as number]?.id
-      : undefined;
-    const field = inOp ? fieldName(path.slice(2)) : fieldName(path);
-    const key = `${path.join('/')}|${detail}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({
-      line: lineOf(path),
+    const opId = inOp ? data?.operations?.[path[1] as number]?.id : undefined;
+    const inner = path.slice(2);
+    const field = inOp ? inner.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('') : p.field;
+    return {
+      line: doc.lineOf(path),
       ...(inOp ? { operation: typeof opId === 'string' ? opId : `operations[${path[1]}]` } : {}),
-      field: inOp && field === '(root)' ? `operations[${path[1]}]` : field,
-      detail,
-      ...(e.keyword === 'required' || found === undefined || (typeof found === 'object' && found !== null)
-        ? {}
-        : { found }),
-    });
-  }
-  return out;
+      field: inOp && !field ? `operations[${path[1]}]` : field,
+      detail: moduleWording(p.keyword, p.detail),
+      ...(p.found === undefined || (typeof p.found === 'object' && p.found !== null) ? {} : { found: p.found }),
+    };
+  });
 }
 
 /** Finds the index file of a module directory. */
@@ -160,26 +100,13 @@ export async function findIndex(ctx: PluginContext<unknown>, dir: string): Promi
 export async function readModule(ctx: PluginContext<unknown>, dir: string): Promise<HotfixModule> {
   const abs = dir.replace(/\/+$/, '') || '/';
   const file = await findIndex(ctx, abs);
-  const text = await ctx.localFs.readFile(file);
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const at = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-    throw new CxError('CX_ERR_YAML_SYNTAX', {
-      plugin: 'hotfix',
-      file,
-      line: at.line,
-      column: at.col,
-      detail: e.message.split('\n')[0]!,
-    });
-  }
-  const lineOf = lineFinder(doc, lc);
-  // The schema (checked next) makes it this shape.
-  const data = doc.toJS({ maxAliasCount: 100 }) as RawModule;
+  // The SDK's reader: a syntax error is CX_ERR_YAML_SYNTAX with file, line and column.
+  const doc = (await readYaml(ctx.localFs, file))!;
+  const lineOf = (path: FieldPath) => doc.lineOf(path);
   const validate = await schemaValidator(ctx);
-  if (!(validate as (d: unknown) => boolean)(data))
-    throw moduleInvalid(file, schemaProblems(validate.errors ?? [], data, lineOf));
+  if (!validate(doc.data)) throw moduleInvalid(file, schemaProblems(validate, doc));
+  // The schema made it this shape.
+  const data = doc.data as RawModule;
   const problems: ModuleProblem[] = [];
   const ids = new Map<string, number>();
   const lines: HotfixModule['lines'] = {};

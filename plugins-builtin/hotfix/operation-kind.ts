@@ -8,7 +8,9 @@
  *   them before `apply`), how to undo it (UndoAction data, default: restore those paths), a
  *   preview for --dry-run, files to keep in the run directory (a rollback script), and problems.
  *   A plan changes nothing.
- * - `apply`: does it; throws (or resolves { ok: false }) on failure.
+ * - `apply`: does it; throws (or resolves { ok: false }) on failure. It may leave its changes
+ *   unsynced (fs calls with `sync: false`): the engine fsyncs every touched path and its
+ *   directory before it journals the step as done.
  * `meta.schema` (optional) is a JSON Schema the operation object must match.
  */
 import { defineKind, type InvokeOptions, type Json, type PluginContext } from 'cx-ops/sdk';
@@ -61,6 +63,11 @@ export interface OperationPlan {
   preview: Preview[];
   /** Undo actions; default [{ do: 'restore' }] (put the touched paths back). */
   undo?: UndoAction[];
+  /**
+   * True when `apply` replaces every touched path by rename and never writes one in place: the
+   * engine may then keep a hard link of a replaced file as its backup instead of a copy.
+   */
+  replaces?: boolean;
   /** Files to copy into the run directory before the intent is journaled: { from: real path, to: relative }. */
   stash?: Array<{ from: string; to: string }>;
   problems: PlanProblem[];

@@ -15,9 +15,19 @@ function parentOf(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+/** A captured prior state, and the files the capture wrote that still need an fsync. */
+export interface Captured {
+  state: PathState;
+  unsynced: string[];
+}
+
 /**
- * Captures `path`'s state; a file is copied (bytes, mode, owner, times) to `${runDir}/${backup}`
- * and durable before this resolves. `stop` is the directory above which nothing is created.
+ * Captures `path`'s state. A file is kept at `${runDir}/${backup}`: as a hard link when `link`
+ * (the step replaces the path by rename and never writes it in place, so the old file is left
+ * untouched under the backup's name) and the file has no other name, else as a copy (bytes,
+ * mode, owner, times). Nothing is fsynced here: the caller syncs `unsynced` and the backup
+ * directory before it journals the intent. `stop` is the directory above which nothing is created;
+ * `dirs` remembers directories known to exist (within one batch).
  */
 export async function capturePath(
   files: HostFiles,
@@ -25,24 +35,38 @@ export async function capturePath(
   runDir: string,
   backup: string,
   stop: string,
-): Promise<PathState> {
+  link = false,
+  dirs = new Set<string>(),
+): Promise<Captured> {
   const info = await files.lstat(path);
   if (!info) {
     const created: string[] = [];
     for (let d = parentOf(path); d !== '/' && d !== stop && d.length > stop.length; d = parentOf(d)) {
-      if (await files.lstat(d)) break;
+      if (dirs.has(d) || (await files.lstat(d))) {
+        dirs.add(d);
+        break;
+      }
       created.unshift(d);
     }
-    return { path, kind: 'absent', ...(created.length ? { created_dirs: created } : {}) };
+    return { state: { path, kind: 'absent', ...(created.length ? { created_dirs: created } : {}) }, unsynced: [] };
   }
   const meta = { mode: info.mode, uid: info.uid, gid: info.gid };
-  if (info.type === 'symlink') return { path, kind: 'symlink', ...meta, target: await files.readlink(path) };
+  if (info.type === 'symlink')
+    return { state: { path, kind: 'symlink', ...meta, target: await files.readlink(path) }, unsynced: [] };
   if (info.type !== 'file')
     throw new TargetTypeError(
       `${path} is a ${info.type === 'directory' ? 'directory' : 'device, FIFO or socket'}; a hotfix operation replaces files and symlinks only`,
     );
-  await files.copyExact(path, `${runDir}/${backup}`);
-  return { path, kind: 'file', ...meta, size: info.size, sha256: await files.sha256(`${runDir}/${backup}`), backup };
+  const to = `${runDir}/${backup}`;
+  let linked = false;
+  if (link && info.nlink === 1)
+    linked = await files.link(path, to, false).then(
+      () => true,
+      () => false, // another file system, or not permitted: copy it
+    );
+  if (!linked) await files.copyExact(path, to, false);
+  const state: PathState = { path, kind: 'file', ...meta, size: info.size, sha256: await files.sha256(to), backup };
+  return { state, unsynced: linked ? [] : [to] };
 }
 
 /** What is at the path now differs from `s` in these ways (empty: identical). */
@@ -58,7 +82,7 @@ export async function differences(files: HostFiles, s: PathState): Promise<strin
   if (info.uid !== s.uid || info.gid !== s.gid)
     out.push(`${s.path}: owner ${info.uid}:${info.gid}, was ${s.uid}:${s.gid}`);
   if (s.kind === 'symlink') {
-    const t = await files.readlink(s.path);
+    const t = info.target ?? (await files.readlink(s.path));
     if (t !== s.target) out.push(`${s.path}: points to ${t}, pointed to ${s.target}`);
   } else if (info.size !== s.size || (await files.sha256(s.path)) !== s.sha256)
     out.push(`${s.path}: content differs (sha256)`);
@@ -66,17 +90,60 @@ export async function differences(files: HostFiles, s: PathState): Promise<strin
 }
 
 /**
- * Puts `s` back (idempotent: safe to repeat after a crash midway) and verifies it. A file or
- * symlink is built beside the path and renamed over it, so the path is never half-written.
+ * Builds `tmp` as the file `s` from its backup: a hard link when it can (no bytes copied), else a
+ * copy. Resolves true for a link.
  */
-export async function restorePath(files: HostFiles, s: PathState, runDir: string): Promise<string[]> {
-  if (!(await differences(files, s)).length) return [];
+async function fileFromBackup(files: HostFiles, backup: string, tmp: string, sync: boolean): Promise<boolean> {
+  const link = () =>
+    files.link(backup, tmp, false).then(
+      () => true,
+      () => false,
+    );
+  let linked = await link();
+  // A temp file left by a restore that was cut short: remove it and try again.
+  if (!linked && (await files.lstat(tmp))) {
+    await files.remove(tmp);
+    linked = await link();
+  }
+  if (!linked) await files.copyExact(backup, tmp, sync);
+  return linked;
+}
+
+/**
+ * Puts `s` back (idempotent: safe to repeat after a crash midway) and verifies it (type, mode,
+ * owner, content hash or link target, absence). A file or symlink is built beside the path and
+ * renamed over it, so the path is never half-written; a file comes back as a hard link of its
+ * backup when it can (which keeps the file's mode and owner). With `sync: false` the caller
+ * fsyncs what restoreSyncs names afterwards.
+ */
+export async function restorePath(files: HostFiles, s: PathState, runDir: string, sync = true): Promise<string[]> {
   const tmp = `${parentOf(s.path)}/.${s.path.slice(parentOf(s.path).length + 1)}.hotfix-restore.tmp`;
-  if (await files.lstat(tmp)) await files.remove(tmp);
+  if (s.kind === 'file') {
+    // Restored whether or not it looks the same already: that costs what checking its bytes would.
+    try {
+      const linked = await fileFromBackup(files, `${runDir}/${s.backup}`, tmp, sync);
+      await files.rename(tmp, s.path, sync);
+      // A rename between two links of one file does nothing (the step never replaced it): drop the link.
+      if (linked) await files.remove(tmp).catch(() => undefined);
+    } catch (e) {
+      await files.remove(tmp).catch(() => undefined);
+      const now = await files.lstat(s.path);
+      if (now?.type === 'directory') return [`${s.path} is a directory now; left as it is`];
+      if (!(await differences(files, s)).length) return []; // as it was already (its backup is gone)
+      throw e;
+    }
+    const left = await differences(files, s);
+    if (!left.length || left.some((d) => /content|missing| is a /.test(d))) return left;
+    // Only mode or owner differ (the backup's file was changed in place since): set them.
+    await files.chmod(s.path, s.mode!);
+    await files.lchown(s.path, s.uid!, s.gid!);
+    return differences(files, s);
+  }
   const now = await files.lstat(s.path);
   if (s.kind === 'absent') {
-    if (now?.type === 'directory') return [`${s.path} should not exist but is a directory now; left as it is`];
-    if (now) await files.remove(s.path);
+    if (!now) return [];
+    if (now.type === 'directory') return [`${s.path} should not exist but is a directory now; left as it is`];
+    await files.remove(s.path);
     for (const d of [...(s.created_dirs ?? [])].reverse()) {
       const info = await files.lstat(d);
       if (info?.type === 'directory') await files.remove(d).catch(() => undefined); // not empty: something else lives there now
@@ -84,14 +151,15 @@ export async function restorePath(files: HostFiles, s: PathState, runDir: string
     return differences(files, s);
   }
   if (now?.type === 'directory') return [`${s.path} is a directory now; left as it is`];
-  if (s.kind === 'symlink') {
-    await files.symlink(s.target!, tmp);
-    await files.lchown(tmp, s.uid!, s.gid!);
-  } else {
-    await files.copyExact(`${runDir}/${s.backup}`, tmp);
-    await files.chmod(tmp, s.mode!);
-    await files.lchown(tmp, s.uid!, s.gid!);
-  }
-  await files.rename(tmp, s.path);
+  if (now?.type === 'symlink' && now.target === s.target && now.uid === s.uid && now.gid === s.gid) return [];
+  if (await files.lstat(tmp)) await files.remove(tmp);
+  await files.symlink(s.target!, tmp);
+  await files.lchown(tmp, s.uid!, s.gid!);
+  await files.rename(tmp, s.path, sync);
   return differences(files, s);
+}
+
+/** What a restore with `sync: false` leaves to fsync: the restored file and its directory. */
+export function restoreSyncs(s: PathState): string[] {
+  return s.kind === 'file' ? [s.path, parentOf(s.path)] : [parentOf(s.path)];
 }

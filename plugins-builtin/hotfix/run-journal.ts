@@ -4,9 +4,14 @@
  * schemas/hotfix-journal.schema.json, read by cx-ops-rollback too). A record torn by a crash
  * (the last line, without its newline) is ignored: the step it would have announced had not begun.
  *
- * Per step: the prior state of every path it touches (with a backup copy) and its undo actions
- * go in an `intent` record; `done` follows once the step finished. Rolling back undoes every
- * step with an intent and no `undone`, newest first, so a kill at any point can be undone.
+ * Per step: the prior state of every path it touches (with a backup) and its undo actions go in
+ * an `intent` record; `done` follows once the step finished and its changes are durable. Steps
+ * that only replace files (undo: restore) and touch different paths are journaled as a batch:
+ * their backups are synced together, then their intents are appended in one write (one fsync),
+ * the steps run in order, their changes are synced together, then their `done` records go in
+ * one write. An intent whose step never ran undoes nothing (its paths are as they were).
+ * Rolling back undoes every step with an intent and no `undone`, newest first, so a kill at any
+ * point can be undone.
  */
 import type { PluginContext } from 'cx-ops/sdk';
 import type { HostFiles } from './host-files.js';
@@ -120,16 +125,29 @@ export class RunJournal {
     return `${this.dir}/journal.jsonl`;
   }
 
-  /** Appends one record, fsynced before it resolves. Crash points: before it, torn inside it, after it. */
-  async append(rec: JournalRecord): Promise<void> {
-    const line = `${this.torn ? '\n' : ''}${JSON.stringify({ v: JOURNAL_VERSION, ts: new Date().toISOString(), ...rec })}\n`;
+  /** Appends one record, fsynced before it resolves. */
+  append(rec: JournalRecord): Promise<void> {
+    return this.appendAll([rec]);
+  }
+
+  /**
+   * Appends records (one line each) in one write and one fsync. Crash points: before the write
+   * and inside it (torn half-way through its last record: the lines before are whole, the torn
+   * one is skipped by every reader).
+   */
+  async appendAll(recs: JournalRecord[]): Promise<void> {
+    if (!recs.length) return;
+    const ts = new Date().toISOString();
+    const text = `${this.torn ? '\n' : ''}${recs.map((r) => `${JSON.stringify({ v: JOURNAL_VERSION, ts, ...r })}\n`).join('')}`;
     this.torn = false;
     if (crashPoint()) die();
     if (crashPoint()) {
-      await this.files.appendDurable(this.file, line.slice(0, Math.floor(line.length / 2)));
+      // Torn half-way through the last record: the ones before it in the same write are whole.
+      const last = text.lastIndexOf('\n', text.length - 2) + 1;
+      await this.files.appendDurable(this.file, text.slice(0, last + Math.floor((text.length - last) / 2)));
       die();
     }
-    await this.files.appendDurable(this.file, line);
+    await this.files.appendDurable(this.file, text);
   }
 }
 

@@ -6,12 +6,12 @@
  * retries what remains (every action is idempotent). cx-ops-rollback implements the same.
  */
 import { createHash } from 'node:crypto';
-import { messageOf, type PluginContext } from 'cx-ops/sdk';
+import { mapLimit, messageOf, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager } from '../services/service-manager-contract.js';
 import { findBlock, withoutBlock } from './markers.js';
 import { HostFiles } from './host-files.js';
 import { pgArgs } from './ops/capture.js';
-import { restorePath } from './prior-state.js';
+import { restorePath, restoreSyncs } from './prior-state.js';
 import { RunJournal, type JournalRecord, type RunSummary, type UndoAction } from './run-journal.js';
 
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
@@ -38,11 +38,18 @@ export function intentsOf(s: RunSummary): Map<number, Intent> {
   return out;
 }
 
-async function restoreAll(files: HostFiles, intent: Intent, runDir: string): Promise<string[]> {
+/** Restores a step's paths, newest first; with `unsynced`, leaves their fsyncs to the caller. */
+async function restoreAll(files: HostFiles, intent: Intent, runDir: string, unsynced?: Set<string>): Promise<string[]> {
   const left: string[] = [];
-  for (const p of [...intent.prior].reverse()) left.push(...(await restorePath(files, p, runDir)));
+  for (const p of [...intent.prior].reverse()) {
+    left.push(...(await restorePath(files, p, runDir, !unsynced)));
+    if (unsynced) for (const x of restoreSyncs(p)) unsynced.add(x);
+  }
   return left;
 }
+
+/** Whether a step's undo is only "put the touched paths back". */
+const restoresOnly = (i: Intent) => i.undo.length === 1 && i.undo[0]!.do === 'restore';
 
 /** Performs one undo action; resolves with what it did, throws when it could not. */
 async function perform(
@@ -51,10 +58,11 @@ async function perform(
   a: UndoAction,
   intent: Intent,
   runDir: string,
+  unsynced?: Set<string>,
 ): Promise<string> {
   switch (a.do) {
     case 'restore': {
-      const left = await restoreAll(files, intent, runDir);
+      const left = await restoreAll(files, intent, runDir, unsynced);
       if (left.length) throw new Error(`still differs: ${left.join('; ')}`);
       return `restored ${
         intent.prior
@@ -170,22 +178,60 @@ export async function rollbackRun(
   const intents = intentsOf(run);
   const steps: StepUndo[] = [];
   const remaining: number[] = [];
-  for (const step of run.to_undo) {
+  // Consecutive steps that only restore paths are undone as a batch: restored unsynced, then
+  // synced together, then their records journaled in one write. A crash before that write
+  // leaves them to undo again, which finds them restored already.
+  let records: JournalRecord[] = [];
+  const unsynced = new Set<string>();
+  const flush = async () => {
+    if (!records.length) return;
+    await files.fsync(unsynced);
+    await journal.appendAll(records);
+    records = [];
+    unsynced.clear();
+  };
+  const undoStep = async (step: number, unsynced?: Set<string>) => {
     const intent = intents.get(step)!;
     try {
       const did: string[] = [];
-      for (const a of intent.undo) did.push(await perform(ctx, files, a, intent, run.dir));
+      for (const a of intent.undo) did.push(await perform(ctx, files, a, intent, run.dir, unsynced));
       // An execute without rollback_script has nothing to run; its (empty) undo still counts as done.
       const detail = did.join('; ') || 'nothing to undo (no rollback_script)';
-      await journal.append({ t: 'undone', step, op: intent.op, detail });
-      steps.push({ step, op: intent.op, ok: true, detail });
+      return {
+        rec: { t: 'undone', step, op: intent.op, detail } as JournalRecord,
+        out: { step, op: intent.op, ok: true, detail },
+      };
     } catch (e) {
       const error = messageOf(e);
-      await journal.append({ t: 'undo_failed', step, op: intent.op, error });
-      steps.push({ step, op: intent.op, ok: false, detail: error });
-      remaining.push(step);
+      return {
+        rec: { t: 'undo_failed', step, op: intent.op, error } as JournalRecord,
+        out: { step, op: intent.op, ok: false, detail: error },
+      };
     }
-    onStep?.(steps[steps.length - 1]!);
+  };
+  const order = run.to_undo;
+  for (let i = 0; i < order.length;) {
+    // A batch: the next steps that only restore paths, no path shared (so their restores commute).
+    const batch: number[] = [];
+    const seen = new Set<string>();
+    for (let j = i; j < order.length; j++) {
+      const intent = intents.get(order[j]!)!;
+      if (!restoresOnly(intent) || intent.prior.some((p) => seen.has(p.path))) break;
+      for (const p of intent.prior) seen.add(p.path);
+      batch.push(order[j]!);
+    }
+    const group = batch.length ? batch : [order[i]!];
+    const results = await mapLimit(group, batch.length ? 8 : 1, (step) =>
+      undoStep(step, batch.length ? unsynced : undefined),
+    );
+    for (const r of results) {
+      records.push(r.rec);
+      steps.push(r.out);
+      if (!r.out.ok) remaining.push(r.out.step);
+      onStep?.(r.out);
+    }
+    await flush();
+    i += group.length;
   }
   const complete = remaining.length === 0;
   if (!partial) await journal.append({ t: 'rollback_end', complete, remaining });

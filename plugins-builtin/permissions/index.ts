@@ -42,7 +42,7 @@ async function loadPolicy(ctx: PluginContext<unknown>, file: string | undefined)
       if (file)
         throw usage(
           `repair permissions: policy file ${file} does not exist.`,
-          `cx-ops repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`,
+          `${ctx.env.command} repair permissions --policy ${ctx.env.configDir}/permissions-policy.yaml   (or leave --policy out for the built-in policy)`,
         );
       continue;
     }
@@ -72,7 +72,9 @@ async function scopesFor(
       );
       throw usage(
         `repair permissions: no user '${o.user}' in ${ctx.fs.diskPath('/etc/passwd')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Users with a home: ${people.map((p) => p.name).join(', ') || '(none)'}`,
-        people.length ? `cx-ops repair permissions --user ${people[0]!.name}` : 'cx-ops repair permissions --cx',
+        people.length
+          ? `${ctx.env.command} repair permissions --user ${people[0]!.name}`
+          : `${ctx.env.command} repair permissions --cx`,
       );
     }
     scopes.push({ name: `user ${u.name}`, rules: policy.user, user: u });
@@ -107,12 +109,12 @@ export async function repairPermissions(
     run: 'repair permissions',
     scopes: base.scopes,
     changes: changes.length,
-    undo: `cx-ops repair permissions --undo ${journal}`,
+    undo: `${ctx.env.command} repair permissions --undo ${journal}`,
   });
   return { ...base, status: 'repaired', journal };
 }
 
-function format(r: PermissionsReport): string {
+function format(r: PermissionsReport, command: string): string {
   const lines = [
     `Permissions (${r.scopes.join(', ')}): ${r.checked} path(s) checked${r.dryRun ? ', dry run: nothing is changed' : ''}`,
   ];
@@ -122,7 +124,8 @@ function format(r: PermissionsReport): string {
   else if (r.status === 'planned') lines.push(`PLANNED: ${r.changes.length} change(s)`);
   else if (r.status === 'declined')
     lines.push(`DECLINED: not repaired: ${r.changes.length} change(s) planned and not confirmed; nothing changed`);
-  else lines.push(`REPAIRED: ${r.changes.length} change(s); undo with: cx-ops repair permissions --undo ${r.journal}`);
+  else
+    lines.push(`REPAIRED: ${r.changes.length} change(s); undo with: ${command} repair permissions --undo ${r.journal}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -130,7 +133,7 @@ function format(r: PermissionsReport): string {
 function confirmPlan(ctx: PluginContext<unknown>): (r: PermissionsReport) => Promise<boolean> {
   return async (r) => {
     ctx.io.err(
-      `repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: cx-ops repair permissions --undo)\n`,
+      `repair permissions will change ${r.changes.length} path(s):\n${r.changes.map((c) => `  ${c.path}: ${c.reasons.join(', ')}  [${c.rule}]\n`).join('')}(undoable with: ${ctx.env.command} repair permissions --undo)\n`,
     );
     if (ctx.env.assumeYes) return true;
     if (!ctx.io.interactive) {
@@ -152,14 +155,14 @@ async function command(ctx: PluginContext<unknown>, input: CommandInput): Promis
     if (!id)
       throw usage(
         'repair permissions --undo: nothing to undo: repair permissions has made no changes (or they were all undone).',
-        'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+        `${ctx.env.command} repair permissions --dry-run   (shows what a repair would change)`,
       );
     if (!ids.includes(id)) {
       throw usage(
         `repair permissions --undo: '${id}' is not the id of an undoable permissions change. ${ids.length ? `Undoable changes, newest first: ${ids.join(', ')}` : 'There are none: repair permissions has made no changes (or they were all undone)'}.`,
         ids.length
-          ? `cx-ops repair permissions --undo ${ids[0]}`
-          : 'cx-ops repair permissions --dry-run   (shows what a repair would change)',
+          ? `${ctx.env.command} repair permissions --undo ${ids[0]}`
+          : `${ctx.env.command} repair permissions --dry-run   (shows what a repair would change)`,
       );
     }
     const lock = await ctx.lock('permissions-repair', { what: 'repair permissions --undo' });
@@ -189,7 +192,7 @@ async function command(ctx: PluginContext<unknown>, input: CommandInput): Promis
     policy: typeof o.policy === 'string' ? o.policy : undefined,
     confirm: confirmPlan(ctx),
   });
-  ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r));
+  ctx.io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : format(r, ctx.env.command));
   // A dry run that found differences exits 1 (like apt-get check); so does a plan not confirmed.
   return r.status === 'planned' || r.status === 'declined' ? 1 : 0;
 }
@@ -230,7 +233,7 @@ export default definePlugin({
           message:
             r.status === 'ok'
               ? 'permissions match the policy'
-              : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: cx-ops repair permissions --undo ${r.journal}` : ''}`,
+              : `${r.dryRun ? 'would fix' : 'fixed'} ${r.changes.length} path(s)${r.journal ? `; undo with: ${ctx.env.command} repair permissions --undo ${r.journal}` : ''}`,
           actions: r.changes.map((c) => `${c.path}: ${c.reasons.join(', ')}`),
         };
       },

@@ -41,7 +41,10 @@ import { fetchBytes, resolveReference } from './transport.js';
 export interface InstallContext extends RegistryCaps {
   /** Where the caps note each change they make (listingChanges), for a dry run's report. */
   changes: string[];
-  env: Pick<RuntimeEnv, 'configDir' | 'dataDir' | 'cacheDir' | 'stateDir' | 'kernelVersion' | 'dryRun' | 'assumeYes'>;
+  env: Pick<
+    RuntimeEnv,
+    'configDir' | 'dataDir' | 'cacheDir' | 'stateDir' | 'kernelVersion' | 'dryRun' | 'assumeYes' | 'command'
+  >;
   io: Pick<IoCapability, 'out' | 'err' | 'confirm' | 'interactive'>;
   plugins: Pick<PluginsCapability, 'enable' | 'disable' | 'list' | 'installDir'>;
   /** Appends a record to the plugin's run journal (the SDK's appendJournal). */
@@ -125,7 +128,7 @@ async function chooseGrants(
   ctx.io.err(`${header}\nIt requests these permissions:\n${requested.map((g) => `  - ${g}`).join('\n')}\n`);
   if (ctx.env.assumeYes) return { grants: requested, pending: false };
   if (!ctx.io.interactive) {
-    const retry = c.retry ?? `cx-ops plugins install ${t.name}@${t.entry.version}`;
+    const retry = c.retry ?? `${ctx.env.command} plugins install ${t.name}@${t.entry.version}`;
     throw new CxError('CX_ERR_USAGE', {
       detail: `plugin '${t.name}' requests permissions and there is no terminal to ask; nothing was installed.`,
       hint: `${retry} ${requested.map((g) => `--grant '${g}'`).join(' ')}   (or -y to grant all requested)`,
@@ -259,7 +262,7 @@ export async function installVersion(
   if (c.trusted && manifest.tier !== 'trusted') {
     throw new CxError('CX_ERR_USAGE', {
       detail: `'${t.name}' ${manifest.version} asks to run sandboxed (its plugin.yaml has no 'tier: trusted'); nothing was installed.`,
-      hint: `cx-ops plugins install ${t.name}@${manifest.version}   (without --trusted)`,
+      hint: `${ctx.env.command} plugins install ${t.name}@${manifest.version}   (without --trusted)`,
     });
   }
   const tier: Tier = c.trusted ? 'trusted' : 'sandboxed';

@@ -30,7 +30,7 @@ async function indexesFor(
   if (!all.length)
     throw new CxError('CX_ERR_USAGE', {
       detail: 'no plugin registries are configured.',
-      hint: 'cx-ops registry add NAME URL',
+      hint: `${ctx.env.command} registry add NAME URL`,
     });
   const list = from ? [requireRegistry(all, from)] : all;
   return loadIndexes(list, loadOptions(ctx, caps));
@@ -100,7 +100,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     if (!names.length)
       throw new CxError('CX_ERR_USAGE', {
         detail: `nothing to install: ${file} lists no plugins.`,
-        hint: 'cx-ops plugins install NAME[@RANGE]',
+        hint: `${ctx.env.command} plugins install NAME[@RANGE]`,
       });
     const results: InstallResult[] = [];
     for (const name of names) {
@@ -123,7 +123,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     ctx.env.kernelVersion,
     from ? `registry '${from}'` : `the configured registries (${indexes.map((l) => l.registry.name).join(', ')})`,
   );
-  const retry = `cx-ops plugins install ${shellSpec(s.name, s.range)}${from ? ` --from ${from}` : ''}`;
+  const retry = `${ctx.env.command} plugins install ${shellSpec(s.name, s.range)}${from ? ` --from ${from}` : ''}`;
   const result = await installVersion(ictx, targetFromIndex(s.name, offer.loaded, offer.entry, s.range), {
     grants,
     trusted,
@@ -143,8 +143,15 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
   if (grants && !only) {
     throw new CxError('CX_ERR_USAGE', {
       detail: 'plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.',
-      hint: `cx-ops plugins update NAME --grant GRANT...`,
+      hint: `${ctx.env.command} plugins update NAME --grant GRANT...`,
     });
+  }
+  if (!names.length) {
+    if (input.options.json === true) return (print(ctx, true, { updated: [], current: [] }, ''), 0);
+    ctx.io.out(
+      `No plugins installed from a registry (${lockPath(ctx.env.dataDir)} lists none): nothing to update.\nInstall one with: ${ctx.env.command} plugins install NAME\n`,
+    );
+    return 0;
   }
   const registries = await readRegistries(ctx.localFs, ctx.env.configDir);
   const results: InstallResult[] = [];
@@ -175,7 +182,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
         grants,
         previousGrants: locked.grants ?? [],
         trusted: locked.tier === 'trusted',
-        retry: `cx-ops plugins update ${name}`,
+        retry: `${ctx.env.command} plugins update ${name}`,
       }),
     );
   }
@@ -311,7 +318,7 @@ export const pluginCommands: Contribution[] = [
         ctx,
         input.options.json === true,
         p,
-        `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: cx-ops plugins sign ${p.file} --key KEY`,
+        `${ctx.env.dryRun ? 'dry run: would pack' : 'packed'} ${p.name} ${p.version}: ${p.file}\n  sha256 ${p.sha256}\n  ${p.entries.join(', ')}\nNext: ${ctx.env.command} plugins sign ${p.file} --key KEY`,
       );
       return 0;
     },
@@ -326,12 +333,15 @@ export const pluginCommands: Contribution[] = [
       if (!key)
         throw new CxError('CX_ERR_USAGE', {
           detail: 'plugins sign needs --key FILE.',
-          hint: 'cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key',
+          hint: `${ctx.env.command} plugins keygen --out mykey   then   ${ctx.env.command} plugins sign ARCHIVE --key mykey.key`,
         });
       const archive = resolve(String(input.args.archive));
       const bytes = await readBytesIfExists(ctx.localFs, archive);
       if (!bytes)
-        throw new CxError('CX_ERR_USAGE', { detail: `${archive}: does not exist.`, hint: 'cx-ops plugins pack DIR' });
+        throw new CxError('CX_ERR_USAGE', {
+          detail: `${archive}: does not exist.`,
+          hint: `${ctx.env.command} plugins pack DIR`,
+        });
       const { manifest } = await inspectArchive(bytes, archive); // sign only what an install would accept
       const sig = await signArchive(ctx.localFs, bytes, resolve(key));
       await writeFileAtomic(ctx.localFs, `${archive}.sig`, `${JSON.stringify(sig, null, 2)}\n`);
@@ -339,7 +349,7 @@ export const pluginCommands: Contribution[] = [
         ctx,
         input.options.json === true,
         { file: `${archive}.sig`, ...sig },
-        `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: cx-ops registry publish REGISTRY_DIR ${archive}`,
+        `${ctx.env.dryRun ? 'dry run: would sign' : 'signed'} ${manifest.name} ${manifest.version} (${archive}) with key ${sig.key_id}: ${archive}.sig\nNext: ${ctx.env.command} registry publish REGISTRY_DIR ${archive}`,
       );
       return 0;
     },
@@ -357,7 +367,7 @@ export const pluginCommands: Contribution[] = [
       if (!prefix)
         throw new CxError('CX_ERR_USAGE', {
           detail: 'plugins keygen needs --out PREFIX.',
-          hint: 'cx-ops plugins keygen --out acme',
+          hint: `${ctx.env.command} plugins keygen --out acme`,
         });
       const base = resolve(prefix);
       const keys = generateKeys();

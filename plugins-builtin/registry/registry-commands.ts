@@ -64,7 +64,7 @@ export const registryCommands: Contribution[] = [
       } catch (e) {
         throw new CxError('CX_ERR_USAGE', {
           detail: messageOf(e),
-          hint: `cx-ops registry add ${name} https://plugins.example.com/cx/`,
+          hint: `${ctx.env.command} registry add ${name} https://plugins.example.com/cx/`,
         });
       }
       const source = { name, url, added: new Date().toISOString() };
@@ -73,7 +73,7 @@ export const registryCommands: Contribution[] = [
       if (missing) {
         throw new CxError('CX_ERR_USAGE', {
           detail: `registry '${name}': ${missing.problem}; nothing was added.`,
-          hint: `check the path, or make it a registry with: cx-ops registry publish ${missing.dir} ARCHIVE   (or add it anyway: cx-ops registry add ${name} ${String(input.args.url)} --force)`,
+          hint: `check the path, or make it a registry with: ${ctx.env.command} registry publish ${missing.dir} ARCHIVE   (or add it anyway: ${ctx.env.command} registry add ${name} ${String(input.args.url)} --force)`,
         });
       }
       const { caps, changes } = listingChanges(ctx); // a dry run records the writes instead, and lists them
@@ -105,7 +105,7 @@ export const registryCommands: Contribution[] = [
           dry_run: dry,
           ...(dry ? { would_change: changes } : {}),
         },
-        `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: cx-ops plugins search TEXT`,
+        `${dry ? 'dry run: would add' : 'added'} registry ${name} (${indexLocation(url)})${count}\nNext: ${ctx.env.command} plugins search TEXT`,
       );
       return 0;
     },
@@ -130,7 +130,7 @@ export const registryCommands: Contribution[] = [
       if (input.options.json === true) return (print(ctx, true, rows, ''), 0);
       if (!rows.length) {
         ctx.io.out(
-          `No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: cx-ops registry add NAME URL\n`,
+          `No registries configured (${registriesFile(ctx.env.configDir)}).\nAdd one with: ${ctx.env.command} registry add NAME URL\n`,
         );
         return 0;
       }
@@ -182,7 +182,7 @@ export const registryCommands: Contribution[] = [
       if (!list.length)
         throw new CxError('CX_ERR_USAGE', {
           detail: 'no registries are configured.',
-          hint: 'cx-ops registry add NAME URL',
+          hint: `${ctx.env.command} registry add NAME URL`,
         });
       const rows: Array<{
         name: string;

@@ -142,7 +142,7 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesO
       );
       throw new CxError('CX_ERR_USAGE', {
         detail: `repair services: no service '${o.service}' in ${usable.map((m) => m.id).join(', ')}.${near.length ? ` Did you mean: ${near.join(', ')}?` : ''} Known: ${all.map((x) => x.s.name).join(', ') || '(none)'}`,
-        hint: 'cx-ops repair services --dry-run   (every failed service)',
+        hint: `${ctx.env.command} repair services --dry-run   (every failed service)`,
       });
     }
   }
@@ -172,7 +172,7 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesO
       report.services.push({
         ...base,
         outcome: 'left-alone',
-        message: `${s.name} kept failing (${g.attempts} restarts at ${g.at}); left alone. Try again with: cx-ops repair services --service ${s.name}`,
+        message: `${s.name} kept failing (${g.attempts} restarts at ${g.at}); left alone. Try again with: ${ctx.env.command} repair services --service ${s.name}`,
       });
       continue;
     }

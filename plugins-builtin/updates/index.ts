@@ -33,8 +33,12 @@ export default definePlugin<UpdatesConfig>({
       help: 'Without --refresh this only reads: it answers from the package lists apt already has (like apt list --upgradable) and writes nothing.\nExit codes: 0 answered, 1 a source could not be fetched (the others were used), 5 another run holds the update lock.',
       async run(ctx, input) {
         const s = await checkUpdates(ctx, { refresh: Boolean(input.options.refresh || input.options.force) });
-        ctx.io.out(input.options.json ? `${JSON.stringify(s, null, 2)}\n` : formatCheck(s, ctx.env.kernelVersion));
-        if (input.options.json && s.sources_failed.length) ctx.io.err(`${sourcesHint(s)}\n`);
+        ctx.io.out(
+          input.options.json
+            ? `${JSON.stringify(s, null, 2)}\n`
+            : formatCheck(s, ctx.env.kernelVersion, ctx.env.command),
+        );
+        if (input.options.json && s.sources_failed.length) ctx.io.err(`${sourcesHint(s, ctx.env.command)}\n`);
         return s.sources_failed.length ? 1 : 0;
       },
     }),

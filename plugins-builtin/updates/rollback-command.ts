@@ -71,13 +71,13 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   if (journal && asked && asked !== journal.id) {
     throw usage(
       `update rollback: a rollback to ${journal.id} was interrupted; it must be finished before rolling back to ${asked}.`,
-      `cx-ops update rollback ${journal.id}`,
+      `${ctx.env.command} update rollback ${journal.id}`,
     );
   }
   if (!list.length && !journal) {
     throw usage(
       'update rollback: there are no snapshots to roll back to: `cx-ops update apply` takes one first when updates.backup_before_update is on.',
-      'cx-ops update apply --packages   (takes a snapshot, then updates)',
+      `${ctx.env.command} update apply --packages   (takes a snapshot, then updates)`,
     );
   }
   const id = asked ?? journal?.id ?? list[0]!.id;
@@ -85,7 +85,7 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
   if (!m) {
     throw usage(
       `update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`,
-      'cx-ops update rollback --list',
+      `${ctx.env.command} update rollback --list`,
     );
   }
   if (

@@ -52,7 +52,7 @@ async function onlyWithoutUpdate(
       detail:
         `update apply --only: ${missing.map((n) => `'${n}'`).join(', ')} ${missing.length === 1 ? 'is not an installed package' : 'are not installed packages'}; nothing was changed.` +
         hints.map(([n, c]) => ` For '${n}', did you mean: ${c.join(', ')}?`).join(''),
-      hint: 'cx-ops update check   (lists the packages with pending updates)',
+      hint: `${ctx.env.command} update check   (lists the packages with pending updates)`,
     });
   }
   return `no pending ${security ? 'security ' : ''}update for: ${idle.map((n) => `${n} (installed: ${versions.get(n)})`).join(', ')}`;
@@ -140,7 +140,7 @@ export async function applyUpdates(
         packages: await packagesForSnapshot(ctx),
       });
       report.snapshot = m.id;
-      say(`snapshot ${m.id} taken (roll back with: cx-ops update rollback ${m.id})\n`);
+      say(`snapshot ${m.id} taken (roll back with: ${ctx.env.command} update rollback ${m.id})\n`);
     }
     for (const u of usable) {
       const r = await askUpdater(
@@ -169,7 +169,9 @@ export async function applyUpdates(
         : `update failed: ${report.results
             .filter((r) => !r.ok)
             .map((r) => `${r.updater}: ${r.message}`)
-            .join('; ')}${report.snapshot ? `\nRoll back with: cx-ops update rollback ${report.snapshot}` : ''}`,
+            .join(
+              '; ',
+            )}${report.snapshot ? `\nRoll back with: ${ctx.env.command} update rollback ${report.snapshot}` : ''}`,
     };
   } finally {
     await lock.release();
@@ -193,20 +195,20 @@ export async function applyCommand(ctx: PluginContext<UpdatesConfig>, input: Com
   if (!o.packages && !o.system) {
     throw usage(
       'update apply: say what to update: --packages (installed packages) or --system (full distribution upgrade).',
-      'cx-ops update apply --packages --dry-run',
+      `${ctx.env.command} update apply --packages --dry-run`,
     );
   }
   if (o.packages && o.system) {
     throw usage(
       'update apply: --packages and --system contradict each other: --packages upgrades the installed packages, --system is a full distribution upgrade (it may add and remove packages). Pick one.',
-      'cx-ops update apply --packages --dry-run   or   cx-ops update apply --system --dry-run',
+      `${ctx.env.command} update apply --packages --dry-run   or   ${ctx.env.command} update apply --system --dry-run`,
     );
   }
   const only = Array.isArray(o.only) ? o.only.map(String) : typeof o.only === 'string' ? [o.only] : [];
   if (o.system && (o.security || only.length)) {
     throw usage(
       'update apply: --system is a full distribution upgrade of everything; it cannot be limited with --security or --only.',
-      'cx-ops update apply --packages --security',
+      `${ctx.env.command} update apply --packages --security`,
     );
   }
   const report = await applyUpdates(ctx, {

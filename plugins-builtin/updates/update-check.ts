@@ -86,7 +86,7 @@ export function box(title: string, lines: string[]): string {
 }
 
 /** The check as the seed prints it: a summary box, then the counts and the packages. */
-export function formatCheck(s: CheckSummary, kernelVersion: string): string {
+export function formatCheck(s: CheckSummary, kernelVersion: string, command: string): string {
   const usable = s.updaters.filter((u) => u.check.available);
   const lines = [
     `cx-ops ${kernelVersion}`,
@@ -109,13 +109,13 @@ export function formatCheck(s: CheckSummary, kernelVersion: string): string {
   for (const u of usable) for (const a of u.check.actions ?? []) out.push(`${s.refreshed ? 'ran' : 'would run'}: ${a}`);
   for (const f of s.sources_failed)
     out.push(`WARN ${f.updater}: source ${f.source} could not be fetched (${f.error}); the other sources were used`);
-  if (s.sources_failed.length) out.push(sourcesHint(s));
+  if (s.sources_failed.length) out.push(sourcesHint(s, command));
   else if (!s.refreshed && usable.length)
-    out.push('From the package lists apt already has; refresh them first with: cx-ops update check --refresh');
+    out.push(`From the package lists apt already has; refresh them first with: ${command} update check --refresh`);
   return `${out.join('\n')}\n`;
 }
 
 /** The next step when sources failed: fix the network path or the source entry, then refresh. */
-export function sourcesHint(s: CheckSummary): string {
-  return `Next step: check that ${s.sources_failed.map((f) => f.source).join(', ')} can be reached from this host (network, proxy) or correct/disable its entry in /etc/apt/sources.list or /etc/apt/sources.list.d/, then run: cx-ops update check --refresh`;
+export function sourcesHint(s: CheckSummary, command: string): string {
+  return `Next step: check that ${s.sources_failed.map((f) => f.source).join(', ')} can be reached from this host (network, proxy) or correct/disable its entry in /etc/apt/sources.list or /etc/apt/sources.list.d/, then run: ${command} update check --refresh`;
 }

@@ -2,8 +2,8 @@
 // A module of 1,000 copy operations (files of 1 KiB to 1 MiB, log-uniform, fixed seed) over
 // existing targets in a temp root: `cx-ops hotfix apply -y` + `cx-ops hotfix rollback -y`, beside
 // the baseline `cp -a` of the same files onto the targets plus `rsync -a` of the originals back,
-// in the same run. The fsyncs (fsync + fdatasync, all processes) of apply + rollback are counted
-// with strace in a separate run, so tracing does not slow the timed runs.
+// in the same run. The fsyncs (fsync, fdatasync, sync, syncfs; all processes) of apply and of
+// rollback are counted with strace in a separate run, so tracing does not slow the timed runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,17 +98,18 @@ export async function benchHotfix(runs = 3) {
     const one = await readFile(join(s.root, 'srv/data/f0000.bin'));
     if (!one.equals(await readFile(join(s.originals, 'f0000.bin'))))
       throw new Error('rollback did not restore f0000.bin');
-    let fsyncs = NaN;
     const trace = join(s.base, 'strace.txt');
     const count = (args) => {
-      cx(s.root, args, ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync', '-o', trace]);
-      return execFileSync('grep', ['-c', '-E', 'fsync|fdatasync', trace], { encoding: 'utf8' }).trim();
+      try {
+        cx(s.root, args, ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync,sync,syncfs', '-o', trace]);
+        return Number(execFileSync('grep', ['-c', '-E', 'sync', trace], { encoding: 'utf8' }).trim());
+      } catch {
+        return NaN; // strace missing
+      }
     };
-    try {
-      fsyncs = Number(count(['hotfix', 'apply', s.mod, '-y', '--force'])) + Number(count(['hotfix', 'rollback', '-y']));
-    } catch {
-      /* strace missing */
-    }
+    const fsApply = count(['hotfix', 'apply', s.mod, '-y', '--force']);
+    const fsBack = count(['hotfix', 'rollback', '-y']);
+    const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
     const total = median(apply.map((a, i) => a + back[i]));
     const mib = (s.bytes / 1048576).toFixed(0);
     return [
@@ -122,7 +123,10 @@ export async function benchHotfix(runs = 3) {
       },
       { name: '  of which apply (capture, journal, copy)', median: median(apply), unit: 'ms' },
       { name: '  of which rollback (restore, verify)', median: median(back), unit: 'ms' },
-      { name: '  fsyncs, apply + rollback', median: fsyncs, unit: '' },
+      { name: '  fsyncs, apply + rollback (cp -a + rsync -a: 0)', median: fsApply + fsBack, unit: '' },
+      { name: '  fsyncs, apply (backups, intents, new files, done)', median: fsApply, unit: '' },
+      { name: '  fsyncs, rollback (restored files and dirs, undone)', median: fsBack, unit: '' },
+      { name: `  load average after the run: ${load}`, median: NaN, unit: '' },
     ];
   } finally {
     await rm(s.base, { recursive: true, force: true });

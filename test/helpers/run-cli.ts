@@ -15,6 +15,8 @@ export interface CliRun {
 
 export interface TempRoot {
   root: string;
+  /** How cx-ops names itself in the hints of these runs: `cx-ops --root ROOT`. */
+  cx: string;
   run(args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<CliRun>;
   cleanup(): Promise<void>;
 }
@@ -24,6 +26,7 @@ export async function tempRoot(prefix = 'cx-cli-'): Promise<TempRoot> {
   const root = await mkdtemp(join(tmpdir(), prefix));
   return {
     root,
+    cx: `cx-ops --root ${root}`,
     async run(args, options = {}) {
       const r = await execa(process.execPath, ['--no-node-snapshot', LAUNCHER, '--root', root, ...args], {
         reject: false,

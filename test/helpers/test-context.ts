@@ -41,6 +41,7 @@ export function testContext(
       verbose: false,
       assumeYes: false,
       kernelVersion: '0.1.0',
+      command: 'cx-ops',
     },
     log: {
       debug: (m, d) => void logs.push(`debug ${m} ${JSON.stringify(d)}`),

@@ -1,12 +1,12 @@
 /**
  * `copy`: replaces `target` with `src/<source>` (bytes exactly), with `permissions` (user, group,
- * mode) or else the mode and owner the target had. The new file is written beside the target and
- * renamed over it, so the target is never half-written.
+ * mode) or else the mode and owner the target had. The new file is written beside the target
+ * (with its mode and owner) and renamed over it, so the target is never half-written.
  */
 import { defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { HostFiles } from '../host-files.js';
 import { field, operationKind, type OperationPlan, type OperationRequest } from '../operation-kind.js';
-import { resolvePermissions, tempBeside } from './file-helpers.js';
+import { resolvePermissions } from './file-helpers.js';
 
 async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise<OperationPlan> {
   const o = req.operation;
@@ -24,9 +24,10 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
   const perms = await resolvePermissions(ctx, req.root, o, problems);
   const mode = perms.mode !== undefined ? ` (mode ${perms.mode.toString(8)})` : '';
   return {
-    touches: [target, tempBeside(target, req.step)],
+    touches: [target],
     summary: `replace ${target} with src/${field(o, 'source')}${mode}`,
     preview: [{ path: target, new_from: source }],
+    replaces: true,
     problems,
   };
 }
@@ -35,18 +36,15 @@ async function apply(ctx: PluginContext<unknown>, req: OperationRequest) {
   const o = req.operation;
   const files = new HostFiles(ctx);
   const target = ctx.fs.diskPath(field(o, 'target')!);
-  const tmp = ctx.fs.diskPath(tempBeside(field(o, 'target')!, req.step));
   const prior = req.prior?.[0];
   const perms = await resolvePermissions(ctx, req.root, o, []);
-  await files.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');
-  if (await files.lstat(tmp)) await files.remove(tmp);
-  await files.copyBytes(`${req.src_dir}/${field(o, 'source')}`, tmp);
+  // A target that was there has its directory; a new one may need it made.
+  if (!prior || prior.kind === 'absent') await files.mkdir(target.slice(0, target.lastIndexOf('/')) || '/');
   const had = prior && prior.kind === 'file' ? prior : null;
-  await files.chmod(tmp, perms.mode ?? had?.mode ?? 0o644);
-  const uid = perms.uid ?? had?.uid;
-  const gid = perms.gid ?? had?.gid;
-  await files.lchown(tmp, uid, gid);
-  await files.rename(tmp, target);
+  // One atomic copy: written beside the target with its final mode and owner, then renamed over
+  // it. Unsynced: the engine fsyncs the target and its directory before it journals the step done.
+  const as = { mode: perms.mode ?? had?.mode ?? 0o644, uid: perms.uid ?? had?.uid, gid: perms.gid ?? had?.gid };
+  await files.copyAs(`${req.src_dir}/${field(o, 'source')}`, target, as, false);
   return { ok: true, detail: `${target} replaced` };
 }
 

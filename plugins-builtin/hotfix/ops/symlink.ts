@@ -44,6 +44,8 @@ async function plan(ctx: PluginContext<unknown>, req: OperationRequest): Promise
     touches,
     summary: `link ${target} -> ${linkText(req)}${perms.mode !== undefined ? ` (mode ${perms.mode.toString(8)} on ${source})` : ''}`,
     preview: [{ path: target, symlink_to: linkText(req) }],
+    // With a mode, the file it points to is changed in place (chmod): its backup must be a copy.
+    replaces: perms.mode === undefined,
     problems,
   };
 }

@@ -12,6 +12,7 @@ import {
   writeFileSync,
   existsSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { caps, rejection, tempDir } from './helpers.js';
@@ -169,5 +170,37 @@ describe('sandboxed plugins', () => {
     });
     await fs.copy(join(t.dir, 'in', 'ok'), join(t.dir, 'out', 'ok'));
     expect(readFileSync(join(t.dir, 'out', 'ok'), 'utf8')).toBe('ok');
+  });
+});
+
+describe('hard links, hashes and batched durability', () => {
+  it('link, hash (past the read cap), copy with its own mode, unsynced rename, then one fsync of files and directories', async () => {
+    const { fs, audit } = caps('bin');
+    const f = join(t.dir, 'a');
+    writeFileSync(f, Buffer.alloc(9 * 1024 * 1024, 7)); // larger than readBytes' 8 MiB cap
+    await fs.link(f, join(t.dir, 'b'), { sync: false });
+    expect(statSync(join(t.dir, 'b')).ino).toBe(statSync(f).ino);
+    expect((await fs.lstat(f))?.nlink).toBe(2);
+    expect(await fs.hash(f)).toBe(createHash('sha256').update(readFileSync(f)).digest('hex'));
+    await fs.copy(f, join(t.dir, 'c'), { preserve: false, mode: 0o600, sync: false });
+    expect(statSync(join(t.dir, 'c')).mode & 0o7777).toBe(0o600);
+    await fs.rename(join(t.dir, 'c'), join(t.dir, 'd'), { sync: false });
+    symlinkSync('nowhere', join(t.dir, 'l'));
+    // A symlink and a missing path have nothing of their own to sync: skipped, not an error.
+    await fs.fsync([join(t.dir, 'd'), t.dir, join(t.dir, 'l'), join(t.dir, 'missing')]);
+    expect(audit.records.map((r) => r.op)).toEqual([
+      'link',
+      'lstat',
+      'hash',
+      'copy',
+      'rename',
+      'fsync',
+      'fsync',
+      'fsync',
+      'fsync',
+    ]);
+    const dry = caps('bin', { dryRun: true });
+    await dry.fs.link(f, join(t.dir, 'never'));
+    expect(existsSync(join(t.dir, 'never'))).toBe(false);
   });
 });

@@ -60,6 +60,7 @@ beforeAll(async () => {
       verbose: false,
       assumeYes: false,
       kernelVersion: '0.1.0',
+      command: 'cx-ops',
     },
     log: { debug() {}, info() {}, warn() {}, error() {} },
     io: { out() {}, err() {}, confirm: async () => false, color: false, interactive: false },

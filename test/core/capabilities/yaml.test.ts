@@ -56,6 +56,18 @@ describe('parseYaml', () => {
       syntax('bin.yaml', 2, 6, 'invalid UTF-8 at byte offset 10 (0xff); save the file as UTF-8 text'),
     );
   });
+
+  it('JSON is read with JSON.parse, with the same positions and the same duplicate-key error', () => {
+    const text = '{\n  "name": "x",\n  "list": ["a", {"b": 1, "q": "\\"a\\""}]\n}\n';
+    const doc = parseYaml(text, 'f.json');
+    expect(doc.data).toEqual({ name: 'x', list: ['a', { b: 1, q: '"a"' }] });
+    expect(doc.positionOf(['list', 1, 'b'])).toEqual({ line: 3, column: 23 });
+    expect(doc.lineOf(['name'], true)).toBe(2);
+    expect(thrown(() => parseYaml('{"a": {"b": 1, "b": 2}}', 'd.json'))).toMatchObject(
+      syntax('d.json', 1, 16, 'Map keys must be unique'),
+    );
+    expect(parseYaml('[{"a": 1}, {"a": 2}]', 'l.json').data).toEqual([{ a: 1 }, { a: 2 }]);
+  });
 });
 
 describe('checkSchema', () => {

@@ -57,7 +57,7 @@ describe('a hostile sandboxed plugin, from the command line', () => {
     const r = await t.run([...dirs, 'steal']);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain(
-      "error[CX_ERR_PERMISSION_DENIED]: plugin 'spinner' may not read '/etc/shadow': its grant allows '/etc/hostname'.\nGrant it with: cx-ops plugins grant spinner read:/etc/shadow",
+      `error[CX_ERR_PERMISSION_DENIED]: plugin 'spinner' may not read '/etc/shadow': its grant allows '/etc/hostname'.\nIts manifest does not request it, so it cannot be granted as it is: add 'read:/etc/shadow' under permissions in ${dirs[1]}/spinner/plugin.yaml, rebuild the plugin, then enable it again (${t.cx} ${dirs.join(' ')} plugins enable spinner).`,
     );
     const audit = (await readFile(join(t.root, 'var/log/cx/audit.jsonl'), 'utf8'))
       .trim()

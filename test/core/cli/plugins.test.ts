@@ -36,7 +36,7 @@ describe('plugins list / enable / info / disable', () => {
     expect(refused.stderr).toContain(
       "error[CX_ERR_USAGE]: plugin 'greeter' requests permissions and there is no terminal to ask.",
     );
-    expect(refused.stderr).toContain('cx-ops plugins enable greeter -y');
+    expect(refused.stderr).toContain(`${t.cx} --plugin-dir ${fixture('good')} plugins enable greeter -y`);
     expect(refused.stderr).not.toMatch(/at .*\.js:\d+/);
 
     const ok = await t.run([...dir, 'plugins', 'enable', 'greeter', '-y']);

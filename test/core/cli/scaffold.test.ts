@@ -124,7 +124,7 @@ describe('plugins create', () => {
     const broken = await t.run(['plugins', 'build', dir]);
     expect(broken.exitCode).toBe(2);
     expect(broken.stderr).toBe(
-      `error[CX_ERR_PLUGIN_BUILD]: ${index}: the plugin does not build:\n${index}:${good.split('\n').length + 1}:15: Unexpected ";"\nFix the source, then build again (cx-ops plugins build DIR).`,
+      `error[CX_ERR_PLUGIN_BUILD]: ${index}: the plugin does not build:\n${index}:${good.split('\n').length + 1}:15: Unexpected ";"\nFix the source, then build again (${t.cx} plugins build DIR).`,
     );
     const json = await t.run(['plugins', 'build', dir, '--json']);
     expect(json.exitCode).toBe(2);

@@ -3,7 +3,7 @@
  * errors from the catalogue, and headlines that say why a command is missing.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -72,21 +72,22 @@ test('a reader that closes the pipe early ends the command quietly, with its own
 
 describe("commander's errors come from the catalogue", () => {
   test.each([
-    [['plugins', 'list', '--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops plugins list --help"],
+    [['plugins', 'list', '--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: CX plugins list --help"],
     [['--bogus'], "error[CX_ERR_USAGE]: unknown option '--bogus'\nTry: cx-ops --help"],
-    [['plugins', 'info'], "error[CX_ERR_USAGE]: missing required argument 'name'\nTry: cx-ops plugins info --help"],
+    [['plugins', 'info'], "error[CX_ERR_USAGE]: missing required argument 'name'\nTry: CX plugins info --help"],
     [
       ['plugins', 'info', 'a', 'b'],
-      "error[CX_ERR_USAGE]: too many arguments for 'info'. Expected 1 argument but got 2.\nTry: cx-ops plugins info --help",
+      "error[CX_ERR_USAGE]: too many arguments for 'info'. Expected 1 argument but got 2.\nTry: CX plugins info --help",
     ],
     [['nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
     [['help', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops --help"],
     [['help', 'doctr'], "error[CX_ERR_USAGE]: unknown command 'doctr'\n(Did you mean doctor?)\nTry: cx-ops --help"],
-    [['help', 'plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops plugins --help"],
-    [['plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: cx-ops plugins --help"],
+    [['help', 'plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: CX plugins --help"],
+    [['plugins', 'nope'], "error[CX_ERR_USAGE]: unknown command 'nope'\nTry: CX plugins --help"],
   ])('%j', async (args, expected) => {
     const r = await t.run(args);
-    expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: expected });
+    // CX: cx-ops with this run's --root, as the hints repeat it.
+    expect(r).toMatchObject({ exitCode: 2, stdout: '', stderr: expected.replaceAll('CX ', `${t.cx} `) });
   });
 
   test("help NAME... shows that command's help", async () => {
@@ -100,7 +101,7 @@ describe("commander's errors come from the catalogue", () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/^Usage: cx-ops plugins/);
     expect(r.stderr).toMatch(
-      /\nerror\[CX_ERR_USAGE\]: cx-ops plugins needs a command; the commands are listed above\.$/,
+      new RegExp(`\nerror\\[CX_ERR_USAGE\\]: ${t.cx} plugins needs a command; the commands are listed above\\.$`),
     );
   });
 });
@@ -122,13 +123,12 @@ describe('why a command is not available', () => {
     expect((await t.run(['plugins', 'disable', 'doctor'])).exitCode).toBe(0);
     expect(await t.run(['doctor'])).toMatchObject({
       exitCode: 2,
-      stderr:
-        "error[CX_ERR_PLUGIN_DISABLED]: 'doctor' is not available: plugin 'doctor' is disabled.\nEnable it with: cx-ops plugins enable doctor",
+      stderr: `error[CX_ERR_PLUGIN_DISABLED]: 'doctor' is not available: plugin 'doctor' is disabled.\nEnable it with: ${t.cx} plugins enable doctor`,
     });
     expect((await t.run(['plugins', 'disable', 'updates'])).exitCode).toBe(0);
     // 'update' is not a plugin's name: the shape cache of the last run that loaded it knows.
     expect((await t.run(['update', 'check'])).stderr).toBe(
-      "error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: cx-ops plugins enable updates",
+      `error[CX_ERR_PLUGIN_DISABLED]: 'update' is not available: plugin 'updates' is disabled.\nEnable it with: ${t.cx} plugins enable updates`,
     );
     // apt's updater waits quietly for the kind the disabled 'updates' plugin declares.
     expect(await t.run(['repair', 'apt', '--help'])).toMatchObject({ exitCode: 0, stderr: '' });
@@ -138,7 +138,7 @@ describe('why a command is not available', () => {
     const r = await t.run(['--plugin-dir', good, 'greet']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      "error[CX_ERR_USAGE]: unknown command 'greet'\nIt may come from a plugin that is not loaded: greeter (disabled), stamper (disabled).\nTry: cx-ops plugins list   (then: cx-ops plugins enable NAME)",
+      `error[CX_ERR_USAGE]: unknown command 'greet'\nIt may come from a plugin that is not loaded: greeter (disabled), stamper (disabled).\nTry: ${t.cx} --plugin-dir ${good} plugins list   (then: ${t.cx} --plugin-dir ${good} plugins enable NAME)`,
     );
   });
 });
@@ -226,6 +226,44 @@ describe('the root', () => {
     // The same root is written to by a command that runs (the caches exist for speed).
     expect((await raw(['--root', root, 'doctor', '--list'])).exitCode).toBe(0);
     expect(await readdir(root)).toEqual(['var']);
+  });
+});
+
+describe('hints that are safe to copy', () => {
+  test('after a --root run, every cx-ops command in an error and its hint keeps --root (text and JSON)', async () => {
+    const cfg = join(t.root, 'my config');
+    await mkdir(cfg);
+    const text = await raw(['--root', t.root, '--config-dir', cfg, 'update', 'rollback', '-y']);
+    expect(text.exitCode).toBe(2);
+    const prefix = `cx-ops --root ${t.root} --config-dir '${cfg}'`;
+    expect(text.stderr).toContain(`\`${prefix} update apply\` takes one first`);
+    expect(text.stderr).toContain(`Try: ${prefix} update apply --packages`);
+    expect(text.stderr).not.toMatch(/(^|[^`'\w-])cx-ops update/m);
+    const json = JSON.parse((await raw(['--root', t.root, 'update', 'rollback', '--json'])).stdout);
+    expect(json.error.hint).toBe(`cx-ops --root ${t.root} update apply --packages   (takes a snapshot, then updates)`);
+    // A version number after cx-ops is not a command: left alone.
+    const plain = await raw(['update', 'rollback', '--json', '--root', t.root]);
+    expect(JSON.parse(plain.stdout).error.message).toContain(`cx-ops --root ${t.root} update apply`);
+  });
+
+  test("output hints too: a repair names its undo command with the run's options", async () => {
+    await mkdir(join(t.root, 'var/lib/cx'), { recursive: true });
+    await chmod(join(t.root, 'var/lib/cx'), 0o777);
+    const r = await raw(['--root', t.root, 'repair', 'permissions', '--cx', '-y']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`undo with: cx-ops --root ${t.root} repair permissions --undo \\d{8}-`));
+    expect(r.stderr).toContain(`(undoable with: cx-ops --root ${t.root} repair permissions --undo)`);
+  });
+});
+
+describe('nothing to do is said, not silent', () => {
+  test('plugins update with nothing installed from a registry says so (text and JSON)', async () => {
+    const r = await t.run(['plugins', 'update']);
+    expect(r).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      `No plugins installed from a registry (${join(t.root, 'var/lib/cx/plugins.lock.json')} lists none): nothing to update.\nInstall one with: ${t.cx} plugins install NAME`,
+    );
+    expect(JSON.parse((await t.run(['plugins', 'update', '--json'])).stdout)).toEqual({ updated: [], current: [] });
   });
 });
 

@@ -15,6 +15,8 @@ const fixtures = fileURLToPath(new URL('../fixtures/errors/', import.meta.url));
 let t: TempRoot;
 let plugins: string;
 const run = (args: string[]) => t.run(['--plugin-dir', plugins, ...args]);
+/** cx-ops as the hints of a run with these global options name it. */
+const cx = (globals: string[]) => `${t.cx} ${globals.join(' ')}`;
 
 beforeAll(async () => {
   t = await tempRoot('cx-attribution-');
@@ -43,7 +45,7 @@ describe('errors raised by plugin code', () => {
     expect(r).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: 'error[CX_ERR_USAGE]: coded-usage: --size is missing.\nTry: cx-ops coded-usage --size 3',
+      stderr: `error[CX_ERR_USAGE]: coded-usage: --size is missing.\nTry: ${cx(coded)} coded-usage --size 3`,
     });
     const j = await t.run([...coded, 'coded-usage', '--json']);
     expect(j.exitCode).toBe(2);
@@ -51,11 +53,11 @@ describe('errors raised by plugin code', () => {
     expect(JSON.parse(j.stdout)).toEqual({
       error: {
         code: 'CX_ERR_USAGE',
-        message: 'coded-usage: --size is missing.\nTry: cx-ops coded-usage --size 3',
+        message: `coded-usage: --size is missing.\nTry: ${cx(coded)} coded-usage --size 3`,
         exit: 2,
         plugin: 'coded',
         contribution: 'coded-usage',
-        hint: 'cx-ops coded-usage --size 3',
+        hint: `${cx(coded)} coded-usage --size 3`,
         docs: 'docs/errors.md#cx_err_usage',
       },
     });
@@ -66,19 +68,17 @@ describe('errors raised by plugin code', () => {
     expect(r).toEqual({
       exitCode: 7,
       stdout: '',
-      stderr:
-        "error[ACME_ERR_QUOTA]: bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
+      stderr: `error[ACME_ERR_QUOTA]: bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: ${cx(['--plugin-dir', plugins])} quota raise bucket-b`,
     });
     const j = await run(['quota', 'add', 'bucket-b', '--json']);
     expect(JSON.parse(j.stdout)).toEqual({
       error: {
         code: 'ACME_ERR_QUOTA',
-        message:
-          "bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: cx-ops quota raise bucket-b",
+        message: `bucket 'bucket-b' holds 3 items already; nothing was added. Did you mean: bucket-a?\nTry: ${cx(['--plugin-dir', plugins])} quota raise bucket-b`,
         exit: 7,
         plugin: 'quota',
         contribution: 'quota add',
-        hint: 'cx-ops quota raise bucket-b',
+        hint: `${cx(['--plugin-dir', plugins])} quota raise bucket-b`,
         suggestions: ['bucket-a'],
         docs: 'docs/errors.md#acme_err_quota',
       },
@@ -102,7 +102,7 @@ describe('--json errors', () => {
     expect(JSON.parse(unknown.stdout)).toEqual({
       error: {
         code: 'CX_ERR_PLUGIN_UNKNOWN',
-        message: "no plugin named 'doctr'. Did you mean: doctor?\nList plugins with: cx-ops plugins list --available",
+        message: `no plugin named 'doctr'. Did you mean: doctor?\nList plugins with: ${t.cx} plugins list --available`,
         exit: 2,
         plugin: 'doctr',
         suggestions: ['doctor'],
@@ -112,7 +112,7 @@ describe('--json errors', () => {
     const bogus = await t.run(['plugins', 'list', '--json', '--bogus']);
     expect(bogus.exitCode).toBe(2);
     expect(JSON.parse(bogus.stdout)).toMatchObject({
-      error: { code: 'CX_ERR_USAGE', exit: 2, hint: 'cx-ops plugins list --help' },
+      error: { code: 'CX_ERR_USAGE', exit: 2, hint: `${t.cx} plugins list --help` },
     });
   });
 });

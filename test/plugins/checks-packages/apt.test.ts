@@ -39,8 +39,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     const by = Object.fromEntries(cold.report.results.map((r) => [r.check_id, r]));
     expect(by.security_updates).toMatchObject({
       status: 'WARN',
-      message:
-        '1 security update(s) pending (2 update(s) in all): bar; apply with: cx-ops update apply --packages --security',
+      message: `1 security update(s) pending (2 update(s) in all): bar; apply with: ${h.cx} update apply --packages --security`,
       details: {
         security: 1,
         total: 2,

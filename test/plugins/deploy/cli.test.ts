@@ -107,7 +107,7 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
     const bad = await cx(['deploy', 'plan', FULL, '--format', 'svg']);
     expect([bad.code, bad.stderr]).toEqual([
       2,
-      `error[CX_ERR_USAGE]: deploy plan: --format must be text, json or dot (got 'svg')\nTry: cx-ops deploy plan ${FULL} --format dot | dot -Tsvg > plan.svg`,
+      `error[CX_ERR_USAGE]: deploy plan: --format must be text, json or dot (got 'svg')\nTry: cx-ops --root ${root} deploy plan ${FULL} --format dot | dot -Tsvg > plan.svg`,
     ]);
   });
 
@@ -154,6 +154,8 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
         code: 'CX_ERR_IO',
         plugin: 'deploy',
         message: `${join(root, 'no-such.yaml')}: cannot read the manifest: no such file or directory. Check the path (it is read relative to the working directory, not under --root).`,
+        exit: 1,
+        docs: 'docs/errors.md#cx_err_io',
       },
     });
   });

@@ -152,7 +152,7 @@ describe('deploy status --watch', { timeout: 300_000 }, () => {
     const r = await execa(process.execPath, args(['--watch', '--interval', 'soon']), options());
     expect([r.exitCode, r.stderr]).toEqual([
       2,
-      `error[CX_ERR_USAGE]: deploy status: --interval must be a positive number of seconds (got 'soon')\nTry: cx-ops deploy status ${manifest} --watch --interval 5 --count 10`,
+      `error[CX_ERR_USAGE]: deploy status: --interval must be a positive number of seconds (got 'soon')\nTry: cx-ops --root ${root} deploy status ${manifest} --watch --interval 5 --count 10`,
     ]);
     const j = await execa(process.execPath, args(['--count', '0', '--json']), options());
     expect(j.exitCode).toBe(2);

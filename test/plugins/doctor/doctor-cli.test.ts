@@ -107,7 +107,7 @@ describe('doctor on fixture hosts', () => {
       /\nFAIL: 12 checks — 1 passed, 1 warning, 4 failed, 6 skipped, 0 errors \(\d+\.\d\d s\)\n/,
     );
     expect(text.stdout).toContain(
-      '1 fix available (zombie_reap): run cx-ops doctor --fix (preview with --fix --dry-run)',
+      `1 fix available (zombie_reap): run ${h.cx} doctor --fix (preview with --fix --dry-run)`,
     );
   });
 
@@ -149,7 +149,7 @@ describe('doctor on fixture hosts', () => {
     const r = await h.run(['doctor', '--check', 'disk_spce']);
     expect(r).toMatchObject({ exitCode: 3, stdout: '' });
     expect(r.stderr).toBe(
-      "error[CX_ERR_CONTRIBUTION_UNKNOWN]: no check 'disk_spce' is registered. Did you mean: disk_space?\nList the checks with: cx-ops doctor --list",
+      `error[CX_ERR_CONTRIBUTION_UNKNOWN]: no check 'disk_spce' is registered. Did you mean: disk_space?\nList the checks with: ${h.cx} doctor --list`,
     );
     const c = await h.run(['doctor', '--category', 'netwrk']);
     expect(c.exitCode).toBe(3);

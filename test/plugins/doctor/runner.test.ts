@@ -167,7 +167,9 @@ describe('options, selection, report', () => {
       results,
       checks: {},
     };
-    expect(renderText(report, { color: true, verbose: false })).toContain('\x1b[1;31m[FAIL] \x1b[0m');
-    expect(renderText(report, { color: false, verbose: false })).not.toContain('\x1b[');
+    expect(renderText(report, { color: true, verbose: false, command: 'cx-ops' })).toContain(
+      '\x1b[1;31m[FAIL] \x1b[0m',
+    );
+    expect(renderText(report, { color: false, verbose: false, command: 'cx-ops' })).not.toContain('\x1b[');
   });
 });

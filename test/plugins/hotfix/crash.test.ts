@@ -1,12 +1,26 @@
 /**
  * Crash injection: the real cx-ops process is killed (SIGKILL, through the CX_HOTFIX_CRASH_AT
  * test hook) at every crash point of an apply in turn: before and inside (a torn record) every
- * journal write, and after each operation's intent. After each kill, `cx-ops hotfix rollback`
+ * journal write, after each batch of intents, and before and after each operation's apply (the
+ * steps that only replace files are journaled as one batch: their intents in one write, their
+ * applies side by side, their done records in one write). After each kill, `cx-ops hotfix rollback`
  * and, in a second root killed at the same point, the standalone cx-ops-rollback (a lone copy in
  * a temp dir) must give back a tree whose content hashes, modes, owners and link targets equal
  * the original; `apply` must refuse while the interrupted run is pending.
  */
-import { chown, copyFile, lchown, mkdir, mkdtemp, readdir, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import {
+  chown,
+  copyFile,
+  lchown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  writeFile,
+  chmod,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -56,6 +70,8 @@ describe('hotfix apply killed at every crash point', () => {
     { timeout: 1_500_000 },
     async () => {
       let points = 0;
+      // Kills inside a write of several intents (a batch), after at least one whole intent of it.
+      let tornInsideBatch = 0;
       for (let n = 1; n < 80; n++) {
         const [a, b] = [await hotfixRoot(), await hotfixRoot()];
         try {
@@ -76,11 +92,19 @@ describe('hotfix apply killed at every crash point', () => {
           expect(ka.exitCode, `crash point ${n}: ${ka.stderr}`).toBe(-1); // killed by SIGKILL
           expect(kb.exitCode).toBe(-1);
           const journal = await runDir(a);
+          if (journal) {
+            const text = await readFile(join(journal, 'journal.jsonl'), 'utf8');
+            const lines = text.split('\n');
+            const torn = lines.pop()!;
+            const last = lines.length ? JSON.parse(lines[lines.length - 1]!) : null;
+            if (torn && last?.t === 'intent' && torn.startsWith(`{"v":1,"ts":"${last.ts}","t":"intent"`))
+              tornInsideBatch++;
+          }
           if (n === 6 || n === 14) {
             const again = await a.run(['hotfix', 'apply', modA, '-y']);
             expect(again.exitCode, again.stderr).toBe(5);
             expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
-            expect(again.stderr).toContain('cx-ops hotfix rollback --run');
+            expect(again.stderr).toContain(`${a.cx} hotfix rollback --run`);
           }
           const [ra, rb] = await Promise.all([
             a.run(['hotfix', 'rollback', '-y']),
@@ -107,8 +131,11 @@ describe('hotfix apply killed at every crash point', () => {
           await b.cleanup();
         }
       }
-      // begin + 5 operations + post-check + commit records, each with a point before and inside it, and one after each intent.
-      expect(points).toBeGreaterThanOrEqual(2 * 13 + 5);
+      // Journal writes (begin, 4 batches of intents, 4 of done records, checks, commit), each with a
+      // point before and inside it; one after each batch of intents; one before and after each of
+      // the 5 applies.
+      expect(points).toBe(2 * 11 + 4 + 2 * 5);
+      expect(tornInsideBatch).toBeGreaterThanOrEqual(1);
     },
   );
 
@@ -122,8 +149,8 @@ describe('hotfix apply killed at every crash point', () => {
         const [m1, m2] = [await seed(clean), await seed(cut)];
         expect((await clean.run(['hotfix', 'apply', m1, '-y'])).exitCode).toBe(0);
         const applied = await picture(clean.root, DIRS);
-        // Killed inside the fourth operation's intent record (a torn line).
-        const k = await cut.run(['hotfix', 'apply', m2, '-y'], { env: { CX_HOTFIX_CRASH_AT: '17' } });
+        // Killed inside the write of the third and fourth operations' intents (a torn batch).
+        const k = await cut.run(['hotfix', 'apply', m2, '-y'], { env: { CX_HOTFIX_CRASH_AT: '18' } });
         expect(k.exitCode).toBe(-1);
         const r = await cut.run(['hotfix', 'apply', m2, '--resume', '-y']);
         expect(r.exitCode, r.stdout + r.stderr).toBe(0);

@@ -4,9 +4,10 @@
  * a tree after a rollback with the tree before.
  */
 import { createHash } from 'node:crypto';
-import { cp, lstat, mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { chown, cp, lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { tempRoot, type TempRoot } from '../../helpers/run-cli.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -91,4 +92,31 @@ export async function journalProblems(file: string): Promise<string[]> {
     if (!validate(rec)) out.push(`line ${i + 1} (${rec.t}): ${ajv.errorsText(validate.errors)}`);
   }
   return out;
+}
+
+/** The targets of the seed's security patch (auth.py owned by www-data, the nginx site); resolves with the module. */
+export async function seedSecurityPatch(h: HotfixRoot): Promise<string> {
+  await mkdir(h.real('var/www/homeserver/backend'), { recursive: true });
+  await mkdir(h.real('etc/nginx/sites-available'), { recursive: true });
+  await writeFile(
+    h.real('var/www/homeserver/backend/auth.py'),
+    'def authenticate(user, password):\n    return True\n',
+    {
+      mode: 0o644,
+    },
+  );
+  await chown(h.real('var/www/homeserver/backend/auth.py'), 33, 33);
+  await writeFile(h.real('etc/nginx/sites-available/homeserver'), 'server {\n  listen 80;\n}\n');
+  return h.module('security-patch');
+}
+
+/** Runs the copy of cx-ops-rollback in `dir` alone: that directory as cwd, nothing but PATH. */
+export function loneRollback(dir: string) {
+  return (args: string[]) =>
+    execa(process.execPath, [join(dir, 'cx-ops-rollback.mjs'), ...args], {
+      cwd: dir,
+      reject: false,
+      env: { PATH: process.env.PATH! },
+      extendEnv: false,
+    });
 }

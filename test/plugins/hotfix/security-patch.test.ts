@@ -3,9 +3,9 @@
  * the module written for /var/www and /etc/nginx runs unchanged under --root. Dry run, apply,
  * check, list, snapshots, schema_version gating, rollback to the exact prior tree.
  */
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { hotfixRoot, journalProblems, picture, type HotfixRoot } from './hotfix-root.js';
+import { hotfixRoot, journalProblems, picture, seedSecurityPatch, type HotfixRoot } from './hotfix-root.js';
 
 const DIRS = ['etc/nginx', 'var/www'];
 let h: HotfixRoot;
@@ -13,16 +13,7 @@ let mod: string;
 
 beforeEach(async () => {
   h = await hotfixRoot();
-  await mkdir(h.real('var/www/homeserver/backend'), { recursive: true });
-  await mkdir(h.real('etc/nginx/sites-available'), { recursive: true });
-  await writeFile(
-    h.real('var/www/homeserver/backend/auth.py'),
-    'def authenticate(user, password):\n    return True\n',
-    { mode: 0o644 },
-  );
-  await chown(h.real('var/www/homeserver/backend/auth.py'), 33, 33);
-  await writeFile(h.real('etc/nginx/sites-available/homeserver'), 'server {\n  listen 80;\n}\n');
-  mod = await h.module('security-patch');
+  mod = await seedSecurityPatch(h);
 });
 afterEach(() => h.cleanup());
 
@@ -97,7 +88,7 @@ describe("the seed's security patch", () => {
       expect(refused.stderr).toContain(
         `error[CX_ERR_HOTFIX_NOT_NEWER]: ${mod}/index.json: schema_version 1.0.9 is not newer than 1.1.0, applied from this module by run ${report.run}; nothing was changed.`,
       );
-      expect(refused.stderr).toContain(`cx-ops hotfix apply ${mod} --force`);
+      expect(refused.stderr).toContain(`${h.cx} hotfix apply ${mod} --force`);
 
       const list = JSON.parse((await h.run(['hotfix', 'list', '--json'])).stdout);
       expect(list.applied).toEqual([expect.objectContaining({ module: mod, version: '1.1.0', run: report.run })]);

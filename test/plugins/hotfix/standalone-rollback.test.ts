@@ -8,9 +8,8 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile, chmod, chown } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { journalProblems, picture, ROLLBACK_TOOL } from './hotfix-root.js';
+import { journalProblems, loneRollback, picture, ROLLBACK_TOOL } from './hotfix-root.js';
 
 let lone: string;
 let root: string;
@@ -27,13 +26,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const tool = (args: string[]) =>
-  execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), ...args], {
-    cwd: lone,
-    reject: false,
-    env: { PATH: process.env.PATH! },
-    extendEnv: false,
-  });
+const tool = (args: string[]) => loneRollback(lone)(args);
 
 /** A run as the plugin journals it: step 1 replaced /etc/x.conf (backed up), step 2 made /etc/new.conf, step 3 ran a script. */
 async function journaledRun(undoScript: string): Promise<{ before: Record<string, unknown>; runDir: string }> {

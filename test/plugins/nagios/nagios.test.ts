@@ -113,8 +113,7 @@ describe('Nagios plugins declared in config.yaml are checks', () => {
       expect.objectContaining({
         fix_id: 'no_such_fix',
         outcome: 'unavailable',
-        message:
-          "no plugin contributes fix 'no_such_fix'; install or enable the plugin that provides it (see: cx-ops plugins list --available)",
+        message: `no plugin contributes fix 'no_such_fix'; install or enable the plugin that provides it (see: ${h.cx} plugins list --available)`,
       }),
     ]);
   });

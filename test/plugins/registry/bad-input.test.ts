@@ -78,7 +78,7 @@ describe('registries', () => {
     const r = await u.run(['registry', 'add', 'team', 'https://elsewhere.example/']);
     expect(r).toMatchObject({ exitCode: 2, stdout: '' });
     expect(r.stderr).toBe(
-      `error[CX_ERR_REGISTRY_DUPLICATE]: a registry named 'team' already exists (${server.url}); nothing was changed.\nRemove it first (cx-ops registry remove team) or choose another name.\n`,
+      `error[CX_ERR_REGISTRY_DUPLICATE]: a registry named 'team' already exists (${server.url}); nothing was changed.\nRemove it first (${u.cx} registry remove team) or choose another name.\n`,
     );
     expect(await readFile(join(u.configDir, 'registries.yaml'), 'utf8')).toBe(before);
   });
@@ -90,7 +90,7 @@ describe('registries', () => {
     const add = await u.run(['registry', 'add', 'team', down.url]);
     expect(add).toMatchObject({
       exitCode: 0,
-      stdout: `added registry team (${down.url}index.yaml)\nNext: cx-ops plugins search TEXT\n`,
+      stdout: `added registry team (${down.url}index.yaml)\nNext: ${u.cx} plugins search TEXT\n`,
     });
     expect(add.stderr).toBe(
       `warning: the registry was added, but its index cannot be used now: registry 'team' (${down.url}index.yaml) is unreachable: cannot connect (ECONNREFUSED); there is no cached copy of its index.\n`,
@@ -99,7 +99,7 @@ describe('registries', () => {
     expect(none.exitCode).toBe(1);
     expect(none.stderr).toMatch(
       new RegExp(
-        `^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: cx-ops registry refresh team\\n$`,
+        `^error\\[CX_ERR_REGISTRY_UNREACHABLE\\]: registry 'team' \\(${down.url}index\\.yaml\\) is unreachable: cannot connect \\(ECONNREFUSED\\); there is no cached copy of its index\\.\\nCheck the URL and the network, then run: ${u.cx} registry refresh team\\n$`,
       ),
     );
 
@@ -136,14 +136,14 @@ describe('registries', () => {
     const r = await u.run(['plugins', 'install', 'disk-guard']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      `error[CX_ERR_REGISTRY_INDEX_INVALID]: ${fixture('malformed-index')}/index.yaml:10: field 'plugins.disk-guard[0].sha256' must match the pattern ^[0-9a-f]{64}$ (found: "not-a-hash")\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: cx-ops registry publish DIR ARCHIVE\n`,
+      `error[CX_ERR_REGISTRY_INDEX_INVALID]: ${fixture('malformed-index')}/index.yaml:10: field 'plugins.disk-guard[0].sha256' must match the pattern ^[0-9a-f]{64}$ (found: "not-a-hash")\nA registry index must match schemas/registry-index.schema.json; ask the registry's maintainer to republish it with: ${u.cx} registry publish DIR ARCHIVE\n`,
     );
   });
 });
 
 describe("the operator's registries.yaml and lock files", () => {
-  const schemaHint = (file: string) =>
-    `Fix that in ${file} (format: schemas/registries.schema.json, e.g. "registries: [{ name: team, url: https://plugins.example.com/cx/ }]"); cx-ops registry add|remove change the file only once it is valid.\n`;
+  const schemaHint = (file: string, u: Home) =>
+    `Fix that in ${file} (format: schemas/registries.schema.json, e.g. "registries: [{ name: team, url: https://plugins.example.com/cx/ }]"); ${u.cx} registry add|remove change the file only once it is valid.\n`;
 
   test('a YAML syntax error is a config-file error with line and column; registry add leaves the file alone', async () => {
     const u = await makeHome(tmp.dir, 'registries-syntax', build);
@@ -171,7 +171,7 @@ describe("the operator's registries.yaml and lock files", () => {
     expect(list).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:2: field 'registry' is not allowed here (unknown field); valid keys here: registries (found: [{"name":"team","url":"${registryDir}"}])\n${schemaHint(file)}`,
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:2: field 'registry' is not allowed here (unknown field); valid keys here: registries (found: [{"name":"team","url":"${registryDir}"}])\n${schemaHint(file, u)}`,
     });
     const add = await u.run(['registry', 'add', 'other', registryDir]);
     expect(add).toMatchObject({ exitCode: 2, stderr: list.stderr });
@@ -182,12 +182,12 @@ describe("the operator's registries.yaml and lock files", () => {
     const r = await u.run(['registry', 'add', 'other', registryDir]);
     expect(r).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file)}`,
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file, u)}`,
     });
     expect(await readFile(file, 'utf8')).toBe(extra);
     await writeFile(file, `registries:\n  - name: team\n    url: ${registryDir}\nfoo: 1\n`);
     expect((await u.run(['plugins', 'search'])).stderr).toBe(
-      `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'foo' is not allowed here (unknown field); valid keys here: registries (found: 1)\n${schemaHint(file)}`,
+      `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'foo' is not allowed here (unknown field); valid keys here: registries (found: 1)\n${schemaHint(file, u)}`,
     );
   });
 
@@ -197,10 +197,9 @@ describe("the operator's registries.yaml and lock files", () => {
     expect(await u.run(['plugins', 'install', '--lock', missing])).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: `error[CX_ERR_USAGE]: lock file ${missing} does not exist; nothing was installed.\nTry: cx-ops plugins install --lock PATH/plugins.lock.json   (a copy of another host's \${dataDir}/plugins.lock.json)\n`,
+      stderr: `error[CX_ERR_USAGE]: lock file ${missing} does not exist; nothing was installed.\nTry: ${u.cx} plugins install --lock PATH/plugins.lock.json   (a copy of another host's \${dataDir}/plugins.lock.json)\n`,
     });
-    const tail =
-      'A plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by cx-ops plugins install; nothing was changed.\n';
+    const tail = `A plugin lock file must match schemas/plugins-lock.schema.json: fix it, or restore the copy written by ${u.cx} plugins install; nothing was changed.\n`;
     const syntax = join(u.dir, 'syntax.json');
     await writeFile(syntax, '{\n  "lock_version": 1,\n  "plugins": { "x": }\n}\n');
     expect(await u.run(['plugins', 'install', '--lock', syntax])).toEqual({
@@ -229,20 +228,20 @@ describe("the operator's registries.yaml and lock files", () => {
     expect(await u.run(['registry', 'add', 'bad', gone])).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr: `error[CX_ERR_USAGE]: registry 'bad': the directory ${gone} does not exist; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${gone} ARCHIVE   (or add it anyway: cx-ops registry add bad ${gone} --force)\n`,
+      stderr: `error[CX_ERR_USAGE]: registry 'bad': the directory ${gone} does not exist; nothing was added.\nTry: check the path, or make it a registry with: ${u.cx} registry publish ${gone} ARCHIVE   (or add it anyway: ${u.cx} registry add bad ${gone} --force)\n`,
     });
     const empty = join(tmp.dir, 'empty-dir');
     await mkdir(empty, { recursive: true });
     const r = await u.run(['registry', 'add', 'empty', `file://${empty}/`]);
     expect(r).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_USAGE]: registry 'empty': ${empty} holds no index.yaml; nothing was added.\nTry: check the path, or make it a registry with: cx-ops registry publish ${empty} ARCHIVE   (or add it anyway: cx-ops registry add empty file://${empty}/ --force)\n`,
+      stderr: `error[CX_ERR_USAGE]: registry 'empty': ${empty} holds no index.yaml; nothing was added.\nTry: check the path, or make it a registry with: ${u.cx} registry publish ${empty} ARCHIVE   (or add it anyway: ${u.cx} registry add empty file://${empty}/ --force)\n`,
     });
     await expect(readFile(join(u.configDir, 'registries.yaml'))).rejects.toThrow(/ENOENT/);
     const forced = await u.run(['registry', 'add', 'bad', gone, '--force']);
     expect(forced).toMatchObject({
       exitCode: 0,
-      stdout: `added registry bad (${gone}/index.yaml)\nNext: cx-ops plugins search TEXT\n`,
+      stdout: `added registry bad (${gone}/index.yaml)\nNext: ${u.cx} plugins search TEXT\n`,
     });
     expect(forced.stderr).toBe(
       `warning: the registry was added, but its index cannot be used now: registry 'bad' (${gone}/index.yaml) is unreachable: ${gone}/index.yaml does not exist; there is no cached copy of its index.\n`,
@@ -293,8 +292,7 @@ describe('publishing and registry locations', () => {
     const nokey = await author.run(['plugins', 'sign', join(author.dir, 'hello-1.0.0.tgz')]);
     expect(nokey).toMatchObject({
       exitCode: 2,
-      stderr:
-        'error[CX_ERR_USAGE]: plugins sign needs --key FILE.\nTry: cx-ops plugins keygen --out mykey   then   cx-ops plugins sign ARCHIVE --key mykey.key\n',
+      stderr: `error[CX_ERR_USAGE]: plugins sign needs --key FILE.\nTry: ${author.cx} plugins keygen --out mykey   then   ${author.cx} plugins sign ARCHIVE --key mykey.key\n`,
     });
     const again = await author.run(['plugins', 'keygen', '--out', join(author.dir, 'k')]);
     expect(again.exitCode).toBe(2);
@@ -320,7 +318,7 @@ describe('publishing and registry locations', () => {
     const pub = await author.run(['registry', 'publish', fresh, stale]);
     expect(pub).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_USAGE]: ${stale}.sig is not a signature of ${stale} (was the archive packed again after signing?); nothing was published.\nTry: cx-ops plugins sign ${stale} --key KEY   then publish again\n`,
+      stderr: `error[CX_ERR_USAGE]: ${stale}.sig is not a signature of ${stale} (was the archive packed again after signing?); nothing was published.\nTry: ${author.cx} plugins sign ${stale} --key KEY   then publish again\n`,
     });
     expect(await readdir(fresh)).toEqual([]);
   });
@@ -366,8 +364,7 @@ describe('publishing and registry locations', () => {
     const rm = await u.run(['registry', 'remove', 'teem']);
     expect(rm).toMatchObject({
       exitCode: 2,
-      stderr:
-        "error[CX_ERR_REGISTRY_UNKNOWN]: no registry named 'teem' (configured: team).\nAdd it with: cx-ops registry add teem URL\n",
+      stderr: `error[CX_ERR_REGISTRY_UNKNOWN]: no registry named 'teem' (configured: team).\nAdd it with: ${u.cx} registry add teem URL\n`,
     });
   });
 });
@@ -378,7 +375,7 @@ describe('choosing a version', () => {
     const r = await u.run(['plugins', 'install', 'hello@^5']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      "error[CX_ERR_VERSION_UNSATISFIED]: no version of 'hello' satisfies '^5' and works with cx-ops 0.1.0. Available: 3.0.0 (needs cx-ops >=99.0.0), 2.0.0, 1.1.0, 1.0.0.\nInstall the newest one that works here with: cx-ops plugins install hello@2.0.0\n",
+      `error[CX_ERR_VERSION_UNSATISFIED]: no version of 'hello' satisfies '^5' and works with cx-ops 0.1.0. Available: 3.0.0 (needs cx-ops >=99.0.0), 2.0.0, 1.1.0, 1.0.0.\nInstall the newest one that works here with: ${u.cx} plugins install hello@2.0.0\n`,
     );
     const pick = await u.run(['plugins', 'install', 'hello@^1', '-y', '--dry-run']);
     expect(pick).toMatchObject({
@@ -393,7 +390,7 @@ describe('choosing a version', () => {
     const r = await u.run(['plugins', 'install', 'helo']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      "error[CX_ERR_REGISTRY_PLUGIN_UNKNOWN]: no plugin named 'helo' in the configured registries (team). Did you mean: hello?\nSearch with: cx-ops plugins search TEXT\n",
+      `error[CX_ERR_REGISTRY_PLUGIN_UNKNOWN]: no plugin named 'helo' in the configured registries (team). Did you mean: hello?\nSearch with: ${u.cx} plugins search TEXT\n`,
     );
   });
 });
@@ -421,7 +418,7 @@ describe('hostile archives and interrupted installs', () => {
     const r = await u.run(['plugins', 'install', 'evil', '-y']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toBe(
-      `error[CX_ERR_ARCHIVE_UNSAFE]: ${evilDir}/archives/evil-1.0.0.tgz: entry '../../../../../../../../..${victim}/passwd' climbs out of the archive with '..'; the archive was refused and nothing was written.\nA plugin archive holds only plain files and directories inside it; rebuild it with: cx-ops plugins pack DIR\n`,
+      `error[CX_ERR_ARCHIVE_UNSAFE]: ${evilDir}/archives/evil-1.0.0.tgz: entry '../../../../../../../../..${victim}/passwd' climbs out of the archive with '..'; the archive was refused and nothing was written.\nA plugin archive holds only plain files and directories inside it; rebuild it with: ${u.cx} plugins pack DIR\n`,
     );
     await expect(readdir(victim)).rejects.toThrow(/ENOENT/);
     await expect(readdir(u.installDir)).rejects.toThrow(/ENOENT/);

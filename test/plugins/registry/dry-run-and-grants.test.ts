@@ -123,7 +123,7 @@ describe.sequential('dry runs and grants with no terminal', () => {
     const r = await user.run(['plugins', 'install', 'reader@^1.0']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(
-      "error[CX_ERR_USAGE]: plugin 'reader' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins install reader@'^1.0' --grant 'read:/etc/hostname'   (or -y to grant all requested)\n",
+      `error[CX_ERR_USAGE]: plugin 'reader' requests permissions and there is no terminal to ask; nothing was installed.\nTry: ${user.cx} plugins install reader@'^1.0' --grant 'read:/etc/hostname'   (or -y to grant all requested)\n`,
     );
     const ok = await user.run(['plugins', 'install', 'reader@^1.0', '--grant', 'read:/etc/hostname']);
     expect(ok).toMatchObject({
@@ -153,14 +153,13 @@ describe.sequential('dry runs and grants with no terminal', () => {
     const r = await user.run(['plugins', 'update']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(
-      "error[CX_ERR_USAGE]: plugin 'reader' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins update reader --grant 'read:/etc/hostname' --grant 'read:/etc/os-release'   (or -y to grant all requested)\n",
+      `error[CX_ERR_USAGE]: plugin 'reader' requests permissions and there is no terminal to ask; nothing was installed.\nTry: ${user.cx} plugins update reader --grant 'read:/etc/hostname' --grant 'read:/etc/os-release'   (or -y to grant all requested)\n`,
     );
     const noName = await user.run(['plugins', 'update', '--grant', 'read:/etc/hostname']);
     expect(noName).toEqual({
       exitCode: 2,
       stdout: '',
-      stderr:
-        'error[CX_ERR_USAGE]: plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.\nTry: cx-ops plugins update NAME --grant GRANT...\n',
+      stderr: `error[CX_ERR_USAGE]: plugins update --grant needs the name of the one plugin the grants are for; nothing was updated.\nTry: ${user.cx} plugins update NAME --grant GRANT...\n`,
     });
     expect((await lockOf()).plugins.reader.version).toBe('1.0.0');
     const ok = await user.run(['plugins', 'update', 'reader', '--grant', 'read:/etc/hostname', 'read:/etc/os-release']);

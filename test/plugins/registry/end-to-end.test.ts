@@ -87,7 +87,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
   test('the user adds the registry, searches, and sees it in plugins list --available', async () => {
     expect(await user.run(['registry', 'add', 'team', server.url])).toEqual({
       exitCode: 0,
-      stdout: `added registry team (${server.url}index.yaml): 1 plugin\nNext: cx-ops plugins search TEXT\n`,
+      stdout: `added registry team (${server.url}index.yaml): 1 plugin\nNext: ${user.cx} plugins search TEXT\n`,
       stderr: '',
     });
     const search = await user.run(['plugins', 'search', 'linux', '--json']);
@@ -125,7 +125,7 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('It requests these permissions:\n  - read:/proc/sys/kernel/ostype\n');
     expect(r.stderr).toContain(
-      "error[CX_ERR_USAGE]: plugin 'os-type' requests permissions and there is no terminal to ask; nothing was installed.\nTry: cx-ops plugins install os-type@'^0.1' --grant 'read:/proc/sys/kernel/ostype'",
+      `error[CX_ERR_USAGE]: plugin 'os-type' requests permissions and there is no terminal to ask; nothing was installed.\nTry: ${user.cx} plugins install os-type@'^0.1' --grant 'read:/proc/sys/kernel/ostype'`,
     );
     await expect(readlink(join(user.installDir, 'os-type'))).rejects.toThrow(/ENOENT/);
   });

@@ -72,6 +72,8 @@ export interface Home {
   dataDir: string;
   cacheDir: string;
   installDir: string;
+  /** How cx-ops names itself in the hints of this home's runs (its directories repeated). */
+  cx: string;
   /** Runs cx-ops with this home's directories (the host root stays "/": read-only checks only). */
   run(args: string[], options?: { cwd?: string; input?: string }): Promise<CliRun>;
   /** Starts cx-ops without waiting (to kill it mid-way). */
@@ -107,6 +109,7 @@ export async function makeHome(root: string, name: string, build: BuiltSnapshot)
     dir,
     ...h,
     installDir: join(h.dataDir, 'plugins'),
+    cx: `cx-ops --config-dir ${h.configDir} --data-dir ${h.dataDir} --log-dir ${h.logDir} --cache-dir ${h.cacheDir}`,
     async run(args, o = {}) {
       const r = await execa(process.execPath, argv(args), {
         reject: false,

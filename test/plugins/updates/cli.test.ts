@@ -11,6 +11,10 @@ import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
 let world: AptWorld;
 
+/** cx-ops as the hints of these runs name it: with every directory option cx() gives. */
+const prefix = () =>
+  `cx-ops --root ${world.root} --config-dir ${join(world.root, 'etc/cx')} --data-dir ${join(world.root, 'var/lib/cx')} --log-dir ${join(world.root, 'var/log/cx')} --cache-dir ${join(world.root, 'var/cache/cx')}`;
+
 async function cx(args: string[]) {
   const r = await execa(
     process.execPath,
@@ -75,6 +79,18 @@ describe('cx-ops repair/update commands on a temp root', () => {
     expect(box.stdout).toContain('Package lists: as apt has them');
     expect(box.stdout).toContain('2 package update(s) available\n1 security update(s)');
 
+    // --dev: what it says it would run is what it counts as recorded (one count, the true one).
+    const dev = await cx(['--dev', 'update', 'apply', '--packages', '--security', '-y']);
+    expect(dev.code, dev.stderr).toBe(0);
+    const wouldRun = dev.stdout.split('\n').filter((l) => l.includes('would run: '));
+    expect(wouldRun).toHaveLength(1);
+    expect(wouldRun[0]).toContain('apt-get');
+    expect(wouldRun[0]).toContain('install -y -q --only-upgrade cx-demo=2.0');
+    const recorded = dev.stderr.match(/development mode: (\d+) side-effecting calls? recorded/);
+    expect(recorded, dev.stderr).not.toBeNull();
+    expect(dev.stderr).toMatch(/exec: apt-get .*install -y -q --only-upgrade cx-demo=2\.0/);
+    expect(world.installed()['cx-demo']).toBe('1.0');
+
     const apply = await cx(['update', 'apply', '--packages', '--security', '-y', '--json']);
     expect(apply.code, apply.stderr).toBe(0);
     const report = JSON.parse(apply.stdout);
@@ -121,8 +137,7 @@ describe('cx-ops repair/update commands on a temp root', () => {
     const wait = await cx(['repair', 'apt', '--lock-wait', 'abc']);
     expect(wait).toMatchObject({
       code: 2,
-      stderr:
-        'error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: cx-ops repair apt --lock-wait 60',
+      stderr: `error[CX_ERR_USAGE]: repair apt: --lock-wait takes a number of seconds >= 0 (found: "abc").\nTry: ${prefix()} repair apt --lock-wait 60`,
     });
     const both = await cx(['update', 'apply', '--packages', '--system', '--dry-run']);
     expect(both.code).toBe(2);

@@ -13,6 +13,10 @@ const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.met
 let world: AptWorld;
 const hold = () => join(world.root, 'tmp/cx-hold');
 
+/** cx-ops as the hints of these runs name it: with every directory option cx() gives. */
+const prefix = () =>
+  `cx-ops --root ${world.root} --config-dir ${join(world.root, 'etc/cx')} --data-dir ${join(world.root, 'var/lib/cx')} --log-dir ${join(world.root, 'var/log/cx')} --cache-dir ${join(world.root, 'var/cache/cx')}`;
+
 function cx(args: string[]): ResultPromise {
   return execa(
     process.execPath,
@@ -78,7 +82,7 @@ describe('one update run at a time; an interrupted rollback is finished by the n
     );
     const second = await cx(['update', 'apply', '--packages', '-y']);
     expect(second.exitCode).toBe(5);
-    expect(second.stderr).toContain(`(pid ${first.pid}, cx-ops update apply --packages)`);
+    expect(second.stderr).toContain(`(pid ${first.pid}, ${prefix()} update apply --packages)`);
     const rollback = await cx(['update', 'rollback', '-y']);
     expect(rollback.exitCode).toBe(5);
     expect(rollback.stderr).toContain(`pid ${first.pid}`);
