@@ -37,7 +37,7 @@ alerts:
 `,
     );
     d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
     await mkdir(OUTPUT, { recursive: true });
     headless = await launchHeadless({ width: 1100, height: 900 });
   }, 120_000);

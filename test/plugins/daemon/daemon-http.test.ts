@@ -16,7 +16,7 @@ describe('cx-ops daemon over HTTP', () => {
     host = await daemonRoot('healthy');
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space, cpu_load]\n');
     d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
   });
   afterAll(async () => {
     await d?.stop();

@@ -26,7 +26,7 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       'daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space, zombie_processes]\n',
     );
     d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
     await mkdir(OUTPUT, { recursive: true });
     headless = await launchHeadless({ width: 1100, height: 800 });
     browser = headless.browser;
@@ -98,7 +98,7 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
         `daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space]\n  token_file: ${tokenFile}\n`,
       );
       const sd = await secured.start();
-      await sd.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+      await sd.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
       const errors: string[] = [];
 
       const asked = await browser.newPage();
