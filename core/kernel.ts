@@ -25,7 +25,7 @@ import { discoverPlugins } from './loader/discover.js';
 import type { Paths } from './paths.js';
 import { Registry, type InvokeRequest } from './registry.js';
 import type { SandboxHost } from './sandbox/host.js';
-import { readState, type KernelState } from './state.js';
+import { readStateForRun, type KernelState } from './state.js';
 import { KERNEL_VERSION } from './version.js';
 
 export type { PluginRecord } from './kernel/plugin-record.js';
@@ -68,6 +68,8 @@ export class Kernel implements BootHost {
   /** Why config.yaml was ignored (only with `tolerateConfigError`). */
   configError?: CxError;
   state!: KernelState;
+  /** Why the plugin state is at its defaults (the state file is not readable by this user). */
+  stateNote?: string;
   private sandboxHost?: Promise<SandboxHost>;
   private readonly contexts: ContextFactory;
 
@@ -119,7 +121,7 @@ export class Kernel implements BootHost {
       k.configError = e;
       return defaultConfig(options.paths.configDir);
     });
-    k.state = await readState(options.paths.dataDir);
+    ({ state: k.state, note: k.stateNote } = await readStateForRun(options.paths.dataDir));
     const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory, {
       writeCache: options.writeCaches !== false,
     });

@@ -52,8 +52,8 @@ const REAPER_SCRIPT = [
  */
 const statBuffer = Buffer.alloc(512);
 
-/** The session id in /proc/PID/stat, or undefined when the process is gone or unreadable. */
-function sessionOf(pid: string): number | undefined {
+/** State and session id in /proc/PID/stat, or undefined when the process is gone or unreadable. */
+function statOf(pid: string): { state: string; session: number } | undefined {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/stat`, 'r');
@@ -71,10 +71,16 @@ function sessionOf(pid: string): number | undefined {
   const stat = statBuffer.toString('latin1', 0, n);
   // Fields after the command name (which may hold spaces and parentheses): state ppid pgrp session.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 4);
-  return f.length === 4 ? Number(f[3]) : undefined;
+  return f.length === 4 ? { state: f[0]!, session: Number(f[3]) } : undefined;
 }
 
-/** Process ids whose session id is `sid` (read from /proc; empty where /proc is not readable). */
+/** Whether a process still runs: neither gone nor a zombie (dead, waiting for its parent). */
+function running(pid: number): boolean {
+  const st = statOf(String(pid));
+  return st !== undefined && st.state !== 'Z' && st.state !== 'X';
+}
+
+/** Process ids whose session id is `sid` and that still run (read from /proc; empty where /proc is not readable). */
 export function sessionMembers(sid: number): number[] {
   const out: number[] = [];
   let entries: string[];
@@ -86,12 +92,21 @@ export function sessionMembers(sid: number): number[] {
   for (const e of entries) {
     const c = e.charCodeAt(0);
     if (c < 48 || c > 57) continue;
-    if (sessionOf(e) === sid) out.push(Number(e));
+    const st = statOf(e);
+    if (st?.session === sid && st.state !== 'Z' && st.state !== 'X') out.push(Number(e));
   }
   return out;
 }
 
-/** Kills a session leader's process group, then whatever is left in its session. Never throws. */
+/** How long killProcessTree waits for what it killed to be dead (a SIGKILL takes effect when the victim next runs). */
+const DEATH_WAIT_MS = 100;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Kills a session leader's process group, then whatever is left in its session, and returns
+ * once they are dead (or after DEATH_WAIT_MS on a machine too busy to run them): a caller told
+ * the program ended finds nothing of its tree running. Never throws.
+ */
 export function killProcessTree(pid: number | undefined): void {
   if (!pid || pid <= 1) return;
   try {
@@ -99,6 +114,7 @@ export function killProcessTree(pid: number | undefined): void {
   } catch {
     // ESRCH: the group is gone (its members may still be in the session).
   }
+  const until = performance.now() + DEATH_WAIT_MS;
   for (let pass = 0; pass < 2; pass++) {
     const left = sessionMembers(pid);
     if (left.length === 0) return;
@@ -109,6 +125,7 @@ export function killProcessTree(pid: number | undefined): void {
         // Already gone.
       }
     }
+    while (left.some(running) && performance.now() < until) Atomics.wait(sleeper, 0, 0, 1);
   }
 }
 

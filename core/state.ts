@@ -33,6 +33,24 @@ export function stateFile(dataDir: string): string {
   return join(dataDir, 'state.json');
 }
 
+/**
+ * The state for a run that only reads: as readState, but a state file this user may not read
+ * (an unprivileged NRPE agent, a root-owned 0700 /var/lib/cx) gives the defaults and a note
+ * saying so, instead of an error on every command.
+ */
+export async function readStateForRun(dataDir: string): Promise<{ state: KernelState; note?: string }> {
+  try {
+    return { state: await readState(dataDir) };
+  } catch (e) {
+    if (!(e instanceof CxError) || !/\b(EACCES|EPERM)\b/.test(String(e.params.detail))) throw e;
+    const uid = process.getuid?.() ?? -1;
+    return {
+      state: emptyState(),
+      note: `${stateFile(dataDir)} is not readable by this user (uid ${uid}): the plugins are at their defaults (built-ins on, third-party plugins off). Commands that change the host need root: run them with sudo; an unprivileged user may keep its own state with --data-dir DIR.`,
+    };
+  }
+}
+
 export async function readState(dataDir: string): Promise<KernelState> {
   const file = stateFile(dataDir);
   let text: string;

@@ -128,6 +128,8 @@ class PlainReader {
   private atEnd = false;
   /** Where the next line begins. */
   private next = 0;
+  /** The first '#' at or after the last place hashFrom looked from. */
+  private nextHash = -1;
 
   constructor(text: string) {
     this.text = text;
@@ -305,14 +307,27 @@ class PlainReader {
     else {
       // A plain scalar: up to a comment or the end of the line.
       if (this.badPlainStart(v)) throw OUTSIDE;
-      let e = v;
-      while (e < this.lineEnd && !(t.charCodeAt(e) === 35 && t.charCodeAt(e - 1) === 32)) e++;
+      let e = this.lineEnd;
+      for (let h = this.hashFrom(v); h < this.lineEnd; h = this.hashFrom(h + 1))
+        if (t.charCodeAt(h - 1) === 32) {
+          e = h;
+          break;
+        }
       while (t.charCodeAt(e - 1) === 32) e--;
       const s = t.slice(v, e);
       // ": " or a final ":" would make it a mapping (an error on a key's line).
       if (s.includes(': ') || s.charCodeAt(s.length - 1) === 58) throw OUTSIDE;
       this.out.add(jsonOf(s));
     }
+  }
+
+  /** The first '#' at or after i (the text's length when there is none), found once per '#'. */
+  private hashFrom(i: number): number {
+    if (this.nextHash < i) {
+      const h = this.text.indexOf('#', i);
+      this.nextHash = h < 0 ? this.end : h;
+    }
+    return this.nextHash;
   }
 
   /** After a node: only spaces, then nothing or a comment. */

@@ -19,6 +19,7 @@ export const GENERATED = Object.freeze({
   'doctor-result.schema.json': 'DoctorReport',
   'plugins-lock.schema.json': 'PluginsLock',
   'registry-index.schema.json': 'RegistryIndex',
+  'alerts.schema.json': 'AlertsFile',
 });
 
 /** schemas/types/<name>.ts for schemas/<name>.schema.json. */

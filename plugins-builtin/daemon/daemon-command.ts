@@ -39,6 +39,7 @@ import { daemonMetricKind, setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
 import { systemdNotifier } from './sd-notify.js';
+import { cycleEndHook } from './state-kind.js';
 
 /** The kernel the daemon currently runs jobs through (the booting one, or one a reload swapped in). */
 interface Generation {
@@ -297,6 +298,9 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
           );
       }
       state.publish('cycle', api.checksBody());
+      // Plugins act on the cycle (alerts); a tap that throws or hangs is reported by the kernel, never fatal.
+      const fired = await registry.callHook(cycleEndHook, { cycle, ts: ended, results, checks: out?.checks ?? {} });
+      for (const e of fired.errors) log.warn('hook_failed', e.message, { code: e.code }, e.plugin);
       // Not awaited: a panel that hangs must not hold the checks job past its deadline.
       void refreshPanels(registry);
       if (!readySent && (listening || once)) {

@@ -15,11 +15,15 @@ export function setActiveHistory(store: HistoryStore | undefined): void {
   active = store;
 }
 
-/** The daemon's open store, or the one in the data directory opened for `fn` (undefined when none exists). */
-export async function withHistory<T>(ctx: PluginContext<unknown>, fn: (h: HistoryStore) => T): Promise<T | undefined> {
+/** The daemon's open store, or the one in the data directory opened for `fn` (undefined when none exists and `create` is off). */
+export async function withHistory<T>(
+  ctx: PluginContext<unknown>,
+  fn: (h: HistoryStore) => T,
+  create = false,
+): Promise<T | undefined> {
   if (active) return fn(active);
   const file = join(ctx.env.dataDir, 'history.db');
-  if (!(await ctx.localFs.stat(file))) return undefined;
+  if (!create && !(await ctx.localFs.stat(file))) return undefined;
   const { store } = await HistoryStore.open(file, ctx.localFs);
   try {
     return fn(store);

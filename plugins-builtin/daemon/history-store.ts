@@ -38,6 +38,14 @@ const MIGRATIONS: string[] = [
      data TEXT
    );
    CREATE INDEX events_ts ON events (ts);`,
+  // Plugins' own durable state (the alerts plugin's alert states, silences and notification queue).
+  `CREATE TABLE plugin_state (
+     plugin TEXT NOT NULL,
+     key TEXT NOT NULL,
+     ts INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     PRIMARY KEY (plugin, key)
+   );`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -195,6 +203,27 @@ export class HistoryStore {
       ts: new Date(r.ts).toISOString(),
       data: r.data === null ? null : (JSON.parse(r.data) as unknown),
     }));
+  }
+
+  /** A plugin's state entries whose key starts with `prefix`, by key. */
+  state(plugin: string, prefix = ''): Array<{ key: string; ts: number; value: unknown }> {
+    const rows = this.db
+      .prepare('SELECT key, ts, value FROM plugin_state WHERE plugin = ? AND substr(key, 1, ?) = ? ORDER BY key')
+      .all(plugin, prefix.length, prefix) as Array<{ key: string; ts: number; value: string }>;
+    return rows.map((r) => ({ key: r.key, ts: r.ts, value: JSON.parse(r.value) as unknown }));
+  }
+
+  /** Sets (value) or deletes (null) a plugin's state entries, in one transaction. */
+  putState(plugin: string, ts: number, entries: Array<{ key: string; value: unknown }>): void {
+    const put = this.db.prepare(
+      'INSERT INTO plugin_state (plugin, key, ts, value) VALUES (?, ?, ?, ?) ON CONFLICT (plugin, key) DO UPDATE SET ts = excluded.ts, value = excluded.value',
+    );
+    const del = this.db.prepare('DELETE FROM plugin_state WHERE plugin = ? AND key = ?');
+    this.db.transaction(() => {
+      for (const e of entries)
+        if (e.value === null || e.value === undefined) del.run(plugin, e.key);
+        else put.run(plugin, e.key, ts, JSON.stringify(e.value));
+    })();
   }
 
   /** Row counts (for `history` and the API). */

@@ -179,6 +179,39 @@ function pick(errors: ErrorObject[]): ErrorObject[] {
   return out;
 }
 
+/** How many object keys valid JSON text holds (each string followed by ':'). */
+function jsonKeysInText(text: string): number {
+  let keys = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) !== 34) continue;
+    // A string: to its closing quote (past escapes), then a key if ':' follows.
+    let j = i + 1;
+    for (let c = text.charCodeAt(j); c !== 34; c = text.charCodeAt(j)) j += c === 92 ? 2 : 1;
+    i = j + 1;
+    while (
+      i < text.length &&
+      (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13 || text.charCodeAt(i) === 9)
+    )
+      i++;
+    if (text.charCodeAt(i) === 58) keys++;
+    i--;
+  }
+  return keys;
+}
+
+/** How many object keys a parsed JSON value holds, at every depth. */
+function keysIn(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  let n = 0;
+  if (Array.isArray(v)) for (const x of v) n += keysIn(x);
+  else
+    for (const k in v) {
+      n++;
+      n += keysIn((v as Record<string, unknown>)[k]);
+    }
+  return n;
+}
+
 /** Parses and schema-checks manifest text; `file` is how problems name it. */
 export function readManifest(text: string, file: string): ReadResult {
   let data: unknown;
@@ -190,6 +223,8 @@ export function readManifest(text: string, file: string): ReadResult {
     } catch {
       // Not plain JSON after all: YAML reads it or names the position.
     }
+    // JSON.parse keeps the last of two equal keys silently; the yaml library names the second.
+    if (data !== undefined && jsonKeysInText(text) !== keysIn(data)) data = undefined;
   }
   if (data === undefined && !json) data = parsePlainYaml(text);
   if (data === undefined) {

@@ -267,6 +267,38 @@ describe('nothing to do is said, not silent', () => {
   });
 });
 
+describe('an unprivileged user (an NRPE agent)', () => {
+  const canSwitch = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser');
+  test.skipIf(!canSwitch)(
+    'a root-only state file: read-only commands run at the defaults with a one-line note',
+    async () => {
+      await chmod(t.root, 0o755);
+      for (const d of ['var/lib/cx', 'var/log/cx', 'var/cache/cx'])
+        await mkdir(join(t.root, d), { recursive: true, mode: 0o700 });
+      await writeFile(join(t.root, 'var/lib/cx/state.json'), '{"version":1,"plugins":{}}\n');
+      const asNobody = (args: string[]) =>
+        execa(
+          '/usr/sbin/runuser',
+          ['-u', 'nobody', '--', process.execPath, '--no-node-snapshot', LAUNCHER, '--root', t.root, ...args],
+          {
+            reject: false,
+            env: { HOME: '/nonexistent', NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+            extendEnv: false,
+          },
+        );
+      const note = `note: ${join(t.root, 'var/lib/cx/state.json')} is not readable by this user (uid 65534): the plugins are at their defaults`;
+      const version = await asNobody(['--version']);
+      expect(version).toMatchObject({ exitCode: 0, stdout: '0.1.0' });
+      expect(version.stderr).toContain(note);
+      const doctor = await asNobody(['doctor', '--check', 'disk_space', '--json']);
+      expect(doctor.exitCode, doctor.stderr).toBe(0);
+      expect(JSON.parse(doctor.stdout).results.map((r: { check_id: string }) => r.check_id)).toEqual(['disk_space']);
+      expect(doctor.stderr).toContain(note);
+      expect(doctor.stderr).not.toContain('CX_ERR_IO');
+    },
+  );
+});
+
 describe('plugin directories', () => {
   test('--plugin-dir naming no directory is an error naming the flag and the path', async () => {
     const missing = join(t.root, 'no-such-dir');

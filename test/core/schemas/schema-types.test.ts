@@ -20,6 +20,7 @@ describe('schemas/types', () => {
 
   test('holds only generated files', () => {
     expect(readdirSync(`${repo}schemas/types`).sort()).toEqual([
+      'alerts.ts',
       'doctor-result.ts',
       'plugin-shape.ts',
       'plugin.ts',

@@ -73,7 +73,7 @@ describe('the history store', () => {
     expect(moved.message).toMatch(/moved to .*history\.db\.corrupt-/);
     const files = await readdir(join(host.root, 'var/lib/cx'));
     expect(files.some((f) => /^history\.db\.corrupt-/.test(f))).toBe(true);
-    await d.waitFor((l) => l.type === 'cycle_end', 'a cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a cycle');
     await eventually(
       async () => (await d.get('/api/v1/history')).json.results.length > 0,
       'results in the fresh store',

@@ -16,7 +16,7 @@ describe('cx-ops daemon over HTTP', () => {
     host = await daemonRoot('healthy');
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space, cpu_load]\n');
     d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
   });
   afterAll(async () => {
     await d?.stop();
@@ -99,7 +99,7 @@ describe('cx-ops daemon over HTTP', () => {
     expect(ev.json.events.length).toBeGreaterThan(0);
     const st = await d.get('/api/v1/status');
     expectSchema('daemon-api-status', st.json);
-    expect(st.json.jobs.map((j: { id: string }) => j.id)).toEqual(['checks']);
+    expect(st.json.jobs.map((j: { id: string }) => j.id)).toEqual(['checks', 'alerts-delivery']);
     expectSchema('daemon-api-panels', (await d.get('/api/v1/panels')).json);
     expect((await d.get('/api/v1/history?since=soon')).status).toBe(400);
     expect((await d.get('/api/v1/nothing')).status).toBe(404);

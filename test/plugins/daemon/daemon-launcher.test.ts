@@ -31,14 +31,14 @@ describe('cx-ops-daemon', () => {
     // what it contributes, the marker plugin included, in the daemon's own process, for good.
     await coldCache();
     let d = await host.start({ args: ['--plugin-dir', dir] });
-    await d.waitFor((l) => l.type === 'cycle_end', 'a cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a cycle');
     expect(await importers()).toContain(d.pid);
     expect((await d.stop()).exitCode).toBe(0);
 
     await rm(marker, { force: true });
     await coldCache();
     d = await host.start({ args: ['--plugin-dir', dir], launcher: 'daemon' });
-    await d.waitFor((l) => l.type === 'cycle_end', 'a cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a cycle');
     const by = await importers();
     expect(by).toHaveLength(1); // the throwaway boot that wrote the shape cache
     expect(by).not.toContain(d.pid);

@@ -176,7 +176,7 @@ describe('cx-ops daemon signals', () => {
     host = await daemonRoot('healthy');
     await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
     const d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
     expect(Object.keys((await d.get('/health')).json.checks)).toEqual(['memory']);
 
     await host.config('daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load]\n');

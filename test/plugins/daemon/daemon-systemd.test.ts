@@ -68,7 +68,7 @@ describe('systemd notification', () => {
     host = await daemonRoot('healthy');
     await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
     const d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'a cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'a cycle');
     expect(d.lines.filter((l) => l.level !== 'info')).toEqual([]);
     expect((await d.stop()).exitCode).toBe(0);
   });

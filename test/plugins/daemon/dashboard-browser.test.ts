@@ -28,7 +28,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
       'daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space, zombie_processes]\n',
     );
     d = await host.start();
-    await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+    await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
     profile = await mkdtemp(join(tmpdir(), 'cx-chromium-'));
     await mkdir(OUTPUT, { recursive: true });
     browser = await chromium.launchPersistentContext(profile, {
@@ -114,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in headless Chromium', () 
         `daemon:\n  interval: 2s\n  listen: 127.0.0.1:0\n  checks: [memory, disk_space]\n  token_file: ${tokenFile}\n`,
       );
       const sd = await secured.start();
-      await sd.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+      await sd.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
       const errors: string[] = [];
 
       const asked = await browser.newPage();

@@ -31,7 +31,7 @@ describe.skipIf(!existsSync('/usr/bin/prometheus') || !existsSync('/usr/bin/prom
       host = await daemonRoot('healthy');
       await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory, cpu_load, disk_space]\n');
       d = await host.start();
-      await d.waitFor((l) => l.type === 'cycle_end', 'first cycle');
+      await d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks', 'first cycle');
     });
     afterAll(async () => {
       await d?.stop();

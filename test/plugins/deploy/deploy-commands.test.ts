@@ -2,7 +2,7 @@
 // (marker files show what ran): --json on every command, errors included, in the kernel's one
 // error shape; the plan shown and the question asked on a real terminal (a pty from util-linux
 // `script`); the lock that keeps a second apply out while one runs; rollback --dry-run; a driver
-// this host lacks; max_parallel.
+// this host lacks; max_parallel; --help.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -286,5 +286,28 @@ describe('deploy commands: --json, the terminal, the lock', { timeout: 300_000 }
     let most = 0;
     for (const e of events) most = Math.max(most, (now += e.d));
     expect({ starts: events.filter((e) => e.d === 1).length, most }).toEqual({ starts: 4, most: 2 });
+  });
+
+  it('--help of each command names its arguments and options, and exits 0', async () => {
+    const wanted: Record<string, string[]> = {
+      validate: ['<file>', '--json'],
+      plan: ['<file>', '--format <format>', '--json'],
+      deps: ['<file> <service>', '--reverse', '--json'],
+      apply: ['<file>', '--only <service...>', '--dry-run', '--json', '-y, --yes', 'Shows the plan and asks first'],
+      rollback: ['<file> [service]', '--script', '--dry-run', '--json'],
+      status: ['<file> [service]', '--watch', '--interval <seconds>', '--count <rounds>', '--script', '--json'],
+    };
+    const top = await cx(['deploy', '--help']);
+    expect(top.code).toBe(0);
+    for (const [cmd, parts] of Object.entries(wanted)) {
+      expect(top.stdout).toContain(`  ${cmd} [options] <file>`);
+      const r = await cx(['deploy', cmd, '--help']);
+      expect({ cmd, code: r.code, usage: r.stdout.split('\n')[0] }).toEqual({
+        cmd,
+        code: 0,
+        usage: `Usage: cx-ops deploy ${cmd} [options] ${parts[0]}`,
+      });
+      for (const part of parts.slice(1)) expect(r.stdout, `${cmd} --help`).toContain(part);
+    }
   });
 });

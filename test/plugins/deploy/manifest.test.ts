@@ -77,6 +77,34 @@ describe('the seed examples', () => {
     expect(json.manifest).toEqual(yaml);
     expect(validateServiceManifest(json)).toEqual([]);
   });
+
+  it('JSON with a key twice is refused at the second one (JSON.parse alone would keep the last)', () => {
+    const text = [
+      '{',
+      '  "services": {',
+      '    "a": { "enable": true, "ip": "127.0.0.10", "hostname": "a.test" },',
+      '    "a": { "enable": true, "ip": "127.0.0.11", "hostname": "b.test", "health_check": "\\"a\\": 1" }',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    expect(readManifest(text, 'dup.json')).toEqual({
+      ok: false,
+      problems: [
+        {
+          file: 'dup.json',
+          line: 4,
+          column: 5,
+          field: '(root)',
+          message: 'Error: Not a YAML or JSON manifest: Map keys must be unique',
+          detail: 'Fix the syntax at that position.',
+        },
+      ],
+    });
+    // Without the second "a", a string holding `"a": 1` is no key.
+    const once = text.replace('"a": { "enable": true, "ip": "127.0.0.11"', '"b": { "enable": true, "ip": "127.0.0.11"');
+    expect(readManifest(once, 'once.json').ok).toBe(true);
+  });
 });
 
 const BAD = `network:
