@@ -3,7 +3,7 @@
  * for its plan, and refuse everything wrong at once (unknown types, sources, targets outside
  * the allowed roots, shared identifiers, marker problems) before anything changes.
  */
-import { closest, CxError, type PluginContext } from 'cx-ops/sdk';
+import { closest, CxError, mapLimit, type PluginContext } from 'cx-ops/sdk';
 import { moduleInvalid, opProblem, readModule, type ModuleProblem } from './module-file.js';
 import type { HotfixModule, OperationBase } from './module-types.js';
 import { askOperation, operationKind, type OperationContext, type OperationPlan } from './operation-kind.js';
@@ -104,8 +104,12 @@ export async function planModule(
   if (problems.length) throw moduleInvalid(m.file, problems);
   const steps: PlannedStep[] = [];
   const markers: CxError[] = [];
+  // Plans change nothing: they are asked for side by side, and read in order.
+  const plans = await mapLimit(ordered.order, 8, (op, i) =>
+    planOperation(ctx, operationRequest(ctx, m, op, i + 1, planDir)),
+  );
   for (const [i, op] of ordered.order.entries()) {
-    const plan = await planOperation(ctx, operationRequest(ctx, m, op, i + 1, planDir));
+    const plan = plans[i]!;
     for (const p of plan.problems) {
       if (p.file && p.fix)
         markers.push(

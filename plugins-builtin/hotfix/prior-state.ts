@@ -69,9 +69,13 @@ export async function capturePath(
   return { state, unsynced: linked ? [] : [to] };
 }
 
-/** What is at the path now differs from `s` in these ways (empty: identical). */
-export async function differences(files: HostFiles, s: PathState): Promise<string[]> {
-  const info = await files.lstat(s.path);
+/** What is at the path now (`now`: its lstat, when the caller has it) differs from `s` in these ways (empty: identical). */
+export async function differences(
+  files: HostFiles,
+  s: PathState,
+  now?: Awaited<ReturnType<HostFiles['lstat']>>,
+): Promise<string[]> {
+  const info = now === undefined ? await files.lstat(s.path) : now;
   if (s.kind === 'absent') return info ? [`${s.path} should not exist but is a ${info.type}`] : [];
   if (!info) return [`${s.path} is missing`];
   const want = s.kind === 'file' ? 'file' : 'symlink';
@@ -113,18 +117,31 @@ async function fileFromBackup(files: HostFiles, backup: string, tmp: string, syn
  * Puts `s` back (idempotent: safe to repeat after a crash midway) and verifies it (type, mode,
  * owner, content hash or link target, absence). A file or symlink is built beside the path and
  * renamed over it, so the path is never half-written; a file comes back as a hard link of its
- * backup when it can (which keeps the file's mode and owner). With `sync: false` the caller
- * fsyncs what restoreSyncs names afterwards.
+ * backup when it can (which keeps the file's mode and owner). With `unsynced`, nothing is fsynced
+ * here: what needs it is added there (the directory; the file too when it was copied, as a
+ * linked file is the backup, already durable).
  */
-export async function restorePath(files: HostFiles, s: PathState, runDir: string, sync = true): Promise<string[]> {
+export async function restorePath(
+  files: HostFiles,
+  s: PathState,
+  runDir: string,
+  unsynced?: Set<string>,
+): Promise<string[]> {
+  const sync = !unsynced;
+  unsynced?.add(parentOf(s.path));
   const tmp = `${parentOf(s.path)}/.${s.path.slice(parentOf(s.path).length + 1)}.hotfix-restore.tmp`;
   if (s.kind === 'file') {
+    let left: string[];
     // Restored whether or not it looks the same already: that costs what checking its bytes would.
     try {
       const linked = await fileFromBackup(files, `${runDir}/${s.backup}`, tmp, sync);
+      if (!linked) unsynced?.add(s.path);
       await files.rename(tmp, s.path, sync);
-      // A rename between two links of one file does nothing (the step never replaced it): drop the link.
-      if (linked) await files.remove(tmp).catch(() => undefined);
+      const after = await files.lstat(s.path);
+      // A rename between two links of one file does nothing (the step had not replaced it): the
+      // file then has a third name, the link, which goes.
+      if (linked && after && after.nlink > 2) await files.remove(tmp).catch(() => undefined);
+      left = await differences(files, s, after);
     } catch (e) {
       await files.remove(tmp).catch(() => undefined);
       const now = await files.lstat(s.path);
@@ -132,7 +149,6 @@ export async function restorePath(files: HostFiles, s: PathState, runDir: string
       if (!(await differences(files, s)).length) return []; // as it was already (its backup is gone)
       throw e;
     }
-    const left = await differences(files, s);
     if (!left.length || left.some((d) => /content|missing| is a /.test(d))) return left;
     // Only mode or owner differ (the backup's file was changed in place since): set them.
     await files.chmod(s.path, s.mode!);
@@ -157,9 +173,4 @@ export async function restorePath(files: HostFiles, s: PathState, runDir: string
   await files.lchown(tmp, s.uid!, s.gid!);
   await files.rename(tmp, s.path, sync);
   return differences(files, s);
-}
-
-/** What a restore with `sync: false` leaves to fsync: the restored file and its directory. */
-export function restoreSyncs(s: PathState): string[] {
-  return s.kind === 'file' ? [s.path, parentOf(s.path)] : [parentOf(s.path)];
 }

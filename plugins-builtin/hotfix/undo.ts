@@ -11,7 +11,7 @@ import { askServiceManager } from '../services/service-manager-contract.js';
 import { findBlock, withoutBlock } from './markers.js';
 import { HostFiles } from './host-files.js';
 import { pgArgs } from './ops/capture.js';
-import { restorePath, restoreSyncs } from './prior-state.js';
+import { restorePath } from './prior-state.js';
 import { RunJournal, type JournalRecord, type RunSummary, type UndoAction } from './run-journal.js';
 
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
@@ -42,8 +42,7 @@ export function intentsOf(s: RunSummary): Map<number, Intent> {
 async function restoreAll(files: HostFiles, intent: Intent, runDir: string, unsynced?: Set<string>): Promise<string[]> {
   const left: string[] = [];
   for (const p of [...intent.prior].reverse()) {
-    left.push(...(await restorePath(files, p, runDir, !unsynced)));
-    if (unsynced) for (const x of restoreSyncs(p)) unsynced.add(x);
+    left.push(...(await restorePath(files, p, runDir, unsynced)));
   }
   return left;
 }

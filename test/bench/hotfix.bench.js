@@ -102,7 +102,10 @@ export async function benchHotfix(runs = 3) {
     const count = (args) => {
       try {
         cx(s.root, args, ['strace', '-f', '-qq', '-e', 'trace=fsync,fdatasync,sync,syncfs', '-o', trace]);
-        return Number(execFileSync('grep', ['-c', '-E', 'sync', trace], { encoding: 'utf8' }).trim());
+        // One line per call: a call cut by another thread's shows again as '<... fsync resumed>'.
+        return Number(
+          execFileSync('grep', ['-c', '-E', '(fsync|fdatasync|sync|syncfs)\\(', trace], { encoding: 'utf8' }).trim(),
+        );
       } catch {
         return NaN; // strace missing
       }
