@@ -28,6 +28,9 @@ import type {
 
 export const emptyState = (): EngineState => ({ cycle: 0, alerts: {}, groups: {} });
 
+/** What each alert's annotations were last rendered from (in memory: a restart renders them once again). */
+const rendered = new WeakMap<AlertInstance, string>();
+
 /** A change of an alert's state, for the history and the log. */
 export interface Transition {
   type: 'alert_firing' | 'alert_resolved' | 'alert_flapping' | 'alert_settled';
@@ -99,93 +102,98 @@ export function observe(state: EngineState, input: ObserveInput): Transition[] {
   const seen = new Set<string>();
   for (const r of input.results) {
     const category = input.categories[r.check_id];
-    const rules = [
-      ...(input.index.byCheck.get(r.check_id) ?? []),
-      ...(category ? (input.index.byCategory.get(category) ?? []) : []),
-      ...input.index.any,
+    const lists = [
+      input.index.byCheck.get(r.check_id),
+      category ? input.index.byCategory.get(category) : undefined,
+      input.index.any,
     ];
-    for (const rule of rules) {
-      const key = `${rule.name}\u0000${r.check_id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const active = rule.statuses.includes(r.status);
-      let a = state.alerts[key];
-      if (!a) {
-        if (!active) continue;
-        const labels = { alertname: rule.name, check: r.check_id, host, ...rule.labels };
-        a = state.alerts[key] = {
-          fingerprint: fingerprint(labels),
-          rule: rule.name,
+    for (const list of lists)
+      for (const rule of list ?? []) {
+        const key = `${rule.name}\u0000${r.check_id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const active = rule.statuses.includes(r.status);
+        let a = state.alerts[key];
+        if (!a) {
+          if (!active) continue;
+          const labels = { alertname: rule.name, check: r.check_id, host, ...rule.labels };
+          a = state.alerts[key] = {
+            fingerprint: fingerprint(labels),
+            rule: rule.name,
+            check: r.check_id,
+            labels,
+            annotations: {},
+            state: 'pending',
+            active_cycles: 0,
+            starts_at: now,
+            ends_at: null,
+            active: false,
+            flips: [],
+            flapping: false,
+            told: false,
+            status: r.status,
+            message: r.message,
+            value: '',
+          };
+        }
+        if (a.active !== active) a.flips.push(cycle);
+        while (a.flips.length && a.flips[0]! <= cycle - window) a.flips.shift();
+        a.active = active;
+        a.status = r.status;
+        a.message = r.message;
+        a.value = valueOf(r);
+        a.active_cycles = active ? a.active_cycles + 1 : 0;
+        const t = (type: Transition['type']) =>
+          out.push({ type, fingerprint: a.fingerprint, rule: a.rule, check: a.check, message: r.message });
+        if (!a.flapping && a.flips.length > input.rules.flapping.changes) {
+          a.flapping = true;
+          t('alert_flapping');
+        } else if (a.flapping && a.flips.length === 0) {
+          a.flapping = false;
+          t('alert_settled');
+        }
+        if (active || a.flapping) {
+          if (a.state !== 'firing' && (a.active_cycles >= rule.for || a.flapping)) {
+            a.state = 'firing';
+            a.told = false;
+            a.starts_at = now;
+            a.ends_at = null;
+            t('alert_firing');
+          }
+          if (a.state === 'resolved') a.state = 'pending';
+        } else if (a.state === 'firing') {
+          a.state = 'resolved';
+          a.ends_at = now;
+          t('alert_resolved');
+        } else if (a.state === 'pending' || (a.told && !a.flips.length)) {
+          delete state.alerts[key];
+          continue;
+        }
+        // Annotations are rendered again only when what they may say changed.
+        const said = `${r.status}\u0000${r.message}\u0000${a.value}\u0000${a.state}`;
+        if (a.annotations.summary !== undefined && rendered.get(a) === said) continue;
+        rendered.set(a, said);
+        const vars = {
+          alertname: rule.name,
           check: r.check_id,
-          labels,
-          annotations: {},
-          state: 'pending',
-          active_cycles: 0,
-          starts_at: now,
-          ends_at: null,
-          active: false,
-          flips: [],
-          flapping: false,
-          told: false,
+          name: r.name,
           status: r.status,
           message: r.message,
-          value: '',
+          host,
+          value: a.value,
+        };
+        a.annotations = {
+          summary: renderTemplate(
+            rule.annotations.summary ?? '{{alertname}}: {{check}} is {{status}} on {{host}}',
+            vars,
+            a.labels,
+          ),
+          ...(rule.annotations.description !== undefined
+            ? { description: renderTemplate(rule.annotations.description, vars, a.labels) }
+            : { description: r.message }),
+          ...(rule.runbook ? { runbook_url: rule.runbook } : {}),
         };
       }
-      if (a.active !== active) a.flips.push(cycle);
-      while (a.flips.length && a.flips[0]! <= cycle - window) a.flips.shift();
-      a.active = active;
-      a.status = r.status;
-      a.message = r.message;
-      a.value = valueOf(r);
-      a.active_cycles = active ? a.active_cycles + 1 : 0;
-      const t = (type: Transition['type']) =>
-        out.push({ type, fingerprint: a.fingerprint, rule: a.rule, check: a.check, message: r.message });
-      if (!a.flapping && a.flips.length > input.rules.flapping.changes) {
-        a.flapping = true;
-        t('alert_flapping');
-      } else if (a.flapping && a.flips.length === 0) {
-        a.flapping = false;
-        t('alert_settled');
-      }
-      if (active || a.flapping) {
-        if (a.state !== 'firing' && (a.active_cycles >= rule.for || a.flapping)) {
-          a.state = 'firing';
-          a.told = false;
-          a.starts_at = now;
-          a.ends_at = null;
-          t('alert_firing');
-        }
-        if (a.state === 'resolved') a.state = 'pending';
-      } else if (a.state === 'firing') {
-        a.state = 'resolved';
-        a.ends_at = now;
-        t('alert_resolved');
-      } else if (a.state === 'pending' || (a.told && !a.flips.length)) {
-        delete state.alerts[key];
-        continue;
-      }
-      const vars = {
-        alertname: rule.name,
-        check: r.check_id,
-        name: r.name,
-        status: r.status,
-        message: r.message,
-        host,
-        value: a.value,
-      };
-      a.annotations = {
-        summary: renderTemplate(
-          rule.annotations.summary ?? '{{alertname}}: {{check}} is {{status}} on {{host}}',
-          vars,
-          a.labels,
-        ),
-        ...(rule.annotations.description !== undefined
-          ? { description: renderTemplate(rule.annotations.description, vars, a.labels) }
-          : { description: r.message }),
-        ...(rule.runbook ? { runbook_url: rule.runbook } : {}),
-      };
-    }
   }
   return out;
 }

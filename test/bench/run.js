@@ -202,6 +202,11 @@ async function hotfix() {
   for (const r of await m.benchHotfix()) rows.push(r);
 }
 
+async function alerts() {
+  const m = await import(new URL('./alerts.bench.js', import.meta.url).href);
+  for (const r of await m.benchAlerts()) rows.push(r);
+}
+
 function fmt(n) {
   return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 }
@@ -232,7 +237,7 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra, hotfix })) {
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra, hotfix, alerts })) {
   if (only && only !== name) continue;
   try {
     await fn();
