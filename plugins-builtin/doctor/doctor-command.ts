@@ -20,6 +20,7 @@ import { CATEGORY_ORDER, exitCodeFor, overallStatus, summarize, type DoctorRepor
 import { runChecks } from './run-checks.js';
 import { checkSetChecks } from './check-sets.js';
 import { UsageProblem } from './usage-problem.js';
+import { alertEvaluationKind } from '../alerts/evaluation-kind.js';
 import { infoOf, selectUnavailable, unavailableChecks, type UnavailableCheck } from './unavailable-checks.js';
 
 /** The `doctor:` section of config.yaml. */
@@ -39,6 +40,8 @@ export interface DoctorOptions {
   list: boolean;
   /** --checks-file: declarative checks files for this run. */
   checksFiles: string[];
+  /** --alert: evaluate the alert rules once over the results. */
+  alert: boolean;
 }
 
 export { UsageProblem };
@@ -74,6 +77,7 @@ export function readOptions(o: Record<string, unknown>): DoctorOptions {
     dryRun,
     list: Boolean(o.list),
     checksFiles: listOf(o.checksFile),
+    alert: Boolean(o.alert),
   };
 }
 
@@ -265,7 +269,22 @@ export async function runDoctor(ctx: PluginContext<DoctorConfig>, input: Command
   report.exit_code = exitCodeFor(final);
   report.duration_ms = Math.round((performance.now() - t0) * 100) / 100;
   ctx.io.out(o.format === 'text' ? renderSummary(report, text) : render(o.format, report));
+  if (o.alert) await alertOnce(ctx, report);
   return report.exit_code;
+}
+
+/** --alert: the alerts plugin evaluates its rules over this run and notifies (said on stderr; the report is unchanged). */
+async function alertOnce(ctx: PluginContext<DoctorConfig>, report: DoctorReport): Promise<void> {
+  if (!(await ctx.registry.list(alertEvaluationKind)).some((c) => c.id === 'once')) {
+    ctx.io.err('alerts: not evaluated: the alerts plugin is not enabled (cx-ops plugins enable alerts)\n');
+    return;
+  }
+  const categories = Object.fromEntries(Object.entries(report.checks).map(([id, c]) => [id, c.category]));
+  const out = await ctx.registry.invoke(alertEvaluationKind, 'once', { results: report.results, categories });
+  if (out.error) ctx.io.err(`alerts: ${out.error}\n`);
+  ctx.io.err(
+    `alerts: ${out.firing.length ? `${out.firing.length} firing (${out.firing.join(', ')})` : 'none firing'}; ${out.sent} notification(s) sent${out.failed ? `, ${out.failed} failed (queued for retry)` : ''}\n`,
+  );
 }
 
 export const doctorCommand = defineCommand({
@@ -287,6 +306,11 @@ export const doctorCommand = defineCommand({
       flags: '--checks-file <file...>',
       description:
         'also run the declarative checks of this YAML file (schemas/declarative-checks.schema.json; write one with cx-ops checks init)',
+    },
+    {
+      flags: '--alert',
+      description:
+        'evaluate the alert rules (alerts.yaml) once over the results and send the notifications due (state kept between runs)',
     },
   ],
   help: 'Exit codes (Nagios): 0 all checks PASS or SKIP, 1 a WARN, 2 a FAIL, 3 an ERROR or UNKNOWN: a check that could not run (its plugin failed to load), bad usage, or a selection with no checks.\nDoctor only reads: it never refreshes package lists (that is cx-ops update check --refresh) and changes nothing without --fix.\nSettings: the doctor: section of config.yaml (timeout_seconds, parallel_checks, max_parallel, auto_fix_safe).\nGlobal -y answers yes to every fix; --verbose adds details and timings.',

@@ -1,7 +1,7 @@
-/** `cx-ops alerts silence / silences / unsilence / list / --help`, and a silence honoured by `alerts check`. */
+/** `cx-ops alerts silence / silences / unsilence / list / --help`, a silence honoured by `alerts check`, and `doctor --alert`. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { TempRoot } from '../../helpers/run-cli.js';
-import { failingMemoryRoot } from './alert-fixtures.js';
+import { failingMemoryRoot, setMemory } from './alert-fixtures.js';
 import { receiverServer, type ReceiverServer } from './receiver-server.js';
 
 let t: TempRoot;
@@ -53,6 +53,21 @@ describe('alerts commands', () => {
     expect((await server.waitFor(1))[0]!.json.alerts[0].labels.alertname).toBe('memory-high');
     const h = await t.run(['alerts', 'history', '--since', '1h']);
     expect(h.stdout).toMatch(/silence_added .*swapping the disk[\s\S]*silence_expired[\s\S]*notification_sent/);
+  });
+
+  test('doctor --alert evaluates the rules once over its own run: the report as ever, the alerts said on stderr', async () => {
+    const before = server.received.length;
+    const r = await t.run(['doctor', '--check', 'memory', '--alert', '--json']);
+    expect(r.exitCode).toBe(2);
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ check_id: 'memory', status: 'FAIL' });
+    expect(r.stderr).toContain('alerts: 1 firing (memory-high); 0 notification(s) sent'); // told already
+    await setMemory(t.root, 'healthy');
+    const healed = await t.run(['doctor', '--check', 'memory', '--alert']);
+    expect(healed.exitCode).toBe(0);
+    expect(healed.stderr).toContain('alerts: none firing; 1 notification(s) sent');
+    const [resolved] = (await server.waitFor(before + 1)).slice(before);
+    expect(resolved!.json).toMatchObject({ status: 'resolved', alerts: [{ labels: { alertname: 'memory-high' } }] });
+    expect((await t.run(['doctor', '--help'])).stdout).toContain('--alert');
   });
 
   test('--help says what each command does and takes', async () => {
