@@ -36,7 +36,9 @@ function rulesYaml(n, o = {}) {
         : i % 10 >= 7
           ? `checks: [${CHECKS[i % 100]}, ${CHECKS[(i * 7) % 100]}, ${CHECKS[(i * 13) % 100]}]`
           : `check: ${CHECKS[i % 100]}`;
-    lines.push(`  - { name: rule-${i}, ${sel}, for: ${o.oneEach ? 1 : 1 + (i % 3)}, labels: { team: t${i % 10} }, actions: ${acts} }`);
+    lines.push(
+      `  - { name: rule-${i}, ${sel}, for: ${o.oneEach ? 1 : 1 + (i % 3)}, labels: { team: t${i % 10} }, actions: ${acts} }`,
+    );
   }
   return lines.join('\n');
 }
