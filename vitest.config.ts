@@ -17,6 +17,9 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/dist/**', 'test/bench/**'],
     globalSetup: ['test/setup/build.ts'],
     pool: 'forks',
+    // Most test time is spent waiting on the programs and servers a test starts, so two files at
+    // a time keep both cores busy (vitest's default, cores - 1, runs one file at a time on 2 cores).
+    maxWorkers: 2,
     execArgv: ['--no-node-snapshot'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
