@@ -42,7 +42,8 @@ export async function readStateForRun(dataDir: string): Promise<{ state: KernelS
   try {
     return { state: await readState(dataDir) };
   } catch (e) {
-    if (!(e instanceof CxError) || !/\b(EACCES|EPERM)\b/.test(String(e.params.detail))) throw e;
+    const errno = e instanceof CxError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : undefined;
+    if (errno !== 'EACCES' && errno !== 'EPERM') throw e;
     const uid = process.getuid?.() ?? -1;
     return {
       state: emptyState(),
@@ -58,7 +59,7 @@ export async function readState(dataDir: string): Promise<KernelState> {
     text = await readFile(file, 'utf8');
   } catch (e: any) {
     if (e?.code === 'ENOENT') return emptyState();
-    throw new CxError('CX_ERR_IO', { path: file, detail: e.message });
+    throw new CxError('CX_ERR_IO', { path: file, detail: e.message }, { cause: e });
   }
   try {
     const data = JSON.parse(text);
