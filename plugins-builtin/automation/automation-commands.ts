@@ -54,6 +54,7 @@ function lastOf(execs: TaskExecution[], task: string): TaskExecution | undefined
 
 async function list(ctx: Ctx, input: CommandInput): Promise<number> {
   const plan = await loadPlan(ctx);
+  await markInterrupted(ctx);
   if (input.options.types) {
     const types = plan.types.map((t) => ({
       type: t.id,
@@ -148,6 +149,7 @@ async function run(ctx: Ctx, input: CommandInput): Promise<number> {
 async function status(ctx: Ctx, input: CommandInput): Promise<number> {
   const plan = await loadPlan(ctx);
   const t = taskNamed(plan, String(input.args.task));
+  await markInterrupted(ctx);
   const states = await loadTaskStates(ctx);
   const st: TaskRunState = states.get(t.id) ?? {};
   const execs = (await loadExecutions(ctx, t.id)).reverse();
@@ -226,7 +228,6 @@ async function next(ctx: Ctx, input: CommandInput): Promise<number> {
       hour: '2-digit',
       minute: '2-digit',
       second: '2-digit',
-      weekday: 'short',
       timeZoneName: 'short',
     }).format(new Date(ms));
   for (const r of rows) {
@@ -241,6 +242,7 @@ async function next(ctx: Ctx, input: CommandInput): Promise<number> {
 async function history(ctx: Ctx, input: CommandInput): Promise<number> {
   const task = input.args.task ? String(input.args.task) : undefined;
   if (task) taskNamed(await loadPlan(ctx), task);
+  await markInterrupted(ctx);
   const limit = Number(input.options.limit ?? 20);
   const wanted = input.options.status ? String(input.options.status).toLowerCase() : undefined;
   const execs = (await loadExecutions(ctx, task))

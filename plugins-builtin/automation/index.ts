@@ -14,6 +14,7 @@ import { automationErrors } from './errors.js';
 import { commandTask } from './tasks/command-task.js';
 import { configBackupTask } from './tasks/config-backup.js';
 import { systemCleanupTask } from './tasks/system-cleanup.js';
+import { systemUpdateTask } from './tasks/system-update.js';
 
 export default definePlugin({
   name: 'automation',
@@ -25,6 +26,7 @@ export default definePlugin({
     tasksPanelContribution,
     configBackupTask,
     systemCleanupTask,
+    systemUpdateTask,
     commandTask,
     defineDaemonMetric(METRICS.executions, {
       type: 'counter',

@@ -80,7 +80,9 @@ async function walk(
     return;
   }
   if (st.type === 'symlink' || st.type === 'file') out.push({ path, type: st.type });
-  else if (st.type === 'dir') {
+  else if (st.type === 'other')
+    bad.push({ path, error: 'not a regular file, directory or symlink (a socket, FIFO or device): not backed up' });
+  else {
     out.push({ path, type: 'dir' });
     let names;
     try {

@@ -81,6 +81,24 @@ async function walkTree(fs: FsCapability, root: string): Promise<Entry[]> {
   return out;
 }
 
+/**
+ * Whether a symlink leads to something, followed link by link in the host's view (an absolute
+ * target is a host path, so under --root it is looked up under the root); at most 8 hops.
+ */
+async function linkResolves(fs: FsCapability, path: string): Promise<boolean> {
+  let p = path;
+  for (let hop = 0; hop < 8; hop++) {
+    const target = await fs.readlink(p).catch(() => null);
+    if (target === null) return false;
+    const dir = p.slice(0, p.lastIndexOf('/')) || '/';
+    p = target.startsWith('/') ? target : `${dir === '/' ? '' : dir}/${target}`;
+    const st = await fs.lstat(p).catch(() => null);
+    if (!st) return false;
+    if (st.type !== 'symlink') return true;
+  }
+  return false;
+}
+
 /** What the cleanup would remove, in order (files first, then emptied directories). */
 export async function planCleanup(fs: FsCapability, config: CleanupConfig, now: number): Promise<CleanupItem[]> {
   const types = new Set(config.cleanup_types ?? ['package_cache', 'temp_files', 'log_files']);
@@ -120,7 +138,7 @@ export async function planCleanup(fs: FsCapability, config: CleanupConfig, now: 
   if (types.has('broken_symlinks')) {
     for (const d of tempDirs)
       for (const e of await walkTree(fs, d))
-        if (e.type === 'symlink' && !(await fs.stat(e.path).catch(() => null))) add(e, 'broken_symlinks');
+        if (e.type === 'symlink' && !(await linkResolves(fs, e.path))) add(e, 'broken_symlinks');
   }
   if (types.has('empty_directories')) {
     const going = new Set(items.map((i) => i.path));
