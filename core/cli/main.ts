@@ -52,6 +52,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let rest: string[];
   try {
     ({ global, rest } = readGlobalOptions(argv));
+    // The seed's LUMINOUS_DEV_MODE: CX_DEV=1 is --dev, as CX_ROOT is --root.
+    if (env.CX_DEV === '1' || env.CX_DEV === 'true') global.devMode = true;
   } catch (e) {
     return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
