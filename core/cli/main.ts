@@ -81,7 +81,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       writeCaches: !asksForHelp(rest),
       command: commandPrefix(global),
     });
-    if (kernel.stateNote) terminal.err(`note: ${kernel.stateNote}\n`);
+    for (const note of kernel.notes) terminal.err(`note: ${note}\n`);
     if (kernel.configError) {
       terminal.err(
         `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,
