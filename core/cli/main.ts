@@ -49,6 +49,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let rest: string[];
   try {
     ({ global, rest } = readGlobalOptions(argv));
+    // The seed's LUMINOUS_DEV_MODE: CX_DEV=1 is --dev, as CX_ROOT is --root.
+    if (env.CX_DEV === '1' || env.CX_DEV === 'true') global.devMode = true;
   } catch (e) {
     return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
@@ -75,7 +77,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       writeCaches: !asksForHelp(rest),
       command: commandPrefix(global),
     });
-    if (kernel.stateNote) terminal.err(`note: ${kernel.stateNote}\n`);
+    for (const note of kernel.notes) terminal.err(`note: ${note}\n`);
     if (kernel.configError) {
       terminal.err(
         `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,

@@ -168,7 +168,7 @@ describe('config.yaml errors', () => {
     const file = join(t.root, 'etc/cx/config.yaml');
     expect(await t.run(['doctor'])).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_CONFIG_INVALID]: ${file}: '(root)' must be a mapping of sections, but it is ${what}\nFix ${file}; its top level is a mapping of sections: 'plugins' (schemas/config.schema.json) and one per plugin, named by its config_key.`,
+      stderr: `error[CX_ERR_CONFIG_INVALID]: ${file}: '(root)' must be a mapping of sections, but it is ${what}\nFix ${file}; its top level is a mapping of sections: 'plugins' and 'audit' (schemas/config.schema.json) and one per plugin, named by its config_key.`,
     });
   });
 
