@@ -148,7 +148,7 @@ describe('config.yaml errors', () => {
     await config('doctor:\n  timeout_seconds: abc\n  max_parallel: 0\n  bogus: 1\n');
     const r = await t.run(['plugins', 'info', 'doctor']);
     const file = join(t.root, 'etc/cx/config.yaml');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode).toBe(2); // a reported configuration error: bad input
     expect(r.stdout).toMatch(/^status\s+failed$/m);
     expect(r.stdout).toContain(
       `error                 error[CX_ERR_CONFIG_INVALID]: ${file}:4: 'doctor.bogus' is not allowed here (unknown field) (found: 1)\n` +
