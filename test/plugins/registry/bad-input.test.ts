@@ -370,6 +370,16 @@ describe('publishing and registry locations', () => {
 });
 
 describe('choosing a version', () => {
+  test('a version offered by several registries is listed once, naming them', async () => {
+    const u = await userWithRegistry('mirrors');
+    expect((await u.run(['registry', 'add', 'mirror', server.url])).exitCode).toBe(0);
+    const r = await u.run(['plugins', 'install', 'hello@^5']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(
+      'Available: 3.0.0 (in team, mirror) (needs cx-ops >=99.0.0), 2.0.0 (in team, mirror), 1.1.0 (in team, mirror), 1.0.0 (in team, mirror).',
+    );
+  });
+
   test('a range nothing satisfies lists the available versions and what works here', async () => {
     const u = await userWithRegistry('range');
     const r = await u.run(['plugins', 'install', 'hello@^5']);
