@@ -68,8 +68,11 @@ export class Kernel implements BootHost {
   /** Why config.yaml was ignored (only with `tolerateConfigError`). */
   configError?: CxError;
   state!: KernelState;
-  /** Why the plugin state is at its defaults (the state file is not readable by this user). */
-  stateNote?: string;
+  /**
+   * One-line notes for the operator, printed before the command's output: why the plugin state
+   * is at its defaults (the state file is not readable by this user), a config section nothing reads.
+   */
+  readonly notes: string[] = [];
   private sandboxHost?: Promise<SandboxHost>;
   private readonly contexts: ContextFactory;
 
@@ -121,7 +124,9 @@ export class Kernel implements BootHost {
       k.configError = e;
       return defaultConfig(options.paths.configDir);
     });
-    ({ state: k.state, note: k.stateNote } = await readStateForRun(options.paths.dataDir));
+    const read = await readStateForRun(options.paths.dataDir);
+    k.state = read.state;
+    if (read.note) k.notes.push(read.note);
     const { plugins, errors } = await discoverPlugins(k.paths, k.config.plugins.directory, {
       writeCache: options.writeCaches !== false,
     });

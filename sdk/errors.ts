@@ -192,7 +192,7 @@ export const ERRORS = {
       );
       const schema =
         p.plugin === 'kernel'
-          ? "its top level is a mapping of sections: 'plugins' (schemas/config.schema.json) and one per plugin, named by its config_key"
+          ? "its top level is a mapping of sections: 'plugins' and 'audit' (schemas/config.schema.json) and one per plugin, named by its config_key"
           : `the schema is in plugin '${p.plugin}''s plugin.yaml (config_schema)`;
       return `${lines.join('\n')}\nFix ${p.field === '(root)' ? p.file : `${problems.length > 1 ? 'these values' : 'that value'} in ${p.file}`}; ${schema}.`;
     },

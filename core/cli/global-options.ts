@@ -31,7 +31,7 @@ export const GLOBAL_OPTION_HELP: Array<[string, string]> = [
   ['--cache-dir <dir>', 'cache directory (env CX_CACHE_DIR, default <root>/var/cache/cx)'],
   ['--plugin-dir <dir>', 'also look for plugins here; repeatable (env CX_PLUGIN_PATH, colon-separated)'],
   ['--verbose', 'more output, and stack traces on errors'],
-  ['--dev', 'development mode: side-effecting calls are recorded and listed, never performed'],
+  ['--dev', 'development mode: side-effecting calls are recorded and listed, never performed (env CX_DEV=1)'],
   ['--no-color', 'no colours (also when NO_COLOR is set or output is not a terminal)'],
 ];
 

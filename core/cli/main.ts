@@ -2,15 +2,12 @@
  * The cx-ops command: kernel commands (plugins ...) plus every command plugins contribute.
  * Every error is printed by print-error.ts (text, or JSON under --json) and exits non-zero.
  */
-import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { processTerminal, type Terminal } from '../context.js';
 import { closest, CxError, messageOf } from '../errors.js';
-import { shellQuote } from '../permissions/explain.js';
 import { errorText, printError, wantsJson, type PrintOptions } from './print-error.js';
 import { Kernel } from '../kernel.js';
-import { resolvePaths } from '../paths.js';
+import { checkPaths, resolvePaths } from '../paths.js';
 import { commandPrefix, GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
@@ -52,6 +49,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let rest: string[];
   try {
     ({ global, rest } = readGlobalOptions(argv));
+    // The seed's LUMINOUS_DEV_MODE: CX_DEV=1 is --dev, as CX_ROOT is --root.
+    if (env.CX_DEV === '1' || env.CX_DEV === 'true') global.devMode = true;
   } catch (e) {
     return printError(base, usageError(messageOf(e), 'cx-ops --help'), { verbose: false, json: wantsJson(argv) });
   }
@@ -65,8 +64,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let program: Command | undefined;
   try {
     const paths = resolvePaths(global.paths, env);
-    await checkRoot(paths.root, global.paths.root ? '--root' : 'CX_ROOT');
-    await checkPluginDirs(global.paths.pluginDirs ?? [], env);
+    await checkPaths(global.paths, env, paths);
     const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({
       paths,
@@ -79,7 +77,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       writeCaches: !asksForHelp(rest),
       command: commandPrefix(global),
     });
-    if (kernel.stateNote) terminal.err(`note: ${kernel.stateNote}\n`);
+    for (const note of kernel.notes) terminal.err(`note: ${note}\n`);
     if (kernel.configError) {
       terminal.err(
         `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,
@@ -109,6 +107,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   } finally {
     if (kernel) {
       if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown, printing.cli);
+      if (!asksForHelp(rest)) code = exitWithBootErrors(code, kernel.bootErrors);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
         terminal.err(
@@ -125,36 +124,13 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   return code;
 }
 
-/** --root (or CX_ROOT) must name a directory: a typo would otherwise pass, creating directories there. */
-async function checkRoot(root: string, from: string): Promise<void> {
-  const st = await stat(root).catch(() => undefined);
-  if (st?.isDirectory()) return;
-  throw usageError(
-    `${from} '${root}' ${st ? 'is not a directory' : 'does not exist'} (resolved: ${resolve(root)}).`,
-    `check the path, or create the directory first: mkdir -p ${shellQuote(resolve(root))}`,
-  );
-}
-
-/** --plugin-dir and CX_PLUGIN_PATH must name directories: a typo is an error, not silence. */
-async function checkPluginDirs(flagged: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const given = [
-    ...flagged.map((dir) => ({ dir, from: '--plugin-dir' })),
-    ...(env.CX_PLUGIN_PATH ?? '')
-      .split(':')
-      .filter(Boolean)
-      .map((dir) => ({ dir, from: 'CX_PLUGIN_PATH' })),
-  ];
-  for (const { dir, from } of given) {
-    const st = await stat(dir).catch(() => undefined);
-    if (st?.isDirectory()) continue;
-    const what = st ? 'is not a directory' : 'does not exist';
-    throw usageError(
-      `${from} '${dir}' ${what} (resolved: ${resolve(dir)}).`,
-      from === '--plugin-dir'
-        ? 'give --plugin-dir a directory that holds a plugin (its plugin.yaml) or plugin directories'
-        : 'fix or remove that entry of CX_PLUGIN_PATH (colon-separated directories)',
-    );
-  }
+/**
+ * A command that succeeded still exits 2 when a reported boot error is bad input (an invalid
+ * config section, a broken plugin.yaml: catalogue exit 2): a script must not read "all well"
+ * while a plugin it relies on was skipped for a mistake in a file. Other exit codes stand.
+ */
+function exitWithBootErrors(code: number, bootErrors: readonly CxError[]): number {
+  return code === 0 && bootErrors.some((e) => e.exitCode === 2) ? 2 : code;
 }
 
 /**
@@ -219,8 +195,11 @@ function buildProgram(
         failing.command = c;
       },
     });
+    // Every command accepts -y (it is global); only one that changes the system (it has
+    // --dry-run) and so asks first lists it in its --help.
     if (c !== program && !c.options.some((o) => o.long === '--yes' || o.short === '-y')) {
-      c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(c.commands.length > 0));
+      const asks = c.commands.length === 0 && c.options.some((o) => o.long === '--dry-run');
+      c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(!asks));
     }
     c.commands.forEach(configure);
   };

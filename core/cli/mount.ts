@@ -1,7 +1,8 @@
 /**
  * Mounts the commands plugins contribute. A command named "repair apt" becomes the sub-command
  * `apt` of a `repair` group (created on demand); "plugins install" joins the kernel's own
- * `plugins` group. Arguments and options come from the contribution's metadata.
+ * `plugins` group; "heal status" becomes a sub-command of the command "heal". Arguments and
+ * options come from the contribution's metadata.
  */
 import { Command, Option } from 'commander';
 import type { CommandArgument, CommandOption, Json } from '../../sdk/types.js';
@@ -64,7 +65,9 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
       args.forEach((a, i) => {
         values[a.name] = (received[i] ?? null) as Json;
       });
-      const options = JSON.parse(JSON.stringify(command.opts())) as Record<string, Json>;
+      // With the parent's: commander hands an option given after a sub-command's word to the
+      // parent when both have it (`heal status --json`, where `heal` is a command too).
+      const options = JSON.parse(JSON.stringify(command.optsWithGlobals())) as Record<string, Json>;
       const out = await kernel.invoke('command', info.id, { args: values, options } as unknown as Json);
       setCode(typeof out === 'number' ? out : 0);
     });

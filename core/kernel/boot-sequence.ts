@@ -19,6 +19,7 @@ import {
 } from '../loader/shape-cache.js';
 import { activate, loadCode, shapeOf, type LoadingHost } from './code-loading.js';
 import { declare, register, type DeclarationHost } from './declarations.js';
+import { unknownSections } from './config-sections.js';
 import { effectiveGrants } from './effective-grants.js';
 import type { PluginRecord } from './plugin-record.js';
 
@@ -32,6 +33,10 @@ export interface BootHost extends LoadingHost, DeclarationHost {
   audit: { retain(retention: AuditRetention): void };
   /** false under --help and --version: nothing is written. */
   writeCaches: boolean;
+  /** One-line notes printed before the command's output. */
+  notes: string[];
+  /** How the operator runs cx-ops, for hints. */
+  command: string;
   fail(p: PluginRecord, e: unknown): void;
   callHook(name: string, payload: unknown): Promise<unknown>;
 }
@@ -49,9 +54,18 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   ]);
   const candidates = new Map<string, PluginRecord>();
   const owners = sectionOwners([...k.plugins.values()].map((p) => p.manifest));
+  const unknown = unknownSections(
+    k.config,
+    [...k.plugins.values()].map((p) => p.manifest),
+    k.command,
+  );
+  k.bootErrors.push(...unknown.kernel);
+  k.notes.push(...unknown.notes);
   for (const p of k.plugins.values()) {
     if (!p.enabled) continue;
     try {
+      const typo = unknown.typos.get(p.name);
+      if (typo) throw typo;
       if (!satisfies(k.version, p.manifest.cx_version, { includePrerelease: true })) {
         throw new CxError('CX_ERR_CX_VERSION', { plugin: p.name, range: p.manifest.cx_version, version: k.version });
       }

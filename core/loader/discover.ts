@@ -3,7 +3,7 @@
  * plugins, the per-user directory, and explicit directories. A broken manifest is reported and
  * skipped; the first plugin of a name wins and a second one is reported.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
 import { CxError, messageOf } from '../errors.js';
@@ -107,9 +107,14 @@ export async function discoverPlugins(
   const cacheFile = join(paths.cacheDir, 'manifests.json');
   const cache = await readManifestCache(cacheFile);
   const next: ManifestCache = {};
+  // A directory reached twice (named twice, or through a symlink) is one plugin, not a duplicate.
+  const seen = new Set<string>();
   for (const { dir: root, source } of pluginRoots(paths, systemDir)) {
     for (const dir of await pluginDirsIn(root)) {
       if (!(await isDir(dir))) continue;
+      const real = await realpath(dir).catch(() => dir);
+      if (seen.has(real)) continue;
+      seen.add(real);
       try {
         const { manifest, file } = await cachedManifest(dir, cache, next);
         const prev = plugins.get(manifest.name);

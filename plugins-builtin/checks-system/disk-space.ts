@@ -82,7 +82,7 @@ export async function mountsToCheck(ctx: PluginContext<ChecksConfig>): Promise<s
 }
 
 const human = (bytes: number): string => {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {

@@ -29,6 +29,7 @@ import { DaemonHttpServer, type HttpLimits } from './http-server.js';
 import { apiRoutes } from './api-routes.js';
 import {
   daemonJobKind,
+  jobEventType,
   jobOutputOf,
   panelOutputOf,
   type JobInput,
@@ -271,7 +272,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       const level = ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info';
       log.emit(
         level,
-        'plugin_event',
+        jobEventType(job.plugin, ev.type),
         ev.message,
         ev.data && typeof ev.data === 'object' ? ev.data : undefined,
         job.plugin,
@@ -427,7 +428,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
           if (ev && typeof ev.message === 'string')
             log.emit(
               ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info',
-              'plugin_event',
+              jobEventType(svc.plugin, ev.type),
               ev.message,
               undefined,
               svc.plugin,

@@ -32,8 +32,25 @@ export interface JobInput {
 
 export interface JobEvent {
   level?: 'info' | 'warn' | 'error';
+  /**
+   * The event's type in the log and the history store: `<plugin>_<what>` (the plugin's name with
+   * `-` as `_`, e.g. `heal_unmonitored`), so a consumer (an alert rule) can select it; any other
+   * value, or none, is `plugin_event`. A plugin cannot pass off an event as the daemon's own.
+   */
+  type?: string;
   message: string;
   data?: Record<string, Json>;
+}
+
+/** The type an event of `plugin` is logged under (see JobEvent.type). */
+export function jobEventType(plugin: string, type: unknown): string {
+  const prefix = `${plugin.replace(/-/g, '_')}_`;
+  return typeof type === 'string' &&
+    type.length <= 64 &&
+    type.startsWith(prefix) &&
+    /^[a-z][a-z0-9_]*[a-z0-9]$/.test(type)
+    ? type
+    : 'plugin_event';
 }
 
 export interface JobOutput {

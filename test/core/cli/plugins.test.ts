@@ -83,12 +83,15 @@ describe('broken plugins are reported together and skipped; the others run', () 
   test('yaml syntax, activate throwing, cx_version, a requires cycle, a missing main and a bad config section', async () => {
     const dirs = ['--plugin-dir', fixture('broken'), '--plugin-dir', fixture('good')];
     const names = ['activate-throws', 'wrong-cx', 'cycle-a', 'cycle-b', 'main-missing', 'bad-config', 'greeter'];
-    for (const n of names) expect((await t.run([...dirs, 'plugins', 'enable', n, '-y'])).exitCode).toBe(0);
+    // Each enable works; the other fixtures' broken files are reported with it (exit 2).
+    for (const n of names)
+      expect((await t.run([...dirs, 'plugins', 'enable', n, '-y'])).stdout).toMatch(new RegExp(`enabled ${n}\\b`));
     await mkdir(join(t.root, 'etc/cx'), { recursive: true });
     await writeFile(join(t.root, 'etc/cx/config.yaml'), 'bad-config:\n  threshold: 150\n');
 
     const r = await t.run([...dirs, 'greet', 'Ada']);
-    expect(r.exitCode).toBe(0);
+    // The command ran, but mistakes in files were reported: exit 2 (bad input), not "all well".
+    expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe('Hello, Ada!');
     const err = r.stderr;
     expect(err).toMatch(/error\[CX_ERR_YAML_SYNTAX\]: .*yaml-syntax\/plugin\.yaml:\d+:\d+: /);
@@ -108,6 +111,20 @@ describe('broken plugins are reported together and skipped; the others run', () 
       /error\[CX_ERR_CONFIG_INVALID\]: .*config\.yaml:2: 'bad-config\.threshold' must be <= 100 \(found: 150\)/,
     );
     expect(err).not.toMatch(/\n\s+at /);
+  });
+
+  test('an invalid config section alone makes a command that ran exit 2 (help still exits 0)', async () => {
+    const dirs = ['--plugin-dir', fixture('broken/bad-config'), '--plugin-dir', fixture('good')];
+    for (const n of ['bad-config', 'greeter'])
+      expect((await t.run([...dirs, 'plugins', 'enable', n, '-y'])).exitCode).toBe(0);
+    await mkdir(join(t.root, 'etc/cx'), { recursive: true });
+    await writeFile(join(t.root, 'etc/cx/config.yaml'), 'bad-config:\n  threshold: 150\n');
+    const r = await t.run([...dirs, 'greet', 'Ada']);
+    expect(r).toMatchObject({ exitCode: 2, stdout: 'Hello, Ada!' });
+    expect(r.stderr).toMatch(
+      /^\n1 plugin problem .*\n {2}error\[CX_ERR_CONFIG_INVALID\]: .*config\.yaml:2: 'bad-config\.threshold'/,
+    );
+    expect((await t.run([...dirs, 'greet', '--help'])).exitCode).toBe(0);
   });
 
   test('malformed config.yaml stops with line and column and exit 2', async () => {

@@ -136,6 +136,11 @@ describe('plugins create', () => {
     const bad = await t.run(['plugins', 'create', 'Bad_Name', '--dir', t.root]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("error[CX_ERR_USAGE]: 'Bad_Name' is not a valid plugin name");
+    const long = await t.run(['plugins', 'create', 'a'.repeat(300), '--dir', t.root]);
+    expect(long).toMatchObject({ exitCode: 2 });
+    expect(long.stderr).toContain(
+      "error[CX_ERR_USAGE]: a plugin name has at most 64 characters (plugin.yaml's 'name'); this one has 300.",
+    );
     const type = await t.run(['plugins', 'create', 'ok-name', '--type', 'gizmo', '--dir', t.root]);
     expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix, task.");
     // Only the kernel's own cache (under <root>/var) may appear; no plugin directory was made.

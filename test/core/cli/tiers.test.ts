@@ -80,4 +80,12 @@ describe('read-only tier and development mode', () => {
     expect(r.stderr).toContain(file);
     await expect(readFile(file, 'utf8')).rejects.toThrow(/ENOENT/);
   });
+
+  test("CX_DEV=1 is --dev (the seed's LUMINOUS_DEV_MODE)", async () => {
+    expect((await t.run([...dirs, 'plugins', 'enable', 'stamper', '-y'])).exitCode).toBe(0);
+    const r = await t.run([...dirs, 'stamp', HOST_FILE], { env: { CX_DEV: '1' } });
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'exec dryRun=true' });
+    expect(r.stderr).toContain('development mode: 2 side-effecting calls recorded, none performed:');
+    await expect(readFile(join(t.root, HOST_FILE), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
 });

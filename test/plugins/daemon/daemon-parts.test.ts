@@ -8,6 +8,7 @@ import { DaemonState } from '../../../plugins-builtin/daemon/daemon-state.js';
 import { formatDuration, parseDuration } from '../../../plugins-builtin/daemon/duration.js';
 import { EventLog, escapeControl } from '../../../plugins-builtin/daemon/event-log.js';
 import { HistoryStore, SCHEMA_VERSION } from '../../../plugins-builtin/daemon/history-store.js';
+import { jobEventType } from '../../../plugins-builtin/daemon/job-kind.js';
 import { parseListen } from '../../../plugins-builtin/daemon/listen-address.js';
 
 const result = (check_id: string, status: 'PASS' | 'FAIL' | 'WARN') => ({
@@ -18,6 +19,15 @@ const result = (check_id: string, status: 'PASS' | 'FAIL' | 'WARN') => ({
   details: {},
   fix_id: null,
   duration_ms: 1,
+});
+
+describe('job event types', () => {
+  test("a plugin's event keeps a type under its own prefix; anything else is plugin_event", () => {
+    expect(jobEventType('heal', 'heal_unmonitored')).toBe('heal_unmonitored');
+    expect(jobEventType('checks-system', 'checks_system_x')).toBe('checks_system_x');
+    for (const t of ['cycle_end', 'heal_', 'heal_Bad', 'healx_y', 'heal_a b', 7, undefined, `heal_${'x'.repeat(70)}`])
+      expect(jobEventType('heal', t)).toBe('plugin_event');
+  });
 });
 
 describe('durations and addresses', () => {
