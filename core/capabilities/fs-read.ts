@@ -10,18 +10,7 @@ import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandl
 import { posix } from 'node:path';
 import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
-import {
-  anchored,
-  entryOrNull,
-  lstatOrNull,
-  O_DIRECTORY,
-  O_NONBLOCK,
-  O_PATH,
-  O_RDONLY,
-  openParent,
-  openVerified,
-  typeOf,
-} from './fs-open.js';
+import { anchored, lstatOrNull, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, openVerified, typeOf } from './fs-open.js';
 import {
   closing,
   exactlyGranted,
@@ -169,9 +158,9 @@ export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
 }
 
 export function stat(s: FsScope, path: string): Promise<FileStat | null> {
-  return op(s, 'stat', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'stat', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.stat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.stat(t.disk));
-    const entry = await entryOrNull(t.disk);
+    const entry = await dirs.entry(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
     if (entry === null) return null;
@@ -198,18 +187,16 @@ export function stat(s: FsScope, path: string): Promise<FileStat | null> {
 }
 
 export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
-  return op(s, 'lstat', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'lstat', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.lstat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.lstat(t.disk));
-    const entry = await entryOrNull(t.disk);
+    const entry = await dirs.entry(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
     if (entry === null) return null;
     if (entry === '/') return linkStat(t.path, await lstatOrNull('/'), undefined);
-    return closing(await openParent(entry), async (dir) => {
-      const p = anchored(dir, posix.basename(entry));
-      const st = await lstatOrNull(p);
-      return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
-    });
+    const p = anchored(await dirs.at(posix.dirname(entry)), posix.basename(entry));
+    const st = await lstatOrNull(p);
+    return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
   });
 }
 
@@ -254,12 +241,11 @@ export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statf
 }
 
 export function readlink(s: FsScope, path: string): Promise<string> {
-  return op(s, 'readlink', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'readlink', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readlink) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readlink(t.disk));
-    const entry = await existingEntry(s, 'read', t);
-    return closing(await openParent(entry), async (dir) => {
-      allow();
-      return readlinkPath(anchored(dir, posix.basename(entry)));
-    });
+    const entry = await existingEntry(s, 'read', t, dirs);
+    const dir = await dirs.at(posix.dirname(entry));
+    allow();
+    return readlinkPath(anchored(dir, posix.basename(entry)));
   });
 }

@@ -7,7 +7,15 @@ import type { FileHandle } from 'node:fs/promises';
 import type { FsCapability } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { pathGranted } from '../permissions/match.js';
-import { entryOrNull, isSensitive, lstatOrNull, MovedError, normalizeAbsolute, realOrNull } from './fs-open.js';
+import {
+  type CallDirs,
+  type DirCache,
+  isSensitive,
+  lstatOrNull,
+  MovedError,
+  normalizeAbsolute,
+  realOrNull,
+} from './fs-open.js';
 import type { Guard } from './guard.js';
 
 export const MAX_READ_BYTES = 8 * 1024 * 1024;
@@ -30,6 +38,8 @@ export interface FsScope {
   ownDirs: string[];
   /** Permission bits a sandboxed plugin may set (setuid/setgid/sticky never; the operator may tighten it). */
   modeMask: number;
+  /** Directories held open for the plugin's calls (both views share it). */
+  dirs: DirCache;
   fake?: FsFake;
 }
 
@@ -123,7 +133,7 @@ export function op<T>(
   kind: Kind,
   path: unknown,
   args: unknown,
-  body: (t: Target, allow: () => void) => Promise<T>,
+  body: (t: Target, allow: () => void, dirs: CallDirs) => Promise<T>,
 ): Promise<T> {
   const shown = (() => {
     const n = normalizeAbsolute(path);
@@ -131,12 +141,15 @@ export function op<T>(
   })();
   return s.guard.call({ capability: 'fs', op: name, target: shown, args }, async (allow) => {
     const t = target(s, kind, path);
+    const dirs = s.dirs.call();
     try {
-      return await body(t, allow);
+      return await body(t, allow, dirs);
     } catch (e) {
       if (e instanceof MovedError)
         return s.guard.deny({ capability: kind, target: toView(s, e.expected), reason: e.message, grantable: false });
       throw ioError(e, name, t.disk);
+    } finally {
+      dirs.release();
     }
   });
 }
@@ -174,8 +187,8 @@ export async function effect(
 }
 
 /** Where a write lands: the entry, or the target of a final symlink (which must exist). */
-export async function writeTarget(s: FsScope, t: Target): Promise<string> {
-  const entry = (await entryOrNull(t.disk)) ?? missing(s, 'write', t.disk, t.asked);
+export async function writeTarget(s: FsScope, t: Target, dirs: CallDirs): Promise<string> {
+  const entry = (await dirs.entry(t.disk)) ?? missing(s, 'write', t.disk, t.asked);
   const st = await lstatOrNull(entry);
   if (st?.isSymbolicLink()) {
     const real = await realOrNull(entry);
@@ -199,8 +212,8 @@ export async function existingReal(s: FsScope, kind: Kind, t: Target): Promise<s
 }
 
 /** The real location of an existing directory entry (last component kept), checked for `kind`. */
-export async function existingEntry(s: FsScope, kind: Kind, t: Target): Promise<string> {
-  const entry = (await entryOrNull(t.disk)) ?? missing(s, kind, t.disk, t.asked);
+export async function existingEntry(s: FsScope, kind: Kind, t: Target, dirs: CallDirs): Promise<string> {
+  const entry = (await dirs.entry(t.disk)) ?? missing(s, kind, t.disk, t.asked);
   need(s, kind, entry, t.asked);
   return entry;
 }

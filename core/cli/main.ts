@@ -195,8 +195,11 @@ function buildProgram(
         failing.command = c;
       },
     });
+    // Every command accepts -y (it is global); only one that changes the system (it has
+    // --dry-run) and so asks first lists it in its --help.
     if (c !== program && !c.options.some((o) => o.long === '--yes' || o.short === '-y')) {
-      c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(c.commands.length > 0));
+      const asks = c.commands.length === 0 && c.options.some((o) => o.long === '--dry-run');
+      c.addOption(new Option('-y, --yes', 'answer yes to every question').hideHelp(!asks));
     }
     c.commands.forEach(configure);
   };

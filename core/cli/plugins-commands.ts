@@ -159,6 +159,7 @@ export function addPluginCommands(
     )
     .option('--read-only', 'read-only tier: no exec, write or net, whatever is requested')
     .option('--json', 'print JSON')
+    .option('-y, --yes', 'grant every permission it requests without asking')
     .action(async (name: string, o: { grant?: string[]; readOnly?: boolean; json?: boolean; yes?: boolean }) => {
       const p = kernel.requirePlugin(name);
       const req = requested(p);

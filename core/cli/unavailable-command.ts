@@ -21,6 +21,17 @@ function notLoaded(kernel: Kernel): PluginRecord[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/**
+ * Plugins the state has enabled that no plugin directory of this run holds: enabled from a
+ * --plugin-dir (or CX_PLUGIN_PATH) that was not given this time.
+ */
+function notFound(kernel: Kernel): string[] {
+  return Object.entries(kernel.state.plugins)
+    .filter(([name, s]) => s?.enabled && !kernel.plugins.has(name))
+    .map(([name]) => name)
+    .sort();
+}
+
 /** The not-loaded plugin that provides the command `words` (e.g. ['repair', 'apt']), if known. */
 async function providerOf(
   kernel: Kernel,
@@ -65,7 +76,26 @@ export async function explainUnknownCommand(
     const message = `'${command}' is not available: plugin '${p.name}' failed to load:\n${p.error.message}`;
     return { error: CxError.fromData({ ...p.error.toData(), message, plugin: p.name }), shown: p.error };
   }
-  const unknown = `unknown command '${words[words.length - 1]}'${suggestion}`;
+  const gone = notFound(kernel);
+  const last = words[words.length - 1]!;
+  const goneProvider = gone.find((n) => n === last || n === words.join('-'));
+  if (goneProvider) {
+    return {
+      error: new CxError('CX_ERR_USAGE', {
+        detail: `'${command}' is not available: plugin '${goneProvider}' is enabled, but it is not in any plugin directory of this run.`,
+        hint: `give the directory it was enabled from: ${kernel.command} --plugin-dir DIR ${command}   (or set CX_PLUGIN_PATH=DIR)`,
+      }),
+    };
+  }
+  const unknown = `unknown command '${last}'${gone.length ? '' : suggestion}`;
+  if (gone.length) {
+    return {
+      error: new CxError('CX_ERR_USAGE', {
+        detail: `${unknown}\nIt may come from a plugin that is enabled but not in any plugin directory of this run: ${gone.join(', ')}${candidates.length ? `; or from one that is not loaded: ${candidates.map((c) => c.name).join(', ')}` : ''}.`,
+        hint: `give the directory it was enabled from: ${kernel.command} --plugin-dir DIR ${command}   (or set CX_PLUGIN_PATH=DIR)`,
+      }),
+    };
+  }
   if (candidates.length === 0) {
     return {
       error: new CxError('CX_ERR_USAGE', {

@@ -92,7 +92,7 @@ export function realMountPoints(
 }
 
 const human = (bytes: number): string => {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {

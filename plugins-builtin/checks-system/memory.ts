@@ -56,7 +56,7 @@ export const memoryCheck = defineCheck({
     if (!u) return error('/proc/meminfo has no MemTotal line');
     return {
       status: graded(ctx.config.memory, u.used_percent),
-      message: `${u.used_percent}% of ${round1(u.total_mb / 1024)} GB in use (${round1(u.available_mb / 1024)} GB available)`,
+      message: `${u.used_percent}% of ${round1(u.total_mb / 1024)} GiB in use (${round1(u.available_mb / 1024)} GiB available)`,
       details: { ...u, ...ctx.config.memory },
     };
   },

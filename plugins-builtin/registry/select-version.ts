@@ -70,9 +70,14 @@ export function selectVersion(indexes: LoadedIndex[], spec: PluginSpec, kernel: 
     spec.range,
   );
   if (best) return fits.find((o) => o.entry.version === best)!;
-  const available = offers.map(
-    (o) => `${o.entry.version}${worksWith(o.entry, kernel) ? '' : ` (needs cx-ops ${o.entry.cx_version})`}`,
-  );
+  // One entry per version, naming the registries that offer it when there are several.
+  const byVersion = new Map<string, Offer[]>();
+  for (const o of offers) byVersion.set(o.entry.version, [...(byVersion.get(o.entry.version) ?? []), o]);
+  const available = [...byVersion].map(([version, same]) => {
+    const needs = same.find((o) => !worksWith(o.entry, kernel));
+    const where = same.length > 1 ? ` (in ${same.map((o) => o.loaded.registry.name).join(', ')})` : '';
+    return `${version}${where}${needs ? ` (needs cx-ops ${needs.entry.cx_version})` : ''}`;
+  });
   const usable = fits[0]?.entry.version;
   throw registryErrors.CX_ERR_VERSION_UNSATISFIED({
     plugin: spec.name,

@@ -1,4 +1,4 @@
-import { definePlugin, defineCheck, defineFix, pass, fail } from 'cx-ops/sdk';
+import { definePlugin, defineCheck, defineFix, pass, fail, skip } from 'cx-ops/sdk';
 
 const SERVICE = 'my-service';
 
@@ -14,7 +14,12 @@ export default definePlugin({
       fix_id: 'restart_custom_service',
       async run(ctx) {
         const r = await ctx.exec.run('systemctl', ['is-active', SERVICE], { timeoutMs: 5000 });
-        const state = r.stdout.trim() || 'unknown';
+        const state = r.stdout.trim();
+        // No state at all: systemctl could not ask systemd (not the init system here, no bus).
+        if (!state) {
+          const why = r.stderr.trim().split('\n')[0] || `systemctl exited ${r.exitCode}`;
+          return skip(`systemd is not answering on this host: ${why}`, { service: SERVICE, exit_code: r.exitCode });
+        }
         return r.exitCode === 0
           ? pass('Service is running', { service: SERVICE, state })
           : fail('Service is not running', { service: SERVICE, state, exit_code: r.exitCode });

@@ -40,6 +40,29 @@ test('FAIL with the restart fix when inactive; the fix in dry run only records',
   }
 });
 
+test('SKIP, not FAIL, where systemd is not running at all (a container, a chroot)', async () => {
+  const noSystemd = {
+    exec: {
+      run: async () => ({
+        exitCode: 1,
+        stdout: '',
+        stderr:
+          "System has not been booted with systemd as init system (PID 1). Can't operate.\nFailed to connect to bus: Host is down\n",
+      }),
+    },
+  };
+  const p = await startPlugin(dir, { fakes: noSystemd });
+  try {
+    expect(await p.check('custom_service')).toMatchObject({
+      status: 'SKIP',
+      message:
+        "systemd is not answering on this host: System has not been booted with systemd as init system (PID 1). Can't operate.",
+    });
+  } finally {
+    await p.close();
+  }
+});
+
 test('without the exec grant the check is denied, naming the grant that would allow it', async () => {
   const p = await startPlugin(dir, { grants: [], fakes: active });
   try {

@@ -300,6 +300,19 @@ describe('an unprivileged user (an NRPE agent)', () => {
 });
 
 describe('plugin directories', () => {
+  test('a command of a plugin enabled from a --plugin-dir not given this run names the plugin and the flag', async () => {
+    expect((await t.run(['--plugin-dir', good, 'plugins', 'enable', 'greeter', '-y'])).exitCode).toBe(0);
+    const byName = await t.run(['greeter']);
+    expect(byName).toMatchObject({ exitCode: 2 });
+    expect(byName.stderr).toBe(
+      `error[CX_ERR_USAGE]: 'greeter' is not available: plugin 'greeter' is enabled, but it is not in any plugin directory of this run.\nTry: give the directory it was enabled from: ${t.cx} --plugin-dir DIR greeter   (or set CX_PLUGIN_PATH=DIR)`,
+    );
+    const other = await t.run(['greet']);
+    expect(other.stderr).toContain(
+      'It may come from a plugin that is enabled but not in any plugin directory of this run: greeter.',
+    );
+    expect(other.stderr).not.toContain('Did you mean');
+  });
   test('--plugin-dir naming no directory is an error naming the flag and the path', async () => {
     const missing = join(t.root, 'no-such-dir');
     expect(await t.run(['--plugin-dir', missing, 'plugins', 'list'])).toMatchObject({
@@ -342,4 +355,13 @@ test('plugin status reads the same in the text list, --json and --available', as
   expect((await t.run(['plugins', 'list', '--help'])).stdout).toMatch(
     /STATUS is one of:\n {2}enabled .*\n {2}disabled .*\n {2}failed /,
   );
+});
+
+test('-y is listed only by commands that ask before changing the system; every command accepts it', async () => {
+  const listed = async (args: string[]) => (await t.run([...args, '--help'])).stdout.includes('-y, --yes');
+  expect(await listed(['plugins', 'list'])).toBe(false);
+  expect(await listed(['history'])).toBe(false);
+  expect(await listed(['repair', 'apt'])).toBe(true);
+  expect(await listed(['plugins', 'enable'])).toBe(true);
+  expect((await t.run(['plugins', 'list', '-y', '--json'])).exitCode).toBe(0);
 });

@@ -79,7 +79,7 @@ describe('receivers', () => {
     const slack = got.find((x) => x.path === '/slack')!;
     const pd = got.find((x) => x.path === '/v2/enqueue')!;
     const message = slack.json.blocks[1].fields[2].text.replace('*Message*\n', '');
-    expect(message).toMatch(/^98% of 7\.6 GB in use/);
+    expect(message).toMatch(/^98% of 7\.6 GiB in use/);
     expect(slack.json).toEqual({
       channel: '#alerts',
       text: '[FIRING:1] memory-high on web1',

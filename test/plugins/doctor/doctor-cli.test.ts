@@ -51,7 +51,7 @@ describe('doctor on fixture hosts', () => {
     const by = Object.fromEntries(report.results.map((r) => [r.check_id, r]));
     expect(by.memory).toMatchObject({
       name: 'Memory',
-      message: '25% of 7.6 GB in use (5.7 GB available)',
+      message: '25% of 7.6 GiB in use (5.7 GiB available)',
       fix_id: null,
     });
     expect(by.swap_usage).toMatchObject({ status: 'PASS', message: 'no swap configured' });
@@ -102,7 +102,7 @@ describe('doctor on fixture hosts', () => {
       'System',
       'Security',
     ]);
-    expect(text.stdout).toContain('  [FAIL]  Memory                 98% of 7.6 GB in use (0.2 GB available)\n');
+    expect(text.stdout).toContain('  [FAIL]  Memory                 98% of 7.6 GiB in use (0.2 GiB available)\n');
     expect(text.stdout).toMatch(
       /\nFAIL: 12 checks — 1 passed, 1 warning, 4 failed, 6 skipped, 0 errors \(\d+\.\d\d s\)\n/,
     );
@@ -254,7 +254,7 @@ describe('output formats', () => {
     expect(md.stdout).toMatch(
       /^# cx-ops doctor report\n\n\*\*FAIL\*\* \(exit 2\) — 12 checks: 1 passed, 1 warning, 4 failed, 6 skipped, 0 errors/,
     );
-    expect(md.stdout).toContain('| ❌ FAIL | Memory (`memory`) | 98% of 7.6 GB in use (0.2 GB available) |  |');
+    expect(md.stdout).toContain('| ❌ FAIL | Memory (`memory`) | 98% of 7.6 GiB in use (0.2 GiB available) |  |');
 
     const junit = await h.run(['doctor', '--format', 'junit']);
     expect(junit.stdout).toMatch(

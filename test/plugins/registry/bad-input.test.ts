@@ -182,7 +182,7 @@ describe("the operator's registries.yaml and lock files", () => {
     const r = await u.run(['registry', 'add', 'other', registryDir]);
     expect(r).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file, u)}`,
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added, require_signatures (found: "s3cret")\n${schemaHint(file, u)}`,
     });
     expect(await readFile(file, 'utf8')).toBe(extra);
     await writeFile(file, `registries:\n  - name: team\n    url: ${registryDir}\nfoo: 1\n`);
@@ -370,6 +370,16 @@ describe('publishing and registry locations', () => {
 });
 
 describe('choosing a version', () => {
+  test('a version offered by several registries is listed once, naming them', async () => {
+    const u = await userWithRegistry('mirrors');
+    expect((await u.run(['registry', 'add', 'mirror', server.url])).exitCode).toBe(0);
+    const r = await u.run(['plugins', 'install', 'hello@^5']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(
+      'Available: 3.0.0 (in team, mirror) (needs cx-ops >=99.0.0), 2.0.0 (in team, mirror), 1.1.0 (in team, mirror), 1.0.0 (in team, mirror).',
+    );
+  });
+
   test('a range nothing satisfies lists the available versions and what works here', async () => {
     const u = await userWithRegistry('range');
     const r = await u.run(['plugins', 'install', 'hello@^5']);
