@@ -175,7 +175,7 @@ export interface ContextOptions {
  * its own set with its own recorder.
  */
 export class ContextFactory {
-  private readonly caps = new Map<string, HostCapabilities>();
+  private readonly caps = new Map<string, { grants: Grants | 'all'; caps: HostCapabilities }>();
   private createCapabilities?: typeof createHostCapabilities;
 
   constructor(private readonly host: ContextHost) {}
@@ -185,18 +185,19 @@ export class ContextFactory {
     this.createCapabilities = factory;
   }
 
-  private capabilities(p: ContextPlugin, dryRun: boolean, recorder?: DryRunRecorder) {
+  private capabilities(p: ContextPlugin, dryRun: boolean, recorder?: DryRunRecorder): HostCapabilities {
     const factory = this.createCapabilities;
     if (!factory) throw new Error('capabilities are not loaded: plugin code runs only after Kernel.boot with loadCode');
-    const make = (dry: boolean, rec?: DryRunRecorder) => {
-      const env = this.env(p, dry);
-      return factory({
+    let c = this.caps.get(p.name)?.caps;
+    // Made again when the plugin's grants changed (enable --grant in a long-lived process).
+    if (!c || this.caps.get(p.name)!.grants !== p.grants) {
+      const env = this.env(p, false);
+      c = factory({
         plugin: p.name,
         tier: p.tier,
         grants: p.grants,
-        dryRun: dry,
+        dryRun: false,
         audit: this.host.audit,
-        recorder: rec,
         fakes: this.host.fakes,
         home: env.stateDir,
         root: env.root,
@@ -213,11 +214,10 @@ export class ContextFactory {
                 readOnly: p.readOnly,
               },
       });
-    };
-    if (dryRun) return make(true, recorder);
-    let c = this.caps.get(p.name);
-    if (!c) this.caps.set(p.name, (c = make(false)));
-    return c;
+      this.caps.set(p.name, { grants: p.grants, caps: c });
+    }
+    // A dry run gets its own set (its own recorder), made from the plugin's resolved one.
+    return dryRun ? c.dryRun(recorder) : c;
   }
 
   env(p: ContextPlugin, dryRun: boolean): RuntimeEnv {
@@ -236,7 +236,20 @@ export class ContextFactory {
     };
   }
 
+  /** Contexts of calls that are not dry runs, one per plugin (a context holds no per-call state). */
+  private readonly contexts = new WeakMap<ContextPlugin, { config: unknown; grants: unknown; ctx: PluginContext }>();
+
   create(p: ContextPlugin, options: ContextOptions): PluginContext {
+    if (options.dryRun) return this.build(p, options);
+    const known = this.contexts.get(p);
+    // Reused while the plugin's config and grants are the ones it was made with.
+    if (known && known.config === p.config && known.grants === p.grants) return known.ctx;
+    const ctx = this.build(p, options);
+    this.contexts.set(p, { config: p.config, grants: p.grants, ctx });
+    return ctx;
+  }
+
+  private build(p: ContextPlugin, options: ContextOptions): PluginContext {
     const caps = this.capabilities(p, options.dryRun, options.recorder);
     let exec = caps.exec;
     if (options.dryRun && p.tier === 'trusted') {

@@ -18,9 +18,12 @@ import {
 } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { CxError } from '../errors.js';
+import { withBuffer } from './buffers.js';
 import {
   anchored,
+  CallDirs,
   fdPath,
+  fsyncRaw,
   lstatOrNull,
   MovedError,
   O_APPEND,
@@ -32,7 +35,6 @@ import {
   O_RDONLY,
   O_TRUNC,
   O_WRONLY,
-  openParent,
   openVerified,
   realOrNull,
 } from './fs-open.js';
@@ -43,6 +45,21 @@ export const inPlace = (real: string) => /^\/(proc|sys)\//.test(real);
 
 const tempName = (name: string) => `.${name}.cx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 const join = (dir: string, name: string) => `${dir === '/' ? '' : dir}/${name}`;
+/** fsync of a directory; a file system that cannot sync directories is not an error. */
+const syncDir = (fd: number) => fsyncRaw(fd).catch(() => undefined);
+/** The open parent of a resolved entry, held by `dirs` (one of its calls), verified. */
+const parentOf = (dirs: CallDirs, entry: string) => dirs.at(posix.dirname(entry));
+
+/** Runs `f` with the directories of a call of its own (the kernel's writes outside the capability). */
+async function own<T>(dirs: CallDirs | undefined, f: (d: CallDirs) => Promise<T>): Promise<T> {
+  if (dirs) return f(dirs);
+  const mine = new CallDirs();
+  try {
+    return await f(mine);
+  } finally {
+    mine.release();
+  }
+}
 
 /** What a replaced file keeps unless told otherwise. */
 export interface Keep {
@@ -62,9 +79,10 @@ export async function replaceAt(
   fill: (fh: FileHandle) => Promise<void>,
   keep: Keep,
   sync = true,
+  calls?: CallDirs,
 ): Promise<void> {
-  const dir = await openParent(target);
-  try {
+  return own(calls, async (dirs) => {
+    const dir = await parentOf(dirs, target);
     const name = posix.basename(target);
     const tmp = tempName(name);
     const fh = await openVerified(
@@ -95,10 +113,8 @@ export async function replaceAt(
       await unlink(anchored(dir, tmp)).catch(() => undefined);
       throw e;
     }
-    if (sync) await dir.sync().catch(() => undefined);
-  } finally {
-    await dir.close();
-  }
+    if (sync) await syncDir(dir);
+  });
 }
 
 /** Writes `data` to `target`: atomically, or appended (fsynced) / in place for procfs and special files. */
@@ -107,48 +123,40 @@ export async function writeAt(
   data: string | Uint8Array,
   options: { mode?: number; append?: boolean },
   exact: boolean,
+  dirs: CallDirs,
 ): Promise<void> {
-  const dir = await openParent(target);
+  const dir = await parentOf(dirs, target);
   const name = posix.basename(target);
-  let existing;
-  try {
-    existing = await lstatOrNull(anchored(dir, name));
-    if (existing && !existing.isFile() && !exact) {
-      throw new CxError('CX_ERR_IO', {
-        path: target,
-        detail: existing.isDirectory()
-          ? 'is a directory'
-          : 'is not a regular file; only an exact write grant of that path allows writing it',
-      });
-    }
-    if (options.append || inPlace(target) || (existing && !existing.isFile())) {
-      const flags = O_WRONLY | O_NONBLOCK | (options.append ? O_APPEND : O_TRUNC) | (existing ? 0 : O_CREAT);
-      const fh = await openVerified(anchored(dir, name), flags, target, options.mode ?? 0o644);
-      await closing(fh, async (h) => {
-        await h.writeFile(data);
-        if (!inPlace(target)) await h.sync();
-      });
-      if (!existing) await dir.sync().catch(() => undefined);
-      return;
-    }
-  } finally {
-    await dir.close();
+  const existing = await lstatOrNull(anchored(dir, name));
+  if (existing && !existing.isFile() && !exact) {
+    throw new CxError('CX_ERR_IO', {
+      path: target,
+      detail: existing.isDirectory()
+        ? 'is a directory'
+        : 'is not a regular file; only an exact write grant of that path allows writing it',
+    });
+  }
+  if (options.append || inPlace(target) || (existing && !existing.isFile())) {
+    const flags = O_WRONLY | O_NONBLOCK | (options.append ? O_APPEND : O_TRUNC) | (existing ? 0 : O_CREAT);
+    const fh = await openVerified(anchored(dir, name), flags, target, options.mode ?? 0o644);
+    await closing(fh, async (h) => {
+      await h.writeFile(data);
+      if (!inPlace(target)) await h.sync();
+    });
+    if (!existing) await syncDir(dir);
+    return;
   }
   const keep: Keep = existing
     ? { mode: options.mode ?? existing.mode & 0o7777, uid: existing.uid, gid: existing.gid }
     : { mode: options.mode ?? 0o644 };
-  await replaceAt(target, (h) => h.writeFile(data), keep);
+  await replaceAt(target, (h) => h.writeFile(data), keep, true, dirs);
 }
 
 /** Creates a symlink at `entry` (a resolved entry whose parent exists). */
-export async function symlinkAt(linkTarget: string, entry: string): Promise<void> {
-  const dir = await openParent(entry);
-  try {
-    await symlinkPath(linkTarget, anchored(dir, posix.basename(entry)));
-    await dir.sync().catch(() => undefined);
-  } finally {
-    await dir.close();
-  }
+export async function symlinkAt(linkTarget: string, entry: string, dirs: CallDirs): Promise<void> {
+  const dir = await parentOf(dirs, entry);
+  await symlinkPath(linkTarget, anchored(dir, posix.basename(entry)));
+  await syncDir(dir);
 }
 
 /**
@@ -159,58 +167,52 @@ export async function copyAt(
   from: string,
   to: string,
   preserve: { times: boolean; owner: boolean; modeMask: number; mode?: number; uid?: number; gid?: number },
-  sync = true,
+  sync: boolean,
+  dirs: CallDirs,
 ): Promise<void> {
-  const src = await openParent(from);
-  try {
-    const p = anchored(src, posix.basename(from));
-    const st = await lstatOrNull(p);
-    if (!st) throw new CxError('CX_ERR_IO', { path: from, detail: 'no such file or directory' });
-    if (st.isSymbolicLink()) {
-      const link = await readlink(p);
-      const dir = await openParent(to);
-      try {
-        const tmp = tempName(posix.basename(to));
-        await symlinkPath(link, anchored(dir, tmp));
-        await renamePath(anchored(dir, tmp), anchored(dir, posix.basename(to))).catch(async (e) => {
-          await unlink(anchored(dir, tmp)).catch(() => undefined);
-          throw e;
-        });
-        if (sync) await dir.sync().catch(() => undefined);
-      } finally {
-        await dir.close();
-      }
-      return;
-    }
-    if (!st.isFile())
-      throw new CxError('CX_ERR_IO', {
-        path: from,
-        detail: st.isDirectory() ? 'is a directory; copy copies one file or symlink' : 'is not a regular file',
-      });
-    const fh = await openVerified(p, O_RDONLY | O_NONBLOCK, from);
-    await closing(fh, async (inFh) => {
-      const keep: Keep = { mode: preserve.mode ?? st.mode & 0o7777 & preserve.modeMask };
-      if (preserve.owner) Object.assign(keep, { uid: st.uid, gid: st.gid });
-      if (preserve.uid !== undefined || preserve.gid !== undefined)
-        Object.assign(keep, { uid: preserve.uid ?? st.uid, gid: preserve.gid ?? st.gid });
-      if (preserve.times) Object.assign(keep, { atimeMs: st.atimeMs, mtimeMs: st.mtimeMs });
-      await replaceAt(
-        to,
-        async (out) => {
-          const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
+  const src = await parentOf(dirs, from);
+  const p = anchored(src, posix.basename(from));
+  const st = await lstatOrNull(p);
+  if (!st) throw new CxError('CX_ERR_IO', { path: from, detail: 'no such file or directory' });
+  if (st.isSymbolicLink()) {
+    const link = await readlink(p);
+    const dir = await parentOf(dirs, to);
+    const tmp = tempName(posix.basename(to));
+    await symlinkPath(link, anchored(dir, tmp));
+    await renamePath(anchored(dir, tmp), anchored(dir, posix.basename(to))).catch(async (e) => {
+      await unlink(anchored(dir, tmp)).catch(() => undefined);
+      throw e;
+    });
+    if (sync) await syncDir(dir);
+    return;
+  }
+  if (!st.isFile())
+    throw new CxError('CX_ERR_IO', {
+      path: from,
+      detail: st.isDirectory() ? 'is a directory; copy copies one file or symlink' : 'is not a regular file',
+    });
+  const fh = await openVerified(p, O_RDONLY | O_NONBLOCK, from);
+  await closing(fh, async (inFh) => {
+    const keep: Keep = { mode: preserve.mode ?? st.mode & 0o7777 & preserve.modeMask };
+    if (preserve.owner) Object.assign(keep, { uid: st.uid, gid: st.gid });
+    if (preserve.uid !== undefined || preserve.gid !== undefined)
+      Object.assign(keep, { uid: preserve.uid ?? st.uid, gid: preserve.gid ?? st.gid });
+    if (preserve.times) Object.assign(keep, { atimeMs: st.atimeMs, mtimeMs: st.mtimeMs });
+    await replaceAt(
+      to,
+      (out) =>
+        withBuffer(st.size, async (buf) => {
           for (;;) {
             const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
             if (bytesRead === 0) break;
             await out.write(buf, 0, bytesRead);
           }
-        },
-        keep,
-        sync,
-      );
-    });
-  } finally {
-    await src.close();
-  }
+        }),
+      keep,
+      sync,
+      dirs,
+    );
+  });
 }
 
 /** The real path a mkdir -p would create: real deepest existing ancestor + the rest. */
@@ -259,56 +261,53 @@ export async function makeDirs(lexical: string, planned: string, mode: number): 
 }
 
 /** Removes the entry (recursively for a directory when asked) through its verified parent. */
-export async function removeAt(entry: string, recursive: boolean): Promise<void> {
-  const dir = await openParent(entry);
-  try {
-    const p = anchored(dir, posix.basename(entry));
-    const st = await lstatOrNull(p);
-    if (!st) throw new CxError('CX_ERR_IO', { path: entry, detail: 'no such file or directory' });
-    if (st.isDirectory()) await (recursive ? rm(p, { recursive: true }) : rmdir(p));
-    else await unlink(p);
-    await dir.sync().catch(() => undefined);
-  } finally {
-    await dir.close();
-  }
+export async function removeAt(entry: string, recursive: boolean, dirs: CallDirs): Promise<void> {
+  const dir = await parentOf(dirs, entry);
+  const p = anchored(dir, posix.basename(entry));
+  const st = await lstatOrNull(p);
+  if (!st) throw new CxError('CX_ERR_IO', { path: entry, detail: 'no such file or directory' });
+  if (st.isDirectory()) await (recursive ? rm(p, { recursive: true }) : rmdir(p));
+  else await unlink(p);
+  await syncDir(dir);
 }
 
+/** The parent of `entry` for a second entry of one call, or null when it cannot be opened. */
+const secondParent = (dirs: CallDirs, entry: string) => parentOf(dirs, entry).catch(() => null);
+
 /** Renames one resolved entry to another through verified parent descriptors. */
-export async function renameAt(a: string, b: string, shownTo: string, sync = true): Promise<void> {
-  const [pa, pb] = [await openParent(a), await openParent(b).catch(() => null)];
-  try {
-    if (!pb) throw new CxError('CX_ERR_IO', { path: shownTo, detail: 'its directory cannot be opened' });
-    await renamePath(anchored(pa, posix.basename(a)), anchored(pb, posix.basename(b)));
-    if (!sync) return;
-    await pb.sync().catch(() => undefined);
-    if (posix.dirname(a) !== posix.dirname(b)) await pa.sync().catch(() => undefined);
-  } finally {
-    await pa.close();
-    await pb?.close();
-  }
+export async function renameAt(a: string, b: string, shownTo: string, sync: boolean, dirs: CallDirs): Promise<void> {
+  const pa = await parentOf(dirs, a);
+  const pb = await secondParent(dirs, b);
+  if (pb === null) throw new CxError('CX_ERR_IO', { path: shownTo, detail: 'its directory cannot be opened' });
+  await renamePath(anchored(pa, posix.basename(a)), anchored(pb, posix.basename(b)));
+  if (!sync) return;
+  await syncDir(pb);
+  if (posix.dirname(a) !== posix.dirname(b)) await syncDir(pa);
 }
 
 /** Makes a second directory entry `to` for the file at `from` (both resolved entries): a hard link. */
-export async function linkAt(from: string, to: string, sync: boolean): Promise<void> {
-  const [pa, pb] = [await openParent(from), await openParent(to).catch(() => null)];
-  try {
-    if (!pb) throw new CxError('CX_ERR_IO', { path: to, detail: 'its directory cannot be opened' });
-    await linkPath(anchored(pa, posix.basename(from)), anchored(pb, posix.basename(to)));
-    if (sync) await pb.sync().catch(() => undefined);
-  } finally {
-    await pa.close();
-    await pb?.close();
-  }
+export async function linkAt(from: string, to: string, sync: boolean, dirs: CallDirs): Promise<void> {
+  const pa = await parentOf(dirs, from);
+  const pb = await secondParent(dirs, to);
+  if (pb === null) throw new CxError('CX_ERR_IO', { path: to, detail: 'its directory cannot be opened' });
+  await linkPath(anchored(pa, posix.basename(from)), anchored(pb, posix.basename(to)));
+  if (sync) await syncDir(pb);
 }
 
 /**
- * fsyncs one resolved file or directory (opened without following a final symlink); a symlink or
- * a missing entry has nothing of its own to sync (its directory entry is synced with the directory).
+ * fsyncs one resolved file or directory (opened without following a final symlink, through its
+ * verified parent); a symlink or a missing entry has nothing of its own to sync (its directory
+ * entry is synced with the directory). A directory the call holds open already is synced as is.
  */
-export async function fsyncAt(real: string): Promise<void> {
+export async function fsyncAt(real: string, dirs: CallDirs): Promise<void> {
+  const held = dirs.held(real);
+  if (held !== undefined) return syncDir(held);
   let fh: FileHandle;
   try {
-    fh = await openPath(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+    fh = await openPath(
+      real === '/' ? '/' : anchored(await parentOf(dirs, real), posix.basename(real)),
+      O_RDONLY | O_NONBLOCK | O_NOFOLLOW,
+    );
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'ENOENT') return;

@@ -10,30 +10,20 @@ import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandl
 import { posix } from 'node:path';
 import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
-import {
-  anchored,
-  entryOrNull,
-  lstatOrNull,
-  O_DIRECTORY,
-  O_NONBLOCK,
-  O_PATH,
-  O_RDONLY,
-  openParent,
-  openVerified,
-  typeOf,
-} from './fs-open.js';
+import { anchored, lstatOrNull, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, openVerified, typeOf } from './fs-open.js';
 import {
   closing,
   exactlyGranted,
   existingEntry,
-  existingReal,
   MAX_DIR_ENTRIES,
   MAX_READ_BYTES,
   need,
   op,
+  openExisting,
   toView,
   type FsScope,
 } from './fs-scope.js';
+import { withBuffer } from './buffers.js';
 
 /** The cap of one read: the caller's `maxBytes`, never above MAX_READ_BYTES. */
 export function readCap(options: ReadOptions | undefined): number {
@@ -95,11 +85,11 @@ async function readWhole(
   path: string,
   options: ReadOptions | undefined,
 ): Promise<Buffer | Uint8Array> {
-  return op(s, name, 'read', path, undefined, async (t, allow) => {
+  return op(s, name, 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readBytes && name === 'readBytes')
       return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readBytes(t.disk, options));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+    const { fh: opened, real } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_NONBLOCK);
+    return closing(opened, async (fh) => {
       const special = s.guard.checked && exactlyGranted(s, 'read', real);
       const st = await fh.stat();
       if (!st.isFile() && s.guard.checked && !special) {
@@ -117,21 +107,22 @@ async function readWhole(
 
 /** Hex sha256 of a regular file's bytes, read in pieces (no size cap: nothing is kept). */
 export function hash(s: FsScope, path: string): Promise<string> {
-  return op(s, 'hash', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'hash', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.hash) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.hash(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+    const { fh: opened, real } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_NONBLOCK);
+    return closing(opened, async (fh) => {
       const st = await fh.stat();
       if (!st.isFile())
         throw new CxError('CX_ERR_IO', { path: real, detail: 'is not a regular file; only regular files are hashed' });
       allow();
       const h = createHash('sha256');
-      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-      }
+      await withBuffer(st.size, async (buf) => {
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) break;
+          h.update(buf.subarray(0, bytesRead));
+        }
+      });
       return h.digest('hex');
     });
   });
@@ -157,10 +148,10 @@ export function readBytes(s: FsScope, path: string, options?: ReadOptions): Prom
 }
 
 export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
-  return op(s, 'readDir', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'readDir', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readDir) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readDir(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_DIRECTORY, real), async (fh) => {
+    const { fh: opened } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_DIRECTORY);
+    return closing(opened, async (fh) => {
       allow();
       const entries = await readdir(`/proc/self/fd/${fh.fd}`, { withFileTypes: true });
       return entries.slice(0, MAX_DIR_ENTRIES).map((e): DirEntry => ({ name: e.name, type: typeOf(e) }));
@@ -169,9 +160,9 @@ export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
 }
 
 export function stat(s: FsScope, path: string): Promise<FileStat | null> {
-  return op(s, 'stat', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'stat', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.stat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.stat(t.disk));
-    const entry = await entryOrNull(t.disk);
+    const entry = await dirs.entry(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
     if (entry === null) return null;
@@ -198,18 +189,16 @@ export function stat(s: FsScope, path: string): Promise<FileStat | null> {
 }
 
 export function lstat(s: FsScope, path: string): Promise<LinkStat | null> {
-  return op(s, 'lstat', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'lstat', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.lstat) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.lstat(t.disk));
-    const entry = await entryOrNull(t.disk);
+    const entry = await dirs.entry(t.disk);
     need(s, 'read', entry ?? t.disk, t.asked);
     allow();
     if (entry === null) return null;
     if (entry === '/') return linkStat(t.path, await lstatOrNull('/'), undefined);
-    return closing(await openParent(entry), async (dir) => {
-      const p = anchored(dir, posix.basename(entry));
-      const st = await lstatOrNull(p);
-      return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
-    });
+    const p = anchored(await dirs.at(posix.dirname(entry)), posix.basename(entry));
+    const st = await lstatOrNull(p);
+    return linkStat(t.path, st, st?.isSymbolicLink() ? await readlinkPath(p) : undefined);
   });
 }
 
@@ -236,10 +225,10 @@ function linkStat(
 }
 
 export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statfs']> {
-  return op(s, 'statfs', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'statfs', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.statfs) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_PATH, real), async (fh) => {
+    const { fh: opened } = await openExisting(s, 'read', t, dirs, O_PATH);
+    return closing(opened, async (fh) => {
       allow();
       const st = await statfsPath(`/proc/self/fd/${fh.fd}`);
       return {
@@ -254,12 +243,11 @@ export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statf
 }
 
 export function readlink(s: FsScope, path: string): Promise<string> {
-  return op(s, 'readlink', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'readlink', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readlink) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readlink(t.disk));
-    const entry = await existingEntry(s, 'read', t);
-    return closing(await openParent(entry), async (dir) => {
-      allow();
-      return readlinkPath(anchored(dir, posix.basename(entry)));
-    });
+    const entry = await existingEntry(s, 'read', t, dirs);
+    const dir = await dirs.at(posix.dirname(entry));
+    allow();
+    return readlinkPath(anchored(dir, posix.basename(entry)));
   });
 }

@@ -3,11 +3,24 @@
  * given), the grant check on resolved paths, the audited call wrapper, and the dry-run gate.
  * One operation per function lives in fs-read.ts and fs-write.ts; fs.ts puts them in a table.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { FsCapability } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { pathGranted } from '../permissions/match.js';
-import { entryOrNull, isSensitive, lstatOrNull, MovedError, normalizeAbsolute, realOrNull } from './fs-open.js';
+import {
+  anchored,
+  type CallDirs,
+  type DirCache,
+  fdReal,
+  isSensitive,
+  lstatOrNull,
+  MovedError,
+  normalizeAbsolute,
+  O_NOFOLLOW,
+  openVerified,
+  realOrNull,
+} from './fs-open.js';
 import type { Guard } from './guard.js';
 
 export const MAX_READ_BYTES = 8 * 1024 * 1024;
@@ -30,6 +43,8 @@ export interface FsScope {
   ownDirs: string[];
   /** Permission bits a sandboxed plugin may set (setuid/setgid/sticky never; the operator may tighten it). */
   modeMask: number;
+  /** Directories held open for the plugin's calls (both views share it). */
+  dirs: DirCache;
   fake?: FsFake;
 }
 
@@ -123,7 +138,7 @@ export function op<T>(
   kind: Kind,
   path: unknown,
   args: unknown,
-  body: (t: Target, allow: () => void) => Promise<T>,
+  body: (t: Target, allow: () => void, dirs: CallDirs) => Promise<T>,
 ): Promise<T> {
   const shown = (() => {
     const n = normalizeAbsolute(path);
@@ -131,12 +146,15 @@ export function op<T>(
   })();
   return s.guard.call({ capability: 'fs', op: name, target: shown, args }, async (allow) => {
     const t = target(s, kind, path);
+    const dirs = s.dirs.call();
     try {
-      return await body(t, allow);
+      return await body(t, allow, dirs);
     } catch (e) {
       if (e instanceof MovedError)
         return s.guard.deny({ capability: kind, target: toView(s, e.expected), reason: e.message, grantable: false });
       throw ioError(e, name, t.disk);
+    } finally {
+      dirs.release();
     }
   });
 }
@@ -174,8 +192,8 @@ export async function effect(
 }
 
 /** Where a write lands: the entry, or the target of a final symlink (which must exist). */
-export async function writeTarget(s: FsScope, t: Target): Promise<string> {
-  const entry = (await entryOrNull(t.disk)) ?? missing(s, 'write', t.disk, t.asked);
+export async function writeTarget(s: FsScope, t: Target, dirs: CallDirs): Promise<string> {
+  const entry = (await dirs.entry(t.disk)) ?? missing(s, 'write', t.disk, t.asked);
   const st = await lstatOrNull(entry);
   if (st?.isSymbolicLink()) {
     const real = await realOrNull(entry);
@@ -198,9 +216,44 @@ export async function existingReal(s: FsScope, kind: Kind, t: Target): Promise<s
   return real;
 }
 
+/**
+ * Opens an existing file (`flags`, plus O_NOFOLLOW), checked for `kind` on where it really is.
+ * The short way, when the entry itself is granted: through its parent as the call holds it, a
+ * final symlink refused by O_NOFOLLOW and the descriptor's path checked to be that entry. Any
+ * other case (a final symlink, an entry granted only where it leads, a missing file, a race)
+ * goes the long way: the real path resolved, checked, opened and verified, as it always was.
+ */
+export async function openExisting(
+  s: FsScope,
+  kind: Kind,
+  t: Target,
+  dirs: CallDirs,
+  flags: number,
+): Promise<{ fh: FileHandle; real: string }> {
+  const entry = await dirs.entry(t.disk).catch(() => null);
+  if (entry !== null && entry !== '/' && allowed(s, kind, entry)) {
+    const fh = await dirs
+      .at(posix.dirname(entry))
+      .then((dir) => open(anchored(dir, posix.basename(entry)), flags | O_NOFOLLOW))
+      .catch(() => null);
+    if (fh) {
+      let at: string | null = null;
+      try {
+        at = fdReal(fh.fd);
+      } catch {
+        // unreadable: the long way
+      }
+      if (at === entry) return { fh, real: entry };
+      await fh.close().catch(() => undefined);
+    }
+  }
+  const real = await existingReal(s, kind, t);
+  return { fh: await openVerified(real, flags, real), real };
+}
+
 /** The real location of an existing directory entry (last component kept), checked for `kind`. */
-export async function existingEntry(s: FsScope, kind: Kind, t: Target): Promise<string> {
-  const entry = (await entryOrNull(t.disk)) ?? missing(s, kind, t.disk, t.asked);
+export async function existingEntry(s: FsScope, kind: Kind, t: Target, dirs: CallDirs): Promise<string> {
+  const entry = (await dirs.entry(t.disk)) ?? missing(s, kind, t.disk, t.asked);
   need(s, kind, entry, t.asked);
   return entry;
 }

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import type { CopyOptions, SyncOptions, WriteOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { copyAt, fsyncAt, linkAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
-import { entryOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
+import { type CallDirs, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
   allowedMode,
   closing,
@@ -44,22 +44,22 @@ function write(
   options: WriteOptions,
 ): Promise<void> {
   const bytes = sizeOf(data);
-  return op(s, name, 'write', path, { bytes, mode: options.mode }, async (t, allow) => {
+  return op(s, name, 'write', path, { bytes, mode: options.mode }, async (t, allow, dirs) => {
     const mode = allowedMode(s, options.mode);
     const action = `${options.append ? 'append' : 'write'}: ${t.disk} (${bytes} bytes)`;
     const fake =
       name === 'writeBytes' ? s.fake?.writeBytes : name === 'appendFile' ? s.fake?.appendFile : s.fake?.writeFile;
     if (fake || s.guard.dryRun) {
-      need(s, 'write', fake ? t.disk : await writeTarget(s, t).catch(() => t.disk), t.asked);
+      need(s, 'write', fake ? t.disk : await writeTarget(s, t, dirs).catch(() => t.disk), t.asked);
       const call =
         fake &&
         (() => (fake as (p: string, d: unknown, o: unknown) => Promise<void>)(t.disk, data, { ...options, mode }));
       return effect(s, allow, action, call, async () => undefined);
     }
-    const real = await writeTarget(s, t);
+    const real = await writeTarget(s, t, dirs);
     need(s, 'write', real, t.asked);
     return effect(s, allow, action, undefined, () =>
-      writeAt(real, data, { ...options, mode }, s.guard.checked && exactlyGranted(s, 'write', real)),
+      writeAt(real, data, { ...options, mode }, s.guard.checked && exactlyGranted(s, 'write', real), dirs),
     );
   });
 }
@@ -86,37 +86,37 @@ export function appendFile(
  * an earlier recorded call of the same run would have made it (mkdir, write a temp file, then
  * rename it into place): the call is then checked on where it would land, and recorded.
  */
-async function entryOrPlanned(s: FsScope, kind: Kind, t: Target): Promise<string> {
-  const entry = await entryOrNull(t.disk);
+async function entryOrPlanned(s: FsScope, kind: Kind, t: Target, dirs: CallDirs): Promise<string> {
+  const entry = await dirs.entry(t.disk);
   if (entry !== null) return entry;
   if (s.guard.dryRun) return plannedDir(t.disk);
   return missing(s, kind, t.disk, t.asked);
 }
 
 export function symlink(s: FsScope, linkTarget: string, path: string): Promise<void> {
-  return op(s, 'symlink', 'write', path, { target: linkTarget }, async (t, allow) => {
+  return op(s, 'symlink', 'write', path, { target: linkTarget }, async (t, allow, dirs) => {
     if (typeof linkTarget !== 'string' || !linkTarget || linkTarget.includes('\0'))
       throw new CxError('CX_ERR_IO', {
         path: t.disk,
         detail: 'a symlink target must be a non-empty string without NUL',
       });
-    const entry = s.fake?.symlink ? t.disk : await entryOrPlanned(s, 'write', t);
+    const entry = s.fake?.symlink ? t.disk : await entryOrPlanned(s, 'write', t, dirs);
     need(s, 'write', entry, t.asked);
     return effect(
       s,
       allow,
       `symlink: ${t.disk} -> ${linkTarget}`,
       s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk)),
-      () => symlinkAt(linkTarget, entry),
+      () => symlinkAt(linkTarget, entry, dirs),
     );
   });
 }
 
 export function copy(s: FsScope, from: string, to: string, options: CopyOptions = {}): Promise<void> {
-  return op(s, 'copy', 'read', from, { to, preserve: options.preserve !== false }, async (src, allow) => {
+  return op(s, 'copy', 'read', from, { to, preserve: options.preserve !== false }, async (src, allow, dirs) => {
     const dest = target(s, 'write', to);
-    const a = s.fake?.copy ? src.disk : await entryOrPlanned(s, 'read', src);
-    const b = s.fake?.copy ? dest.disk : await entryOrPlanned(s, 'write', dest);
+    const a = s.fake?.copy ? src.disk : await entryOrPlanned(s, 'read', src, dirs);
+    const b = s.fake?.copy ? dest.disk : await entryOrPlanned(s, 'write', dest, dirs);
     need(s, 'read', a, src.asked);
     need(s, 'write', b, dest.asked);
     const preserve = options.preserve !== false;
@@ -133,7 +133,7 @@ export function copy(s: FsScope, from: string, to: string, options: CopyOptions 
       allow,
       `copy: ${src.disk} -> ${dest.disk}`,
       s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options)),
-      () => copyAt(a, b, keep, options.sync !== false),
+      () => copyAt(a, b, keep, options.sync !== false, dirs),
     );
   });
 }
@@ -154,24 +154,24 @@ export function mkdir(s: FsScope, path: string, options: { mode?: number } = {})
 }
 
 export function remove(s: FsScope, path: string, options: { recursive?: boolean } = {}): Promise<void> {
-  return op(s, 'remove', 'write', path, { recursive: Boolean(options.recursive) }, async (t, allow) => {
-    const entry = s.fake?.remove ? t.disk : await existingEntry(s, 'write', t);
+  return op(s, 'remove', 'write', path, { recursive: Boolean(options.recursive) }, async (t, allow, dirs) => {
+    const entry = s.fake?.remove ? t.disk : await existingEntry(s, 'write', t, dirs);
     if (s.fake?.remove) need(s, 'write', entry, t.asked);
     return effect(
       s,
       allow,
       `remove${options.recursive ? ' -r' : ''}: ${t.disk}`,
       s.fake?.remove && (() => s.fake!.remove!(t.disk, options)),
-      () => removeAt(entry, Boolean(options.recursive)),
+      () => removeAt(entry, Boolean(options.recursive), dirs),
     );
   });
 }
 
 export function rename(s: FsScope, from: string, to: string, options: SyncOptions = {}): Promise<void> {
-  return op(s, 'rename', 'write', from, { to }, async (src, allow) => {
+  return op(s, 'rename', 'write', from, { to }, async (src, allow, dirs) => {
     const dest = target(s, 'write', to);
-    const a = s.fake?.rename ? src.disk : await entryOrPlanned(s, 'write', src);
-    const b = s.fake?.rename ? dest.disk : await entryOrPlanned(s, 'write', dest);
+    const a = s.fake?.rename ? src.disk : await entryOrPlanned(s, 'write', src, dirs);
+    const b = s.fake?.rename ? dest.disk : await entryOrPlanned(s, 'write', dest, dirs);
     need(s, 'write', a, src.asked);
     need(s, 'write', b, dest.asked);
     return effect(
@@ -179,16 +179,16 @@ export function rename(s: FsScope, from: string, to: string, options: SyncOption
       allow,
       `rename: ${src.disk} -> ${dest.disk}`,
       s.fake?.rename && (() => s.fake!.rename!(src.disk, dest.disk, options)),
-      () => renameAt(a, b, posix.normalize(String(to)), options.sync !== false),
+      () => renameAt(a, b, posix.normalize(String(to)), options.sync !== false, dirs),
     );
   });
 }
 
 export function link(s: FsScope, existing: string, path: string, options: SyncOptions = {}): Promise<void> {
-  return op(s, 'link', 'read', existing, { to: path }, async (src, allow) => {
+  return op(s, 'link', 'read', existing, { to: path }, async (src, allow, dirs) => {
     const dest = target(s, 'write', path);
-    const a = s.fake?.link ? src.disk : await existingEntry(s, 'read', src);
-    const b = s.fake?.link ? dest.disk : await entryOrPlanned(s, 'write', dest);
+    const a = s.fake?.link ? src.disk : await existingEntry(s, 'read', src, dirs);
+    const b = s.fake?.link ? dest.disk : await entryOrPlanned(s, 'write', dest, dirs);
     need(s, 'read', a, src.asked);
     need(s, 'write', b, dest.asked);
     return effect(
@@ -196,7 +196,7 @@ export function link(s: FsScope, existing: string, path: string, options: SyncOp
       allow,
       `link: ${dest.disk} => ${src.disk}`,
       s.fake?.link && (() => s.fake!.link!(src.disk, dest.disk, options)),
-      () => linkAt(a, b, options.sync !== false),
+      () => linkAt(a, b, options.sync !== false, dirs),
     );
   });
 }
@@ -207,13 +207,13 @@ export async function fsync(s: FsScope, paths: string[]): Promise<void> {
     throw new CxError('CX_ERR_IO', { path: String(paths), detail: 'fsync takes a list of paths' });
   let next = 0;
   const one = (p: string) =>
-    op(s, 'fsync', 'read', p, undefined, async (t, allow) => {
-      const entry = s.fake?.fsync ? t.disk : ((await entryOrNull(t.disk)) ?? t.disk);
+    op(s, 'fsync', 'read', p, undefined, async (t, allow, dirs) => {
+      const entry = s.fake?.fsync ? t.disk : ((await dirs.entry(t.disk)) ?? t.disk);
       need(s, 'read', entry, t.asked);
       allow();
       if (s.guard.dryRun) return;
       if (s.fake?.fsync) return s.fake.fsync([t.disk]);
-      await fsyncAt(entry);
+      await fsyncAt(entry, dirs);
     });
   // fsyncs in flight together share the file system's journal commits.
   await Promise.all(

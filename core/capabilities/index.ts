@@ -17,6 +17,7 @@ import type { AuditLog } from './audit.js';
 import { createExec, type ExecFake } from './exec.js';
 import { createAssets } from './assets.js';
 import { createFs, type FsFake } from './fs.js';
+import { DirCache } from './fs-open.js';
 import { createLock } from './lock.js';
 import { Guard, type DryRunRecorder } from './guard.js';
 import { CallLimiter } from './limiter.js';
@@ -63,6 +64,11 @@ export interface HostCapabilityOptions {
 }
 
 export interface HostCapabilities {
+  /**
+   * The same capabilities as a dry run recording into `recorder` (paths already resolved, so a
+   * dry-run invocation costs no path resolution; its own limiter and recorder as before).
+   */
+  dryRun(recorder?: DryRunRecorder): HostCapabilities;
   exec: ExecCapability;
   fs: FsCapability;
   localFs: FsCapability;
@@ -89,6 +95,17 @@ function realish(p: string): string {
 
 /** Creates the exec / fs / net capabilities of one plugin. */
 export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabilities {
+  return build(opts, {
+    root: opts.root && opts.root !== '/' ? realish(opts.root) : '/',
+    ownDirs: (opts.ownDirs ?? []).map(realish),
+    dirs: new DirCache(),
+  });
+}
+
+function build(
+  opts: HostCapabilityOptions,
+  real: { root: string; ownDirs: string[]; dirs: DirCache },
+): HostCapabilities {
   const limiter = new CallLimiter(opts.plugin, opts.maxConcurrent ?? 16, opts.maxQueued ?? 256);
   const guard = new Guard(
     opts.plugin,
@@ -102,12 +119,14 @@ export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabil
   );
   const scope = {
     guard,
-    root: opts.root && opts.root !== '/' ? realish(opts.root) : '/',
-    ownDirs: (opts.ownDirs ?? []).map(realish),
+    root: real.root,
+    ownDirs: real.ownDirs,
+    dirs: real.dirs,
     modeMask: (opts.modeMask ?? 0o777) & 0o777,
     fake: opts.fakes?.fs,
   };
   return {
+    dryRun: (recorder) => build({ ...opts, dryRun: true, recorder }, real),
     exec: createExec(guard, { home: opts.home ?? '/nonexistent', fake: opts.fakes?.exec }),
     fs: createFs({ ...scope, view: 'host' }),
     localFs: createFs({ ...scope, view: 'local' }),

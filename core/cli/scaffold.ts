@@ -11,10 +11,12 @@ import { writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../loader/manifest.js';
 import { PLUGIN_NAME_PATTERN } from '../../sdk/index.js';
 
-/** Types whose contribution kind exists without other plugins (a `task` kind arrives with a scheduler plugin). */
-export const SCAFFOLD_TYPES = ['check', 'command', 'fix'] as const;
+/** The types `plugins create` scaffolds (`task`: kind automation-task, which the built-in automation plugin declares). */
+export const SCAFFOLD_TYPES = ['check', 'command', 'fix', 'task'] as const;
 
 const snake = (name: string) => name.replace(/-/g, '_');
+/** plugin.schema.json's maxLength of 'name': longer would not load, and may not even fit a file name. */
+const MAX_PLUGIN_NAME = 64;
 
 /** The scaffold templates: shared/ plus one directory per type (see templates/README.md). */
 const TEMPLATES = fileURLToPath(new URL('./templates/', import.meta.url));
@@ -60,9 +62,12 @@ export async function createPluginScaffold(
   parent: string,
   kernelVersion: string,
 ): Promise<string> {
-  if (!PLUGIN_NAME_PATTERN.test(name)) {
+  if (!PLUGIN_NAME_PATTERN.test(name) || name.length > MAX_PLUGIN_NAME) {
     throw new CxError('CX_ERR_USAGE', {
-      detail: `'${name}' is not a valid plugin name: use lower-case words joined by '-'.`,
+      detail:
+        name.length > MAX_PLUGIN_NAME
+          ? `a plugin name has at most ${MAX_PLUGIN_NAME} characters (plugin.yaml's 'name'); this one has ${name.length}.`
+          : `'${name}' is not a valid plugin name: use lower-case words joined by '-'.`,
       hint: 'cx-ops plugins create disk-guard --type check',
     });
   }

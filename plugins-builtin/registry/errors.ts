@@ -64,6 +64,24 @@ export const registryErrors = defineErrors({
     message: (p) =>
       `the signature of '${p.plugin}' ${p.version} does not match its archive (key ${p.keyId}). Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe archive was changed after signing: tell the registry's maintainer, and do not install it.`,
   },
+  CX_ERR_SIGNATURE_MALFORMED: {
+    summary: "A plugin archive's signature record is malformed (not base64, wrong length, key id not the key's).",
+    exit: 2,
+    message: (p) =>
+      `the signature of '${p.plugin}' ${p.version} in ${p.from} is malformed: ${p.detail}. Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nThe record was not written by cx-ops plugins sign, or was damaged: tell the registry's maintainer to sign and publish it again.`,
+  },
+  CX_ERR_SIGNATURE_WEAKER: {
+    summary: "An update or lock install would lower a plugin's signature status (trusted -> unknown key -> unsigned).",
+    exit: 3,
+    message: (p) =>
+      `'${p.plugin}' ${p.version} would lower its signature status: ${p.change} (compared with ${p.against}). Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nA build that lost its signature or changed keys may have been swapped: check with the publisher. If the change is expected, run: ${p.retry} --allow-weaker-signature`,
+  },
+  CX_ERR_SIGNATURE_REQUIRED: {
+    summary: 'A plugin archive is not signed by a trusted source, and signatures are required.',
+    exit: 3,
+    message: (p) =>
+      `'${p.plugin}' ${p.version} is ${p.status}, and ${p.rule} requires archives signed by a key in plugins.trusted_sources. Nothing was installed${p.kept ? `; ${p.kept}` : ''}.\nAdd the publisher's public key to plugins.trusted_sources in ${p.config}, or ask the publisher to sign it.`,
+  },
   CX_ERR_NOT_TRUSTED: {
     summary: 'A plugin not signed by a trusted source was asked to install trusted.',
     exit: 3,

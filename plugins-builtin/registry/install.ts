@@ -34,8 +34,9 @@ import { requestedPermissions } from './plugin-manifest.js';
 import { inspectArchive } from './publish.js';
 import type { IndexSignature, IndexVersion } from './registry-index.js';
 import { sha256 } from './sha256.js';
-import { checkSignature, describeStatus, readTrustedKeys, type SignatureStatus } from './signing.js';
-import { fetchBytes, resolveReference } from './transport.js';
+import { readPluginsSection } from './plugins-config.js';
+import { checkSignature, describeStatus, readTrustedKeys, weakerSignature, type SignatureStatus } from './signing.js';
+import { fetchBytes, MAX_DOWNLOAD_BYTES, resolveReference } from './transport.js';
 
 /** The parts of the plugin context an install uses. */
 export interface InstallContext extends RegistryCaps {
@@ -53,7 +54,7 @@ export interface InstallContext extends RegistryCaps {
 
 export interface InstallTarget {
   name: string;
-  entry: Pick<IndexVersion, 'version' | 'archive' | 'sha256' | 'signature'> & { cx_version?: string };
+  entry: Pick<IndexVersion, 'version' | 'archive' | 'sha256' | 'signature' | 'size'> & { cx_version?: string };
   /** Name of the registry it comes from. */
   registry: string;
   /** Where the archive reference resolves from (the index location). */
@@ -61,6 +62,10 @@ export interface InstallTarget {
   /** What the sha256 was read from, for the mismatch message. */
   expectedFrom: string;
   range?: string;
+  /** The registry's own `require_signatures` (registries.yaml). */
+  requireSignatures?: boolean;
+  /** A lock install: the status the lock file recorded, which this install may not fall below. */
+  locked?: SignatureStatus;
 }
 
 export interface InstallChoices {
@@ -72,6 +77,8 @@ export interface InstallChoices {
   previousGrants?: string[];
   /** The command that repeats this install or update, for the "give --grant" hint (default: install NAME@VERSION). */
   retry?: string;
+  /** --allow-weaker-signature: the operator accepts a lower signature status than before. */
+  allowWeakerSignature?: boolean;
 }
 
 export interface InstallResult {
@@ -190,6 +197,47 @@ async function lockInstall(fs: FsCapability, dataDir: string, name: string, entr
   await writeLock(fs, file, lock);
 }
 
+/**
+ * The rules on an archive's signature status, before anything is written: `require_signatures`
+ * (config.yaml's plugins section, or the registry's entry in registries.yaml) refuses anything
+ * not trusted; and a status below what this host installed before, or below what the lock file
+ * recorded, is refused naming the change, unless the operator passed --allow-weaker-signature.
+ */
+async function checkSignaturePolicy(
+  ctx: InstallContext,
+  t: InstallTarget,
+  c: InstallChoices,
+  signature: SignatureStatus,
+  previous: LockedPlugin | undefined,
+  kept: string | undefined,
+): Promise<void> {
+  const what = { plugin: t.name, version: t.entry.version, kept };
+  const config = join(ctx.env.configDir, 'config.yaml');
+  if (signature.status !== 'trusted') {
+    const rule = (await readPluginsSection(ctx.localFs, ctx.env.configDir)).require_signatures
+      ? `plugins.require_signatures in ${config}`
+      : t.requireSignatures
+        ? `registry '${t.registry}' (require_signatures in ${join(ctx.env.configDir, 'registries.yaml')})`
+        : undefined;
+    if (rule)
+      throw registryErrors.CX_ERR_SIGNATURE_REQUIRED({ ...what, status: describeStatus(signature), rule, config });
+  }
+  if (c.allowWeakerSignature) return;
+  const floors: Array<[SignatureStatus, string]> = [];
+  if (previous) floors.push([previous.signature, `${t.name} ${previous.version} installed now`]);
+  if (t.locked) floors.push([t.locked, t.expectedFrom]);
+  for (const [before, against] of floors) {
+    const change = weakerSignature(before, signature);
+    if (change)
+      throw registryErrors.CX_ERR_SIGNATURE_WEAKER({
+        ...what,
+        change,
+        against,
+        retry: c.retry ?? `${ctx.env.command} plugins install ${t.name}@${t.entry.version}`,
+      });
+  }
+}
+
 /** Installs one version. Every check runs before anything is written. */
 export async function installVersion(
   ctx: InstallContext,
@@ -209,9 +257,11 @@ export async function installVersion(
   const kept = previous ? `${t.name} ${previous.version} stays installed and working` : undefined;
   let url = t.entry.archive;
   let bytes: Uint8Array;
+  const { size } = t.entry;
   try {
     url = resolveReference(t.indexAt, t.entry.archive);
-    bytes = await fetchBytes(ctx, url);
+    // The index's size bounds the download: no more is read than it promised.
+    bytes = await fetchBytes(ctx, url, undefined, size !== undefined ? Math.min(size, MAX_DOWNLOAD_BYTES) : undefined);
   } catch (e) {
     throw new CxError(
       'CX_ERR_IO',
@@ -219,6 +269,11 @@ export async function installVersion(
       { cause: e },
     );
   }
+  if (size !== undefined && bytes.byteLength !== size)
+    throw registryErrors.CX_ERR_ARCHIVE_INVALID({
+      archive: url,
+      detail: `is ${bytes.byteLength} bytes, but ${t.expectedFrom} says ${size}; nothing was installed${kept ? `; ${kept}` : ''}.`,
+    });
   const actual = sha256(bytes);
   if (actual !== t.entry.sha256) {
     const { version } = t.entry;
@@ -237,6 +292,7 @@ export async function installVersion(
     plugin: t.name,
     version: t.entry.version,
     kept,
+    from: t.expectedFrom,
   });
   if (c.trusted && signature.status !== 'trusted') {
     throw registryErrors.CX_ERR_NOT_TRUSTED({
@@ -246,6 +302,7 @@ export async function installVersion(
       config: join(env.configDir, 'config.yaml'),
     });
   }
+  await checkSignaturePolicy(ctx, t, c, signature, previous, kept);
   const { manifest, files } = await inspectArchive(bytes, url);
   if (manifest.name !== t.name || manifest.version !== t.entry.version) {
     throw registryErrors.CX_ERR_ARCHIVE_INVALID({
@@ -395,7 +452,12 @@ export async function removePlugin(
 }
 
 /** The install target for a locked plugin (repeat an install from a lock file). */
-export function targetFromLock(name: string, locked: LockedPlugin, lockFileName: string): InstallTarget {
+export function targetFromLock(
+  name: string,
+  locked: LockedPlugin,
+  lockFileName: string,
+  requireSignatures?: boolean,
+): InstallTarget {
   const s = locked.signature;
   const signature: IndexSignature | undefined =
     s.status !== 'unsigned' && s.public_key && s.signature
@@ -408,6 +470,8 @@ export function targetFromLock(name: string, locked: LockedPlugin, lockFileName:
     indexAt: locked.url,
     expectedFrom: `the lock file ${lockFileName}`,
     range: locked.range,
+    requireSignatures,
+    locked: statusOf(s),
   };
 }
 
@@ -420,5 +484,13 @@ export function targetFromIndex(name: string, loaded: LoadedIndex, entry: IndexV
     indexAt: loaded.indexAt,
     expectedFrom: `the index of registry '${loaded.registry.name}' (${loaded.indexAt})`,
     range,
+    requireSignatures: loaded.registry.require_signatures,
   };
+}
+
+/** The status part of a lock file's signature record. */
+function statusOf(s: LockedPlugin['signature']): SignatureStatus {
+  if (s.status === 'trusted') return { status: 'trusted', key_id: s.key_id, source: s.source };
+  if (s.status === 'unknown-key') return { status: 'unknown-key', key_id: s.key_id };
+  return { status: 'unsigned' };
 }

@@ -57,6 +57,7 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
   }
   if (!tarBytes.some((b) => b !== 0)) throw registryErrors.CX_ERR_ARCHIVE_INVALID({ archive, detail: 'is empty.' });
   const files: ArchiveFile[] = [];
+  const seen = new Map<string, 'file' | 'directory'>();
   const pending: Promise<void>[] = [];
   let problem: unknown;
   const parser = new Parser({
@@ -94,6 +95,12 @@ export async function readPluginArchive(bytes: Uint8Array, archive: string): Pro
         }
         const path = normalize(raw);
         const type = entry.type === 'Directory' ? 'directory' : 'file';
+        // One entry per path (a directory may repeat): a second plugin.yaml would be validated by
+        // nobody and collide at install.
+        const before = seen.get(path);
+        if (path && before && (before === 'file' || type === 'file'))
+          refuse(archive, raw, `is in the archive twice (as ${before === 'file' ? 'a file' : 'a directory'} before)`);
+        if (path) seen.set(path, type);
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         pending.push(

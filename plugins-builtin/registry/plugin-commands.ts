@@ -3,6 +3,7 @@
  * `plugins` group).
  */
 import { resolve } from 'node:path';
+import satisfies from 'semver/functions/satisfies.js';
 import { CxError, defineCommand, type CommandInput, type Contribution, type PluginContext } from 'cx-ops/sdk';
 import { installContext, loadOptions, print, str, strings, table } from './command-support.js';
 import { readBytesIfExists, writeFileAtomic } from './local-files.js';
@@ -19,6 +20,10 @@ import { registryErrors } from './errors.js';
 
 const json = { flags: '--json', description: 'print JSON' };
 const dryRun = { flags: '--dry-run', description: 'check and show what would be installed; change nothing' };
+const weaker = {
+  flags: '--allow-weaker-signature',
+  description: 'accept a lower signature status than installed now or locked (trusted -> unknown key -> unsigned)',
+};
 
 /** The configured registries' indexes (only --from's when given). */
 async function indexesFor(
@@ -86,34 +91,57 @@ async function report(ctx: PluginContext, input: CommandInput, results: InstallR
   return declined ? 1 : 0;
 }
 
+/**
+ * Repeats the installs a lock file records (default: this host's own), exactly: version, URL,
+ * sha256, signature and grants. With NAME, only that plugin, which the lock must list (and at a
+ * version within NAME@RANGE).
+ */
+async function installFromLock(ctx: PluginContext, input: CommandInput, spec: string | undefined): Promise<number> {
+  const ictx = installContext(ctx, input);
+  const grants = strings(input.options.grant);
+  const given = str(input.options.lock);
+  const file = resolve(given ?? lockPath(ctx.env.dataDir));
+  const lock = await readLock(ctx.localFs, file, { mustExist: given !== undefined });
+  let names = Object.keys(lock.plugins);
+  if (spec) {
+    const s = parseSpec(spec);
+    const locked = lock.plugins[s.name];
+    if (!locked || !satisfies(locked.version, s.range, { includePrerelease: true }))
+      throw new CxError('CX_ERR_USAGE', {
+        detail: `${file} ${locked ? `locks '${s.name}' at ${locked.version}, which is not within '${s.range}'` : `does not list '${s.name}'`}; nothing was installed.`,
+        hint: `${ctx.env.command} plugins install --lock ${file}   (what it lists: ${names.join(', ') || 'nothing'}), or without --lock to install from the registries`,
+      });
+    names = [s.name];
+  }
+  if (!names.length)
+    throw new CxError('CX_ERR_USAGE', {
+      detail: `nothing to install: ${file} lists no plugins.`,
+      hint: `${ctx.env.command} plugins install NAME[@RANGE]`,
+    });
+  const registries = await readRegistries(ctx.localFs, ctx.env.configDir);
+  const results: InstallResult[] = [];
+  for (const name of names) {
+    const locked = lock.plugins[name]!;
+    const required = registries.find((r) => r.name === locked.registry)?.require_signatures;
+    results.push(
+      await installVersion(ictx, targetFromLock(name, locked, file, required), {
+        grants: grants ?? locked.grants ?? [],
+        trusted: input.options.trusted === true || locked.tier === 'trusted',
+        allowWeakerSignature: input.options.allowWeakerSignature === true,
+        retry: `${ctx.env.command} plugins install${spec ? ` ${spec}` : ''} --lock ${file}`,
+      }),
+    );
+  }
+  return report(ctx, input, results);
+}
+
 async function install(ctx: PluginContext, input: CommandInput): Promise<number> {
   const ictx = installContext(ctx, input);
   const grants = strings(input.options.grant);
   const trusted = input.options.trusted === true;
   const spec = str(input.args.plugin);
-  if (!spec) {
-    // No NAME: repeat every install of a lock file (default: this host's own).
-    const given = str(input.options.lock);
-    const file = resolve(given ?? lockPath(ctx.env.dataDir));
-    const lock = await readLock(ctx.localFs, file, { mustExist: given !== undefined });
-    const names = Object.keys(lock.plugins);
-    if (!names.length)
-      throw new CxError('CX_ERR_USAGE', {
-        detail: `nothing to install: ${file} lists no plugins.`,
-        hint: `${ctx.env.command} plugins install NAME[@RANGE]`,
-      });
-    const results: InstallResult[] = [];
-    for (const name of names) {
-      const locked = lock.plugins[name]!;
-      results.push(
-        await installVersion(ictx, targetFromLock(name, locked, file), {
-          grants: grants ?? locked.grants ?? [],
-          trusted: trusted || locked.tier === 'trusted',
-        }),
-      );
-    }
-    return report(ctx, input, results);
-  }
+  // No NAME: repeat every install of a lock file (default: this host's own); NAME --lock: that one.
+  if (!spec || str(input.options.lock) !== undefined) return installFromLock(ctx, input, spec);
   const s = parseSpec(spec);
   const from = str(input.options.from);
   const indexes = await indexesFor(ctx, from, ictx);
@@ -128,6 +156,7 @@ async function install(ctx: PluginContext, input: CommandInput): Promise<number>
     grants,
     trusted,
     retry,
+    allowWeakerSignature: input.options.allowWeakerSignature === true,
   });
   return report(ctx, input, [result]);
 }
@@ -183,6 +212,7 @@ async function update(ctx: PluginContext, input: CommandInput): Promise<number> 
         previousGrants: locked.grants ?? [],
         trusted: locked.tier === 'trusted',
         retry: `${ctx.env.command} plugins update ${name}`,
+        allowWeakerSignature: input.options.allowWeakerSignature === true,
       }),
     );
   }
@@ -262,8 +292,10 @@ export const pluginCommands: Contribution[] = [
       },
       {
         flags: '--lock <file>',
-        description: "with no NAME: install exactly what this lock file lists (default: this host's plugins.lock.json)",
+        description:
+          "install exactly what this lock file lists (default: this host's plugins.lock.json); with NAME, only that plugin",
       },
+      weaker,
       json,
       dryRun,
     ],
@@ -281,6 +313,7 @@ export const pluginCommands: Contribution[] = [
         description:
           'with NAME: grant exactly these to the new version (e.g. read:/proc/loadavg), for scripts; -y grants all requested',
       },
+      weaker,
       json,
       dryRun,
     ],

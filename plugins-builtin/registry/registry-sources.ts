@@ -18,6 +18,8 @@ export interface RegistrySource {
   name: string;
   url: string;
   added?: string;
+  /** Only archives signed by a key in plugins.trusted_sources install from this registry. */
+  require_signatures?: boolean;
 }
 
 export const REGISTRIES_FILE = 'registries.yaml';
@@ -27,7 +29,7 @@ export const registriesFile = (configDir: string) => join(configDir, REGISTRIES_
 const NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 const ROOT_KEYS = ['registries'];
-const ENTRY_KEYS = ['name', 'url', 'added'];
+const ENTRY_KEYS = ['name', 'url', 'added', 'require_signatures'];
 
 /**
  * Reads registries.yaml (schemas/registries.schema.json); a missing file is an empty list. A file
@@ -60,7 +62,12 @@ export async function readRegistries(fs: FsCapability, configDir: string): Promi
     });
   }
   const list = (data as { registries?: RegistrySource[] | null }).registries ?? [];
-  return list.map((r) => ({ name: r.name, url: r.url, ...(r.added !== undefined ? { added: r.added } : {}) }));
+  return list.map((r) => ({
+    name: r.name,
+    url: r.url,
+    ...(r.added !== undefined ? { added: r.added } : {}),
+    ...(r.require_signatures !== undefined ? { require_signatures: r.require_signatures } : {}),
+  }));
 }
 
 async function write(fs: FsCapability, configDir: string, list: RegistrySource[]): Promise<void> {

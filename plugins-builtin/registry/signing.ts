@@ -86,12 +86,39 @@ export async function signArchive(fs: FsCapability, bytes: Uint8Array, keyFile: 
   };
 }
 
-/** Whether `sig` is a valid signature of `bytes` by the public key it names. */
+/** The bytes of strict base64 text (Buffer.from skips what is not base64), or undefined. */
+function strictBase64(text: string): Buffer | undefined {
+  return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)
+    ? Buffer.from(text, 'base64')
+    : undefined;
+}
+
+/**
+ * What is wrong with the form of a signature record (not whether it matches the bytes), or
+ * undefined: a record that is malformed is reported as such, never as "the archive was changed".
+ */
+export function signatureFormProblem(sig: IndexSignature): string | undefined {
+  const raw = strictBase64(sig.public_key);
+  if (!raw) return 'its public_key is not base64 text';
+  if (raw.length !== 32) return `its public_key is ${raw.length} bytes, not a 32-byte ed25519 key`;
+  if (keyIdOf(raw) !== sig.key_id)
+    return `its key_id '${sig.key_id}' is not the id of its public_key (${keyIdOf(raw)})`;
+  const s = strictBase64(sig.signature);
+  if (!s) return 'its signature is not base64 text';
+  if (s.length !== 64) return `its signature is ${s.length} bytes, not a 64-byte ed25519 signature`;
+  return undefined;
+}
+
+/** Whether `sig` is a well-formed, valid signature of `bytes` by the public key it names. */
 export function signatureValid(bytes: Uint8Array, sig: IndexSignature): boolean {
+  if (signatureFormProblem(sig)) return false;
   try {
-    const raw = Buffer.from(sig.public_key, 'base64');
-    if (raw.length !== 32 || keyIdOf(raw) !== sig.key_id) return false;
-    return verify(null, bytes, publicFromRaw(raw), Buffer.from(sig.signature, 'base64'));
+    return verify(
+      null,
+      bytes,
+      publicFromRaw(Buffer.from(sig.public_key, 'base64')),
+      Buffer.from(sig.signature, 'base64'),
+    );
   } catch {
     return false;
   }
@@ -110,7 +137,15 @@ export async function readSignatureFile(fs: FsCapability, file: string): Promise
       typeof s.signature !== 'string'
     )
       throw new Error('missing fields');
-    return { algorithm: 'ed25519', key_id: s.key_id, public_key: s.public_key, signature: s.signature };
+    const sig: IndexSignature = {
+      algorithm: 'ed25519',
+      key_id: s.key_id,
+      public_key: s.public_key,
+      signature: s.signature,
+    };
+    const problem = signatureFormProblem(sig);
+    if (problem) throw new Error(problem);
+    return sig;
   } catch (e) {
     throw registryErrors.CX_ERR_KEY_INVALID({
       where: file,
@@ -187,15 +222,33 @@ export function checkSignature(
   bytes: Uint8Array,
   sig: IndexSignature | undefined,
   trusted: TrustedKey[],
-  what: { plugin: string; version: string; kept?: string },
+  what: { plugin: string; version: string; kept?: string; from?: string },
 ): SignatureStatus {
   if (!sig) return { status: 'unsigned' };
+  const problem = signatureFormProblem(sig);
+  if (problem)
+    throw registryErrors.CX_ERR_SIGNATURE_MALFORMED({ ...what, from: what.from ?? 'its index entry', detail: problem });
   if (!signatureValid(bytes, sig)) throw registryErrors.CX_ERR_SIGNATURE_INVALID({ ...what, keyId: sig.key_id });
   const raw = Buffer.from(sig.public_key, 'base64');
   const source = trusted.find((k) => k.raw.equals(raw));
   return source
     ? { status: 'trusted', key_id: sig.key_id, source: source.name }
     : { status: 'unknown-key', key_id: sig.key_id };
+}
+
+/** How much a status vouches for an archive: trusted > signed by an unknown key > unsigned. */
+const RANK: Record<SignatureStatus['status'], number> = { unsigned: 0, 'unknown-key': 1, trusted: 2 };
+
+/**
+ * How `after` is weaker than `before` (a lower status, or signed by another key that is not
+ * trusted), or undefined when it is not: an update or a lock install that would lower a
+ * plugin's signature status is refused unless the operator says so.
+ */
+export function weakerSignature(before: SignatureStatus, after: SignatureStatus): string | undefined {
+  if (RANK[after.status] < RANK[before.status]) return `${describeStatus(before)} -> ${describeStatus(after)}`;
+  if (before.status !== 'unsigned' && after.status === 'unknown-key' && after.key_id !== before.key_id)
+    return `${describeStatus(before)} -> signed by another key, not trusted (${after.key_id})`;
+  return undefined;
 }
 
 /** How `plugins info` words a status. */

@@ -2,8 +2,8 @@
  * Where registries live: a directory path, a file:// URL or an http(s):// URL. Reads bytes
  * from any of them with a time limit and a size cap, through ctx.localFs and ctx.net.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isCxError, messageOf } from 'cx-ops/sdk';
 import type { RegistryCaps } from './local-files.js';
 import { INDEX_FILE } from './registry-index.js';
@@ -32,20 +32,28 @@ export function indexLocation(location: string): string {
 }
 
 /**
- * An archive reference of the index, made absolute against the index's location. A remote index
- * may only point at http(s) archives: it never makes cx-ops read a local file.
+ * An archive reference of the index, made absolute against the index's location. A local
+ * index's archives must stay inside its registry (under the index's directory once `..` is
+ * resolved; no absolute path elsewhere): an index never makes cx-ops open /etc/passwd. A remote
+ * index may only point at http(s) archives (a CDN is fine: the sha256 and signature decide).
  */
 export function resolveReference(indexAt: string, ref: string): string {
-  const remote = /^https?:\/\//i.test(indexAt);
-  if (SCHEME.test(ref)) {
-    if (remote && !/^https?:\/\//i.test(ref))
+  if (/^https?:\/\//i.test(indexAt)) {
+    if (SCHEME.test(ref) && !/^https?:\/\//i.test(ref))
       throw new Error(
         `the index at ${indexAt} points at a local archive (${ref}); a remote registry may only name http(s) archives`,
       );
-    return ref;
+    return new URL(ref, indexAt).href;
   }
-  if (!SCHEME.test(indexAt)) return isAbsolute(ref) ? ref : resolve(dirname(indexAt), ref);
-  return new URL(ref, indexAt).href;
+  const fileUrl = indexAt.startsWith('file:');
+  const dir = dirname(fileUrl ? fileURLToPath(indexAt) : indexAt);
+  const path = ref.startsWith('file:') ? fileURLToPath(ref) : SCHEME.test(ref) ? undefined : resolve(dir, ref);
+  const rel = path === undefined ? '..' : relative(dir, path);
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw new Error(
+      `the index at ${indexAt} names the archive '${ref}', which is outside the registry (${dir}); archives of a local registry are files under its directory`,
+    );
+  return fileUrl ? pathToFileURL(path!).href : path!;
 }
 
 /** Why a download or read failed, in the words of the old messages (no stack, no code prefix). */
@@ -66,19 +74,20 @@ export async function fetchBytes(
   caps: Pick<RegistryCaps, 'localFs' | 'net'>,
   location: string,
   timeoutMs = DOWNLOAD_TIMEOUT_MS,
+  maxBytes = MAX_DOWNLOAD_BYTES,
 ): Promise<Uint8Array> {
   if (!SCHEME.test(location) || location.startsWith('file:')) {
     const path = SCHEME.test(location) ? fileURLToPath(location) : location;
     const st = await caps.localFs.stat(path).catch(() => null);
     if (!st) throw new Error(`${path} does not exist`);
     try {
-      return await caps.localFs.readBytes(path, { maxBytes: MAX_DOWNLOAD_BYTES });
+      return await caps.localFs.readBytes(path, { maxBytes });
     } catch (e) {
       throw new Error(`${path}: ${reason(e, timeoutMs)}`, { cause: e });
     }
   }
   try {
-    return (await caps.net.download(location, { maxBytes: MAX_DOWNLOAD_BYTES, timeoutMs })).bytes;
+    return (await caps.net.download(location, { maxBytes, timeoutMs })).bytes;
   } catch (e) {
     throw new Error(reason(e, timeoutMs), { cause: e });
   }

@@ -202,6 +202,11 @@ async function hotfix() {
   for (const r of await m.benchHotfix()) rows.push(r);
 }
 
+async function capabilities() {
+  const m = await import(new URL('./capabilities.bench.js', import.meta.url).href);
+  for (const r of await m.benchCapabilities()) rows.push(r);
+}
+
 async function alerts() {
   const m = await import(new URL('./alerts.bench.js', import.meta.url).href);
   for (const r of await m.benchAlerts()) rows.push(r);
@@ -237,7 +242,7 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, extra, hotfix, alerts })) {
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, capabilities, extra, hotfix, alerts })) {
   if (only && only !== name) continue;
   try {
     await fn();

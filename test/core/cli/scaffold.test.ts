@@ -45,7 +45,7 @@ const npmRun = (dir: string, script: string) =>
   });
 
 describe('plugins create', () => {
-  for (const type of ['check', 'command', 'fix']) {
+  for (const type of ['check', 'command', 'fix', 'task']) {
     test(`a ${type} scaffold type-checks and passes its own test under the real sandbox`, async () => {
       const made = await t.run(['plugins', 'create', `demo-${type}`, '--type', type, '--dir', t.root]);
       expect(made.exitCode).toBe(0);
@@ -136,8 +136,13 @@ describe('plugins create', () => {
     const bad = await t.run(['plugins', 'create', 'Bad_Name', '--dir', t.root]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("error[CX_ERR_USAGE]: 'Bad_Name' is not a valid plugin name");
+    const long = await t.run(['plugins', 'create', 'a'.repeat(300), '--dir', t.root]);
+    expect(long).toMatchObject({ exitCode: 2 });
+    expect(long.stderr).toContain(
+      "error[CX_ERR_USAGE]: a plugin name has at most 64 characters (plugin.yaml's 'name'); this one has 300.",
+    );
     const type = await t.run(['plugins', 'create', 'ok-name', '--type', 'gizmo', '--dir', t.root]);
-    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix.");
+    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix, task.");
     // Only the kernel's own cache (under <root>/var) may appear; no plugin directory was made.
     expect((await readdir(t.root)).filter((n) => n !== 'var')).toEqual([]);
   });

@@ -182,7 +182,7 @@ describe("the operator's registries.yaml and lock files", () => {
     const r = await u.run(['registry', 'add', 'other', registryDir]);
     expect(r).toMatchObject({
       exitCode: 2,
-      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added (found: "s3cret")\n${schemaHint(file, u)}`,
+      stderr: `error[CX_ERR_REGISTRIES_INVALID]: ${file}:4: field 'registries[0].token' is not allowed here (unknown field); valid keys here: name, url, added, require_signatures (found: "s3cret")\n${schemaHint(file, u)}`,
     });
     expect(await readFile(file, 'utf8')).toBe(extra);
     await writeFile(file, `registries:\n  - name: team\n    url: ${registryDir}\nfoo: 1\n`);

@@ -278,14 +278,17 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     await cp(join(author.dir, 'evil.tgz'), published);
     const { createHash } = await import('node:crypto');
     const goodSha = createHash('sha256').update(original).digest('hex');
-    await writeFile(index, text.replace(goodSha, evilSha));
+    const evilSize = (await readFile(join(author.dir, 'evil.tgz'))).length;
+    const sizeOf = new RegExp(`(sha256: )${goodSha}(\\n\\s+size: )\\d+`);
+    await writeFile(index, text.replace(sizeOf, `$1${evilSha}$2${evilSize}`));
     const r = await user.run(['plugins', 'install', 'os-type@0.3.0', '-y']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(
       /^error\[CX_ERR_SIGNATURE_INVALID\]: the signature of 'os-type' 0\.3\.0 does not match its archive \(key [0-9a-f]{16}\)\. Nothing was installed; os-type 0\.2\.0 stays installed and working\.\n/,
     );
-    // And an index whose hash does not match the real archive:
+    // And an index whose hash does not match the real archive (its size does):
     await writeFile(published, original);
+    await writeFile(index, text.replace(goodSha, evilSha));
     const r2 = await user.run(['plugins', 'install', 'os-type@0.3.0', '-y']);
     expect(r2.exitCode).toBe(2);
     expect(r2.stderr).toContain(
@@ -312,7 +315,13 @@ describe.sequential('author -> registry over HTTP -> user', () => {
     expect(refused.stderr).toMatch(
       /^error\[CX_ERR_NOT_TRUSTED\]: 'os-type' 0\.4\.0 cannot be installed in the trusted tier: it is signed by an unknown key \([0-9a-f]{16}\)\. Nothing was installed\.\nInstall it sandboxed \(without --trusted\), or add its publisher's public key to plugins\.trusted_sources in /,
     );
-    const sandboxed = await user.run(['plugins', 'install', 'os-type@0.4.0', '-y']);
+    // 0.2.0 is trusted here: an unknown key is a weaker signature, refused without the explicit flag.
+    const weaker = await user.run(['plugins', 'install', 'os-type@0.4.0', '-y']);
+    expect(weaker.exitCode).toBe(3);
+    expect(weaker.stderr).toMatch(
+      /^error\[CX_ERR_SIGNATURE_WEAKER\]: 'os-type' 0\.4\.0 would lower its signature status: trusted \(signed by 'acme', key [0-9a-f]{16}\) -> signed by an unknown key \([0-9a-f]{16}\) \(compared with os-type 0\.2\.0 installed now\)\. Nothing was installed; os-type 0\.2\.0 stays installed and working\.\n/,
+    );
+    const sandboxed = await user.run(['plugins', 'install', 'os-type@0.4.0', '-y', '--allow-weaker-signature']);
     expect(sandboxed.exitCode, sandboxed.stderr).toBe(0);
     expect(sandboxed.stdout).toMatch(
       /^installed os-type 0\.4\.0 \(was 0\.2\.0\) from team: sandboxed, signature signed by an unknown key/,

@@ -80,6 +80,21 @@ describe('readPluginArchive refuses every entry that could write outside the plu
     ]);
   });
 
+  test('a path twice (two plugin.yaml, or ./x and x) is refused: one manifest per archive', async () => {
+    const twice = await refusal([manifest, { path: './plugin.yaml', type: '0', data: 'name: evil\n' }]);
+    expect(twice).toMatchObject({
+      code: 'CX_ERR_ARCHIVE_UNSAFE',
+      params: { entry: './plugin.yaml', detail: 'is in the archive twice (as a file before)' },
+    });
+    const asDir = await refusal([{ path: 'dist', type: '5' }, { path: 'dist', type: '0', data: 'x' }, manifest]);
+    expect(asDir.params.detail).toBe('is in the archive twice (as a directory before)');
+    const dirs = await readPluginArchive(
+      rawTarGz([{ path: 'dist/', type: '5' }, { path: './dist', type: '5' }, manifest]),
+      'ok.tgz',
+    );
+    expect(dirs.map((f) => f.path)).toEqual(['dist', 'dist', 'plugin.yaml']);
+  });
+
   test('bytes that are not gzip, and an empty archive, are invalid archives', async () => {
     await expect(readPluginArchive(Buffer.from('<html>not found</html>'), 'page.tgz')).rejects.toMatchObject({
       code: 'CX_ERR_ARCHIVE_INVALID',

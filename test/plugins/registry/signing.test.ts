@@ -7,6 +7,7 @@ import {
   readTrustedKeys,
   signArchive,
   signatureValid,
+  weakerSignature,
 } from '../../../plugins-builtin/registry/signing.js';
 import { caps } from '../../core/capabilities/helpers.js';
 import { tempDir } from './harness.js';
@@ -57,6 +58,54 @@ describe('ed25519 signatures over archives', () => {
     expect(() => checkSignature(bytes, forged, trusted, what)).toThrow(
       /^the signature of 'p' 1\.0\.0 does not match its archive \(key [0-9a-f]{16}\)\. Nothing was installed\./,
     );
+  });
+
+  test('a malformed signature record is reported as malformed, not as a changed archive', async () => {
+    const k = await keyPair('acme');
+    const bytes = Buffer.from('x');
+    const sig = await signArchive(fs, bytes, k.keyFile);
+    const what = { plugin: 'p', version: '1.0.0', from: 'the index of registry team' };
+    const cases: Array<[Partial<typeof sig>, string]> = [
+      [{ public_key: 'not base64!' }, 'its public_key is not base64 text'],
+      [{ public_key: Buffer.alloc(31).toString('base64') }, 'its public_key is 31 bytes, not a 32-byte ed25519 key'],
+      [{ key_id: 'ffffffffffffffff' }, `its key_id 'ffffffffffffffff' is not the id of its public_key (${k.keyId})`],
+      [{ signature: 'abc' }, 'its signature is not base64 text'],
+      [
+        { signature: Buffer.alloc(10).toString('base64') },
+        'its signature is 10 bytes, not a 64-byte ed25519 signature',
+      ],
+    ];
+    for (const [change, detail] of cases)
+      expect(() => checkSignature(bytes, { ...sig, ...change }, [], what)).toThrow(
+        expect.objectContaining({
+          code: 'CX_ERR_SIGNATURE_MALFORMED',
+          message: `the signature of 'p' 1.0.0 in the index of registry team is malformed: ${detail}. Nothing was installed.\nThe record was not written by cx-ops plugins sign, or was damaged: tell the registry's maintainer to sign and publish it again.`,
+        }),
+      );
+  });
+
+  test('weakerSignature: a lower status, or another untrusted key, is weaker; the same or higher is not', () => {
+    const trusted = { status: 'trusted', key_id: 'aaaaaaaaaaaaaaaa', source: 'acme' } as const;
+    const unknown = { status: 'unknown-key', key_id: 'aaaaaaaaaaaaaaaa' } as const;
+    const other = { status: 'unknown-key', key_id: 'bbbbbbbbbbbbbbbb' } as const;
+    const unsigned = { status: 'unsigned' } as const;
+    expect(weakerSignature(trusted, unsigned)).toBe("trusted (signed by 'acme', key aaaaaaaaaaaaaaaa) -> unsigned");
+    expect(weakerSignature(trusted, unknown)).toBe(
+      "trusted (signed by 'acme', key aaaaaaaaaaaaaaaa) -> signed by an unknown key (aaaaaaaaaaaaaaaa)",
+    );
+    expect(weakerSignature(unknown, unsigned)).toBe('signed by an unknown key (aaaaaaaaaaaaaaaa) -> unsigned');
+    expect(weakerSignature(unknown, other)).toBe(
+      'signed by an unknown key (aaaaaaaaaaaaaaaa) -> signed by another key, not trusted (bbbbbbbbbbbbbbbb)',
+    );
+    for (const [a, b] of [
+      [unsigned, unsigned],
+      [unsigned, other],
+      [unknown, unknown],
+      [unknown, trusted],
+      [trusted, trusted],
+      [trusted, { ...trusted, key_id: 'cccccccccccccccc', source: 'acme-2' }],
+    ] as const)
+      expect(weakerSignature(a, b)).toBeUndefined();
   });
 
   test('trusted_sources accepts base64 raw keys, PEM text, key file paths; a bare name is reported and skipped', async () => {

@@ -31,6 +31,22 @@ describe('registry locations', () => {
     );
   });
 
+  test('a local index cannot name a file outside its registry', () => {
+    for (const ref of [
+      '../../../../etc/passwd',
+      '/etc/passwd',
+      'archives/../../x.tgz',
+      'file:///etc/passwd',
+      'https://h/a.tgz',
+    ])
+      expect(() => resolveReference('/srv/reg/index.yaml', ref)).toThrow(
+        `the index at /srv/reg/index.yaml names the archive '${ref}', which is outside the registry (/srv/reg); archives of a local registry are files under its directory`,
+      );
+    expect(() => resolveReference('file:///srv/reg/index.yaml', '../etc/passwd')).toThrow(/outside the registry/);
+    expect(resolveReference('/srv/reg/index.yaml', '/srv/reg/archives/a.tgz')).toBe('/srv/reg/archives/a.tgz');
+    expect(resolveReference('/srv/reg/index.yaml', 'archives/..a.tgz')).toBe('/srv/reg/archives/..a.tgz');
+  });
+
   test('ages read naturally', () => {
     expect([5_000, 90_000, 30 * 60_000, 3 * 3600_000, 50 * 3600_000].map(formatAge)).toEqual([
       '5 seconds',
