@@ -11,13 +11,17 @@ import type { UpdatesConfig } from './update-check.js';
 function formatList(list: SnapshotSummary[]): string {
   if (!list.length)
     return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
-  const rows = list.map((s) => [
-    s.id,
-    s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
-    String(s.files),
-    String(s.packages),
-    s.reason,
-  ]);
+  const rows = list.map((s) =>
+    s.damaged
+      ? [
+          s.id,
+          '?',
+          '?',
+          '?',
+          `DAMAGED: manifest.json ${s.damaged.problem}; ${s.damaged.archives.length ? `restorable by hand from ${s.damaged.archives.join(', ')}` : 'no archive left'}`,
+        ]
+      : [s.id, s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'), String(s.files), String(s.packages), s.reason],
+  );
   const head = ['ID', 'CREATED', 'FILES', 'PACKAGES', 'REASON'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return `${[head, ...rows]
@@ -80,11 +84,17 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
       `${ctx.env.command} update apply --packages   (takes a snapshot, then updates)`,
     );
   }
-  const id = asked ?? journal?.id ?? list[0]!.id;
+  // The newest intact snapshot by default; a damaged one only when asked for (its error says what is left).
+  const id = asked ?? journal?.id ?? (list.find((s) => !s.damaged) ?? list[0]!).id;
   const m = await readSnapshot(ctx, id);
   if (!m) {
     throw usage(
-      `update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`,
+      `update rollback: unknown snapshot '${id}'. Valid snapshots: ${
+        list
+          .filter((s) => !s.damaged)
+          .map((s) => s.id)
+          .join(', ') || '(none)'
+      }.`,
       `${ctx.env.command} update rollback --list`,
     );
   }
