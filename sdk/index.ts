@@ -50,6 +50,7 @@ export * from './read-if-exists.js';
 export * from './check-preamble.js';
 export * from './map-limit.js';
 export * from './preferred-fix.js';
+export * from './task.js';
 
 /** Declares a plugin. Returns the definition unchanged (the loader validates it). */
 export function definePlugin<Config = Record<string, unknown>>(

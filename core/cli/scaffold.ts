@@ -11,8 +11,8 @@ import { writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../loader/manifest.js';
 import { PLUGIN_NAME_PATTERN } from '../../sdk/index.js';
 
-/** Types whose contribution kind exists without other plugins (a `task` kind arrives with a scheduler plugin). */
-export const SCAFFOLD_TYPES = ['check', 'command', 'fix'] as const;
+/** The types `plugins create` scaffolds (`task`: kind automation-task, which the built-in automation plugin declares). */
+export const SCAFFOLD_TYPES = ['check', 'command', 'fix', 'task'] as const;
 
 const snake = (name: string) => name.replace(/-/g, '_');
 /** plugin.schema.json's maxLength of 'name': longer would not load, and may not even fit a file name. */

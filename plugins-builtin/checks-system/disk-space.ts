@@ -69,11 +69,21 @@ export async function mountsToCheck(ctx: PluginContext<ChecksConfig>): Promise<s
   const cfg = ctx.config.disk_space;
   if (cfg.mounts.length) return cfg.mounts;
   const text = await readIfExists(ctx.fs, '/proc/mounts');
-  if (text === null) return ['/'];
+  return text === null ? ['/'] : realMountPoints(text, cfg);
+}
+
+/**
+ * The mount points of real file systems in /proc/mounts text, one per device (its shortest
+ * mount point), sorted; `/` when there is none. Also the heal plugin's disk detector.
+ */
+export function realMountPoints(
+  text: string,
+  opts: { include_remote: boolean; exclude_mounts: readonly string[] } = { include_remote: false, exclude_mounts: [] },
+): string[] {
   const seen = new Map<string, string>();
   for (const m of parseMounts(text)) {
-    if (!DISK_FS_TYPES.includes(m.fstype) && !(cfg.include_remote && REMOTE_FS_TYPES.includes(m.fstype))) continue;
-    if (cfg.exclude_mounts.includes(m.mountpoint) || /^\/(proc|sys|dev|run)(\/|$)/.test(m.mountpoint)) continue;
+    if (!DISK_FS_TYPES.includes(m.fstype) && !(opts.include_remote && REMOTE_FS_TYPES.includes(m.fstype))) continue;
+    if (opts.exclude_mounts.includes(m.mountpoint) || /^\/(proc|sys|dev|run)(\/|$)/.test(m.mountpoint)) continue;
     const prev = seen.get(m.device);
     if (prev === undefined || m.mountpoint.length < prev.length) seen.set(m.device, m.mountpoint);
   }

@@ -368,12 +368,12 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       );
     }
     for (const j of await registry.list(daemonJobKind)) {
-      const intervalMs =
-        j.meta.interval === null || j.meta.interval === undefined ? s.intervalMs : parseDuration(j.meta.interval);
+      const interval = j.meta.interval === 'ask' ? await askInterval(registry, j, s) : j.meta.interval;
+      const intervalMs = interval === null || interval === undefined ? s.intervalMs : parseDuration(interval);
       if (!intervalMs || intervalMs < 1000) {
         log.warn(
           'job_invalid',
-          `job '${j.id}' of plugin '${j.plugin}' has an interval below 1s or malformed (${JSON.stringify(j.meta.interval)}); it is not scheduled`,
+          `job '${j.id}' of plugin '${j.plugin}' has an interval below 1s or malformed (${JSON.stringify(interval)}); it is not scheduled`,
           undefined,
           j.plugin,
         );
@@ -398,6 +398,24 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       });
     }
     return { registry, settings: s, scheduler, shutdown, services: await registry.list('daemon-service') };
+  };
+
+  /** The interval a job with meta interval 'ask' answers when invoked with { schedule: true } (its plugin's own setting). */
+  const askInterval = async (registry: RegistryCapability, j: ContributionInfo, s: DaemonSettings): Promise<Json> => {
+    const input: JobInput = { cycle: 0, interval_ms: s.intervalMs, deadline_ms: 10_000, schedule: true };
+    try {
+      const a: unknown = await registry.invoke(daemonJobKind, j.id, input, { timeoutMs: 10_000 });
+      const v = a && typeof a === 'object' ? (a as { interval?: unknown }).interval : undefined;
+      return typeof v === 'string' || typeof v === 'number' || v === null ? v : 'malformed';
+    } catch (e) {
+      log.warn(
+        'job_invalid',
+        `job '${j.id}' of plugin '${j.plugin}' did not say its interval: ${messageOf(e)}`,
+        undefined,
+        j.plugin,
+      );
+      return 'malformed';
+    }
   };
 
   /** A job's meta `history` ({ since, check?, limit? }), or undefined. */

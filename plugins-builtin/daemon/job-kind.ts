@@ -2,7 +2,9 @@
  * The contribution kinds the daemon declares, for other plugins to fill:
  *
  * - `daemon-job`: periodic work. meta: { description, interval?: "5m" | seconds | null (null:
- *   daemon.interval), deadline_seconds?: number, health?: boolean, history?: { since, check?,
+ *   daemon.interval) | "ask" (the job is invoked once with { schedule: true } when the daemon
+ *   starts or reloads and answers { interval }: a setting of its own plugin, e.g. heal.interval),
+ *   deadline_seconds?: number, health?: boolean, history?: { since, check?,
  *   limit? } }. Input: JobInput (with `history`: the stored results the meta asked for — how a
  *   sandboxed job, which cannot invoke `history-query`, reads the store). Output
  *   (optional): JobOutput — its `results` go to the history store and the metrics, its `events`
@@ -28,6 +30,8 @@ export interface JobInput {
   deadline_ms: number;
   /** The stored check results the job's meta `history` asked for, newest first (absent when it asked for none). */
   history?: { results: StoredResult[] };
+  /** Meta interval 'ask': this call only asks for the interval ({ interval } answers; cycle is 0). */
+  schedule?: true;
 }
 
 export interface JobEvent {
@@ -77,6 +81,7 @@ export const daemonJobKind = defineKind<JobInput, unknown>('daemon-job', {
       interval: {
         oneOf: [
           { type: 'null' },
+          { const: 'ask' },
           { type: 'number', exclusiveMinimum: 0 },
           { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$' },
         ],

@@ -32,6 +32,8 @@ export interface ServiceManagerDefinition<Config = unknown> {
   /** Starts / stops one service (used by `deploy`); optional for a manager. */
   start?(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
   stop?(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
+  /** Makes one service re-read its configuration (systemctl reload, SIGHUP through supervisorctl); optional. */
+  reloadService?(ctx: PluginContext<Config>, name: string): Promise<RestartResult>;
   /** Re-reads service definitions written to disk (supervisorctl reread+update, systemctl daemon-reload). */
   reload?(ctx: PluginContext<Config>): Promise<RestartResult>;
 }
@@ -43,6 +45,7 @@ export type ServiceManagerRequest =
   | { op: 'restart'; name: string }
   | { op: 'start'; name: string }
   | { op: 'stop'; name: string }
+  | { op: 'reload_service'; name: string }
   | { op: 'reload' };
 
 /** What a service manager answers to each request. */
@@ -93,13 +96,17 @@ export function defineServiceManager<Config = unknown>(def: ServiceManagerDefini
           if (!fn) throw new Error(`service manager '${def.id}' does not support ${req.op}`);
           return fn(ctx, req.name);
         }
+        case 'reload_service': {
+          if (!def.reloadService) throw new Error(`service manager '${def.id}' does not support reloading a service`);
+          return def.reloadService(ctx, req.name);
+        }
         case 'reload': {
           if (!def.reload) throw new Error(`service manager '${def.id}' does not support reload`);
           return def.reload(ctx);
         }
         default:
           throw new Error(
-            `service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop or reload`,
+            `service manager '${def.id}': unknown op ${JSON.stringify((req as { op?: unknown })?.op)}; expected detect, list, status, restart, start, stop, reload_service or reload`,
           );
       }
     },

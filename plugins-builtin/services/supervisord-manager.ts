@@ -128,6 +128,15 @@ export const supervisordManager = defineServiceManager<SupervisorConfig>({
       detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}`,
     };
   },
+  /** A program re-reads its configuration on SIGHUP (supervisord has no reload of its own for a program). */
+  async reloadService(ctx, name) {
+    const r = await ctl(ctx, ['signal', 'HUP', name], false);
+    const said = (r.stdout + r.stderr).trim();
+    return {
+      ok: r.exitCode === 0 && /signalled$/.test(said),
+      detail: said.replace(/\n/g, '; ') || `exit ${r.exitCode}`,
+    };
+  },
   /** Reads changed program files and applies them: adds, restarts changed and removes gone programs. */
   async reload(ctx) {
     const reread = await ctl(ctx, ['reread'], false);

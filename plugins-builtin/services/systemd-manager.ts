@@ -88,6 +88,10 @@ export const systemdManager = defineServiceManager({
     const r = await ctx.exec.run('systemctl', ['stop', `${name}.service`], { timeoutMs: 120_000 });
     return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` };
   },
+  async reloadService(ctx, name) {
+    const r = await ctx.exec.run('systemctl', ['reload', `${name}.service`], { timeoutMs: 120_000 });
+    return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || `exit ${r.exitCode}` };
+  },
   async reload(ctx) {
     const r = await ctx.exec.run('systemctl', ['daemon-reload'], { timeoutMs: 120_000 });
     return { ok: r.exitCode === 0, detail: (r.stderr || r.stdout).trim() || 'daemon reloaded' };

@@ -1,20 +1,25 @@
 /**
  * The updates plugin: `cx-ops update check|apply|rollback`. It declares the `updater`
  * contribution kind (the apt plugin fills it) and the hooks `pre_update` (a tap resolving false
- * vetoes the update) and `post_update`.
+ * vetoes the update) and `post_update`, the kind `update-run` (update-run-kind.ts: apply without
+ * asking, for the automation plugin's system-update task) and the fix `rollback_last_update`
+ * (the heal plugin's rollback_update action).
  */
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
-import { rollbackCommand } from './rollback-command.js';
+import { rollbackCommand, rollbackLastUpdateFix } from './rollback-command.js';
 import { applyCommand } from './update-apply.js';
 import { postUpdate, preUpdate } from './hooks.js';
 import { checkUpdates, formatCheck, sourcesHint, type UpdatesConfig } from './update-check.js';
 import { updaterKind } from './updater-contract.js';
+import { updateRun, updateRunKind } from './update-run-kind.js';
 
 export default definePlugin<UpdatesConfig>({
   name: 'updates',
-  kinds: [updaterKind],
+  kinds: [updaterKind, updateRunKind],
   hooks: [preUpdate, postUpdate],
   contributes: [
+    updateRun,
+    rollbackLastUpdateFix,
     defineCommand<UpdatesConfig>({
       name: 'update check',
       dryRun: true,

@@ -2,10 +2,10 @@
  * The `update rollback [--list] [ID]` command: lists snapshots, or rolls back to one (the
  * newest by default) under the update lock, finishing an interrupted rollback first.
  */
-import { CxError, type CommandInput, type PluginContext } from 'cx-ops/sdk';
+import { CxError, defineFix, type CommandInput, type PluginContext } from 'cx-ops/sdk';
 import { askUpdater } from './updater-contract.js';
 import { readJournal, rollbackTo, type RollbackReport } from './rollback.js';
-import { listSnapshots, readSnapshot, type SnapshotSummary } from './snapshot-store.js';
+import { listSnapshots, readSnapshot, type SnapshotManifest, type SnapshotSummary } from './snapshot-store.js';
 import type { UpdatesConfig } from './update-check.js';
 
 function formatList(list: SnapshotSummary[]): string {
@@ -107,9 +107,16 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
     ctx.io.err('not rolled back: not confirmed (answer yes, or pass -y)\n');
     return 1;
   }
-  const lock = await ctx.lock('update', { what: `update rollback ${id}` });
+  const report = await rollbackToSnapshot(ctx, m);
+  ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return report.ok ? 0 : 1;
+}
+
+/** Rolls back to one snapshot under the update lock (files, then the recorded package versions). */
+async function rollbackToSnapshot(ctx: PluginContext<UpdatesConfig>, m: SnapshotManifest): Promise<RollbackReport> {
+  const lock = await ctx.lock('update', { what: `update rollback ${m.id}` });
   try {
-    const report = await rollbackTo(ctx, m, {
+    return await rollbackTo(ctx, m, {
       restorePackages: m.packages.updater
         ? (snap) =>
             askUpdater(
@@ -120,9 +127,36 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
             )
         : null,
     });
-    ctx.io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return report.ok ? 0 : 1;
   } finally {
     await lock.release();
   }
 }
+
+/**
+ * The fix `rollback_last_update` (the heal plugin's rollback_update action): finishes an
+ * interrupted rollback, else rolls back to the newest snapshot. No snapshot: not ok, and says so.
+ */
+export const rollbackLastUpdateFix = defineFix<UpdatesConfig>({
+  id: 'rollback_last_update',
+  name: 'Roll back the last update',
+  description: 'Puts files and package versions back as the newest snapshot (update apply) recorded them',
+  safe: false,
+  async run(ctx) {
+    const id = (await readJournal(ctx))?.id ?? (await listSnapshots(ctx))[0]?.id;
+    const m = id ? await readSnapshot(ctx, id) : null;
+    if (!m) return { ok: false, message: 'no snapshot to roll back to (update apply takes one first)', actions: [] };
+    const r = await rollbackToSnapshot(ctx, m);
+    return {
+      ok: r.ok || r.dryRun,
+      message: r.dryRun
+        ? `would roll back to snapshot ${m.id}`
+        : r.ok
+          ? `rolled back to snapshot ${m.id}`
+          : `rollback to ${m.id} incomplete`,
+      actions: [
+        ...r.areas.map((a) => `restore ${a.dir}: ${a.restored} entries, ${a.removed.length} removed`),
+        ...(r.packages?.restored ?? []).map((p) => `reinstall ${p.name} ${p.version}`),
+      ],
+    };
+  },
+});

@@ -60,7 +60,16 @@ async function onlyWithoutUpdate(
 
 export async function applyUpdates(
   ctx: PluginContext<UpdatesConfig>,
-  o: { security: boolean; system: boolean; packages: string[]; say?: (text: string) => void },
+  o: {
+    security: boolean;
+    system: boolean;
+    packages: string[];
+    say?: (text: string) => void;
+    /** Take the snapshot first (default: updates.backup_before_update). */
+    snapshot?: boolean;
+    /** The caller has decided (a scheduled task): no confirmation is asked. */
+    confirmed?: boolean;
+  },
 ): Promise<ApplyReport> {
   const say = o.say ?? ((t: string) => ctx.io.out(t));
   const dryRun = ctx.env.dryRun;
@@ -110,7 +119,7 @@ export async function applyUpdates(
         report.results.push({ updater: u.updater, ...r });
       }
       const snap =
-        (ctx.config.backup_before_update ?? true)
+        (o.snapshot ?? ctx.config.backup_before_update ?? true)
           ? `take a snapshot of ${ctx.env.configDir}, ${ctx.env.dataDir} and the package list; `
           : '';
       return {
@@ -119,7 +128,7 @@ export async function applyUpdates(
         message: `dry run: would ${snap}apply ${todo.length} update(s); nothing was changed`,
       };
     }
-    if (!(await ctx.io.confirm(`Apply ${todo.length} update(s)?`))) {
+    if (!o.confirmed && !(await ctx.io.confirm(`Apply ${todo.length} update(s)?`))) {
       return { ...report, status: 'declined', message: 'not applied: not confirmed (answer yes, or pass -y)' };
     }
     const payload = {
@@ -134,7 +143,7 @@ export async function applyUpdates(
         status: 'vetoed',
         message: `not applied: the pre_update hook of plugin '${pre.vetoedBy}' vetoed it`,
       };
-    if (ctx.config.backup_before_update ?? true) {
+    if (o.snapshot ?? ctx.config.backup_before_update ?? true) {
       const m = await createSnapshot(ctx, {
         reason: `before update apply${o.security ? ' --security' : ''}`,
         packages: await packagesForSnapshot(ctx),

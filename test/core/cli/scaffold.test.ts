@@ -45,7 +45,7 @@ const npmRun = (dir: string, script: string) =>
   });
 
 describe('plugins create', () => {
-  for (const type of ['check', 'command', 'fix']) {
+  for (const type of ['check', 'command', 'fix', 'task']) {
     test(`a ${type} scaffold type-checks and passes its own test under the real sandbox`, async () => {
       const made = await t.run(['plugins', 'create', `demo-${type}`, '--type', type, '--dir', t.root]);
       expect(made.exitCode).toBe(0);
@@ -142,7 +142,7 @@ describe('plugins create', () => {
       "error[CX_ERR_USAGE]: a plugin name has at most 64 characters (plugin.yaml's 'name'); this one has 300.",
     );
     const type = await t.run(['plugins', 'create', 'ok-name', '--type', 'gizmo', '--dir', t.root]);
-    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix.");
+    expect(type.stderr).toContain("unknown plugin type 'gizmo'; choose one of: check, command, fix, task.");
     // Only the kernel's own cache (under <root>/var) may appear; no plugin directory was made.
     expect((await readdir(t.root)).filter((n) => n !== 'var')).toEqual([]);
   });

@@ -99,7 +99,7 @@ describe('cx-ops daemon over HTTP', () => {
     expect(ev.json.events.length).toBeGreaterThan(0);
     const st = await d.get('/api/v1/status');
     expectSchema('daemon-api-status', st.json);
-    expect(st.json.jobs.map((j: { id: string }) => j.id)).toEqual(['checks', 'alerts-delivery']);
+    expect(st.json.jobs.map((j: { id: string }) => j.id)).toEqual(['checks', 'alerts-delivery', 'heal']);
     expectSchema('daemon-api-panels', (await d.get('/api/v1/panels')).json);
     expect((await d.get('/api/v1/history?since=soon')).status).toBe(400);
     expect((await d.get('/api/v1/nothing')).status).toBe(404);
