@@ -134,7 +134,7 @@ async function rollbackToSnapshot(ctx: PluginContext<UpdatesConfig>, m: Snapshot
 
 /**
  * The fix `rollback_last_update` (the heal plugin's rollback_update action): finishes an
- * interrupted rollback, else rolls back to the newest snapshot. No snapshot: not ok, and says so.
+ * interrupted rollback, else rolls back to the newest intact snapshot. No snapshot: not ok, and says so.
  */
 export const rollbackLastUpdateFix = defineFix<UpdatesConfig>({
   id: 'rollback_last_update',
@@ -142,7 +142,7 @@ export const rollbackLastUpdateFix = defineFix<UpdatesConfig>({
   description: 'Puts files and package versions back as the newest snapshot (update apply) recorded them',
   safe: false,
   async run(ctx) {
-    const id = (await readJournal(ctx))?.id ?? (await listSnapshots(ctx))[0]?.id;
+    const id = (await readJournal(ctx))?.id ?? (await listSnapshots(ctx)).find((s) => !s.damaged)?.id;
     const m = id ? await readSnapshot(ctx, id) : null;
     if (!m) return { ok: false, message: 'no snapshot to roll back to (update apply takes one first)', actions: [] };
     const r = await rollbackToSnapshot(ctx, m);
