@@ -212,6 +212,11 @@ async function alerts() {
   for (const r of await m.benchAlerts()) rows.push(r);
 }
 
+async function heal() {
+  const m = await import(new URL('./heal.bench.js', import.meta.url).href);
+  for (const r of await m.benchHeal()) rows.push(r);
+}
+
 function fmt(n) {
   return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 }
@@ -242,7 +247,7 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, capabilities, extra, hotfix, alerts })) {
+for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, capabilities, extra, hotfix, alerts, heal })) {
   if (only && only !== name) continue;
   try {
     await fn();
