@@ -18,6 +18,7 @@ import {
 } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { CxError } from '../errors.js';
+import { withBuffer } from './buffers.js';
 import {
   anchored,
   CallDirs,
@@ -199,14 +200,14 @@ export async function copyAt(
     if (preserve.times) Object.assign(keep, { atimeMs: st.atimeMs, mtimeMs: st.mtimeMs });
     await replaceAt(
       to,
-      async (out) => {
-        const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
-        for (;;) {
-          const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) break;
-          await out.write(buf, 0, bytesRead);
-        }
-      },
+      (out) =>
+        withBuffer(st.size, async (buf) => {
+          for (;;) {
+            const { bytesRead } = await inFh.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            await out.write(buf, 0, bytesRead);
+          }
+        }),
       keep,
       sync,
       dirs,

@@ -15,14 +15,15 @@ import {
   closing,
   exactlyGranted,
   existingEntry,
-  existingReal,
   MAX_DIR_ENTRIES,
   MAX_READ_BYTES,
   need,
   op,
+  openExisting,
   toView,
   type FsScope,
 } from './fs-scope.js';
+import { withBuffer } from './buffers.js';
 
 /** The cap of one read: the caller's `maxBytes`, never above MAX_READ_BYTES. */
 export function readCap(options: ReadOptions | undefined): number {
@@ -84,11 +85,11 @@ async function readWhole(
   path: string,
   options: ReadOptions | undefined,
 ): Promise<Buffer | Uint8Array> {
-  return op(s, name, 'read', path, undefined, async (t, allow) => {
+  return op(s, name, 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readBytes && name === 'readBytes')
       return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readBytes(t.disk, options));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+    const { fh: opened, real } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_NONBLOCK);
+    return closing(opened, async (fh) => {
       const special = s.guard.checked && exactlyGranted(s, 'read', real);
       const st = await fh.stat();
       if (!st.isFile() && s.guard.checked && !special) {
@@ -106,21 +107,22 @@ async function readWhole(
 
 /** Hex sha256 of a regular file's bytes, read in pieces (no size cap: nothing is kept). */
 export function hash(s: FsScope, path: string): Promise<string> {
-  return op(s, 'hash', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'hash', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.hash) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.hash(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_NONBLOCK, real), async (fh) => {
+    const { fh: opened, real } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_NONBLOCK);
+    return closing(opened, async (fh) => {
       const st = await fh.stat();
       if (!st.isFile())
         throw new CxError('CX_ERR_IO', { path: real, detail: 'is not a regular file; only regular files are hashed' });
       allow();
       const h = createHash('sha256');
-      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, Math.max(st.size, 1)));
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-      }
+      await withBuffer(st.size, async (buf) => {
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) break;
+          h.update(buf.subarray(0, bytesRead));
+        }
+      });
       return h.digest('hex');
     });
   });
@@ -146,10 +148,10 @@ export function readBytes(s: FsScope, path: string, options?: ReadOptions): Prom
 }
 
 export function readDir(s: FsScope, path: string): Promise<DirEntry[]> {
-  return op(s, 'readDir', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'readDir', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.readDir) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.readDir(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_RDONLY | O_DIRECTORY, real), async (fh) => {
+    const { fh: opened } = await openExisting(s, 'read', t, dirs, O_RDONLY | O_DIRECTORY);
+    return closing(opened, async (fh) => {
       allow();
       const entries = await readdir(`/proc/self/fd/${fh.fd}`, { withFileTypes: true });
       return entries.slice(0, MAX_DIR_ENTRIES).map((e): DirEntry => ({ name: e.name, type: typeOf(e) }));
@@ -223,10 +225,10 @@ function linkStat(
 }
 
 export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statfs']> {
-  return op(s, 'statfs', 'read', path, undefined, async (t, allow) => {
+  return op(s, 'statfs', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.statfs) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk));
-    const real = await existingReal(s, 'read', t);
-    return closing(await openVerified(real, O_PATH, real), async (fh) => {
+    const { fh: opened } = await openExisting(s, 'read', t, dirs, O_PATH);
+    return closing(opened, async (fh) => {
       allow();
       const st = await statfsPath(`/proc/self/fd/${fh.fd}`);
       return {

@@ -3,17 +3,22 @@
  * given), the grant check on resolved paths, the audited call wrapper, and the dry-run gate.
  * One operation per function lives in fs-read.ts and fs-write.ts; fs.ts puts them in a table.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { FsCapability } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { pathGranted } from '../permissions/match.js';
 import {
+  anchored,
   type CallDirs,
   type DirCache,
+  fdReal,
   isSensitive,
   lstatOrNull,
   MovedError,
   normalizeAbsolute,
+  O_NOFOLLOW,
+  openVerified,
   realOrNull,
 } from './fs-open.js';
 import type { Guard } from './guard.js';
@@ -209,6 +214,41 @@ export async function existingReal(s: FsScope, kind: Kind, t: Target): Promise<s
   const real = (await realOrNull(t.disk)) ?? missing(s, kind, t.disk, t.asked);
   need(s, kind, real, t.asked);
   return real;
+}
+
+/**
+ * Opens an existing file (`flags`, plus O_NOFOLLOW), checked for `kind` on where it really is.
+ * The short way, when the entry itself is granted: through its parent as the call holds it, a
+ * final symlink refused by O_NOFOLLOW and the descriptor's path checked to be that entry. Any
+ * other case (a final symlink, an entry granted only where it leads, a missing file, a race)
+ * goes the long way: the real path resolved, checked, opened and verified, as it always was.
+ */
+export async function openExisting(
+  s: FsScope,
+  kind: Kind,
+  t: Target,
+  dirs: CallDirs,
+  flags: number,
+): Promise<{ fh: FileHandle; real: string }> {
+  const entry = await dirs.entry(t.disk).catch(() => null);
+  if (entry !== null && entry !== '/' && allowed(s, kind, entry)) {
+    const fh = await dirs
+      .at(posix.dirname(entry))
+      .then((dir) => open(anchored(dir, posix.basename(entry)), flags | O_NOFOLLOW))
+      .catch(() => null);
+    if (fh) {
+      let at: string | null = null;
+      try {
+        at = fdReal(fh.fd);
+      } catch {
+        // unreadable: the long way
+      }
+      if (at === entry) return { fh, real: entry };
+      await fh.close().catch(() => undefined);
+    }
+  }
+  const real = await existingReal(s, kind, t);
+  return { fh: await openVerified(real, flags, real), real };
 }
 
 /** The real location of an existing directory entry (last component kept), checked for `kind`. */

@@ -109,7 +109,6 @@ export async function readModule(ctx: PluginContext<unknown>, dir: string): Prom
   const data = doc.data as RawModule;
   const problems: ModuleProblem[] = [];
   const ids = new Map<string, number>();
-  const lines: HotfixModule['lines'] = {};
   const operations: OperationBase[] = data.operations.map((raw, i) => {
     const at = ['operations', i];
     if (ids.has(raw.id))
@@ -121,10 +120,6 @@ export async function readModule(ctx: PluginContext<unknown>, dir: string): Prom
         found: raw.id,
       });
     ids.set(raw.id, i);
-    lines[raw.id] = {
-      line: lineOf(at),
-      fields: Object.fromEntries(Object.keys(raw).map((k) => [k, lineOf([...at, k]) ?? 0])),
-    };
     return { enabled: true, phase: 0, dependencies: [], critical: false, ...raw };
   });
   if (problems.length) throw moduleInvalid(file, problems);
@@ -142,7 +137,13 @@ export async function readModule(ctx: PluginContext<unknown>, dir: string): Prom
     },
     operations,
     validation: { pre_checks: data.validation?.pre_checks ?? [], post_checks: data.validation?.post_checks ?? [] },
-    lines,
+    lineOf: (op, field) => {
+      const i = ids.get(op);
+      if (i === undefined) return undefined;
+      const raw = data.operations[i]!;
+      const at = field !== undefined && Object.hasOwn(raw, field) ? lineOf(['operations', i, field]) : undefined;
+      return at || lineOf(['operations', i]);
+    },
   };
 }
 
@@ -162,9 +163,8 @@ export function opProblem(
   detail: string,
   found?: unknown,
 ): ModuleProblem {
-  const l = m.lines[op.id];
   return {
-    line: l?.fields[field.split(/[.[]/)[0]!] || l?.line,
+    line: m.lineOf(op.id, field.split(/[.[]/)[0]!),
     operation: op.id,
     field,
     detail,

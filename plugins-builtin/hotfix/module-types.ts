@@ -41,8 +41,11 @@ export interface HotfixModule {
   config: HotfixConfig;
   operations: OperationBase[];
   validation: { pre_checks: Check[]; post_checks: Check[] };
-  /** Line of each operation (by id) and of each of its fields, for messages. */
-  lines: Record<string, { line?: number; fields: Record<string, number> }>;
+  /**
+   * The line of an operation (by id) or of one of its fields, for messages: worked out only
+   * when a message needs it (positions of a JSON index cost a second, YAML, parse).
+   */
+  lineOf(op: string, field?: string): number | undefined;
 }
 
 export const DEFAULT_BACKUP_DIR = '/var/backups/hotfix';

@@ -212,6 +212,11 @@ async function alerts() {
   for (const r of await m.benchAlerts()) rows.push(r);
 }
 
+async function automation() {
+  const m = await import(new URL('./automation.bench.js', import.meta.url).href);
+  for (const r of await m.benchAutomation()) rows.push(r);
+}
+
 async function heal() {
   const m = await import(new URL('./heal.bench.js', import.meta.url).href);
   for (const r of await m.benchHeal()) rows.push(r);
@@ -247,7 +252,17 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, capabilities, extra, hotfix, alerts, heal })) {
+for (const [name, fn] of Object.entries({
+  coldStart,
+  hooks,
+  sandbox,
+  capabilities,
+  extra,
+  hotfix,
+  alerts,
+  automation,
+  heal,
+})) {
   if (only && only !== name) continue;
   try {
     await fn();
