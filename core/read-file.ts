@@ -50,3 +50,18 @@ export async function readRegularFile(file: string, maxBytes = MAX_OWN_FILE_BYTE
     await fh.close().catch(() => undefined);
   }
 }
+
+/**
+ * A cache file cx-ops wrote for itself, parsed as JSON, or undefined when it is absent or
+ * unusable (not a regular file, over the cap, not JSON): a cache only saves time, so a damaged
+ * one is read as empty and written afresh, never an error and never a hang. The caller checks
+ * the shape of what it gets.
+ */
+export async function readCacheFile(file: string): Promise<unknown> {
+  try {
+    const bytes = await readRegularFile(file);
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}

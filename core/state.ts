@@ -1,13 +1,16 @@
 /**
  * Which plugins are enabled, in which tier, with which grants: ${dataDir}/state.json, written
- * atomically under a lock so concurrent `plugins enable` runs cannot lose each other's change.
+ * atomically under a lock so concurrent `plugins enable` runs cannot lose each other's change,
+ * and checked against schemas/state.schema.json whenever it is read.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseStateFile, type StateFileKind } from '../sdk/state-file.js';
 import type { Tier } from '../sdk/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { takeLock } from './lock.js';
 import { CxError } from './errors.js';
+import { readRegularFile } from './read-file.js';
+import { shippedValidator } from './schema.js';
 
 export interface PluginState {
   enabled: boolean;
@@ -52,25 +55,19 @@ export async function readStateForRun(dataDir: string): Promise<{ state: KernelS
   }
 }
 
+/** What state.json is, for the one state-file check (sdk/state-file.ts). */
+const STATE_FILE: Omit<StateFileKind, 'validate'> = {
+  what: 'cx-ops state file',
+  schema: 'schemas/state.schema.json',
+  consequence: 'the plugins are then at their defaults (built-ins on, third-party plugins off: enable them again)',
+};
+
 export async function readState(dataDir: string): Promise<KernelState> {
   const file = stateFile(dataDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e: any) {
-    if (e?.code === 'ENOENT') return emptyState();
-    throw new CxError('CX_ERR_IO', { path: file, detail: e.message }, { cause: e });
-  }
-  try {
-    const data = JSON.parse(text);
-    if (data?.version !== 1 || typeof data.plugins !== 'object') throw new Error('not a cx-ops state file (version 1)');
-    return data as KernelState;
-  } catch (e: any) {
-    throw new CxError('CX_ERR_IO', {
-      path: file,
-      detail: `${e.message}. Move the file aside to start from a clean state.`,
-    });
-  }
+  // A regular file under the cap (a FIFO or /dev/zero in its place is CX_ERR_IO, never a hang).
+  const bytes = await readRegularFile(file);
+  if (!bytes) return emptyState();
+  return parseStateFile<KernelState>(bytes, file, { ...STATE_FILE, validate: shippedValidator('state.schema.json') });
 }
 
 /** Reads, changes and writes the state under its lock. */

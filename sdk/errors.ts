@@ -277,6 +277,13 @@ export const ERRORS = {
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },
+  CX_ERR_STATE_INVALID: {
+    exit: 2,
+    summary:
+      'A state, journal or manifest file that cx-ops wrote is damaged: not JSON, or not the shape its schema says.',
+    message: (p) =>
+      `${p.file}: ${p.detail}. It is not a valid ${p.what} (${p.schema}).\nMove it aside (mv ${p.file} ${p.file}.damaged)${p.consequence ? `; ${p.consequence}` : ''}, then run the command again.`,
+  },
 
   // Raised by plugins-builtin/checks-declarative.
   CX_ERR_CHECKS_FILE_INVALID: {

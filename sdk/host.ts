@@ -18,3 +18,5 @@ export {
 } from './schema-check.js';
 export { readYaml, type ReadYamlOptions } from './read-yaml.js';
 export { parsePlainYaml } from './plain-yaml.js';
+export { parseStateFile, readStateFile, type StateFileKind } from './state-file.js';
+export { shippedSchemaValidator } from './shipped-schema.js';

@@ -73,7 +73,7 @@ const { readFile, writeFile } = await import('node:fs/promises');
 await generateSchemaTypes();
 
 await mkdir(join(out, 'core', 'validators'), { recursive: true });
-for (const name of ['plugin.schema.json', 'plugin-shape.schema.json', 'config.schema.json']) {
+for (const name of ['plugin.schema.json', 'plugin-shape.schema.json', 'config.schema.json', 'state.schema.json']) {
   const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', name), 'utf8')));
   await writeFile(join(out, 'core', 'validators', name.replace(/\.json$/, '.cjs')), standalone(ajv, validate));

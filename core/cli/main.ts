@@ -8,12 +8,14 @@ import { closest, CxError, messageOf } from '../errors.js';
 import { errorText, printError, wantsJson, type PrintOptions } from './print-error.js';
 import { Kernel } from '../kernel.js';
 import { checkPaths, resolvePaths } from '../paths.js';
+import { shellQuote } from '../permissions/explain.js';
 import { commandPrefix, GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
 import { mountContributedCommands } from './mount.js';
 import { reportBootErrors } from './report.js';
 import { explainUnknownCommand } from './unavailable-command.js';
 import { usageErrorOf, type FailingCommand } from './usage-errors.js';
+import { userDirs } from './user-dirs.js';
 
 export interface MainOptions {
   terminal?: Terminal;
@@ -63,8 +65,9 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   const failing: FailingCommand = {};
   let program: Command | undefined;
   try {
-    const paths = resolvePaths(global.paths, env);
-    await checkPaths(global.paths, env, paths);
+    const resolved = resolvePaths(global.paths, env);
+    await checkPaths(global.paths, env, resolved);
+    const { paths, notes } = await userDirs(resolved, global.paths, env);
     const fast = kernelOnly(rest) || rest[0] === '--version';
     kernel = await Kernel.boot({
       paths,
@@ -77,7 +80,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       writeCaches: !asksForHelp(rest),
       command: commandPrefix(global),
     });
-    for (const note of kernel.notes) terminal.err(`note: ${note}\n`);
+    for (const note of [...kernel.notes, ...notes]) terminal.err(`note: ${note}\n`);
     if (kernel.configError) {
       terminal.err(
         `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,
@@ -85,6 +88,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
     program = buildProgram(kernel, terminal, (c) => (code = c), failing);
     printing.cli = { prefix: kernel.command, commands: new Set(program.commands.map((c) => c.name())) };
+    printing.rerun = [kernel.command, ...rest.map(shellQuote)].join(' ');
     const help = helpAsFlag(program, rest);
     if ('unknown' in help) {
       const report = await explainUnknownCommand(kernel, help.unknown, help.suggestion);

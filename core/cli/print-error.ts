@@ -17,6 +17,56 @@ export interface PrintOptions {
   json: boolean;
   /** The run's command line, so that a hint copied from an error acts on the same host. */
   cli?: CommandLine;
+  /** The whole command line of this run, quoted, for a hint to run it again (e.g. with sudo). */
+  rerun?: string;
+}
+
+/** errno codes that mean "this user may not", where root may. */
+const NOT_PERMITTED = new Set(['EACCES', 'EPERM']);
+const ERRNO_WORDS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'is a directory',
+  EIO: 'input/output error',
+};
+
+/**
+ * A file-system error that escaped uncaught (EACCES from opening a lock as an unprivileged user)
+ * as CX_ERR_IO naming the path; "this user may not" says the command needs root, with the line
+ * to run. Anything else is returned as it is.
+ */
+export function systemError(e: unknown, rerun?: string): unknown {
+  const uid = process.getuid?.();
+  // A CX_ERR_IO some reader raised for EACCES/EPERM: the same hint, when it has none.
+  if (e instanceof CxError) {
+    const denied = e.code === 'CX_ERR_IO' && !e.hint && /\b(EACCES|EPERM)\b/.test(e.message);
+    return denied && uid !== 0 && rerun
+      ? new CxError('CX_ERR_IO', { ...e.params, hint: `sudo ${rerun}` }, { cause: e.cause })
+      : e;
+  }
+  if (!(e instanceof Error)) return e;
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  // A lock's or an atomic write's temp name says less than the file it stands for.
+  const path = (e as NodeJS.ErrnoException).path?.replace(/\.\d+\.[0-9a-f]{8,}\.tmp$/, '');
+  if (typeof code !== 'string' || typeof path !== 'string' || !/^E[A-Z]+$/.test(code)) return e;
+  const needsRoot = NOT_PERMITTED.has(code) && uid !== 0;
+  const what = `${syscall ? `${syscall} failed: ` : ''}${code} (${ERRNO_WORDS[code] ?? 'system error'})`;
+  return new CxError(
+    'CX_ERR_IO',
+    {
+      path,
+      detail: needsRoot
+        ? `${what}: this user (uid ${uid}) may not change it, so this command needs root`
+        : `${what}; nothing more was changed`,
+      hint: needsRoot && rerun ? `sudo ${rerun}` : undefined,
+    },
+    { cause: e },
+  );
 }
 
 /** `cx-ops` with the run's global options, and the top-level command words. */
@@ -55,7 +105,8 @@ export function errorLine(e: CxError, cli?: CommandLine): string {
 }
 
 /** Prints an error the way users should see it; returns the exit code. */
-export function printError(terminal: Terminal, e: unknown, o: PrintOptions): number {
+export function printError(terminal: Terminal, thrown: unknown, o: PrintOptions): number {
+  const e = systemError(thrown, o.rerun);
   if (o.json) {
     const data = errorData(e, o.cli);
     terminal.out(`${JSON.stringify({ error: data }, null, 2)}\n`);

@@ -3,11 +3,13 @@
  * plugins, the per-user directory, and explicit directories. A broken manifest is reported and
  * skipped; the first plugin of a name wins and a second one is reported.
  */
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic.js';
 import { CxError, messageOf } from '../errors.js';
 import type { Paths } from '../paths.js';
+import { readCacheFile } from '../read-file.js';
+import { shippedValidator } from '../schema.js';
 import { readManifest, type PluginManifest, MANIFEST_FILE } from './manifest.js';
 
 export type PluginSource = 'builtin' | 'system' | 'installed' | 'user' | 'explicit';
@@ -70,14 +72,21 @@ export function pluginRoots(paths: Paths, systemDir?: string): Array<{ dir: stri
 
 type ManifestCache = Record<string, { mtimeMs: number; size: number; manifest: PluginManifest }>;
 
-/** Valid manifests by file, keyed on mtime and size: `plugins list` need not parse YAML. */
+/**
+ * Valid manifests by file, keyed on mtime and size: `plugins list` need not parse YAML. An entry
+ * whose shape or manifest is not valid (a cache edited by hand, or another version's) is left
+ * out, so its plugin.yaml is read afresh.
+ */
 async function readManifestCache(file: string): Promise<ManifestCache> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8'));
-    return data && typeof data === 'object' && data.version === 1 ? (data.entries as ManifestCache) : {};
-  } catch {
-    return {};
+  const data = (await readCacheFile(file)) as { version?: unknown; entries?: unknown } | undefined;
+  if (data?.version !== 1 || !data.entries || typeof data.entries !== 'object') return {};
+  const valid = shippedValidator('plugin.schema.json');
+  const out: ManifestCache = {};
+  for (const [path, e] of Object.entries(data.entries as Record<string, Partial<ManifestCache[string]> | null>)) {
+    if (e && typeof e.mtimeMs === 'number' && typeof e.size === 'number' && valid(e.manifest))
+      out[path] = e as ManifestCache[string];
   }
+  return out;
 }
 
 async function cachedManifest(

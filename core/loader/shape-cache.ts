@@ -5,10 +5,11 @@
  * plugin's directory tree plus its config section, so a change to either loads it afresh. A
  * plugin's contributions must depend on nothing else (not on files it reads in activate).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkShape, type PluginShape } from '../sandbox/shape.js';
 import { writeFileAtomic } from '../atomic.js';
+import { readCacheFile } from '../read-file.js';
 
 export type { PluginShape };
 
@@ -50,12 +51,7 @@ export async function treeStamp(dir: string): Promise<string> {
  * edited by hand or written by another version) is left out, so its plugin is loaded afresh.
  */
 export async function readShapeCache(file: string): Promise<ShapeCache> {
-  let data;
-  try {
-    data = JSON.parse(await readFile(file, 'utf8'));
-  } catch {
-    return {};
-  }
+  const data = (await readCacheFile(file)) as { version?: unknown; entries?: unknown } | undefined;
   if (!data || data.version !== 1 || typeof data.entries !== 'object' || data.entries === null) return {};
   const entries: ShapeCache = {};
   for (const [name, e] of Object.entries(data.entries as Record<string, Partial<ShapeEntry>>)) {
@@ -73,14 +69,10 @@ export async function writeShapeCache(file: string, entries: ShapeCache): Promis
 
 /** The metas found valid by an earlier run (core/registry.ts `rememberValidMetas`); none when unreadable. */
 export async function readValidMetas(file: string): Promise<string[]> {
-  try {
-    const data = JSON.parse(await readFile(file, 'utf8'));
-    return data?.version === 1 && Array.isArray(data.valid)
-      ? data.valid.filter((h: unknown) => typeof h === 'string')
-      : [];
-  } catch {
-    return [];
-  }
+  const data = (await readCacheFile(file)) as { version?: unknown; valid?: unknown } | undefined;
+  return data?.version === 1 && Array.isArray(data.valid)
+    ? data.valid.filter((h: unknown): h is string => typeof h === 'string')
+    : [];
 }
 
 /** Best effort, like the shape cache. */

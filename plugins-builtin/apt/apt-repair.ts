@@ -178,7 +178,7 @@ export async function repairApt(ctx: PluginContext<unknown>, options: AptRepairO
     audit: '',
   };
   const why = await aptUnavailable(ctx);
-  if (why) return { ...report, status: 'skipped', message: `SKIP: ${why}` };
+  if (why) return { ...report, status: 'skipped', message: why };
   let lock;
   try {
     lock = await ctx.lock('apt-repair', { what: `repair apt${options.locksOnly ? ' --locks' : ''}` });

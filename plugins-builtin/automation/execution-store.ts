@@ -2,8 +2,9 @@
  * The automation plugin's records in the daemon's one history store (kind `history-state`):
  * each attempt as `exec/<task>/<start ms>-<execution id>` (written Running when it starts,
  * rewritten when it ends; the newest history_per_task kept), each task's scheduling state as
- * `task/<id>`, and an event per finished run (`task_success`, `task_failed`, `task_skipped`,
- * `task_interrupted`: what alert rules and `cx-ops history` see). An execution left Running by
+ * `task/<id>`, and an event per finished run (`automation_task_success`, `_failed`, `_skipped`,
+ * `_interrupted`, the daemon's `<plugin>_<what>` types: what `cx-ops history` and a rule over
+ * events see). An execution left Running by
  * a process that is gone (kill -9, power loss) is marked Interrupted by the next process that
  * looks (`markInterrupted`), and its due time does not count as done, so the catch-up policy
  * runs it again.
@@ -58,7 +59,7 @@ const alive = (pid: number) => {
 
 const finishedEvent = (e: TaskExecution): StateEvent => ({
   level: e.status === 'Failed' || e.status === 'Interrupted' ? 'error' : e.status === 'Skipped' ? 'warn' : 'info',
-  type: `task_${e.status.toLowerCase()}`,
+  type: `automation_task_${e.status.toLowerCase()}`,
   message: `${e.task_id}: ${e.status}${e.error ? `: ${e.error}` : e.output ? `: ${e.output.split('\n')[0]}` : ''}`,
   data: {
     task: e.task_id,

@@ -3,7 +3,8 @@
  * compares owner, group and mode of every matching entry, and changes what differs. Every change
  * is written to a journal before it is made, so `--undo` can put the old values back.
  */
-import { type PluginContext } from 'cx-ops/sdk';
+import { CxError, type PluginContext } from 'cx-ops/sdk';
+import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import {
   policyError,
   parseGroups,
@@ -258,14 +259,45 @@ export interface UndoReport {
   skipped: Array<{ path: string; reason: string }>;
 }
 
+/** A journal file as it is written: schemas/permissions-journal.schema.json. */
+interface PermissionsJournal {
+  id: string;
+  created: string;
+  undone: boolean;
+  changes: PermissionChange[];
+}
+
+/**
+ * Reads one journal, checked against its schema: a damaged journal is CX_ERR_STATE_INVALID naming
+ * the file (never "nothing to undo", never a bare JSON error). Temp files of killed writes
+ * (`.<id>.json.tmp-*`, by ctx.localFs's atomic writer) are not journals.
+ */
+async function readPermissionsJournal(ctx: PluginContext<unknown>, file: string): Promise<PermissionsJournal> {
+  const j = await readStateFile<PermissionsJournal>(ctx.localFs, file, {
+    what: 'permissions journal',
+    schema: 'schemas/permissions-journal.schema.json',
+    validate: shippedSchemaValidator('permissions-journal.schema.json'),
+    consequence: `its changes can then no longer be undone by cx-ops; what it holds is each path's owner, group and mode before the repair`,
+  });
+  if (!j) throw new CxError('CX_ERR_IO', { path: file, detail: 'does not exist' });
+  if (`${j.id}.json` !== file.slice(file.lastIndexOf('/') + 1))
+    throw new CxError('CX_ERR_STATE_INVALID', {
+      file,
+      detail: `field 'id' must name its own file (found: ${JSON.stringify(j.id)})`,
+      what: 'permissions journal',
+      schema: 'schemas/permissions-journal.schema.json',
+    });
+  return j;
+}
+
 /** Journals that can still be undone, newest first. */
 export async function undoableJournals(ctx: PluginContext<unknown>): Promise<string[]> {
   const dir = `${ctx.env.stateDir}/journal`;
   if (!(await ctx.localFs.stat(dir))) return [];
   const ids: string[] = [];
   for (const e of await ctx.localFs.readDir(dir)) {
-    if (!e.name.endsWith('.json')) continue;
-    const j = JSON.parse(await ctx.localFs.readFile(`${dir}/${e.name}`)) as { id: string; undone: boolean };
+    if (!e.name.endsWith('.json') || e.name.startsWith('.')) continue;
+    const j = await readPermissionsJournal(ctx, `${dir}/${e.name}`);
     if (!j.undone) ids.push(j.id);
   }
   return ids.sort().reverse();
@@ -298,11 +330,7 @@ const same = (a: Ownership, b: Ownership) => a.mode === b.mode && a.uid === b.ui
  */
 export async function undoPermissions(ctx: PluginContext<unknown>, id: string): Promise<UndoReport> {
   const file = `${ctx.env.stateDir}/journal/${id}.json`;
-  const j = JSON.parse(await ctx.localFs.readFile(file)) as {
-    id: string;
-    undone: boolean;
-    changes: PermissionChange[];
-  };
+  const j = await readPermissionsJournal(ctx, file);
   const report: UndoReport = { journal: id, restored: [], skipped: [] };
   for (const c of [...j.changes].reverse()) {
     const s = await ctx.localFs.stat(c.path);

@@ -50,8 +50,13 @@ export async function cachedIndex(
   const p = cachePaths(cacheDir, registry.name);
   const [text, metaText] = await Promise.all([readBytesIfExists(fs, p.text), readBytesIfExists(fs, p.meta)]);
   if (!text || !metaText) return undefined;
-  const meta = JSON.parse(utf8(metaText)) as CacheMeta;
-  if (meta.url !== indexLocation(registry.url)) return undefined;
+  let meta: Partial<CacheMeta> | null;
+  try {
+    meta = JSON.parse(utf8(metaText)) as Partial<CacheMeta> | null;
+  } catch {
+    return undefined; // a damaged cache is no cache: the index is fetched afresh
+  }
+  if (meta?.url !== indexLocation(registry.url) || typeof meta.fetched_at !== 'string') return undefined;
   return {
     registry,
     index: parseIndex(text, `${p.text} (cached copy of ${meta.url})`),

@@ -127,7 +127,7 @@ async function repairWith(ctx: PluginContext<ServicesConfig>, o: RepairServicesO
     return {
       ...report,
       status: 'skipped',
-      message: `SKIP: no service manager runs here: ${report.managers.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'none is loaded'}`,
+      message: `no service manager runs here: ${report.managers.map((m) => `${m.id}: ${m.reason}`).join('; ') || 'none is loaded'}`,
     };
   }
   const all: Array<{ manager: string; s: ServiceStatus }> = [];

@@ -11,13 +11,17 @@ import type { UpdatesConfig } from './update-check.js';
 function formatList(list: SnapshotSummary[]): string {
   if (!list.length)
     return 'No snapshots yet. `cx-ops update apply` takes one first when updates.backup_before_update is on.\n';
-  const rows = list.map((s) => [
-    s.id,
-    s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
-    String(s.files),
-    String(s.packages),
-    s.reason,
-  ]);
+  const rows = list.map((s) =>
+    s.damaged
+      ? [
+          s.id,
+          '?',
+          '?',
+          '?',
+          `DAMAGED: manifest.json ${s.damaged.problem}; ${s.damaged.archives.length ? `restorable by hand from ${s.damaged.archives.join(', ')}` : 'no archive left'}`,
+        ]
+      : [s.id, s.created.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'), String(s.files), String(s.packages), s.reason],
+  );
   const head = ['ID', 'CREATED', 'FILES', 'PACKAGES', 'REASON'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return `${[head, ...rows]
@@ -80,11 +84,17 @@ export async function rollbackCommand(ctx: PluginContext<UpdatesConfig>, input: 
       `${ctx.env.command} update apply --packages   (takes a snapshot, then updates)`,
     );
   }
-  const id = asked ?? journal?.id ?? list[0]!.id;
+  // The newest intact snapshot by default; a damaged one only when asked for (its error says what is left).
+  const id = asked ?? journal?.id ?? (list.find((s) => !s.damaged) ?? list[0]!).id;
   const m = await readSnapshot(ctx, id);
   if (!m) {
     throw usage(
-      `update rollback: unknown snapshot '${id}'. Valid snapshots: ${list.map((s) => s.id).join(', ') || '(none)'}.`,
+      `update rollback: unknown snapshot '${id}'. Valid snapshots: ${
+        list
+          .filter((s) => !s.damaged)
+          .map((s) => s.id)
+          .join(', ') || '(none)'
+      }.`,
       `${ctx.env.command} update rollback --list`,
     );
   }
@@ -124,7 +134,7 @@ async function rollbackToSnapshot(ctx: PluginContext<UpdatesConfig>, m: Snapshot
 
 /**
  * The fix `rollback_last_update` (the heal plugin's rollback_update action): finishes an
- * interrupted rollback, else rolls back to the newest snapshot. No snapshot: not ok, and says so.
+ * interrupted rollback, else rolls back to the newest intact snapshot. No snapshot: not ok, and says so.
  */
 export const rollbackLastUpdateFix = defineFix<UpdatesConfig>({
   id: 'rollback_last_update',
@@ -132,7 +142,7 @@ export const rollbackLastUpdateFix = defineFix<UpdatesConfig>({
   description: 'Puts files and package versions back as the newest snapshot (update apply) recorded them',
   safe: false,
   async run(ctx) {
-    const id = (await readJournal(ctx))?.id ?? (await listSnapshots(ctx))[0]?.id;
+    const id = (await readJournal(ctx))?.id ?? (await listSnapshots(ctx)).find((s) => !s.damaged)?.id;
     const m = id ? await readSnapshot(ctx, id) : null;
     if (!m) return { ok: false, message: 'no snapshot to roll back to (update apply takes one first)', actions: [] };
     const r = await rollbackToSnapshot(ctx, m);

@@ -5,6 +5,7 @@
  * midway is finished by running it again.
  */
 import { appendJournal, type PluginContext } from 'cx-ops/sdk';
+import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import type { RestoreResult } from './updater-contract.js';
 import { walkTree, type TreeEntry } from './file-tree.js';
 import { snapshotStore, type AreaName, type SnapshotManifest } from './snapshot-store.js';
@@ -46,12 +47,18 @@ export function journalPath(ctx: PluginContext<unknown>): string {
   return `${ctx.env.stateDir}/rollback-journal.json`;
 }
 
+/**
+ * The journal of an interrupted rollback, checked against schemas/rollback-journal.schema.json;
+ * null when none was interrupted. A damaged one is CX_ERR_STATE_INVALID, never silently "none":
+ * forgetting it would leave a half-done rollback unfinished.
+ */
 export async function readJournal(ctx: PluginContext<unknown>): Promise<RollbackJournal | null> {
-  try {
-    return JSON.parse(await ctx.localFs.readFile(journalPath(ctx))) as RollbackJournal;
-  } catch {
-    return null;
-  }
+  return readStateFile<RollbackJournal>(ctx.localFs, journalPath(ctx), {
+    what: 'rollback journal',
+    schema: 'schemas/rollback-journal.schema.json',
+    validate: shippedSchemaValidator('rollback-journal.schema.json'),
+    consequence: 'then run update rollback ID again with the snapshot it was rolling back to (update rollback --list)',
+  });
 }
 
 const same = (a: TreeEntry, b: TreeEntry) =>

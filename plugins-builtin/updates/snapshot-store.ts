@@ -8,7 +8,8 @@
  * tar archives (numeric owners, modes, symlinks, bytes as they are). The manifest's format is
  * schemas/snapshot-manifest.schema.json, its type generated from it (schemas/types/snapshot-manifest.ts).
  */
-import type { PluginContext } from 'cx-ops/sdk';
+import { CxError, isCxError, type PluginContext } from 'cx-ops/sdk';
+import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import type {
   SnapshotArea as GeneratedArea,
   SnapshotManifest as GeneratedManifest,
@@ -37,6 +38,8 @@ export interface SnapshotSummary {
   files: number;
   packages: number;
   dir: string;
+  /** A snapshot whose manifest.json is damaged: what is wrong, and the archives still there. */
+  damaged?: { problem: string; archives: string[] };
 }
 
 export function snapshotStore(ctx: PluginContext<unknown>): string {
@@ -134,15 +137,37 @@ export async function createSnapshot(
   return manifest;
 }
 
-/** Reads one snapshot's manifest; null when it is missing or incomplete. */
+/**
+ * Reads one snapshot's manifest, checked against schemas/snapshot-manifest.schema.json; null when
+ * the snapshot does not exist. A manifest that is damaged (not JSON, the wrong shape, another
+ * snapshot's id) is CX_ERR_STATE_INVALID naming the file and the archives still beside it.
+ */
 export async function readSnapshot(ctx: PluginContext<unknown>, id: string): Promise<SnapshotManifest | null> {
   if (!SNAPSHOT_ID_PATTERN.test(id)) return null;
-  try {
-    const m = JSON.parse(await ctx.localFs.readFile(`${snapshotStore(ctx)}/${id}/manifest.json`)) as SnapshotManifest;
-    return m.complete === true && m.id === id ? m : null;
-  } catch {
-    return null;
-  }
+  const dir = `${snapshotStore(ctx)}/${id}`;
+  if (!(await exists(ctx, dir))) return null;
+  const archives = (await ctx.localFs.readDir(dir))
+    .filter((e) => e.type === 'file' && e.name.endsWith('.tar'))
+    .map((e) => e.name);
+  const file = `${dir}/manifest.json`;
+  const info = {
+    what: 'snapshot manifest',
+    schema: 'schemas/snapshot-manifest.schema.json',
+    consequence: archives.length
+      ? `its archives are still there and can be unpacked by hand (tar -xpf ${dir}/ARCHIVE -C DIR): ${archives.join(', ')}`
+      : 'the snapshot holds no archive: nothing of it can be restored',
+  };
+  const m = await readStateFile<SnapshotManifest>(ctx.localFs, file, {
+    ...info,
+    validate: shippedSchemaValidator('snapshot-manifest.schema.json'),
+  });
+  if (!m || m.id !== id)
+    throw new CxError('CX_ERR_STATE_INVALID', {
+      file,
+      detail: m ? `field 'id' names another snapshot (found: ${JSON.stringify(m.id)})` : 'is missing',
+      ...info,
+    });
+  return m;
 }
 
 /** Complete snapshots, newest first. Partial directories are never listed. */
@@ -152,7 +177,25 @@ export async function listSnapshots(ctx: PluginContext<unknown>): Promise<Snapsh
   const out: SnapshotSummary[] = [];
   for (const e of await ctx.localFs.readDir(store)) {
     if (e.type !== 'directory' || !SNAPSHOT_ID_PATTERN.test(e.name)) continue;
-    const m = await readSnapshot(ctx, e.name);
+    let m: SnapshotManifest | null;
+    try {
+      m = await readSnapshot(ctx, e.name);
+    } catch (err) {
+      // A damaged snapshot is listed as damaged, with what is left of it: it never vanishes.
+      if (!isCxError(err) || err.code !== 'CX_ERR_STATE_INVALID') throw err;
+      const dir = `${store}/${e.name}`;
+      const archives = (await ctx.localFs.readDir(dir)).filter((x) => x.type === 'file' && x.name.endsWith('.tar'));
+      out.push({
+        id: e.name,
+        created: '',
+        reason: '',
+        files: 0,
+        packages: 0,
+        dir,
+        damaged: { problem: String(err.params.detail), archives: archives.map((x) => x.name) },
+      });
+      continue;
+    }
     if (!m) continue;
     out.push({
       id: m.id,
@@ -163,9 +206,8 @@ export async function listSnapshots(ctx: PluginContext<unknown>): Promise<Snapsh
       dir: `${store}/${m.id}`,
     });
   }
-  return out.sort(
-    (a, b) => b.created.localeCompare(a.created) || b.id.localeCompare(a.id, undefined, { numeric: true }),
-  );
+  // By id (the time it was taken, UTC), which a damaged manifest cannot hide.
+  return out.sort((a, b) => b.id.localeCompare(a.id, undefined, { numeric: true }));
 }
 
 /**
@@ -180,7 +222,7 @@ export async function pruneSnapshots(
   const store = snapshotStore(ctx);
   if (!(await exists(ctx, store))) return [];
   const cutoff = now.getTime() - retentionDays * 86_400_000;
-  const [, ...older] = await listSnapshots(ctx);
+  const [, ...older] = (await listSnapshots(ctx)).filter((s) => !s.damaged);
   const gone: string[] = [];
   for (const s of older) {
     if (Date.parse(s.created) >= cutoff) continue;

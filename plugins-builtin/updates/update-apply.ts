@@ -82,7 +82,7 @@ export async function applyUpdates(
     const usable = summary.updaters.filter((u) => u.check.available);
     if (!usable.length) {
       const why = summary.updaters.map((u) => `${u.updater}: ${u.check.reason}`).join('; ') || 'no updater is loaded';
-      return { ...report, status: 'skipped', message: `SKIP: ${why}` };
+      return { ...report, status: 'skipped', message: why };
     }
     const todo = usable.flatMap((u) =>
       u.check.updates

@@ -223,6 +223,11 @@ async function alerts() {
   for (const r of await m.benchAlerts()) rows.push(r);
 }
 
+async function automation() {
+  const m = await import(new URL('./automation.bench.js', import.meta.url).href);
+  for (const r of await m.benchAutomation()) rows.push(r);
+}
+
 function fmt(n) {
   return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 }
@@ -253,7 +258,16 @@ export function printTable(list) {
 }
 
 const only = process.argv[2];
-for (const [name, fn] of Object.entries({ coldStart, hooks, sandbox, capabilities, extra, hotfix, alerts })) {
+for (const [name, fn] of Object.entries({
+  coldStart,
+  hooks,
+  sandbox,
+  capabilities,
+  extra,
+  hotfix,
+  alerts,
+  automation,
+})) {
   if (only && only !== name) continue;
   try {
     await fn();

@@ -3,7 +3,7 @@
  * errors from the catalogue, and headlines that say why a command is missing.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -269,32 +269,83 @@ describe('nothing to do is said, not silent', () => {
 
 describe('an unprivileged user (an NRPE agent)', () => {
   const canSwitch = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser');
+  /** A root-only /var/lib/cx, /var/log/cx and /var/cache/cx under the temp root. */
+  async function rootOnlyDirs(): Promise<void> {
+    await chmod(t.root, 0o755);
+    for (const d of ['var/lib/cx', 'var/log/cx', 'var/cache/cx'])
+      await mkdir(join(t.root, d), { recursive: true, mode: 0o700 });
+    await writeFile(join(t.root, 'var/lib/cx/state.json'), '{"version":1,"plugins":{}}\n');
+  }
+  /** cx-ops run as nobody with this HOME (runuser sets nobody's own, /nonexistent: env sets it after). */
+  const asNobody = (home: string, args: string[]) =>
+    execa(
+      '/usr/sbin/runuser',
+      [
+        '-u',
+        'nobody',
+        '--',
+        'env',
+        `HOME=${home}`,
+        process.execPath,
+        '--no-node-snapshot',
+        LAUNCHER,
+        '--root',
+        t.root,
+        ...args,
+      ],
+      {
+        reject: false,
+        env: { NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        extendEnv: false,
+      },
+    );
   test.skipIf(!canSwitch)(
     'a root-only state file: read-only commands run at the defaults with a one-line note',
     async () => {
-      await chmod(t.root, 0o755);
-      for (const d of ['var/lib/cx', 'var/log/cx', 'var/cache/cx'])
-        await mkdir(join(t.root, d), { recursive: true, mode: 0o700 });
-      await writeFile(join(t.root, 'var/lib/cx/state.json'), '{"version":1,"plugins":{}}\n');
-      const asNobody = (args: string[]) =>
-        execa(
-          '/usr/sbin/runuser',
-          ['-u', 'nobody', '--', process.execPath, '--no-node-snapshot', LAUNCHER, '--root', t.root, ...args],
-          {
-            reject: false,
-            env: { HOME: '/nonexistent', NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
-            extendEnv: false,
-          },
-        );
+      await rootOnlyDirs();
+      const home = '/nonexistent';
       const note = `note: ${join(t.root, 'var/lib/cx/state.json')} is not readable by this user (uid 65534): the plugins are at their defaults`;
-      const version = await asNobody(['--version']);
+      const version = await asNobody(home, ['--version']);
       expect(version).toMatchObject({ exitCode: 0, stdout: '0.1.0' });
       expect(version.stderr).toContain(note);
-      const doctor = await asNobody(['doctor', '--check', 'disk_space', '--json']);
+      const doctor = await asNobody(home, ['doctor', '--check', 'disk_space', '--json']);
       expect(doctor.exitCode, doctor.stderr).toBe(0);
       expect(JSON.parse(doctor.stdout).results.map((r: { check_id: string }) => r.check_id)).toEqual(['disk_space']);
       expect(doctor.stderr).toContain(note);
       expect(doctor.stderr).not.toContain('CX_ERR_IO');
+      expect(doctor.stderr).toContain(
+        `note: ${join(t.root, 'var/log/cx')} is not writable by this user (uid 65534) and there is no home directory to keep an audit log in`,
+      );
+    },
+  );
+  test.skipIf(!canSwitch)(
+    "with a home: the audit log and caches go to the user's own directories; a change says it needs root",
+    async () => {
+      await rootOnlyDirs();
+      const home = join(t.root, 'nobody-home');
+      await mkdir(home);
+      await chown(home, 65534, 65534);
+      const doctor = await asNobody(home, ['doctor', '--check', 'disk_space']);
+      expect(doctor.exitCode, doctor.stderr).toBe(0);
+      expect(doctor.stderr, doctor.stderr).not.toContain('not audited');
+      const audit = await readFile(join(home, '.local/state/cx-ops/log/audit.jsonl'), 'utf8');
+      expect(audit).toContain('"plugin":"checks-system"');
+      expect(existsSync(join(home, '.cache/cx-ops/shapes.json'))).toBe(true);
+      expect(await readdir(join(t.root, 'var/log/cx'))).toEqual([]);
+
+      const disable = await asNobody(home, ['plugins', 'disable', 'nagios']);
+      expect(disable.exitCode).toBe(1);
+      expect(disable.stderr).toMatch(
+        new RegExp(
+          `error\\[CX_ERR_IO\\]: ${join(t.root, 'var/lib/cx')}\\S*: \\w+ failed: EACCES \\(permission denied\\): this user \\(uid 65534\\) may not change it, so this command needs root\\nTry: sudo cx-ops --root ${t.root} plugins disable nagios$`,
+        ),
+      );
+      expect(disable.stderr).not.toMatch(noTrace);
+      const json = await asNobody(home, ['plugins', 'disable', 'nagios', '--json']);
+      expect(JSON.parse(json.stdout).error).toMatchObject({
+        code: 'CX_ERR_IO',
+        hint: `sudo cx-ops --root ${t.root} plugins disable nagios --json`,
+      });
     },
   );
 });

@@ -259,6 +259,6 @@ describe('repair apt against a real dpkg database in a temp root', () => {
     const host = await hostFor(world, empty);
     const r = await host.command('repair apt');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`SKIPPED: SKIP: no dpkg database at ${empty}/var/lib/dpkg/status`);
+    expect(r.stdout).toContain(`SKIPPED: no dpkg database at ${empty}/var/lib/dpkg/status`);
   });
 });

@@ -110,6 +110,33 @@ describe('repair permissions', () => {
     });
   });
 
+  it('a damaged journal is CX_ERR_STATE_INVALID naming the file, not "nothing to undo" or a bare JSON error', async () => {
+    const fixed = await run({ user: 'dev' });
+    const journal = join(host.home, 'data/plugin-state/permissions/journal', `${fixed.out.journal}.json`);
+    const good = readFileSync(journal, 'utf8');
+    const cases: Array<[string, string]> = [
+      ['{"id":', 'is not JSON (Unexpected end of JSON input)'],
+      [
+        good.replace('"changes": [', '"was": 1, "changes": ['),
+        "field 'was' is not allowed here (unknown field) (found: 1)",
+      ],
+      [JSON.stringify({ ...JSON.parse(good), changes: 'x' }), `field 'changes' must be of type array (found: "x")`],
+      [JSON.stringify({ ...JSON.parse(good), id: 'another' }), `field 'id' must name its own file (found: "another")`],
+    ];
+    for (const [text, detail] of cases) {
+      writeFileSync(journal, text);
+      for (const undo of [true, fixed.out.journal])
+        await expect(run({ undo })).rejects.toMatchObject({
+          code: 'CX_ERR_STATE_INVALID',
+          exitCode: 2,
+          message: expect.stringContaining(
+            `${journal}: ${detail}. It is not a valid permissions journal (schemas/permissions-journal.schema.json).\nMove it aside (mv ${journal} ${journal}.damaged)`,
+          ),
+        });
+    }
+    expect(modeOf('home/dev/.ssh')).toBe(0o700); // nothing was undone from a journal it could not read
+  });
+
   it('--undo with an unknown id is a usage error listing the undoable ids; nothing is undone', async () => {
     await expect(run({ undo: 'nosuchid', yes: true })).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',

@@ -436,13 +436,44 @@ describe('update rollback', () => {
     const m = await createSnapshot(ctx, { reason: 'test', packages: { updater: null, available: false, list: [] } });
     const store = join(dataDir, 'plugin-state/updates/snapshots');
     mkdirSync(join(store, '.partial-20240101-000000-999999'), { recursive: true });
-    mkdirSync(join(store, '20240101-000000'), { recursive: true }); // no manifest: half-written
     expect((await listSnapshots(ctx)).map((s) => s.id)).toEqual([m.id]);
     await expect(json(h, 'update rollback', {}, { id: '20240101-000000' })).rejects.toMatchObject({
       code: 'CX_ERR_USAGE',
       exitCode: 2,
       message: `update rollback: unknown snapshot '20240101-000000'. Valid snapshots: ${m.id}.\nTry: cx-ops update rollback --list`,
     });
+  });
+
+  it('a damaged manifest is listed as damaged with the archives left, never vanishes; rollback to it names the file', async () => {
+    const h = await host();
+    const ctx = h.ctx('updates');
+    const pk = { updater: null, available: false, list: [] };
+    const old = await createSnapshot(ctx, { reason: 'old', packages: pk, now: new Date('2024-01-01T00:00:00Z') });
+    const m = await createSnapshot(ctx, { reason: 'test', packages: pk, now: new Date('2024-01-02T00:00:00Z') });
+    const store = join(dataDir, 'plugin-state/updates/snapshots');
+    const manifest = join(store, m.id, 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ ...m, areas: null }));
+    mkdirSync(join(store, '20240103-000000')); // renamed into place without a manifest: damaged too
+    expect((await listSnapshots(ctx)).map((s) => [s.id, s.damaged ?? null])).toEqual([
+      ['20240103-000000', { problem: 'is missing', archives: [] }],
+      [m.id, { problem: "field 'areas' must be of type array (found: null)", archives: ['config.tar', 'data.tar'] }],
+      [old.id, null],
+    ]);
+    const listed = await h.command('update rollback', { list: true });
+    expect(listed).toBe(0);
+    expect(h.take().stdout).toMatch(
+      new RegExp(
+        `\\n${m.id} +\\? +\\? +\\? +DAMAGED: manifest\\.json field 'areas' must be of type array \\(found: null\\); restorable by hand from config\\.tar, data\\.tar\\n`,
+      ),
+    );
+    await expect(json(h, 'update rollback', {}, { id: m.id })).rejects.toMatchObject({
+      code: 'CX_ERR_STATE_INVALID',
+      exitCode: 2,
+      message: `${manifest}: field 'areas' must be of type array (found: null). It is not a valid snapshot manifest (schemas/snapshot-manifest.schema.json).\nMove it aside (mv ${manifest} ${manifest}.damaged); its archives are still there and can be unpacked by hand (tar -xpf ${join(store, m.id)}/ARCHIVE -C DIR): config.tar, data.tar, then run the command again.`,
+    });
+    // With no id, the newest intact snapshot.
+    const r = await json(h, 'update rollback', { dryRun: true });
+    expect(r.out).toMatchObject({ id: old.id });
   });
 
   it('prunes snapshots older than rollback_retention_days but keeps the newest', async () => {
