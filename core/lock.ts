@@ -9,11 +9,14 @@
  * proper-lockfile was evaluated and not used: it marks staleness by mtime (a run must keep
  * touching its lock, and a long `update apply` whose event loop stalls loses it) and it cannot
  * say who holds a lock, which the error must show.
+ *
+ * What a killed run leaves (its record file, a takeover guard, the stale lock itself) is removed
+ * by the next run that takes the same lock, and only when the process that left it is gone.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, open, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CxError } from './errors.js';
 
 /** Who holds a lock, as its file says. */
@@ -123,8 +126,38 @@ export async function takeLock(file: string, req: LockRequest): Promise<Lock> {
   }
 }
 
+/** Whether no process has this pid (a reused pid counts as alive: then nothing is removed). */
+export function pidGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes what runs killed while taking this lock left beside it: their record files
+ * (`LOCK.PID.TOKEN.tmp`) and a takeover guard (`LOCK.takeover`), each only when its process is
+ * gone. Only these names of this lock are touched.
+ */
+async function sweepLeftovers(file: string): Promise<void> {
+  const dir = dirname(file);
+  const name = basename(file);
+  const temp = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[0-9a-f]{16}\\.tmp$`);
+  for (const entry of await readdir(dir).catch(() => [])) {
+    const m = temp.exec(entry);
+    if (m && Number(m[1]) !== process.pid && pidGone(Number(m[1])))
+      await unlink(join(dir, entry)).catch(() => undefined);
+  }
+  const guard = await readHolder(`${file}.takeover`).catch(() => undefined);
+  if (guard?.holder && guard.holder.pid !== process.pid && pidGone(guard.holder.pid))
+    await unlink(`${file}.takeover`).catch(() => undefined);
+}
+
 async function tryLock(file: string, req: LockRequest): Promise<Lock | LockHolder> {
   await mkdir(dirname(file), { recursive: true, mode: 0o755 });
+  await sweepLeftovers(file);
   const token = randomBytes(8).toString('hex');
   const mine = `${JSON.stringify({ pid: process.pid, start: ownStart, command: req.command, token })}\n`;
   const tmp = `${file}.${process.pid}.${token}.tmp`;

@@ -180,11 +180,19 @@ async function switchLink(fs: FsCapability, installDir: string, name: string, st
   await fs.rename(tmp, link);
 }
 
-/** Removes temp directories and links left by killed installs of `name`. */
+/**
+ * Removes what killed installs, updates and removals of `name` left: temp directories and links,
+ * and store versions the link does not point at (an update killed after switching the link keeps
+ * the old version; killed just before, a second new one). Runs under the install lock, so no
+ * other run is writing them; only this plugin's own names are touched.
+ */
 async function sweep(fs: FsCapability, installDir: string, name: string): Promise<void> {
   const store = join(installDir, STORE);
-  for (const e of await fs.readDir(store).catch(() => []))
-    if (e.name.startsWith(`.tmp-${name}-`)) await fs.remove(join(store, e.name), { recursive: true });
+  const current = (await fs.lstat(join(installDir, name)))?.target;
+  for (const e of await fs.readDir(store).catch(() => [])) {
+    const orphan = e.name.startsWith(`${name}@`) && current !== `${STORE}/${e.name}`;
+    if (orphan || e.name.startsWith(`.tmp-${name}-`)) await fs.remove(join(store, e.name), { recursive: true });
+  }
   for (const e of await fs.readDir(installDir).catch(() => []))
     if (e.name.startsWith(`.${name}.link-`)) await fs.remove(join(installDir, e.name));
 }
@@ -434,6 +442,7 @@ export async function removePlugin(
   else await ctx.plugins.disable(name).catch(() => {});
   const lock = await takeInstallLock(ctx, `plugins remove ${name}`);
   try {
+    await sweep(fs, installDir, name);
     const st = await fs.lstat(link);
     if (st) await fs.remove(link);
     if (st?.target?.startsWith(`${STORE}/`) && (await fs.lstat(join(installDir, st.target))))

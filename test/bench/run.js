@@ -228,6 +228,11 @@ async function automation() {
   for (const r of await m.benchAutomation()) rows.push(r);
 }
 
+async function heal() {
+  const m = await import(new URL('./heal.bench.js', import.meta.url).href);
+  for (const r of await m.benchHeal()) rows.push(r);
+}
+
 function fmt(n) {
   return Number.isFinite(n) ? (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2)) : '-';
 }
@@ -267,6 +272,7 @@ for (const [name, fn] of Object.entries({
   hotfix,
   alerts,
   automation,
+  heal,
 })) {
   if (only && only !== name) continue;
   try {

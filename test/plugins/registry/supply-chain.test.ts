@@ -6,7 +6,7 @@
  * index cannot name a file outside its registry, its `size` is checked before hashing, and an
  * archive with two plugin.yaml is refused at publish.
  */
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -22,6 +22,8 @@ let publicKey: string;
 let keyId: string;
 /** A copy of a host's lock file from when hello 1.0.0 was installed trusted. */
 let trustedLock: string;
+/** The host that installs from that lock (hello 1.0.0 installed after its test). */
+let other: Home;
 
 /** Packs hello VERSION, signs it with the author's key when `signed`, and publishes it. */
 async function publishHello(version: string, signed: boolean): Promise<void> {
@@ -95,7 +97,7 @@ test('an update to an unsigned build of a trusted plugin is refused unless --all
 });
 
 test('install --lock honours the lock: NAME must be listed, the signature may not fall below what it recorded', async () => {
-  const other = await host('other');
+  other = await host('other');
   const missing = await other.run(['plugins', 'install', 'nothere', '--lock', trustedLock]);
   expect(missing).toMatchObject({ exitCode: 2 });
   expect(missing.stderr).toMatch(
@@ -114,6 +116,27 @@ test('install --lock honours the lock: NAME must be listed, the signature may no
   const ok = await other.run(['plugins', 'install', 'hello', '--lock', trustedLock, '-y']);
   expect(ok.exitCode, ok.stderr).toBe(0);
   expect(ok.stdout).toMatch(/^installed hello 1\.0\.0 from team: sandboxed, signature trusted/);
+});
+
+test('what killed installs and updates left in the store (temp dirs and links, orphaned versions) is swept by the next run', async () => {
+  const store = join(other.installDir, '.store');
+  const current = await readlink(join(other.installDir, 'hello'));
+  const leftovers = [
+    join(store, 'hello@0.9.0-aaaaaaaaaaaa-x1'),
+    join(store, 'hello@1.0.0-bbbbbbbbbbbb-x2'),
+    join(store, '.tmp-hello-99999-1'),
+  ];
+  for (const d of leftovers) await mkdir(join(d, 'dist'), { recursive: true });
+  await mkdir(join(store, 'hello-world@1.0.0-cccccccccccc-x3'));
+  await symlink('.store/nowhere', join(other.installDir, '.hello.link-99999-1'));
+  const again = await other.run(['plugins', 'install', 'hello', '--lock', trustedLock, '-y']);
+  expect(again.exitCode, again.stderr).toBe(0);
+  const now = await readlink(join(other.installDir, 'hello'));
+  expect(now).not.toBe(current);
+  expect((await readdir(store)).sort()).toEqual(
+    [now.slice('.store/'.length), 'hello-world@1.0.0-cccccccccccc-x3'].sort(),
+  );
+  expect((await readdir(other.installDir)).sort()).toEqual(['.store', 'hello']);
 });
 
 test('require_signatures (config.yaml, or the registry entry) refuses archives not signed by a trusted key', async () => {
