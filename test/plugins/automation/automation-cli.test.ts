@@ -289,7 +289,7 @@ describe('automation commands', () => {
     expect(help.stdout).toContain('Example: cx-ops automation run daily-backup --dry-run');
   });
 
-  test('kill -9 mid-task leaves the execution Interrupted, said by the next command that looks', async () => {
+  test('one run of a task at a time across processes; kill -9 mid-task leaves the execution Interrupted, said by the next command that looks', async () => {
     const child = execa(
       process.execPath,
       ['--no-node-snapshot', LAUNCHER, '--root', t.root, 'automation', 'run', 'slow'],
@@ -305,11 +305,22 @@ describe('automation commands', () => {
       if (!pid) await new Promise((r) => setTimeout(r, 50));
     }
     expect(pid).not.toBe('');
+    // The same task from another process meanwhile: Skipped, naming the process that runs it.
+    const twice = await json(['automation', 'run', 'slow']);
+    expect(twice.code).toBe(1);
+    expect(twice.body.executions).toMatchObject([
+      {
+        task_id: 'slow',
+        status: 'Skipped',
+        error: `it is running in another process (pid ${child.pid}, cx-ops automation task slow)`,
+      },
+    ]);
     child.kill('SIGKILL');
     await child;
     process.kill(Number(pid), 'SIGKILL');
     const h = await json(['automation', 'history', 'slow']);
     expect(h.body.executions).toMatchObject([
+      { task_id: 'slow', status: 'Skipped' },
       {
         task_id: 'slow',
         status: 'Interrupted',
