@@ -25,13 +25,17 @@ const HHMM = /^([01]?[0-9]|2[0-3]):([0-5][0-9])$/;
 
 /** Why a time zone name is not one this Node knows, or null. */
 export function timezoneProblem(tz: string): string | null {
+  // Building a formatter costs about a millisecond: each zone is checked once per process.
+  if (knownZones.has(tz)) return null;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    knownZones.add(tz);
     return null;
   } catch {
     return `'${tz}' is not an IANA time zone (e.g. Europe/Berlin, UTC)`;
   }
 }
+const knownZones = new Set<string>();
 
 /** A schedule problem; `message` is croner's own where it came from croner. */
 export class ScheduleError extends Error {}
