@@ -5,7 +5,6 @@
  */
 import type { Json, PluginContext } from '../../sdk/types.js';
 import type { DryRunRecorder } from '../capabilities/index.js';
-import { recordingHostErrors } from '../context.js';
 import { CxError, isErrorCode, messageOf } from '../errors.js';
 import { withTimeout } from '../hooks.js';
 import type { InvokeRequest } from '../registry.js';
@@ -41,12 +40,16 @@ export async function runPluginCode(
   // Errors the host raised to a sandboxed plugin during this call: only those may come back
   // out of it under their catalogue code (a plugin cannot forge a kernel error).
   const raised: CxError[] = [];
-  const made = host.context(p, { dryRun, recorder });
-  const ctx = p.tier === 'sandboxed' ? recordingHostErrors(made, raised) : made;
+  const ctx = host.context(p, { dryRun, recorder });
   const work = async (): Promise<Json> => {
     await host.ensureReady(p);
     if (p.sandboxed)
-      return p.sandboxed.call(target.type === 'tap' ? { type: 'tap', index: target.index } : target, input, ctx);
+      return p.sandboxed.call(
+        target.type === 'tap' ? { type: 'tap', index: target.index } : target,
+        input,
+        ctx,
+        raised,
+      );
     const d = p.definition!;
     if (target.type === 'tap') return (await d.taps![target.index]!.run(ctx, input)) as Json;
     const c = d.contributes!.find((x) => x.kind === target.kind && x.id === target.id)!;

@@ -30,8 +30,11 @@ export interface SandboxedPlugin {
   /** What the plugin contributes, taps and declares: validated plain data. */
   readonly shape: PluginShape;
   readonly limits: SandboxLimits;
-  /** Runs plugin code; its ctx methods are served by `hostCtx` (grants, audit, dry-run apply there). */
-  call(target: CallTarget, input: Json, hostCtx: PluginContext): Promise<Json>;
+  /**
+   * Runs plugin code; its ctx methods are served by `hostCtx` (grants, audit, dry-run apply there).
+   * CxErrors those methods raise in this call are pushed to `raised`.
+   */
+  call(target: CallTarget, input: Json, hostCtx: PluginContext, raised?: CxError[]): Promise<Json>;
   /** Ends the plugin's sandbox process. */
   unload(): void;
 }
@@ -78,7 +81,7 @@ export class SandboxHost {
       name: spec.name,
       shape,
       limits,
-      call: (target: CallTarget, input: Json, hostCtx: PluginContext) => {
+      call: (target: CallTarget, input: Json, hostCtx: PluginContext, raised?: CxError[]) => {
         if (this.processes.get(spec.name) !== own)
           return Promise.reject(
             new CxError('CX_ERR_SANDBOX_CRASHED', {
@@ -87,7 +90,7 @@ export class SandboxHost {
               detail: 'the plugin was unloaded',
             }),
           );
-        return own.call(target, input, hostCtx);
+        return own.call(target, input, hostCtx, raised);
       },
       unload: () => this.unload(spec.name),
     });

@@ -53,8 +53,13 @@ interface Pending {
   kind: 'load' | 'call';
   where: string;
   ctx?: PluginContext;
-  /** Aborted when the call ends, however: kills the programs it started. */
-  ended: AbortController;
+  /** CxErrors the host raised to the plugin in this call (the only kernel errors it may pass on). */
+  raised?: CxError[];
+  /**
+   * Aborted when the call ends, however: kills the programs it started. Made by the first host
+   * call that needs it (most calls start no program; an abort costs a DOMException).
+   */
+  ended?: AbortController;
   resolve(text: string): void;
   reject(e: Error): void;
   /** The deadline; armed once the sandbox process is up (its start-up is not the plugin's time). */
@@ -99,6 +104,14 @@ export function workerCommand(limits: SandboxLimits): { file: string; args: stri
   else argv = ['/bin/sh', '-c', `ulimit -d ${cap >> 10} && exec "$@"`, 'cx-sandbox', ...argv];
   if (tools.setpriv) argv = [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv];
   return { file: argv[0]!, args: argv.slice(1), pdeathsig: tools.setpriv };
+}
+
+/** The context's plain data as the isolate gets it, made once per context (a context's data never changes). */
+const contextTexts = new WeakMap<PluginContext, string>();
+function contextText(ctx: PluginContext): string {
+  let text = contextTexts.get(ctx);
+  if (text === undefined) contextTexts.set(ctx, (text = JSON.stringify(contextData(ctx))));
+  return text;
 }
 
 export class SandboxProcess {
@@ -154,14 +167,14 @@ export class SandboxProcess {
     void this.close();
   }
 
-  async call(target: CallTarget, input: Json, ctx: PluginContext): Promise<Json> {
-    const ctxText = JSON.stringify(contextData(ctx));
+  async call(target: CallTarget, input: Json, ctx: PluginContext, raised?: CxError[]): Promise<Json> {
+    const ctxText = contextText(ctx);
     const inputText = JSON.stringify(input ?? null);
     const where = whereOf(target);
     for (let attempt = 0; ; attempt++) {
       if (!this.loaded || !this.child) await this.load();
       try {
-        const text = await this.request({ kind: 'call', where, ctx }, (id) => ({
+        const text = await this.request({ kind: 'call', where, ctx, raised }, (id) => ({
           t: 'call',
           id,
           name: this.name,
@@ -206,7 +219,7 @@ export class SandboxProcess {
     this.start();
     const id = ++this.seq;
     return new Promise<string>((resolve, reject) => {
-      const pending: Pending = { ...p, ended: new AbortController(), resolve, reject };
+      const pending: Pending = { ...p, resolve, reject };
       this.pending.set(id, pending);
       if (this.ready) this.arm(id, pending);
       this.updateRef();
@@ -237,7 +250,7 @@ export class SandboxProcess {
     if (!p) return undefined;
     clearTimeout(p.timer);
     this.pending.delete(id);
-    p.ended.abort();
+    p.ended?.abort();
     this.updateRef();
     return p;
   }
@@ -346,8 +359,9 @@ export class SandboxProcess {
       });
     }
     try {
-      reply(true, await method(p.ctx, args as unknown[], { ended: p.ended.signal }));
+      reply(true, await method(p.ctx, args as unknown[], { ended: (p.ended ??= new AbortController()).signal }));
     } catch (e) {
+      if (e instanceof CxError) p.raised?.push(e);
       const code = (e as { code?: unknown })?.code;
       reply(false, { message: messageOf(e), code: typeof code === 'string' ? code : null });
     }

@@ -43,8 +43,14 @@ export interface AutomationConfig {
     priority_scheduling: boolean;
     catch_up_stagger: string;
   };
-  backup: { default_retention_days: number; compression: 'gzip' | 'none'; backup_location: string };
-  updates: { auto_reboot: boolean; backup_before_update: boolean; update_window?: string };
+  backup: { enabled: boolean; default_retention_days: number; compression: 'gzip' | 'none'; backup_location: string };
+  updates: {
+    auto_security_updates: boolean;
+    auto_reboot: boolean;
+    backup_before_update: boolean;
+    update_window?: string;
+  };
+  maintenance: { auto_cleanup: boolean; cleanup_schedule: string; cleanup_types: string[] };
   tasks: TaskConfig[];
 }
 
@@ -125,6 +131,51 @@ export function parseWindow(text: string): DayWindow {
 /** The host's time zone (the TZ environment, else the system's). */
 export const hostTimezone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
+/** The seed's task types (its TaskType names) and the built-in task each means. */
+const SEED_TYPES: Record<string, string> = {
+  backup: 'config-backup',
+  update: 'system-update',
+  maintenance: 'system-cleanup',
+};
+
+/** The tasks the seed's switches add: updates.auto_security_updates, maintenance.auto_cleanup. */
+function implicitTasks(c: AutomationConfig): Array<{ t: TaskConfig; origin: FieldPath }> {
+  const base = {
+    enabled: true,
+    prerequisites: [],
+    persistent: true,
+    catch_up: 'once' as const,
+    catch_up_max: 10,
+    overlap: 'skip' as const,
+    condition_cooldown: '1h',
+  };
+  const taken = new Set(c.tasks.map((t) => t.id));
+  const out: Array<{ t: TaskConfig; origin: FieldPath }> = [];
+  if (c.updates.auto_security_updates && !taken.has('security-updates'))
+    out.push({
+      origin: ['automation', 'updates', 'auto_security_updates'],
+      t: {
+        ...base,
+        id: 'security-updates',
+        type: 'system-update',
+        schedule: `daily:${c.updates.update_window?.slice(0, 5) ?? '03:00'}`,
+        config: { update_type: 'security' },
+      },
+    });
+  if (c.maintenance.auto_cleanup && !taken.has('auto-cleanup'))
+    out.push({
+      origin: ['automation', 'maintenance', 'cleanup_schedule'],
+      t: {
+        ...base,
+        id: 'auto-cleanup',
+        type: 'system-cleanup',
+        schedule: c.maintenance.cleanup_schedule,
+        config: { cleanup_types: c.maintenance.cleanup_types },
+      },
+    });
+  return out;
+}
+
 interface Problem {
   path: FieldPath;
   detail: string;
@@ -158,12 +209,17 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
   const zone = config.timezone ?? hostTimezone();
   if (config.timezone && timezoneProblem(config.timezone))
     problems.push({ path: ['automation', 'timezone'], detail: timezoneProblem(config.timezone)! });
-  const ids = config.tasks.map((t) => t.id);
-  config.tasks.forEach((t, i) => {
-    const at = (...p: FieldPath): FieldPath => ['automation', 'tasks', i, ...p];
+  const entries = [
+    ...config.tasks.map((t, i) => ({ t, origin: ['automation', 'tasks', i] as FieldPath })),
+    ...implicitTasks(config),
+  ];
+  const ids = entries.map((e) => e.t.id);
+  entries.forEach(({ t, origin }, i) => {
+    const at = (...p: FieldPath): FieldPath => (origin.length === 3 ? [...origin, ...p] : origin);
     const say = (path: FieldPath, detail: string) => problems.push({ path, detail: `task '${t.id}': ${detail}` });
     if (ids.indexOf(t.id) !== i) say(at('id'), `the id is used twice (also tasks[${ids.indexOf(t.id)}])`);
-    const type = types.find((x) => x.id === t.type);
+    const type =
+      types.find((x) => x.id === t.type) ?? types.find((x) => x.id === SEED_TYPES[t.type] && x.plugin === 'automation');
     if (!type) {
       say(
         at('type'),
@@ -193,7 +249,7 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
     const windowText = t.update_window ?? (update ? config.updates.update_window : undefined);
     tasks.push({
       id: t.id,
-      type: t.type,
+      type: type.id,
       plugin: type.plugin,
       name: String(type.meta.name),
       description: t.description ?? String(type.meta.description),
@@ -203,7 +259,7 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
         ...new Set([...(type.meta.prerequisites as string[]).filter((p) => ids.includes(p)), ...t.prerequisites]),
       ],
       schedule,
-      enabled: t.enabled,
+      enabled: t.enabled && !(type.id === 'config-backup' && !config.backup.enabled),
       timezone,
       persistent: t.persistent,
       catch_up: t.catch_up,
@@ -222,9 +278,9 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
   const deps = new Map(tasks.map((t) => [t.id, t.prerequisites]));
   const cycle = findCycle(deps);
   if (cycle) {
-    const i = config.tasks.findIndex((t) => t.id === cycle[0]);
+    const at = entries.find((e) => e.t.id === cycle[0])!.origin;
     problems.push({
-      path: ['automation', 'tasks', i, 'prerequisites'],
+      path: at.length === 3 ? [...at, 'prerequisites'] : at,
       detail: `the prerequisites form a cycle: ${cycle.join(' -> ')}`,
     });
   }
@@ -233,7 +289,7 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
       for (const p of conditionPaths(t.schedule.condition))
         if (!(await ctx.fs.stat(p)))
           problems.push({
-            path: ['automation', 'tasks', config.tasks.findIndex((c) => c.id === t.id), 'schedule'],
+            path: [...entries.find((e) => e.t.id === t.id)!.origin, 'schedule'],
             detail: `task '${t.id}': the condition measures ${p}, which does not exist (${ctx.fs.diskPath(p)})`,
           });
   if (problems.length) throw await invalid(ctx, configFile, problems);

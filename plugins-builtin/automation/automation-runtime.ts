@@ -5,7 +5,7 @@
  * cx-ops daemon, the scheduler as a `daemon-service` (started when the daemon starts, stopped —
  * OnShutdown tasks run first when the host is shutting down — when it stops or reloads).
  */
-import { automationTaskKind, defineContribution, type PluginContext } from 'cx-ops/sdk';
+import { automationTaskKind, CxError, defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { realClock, type Clock } from '../daemon/scheduler.js';
 import { parseDuration } from '../daemon/duration.js';
 import { recordMetrics, type MetricSample } from '../daemon/metric-kind.js';
@@ -68,6 +68,17 @@ export function makeRunner(
       o.onFinish?.(e);
     }),
     onStarted: o.onStarted,
+    // One run of a task per host, across processes (the daemon and automation run).
+    exclusive: async (task) => {
+      try {
+        const lock = await ctx.lock(`automation-${task.id}`, { what: `automation task ${task.id}` });
+        return () => lock.release();
+      } catch (e) {
+        if (e instanceof CxError && e.code === 'CX_ERR_STATE_LOCKED')
+          return `it is running in another process (pid ${String(e.params.pid)}${e.params.command ? `, ${String(e.params.command)}` : ''})`;
+        throw e;
+      }
+    },
   });
 }
 

@@ -47,6 +47,11 @@ export interface RunnerOptions {
   /** Calls one phase of the task's contribution. */
   invoke(task: ResolvedTask, input: TaskInput, timeoutMs: number): Promise<TaskAnswer>;
   recorder: ExecutionRecorder;
+  /**
+   * Takes a task's cross-process lock before a run (another process — the daemon, `automation
+   * run` — running the same task): resolves a release, or a string saying who holds it.
+   */
+  exclusive?(task: ResolvedTask): Promise<(() => Promise<void>) | string>;
   /** After a run started: how late it started against its planned time. */
   onStarted?(e: TaskExecution, latencyMs: number | null): void;
 }
@@ -70,6 +75,9 @@ interface Group {
 
 const RANK = new Map<string, number>(TASK_PRIORITIES.map((p, i) => [p, i]));
 let counter = 0;
+
+/** The task runs in another process (its lock is held): the run is Skipped, as an overlap. */
+class OverlapError extends Error {}
 
 /** A new execution id: time, task, and enough randomness to be unique across processes. */
 export function executionId(task: string, now: number): string {
@@ -266,7 +274,10 @@ export class TaskRunner {
     await this.o.recorder.start(e);
     const planned = n.task.id === n.group.req.task && n.attempt === 1 ? n.group.req.planned : undefined;
     this.o.onStarted?.(e, planned === undefined ? null : started - planned);
+    const held =
+      e.dry_run || !this.o.exclusive ? undefined : await this.o.exclusive(n.task).catch((x: unknown) => String(x));
     try {
+      if (typeof held === 'string') throw new OverlapError(held);
       const can = await this.phase(n, e, { phase: 'can_execute' }, Math.min(60_000, n.task.timeout_ms));
       const answer = can as { ok?: unknown; reason?: unknown } | 'timeout';
       if (answer === 'timeout' || answer.ok !== true) {
@@ -295,8 +306,11 @@ export class TaskRunner {
         }
       }
     } catch (err) {
-      e.status = 'Failed';
+      e.status = err instanceof OverlapError ? 'Skipped' : 'Failed';
       e.error = err instanceof Error ? err.message : String(err);
+      if (err instanceof OverlapError) e.output = `skipped: ${e.error}`;
+    } finally {
+      if (typeof held === 'function') await held().catch(() => undefined);
     }
     if (e.status === 'Failed') {
       try {

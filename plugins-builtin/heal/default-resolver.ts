@@ -64,8 +64,25 @@ export function resolverOrder(list: readonly ContributionInfo[]): ContributionIn
   return [...list].sort((a, b) => p(a) - p(b) || a.plugin.localeCompare(b.plugin) || a.id.localeCompare(b.id));
 }
 
-/** Asks the resolvers in order; the first plan (or null) wins; a failing one is reported and skipped. */
-export async function resolveIssue(
+/**
+ * Asks the resolvers in order; the first plan (or null) wins; a failing one is reported and
+ * skipped. Synchronous when the built-in default is the first to ask (no other resolver).
+ */
+export function resolveIssue(
+  ctx: PluginContext<unknown>,
+  issue: Issue,
+  resolvers: readonly ContributionInfo[],
+  actions: ReadonlySet<string>,
+): Resolution | Promise<Resolution> {
+  const first = resolvers[0];
+  if (!first || (first.plugin === ctx.plugin && first.id === 'default'))
+    return { plan: defaultPlan(issue), resolver: 'heal/default', errors: NO_ERRORS };
+  return askResolvers(ctx, issue, resolvers, actions);
+}
+
+const NO_ERRORS: Resolution['errors'] = Object.freeze([]) as unknown as Resolution['errors'];
+
+async function askResolvers(
   ctx: PluginContext<unknown>,
   issue: Issue,
   resolvers: readonly ContributionInfo[],

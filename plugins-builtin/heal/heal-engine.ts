@@ -29,7 +29,7 @@ export interface CycleDeps {
   dryRun: boolean;
   resolve(issue: Issue): Resolution | Promise<Resolution>;
   /** Why the action may not run (a pre_heal tap vetoed it, it was not confirmed), or null. */
-  veto(issue: Issue, plan: ActionPlan): Promise<string | null>;
+  veto(issue: Issue, plan: ActionPlan): string | null | Promise<string | null>;
   act(issue: Issue, plan: ActionPlan): Promise<ActOutcome>;
 }
 
@@ -46,6 +46,91 @@ const busy = new Set<string>();
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
+let stampMs = NaN;
+let stampIso = '';
+/** ISO time of `ms`; the last one is kept (a cycle's results share their start). */
+function iso(ms: number): string {
+  if (ms !== stampMs) {
+    stampMs = ms;
+    stampIso = new Date(ms).toISOString();
+  }
+  return stampIso;
+}
+
+/** One result; every field present in one shape (undefined ones are left out of JSON). */
+function result(
+  issue: Issue,
+  started: number,
+  now: number,
+  action: string | null,
+  success: boolean,
+  error: string | null,
+  at: { resolver?: string; parameters?: ActionPlan['parameters'] },
+  skipped?: string,
+  would?: string[],
+): HealingResult {
+  return {
+    issue,
+    action_taken: action,
+    success,
+    error,
+    duration_ms: now - started,
+    timestamp: iso(started),
+    resolver: at.resolver,
+    parameters: at.parameters,
+    skipped,
+    would_have_done: would,
+    log_id: undefined,
+  };
+}
+
+const NONE = {};
+
+async function healOne(
+  state: DetectorState,
+  cfg: HealConfig,
+  deps: CycleDeps,
+  out: CycleOutcome,
+  issue: Issue,
+): Promise<HealingResult> {
+  const started = deps.now();
+  const key = keyOf(issue);
+  if (state.components[key]?.budget?.unmonitored)
+    return result(issue, started, deps.now(), null, false, null, NONE, 'unmonitored');
+  if (busy.has(key)) return result(issue, started, deps.now(), null, false, null, NONE, 'busy');
+  busy.add(key);
+  try {
+    const got = deps.resolve(issue);
+    const res = got instanceof Promise ? await got : got;
+    if (res.errors.length) out.resolverErrors.push(...res.errors);
+    if (!res.plan)
+      return result(issue, started, deps.now(), null, false, null, { resolver: res.resolver }, 'monitor_only');
+    const { action, parameters } = res.plan;
+    const at = { resolver: res.resolver, parameters };
+    const verdict = admit(state, key, cfg, started);
+    if (verdict === 'unmonitor') {
+      out.unmonitored.push(issue);
+      const why = `budget exhausted: ${cfg.budget.max_actions} actions within ${cfg.budget.within_cycles} cycles; ${issue.component} is now unmonitored`;
+      return result(issue, started, deps.now(), null, false, why, at, 'unmonitored');
+    }
+    if (verdict !== 'act') return result(issue, started, deps.now(), null, false, null, at, verdict);
+    const asked = deps.veto(issue, res.plan);
+    const vetoed = asked instanceof Promise ? await asked : asked;
+    if (vetoed) return result(issue, started, deps.now(), null, false, vetoed, at, 'vetoed');
+    let done: ActOutcome;
+    try {
+      done = await deps.act(issue, res.plan);
+    } catch (e) {
+      done = { ok: false, detail: messageOf(e) };
+    }
+    spend(state, key, done.ok, cfg);
+    const would = deps.dryRun ? (done.would ?? []) : undefined;
+    return result(issue, started, deps.now(), action, done.ok, done.ok ? null : done.detail, at, undefined, would);
+  } finally {
+    busy.delete(key);
+  }
+}
+
 /** Judges the readings and heals what is due; updates `state` in place. */
 export async function healCycle(
   state: DetectorState,
@@ -59,60 +144,9 @@ export async function healCycle(
     judgement.issues.length > 1
       ? [...judgement.issues].sort((a, b) => RANK[b.severity]! - RANK[a.severity]!)
       : judgement.issues;
-  const one = async (issue: Issue): Promise<HealingResult> => {
-    const started = deps.now();
-    const key = keyOf(issue);
-    const result = (
-      action: string | null,
-      success: boolean,
-      error: string | null,
-      extra: Partial<HealingResult> = {},
-    ): HealingResult => ({
-      issue,
-      action_taken: action,
-      success,
-      error,
-      duration_ms: deps.now() - started,
-      timestamp: new Date(started).toISOString(),
-      ...extra,
-    });
-    if (state.components[key]?.budget?.unmonitored) return result(null, false, null, { skipped: 'unmonitored' });
-    if (busy.has(key)) return result(null, false, null, { skipped: 'busy' });
-    busy.add(key);
-    try {
-      const res = await deps.resolve(issue);
-      if (res.errors.length) out.resolverErrors.push(...res.errors);
-      if (!res.plan) return result(null, false, null, { resolver: res.resolver, skipped: 'monitor_only' });
-      const { action, parameters } = res.plan;
-      const at = { resolver: res.resolver, parameters };
-      const verdict = admit(state, key, cfg, started);
-      if (verdict === 'unmonitor') {
-        out.unmonitored.push(issue);
-        return result(
-          null,
-          false,
-          `budget exhausted: ${cfg.budget.max_actions} actions within ${cfg.budget.within_cycles} cycles; ${issue.component} is now unmonitored`,
-          { ...at, skipped: 'unmonitored' },
-        );
-      }
-      if (verdict !== 'act') return result(null, false, null, { ...at, skipped: verdict });
-      const vetoed = await deps.veto(issue, res.plan);
-      if (vetoed) return result(null, false, vetoed, { ...at, skipped: 'vetoed' });
-      let done: ActOutcome;
-      try {
-        done = await deps.act(issue, res.plan);
-      } catch (e) {
-        done = { ok: false, detail: messageOf(e) };
-      }
-      spend(state, key, done.ok, cfg);
-      return result(action, done.ok, done.ok ? null : done.detail, {
-        ...at,
-        ...(deps.dryRun ? { would_have_done: done.would ?? [] } : {}),
-      });
-    } finally {
-      busy.delete(key);
-    }
-  };
-  out.results = issues.length === 1 ? [await one(issues[0]!)] : await mapLimit(issues, cfg.max_parallel, one);
+  const heal = (issue: Issue) => healOne(state, cfg, deps, out, issue);
+  if (issues.length <= 1 || cfg.max_parallel === 1) for (const issue of issues) out.results.push(await heal(issue));
+  else if (issues.length <= cfg.max_parallel) out.results = await Promise.all(issues.map(heal));
+  else out.results = await mapLimit(issues, cfg.max_parallel, heal);
   return out;
 }

@@ -3,7 +3,8 @@
  * history store, the host read through ctx.fs and the service managers, the resolvers and
  * actions from the registry (actions invoked in dry run in development mode, so the kernel
  * records their exec and file calls), pre_heal fired before each action; then the state, the heal
- * log and the events written back. One cycle at a time per process.
+ * log and the events written back. One cycle at a time per process, and per host under the lock
+ * `heal` (the daemon and a `heal --once` take turns).
  */
 import { performance } from 'node:perf_hooks';
 import type { Json, PluginContext } from 'cx-ops/sdk';
@@ -63,6 +64,16 @@ export function runHeal(ctx: PluginContext<HealConfig>, o: RunOptions): Promise<
 
 async function runOnce(ctx: PluginContext<HealConfig>, o: RunOptions): Promise<HealRun> {
   const cfg = await checkHealConfig(ctx);
+  // The daemon's cycle and a `heal --once` of another process take turns on the state.
+  const lock = await ctx.lock('heal', { waitMs: 60_000, what: 'a heal cycle' });
+  try {
+    return await cycleOnce(ctx, cfg, o);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function cycleOnce(ctx: PluginContext<HealConfig>, cfg: HealConfig, o: RunOptions): Promise<HealRun> {
   const now = o.now ?? Date.now;
   const state = await loadHealState(ctx).catch((e: unknown) => {
     ctx.log.warn(`heal state unreadable, starting afresh: ${e instanceof Error ? e.message : String(e)}`);

@@ -78,11 +78,29 @@ const TYPES: Record<DetectorId, IssueType> = {
 
 const SERVICE_THRESHOLD: Threshold = { trigger: 1, clear: 1, severity: 'HIGH' };
 
+const serviceThresholds = new WeakMap<HealConfig, Threshold>();
+
 /** The thresholds a reading is judged by. */
 export function thresholdOf(cfg: HealConfig, detector: DetectorId): Threshold {
-  if (detector === 'service')
-    return { ...SERVICE_THRESHOLD, severity: cfg.services.severity, for_cycles: cfg.services.for_cycles };
-  return cfg.thresholds[detector];
+  if (detector !== 'service') return cfg.thresholds[detector];
+  let t = serviceThresholds.get(cfg);
+  if (!t) {
+    t = { ...SERVICE_THRESHOLD, severity: cfg.services.severity, for_cycles: cfg.services.for_cycles };
+    serviceThresholds.set(cfg, t);
+  }
+  return t;
+}
+
+/** The last description per component: a value that holds reuses its text. */
+const described = new Map<string, { value: number; trigger: number; detail?: string; text: string }>();
+
+function descriptionOf(key: string, r: Reading, t: Threshold): string {
+  const d = described.get(key);
+  if (d && d.value === r.value && d.trigger === t.trigger && d.detail === r.detail) return d.text;
+  const text = describe(r, t);
+  if (described.size > 10_000) described.clear();
+  described.set(key, { value: r.value!, trigger: t.trigger, detail: r.detail, text });
+  return text;
 }
 
 function describe(r: Reading, t: Threshold): string {
@@ -105,6 +123,16 @@ function describe(r: Reading, t: Threshold): string {
 export function severityOf(t: Threshold, value: number): Severity {
   return t.critical !== undefined && value >= t.critical ? 'CRITICAL' : t.severity;
 }
+
+let isoMs = NaN;
+let isoText = '';
+const isoOf = (ms: number) => {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+};
 
 /** Judges one cycle's readings; updates `state` in place. */
 export function judge(state: DetectorState, readings: readonly Reading[], cfg: HealConfig, now: number): Judgement {
@@ -144,18 +172,19 @@ export function judge(state: DetectorState, readings: readonly Reading[], cfg: H
       out.opened.push(key);
     }
     if (c.open) {
-      stamp ??= new Date(now).toISOString();
-      out.issues.push({
+      stamp ??= isoOf(now);
+      const issue: Issue = {
         type: TYPES[r.detector],
         severity: severityOf(t, r.value),
-        description: describe(r, t),
+        description: descriptionOf(key, r, t),
         component: r.component,
         metric_value: r.value,
         threshold: t.trigger,
         timestamp: stamp,
         detector: r.detector,
-        ...(r.manager ? { manager: r.manager } : {}),
-      });
+      };
+      if (r.manager) issue.manager = r.manager;
+      out.issues.push(issue);
     } else if (c.bad > 0 && r.value >= t.trigger) out.pending.push({ key, value: r.value, bad: c.bad, needed });
   }
   return out;

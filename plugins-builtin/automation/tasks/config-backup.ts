@@ -218,7 +218,7 @@ export const configBackupTask = defineTask<BackupConfig>({
     additionalProperties: false,
     required: ['paths'],
     properties: {
-      paths: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^/' } },
+      paths: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(/|~/)' } },
       destination: { type: 'string', pattern: '^/' },
       compression: { enum: ['gzip', 'none'] },
       retention_days: { type: 'number', minimum: 0 },
@@ -230,8 +230,11 @@ export const configBackupTask = defineTask<BackupConfig>({
   } as Record<string, Json>,
   async execute(ctx, { config, task_id, dry_run }): Promise<TaskOutcome> {
     const defaults = (ctx.config as AutomationConfig).backup;
+    // The seed's `~/.config/app`: the home of the user cx-ops runs as.
+    const home = (process.env.HOME ?? '/root').replace(/\/+$/, '');
     const c = {
       ...config,
+      paths: config.paths.map((p) => (p.startsWith('~/') ? `${home}${p.slice(1)}` : p)),
       destination: (config.destination ?? defaults.backup_location).replace(/\/+$/, ''),
       compression: config.compression ?? defaults.compression,
       retention_days: config.retention_days ?? defaults.default_retention_days,

@@ -106,10 +106,13 @@ export async function planCleanup(fs: FsCapability, config: CleanupConfig, now: 
   const tempDirs = config.temp_dirs ?? ['/tmp', '/var/tmp'];
   const items: CleanupItem[] = [];
   const roots = new Set<string>();
-  const add = (e: Entry, kind: CleanupType) => {
-    if (protectedPaths.some((p) => under(e.path, p)) || roots.has(e.path)) return;
-    if (items.some((i) => i.path === e.path)) return;
-    items.push({ path: e.path, kind, bytes: e.type === 'file' ? e.size : 0 });
+  const listed = new Set<string>();
+  /** Lists an entry unless it is protected or a tree's root; whether it is (now or already) listed. */
+  const add = (e: Entry, kind: CleanupType): boolean => {
+    if (protectedPaths.some((p) => under(e.path, p)) || roots.has(e.path)) return false;
+    if (!listed.has(e.path)) items.push({ path: e.path, kind, bytes: e.type === 'file' ? e.size : 0 });
+    listed.add(e.path);
+    return true;
   };
   const tree = async (dirs: string[], each: (e: Entry) => CleanupType | null) => {
     for (const d of dirs) {
@@ -144,18 +147,11 @@ export async function planCleanup(fs: FsCapability, config: CleanupConfig, now: 
     const going = new Set(items.map((i) => i.path));
     for (const d of tempDirs) {
       roots.add(d);
-      const entries = await walkTree(fs, d);
-      // Children come before their directory: a directory whose every entry goes is empty after.
-      const empty = new Set<string>();
-      for (const e of entries) {
-        if (e.type !== 'dir') continue;
-        const inside = entries.filter(
-          (x) => x.path.startsWith(`${e.path}/`) && x.path.lastIndexOf('/') === e.path.length,
-        );
-        if (inside.every((x) => going.has(x.path) || empty.has(x.path))) {
-          empty.add(e.path);
-          add(e, 'empty_directories');
-        }
+      // Children come before their directory: a directory none of whose entries stays is empty after.
+      const staying = new Set<string>();
+      for (const e of await walkTree(fs, d)) {
+        const gone = e.type === 'dir' && !staying.has(e.path) ? add(e, 'empty_directories') : going.has(e.path);
+        if (!gone) staying.add(e.path.slice(0, e.path.lastIndexOf('/')));
       }
     }
   }

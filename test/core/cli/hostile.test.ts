@@ -16,7 +16,7 @@ beforeAll(async () => {
   // The host the plugins look at is the temp root: spin-later reads its /etc/hostname first.
   await mkdir(join(t.root, 'etc'), { recursive: true });
   await writeFile(join(t.root, 'etc/hostname'), 'testhost\n');
-  for (const p of ['spinner', 'greeter'])
+  for (const p of ['spinner', 'bomber', 'greeter'])
     expect((await t.run([...dirs, 'plugins', 'enable', p, '-y'])).exitCode).toBe(0);
 });
 afterAll(async () => {
@@ -38,7 +38,7 @@ describe('a hostile sandboxed plugin, from the command line', () => {
     [
       'bomb',
       'CX_ERR_SANDBOX_MEMORY',
-      "plugin 'spinner': command 'bomb' went over its memory limit of 32 MB and was stopped.",
+      "plugin 'bomber': command 'bomb' went over its memory limit of 32 MB and was stopped.",
     ],
   ] as const) {
     test(`${cmd}: stopped with ${code}, exit 4, no stack trace`, async () => {

@@ -141,6 +141,57 @@ describe('automation config', () => {
   });
 });
 
+describe("the seed's configuration", () => {
+  test('loads as the seed writes it: its task types, its switches as tasks, its schedules', async () => {
+    const good = await readFile(at('etc/cx/config.yaml'), 'utf8');
+    await writeFile(
+      at('etc/cx/config.yaml'),
+      `automation:
+  enabled: true
+  max_concurrent_tasks: 3
+  task_timeout: 1h
+  retry_failed_tasks: true
+  max_retries: 3
+  scheduling: { check_interval: 1m, max_queued_tasks: 100, priority_scheduling: true }
+  backup: { enabled: true, default_retention_days: 30, compression: gzip, backup_location: /var/backups/tuxpilot }
+  updates: { auto_security_updates: true, auto_reboot: false, backup_before_update: true, update_window: '02:00-04:00' }
+  maintenance: { auto_cleanup: true, cleanup_schedule: weekly, cleanup_types: [package_cache, temp_files, log_files] }
+  tasks:
+    - id: daily-backup
+      type: backup
+      schedule: daily:02:00
+      enabled: true
+      config: { paths: [/etc, /home, ~/.config/tuxpilot], destination: /var/backups, compression: gzip, retention_days: 7 }
+    - id: weekly-updates
+      type: update
+      schedule: weekly:sunday:03:00
+      enabled: true
+      config: { update_type: security, auto_reboot: false, backup_before_update: true }
+    - id: emergency-cleanup
+      type: maintenance
+      schedule: condition:disk_usage:/var:90
+      enabled: true
+      config: { cleanup_types: [package_cache, temp_files, log_files], aggressive_cleanup: true }
+`,
+    );
+    try {
+      const r = await json(['automation', 'list']);
+      expect(r.code).toBe(0);
+      expect(
+        r.body.tasks.map((x: { id: string; type: string; schedule: string }) => [x.id, x.type, x.schedule]),
+      ).toEqual([
+        ['daily-backup', 'config-backup', 'daily:02:00'],
+        ['weekly-updates', 'system-update', 'weekly:sunday:03:00'],
+        ['emergency-cleanup', 'system-cleanup', 'condition:disk_usage:/var:90'],
+        ['security-updates', 'system-update', 'daily:02:00'],
+        ['auto-cleanup', 'system-cleanup', 'weekly'],
+      ]);
+    } finally {
+      await writeFile(at('etc/cx/config.yaml'), good);
+    }
+  });
+});
+
 describe('built-in tasks on a temp tree', () => {
   test('config-backup: gzip + sha256 manifest, retention, unreadable paths reported; restore is byte-identical', async () => {
     const r = await json(['automation', 'run', 'daily-backup']);
@@ -289,7 +340,7 @@ describe('automation commands', () => {
     expect(help.stdout).toContain('Example: cx-ops automation run daily-backup --dry-run');
   });
 
-  test('kill -9 mid-task leaves the execution Interrupted, said by the next command that looks', async () => {
+  test('one run of a task at a time across processes; kill -9 mid-task leaves the execution Interrupted, said by the next command that looks', async () => {
     const child = execa(
       process.execPath,
       ['--no-node-snapshot', LAUNCHER, '--root', t.root, 'automation', 'run', 'slow'],
@@ -305,11 +356,22 @@ describe('automation commands', () => {
       if (!pid) await new Promise((r) => setTimeout(r, 50));
     }
     expect(pid).not.toBe('');
+    // The same task from another process meanwhile: Skipped, naming the process that runs it.
+    const twice = await json(['automation', 'run', 'slow']);
+    expect(twice.code).toBe(1);
+    expect(twice.body.executions).toMatchObject([
+      {
+        task_id: 'slow',
+        status: 'Skipped',
+        error: `it is running in another process (pid ${child.pid}, cx-ops automation task slow)`,
+      },
+    ]);
     child.kill('SIGKILL');
     await child;
     process.kill(Number(pid), 'SIGKILL');
     const h = await json(['automation', 'history', 'slow']);
     expect(h.body.executions).toMatchObject([
+      { task_id: 'slow', status: 'Skipped' },
       {
         task_id: 'slow',
         status: 'Interrupted',
