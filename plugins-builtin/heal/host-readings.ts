@@ -10,6 +10,7 @@ import { realMountPoints, usageFromStatfs } from '../checks-system/disk-space.js
 import { memoryUsage } from '../checks-system/memory.js';
 import { parseLoadavg, parseMeminfo } from '../checks-system/procfs.js';
 import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
+import { doctorReadings } from './doctor-feed.js';
 import type { HealConfig, Reading } from './heal-types.js';
 
 /** Jiffies of the aggregate `cpu` line of /proc/stat: all of them, and the idle ones (idle + iowait). */
@@ -146,5 +147,6 @@ export async function readHost(
     readings.push({ detector: 'disk', component: mount, value: s ? usageFromStatfs(mount, s).used_percent : null });
   }
   readings.push(...(await readServices(ctx, cfg)));
+  readings.push(...doctorReadings(new Set(watchedServices(cfg).map(([, name]) => name))));
   return { readings, cpu };
 }

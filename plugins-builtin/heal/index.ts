@@ -11,6 +11,7 @@ import { cleanupDisk, clearSystemCache } from './actions/resource-actions.js';
 import { reloadService, restartService } from './actions/service-actions.js';
 import { rollbackUpdate } from './actions/system-actions.js';
 import { defaultResolver } from './default-resolver.js';
+import { doctorFeedTap } from './doctor-feed.js';
 import { healErrors } from './errors.js';
 import { healCommands } from './heal-commands.js';
 import { healJob } from './heal-daemon.js';
@@ -24,6 +25,7 @@ export default definePlugin<HealConfig>({
   kinds: [healResolverKind, healActionKind],
   hooks: [preHealHook],
   errors: healErrors,
+  taps: [doctorFeedTap],
   contributes: [
     ...healCommands,
     defaultResolver,

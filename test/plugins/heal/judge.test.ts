@@ -5,6 +5,7 @@
  * /proc/stat delta and the config rules the schema cannot express.
  */
 import { describe, expect, test } from 'vitest';
+import { doctorReadings, failedServicesOf, takeVerdict } from '../../../plugins-builtin/heal/doctor-feed.js';
 import { thresholdProblem } from '../../../plugins-builtin/heal/heal-config.js';
 import { cpuPercent, parseCpuTimes } from '../../../plugins-builtin/heal/host-readings.js';
 import { admit, emptyDetectorState, judge, spend, type DetectorState } from '../../../plugins-builtin/heal/judge.js';
@@ -204,5 +205,50 @@ describe('config the schema cannot check', () => {
     });
     expect(c.thresholds.cpu).toEqual({ trigger: 60, clear: 50, severity: 'MEDIUM', critical: 95 });
     expect(c.thresholds.load).toEqual({ trigger: 3, clear: 2.5, severity: 'MEDIUM' });
+  });
+});
+
+describe("doctor's systemd_failed feeds the service detector", () => {
+  const result = (status: 'FAIL' | 'PASS' | 'ERROR', failed: unknown[]) => ({
+    check_id: 'systemd_failed',
+    name: 'Failed systemd units',
+    status,
+    message: '',
+    details: { failed } as unknown as Record<string, never>,
+    fix_id: null,
+    duration_ms: 1,
+  });
+
+  test('each failed unit or program is a service reading; fed once and no longer failed, it reads as running', () => {
+    const failed = [
+      { unit: 'nginx.service', load: 'loaded', active: 'failed', sub: 'failed', description: 'web' },
+      { unit: 'foo.mount', load: 'loaded', active: 'failed', sub: 'failed', description: 'not a service' },
+      {
+        manager: 'supervisord',
+        unit: 'supervisord:worker',
+        name: 'worker',
+        state: 'failed',
+        detail: 'FATAL Exited too quickly',
+      },
+    ];
+    expect(failedServicesOf(result('ERROR', failed))).toBeNull();
+    takeVerdict(failedServicesOf(result('FAIL', failed)));
+    expect(doctorReadings(new Set(['worker']))).toEqual([
+      {
+        detector: 'service',
+        component: 'nginx',
+        value: 1,
+        manager: 'systemd',
+        detail: 'failed (doctor: systemd_failed)',
+      },
+    ]);
+    takeVerdict(failedServicesOf(result('PASS', [])));
+    expect(doctorReadings(new Set()).map((r) => [r.component, r.value, r.manager])).toEqual([
+      ['nginx', 0, 'systemd'],
+      ['worker', 0, 'supervisord'],
+    ]);
+    // No verdict (ERROR, or no such check this cycle): the last one stands.
+    takeVerdict(failedServicesOf(undefined));
+    expect(doctorReadings(new Set()).every((r) => r.value === 0)).toBe(true);
   });
 });
