@@ -19,7 +19,7 @@ export interface KernelPluginSettings {
   enabled: boolean;
   directory?: string;
   trusted_sources: Array<string | { name: string; public_key: string }>;
-  sandbox: { memory_mb: number; call_timeout_ms: number };
+  sandbox: { memory_mb: number; call_timeout_ms: number; write_quota_mb: number; write_quota_files: number };
 }
 
 export interface LoadedConfig {
@@ -45,7 +45,12 @@ function kernelSettings(plugins: Partial<KernelPluginSettings>): KernelPluginSet
     enabled: plugins.enabled ?? true,
     directory: plugins.directory,
     trusted_sources: plugins.trusted_sources ?? [],
-    sandbox: { memory_mb: plugins.sandbox?.memory_mb ?? 64, call_timeout_ms: plugins.sandbox?.call_timeout_ms ?? 5000 },
+    sandbox: {
+      memory_mb: plugins.sandbox?.memory_mb ?? 64,
+      call_timeout_ms: plugins.sandbox?.call_timeout_ms ?? 5000,
+      write_quota_mb: plugins.sandbox?.write_quota_mb ?? 256,
+      write_quota_files: plugins.sandbox?.write_quota_files ?? 10_000,
+    },
   };
 }
 

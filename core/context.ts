@@ -24,6 +24,7 @@ import type {
   createHostCapabilities,
 } from './capabilities/index.js';
 import type { AuditLog } from './capabilities/audit.js';
+import type { WriteQuotaLimits } from './capabilities/quota.js';
 import { requestedGrants, type Grants } from './permissions/grants.js';
 import type { PluginManifest } from './loader/manifest.js';
 import { CxError } from './errors.js';
@@ -76,6 +77,8 @@ export interface ContextHost {
   fakes?: CapabilityFakes;
   /** Permission bits sandboxed plugins may set (default 0o777). */
   modeMask?: number;
+  /** What each sandboxed plugin may add to disk in one run (config.yaml plugins.sandbox write quotas). */
+  writeQuota?: () => WriteQuotaLimits;
 }
 
 export interface ContextPlugin {
@@ -205,6 +208,7 @@ export class ContextFactory {
         lockDir: join(this.host.paths.dataDir, 'locks'),
         pluginDir: p.dir,
         modeMask: this.host.modeMask,
+        writeQuota: this.host.writeQuota?.(),
         request:
           p.grants === 'all'
             ? undefined

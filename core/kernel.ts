@@ -89,6 +89,10 @@ export class Kernel implements BootHost {
       audit: this.audit,
       fakes: options.capabilityFakes,
       registry: (dryRun, caller) => registryCapability(this, dryRun, caller),
+      writeQuota: () => ({
+        bytes: Math.floor((this.config.plugins.sandbox.write_quota_mb ?? 256) * 1024 * 1024),
+        files: this.config.plugins.sandbox.write_quota_files ?? 10_000,
+      }),
       plugins: pluginsCapability(this),
     });
   }

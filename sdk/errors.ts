@@ -270,6 +270,12 @@ export const ERRORS = {
     message: (p) =>
       `plugin '${p.plugin}' has more than ${p.max} capability calls waiting; the call to ${p.action} was refused.`,
   },
+  CX_ERR_WRITE_QUOTA: {
+    exit: 4,
+    summary: 'A sandboxed plugin went over its write quota (bytes or files it may add to disk in one run).',
+    message: (p) =>
+      `plugin '${p.plugin}' may add at most ${p.what === 'bytes' ? `${p.limit} bytes` : `${p.limit} files and directories`} to disk in one run (${p.used} so far); ${p.action} would add ${p.asked} more and was refused: nothing was written.\nIf it really needs more, raise plugins.sandbox.${p.setting} in config.yaml.`,
+  },
   CX_ERR_STATE_LOCKED: {
     exit: 5,
     summary: 'Another cx-ops run holds the lock.',

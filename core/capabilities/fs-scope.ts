@@ -22,6 +22,7 @@ import {
   realOrNull,
 } from './fs-open.js';
 import type { Guard } from './guard.js';
+import type { WriteQuota } from './quota.js';
 
 export const MAX_READ_BYTES = 8 * 1024 * 1024;
 export const MAX_WRITE_BYTES = 16 * 1024 * 1024;
@@ -45,6 +46,8 @@ export interface FsScope {
   modeMask: number;
   /** Directories held open for the plugin's calls (both views share it). */
   dirs: DirCache;
+  /** What the plugin may still add to disk (sandboxed tier; both views share it). */
+  quota?: WriteQuota;
   fake?: FsFake;
 }
 

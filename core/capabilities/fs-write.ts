@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import type { CopyOptions, SyncOptions, WriteOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { copyAt, fsyncAt, linkAt, makeDirs, plannedDir, removeAt, renameAt, symlinkAt, writeAt } from './fs-disk.js';
-import { type CallDirs, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
+import { type CallDirs, lstatOrNull, O_NONBLOCK, O_RDONLY, openVerified } from './fs-open.js';
 import {
   allowedMode,
   closing,
@@ -24,6 +24,35 @@ import {
   type Kind,
   type Target,
 } from './fs-scope.js';
+
+/**
+ * Reserves a real change's growth (bytes, files) in the plugin's write quota before it is made
+ * (a refusal is audited as the call's outcome); returns the change to run, which gives the
+ * reservation back when it fails. Dry runs and fakes change nothing and are not counted.
+ */
+function charged(
+  s: FsScope,
+  grow: { bytes: number; files: number },
+  action: string,
+  real: () => Promise<void>,
+): () => Promise<void> {
+  const q = s.quota;
+  if (!q || s.guard.dryRun) return real;
+  q.take(grow.bytes, grow.files, action);
+  return () =>
+    real().catch((e: unknown) => {
+      q.give(grow.bytes, grow.files);
+      throw e;
+    });
+}
+
+/** The growth of replacing (or appending to) `real` with `bytes` bytes, when a quota counts it. */
+async function growth(s: FsScope, real: string, bytes: number, append: boolean) {
+  if (!s.quota || s.guard.dryRun) return { bytes: 0, files: 0 };
+  const before = await lstatOrNull(real).catch(() => null);
+  const had = before?.isFile() ? before.size : 0;
+  return { bytes: append ? bytes : bytes - had, files: before ? 0 : 1 };
+}
 
 const sizeOf = (data: string | Uint8Array) => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
 
@@ -58,9 +87,10 @@ function write(
     }
     const real = await writeTarget(s, t, dirs);
     need(s, 'write', real, t.asked);
-    return effect(s, allow, action, undefined, () =>
+    const run = charged(s, await growth(s, real, bytes, Boolean(options.append)), `${name} of ${t.disk}`, () =>
       writeAt(real, data, { ...options, mode }, s.guard.checked && exactlyGranted(s, 'write', real), dirs),
     );
+    return effect(s, allow, action, undefined, run);
   });
 }
 
@@ -102,12 +132,14 @@ export function symlink(s: FsScope, linkTarget: string, path: string): Promise<v
       });
     const entry = s.fake?.symlink ? t.disk : await entryOrPlanned(s, 'write', t, dirs);
     need(s, 'write', entry, t.asked);
+    const fake = s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk));
+    const real = () => symlinkAt(linkTarget, entry, dirs);
     return effect(
       s,
       allow,
       `symlink: ${t.disk} -> ${linkTarget}`,
-      s.fake?.symlink && (() => s.fake!.symlink!(linkTarget, t.disk)),
-      () => symlinkAt(linkTarget, entry, dirs),
+      fake,
+      fake ? real : charged(s, { bytes: linkTarget.length, files: 1 }, `symlink ${t.disk}`, real),
     );
   });
 }
@@ -128,14 +160,22 @@ export function copy(s: FsScope, from: string, to: string, options: CopyOptions 
       uid: options.uid,
       gid: options.gid,
     };
-    return effect(
-      s,
-      allow,
-      `copy: ${src.disk} -> ${dest.disk}`,
-      s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options)),
-      () => copyAt(a, b, keep, options.sync !== false, dirs),
-    );
+    const fake = s.fake?.copy && (() => s.fake!.copy!(src.disk, dest.disk, options));
+    const real = () => copyAt(a, b, keep, options.sync !== false, dirs);
+    let run = real;
+    if (!fake && s.quota && !s.guard.dryRun) {
+      const from = await lstatOrNull(a).catch(() => null);
+      run = charged(s, await growth(s, b, from?.isFile() ? from.size : 0, false), `copy to ${dest.disk}`, real);
+    }
+    return effect(s, allow, `copy: ${src.disk} -> ${dest.disk}`, fake, run);
   });
+}
+
+/** How many directories a mkdir -p of `planned` (a real path) creates. */
+async function missingDirs(planned: string): Promise<number> {
+  let n = 0;
+  for (let d = planned; d !== '/' && !(await lstatOrNull(d).catch(() => null)); d = posix.dirname(d)) n++;
+  return n;
 }
 
 export function mkdir(s: FsScope, path: string, options: { mode?: number } = {}): Promise<void> {
@@ -143,13 +183,11 @@ export function mkdir(s: FsScope, path: string, options: { mode?: number } = {})
     const mode = allowedMode(s, options.mode) ?? 0o755;
     const planned = s.fake?.mkdir ? t.disk : await plannedDir(t.disk);
     need(s, 'write', planned, t.asked);
-    return effect(
-      s,
-      allow,
-      `mkdir: ${t.disk}`,
-      s.fake?.mkdir && (() => s.fake!.mkdir!(t.disk, { ...options, mode })),
-      () => makeDirs(t.disk, planned, mode),
-    );
+    const fake = s.fake?.mkdir && (() => s.fake!.mkdir!(t.disk, { ...options, mode }));
+    const real = () => makeDirs(t.disk, planned, mode);
+    const run =
+      fake || !s.quota ? real : charged(s, { bytes: 0, files: await missingDirs(planned) }, `mkdir ${t.disk}`, real);
+    return effect(s, allow, `mkdir: ${t.disk}`, fake, run);
   });
 }
 
@@ -162,7 +200,12 @@ export function remove(s: FsScope, path: string, options: { recursive?: boolean 
       allow,
       `remove${options.recursive ? ' -r' : ''}: ${t.disk}`,
       s.fake?.remove && (() => s.fake!.remove!(t.disk, options)),
-      () => removeAt(entry, Boolean(options.recursive), dirs),
+      async () => {
+        const before = s.quota ? await lstatOrNull(entry).catch(() => null) : null;
+        await removeAt(entry, Boolean(options.recursive), dirs);
+        // What is removed is room again (a directory's contents are not counted back).
+        if (before) s.quota!.take(before.isFile() ? -before.size : 0, -1, 'remove');
+      },
     );
   });
 }
@@ -191,12 +234,14 @@ export function link(s: FsScope, existing: string, path: string, options: SyncOp
     const b = s.fake?.link ? dest.disk : await entryOrPlanned(s, 'write', dest, dirs);
     need(s, 'read', a, src.asked);
     need(s, 'write', b, dest.asked);
+    const fake = s.fake?.link && (() => s.fake!.link!(src.disk, dest.disk, options));
+    const real = () => linkAt(a, b, options.sync !== false, dirs);
     return effect(
       s,
       allow,
       `link: ${dest.disk} => ${src.disk}`,
-      s.fake?.link && (() => s.fake!.link!(src.disk, dest.disk, options)),
-      () => linkAt(a, b, options.sync !== false, dirs),
+      fake,
+      fake ? real : charged(s, { bytes: 0, files: 1 }, `link ${dest.disk}`, real),
     );
   });
 }

@@ -18,6 +18,7 @@ import { createExec, type ExecFake } from './exec.js';
 import { createAssets } from './assets.js';
 import { createFs, type FsFake } from './fs.js';
 import { DirCache } from './fs-open.js';
+import { WriteQuota, type WriteQuotaLimits } from './quota.js';
 import { createLock } from './lock.js';
 import { Guard, type DryRunRecorder } from './guard.js';
 import { CallLimiter } from './limiter.js';
@@ -60,6 +61,8 @@ export interface HostCapabilityOptions {
   request?: { grants: Grants; manifest?: string; readOnly?: boolean };
   /** Permission bits a sandboxed plugin may set (default 0o777: never setuid, setgid or sticky). */
   modeMask?: number;
+  /** What a sandboxed plugin may add to disk in this run (config.yaml plugins.sandbox; the trusted tier is not counted). */
+  writeQuota?: WriteQuotaLimits;
   fakes?: CapabilityFakes;
 }
 
@@ -99,12 +102,13 @@ export function createHostCapabilities(opts: HostCapabilityOptions): HostCapabil
     root: opts.root && opts.root !== '/' ? realish(opts.root) : '/',
     ownDirs: (opts.ownDirs ?? []).map(realish),
     dirs: new DirCache(),
+    quota: opts.tier === 'sandboxed' && opts.writeQuota ? new WriteQuota(opts.plugin, opts.writeQuota) : undefined,
   });
 }
 
 function build(
   opts: HostCapabilityOptions,
-  real: { root: string; ownDirs: string[]; dirs: DirCache },
+  real: { root: string; ownDirs: string[]; dirs: DirCache; quota?: WriteQuota },
 ): HostCapabilities {
   const limiter = new CallLimiter(opts.plugin, opts.maxConcurrent ?? 16, opts.maxQueued ?? 256);
   const guard = new Guard(
@@ -122,6 +126,7 @@ function build(
     root: real.root,
     ownDirs: real.ownDirs,
     dirs: real.dirs,
+    quota: real.quota,
     modeMask: (opts.modeMask ?? 0o777) & 0o777,
     fake: opts.fakes?.fs,
   };
