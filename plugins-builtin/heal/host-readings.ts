@@ -4,7 +4,7 @@
  * CPU % comes from the difference of two /proc/stat samples (the previous cycle's is kept in the
  * state), never from one read.
  */
-import { readIfExists, type PluginContext } from 'cx-ops/sdk';
+import type { PluginContext } from 'cx-ops/sdk';
 import { cpuCount } from '../checks-system/cpu-load.js';
 import { realMountPoints, usageFromStatfs } from '../checks-system/disk-space.js';
 import { memoryUsage } from '../checks-system/memory.js';
@@ -121,11 +121,13 @@ export async function readHost(
   cfg: HealConfig,
   prevCpu: CpuTimes | undefined,
 ): Promise<{ readings: Reading[]; cpu: CpuTimes | null }> {
+  // One capability call per file (a file that is missing or unreadable is not judged this cycle).
+  const read = (path: string) => ctx.fs.readFile(path).catch(() => null);
   const [stat, meminfo, loadavg, mounts] = await Promise.all([
-    readIfExists(ctx.fs, '/proc/stat'),
-    readIfExists(ctx.fs, '/proc/meminfo'),
-    readIfExists(ctx.fs, '/proc/loadavg'),
-    cfg.mounts.length ? null : readIfExists(ctx.fs, '/proc/mounts'),
+    read('/proc/stat'),
+    read('/proc/meminfo'),
+    read('/proc/loadavg'),
+    cfg.mounts.length ? null : read('/proc/mounts'),
   ]);
   const cpu = stat === null ? null : parseCpuTimes(stat);
   const readings: Reading[] = [{ detector: 'cpu', component: 'cpu', value: cpuPercent(prevCpu, cpu) }];
