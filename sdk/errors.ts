@@ -20,6 +20,21 @@
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ErrorParams = Record<string, any>;
 
+/** The largest value an error keeps as `found` (its message shows it). */
+const MAX_FOUND_CHARS = 2000;
+
+/** `v` itself when it can be shown in a message, else a short description of it (never a stack overflow). */
+export function showable(v: unknown): unknown {
+  if (typeof v === 'string') return v.length > MAX_FOUND_CHARS ? `${v.slice(0, 80)}… (${v.length} characters)` : v;
+  if (v === null || typeof v !== 'object') return v;
+  try {
+    if (JSON.stringify(v).length <= MAX_FOUND_CHARS) return v;
+  } catch {
+    /* nested too deeply for JSON.stringify */
+  }
+  return `(${Array.isArray(v) ? 'a list' : 'a mapping'} too large or too deeply nested to show)`;
+}
+
 /** One code of a catalogue. */
 export interface ErrorSpec<P = ErrorParams> {
   /** Process exit code when this error ends a command. */
@@ -408,8 +423,10 @@ export class CxError extends Error {
 
   constructor(code: ErrorCode, params?: ErrorParams, options?: { cause?: unknown });
   constructor(code: string, params: ErrorParams, options: { cause?: unknown; spec: ErrorSpec });
-  constructor(code: string, params: ErrorParams = {}, options: { cause?: unknown; spec?: ErrorSpec } = {}) {
+  constructor(code: string, given: ErrorParams = {}, options: { cause?: unknown; spec?: ErrorSpec } = {}) {
     const spec = options.spec ?? (ERRORS as Record<string, ErrorSpec>)[code];
+    // What was found in a hostile file may be huge or nested thousands deep: it is shown bounded.
+    const params = 'found' in given ? { ...given, found: showable(given.found) } : given;
     if (!spec)
       throw new TypeError(`'${code}' is not a code of the kernel's error catalogue; declare it with defineErrors`);
     const suggestions = strings(params.suggestions);

@@ -4,7 +4,7 @@
  * catalogue CxError naming file:line:col, the field, what was expected and what was found.
  */
 import type { ErrorObject } from 'ajv';
-import { CxError, type ErrorCode } from './errors.js';
+import { CxError, showable, type ErrorCode } from './errors.js';
 import type { FieldPath, Position, YamlDocument } from './yaml.js';
 
 /** One schema problem: where (field path) and what. */
@@ -90,7 +90,7 @@ function describeOne(e: ErrorObject, data: unknown): SchemaProblem & { keyword: 
     field: formatPath(path),
     path,
     detail,
-    found: noValue ? undefined : valueAt(data, path),
+    found: noValue ? undefined : showable(valueAt(data, path)),
   };
 }
 

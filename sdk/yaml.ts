@@ -122,7 +122,18 @@ export function parseYaml(input: string | Uint8Array, file: string): YamlDocumen
 
 function parseDocumentText(text: string, file: string): YamlDocument {
   const lines = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    // The parser recurses per nesting level: thousands of levels overflow the stack.
+    if (!(e instanceof RangeError)) throw e;
+    throw syntax(
+      file,
+      { line: 1, column: 1 },
+      'is nested too deeply to read (the parser ran out of stack); flatten it',
+    );
+  }
   const at = (offset: number): Position => {
     const p = lines.linePos(offset);
     return { line: p.line, column: p.col };

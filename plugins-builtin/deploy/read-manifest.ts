@@ -199,16 +199,20 @@ function jsonKeysInText(text: string): number {
   return keys;
 }
 
-/** How many object keys a parsed JSON value holds, at every depth. */
-function keysIn(v: unknown): number {
-  if (v === null || typeof v !== 'object') return 0;
+/** How many object keys a parsed JSON value holds, at every depth (iterative: a deep value cannot overflow the stack). */
+function keysIn(root: unknown): number {
   let n = 0;
-  if (Array.isArray(v)) for (const x of v) n += keysIn(x);
-  else
-    for (const k in v) {
-      n++;
-      n += keysIn((v as Record<string, unknown>)[k]);
-    }
+  const todo: unknown[] = [root];
+  while (todo.length) {
+    const v = todo.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) todo.push(...v);
+    else
+      for (const k in v) {
+        n++;
+        todo.push((v as Record<string, unknown>)[k]);
+      }
+  }
   return n;
 }
 
@@ -228,25 +232,36 @@ export function readManifest(text: string, file: string): ReadResult {
   }
   if (data === undefined && !json) data = parsePlainYaml(text);
   if (data === undefined) {
-    yaml = yamlDocument(text);
+    const notYaml = (line: number, column: number, why: string): ReadResult => ({
+      ok: false,
+      problems: [
+        {
+          file,
+          line,
+          column,
+          field: '(root)',
+          message: `Error: Not a YAML or JSON manifest: ${why}`,
+          detail: 'Fix the syntax at that position.',
+        },
+      ],
+    });
+    try {
+      yaml = yamlDocument(text);
+    } catch (e) {
+      // Thousands of nesting levels overflow the parser's stack.
+      return notYaml(1, 1, `nested too deeply to read (${e instanceof Error ? e.message : String(e)})`);
+    }
     const first = yaml.doc.errors[0];
     if (first) {
       const pos = first.linePos?.[0] ?? yaml.lines.linePos(first.pos[0]);
-      return {
-        ok: false,
-        problems: [
-          {
-            file,
-            line: pos.line,
-            column: pos.col,
-            field: '(root)',
-            message: `Error: Not a YAML or JSON manifest: ${first.message.split('\n')[0]}`,
-            detail: 'Fix the syntax at that position.',
-          },
-        ],
-      };
+      return notYaml(pos.line, pos.col, first.message.split('\n')[0]!);
     }
-    data = yaml.doc.toJS({ maxAliasCount: 100 });
+    try {
+      data = yaml.doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // An alias bomb, or an alias whose anchor is not defined.
+      return notYaml(1, 1, (e instanceof Error ? e.message : String(e)).split('\n')[0]!);
+    }
   }
   const pos = () => {
     yaml ??= yamlDocument(text);

@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import type { FsCapability } from 'cx-ops/sdk';
-import { parse } from 'yaml';
-import { readBytesIfExists, utf8 } from './local-files.js';
+import { parseYaml } from 'cx-ops/sdk/host';
+import { readBytesIfExists } from './local-files.js';
 
 export interface PluginsSection {
   file: string;
@@ -19,8 +19,10 @@ export interface PluginsSection {
 export async function readPluginsSection(fs: FsCapability, configDir: string): Promise<PluginsSection> {
   const file = join(configDir, 'config.yaml');
   const bytes = await readBytesIfExists(fs, file);
-  const section =
-    (bytes ? (parse(utf8(bytes)) as { plugins?: Record<string, unknown> } | null)?.plugins : undefined) ?? {};
+  // The SDK's one YAML reader: a syntax error or an alias bomb is CX_ERR_YAML_SYNTAX with file:line:col.
+  const data = bytes ? (parseYaml(bytes, file).data as { plugins?: unknown } | null) : null;
+  const raw = data && typeof data === 'object' ? data.plugins : undefined;
+  const section = (raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
   return {
     file,
     enabled: section.enabled !== false,

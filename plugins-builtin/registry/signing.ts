@@ -157,7 +157,8 @@ export async function readSignatureFile(fs: FsCapability, file: string): Promise
 /** A public key given as PEM text, base64 raw key, base64 SPKI DER, or a path to a PEM file. */
 async function parsePublicKey(fs: FsCapability, text: string, where: string): Promise<Buffer> {
   let t = text.trim();
-  if (t.startsWith('/')) {
+  // A base64 raw key may start with '/' too: only what is not one is a path.
+  if (t.startsWith('/') && !/^[A-Za-z0-9+/]{43}=$/.test(t)) {
     const file = t;
     try {
       t = (await fs.readFile(file)).trim();

@@ -1,17 +1,6 @@
 /** Seeded random service graphs for the order tests and the benchmark's shape. */
 import type { ServiceManifest } from '../../../plugins-builtin/deploy/manifest-types.js';
-
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from '../../helpers/fuzz.js';
 
 /** A manifest of `n` services with about `edges` dependencies; acyclic unless `cycles`. */
 export function randomManifest(n: number, edges: number, seed: number, cycles = 0): ServiceManifest {
