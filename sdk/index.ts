@@ -151,6 +151,7 @@ export function defineCommand<Config = unknown>(def: CommandDefinition<Config>):
       options: (def.options ?? []) as unknown as Json,
       help: def.help ?? null,
       dry_run: def.dryRun ?? false,
+      ...(def.statusExit ? { status_exit: true } : {}),
     },
     run: (ctx, input) => def.run(ctx as PluginContext<Config>, input),
   };

@@ -553,6 +553,12 @@ export interface CommandDefinition<Config = unknown> {
    * The kernel adds the option if the command does not declare it.
    */
   dryRun?: boolean;
+  /**
+   * The exit code is a monitoring status (Nagios: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), as
+   * doctor's is: the kernel never raises it for a boot error the command did not need, and when
+   * the command cannot run because its plugin failed to load it exits 3 (UNKNOWN), not 2.
+   */
+  statusExit?: boolean;
   /** Resolves with the process exit code (0 = success). */
   run(ctx: PluginContext<Config>, input: CommandInput): Promise<number>;
 }

@@ -64,6 +64,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   let shown: CxError | undefined;
   const failing: FailingCommand = {};
   let program: Command | undefined;
+  // The command that ran says its exit code is a monitoring status (doctor): the kernel keeps it.
+  let statusExit = false;
   try {
     const resolved = resolvePaths(global.paths, env);
     await checkPaths(global.paths, env, resolved);
@@ -86,7 +88,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         `warning: ${kernel.config.file} is ignored here (every setting at its default): ${errorText(kernel.configError)}\n\n`,
       );
     }
-    program = buildProgram(kernel, terminal, (c) => (code = c), failing);
+    program = buildProgram(
+      kernel,
+      terminal,
+      (c, status) => {
+        code = c;
+        statusExit = status === true;
+      },
+      failing,
+    );
     printing.cli = { prefix: kernel.command, commands: new Set(program.commands.map((c) => c.name())) };
     printing.rerun = [kernel.command, ...rest.map(shellQuote)].join(' ');
     const help = helpAsFlag(program, rest);
@@ -111,7 +121,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
   } finally {
     if (kernel) {
       if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown, printing.cli);
-      if (!asksForHelp(rest)) code = exitWithBootErrors(code, kernel.bootErrors);
+      if (!asksForHelp(rest) && !statusExit) code = exitWithBootErrors(code, kernel.bootErrors);
       if (global.devMode) {
         const acts = kernel.devRecorder.actions;
         terminal.err(
@@ -174,7 +184,7 @@ function helpAsFlag(program: Command, rest: string[]): { argv: string[] } | { un
 function buildProgram(
   kernel: Kernel,
   terminal: Terminal,
-  setCode: (c: number) => void,
+  setCode: (c: number, statusExit?: boolean) => void,
   failing: FailingCommand,
 ): Command {
   const program = new Command('cx-ops')

@@ -15,7 +15,11 @@ function group(parent: Command, name: string): Command {
   return parent.command(name).description(`${name} commands`);
 }
 
-export function mountContributedCommands(program: Command, kernel: Kernel, setCode: (c: number) => void): void {
+export function mountContributedCommands(
+  program: Command,
+  kernel: Kernel,
+  setCode: (c: number, statusExit?: boolean) => void,
+): void {
   const commands = kernel.registry.list('command').sort((a, b) => a.id.localeCompare(b.id));
   for (const info of commands) {
     const words = info.id.split(/\s+/);
@@ -40,6 +44,7 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
       options?: CommandOption[];
       help?: string | null;
       dry_run?: boolean;
+      status_exit?: boolean;
     };
     const cmd = parent
       .command(leaf)
@@ -69,7 +74,7 @@ export function mountContributedCommands(program: Command, kernel: Kernel, setCo
       // parent when both have it (`heal status --json`, where `heal` is a command too).
       const options = JSON.parse(JSON.stringify(command.optsWithGlobals())) as Record<string, Json>;
       const out = await kernel.invoke('command', info.id, { args: values, options } as unknown as Json);
-      setCode(typeof out === 'number' ? out : 0);
+      setCode(typeof out === 'number' ? out : 0, meta.status_exit === true);
     });
   }
 }

@@ -32,6 +32,13 @@ function notFound(kernel: Kernel): string[] {
     .sort();
 }
 
+/** Whether the plugin's command `command`, when it last loaded, said its exit code is a monitoring status. */
+async function statusCommand(kernel: Kernel, p: PluginRecord, command: string): Promise<boolean> {
+  const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
+  const c = cache[p.name]?.shape.contributes.find((x) => x.kind === 'command' && x.id === command);
+  return (c?.meta as { status_exit?: unknown } | undefined)?.status_exit === true;
+}
+
 /** The not-loaded plugin that provides the command `words` (e.g. ['repair', 'apt']), if known. */
 async function providerOf(
   kernel: Kernel,
@@ -74,7 +81,9 @@ export async function explainUnknownCommand(
   }
   if (p?.status === 'failed' && p.error) {
     const message = `'${command}' is not available: plugin '${p.name}' failed to load:\n${p.error.message}`;
-    return { error: CxError.fromData({ ...p.error.toData(), message, plugin: p.name }), shown: p.error };
+    // A monitoring command (doctor) that cannot run is UNKNOWN (3) to Nagios, not CRITICAL (2).
+    const exit = (await statusCommand(kernel, p, command)) ? 3 : p.error.exitCode;
+    return { error: CxError.fromData({ ...p.error.toData(), message, exit, plugin: p.name }), shown: p.error };
   }
   const gone = notFound(kernel);
   const last = words[words.length - 1]!;

@@ -289,6 +289,7 @@ async function alertOnce(ctx: PluginContext<DoctorConfig>, report: DoctorReport)
 
 export const doctorCommand = defineCommand({
   name: 'doctor',
+  statusExit: true,
   description: 'Run the health checks, report, and optionally fix what they find',
   options: [
     { flags: '--fix', description: 'offer the fix of each check that did not pass (asks per fix unless -y)' },

@@ -65,15 +65,24 @@ test("a typo of the kernel's section is a boot error; a section close to nothing
   expect(u.typos.size).toBe(0);
 });
 
-test('from the CLI: doctor with a typo of its section exits 2 naming the line; a stray section is a note', async () => {
+test('from the CLI: doctor with a typo of its section is UNKNOWN (3) naming the line; a stray section is a note', async () => {
+  // A run before the typo: the shape cache then knows doctor's exit code is a monitoring status.
+  expect((await cli.run(['doctor', '--category', 'memory'])).exitCode).toBe(0);
   await mkdir(join(cli.root, 'etc/cx'), { recursive: true });
   await writeFile(join(cli.root, 'etc/cx/config.yaml'), 'dcotor:\n  timeout_seconds: 5\n');
   const typo = await cli.run(['doctor', '--category', 'memory']);
-  expect(typo.exitCode).toBe(2);
+  expect(typo.exitCode).toBe(3);
   expect(typo.stderr).toContain("config.yaml:1: 'dcotor' is not a section any installed plugin reads");
   expect(typo.stderr).not.toMatch(/\n\s+at /);
   await writeFile(join(cli.root, 'etc/cx/config.yaml'), 'frobnicator: {}\n');
   const stray = await cli.run(['doctor', '--category', 'memory', '--json']);
   expect(stray.stderr).toContain(`note: ${join(cli.root, 'etc/cx/config.yaml')}:1: no installed plugin reads`);
   expect(JSON.parse(stray.stdout)).toHaveProperty('summary');
+  // A typo in another plugin's section: doctor's own status stands (the kernel does not raise it to 2).
+  await writeFile(join(cli.root, 'etc/cx/config.yaml'), 'nagois: {}\n');
+  const other = await cli.run(['doctor', '--category', 'memory']);
+  expect(other.stderr).toContain("'nagois' is not a section any installed plugin reads (did you mean 'nagios'?)");
+  expect(other.exitCode).toBe(0);
+  // Another command that succeeded exits 2 for it (a reported mistake in a file).
+  expect((await cli.run(['plugins', 'info', 'doctor'])).exitCode).toBe(2);
 });
