@@ -211,7 +211,44 @@ function syncDir(d) {
   }
 }
 
+/** Whether no process has this id (EPERM: one exists, owned by another user). */
+function pidGone(pid) {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return e.code === 'ESRCH';
+  }
+}
+
+/** Removes the temp files `.NAME.cx-PID-HEX.tmp` that a killed write of `path` left beside it. */
+function sweepWriteTemps(path) {
+  const dir = dirname(path);
+  let names;
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = /^\.(.+)\.cx-(\d+)-[0-9a-f]{8}\.tmp$/.exec(n);
+    if (m && m[1] === basename(path) && pidGone(Number(m[2]))) fs.rmSync(join(dir, n), { force: true });
+  }
+}
+
 function restorePath(s, runDir) {
+  sweepWriteTemps(s.path);
+  if (s.kind === 'absent' && !lstatOrNull(s.path)) {
+    // Killed before the file was in place: the directories made for it may be there already.
+    for (const d of [...(s.created_dirs ?? [])].reverse()) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        /* not empty or gone */
+      }
+    }
+  }
   if (!differences(s).length) return [];
   const dir = dirname(s.path);
   const tmp = join(dir, `.${basename(s.path)}.hotfix-restore.tmp`);

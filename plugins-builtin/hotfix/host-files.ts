@@ -19,6 +19,17 @@ export interface PathInfo {
   target?: string;
 }
 
+/** Whether no process has this id (EPERM: one exists, owned by another user). */
+function pidGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 async function run(ctx: PluginContext<unknown>, cmd: string, args: string[]): Promise<string> {
   const r = await ctx.exec.run(cmd, args, { timeoutMs: 600_000, maxOutputBytes: 4 * 1024 * 1024 });
   if (r.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
@@ -49,6 +60,26 @@ export class HostFiles {
       nlink: s.nlink,
       ...(s.target !== undefined ? { target: s.target } : {}),
     };
+  }
+
+  /**
+   * Removes what a killed write of `path` left beside it: the fs capability's temp files
+   * `.NAME.cx-PID-HEX.tmp` of processes that are gone (the caller holds the hotfix lock, so the
+   * run that wrote them is over). Returns the names removed.
+   */
+  async sweepWriteTemps(path: string): Promise<string[]> {
+    const at = path.lastIndexOf('/');
+    const dir = path.slice(0, at) || '/';
+    const name = path.slice(at + 1);
+    if (!(await this.fs.lstat(dir))) return [];
+    const removed: string[] = [];
+    for (const e of await this.fs.readDir(dir)) {
+      const m = /^\.(.+)\.cx-(\d+)-[0-9a-f]{8}\.tmp$/.exec(e.name);
+      if (!m || m[1] !== name || !pidGone(Number(m[2]))) continue;
+      await this.fs.remove(`${dir === '/' ? '' : dir}/${e.name}`);
+      removed.push(e.name);
+    }
+    return removed;
   }
 
   readlink(path: string): Promise<string> {

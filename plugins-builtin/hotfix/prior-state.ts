@@ -129,6 +129,8 @@ export async function restorePath(
 ): Promise<string[]> {
   const sync = !unsynced;
   unsynced?.add(parentOf(s.path));
+  // A run killed inside a write of this path left the writer's temp file beside it.
+  await files.sweepWriteTemps(s.path);
   const tmp = `${parentOf(s.path)}/.${s.path.slice(parentOf(s.path).length + 1)}.hotfix-restore.tmp`;
   if (s.kind === 'file') {
     let left: string[];
@@ -157,9 +159,9 @@ export async function restorePath(
   }
   const now = await files.lstat(s.path);
   if (s.kind === 'absent') {
-    if (!now) return [];
-    if (now.type === 'directory') return [`${s.path} should not exist but is a directory now; left as it is`];
-    await files.remove(s.path);
+    if (now?.type === 'directory') return [`${s.path} should not exist but is a directory now; left as it is`];
+    // Killed before the file was in place, the directories made for it may be there already.
+    if (now) await files.remove(s.path);
     for (const d of [...(s.created_dirs ?? [])].reverse()) {
       const info = await files.lstat(d);
       if (info?.type === 'directory') await files.remove(d).catch(() => undefined); // not empty: something else lives there now

@@ -29,6 +29,17 @@ import { hotfixRoot, picture, ROLLBACK_TOOL, type HotfixRoot } from './hotfix-ro
 
 const DIRS = ['etc/app', 'usr/local/bin', 'opt'];
 
+/** A process id no process has (for a temp file of a writer that is gone). */
+const DEAD_PID = (() => {
+  for (let pid = 4_000_000; ; pid++) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+})();
+
 async function seed(h: HotfixRoot): Promise<string> {
   const r = h.real.bind(h);
   await mkdir(r('etc/app'), { recursive: true });
@@ -70,6 +81,8 @@ describe('hotfix apply killed at every crash point', () => {
     { timeout: 1_500_000 },
     async () => {
       let points = 0;
+      // Temp files of a killed write planted beside a path the journal has an intent for.
+      let planted = 0;
       // Kills inside a write of several intents (a batch), after at least one whole intent of it.
       let tornInsideBatch = 0;
       for (let n = 1; n < 80; n++) {
@@ -106,6 +119,22 @@ describe('hotfix apply killed at every crash point', () => {
             expect(again.stderr).toContain('error[CX_ERR_HOTFIX_PENDING]');
             expect(again.stderr).toContain(`${a.cx} hotfix rollback --run`);
           }
+          // A kill inside the fs capability's write of a file leaves its temp file beside it
+          // (`.NAME.cx-PID-HEX.tmp`): both rollbacks must remove it. Planted with a pid no
+          // process has, beside app.conf once the journal holds its intent (done records or not).
+          const intentFor = async (root: HotfixRoot) => {
+            const d = await runDir(root);
+            if (!d) return false;
+            const text = await readFile(join(d, 'journal.jsonl'), 'utf8');
+            return text
+              .split('\n')
+              .slice(0, -1)
+              .some((l) => l.includes('"t":"intent"') && l.includes('/etc/app/app.conf'));
+          };
+          if (n % 5 === 0 && (await intentFor(a)) && (await intentFor(b))) {
+            for (const h of [a, b]) await writeFile(h.real(`etc/app/.app.conf.cx-${DEAD_PID}-deadbeef.tmp`), 'half');
+            planted++;
+          }
           const [ra, rb] = await Promise.all([
             a.run(['hotfix', 'rollback', '-y']),
             (async () => {
@@ -136,6 +165,7 @@ describe('hotfix apply killed at every crash point', () => {
       // the 5 applies.
       expect(points).toBe(2 * 11 + 4 + 2 * 5);
       expect(tornInsideBatch).toBeGreaterThanOrEqual(1);
+      expect(planted).toBeGreaterThanOrEqual(1);
     },
   );
 
