@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { CxError } from '../errors.js';
 import type { Kernel, PluginRecord } from '../kernel.js';
-import { readShapeCache } from '../loader/shape-cache.js';
+import { readShapeCache, type ShapeCache } from '../loader/shape-cache.js';
 
 /** The error for an unknown command, plus the boot error it already shows (not to list twice). */
 export interface UnknownCommandReport {
@@ -33,20 +33,14 @@ function notFound(kernel: Kernel): string[] {
 }
 
 /** Whether the plugin's command `command`, when it last loaded, said its exit code is a monitoring status. */
-async function statusCommand(kernel: Kernel, p: PluginRecord, command: string): Promise<boolean> {
-  const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
+function statusCommand(cache: ShapeCache, p: PluginRecord, command: string): boolean {
   const c = cache[p.name]?.shape.contributes.find((x) => x.kind === 'command' && x.id === command);
   return (c?.meta as { status_exit?: unknown } | undefined)?.status_exit === true;
 }
 
 /** The not-loaded plugin that provides the command `words` (e.g. ['repair', 'apt']), if known. */
-async function providerOf(
-  kernel: Kernel,
-  words: string[],
-  candidates: PluginRecord[],
-): Promise<PluginRecord | undefined> {
+function providerOf(cache: ShapeCache, words: string[], candidates: PluginRecord[]): PluginRecord | undefined {
   const wanted = words.join(' ');
-  const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
   for (const p of candidates) {
     const ids = cache[p.name]?.shape.contributes.filter((c) => c.kind === 'command').map((c) => c.id) ?? [];
     if (ids.some((id) => id === wanted || id.startsWith(`${wanted} `))) return p;
@@ -66,7 +60,8 @@ export async function explainUnknownCommand(
 ): Promise<UnknownCommandReport> {
   const command = words.join(' ');
   const candidates = notLoaded(kernel);
-  const p = await providerOf(kernel, words, candidates);
+  const cache = await readShapeCache(join(kernel.paths.cacheDir, 'shapes.json'));
+  const p = providerOf(cache, words, candidates);
   if (p?.status === 'disabled') {
     const switchedOff = !p.builtin && !kernel.config.plugins.enabled;
     return {
@@ -82,7 +77,7 @@ export async function explainUnknownCommand(
   if (p?.status === 'failed' && p.error) {
     const message = `'${command}' is not available: plugin '${p.name}' failed to load:\n${p.error.message}`;
     // A monitoring command (doctor) that cannot run is UNKNOWN (3) to Nagios, not CRITICAL (2).
-    const exit = (await statusCommand(kernel, p, command)) ? 3 : p.error.exitCode;
+    const exit = statusCommand(cache, p, command) ? 3 : p.error.exitCode;
     return { error: CxError.fromData({ ...p.error.toData(), message, exit, plugin: p.name }), shown: p.error };
   }
   const gone = notFound(kernel);

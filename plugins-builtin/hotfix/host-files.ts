@@ -65,22 +65,34 @@ export class HostFiles {
   /**
    * Removes what a killed write of `path` left beside it: the fs capability's temp files
    * `.NAME.cx-PID-HEX.tmp` of processes that are gone (the caller holds the hotfix lock, so the
-   * run that wrote them is over). Returns the names removed.
+   * run that wrote them is over). Each directory is listed once per HostFiles: a rollback of a
+   * thousand files in one directory reads it once; what this process writes later is its own.
    */
-  async sweepWriteTemps(path: string): Promise<string[]> {
+  async sweepWriteTemps(path: string): Promise<void> {
     const at = path.lastIndexOf('/');
     const dir = path.slice(0, at) || '/';
-    const name = path.slice(at + 1);
-    if (!(await this.fs.lstat(dir))) return [];
-    const removed: string[] = [];
+    let dead = this.deadTemps.get(dir);
+    if (!dead) {
+      dead = this.listDeadTemps(dir);
+      this.deadTemps.set(dir, dead);
+    }
+    const temps = (await dead).get(path.slice(at + 1));
+    for (const t of temps ?? []) await this.fs.remove(`${dir === '/' ? '' : dir}/${t}`);
+    (await dead).delete(path.slice(at + 1));
+  }
+
+  /** A directory's temp files of dead writers, by the name of the file each stood for. */
+  private async listDeadTemps(dir: string): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!(await this.fs.lstat(dir))) return out;
     for (const e of await this.fs.readDir(dir)) {
       const m = /^\.(.+)\.cx-(\d+)-[0-9a-f]{8}\.tmp$/.exec(e.name);
-      if (!m || m[1] !== name || !pidGone(Number(m[2]))) continue;
-      await this.fs.remove(`${dir === '/' ? '' : dir}/${e.name}`);
-      removed.push(e.name);
+      if (m && pidGone(Number(m[2]))) out.set(m[1]!, [...(out.get(m[1]!) ?? []), e.name]);
     }
-    return removed;
+    return out;
   }
+
+  private readonly deadTemps = new Map<string, Promise<Map<string, string[]>>>();
 
   readlink(path: string): Promise<string> {
     return this.fs.readlink(path);
