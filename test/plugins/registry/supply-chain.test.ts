@@ -172,7 +172,7 @@ test('a local index cannot point outside its registry; size is checked; two plug
   expect((await u.run(['registry', 'add', 'two', reg])).exitCode).toBe(0);
   await writeFile(index, text.replace('archive: archives/hello-1.0.0.tgz', 'archive: ../../../../../etc/passwd'));
   const escape = await u.run(['plugins', 'install', 'hello@1.0.0', '-y', '--dry-run']);
-  expect(escape.exitCode).toBe(1);
+  expect(escape.exitCode).toBe(2);
   expect(escape.stderr).toContain(
     `names the archive '../../../../../etc/passwd', which is outside the registry (${reg}); archives of a local registry are files under its directory`,
   );
@@ -182,7 +182,7 @@ test('a local index cannot point outside its registry; size is checked; two plug
   const withSize = (n: number) => text.replace(entry, `$1${n}`);
   await writeFile(index, withSize(size - 1));
   const short = await u.run(['plugins', 'install', 'hello@1.0.0', '-y', '--dry-run']);
-  expect(short.exitCode).toBe(1);
+  expect(short.exitCode).toBe(2);
   expect(short.stderr).toMatch(
     /error\[CX_ERR_IO\]: \S+hello-1\.0\.0\.tgz: cannot download the archive of 'hello' 1\.0\.0: /,
   );
