@@ -13,9 +13,25 @@ export interface Grouping {
   repeat_interval_ms: number;
 }
 
+/** What an event rule fires on, and how its alerts resolve. */
+export interface EventSelector {
+  /** The daemon event types that fire it (`<plugin>_<what>`). */
+  types: string[];
+  /** Values the event's data must have (compared as text). */
+  match: Record<string, string>;
+  /** Data fields that become labels and tell one alert from another. */
+  by: string[];
+  /** Event types that resolve the alert with the same `by` values. */
+  resolve_on: string[];
+  /** The alert resolves this long after its last event; null: only resolve_on resolves it. */
+  resolve_after_ms: number | null;
+}
+
 /** One rule of alerts.yaml, resolved. */
 export interface AlertRule {
   name: string;
+  /** An event rule: fires on daemon events (checks, category and statuses are then unused). */
+  events?: EventSelector;
   /** The checks it watches (check / checks); undefined: any check (of `category` when set). */
   checks?: string[];
   category?: string;
@@ -52,7 +68,10 @@ export interface RuleSet {
   flapping: { changes: number; cycles: number };
 }
 
-/** One alert: a rule over one check, identified by its labels' fingerprint. */
+/**
+ * One alert: a rule over one check (or, for an event rule, one set of `by` values; `check` is
+ * then the event type), identified by its labels' fingerprint.
+ */
 export interface AlertInstance {
   fingerprint: string;
   rule: string;
@@ -77,6 +96,8 @@ export interface AlertInstance {
   status: CheckStatus;
   message: string;
   value: string;
+  /** An event rule's alert: when it resolves unless another event comes (epoch ms; null: never). */
+  resolve_at?: number | null;
 }
 
 /** A group of alerts notified together to one receiver. */
