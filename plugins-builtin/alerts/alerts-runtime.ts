@@ -105,6 +105,8 @@ export interface EvaluationOutcome {
   notifications: Notification[];
   /** Rules with a firing alert after this evaluation. */
   firingRules: string[];
+  /** When the next group falls due (epoch ms; undefined: none waits). */
+  nextFlush?: number;
   /** Queued notifications due for a (re)try, new ones included. */
   due: number;
   rulesError?: CxError;
@@ -196,7 +198,15 @@ export async function evaluate(
       .filter((a) => a.state === 'firing')
       .map((a) => a.rule);
     const due = notifications.length + st.queue.filter((q) => q.next_at <= input.now).length;
-    return { transitions, notifications, firingRules, due, ...(cur.error ? { rulesError: cur.error } : {}) };
+    const flushes = Object.values(st.engine.groups).map((g) => g.next_flush);
+    return {
+      transitions,
+      notifications,
+      firingRules,
+      due,
+      ...(flushes.length ? { nextFlush: Math.min(...flushes) } : {}),
+      ...(cur.error ? { rulesError: cur.error } : {}),
+    };
   });
 }
 

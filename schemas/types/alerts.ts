@@ -1,5 +1,5 @@
 /* Generated from schemas/alerts.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: 3ca8cb5739c53cb4 */
+/* schema-hash: aabded0add760ed4 */
 
 /**
  * labels whose values make a group (default [alertname]; [...] groups by every label)

@@ -4,8 +4,9 @@
  * Alertmanager JSON, labels from the event's `by` fields, annotations from its data) when the
  * event is recorded — not at the alerts-delivery job's next 30 s tick — however often the task
  * fails again; the task's next success (`automation_task_success`, resolve_on) resolves it, once.
+ * A lone event (a task run once, at boot) is notified group_wait after it, by a timer.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { fingerprint } from '../../../plugins-builtin/alerts/rule-engine.js';
@@ -15,7 +16,15 @@ import { receiverServer, type ReceiverServer } from './receiver-server.js';
 let host: DaemonRoot | undefined;
 let server: ReceiverServer | undefined;
 afterEach(async () => {
+  // The second test's task hangs in its second run: end it, whatever the test's outcome.
+  const pid = host ? await readFile(join(host.root, 'hang.pid'), 'utf8').catch(() => '') : '';
   await host?.cleanup();
+  if (pid.trim())
+    try {
+      process.kill(Number(pid.trim()), 'SIGKILL');
+    } catch {
+      // already gone
+    }
   await server?.close();
   host = server = undefined;
 });
@@ -52,6 +61,7 @@ alerts:
     );
     const d = await host.start();
     const [fired] = await server.waitFor(1, 60_000);
+    console.log(Date.now(), d.stderr());
     // Brought by the event: the delivery job has run only its first tick (at start).
     const deliveryTicks = d.lines.filter((l) => l.type === 'cycle_end' && l.data?.job === 'alerts-delivery').length;
     expect(deliveryTicks).toBeLessThanOrEqual(1);
@@ -117,5 +127,47 @@ alerts:
       return (now.executions as Array<{ status: string }>).filter((e) => e.status === 'Success').length >= 2;
     }, 'two successes');
     expect(server.received).toHaveLength(2);
+  }, 180_000);
+
+  test('one event alone: notified group_wait after it, not at the next delivery tick', async () => {
+    host = await daemonRoot('healthy');
+    server = await receiverServer();
+    await host.config(`daemon: { interval: 1h, listen: '127.0.0.1:0', checks: [memory] }
+alerts: { host: web1 }
+automation:
+  tasks:
+    - id: once
+      type: command
+      schedule: every:2s
+      overlap: queue
+      max_retries: 0
+      config: { command: [sh, -c, 'if [ -e "$0/failed" ]; then echo $$ > "$0/hang.pid"; exec sleep 120; fi; touch "$0/failed"; exit 1', ${host.root}] }
+`);
+    await writeFile(
+      join(host.root, 'etc/cx/alerts.yaml'),
+      `route: { group_wait: 2s }
+alerts:
+  - name: task-failed
+    event: automation_task_failed
+    by: [task]
+    actions:
+      - type: webhook
+        url: ${server.url}/hook
+`,
+    );
+    const d = await host.start();
+    // It fails once, then its next run hangs: one event, nothing after it to flush the group.
+    const [fired] = await server.waitFor(1, 60_000);
+    const receivedBy = Date.now();
+    expect(fired!.json.alerts.map((a: { labels: Record<string, string> }) => a.labels.task)).toEqual(['once']);
+    // Sent before the delivery job's second tick (30 s after the start) even began.
+    const tick = await d.waitFor(
+      (l) => l.type === 'cycle_end' && l.data?.job === 'alerts-delivery' && l.data.cycle === 2,
+      'the second delivery tick',
+      90_000,
+    );
+    expect(receivedBy).toBeLessThan(Date.parse(tick.ts) - tick.data!.duration_ms);
+    expect(server.received).toHaveLength(1);
+    await eventually(() => readFile(join(host!.root, 'hang.pid'), 'utf8').catch(() => ''), 'the hung run');
   }, 180_000);
 });
