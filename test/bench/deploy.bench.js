@@ -67,6 +67,7 @@ export async function benchDeploy() {
   const { readManifest } = await import(dist('read-manifest.js'));
   const { validateServiceManifest } = await import(dist('validate-manifest.js'));
   const { planText } = await import(dist('deployment-plan.js'));
+  const { parse: yamlParse } = await import('yaml');
   /** What `deploy plan FILE` does after reading the file: its printed length. */
   const plan = (text, file) => {
     const r = readManifest(text, file);
@@ -113,6 +114,62 @@ export async function benchDeploy() {
       }
       const base = median(theirs);
       rows.push({ name: `tsort, ${n} services / ${edges} edges (baseline)`, median: base, unit: 'ms' });
+      // Where the time goes, in the same run: the reading alone (JSON.parse is the floor; the
+      // `yaml` library, which a manifest outside the plain subset goes through, is the YAML
+      // baseline), and validate + plan after reading (the algorithms: graph, Kahn's waves, checks).
+      {
+        const read = { yaml: [], json: [], after: [], parse: [], lib: [] };
+        for (let i = 0; i < (n >= 100000 ? 3 : 11); i++) {
+          for (const form of ['yaml', 'json']) {
+            gc();
+            const t = process.hrtime.bigint();
+            const r = readManifest(form === 'yaml' ? yaml : json, `bench.${form}`);
+            read[form].push(Number(process.hrtime.bigint() - t) / 1e6);
+            if (form === 'json') {
+              gc();
+              const t2 = process.hrtime.bigint();
+              validateServiceManifest(r.source);
+              planText(r.source.manifest);
+              read.after.push(Number(process.hrtime.bigint() - t2) / 1e6);
+            }
+          }
+          gc();
+          const t = process.hrtime.bigint();
+          JSON.parse(json);
+          read.parse.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+        // The full YAML parser takes seconds at 10,000 services: a few runs, not at 100,000.
+        if (n <= 10000)
+          for (let i = 0; i < (n === 10000 ? 3 : 5); i++) {
+            gc();
+            const t = process.hrtime.bigint();
+            yamlParse(yaml, { uniqueKeys: true });
+            read.lib.push(Number(process.hrtime.bigint() - t) / 1e6);
+          }
+        const row = (name, xs, baseline) =>
+          rows.push({
+            name: `${name}, ${n} services`,
+            median: median(xs),
+            unit: 'ms',
+            target: 'none',
+            ...(baseline ? { baseline } : {}),
+          });
+        row('JSON.parse of the JSON manifest (floor)', read.parse);
+        if (read.lib.length) row('yaml library parse of the YAML manifest (baseline)', read.lib);
+        row(
+          'read YAML manifest (plain-YAML reader + schema check)',
+          read.yaml,
+          read.lib.length ? { name: 'yaml library', value: median(read.lib) } : undefined,
+        );
+        row('read JSON manifest (JSON.parse + duplicate-key count + schema check)', read.json, {
+          name: 'JSON.parse',
+          value: median(read.parse),
+        });
+        row('validate + plan text after reading (graph, Kahn waves, checks)', read.after, {
+          name: 'tsort',
+          value: base,
+        });
+      }
       for (const form of ['yaml', 'json']) {
         const wall = median(ours[form]);
         perElement[form][n] = (wall * 1000) / (n + edges);
