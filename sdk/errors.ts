@@ -294,7 +294,7 @@ export const ERRORS = {
     message: (p) => String(p.detail),
   },
   CX_ERR_IO: {
-    exit: 1,
+    exit: 2,
     summary: 'A file could not be read or written.',
     message: (p) => `${p.path}: ${p.detail}`,
   },

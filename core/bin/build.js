@@ -109,6 +109,12 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
   const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', 'hotfix-index.schema.json'), 'utf8')));
   await writeFile(join(out, 'plugins-builtin', 'hotfix', 'hotfix-index.validator.cjs'), standalone(ajv, validate));
 }
+// The hotfix run journal's records (checked on every read of a journal): the first error is enough.
+{
+  const ajv = new Ajv({ strict: true, strictRequired: false, validateFormats: false, code: { source: true } });
+  const validate = ajv.compile(JSON.parse(await readFile(join(root, 'schemas', 'hotfix-journal.schema.json'), 'utf8')));
+  await writeFile(join(out, 'plugins-builtin', 'hotfix', 'hotfix-journal.validator.cjs'), standalone(ajv, validate));
+}
 
 // The deploy manifest's lean validator (stops at the first error), precompiled: every `deploy`
 // command reads a manifest, and compiling the schema was most of a small plan's time.

@@ -4,6 +4,7 @@
  * notification every receiver is handed (receiver-kind.ts).
  */
 import type { CheckStatus, Json } from 'cx-ops/sdk';
+import type { LabelMatcher } from './label-matchers.js';
 
 /** How a rule's notifications are grouped and timed (Alertmanager's route settings). */
 export interface Grouping {
@@ -13,9 +14,25 @@ export interface Grouping {
   repeat_interval_ms: number;
 }
 
+/** What an event rule fires on, and how its alerts resolve. */
+export interface EventSelector {
+  /** The daemon event types that fire it (`<plugin>_<what>`). */
+  types: string[];
+  /** Values the event's data must have (compared as text). */
+  match: Record<string, string>;
+  /** Data fields that become labels and tell one alert from another. */
+  by: string[];
+  /** Event types that resolve the alert with the same `by` values. */
+  resolve_on: string[];
+  /** The alert resolves this long after its last event; null: only resolve_on resolves it. */
+  resolve_after_ms: number | null;
+}
+
 /** One rule of alerts.yaml, resolved. */
 export interface AlertRule {
   name: string;
+  /** An event rule: fires on daemon events (checks, category and statuses are then unused). */
+  events?: EventSelector;
   /** The checks it watches (check / checks); undefined: any check (of `category` when set). */
   checks?: string[];
   category?: string;
@@ -52,7 +69,10 @@ export interface RuleSet {
   flapping: { changes: number; cycles: number };
 }
 
-/** One alert: a rule over one check, identified by its labels' fingerprint. */
+/**
+ * One alert: a rule over one check (or, for an event rule, one set of `by` values; `check` is
+ * then the event type), identified by its labels' fingerprint.
+ */
 export interface AlertInstance {
   fingerprint: string;
   rule: string;
@@ -77,6 +97,8 @@ export interface AlertInstance {
   status: CheckStatus;
   message: string;
   value: string;
+  /** An event rule's alert: when it resolves unless another event comes (epoch ms; null: never). */
+  resolve_at?: number | null;
 }
 
 /** A group of alerts notified together to one receiver. */
@@ -100,10 +122,10 @@ export interface EngineState {
   groups: Record<string, GroupState>;
 }
 
-/** A silence: alerts whose labels include every matcher are not notified until `ends_at`. */
+/** A silence: alerts whose labels satisfy every matcher (Alertmanager's) are not notified until `ends_at`. */
 export interface Silence {
   id: string;
-  matchers: Record<string, string>;
+  matchers: LabelMatcher[];
   starts_at: number;
   ends_at: number;
   comment: string;

@@ -1,7 +1,7 @@
 /**
  * The alerts plugin at work: rules read from alerts.yaml (the last good set kept when the file
- * turns malformed), one evaluation per checks cycle (observe + dispatch, state in the history
- * store) and the delivery of queued notifications, per receiver, with retries and backoff. A
+ * turns malformed), one evaluation per checks cycle and per batch of daemon events (observe /
+ * observeEvents + dispatch, state in the history store) and the delivery of queued notifications, per receiver, with retries and backoff. A
  * receiver that is slow or down holds up only its own queue: nothing here blocks the cycle, and
  * the receivers are tried side by side.
  */
@@ -14,6 +14,7 @@ import type { Notification, RuleSet } from './alert-types.js';
 import { loadState, saveState, serially, type AlertEvent, type QueuedNotification } from './alert-store.js';
 import { alertReceiverKind } from './receiver-kind.js';
 import { dispatch, indexRules, mutesAt, observe, type RuleIndex, type Transition } from './rule-engine.js';
+import { expireEventAlerts, observeEvents, type ObservedEvent } from './event-rules.js';
 import { durationMs, readRules } from './rules-file.js';
 import { redact, resolveReceiver } from './secrets.js';
 
@@ -79,7 +80,8 @@ export async function currentRules(ctx: PluginContext<unknown>, o: { strict?: bo
     return { file, rules: loaded.rules, index: loaded.index, types };
   try {
     const checks = new Map((await ctx.registry.list('check')).map((c) => [c.id, String(c.meta.category ?? 'other')]));
-    const rules = (await readRules(ctx.localFs, file, { checks, receiverTypes: types }))!;
+    const plugins = (await ctx.plugins.list()).filter((p) => p.status === 'active').map((p) => p.name);
+    const rules = (await readRules(ctx.localFs, file, { checks, receiverTypes: types, plugins }))!;
     loaded = { rules, index: indexRules(rules.rules), mtimeMs: st.mtimeMs, size: st.size, types };
     lastError = undefined;
     return { file, rules, index: loaded.index, types };
@@ -103,6 +105,8 @@ export interface EvaluationOutcome {
   notifications: Notification[];
   /** Rules with a firing alert after this evaluation. */
   firingRules: string[];
+  /** When the next group falls due (epoch ms; undefined: none waits). */
+  nextFlush?: number;
   /** Queued notifications due for a (re)try, new ones included. */
   due: number;
   rulesError?: CxError;
@@ -114,7 +118,14 @@ export interface EvaluationOutcome {
  */
 export async function evaluate(
   ctx: PluginContext<unknown>,
-  input: { results?: CheckResult[]; categories?: Record<string, string>; now: number; flushAll?: boolean },
+  input: {
+    results?: CheckResult[];
+    categories?: Record<string, string>;
+    /** Daemon events (event rules). */
+    events?: ObservedEvent[];
+    now: number;
+    flushAll?: boolean;
+  },
 ): Promise<EvaluationOutcome> {
   const cur = await currentRules(ctx);
   const events: AlertEvent[] = [];
@@ -132,23 +143,29 @@ export async function evaluate(
   return serially(async () => {
     const st = await loadState(ctx);
     const host = hostOf(ctx);
-    const transitions = input.results
-      ? observe(st.engine, {
-          rules,
-          index: cur.index!,
-          results: input.results,
-          categories: input.categories ?? {},
-          host,
-          now: input.now,
-        })
-      : [];
+    const transitions = [
+      ...(input.results
+        ? observe(st.engine, {
+            rules,
+            index: cur.index!,
+            results: input.results,
+            categories: input.categories ?? {},
+            host,
+            now: input.now,
+          })
+        : []),
+      ...(input.events?.length
+        ? observeEvents(st.engine, { index: cur.index!, events: input.events, host, now: input.now })
+        : []),
+      ...expireEventAlerts(st.engine, input.now),
+    ];
     const ungrouped = everyCycle(rules, cur.types);
     const notifications = dispatch(st.engine, rules, mutesAt(st.engine, st.silences, rules.inhibit, input.now), {
       now: input.now,
       host,
       externalUrl: cfgOf(ctx).external_url ?? '',
       ungrouped,
-      cycle: Boolean(input.results),
+      cycle: Boolean(input.results || input.events?.length),
       flushAll: input.flushAll,
     });
     const put: Array<{ key: string; value: unknown }> = [{ key: 'engine', value: st.engine }];
@@ -181,7 +198,15 @@ export async function evaluate(
       .filter((a) => a.state === 'firing')
       .map((a) => a.rule);
     const due = notifications.length + st.queue.filter((q) => q.next_at <= input.now).length;
-    return { transitions, notifications, firingRules, due, ...(cur.error ? { rulesError: cur.error } : {}) };
+    const flushes = Object.values(st.engine.groups).map((g) => g.next_flush);
+    return {
+      transitions,
+      notifications,
+      firingRules,
+      due,
+      ...(flushes.length ? { nextFlush: Math.min(...flushes) } : {}),
+      ...(cur.error ? { rulesError: cur.error } : {}),
+    };
   });
 }
 

@@ -8,7 +8,7 @@
 import { definePlugin } from 'cx-ops/sdk';
 import { alertsCommands } from './alerts-commands.js';
 import { alertsPanelContribution } from './alerts-panel.js';
-import { cycleTap, deliveryJob, notificationsMetric } from './alerts-daemon.js';
+import { cycleTap, deliveryJob, eventsTap, notificationsMetric } from './alerts-daemon.js';
 import { alertsErrors } from './errors.js';
 import { alertsCheckCommand, evaluateOnce } from './evaluate-once.js';
 import { alertEvaluationKind } from './evaluation-kind.js';
@@ -23,7 +23,7 @@ export default definePlugin({
   name: 'alerts',
   kinds: [alertReceiverKind, alertEvaluationKind],
   errors: alertsErrors,
-  taps: [cycleTap],
+  taps: [cycleTap, eventsTap],
   contributes: [
     ...alertsCommands,
     alertsCheckCommand,

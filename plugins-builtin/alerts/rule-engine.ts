@@ -2,7 +2,7 @@
  * The rule engine: pure functions over EngineState on a clock the caller passes in (`now`), so
  * a test drives for, grouping, repeat, silences, inhibition and flapping cycle by cycle.
  *
- * - observe(): one checks cycle. A rule's condition over a check holds when the check's status
+ * - observe(): one checks cycle (event rules: event-rules.ts). A rule's condition over a check holds when the check's status
  *   is one of the rule's; it must hold `for` cycles before the alert fires (pending until then);
  *   when it stops holding, a firing alert resolves. An alert whose condition changed more than
  *   flapping.changes times in the last flapping.cycles cycles is held firing and marked flapping
@@ -25,6 +25,7 @@ import type {
   RuleSet,
   Silence,
 } from './alert-types.js';
+import { matchesAll } from './label-matchers.js';
 
 export const emptyState = (): EngineState => ({ cycle: 0, alerts: {}, groups: {} });
 
@@ -61,18 +62,26 @@ export interface RuleIndex {
   byCheck: Map<string, AlertRule[]>;
   byCategory: Map<string, AlertRule[]>;
   any: AlertRule[];
+  /** Event rules by the event types that fire them, and by those that resolve them. */
+  byEvent: Map<string, AlertRule[]>;
+  resolvedBy: Map<string, AlertRule[]>;
 }
 
 export function indexRules(rules: AlertRule[]): RuleIndex {
   const byCheck = new Map<string, AlertRule[]>();
   const byCategory = new Map<string, AlertRule[]>();
+  const byEvent = new Map<string, AlertRule[]>();
+  const resolvedBy = new Map<string, AlertRule[]>();
   const any: AlertRule[] = [];
   for (const r of rules) {
-    if (r.checks) for (const c of r.checks) byCheck.set(c, [...(byCheck.get(c) ?? []), r]);
+    if (r.events) {
+      for (const t of r.events.types) byEvent.set(t, [...(byEvent.get(t) ?? []), r]);
+      for (const t of r.events.resolve_on) resolvedBy.set(t, [...(resolvedBy.get(t) ?? []), r]);
+    } else if (r.checks) for (const c of r.checks) byCheck.set(c, [...(byCheck.get(c) ?? []), r]);
     else if (r.category) byCategory.set(r.category, [...(byCategory.get(r.category) ?? []), r]);
     else any.push(r);
   }
-  return { byCheck, byCategory, any };
+  return { byCheck, byCategory, any, byEvent, resolvedBy };
 }
 
 /** The measured value of a result, when its details carry one (percent, value, load). */
@@ -204,9 +213,6 @@ export interface Mutes {
   inhibitedBy(a: AlertInstance): AlertInstance | undefined;
 }
 
-const matches = (labels: Record<string, string>, matchers: Record<string, string>) =>
-  Object.entries(matchers).every(([k, v]) => labels[k] === v);
-
 /** The mutes in force at `now`: unexpired silences, and inhibitions by firing source alerts. */
 export function mutesAt(state: EngineState, silences: Silence[], inhibit: InhibitRule[], now: number): Mutes {
   const live = silences.filter((s) => s.starts_at <= now && now < s.ends_at);
@@ -215,7 +221,7 @@ export function mutesAt(state: EngineState, silences: Silence[], inhibit: Inhibi
     firing: Object.values(state.alerts).filter((a) => a.state === 'firing' && a.rule === rule.source),
   }));
   return {
-    silencedBy: (a) => live.find((s) => matches(a.labels, s.matchers)),
+    silencedBy: (a) => live.find((s) => matchesAll(a.labels, s.matchers)),
     inhibitedBy: (a) => {
       for (const { rule, firing } of sources) {
         if (!rule.target.includes(a.rule)) continue;

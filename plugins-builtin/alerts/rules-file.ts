@@ -9,8 +9,9 @@ import type { ValidateFunction } from 'ajv';
 import { closest, type CheckStatus, type ContributionInfo, type FsCapability, type Json } from 'cx-ops/sdk';
 import { describeSchemaError, parseYaml, type FieldPath } from 'cx-ops/sdk/host';
 import type { AlertsFile } from '../../schemas/types/alerts.js';
-import type { AlertRule, Grouping, ReceiverConfig, RuleSet } from './alert-types.js';
+import type { AlertRule, EventSelector, Grouping, ReceiverConfig, RuleSet } from './alert-types.js';
 import { alertsErrors } from './errors.js';
+import { KNOWN_EVENT_TYPES } from './event-types.js';
 
 const require = createRequire(import.meta.url);
 let fileValidator: ValidateFunction | undefined;
@@ -53,6 +54,8 @@ export interface ReadRulesOptions {
   checks: Map<string, string>;
   /** The registered `alert-receiver` contributions. */
   receiverTypes: ContributionInfo[];
+  /** The loaded plugins' names: an event rule's type must be one of theirs (`<plugin>_<what>`); unset: not checked. */
+  plugins?: string[];
 }
 
 /** Parses and checks alerts.yaml's text. */
@@ -153,6 +156,7 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
     if (names.has(a.name))
       fail(['alerts', i, 'name'], 'is the name of an earlier alert: give each alert its own name', a.name);
     names.add(a.name);
+    const events = a.event !== undefined ? eventSelector(a, i, o, fail) : undefined;
     const ids = a.check !== undefined ? [a.check] : a.checks;
     if (a.check !== undefined && a.checks)
       fail(['alerts', i, 'checks'], 'is given with check: use one of them', a.checks, undefined, true);
@@ -216,6 +220,7 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
     }
     rules.push({
       name: a.name,
+      ...(events ? { events } : {}),
       ...(ids ? { checks: ids } : {}),
       ...(a.category !== undefined ? { category: a.category } : {}),
       statuses,
@@ -243,11 +248,59 @@ export function parseRules(text: string | Uint8Array, file: string, o: ReadRules
   };
 }
 
-function schemaFail(
-  v: ValidateFunction,
-  data: unknown,
-  fail: (path: FieldPath, detail: string, found?: unknown, suggestions?: string[], atKey?: boolean) => never,
-): never {
+type Fail = (path: FieldPath, detail: string, found?: unknown, suggestions?: string[], atKey?: boolean) => never;
+type RuleEntry = NonNullable<AlertsFile['alerts']>[number];
+const listOf = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** An event rule's selector; what belongs to check rules only, or types no loaded plugin records, fail. */
+function eventSelector(a: RuleEntry, i: number, o: ReadRulesOptions, fail: Fail): EventSelector {
+  for (const k of ['check', 'checks', 'category', 'status', 'for'] as const)
+    if (a[k] !== undefined)
+      fail(
+        ['alerts', i, k],
+        'is for a rule over check results: an event rule (event:) fires on each matching event and resolves by resolve_on or resolve_after',
+        undefined,
+        undefined,
+        true,
+      );
+  const types = listOf(a.event);
+  const resolveOn = listOf(a.resolve_on);
+  const check = (t: string, path: FieldPath) => {
+    if (!o.plugins) return;
+    const owner = o.plugins.find((p) => t.startsWith(`${p.replace(/-/g, '_')}_`));
+    const known = owner ? KNOWN_EVENT_TYPES.get(owner) : undefined;
+    if (owner && (!known || known.includes(t))) return;
+    const all = o.plugins.flatMap((p) => KNOWN_EVENT_TYPES.get(p) ?? []);
+    fail(
+      path,
+      owner
+        ? `names event type '${t}', which plugin '${owner}' does not record (its types: ${known!.join(', ')})`
+        : `names event type '${t}', which no loaded plugin records: a daemon event's type is <plugin>_<what> (loaded plugins: ${o.plugins.join(', ')})`,
+      t,
+      closest(t, all),
+    );
+  };
+  types.forEach((t, j) => check(t, ['alerts', i, 'event', ...(Array.isArray(a.event) ? [j] : [])]));
+  resolveOn.forEach((t, j) => {
+    const path: FieldPath = ['alerts', i, 'resolve_on', ...(Array.isArray(a.resolve_on) ? [j] : [])];
+    check(t, path);
+    if (types.includes(t))
+      fail(path, `is also a type that fires this alert (event:): an event cannot both fire and resolve it`, t);
+  });
+  return {
+    types,
+    match: Object.fromEntries(Object.entries(a.match ?? {}).map(([k, v]) => [k, String(v)])),
+    by: a.by ?? [],
+    resolve_on: resolveOn,
+    // With resolve_on the resolving event is awaited; without, Alertmanager's resolve_timeout.
+    resolve_after_ms:
+      a.resolve_after === 'never' || (a.resolve_after === undefined && resolveOn.length)
+        ? null
+        : durationMs(a.resolve_after ?? '5m'),
+  };
+}
+
+function schemaFail(v: ValidateFunction, data: unknown, fail: Fail): never {
   const errors = [...(v.errors ?? [])].sort(
     (x, y) => Number(y.keyword === 'additionalProperties') - Number(x.keyword === 'additionalProperties'),
   );

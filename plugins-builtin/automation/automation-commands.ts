@@ -10,7 +10,7 @@ import { loadPlan, type AutomationConfig, type AutomationPlan, type ResolvedTask
 import { hostName, makeRunner, runningAutomation } from './automation-runtime.js';
 import { automationErrors } from './errors.js';
 import { loadExecutions, loadTaskStates, markInterrupted } from './execution-store.js';
-import { restoreBackup } from './tasks/config-backup.js';
+import { readBackupManifest, restoreBackup } from './tasks/config-backup.js';
 import { buildReport, type AutomationReport, type TaskExecution } from './task-execution.js';
 import { previewStarts, type TaskRunState } from './task-scheduler.js';
 
@@ -354,9 +354,7 @@ async function restore(ctx: Ctx, input: CommandInput): Promise<number> {
     );
   const only = Array.isArray(input.options.only) ? input.options.only.map(String) : [];
   if (ctx.env.dryRun) {
-    const m = JSON.parse(await ctx.localFs.readFile(`${dir}/manifest.json`)) as {
-      files: Array<{ path: string; type: string }>;
-    };
+    const m = await readBackupManifest(ctx, dir);
     const paths = m.files
       .filter((f) => f.type !== 'dir' && (!only.length || only.some((o) => f.path === o || f.path.startsWith(`${o}/`))))
       .map((f) => f.path);

@@ -9,13 +9,18 @@
  * looks (`markInterrupted`), and its due time does not count as done, so the catch-up policy
  * runs it again.
  */
-import type { Json, PluginContext } from 'cx-ops/sdk';
+import { TASK_STATUSES, type Json, type PluginContext } from 'cx-ops/sdk';
 import { historyStateKind, type StateInput } from '../daemon/state-kind.js';
 import type { TaskExecution } from './task-execution.js';
 import type { ExecutionRecorder } from './task-runner.js';
 import type { TaskRunState } from './task-scheduler.js';
 
 type StateEvent = NonNullable<StateInput['events']>[number];
+
+/** The types of the events automation records, one per finished status (an alert rule's `event:` names them). */
+export const AUTOMATION_EVENT_TYPES = TASK_STATUSES.filter((s) => s !== 'Pending' && s !== 'Running').map(
+  (s) => `automation_task_${s.toLowerCase()}`,
+);
 
 const execKey = (e: TaskExecution) =>
   `exec/${e.task_id}/${String(Date.parse(e.start_time)).padStart(15, '0')}-${e.execution_id}`;

@@ -4,7 +4,7 @@
  * file, line and field (CX_ERR_CHECKS_FILE_INVALID), never half-accepted.
  */
 import { CxError } from 'cx-ops/sdk';
-import { isMap, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { parseYaml } from 'cx-ops/sdk/host';
 
 /** What a check asserts: the one type key, and its fields. */
 export const ASSERTION_FIELDS = {
@@ -65,39 +65,26 @@ const kindText: Record<string, string> = {
   string: 'a non-empty string',
 };
 
-/** Parses and validates a checks file's text. */
+/** Parses and validates a checks file's text (the SDK's one YAML reader: aliases, depth, syntax). */
 export function parseChecksFile(text: string, file: string): DeclaredCheck[] {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const at = lc.linePos(e.pos[0]);
-    throw new CxError('CX_ERR_YAML_SYNTAX', { file, line: at.line, column: at.col, detail: e.message.split('\n')[0]! });
-  }
-  const lineOf = (n: Node | Pair | null | undefined): number | undefined => {
-    const r =
-      (n as { range?: [number, number, number] } | null | undefined)?.range ??
-      ((n as Pair | undefined)?.key as { range?: [number, number, number] } | undefined)?.range;
-    return r ? lc.linePos(r[0]).line : undefined;
-  };
-  const top = doc.contents as Node | null;
-  if (!isMap(top)) throw invalid(file, lineOf(top) ?? 1, 'checks', 'the file must be a mapping with a checks: list');
-  for (const p of top.items) {
-    const k = String((p.key as { value?: unknown })?.value);
-    if (k !== 'checks') throw invalid(file, lineOf(p), k, "is not allowed here: the only top-level key is 'checks'");
-  }
-  const seq = top.get('checks', true) as Node | undefined;
-  if (!isSeq(seq)) throw invalid(file, lineOf(top), 'checks', 'must be a list of checks');
+  const doc = parseYaml(text, file);
+  const isMapping = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const top = doc.data;
+  if (!isMapping(top)) throw invalid(file, 1, 'checks', 'the file must be a mapping with a checks: list');
+  for (const k of Object.keys(top))
+    if (k !== 'checks')
+      throw invalid(file, doc.lineOf([k], true), k, "is not allowed here: the only top-level key is 'checks'");
+  const seq = top.checks;
+  if (!Array.isArray(seq)) throw invalid(file, doc.lineOf(['checks']) ?? 1, 'checks', 'must be a list of checks');
   const out: DeclaredCheck[] = [];
   const seen = new Map<string, number | undefined>();
-  seq.items.forEach((item, i) => {
-    const node = item as Node;
+  seq.forEach((item: unknown, i) => {
     const ref = `checks[${i}]`;
-    const line = lineOf(node);
-    if (!isMap(node)) throw invalid(file, line, ref, 'must be a mapping (id:, one assertion type, its fields)');
-    const raw = node.toJSON() as Record<string, unknown>;
-    const lineOfKey = (k: string) =>
-      lineOf(node.items.find((p) => String((p.key as { value?: unknown })?.value) === k)) ?? line;
+    const line = doc.lineOf(['checks', i]);
+    if (!isMapping(item)) throw invalid(file, line, ref, 'must be a mapping (id:, one assertion type, its fields)');
+    const raw = item;
+    const lineOfKey = (k: string) => (Object.hasOwn(raw, k) ? doc.lineOf(['checks', i, k], true) : undefined) ?? line;
     const types = ASSERTION_TYPES.filter((t) => t in raw);
     if (types.length !== 1) {
       throw invalid(

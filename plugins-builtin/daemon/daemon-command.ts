@@ -40,7 +40,7 @@ import { daemonMetricKind, setActiveMetrics } from './metric-kind.js';
 import { portHolder } from './port-holder.js';
 import { Scheduler, type SchedulerEvent } from './scheduler.js';
 import { systemdNotifier } from './sd-notify.js';
-import { cycleEndHook } from './state-kind.js';
+import { cycleEndHook, daemonEventsHook, type RecordedEvent } from './state-kind.js';
 
 /** The kernel the daemon currently runs jobs through (the booting one, or one a reload swapped in). */
 interface Generation {
@@ -267,16 +267,19 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       const h = gen.settings.config.history;
       writeHistory(() => void history!.prune(ended, h.retention_days * 86_400_000, h.max_mb * 1024 * 1024), 0);
     }
+    const recorded: RecordedEvent[] = [];
     for (const ev of out && Array.isArray(out.events) ? out.events.slice(0, 10_000) : []) {
       if (!ev || typeof ev.message !== 'string') continue;
       const level = ev.level === 'warn' || ev.level === 'error' ? ev.level : 'info';
-      log.emit(
-        level,
-        jobEventType(job.plugin, ev.type),
-        ev.message,
-        ev.data && typeof ev.data === 'object' ? ev.data : undefined,
-        job.plugin,
-      );
+      const type = jobEventType(job.plugin, ev.type);
+      const data = ev.data && typeof ev.data === 'object' && !Array.isArray(ev.data) ? ev.data : undefined;
+      log.emit(level, type, ev.message, data, job.plugin);
+      recorded.push({ ts: ended, level, type, plugin: job.plugin, message: ev.message, ...(data ? { data } : {}) });
+    }
+    // Plugins act on the events when they happen (alerts' event rules), not at the next cycle.
+    if (recorded.length) {
+      const fired = await registry.callHook(daemonEventsHook, { events: recorded });
+      for (const e of fired.errors) log.warn('hook_failed', e.message, { code: e.code }, e.plugin);
     }
     if (job.health) {
       const prev = state.last ? new Map(state.last.results.map((r) => [r.check_id, r.status])) : undefined;

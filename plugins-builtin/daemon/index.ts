@@ -12,12 +12,12 @@ import { historyCommand } from './history-command.js';
 import { historyEvents, historyResults } from './history-query.js';
 import { DAEMON_KINDS } from './job-kind.js';
 import { metricsRecord } from './metric-kind.js';
-import { cycleEndHook, historyState, historyStateKind } from './state-kind.js';
+import { cycleEndHook, daemonEventsHook, historyState, historyStateKind } from './state-kind.js';
 
 export default definePlugin<DaemonConfig>({
   name: 'daemon',
   kinds: [...DAEMON_KINDS, historyStateKind],
-  hooks: [cycleEndHook],
+  hooks: [cycleEndHook, daemonEventsHook],
   contributes: [
     defineCommand({
       name: 'daemon',

@@ -6,6 +6,9 @@
  *   keeps them (the alerts plugin keeps what is firing, its silences and its notification queue here).
  * - `daemon_cycle_end`: fired (series) by the daemon after each checks cycle with its results,
  *   so a plugin can act on every cycle (the alerts plugin evaluates its rules there).
+ * - `daemon_events`: fired (series) when plugins' events are recorded — a daemon job's or
+ *   service's events, or events written through `history-state` (in whichever process writes
+ *   them) — so a plugin acts on an event when it happens (the alerts plugin's event rules).
  */
 import { defineContribution, defineHook, defineKind, type CheckResult, type Json } from 'cx-ops/sdk';
 import { withHistory } from './history-query.js';
@@ -48,6 +51,25 @@ export const cycleEndHook = defineHook<CycleEnd>('daemon_cycle_end', {
   description: "After each checks cycle of cx-ops daemon: { cycle, ts, results, checks } (the alerts plugin's rules)",
 });
 
+/** One recorded event, as `daemon_events` carries it. */
+export interface RecordedEvent {
+  /** Epoch milliseconds. */
+  ts: number;
+  level: 'info' | 'warn' | 'error';
+  /** `<plugin>_<what>` (heal_unmonitored), or plugin_event. */
+  type: string;
+  plugin: string | null;
+  message: string;
+  data?: Json;
+}
+
+/** Fired after plugins' events are recorded: { events }. */
+export const daemonEventsHook = defineHook<{ events: RecordedEvent[] }>('daemon_events', {
+  type: 'series',
+  description:
+    "After plugins' events are recorded (daemon jobs and services, history-state writes): { events: [{ ts, level, type, plugin, message, data? }] } (the alerts plugin's event rules)",
+});
+
 export const historyState = defineContribution(
   historyStateKind,
   'state',
@@ -68,6 +90,12 @@ export const historyState = defineContribution(
       },
       write,
     );
+    if (input.events?.length) {
+      const fired = await ctx.registry.callHook(daemonEventsHook, {
+        events: input.events.map((e) => ({ ts: now, plugin: input.plugin, ...e })),
+      });
+      for (const e of fired.errors) ctx.log.warn(e.message, { code: e.code, plugin: e.plugin ?? null });
+    }
     return { entries: (out ?? []) as StateOutput['entries'], stored: out !== undefined };
   },
 );

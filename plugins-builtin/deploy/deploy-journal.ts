@@ -3,7 +3,7 @@
  * before each change (with what was there, from the driver's capture) and after it, so a run
  * killed midway can be resumed (`deploy apply` again) or reverted (`deploy rollback`).
  */
-import type { Json, PluginContext } from 'cx-ops/sdk';
+import { CxError, type Json, type PluginContext } from 'cx-ops/sdk';
 
 export type JournalEvent =
   | { ev: 'begin'; run: string; file: string; at: string; only: string[] | null }
@@ -30,7 +30,7 @@ export async function journal(ctx: PluginContext<unknown>, path: string, e: Jour
 export async function readRuns(ctx: PluginContext<unknown>, path: string): Promise<JournalEvent[][]> {
   if (!(await ctx.localFs.stat(path))) return [];
   const runs = new Map<string, JournalEvent[]>();
-  for (const line of (await ctx.localFs.readFile(path)).split('\n')) {
+  for (const [i, line] of (await ctx.localFs.readFile(path)).split('\n').entries()) {
     if (!line.trim()) continue;
     let e: JournalEvent;
     try {
@@ -39,11 +39,47 @@ export async function readRuns(ctx: PluginContext<unknown>, path: string): Promi
       // A line cut short by a kill: what it would have said did not happen yet.
       continue;
     }
+    const wrong = eventProblem(e);
+    if (wrong)
+      throw new CxError('CX_ERR_STATE_INVALID', {
+        file: ctx.localFs.diskPath(path),
+        detail: `line ${i + 1}: ${wrong}`,
+        what: 'deploy journal',
+        schema: 'plugins-builtin/deploy/deploy-journal.ts (one JSON event per line)',
+        consequence: 'the next apply then starts without it, so `deploy rollback` cannot undo that run',
+      });
     const run = runs.get(e.run);
     if (run) run.push(e);
     else runs.set(e.run, [e]);
   }
   return [...runs.values()];
+}
+
+const EVENT_FIELDS: Record<JournalEvent['ev'], Record<string, 'string' | 'boolean' | 'number'>> = {
+  begin: { file: 'string', at: 'string' },
+  deploying: { service: 'string', wave: 'number', driver: 'string' },
+  deployed: { service: 'string', ok: 'boolean', changed: 'boolean', detail: 'string' },
+  healthy: { service: 'string', reason: 'string' },
+  unhealthy: { service: 'string', reason: 'string' },
+  reverted: { service: 'string', ok: 'boolean', detail: 'string' },
+  end: { outcome: 'string', at: 'string' },
+};
+
+/** What is wrong with a parsed journal line as an event (the fields readers use), or undefined. */
+function eventProblem(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null || Array.isArray(e))
+    return `is not an event object (found: ${JSON.stringify(e)?.slice(0, 40)})`;
+  const rec = e as Record<string, unknown>;
+  if (typeof rec.run !== 'string') return "field 'run' must be a string";
+  const fields =
+    typeof rec.ev === 'string' && Object.hasOwn(EVENT_FIELDS, rec.ev)
+      ? EVENT_FIELDS[rec.ev as JournalEvent['ev']]
+      : undefined;
+  if (!fields)
+    return `field 'ev' must be one of ${Object.keys(EVENT_FIELDS).join(', ')} (found: ${JSON.stringify(rec.ev)?.slice(0, 40)})`;
+  for (const [k, type] of Object.entries(fields))
+    if (typeof rec[k] !== type) return `field '${k}' of a '${rec.ev}' event must be a ${type}`;
+  return undefined;
 }
 
 /** The events of the newest run (empty when there is none). */

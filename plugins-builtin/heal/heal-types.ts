@@ -12,6 +12,15 @@ export type IssueType = 'RESOURCE' | 'SERVICE' | 'SYSTEM';
 export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/** The types of the events heal records (the daemon's `<plugin>_<what>`; an alert rule's `event:` names them). */
+export const HEAL_EVENT_TYPES = [
+  'heal_action',
+  'heal_vetoed',
+  'heal_unmonitored',
+  'heal_resolver_error',
+  'heal_replayed',
+] as const;
+
 /** What each detector watches. */
 export type DetectorId = 'cpu' | 'memory' | 'disk' | 'load' | 'service';
 

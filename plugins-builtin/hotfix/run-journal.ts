@@ -13,8 +13,32 @@
  * Rolling back undoes every step with an intent and no `undone`, newest first, so a kill at any
  * point can be undone.
  */
-import type { PluginContext } from 'cx-ops/sdk';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { CxError, type PluginContext } from 'cx-ops/sdk';
+import { describeSchemaError, type SchemaValidator } from 'cx-ops/sdk/host';
 import type { HostFiles } from './host-files.js';
+
+const require = createRequire(import.meta.url);
+/** Written by the build beside the compiled plugin (dist only). */
+const PRECOMPILED = ['.', 'hotfix-journal.validator.cjs'].join('/');
+let validator: SchemaValidator | null = null;
+
+/** schemas/hotfix-journal.schema.json: precompiled by the build (dist), else compiled here once. */
+function recordValidator(): SchemaValidator {
+  if (validator) return validator;
+  try {
+    const mod = require(PRECOMPILED) as { default?: SchemaValidator } & SchemaValidator;
+    validator = mod.default ?? mod;
+  } catch {
+    const { Ajv } = require('ajv') as typeof import('ajv');
+    // strictRequired off: `required` inside if/then names properties declared beside it.
+    validator = new Ajv({ strict: true, strictRequired: false, validateFormats: false }).compile(
+      require(SCHEMA_FILE) as object,
+    );
+  }
+  return validator;
+}
 
 export const JOURNAL_VERSION = 1;
 
@@ -151,20 +175,54 @@ export class RunJournal {
   }
 }
 
+const SCHEMA_FILE = fileURLToPath(new URL('../../schemas/hotfix-journal.schema.json', import.meta.url));
+let branches: Map<unknown, string> | null = null;
+
 /**
- * Parses a journal's text. A line that is not JSON is a record torn by a crash mid-write (every
- * append is one whole line otherwise; a writer that finds a torn tail ends it with a newline
- * first): it announced nothing that had begun, so it is skipped.
+ * The errors of the record type a record says it is: the schema is a oneOf by `t`, and the first
+ * error of the whole is another type's missing field.
  */
-export function parseJournal(text: string): Stamped[] {
+function ownBranchErrors(errors: SchemaValidator['errors'], rec: unknown): SchemaValidator['errors'] {
+  branches ??= new Map(
+    (require(SCHEMA_FILE) as { oneOf: Array<{ properties: { t: { const: string } } }> }).oneOf.map((b, i) => [
+      b.properties.t.const,
+      `#/oneOf/${i}/`,
+    ]),
+  );
+  const at = branches.get((rec as { t?: unknown } | null)?.t);
+  const own = at ? (errors ?? []).filter((e) => e.schemaPath.startsWith(at)) : [];
+  return own.length ? own : errors;
+}
+
+/**
+ * Parses the journal `file`'s text. A line that is not JSON is a record torn by a crash mid-write
+ * (every append is one whole line otherwise; a writer that finds a torn tail ends it with a
+ * newline first): it announced nothing that had begun, so it is skipped. A line that is JSON but
+ * not a record of schemas/hotfix-journal.schema.json was not written by cx-ops: the journal is
+ * damaged (CX_ERR_STATE_INVALID naming the line), never undone from guesses.
+ */
+export function parseJournal(text: string, file: string): Stamped[] {
   const out: Stamped[] = [];
-  for (const l of text.split('\n')) {
+  const validate = recordValidator();
+  for (const [i, l] of text.split('\n').entries()) {
     if (!l) continue;
+    let rec: unknown;
     try {
-      out.push(JSON.parse(l) as Stamped);
+      rec = JSON.parse(l);
     } catch {
-      /* torn record */
+      continue; // torn record
     }
+    if (!validate(rec)) {
+      const p = describeSchemaError(ownBranchErrors(validate.errors, rec), rec);
+      throw new CxError('CX_ERR_STATE_INVALID', {
+        file,
+        detail: `line ${i + 1}: field '${p.field}' ${p.detail}`,
+        what: 'hotfix run journal',
+        schema: 'schemas/hotfix-journal.schema.json',
+        consequence: 'that run can then no longer be rolled back by cx-ops: its backups stay in the run directory',
+      });
+    }
+    out.push(rec as Stamped);
   }
   return out;
 }
@@ -204,7 +262,7 @@ export function summarize(dir: string, records: Stamped[]): RunSummary {
 export async function readRun(ctx: PluginContext<unknown>, dir: string): Promise<RunSummary | null> {
   const file = `${dir}/journal.jsonl`;
   if (!(await ctx.localFs.stat(file))) return null;
-  return summarize(dir, parseJournal(await ctx.localFs.readFile(file)));
+  return summarize(dir, parseJournal(await ctx.localFs.readFile(file), ctx.localFs.diskPath(file)));
 }
 
 /** Every run under `<backup_dir>/runs` (real path), newest first. */

@@ -5,6 +5,7 @@
  * (`log_file`), `operations.json` and `rollback.log` under backup_dir.
  */
 import type { PluginContext } from 'cx-ops/sdk';
+import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import { HostFiles } from './host-files.js';
 import { listRuns, newestFirst, readRun, type RunSummary } from './run-journal.js';
 
@@ -18,11 +19,13 @@ const appliedFile = (ctx: PluginContext<unknown>) => `${ctx.env.stateDir}/applie
 const indexFile = (ctx: PluginContext<unknown>) => `${ctx.env.stateDir}/runs.jsonl`;
 
 export async function readApplied(ctx: PluginContext<unknown>): Promise<Record<string, AppliedVersion>> {
-  if (!(await ctx.localFs.stat(appliedFile(ctx)))) return {};
-  return (
-    (JSON.parse(await ctx.localFs.readFile(appliedFile(ctx))) as { modules: Record<string, AppliedVersion> }).modules ??
-    {}
-  );
+  const applied = await readStateFile<{ modules: Record<string, AppliedVersion> }>(ctx.localFs, appliedFile(ctx), {
+    what: 'hotfix applied-versions file',
+    schema: 'schemas/hotfix-applied.schema.json',
+    validate: shippedSchemaValidator('hotfix-applied.schema.json'),
+    consequence: "each module's applied schema_version is then forgotten (the runs and their backups stay)",
+  });
+  return applied?.modules ?? {};
 }
 
 export async function recordApplied(ctx: PluginContext<unknown>, moduleDir: string, v: AppliedVersion): Promise<void> {

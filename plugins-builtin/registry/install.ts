@@ -36,7 +36,7 @@ import type { IndexSignature, IndexVersion } from './registry-index.js';
 import { sha256 } from './sha256.js';
 import { readPluginsSection } from './plugins-config.js';
 import { checkSignature, describeStatus, readTrustedKeys, weakerSignature, type SignatureStatus } from './signing.js';
-import { fetchBytes, MAX_DOWNLOAD_BYTES, resolveReference } from './transport.js';
+import { checkLocalReference, fetchBytes, MAX_DOWNLOAD_BYTES, resolveReference } from './transport.js';
 
 /** The parts of the plugin context an install uses. */
 export interface InstallContext extends RegistryCaps {
@@ -268,6 +268,7 @@ export async function installVersion(
   const { size } = t.entry;
   try {
     url = resolveReference(t.indexAt, t.entry.archive);
+    await checkLocalReference(fs, t.indexAt, url);
     // The index's size bounds the download: no more is read than it promised.
     bytes = await fetchBytes(ctx, url, undefined, size !== undefined ? Math.min(size, MAX_DOWNLOAD_BYTES) : undefined);
   } catch (e) {

@@ -56,6 +56,51 @@ export function resolveReference(indexAt: string, ref: string): string {
   return fileUrl ? pathToFileURL(path!).href : path!;
 }
 
+/**
+ * The real path of `path` through ctx.localFs (each symlink on the way replaced by where it
+ * leads, 40 at most, as the kernel's own resolution); a part that does not exist ends it.
+ */
+async function realPathOf(fs: RegistryCaps['localFs'], path: string): Promise<string> {
+  let rest = resolve(path).split('/').filter(Boolean);
+  let real = '/';
+  for (let hops = 0; rest.length;) {
+    const [part, ...more] = rest;
+    const next = resolve(real, part!);
+    const st = await fs.lstat(next).catch(() => null);
+    if (st?.type !== 'symlink') {
+      real = next;
+      rest = more;
+      continue;
+    }
+    if (++hops > 40) throw new Error(`${path}: too many levels of symbolic links`);
+    const target = await fs.readlink(next);
+    rest = [...resolve(real, target).split('/').filter(Boolean), ...more];
+    real = '/';
+  }
+  return real;
+}
+
+/**
+ * A local archive reference checked where it really leads: resolveReference judged the path as
+ * written, and a symlink inside the registry (archives/x.tgz -> /etc/shadow) must not take the
+ * read outside it either. Remote references are left to the download (sha256 and signature).
+ */
+export async function checkLocalReference(
+  fs: RegistryCaps['localFs'],
+  indexAt: string,
+  resolved: string,
+): Promise<void> {
+  if (SCHEME.test(resolved) && !resolved.startsWith('file:')) return;
+  const path = resolved.startsWith('file:') ? fileURLToPath(resolved) : resolved;
+  const dir = dirname(indexAt.startsWith('file:') ? fileURLToPath(indexAt) : indexAt);
+  const [realDir, realPath] = [await realPathOf(fs, dir), await realPathOf(fs, path)];
+  const rel = relative(realDir, realPath);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw new Error(
+      `the index at ${indexAt} names the archive '${path}', which leads outside the registry (to ${realPath}, through a symbolic link); archives of a local registry are files under its directory`,
+    );
+}
+
 /** Why a download or read failed, in the words of the old messages (no stack, no code prefix). */
 function reason(e: unknown, timeoutMs: number): string {
   const detail = isCxError(e) && e.code === 'CX_ERR_IO' ? String(e.params.detail ?? e.message) : messageOf(e);

@@ -1,5 +1,5 @@
 /* Generated from schemas/alerts.schema.json by core/bin/gen-schema-types.js: edit the schema, not this file. */
-/* schema-hash: e63b6ac12d1191d4 */
+/* schema-hash: aabded0add760ed4 */
 
 /**
  * labels whose values make a group (default [alertname]; [...] groups by every label)
@@ -17,6 +17,14 @@ export type GroupInterval = string;
  * how long before a notification is sent again for alerts still firing (default 4h)
  */
 export type RepeatInterval = string;
+/**
+ * a daemon event type, <plugin>_<what> (heal_unmonitored, automation_task_failed)
+ */
+export type EventType = string;
+/**
+ * a duration: 500ms, 30s, 5m, 4h, 1d
+ */
+export type Duration = string;
 export type Status = 'pass' | 'warn' | 'fail' | 'skip' | 'error' | 'PASS' | 'WARN' | 'FAIL' | 'SKIP' | 'ERROR';
 /**
  * where a rule's notifications go: a receiver type with its settings inline (the seed's form; settings of a
@@ -42,9 +50,9 @@ export type Action1 =
     };
 
 /**
- * Alert rules over check results, the receivers they notify, routing defaults, inhibitions and flapping
- * damping. Each receiver's own settings are checked against the schema its receiver type declares (cx-ops
- * alerts list shows the types).
+ * Alert rules over check results or daemon events, the receivers they notify, routing defaults, inhibitions
+ * and flapping damping. Each receiver's own settings are checked against the schema its receiver type
+ * declares (cx-ops alerts list shows the types).
  */
 export interface AlertsFile {
   /**
@@ -106,6 +114,31 @@ export interface AlertsFile {
          */
         category?: string;
         /**
+         * an event rule: fires on each daemon event of this type (or these types) instead of on check results
+         */
+        event?: EventType | [EventType, ...EventType[]];
+        /**
+         * event rules: only events whose data has these values (e.g. { detector: service })
+         */
+        match?: {
+          [k: string]: string | number | boolean;
+        };
+        /**
+         * event rules: the event data fields that become labels and tell one alert from another (e.g. [task]:
+         * one alert per task; default: one alert per rule)
+         */
+        by?: string[];
+        /**
+         * event rules: a later event of this type (or these types) with the same `by` values resolves the
+         * alert (automation_task_success)
+         */
+        resolve_on?: EventType | [EventType, ...EventType[]];
+        /**
+         * event rules: the alert resolves when no matching event came for this long (default: never with
+         * resolve_on, else 5m, Alertmanager's resolve_timeout); never: only resolve_on resolves it
+         */
+        resolve_after?: Duration | 'never';
+        /**
          * the statuses that make the alert's condition true (default: fail and error)
          */
         status?: Status | [Status, ...Status[]];
@@ -116,7 +149,8 @@ export interface AlertsFile {
         labels?: Labels;
         /**
          * templates: {{check}}, {{name}}, {{status}}, {{message}}, {{host}}, {{value}}, {{alertname}},
-         * {{labels.X}}
+         * {{labels.X}}; in an event rule {{event}}, {{plugin}}, {{level}}, {{message}}, {{host}},
+         * {{alertname}}, {{data.X}} (a field of the event's data), {{labels.X}}
          */
         annotations?: {
           summary?: string;

@@ -45,7 +45,7 @@ test('a FIFO as state.json is CX_ERR_IO at once; as the manifest cache it is ign
   await rm(state, { force: true });
   execFileSync('mkfifo', [state]);
   const r = await t.run(['plugins', 'list']);
-  expect(r).toMatchObject({ exitCode: 1 });
+  expect(r).toMatchObject({ exitCode: 2 });
   expect(r.stderr).toBe(
     `error[CX_ERR_IO]: ${state}: is not a regular file (a FIFO, device or socket); cx-ops reads only regular files here`,
   );

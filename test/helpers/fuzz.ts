@@ -140,7 +140,7 @@ function yamlHazard(r: Rand, text: string): string {
 }
 
 /** The kind of text a format is written in. */
-export type Syntax = 'yaml' | 'json' | 'bytes';
+export type Syntax = 'yaml' | 'json' | 'jsonl' | 'bytes';
 
 /** One generated case: its bytes and what was done, to name it when it fails. */
 export interface FuzzCase {
@@ -162,15 +162,29 @@ export function fuzzCases(sample: string | Buffer, syntax: Syntax, seed: number,
     else if (kind === 'yaml') bytes = Buffer.from(yamlHazard(r, base.toString('utf8')));
     else {
       const v = mutateShape(r, data);
-      bytes = Buffer.from(syntax === 'json' ? JSON.stringify(v) : stringify(v, { aliasDuplicateObjects: false }));
+      bytes = Buffer.from(serialize(v, syntax as Exclude<Syntax, 'bytes'>));
     }
     out.push({ bytes: bytes.subarray(0, MAX_CASE_BYTES), how: `${kind} #${i} (seed ${seed})` });
   }
   return out;
 }
 
-function parseSample(bytes: Buffer, syntax: 'yaml' | 'json'): unknown {
+/** A sample as data; JSON Lines as the array of its records. */
+function parseSample(bytes: Buffer, syntax: 'yaml' | 'json' | 'jsonl'): unknown {
   const text = bytes.toString('utf8');
   if (syntax === 'json') return JSON.parse(text);
+  if (syntax === 'jsonl')
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as unknown);
   return parse(text) as unknown;
+}
+
+/** Data back as text of the syntax; JSON Lines: each element a line (anything else one line). */
+function serialize(v: unknown, syntax: 'yaml' | 'json' | 'jsonl'): string {
+  if (syntax === 'json') return JSON.stringify(v);
+  if (syntax === 'jsonl')
+    return Array.isArray(v) ? v.map((e) => `${JSON.stringify(e)}\n`).join('') : `${JSON.stringify(v)}\n`;
+  return stringify(v, { aliasDuplicateObjects: false });
 }

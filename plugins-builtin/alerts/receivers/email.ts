@@ -2,8 +2,14 @@
  * Receiver `email`: one message per notification through SMTP (nodemailer), with a plain-text and
  * an HTML part. Settings: to (one address or a list), from, subject_prefix, smtp { host, port,
  * secure (TLS from the first byte, port 465), starttls (refuse a server without STARTTLS),
- * username, reject_unauthorized }; the password is a secret: password_file (0600) or
- * password_env. SMTP needs its own socket, so this trusted receiver does not go through ctx.net
+ * username, tls_ca_file, reject_unauthorized }; the password is a secret: password_file (0600) or
+ * password_env.
+ *
+ * Certificates are verified (TLS and STARTTLS alike): the server's must chain to a CA the system
+ * trusts, or to the PEM certificates of smtp.tls_ca_file (a private CA, a self-signed server), and
+ * name smtp.host (DNS or IP subjectAltName). reject_unauthorized: false turns the check off (a
+ * test bench only: anyone on the path can then read the mail and the password). A failed check
+ * says which of the two to give. SMTP needs its own socket, so this trusted receiver does not go through ctx.net
  * (a sandboxed receiver could not send mail).
  */
 import { defineContribution, messageOf } from 'cx-ops/sdk';
@@ -21,6 +27,7 @@ interface EmailSettings {
     secure?: boolean;
     starttls?: boolean;
     username?: string;
+    tls_ca_file?: string;
     reject_unauthorized?: boolean;
   };
   password?: string;
@@ -47,6 +54,26 @@ export function emailMessage(n: Notification, prefix = '[cx-ops]') {
     .join('');
   const html = `<p>${escapeHtml(subject)}</p><table><tr><th>state</th><th>alert</th><th>check</th><th>message</th><th>host</th></tr>${rows}</table>`;
   return { subject, text, html };
+}
+
+/** Node's codes of a certificate that does not verify. */
+const CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** What to do about a certificate the server presented that did not verify. */
+function certificateHint(e: unknown, caFile: string | undefined): string {
+  // nodemailer passes Node's message on and not always its code.
+  const code = String((e as { code?: unknown })?.code ?? '');
+  if (!CERT_CODES.has(code) && !/certificate|altnames/i.test(messageOf(e))) return '';
+  return caFile
+    ? ` (the server's certificate does not verify against ${caFile} and the system CAs, or does not name smtp.host)`
+    : " (the server's certificate does not verify against the system CAs: give smtp.tls_ca_file, the PEM of its CA or of the certificate itself)";
 }
 
 export const emailReceiver = defineContribution(
@@ -77,15 +104,26 @@ export const emailReceiver = defineContribution(
             secure: { type: 'boolean' },
             starttls: { type: 'boolean' },
             username: { type: 'string', minLength: 1 },
-            reject_unauthorized: { type: 'boolean' },
+            tls_ca_file: {
+              type: 'string',
+              pattern: '^/',
+              description: 'PEM certificates to trust for the server (besides the system CAs)',
+            },
+            reject_unauthorized: { type: 'boolean', description: 'false: do not verify the certificate (tests only)' },
           },
         },
       },
     },
   },
-  async (_ctx, input): Promise<ReceiverOutput> => {
+  async (ctx, input): Promise<ReceiverOutput> => {
     const s = input.settings as unknown as EmailSettings;
     const smtp = s.smtp ?? {};
+    let ca: string | undefined;
+    if (smtp.tls_ca_file) {
+      if (!(await ctx.localFs.stat(smtp.tls_ca_file)))
+        return { ok: false, detail: `smtp.tls_ca_file: ${smtp.tls_ca_file} does not exist` };
+      ca = new TextDecoder().decode(await ctx.localFs.readBytes(smtp.tls_ca_file));
+    }
     const transport = createTransport({
       host: smtp.host ?? '127.0.0.1',
       port: smtp.port ?? (smtp.secure ? 465 : 25),
@@ -93,7 +131,7 @@ export const emailReceiver = defineContribution(
       requireTLS: smtp.starttls ?? false,
       ignoreTLS: smtp.starttls === false && !smtp.secure,
       ...(smtp.username ? { auth: { user: smtp.username, pass: s.password ?? '' } } : {}),
-      tls: { rejectUnauthorized: smtp.reject_unauthorized ?? true },
+      tls: { rejectUnauthorized: smtp.reject_unauthorized ?? true, ...(ca ? { ca } : {}) },
       connectionTimeout: 8000,
       greetingTimeout: 8000,
       socketTimeout: 8000,
@@ -109,7 +147,7 @@ export const emailReceiver = defineContribution(
       });
       return { ok: true, detail: `accepted by ${smtp.host ?? '127.0.0.1'}: ${String(info.response ?? '')}`.trim() };
     } catch (e) {
-      return { ok: false, detail: messageOf(e) };
+      return { ok: false, detail: `${messageOf(e)}${certificateHint(e, smtp.tls_ca_file)}` };
     } finally {
       transport.close();
     }

@@ -19,12 +19,13 @@ import {
   type PluginContext,
   type SystemChange,
 } from 'cx-ops/sdk';
+import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import type { AutomationConfig } from '../automation-config.js';
 
 interface BackupConfig {
   paths: string[];
   destination?: string;
-  compression?: 'gzip' | 'none';
+  compression?: Compression;
   retention_days?: number;
   keep_daily?: number;
   keep_weekly?: number;
@@ -50,12 +51,23 @@ export interface BackupManifest {
   version: 1;
   created: string;
   task: string;
-  compression: 'gzip' | 'none';
+  compression: Compression;
   files: ManifestEntry[];
   unreadable: Array<{ path: string; error: string }>;
 }
 
+/** gzip through node:zlib; zstd through the zstd program (Debian's zstd package), when it is installed. */
+type Compression = 'gzip' | 'zstd' | 'none';
+
 const CAP = 8 * 1024 * 1024;
+
+/** Runs the zstd program; throws what it said (or that it is missing, and what to do). */
+async function zstd(ctx: PluginContext<unknown>, args: string[], readOnly = false): Promise<void> {
+  const r = await ctx.exec.run('zstd', ['-q', ...args], { timeoutMs: 120_000, readOnly });
+  if (r.exitCode === 127)
+    throw new Error('compression: zstd needs the zstd program (apt-get install zstd), or set compression: gzip');
+  if (r.exitCode !== 0) throw new Error(`zstd ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+}
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 const NAME = /^config-backup-(\d{8})-(\d{6})(-\d+)?$/;
@@ -150,7 +162,7 @@ export function backupsToKeep(
 async function createBackup(
   ctx: PluginContext<unknown>,
   task: string,
-  c: BackupConfig & { destination: string; compression: 'gzip' | 'none' },
+  c: BackupConfig & { destination: string; compression: Compression },
   now: number,
 ) {
   const fs = ctx.fs;
@@ -168,6 +180,8 @@ async function createBackup(
   // The destination itself is never backed up into itself.
   for (const p of c.paths)
     await walk(fs, p.replace(/\/+$/, '') || '/', [...(c.exclude ?? []), c.destination], found, manifest.unreadable);
+  // Before anything is written: a host without the program fails the run with the fix.
+  if (c.compression === 'zstd') await zstd(ctx, ['--version'], true);
   await fs.mkdir(`${dir}/files`, { mode: 0o700 });
   let bytes = 0;
   const written: string[] = [];
@@ -188,6 +202,11 @@ async function createBackup(
           if (c.compression === 'gzip') {
             stored += '.gz';
             await fs.writeBytes(`${dir}/${stored}`, gzipSync(data), { mode: 0o600 });
+          } else if (c.compression === 'zstd') {
+            // The program compresses the copy in place (--rm: only the .zst stays); it keeps the mode.
+            await fs.writeBytes(`${dir}/${stored}`, data, { mode: 0o600 });
+            await zstd(ctx, ['--rm', '-T1', fs.diskPath(`${dir}/${stored}`)]);
+            stored += '.zst';
           } else await fs.writeBytes(`${dir}/${stored}`, data, { mode: 0o600 });
         } else {
           await fs.copy(f.path, `${dir}/${stored}`, { preserve: false, mode: 0o600 });
@@ -209,7 +228,7 @@ export const configBackupTask = defineTask<BackupConfig>({
   id: 'config-backup',
   name: 'Configuration Backup',
   description:
-    'Backs up configuration paths (gzip, sha256 manifest, retention); cx-ops automation restore puts them back',
+    'Backs up configuration paths (gzip or zstd, sha256 manifest, retention); cx-ops automation restore puts them back',
   task_type: 'backup',
   priority: 'high',
   estimated_duration_seconds: 120,
@@ -220,7 +239,7 @@ export const configBackupTask = defineTask<BackupConfig>({
     properties: {
       paths: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(/|~/)' } },
       destination: { type: 'string', pattern: '^/' },
-      compression: { enum: ['gzip', 'none'] },
+      compression: { enum: ['gzip', 'zstd', 'none'] },
       retention_days: { type: 'number', minimum: 0 },
       keep_daily: { type: 'integer', minimum: 0 },
       keep_weekly: { type: 'integer', minimum: 0 },
@@ -279,6 +298,39 @@ export const configBackupTask = defineTask<BackupConfig>({
   },
 });
 
+/** A backup's manifest, checked against its schema (CX_ERR_STATE_INVALID naming the file when damaged). */
+export async function readBackupManifest(ctx: PluginContext<unknown>, dir: string): Promise<BackupManifest> {
+  const fs = ctx.localFs;
+  const manifest = await readStateFile<BackupManifest>(fs, `${dir}/manifest.json`, {
+    what: 'config-backup manifest',
+    schema: 'schemas/config-backup-manifest.schema.json',
+    validate: shippedSchemaValidator('config-backup-manifest.schema.json'),
+    consequence: 'restore the files by hand from its files/ directory (gzip -d, zstd -d)',
+  });
+  if (!manifest)
+    throw new Error(
+      `${fs.diskPath(dir)} has no manifest.json: it is not a config-backup directory; nothing was restored`,
+    );
+  return manifest;
+}
+
+/** A stored file's original bytes (null: stored as it is, over the read cap). */
+async function storedBytes(ctx: PluginContext<unknown>, dir: string, stored: string): Promise<Uint8Array | null> {
+  const fs = ctx.localFs;
+  if (stored.endsWith('.zst')) {
+    // Decompressed beside it, read, and removed: zstd writes files, not a pipe cx-ops reads bytes from.
+    const out = `${dir}/${stored}.restore.tmp`;
+    try {
+      await zstd(ctx, ['-d', '-f', '-o', out, `${dir}/${stored}`]);
+      return await fs.readBytes(out);
+    } finally {
+      await fs.remove(out).catch(() => undefined);
+    }
+  }
+  const raw = await fs.readBytes(`${dir}/${stored}`, { maxBytes: CAP + 1024 * 1024 }).catch(() => null);
+  return raw === null ? null : stored.endsWith('.gz') ? new Uint8Array(gunzipSync(raw)) : raw;
+}
+
 /** Restores a backup's files to their paths (all, or those under `only`); checks every sha256 first. */
 export async function restoreBackup(
   ctx: PluginContext<unknown>,
@@ -286,15 +338,14 @@ export async function restoreBackup(
   only: string[] = [],
 ): Promise<{ restored: string[]; skipped: string[] }> {
   const fs = ctx.localFs;
-  const manifest = JSON.parse(await fs.readFile(`${dir}/manifest.json`)) as BackupManifest;
+  const manifest = await readBackupManifest(ctx, dir);
   const picked = manifest.files.filter(
     (f) => !only.length || only.some((o) => f.path === o || f.path.startsWith(`${o}/`)),
   );
   const data = new Map<string, Uint8Array>();
   for (const f of picked) {
     if (f.type !== 'file' || !f.stored) continue;
-    const raw = await fs.readBytes(`${dir}/${f.stored}`, { maxBytes: CAP + 1024 * 1024 }).catch(() => null);
-    const bytes = raw === null ? null : f.stored.endsWith('.gz') ? new Uint8Array(gunzipSync(raw)) : raw;
+    const bytes = await storedBytes(ctx, dir, f.stored);
     const digest = bytes ? sha256(bytes) : await fs.hash(`${dir}/${f.stored}`);
     if (digest !== f.sha256)
       throw new Error(

@@ -20,7 +20,7 @@ it('a write whose audit record cannot be written fails with CX_ERR_IO naming the
   writeFileSync(join(t.dir, 'in'), 'x');
   expect(await fs.readFile(join(t.dir, 'in'))).toBe('x');
   const e = await rejection(fs.writeFile(join(t.dir, 'out'), 'data'));
-  expect(e).toMatchObject({ code: 'CX_ERR_IO', exitCode: 1, params: { path: auditFile } });
+  expect(e).toMatchObject({ code: 'CX_ERR_IO', exitCode: 2, params: { path: auditFile } });
   expect(e.message).toContain('the change was not made');
   expect(existsSync(join(t.dir, 'out'))).toBe(false);
   await audit.close();

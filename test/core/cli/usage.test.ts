@@ -334,7 +334,7 @@ describe('an unprivileged user (an NRPE agent)', () => {
       expect(await readdir(join(t.root, 'var/log/cx'))).toEqual([]);
 
       const disable = await asNobody(home, ['plugins', 'disable', 'nagios']);
-      expect(disable.exitCode).toBe(1);
+      expect(disable.exitCode).toBe(2);
       expect(disable.stderr).toMatch(
         new RegExp(
           `error\\[CX_ERR_IO\\]: ${join(t.root, 'var/lib/cx')}\\S*: \\w+ failed: EACCES \\(permission denied\\): this user \\(uid 65534\\) may not change it, so this command needs root\\nTry: sudo cx-ops --root ${t.root} plugins disable nagios$`,

@@ -22,7 +22,11 @@ import { readShapeCache } from '../../../core/loader/shape-cache.js';
 import { readState } from '../../../core/state.js';
 import { parseRules } from '../../../plugins-builtin/alerts/rules-file.js';
 import { parseChecksFile } from '../../../plugins-builtin/checks-declarative/checks-file.js';
+import { lastRun, pendingChanges, readRuns } from '../../../plugins-builtin/deploy/deploy-journal.js';
 import { readManifest as readDeployManifest } from '../../../plugins-builtin/deploy/read-manifest.js';
+import { readModule } from '../../../plugins-builtin/hotfix/module-file.js';
+import { readRun } from '../../../plugins-builtin/hotfix/run-journal.js';
+import { readApplied } from '../../../plugins-builtin/hotfix/run-store.js';
 import { parsePolicy } from '../../../plugins-builtin/permissions/permissions-policy.js';
 import { readLock } from '../../../plugins-builtin/registry/lock-file.js';
 import { readPluginArchive } from '../../../plugins-builtin/registry/plugin-archive.js';
@@ -31,6 +35,7 @@ import { readRegistries } from '../../../plugins-builtin/registry/registry-sourc
 import { readSignatureFile, readTrustedKeys } from '../../../plugins-builtin/registry/signing.js';
 import { caps } from '../capabilities/helpers.js';
 import { fuzzCases, FUZZ_CASES, type Syntax } from '../../helpers/fuzz.js';
+import { testContext } from '../../helpers/test-context.js';
 import { CHECKS, TYPES } from '../../plugins/alerts/alert-fixtures.js';
 import { rawTarGz } from '../../plugins/registry/harness.js';
 
@@ -82,6 +87,52 @@ const readStateKind = (what: keyof typeof stateKinds) => async (_home: string, f
     schema: `schemas/${stateKinds[what]}`,
     validate: shippedSchemaValidator(stateKinds[what]),
   });
+
+/** A trusted plugin's context whose state directory is `home` (the hotfix and deploy readers take one). */
+const pluginCtx = (name: string, home: string) => {
+  const { ctx } = testContext(name, 'all');
+  return { ...ctx, env: { ...ctx.env, stateDir: home } };
+};
+const run = '20240101-000000-abcd';
+const stamp = { v: 1, ts: '2024-01-01T00:00:00.000Z' };
+const hotfixJournal = [
+  {
+    ...stamp,
+    t: 'begin',
+    run,
+    module_dir: '/m',
+    module_file: '/m/index.json',
+    schema_version: '1.0.0',
+    root: '/',
+    backup_dir: '/b',
+    steps: [{ step: 1, op: 'one', type: 'copy' }],
+    resumable: true,
+  },
+  {
+    ...stamp,
+    t: 'intent',
+    step: 1,
+    op: 'one',
+    type: 'copy',
+    prior: [
+      { path: '/etc/app.conf', kind: 'file', mode: 420, uid: 0, gid: 0, size: 3, sha256: sha, backup: 'files/0' },
+    ],
+    undo: [{ do: 'restore' }],
+    summary: 'copy',
+  },
+  { ...stamp, t: 'done', step: 1, op: 'one' },
+  { ...stamp, t: 'commit', schema_version: '1.0.0' },
+]
+  .map((r) => `${JSON.stringify(r)}\n`)
+  .join('');
+const deployJournal = [
+  { ev: 'begin', run, file: '/s.yaml', at: stamp.ts, only: null },
+  { ev: 'deploying', run, service: 'db', wave: 0, driver: 'command', before: { running: false } },
+  { ev: 'deployed', run, service: 'db', ok: true, changed: true, detail: 'started' },
+  { ev: 'end', run, outcome: 'deployed', at: stamp.ts },
+]
+  .map((r) => `${JSON.stringify(r)}\n`)
+  .join('');
 
 const FORMATS: Format[] = [
   {
@@ -235,6 +286,38 @@ const FORMATS: Format[] = [
     read: async (_h, f) => readDeployManifest(await fs.readFile(f), f),
   },
   {
+    name: 'hotfix module index',
+    syntax: 'json',
+    sample: () => readFile(join(REPO, 'test/plugins/hotfix/fixtures/security-patch/index.json'), 'utf8'),
+    file: (h) => join(h, 'index.json'),
+    read: (h) => readModule(pluginCtx('hotfix', h), h),
+  },
+  {
+    name: 'hotfix run journal',
+    syntax: 'jsonl',
+    sample: async () => hotfixJournal,
+    file: (h) => join(h, 'journal.jsonl'),
+    read: (h) => readRun(pluginCtx('hotfix', h), h),
+  },
+  {
+    name: 'hotfix applied.json',
+    syntax: 'json',
+    sample: async () => JSON.stringify({ modules: { '/m': { version: '1.0.0', run, at: stamp.ts } } }),
+    file: (h) => join(h, 'applied.json'),
+    read: (h) => readApplied(pluginCtx('hotfix', h)),
+  },
+  {
+    name: 'deploy journal',
+    syntax: 'jsonl',
+    sample: async () => deployJournal,
+    file: (h) => join(h, 'journal.jsonl'),
+    read: async (h, f) => {
+      const ctx = pluginCtx('deploy', h);
+      await readRuns(ctx, f);
+      return pendingChanges(await lastRun(ctx, f));
+    },
+  },
+  {
     name: 'alerts.yaml',
     syntax: 'yaml',
     sample: async () =>
@@ -301,4 +384,26 @@ describe.each(FORMATS.map((f, i) => [f.name, f, i] as const))('%s', (_, f, i) =>
     }
     expect(failures).toEqual([]);
   }, 120_000);
+});
+
+test('a record of the wrong shape in a hotfix or deploy journal is CX_ERR_STATE_INVALID naming its line, never undone from guesses', async () => {
+  const home = join(dir, 'shapes');
+  await mkdir(home, { recursive: true });
+  const lines = hotfixJournal.split('\n');
+  // A well-formed intent whose prior state is not a list: rollback would have nothing sound to restore.
+  lines[1] = JSON.stringify({ ...JSON.parse(lines[1]!), prior: 'all of /etc' });
+  await writeFile(join(home, 'journal.jsonl'), lines.join('\n'));
+  await expect(readRun(pluginCtx('hotfix', home), home)).rejects.toMatchObject({
+    code: 'CX_ERR_STATE_INVALID',
+    message: expect.stringContaining(`${join(home, 'journal.jsonl')}: line 2: field 'prior' must be of type array`),
+  });
+  // A torn last line is not damage: the step it would have announced had not begun.
+  await writeFile(join(home, 'journal.jsonl'), hotfixJournal + '{"v":1,"ts":"2024');
+  await expect(readRun(pluginCtx('hotfix', home), home)).resolves.toMatchObject({ state: 'applied' });
+  const deploy = join(home, 'deploy.jsonl');
+  await writeFile(deploy, deployJournal.replace('"wave":0', '"wave":"first"'));
+  await expect(readRuns(pluginCtx('deploy', home), deploy)).rejects.toMatchObject({
+    code: 'CX_ERR_STATE_INVALID',
+    message: expect.stringContaining(`${deploy}: line 2: field 'wave' of a 'deploying' event must be a number`),
+  });
 });

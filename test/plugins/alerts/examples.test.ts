@@ -33,6 +33,8 @@ describe('examples/alerts', () => {
       'network-down',
       'dns-down',
       'memory-pressure',
+      'task-failed',
+      'component-unmonitored',
     ]);
     const slack = list.receivers.find((x: { name: string }) => x.name === 'slack');
     expect(slack.broken).toBe('webhook_url_file: the secret file /etc/cx/slack.url does not exist');

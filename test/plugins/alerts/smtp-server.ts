@@ -1,5 +1,10 @@
-/** A small SMTP server on 127.0.0.1 (EHLO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA): what the email receiver sends, recorded. */
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+/**
+ * A small SMTP server on 127.0.0.1 (EHLO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA): what the email
+ * receiver sends, recorded. With a certificate it speaks TLS: `starttls` (STARTTLS advertised,
+ * the socket upgraded with Node's tls) or `implicit` (TLS from the first byte, as on port 465).
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, TLSSocket, type SecureContext } from 'node:tls';
 
 export interface Mail {
   auth?: { user: string; pass: string };
@@ -7,6 +12,15 @@ export interface Mail {
   to: string[];
   /** The message as sent: headers, blank line, body (dot-stuffing undone). */
   data: string;
+  /** Whether the conversation was encrypted when the message came (TLS, or after STARTTLS). */
+  tls: boolean;
+}
+
+export interface SmtpTls {
+  mode: 'starttls' | 'implicit';
+  /** PEM of the server's certificate and key. */
+  cert: string;
+  key: string;
 }
 
 export interface SmtpServer {
@@ -16,19 +30,21 @@ export interface SmtpServer {
   close(): Promise<void>;
 }
 
-export async function smtpServer(): Promise<SmtpServer> {
+export async function smtpServer(tls?: SmtpTls): Promise<SmtpServer> {
   const mails: Mail[] = [];
   const sockets = new Set<Socket>();
-  const s = createServer((sock) => {
+  const context: SecureContext | undefined = tls ? createSecureContext({ cert: tls.cert, key: tls.key }) : undefined;
+  const converse = (sock: Socket, encrypted: boolean, greet: boolean) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined);
     const say = (line: string) => sock.write(`${line}\r\n`);
     let buf = '';
-    let cur: Mail = { from: '', to: [], data: '' };
+    let cur: Mail = { from: '', to: [], data: '', tls: encrypted };
     let mode: 'cmd' | 'data' | 'login-user' | 'login-pass' = 'cmd';
     let user = '';
-    say('220 localhost ESMTP test');
-    sock.on('data', (chunk: Buffer) => {
+    if (greet) say('220 localhost ESMTP test');
+    const onData = (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       let i: number;
       while ((i = buf.indexOf('\r\n')) >= 0) {
@@ -37,7 +53,7 @@ export async function smtpServer(): Promise<SmtpServer> {
         if (mode === 'data') {
           if (line === '.') {
             mails.push(cur);
-            cur = { from: '', to: [], data: '', ...(cur.auth ? { auth: cur.auth } : {}) };
+            cur = { from: '', to: [], data: '', tls: encrypted, ...(cur.auth ? { auth: cur.auth } : {}) };
             mode = 'cmd';
             say('250 2.0.0 queued as TEST1');
           } else cur.data += `${line.startsWith('..') ? line.slice(1) : line}\n`;
@@ -59,8 +75,22 @@ export async function smtpServer(): Promise<SmtpServer> {
         const arg = rest.join(' ');
         switch (verb.toUpperCase()) {
           case 'EHLO':
-            sock.write('250-localhost\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n');
+            sock.write(
+              `250-localhost\r\n${tls?.mode === 'starttls' && !encrypted ? '250-STARTTLS\r\n' : ''}250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n`,
+            );
             break;
+          case 'STARTTLS': {
+            if (tls?.mode !== 'starttls' || encrypted) {
+              say('502 not offered');
+              break;
+            }
+            say('220 2.0.0 ready to start TLS');
+            sock.off('data', onData);
+            const secure = new TLSSocket(sock, { isServer: true, secureContext: context });
+            secure.on('error', () => undefined); // the client refused the certificate
+            secure.once('secure', () => converse(secure, true, false));
+            return;
+          }
           case 'HELO':
             say('250 localhost');
             break;
@@ -96,8 +126,13 @@ export async function smtpServer(): Promise<SmtpServer> {
             say('250 ok');
         }
       }
-    });
-  });
+    };
+    sock.on('data', onData);
+  };
+  let s: Server;
+  if (tls?.mode === 'implicit') {
+    s = createTlsServer({ cert: tls.cert, key: tls.key }, (sock) => converse(sock, true, true));
+  } else s = createServer((sock) => converse(sock, false, true));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   return {
     port: (s.address() as AddressInfo).port,

@@ -6,7 +6,7 @@
  * recorded as Interrupted.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -52,6 +52,10 @@ const CONFIG = `automation:
       type: command
       schedule: manual
       config: { command: [sh, -c, 'echo oops >&2; exit 3'] }
+    - id: zstd-backup
+      type: config-backup
+      schedule: manual
+      config: { paths: [/etc/app], destination: /var/backups/zst, compression: zstd }
     - id: slow
       type: command
       schedule: manual
@@ -240,6 +244,37 @@ describe('built-in tasks on a temp tree', () => {
     expect(await readlink(at('etc/app/link'))).toBe('a.conf');
   });
 
+  test('config-backup with zstd (the zstd program): real zstd frames, restore byte-identical; a damaged manifest is refused before anything is written', async () => {
+    const r = await json(['automation', 'run', 'zstd-backup']);
+    expect([r.code, r.body.executions[0].status], r.stderr).toEqual([0, 'Success']);
+    const dir: string = r.body.executions[0].details.backup;
+    const manifest = JSON.parse(await readFile(at(`${dir}/manifest.json`), 'utf8'));
+    expect(manifest.compression).toBe('zstd');
+    const bin = manifest.files.find((f: { path: string }) => f.path === '/etc/app/bin.dat');
+    expect(bin.stored).toMatch(/^files\/\d+\.zst$/);
+    // zstd's frame magic number, and nothing else left beside the frames (--rm took the copies).
+    expect([...(await readFile(at(`${dir}/${bin.stored}`))).subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    expect((await readdir(at(`${dir}/files`))).every((n) => n.endsWith('.zst'))).toBe(true);
+    const before = await readFile(at('etc/app/bin.dat'));
+    await writeFile(at('etc/app/bin.dat'), 'tampered');
+    const back = await json(['automation', 'restore', at(dir), '--only', '/etc/app/bin.dat']);
+    expect([back.code, back.body.restored], back.stderr).toEqual([0, ['/etc/app/bin.dat']]);
+    expect(await readFile(at('etc/app/bin.dat'))).toEqual(before);
+    expect(await readdir(at(`${dir}/files`))).not.toContainEqual(expect.stringMatching(/tmp$/));
+
+    await writeFile(at('etc/app/bin.dat'), 'tampered again');
+    const text = await readFile(at(`${dir}/manifest.json`), 'utf8');
+    await writeFile(
+      at(`${dir}/manifest.json`),
+      text.replace(`"stored": "${bin.stored}"`, '"stored": "../../../etc/shadow"'),
+    );
+    const bad = await t.run(['automation', 'restore', at(dir)]);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain(`error[CX_ERR_STATE_INVALID]: ${at(dir)}/manifest.json: field 'files[`);
+    expect(await readFile(at('etc/app/bin.dat'), 'utf8')).toBe('tampered again');
+    await writeFile(at('etc/app/bin.dat'), before);
+  });
+
   test('system-cleanup: the dry run lists each item and its bytes; the run never leaves its trees, even through planted symlinks', async () => {
     const dry = await json(['automation', 'run', 'cleanup', '--dry-run']);
     expect(dry.code).toBe(0);
@@ -303,6 +338,7 @@ describe('automation commands', () => {
       ['cleanup', 'Success'],
       ['final-report', 'Success'],
       ['failing', 'Failed'],
+      ['zstd-backup', 'Success'],
       ['slow', null],
     ]);
     const next = await json(['automation', 'next', 'final-report', '--count', '3']);
@@ -321,18 +357,19 @@ describe('automation commands', () => {
     expect(hist.body.executions.map((e: { task_id: string }) => e.task_id)).toEqual(['failing']);
     const report = await json(['automation', 'report', '--period', 'last-week']);
     expect(report.body).toMatchObject({
-      total_tasks: 7,
-      successful_tasks: 6,
+      // The zstd backup's run (the test before) is in it too.
+      total_tasks: 8,
+      successful_tasks: 7,
       failed_tasks: 1,
       space_freed: 1810,
-      files_backed_up: 6,
+      files_backed_up: 9,
       task_breakdown: [
-        { task_type: 'backup', total: 2, success: 2, failed: 0 },
+        { task_type: 'backup', total: 3, success: 3, failed: 0 },
         { task_type: 'maintenance', total: 5, success: 4, failed: 1 },
       ],
     });
     const md = await t.run(['automation', 'report', '--format', 'markdown']);
-    expect(md.stdout).toMatch(/^# Automation report: last-week\n[\s\S]*\| 7 \| 6 \| 1 \| 0 \| 0 \|/);
+    expect(md.stdout).toMatch(/^# Automation report: last-week\n[\s\S]*\| 8 \| 7 \| 1 \| 0 \| 0 \|/);
     const badPeriod = await json(['automation', 'report', '--period', 'fortnight']);
     expect(badPeriod.body.error).toMatchObject({ code: 'CX_ERR_USAGE', exit: 2 });
     const help = await t.run(['automation', 'run', '--help']);

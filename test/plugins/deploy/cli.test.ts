@@ -148,13 +148,13 @@ describe('cx-ops deploy (read-only commands)', { timeout: 300_000 }, () => {
     const r = await cx(['deploy', 'validate', 'fixtures/full-stack.yaml'], dirname(dirname(FULL)));
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `${FULL}: valid (9 services)`, '']);
     const missing = await cx(['deploy', 'plan', 'no-such.yaml', '--json'], root);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(JSON.parse(missing.stdout)).toEqual({
       error: {
         code: 'CX_ERR_IO',
         plugin: 'deploy',
         message: `${join(root, 'no-such.yaml')}: cannot read the manifest: no such file or directory. Check the path (it is read relative to the working directory, not under --root).`,
-        exit: 1,
+        exit: 2,
         docs: 'docs/errors.md#cx_err_io',
       },
     });

@@ -447,7 +447,7 @@ describe('hostile archives and interrupted installs', () => {
     try {
       const u = await userWithRegistry('sneaky', sneaky.url);
       const r = await u.run(['plugins', 'install', 'sneaky', '-y']);
-      expect(r.exitCode).toBe(1); // CX_ERR_IO exits 1
+      expect(r.exitCode).toBe(2); // CX_ERR_IO is bad input: exit 2
       expect(r.stderr).toBe(
         `error[CX_ERR_IO]: file://${secret}: cannot download the archive of 'sneaky' 1.0.0: the index at ${sneaky.url}index.yaml points at a local archive (file://${secret}); a remote registry may only name http(s) archives\n`,
       );

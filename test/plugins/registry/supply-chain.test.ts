@@ -6,7 +6,7 @@
  * index cannot name a file outside its registry, its `size` is checked before hashing, and an
  * archive with two plugin.yaml is refused at publish.
  */
-import { cp, mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -172,17 +172,29 @@ test('a local index cannot point outside its registry; size is checked; two plug
   expect((await u.run(['registry', 'add', 'two', reg])).exitCode).toBe(0);
   await writeFile(index, text.replace('archive: archives/hello-1.0.0.tgz', 'archive: ../../../../../etc/passwd'));
   const escape = await u.run(['plugins', 'install', 'hello@1.0.0', '-y', '--dry-run']);
-  expect(escape.exitCode).toBe(1);
+  expect(escape.exitCode).toBe(2);
   expect(escape.stderr).toContain(
     `names the archive '../../../../../etc/passwd', which is outside the registry (${reg}); archives of a local registry are files under its directory`,
   );
+  // A symlink inside the registry to a file elsewhere: refused where it leads, even with the right sha256.
+  const outside = join(tmp.dir, 'elsewhere-hello.tgz');
+  await rename(join(reg, 'archives/hello-1.0.0.tgz'), outside);
+  await symlink(outside, join(reg, 'archives/hello-1.0.0.tgz'));
+  await writeFile(index, text);
+  const viaLink = await u.run(['plugins', 'install', 'hello@1.0.0', '-y', '--dry-run']);
+  expect(viaLink.exitCode).toBe(2);
+  expect(viaLink.stderr).toContain(
+    `names the archive '${join(reg, 'archives/hello-1.0.0.tgz')}', which leads outside the registry (to ${outside}, through a symbolic link)`,
+  );
+  await rm(join(reg, 'archives/hello-1.0.0.tgz'));
+  await rename(outside, join(reg, 'archives/hello-1.0.0.tgz'));
   // 1.0.0's size (1.1.0 is listed first).
   const entry = /(archive: archives\/hello-1\.0\.0\.tgz\n\s+sha256: \w+\n\s+size: )(\d+)/;
   const size = Number(entry.exec(text)![2]);
   const withSize = (n: number) => text.replace(entry, `$1${n}`);
   await writeFile(index, withSize(size - 1));
   const short = await u.run(['plugins', 'install', 'hello@1.0.0', '-y', '--dry-run']);
-  expect(short.exitCode).toBe(1);
+  expect(short.exitCode).toBe(2);
   expect(short.stderr).toMatch(
     /error\[CX_ERR_IO\]: \S+hello-1\.0\.0\.tgz: cannot download the archive of 'hello' 1\.0\.0: /,
   );
