@@ -20,3 +20,4 @@ export { readYaml, type ReadYamlOptions } from './read-yaml.js';
 export { parsePlainYaml } from './plain-yaml.js';
 export { parseStateFile, readStateFile, type StateFileKind } from './state-file.js';
 export { shippedSchemaValidator } from './shipped-schema.js';
+export { holdStopSignals, releaseStopSignals, takeStopSignals } from './stop-signals.js';

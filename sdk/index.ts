@@ -152,6 +152,7 @@ export function defineCommand<Config = unknown>(def: CommandDefinition<Config>):
       help: def.help ?? null,
       dry_run: def.dryRun ?? false,
       ...(def.statusExit ? { status_exit: true } : {}),
+      ...(def.stopSignals ? { stop_signals: true } : {}),
     },
     run: (ctx, input) => def.run(ctx as PluginContext<Config>, input),
   };

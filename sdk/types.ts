@@ -578,6 +578,13 @@ export interface CommandDefinition<Config = unknown> {
    * the command cannot run because its plugin failed to load it exits 3 (UNKNOWN), not 2.
    */
   statusExit?: boolean;
+  /**
+   * The command stops on SIGTERM/SIGINT itself (a long-running one: the daemon), through
+   * `takeStopSignals` of `cx-ops/sdk/host`: the kernel does not release them to their default
+   * action before it runs, so one that arrives while the kernel boots or the command starts up
+   * waits for it. Trusted plugins only (a sandboxed command's signals are released).
+   */
+  stopSignals?: boolean;
   /** Resolves with the process exit code (0 = success). */
   run(ctx: PluginContext<Config>, input: CommandInput): Promise<number>;
 }

@@ -116,6 +116,18 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
   await writeFile(join(out, 'plugins-builtin', 'hotfix', 'hotfix-journal.validator.cjs'), standalone(ajv, validate));
 }
 
+// The deploy manifest's lean validator (stops at the first error), precompiled: every `deploy`
+// command reads a manifest, and compiling the schema was most of a small plan's time.
+{
+  const { LEAN_MANIFEST_OPTIONS, LEAN_MANIFEST_VALIDATOR, leanManifestSchema } = await import(
+    join(out, 'plugins-builtin', 'deploy', 'lean-manifest-schema.js')
+  );
+  const ajv = new Ajv({ ...LEAN_MANIFEST_OPTIONS, code: { source: true } });
+  const schema = JSON.parse(await readFile(join(root, 'schemas', 'deploy-manifest.schema.json'), 'utf8'));
+  const validate = ajv.compile(leanManifestSchema(schema));
+  await writeFile(join(out, 'plugins-builtin', 'deploy', LEAN_MANIFEST_VALIDATOR), standalone(ajv, validate));
+}
+
 // Type declarations for every entry point in package.json's `exports` (their `types` files),
 // so a plugin author's strict `tsc` sees the SDK's types. Emitted incrementally: a build with
 // no change to core/, sdk/, harness/ or package.json skips this step. (Type checking stays

@@ -15,6 +15,10 @@ for (const stream of [process.stdout, process.stderr]) {
     if (e.code !== 'EPIPE') throw e;
   });
 }
+// SIGTERM/SIGINT are held while the kernel boots: a command that stops on them (the daemon) takes
+// them over, any other has them released (and dies of one that came meanwhile) before it runs.
+const { holdStopSignals } = await import(new URL('../../dist/sdk/stop-signals.js', import.meta.url).href);
+holdStopSignals();
 const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 // Let stdout drain before exiting (a plugin's stray timer must not keep the process alive).

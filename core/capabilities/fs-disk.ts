@@ -8,6 +8,7 @@ import {
   link as linkPath,
   mkdir as mkdirPath,
   open as openPath,
+  readdir,
   readlink,
   rename as renamePath,
   rm,
@@ -18,6 +19,7 @@ import {
 } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { CxError } from '../errors.js';
+import { pidGone } from '../lock.js';
 import { withBuffer } from './buffers.js';
 import {
   anchored,
@@ -44,6 +46,23 @@ import { closing } from './fs-scope.js';
 export const inPlace = (real: string) => /^\/(proc|sys)\//.test(real);
 
 const tempName = (name: string) => `.${name}.cx-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+
+/** `tempName`'s pattern for `name`: `.NAME.cx-PID-HEX.tmp` (the pid captured). */
+const tempOf = (name: string) =>
+  new RegExp(`^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.cx-(\\d+)-[0-9a-f]{8}\\.tmp$`);
+
+/**
+ * Removes the temp files that killed writes of `name` left in `dir` (a directory path, or a held
+ * descriptor's /proc/self/fd/N): only that name's temp names, only of processes that are gone.
+ * The next atomic write of a file does it, so a crash leaves no litter for long.
+ */
+export async function sweepDeadTemps(dir: string, name: string): Promise<void> {
+  const temp = tempOf(name);
+  for (const entry of await readdir(dir).catch(() => [] as string[])) {
+    const m = temp.exec(entry);
+    if (m && pidGone(Number(m[1]))) await unlink(`${dir}/${entry}`).catch(() => undefined);
+  }
+}
 const join = (dir: string, name: string) => `${dir === '/' ? '' : dir}/${name}`;
 /** fsync of a directory; a file system that cannot sync directories is not an error. */
 const syncDir = (fd: number) => fsyncRaw(fd).catch(() => undefined);
@@ -149,6 +168,8 @@ export async function writeAt(
   const keep: Keep = existing
     ? { mode: options.mode ?? existing.mode & 0o7777, uid: existing.uid, gid: existing.gid }
     : { mode: options.mode ?? 0o644 };
+  // A write of this file killed before its rename left its temp file here: gone with its writer.
+  await sweepDeadTemps(`/proc/self/fd/${dir}`, name);
   await replaceAt(target, (h) => h.writeFile(data), keep, true, dirs);
 }
 

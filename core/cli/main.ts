@@ -11,7 +11,8 @@ import { checkPaths, resolvePaths } from '../paths.js';
 import { shellQuote } from '../permissions/explain.js';
 import { commandPrefix, GLOBAL_OPTION_HELP, readGlobalOptions, type GlobalOptions } from './global-options.js';
 import { addPluginCommands, KERNEL_ONLY } from './plugins-commands.js';
-import { mountContributedCommands } from './mount.js';
+import { mountContributedCommands, takesStopSignals } from './mount.js';
+import { releaseStopSignals } from '../../sdk/stop-signals.js';
 import { reportBootErrors } from './report.js';
 import { explainUnknownCommand } from './unavailable-command.js';
 import { usageErrorOf, type FailingCommand } from './usage-errors.js';
@@ -119,6 +120,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       code = printError(terminal, e, printing);
     }
   } finally {
+    // Help, a usage error or a boot failure ran no command: the signals act as by default again.
+    releaseStopSignals();
     if (kernel) {
       if (kernel.bootErrors.some((b) => b !== shown)) reportBootErrors(kernel, terminal, shown, printing.cli);
       if (!asksForHelp(rest) && !statusExit) code = exitWithBootErrors(code, kernel.bootErrors);
@@ -197,6 +200,10 @@ function buildProgram(
     );
   addPluginCommands(program, kernel, terminal, setCode);
   mountContributedCommands(program, kernel, setCode);
+  // The launcher held SIGTERM/SIGINT through the boot; a command that does not stop on them itself gets their default action back.
+  program.hook('preAction', (_program, action) => {
+    if (!takesStopSignals.has(action)) releaseStopSignals();
+  });
   // Commander's errors are not printed by commander: main prints them from the catalogue,
   // naming the command whose --help to try. The global flags never reach commander
   // (readGlobalOptions takes them out); -y after the command word is the command's own.

@@ -15,6 +15,9 @@ function group(parent: Command, name: string): Command {
   return parent.command(name).description(`${name} commands`);
 }
 
+/** The commands that stop on SIGTERM/SIGINT themselves: the kernel leaves the launcher's hold on them. */
+export const takesStopSignals = new WeakSet<Command>();
+
 export function mountContributedCommands(
   program: Command,
   kernel: Kernel,
@@ -45,6 +48,7 @@ export function mountContributedCommands(
       help?: string | null;
       dry_run?: boolean;
       status_exit?: boolean;
+      stop_signals?: boolean;
     };
     const cmd = parent
       .command(leaf)
@@ -62,6 +66,7 @@ export function mountContributedCommands(
     if (meta.dry_run && !(meta.options ?? []).some((o) => /--dry-run\b/.test(o.flags))) {
       cmd.addOption(new Option('--dry-run', 'show what would be done; change nothing'));
     }
+    if (meta.stop_signals === true && info.tier !== 'sandboxed') takesStopSignals.add(cmd);
     if (meta.help) cmd.addHelpText('after', `\n${meta.help}`);
     cmd.addHelpText('after', `\n(from plugin '${info.plugin}')`);
     cmd.action(async (...received: unknown[]) => {

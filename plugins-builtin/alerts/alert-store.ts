@@ -7,6 +7,7 @@
 import type { Json, PluginContext } from 'cx-ops/sdk';
 import { historyStateKind, type StateInput } from '../daemon/state-kind.js';
 import type { EngineState, Notification, Silence } from './alert-types.js';
+import { matchersOf } from './label-matchers.js';
 import { emptyState } from './rule-engine.js';
 
 /** A notification waiting for (another) delivery attempt. */
@@ -35,8 +36,10 @@ export async function loadState(ctx: PluginContext<unknown>): Promise<AlertsStat
   const state: AlertsState = { engine: emptyState(), silences: [], queue: [] };
   for (const e of out.entries) {
     if (e.key === 'engine') state.engine = e.value as unknown as EngineState;
-    else if (e.key.startsWith('silence/')) state.silences.push(e.value as unknown as Silence);
-    else if (e.key.startsWith('queue/')) state.queue.push(e.value as unknown as QueuedNotification);
+    else if (e.key.startsWith('silence/')) {
+      const s = e.value as unknown as Silence;
+      state.silences.push({ ...s, matchers: matchersOf(s.matchers) });
+    } else if (e.key.startsWith('queue/')) state.queue.push(e.value as unknown as QueuedNotification);
   }
   state.queue.sort((a, b) => a.created - b.created || a.id.localeCompare(b.id));
   return state;

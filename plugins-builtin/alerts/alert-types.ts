@@ -4,6 +4,7 @@
  * notification every receiver is handed (receiver-kind.ts).
  */
 import type { CheckStatus, Json } from 'cx-ops/sdk';
+import type { LabelMatcher } from './label-matchers.js';
 
 /** How a rule's notifications are grouped and timed (Alertmanager's route settings). */
 export interface Grouping {
@@ -121,10 +122,10 @@ export interface EngineState {
   groups: Record<string, GroupState>;
 }
 
-/** A silence: alerts whose labels include every matcher are not notified until `ends_at`. */
+/** A silence: alerts whose labels satisfy every matcher (Alertmanager's) are not notified until `ends_at`. */
 export interface Silence {
   id: string;
-  matchers: Record<string, string>;
+  matchers: LabelMatcher[];
   starts_at: number;
   ends_at: number;
   comment: string;

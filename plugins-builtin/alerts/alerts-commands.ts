@@ -19,6 +19,7 @@ import type { AlertRule, RuleSet, Silence } from './alert-types.js';
 import { loadState, saveState, serially } from './alert-store.js';
 import { currentRules, hostOf, sendOne } from './alerts-runtime.js';
 import { alertsErrors } from './errors.js';
+import { matcherText, parseMatcher, type LabelMatcher } from './label-matchers.js';
 import { fingerprint, mutesAt, notificationOf } from './rule-engine.js';
 import { durationMs } from './rules-file.js';
 import { resolveReceiver } from './secrets.js';
@@ -182,32 +183,48 @@ async function test(ctx: PluginContext<unknown>, input: CommandInput): Promise<n
 
 async function silence(ctx: PluginContext<unknown>, input: CommandInput): Promise<number> {
   const rules = await rulesNow(ctx);
-  const rule = ruleNamed(rules, String(input.args.name));
+  const rule = input.args.name == null ? undefined : ruleNamed(rules, String(input.args.name));
+  const texts = Array.isArray(input.options.match) ? input.options.match.map(String) : [];
+  const matchers: LabelMatcher[] = [
+    ...(rule ? [{ name: 'alertname', op: '=' as const, value: rule.name }] : []),
+    ...(typeof input.options.check === 'string'
+      ? [{ name: 'check', op: '=' as const, value: input.options.check }]
+      : []),
+  ];
+  for (const t of texts) {
+    const m = parseMatcher(t);
+    if (typeof m === 'string') throw usage(m, `cx-ops alerts silence --match 'task=backup' --for 2h --comment 'why'`);
+    matchers.push(m);
+  }
+  const what = rule?.name ?? (texts.map((t) => `--match '${t}'`).join(' ') || 'NAME');
+  if (!matchers.length)
+    throw usage(
+      'a silence needs an alert rule name or at least one --match label matcher',
+      `cx-ops alerts silence disk-critical --for 2h --comment 'disk swap', or: cx-ops alerts silence --match 'host=~"web.*"' --for 2h --comment 'maintenance'`,
+    );
   const forText = typeof input.options.for === 'string' ? input.options.for : '';
   const ms = durationMs(forText);
   if (!forText || !Number.isFinite(ms) || ms <= 0)
     throw usage(
       `--for ${forText || '(missing)'} is not a duration`,
-      `cx-ops alerts silence ${rule.name} --for 2h --comment 'maintenance'`,
+      `cx-ops alerts silence ${what} --for 2h --comment 'maintenance'`,
     );
   const comment = typeof input.options.comment === 'string' ? input.options.comment.trim() : '';
   if (!comment)
     throw usage(
       'a silence needs --comment saying why',
-      `cx-ops alerts silence ${rule.name} --for ${forText} --comment 'disk swap'`,
+      `cx-ops alerts silence ${what} --for ${forText} --comment 'disk swap'`,
     );
   const now = Date.now();
   const s: Silence = {
     id: randomUUID().slice(0, 8),
-    matchers: {
-      alertname: rule.name,
-      ...(typeof input.options.check === 'string' ? { check: input.options.check } : {}),
-    },
+    matchers,
     starts_at: now,
     ends_at: now + ms,
     comment,
     created_by: safeUser(),
   };
+  const shown = matchers.map(matcherText).join(',');
   await serially(() =>
     saveState(
       ctx,
@@ -216,7 +233,7 @@ async function silence(ctx: PluginContext<unknown>, input: CommandInput): Promis
         {
           level: 'info',
           type: 'silence_added',
-          message: `silence ${s.id} for ${rule.name} until ${iso(s.ends_at)}: ${comment}`,
+          message: `silence ${s.id} of {${shown}} until ${iso(s.ends_at)}: ${comment}`,
           data: { id: s.id },
         },
       ],
@@ -225,7 +242,7 @@ async function silence(ctx: PluginContext<unknown>, input: CommandInput): Promis
   if (input.options.json) out(ctx, silenceView(s, now));
   else
     ctx.io.out(
-      `silenced ${rule.name} until ${iso(s.ends_at)} (silence ${s.id}); undo with: cx-ops alerts unsilence ${s.id}\n`,
+      `silenced {${shown}} until ${iso(s.ends_at)} (silence ${s.id}); undo with: cx-ops alerts unsilence ${s.id}\n`,
     );
   return 0;
 }
@@ -253,13 +270,14 @@ async function unsilence(ctx: PluginContext<unknown>, input: CommandInput): Prom
   const now = Date.now();
   const st = await loadState(ctx);
   const live = st.silences.filter((s) => s.ends_at > now);
-  const hit = live.filter((s) => s.id === what || s.matchers.alertname === what);
+  const ruleOf = (s: Silence) => s.matchers.find((m) => m.name === 'alertname' && m.op === '=')?.value;
+  const hit = live.filter((s) => s.id === what || ruleOf(s) === what);
   if (!hit.length)
     throw alertsErrors.CX_ERR_ALERT_UNKNOWN({
       what: 'active silence (id or alert name)',
       name: what,
       file: 'the history store',
-      suggestions: closest(what, [...live.map((s) => s.id), ...live.map((s) => s.matchers.alertname ?? '')]),
+      suggestions: closest(what, [...live.map((s) => s.id), ...live.map((s) => ruleOf(s) ?? '')]),
     });
   const ended = hit.map((s) => ({ ...s, ends_at: now }));
   await serially(() =>
@@ -269,13 +287,13 @@ async function unsilence(ctx: PluginContext<unknown>, input: CommandInput): Prom
       ended.map((s) => ({
         level: 'info' as const,
         type: 'silence_expired',
-        message: `silence ${s.id} (${s.matchers.alertname}) ended by hand`,
+        message: `silence ${s.id} ({${s.matchers.map(matcherText).join(',')}}) ended by hand`,
         data: { id: s.id },
       })),
     ),
   );
   if (input.options.json) out(ctx, { ended: ended.map((s) => silenceView(s, now)) });
-  else for (const s of ended) ctx.io.out(`ended silence ${s.id} (${s.matchers.alertname})\n`);
+  else for (const s of ended) ctx.io.out(`ended silence ${s.id} ({${s.matchers.map(matcherText).join(',')}})\n`);
   return 0;
 }
 
@@ -288,10 +306,7 @@ async function silences(ctx: PluginContext<unknown>, input: CommandInput): Promi
   if (!all.length) ctx.io.out('no active silences\n');
   for (const s of all)
     ctx.io.out(
-      `${s.id}  ${Object.entries(s.matchers)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')
-        .padEnd(30)} until ${iso(s.ends_at)}${s.ends_at <= now ? ' (expired)' : ''}  ${s.created_by}: ${s.comment}\n`,
+      `${s.id}  ${s.matchers.map(matcherText).join(',').padEnd(30)} until ${iso(s.ends_at)}${s.ends_at <= now ? ' (expired)' : ''}  ${s.created_by}: ${s.comment}\n`,
     );
   return 0;
 }
@@ -330,15 +345,21 @@ export const alertsCommands = [
   }),
   command({
     name: 'alerts silence',
-    description: 'Silence an alert rule for a while: its alerts are not notified until the silence ends',
-    arguments: [{ name: 'name', description: 'the alert rule', required: true }],
+    description:
+      'Silence alerts for a while (an alert rule, and/or label matchers): they are not notified until the silence ends',
+    arguments: [{ name: 'name', description: 'the alert rule (optional with --match)', required: false }],
     options: [
       { flags: '--for <duration>', description: 'how long: 30m, 2h, 1d' },
       { flags: '--comment <text>', description: 'why (shown in cx-ops alerts silences)' },
       { flags: '--check <id>', description: "only this rule's alert on this check" },
+      {
+        flags: '--match <matcher...>',
+        description:
+          "label matchers, all must hold (Alertmanager's): name=value, name!=value, name=~regex, name!~regex",
+      },
       JSON_OPTION,
     ],
-    help: 'Example: cx-ops alerts silence disk-critical --for 2h --comment "disk swap"\nThe running daemon honours it at its next evaluation; end it early with cx-ops alerts unsilence.',
+    help: 'Examples: cx-ops alerts silence disk-critical --for 2h --comment "disk swap"\n  cx-ops alerts silence --match task=backup --match \'host=~"web.*"\' --for 1d --comment "backup server moves"\nRegexes are anchored at both ends; an absent label is empty (team="" matches alerts without one).\nThe running daemon honours it at its next evaluation; end it early with cx-ops alerts unsilence.',
     run: silence,
   }),
   command({

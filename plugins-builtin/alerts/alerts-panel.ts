@@ -9,6 +9,7 @@ import type { StoredEvent } from '../daemon/history-store.js';
 import type { PanelOutput } from '../daemon/job-kind.js';
 import { loadState } from './alert-store.js';
 import { currentRules } from './alerts-runtime.js';
+import { matcherText } from './label-matchers.js';
 import { mutesAt } from './rule-engine.js';
 import { resolveReceiver } from './secrets.js';
 
@@ -45,7 +46,10 @@ export async function alertsPanel(ctx: PluginContext<unknown>): Promise<PanelOut
   }
   if (!live.length) items.push({ label: 'firing', value: 'none', status: 'PASS' });
   for (const s of st.silences.filter((x) => x.starts_at <= now && now < x.ends_at))
-    items.push({ label: `silence ${s.id}`, value: `${s.matchers.alertname} until ${hhmm(s.ends_at)}: ${s.comment}` });
+    items.push({
+      label: `silence ${s.id}`,
+      value: `${s.matchers.map(matcherText).join(',')} until ${hhmm(s.ends_at)}: ${s.comment}`,
+    });
   for (const r of Object.values(cur.rules.receivers)) {
     const type = cur.types.find((t) => t.id === r.type);
     const res = await resolveReceiver(

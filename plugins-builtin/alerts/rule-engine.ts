@@ -25,6 +25,7 @@ import type {
   RuleSet,
   Silence,
 } from './alert-types.js';
+import { matchesAll } from './label-matchers.js';
 
 export const emptyState = (): EngineState => ({ cycle: 0, alerts: {}, groups: {} });
 
@@ -212,9 +213,6 @@ export interface Mutes {
   inhibitedBy(a: AlertInstance): AlertInstance | undefined;
 }
 
-const matches = (labels: Record<string, string>, matchers: Record<string, string>) =>
-  Object.entries(matchers).every(([k, v]) => labels[k] === v);
-
 /** The mutes in force at `now`: unexpired silences, and inhibitions by firing source alerts. */
 export function mutesAt(state: EngineState, silences: Silence[], inhibit: InhibitRule[], now: number): Mutes {
   const live = silences.filter((s) => s.starts_at <= now && now < s.ends_at);
@@ -223,7 +221,7 @@ export function mutesAt(state: EngineState, silences: Silence[], inhibit: Inhibi
     firing: Object.values(state.alerts).filter((a) => a.state === 'firing' && a.rule === rule.source),
   }));
   return {
-    silencedBy: (a) => live.find((s) => matches(a.labels, s.matchers)),
+    silencedBy: (a) => live.find((s) => matchesAll(a.labels, s.matchers)),
     inhibitedBy: (a) => {
       for (const { rule, firing } of sources) {
         if (!rule.target.includes(a.rule)) continue;

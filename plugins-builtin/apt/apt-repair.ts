@@ -5,7 +5,9 @@
  */
 import { appendJournal, CxError, type ExecResult, type PluginContext } from 'cx-ops/sdk';
 import { aptTools, aptUnavailable, failureLine, type AptTools } from './apt-tools.js';
+import { dependencySuspects } from './dpkg-deps.js';
 import { describeHolder, waitForLocks, type LockHolder } from './dpkg-locks.js';
+import { corruptLists } from './list-sanity.js';
 
 export type AptProblemId =
   'lock-held' | 'lock-stale' | 'interrupted' | 'broken-dependencies' | 'lists-corrupt' | 'cache';
@@ -111,11 +113,35 @@ export function auditSummary(audit: ExecResult): string {
   return `${heading || 'dpkg --audit lists'}${packages.length ? `: ${packages.join(', ')}` : ''}`;
 }
 
+/**
+ * Why `apt-get check` must run: the installed packages' relations it would find broken (checked
+ * in-process from the status file) and the lists it could not parse. Empty: apt would find
+ * nothing, and its check (seconds where apt's pkgcache is disabled) is not run.
+ */
+export async function aptCheckReasons(ctx: PluginContext<unknown>, t: AptTools): Promise<string[]> {
+  // dpkg's arch file: the native architecture, then the foreign ones it is configured for.
+  const archFile = `${t.paths.admindir}/arch`;
+  const archs = (await ctx.localFs.stat(archFile))
+    ? (await ctx.localFs.readFile(archFile)).split(/\s+/).filter(Boolean)
+    : [];
+  const [status, lists] = await Promise.all([
+    ctx.localFs.readFile(t.paths.status).then(
+      (text) => dependencySuspects(text, archs[0], archs.slice(1)).map((s) => `${s.package} ${s.field}: ${s.relation}`),
+      (e: unknown) => [`${t.paths.status} was not read: ${e instanceof Error ? e.message : String(e)}`],
+    ),
+    corruptLists(ctx, t.paths.lists),
+  ]);
+  return [...status, ...lists];
+}
+
 /** Diagnoses what is wrong with dpkg/apt (everything it runs is read-only). */
 export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Promise<AptProblem[]> {
   const problems: AptProblem[] = [];
-  const audit = await t.dpkg(['--audit'], { readOnly: true });
-  const unsettled = await unsettledPackages(t);
+  const [audit, unsettled, reasons] = await Promise.all([
+    t.dpkg(['--audit'], { readOnly: true }),
+    unsettledPackages(t),
+    aptCheckReasons(ctx, t),
+  ]);
   // A failing audit (dpkg cannot read its database or its journal) is a problem too: dpkg says
   // what on stderr, with exit 2 and nothing on stdout.
   const found = auditSummary(audit);
@@ -126,6 +152,8 @@ export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Pro
       fix: [t.show('dpkg', ['--configure', '-a'])],
     });
   }
+  // apt's own verdict and words whenever something looks wrong; nothing to ask it otherwise.
+  if (!reasons.length) return problems.concat(await partialDownloads(ctx, t, null));
   const check = await t.aptGet(['check', '-q'], { readOnly: true });
   const said = `${check.stdout}\n${check.stderr}`;
   if (LISTS_CORRUPT.test(said)) {
@@ -151,18 +179,27 @@ export async function diagnoseApt(ctx: PluginContext<unknown>, t: AptTools): Pro
       ],
     });
   }
+  return problems.concat(await partialDownloads(ctx, t, CACHE_CORRUPT.test(said) ? check : null));
+}
+
+/** The cache problem: partial downloads left behind, or the cache apt's check said is corrupt. */
+async function partialDownloads(
+  ctx: PluginContext<unknown>,
+  t: AptTools,
+  corrupt: ExecResult | null,
+): Promise<AptProblem[]> {
   // Dot files (a packaging .keep) are not downloads.
   const partial = (await listFiles(ctx, `${t.paths.archives}/partial`, [])).filter((f) => !/\/\.[^/]*$/.test(f));
-  if (partial.length || CACHE_CORRUPT.test(said)) {
-    problems.push({
+  if (!partial.length && !corrupt) return [];
+  return [
+    {
       id: 'cache',
       description: partial.length
         ? `${partial.length} partial download(s) in ${t.paths.archives}/partial`
-        : `package cache: ${failureLine(check)}`,
+        : `package cache: ${failureLine(corrupt!)}`,
       fix: [t.show('apt-get', ['clean'])],
-    });
-  }
-  return problems;
+    },
+  ];
 }
 
 /** Runs the repair (or, with ctx.env.dryRun, only plans it); one repair apt run at a time. */

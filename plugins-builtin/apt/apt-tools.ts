@@ -102,17 +102,20 @@ export function aptTools(ctx: PluginContext<unknown>, timeoutMs = 600_000): AptT
 export async function aptUnavailable(ctx: PluginContext<unknown>): Promise<string | null> {
   const p = aptPaths(ctx.env.root);
   if (!(await ctx.localFs.stat(p.status))) return `no dpkg database at ${p.status} (not a Debian-based system?)`;
-  for (const tool of ['dpkg', 'apt-get']) {
-    let r: ExecResult;
-    try {
-      r = await ctx.exec.run(tool, ['--version'], { readOnly: true, timeoutMs: 10_000 });
-    } catch (e) {
-      return `${tool} could not be run: ${e instanceof Error ? e.message : String(e)}`;
-    }
-    if (r.exitCode === 127) return `${tool} is not installed (not found on the PATH)`;
-    if (r.exitCode !== 0) return `${tool} does not run (exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''})`;
-  }
-  return null;
+  const why = await Promise.all(
+    ['dpkg', 'apt-get'].map(async (tool) => {
+      let r: ExecResult;
+      try {
+        r = await ctx.exec.run(tool, ['--version'], { readOnly: true, timeoutMs: 10_000 });
+      } catch (e) {
+        return `${tool} could not be run: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      if (r.exitCode === 127) return `${tool} is not installed (not found on the PATH)`;
+      if (r.exitCode !== 0) return `${tool} does not run (exit ${r.exitCode}: ${r.stderr.trim().split('\n')[0] ?? ''})`;
+      return null;
+    }),
+  );
+  return why.find((w) => w !== null) ?? null;
 }
 
 /** First line of a command's failure, for messages. */

@@ -33,6 +33,12 @@ const dpkgArgs = (ctx: PluginContext<unknown>): string[] =>
   ctx.env.root === '/' ? [] : [`--admindir=${ctx.fs.diskPath('/var/lib/dpkg')}`];
 
 async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
+  // The apt plugin's diagnosis runs beside this plugin's own look (each is read-only).
+  const [own, diagnosis] = await Promise.all([dpkgAndLists(ctx), aptDiagnosis(ctx)]);
+  return { ...own, diagnosis };
+}
+
+async function dpkgAndLists(ctx: PluginContext<unknown>): Promise<Omit<AptHealth, 'diagnosis'>> {
   const updates = '/var/lib/dpkg/updates';
   const interrupted = (await ctx.fs.stat(updates))
     ? (await ctx.fs.readDir(updates)).map((e) => e.name).filter((n) => /^\d+$/.test(n))
@@ -60,7 +66,6 @@ async function aptHealth(ctx: PluginContext<unknown>): Promise<AptHealth> {
     audit: (audit.stdout + audit.stderr).trim().slice(0, 4000),
     lists,
     newest_list_ms: newest,
-    diagnosis: await aptDiagnosis(ctx),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type PluginContext,
   type RegistryCapability,
 } from 'cx-ops/sdk';
+import { releaseStopSignals, takeStopSignals } from 'cx-ops/sdk/host';
 import { DaemonMetrics } from './daemon-metrics.js';
 import { readSettings, type DaemonConfig, type DaemonSettings } from './daemon-settings.js';
 import { DaemonState } from './daemon-state.js';
@@ -126,6 +127,57 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
       plugin: 'daemon',
     });
   const once = Boolean(o.once);
+  // SIGTERM/SIGINT from the first moment (the launcher held one that came while the kernel
+  // booted): one during start-up ends it after the step in progress, with the same clean exit 0.
+  // After the first, they act as by default (a second one kills). --once keeps their defaults.
+  let stopSignal: string | undefined;
+  let resolveStop: (sig: string) => void = () => undefined;
+  const stopRequested = new Promise<string>((resolve) => (resolveStop = resolve));
+  let giveBack = () => undefined as void;
+  if (once) releaseStopSignals();
+  else
+    giveBack = takeStopSignals((sig) => {
+      if (stopSignal) return;
+      stopSignal = sig;
+      giveBack();
+      resolveStop(sig);
+    });
+  // SIGHUP during start-up reloads once start-up is done (its default action would kill).
+  let reload: (() => Promise<void>) | undefined;
+  let hupPending = false;
+  const onHup = () => {
+    if (stopSignal) return;
+    if (reload) void reload();
+    else hupPending = true;
+  };
+  if (!once) process.on('SIGHUP', onHup);
+  try {
+    return await runDaemonSignalled(ctx, input, {
+      stopSignal: () => stopSignal,
+      stopRequested,
+      setReload: (fn) => {
+        reload = fn;
+        if (hupPending) void fn();
+      },
+    });
+  } finally {
+    process.off('SIGHUP', onHup);
+    giveBack();
+  }
+}
+
+async function runDaemonSignalled(
+  ctx: PluginContext<DaemonConfig>,
+  input: CommandInput,
+  signals: {
+    stopSignal(): string | undefined;
+    stopRequested: Promise<string>;
+    setReload(fn: () => Promise<void>): void;
+  },
+): Promise<number> {
+  const o = input.options;
+  const logFormat = (o.logFormat ?? 'text') as LogFormat;
+  const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
   const trimHeap = once ? () => undefined : heapTrimmer();
@@ -202,6 +254,7 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
   const notifier = systemdNotifier(ctx.exec, process.env, process.pid);
   let gen: Generation;
 
+  // eslint-disable-next-line prefer-const -- assigned once start-up gets that far; the closures defined before read it
   let server: DaemonHttpServer | undefined;
   let listening: { host: string; port: number } | undefined;
   let readySent = false;
@@ -507,8 +560,36 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     return h.status === 'healthy' ? 0 : 1;
   }
 
+  /** Stops what start-up started so far (in reverse), then the exit: 0. */
+  let servicesStarted = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const stop = async (signal: string) => {
+    // Sent while the shutdown proceeds, and awaited before the daemon exits: a helper still running
+    // at exit would be killed with the process's children, and systemd would never hear of it.
+    const stopping = notifier.notify({ STOPPING: '1' });
+    log.info('stopping', `${signal}: finishing in-flight work (up to ${gen.settings.config.grace_seconds}s)`);
+    if (watchdog) clearInterval(watchdog);
+    const finished = await gen.scheduler.stop(gen.settings.config.grace_seconds * 1000);
+    if (!finished)
+      log.warn(
+        'cancelled',
+        `in-flight work did not finish within ${gen.settings.config.grace_seconds}s and was cancelled`,
+      );
+    if (servicesStarted) await signalServices(gen, { stop: true });
+    if (server) await server.close();
+    log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
+    history?.close();
+    setActiveHistory(undefined);
+    setActiveMetrics(undefined);
+    await gen.shutdown?.().catch(() => undefined);
+    const told = await stopping;
+    if (!told.ok) log.warn('notify_failed', `systemd was not told STOPPING=1: ${told.error}`);
+    return 0;
+  };
+  let early = signals.stopSignal();
+  if (early) return stop(early);
+
   // The HTTP face comes up before the first cycle; READY=1 waits for both.
-  // eslint-disable-next-line prefer-const -- declared above: the closures defined before this read it
   server = new DaemonHttpServer(api.routes, httpLimits(settings, token));
   try {
     listening = await server.listen(settings.listen.host, settings.listen.port);
@@ -539,11 +620,13 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     `serving http://${listening.host.includes(':') ? `[${listening.host}]` : listening.host}:${listening.port}/ (health, metrics, API, dashboard)${token ? '; a bearer token is required' : ''}`,
     { host: listening.host, port: listening.port, token: Boolean(token) },
   );
+  if ((early = signals.stopSignal())) return stop(early);
+  servicesStarted = true;
   await signalServices(gen, { start: true, interval_ms: settings.intervalMs });
+  if ((early = signals.stopSignal())) return stop(early);
   gen.scheduler.start();
 
   // Watchdog: pinged at half systemd's period while the checks job keeps its schedule.
-  let watchdog: NodeJS.Timeout | undefined;
   const armWatchdog = () => {
     if (watchdog) clearInterval(watchdog);
     watchdog = undefined;
@@ -619,39 +702,6 @@ export async function runDaemon(ctx: PluginContext<DaemonConfig>, input: Command
     }
   };
 
-  const signal = await new Promise<string>((resolve) => {
-    const onHup = () => void reload();
-    const onStop = (sig: string) => () => {
-      process.off('SIGHUP', onHup);
-      process.off('SIGTERM', term);
-      process.off('SIGINT', int);
-      resolve(sig);
-    };
-    const term = onStop('SIGTERM');
-    const int = onStop('SIGINT');
-    process.on('SIGHUP', onHup);
-    process.on('SIGTERM', term);
-    process.on('SIGINT', int);
-  });
-  // Sent while the shutdown proceeds, and awaited before the daemon exits: a helper still running
-  // at exit would be killed with the process's children, and systemd would never hear of it.
-  const stopping = notifier.notify({ STOPPING: '1' });
-  log.info('stopping', `${signal}: finishing in-flight work (up to ${gen.settings.config.grace_seconds}s)`);
-  if (watchdog) clearInterval(watchdog);
-  const finished = await gen.scheduler.stop(gen.settings.config.grace_seconds * 1000);
-  if (!finished)
-    log.warn(
-      'cancelled',
-      `in-flight work did not finish within ${gen.settings.config.grace_seconds}s and was cancelled`,
-    );
-  await signalServices(gen, { stop: true });
-  await server.close();
-  log.info('stopped', 'stopped', { cycles: state.last?.cycle ?? 0 });
-  history?.close();
-  setActiveHistory(undefined);
-  setActiveMetrics(undefined);
-  await gen.shutdown?.().catch(() => undefined);
-  const told = await stopping;
-  if (!told.ok) log.warn('notify_failed', `systemd was not told STOPPING=1: ${told.error}`);
-  return 0;
+  signals.setReload(reload);
+  return stop(await signals.stopRequested);
 }

@@ -29,6 +29,7 @@ export default definePlugin<DaemonConfig>({
         { flags: '--log-format <format>', description: 'text (default) or json: one line per event on stderr' },
       ],
       help: 'Settings: the daemon: section of config.yaml (interval, listen, token_file, checks, history, ...).\nSignals: SIGHUP reloads config.yaml and plugin state; SIGTERM/SIGINT stop after in-flight work (daemon.grace_seconds).\nReadiness and watchdog go to systemd when NOTIFY_SOCKET is set (see the unit file in plugins-builtin/daemon/cx-ops.service).',
+      stopSignals: true,
       run: (ctx, input) => runDaemon(ctx as PluginContext<DaemonConfig>, input),
     }),
     historyCommand,

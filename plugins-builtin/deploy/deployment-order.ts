@@ -70,8 +70,9 @@ const waveCache = new WeakMap<ServiceGraph, number[][] | null>();
 
 /**
  * Waves by longest dependency chain: wave 0 has no dependencies; a service is in the wave after
- * its latest dependency. Returns null when there is a cycle. Kahn's algorithm on a flat
- * (CSR) reverse graph: linear in services + edges.
+ * its latest dependency; within a wave, services keep manifest order. Returns null when there is
+ * a cycle. Kahn's algorithm on a flat (CSR) reverse graph, then the services bucketed by wave in
+ * one counting pass (no sort): linear in services + edges.
  */
 export function waveIndexes(g: ServiceGraph): number[][] | null {
   const cached = waveCache.get(g);
@@ -90,25 +91,36 @@ export function waveIndexes(g: ServiceGraph): number[][] | null {
   for (let i = 0; i < n; i++) {
     for (let k = depStart[i]!; k < depStart[i + 1]!; k++) dependents[fill[depList[k]!]!++] = i;
   }
-  let frontier: number[] = [];
-  for (let i = 0; i < n; i++) if (indegree[i] === 0) frontier.push(i);
-  const waves: number[][] = [];
-  let seen = 0;
-  while (frontier.length) {
-    frontier.sort((a, b) => a - b);
-    waves.push(frontier);
-    seen += frontier.length;
-    const next: number[] = [];
-    for (let f = 0; f < frontier.length; f++) {
-      const i = frontier[f]!;
-      for (let k = start[i]!; k < start[i + 1]!; k++) {
-        const j = dependents[k]!;
-        if (--indegree[j]! === 0) next.push(j);
-      }
+  // Kahn's queue: a service's wave is final when its last dependency leaves the queue.
+  const wave = new Int32Array(n);
+  const queue = new Int32Array(n);
+  let tail = 0;
+  for (let i = 0; i < n; i++) if (indegree[i] === 0) queue[tail++] = i;
+  let waves = 0;
+  for (let head = 0; head < tail; head++) {
+    const i = queue[head]!;
+    const w = wave[i]! + 1;
+    if (w > waves) waves = w;
+    for (let k = start[i]!; k < start[i + 1]!; k++) {
+      const j = dependents[k]!;
+      if (wave[j]! < w) wave[j] = w;
+      if (--indegree[j]! === 0) queue[tail++] = j;
     }
-    frontier = next;
   }
-  const result = seen === n ? waves : null;
+  if (tail !== n) {
+    waveCache.set(g, null);
+    return null;
+  }
+  // Counting sort by wave, walking services in manifest order: each wave comes out in order.
+  const sizes = new Int32Array(waves);
+  for (let i = 0; i < n; i++) sizes[wave[i]!]!++;
+  const result: number[][] = new Array<number[]>(waves);
+  const at = new Int32Array(waves);
+  for (let w = 0; w < waves; w++) result[w] = new Array<number>(sizes[w]!);
+  for (let i = 0; i < n; i++) {
+    const w = wave[i]!;
+    result[w]![at[w]!++] = i;
+  }
   waveCache.set(g, result);
   return result;
 }

@@ -9,6 +9,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parsePlainYaml } from 'cx-ops/sdk/host';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { createRequire } from 'node:module';
+import { LEAN_MANIFEST_OPTIONS, LEAN_MANIFEST_VALIDATOR, leanManifestSchema } from './lean-manifest-schema.js';
 import type { ServiceManifest } from './manifest-types.js';
 
 /** One problem of a manifest: where it is and what is wrong. */
@@ -36,29 +37,29 @@ export type ReadResult = { ok: true; source: ManifestSource } | { ok: false; pro
 
 // The shipped schema file itself (dist/schemas beside the compiled plugins); a JSON module
 // import would be cleaner, but the build's target strips import attributes.
-const schema = createRequire(import.meta.url)('../../schemas/deploy-manifest.schema.json') as Record<string, unknown>;
+const require = createRequire(import.meta.url);
+const schema = require('../../schemas/deploy-manifest.schema.json') as Record<string, unknown>;
 
 // Two validators of the one schema: a lean one that stops at the first error (what a valid
-// manifest, the usual case, goes through), and one that collects every error with its schema
-// and data for the messages, compiled only when the lean one fails.
+// manifest, the usual case, goes through; precompiled by the build), and one that collects every
+// error with its schema and data for the messages, compiled only when the lean one fails.
 let lean: ValidateFunction | undefined;
 let explaining: ValidateFunction | undefined;
 function schemaValid(data: unknown): boolean {
-  lean ??= new Ajv({ strict: true, allowUnionTypes: true }).compile(firstMatch(schema) as Record<string, unknown>);
+  lean ??= leanValidator();
   return lean(data);
 }
 
-/**
- * The schema with each oneOf read as anyOf, for the lean validator only. Every oneOf of the
- * manifest schema chooses between disjoint types (a test checks), so the two accept the same
- * documents; but oneOf tries every branch and records an error object for each that does not
- * match (two per service of a 10,000-service manifest), where anyOf stops at the first match.
- */
-function firstMatch(s: unknown): unknown {
-  if (Array.isArray(s)) return s.map(firstMatch);
-  if (s === null || typeof s !== 'object') return s;
-  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k === 'oneOf' ? 'anyOf' : k, firstMatch(v)]));
+/** The build's precompiled lean validator (dist), else the schema compiled here once. */
+function leanValidator(): ValidateFunction {
+  try {
+    const mod = require(`./${LEAN_MANIFEST_VALIDATOR}`) as { default?: ValidateFunction } & ValidateFunction;
+    return mod.default ?? mod;
+  } catch {
+    return new Ajv(LEAN_MANIFEST_OPTIONS).compile(leanManifestSchema(schema) as Record<string, unknown>);
+  }
 }
+
 function explain(): ValidateFunction {
   explaining ??= new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(schema);
   return explaining;

@@ -386,10 +386,38 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
   }
 }
 
-/** `hotfix list`: applied modules and runs. */
+/** Who holds the hotfix lock now (a live apply or rollback), or null; taken and given back at once when free. */
+async function lockHolder(ctx: Ctx): Promise<{ pid: number; command: string } | null> {
+  try {
+    await (await ctx.lock('hotfix', { what: 'hotfix list' })).release();
+    return null;
+  } catch (e) {
+    if (e instanceof CxError && e.code === 'CX_ERR_STATE_LOCKED')
+      return { pid: Number(e.params.pid), command: String(e.params.command ?? '') };
+    return null; // the lock cannot be read (another user's data directory): states as the journals say
+  }
+}
+
+/**
+ * The run a live holder of the lock is working on: the run its rollback names, or the newest
+ * unfinished run of the module its apply names. Its journal looks interrupted; it is running.
+ */
+function liveRun(runs: RunSummary[], holder: { command: string }): RunSummary | undefined {
+  const words = holder.command.split(' ');
+  const at = words.indexOf('hotfix');
+  const verb = words[at + 1];
+  const what = words.slice(at + 2).join(' ');
+  if (verb === 'rollback') return runs.find((r) => r.run === what && r.state === 'interrupted');
+  if (verb === 'apply') return runs.find((r) => r.module_dir === what && r.state === 'interrupted');
+  return undefined;
+}
+
+/** `hotfix list`: applied modules and runs (a run under way is shown running, with its process). */
 export async function listCommand(ctx: Ctx, input: CommandInput): Promise<number> {
   const applied = await readApplied(ctx);
   const runs = await allRuns(ctx);
+  const holder = runs.some((r) => r.state === 'interrupted') ? await lockHolder(ctx) : null;
+  const live = holder ? liveRun(runs, holder) : undefined;
   const out = {
     applied: Object.entries(applied).map(([module, v]) => ({ module, ...v })),
     runs: runs.map((r) => ({
@@ -397,7 +425,8 @@ export async function listCommand(ctx: Ctx, input: CommandInput): Promise<number
       module: r.module_dir,
       schema_version: r.schema_version,
       started: r.started,
-      state: r.state,
+      state: r === live ? 'running' : r.state,
+      ...(r === live ? { pid: holder!.pid, command: holder!.command } : {}),
       journal: r.journal,
     })),
   };
@@ -414,7 +443,10 @@ export async function listCommand(ctx: Ctx, input: CommandInput): Promise<number
   ];
   lines.push(
     ...(out.runs.length
-      ? out.runs.map((r) => `  ${r.run}  ${r.state.padEnd(19)} ${r.module} ${r.schema_version}`)
+      ? out.runs.map(
+          (r) =>
+            `  ${r.run}  ${r.state.padEnd(19)} ${r.module} ${r.schema_version}${'pid' in r ? ` (pid ${r.pid}: ${r.command})` : ''}`,
+        )
       : ['  (none)']),
   );
   ctx.io.out(`${lines.join('\n')}\n`);

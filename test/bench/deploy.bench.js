@@ -63,10 +63,11 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-export async function benchDeploy() {
+export async function benchDeploy(sizes = [1000, 10000, 100000]) {
   const { readManifest } = await import(dist('read-manifest.js'));
   const { validateServiceManifest } = await import(dist('validate-manifest.js'));
   const { planText } = await import(dist('deployment-plan.js'));
+  const { parse: yamlParse } = await import('yaml');
   /** What `deploy plan FILE` does after reading the file: its printed length. */
   const plan = (text, file) => {
     const r = readManifest(text, file);
@@ -80,7 +81,7 @@ export async function benchDeploy() {
   const dir = await mkdtemp(join(tmpdir(), 'cx-bench-deploy-'));
   const load = [loadavg()[0]];
   try {
-    for (const n of [1000, 10000, 100000]) {
+    for (const n of sizes) {
       let m = manifest(n);
       const edges = m.edges;
       const tsortInput = join(dir, `edges-${n}.txt`);
@@ -113,6 +114,62 @@ export async function benchDeploy() {
       }
       const base = median(theirs);
       rows.push({ name: `tsort, ${n} services / ${edges} edges (baseline)`, median: base, unit: 'ms' });
+      // Where the time goes, in the same run: the reading alone (JSON.parse is the floor; the
+      // `yaml` library, which a manifest outside the plain subset goes through, is the YAML
+      // baseline), and validate + plan after reading (the algorithms: graph, Kahn's waves, checks).
+      {
+        const read = { yaml: [], json: [], after: [], parse: [], lib: [] };
+        for (let i = 0; i < (n >= 100000 ? 3 : 11); i++) {
+          for (const form of ['yaml', 'json']) {
+            gc();
+            const t = process.hrtime.bigint();
+            const r = readManifest(form === 'yaml' ? yaml : json, `bench.${form}`);
+            read[form].push(Number(process.hrtime.bigint() - t) / 1e6);
+            if (form === 'json') {
+              gc();
+              const t2 = process.hrtime.bigint();
+              validateServiceManifest(r.source);
+              planText(r.source.manifest);
+              read.after.push(Number(process.hrtime.bigint() - t2) / 1e6);
+            }
+          }
+          gc();
+          const t = process.hrtime.bigint();
+          JSON.parse(json);
+          read.parse.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }
+        // The full YAML parser takes seconds at 10,000 services: a few runs, not at 100,000.
+        if (n <= 10000)
+          for (let i = 0; i < (n === 10000 ? 3 : 5); i++) {
+            gc();
+            const t = process.hrtime.bigint();
+            yamlParse(yaml, { uniqueKeys: true });
+            read.lib.push(Number(process.hrtime.bigint() - t) / 1e6);
+          }
+        const row = (name, xs, baseline) =>
+          rows.push({
+            name: `${name}, ${n} services`,
+            median: median(xs),
+            unit: 'ms',
+            target: 'none',
+            ...(baseline ? { baseline } : {}),
+          });
+        row('JSON.parse of the JSON manifest (floor)', read.parse);
+        if (read.lib.length) row('yaml library parse of the YAML manifest (baseline)', read.lib);
+        row(
+          'read YAML manifest (plain-YAML reader + schema check)',
+          read.yaml,
+          read.lib.length ? { name: 'yaml library', value: median(read.lib) } : undefined,
+        );
+        row('read JSON manifest (JSON.parse + duplicate-key count + schema check)', read.json, {
+          name: 'JSON.parse',
+          value: median(read.parse),
+        });
+        row('validate + plan text after reading (graph, Kahn waves, checks)', read.after, {
+          name: 'tsort',
+          value: base,
+        });
+      }
       for (const form of ['yaml', 'json']) {
         const wall = median(ours[form]);
         perElement[form][n] = (wall * 1000) / (n + edges);
@@ -185,6 +242,7 @@ export async function benchDeploy() {
   for (const form of ['yaml', 'json']) {
     const at10k = perElement[form][10000];
     const at100k = perElement[form][100000];
+    if (at10k === undefined || at100k === undefined) continue;
     const growth = at100k / at10k;
     const row = rows.find((r) => r.name.startsWith(`deploy plan incl. validation, ${form.toUpperCase()}, 100000`));
     row.target = `linear: ${growth <= 2 ? 'met' : 'MISSED'} (${at10k.toFixed(2)} µs per service+edge at 10k, ${at100k.toFixed(2)} µs at 100k: ${growth.toFixed(2)}×; up to 2× counts as linear)`;
@@ -210,5 +268,6 @@ function describe(r) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   // Not run.js's printTable: importing run.js runs every benchmark.
   console.log('wall-clock medians; cpu is user+system of this process (including its GC threads)');
-  for (const r of await benchDeploy()) console.log(describe(r));
+  const sizes = process.argv.slice(2).map(Number);
+  for (const r of await benchDeploy(sizes.length ? sizes : undefined)) console.log(describe(r));
 }

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -190,6 +190,20 @@ describe('fs capability: writes', () => {
     expect(statSync(join(granted, 'a', 'conf')).mode & 0o777).toBe(0o640);
     await fs.remove(join(granted, 'a'), { recursive: true });
     expect((await readdir(granted)).sort()).toEqual(['ok.txt']);
+  });
+
+  it('an atomic write (ctx.localFs and ctx.fs) sweeps the temp files dead writers of that file left; a live one and other names stay', async () => {
+    const dead = spawnSync('true').pid!;
+    const kept = [`.conf.cx-${process.ppid}-0a1b2c3d.tmp`, `.other.cx-${dead}-0a1b2c3d.tmp`, 'conf.bak'];
+    for (const name of [...kept, `.conf.cx-${dead}-deadbeef.tmp`, `.conf.cx-${dead}-00112233.tmp`])
+      await writeFile(join(granted, name), 'half');
+    const { localFs, fs } = caps([`write:${granted}`, `read:${granted}`]);
+    await localFs.writeFile(join(granted, 'conf'), 'one\n');
+    expect((await readdir(granted)).sort()).toEqual([...kept, 'conf', 'ok.txt'].sort());
+    await writeFile(join(granted, `.ok.txt.cx-${dead}-deadbeef.tmp`), 'half');
+    await fs.writeBytes(join(granted, 'ok.txt'), new Uint8Array([1]));
+    expect((await readdir(granted)).sort()).toEqual([...kept, 'conf', 'ok.txt'].sort());
+    expect(readFileSync(join(granted, 'conf'), 'utf8')).toBe('one\n');
   });
 
   it('denies writes through symlinks and outside the grant', async () => {

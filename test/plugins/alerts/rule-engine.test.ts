@@ -155,7 +155,7 @@ alerts:
 `);
     s.silences.push({
       id: 's1',
-      matchers: { alertname: 'disk' },
+      matchers: [{ name: 'alertname', op: '=', value: 'disk' }],
       starts_at: s.now(),
       ends_at: s.now() + 2 * 3_600_000,
       comment: 'maintenance',

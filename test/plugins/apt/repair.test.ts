@@ -56,9 +56,15 @@ beforeEach(() => {
 describe('repair apt against a real dpkg database in a temp root', () => {
   it('reports a healthy system as ok and changes nothing', async () => {
     world.aptGet(['install', '-y', '-q', 'cx-demo=1.0']);
-    const { code, report } = await repair(await hostFor(world));
+    const host = await hostFor(world);
+    const { code, report } = await repair(host);
     expect(code).toBe(0);
     expect(report).toMatchObject({ status: 'ok', problems: [], actions: [], statusBackup: null });
+    // Dependencies and lists were read in-process and found sound: apt's check (its whole cache
+    // rebuilt where pkgcache is off) was not needed.
+    const execs = (await host.audit()).filter((a) => a.capability === 'exec');
+    expect(execs.filter((a) => a.target === 'apt-get' && JSON.stringify(a.args).includes('"check"'))).toEqual([]);
+    expect(execs.some((a) => a.target === 'sh' && JSON.stringify(a.args).includes('cat-file'))).toBe(true);
   });
 
   it('finishes an interrupted configure (dpkg --unpack without configure); dry run first changes nothing', async () => {

@@ -1,6 +1,7 @@
 import { appendFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { LIST_SANITY_SCRIPT } from '../../../plugins-builtin/apt/list-sanity.js';
 import { LIST_FIELDS_SCRIPT } from '../../../plugins-builtin/checks-packages/apt-upgradable.js';
 import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
 
@@ -14,10 +15,13 @@ afterEach(async () => {
 async function aptCalls(root: string): Promise<string[]> {
   const text = await readFile(join(root, 'var/log/cx/audit.jsonl'), 'utf8').catch(() => '');
   // The lists are read as `sh -c LIST_FIELDS_SCRIPT apt-helper <list>` (apt's helper, cut by grep).
+  // The apt plugin's diagnosis reads them once more as `sh -c LIST_SANITY_SCRIPT sh apt-helper <lists>`.
   const shown = (r: { target: string; args: string[] }) =>
     r.target === 'sh' && r.args[1] === LIST_FIELDS_SCRIPT
       ? `sh -c <list fields> ${r.args.slice(2).join(' ')}`
-      : `${r.target} ${r.args.join(' ')}`;
+      : r.target === 'sh' && r.args[1] === LIST_SANITY_SCRIPT
+        ? `sh -c <list sanity> ${r.args.slice(3).join(' ')}`
+        : `${r.target} ${r.args.join(' ')}`;
   return text
     .split('\n')
     .filter(Boolean)
@@ -60,16 +64,18 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     expect((await aptCalls(h.root)).sort()).toEqual([
       `dpkg --admindir=${h.root}/var/lib/dpkg --audit`,
       'dpkg --print-architecture',
-      // The apt plugin's diagnosis (shared with repair apt): dpkg usable, its audit (apt-get check too, not listed here).
+      // The apt plugin's diagnosis (shared with repair apt): dpkg usable, its audit, the lists read
+      // whole (apt-get check, not listed here, runs only when the in-process look finds something).
       `dpkg --root=${h.root} --admindir=${h.root}/var/lib/dpkg --force-script-chrootless --audit`,
       'dpkg --version',
       `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`,
       `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
+      `sh -c <list sanity> /usr/lib/apt/apt-helper ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
     ]);
 
     const warm = await h.json(pkgChecks);
     expect(warm.report.results.map((r) => r.details.cached)).toEqual([true, true]);
-    expect(await aptCalls(h.root)).toHaveLength(6); // apt's helper and dpkg were not started again
+    expect(await aptCalls(h.root)).toHaveLength(7); // apt's helper and dpkg were not started again
 
     // A package left unpacked: the status file changed, so both answers are recomputed.
     await appendFile(
@@ -88,7 +94,7 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
         audit: expect.stringContaining('baz'),
       },
     });
-    expect(await aptCalls(h.root)).toHaveLength(12);
+    expect(await aptCalls(h.root)).toHaveLength(14);
 
     // Dropping the security source changes apt's answer without touching the lists.
     await writeFile(

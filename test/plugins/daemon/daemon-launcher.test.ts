@@ -21,7 +21,7 @@ describe('cx-ops-daemon', () => {
     const dir = join(host.root, 'plugins/import-marker');
     await cp(daemonFixture('import-marker'), dir, { recursive: true });
     await enableTrusted(host, dir, 'import-marker');
-    await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
+    await host.config('daemon:\n  interval: 5s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
     const marker = join(host.root, 'home/imported-by');
     const importers = async () =>
       (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);

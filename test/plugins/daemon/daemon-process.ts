@@ -92,6 +92,9 @@ export async function daemonRoot(fixture?: string): Promise<DaemonRoot> {
           extendEnv: false,
           stdin: 'ignore',
           buffer: false,
+          // No SIGKILL 5 s after a SIGTERM (execa's default): under load a clean stop can take
+          // longer, and the kill would pass for the daemon dying of the signal.
+          forceKillAfterDelay: false,
           stderr: 'pipe',
           stdout: 'pipe',
         },

@@ -1,6 +1,10 @@
 // The manifest reader and validateServiceManifest: the seed's examples, every bad-input case of
 // issue 16 at once with the seed's messages and their positions, YAML syntax, JSON, schema.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { readManifest, type ManifestSource } from '../../../plugins-builtin/deploy/read-manifest.js';
 import { validateServiceManifest } from '../../../plugins-builtin/deploy/validate-manifest.js';
@@ -337,6 +341,34 @@ describe('the schema', () => {
     };
     walk(schema);
     expect(found.length).toBeGreaterThan(3);
+  });
+});
+
+describe("the build's precompiled lean validator", () => {
+  // Every deploy command reads a manifest: the build compiles the lean validator once, so no
+  // process compiles the schema at start (it was most of a small plan's time).
+  const file = new URL('../../../dist/plugins-builtin/deploy/deploy-manifest.validator.cjs', import.meta.url);
+  const schema = JSON.parse(
+    readFileSync(new URL('../../../schemas/deploy-manifest.schema.json', import.meta.url), 'utf8'),
+  );
+  const load = createRequire(import.meta.url);
+
+  it('is in dist beside the plugin and judges manifests as the schema does', () => {
+    const mod = load(fileURLToPath(file)) as { default?: (d: unknown) => boolean } & ((d: unknown) => boolean);
+    const precompiled = mod.default ?? mod;
+    const strict = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+    const valid = [fixture('basic.yaml'), fixture('full-stack.yaml')].map((t) => parseYaml(t) as Record<string, any>);
+    const invalid = [
+      { services: { a: { enable: true, ip: '127.0.0.11' } } },
+      { services: { a: { enable: true, ip: '127.0.0.11', hostname: 'a', restart_policy: 'sometimes' } } },
+      { services: { a: { enable: true, ip: '127.0.0.11', hostname: 'a', colour: 'red' } } },
+      { services: { a: { enable: true, ip: '127.0.0.300', hostname: 'a' } } },
+      { services: { a: { enable: true, ip: '127.0.0.11', hostname: 'a', depends_on: 'b' } } },
+      { network: { gateway: 1 }, services: {} },
+      { services: [] },
+    ];
+    for (const d of valid) expect([precompiled(d), strict(d)]).toEqual([true, true]);
+    for (const d of invalid) expect([precompiled(d), strict(d)], JSON.stringify(d)).toEqual([false, false]);
   });
 });
 

@@ -74,7 +74,19 @@ describe('one hotfix run at a time', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const second = await h.run(['hotfix', 'apply', mod, '-y']);
+      // `hotfix list` shows the live run as running (by the lock's holder), not interrupted.
+      const listed = JSON.parse((await h.run(['hotfix', 'list', '--json'])).stdout);
+      const text = (await h.run(['hotfix', 'list'])).stdout;
       await writeFile(h.real('go'), '');
+      expect(listed.runs).toEqual([
+        expect.objectContaining({
+          module: slow,
+          state: 'running',
+          pid: expect.any(Number),
+          command: `cx-ops hotfix apply ${slow}`,
+        }),
+      ]);
+      expect(text).toMatch(new RegExp(`running +${slow} 1\\.0\\.0 \\(pid \\d+: cx-ops hotfix apply ${slow}\\)`));
       expect(second.exitCode, second.stderr).toBe(5);
       expect(second.stderr).toMatch(
         new RegExp(
