@@ -3,7 +3,7 @@
  * and Atomics, keeps the host channel (`__cx_send`, an ivm.Callback that only copies strings and
  * numbers out) in a closure, and leaves three functions for the sandbox process to reference:
  *   __cx_register(definition) -> shape JSON text
- *   __cx_dispatch(callId, targetText, inputText, ctxText) -> Promise<'R'+json | 'E'+json>
+ *   __cx_dispatch(callId, targetText, inputText, ctxKey, ctxText) -> Promise<'R'+json | 'E'+json>
  *   __cx_reply(hid, ok, text)   (answers of host calls)
  * The sandbox process takes references to them and deletes them from the global object before
  * plugin code runs. No ivm Reference ever reaches plugin code: its ctx holds plain functions
@@ -30,6 +30,8 @@ const Err = Error;
 const P = Promise;
 const M = Map;
 const St = Set;
+const setSize = Object.getOwnPropertyDescriptor(Set.prototype, 'size').get;
+const apply = Reflect.apply;
 const freeze = Object.freeze;
 const isArray = Array.isArray;
 const S = String;
@@ -161,7 +163,7 @@ function makeFs(callId, view, root) {
   };
   const r = view === 'fs' && root !== '/' ? root.replace(/[/]+$/, '') : '';
   return freeze({
-    readFile: call('readFile'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
+    readFile: call('readFile'), readSmallFiles: call('readSmallFiles'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
     statfs: call('statfs'), readlink: call('readlink'), writeFile: call('writeFile'),
     writeBytes: function (path, data, options) {
       let b;
@@ -240,6 +242,20 @@ function makeCtx(callId, data, open) {
     plugins: freeze({ list: call('plugins.list'), enable: call('plugins.enable'), disable: call('plugins.disable'), installDir: data.installDir }),
   });
 }
+// The data of each context, parsed once per isolate (the kernel makes a new context, under a new
+// key, when a plugin's config or grants change). Its config object is shared by the calls of that
+// context, as a trusted plugin's is.
+const contexts = new M();
+function contextData(key, text) {
+  let data = contexts.get(key);
+  if (data === undefined) {
+    data = parse(text);
+    data.env = freeze(data.env);
+    contexts.set(key, data);
+    if (contexts.size > 16) contexts.delete(contexts.keys().next().value);
+  }
+  return data;
+}
 g.__cx_register = function (def) {
   if (!def || typeof def !== 'object') throw new Err('its default export is not an object; export default definePlugin({ ... })');
   const contributes = isArray(def.contributes) ? def.contributes : [];
@@ -304,11 +320,11 @@ async function releaseAll(open) {
     try { await all[i](); } catch (e) { /* the host released it already */ }
   }
 }
-g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
+g.__cx_dispatch = async function (callId, targetText, inputText, ctxKey, ctxText) {
   const open = new St();
   try {
     const target = parse(targetText);
-    const ctx = makeCtx(callId, parse(ctxText), open);
+    const ctx = makeCtx(callId, contextData(ctxKey, ctxText), open);
     const input = parse(inputText);
     let out;
     if (target.type === 'activate') out = fns.def.activate ? await fns.def.activate(ctx) : null;
@@ -322,10 +338,10 @@ g.__cx_dispatch = async function (callId, targetText, inputText, ctxText) {
       if (!c) throw new Err('no ' + target.kind + " '" + target.id + "' in this plugin");
       out = await c.run(ctx, input);
     }
-    await releaseAll(open);
+    if (apply(setSize, open, [])) await releaseAll(open);
     return 'R' + encode(out, 'the result', LIMITS.maxOutputBytes);
   } catch (e) {
-    await releaseAll(open);
+    if (apply(setSize, open, [])) await releaseAll(open);
     return 'E' + errorText(e);
   }
 };

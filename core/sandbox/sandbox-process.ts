@@ -18,7 +18,7 @@ import { CxError, messageOf } from '../errors.js';
 import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
 import { MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
-import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
+import { keepContext, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 
 /** What to run in a sandboxed plugin. */
 export type CallTarget =
@@ -62,8 +62,11 @@ interface Pending {
   ended?: AbortController;
   resolve(text: string): void;
   reject(e: Error): void;
-  /** The deadline; armed once the sandbox process is up (its start-up is not the plugin's time). */
-  timer?: NodeJS.Timeout;
+  /**
+   * When its time is up (performance.now() ms); set once the sandbox process is up (its start-up
+   * is not the plugin's time). One sweep timer per process serves every deadline.
+   */
+  deadline?: number;
 }
 
 /** How long a new sandbox process may take to start before it is killed. */
@@ -106,12 +109,18 @@ export function workerCommand(limits: SandboxLimits): { file: string; args: stri
   return { file: argv[0]!, args: argv.slice(1), pdeathsig: tools.setpriv };
 }
 
-/** The context's plain data as the isolate gets it, made once per context (a context's data never changes). */
-const contextTexts = new WeakMap<PluginContext, string>();
-function contextText(ctx: PluginContext): string {
-  let text = contextTexts.get(ctx);
-  if (text === undefined) contextTexts.set(ctx, (text = JSON.stringify(contextData(ctx))));
-  return text;
+/** A context's plain data as the isolate gets it, and the number it is sent under. */
+interface ContextText {
+  key: number;
+  text: string;
+}
+/** Made once per context (a context's data never changes). */
+const contextTexts = new WeakMap<PluginContext, ContextText>();
+let contextKeys = 0;
+function contextText(ctx: PluginContext): ContextText {
+  let c = contextTexts.get(ctx);
+  if (c === undefined) contextTexts.set(ctx, (c = { key: ++contextKeys, text: JSON.stringify(contextData(ctx)) }));
+  return c;
 }
 
 export class SandboxProcess {
@@ -119,6 +128,11 @@ export class SandboxProcess {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly aborting = new Map<number, NodeJS.Timeout>();
+  /** Keys of the context texts the current child holds (see KEPT_CONTEXTS). */
+  private sentContexts = new Set<number>();
+  /** The one deadline timer (unref'd: a pending call keeps the loop alive through the child) and when it fires. */
+  private sweepTimer?: NodeJS.Timeout;
+  private sweepDue = Infinity;
   /** Whether the current child holds the plugin's isolate. */
   private loaded = false;
   private stderrTail = '';
@@ -168,24 +182,37 @@ export class SandboxProcess {
   }
 
   async call(target: CallTarget, input: Json, ctx: PluginContext, raised?: CxError[]): Promise<Json> {
-    const ctxText = contextText(ctx);
+    const c = contextText(ctx);
     const inputText = JSON.stringify(input ?? null);
+    const targetText = JSON.stringify(target);
     const where = whereOf(target);
     for (let attempt = 0; ; attempt++) {
       if (!this.loaded || !this.child) await this.load();
       try {
-        const text = await this.request({ kind: 'call', where, ctx, raised }, (id) => ({
-          t: 'call',
-          id,
-          name: this.name,
-          target: JSON.stringify(target),
-          input: inputText,
-          ctx: ctxText,
-        }));
+        const text = await this.request({ kind: 'call', where, ctx, raised }, (id) => {
+          // Decided when the message is written: the child that gets it is the one started by then.
+          const known = this.sentContexts.has(c.key);
+          if (!known) keepContext(this.sentContexts, c.key);
+          return {
+            t: 'call',
+            id,
+            name: this.name,
+            target: targetText,
+            input: inputText,
+            ctxKey: c.key,
+            ...(known ? {} : { ctx: c.text }),
+          };
+        });
         return JSON.parse(text) as Json;
       } catch (e) {
+        const retry = e as { notLoaded?: boolean; noContext?: boolean };
+        if (attempt === 0 && retry.noContext) {
+          // The child lost track of a context text (it should not): send everything again once.
+          this.sentContexts.clear();
+          continue;
+        }
         // The isolate went away between load and call (another call's limit): load again once.
-        if ((e as { notLoaded?: boolean }).notLoaded && attempt === 0) {
+        if (attempt === 0 && retry.notLoaded) {
           this.loaded = false;
           continue;
         }
@@ -197,6 +224,8 @@ export class SandboxProcess {
   /** Kills the sandbox process; calls in flight fail with CX_ERR_SANDBOX_CRASHED. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.sweepTimer);
+    this.sweepTimer = undefined;
     const child = this.child;
     if (!child) return;
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -209,7 +238,7 @@ export class SandboxProcess {
   }
 
   private request(
-    p: Omit<Pending, 'resolve' | 'reject' | 'timer' | 'ended'>,
+    p: Omit<Pending, 'resolve' | 'reject' | 'deadline' | 'ended'>,
     message: (id: number) => ToChild,
   ): Promise<string> {
     if (this.closed)
@@ -221,14 +250,39 @@ export class SandboxProcess {
     return new Promise<string>((resolve, reject) => {
       const pending: Pending = { ...p, resolve, reject };
       this.pending.set(id, pending);
-      if (this.ready) this.arm(id, pending);
+      if (this.ready) this.arm(pending);
       this.updateRef();
       this.send(message(id));
     });
   }
 
-  private arm(id: number, p: Pending): void {
-    p.timer ??= setTimeout(() => this.deadline(id), this.limits.callTimeoutMs);
+  /** Starts a call's time. Deadlines are swept by one timer, not a timer per call (set and cleared each round trip). */
+  private arm(p: Pending): void {
+    if (p.deadline !== undefined) return;
+    p.deadline = performance.now() + this.limits.callTimeoutMs;
+    if (p.deadline < this.sweepDue) this.sweepAt(p.deadline);
+  }
+
+  private sweepAt(due: number): void {
+    clearTimeout(this.sweepTimer);
+    this.sweepDue = due;
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, Math.ceil(due - performance.now())));
+    this.sweepTimer.unref();
+  }
+
+  /** Fails the calls whose time is up and sets the timer for the next deadline. */
+  private sweep(): void {
+    this.sweepTimer = undefined;
+    this.sweepDue = Infinity;
+    // A timer may fire up to a millisecond before performance.now() says it is due (the loop's clock).
+    const now = performance.now() + 1;
+    let next = Infinity;
+    for (const [id, p] of [...this.pending]) {
+      if (p.deadline === undefined || !this.pending.has(id)) continue;
+      if (p.deadline <= now) this.deadline(id);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (next !== Infinity && !this.closed) this.sweepAt(next);
   }
 
   /**
@@ -248,7 +302,6 @@ export class SandboxProcess {
   private settle(id: number): Pending | undefined {
     const p = this.pending.get(id);
     if (!p) return undefined;
-    clearTimeout(p.timer);
     this.pending.delete(id);
     p.ended?.abort();
     this.updateRef();
@@ -269,6 +322,11 @@ export class SandboxProcess {
       case 'internal':
         this.loaded = false;
         return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: escapeControl(f.message) });
+      case 'no-context':
+        return Object.assign(
+          new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its context was not known' }),
+          { noContext: true },
+        );
       case 'not-loaded':
         return Object.assign(
           new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }),
@@ -304,7 +362,7 @@ export class SandboxProcess {
       case 'ready': {
         this.ready = true;
         clearTimeout(this.startTimer);
-        for (const [id, p] of this.pending) this.arm(id, p);
+        for (const p of this.pending.values()) this.arm(p);
         return;
       }
       case 'loaded':
@@ -384,6 +442,7 @@ export class SandboxProcess {
     this.child = child;
     this.loaded = false;
     this.ready = false;
+    this.sentContexts = new Set();
     this.stderrTail = '';
     this.startTimer = setTimeout(() => {
       if (this.child === child && !this.ready) this.kill();

@@ -15,7 +15,7 @@
 import ivm from 'isolated-vm';
 import { BOOTSTRAP } from './bootstrap.js';
 import { MAX_HOST_CALL_BYTES, textProblem, type SandboxLimits } from './limits.js';
-import { type FailureInfo, type FromChild, type ToChild } from './protocol.js';
+import { keepContext, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
 
 /** Host calls one plugin may have waiting; more are refused inside the plugin. */
 export const MAX_OUTSTANDING_HOST_CALLS = 1024;
@@ -37,8 +37,8 @@ const then = Promise.prototype.then;
 const stringify = JSON.stringify;
 const S = String;
 delete g.__cx_done;
-g.__cx_start = function (id, target, input, ctx) {
-  then.call(dispatch(id, target, input, ctx), function (text) { done(id, text); }, function (e) {
+g.__cx_start = function (id, target, input, ctxKey, ctx) {
+  then.call(dispatch(id, target, input, ctxKey, ctx), function (text) { done(id, text); }, function (e) {
     done(id, 'E' + stringify({ message: 'the sandbox bootstrap failed: ' + S(e), code: null }));
   });
 };
@@ -60,6 +60,8 @@ interface Loaded {
 }
 
 let cur: Loaded | null = null;
+/** Context texts by key, as the kernel sent them (it sends each once; see KEPT_CONTEXTS). */
+const contexts = new Map<number, string>();
 
 function send(m: FromChild): void {
   if (process.connected) process.send!(m);
@@ -241,14 +243,20 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
 }
 
 function call(m: Extract<ToChild, { t: 'call' }>): void {
+  if (typeof m.ctx === 'string') keepContext(contexts, m.ctxKey, m.ctx);
+  const ctx = contexts.get(m.ctxKey);
   const p = cur;
   if (!p || p.isolate.isDisposed || p.name !== m.name) {
     send({ t: 'result', id: m.id, ok: false, error: { kind: 'not-loaded', message: 'not loaded' } });
     return;
   }
+  if (ctx === undefined) {
+    send({ t: 'result', id: m.id, ok: false, error: { kind: 'no-context', message: 'no such context' } });
+    return;
+  }
   p.running.set(m.id, performance.now() + p.limits.callTimeoutMs);
   stretch(p, () =>
-    p.start.applySync(undefined, [m.id, m.target, m.input, m.ctx], {
+    p.start.applySync(undefined, [m.id, m.target, m.input, m.ctxKey, ctx], {
       arguments: { copy: true },
       timeout: stretchTimeout(p),
     }),

@@ -80,7 +80,7 @@ export interface AlertInstance {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   state: 'pending' | 'firing' | 'resolved';
-  /** Consecutive cycles the condition held. */
+  /** Consecutive cycles the condition held (counted up to the rule's `for`). */
   active_cycles: number;
   /** When it started firing (epoch ms). */
   starts_at: number;

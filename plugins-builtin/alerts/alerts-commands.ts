@@ -16,7 +16,7 @@ import {
 } from 'cx-ops/sdk';
 import type { StoredEvent } from '../daemon/history-store.js';
 import type { AlertRule, RuleSet, Silence } from './alert-types.js';
-import { loadState, saveState, serially } from './alert-store.js';
+import { loadState, locked, saveState } from './alert-store.js';
 import { currentRules, hostOf, sendOne } from './alerts-runtime.js';
 import { alertsErrors } from './errors.js';
 import { matcherText, parseMatcher, type LabelMatcher } from './label-matchers.js';
@@ -225,7 +225,7 @@ async function silence(ctx: PluginContext<unknown>, input: CommandInput): Promis
     created_by: safeUser(),
   };
   const shown = matchers.map(matcherText).join(',');
-  await serially(() =>
+  await locked(ctx, () =>
     saveState(
       ctx,
       [{ key: `silence/${s.id}`, value: s }],
@@ -280,7 +280,7 @@ async function unsilence(ctx: PluginContext<unknown>, input: CommandInput): Prom
       suggestions: closest(what, [...live.map((s) => s.id), ...live.map((s) => ruleOf(s) ?? '')]),
     });
   const ended = hit.map((s) => ({ ...s, ends_at: now }));
-  await serially(() =>
+  await locked(ctx, () =>
     saveState(
       ctx,
       ended.map((s) => ({ key: `silence/${s.id}`, value: s })),

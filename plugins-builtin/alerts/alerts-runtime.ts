@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { CxError, messageOf, type CheckResult, type ContributionInfo, type PluginContext } from 'cx-ops/sdk';
 import type { MetricSample } from '../daemon/metric-kind.js';
 import type { Notification, RuleSet } from './alert-types.js';
-import { loadState, saveState, serially, type AlertEvent, type QueuedNotification } from './alert-store.js';
+import { loadState, locked, saveState, type AlertEvent, type QueuedNotification } from './alert-store.js';
+import type { EngineState } from './alert-types.js';
 import { alertReceiverKind } from './receiver-kind.js';
 import { dispatch, indexRules, mutesAt, observe, type RuleIndex, type Transition } from './rule-engine.js';
 import { expireEventAlerts, observeEvents, type ObservedEvent } from './event-rules.js';
@@ -31,10 +32,15 @@ export const NOTIFICATIONS_METRIC = 'cx_ops_alert_notifications_total';
 
 /** Events not yet in the daemon's log (the delivery job hands them over: the log is the daemon's). */
 const unlogged: AlertEvent[] = [];
-const stored = (ctx: PluginContext<unknown>, put: Array<{ key: string; value: unknown }>, events: AlertEvent[]) => {
+const stored = (
+  ctx: PluginContext<unknown>,
+  put: Array<{ key: string; value: unknown }>,
+  events: AlertEvent[],
+  engine?: EngineState,
+) => {
   unlogged.push(...events);
   unlogged.splice(0, Math.max(0, unlogged.length - 1000));
-  return saveState(ctx, put, events);
+  return saveState(ctx, put, events, engine);
 };
 
 /** Takes the events to log. */
@@ -140,7 +146,7 @@ export async function evaluate(
     return { transitions: [], notifications: [], firingRules: [], due: 0, rulesError: cur.error };
   }
   const rules = cur.rules;
-  return serially(async () => {
+  return locked(ctx, async () => {
     const st = await loadState(ctx);
     const host = hostOf(ctx);
     const transitions = [
@@ -168,10 +174,12 @@ export async function evaluate(
       cycle: Boolean(input.results || input.events?.length),
       flushAll: input.flushAll,
     });
-    const put: Array<{ key: string; value: unknown }> = [{ key: 'engine', value: st.engine }];
+    const put: Array<{ key: string; value: unknown }> = [];
     for (const n of notifications) {
-      // An every-cycle receiver (Alertmanager) needs only the newest state of each alert.
-      const stale = ungrouped.has(n.receiver) ? st.queue.filter((q) => q.receiver === n.receiver) : [];
+      // An every-cycle receiver (Alertmanager) needs only the newest state of each alert (one being sent stays).
+      const stale = ungrouped.has(n.receiver)
+        ? st.queue.filter((q) => q.receiver === n.receiver && !((q.claimed_until ?? 0) > input.now))
+        : [];
       const merged = new Map(stale.flatMap((q) => q.notification.alerts).map((a) => [a.fingerprint, a]));
       for (const a of n.alerts) merged.set(a.fingerprint, a);
       for (const q of stale) put.push({ key: `queue/${q.id}`, value: null });
@@ -193,7 +201,7 @@ export async function evaluate(
         message: `${t.rule} (${t.check}): ${t.type.slice(6)}: ${t.message}`,
         data: { rule: t.rule, check: t.check, fingerprint: t.fingerprint },
       });
-    await stored(ctx, put, events);
+    await stored(ctx, put, events, st.engine);
     const firingRules = Object.values(st.engine.alerts)
       .filter((a) => a.state === 'firing')
       .map((a) => a.rule);
@@ -256,7 +264,17 @@ export async function deliverDue(ctx: PluginContext<unknown>, now: number): Prom
   const outcome: DeliveryOutcome = { samples: [], sent: 0, failed: 0, dropped: 0 };
   if (!cur.rules) return outcome;
   const rules = cur.rules;
-  const due = (await serially(() => loadState(ctx))).queue.filter((q) => q.next_at <= now);
+  // Claimed while this process sends them: another process (doctor --alert, the daemon) leaves them be.
+  const claimMs = cfg.send_timeout_seconds * 1000 + 30_000;
+  const due = await locked(ctx, async () => {
+    const mine = (await loadState(ctx)).queue.filter((q) => q.next_at <= now && !((q.claimed_until ?? 0) > now));
+    if (mine.length)
+      await saveState(
+        ctx,
+        mine.map((q, i) => ({ key: `queue/${q.id}`, value: { ...q, claimed_until: now + claimMs * (i + 1) } })),
+      );
+    return mine;
+  });
   const byReceiver = new Map<string, QueuedNotification[]>();
   for (const q of due) byReceiver.set(q.receiver, [...(byReceiver.get(q.receiver) ?? []), q]);
   const put: Array<{ key: string; value: unknown }> = [];
@@ -317,6 +335,14 @@ export async function deliverDue(ctx: PluginContext<unknown>, now: number): Prom
       }
     }),
   );
-  await serially(() => stored(ctx, put, events));
+  await locked(ctx, async () => {
+    // Only entries still queued are written back (an every-cycle receiver's may have been merged meanwhile).
+    const queued = new Set((await loadState(ctx)).queue.map((q) => q.id));
+    await stored(
+      ctx,
+      put.filter((p) => p.value === null || queued.has(p.key.slice(6))),
+      events,
+    );
+  });
   return outcome;
 }

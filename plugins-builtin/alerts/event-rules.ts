@@ -113,7 +113,7 @@ export function observeEvents(
         };
       }
       a.active = true;
-      a.active_cycles++;
+      a.active_cycles = 1;
       a.status = STATUS_OF[e.level];
       a.message = e.message;
       a.check = e.type;

@@ -151,7 +151,8 @@ export function observe(state: EngineState, input: ObserveInput): Transition[] {
         a.status = r.status;
         a.message = r.message;
         a.value = valueOf(r);
-        a.active_cycles = active ? a.active_cycles + 1 : 0;
+        // Counted up to `for` only: a steady alert's entry then stays the same (and is not rewritten).
+        a.active_cycles = active ? Math.min(a.active_cycles + 1, rule.for) : 0;
         const t = (type: Transition['type']) =>
           out.push({ type, fingerprint: a.fingerprint, rule: a.rule, check: a.check, message: r.message });
         if (!a.flapping && a.flips.length > input.rules.flapping.changes) {

@@ -125,4 +125,50 @@ alerts:
     expect(again!.json.status).toBe('firing');
     expect(again!.json.alerts[0].fingerprint).toBe(fp);
   }, 180_000);
+
+  test('doctor --alert beside the running daemon: the notification the daemon is sending is not sent twice, its state not clobbered', async () => {
+    host = await daemonRoot('healthy');
+    server = await receiverServer();
+    await memory(host.root, 'stressed');
+    await host.config(`daemon: { interval: 1s, listen: '127.0.0.1:0', checks: [memory] }
+alerts: { host: web1, send_timeout_seconds: 60 }
+`);
+    await writeFile(
+      join(host.root, 'etc/cx/alerts.yaml'),
+      `route: { group_wait: 0s, group_interval: 1s }
+alerts:
+  - name: memory-high
+    check: memory
+    status: [fail, warn]
+    actions:
+      - type: webhook
+        url: ${server.url}/hook
+`,
+    );
+    // The receiver is slow: the daemon's delivery is still going while doctor --alert runs.
+    const release = server.hold();
+    const d = await host.start();
+    await server.waitFor(1);
+    const doctor = await host.cli(['doctor', '--check', 'memory', '--alert']);
+    // doctor left the claimed notification to the daemon: it sent (and failed) nothing itself.
+    expect(doctor.stderr).toMatch(/^alerts: 1 firing \(memory-high\); 0 notification\(s\) sent$/m);
+    release();
+    const seen = d.lines.filter((l) => l.type === 'cycle_end' && l.data?.job === 'checks').length;
+    await d.waitFor(
+      (l) => l.type === 'cycle_end' && l.data?.job === 'checks' && l.data.cycle >= seen + 3,
+      'three more cycles',
+    );
+    // The daemon still knows it told (its state survived doctor's evaluation): nothing new is sent.
+    // (Under load the held request may time out and be retried by the daemon: the same notification.)
+    const sent = server.received.length;
+    expect(new Set(server.received.map((r) => r.body)).size).toBe(1);
+    await d.waitFor(
+      (l) => l.type === 'cycle_end' && l.data?.job === 'checks' && l.data.cycle >= seen + 6,
+      'three cycles more',
+    );
+    expect(server.received).toHaveLength(sent);
+    const list = JSON.parse((await host.cli(['alerts', 'list', '--json'])).stdout);
+    expect(list.alerts).toMatchObject([{ rule: 'memory-high', state: 'firing' }]);
+    expect(list.receivers).toMatchObject([{ name: 'webhook', queued: 0 }]);
+  }, 180_000);
 });

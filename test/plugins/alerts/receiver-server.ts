@@ -16,6 +16,8 @@ export interface ReceiverServer {
   received: Received[];
   /** Answers with this status from now on (default 200; PagerDuty's 202 is set by the test). */
   respondWith(status: number): void;
+  /** Records requests as they come but answers none until the returned function is called (a slow receiver). */
+  hold(): () => void;
   /** Resolves once `n` requests arrived. */
   waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -24,6 +26,7 @@ export interface ReceiverServer {
 export async function receiverServer(): Promise<ReceiverServer> {
   const received: Received[] = [];
   let status = 200;
+  let held: Array<() => void> | undefined;
   const waiters: Array<() => void> = [];
   const s = createServer((req, res) => {
     let body = '';
@@ -36,9 +39,12 @@ export async function receiverServer(): Promise<ReceiverServer> {
         json = undefined;
       }
       received.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, json });
-      res
-        .writeHead(status, { 'content-type': 'application/json' })
-        .end(status < 300 ? '{"status":"success"}' : '{"error":"down"}');
+      const answer = () =>
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(status < 300 ? '{"status":"success"}' : '{"error":"down"}');
+      if (held) held.push(answer);
+      else answer();
       for (const w of [...waiters]) w();
     });
   });
@@ -49,6 +55,14 @@ export async function receiverServer(): Promise<ReceiverServer> {
     url: `http://127.0.0.1:${port}`,
     received,
     respondWith: (n) => void (status = n),
+    hold: () => {
+      held = [];
+      return () => {
+        const answers = held ?? [];
+        held = undefined;
+        for (const a of answers) a();
+      };
+    },
     waitFor: (n, timeoutMs = 45_000) =>
       new Promise((resolve, reject) => {
         const check = () => {
