@@ -148,7 +148,17 @@ export interface LinkStat {
   target?: string;
 }
 
-/** Options of readBytes / readFile. */
+/** One file of readSmallFiles: its text, or why it could not be read. */
+export interface SmallFile {
+  /** The path as it was asked for. */
+  path: string;
+  /** The file's text (UTF-8); null when it could not be read. */
+  text: string | null;
+  /** Why it could not be read (CX_ERR_IO's message: missing, not a regular file, over the cap). */
+  error?: string;
+}
+
+/** Options of readBytes / readFile / readSmallFiles. */
 export interface ReadOptions {
   /** Refuse files larger than this many bytes (CX_ERR_IO); at most the capability's cap (8 MiB). */
   maxBytes?: number;
@@ -182,6 +192,15 @@ export interface CopyOptions extends SyncOptions {
  */
 export interface FsCapability {
   readFile(path: string, options?: ReadOptions): Promise<string>;
+  /**
+   * A few small kernel files (under /proc or /sys) read in one call, in order: one audit record
+   * and no trip through the thread pool per file, for a check or detector that reads the same
+   * handful every cycle. The same grants and guards as readFile (a path not granted denies the
+   * whole call; where a path really leads must lie under /proc or /sys too); at most 16 paths,
+   * each at most `maxBytes` (default 1 MiB, 8 MiB for the whole call). A file that is missing,
+   * not a regular file or over the cap is an entry with `text: null` and its `error`.
+   */
+  readSmallFiles(paths: readonly string[], options?: ReadOptions): Promise<SmallFile[]>;
   /** The file's bytes (a regular file; at most `maxBytes`, and never more than 8 MiB). */
   readBytes(path: string, options?: ReadOptions): Promise<Uint8Array>;
   readDir(path: string): Promise<DirEntry[]>;

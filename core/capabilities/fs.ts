@@ -3,12 +3,13 @@
  * open time (see fs-open.ts), capped reads of regular files, atomic writes (temp file in the same
  * directory, fsync, rename, fsync of the directory), fsynced appends, dry-run aware. `ctx.fs`
  * is the host view (paths resolved under --root); `ctx.localFs` takes paths as given.
- * One function per operation: fs-read.ts and fs-write.ts.
+ * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts.
  */
 import type { FsCapability } from '../../sdk/types.js';
 import { makeDirs } from './fs-disk.js';
 import { normalizeAbsolute } from './fs-open.js';
 import * as read from './fs-read.js';
+import { readSmallFiles } from './fs-small.js';
 import { toDisk, type FsScope } from './fs-scope.js';
 import * as write from './fs-write.js';
 
@@ -18,6 +19,7 @@ export type { FsFake, FsScope } from './fs-scope.js';
 export function createFs(s: FsScope): FsCapability {
   return {
     readFile: (p, o) => read.readFile(s, p, o),
+    readSmallFiles: (p, o) => readSmallFiles(s, p, o),
     readBytes: (p, o) => read.readBytes(s, p, o),
     readDir: (p) => read.readDir(s, p),
     stat: (p) => read.stat(s, p),

@@ -163,7 +163,7 @@ function makeFs(callId, view, root) {
   };
   const r = view === 'fs' && root !== '/' ? root.replace(/[/]+$/, '') : '';
   return freeze({
-    readFile: call('readFile'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
+    readFile: call('readFile'), readSmallFiles: call('readSmallFiles'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
     statfs: call('statfs'), readlink: call('readlink'), writeFile: call('writeFile'),
     writeBytes: function (path, data, options) {
       let b;

@@ -35,6 +35,7 @@ function fsMethods(view: 'fs' | 'localFs'): Record<string, HostMethod> {
   const f = (c: PluginContext): FsCapability => c[view];
   return {
     [`${view}.readFile`]: (c, a) => f(c).readFile(a[0], a[1] ?? {}),
+    [`${view}.readSmallFiles`]: (c, a) => f(c).readSmallFiles(a[0], a[1] ?? {}),
     [`${view}.readBytes`]: async (c, a) => toB64(await f(c).readBytes(a[0], a[1] ?? {})),
     [`${view}.readDir`]: (c, a) => f(c).readDir(a[0]),
     [`${view}.stat`]: (c, a) => f(c).stat(a[0]),

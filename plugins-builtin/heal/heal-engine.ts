@@ -42,7 +42,11 @@ export interface CycleOutcome {
 }
 
 const RANK: Record<string, number> = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
-const busy = new Set<string>();
+/**
+ * Components with an action under way in this process, as flags (not a Set whose entries come and
+ * go: deleting from a small Set shrinks and regrows its table every cycle). Bounded like the keys.
+ */
+const busy = new Map<string, boolean>();
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -65,7 +69,8 @@ function result(
   action: string | null,
   success: boolean,
   error: string | null,
-  at: { resolver?: string; parameters?: ActionPlan['parameters'] },
+  resolver: string | undefined,
+  parameters: ActionPlan['parameters'] | undefined,
   skipped?: string,
   would?: string[],
 ): HealingResult {
@@ -76,59 +81,162 @@ function result(
     error,
     duration_ms: now - started,
     timestamp: iso(started),
-    resolver: at.resolver,
-    parameters: at.parameters,
+    resolver,
+    parameters,
     skipped,
     would_have_done: would,
     log_id: undefined,
   };
 }
 
-const NONE = {};
+/** What one issue's healing carries from step to step. */
+interface Healing {
+  state: DetectorState;
+  cfg: HealConfig;
+  deps: CycleDeps;
+  out: CycleOutcome;
+  issue: Issue;
+  key: string;
+  started: number;
+  resolver?: string;
+  plan?: ActionPlan;
+}
 
-async function healOne(
+/**
+ * A throw on the way (a resolver, pre_heal or the clock), carried as a value until the cycle's
+ * others have settled and then thrown by healCycle: no promise of a step ever rejects, so the
+ * cycle can await them one by one without one rejecting unheard meanwhile.
+ */
+class Thrown {
+  constructor(readonly error: unknown) {}
+}
+
+type Step = HealingResult | Thrown;
+
+/**
+ * Heals one issue. Synchronous as long as its resolver and pre_heal answer synchronously and no
+ * action runs (a monitor-only issue, a backoff, a veto), so those cost no promise; an action
+ * (always a promise) is awaited by the caller with the cycle's others. The component is busy
+ * from here until its result is made (`finished`) or its throw is caught (`thrown`).
+ */
+function healOne(
   state: DetectorState,
   cfg: HealConfig,
   deps: CycleDeps,
   out: CycleOutcome,
   issue: Issue,
-): Promise<HealingResult> {
+): Step | Promise<Step> {
   const started = deps.now();
   const key = keyOf(issue);
   if (state.components[key]?.budget?.unmonitored)
-    return result(issue, started, deps.now(), null, false, null, NONE, 'unmonitored');
-  if (busy.has(key)) return result(issue, started, deps.now(), null, false, null, NONE, 'busy');
-  busy.add(key);
+    return result(issue, started, deps.now(), null, false, null, undefined, undefined, 'unmonitored');
+  if (busy.get(key)) return result(issue, started, deps.now(), null, false, null, undefined, undefined, 'busy');
+  if (busy.size > 10_000) for (const [k, on] of busy) if (!on) busy.delete(k);
+  busy.set(key, true);
+  const h: Healing = { state, cfg, deps, out, issue, key, started };
   try {
     const got = deps.resolve(issue);
-    const res = got instanceof Promise ? await got : got;
-    if (res.errors.length) out.resolverErrors.push(...res.errors);
-    if (!res.plan)
-      return result(issue, started, deps.now(), null, false, null, { resolver: res.resolver }, 'monitor_only');
-    const { action, parameters } = res.plan;
-    const at = { resolver: res.resolver, parameters };
-    const verdict = admit(state, key, cfg, started);
-    if (verdict === 'unmonitor') {
-      out.unmonitored.push(issue);
-      const why = `budget exhausted: ${cfg.budget.max_actions} actions within ${cfg.budget.within_cycles} cycles; ${issue.component} is now unmonitored`;
-      return result(issue, started, deps.now(), null, false, why, at, 'unmonitored');
-    }
-    if (verdict !== 'act') return result(issue, started, deps.now(), null, false, null, at, verdict);
-    const asked = deps.veto(issue, res.plan);
-    const vetoed = asked instanceof Promise ? await asked : asked;
-    if (vetoed) return result(issue, started, deps.now(), null, false, vetoed, at, 'vetoed');
-    let done: ActOutcome;
-    try {
-      done = await deps.act(issue, res.plan);
-    } catch (e) {
-      done = { ok: false, detail: messageOf(e) };
-    }
-    spend(state, key, done.ok, cfg);
-    const would = deps.dryRun ? (done.would ?? []) : undefined;
-    return result(issue, started, deps.now(), action, done.ok, done.ok ? null : done.detail, at, undefined, would);
-  } finally {
-    busy.delete(key);
+    return got instanceof Promise
+      ? got.then(
+          (res) => resumed(h, planned, res),
+          (e: unknown) => thrown(h, e),
+        )
+      : planned(h, got);
+  } catch (e) {
+    return thrown(h, e);
   }
+}
+
+/** A step threw: the component is free again, the error goes to the cycle. */
+function thrown(h: Healing, e: unknown): Thrown {
+  busy.set(h.key, false);
+  return new Thrown(e);
+}
+
+/** The next step after an awaited one, its throw caught. */
+function resumed<T>(h: Healing, next: (h: Healing, v: T) => Step | Promise<Step>, v: T): Step | Promise<Step> {
+  try {
+    return next(h, v);
+  } catch (e) {
+    return thrown(h, e);
+  }
+}
+
+/** The component's result: it is free again. */
+function finished(
+  h: Healing,
+  action: string | null,
+  success: boolean,
+  error: string | null,
+  skipped?: string,
+  would?: string[],
+): HealingResult {
+  busy.set(h.key, false);
+  const { issue, started, deps } = h;
+  return result(issue, started, deps.now(), action, success, error, h.resolver, h.plan?.parameters, skipped, would);
+}
+
+/** After the resolver answered: monitor only, the budget's verdict, then pre_heal. */
+function planned(h: Healing, res: Resolution): Step | Promise<Step> {
+  if (res.errors.length) h.out.resolverErrors.push(...res.errors);
+  h.resolver = res.resolver;
+  if (!res.plan) return finished(h, null, false, null, 'monitor_only');
+  h.plan = res.plan;
+  const verdict = admit(h.state, h.key, h.cfg, h.started);
+  if (verdict === 'unmonitor') {
+    h.out.unmonitored.push(h.issue);
+    const { max_actions, within_cycles } = h.cfg.budget;
+    const why = `budget exhausted: ${max_actions} actions within ${within_cycles} cycles; ${h.issue.component} is now unmonitored`;
+    return finished(h, null, false, why, 'unmonitored');
+  }
+  if (verdict !== 'act') return finished(h, null, false, null, verdict);
+  const asked = h.deps.veto(h.issue, res.plan);
+  return asked instanceof Promise
+    ? asked.then(
+        (v) => resumed(h, act, v),
+        (e: unknown) => thrown(h, e),
+      )
+    : act(h, asked);
+}
+
+/** After pre_heal: the veto's result, or the action (its throw or rejection is a failed result). */
+function act(h: Healing, vetoed: string | null): Step | Promise<Step> {
+  if (vetoed) return finished(h, null, false, vetoed, 'vetoed');
+  let running: Promise<ActOutcome>;
+  try {
+    running = h.deps.act(h.issue, h.plan!);
+  } catch (e) {
+    return acted(h, { ok: false, detail: messageOf(e) });
+  }
+  return Promise.resolve(running).then(
+    (done) => acted(h, done),
+    (e: unknown) => acted(h, { ok: false, detail: messageOf(e) }),
+  );
+}
+
+/** After the action: counted against the budget, and its result. */
+function acted(h: Healing, done: ActOutcome): Step {
+  try {
+    spend(h.state, h.key, done.ok, h.cfg);
+    const would = h.deps.dryRun ? (done.would ?? []) : undefined;
+    return finished(h, h.plan!.action, done.ok, done.ok ? null : done.detail, undefined, would);
+  } catch (e) {
+    return thrown(h, e);
+  }
+}
+
+/** The issues by severity, CRITICAL first; equal ones keep their order (an insertion sort: a cycle has few). */
+function bySeverity(issues: readonly Issue[]): readonly Issue[] {
+  if (issues.length < 2) return issues;
+  const sorted = issues.slice();
+  for (let i = 1; i < sorted.length; i++) {
+    const x = sorted[i]!;
+    const rank = RANK[x.severity]!;
+    let j = i - 1;
+    for (; j >= 0 && RANK[sorted[j]!.severity]! < rank; j--) sorted[j + 1] = sorted[j]!;
+    sorted[j + 1] = x;
+  }
+  return sorted;
 }
 
 /** Judges the readings and heals what is due; updates `state` in place. */
@@ -140,13 +248,26 @@ export async function healCycle(
 ): Promise<CycleOutcome> {
   const judgement = judge(state, readings, cfg, deps.now());
   const out: CycleOutcome = { judgement, results: [], unmonitored: [], resolverErrors: [] };
-  const issues =
-    judgement.issues.length > 1
-      ? [...judgement.issues].sort((a, b) => RANK[b.severity]! - RANK[a.severity]!)
-      : judgement.issues;
+  const issues = bySeverity(judgement.issues);
   const heal = (issue: Issue) => healOne(state, cfg, deps, out, issue);
-  if (issues.length <= 1 || cfg.max_parallel === 1) for (const issue of issues) out.results.push(await heal(issue));
-  else if (issues.length <= cfg.max_parallel) out.results = await Promise.all(issues.map(heal));
-  else out.results = await mapLimit(issues, cfg.max_parallel, heal);
+  let steps: Array<Step | Promise<Step>>;
+  if (issues.length > cfg.max_parallel && cfg.max_parallel > 1)
+    steps = await mapLimit(issues, cfg.max_parallel, async (issue) => heal(issue));
+  else if (cfg.max_parallel > 1) {
+    // All at once: each starts now, then the cycle waits for the ones that act (none rejects).
+    steps = issues.map(heal);
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i];
+      if (s instanceof Promise) steps[i] = await s;
+    }
+  } else {
+    steps = [];
+    for (const issue of issues) {
+      const s = heal(issue);
+      steps.push(s instanceof Promise ? await s : s);
+    }
+  }
+  for (const s of steps) if (s instanceof Thrown) throw s.error;
+  out.results = steps as HealingResult[];
   return out;
 }

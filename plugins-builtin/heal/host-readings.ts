@@ -115,20 +115,20 @@ export async function readServices(ctx: PluginContext<unknown>, cfg: HealConfig,
   return out;
 }
 
+/** The kernel files every cycle reads (and /proc/mounts when no mounts are configured). */
+const PROC_FILES = ['/proc/stat', '/proc/meminfo', '/proc/loadavg'];
+
 /** One cycle's readings of the host, and the /proc/stat sample for the next cycle's CPU %. */
 export async function readHost(
   ctx: PluginContext<unknown>,
   cfg: HealConfig,
   prevCpu: CpuTimes | undefined,
 ): Promise<{ readings: Reading[]; cpu: CpuTimes | null }> {
-  // One capability call per file (a file that is missing or unreadable is not judged this cycle).
-  const read = (path: string) => ctx.fs.readFile(path).catch(() => null);
-  const [stat, meminfo, loadavg, mounts] = await Promise.all([
-    read('/proc/stat'),
-    read('/proc/meminfo'),
-    read('/proc/loadavg'),
-    cfg.mounts.length ? null : read('/proc/mounts'),
-  ]);
+  // One capability call for the kernel files (a file that is missing or unreadable is not judged this cycle).
+  const files = await ctx.fs
+    .readSmallFiles(cfg.mounts.length ? PROC_FILES : [...PROC_FILES, '/proc/mounts'])
+    .catch(() => []);
+  const [stat, meminfo, loadavg, mounts] = [0, 1, 2, 3].map((i) => files[i]?.text ?? null);
   const cpu = stat === null ? null : parseCpuTimes(stat);
   const readings: Reading[] = [{ detector: 'cpu', component: 'cpu', value: cpuPercent(prevCpu, cpu) }];
   const mem = meminfo === null ? null : memoryUsage(parseMeminfo(meminfo));

@@ -141,10 +141,10 @@ export function judge(state: DetectorState, readings: readonly Reading[], cfg: H
   let stamp: string | undefined;
   for (const r of readings) {
     if (r.value === null) continue;
-    const key = `${r.detector}:${r.component}`;
+    const key = keyOf(r);
     let c = state.components[key];
-    if (!c) c = state.components[key] = { bad: 0, good: 0, open: false };
-    c.value = r.value;
+    if (!c) c = state.components[key] = { bad: 0, good: 0, open: false, value: r.value };
+    else c.value = r.value;
     if (c.grace_until !== undefined) {
       if (cycle < c.grace_until) {
         out.grace.push(key);
@@ -190,8 +190,28 @@ export function judge(state: DetectorState, readings: readonly Reading[], cfg: H
   return out;
 }
 
-/** The key of an issue's component in DetectorState. */
-export const keyOf = (i: Pick<Issue, 'detector' | 'component'>) => `${i.detector}:${i.component}`;
+/**
+ * Keys by detector, then component: a component's key is one string made once, not a new
+ * concatenation per lookup (each would be flattened and hashed again by every table it meets).
+ */
+const keys: Record<DetectorId, Map<string, string>> = {
+  cpu: new Map(),
+  memory: new Map(),
+  disk: new Map(),
+  load: new Map(),
+  service: new Map(),
+};
+
+/** The key of a component in DetectorState: `<detector>:<component>`. */
+export function keyOf(i: Pick<Reading, 'detector' | 'component'>): string {
+  const byComponent = keys[i.detector];
+  let key = byComponent.get(i.component);
+  if (key === undefined) {
+    if (byComponent.size > 10_000) byComponent.clear();
+    byComponent.set(i.component, (key = `${i.detector}:${i.component}`));
+  }
+  return key;
+}
 
 /** After a successful action: the component is left alone for grace_cycles cycles, then judged from scratch. */
 export function startGrace(state: DetectorState, key: string, cfg: HealConfig): void {
