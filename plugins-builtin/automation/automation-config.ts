@@ -43,7 +43,12 @@ export interface AutomationConfig {
     priority_scheduling: boolean;
     catch_up_stagger: string;
   };
-  backup: { enabled: boolean; default_retention_days: number; compression: 'gzip' | 'zstd' | 'none'; backup_location: string };
+  backup: {
+    enabled: boolean;
+    default_retention_days: number;
+    compression: 'gzip' | 'zstd' | 'none';
+    backup_location: string;
+  };
   updates: {
     auto_security_updates: boolean;
     auto_reboot: boolean;
