@@ -60,6 +60,8 @@ interface Loaded {
 }
 
 let cur: Loaded | null = null;
+/** V8's code cache of the kernel's own isolate scripts (never plugin code): a reload compiles them from it. */
+const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
 /** Context texts by key, as the kernel sent them (it sends each once; see KEPT_CONTEXTS). */
 const contexts = new Map<number, string>();
 
@@ -196,7 +198,13 @@ function load(m: Extract<ToChild, { t: 'load' }>): void {
       [BOOTSTRAP, 'cx-sandbox-bootstrap.js'],
       [STARTER, 'cx-sandbox-starter.js'],
     ] as const) {
-      const script = isolate.compileScriptSync(src, { filename });
+      const cachedData = codeCache.get(filename);
+      const script: ivm.Script & ivm.CachedDataResult & { cachedDataRejected?: boolean } = isolate.compileScriptSync(
+        src,
+        cachedData ? { filename, cachedData } : { filename, produceCachedData: true },
+      );
+      if (script.cachedDataRejected) codeCache.delete(filename);
+      else if (!cachedData && script.cachedData) codeCache.set(filename, script.cachedData);
       script.runSync(context);
       script.release();
     }

@@ -476,7 +476,7 @@ export async function applyPlan(
     report.message = `applied ${m.dir} ${m.metadata.schema_version} (run ${runId})${failed.length ? `; not applied: ${failed.map((x) => x.id).join(', ')}` : ''}. Undo with: cx-ops hotfix rollback --run ${runId}`;
     await log('INFO', report.message);
   }
-  await writeOperationLog(ctx, p.backupDir);
+  await writeOperationLog(ctx, p.backupDir, await readRunAt(ctx, journal));
   return report;
 }
 

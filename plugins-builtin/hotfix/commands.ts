@@ -13,6 +13,7 @@ import { readModule } from './module-file.js';
 import { EXECUTE_PREVIEW_NOTE } from './ops/execute.js';
 import { planModule, type HotfixSettings, type ModulePlan } from './plan-module.js';
 import { planLines, previewText } from './plan-text.js';
+import type { RunHead } from './run-heads.js';
 import { readRun, type RunSummary } from './run-journal.js';
 import {
   allRuns,
@@ -57,7 +58,7 @@ async function lock(ctx: Ctx, what: string): Promise<HeldLock> {
 }
 
 /** The applied version, unless its run was rolled back since (by cx-ops-rollback, which keeps no cx-ops state). */
-function liveApplied(a: AppliedVersion | undefined, runs: RunSummary[]): AppliedVersion | undefined {
+function liveApplied(a: AppliedVersion | undefined, runs: RunHead[]): AppliedVersion | undefined {
   return a && runs.find((r) => r.run === a.run)?.state !== 'rolled-back' ? a : undefined;
 }
 
@@ -72,7 +73,8 @@ export async function applyCommand(ctx: Ctx, input: CommandInput): Promise<numbe
   const pending = pendingRuns(runs);
   let resume: RunSummary | null = null;
   if (o.resume) {
-    resume = pending.find((r) => r.module_dir === m.dir && r.state === 'interrupted') ?? null;
+    const head = pending.find((r) => r.module_dir === m.dir && r.state === 'interrupted');
+    resume = head ? await readRun(ctx, head.dir) : null;
     if (!resume)
       throw usage(
         `hotfix apply --resume: no interrupted run of ${m.dir} to continue${pending.length ? ` (pending: ${pending.map((r) => `${r.run} of ${r.module_dir}, ${r.state}`).join('; ')})` : ''}.`,
@@ -326,7 +328,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
     moduleFilter = m.dir;
   }
   const runs = (await allRuns(ctx, backupDirs)).filter((r) => !moduleFilter || r.module_dir === moduleFilter);
-  let run: RunSummary | undefined;
+  let run: RunHead | undefined;
   if (o.run) {
     run = runs.find((r) => r.run === String(o.run));
     if (!run)
@@ -377,7 +379,7 @@ export async function rollbackCommand(ctx: Ctx, input: CommandInput): Promise<nu
     const r = await rollbackRun(ctx, fresh, 'cx-ops hotfix rollback');
     const backupDir = run.dir.slice(0, run.dir.lastIndexOf('/runs/'));
     await logRollback(ctx, backupDir, run.run, r);
-    await writeOperationLog(ctx, backupDir);
+    await writeOperationLog(ctx, backupDir, (await readRun(ctx, run.dir))!);
     if (r.complete) await forgetApplied(ctx, run.module_dir, run.run);
     ctx.io.out(o.json ? json(r) : formatRollback(r));
     return r.complete ? 0 : 5;
@@ -402,7 +404,7 @@ async function lockHolder(ctx: Ctx): Promise<{ pid: number; command: string } | 
  * The run a live holder of the lock is working on: the run its rollback names, or the newest
  * unfinished run of the module its apply names. Its journal looks interrupted; it is running.
  */
-function liveRun(runs: RunSummary[], holder: { command: string }): RunSummary | undefined {
+function liveRun(runs: RunHead[], holder: { command: string }): RunHead | undefined {
   const words = holder.command.split(' ');
   const at = words.indexOf('hotfix');
   const verb = words[at + 1];
@@ -455,7 +457,11 @@ export async function listCommand(ctx: Ctx, input: CommandInput): Promise<number
 
 /** `hotfix snapshots`: what each run captured (restorable by id with hotfix rollback --run ID or cx-ops-rollback --restore-snapshot ID). */
 export async function snapshotsCommand(ctx: Ctx, input: CommandInput): Promise<number> {
-  const runs = await allRuns(ctx);
+  const runs: RunSummary[] = [];
+  for (const h of await allRuns(ctx)) {
+    const r = await readRun(ctx, h.dir);
+    if (r) runs.push({ ...r, state: h.state });
+  }
   const snaps = runs.map((r) => {
     const intents = r.records.filter((x) => x.t === 'intent') as Array<{
       step: number;

@@ -265,24 +265,11 @@ export async function readRun(ctx: PluginContext<unknown>, dir: string): Promise
   return summarize(dir, parseJournal(await ctx.localFs.readFile(file), ctx.localFs.diskPath(file)));
 }
 
-/** Every run under `<backup_dir>/runs` (real path), newest first. */
-export async function listRuns(ctx: PluginContext<unknown>, backupDir: string): Promise<RunSummary[]> {
-  const runs = `${backupDir}/runs`;
-  if (!(await ctx.localFs.stat(runs))) return [];
-  const out: RunSummary[] = [];
-  for (const e of await ctx.localFs.readDir(runs)) {
-    if (e.type !== 'directory' || !RUN_ID_PATTERN.test(e.name)) continue;
-    const r = await readRun(ctx, `${runs}/${e.name}`);
-    if (r) out.push(r);
-  }
-  return out.sort(newestFirst);
-}
-
 /**
  * Orders runs newest first: by the begin record's time (milliseconds), then by id. Two runs
  * started in the same second have ids that differ only in their random part.
  */
-export function newestFirst(a: RunSummary, b: RunSummary): number {
+export function newestFirst(a: Pick<RunSummary, 'started' | 'run'>, b: Pick<RunSummary, 'started' | 'run'>): number {
   return b.started.localeCompare(a.started) || b.run.localeCompare(a.run);
 }
 

@@ -7,7 +7,8 @@
 import type { PluginContext } from 'cx-ops/sdk';
 import { readStateFile, shippedSchemaValidator } from 'cx-ops/sdk/host';
 import { HostFiles } from './host-files.js';
-import { listRuns, newestFirst, readRun, type RunSummary } from './run-journal.js';
+import { listHeads, RunHeads, type RunHead } from './run-heads.js';
+import { newestFirst, readRun, type RunSummary } from './run-journal.js';
 
 export interface AppliedVersion {
   version: string;
@@ -57,8 +58,8 @@ export async function indexRun(
   await new HostFiles(ctx).appendDurable(indexFile(ctx), `${JSON.stringify(entry)}\n`);
 }
 
-/** Every indexed run (and any other run in the given backup dirs), newest first. */
-export async function allRuns(ctx: PluginContext<unknown>, backupDirs: string[] = []): Promise<RunSummary[]> {
+/** Every indexed run (and any other run in the given backup dirs), newest first: heads, each journal parsed only when it changed. */
+export async function allRuns(ctx: PluginContext<unknown>, backupDirs: string[] = []): Promise<RunHead[]> {
   const dirs = new Set<string>();
   if (await ctx.localFs.stat(indexFile(ctx))) {
     for (const l of (await ctx.localFs.readFile(indexFile(ctx))).split('\n')) {
@@ -69,17 +70,19 @@ export async function allRuns(ctx: PluginContext<unknown>, backupDirs: string[] 
       }
     }
   }
-  const out = new Map<string, RunSummary>();
+  const heads = await RunHeads.load(ctx);
+  const out = new Map<string, RunHead>();
   for (const d of dirs) {
-    const r = await readRun(ctx, d);
+    const r = await heads.head(d);
     if (r) out.set(r.dir, r);
   }
-  for (const b of backupDirs) for (const r of await listRuns(ctx, b)) out.set(r.dir, r);
+  for (const b of backupDirs) for (const r of await listHeads(ctx, b, heads)) out.set(r.dir, r);
+  await heads.save();
   return [...out.values()].sort(newestFirst);
 }
 
 /** Runs that block a new apply: interrupted, or rolled back incompletely. */
-export function pendingRuns(runs: RunSummary[]): RunSummary[] {
+export function pendingRuns(runs: RunHead[]): RunHead[] {
   return runs.filter((r) => r.state === 'interrupted' || r.state === 'rollback-incomplete');
 }
 
@@ -90,20 +93,67 @@ export async function logLine(ctx: PluginContext<unknown>, file: string, level: 
   await ctx.localFs.writeFile(file, `${new Date().toISOString()} ${level} ${text}\n`, { append: true, mode: 0o640 });
 }
 
-/** Rewrites `<backup_dir>/operations.json` (the seed's operation log): the last 50 runs there. */
-export async function writeOperationLog(ctx: PluginContext<unknown>, backupDir: string): Promise<void> {
-  const runs = (await listRuns(ctx, backupDir)).slice(0, 50).map((r) => ({
-    run: r.run,
-    module: r.module_dir,
-    schema_version: r.schema_version,
-    started: r.started,
-    state: r.state,
-    journal: r.journal,
-    operations: r.records
-      .filter((x) => x.t === 'done' || x.t === 'failed' || x.t === 'undone' || x.t === 'undo_failed')
-      .map((x) => ({ ...x })),
-  }));
-  await ctx.localFs.writeFile(`${backupDir}/operations.json`, `${JSON.stringify({ runs }, null, 2)}\n`, {
-    mode: 0o600,
-  });
+/** One run of the operation log. */
+interface LoggedRun {
+  run: string;
+  module: string;
+  schema_version: string;
+  started: string;
+  state: string;
+  journal: string;
+  /** The journal's size when `operations` were taken from it. */
+  journal_bytes: number;
+  operations: Array<Record<string, unknown>>;
+}
+
+const loggedOps = (r: RunSummary) =>
+  r.records
+    .filter((x) => x.t === 'done' || x.t === 'failed' || x.t === 'undone' || x.t === 'undo_failed')
+    .map((x) => ({ ...x }));
+
+/**
+ * Rewrites `<backup_dir>/operations.json` (the seed's operation log): the last 50 runs there.
+ * `fresh` is the run just written (read whole); every other run keeps the operations the log
+ * had for it while its journal is the size it was then (else they are read again), so a run
+ * costs one journal read, not one per past run.
+ */
+export async function writeOperationLog(
+  ctx: PluginContext<unknown>,
+  backupDir: string,
+  fresh: RunSummary,
+): Promise<void> {
+  const file = `${backupDir}/operations.json`;
+  const before = new Map<string, LoggedRun>();
+  try {
+    if (await ctx.localFs.lstat(file))
+      for (const r of (JSON.parse(await ctx.localFs.readFile(file)) as { runs: LoggedRun[] }).runs)
+        if (typeof r?.run === 'string' && typeof r.journal_bytes === 'number' && Array.isArray(r.operations))
+          before.set(r.run, r);
+  } catch {
+    // damaged or over the read cap: every run's operations are read from its journal
+  }
+  const heads = await RunHeads.load(ctx);
+  await heads.took(fresh);
+  const runs: LoggedRun[] = [];
+  for (const h of (await listHeads(ctx, backupDir, heads)).slice(0, 50)) {
+    const kept = before.get(h.run);
+    let operations = kept?.journal_bytes === h.journal_bytes ? kept.operations : undefined;
+    if (h.dir === fresh.dir) operations = loggedOps(fresh);
+    if (!operations) {
+      const whole = await readRun(ctx, h.dir);
+      operations = whole ? loggedOps(whole) : [];
+    }
+    runs.push({
+      run: h.run,
+      module: h.module_dir,
+      schema_version: h.schema_version,
+      started: h.started,
+      state: h.state,
+      journal: h.journal,
+      journal_bytes: h.journal_bytes,
+      operations,
+    });
+  }
+  await heads.save();
+  await ctx.localFs.writeFile(file, `${JSON.stringify({ runs }, null, 2)}\n`, { mode: 0o600 });
 }

@@ -13,7 +13,6 @@
  * (a sandboxed receiver could not send mail).
  */
 import { defineContribution, messageOf } from 'cx-ops/sdk';
-import { createTransport } from 'nodemailer';
 import type { Notification } from '../alert-types.js';
 import { alertReceiverKind, type ReceiverOutput } from '../receiver-kind.js';
 
@@ -124,6 +123,8 @@ export const emailReceiver = defineContribution(
         return { ok: false, detail: `smtp.tls_ca_file: ${smtp.tls_ca_file} does not exist` };
       ca = new TextDecoder().decode(await ctx.localFs.readBytes(smtp.tls_ca_file));
     }
+    // nodemailer (≈ 40 modules) is loaded on the first email, not with the daemon that may never send one.
+    const { createTransport } = await import('nodemailer');
     const transport = createTransport({
       host: smtp.host ?? '127.0.0.1',
       port: smtp.port ?? (smtp.secure ? 465 : 25),
