@@ -17,7 +17,7 @@
  * granted denies the whole call (nothing is read); a file that is missing, not regular or over
  * the cap is an error in its own entry, the others are read.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { ReadOptions, SmallFile } from '../../sdk/types.js';
 import { CxError, isCxError, messageOf } from '../errors.js';
@@ -100,15 +100,19 @@ interface Planned {
 /**
  * Resolves and checks one path: the entry (parent resolved, last component kept) when it is not a
  * symlink, else where the symlink leads, each checked for containment and grants before opening.
+ * `parents` keeps the batch's resolved directories (most of a batch shares /proc).
  */
-function plan(s: FsScope, trees: string[], t: Target): Planned {
-  const parent = realOrNullSync(posix.dirname(t.disk));
+function plan(s: FsScope, trees: string[], t: Target, parents: Map<string, string | null>): Planned {
+  const dir = posix.dirname(t.disk);
+  let parent = parents.get(dir);
+  if (parent === undefined) parents.set(dir, (parent = realOrNullSync(dir)));
   if (parent === null) return (need(s, 'read', t.disk, t.asked), { t, real: null });
   const entry = `${parent === '/' ? '' : parent}/${posix.basename(t.disk)}`;
   contained(s, trees, entry, t.asked);
-  const real = realOrNullSync(entry);
+  const st = lstatSync(entry, { throwIfNoEntry: false });
+  const real = st === undefined ? null : st.isSymbolicLink() ? realOrNullSync(entry) : entry;
   if (real === null) return (need(s, 'read', entry, t.asked), { t, real: null });
-  contained(s, trees, real, t.asked);
+  if (real !== entry) contained(s, trees, real, t.asked);
   need(s, 'read', real, t.asked);
   return { t, real };
 }
@@ -192,7 +196,8 @@ export function readSmallFiles(s: FsScope, paths: readonly string[], options?: R
     const planned: Planned[] = [];
     try {
       // Every path is checked before any is read: one not granted denies the call.
-      for (const t of list) planned.push(plan(s, trees, t));
+      const parents = new Map<string, string | null>();
+      for (const t of list) planned.push(plan(s, trees, t, parents));
     } catch (e) {
       if (e instanceof MovedError)
         s.guard.deny({ capability: 'read', target: toView(s, e.expected), reason: e.message, grantable: false });

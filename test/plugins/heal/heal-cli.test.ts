@@ -8,7 +8,8 @@
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { daemonRoot, doctorFixture, enableTrusted, type DaemonRoot } from '../daemon/daemon-process.js';
+import { takeLock } from '../../../core/lock.js';
+import { daemonRoot, doctorFixture, enableTrusted, eventually, type DaemonRoot } from '../daemon/daemon-process.js';
 
 const PROBE = new URL('./fixtures/heal-probe', import.meta.url).pathname;
 let host: DaemonRoot;
@@ -186,6 +187,40 @@ describe('heal --once', () => {
       error: "no service manager 'nosuch' is registered (known: supervisord, systemd)",
     });
     expect(r.exitCode).toBe(1);
+  });
+});
+
+describe('the heal lock', () => {
+  test("heal --once waits while another run (the daemon's heal job) holds the lock, and runs its cycle after it is released", async () => {
+    // The daemon's heal job runs the same cycle under the same lock (heal-run.ts): held here as it would hold it.
+    const held = await takeLock(join(host.root, 'var/lib/cx/locks/heal.lock'), {
+      what: "lock 'heal'",
+      command: 'cx-ops a heal cycle (the daemon, held by the test)',
+    });
+    let released: number;
+    let done = false;
+    const run = host.cli(['heal', '--once', '--dry-run', '--json']).finally(() => (done = true));
+    try {
+      // The run has asked for the lock once its audit record of the call is written.
+      await eventually(async () => {
+        const audit = await readFile(join(host.root, 'var/log/cx/audit.jsonl'), 'utf8').catch(() => '');
+        return audit.split('\n').some((l) => l.includes('"op":"lock"') && l.includes('"target":"heal"'));
+      }, 'heal --once asking for the heal lock');
+      // Without the lock it would finish its cycle now; it waits instead.
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        expect(done).toBe(false);
+      }
+    } finally {
+      released = Date.now();
+      await held.release();
+    }
+    const r = await run;
+    expect(r.exitCode).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.issues.map((i: { component: string }) => i.component)).toEqual(['memory']);
+    // Its cycle ran after the release (the issue's time is the cycle's).
+    expect(Date.parse(out.issues[0].timestamp)).toBeGreaterThanOrEqual(released);
   });
 });
 

@@ -3,25 +3,30 @@
  * the dashboard in headless Chromium: a crashed program is detected and restarted by the
  * daemon's heal job (every heal.interval: 1s, while daemon.interval is 2s); one that keeps
  * crashing exhausts its budget, is unmonitored with a heal_unmonitored event in the log and the
- * history store, and the Healing panel shows it. /metrics carries the heal families.
+ * history store, and the Healing panel shows it; an alert rule on that event (alerts.yaml
+ * `event: heal_unmonitored`) sends one webhook to a receiver on 127.0.0.1. /metrics carries the
+ * heal families.
  * Screenshot: test-output/heal-panel.png.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { hasChromium, launchHeadless, type Headless } from '../../helpers/headless-chromium.js';
 import { bootKernel, builtinPlugin } from '../../helpers/kernel-host.js';
 import { startSupervisor, type Supervisor } from '../../helpers/supervisor.js';
+import { receiverServer, type ReceiverServer } from '../alerts/receiver-server.js';
 import { daemonRoot, type DaemonRoot, type LogLine, type RunningDaemon } from '../daemon/daemon-process.js';
 
 const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
 let sup: Supervisor;
 let host: DaemonRoot;
 let d: RunningDaemon;
+let receiver: ReceiverServer;
 
 beforeAll(async () => {
   sup = await startSupervisor();
+  receiver = await receiverServer();
   host = await daemonRoot('healthy');
   await host.config(`daemon: { interval: 2s, listen: '127.0.0.1:0', checks: [memory] }
 services: { supervisor_config: ${sup.conf} }
@@ -34,6 +39,19 @@ heal:
   services: { names: [supervisord/flaky, steady] }
   budget: { max_actions: 2, within_cycles: 30, backoff_cycles: 1, max_backoff_cycles: 1 }
 `);
+  await writeFile(
+    join(host.root, 'etc/cx/alerts.yaml'),
+    `route: { group_wait: 0s, group_interval: 1s }
+alerts:
+  - name: component-unmonitored
+    event: heal_unmonitored
+    by: [component]
+    resolve_after: 1h
+    labels: { severity: critical }
+    annotations: { summary: '{{data.component}} is no longer healed: {{data.description}}' }
+    actions: [{ type: webhook, url: '${receiver.url}/hook' }]
+`,
+  );
   sup.crash(false);
   d = await host.start();
 }, 120_000);
@@ -41,6 +59,7 @@ afterAll(async () => {
   await d?.stop();
   await host?.cleanup();
   await sup?.stop();
+  await receiver?.close();
 });
 
 const heal = (type: string) => (l: LogLine) => l.plugin === 'heal' && l.type === type;
@@ -85,6 +104,24 @@ describe('the heal job in cx-ops daemon, with supervisord', () => {
       plugin: 'heal',
       data: { component: 'flaky' },
     });
+    // The alert rule on heal_unmonitored fired once, for flaky (three more cycles sent nothing more).
+    const [hook] = await receiver.waitFor(1, 60_000);
+    expect(receiver.received).toHaveLength(1);
+    expect(hook!.path).toBe('/hook');
+    expect(hook!.json.alerts).toEqual([
+      expect.objectContaining({
+        status: 'firing',
+        labels: expect.objectContaining({
+          alertname: 'component-unmonitored',
+          event: 'heal_unmonitored',
+          component: 'flaky',
+          severity: 'critical',
+        }),
+        annotations: expect.objectContaining({
+          summary: expect.stringMatching(/^flaky is no longer healed: service flaky \(supervisord\) is not running/),
+        }),
+      }),
+    ]);
     const status = JSON.parse((await host.cli(['heal', 'status', '--json'])).stdout);
     expect(status.unmonitored).toEqual(['flaky']);
 

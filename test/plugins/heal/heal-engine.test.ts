@@ -81,3 +81,30 @@ test('a vetoed action is not run and spends no budget; a throwing action is a fa
   expect(thrown.results[0]).toMatchObject({ action_taken: 'clear_system_cache', success: false, error: 'boom' });
   expect(thrown.results[0]!.would_have_done).toBeUndefined();
 });
+
+test('a throwing pre_heal fails the cycle once the others have finished, and leaves no component busy', async () => {
+  const state = emptyDetectorState();
+  const cfg = healConfig({ for_cycles: 1, max_parallel: 4 });
+  const finished: string[] = [];
+  const d = deps({
+    veto: async (issue) => {
+      if (issue.component === 'memory') throw new Error('pre_heal tap crashed');
+      return null;
+    },
+    async act(_issue, plan) {
+      await new Promise((r) => setImmediate(r));
+      finished.push(plan.action);
+      return { ok: true, detail: 'recorded', would: [`would ${plan.action}`] };
+    },
+  });
+  const e = await healCycle(state, SEED.slice(1, 3), cfg, d).then(
+    () => null,
+    (err: Error) => err,
+  );
+  expect(e?.message).toBe('pre_heal tap crashed');
+  // The disk action the cycle started had finished when the cycle failed: nothing runs on past it.
+  expect(finished).toEqual(['cleanup_disk']);
+  // Neither component is left busy: the next cycle acts on memory.
+  const next = await healCycle(state, SEED.slice(1, 2), cfg, deps());
+  expect(next.results[0]).toMatchObject({ issue: { component: 'memory' }, action_taken: 'clear_system_cache' });
+});
