@@ -122,7 +122,7 @@ for (const dir of await readdir(join(root, 'plugins-builtin'), { withFileTypes: 
   const { LEAN_MANIFEST_OPTIONS, LEAN_MANIFEST_VALIDATOR, leanManifestSchema } = await import(
     join(out, 'plugins-builtin', 'deploy', 'lean-manifest-schema.js')
   );
-  const ajv = new Ajv({ ...LEAN_MANIFEST_OPTIONS, code: { source: true } });
+  const ajv = new Ajv({ ...LEAN_MANIFEST_OPTIONS, strict: true, code: { source: true } });
   const schema = JSON.parse(await readFile(join(root, 'schemas', 'deploy-manifest.schema.json'), 'utf8'));
   const validate = ajv.compile(leanManifestSchema(schema));
   await writeFile(join(out, 'plugins-builtin', 'deploy', LEAN_MANIFEST_VALIDATOR), standalone(ajv, validate));

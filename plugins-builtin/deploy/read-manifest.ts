@@ -56,7 +56,9 @@ function leanValidator(): ValidateFunction {
     const mod = require(`./${LEAN_MANIFEST_VALIDATOR}`) as { default?: ValidateFunction } & ValidateFunction;
     return mod.default ?? mod;
   } catch {
-    return new Ajv(LEAN_MANIFEST_OPTIONS).compile(leanManifestSchema(schema) as Record<string, unknown>);
+    return new Ajv({ ...LEAN_MANIFEST_OPTIONS, strict: true }).compile(
+      leanManifestSchema(schema) as Record<string, unknown>,
+    );
   }
 }
 

@@ -119,6 +119,8 @@ alerts:
     const bad = await d.waitFor(
       (l) => l.type === 'plugin_event' && l.plugin === 'alerts' && l.message.includes('alerts.yaml:3:5'),
       'the bad rules said',
+      // Said by the delivery job, which runs every 30 s: two of its ticks, under any load.
+      100_000,
     );
     expect(bad.message).toContain("alerts.yaml:3:5: 'alerts[0].chek' is not allowed here (unknown field)");
     const [, , again] = await server.waitFor(3);
