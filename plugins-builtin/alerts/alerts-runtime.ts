@@ -60,7 +60,12 @@ interface Loaded {
   types: ContributionInfo[];
 }
 let loaded: Loaded | undefined;
-let lastError: { mtimeMs: number; message: string } | undefined;
+/**
+ * The alerts.yaml version (mtime) whose error evaluate() has put in the log: said once per
+ * version, by the evaluation (the panel and the delivery job read the rules too, and must not
+ * use up the one report).
+ */
+let reportedError: number | undefined;
 
 export interface CurrentRules {
   file: string;
@@ -70,7 +75,8 @@ export interface CurrentRules {
   /** Why the file on disk is not the one in use (the previous good rules are), or why there are none. */
   error?: CxError;
   /** True when `error` is new since the last call (log it once). */
-  newError?: boolean;
+  /** The mtime of the malformed alerts.yaml (with `error`). */
+  errorMtime?: number;
 }
 
 /** The rules in force: alerts.yaml as it is now, or the last good one when it is malformed. */
@@ -89,13 +95,10 @@ export async function currentRules(ctx: PluginContext<unknown>, o: { strict?: bo
     const plugins = (await ctx.plugins.list()).filter((p) => p.status === 'active').map((p) => p.name);
     const rules = (await readRules(ctx.localFs, file, { checks, receiverTypes: types, plugins }))!;
     loaded = { rules, index: indexRules(rules.rules), mtimeMs: st.mtimeMs, size: st.size, types };
-    lastError = undefined;
     return { file, rules, index: loaded.index, types };
   } catch (e) {
     if (!(e instanceof CxError) || o.strict) throw e;
-    const fresh = lastError?.mtimeMs !== st.mtimeMs;
-    lastError = { mtimeMs: st.mtimeMs, message: e.message };
-    return { file, rules: loaded?.rules ?? null, index: loaded?.index, types, error: e, newError: fresh };
+    return { file, rules: loaded?.rules ?? null, index: loaded?.index, types, error: e, errorMtime: st.mtimeMs };
   }
 }
 
@@ -135,12 +138,15 @@ export async function evaluate(
 ): Promise<EvaluationOutcome> {
   const cur = await currentRules(ctx);
   const events: AlertEvent[] = [];
-  if (cur.error && cur.newError)
+  if (!cur.error) reportedError = undefined;
+  else if (cur.errorMtime !== reportedError) {
+    reportedError = cur.errorMtime;
     events.push({
       level: 'error',
       type: 'alerts_rules_invalid',
       message: `${cur.error.message}${cur.rules ? '\nThe previous rules stay in force.' : ''}`,
     });
+  }
   if (!cur.rules) {
     await stored(ctx, [], events);
     return { transitions: [], notifications: [], firingRules: [], due: 0, rulesError: cur.error };
