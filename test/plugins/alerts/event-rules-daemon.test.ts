@@ -61,7 +61,6 @@ alerts:
     );
     const d = await host.start();
     const [fired] = await server.waitFor(1, 60_000);
-    console.log(Date.now(), d.stderr());
     // Brought by the event: the delivery job has run only its first tick (at start).
     const deliveryTicks = d.lines.filter((l) => l.type === 'cycle_end' && l.data?.job === 'alerts-delivery').length;
     expect(deliveryTicks).toBeLessThanOrEqual(1);
