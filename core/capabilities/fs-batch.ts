@@ -62,7 +62,17 @@ import {
   O_WRONLY,
 } from './fs-open.js';
 import type { CallInfo } from './guard.js';
-import { allowedMode, ioError, need, target, toDisk, toView, type FsScope, type Kind, type Target } from './fs-scope.js';
+import {
+  allowedMode,
+  ioError,
+  need,
+  target,
+  toDisk,
+  toView,
+  type FsScope,
+  type Kind,
+  type Target,
+} from './fs-scope.js';
 
 /** At most this many operations in one call. */
 export const MAX_BATCH_OPS = 10_000;
@@ -237,7 +247,7 @@ function pump(fd: number, h: ReturnType<typeof createHash> | null, out?: number)
     const n = readSync(fd, buffer, 0, buffer.length, null);
     if (n === 0) return;
     h?.update(buffer.subarray(0, n));
-    if (out !== undefined) for (let off = 0; off < n; ) off += writeSync(out, buffer, off, n - off);
+    if (out !== undefined) for (let off = 0; off < n;) off += writeSync(out, buffer, off, n - off);
   }
 }
 
@@ -445,7 +455,12 @@ class Run {
 }
 
 /** An operation's error as the result names it: a catalogue code and a message with the path(s). */
-async function described(s: FsScope, p: Planned, e: unknown, shown: string): Promise<{ code: string; message: string }> {
+async function described(
+  s: FsScope,
+  p: Planned,
+  e: unknown,
+  shown: string,
+): Promise<{ code: string; message: string }> {
   if (e instanceof MovedError) {
     // A symlink or directory swapped in while the batch ran: a denial, audited as one.
     const denied = await s.guard

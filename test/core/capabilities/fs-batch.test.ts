@@ -283,9 +283,9 @@ describe('fs.batch in the sandbox', () => {
       results: [{ sha256: sha('payload') }, { sha256: sha('payload'), stat: expect.objectContaining({ size: 7 }) }],
     });
     expect(readFileSync(join(s.dir, 'srv/out'), 'utf8')).toBe('payload');
-    expect(
-      await plugin.call(cmd('run'), { ops: [{ op: 'copy', from: '/srv/in', to: '/etc/passwd' }] }, ctx),
-    ).toBe('CX_ERR_PERMISSION_DENIED');
+    expect(await plugin.call(cmd('run'), { ops: [{ op: 'copy', from: '/srv/in', to: '/etc/passwd' }] }, ctx)).toBe(
+      'CX_ERR_PERMISSION_DENIED',
+    );
     expect(existsSync(join(s.dir, 'etc/passwd'))).toBe(false);
     expect(audit.records.map((r) => [r.op, r.allowed])).toEqual([
       ['batch', true],
