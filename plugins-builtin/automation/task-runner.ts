@@ -279,7 +279,8 @@ export class TaskRunner {
     n.result = e;
     const started = this.o.clock.now();
     const cpu0 = process.cpuUsage();
-    await this.o.recorder.start(e);
+    // Like finish below: a record that cannot be written does not stop the run (nor the process).
+    await this.o.recorder.start(e).catch(() => undefined);
     const planned = n.task.id === n.group.req.task && n.attempt === 1 ? n.group.req.planned : undefined;
     this.o.onStarted?.(e, planned === undefined ? null : started - planned);
     const held =
