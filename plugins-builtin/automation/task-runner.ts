@@ -212,6 +212,7 @@ export class TaskRunner {
         cpu_ms: 0,
         cx_ops_cpu_ms: 0,
         max_rss_kb: 0,
+        max_rss_of: 'cx-ops',
         programs_measured: 0,
         disk_space_freed: 0,
         files_backed_up: 0,
@@ -341,6 +342,8 @@ export class TaskRunner {
     const cpu = process.cpuUsage(cpu0);
     e.resources_used.cx_ops_cpu_ms = Math.round((cpu.user + cpu.system) / 1000);
     e.resources_used.cpu_ms += e.resources_used.cx_ops_cpu_ms;
+    if (e.resources_used.programs_measured > 0) e.resources_used.max_rss_of = 'programs';
+    else e.resources_used.max_rss_kb = process.resourceUsage().maxRSS;
     const ended = this.o.clock.now();
     e.end_time = new Date(ended).toISOString();
     e.duration_ms = ended - started;
