@@ -83,6 +83,20 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** When it aborts, the program's whole tree is killed (the kernel passes a sandboxed call's end here). */
   signal?: AbortSignal;
+  /**
+   * Measure what the program cost (`ExecResult.usage`): it runs under GNU time, which reports the
+   * kernel's wait4() figures. Costs one more exec; the program sees its absolute path as argv[0].
+   */
+  usage?: boolean;
+}
+
+/** CPU time and peak memory of a program and the descendants it waited for (wait4's rusage). */
+export interface ExecUsage {
+  /** User + system CPU time, ms (10 ms resolution). */
+  cpuMs: number;
+  /** Peak resident set size of the largest process, KiB. */
+  maxRssKb: number;
+  elapsedMs: number;
 }
 
 export interface ExecResult {
@@ -98,6 +112,11 @@ export interface ExecResult {
   /** True when the call was recorded but not performed (dry run). */
   dryRun: boolean;
   durationMs: number;
+  /**
+   * With `usage: true`: what the program cost; null when it could not be measured (GNU time is
+   * not installed, the program was killed at its timeout, or the call was a dry run).
+   */
+  usage?: ExecUsage | null;
 }
 
 export interface ExecCapability {
