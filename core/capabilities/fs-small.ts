@@ -23,6 +23,7 @@ import type { ReadOptions, SmallFile } from '../../sdk/types.js';
 import { CxError, isCxError, messageOf } from '../errors.js';
 import { fdReal, MovedError, normalizeAbsolute, O_NOFOLLOW, O_NONBLOCK, O_RDONLY } from './fs-open.js';
 import { ioError, MAX_READ_BYTES, need, target, toDisk, toView, type FsScope, type Target } from './fs-scope.js';
+import { noteMountTable, OWN_TABLES } from './mount-table.js';
 
 /** At most this many paths in one call. */
 export const MAX_SMALL_FILES = 16;
@@ -208,8 +209,12 @@ export function readSmallFiles(s: FsScope, paths: readonly string[], options?: R
     return planned.map((p): SmallFile => {
       if (p.real === null) return { path: p.t.asked, text: null, error: `${p.t.disk}: no such file or directory` };
       try {
+        const at = performance.now();
         const got = readPlanned(p, Math.min(cap, MAX_READ_BYTES - total));
         total += got.bytes;
+        const table = OWN_TABLES.get(p.real);
+        // This process's mount table, just read: statfsMany right after need not read it again.
+        if (table) noteMountTable(got.text, table, at);
         return { path: p.t.asked, text: got.text };
       } catch (e) {
         if (e instanceof MovedError)

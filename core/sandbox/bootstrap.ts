@@ -164,7 +164,7 @@ function makeFs(callId, view, root) {
   const r = view === 'fs' && root !== '/' ? root.replace(/[/]+$/, '') : '';
   return freeze({
     readFile: call('readFile'), readSmallFiles: call('readSmallFiles'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
-    statfs: call('statfs'), readlink: call('readlink'), writeFile: call('writeFile'),
+    statfs: call('statfs'), statfsMany: call('statfsMany'), readlink: call('readlink'), writeFile: call('writeFile'),
     writeBytes: function (path, data, options) {
       let b;
       try { b = toB64(data, 'the data of ' + view + '.writeBytes'); } catch (e) { return P.reject(e); }

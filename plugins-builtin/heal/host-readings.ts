@@ -144,10 +144,12 @@ export async function readHost(
     });
   }
   const points = cfg.mounts.length ? cfg.mounts : mounts === null ? [] : realMountPoints(mounts);
-  for (const mount of points) {
-    const s = await ctx.fs.statfs(mount).catch(() => null);
+  // One call for every mount: a local one is answered at once, a remote one within its timeout.
+  const sizes = points.length ? await ctx.fs.statfsMany(points).catch(() => []) : [];
+  points.forEach((mount, i) => {
+    const s = sizes[i]?.statfs;
     readings.push({ detector: 'disk', component: mount, value: s ? usageFromStatfs(mount, s).used_percent : null });
-  }
+  });
   readings.push(...(await readServices(ctx, cfg)));
   readings.push(...doctorReadings(new Set(watchedServices(cfg).map(([, name]) => name))));
   return { readings, cpu };
