@@ -49,6 +49,7 @@ export * from './closest.js';
 export * from './read-if-exists.js';
 export * from './check-preamble.js';
 export * from './map-limit.js';
+export * from './compare-code-units.js';
 export * from './preferred-fix.js';
 export * from './task.js';
 

@@ -52,6 +52,12 @@ export interface SystemChange {
 
 /** The seed's ResourceUsage, as far as a task measures it (the scheduler adds CPU time and RSS). */
 export interface TaskResources {
+  /** CPU time of the programs the task ran, ms (their `ExecResult.usage`; run them with `usage: true`). */
+  programs_cpu_ms?: number;
+  /** Peak RSS of the largest program the task ran, KiB (`ExecResult.usage.maxRssKb`). */
+  programs_max_rss_kb?: number;
+  /** How many of its programs' usage the two figures above hold. */
+  programs_measured?: number;
   disk_space_freed?: number;
   files_backed_up?: number;
   updates_installed?: number;

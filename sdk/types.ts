@@ -83,6 +83,20 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** When it aborts, the program's whole tree is killed (the kernel passes a sandboxed call's end here). */
   signal?: AbortSignal;
+  /**
+   * Measure what the program cost (`ExecResult.usage`): it runs under GNU time, which reports the
+   * kernel's wait4() figures. Costs one more exec; the program sees its absolute path as argv[0].
+   */
+  usage?: boolean;
+}
+
+/** CPU time and peak memory of a program and the descendants it waited for (wait4's rusage). */
+export interface ExecUsage {
+  /** User + system CPU time, ms (10 ms resolution). */
+  cpuMs: number;
+  /** Peak resident set size of the largest process, KiB. */
+  maxRssKb: number;
+  elapsedMs: number;
 }
 
 export interface ExecResult {
@@ -98,6 +112,11 @@ export interface ExecResult {
   /** True when the call was recorded but not performed (dry run). */
   dryRun: boolean;
   durationMs: number;
+  /**
+   * With `usage: true`: what the program cost; null when it could not be measured (GNU time is
+   * not installed, the program was killed at its timeout, or the call was a dry run).
+   */
+  usage?: ExecUsage | null;
 }
 
 export interface ExecCapability {
@@ -155,6 +174,31 @@ export interface SmallFile {
   /** The file's text (UTF-8); null when it could not be read. */
   text: string | null;
   /** Why it could not be read (CX_ERR_IO's message: missing, not a regular file, over the cap). */
+  error?: string;
+}
+
+/** statfs of one file system: sizes in bytes, and inodes. */
+export interface StatfsResult {
+  total: number;
+  free: number;
+  available: number;
+  files: number;
+  filesFree: number;
+}
+
+/** One path of statfsMany: its file system's sizes, or why they could not be had. */
+export interface StatfsEntry {
+  /** The path as it was asked for. */
+  path: string;
+  /** The sizes; null when they could not be had (`error` says why). */
+  statfs: StatfsResult | null;
+  /**
+   * True: the path is the mount point of a local file system (the kernel's mount table says so)
+   * and was answered at once, without the thread pool. False: a network, FUSE or unknown file
+   * system, or a path that is not a mount point: answered through the thread pool, within 5 s.
+   */
+  local: boolean;
+  /** Why there are no sizes (CX_ERR_IO's message: missing, no answer within 5 s, …). */
   error?: string;
 }
 
@@ -268,7 +312,17 @@ export interface FsCapability {
   /** lstat (a final symlink is reported as the link); null when nothing is there. */
   lstat(path: string): Promise<LinkStat | null>;
   /** statfs: sizes in bytes. */
-  statfs(path: string): Promise<{ total: number; free: number; available: number; files: number; filesFree: number }>;
+  statfs(path: string): Promise<StatfsResult>;
+  /**
+   * statfs of several mount points in one call, in order: one audit record, and no trip through
+   * the thread pool for a local file system's mount point (ext4, xfs, btrfs, tmpfs, overlay, …:
+   * statfs answers from memory there). Network and FUSE file systems (nfs, cifs, fuse.*, ceph,
+   * 9p, …), paths that are not mount points and unknown types go through the thread pool, each
+   * bounded to 5 s (a hung NFS server is an entry error, never a stalled loop) and not asked
+   * again while a previous statfs of it has not answered. The same grants as statfs (one path
+   * not granted denies the whole call); at most 64 paths. See StatfsEntry.
+   */
+  statfsMany(paths: readonly string[]): Promise<StatfsEntry[]>;
   readlink(path: string): Promise<string>;
   writeFile(path: string, data: string, options?: WriteOptions): Promise<void>;
   /** Writes bytes atomically (temp file + fsync + rename + directory fsync). */

@@ -14,6 +14,7 @@ import { realpath } from 'node:fs/promises';
 import type { ExecCapability, ExecOptions, ExecResult } from '../../sdk/types.js';
 import { FIXED_PATH } from '../permissions/command-path.js';
 import { checkExec, pathGranted } from '../permissions/match.js';
+import { gnuTimePath, measuredArgs, readUsageReport, USAGE_TAIL_BYTES } from './exec-usage.js';
 import { killProcessTree, processReaper } from '../process-reaper.js';
 import type { Guard } from './guard.js';
 
@@ -153,6 +154,8 @@ export function runProgram(
     input?: string;
     maxOutputBytes?: number;
     signal?: AbortSignal;
+    /** GNU time's path: run the program under it and report its usage. */
+    measureWith?: string | null;
   },
 ): Promise<ExecResult> {
   const started = performance.now();
@@ -180,12 +183,14 @@ export function runProgram(
     const reaper = processReaper();
     reaper.ready();
     // detached: the program leads a new session (setsid), so its tree can be found and killed.
-    const child = spawn(path, args, {
+    const measured = Boolean(o.measureWith);
+    let tail = measured ? Buffer.alloc(0) : undefined;
+    const child = spawn(measured ? o.measureWith! : path, measured ? measuredArgs(path, args) : args, {
       cwd: o.cwd,
       env: o.env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
-      argv0: command.includes('/') ? undefined : command,
+      argv0: measured || command.includes('/') ? undefined : command,
       windowsHide: true,
     });
     reaper.hold(child.pid);
@@ -200,17 +205,26 @@ export function runProgram(
       if (!exited) kill();
       reaper.release(child.pid);
       if (extraErr) err.add(Buffer.from(extraErr));
+      const usage = tail ? readUsageReport(new TextDecoder().decode(tail)) : null;
+      let stderr = err.text();
+      if (usage) {
+        // Under GNU time a signalled program shows as time's exit 128 + N: report the signal.
+        if (usage.signal) [exitCode, signal] = [null, usage.signal];
+        const own = readUsageReport(stderr);
+        if (own) stderr = stderr.slice(0, own.start);
+      }
       resolve({
         command,
         args,
         exitCode,
         signal,
         stdout: out.text(),
-        stderr: err.text(),
+        stderr,
         timedOut,
         truncated: out.truncated || err.truncated,
         dryRun: false,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
+        ...(o.measureWith !== undefined ? { usage: usage?.usage ?? null } : {}),
       });
     };
     const timer = setTimeout(() => {
@@ -218,7 +232,10 @@ export function runProgram(
       kill();
     }, o.timeoutMs);
     child.stdout!.on('data', (b: Buffer) => out.add(b));
-    child.stderr!.on('data', (b: Buffer) => err.add(b));
+    child.stderr!.on('data', (b: Buffer) => {
+      err.add(b);
+      if (tail) tail = Buffer.concat([tail, b]).subarray(-USAGE_TAIL_BYTES);
+    });
     child.stdin!.on('error', () => undefined);
     child.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code === 'ENOENT' ? 127 : 126;
@@ -315,7 +332,7 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
         const maxOutputBytes = outputCap(guard.tier, options.maxOutputBytes);
         if (guard.dryRun) {
           guard.record(`exec: ${[command, ...list].join(' ')}`);
-          return result(String(command), list, {}, true);
+          return result(String(command), list, options.usage === true ? { usage: null } : {}, true);
         }
         if (opts.fake)
           return result(
@@ -334,6 +351,7 @@ export function createExec(guard: Guard, opts: { home: string; fake?: ExecFake }
           input: options.input,
           maxOutputBytes,
           signal,
+          measureWith: options.usage === true ? await gnuTimePath() : undefined,
         });
       });
     },

@@ -3,8 +3,8 @@
  * open time (see fs-open.ts), capped reads of regular files, atomic writes (temp file in the same
  * directory, fsync, rename, fsync of the directory), fsynced appends, dry-run aware. `ctx.fs`
  * is the host view (paths resolved under --root); `ctx.localFs` takes paths as given.
- * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts;
- * many file operations in one guarded call in fs-batch.ts.
+ * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts,
+ * the batched statfs in fs-statfs.ts, many file operations in one guarded call in fs-batch.ts.
  */
 import type { FsCapability } from '../../sdk/types.js';
 import { batch } from './fs-batch.js';
@@ -12,6 +12,7 @@ import { makeDirs } from './fs-disk.js';
 import { normalizeAbsolute } from './fs-open.js';
 import * as read from './fs-read.js';
 import { readSmallFiles } from './fs-small.js';
+import { statfsMany } from './fs-statfs.js';
 import { toDisk, type FsScope } from './fs-scope.js';
 import * as write from './fs-write.js';
 
@@ -27,6 +28,7 @@ export function createFs(s: FsScope): FsCapability {
     stat: (p) => read.stat(s, p),
     lstat: (p) => read.lstat(s, p),
     statfs: (p) => read.statfs(s, p),
+    statfsMany: (p) => statfsMany(s, p),
     readlink: (p) => read.readlink(s, p),
     writeFile: (p, d, o) => write.writeFile(s, p, d, o),
     writeBytes: (p, d, o) => write.writeBytes(s, p, d, o),

@@ -5,6 +5,7 @@
  * options come from the contribution's metadata.
  */
 import { Command, Option } from 'commander';
+import { compareCodeUnits } from '../../sdk/compare-code-units.js';
 import type { CommandArgument, CommandOption, Json } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import type { Kernel } from '../kernel.js';
@@ -23,7 +24,9 @@ export function mountContributedCommands(
   kernel: Kernel,
   setCode: (c: number, statusExit?: boolean) => void,
 ): void {
-  const commands = kernel.registry.list('command').sort((a, b) => a.id.localeCompare(b.id));
+  // Code-unit order, not localeCompare: every boot mounts the commands, the daemon's too, and ICU's
+  // collation data would stay resident in it.
+  const commands = kernel.registry.list('command').sort((a, b) => compareCodeUnits(a.id, b.id));
   for (const info of commands) {
     const words = info.id.split(/\s+/);
     const leaf = words.pop()!;

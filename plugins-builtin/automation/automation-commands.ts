@@ -146,6 +146,28 @@ async function run(ctx: Ctx, input: CommandInput): Promise<number> {
   return final?.status === 'Success' ? 0 : 1;
 }
 
+/** The OnShutdown tasks, run in the foreground: what cx-ops-shutdown.service's ExecStop runs as the host goes down. */
+async function shutdown(ctx: Ctx, input: CommandInput): Promise<number> {
+  const plan = await loadPlan(ctx);
+  const tasks = plan.tasks.filter((t) => t.enabled && t.schedule.kind === 'shutdown');
+  await markInterrupted(ctx);
+  const runner = makeRunner(ctx, plan, {
+    onFinish: (e) => {
+      if (!input.options.json) ctx.io.out(say(e));
+    },
+  });
+  const execs = (
+    await Promise.all(
+      tasks.map((t) =>
+        runner.submit({ task: t.id, trigger: { type: 'Event', detail: 'OnShutdown' }, dryRun: ctx.env.dryRun }),
+      ),
+    )
+  ).flat();
+  if (input.options.json) print(ctx, { executions: execs });
+  else if (!tasks.length) ctx.io.out('no enabled task has schedule OnShutdown\n');
+  return execs.every((e) => e.status === 'Success') ? 0 : 1;
+}
+
 async function status(ctx: Ctx, input: CommandInput): Promise<number> {
   const plan = await loadPlan(ctx);
   const t = taskNamed(plan, String(input.args.task));
@@ -399,6 +421,15 @@ export const automationCommands = [
     ],
     help: 'Exit codes: 0 the task succeeded, 1 it failed or was skipped, 2 bad usage or configuration.\nExample: cx-ops automation run daily-backup --dry-run',
     run,
+  }),
+  defineCommand<AutomationConfig>({
+    name: 'automation shutdown',
+    dryRun: true,
+    description:
+      'Run the OnShutdown tasks now, in the foreground (what cx-ops-shutdown.service runs as the host goes down)',
+    options: [{ flags: '--dry-run', description: 'say what the tasks would change; change nothing' }, JSON_OPTION],
+    help: 'Exit codes: 0 every OnShutdown task succeeded (or there is none), 1 one failed or was skipped, 2 bad configuration.\nInstall the unit that runs it: sudo install -m 0644 plugins-builtin/automation/cx-ops-shutdown.service /etc/systemd/system/ && sudo systemctl enable --now cx-ops-shutdown\nExample: cx-ops automation shutdown --dry-run',
+    run: shutdown,
   }),
   defineCommand<AutomationConfig>({
     name: 'automation status',

@@ -211,7 +211,10 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
   const types = await ctx.registry.list(automationTaskKind);
   const problems: Problem[] = [];
   const tasks: ResolvedTask[] = [];
-  const zone = config.timezone ?? hostTimezone();
+  // Asked of ICU only when a task takes the default zone: the first Intl.DateTimeFormat maps several
+  // MB of ICU data into the process for good, and a daemon without tasks never needs it.
+  let defaultZone: string | undefined;
+  const zone = () => (defaultZone ??= config.timezone ?? hostTimezone());
   if (config.timezone && timezoneProblem(config.timezone))
     problems.push({ path: ['automation', 'timezone'], detail: timezoneProblem(config.timezone)! });
   const entries = [
@@ -231,7 +234,7 @@ export async function loadPlan(ctx: PluginContext<AutomationConfig>): Promise<Au
         `unknown task type '${t.type}' (known: ${types.map((x) => x.id).join(', ') || 'none: no plugin contributes automation-task'})`,
       );
     }
-    const timezone = t.timezone ?? zone;
+    const timezone = t.timezone ?? zone();
     if (t.timezone && timezoneProblem(t.timezone)) say(at('timezone'), timezoneProblem(t.timezone)!);
     let schedule: Schedule | undefined;
     try {

@@ -2,8 +2,9 @@
  * The automation plugin put together for one process: the runner over the configured tasks
  * (each phase invoked as its `automation-task` contribution, so a third party's task runs in
  * its sandbox), recording into the history store and moving the daemon's metrics; and, inside
- * cx-ops daemon, the scheduler as a `daemon-service` (started when the daemon starts, stopped —
- * OnShutdown tasks run first when the host is shutting down — when it stops or reloads).
+ * cx-ops daemon, the scheduler as a `daemon-service` (started when the daemon starts, stopped
+ * when it stops or reloads; OnShutdown tasks are `cx-ops automation shutdown`'s, run by
+ * cx-ops-shutdown.service).
  */
 import { automationTaskKind, CxError, defineContribution, type PluginContext } from 'cx-ops/sdk';
 import { realClock, type Clock } from '../daemon/scheduler.js';
@@ -135,24 +136,13 @@ async function startScheduler(ctx: PluginContext<AutomationConfig>): Promise<str
   return [...said, `${plan.tasks.filter((t) => t.enabled).length} task(s) scheduled`];
 }
 
-/** OnShutdown tasks run when systemd says the host is going down (not on a daemon restart or reload). */
-async function shuttingDown(ctx: PluginContext<unknown>): Promise<boolean> {
-  const r = await ctx.exec
-    .run('systemctl', ['is-system-running'], { readOnly: true, timeoutMs: 5000 })
-    .catch(() => null);
-  return r?.stdout.trim() === 'stopping';
-}
-
-async function stopScheduler(ctx: PluginContext<AutomationConfig>): Promise<string[]> {
+function stopScheduler(): string[] {
   const r = running;
   running = undefined;
   if (!r) return [];
+  // OnShutdown tasks are not run here: the daemon's unit keeps the system read-only, and a
+  // daemon restart is no shutdown — cx-ops-shutdown.service runs `cx-ops automation shutdown`.
   r.scheduler.stop();
-  const onShutdown = r.plan.tasks.filter((t) => t.enabled && t.schedule.kind === 'shutdown');
-  if (onShutdown.length && (await shuttingDown(ctx)))
-    await Promise.all(
-      onShutdown.map((t) => r.runner.submit({ task: t.id, trigger: { type: 'Event', detail: 'OnShutdown' } })),
-    );
   return [];
 }
 
@@ -164,7 +154,7 @@ export const schedulerService = defineContribution(
   async (ctx, input) => {
     const c = ctx as PluginContext<AutomationConfig>;
     const stop = Boolean(input && typeof input === 'object' && !Array.isArray(input) && input.stop);
-    const said = stop ? await stopScheduler(c) : await startScheduler(c);
+    const said = stop ? stopScheduler() : await startScheduler(c);
     return { events: said.map((message) => ({ level: 'info', message })) };
   },
 );

@@ -86,7 +86,7 @@ export async function markInterrupted(ctx: PluginContext<unknown>, now = Date.no
   const gone = (await loadExecutions(ctx)).filter(
     (e) => e.status === 'Running' && e.pid !== process.pid && !alive(e.pid),
   );
-  if (!gone.length) return [];
+  if (!gone.length || ctx.env.dryRun) return [];
   const fixed = gone.map((e) => ({
     ...e,
     status: 'Interrupted' as const,
@@ -100,7 +100,10 @@ export async function markInterrupted(ctx: PluginContext<unknown>, now = Date.no
   return fixed;
 }
 
-/** Records into the history store; keeps the newest `keep` executions of each task. */
+/**
+ * Records into the history store; keeps the newest `keep` executions of each task. A dry run's
+ * executions are not written (a dry run changes nothing, the history store included).
+ */
 export function storeRecorder(
   ctx: PluginContext<unknown>,
   keep: number,
@@ -108,9 +111,11 @@ export function storeRecorder(
 ): ExecutionRecorder {
   return {
     async start(e) {
+      if (e.dry_run) return;
       await state(ctx, { put: [{ key: execKey(e), value: e as unknown as Json }] });
     },
     async finish(e) {
+      if (e.dry_run) return onFinish?.(e);
       const put: StateInput['put'] = [{ key: execKey(e), value: e as unknown as Json }];
       // A run counts as done when it ended (not when it started): the catch-up anchor moves now.
       if (e.status !== 'Interrupted' && !e.dry_run && e.due_time && e.trigger.type === 'Scheduled') {

@@ -5,10 +5,19 @@
 import type { Json, SystemChange, TaskStatus, TriggerSource } from 'cx-ops/sdk';
 
 export interface ResourcesUsed {
-  /** CPU time of the cx-ops process during the run (user + system), ms. */
+  /** CPU time of the run, ms: the task's programs (as wait4 measured them) + cx_ops_cpu_ms. */
   cpu_ms: number;
-  /** The cx-ops process's peak resident set size at the end of the run, KiB. */
+  /** CPU time of the cx-ops process during the run (user + system; other work of the process included), ms. */
+  cx_ops_cpu_ms: number;
+  /**
+   * Peak resident set size, KiB: of the largest program the task ran (`max_rss_of: programs`), or,
+   * when it ran no measured program (its work was done in the cx-ops process, e.g. a gzip backup),
+   * the cx-ops process's peak (`max_rss_of: cx-ops`).
+   */
   max_rss_kb: number;
+  max_rss_of: 'programs' | 'cx-ops';
+  /** How many of the task's programs are measured in cpu_ms and max_rss_kb (GNU time missing: 0). */
+  programs_measured: number;
   disk_space_freed: number;
   files_backed_up: number;
   updates_installed: number;

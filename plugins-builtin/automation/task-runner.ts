@@ -208,7 +208,16 @@ export class TaskRunner {
       output: '',
       error: null,
       duration_ms: null,
-      resources_used: { cpu_ms: 0, max_rss_kb: 0, disk_space_freed: 0, files_backed_up: 0, updates_installed: 0 },
+      resources_used: {
+        cpu_ms: 0,
+        cx_ops_cpu_ms: 0,
+        max_rss_kb: 0,
+        max_rss_of: 'cx-ops',
+        programs_measured: 0,
+        disk_space_freed: 0,
+        files_backed_up: 0,
+        updates_installed: 0,
+      },
       changes_made: [],
       rollback: null,
       dry_run: Boolean(n.group.req.dryRun),
@@ -271,7 +280,8 @@ export class TaskRunner {
     n.result = e;
     const started = this.o.clock.now();
     const cpu0 = process.cpuUsage();
-    await this.o.recorder.start(e);
+    // Like finish below: a record that cannot be written does not stop the run (nor the process).
+    await this.o.recorder.start(e).catch(() => undefined);
     const planned = n.task.id === n.group.req.task && n.attempt === 1 ? n.group.req.planned : undefined;
     this.o.onStarted?.(e, planned === undefined ? null : started - planned);
     const held =
@@ -303,6 +313,9 @@ export class TaskRunner {
           e.resources_used.disk_space_freed = Number(r.disk_space_freed) || 0;
           e.resources_used.files_backed_up = Number(r.files_backed_up) || 0;
           e.resources_used.updates_installed = Number(r.updates_installed) || 0;
+          e.resources_used.cpu_ms = Math.max(0, Number(r.programs_cpu_ms) || 0);
+          e.resources_used.max_rss_kb = Math.max(0, Number(r.programs_max_rss_kb) || 0);
+          e.resources_used.programs_measured = Math.max(0, Math.floor(Number(r.programs_measured) || 0));
         }
       }
     } catch (err) {
@@ -327,8 +340,10 @@ export class TaskRunner {
       }
     }
     const cpu = process.cpuUsage(cpu0);
-    e.resources_used.cpu_ms = Math.round((cpu.user + cpu.system) / 1000);
-    e.resources_used.max_rss_kb = process.resourceUsage().maxRSS;
+    e.resources_used.cx_ops_cpu_ms = Math.round((cpu.user + cpu.system) / 1000);
+    e.resources_used.cpu_ms += e.resources_used.cx_ops_cpu_ms;
+    if (e.resources_used.programs_measured > 0) e.resources_used.max_rss_of = 'programs';
+    else e.resources_used.max_rss_kb = process.resourceUsage().maxRSS;
     const ended = this.o.clock.now();
     e.end_time = new Date(ended).toISOString();
     e.duration_ms = ended - started;

@@ -3,7 +3,7 @@
  * directory, keyed on the names, sizes and mtimes of /var/lib/apt/lists/*, /var/lib/dpkg/status
  * (+ updates/) and the sources and pinning files, so a warm doctor run does not start apt at all.
  */
-import { mapLimit, type PluginContext } from 'cx-ops/sdk';
+import { compareCodeUnits, mapLimit, type PluginContext } from 'cx-ops/sdk';
 
 /**
  * Both apt checks start together in a doctor run: one fingerprint in flight per root is shared.
@@ -42,7 +42,7 @@ async function takeFingerprint(ctx: PluginContext<unknown>): Promise<string | nu
     parts.push(`${dir}:${st.mtimeMs}`);
     const entries = (await ctx.fs.readDir(path))
       .filter((e) => e.type === 'file' && e.name !== 'lock')
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => compareCodeUnits(a.name, b.name)); // not localeCompare: no ICU data in the daemon
     const stats = await mapLimit(entries, 8, (e) => ctx.fs.stat(`${path}/${e.name}`));
     entries.forEach((e, i) => parts.push(`${e.name}:${stats[i]?.size ?? -1}:${stats[i]?.mtimeMs ?? -1}`));
   }

@@ -42,7 +42,15 @@ export const commandTask = defineTask<CommandConfig>({
     const timeoutMs = Math.max(1, Math.min(own, deadline_ms - Date.now()));
     const line = config.command.join(' ');
     if (dry_run) return { status: 'Success', output: `would run: ${line}`, changes_made: [] };
-    const r = await ctx.exec.run(program!, args, { cwd: config.working_dir, env: config.env, timeoutMs });
+    const r = await ctx.exec.run(program!, args, {
+      cwd: config.working_dir,
+      env: config.env,
+      timeoutMs,
+      usage: true,
+    });
+    const resources = r.usage
+      ? { programs_cpu_ms: r.usage.cpuMs, programs_max_rss_kb: r.usage.maxRssKb, programs_measured: 1 }
+      : {};
     const output = tail(r.stdout);
     const changes_made = [{ type: 'command_run' as const, target: line, detail: `exit ${r.exitCode ?? r.signal}` }];
     if (r.timedOut)
@@ -51,6 +59,7 @@ export const commandTask = defineTask<CommandConfig>({
         output,
         error: `${line}: stopped after ${timeoutMs} ms (its process group was killed)`,
         changes_made,
+        resources,
       };
     if (r.exitCode !== 0)
       return {
@@ -58,7 +67,8 @@ export const commandTask = defineTask<CommandConfig>({
         output,
         error: `${line}: exit ${r.exitCode ?? `signal ${r.signal}`}${r.stderr.trim() ? `: ${tail(r.stderr, 5)}` : ''}`,
         changes_made,
+        resources,
       };
-    return { status: 'Success', output, changes_made };
+    return { status: 'Success', output, changes_made, resources };
   },
 });

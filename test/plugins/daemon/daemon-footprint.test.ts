@@ -3,16 +3,17 @@
  * shapes, and metas found valid), `cx-ops daemon` registers every plugin without importing it
  * and without compiling a metaSchema, so ajv is never loaded; prom-client is loaded class by
  * class, not through its index (default metrics, push gateway, cluster, @opentelemetry/api).
- * A first run with cold caches does load ajv (which is why the caches matter). Memory itself
- * is measured by `npm run bench`, not here.
+ * A first run with cold caches does load ajv (which is why the caches matter). And it makes no
+ * use of ICU (Intl, localeCompare, toLocale*): the first use maps several MB of ICU data into the
+ * process for the rest of its life. Memory itself is measured by `npm run bench`, not here.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, expect, test } from 'vitest';
-import { daemonRoot, type DaemonRoot } from './daemon-process.js';
+import { daemonFixture, daemonRoot, doctorFixture, type DaemonRoot } from './daemon-process.js';
 
 const MAIN = fileURLToPath(new URL('../../../dist/core/cli/main.js', import.meta.url));
 let host: DaemonRoot | undefined;
@@ -57,4 +58,34 @@ test('with warm caches the daemon loads neither ajv nor prom-client as a whole',
   expect(warm.filter((f) => f.includes('/node_modules/prom-client/lib/counter.js'))).toHaveLength(1);
   const cache = JSON.parse(await readFile(join(host.root, 'var/cache/cx/valid-meta.json'), 'utf8'));
   expect(cache).toMatchObject({ version: 1, valid: expect.arrayContaining([expect.any(String)]) });
+});
+
+test('the daemon makes no use of ICU: no Intl, localeCompare or toLocale* in start-up, cycles and requests', async () => {
+  host = await daemonRoot('healthy');
+  // dpkg's status and apt's lists too, so that the apt checks take their cache fingerprint.
+  await cp(doctorFixture('apt'), host.root, { recursive: true });
+  await host.config(
+    'daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n' +
+      '  checks: [disk_space, memory, cpu_load, apt_status, swap_usage, security_updates, zombie_processes, file_descriptors]\n',
+  );
+  // The caches warm, as the unit's launcher leaves them before the daemon starts.
+  expect((await host.cli(['plugins', 'info', 'daemon'])).exitCode).toBe(0);
+  const log = join(host.root, 'icu-uses.jsonl');
+  const d = await host.start({
+    env: { NODE_OPTIONS: `--import ${pathToFileURL(daemonFixture('icu-trap.mjs')).href}`, CX_ICU_TRAP_LOG: log },
+  });
+  const cycle = (n: number) =>
+    d.waitFor((l) => l.type === 'cycle_end' && l.data?.job === 'checks' && l.data.cycle === n, `checks cycle ${n}`);
+  await cycle(2);
+  for (const path of ['/health', '/metrics', '/api/v1/checks', '/api/v1/status', '/api/v1/events'])
+    expect((await d.get(path)).status, path).toBeLessThan(500);
+  await cycle(4);
+  expect(await d.stop()).toEqual({ exitCode: 0 });
+  const uses = (await readFile(log, 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { what: string; stack: string })
+    // What was called, and the first frame outside the trap.
+    .map((u) => `${u.what} from ${u.stack.split('\n')[3]?.trim()}`);
+  expect([...new Set(uses)]).toEqual([]);
 });
