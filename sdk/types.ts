@@ -177,6 +177,31 @@ export interface SmallFile {
   error?: string;
 }
 
+/** statfs of one file system: sizes in bytes, and inodes. */
+export interface StatfsResult {
+  total: number;
+  free: number;
+  available: number;
+  files: number;
+  filesFree: number;
+}
+
+/** One path of statfsMany: its file system's sizes, or why they could not be had. */
+export interface StatfsEntry {
+  /** The path as it was asked for. */
+  path: string;
+  /** The sizes; null when they could not be had (`error` says why). */
+  statfs: StatfsResult | null;
+  /**
+   * True: the path is the mount point of a local file system (the kernel's mount table says so)
+   * and was answered at once, without the thread pool. False: a network, FUSE or unknown file
+   * system, or a path that is not a mount point: answered through the thread pool, within 5 s.
+   */
+  local: boolean;
+  /** Why there are no sizes (CX_ERR_IO's message: missing, no answer within 5 s, …). */
+  error?: string;
+}
+
 /** Options of readBytes / readFile / readSmallFiles. */
 export interface ReadOptions {
   /** Refuse files larger than this many bytes (CX_ERR_IO); at most the capability's cap (8 MiB). */
@@ -228,7 +253,17 @@ export interface FsCapability {
   /** lstat (a final symlink is reported as the link); null when nothing is there. */
   lstat(path: string): Promise<LinkStat | null>;
   /** statfs: sizes in bytes. */
-  statfs(path: string): Promise<{ total: number; free: number; available: number; files: number; filesFree: number }>;
+  statfs(path: string): Promise<StatfsResult>;
+  /**
+   * statfs of several mount points in one call, in order: one audit record, and no trip through
+   * the thread pool for a local file system's mount point (ext4, xfs, btrfs, tmpfs, overlay, …:
+   * statfs answers from memory there). Network and FUSE file systems (nfs, cifs, fuse.*, ceph,
+   * 9p, …), paths that are not mount points and unknown types go through the thread pool, each
+   * bounded to 5 s (a hung NFS server is an entry error, never a stalled loop) and not asked
+   * again while a previous statfs of it has not answered. The same grants as statfs (one path
+   * not granted denies the whole call); at most 64 paths. See StatfsEntry.
+   */
+  statfsMany(paths: readonly string[]): Promise<StatfsEntry[]>;
   readlink(path: string): Promise<string>;
   writeFile(path: string, data: string, options?: WriteOptions): Promise<void>;
   /** Writes bytes atomically (temp file + fsync + rename + directory fsync). */

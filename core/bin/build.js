@@ -201,5 +201,7 @@ async function emitDeclarations() {
 
 /** The TypeScript files the declarations can depend on (plugins-builtin/ and tests cannot). */
 function declarationSources() {
-  return ts.filter((f) => ['core', 'sdk', 'harness'].includes(relative(root, f).split('/')[0]));
+  // A plugin's library exported beside the SDK (cx-ops/sdk/deploy) is declared from its directory.
+  const dirs = ['core', 'sdk', 'harness', 'plugins-builtin/deploy'];
+  return ts.filter((f) => dirs.some((d) => relative(root, f).startsWith(`${d}/`)));
 }

@@ -5,10 +5,10 @@
  * never a hang.
  */
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import type { Stats, StatsFs } from 'node:fs';
 import { readdir, readlink as readlinkPath, statfs as statfsPath, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { DirEntry, FileStat, FsCapability, LinkStat, ReadOptions } from '../../sdk/types.js';
+import type { DirEntry, FileStat, LinkStat, ReadOptions, StatfsResult } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
 import { anchored, lstatOrNull, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, openVerified, typeOf } from './fs-open.js';
 import {
@@ -224,20 +224,24 @@ function linkStat(
   return out;
 }
 
-export function statfs(s: FsScope, path: string): ReturnType<FsCapability['statfs']> {
+/** statfs(2)'s numbers as the SDK gives them: sizes in bytes. */
+export function statfsResult(st: StatsFs): StatfsResult {
+  return {
+    total: st.blocks * st.bsize,
+    free: st.bfree * st.bsize,
+    available: st.bavail * st.bsize,
+    files: st.files,
+    filesFree: st.ffree,
+  };
+}
+
+export function statfs(s: FsScope, path: string): Promise<StatfsResult> {
   return op(s, 'statfs', 'read', path, undefined, async (t, allow, dirs) => {
     if (s.fake?.statfs) return (need(s, 'read', t.disk, t.asked), allow(), s.fake.statfs(t.disk));
     const { fh: opened } = await openExisting(s, 'read', t, dirs, O_PATH);
     return closing(opened, async (fh) => {
       allow();
-      const st = await statfsPath(`/proc/self/fd/${fh.fd}`);
-      return {
-        total: st.blocks * st.bsize,
-        free: st.bfree * st.bsize,
-        available: st.bavail * st.bsize,
-        files: st.files,
-        filesFree: st.ffree,
-      };
+      return statfsResult(await statfsPath(`/proc/self/fd/${fh.fd}`));
     });
   });
 }

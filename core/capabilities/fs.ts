@@ -3,13 +3,15 @@
  * open time (see fs-open.ts), capped reads of regular files, atomic writes (temp file in the same
  * directory, fsync, rename, fsync of the directory), fsynced appends, dry-run aware. `ctx.fs`
  * is the host view (paths resolved under --root); `ctx.localFs` takes paths as given.
- * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts.
+ * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts,
+ * the batched statfs in fs-statfs.ts.
  */
 import type { FsCapability } from '../../sdk/types.js';
 import { makeDirs } from './fs-disk.js';
 import { normalizeAbsolute } from './fs-open.js';
 import * as read from './fs-read.js';
 import { readSmallFiles } from './fs-small.js';
+import { statfsMany } from './fs-statfs.js';
 import { toDisk, type FsScope } from './fs-scope.js';
 import * as write from './fs-write.js';
 
@@ -25,6 +27,7 @@ export function createFs(s: FsScope): FsCapability {
     stat: (p) => read.stat(s, p),
     lstat: (p) => read.lstat(s, p),
     statfs: (p) => read.statfs(s, p),
+    statfsMany: (p) => statfsMany(s, p),
     readlink: (p) => read.readlink(s, p),
     writeFile: (p, d, o) => write.writeFile(s, p, d, o),
     writeBytes: (p, d, o) => write.writeBytes(s, p, d, o),

@@ -164,7 +164,7 @@ function makeFs(callId, view, root) {
   const r = view === 'fs' && root !== '/' ? root.replace(/[/]+$/, '') : '';
   return freeze({
     readFile: call('readFile'), readSmallFiles: call('readSmallFiles'), readBytes: bytesOut('readBytes'), readDir: call('readDir'), stat: call('stat'), lstat: call('lstat'),
-    statfs: call('statfs'), readlink: call('readlink'), writeFile: call('writeFile'),
+    statfs: call('statfs'), statfsMany: call('statfsMany'), readlink: call('readlink'), writeFile: call('writeFile'),
     writeBytes: function (path, data, options) {
       let b;
       try { b = toB64(data, 'the data of ' + view + '.writeBytes'); } catch (e) { return P.reject(e); }
@@ -200,7 +200,7 @@ function makeCtx(callId, data, open) {
     plugin: data.plugin,
     tier: data.tier,
     config: data.config,
-    env: freeze(data.env),
+    env: data.env,
     log: freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }),
     io: freeze({
       out: function (t) { fire(callId, 'io.out', [S(t)]); },
@@ -255,6 +255,19 @@ function contextData(key, text) {
     if (contexts.size > 16) contexts.delete(contexts.keys().next().value);
   }
   return data;
+}
+// Call targets by their text (a plugin has a few): parsed once, kept frozen.
+const targets = new M();
+const mapGet = M.prototype.get;
+const mapSet = M.prototype.set;
+let targetCount = 0;
+function targetOf(text) {
+  let t = apply(mapGet, targets, [text]);
+  if (t === undefined) {
+    t = freeze(parse(text));
+    if (targetCount++ < 256) apply(mapSet, targets, [text, t]);
+  }
+  return t;
 }
 g.__cx_register = function (def) {
   if (!def || typeof def !== 'object') throw new Err('its default export is not an object; export default definePlugin({ ... })');
@@ -323,7 +336,7 @@ async function releaseAll(open) {
 g.__cx_dispatch = async function (callId, targetText, inputText, ctxKey, ctxText) {
   const open = new St();
   try {
-    const target = parse(targetText);
+    const target = targetOf(targetText);
     const ctx = makeCtx(callId, contextData(ctxKey, ctxText), open);
     const input = parse(inputText);
     let out;

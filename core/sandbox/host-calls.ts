@@ -41,6 +41,7 @@ function fsMethods(view: 'fs' | 'localFs'): Record<string, HostMethod> {
     [`${view}.stat`]: (c, a) => f(c).stat(a[0]),
     [`${view}.lstat`]: (c, a) => f(c).lstat(a[0]),
     [`${view}.statfs`]: (c, a) => f(c).statfs(a[0]),
+    [`${view}.statfsMany`]: (c, a) => f(c).statfsMany(a[0]),
     [`${view}.readlink`]: (c, a) => f(c).readlink(a[0]),
     [`${view}.writeFile`]: (c, a) => f(c).writeFile(a[0], a[1], a[2] ?? {}),
     [`${view}.writeBytes`]: (c, a) => f(c).writeBytes(a[0], fromB64(a[1]), a[2] ?? {}),

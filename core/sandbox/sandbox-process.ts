@@ -49,24 +49,42 @@ export class PluginCodeError extends Error {
   }
 }
 
-interface Pending {
-  kind: 'load' | 'call';
-  where: string;
-  ctx?: PluginContext;
-  /** CxErrors the host raised to the plugin in this call (the only kernel errors it may pass on). */
-  raised?: CxError[];
+/** A load or a call waiting for its answer. One class (not object spreads): this is the hot path. */
+class Pending {
   /**
    * Aborted when the call ends, however: kills the programs it started. Made by the first host
    * call that needs it (most calls start no program; an abort costs a DOMException).
    */
-  ended?: AbortController;
-  resolve(text: string): void;
-  reject(e: Error): void;
+  ended?: AbortController = undefined;
   /**
    * When its time is up (performance.now() ms); set once the sandbox process is up (its start-up
    * is not the plugin's time). One sweep timer per process serves every deadline.
    */
-  deadline?: number;
+  deadline?: number = undefined;
+
+  constructor(
+    /** What runs: a call's target, or undefined for a load. */
+    readonly target: CallTarget | undefined,
+    /** The kernel's context the call's ctx methods are served by (calls only). */
+    readonly ctx: PluginContext | undefined,
+    /** CxErrors the host raised to the plugin in this call (the only kernel errors it may pass on). */
+    readonly raised: CxError[] | undefined,
+    /** A call's input as JSON text (kept for the one resend after a lost context or isolate). */
+    readonly input: string,
+    /** 0, or 1 once the call was sent again. */
+    readonly attempt: number,
+    readonly resolve: (value: any) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+
+  get kind(): 'load' | 'call' {
+    return this.target ? 'call' : 'load';
+  }
+
+  /** The call in messages ("check 'disk'", "activate()"); made only when a message needs it. */
+  get where(): string {
+    return this.target ? whereOf(this.target) : 'loading its code';
+  }
 }
 
 /** How long a new sandbox process may take to start before it is killed. */
@@ -106,6 +124,8 @@ export function workerCommand(limits: SandboxLimits): { file: string; args: stri
   if (tools.prlimit) argv = [PRLIMIT, `--data=${cap}:${cap}`, '--', ...argv];
   else argv = ['/bin/sh', '-c', `ulimit -d ${cap >> 10} && exec "$@"`, 'cx-sandbox', ...argv];
   if (tools.setpriv) argv = [SETPRIV, '--pdeathsig', 'KILL', '--', ...argv];
+  // Without a parent-death signal, isolated-vm's timeout bounds each stretch of plugin code (worker.ts).
+  else argv.push('--stretch-timeouts');
   return { file: argv[0]!, args: argv.slice(1), pdeathsig: tools.setpriv };
 }
 
@@ -121,6 +141,14 @@ function contextText(ctx: PluginContext): ContextText {
   let c = contextTexts.get(ctx);
   if (c === undefined) contextTexts.set(ctx, (c = { key: ++contextKeys, text: JSON.stringify(contextData(ctx)) }));
   return c;
+}
+
+/** A call target's JSON text, made once per target object (the kernel keeps a contribution's). */
+const targetTexts = new WeakMap<CallTarget, string>();
+function targetText(t: CallTarget): string {
+  let text = targetTexts.get(t);
+  if (text === undefined) targetTexts.set(t, (text = JSON.stringify(t)));
+  return text;
 }
 
 export class SandboxProcess {
@@ -164,14 +192,19 @@ export class SandboxProcess {
     this.limits = limits;
     if (capChanged && this.child) this.kill();
     this.loaded = false;
-    const text = await this.request({ kind: 'load', where: 'loading its code' }, (id) => ({
-      t: 'load',
-      id,
-      name: this.name,
-      code: this.spec.code,
-      filename: this.spec.filename,
-      limits: this.limits,
-    }));
+    const text = await new Promise<string>((resolve, reject) => {
+      const p = new Pending(undefined, undefined, undefined, '', 0, resolve, reject);
+      const id = this.enqueue(p);
+      if (id)
+        this.send({
+          t: 'load',
+          id,
+          name: this.name,
+          code: this.spec.code,
+          filename: this.spec.filename,
+          limits: this.limits,
+        });
+    });
     this.loaded = true;
     return text;
   }
@@ -181,44 +214,44 @@ export class SandboxProcess {
     void this.close();
   }
 
-  async call(target: CallTarget, input: Json, ctx: PluginContext, raised?: CxError[]): Promise<Json> {
-    const c = contextText(ctx);
-    const inputText = JSON.stringify(input ?? null);
-    const targetText = JSON.stringify(target);
-    const where = whereOf(target);
-    for (let attempt = 0; ; attempt++) {
-      if (!this.loaded || !this.child) await this.load();
-      try {
-        const text = await this.request({ kind: 'call', where, ctx, raised }, (id) => {
-          // Decided when the message is written: the child that gets it is the one started by then.
-          const known = this.sentContexts.has(c.key);
-          if (!known) keepContext(this.sentContexts, c.key);
-          return {
-            t: 'call',
-            id,
-            name: this.name,
-            target: targetText,
-            input: inputText,
-            ctxKey: c.key,
-            ...(known ? {} : { ctx: c.text }),
-          };
-        });
-        return JSON.parse(text) as Json;
-      } catch (e) {
-        const retry = e as { notLoaded?: boolean; noContext?: boolean };
-        if (attempt === 0 && retry.noContext) {
-          // The child lost track of a context text (it should not): send everything again once.
-          this.sentContexts.clear();
-          continue;
-        }
-        // The isolate went away between load and call (another call's limit): load again once.
-        if (attempt === 0 && retry.notLoaded) {
-          this.loaded = false;
-          continue;
-        }
-        throw e;
+  /** Runs plugin code; resolves to its result (parsed here, once). */
+  call(target: CallTarget, input: Json, ctx: PluginContext, raised?: CxError[]): Promise<Json> {
+    return this.callText(target, JSON.stringify(input ?? null), ctx, raised, 0);
+  }
+
+  /** Sends a call (loading the plugin first when its isolate or process is gone). */
+  private callText(
+    target: CallTarget,
+    input: string,
+    ctx: PluginContext,
+    raised: CxError[] | undefined,
+    attempt: number,
+    afterLoad = false,
+  ): Promise<Json> {
+    if (!afterLoad && (!this.loaded || !this.child))
+      return this.load().then(() => this.callText(target, input, ctx, raised, attempt, true));
+    return new Promise<Json>((resolve, reject) => {
+      const id = this.enqueue(new Pending(target, ctx, raised, input, attempt, resolve, reject));
+      if (!id) return;
+      const c = contextText(ctx);
+      // Decided when the message is written: the child that gets it is the one started by then.
+      if (this.sentContexts.has(c.key))
+        this.send({ t: 'call', id, name: this.name, target: targetText(target), input, ctxKey: c.key });
+      else {
+        keepContext(this.sentContexts, c.key);
+        this.send({ t: 'call', id, name: this.name, target: targetText(target), input, ctxKey: c.key, ctx: c.text });
       }
-    }
+    });
+  }
+
+  /**
+   * Sent once more, whole, when the child lacked the call's context text (it should not) or its
+   * isolate went away between load and call (another call's limit): the answer goes to `p`.
+   */
+  private resend(p: Pending, why: 'no-context' | 'not-loaded'): void {
+    if (why === 'no-context') this.sentContexts.clear();
+    else this.loaded = false;
+    this.callText(p.target!, p.input, p.ctx!, p.raised, 1).then(p.resolve, p.reject);
   }
 
   /** Kills the sandbox process; calls in flight fail with CX_ERR_SANDBOX_CRASHED. */
@@ -237,23 +270,20 @@ export class SandboxProcess {
     await exited;
   }
 
-  private request(
-    p: Omit<Pending, 'resolve' | 'reject' | 'deadline' | 'ended'>,
-    message: (id: number) => ToChild,
-  ): Promise<string> {
-    if (this.closed)
-      return Promise.reject(
+  /** Registers a pending load or call and starts the child if needed; 0 when the sandbox is closed (`p` is rejected). */
+  private enqueue(p: Pending): number {
+    if (this.closed) {
+      p.reject(
         new CxError('CX_ERR_SANDBOX_CRASHED', { plugin: this.name, where: p.where, detail: 'the sandbox is closed' }),
       );
+      return 0;
+    }
     this.start();
     const id = ++this.seq;
-    return new Promise<string>((resolve, reject) => {
-      const pending: Pending = { ...p, resolve, reject };
-      this.pending.set(id, pending);
-      if (this.ready) this.arm(pending);
-      this.updateRef();
-      this.send(message(id));
-    });
+    this.pending.set(id, p);
+    if (this.ready) this.arm(p);
+    if (this.pending.size === 1) this.updateRef();
+    return id;
   }
 
   /** Starts a call's time. Deadlines are swept by one timer, not a timer per call (set and cleared each round trip). */
@@ -304,7 +334,7 @@ export class SandboxProcess {
     if (!p) return undefined;
     this.pending.delete(id);
     p.ended?.abort();
-    this.updateRef();
+    if (this.pending.size === 0) this.updateRef();
     return p;
   }
 
@@ -323,15 +353,9 @@ export class SandboxProcess {
         this.loaded = false;
         return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: escapeControl(f.message) });
       case 'no-context':
-        return Object.assign(
-          new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its context was not known' }),
-          { noContext: true },
-        );
+        return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its context was not known' });
       case 'not-loaded':
-        return Object.assign(
-          new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' }),
-          { notLoaded: true },
-        );
+        return new CxError('CX_ERR_SANDBOX_CRASHED', { plugin, where: p.where, detail: 'its isolate was gone' });
       default:
         if (p.kind === 'load')
           return new CxError('CX_ERR_MAIN_INVALID', {
@@ -369,8 +393,21 @@ export class SandboxProcess {
       case 'result': {
         const p = this.settle(m.id);
         if (!p) return;
-        if (m.ok) p.resolve(m.t === 'loaded' ? m.shape : m.value);
-        else p.reject(this.fail(p, m.error));
+        if (!m.ok) {
+          const kind = m.error.kind;
+          if (p.attempt === 0 && p.target && (kind === 'no-context' || kind === 'not-loaded')) this.resend(p, kind);
+          else p.reject(this.fail(p, m.error));
+        } else if (m.t === 'loaded') p.resolve(m.shape);
+        else {
+          let value: Json;
+          try {
+            value = JSON.parse(m.value) as Json;
+          } catch (e) {
+            p.reject(this.fail(p, { kind: 'internal', message: `its result is not JSON (${messageOf(e)})` }));
+            return;
+          }
+          p.resolve(value);
+        }
         return;
       }
       case 'aborted': {

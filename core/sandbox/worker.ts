@@ -4,10 +4,9 @@
  * fatal out-of-memory, the OS memory cap — costs only this plugin's calls.
  *
  * Because the process serves one plugin, plugin code runs synchronously on this process's main
- * thread (no hop onto a worker thread per call): every stretch of plugin code (a call's start,
- * the continuation after a ctx reply) runs under isolated-vm's own timeout, and the kernel keeps
- * the real deadlines outside: it answers a late call itself and kills this process when it does
- * not confirm the isolate was stopped.
+ * thread (no hop onto a worker thread per call), each stretch of it (a call's start, the
+ * continuation after a ctx reply) in one synchronous isolated-vm call. The kernel keeps the
+ * deadlines outside: it answers a late call itself and kills this process (see STRETCH_TIMEOUTS).
  *
  * Started by the kernel with `--no-node-snapshot --no-expose-wasm` under an OS memory cap
  * (RLIMIT_DATA) and a parent-death signal; exits when the IPC channel closes.
@@ -97,11 +96,24 @@ function failAll(p: Loaded, f: FailureInfo): void {
   if (cur === p) dispose();
 }
 
-/** Time a stretch of plugin code may take: until the latest running call's deadline (kernel deadlines rule). */
-function stretchTimeout(p: Loaded): number {
+/**
+ * Whether each stretch of plugin code runs under isolated-vm's own timeout. With a parent-death
+ * signal (setpriv) it does not: the kernel's deadline kills this whole process when a call's time
+ * is up (it always came first: this timeout was the latest deadline + 50 ms), and the kernel's
+ * death kills it too, so a timer per stretch (~2.5 µs, and a timer-thread entry that lives until
+ * it would have fired) buys nothing. Without setpriv this process could outlive a dead kernel
+ * while plugin code holds its thread (its 'disconnect' would never be handled): then every
+ * stretch keeps the timeout.
+ */
+const STRETCH_TIMEOUTS = process.argv.includes('--stretch-timeouts');
+
+/** Options of a stretch: until the latest running call's deadline (kernel deadlines rule), or none (see STRETCH_TIMEOUTS). */
+const UNTIMED = Object.freeze({});
+function stretchOptions(p: Loaded): { timeout?: number } {
+  if (!STRETCH_TIMEOUTS) return UNTIMED;
   let latest = 0;
   for (const d of p.running.values()) latest = Math.max(latest, d);
-  return Math.max(1, Math.ceil(latest - performance.now())) + 50;
+  return { timeout: Math.max(1, Math.ceil(latest - performance.now())) + 50 };
 }
 
 /** Runs a stretch of plugin code synchronously; a limit breach fails every running call. */
@@ -264,10 +276,8 @@ function call(m: Extract<ToChild, { t: 'call' }>): void {
   }
   p.running.set(m.id, performance.now() + p.limits.callTimeoutMs);
   stretch(p, () =>
-    p.start.applySync(undefined, [m.id, m.target, m.input, m.ctxKey, ctx], {
-      arguments: { copy: true },
-      timeout: stretchTimeout(p),
-    }),
+    // Numbers and strings only: primitives cross as values (no ExternalCopy per argument).
+    p.start.applySync(undefined, [m.id, m.target, m.input, m.ctxKey, ctx], stretchOptions(p)),
   );
 }
 
@@ -334,9 +344,7 @@ function answer(hid: number, ok: boolean, value: string): void {
     p.outstanding.delete(hid);
     p.outstandingBytes -= bytes;
   }
-  stretch(p, () =>
-    p.reply.applySync(undefined, [hid, ok, value], { arguments: { copy: true }, timeout: stretchTimeout(p) }),
-  );
+  stretch(p, () => p.reply.applySync(undefined, [hid, ok, value], stretchOptions(p)));
 }
 
 process.on('message', (m: ToChild) => {

@@ -1,19 +1,20 @@
 /**
  * The upgradable packages, computed from the package lists and the dpkg status directly, without
  * apt building its package cache (on a host whose pkgcache is disabled, apt rebuilds it on every
- * run: about 0.6 s). The lists are decompressed by apt's own `apt-helper cat-file` (any format
- * apt stores), cut by grep to the fields read, scanned for the installed packages only, and versions are compared as dpkg does.
+ * run: about 0.6 s). Each list is read once per run, by the pass it shares with the apt diagnosis
+ * (apt/list-pass.ts: apt's own `apt-helper cat-file`, cut by grep to the fields read, kept per list
+ * file while its size and mtime hold), scanned for the installed packages only, and versions are
+ * compared as dpkg does.
  *
  * The answer matches `apt list --upgradable` for apt's default policy: every source at priority
  * 500, installed versions never downgraded. Where the host configures something that changes
  * the policy (pin preferences, a default release, NotAutomatic archives, phased updates) or the
  * lists cannot be read this way, it says so and the caller runs apt itself.
  */
-import { type PluginContext } from 'cx-ops/sdk';
+import { mapLimit, type PluginContext } from 'cx-ops/sdk';
+import { APT_HELPER, listPass } from '../apt/list-pass.js';
 import type { UpgradableLine } from './apt-parse.js';
 import { compareDebVersions } from './deb-version.js';
-
-export const APT_HELPER = '/usr/lib/apt/apt-helper';
 
 export type ListsAnswer = { ok: true; lines: UpgradableLine[] } | { ok: false; fallback: string };
 
@@ -185,14 +186,6 @@ export function releaseInfo(text: string): { suite?: string; notAutomatic: boole
   };
 }
 
-/**
- * `sh -c LIST_FIELDS_SCRIPT <apt-helper> <list>`: the list decompressed by apt's helper, cut to the
- * lines scanPackages reads; a failure of the helper is its last line (`cx-ops-exit: N`), since sh
- * has no pipefail.
- */
-export const LIST_FIELDS_SCRIPT =
-  '{ "$0" cat-file "$1" || echo "cx-ops-exit: $?"; } | grep -E \'^(Package|Version|Architecture|Phased-Update-Percentage): |^cx-ops-exit: \'';
-
 const PACKAGES_FILE = /_Packages(\.(?:lz4|gz|xz|zst|bz2|lzma))?$/;
 
 /** Computes what `apt list --upgradable` would print, or why it cannot here. */
@@ -238,19 +231,13 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
     suiteOf.set(list, suiteOfRelease.get(file)!);
   }
 
-  // One list at a time, and only the four fields the scan reads: a decompressed list is tens of
-  // MB (Debian's main: 50 MB, held twice while captured and decoded), its fields a tenth of that.
+  // Two lists at a time (the big one beside the small ones): each pass is another process.
+  const passes = await mapLimit(lists, 2, (list) => listPass(ctx, ctx.fs.diskPath(`${listsDir}/${list}`)));
   const best = new Map<string, Candidate>();
-  for (const list of lists) {
-    const r = await ctx.exec.run('sh', ['-c', LIST_FIELDS_SCRIPT, APT_HELPER, ctx.fs.diskPath(`${listsDir}/${list}`)], {
-      timeoutMs: 60_000,
-      readOnly: true,
-      maxOutputBytes: 64 * 1024 * 1024,
-    });
-    const failed = r.exitCode !== 0 && r.exitCode !== 1; // grep: 1 = no line matched (an empty list)
-    if (failed || r.truncated || r.stdout.includes('\ncx-ops-exit: ') || r.stdout.startsWith('cx-ops-exit: '))
-      return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
-    const { phased } = scanPackages(r.stdout, suiteOf.get(list)!, native, installed, installedNames, best);
+  for (const [i, list] of lists.entries()) {
+    const pass = passes[i]!;
+    if (!pass.ok) return { ok: false, fallback: `apt-helper could not read ${ctx.fs.diskPath(`${listsDir}/${list}`)}` };
+    const { phased } = scanPackages(pass.fields, suiteOf.get(list)!, native, installed, installedNames, best);
     if (phased) return { ok: false, fallback: `${phased} has a phased update` };
   }
 

@@ -31,7 +31,13 @@ async function importsOf(file: string): Promise<string[]> {
 
 test('every exports entry has types and default conditions, and the build wrote both files for each entry with a source', async () => {
   const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8'));
-  expect(Object.keys(pkg.exports).sort()).toEqual(['./sdk', './sdk/bundle', './sdk/host', './sdk/testing']);
+  expect(Object.keys(pkg.exports).sort()).toEqual([
+    './sdk',
+    './sdk/bundle',
+    './sdk/deploy',
+    './sdk/host',
+    './sdk/testing',
+  ]);
   for (const [entry, conditions] of Object.entries<Record<string, string>>(pkg.exports)) {
     expect(Object.keys(conditions), entry).toEqual(['types', 'default']);
     const source = conditions.types!.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts');

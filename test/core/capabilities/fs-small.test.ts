@@ -5,12 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../core/capabilities/audit.js';
-import { mergeGrants, parseGrant } from '../../../core/permissions/grants.js';
-import { SandboxHost, type SandboxedPlugin } from '../../../core/sandbox/host.js';
-import type { PluginContext } from '../../../sdk/types.js';
-import { cmd, pluginSource, testContext } from '../../helpers/test-context.js';
-import { caps, rejection, tempDir } from './helpers.js';
+import { cmd, pluginSource } from '../../helpers/test-context.js';
+import { caps, rejection, sandboxed, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup(): void };
 let root: string;
@@ -60,6 +56,26 @@ describe('readSmallFiles', () => {
     const env = await rejection(fs.readSmallFiles(['/proc/stat', '/proc/self/environ']));
     expect(env.code).toBe('CX_ERR_PERMISSION_DENIED');
     expect(env.message).toContain(`may not read '/proc/${process.pid}/environ'`);
+  });
+
+  it("the real /proc's own files and this process's take the short way; its links (/proc/net) the long one", async () => {
+    const { fs } = caps('s', { grants: ['read:/proc'] });
+    const [mounts, mountinfo, net, none] = await fs.readSmallFiles([
+      '/proc/mounts',
+      '/proc/self/mountinfo',
+      '/proc/net',
+      '/proc/self/none',
+    ]);
+    expect(mounts).toEqual({ path: '/proc/mounts', text: expect.stringContaining(' / ') });
+    expect(mountinfo).toEqual({ path: '/proc/self/mountinfo', text: expect.stringContaining(' - ') });
+    expect(net).toEqual({
+      path: '/proc/net',
+      text: null,
+      error: `/proc/${process.pid}/net: is not a regular file (a directory); readSmallFiles reads only regular files`,
+    });
+    expect(none).toEqual({ path: '/proc/self/none', text: null, error: `/proc/self/none: no such file or directory` });
+    const secret = await rejection(fs.readSmallFiles(['/proc/self/mountinfo', '/proc/self/cmdline']));
+    expect(secret.message).toContain(`may not read '/proc/${process.pid}/cmdline'`);
   });
 
   it('a path not granted denies the whole call: nothing is read, the denial is audited', async () => {
@@ -146,36 +162,29 @@ describe('readSmallFiles in the sandbox', () => {
   const code = pluginSource('small', {
     read: `async (ctx, input) => { try { return await ctx.fs.readSmallFiles(input.paths); } catch (e) { return e.code; } }`,
   });
-  let host: SandboxHost;
-  let plugin: SandboxedPlugin;
   let s: { dir: string; cleanup(): void };
-  let ctx: PluginContext;
-  let audit: AuditLog;
+  let sb: Awaited<ReturnType<typeof sandboxed>>;
 
   beforeAll(async () => {
     s = tempDir('cx-small-sb-');
     mkdirSync(join(s.dir, 'proc'));
     writeFileSync(join(s.dir, 'proc/loadavg'), '0.50 0.40 0.30 1/100 42\n');
     writeFileSync(join(s.dir, 'proc/stat'), 'cpu  1\n');
-    const made = testContext('small', mergeGrants([parseGrant('read:/proc/loadavg')]), undefined, { root: s.dir });
-    ctx = made.ctx;
-    audit = made.audit;
-    host = new SandboxHost({ defaultLimits: { callTimeoutMs: 10_000 } });
-    plugin = await host.load({ name: 'small', code, filename: 'small.js' });
+    sb = await sandboxed('small', code, ['read:/proc/loadavg'], s.dir);
   });
   afterAll(async () => {
-    await host.close();
+    await sb.close();
     s.cleanup();
   });
 
   it('has the same grants as readFile: its granted file is read, one more is a denial of the call', async () => {
-    expect(await plugin.call(cmd('read'), { paths: ['/proc/loadavg'] }, ctx)).toEqual([
+    expect(await sb.plugin.call(cmd('read'), { paths: ['/proc/loadavg'] }, sb.ctx)).toEqual([
       { path: '/proc/loadavg', text: '0.50 0.40 0.30 1/100 42\n' },
     ]);
-    expect(await plugin.call(cmd('read'), { paths: ['/proc/loadavg', '/proc/stat'] }, ctx)).toBe(
+    expect(await sb.plugin.call(cmd('read'), { paths: ['/proc/loadavg', '/proc/stat'] }, sb.ctx)).toBe(
       'CX_ERR_PERMISSION_DENIED',
     );
-    expect(audit.records.map((r) => [r.op, r.target, r.allowed])).toEqual([
+    expect(sb.audit.records.map((r) => [r.op, r.target, r.allowed])).toEqual([
       ['readSmallFiles', join(s.dir, 'proc/loadavg'), true],
       ['readSmallFiles', `${join(s.dir, 'proc/loadavg')} ${join(s.dir, 'proc/stat')}`, false],
     ]);

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../../core/capabilities/audit.js';
+import { SandboxHost, type SandboxedPlugin } from '../../../core/sandbox/host.js';
+import type { PluginContext } from '../../../sdk/types.js';
+import { testContext } from '../../helpers/test-context.js';
 import { createHostCapabilities, type CapabilityFakes, type DryRunRecorder } from '../../../core/capabilities/index.js';
 import { mergeGrants, parseGrant } from '../../../core/permissions/grants.js';
 
@@ -46,3 +49,16 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
 }
 
 export { rejection } from '../../helpers/rejection.js';
+
+/** One command plugin loaded in a real sandbox, with a sandboxed-tier context holding `grants`. */
+export async function sandboxed(
+  name: string,
+  code: string,
+  grants: string[],
+  root?: string,
+): Promise<{ plugin: SandboxedPlugin; ctx: PluginContext; audit: AuditLog; close(): Promise<void> }> {
+  const made = testContext(name, mergeGrants(grants.map((g) => parseGrant(g))), undefined, root ? { root } : {});
+  const host = new SandboxHost({ defaultLimits: { callTimeoutMs: 10_000 } });
+  const plugin = await host.load({ name, code, filename: `${name}.js` });
+  return { plugin, ctx: made.ctx, audit: made.audit, close: () => host.close() };
+}

@@ -1,8 +1,7 @@
 import { appendFile, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { LIST_SANITY_SCRIPT } from '../../../plugins-builtin/apt/list-sanity.js';
-import { LIST_FIELDS_SCRIPT } from '../../../plugins-builtin/checks-packages/apt-upgradable.js';
+import { LIST_PASS_SCRIPT } from '../../../plugins-builtin/apt/list-pass.js';
 import { doctorHost, statuses, type DoctorHost } from '../../helpers/doctor-host.js';
 
 let h: DoctorHost | undefined;
@@ -14,14 +13,12 @@ afterEach(async () => {
 /** exec calls of apt/dpkg recorded in the audit log so far. */
 async function aptCalls(root: string): Promise<string[]> {
   const text = await readFile(join(root, 'var/log/cx/audit.jsonl'), 'utf8').catch(() => '');
-  // The lists are read as `sh -c LIST_FIELDS_SCRIPT apt-helper <list>` (apt's helper, cut by grep).
-  // The apt plugin's diagnosis reads them once more as `sh -c LIST_SANITY_SCRIPT sh apt-helper <lists>`.
+  // A list is read as `sh -c LIST_PASS_SCRIPT apt-helper <list>` (apt's helper, cut by grep), once
+  // for both security_updates' scan and the apt plugin's diagnosis.
   const shown = (r: { target: string; args: string[] }) =>
-    r.target === 'sh' && r.args[1] === LIST_FIELDS_SCRIPT
-      ? `sh -c <list fields> ${r.args.slice(2).join(' ')}`
-      : r.target === 'sh' && r.args[1] === LIST_SANITY_SCRIPT
-        ? `sh -c <list sanity> ${r.args.slice(3).join(' ')}`
-        : `${r.target} ${r.args.join(' ')}`;
+    r.target === 'sh' && r.args[1] === LIST_PASS_SCRIPT
+      ? `sh -c <list pass> ${r.args.slice(2).join(' ')}`
+      : `${r.target} ${r.args.join(' ')}`;
   return text
     .split('\n')
     .filter(Boolean)
@@ -61,6 +58,8 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
     // The upgradable packages come from the lists themselves (apt is not started), read with apt's own helper.
     expect(by.security_updates.details.source).toBe('package lists');
     const lists = `${h.root}/var/lib/apt/lists`;
+    const main = `${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`;
+    const security = `${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`;
     expect((await aptCalls(h.root)).sort()).toEqual([
       `dpkg --admindir=${h.root}/var/lib/dpkg --audit`,
       'dpkg --print-architecture',
@@ -68,14 +67,14 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
       // whole (apt-get check, not listed here, runs only when the in-process look finds something).
       `dpkg --root=${h.root} --admindir=${h.root}/var/lib/dpkg --force-script-chrootless --audit`,
       'dpkg --version',
-      `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages`,
-      `sh -c <list fields> /usr/lib/apt/apt-helper ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
-      `sh -c <list sanity> /usr/lib/apt/apt-helper ${lists}/deb.example.invalid_debian_dists_bookworm_main_binary-amd64_Packages ${lists}/security.example.invalid_debian-security_dists_bookworm-security_main_binary-amd64_Packages`,
+      // Each list decompressed once, for the scan and the diagnosis together.
+      `sh -c <list pass> /usr/lib/apt/apt-helper ${main}`,
+      `sh -c <list pass> /usr/lib/apt/apt-helper ${security}`,
     ]);
 
     const warm = await h.json(pkgChecks);
     expect(warm.report.results.map((r) => r.details.cached)).toEqual([true, true]);
-    expect(await aptCalls(h.root)).toHaveLength(7); // apt's helper and dpkg were not started again
+    expect(await aptCalls(h.root)).toHaveLength(6); // apt's helper and dpkg were not started again
 
     // A package left unpacked: the status file changed, so both answers are recomputed.
     await appendFile(
@@ -94,7 +93,17 @@ describe('apt_status and security_updates with real apt and dpkg in a temp root'
         audit: expect.stringContaining('baz'),
       },
     });
-    expect(await aptCalls(h.root)).toHaveLength(14);
+    // dpkg is asked again; the lists, unchanged, come from the per-list cache (size and mtime).
+    expect((await aptCalls(h.root)).slice(6).filter((c) => c.startsWith('sh '))).toEqual([]);
+    expect(await aptCalls(h.root)).toHaveLength(10);
+
+    // One list changed (apt update rewrote it): only that one is read again.
+    const rewritten = new Date(hourAgo.getTime() + 60_000);
+    await utimes(security, rewritten, rewritten);
+    await h.json(pkgChecks);
+    expect((await aptCalls(h.root)).slice(10).filter((c) => c.startsWith('sh '))).toEqual([
+      `sh -c <list pass> /usr/lib/apt/apt-helper ${security}`,
+    ]);
 
     // Dropping the security source changes apt's answer without touching the lists.
     await writeFile(

@@ -35,7 +35,8 @@ function fromApt(): UpgradableLine[] {
 
 async function fromLists() {
   const { ctx } = testContext('checks-packages', 'all', undefined, { root: world.root });
-  return upgradableFromLists(ctx);
+  // The per-list cache goes under the test's world, not the helper's placeholder directory.
+  return upgradableFromLists({ ...ctx, env: { ...ctx.env, cacheDir: join(world.base, 'cache') } });
 }
 
 const key = (l: UpgradableLine) => ({ ...l, suites: [...l.suites].sort() });
