@@ -47,8 +47,13 @@ function resolvePlain(s: string): unknown {
 /** Thrown inside the reader when the text leaves the subset; never escapes parsePlainYaml. */
 const OUTSIDE = new Error('outside the plain YAML subset');
 
-const isKeyStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-const isKeyChar = (c: number) => isKeyStart(c) || c === 45 || c === 46 || c === 47;
+/** Characters of a plain key: 1 may start one (letters, digits, `_`), 2 only follow (`-`, `.`, `/`). */
+const KEY_CHARS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const word = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+  KEY_CHARS[c] = word ? 1 : c === 45 || c === 46 || c === 47 ? 2 : 0;
+}
+const isKeyStart = (c: number) => c < 128 && KEY_CHARS[c] === 1;
 
 /**
  * A resolved plain scalar. NaN, the infinities and -0 stay outside the subset (it once went
@@ -91,6 +96,10 @@ class PlainReader {
   private lineEnd = 0;
   /** The first '#' at or after the last place hashFrom looked from. */
   private nextHash = -1;
+  /** The first ':' at or after the last place colonFrom looked from. */
+  private nextColon = -1;
+  /** The hash of the key keyEnd found last (see key()). */
+  private keyHash = 0;
   /** Where the last quoted or flow node read ended (the index after it). */
   private after = 0;
 
@@ -238,7 +247,7 @@ class PlainReader {
       const colon = this.keyEnd(start);
       if (colon < 0) throw OUTSIDE;
       const into = values[top] as Mapping;
-      const key = this.key(start, colon, into);
+      const key = this.key(start, colon, this.keyHash, into);
       let v = colon + 1;
       const e = this.lineEnd;
       while (v < e && t.charCodeAt(v) === 32) v++;
@@ -254,14 +263,36 @@ class PlainReader {
     return t.charCodeAt(start) === 45 && (start + 1 === this.lineEnd || t.charCodeAt(start + 1) === 32);
   }
 
-  /** Where `key:` ends on the current line (the index of ':'), or -1 when the content is no key. */
+  /**
+   * Where `key:` ends on the current line (the index of ':'), or -1 when the content is no key;
+   * keyHash is then the hash of the key's text.
+   */
   private keyEnd(from: number): number {
     const t = this.text;
-    if (!isKeyStart(t.charCodeAt(from))) return -1;
+    const e = this.lineEnd;
+    // Most lines without a key (sequence items) have no ':' at all: one search, not a scan.
+    if (this.colonFrom(from) >= e) return -1;
+    let c = t.charCodeAt(from);
+    if (!isKeyStart(c)) return -1;
+    let h = c;
     let i = from + 1;
-    while (i < this.lineEnd && isKeyChar(t.charCodeAt(i))) i++;
-    if (t.charCodeAt(i) !== 58) return -1;
-    return i + 1 === this.lineEnd || t.charCodeAt(i + 1) === 32 ? i : -1;
+    for (; i < e; i++) {
+      c = t.charCodeAt(i);
+      if (c >= 128 || KEY_CHARS[c] === 0) break;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    if (c !== 58) return -1;
+    this.keyHash = h;
+    return i + 1 === e || t.charCodeAt(i + 1) === 32 ? i : -1;
+  }
+
+  /** The first ':' at or after i (the text's length when there is none), found once per ':'. */
+  private colonFrom(i: number): number {
+    if (this.nextColon < i) {
+      const h = this.text.indexOf(':', i);
+      this.nextColon = h < 0 ? this.end : h;
+    }
+    return this.nextColon;
   }
 
   /**
@@ -269,11 +300,9 @@ class PlainReader {
    * to name). Keys repeat in every service: a key seen before is found by a hash of its text
    * and not sliced or checked again.
    */
-  private key(from: number, to: number, into: Mapping): string {
+  private key(from: number, to: number, h: number, into: Mapping): string {
     const t = this.text;
     const n = to - from;
-    let h = n;
-    for (let i = from; i < to; i++) h = (Math.imul(h, 31) + t.charCodeAt(i)) | 0;
     const slot = h & (KEY_CACHE_SIZE - 1);
     let key = this.keyTexts[slot];
     if (key === undefined || key.length !== n || !t.startsWith(key, from)) {
@@ -312,7 +341,7 @@ class PlainReader {
       }
     // ": " or a final ":" would make it a mapping (an error on a key's line).
     if (t.charCodeAt(e - 1) === 58) throw OUTSIDE;
-    for (let i = v; i < e - 1; i++) if (t.charCodeAt(i) === 58 && t.charCodeAt(i + 1) === 32) throw OUTSIDE;
+    for (let i = this.colonFrom(v); i < e - 1; i = this.colonFrom(i + 1)) if (t.charCodeAt(i + 1) === 32) throw OUTSIDE;
     return scalarOf(t.slice(v, e));
   }
 
@@ -395,11 +424,17 @@ class PlainReader {
       let key = '';
       if (map) {
         // key: value, the key a plain word.
-        if (!isKeyStart(t.charCodeAt(i))) throw OUTSIDE;
+        let c = t.charCodeAt(i);
+        if (!isKeyStart(c)) throw OUTSIDE;
+        let h = c;
         let k = i + 1;
-        while (k < this.lineEnd && isKeyChar(t.charCodeAt(k))) k++;
+        for (; k < this.lineEnd; k++) {
+          c = t.charCodeAt(k);
+          if (c >= 128 || KEY_CHARS[c] === 0) break;
+          h = (Math.imul(h, 31) + c) | 0;
+        }
         if (t.charCodeAt(k) !== 58 || t.charCodeAt(k + 1) !== 32) throw OUTSIDE;
-        key = this.key(i, k, map);
+        key = this.key(i, k, h, map);
         i = this.spaces(k + 2);
       }
       const value = this.flowNode(i);

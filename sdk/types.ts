@@ -355,6 +355,12 @@ export interface LockOptions {
   waitMs?: number;
   /** What the holder is doing, shown to a run that finds the lock taken (default: the command line). */
   what?: string;
+  /**
+   * Take it in a dry run (--dev) too, where a lock is otherwise only recorded: for a lock that
+   * guards state the plugin keeps even in a dry run (heal's cycle state and heal log, which a
+   * --dev cycle writes to the history store), so a dry run still takes turns with a real one.
+   */
+  inDryRun?: boolean;
 }
 
 /** The plugin's own files (its directory), read by a path relative to it. */

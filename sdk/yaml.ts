@@ -5,8 +5,19 @@
  * CX_ERR_YAML_SYNTAX with the file and position. JSON is YAML, so JSON files are read with it
  * too and get the same positions.
  */
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, Node } from 'yaml';
 import { CxError } from './errors.js';
+
+/**
+ * The YAML library is loaded on first use: a warm doctor run reads only JSON (the manifest and
+ * shape caches), and loading the library was a sizeable share of a short command's start.
+ */
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
 
 /** A field path: map keys and list indexes, e.g. ['permissions', 'exec', 0]. */
 export type FieldPath = Array<string | number>;
@@ -121,6 +132,7 @@ export function parseYaml(input: string | Uint8Array, file: string): YamlDocumen
 }
 
 function parseDocumentText(text: string, file: string): YamlDocument {
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   let doc: Document;
   try {
@@ -182,6 +194,7 @@ function aliasProblem(e: unknown): string {
 
 /** The first alias that does not resolve, else the first alias (an alias bomb). */
 function aliasPosition(doc: Document, at: (offset: number) => Position): Position | undefined {
+  const { visit } = yaml();
   let unresolved: Position | undefined;
   let firstAlias: Position | undefined;
   visit(doc, {

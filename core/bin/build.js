@@ -55,6 +55,13 @@ await Promise.all(
       await copyFile(f, dest);
     }),
 );
+// A new id for the built-in plugins at every build: the shape cache keys them on it instead of
+// stat-ing every file of theirs at each start (core/loader/shape-cache.ts, builtinStamp).
+{
+  const { randomUUID } = await import('node:crypto');
+  const { writeFile: write } = await import('node:fs/promises');
+  await write(join(out, 'plugins-builtin', '.build-id'), `${randomUUID()}\n`);
+}
 for (const s of (await walk(join(root, 'schemas'))).filter((f) => f.endsWith('.json'))) {
   const dest = join(out, relative(root, s));
   await mkdir(dirname(dest), { recursive: true });

@@ -15,9 +15,12 @@
  * the descriptor's real path checked to be the one that was checked (a symlink swapped in
  * between is a denial), regular files only (a FIFO is an error, never a hang). Any path not
  * granted denies the whole call (nothing is read); a file that is missing, not regular or over
- * the cap is an error in its own entry, the others are read.
+ * the cap is an error in its own entry, the others are read. A file directly in the real /proc
+ * or in this process's /proc directory is where its path says (procfs fixes its own links and
+ * no one can make one in it): it is opened as named, with O_NOFOLLOW, and checked without the
+ * resolving and the descriptor check (planProc), which cost as much as the reads.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readSync, realpathSync, statfsSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { ReadOptions, SmallFile } from '../../sdk/types.js';
 import { CxError, isCxError, messageOf } from '../errors.js';
@@ -91,11 +94,63 @@ function realOrNullSync(p: string): string | null {
   }
 }
 
-/** Where one file is read from: checked (grant, containment) before it is opened. */
+/** Where one file is read from: checked (grant, containment) before it is read. */
 interface Planned {
   t: Target;
   /** The checked real path, or null: missing. */
   real: string | null;
+  /** Already open there (the short way of a file of the real /proc). */
+  fd?: number;
+}
+
+/** This process's directory in /proc. */
+const OWN_PROC = `/proc/${process.pid}`;
+
+/** Whether /proc is this process's procfs (its self link leads to OWN_PROC): asked once. */
+let realProc: boolean | undefined;
+function procIsOwn(): boolean {
+  if (realProc === undefined) {
+    try {
+      realProc = statfsSync('/proc').type === PROC_SUPER_MAGIC && realpathSync.native('/proc/self') === OWN_PROC;
+    } catch {
+      realProc = false;
+    }
+  }
+  return realProc;
+}
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+/**
+ * The short way, for a file directly in the real /proc or in this process's directory there
+ * (/proc/stat, /proc/meminfo, /proc/mounts, /proc/self/mountinfo): procfs fixes its own links
+ * (self -> <pid>, mounts -> self/mounts) and no symlink or file can be made in it, so such a
+ * path is where it says — no resolving, no descriptor to check. Opened with O_NOFOLLOW, then
+ * checked; null: the long way (under --root, a deeper path, a link such as /proc/net, a
+ * missing file).
+ */
+function planProc(s: FsScope, t: Target): Planned | null {
+  if (s.view === 'host' && s.root !== '/') return null;
+  const p =
+    t.disk === '/proc/mounts'
+      ? `${OWN_PROC}/mounts`
+      : t.disk.startsWith('/proc/self/')
+        ? `${OWN_PROC}${t.disk.slice('/proc/self'.length)}`
+        : t.disk;
+  const dir = posix.dirname(p);
+  if ((dir !== '/proc' && dir !== OWN_PROC) || !procIsOwn()) return null;
+  let fd: number;
+  try {
+    fd = openSync(p, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    need(s, 'read', p, t.asked);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return { t, real: p, fd };
 }
 
 /**
@@ -141,10 +196,12 @@ function readOpen(fd: number, st: Stats, path: string, cap: number): { text: str
 /** Opens the checked real path (O_NOFOLLOW), verifies the descriptor is there, reads it. */
 function readPlanned(p: Planned, cap: number): { text: string; bytes: number } {
   const real = p.real!;
-  const fd = openSync(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  const fd = p.fd ?? openSync(real, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
   try {
-    const at = fdReal(fd);
-    if (at !== real) throw new MovedError(real, at);
+    if (p.fd === undefined) {
+      const at = fdReal(fd);
+      if (at !== real) throw new MovedError(real, at);
+    }
     const st = fstatSync(fd);
     if (!st.isFile())
       throw new CxError('CX_ERR_IO', {
@@ -198,8 +255,9 @@ export function readSmallFiles(s: FsScope, paths: readonly string[], options?: R
     try {
       // Every path is checked before any is read: one not granted denies the call.
       const parents = new Map<string, string | null>();
-      for (const t of list) planned.push(plan(s, trees, t, parents));
+      for (const t of list) planned.push(planProc(s, t) ?? plan(s, trees, t, parents));
     } catch (e) {
+      for (const p of planned) if (p.fd !== undefined) closeSync(p.fd);
       if (e instanceof MovedError)
         s.guard.deny({ capability: 'read', target: toView(s, e.expected), reason: e.message, grantable: false });
       throw e;

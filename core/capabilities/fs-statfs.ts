@@ -83,8 +83,13 @@ function targets(s: FsScope, paths: unknown): Target[] {
   return paths.map((p) => target(s, 'read', p));
 }
 
-/** statfs of a local mount point, synchronously: opened O_PATH | O_NOFOLLOW, the descriptor checked to be `disk`. */
+/**
+ * statfs of a local mount point, synchronously: opened O_PATH | O_NOFOLLOW, the descriptor
+ * checked to be `disk`. `/` is asked as it is: it is this process's root, with no component
+ * that could be renamed or replaced by a symlink, so there is nothing to check.
+ */
 function statfsLocal(disk: string): StatfsResult {
+  if (disk === '/') return statfsResult(statfsSync('/'));
   const fd = openSync(disk, O_PATH | O_NOFOLLOW);
   try {
     const at = fdReal(fd);

@@ -2,7 +2,8 @@
  * ctx.lock: the one lock (core/lock.ts) as a capability. Lock names are shared by all plugins
  * of one data directory (`<dataDir>/locks/<name>.lock`), so two plugins that change the same
  * thing can keep each other out; a sandboxed plugin's names are prefixed with its own name.
- * Audited; nothing is taken in a dry run (the take is recorded).
+ * Audited; nothing is taken in a dry run (the take is recorded), unless the lock guards state the
+ * plugin keeps in a dry run too (`inDryRun`).
  */
 import type { HeldLock, LockOptions } from '../../sdk/types.js';
 import { CxError } from '../errors.js';
@@ -24,7 +25,7 @@ export function createLock(guard: Guard, lockDir: string): (name: string, option
         }
         const full = guard.checked ? `${guard.plugin}.${name}` : name;
         allow();
-        if (guard.dryRun) {
+        if (guard.dryRun && options.inDryRun !== true) {
           guard.record(`lock: ${full}`);
           return { name: full, release: async () => undefined };
         }

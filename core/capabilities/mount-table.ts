@@ -93,7 +93,7 @@ function parseTable(text: string, format: TableFormat): Mount[] {
 }
 
 /** The last table read, and when (performance.now() before the read). */
-let noted: { at: number; text: string; format: TableFormat; mounts?: Mount[] } | null = null;
+let noted: { at: number; text: string; format: TableFormat } | null = null;
 
 /** Where this process's own table lies in /proc, per format (what readSmallFiles may have read). */
 export const OWN_TABLES: ReadonlyMap<string, TableFormat> = new Map([
@@ -122,8 +122,14 @@ export function currentMounts(): Mount[] {
     noteMountTable(readFileSync('/proc/self/mountinfo', 'utf8'), 'mountinfo', at);
   }
   const n = noted!;
-  return (n.mounts ??= parseTable(n.text, n.format));
+  // The table is the same text call after call: parsed once.
+  if (parsed?.text !== n.text || parsed.format !== n.format)
+    parsed = { text: n.text, format: n.format, mounts: parseTable(n.text, n.format) };
+  return parsed.mounts;
 }
+
+/** The last table parsed. */
+let parsed: { text: string; format: TableFormat; mounts: Mount[] } | null = null;
 
 const within = (p: string, dir: string) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
 

@@ -10,6 +10,7 @@ import type { LoadedConfig } from '../config.js';
 import { pluginConfig, sectionOwners } from '../config.js';
 import { CxError } from '../errors.js';
 import {
+  builtinStamp,
   readShapeCache,
   readValidMetas,
   treeStamp,
@@ -88,12 +89,14 @@ export async function loadPlugins(k: BootHost): Promise<void> {
   const cacheFile = shapeCacheFile(k.cacheDir);
   const cache = await readShapeCache(cacheFile);
   const fresh: ShapeCache = {};
+  const buildIds = new Map<string, Promise<string | null>>();
   for (const name of order) {
     const p = k.plugins.get(name)!;
     try {
       // A shape may depend on the plugin's code and its config section (nagios contributes
       // the checks its config declares), so both make the key.
-      const stamp = p.tier === 'trusted' ? `${await treeStamp(p.dir)}|${JSON.stringify(p.config)}` : undefined;
+      const tree = () => (p.builtin ? builtinStamp(p.dir, buildIds) : treeStamp(p.dir));
+      const stamp = p.tier === 'trusted' ? `${await tree()}|${JSON.stringify(p.config)}` : undefined;
       p.stamp = stamp;
       const hit = stamp !== undefined ? cache[name] : undefined;
       if (hit && hit.stamp === stamp && hit.version === p.manifest.version && hit.main === p.manifest.main) {

@@ -2,11 +2,12 @@
  * What a trusted plugin contributes (its shape), remembered between runs so a command can
  * register every plugin's contributions without importing their code: a plugin is imported and
  * activated on its first use. The key is the newest mtime, file count and total size of the
- * plugin's directory tree plus its config section, so a change to either loads it afresh. A
- * plugin's contributions must depend on nothing else (not on files it reads in activate).
+ * plugin's directory tree plus its config section, so a change to either loads it afresh (for
+ * the built-in plugins, the id of the build that wrote them instead of their trees). A plugin's
+ * contributions must depend on nothing else (not on files it reads in activate).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { checkShape, type PluginShape } from '../sandbox/shape.js';
 import { writeFileAtomic } from '../atomic.js';
 import { readCacheFile } from '../read-file.js';
@@ -44,6 +45,28 @@ export async function treeStamp(dir: string): Promise<string> {
   };
   await walk(dir);
   return `${newest}:${files}:${bytes}`;
+}
+
+/** The file core/bin/build.js writes beside the built-in plugins: a new id at every build. */
+export const BUILD_ID_FILE = '.build-id';
+
+/**
+ * The stamp of one built-in plugin's directory: the build's id (the built-ins change only when
+ * cx-ops is built again; stat-ing their ~270 files was a tenth of a warm run), else, where no
+ * build wrote one (sources run in place), its tree's stamp. `ids` holds the ids read in this boot.
+ */
+export async function builtinStamp(dir: string, ids: Map<string, Promise<string | null>>): Promise<string> {
+  const parent = dirname(dir);
+  let id = ids.get(parent);
+  if (!id) {
+    id = readFile(join(parent, BUILD_ID_FILE), 'utf8').then(
+      (t) => (/^[\w.:-]{8,100}$/.test(t.trim()) ? t.trim() : null),
+      () => null,
+    );
+    ids.set(parent, id);
+  }
+  const build = await id;
+  return build === null ? treeStamp(dir) : `build:${build}`;
 }
 
 /**

@@ -8,7 +8,6 @@
 import { CxError, defineCommand, defineContribution, definePlugin, type Json, type PluginContext } from 'cx-ops/sdk';
 import { runCheckSet, type DeclarativeConfig } from './check-set.js';
 import { checkSetKind } from './check-set-kind.js';
-import { checksFileText, describeHost } from './checks-init.js';
 
 const names = (v: Json | undefined): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
 
@@ -43,6 +42,8 @@ export default definePlugin<DeclarativeConfig>({
       async run(ctx, input) {
         const o = input.options;
         const file = typeof o.output === 'string' ? o.output : `${ctx.env.configDir}/checks.yaml`;
+        // Loaded here: it writes YAML with the yaml library, which no doctor run needs.
+        const { checksFileText, describeHost } = await import('./checks-init.js');
         let checks;
         try {
           checks = await describeHost(ctx, names(o.add));

@@ -3,7 +3,7 @@
  * all of its dependencies — the fewest waves possible), transitive dependencies, and cycles.
  * Linear in services + edges; the 10,000-service benchmark runs through here.
  */
-import type { ServiceManifest } from './manifest-types.js';
+import type { ServiceManifest, ServiceSpec } from './manifest-types.js';
 
 /**
  * Services by index, each with the indexes of the services it depends on: those of service i
@@ -11,6 +11,8 @@ import type { ServiceManifest } from './manifest-types.js';
  */
 export interface ServiceGraph {
   names: string[];
+  /** The services' specs, by index (what names[i] stands for in the manifest). */
+  specs: ServiceSpec[];
   index: Map<string, number>;
   depStart: Int32Array;
   depList: Int32Array;
@@ -28,22 +30,23 @@ const graphs = new WeakMap<ServiceManifest, { all?: ServiceGraph; enabled?: Serv
 /** The graph of the enabled services (or all of them); edges to unknown services are left out. */
 export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?: boolean } = {}): ServiceGraph {
   const key = options.enabledOnly ? 'enabled' : 'all';
-  const cached = graphs.get(manifest)?.[key];
+  let cache = graphs.get(manifest);
+  const cached = cache?.[key];
   if (cached) return cached;
   const services = manifest.services;
   const all = Object.keys(services);
   const names = options.enabledOnly ? all.filter((n) => services[n]!.enable) : all;
-  if (names.length === all.length) {
-    // Every service is enabled: the two graphs are one.
-    const other = graphs.get(manifest)?.[options.enabledOnly ? 'all' : 'enabled'];
-    if (other) return other;
-  }
   const index = new Map<string, number>();
   const n = names.length;
+  const specs: ServiceSpec[] = new Array<ServiceSpec>(n);
+  let everyEnabled = true;
   let edges = 0;
   for (let i = 0; i < n; i++) {
     index.set(names[i]!, i);
-    const d = services[names[i]!]!.depends_on;
+    const spec = services[names[i]!]!;
+    specs[i] = spec;
+    if (!spec.enable) everyEnabled = false;
+    const d = spec.depends_on;
     if (d) edges += Array.isArray(d) ? d.length : Object.keys(d).length;
   }
   const depStart = new Int32Array(n + 1);
@@ -51,7 +54,7 @@ export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?:
   let k = 0;
   for (let i = 0; i < n; i++) {
     depStart[i] = k;
-    const d = services[names[i]!]!.depends_on;
+    const d = specs[i]!.depends_on;
     if (!d) continue;
     const targets = Array.isArray(d) ? d : Object.keys(d);
     for (let t = 0; t < targets.length; t++) {
@@ -60,8 +63,11 @@ export function serviceGraph(manifest: ServiceManifest, options: { enabledOnly?:
     }
   }
   depStart[n] = k;
-  const g = { names, index, depStart, depList };
-  graphs.set(manifest, { ...graphs.get(manifest), [key]: g });
+  const g = { names, specs, index, depStart, depList };
+  if (!cache) graphs.set(manifest, (cache = {}));
+  cache[key] = g;
+  // Every service is enabled: the two graphs are one (and the services are listed once).
+  if (names.length === all.length && everyEnabled) cache.all = cache.enabled = g;
   return g;
 }
 

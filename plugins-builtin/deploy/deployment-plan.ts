@@ -44,7 +44,7 @@ function walkPlan(
     for (let k = 0; k < w.length; k++) {
       const s = w[k]!;
       const name = g.names[s]!;
-      const spec = manifest.services[name]!;
+      const spec = g.specs[s]!;
       let reason = 'no dependencies';
       const d = spec.depends_on;
       const targets = !d ? null : Array.isArray(d) ? d : Object.keys(d);

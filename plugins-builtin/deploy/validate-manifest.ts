@@ -114,11 +114,11 @@ export function validateServiceManifest(
       message,
       ...(detail ? { detail } : {}),
     });
-  const services = m.services;
   const g = serviceGraph(m);
-  // The graph's names are Object.keys(services), listed once (a 10,000-key object lists slowly).
+  // The graph's names are Object.keys(services) and its specs their values, listed once (a
+  // 10,000-key object lists slowly) and shared with the plan.
   const names = g.names;
-  const specs = names.map((n) => services[n]!);
+  const specs = g.specs;
   const drivers = options.drivers ?? BUILTIN_DRIVERS;
   const inNetwork = m.network?.network_cidr ? cidrTest(m.network.network_cidr) : null;
   const cidr = m.network?.network_cidr;

@@ -64,8 +64,9 @@ export function runHeal(ctx: PluginContext<HealConfig>, o: RunOptions): Promise<
 
 async function runOnce(ctx: PluginContext<HealConfig>, o: RunOptions): Promise<HealRun> {
   const cfg = await checkHealConfig(ctx);
-  // The daemon's cycle and a `heal --once` of another process take turns on the state.
-  const lock = await ctx.lock('heal', { waitMs: 60_000, what: 'a heal cycle' });
+  // The daemon's cycle and a `heal --once` of another process take turns on the state — under
+  // --dev too: a development-mode cycle still writes its state and heal log (history store).
+  const lock = await ctx.lock('heal', { waitMs: 60_000, what: 'a heal cycle', inDryRun: true });
   try {
     return await cycleOnce(ctx, cfg, o);
   } finally {

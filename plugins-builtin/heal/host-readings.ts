@@ -8,7 +8,7 @@ import type { PluginContext } from 'cx-ops/sdk';
 import { cpuCount } from '../checks-system/cpu-load.js';
 import { realMountPoints, usageFromStatfs } from '../checks-system/disk-space.js';
 import { memoryUsage } from '../checks-system/memory.js';
-import { parseLoadavg, parseMeminfo } from '../checks-system/procfs.js';
+import { parseLoadavg } from '../checks-system/procfs.js';
 import { askServiceManager, serviceManagerKind, type ServiceStatus } from '../services/service-manager-contract.js';
 import { doctorReadings } from './doctor-feed.js';
 import type { HealConfig, Reading } from './heal-types.js';
@@ -115,6 +115,35 @@ export async function readServices(ctx: PluginContext<unknown>, cfg: HealConfig,
   return out;
 }
 
+/** The /proc/meminfo fields memoryUsage reads. */
+const MEM_FIELDS = ['MemTotal', 'MemAvailable', 'MemFree', 'Buffers', 'Cached'];
+
+/**
+ * The fields memoryUsage reads from /proc/meminfo text (kB), as parseMeminfo reads them: a cycle
+ * looks up five of its fifty-odd lines instead of matching every one.
+ */
+export function memFields(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of MEM_FIELDS) {
+    const head = `${key}:`;
+    const line = text.startsWith(head) ? 0 : text.indexOf(`\n${head}`);
+    if (line < 0) continue;
+    const at = text.startsWith(head) ? head.length : line + 1 + head.length;
+    const end = text.indexOf('\n', at);
+    const m = /^\s+(\d+)(?:\s+kB)?\s*$/.exec(text.slice(at, end < 0 ? undefined : end));
+    if (m) out[key] = Number(m[1]);
+  }
+  return out;
+}
+
+/** The last mount table seen and its real mount points (the table is the same text cycle after cycle). */
+let lastMounts: { text: string; points: string[] } | null = null;
+
+function mountPointsOf(text: string): string[] {
+  if (lastMounts?.text !== text) lastMounts = { text, points: realMountPoints(text) };
+  return lastMounts.points;
+}
+
 /** The kernel files every cycle reads (and /proc/mounts when no mounts are configured). */
 const PROC_FILES = ['/proc/stat', '/proc/meminfo', '/proc/loadavg'];
 
@@ -131,7 +160,7 @@ export async function readHost(
   const [stat, meminfo, loadavg, mounts] = [0, 1, 2, 3].map((i) => files[i]?.text ?? null);
   const cpu = stat === null ? null : parseCpuTimes(stat);
   const readings: Reading[] = [{ detector: 'cpu', component: 'cpu', value: cpuPercent(prevCpu, cpu) }];
-  const mem = meminfo === null ? null : memoryUsage(parseMeminfo(meminfo));
+  const mem = meminfo === null ? null : memoryUsage(memFields(meminfo));
   readings.push({ detector: 'memory', component: 'memory', value: mem ? mem.used_percent : null });
   if (loadavg !== null) {
     const { load1 } = parseLoadavg(loadavg);
@@ -143,7 +172,7 @@ export async function readHost(
       ...(cores ? { detail: `per core (${load1} over ${cores} CPUs)` } : {}),
     });
   }
-  const points = cfg.mounts.length ? cfg.mounts : mounts === null ? [] : realMountPoints(mounts);
+  const points = cfg.mounts.length ? cfg.mounts : mounts === null ? [] : mountPointsOf(mounts);
   // One call for every mount: a local one is answered at once, a remote one within its timeout.
   const sizes = points.length ? await ctx.fs.statfsMany(points).catch(() => []) : [];
   points.forEach((mount, i) => {

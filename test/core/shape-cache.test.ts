@@ -121,3 +121,41 @@ test('a cached shape that does not pass the shape schema is left out, so its plu
   ]);
   await warm.shutdown();
 });
+
+test("built-in plugins are keyed on the build's id, not on their files (no stat of every file at each start)", async () => {
+  const builtinDir = join(home, 'builtin');
+  await mkdir(builtinDir, { recursive: true });
+  await cp(join(home, 'plugins/task-runner'), join(builtinDir, 'task-runner'), { recursive: true });
+  await rm(join(home, 'plugins'), { recursive: true, force: true });
+  await writeFile(join(builtinDir, '.build-id'), 'build-0000-1\n');
+  const bootBuiltin = () =>
+    Kernel.boot({
+      paths: resolvePaths(
+        { root: home, dataDir: join(home, 'data'), cacheDir: join(home, 'cache'), builtinDir, pluginDirs: [] },
+        {},
+      ),
+      terminal: { out() {}, err() {}, color: false, interactive: false },
+    });
+  const first = await bootBuiltin();
+  expect(first.plugins.get('task-runner')!.stamp).toMatch(/^build:build-0000-1\|/);
+  await first.shutdown();
+  // A file of the plugin changed without a build: the cached shape still stands (only a build changes built-ins).
+  await writeFile(join(builtinDir, 'task-runner/extra.txt'), 'x');
+  const same = await bootBuiltin();
+  expect(same.plugins.get('task-runner')!.definition).toBeUndefined();
+  await same.shutdown();
+  // A new build: loaded afresh.
+  await writeFile(join(builtinDir, '.build-id'), 'build-0000-2\n');
+  const rebuilt = await bootBuiltin();
+  expect(rebuilt.plugins.get('task-runner')!.definition).toBeDefined();
+  expect(rebuilt.plugins.get('task-runner')!.stamp).toMatch(/^build:build-0000-2\|/);
+  await rebuilt.shutdown();
+  // No build id (sources run in place): the tree's stamp, as for any trusted plugin.
+  await rm(join(builtinDir, '.build-id'));
+  const { treeStamp } = await import('../../core/loader/shape-cache.js');
+  const tree = await bootBuiltin();
+  expect(tree.plugins.get('task-runner')!.stamp).toMatch(
+    new RegExp(`^${(await treeStamp(join(builtinDir, 'task-runner'))).replace(/\./g, '\\.')}\\|`),
+  );
+  await tree.shutdown();
+});

@@ -58,6 +58,26 @@ describe('readSmallFiles', () => {
     expect(env.message).toContain(`may not read '/proc/${process.pid}/environ'`);
   });
 
+  it("the real /proc's own files and this process's take the short way; its links (/proc/net) the long one", async () => {
+    const { fs } = caps('s', { grants: ['read:/proc'] });
+    const [mounts, mountinfo, net, none] = await fs.readSmallFiles([
+      '/proc/mounts',
+      '/proc/self/mountinfo',
+      '/proc/net',
+      '/proc/self/none',
+    ]);
+    expect(mounts).toEqual({ path: '/proc/mounts', text: expect.stringContaining(' / ') });
+    expect(mountinfo).toEqual({ path: '/proc/self/mountinfo', text: expect.stringContaining(' - ') });
+    expect(net).toEqual({
+      path: '/proc/net',
+      text: null,
+      error: `/proc/${process.pid}/net: is not a regular file (a directory); readSmallFiles reads only regular files`,
+    });
+    expect(none).toEqual({ path: '/proc/self/none', text: null, error: `/proc/self/none: no such file or directory` });
+    const secret = await rejection(fs.readSmallFiles(['/proc/self/mountinfo', '/proc/self/cmdline']));
+    expect(secret.message).toContain(`may not read '/proc/${process.pid}/cmdline'`);
+  });
+
   it('a path not granted denies the whole call: nothing is read, the denial is audited', async () => {
     const { fs, audit } = caps('s', { root, grants: ['read:/proc/meminfo'] });
     expect(await fs.readSmallFiles(['/proc/meminfo'])).toEqual([

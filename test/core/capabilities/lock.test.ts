@@ -1,4 +1,5 @@
-// The one lock (core/lock.ts) and ctx.lock: holder shown, stale holders taken over, dry run takes nothing.
+// The one lock (core/lock.ts) and ctx.lock: holder shown, stale holders taken over, dry run takes nothing
+// (unless inDryRun).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -133,5 +134,18 @@ describe('ctx.lock', () => {
     expect([held.name, existsSync(join(lockDir, 'third.packages.lock'))]).toEqual(['third.packages', true]);
     await held.release();
     expect(await rejection(s.lock('../x'))).toMatchObject({ code: 'CX_ERR_USAGE', exitCode: 2 });
+  });
+
+  it('inDryRun takes it in a dry run too (state kept in a dry run still takes turns with a real run)', async () => {
+    const lockDir = join(t.dir, 'locks');
+    mkdirSync(lockDir);
+    const dry = caps('heal', { lockDir, dryRun: true });
+    const held = await dry.lock('heal', { inDryRun: true });
+    expect(existsSync(join(lockDir, 'heal.lock'))).toBe(true);
+    expect(dry.recorder.actions).toEqual([]);
+    const real = caps('heal', { lockDir });
+    expect(await rejection(real.lock('heal'))).toMatchObject({ code: 'CX_ERR_STATE_LOCKED', exitCode: 5 });
+    await held.release();
+    expect(existsSync(join(lockDir, 'heal.lock'))).toBe(false);
   });
 });

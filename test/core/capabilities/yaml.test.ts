@@ -140,3 +140,19 @@ describe('reading files', () => {
     expect(await readYamlFile(join(t.dir, 'absent.yaml'))).toBeUndefined();
   });
 });
+
+describe('start-up cost', () => {
+  it('the yaml library is loaded only when a text needs it (JSON takes the fast path): a warm doctor run never loads it', () => {
+    const reader = new URL('../../../dist/sdk/yaml.js', import.meta.url).href;
+    const script = `import { createRequire } from 'node:module';
+const { parseYaml } = await import(${JSON.stringify(reader)});
+const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/yaml/'));
+const start = loaded();
+parseYaml('{"a": 1}', 'x.json');
+const json = loaded();
+parseYaml('a: 1', 'x.yaml');
+console.log(JSON.stringify([start, json, loaded()]));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual([false, false, true]);
+  });
+});

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -176,6 +176,13 @@ describe('the zombie check and its fix on the real host (read-only: --root / wit
       expect(report!.results[0]!.details.zombies).toContainEqual(
         expect.objectContaining({ ppid: parent.pid, comm: 'sleep' }),
       );
+      // Read from /proc in-process, sixteen stat files a call: no program (ps) was started for it.
+      const audit = (await readFile(join(h.root, 'log/audit.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { plugin: string; capability: string; op: string });
+      expect(audit.filter((r) => r.plugin === 'checks-system' && r.capability === 'exec')).toEqual([]);
+      expect(audit.some((r) => r.plugin === 'checks-system' && r.op === 'readSmallFiles')).toBe(true);
       const dry = parseReport(
         await h.run([...dirs, 'doctor', '--json', '--fix', '--dry-run', '--check', 'zombie_processes']),
       );

@@ -21,7 +21,6 @@ import {
 } from '../../../plugins-builtin/checks-system/time-sync.js';
 import { parseFailedUnits } from '../../../plugins-builtin/checks-system/systemd-failed.js';
 import { ROTATED_LOG } from '../../../plugins-builtin/checks-system/disk-cleanup.js';
-import { parsePsZombies } from '../../../plugins-builtin/checks-system/zombies.js';
 import {
   parseAptUpgradable,
   parseDpkgStatus,
@@ -78,15 +77,6 @@ describe('/proc parsers', () => {
       ppid: 17,
     });
     expect(parseProcStat('not a stat line')).toBeNull();
-  });
-
-  test('ps output: zombies (state Z, any flags), command names with spaces', () => {
-    const ps =
-      '    1     0 Ss   init\n  812   400 Z    sleep\n  813   400 Z+   my worker\n  900     1 S<Ll process_api\n';
-    expect(parsePsZombies(ps)).toEqual([
-      { pid: 812, ppid: 400, comm: 'sleep' },
-      { pid: 813, ppid: 400, comm: 'my worker' },
-    ]);
   });
 
   test('mounts: octal escapes decoded', () => {

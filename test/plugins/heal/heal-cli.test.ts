@@ -191,15 +191,17 @@ describe('heal --once', () => {
 });
 
 describe('the heal lock', () => {
-  test("heal --once waits while another run (the daemon's heal job) holds the lock, and runs its cycle after it is released", async () => {
+  /** Runs `args` (with `env`) while the heal lock is held as the daemon's heal job holds it; its result, and when the lock was released. */
+  async function whileHeld(args: string[], env: Record<string, string> = {}) {
     // The daemon's heal job runs the same cycle under the same lock (heal-run.ts): held here as it would hold it.
+    await rm(join(host.root, 'var/log/cx/audit.jsonl'), { force: true });
     const held = await takeLock(join(host.root, 'var/lib/cx/locks/heal.lock'), {
       what: "lock 'heal'",
       command: 'cx-ops a heal cycle (the daemon, held by the test)',
     });
     let released: number;
     let done = false;
-    const run = host.cli(['heal', '--once', '--dry-run', '--json']).finally(() => (done = true));
+    const run = host.cli(args, env).finally(() => (done = true));
     try {
       // The run has asked for the lock once its audit record of the call is written.
       await eventually(async () => {
@@ -215,12 +217,28 @@ describe('the heal lock', () => {
       released = Date.now();
       await held.release();
     }
-    const r = await run;
+    return { r: await run, released };
+  }
+
+  test("heal --once waits while another run (the daemon's heal job) holds the lock, and runs its cycle after it is released", async () => {
+    const { r, released } = await whileHeld(['heal', '--once', '--dry-run', '--json']);
     expect(r.exitCode).toBe(1);
     const out = JSON.parse(r.stdout);
     expect(out.issues.map((i: { component: string }) => i.component)).toEqual(['memory']);
     // Its cycle ran after the release (the issue's time is the cycle's).
     expect(Date.parse(out.issues[0].timestamp)).toBeGreaterThanOrEqual(released);
+  });
+
+  test('under --dev (CX_DEV=1) too: a development-mode cycle writes its state and heal log, so it takes turns as well', async () => {
+    const { r, released } = await whileHeld(['heal', '--once', '--json'], { CX_DEV: '1' });
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ dry_run: true, cycle: 1 });
+    expect(Date.parse(out.issues[0].timestamp)).toBeGreaterThanOrEqual(released);
+    // What it wrote for real: the cycle's state and the recorded action.
+    const status = JSON.parse((await host.cli(['heal', 'status', '--json'])).stdout);
+    expect(status.cycle).toBe(1);
+    const log = JSON.parse((await host.cli(['heal', 'log', '--json'])).stdout);
+    expect(log.map((x: { action: string }) => x.action)).toEqual(['clear_system_cache']);
   });
 });
 

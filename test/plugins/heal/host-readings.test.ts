@@ -2,11 +2,13 @@
  * readHost on a fixture /proc tree: the kernel files in one readSmallFiles call and every
  * mount's size in one statfsMany call (two audit records a cycle, whatever the number of mounts).
  */
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { mergeGrants, parseGrant } from '../../../core/permissions/grants.js';
-import { readHost } from '../../../plugins-builtin/heal/host-readings.js';
+import { memoryUsage } from '../../../plugins-builtin/checks-system/memory.js';
+import { parseMeminfo } from '../../../plugins-builtin/checks-system/procfs.js';
+import { memFields, readHost } from '../../../plugins-builtin/heal/host-readings.js';
 import { tempDir } from '../../core/capabilities/helpers.js';
 import { testContext } from '../../helpers/test-context.js';
 import { healConfig } from './heal-fixtures.js';
@@ -56,5 +58,16 @@ describe('readHost', () => {
       { detector: 'disk', component: '/data', value: expect.any(Number) },
       { detector: 'disk', component: '/gone', value: null },
     ]);
+  });
+});
+
+describe('memFields', () => {
+  test('reads the fields memoryUsage reads as parseMeminfo does: the same usage, with or without MemAvailable', () => {
+    const live = readFileSync('/proc/meminfo', 'utf8');
+    const old =
+      'MemTotal:        2048 kB\nMemFree:          512 kB\nBuffers:          128 kB\nCached:           256 kB\nSwapCached: 0 kB\n';
+    for (const text of [live, old, 'MemTotal: 1000 kB\nMemAvailable: 250 kB\n', 'Cached: 1 kB\n', ''])
+      expect(memoryUsage(memFields(text))).toEqual(memoryUsage(parseMeminfo(text)));
+    expect(memFields(old)).toEqual({ MemTotal: 2048, MemFree: 512, Buffers: 128, Cached: 256 });
   });
 });
