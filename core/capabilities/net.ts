@@ -6,9 +6,7 @@
  * Grants for DNS: resolving through an explicit `server` needs `net:<server>:53` (or its port);
  * through the system resolver it needs a grant for the name itself (`net:<name>:*` or any port).
  */
-import { promises as dns } from 'node:dns';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { Download, DownloadOptions, HttpRequest, HttpResponse, NetCapability } from '../../sdk/types.js';
@@ -16,6 +14,11 @@ import { CxError } from '../errors.js';
 import { parseNetRule } from '../permissions/grants.js';
 import { netGranted } from '../permissions/match.js';
 import type { Guard } from './guard.js';
+
+// node:https (with tls) and node:dns are imported on first use: most processes never reach the
+// network, and the long-lived daemon would keep them resident (~1 MB) for nothing.
+const requestFor = async (url: URL): Promise<typeof httpRequest> =>
+  url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
 
 export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
 export const MAX_HTTP_REQUEST_BYTES = 1024 * 1024;
@@ -108,7 +111,10 @@ export function createNet(guard: Guard, fake?: NetFake): NetCapability {
           allow();
           if (fake?.resolve) return fake.resolve(n, options);
           const t = performance.now();
-          const resolver = new dns.Resolver({ timeout: timeoutOf(options.timeoutMs), tries: 1 });
+          const resolver = new (await import('node:dns')).promises.Resolver({
+            timeout: timeoutOf(options.timeoutMs),
+            tries: 1,
+          });
           if (options.server) resolver.setServers([options.server]);
           try {
             const addresses = options.type === 'AAAA' ? await resolver.resolve6(n) : await resolver.resolve4(n);
@@ -186,9 +192,9 @@ const tooLarge = (url: URL, maxBytes: number) =>
   });
 
 /** GETs `url` into memory, stopping (and failing) as soon as more than `maxBytes` arrive. */
-function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+async function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  const send = await requestFor(url);
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const fail = (detail: string) => reject(new CxError('CX_ERR_IO', { path: url.href, detail }));
     const r = send(url, { method: 'GET', timeout: timeoutMs }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
@@ -229,15 +235,15 @@ function doDownload(url: URL, maxBytes: number, timeoutMs: number): Promise<Uint
   });
 }
 
-function doHttp(
+async function doHttp(
   url: URL,
   method: string,
   headers: Record<string, string>,
   body: string | undefined,
   timeoutMs: number,
 ): Promise<HttpResponse> {
+  const send = await requestFor(url);
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') clean[k] = v;
     const r = send(url, { method, headers: clean, timeout: timeoutMs }, (res: IncomingMessage) => {

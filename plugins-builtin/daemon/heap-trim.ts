@@ -9,7 +9,7 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** Returns the check to call after each cycle (a no-op where V8 does not expose gc). */
-export function heapTrimmer(growthBytes = 4 * 1024 * 1024): () => void {
+export function heapTrimmer(growthBytes = 2 * 1024 * 1024): () => void {
   let gc: (() => void) | undefined;
   try {
     // The flag exposes gc() to contexts created after it, here a throwaway one: not to plugins' globals.

@@ -22,7 +22,7 @@ afterEach(async () => {
   host = undefined;
 });
 
-/** Runs `cx-ops daemon --once` in a fresh node process; the modules it loaded (require's cache). */
+/** Runs `cx-ops daemon --once` in a fresh node process; the modules it loaded (require's cache, then node:NAME builtins). */
 async function modulesOfOnce(root: string): Promise<string[]> {
   const out = join(root, 'modules.json');
   const script = `
@@ -30,7 +30,7 @@ async function modulesOfOnce(root: string): Promise<string[]> {
     const code = await main(['--root', ${JSON.stringify(root)}, 'daemon', '--once']);
     const { createRequire } = await import('node:module');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(${JSON.stringify(out)}, JSON.stringify({ code, modules: Object.keys(createRequire(import.meta.url).cache) }));
+    writeFileSync(${JSON.stringify(out)}, JSON.stringify({ code, modules: [...Object.keys(createRequire(import.meta.url).cache), ...process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => 'node:' + m.slice(13))] }));
     process.exit(0);`;
   await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     env: { HOME: join(root, 'home'), NO_COLOR: '1', CX_PLUGIN_PATH: '', PATH: process.env.PATH ?? '/usr/bin:/bin' },
@@ -41,7 +41,7 @@ async function modulesOfOnce(root: string): Promise<string[]> {
   return r.modules;
 }
 
-test('with warm caches the daemon loads neither ajv nor prom-client as a whole', async () => {
+test('with warm caches the daemon loads neither ajv, nor prom-client as a whole, nor node:https', async () => {
   host = await daemonRoot('healthy');
   await host.config('daemon:\n  interval: 1s\n  listen: 127.0.0.1:0\n  checks: [memory]\n');
   const ajv = (m: string[]) => m.filter((f) => f.includes('/node_modules/ajv/dist/ajv.js'));
@@ -56,6 +56,8 @@ test('with warm caches the daemon loads neither ajv nor prom-client as a whole',
     ),
   ).toEqual([]);
   expect(warm.filter((f) => f.includes('/node_modules/prom-client/lib/counter.js'))).toHaveLength(1);
+  // node:https (and tls under it) is imported by the net capability on first use only.
+  expect(warm.filter((m) => m === 'node:https' || m === 'node:tls')).toEqual([]);
   const cache = JSON.parse(await readFile(join(host.root, 'var/cache/cx/valid-meta.json'), 'utf8'));
   expect(cache).toMatchObject({ version: 1, valid: expect.arrayContaining([expect.any(String)]) });
 });
