@@ -229,6 +229,65 @@ export interface CopyOptions extends SyncOptions {
 }
 
 /**
+ * One operation of `fs.batch`. Paths are absolute paths of the view; a final symlink is never
+ * followed (lstat reports it; hash, copy and link refuse it).
+ * - `lstat`: the entry (null when nothing is there).
+ * - `hash`: sha256 of a regular file.
+ * - `copy`: a regular file copied atomically (a temp file beside `to`, renamed over it); keeps
+ *   mode, times and (trusted tier) owner unless `preserve: false`; `mode`, `uid`, `gid` as in
+ *   CopyOptions; `hash: true` also answers the sha256 of the bytes copied (one read pass).
+ * - `link`: `to` (which must not exist) made a hard link of the file `from`; `hash: true` answers
+ *   its sha256.
+ * - `rename`: a directory entry renamed.
+ */
+export type FsBatchOp =
+  | { op: 'lstat'; path: string }
+  | { op: 'hash'; path: string }
+  | {
+      op: 'copy';
+      from: string;
+      to: string;
+      preserve?: boolean;
+      mode?: number;
+      uid?: number;
+      gid?: number;
+      hash?: boolean;
+    }
+  | { op: 'link'; from: string; to: string; hash?: boolean }
+  | { op: 'rename'; from: string; to: string };
+
+/** What one operation of a batch found. */
+export interface FsBatchOpResult {
+  /** lstat: the entry (null: nothing there); hash, and link with `hash`: the file's own. */
+  stat?: LinkStat | null;
+  /** hash; copy and link with `hash: true`. */
+  sha256?: string;
+}
+
+/**
+ * The outcome of `fs.batch`: the operations run in order and stop at the first that fails, so
+ * what was done is always the first `done` of them (each whole: a copy is in place or absent).
+ */
+export interface FsBatchResult {
+  /** How many operations were carried out (all of them when there is no `error`). */
+  done: number;
+  /** One entry per operation carried out, in order. */
+  results: FsBatchOpResult[];
+  /** The operation that failed and why (a catalogue code); those after it were not run. */
+  error?: { index: number; code: string; message: string };
+}
+
+/** Options of `fs.batch`. */
+export interface FsBatchOptions {
+  /**
+   * Durable before it resolves (default true): each copied file is fsynced before it is renamed
+   * into place, then every directory the batch changed is fsynced once. `false` leaves both to
+   * the caller (a later `fsync` of the files and directories).
+   */
+  sync?: boolean;
+}
+
+/**
  * File access. Paths are absolute. `ctx.fs` names paths on the host being inspected: under
  * `--root R` the capability reads `R/proc/meminfo` when a plugin names `/proc/meminfo`.
  * `ctx.localFs` has the same methods and takes paths exactly as given: cx-ops' own directories
@@ -283,6 +342,16 @@ export interface FsCapability {
   fsync(paths: string[]): Promise<void>;
   /** Hex sha256 of a regular file's bytes (read in pieces: no size cap). */
   hash(path: string): Promise<string>;
+  /**
+   * Many lstat / hash / copy / link / rename operations in ONE guarded call (at most 10,000):
+   * every path is checked against the grants before any operation runs (one not granted denies
+   * the whole call, nothing done), one audit record for the batch (its operation counts and the
+   * sha256 of the list), the single calls' guards on each file (O_NOFOLLOW, the descriptor's real
+   * path checked, atomic temp + rename), fsyncs per `options.sync`. Stops at the first operation
+   * that fails: see FsBatchResult. The system calls are synchronous, in slices between which the
+   * event loop runs: meant for local files (a thousand of a hotfix), not a network file system.
+   */
+  batch(ops: readonly FsBatchOp[], options?: FsBatchOptions): Promise<FsBatchResult>;
   chmod(path: string, mode: number): Promise<void>;
   chown(path: string, uid: number, gid: number): Promise<void>;
   /**

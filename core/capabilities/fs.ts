@@ -4,9 +4,10 @@
  * directory, fsync, rename, fsync of the directory), fsynced appends, dry-run aware. `ctx.fs`
  * is the host view (paths resolved under --root); `ctx.localFs` takes paths as given.
  * One function per operation: fs-read.ts and fs-write.ts; the batched kernel-file read in fs-small.ts,
- * the batched statfs in fs-statfs.ts.
+ * the batched statfs in fs-statfs.ts, many file operations in one guarded call in fs-batch.ts.
  */
 import type { FsCapability } from '../../sdk/types.js';
+import { batch } from './fs-batch.js';
 import { makeDirs } from './fs-disk.js';
 import { normalizeAbsolute } from './fs-open.js';
 import * as read from './fs-read.js';
@@ -19,7 +20,7 @@ export type { FsFake, FsScope } from './fs-scope.js';
 
 /** The fs capability of one view of one plugin. */
 export function createFs(s: FsScope): FsCapability {
-  return {
+  const fs: FsCapability = {
     readFile: (p, o) => read.readFile(s, p, o),
     readSmallFiles: (p, o) => readSmallFiles(s, p, o),
     readBytes: (p, o) => read.readBytes(s, p, o),
@@ -42,11 +43,13 @@ export function createFs(s: FsScope): FsCapability {
     hash: (p) => read.hash(s, p),
     chmod: (p, m) => write.chmod(s, p, m),
     chown: (p, u, g) => write.chown(s, p, u, g),
+    batch: (ops, o) => batch(s, fs, ops, o),
     diskPath: (p) => {
       const n = normalizeAbsolute(p);
       return n === null ? String(p) : toDisk(s, n);
     },
   };
+  return fs;
 }
 
 /** makeDirs, exported for the race test. */

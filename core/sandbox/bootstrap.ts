@@ -176,7 +176,7 @@ function makeFs(callId, view, root) {
       return hostCall(callId, view + '.appendFile', [path, d, options === undefined ? {} : options]);
     },
     symlink: call('symlink'), copy: call('copy'), mkdir: call('mkdir'), remove: call('remove'), rename: call('rename'),
-    chmod: call('chmod'), chown: call('chown'), link: call('link'), fsync: call('fsync'), hash: call('hash'),
+    chmod: call('chmod'), chown: call('chown'), link: call('link'), fsync: call('fsync'), hash: call('hash'), batch: call('batch'),
     diskPath: function (p) {
       const n = normalize(p);
       return r && n.charAt(0) === '/' ? (n === '/' ? r : r + n) : n;

@@ -54,6 +54,7 @@ function fsMethods(view: 'fs' | 'localFs'): Record<string, HostMethod> {
     [`${view}.link`]: (c, a) => f(c).link(a[0], a[1], a[2] ?? {}),
     [`${view}.fsync`]: (c, a) => f(c).fsync(a[0]),
     [`${view}.hash`]: (c, a) => f(c).hash(a[0]),
+    [`${view}.batch`]: (c, a) => f(c).batch(a[0], a[1] ?? {}),
     [`${view}.chmod`]: (c, a) => f(c).chmod(a[0], a[1]),
     [`${view}.chown`]: (c, a) => f(c).chown(a[0], a[1], a[2]),
   };

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { CxError, mapLimit, messageOf, type PluginContext } from 'cx-ops/sdk';
 import { runChecks, type CheckRun } from './checks.js';
 import { HostFiles } from './host-files.js';
-import { askOperation, type ApplyResult, type OperationPlan } from './operation-kind.js';
+import { askOperation, operationBatchKind, type ApplyResult, type OperationPlan } from './operation-kind.js';
 import {
   operationRequest,
   planOperation,
@@ -18,6 +18,7 @@ import {
   type PlannedStep,
 } from './plan-module.js';
 import { capturePath } from './prior-state.js';
+import { captureMany, type CaptureItem } from './prior-state-batch.js';
 import {
   crashPoint,
   newRunId,
@@ -174,8 +175,31 @@ class StepBatch {
       await this.files.mkdir(`${this.journal.dir}/files`, 0o700);
       this.filesDir = true;
     }
-    // The steps of a batch touch different paths: they are planned and captured side by side.
+    // Steps that only replace files are captured together (two fs.batch calls for all their paths).
+    const simple = steps.filter((s) => restoresOnly(s.plan) && !s.plan.problems.length);
+    const items: CaptureItem[] = simple.flatMap((s) =>
+      s.plan.touches.map((t, k) => ({
+        path: this.ctx.fs.diskPath(t),
+        backup: `files/${s.step}-${k}`,
+        link: s.plan.replaces === true,
+      })),
+    );
+    const stop = this.ctx.env.root.replace(/\/+$/, '') || '/';
+    const many = await captureMany(this.files, items, this.journal.dir, stop, dirs);
+    const early = new Map<number, PathState[]>();
+    let at = 0;
+    for (const s of simple) {
+      const got = many.slice(at, (at += s.plan.touches.length));
+      for (const c of got) for (const u of c.unsynced) backups.add(u);
+      early.set(
+        s.step,
+        got.map((c) => c.state),
+      );
+    }
+    // The other steps of a batch touch different paths: they are planned and captured side by side.
     const captured = await mapLimit(steps, 8, async (s) => {
+      const prior = early.get(s.step);
+      if (prior) return { s, plan: s.plan, prior };
       const plan = restoresOnly(s.plan)
         ? s.plan
         : await planOperation(this.ctx, operationRequest(this.ctx, p.module, s.op, s.step, this.journal.dir));
@@ -216,13 +240,31 @@ class StepBatch {
   async run(p: ModulePlan, s: PlannedStep, together: PlannedStep[] = [s]): Promise<ApplyResult> {
     if (!this.results.has(s.step)) {
       const group = together.filter((g) => this.waiting.has(g.step) && !this.results.has(g.step));
-      const out = await mapLimit(group, 8, (g) => this.applyOne(p, g));
-      group.forEach((g, k) => this.results.set(g.step, out[k]!));
+      // Steps of a type that applies many at once (hotfix-operation-batch) go to it together.
+      const batchable = await this.batchTypes();
+      const byType = new Map<string, PlannedStep[]>();
+      for (const g of group) if (batchable.has(g.op.type)) byType.set(g.op.type, [...(byType.get(g.op.type) ?? []), g]);
+      const alone = group.filter((g) => (byType.get(g.op.type)?.length ?? 0) < 2);
+      for (const [type, steps] of byType) {
+        if (steps.length < 2) continue;
+        const out = await this.applyMany(p, type, steps);
+        steps.forEach((g, k) => this.results.set(g.step, out[k]!));
+      }
+      const out = await mapLimit(alone, 8, (g) => this.applyOne(p, g));
+      alone.forEach((g, k) => this.results.set(g.step, out[k]!));
     }
     const r = this.results.get(s.step)!;
     this.results.delete(s.step);
     this.waiting.delete(s.step);
     return r;
+  }
+
+  private batchable?: Promise<Set<string>>;
+
+  /** The operation types that apply many steps at once. */
+  private batchTypes(): Promise<Set<string>> {
+    this.batchable ??= this.ctx.registry.list(operationBatchKind).then((l) => new Set(l.map((c) => c.id)));
+    return this.batchable;
   }
 
   private async applyOne(p: ModulePlan, s: PlannedStep): Promise<ApplyResult> {
@@ -236,13 +278,37 @@ class StepBatch {
       return { ok: false, detail: messageOf(e) };
     }
     if (crashPoint()) killNow();
-    if (!r?.ok) return { ok: false, detail: r?.detail ?? 'the operation type returned nothing' };
-    for (const st of intent.prior) {
-      this.unsynced.add(st.path);
-      this.unsynced.add(st.path.slice(0, st.path.lastIndexOf('/')) || '/');
+    return this.finish(s, intent, r);
+  }
+
+  /** Several steps of one type applied by its batch applier: crash points before and after the batch. */
+  private async applyMany(p: ModulePlan, type: string, steps: PlannedStep[]): Promise<ApplyResult[]> {
+    if (crashPoint()) killNow();
+    const intents = steps.map((s) => this.waiting.get(s.step)!);
+    const requests = steps.map((s, k) => ({
+      ...operationRequest(this.ctx, p.module, s.op, s.step, this.journal.dir),
+      prior: intents[k]!.prior,
+    }));
+    let out: ApplyResult[];
+    try {
+      out = await this.ctx.registry.invoke(operationBatchKind, type, { requests });
+    } catch (e) {
+      return steps.map(() => ({ ok: false, detail: messageOf(e) }));
     }
+    if (crashPoint()) killNow();
+    return steps.map((s, k) => this.finish(s, intents[k]!, out?.[k]));
+  }
+
+  /** A step's result: when it succeeded, its paths to sync (unless it synced them) and its done record. */
+  private finish(s: PlannedStep, intent: Intent, r: ApplyResult | undefined): ApplyResult {
+    if (!r?.ok) return { ok: false, detail: r?.detail ?? 'the operation type returned nothing' };
+    if (!r.synced)
+      for (const st of intent.prior) {
+        this.unsynced.add(st.path);
+        this.unsynced.add(st.path.slice(0, st.path.lastIndexOf('/')) || '/');
+      }
     this.records.push({ t: 'done', step: s.step, op: s.op.id, detail: r.detail });
-    return r;
+    return { ok: true, detail: r.detail };
   }
 
   /** A journaled step that will not run (its dependency failed): it changed nothing. */

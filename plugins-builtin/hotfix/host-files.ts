@@ -4,7 +4,7 @@
  * ctx (audited, dry-run aware): the fs capability, and `chown -h` through ctx.exec (no shell) for
  * a symlink's own owner. Paths here are real paths (already placed under --root).
  */
-import type { FsCapability, PluginContext } from 'cx-ops/sdk';
+import type { FsBatchOp, FsBatchResult, FsCapability, PluginContext } from 'cx-ops/sdk';
 
 /** What lstat says about a path (null: nothing there). */
 export interface PathInfo {
@@ -121,6 +121,11 @@ export class HostFiles {
   /** A hard link `to` of the file `from`. */
   link(from: string, to: string, sync = true): Promise<void> {
     return this.fs.link(from, to, { sync });
+  }
+
+  /** Many lstat / hash / copy / link / rename operations in one call (stops at the first failure). */
+  batch(ops: FsBatchOp[], sync: boolean): Promise<FsBatchResult> {
+    return this.fs.batch(ops, { sync });
   }
 
   /** fsyncs files and directories (concurrently). */

@@ -2,14 +2,14 @@
  * The hotfix plugin: `cx-ops hotfix apply|check|rollback|list|snapshots`. It declares the
  * `hotfix-operation` contribution kind (operation-kind.ts: a plugin adds an operation type with
  * defineContribution) and fills it with the built-in types copy, append, symlink, execute and
- * capture.
+ * capture (copy also applies many of its steps at once: `hotfix-operation-batch`).
  */
 import { defineCommand, definePlugin } from 'cx-ops/sdk';
 import { applyCommand, checkCommand, listCommand, rollbackCommand, snapshotsCommand } from './commands.js';
-import { operationKind } from './operation-kind.js';
+import { operationBatchKind, operationKind } from './operation-kind.js';
 import { appendOperation } from './ops/append.js';
 import { captureOperation } from './ops/capture.js';
-import { copyOperation } from './ops/copy.js';
+import { copyBatchOperation, copyOperation } from './ops/copy.js';
 import { executeOperation } from './ops/execute.js';
 import { symlinkOperation } from './ops/symlink.js';
 import type { HotfixSettings } from './plan-module.js';
@@ -18,9 +18,10 @@ const JSON_OPTION = { flags: '--json', description: 'print the result as JSON (e
 
 export default definePlugin<HotfixSettings>({
   name: 'hotfix',
-  kinds: [operationKind],
+  kinds: [operationKind, operationBatchKind],
   contributes: [
     copyOperation,
+    copyBatchOperation,
     appendOperation,
     symlinkOperation,
     executeOperation,

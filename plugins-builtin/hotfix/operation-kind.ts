@@ -12,6 +12,10 @@
  *   unsynced (fs calls with `sync: false`): the engine fsyncs every touched path and its
  *   directory before it journals the step as done.
  * `meta.schema` (optional) is a JSON Schema the operation object must match.
+ *
+ * A type may also fill `hotfix-operation-batch` under the same id: it is then asked once for
+ * many steps of that type that the engine applies side by side (`{ requests: [...] }`, one
+ * ApplyResult each, in order), so it can make their changes in one fs.batch call.
  */
 import { defineKind, type InvokeOptions, type Json, type PluginContext } from 'cx-ops/sdk';
 import type { OperationBase } from './module-types.js';
@@ -76,6 +80,13 @@ export interface OperationPlan {
 export interface ApplyResult {
   ok: boolean;
   detail: string;
+  /** The step's changes are durable already (its paths and their directories fsynced): the engine need not sync them. */
+  synced?: boolean;
+}
+
+/** What a batch applier is asked: the apply requests of several steps of its type. */
+export interface OperationBatchRequest {
+  requests: OperationContext[];
 }
 
 /** What a type answers to each request. */
@@ -90,6 +101,13 @@ export const operationKind = defineKind<OperationRequest, OperationPlan | ApplyR
     required: ['description'],
     properties: { description: { type: 'string' }, schema: { type: 'object' } },
   },
+});
+
+/** The `hotfix-operation-batch` kind: a type that applies many of its steps in one answer. */
+export const operationBatchKind = defineKind<OperationBatchRequest, ApplyResult[]>('hotfix-operation-batch', {
+  description:
+    'Applies many steps of one hotfix operation type at once: answers { requests: [...] } with one ApplyResult per request, in order',
+  metaSchema: { type: 'object', required: ['description'], properties: { description: { type: 'string' } } },
 });
 
 /** Asks an operation type; the answer is typed by the request. */

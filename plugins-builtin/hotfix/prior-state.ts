@@ -113,6 +113,11 @@ async function fileFromBackup(files: HostFiles, backup: string, tmp: string, syn
   return linked;
 }
 
+/** The temp name a restore builds a path's old file or symlink under, beside it. */
+export function restoreTemp(path: string): string {
+  return `${parentOf(path)}/.${path.slice(parentOf(path).length + 1)}.hotfix-restore.tmp`;
+}
+
 /**
  * Puts `s` back (idempotent: safe to repeat after a crash midway) and verifies it (type, mode,
  * owner, content hash or link target, absence). A file or symlink is built beside the path and
@@ -131,7 +136,7 @@ export async function restorePath(
   unsynced?.add(parentOf(s.path));
   // A run killed inside a write of this path left the writer's temp file beside it.
   await files.sweepWriteTemps(s.path);
-  const tmp = `${parentOf(s.path)}/.${s.path.slice(parentOf(s.path).length + 1)}.hotfix-restore.tmp`;
+  const tmp = restoreTemp(s.path);
   if (s.kind === 'file') {
     let left: string[];
     // Restored whether or not it looks the same already: that costs what checking its bytes would.

@@ -6,12 +6,13 @@
  * retries what remains (every action is idempotent). cx-ops-rollback implements the same.
  */
 import { createHash } from 'node:crypto';
-import { mapLimit, messageOf, type PluginContext } from 'cx-ops/sdk';
+import { messageOf, type PluginContext } from 'cx-ops/sdk';
 import { askServiceManager } from '../services/service-manager-contract.js';
 import { findBlock, withoutBlock } from './markers.js';
 import { HostFiles } from './host-files.js';
 import { pgArgs } from './ops/capture.js';
 import { restorePath } from './prior-state.js';
+import { restoreMany } from './prior-state-batch.js';
 import { RunJournal, type JournalRecord, type RunSummary, type UndoAction } from './run-journal.js';
 
 type Intent = Extract<JournalRecord, { t: 'intent' }>;
@@ -47,6 +48,40 @@ async function restoreAll(files: HostFiles, intent: Intent, runDir: string, unsy
   return left;
 }
 
+/** What a restore that put every path of `intent` back says. */
+const restoredText = (intent: Intent) =>
+  `restored ${
+    intent.prior
+      .filter((p) => !p.path.endsWith('.tmp'))
+      .map((p) => p.path)
+      .join(', ') || 'nothing'
+  }`;
+
+/**
+ * Undoes steps that only restore paths (no path shared), all their paths through restoreMany:
+ * per step its `undone` record, or `undo_failed` with what still differs or the error.
+ */
+async function restoreSteps(
+  files: HostFiles,
+  steps: Intent[],
+  runDir: string,
+  unsynced: Set<string>,
+): Promise<Array<{ rec: JournalRecord; out: StepUndo }>> {
+  const states = steps.flatMap((i) => [...i.prior].reverse());
+  const left = await restoreMany(files, states, runDir, unsynced);
+  let at = 0;
+  return steps.map((intent) => {
+    const mine = left.slice(at, (at += intent.prior.length));
+    const failure = mine.find((x) => x instanceof Error);
+    const differs = mine.flatMap((x) => (x instanceof Error ? [] : x));
+    const error = failure ? failure.message : differs.length ? `still differs: ${differs.join('; ')}` : null;
+    const { step, op } = intent;
+    if (error) return { rec: { t: 'undo_failed', step, op, error }, out: { step, op, ok: false, detail: error } };
+    const detail = restoredText(intent);
+    return { rec: { t: 'undone', step, op, detail }, out: { step, op, ok: true, detail } };
+  });
+}
+
 /** Whether a step's undo is only "put the touched paths back". */
 const restoresOnly = (i: Intent) => i.undo.length === 1 && i.undo[0]!.do === 'restore';
 
@@ -63,12 +98,7 @@ async function perform(
     case 'restore': {
       const left = await restoreAll(files, intent, runDir, unsynced);
       if (left.length) throw new Error(`still differs: ${left.join('; ')}`);
-      return `restored ${
-        intent.prior
-          .filter((p) => !p.path.endsWith('.tmp'))
-          .map((p) => p.path)
-          .join(', ') || 'nothing'
-      }`;
+      return restoredText(intent);
     }
     case 'remove_block': {
       const info = await files.lstat(a.path);
@@ -189,11 +219,11 @@ export async function rollbackRun(
     records = [];
     unsynced.clear();
   };
-  const undoStep = async (step: number, unsynced?: Set<string>) => {
+  const undoStep = async (step: number) => {
     const intent = intents.get(step)!;
     try {
       const did: string[] = [];
-      for (const a of intent.undo) did.push(await perform(ctx, files, a, intent, run.dir, unsynced));
+      for (const a of intent.undo) did.push(await perform(ctx, files, a, intent, run.dir));
       // An execute without rollback_script has nothing to run; its (empty) undo still counts as done.
       const detail = did.join('; ') || 'nothing to undo (no rollback_script)';
       return {
@@ -220,9 +250,14 @@ export async function rollbackRun(
       batch.push(order[j]!);
     }
     const group = batch.length ? batch : [order[i]!];
-    const results = await mapLimit(group, batch.length ? 8 : 1, (step) =>
-      undoStep(step, batch.length ? unsynced : undefined),
-    );
+    const results = batch.length
+      ? await restoreSteps(
+          files,
+          batch.map((step) => intents.get(step)!),
+          run.dir,
+          unsynced,
+        )
+      : [await undoStep(order[i]!)];
     for (const r of results) {
       records.push(r.rec);
       steps.push(r.out);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertMatchesSchema } from '../../helpers/report-schemas.js';
 
 const LAUNCHER = fileURLToPath(new URL('../../../core/bin/cx-ops.js', import.meta.url));
 let root: string;
@@ -137,6 +138,58 @@ describe('deploy commands: --json, the terminal, the lock', { timeout: 300_000 }
     expect(JSON.parse(status.stdout)).toMatchObject({ status: 'healthy', services: [{ name: 'one' }] });
     const rb = await cx(['deploy', 'rollback', good, '--json']);
     expect(JSON.parse(rb.stdout)).toMatchObject({ status: 'nothing', reverted: [] });
+  });
+
+  it('every --json output matches its schema (schemas/deploy-<command>.schema.json): real runs, each outcome', async () => {
+    const good = manifest('schema-good', 'schema');
+    const bad = join(root, 'schema-bad.yaml');
+    writeFileSync(
+      bad,
+      'services:\n  a:\n    enable: true\n    ip: 127.0.0.31\n    hostname: a.test\n    depends_on: [b]\n',
+    );
+    const out = async (args: string[]) => JSON.parse((await cx([...args, '--json'])).stdout) as unknown;
+    const matches: Array<[string, string[]]> = [
+      ['deploy-validate', ['deploy', 'validate', good]],
+      ['deploy-validate', ['deploy', 'validate', bad]],
+      ['deploy-plan', ['deploy', 'plan', good]],
+      ['deploy-deps', ['deploy', 'deps', good, 'one']],
+      ['deploy-deps', ['deploy', 'deps', good, 'one', '--reverse']],
+      ['deploy-apply', ['deploy', 'apply', good, '--dry-run']],
+      ['deploy-apply', ['deploy', 'apply', good]], // not confirmed: declined
+      ['deploy-rollback', ['deploy', 'rollback', good]], // nothing to roll back
+      ['deploy-apply', ['deploy', 'apply', good, '-y']], // deployed, its gate passed
+      ['deploy-status', ['deploy', 'status', good]],
+      ['deploy-status', ['deploy', 'status', good, '--count', '1']],
+      ['deploy-rollback', ['deploy', 'rollback', good, '--dry-run']],
+      ['deploy-rollback', ['deploy', 'rollback', good]], // not confirmed: declined
+      ['deploy-rollback', ['deploy', 'rollback', good, '-y']], // rolled back
+    ];
+    const statuses: unknown[] = [];
+    for (const [schema, args] of matches) {
+      const o = await out(args);
+      statuses.push((o as { status?: unknown; valid?: unknown }).status ?? (o as { valid?: unknown }).valid ?? null);
+      expect(() => assertMatchesSchema(schema, o), args.join(' ')).not.toThrow();
+    }
+    // Each outcome was met (so each branch of the schemas was checked against a real document).
+    expect(statuses).toEqual([
+      true,
+      false,
+      null,
+      null,
+      null,
+      'planned',
+      'declined',
+      'nothing',
+      'deployed',
+      'healthy',
+      'healthy',
+      'planned',
+      'declined',
+      'rolled-back',
+    ]);
+    // The schemas are strict: a field the command does not print is refused.
+    const plan = (await out(['deploy', 'plan', good])) as Record<string, unknown>;
+    expect(() => assertMatchesSchema('deploy-plan', { ...plan, extra: 1 })).toThrow(/additionalProperties/);
   });
 
   it('apply on a terminal shows the plan and asks: no changes nothing, yes deploys', async () => {

@@ -8,24 +8,10 @@
  * a temp dir) must give back a tree whose content hashes, modes, owners and link targets equal
  * the original; `apply` must refuse while the interrupted run is pending.
  */
-import {
-  chown,
-  copyFile,
-  lchown,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  symlink,
-  writeFile,
-  chmod,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, lchown, mkdir, readFile, symlink, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hotfixRoot, picture, ROLLBACK_TOOL, type HotfixRoot } from './hotfix-root.js';
+import { describe, expect, it } from 'vitest';
+import { hotfixRoot, lastRunDir, picture, killAtEveryPoint, useLoneRollback, type HotfixRoot } from './hotfix-root.js';
 
 const DIRS = ['etc/app', 'usr/local/bin', 'opt'];
 
@@ -59,52 +45,24 @@ async function seed(h: HotfixRoot): Promise<string> {
   return h.module('crash-module');
 }
 
-async function runDir(h: HotfixRoot): Promise<string | null> {
-  const runs = h.real('var/backups/hotfix/runs');
-  const names = await readdir(runs).catch(() => [] as string[]);
-  const last = names.length ? join(runs, names.sort().pop()!) : null;
-  // Killed before the run's first record: a run directory without a journal.
-  return last && (await readdir(last)).includes('journal.jsonl') ? last : null;
-}
-
-let lone: string;
-beforeAll(async () => {
-  // cx-ops-rollback alone in an empty directory: nothing of the tree beside it.
-  lone = await mkdtemp(join(tmpdir(), 'cx-lone-rollback-'));
-  await copyFile(ROLLBACK_TOOL, join(lone, 'cx-ops-rollback.mjs'));
-});
-afterAll(() => rm(lone, { recursive: true, force: true }));
+const loneDir = useLoneRollback();
 
 describe('hotfix apply killed at every crash point', () => {
   it(
     'is rolled back exactly by cx-ops hotfix rollback and by cx-ops-rollback, and blocks apply meanwhile',
     { timeout: 1_500_000 },
     async () => {
-      let points = 0;
       // Temp files of a killed write planted beside a path the journal has an intent for.
       let planted = 0;
       // Kills inside a write of several intents (a batch), after at least one whole intent of it.
       let tornInsideBatch = 0;
-      for (let n = 1; n < 80; n++) {
-        const [a, b] = [await hotfixRoot(), await hotfixRoot()];
-        try {
-          const [modA, modB] = [await seed(a), await seed(b)];
-          const before = await picture(a.root, DIRS);
-          expect(await picture(b.root, DIRS)).toEqual(before);
-          const crash = { env: { CX_HOTFIX_CRASH_AT: String(n) } };
-          const [ka, kb] = await Promise.all([
-            a.run(['hotfix', 'apply', modA, '-y'], crash),
-            b.run(['hotfix', 'apply', modB, '-y'], crash),
-          ]);
-          if (ka.exitCode === 0) {
-            // Past the last crash point: the apply ran to its end.
-            expect(kb.exitCode).toBe(0);
-            points = n - 1;
-            break;
-          }
-          expect(ka.exitCode, `crash point ${n}: ${ka.stderr}`).toBe(-1); // killed by SIGKILL
-          expect(kb.exitCode).toBe(-1);
-          const journal = await runDir(a);
+      const points = await killAtEveryPoint({
+        seed,
+        dirs: DIRS,
+        lone: loneDir(),
+        max: 80,
+        afterKill: async (n, [a, b], [modA]) => {
+          const journal = await lastRunDir(a);
           if (journal) {
             const text = await readFile(join(journal, 'journal.jsonl'), 'utf8');
             const lines = text.split('\n');
@@ -123,7 +81,7 @@ describe('hotfix apply killed at every crash point', () => {
           // (`.NAME.cx-PID-HEX.tmp`): both rollbacks must remove it. Planted with a pid no
           // process has, beside app.conf once the journal holds its intent (done records or not).
           const intentFor = async (root: HotfixRoot) => {
-            const d = await runDir(root);
+            const d = await lastRunDir(root);
             if (!d) return false;
             const text = await readFile(join(d, 'journal.jsonl'), 'utf8');
             return text
@@ -135,31 +93,8 @@ describe('hotfix apply killed at every crash point', () => {
             for (const h of [a, b]) await writeFile(h.real(`etc/app/.app.conf.cx-${DEAD_PID}-deadbeef.tmp`), 'half');
             planted++;
           }
-          const [ra, rb] = await Promise.all([
-            a.run(['hotfix', 'rollback', '-y']),
-            (async () => {
-              const d = await runDir(b);
-              if (!d) return { exitCode: 0, stdout: 'no run', stderr: '' };
-              const r = await execa(process.execPath, [join(lone, 'cx-ops-rollback.mjs'), '--rollback-log', d, '-y'], {
-                cwd: lone,
-                reject: false,
-                env: { PATH: process.env.PATH! },
-                extendEnv: false,
-              });
-              return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-            })(),
-          ]);
-          // Killed before the run's first record: there is no run yet, and nothing was changed.
-          if (journal && !ra.stderr.includes('no run to roll back'))
-            expect(ra.exitCode, `point ${n}: ${ra.stdout}${ra.stderr}`).toBe(0);
-          expect(rb.exitCode, `point ${n}: ${rb.stdout}${rb.stderr}`).toBe(0);
-          expect(await picture(a.root, DIRS), `cx-ops hotfix rollback after crash point ${n}`).toEqual(before);
-          expect(await picture(b.root, DIRS), `cx-ops-rollback after crash point ${n}`).toEqual(before);
-        } finally {
-          await a.cleanup();
-          await b.cleanup();
-        }
-      }
+        },
+      });
       // Journal writes (begin, 4 batches of intents, 4 of done records, checks, commit), each with a
       // point before and inside it; one after each batch of intents; one before and after each of
       // the 5 applies.
