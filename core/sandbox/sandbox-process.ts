@@ -8,9 +8,10 @@
  *
  * The child runs under `setpriv --pdeathsig KILL` (it dies with the kernel, however the kernel
  * ends) and `prlimit --data` (its OS memory cap), where util-linux provides them; without
- * setpriv it still exits when its IPC channel closes (worker.ts).
+ * setpriv it still exits when its end of the wire closes (worker.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Json, PluginContext } from '../../sdk/types.js';
@@ -18,7 +19,15 @@ import { CxError, messageOf } from '../errors.js';
 import { escapeControl, pluginTerminalText } from '../terminal-text.js';
 import { contextData, HOST_METHODS } from './host-calls.js';
 import { MAX_HOST_CALL_BYTES, processMemoryCapMb, type SandboxLimits } from './limits.js';
-import { keepContext, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  keepContext,
+  LineReader,
+  type FailureInfo,
+  type FromChild,
+  type ToChild,
+} from './protocol.js';
 
 /** What to run in a sandboxed plugin. */
 export type CallTarget =
@@ -153,6 +162,8 @@ function targetText(t: CallTarget): string {
 
 export class SandboxProcess {
   private child?: ChildProcess;
+  /** The current child's end of the wire (its fd 3; see protocol.ts). */
+  private channel?: Socket;
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
   private readonly aborting = new Map<number, NodeJS.Timeout>();
@@ -470,13 +481,11 @@ export class SandboxProcess {
     // Not detached: in its own session the child would be its own scheduling autogroup, and
     // under load every round trip would wait for the scheduler (measured: 0.2 ms -> 1-4 ms). It
     // starts no programs, so there is no tree to kill; it ignores the terminal's SIGINT and dies
-    // with the kernel through its parent-death signal or the closed IPC channel.
-    const child = spawn(cmd.file, cmd.args, {
-      env,
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    // with the kernel through its parent-death signal or the closed wire.
+    const child = spawn(cmd.file, cmd.args, { env, stdio: ['ignore', 'inherit', 'pipe', 'pipe'] });
+    const channel = child.stdio[3] as Socket;
     this.child = child;
+    this.channel = channel;
     this.loaded = false;
     this.ready = false;
     this.sentContexts = new Set();
@@ -488,9 +497,27 @@ export class SandboxProcess {
     child.stderr?.on('data', (b: Buffer) => {
       this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-4096);
     });
-    child.on('message', (m: FromChild) => {
-      if (this.child === child) this.onMessage(m);
-    });
+    // A line is at most a result or a host call's arguments (both capped in the child) and its header.
+    const reader = new LineReader(
+      Math.max(MAX_HOST_CALL_BYTES, this.limits.maxOutputBytes) + 1024 * 1024,
+      (line) => {
+        if (this.child !== child) return;
+        let m: FromChild;
+        try {
+          m = decodeMessage<FromChild>(line);
+        } catch (e) {
+          this.kill(`the sandbox process sent a message that is not valid (${messageOf(e)})`);
+          return;
+        }
+        this.onMessage(m);
+      },
+      () => {
+        if (this.child === child) this.kill('the sandbox process sent a message over the size limit');
+      },
+    );
+    channel.setEncoding('utf8');
+    channel.on('data', (text: string) => reader.push(text));
+    channel.on('error', () => undefined);
     child.on('error', () => undefined);
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
     this.updateRef();
@@ -499,6 +526,8 @@ export class SandboxProcess {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, why?: string): void {
     if (this.child !== child) return;
     this.child = undefined;
+    this.channel?.destroy();
+    this.channel = undefined;
     this.loaded = false;
     this.ready = false;
     clearTimeout(this.startTimer);
@@ -536,10 +565,10 @@ export class SandboxProcess {
   }
 
   private send(m: ToChild): void {
-    const child = this.child;
-    if (!child?.connected) return;
+    const channel = this.channel;
+    if (!this.child || !channel?.writable) return;
     try {
-      child.send(m);
+      channel.write(encodeMessage(m));
     } catch {
       // The child is going away; its exit handler fails what is pending.
     }
@@ -547,14 +576,14 @@ export class SandboxProcess {
 
   /** Keeps the kernel's event loop alive only while calls are in flight. */
   private updateRef(): void {
-    const child = this.child as (ChildProcess & { channel?: { ref(): void; unref(): void } }) | undefined;
+    const child = this.child;
     if (!child) return;
     if (this.pending.size > 0) {
       child.ref();
-      child.channel?.ref();
+      this.channel?.ref();
     } else {
       child.unref();
-      child.channel?.unref();
+      this.channel?.unref();
     }
   }
 }

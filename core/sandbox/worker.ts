@@ -1,6 +1,6 @@
 /**
  * The sandbox process of ONE plugin: holds that plugin's isolated-vm isolate and talks to the
- * kernel over IPC. Each plugin has a process of its own (see host.ts), so a crash here — a V8
+ * kernel over its wire (fd 3, protocol.ts). Each plugin has a process of its own (see host.ts), so a crash here — a V8
  * fatal out-of-memory, the OS memory cap — costs only this plugin's calls.
  *
  * Because the process serves one plugin, plugin code runs synchronously on this process's main
@@ -9,12 +9,14 @@
  * deadlines outside: it answers a late call itself and kills this process (see STRETCH_TIMEOUTS).
  *
  * Started by the kernel with `--no-node-snapshot --no-expose-wasm` under an OS memory cap
- * (RLIMIT_DATA) and a parent-death signal; exits when the IPC channel closes.
+ * (RLIMIT_DATA) and a parent-death signal; exits when the wire closes.
  */
+import { Socket } from 'node:net';
 import ivm from 'isolated-vm';
 import { BOOTSTRAP } from './bootstrap.js';
 import { MAX_HOST_CALL_BYTES, textProblem, type SandboxLimits } from './limits.js';
-import { keepContext, type FailureInfo, type FromChild, type ToChild } from './protocol.js';
+import type { FailureInfo, FromChild, ToChild } from './protocol.js';
+import { decodeMessage, encodeMessage, keepContext, LineReader } from './protocol.js';
 
 /** Host calls one plugin may have waiting; more are refused inside the plugin. */
 export const MAX_OUTSTANDING_HOST_CALLS = 1024;
@@ -64,8 +66,11 @@ const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
 /** Context texts by key, as the kernel sent them (it sends each once; see KEPT_CONTEXTS). */
 const contexts = new Map<number, string>();
 
+/** The wire to the kernel: fd 3, a socket pair (see protocol.ts). */
+const wire = new Socket({ fd: 3, readable: true, writable: true });
+
 function send(m: FromChild): void {
-  if (process.connected) process.send!(m);
+  if (wire.writable) wire.write(encodeMessage(m));
 }
 
 function dispose(): void {
@@ -102,7 +107,7 @@ function failAll(p: Loaded, f: FailureInfo): void {
  * is up (it always came first: this timeout was the latest deadline + 50 ms), and the kernel's
  * death kills it too, so a timer per stretch (~2.5 µs, and a timer-thread entry that lives until
  * it would have fired) buys nothing. Without setpriv this process could outlive a dead kernel
- * while plugin code holds its thread (its 'disconnect' would never be handled): then every
+ * while plugin code holds its thread (the wire's end would never be handled): then every
  * stretch keeps the timeout.
  */
 const STRETCH_TIMEOUTS = process.argv.includes('--stretch-timeouts');
@@ -347,7 +352,7 @@ function answer(hid: number, ok: boolean, value: string): void {
   stretch(p, () => p.reply.applySync(undefined, [hid, ok, value], stretchOptions(p)));
 }
 
-process.on('message', (m: ToChild) => {
+function onMessage(m: ToChild): void {
   switch (m.t) {
     case 'load':
       load(m);
@@ -375,8 +380,18 @@ process.on('message', (m: ToChild) => {
       if (cur?.name === m.name) dispose();
       break;
   }
-});
-process.on('disconnect', () => process.exit(0));
+}
+// The kernel's messages are its own (no cap on a line); a line that is not a message ends this process.
+const reader = new LineReader(
+  Infinity,
+  (line) => onMessage(decodeMessage<ToChild>(line)),
+  () => process.exit(1),
+);
+wire.setEncoding('utf8');
+wire.on('data', (text: string) => reader.push(text));
+// The kernel closed the wire (it exited, or ended this plugin's process).
+wire.on('end', () => process.exit(0));
+wire.on('error', () => process.exit(0));
 // Ctrl-C reaches the terminal's whole process group: the kernel decides, this process follows it.
 process.on('SIGINT', () => undefined);
 send({ t: 'ready' });

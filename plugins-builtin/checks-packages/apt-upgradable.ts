@@ -191,16 +191,21 @@ const PACKAGES_FILE = /_Packages(\.(?:lz4|gz|xz|zst|bz2|lzma))?$/;
 /** Computes what `apt list --upgradable` would print, or why it cannot here. */
 export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<ListsAnswer> {
   if (!(await ctx.localFs.stat(APT_HELPER))) return { ok: false, fallback: `${APT_HELPER} is not installed` };
-  const arch = await ctx.exec.run('dpkg', ['--print-architecture'], { timeoutMs: 10_000, readOnly: true });
-  const native = arch.stdout.trim();
-  if (arch.exitCode !== 0 || !native) return { ok: false, fallback: 'dpkg --print-architecture failed' };
-
   const listsDir = '/var/lib/apt/lists';
-  const edited = await sourcesEditedSince(ctx, (await ctx.fs.stat(listsDir))?.mtimeMs ?? 0);
-  if (edited) return { ok: false, fallback: `${ctx.fs.diskPath(edited)} changed after the last apt update` };
   const names = (await ctx.fs.readDir(listsDir)).filter((e) => e.type === 'file').map((e) => e.name);
   const releases = names.filter((n) => n.endsWith('_InRelease') || n.endsWith('_Release'));
   const lists = names.filter((n) => PACKAGES_FILE.test(n)).sort();
+  // The lists are read (in other processes, two at a time) while the rest is looked at: the
+  // read of the big list is the long pole of a cold run. Where a fallback below sends the check
+  // to apt, that read was in vain (and is kept for the diagnosis).
+  const reading = mapLimit(lists, 2, (list) => listPass(ctx, ctx.fs.diskPath(`${listsDir}/${list}`)));
+  reading.catch(() => undefined);
+
+  const arch = await ctx.exec.run('dpkg', ['--print-architecture'], { timeoutMs: 10_000, readOnly: true });
+  const native = arch.stdout.trim();
+  if (arch.exitCode !== 0 || !native) return { ok: false, fallback: 'dpkg --print-architecture failed' };
+  const edited = await sourcesEditedSince(ctx, (await ctx.fs.stat(listsDir))?.mtimeMs ?? 0);
+  if (edited) return { ok: false, fallback: `${ctx.fs.diskPath(edited)} changed after the last apt update` };
   const installed = installedPackages(await ctx.fs.readFile('/var/lib/dpkg/status'), native);
   const installedNames = new Set([...installed.values()].map((p) => p.name));
   const policy = await policyChange(ctx, installedNames, lists);
@@ -231,8 +236,7 @@ export async function upgradableFromLists(ctx: PluginContext<unknown>): Promise<
     suiteOf.set(list, suiteOfRelease.get(file)!);
   }
 
-  // Two lists at a time (the big one beside the small ones): each pass is another process.
-  const passes = await mapLimit(lists, 2, (list) => listPass(ctx, ctx.fs.diskPath(`${listsDir}/${list}`)));
+  const passes = await reading;
   const best = new Map<string, Candidate>();
   for (const [i, list] of lists.entries()) {
     const pass = passes[i]!;

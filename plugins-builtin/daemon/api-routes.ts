@@ -63,11 +63,11 @@ export const API_ENDPOINTS = [
 export const METRICS_REUSE_MS = 1000;
 
 export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): Record<string, unknown> } {
-  let rendered: { at: number; body: Promise<string> } | undefined;
-  const exposition = (): Promise<string> => {
+  let rendered: { at: number; body: Promise<Buffer> } | undefined;
+  const exposition = (): Promise<Buffer> => {
     const now = Date.now();
     if (!rendered || now - rendered.at >= METRICS_REUSE_MS) {
-      const body = src.metrics.exposition();
+      const body = src.metrics.exposition().then((text) => Buffer.from(text));
       rendered = { at: now, body };
       body.catch(() => {
         if (rendered?.body === body) rendered = undefined;
@@ -112,7 +112,7 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
   // /health as text, made again only when what it says changes: another cycle, another interval,
   // or its age in the tenths of a second it is given in (a flood of probes costs one rendering a
   // tenth of a second, not one each).
-  let healthText: { last: unknown; intervalMs: number; tenth: number; code: number; body: string } | undefined;
+  let healthText: { last: unknown; intervalMs: number; tenth: number; code: number; body: Buffer } | undefined;
   const routes: HttpRoutes = {
     health: () => {
       const now = Date.now();
@@ -123,7 +123,13 @@ export function apiRoutes(src: ApiSources): { routes: HttpRoutes; checksBody(): 
         return { code: c.code, body: c.body };
       const h = src.state.health(now);
       const code = h.status === 'healthy' ? 200 : 503;
-      healthText = { last, intervalMs: src.state.intervalMs, tenth, code, body: `${JSON.stringify(h, null, 2)}\n` };
+      healthText = {
+        last,
+        intervalMs: src.state.intervalMs,
+        tenth,
+        code,
+        body: Buffer.from(`${JSON.stringify(h, null, 2)}\n`),
+      };
       return { code, body: healthText.body };
     },
     metrics: async () => ({ contentType: src.metrics.contentType, body: await exposition() }),

@@ -180,7 +180,8 @@ async function runDaemonSignalled(
   const once = Boolean(o.once);
   let settings = readSettings(ctx.config, ctx.env);
   let token = once ? undefined : await readToken(ctx, settings);
-  const trimHeap = once ? () => undefined : heapTrimmer();
+  // No forced collection while requests come in (none within the last 200 ms): see heap-trim.ts.
+  const trimHeap = once ? () => undefined : heapTrimmer(() => server?.servedWithin(200) ?? false);
   const metrics = new DaemonMetrics((plugin, why) =>
     log.warn('metric_rejected', `a metric sample of plugin '${plugin}' was dropped: ${why}`, undefined, plugin),
   );

@@ -11,8 +11,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { DASHBOARD_ASSETS } from './dashboard-assets.js';
 
 export interface HttpRoutes {
+  /** The body as JSON, or already encoded (a Buffer is sent as it is). */
   health(): { code: number; body: unknown };
-  metrics(): Promise<{ contentType: string; body: string }>;
+  metrics(): Promise<{ contentType: string; body: string | Buffer }>;
   /** JSON API: path below /api/v1/ and the query; undefined = 404. */
   api(path: string, query: URLSearchParams): Promise<unknown | undefined>;
   /** Subscribes an SSE client; returns the unsubscribe function. */
@@ -70,6 +71,8 @@ export class DaemonHttpServer {
   readonly server: Server;
   private readonly limiter: RateLimiter;
   private streams = 0;
+  /** When the last request came (performance.now()). */
+  private lastRequestAt = -Infinity;
   private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor(
@@ -90,6 +93,11 @@ export class DaemonHttpServer {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });
+  }
+
+  /** Whether a request came in the last `ms` milliseconds. */
+  servedWithin(ms: number): boolean {
+    return performance.now() - this.lastRequestAt < ms;
   }
 
   /** New limits on reload (the listener stays). */
@@ -130,11 +138,12 @@ export class DaemonHttpServer {
       res.end();
       return;
     }
-    const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
+    // /health and /metrics come encoded once per rendering: a flood of scrapers costs no encoding each.
+    const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : `${JSON.stringify(body, null, 2)}\n`;
     res.writeHead(code, {
       ...SECURITY_HEADERS,
       'content-type': type,
-      'content-length': String(Buffer.byteLength(text)),
+      'content-length': String(typeof text === 'string' ? Buffer.byteLength(text) : text.length),
       ...extra,
     });
     res.end(res.req.method === 'HEAD' ? undefined : text);
@@ -142,6 +151,7 @@ export class DaemonHttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.lastRequestAt = performance.now();
     // URL and headers over daemon.max_request_bytes never get here: node:http answers 431 (maxHeaderSize).
     const rawUrl = req.url ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -5,13 +5,14 @@
  * deadline of a process.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PluginContext } from '../../../sdk/types.js';
 import { SandboxHost, type SandboxedPlugin } from '../../../core/sandbox/host.js';
-import type { ToChild } from '../../../core/sandbox/protocol.js';
+import { decodeMessage, encodeMessage, LineReader, type ToChild } from '../../../core/sandbox/protocol.js';
 import { cmd, pluginSource, rejection, testContext } from '../../helpers/test-context.js';
 
-/** Every message the kernel sent to a sandbox process, in order. */
+/** Every message the kernel sent to a sandbox process, in order (read off the wire, its fd 3). */
 const sent: ToChild[] = [];
 vi.mock('node:child_process', async (importOriginal) => {
   const m = await importOriginal<typeof import('node:child_process')>();
@@ -19,11 +20,12 @@ vi.mock('node:child_process', async (importOriginal) => {
     ...m,
     spawn: (...args: Parameters<typeof m.spawn>) => {
       const child = m.spawn(...args) as ChildProcess;
-      const send = child.send.bind(child) as (m: unknown) => boolean;
-      child.send = ((message: ToChild) => {
-        sent.push(message);
-        return send(message);
-      }) as ChildProcess['send'];
+      const wire = child.stdio[3] as Writable;
+      const write = wire.write.bind(wire) as (line: string) => boolean;
+      wire.write = ((line: string) => {
+        sent.push(decodeMessage<ToChild>(line.slice(0, -1)));
+        return write(line);
+      }) as Writable['write'];
       return child;
     },
   };
@@ -35,6 +37,7 @@ const code = pluginSource('wire', {
   pollute: `async () => { Object.defineProperty(Set.prototype, 'size', { get() { return 0; } }); Object.prototype.value = 1; Object.prototype.fs = 'forged'; return 'polluted'; }`,
   read: `async (ctx) => ({ fs: typeof ctx.fs.readFile, log: typeof ctx.log.info })`,
   never: `async () => new Promise(() => {})`,
+  echo: `async (ctx, input) => input`,
 });
 
 let host: SandboxHost;
@@ -120,5 +123,51 @@ describe('the sandboxed call round trip', () => {
     const e = await rejection(plugin.call(cmd('never'), null, ctx));
     expect(e).toMatchObject({ code: 'CX_ERR_SANDBOX_TIMEOUT', plugin: 'wire' });
     expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+  });
+});
+
+describe('the wire (one message a line, data after a tab, never encoded twice)', () => {
+  const awkward = { s: 'a\nb\tc\r\u2028\u0000 "q" \\ é 😀 \ud800', n: [1, -0.5, 1e21], o: { '\t': null } };
+
+  it('carries data verbatim after the header, and a text holding a newline inside it, escaped', () => {
+    const input = JSON.stringify(awkward);
+    const line = encodeMessage({ t: 'call', id: 7, name: 'p', target: '{"type":"activate"}', input, ctxKey: 1 });
+    expect(line.endsWith(`\t${input}\n`)).toBe(true);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(decodeMessage(line.slice(0, -1))).toEqual({
+      t: 'call',
+      id: 7,
+      name: 'p',
+      target: '{"type":"activate"}',
+      input,
+      ctxKey: 1,
+    });
+    const raw = encodeMessage({ t: 'hostreply', name: 'p', hid: 2, ok: true, value: 'not\nJSON' });
+    expect(raw.indexOf('\n')).toBe(raw.length - 1);
+    expect(decodeMessage(raw.slice(0, -1))).toEqual({
+      t: 'hostreply',
+      name: 'p',
+      hid: 2,
+      ok: true,
+      value: 'not\nJSON',
+    });
+  });
+
+  it('splits lines across chunks, and stops at a line over its cap', () => {
+    const lines: string[] = [];
+    let over = 0;
+    const r = new LineReader(
+      10,
+      (l) => lines.push(l),
+      () => over++,
+    );
+    for (const chunk of ['ab', 'c\nde\n', '', 'f', 'g\nh']) r.push(chunk);
+    expect(lines).toEqual(['abc', 'de', 'fg']);
+    r.push('ijklmnopqrstuvwxyz\nlater\n');
+    expect([lines.length, over]).toEqual([3, 1]);
+  });
+
+  it('a value of every awkward character crosses both ways intact', async () => {
+    expect(await plugin.call(cmd('echo'), awkward, withConfig({}))).toEqual(JSON.parse(JSON.stringify(awkward)));
   });
 });
