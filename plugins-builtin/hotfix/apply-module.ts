@@ -493,6 +493,12 @@ export async function applyPlan(
     }
     // Not critical and no rollback_on_failure: undo this operation alone, skip what depends on it.
     const fresh = { ...(await readRunAt(ctx, journal)), to_undo: [s.step] };
+    // Failed before its intent was journaled (its capture failed): it changed nothing.
+    if (!intentsOf(fresh).has(s.step)) {
+      row.detail += '; it had changed nothing';
+      failedIds.add(s.op.id);
+      continue;
+    }
     const alone = await rollbackRun(ctx, fresh, `operation '${s.op.id}' failed (not critical)`, undefined, true);
     row.detail += alone.complete
       ? '; its own changes were undone'

@@ -35,6 +35,31 @@ const write = (operations: object[]) =>
 
 describe('the order and the outcome of a run', () => {
   it(
+    'a non-critical step whose capture fails has changed nothing: reported failed, its dependents skipped, the run goes on',
+    { timeout: 120_000 },
+    async () => {
+      // Its target's directory is a regular file: capturing the target fails before any intent.
+      await writeFile(h.real('etc/app/blocker'), 'a file, not a directory\n');
+      await write([
+        { ...copy('early'), target: '/etc/app/blocker/early' },
+        { ...copy('after'), dependencies: ['early'] },
+        copy('late', { phase: 1 }),
+      ]);
+      const r = await h.run(['hotfix', 'apply', dir, '-y', '--json']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.steps.map((s: { id: string; status: string }) => `${s.id}:${s.status}`)).toEqual([
+        'early:failed',
+        'after:skipped',
+        'late:done',
+      ]);
+      expect(report.steps[0].detail).toMatch(/ENOTDIR.*; it had changed nothing$/);
+      await expect(readFile(h.real('etc/app/after'))).rejects.toThrow(); // never written
+      expect(await readFile(h.real('etc/app/late'), 'utf8')).toBe('late\n');
+    },
+  );
+
+  it(
     'phase then dependencies; enabled: false skipped; a failed non-critical step undone alone, its dependents skipped, the rest applied',
     { timeout: 240_000 },
     async () => {
