@@ -81,8 +81,12 @@ const SLICE_MS = 8;
 /** Copies whose fsync is under way at once (the thread pool works on them while the next are copied). */
 const MAX_SYNCING = 16;
 
-/** One buffer for every batch: its reads and writes are synchronous, so no two use it at once. */
-const buffer = Buffer.allocUnsafeSlow(1024 * 1024);
+/**
+ * One buffer for every batch: its reads and writes are synchronous, so no two use it at once.
+ * Made on the first copy or hash (not at import: the daemon loads this module and never copies).
+ */
+let shared: Buffer | undefined;
+const copyBuffer = () => (shared ??= Buffer.allocUnsafeSlow(1024 * 1024));
 
 /** A checked entry: the path as asked, its parent's real path and its last component. */
 interface Entry {
@@ -243,6 +247,7 @@ function regular(fd: number, e: Entry): Stats {
 
 /** Reads `fd` to its end, hashing and/or writing each piece to `out`. */
 function pump(fd: number, h: ReturnType<typeof createHash> | null, out?: number): void {
+  const buffer = copyBuffer();
   for (;;) {
     const n = readSync(fd, buffer, 0, buffer.length, null);
     if (n === 0) return;

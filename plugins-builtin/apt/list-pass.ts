@@ -7,8 +7,9 @@
  * UTF-8 characters: ten times faster with bracket expressions), to the four fields the scan
  * reads and the lines apt's parser would refuse ("Unable to parse package file").
  *
- * A list's read is kept per file, keyed on its size and mtime: in memory (both checks of a doctor
- * run, the daemon's later cycles), and what each reader takes from it (the scan: the fields; the
+ * A list's read is kept per file, keyed on its size and mtime: in memory for a few seconds (both
+ * checks of a doctor run or a daemon cycle share it; the daemon does not carry megabytes of list
+ * text between cycles), and what each reader takes from it (the scan: the fields; the
  * diagnosis: the verdict) in that reader's cache directory, so the next run after `apt update`
  * changed only some lists decompresses only those.
  */
@@ -57,6 +58,9 @@ export function passOf(r: Pick<ExecResult, 'exitCode' | 'stdout' | 'stderr' | 't
   return { ok: true, fields: r.stdout, bad };
 }
 
+/** How long a finished read stays in memory for the other reader of the same run or cycle. */
+const HELD_MS = 10_000;
+
 /** The read of each list in this process (the latest only: a list changed on disk replaces its entry). */
 const reads = new Map<string, { key: string; pass: Promise<ListPass> }>();
 
@@ -73,11 +77,15 @@ function readList(ctx: PluginContext<unknown>, file: string, key: string): Promi
     })
     .then(passOf);
   reads.set(file, { key, pass });
-  // A read that failed (a time limit, a list being replaced) is not kept.
-  const forget = (p?: ListPass) => {
-    if (!p?.ok && reads.get(file)?.pass === pass) reads.delete(file);
+  // A read that failed (a time limit, a list being replaced) is not kept; one that worked only
+  // for HELD_MS (the readers' own caches on disk serve later runs).
+  const drop = () => {
+    if (reads.get(file)?.pass === pass) reads.delete(file);
   };
-  pass.then(forget, () => forget());
+  pass.then(
+    (p) => (p.ok ? setTimeout(drop, HELD_MS).unref() : drop()),
+    () => drop(),
+  );
   return pass;
 }
 
