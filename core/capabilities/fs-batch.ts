@@ -38,14 +38,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { posix } from 'node:path';
-import type {
-  FsBatchOp,
-  FsBatchOpResult,
-  FsBatchOptions,
-  FsBatchResult,
-  FsCapability,
-  LinkStat,
-} from '../../sdk/types.js';
+import type { FsBatchOp, FsBatchOpResult, FsBatchOptions, FsBatchResult, FsCapability } from '../../sdk/types.js';
 import { CxError, isCxError, messageOf } from '../errors.js';
 import {
   anchored,
@@ -61,6 +54,7 @@ import {
   O_RDONLY,
   O_WRONLY,
 } from './fs-open.js';
+import { linkStatOf } from './fs-read.js';
 import type { CallInfo } from './guard.js';
 import {
   allowedMode,
@@ -218,22 +212,6 @@ function openEntry(dirs: Dirs, e: Entry, flags: number, mode?: number): number {
   return fd;
 }
 
-function linkStat(path: string, st: Stats, target?: string): LinkStat {
-  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  return {
-    path,
-    type,
-    mode: st.mode & 0o7777,
-    uid: st.uid,
-    gid: st.gid,
-    size: st.size,
-    nlink: st.nlink,
-    mtimeMs: st.mtimeMs,
-    atimeMs: st.atimeMs,
-    ...(target !== undefined ? { target } : {}),
-  };
-}
-
 /** A regular file's descriptor stat, or CX_ERR_IO. */
 function regular(fd: number, e: Entry): Stats {
   const st = fstatSync(fd);
@@ -262,7 +240,7 @@ function hashOf(dirs: Dirs, e: Entry): FsBatchOpResult {
     const st = regular(fd, e);
     const h = createHash('sha256');
     pump(fd, h);
-    return { stat: linkStat(e.t.path, st), sha256: h.digest('hex') };
+    return { stat: linkStatOf(e.t.path, st), sha256: h.digest('hex') };
   } finally {
     closeSync(fd);
   }
@@ -375,7 +353,7 @@ class Run {
         }
         const st = lstatSync(path, { throwIfNoEntry: false });
         if (!st) return { stat: null };
-        return { stat: linkStat(a.t.path, st, st.isSymbolicLink() ? readlinkSync(path) : undefined) };
+        return { stat: linkStatOf(a.t.path, st, st.isSymbolicLink() ? readlinkSync(path) : undefined) };
       }
       case 'hash':
         return hashOf(dirs, a);

@@ -207,9 +207,13 @@ function linkStat(
   st: Awaited<ReturnType<typeof lstatOrNull>>,
   target: string | undefined,
 ): LinkStat | null {
-  if (!st) return null;
+  return st ? linkStatOf(path, st, target) : null;
+}
+
+/** What lstat says of `path` as the SDK's LinkStat (`target`: a symlink's, when read). */
+export function linkStatOf(path: string, st: Stats, target?: string): LinkStat {
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-  const out: LinkStat = {
+  return {
     path,
     type,
     mode: st.mode & 0o7777,
@@ -219,9 +223,8 @@ function linkStat(
     nlink: st.nlink,
     mtimeMs: st.mtimeMs,
     atimeMs: st.atimeMs,
+    ...(target !== undefined ? { target } : {}),
   };
-  if (target !== undefined) out.target = target;
-  return out;
 }
 
 /** statfs(2)'s numbers as the SDK gives them: sizes in bytes. */
